@@ -1,0 +1,565 @@
+/**
+ * An actor cell: one actor's mailbox, handlers, children, timers, watchers and life cycle.
+ *
+ * Invariants:
+ * - At most one message is processed at a time; an async handler holds the cell (`busy`) until
+ *   its promise settles, and messages keep queueing meanwhile, in arrival order.
+ * - A cell moves STARTING -> RUNNING -> (RESTARTING -> STARTING -> RUNNING)* -> STOPPING -> STOPPED
+ *   and never leaves STOPPED. Messages are processed only while RUNNING.
+ * - Children stop before their parent finishes stopping, and before it restarts.
+ * - Every message that is not processed ends in dead letters, and every ask gets an answer or an
+ *   error: the reply, the handler's error, MailboxFullError, ActorStoppedError, or a timeout.
+ */
+import type { Logger, TimerHandle } from '../env/types.js'
+import { ActorNameTakenError, ActorStoppedError, ChildFailedError, InvalidArgumentError, MailboxFullError, UnhandledMessageError, describe, toError } from '../errors.js'
+import { type ActorAddress, assertValidName, formatAddress } from './address.js'
+import { Mailbox } from './mailbox.js'
+import type { ReplyTarget } from './reply.js'
+import type { ActorRefImpl } from './ref.js'
+import { type Supervision, restartDelayMs, resolveSupervision } from './supervision.js'
+import type { ActorSystem } from './system.js'
+import type {
+  ActorContext,
+  ActorDef,
+  ActorRef,
+  ActorTimers,
+  AnyActorRef,
+  DeferredReply,
+  Handlers,
+  MailboxInit,
+  Message,
+  OverflowPolicy,
+  SpawnOptions,
+  StopCause,
+  Terminated,
+} from './types.js'
+
+/** Default mailbox capacity. */
+export const MAILBOX_CAPACITY = 10_000
+
+const STARTING = 0
+const RUNNING = 1
+const RESTARTING = 2
+const STOPPING = 3
+const STOPPED = 4
+
+type Handler = (message: unknown, ctx: unknown) => unknown
+type StopHook = (cause: StopCause) => void | Promise<void>
+
+const NO_REPLY: DeferredReply<never> = { resolve() {}, reject() {} }
+
+export class ActorCell implements ActorContext<Message, unknown> {
+  readonly address: ActorAddress
+  readonly self: ActorRefImpl<Message>
+  readonly children = new Map<string, ActorCell>()
+  scheduled = false
+  busy = false
+  private state = STARTING
+  private readonly mailbox: Mailbox
+  private readonly overflow: OverflowPolicy
+  private readonly supervision: Supervision
+  private handlers: Map<string, Handler> | undefined = undefined
+  private childSeq = 0
+  private readonly failures: Error[] = []
+  private currentReply: ReplyTarget | undefined = undefined
+  private deferred = false
+  /** True while a handler or setup runs synchronously, so a stop it requests waits for it to return. */
+  private inHandler = false
+  private stopHooks: StopHook[] = []
+  private timerHandles = new Map<string, TimerHandle>()
+  private abortController: AbortController | undefined = undefined
+  private restartTimes: number[] = []
+  private restartCount = 0
+  private restartTimer: TimerHandle | undefined = undefined
+  private restartCleanup = false
+  private stopError: Error | undefined = undefined
+  private stopRequested = false
+  private stopping: Promise<Terminated> | undefined = undefined
+  private terminated: Terminated | undefined = undefined
+  private waiters: Array<(t: Terminated) => void> = []
+  private readonly watchers = new Map<ActorCell, (t: Terminated) => Message>()
+  private readonly watching = new Set<ActorCell>()
+  private logger: Logger | undefined = undefined
+  private timerApi: ActorTimers<Message> | undefined = undefined
+  private readonly onAsyncResolved = (value: unknown): void => this.asyncDone(value)
+  private readonly onAsyncRejected = (error: unknown): void => this.asyncFailed(error)
+
+  constructor(
+    readonly system: ActorSystem,
+    readonly parent: ActorCell | undefined,
+    readonly name: string,
+    path: string,
+    private readonly def: ActorDef<Message>,
+    options: SpawnOptions,
+  ) {
+    this.address = { node: system.nodeId, path }
+    const mailbox: MailboxInit = { ...def.mailbox, ...options.mailbox }
+    const capacity = mailbox.capacity ?? MAILBOX_CAPACITY
+    if (!Number.isInteger(capacity) || capacity < 1) throw new InvalidArgumentError(`mailbox capacity must be a positive integer, got ${capacity}`)
+    this.mailbox = new Mailbox(capacity)
+    this.overflow = mailbox.overflow ?? 'reject'
+    this.supervision = resolveSupervision(def.supervision, options.supervision)
+    this.self = system.makeRef(this.address, this)
+  }
+
+  // ---- ActorContext -------------------------------------------------------------------------
+
+  get env() {
+    return this.system.env
+  }
+
+  get log(): Logger {
+    this.logger ??= this.system.log.child({ actor: this.address.path })
+    return this.logger
+  }
+
+  get signal(): AbortSignal {
+    this.abortController ??= new AbortController()
+    return this.abortController.signal
+  }
+
+  get restarts(): number {
+    return this.restartCount
+  }
+
+  get timers(): ActorTimers<Message> {
+    this.timerApi ??= {
+      once: (key, delayMs, message) => this.startTimer(key, delayMs, message, false),
+      every: (key, intervalMs, message) => this.startTimer(key, intervalMs, message, true),
+      cancel: (key) => this.cancelTimer(key),
+      has: (key) => this.timerHandles.has(key),
+    }
+    return this.timerApi
+  }
+
+  spawn<C extends Message>(def: ActorDef<C>, options: SpawnOptions = {}): ActorRef<C> {
+    this.system.assertCanSpawn()
+    let name = options.name
+    if (name === undefined) name = `$${(this.childSeq++).toString(36)}`
+    else assertValidName(name)
+    const path = `${this.address.path}/${name}`
+    if (this.children.has(name)) throw new ActorNameTakenError(formatAddress({ node: this.address.node, path }))
+    const child = new ActorCell(this.system, this, name, path, def as unknown as ActorDef<Message>, options)
+    this.children.set(name, child)
+    this.system.register(child)
+    child.start()
+    return child.self as unknown as ActorRef<C>
+  }
+
+  stop(child?: AnyActorRef): void {
+    if (child === undefined) {
+      this.requestStop(undefined)
+      return
+    }
+    const cell = this.system.localCell(child)
+    if (cell !== undefined && cell.parent === this) cell.requestStop(undefined)
+    else this.log.warn('stop ignored: not a child of this actor', { target: child.toString() })
+  }
+
+  watch(ref: AnyActorRef, toMessage: (terminated: Terminated) => Message): void {
+    const target = this.system.localCell(ref)
+    if (target === undefined || target.state === STOPPED) {
+      const reason = ref.address.node === this.address.node ? 'not-found' : 'unreachable'
+      this.deliverSignal(toMessage, { address: ref.address, reason })
+      return
+    }
+    target.watchers.set(this, toMessage)
+    this.watching.add(target)
+  }
+
+  unwatch(ref: AnyActorRef): void {
+    const target = this.system.localCell(ref)
+    if (target === undefined) return
+    target.watchers.delete(this)
+    this.watching.delete(target)
+  }
+
+  defer(): DeferredReply<unknown> {
+    const target = this.currentReply
+    if (target === undefined) return NO_REPLY
+    this.deferred = true
+    let done = false
+    return {
+      resolve: (value) => {
+        if (done) return
+        done = true
+        target.resolve(value)
+      },
+      reject: (error) => {
+        if (done) return
+        done = true
+        target.reject(error)
+      },
+    }
+  }
+
+  onStop(hook: StopHook): void {
+    this.stopHooks.push(hook)
+  }
+
+  // ---- delivery --------------------------------------------------------------------------------
+
+  /** Queues a message; refuses it (dead letter, and an error for an ask) when stopping or full. */
+  enqueue(message: unknown, reply: ReplyTarget | undefined): void {
+    if (this.state >= STOPPING) {
+      this.refuse(message, reply, 'stopped')
+      return
+    }
+    if (!this.mailbox.push(message, reply)) {
+      if (this.overflow === 'reject') {
+        this.refuse(message, reply, 'mailbox-full')
+        return
+      }
+      const oldest = this.mailbox.shift()
+      const oldestReply = this.mailbox.shiftedReply
+      this.system.queued--
+      this.refuse(oldest, oldestReply, 'mailbox-full')
+      this.mailbox.push(message, reply)
+    }
+    this.system.queued++
+    if (!this.scheduled && !this.busy && this.state === RUNNING) this.system.dispatcher.schedule(this)
+  }
+
+  /** True when the cell can process something now. */
+  hasWork(): boolean {
+    return this.state === RUNNING && !this.busy && (this.mailbox.size > 0 || this.failures.length > 0)
+  }
+
+  /** Processes up to `max` messages; called by the dispatcher. */
+  run(max: number): number {
+    let n = 0
+    while (n < max && this.state === RUNNING && !this.busy) {
+      if (this.failures.length > 0) {
+        n++
+        this.fail(this.failures.shift()!, undefined)
+        continue
+      }
+      if (this.mailbox.size === 0) break
+      const message = this.mailbox.shift()
+      const reply = this.mailbox.shiftedReply
+      this.system.queued--
+      n++
+      this.invoke(message, reply)
+    }
+    return n
+  }
+
+  private invoke(message: unknown, reply: ReplyTarget | undefined): void {
+    const type = (message as { type?: unknown } | null | undefined)?.type
+    const handler = typeof type === 'string' ? this.handlers!.get(type) : undefined
+    if (handler === undefined) {
+      this.system.deadLetters.publish(formatAddress(this.address), message, 'unhandled')
+      reply?.reject(new UnhandledMessageError(formatAddress(this.address), typeof type === 'string' ? type : typeof message))
+      return
+    }
+    this.currentReply = reply
+    this.deferred = false
+    let result: unknown
+    this.inHandler = true
+    try {
+      result = handler(message, this)
+    } catch (error) {
+      this.inHandler = false
+      this.currentReply = undefined
+      this.fail(toError(error), reply)
+      return
+    }
+    this.inHandler = false
+    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+      this.busy = true
+      this.system.busyCells++
+      ;(result as Promise<unknown>).then(this.onAsyncResolved, this.onAsyncRejected)
+      return
+    }
+    this.complete(result)
+  }
+
+  private complete(result: unknown): void {
+    const reply = this.currentReply
+    this.currentReply = undefined
+    if (reply !== undefined && !this.deferred) reply.resolve(result)
+    if (this.stopRequested && this.state === RUNNING) void this.performStop()
+  }
+
+  private asyncDone(value: unknown): void {
+    this.busy = false
+    this.system.busyCells--
+    this.complete(value)
+    this.afterAsync()
+  }
+
+  private asyncFailed(error: unknown): void {
+    this.busy = false
+    this.system.busyCells--
+    const reply = this.currentReply
+    this.currentReply = undefined
+    this.fail(toError(error), reply)
+    this.afterAsync()
+  }
+
+  private afterAsync(): void {
+    if (this.stopRequested && this.state === RUNNING) void this.performStop()
+    else if (this.hasWork()) this.system.dispatcher.schedule(this)
+    this.system.checkQuiescent()
+  }
+
+  private refuse(message: unknown, reply: ReplyTarget | undefined, reason: 'stopped' | 'mailbox-full'): void {
+    const address = formatAddress(this.address)
+    this.system.deadLetters.publish(address, message, reason)
+    if (reply === undefined) return
+    reply.reject(reason === 'stopped' ? new ActorStoppedError(address) : new MailboxFullError(address, this.mailbox.capacity))
+  }
+
+  private deliverSignal(toMessage: (t: Terminated) => Message, terminated: Terminated): void {
+    let message: Message
+    try {
+      message = toMessage(terminated)
+    } catch (error) {
+      this.log.error('watch mapper threw', { error })
+      return
+    }
+    this.enqueue(message, undefined)
+  }
+
+  // ---- timers ----------------------------------------------------------------------------------
+
+  private startTimer(key: string, delayMs: number, message: Message, periodic: boolean): void {
+    this.cancelTimer(key)
+    if (this.state >= STOPPING) return
+    const fire = (): void => {
+      if (periodic) this.timerHandles.set(key, this.system.env.timers.schedule(delayMs, fire))
+      else this.timerHandles.delete(key)
+      this.enqueue(message, undefined)
+    }
+    this.timerHandles.set(key, this.system.env.timers.schedule(delayMs, fire))
+  }
+
+  private cancelTimer(key: string): void {
+    const handle = this.timerHandles.get(key)
+    if (handle === undefined) return
+    this.system.env.timers.cancel(handle)
+    this.timerHandles.delete(key)
+  }
+
+  private cancelAllTimers(): void {
+    for (const handle of this.timerHandles.values()) this.system.env.timers.cancel(handle)
+    this.timerHandles.clear()
+  }
+
+  // ---- life cycle ------------------------------------------------------------------------------
+
+  /** Runs `setup` for a new incarnation. */
+  start(): void {
+    this.state = STARTING
+    this.handlers = undefined
+    this.stopHooks = []
+    let result: Handlers<Message> | Promise<Handlers<Message>>
+    this.inHandler = true
+    try {
+      result = this.def.setup(this)
+    } catch (error) {
+      this.inHandler = false
+      this.fail(toError(error), undefined)
+      return
+    }
+    this.inHandler = false
+    if (result !== null && typeof (result as { then?: unknown }).then === 'function') {
+      this.busy = true
+      this.system.busyCells++
+      ;(result as Promise<Handlers<Message>>).then(
+        (handlers) => {
+          this.busy = false
+          this.system.busyCells--
+          this.install(handlers)
+          this.system.checkQuiescent()
+        },
+        (error: unknown) => {
+          this.busy = false
+          this.system.busyCells--
+          this.fail(toError(error), undefined)
+          this.system.checkQuiescent()
+        },
+      )
+      return
+    }
+    this.install(result as Handlers<Message>)
+  }
+
+  private install(handlers: Handlers<Message>): void {
+    const map = new Map<string, Handler>()
+    for (const [type, fn] of Object.entries(handlers)) {
+      if (typeof fn === 'function') map.set(type, fn as Handler)
+    }
+    this.handlers = map
+    if (this.state !== STARTING) return
+    this.state = RUNNING
+    if (this.stopRequested) void this.performStop()
+    else if (this.hasWork()) this.system.dispatcher.schedule(this)
+  }
+
+  /** A child escalated its failure: this actor fails in turn, after the message in progress. */
+  escalate(error: Error): void {
+    if (this.state >= STOPPING) return
+    this.failures.push(error)
+    if (this.hasWork() && !this.scheduled) this.system.dispatcher.schedule(this)
+  }
+
+  private fail(error: Error, reply: ReplyTarget | undefined): void {
+    reply?.reject(error)
+    this.system.failureCount++
+    let decision = this.decide(error)
+    if (decision === 'resume' && this.handlers === undefined) decision = 'restart'
+    this.log.warn('actor failed', { error, decision })
+    switch (decision) {
+      case 'resume':
+        return
+      case 'restart':
+        void this.restart(error)
+        return
+      case 'stop':
+        void this.requestStop(error)
+        return
+      case 'escalate':
+        void this.requestStop(error)
+        if (this.parent !== undefined) this.parent.escalate(new ChildFailedError(formatAddress(this.address), error))
+        else this.log.error('failure escalated past a top-level actor; the actor stopped', { error })
+    }
+  }
+
+  private decide(error: Error): 'restart' | 'resume' | 'stop' | 'escalate' {
+    try {
+      return this.supervision.decide(error)
+    } catch (decideError) {
+      this.log.error('supervisor decide() threw; stopping the actor', { error: decideError })
+      return 'stop'
+    }
+  }
+
+  private async restart(error: Error): Promise<void> {
+    if (this.state >= RESTARTING) return
+    const now = this.system.env.clock.monotonicMs()
+    this.restartTimes = this.restartTimes.filter((t) => now - t < this.supervision.windowMs)
+    if (this.restartTimes.length >= this.supervision.maxRestarts) {
+      this.log.error('restart limit reached; stopping the actor', { error, maxRestarts: this.supervision.maxRestarts, windowMs: this.supervision.windowMs })
+      await this.requestStop(error)
+      return
+    }
+    this.restartTimes.push(now)
+    this.state = RESTARTING
+    this.restartCount++
+    this.system.restartCount++
+    this.restartCleanup = true
+    await this.endIncarnation({ kind: 'restart', error })
+    this.restartCleanup = false
+    if (this.stopRequested) {
+      await this.performStop()
+      return
+    }
+    const delay = restartDelayMs(this.supervision, this.restartTimes.length, this.system.env.random)
+    this.restartTimer = this.system.env.timers.schedule(delay, () => {
+      this.restartTimer = undefined
+      this.start()
+    })
+  }
+
+  /** Stops this actor; resolves once it and all its children have stopped. */
+  requestStop(error: Error | undefined): Promise<Terminated> {
+    if (this.stopping !== undefined) return this.stopping
+    this.stopRequested = true
+    if (error !== undefined) this.stopError ??= error
+    this.abortController?.abort(error ?? new ActorStoppedError(formatAddress(this.address)))
+    this.stopping = new Promise<Terminated>((resolve) => this.waiters.push(resolve))
+    if (this.state === RESTARTING && !this.restartCleanup) {
+      if (this.restartTimer !== undefined) this.system.env.timers.cancel(this.restartTimer)
+      this.restartTimer = undefined
+      void this.performStop()
+    } else if ((this.state === RUNNING || this.state === STARTING) && !this.busy && !this.inHandler) {
+      void this.performStop()
+    }
+    return this.stopping
+  }
+
+  /** Resolves when this actor has terminated. */
+  whenTerminated(): Promise<Terminated> {
+    if (this.terminated !== undefined) return Promise.resolve(this.terminated)
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** True once the actor is stopping or stopped: it accepts nothing more. */
+  get closed(): boolean {
+    return this.state >= STOPPING
+  }
+
+  private async performStop(): Promise<void> {
+    if (this.state >= STOPPING) return
+    this.state = STOPPING
+    await this.endIncarnation({ kind: 'stop' })
+    this.finishStop()
+  }
+
+  /** Ends the current incarnation: aborts its signal, cancels timers, stops children, runs stop hooks. */
+  private async endIncarnation(cause: StopCause): Promise<void> {
+    const reason = cause.kind === 'restart' ? cause.error : new ActorStoppedError(formatAddress(this.address))
+    this.abortController?.abort(reason)
+    this.abortController = undefined
+    this.cancelAllTimers()
+    const children = [...this.children.values()]
+    if (children.length > 0) await Promise.all(children.map((child) => child.requestStop(undefined)))
+    const hooks = this.stopHooks
+    this.stopHooks = []
+    for (let i = hooks.length - 1; i >= 0; i--) {
+      try {
+        await hooks[i]!(cause)
+      } catch (error) {
+        this.log.error('stop hook threw', { error })
+      }
+    }
+  }
+
+  /** Marks the cell stopped and settles everything still attached to it. */
+  finishStop(): void {
+    if (this.state === STOPPED) return
+    this.state = STOPPED
+    this.cancelAllTimers()
+    if (this.restartTimer !== undefined) this.system.env.timers.cancel(this.restartTimer)
+    this.system.unregister(this)
+    if (this.parent !== undefined && this.parent.children.get(this.name) === this) this.parent.children.delete(this.name)
+    for (const target of this.watching) target.watchers.delete(this)
+    this.watching.clear()
+    const address = formatAddress(this.address)
+    while (this.mailbox.size > 0) {
+      const message = this.mailbox.shift()
+      const reply = this.mailbox.shiftedReply
+      this.system.queued--
+      this.system.deadLetters.publish(address, message, 'stopped')
+      reply?.reject(new ActorStoppedError(address))
+    }
+    if (this.currentReply !== undefined) {
+      this.currentReply.reject(new ActorStoppedError(address))
+      this.currentReply = undefined
+    }
+    this.failures.length = 0
+    const terminated: Terminated = this.stopError === undefined ? { address: this.address, reason: 'stopped' } : { address: this.address, reason: 'failed', error: this.stopError }
+    this.terminated = terminated
+    for (const [watcher, toMessage] of this.watchers) {
+      watcher.watching.delete(this)
+      watcher.deliverSignal(toMessage, terminated)
+    }
+    this.watchers.clear()
+    const waiters = this.waiters
+    this.waiters = []
+    for (const resolve of waiters) resolve(terminated)
+    if (this.stopError !== undefined) this.log.debug('actor stopped after failure', { error: describe(this.stopError) })
+    this.system.checkQuiescent()
+  }
+
+  /** Stops the cell at once, without hooks; used when a shutdown runs out of time. */
+  forceStop(): void {
+    if (this.busy) {
+      this.busy = false
+      this.system.busyCells--
+    }
+    for (const child of this.children.values()) child.forceStop()
+    this.finishStop()
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * The actor system of one node: spawns and tracks actors, routes messages to local cells or to a
+ * remote transport, owns pending asks and dead letters, and shuts everything down in order.
+ *
+ * Addresses: top-level user actors live at `/user/<name>`, built-in services at `/system/<name>`,
+ * and children below their parent's path.
+ */
+import { abortError } from '../env/abort.js'
+import type { AbortOptions, Environment, Logger } from '../env/types.js'
+import { ActorNameTakenError, ActorNotFoundError, InvalidArgumentError, NodeUnreachableError, SystemShutdownError } from '../errors.js'
+import { type ActorAddress, assertValidName, assertValidNodeId, formatAddress, parseAddress } from './address.js'
+import { ActorCell } from './cell.js'
+import { DEAD_LETTER_REASONS, DeadLetters } from './dead-letters.js'
+import { Dispatcher, type DispatcherInit } from './dispatcher.js'
+import { ActorRefImpl } from './ref.js'
+import { AskRegistry, type PendingAsk, type ReplyTarget } from './reply.js'
+import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, Terminated } from './types.js'
+
+/** Carries messages to actors on other nodes; the mesh layer implements it. */
+export interface RemoteDelivery {
+  /** Sends `message` to `to`; a `reply` target expects the answer of an ask. */
+  send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void
+}
+
+/** Options of an actor system. */
+export interface ActorSystemInit {
+  env: Environment
+  /** This node's id; generated from the environment's randomness when absent. */
+  nodeId?: string
+  dispatcher?: DispatcherInit
+}
+
+/** How shutdown treats work in flight. */
+export interface ShutdownOptions extends AbortOptions {
+  /**
+   * `drain` (default) lets queued messages and pending asks finish, up to the timeout, before
+   * stopping actors; `reject` rejects pending asks at once with SystemShutdownError.
+   */
+  mode?: 'drain' | 'reject'
+  /** Upper bound for the whole shutdown, after which remaining actors are stopped without their hooks. Default 10,000. */
+  timeoutMs?: number
+}
+
+/** A point-in-time view of the system's counters. */
+export interface ActorSystemStats {
+  actors: number
+  queuedMessages: number
+  busyActors: number
+  inflightAsks: number
+  processedMessages: number
+  deadLetters: number
+  restarts: number
+  failures: number
+}
+
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+const RUNNING = 0
+const DRAINING = 1
+const STOPPING = 2
+const STOPPED = 3
+
+export class ActorSystem {
+  readonly nodeId: string
+  readonly env: Environment
+  readonly log: Logger
+  readonly deadLetters: DeadLetters
+  /** @internal */
+  readonly dispatcher: Dispatcher
+  /** @internal messages sitting in mailboxes */
+  queued = 0
+  /** @internal cells running an async handler or setup */
+  busyCells = 0
+  /** @internal */
+  failureCount = 0
+  /** @internal */
+  restartCount = 0
+  private readonly asks: AskRegistry
+  private readonly cells = new Map<string, ActorCell>()
+  private readonly topLevel = new Map<string, ActorCell>()
+  private remote: RemoteDelivery | undefined = undefined
+  private phase = RUNNING
+  private topSeq = 0
+  private shutdownPromise: Promise<void> | undefined = undefined
+  private quiescenceWaiter: (() => void) | undefined = undefined
+
+  constructor(init: ActorSystemInit) {
+    this.env = init.env
+    this.nodeId = init.nodeId ?? init.env.random.id().slice(0, 16)
+    assertValidNodeId(this.nodeId)
+    this.log = init.env.logger.child({ node: this.nodeId })
+    this.deadLetters = new DeadLetters(this.log)
+    this.dispatcher = new Dispatcher(init.env.timers, () => this.checkQuiescent(), init.dispatcher)
+    this.asks = new AskRegistry(init.env.clock, init.env.timers, () => this.checkQuiescent())
+    this.registerMetrics()
+  }
+
+  /** Spawns a top-level actor at `/user/<name>`. */
+  spawn<M extends Message>(def: ActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
+    return this.spawnTopLevel('user', def, options)
+  }
+
+  /** Spawns a built-in service actor at `/system/<name>`. */
+  spawnSystem<M extends Message>(def: ActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
+    return this.spawnTopLevel('system', def, options)
+  }
+
+  /** A typed reference to the actor of type `def` at `address`, on this node or another. */
+  refFor<M extends Message>(_def: ActorDef<M>, address: ActorAddress | string): ActorRef<M> {
+    const parsed = typeof address === 'string' ? parseAddress(address) : address
+    return this.makeRef(parsed, parsed.node === this.nodeId ? this.cells.get(parsed.path) : undefined)
+  }
+
+  /** Stops an actor and its children; resolves once they have all stopped. */
+  async stop(ref: AnyActorRef): Promise<void> {
+    const cell = this.localCell(ref)
+    if (cell !== undefined) await cell.requestStop(undefined)
+  }
+
+  /** Resolves when the actor terminates; at once with reason `not-found` if it does not exist here. */
+  whenTerminated(ref: AnyActorRef): Promise<Terminated> {
+    const cell = this.localCell(ref)
+    if (cell === undefined) return Promise.resolve({ address: ref.address, reason: ref.address.node === this.nodeId ? 'not-found' : 'unreachable' })
+    return cell.whenTerminated()
+  }
+
+  /** Routes messages for other nodes through `remote`. */
+  attachRemote(remote: RemoteDelivery): void {
+    this.remote = remote
+  }
+
+  /** Delivers a message that arrived from another node to a local actor. */
+  deliverLocal(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
+    const cell = this.cells.get(to.path)
+    if (cell !== undefined && this.phase !== STOPPED) cell.enqueue(message, reply)
+    else this.undeliverable(to, message, reply)
+  }
+
+  /** Current counters. */
+  stats(): ActorSystemStats {
+    return {
+      actors: this.cells.size,
+      queuedMessages: this.queued,
+      busyActors: this.busyCells,
+      inflightAsks: this.asks.inflight,
+      processedMessages: this.dispatcher.processed,
+      deadLetters: this.deadLetters.count,
+      restarts: this.restartCount,
+      failures: this.failureCount,
+    }
+  }
+
+  /** Stops every actor, children before parents, and settles every pending ask. Idempotent. */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(options)
+    return this.shutdownPromise
+  }
+
+  // ---- internals used by cells and refs ---------------------------------------------------------
+
+  /** @internal */
+  makeRef<M extends Message>(address: ActorAddress, cell: ActorCell | undefined): ActorRefImpl<M> {
+    return new ActorRefImpl<M>(address, this, cell)
+  }
+
+  /** @internal the live local cell behind a reference, if any */
+  localCell(ref: AnyActorRef): ActorCell | undefined {
+    if (ref.address.node !== this.nodeId) return undefined
+    const cell = this.cells.get(ref.address.path)
+    if (cell !== undefined && ref instanceof ActorRefImpl) ref.cell = cell
+    return cell
+  }
+
+  /** @internal the slow path of a send: resolve the address again, locally or remotely. */
+  deliver(ref: ActorRefImpl<Message>, message: unknown, reply: ReplyTarget | undefined): void {
+    if (this.phase === STOPPED) {
+      this.undeliverable(ref.address, message, reply)
+      return
+    }
+    if (ref.address.node === this.nodeId) {
+      const cell = this.cells.get(ref.address.path)
+      if (cell === undefined) {
+        this.undeliverable(ref.address, message, reply)
+        return
+      }
+      ref.cell = cell
+      cell.enqueue(message, reply)
+      return
+    }
+    if (this.remote !== undefined) this.remote.send(ref.address, message, reply)
+    else this.undeliverable(ref.address, message, reply)
+  }
+
+  /** @internal */
+  createAsk(target: ActorAddress, timeoutMs: number, signal: AbortSignal | undefined): PendingAsk {
+    const pending = this.asks.create(target, timeoutMs, signal)
+    if (this.phase === STOPPED) pending.reject(new SystemShutdownError())
+    return pending
+  }
+
+  /** @internal */
+  assertCanSpawn(): void {
+    if (this.phase >= STOPPING) throw new SystemShutdownError('cannot spawn: actor system is shutting down')
+  }
+
+  /** @internal */
+  register(cell: ActorCell): void {
+    this.cells.set(cell.address.path, cell)
+  }
+
+  /** @internal */
+  unregister(cell: ActorCell): void {
+    if (this.cells.get(cell.address.path) === cell) this.cells.delete(cell.address.path)
+    if (cell.parent === undefined && this.topLevel.get(cell.address.path) === cell) this.topLevel.delete(cell.address.path)
+  }
+
+  /** @internal called whenever work may have finished, to complete a draining shutdown */
+  checkQuiescent(): void {
+    if (this.quiescenceWaiter !== undefined && this.queued === 0 && this.busyCells === 0 && this.asks.inflight === 0) this.quiescenceWaiter()
+  }
+
+  private spawnTopLevel<M extends Message>(guardian: 'user' | 'system', def: ActorDef<M>, options: SpawnOptions): ActorRef<M> {
+    this.assertCanSpawn()
+    if (options.name !== undefined) assertValidName(options.name)
+    const name = options.name ?? `$${(this.topSeq++).toString(36)}`
+    const path = `/${guardian}/${name}`
+    if (this.topLevel.has(path)) throw new ActorNameTakenError(formatAddress({ node: this.nodeId, path }))
+    const cell = new ActorCell(this, undefined, name, path, def as unknown as ActorDef<Message>, options)
+    this.topLevel.set(path, cell)
+    this.register(cell)
+    cell.start()
+    return cell.self as unknown as ActorRef<M>
+  }
+
+  private undeliverable(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
+    const address = formatAddress(to)
+    if (this.phase === STOPPED) {
+      this.deadLetters.publish(address, message, 'shutdown')
+      reply?.reject(new SystemShutdownError())
+    } else if (to.node === this.nodeId) {
+      this.deadLetters.publish(address, message, 'not-found')
+      reply?.reject(new ActorNotFoundError(address))
+    } else {
+      this.deadLetters.publish(address, message, 'unreachable')
+      reply?.reject(new NodeUnreachableError(to.node, 'no remote transport'))
+    }
+  }
+
+  private async runShutdown(options: ShutdownOptions): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? SHUTDOWN_TIMEOUT_MS
+    if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`shutdown timeoutMs must be >= 0, got ${timeoutMs}`)
+    const clock = this.env.clock
+    const deadline = clock.monotonicMs() + timeoutMs
+    this.phase = DRAINING
+    if ((options.mode ?? 'drain') === 'drain') {
+      await this.quiescence(timeoutMs, options.signal)
+    } else {
+      this.asks.rejectAll(() => new SystemShutdownError('ask rejected: actor system is shutting down'))
+    }
+    this.phase = STOPPING
+    const tops = [...this.topLevel.values()]
+    const cancel = new AbortController()
+    const remainingMs = Math.max(0, deadline - clock.monotonicMs())
+    const signal = options.signal === undefined ? cancel.signal : AbortSignal.any([cancel.signal, options.signal])
+    await Promise.race([Promise.all(tops.map((cell) => cell.requestStop(undefined))), this.env.timers.sleep(remainingMs, { signal }).catch(() => {})])
+    cancel.abort()
+    const stuck = [...this.topLevel.values()]
+    if (stuck.length > 0) this.log.warn('shutdown timed out; stopping remaining actors without their stop hooks', { actors: stuck.length })
+    for (const cell of stuck) cell.forceStop()
+    this.phase = STOPPED
+    this.asks.rejectAll(() => new SystemShutdownError())
+    this.asks.close()
+  }
+
+  /** Resolves when nothing is queued, running or awaiting a reply, or when time runs out. */
+  private quiescence(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        this.quiescenceWaiter = undefined
+        this.env.timers.cancel(timer)
+        signal?.removeEventListener('abort', finish)
+        resolve()
+      }
+      const timer = this.env.timers.schedule(timeoutMs, finish)
+      if (signal?.aborted === true) {
+        this.log.debug('shutdown drain skipped', { reason: abortError(signal).message })
+        finish()
+        return
+      }
+      signal?.addEventListener('abort', finish, { once: true })
+      this.quiescenceWaiter = finish
+      this.checkQuiescent()
+    })
+  }
+
+  private registerMetrics(): void {
+    const m = this.env.metrics
+    m.gauge('dx_actors', 'Live actors on this node', [], (set) => set(this.cells.size))
+    m.gauge('dx_actor_queued_messages', 'Messages waiting in mailboxes', [], (set) => set(this.queued))
+    m.gauge('dx_actor_inflight_asks', 'Asks waiting for a reply', [], (set) => set(this.asks.inflight))
+    m.counter('dx_actor_messages_processed_total', 'Messages processed by actors', [], (set) => set(this.dispatcher.processed))
+    m.counter('dx_actor_restarts_total', 'Actor restarts by supervision', [], (set) => set(this.restartCount))
+    m.counter('dx_actor_failures_total', 'Actor handler failures', [], (set) => set(this.failureCount))
+    m.counter('dx_actor_dead_letters_total', 'Messages that could not be delivered', ['reason'], (set) => {
+      for (const reason of DEAD_LETTER_REASONS) set(this.deadLetters.countOf(reason), { reason })
+    })
+  }
+}
+
+/** Creates the actor system of one node. */
+export function createActorSystem(init: ActorSystemInit): ActorSystem {
+  return new ActorSystem(init)
+}
