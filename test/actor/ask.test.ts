@@ -1,6 +1,7 @@
 // Goal: asks resolve with typed replies and fail with typed errors: timeout, abort, handler error,
 // unhandled type, missing actor, unreachable node, bad options; deferred replies work.
 import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
 import { test } from 'node:test'
 import { defineActor } from '../../src/actor/define.js'
 import type { Ask, DeferredReply } from '../../src/actor/types.js'
@@ -147,18 +148,17 @@ test('a reference resolves a respawned actor by its address', async () => {
 })
 
 test('asks sharing one signal share one abort listener, and aborting rejects them all', async () => {
-  const { getEventListeners } = await import('node:events')
   const { env, system } = manualSystem()
   const ref = system.spawn(calc())
   const controller = new AbortController()
   const results = Array.from({ length: 1000 }, () => outcome(ref.ask({ type: 'never' }, { timeoutMs: 10_000, signal: controller.signal })))
   await env.flush()
-  assert.equal(getEventListeners(controller.signal, 'abort').length, 1)
+  assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 1)
   controller.abort('enough')
   await env.flush()
   assert.ok(results.every((r) => (r.error as Error).name === 'AbortedError'))
   assert.equal(system.stats().inflightAsks, 0)
   const other = new AbortController()
   await ref.ask({ type: 'add', a: 1, b: 1 }, { timeoutMs: 100, signal: other.signal })
-  assert.equal(getEventListeners(other.signal, 'abort').length, 0, 'the listener goes once its last ask settles')
+  assert.equal(EventEmitter.getEventListeners(other.signal, 'abort').length, 0, 'the listener goes once its last ask settles')
 })
