@@ -28,6 +28,8 @@ export class PendingAsk implements ReplyTarget {
   index = -1
   /** The signal that cancels this ask, if any. */
   signal: AbortSignal | undefined = undefined
+  /** Called once when the ask settles; remote messaging uses it to forget the request id. */
+  onSettle: (() => void) | undefined = undefined
   private resolveFn!: (value: unknown) => void
   private rejectFn!: (error: Error) => void
 
@@ -57,6 +59,7 @@ export class PendingAsk implements ReplyTarget {
   private finish(): void {
     this.settled = true
     this.registry.remove(this)
+    this.onSettle?.()
   }
 }
 

@@ -5,6 +5,7 @@ const USAGE = `usage: distributex <command> [options]
 
 commands:
   demo        run a local actor workload on the embedded defaults (Ctrl-C stops it)
+  sim         deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
   help        show this text
 `
 
@@ -14,6 +15,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'demo':
       return runDemo(rest)
+    case 'sim': {
+      const { simMain } = await import('../../sim/cli.js')
+      return simMain(rest)
+    }
     case undefined:
     case 'help':
     case '--help':

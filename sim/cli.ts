@@ -1,0 +1,237 @@
+/**
+ * `distributex sim ...`: run, check, swarm, replay and shrink simulations.
+ *
+ * Exit codes: 0 pass, 1 an invariant was violated, 2 nondeterminism detected (two runs of one seed
+ * differ), 3 harness error (bad arguments, unreadable files, a crash of the simulator itself).
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { FAULT_KINDS, type FaultKind } from './faults/schedule.js'
+import { loadFailure, replay, runNamed, saveFailure, shrink, toFailure } from './failures.js'
+import { formatResult, type SimOptions, type SimResult } from './run.js'
+import { DEFAULT_SCENARIO, SCENARIOS } from './scenarios/index.js'
+
+const USAGE = `usage:
+  distributex sim run    --seed N [--nodes 7] [--duration 600s] [--faults partition,crash,loss,skew]
+                         [--mode safety|liveness] [--swarm] [--scenario mesh] [--bug NAME] [--out FILE] [--verbose]
+  distributex sim check  --seed N [same options]      run twice, compare trace hashes
+  distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2]
+  distributex sim replay FILE
+  distributex sim shrink FILE [--out FILE]
+
+faults: ${FAULT_KINDS.join(', ')}
+exit codes: 0 pass, 1 invariant violated, 2 nondeterminism, 3 harness error
+`
+
+/** Thrown for bad command-line input. */
+class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+const RUN_OPTIONS = {
+  seed: { type: 'string' },
+  seeds: { type: 'string' },
+  nodes: { type: 'string', default: '7' },
+  duration: { type: 'string', default: '600s' },
+  faults: { type: 'string', default: 'partition,crash,loss,skew' },
+  mode: { type: 'string', default: 'safety' },
+  swarm: { type: 'boolean', default: false },
+  scenario: { type: 'string', default: DEFAULT_SCENARIO },
+  bug: { type: 'string', multiple: true, default: [] as string[] },
+  out: { type: 'string' },
+  jobs: { type: 'string', default: '1' },
+  verbose: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} satisfies NonNullable<ParseArgsConfig['options']>
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof RUN_OPTIONS; allowPositionals: true }>>['values']
+
+/** Runs one `sim` subcommand; returns the exit code. */
+export async function simMain(argv: readonly string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: RUN_OPTIONS, allowPositionals: true })
+    const [command, file] = positionals
+    switch (command) {
+      case 'run':
+        return await cmdRun(values)
+      case 'check':
+        return await cmdCheck(values)
+      case 'swarm':
+        return await cmdSwarm(values)
+      case 'replay':
+        return await cmdReplay(requireFile(file))
+      case 'shrink':
+        return await cmdShrink(requireFile(file), values.out)
+      default:
+        process.stdout.write(USAGE)
+        return command === undefined || command === 'help' ? 0 : 3
+    }
+  } catch (error) {
+    process.stderr.write(`sim: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`)
+    if (!(error instanceof UsageError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`)
+    return 3
+  }
+}
+
+function requireFile(file: string | undefined): string {
+  if (file === undefined) throw new UsageError('a failure file is required')
+  return file
+}
+
+/** Parses `600s`, `10m`, `500ms` or plain seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
+  if (match === null) throw new UsageError(`invalid duration ${JSON.stringify(text)}`)
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!
+  return Math.round(Number(match[1]) * unit)
+}
+
+function parseFaults(text: string): FaultKind[] {
+  if (text.trim() === '' || text === 'none') return []
+  const kinds = text.split(',').map((k) => k.trim())
+  for (const kind of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown fault ${JSON.stringify(kind)}; known: ${FAULT_KINDS.join(', ')}`)
+  }
+  return kinds as FaultKind[]
+}
+
+function positiveInt(text: string, what: string): number {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what} must be a non-negative integer, got ${JSON.stringify(text)}`)
+  return n
+}
+
+function simOptions(values: Values, seed: number): SimOptions {
+  const mode = values.mode
+  if (mode !== 'safety' && mode !== 'liveness') throw new UsageError(`--mode must be safety or liveness`)
+  if (SCENARIOS[values.scenario] === undefined) throw new UsageError(`unknown scenario ${JSON.stringify(values.scenario)}; known: ${Object.keys(SCENARIOS).join(', ')}`)
+  const nodes = positiveInt(values.nodes, '--nodes')
+  if (nodes < 1) throw new UsageError('--nodes must be at least 1')
+  return { seed, nodes, durationMs: parseDuration(values.duration), faults: parseFaults(values.faults), mode, swarm: values.swarm, verbose: values.verbose }
+}
+
+function commit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+  } catch {
+    return undefined
+  }
+}
+
+function print(result: SimResult, scenario: string): void {
+  process.stdout.write(formatResult(result, scenario).join('\n') + '\n')
+}
+
+async function cmdRun(values: Values): Promise<number> {
+  if (values.seed === undefined) throw new UsageError('--seed is required')
+  const options = simOptions(values, positiveInt(values.seed, '--seed'))
+  const result = await runNamed(values.scenario, values.bug, options)
+  print(result, values.scenario)
+  if (result.violations.length > 0 && values.out !== undefined) {
+    await saveFailure(values.out, toFailure(result, values.scenario, values.bug, commit()))
+    process.stdout.write(`saved: ${values.out}\n`)
+  }
+  return result.violations.length > 0 ? 1 : 0
+}
+
+async function cmdCheck(values: Values): Promise<number> {
+  if (values.seed === undefined) throw new UsageError('--seed is required')
+  const options = simOptions(values, positiveInt(values.seed, '--seed'))
+  const first = await runNamed(values.scenario, values.bug, options)
+  const second = await runNamed(values.scenario, values.bug, options)
+  print(second, values.scenario)
+  if (first.traceHash === second.traceHash && first.events === second.events) {
+    process.stdout.write(`deterministic: both runs ${first.traceHash} over ${first.events} events\n`)
+    return second.violations.length > 0 ? 1 : 0
+  }
+  const diverged = first.checkpoints.findIndex((hash, i) => hash !== second.checkpoints[i])
+  process.stdout.write(`NONDETERMINISM: ${first.traceHash} vs ${second.traceHash}; first diverging window: events ${diverged === -1 ? `after ${Math.min(first.checkpoints.length, second.checkpoints.length) * 10_000}` : `${diverged * 10_000}..${(diverged + 1) * 10_000}`}\n`)
+  return 2
+}
+
+function parseSeeds(text: string | undefined): number[] {
+  if (text === undefined) throw new UsageError('--seeds is required, e.g. --seeds 1..500')
+  const range = /^(\d+)\.\.(\d+)$/.exec(text)
+  if (range !== null) {
+    const from = Number(range[1])
+    const to = Number(range[2])
+    if (to < from) throw new UsageError('--seeds range is empty')
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  }
+  return text.split(',').map((s) => positiveInt(s, '--seeds'))
+}
+
+async function cmdSwarm(values: Values): Promise<number> {
+  const seeds = parseSeeds(values.seeds)
+  const jobs = Math.max(1, positiveInt(values.jobs, '--jobs'))
+  const dir = values.out ?? 'sim-failures'
+  if (jobs > 1) return swarmInChildren(seeds, jobs)
+  const started = performance.now()
+  let failed = 0
+  let events = 0
+  let simMs = 0
+  for (const seed of seeds) {
+    const result = await runNamed(values.scenario, values.bug, { ...simOptions(values, seed), swarm: true })
+    events += result.events
+    simMs += result.simMs
+    if (result.violations.length === 0) {
+      if (!values.quiet) process.stdout.write(`seed ${seed}: pass ${result.traceHash}\n`)
+      continue
+    }
+    failed++
+    await mkdir(dir, { recursive: true })
+    const path = join(dir, `${values.scenario}-seed-${seed}.json`)
+    await saveFailure(path, toFailure(result, values.scenario, values.bug, commit()))
+    const v = result.violations[0]!
+    process.stdout.write(`seed ${seed}: FAIL ${v.invariant} at ${(v.atMs / 1000).toFixed(3)}s: ${v.message}\n  saved: ${path}\n`)
+  }
+  const wall = (performance.now() - started) / 1000
+  process.stdout.write(`swarm: ${seeds.length} seeds, ${seeds.length - failed} passed, ${failed} failed; ${events} events, ${(simMs / 1000).toFixed(0)} simulated s in ${wall.toFixed(1)} s wall\n`)
+  return failed > 0 ? 1 : 0
+}
+
+/** Splits the seeds over `jobs` child processes running this same command with --jobs 1. */
+async function swarmInChildren(seeds: number[], jobs: number): Promise<number> {
+  const argv = process.argv.slice(1)
+  const base: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seeds' || argv[i] === '--jobs') i++
+    else if (!argv[i]!.startsWith('--seeds=') && !argv[i]!.startsWith('--jobs=')) base.push(argv[i]!)
+  }
+  const codes = await Promise.all(
+    Array.from({ length: jobs }, (_, j) => {
+      const mine = seeds.filter((_, i) => i % jobs === j)
+      if (mine.length === 0) return Promise.resolve(0)
+      return new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, [...process.execArgv, ...base, '--seeds', mine.join(','), '--jobs', '1'], { stdio: 'inherit' })
+        child.on('exit', (code) => resolve(code ?? 3))
+      })
+    }),
+  )
+  return Math.max(...codes)
+}
+
+async function cmdReplay(path: string): Promise<number> {
+  const failure = await loadFailure(path)
+  const result = await replay(failure)
+  print(result, failure.scenario)
+  const same = result.traceHash === failure.traceHash
+  const v = result.violations[0]
+  if (!same) {
+    process.stdout.write(`NONDETERMINISM: recorded trace ${failure.traceHash}, replay ${result.traceHash}${failure.commit === undefined ? '' : ` (recorded at commit ${failure.commit})`}\n`)
+    return 2
+  }
+  process.stdout.write(v === undefined ? 'replayed exactly; the recorded violation did not occur\n' : `reproduced exactly: ${v.invariant}\n`)
+  return v === undefined ? 0 : 1
+}
+
+async function cmdShrink(path: string, out: string | undefined): Promise<number> {
+  const failure = await loadFailure(path)
+  const shrunk = await shrink(failure, (message) => process.stdout.write(`shrink: ${message}\n`))
+  const target = out ?? path.replace(/(\.json)?$/, '.shrunk.json')
+  await saveFailure(target, shrunk)
+  process.stdout.write(`shrunk: ${failure.schedule.length} -> ${shrunk.schedule.length} fault actions, ${failure.options.durationMs / 1000}s -> ${shrunk.options.durationMs / 1000}s; still fails ${shrunk.violation.invariant}\nsaved: ${target}\n`)
+  return 1
+}

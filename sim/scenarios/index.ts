@@ -1,0 +1,16 @@
+/** The scenarios the sim CLI can run, by name. */
+import type { Scenario } from '../run.js'
+import { meshScenario, type MeshBug } from './mesh/index.js'
+
+/** Scenario options the CLI can pass. */
+export interface ScenarioOptions {
+  bugs?: readonly string[]
+}
+
+/** Builds a scenario by name, with fresh state for one run. */
+export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<unknown>> = {
+  mesh: (options) => meshScenario({ bugs: (options.bugs ?? []) as MeshBug[] }) as Scenario<unknown>,
+}
+
+/** The scenario a run uses when none is named. */
+export const DEFAULT_SCENARIO = 'mesh'

@@ -1,0 +1,185 @@
+/**
+ * Remote actor messaging: carries tells, asks and their replies between actor systems over the
+ * network port, so `ref.tell` and `ref.ask` work the same for actors on other nodes.
+ *
+ * Each message is one envelope (protocols/envelope) sent on ACTOR_PROTOCOL. An ask gets a request id
+ * that is unique on this node; the reply or failure carries it back. Guarantees and failure modes:
+ * - a tell is at most once: undeliverable tells become dead letters (`unreachable`) here, or
+ *   dead letters on the receiving node;
+ * - an ask settles exactly once: with the reply, the remote handler's error (a RemoteError with the
+ *   original name and code), NodeUnreachableError when the message cannot be sent or the connection
+ *   to the node closes while waiting, or AskTimeoutError;
+ * - input from peers is never trusted: undecodable frames and replies from the wrong node are
+ *   dropped and counted, and a reply is not sent after the asker's deadline has passed.
+ */
+import { formatAddress, type ActorAddress } from '../actor/address.js'
+import { PendingAsk, type ReplyTarget } from '../actor/reply.js'
+import type { ActorSystem, RemoteDelivery } from '../actor/system.js'
+import { NodeUnreachableError, RemoteError, toError } from '../errors.js'
+import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
+import { ProtocolError } from '../../protocols/errors.js'
+import type { Network, NodeId } from './types.js'
+
+/** The network protocol id of actor envelopes. */
+export const ACTOR_PROTOCOL = '/dx/actor/1'
+
+/** Options of remote messaging. */
+export interface RemoteMessagingInit {
+  codec?: EnvelopeCodec
+}
+
+interface Outstanding {
+  readonly node: NodeId
+  readonly pending: PendingAsk
+}
+
+export class RemoteMessaging implements RemoteDelivery {
+  private readonly codec: EnvelopeCodec
+  private readonly outstanding = new Map<number, Outstanding>()
+  private nextId = 1
+  private invalidFrames = 0
+  private misrouted = 0
+  private lateReplies = 0
+  private unsubscribePeers: (() => void) | undefined = undefined
+
+  constructor(
+    readonly system: ActorSystem,
+    readonly network: Network,
+    init: RemoteMessagingInit = {},
+  ) {
+    this.codec = init.codec ?? new EnvelopeCodec()
+    const metrics = system.env.metrics
+    metrics.counter('dx_remote_invalid_frames_total', 'Actor frames from peers that failed to decode', [], (set) => set(this.invalidFrames))
+    metrics.counter('dx_remote_misrouted_total', 'Actor frames for another node or an unknown request', [], (set) => set(this.misrouted))
+    metrics.counter('dx_remote_late_replies_total', 'Replies not sent because the asker had given up', [], (set) => set(this.lateReplies))
+    metrics.gauge('dx_remote_outstanding_asks', 'Asks waiting for a reply from another node', [], (set) => set(this.outstanding.size))
+  }
+
+  /** Starts receiving envelopes and routing remote sends of the system through the network. */
+  start(): void {
+    this.network.handle(ACTOR_PROTOCOL, (from, payload) => this.receive(from, payload))
+    this.unsubscribePeers = this.network.onPeerChange((peer, connected) => {
+      if (!connected) this.failOutstanding(peer, 'connection closed')
+    })
+    this.system.attachRemote(this)
+  }
+
+  /** Stops receiving; asks still waiting for another node fail with NodeUnreachableError. */
+  stop(): void {
+    this.network.unhandle(ACTOR_PROTOCOL)
+    this.unsubscribePeers?.()
+    for (const { node } of [...this.outstanding.values()]) this.failOutstanding(node, 'remote messaging stopped')
+  }
+
+  send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
+    if (reply !== undefined && !(reply instanceof PendingAsk)) {
+      reply.reject(new NodeUnreachableError(to.node, 'only asks created on this node can travel'))
+      return
+    }
+    const id = reply === undefined ? 0 : this.nextId++
+    const envelope: Envelope = reply === undefined ? { kind: 'tell', to, body: message } : { kind: 'ask', to, body: message, id, timeoutMs: reply.timeoutMs }
+    let bytes: Uint8Array
+    try {
+      bytes = this.codec.encode(envelope)
+    } catch (error) {
+      this.system.deadLetters.publish(formatAddress(to), message, 'unreachable')
+      reply?.reject(toError(error))
+      return
+    }
+    if (!this.network.send(to.node, ACTOR_PROTOCOL, bytes)) {
+      this.system.deadLetters.publish(formatAddress(to), message, 'unreachable')
+      reply?.reject(new NodeUnreachableError(to.node, 'not connected, or its outbound queue is full'))
+      return
+    }
+    if (reply === undefined) return
+    this.outstanding.set(id, { node: to.node, pending: reply })
+    reply.onSettle = () => this.outstanding.delete(id)
+  }
+
+  private receive(from: NodeId, payload: Uint8Array): void {
+    let envelope: Envelope
+    try {
+      envelope = this.codec.decode(payload)
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      this.invalidFrames++
+      this.system.log.warn('dropped an invalid actor frame', { from, error })
+      return
+    }
+    switch (envelope.kind) {
+      case 'tell':
+      case 'ask':
+        if (envelope.to.node !== this.system.nodeId) {
+          this.misrouted++
+          return
+        }
+        this.system.deliverLocal(envelope.to, envelope.body, envelope.kind === 'ask' ? new RemoteReply(this, from, envelope.id, envelope.timeoutMs) : undefined)
+        return
+      case 'reply':
+      case 'failure': {
+        const entry = this.outstanding.get(envelope.id)
+        if (entry === undefined || entry.node !== from) {
+          this.misrouted++
+          return
+        }
+        if (envelope.kind === 'reply') entry.pending.resolve(envelope.body)
+        else entry.pending.reject(new RemoteError(envelope.error.name, envelope.error.code, envelope.error.message))
+      }
+    }
+  }
+
+  /** @internal sends the answer to a remote ask, unless its asker has already given up. */
+  answer(to: NodeId, envelope: Envelope, deadlineMs: number): void {
+    if (this.system.env.clock.monotonicMs() > deadlineMs) {
+      this.lateReplies++
+      return
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = this.codec.encode(envelope)
+    } catch (error) {
+      if (envelope.kind !== 'reply') throw error
+      const e = toError(error)
+      bytes = this.codec.encode({ kind: 'failure', id: envelope.id, error: { name: e.name, code: codeOf(e), message: `reply could not be encoded: ${e.message}` } })
+    }
+    if (!this.network.send(to, ACTOR_PROTOCOL, bytes)) this.system.log.debug('reply dropped: peer unreachable', { to })
+  }
+
+  private failOutstanding(node: NodeId, reason: string): void {
+    for (const entry of [...this.outstanding.values()]) {
+      if (entry.node === node) entry.pending.reject(new NodeUnreachableError(node, reason))
+    }
+  }
+}
+
+/** The reply target of an ask that came from another node. */
+class RemoteReply implements ReplyTarget {
+  private readonly deadlineMs: number
+  private answered = false
+
+  constructor(
+    private readonly remoting: RemoteMessaging,
+    private readonly from: NodeId,
+    private readonly id: number,
+    timeoutMs: number,
+  ) {
+    this.deadlineMs = remoting.system.env.clock.monotonicMs() + timeoutMs
+  }
+
+  resolve(value: unknown): void {
+    if (this.answered) return
+    this.answered = true
+    this.remoting.answer(this.from, { kind: 'reply', id: this.id, body: value }, this.deadlineMs)
+  }
+
+  reject(error: Error): void {
+    if (this.answered) return
+    this.answered = true
+    this.remoting.answer(this.from, { kind: 'failure', id: this.id, error: { name: error.name.slice(0, 256) || 'Error', code: codeOf(error), message: error.message.slice(0, 4096) } }, this.deadlineMs)
+  }
+}
+
+function codeOf(error: Error): string {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code.slice(0, 256) : 'ERR_REMOTE'
+}

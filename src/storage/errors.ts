@@ -1,0 +1,49 @@
+/** Errors of the storage ports (job log, result cache, node-local store). */
+import { DistributeXError } from '../errors.js'
+
+/** Thrown when an append or fence carries an epoch lower than one the log has already accepted. */
+export class FencedError extends DistributeXError {
+  override readonly name = 'FencedError'
+  override readonly code = 'ERR_FENCED'
+  constructor(
+    readonly epoch: number,
+    readonly fencedBy: number | undefined,
+    message = `epoch ${epoch} is fenced${fencedBy === undefined ? '' : ` by epoch ${fencedBy}`}`,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Thrown when the job log cannot be reached or does not answer in time. When `ambiguous` is true
+ * the operation may have taken effect (an append may be in the log); callers must not assume either way.
+ */
+export class JobLogUnavailableError extends DistributeXError {
+  override readonly name = 'JobLogUnavailableError'
+  override readonly code = 'ERR_JOB_LOG_UNAVAILABLE'
+  constructor(
+    message: string,
+    readonly ambiguous: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** Thrown when the result cache cannot be reached or does not answer in time. */
+export class CacheUnavailableError extends DistributeXError {
+  override readonly name = 'CacheUnavailableError'
+  override readonly code = 'ERR_CACHE_UNAVAILABLE'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Thrown when a node-local durable store fails to read or write. */
+export class StoreError extends DistributeXError {
+  override readonly name = 'StoreError'
+  override readonly code = 'ERR_STORE'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The storage ports. The job log is the durable record of the cluster's work; the result cache
+ * speeds up reads of results and task state but is never the only record of anything; the
+ * node-local store keeps what one node must remember across restarts (its identity, its epochs).
+ * Each has a production adapter (Kafka, Redis, a file) and an embedded default.
+ */
+import type { AbortOptions } from '../env/types.js'
+
+/** One record of the job log. */
+export interface LogRecord {
+  /** Position in the log; offsets strictly increase. */
+  readonly offset: number
+  /** The epoch of the leader that appended it. */
+  readonly epoch: number
+  readonly payload: Uint8Array
+}
+
+/**
+ * A totally ordered, durable, epoch-fenced log.
+ *
+ * Fencing: the log remembers the highest epoch it has seen in `fence` or `append`; an append or
+ * fence with a lower epoch is rejected with FencedError, so a deposed leader cannot write.
+ * Failures: JobLogUnavailableError with `ambiguous: true` means an append may or may not be in
+ * the log (its acknowledgement was lost); readers must tolerate duplicates.
+ */
+export interface JobLog {
+  /** Claims the log for `epoch`; every later append with a lower epoch fails with FencedError. */
+  fence(epoch: number, options?: AbortOptions): Promise<void>
+  /** Appends `payloads` atomically and in order; resolves with the first offset once they are durable. */
+  append(epoch: number, payloads: readonly Uint8Array[], options?: AbortOptions): Promise<number>
+  /** Reads up to `max` records starting at `offset`; returns fewer at the end of the log. */
+  read(offset: number, max: number, options?: AbortOptions): Promise<LogRecord[]>
+  /** The offset one past the last record. */
+  endOffset(options?: AbortOptions): Promise<number>
+}
+
+/** Options of a cache write. */
+export interface CacheWriteOptions extends AbortOptions {
+  /** Expiry; none when absent. */
+  ttlMs?: number
+}
+
+/** A key-value cache of results and task state; may lose entries, so never the only record. */
+export interface ResultCache {
+  get(key: string, options?: AbortOptions): Promise<Uint8Array | undefined>
+  set(key: string, value: Uint8Array, options?: CacheWriteOptions): Promise<void>
+  /** Writes only if the key is absent; resolves true when this call wrote it. */
+  setIfAbsent(key: string, value: Uint8Array, options?: CacheWriteOptions): Promise<boolean>
+}
+
+/** A node's own durable key-value state, surviving restarts of that node. */
+export interface DurableStore {
+  read(key: string, options?: AbortOptions): Promise<Uint8Array | undefined>
+  /** Resolves once the value is durable (fsynced). */
+  write(key: string, value: Uint8Array, options?: AbortOptions): Promise<void>
+}
