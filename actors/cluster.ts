@@ -1,0 +1,187 @@
+/**
+ * The cluster actor: drives the coordination state machine (src/cluster/core.ts) with the node's
+ * clock, its network and its durable store. It gossips member records, persists election state
+ * before any record that depends on it leaves the node, dials members it learns about, and tells
+ * the rest of the node when it gains or loses leadership.
+ *
+ * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
+ * node.
+ */
+import { defineActor } from '../src/actor/define.js'
+import type { Ask, DeferredReply } from '../src/actor/types.js'
+import { ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
+import type { ClusterView, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
+import type { Clock } from '../src/env/types.js'
+import type { Network, NodeId } from '../src/net/types.js'
+import type { DurableStore } from '../src/storage/types.js'
+import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
+import { ProtocolError } from '../protocols/errors.js'
+
+/** The durable-store key of the election state. */
+export const CLUSTER_STATE_KEY = 'cluster/state'
+
+/** How long a graceful leave waits to be removed from the configuration. */
+const LEAVE_TIMEOUT_MS = 5000
+
+/** Minimum time between dials of the same member. */
+const REDIAL_MS = 5000
+
+export type ClusterMsg =
+  | { type: 'tick' }
+  | { type: 'record'; record: MemberRecord }
+  | Ask<{ type: 'view' }, ClusterView>
+  | Ask<{ type: 'leave' }, boolean>
+
+/** Called when this node gains or loses the right to run manager duties. */
+export type LeadershipListener = (leading: boolean, epoch: number | undefined) => void
+
+/**
+ * A node's synchronous view of coordination, for components outside the actor: manager duties ask
+ * it before every leader-only effect.
+ */
+export class ClusterHandle {
+  private core: ClusterCore | undefined = undefined
+  private clock: Clock | undefined = undefined
+  private readonly listeners = new Set<LeadershipListener>()
+  private leading = false
+  private epoch: number | undefined = undefined
+
+  /** The epoch this node leads while its lease holds, else undefined. */
+  leaderEpoch(): number | undefined {
+    const core = this.core
+    if (core === undefined || !core.holdsLease(this.clock!.monotonicMs())) return undefined
+    return core.leaderEpoch ?? undefined
+  }
+
+  /** The current view, or undefined before the cluster actor has started. */
+  view(): ClusterView | undefined {
+    return this.core?.view(this.clock!.monotonicMs())
+  }
+
+  /** Subscribes to leadership changes; returns an unsubscribe function. */
+  onLeadershipChange(listener: LeadershipListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** @internal */
+  attach(core: ClusterCore, clock: Clock): void {
+    this.core = core
+    this.clock = clock
+  }
+
+  /** @internal re-evaluates leadership and tells listeners about a change. */
+  notify(): void {
+    const epoch = this.leaderEpoch()
+    const leading = epoch !== undefined
+    if (leading === this.leading && epoch === this.epoch) return
+    this.leading = leading
+    this.epoch = epoch
+    for (const listener of [...this.listeners]) listener(leading, epoch)
+  }
+}
+
+/** Options of the cluster actor. */
+export interface ClusterActorInit {
+  network: Network
+  store: DurableStore
+  /** True when started without bootstrap peers: this node may found a new cluster. */
+  founder: boolean
+  handle: ClusterHandle
+  /** Current load figures to gossip. */
+  metrics: () => NodeMetrics
+  options?: Partial<ClusterOptions>
+  /** Time between evaluations of timeouts and leases. Default 50 ms. */
+  tickMs?: number
+}
+
+export function clusterActor(init: ClusterActorInit) {
+  return defineActor<ClusterMsg>({
+    async setup(ctx) {
+      const clock = ctx.env.clock
+      const stored = await init.store.read(CLUSTER_STATE_KEY)
+      const core = new ClusterCore({
+        self: init.network.self,
+        addresses: init.network.addresses(),
+        persisted: stored === undefined ? undefined : decodeState(stored),
+        founder: init.founder,
+        ...(init.options === undefined ? {} : { options: init.options }),
+        random: ctx.env.random,
+        nowMs: clock.monotonicMs(),
+      })
+      init.handle.attach(core, clock)
+      let invalidRecords = 0
+      ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
+      init.network.subscribe(CLUSTER_TOPIC, (from, payload) => {
+        let record: MemberRecord
+        try {
+          record = decodeRecord(payload)
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error
+          invalidRecords++
+          return
+        }
+        if (record.node !== from) {
+          invalidRecords++
+          return
+        }
+        ctx.self.tell({ type: 'record', record })
+      })
+      ctx.onStop(() => init.network.unsubscribe(CLUSTER_TOPIC))
+      const lastDial = new Map<NodeId, number>()
+      const leaving: Array<DeferredReply<boolean>> = []
+      let leaveDeadline = Infinity
+
+      /** Persists, then publishes, whatever the last step produced; then updates listeners. */
+      const flush = async (): Promise<void> => {
+        const ready = core.takeReady(clock.monotonicMs())
+        if (ready.persist !== undefined) await init.store.write(CLUSTER_STATE_KEY, encodeState(ready.persist))
+        if (ready.publish) {
+          core.setMetrics(init.metrics())
+          core.setAddresses(init.network.addresses())
+          init.network.publish(CLUSTER_TOPIC, encodeRecord(core.record(clock.monotonicMs())))
+        }
+        init.handle.notify()
+      }
+
+      const dialMembers = (): void => {
+        const connected = new Set(init.network.peers())
+        const now = clock.monotonicMs()
+        for (const { node, addresses } of core.knownAddresses()) {
+          if (connected.has(node) || addresses.length === 0 || now - (lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
+          lastDial.set(node, now)
+          init.network.dial(addresses[0]!).catch((error: unknown) => ctx.log.debug('dial failed', { node, error }))
+        }
+      }
+
+      const settleLeave = (): void => {
+        if (leaving.length === 0 || (!core.departed && clock.monotonicMs() < leaveDeadline)) return
+        for (const reply of leaving.splice(0)) reply.resolve(core.departed)
+      }
+
+      ctx.timers.every('tick', init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), { type: 'tick' })
+      await flush()
+      return {
+        async tick() {
+          core.tick(clock.monotonicMs())
+          await flush()
+          dialMembers()
+          settleLeave()
+        },
+        async record(msg) {
+          core.receive(msg.record, clock.monotonicMs())
+          await flush()
+        },
+        view: () => core.view(clock.monotonicMs()),
+        async leave(_msg, c) {
+          const reply = c.defer()
+          leaving.push(reply)
+          leaveDeadline = Math.min(leaveDeadline, clock.monotonicMs() + LEAVE_TIMEOUT_MS)
+          core.leave()
+          await flush()
+          return reply
+        },
+      }
+    },
+  })
+}

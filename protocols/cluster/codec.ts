@@ -1,0 +1,164 @@
+/**
+ * Wire and disk codecs of cluster coordination: member records (gossiped on CLUSTER_TOPIC) and the
+ * persisted election state. msgpack arrays with the format version first; decoding validates every
+ * field and bound and throws a ProtocolError subclass for anything else, so a bad peer costs one
+ * dropped record, never a crash.
+ */
+import { Packr } from 'msgpackr'
+import { showValue } from '../../src/errors.js'
+import type { MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from '../../src/cluster/types.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+
+/** The gossip topic of member records. */
+export const CLUSTER_TOPIC = 'dx/cluster/1'
+
+/** Current record and state format version. */
+export const CLUSTER_CODEC_VERSION = 1
+
+/** Largest encoded record accepted. */
+export const RECORD_MAX_BYTES = 64 * 1024
+
+const ID_MAX = 128
+const ADDRESSES_MAX = 16
+const ADDRESS_MAX = 512
+const MEMBERS_MAX = 1024
+const TASK_TYPES_MAX = 64
+const STATUSES: readonly SelfStatus[] = ['joining', 'up', 'leaving']
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+
+/** Encodes a member record. */
+export function encodeRecord(r: MemberRecord): Uint8Array {
+  const m = r.metrics
+  const durations = Object.entries(m.durations)
+    .slice(0, TASK_TYPES_MAX)
+    .map(([type, d]) => [type, d.count, d.p50Ms, d.p90Ms])
+  const bytes = packr.pack([
+    CLUSTER_CODEC_VERSION,
+    r.node,
+    r.incarnation,
+    r.seq,
+    STATUSES.indexOf(r.status),
+    r.addresses,
+    [m.capacity, m.running, m.queued, m.eventLoopLagMs, m.cpu, m.memoryMb, durations],
+    r.epoch,
+    r.vote,
+    r.preVote,
+    r.grant === null ? null : [r.grant.candidate, r.grant.epoch],
+    r.leaderSeq,
+    r.support === null ? null : [r.support.leader, r.support.epoch, r.support.seq],
+    r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null],
+  ])
+  if (bytes.length > RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, RECORD_MAX_BYTES)
+  return bytes
+}
+
+/** Decodes a member record; throws a ProtocolError subclass for anything invalid. */
+export function decodeRecord(bytes: Uint8Array): MemberRecord {
+  const w = unpackArray(bytes, RECORD_MAX_BYTES, 14)
+  const metrics = w[6]
+  if (!Array.isArray(metrics) || metrics.length !== 7) throw invalid('metrics')
+  return {
+    node: id(w[1], 'node'),
+    incarnation: count(w[2], 'incarnation'),
+    seq: count(w[3], 'seq'),
+    status: STATUSES[count(w[4], 'status')] ?? fail('status'),
+    addresses: list(w[5], ADDRESSES_MAX, 'addresses').map((a) => text(a, ADDRESS_MAX, 'address')),
+    metrics: decodeMetrics(metrics),
+    epoch: count(w[7], 'epoch'),
+    vote: w[8] === null ? null : id(w[8], 'vote'),
+    preVote: w[9] === null ? null : count(w[9], 'preVote'),
+    grant: w[10] === null ? null : pair(w[10], (x) => ({ candidate: id(x[0], 'grant'), epoch: count(x[1], 'grant') }), 2),
+    leaderSeq: w[11] === null ? null : count(w[11], 'leaderSeq'),
+    support: w[12] === null ? null : pair(w[12], (x) => ({ leader: id(x[0], 'support'), epoch: count(x[1], 'support'), seq: count(x[2], 'support') }), 3),
+    config:
+      w[13] === null
+        ? null
+        : pair(
+            w[13],
+            (x) => ({
+              epoch: count(x[0], 'config'),
+              counter: count(x[1], 'config'),
+              ...(x[2] === null ? {} : { members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }),
+            }),
+            3,
+          ),
+  }
+}
+
+/** Encodes the persisted election state. */
+export function encodeState(s: PersistedClusterState): Uint8Array {
+  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members]])
+}
+
+/** Decodes the persisted election state. */
+export function decodeState(bytes: Uint8Array): PersistedClusterState {
+  const w = unpackArray(bytes, RECORD_MAX_BYTES, 5)
+  return {
+    incarnation: count(w[1], 'incarnation'),
+    epoch: count(w[2], 'epoch'),
+    vote: w[3] === null ? null : id(w[3], 'vote'),
+    config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }), 3),
+  }
+}
+
+function decodeMetrics(m: unknown[]): NodeMetrics {
+  const durations: NodeMetrics['durations'] = {}
+  for (const entry of list(m[6], TASK_TYPES_MAX, 'durations')) {
+    pair(entry, (x) => {
+      durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
+    }, 4)
+  }
+  return { capacity: count(m[0], 'capacity'), running: count(m[1], 'running'), queued: count(m[2], 'queued'), eventLoopLagMs: real(m[3], 'lag'), cpu: real(m[4], 'cpu'), memoryMb: real(m[5], 'memory'), durations }
+}
+
+function unpackArray(bytes: Uint8Array, maxBytes: number, length: number): unknown[] {
+  if (bytes.length > maxBytes) throw new EnvelopeTooLargeError(bytes.length, maxBytes)
+  let value: unknown
+  try {
+    value = packr.unpack(bytes)
+  } catch (error) {
+    throw new InvalidEnvelopeError(`not a msgpack value: ${(error as Error).message}`)
+  }
+  if (!Array.isArray(value) || value.length === 0) throw invalid('shape')
+  if (value[0] !== CLUSTER_CODEC_VERSION) throw new UnsupportedVersionError(value[0])
+  if (value.length !== length) throw invalid(`field count ${value.length}`)
+  return value
+}
+
+function invalid(what: string): InvalidEnvelopeError {
+  return new InvalidEnvelopeError(`invalid cluster record: ${what}`)
+}
+
+function fail(what: string): never {
+  throw invalid(what)
+}
+
+function count(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}
+
+function real(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}
+
+function text(x: unknown, max: number, what: string): string {
+  if (typeof x !== 'string' || x.length === 0 || x.length > max) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}
+
+function id(x: unknown, what: string): string {
+  return text(x, ID_MAX, what)
+}
+
+function list(x: unknown, max: number, what: string): unknown[] {
+  if (!Array.isArray(x) || x.length > max) throw invalid(what)
+  return x
+}
+
+function pair<T>(x: unknown, build: (x: unknown[]) => T, length: number): T {
+  if (!Array.isArray(x) || x.length !== length) throw invalid('tuple')
+  return build(x)
+}

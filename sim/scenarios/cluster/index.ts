@@ -1,0 +1,142 @@
+/**
+ * The `cluster` scenario: every node runs the real cluster actor (membership, failure detection,
+ * gossip election with leases) over the simulated network, with n0 founding the cluster and the
+ * others joining it. Whichever node leads runs a duty that fences the job log with its epoch and
+ * appends to it while its lease holds.
+ *
+ * Invariants (online): at most one node makes accepted log appends per epoch, and accepted epochs
+ * never decrease; a node's persisted epoch never goes backwards, across restarts; at no instant do
+ * two nodes hold a valid lease. Liveness: after the final heal, within the stated bound, every node
+ * is up in the configuration, all agree on one leader and epoch, the leader holds its lease, and
+ * every node sees every other as up.
+ */
+import { ClusterHandle, CLUSTER_STATE_KEY, clusterActor } from '../../../actors/cluster.js'
+import type { ActorRef, Message } from '../../../src/actor/types.js'
+import { createActorSystem } from '../../../src/actor/system.js'
+import type { ClusterOptions } from '../../../src/cluster/core.js'
+import { emptyMetrics } from '../../../src/cluster/types.js'
+import { decodeState } from '../../../protocols/cluster/codec.js'
+import type { Scenario } from '../../run.js'
+import type { World } from '../../world.js'
+import { leaderDuty } from './duty.js'
+
+/** Deliberate bugs, for proving that the checkers catch them. */
+export type ClusterBug = 'forget-epoch' | 'unsafe-lease'
+
+/** Options of the cluster scenario. */
+export interface ClusterScenarioInit {
+  options?: Partial<ClusterOptions>
+  bugs?: readonly ClusterBug[]
+  dutyIntervalMs?: number
+  /** Liveness bound after the final heal. */
+  convergeBoundMs?: number
+}
+
+/** What one node incarnation exposes to the checkers. */
+export interface ClusterApp {
+  readonly handle: ClusterHandle
+}
+
+const FOUNDER = 'n0'
+
+export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<ClusterApp> {
+  const epochOwner = new Map<number, string>()
+  const diskEpochs = new Map<string, number>()
+  let checkedAppends = 0
+  let maxEpochAccepted = 0
+  let leaderChanges = 0
+  let hooked = false
+
+  return {
+    name: 'cluster',
+    boot(ctx, world) {
+      if (!hooked) {
+        hooked = true
+        for (const node of world.nodes) {
+          node.disk.onWrite = (key, value) => {
+            if (key !== CLUSTER_STATE_KEY) return
+            const epoch = decodeState(value).epoch
+            const before = diskEpochs.get(node.id) ?? 0
+            if (epoch < before) world.violate('epoch-monotonic', `${node.id} persisted epoch ${epoch} after ${before}`)
+            diskEpochs.set(node.id, epoch)
+          }
+        }
+      }
+      const system = createActorSystem({ env: ctx.env, nodeId: ctx.id })
+      const handle = new ClusterHandle()
+      const bugs = new Set(init.bugs ?? [])
+      // 'forget-epoch': the node boots as if its disk were empty; 'unsafe-lease': n0 believes its lease lasts 3x longer than followers wait.
+      const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
+      const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
+      system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
+      let duty: ActorRef<Message> | undefined
+      handle.onLeadershipChange((leading, epoch) => {
+        leaderChanges++
+        if (duty !== undefined) void system.stop(duty)
+        duty = leading && epoch !== undefined ? (system.spawnSystem(leaderDuty({ epoch, jobLog: ctx.jobLog, handle, intervalMs: init.dutyIntervalMs ?? 500 })) as ActorRef<Message>) : undefined
+      })
+      return { handle }
+    },
+    invariants: [
+      {
+        name: 'one-leader-per-epoch',
+        check(world) {
+          const accepted = world.jobLog.accepted
+          for (; checkedAppends < accepted.length; checkedAppends++) {
+            const a = accepted[checkedAppends]!
+            const owner = epochOwner.get(a.epoch)
+            if (owner !== undefined && owner !== a.node) return `epoch ${a.epoch}: appends accepted from ${owner} and ${a.node}`
+            epochOwner.set(a.epoch, a.node)
+            if (a.epoch < maxEpochAccepted) return `append of epoch ${a.epoch} accepted after epoch ${maxEpochAccepted}`
+            maxEpochAccepted = a.epoch
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'lease-exclusive',
+        check(world, index) {
+          if (index === undefined) return undefined
+          const epoch = world.nodes[index]!.app?.handle.leaderEpoch()
+          if (epoch === undefined) return undefined
+          for (const other of world.nodes) {
+            if (other.index === index || other.app === undefined) continue
+            const otherEpoch = other.app.handle.leaderEpoch()
+            if (otherEpoch !== undefined) return `n${index} (epoch ${epoch}) and ${other.id} (epoch ${otherEpoch}) both hold a lease`
+          }
+          return undefined
+        },
+      },
+    ],
+    liveness: {
+      boundMs: init.convergeBoundMs ?? 10_000,
+      check: (world) => converged(world),
+    },
+    final: [],
+    summary(world) {
+      const epochs = [...epochOwner.keys()]
+      return `leadership: ${leaderChanges} changes, ${epochs.length} epochs with effects (max ${Math.max(0, ...epochs)}), ${world.jobLog.records.length} leader appends accepted`
+    },
+  }
+}
+
+/** Undefined when the cluster has one agreed leader with a lease and every node sees every other up. */
+function converged(world: World<ClusterApp>): string | undefined {
+  let agreed: string | undefined
+  for (const node of world.nodes) {
+    const view = node.app?.handle.view()
+    if (view === undefined || node.owner.status !== 'up') return `${node.id} is not running`
+    if (view.config?.members.includes(node.id) !== true) return `${node.id} is not a voter`
+    if (view.leader === null) return `${node.id} knows no leader`
+    const leader = `${view.leader.nodeId}@${view.leader.epoch}`
+    if (agreed !== undefined && agreed !== leader) return `leaders disagree: ${agreed} vs ${leader}`
+    agreed = leader
+    for (const m of view.members) {
+      if (m.state !== 'up') return `${node.id} sees ${m.nodeId} ${m.state}`
+    }
+    if (view.members.length !== world.nodes.length) return `${node.id} sees ${view.members.length} members`
+  }
+  const leaderId = agreed!.split('@')[0]!
+  if (world.node(leaderId).app?.handle.leaderEpoch() === undefined) return `${leaderId} leads without a lease`
+  return undefined
+}

@@ -1,0 +1,534 @@
+/**
+ * Cluster coordination as a pure state machine: membership, failure detection, and leader election
+ * by gossip. It performs no I/O; a driver (actors/cluster.ts) feeds it time and received records and
+ * carries out what `takeReady` returns, persisting before publishing.
+ *
+ * ## Gossip
+ * Every node publishes a MemberRecord about itself every `gossipIntervalMs`, and at once whenever
+ * its election state changes. Records carry addresses, load metrics and the election state below;
+ * a phi-accrual detector over their arrivals yields member states joining, up, suspect, down,
+ * leaving.
+ *
+ * ## Membership (the voters)
+ * Quorums are counted over a configuration: a member list with a version ordered by
+ * (epoch, counter). A node started without bootstrap peers founds a cluster with itself as the only
+ * member; every other new node stays `joining` until the leader admits it. Only a leader holding its
+ * lease changes the configuration, one member at a time, and only after the previous change is
+ * held by a majority of the new configuration (Raft's single-server rule), so any two consecutive
+ * configurations' majorities intersect. Joining nodes never count toward a quorum, so nodes that
+ * join a minority side cannot turn it into a majority. Members that fail stay voters (removing them
+ * on suspicion is how gossip clusters split their brain); a graceful leave removes a member.
+ *
+ * ## Election (Raft's rules, carried by gossip)
+ * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
+ * 2. Pre-vote. A node that has heard no live leader for `leaseMs·(1+drift)` and sees a majority of
+ *    voters alive asks for pre-votes for epoch+1 without changing its own state; others grant only
+ *    if they too have no live leader. Only with a majority of grants does it persist epoch+1 and a
+ *    vote for itself. A node cut off one way or in a minority therefore never inflates epochs.
+ * 3. Deterministic choice. Candidates wait an extra `rank·candidateStaggerMs`, where rank is their
+ *    position among live voters in configuration order (oldest member first), so in the common case
+ *    the oldest live member leads and candidates do not split the vote.
+ * 4. Winning. A candidate with votes from a majority of its configuration leads the epoch and says
+ *    so with an increasing lease sequence number in each record; others follow the leader of the
+ *    highest epoch they see (persisting that epoch) and echo its newest sequence number.
+ * 5. Leases. The leader may act only while its lease holds: a majority (itself included) has echoed
+ *    a sequence number sent at time t, and now < t + leaseMs·(1-2·drift) on its monotonic clock.
+ *    A follower does not grant or vote until it has not heard a new sequence number from its leader
+ *    for leaseMs·(1+drift); a restarted node waits that long after boot. With clock rates within
+ *    `drift` of true time, a new leader is elected only after the old lease has ended in real time.
+ * 6. Check quorum. A leader that has held no lease for a full `leaseMs` stops announcing leadership,
+ *    so followers that still hear it (a one-way cut) time out and elect a leader the majority can
+ *    reach.
+ *
+ * ## Properties
+ * - Election safety: at most one leader per epoch (one persisted vote per node per epoch, majority
+ *   quorums of intersecting configurations).
+ * - Epochs never go backwards on a node, across restarts (persisted before use).
+ * - Lease exclusivity: at any real time at most one node holds a valid lease, given bounded drift.
+ *   Pauses break this assumption, which is why every leader-only effect also carries its epoch and
+ *   stores fence lower epochs.
+ * - A minority side (no majority of voters reachable) has no leader with a lease: no manager duties.
+ * - Liveness: once a majority of voters can talk both ways for long enough, one leader is elected
+ *   and known to all within about leaseMs·(1+drift) + (rank+3)·gossipIntervalMs (see liveness bound
+ *   in actors/cluster.ts and the simulator scenarios).
+ */
+import type { Random } from '../env/types.js'
+import type { NodeId } from '../net/types.js'
+import { PhiDetector } from './phi.js'
+import {
+  emptyMetrics,
+  type ClusterConfig,
+  type ClusterView,
+  type MemberRecord,
+  type MemberState,
+  type MemberView,
+  type NodeMetrics,
+  type PersistedClusterState,
+  type SelfStatus,
+  type Support,
+} from './types.js'
+
+/** Timing and thresholds of coordination. */
+export interface ClusterOptions {
+  gossipIntervalMs: number
+  leaseMs: number
+  /** Bound on how far any node's clock rate may differ from true time (0.02 = 2%). */
+  drift: number
+  suspectPhi: number
+  /** A member suspected this long is down. */
+  downAfterMs: number
+  candidateStaggerMs: number
+}
+
+/** Defaults: a new leader acts well within 2 s of the old one's death. */
+export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
+  gossipIntervalMs: 250,
+  leaseMs: 1000,
+  drift: 0.02,
+  suspectPhi: 8,
+  downAfterMs: 3000,
+  candidateStaggerMs: 150,
+}
+
+/** What the driver must do after a step. */
+export interface Ready {
+  /** Write this state durably before publishing. */
+  readonly persist: PersistedClusterState | undefined
+  /** Publish the node's record (after persisting). */
+  readonly publish: boolean
+}
+
+interface Peer {
+  record: MemberRecord
+  readonly detector: PhiDetector
+  lastHeardMs: number
+}
+
+interface Leading {
+  readonly epoch: number
+  seq: number
+  readonly sentAt: Map<number, number>
+  /** Last time the lease was valid (or when leadership began). */
+  lastLeaseMs: number
+}
+
+export interface ClusterCoreInit {
+  self: NodeId
+  addresses: readonly string[]
+  persisted: PersistedClusterState | undefined
+  /** True when this node may found a new cluster: it was started without bootstrap peers. */
+  founder: boolean
+  options?: Partial<ClusterOptions>
+  random: Random
+  nowMs: number
+}
+
+export class ClusterCore {
+  readonly self: NodeId
+  readonly options: ClusterOptions
+  private readonly random: Random
+  private addresses: readonly string[]
+  private incarnation: number
+  private seq = 0
+  private status: SelfStatus = 'joining'
+  private epoch: number
+  private vote: NodeId | null
+  private config: ClusterConfig | null
+  private readonly peers = new Map<NodeId, Peer>()
+  private metrics: NodeMetrics = emptyMetrics()
+  private preVote: { epoch: number; untilMs: number } | null = null
+  /** The epoch this node is a candidate in; a leader that stepped down never wins its old epoch again. */
+  private candidateEpoch: number | null = null
+  private candidacyUntilMs = 0
+  /** The record sequence number at the last configuration change; members travel in records for a while after it. */
+  private configSeq = 0
+  private grant: { candidate: NodeId; epoch: number } | null = null
+  private support: Support | null = null
+  private leaderHeardMs: number
+  private leading: Leading | null = null
+  private electionAtMs: number
+  private nextPublishMs: number
+  private dirty = false
+  private publishNow = false
+
+  constructor(init: ClusterCoreInit) {
+    this.self = init.self
+    this.options = { ...DEFAULT_CLUSTER_OPTIONS, ...init.options }
+    this.random = init.random
+    this.addresses = init.addresses
+    const p = init.persisted
+    this.incarnation = (p?.incarnation ?? 0) + 1
+    this.epoch = p?.epoch ?? 0
+    this.vote = p?.vote ?? null
+    this.config = p?.config ?? null
+    // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
+    this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
+    if (this.config === null && init.founder) this.config = { epoch: 0, counter: 1, members: [this.self] }
+    if (this.config?.members.includes(this.self) === true) this.status = 'up'
+    this.electionAtMs = init.nowMs
+    this.nextPublishMs = init.nowMs
+    this.dirty = true
+    this.publishNow = true
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------------
+
+  /** Advances time: periodic gossip, elections, lease upkeep, configuration changes. */
+  tick(nowMs: number): void {
+    if (nowMs >= this.nextPublishMs) this.publishNow = true
+    this.upkeepLeadership(nowMs)
+    this.campaign(nowMs)
+    this.changeConfig(nowMs)
+    this.forget(nowMs)
+  }
+
+  /** Takes in a record gossiped by another node. */
+  receive(record: MemberRecord, nowMs: number): void {
+    if (record.node === this.self) return
+    let peer = this.peers.get(record.node)
+    if (peer !== undefined && !newer(record, peer.record)) return
+    if (peer === undefined) {
+      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs }
+      this.peers.set(record.node, peer)
+    }
+    peer.record = record
+    peer.lastHeardMs = nowMs
+    peer.detector.heartbeat(nowMs)
+    this.adoptConfig(record)
+    this.followLeader(record, nowMs)
+    this.answerCandidate(record, nowMs)
+    this.countVotes(nowMs)
+  }
+
+  /** Starts a graceful leave: the node says so and the leader removes it from the configuration. */
+  leave(): void {
+    this.status = 'leaving'
+    this.publishNow = true
+  }
+
+  /** Replaces the metrics sent in the next records. */
+  setMetrics(metrics: NodeMetrics): void {
+    this.metrics = metrics
+  }
+
+  setAddresses(addresses: readonly string[]): void {
+    this.addresses = addresses
+  }
+
+  // ---- outputs -----------------------------------------------------------------------------------
+
+  /** What to persist and whether to publish now; resets both. */
+  takeReady(nowMs: number): Ready {
+    const ready: Ready = {
+      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config } : undefined,
+      publish: this.publishNow,
+    }
+    this.dirty = false
+    if (this.publishNow) {
+      this.publishNow = false
+      this.nextPublishMs = nowMs + this.options.gossipIntervalMs
+    }
+    return ready
+  }
+
+  /** The record to publish now; each call is a new record (and a new lease sequence while leading). */
+  record(nowMs: number): MemberRecord {
+    this.seq++
+    let leaderSeq: number | null = null
+    if (this.leading !== null && this.announcing()) {
+      leaderSeq = ++this.leading.seq
+      this.leading.sentAt.set(leaderSeq, nowMs)
+      this.pruneSentAt(nowMs)
+    }
+    const c = this.config
+    return {
+      node: this.self,
+      incarnation: this.incarnation,
+      seq: this.seq,
+      status: this.status,
+      addresses: this.addresses,
+      metrics: this.metrics,
+      epoch: this.epoch,
+      vote: this.vote,
+      preVote: this.preVote?.epoch ?? null,
+      grant: this.grant,
+      leaderSeq,
+      support: this.support,
+      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members } : { epoch: c.epoch, counter: c.counter },
+    }
+  }
+
+  /** True while this node leads and its lease holds: it may perform leader-only effects. */
+  holdsLease(nowMs: number): boolean {
+    return this.leaseUntil() > nowMs
+  }
+
+  /** The epoch this node leads, if it leads. */
+  get leaderEpoch(): number | null {
+    return this.leading?.epoch ?? null
+  }
+
+  /** The highest epoch this node has voted in or followed. */
+  get currentEpoch(): number {
+    return this.epoch
+  }
+
+  /** This node's view of the cluster. */
+  view(nowMs: number): ClusterView {
+    const members: MemberView[] = []
+    const voters = new Set(this.config?.members ?? [])
+    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
+    const ids = new Set([...voters, ...this.peers.keys()])
+    ids.delete(this.self)
+    for (const id of [...ids].sort()) {
+      const peer = this.peers.get(id)
+      members.push({
+        nodeId: id,
+        state: this.stateOf(id, nowMs),
+        addresses: peer?.record.addresses ?? [],
+        incarnation: peer?.record.incarnation ?? 0,
+        voter: voters.has(id),
+        phi: peer === undefined ? Infinity : peer.detector.phi(nowMs),
+        lastSeenMsAgo: peer === undefined ? null : nowMs - peer.lastHeardMs,
+        metrics: peer?.record.metrics ?? null,
+      })
+    }
+    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+    return { self: this.self, leader, leading: this.holdsLease(nowMs), config: this.config, members }
+  }
+
+  /** Addresses of members this node has heard of, for the driver to dial. */
+  knownAddresses(): Array<{ node: NodeId; addresses: readonly string[] }> {
+    return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
+  }
+
+  /** True once a leaving node is no longer a voter, so it may stop. */
+  get departed(): boolean {
+    return this.status === 'leaving' && this.config?.members.includes(this.self) !== true
+  }
+
+  // ---- membership ------------------------------------------------------------------------------
+
+  private stateOf(id: NodeId, nowMs: number): MemberState {
+    const peer = this.peers.get(id)
+    if (peer === undefined) return 'down'
+    if (peer.record.status === 'leaving') return 'leaving'
+    if (peer.detector.phi(nowMs) >= this.options.suspectPhi) return nowMs - peer.lastHeardMs > this.options.downAfterMs ? 'down' : 'suspect'
+    return this.config?.members.includes(id) === true ? 'up' : 'joining'
+  }
+
+  /** Drops long-silent nodes that are not voters (departed members, joiners that gave up). */
+  private forget(nowMs: number): void {
+    for (const [id, peer] of this.peers) {
+      if (!this.isVoter(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
+    }
+  }
+
+  private alive(id: NodeId, nowMs: number): boolean {
+    if (id === this.self) return true
+    const state = this.stateOf(id, nowMs)
+    return state === 'up' || state === 'joining'
+  }
+
+  private quorum(config: ClusterConfig): number {
+    return Math.floor(config.members.length / 2) + 1
+  }
+
+  private adoptConfig(record: MemberRecord): void {
+    const offered = record.config
+    if (offered?.members === undefined) return
+    if (this.config !== null && !versionAfter(offered, this.config)) return
+    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members] }
+    this.configSeq = this.seq
+    this.dirty = true
+    this.publishNow = true
+    if (this.status === 'joining' && this.config.members.includes(this.self)) this.status = 'up'
+  }
+
+  /** The leader admits joiners and removes leavers, one at a time, each after the last is held by a majority. */
+  private changeConfig(nowMs: number): void {
+    const config = this.config
+    if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
+    const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
+    if (holding < this.quorum(config)) return
+    let members: NodeId[] | undefined
+    const leaver = config.members.find((m) => (m === this.self ? this.status === 'leaving' : this.peers.get(m)?.record.status === 'leaving'))
+    if (leaver !== undefined && config.members.length > 1) {
+      members = config.members.filter((m) => m !== leaver)
+    } else {
+      const joiner = [...this.peers.values()].find((p) => p.record.status === 'joining' && !config.members.includes(p.record.node) && this.alive(p.record.node, nowMs))
+      if (joiner !== undefined) members = [...config.members, joiner.record.node]
+    }
+    if (members === undefined) return
+    const counter = config.epoch === this.leading.epoch ? config.counter + 1 : 1
+    this.config = { epoch: this.leading.epoch, counter, members }
+    this.configSeq = this.seq
+    this.dirty = true
+    this.publishNow = true
+    if (!members.includes(this.self)) this.stepDown()
+  }
+
+  // ---- election ----------------------------------------------------------------------------------
+
+  /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
+  private liveLeaderKnown(nowMs: number): boolean {
+    if (this.leading !== null) return this.announcing() && nowMs - this.leading.lastLeaseMs <= this.options.leaseMs
+    return nowMs - this.leaderHeardMs <= this.options.leaseMs * (1 + this.options.drift)
+  }
+
+  private isVoter(id: NodeId): boolean {
+    return this.config?.members.includes(id) === true
+  }
+
+  private campaign(nowMs: number): void {
+    const config = this.config
+    if (config === null || this.status !== 'up' || !this.isVoter(this.self) || this.leading !== null) return
+    if (this.preVote !== null) {
+      if (nowMs < this.preVote.untilMs) return
+      this.preVote = null
+      this.electionAtMs = nowMs + this.random.next() * 2 * this.options.gossipIntervalMs
+    }
+    if (this.candidateEpoch === this.epoch && nowMs < this.candidacyUntilMs) return
+    if (this.liveLeaderKnown(nowMs)) return
+    const earliest = this.leaderHeardMs + this.options.leaseMs * (1 + this.options.drift) + this.rank(nowMs) * this.options.candidateStaggerMs
+    if (nowMs < Math.max(this.electionAtMs, earliest)) return
+    if (config.members.filter((m) => this.alive(m, nowMs)).length < this.quorum(config)) return
+    this.preVote = { epoch: this.epoch + 1, untilMs: nowMs + 2 * this.options.gossipIntervalMs + 100 }
+    this.publishNow = true
+    this.countVotes(nowMs)
+  }
+
+  /** Position among live voters in configuration order: the oldest live member has rank 0. */
+  private rank(nowMs: number): number {
+    const live = (this.config?.members ?? []).filter((m) => this.alive(m, nowMs))
+    const i = live.indexOf(this.self)
+    return i === -1 ? live.length : i
+  }
+
+  private answerCandidate(record: MemberRecord, nowMs: number): void {
+    const candidate = record.node
+    if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs) || this.status === 'leaving') return
+    if (this.config !== null && record.config !== null && versionAfter(this.config, record.config)) return
+    if (record.preVote !== null && record.preVote > this.epoch) {
+      if (this.grant === null || this.grant.epoch < record.preVote || (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))) {
+        this.grant = { candidate, epoch: record.preVote }
+        this.publishNow = true
+      }
+    }
+    if (record.vote === candidate && record.leaderSeq === null && record.epoch > this.epoch) {
+      this.epoch = record.epoch
+      this.vote = candidate
+      this.support = null
+      this.dirty = true
+      this.publishNow = true
+    }
+  }
+
+  private countVotes(nowMs: number): void {
+    const config = this.config
+    if (config === null || this.leading !== null) return
+    const members = config.members
+    if (this.preVote !== null) {
+      const p = this.preVote.epoch
+      const grants = members.filter((m) => m === this.self || (this.peers.get(m)?.record.grant?.candidate === this.self && this.peers.get(m)?.record.grant?.epoch === p)).length
+      if (grants >= this.quorum(config) && p > this.epoch) {
+        this.preVote = null
+        this.epoch = p
+        this.vote = this.self
+        this.candidateEpoch = p
+        this.support = null
+        this.candidacyUntilMs = nowMs + 2 * this.options.gossipIntervalMs + 100
+        this.dirty = true
+        this.publishNow = true
+      }
+    }
+    if (this.candidateEpoch !== this.epoch) return
+    const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
+    if (votes < this.quorum(config)) return
+    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.candidateEpoch = null
+    this.support = { leader: this.self, epoch: this.epoch, seq: 0 }
+    this.publishNow = true
+  }
+
+  private followLeader(record: MemberRecord, nowMs: number): void {
+    if (this.leading !== null && record.epoch > this.leading.epoch && this.isVoter(record.node)) this.stepDown()
+    if (record.leaderSeq === null || record.epoch < this.epoch || this.leading !== null) return
+    if (record.epoch > this.epoch) {
+      this.epoch = record.epoch
+      this.vote = null
+      this.dirty = true
+    }
+    const before = this.support
+    if (before !== null && before.leader === record.node && before.epoch === record.epoch && record.leaderSeq <= before.seq) return
+    this.support = { leader: record.node, epoch: record.epoch, seq: record.leaderSeq }
+    this.leaderHeardMs = nowMs
+    this.preVote = null
+    if (before === null || before.leader !== record.node || before.epoch !== record.epoch) this.publishNow = true
+  }
+
+  private announcing(): boolean {
+    return this.leading !== null && this.status !== 'leaving'
+  }
+
+  private upkeepLeadership(nowMs: number): void {
+    const leading = this.leading
+    if (leading === null) return
+    if (this.holdsLease(nowMs)) leading.lastLeaseMs = nowMs
+    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs) this.stepDown()
+  }
+
+  private stepDown(): void {
+    this.leading = null
+    this.candidateEpoch = null
+    if (this.support?.leader === this.self) this.support = null
+    this.publishNow = true
+  }
+
+  private leaseUntil(): number {
+    const leading = this.leading
+    const config = this.config
+    if (leading === null || config === null || !this.announcing()) return -Infinity
+    const echoes: number[] = []
+    for (const m of config.members) {
+      if (m === this.self) {
+        echoes.push(leading.seq)
+        continue
+      }
+      const s = this.peers.get(m)?.record.support
+      if (s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch) echoes.push(s.seq)
+    }
+    const q = this.quorum(config)
+    if (echoes.length < q) return -Infinity
+    echoes.sort((a, b) => b - a)
+    const sentAt = leading.sentAt.get(echoes[q - 1]!)
+    if (sentAt === undefined) return -Infinity
+    return sentAt + this.options.leaseMs * (1 - 2 * this.options.drift)
+  }
+
+  private pruneSentAt(nowMs: number): void {
+    const leading = this.leading!
+    for (const [seq, at] of leading.sentAt) {
+      if (nowMs - at <= this.options.leaseMs * 2) break
+      leading.sentAt.delete(seq)
+    }
+  }
+}
+
+/** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
+const CONFIG_REPEAT = 20
+
+/** Silence after which a node that is not a voter is forgotten. */
+const FORGET_AFTER_MS = 60_000
+
+function newer(a: MemberRecord, b: MemberRecord): boolean {
+  return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.seq > b.seq)
+}
+
+function versionAfter(a: { epoch: number; counter: number }, b: { epoch: number; counter: number }): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.counter > b.counter)
+}
+
+function versionAtLeast(a: { epoch: number; counter: number } | null, b: { epoch: number; counter: number }): boolean {
+  return a !== null && !versionAfter(b, a)
+}

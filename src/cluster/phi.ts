@@ -1,0 +1,56 @@
+/**
+ * The phi-accrual failure detector: instead of a yes/no timeout it outputs phi, the confidence
+ * (-log10 of the probability) that a member is gone given how long it has been silent and the
+ * history of its heartbeat intervals. A member is suspected past a threshold, so the detector adapts
+ * to slow links and jittery schedulers without a hand-tuned timeout per deployment.
+ */
+
+/** Heartbeat intervals kept per member. */
+const WINDOW = 64
+
+export class PhiDetector {
+  private readonly intervals: number[] = []
+  private next = 0
+  private lastMs: number | undefined = undefined
+
+  constructor(
+    /** The interval assumed before any has been measured (the gossip interval). */
+    private readonly expectedMs: number,
+    /** Floor of the standard deviation, so a very regular sender is not suspected on first jitter. */
+    private readonly minStdMs: number,
+  ) {}
+
+  /** Records a heartbeat arrival. */
+  heartbeat(nowMs: number): void {
+    if (this.lastMs !== undefined) {
+      const interval = nowMs - this.lastMs
+      if (this.intervals.length < WINDOW) this.intervals.push(interval)
+      else this.intervals[this.next] = interval
+      this.next = (this.next + 1) % WINDOW
+    }
+    this.lastMs = nowMs
+  }
+
+  /** Milliseconds since the last heartbeat (Infinity if none yet). */
+  silenceMs(nowMs: number): number {
+    return this.lastMs === undefined ? Infinity : nowMs - this.lastMs
+  }
+
+  /** The current suspicion level; 0 right after a heartbeat, growing with silence. */
+  phi(nowMs: number): number {
+    if (this.lastMs === undefined) return 0
+    const elapsed = nowMs - this.lastMs
+    let mean = this.expectedMs
+    let variance = 0
+    if (this.intervals.length > 0) {
+      mean = this.intervals.reduce((a, b) => a + b, 0) / this.intervals.length
+      variance = this.intervals.reduce((a, b) => a + (b - mean) ** 2, 0) / this.intervals.length
+    }
+    const std = Math.max(Math.sqrt(variance), this.minStdMs)
+    // Logistic approximation of the normal tail, as in Hayashibara et al. and Akka.
+    const y = (elapsed - mean) / std
+    const e = Math.exp(-y * (1.5976 + 0.070566 * y * y))
+    const tail = elapsed > mean ? e / (1 + e) : 1 - 1 / (1 + e)
+    return -Math.log10(Math.max(tail, 1e-300))
+  }
+}

@@ -1,0 +1,150 @@
+// Goal: the gossip election is safe and live in the simulator under each named fault: partitions of
+// every shape around the leader, leader crash and restart, a pause longer than the lease, clock
+// skew; and across 500 swarm seeds. Method: explicit fault schedules against the real cluster actor,
+// snapshots of who holds a lease during the fault, then the scenario's own invariants and liveness.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { FaultAction } from '../../sim/faults/schedule.js'
+import { runSimulation, type SimOptions, type SimResult } from '../../sim/run.js'
+import { clusterScenario, type ClusterApp } from '../../sim/scenarios/cluster/index.js'
+import type { World } from '../../sim/world.js'
+
+const NODES = ['n0', 'n1', 'n2', 'n3', 'n4']
+const SERVICES = ['job-log', 'cache']
+const cut = (a: string[], b: string[], bothWays = true): Array<[string, string]> => a.flatMap((x) => b.flatMap((y): Array<[string, string]> => (bothWays ? [[x, y], [y, x]] : [[x, y]])))
+const others = (...xs: string[]): string[] => [...NODES, ...SERVICES].filter((n) => !xs.includes(n))
+
+interface Snapshot {
+  atMs: number
+  leaseHolders: string[]
+  leaders: Array<string | null>
+}
+
+/** Runs the cluster scenario with `schedule`, snapshotting lease holders at the given times. */
+async function scenarioRun(schedule: FaultAction[], snapshotsAtMs: number[], extra: Partial<SimOptions> = {}): Promise<{ result: SimResult; snapshots: Snapshot[] }> {
+  const snapshots: Snapshot[] = []
+  const base = clusterScenario()
+  const scenario = {
+    ...base,
+    workload(world: World<ClusterApp>) {
+      for (const atMs of snapshotsAtMs) {
+        world.at(atMs, () =>
+          snapshots.push({
+            atMs,
+            leaseHolders: world.nodes.filter((n) => n.app?.handle.leaderEpoch() !== undefined).map((n) => `${n.id}@${n.app!.handle.leaderEpoch()}`),
+            leaders: world.nodes.map((n) => {
+              const l = n.app?.handle.view()?.leader
+              return l === undefined || l === null ? null : `${l.nodeId}@${l.epoch}`
+            }),
+          }),
+        )
+      }
+    },
+  }
+  const result = await runSimulation(scenario, { seed: 11, nodes: 5, durationMs: 60_000, faults: [], mode: 'liveness', swarm: false, schedule, ...extra })
+  assert.deepEqual(result.violations, [], result.logTail.slice(-10).join('\n'))
+  assert.ok(result.liveness?.convergedAtMs !== undefined)
+  return { result, snapshots }
+}
+
+const holders = (s: Snapshot): string[] => s.leaseHolders.map((h) => h.split('@')[0]!)
+const epochOf = (s: Snapshot): number => Number(s.leaseHolders[0]!.split('@')[1])
+
+test('isolating the leader: the majority elects a new one, the isolated node holds no lease, heal converges', async () => {
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'isolate', blocked: cut(['n0'], others('n0')) }, { atMs: 25_000, kind: 'heal' }], [9_000, 15_000, 35_000])
+  const [before, during, after] = snapshots as [Snapshot, Snapshot, Snapshot]
+  assert.deepEqual(holders(before), ['n0'])
+  assert.equal(during.leaseHolders.length, 1)
+  assert.notEqual(holders(during)[0], 'n0', 'the minority side holds no lease')
+  assert.ok(epochOf(during) > epochOf(before))
+  assert.equal(new Set(after.leaders).size, 1, `all agree after the heal: ${after.leaders.join(' ')}`)
+})
+
+test('halves with the leader in the minority: only the majority side leads', async () => {
+  const minority = ['n0', 'n1']
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'halves', blocked: cut(minority, others(...minority)) }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const [during, after] = snapshots as [Snapshot, Snapshot]
+  assert.equal(during.leaseHolders.length, 1)
+  assert.ok(!minority.includes(holders(during)[0]!))
+  assert.equal(new Set(after.leaders).size, 1)
+})
+
+test('one-way cut, leader cannot send: followers elect another leader, the old one steps down', async () => {
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], others('n0'), false) }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const [during, after] = snapshots as [Snapshot, Snapshot]
+  assert.equal(during.leaseHolders.length, 1)
+  assert.notEqual(holders(during)[0], 'n0')
+  assert.equal(new Set(after.leaders).size, 1)
+})
+
+test('one-way cut, leader cannot hear: it loses its lease, stops announcing, and the majority elects another', async () => {
+  const inbound = others('n0').map((x): [string, string] => [x, 'n0'])
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: inbound }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const [during, after] = snapshots as [Snapshot, Snapshot]
+  assert.equal(during.leaseHolders.length, 1, 'no livelock: someone leads')
+  assert.notEqual(holders(during)[0], 'n0')
+  assert.equal(new Set(after.leaders).size, 1)
+})
+
+test('bridge: a node that sees both halves does not let both sides lead', async () => {
+  const left = ['n0', 'n1']
+  const right = ['n3', 'n4', ...SERVICES]
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'bridge', blocked: cut(left, right) }, { atMs: 30_000, kind: 'heal' }], [15_000, 20_000, 25_000, 40_000])
+  for (const s of snapshots.slice(0, 3)) assert.ok(s.leaseHolders.length <= 1, JSON.stringify(s))
+  assert.equal(new Set(snapshots[3]!.leaders).size, 1)
+})
+
+test('leader crash: a new leader with a higher epoch within 2 s; the old node rejoins as a follower', async () => {
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'crash', node: 'n0' },
+      { atMs: 20_000, kind: 'restart', node: 'n0' },
+    ],
+    [9_000, 12_000, 30_000],
+  )
+  const [before, failover, rejoined] = snapshots as [Snapshot, Snapshot, Snapshot]
+  assert.deepEqual(holders(before), ['n0'])
+  assert.equal(failover.leaseHolders.length, 1)
+  assert.ok(epochOf(failover) > epochOf(before))
+  assert.equal(holders(rejoined)[0], holders(failover)[0], 'the restarted node does not take over')
+  assert.equal(new Set(rejoined.leaders).size, 1)
+  assert.equal(rejoined.leaders[0], failover.leaseHolders[0])
+})
+
+test('a pause longer than the lease: the paused leader’s lease is over when it wakes, another leads', async () => {
+  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'pause', node: 'n0', forMs: 4000 }], [13_000, 14_001, 20_000])
+  const [whilePaused, justAfter, later] = snapshots as [Snapshot, Snapshot, Snapshot]
+  assert.equal(whilePaused.leaseHolders.length, 1)
+  assert.notEqual(holders(whilePaused)[0], 'n0')
+  assert.ok(!holders(justAfter).includes('n0'))
+  assert.equal(new Set(later.leaders).size, 1)
+})
+
+test('clock skew and drift within the bound keep leases exclusive through failovers', async () => {
+  const skew: FaultAction[] = NODES.map((node, i) => ({ atMs: 1000, kind: 'skew', node, offsetMs: (i - 2) * 3000, drift: (i % 2 === 0 ? 1 : -1) * 0.01 }))
+  const crashes: FaultAction[] = [
+    { atMs: 10_000, kind: 'crash', node: 'n0' },
+    { atMs: 15_000, kind: 'restart', node: 'n0' },
+    { atMs: 20_000, kind: 'partition', shape: 'isolate', blocked: cut(['n1'], others('n1')) },
+    { atMs: 30_000, kind: 'heal' },
+  ]
+  const { result } = await scenarioRun([...skew, ...crashes], [])
+  assert.match(result.summary, /epochs with effects \(max [2-9]/)
+})
+
+test('500 swarm seeds: every invariant holds and every liveness run converges within its bound', async () => {
+  const faults: SimOptions['faults'] = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog']
+  let converged = 0
+  let slowest = 0
+  for (let seed = 1; seed <= 500; seed++) {
+    const mode = seed % 2 === 0 ? 'liveness' : 'safety'
+    const result = await runSimulation(clusterScenario(), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true })
+    assert.deepEqual(result.violations, [], `seed ${seed} (${mode})`)
+    if (result.liveness !== undefined) {
+      converged++
+      slowest = Math.max(slowest, result.liveness.convergedAtMs! - result.liveness.healedAtMs)
+    }
+  }
+  assert.equal(converged, 250)
+  assert.ok(slowest <= 10_000, `slowest convergence after heal: ${slowest} ms`)
+})
