@@ -3,7 +3,7 @@
 // checkers catch broken invariants: safety and history checks, and liveness after the final heal.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -71,8 +71,9 @@ test('real time, timers or randomness used during a run are reported as violatio
   assert.equal(typeof Math.random(), 'number')
 })
 
-test('a broken invariant is caught, saved, replayed exactly and shrunk', async () => {
+test('a broken invariant is caught, saved, replayed exactly and shrunk', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-sim-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
   const options: SimOptions = { ...base, durationMs: 120_000, faults: ['crash', 'partition', 'loss'] }
   let failing
   for (let seed = 1; seed <= 30 && failing === undefined; seed++) {
@@ -112,8 +113,9 @@ test('liveness mode: the cluster converges after the final heal; a stuck client 
   assert.equal(stuck.violations[0]?.invariant, 'liveness')
 })
 
-test('swarm writes each failing seed to a file; exit code 1', async () => {
+test('swarm writes each failing seed to a file; exit code 1', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-swarm-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
   const failed = await run(process.execPath, [BIN, 'sim', 'swarm', '--seeds', '1..4', '--nodes', '3', '--duration', '60s', '--faults', 'crash,partition', '--bug', 'lazy-persist', '--out', dir, '--quiet']).then(
     () => undefined,
     (e: { code: number; stdout: string }) => e,

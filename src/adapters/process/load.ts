@@ -1,0 +1,39 @@
+/**
+ * Samples this process's load for the gossiped node metrics: event-loop delay (p99 over the last
+ * interval), CPU use since the previous sample, and resident memory.
+ */
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
+
+/** One load sample. */
+export interface LoadSample {
+  eventLoopLagMs: number
+  /** CPU seconds per wall second since the last sample (1 = one core busy). */
+  cpu: number
+  memoryMb: number
+}
+
+export class ProcessLoad {
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 })
+  private lastCpu = process.cpuUsage()
+  private lastAt = performance.now()
+
+  constructor() {
+    this.delay.enable()
+  }
+
+  /** Load since the previous call. */
+  sample(): LoadSample {
+    const now = performance.now()
+    const cpu = process.cpuUsage(this.lastCpu)
+    const elapsedMs = Math.max(1, now - this.lastAt)
+    this.lastCpu = process.cpuUsage()
+    this.lastAt = now
+    const lagMs = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
+    this.delay.reset()
+    return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage().rss / 1048576) }
+  }
+
+  stop(): void {
+    this.delay.disable()
+  }
+}

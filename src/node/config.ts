@@ -1,0 +1,139 @@
+/**
+ * Node configuration from three sources, highest precedence first: command-line flags,
+ * environment variables (DX_*), and a JSON config file (--config or DX_CONFIG). Every value is
+ * checked here, so a bad setting stops the node at start with a ConfigError naming it.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DistributeXError } from '../errors.js'
+
+/** Thrown for an invalid or unreadable setting. */
+export class ConfigError extends DistributeXError {
+  override readonly name = 'ConfigError'
+  override readonly code = 'ERR_CONFIG'
+}
+
+/** A host and port to bind. */
+export interface HostPort {
+  host: string
+  port: number
+}
+
+/** Everything a node needs to start. */
+export interface NodeConfig {
+  /** libp2p listen multiaddrs. */
+  listen: string[]
+  /** Multiaddrs (with /p2p/<id>) of peers to join; empty to found a new cluster. */
+  bootstrap: string[]
+  /** The cluster secret (pre-shared key file); created in the data dir when absent. */
+  secretFile: string
+  /** Where the HTTP endpoint binds, or undefined for none. */
+  http: HostPort | undefined
+  /** Identity, election state and embedded stores. */
+  dataDir: string
+  logLevel: 'debug' | 'info' | 'warn' | 'error'
+  gossipIntervalMs: number | undefined
+  leaseMs: number | undefined
+}
+
+/** The raw settings as flags, environment and file provide them. */
+export interface RawSettings {
+  listen?: string | string[]
+  bootstrap?: string | string[]
+  secretFile?: string
+  http?: string
+  dataDir?: string
+  logLevel?: string
+  gossipIntervalMs?: string | number
+  leaseMs?: string | number
+}
+
+const ENV: Record<keyof RawSettings, string> = {
+  listen: 'DX_LISTEN',
+  bootstrap: 'DX_BOOTSTRAP',
+  secretFile: 'DX_SECRET_FILE',
+  http: 'DX_HTTP',
+  dataDir: 'DX_DATA_DIR',
+  logLevel: 'DX_LOG_LEVEL',
+  gossipIntervalMs: 'DX_GOSSIP_INTERVAL_MS',
+  leaseMs: 'DX_LEASE_MS',
+}
+
+/** Default listen address: every interface, port 7400. */
+export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
+/** Default HTTP endpoint: loopback only. */
+export const DEFAULT_HTTP = '127.0.0.1:7401'
+
+/** Merges flags over environment over file over defaults, and validates the result. */
+export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined>, configFile?: string): NodeConfig {
+  const file = configFile === undefined ? {} : readConfigFile(configFile)
+  const fromEnv: RawSettings = {}
+  for (const [key, name] of Object.entries(ENV) as Array<[keyof RawSettings, string]>) {
+    const value = env[name]
+    if (value !== undefined && value !== '') fromEnv[key] = value
+  }
+  const pick = <K extends keyof RawSettings>(key: K): RawSettings[K] => flags[key] ?? fromEnv[key] ?? file[key]
+  const listen = list(pick('listen') ?? DEFAULT_LISTEN)
+  if (listen.length === 0) throw new ConfigError('listen: at least one multiaddr is required')
+  for (const addr of listen) multiaddr(addr, 'listen')
+  const bootstrap = list(pick('bootstrap') ?? [])
+  for (const addr of bootstrap) {
+    multiaddr(addr, 'bootstrap')
+    if (!addr.includes('/p2p/')) throw new ConfigError(`bootstrap: ${addr} must end with /p2p/<peer id>`)
+  }
+  const dataDir = pick('dataDir') ?? join('.distributex', portOf(listen[0]!))
+  const httpText = pick('http') ?? DEFAULT_HTTP
+  const logLevel = pick('logLevel') ?? 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
+  return {
+    listen,
+    bootstrap,
+    secretFile: pick('secretFile') ?? join(dataDir, 'cluster.key'),
+    http: httpText === 'off' ? undefined : hostPort(httpText),
+    dataDir,
+    logLevel: logLevel as NodeConfig['logLevel'],
+    gossipIntervalMs: optionalMs(pick('gossipIntervalMs'), 'gossipIntervalMs'),
+    leaseMs: optionalMs(pick('leaseMs'), 'leaseMs'),
+  }
+}
+
+function readConfigFile(path: string): RawSettings {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: ${(error as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path}: expected a JSON object`)
+  const unknown = Object.keys(parsed).filter((k) => !(k in ENV))
+  if (unknown.length > 0) throw new ConfigError(`config file ${path}: unknown settings ${unknown.join(', ')}; known: ${Object.keys(ENV).join(', ')}`)
+  return parsed as RawSettings
+}
+
+function list(value: string | string[]): string[] {
+  const items = Array.isArray(value) ? value : value.split(',')
+  return items.map((s) => s.trim()).filter((s) => s !== '')
+}
+
+function multiaddr(text: string, what: string): void {
+  if (!/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d+(\/p2p\/[A-Za-z0-9]+)?$/.test(text)) throw new ConfigError(`${what}: ${text} is not a TCP multiaddr like /ip4/10.0.0.5/tcp/7400`)
+}
+
+function portOf(addr: string): string {
+  return /\/tcp\/(\d+)/.exec(addr)?.[1] ?? 'node'
+}
+
+/** Parses `host:port` (IPv6 hosts in brackets). */
+export function hostPort(text: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim())
+  const port = Number(match?.[3])
+  if (match === null || port > 65535) throw new ConfigError(`${text} is not host:port`)
+  return { host: match[1] ?? match[2]!, port }
+}
+
+function optionalMs(value: string | number | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${what}: ${value} is not a positive number of milliseconds`)
+  return n
+}

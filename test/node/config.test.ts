@@ -1,0 +1,48 @@
+// Goal: node settings merge flags over environment over file over defaults, and every bad value is a ConfigError naming it.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { DEFAULT_HTTP, DEFAULT_LISTEN, hostPort, resolveConfig } from '../../src/node/config.js'
+
+test('defaults: listen on 7400, HTTP on loopback, data and secret under .distributex', () => {
+  const c = resolveConfig({}, {})
+  assert.deepEqual(c.listen, [DEFAULT_LISTEN])
+  assert.deepEqual(c.http, hostPort(DEFAULT_HTTP))
+  assert.equal(c.http?.host, '127.0.0.1')
+  assert.equal(c.dataDir, join('.distributex', '7400'))
+  assert.equal(c.secretFile, join('.distributex', '7400', 'cluster.key'))
+  assert.deepEqual(c.bootstrap, [])
+})
+
+test('flags beat environment, environment beats the config file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'node.json')
+  await writeFile(file, JSON.stringify({ listen: '/ip4/127.0.0.1/tcp/9000', http: '127.0.0.1:9001', dataDir: '/from/file', leaseMs: 2000 }))
+  const c = resolveConfig({ http: '127.0.0.1:8001' }, { DX_HTTP: '127.0.0.1:7001', DX_DATA_DIR: '/from/env', DX_BOOTSTRAP: '/ip4/10.0.0.1/tcp/7400/p2p/12D3KooWabc, /ip4/10.0.0.2/tcp/7400/p2p/12D3KooWdef' }, file)
+  assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/9000'])
+  assert.deepEqual(c.http, { host: '127.0.0.1', port: 8001 })
+  assert.equal(c.dataDir, '/from/env')
+  assert.equal(c.bootstrap.length, 2)
+  assert.equal(c.leaseMs, 2000)
+  assert.equal(resolveConfig({ http: 'off' }, {}).http, undefined)
+})
+
+test('bad settings are refused with ConfigError', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const bad = join(dir, 'bad.json')
+  await writeFile(bad, JSON.stringify({ lisen: 'typo' }))
+  const cases: Array<() => unknown> = [
+    () => resolveConfig({ listen: 'localhost:7400' }, {}),
+    () => resolveConfig({ bootstrap: '/ip4/10.0.0.1/tcp/7400' }, {}),
+    () => resolveConfig({ http: 'nope' }, {}),
+    () => resolveConfig({ logLevel: 'loud' }, {}),
+    () => resolveConfig({ leaseMs: '-5' }, {}),
+    () => resolveConfig({}, {}, bad),
+    () => resolveConfig({}, {}, join(dir, 'missing.json')),
+  ]
+  for (const c of cases) assert.throws(c, { name: 'ConfigError', code: 'ERR_CONFIG' })
+})
