@@ -40,7 +40,7 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.seq,
     STATUSES.indexOf(r.status),
     r.addresses,
-    [m.capacity, m.running, m.queued, m.eventLoopLagMs, m.cpu, m.memoryMb, durations],
+    [m.capacity, m.running, m.queued, m.eventLoopLagMs, m.cpu, m.memoryMb, durations, m.types.slice(0, TASK_TYPES_MAX)],
     r.epoch,
     r.vote,
     r.preVote,
@@ -57,7 +57,7 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
 export function decodeRecord(bytes: Uint8Array): MemberRecord {
   const w = unpackArray(bytes, RECORD_MAX_BYTES, 14)
   const metrics = w[6]
-  if (!Array.isArray(metrics) || metrics.length !== 7) throw invalid('metrics')
+  if (!Array.isArray(metrics) || metrics.length !== 8) throw invalid('metrics')
   return {
     node: id(w[1], 'node'),
     incarnation: count(w[2], 'incarnation'),
@@ -109,7 +109,8 @@ function decodeMetrics(m: unknown[]): NodeMetrics {
       durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
     }, 4)
   }
-  return { capacity: count(m[0], 'capacity'), running: count(m[1], 'running'), queued: count(m[2], 'queued'), eventLoopLagMs: real(m[3], 'lag'), cpu: real(m[4], 'cpu'), memoryMb: real(m[5], 'memory'), durations }
+  const types = list(m[7], TASK_TYPES_MAX, 'types').map((t) => text(t, ID_MAX, 'task type'))
+  return { capacity: count(m[0], 'capacity'), running: count(m[1], 'running'), queued: count(m[2], 'queued'), eventLoopLagMs: real(m[3], 'lag'), cpu: real(m[4], 'cpu'), memoryMb: real(m[5], 'memory'), types, durations }
 }
 
 function unpackArray(bytes: Uint8Array, maxBytes: number, length: number): unknown[] {

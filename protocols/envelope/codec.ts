@@ -16,7 +16,8 @@ import { Packr } from 'msgpackr'
 import { type ActorAddress, assertValidAddress } from '../../src/actor/address.js'
 import { showValue } from '../../src/errors.js'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
-import { BODY_DEPTH_MAX, ENVELOPE_MAX_BYTES, ENVELOPE_VERSION } from './constants.js'
+import { checkBody } from './body.js'
+import { ENVELOPE_MAX_BYTES, ENVELOPE_VERSION } from './constants.js'
 
 /** An error as it travels in a failure envelope. */
 export interface WireFailure {
@@ -165,34 +166,4 @@ function checkFailure(error: { name: unknown; code: unknown; message: unknown })
   if (typeof error.name !== 'string' || error.name.length === 0 || error.name.length > NAME_MAX) throw new InvalidEnvelopeError('invalid error name')
   if (typeof error.code !== 'string' || error.code.length > NAME_MAX) throw new InvalidEnvelopeError('invalid error code')
   if (typeof error.message !== 'string' || error.message.length > FAILURE_MESSAGE_MAX) throw new InvalidEnvelopeError('invalid error message')
-}
-
-/** Checks that a body is plain data within the depth limit. */
-function checkBody(value: unknown, depth = 0): void {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return
-    case 'object': {
-      if (value === null || value instanceof Uint8Array) return
-      if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw new InvalidEnvelopeError('invalid date in message body')
-        return
-      }
-      if (depth >= BODY_DEPTH_MAX) throw new InvalidEnvelopeError(`message body nests deeper than ${BODY_DEPTH_MAX}`)
-      if (Array.isArray(value)) {
-        for (const item of value) checkBody(item, depth + 1)
-        return
-      }
-      const proto: unknown = Object.getPrototypeOf(value)
-      if (proto !== Object.prototype && proto !== null) throw new InvalidEnvelopeError('message body may hold only plain objects, arrays and primitives')
-      for (const key in value) checkBody((value as Record<string, unknown>)[key], depth + 1)
-      return
-    }
-    default:
-      throw new InvalidEnvelopeError(`a ${typeof value} cannot travel in a message body`)
-  }
 }

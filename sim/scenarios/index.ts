@@ -1,6 +1,7 @@
 /** The scenarios the sim CLI can run, by name. */
 import type { Scenario } from '../run.js'
 import { clusterScenario, type ClusterBug } from './cluster/index.js'
+import { jobsScenario } from './jobs/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
 
 /** Scenario options the CLI can pass. */
@@ -11,6 +12,7 @@ export interface ScenarioOptions {
 /** Builds a scenario by name, with fresh state for one run. */
 export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<unknown>> = {
   mesh: (options) => meshScenario({ bugs: (options.bugs ?? []) as MeshBug[] }) as Scenario<unknown>,
+  jobs: () => jobsScenario() as Scenario<unknown>,
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
 }
 

@@ -132,6 +132,10 @@ export class ActorCell implements ActorContext<Message, unknown> {
     return this.timerApi
   }
 
+  ref<T extends Message>(address: ActorAddress | string): ActorRef<T> {
+    return this.system.ref<T>(address)
+  }
+
   spawn<C extends Message>(def: ActorDef<C>, options: SpawnOptions = {}): ActorRef<C> {
     this.system.assertCanSpawn()
     let name = options.name

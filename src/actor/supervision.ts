@@ -1,5 +1,6 @@
 /** Supervision settings with defaults applied, and the restart backoff they imply. */
 import type { Random } from '../env/types.js'
+import { backoffDelayMs, validBackoff, type Backoff } from '../util/backoff.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { SupervisionInit, SupervisorDecision } from './types.js'
 
@@ -17,10 +18,7 @@ export interface Supervision {
   readonly decide: (error: Error) => SupervisorDecision
   readonly maxRestarts: number
   readonly windowMs: number
-  readonly backoffMinMs: number
-  readonly backoffMaxMs: number
-  readonly backoffFactor: number
-  readonly backoffJitter: number
+  readonly backoff: Backoff
 }
 
 const restartAlways = (): SupervisorDecision => 'restart'
@@ -32,12 +30,9 @@ export function resolveSupervision(def: SupervisionInit | undefined, spawn: Supe
     decide: spawn?.decide ?? def?.decide ?? restartAlways,
     maxRestarts: spawn?.maxRestarts ?? def?.maxRestarts ?? MAX_RESTARTS,
     windowMs: spawn?.windowMs ?? def?.windowMs ?? RESTART_WINDOW_MS,
-    backoffMinMs: backoff.minMs ?? BACKOFF_MIN_MS,
-    backoffMaxMs: backoff.maxMs ?? BACKOFF_MAX_MS,
-    backoffFactor: backoff.factor ?? 2,
-    backoffJitter: backoff.jitter ?? 0.2,
+    backoff: { minMs: backoff.minMs ?? BACKOFF_MIN_MS, maxMs: backoff.maxMs ?? BACKOFF_MAX_MS, factor: backoff.factor ?? 2, jitter: backoff.jitter ?? 0.2 },
   }
-  if (!(resolved.maxRestarts >= 0) || !(resolved.windowMs > 0) || !(resolved.backoffMinMs >= 0) || !(resolved.backoffMaxMs >= resolved.backoffMinMs) || !(resolved.backoffFactor >= 1) || !(resolved.backoffJitter >= 0 && resolved.backoffJitter < 1)) {
+  if (!(resolved.maxRestarts >= 0) || !(resolved.windowMs > 0) || !validBackoff(resolved.backoff)) {
     throw new InvalidArgumentError(`invalid supervision options: ${JSON.stringify(resolved)}`)
   }
   return resolved
@@ -45,7 +40,5 @@ export function resolveSupervision(def: SupervisionInit | undefined, spawn: Supe
 
 /** The delay before the `attempt`-th restart (1-based) within the window. */
 export function restartDelayMs(s: Supervision, attempt: number, random: Random): number {
-  const base = Math.min(s.backoffMaxMs, s.backoffMinMs * s.backoffFactor ** Math.max(0, attempt - 1))
-  const spread = base * s.backoffJitter * (2 * random.next() - 1)
-  return Math.max(0, Math.round(base + spread))
+  return backoffDelayMs(s.backoff, attempt, random)
 }

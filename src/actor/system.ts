@@ -107,6 +107,11 @@ export class ActorSystem {
 
   /** A typed reference to the actor of type `def` at `address`, on this node or another. */
   refFor<M extends Message>(_def: ActorDef<M>, address: ActorAddress | string): ActorRef<M> {
+    return this.ref<M>(address)
+  }
+
+  /** A reference to the actor at `address` whose protocol the caller asserts to be `M`. */
+  ref<M extends Message>(address: ActorAddress | string): ActorRef<M> {
     const parsed = typeof address === 'string' ? parseAddress(address) : address
     return this.makeRef(parsed, parsed.node === this.nodeId ? this.cells.get(parsed.path) : undefined)
   }

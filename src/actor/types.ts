@@ -109,6 +109,8 @@ export interface ActorContext<M extends Message, R = never> {
   /** How many times this actor has restarted. */
   readonly restarts: number
   readonly timers: ActorTimers<M>
+  /** A reference to the actor at `address` (on any node), whose protocol the caller asserts to be `T`. */
+  ref<T extends Message>(address: ActorAddress | string): ActorRef<T>
   /** Spawns a child; children stop before their parent and are stopped when it restarts. */
   spawn<C extends Message>(def: ActorDef<C>, options?: SpawnOptions): ActorRef<C>
   /** Stops this actor after the current message, or stops one of its children. */

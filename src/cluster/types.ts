@@ -17,6 +17,8 @@ export interface NodeMetrics {
   /** CPU use of the process, 0..1 per core. */
   cpu: number
   memoryMb: number
+  /** Job types this node can run. */
+  types: string[]
   /** Per task type: count and duration percentiles of recent runs. */
   durations: Record<string, { count: number; p50Ms: number; p90Ms: number }>
 }
@@ -99,5 +101,5 @@ export interface ClusterView {
 
 /** An empty metrics record. */
 export function emptyMetrics(): NodeMetrics {
-  return { capacity: 0, running: 0, queued: 0, eventLoopLagMs: 0, cpu: 0, memoryMb: 0, durations: {} }
+  return { capacity: 0, running: 0, queued: 0, eventLoopLagMs: 0, cpu: 0, memoryMb: 0, types: [], durations: {} }
 }

@@ -1,0 +1,239 @@
+/**
+ * The executor actor, on every peer: runs the attempts the leader assigns, through one pool of
+ * worker actors per job type (as many workers as the type's concurrency), and reports outcomes
+ * and progress back to whichever node leads.
+ *
+ * - An assignment for a job already running here does not start a second copy; the running one
+ *   reports under the newest attempt key. Execution is at least once across failures, never twice
+ *   concurrently on one peer.
+ * - Each attempt gets an AbortSignal that fires on cancellation (an `abort` from the leader) or when
+ *   its timeout passes; a handler that ignores it is still reported as timed out.
+ * - Outcome reports are kept until the leader acknowledges them and re-sent to the current leader
+ *   otherwise, so a leader change loses no result. Progress reports are best effort and throttled.
+ */
+import type { ClusterHandle } from './cluster.js'
+import { defineActor } from '../src/actor/define.js'
+import type { ActorRef, Ask } from '../src/actor/types.js'
+import { toError } from '../src/errors.js'
+import { JobTimeoutError, PermanentJobError, UnknownJobTypeError } from '../src/jobs/errors.js'
+import { SCHEDULER_PATH, type Assignment, type ExecutorMsg, type Report, type SchedulerMsg } from '../src/jobs/protocol.js'
+import type { JobContext, JobDef, JobOutcome, JobSpec } from '../src/jobs/types.js'
+import type { Environment } from '../src/env/types.js'
+
+/** Minimum time between progress reports of one attempt. */
+const PROGRESS_INTERVAL_MS = 100
+/** Time before unacknowledged reports are sent again. */
+const REPORT_RETRY_MS = 500
+const REPORT_TIMEOUT_MS = 5000
+/** Durations kept per type for the gossiped percentiles. */
+const DURATIONS_KEPT = 128
+
+/** The executor's load, read by the cluster actor for gossip. */
+export class ExecutorStats {
+  capacity = 0
+  running = 0
+  queued = 0
+  readonly types: string[] = []
+  private readonly durations = new Map<string, number[]>()
+
+  /** Records how long an attempt of `type` took. */
+  recordDuration(type: string, ms: number): void {
+    const list = this.durations.get(type) ?? []
+    list.push(ms)
+    if (list.length > DURATIONS_KEPT) list.shift()
+    this.durations.set(type, list)
+  }
+
+  /** Per type: count and p50/p90 of recent attempts. */
+  summary(): Record<string, { count: number; p50Ms: number; p90Ms: number }> {
+    const out: Record<string, { count: number; p50Ms: number; p90Ms: number }> = {}
+    for (const [type, list] of this.durations) {
+      const sorted = [...list].sort((a, b) => a - b)
+      out[type] = { count: sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)]!, p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]! }
+    }
+    return out
+  }
+}
+
+interface LocalRun {
+  readonly spec: JobSpec
+  readonly attempt: number
+  attemptKey: string
+  readonly controller: AbortController
+  lastProgressMs: number
+}
+
+type WorkerMsg = Ask<{ type: 'run'; run: LocalRun; report: (fraction: number, message: string | null) => void }, JobOutcome>
+
+/** A worker: runs one attempt at a time of one job type. */
+function jobWorker(def: JobDef, env: Environment) {
+  return defineActor<WorkerMsg>({
+    supervision: { decide: () => 'resume' },
+    setup: () => ({
+      async run({ run, report }) {
+        const timeout = env.timers.schedule(run.spec.options.timeoutMs, () => run.controller.abort(new JobTimeoutError(run.spec.options.timeoutMs)))
+        const ctx: JobContext = { jobId: run.spec.id, attempt: run.attempt, signal: run.controller.signal, env, progress: (fraction, message) => report(fraction, message ?? null) }
+        try {
+          const value = await Promise.race([Promise.resolve(def.run(run.spec.input, ctx)), aborted(run.controller.signal)])
+          return { ok: true, value: value === undefined ? null : value }
+        } catch (error) {
+          const e = run.controller.signal.aborted && run.controller.signal.reason instanceof Error ? run.controller.signal.reason : toError(error)
+          const code = (e as { code?: unknown }).code
+          return { ok: false, error: { name: e.name, code: typeof code === 'string' ? code : 'ERR_JOB', message: e.message.slice(0, 4096) }, permanent: e instanceof PermanentJobError || e.name === 'PermanentJobError' }
+        } finally {
+          env.timers.cancel(timeout)
+        }
+      },
+    }),
+  })
+}
+
+/** A promise that rejects when `signal` aborts, so a handler that ignores its signal cannot hold a worker forever. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+}
+
+/** Options of the executor. */
+export interface ExecutorInit {
+  jobs: readonly JobDef[]
+  cluster: ClusterHandle
+  stats: ExecutorStats
+}
+
+export function executorActor(init: ExecutorInit) {
+  return defineActor<ExecutorMsg>({
+    mailbox: { capacity: 100_000 },
+    setup(ctx) {
+      const env = ctx.env
+      const pools = new Map<string, { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }>()
+      for (const def of init.jobs) {
+        const idle = Array.from({ length: def.concurrency }, () => ctx.spawn(jobWorker(def, env)))
+        pools.set(def.type, { def, idle, queue: [] })
+        init.stats.capacity += def.concurrency
+        init.stats.types.push(def.type)
+      }
+      ctx.onStop(() => {
+        init.stats.capacity = 0
+        init.stats.types.length = 0
+      })
+      const runs = new Map<string, LocalRun>()
+      let outbox: Report[] = []
+      let sending = false
+      let flushQueued = false
+
+      const requestFlush = (): void => {
+        if (flushQueued) return
+        flushQueued = true
+        ctx.self.tell({ type: 'flush' })
+      }
+
+      const report = (r: Report): void => {
+        outbox.push(r)
+        requestFlush()
+      }
+
+      const pump = (pool: { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }): void => {
+        while (pool.idle.length > 0 && pool.queue.length > 0) {
+          const run = pool.queue.shift()!
+          const worker = pool.idle.pop()!
+          init.stats.queued--
+          init.stats.running++
+          const startedAt = env.clock.monotonicMs()
+          const progress = (fraction: number, message: string | null): void => {
+            const now = env.clock.monotonicMs()
+            if (now - run.lastProgressMs < PROGRESS_INTERVAL_MS || !Number.isFinite(fraction)) return
+            run.lastProgressMs = now
+            report({ kind: 'progress', id: run.spec.id, attemptKey: run.attemptKey, fraction, message })
+          }
+          void worker.ask({ type: 'run', run, report: progress }, { timeoutMs: run.spec.options.timeoutMs + REPORT_TIMEOUT_MS }).then(
+            (outcome) => finish(pool, worker, run, outcome, startedAt),
+            (error: unknown) => {
+              const e = toError(error)
+              finish(pool, worker, run, { ok: false, error: { name: e.name, code: 'ERR_JOB', message: e.message }, permanent: false }, startedAt)
+            },
+          )
+        }
+      }
+
+      const finish = (pool: { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }, worker: ActorRef<WorkerMsg>, run: LocalRun, outcome: JobOutcome, startedAt: number): void => {
+        pool.idle.push(worker)
+        init.stats.running--
+        const durationMs = env.clock.monotonicMs() - startedAt
+        init.stats.recordDuration(run.spec.type, durationMs)
+        if (runs.get(run.spec.id) === run) runs.delete(run.spec.id)
+        const abortedByLeader = run.controller.signal.aborted && !(run.controller.signal.reason instanceof JobTimeoutError)
+        if (!abortedByLeader) report({ kind: 'finished', id: run.spec.id, attemptKey: run.attemptKey, outcome, durationMs })
+        pump(pool)
+      }
+
+      const accept = (a: Assignment): void => {
+        const running = runs.get(a.spec.id)
+        if (running !== undefined) {
+          running.attemptKey = a.attemptKey
+          return
+        }
+        const pool = pools.get(a.spec.type)
+        if (pool === undefined) {
+          const e = new UnknownJobTypeError(a.spec.type)
+          report({ kind: 'finished', id: a.spec.id, attemptKey: a.attemptKey, outcome: { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: false }, durationMs: 0 })
+          return
+        }
+        const run: LocalRun = { spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey, controller: new AbortController(), lastProgressMs: -Infinity }
+        runs.set(a.spec.id, run)
+        pool.queue.push(run)
+        init.stats.queued++
+        pump(pool)
+      }
+
+      const send = (): void => {
+        flushQueued = false
+        if (sending || outbox.length === 0) return
+        const leader = init.cluster.view()?.leader
+        if (leader === null || leader === undefined) {
+          ctx.timers.once('retry', REPORT_RETRY_MS, { type: 'flush' })
+          return
+        }
+        const batch = outbox
+        outbox = []
+        sending = true
+        const scheduler = ctx.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
+        void scheduler.ask({ type: 'reports', reports: batch }, { timeoutMs: REPORT_TIMEOUT_MS }).then(
+          () => {
+            sending = false
+            if (outbox.length > 0) requestFlush()
+          },
+          (error: unknown) => {
+            sending = false
+            outbox = [...batch.filter((r) => r.kind === 'finished'), ...outbox]
+            ctx.log.debug('reports not delivered; will retry', { error, reports: batch.length })
+            ctx.timers.once('retry', REPORT_RETRY_MS, { type: 'flush' })
+          },
+        )
+      }
+
+      return {
+        assign(msg) {
+          for (const a of msg.assignments) accept(a)
+        },
+        abort(msg) {
+          for (const { id, attemptKey } of msg.items) {
+            const run = runs.get(id)
+            if (run === undefined || run.attemptKey !== attemptKey) continue
+            runs.delete(id)
+            const pool = pools.get(run.spec.type)!
+            const queuedAt = pool.queue.indexOf(run)
+            if (queuedAt !== -1) {
+              pool.queue.splice(queuedAt, 1)
+              init.stats.queued--
+            }
+            run.controller.abort(new Error('attempt aborted by the leader'))
+          }
+        },
+        flush: send,
+      }
+    },
+  })
+}

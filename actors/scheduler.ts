@@ -1,0 +1,309 @@
+/**
+ * The scheduler actor: the leader's manager duty for jobs. Spawned on the node that wins the
+ * leadership for an epoch, it fences the job log with that epoch, replays the log into the
+ * scheduler core, and then serves submissions, executor reports and queries until leadership is
+ * lost (the node stops it) or the log fences it (it stops itself).
+ *
+ * I/O discipline: records are appended in batches, one append in flight at a time, in order; a
+ * record's effects (acknowledging a submission, recording a result, telling watchers) happen only
+ * after its append is durable. A failed append is retried as is; an ambiguous one may land twice,
+ * which replay tolerates (first record wins). Results go to the cache after they are durable in the
+ * log, with setIfAbsent, so the cache never disagrees with the log's first result.
+ */
+import type { ClusterHandle } from './cluster.js'
+import { defineActor } from '../src/actor/define.js'
+import type { ActorRef, DeferredReply } from '../src/actor/types.js'
+import { toError } from '../src/errors.js'
+import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
+import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
+import { checkList, checkOutcome, checkSpec, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
+import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/scheduler-core.js'
+import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
+import type { NodeId } from '../src/net/types.js'
+import { FencedError } from '../src/storage/errors.js'
+import type { JobLog, ResultCache } from '../src/storage/types.js'
+import { backoffDelayMs } from '../src/util/backoff.js'
+import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../protocols/jobs/codec.js'
+import { ProtocolError } from '../protocols/errors.js'
+import { Packr } from 'msgpackr'
+
+/** Records read per request during replay. */
+const REPLAY_CHUNK = 5000
+/** Records per append. */
+const APPEND_BATCH_MAX = 5000
+/** Timeouts, retries and deadlines are checked at least this often. */
+const TICK_MS = 100
+/** How long cached results live. */
+const RESULT_TTL_MS = 24 * 3600_000
+const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+
+/** The cache key of a job's recorded outcome. */
+export function resultKey(id: string): string {
+  return `job:${id}`
+}
+
+/** The cache key mapping an idempotency key to the job that owns it. */
+export function idempotencyCacheKey(key: string): string {
+  return `idem:${key}`
+}
+
+/** Encodes an outcome for the cache. */
+export function encodeOutcome(outcome: JobOutcome): Uint8Array {
+  return packr.pack(outcome)
+}
+
+/** Decodes a cached outcome, or undefined if it is not one. */
+export function decodeOutcome(bytes: Uint8Array): JobOutcome | undefined {
+  try {
+    return checkOutcome(packr.unpack(bytes))
+  } catch {
+    return undefined
+  }
+}
+
+/** Options of the scheduler actor. */
+export interface SchedulerInit {
+  epoch: number
+  jobLog: JobLog
+  cache: ResultCache
+  cluster: ClusterHandle
+  placement?: Placement
+  maxQueued?: number
+}
+
+export function schedulerActor(init: SchedulerInit) {
+  return defineActor<SchedulerMsg>({
+    // Bad input from a peer costs one message; a fence means another leader took over; anything
+    // else (the job log unreachable during replay, say) is retried by restarting with backoff.
+    supervision: {
+      decide: (error) => (error instanceof InvalidJobError ? 'resume' : error instanceof FencedError ? 'stop' : 'restart'),
+      maxRestarts: 1000,
+      windowMs: 60_000,
+      backoff: { minMs: 100, maxMs: 5000 },
+    },
+    mailbox: { capacity: 100_000 },
+    async setup(ctx) {
+      const { env, self } = ctx
+      const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, init.maxQueued)
+      await init.jobLog.fence(init.epoch, { signal: ctx.signal })
+      let offset = 0
+      let skipped = 0
+      core.beginReplay()
+      for (const end = await init.jobLog.endOffset({ signal: ctx.signal }); offset < end; ) {
+        const chunk = await init.jobLog.read(offset, REPLAY_CHUNK, { signal: ctx.signal })
+        if (chunk.length === 0) break
+        for (const entry of chunk) {
+          try {
+            core.apply(decodeJobRecord(entry.payload))
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error
+            skipped++
+          }
+          offset = entry.offset + 1
+        }
+      }
+      core.endReplay()
+      ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, records: offset, skipped, backlog: core.backlog })
+
+      const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; remaining: { n: number } }>>()
+      let pending: JobRecord[] = []
+      let inFlight: JobRecord[] | undefined
+      let appendFailures = 0
+      let appendRetryAt = 0
+      let dispatchQueued = false
+      const executors = new Map<NodeId, ActorRef<ExecutorMsg>>()
+      const watchers = new Map<string, ActorRef<JobsClientMsg>>()
+      const executorAt = (node: NodeId): ActorRef<ExecutorMsg> => {
+        let ref = executors.get(node)
+        if (ref === undefined) {
+          ref = ctx.ref<ExecutorMsg>({ node, path: EXECUTOR_PATH })
+          executors.set(node, ref)
+        }
+        return ref
+      }
+      const watcherAt = (address: string): ActorRef<JobsClientMsg> => {
+        let ref = watchers.get(address)
+        if (ref === undefined) {
+          ref = ctx.ref<JobsClientMsg>(address)
+          watchers.set(address, ref)
+        }
+        return ref
+      }
+
+      /** Starts the next append if none is in flight. */
+      const appendNext = (): void => {
+        if (inFlight !== undefined || pending.length === 0 || env.clock.monotonicMs() < appendRetryAt) return
+        const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
+        pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
+        inFlight = batch
+        init.jobLog.append(init.epoch, batch.map(encodeJobRecord), { signal: ctx.signal }).then(
+          () => self.tell({ type: 'appended', ok: true }),
+          (error: unknown) => {
+            if (error instanceof FencedError) {
+              ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
+              ctx.stop()
+              return
+            }
+            ctx.log.warn('job log append failed; retrying', { error: toError(error), records: batch.length })
+            self.tell({ type: 'appended', ok: false })
+          },
+        )
+      }
+
+      /** Carries out what the core produced. */
+      const perform = (effects: Effects): void => {
+        pending.push(...effects.append)
+        const assignments = new Map<NodeId, Array<{ spec: (typeof effects.assign)[number]['spec']; attempt: number; attemptKey: string }>>()
+        for (const a of effects.assign) {
+          const list = assignments.get(a.node) ?? []
+          list.push({ spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey })
+          assignments.set(a.node, list)
+        }
+        for (const [node, list] of assignments) executorAt(node).tell({ type: 'assign', leader: ctx.self.address.node, assignments: list })
+        const aborts = new Map<NodeId, Array<{ id: string; attemptKey: string }>>()
+        for (const a of effects.abort) aborts.set(a.node, [...(aborts.get(a.node) ?? []), { id: a.id, attemptKey: a.attemptKey }])
+        for (const [node, items] of aborts) executorAt(node).tell({ type: 'abort', items })
+        for (const id of effects.durable) acknowledge(id)
+        const finished = new Map<string, Array<{ id: string; outcome: JobOutcome }>>()
+        for (const f of [...effects.finished, ...effects.notify]) {
+          for (const w of f.watchers) finished.set(w, [...(finished.get(w) ?? []), { id: f.id, outcome: f.outcome }])
+        }
+        for (const f of effects.finished) {
+          init.cache.setIfAbsent(resultKey(f.id), encodeOutcome(f.outcome), { ttlMs: RESULT_TTL_MS }).catch((error: unknown) => ctx.log.debug('result not cached', { id: f.id, error }))
+          if (f.idempotencyKey !== null) init.cache.setIfAbsent(idempotencyCacheKey(f.idempotencyKey), new TextEncoder().encode(f.id), { ttlMs: RESULT_TTL_MS }).catch(() => {})
+        }
+        for (const [w, items] of finished) watcherAt(w).tell({ type: 'finished', items })
+        const progress = new Map<string, Array<{ id: string; fraction: number; message: string | null }>>()
+        for (const p of effects.progress) for (const w of p.watchers) progress.set(w, [...(progress.get(w) ?? []), { id: p.id, fraction: p.fraction, message: p.message }])
+        for (const [w, items] of progress) watcherAt(w).tell({ type: 'progress', items })
+        appendNext()
+      }
+
+      const acknowledge = (id: string): void => {
+        const waiting = submitters.get(id)
+        if (waiting === undefined) return
+        submitters.delete(id)
+        for (const w of waiting) {
+          w.replies[w.index] = { status: 'accepted' }
+          if (--w.remaining.n === 0) w.reply.resolve(w.replies)
+        }
+      }
+
+      const candidates = (): Candidate[] => {
+        const view = init.cluster.view()
+        if (view === undefined) return []
+        const out: Candidate[] = []
+        for (const m of view.members) {
+          if (m.state === 'down' || m.state === 'leaving') core.peerDown(m.nodeId, env.clock.monotonicMs())
+          if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
+          out.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs })
+        }
+        return out
+      }
+
+      const knownTypes = (): Set<string> => {
+        const types = new Set<string>()
+        for (const m of init.cluster.view()?.members ?? []) for (const t of m.metrics?.types ?? []) types.add(t)
+        return types
+      }
+
+      const requestDispatch = (): void => {
+        if (dispatchQueued) return
+        dispatchQueued = true
+        self.tell({ type: 'dispatch' })
+      }
+
+      ctx.onStop(() => {
+        for (const waiting of submitters.values()) for (const w of waiting) w.reply.reject(new NoLeaderError('the scheduler stopped before the submission was durable; submit again'))
+        submitters.clear()
+      })
+      ctx.timers.every('tick', TICK_MS, { type: 'tick' })
+      perform(core.takeEffects())
+      requestDispatch()
+
+      return {
+        submit(msg, c) {
+          const jobs = checkList<unknown>(msg.jobs, 'jobs').map(checkSpec)
+          const watcher = msg.watcher === null ? null : checkText(msg.watcher, 'watcher')
+          const results = core.submit(jobs, knownTypes())
+          const replies: SubmitReply[] = new Array(jobs.length)
+          const remaining = { n: 0 }
+          const reply = c.defer()
+          results.forEach((r, i) => {
+            const id = jobs[i]!.id
+            if (r.status === 'refused') replies[i] = { status: 'refused', error: r.error }
+            else if (r.status === 'duplicate') {
+              replies[i] = { status: 'duplicate', of: r.of }
+              if (watcher !== null) core.watch(r.of, watcher)
+            } else {
+              if (watcher !== null) core.watch(id, watcher)
+              if (r.status === 'durable') replies[i] = { status: 'accepted' }
+              else {
+                remaining.n++
+                const list = submitters.get(id) ?? []
+                list.push({ reply, replies, index: i, remaining })
+                submitters.set(id, list)
+              }
+            }
+          })
+          if (remaining.n === 0) reply.resolve(replies)
+          perform(core.takeEffects())
+          return reply
+        },
+        watch(msg) {
+          const watcher = checkText(msg.watcher, 'watcher')
+          const known = checkList<unknown>(msg.ids, 'ids').map((id) => core.watch(checkText(id, 'id'), watcher))
+          perform(core.takeEffects())
+          return known
+        },
+        cancel(msg) {
+          const known = core.cancel(checkText(msg.id, 'id'))
+          perform(core.takeEffects())
+          return known
+        },
+        inspect: (msg) => core.inspect(checkText(msg.id, 'id')) ?? null,
+        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000)),
+        reports(msg) {
+          const now = env.clock.monotonicMs()
+          const reports = checkList<Report>(msg.reports, 'reports')
+          for (const r of reports) {
+            const id = checkText(r.id, 'id')
+            const key = checkText(r.attemptKey, 'attemptKey')
+            if (r.kind === 'finished') core.attemptFinished(id, key, checkOutcome(r.outcome), now)
+            else if (r.kind === 'progress' && typeof r.fraction === 'number') core.progressed(id, key, Math.min(1, Math.max(0, r.fraction)), typeof r.message === 'string' ? r.message.slice(0, 1024) : null)
+          }
+          perform(core.takeEffects())
+          requestDispatch()
+          return reports.length
+        },
+        tick() {
+          appendNext()
+          requestDispatch()
+        },
+        dispatch() {
+          dispatchQueued = false
+          if (init.cluster.leaderEpoch() !== init.epoch) return
+          core.dispatch(env.clock.monotonicMs(), env.clock.wallMs(), candidates())
+          perform(core.takeEffects())
+        },
+        appended(msg) {
+          const batch = inFlight
+          inFlight = undefined
+          if (batch === undefined) return
+          if (msg.ok) {
+            appendFailures = 0
+            for (const record of batch) core.apply(record)
+            perform(core.takeEffects())
+            requestDispatch()
+            return
+          }
+          appendFailures++
+          pending = [...batch, ...pending]
+          appendRetryAt = env.clock.monotonicMs() + backoffDelayMs(RETRY_BACKOFF, appendFailures, env.random)
+        },
+      }
+    },
+  })
+}

@@ -1,0 +1,149 @@
+/**
+ * The job log's record format. Each record is one msgpack array, version first:
+ *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt]
+ *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent]
+ *   cancelled [1, 2, id]
+ * Records are replayed by every new leader, so decoding validates everything and throws a
+ * ProtocolError subclass for anything else; a leader skips (and counts) a record it cannot read.
+ */
+import { Packr } from 'msgpackr'
+import { showValue } from '../../src/errors.js'
+import type { JobError, JobOutcome, JobSpec } from '../../src/jobs/types.js'
+import { checkBody } from '../envelope/body.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+
+/** Current record format version. */
+export const JOB_RECORD_VERSION = 1
+
+/** Largest encoded record. */
+export const JOB_RECORD_MAX_BYTES = 1024 * 1024
+
+/** One job-log record. */
+export type JobRecord =
+  | { readonly kind: 'submitted'; readonly spec: JobSpec }
+  | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome }
+  | { readonly kind: 'cancelled'; readonly id: string }
+
+const SUBMITTED = 0
+const FINISHED = 1
+const CANCELLED = 2
+const ID_MAX = 128
+const DEPS_MAX = 1024
+const TEXT_MAX = 4096
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+
+/** Encodes a record; throws InvalidEnvelopeError for a value that cannot travel. */
+export function encodeJobRecord(record: JobRecord): Uint8Array {
+  let wire: unknown[]
+  switch (record.kind) {
+    case 'submitted': {
+      const s = record.spec
+      const o = s.options
+      checkBody(s.input)
+      wire = [JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [o.backoff.minMs, o.backoff.maxMs, o.backoff.factor, o.backoff.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt]
+      break
+    }
+    case 'finished': {
+      const out = record.outcome
+      if (out.ok) checkBody(out.value)
+      wire = [JOB_RECORD_VERSION, FINISHED, record.id, record.attempt, out.ok, out.ok ? out.value : [out.error.name, out.error.code, out.error.message], out.ok ? false : out.permanent]
+      break
+    }
+    case 'cancelled':
+      wire = [JOB_RECORD_VERSION, CANCELLED, record.id]
+  }
+  const bytes = packr.pack(wire)
+  if (bytes.length > JOB_RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, JOB_RECORD_MAX_BYTES)
+  return bytes
+}
+
+/** Decodes a record, or throws a ProtocolError subclass. */
+export function decodeJobRecord(bytes: Uint8Array): JobRecord {
+  if (bytes.length > JOB_RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, JOB_RECORD_MAX_BYTES)
+  let w: unknown
+  try {
+    w = packr.unpack(bytes)
+  } catch (error) {
+    throw new InvalidEnvelopeError(`job record is not msgpack: ${(error as Error).message}`)
+  }
+  if (!Array.isArray(w) || w.length < 3) throw invalid('shape')
+  if (w[0] !== JOB_RECORD_VERSION) throw new UnsupportedVersionError(w[0])
+  switch (w[1]) {
+    case SUBMITTED: {
+      if (w.length !== 13) throw invalid('submitted fields')
+      checkBody(w[4])
+      const backoff = w[8]
+      if (!Array.isArray(backoff) || backoff.length !== 4) throw invalid('backoff')
+      const deps = w[11]
+      if (!Array.isArray(deps) || deps.length > DEPS_MAX) throw invalid('dependsOn')
+      return {
+        kind: 'submitted',
+        spec: {
+          id: text(w[2], ID_MAX, 'id'),
+          type: text(w[3], ID_MAX, 'type'),
+          input: w[4],
+          options: {
+            priority: finite(w[5], 'priority'),
+            timeoutMs: positive(w[6], 'timeoutMs'),
+            retries: count(w[7], 'retries'),
+            backoff: { minMs: finite(backoff[0], 'backoff'), maxMs: finite(backoff[1], 'backoff'), factor: finite(backoff[2], 'backoff'), jitter: finite(backoff[3], 'backoff') },
+            deadline: w[9] === null ? null : finite(w[9], 'deadline'),
+            idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX, 'idempotencyKey'),
+            dependsOn: deps.map((d) => text(d, ID_MAX, 'dependsOn')),
+          },
+          submittedAt: finite(w[12], 'submittedAt'),
+        },
+      }
+    }
+    case FINISHED: {
+      if (w.length !== 7 || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
+      const id = text(w[2], ID_MAX, 'id')
+      const attempt = count(w[3], 'attempt')
+      if (w[4]) {
+        checkBody(w[5])
+        return { kind: 'finished', id, attempt, outcome: { ok: true, value: w[5] } }
+      }
+      return { kind: 'finished', id, attempt, outcome: { ok: false, error: jobError(w[5]), permanent: w[6] } }
+    }
+    case CANCELLED:
+      if (w.length !== 3) throw invalid('cancelled fields')
+      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id') }
+    default:
+      throw invalid(`kind ${showValue(w[1])}`)
+  }
+}
+
+function jobError(x: unknown): JobError {
+  if (!Array.isArray(x) || x.length !== 3) throw invalid('error')
+  return { name: text(x[0], 256, 'error name'), code: typeof x[1] === 'string' && x[1].length <= 256 ? x[1] : fail('error code'), message: typeof x[2] === 'string' && x[2].length <= TEXT_MAX ? x[2] : fail('error message') }
+}
+
+function invalid(what: string): InvalidEnvelopeError {
+  return new InvalidEnvelopeError(`invalid job record: ${what}`)
+}
+
+function fail(what: string): never {
+  throw invalid(what)
+}
+
+function text(x: unknown, max: number, what: string): string {
+  if (typeof x !== 'string' || x.length === 0 || x.length > max) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}
+
+function finite(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}
+
+function positive(x: unknown, what: string): number {
+  const n = finite(x, what)
+  if (n <= 0) throw invalid(`${what} ${n}`)
+  return n
+}
+
+function count(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}

@@ -1,0 +1,146 @@
+/**
+ * The `jobs` scenario: whole DistributeX nodes (cluster, executor, job client, and the scheduler on
+ * whichever node leads) on the simulated network, the simulated job log and the simulated cache.
+ * Every node submits jobs at a steady rate; each job sleeps a random while and returns a value that
+ * names the node that ran it, so two visible results for one job would differ.
+ *
+ * History checks (end): every acknowledged job's submission is in the log; each job's recorded
+ * outcome (its first final record) is the only result anyone saw (clients, cache); nothing ran or
+ * finished that was never submitted. Liveness: after the final heal every acknowledged job has a
+ * recorded outcome and the cluster agrees on one leader.
+ */
+import { defineJob } from '../../../src/jobs/define.js'
+import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
+import { decodeOutcome } from '../../../actors/scheduler.js'
+import { assembleNode, type AssembledNode } from '../../../src/node/assemble.js'
+import type { JobOutcome } from '../../../src/jobs/types.js'
+import type { Scenario } from '../../run.js'
+import type { World } from '../../world.js'
+
+/** Options of the jobs scenario. */
+export interface JobsScenarioInit {
+  /** Time between submissions of one node. */
+  submitEveryMs?: number
+  /** Longest run of one job. */
+  jobMaxMs?: number
+}
+
+const FOUNDER = 'n0'
+
+export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNode> {
+  const submitEveryMs = init.submitEveryMs ?? 200
+  const jobMaxMs = init.jobMaxMs ?? 100
+  const acked = new Map<string, number>()
+  const seen = new Map<string, unknown>()
+  const executions = new Map<string, number>()
+  let submitted = 0
+  const work = defineJob('work', async (input: { n: number; id?: string }, ctx) => {
+    executions.set(ctx.jobId, (executions.get(ctx.jobId) ?? 0) + 1)
+    await ctx.env.timers.sleep(ctx.env.random.int(1, jobMaxMs), { signal: ctx.signal })
+    return { double: input.n * 2, by: ctx.env.random.id().slice(0, 6) }
+  })
+
+  return {
+    name: 'jobs',
+    boot(ctx) {
+      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work] })
+    },
+    workload(world, endMs) {
+      for (const node of world.nodes) {
+        const tick = (): void => {
+          if (world.nowMs >= endMs) return
+          world.at(world.nowMs + submitEveryMs, tick)
+          const app = node.app
+          if (app === undefined || node.owner.status !== 'up') return
+          const n = submitted++
+          app.jobs.submit(work, { n }, { retries: 10, timeoutMs: 2000, backoff: { minMs: 50, maxMs: 1000 } }).then(
+            (handle) => {
+              acked.set(handle.id, n)
+              handle.result().then(
+                (value) => seen.set(handle.id, value),
+                () => {},
+              )
+            },
+            () => {},
+          )
+        }
+        world.at(1000 + node.index * 7, tick)
+      }
+    },
+    invariants: [],
+    liveness: {
+      boundMs: 20_000,
+      check(world) {
+        const finished = recorded(world)
+        for (const id of acked.keys()) if (!finished.has(id)) return `acknowledged job ${id} has no recorded outcome`
+        const leaders = new Set(world.nodes.map((n) => JSON.stringify(n.app?.cluster.view()?.leader ?? null)))
+        return leaders.size === 1 && !leaders.has('null') ? undefined : `leaders: ${[...leaders].join(' ')}`
+      },
+    },
+    final: [
+      {
+        name: 'acknowledged-jobs-are-durable',
+        check(world) {
+          const inLog = new Set<string>()
+          for (const r of world.jobLog.records) {
+            const record = decodeJobRecord(r.payload)
+            if (record.kind === 'submitted') inLog.add(record.spec.id)
+          }
+          const lost = [...acked.keys()].filter((id) => !inLog.has(id))
+          return lost.length === 0 ? undefined : `${lost.length} acknowledged jobs are not in the job log, e.g. ${lost[0]}`
+        },
+      },
+      {
+        name: 'one-visible-result-per-job',
+        check(world) {
+          const outcomes = recorded(world)
+          for (const [id, value] of seen) {
+            const first = outcomes.get(id)
+            if (first === undefined || !first.ok || !same(first.value, value)) return `job ${id}: a client saw ${JSON.stringify(value)}, the log recorded ${JSON.stringify(first)}`
+          }
+          for (const [key, entry] of world.cache.entries) {
+            if (!key.startsWith('job:')) continue
+            const id = key.slice(4)
+            const cached = decodeOutcome(entry.value)
+            if (cached === undefined || !same(cached, outcomes.get(id))) return `job ${id}: the cache holds ${JSON.stringify(cached)}, the log recorded ${JSON.stringify(outcomes.get(id))}`
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'no-unexpected-work',
+        check(world) {
+          const submittedIds = new Set<string>()
+          for (const r of world.jobLog.records) {
+            const record = decodeJobRecord(r.payload)
+            if (record.kind === 'submitted') submittedIds.add(record.spec.id)
+            else if (!submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
+          }
+          for (const id of executions.keys()) if (!submittedIds.has(id)) return `job ${id} ran without a durable submission`
+          return undefined
+        },
+      },
+    ],
+    summary(world) {
+      const outcomes = recorded(world)
+      const ok = [...outcomes.values()].filter((o) => o.ok).length
+      const runs = [...executions.values()].reduce((a, b) => a + b, 0)
+      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${world.jobLog.records.length}`
+    },
+  }
+}
+
+/** Each job's recorded outcome: its first final record in log order. */
+function recorded(world: World<AssembledNode>): Map<string, JobOutcome> {
+  const out = new Map<string, JobOutcome>()
+  for (const r of world.jobLog.records) {
+    const record = decodeJobRecord(r.payload)
+    if (record.kind === 'finished' && !out.has(record.id)) out.set(record.id, record.outcome)
+    if (record.kind === 'cancelled' && !out.has(record.id)) out.set(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: '' }, permanent: true })
+  }
+  return out
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}

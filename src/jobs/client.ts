@@ -1,0 +1,261 @@
+/**
+ * The job API for job authors and operators, available on every node.
+ *
+ * `submit` resolves once the leader has made the submission durable in the job log: from then on
+ * the job will run (at least once) and have exactly one recorded outcome, whatever happens to the
+ * leader. Submissions made in the same tick travel to the leader together. While there is no leader
+ * (an election, the job log unreachable), submission retries until `submitTimeoutMs` and then
+ * rejects with NoLeaderError; a refused job (unknown type, bad input, cluster saturated) rejects at
+ * once with a typed error. Re-submitting after an ambiguous failure is safe when the job carries an
+ * idempotency key, or when the same handle id is resubmitted.
+ *
+ * @example
+ * ```ts
+ * const handle = await node.jobs.submit(resize, { url }, { priority: 5, retries: 2 })
+ * handle.onProgress((f) => console.log(`${Math.round(f * 100)}%`))
+ * const { width } = await handle.result()
+ * ```
+ */
+import type { ActorSystem } from '../actor/system.js'
+import type { ActorRef } from '../actor/types.js'
+import type { ClusterHandle } from '../../actors/cluster.js'
+import { abortError } from '../env/abort.js'
+import type { AbortOptions, Environment } from '../env/types.js'
+import { RemoteError } from '../errors.js'
+import { backoffDelayMs } from '../util/backoff.js'
+import { encodeJobRecord } from '../../protocols/jobs/codec.js'
+import { checkBody } from '../../protocols/envelope/body.js'
+import { EnvelopeTooLargeError, ProtocolError } from '../../protocols/errors.js'
+import { InvalidJobError, JobCancelledError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
+import { resolveJobOptions } from './options.js'
+import { SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
+import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
+import type { ResultWaiters } from './waiters.js'
+
+/** Default time a submission keeps trying to reach a leader. */
+export const SUBMIT_TIMEOUT_MS = 30_000
+/** Default largest job input. */
+export const INPUT_MAX_BYTES = 256 * 1024
+
+const ASK_TIMEOUT_MS = 10_000
+const RETRY = { minMs: 50, maxMs: 2000, factor: 2, jitter: 0.2 }
+/** Errors after which a submission is tried again: the leader moved or is not there yet. */
+const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError'])
+
+/** A submitted job. */
+export interface JobHandle<O = unknown> {
+  readonly id: string
+  /** Resolves with the job's value; rejects with JobFailedError or JobCancelledError. */
+  result(options?: AbortOptions): Promise<O>
+  status(options?: AbortOptions): Promise<JobInfo | null>
+  cancel(options?: AbortOptions): Promise<boolean>
+  /** Calls `listener` with progress reports; returns an unsubscribe function. */
+  onProgress(listener: (fraction: number, message: string | null) => void): () => void
+}
+
+/** One item of a batch submission. */
+export interface BatchItem {
+  job: JobDef | string
+  input: unknown
+  options?: JobOptions
+}
+
+/** Options of the client. */
+export interface JobClientInit {
+  system: ActorSystem
+  env: Environment
+  cluster: ClusterHandle
+  waiters: ResultWaiters
+  /** Address of this node's jobs-client actor, where the leader pushes outcomes. */
+  watcher: string
+  /** Job types registered here, used to validate inputs before they travel. */
+  jobs: readonly JobDef[]
+  submitTimeoutMs?: number
+  inputMaxBytes?: number
+}
+
+interface Queued {
+  readonly spec: JobSpec
+  readonly resolve: (handle: JobHandle) => void
+  readonly reject: (error: Error) => void
+  readonly deadlineMs: number
+  readonly signal: AbortSignal | undefined
+}
+
+export class JobClient {
+  private readonly defs: Map<string, JobDef>
+  private readonly submitTimeoutMs: number
+  private readonly inputMaxBytes: number
+  private queue: Queued[] = []
+  private flushQueued = false
+
+  constructor(private readonly init: JobClientInit) {
+    this.defs = new Map(init.jobs.map((d) => [d.type, d]))
+    this.submitTimeoutMs = init.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS
+    this.inputMaxBytes = init.inputMaxBytes ?? INPUT_MAX_BYTES
+  }
+
+  /** Submits one job; resolves with its handle once the submission is durable. */
+  submit<I, O>(job: JobDef<I, O> | string, input: I, options: JobOptions & AbortOptions = {}): Promise<JobHandle<O>> {
+    return this.enqueue(job, input, options, options.signal) as Promise<JobHandle<O>>
+  }
+
+  /** Submits many jobs at once; each resolves or rejects on its own. */
+  submitBatch(items: readonly BatchItem[], options: AbortOptions = {}): Array<Promise<JobHandle>> {
+    return items.map((item) => this.enqueue(item.job, item.input, item.options ?? {}, options.signal))
+  }
+
+  /** A handle to an existing job. */
+  handle<O = unknown>(id: string): JobHandle<O> {
+    return {
+      id,
+      result: (options) => this.result<O>(id, options),
+      status: (options) => this.inspect(id, options),
+      cancel: (options) => this.cancel(id, options),
+      onProgress: (listener) => this.init.waiters.onProgress(id, listener),
+    }
+  }
+
+  /** The job as the leader sees it, or null if unknown. */
+  inspect(id: string, options: AbortOptions = {}): Promise<JobInfo | null> {
+    return this.askLeader((s) => s.ask({ type: 'inspect', id }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  }
+
+  /** Recent jobs, newest first. */
+  list(filter: { status?: JobStatus; limit?: number } = {}, options: AbortOptions = {}): Promise<JobInfo[]> {
+    return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100 }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  }
+
+  /** Cancels a job; resolves false if the leader does not know it. */
+  cancel(id: string, options: AbortOptions = {}): Promise<boolean> {
+    return this.askLeader((s) => s.ask({ type: 'cancel', id }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  }
+
+  private result<O>(id: string, options: AbortOptions = {}): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      const { signal } = options
+      if (signal?.aborted === true) {
+        reject(abortError(signal))
+        return
+      }
+      const onAbort = (): void => {
+        cancelWait()
+        reject(abortError(signal!))
+      }
+      const cancelWait = this.init.waiters.wait(id, (outcome) => {
+        signal?.removeEventListener('abort', onAbort)
+        settleOutcome(id, outcome, resolve as (v: unknown) => void, reject)
+      })
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  private enqueue(job: JobDef | string, input: unknown, options: JobOptions, signal: AbortSignal | undefined): Promise<JobHandle> {
+    return new Promise((resolve, reject) => {
+      try {
+        const spec = this.buildSpec(job, input, options)
+        this.queue.push({ spec, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + this.submitTimeoutMs, signal })
+        this.requestFlush()
+      } catch (error) {
+        reject(error as Error)
+      }
+    })
+  }
+
+  private buildSpec(job: JobDef | string, input: unknown, options: JobOptions): JobSpec {
+    const type = typeof job === 'string' ? job : job.type
+    const def = this.defs.get(type) ?? (typeof job === 'string' ? undefined : job)
+    let checked = input
+    if (def?.validate !== undefined) {
+      try {
+        checked = def.validate(input)
+      } catch (error) {
+        throw new InvalidJobError(`input of ${type} refused: ${(error as Error).message}`)
+      }
+    }
+    try {
+      checkBody(checked)
+    } catch (error) {
+      throw new InvalidJobError(`input of ${type} cannot travel: ${(error as Error).message}`)
+    }
+    const spec: JobSpec = { id: this.init.env.random.id(), type, input: checked === undefined ? null : checked, options: resolveJobOptions(options), submittedAt: this.init.env.clock.wallMs() }
+    let bytes: number
+    try {
+      bytes = encodeJobRecord({ kind: 'submitted', spec }).length
+    } catch (error) {
+      if (error instanceof EnvelopeTooLargeError) throw new PayloadTooLargeError(error.bytes, this.inputMaxBytes)
+      if (error instanceof ProtocolError) throw new InvalidJobError(error.message)
+      throw error
+    }
+    if (bytes > this.inputMaxBytes) throw new PayloadTooLargeError(bytes, this.inputMaxBytes)
+    return spec
+  }
+
+  private requestFlush(): void {
+    if (this.flushQueued) return
+    this.flushQueued = true
+    queueMicrotask(() => {
+      this.flushQueued = false
+      const batch = this.queue
+      this.queue = []
+      if (batch.length > 0) void this.send(batch, 1)
+    })
+  }
+
+  /** Sends a batch to the leader, retrying transient failures until each item's deadline. */
+  private async send(batch: Queued[], attempt: number): Promise<void> {
+    const live = batch.filter((q) => {
+      if (q.signal?.aborted === true) q.reject(abortError(q.signal))
+      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(new NoLeaderError(`no leader accepted the job within ${this.submitTimeoutMs} ms`))
+      else return true
+      return false
+    })
+    if (live.length === 0) return
+    let replies: SubmitReply[]
+    try {
+      const scheduler = this.scheduler()
+      replies = await scheduler.ask({ type: 'submit', jobs: live.map((q) => q.spec), watcher: this.init.watcher }, { timeoutMs: ASK_TIMEOUT_MS })
+    } catch (error) {
+      if (!TRANSIENT.has((error as Error).name)) {
+        for (const q of live) q.reject(error as Error)
+        return
+      }
+      await this.init.env.timers.sleep(backoffDelayMs(RETRY, attempt, this.init.env.random))
+      return this.send(live, attempt + 1)
+    }
+    live.forEach((q, i) => {
+      const reply = replies[i]
+      if (reply === undefined) q.reject(new InvalidJobError('the leader sent no answer for this job'))
+      else if (reply.status === 'accepted') q.resolve(this.handle(q.spec.id))
+      else if (reply.status === 'duplicate') q.resolve(this.handle(reply.of))
+      else q.reject(new RemoteError(reply.error.name, reply.error.code, reply.error.message))
+    })
+  }
+
+  private scheduler(): ActorRef<SchedulerMsg> {
+    const leader = this.init.cluster.view()?.leader
+    if (leader === null || leader === undefined) throw new NoLeaderError('no leader is known yet')
+    return this.init.system.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
+  }
+
+  private async askLeader<T>(ask: (scheduler: ActorRef<SchedulerMsg>) => Promise<T>, options: AbortOptions, attempt = 1): Promise<T> {
+    try {
+      return await ask(this.scheduler())
+    } catch (error) {
+      if (!TRANSIENT.has((error as Error).name) || attempt >= 8 || options.signal?.aborted === true) throw error
+      await this.init.env.timers.sleep(backoffDelayMs(RETRY, attempt, this.init.env.random), signalOf(options))
+      return this.askLeader(ask, options, attempt + 1)
+    }
+  }
+}
+
+function settleOutcome(id: string, outcome: JobOutcome, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
+  if (outcome.ok) resolve(outcome.value)
+  else if (outcome.error.name === 'JobCancelledError') reject(new JobCancelledError(id))
+  else reject(new JobFailedError(id, outcome.error))
+}
+
+function signalOf(options: AbortOptions): AbortOptions {
+  return options.signal === undefined ? {} : { signal: options.signal }
+}
+

@@ -1,0 +1,39 @@
+/** Submission options: defaults, validation and bounds. */
+import { validBackoff } from '../util/backoff.js'
+import { InvalidJobError } from './errors.js'
+import type { JobOptions, ResolvedJobOptions } from './types.js'
+
+/** Default per-attempt timeout. */
+export const JOB_TIMEOUT_MS = 60_000
+/** Default retries after the first attempt. */
+export const JOB_RETRIES = 3
+/** Most retries a job may ask for. */
+export const JOB_RETRIES_MAX = 100
+/** Most dependencies of one job. */
+export const JOB_DEPENDENCIES_MAX = 1024
+
+/** Applies defaults and checks every option; throws InvalidJobError naming the bad one. */
+export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
+  const backoff = { minMs: o.backoff?.minMs ?? 100, maxMs: o.backoff?.maxMs ?? 30_000, factor: o.backoff?.factor ?? 2, jitter: o.backoff?.jitter ?? 0.2 }
+  const resolved: ResolvedJobOptions = {
+    priority: o.priority ?? 0,
+    timeoutMs: o.timeoutMs ?? JOB_TIMEOUT_MS,
+    retries: o.retries ?? JOB_RETRIES,
+    backoff,
+    deadline: o.deadline ?? null,
+    idempotencyKey: o.idempotencyKey ?? null,
+    dependsOn: [...(o.dependsOn ?? [])],
+  }
+  if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)
+  if (!(resolved.timeoutMs > 0) || !Number.isFinite(resolved.timeoutMs)) throw new InvalidJobError(`timeoutMs must be positive, got ${String(o.timeoutMs)}`)
+  if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_RETRIES_MAX) throw new InvalidJobError(`retries must be an integer in 0..${JOB_RETRIES_MAX}, got ${String(o.retries)}`)
+  if (!validBackoff(backoff)) throw new InvalidJobError(`invalid backoff ${JSON.stringify(backoff)}`)
+  if (resolved.deadline !== null && !Number.isFinite(resolved.deadline)) throw new InvalidJobError(`deadline must be a time in ms since the epoch, got ${String(o.deadline)}`)
+  if (resolved.idempotencyKey !== null && (typeof resolved.idempotencyKey !== 'string' || resolved.idempotencyKey.length === 0 || resolved.idempotencyKey.length > 4096)) {
+    throw new InvalidJobError('idempotencyKey must be a non-empty string of at most 4096 characters')
+  }
+  if (resolved.dependsOn.length > JOB_DEPENDENCIES_MAX || resolved.dependsOn.some((d) => typeof d !== 'string' || d.length === 0 || d.length > 128)) {
+    throw new InvalidJobError(`dependsOn must list at most ${JOB_DEPENDENCIES_MAX} job ids`)
+  }
+  return resolved
+}

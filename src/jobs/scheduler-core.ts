@@ -1,0 +1,432 @@
+/**
+ * The scheduler as a pure state machine, run by the leader (actors/scheduler.ts drives it).
+ *
+ * The job log is the truth. Every change that must survive the leader (a submission, a final
+ * outcome, a cancellation) becomes a record; the core asks for it to be appended and changes the
+ * job's visible state only when the record comes back durable, through the same `apply` that a new
+ * leader uses to replay the log. Hence:
+ * - a submission is acknowledged only once durable, and a job runs only after that;
+ * - the first final record of a job in log order is its one recorded outcome; later ones (a
+ *   duplicate completion, an ambiguous append retried) change nothing;
+ * - attempts are not logged: a new leader re-queues every job without a final record, so execution
+ *   is at least once, while the recorded result stays exactly once.
+ *
+ * Scheduling: ready jobs wait in a priority queue (higher priority first, then submission order);
+ * placement picks a peer among those that registered the type, by the attempts this leader has
+ * outstanding there; each attempt has a timeout, after which it is aborted and retried with
+ * exponential backoff and jitter, or failed; jobs with dependencies wait for them and fail if one
+ * fails; a job not started by its deadline fails; cancellation aborts the running attempt.
+ * Backpressure: beyond `maxQueued` unfinished jobs, submissions are refused with
+ * ClusterSaturatedError.
+ */
+import type { Random } from '../env/types.js'
+import type { NodeId } from '../net/types.js'
+import { backoffDelayMs } from '../util/backoff.js'
+import { MinHeap } from '../util/heap.js'
+import type { JobRecord } from '../../protocols/jobs/codec.js'
+import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
+import type { Placement } from './placement.js'
+import { isFinal, type JobError, type JobInfo, type JobOutcome, type JobSpec, type JobStatus } from './types.js'
+
+/** Extra time the leader allows past an attempt's timeout before giving up on the executor. */
+export const TIMEOUT_GRACE_MS = 1000
+
+/** Default limit of unfinished jobs. */
+export const MAX_QUEUED = 100_000
+
+/** Jobs a dispatch round may set aside (no room for their type) before it stops scanning. */
+const SCAN_BLOCKED_MAX = 256
+
+/** A peer that can run jobs, as the driver sees it this tick. */
+export interface Candidate {
+  readonly node: NodeId
+  readonly capacity: number
+  readonly types: ReadonlySet<string>
+  readonly eventLoopLagMs: number
+}
+
+/** The answer to one submission. */
+export type SubmitResult = { readonly status: 'durable' } | { readonly status: 'pending' } | { readonly status: 'duplicate'; readonly of: string } | { readonly status: 'refused'; readonly error: JobError }
+
+/** Work for the driver, produced by the last inputs. */
+export interface Effects {
+  readonly append: JobRecord[]
+  readonly assign: Array<{ node: NodeId; spec: JobSpec; attempt: number; attemptKey: string }>
+  readonly abort: Array<{ node: NodeId; id: string; attemptKey: string }>
+  /** Jobs whose submission became durable: acknowledge their submitters. */
+  readonly durable: string[]
+  /** Jobs that just got their recorded outcome: cache it and tell the watchers. */
+  readonly finished: Array<{ id: string; outcome: JobOutcome; idempotencyKey: string | null; watchers: string[] }>
+  /** Late watchers of jobs that had already finished. */
+  readonly notify: Array<{ id: string; outcome: JobOutcome; watchers: string[] }>
+  readonly progress: Array<{ id: string; fraction: number; message: string | null; watchers: string[] }>
+}
+
+interface Job {
+  readonly spec: JobSpec
+  readonly seq: number
+  status: JobStatus | 'pending'
+  attempts: number
+  attemptKey: string | null
+  assignedTo: NodeId | null
+  timeoutAt: number
+  retryAt: number
+  waitingOn: number
+  readonly dependents: string[]
+  progress: { fraction: number; message: string | null } | null
+  outcome: JobOutcome | null
+  /** A final record has been requested and is not yet durable. */
+  finishing: boolean
+  readonly watchers: Set<string>
+}
+
+export class SchedulerCore {
+  private readonly jobs = new Map<string, Job>()
+  private readonly idempotency = new Map<string, string>()
+  private readonly queue = new MinHeap<Job>((a, b) => a.spec.options.priority > b.spec.options.priority || (a.spec.options.priority === b.spec.options.priority && a.seq < b.seq))
+  private readonly retries = new MinHeap<Job>((a, b) => a.retryAt < b.retryAt)
+  private readonly timeouts = new MinHeap<{ job: Job; key: string; at: number }>((a, b) => a.at < b.at)
+  private readonly live = new Map<string, { job: Job; node: NodeId }>()
+  private readonly outstanding = new Map<NodeId, number>()
+  private seq = 0
+  private unfinished = 0
+  private attemptCounter = 0
+  private replaying = false
+  private effects: Effects = emptyEffects()
+
+  constructor(
+    readonly epoch: number,
+    private readonly placement: Placement,
+    private readonly random: Random,
+    private readonly maxQueued = MAX_QUEUED,
+  ) {}
+
+  /** Unfinished jobs (waiting, queued, retrying, running). */
+  get backlog(): number {
+    return this.unfinished
+  }
+
+  /** Starts replaying the log: records are applied without effects until `endReplay`. */
+  beginReplay(): void {
+    this.replaying = true
+  }
+
+  /** Ends replay: jobs whose dependencies failed during it are failed now. */
+  endReplay(): void {
+    this.replaying = false
+    for (const job of this.jobs.values()) {
+      if (job.status !== 'waiting') continue
+      const failed = job.spec.options.dependsOn.find((d) => {
+        const dep = this.jobs.get(d)
+        return dep === undefined || dep.status === 'failed' || dep.status === 'cancelled'
+      })
+      if (failed !== undefined) this.requestFinish(job, failure(new DependencyFailedError(`dependency ${failed} did not complete`), true))
+    }
+    this.effects = { ...emptyEffects(), append: this.effects.append }
+  }
+
+  /** Applies one durable record: used for replay and for records this leader appended. */
+  apply(record: JobRecord): void {
+    switch (record.kind) {
+      case 'submitted': {
+        const existing = this.jobs.get(record.spec.id)
+        if (existing !== undefined && existing.status !== 'pending') return
+        const job = existing ?? this.create(record.spec)
+        job.status = 'waiting'
+        if (!this.replaying) this.effects.durable.push(job.spec.id)
+        this.admit(job)
+        return
+      }
+      case 'finished':
+        this.finish(record.id, record.outcome)
+        return
+      case 'cancelled':
+        this.finish(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true }, 'cancelled')
+    }
+  }
+
+  /** Validates and accepts submissions; each is durable only once its record is applied. */
+  submit(specs: readonly JobSpec[], knownTypes: ReadonlySet<string>): SubmitResult[] {
+    return specs.map((spec) => {
+      const existing = this.jobs.get(spec.id)
+      if (existing !== undefined) return existing.status === 'pending' ? { status: 'pending' } : { status: 'durable' }
+      const key = spec.options.idempotencyKey
+      const earlier = key === null ? undefined : this.idempotency.get(key)
+      if (earlier !== undefined) return { status: 'duplicate', of: earlier }
+      if (!knownTypes.has(spec.type)) return refused(new UnknownJobTypeError(spec.type))
+      const unknownDep = spec.options.dependsOn.find((d) => !this.jobs.has(d))
+      if (unknownDep !== undefined) return refused(new InvalidJobError(`job ${spec.id} depends on unknown job ${unknownDep}`))
+      if (this.unfinished >= this.maxQueued) return refused(new ClusterSaturatedError(this.unfinished))
+      this.create(spec)
+      this.effects.append.push({ kind: 'submitted', spec })
+      return { status: 'pending' }
+    })
+  }
+
+  /** Assigns ready jobs to peers with room; expires timeouts, retries and deadlines first. */
+  dispatch(nowMs: number, wallMs: number, candidates: readonly Candidate[]): void {
+    this.expire(nowMs, wallMs)
+    const blocked: Job[] = []
+    const fullTypes = new Set<string>()
+    while (this.queue.size > 0 && blocked.length < SCAN_BLOCKED_MAX) {
+      const job = this.queue.pop()!
+      if (job.status !== 'queued') continue
+      if (job.spec.options.deadline !== null && wallMs > job.spec.options.deadline) {
+        this.requestFinish(job, failure(new DeadlineExceededError(`job ${job.spec.id} did not start before its deadline`), true))
+        continue
+      }
+      const type = job.spec.type
+      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs })))
+      if (node === undefined) {
+        fullTypes.add(type)
+        blocked.push(job)
+        continue
+      }
+      this.start(job, node, nowMs)
+    }
+    for (const job of blocked) this.queue.push(job)
+  }
+
+  /** An executor reports how an attempt ended. */
+  attemptFinished(id: string, attemptKey: string, outcome: JobOutcome, nowMs: number): void {
+    const owner = this.live.get(attemptKey)
+    if (owner !== undefined) this.release(attemptKey, owner.node)
+    const job = this.jobs.get(id)
+    if (job === undefined || isFinal(job.status as JobStatus) || job.finishing || job.status === 'pending') return
+    if (outcome.ok) {
+      this.requestFinish(job, outcome)
+      return
+    }
+    // A failure counts only for the attempt that is current; a stale attempt's failure changes nothing.
+    if (job.attemptKey !== attemptKey) return
+    if (outcome.permanent) this.requestFinish(job, outcome)
+    else this.attemptFailed(job, outcome, nowMs)
+  }
+
+  /** A peer left or went down: its attempts from this leader are failed and retried. */
+  peerDown(node: NodeId, nowMs: number): void {
+    for (const [key, owner] of [...this.live]) {
+      if (owner.node !== node) continue
+      this.release(key, node)
+      if (owner.job.attemptKey === key && owner.job.status === 'running') {
+        this.attemptFailed(owner.job, { ok: false, error: { name: 'NodeUnreachableError', code: 'ERR_NODE_UNREACHABLE', message: `node ${node} left or went down` }, permanent: false }, nowMs)
+      }
+    }
+  }
+
+  /** An executor reports progress of an attempt. */
+  progressed(id: string, attemptKey: string, fraction: number, message: string | null): void {
+    const job = this.jobs.get(id)
+    if (job === undefined || job.attemptKey !== attemptKey || isFinal(job.status as JobStatus)) return
+    job.progress = { fraction, message }
+    if (job.watchers.size > 0) this.effects.progress.push({ id, fraction, message, watchers: [...job.watchers] })
+  }
+
+  /** Asks to cancel a job; it is cancelled once the record is durable. Returns false for an unknown job. */
+  cancel(id: string): boolean {
+    const job = this.jobs.get(id)
+    if (job === undefined) return false
+    if (!isFinal(job.status as JobStatus) && !job.finishing && job.status !== 'pending') {
+      job.finishing = true
+      this.effects.append.push({ kind: 'cancelled', id })
+    }
+    return true
+  }
+
+  /** Registers a watcher; a finished job notifies at once. Returns false for an unknown job. */
+  watch(id: string, watcher: string): boolean {
+    const job = this.jobs.get(id)
+    if (job === undefined) return false
+    if (job.outcome !== null && isFinal(job.status as JobStatus)) this.effects.notify.push({ id, outcome: job.outcome, watchers: [watcher] })
+    else job.watchers.add(watcher)
+    return true
+  }
+
+  /** A job as it stands, or undefined. */
+  inspect(id: string): JobInfo | undefined {
+    const job = this.jobs.get(id)
+    return job === undefined ? undefined : info(job)
+  }
+
+  /** Recent jobs, newest first, optionally of one status. */
+  list(status: JobStatus | undefined, limit: number): JobInfo[] {
+    const out: JobInfo[] = []
+    const all = [...this.jobs.values()]
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const job = all[i]!
+      if (job.status !== 'pending' && (status === undefined || job.status === status)) out.push(info(job))
+    }
+    return out
+  }
+
+  /** Takes the effects produced since the last call. */
+  takeEffects(): Effects {
+    const e = this.effects
+    this.effects = emptyEffects()
+    return e
+  }
+
+  // ---- transitions -----------------------------------------------------------------------------
+
+  private create(spec: JobSpec): Job {
+    const job: Job = {
+      spec,
+      seq: this.seq++,
+      status: 'pending',
+      attempts: 0,
+      attemptKey: null,
+      assignedTo: null,
+      timeoutAt: Infinity,
+      retryAt: 0,
+      waitingOn: 0,
+      dependents: [],
+      progress: null,
+      outcome: null,
+      finishing: false,
+      watchers: new Set(),
+    }
+    this.jobs.set(spec.id, job)
+    return job
+  }
+
+  /** A durable job enters the schedule: it waits for dependencies, or queues. */
+  private admit(job: Job): void {
+    this.unfinished++
+    const key = job.spec.options.idempotencyKey
+    if (key !== null && !this.idempotency.has(key)) this.idempotency.set(key, job.spec.id)
+    for (const depId of job.spec.options.dependsOn) {
+      const dep = this.jobs.get(depId)
+      if (dep === undefined || dep.status === 'failed' || dep.status === 'cancelled') {
+        // During replay the dependency's record may simply come later; endReplay settles it.
+        if (this.replaying) continue
+        this.requestFinish(job, failure(new DependencyFailedError(`dependency ${depId} did not complete`), true))
+        return
+      }
+      if (dep.status !== 'completed') {
+        job.waitingOn++
+        dep.dependents.push(job.spec.id)
+      }
+    }
+    if (job.waitingOn === 0) this.enqueue(job)
+  }
+
+  private enqueue(job: Job): void {
+    job.status = 'queued'
+    this.queue.push(job)
+  }
+
+  private start(job: Job, node: NodeId, nowMs: number): void {
+    job.attempts++
+    const attemptKey = `${this.epoch}.${++this.attemptCounter}`
+    job.attemptKey = attemptKey
+    job.assignedTo = node
+    job.status = 'running'
+    job.progress = null
+    job.timeoutAt = nowMs + job.spec.options.timeoutMs + TIMEOUT_GRACE_MS
+    this.timeouts.push({ job, key: attemptKey, at: job.timeoutAt })
+    this.live.set(attemptKey, { job, node })
+    this.outstanding.set(node, (this.outstanding.get(node) ?? 0) + 1)
+    this.effects.assign.push({ node, spec: job.spec, attempt: job.attempts, attemptKey })
+  }
+
+  private release(attemptKey: string, node: NodeId): void {
+    this.live.delete(attemptKey)
+    const n = (this.outstanding.get(node) ?? 1) - 1
+    if (n <= 0) this.outstanding.delete(node)
+    else this.outstanding.set(node, n)
+  }
+
+  private retryLater(job: Job, nowMs: number): void {
+    job.status = 'retrying'
+    job.attemptKey = null
+    job.assignedTo = null
+    job.retryAt = nowMs + backoffDelayMs(job.spec.options.backoff, job.attempts, this.random)
+    this.retries.push(job)
+  }
+
+  private requestFinish(job: Job, outcome: JobOutcome): void {
+    if (job.finishing) return
+    job.finishing = true
+    this.effects.append.push({ kind: 'finished', id: job.spec.id, attempt: job.attempts, outcome })
+  }
+
+  /** Applies a durable final record: the first one for a job is its outcome. */
+  private finish(id: string, outcome: JobOutcome, status: JobStatus = outcome.ok ? 'completed' : 'failed'): void {
+    const job = this.jobs.get(id)
+    if (job === undefined || job.status === 'pending' || isFinal(job.status as JobStatus)) return
+    if (job.attemptKey !== null) {
+      const owner = this.live.get(job.attemptKey)
+      if (owner !== undefined) {
+        this.release(job.attemptKey, owner.node)
+        if (status === 'cancelled') this.effects.abort.push({ node: owner.node, id, attemptKey: job.attemptKey })
+      }
+    }
+    job.status = status
+    job.outcome = outcome
+    job.finishing = false
+    job.attemptKey = null
+    this.unfinished--
+    if (!this.replaying) this.effects.finished.push({ id, outcome, idempotencyKey: job.spec.options.idempotencyKey, watchers: [...job.watchers] })
+    job.watchers.clear()
+    for (const depId of job.dependents) {
+      const dependent = this.jobs.get(depId)
+      if (dependent === undefined || isFinal(dependent.status as JobStatus)) continue
+      if (status === 'completed') {
+        if (--dependent.waitingOn === 0 && dependent.status === 'waiting') this.enqueue(dependent)
+      } else if (!this.replaying) {
+        this.requestFinish(dependent, failure(new DependencyFailedError(`dependency ${id} ${status}`), true))
+      }
+    }
+  }
+
+  /** Times out attempts, re-queues due retries, fails waiting jobs past their deadline. */
+  private expire(nowMs: number, wallMs: number): void {
+    for (let t = this.timeouts.peek(); t !== undefined && t.at <= nowMs; t = this.timeouts.peek()) {
+      this.timeouts.pop()
+      const job = t.job
+      if (job.attemptKey !== t.key || job.status !== 'running') continue
+      const owner = this.live.get(t.key)
+      if (owner !== undefined) {
+        this.release(t.key, owner.node)
+        this.effects.abort.push({ node: owner.node, id: job.spec.id, attemptKey: t.key })
+      }
+      this.attemptFailed(job, failure(new JobTimeoutError(job.spec.options.timeoutMs), false), nowMs)
+    }
+    for (let job = this.retries.peek(); job !== undefined && job.retryAt <= nowMs; job = this.retries.peek()) {
+      this.retries.pop()
+      if (job.status !== 'retrying') continue
+      if (job.spec.options.deadline !== null && wallMs > job.spec.options.deadline) this.requestFinish(job, failure(new DeadlineExceededError(`job ${job.spec.id} could not be retried before its deadline`), true))
+      else this.enqueue(job)
+    }
+  }
+
+  private attemptFailed(job: Job, outcome: JobOutcome, nowMs: number): void {
+    if (job.attempts > job.spec.options.retries) this.requestFinish(job, outcome)
+    else this.retryLater(job, nowMs)
+  }
+}
+
+function emptyEffects(): Effects {
+  return { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [] }
+}
+
+function refused(error: Error & { code: string }): SubmitResult {
+  return { status: 'refused', error: { name: error.name, code: error.code, message: error.message } }
+}
+
+function failure(error: Error & { code: string }, permanent: boolean): JobOutcome {
+  return { ok: false, error: { name: error.name, code: error.code, message: error.message }, permanent }
+}
+
+function info(job: Job): JobInfo {
+  return {
+    id: job.spec.id,
+    type: job.spec.type,
+    status: job.status === 'pending' ? 'queued' : job.status,
+    attempts: job.attempts,
+    assignedTo: job.assignedTo,
+    progress: job.progress,
+    outcome: job.outcome,
+    submittedAt: job.spec.submittedAt,
+  }
+}

@@ -1,0 +1,95 @@
+/** The job model: what is submitted, how it runs, and what is recorded. */
+import type { Environment } from '../env/types.js'
+
+/** Options of one submission; every field is optional. */
+export interface JobOptions {
+  /** Higher runs first. Default 0. */
+  priority?: number
+  /** Each attempt is aborted after this long. Default 60,000. */
+  timeoutMs?: number
+  /** Attempts after the first. Default 3. */
+  retries?: number
+  /** Delay before retry n: min(maxMs, minMs * factor^(n-1)) +- jitter. */
+  backoff?: { minMs?: number; maxMs?: number; factor?: number; jitter?: number }
+  /** Wall-clock time (ms since the epoch) by which the job must have started, or it fails. */
+  deadline?: number
+  /** Jobs with the same key run once; later submissions get the first one's result. */
+  idempotencyKey?: string
+  /** Ids of jobs that must complete first; if one fails, this one fails too. */
+  dependsOn?: readonly string[]
+}
+
+/** Submission options with every default applied, as stored in the job log. */
+export interface ResolvedJobOptions {
+  readonly priority: number
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly backoff: { readonly minMs: number; readonly maxMs: number; readonly factor: number; readonly jitter: number }
+  readonly deadline: number | null
+  readonly idempotencyKey: string | null
+  readonly dependsOn: readonly string[]
+}
+
+/** A submitted job. */
+export interface JobSpec {
+  readonly id: string
+  readonly type: string
+  readonly input: unknown
+  readonly options: ResolvedJobOptions
+  /** Wall-clock time of submission, from the submitting node. */
+  readonly submittedAt: number
+}
+
+/** An error as jobs record it. */
+export interface JobError {
+  readonly name: string
+  readonly code: string
+  readonly message: string
+}
+
+/** How one attempt or one job ended. */
+export type JobOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: JobError; readonly permanent: boolean }
+
+/** Where a job is in its life. */
+export type JobStatus = 'waiting' | 'queued' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled'
+
+/** True for statuses a job never leaves. */
+export function isFinal(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled'
+}
+
+/** A job as `inspect` and `list` report it. */
+export interface JobInfo {
+  readonly id: string
+  readonly type: string
+  readonly status: JobStatus
+  readonly attempts: number
+  readonly assignedTo: string | null
+  readonly progress: { readonly fraction: number; readonly message: string | null } | null
+  readonly outcome: JobOutcome | null
+  readonly submittedAt: number
+}
+
+/** What a handler gets besides its input. */
+export interface JobContext {
+  readonly jobId: string
+  /** 1 for the first attempt. */
+  readonly attempt: number
+  /** Aborted when the job is cancelled or its attempt times out. */
+  readonly signal: AbortSignal
+  readonly env: Environment
+  /** Reports progress (0..1) to the submitter; frequent calls are throttled. */
+  progress(fraction: number, message?: string): void
+}
+
+/** A job type: its name and handler, registered on every peer. */
+export interface JobDef<I = unknown, O = unknown> {
+  readonly type: string
+  run(input: I, ctx: JobContext): O | Promise<O>
+  /** How many jobs of this type one peer runs at once. Default 16. */
+  readonly concurrency: number
+  /** Checks (and may convert) the input at submission; throw to refuse it. */
+  readonly validate?: (input: unknown) => I
+  /** Phantom: the result type, for typed `result()`. */
+  readonly __output?: O
+}

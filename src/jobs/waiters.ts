@@ -1,0 +1,70 @@
+/**
+ * What a node's job client is waiting for: outcomes and progress of the jobs it submitted or asked
+ * about. The jobs-client actor fills it from the leader's pushes; JobClient reads it.
+ */
+import type { JobOutcome } from './types.js'
+
+/** Finished outcomes kept for later `result()` calls. */
+const KEPT_MAX = 10_000
+
+type ProgressListener = (fraction: number, message: string | null) => void
+
+export class ResultWaiters {
+  private readonly waiting = new Map<string, Array<(outcome: JobOutcome) => void>>()
+  private readonly outcomes = new Map<string, JobOutcome>()
+  private readonly progress = new Map<string, Set<ProgressListener>>()
+
+  /** Ids still waiting for an outcome, for re-watching after a leader change or a lost push. */
+  pendingIds(): string[] {
+    return [...this.waiting.keys()]
+  }
+
+  /** The outcome of `id` if it is known here. */
+  known(id: string): JobOutcome | undefined {
+    return this.outcomes.get(id)
+  }
+
+  /** Resolves `resolve` with the outcome of `id`, now or when it arrives; returns a canceller. */
+  wait(id: string, resolve: (outcome: JobOutcome) => void): () => void {
+    const known = this.outcomes.get(id)
+    if (known !== undefined) {
+      resolve(known)
+      return () => {}
+    }
+    const list = this.waiting.get(id) ?? []
+    list.push(resolve)
+    this.waiting.set(id, list)
+    return () => {
+      const current = this.waiting.get(id)
+      if (current === undefined) return
+      const rest = current.filter((r) => r !== resolve)
+      if (rest.length === 0) this.waiting.delete(id)
+      else this.waiting.set(id, rest)
+    }
+  }
+
+  /** Records an outcome and wakes its waiters. */
+  settle(id: string, outcome: JobOutcome): void {
+    if (!this.outcomes.has(id)) {
+      this.outcomes.set(id, outcome)
+      if (this.outcomes.size > KEPT_MAX) this.outcomes.delete(this.outcomes.keys().next().value!)
+    }
+    const list = this.waiting.get(id)
+    this.waiting.delete(id)
+    this.progress.delete(id)
+    for (const resolve of list ?? []) resolve(outcome)
+  }
+
+  /** Subscribes to progress of `id`; returns an unsubscribe function. */
+  onProgress(id: string, listener: ProgressListener): () => void {
+    const set = this.progress.get(id) ?? new Set()
+    set.add(listener)
+    this.progress.set(id, set)
+    return () => set.delete(listener)
+  }
+
+  /** Delivers a progress report. */
+  reportProgress(id: string, fraction: number, message: string | null): void {
+    for (const listener of this.progress.get(id) ?? []) listener(fraction, message)
+  }
+}

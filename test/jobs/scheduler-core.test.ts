@@ -1,0 +1,205 @@
+// Goal: the scheduler core's rules, step by step with no I/O: durable-before-run, priority order,
+// placement by outstanding work, retries with backoff, timeouts, deadlines, dependencies,
+// cancellation, idempotency, backpressure, first-final-record-wins, and replay by a new leader.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SeededRandom } from '../../src/env/prng.js'
+import { resolveJobOptions } from '../../src/jobs/options.js'
+import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
+import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
+import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
+import type { JobRecord } from '../../protocols/jobs/codec.js'
+
+const types = new Set(['t'])
+const peers = (capacity = 2, n = 2): Candidate[] => Array.from({ length: n }, (_, i) => ({ node: `p${i}`, capacity, types, eventLoopLagMs: 0 }))
+const spec = (id: string, options: JobOptions = {}): JobSpec => ({ id, type: 't', input: { id }, options: resolveJobOptions(options), submittedAt: 0 })
+
+function core(maxQueued?: number): SchedulerCore {
+  return new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), maxQueued)
+}
+
+/** Submits and makes the records durable at once, as a healthy log would. */
+function submitDurable(c: SchedulerCore, specs: JobSpec[]): void {
+  c.submit(specs, types)
+  for (const r of c.takeEffects().append) c.apply(r)
+}
+
+/** Appends whatever the core asks to append, until it asks for nothing more; returns all effects. */
+function flush(c: SchedulerCore): ReturnType<SchedulerCore['takeEffects']> {
+  const all = c.takeEffects()
+  for (let pending = all.append; pending.length > 0; ) {
+    for (const r of pending) c.apply(r)
+    const next = c.takeEffects()
+    all.finished.push(...next.finished)
+    all.durable.push(...next.durable)
+    all.abort.push(...next.abort)
+    all.assign.push(...next.assign)
+    all.append.push(...next.append)
+    pending = next.append
+  }
+  return all
+}
+
+test('a job is not assigned before its submission is durable', () => {
+  const c = core()
+  assert.deepEqual(c.submit([spec('a')], types), [{ status: 'pending' }])
+  c.dispatch(0, 0, peers())
+  const e = c.takeEffects()
+  assert.equal(e.assign.length, 0)
+  assert.equal(e.append.length, 1)
+  c.apply(e.append[0]!)
+  assert.deepEqual(c.takeEffects().durable, ['a'])
+  c.dispatch(0, 0, peers())
+  assert.equal(c.takeEffects().assign.length, 1)
+})
+
+test('higher priority first, then submission order; at most capacity x overcommit per peer', () => {
+  const c = core()
+  submitDurable(c, [spec('low1'), spec('high', { priority: 5 }), spec('low2'), spec('low3'), spec('low4'), spec('low5')])
+  c.dispatch(0, 0, peers(1, 2))
+  const assigned = c.takeEffects().assign
+  assert.deepEqual(assigned.map((a) => a.spec.id), ['high', 'low1', 'low2', 'low3'])
+  assert.deepEqual(assigned.map((a) => a.node).sort(), ['p0', 'p0', 'p1', 'p1'])
+})
+
+test('an ok result is recorded once; a duplicate completion changes nothing', () => {
+  const c = core()
+  submitDurable(c, [spec('a')])
+  c.dispatch(0, 0, peers())
+  const [a] = c.takeEffects().assign
+  c.attemptFinished('a', a!.attemptKey, { ok: true, value: 1 }, 10)
+  c.attemptFinished('a', a!.attemptKey, { ok: true, value: 2 }, 10)
+  const e = flush(c)
+  assert.equal(e.append.length, 1)
+  assert.deepEqual(e.finished.map((f) => f.outcome), [{ ok: true, value: 1 }])
+  c.apply({ kind: 'finished', id: 'a', attempt: 2, outcome: { ok: true, value: 'late' } })
+  assert.deepEqual(c.inspect('a')?.outcome, { ok: true, value: 1 })
+})
+
+test('failures retry with backoff until retries run out, then the job fails', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { retries: 1, backoff: { minMs: 100, jitter: 0 } })])
+  c.dispatch(0, 0, peers())
+  let [attempt] = c.takeEffects().assign
+  const boom = { ok: false as const, error: { name: 'Error', code: 'E', message: 'boom' }, permanent: false }
+  c.attemptFinished('a', attempt!.attemptKey, boom, 0)
+  c.dispatch(99, 0, peers())
+  assert.equal(c.takeEffects().assign.length, 0, 'not before the backoff')
+  c.dispatch(100, 0, peers())
+  ;[attempt] = c.takeEffects().assign
+  assert.equal(attempt!.attempt, 2)
+  c.attemptFinished('a', attempt!.attemptKey, boom, 200)
+  const e = flush(c)
+  assert.equal(e.finished[0]?.outcome.ok, false)
+  assert.equal(c.inspect('a')?.status, 'failed')
+})
+
+test('a permanent failure skips the retries; a stale attempt’s failure is ignored', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { retries: 5 }), spec('b', { retries: 5 })])
+  c.dispatch(0, 0, peers())
+  const [a, b] = c.takeEffects().assign
+  c.attemptFinished('b', 'other.attempt', { ok: false, error: { name: 'E', code: 'E', message: 'old' }, permanent: true }, 0)
+  c.attemptFinished('a', a!.attemptKey, { ok: false, error: { name: 'PermanentJobError', code: 'ERR_PERMANENT', message: 'no' }, permanent: true }, 0)
+  flush(c)
+  assert.equal(c.inspect('a')?.status, 'failed')
+  assert.equal(c.inspect('b')?.status, 'running')
+  assert.ok(b)
+})
+
+test('an attempt past its timeout is aborted and retried', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { timeoutMs: 1000, backoff: { minMs: 10, jitter: 0 } })])
+  c.dispatch(0, 0, peers())
+  const [first] = c.takeEffects().assign
+  c.dispatch(2001, 0, peers())
+  const e = c.takeEffects()
+  assert.deepEqual(e.abort, [{ node: first!.node, id: 'a', attemptKey: first!.attemptKey }])
+  c.dispatch(2011, 0, peers())
+  assert.equal(c.takeEffects().assign[0]?.attempt, 2)
+})
+
+test('a job not started by its deadline fails with DeadlineExceededError', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { deadline: 5000 })])
+  c.dispatch(0, 6000, [])
+  flush(c)
+  assert.equal(c.inspect('a')?.status, 'failed')
+  assert.equal((c.inspect('a')!.outcome as { error: { name: string } }).error.name, 'DeadlineExceededError')
+})
+
+test('dependencies: a job waits for its dependency, and fails when it fails', () => {
+  const c = core()
+  submitDurable(c, [spec('a'), spec('b', { dependsOn: ['a'] }), spec('x', { retries: 0 }), spec('y', { dependsOn: ['x'] })])
+  c.dispatch(0, 0, peers(4))
+  const first = c.takeEffects().assign
+  assert.deepEqual(first.map((x) => x.spec.id).sort(), ['a', 'x'])
+  c.attemptFinished('a', first.find((x) => x.spec.id === 'a')!.attemptKey, { ok: true, value: 1 }, 1)
+  c.attemptFinished('x', first.find((x) => x.spec.id === 'x')!.attemptKey, { ok: false, error: { name: 'E', code: 'E', message: 'bad' }, permanent: false }, 1)
+  flush(c)
+  c.dispatch(2, 0, peers(4))
+  assert.deepEqual(c.takeEffects().assign.map((x) => x.spec.id), ['b'])
+  assert.equal(c.inspect('y')?.status, 'failed')
+  assert.deepEqual(c.submit([spec('z', { dependsOn: ['nope'] })], types)[0], { status: 'refused', error: { name: 'InvalidJobError', code: 'ERR_INVALID_JOB', message: 'job z depends on unknown job nope' } })
+})
+
+test('cancel: the running attempt is aborted once the record is durable', () => {
+  const c = core()
+  submitDurable(c, [spec('a')])
+  c.dispatch(0, 0, peers())
+  const [a] = c.takeEffects().assign
+  c.watch('a', 'w1')
+  assert.equal(c.cancel('a'), true)
+  const e = flush(c)
+  assert.deepEqual(e.abort, [{ node: a!.node, id: 'a', attemptKey: a!.attemptKey }])
+  assert.equal(c.inspect('a')?.status, 'cancelled')
+  assert.deepEqual(e.finished[0]?.watchers, ['w1'])
+  c.attemptFinished('a', a!.attemptKey, { ok: true, value: 1 }, 5)
+  assert.equal(flush(c).append.length, 0)
+})
+
+test('idempotency keys: a second submission is a duplicate of the first; ids are idempotent too', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { idempotencyKey: 'k' })])
+  assert.deepEqual(c.submit([spec('b', { idempotencyKey: 'k' }), spec('a')], types), [{ status: 'duplicate', of: 'a' }, { status: 'durable' }])
+})
+
+test('backpressure: beyond maxQueued unfinished jobs, submissions are refused', () => {
+  const c = core(2)
+  submitDurable(c, [spec('a'), spec('b')])
+  const [result] = c.submit([spec('c')], types)
+  assert.equal(result?.status, 'refused')
+  assert.equal((result as { error: { name: string } }).error.name, 'ClusterSaturatedError')
+  assert.equal(c.submit([spec('d', {})], new Set())[0]?.status, 'refused')
+})
+
+test('a peer that goes down has its attempts retried elsewhere', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { backoff: { minMs: 1, jitter: 0 } })])
+  c.dispatch(0, 0, peers(1, 1))
+  assert.equal(c.takeEffects().assign[0]?.node, 'p0')
+  c.peerDown('p0', 10)
+  c.dispatch(20, 0, [{ node: 'p1', capacity: 1, types, eventLoopLagMs: 0 }])
+  assert.deepEqual(c.takeEffects().assign.map((a) => [a.node, a.attempt]), [['p1', 2]])
+})
+
+test('a new leader replays the log: finished jobs stay finished, the rest are queued again, first record wins', () => {
+  const log: JobRecord[] = []
+  const old = core()
+  old.submit([spec('done'), spec('inflight'), spec('child', {})], types)
+  for (const r of old.takeEffects().append) {
+    log.push(r)
+    old.apply(r)
+  }
+  log.push({ kind: 'finished', id: 'done', attempt: 1, outcome: { ok: true, value: 'first' } })
+  log.push({ kind: 'finished', id: 'done', attempt: 2, outcome: { ok: true, value: 'second' } })
+  const next = new SchedulerCore(2, new LeastLoadedPlacement(), new SeededRandom(2))
+  next.beginReplay()
+  for (const r of log) next.apply(r)
+  next.endReplay()
+  assert.deepEqual(next.takeEffects(), { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [] })
+  assert.deepEqual(next.inspect('done')?.outcome, { ok: true, value: 'first' })
+  next.dispatch(0, 0, peers())
+  assert.deepEqual(next.takeEffects().assign.map((a) => a.spec.id).sort(), ['child', 'inflight'])
+  assert.equal(next.backlog, 2)
+})
