@@ -69,7 +69,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
     },
     invariants: [],
     liveness: {
-      boundMs: 20_000,
+      boundMs: 10_000,
       check(world) {
         const finished = recorded(world)
         for (const id of acked.keys()) if (!finished.has(id)) return `acknowledged job ${id} has no recorded outcome`
