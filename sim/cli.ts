@@ -220,7 +220,12 @@ async function cmdReplay(path: string): Promise<number> {
   const same = result.traceHash === failure.traceHash
   const v = result.violations[0]
   if (!same) {
-    process.stdout.write(`NONDETERMINISM: recorded trace ${failure.traceHash}, replay ${result.traceHash}${failure.commit === undefined ? '' : ` (recorded at commit ${failure.commit})`}\n`)
+    const now = commit()
+    if (failure.commit !== undefined && now !== undefined && failure.commit !== now) {
+      process.stdout.write(`the trace differs from the recording because the code changed (recorded at ${failure.commit}, now ${now}); ${v === undefined ? 'the violation no longer occurs' : `it still fails: ${v.invariant}`}\n`)
+      return v === undefined ? 0 : 1
+    }
+    process.stdout.write(`NONDETERMINISM: recorded trace ${failure.traceHash}, replay ${result.traceHash}\n`)
     return 2
   }
   process.stdout.write(v === undefined ? 'replayed exactly; the recorded violation did not occur\n' : `reproduced exactly: ${v.invariant}\n`)

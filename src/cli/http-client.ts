@@ -1,0 +1,32 @@
+/** The CLI's client of a node's HTTP API. */
+import { hostPort } from '../node/config.js'
+
+/** Thrown when the node answers with an error or cannot be reached. */
+export class NodeRequestError extends Error {
+  override readonly name = 'NodeRequestError'
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message)
+  }
+}
+
+/** The node to talk to: --http, else DX_HTTP, else the default endpoint. */
+export function nodeUrl(http: string | undefined, env: Record<string, string | undefined>): string {
+  const { host, port } = hostPort(http ?? env.DX_HTTP ?? '127.0.0.1:7401')
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+/** Sends one request and returns the parsed JSON body; throws NodeRequestError for errors. */
+export async function request<T>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) })
+  } catch (error) {
+    throw new NodeRequestError(`cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined)
+  }
+  const json = (await res.json().catch(() => null)) as { error?: { name: string; message: string } } | null
+  if (!res.ok) throw new NodeRequestError(json?.error === undefined ? `HTTP ${res.status}` : `${json.error.name}: ${json.error.message}`, res.status)
+  return json as T
+}

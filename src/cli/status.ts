@@ -1,0 +1,36 @@
+/** `distributex status`: the cluster as one node sees it, as a table. */
+import { parseArgs } from 'node:util'
+import type { StatusDocument } from '../node/http-api.js'
+import { nodeUrl, request } from './http-client.js'
+
+export async function runStatus(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { http: { type: 'string' }, json: { type: 'boolean', default: false } } })
+  const status = await request<StatusDocument>(nodeUrl(values.http, process.env), 'GET', '/status')
+  if (values.json) {
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n')
+    return 0
+  }
+  process.stdout.write(formatStatus(status))
+  return 0
+}
+
+/** Renders the status document as text. */
+export function formatStatus(status: StatusDocument): string {
+  const leader = status.leader === null ? 'none' : `${status.leader.nodeId} (epoch ${status.leader.epoch})`
+  const header = ['NODE', 'STATE', 'VOTER', 'CAPACITY', 'RUNNING', 'QUEUED', 'LAG ms', 'CPU', 'MEM MB', 'SEEN']
+  const rows = status.members.map((m) => [
+    `${m.nodeId === status.leader?.nodeId ? '*' : ' '}${m.nodeId}${m.nodeId === status.nodeId ? ' (this)' : ''}`,
+    m.state,
+    m.voter === true ? 'yes' : 'no',
+    String(m.capacity ?? '-'),
+    String(m.running ?? '-'),
+    String(m.queued ?? '-'),
+    String(m.eventLoopLagMs ?? '-'),
+    m.cpu === undefined ? '-' : `${Math.round(Number(m.cpu) * 100)}%`,
+    String(m.memoryMb ?? '-'),
+    m.lastSeenMsAgo === null || m.lastSeenMsAgo === undefined ? '-' : `${m.lastSeenMsAgo} ms ago`,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [`node ${status.nodeId}  leader ${leader}${status.leading ? '  (this node leads)' : ''}`, ...status.addresses.map((a) => `  ${a}`), '', line(header), ...rows.map(line), ''].join('\n')
+}
