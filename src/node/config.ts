@@ -34,7 +34,17 @@ export interface NodeConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   gossipIntervalMs: number | undefined
   leaseMs: number | undefined
+  jobLog: JobLogSetting
+  cache: CacheSetting
+  /** Modules whose exported job definitions this node registers (besides the built-in ones). */
+  actors: string[]
 }
+
+/** Where the job log lives: a directory on this host shared by its peers, or Kafka. */
+export type JobLogSetting = { kind: 'file'; dir: string } | { kind: 'kafka'; brokers: string[]; topic: string }
+
+/** Where results are cached: in each node's memory, or Redis. */
+export type CacheSetting = { kind: 'memory' } | { kind: 'redis'; host: string; port: number; prefix: string }
 
 /** The raw settings as flags, environment and file provide them. */
 export interface RawSettings {
@@ -46,6 +56,9 @@ export interface RawSettings {
   logLevel?: string
   gossipIntervalMs?: string | number
   leaseMs?: string | number
+  jobLog?: string
+  cache?: string
+  actors?: string | string[]
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -57,12 +70,17 @@ const ENV: Record<keyof RawSettings, string> = {
   logLevel: 'DX_LOG_LEVEL',
   gossipIntervalMs: 'DX_GOSSIP_INTERVAL_MS',
   leaseMs: 'DX_LEASE_MS',
+  jobLog: 'DX_JOB_LOG',
+  cache: 'DX_CACHE',
+  actors: 'DX_ACTORS',
 }
 
 /** Default listen address: every interface, port 7400. */
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
 /** Default HTTP endpoint: loopback only. */
 export const DEFAULT_HTTP = '127.0.0.1:7401'
+/** Default job log: a directory that the peers started from the same directory share. */
+export const DEFAULT_JOB_LOG = 'file:.distributex/joblog'
 
 /** Merges flags over environment over file over defaults, and validates the result. */
 export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined>, configFile?: string): NodeConfig {
@@ -94,7 +112,37 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     logLevel: logLevel as NodeConfig['logLevel'],
     gossipIntervalMs: optionalMs(pick('gossipIntervalMs'), 'gossipIntervalMs'),
     leaseMs: optionalMs(pick('leaseMs'), 'leaseMs'),
+    jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
+    cache: cacheSetting(pick('cache') ?? 'memory'),
+    actors: list(pick('actors') ?? []),
   }
+}
+
+/** Parses `file:<dir>` or `kafka://host:port[,host:port...]/<topic>`. */
+export function jobLogSetting(text: string): JobLogSetting {
+  if (text.startsWith('file:')) {
+    const dir = text.slice(5)
+    if (dir === '') throw new ConfigError('jobLog: file: needs a directory, e.g. file:/var/lib/distributex/joblog')
+    return { kind: 'file', dir }
+  }
+  const kafka = /^kafka:\/\/([^/]+)\/([A-Za-z0-9._-]{1,249})$/.exec(text)
+  if (kafka !== null) {
+    const brokers = kafka[1]!.split(',')
+    for (const b of brokers) hostPort(b)
+    return { kind: 'kafka', brokers, topic: kafka[2]! }
+  }
+  throw new ConfigError(`jobLog: ${text} is neither file:<dir> nor kafka://host:port/<topic>`)
+}
+
+/** Parses `memory` or `redis://host:port[/prefix]`. */
+export function cacheSetting(text: string): CacheSetting {
+  if (text === 'memory') return { kind: 'memory' }
+  const redis = /^redis:\/\/([^/]+)(?:\/([A-Za-z0-9:._-]{1,128}))?$/.exec(text)
+  if (redis !== null) {
+    const { host, port } = hostPort(redis[1]!)
+    return { kind: 'redis', host, port, prefix: redis[2] ?? 'dx' }
+  }
+  throw new ConfigError(`cache: ${text} is neither memory nor redis://host:port[/prefix]`)
 }
 
 function readConfigFile(path: string): RawSettings {

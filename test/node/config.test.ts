@@ -30,6 +30,15 @@ test('flags beat environment, environment beats the config file', async (t) => {
   assert.equal(resolveConfig({ http: 'off' }, {}).http, undefined)
 })
 
+test('the job log and the cache move to Kafka and Redis by configuration alone', () => {
+  const embedded = resolveConfig({}, {})
+  assert.deepEqual(embedded.jobLog, { kind: 'file', dir: '.distributex/joblog' })
+  assert.deepEqual(embedded.cache, { kind: 'memory' })
+  const real = resolveConfig({}, { DX_JOB_LOG: 'kafka://127.0.0.1:19092,127.0.0.1:19094/dx-jobs', DX_CACHE: 'redis://127.0.0.1:6379/prod' })
+  assert.deepEqual(real.jobLog, { kind: 'kafka', brokers: ['127.0.0.1:19092', '127.0.0.1:19094'], topic: 'dx-jobs' })
+  assert.deepEqual(real.cache, { kind: 'redis', host: '127.0.0.1', port: 6379, prefix: 'prod' })
+})
+
 test('bad settings are refused with ConfigError', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-config-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
@@ -43,6 +52,9 @@ test('bad settings are refused with ConfigError', async (t) => {
     () => resolveConfig({ leaseMs: '-5' }, {}),
     () => resolveConfig({}, {}, bad),
     () => resolveConfig({}, {}, join(dir, 'missing.json')),
+    () => resolveConfig({ jobLog: 'sqlite:x' }, {}),
+    () => resolveConfig({ jobLog: 'kafka://broker/bad topic' }, {}),
+    () => resolveConfig({ cache: 'memcached://x:1' }, {}),
   ]
   for (const c of cases) assert.throws(c, { name: 'ConfigError', code: 'ERR_CONFIG' })
 })

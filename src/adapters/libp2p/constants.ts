@@ -1,0 +1,71 @@
+/**
+ * Protocol ids and the defaults of the libp2p network binding. Every limit of the adapter has a
+ * named default here; `Libp2pNetworkInit` can override each of them. Sizes are in bytes, durations
+ * in milliseconds, and units come last in the names.
+ */
+
+/** The one libp2p protocol of direct messages; the port's logical protocols travel inside its frames. */
+export const MESH_PROTOCOL = '/dx/mesh/1.0.0'
+
+/** Prefix of the gossipsub topic that carries a port topic, so our topics never collide with others. */
+export const TOPIC_PREFIX = '/dx/topic/1/'
+
+/** Largest payload `send` and `publish` accept; equals the envelope codec's default limit. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+
+/** Bytes a peer may have queued for it beyond its credit before `send` refuses. */
+export const DEFAULT_OUTBOUND_QUEUE_MAX_BYTES = 4 * 1024 * 1024
+
+/**
+ * Bytes a peer may write to us before we grant more credit. It bounds what a slow receiver lets
+ * pile up inside libp2p for one peer, and must cover two maximum frames so credit never deadlocks.
+ */
+export const DEFAULT_RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024
+
+/** How long `dial`, a redial attempt, or opening the mesh stream may take. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+
+/** A channel that has written nothing for this long sends a keepalive frame. */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000
+
+/** A channel that has read nothing (not even a keepalive) for this long is considered dead and closed. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 20_000
+
+/** Redial backoff: first retry delay, cap, growth factor and jitter fraction. */
+export const DEFAULT_REDIAL_MIN_MS = 200
+export const DEFAULT_REDIAL_MAX_MS = 30_000
+export const DEFAULT_REDIAL_FACTOR = 2
+export const DEFAULT_REDIAL_JITTER = 0.2
+
+/** Failed redials after which a peer that is not a bootstrap peer is forgotten. */
+export const DEFAULT_REDIAL_ATTEMPTS_MAX = 10
+
+/** A channel that stayed open this long resets its peer's backoff, so old failures are forgiven. */
+export const CHANNEL_STABLE_MS = 10_000
+
+/** Peers remembered for redialing; bootstrap peers always fit, others are evicted oldest first. */
+export const KNOWN_PEERS_MAX = 1024
+
+/** Distinct logical protocols one side may bind on one mesh stream. */
+export const PROTOCOLS_PER_CHANNEL_MAX = 1024
+
+/** Size of the buffers outbound frames are written into (larger frames get their own buffer). */
+export const OUTBOUND_SLAB_BYTES = 64 * 1024
+
+/**
+ * Gossipsub heartbeat. Publishing floods to every subscribed peer and subscriptions propagate at
+ * once, so the heartbeat only repairs the mesh and emits gossip; 500 ms halves the default repair
+ * delay at a cost that is negligible for the tens of peers and low-rate topics we run.
+ */
+export const GOSSIP_HEARTBEAT_MS = 500
+
+/**
+ * Gossipsub mesh degree for small clusters (3-20 nodes): the defaults (6/4/12) exceed the peer
+ * count of most of our clusters, so nodes would keep trying to graft peers that do not exist.
+ */
+export const GOSSIP_D = 3
+export const GOSSIP_D_LOW = 2
+export const GOSSIP_D_HIGH = 5
+export const GOSSIP_D_LAZY = 3
+export const GOSSIP_D_OUT = 1
+export const GOSSIP_D_SCORE = 2

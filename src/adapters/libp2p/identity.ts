@@ -1,0 +1,56 @@
+/**
+ * Node identities and cluster secrets as plain bytes, so the rest of the runtime can store them
+ * without knowing libp2p. An identity is a serialized libp2p private key (Ed25519); the node id is
+ * its peer id string, so the same identity always yields the same id. A cluster secret is a
+ * libp2p private-network key in the swarm.key v1 text format; only nodes holding the same secret
+ * can connect to each other.
+ */
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { generateKey } from '@libp2p/pnet'
+import { InvalidArgumentError } from '../../errors.js'
+import type { NodeId } from '../../net/types.js'
+
+/** Size of a swarm.key v1 file: two header lines and 64 hex digits. */
+export const CLUSTER_SECRET_BYTES = 95
+
+const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n'
+const SWARM_KEY_PATTERN = /^\/key\/swarm\/psk\/1\.0\.0\/\r?\n\/base16\/\r?\n[0-9a-fA-F]{64}\s*$/
+
+/** A new random cluster secret (swarm.key v1 text, as bytes). */
+export function generateClusterSecret(): Uint8Array {
+  const secret = new Uint8Array(CLUSTER_SECRET_BYTES)
+  generateKey(secret)
+  return secret
+}
+
+/** Throws InvalidArgumentError unless `secret` is a swarm.key v1 pre-shared key. */
+export function checkClusterSecret(secret: Uint8Array): void {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(secret)
+  } catch {
+    throw new InvalidArgumentError('cluster secret is not UTF-8 text')
+  }
+  if (!SWARM_KEY_PATTERN.test(text)) throw new InvalidArgumentError(`cluster secret is not a swarm.key v1 key (expected ${JSON.stringify(SWARM_KEY_HEADER)} and 64 hex digits)`)
+}
+
+/** A new random node identity (a serialized Ed25519 private key). */
+export async function generateIdentity(): Promise<Uint8Array> {
+  return privateKeyToProtobuf(await generateKeyPair('Ed25519'))
+}
+
+/** The libp2p private key in `identity`; throws InvalidArgumentError for bytes that are not one. */
+export function identityKey(identity: Uint8Array): PrivateKey {
+  try {
+    return privateKeyFromProtobuf(identity)
+  } catch (error) {
+    throw new InvalidArgumentError('identity is not a serialized libp2p private key', { cause: error })
+  }
+}
+
+/** The node id (peer id string) that `identity` gives a node. */
+export function nodeIdOf(identity: Uint8Array): NodeId {
+  // A public key's string form is its peer id, in the same base58btc encoding libp2p prints.
+  return identityKey(identity).publicKey.toString()
+}

@@ -1,0 +1,81 @@
+/**
+ * Builds the libp2p node under the network binding: TCP, noise, yamux, identify, ping and
+ * gossipsub, optionally behind a private-network protector. The node is created stopped.
+ *
+ * Choices and why:
+ * - Connection monitor: kept for RTT estimates, but it never aborts a connection. Its ping shares
+ *   the connection with our data and can sit behind megabytes of it, so a busy connection could be
+ *   judged dead; liveness is judged by the mesh channels instead, on any byte received.
+ * - Gossipsub signs every message (StrictSign). Topics carry low-rate control traffic (membership,
+ *   heartbeats, elections), where a verified origin matters more than the ~0.1 ms sign/verify cost:
+ *   messages are relayed, so without signatures any member could claim to be any other. Signed
+ *   messages also get unique ids (origin + sequence number), so equal payloads are not deduplicated.
+ * - Publishing to a topic without peers is allowed (and lost), matching the port's at-most-once
+ *   broadcast; the mesh degree suits small clusters (see constants.ts).
+ */
+import './polyfill.js'
+import { gossipsub, type GossipsubEvents, type GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { StrictSign, type Libp2p, type PrivateKey, type PubSub } from '@libp2p/interface'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { GOSSIP_D, GOSSIP_D_HIGH, GOSSIP_D_LAZY, GOSSIP_D_LOW, GOSSIP_D_OUT, GOSSIP_D_SCORE, GOSSIP_HEARTBEAT_MS } from './constants.js'
+
+/** The services every mesh node runs. */
+export type MeshServices = {
+  pubsub: PubSub<GossipsubEvents>
+  identify: unknown
+  ping: unknown
+}
+
+/** A libp2p node of the mesh. */
+export type MeshNode = Libp2p<MeshServices>
+
+/** What the node needs; validated by the caller. */
+export interface MeshNodeInit {
+  privateKey: PrivateKey
+  listen: string[]
+  /** swarm.key v1 bytes; without it the node is not in a private network. */
+  clusterSecret?: Uint8Array
+  dialTimeoutMs: number
+  /** Largest message gossipsub accepts from peers. */
+  topicMessageBytesMax: number
+}
+
+/** Creates a stopped libp2p node. */
+export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
+  const gossip: Partial<GossipsubOpts> = {
+    globalSignaturePolicy: StrictSign,
+    allowPublishToZeroTopicPeers: true,
+    emitSelf: false,
+    floodPublish: true,
+    heartbeatInterval: GOSSIP_HEARTBEAT_MS,
+    D: GOSSIP_D,
+    Dlo: GOSSIP_D_LOW,
+    Dhi: GOSSIP_D_HIGH,
+    Dlazy: GOSSIP_D_LAZY,
+    Dout: GOSSIP_D_OUT,
+    Dscore: GOSSIP_D_SCORE,
+    maxInboundDataLength: init.topicMessageBytesMax,
+  }
+  return createLibp2p<MeshServices>({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.clusterSecret === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.clusterSecret }) }),
+    connectionManager: { dialTimeout: init.dialTimeoutMs },
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(gossip),
+    },
+  })
+}

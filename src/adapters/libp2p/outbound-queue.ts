@@ -1,0 +1,95 @@
+/**
+ * The bytes queued for one peer: whole frames, in order, waiting for credit and the next flush.
+ *
+ * Frames are written straight into large slabs (one copy of the payload, no per-message objects),
+ * and a flush hands out views of the slabs. Bytes once handed out are never written again, because
+ * libp2p may still hold them; new frames go after them in the same slab or into a new one.
+ * Invariants: `bytes` is the sum of queued frame sizes; `take` returns whole frames only, in order.
+ */
+import { assert } from '../../assert.js'
+import { frameBytesAt } from './framing.js'
+
+export class OutboundQueue {
+  /** Full slabs' unsent regions, oldest first, each made of whole frames. */
+  private readonly sealed: Uint8Array[] = []
+  private slab: Uint8Array
+  /** First unsent byte of the current slab. */
+  private start = 0
+  /** First free byte of the current slab. */
+  private end = 0
+  private queued = 0
+
+  constructor(private readonly slabBytes: number) {
+    assert(Number.isInteger(slabBytes) && slabBytes > 0, `bad slab size ${slabBytes}`)
+    this.slab = new Uint8Array(slabBytes)
+  }
+
+  /** Bytes waiting to be sent. */
+  get bytes(): number {
+    return this.queued
+  }
+
+  /** The buffer of the last `reserve`; read it after calling `reserve`, which may switch buffers. */
+  get buffer(): Uint8Array {
+    return this.slab
+  }
+
+  /** Makes room for one frame of `frameBytes` and returns its offset in `buffer`; the caller writes the frame there at once. */
+  reserve(frameBytes: number): number {
+    assert(frameBytes > 0, 'empty frame')
+    if (this.slab.length - this.end < frameBytes) {
+      if (this.end > this.start) this.sealed.push(this.slab.subarray(this.start, this.end))
+      this.slab = new Uint8Array(Math.max(this.slabBytes, frameBytes))
+      this.start = 0
+      this.end = 0
+    }
+    const offset = this.end
+    this.end += frameBytes
+    this.queued += frameBytes
+    return offset
+  }
+
+  /** Removes and returns the longest run of whole frames totalling at most `budgetBytes`. */
+  take(budgetBytes: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    let budget = budgetBytes
+    while (this.sealed.length > 0 && budget > 0) {
+      const region = this.sealed[0]!
+      const cut = region.length <= budget ? region.length : wholeFramesWithin(region, budget)
+      if (cut === 0) return out
+      out.push(cut === region.length ? region : region.subarray(0, cut))
+      budget -= cut
+      this.queued -= cut
+      if (cut === region.length) this.sealed.shift()
+      else this.sealed[0] = region.subarray(cut)
+    }
+    if (this.sealed.length > 0 || budget === 0 || this.end === this.start) return out
+    const region = this.slab.subarray(this.start, this.end)
+    const cut = region.length <= budget ? region.length : wholeFramesWithin(region, budget)
+    if (cut > 0) {
+      out.push(cut === region.length ? region : region.subarray(0, cut))
+      this.start += cut
+      this.queued -= cut
+    }
+    return out
+  }
+
+  /** Forgets every queued frame and returns how many bytes were dropped. */
+  clear(): number {
+    const dropped = this.queued
+    this.sealed.length = 0
+    this.start = this.end
+    this.queued = 0
+    return dropped
+  }
+}
+
+/** Bytes of the longest prefix of whole frames in `region` that fits in `budget`. */
+function wholeFramesWithin(region: Uint8Array, budget: number): number {
+  let offset = 0
+  for (;;) {
+    const next = offset + frameBytesAt(region, offset)
+    if (next > budget) return offset
+    offset = next
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Real peers for integration tests: each is a `distributex start` child process with its own data
+ * directory, listening on loopback (or inside a network namespace), watched through its HTTP API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import type { StatusDocument } from '../../src/node/http-api.js'
+
+const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+
+/** A free TCP port on loopback (the usual bind-to-0-and-release trick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** How to start one peer. */
+export interface PeerSpec {
+  name: string
+  dataDir: string
+  secretFile: string
+  host?: string
+  p2pPort: number
+  httpPort: number
+  bootstrap?: string[]
+  jobLog?: string
+  cache?: string
+  actors?: string
+  /** Runs the peer inside this network namespace (as root). */
+  netns?: string
+  extraArgs?: string[]
+}
+
+/** A running peer process. */
+export class Peer {
+  private child: ChildProcess | undefined
+  readonly output: string[] = []
+  private exited: Promise<number | null> = Promise.resolve(null)
+
+  constructor(readonly spec: PeerSpec) {}
+
+  get httpUrl(): string {
+    return `http://${this.spec.host ?? '127.0.0.1'}:${this.spec.httpPort}`
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  start(): void {
+    const s = this.spec
+    const host = s.host ?? '127.0.0.1'
+    const args = [BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
+    if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
+    if (s.cache !== undefined) args.push('--cache', s.cache)
+    if (s.actors !== undefined) args.push('--actors', s.actors)
+    args.push(...(s.extraArgs ?? []))
+    const [cmd, argv] = s.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]]
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = child
+    const keep = (data: Buffer): void => {
+      this.output.push(...data.toString().split('\n').filter((l) => l !== ''))
+      if (this.output.length > 500) this.output.splice(0, this.output.length - 500)
+    }
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+  }
+
+  /** kill -9. */
+  async kill(): Promise<void> {
+    this.child?.kill('SIGKILL')
+    await this.exited
+  }
+
+  /** SIGTERM, then wait for the exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.running) return this.exited
+    this.child?.kill('SIGTERM')
+    return this.exited
+  }
+
+  async status(): Promise<StatusDocument | undefined> {
+    try {
+      const res = await fetch(`${this.httpUrl}/status`, { signal: AbortSignal.timeout(2000) })
+      return res.ok ? ((await res.json()) as StatusDocument) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** POST/GET against the peer's HTTP API. */
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    const res = await fetch(`${this.httpUrl}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(60_000) })
+    return { status: res.status, json: (await res.json()) as T }
+  }
+
+  /** The peer's own multiaddr with /p2p/<id>, once it serves /status. */
+  async address(): Promise<string> {
+    const status = await waitFor(() => this.status(), (s) => s !== undefined && s.addresses.length > 0, 30_000, `${this.spec.name} to serve /status`)
+    return status!.addresses.find((a) => a.includes(`/tcp/${this.spec.p2pPort}/`)) ?? status!.addresses[0]!
+  }
+}
+
+/** Polls `probe` until `done` holds or `timeoutMs` passes; returns the last value. */
+export async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)?.slice(0, 2000)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The leader every running peer agrees on, with its epoch, or undefined. */
+export async function agreedLeader(peers: Peer[]): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const statuses = await Promise.all(peers.filter((p) => p.running).map((p) => p.status()))
+  if (statuses.some((s) => s?.leader === null || s === undefined)) return undefined
+  const leaders = new Set(statuses.map((s) => `${s!.leader!.nodeId}@${s!.leader!.epoch}`))
+  if (leaders.size !== 1) return undefined
+  const up = statuses.every((s) => s!.members.filter((m) => m.state === 'up').length === statuses.length)
+  return up ? statuses[0]!.leader! : undefined
+}
