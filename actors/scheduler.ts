@@ -21,7 +21,7 @@ import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/schedul
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
 import { FencedError } from '../src/storage/errors.js'
-import type { JobLog, ResultCache } from '../src/storage/types.js'
+import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
 import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../protocols/jobs/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
@@ -66,7 +66,7 @@ export function decodeOutcome(bytes: Uint8Array): JobOutcome | undefined {
 /** Options of the scheduler actor. */
 export interface SchedulerInit {
   epoch: number
-  jobLog: JobLog
+  jobLog: JobLogFactory
   cache: ResultCache
   cluster: ClusterHandle
   placement?: Placement
@@ -87,12 +87,14 @@ export function schedulerActor(init: SchedulerInit) {
     async setup(ctx) {
       const { env, self } = ctx
       const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, init.maxQueued)
-      await init.jobLog.fence(init.epoch, { signal: ctx.signal })
+      const jobLog = await init.jobLog.open({ signal: ctx.signal })
+      ctx.onStop(() => jobLog.close())
+      await jobLog.fence(init.epoch, { signal: ctx.signal })
       let offset = 0
       let skipped = 0
       core.beginReplay()
-      for (const end = await init.jobLog.endOffset({ signal: ctx.signal }); offset < end; ) {
-        const chunk = await init.jobLog.read(offset, REPLAY_CHUNK, { signal: ctx.signal })
+      for (const end = await jobLog.endOffset({ signal: ctx.signal }); offset < end; ) {
+        const chunk = await jobLog.read(offset, REPLAY_CHUNK, { signal: ctx.signal })
         if (chunk.length === 0) break
         for (const entry of chunk) {
           try {
@@ -138,7 +140,7 @@ export function schedulerActor(init: SchedulerInit) {
         const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
         inFlight = batch
-        init.jobLog.append(init.epoch, batch.map(encodeJobRecord), { signal: ctx.signal }).then(
+        jobLog.append(init.epoch, batch.map(encodeJobRecord), { signal: ctx.signal }).then(
           () => self.tell({ type: 'appended', ok: true }),
           (error: unknown) => {
             if (error instanceof FencedError) {

@@ -6,7 +6,7 @@
 import { SeededRandom } from '../src/env/prng.js'
 import type { Environment } from '../src/env/types.js'
 import type { Network } from '../src/net/types.js'
-import type { DurableStore, JobLog, ResultCache } from '../src/storage/types.js'
+import type { DurableStore, JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { EventKind, Kernel, type Owner } from './kernel/loop.js'
 import { ClockSkew, LogRing, simEnvironment } from './kernel/node-env.js'
 import { SimEndpoint, SimNetwork } from './net/network.js'
@@ -22,7 +22,7 @@ export interface NodeContext {
   readonly env: Environment
   readonly network: Network
   readonly store: DurableStore
-  readonly jobLog: JobLog
+  readonly jobLog: JobLogFactory
   readonly cache: ResultCache
   /** Every node id of the cluster, as a static bootstrap list. */
   readonly nodeIds: readonly string[]
@@ -173,7 +173,7 @@ export class World<App> {
       env,
       network: endpoint,
       store: node.disk.store(node.owner),
-      jobLog: this.jobLog.client(node.id, node.owner),
+      jobLog: this.jobLog.factory(node.id, node.owner),
       cache: this.cache.client(node.id, node.owner),
       nodeIds: this.nodeIds,
     }

@@ -8,7 +8,7 @@
  */
 import type { AbortOptions } from '../../src/env/types.js'
 import { FencedError, JobLogUnavailableError } from '../../src/storage/errors.js'
-import type { JobLog, LogRecord } from '../../src/storage/types.js'
+import type { JobLog, JobLogFactory, LogRecord } from '../../src/storage/types.js'
 import type { SeededRandom } from '../../src/env/prng.js'
 import type { Owner } from '../kernel/loop.js'
 import type { SimNetwork } from '../net/network.js'
@@ -46,6 +46,12 @@ export class SimJobLogService {
   /** The highest epoch seen by fence or append. */
   get epoch(): number {
     return this.fencedEpoch
+  }
+
+  /** Sessions for one node incarnation; a simulated session holds nothing, so closing it is free. */
+  factory(node: string, owner: Owner): JobLogFactory {
+    const client = this.client(node, owner)
+    return { open: async () => ({ ...client, close: async () => {} }) }
   }
 
   /** A JobLog client for one node incarnation. */

@@ -38,7 +38,7 @@ export const SUBMIT_TIMEOUT_MS = 30_000
 export const INPUT_MAX_BYTES = 256 * 1024
 
 const ASK_TIMEOUT_MS = 10_000
-const RETRY = { minMs: 50, maxMs: 2000, factor: 2, jitter: 0.2 }
+const RETRY = { minMs: 25, maxMs: 250, factor: 2, jitter: 0.2 }
 /** Errors after which a submission is tried again: the leader moved or is not there yet. */
 const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError'])
 

@@ -22,14 +22,14 @@ import { ResultWaiters } from '../jobs/waiters.js'
 import type { Placement } from '../jobs/placement.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
-import type { DurableStore, JobLog, ResultCache } from '../storage/types.js'
+import type { DurableStore, JobLogFactory, ResultCache } from '../storage/types.js'
 
 /** The ports a node runs on. */
 export interface NodePorts {
   env: Environment
   network: Network
   store: DurableStore
-  jobLog: JobLog
+  jobLog: JobLogFactory
   cache: ResultCache
 }
 

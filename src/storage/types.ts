@@ -54,3 +54,14 @@ export interface DurableStore {
   /** Resolves once the value is durable (fsynced). */
   write(key: string, value: Uint8Array, options?: AbortOptions): Promise<void>
 }
+
+/** A job log held open by one leader for as long as it leads. */
+export interface JobLogSession extends JobLog {
+  /** Releases the log (its lock, its producer) so the next leader can take it. */
+  close(): Promise<void>
+}
+
+/** Opens job-log sessions: each new leader opens one, fences it, and closes it when it stops leading. */
+export interface JobLogFactory {
+  open(options?: AbortOptions): Promise<JobLogSession>
+}

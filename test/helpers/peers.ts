@@ -26,7 +26,12 @@ export interface PeerSpec {
   name: string
   dataDir: string
   secretFile: string
+  /** Address to listen on for peers (default 127.0.0.1). */
   host?: string
+  /** Address the HTTP endpoint binds to (default: host). */
+  httpBind?: string
+  /** Address the test reaches the HTTP endpoint at (default: host). */
+  httpReach?: string
   p2pPort: number
   httpPort: number
   bootstrap?: string[]
@@ -47,7 +52,7 @@ export class Peer {
   constructor(readonly spec: PeerSpec) {}
 
   get httpUrl(): string {
-    return `http://${this.spec.host ?? '127.0.0.1'}:${this.spec.httpPort}`
+    return `http://${this.spec.httpReach ?? this.spec.host ?? '127.0.0.1'}:${this.spec.httpPort}`
   }
 
   get pid(): number | undefined {
@@ -61,7 +66,7 @@ export class Peer {
   start(): void {
     const s = this.spec
     const host = s.host ?? '127.0.0.1'
-    const args = [BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    const args = [BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     if (s.cache !== undefined) args.push('--cache', s.cache)

@@ -25,7 +25,7 @@ function settle<T>(promise: Promise<T>): { value?: T; error?: Error } {
 test('appends land in order with offsets; reads and the end offset see them', async () => {
   const world = servicesWorld()
   await runUntil(world, 1)
-  const log = world.node('n0').app!.jobLog
+  const log = (await world.node('n0').app!.jobLog.open())
   const first = settle(log.append(1, [bytes('a'), bytes('b')]))
   await runUntil(world, 100)
   const second = settle(log.append(1, [bytes('c')]))
@@ -45,8 +45,8 @@ test('appends land in order with offsets; reads and the end offset see them', as
 test('a fence by a higher epoch rejects the deposed epoch’s appends with FencedError', async () => {
   const world = servicesWorld()
   await runUntil(world, 1)
-  const oldLeader = world.node('n0').app!.jobLog
-  const newLeader = world.node('n1').app!.jobLog
+  const oldLeader = (await world.node('n0').app!.jobLog.open())
+  const newLeader = (await world.node('n1').app!.jobLog.open())
   const fence = settle(newLeader.fence(2))
   await runUntil(world, 100)
   assert.equal(fence.error, undefined)
@@ -63,7 +63,7 @@ test('a node cut off from the log gets JobLogUnavailableError after the timeout,
   const world = servicesWorld()
   await runUntil(world, 1)
   world.network.block([['n0', JOB_LOG_POSITION]])
-  const result = settle(world.node('n0').app!.jobLog.append(1, [bytes('x')]))
+  const result = settle((await world.node('n0').app!.jobLog.open()).append(1, [bytes('x')]))
   await runUntil(world, JOB_LOG_TIMEOUT_MS - 10)
   assert.deepEqual(result, {}, 'still waiting')
   await runUntil(world, JOB_LOG_TIMEOUT_MS + 10)
@@ -75,7 +75,7 @@ test('an ambiguous acknowledgement: the append took effect but the caller sees a
   const world = servicesWorld()
   await runUntil(world, 1)
   world.jobLog.ambiguousAckRate = 1
-  const result = settle(world.node('n0').app!.jobLog.append(3, [bytes('maybe')]))
+  const result = settle((await world.node('n0').app!.jobLog.open()).append(3, [bytes('maybe')]))
   await runUntil(world, JOB_LOG_TIMEOUT_MS + 100)
   assert.equal(result.error?.name, 'JobLogUnavailableError')
   assert.equal((result.error as { ambiguous?: boolean }).ambiguous, true)
@@ -87,10 +87,10 @@ test('a log outage refuses work until it ends', async () => {
   const world = servicesWorld()
   await runUntil(world, 1)
   world.jobLog.down = true
-  const during = settle(world.node('n0').app!.jobLog.append(1, [bytes('x')]))
+  const during = settle((await world.node('n0').app!.jobLog.open()).append(1, [bytes('x')]))
   await runUntil(world, JOB_LOG_TIMEOUT_MS + 100)
   world.jobLog.down = false
-  const after = settle(world.node('n0').app!.jobLog.append(1, [bytes('y')]))
+  const after = settle((await world.node('n0').app!.jobLog.open()).append(1, [bytes('y')]))
   await runUntil(world, JOB_LOG_TIMEOUT_MS + 200)
   assert.equal(during.error?.name, 'JobLogUnavailableError')
   assert.equal(after.value, 0)

@@ -5,13 +5,13 @@
  */
 import { defineActor } from '../../../src/actor/define.js'
 import type { ClusterHandle } from '../../../actors/cluster.js'
-import type { JobLog } from '../../../src/storage/types.js'
+import type { JobLogFactory } from '../../../src/storage/types.js'
 
 type DutyMsg = { type: 'tick' }
 
 export interface DutyInit {
   epoch: number
-  jobLog: JobLog
+  jobLog: JobLogFactory
   handle: ClusterHandle
   intervalMs: number
 }
@@ -20,13 +20,15 @@ export function leaderDuty(init: DutyInit) {
   return defineActor<DutyMsg>({
     supervision: { decide: () => 'stop' },
     async setup(ctx) {
-      await init.jobLog.fence(init.epoch, { signal: ctx.signal })
+      const jobLog = await init.jobLog.open({ signal: ctx.signal })
+      ctx.onStop(() => jobLog.close())
+      await jobLog.fence(init.epoch, { signal: ctx.signal })
       ctx.timers.every('tick', init.intervalMs, { type: 'tick' })
       const payload = new TextEncoder().encode(ctx.self.address.node)
       return {
         async tick() {
           if (init.handle.leaderEpoch() !== init.epoch) return
-          await init.jobLog.append(init.epoch, [payload], { signal: ctx.signal })
+          await jobLog.append(init.epoch, [payload], { signal: ctx.signal })
         },
       }
     },
