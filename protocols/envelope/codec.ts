@@ -47,31 +47,58 @@ export interface EnvelopeCodecInit {
   maxBytes?: number
 }
 
-/** Encodes and decodes envelopes; one instance per connection or node is fine. */
+/** An encoded `[version, kind, node, path]` prefix and the address it names. */
+interface Header {
+  readonly bytes: Uint8Array
+  readonly address: ActorAddress
+}
+
+/** Headers kept per codec; a node talks to a few hundred actors at most at a time. */
+const HEADERS_MAX = 1024
+
+/**
+ * Encodes and decodes envelopes; one instance per node is fine.
+ *
+ * Fast path: tells and asks to the same actor share their `[version, kind, node, path]` prefix, so
+ * the codec keeps the encoded prefixes it has seen and reuses them in both directions: encoding
+ * packs only the body, and decoding recognises a known prefix byte for byte instead of decoding
+ * and validating the address again. Anything unusual falls back to the general path.
+ */
 export class EnvelopeCodec {
   readonly maxBytes: number
   private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+  private readonly headersOut = new Map<string, Map<string, Uint8Array>>()
+  private readonly headersIn: Header[] = []
+  private scratch = new Uint8Array(4096)
 
   constructor(init: EnvelopeCodecInit = {}) {
     this.maxBytes = init.maxBytes ?? ENVELOPE_MAX_BYTES
   }
 
+  /**
+   * Like `encode`, but the bytes live in a buffer the codec reuses: they are valid only until the
+   * next call. For a caller that hands them straight to something that copies them (Network.send).
+   */
+  encodeTransient(envelope: Envelope): Uint8Array {
+    return this.encodeInto(envelope, true)
+  }
+
   /** Encodes an envelope; throws InvalidEnvelopeError for a bad field or body, EnvelopeTooLargeError past the limit. */
   encode(envelope: Envelope): Uint8Array {
+    return this.encodeInto(envelope, false)
+  }
+
+  private encodeInto(envelope: Envelope, transient: boolean): Uint8Array {
     let wire: unknown[]
     switch (envelope.kind) {
       case 'tell':
-        checkAddress(envelope.to)
         checkBody(envelope.body)
-        wire = [ENVELOPE_VERSION, TELL, envelope.to.node, envelope.to.path, envelope.body]
-        break
+        return this.withHeader(this.headerOut(envelope.to, TELL), envelope.body, undefined, 0, transient)
       case 'ask':
-        checkAddress(envelope.to)
         checkBody(envelope.body)
         checkRequestId(envelope.id)
         checkTimeout(envelope.timeoutMs)
-        wire = [ENVELOPE_VERSION, ASK, envelope.to.node, envelope.to.path, envelope.body, envelope.id, envelope.timeoutMs]
-        break
+        return this.withHeader(this.headerOut(envelope.to, ASK), envelope.body, envelope.id, envelope.timeoutMs, transient)
       case 'reply':
         checkRequestId(envelope.id)
         checkBody(envelope.body)
@@ -95,9 +122,84 @@ export class EnvelopeCodec {
     return bytes
   }
 
+  private headerOut(to: ActorAddress, kind: number): Uint8Array {
+    const key = kind === TELL ? to.path : `?${to.path}`
+    let byPath = this.headersOut.get(to.node)
+    const known = byPath?.get(key)
+    if (known !== undefined) return known
+    checkAddress(to)
+    if (byPath === undefined || this.headersOut.size > HEADERS_MAX) {
+      if (this.headersOut.size > HEADERS_MAX) this.headersOut.clear()
+      byPath = new Map()
+      this.headersOut.set(to.node, byPath)
+    }
+    if (byPath.size > HEADERS_MAX) byPath.clear()
+    const header = encodeHeader(this.packr, to, kind)
+    byPath.set(key, header)
+    return header
+  }
+
+  private withHeader(header: Uint8Array, body: unknown, id: number | undefined, timeoutMs: number, transient: boolean): Uint8Array {
+    let packed: Uint8Array
+    try {
+      packed = this.packr.pack(body)
+    } catch (error) {
+      throw new InvalidEnvelopeError(`message body cannot be encoded: ${(error as Error).message}`)
+    }
+    const tail = id === undefined ? undefined : [packNumber(id), packNumber(timeoutMs)]
+    const length = header.length + packed.length + (tail === undefined ? 0 : tail[0]!.length + tail[1]!.length)
+    if (length > this.maxBytes) throw new EnvelopeTooLargeError(length, this.maxBytes)
+    if (transient && length > this.scratch.length) this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2))
+    const out = transient ? this.scratch.subarray(0, length) : new Uint8Array(length)
+    out.set(header, 0)
+    out.set(packed, header.length)
+    if (tail !== undefined) {
+      out.set(tail[0]!, header.length + packed.length)
+      out.set(tail[1]!, header.length + packed.length + tail[0]!.length)
+    }
+    return out
+  }
+
+  /** The fast path of decode: a tell or ask whose prefix this codec has seen before, else undefined. */
+  private decodeKnownHeader(bytes: Uint8Array): Envelope | undefined {
+    const ask = bytes[0] === 0x97 && bytes[2] === ASK
+    if (!(ask || (bytes[0] === 0x95 && bytes[2] === TELL)) || bytes[1] !== ENVELOPE_VERSION) return undefined
+    const node = stringAt(bytes, 3)
+    const path = node === undefined ? undefined : stringAt(bytes, node.end)
+    if (path === undefined) return undefined
+    const end = path.end
+    let header = this.headersIn.find((h) => h.bytes.length === end && sameBytes(h.bytes, bytes, end))
+    if (header === undefined) {
+      const decoder = new TextDecoder('utf-8', { fatal: true })
+      let address: ActorAddress
+      try {
+        address = readAddress(decoder.decode(bytes.subarray(node!.start, node!.end)), decoder.decode(bytes.subarray(path.start, path.end)))
+      } catch {
+        return undefined
+      }
+      header = { bytes: bytes.slice(0, end), address }
+      if (this.headersIn.length >= HEADERS_MAX / 8) this.headersIn.shift()
+      this.headersIn.push(header)
+    }
+    let values: unknown[]
+    try {
+      values = ask ? (this.packr.unpackMultiple(bytes.subarray(end)) as unknown[]) : [this.packr.unpack(bytes.subarray(end))]
+    } catch (error) {
+      throw new InvalidEnvelopeError(`not a msgpack value: ${(error as Error).message}`)
+    }
+    checkBody(values[0])
+    if (!ask) return { kind: 'tell', to: header.address, body: values[0] }
+    if (values.length !== 3) throw new InvalidEnvelopeError(`envelope kind 1 needs 7 fields, got ${values.length + 4}`)
+    checkRequestId(values[1])
+    checkTimeout(values[2])
+    return { kind: 'ask', to: header.address, body: values[0], id: values[1], timeoutMs: values[2] }
+  }
+
   /** Decodes one envelope; throws a ProtocolError subclass for anything that is not a valid one. */
   decode(bytes: Uint8Array): Envelope {
     if (bytes.length > this.maxBytes) throw new EnvelopeTooLargeError(bytes.length, this.maxBytes)
+    const fast = this.decodeKnownHeader(bytes)
+    if (fast !== undefined) return fast
     let wire: unknown
     try {
       wire = this.packr.unpack(bytes)
@@ -135,11 +237,74 @@ export class EnvelopeCodec {
   }
 }
 
+/** The encoded prefix of tells (kind 0, 5 fields) or asks (kind 1, 7 fields) to `to`. */
+function encodeHeader(packr: Packr, to: ActorAddress, kind: number): Uint8Array {
+  const strings = packr.pack([to.node, to.path])
+  const out = new Uint8Array(strings.length + 2)
+  out[0] = kind === TELL ? 0x95 : 0x97
+  out[1] = ENVELOPE_VERSION
+  out[2] = kind
+  // `strings` starts with its own array header (0x92); the two strings follow it.
+  out.set(strings.subarray(1), 3)
+  return out
+}
+
+/** msgpack encoding of a non-negative safe integer or a positive float. */
+function packNumber(n: number): Uint8Array {
+  if (Number.isInteger(n) && n < 0x80) return Uint8Array.of(n)
+  const view = new DataView(new ArrayBuffer(9))
+  if (Number.isInteger(n) && n <= 0xffffffff) {
+    view.setUint8(0, 0xce)
+    view.setUint32(1, n)
+    return new Uint8Array(view.buffer, 0, 5)
+  }
+  view.setUint8(0, 0xcb)
+  view.setFloat64(1, n)
+  return new Uint8Array(view.buffer)
+}
+
+/** Length and start of the msgpack string at `at`, for fixstr and str8 only. */
+function stringAt(bytes: Uint8Array, at: number): { start: number; end: number } | undefined {
+  const h = bytes[at]
+  if (h === undefined) return undefined
+  let start: number
+  let length: number
+  if ((h & 0xe0) === 0xa0) {
+    start = at + 1
+    length = h & 0x1f
+  } else if (h === 0xd9 && at + 1 < bytes.length) {
+    start = at + 2
+    length = bytes[at + 1]!
+  } else {
+    return undefined
+  }
+  return start + length <= bytes.length ? { start, end: start + length } : undefined
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function expectLength(wire: unknown[], n: number): void {
   if (wire.length !== n) throw new InvalidEnvelopeError(`envelope kind ${showValue(wire[1])} needs ${n} fields, got ${wire.length}`)
 }
 
+/** Addresses seen recently, already validated: a peer talks to the same few actors over and over. */
+const knownAddresses = new Map<string, ActorAddress>()
+const KNOWN_ADDRESSES_MAX = 4096
+
 function readAddress(node: unknown, path: unknown): ActorAddress {
+  if (typeof node === 'string' && typeof path === 'string') {
+    const key = `${node} ${path}`
+    const known = knownAddresses.get(key)
+    if (known !== undefined) return known
+    const address = { node, path }
+    checkAddress(address)
+    if (knownAddresses.size >= KNOWN_ADDRESSES_MAX) knownAddresses.clear()
+    knownAddresses.set(key, address)
+    return address
+  }
   const address = { node, path }
   checkAddress(address)
   return address

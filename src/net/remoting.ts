@@ -80,7 +80,8 @@ export class RemoteMessaging implements RemoteDelivery {
     const envelope: Envelope = reply === undefined ? { kind: 'tell', to, body: message } : { kind: 'ask', to, body: message, id, timeoutMs: reply.timeoutMs }
     let bytes: Uint8Array
     try {
-      bytes = this.codec.encode(envelope)
+      // Network.send copies the bytes, so the codec's reusable buffer is enough.
+      bytes = this.codec.encodeTransient(envelope)
     } catch (error) {
       this.system.deadLetters.publish(formatAddress(to), message, 'unreachable')
       reply?.reject(toError(error))

@@ -47,7 +47,10 @@ function decodeOrProtocolError(bytes: Uint8Array): Envelope | ProtocolError {
 test('every valid envelope round-trips', () => {
   fc.assert(
     fc.property(envelope, (env) => {
-      const decoded = codec.decode(codec.encode(env))
+      const bytes = codec.encode(env)
+      assert.deepEqual(Buffer.from(codec.encodeTransient(env)), Buffer.from(bytes), 'the transient encoding is the same bytes')
+      const decoded = codec.decode(bytes)
+      assert.deepEqual(normalize(decoded), normalize(decoded.kind === 'tell' || decoded.kind === 'ask' ? codec.decode(bytes) : decoded), 'decoding is repeatable')
       assert.deepEqual(normalize(decoded), normalize(env))
     }),
     { numRuns: 2000 },

@@ -1,0 +1,63 @@
+/**
+ * Options of the Kafka job log, with the defaults that keep every call bounded: a dead broker
+ * costs a connection timeout and a couple of quick retries, never kafkajs's default minutes.
+ */
+import type { Environment } from '../../env/types.js'
+
+/** Options of the Kafka job log. */
+export interface KafkaJobLogInit {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[]
+  /** The cluster's name; it makes the transactional id, so every node of one cluster must use the same. */
+  cluster: string
+  /** The single-partition topic holding the log; created (one partition) when absent. */
+  topic: string
+  env: Pick<Environment, 'logger' | 'timers'>
+  /** Replication factor when the topic is created; 1 by default. */
+  replicationFactor?: number
+  /** Topic configs when the topic is created; by default the log is kept forever (`retention.ms=-1`). */
+  topicConfig?: Record<string, string>
+  /** The producer's transactional id; `distributex-<cluster>-job-log` by default. */
+  transactionalId?: string
+  /** TCP connect timeout; 1,000 ms by default. */
+  connectionTimeoutMs?: number
+  /** Timeout of one Kafka request; 5,000 ms by default. */
+  requestTimeoutMs?: number
+  /** kafkajs retries of one request; 2 by default. */
+  retries?: number
+  /** Bound of each step of a call (connect, initialise, send, commit, fetch); 10,000 ms by default. */
+  operationTimeoutMs?: number
+  /** The broker aborts a transaction open this long; 30,000 ms by default. */
+  transactionTimeoutMs?: number
+  /** Appends combined into one transaction hold at most this many bytes; 8 MiB by default. */
+  transactionBytesMax?: number
+  /** One produce request (one record batch) holds at most this many bytes; 512 KiB by default (brokers refuse batches above 1 MiB). */
+  sendBytesMax?: number
+  /** One fetch asks for at most this many bytes; 4 MiB by default. */
+  fetchBytesMax?: number
+  /** Queued, not yet sent bytes beyond which appends are refused; 64 MiB by default. */
+  queueBytesMax?: number
+}
+
+export type ResolvedKafkaJobLogInit = Required<Omit<KafkaJobLogInit, 'env'>> & Pick<KafkaJobLogInit, 'env'>
+
+export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobLogInit {
+  return {
+    brokers: init.brokers,
+    cluster: init.cluster,
+    topic: init.topic,
+    env: init.env,
+    replicationFactor: init.replicationFactor ?? 1,
+    topicConfig: init.topicConfig ?? { 'retention.ms': '-1' },
+    transactionalId: init.transactionalId ?? `distributex-${init.cluster}-job-log`,
+    connectionTimeoutMs: init.connectionTimeoutMs ?? 1000,
+    requestTimeoutMs: init.requestTimeoutMs ?? 5000,
+    retries: init.retries ?? 2,
+    operationTimeoutMs: init.operationTimeoutMs ?? 10_000,
+    transactionTimeoutMs: init.transactionTimeoutMs ?? 30_000,
+    transactionBytesMax: init.transactionBytesMax ?? 8 * 1024 * 1024,
+    sendBytesMax: init.sendBytesMax ?? 512 * 1024,
+    fetchBytesMax: init.fetchBytesMax ?? 4 * 1024 * 1024,
+    queueBytesMax: init.queueBytesMax ?? 64 * 1024 * 1024,
+  }
+}

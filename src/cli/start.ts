@@ -1,0 +1,77 @@
+/**
+ * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
+ * gracefully and exits 0. `distributex secret --out <path>` writes a new cluster secret.
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
+import { generateClusterSecret } from '../adapters/libp2p/index.js'
+import { resolveConfig, type RawSettings } from '../node/config.js'
+import { startNode } from '../node/start.js'
+import { BUILTIN_JOBS } from './demo-jobs.js'
+import { loadJobModule } from './load-jobs.js'
+import type { JobDef } from '../jobs/types.js'
+
+const START_OPTIONS = {
+  listen: { type: 'string' },
+  bootstrap: { type: 'string' },
+  'secret-file': { type: 'string' },
+  http: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'gossip-interval-ms': { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'job-log': { type: 'string' },
+  cache: { type: 'string' },
+  actors: { type: 'string', multiple: true },
+  config: { type: 'string' },
+} as const
+
+export async function runStart(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: START_OPTIONS })
+  const flags: RawSettings = {
+    ...(values.listen === undefined ? {} : { listen: values.listen }),
+    ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
+    ...(values['secret-file'] === undefined ? {} : { secretFile: values['secret-file'] }),
+    ...(values.http === undefined ? {} : { http: values.http }),
+    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
+    ...(values['gossip-interval-ms'] === undefined ? {} : { gossipIntervalMs: values['gossip-interval-ms'] }),
+    ...(values['lease-ms'] === undefined ? {} : { leaseMs: values['lease-ms'] }),
+    ...(values['job-log'] === undefined ? {} : { jobLog: values['job-log'] }),
+    ...(values.cache === undefined ? {} : { cache: values.cache }),
+    ...(values.actors === undefined ? {} : { actors: values.actors }),
+  }
+  const config = resolveConfig(flags, process.env, values.config ?? process.env.DX_CONFIG)
+  const jobs: JobDef[] = [...BUILTIN_JOBS]
+  for (const module of config.actors) jobs.push(...(await loadJobModule(module)))
+  const node = await startNode(config, jobs)
+  process.stdout.write(`distributex node ${node.nodeId}\n${node.addresses.map((a) => `  listening ${a}`).join('\n')}\n${node.http === undefined ? '' : `  http ${node.http}\n`}`)
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+      resolve()
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+  await node.stop({ leave: true })
+  return 0
+}
+
+export async function runSecret(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } } })
+  if (values.out === undefined) {
+    process.stderr.write('usage: distributex secret --out <path>\n')
+    return 2
+  }
+  await mkdir(dirname(values.out), { recursive: true })
+  await writeFile(values.out, generateClusterSecret(), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') throw new Error(`${values.out} exists; refusing to overwrite a cluster secret`)
+    throw error
+  })
+  await chmod(values.out, 0o600)
+  process.stdout.write(`wrote a new cluster secret to ${values.out}; give the same file to every peer\n`)
+  return 0
+}

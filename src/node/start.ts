@@ -1,0 +1,94 @@
+/**
+ * Starts a production node from its configuration: the real environment with Prometheus metrics,
+ * a persistent identity and the cluster secret from disk, the libp2p network, the configured job
+ * log and cache, the assembled runtime, and the HTTP endpoint.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
+import { createLibp2pNetwork, generateClusterSecret, generateIdentity, type Libp2pNetwork } from '../adapters/libp2p/index.js'
+import { ProcessLoad } from '../adapters/process/load.js'
+import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
+import { realEnvironment } from '../env/real.js'
+import type { JobDef } from '../jobs/types.js'
+import { assembleNode, type AssembledNode } from './assemble.js'
+import { ConfigError, type NodeConfig } from './config.js'
+import { nodeRoutes, statusDocument } from './http-api.js'
+import { openStorage } from './storage.js'
+
+/** A running production node. */
+export interface RunningNode extends AssembledNode {
+  readonly nodeId: string
+  readonly addresses: string[]
+  /** The HTTP endpoint as host:port, if enabled. */
+  readonly http: string | undefined
+  readonly network: Libp2pNetwork
+}
+
+/** Starts a node; rejects with ConfigError for unusable settings (a missing secret file, a bad path). */
+export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Promise<RunningNode> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
+  const secret = await readSecret(config)
+  const metrics = new PrometheusMetrics()
+  const env = realEnvironment({ logLevel: config.logLevel, metrics })
+  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity })
+  await network.start()
+  const storage = await openStorage(config, env, network.self)
+  const load = new ProcessLoad()
+  const node = assembleNode(
+    { env, network, store: storage.store, jobLog: storage.jobLog, cache: storage.cache },
+    {
+      founder: config.bootstrap.length === 0,
+      jobs,
+      cluster: { ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }), ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }) },
+      load: () => load.sample(),
+    },
+  )
+  let http: HttpServer | undefined
+  if (config.http !== undefined) {
+    http = await startHttpServer(
+      config.http.host,
+      config.http.port,
+      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers }),
+    )
+  }
+  env.logger.info('node started', { node: network.self, addresses: network.addresses(), http: http === undefined ? null : `${http.host}:${http.port}`, jobLog: config.jobLog.kind, cache: config.cache.kind })
+  return {
+    ...node,
+    nodeId: network.self,
+    addresses: network.addresses(),
+    http: http === undefined ? undefined : `${http.host}:${http.port}`,
+    network,
+    async stop(options = {}) {
+      await node.stop(options)
+      await http?.close()
+      await network.stop()
+      await storage.close()
+      load.stop()
+    },
+  }
+}
+
+/** Reads a file, or creates it with `make` (mode 0600) when absent. */
+async function readOrCreate(path: string, make: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`)
+  }
+  const bytes = await make()
+  await writeFile(path, bytes, { mode: 0o600 })
+  return bytes
+}
+
+/** The cluster secret: the configured file; the default one in the data dir is created on first start. */
+async function readSecret(config: NodeConfig): Promise<Uint8Array> {
+  const isDefault = config.secretFile === join(config.dataDir, 'cluster.key')
+  if (isDefault) return readOrCreate(config.secretFile, generateClusterSecret)
+  try {
+    return new Uint8Array(await readFile(config.secretFile))
+  } catch (error) {
+    throw new ConfigError(`cannot read the cluster secret ${config.secretFile}: ${(error as Error).message}; create one with: distributex secret --out ${config.secretFile}`)
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Opens the storage a node is configured for: its own durable store in the data directory; the job
+ * log (a directory shared by the peers of one host, or Kafka), opened afresh by each leader for as
+ * long as it leads; and the result cache (this process's memory, or Redis).
+ */
+import { join } from 'node:path'
+import { KafkaJobLog } from '../adapters/kafka/job-log.js'
+import { RedisResultCache } from '../adapters/redis/result-cache.js'
+import type { Environment } from '../env/types.js'
+import { FileJobLog } from '../storage/file-job-log.js'
+import { FileDurableStore } from '../storage/file-store.js'
+import { MemoryResultCache } from '../storage/memory-cache.js'
+import type { DurableStore, JobLogFactory, ResultCache } from '../storage/types.js'
+import type { NodeConfig } from './config.js'
+
+/** A node's opened storage. */
+export interface NodeStorage {
+  readonly store: DurableStore
+  readonly jobLog: JobLogFactory
+  readonly cache: ResultCache
+  close(): Promise<void>
+}
+
+export async function openStorage(config: NodeConfig, env: Environment, nodeId: string): Promise<NodeStorage> {
+  const store = await FileDurableStore.open({ dir: join(config.dataDir, 'state') })
+  const logConfig = config.jobLog
+  const jobLog: JobLogFactory =
+    logConfig.kind === 'file'
+      ? { open: () => FileJobLog.open({ dir: logConfig.dir, logger: env.logger }) }
+      : { open: async () => new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env }) }
+  const cacheConfig = config.cache
+  const cache =
+    cacheConfig.kind === 'memory'
+      ? new MemoryResultCache({ clock: env.clock })
+      : new RedisResultCache({ host: cacheConfig.host, port: cacheConfig.port, prefix: `${cacheConfig.prefix}:`, logger: env.logger.child({ node: nodeId }) })
+  return {
+    store,
+    jobLog,
+    cache,
+    async close() {
+      if (cache instanceof RedisResultCache) await cache.close()
+    },
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The embedded job log: one append-only file in a directory, for a cluster that runs without
+ * Kafka. Format and recovery: file-log-format.ts and file-log-recovery.ts.
+ *
+ * Durability: an append resolves only after its frame is written and fsynced. Appends and fences
+ * that arrive while a write is in progress queue up and go out together in the next write and
+ * fsync (group commit), so concurrent callers share the cost of one fsync. Writes are strictly one
+ * after another, which is what lets recovery treat only the last write as possibly torn.
+ *
+ * Offsets are contiguous from 0, assigned in the order calls arrive. Fencing: the highest epoch of
+ * any append or fence is kept in memory and on disk (in the records, and in fence frames for
+ * fences no append carried), so it survives restarts; a call with a lower epoch fails with
+ * FencedError before it is queued. Reads and endOffset see only durable records.
+ *
+ * One process at a time: opening takes the directory's lock file (file-lock.ts). A failed write
+ * or fsync poisons the instance (after an fsync error the kernel may have dropped the dirty pages,
+ * so no later success would prove anything); reopening recovers the true state from the file.
+ * Bounds: one append is at most FRAME_BODY_BYTES_MAX, one write at most GROUP_BYTES_MAX unless a
+ * single frame is larger, and queued bytes at most `queueBytesMax`. Payloads are encoded when
+ * their write starts, so they must not change until their append settles.
+ */
+import { constants } from 'node:fs'
+import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InvalidArgumentError } from '../errors.js'
+import type { Logger, AbortOptions } from '../env/types.js'
+import { abortError, throwIfAborted } from '../env/abort.js'
+import { FencedError, JobLogUnavailableError } from './errors.js'
+import { FENCE_FRAME_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, decodeRecords, encodeFenceFrame, encodeRecordsFrame, recordsFrameBytes, scanFrame } from './file-log-format.js'
+import type { FrameIndex } from './file-log-index.js'
+import { JobLogCorruptedError, recoverLog } from './file-log-recovery.js'
+import { acquireFileLock, type FileLock } from './file-lock.js'
+import type { JobLog, LogRecord } from './types.js'
+import { syncDirectory } from './file-sync.js'
+
+/** The log file's name inside the directory. */
+export const LOG_FILE = 'job.log'
+/** The lock file's name inside the directory. */
+export const LOCK_FILE = 'job.log.lock'
+
+/** Frames are combined into one write up to this size. */
+const GROUP_BYTES_MAX = 16 * 1024 * 1024
+/** One read fetches at most this many bytes (always at least one whole frame). */
+const READ_BYTES_MAX = 4 * 1024 * 1024
+const QUEUE_BYTES_MAX = 256 * 1024 * 1024
+
+/** Options of the file job log. */
+export interface FileJobLogInit {
+  /** The directory of the log; created when absent. */
+  dir: string
+  /** Where recovery reports a cut torn tail. */
+  logger?: Logger
+  /** Queued, not yet written bytes beyond which appends are refused; 256 MiB by default. */
+  queueBytesMax?: number
+}
+
+/** An append or fence waiting for the writer. */
+interface Pending {
+  readonly epoch: number
+  /** Undefined for a fence. */
+  readonly payloads: readonly Uint8Array[] | undefined
+  readonly bytes: number
+  readonly resolve: (firstOffset: number) => void
+  readonly reject: (error: Error) => void
+  readonly detach: () => void
+}
+
+export class FileJobLog implements JobLog {
+  /** Opens (creating if needed) the log in `init.dir`, recovering it after any crash. */
+  static async open(init: FileJobLogInit): Promise<FileJobLog> {
+    await mkdir(init.dir, { recursive: true })
+    const lock = await acquireFileLock(join(init.dir, LOCK_FILE))
+    let file: FileHandle | undefined
+    try {
+      const path = join(init.dir, LOG_FILE)
+      // Not O_APPEND: on Linux it ignores the positions of positional writes.
+      file = await open(path, constants.O_RDWR | constants.O_CREAT)
+      // The file may be new: make its directory entry durable before anything is acknowledged.
+      await syncDirectory(init.dir)
+      const recovered = await recoverLog(file, path)
+      if (recovered.truncatedBytes > 0) init.logger?.warn('job log: cut a torn tail left by a crash', { path, bytes: recovered.truncatedBytes, size: recovered.size })
+      return new FileJobLog(path, file, lock, recovered.index, recovered.epoch, recovered.size, init.queueBytesMax ?? QUEUE_BYTES_MAX)
+    } catch (error) {
+      await file?.close()
+      await lock.release()
+      throw error
+    }
+  }
+
+  private queue: Pending[] = []
+  private queuedBytes = 0
+  /** The highest epoch accepted, durable or still queued. */
+  private acceptedEpoch: number
+  private writer: Promise<void> | undefined
+  private failure: JobLogUnavailableError | undefined
+  private closed = false
+
+  private constructor(
+    private readonly path: string,
+    private readonly file: FileHandle,
+    private readonly lock: FileLock,
+    private readonly index: FrameIndex,
+    /** The highest epoch on disk. */
+    private durableEpoch: number,
+    /** The file size: where the next write goes. */
+    private size: number,
+    private readonly queueBytesMax: number,
+  ) {
+    this.acceptedEpoch = durableEpoch
+  }
+
+  /** The highest epoch this log has accepted. */
+  get epoch(): number {
+    return this.acceptedEpoch
+  }
+
+  fence(epoch: number, options: AbortOptions = {}): Promise<void> {
+    return this.enqueue(epoch, undefined, options).then(() => undefined)
+  }
+
+  append(epoch: number, payloads: readonly Uint8Array[], options: AbortOptions = {}): Promise<number> {
+    return this.enqueue(epoch, payloads, options)
+  }
+
+  async read(offset: number, max: number, options: AbortOptions = {}): Promise<LogRecord[]> {
+    checkCount('offset', offset, 0)
+    checkCount('max', max, 1)
+    this.checkUsable(options.signal)
+    if (offset >= this.index.endOffset) return []
+    const first = this.index.frameOf(offset)
+    let last = first
+    let records = this.index.endOffsetOf(first) - offset
+    while (records < max && last + 1 < this.index.length && this.index.endPositionOf(last + 1) - this.index.positionOf(first) <= READ_BYTES_MAX) {
+      last++
+      records = this.index.endOffsetOf(last) - offset
+    }
+    const start = this.index.positionOf(first)
+    const length = this.index.endPositionOf(last) - start
+    const source = Buffer.allocUnsafe(length)
+    const bytesRead = await this.file.read(source, 0, length, start).then(
+      (result) => result.bytesRead,
+      (error: unknown) => {
+        throw new JobLogUnavailableError('job log read failed', false, { cause: error })
+      },
+    )
+    const out: LogRecord[] = []
+    for (let at = 0; at < bytesRead && out.length < max; ) {
+      const scan = scanFrame(source.subarray(0, bytesRead), at)
+      if (scan.kind === 'invalid') throw new JobLogCorruptedError(this.path, start + at, `on read: ${scan.reason}`)
+      if (scan.kind === 'records') decodeRecords(source, at, scan, offset, max, out)
+      at += scan.frameBytes
+    }
+    return out
+  }
+
+  async endOffset(options: AbortOptions = {}): Promise<number> {
+    this.checkUsable(options.signal)
+    return this.index.endOffset
+  }
+
+  /** Writes what is queued, then closes the file and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.writer
+    await this.file.close()
+    await this.lock.release()
+  }
+
+  private enqueue(epoch: number, payloads: readonly Uint8Array[] | undefined, options: AbortOptions): Promise<number> {
+    const { signal } = options
+    return new Promise<number>((resolve, reject) => {
+      checkCount('epoch', epoch, 0)
+      this.checkUsable(signal)
+      if (epoch < this.acceptedEpoch) throw new FencedError(epoch, this.acceptedEpoch)
+      if (payloads === undefined && epoch === this.durableEpoch && this.queue.length === 0 && this.writer === undefined) {
+        resolve(this.index.endOffset)
+        return
+      }
+      const bytes = payloads === undefined || payloads.length === 0 ? FENCE_FRAME_BYTES : recordsFrameBytes(payloads)
+      if (bytes - FRAME_HEADER_BYTES > FRAME_BODY_BYTES_MAX) throw new InvalidArgumentError(`append of ${bytes} bytes exceeds the limit of ${FRAME_BODY_BYTES_MAX}`)
+      if (this.queuedBytes + bytes > this.queueBytesMax) throw new JobLogUnavailableError(`job log write queue is full (${this.queuedBytes} bytes)`, false)
+      this.acceptedEpoch = epoch
+      const onAbort = (): void => {
+        const at = this.queue.indexOf(pending)
+        if (at < 0) return
+        this.queue.splice(at, 1)
+        this.queuedBytes -= bytes
+        reject(abortError(signal!))
+      }
+      const pending: Pending = { epoch, payloads, bytes, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.queue.push(pending)
+      this.queuedBytes += bytes
+      this.writer ??= this.drain()
+    })
+  }
+
+  /** Writes queued frames, one group per write and fsync, until the queue is empty. Never rejects. */
+  private async drain(): Promise<void> {
+    // Let the calls made in the same turn as the first one join its write.
+    await Promise.resolve()
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const group = this.takeGroup()
+      try {
+        await this.writeGroup(group)
+      } catch (error) {
+        this.failure = new JobLogUnavailableError('job log write failed; the log must be reopened', false, { cause: error })
+        const ambiguous = new JobLogUnavailableError('job log write failed: the append may or may not be durable', true, { cause: error })
+        for (const p of group) p.reject(ambiguous)
+        for (const p of this.queue.splice(0)) {
+          p.detach()
+          p.reject(this.failure)
+        }
+        this.queuedBytes = 0
+      }
+    }
+    this.writer = undefined
+  }
+
+  private takeGroup(): Pending[] {
+    let bytes = 0
+    let count = 0
+    while (count < this.queue.length && (count === 0 || bytes + this.queue[count]!.bytes <= GROUP_BYTES_MAX)) bytes += this.queue[count++]!.bytes
+    const group = this.queue.splice(0, count)
+    this.queuedBytes -= bytes
+    for (const p of group) p.detach()
+    return group
+  }
+
+  private async writeGroup(group: readonly Pending[]): Promise<void> {
+    const frames = Buffer.allocUnsafe(group.reduce((sum, p) => sum + p.bytes, 0))
+    const placed: Array<{ firstOffset: number; count: number; position: number; bytes: number }> = []
+    let at = 0
+    let nextOffset = this.index.endOffset
+    let epoch = this.durableEpoch
+    for (const p of group) {
+      const payloads = p.payloads ?? []
+      if (payloads.length === 0) {
+        at += encodeFenceFrame(frames, at, p.epoch)
+      } else {
+        const bytes = encodeRecordsFrame(frames, at, p.epoch, nextOffset, payloads)
+        placed.push({ firstOffset: nextOffset, count: payloads.length, position: this.size + at, bytes })
+        nextOffset += payloads.length
+        at += bytes
+      }
+      epoch = Math.max(epoch, p.epoch)
+    }
+    await this.file.write(frames, 0, at, this.size)
+    await this.file.datasync()
+    this.size += at
+    this.durableEpoch = epoch
+    for (const f of placed) this.index.add(f.firstOffset, f.count, f.position, f.bytes)
+    let offset = placed[0]?.firstOffset ?? this.index.endOffset
+    for (const p of group) {
+      p.resolve(offset)
+      offset += p.payloads?.length ?? 0
+    }
+  }
+
+  private checkUsable(signal: AbortSignal | undefined): void {
+    throwIfAborted(signal)
+    if (this.closed) throw new JobLogUnavailableError('job log is closed', false)
+    if (this.failure !== undefined) throw this.failure
+  }
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer of at least ${min}, got ${value}`)
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# A real single-node Kafka broker (KRaft, broker+controller in one JVM) for the integration tests,
+# without Docker: the jars come from Maven Central through test/kafka/pom.xml.
+#
+#   test/kafka/broker.sh fetch    copy the broker's jars into .kafka/lib-<version> (cached)
+#   test/kafka/broker.sh start    fetch, format a fresh data dir, start, wait until ready, print the bootstrap address
+#   test/kafka/broker.sh stop     SIGTERM, then SIGKILL after 10 s
+#   test/kafka/broker.sh status   print the bootstrap address and exit 0 when running, exit 3 when not
+#
+# Settings (environment): DX_KAFKA_VERSION (4.1.1), DX_KAFKA_PORT (19092), DX_KAFKA_CONTROLLER_PORT
+# (port + 1), DX_KAFKA_HEAP (512m), DX_KAFKA_READY_TIMEOUT_S (90), DX_KAFKA_KEEP_DATA (set to 1 to
+# restart on the data of the previous run instead of a fresh directory, as after a crash).
+#
+# Invariants: everything lives under .kafka/ (git-ignored); `start` and `fetch` hold a lock so that
+# concurrent test processes cannot start two brokers or interleave a download; `start` on a running
+# broker only re-checks readiness; a start always begins from an empty data directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VERSION="${DX_KAFKA_VERSION:-4.1.1}"
+PORT="${DX_KAFKA_PORT:-19092}"
+CONTROLLER_PORT="${DX_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+HEAP="${DX_KAFKA_HEAP:-512m}"
+READY_TIMEOUT_S="${DX_KAFKA_READY_TIMEOUT_S:-90}"
+STATE="$ROOT/.kafka"
+LIB="$STATE/lib-$VERSION"
+RUN="$STATE/run-$PORT"
+PID_FILE="$RUN/broker.pid"
+BOOTSTRAP="127.0.0.1:$PORT"
+JVM_OPTS=(-Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData
+  -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+  "-Dlog4j2.configurationFile=$ROOT/test/kafka/log4j2.properties")
+
+log() { printf '[broker.sh] %s\n' "$*" >&2; }
+
+running_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE")"
+  # The pid must still be this broker: after a reboot the number may belong to another process.
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka.Kafka $RUN/" || return 1
+  echo "$pid"
+}
+
+fetch() {
+  mkdir -p "$STATE"
+  exec 8>"$STATE/fetch.lock"
+  flock 8
+  if [[ -f "$LIB/.complete" ]]; then
+    log "jars of Kafka $VERSION already in $LIB"
+    return
+  fi
+  local started=$SECONDS
+  rm -rf "$LIB.partial"
+  log "fetching Kafka $VERSION jars with Maven into $LIB"
+  mvn -B -q -Dstyle.color=never -f "$ROOT/test/kafka/pom.xml" "-Dkafka.version=$VERSION" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+    -DincludeScope=runtime "-DoutputDirectory=$LIB.partial" >&2
+  [[ -f "$LIB.partial/kafka_2.13-$VERSION.jar" ]] || { log "Maven did not produce kafka_2.13-$VERSION.jar"; exit 1; }
+  touch "$LIB.partial/.complete"
+  rm -rf "$LIB"
+  mv "$LIB.partial" "$LIB"
+  log "fetched in $((SECONDS - started)) s"
+}
+
+write_properties() {
+  cat >"$RUN/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$BOOTSTRAP
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$RUN/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+log.cleaner.dedupe.buffer.size=8388608
+EOF
+}
+
+wait_ready() {
+  node "$ROOT/test/kafka/ready.mjs" "$BOOTSTRAP" "$READY_TIMEOUT_S" || {
+    log "broker not ready; last lines of $RUN/broker.log:"
+    tail -n 30 "$RUN/broker.log" >&2 || true
+    return 1
+  }
+}
+
+start() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/start-$PORT.lock"
+  flock 9
+  if pid="$(running_pid)"; then
+    log "already running (pid $pid)"
+    wait_ready
+    echo "$BOOTSTRAP"
+    return
+  fi
+  fetch
+  local started=$SECONDS
+  if [[ "${DX_KAFKA_KEEP_DATA:-0}" == 1 && -f "$RUN/data/meta.properties" ]]; then
+    log "restarting on the existing data in $RUN/data"
+  else
+    rm -rf "$RUN"
+    mkdir -p "$RUN/data"
+    write_properties
+    local cluster_id
+    cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
+      log "format failed:"
+      cat "$RUN/format.log" >&2
+      exit 1
+    }
+  fi
+  # setsid and redirected stdio: the broker outlives the test process that started it and holds
+  # none of its pipes open; the lock descriptors are closed so the broker does not keep the locks.
+  setsid nohup java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.Kafka "$RUN/server.properties" \
+    >"$RUN/broker.log" 2>&1 </dev/null 8>&- 9>&- &
+  echo $! >"$PID_FILE"
+  if ! wait_ready; then
+    stop_broker
+    exit 1
+  fi
+  log "started in $((SECONDS - started)) s (pid $(cat "$PID_FILE"))"
+  echo "$BOOTSTRAP"
+}
+
+stop_broker() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    log "not running"
+    rm -f "$PID_FILE"
+    return
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM for 10 s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PID_FILE"
+  log "stopped (pid $pid)"
+}
+
+status() {
+  if pid="$(running_pid)"; then
+    log "running (pid $pid)"
+    echo "$BOOTSTRAP"
+  else
+    log "not running"
+    exit 3
+  fi
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop_broker ;;
+  status) status ;;
+  *)
+    echo "usage: $0 fetch|start|stop|status" >&2
+    exit 2
+    ;;
+esac
