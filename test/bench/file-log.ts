@@ -1,6 +1,6 @@
 // Measures the file job log: appends of 200-byte records one batch at a time (as the scheduler
 // appends), many concurrent single-record appends (group commit), and replay in reads of 5,000.
-// Usage: node --import tsx test/storage/bench-file-log.ts; prints one JSON object on its last line.
+// Usage: npm run bench -- file-log; prints one JSON object on its last line.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -42,4 +42,4 @@ try {
 } finally {
   await rm(dir, { recursive: true, force: true })
 }
-console.log(JSON.stringify(results))
+console.log(JSON.stringify({ bench: 'file-log', ...results }))

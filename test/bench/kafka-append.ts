@@ -1,10 +1,10 @@
 // Measures the Kafka job log on the test broker: appends of 200-byte records one batch at a time
 // (as the scheduler appends: one transaction in flight), concurrent appends sharing transactions
 // (group commit), and replay of everything in reads of 5,000.
-// Usage: node --import tsx test/adapters/kafka/bench-append.ts; prints one JSON object on its last line.
-import { KafkaJobLog } from '../../../src/adapters/kafka/job-log.js'
-import { ensureKafka } from '../../helpers/services.js'
-import { deleteTopics, env, uniqueName } from './kafka-test-env.js'
+// Usage: npm run bench -- kafka-append; prints one JSON object on its last line.
+import { KafkaJobLog } from '../../src/adapters/kafka/job-log.js'
+import { ensureKafka } from '../helpers/services.js'
+import { deleteTopics, env, uniqueName } from '../adapters/kafka/kafka-test-env.js'
 
 const RECORD_BYTES = 200
 const payloads = (n: number): Uint8Array[] => Array.from({ length: n }, () => new Uint8Array(RECORD_BYTES).fill(7))
@@ -42,4 +42,4 @@ try {
   await log.close()
   await deleteTopics(bootstrap, [log.topic])
 }
-console.log(JSON.stringify(results))
+console.log(JSON.stringify({ bench: 'kafka-append', ...results }))
