@@ -90,6 +90,8 @@ export class SchedulerCore {
   private readonly outstanding = new Map<NodeId, number>()
   private seq = 0
   private unfinished = 0
+  /** Accepted submissions whose record is not durable yet; they count toward the queue limit. */
+  private pendingSubmissions = 0
   private attemptCounter = 0
   private replaying = false
   private effects: Effects = emptyEffects()
@@ -131,6 +133,7 @@ export class SchedulerCore {
       case 'submitted': {
         const existing = this.jobs.get(record.spec.id)
         if (existing !== undefined && existing.status !== 'pending') return
+        if (existing !== undefined) this.pendingSubmissions--
         const job = existing ?? this.create(record.spec)
         job.status = 'waiting'
         if (!this.replaying) this.effects.durable.push(job.spec.id)
@@ -156,8 +159,9 @@ export class SchedulerCore {
       if (!knownTypes.has(spec.type)) return refused(new UnknownJobTypeError(spec.type))
       const unknownDep = spec.options.dependsOn.find((d) => !this.jobs.has(d))
       if (unknownDep !== undefined) return refused(new InvalidJobError(`job ${spec.id} depends on unknown job ${unknownDep}`))
-      if (this.unfinished >= this.maxQueued) return refused(new ClusterSaturatedError(this.unfinished))
+      if (this.unfinished + this.pendingSubmissions >= this.maxQueued) return refused(new ClusterSaturatedError(this.unfinished + this.pendingSubmissions))
       this.create(spec)
+      this.pendingSubmissions++
       this.effects.append.push({ kind: 'submitted', spec })
       return { status: 'pending' }
     })
