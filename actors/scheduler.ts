@@ -16,16 +16,16 @@ import type { ActorRef, DeferredReply } from '../src/actor/types.js'
 import { toError } from '../src/errors.js'
 import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
 import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
+import { encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
 import { checkList, checkOutcome, checkSpec, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
 import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
-import { FencedError } from '../src/storage/errors.js'
+import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
 import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../protocols/jobs/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
-import { Packr } from 'msgpackr'
 
 /** Records read per request during replay. */
 const REPLAY_CHUNK = 5000
@@ -33,35 +33,7 @@ const REPLAY_CHUNK = 5000
 const APPEND_BATCH_MAX = 5000
 /** Timeouts, retries and deadlines are checked at least this often. */
 const TICK_MS = 100
-/** How long cached results live. */
-const RESULT_TTL_MS = 24 * 3600_000
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
-
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
-
-/** The cache key of a job's recorded outcome. */
-export function resultKey(id: string): string {
-  return `job:${id}`
-}
-
-/** The cache key mapping an idempotency key to the job that owns it. */
-export function idempotencyCacheKey(key: string): string {
-  return `idem:${key}`
-}
-
-/** Encodes an outcome for the cache. */
-export function encodeOutcome(outcome: JobOutcome): Uint8Array {
-  return packr.pack(outcome)
-}
-
-/** Decodes a cached outcome, or undefined if it is not one. */
-export function decodeOutcome(bytes: Uint8Array): JobOutcome | undefined {
-  try {
-    return checkOutcome(packr.unpack(bytes))
-  } catch {
-    return undefined
-  }
-}
 
 /** Options of the scheduler actor. */
 export interface SchedulerInit {
@@ -114,6 +86,13 @@ export function schedulerActor(init: SchedulerInit) {
       let inFlight: JobRecord[] | undefined
       let appendFailures = 0
       let appendRetryAt = 0
+      let lastAppendError: Error | undefined
+      let cacheErrors = 0
+      ctx.env.metrics.counter('dx_jobs_cache_errors_total', 'Result cache writes that failed (the job log still holds the results)', [], (set) => set(cacheErrors))
+      const cacheFailed = (error: unknown): void => {
+        // The log holds every result; a failing cache only costs lookups, so say so once per burst.
+        if (cacheErrors++ % 1000 === 0) ctx.log.warn('result cache unavailable; results stay in the job log', { error, failures: cacheErrors })
+      }
       let dispatchQueued = false
       const executors = new Map<NodeId, ActorRef<ExecutorMsg>>()
       const watchers = new Map<string, ActorRef<JobsClientMsg>>()
@@ -148,7 +127,8 @@ export function schedulerActor(init: SchedulerInit) {
               ctx.stop()
               return
             }
-            ctx.log.warn('job log append failed; retrying', { error: toError(error), records: batch.length })
+            lastAppendError = toError(error)
+            ctx.log.warn('job log append failed; retrying', { error: lastAppendError, records: batch.length })
             self.tell({ type: 'appended', ok: false })
           },
         )
@@ -173,8 +153,8 @@ export function schedulerActor(init: SchedulerInit) {
           for (const w of f.watchers) finished.set(w, [...(finished.get(w) ?? []), { id: f.id, outcome: f.outcome }])
         }
         for (const f of effects.finished) {
-          init.cache.setIfAbsent(resultKey(f.id), encodeOutcome(f.outcome), { ttlMs: RESULT_TTL_MS }).catch((error: unknown) => ctx.log.debug('result not cached', { id: f.id, error }))
-          if (f.idempotencyKey !== null) init.cache.setIfAbsent(idempotencyCacheKey(f.idempotencyKey), new TextEncoder().encode(f.id), { ttlMs: RESULT_TTL_MS }).catch(() => {})
+          init.cache.setIfAbsent(resultKey(f.id), encodeOutcome(f.outcome), { ttlMs: RESULT_TTL_MS }).catch(cacheFailed)
+          if (f.idempotencyKey !== null) init.cache.setIfAbsent(idempotencyCacheKey(f.idempotencyKey), new TextEncoder().encode(f.id), { ttlMs: RESULT_TTL_MS }).catch(cacheFailed)
         }
         for (const [w, items] of finished) watcherAt(w).tell({ type: 'finished', items })
         const progress = new Map<string, Array<{ id: string; fraction: number; message: string | null }>>()
@@ -250,8 +230,19 @@ export function schedulerActor(init: SchedulerInit) {
               }
             }
           })
-          if (remaining.n === 0) reply.resolve(replies)
           perform(core.takeEffects())
+          if (remaining.n > 0 && appendFailures > 0) {
+            // The log is failing: say so now rather than holding the submitter; the records stay
+            // queued, and a retry with the same ids is acknowledged once they are durable.
+            for (const job of jobs) {
+              const waiting = submitters.get(job.id)?.filter((w) => w.reply !== reply)
+              if (waiting === undefined || waiting.length === 0) submitters.delete(job.id)
+              else submitters.set(job.id, waiting)
+            }
+            reply.reject(new JobLogUnavailableError(`the job log is failing: ${lastAppendError?.message ?? 'unknown error'}`, false))
+          } else if (remaining.n === 0) {
+            reply.resolve(replies)
+          }
           return reply
         },
         watch(msg) {

@@ -31,6 +31,8 @@ import { resolveJobOptions } from './options.js'
 import { SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
+import { decodeOutcome, resultKey } from './result-cache.js'
+import type { ResultCache } from '../storage/types.js'
 
 /** Default time a submission keeps trying to reach a leader. */
 export const SUBMIT_TIMEOUT_MS = 30_000
@@ -68,6 +70,8 @@ export interface JobClientInit {
   waiters: ResultWaiters
   /** Address of this node's jobs-client actor, where the leader pushes outcomes. */
   watcher: string
+  /** The result cache, read before waiting for the leader. */
+  cache: ResultCache
   /** Job types registered here, used to validate inputs before they travel. */
   jobs: readonly JobDef[]
   submitTimeoutMs?: number
@@ -79,7 +83,13 @@ interface Queued {
   readonly resolve: (handle: JobHandle) => void
   readonly reject: (error: Error) => void
   readonly deadlineMs: number
+  readonly timeoutMs: number
   readonly signal: AbortSignal | undefined
+}
+
+/** How a submission waits: it keeps retrying while no leader takes it, up to `submitTimeoutMs`. */
+export interface SubmitOptions extends AbortOptions {
+  submitTimeoutMs?: number
 }
 
 export class JobClient {
@@ -96,13 +106,14 @@ export class JobClient {
   }
 
   /** Submits one job; resolves with its handle once the submission is durable. */
-  submit<I, O>(job: JobDef<I, O> | string, input: I, options: JobOptions & AbortOptions = {}): Promise<JobHandle<O>> {
-    return this.enqueue(job, input, options, options.signal) as Promise<JobHandle<O>>
+  submit<I, O>(job: JobDef<I, O> | string, input: I, options: JobOptions & SubmitOptions = {}): Promise<JobHandle<O>> {
+    const { signal, submitTimeoutMs, ...jobOptions } = options
+    return this.enqueue(job, input, jobOptions, { signal, submitTimeoutMs }) as Promise<JobHandle<O>>
   }
 
   /** Submits many jobs at once; each resolves or rejects on its own. */
-  submitBatch(items: readonly BatchItem[], options: AbortOptions = {}): Array<Promise<JobHandle>> {
-    return items.map((item) => this.enqueue(item.job, item.input, item.options ?? {}, options.signal))
+  submitBatch(items: readonly BatchItem[], options: SubmitOptions = {}): Array<Promise<JobHandle>> {
+    return items.map((item) => this.enqueue(item.job, item.input, item.options ?? {}, options))
   }
 
   /** A handle to an existing job. */
@@ -132,6 +143,7 @@ export class JobClient {
   }
 
   private result<O>(id: string, options: AbortOptions = {}): Promise<O> {
+    if (this.init.waiters.known(id) === undefined) void this.fromCache(id)
     return new Promise<O>((resolve, reject) => {
       const { signal } = options
       if (signal?.aborted === true) {
@@ -150,11 +162,22 @@ export class JobClient {
     })
   }
 
-  private enqueue(job: JobDef | string, input: unknown, options: JobOptions, signal: AbortSignal | undefined): Promise<JobHandle> {
+  /** Looks the outcome up in the result cache, which answers without the leader; a miss changes nothing. */
+  private async fromCache(id: string): Promise<void> {
+    try {
+      const bytes = await this.init.cache.get(resultKey(id))
+      const outcome = bytes === undefined ? undefined : decodeOutcome(bytes)
+      if (outcome !== undefined) this.init.waiters.settle(id, outcome)
+    } catch (error) {
+      this.init.env.logger.debug('result cache lookup failed', { id, error })
+    }
+  }
+
+  private enqueue(job: JobDef | string, input: unknown, options: JobOptions, submit: SubmitOptions): Promise<JobHandle> {
     return new Promise((resolve, reject) => {
       try {
         const spec = this.buildSpec(job, input, options)
-        this.queue.push({ spec, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + this.submitTimeoutMs, signal })
+        this.queue.push({ spec, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs), timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs, signal: submit.signal })
         this.requestFlush()
       } catch (error) {
         reject(error as Error)
@@ -203,10 +226,10 @@ export class JobClient {
   }
 
   /** Sends a batch to the leader, retrying transient failures until each item's deadline. */
-  private async send(batch: Queued[], attempt: number): Promise<void> {
+  private async send(batch: Queued[], attempt: number, lastError?: Error): Promise<void> {
     const live = batch.filter((q) => {
       if (q.signal?.aborted === true) q.reject(abortError(q.signal))
-      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(new NoLeaderError(`no leader accepted the job within ${this.submitTimeoutMs} ms`))
+      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(new NoLeaderError(`no leader accepted the job within ${q.timeoutMs} ms${lastError === undefined ? '' : `; last error: ${lastError.name}: ${lastError.message}`}`))
       else return true
       return false
     })
@@ -221,7 +244,7 @@ export class JobClient {
         return
       }
       await this.init.env.timers.sleep(backoffDelayMs(RETRY, attempt, this.init.env.random))
-      return this.send(live, attempt + 1)
+      return this.send(live, attempt + 1, error as Error)
     }
     live.forEach((q, i) => {
       const reply = replies[i]

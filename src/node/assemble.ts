@@ -81,7 +81,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
-  const jobs = new JobClient({ system, env, cluster, waiters, watcher: formatAddress(clientRef.address), jobs: init.jobs })
+  const jobs = new JobClient({ system, env, cluster, waiters, watcher: formatAddress(clientRef.address), cache: ports.cache, jobs: init.jobs })
 
   // The scheduler runs exactly while this node holds the lease of one epoch; changes are applied one
   // at a time, so an old scheduler has always stopped before the next one starts.

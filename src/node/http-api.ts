@@ -38,6 +38,9 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
   }
 }
 
+/** Most jobs in one batch request. */
+const BATCH_MAX = 10_000
+
 /** Default wait of GET /jobs/:id/result. */
 const RESULT_WAIT_MS = 30_000
 const STATUSES: readonly JobStatus[] = ['waiting', 'queued', 'retrying', 'running', 'completed', 'failed', 'cancelled']
@@ -53,9 +56,31 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
       async handle({ body, query }) {
         const request = body as { type?: unknown; input?: unknown; options?: unknown } | undefined
         if (request === undefined || typeof request.type !== 'string') throw new HttpError(400, 'body must be {"type": string, "input": any, "options"?: {...}}')
-        const handle = await jobs.submit(request.type, request.input ?? null, (request.options ?? {}) as JobOptions)
+        const handle = await jobs.submit(request.type, request.input ?? null, { ...((request.options ?? {}) as JobOptions), ...submitTimeout(query) })
         if (query.get('wait') === null) return { status: 202, json: { id: handle.id } }
         return { status: 200, json: { id: handle.id, ...(await outcome(timers, waitMs(query), (signal) => handle.result({ signal }))) } }
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/jobs/batch',
+      async handle({ body, query }) {
+        const items = (body as { jobs?: unknown } | undefined)?.jobs
+        if (!Array.isArray(items) || items.length > BATCH_MAX) throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX} jobs`)
+        const wait = query.get('wait') !== null
+        const ms = waitMs(query)
+        const results = await Promise.all(
+          jobs.submitBatch(items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({ job: typeof item?.type === 'string' ? item.type : '', input: item?.input ?? null, options: (item?.options ?? {}) as JobOptions })), submitTimeout(query)).map(async (submitted) => {
+            try {
+              const handle = await submitted
+              return wait ? { id: handle.id, ...(await outcome(timers, ms, (signal) => handle.result({ signal }))) } : { id: handle.id }
+            } catch (error) {
+              const e = error as Error & { code?: string }
+              return { error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
+            }
+          }),
+        )
+        return { status: 200, json: { results } }
       },
     },
     {
@@ -88,6 +113,12 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
     },
     { method: 'POST', pattern: '/jobs/:id/cancel', handle: async ({ params }) => ({ status: 200, json: { cancelled: await jobs.cancel(params.id!) } }) },
   ]
+}
+
+/** `?submitTimeoutMs=` bounds how long a submission retries while no leader takes it. */
+function submitTimeout(query: URLSearchParams): { submitTimeoutMs?: number } {
+  const ms = Number(query.get('submitTimeoutMs'))
+  return Number.isFinite(ms) && ms > 0 ? { submitTimeoutMs: ms } : {}
 }
 
 function waitMs(query: URLSearchParams): number {

@@ -11,7 +11,7 @@
  */
 import { defineJob } from '../../../src/jobs/define.js'
 import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
-import { decodeOutcome } from '../../../actors/scheduler.js'
+import { decodeOutcome } from '../../../src/jobs/result-cache.js'
 import { assembleNode, type AssembledNode } from '../../../src/node/assemble.js'
 import type { JobOutcome } from '../../../src/jobs/types.js'
 import type { Scenario } from '../../run.js'

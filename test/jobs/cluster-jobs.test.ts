@@ -1,0 +1,163 @@
+// Goal: the platform's promise on real processes: 3 peers, 10,000 jobs submitted, the leader
+// killed with -9 midway; every acknowledged job completes and its result is recorded exactly once
+// in the job log. Run twice: on real Kafka and Redis, and on the embedded defaults (a file log
+// shared by the peers of one host, memory caches). Also: bad input gets typed errors over HTTP.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { promisify } from 'node:util'
+import { KafkaJobLog } from '../../src/adapters/kafka/job-log.js'
+import { realEnvironment } from '../../src/env/real.js'
+import { FileJobLog } from '../../src/storage/file-job-log.js'
+import type { JobLog } from '../../src/storage/types.js'
+import { decodeJobRecord } from '../../protocols/jobs/codec.js'
+import { ensureKafka, ensureRedis } from '../helpers/services.js'
+import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+
+const run = promisify(execFile)
+const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+const JOBS = 10_000
+const BATCH = 500
+const cleanups: Array<() => Promise<void>> = []
+after(async () => {
+  for (const c of cleanups.reverse()) await c()
+})
+
+interface Cluster {
+  peers: Peer[]
+  dir: string
+}
+
+async function startCluster(jobLog: (dir: string) => string, cache: string): Promise<Cluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-jobs-'))
+  await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
+  const peers: Peer[] = []
+  cleanups.push(async () => {
+    await Promise.all(peers.map((p) => p.kill()))
+    await rm(dir, { recursive: true, force: true })
+  })
+  for (let i = 0; i < 3; i++) {
+    const p = new Peer({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: jobLog(dir), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    peers.push(p)
+    p.start()
+    await p.address()
+  }
+  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
+  return { peers, dir }
+}
+
+/** Submits JOBS fib jobs through a peer that is not the leader, killing the leader halfway; returns the acknowledged ids with their n. */
+async function submitAndKillLeader(cluster: Cluster): Promise<Map<string, number>> {
+  const leader = (await agreedLeader(cluster.peers))!
+  const ids = await Promise.all(cluster.peers.map(async (p) => (await p.status())!.nodeId))
+  const victim = cluster.peers[ids.indexOf(leader.nodeId)]!
+  const submitter = cluster.peers.find((p) => p !== victim)!
+  const acked = new Map<string, number>()
+  let killed = false
+  for (let start = 0; start < JOBS; start += BATCH) {
+    if (!killed && start >= JOBS / 2) {
+      killed = true
+      await victim.kill()
+    }
+    const jobs = Array.from({ length: BATCH }, (_, i) => ({ type: 'fib', input: { n: (start + i) % 90 }, options: { retries: 5 } }))
+    const reply = await submitter.call<{ results: Array<{ id?: string; error?: { name: string } }> }>('POST', '/jobs/batch', { jobs })
+    assert.equal(reply.status, 200)
+    reply.json.results.forEach((r, i) => {
+      if (r.id !== undefined) acked.set(r.id, (start + i) % 90)
+    })
+  }
+  assert.ok(killed)
+  return acked
+}
+
+/** Waits until every acknowledged job has its result, through the API of a live peer; checks the values. */
+async function checkResults(cluster: Cluster, acked: Map<string, number>): Promise<Map<string, unknown>> {
+  const peer = cluster.peers.find((p) => p.running)!
+  const results = new Map<string, unknown>()
+  const ids = [...acked.keys()]
+  for (let i = 0; i < ids.length; i += 200) {
+    await Promise.all(
+      ids.slice(i, i + 200).map(async (id) => {
+        const reply = await waitFor(() => peer.call<{ ok: boolean; value?: { n: number } }>('GET', `/jobs/${id}/result?timeoutMs=60000`), (r) => r.status === 200, 120_000, `job ${id}`)
+        assert.equal(reply.json.ok, true, `job ${id}: ${JSON.stringify(reply.json)}`)
+        assert.equal(reply.json.value!.n, acked.get(id))
+        results.set(id, reply.json.value)
+      }),
+    )
+  }
+  return results
+}
+
+/** Reads the whole log and checks: every acknowledged job submitted once and finished exactly once, with the result the API gave. */
+async function checkLog(log: JobLog, acked: Map<string, number>, results: Map<string, unknown>): Promise<void> {
+  const finished = new Map<string, unknown[]>()
+  const submitted = new Set<string>()
+  const end = await log.endOffset()
+  for (let offset = 0; offset < end; ) {
+    const chunk = await log.read(offset, 5000)
+    if (chunk.length === 0) break
+    for (const entry of chunk) {
+      const record = decodeJobRecord(entry.payload)
+      if (record.kind === 'submitted') submitted.add(record.spec.id)
+      if (record.kind === 'finished') finished.set(record.id, [...(finished.get(record.id) ?? []), record.outcome.ok ? record.outcome.value : record.outcome])
+      offset = entry.offset + 1
+    }
+  }
+  for (const id of acked.keys()) {
+    assert.ok(submitted.has(id), `acknowledged job ${id} is in the log`)
+    const outcomes = finished.get(id) ?? []
+    assert.equal(outcomes.length, 1, `job ${id} has exactly one recorded result, found ${outcomes.length}`)
+    assert.deepEqual(outcomes[0], results.get(id))
+  }
+}
+
+test('real Kafka and Redis: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
+  const brokers = await ensureKafka()
+  await ensureRedis()
+  const topic = `dx-jobs-it-${Date.now()}`
+  const cluster = await startCluster(() => `kafka://${brokers}/${topic}`, `redis://127.0.0.1:6379/dxit${Date.now()}`)
+  const acked = await submitAndKillLeader(cluster)
+  assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
+  const results = await checkResults(cluster, acked)
+  const log = new KafkaJobLog({ brokers: [brokers], cluster: `${topic}-check`, topic, env: realEnvironment({ logLevel: 'error' }) })
+  try {
+    await checkLog(log, acked, results)
+  } finally {
+    await log.close()
+  }
+})
+
+test('embedded defaults: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
+  const cluster = await startCluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
+  const acked = await submitAndKillLeader(cluster)
+  assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
+  const results = await checkResults(cluster, acked)
+  await Promise.all(cluster.peers.map((p) => p.stop()))
+  const log = await FileJobLog.open({ dir: join(cluster.dir, 'joblog') })
+  try {
+    await checkLog(log, acked, results)
+  } finally {
+    await log.close()
+  }
+})
+
+test('bad input over HTTP gets typed errors: malformed input, unknown type, oversized payload', { timeout: 120_000 }, async () => {
+  const cluster = await startCluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
+  const peer = cluster.peers[1]!
+  const cases: Array<[unknown, number, string]> = [
+    [{ type: 'fib', input: { n: 'seven' } }, 400, 'InvalidJobError'],
+    [{ type: 'no-such-job', input: {} }, 400, 'UnknownJobTypeError'],
+    [{ type: 'noop', input: { pad: 'x'.repeat(400_000) } }, 400, 'PayloadTooLargeError'],
+    [{ type: 'fib', input: { n: 1 }, options: { retries: 'many' } }, 400, 'InvalidJobError'],
+    [{ input: {} }, 400, 'Error'],
+  ]
+  for (const [body, status, name] of cases) {
+    const reply = await peer.call<{ error: { name: string } }>('POST', '/jobs', body)
+    assert.deepEqual([reply.status, reply.json.error.name], [status, name], JSON.stringify(body).slice(0, 80))
+  }
+  const ok = await peer.call<{ ok: boolean; value: unknown }>('POST', '/jobs?wait=1', { type: 'fib', input: { n: 10 } })
+  assert.deepEqual(ok.json.value, { n: 10, fib: 55 })
+})
