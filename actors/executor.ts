@@ -16,7 +16,7 @@ import { defineActor } from '../src/actor/define.js'
 import type { ActorRef, Ask } from '../src/actor/types.js'
 import { toError } from '../src/errors.js'
 import { JobTimeoutError, PermanentJobError, UnknownJobTypeError } from '../src/jobs/errors.js'
-import { SCHEDULER_PATH, type Assignment, type ExecutorMsg, type Report, type SchedulerMsg } from '../src/jobs/protocol.js'
+import { checkList, checkSpec, checkText, SCHEDULER_PATH, type Assignment, type ExecutorMsg, type Report, type SchedulerMsg } from '../src/jobs/protocol.js'
 import type { JobContext, JobDef, JobOutcome, JobSpec } from '../src/jobs/types.js'
 import type { Environment } from '../src/env/types.js'
 
@@ -106,6 +106,8 @@ export interface ExecutorInit {
 export function executorActor(init: ExecutorInit) {
   return defineActor<ExecutorMsg>({
     mailbox: { capacity: 100_000 },
+    // A malformed message from a peer costs that message; restarting would drop the running attempts.
+    supervision: { decide: () => 'resume' },
     setup(ctx) {
       const env = ctx.env
       const pools = new Map<string, { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }>()
@@ -216,10 +218,16 @@ export function executorActor(init: ExecutorInit) {
 
       return {
         assign(msg) {
-          for (const a of msg.assignments) accept(a)
+          for (const a of checkList<Assignment>(msg.assignments, 'assignments')) {
+            try {
+              accept({ spec: checkSpec(a.spec), attempt: typeof a.attempt === 'number' ? a.attempt : 1, attemptKey: checkText(a.attemptKey, 'attemptKey', 64) })
+            } catch (error) {
+              ctx.log.warn('refused a malformed assignment', { error })
+            }
+          }
         },
         abort(msg) {
-          for (const { id, attemptKey } of msg.items) {
+          for (const { id, attemptKey } of checkList<{ id: string; attemptKey: string }>(msg.items, 'items')) {
             const run = runs.get(id)
             if (run === undefined || run.attemptKey !== attemptKey) continue
             runs.delete(id)

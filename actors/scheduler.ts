@@ -4,8 +4,8 @@
  * scheduler core, and then serves submissions, executor reports and queries until leadership is
  * lost (the node stops it) or the log fences it (it stops itself).
  *
- * I/O discipline: records are appended in batches, one append in flight at a time, in order; a
- * record's effects (acknowledging a submission, recording a result, telling watchers) happen only
+ * I/O discipline: records are appended in batches, up to APPENDS_IN_FLIGHT at a time (the log
+ * combines concurrent appends into one write or transaction); a record's effects (acknowledging a submission, recording a result, telling watchers) happen only
  * after its append is durable. A failed append is retried as is; an ambiguous one may land twice,
  * which replay tolerates (first record wins). Results go to the cache after they are durable in the
  * log, with setIfAbsent, so the cache never disagrees with the log's first result.
@@ -17,7 +17,7 @@ import { toError } from '../src/errors.js'
 import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
 import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
 import { encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
-import { checkList, checkOutcome, checkSpec, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
+import { checkList, checkOutcome, checkSubmission, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
 import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
@@ -31,6 +31,10 @@ import { ProtocolError } from '../protocols/errors.js'
 const REPLAY_CHUNK = 5000
 /** Records per append. */
 const APPEND_BATCH_MAX = 5000
+/** How long the leader reuses its reading of the cluster view for placement. */
+const PEERS_REFRESH_MS = 20
+/** Appends under way at once. */
+const APPENDS_IN_FLIGHT = 4
 /** Timeouts, retries and deadlines are checked at least this often. */
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
@@ -81,9 +85,13 @@ export function schedulerActor(init: SchedulerInit) {
       core.endReplay()
       ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, records: offset, skipped, backlog: core.backlog })
 
+      /** The submitted records as they arrived, appended as is instead of encoded again. */
+      const submittedBytes = new Map<string, Uint8Array>()
+      const encode = (record: JobRecord): Uint8Array => (record.kind === 'submitted' ? submittedBytes.get(record.spec.id) : undefined) ?? encodeJobRecord(record)
       const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; remaining: { n: number } }>>()
       let pending: JobRecord[] = []
-      let inFlight: JobRecord[] | undefined
+      const inFlight = new Map<number, JobRecord[]>()
+      let nextBatch = 0
       let appendFailures = 0
       let appendRetryAt = 0
       let lastAppendError: Error | undefined
@@ -113,14 +121,19 @@ export function schedulerActor(init: SchedulerInit) {
         return ref
       }
 
-      /** Starts the next append if none is in flight. */
+      /**
+       * Starts appends while fewer than APPENDS_IN_FLIGHT are under way. Batches may land in any
+       * order; that is safe because a job's later records are only requested once its earlier ones
+       * are durable, so the order that matters (submitted before finished) always holds.
+       */
       const appendNext = (): void => {
-        if (inFlight !== undefined || pending.length === 0 || env.clock.monotonicMs() < appendRetryAt) return
+        if (pending.length === 0 || inFlight.size >= APPENDS_IN_FLIGHT || env.clock.monotonicMs() < appendRetryAt) return
         const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
-        inFlight = batch
-        jobLog.append(init.epoch, batch.map(encodeJobRecord), { signal: ctx.signal }).then(
-          () => self.tell({ type: 'appended', ok: true }),
+        const id = nextBatch++
+        inFlight.set(id, batch)
+        jobLog.append(init.epoch, batch.map(encode), { signal: ctx.signal }).then(
+          () => self.tell({ type: 'appended', batch: id, ok: true }),
           (error: unknown) => {
             if (error instanceof FencedError) {
               ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
@@ -129,9 +142,10 @@ export function schedulerActor(init: SchedulerInit) {
             }
             lastAppendError = toError(error)
             ctx.log.warn('job log append failed; retrying', { error: lastAppendError, records: batch.length })
-            self.tell({ type: 'appended', ok: false })
+            self.tell({ type: 'appended', batch: id, ok: false })
           },
         )
+        appendNext()
       }
 
       /** Carries out what the core produced. */
@@ -173,23 +187,26 @@ export function schedulerActor(init: SchedulerInit) {
         }
       }
 
-      const candidates = (): Candidate[] => {
-        const view = init.cluster.view()
-        if (view === undefined) return []
-        const out: Candidate[] = []
-        for (const m of view.members) {
-          if (m.state === 'down' || m.state === 'leaving') core.peerDown(m.nodeId, env.clock.monotonicMs())
-          if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
-          out.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs })
-        }
-        return out
-      }
-
-      const knownTypes = (): Set<string> => {
+      // The cluster view changes at gossip pace; dispatches and submissions come far more often.
+      let peersAt = -Infinity
+      let peers: { candidates: Candidate[]; types: Set<string> } = { candidates: [], types: new Set() }
+      const refreshPeers = (): { candidates: Candidate[]; types: Set<string> } => {
+        const now = env.clock.monotonicMs()
+        if (now - peersAt < PEERS_REFRESH_MS) return peers
+        peersAt = now
+        const candidates: Candidate[] = []
         const types = new Set<string>()
-        for (const m of init.cluster.view()?.members ?? []) for (const t of m.metrics?.types ?? []) types.add(t)
-        return types
+        for (const m of init.cluster.view()?.members ?? []) {
+          if (m.state === 'down' || m.state === 'leaving') core.peerDown(m.nodeId, now)
+          for (const t of m.metrics?.types ?? []) types.add(t)
+          if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
+          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs })
+        }
+        peers = { candidates, types }
+        return peers
       }
+      const candidates = (): Candidate[] => refreshPeers().candidates
+      const knownTypes = (): Set<string> => refreshPeers().types
 
       const requestDispatch = (): void => {
         if (dispatchQueued) return
@@ -207,7 +224,9 @@ export function schedulerActor(init: SchedulerInit) {
 
       return {
         submit(msg, c) {
-          const jobs = checkList<unknown>(msg.jobs, 'jobs').map(checkSpec)
+          const records = checkList<unknown>(msg.records, 'records')
+          const jobs = records.map(checkSubmission)
+          jobs.forEach((job, i) => submittedBytes.set(job.id, records[i] as Uint8Array))
           const watcher = msg.watcher === null ? null : checkText(msg.watcher, 'watcher')
           const results = core.submit(jobs, knownTypes())
           const replies: SubmitReply[] = new Array(jobs.length)
@@ -215,6 +234,7 @@ export function schedulerActor(init: SchedulerInit) {
           const reply = c.defer()
           results.forEach((r, i) => {
             const id = jobs[i]!.id
+            if (r.status !== 'pending') submittedBytes.delete(id)
             if (r.status === 'refused') replies[i] = { status: 'refused', error: r.error }
             else if (r.status === 'duplicate') {
               replies[i] = { status: 'duplicate', of: r.of }
@@ -282,14 +302,18 @@ export function schedulerActor(init: SchedulerInit) {
           perform(core.takeEffects())
         },
         appended(msg) {
-          const batch = inFlight
-          inFlight = undefined
+          const batch = inFlight.get(msg.batch)
+          inFlight.delete(msg.batch)
           if (batch === undefined) return
           if (msg.ok) {
             appendFailures = 0
-            for (const record of batch) core.apply(record)
+            for (const record of batch) {
+              if (record.kind === 'submitted') submittedBytes.delete(record.spec.id)
+              core.apply(record)
+            }
             perform(core.takeEffects())
             requestDispatch()
+            appendNext()
             return
           }
           appendFailures++

@@ -28,7 +28,7 @@ import { checkBody } from '../../protocols/envelope/body.js'
 import { EnvelopeTooLargeError, ProtocolError } from '../../protocols/errors.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
 import { resolveJobOptions } from './options.js'
-import { SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
+import { BATCH_MAX, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
 import { decodeOutcome, resultKey } from './result-cache.js'
@@ -40,6 +40,8 @@ export const SUBMIT_TIMEOUT_MS = 30_000
 export const INPUT_MAX_BYTES = 256 * 1024
 
 const ASK_TIMEOUT_MS = 10_000
+/** Bytes of job specs per submit message: half the envelope limit, leaving room for framing. */
+const MESSAGE_BYTES_MAX = 512 * 1024
 const RETRY = { minMs: 25, maxMs: 250, factor: 2, jitter: 0.2 }
 /** Errors after which a submission is tried again: the leader moved or is not there yet. */
 const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError'])
@@ -85,6 +87,8 @@ interface Queued {
   readonly deadlineMs: number
   readonly timeoutMs: number
   readonly signal: AbortSignal | undefined
+  /** The encoded job record, which is what travels to the leader. */
+  readonly record: Uint8Array
 }
 
 /** How a submission waits: it keeps retrying while no leader takes it, up to `submitTimeoutMs`. */
@@ -176,8 +180,8 @@ export class JobClient {
   private enqueue(job: JobDef | string, input: unknown, options: JobOptions, submit: SubmitOptions): Promise<JobHandle> {
     return new Promise((resolve, reject) => {
       try {
-        const spec = this.buildSpec(job, input, options)
-        this.queue.push({ spec, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs), timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs, signal: submit.signal })
+        const { spec, record } = this.buildSpec(job, input, options)
+        this.queue.push({ spec, record, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs), timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs, signal: submit.signal })
         this.requestFlush()
       } catch (error) {
         reject(error as Error)
@@ -185,7 +189,7 @@ export class JobClient {
     })
   }
 
-  private buildSpec(job: JobDef | string, input: unknown, options: JobOptions): JobSpec {
+  private buildSpec(job: JobDef | string, input: unknown, options: JobOptions): { spec: JobSpec; record: Uint8Array } {
     const type = typeof job === 'string' ? job : job.type
     const def = this.defs.get(type) ?? (typeof job === 'string' ? undefined : job)
     let checked = input
@@ -202,16 +206,16 @@ export class JobClient {
       throw new InvalidJobError(`input of ${type} cannot travel: ${(error as Error).message}`)
     }
     const spec: JobSpec = { id: this.init.env.random.id(), type, input: checked === undefined ? null : checked, options: resolveJobOptions(options), submittedAt: this.init.env.clock.wallMs() }
-    let bytes: number
+    let record: Uint8Array
     try {
-      bytes = encodeJobRecord({ kind: 'submitted', spec }).length
+      record = encodeJobRecord({ kind: 'submitted', spec })
     } catch (error) {
       if (error instanceof EnvelopeTooLargeError) throw new PayloadTooLargeError(error.bytes, this.inputMaxBytes)
       if (error instanceof ProtocolError) throw new InvalidJobError(error.message)
       throw error
     }
-    if (bytes > this.inputMaxBytes) throw new PayloadTooLargeError(bytes, this.inputMaxBytes)
-    return spec
+    if (record.length > this.inputMaxBytes) throw new PayloadTooLargeError(record.length, this.inputMaxBytes)
+    return { spec, record }
   }
 
   private requestFlush(): void {
@@ -219,9 +223,16 @@ export class JobClient {
     this.flushQueued = true
     queueMicrotask(() => {
       this.flushQueued = false
-      const batch = this.queue
+      const queued = this.queue
       this.queue = []
-      if (batch.length > 0) void this.send(batch, 1)
+      // One message per chunk, so that no submit exceeds the envelope limit or the batch limit.
+      for (let start = 0; start < queued.length; ) {
+        let end = start
+        let size = 0
+        while (end < queued.length && end - start < BATCH_MAX && (end === start || size + queued[end]!.record.length <= MESSAGE_BYTES_MAX)) size += queued[end++]!.record.length
+        void this.send(queued.slice(start, end), 1)
+        start = end
+      }
     })
   }
 
@@ -237,7 +248,7 @@ export class JobClient {
     let replies: SubmitReply[]
     try {
       const scheduler = this.scheduler()
-      replies = await scheduler.ask({ type: 'submit', jobs: live.map((q) => q.spec), watcher: this.init.watcher }, { timeoutMs: ASK_TIMEOUT_MS })
+      replies = await scheduler.ask({ type: 'submit', records: live.map((q) => q.record), watcher: this.init.watcher }, { timeoutMs: ASK_TIMEOUT_MS })
     } catch (error) {
       if (!TRANSIENT.has((error as Error).name)) {
         for (const q of live) q.reject(error as Error)

@@ -5,6 +5,7 @@
  */
 import type { Ask } from '../actor/types.js'
 import { decodeJobRecord, encodeJobRecord } from '../../protocols/jobs/codec.js'
+import { checkBody } from '../../protocols/envelope/body.js'
 import { InvalidJobError } from './errors.js'
 import type { JobError, JobInfo, JobOutcome, JobSpec, JobStatus } from './types.js'
 
@@ -25,7 +26,8 @@ export type Report =
   | { readonly kind: 'progress'; readonly id: string; readonly attemptKey: string; readonly fraction: number; readonly message: string | null }
 
 export type SchedulerMsg =
-  | Ask<{ type: 'submit'; jobs: JobSpec[]; watcher: string | null }, SubmitReply[]>
+  /** Each job travels as its encoded job-log record, which the leader checks by decoding and appends as is. */
+  | Ask<{ type: 'submit'; records: Uint8Array[]; watcher: string | null }, SubmitReply[]>
   | Ask<{ type: 'watch'; ids: string[]; watcher: string }, boolean[]>
   | Ask<{ type: 'cancel'; id: string }, boolean>
   | Ask<{ type: 'inspect'; id: string }, JobInfo | null>
@@ -33,7 +35,7 @@ export type SchedulerMsg =
   | Ask<{ type: 'reports'; reports: Report[] }, number>
   | { type: 'tick' }
   | { type: 'dispatch' }
-  | { type: 'appended'; ok: boolean }
+  | { type: 'appended'; batch: number; ok: boolean }
 
 /** One attempt handed to an executor. */
 export interface Assignment {
@@ -52,16 +54,29 @@ export type JobsClientMsg =
   | { type: 'progress'; items: Array<{ id: string; fraction: number; message: string | null }> }
   | { type: 'rewatch' }
 
-/** Checks a job spec that came from another node, through the job-log codec's own validation. */
-export function checkSpec(spec: unknown): JobSpec {
+/** Decodes a submitted job record that came from another node; the codec's validation is the check. */
+export function checkSubmission(bytes: unknown): JobSpec {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidJobError('a submission must be an encoded job record')
+  let record
   try {
-    const record = decodeJobRecord(encodeJobRecord({ kind: 'submitted', spec: spec as JobSpec }))
-    if (record.kind !== 'submitted') throw new InvalidJobError('not a job')
-    return record.spec
+    record = decodeJobRecord(bytes)
   } catch (error) {
-    if (error instanceof InvalidJobError) throw error
     throw new InvalidJobError(`malformed job: ${(error as Error).message}`)
   }
+  if (record.kind !== 'submitted') throw new InvalidJobError('a submission must be a submitted-job record')
+  return record.spec
+}
+
+/** Checks a job spec that came from another node inside an assignment, through the job-log codec. */
+export function checkSpec(spec: unknown): JobSpec {
+  let record
+  try {
+    record = decodeJobRecord(encodeJobRecord({ kind: 'submitted', spec: spec as JobSpec }))
+  } catch (error) {
+    throw new InvalidJobError(`malformed job: ${(error as Error).message}`)
+  }
+  if (record.kind !== 'submitted') throw new InvalidJobError('not a job')
+  return record.spec
 }
 
 /** Checks a list that came from another node. */
@@ -76,14 +91,21 @@ export function checkText(value: unknown, what: string, max = 1024): string {
   return value
 }
 
-/** Checks an outcome that came from another node. */
+/** Checks an outcome that came from another node: its shape, and a value that is plain data. */
 export function checkOutcome(outcome: unknown): JobOutcome {
-  try {
-    const record = decodeJobRecord(encodeJobRecord({ kind: 'finished', id: 'x', attempt: 0, outcome: outcome as JobOutcome }))
-    if (record.kind !== 'finished') throw new InvalidJobError('not an outcome')
-    return record.outcome
-  } catch (error) {
-    if (error instanceof InvalidJobError) throw error
-    throw new InvalidJobError(`malformed outcome: ${(error as Error).message}`)
+  const o = outcome as { ok?: unknown; value?: unknown; error?: { name?: unknown; code?: unknown; message?: unknown }; permanent?: unknown } | null
+  if (typeof o !== 'object' || o === null || typeof o.ok !== 'boolean') throw new InvalidJobError('an outcome must be {ok, value} or {ok, error, permanent}')
+  if (o.ok) {
+    try {
+      checkBody(o.value)
+    } catch (error) {
+      throw new InvalidJobError(`malformed outcome: ${(error as Error).message}`)
+    }
+    return { ok: true, value: o.value }
   }
+  const e = o.error
+  if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.code !== 'string' || typeof e.message !== 'string' || typeof o.permanent !== 'boolean' || e.name.length > 256 || e.code.length > 256 || e.message.length > 4096) {
+    throw new InvalidJobError('malformed outcome error')
+  }
+  return { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: o.permanent }
 }

@@ -41,6 +41,8 @@ export interface PeerSpec {
   /** Runs the peer inside this network namespace (as root). */
   netns?: string
   extraArgs?: string[]
+  /** Flags for node itself, e.g. --cpu-prof. */
+  nodeArgs?: string[]
 }
 
 /** A running peer process. */
@@ -66,7 +68,7 @@ export class Peer {
   start(): void {
     const s = this.spec
     const host = s.host ?? '127.0.0.1'
-    const args = [BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    const args = [...(s.nodeArgs ?? []), BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     if (s.cache !== undefined) args.push('--cache', s.cache)

@@ -1,0 +1,139 @@
+/**
+ * End-to-end job throughput and latency on 3 peers (`distributex start` processes on loopback) that
+ * run the jobs, and a submitter: this process joins the cluster as a peer without job types (so
+ * nothing runs here) and uses the job API, as an application would (and as BullMQ's baseline used
+ * its producer API in a separate process).
+ * - throughput: 50,000 no-op jobs submitted in batches of 1,000 (several batches in flight), from
+ *   the first submission to the last result; on the embedded defaults (file job log, memory caches)
+ *   and on Kafka plus Redis;
+ * - latency: one job at a time at an open-loop 1,000 jobs/s for 10 s (after 2 s of warm-up), on the
+ *   embedded defaults, from each job's scheduled submission time to its result.
+ * Prints one JSON object on the last line. Options (environment): JOBS, IN_FLIGHT, BREAKDOWN=1 (also
+ * prints submit-to-acknowledgement latency), PROFILE=<dir> (peers run under --cpu-prof).
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { promisify } from 'node:util'
+import { resolveConfig } from '../../src/node/config.js'
+import { startNode, type RunningNode } from '../../src/node/start.js'
+import { ensureKafka, ensureRedis } from '../helpers/services.js'
+import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+
+const JOBS = Number(process.env.JOBS ?? 50_000)
+const BATCH = 1000
+const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 6)
+const RATE = 1000
+const LATENCY_SECONDS = 10
+const WARMUP_SECONDS = 2
+const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+
+
+async function cluster(jobLog: (dir: string) => string, cache: string): Promise<{ peers: Peer[]; client: RunningNode; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-bench-jobs-'))
+  await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
+  const peers: Peer[] = []
+  for (let i = 0; i < 3; i++) {
+    const p = new Peer({ ...(process.env.PROFILE === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}/p${i}`] }), name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: jobLog(dir), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    peers.push(p)
+    p.start()
+    await p.address()
+  }
+  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
+  await waitFor(async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0), (ok) => ok, 10_000, 'executors gossiped')
+  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', jobLog: jobLog(dir), cache }, {})
+  const client = await startNode(config, [])
+  await waitFor(async () => client.cluster.view()?.leader?.nodeId, (l) => l !== undefined, 30_000, 'the submitter to join')
+  return {
+    peers,
+    client,
+    close: async () => {
+      await client.stop()
+      // With PROFILE=<dir> set, peers run under --cpu-prof and stop gracefully so that the profiles get written.
+      await Promise.all(peers.map((p) => (process.env.PROFILE === undefined ? p.kill() : p.stop())))
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function throughput(client: RunningNode): Promise<number> {
+  const batch = Array.from({ length: BATCH }, () => ({ job: 'noop', input: null, options: { retries: 1 } }))
+  const run = async (): Promise<number> => {
+    const handles = await Promise.all(client.jobs.submitBatch(batch))
+    const results = await Promise.allSettled(handles.map((h) => h.result()))
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed !== undefined) console.error(`a job failed: ${(failed as PromiseRejectedResult).reason}`)
+    return results.filter((r) => r.status === 'fulfilled').length
+  }
+  if ((await run()) !== BATCH) throw new Error('warm-up batch failed')
+  let next = 0
+  let completed = 0
+  const start = performance.now()
+  const lane = async (): Promise<void> => {
+    while (next < JOBS) {
+      next += BATCH
+      const done = await run()
+      completed += done
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
+  const seconds = (performance.now() - start) / 1000
+  if (completed !== next) throw new Error(`${completed} of ${next} completed`)
+  return completed / seconds
+}
+
+async function latency(client: RunningNode): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = []
+  const ackSamples: number[] = []
+  const total = RATE * (LATENCY_SECONDS + WARMUP_SECONDS)
+  const started = performance.now()
+  const pending: Array<Promise<void>> = []
+  for (let k = 0; k < total; k++) {
+    const due = started + (k * 1000) / RATE
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    const measured = k >= RATE * WARMUP_SECONDS
+    pending.push(
+      (async () => {
+        const handle = await client.jobs.submit('noop', null)
+        const acked = performance.now()
+        await handle.result()
+        if (measured && process.env.BREAKDOWN !== undefined) ackSamples.push(acked - due)
+        // From the scheduled send time, so a late sender cannot hide queueing (coordinated omission).
+        if (measured) samples.push(performance.now() - due)
+      })(),
+    )
+  }
+  await Promise.all(pending)
+  samples.sort((a, b) => a - b)
+  if (process.env.BREAKDOWN !== undefined) {
+    ackSamples.sort((a, b) => a - b)
+    console.error(`submit->ack p50 ${ackSamples[Math.floor(ackSamples.length / 2)]!.toFixed(2)} p99 ${ackSamples[Math.floor(ackSamples.length * 0.99)]!.toFixed(2)} ms`)
+  }
+  return { p50: samples[Math.floor(samples.length * 0.5)]!, p99: samples[Math.floor(samples.length * 0.99)]! }
+}
+
+const embedded = await cluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
+let embeddedJobs: number
+let lat: { p50: number; p99: number }
+try {
+  embeddedJobs = await throughput(embedded.client)
+  console.error(`embedded: ${Math.round(embeddedJobs)} jobs/s`)
+  lat = await latency(embedded.client)
+  console.error(`embedded latency at ${RATE}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`)
+} finally {
+  await embedded.close()
+}
+const brokers = await ensureKafka()
+await ensureRedis()
+const kafka = await cluster(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `redis://127.0.0.1:6379/dxbench${Date.now()}`)
+let kafkaJobs: number
+try {
+  kafkaJobs = await throughput(kafka.client)
+  console.error(`kafka+redis: ${Math.round(kafkaJobs)} jobs/s`)
+} finally {
+  await kafka.close()
+}
+console.log(JSON.stringify({ bench: 'jobs', embedded_jobs_per_s: Math.round(embeddedJobs), kafka_jobs_per_s: Math.round(kafkaJobs), p50_ms: Math.round(lat.p50 * 100) / 100, p99_ms: Math.round(lat.p99 * 100) / 100 }))
