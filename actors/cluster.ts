@@ -20,6 +20,9 @@ import { ProtocolError } from '../protocols/errors.js'
 /** The durable-store key of the election state. */
 export const CLUSTER_STATE_KEY = 'cluster/state'
 
+/** Member states, so that the members gauge reports zeros too. */
+const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
+
 /** How long a graceful leave waits to be removed from the configuration. */
 const LEAVE_TIMEOUT_MS = 5000
 
@@ -112,6 +115,13 @@ export function clusterActor(init: ClusterActorInit) {
       init.handle.attach(core, clock)
       let invalidRecords = 0
       ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
+      ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {
+        const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
+        for (const m of core.view(clock.monotonicMs()).members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
+        for (const [state, n] of counts) set(n, { state })
+      })
+      ctx.env.metrics.gauge('dx_cluster_leader_epoch', 'Epoch of the leader this node knows (0: none)', [], (set) => set(core.view(clock.monotonicMs()).leader?.epoch ?? 0))
+      ctx.env.metrics.gauge('dx_cluster_leading', '1 while this node leads with a valid lease', [], (set) => set(core.view(clock.monotonicMs()).leading ? 1 : 0))
       init.network.subscribe(CLUSTER_TOPIC, (from, payload) => {
         let record: MemberRecord
         try {
@@ -155,8 +165,8 @@ export function clusterActor(init: ClusterActorInit) {
       }
 
       const settleLeave = (): void => {
-        if (leaving.length === 0 || (!core.departed && clock.monotonicMs() < leaveDeadline)) return
-        for (const reply of leaving.splice(0)) reply.resolve(core.departed)
+        if (leaving.length === 0 || (!core.departed(clock.monotonicMs()) && clock.monotonicMs() < leaveDeadline)) return
+        for (const reply of leaving.splice(0)) reply.resolve(core.departed(clock.monotonicMs()))
       }
 
       ctx.timers.every('tick', init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), { type: 'tick' })

@@ -28,6 +28,9 @@ const REPORT_TIMEOUT_MS = 5000
 /** Durations kept per type for the gossiped percentiles. */
 const DURATIONS_KEPT = 128
 
+/** Buckets of the attempt duration histogram, in seconds: no-op jobs up to long batch work. */
+const ATTEMPT_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
+
 /** The executor's load, read by the cluster actor for gossip. */
 export class ExecutorStats {
   capacity = 0
@@ -110,6 +113,9 @@ export function executorActor(init: ExecutorInit) {
     supervision: { decide: () => 'resume' },
     setup(ctx) {
       const env = ctx.env
+      env.metrics.gauge('dx_jobs_running', 'Job attempts running on this node', [], (set) => set(init.stats.running))
+      env.metrics.gauge('dx_jobs_waiting_local', 'Assigned attempts waiting for a free worker on this node', [], (set) => set(init.stats.queued))
+      const attemptSeconds = env.metrics.histogram('dx_job_attempt_seconds', 'Duration of job attempts on this node, by type and outcome', ATTEMPT_BUCKETS, ['type', 'outcome'])
       const pools = new Map<string, { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }>()
       for (const def of init.jobs) {
         const idle = Array.from({ length: def.concurrency }, () => ctx.spawn(jobWorker(def, env)))
@@ -165,6 +171,7 @@ export function executorActor(init: ExecutorInit) {
         init.stats.running--
         const durationMs = env.clock.monotonicMs() - startedAt
         init.stats.recordDuration(run.spec.type, durationMs)
+        attemptSeconds.observe(durationMs / 1000, { type: run.spec.type, outcome: outcome.ok ? 'ok' : 'error' })
         if (runs.get(run.spec.id) === run) runs.delete(run.spec.id)
         const abortedByLeader = run.controller.signal.aborted && !(run.controller.signal.reason instanceof JobTimeoutError)
         if (!abortedByLeader) report({ kind: 'finished', id: run.spec.id, attemptKey: run.attemptKey, outcome, durationMs })

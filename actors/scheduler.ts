@@ -35,6 +35,9 @@ const APPEND_BATCH_MAX = 5000
 const PEERS_REFRESH_MS = 20
 /** Appends under way at once. */
 const APPENDS_IN_FLIGHT = 4
+
+/** Buckets of the append latency histogram, in seconds: fsync on a laptop up to a struggling Kafka. */
+const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 /** Timeouts, retries and deadlines are checked at least this often. */
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
@@ -97,6 +100,14 @@ export function schedulerActor(init: SchedulerInit) {
       let lastAppendError: Error | undefined
       let cacheErrors = 0
       ctx.env.metrics.counter('dx_jobs_cache_errors_total', 'Result cache writes that failed (the job log still holds the results)', [], (set) => set(cacheErrors))
+      let running = true
+      ctx.onStop(() => {
+        running = false
+      })
+      ctx.env.metrics.gauge('dx_jobs_backlog', 'Jobs the leader has not finished (waiting, queued, retrying, running); 0 on followers', [], (set) => set(running ? core.backlog : 0))
+      const accepted = ctx.env.metrics.counter('dx_jobs_accepted_total', 'Submissions made durable and acknowledged by this leader')
+      const finishedTotal = ctx.env.metrics.counter('dx_jobs_finished_total', 'Jobs whose final outcome this leader recorded', ['outcome'])
+      const appendSeconds = ctx.env.metrics.histogram('dx_job_log_append_seconds', 'Job-log append latency, submit to durable', APPEND_BUCKETS)
       const cacheFailed = (error: unknown): void => {
         // The log holds every result; a failing cache only costs lookups, so say so once per burst.
         if (cacheErrors++ % 1000 === 0) ctx.log.warn('result cache unavailable; results stay in the job log', { error, failures: cacheErrors })
@@ -132,8 +143,12 @@ export function schedulerActor(init: SchedulerInit) {
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
         const id = nextBatch++
         inFlight.set(id, batch)
+        const startedAt = env.clock.monotonicMs()
         jobLog.append(init.epoch, batch.map(encode), { signal: ctx.signal }).then(
-          () => self.tell({ type: 'appended', batch: id, ok: true }),
+          () => {
+            appendSeconds.observe((env.clock.monotonicMs() - startedAt) / 1000)
+            self.tell({ type: 'appended', batch: id, ok: true })
+          },
           (error: unknown) => {
             if (error instanceof FencedError) {
               ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
@@ -162,11 +177,13 @@ export function schedulerActor(init: SchedulerInit) {
         for (const a of effects.abort) aborts.set(a.node, [...(aborts.get(a.node) ?? []), { id: a.id, attemptKey: a.attemptKey }])
         for (const [node, items] of aborts) executorAt(node).tell({ type: 'abort', items })
         for (const id of effects.durable) acknowledge(id)
+        if (effects.durable.length > 0) accepted.inc(undefined, effects.durable.length)
         const finished = new Map<string, Array<{ id: string; outcome: JobOutcome }>>()
         for (const f of [...effects.finished, ...effects.notify]) {
           for (const w of f.watchers) finished.set(w, [...(finished.get(w) ?? []), { id: f.id, outcome: f.outcome }])
         }
         for (const f of effects.finished) {
+          finishedTotal.inc({ outcome: f.outcome.ok ? 'completed' : f.outcome.error.name === 'JobCancelledError' ? 'cancelled' : 'failed' })
           init.cache.setIfAbsent(resultKey(f.id), encodeOutcome(f.outcome), { ttlMs: RESULT_TTL_MS }).catch(cacheFailed)
           if (f.idempotencyKey !== null) init.cache.setIfAbsent(idempotencyCacheKey(f.idempotencyKey), new TextEncoder().encode(f.id), { ttlMs: RESULT_TTL_MS }).catch(cacheFailed)
         }

@@ -68,3 +68,25 @@ export {
   SystemShutdownError,
   UnhandledMessageError,
 } from './errors.js'
+
+// Jobs: define handlers, then submit through a node's `jobs` client.
+export { defineJob } from './jobs/define.js'
+export type { JobContext, JobDef, JobError, JobInfo, JobOptions, JobOutcome, JobStatus } from './jobs/types.js'
+export type { BatchItem, JobClient, JobHandle, SubmitOptions } from './jobs/client.js'
+export {
+  ClusterSaturatedError,
+  DeadlineExceededError,
+  DependencyFailedError,
+  InvalidJobError,
+  JobCancelledError,
+  JobFailedError,
+  JobTimeoutError,
+  NoLeaderError,
+  PayloadTooLargeError,
+  PermanentJobError,
+  UnknownJobTypeError,
+} from './jobs/errors.js'
+
+// Running a peer from code: the same settings as `distributex start`, then a running node.
+export { resolveConfig, ConfigError, type NodeConfig, type RawSettings } from './node/config.js'
+export { startNode, type RunningNode } from './node/start.js'

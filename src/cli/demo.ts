@@ -1,71 +1,230 @@
 /**
- * A local demo of the actor runtime: a coordinator fans work out to a pool of supervised workers
- * (one of which crashes now and then and is restarted), shows progress, and prints a summary.
+ * `distributex demo` (npm start): starts a local cluster of three identical peers on loopback with
+ * the embedded defaults (a file job log shared by the peers, memory caches), runs a mixed workload
+ * through their HTTP APIs with a live progress line, kills the leader with SIGKILL halfway to show
+ * a failover, and prints a summary. Ctrl-C stops the workload and the peers cleanly.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { defineActor } from '../actor/define.js'
-import { createActorSystem } from '../actor/system.js'
-import type { ActorRef, Ask } from '../actor/types.js'
 import { realEnvironment } from '../env/real.js'
+import type { Environment } from '../env/types.js'
+import type { StatusDocument } from '../node/http-api.js'
 
-type Worker = Ask<{ type: 'work'; n: number }, number>
+const BIN = resolve(import.meta.dirname, 'bin.mjs')
+const BATCH = 100
+const LANES = 4
 
-const worker = defineActor<Worker>({
-  supervision: { backoff: { minMs: 20, maxMs: 500 } },
-  setup(ctx) {
-    return {
-      async work(msg) {
-        await ctx.env.timers.sleep(ctx.env.random.int(1, 5))
-        if (ctx.env.random.next() < 0.002) throw new Error(`worker crashed on item ${msg.n}`)
-        let x = msg.n
-        for (let i = 0; i < 1000; i++) x = (x * 1103515245 + 12345) % 2147483648
-        return x
-      },
-    }
-  },
-})
+interface DemoPeer {
+  readonly name: string
+  readonly args: string[]
+  readonly http: string
+  process: ChildProcess | undefined
+}
 
-/** Runs the demo until `--items` are done or Ctrl-C; returns the exit code. */
 export async function runDemo(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { items: { type: 'string', default: '20000' }, workers: { type: 'string', default: '16' } } })
-  const items = Number(values.items)
-  const poolSize = Number(values.workers)
+  const { values } = parseArgs({ args: [...argv], options: { jobs: { type: 'string', default: '3000' }, failover: { type: 'boolean', default: true }, dir: { type: 'string', default: join('.distributex', 'demo') } } })
+  const total = Number(values.jobs)
   const env = realEnvironment({ logLevel: 'error' })
-  const system = createActorSystem({ env, nodeId: 'demo' })
-  const pool: Array<ActorRef<Worker>> = Array.from({ length: poolSize }, (_, i) => system.spawn(worker, { name: `worker-${i}` }))
+  const dir = resolve(values.dir)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  await run([BIN, 'secret', '--out', join(dir, 'cluster.key')])
   const stop = new AbortController()
-  const onSignal = (): void => stop.abort(new Error('interrupted'))
+  const onSignal = (): void => stop.abort()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  const peers: DemoPeer[] = []
+  try {
+    out(`starting 3 peers on loopback in ${dir} ...\n`)
+    for (let i = 0; i < 3; i++) {
+      const [p2p, http] = [await freePort(), await freePort()]
+      const bootstrap = i === 0 ? [] : ['--bootstrap', (await status(peers[0]!))!.addresses[0]!]
+      const peer: DemoPeer = { name: `peer-${i}`, http: `http://127.0.0.1:${http}`, process: undefined, args: [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', `127.0.0.1:${http}`, '--data-dir', join(dir, `peer-${i}`), '--secret-file', join(dir, 'cluster.key'), '--job-log', `file:${join(dir, 'joblog')}`, '--log-level', 'error', ...bootstrap] }
+      peers.push(peer)
+      startPeer(peer)
+      await until(env, stop.signal, async () => (await status(peer))?.addresses.length ?? 0, (n) => n > 0)
+    }
+    const leader = await until(env, stop.signal, () => leaderOf(peers), (l) => l !== undefined)
+    out(`cluster up: leader ${short(leader!.nodeId)} (epoch ${leader!.epoch}); try: distributex status --http ${peers[0]!.http.slice(7)}\n\n`)
+    const summary = await workload(env, peers, total, values.failover, stop.signal)
+    out(`\n${summary}\n`)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    out('stopping the peers (each leaves the cluster gracefully) ...\n')
+    await Promise.all(peers.map(stopPeer))
+  }
+  return 0
+}
+
+async function workload(env: Environment, peers: DemoPeer[], total: number, failover: boolean, signal: AbortSignal): Promise<string> {
   const started = env.clock.monotonicMs()
+  let submitted = 0
   let done = 0
   let failed = 0
-  let next = 0
-  let progress = env.timers.schedule(200, function report() {
-    process.stdout.write(`\r${done}/${items} done, ${failed} failed, ${system.stats().restarts} restarts`)
-    progress = env.timers.schedule(200, report)
-  })
-  const lane = async (ref: ActorRef<Worker>): Promise<void> => {
-    while (next < items && !stop.signal.aborted) {
-      const n = next++
-      try {
-        await ref.ask({ type: 'work', n }, { timeoutMs: 5000, signal: stop.signal })
-        done++
-      } catch {
-        failed++
+  let retried = 0
+  let failoverNote = 'no failover'
+  let leaderNote = ''
+  const latencies: number[] = []
+  // On a terminal the progress line redraws in place; piped, it prints a line a second.
+  const tty = process.stdout.isTTY === true
+  const ticker = (): void => {
+    const seconds = (env.clock.monotonicMs() - started) / 1000
+    const line = `${done + failed}/${total} jobs finished (${failed} failed, ${retried} retried), ${Math.round((done + failed) / Math.max(seconds, 0.001))}/s ${leaderNote}`
+    out(tty ? `\r${line}   ` : `${line}\n`)
+    timer = env.timers.schedule(tty ? 250 : 1000, ticker)
+  }
+  let timer = env.timers.schedule(tty ? 250 : 1000, ticker)
+  const refreshLeader = async (): Promise<void> => {
+    const l = await leaderOf(peers)
+    leaderNote = l === undefined ? '| electing a leader ...' : `| leader ${short(l.nodeId)} epoch ${l.epoch}`
+  }
+  const lane = async (): Promise<void> => {
+    while (submitted < total && !signal.aborted) {
+      const n = Math.min(BATCH, total - submitted)
+      submitted += n
+      const jobs = Array.from({ length: n }, (_, i) => mix(submitted - n + i))
+      for (;;) {
+        const target = await followerOf(peers, env)
+        const t0 = env.clock.monotonicMs()
+        try {
+          const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, { method: 'POST', body: JSON.stringify({ jobs }), signal })
+          const body = (await res.json()) as { results: Array<{ ok?: boolean }> }
+          latencies.push(env.clock.monotonicMs() - t0)
+          done += body.results.filter((r) => r.ok === true).length
+          failed += body.results.filter((r) => r.ok !== true).length
+          break
+        } catch {
+          if (signal.aborted) return
+          await env.timers.sleep(200)
+        }
       }
     }
   }
-  await Promise.all(pool.flatMap((ref) => [lane(ref), lane(ref)]))
-  env.timers.cancel(progress)
-  await system.shutdown({ timeoutMs: 2000 })
-  process.off('SIGINT', onSignal)
-  process.off('SIGTERM', onSignal)
+  const chaos = async (): Promise<void> => {
+    if (!failover) return
+    while (done + failed < total / 2 && !signal.aborted) await env.timers.sleep(50)
+    const before = await leaderOf(peers)
+    const victim = before === undefined ? undefined : await peerOf(peers, before.nodeId)
+    if (victim === undefined || signal.aborted) return
+    victim.process?.kill('SIGKILL')
+    const killedAt = env.clock.monotonicMs()
+    const after = await until(env, signal, () => leaderOf(peers.filter((p) => p !== victim)), (l) => l !== undefined && l.nodeId !== before!.nodeId)
+    const tookOver = `killed the leader ${short(before!.nodeId)} with SIGKILL; ${short(after!.nodeId)} took over (epoch ${before!.epoch} -> ${after!.epoch}) after ${Math.round(env.clock.monotonicMs() - killedAt)} ms`
+    failoverNote = `${tookOver}; the old leader was restarted and is rejoining`
+    startPeer(victim)
+    const rejoined = await until(env, signal, () => status(victim), (s) => s?.leader?.nodeId === after!.nodeId && !s.leading, 15_000)
+    if (rejoined?.leader?.nodeId === after!.nodeId) failoverNote = `${tookOver}; the old leader restarted and rejoined as a follower`
+  }
+  const leaderWatch = async (): Promise<void> => {
+    while (done + failed < total && !signal.aborted) {
+      await refreshLeader()
+      await env.timers.sleep(300).catch(() => {})
+    }
+  }
+  const retriesWatch = async (): Promise<void> => {
+    while (done + failed < total && !signal.aborted) {
+      const list = await fetch(`${(await followerOf(peers, env)).http}/jobs?status=completed&limit=1000`).then((r) => r.json() as Promise<Array<{ type: string; attempts: number }>>).catch(() => [])
+      retried = Math.max(retried, list.filter((j) => j.attempts > 1).length)
+      await env.timers.sleep(1000).catch(() => {})
+    }
+  }
+  await Promise.all([...Array.from({ length: LANES }, lane), chaos(), leaderWatch(), retriesWatch()])
+  env.timers.cancel(timer)
+  ticker()
+  env.timers.cancel(timer)
   const seconds = (env.clock.monotonicMs() - started) / 1000
-  const stats = system.stats()
-  process.stdout.write(
-    `\r${stop.signal.aborted ? 'interrupted: ' : ''}${done} items done, ${failed} failed (crashes are deliberate), ${stats.restarts} worker restarts, ` +
-      `${Math.round(done / seconds)} items/s over ${seconds.toFixed(1)} s; ${stats.processedMessages} messages processed\n`,
-  )
-  return 0
+  latencies.sort((a, b) => a - b)
+  return [
+    signal.aborted ? 'interrupted.' : 'done.',
+    `jobs: ${done} completed, ${failed} failed (the flaky type fails on purpose; it is retried up to 3 times) in ${seconds.toFixed(1)} s, ${Math.round((done + failed) / seconds)} jobs/s`,
+    `batches of ${BATCH}: submit-to-all-results p50 ${Math.round(latencies[Math.floor(latencies.length / 2)] ?? 0)} ms, max ${Math.round(latencies[latencies.length - 1] ?? 0)} ms`,
+    `failover: ${failoverNote}`,
+  ].join('\n')
+}
+
+/** The demo's job mix: mostly short sleeps and some CPU work, plus a flaky type that needs retries. */
+function mix(i: number): { type: string; input: unknown; options?: unknown } {
+  if (i % 10 === 0) return { type: 'flaky', input: { failRate: 0.3 }, options: { retries: 3, backoff: { minMs: 20 } } }
+  if (i % 3 === 0) return { type: 'fib', input: { n: 5000 + (i % 5000) } }
+  return { type: 'sleep', input: { ms: 5 + (i % 40) } }
+}
+
+function startPeer(peer: DemoPeer): void {
+  peer.process = spawn(process.execPath, peer.args, { stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+async function stopPeer(peer: DemoPeer): Promise<void> {
+  const child = peer.process
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.kill('SIGTERM')
+  await exited
+}
+
+async function status(peer: DemoPeer): Promise<StatusDocument | undefined> {
+  try {
+    const res = await fetch(`${peer.http}/status`)
+    return res.ok ? ((await res.json()) as StatusDocument) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function leaderOf(peers: DemoPeer[]): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const statuses = (await Promise.all(peers.map(status))).filter((s) => s !== undefined)
+  const leading = statuses.find((s) => s.leading)
+  return leading?.leader ?? undefined
+}
+
+async function peerOf(peers: DemoPeer[], nodeId: string): Promise<DemoPeer | undefined> {
+  for (const p of peers) if ((await status(p))?.nodeId === nodeId) return p
+  return undefined
+}
+
+/** A live peer that does not lead (submissions to it survive a leader kill); any live peer otherwise. */
+async function followerOf(peers: DemoPeer[], env: Environment): Promise<DemoPeer> {
+  const statuses = await Promise.all(peers.map(status))
+  const live = peers.filter((_, i) => statuses[i] !== undefined)
+  const followers = peers.filter((_, i) => statuses[i]?.leading === false)
+  const pool = followers.length > 0 ? followers : live.length > 0 ? live : peers
+  return pool[env.random.int(0, pool.length - 1)]!
+}
+
+async function until<T>(env: Environment, signal: AbortSignal, probe: () => Promise<T>, done: (value: T) => boolean, withinMs = Infinity): Promise<T> {
+  const deadline = env.clock.monotonicMs() + withinMs
+  for (;;) {
+    const value = await probe()
+    if (done(value) || signal.aborted || env.clock.monotonicMs() > deadline) return value
+    await env.timers.sleep(100)
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+function run(args: string[]): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore' })
+    child.once('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`${args.join(' ')} exited with ${code}`))))
+  })
+}
+
+function short(nodeId: string): string {
+  return `${nodeId.slice(0, 6)}…${nodeId.slice(-4)}`
+}
+
+function out(text: string): void {
+  process.stdout.write(text)
 }

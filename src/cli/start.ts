@@ -1,6 +1,6 @@
 /**
  * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
- * gracefully and exits 0. `distributex secret --out <path>` writes a new cluster secret.
+ * gracefully and exits 0 (a second SIGINT exits at once with 130). `distributex secret --out <path>` writes a new cluster secret.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -51,11 +51,15 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     const stop = (): void => {
       process.off('SIGTERM', stop)
       process.off('SIGINT', stop)
+      // A second Ctrl-C means the operator will not wait for the graceful leave.
+      process.once('SIGINT', () => process.exit(130))
+      process.on('SIGTERM', () => {})
       resolve()
     }
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
   })
+  process.stdout.write('leaving the cluster ...\n')
   await node.stop({ leave: true })
   return 0
 }

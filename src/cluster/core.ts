@@ -17,7 +17,11 @@
  * held by a majority of the new configuration (Raft's single-server rule), so any two consecutive
  * configurations' majorities intersect. Joining nodes never count toward a quorum, so nodes that
  * join a minority side cannot turn it into a majority. Members that fail stay voters (removing them
- * on suspicion is how gossip clusters split their brain); a graceful leave removes a member.
+ * on suspicion is how gossip clusters split their brain); a graceful leave removes a member: the
+ * leader removes other leavers first and itself last, then steps down. While a change is not yet
+ * held by a majority, the leader's lease may also be counted over the previous configuration (the
+ * majorities of the two intersect), so admitting a member does not interrupt it. A leave settles
+ * when the node is out of the configuration, or when every other live voter is leaving too.
  *
  * ## Election (Raft's rules, carried by gossip)
  * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
@@ -36,6 +40,7 @@
  *    A follower does not grant or vote until it has not heard a new sequence number from its leader
  *    for leaseMs·(1+drift); a restarted node waits that long after boot. With clock rates within
  *    `drift` of true time, a new leader is elected only after the old lease has ended in real time.
+ *    A leader that steps down says so in its next record; followers that see it stop waiting.
  * 6. Check quorum. A leader that has held no lease for a full `leaseMs` stops announcing leadership,
  *    so followers that still hear it (a one-way cut) time out and elect a leader the majority can
  *    reach.
@@ -142,6 +147,12 @@ export class ClusterCore {
   private candidacyUntilMs = 0
   /** The record sequence number at the last configuration change; members travel in records for a while after it. */
   private configSeq = 0
+  /**
+   * The configuration the leader changed from, until a majority of the new one holds it. Any
+   * majority of it intersects any majority of the new one, so a lease echoed by it is as exclusive;
+   * without it, admitting a member that has not echoed yet would make the lease lapse.
+   */
+  private previousConfig: ClusterConfig | null = null
   private grant: { candidate: NodeId; epoch: number } | null = null
   private support: Support | null = null
   private leaderHeardMs: number
@@ -235,7 +246,7 @@ export class ClusterCore {
   record(nowMs: number): MemberRecord {
     this.seq++
     let leaderSeq: number | null = null
-    if (this.leading !== null && this.announcing()) {
+    if (this.leading !== null) {
       leaderSeq = ++this.leading.seq
       this.leading.sentAt.set(leaderSeq, nowMs)
       this.pruneSentAt(nowMs)
@@ -303,8 +314,12 @@ export class ClusterCore {
   }
 
   /** True once a leaving node is no longer a voter, so it may stop. */
-  get departed(): boolean {
-    return this.status === 'leaving' && this.config?.members.includes(this.self) !== true
+  departed(nowMs: number): boolean {
+    if (this.status !== 'leaving') return false
+    const voters = this.config?.members ?? []
+    if (!voters.includes(this.self)) return true
+    // Every other live voter is leaving too (the whole cluster stops): nobody is left to remove us.
+    return voters.every((m) => m === this.self || !this.alive(m, nowMs) || this.peers.get(m)?.record.status === 'leaving')
   }
 
   // ---- membership ------------------------------------------------------------------------------
@@ -351,8 +366,10 @@ export class ClusterCore {
     if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
     const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
     if (holding < this.quorum(config)) return
+    this.previousConfig = null
     let members: NodeId[] | undefined
-    const leaver = config.members.find((m) => (m === this.self ? this.status === 'leaving' : this.peers.get(m)?.record.status === 'leaving'))
+    // Other leavers go first: a leader that removes itself steps down, and its successor needs their votes.
+    const leaver = config.members.find((m) => m !== this.self && this.peers.get(m)?.record.status === 'leaving') ?? (this.status === 'leaving' ? this.self : undefined)
     if (leaver !== undefined && config.members.length > 1) {
       members = config.members.filter((m) => m !== leaver)
     } else {
@@ -361,6 +378,7 @@ export class ClusterCore {
     }
     if (members === undefined) return
     const counter = config.epoch === this.leading.epoch ? config.counter + 1 : 1
+    this.previousConfig = config
     this.config = { epoch: this.leading.epoch, counter, members }
     this.configSeq = this.seq
     this.dirty = true
@@ -372,7 +390,7 @@ export class ClusterCore {
 
   /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
   private liveLeaderKnown(nowMs: number): boolean {
-    if (this.leading !== null) return this.announcing() && nowMs - this.leading.lastLeaseMs <= this.options.leaseMs
+    if (this.leading !== null) return nowMs - this.leading.lastLeaseMs <= this.options.leaseMs
     return nowMs - this.leaderHeardMs <= this.options.leaseMs * (1 + this.options.drift)
   }
 
@@ -407,7 +425,7 @@ export class ClusterCore {
 
   private answerCandidate(record: MemberRecord, nowMs: number): void {
     const candidate = record.node
-    if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs) || this.status === 'leaving') return
+    if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs)) return
     if (this.config !== null && record.config !== null && versionAfter(this.config, record.config)) return
     if (record.preVote !== null && record.preVote > this.epoch) {
       if (this.grant === null || this.grant.epoch < record.preVote || (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))) {
@@ -453,6 +471,9 @@ export class ClusterCore {
 
   private followLeader(record: MemberRecord, nowMs: number): void {
     if (this.leading !== null && record.epoch > this.leading.epoch && this.isVoter(record.node)) this.stepDown()
+    // Our leader says it no longer leads (it stepped down or restarted): it holds no lease, so there
+    // is nothing to wait out before electing another. Records are ordered, so this is not stale.
+    if (record.leaderSeq === null && this.support?.leader === record.node && this.leading === null) this.leaderHeardMs = -Infinity
     if (record.leaderSeq === null || record.epoch < this.epoch || this.leading !== null) return
     if (record.epoch > this.epoch) {
       this.epoch = record.epoch
@@ -467,10 +488,6 @@ export class ClusterCore {
     if (before === null || before.leader !== record.node || before.epoch !== record.epoch) this.publishNow = true
   }
 
-  private announcing(): boolean {
-    return this.leading !== null && this.status !== 'leaving'
-  }
-
   private upkeepLeadership(nowMs: number): void {
     const leading = this.leading
     if (leading === null) return
@@ -480,6 +497,7 @@ export class ClusterCore {
 
   private stepDown(): void {
     this.leading = null
+    this.previousConfig = null
     this.candidateEpoch = null
     if (this.support?.leader === this.self) this.support = null
     this.publishNow = true
@@ -487,8 +505,13 @@ export class ClusterCore {
 
   private leaseUntil(): number {
     const leading = this.leading
-    const config = this.config
-    if (leading === null || config === null || !this.announcing()) return -Infinity
+    if (leading === null || this.config === null) return -Infinity
+    const current = this.leaseUnder(leading, this.config)
+    return this.previousConfig === null ? current : Math.max(current, this.leaseUnder(leading, this.previousConfig))
+  }
+
+  /** When the lease echoed by a majority of `config` ends. */
+  private leaseUnder(leading: Leading, config: ClusterConfig): number {
     const echoes: number[] = []
     for (const m of config.members) {
       if (m === this.self) {

@@ -158,10 +158,17 @@ export class JobClient {
         cancelWait()
         reject(abortError(signal!))
       }
-      const cancelWait = this.init.waiters.wait(id, (outcome) => {
-        signal?.removeEventListener('abort', onAbort)
-        settleOutcome(id, outcome, resolve as (v: unknown) => void, reject)
-      })
+      const cancelWait = this.init.waiters.wait(
+        id,
+        (outcome) => {
+          signal?.removeEventListener('abort', onAbort)
+          settleOutcome(id, outcome, resolve as (v: unknown) => void, reject)
+        },
+        (error) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(error)
+        },
+      )
       signal?.addEventListener('abort', onAbort, { once: true })
     })
   }

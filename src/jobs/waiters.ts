@@ -9,8 +9,14 @@ const KEPT_MAX = 10_000
 
 type ProgressListener = (fraction: number, message: string | null) => void
 
+interface Waiter {
+  resolve(outcome: JobOutcome): void
+  reject(error: Error): void
+}
+
 export class ResultWaiters {
-  private readonly waiting = new Map<string, Array<(outcome: JobOutcome) => void>>()
+  private readonly waiting = new Map<string, Waiter[]>()
+  private closed: Error | undefined
   private readonly outcomes = new Map<string, JobOutcome>()
   private readonly progress = new Map<string, Set<ProgressListener>>()
 
@@ -24,20 +30,22 @@ export class ResultWaiters {
     return this.outcomes.get(id)
   }
 
-  /** Resolves `resolve` with the outcome of `id`, now or when it arrives; returns a canceller. */
-  wait(id: string, resolve: (outcome: JobOutcome) => void): () => void {
+  /** Calls `resolve` with the outcome of `id`, now or when it arrives, or `reject` once closed; returns a canceller. */
+  wait(id: string, resolve: (outcome: JobOutcome) => void, reject: (error: Error) => void): () => void {
     const known = this.outcomes.get(id)
-    if (known !== undefined) {
-      resolve(known)
+    if (known !== undefined || this.closed !== undefined) {
+      if (known !== undefined) resolve(known)
+      else reject(this.closed!)
       return () => {}
     }
+    const waiter = { resolve, reject }
     const list = this.waiting.get(id) ?? []
-    list.push(resolve)
+    list.push(waiter)
     this.waiting.set(id, list)
     return () => {
       const current = this.waiting.get(id)
       if (current === undefined) return
-      const rest = current.filter((r) => r !== resolve)
+      const rest = current.filter((w) => w !== waiter)
       if (rest.length === 0) this.waiting.delete(id)
       else this.waiting.set(id, rest)
     }
@@ -52,7 +60,16 @@ export class ResultWaiters {
     const list = this.waiting.get(id)
     this.waiting.delete(id)
     this.progress.delete(id)
-    for (const resolve of list ?? []) resolve(outcome)
+    for (const waiter of list ?? []) waiter.resolve(outcome)
+  }
+
+  /** Rejects every wait, now and later, with `error`: the node is stopping and no outcome will arrive. */
+  close(error: Error): void {
+    this.closed = error
+    const lists = [...this.waiting.values()]
+    this.waiting.clear()
+    this.progress.clear()
+    for (const list of lists) for (const waiter of list) waiter.reject(error)
   }
 
   /** Subscribes to progress of `id`; returns an unsubscribe function. */

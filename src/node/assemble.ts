@@ -15,6 +15,7 @@ import type { ActorRef, Message } from '../actor/types.js'
 import type { ClusterOptions } from '../cluster/core.js'
 import type { NodeMetrics } from '../cluster/types.js'
 import type { Environment } from '../env/types.js'
+import { SystemShutdownError } from '../errors.js'
 import { JobClient } from '../jobs/client.js'
 import { EXECUTOR_PATH, JOBS_CLIENT_PATH, SCHEDULER_PATH } from '../jobs/protocol.js'
 import type { JobDef } from '../jobs/types.js'
@@ -112,6 +113,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))
       }
       await system.shutdown({ timeoutMs: options.timeoutMs ?? 5000 })
+      waiters.close(new SystemShutdownError('the node stopped before the job finished; ask another node for its result'))
       remoting.stop()
     },
   }

@@ -53,18 +53,18 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
     {
       method: 'POST',
       pattern: '/jobs',
-      async handle({ body, query }) {
+      async handle({ body, query, signal: gone }) {
         const request = body as { type?: unknown; input?: unknown; options?: unknown } | undefined
         if (request === undefined || typeof request.type !== 'string') throw new HttpError(400, 'body must be {"type": string, "input": any, "options"?: {...}}')
         const handle = await jobs.submit(request.type, request.input ?? null, { ...((request.options ?? {}) as JobOptions), ...submitTimeout(query) })
         if (query.get('wait') === null) return { status: 202, json: { id: handle.id } }
-        return { status: 200, json: { id: handle.id, ...(await outcome(timers, waitMs(query), (signal) => handle.result({ signal }))) } }
+        return { status: 200, json: { id: handle.id, ...(await outcome(timers, waitMs(query), gone, (signal) => handle.result({ signal }))) } }
       },
     },
     {
       method: 'POST',
       pattern: '/jobs/batch',
-      async handle({ body, query }) {
+      async handle({ body, query, signal: gone }) {
         const items = (body as { jobs?: unknown } | undefined)?.jobs
         if (!Array.isArray(items) || items.length > BATCH_MAX) throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX} jobs`)
         const wait = query.get('wait') !== null
@@ -73,7 +73,7 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
           jobs.submitBatch(items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({ job: typeof item?.type === 'string' ? item.type : '', input: item?.input ?? null, options: (item?.options ?? {}) as JobOptions })), submitTimeout(query)).map(async (submitted) => {
             try {
               const handle = await submitted
-              return wait ? { id: handle.id, ...(await outcome(timers, ms, (signal) => handle.result({ signal }))) } : { id: handle.id }
+              return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
             } catch (error) {
               const e = error as Error & { code?: string }
               return { error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
@@ -104,11 +104,11 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
     {
       method: 'GET',
       pattern: '/jobs/:id/result',
-      async handle({ params, query }) {
+      async handle({ params, query, signal: gone }) {
         const info = await jobs.inspect(params.id!)
         if (info === null) throw new HttpError(404, `no job ${params.id}`, 'ERR_JOB_NOT_FOUND')
         if (isFinal(info.status) && info.outcome !== null) return { status: 200, json: { id: info.id, ...info.outcome } }
-        return { status: 200, json: { id: info.id, ...(await outcome(timers, waitMs(query), (signal) => jobs.handle(info.id).result({ signal }))) } }
+        return { status: 200, json: { id: info.id, ...(await outcome(timers, waitMs(query), gone, (signal) => jobs.handle(info.id).result({ signal }))) } }
       },
     },
     { method: 'POST', pattern: '/jobs/:id/cancel', handle: async ({ params }) => ({ status: 200, json: { cancelled: await jobs.cancel(params.id!) } }) },
@@ -127,10 +127,10 @@ function waitMs(query: URLSearchParams): number {
 }
 
 /** Waits up to `ms` for a result and renders it, or its error, as JSON. */
-async function outcome(timers: Timers, ms: number, wait: (signal: AbortSignal) => Promise<unknown>): Promise<{ ok: boolean; value?: unknown; error?: unknown }> {
+async function outcome(timers: Timers, ms: number, gone: AbortSignal, wait: (signal: AbortSignal) => Promise<unknown>): Promise<{ ok: boolean; value?: unknown; error?: unknown }> {
   const { signal, clear } = timeoutSignal(timers, ms)
   try {
-    return { ok: true, value: await wait(signal) }
+    return { ok: true, value: await wait(AbortSignal.any([signal, gone])) }
   } catch (error) {
     const e = error as Error & { code?: string }
     return { ok: false, error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }

@@ -33,8 +33,13 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   const metrics = new PrometheusMetrics()
   const env = realEnvironment({ logLevel: config.logLevel, metrics })
   const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity })
-  await network.start()
-  const storage = await openStorage(config, env, network.self)
+  await network.start().catch((error: unknown) => {
+    throw listenFailure(error, config.listen.join(', '))
+  })
+  const storage = await openStorage(config, env, network.self).catch(async (error: unknown) => {
+    await network.stop()
+    throw error
+  })
   const load = new ProcessLoad()
   const node = assembleNode(
     { env, network, store: storage.store, jobLog: storage.jobLog, cache: storage.cache },
@@ -47,11 +52,18 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   )
   let http: HttpServer | undefined
   if (config.http !== undefined) {
+    const { host, port } = config.http
     http = await startHttpServer(
-      config.http.host,
-      config.http.port,
+      host,
+      port,
       nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers }),
-    )
+    ).catch(async (error: unknown) => {
+      await node.stop({ timeoutMs: 1000 })
+      await network.stop()
+      await storage.close()
+      load.stop()
+      throw listenFailure(error, `${host}:${port} (http)`)
+    })
   }
   env.logger.info('node started', { node: network.self, addresses: network.addresses(), http: http === undefined ? null : `${http.host}:${http.port}`, jobLog: config.jobLog.kind, cache: config.cache.kind })
   return {
@@ -68,6 +80,14 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       load.stop()
     },
   }
+}
+
+/** A port already taken is the operator's to fix: say which, without a stack trace. */
+function listenFailure(error: unknown, where: string): unknown {
+  const text = String((error as Error | undefined)?.message ?? error)
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || text.includes('EADDRINUSE')) return new ConfigError(`cannot listen on ${where}: the address is already in use`, { cause: error })
+  if ((error as Error).name === 'UnsupportedListenAddressesError') return new ConfigError(`cannot listen on ${where}: ${text.split('\n').find((l) => l.includes('Error:'))?.trim() ?? text}`, { cause: error })
+  return error
 }
 
 /** Reads a file, or creates it with `make` (mode 0600) when absent. */

@@ -91,6 +91,21 @@ async function checkResults(cluster: Cluster, acked: Map<string, number>): Promi
   return results
 }
 
+/** The new leader's /metrics shows its duties: leading, appends to the log, finished jobs; some peer ran attempts. */
+async function checkMetrics(cluster: Cluster): Promise<void> {
+  const value = (text: string, series: string): number => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1) ?? NaN)
+  const live = cluster.peers.filter((p) => p.running)
+  const texts = await Promise.all(live.map(async (p) => (await fetch(`${p.httpUrl}/metrics`)).text()))
+  const leaders = texts.filter((t) => value(t, 'dx_cluster_leading') === 1)
+  assert.equal(leaders.length, 1, 'exactly one live peer reports dx_cluster_leading 1')
+  const leader = leaders[0]!
+  assert.ok(value(leader, 'dx_jobs_finished_total{outcome="completed"}') > 0)
+  assert.ok(value(leader, 'dx_job_log_append_seconds_count') > 0)
+  assert.equal(value(leader, 'dx_jobs_backlog'), 0)
+  for (const t of texts) assert.equal(value(t, 'dx_cluster_members{state="up"}'), live.length)
+  assert.ok(texts.some((t) => value(t, 'dx_job_attempt_seconds_count{type="fib",outcome="ok"}') > 0))
+}
+
 /** Reads the whole log and checks: every acknowledged job submitted once and finished exactly once, with the result the API gave. */
 async function checkLog(log: JobLog, acked: Map<string, number>, results: Map<string, unknown>): Promise<void> {
   const finished = new Map<string, unknown[]>()
@@ -135,6 +150,7 @@ test('embedded defaults: 10,000 jobs, the leader killed midway, every acknowledg
   const acked = await submitAndKillLeader(cluster)
   assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
   const results = await checkResults(cluster, acked)
+  await checkMetrics(cluster)
   await Promise.all(cluster.peers.map((p) => p.stop()))
   const log = await FileJobLog.open({ dir: join(cluster.dir, 'joblog') })
   try {
@@ -150,7 +166,7 @@ test('bad input over HTTP gets typed errors: malformed input, unknown type, over
   const cases: Array<[unknown, number, string]> = [
     [{ type: 'fib', input: { n: 'seven' } }, 400, 'InvalidJobError'],
     [{ type: 'no-such-job', input: {} }, 400, 'UnknownJobTypeError'],
-    [{ type: 'noop', input: { pad: 'x'.repeat(400_000) } }, 400, 'PayloadTooLargeError'],
+    [{ type: 'noop', input: { pad: 'x'.repeat(400_000) } }, 413, 'PayloadTooLargeError'],
     [{ type: 'fib', input: { n: 1 }, options: { retries: 'many' } }, 400, 'InvalidJobError'],
     [{ input: {} }, 400, 'Error'],
   ]

@@ -148,3 +148,62 @@ test('500 swarm seeds: every invariant holds and every liveness run converges wi
   assert.equal(converged, 250)
   assert.ok(slowest <= 10_000, `slowest convergence after heal: ${slowest} ms`)
 })
+
+test('admitting a member that cannot hear the leader yet does not interrupt the leader’s lease', async () => {
+  // n0 hears the joiners but nothing it sends gets through for 4 s: it admits n1 before n1 can echo its lease.
+  const times = Array.from({ length: 200 }, (_, i) => 50 + i * 50)
+  const schedule: FaultAction[] = [{ atMs: 0, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], ['n1', 'n2', ...SERVICES], false) }, { atMs: 4_000, kind: 'heal' }]
+  const { snapshots } = await scenarioRun(schedule, times, { nodes: 3, durationMs: 30_000 })
+  const first = snapshots.findIndex((s) => s.leaseHolders.length > 0)
+  assert.ok(first >= 0 && first < 10, 'the founder leads within 0.5 s')
+  for (const s of snapshots.slice(first)) assert.deepEqual(s.leaseHolders, [snapshots[first]!.leaseHolders[0]], `lease held without a gap at ${s.atMs} ms`)
+  assert.deepEqual(holders(snapshots.at(-1)!), ['n0'])
+})
+
+/** Runs 5 nodes; at 10 s the named nodes leave gracefully. Returns when each leave settled, and who leads after. */
+async function leaveRun(leavers: string[]): Promise<{ settled: Map<string, { atMs: number; departed: boolean }>; after: Snapshot }> {
+  const settled = new Map<string, { atMs: number; departed: boolean }>()
+  let after: Snapshot | undefined
+  const base = clusterScenario()
+  const scenario = {
+    ...base,
+    liveness: undefined,
+    workload(world: World<ClusterApp>) {
+      world.at(10_000, () => {
+        for (const id of leavers) {
+          const node = world.node(id)
+          node.app!.leave().then(
+            (departed) => settled.set(id, { atMs: world.nowMs - 10_000, departed }),
+            (error: unknown) => assert.fail(`${id} leave failed: ${String(error)}`),
+          )
+        }
+      })
+      world.at(11_000, () => {
+        after = { atMs: 11_000, leaseHolders: world.nodes.filter((n) => !leavers.includes(n.id) && n.app?.handle.leaderEpoch() !== undefined).map((n) => `${n.id}@${n.app!.handle.leaderEpoch()}`), leaders: [] }
+      })
+    },
+  }
+  const result = await runSimulation(scenario, { seed: 5, nodes: 5, durationMs: 20_000, faults: [], mode: 'safety', swarm: false, schedule: [] })
+  assert.deepEqual(result.violations, [], result.logTail.slice(-10).join('\n'))
+  return { settled, after: after! }
+}
+
+test('a leader that leaves removes itself and steps down; a successor leads within a second, without waiting out a lease', async () => {
+  const { settled, after } = await leaveRun(['n0'])
+  const n0 = settled.get('n0')
+  assert.ok(n0?.departed === true && n0.atMs < 500, `n0 left in ${n0?.atMs} ms`)
+  assert.equal(after.leaseHolders.length, 1, 'a successor holds the lease 1 s after the leave')
+  assert.ok(epochOf(after) > 1)
+})
+
+test('the whole cluster leaving at once: every leave settles at once instead of waiting for a remover', async () => {
+  const all = ['n0', 'n1', 'n2', 'n3', 'n4']
+  const { settled } = await leaveRun(all)
+  for (const id of all) assert.ok((settled.get(id)?.atMs ?? Infinity) < 1_000, `${id} settled after ${settled.get(id)?.atMs} ms`)
+})
+
+test('two leaving, the leader among them: both are removed from the configuration and one of the rest leads', async () => {
+  const { settled, after } = await leaveRun(['n0', 'n1'])
+  for (const id of ['n0', 'n1']) assert.equal(settled.get(id)?.departed, true, `${id} was removed from the configuration`)
+  assert.equal(after.leaseHolders.length, 1)
+})

@@ -35,6 +35,8 @@ export interface ClusterScenarioInit {
 /** What one node incarnation exposes to the checkers. */
 export interface ClusterApp {
   readonly handle: ClusterHandle
+  /** A graceful leave; true once the node is out of the configuration (or nobody is left to remove it). */
+  leave(): Promise<boolean>
 }
 
 const FOUNDER = 'n0'
@@ -68,14 +70,14 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
       // 'forget-epoch': the node boots as if its disk were empty; 'unsafe-lease': n0 believes its lease lasts 3x longer than followers wait.
       const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
       const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
-      system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
+      const cluster = system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
       let duty: ActorRef<Message> | undefined
       handle.onLeadershipChange((leading, epoch) => {
         leaderChanges++
         if (duty !== undefined) void system.stop(duty)
         duty = leading && epoch !== undefined ? (system.spawnSystem(leaderDuty({ epoch, jobLog: ctx.jobLog, handle, intervalMs: init.dutyIntervalMs ?? 500 })) as ActorRef<Message>) : undefined
       })
-      return { handle }
+      return { handle, leave: () => cluster.ask({ type: 'leave' }, { timeoutMs: 30_000 }) }
     },
     invariants: [
       {

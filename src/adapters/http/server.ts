@@ -16,7 +16,8 @@ export type Reply = { status: number; json: unknown } | { status: number; text: 
 export interface Route {
   method: 'GET' | 'POST'
   pattern: string
-  handle(request: { params: Record<string, string>; query: URLSearchParams; body: unknown }): Promise<Reply> | Reply
+  /** `signal` aborts when the client goes away or the server closes, so long waits end with it. */
+  handle(request: { params: Record<string, string>; query: URLSearchParams; body: unknown; signal: AbortSignal }): Promise<Reply> | Reply
 }
 
 /** A running server. */
@@ -74,7 +75,11 @@ async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingM
       continue
     }
     const body = req.method === 'POST' ? await readJson(req) : undefined
-    const reply = await route.handle({ params, query: url.searchParams, body })
+    const gone = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort(new Error('the client went away'))
+    })
+    const reply = await route.handle({ params, query: url.searchParams, body, signal: gone.signal })
     if ('json' in reply) send(res, reply.status, reply.json)
     else res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text)
     return
@@ -121,8 +126,9 @@ function send(res: ServerResponse, status: number, json: unknown): void {
 function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.status
   const name = (error as { name?: unknown }).name
-  if (name === 'InvalidJobError' || name === 'UnknownJobTypeError' || name === 'PayloadTooLargeError' || name === 'InvalidArgumentError') return 400
-  if (name === 'ClusterSaturatedError' || name === 'NoLeaderError') return 503
+  if (name === 'InvalidJobError' || name === 'UnknownJobTypeError' || name === 'InvalidArgumentError') return 400
+  if (name === 'PayloadTooLargeError') return 413
+  if (name === 'ClusterSaturatedError' || name === 'NoLeaderError' || name === 'JobLogUnavailableError') return 503
   return 500
 }
 

@@ -1,10 +1,11 @@
 // Goal: the HTTP server routes JSON requests, turns errors into JSON responses with fitting codes
-// (400, 404, 405, 413, 503), and serves Prometheus text from a real prom-client registry.
+// (400, 404, 405, 413, 500, 503), and serves Prometheus text from a real prom-client registry.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { HttpError, startHttpServer } from '../../../src/adapters/http/server.js'
 import { PrometheusMetrics } from '../../../src/adapters/prometheus/metrics.js'
-import { NoLeaderError } from '../../../src/jobs/errors.js'
+import { NoLeaderError, PayloadTooLargeError } from '../../../src/jobs/errors.js'
+import { JobLogUnavailableError } from '../../../src/storage/errors.js'
 
 test('routes, params, bodies and error statuses', async (t) => {
   const metrics = new PrometheusMetrics({ node: 'n1' })
@@ -20,6 +21,8 @@ test('routes, params, bodies and error statuses', async (t) => {
       pattern: '/fail/:kind',
       handle: ({ params }) => {
         if (params.kind === 'leader') throw new NoLeaderError('election')
+        if (params.kind === 'large') throw new PayloadTooLargeError(2, 1)
+        if (params.kind === 'log') throw new JobLogUnavailableError('the job log is failing', false)
         if (params.kind === 'teapot') throw new HttpError(418, 'short and stout')
         throw new Error('boom')
       },
@@ -46,6 +49,8 @@ test('routes, params, bodies and error statuses', async (t) => {
   assert.deepEqual(await statusOf('/echo/x', { method: 'POST', body: '{not json' }), [400, 'Error'])
   assert.deepEqual(await statusOf('/echo/x', { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) }), [413, 'Error'])
   assert.deepEqual(await statusOf('/fail/leader'), [503, 'NoLeaderError'])
+  assert.deepEqual(await statusOf('/fail/large'), [413, 'PayloadTooLargeError'])
+  assert.deepEqual(await statusOf('/fail/log'), [503, 'JobLogUnavailableError'])
   assert.deepEqual(await statusOf('/fail/teapot'), [418, 'Error'])
   assert.deepEqual(await statusOf('/fail/other'), [500, 'Error'])
 })
@@ -55,4 +60,31 @@ test('a collect callback re-declared later is the one that is read', async () =>
   metrics.gauge('dx_value', 'v', [], (set) => set(1))
   metrics.gauge('dx_value', 'v', [], (set) => set(2))
   assert.match(await metrics.render(), /^dx_value 2$/m)
+})
+
+test('a handler’s signal aborts when the client goes away and when the server closes', async () => {
+  const aborted: string[] = []
+  const waitForAbort = (name: string, signal: AbortSignal): Promise<never> =>
+    new Promise((_, reject) =>
+      signal.addEventListener('abort', () => {
+        aborted.push(name)
+        reject(new Error('gone'))
+      }),
+    )
+  let entered: () => void = () => {}
+  const server = await startHttpServer('127.0.0.1', 0, [{ method: 'GET', pattern: '/wait/:name', handle: ({ params, signal }) => (entered(), waitForAbort(params.name!, signal)) }])
+  const base = `http://127.0.0.1:${server.port}`
+  const client = new AbortController()
+  let inHandler = new Promise<void>((r) => (entered = r))
+  const first = fetch(`${base}/wait/client`, { signal: client.signal }).catch(() => 'client aborted')
+  await inHandler
+  client.abort()
+  assert.equal(await first, 'client aborted')
+  inHandler = new Promise<void>((r) => (entered = r))
+  const second = fetch(`${base}/wait/server`).catch(() => 'connection closed')
+  await inHandler
+  await server.close()
+  assert.equal(await second, 'connection closed')
+  for (let i = 0; i < 50 && aborted.length < 2; i++) await new Promise((r) => setImmediate(r))
+  assert.deepEqual(aborted, ['client', 'server'])
 })
