@@ -9,7 +9,7 @@
  * - latency: one job at a time at an open-loop 1,000 jobs/s for 10 s (after 2 s of warm-up), on the
  *   embedded defaults, from each job's scheduled submission time to its result.
  * Prints one JSON object on the last line. Options (environment): JOBS, IN_FLIGHT, BREAKDOWN=1 (also
- * prints submit-to-acknowledgement latency), PROFILE=<dir> (peers run under --cpu-prof).
+ * prints submit-to-acknowledgement latency and the leader's job-log append latency), PROFILE=<dir> (peers run under --cpu-prof).
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -84,6 +84,23 @@ async function throughput(client: RunningNode): Promise<number> {
   return completed / seconds
 }
 
+/** The leader's job-log append latency histogram (cumulative counts by upper bound in seconds), from its /metrics. */
+async function appendBuckets(peers: Peer[]): Promise<Map<string, number>> {
+  for (const p of peers) {
+    if ((await p.status())?.leading !== true) continue
+    const text = await (await fetch(`${p.httpUrl}/metrics`)).text()
+    return new Map([...text.matchAll(/^dx_job_log_append_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))
+  }
+  return new Map()
+}
+
+/** The share of appends within each bucket bound, between two scrapes: where the latency goes. */
+function describeAppends(before: Map<string, number>, after: Map<string, number>): string {
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0)
+  const shares = [...after].filter(([le]) => le !== '+Inf').map(([le, n]) => `<=${Number(le) * 1000}ms ${Math.round((100 * (n - (before.get(le) ?? 0))) / Math.max(total, 1))}%`)
+  return `leader job-log appends during the latency run: ${total}; ${shares.join(', ')}`
+}
+
 async function latency(client: RunningNode): Promise<{ p50: number; p99: number }> {
   const samples: number[] = []
   const ackSamples: number[] = []
@@ -121,7 +138,9 @@ let lat: { p50: number; p99: number }
 try {
   embeddedJobs = await throughput(embedded.client)
   console.error(`embedded: ${Math.round(embeddedJobs)} jobs/s`)
+  const before = process.env.BREAKDOWN === undefined ? undefined : await appendBuckets(embedded.peers)
   lat = await latency(embedded.client)
+  if (before !== undefined) console.error(describeAppends(before, await appendBuckets(embedded.peers)))
   console.error(`embedded latency at ${RATE}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`)
 } finally {
   await embedded.close()
