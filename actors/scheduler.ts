@@ -5,9 +5,12 @@
  * lost (the node stops it) or the log fences it (it stops itself).
  *
  * I/O discipline: records are appended in batches, up to APPENDS_IN_FLIGHT at a time (the log
- * combines concurrent appends into one write or transaction); a record's effects (acknowledging a submission, recording a result, telling watchers) happen only
- * after its append is durable. A failed append is retried as is; an ambiguous one may land twice,
- * which replay tolerates (first record wins). Results go to the cache after they are durable in the
+ * combines concurrent appends into one write or transaction); a record's effects (acknowledging a
+ * submission, recording a result, telling watchers) happen only after its append is durable. A
+ * failed append is retried as is; an ambiguous one may land twice, which replay tolerates (first
+ * record wins). While appends fail or stall, submitters are answered with JobLogUnavailableError at
+ * once instead of waiting; their records stay queued, so a retry with the same ids is acknowledged
+ * once they are durable. Results go to the cache after they are durable in the
  * log, with setIfAbsent, so the cache never disagrees with the log's first result.
  */
 import type { ClusterHandle } from './cluster.js'
@@ -35,6 +38,8 @@ const APPEND_BATCH_MAX = 5000
 const PEERS_REFRESH_MS = 20
 /** Appends under way at once. */
 const APPENDS_IN_FLIGHT = 4
+/** An append unanswered this long makes submitters hear that the log is unavailable instead of waiting. */
+const APPEND_STALL_MS = 2000
 
 /** Buckets of the append latency histogram, in seconds: fsync on a laptop up to a struggling Kafka. */
 const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -93,7 +98,7 @@ export function schedulerActor(init: SchedulerInit) {
       const encode = (record: JobRecord): Uint8Array => (record.kind === 'submitted' ? submittedBytes.get(record.spec.id) : undefined) ?? encodeJobRecord(record)
       const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; remaining: { n: number } }>>()
       let pending: JobRecord[] = []
-      const inFlight = new Map<number, JobRecord[]>()
+      const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number }>()
       let nextBatch = 0
       let appendFailures = 0
       let appendRetryAt = 0
@@ -142,8 +147,8 @@ export function schedulerActor(init: SchedulerInit) {
         const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
         const id = nextBatch++
-        inFlight.set(id, batch)
         const startedAt = env.clock.monotonicMs()
+        inFlight.set(id, { batch, startedAt })
         jobLog.append(init.epoch, batch.map(encode), { signal: ctx.signal }).then(
           () => {
             appendSeconds.observe((env.clock.monotonicMs() - startedAt) / 1000)
@@ -192,6 +197,26 @@ export function schedulerActor(init: SchedulerInit) {
         for (const p of effects.progress) for (const w of p.watchers) progress.set(w, [...(progress.get(w) ?? []), { id: p.id, fraction: p.fraction, message: p.message }])
         for (const [w, items] of progress) watcherAt(w).tell({ type: 'progress', items })
         appendNext()
+      }
+
+      /** Why submitters should not wait for the log now, or undefined while it keeps up. */
+      const logTrouble = (): string | undefined => {
+        if (appendFailures > 0) return `the job log is failing: ${lastAppendError?.message ?? 'unknown error'}`
+        let oldest = Infinity
+        for (const f of inFlight.values()) oldest = Math.min(oldest, f.startedAt)
+        const stalledMs = env.clock.monotonicMs() - oldest
+        return stalledMs > APPEND_STALL_MS ? `the job log has not acknowledged an append for ${Math.round(stalledMs)} ms` : undefined
+      }
+
+      /**
+       * Answers every submitter still waiting with JobLogUnavailableError. Their records stay queued:
+       * they may yet become durable, and a retry with the same ids is acknowledged once they are.
+       */
+      const releaseSubmitters = (why: string): void => {
+        const replies = new Set<DeferredReply<SubmitReply[]>>()
+        for (const waiting of submitters.values()) for (const w of waiting) replies.add(w.reply)
+        submitters.clear()
+        for (const reply of replies) reply.reject(new JobLogUnavailableError(why, true))
       }
 
       const acknowledge = (id: string): void => {
@@ -268,15 +293,15 @@ export function schedulerActor(init: SchedulerInit) {
             }
           })
           perform(core.takeEffects())
-          if (remaining.n > 0 && appendFailures > 0) {
-            // The log is failing: say so now rather than holding the submitter; the records stay
-            // queued, and a retry with the same ids is acknowledged once they are durable.
+          const trouble = remaining.n > 0 ? logTrouble() : undefined
+          if (trouble !== undefined) {
+            // Say so now rather than holding the submitter; the records stay queued.
             for (const job of jobs) {
               const waiting = submitters.get(job.id)?.filter((w) => w.reply !== reply)
               if (waiting === undefined || waiting.length === 0) submitters.delete(job.id)
               else submitters.set(job.id, waiting)
             }
-            reply.reject(new JobLogUnavailableError(`the job log is failing: ${lastAppendError?.message ?? 'unknown error'}`, false))
+            reply.reject(new JobLogUnavailableError(trouble, true))
           } else if (remaining.n === 0) {
             reply.resolve(replies)
           }
@@ -309,6 +334,8 @@ export function schedulerActor(init: SchedulerInit) {
           return reports.length
         },
         tick() {
+          const trouble = submitters.size > 0 ? logTrouble() : undefined
+          if (trouble !== undefined) releaseSubmitters(trouble)
           appendNext()
           requestDispatch()
         },
@@ -319,7 +346,7 @@ export function schedulerActor(init: SchedulerInit) {
           perform(core.takeEffects())
         },
         appended(msg) {
-          const batch = inFlight.get(msg.batch)
+          const batch = inFlight.get(msg.batch)?.batch
           inFlight.delete(msg.batch)
           if (batch === undefined) return
           if (msg.ok) {
@@ -336,6 +363,7 @@ export function schedulerActor(init: SchedulerInit) {
           appendFailures++
           pending = [...batch, ...pending]
           appendRetryAt = env.clock.monotonicMs() + backoffDelayMs(RETRY_BACKOFF, appendFailures, env.random)
+          releaseSubmitters(logTrouble()!)
         },
       }
     },

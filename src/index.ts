@@ -86,6 +86,7 @@ export {
   PermanentJobError,
   UnknownJobTypeError,
 } from './jobs/errors.js'
+export { JobLogUnavailableError } from './storage/errors.js'
 
 // Running a peer from code: the same settings as `distributex start`, then a running node.
 export { resolveConfig, ConfigError, type NodeConfig, type RawSettings } from './node/config.js'

@@ -71,10 +71,13 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
   const latencies: number[] = []
   // On a terminal the progress line redraws in place; piped, it prints a line a second.
   const tty = process.stdout.isTTY === true
-  const ticker = (): void => {
+  const render = (): void => {
     const seconds = (env.clock.monotonicMs() - started) / 1000
     const line = `${done + failed}/${total} jobs finished (${failed} failed, ${retried} retried), ${Math.round((done + failed) / Math.max(seconds, 0.001))}/s ${leaderNote}`
     out(tty ? `\r${line}   ` : `${line}\n`)
+  }
+  const ticker = (): void => {
+    render()
     timer = env.timers.schedule(tty ? 250 : 1000, ticker)
   }
   let timer = env.timers.schedule(tty ? 250 : 1000, ticker)
@@ -134,8 +137,7 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
   }
   await Promise.all([...Array.from({ length: LANES }, lane), chaos(), leaderWatch(), retriesWatch()])
   env.timers.cancel(timer)
-  ticker()
-  env.timers.cancel(timer)
+  render()
   const seconds = (env.clock.monotonicMs() - started) / 1000
   latencies.sort((a, b) => a - b)
   return [

@@ -32,6 +32,7 @@ import { BATCH_MAX, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from '
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
 import { decodeOutcome, resultKey } from './result-cache.js'
+import { JobLogUnavailableError } from '../storage/errors.js'
 import type { ResultCache } from '../storage/types.js'
 
 /** Default time a submission keeps trying to reach a leader. */
@@ -247,7 +248,7 @@ export class JobClient {
   private async send(batch: Queued[], attempt: number, lastError?: Error): Promise<void> {
     const live = batch.filter((q) => {
       if (q.signal?.aborted === true) q.reject(abortError(q.signal))
-      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(new NoLeaderError(`no leader accepted the job within ${q.timeoutMs} ms${lastError === undefined ? '' : `; last error: ${lastError.name}: ${lastError.message}`}`))
+      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(givingUp(q, lastError))
       else return true
       return false
     })
@@ -255,7 +256,9 @@ export class JobClient {
     let replies: SubmitReply[]
     try {
       const scheduler = this.scheduler()
-      replies = await scheduler.ask({ type: 'submit', records: live.map((q) => q.record), watcher: this.init.watcher }, { timeoutMs: ASK_TIMEOUT_MS })
+      // No longer than the most patient item would still wait, so a submit timeout is kept.
+      const leftMs = Math.max(...live.map((q) => q.deadlineMs)) - this.init.env.clock.monotonicMs()
+      replies = await scheduler.ask({ type: 'submit', records: live.map((q) => q.record), watcher: this.init.watcher }, { timeoutMs: Math.max(1, Math.min(ASK_TIMEOUT_MS, leftMs)) })
     } catch (error) {
       if (!TRANSIENT.has((error as Error).name)) {
         for (const q of live) q.reject(error as Error)
@@ -288,6 +291,16 @@ export class JobClient {
       return this.askLeader(ask, options, attempt + 1)
     }
   }
+}
+
+/**
+ * The error for a submission whose time ran out. If the leader last said the job log was failing,
+ * the records it queued may still become durable, so the error says the outcome is unknown.
+ */
+function givingUp(q: Queued, lastError: Error | undefined): Error {
+  const last = lastError === undefined ? '' : `; last error: ${lastError.name}: ${lastError.message}`
+  if (lastError?.name === 'JobLogUnavailableError') return new JobLogUnavailableError(`the job log did not acknowledge job ${q.spec.id} within ${q.timeoutMs} ms${last}; it may still run: look it up by id or resubmit with the same idempotency key`, true)
+  return new NoLeaderError(`no leader accepted the job within ${q.timeoutMs} ms${last}`)
 }
 
 function settleOutcome(id: string, outcome: JobOutcome, resolve: (value: unknown) => void, reject: (error: Error) => void): void {

@@ -120,8 +120,9 @@ start() {
     mkdir -p "$RUN/data"
     write_properties
     local cluster_id
+    # --cluster-id=<id>: an id may start with '-' (base64url), which would otherwise read as a flag.
     cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
+    java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
       log "format failed:"
       cat "$RUN/format.log" >&2
       exit 1
