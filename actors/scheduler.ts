@@ -242,7 +242,7 @@ export function schedulerActor(init: SchedulerInit) {
           if (m.state === 'down' || m.state === 'leaving') core.peerDown(m.nodeId, now)
           for (const t of m.metrics?.types ?? []) types.add(t)
           if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
-          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs })
+          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs, leader: m.nodeId === ctx.self.address.node })
         }
         peers = { candidates, types }
         return peers

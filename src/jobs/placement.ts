@@ -15,6 +15,8 @@ export interface PeerLoad {
   /** Attempts this leader assigned there that have not finished. */
   readonly outstanding: number
   readonly eventLoopLagMs: number
+  /** The node the scheduler itself runs on. */
+  readonly leader: boolean
 }
 
 /** Chooses a peer for a job of `type`, or undefined when every candidate is full. */
@@ -25,14 +27,24 @@ export interface Placement {
 /** How far beyond its capacity a peer may be assigned, so its queue never runs dry between messages. */
 export const OVERCOMMIT = 2
 
-/** Least outstanding work per unit of capacity; ties go to the less lagging peer, then the lower id. */
+/** How much emptier (outstanding per capacity) the leader's own node looks than it is. */
+const LOCAL_PREFERENCE = 0.5
+
+/** Above this gossiped event-loop lag the leader's node gets no preference: scheduling comes first. */
+const LOCAL_LAG_MS = 20
+
+/**
+ * Least outstanding work per unit of capacity; ties go to the less lagging peer, then the lower id.
+ * The leader's own node counts as LOCAL_PREFERENCE less busy while its event loop keeps up: a job
+ * placed there skips two network hops (assignment and report), which dominate a short job's latency.
+ */
 export class LeastLoadedPlacement implements Placement {
   choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
     let best: PeerLoad | undefined
     let bestScore = Infinity
     for (const c of candidates) {
       if (c.capacity <= 0 || c.outstanding >= c.capacity * OVERCOMMIT) continue
-      const score = c.outstanding / c.capacity
+      const score = c.outstanding / c.capacity - (c.leader && c.eventLoopLagMs <= LOCAL_LAG_MS ? LOCAL_PREFERENCE : 0)
       const better = score < bestScore || (score === bestScore && best !== undefined && (c.eventLoopLagMs < best.eventLoopLagMs || (c.eventLoopLagMs === best.eventLoopLagMs && c.node < best.node)))
       if (better) {
         best = c

@@ -43,6 +43,8 @@ export interface Candidate {
   readonly capacity: number
   readonly types: ReadonlySet<string>
   readonly eventLoopLagMs: number
+  /** True for the node the scheduler runs on. */
+  readonly leader?: boolean
 }
 
 /** The answer to one submission. */
@@ -180,7 +182,7 @@ export class SchedulerCore {
         continue
       }
       const type = job.spec.type
-      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs })))
+      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs, leader: c.leader === true })))
       if (node === undefined) {
         fullTypes.add(type)
         blocked.push(job)

@@ -12,8 +12,11 @@ export interface LoadSample {
   memoryMb: number
 }
 
+/** The delay monitor's sampling period; each sample it records includes this period. */
+const RESOLUTION_MS = 10
+
 export class ProcessLoad {
-  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 })
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   private lastCpu = process.cpuUsage()
   private lastAt = performance.now()
 
@@ -28,7 +31,7 @@ export class ProcessLoad {
     const elapsedMs = Math.max(1, now - this.lastAt)
     this.lastCpu = process.cpuUsage()
     this.lastAt = now
-    const lagMs = this.delay.count > 0 ? this.delay.percentile(99) / 1e6 : 0
+    const lagMs = this.delay.count > 0 ? Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS) : 0
     this.delay.reset()
     return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage().rss / 1048576) }
   }
