@@ -9,10 +9,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 test('idle lag is near zero; a 60 ms block shows as about 60 ms', async () => {
   const load = new ProcessLoad()
   try {
-    await sleep(300)
-    const idle = load.sample()
-    assert.ok(idle.eventLoopLagMs < 8, `idle lag ${idle.eventLoopLagMs} ms`)
-    assert.ok(idle.memoryMb > 0)
+    // Other test files share the cores, so some windows are not idle; the quietest must read near
+    // zero, which a lag that included the 10 ms sampling period never would.
+    const idle: number[] = []
+    for (let i = 0; i < 8; i++) {
+      await sleep(100)
+      idle.push(load.sample().eventLoopLagMs)
+    }
+    assert.ok(Math.min(...idle) < 5, `idle lags ${idle.join(', ')} ms`)
+    assert.ok(load.sample().memoryMb > 0)
     await sleep(50)
     const until = performance.now() + 60
     while (performance.now() < until) {
@@ -20,7 +25,7 @@ test('idle lag is near zero; a 60 ms block shows as about 60 ms', async () => {
     }
     await sleep(50)
     const blocked = load.sample()
-    assert.ok(blocked.eventLoopLagMs >= 40 && blocked.eventLoopLagMs < 150, `lag after a 60 ms block: ${blocked.eventLoopLagMs} ms`)
+    assert.ok(blocked.eventLoopLagMs >= 40 && blocked.eventLoopLagMs < 250, `lag after a 60 ms block: ${blocked.eventLoopLagMs} ms`)
     assert.ok(blocked.cpu > 0.2, `cpu ${blocked.cpu}`)
   } finally {
     load.stop()
