@@ -25,7 +25,7 @@ interface DemoPeer {
 }
 
 export async function runDemo(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { jobs: { type: 'string', default: '3000' }, failover: { type: 'boolean', default: true }, dir: { type: 'string', default: join('.distributex', 'demo') } } })
+  const { values } = parseArgs({ args: [...argv], options: { jobs: { type: 'string', default: '3000' }, 'keep-leader': { type: 'boolean', default: false }, dir: { type: 'string', default: join('.distributex', 'demo') } } })
   const total = Number(values.jobs)
   const env = realEnvironment({ logLevel: 'error' })
   const dir = resolve(values.dir)
@@ -49,7 +49,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     }
     const leader = await until(env, stop.signal, () => leaderOf(peers), (l) => l !== undefined)
     out(`cluster up: leader ${short(leader!.nodeId)} (epoch ${leader!.epoch}); try: distributex status --http ${peers[0]!.http.slice(7)}\n\n`)
-    const summary = await workload(env, peers, total, values.failover, stop.signal)
+    const summary = await workload(env, peers, total, !values['keep-leader'], stop.signal)
     out(`\n${summary}\n`)
   } finally {
     process.off('SIGINT', onSignal)

@@ -13,6 +13,7 @@ commands:
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
+            [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
   sim       deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
   help      show this text
 `
