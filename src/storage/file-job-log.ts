@@ -24,7 +24,8 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Logger, AbortOptions } from '../env/types.js'
-import { abortError, throwIfAborted } from '../env/abort.js'
+import { throwIfAborted } from '../env/abort.js'
+import { AppendQueue } from './append-queue.js'
 import { FencedError, JobLogUnavailableError } from './errors.js'
 import { FENCE_FRAME_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, decodeRecords, encodeFenceFrame, encodeRecordsFrame, recordsFrameBytes, scanFrame } from './file-log-format.js'
 import type { FrameIndex } from './file-log-index.js'
@@ -62,7 +63,6 @@ interface Pending {
   readonly bytes: number
   readonly resolve: (firstOffset: number) => void
   readonly reject: (error: Error) => void
-  readonly detach: () => void
 }
 
 export class FileJobLog implements JobLog {
@@ -87,8 +87,7 @@ export class FileJobLog implements JobLog {
     }
   }
 
-  private queue: Pending[] = []
-  private queuedBytes = 0
+  private readonly queue: AppendQueue<Pending>
   /** The highest epoch accepted, durable or still queued. */
   private acceptedEpoch: number
   private writer: Promise<void> | undefined
@@ -104,9 +103,10 @@ export class FileJobLog implements JobLog {
     private durableEpoch: number,
     /** The file size: where the next write goes. */
     private size: number,
-    private readonly queueBytesMax: number,
+    queueBytesMax: number,
   ) {
     this.acceptedEpoch = durableEpoch
+    this.queue = new AppendQueue(queueBytesMax, 'job log write queue')
   }
 
   /** The highest epoch this log has accepted. */
@@ -179,19 +179,8 @@ export class FileJobLog implements JobLog {
       }
       const bytes = payloads === undefined || payloads.length === 0 ? FENCE_FRAME_BYTES : recordsFrameBytes(payloads)
       if (bytes - FRAME_HEADER_BYTES > FRAME_BODY_BYTES_MAX) throw new InvalidArgumentError(`append of ${bytes} bytes exceeds the limit of ${FRAME_BODY_BYTES_MAX}`)
-      if (this.queuedBytes + bytes > this.queueBytesMax) throw new JobLogUnavailableError(`job log write queue is full (${this.queuedBytes} bytes)`, false)
+      this.queue.add({ epoch, payloads, bytes, resolve, reject }, signal)
       this.acceptedEpoch = epoch
-      const onAbort = (): void => {
-        const at = this.queue.indexOf(pending)
-        if (at < 0) return
-        this.queue.splice(at, 1)
-        this.queuedBytes -= bytes
-        reject(abortError(signal!))
-      }
-      const pending: Pending = { epoch, payloads, bytes, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.queue.push(pending)
-      this.queuedBytes += bytes
       this.writer ??= this.drain()
     })
   }
@@ -208,24 +197,14 @@ export class FileJobLog implements JobLog {
         this.failure = new JobLogUnavailableError('job log write failed; the log must be reopened', false, { cause: error })
         const ambiguous = new JobLogUnavailableError('job log write failed: the append may or may not be durable', true, { cause: error })
         for (const p of group) p.reject(ambiguous)
-        for (const p of this.queue.splice(0)) {
-          p.detach()
-          p.reject(this.failure)
-        }
-        this.queuedBytes = 0
+        for (const p of this.queue.takeAll()) p.reject(this.failure)
       }
     }
     this.writer = undefined
   }
 
   private takeGroup(): Pending[] {
-    let bytes = 0
-    let count = 0
-    while (count < this.queue.length && (count === 0 || bytes + this.queue[count]!.bytes <= GROUP_BYTES_MAX)) bytes += this.queue[count++]!.bytes
-    const group = this.queue.splice(0, count)
-    this.queuedBytes -= bytes
-    for (const p of group) p.detach()
-    return group
+    return this.queue.take((next, _first, bytes) => bytes + next.bytes <= GROUP_BYTES_MAX)
   }
 
   private async writeGroup(group: readonly Pending[]): Promise<void> {

@@ -30,9 +30,10 @@
  * step by `operationTimeoutMs`. After the broker comes back, the next call reconnects.
  */
 import type { Kafka, Message } from 'kafkajs'
-import { abortError, throwIfAborted } from '../../env/abort.js'
+import { throwIfAborted } from '../../env/abort.js'
 import type { AbortOptions } from '../../env/types.js'
 import { AbortedError, InvalidArgumentError } from '../../errors.js'
+import { AppendQueue } from '../../storage/append-queue.js'
 import { FencedError, JobLogUnavailableError } from '../../storage/errors.js'
 import type { JobLog, LogRecord } from '../../storage/types.js'
 import { createKafka } from './client.js'
@@ -55,7 +56,6 @@ interface Pending {
   readonly bytes: number
   readonly resolve: (firstOffset: number) => void
   readonly reject: (error: Error) => void
-  readonly detach: () => void
 }
 
 export class KafkaJobLog implements JobLog {
@@ -64,8 +64,7 @@ export class KafkaJobLog implements JobLog {
   private readonly reader: CommittedReader
   private writer: TransactionalWriter | undefined
   private topicReady: Promise<void> | undefined
-  private queue: Pending[] = []
-  private queuedBytes = 0
+  private readonly queue: AppendQueue<Pending>
   private draining: Promise<void> | undefined
   /** The highest epoch this instance accepted or found in the log; lower ones are refused at once. */
   private acceptedEpoch = 0
@@ -82,6 +81,7 @@ export class KafkaJobLog implements JobLog {
     this.init = resolveKafkaJobLogInit(init)
     this.kafka = createKafka(this.init, `distributex-${init.cluster}`)
     this.reader = new CommittedReader(this.init, `distributex-${init.cluster}-reader`)
+    this.queue = new AppendQueue(this.init.queueBytesMax, 'kafka job log queue')
   }
 
   /** The highest epoch this instance has accepted or seen in the log. */
@@ -141,19 +141,8 @@ export class KafkaJobLog implements JobLog {
       if (epoch < this.acceptedEpoch) throw new FencedError(epoch, this.acceptedEpoch)
       const messages = fence ? [fenceMessage(epoch)] : dataMessages(epoch, payloads)
       const bytes = messages.reduce((sum, m) => sum + messageBytes(m), 0)
-      if (this.queuedBytes + bytes > this.init.queueBytesMax) throw new JobLogUnavailableError(`kafka job log queue is full (${this.queuedBytes} bytes)`, false)
+      this.queue.add({ fence, epoch, messages, bytes, resolve, reject }, signal)
       this.acceptedEpoch = epoch
-      const onAbort = (): void => {
-        const at = this.queue.indexOf(pending)
-        if (at < 0) return
-        this.queue.splice(at, 1)
-        this.queuedBytes -= bytes
-        reject(abortError(signal!))
-      }
-      const pending: Pending = { fence, epoch, messages, bytes, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.queue.push(pending)
-      this.queuedBytes += bytes
       this.draining ??= this.drain()
     })
   }
@@ -168,15 +157,7 @@ export class KafkaJobLog implements JobLog {
 
   /** A fence alone, or consecutive appends up to the transaction size bound (at least one). */
   private takeGroup(): Pending[] {
-    let count = 1
-    let bytes = this.queue[0]!.bytes
-    if (!this.queue[0]!.fence) {
-      while (count < this.queue.length && !this.queue[count]!.fence && bytes + this.queue[count]!.bytes <= this.init.transactionBytesMax) bytes += this.queue[count++]!.bytes
-    }
-    const group = this.queue.splice(0, count)
-    this.queuedBytes -= bytes
-    for (const p of group) p.detach()
-    return group
+    return this.queue.take((next, first, bytes) => !first.fence && !next.fence && bytes + next.bytes <= this.init.transactionBytesMax)
   }
 
   private async process(group: Pending[]): Promise<void> {
