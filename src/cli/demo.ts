@@ -82,7 +82,7 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
   }
   let timer = env.timers.schedule(tty ? 250 : 1000, ticker)
   const refreshLeader = async (): Promise<void> => {
-    const l = await leaderOf(peers)
+    const l = await leaderOf(peers, signal)
     leaderNote = l === undefined ? '| electing a leader ...' : `| leader ${short(l.nodeId)} epoch ${l.epoch}`
   }
   const lane = async (): Promise<void> => {
@@ -91,7 +91,7 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
       submitted += n
       const jobs = Array.from({ length: n }, (_, i) => mix(submitted - n + i))
       for (;;) {
-        const target = await followerOf(peers, env)
+        const target = await followerOf(peers, env, signal)
         const t0 = env.clock.monotonicMs()
         try {
           const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, { method: 'POST', body: JSON.stringify({ jobs }), signal })
@@ -131,7 +131,7 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
   // Failed attempts, summed from every live peer's dx_job_attempt_seconds; a killed peer's count
   // is gone with it, so the figure never goes down.
   const refreshAttempts = async (): Promise<void> => {
-    const texts = await Promise.all(peers.map((p) => fetch(`${p.http}/metrics`).then((r) => r.text(), () => '')))
+    const texts = await Promise.all(peers.map((p) => fetch(`${p.http}/metrics`, { signal }).then((r) => r.text(), () => '')))
     const sum = texts.flatMap((t) => [...t.matchAll(/^dx_job_attempt_seconds_count\{[^}]*outcome="error"[^}]*\} (\d+)$/gm)]).reduce((n, m) => n + Number(m[1]), 0)
     failedAttempts = Math.max(failedAttempts, sum)
   }
@@ -174,17 +174,18 @@ async function stopPeer(peer: DemoPeer): Promise<void> {
   await exited
 }
 
-async function status(peer: DemoPeer): Promise<StatusDocument | undefined> {
+/** The peer's /status; undefined while it is down, or once `signal` (the demo's Ctrl-C) aborts. */
+async function status(peer: DemoPeer, signal?: AbortSignal): Promise<StatusDocument | undefined> {
   try {
-    const res = await fetch(`${peer.http}/status`)
+    const res = await fetch(`${peer.http}/status`, { signal: signal ?? null })
     return res.ok ? ((await res.json()) as StatusDocument) : undefined
   } catch {
     return undefined
   }
 }
 
-async function leaderOf(peers: DemoPeer[]): Promise<{ nodeId: string; epoch: number } | undefined> {
-  const statuses = (await Promise.all(peers.map(status))).filter((s) => s !== undefined)
+async function leaderOf(peers: DemoPeer[], signal?: AbortSignal): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const statuses = (await Promise.all(peers.map((p) => status(p, signal)))).filter((s) => s !== undefined)
   const leading = statuses.find((s) => s.leading)
   return leading?.leader ?? undefined
 }
@@ -195,8 +196,8 @@ async function peerOf(peers: DemoPeer[], nodeId: string): Promise<DemoPeer | und
 }
 
 /** A live peer that does not lead (submissions to it survive a leader kill); any live peer otherwise. */
-async function followerOf(peers: DemoPeer[], env: Environment): Promise<DemoPeer> {
-  const statuses = await Promise.all(peers.map(status))
+async function followerOf(peers: DemoPeer[], env: Environment, signal: AbortSignal): Promise<DemoPeer> {
+  const statuses = await Promise.all(peers.map((p) => status(p, signal)))
   const live = peers.filter((_, i) => statuses[i] !== undefined)
   const followers = peers.filter((_, i) => statuses[i]?.leading === false)
   const pool = followers.length > 0 ? followers : live.length > 0 ? live : peers

@@ -103,6 +103,10 @@ export class JobClient {
   private readonly inputMaxBytes: number
   private queue: Queued[] = []
   private flushQueued = false
+  /** Set when the node stops: what unfinished and later submissions reject with. */
+  private closedWith: Error | undefined
+  /** Wake-ups of the retry waits in progress, which close() ends at once. */
+  private readonly sleepers = new Set<() => void>()
 
   constructor(private readonly init: JobClientInit) {
     this.defs = new Map(init.jobs.map((d) => [d.type, d]))
@@ -119,6 +123,20 @@ export class JobClient {
   /** Submits many jobs at once; each resolves or rejects on its own. */
   submitBatch(items: readonly BatchItem[], options: SubmitOptions = {}): Array<Promise<JobHandle>> {
     return items.map((item) => this.enqueue(item.job, item.input, item.options ?? {}, options))
+  }
+
+  /**
+   * Rejects every submission not yet acknowledged, and any later one, with `error`, and ends retry
+   * waits, so a stopping node holds no timers for them. A submission already sent to the leader may
+   * still have been accepted, so `error` should say the outcome is unknown.
+   */
+  close(error: Error): void {
+    if (this.closedWith !== undefined) return
+    this.closedWith = error
+    const queued = this.queue
+    this.queue = []
+    for (const q of queued) q.reject(error)
+    for (const wake of [...this.sleepers]) wake()
   }
 
   /** A handle to an existing job. */
@@ -187,6 +205,10 @@ export class JobClient {
 
   private enqueue(job: JobDef | string, input: unknown, options: JobOptions, submit: SubmitOptions): Promise<JobHandle> {
     return new Promise((resolve, reject) => {
+      if (this.closedWith !== undefined) {
+        reject(this.closedWith)
+        return
+      }
       try {
         const { spec, record } = this.buildSpec(job, input, options)
         this.queue.push({ spec, record, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs), timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs, signal: submit.signal })
@@ -247,7 +269,8 @@ export class JobClient {
   /** Sends a batch to the leader, retrying transient failures until each item's deadline. */
   private async send(batch: Queued[], attempt: number, lastError?: Error): Promise<void> {
     const live = batch.filter((q) => {
-      if (q.signal?.aborted === true) q.reject(abortError(q.signal))
+      if (this.closedWith !== undefined) q.reject(this.closedWith)
+      else if (q.signal?.aborted === true) q.reject(abortError(q.signal))
       else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(givingUp(q, lastError))
       else return true
       return false
@@ -264,7 +287,7 @@ export class JobClient {
         for (const q of live) q.reject(error as Error)
         return
       }
-      await this.init.env.timers.sleep(backoffDelayMs(RETRY, attempt, this.init.env.random))
+      await this.pause(attempt)
       return this.send(live, attempt + 1, error as Error)
     }
     live.forEach((q, i) => {
@@ -287,9 +310,36 @@ export class JobClient {
       return await ask(this.scheduler())
     } catch (error) {
       if (!TRANSIENT.has((error as Error).name) || attempt >= 8 || options.signal?.aborted === true) throw error
-      await this.init.env.timers.sleep(backoffDelayMs(RETRY, attempt, this.init.env.random), signalOf(options))
+      await this.pause(attempt, options.signal)
+      if (this.closedWith !== undefined) throw this.closedWith
       return this.askLeader(ask, options, attempt + 1)
     }
+  }
+
+  /** The wait before retry `attempt`; it ends early when the client closes, and rejects when `signal` aborts. */
+  private pause(attempt: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(abortError(signal))
+        return
+      }
+      const end = (): void => {
+        this.init.env.timers.cancel(timer)
+        this.sleepers.delete(wake)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const wake = (): void => {
+        end()
+        resolve()
+      }
+      const onAbort = (): void => {
+        end()
+        reject(abortError(signal!))
+      }
+      const timer = this.init.env.timers.schedule(backoffDelayMs(RETRY, attempt, this.init.env.random), wake)
+      this.sleepers.add(wake)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
   }
 }
 

@@ -112,6 +112,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       if (options.leave === true) {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))
       }
+      jobs.close(new SystemShutdownError('the node stopped before the leader acknowledged the job; it may still run: look it up by id or resubmit with the same idempotency key'))
       await system.shutdown({ timeoutMs: options.timeoutMs ?? 5000 })
       waiters.close(new SystemShutdownError('the node stopped before the job finished; ask another node for its result'))
       remoting.stop()

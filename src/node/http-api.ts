@@ -56,7 +56,7 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
       async handle({ body, query, signal: gone }) {
         const request = body as { type?: unknown; input?: unknown; options?: unknown } | undefined
         if (request === undefined || typeof request.type !== 'string') throw new HttpError(400, 'body must be {"type": string, "input": any, "options"?: {...}}')
-        const handle = await jobs.submit(request.type, request.input ?? null, { ...((request.options ?? {}) as JobOptions), ...submitTimeout(query) })
+        const handle = await jobs.submit(request.type, request.input ?? null, { ...((request.options ?? {}) as JobOptions), ...submitTimeout(query), signal: gone })
         if (query.get('wait') === null) return { status: 202, json: { id: handle.id } }
         return { status: 200, json: { id: handle.id, ...(await outcome(timers, waitMs(query), gone, (signal) => handle.result({ signal }))) } }
       },
@@ -70,7 +70,7 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
         const wait = query.get('wait') !== null
         const ms = waitMs(query)
         const results = await Promise.all(
-          jobs.submitBatch(items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({ job: typeof item?.type === 'string' ? item.type : '', input: item?.input ?? null, options: (item?.options ?? {}) as JobOptions })), submitTimeout(query)).map(async (submitted) => {
+          jobs.submitBatch(items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({ job: typeof item?.type === 'string' ? item.type : '', input: item?.input ?? null, options: (item?.options ?? {}) as JobOptions })), { ...submitTimeout(query), signal: gone }).map(async (submitted) => {
             try {
               const handle = await submitted
               return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
@@ -115,7 +115,7 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
   ]
 }
 
-/** `?submitTimeoutMs=` bounds how long a submission retries while no leader takes it. */
+/** `?submitTimeoutMs=` bounds how long a submission retries while no leader takes it; a client that goes away ends the retries. */
 function submitTimeout(query: URLSearchParams): { submitTimeoutMs?: number } {
   const ms = Number(query.get('submitTimeoutMs'))
   return Number.isFinite(ms) && ms > 0 ? { submitTimeoutMs: ms } : {}

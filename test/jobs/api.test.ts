@@ -171,3 +171,25 @@ test('listing shows recent jobs by status', async () => {
   const listed = (await settle(world, client.list({ status: 'completed', limit: 10 }))).value!
   assert.deepEqual(new Set(listed.map((j) => j.id)), new Set(handles.map((h) => h.id)))
 })
+
+test('while no leader takes a submission, a client going away or the node stopping ends its retries at once', async () => {
+  const world = new World<AssembledNode>(3, 3, (ctx) =>
+    assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: false, jobs: [add] }),
+  )
+  const node = world.node('n2')
+  world.start(node)
+  await runUntil(world, 1000)
+  const client = node.app!.jobs
+  const gone = new AbortController()
+  const abandoned = client.submit(add, { a: 1, b: 1 }, { signal: gone.signal })
+  const pending = client.submit(add, { a: 2, b: 2 })
+  await runUntil(world, world.nowMs + 300)
+  gone.abort(new Error('the HTTP client went away'))
+  assert.equal((await settle(world, abandoned, 1000)).error?.name, 'AbortedError')
+  const stopped = node.app!.stop()
+  const failed = await settle(world, pending, 10)
+  assert.equal(failed.error?.name, 'SystemShutdownError')
+  assert.match(failed.error!.message, /may still run/)
+  await settle(world, stopped)
+  assert.equal((await settle(world, client.submit(add, { a: 3, b: 3 }), 10)).error?.name, 'SystemShutdownError')
+})
