@@ -6,7 +6,8 @@
  * leader. Submissions made in the same tick travel to the leader together. While there is no leader
  * (an election, the job log unreachable), submission retries until `submitTimeoutMs` and then
  * rejects with NoLeaderError; a refused job (unknown type, bad input, cluster saturated) rejects at
- * once with a typed error. Re-submitting after an ambiguous failure is safe when the job carries an
+ * once with a typed error; a submission still unacknowledged when the node stops rejects with
+ * SystemShutdownError. Re-submitting after such an ambiguous failure is safe when the job carries an
  * idempotency key, or when the same handle id is resubmitted.
  *
  * @example
