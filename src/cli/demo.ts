@@ -66,6 +66,8 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
   let done = 0
   let failed = 0
   let failedAttempts = 0
+  // Failed attempts last read from each peer process; a killed process keeps its last figure.
+  const attemptsOf = new Map<ChildProcess, number>()
   let failoverNote = 'no failover'
   let leaderNote = ''
   const latencies: number[] = []
@@ -128,12 +130,18 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
       await env.timers.sleep(300).catch(() => {})
     }
   }
-  // Failed attempts, summed from every live peer's dx_job_attempt_seconds; a killed peer's count
-  // is gone with it, so the figure never goes down.
+  // Failed attempts, summed over every peer process from its dx_job_attempt_seconds; a killed
+  // leader's figure is the one read from it last, at most a second before the kill.
   const refreshAttempts = async (): Promise<void> => {
-    const texts = await Promise.all(peers.map((p) => fetch(`${p.http}/metrics`, { signal }).then((r) => r.text(), () => '')))
-    const sum = texts.flatMap((t) => [...t.matchAll(/^dx_job_attempt_seconds_count\{[^}]*outcome="error"[^}]*\} (\d+)$/gm)]).reduce((n, m) => n + Number(m[1]), 0)
-    failedAttempts = Math.max(failedAttempts, sum)
+    await Promise.all(
+      peers.map(async (p) => {
+        const child = p.process
+        const text = await fetch(`${p.http}/metrics`, { signal }).then((r) => r.text(), () => undefined)
+        if (child === undefined || text === undefined) return
+        attemptsOf.set(child, [...text.matchAll(/^dx_job_attempt_seconds_count\{[^}]*outcome="error"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0))
+      }),
+    )
+    failedAttempts = [...attemptsOf.values()].reduce((a, b) => a + b, 0)
   }
   const attemptsWatch = async (): Promise<void> => {
     while (done + failed < total && !signal.aborted) {
