@@ -40,7 +40,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     await network.stop()
     throw error
   })
-  const load = new ProcessLoad()
+  const load = new ProcessLoad(env.clock)
   const node = assembleNode(
     { env, network, store: storage.store, jobLog: storage.jobLog, cache: storage.cache },
     {

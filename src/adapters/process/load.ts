@@ -2,7 +2,8 @@
  * Samples this process's load for the gossiped node metrics: event-loop delay (p99 over the last
  * interval), CPU use since the previous sample, and resident memory.
  */
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks'
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import type { Clock } from '../../env/types.js'
 
 /** One load sample. */
 export interface LoadSample {
@@ -18,15 +19,16 @@ const RESOLUTION_MS = 10
 export class ProcessLoad {
   private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   private lastCpu = process.cpuUsage()
-  private lastAt = performance.now()
+  private lastAt: number
 
-  constructor() {
+  constructor(private readonly clock: Clock) {
+    this.lastAt = clock.monotonicMs()
     this.delay.enable()
   }
 
   /** Load since the previous call. */
   sample(): LoadSample {
-    const now = performance.now()
+    const now = this.clock.monotonicMs()
     const cpu = process.cpuUsage(this.lastCpu)
     const elapsedMs = Math.max(1, now - this.lastAt)
     this.lastCpu = process.cpuUsage()

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ProcessLoad } from '../../../src/adapters/process/load.js'
+import { realEnvironment } from '../../../src/env/real.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 test('idle lag is near zero; a 60 ms block shows as about 60 ms', async () => {
-  const load = new ProcessLoad()
+  const load = new ProcessLoad(realEnvironment().clock)
   try {
     // Other test files share the cores, so some windows are not idle; the quietest must read near
     // zero, which a lag that included the 10 ms sampling period never would.
