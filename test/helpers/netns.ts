@@ -6,7 +6,22 @@
  */
 import { execFileSync } from 'node:child_process'
 
-const BRIDGE = 'dxbr0'
+/**
+ * A network of hosts: its namespace prefix and the second octet of its two subnets, so that two
+ * test files running at once build separate networks (bridge, namespaces and addresses).
+ */
+export interface HostNet {
+  readonly prefix: string
+  /** Data network 10.<octet>.0.0/24, management links 10.<octet+1>.<i>.0/30. */
+  readonly octet: number
+}
+
+/** The network of test/cluster/netns.test.ts; other files pass their own. */
+export const DEFAULT_NET: HostNet = { prefix: 'dxh', octet: 77 }
+
+function bridgeOf(net: HostNet): string {
+  return `${net.prefix}br`
+}
 
 /** One simulated host. */
 export interface Host {
@@ -34,25 +49,27 @@ export function canUseNetns(): boolean {
 }
 
 /** Creates `count` hosts; call `teardown` afterwards (it also clears leftovers of an earlier run). */
-export function setupHosts(count: number, prefix = 'dxh'): Host[] {
-  teardownHosts(count, prefix)
-  ip('link', 'add', BRIDGE, 'type', 'bridge')
-  ip('link', 'set', BRIDGE, 'up')
+export function setupHosts(count: number, net: HostNet = DEFAULT_NET): Host[] {
+  teardownHosts(count, net)
+  const { prefix, octet } = net
+  const bridge = bridgeOf(net)
+  ip('link', 'add', bridge, 'type', 'bridge')
+  ip('link', 'set', bridge, 'up')
   const hosts: Host[] = []
   for (let i = 0; i < count; i++) {
     const ns = `${prefix}${i}`
-    const dataIp = `10.77.0.${i + 1}`
-    const mgmtIp = `10.78.${i}.2`
+    const dataIp = `10.${octet}.0.${i + 1}`
+    const mgmtIp = `10.${octet + 1}.${i}.2`
     ip('netns', 'add', ns)
     ip('link', 'add', `${ns}d`, 'type', 'veth', 'peer', 'name', `${ns}dp`)
     ip('link', 'set', `${ns}dp`, 'netns', ns)
-    ip('link', 'set', `${ns}d`, 'master', BRIDGE)
+    ip('link', 'set', `${ns}d`, 'master', bridge)
     ip('link', 'set', `${ns}d`, 'up')
     ip('-n', ns, 'addr', 'add', `${dataIp}/24`, 'dev', `${ns}dp`)
     ip('-n', ns, 'link', 'set', `${ns}dp`, 'up')
     ip('link', 'add', `${ns}m`, 'type', 'veth', 'peer', 'name', `${ns}mp`)
     ip('link', 'set', `${ns}mp`, 'netns', ns)
-    ip('addr', 'add', `10.78.${i}.1/30`, 'dev', `${ns}m`)
+    ip('addr', 'add', `10.${octet + 1}.${i}.1/30`, 'dev', `${ns}m`)
     ip('link', 'set', `${ns}m`, 'up')
     ip('-n', ns, 'addr', 'add', `${mgmtIp}/30`, 'dev', `${ns}mp`)
     ip('-n', ns, 'link', 'set', `${ns}mp`, 'up')
@@ -68,7 +85,8 @@ export function setDataLink(host: Host, up: boolean): void {
 }
 
 /** Removes the hosts and the bridge; safe to call when they do not exist. */
-export function teardownHosts(count: number, prefix = 'dxh'): void {
+export function teardownHosts(count: number, net: HostNet = DEFAULT_NET): void {
+  const { prefix } = net
   for (let i = 0; i < count; i++) {
     for (const args of [['netns', 'del', `${prefix}${i}`], ['link', 'del', `${prefix}${i}d`], ['link', 'del', `${prefix}${i}m`]]) {
       try {
@@ -79,7 +97,7 @@ export function teardownHosts(count: number, prefix = 'dxh'): void {
     }
   }
   try {
-    ip('link', 'del', BRIDGE)
+    ip('link', 'del', bridgeOf(net))
   } catch {
     // already gone
   }

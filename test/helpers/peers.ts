@@ -43,6 +43,8 @@ export interface PeerSpec {
   extraArgs?: string[]
   /** Flags for node itself, e.g. --cpu-prof. */
   nodeArgs?: string[]
+  /** Working directory of the process (a separate host has its own); the test's by default. */
+  cwd?: string
 }
 
 /** A running peer process. */
@@ -75,7 +77,7 @@ export class Peer {
     if (s.actors !== undefined) args.push('--actors', s.actors)
     args.push(...(s.extraArgs ?? []))
     const [cmd, argv] = s.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]]
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(s.cwd === undefined ? {} : { cwd: s.cwd }) })
     this.child = child
     const keep = (data: Buffer): void => {
       this.output.push(...data.toString().split('\n').filter((l) => l !== ''))

@@ -12,15 +12,12 @@ import { promisify } from 'node:util'
 import { KafkaJobLog } from '../../src/adapters/kafka/job-log.js'
 import { realEnvironment } from '../../src/env/real.js'
 import { FileJobLog } from '../../src/storage/file-job-log.js'
-import type { JobLog } from '../../src/storage/types.js'
-import { decodeJobRecord } from '../../protocols/jobs/codec.js'
 import { ensureKafka, ensureRedis } from '../helpers/services.js'
+import { checkLog, checkResults, submitAndKillLeader, WORKLOAD_JOBS as JOBS } from '../helpers/job-workload.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
-const JOBS = 10_000
-const BATCH = 500
 const cleanups: Array<() => Promise<void>> = []
 after(async () => {
   for (const c of cleanups.reverse()) await c()
@@ -49,48 +46,6 @@ async function startCluster(jobLog: (dir: string) => string, cache: string): Pro
   return { peers, dir }
 }
 
-/** Submits JOBS fib jobs through a peer that is not the leader, killing the leader halfway; returns the acknowledged ids with their n. */
-async function submitAndKillLeader(cluster: Cluster): Promise<Map<string, number>> {
-  const leader = (await agreedLeader(cluster.peers))!
-  const ids = await Promise.all(cluster.peers.map(async (p) => (await p.status())!.nodeId))
-  const victim = cluster.peers[ids.indexOf(leader.nodeId)]!
-  const submitter = cluster.peers.find((p) => p !== victim)!
-  const acked = new Map<string, number>()
-  let killed = false
-  for (let start = 0; start < JOBS; start += BATCH) {
-    if (!killed && start >= JOBS / 2) {
-      killed = true
-      await victim.kill()
-    }
-    const jobs = Array.from({ length: BATCH }, (_, i) => ({ type: 'fib', input: { n: (start + i) % 90 }, options: { retries: 5 } }))
-    const reply = await submitter.call<{ results: Array<{ id?: string; error?: { name: string } }> }>('POST', '/jobs/batch', { jobs })
-    assert.equal(reply.status, 200)
-    reply.json.results.forEach((r, i) => {
-      if (r.id !== undefined) acked.set(r.id, (start + i) % 90)
-    })
-  }
-  assert.ok(killed)
-  return acked
-}
-
-/** Waits until every acknowledged job has its result, through the API of a live peer; checks the values. */
-async function checkResults(cluster: Cluster, acked: Map<string, number>): Promise<Map<string, unknown>> {
-  const peer = cluster.peers.find((p) => p.running)!
-  const results = new Map<string, unknown>()
-  const ids = [...acked.keys()]
-  for (let i = 0; i < ids.length; i += 200) {
-    await Promise.all(
-      ids.slice(i, i + 200).map(async (id) => {
-        const reply = await waitFor(() => peer.call<{ ok: boolean; value?: { n: number } }>('GET', `/jobs/${id}/result?timeoutMs=60000`), (r) => r.status === 200, 120_000, `job ${id}`)
-        assert.equal(reply.json.ok, true, `job ${id}: ${JSON.stringify(reply.json)}`)
-        assert.equal(reply.json.value!.n, acked.get(id))
-        results.set(id, reply.json.value)
-      }),
-    )
-  }
-  return results
-}
-
 /** The new leader's /metrics shows its duties: leading, appends to the log, finished jobs; some peer ran attempts. */
 async function checkMetrics(cluster: Cluster): Promise<void> {
   const value = (text: string, series: string): number => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1) ?? NaN)
@@ -106,37 +61,14 @@ async function checkMetrics(cluster: Cluster): Promise<void> {
   assert.ok(texts.some((t) => value(t, 'dx_job_attempt_seconds_count{type="fib",outcome="ok"}') > 0))
 }
 
-/** Reads the whole log and checks: every acknowledged job submitted once and finished exactly once, with the result the API gave. */
-async function checkLog(log: JobLog, acked: Map<string, number>, results: Map<string, unknown>): Promise<void> {
-  const finished = new Map<string, unknown[]>()
-  const submitted = new Set<string>()
-  const end = await log.endOffset()
-  for (let offset = 0; offset < end; ) {
-    const chunk = await log.read(offset, 5000)
-    if (chunk.length === 0) break
-    for (const entry of chunk) {
-      const record = decodeJobRecord(entry.payload)
-      if (record.kind === 'submitted') submitted.add(record.spec.id)
-      if (record.kind === 'finished') finished.set(record.id, [...(finished.get(record.id) ?? []), record.outcome.ok ? record.outcome.value : record.outcome])
-      offset = entry.offset + 1
-    }
-  }
-  for (const id of acked.keys()) {
-    assert.ok(submitted.has(id), `acknowledged job ${id} is in the log`)
-    const outcomes = finished.get(id) ?? []
-    assert.equal(outcomes.length, 1, `job ${id} has exactly one recorded result, found ${outcomes.length}`)
-    assert.deepEqual(outcomes[0], results.get(id))
-  }
-}
-
 test('real Kafka and Redis: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
   const brokers = await ensureKafka()
   await ensureRedis()
   const topic = `dx-jobs-it-${Date.now()}`
   const cluster = await startCluster(() => `kafka://${brokers}/${topic}`, `redis://127.0.0.1:6379/dxit${Date.now()}`)
-  const acked = await submitAndKillLeader(cluster)
+  const acked = await submitAndKillLeader(cluster.peers)
   assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
-  const results = await checkResults(cluster, acked)
+  const results = await checkResults(cluster.peers, acked)
   const log = new KafkaJobLog({ brokers: [brokers], cluster: `${topic}-check`, topic, env: realEnvironment({ logLevel: 'error' }) })
   try {
     await checkLog(log, acked, results)
@@ -147,9 +79,9 @@ test('real Kafka and Redis: 10,000 jobs, the leader killed midway, every acknowl
 
 test('embedded defaults: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
   const cluster = await startCluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
-  const acked = await submitAndKillLeader(cluster)
+  const acked = await submitAndKillLeader(cluster.peers)
   assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
-  const results = await checkResults(cluster, acked)
+  const results = await checkResults(cluster.peers, acked)
   await checkMetrics(cluster)
   await Promise.all(cluster.peers.map((p) => p.stop()))
   const log = await FileJobLog.open({ dir: join(cluster.dir, 'joblog') })

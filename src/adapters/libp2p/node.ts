@@ -12,6 +12,12 @@
  *   messages also get unique ids (origin + sequence number), so equal payloads are not deduplicated.
  * - Publishing to a topic without peers is allowed (and lost), matching the port's at-most-once
  *   broadcast; the mesh degree suits small clusters (see constants.ts).
+ * - Peer scoring is neutral. Gossipsub's defaults are for open networks: more than 10 connections
+ *   from one IP (every peer of a cluster on one host, or behind one NAT) cost each peer -5 per extra
+ *   peer squared, which drives them below the graylist threshold, and their messages are then
+ *   ignored: clusters of 14 or more peers on one host never formed. Here every peer was admitted by
+ *   the cluster secret and authenticated by noise, so colocation and behaviour are not evidence of
+ *   an attack, and a score could only silence members the election needs to hear.
  */
 import './polyfill.js'
 import { gossipsub, type GossipsubEvents, type GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
@@ -61,6 +67,7 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     Dout: GOSSIP_D_OUT,
     Dscore: GOSSIP_D_SCORE,
     maxInboundDataLength: init.topicMessageBytesMax,
+    scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0, appSpecificWeight: 0 },
   }
   return createLibp2p<MeshServices>({
     start: false,

@@ -1,0 +1,82 @@
+/**
+ * The promise-keeping workload of the real-process job tests: submit many fib jobs through a peer,
+ * kill the leader with -9 halfway, then check that every acknowledged job has its one right result,
+ * through the API and in the job log itself.
+ */
+import assert from 'node:assert/strict'
+import type { JobLog } from '../../src/storage/types.js'
+import { decodeJobRecord } from '../../protocols/jobs/codec.js'
+import { Peer, agreedLeader, waitFor } from './peers.js'
+
+export const WORKLOAD_JOBS = 10_000
+const BATCH = 500
+
+/**
+ * Submits `jobs` fib jobs through a peer that is not the leader; kills the leader halfway unless
+ * `kill` is false, and calls `midway` there. Returns the acknowledged ids with their n.
+ */
+export async function submitAndKillLeader(peers: Peer[], options: { jobs?: number; kill?: boolean; midway?: () => Promise<void> } = {}): Promise<Map<string, number>> {
+  const total = options.jobs ?? WORKLOAD_JOBS
+  const leader = (await agreedLeader(peers))!
+  const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
+  const victim = peers[ids.indexOf(leader.nodeId)]!
+  const submitter = peers.find((p) => p !== victim)!
+  const acked = new Map<string, number>()
+  let halfway = false
+  for (let start = 0; start < total; start += BATCH) {
+    if (!halfway && start >= total / 2) {
+      halfway = true
+      await options.midway?.()
+      if (options.kill !== false) await victim.kill()
+    }
+    const jobs = Array.from({ length: BATCH }, (_, i) => ({ type: 'fib', input: { n: (start + i) % 90 }, options: { retries: 5 } }))
+    const reply = await submitter.call<{ results: Array<{ id?: string; error?: { name: string } }> }>('POST', '/jobs/batch', { jobs })
+    assert.equal(reply.status, 200)
+    reply.json.results.forEach((r, i) => {
+      if (r.id !== undefined) acked.set(r.id, (start + i) % 90)
+    })
+  }
+  assert.ok(halfway)
+  return acked
+}
+
+/** Waits until every acknowledged job has its result, through the API of a live peer; checks the values. */
+export async function checkResults(peers: Peer[], acked: Map<string, number>): Promise<Map<string, unknown>> {
+  const peer = peers.find((p) => p.running)!
+  const results = new Map<string, unknown>()
+  const ids = [...acked.keys()]
+  for (let i = 0; i < ids.length; i += 200) {
+    await Promise.all(
+      ids.slice(i, i + 200).map(async (id) => {
+        const reply = await waitFor(() => peer.call<{ ok: boolean; value?: { n: number } }>('GET', `/jobs/${id}/result?timeoutMs=60000`), (r) => r.status === 200, 120_000, `job ${id}`)
+        assert.equal(reply.json.ok, true, `job ${id}: ${JSON.stringify(reply.json)}`)
+        assert.equal(reply.json.value!.n, acked.get(id))
+        results.set(id, reply.json.value)
+      }),
+    )
+  }
+  return results
+}
+
+/** Reads the whole log and checks: every acknowledged job submitted and finished exactly once, with the result the API gave. */
+export async function checkLog(log: JobLog, acked: Map<string, number>, results: Map<string, unknown>): Promise<void> {
+  const finished = new Map<string, unknown[]>()
+  const submitted = new Set<string>()
+  const end = await log.endOffset()
+  for (let offset = 0; offset < end; ) {
+    const chunk = await log.read(offset, 5000)
+    if (chunk.length === 0) break
+    for (const entry of chunk) {
+      const record = decodeJobRecord(entry.payload)
+      if (record.kind === 'submitted') submitted.add(record.spec.id)
+      if (record.kind === 'finished') finished.set(record.id, [...(finished.get(record.id) ?? []), record.outcome.ok ? record.outcome.value : record.outcome])
+      offset = entry.offset + 1
+    }
+  }
+  for (const id of acked.keys()) {
+    assert.ok(submitted.has(id), `acknowledged job ${id} is in the log`)
+    const outcomes = finished.get(id) ?? []
+    assert.equal(outcomes.length, 1, `job ${id} has exactly one recorded result, found ${outcomes.length}`)
+    assert.deepEqual(outcomes[0], results.get(id))
+  }
+}
