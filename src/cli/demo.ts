@@ -96,7 +96,7 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
         const target = await followerOf(peers, env, signal)
         const t0 = env.clock.monotonicMs()
         try {
-          const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, { method: 'POST', body: JSON.stringify({ jobs }), signal })
+          const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs }), signal })
           const body = (await res.json()) as { results: Array<{ ok?: boolean }> }
           latencies.push(env.clock.monotonicMs() - t0)
           done += body.results.filter((r) => r.ok === true).length

@@ -1,5 +1,5 @@
 /** The CLI's client of a node's HTTP API. */
-import { hostPort } from '../node/config.js'
+import { hostPort, readToken } from '../node/config.js'
 
 /** Thrown when the node answers with an error or cannot be reached. */
 export class NodeRequestError extends Error {
@@ -18,11 +18,26 @@ export function nodeUrl(http: string | undefined, env: Record<string, string | u
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
+/** A node's API: its base URL and the bearer token it wants, if any. */
+export interface NodeTarget {
+  readonly url: string
+  readonly token: string | undefined
+}
+
+/** The node to talk to and its token: --http-token-file, else DX_HTTP_TOKEN_FILE, else none. */
+export function nodeTarget(http: string | undefined, tokenFile: string | undefined, env: Record<string, string | undefined>): NodeTarget {
+  const file = tokenFile ?? env.DX_HTTP_TOKEN_FILE
+  return { url: nodeUrl(http, env), token: file === undefined || file === '' ? undefined : readToken(file) }
+}
+
 /** Sends one request and returns the parsed JSON body; throws NodeRequestError for errors. */
-export async function request<T>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function request<T>(target: NodeTarget | string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const { url: base, token } = typeof target === 'string' ? { url: target, token: undefined } : target
+  const headers: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json' } : {}
+  if (token !== undefined) headers.authorization = `Bearer ${token}`
   let res: Response
   try {
-    res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) })
+    res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
   } catch (error) {
     throw new NodeRequestError(`cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined)
   }

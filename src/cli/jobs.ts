@@ -1,25 +1,25 @@
 /** `distributex submit` and `distributex jobs`: the job API over a node's HTTP endpoint. */
 import { parseArgs } from 'node:util'
 import type { JobInfo } from '../jobs/types.js'
-import { NodeRequestError, nodeUrl, request } from './http-client.js'
+import { NodeRequestError, nodeTarget, request } from './http-client.js'
 
-/** `distributex submit <type> <json> [--wait] [--options <json>] [--http host:port]` */
+/** `distributex submit <type> <json> [--wait] [--options <json>] [--http host:port] [--http-token-file F]` */
 export async function runSubmit(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, wait: { type: 'boolean', default: false }, options: { type: 'string' }, 'timeout-ms': { type: 'string' } } })
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, wait: { type: 'boolean', default: false }, options: { type: 'string' }, 'timeout-ms': { type: 'string' } } })
   const [type, inputText] = positionals
   if (type === undefined) throw new NodeRequestError('usage: distributex submit <type> <json input> [--wait] [--options <json>]', undefined)
   const input = parseJson(inputText ?? 'null', 'input')
   const options = values.options === undefined ? {} : parseJson(values.options, '--options')
   const query = values.wait ? `?wait=1${values['timeout-ms'] === undefined ? '' : `&timeoutMs=${values['timeout-ms']}`}` : ''
-  const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(nodeUrl(values.http, process.env), 'POST', `/jobs${query}`, { type, input, options })
+  const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(nodeTarget(values.http, values['http-token-file'], process.env), 'POST', `/jobs${query}`, { type, input, options })
   process.stdout.write(JSON.stringify(reply) + '\n')
   return reply.ok === false ? 1 : 0
 }
 
-/** `distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http host:port]` */
+/** `distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http host:port] [--http-token-file F]` */
 export async function runJobs(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string', default: '20' } } })
-  const base = nodeUrl(values.http, process.env)
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, status: { type: 'string' }, limit: { type: 'string', default: '20' } } })
+  const base = nodeTarget(values.http, values['http-token-file'], process.env)
   const [command = 'list', id] = positionals
   const needId = (): string => {
     if (id === undefined) throw new NodeRequestError(`usage: distributex jobs ${command} <id>`, undefined)

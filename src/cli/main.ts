@@ -9,6 +9,7 @@ commands:
             --data-dir <dir> --job-log file:<dir>|kafka://host:port/<topic> --cache memory|redis://host:port
             --actors <module> --config <file.json>   (settings also from DX_* environment variables)
   secret    write a new cluster secret: --out <path>
+  token     write a new bearer token for the HTTP API: --out <path> (then --http-token-file <path>)
   status    show the cluster as a peer sees it: --http <host:port> [--json]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
@@ -27,6 +28,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./start.js')).runStart(rest)
       case 'secret':
         return await (await import('./start.js')).runSecret(rest)
+      case 'token':
+        return await (await import('./start.js')).runToken(rest)
       case 'status':
         return await (await import('./status.js')).runStatus(rest)
       case 'submit':

@@ -1,12 +1,14 @@
 /**
  * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
- * gracefully and exits 0 (a second SIGINT exits at once with 130). `distributex secret --out <path>` writes a new cluster secret.
+ * gracefully and exits 0 (a second SIGINT exits at once with 130). `distributex secret --out <path>` writes a new cluster secret, `distributex token --out <path>` a
+ * bearer token for the HTTP API.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateClusterSecret } from '../adapters/libp2p/index.js'
-import { resolveConfig, type RawSettings } from '../node/config.js'
+import { randomBytes } from 'node:crypto'
+import { ConfigError, resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
 import { loadJobModule } from './load-jobs.js'
@@ -17,6 +19,8 @@ const START_OPTIONS = {
   bootstrap: { type: 'string' },
   'secret-file': { type: 'string' },
   http: { type: 'string' },
+  'http-token-file': { type: 'string' },
+  'http-host-names': { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
   'gossip-interval-ms': { type: 'string' },
@@ -34,6 +38,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }),
     ...(values['secret-file'] === undefined ? {} : { secretFile: values['secret-file'] }),
     ...(values.http === undefined ? {} : { http: values.http }),
+    ...(values['http-token-file'] === undefined ? {} : { httpTokenFile: values['http-token-file'] }),
+    ...(values['http-host-names'] === undefined ? {} : { httpHostNames: values['http-host-names'] }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
     ...(values['gossip-interval-ms'] === undefined ? {} : { gossipIntervalMs: values['gossip-interval-ms'] }),
@@ -64,18 +70,35 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   return 0
 }
 
+/** `distributex token --out <path>`: a new bearer token for the HTTP API (32 random bytes, base64url, mode 0600). */
+export async function runToken(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } } })
+  if (values.out === undefined) {
+    process.stderr.write('usage: distributex token --out <path>\n')
+    return 2
+  }
+  await writeNewSecretFile(values.out, `${randomBytes(32).toString('base64url')}\n`, 'an HTTP token')
+  process.stdout.write(`wrote a new HTTP API token to ${values.out}; start peers with --http-token-file ${values.out} and give it to the CLI the same way\n`)
+  return 0
+}
+
+/** Writes a secret to a new file, mode 0600; refuses to overwrite one (ConfigError, no stack trace). */
+async function writeNewSecretFile(path: string, bytes: Uint8Array | string, what: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, bytes, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') throw new ConfigError(`${path} exists; refusing to overwrite ${what}`)
+    throw error
+  })
+  await chmod(path, 0o600)
+}
+
 export async function runSecret(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' } } })
   if (values.out === undefined) {
     process.stderr.write('usage: distributex secret --out <path>\n')
     return 2
   }
-  await mkdir(dirname(values.out), { recursive: true })
-  await writeFile(values.out, generateClusterSecret(), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST') throw new Error(`${values.out} exists; refusing to overwrite a cluster secret`)
-    throw error
-  })
-  await chmod(values.out, 0o600)
+  await writeNewSecretFile(values.out, generateClusterSecret(), 'a cluster secret')
   process.stdout.write(`wrote a new cluster secret to ${values.out}; give the same file to every peer\n`)
   return 0
 }

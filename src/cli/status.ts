@@ -1,11 +1,11 @@
 /** `distributex status`: the cluster as one node sees it, as a table. */
 import { parseArgs } from 'node:util'
 import type { StatusDocument } from '../node/http-api.js'
-import { nodeUrl, request } from './http-client.js'
+import { nodeTarget, request } from './http-client.js'
 
 export async function runStatus(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { http: { type: 'string' }, json: { type: 'boolean', default: false } } })
-  const status = await request<StatusDocument>(nodeUrl(values.http, process.env), 'GET', '/status')
+  const { values } = parseArgs({ args: [...argv], options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, json: { type: 'boolean', default: false } } })
+  const status = await request<StatusDocument>(nodeTarget(values.http, values['http-token-file'], process.env), 'GET', '/status')
   if (values.json) {
     process.stdout.write(JSON.stringify(status, null, 2) + '\n')
     return 0

@@ -29,6 +29,10 @@ export interface NodeConfig {
   secretFile: string
   /** Where the HTTP endpoint binds, or undefined for none. */
   http: HostPort | undefined
+  /** File holding the HTTP API's bearer token; required when `http` binds beyond loopback. */
+  httpTokenFile: string | undefined
+  /** Host names the HTTP API answers to besides its bound address. */
+  httpHostNames: string[]
   /** Identity, election state and embedded stores. */
   dataDir: string
   logLevel: 'debug' | 'info' | 'warn' | 'error'
@@ -52,6 +56,8 @@ export interface RawSettings {
   bootstrap?: string | string[]
   secretFile?: string
   http?: string
+  httpTokenFile?: string
+  httpHostNames?: string | string[]
   dataDir?: string
   logLevel?: string
   gossipIntervalMs?: string | number
@@ -66,6 +72,8 @@ const ENV: Record<keyof RawSettings, string> = {
   bootstrap: 'DX_BOOTSTRAP',
   secretFile: 'DX_SECRET_FILE',
   http: 'DX_HTTP',
+  httpTokenFile: 'DX_HTTP_TOKEN_FILE',
+  httpHostNames: 'DX_HTTP_HOST_NAMES',
   dataDir: 'DX_DATA_DIR',
   logLevel: 'DX_LOG_LEVEL',
   gossipIntervalMs: 'DX_GOSSIP_INTERVAL_MS',
@@ -101,13 +109,20 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
   const dataDir = pick('dataDir') ?? join('.distributex', portOf(listen[0]!))
   const httpText = pick('http') ?? DEFAULT_HTTP
+  const http = httpText === 'off' ? undefined : hostPort(httpText)
+  const httpTokenFile = pick('httpTokenFile')
+  if (http !== undefined && httpTokenFile === undefined && !isLoopback(http.host)) {
+    throw new ConfigError(`http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`)
+  }
   const logLevel = pick('logLevel') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
   return {
     listen,
     bootstrap,
     secretFile: pick('secretFile') ?? join(dataDir, 'cluster.key'),
-    http: httpText === 'off' ? undefined : hostPort(httpText),
+    http,
+    httpTokenFile,
+    httpHostNames: list(pick('httpHostNames') ?? []),
     dataDir,
     logLevel: logLevel as NodeConfig['logLevel'],
     gossipIntervalMs: optionalMs(pick('gossipIntervalMs'), 'gossipIntervalMs'),
@@ -156,6 +171,24 @@ function readConfigFile(path: string): RawSettings {
   const unknown = Object.keys(parsed).filter((k) => !(k in ENV))
   if (unknown.length > 0) throw new ConfigError(`config file ${path}: unknown settings ${unknown.join(', ')}; known: ${Object.keys(ENV).join(', ')}`)
   return parsed as RawSettings
+}
+
+/** Reads a token file (its first line); a missing or empty file is a ConfigError. */
+export function readToken(file: string): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read the HTTP token ${file}: ${(error as Error).message}`)
+  }
+  const token = text.split('\n')[0]!.trim()
+  if (token === '') throw new ConfigError(`the HTTP token file ${file} is empty`)
+  return token
+}
+
+/** True for addresses only this host can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 function list(value: string | string[]): string[] {

@@ -43,13 +43,16 @@ const BATCH_MAX = 10_000
 
 /** Default wait of GET /jobs/:id/result. */
 const RESULT_WAIT_MS = 30_000
+/** Longest wait (`timeoutMs`, `submitTimeoutMs`) a request may ask for: 10 minutes. */
+export const WAIT_MAX_MS = 600_000
 const STATUSES: readonly JobStatus[] = ['waiting', 'queued', 'retrying', 'running', 'completed', 'failed', 'cancelled']
 
 export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers }): Route[] {
   const { jobs, timers } = deps
   return [
     { method: 'GET', pattern: '/status', handle: () => ({ status: 200, json: deps.status() }) },
-    { method: 'GET', pattern: '/metrics', handle: async () => ({ status: 200, text: await deps.metrics(), contentType: deps.metricsContentType }) },
+    { method: 'GET', pattern: '/metrics', public: true, handle: async () => ({ status: 200, text: await deps.metrics(), contentType: deps.metricsContentType }) },
+    { method: 'GET', pattern: '/healthz', public: true, handle: () => ({ status: 200, json: { ok: true } }) },
     {
       method: 'POST',
       pattern: '/jobs',
@@ -117,13 +120,21 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
 
 /** `?submitTimeoutMs=` bounds how long a submission retries while no leader takes it; a client that goes away ends the retries. */
 function submitTimeout(query: URLSearchParams): { submitTimeoutMs?: number } {
-  const ms = Number(query.get('submitTimeoutMs'))
-  return Number.isFinite(ms) && ms > 0 ? { submitTimeoutMs: ms } : {}
+  const ms = boundedMs(query, 'submitTimeoutMs')
+  return ms === undefined ? {} : { submitTimeoutMs: ms }
 }
 
 function waitMs(query: URLSearchParams): number {
-  const ms = Number(query.get('timeoutMs') ?? RESULT_WAIT_MS)
-  return Number.isFinite(ms) && ms > 0 ? ms : RESULT_WAIT_MS
+  return boundedMs(query, 'timeoutMs') ?? RESULT_WAIT_MS
+}
+
+/** A positive wait from the query, at most WAIT_MAX_MS (400 above: a timer past 2^31-1 ms would fire at once). */
+function boundedMs(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name)
+  if (text === null) return undefined
+  const ms = Number(text)
+  if (!Number.isFinite(ms) || ms <= 0 || ms > WAIT_MAX_MS) throw new HttpError(400, `${name} must be a number of milliseconds between 1 and ${WAIT_MAX_MS}`, 'ERR_HTTP_QUERY')
+  return ms
 }
 
 /** Waits up to `ms` for a result and renders it, or its error, as JSON. */

@@ -12,7 +12,7 @@ import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
 import type { JobDef } from '../jobs/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
-import { ConfigError, type NodeConfig } from './config.js'
+import { ConfigError, readToken, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
 import { openStorage } from './storage.js'
 
@@ -30,6 +30,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
   const secret = await readSecret(config)
+  const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   const metrics = new PrometheusMetrics()
   const env = realEnvironment({ logLevel: config.logLevel, metrics })
   const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity })
@@ -57,6 +58,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       host,
       port,
       nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers }),
+      { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
       await node.stop({ timeoutMs: 1000 })
       await network.stop()

@@ -3,6 +3,7 @@
  * directory, listening on loopback (or inside a network namespace), watched through its HTTP API.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { StatusDocument } from '../../src/node/http-api.js'
@@ -43,6 +44,8 @@ export interface PeerSpec {
   extraArgs?: string[]
   /** Flags for node itself, e.g. --cpu-prof. */
   nodeArgs?: string[]
+  /** The HTTP API's token file (--http-token-file); requests then carry the token. */
+  httpTokenFile?: string
   /** Working directory of the process (a separate host has its own); the test's by default. */
   cwd?: string
 }
@@ -75,6 +78,7 @@ export class Peer {
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     if (s.cache !== undefined) args.push('--cache', s.cache)
     if (s.actors !== undefined) args.push('--actors', s.actors)
+    if (s.httpTokenFile !== undefined) args.push('--http-token-file', s.httpTokenFile)
     args.push(...(s.extraArgs ?? []))
     const [cmd, argv] = s.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]]
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(s.cwd === undefined ? {} : { cwd: s.cwd }) })
@@ -101,9 +105,15 @@ export class Peer {
     return this.exited
   }
 
+  /** Headers every request to this peer carries: its token, when it has one. */
+  private headers(): Record<string, string> {
+    const file = this.spec.httpTokenFile
+    return file === undefined ? {} : { authorization: `Bearer ${readFileSync(file, 'utf8').trim()}` }
+  }
+
   async status(): Promise<StatusDocument | undefined> {
     try {
-      const res = await fetch(`${this.httpUrl}/status`, { signal: AbortSignal.timeout(2000) })
+      const res = await fetch(`${this.httpUrl}/status`, { headers: this.headers(), signal: AbortSignal.timeout(2000) })
       return res.ok ? ((await res.json()) as StatusDocument) : undefined
     } catch {
       return undefined
@@ -112,7 +122,8 @@ export class Peer {
 
   /** POST/GET against the peer's HTTP API. */
   async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
-    const res = await fetch(`${this.httpUrl}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(60_000) })
+    const headers = { ...this.headers(), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }
+    const res = await fetch(`${this.httpUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(60_000) })
     return { status: res.status, json: (await res.json()) as T }
   }
 

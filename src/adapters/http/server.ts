@@ -2,12 +2,39 @@
  * A small JSON-over-HTTP server on node:http: routes by method and path pattern, bodies limited in
  * size, every handler error turned into a JSON error response, so a bad request never takes the node
  * down. Binds to loopback unless the caller chooses otherwise.
+ *
+ * Access, checked before any route runs, in this order:
+ * - Host: the header must name the bound address, an IP literal when bound to every interface,
+ *   `localhost` when bound to loopback or every interface, or a configured name (421 otherwise).
+ *   A DNS-rebinding page reaches us under its own name, so it is refused here.
+ * - Token: with a token configured, every route not marked public needs `Authorization: Bearer
+ *   <token>` (401 otherwise), compared in constant time.
+ * - Content type: every POST must say `application/json` (415 otherwise). A cross-site page can
+ *   send `text/plain` and form bodies without asking, never JSON, and no CORS header is ever sent,
+ *   so a page in the operator's browser cannot submit or cancel jobs.
+ * - Limits: concurrent connections, time to receive the headers and the whole request (slowloris),
+ *   and the body size.
  */
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 
 /** Largest request body accepted. */
 export const BODY_MAX_BYTES = 1024 * 1024
+
+/** Access rules and limits; every limit has a default. */
+export interface HttpAccess {
+  /** Bearer token required by every route not marked public; none means no authentication. */
+  token?: string
+  /** Host names (without port) accepted besides the bound address, e.g. a DNS name of the node. */
+  hostNames?: readonly string[]
+  /** Connections served at once; further ones are closed at once. Default 256. */
+  connectionsMax?: number
+  /** Time allowed to receive the request headers. Default 10 s. */
+  headersTimeoutMs?: number
+  /** Time allowed to receive the whole request, body included. Default 30 s. */
+  requestTimeoutMs?: number
+}
 
 /** A handler's answer: JSON, or raw text with its content type. */
 export type Reply = { status: number; json: unknown } | { status: number; text: string; contentType: string }
@@ -16,6 +43,8 @@ export type Reply = { status: number; json: unknown } | { status: number; text: 
 export interface Route {
   method: 'GET' | 'POST'
   pattern: string
+  /** Served without the token (metrics and liveness). */
+  public?: boolean
   /** `signal` aborts when the client goes away or the server closes, so long waits end with it. */
   handle(request: { params: Record<string, string>; query: URLSearchParams; body: unknown; signal: AbortSignal }): Promise<Reply> | Reply
 }
@@ -38,12 +67,17 @@ export class HttpError extends Error {
   }
 }
 
-export async function startHttpServer(host: string, port: number, routes: readonly Route[]): Promise<HttpServer> {
+export async function startHttpServer(host: string, port: number, routes: readonly Route[], access: HttpAccess = {}): Promise<HttpServer> {
   const compiled = routes.map((r) => ({ ...r, parts: r.pattern.split('/').filter((p) => p !== '') }))
-  const server = createServer((req, res) => {
-    handle(compiled, req, res).catch((error: unknown) => send(res, statusOf(error), { error: errorBody(error) }))
+  const token = access.token === undefined ? undefined : Buffer.from(`Bearer ${access.token}`)
+  let hostOk: (name: string) => boolean = () => false
+  const headersTimeout = access.headersTimeoutMs ?? 10_000
+  // Node enforces both timeouts on a sweep every connectionsCheckingInterval (30 s by default).
+  const options = { headersTimeout, requestTimeout: access.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout / 2), keepAliveTimeout: 5000 }
+  const server = createServer(options, (req, res) => {
+    handle(compiled, req, res, hostOk, token).catch((error: unknown) => send(res, statusOf(error), { error: errorBody(error) }))
   })
-  server.keepAliveTimeout = 5000
+  server.maxConnections = access.connectionsMax ?? 256
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
@@ -52,6 +86,7 @@ export async function startHttpServer(host: string, port: number, routes: readon
     })
   })
   const address = server.address() as AddressInfo
+  hostOk = hostCheck(address.address, new Set((access.hostNames ?? []).map((n) => n.toLowerCase())))
   return {
     host: address.address,
     port: address.port,
@@ -63,7 +98,28 @@ export async function startHttpServer(host: string, port: number, routes: readon
   }
 }
 
-async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Which Host header names this server answers to, for the address it is bound to. */
+function hostCheck(bound: string, names: ReadonlySet<string>): (name: string) => boolean {
+  const wildcard = bound === '0.0.0.0' || bound === '::'
+  const loopback = bound === '127.0.0.1' || bound === '::1' || bound.startsWith('127.')
+  return (name) => names.has(name) || name === bound || (wildcard && isIP(name) !== 0) || ((wildcard || loopback) && name === 'localhost')
+}
+
+/** The host name of a Host header, lower-cased, without port or IPv6 brackets. */
+function hostName(header: string | undefined): string {
+  const text = (header ?? '').trim().toLowerCase()
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text)
+  if (bracketed !== null) return bracketed[1]!
+  return text.replace(/:\d+$/, '')
+}
+
+function authorized(req: IncomingMessage, token: Buffer): boolean {
+  const given = Buffer.from(req.headers.authorization ?? '')
+  return given.length === token.length && timingSafeEqual(given, token)
+}
+
+async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingMessage, res: ServerResponse, hostOk: (name: string) => boolean, token: Buffer | undefined): Promise<void> {
+  if (!hostOk(hostName(req.headers.host))) throw new HttpError(421, `this node does not answer to the host name ${JSON.stringify(req.headers.host ?? '')}; add it with --http-host-names`, 'ERR_HTTP_MISDIRECTED')
   const url = new URL(req.url ?? '/', 'http://localhost')
   const segments = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent)
   let methodMismatch = false
@@ -73,6 +129,13 @@ async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingM
     if (route.method !== req.method) {
       methodMismatch = true
       continue
+    }
+    if (token !== undefined && route.public !== true && !authorized(req, token)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      throw new HttpError(401, 'this API needs the bearer token of --http-token-file', 'ERR_HTTP_UNAUTHORIZED')
+    }
+    if (req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      throw new HttpError(415, 'POST bodies must be sent as content-type: application/json', 'ERR_HTTP_CONTENT_TYPE')
     }
     const body = req.method === 'POST' ? await readJson(req) : undefined
     const gone = new AbortController()

@@ -37,7 +37,8 @@ test('routes, params, bodies and error statuses', async (t) => {
   assert.match(text, /^dx_actors\{node="n1"\} 5$/m)
   assert.match(text, /^dx_test_restarts_total\{node="n1"\} 2$/m)
   assert.match(text, /dx_process_resident_memory_bytes|dx_nodejs_eventloop_lag_seconds/)
-  const echo = await fetch(`${base}/echo/a%20b`, { method: 'POST', body: JSON.stringify({ x: 1 }) })
+  const json = { 'content-type': 'application/json' }
+  const echo = await fetch(`${base}/echo/a%20b`, { method: 'POST', headers: json, body: JSON.stringify({ x: 1 }) })
   assert.equal(echo.status, 201)
   assert.deepEqual(await echo.json(), { name: 'a b', body: { x: 1 } })
   const statusOf = async (path: string, init?: RequestInit): Promise<[number, string]> => {
@@ -46,8 +47,8 @@ test('routes, params, bodies and error statuses', async (t) => {
   }
   assert.deepEqual(await statusOf('/nope'), [404, 'Error'])
   assert.deepEqual(await statusOf('/status', { method: 'POST' }), [405, 'Error'])
-  assert.deepEqual(await statusOf('/echo/x', { method: 'POST', body: '{not json' }), [400, 'Error'])
-  assert.deepEqual(await statusOf('/echo/x', { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) }), [413, 'Error'])
+  assert.deepEqual(await statusOf('/echo/x', { method: 'POST', headers: json, body: '{not json' }), [400, 'Error'])
+  assert.deepEqual(await statusOf('/echo/x', { method: 'POST', headers: json, body: 'x'.repeat(1024 * 1024 + 1) }), [413, 'Error'])
   assert.deepEqual(await statusOf('/fail/leader'), [503, 'NoLeaderError'])
   assert.deepEqual(await statusOf('/fail/large'), [413, 'PayloadTooLargeError'])
   assert.deepEqual(await statusOf('/fail/log'), [503, 'JobLogUnavailableError'])
