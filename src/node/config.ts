@@ -170,7 +170,29 @@ function readConfigFile(path: string): RawSettings {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path}: expected a JSON object`)
   const unknown = Object.keys(parsed).filter((k) => !(k in ENV))
   if (unknown.length > 0) throw new ConfigError(`config file ${path}: unknown settings ${unknown.join(', ')}; known: ${Object.keys(ENV).join(', ')}`)
+  for (const [key, value] of Object.entries(parsed) as Array<[keyof RawSettings, unknown]>) {
+    const kind = KINDS[key]
+    const ok = typeof value === 'string' || (kind === 'number' && typeof value === 'number') || (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    if (!ok) throw new ConfigError(`config file ${path}: ${key} must be ${kind === 'number' ? 'a number or a string' : kind === 'list' ? 'a string or a list of strings' : 'a string'}, not ${JSON.stringify(value)}`)
+  }
   return parsed as RawSettings
+}
+
+/** What a config file may give for each setting, besides a string. */
+const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
+  listen: 'list',
+  bootstrap: 'list',
+  secretFile: 'text',
+  http: 'text',
+  httpTokenFile: 'text',
+  httpHostNames: 'list',
+  dataDir: 'text',
+  logLevel: 'text',
+  gossipIntervalMs: 'number',
+  leaseMs: 'number',
+  jobLog: 'text',
+  cache: 'text',
+  actors: 'list',
 }
 
 /** Reads a token file (its first line); a missing or empty file is a ConfigError. */

@@ -3,13 +3,14 @@
  * a persistent identity and the cluster secret from disk, the libp2p network, the configured job
  * log and cache, the assembled runtime, and the HTTP endpoint.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity, type Libp2pNetwork } from '../adapters/libp2p/index.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
+import { writeFileDurably } from '../storage/file-sync.js'
 import type { JobDef } from '../jobs/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
@@ -100,7 +101,7 @@ async function readOrCreate(path: string, make: () => Uint8Array | Promise<Uint8
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`)
   }
   const bytes = await make()
-  await writeFile(path, bytes, { mode: 0o600 })
+  await writeFileDurably(path, bytes, `${path}.tmp`)
   return bytes
 }
 

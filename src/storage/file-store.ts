@@ -8,14 +8,14 @@
  * [A-Za-z0-9_-] becomes %XX), so no key can name a path outside the directory or collide with a
  * temporary file (those contain a '.'). Temporary files left by a crash are removed at open.
  */
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises'
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { throwIfAborted } from '../env/abort.js'
 import type { AbortOptions } from '../env/types.js'
 import { StoreError } from './errors.js'
 import { errorCode } from './file-lock.js'
-import { syncDirectory } from './file-sync.js'
+import { writeFileDurably } from './file-sync.js'
 import type { DurableStore } from './types.js'
 
 /** Longest escaped key; file names are limited to 255 bytes, and the temporary suffix needs room. */
@@ -32,7 +32,7 @@ export class FileDurableStore implements DurableStore {
   /** Opens the store in `init.dir`, removing temporary files a crash left behind. */
   static async open(init: FileDurableStoreInit): Promise<FileDurableStore> {
     try {
-      await mkdir(init.dir, { recursive: true })
+      await mkdir(init.dir, { recursive: true, mode: 0o700 })
       for (const name of await readdir(init.dir)) if (name.includes(TEMP_MARK)) await unlink(join(init.dir, name))
     } catch (error) {
       throw new StoreError(`cannot open the store in ${init.dir}`, { cause: error })
@@ -83,17 +83,8 @@ export class FileDurableStore implements DurableStore {
     const path = join(this.dir, name)
     const temp = `${path}${TEMP_MARK}${process.pid}-${this.temp++}`
     try {
-      const handle = await open(temp, 'w')
-      try {
-        await handle.writeFile(value)
-        await handle.datasync()
-      } finally {
-        await handle.close()
-      }
-      await rename(temp, path)
-      await syncDirectory(this.dir)
+      await writeFileDurably(path, value, temp)
     } catch (error) {
-      await unlink(temp).catch(() => {})
       throw new StoreError(`cannot write ${path}`, { cause: error })
     }
   }

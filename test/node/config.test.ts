@@ -44,6 +44,12 @@ test('bad settings are refused with ConfigError', async (t) => {
   t.after(() => rm(dir, { recursive: true, force: true }))
   const bad = join(dir, 'bad.json')
   await writeFile(bad, JSON.stringify({ lisen: 'typo' }))
+  const typed = async (settings: unknown): Promise<string> => {
+    const path = join(dir, `typed-${Math.random()}.json`)
+    await writeFile(path, JSON.stringify(settings))
+    return path
+  }
+  const wrongTypes = await Promise.all([{ listen: 5 }, { http: ['127.0.0.1:1'] }, { leaseMs: true }, { actors: [1] }, { jobLog: null }, { bootstrap: { a: 1 } }].map(typed))
   const cases: Array<() => unknown> = [
     () => resolveConfig({ listen: 'localhost:7400' }, {}),
     () => resolveConfig({ bootstrap: '/ip4/10.0.0.1/tcp/7400' }, {}),
@@ -55,6 +61,7 @@ test('bad settings are refused with ConfigError', async (t) => {
     () => resolveConfig({ jobLog: 'sqlite:x' }, {}),
     () => resolveConfig({ jobLog: 'kafka://broker/bad topic' }, {}),
     () => resolveConfig({ cache: 'memcached://x:1' }, {}),
+    ...wrongTypes.map((path) => () => resolveConfig({}, {}, path)),
   ]
   for (const c of cases) assert.throws(c, { name: 'ConfigError', code: 'ERR_CONFIG' })
 })

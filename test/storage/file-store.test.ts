@@ -1,9 +1,9 @@
 // Goal: the directory store keeps each key's last written value across reopen, maps any key to a
 // safe file name, and cleans up after a crashed write. Method: real files in a temp directory.
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { FileDurableStore } from '../../src/storage/file-store.js'
 
@@ -61,3 +61,14 @@ test('an aborted write does not happen', () =>
     await assert.rejects(store.write('k', bytes('v'), { signal: controller.signal }), { name: 'AbortedError' })
     assert.equal(await store.read('k'), undefined)
   }))
+
+test('values are readable by their owner only: files 0600 in a 0700 directory', async (t) => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'dx-store-')), 'state')
+  t.after(() => rm(dirname(dir), { recursive: true, force: true }))
+  const store = await FileDurableStore.open({ dir })
+  await store.write('cluster/state', new Uint8Array([1, 2, 3]))
+  assert.equal((await stat(dir)).mode & 0o777, 0o700)
+  const files = await readdir(dir)
+  assert.ok(files.length > 0)
+  for (const f of files) assert.equal((await stat(join(dir, f))).mode & 0o777, 0o600, f)
+})
