@@ -63,7 +63,7 @@ export async function createLibp2pNetwork(init: Libp2pNetworkInit): Promise<Libp
     dialTimeoutMs: settings.dialTimeoutMs,
     topicMessageBytesMax: settings.limits.maxPayloadBytes + TOPIC_RPC_OVERHEAD_BYTES,
   })
-  return new MeshNetwork(init.env, node, settings, bootstrap)
+  return new MeshNetwork(init.env, node, settings, bootstrap, init.clusterSecret !== undefined)
 }
 
 /** Room for gossipsub's envelope (signature, key, ids) around a maximal payload. */
@@ -84,12 +84,14 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   private readonly shutdown = new AbortController()
   private livenessTimer: TimerHandle | undefined = undefined
   private stopped: Promise<void> | undefined = undefined
+  private secretWarned = false
 
   constructor(
     private readonly env: Environment,
     private readonly node: MeshNode,
     private readonly settings: Settings,
     private readonly bootstrap: ReadonlyArray<{ peer: NodeId; address: Multiaddr }>,
+    private readonly privateNetwork: boolean,
   ) {
     this.self = node.peerId.toString()
     this.log = env.logger.child({ component: 'libp2p-network', node: this.self })
@@ -195,6 +197,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       await this.channelReady(peer, deadline.signal)
       return peer.toString()
     } catch (error) {
+      this.warnIfSecretDiffers(address, error)
       throw this.dialError(address, error, deadline.timedOut(), options.signal)
     } finally {
       deadline.dispose()
@@ -384,6 +387,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       await this.channelReady(connection.remotePeer, deadline.signal)
     } catch (error) {
       this.log.debug('redial failed', { peer, error: toError(error) })
+      this.warnIfSecretDiffers(target.toString(), error)
       throw error
     } finally {
       deadline.dispose()
@@ -404,6 +408,17 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       timedOut: () => fired,
       dispose: () => this.env.timers.cancel(timer),
     }
+  }
+
+  /**
+   * With a private network, a peer holding another cluster secret fails the handshake as an
+   * encryption error (the pnet stream decrypts to garbage, so noise sees a broken message); a
+   * joiner started with the wrong --secret-file would otherwise retry quietly for ever. Said once.
+   */
+  private warnIfSecretDiffers(address: string, error: unknown): void {
+    if (this.secretWarned || !this.privateNetwork || !describe(error).includes('EncryptionFailedError')) return
+    this.secretWarned = true
+    this.log.warn('could not complete the encrypted handshake with a peer: its cluster secret most likely differs from this node\'s (--secret-file); every peer needs the same key file', { address })
   }
 
   private dialError(address: string, error: unknown, timedOut: boolean, callerSignal: AbortSignal | undefined): Error {
