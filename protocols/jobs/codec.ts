@@ -85,7 +85,7 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
           input: w[4],
           options: {
             priority: finite(w[5], 'priority'),
-            timeoutMs: positive(w[6], 'timeoutMs'),
+            timeoutMs: timerMs(w[6], 'timeoutMs'),
             retries: count(w[7], 'retries'),
             backoff: { minMs: finite(backoff[0], 'backoff'), maxMs: finite(backoff[1], 'backoff'), factor: finite(backoff[2], 'backoff'), jitter: finite(backoff[3], 'backoff') },
             deadline: w[9] === null ? null : finite(w[9], 'deadline'),
@@ -135,6 +135,13 @@ function text(x: unknown, max: number, what: string): string {
 function finite(x: unknown, what: string): number {
   if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
   return x
+}
+
+/** A duration an executor will set a timer for: Node fires timers past 2^31-1 ms after 1 ms. */
+function timerMs(x: unknown, what: string): number {
+  const n = positive(x, what)
+  if (n > 2 ** 31 - 1) throw invalid(`${what} ${n} is beyond the longest timer`)
+  return n
 }
 
 function positive(x: unknown, what: string): number {

@@ -11,6 +11,8 @@ export const JOB_RETRIES = 3
 export const JOB_RETRIES_MAX = 100
 /** Most dependencies of one job. */
 export const JOB_DEPENDENCIES_MAX = 1024
+/** The longest timer Node keeps: a longer one fires after 1 ms, which would abort the attempt at once. */
+export const TIMER_MAX_MS = 2 ** 31 - 1
 
 /** Applies defaults and checks every option; throws InvalidJobError naming the bad one. */
 export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
@@ -25,9 +27,9 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
     dependsOn: [...(o.dependsOn ?? [])],
   }
   if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)
-  if (!(resolved.timeoutMs > 0) || !Number.isFinite(resolved.timeoutMs)) throw new InvalidJobError(`timeoutMs must be positive, got ${String(o.timeoutMs)}`)
+  if (!(resolved.timeoutMs > 0) || !(resolved.timeoutMs <= TIMER_MAX_MS)) throw new InvalidJobError(`timeoutMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.timeoutMs)}`)
   if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_RETRIES_MAX) throw new InvalidJobError(`retries must be an integer in 0..${JOB_RETRIES_MAX}, got ${String(o.retries)}`)
-  if (!validBackoff(backoff)) throw new InvalidJobError(`invalid backoff ${JSON.stringify(backoff)}`)
+  if (!validBackoff(backoff) || !(backoff.maxMs <= TIMER_MAX_MS)) throw new InvalidJobError(`invalid backoff ${JSON.stringify(backoff)}`)
   if (resolved.deadline !== null && !Number.isFinite(resolved.deadline)) throw new InvalidJobError(`deadline must be a time in ms since the epoch, got ${String(o.deadline)}`)
   if (resolved.idempotencyKey !== null && (typeof resolved.idempotencyKey !== 'string' || resolved.idempotencyKey.length === 0 || resolved.idempotencyKey.length > 4096)) {
     throw new InvalidJobError('idempotencyKey must be a non-empty string of at most 4096 characters')
