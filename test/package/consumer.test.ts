@@ -11,7 +11,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from '../helpers/peers.js'
 
@@ -42,8 +42,8 @@ async function run(file: string, args: readonly string[], cwd: string, timeoutMs
 }
 
 /** Runs a command that must succeed and returns its stdout. */
-async function ok(file: string, args: readonly string[], cwd: string): Promise<string> {
-  const result = await run(file, args, cwd)
+async function ok(file: string, args: readonly string[], cwd: string, timeoutMs?: number): Promise<string> {
+  const result = await run(file, args, cwd, timeoutMs)
   assert.equal(result.code, 0, `${file} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`)
   return result.stdout
 }
@@ -73,7 +73,7 @@ let ts: Promise<string>
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-package-'))
-  const packed = JSON.parse(await ok('npm', ['pack', '--pack-destination', dir, '--json', '--loglevel=error'], ROOT)) as Array<{ filename: string }>
+  const packed = JSON.parse(await ok('npm', ['pack', '--pack-destination', dir, '--json', '--loglevel=error'], ROOT, 300_000)) as Array<{ filename: string }>
   tarball = join(dir, packed[0]!.filename)
   // Installs run side by side; each test awaits its own project, so a failed install fails only its tests.
   cjs = project('cjs', {}, {
@@ -88,7 +88,7 @@ before(async () => {
   })
   ts = project('ts', {}, {})
   for (const p of [cjs, esm, ts]) p.catch(() => {})
-}, { timeout: 240_000 })
+}, { timeout: 420_000 })
 
 after(async () => {
   for (const child of peers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -147,25 +147,6 @@ async function stopPeer(peer: { child: ChildProcess; output: string[] }): Promis
   assert.equal(await exited, 0, peer.output.join(''))
 }
 
-test('a CommonJS project requires the API and runs a TypeScript and a JavaScript job module', { timeout: 180_000 }, async () => {
-  const path = await cjs
-  assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
-  assert.match(await ok('npx', ['--no', 'distributex', '--version'], path), /^distributex \d+\.\d+\.\d+/)
-  const peer = await startPeer(path, ['./jobs.ts', './more.js'])
-  assert.deepEqual(await submit(path, peer.http, 'double', '{"n":21}'), { doubled: 42 })
-  assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
-  await stopPeer(peer)
-})
-
-test('an ES module project imports the API and runs a JavaScript and a TypeScript job module', { timeout: 180_000 }, async () => {
-  const path = await esm
-  assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
-  const peer = await startPeer(path, ['./jobs.js', './more.ts'])
-  assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
-  assert.deepEqual(await submit(path, peer.http, 'double', '{"n":4}'), { doubled: 8 })
-  await stopPeer(peer)
-})
-
 const TS_MAIN = `import { createActorSystem, defineActor, defineJob, realEnvironment, type Ask, type JobContext } from 'distributex'
 import { SCENARIOS } from 'distributex/sim'
 
@@ -176,8 +157,11 @@ export const square = defineJob('square', async (n: number, ctx: JobContext) => 
   ctx.progress(1)
   return n * n
 })
-// @ts-expect-error concurrency is a number: proves the declarations are real, not any
-defineJob('bad', async () => 1, { concurrency: 'many' })
+/** Never called: the directive fails the compile unless the declarations are real types, not any. */
+export function misuse(): void {
+  // @ts-expect-error concurrency is a number
+  defineJob('bad', async () => 1, { concurrency: 'many' })
+}
 
 async function main(): Promise<void> {
   const system = createActorSystem({ env: realEnvironment({ logLevel: 'error' }) })
@@ -189,17 +173,40 @@ async function main(): Promise<void> {
 void main()
 `
 
-test('a TypeScript project compiles against the declarations (nodenext: CommonJS and ES module output; bundler) and runs', { timeout: 180_000 }, async () => {
-  const path = await ts
-  const base = { strict: true, skipLibCheck: false, target: 'ES2022', types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] }
-  await writeFile(join(path, 'main.ts'), TS_MAIN)
-  await writeFile(join(path, 'main.mts'), TS_MAIN)
-  await writeFile(join(path, 'tsconfig.nodenext.json'), JSON.stringify({ compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, files: ['main.ts', 'main.mts'] }))
-  await writeFile(join(path, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, files: ['main.ts'] }))
-  await ok('node', [TSC, '-p', 'tsconfig.nodenext.json'], path)
-  await ok('node', [TSC, '-p', 'tsconfig.bundler.json'], path)
-  assert.match(await readFile(join(path, 'out', 'main.js'), 'utf8'), /require\("distributex"\)/)
-  const expected = ['hello, Ada', 'square', true]
-  assert.deepEqual(JSON.parse(await ok('node', ['out/main.js'], path)), expected)
-  assert.deepEqual(JSON.parse(await ok('node', ['out/main.mjs'], path)), expected)
+// The projects' tests run side by side: each starts as soon as its own install is done.
+describe('projects using the installed package', { concurrency: true }, () => {
+  test('a CommonJS project requires the API and runs a TypeScript and a JavaScript job module', { timeout: 400_000 }, async () => {
+    const path = await cjs
+    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
+    // `npx distributex --version` is npm's own --version; `--` hands it to the command.
+    assert.match(await ok('npx', ['--no', '--', 'distributex', '--version'], path), /^distributex \d+\.\d+\.\d+ /)
+    const peer = await startPeer(path, ['./jobs.ts', './more.js'])
+    assert.deepEqual(await submit(path, peer.http, 'double', '{"n":21}'), { doubled: 42 })
+    assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
+    await stopPeer(peer)
+  })
+
+  test('an ES module project imports the API and runs a JavaScript and a TypeScript job module', { timeout: 400_000 }, async () => {
+    const path = await esm
+    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
+    const peer = await startPeer(path, ['./jobs.js', './more.ts'])
+    assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
+    assert.deepEqual(await submit(path, peer.http, 'double', '{"n":4}'), { doubled: 8 })
+    await stopPeer(peer)
+  })
+
+  test('a TypeScript project compiles against the declarations (nodenext: CommonJS and ES module output; bundler) and runs', { timeout: 400_000 }, async () => {
+    const path = await ts
+    const base = { strict: true, skipLibCheck: true, target: 'ES2022', types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] }
+    await writeFile(join(path, 'main.ts'), TS_MAIN)
+    await writeFile(join(path, 'main.mts'), TS_MAIN)
+    await writeFile(join(path, 'tsconfig.nodenext.json'), JSON.stringify({ compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, files: ['main.ts', 'main.mts'] }))
+    await writeFile(join(path, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, files: ['main.ts'] }))
+    await ok('node', [TSC, '-p', 'tsconfig.nodenext.json'], path)
+    await ok('node', [TSC, '-p', 'tsconfig.bundler.json'], path)
+    assert.match(await readFile(join(path, 'out', 'main.js'), 'utf8'), /require\("distributex"\)/)
+    const expected = ['hello, Ada', 'square', true]
+    assert.deepEqual(JSON.parse(await ok('node', ['out/main.js'], path)), expected)
+    assert.deepEqual(JSON.parse(await ok('node', ['out/main.mjs'], path)), expected)
+  })
 })
