@@ -3,13 +3,18 @@ import { hostPort, readToken } from '../node/config.js'
 
 /** Thrown when the node answers with an error or cannot be reached. */
 export class NodeRequestError extends Error {
-  override readonly name = 'NodeRequestError'
+  override readonly name: string = 'NodeRequestError'
   constructor(
     message: string,
     readonly status: number | undefined,
   ) {
     super(message)
   }
+}
+
+/** Thrown when the node cannot be reached, or answers that the cluster cannot take the request now (HTTP 503: no leader, job log unavailable, saturated). */
+export class NodeUnavailableError extends NodeRequestError {
+  override readonly name = 'NodeUnavailableError'
 }
 
 /** The node to talk to: --http, else DX_HTTP, else the default endpoint. */
@@ -39,9 +44,12 @@ export async function request<T>(target: NodeTarget | string, method: 'GET' | 'P
   try {
     res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
   } catch (error) {
-    throw new NodeRequestError(`cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined)
+    throw new NodeUnavailableError(`cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined)
   }
   const json = (await res.json().catch(() => null)) as { error?: { name: string; message: string } } | null
-  if (!res.ok) throw new NodeRequestError(json?.error === undefined ? `HTTP ${res.status}` : `${json.error.name}: ${json.error.message}`, res.status)
+  if (!res.ok) {
+    const message = json?.error === undefined ? `HTTP ${res.status}` : `${json.error.name}: ${json.error.message}`
+    throw res.status === 503 ? new NodeUnavailableError(message, res.status) : new NodeRequestError(message, res.status)
+  }
   return json as T
 }

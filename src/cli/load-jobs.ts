@@ -1,8 +1,19 @@
-/** Loads job definitions for `distributex start --actors <module>`. */
+/**
+ * Loads job definitions for `distributex start --actors <module>`.
+ *
+ * JavaScript modules (.js, .mjs, .cjs) load with Node's own import(), so they behave exactly as in
+ * the author's project. TypeScript modules (.ts, .mts, .cts) load through tsx's tsImport, which
+ * compiles them in a loader namespace of their own: unlike a global tsx registration it leaves
+ * other modules alone, and in a CommonJS project ("type" absent or "commonjs") it avoids the
+ * require(esm) cycle a registered loader runs into. A CommonJS module's exports arrive as the
+ * namespace's `default`, so both the namespace and that object are searched.
+ */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../node/config.js'
 import type { JobDef } from '../jobs/types.js'
+
+const TYPESCRIPT = /\.[cm]?tsx?$/
 
 /** True for a value built by defineJob. */
 function isJobDef(value: unknown): value is JobDef {
@@ -10,19 +21,38 @@ function isJobDef(value: unknown): value is JobDef {
   return typeof v === 'object' && v !== null && typeof v.type === 'string' && typeof v.run === 'function' && typeof v.concurrency === 'number'
 }
 
-/** Imports `module` (a path; TypeScript works) and returns every job definition it exports, directly or in an exported array. */
+/** Imports the module at `path` (absolute), compiling TypeScript on the fly. */
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(path).href
+  if (!TYPESCRIPT.test(path)) return (await import(url)) as Record<string, unknown>
+  const { tsImport } = await import('tsx/esm/api')
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>
+}
+
+/** The job definitions among a module's exports: direct, in an exported array, or on a CommonJS `module.exports`. */
+function jobDefsOf(namespace: Record<string, unknown>): JobDef[] {
+  const found = new Set<JobDef>()
+  const collect = (values: readonly unknown[]): void => {
+    for (const value of values) {
+      if (isJobDef(value)) found.add(value)
+      else if (Array.isArray(value)) for (const item of value) if (isJobDef(item)) found.add(item)
+    }
+  }
+  collect(Object.values(namespace))
+  const cjsExports = namespace.default
+  if (typeof cjsExports === 'object' && cjsExports !== null && !Array.isArray(cjsExports) && !isJobDef(cjsExports)) collect(Object.values(cjsExports))
+  return [...found]
+}
+
+/** Imports `module` (a path; TypeScript works) and returns every job definition it exports. */
 export async function loadJobModule(module: string): Promise<JobDef[]> {
-  let exports: Record<string, unknown>
+  let namespace: Record<string, unknown>
   try {
-    exports = (await import(pathToFileURL(resolve(module)).href)) as Record<string, unknown>
+    namespace = await importModule(resolve(module))
   } catch (error) {
     throw new ConfigError(`cannot load job module ${module}: ${(error as Error).message}`)
   }
-  const defs: JobDef[] = []
-  for (const value of Object.values(exports)) {
-    if (isJobDef(value)) defs.push(value)
-    else if (Array.isArray(value)) defs.push(...value.filter(isJobDef))
-  }
+  const defs = jobDefsOf(namespace)
   if (defs.length === 0) throw new ConfigError(`${module} exports no job definitions (build them with defineJob)`)
   const types = new Set<string>()
   for (const def of defs) {

@@ -1,6 +1,16 @@
-/** The `distributex` command line: parses the command and hands it to its module. */
+/**
+ * The `distributex` command line: handles the global options (--help, --version, --debug), hands
+ * the command to its module, and turns what it throws into one line on stderr and an exit code.
+ *
+ * Exit codes: 0 done; 1 the job or the operation failed; 2 a usage error, bad settings, or a request
+ * the node refused; 3 the node or the cluster is unavailable. (`distributex sim` keeps its own codes,
+ * listed by `distributex sim help`.) A stack trace is printed only with --debug.
+ */
+import { createRequire } from 'node:module'
 import { ConfigError } from '../node/config.js'
-import { NodeRequestError } from './http-client.js'
+import { NodeRequestError, NodeUnavailableError } from './http-client.js'
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3 } as const
 
 const USAGE = `usage: distributex <command> [options]
 
@@ -17,11 +27,94 @@ commands:
             [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
   sim       deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
   help      show this text
+
+options:
+  <command> --help   the command's options        --version   print the version
+  --debug            print stack traces with errors
+
+exit codes: 0 done, 1 the job or operation failed, 2 usage error, bad settings or a refused request,
+            3 the node or cluster is unavailable
 `
+
+const HTTP_OPTION = '  --http <host:port>   the node to ask (DX_HTTP; default 127.0.0.1:7401)\n'
+
+/** `distributex <command> --help`. A command without an entry here gets its line of USAGE. */
+const HELP: Record<string, string> = {
+  start: `usage: distributex start [options]
+
+Runs one peer until SIGTERM or Ctrl-C, then leaves the cluster gracefully (a second Ctrl-C exits at
+once). Settings come from flags, then DX_* environment variables, then the --config file, then defaults.
+
+  --listen <multiaddr,...>     libp2p listen addresses (DX_LISTEN; default /ip4/0.0.0.0/tcp/7400)
+  --bootstrap <multiaddr,...>  members to join, each with /p2p/<id> (DX_BOOTSTRAP; default: found a cluster)
+  --secret-file <path>         the cluster secret (DX_SECRET_FILE; default <data-dir>/cluster.key, created)
+  --http <host:port>           HTTP API and /metrics (DX_HTTP; default 127.0.0.1:7401)
+  --data-dir <dir>             identity, election state, embedded stores (DX_DATA_DIR; default .distributex/<port>)
+  --job-log <url>              file:<dir> or kafka://host:port[,host:port]/<topic> (DX_JOB_LOG; default file:.distributex/joblog)
+  --cache <url>                memory or redis://host:port[/prefix] (DX_CACHE; default memory)
+  --actors <module>            a module whose exported job definitions this peer runs: .ts, .mts, .cts
+                               (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)
+  --config <file.json>         a settings file (DX_CONFIG)
+  --log-level <level>          debug, info, warn, error; JSON lines on stderr (DX_LOG_LEVEL; default info)
+  --gossip-interval-ms <ms>    election timing (DX_GOSSIP_INTERVAL_MS; default 250)
+  --lease-ms <ms>              election timing (DX_LEASE_MS; default 1000)
+
+exit codes: 0 left gracefully, 2 bad settings (the message names the setting), 130 a second Ctrl-C
+`,
+  secret: `usage: distributex secret --out <path>
+
+Writes a new cluster secret (mode 0600) to <path>; give the same file to every peer with --secret-file.
+Refuses to overwrite an existing file (exit 1): replacing the secret cuts a peer off from its cluster.
+`,
+  status: `usage: distributex status [--http <host:port>] [--json]
+
+Shows the cluster as one peer sees it: members, states, load, the leader and its epoch.
+${HTTP_OPTION}  --json               the status document as JSON
+exit codes: 0 done, 3 the node is unreachable
+`,
+  submit: `usage: distributex submit <type> <json input> [--wait] [--timeout-ms <ms>] [--options <json>] [--http <host:port>]
+
+Submits a job and prints {"id": ...}; with --wait, waits for the outcome and prints {"id", "ok", "value" | "error"}.
+  --wait               wait for the job's outcome
+  --timeout-ms <ms>    how long --wait waits
+  --options <json>     submit options, e.g. {"priority":5,"timeoutMs":10000,"retries":3,"idempotencyKey":"k"}
+${HTTP_OPTION}exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the node refused the job,
+            3 the node or cluster is unavailable
+`,
+  jobs: `usage: distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http <host:port>]
+
+  list       jobs as a table, newest first (--status queued|running|completed|failed|cancelled, --limit N, default 20)
+  inspect    one job's record as JSON
+  result     one job's outcome as JSON (exit 1 if the job failed)
+  cancel     request cancellation (exit 1 if there is no such job)
+${HTTP_OPTION}`,
+  demo: `usage: distributex demo [--jobs N] [--keep-leader] [--dir <dir>]
+
+Starts a local 3-peer cluster on the embedded defaults, runs a workload, kills the leader halfway
+and prints a summary (what \`npm start\` runs).
+  --jobs N          how many jobs (default 3000)
+  --keep-leader     do not SIGKILL the leader halfway
+  --dir <dir>       where the peers keep their data (default .distributex/demo)
+`,
+}
+
+/** The version from the package's own package.json (reached through the package's self-reference). */
+function version(): string {
+  return (createRequire(import.meta.url)('distributex/package.json') as { version: string }).version
+}
 
 /** Runs one CLI invocation and returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv
+  const debug = argv.includes('--debug')
+  const [command, ...rest] = argv.filter((arg) => arg !== '--debug')
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`distributex ${version()} (node ${process.version})\n`)
+    return EXIT.ok
+  }
+  if (command !== undefined && command !== 'sim' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(HELP[command] ?? (usageLine(command) || `unknown command ${JSON.stringify(command)}\n${USAGE}`))
+    return EXIT.ok
+  }
   try {
     switch (command) {
       case 'start':
@@ -39,22 +132,52 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'demo':
         return await (await import('./demo.js')).runDemo(rest)
       case 'sim':
-        return await (await import('../../sim/cli.js')).simMain(rest)
+        return await (await import('../../sim/cli.js')).simMain(rest.some((arg) => arg === '--help' || arg === '-h') ? ['help'] : rest)
       case undefined:
       case 'help':
       case '--help':
       case '-h':
         process.stdout.write(USAGE)
-        return 0
+        return EXIT.ok
       default:
         process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`)
-        return 2
+        return EXIT.usage
     }
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof NodeRequestError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      process.stderr.write(`distributex ${command}: ${(error as Error).message}\n`)
-      return 2
-    }
-    throw error
+    const code = exitCodeOf(error)
+    const hint = code === EXIT.usage && command !== undefined && HELP[command] !== undefined ? ` (distributex ${command} --help)` : ''
+    process.stderr.write(`distributex ${command}: ${describe(error, debug)}${hint}\n`)
+    return code
   }
+}
+
+/** The exit code for an error a command threw. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof NodeUnavailableError) return EXIT.unavailable
+  if (error instanceof ConfigError || error instanceof NodeRequestError) return EXIT.usage
+  return isParseArgsError(error) ? EXIT.usage : EXIT.failed
+}
+
+/** node:util parseArgs rejects unknown options and bad values with these codes. */
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')
+}
+
+/** One line for the user; the stack (and causes) with --debug. */
+function describe(error: unknown, debug: boolean): string {
+  if (!(error instanceof Error)) return String(error)
+  if (debug) return error.stack ?? error.message
+  const plain = error instanceof ConfigError || error instanceof NodeRequestError || error.name === 'Error' || isParseArgsError(error)
+  return plain ? error.message : `${error.name}: ${error.message}`
+}
+
+/** The command's lines of the overall usage, or '' if it has none. */
+function usageLine(command: string): string {
+  const lines = USAGE.split('\n')
+  const start = lines.findIndex((line) => line.startsWith(`  ${command} `))
+  if (start < 0) return ''
+  let end = start + 1
+  while (end < lines.length && /^ {12}\S/.test(lines[end]!)) end++
+  return `usage: distributex ${command} [options]\n${lines.slice(start, end).join('\n')}\n`
 }
