@@ -36,7 +36,7 @@ exit codes: 0 done, 1 the job or operation failed, 2 usage error, bad settings o
             3 the node or cluster is unavailable
 `
 
-const HTTP_OPTION = '  --http <host:port>   the node to ask (DX_HTTP; default 127.0.0.1:7401)\n'
+const HTTP_OPTION = '  --http <host:port>   the node to ask (DX_HTTP; default 127.0.0.1:7401)\n  --http-token-file F  the API token, when the node has one (DX_HTTP_TOKEN_FILE)\n'
 
 /** `distributex <command> --help`. A command without an entry here gets its line of USAGE. */
 const HELP: Record<string, string> = {
@@ -48,7 +48,9 @@ once). Settings come from flags, then DX_* environment variables, then the --con
   --listen <multiaddr,...>     libp2p listen addresses (DX_LISTEN; default /ip4/0.0.0.0/tcp/7400)
   --bootstrap <multiaddr,...>  members to join, each with /p2p/<id> (DX_BOOTSTRAP; default: found a cluster)
   --secret-file <path>         the cluster secret (DX_SECRET_FILE; default <data-dir>/cluster.key, created)
-  --http <host:port>           HTTP API and /metrics (DX_HTTP; default 127.0.0.1:7401)
+  --http <host:port>           HTTP API and /metrics (DX_HTTP; default 127.0.0.1:7401; off: none)
+  --http-token-file <path>     bearer token of the API, required beyond loopback (DX_HTTP_TOKEN_FILE)
+  --http-host-names <names>    host names the API answers to besides its address (DX_HTTP_HOST_NAMES)
   --data-dir <dir>             identity, election state, embedded stores (DX_DATA_DIR; default .distributex/<port>)
   --job-log <url>              file:<dir> or kafka://host:port[,host:port]/<topic> (DX_JOB_LOG; default file:.distributex/joblog)
   --cache <url>                memory or redis://host:port[/prefix] (DX_CACHE; default memory)
@@ -65,6 +67,12 @@ exit codes: 0 left gracefully, 2 bad settings (the message names the setting), 1
 
 Writes a new cluster secret (mode 0600) to <path>; give the same file to every peer with --secret-file.
 Refuses to overwrite an existing file (exit 1): replacing the secret cuts a peer off from its cluster.
+`,
+  token: `usage: distributex token --out <path>
+
+Writes a new bearer token for the HTTP API (mode 0600) to <path>; start peers with --http-token-file
+<path> and give the CLI the same file (--http-token-file or DX_HTTP_TOKEN_FILE). Refuses to overwrite
+an existing file (exit 1).
 `,
   status: `usage: distributex status [--http <host:port>] [--json]
 

@@ -8,7 +8,7 @@ import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateClusterSecret } from '../adapters/libp2p/index.js'
 import { randomBytes } from 'node:crypto'
-import { ConfigError, resolveConfig, type RawSettings } from '../node/config.js'
+import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
 import { loadJobModule } from './load-jobs.js'
@@ -82,11 +82,11 @@ export async function runToken(argv: readonly string[]): Promise<number> {
   return 0
 }
 
-/** Writes a secret to a new file, mode 0600; refuses to overwrite one (ConfigError, no stack trace). */
+/** Writes a secret to a new file, mode 0600; refuses to overwrite one. */
 async function writeNewSecretFile(path: string, bytes: Uint8Array | string, what: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   await writeFile(path, bytes, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST') throw new ConfigError(`${path} exists; refusing to overwrite ${what}`)
+    if (error.code === 'EEXIST') throw new Error(`${path} exists; refusing to overwrite ${what}`)
     throw error
   })
   await chmod(path, 0o600)
