@@ -216,6 +216,27 @@ describe('FileReplicaLog on disk', () => {
     assert.deepEqual(await segments(dir), [names[3], 'seg-0000000000-0000000000000004.log'])
   })
 
+  withDir('reads running alongside cuts, compactions and appends see consistent entries', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 200, groupBytesMax: 100 })
+    await log.write(0, entries(0, 1, ...Array.from({ length: 40 }, (_, i) => `entry-${i}`)))
+    const reads: Array<Promise<string[]>> = []
+    const readAll = async (): Promise<string[]> => show(await log.read(log.state().start, 1000, 1 << 20))
+    for (let round = 0; round < 10; round++) {
+      reads.push(readAll())
+      const mutation = round % 3 === 0 ? log.compact(log.state().start + 1) : log.write(log.state().end - 2, entries(log.state().end - 2, 2 + round, `a${round}`, `b${round}`, `c${round}`))
+      reads.push(readAll())
+      await mutation
+    }
+    for (const got of await Promise.all(reads)) {
+      for (let i = 1; i < got.length; i++) assert.equal(Number(got[i]!.split('@')[0]), Number(got[i - 1]!.split('@')[0]) + 1, 'contiguous')
+    }
+    const final = show(await readAllEntries(log))
+    await log.close()
+    const again = await openAt(dir)
+    assert.deepEqual(show(await readAllEntries(again)), final)
+    await again.close()
+  })
+
   withDir('files are 0600 in a 0700 directory; a second open is locked out', async (dir) => {
     const log = await openAt(dir)
     await log.write(0, entries(0, 1, 'a'))
