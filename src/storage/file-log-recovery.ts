@@ -75,6 +75,7 @@ export async function scanLog(file: Pick<FileHandle, 'read' | 'stat'>, path: str
   let announced: number | undefined
   while (position < size && torn === undefined) {
     if (size - position < FRAME_HEADER_BYTES) {
+      announced = undefined
       torn = 'partial frame header'
       break
     }
