@@ -159,6 +159,46 @@ describe('FileReplicaLog on disk', () => {
     await reopened.close()
   })
 
+  withDir('a full disk (ENOSPC) or a failing fsync (EIO) poisons the instance; a reopen finds the log intact', async (dir) => {
+    let fault: 'ENOSPC' | 'EIO' | undefined
+    const fail = (code: string): Error => Object.assign(new Error(`${code}: simulated`), { code })
+    const openFile: OpenFile = async (path, flags, mode) => {
+      const real = await openFs(path, flags, mode)
+      return {
+        read: real.read.bind(real) as LogFile['read'],
+        truncate: real.truncate.bind(real),
+        sync: real.sync.bind(real),
+        stat: real.stat.bind(real) as LogFile['stat'],
+        close: real.close.bind(real),
+        write: (async (...args: Parameters<LogFile['write']>) => {
+          if (fault === 'ENOSPC') throw fail('ENOSPC')
+          return (real.write as (...a: unknown[]) => unknown)(...args)
+        }) as LogFile['write'],
+        datasync: async () => {
+          if (fault === 'EIO') throw fail('EIO')
+          return real.datasync()
+        },
+      }
+    }
+    for (const code of ['ENOSPC', 'EIO'] as const) {
+      const log = await openAt(dir, { openFile })
+      const end = log.state().end
+      await log.write(end, entries(end, 1, 'durable'))
+      fault = code
+      await assert.rejects(log.write(end + 1, entries(end + 1, 1, 'failed')), (e: Error) => e.name === 'ReplicaLogFailedError' && (e.cause as { code?: string }).code === code)
+      fault = undefined
+      await assert.rejects(log.compact(end), { name: 'ReplicaLogFailedError' }, 'poisoned even once the disk works again')
+      await log.close()
+      const reopened = await openAt(dir)
+      const got = show(await readAllEntries(reopened))
+      assert.equal(got[end], `${end}@1:durable`)
+      // EIO on fsync: the bytes were written and may have reached the disk; ENOSPC: nothing was.
+      if (code === 'ENOSPC') assert.equal(got.length, end + 1)
+      else assert.ok(got.length === end + 1 || (got.length === end + 2 && got[end + 1] === `${end + 1}@1:failed`))
+      await reopened.close()
+    }
+  })
+
   withDir('a log of another cluster is refused at open; truncation, compaction and reset leave no stale file', async (dir) => {
     const log = await openAt(dir, { segmentBytes: 50 })
     await log.setClusterId('c1')
