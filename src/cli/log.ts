@@ -12,7 +12,7 @@
  * frame: the job log file is truncated at the corruption; for a replica log the damaged segment is
  * truncated there (moved aside whole when its header or start is bad) and every later segment is
  * moved aside. The cut bytes are kept beside the log (`*.cut-<position>` / `*.cut`), never deleted.
- * It refuses a damaged replica meta file (see the README's procedure). Records after the cut are
+ * It refuses a job log whose header is bad and a damaged replica meta file (see the README's procedure). Records after the cut are
  * lost from this copy; for a replica log the leader sends them again, but cutting entries this node
  * acknowledged is only safe while a majority of the other voters still hold them.
  */
@@ -24,6 +24,7 @@ import { LOCK_FILE as REPLICA_LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES, parseS
 import { scanReplicaDir, type ReplicaScan } from '../adapters/replica-log/scan.js'
 import { LOCK_FILE as JOB_LOCK_FILE, LOG_FILE } from '../storage/file-job-log.js'
 import { acquireFileLock, errorCode } from '../storage/file-lock.js'
+import { FILE_HEADER_BYTES } from '../storage/file-log-format.js'
 import { JobLogCorruptedError, scanLog, type LogScan } from '../storage/file-log-recovery.js'
 import { openLogFile, syncDirectory } from '../storage/file-sync.js'
 
@@ -103,6 +104,10 @@ async function repairJobLog(dir: string, path: string): Promise<number> {
     if (!(scan instanceof JobLogCorruptedError)) {
       print(`job log ${path} is not corrupt; nothing to repair`)
       return 0
+    }
+    if (scan.position < FILE_HEADER_BYTES) {
+      print(`job log ${path}: ${scan.message}. Its header is bad, so there is no good frame to cut at; refusing (move the file aside by hand if it is truly lost).`)
+      return 1
     }
     const aside = `${path}.cut-${scan.position}`
     await copyFile(path, aside, constants.COPYFILE_EXCL)
