@@ -66,6 +66,12 @@ test('log verify and repair on a file job log', { timeout: 60_000 }, async () =>
     const reopened = await FileJobLog.open({ dir })
     assert.equal(await reopened.endOffset(), 1)
     await reopened.close()
+
+    await writeFile(path, 'some other file, not a job log at all')
+    run = await cli('repair', dir)
+    assert.equal(run.code, 1, run.out)
+    assert.match(run.out, /refusing/)
+    assert.equal(await readFile(path, 'utf8'), 'some other file, not a job log at all')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
