@@ -142,7 +142,7 @@ async function verifyReplica(dir: string): Promise<number> {
   const end = last === undefined ? start : Math.max(start, last.firstIndex + last.index.length)
   const entries = end - start
   const epochs = scan.segments.flatMap((s) => (s.index.length === 0 ? [] : [s.index.epochOf(0), s.index.epochOf(s.index.length - 1)]))
-  print(`  segments ${scan.segments.length}, entries ${entries}${entries > 0 ? ` (indexes ${start}..${end - 1})` : ''}${epochs.length > 0 ? `, epochs ${Math.min(...epochs)}..${Math.max(...epochs)}` : ''}`)
+  print(`  ${scan.corruption === undefined ? '' : 'before the damage: '}segments ${scan.segments.length}, entries ${entries}${entries > 0 ? ` (indexes ${start}..${end - 1})` : ''}${epochs.length > 0 ? `, epochs ${Math.min(...epochs)}..${Math.max(...epochs)}` : ''}`)
   if (scan.leftovers.length > 0) print(`  leftovers the next open removes: ${scan.leftovers.length} (${scan.leftovers.join(', ')})`)
   if (scan.torn !== undefined) print(`  torn tail: ${scan.torn.bytes} bytes at byte ${scan.torn.position} of ${scan.torn.path} (${scan.torn.reason}); the next open cuts it`)
   if (scan.corruption !== undefined) {
