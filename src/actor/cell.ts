@@ -55,13 +55,11 @@ const NO_REPLY: DeferredReply<never> = { resolve() {}, reject() {} }
 /** The remote policies of a definition by message type, built once per definition. */
 const policyMaps = new WeakMap<ActorDef<Message>, Map<string, RemotePolicy>>()
 
-/** Every type from anyone: what a definition without a `remote` block means. */
-const ADMIT_ALL = undefined
-
-function remotePolicies(def: ActorDef<Message>, system: boolean): Map<string, RemotePolicy> | typeof ADMIT_ALL {
+/** The policies of `def` by type; undefined (every type from anyone) for a user actor without a `remote` block. */
+function remotePolicies(def: ActorDef<Message>, system: boolean): Map<string, RemotePolicy> | undefined {
   const declared = def.remote
   // The types require system actors to declare policies; an undeclared one (from plain JS) accepts nothing remote.
-  if (declared === undefined) return system ? new Map() : ADMIT_ALL
+  if (declared === undefined) return system ? new Map() : undefined
   let map = policyMaps.get(def)
   if (map === undefined) {
     map = new Map()
@@ -241,7 +239,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
    * that node; otherwise drops it (dead letter `forbidden`, counted, and ForbiddenMessageError for an ask).
    */
   enqueueRemote(message: unknown, reply: ReplyTarget | undefined, from: string): void {
-    if (this.policies === ADMIT_ALL || this.admits(this.policies, message, from)) {
+    if (this.policies === undefined || this.admits(this.policies, message, from)) {
       this.enqueue(message, reply, from)
       return
     }
