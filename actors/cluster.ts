@@ -100,6 +100,10 @@ export interface ClusterActorInit {
 
 export function clusterActor(init: ClusterActorInit) {
   return defineActor<ClusterMsg>({
+    // The node sends all of these to itself: ticks from its timer, records from the gossip
+    // subscription (which checks that a record comes from the node it describes), views and leave
+    // from its own assembly. None may come over actor messaging.
+    remote: { tick: 'never', record: 'never', view: 'never', leave: 'never' },
     async setup(ctx) {
       const clock = ctx.env.clock
       const stored = await init.store.read(CLUSTER_STATE_KEY)

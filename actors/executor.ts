@@ -71,6 +71,8 @@ type WorkerMsg = Ask<{ type: 'run'; run: LocalRun; report: (fraction: number, me
 /** A worker: runs one attempt at a time of one job type. */
 function jobWorker(def: JobDef, env: Environment) {
   return defineActor<WorkerMsg>({
+    // Only the executor on this node hands out runs.
+    remote: { run: 'never' },
     supervision: { decide: () => 'resume' },
     setup: () => ({
       async run({ run, report }) {
@@ -107,7 +109,10 @@ export interface ExecutorInit {
 }
 
 export function executorActor(init: ExecutorInit) {
+  /** Assignments and aborts come from the scheduler of the node this node follows as leader. */
+  const fromLeader = (from: string): boolean => init.cluster.view()?.leader?.nodeId === from
   return defineActor<ExecutorMsg>({
+    remote: { assign: fromLeader, abort: fromLeader, flush: 'never' },
     mailbox: { capacity: 100_000 },
     // A malformed message from a peer costs that message; restarting would drop the running attempts.
     supervision: { decide: () => 'resume' },

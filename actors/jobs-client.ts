@@ -18,7 +18,10 @@ export interface JobsClientInit {
 }
 
 export function jobsClientActor(init: JobsClientInit) {
+  /** Pushes come from the scheduler of the current leader; one refused during a leader change is made up by the next rewatch. */
+  const fromLeader = (from: string): boolean => init.cluster.view()?.leader?.nodeId === from
   return defineActor<JobsClientMsg>({
+    remote: { finished: fromLeader, progress: fromLeader, rewatch: 'never' },
     supervision: { decide: () => 'resume' },
     setup(ctx) {
       ctx.timers.every('rewatch', REWATCH_MS, { type: 'rewatch' })

@@ -58,7 +58,11 @@ export interface SchedulerInit {
 }
 
 export function schedulerActor(init: SchedulerInit) {
+  /** Nodes in this leader's view of the cluster; one whose record has not arrived yet is refused, and its client retries. */
+  const member = (from: string): boolean => init.cluster.view()?.members.some((m) => m.nodeId === from) === true
   return defineActor<SchedulerMsg>({
+    // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
+    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, tick: 'never', dispatch: 'never', appended: 'never' },
     // Bad input from a peer costs one message; a fence means another leader took over; anything
     // else (the job log unreachable during replay, say) is retried by restarting with backoff.
     supervision: {
@@ -320,12 +324,13 @@ export function schedulerActor(init: SchedulerInit) {
         },
         inspect: (msg) => core.inspect(checkText(msg.id, 'id')) ?? null,
         list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000)),
-        reports(msg) {
+        reports(msg, c) {
           const now = env.clock.monotonicMs()
           const reports = checkList<Report>(msg.reports, 'reports')
           for (const r of reports) {
             const id = checkText(r.id, 'id')
             const key = checkText(r.attemptKey, 'attemptKey')
+            if (c.sender !== undefined && core.attemptNode(key) !== c.sender) continue
             if (r.kind === 'finished') core.attemptFinished(id, key, checkOutcome(r.outcome), now)
             else if (r.kind === 'progress' && typeof r.fraction === 'number') core.progressed(id, key, Math.min(1, Math.max(0, r.fraction)), typeof r.message === 'string' ? r.message.slice(0, 1024) : null)
           }

@@ -73,6 +73,22 @@ export class UnhandledMessageError extends DistributeXError {
   }
 }
 
+/**
+ * Answers an ask that arrived from another node with a message type the target actor does not accept
+ * from that node (its `remote` policy). The message was dropped before the mailbox.
+ */
+export class ForbiddenMessageError extends DistributeXError {
+  override readonly name = 'ForbiddenMessageError'
+  override readonly code = 'ERR_FORBIDDEN_MESSAGE'
+  constructor(
+    readonly address: string,
+    readonly messageType: string,
+    readonly from: string,
+  ) {
+    super(`actor ${address} does not accept message type ${JSON.stringify(messageType.slice(0, 128))} from node ${from}`)
+  }
+}
+
 /** Thrown when spawning an actor under a name its parent already uses. */
 export class ActorNameTakenError extends DistributeXError {
   override readonly name = 'ActorNameTakenError'

@@ -37,11 +37,14 @@ export type {
   Message,
   MessageOfType,
   OverflowPolicy,
+  RemotePolicies,
+  RemotePolicy,
   ReplyOf,
   SpawnOptions,
   StopCause,
   SupervisionInit,
   SupervisorDecision,
+  SystemActorDef,
   Terminated,
   TerminationReason,
 } from './actor/types.js'
@@ -67,6 +70,7 @@ export {
   RemoteError,
   SystemShutdownError,
   UnhandledMessageError,
+  ForbiddenMessageError,
 } from './errors.js'
 
 // Jobs: define handlers, then submit through a node's `jobs` client.

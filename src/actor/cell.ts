@@ -8,10 +8,13 @@
  *   and never leaves STOPPED. Messages are processed only while RUNNING.
  * - Children stop before their parent finishes stopping, and before it restarts.
  * - Every message that is not processed ends in dead letters, and every ask gets an answer or an
- *   error: the reply, the handler's error, MailboxFullError, ActorStoppedError, or a timeout.
+ *   error: the reply, the handler's error, MailboxFullError, ActorStoppedError, ForbiddenMessageError,
+ *   or a timeout.
+ * - A message from another node enters the mailbox only if the definition's remote policy for its
+ *   type admits the sending node; messages sent on this node are never checked.
  */
 import type { Logger, TimerHandle } from '../env/types.js'
-import { ActorNameTakenError, ActorStoppedError, ChildFailedError, InvalidArgumentError, MailboxFullError, UnhandledMessageError, describe, toError } from '../errors.js'
+import { ActorNameTakenError, ActorStoppedError, ChildFailedError, ForbiddenMessageError, InvalidArgumentError, MailboxFullError, UnhandledMessageError, describe, toError } from '../errors.js'
 import { type ActorAddress, assertValidName, formatAddress } from './address.js'
 import { Mailbox } from './mailbox.js'
 import type { ReplyTarget } from './reply.js'
@@ -29,6 +32,7 @@ import type {
   MailboxInit,
   Message,
   OverflowPolicy,
+  RemotePolicy,
   SpawnOptions,
   StopCause,
   Terminated,
@@ -48,6 +52,26 @@ type StopHook = (cause: StopCause) => void | Promise<void>
 
 const NO_REPLY: DeferredReply<never> = { resolve() {}, reject() {} }
 
+/** The remote policies of a definition by message type, built once per definition. */
+const policyMaps = new WeakMap<ActorDef<Message>, Map<string, RemotePolicy>>()
+
+/** The policies of `def` by type; undefined (every type from anyone) for a user actor without a `remote` block. */
+function remotePolicies(def: ActorDef<Message>, system: boolean): Map<string, RemotePolicy> | undefined {
+  const declared = def.remote
+  // The types require system actors to declare policies; an undeclared one (from plain JS) accepts nothing remote.
+  if (declared === undefined) return system ? new Map() : undefined
+  let map = policyMaps.get(def)
+  if (map === undefined) {
+    map = new Map()
+    for (const [type, policy] of Object.entries(declared as Record<string, RemotePolicy>)) {
+      if (policy !== 'any' && policy !== 'never' && typeof policy !== 'function') throw new InvalidArgumentError(`remote policy of ${JSON.stringify(type)} must be 'any', 'never' or a function`)
+      map.set(type, policy)
+    }
+    policyMaps.set(def, map)
+  }
+  return map
+}
+
 export class ActorCell implements ActorContext<Message, unknown> {
   readonly address: ActorAddress
   readonly self: ActorRefImpl<Message>
@@ -62,6 +86,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
   private childSeq = 0
   private readonly failures: Error[] = []
   private currentReply: ReplyTarget | undefined = undefined
+  private currentSender: string | undefined = undefined
+  private readonly policies: Map<string, RemotePolicy> | undefined
   private deferred = false
   /** True while a handler or setup runs synchronously, so a stop it requests waits for it to return. */
   private inHandler = false
@@ -99,6 +125,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.mailbox = new Mailbox(capacity)
     this.overflow = mailbox.overflow ?? 'reject'
     this.supervision = resolveSupervision(def.supervision, options.supervision)
+    this.policies = remotePolicies(def, parent === undefined && path.startsWith('/system/'))
     this.self = system.makeRef(this.address, this)
   }
 
@@ -120,6 +147,10 @@ export class ActorCell implements ActorContext<Message, unknown> {
 
   get restarts(): number {
     return this.restartCount
+  }
+
+  get sender(): string | undefined {
+    return this.currentSender
   }
 
   get timers(): ActorTimers<Message> {
@@ -203,13 +234,44 @@ export class ActorCell implements ActorContext<Message, unknown> {
 
   // ---- delivery --------------------------------------------------------------------------------
 
+  /**
+   * Queues a message that came from node `from`, if this actor's remote policy for its type admits
+   * that node; otherwise drops it (dead letter `forbidden`, counted, and ForbiddenMessageError for an ask).
+   */
+  enqueueRemote(message: unknown, reply: ReplyTarget | undefined, from: string): void {
+    if (this.policies === undefined || this.admits(this.policies, message, from)) {
+      this.enqueue(message, reply, from)
+      return
+    }
+    const type = (message as { type?: unknown } | null | undefined)?.type
+    const known = typeof type === 'string' && this.policies.has(type)
+    const address = formatAddress(this.address)
+    this.system.refusedRemote(this.address.path, known ? (type as string) : '(undeclared)')
+    this.log.debug('refused a message from another node', { from, type: typeof type === 'string' ? type.slice(0, 128) : typeof type })
+    this.system.deadLetters.publish(address, message, 'forbidden')
+    reply?.reject(new ForbiddenMessageError(address, typeof type === 'string' ? type : typeof message, from))
+  }
+
+  private admits(policies: Map<string, RemotePolicy>, message: unknown, from: string): boolean {
+    const type = (message as { type?: unknown } | null | undefined)?.type
+    const policy = typeof type === 'string' ? policies.get(type) : undefined
+    if (policy === 'any') return true
+    if (policy === undefined || policy === 'never') return false
+    try {
+      return policy(from, message) === true
+    } catch (error) {
+      this.log.warn('remote policy check threw; message refused', { error, type })
+      return false
+    }
+  }
+
   /** Queues a message; refuses it (dead letter, and an error for an ask) when stopping or full. */
-  enqueue(message: unknown, reply: ReplyTarget | undefined): void {
+  enqueue(message: unknown, reply: ReplyTarget | undefined, sender?: string): void {
     if (this.state >= STOPPING) {
       this.refuse(message, reply, 'stopped')
       return
     }
-    if (!this.mailbox.push(message, reply)) {
+    if (!this.mailbox.push(message, reply, sender)) {
       if (this.overflow === 'reject') {
         this.refuse(message, reply, 'mailbox-full')
         return
@@ -218,7 +280,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
       const oldestReply = this.mailbox.shiftedReply
       this.system.queued--
       this.refuse(oldest, oldestReply, 'mailbox-full')
-      this.mailbox.push(message, reply)
+      this.mailbox.push(message, reply, sender)
     }
     this.system.queued++
     if (!this.scheduled && !this.busy && this.state === RUNNING) this.system.dispatcher.schedule(this)
@@ -241,14 +303,15 @@ export class ActorCell implements ActorContext<Message, unknown> {
       if (this.mailbox.size === 0) break
       const message = this.mailbox.shift()
       const reply = this.mailbox.shiftedReply
+      const sender = this.mailbox.shiftedSender
       this.system.queued--
       n++
-      this.invoke(message, reply)
+      this.invoke(message, reply, sender)
     }
     return n
   }
 
-  private invoke(message: unknown, reply: ReplyTarget | undefined): void {
+  private invoke(message: unknown, reply: ReplyTarget | undefined, sender: string | undefined): void {
     const type = (message as { type?: unknown } | null | undefined)?.type
     const handler = typeof type === 'string' ? this.handlers!.get(type) : undefined
     if (handler === undefined) {
@@ -257,6 +320,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
       return
     }
     this.currentReply = reply
+    this.currentSender = sender
     this.deferred = false
     let result: unknown
     this.inHandler = true
@@ -265,6 +329,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
     } catch (error) {
       this.inHandler = false
       this.currentReply = undefined
+      this.currentSender = undefined
       this.fail(toError(error), reply)
       return
     }
@@ -281,6 +346,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
   private complete(result: unknown): void {
     const reply = this.currentReply
     this.currentReply = undefined
+    this.currentSender = undefined
     if (reply !== undefined && !this.deferred) reply.resolve(result)
     if (this.stopRequested && this.state === RUNNING) void this.performStop()
   }
@@ -297,6 +363,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.system.busyCells--
     const reply = this.currentReply
     this.currentReply = undefined
+    this.currentSender = undefined
     this.fail(toError(error), reply)
     this.afterAsync()
   }

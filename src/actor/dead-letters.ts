@@ -2,7 +2,7 @@
 import type { Logger } from '../env/types.js'
 
 /** Why a message became a dead letter. */
-export type DeadLetterReason = 'not-found' | 'stopped' | 'mailbox-full' | 'unhandled' | 'shutdown' | 'unreachable'
+export type DeadLetterReason = 'not-found' | 'stopped' | 'mailbox-full' | 'unhandled' | 'shutdown' | 'unreachable' | 'forbidden'
 
 /** One undelivered message. */
 export interface DeadLetter {
@@ -12,7 +12,7 @@ export interface DeadLetter {
 }
 
 /** Every dead-letter reason, in a stable order. */
-export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = ['not-found', 'stopped', 'mailbox-full', 'unhandled', 'shutdown', 'unreachable']
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = ['not-found', 'stopped', 'mailbox-full', 'unhandled', 'shutdown', 'unreachable', 'forbidden']
 
 /** The dead-letter office of one actor system. */
 export class DeadLetters {

@@ -14,7 +14,8 @@ import { DEAD_LETTER_REASONS, DeadLetters } from './dead-letters.js'
 import { Dispatcher, type DispatcherInit } from './dispatcher.js'
 import { ActorRefImpl } from './ref.js'
 import { AskRegistry, type PendingAsk, type ReplyTarget } from './reply.js'
-import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, Terminated } from './types.js'
+import type { Counter } from '../env/types.js'
+import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, SystemActorDef, Terminated } from './types.js'
 
 /** Carries messages to actors on other nodes; the mesh layer implements it. */
 export interface RemoteDelivery {
@@ -76,6 +77,7 @@ export class ActorSystem {
   /** @internal */
   restartCount = 0
   private readonly asks: AskRegistry
+  private readonly refused: Counter
   private readonly cells = new Map<string, ActorCell>()
   private readonly topLevel = new Map<string, ActorCell>()
   private remote: RemoteDelivery | undefined = undefined
@@ -92,6 +94,7 @@ export class ActorSystem {
     this.deadLetters = new DeadLetters(this.log)
     this.dispatcher = new Dispatcher(init.env.timers, () => this.checkQuiescent(), init.dispatcher)
     this.asks = new AskRegistry(init.env.clock, init.env.timers, () => this.checkQuiescent())
+    this.refused = init.env.metrics.counter('dx_remote_refused_total', "Messages from other nodes refused by the target actor's remote policy", ['actor', 'type'])
     this.registerMetrics()
   }
 
@@ -100,8 +103,8 @@ export class ActorSystem {
     return this.spawnTopLevel('user', def, options)
   }
 
-  /** Spawns a built-in service actor at `/system/<name>`. */
-  spawnSystem<M extends Message>(def: ActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
+  /** Spawns a built-in service actor at `/system/<name>`; it must say which messages other nodes may send it. */
+  spawnSystem<M extends Message>(def: SystemActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
     return this.spawnTopLevel('system', def, options)
   }
 
@@ -134,10 +137,13 @@ export class ActorSystem {
     this.remote = remote
   }
 
-  /** Delivers a message that arrived from another node to a local actor. */
-  deliverLocal(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
+  /**
+   * Delivers a message that arrived from node `from` (as authenticated by the network) to a local
+   * actor, subject to the actor's remote policy for the message's type.
+   */
+  deliverLocal(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined, from: string): void {
     const cell = this.cells.get(to.path)
-    if (cell !== undefined && this.phase !== STOPPED) cell.enqueue(message, reply)
+    if (cell !== undefined && this.phase !== STOPPED) cell.enqueueRemote(message, reply, from)
     else this.undeliverable(to, message, reply)
   }
 
@@ -201,6 +207,11 @@ export class ActorSystem {
     const pending = this.asks.create(target, timeoutMs, signal)
     if (this.phase === STOPPED) pending.reject(new SystemShutdownError())
     return pending
+  }
+
+  /** @internal counts a message refused by `actor`'s remote policy; `type` is a declared type or a fixed placeholder, to bound the label values */
+  refusedRemote(actor: string, type: string): void {
+    this.refused.inc({ actor, type })
   }
 
   /** @internal */

@@ -108,6 +108,11 @@ export interface ActorContext<M extends Message, R = never> {
   readonly signal: AbortSignal
   /** How many times this actor has restarted. */
   readonly restarts: number
+  /**
+   * The node that sent the message being handled, when it came over the network (the network port
+   * authenticates it); undefined for messages sent on this node. Valid until the handler settles.
+   */
+  readonly sender: string | undefined
   readonly timers: ActorTimers<M>
   /** A reference to the actor at `address` (on any node), whose protocol the caller asserts to be `T`. */
   ref<T extends Message>(address: ActorAddress | string): ActorRef<T>
@@ -166,15 +171,40 @@ export interface SpawnOptions {
   supervision?: SupervisionInit
 }
 
+/**
+ * Who may send one message type over the network: `any` node, `never` (only senders on this node),
+ * or a check of the sending node's id (authenticated by the network port). The check runs when the
+ * message arrives, before the mailbox, so it must be cheap and synchronous; `message` is what the
+ * peer sent, unchecked. A check that throws refuses the message.
+ */
+export type RemotePolicy = 'any' | 'never' | ((from: string, message: unknown) => boolean)
+
+/**
+ * One remote policy per message type of protocol `M`. A declared block must name every type, so
+ * adding a type to the protocol without deciding who may send it is a compile error. Types not in
+ * the block (a peer can send anything) are refused.
+ */
+export type RemotePolicies<M extends Message> = { readonly [K in M['type']]: RemotePolicy }
+
 /** The specification of an actor type. */
 export interface ActorSpec<M extends Message> {
   /** Builds a fresh incarnation: runs at start and after every restart, and returns the handlers. */
   setup(ctx: ActorContext<M>): Handlers<M> | Promise<Handlers<M>>
   mailbox?: MailboxInit
   supervision?: SupervisionInit
+  /**
+   * Which message types other nodes may send, and from whom. Absent: every type from any node (an
+   * ordinary user actor). Messages sent on this node are never checked. System actors must declare it.
+   */
+  remote?: RemotePolicies<M>
 }
 
 /** An actor type, ready to spawn. The protocol type travels with it. */
 export interface ActorDef<M extends Message> extends ActorSpec<M> {
   readonly __protocol?: (message: M) => void
+}
+
+/** An actor type that declares a remote policy for every message type, as `spawnSystem` requires. */
+export interface SystemActorDef<M extends Message> extends ActorDef<M> {
+  readonly remote: RemotePolicies<M>
 }

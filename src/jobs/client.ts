@@ -46,7 +46,8 @@ const ASK_TIMEOUT_MS = 10_000
 const MESSAGE_BYTES_MAX = 512 * 1024
 const RETRY = { minMs: 25, maxMs: 250, factor: 2, jitter: 0.2 }
 /** Errors after which a submission is tried again: the leader moved or is not there yet. */
-const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError'])
+// ForbiddenMessageError: the leader has not yet heard this node's first gossip record.
+const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError', 'ForbiddenMessageError'])
 
 /** A submitted job. */
 export interface JobHandle<O = unknown> {

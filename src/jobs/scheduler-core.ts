@@ -193,6 +193,11 @@ export class SchedulerCore {
     for (const job of blocked) this.queue.push(job)
   }
 
+  /** The node running attempt `attemptKey`, while the attempt is live (assigned and not yet released). */
+  attemptNode(attemptKey: string): NodeId | undefined {
+    return this.live.get(attemptKey)?.node
+  }
+
   /** An executor reports how an attempt ended. */
   attemptFinished(id: string, attemptKey: string, outcome: JobOutcome, nowMs: number): void {
     const owner = this.live.get(attemptKey)

@@ -10,7 +10,9 @@
  *   original name and code), NodeUnreachableError when the message cannot be sent or the connection
  *   to the node closes while waiting, or AskTimeoutError;
  * - input from peers is never trusted: undecodable frames and replies from the wrong node are
- *   dropped and counted, and a reply is not sent after the asker's deadline has passed.
+ *   dropped and counted, and a reply is not sent after the asker's deadline has passed;
+ * - every tell and ask carries the sending node as the network port authenticated it (never a field
+ *   of the envelope), and the target actor's remote policy decides whether it may enter the mailbox.
  */
 import { formatAddress, type ActorAddress } from '../actor/address.js'
 import { PendingAsk, type ReplyTarget } from '../actor/reply.js'
@@ -114,7 +116,7 @@ export class RemoteMessaging implements RemoteDelivery {
           this.misrouted++
           return
         }
-        this.system.deliverLocal(envelope.to, envelope.body, envelope.kind === 'ask' ? new RemoteReply(this, from, envelope.id, envelope.timeoutMs) : undefined)
+        this.system.deliverLocal(envelope.to, envelope.body, envelope.kind === 'ask' ? new RemoteReply(this, from, envelope.id, envelope.timeoutMs) : undefined, from)
         return
       case 'reply':
       case 'failure': {

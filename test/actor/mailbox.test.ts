@@ -90,3 +90,15 @@ test('the ring buffer keeps FIFO order across growth and wrap-around', () => {
   for (let i = 0; i < 1000; i++) box.push(i, undefined)
   assert.equal(box.push(1000, undefined), false)
 })
+
+test('senders stay paired with their messages across growth and wrap-around', () => {
+  const box = new Mailbox(1000)
+  const out: string[] = []
+  let next = 0
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 29; i++, next++) box.push(next, undefined, next % 3 === 0 ? undefined : `node-${next}`)
+    for (let i = 0; i < 17; i++) out.push(`${String(box.shift())}:${box.shiftedSender ?? 'local'}`)
+  }
+  while (box.size > 0) out.push(`${String(box.shift())}:${box.shiftedSender ?? 'local'}`)
+  assert.deepEqual(out, Array.from({ length: next }, (_, i) => `${i}:${i % 3 === 0 ? 'local' : `node-${i}`}`))
+})

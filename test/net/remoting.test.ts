@@ -153,3 +153,33 @@ test('a message body that cannot travel fails at the sender with a typed error',
   const loose = ref as unknown as { ask(m: unknown, o: { timeoutMs: number }): Promise<unknown> }
   await assert.rejects(loose.ask({ type: 'add', a: () => 1, b: 2 }, { timeoutMs: 100 }), { name: 'InvalidEnvelopeError' })
 })
+
+test('remote policies see the sender the network authenticated; a refused ask fails with ForbiddenMessageError on the asking node', async () => {
+  type Guarded = Ask<{ type: 'whoami' }, string | null> | Ask<{ type: 'admin' }, string> | Ask<{ type: 'fromN2' }, string>
+  const guarded = defineActor<Guarded>({
+    remote: { whoami: 'any', admin: 'never', fromN2: (from) => from === 'n2' },
+    setup: () => ({ whoami: (_m, ctx) => ctx.sender ?? null, admin: () => 'done', fromN2: () => 'hi n2' }),
+  })
+  const world = twoNodes()
+  await runUntil(world, 1)
+  const n0 = world.node('n0').app!
+  const n1 = world.node('n1').app!
+  const local = n1.system.spawn(guarded, { name: 'guarded' })
+  const ref = n0.system.refFor(guarded, 'dx://n1/user/guarded')
+  const who = settle(ref.ask({ type: 'whoami' }, { timeoutMs: 1000 }))
+  const admin = settle(ref.ask({ type: 'admin' }, { timeoutMs: 1000 }))
+  const impostor = settle(ref.ask({ type: 'fromN2' }, { timeoutMs: 1000 }))
+  // A frame cannot claim another sender: the envelope has no such field, and a forged one is ignored.
+  const { EnvelopeCodec } = await import('../../protocols/envelope/index.js')
+  n0.ctx.network.send('n1', ACTOR_PROTOCOL, new EnvelopeCodec().encode({ kind: 'tell', to: { node: 'n1', path: '/user/guarded' }, body: { type: 'fromN2', from: 'n2', sender: 'n2' } }))
+  await runUntil(world, 100)
+  assert.equal(who.value, 'n0')
+  assert.equal(admin.error?.name, 'ForbiddenMessageError')
+  assert.equal((admin.error as { code?: string }).code, 'ERR_FORBIDDEN_MESSAGE')
+  assert.match(admin.error!.message, /"admin".*node n0/)
+  assert.equal(impostor.error?.name, 'ForbiddenMessageError')
+  assert.equal(n1.metrics.read('dx_remote_refused_total', { actor: '/user/guarded', type: 'fromN2' }), 2)
+  assert.equal(n1.metrics.read('dx_remote_refused_total', { actor: '/user/guarded', type: 'admin' }), 1)
+  assert.equal(await local.ask({ type: 'admin' }, { timeoutMs: 100 }), 'done', 'local senders are not checked')
+  assert.equal(await local.ask({ type: 'whoami' }, { timeoutMs: 100 }), null)
+})

@@ -18,6 +18,8 @@ export interface DutyInit {
 
 export function leaderDuty(init: DutyInit) {
   return defineActor<DutyMsg>({
+    // Ticks come from its own timer only.
+    remote: { tick: 'never' },
     supervision: { decide: () => 'stop' },
     async setup(ctx) {
       const jobLog = await init.jobLog.open({ signal: ctx.signal })

@@ -48,6 +48,8 @@ function decode(bytes: Uint8Array): { incarnation: number; counter: number } | u
 
 export function heartbeat(init: HeartbeatInit) {
   return defineActor<HeartbeatMsg>({
+    // Beats come from its own timer and sightings from its checked gossip subscription.
+    remote: { beat: 'never', seen: 'never' },
     async setup(ctx) {
       const stored = await init.store.read('heartbeat/incarnation')
       const incarnation = (stored === undefined ? 0 : new DataView(stored.buffer, stored.byteOffset).getUint32(0)) + 1
