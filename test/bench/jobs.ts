@@ -4,11 +4,12 @@
  * nothing runs here) and uses the job API, as an application would (and as BullMQ's baseline used
  * its producer API in a separate process).
  * - throughput: 50,000 no-op jobs submitted in batches of 1,000 (several batches in flight), from
- *   the first submission to the last result; on the embedded defaults (file job log, memory caches)
- *   and on Kafka plus Redis;
+ *   the first submission to the last result; on the embedded default (the replicated log, each
+ *   peer with its own directory; memory caches) alternated with the single-host file log the peers
+ *   share (PAIRS pairs, A B A B, medians reported), and on Kafka plus Redis;
  * - latency: one job at a time at an open-loop 1,000 jobs/s for 10 s (after 2 s of warm-up), on the
- *   embedded defaults, from each job's scheduled submission time to its result.
- * Prints one JSON object on the last line. Options (environment): JOBS, IN_FLIGHT, BREAKDOWN=1 (also
+ *   embedded default, from each job's scheduled submission time to its result.
+ * Prints one JSON object on the last line. Options (environment): JOBS, IN_FLIGHT, PAIRS, BREAKDOWN=1 (also
  * prints submit-to-acknowledgement latency and the leader's job-log append latency), PROFILE=<dir> (peers run under --cpu-prof).
  */
 import { execFile } from 'node:child_process'
@@ -31,19 +32,21 @@ const WARMUP_SECONDS = 2
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
 
-async function cluster(jobLog: (dir: string) => string, cache: string): Promise<{ peers: Peer[]; client: RunningNode; close: () => Promise<void> }> {
+async function cluster(jobLog: (dir: string) => string | undefined, cache: string): Promise<{ peers: Peer[]; client: RunningNode; close: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'dx-bench-jobs-'))
   await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
   const peers: Peer[] = []
   for (let i = 0; i < 3; i++) {
-    const p = new Peer({ ...(process.env.PROFILE === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}/p${i}`] }), name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: jobLog(dir), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    const log = jobLog(dir)
+    const p = new Peer({ ...(process.env.PROFILE === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}/p${i}`] }), name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(log === undefined ? {} : { jobLog: log }), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
     peers.push(p)
     p.start()
     await p.address()
   }
   await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
   await waitFor(async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0), (ok) => ok, 10_000, 'executors gossiped')
-  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', jobLog: jobLog(dir), cache }, {})
+  const log = jobLog(dir)
+  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', ...(log === undefined ? {} : { jobLog: log }), cache }, {})
   const client = await startNode(config, [])
   await waitFor(async () => client.cluster.view()?.leader?.nodeId, (l) => l !== undefined, 30_000, 'the submitter to join')
   return {
@@ -132,27 +135,41 @@ async function latency(client: RunningNode): Promise<{ p50: number; p99: number 
   return { p50: samples[Math.floor(samples.length * 0.5)]!, p99: samples[Math.floor(samples.length * 0.99)]! }
 }
 
-const embedded = await cluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
-let embeddedJobs: number
-let lat: { p50: number; p99: number }
-try {
-  embeddedJobs = await throughput(embedded.client)
-  console.error(`embedded: ${Math.round(embeddedJobs)} jobs/s`)
-  const before = process.env.BREAKDOWN === undefined ? undefined : await appendBuckets(embedded.peers)
-  lat = await latency(embedded.client)
-  if (before !== undefined) console.error(describeAppends(before, await appendBuckets(embedded.peers)))
-  console.error(`embedded latency at ${RATE}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`)
-} finally {
-  await embedded.close()
+/** Runs the throughput (and, if asked, the latency) measurement on a fresh cluster. */
+async function measure(jobLog: (dir: string) => string | undefined, cache: string, withLatency: boolean): Promise<{ jobsPerS: number; lat?: { p50: number; p99: number } }> {
+  const c = await cluster(jobLog, cache)
+  try {
+    const jobsPerS = await throughput(c.client)
+    if (!withLatency) return { jobsPerS }
+    const before = process.env.BREAKDOWN === undefined ? undefined : await appendBuckets(c.peers)
+    const lat = await latency(c.client)
+    if (before !== undefined) console.error(describeAppends(before, await appendBuckets(c.peers)))
+    return { jobsPerS, lat }
+  } finally {
+    await c.close()
+  }
 }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+// The replicated default (each peer its own directory, a majority fsync per append) against the
+// single-host file log the peers share, alternated A B A B in one run so the machine's speed cancels.
+const PAIRS = Number(process.env.PAIRS ?? 2)
+const replicated: Array<{ jobsPerS: number; lat?: { p50: number; p99: number } }> = []
+const shared: number[] = []
+for (let pair = 0; pair < PAIRS; pair++) {
+  const r = await measure(() => undefined, 'memory', pair === 0)
+  replicated.push(r)
+  console.error(`pair ${pair + 1}: replicated default ${Math.round(r.jobsPerS)} jobs/s${r.lat === undefined ? '' : `; latency at ${RATE}/s p50 ${r.lat.p50.toFixed(2)} ms, p99 ${r.lat.p99.toFixed(2)} ms`}`)
+  const f = await measure((dir) => `file:${join(dir, 'joblog')}`, 'memory', false)
+  shared.push(f.jobsPerS)
+  console.error(`pair ${pair + 1}: shared file log ${Math.round(f.jobsPerS)} jobs/s`)
+}
+const lat = replicated[0]!.lat!
 const brokers = await ensureKafka()
 await ensureRedis()
-const kafka = await cluster(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `redis://127.0.0.1:6379/dxbench${Date.now()}`)
-let kafkaJobs: number
-try {
-  kafkaJobs = await throughput(kafka.client)
-  console.error(`kafka+redis: ${Math.round(kafkaJobs)} jobs/s`)
-} finally {
-  await kafka.close()
-}
-console.log(JSON.stringify({ bench: 'jobs', embedded_jobs_per_s: Math.round(embeddedJobs), kafka_jobs_per_s: Math.round(kafkaJobs), p50_ms: Math.round(lat.p50 * 100) / 100, p99_ms: Math.round(lat.p99 * 100) / 100 }))
+const kafka = await measure(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `redis://127.0.0.1:6379/dxbench${Date.now()}`, false)
+console.error(`kafka+redis: ${Math.round(kafka.jobsPerS)} jobs/s`)
+const embeddedJobs = median(replicated.map((r) => r.jobsPerS))
+const fileJobs = median(shared)
+console.log(JSON.stringify({ bench: 'jobs', embedded_jobs_per_s: Math.round(embeddedJobs), file_jobs_per_s: Math.round(fileJobs), replicated_vs_file: Math.round((embeddedJobs / fileJobs) * 100) / 100, kafka_jobs_per_s: Math.round(kafka.jobsPerS), p50_ms: Math.round(lat.p50 * 100) / 100, p99_ms: Math.round(lat.p99 * 100) / 100 }))
