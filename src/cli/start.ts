@@ -6,8 +6,8 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
+import { generateHttpToken } from '../adapters/http/token.js'
 import { generateClusterSecret } from '../adapters/libp2p/index.js'
-import { randomBytes } from 'node:crypto'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
@@ -77,7 +77,7 @@ export async function runToken(argv: readonly string[]): Promise<number> {
     process.stderr.write('usage: distributex token --out <path>\n')
     return 2
   }
-  await writeNewSecretFile(values.out, `${randomBytes(32).toString('base64url')}\n`, 'an HTTP token')
+  await writeNewSecretFile(values.out, `${generateHttpToken()}\n`, 'an HTTP token')
   process.stdout.write(`wrote a new HTTP API token to ${values.out}; start peers with --http-token-file ${values.out} and give it to the CLI the same way\n`)
   return 0
 }
