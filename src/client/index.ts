@@ -46,6 +46,8 @@ export const CLIENT_REQUEST_TIMEOUT_MS = 10_000
 /** Result streams `results()` keeps open at once (browsers allow about 6 connections per host). */
 const RESULTS_CONCURRENCY = 4
 const BACKOFF = { minMs: 100, maxMs: 2000 }
+/** Event streams opened in a row that ended without an event before `events()` gives up (about 30 s of backoff). */
+const STREAM_REOPENS_MAX = 20
 /** Longest wait the HTTP API accepts for `submitTimeoutMs`. */
 const NODE_WAIT_MAX_MS = 600_000
 
@@ -252,23 +254,22 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
   /**
    * Progress reports, then the result, from GET /jobs/:id/events. When the stream breaks (the peer
    * went away, or stopped waiting), it is opened again, at the next peer if need be; progress may
-   * then repeat. Gives up after `requestTimeoutMs` without any event or successful reconnection.
+   * then repeat. Gives up when it cannot be opened for `requestTimeoutMs`, or after 20 streams in a
+   * row that broke before any event.
    */
   async *events<O = unknown>(id: string, options: WaitOptions = {}): AsyncGenerator<JobEvent<O>> {
     const signal = waitSignal(options)
     const path = `/jobs/${encodeURIComponent(id)}/events`
-    let lastHeardMs = nowMs()
     let lastError: Error | undefined
     for (let round = 0; ; round++) {
       let res: Response
       try {
-        res = await this.send('GET', () => path, undefined, { signal, timeoutMs: Math.max(1, lastHeardMs + this.requestTimeoutMs - nowMs()), stream: true })
+        res = await this.send('GET', () => path, undefined, { signal, timeoutMs: this.requestTimeoutMs, stream: true })
       } catch (error) {
         throw aborted(error, signal, options, id) ?? error
       }
       try {
         for await (const sse of readSse(res.body!)) {
-          lastHeardMs = nowMs()
           round = 0
           const data = JSON.parse(sse.data) as Record<string, unknown>
           if (sse.event === 'progress') yield { type: 'progress', id, fraction: Number(data.fraction), message: typeof data.message === 'string' ? data.message : null }
@@ -282,7 +283,8 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
         if (stop !== undefined) throw stop
         lastError = error as Error
       }
-      if (nowMs() - lastHeardMs > this.requestTimeoutMs) throw lastError ?? unreachable(this.peers, `the event stream of job ${id} kept breaking`)
+      // Streams that open but break before any event: give up after a while rather than loop.
+      if (round >= STREAM_REOPENS_MAX) throw lastError ?? unreachable(this.peers, `the event stream of job ${id} kept breaking`)
       this.preferred = (this.preferred + 1) % this.peers.length
       await sleep(backoffMs(round), signal).catch((error: unknown) => {
         throw aborted(error, signal, options, id) ?? error
