@@ -1,6 +1,7 @@
 /**
  * The routes every node serves over HTTP: cluster status, Prometheus metrics, and the job API
- * (submit, list, inspect, wait for a result, cancel) that the `distributex` CLI uses.
+ * (submit, list, inspect, wait for a result, follow as server-sent events, cancel) that the
+ * `distributex` CLI and `distributex/client` use.
  */
 import { HttpError, type Route } from '../adapters/http/server.js'
 import type { ClusterView } from '../cluster/types.js'
@@ -192,7 +193,7 @@ async function* jobEvents(jobs: JobClient, timers: Timers, info: JobInfo, gone: 
       (value) => push(sseEvent('outcome', { id, ok: true, value })),
       (error: unknown) => {
         const e = error as Error & { code?: string }
-        if (error instanceof JobFailedError) push(sseEvent('outcome', outcomeEvent(id, { ok: false, error: error.reason, permanent: true })))
+        if (error instanceof JobFailedError) push(sseEvent('outcome', { id, ok: false, error: error.reason }))
         else if (e.name === 'JobCancelledError') push(sseEvent('outcome', { id, ok: false, error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }))
         else push(sseEvent('error', { name: e.name, code: e.code ?? 'ERR', message: e.message }))
       },
