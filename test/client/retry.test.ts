@@ -71,3 +71,24 @@ test('server-sent events parse whatever the chunking', async () => {
     assert.deepEqual(events, [{ event: 'progress', data: '{"fraction":0.5}' }, { event: 'outcome', data: '{"ok":true,\n"value":"é"}' }], `chunks of ${size}`)
   }
 })
+
+test('a broken event stream is reopened at the next peer; the result comes from there', { timeout: 10_000 }, async () => {
+  const sse = (text: string) => () => new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+  const id = 'c'.repeat(32)
+  const { fetch, calls } = scripted([
+    sse(`event: progress\ndata: {"id":"${id}","fraction":0.5,"message":"half"}\n\n`),
+    () => {
+      throw new TypeError('fetch failed')
+    },
+    sse(`event: outcome\ndata: {"id":"${id}","ok":false,"error":{"name":"Error","code":"ERR","message":"disk full"}}\n\n`),
+  ])
+  const client = connect({ peers: ['http://a.test:7401', 'http://b.test:7401'], fetch })
+  const events = []
+  for await (const e of client.events(id, { timeoutMs: 5000 })) events.push(e)
+  assert.deepEqual(events[0], { type: 'progress', id, fraction: 0.5, message: 'half' })
+  const last = events[1]
+  assert.ok(last?.type === 'result' && !last.ok && last.error.name === 'JobFailedError' && last.error.message.includes('disk full'))
+  assert.equal(events.length, 2)
+  assert.ok(calls.every((c) => c.url.endsWith(`/jobs/${id}/events`)))
+  assert.deepEqual(calls.map((c) => new URL(c.url).host), ['a.test:7401', 'b.test:7401', 'a.test:7401'])
+})
