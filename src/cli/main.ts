@@ -23,6 +23,7 @@ commands:
   status    show the cluster as a peer sees it: --http <host:port> [--json]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
+  init      scaffold a job project in [dir]: package.json, tsconfig.json, jobs.ts, submit.ts, README.md
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
             [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
   log       verify <dir> | repair <dir>: check a file job log or replica log directory (exit 1 when
@@ -98,6 +99,13 @@ ${HTTP_OPTION}exit codes: 0 submitted (or completed), 1 the job failed, 2 usage 
   result     one job's outcome as JSON (exit 1 if the job failed)
   cancel     request cancellation (exit 1 if there is no such job)
 ${HTTP_OPTION}`,
+  init: `usage: distributex init [dir]
+
+Scaffolds a job project in <dir> (default: the current directory): package.json depending on this
+version of DistributeX, tsconfig.json, jobs.ts with an example job (start a peer with
+--actors ./jobs.ts), submit.ts submitting it through distributex/client, and a README with the
+commands. Writes nothing if any of these files exists (exit 1).
+`,
   demo: `usage: distributex demo [--jobs N] [--keep-leader] [--dir <dir>]
 
 Starts a local 3-peer cluster on the embedded defaults, runs a workload, kills the leader halfway
@@ -139,6 +147,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./jobs.js')).runSubmit(rest)
       case 'jobs':
         return await (await import('./jobs.js')).runJobs(rest)
+      case 'init':
+        return await (await import('./init.js')).runInit(rest)
       case 'demo':
         return await (await import('./demo.js')).runDemo(rest)
       case 'log':

@@ -1,12 +1,14 @@
 /**
  * The routes every node serves over HTTP: cluster status, Prometheus metrics, and the job API
- * (submit, list, inspect, wait for a result, cancel) that the `distributex` CLI uses.
+ * (submit, list, inspect, wait for a result, follow as server-sent events, cancel) that the
+ * `distributex` CLI and `distributex/client` use.
  */
 import { HttpError, type Route } from '../adapters/http/server.js'
 import type { ClusterView } from '../cluster/types.js'
 import type { JobClient } from '../jobs/client.js'
 import type { JobOptions, JobStatus } from '../jobs/types.js'
-import { isFinal } from '../jobs/types.js'
+import { isFinal, type JobInfo, type JobOutcome } from '../jobs/types.js'
+import { JobFailedError } from '../jobs/errors.js'
 import { timeoutSignal } from '../env/abort.js'
 import type { Timers } from '../env/types.js'
 
@@ -114,6 +116,15 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
         return { status: 200, json: { id: info.id, ...(await outcome(timers, waitMs(query), gone, (signal) => jobs.handle(info.id).result({ signal }))) } }
       },
     },
+    {
+      method: 'GET',
+      pattern: '/jobs/:id/events',
+      async handle({ params, signal: gone }) {
+        const info = await jobs.inspect(params.id!)
+        if (info === null) throw new HttpError(404, `no job ${params.id}`, 'ERR_JOB_NOT_FOUND')
+        return { status: 200, contentType: 'text/event-stream', stream: jobEvents(jobs, timers, info, gone) }
+      },
+    },
     { method: 'POST', pattern: '/jobs/:id/cancel', handle: async ({ params }) => ({ status: 200, json: { cancelled: await jobs.cancel(params.id!) } }) },
   ]
 }
@@ -148,4 +159,71 @@ async function outcome(timers: Timers, ms: number, gone: AbortSignal, wait: (sig
   } finally {
     clear()
   }
+}
+
+/** How often an open event stream sends a comment, so that idle-read timeouts of clients and proxies do not end it. */
+const EVENTS_KEEPALIVE_MS = 15_000
+
+/**
+ * GET /jobs/:id/events: server-sent events `progress` ({id, fraction, message}) while the job runs,
+ * then one `outcome` ({id, ok, value | error}, the job's recorded outcome: `error` is the last
+ * attempt's error, or JobCancelledError), and the stream ends. If this node stops waiting first
+ * (it shuts down, the client goes away), an `error` event ({name, code, message}) ends it instead:
+ * the job is unaffected, and the client may ask again, here or at another peer.
+ */
+async function* jobEvents(jobs: JobClient, timers: Timers, info: JobInfo, gone: AbortSignal): AsyncGenerator<string> {
+  const id = info.id
+  if (isFinal(info.status) && info.outcome !== null) {
+    yield sseEvent('outcome', outcomeEvent(id, info.outcome))
+    return
+  }
+  const pending: string[] = []
+  let wake: (() => void) | undefined
+  let done = false
+  const push = (text: string): void => {
+    pending.push(text)
+    wake?.()
+  }
+  if (info.progress !== null) push(sseEvent('progress', { id, fraction: info.progress.fraction, message: info.progress.message }))
+  const handle = jobs.handle(id)
+  const unsubscribe = handle.onProgress((fraction, message) => push(sseEvent('progress', { id, fraction, message })))
+  handle
+    .result({ signal: gone })
+    .then(
+      (value) => push(sseEvent('outcome', { id, ok: true, value })),
+      (error: unknown) => {
+        const e = error as Error & { code?: string }
+        if (error instanceof JobFailedError) push(sseEvent('outcome', { id, ok: false, error: error.reason }))
+        else if (e.name === 'JobCancelledError') push(sseEvent('outcome', { id, ok: false, error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }))
+        else push(sseEvent('error', { name: e.name, code: e.code ?? 'ERR', message: e.message }))
+      },
+    )
+    .finally(() => {
+      done = true
+      wake?.()
+    })
+  let keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, function beat() {
+    push(': keepalive\n\n')
+    keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, beat)
+  })
+  try {
+    for (;;) {
+      while (pending.length > 0) yield pending.shift()!
+      if (done) return
+      await new Promise<void>((resolve) => (wake = resolve))
+      wake = undefined
+    }
+  } finally {
+    unsubscribe()
+    timers.cancel(keepalive)
+  }
+}
+
+/** A recorded outcome as the events stream sends it. */
+function outcomeEvent(id: string, outcome: JobOutcome): { id: string; ok: boolean; value?: unknown; error?: unknown } {
+  return outcome.ok ? { id, ok: true, value: outcome.value } : { id, ok: false, error: { name: outcome.error.name, code: outcome.error.code, message: outcome.error.message } }
+}
+
+function sseEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n\n`
 }

@@ -79,12 +79,12 @@ before(async () => {
   cjs = project('cjs', {}, {
     'jobs.ts': JOBS_TS,
     'more.js': `const { defineJob } = require('distributex')\nexports.shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
-    'use.js': `const { defineJob, startNode } = require('distributex')\nconst { runSimulation } = require('distributex/sim')\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation]))\n`,
+    'use.js': `const { defineJob, startNode } = require('distributex')\nconst { runSimulation } = require('distributex/sim')\nconst { connect } = require('distributex/client')\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
   })
   esm = project('esm', { type: 'module' }, {
     'jobs.js': `import { defineJob } from 'distributex'\nexport const shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
     'more.ts': JOBS_TS,
-    'use.js': `import { defineJob, startNode } from 'distributex'\nimport { runSimulation } from 'distributex/sim'\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation]))\n`,
+    'use.js': `import { defineJob, startNode } from 'distributex'\nimport { runSimulation } from 'distributex/sim'\nimport { connect } from 'distributex/client'\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
   })
   ts = project('ts', {}, {})
   // Marked handled here; the test that awaits a project still sees its rejection.
@@ -100,7 +100,7 @@ test('the tarball holds the build, the README and package.json, and nothing else
   const entries = (await ok('tar', ['tzf', tarball], dir)).trim().split('\n')
   const outside = entries.filter((e) => !e.startsWith('package/dist/') && !['package/package.json', 'package/README.md', 'package/LICENSE'].includes(e))
   assert.deepEqual(outside, [])
-  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs/index.cjs', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/src/cli/bin.mjs', 'dist/src/cli/main.js']) {
+  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs/index.cjs', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cjs/client.cjs', 'dist/src/cli/bin.mjs', 'dist/src/cli/main.js']) {
     assert.ok(entries.includes(`package/${needed}`), `${needed} is missing from the tarball`)
   }
   assert.ok(!entries.some((e) => e.endsWith('.ts') && !e.endsWith('.d.ts')), 'TypeScript sources shipped')
@@ -150,6 +150,7 @@ async function stopPeer(peer: { child: ChildProcess; output: string[] }): Promis
 
 const TS_MAIN = `import { createActorSystem, defineActor, defineJob, realEnvironment, type Ask, type JobContext } from 'distributex'
 import { SCENARIOS } from 'distributex/sim'
+import { connect } from 'distributex/client'
 
 type Greeter = Ask<{ type: 'greet'; name: string }, string>
 const greeter = defineActor<Greeter>({ setup: () => ({ greet: (msg) => \`hello, \${msg.name}\` }) })
@@ -162,6 +163,8 @@ export const square = defineJob('square', async (n: number, ctx: JobContext) => 
 export function misuse(): void {
   // @ts-expect-error concurrency is a number
   defineJob('bad', async () => 1, { concurrency: 'many' })
+  // @ts-expect-error the client takes square's input type from its definition
+  void connect<{ square: typeof square }>({ peers: ['http://127.0.0.1:7401'] }).submit('square', 'not a number')
 }
 
 async function main(): Promise<void> {
@@ -178,7 +181,7 @@ void main()
 describe('projects using the installed package', { concurrency: true }, () => {
   test('a CommonJS project requires the API and runs a TypeScript and a JavaScript job module', { timeout: 400_000 }, async () => {
     const path = await cjs
-    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
+    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function', 'function'])
     // `npx distributex --version` is npm's own --version; `--` hands it to the command.
     assert.match(await ok('npx', ['--no', '--', 'distributex', '--version'], path), /^distributex \d+\.\d+\.\d+ /)
     const peer = await startPeer(path, ['./jobs.ts', './more.js'])
@@ -189,7 +192,7 @@ describe('projects using the installed package', { concurrency: true }, () => {
 
   test('an ES module project imports the API and runs a JavaScript and a TypeScript job module', { timeout: 400_000 }, async () => {
     const path = await esm
-    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function'])
+    assert.deepEqual(JSON.parse(await ok('node', ['use.js'], path)), ['function', 'function', 'function', 'function'])
     const peer = await startPeer(path, ['./jobs.js', './more.ts'])
     assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
     assert.deepEqual(await submit(path, peer.http, 'double', '{"n":4}'), { doubled: 8 })

@@ -36,8 +36,11 @@ export interface HttpAccess {
   requestTimeoutMs?: number
 }
 
-/** A handler's answer: JSON, or raw text with its content type. */
-export type Reply = { status: number; json: unknown } | { status: number; text: string; contentType: string }
+/**
+ * A handler's answer: JSON, raw text with its content type, or a stream of text chunks (server-sent
+ * events) written as they come; the stream should end when the request's `signal` aborts.
+ */
+export type Reply = { status: number; json: unknown } | { status: number; text: string; contentType: string } | { status: number; stream: AsyncIterable<string>; contentType: string }
 
 /** One route; `:name` segments of the pattern become params. */
 export interface Route {
@@ -144,6 +147,7 @@ async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingM
     })
     const reply = await route.handle({ params, query: url.searchParams, body, signal: gone.signal })
     if ('json' in reply) send(res, reply.status, reply.json)
+    else if ('stream' in reply) await stream(res, reply.status, reply.contentType, reply.stream)
     else res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text)
     return
   }
@@ -184,6 +188,16 @@ function send(res: ServerResponse, status: number, json: unknown): void {
     return
   }
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+}
+
+/** Sends the headers at once (the client learns the request was accepted), then each chunk as it comes. */
+async function stream(res: ServerResponse, status: number, contentType: string, chunks: AsyncIterable<string>): Promise<void> {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).flushHeaders()
+  for await (const chunk of chunks) {
+    if (res.destroyed) break
+    res.write(chunk)
+  }
+  res.end()
 }
 
 function statusOf(error: unknown): number {
