@@ -9,8 +9,8 @@
  */
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
-import { ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
-import type { ClusterView, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
+import { checkLogPosition, ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
+import type { ClusterView, LogPosition, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
 import type { Clock } from '../src/env/types.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
@@ -45,6 +45,11 @@ export type LeadershipListener = (leading: boolean, epoch: number | undefined) =
 export class ClusterHandle {
   private core: ClusterCore | undefined = undefined
   private clock: Clock | undefined = undefined
+  /** Makes the actor run a step soon (publish what changed). */
+  private poke: () => void = () => {}
+  /** Set before the actor starts, applied when it attaches. */
+  private pendingLog: LogPosition | undefined = undefined
+  private pendingResign: string | undefined = undefined
   private readonly listeners = new Set<LeadershipListener>()
   private leading = false
   private epoch: number | undefined = undefined
@@ -61,6 +66,35 @@ export class ClusterHandle {
     return this.core?.view(this.clock!.monotonicMs())
   }
 
+  /**
+   * The durable end of this node's replica log, for the election's up-to-date rule: index is one
+   * past the last entry, epoch the epoch of that entry. Called synchronously BEFORE a write that
+   * extends the log starts, and again after a cut or failure. Throws RangeError for a negative or
+   * non-integer position.
+   */
+  setLogPosition(position: { epoch: number; index: number }): void {
+    if (this.core === undefined) {
+      this.pendingLog = checkLogPosition(position)
+      return
+    }
+    this.core.setLogPosition(position)
+  }
+
+  /**
+   * Gives up the lead (if leading) and does not campaign for a while (3 leases), so that another
+   * voter takes over; the reason shows on /status until this node leads again.
+   */
+  resign(reason: string): void {
+    const core = this.core
+    if (core === undefined) {
+      this.pendingResign = reason
+      return
+    }
+    core.resign(reason, this.clock!.monotonicMs())
+    this.notify()
+    this.poke()
+  }
+
   /** Subscribes to leadership changes; returns an unsubscribe function. */
   onLeadershipChange(listener: LeadershipListener): () => void {
     this.listeners.add(listener)
@@ -68,9 +102,14 @@ export class ClusterHandle {
   }
 
   /** @internal */
-  attach(core: ClusterCore, clock: Clock): void {
+  attach(core: ClusterCore, clock: Clock, poke: () => void): void {
     this.core = core
     this.clock = clock
+    this.poke = poke
+    if (this.pendingLog !== undefined) core.setLogPosition(this.pendingLog)
+    if (this.pendingResign !== undefined) core.resign(this.pendingResign, clock.monotonicMs())
+    this.pendingLog = undefined
+    this.pendingResign = undefined
   }
 
   /** @internal re-evaluates leadership and tells listeners about a change. */
@@ -112,7 +151,7 @@ export function clusterActor(init: ClusterActorInit) {
         random: ctx.env.random,
         nowMs: clock.monotonicMs(),
       })
-      init.handle.attach(core, clock)
+      init.handle.attach(core, clock, () => ctx.self.tell({ type: 'tick' }))
       let invalidRecords = 0
       ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
       ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {

@@ -23,6 +23,18 @@ export interface NodeMetrics {
   durations: Record<string, { count: number; p50Ms: number; p90Ms: number }>
 }
 
+/**
+ * The end of a node's replicated log: `index` is one past the last durable entry, `epoch` the epoch
+ * of the entry at index-1. Ordered lexicographically by (epoch, index), as in Raft §5.4.1.
+ */
+export interface LogPosition {
+  readonly epoch: number
+  readonly index: number
+}
+
+/** A member's part in the cluster as a node sees it: the leader, another voter, or a non-voting worker. */
+export type MemberRole = 'leader' | 'voter' | 'worker'
+
 /** The members whose votes count, with a version ordered by (epoch, counter). */
 export interface ClusterConfig {
   readonly epoch: number
@@ -58,6 +70,8 @@ export interface MemberRecord {
   /** Set while it leads `epoch`: the lease sequence number of this record. */
   readonly leaderSeq: number | null
   readonly support: Support | null
+  /** The end of its replicated log, or null if it keeps none (its job log lives outside the node). */
+  readonly log: LogPosition | null
   /** Its configuration version; the leader also sends the members. */
   readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[] } | null
 }
@@ -78,6 +92,7 @@ export interface MemberView {
   readonly incarnation: number
   /** True if it counts for quorums. */
   readonly voter: boolean
+  readonly role: MemberRole
   readonly phi: number
   readonly lastSeenMsAgo: number | null
   readonly metrics: NodeMetrics | null
@@ -97,6 +112,8 @@ export interface ClusterView {
   readonly leading: boolean
   readonly config: ClusterConfig | null
   readonly members: readonly MemberView[]
+  /** Why this node gave up the lead (ClusterCore.resign), until it leads again. */
+  readonly resigned?: string
 }
 
 /** An empty metrics record. */

@@ -16,6 +16,8 @@ export interface StatusDocument {
   addresses: string[]
   leader: { nodeId: string; epoch: number } | null
   leading: boolean
+  /** Why this node gave up the lead, if it did (until it leads again). */
+  resigned?: string
   members: Array<Record<string, unknown> & { nodeId: string; state: string }>
 }
 
@@ -26,10 +28,12 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
     addresses,
     leader: view?.leader ?? null,
     leading: view?.leading ?? false,
+    ...(view?.resigned === undefined ? {} : { resigned: view.resigned }),
     members: (view?.members ?? []).map((m) => ({
       nodeId: m.nodeId,
       state: m.state,
       voter: m.voter,
+      role: m.role,
       incarnation: m.incarnation,
       addresses: [...m.addresses],
       lastSeenMsAgo: m.lastSeenMsAgo === null ? null : Math.round(m.lastSeenMsAgo),
