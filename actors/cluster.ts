@@ -26,6 +26,9 @@ const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
 /** How long a graceful leave waits to be removed from the configuration. */
 const LEAVE_TIMEOUT_MS = 5000
 
+/** Distinct foreign peers logged (each once); the metric counts them all. */
+const FOREIGN_LOGGED_MAX = 1000
+
 /** Minimum time between dials of the same member. */
 const REDIAL_MS = 5000
 
@@ -95,6 +98,11 @@ export class ClusterHandle {
     this.poke()
   }
 
+  /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
+  clusterId(): string | undefined {
+    return this.core?.clusterId ?? undefined
+  }
+
   /** Subscribes to leadership changes; returns an unsubscribe function. */
   onLeadershipChange(listener: LeadershipListener): () => void {
     this.listeners.add(listener)
@@ -154,6 +162,8 @@ export function clusterActor(init: ClusterActorInit) {
       init.handle.attach(core, clock, () => ctx.self.tell({ type: 'tick' }))
       let invalidRecords = 0
       ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
+      ctx.env.metrics.counter('dx_cluster_foreign_records_total', 'Member records ignored because they belong to another cluster', [], (set) => set(core.foreignRecords))
+      const foreignSeen = new Set<string>()
       ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {
         const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
         for (const m of core.view(clock.monotonicMs()).members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
@@ -218,7 +228,12 @@ export function clusterActor(init: ClusterActorInit) {
           settleLeave()
         },
         async record(msg) {
+          const foreignBefore = core.foreignRecords
           core.receive(msg.record, clock.monotonicMs())
+          if (core.foreignRecords > foreignBefore && !foreignSeen.has(`${msg.record.node}/${msg.record.clusterId}`) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
+            foreignSeen.add(`${msg.record.node}/${msg.record.clusterId}`)
+            ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', { peer: msg.record.node, theirCluster: msg.record.clusterId, ourCluster: core.clusterId })
+          }
           await flush()
         },
         view: () => core.view(clock.monotonicMs()),

@@ -4,7 +4,8 @@
  * field and bound and throws a ProtocolError subclass for anything else, so a bad peer costs one
  * dropped record, never a crash.
  *
- * Versions: 2 adds the replicated log position to records. Version 1 records and states (from
+ * Versions: 2 adds the replicated log position and the cluster identity to records, and the
+ * identity to the state. Version 1 records and states (from
  * nodes and disks of the previous release) still decode, with the new fields empty, so a rolling
  * upgrade keeps electing.
  */
@@ -20,9 +21,9 @@ export const CLUSTER_TOPIC = 'dx/cluster/1'
 export const CLUSTER_CODEC_VERSION = 2
 
 /** Field counts of a record, by format version. */
-const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 15 }
+const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16 }
 /** Field counts of the persisted state, by format version. */
-const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 5 }
+const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 6 }
 
 /** Largest encoded record accepted. */
 export const RECORD_MAX_BYTES = 64 * 1024
@@ -58,6 +59,7 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.support === null ? null : [r.support.leader, r.support.epoch, r.support.seq],
     r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null],
     r.log === null ? null : [r.log.epoch, r.log.index],
+    r.clusterId,
   ])
   if (bytes.length > RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, RECORD_MAX_BYTES)
   return bytes
@@ -94,12 +96,13 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
             3,
           ),
     log: w[14] === undefined || w[14] === null ? null : pair(w[14], (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') }), 2),
+    clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
   }
 }
 
 /** Encodes the persisted election state. */
 export function encodeState(s: PersistedClusterState): Uint8Array {
-  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members]])
+  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members], s.clusterId])
 }
 
 /** Decodes the persisted election state. */
@@ -110,6 +113,7 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
     epoch: count(w[2], 'epoch'),
     vote: w[3] === null ? null : id(w[3], 'vote'),
     config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }), 3),
+    clusterId: w[5] === undefined || w[5] === null ? null : id(w[5], 'clusterId'),
   }
 }
 

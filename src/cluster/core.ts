@@ -23,6 +23,16 @@
  * majorities of the two intersect), so admitting a member does not interrupt it. A leave settles
  * when the node is out of the configuration, or when every other live voter is leaving too.
  *
+ * ## Identity
+ * The founder names its cluster with a random id (from the environment's Random), persisted with
+ * the first state, before any record leaves the node. Every record carries its sender's id (null
+ * while not admitted). A node ignores, and counts, records that carry an id other than its own, so
+ * two clusters never merge: not through a bootstrap address of the wrong cluster, nor through a
+ * member whose data dir was wiped and that founded afresh. A node without an id adopts it from the
+ * record whose configuration admits it, or from its configuration's leader (a cluster formed before
+ * ids existed gets one from its leader). Ignoring records can only remove votes and members, never
+ * add them, so this cannot weaken the election's safety.
+ *
  * ## Election (Raft's rules, carried by gossip)
  * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
  * 2. Pre-vote. A node that has heard no live leader for `leaseMs·(1+drift)` and sees a majority of
@@ -181,6 +191,9 @@ export class ClusterCore {
   /** After a resignation this node does not campaign before this time. */
   private holdOffUntilMs = -Infinity
   private resigned: string | undefined = undefined
+  private cluster: string | null
+  /** Records ignored because they come from another cluster. */
+  private foreign = 0
   private dirty = false
   private publishNow = false
 
@@ -194,9 +207,13 @@ export class ClusterCore {
     this.epoch = p?.epoch ?? 0
     this.vote = p?.vote ?? null
     this.config = p?.config ?? null
+    this.cluster = p?.clusterId ?? null
     // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
     this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
-    if (this.config === null && init.founder) this.config = { epoch: 0, counter: 1, members: [this.self] }
+    if (this.config === null && init.founder) {
+      this.config = { epoch: 0, counter: 1, members: [this.self] }
+      this.cluster = init.random.id()
+    }
     if (this.config?.members.includes(this.self) === true) this.status = 'up'
     this.electionAtMs = init.nowMs
     this.nextPublishMs = init.nowMs
@@ -218,6 +235,10 @@ export class ClusterCore {
   /** Takes in a record gossiped by another node. */
   receive(record: MemberRecord, nowMs: number): void {
     if (record.node === this.self) return
+    if (record.clusterId !== null && this.cluster !== null && record.clusterId !== this.cluster) {
+      this.foreign++
+      return
+    }
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
@@ -228,6 +249,7 @@ export class ClusterCore {
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
+    this.adoptIdentity(record)
     this.followLeader(record, nowMs)
     this.answerCandidate(record, nowMs)
     this.countVotes(nowMs)
@@ -276,7 +298,7 @@ export class ClusterCore {
   /** What to persist and whether to publish now; resets both. */
   takeReady(nowMs: number): Ready {
     const ready: Ready = {
-      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config } : undefined,
+      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config, clusterId: this.cluster } : undefined,
       publish: this.publishNow,
     }
     this.dirty = false
@@ -311,6 +333,7 @@ export class ClusterCore {
       leaderSeq,
       support: this.support,
       log: this.log,
+      clusterId: this.cluster,
       config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members } : { epoch: c.epoch, counter: c.counter },
     }
   }
@@ -323,6 +346,16 @@ export class ClusterCore {
   /** The epoch this node leads, if it leads. */
   get leaderEpoch(): number | null {
     return this.leading?.epoch ?? null
+  }
+
+  /** The cluster's identity, or null until this node founded or was admitted to one. */
+  get clusterId(): string | null {
+    return this.cluster
+  }
+
+  /** How many records were ignored because they came from another cluster. */
+  get foreignRecords(): number {
+    return this.foreign
   }
 
   /** The highest epoch this node has voted in or followed. */
@@ -353,7 +386,7 @@ export class ClusterCore {
         metrics: peer?.record.metrics ?? null,
       })
     }
-    return { self: this.self, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
+    return { self: this.self, clusterId: this.cluster, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -408,12 +441,32 @@ export class ClusterCore {
     if (this.status === 'joining' && this.config.members.includes(this.self)) this.status = 'up'
   }
 
+  /**
+   * A node without an identity takes it from the record that admits it (its configuration lists
+   * this node) or, in a cluster named after it formed, from the leader of its configuration.
+   */
+  private adoptIdentity(record: MemberRecord): void {
+    if (this.cluster !== null || record.clusterId === null) return
+    const admits = record.config?.members?.includes(this.self) === true
+    const leads = record.leaderSeq !== null && this.isVoter(record.node) && this.isVoter(this.self)
+    if (!admits && !leads) return
+    this.cluster = record.clusterId
+    this.dirty = true
+    this.publishNow = true
+  }
+
   /** The leader admits joiners and removes leavers, one at a time, each after the last is held by a majority. */
   private changeConfig(nowMs: number): void {
     const config = this.config
     if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
     const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
     if (holding < this.quorum(config)) return
+    if (this.cluster === null) {
+      // A cluster formed before identities existed: its leader names it, and members adopt the name.
+      this.cluster = this.random.id()
+      this.dirty = true
+      this.publishNow = true
+    }
     this.previousConfig = null
     let members: NodeId[] | undefined
     // Other leavers go first: a leader that removes itself steps down, and its successor needs their votes.

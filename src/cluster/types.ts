@@ -72,6 +72,8 @@ export interface MemberRecord {
   readonly support: Support | null
   /** The end of its replicated log, or null if it keeps none (its job log lives outside the node). */
   readonly log: LogPosition | null
+  /** The cluster it belongs to, or null while it has not been admitted to one. */
+  readonly clusterId: string | null
   /** Its configuration version; the leader also sends the members. */
   readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[] } | null
 }
@@ -82,6 +84,8 @@ export interface PersistedClusterState {
   readonly epoch: number
   readonly vote: NodeId | null
   readonly config: ClusterConfig | null
+  /** The cluster this node belongs to (created by the founder, adopted on admission), or null. */
+  readonly clusterId: string | null
 }
 
 /** One member as this node sees it. */
@@ -107,6 +111,8 @@ export interface LeaderView {
 /** This node's view of the cluster. */
 export interface ClusterView {
   readonly self: NodeId
+  /** The cluster's identity, once this node knows it. */
+  readonly clusterId: string | null
   readonly leader: LeaderView | null
   /** True while this node holds the leader lease and may run manager duties. */
   readonly leading: boolean

@@ -13,6 +13,8 @@ import type { Timers } from '../env/types.js'
 /** The JSON document of GET /status. */
 export interface StatusDocument {
   nodeId: string
+  /** The cluster's identity, once this node knows it. */
+  clusterId: string | null
   addresses: string[]
   leader: { nodeId: string; epoch: number } | null
   leading: boolean
@@ -25,6 +27,7 @@ export interface StatusDocument {
 export function statusDocument(nodeId: string, addresses: string[], view: ClusterView | undefined): StatusDocument {
   return {
     nodeId,
+    clusterId: view?.clusterId ?? null,
     addresses,
     leader: view?.leader ?? null,
     leading: view?.leading ?? false,

@@ -12,7 +12,7 @@ const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, 
 const AFTER_LEASE = 600
 
 function persisted(members: string[]): PersistedClusterState {
-  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members } }
+  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members }, clusterId: 'c' }
 }
 
 function core(self: string, members: string[], nowMs = 0): ClusterCore {
@@ -158,4 +158,47 @@ test('a resigned node campaigns again after the hold-off when nobody else can le
   g.run(1000)
   assert.deepEqual(g.leaders(), ['n0'])
   assert.equal(solo.view(g.nowMs).resigned, undefined, 'leading again clears the reason')
+})
+
+/** A founder and fresh joiners (nothing persisted). */
+function fresh(ids: string[], persistedOf: (id: string) => PersistedClusterState | undefined = () => undefined): Gossip {
+  return new Gossip(ids.map((self, i) => new ClusterCore({ self, addresses: [], persisted: persistedOf(self), founder: i === 0, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+}
+
+test('the founder names the cluster before its first record; joiners adopt the name on admission', () => {
+  const g = fresh(['n0', 'n1', 'n2'])
+  const founder = g.node('n0')
+  const id = founder.clusterId
+  assert.match(id ?? '', /^[0-9a-f]{32}$/)
+  assert.equal(founder.takeReady(0).persist?.clusterId, id, 'persisted with the first state')
+  assert.equal(g.node('n1').clusterId, null)
+  g.run(5000)
+  for (const c of g.cores) assert.equal(c.clusterId, id, c.self)
+  assert.equal(g.node('n1').view(g.nowMs).clusterId, id)
+  assert.ok(g.sent.filter((r) => r.node === 'n0').every((r) => r.clusterId === id))
+})
+
+test('two clusters never mix: records of the other are ignored and counted, a member of another is never admitted', () => {
+  const a = fresh(['a0', 'a1'])
+  a.run(3000)
+  const stranger = new ClusterCore({ self: 'b1', addresses: [], persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'] }, clusterId: 'other' }, founder: false, options: OPTIONS, random: new SeededRandom('b1'), nowMs: a.nowMs })
+  const g = new Gossip([...a.cores, stranger])
+  g.nowMs = a.nowMs
+  g.run(5000)
+  const a0 = g.node('a0')
+  assert.ok(a0.foreignRecords > 0)
+  assert.ok(stranger.foreignRecords > 0)
+  assert.ok(!a0.view(g.nowMs).members.some((m) => m.nodeId === 'b1'), 'a0 does not list the stranger')
+  assert.deepEqual(a0.view(g.nowMs).config?.members, ['a0', 'a1'])
+  assert.equal(stranger.clusterId, 'other')
+  assert.equal(stranger.view(g.nowMs).leader, null)
+})
+
+test('a cluster formed before identities gets one from its leader, and every member adopts it', () => {
+  const old = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: MEMBERS }, clusterId: null })
+  const g = new Gossip(MEMBERS.map((self) => new ClusterCore({ self, addresses: [], persisted: old(), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+  g.run(3000)
+  const id = g.node('n0').clusterId
+  assert.notEqual(id, null)
+  for (const c of g.cores) assert.equal(c.clusterId, id)
 })
