@@ -6,9 +6,11 @@
  *
  * Invariants (online): at most one node makes accepted log appends per epoch, and accepted epochs
  * never decrease; a node's persisted epoch never goes backwards, across restarts; at no instant do
- * two nodes hold a valid lease. Liveness: after the final heal, within the stated bound, every node
- * is up in the configuration, all agree on one leader and epoch, the leader holds its lease, and
- * every node sees every other as up.
+ * two nodes hold a valid lease; no configuration any node holds has more voters than the target (the
+ * `voters` option, else 5). Liveness: after the final heal, within the stated bound, every node is
+ * up in the configuration (a voter or a worker), all agree on one leader and epoch, the leader holds
+ * its lease and has the target number of voters (or every node, if fewer), and every node sees
+ * every other as up.
  */
 import { ClusterHandle, CLUSTER_STATE_KEY, clusterActor } from '../../../actors/cluster.js'
 import type { ActorRef, Message } from '../../../src/actor/types.js'
@@ -96,6 +98,15 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
         },
       },
       {
+        name: 'voters-bounded',
+        check(world, index) {
+          if (index === undefined) return undefined
+          const config = world.nodes[index]!.app?.handle.view()?.config
+          const most = init.options?.voters ?? 5
+          return config !== null && config !== undefined && config.members.length > most ? `${world.nodes[index]!.id} holds ${config.members.length} voters (${config.members.join(' ')}), more than ${most}` : undefined
+        },
+      },
+      {
         name: 'lease-exclusive',
         check(world, index) {
           if (index === undefined) return undefined
@@ -112,7 +123,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
     ],
     liveness: {
       boundMs: init.convergeBoundMs ?? 10_000,
-      check: (world) => converged(world),
+      check: (world) => converged(world, init.options?.voters),
     },
     final: [],
     summary(world) {
@@ -123,12 +134,12 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
 }
 
 /** Undefined when the cluster has one agreed leader with a lease and every node sees every other up. */
-function converged(world: World<ClusterApp>): string | undefined {
+function converged(world: World<ClusterApp>, voters: number | undefined): string | undefined {
   let agreed: string | undefined
   for (const node of world.nodes) {
     const view = node.app?.handle.view()
     if (view === undefined || node.owner.status !== 'up') return `${node.id} is not running`
-    if (view.config?.members.includes(node.id) !== true) return `${node.id} is not a voter`
+    if (view.config?.members.includes(node.id) !== true && view.config?.workers.includes(node.id) !== true) return `${node.id} is not a member`
     if (view.leader === null) return `${node.id} knows no leader`
     const leader = `${view.leader.nodeId}@${view.leader.epoch}`
     if (agreed !== undefined && agreed !== leader) return `leaders disagree: ${agreed} vs ${leader}`
@@ -139,6 +150,10 @@ function converged(world: World<ClusterApp>): string | undefined {
     if (view.members.length !== world.nodes.length) return `${node.id} sees ${view.members.length} members`
   }
   const leaderId = agreed!.split('@')[0]!
-  if (world.node(leaderId).app?.handle.leaderEpoch() === undefined) return `${leaderId} leads without a lease`
+  const leader = world.node(leaderId).app!.handle
+  if (leader.leaderEpoch() === undefined) return `${leaderId} leads without a lease`
+  const target = Math.min(world.nodes.length, voters ?? (world.nodes.length >= 5 ? 5 : 3))
+  const config = leader.view()!.config!
+  if (config.members.length !== target) return `${config.members.length} voters (${config.members.join(' ')}), not ${target}`
   return undefined
 }
