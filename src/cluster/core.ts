@@ -13,7 +13,7 @@
  * The configuration, versioned by (epoch, counter), lists the admitted members in two sets: the
  * voters (`members`, the quorum set) and the workers (`workers`: they run jobs and gossip load but
  * never count for a quorum). A node started without bootstrap peers founds a cluster with itself as
- * the only voter; every other new node stays `joining` until the leader admits it as a worker. Only
+ * the only voter; every other new node stays `joining` until the leader admits it (step 6). Only
  * a leader holding its lease changes the configuration, and only after its previous change is held
  * by a majority of the voters; each change adds or removes at most one voter (Raft's single-server
  * rule, asserted), so any two consecutive quorum sets' majorities intersect. Moving members in and
@@ -28,7 +28,8 @@
  *    then on, so the count stays odd once grown), the live worker with the most up-to-date log is
  *    promoted (a worker is live once it says `up`, i.e. it holds the configuration that admits it);
  * 5. above the target, a voter is demoted (a down one first), only if the rest keep a live majority;
- * 6. live joiners are admitted as workers.
+ * 6. live joiners are admitted: one straight as a voter while below the target (so a young cluster
+ *    never depends on its founder alone longer than admission takes), else all as workers.
  * Replacing a dead voter is step 3 then step 4, two single-server changes. Failures alone never
  * remove a voter before `voterDownMs` (removing members on suspicion is how gossip clusters split
  * their brain), and never without a live replacement. An operator may remove a down member by hand
@@ -559,8 +560,10 @@ export class ClusterCore {
       const demoted = this.demotable(members, nowMs)
       if (demoted !== undefined) return { members: without(members, demoted), workers: [...workers, demoted] }
     }
-    // 6. Live joiners become workers, all at once.
+    // 6. Live joiners are admitted: one straight as a voter while below the target (a young cluster
+    //    must not depend on its founder alone for longer than it takes to admit), else all as workers.
     const joiners = [...this.peers.values()].filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs)).map((p) => p.record.node)
+    if (joiners.length > 0 && members.length < target) return { members: [...members, joiners[0]!], workers: [...workers] }
     if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
     return undefined
   }

@@ -208,7 +208,7 @@ function leaderConfig(g: Gossip) {
   return g.node(g.leaders()[0]!).view(g.nowMs).config!
 }
 
-test('joiners are admitted as workers and promoted up to the target: 3 voters below 5 members, 5 from then on', () => {
+test('joiners are admitted as voters up to the target, then as workers (up, never in a quorum): 3 voters below 5 members, 5 from then on', () => {
   const g = fresh(['n0', 'n1', 'n2', 'n3'])
   g.run(5000)
   assert.deepEqual(g.leaders(), ['n0'])
