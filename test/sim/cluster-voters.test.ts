@@ -115,3 +115,15 @@ test('7 nodes under swarm faults: never more than 5 voters, and liveness converg
   }
   assert.equal(converged, 10)
 })
+
+test('the up-to-date rule under swarm faults: no leader is elected behind a majority of its voters, and leaders are still elected', async () => {
+  const faults: SimOptions['faults'] = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog']
+  let converged = 0
+  for (let seed = 1; seed <= 20; seed++) {
+    const mode = seed % 2 === 0 ? 'liveness' : 'safety'
+    const result = await runSimulation(clusterScenario({ logPositions: true }), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true })
+    assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.logTail.slice(-5).join('\n')}`)
+    if (result.liveness?.convergedAtMs !== undefined) converged++
+  }
+  assert.equal(converged, 10)
+})

@@ -7,7 +7,8 @@
  * Invariants (online): at most one node makes accepted log appends per epoch, and accepted epochs
  * never decrease; a node's persisted epoch never goes backwards, across restarts; at no instant do
  * two nodes hold a valid lease; no configuration any node holds has more voters than the target (the
- * `voters` option, else 5). Liveness: after the final heal, within the stated bound, every node is
+ * `voters` option, else 5); with synthetic log positions (`logPositions`), no leader is elected
+ * while a majority of the voters that elected it are more up to date. Liveness: after the final heal, within the stated bound, every node is
  * up in the configuration (a voter or a worker), all agree on one leader and epoch, the leader holds
  * its lease and has the target number of voters (or every node, if fewer), and every node sees
  * every other as up.
@@ -16,7 +17,8 @@ import { ClusterHandle, CLUSTER_STATE_KEY, clusterActor } from '../../../actors/
 import type { ActorRef, Message } from '../../../src/actor/types.js'
 import { createActorSystem } from '../../../src/actor/system.js'
 import type { ClusterOptions } from '../../../src/cluster/core.js'
-import { emptyMetrics } from '../../../src/cluster/types.js'
+import { compareLogs } from '../../../src/cluster/core.js'
+import { emptyMetrics, type LogPosition } from '../../../src/cluster/types.js'
 import { decodeState } from '../../../protocols/cluster/codec.js'
 import type { Scenario } from '../../run.js'
 import type { World } from '../../world.js'
@@ -32,6 +34,16 @@ export interface ClusterScenarioInit {
   dutyIntervalMs?: number
   /** Liveness bound after the final heal. */
   convergeBoundMs?: number
+  /**
+   * Gives every node a fixed synthetic replica-log position (from its index), so that the
+   * 'leader-up-to-date' invariant checks the election's up-to-date rule.
+   */
+  logPositions?: boolean
+}
+
+/** The synthetic log position of node n<i>: fixed, so a leader must be at least as up to date as a majority. */
+export function syntheticLogPosition(index: number): LogPosition {
+  return { epoch: (index * 7) % 3, index: (index * 5) % 4 }
 }
 
 /** What one node incarnation exposes to the checkers. */
@@ -50,6 +62,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
   let maxEpochAccepted = 0
   let leaderChanges = 0
   let hooked = false
+  const leadersChecked = new Set<string>()
 
   return {
     name: 'cluster',
@@ -73,6 +86,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
       const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
       const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
       const cluster = system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
+      if (init.logPositions === true) handle.setLogPosition(syntheticLogPosition(ctx.index))
       let duty: ActorRef<Message> | undefined
       handle.onLeadershipChange((leading, epoch) => {
         leaderChanges++
@@ -104,6 +118,24 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
           const config = world.nodes[index]!.app?.handle.view()?.config
           const most = init.options?.voters ?? 5
           return config !== null && config !== undefined && config.members.length > most ? `${world.nodes[index]!.id} holds ${config.members.length} voters (${config.members.join(' ')}), more than ${most}` : undefined
+        },
+      },
+      {
+        // Every voter that voted for the leader had a log no more up to date than the leader's, and
+        // they are a majority: fewer than a majority of the voters it was elected by can be ahead of
+        // it. Checked when the lease is first seen, while the configuration is still the one of the
+        // election (its version predates the leader's epoch: the leader has changed nothing yet).
+        name: 'leader-up-to-date',
+        check(world, index) {
+          if (init.logPositions !== true || index === undefined) return undefined
+          const node = world.nodes[index]!
+          const epoch = node.app?.handle.leaderEpoch()
+          const config = node.app?.handle.view()?.config
+          if (epoch === undefined || config === null || config === undefined || config.epoch >= epoch || leadersChecked.has(`${node.id}@${epoch}`)) return undefined
+          leadersChecked.add(`${node.id}@${epoch}`)
+          const own = syntheticLogPosition(index)
+          const ahead = config.members.filter((m) => compareLogs(syntheticLogPosition(world.node(m).index), own) > 0)
+          return ahead.length >= Math.floor(config.members.length / 2) + 1 ? `${node.id} leads epoch ${epoch} with log ${JSON.stringify(own)} behind a majority: ${ahead.join(' ')}` : undefined
         },
       },
       {
