@@ -9,13 +9,16 @@
  */
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
-import { ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
-import type { ClusterView, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
+import { checkLogPosition, ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
+import type { ClusterView, LogPosition, MemberRecord, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
 import type { Clock } from '../src/env/types.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
 import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
+
+/** Where every node runs its cluster actor: a removal by hand is forwarded to the leader's. */
+export const CLUSTER_PATH = '/system/cluster'
 
 /** The durable-store key of the election state. */
 export const CLUSTER_STATE_KEY = 'cluster/state'
@@ -26,6 +29,9 @@ const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
 /** How long a graceful leave waits to be removed from the configuration. */
 const LEAVE_TIMEOUT_MS = 5000
 
+/** Distinct foreign peers logged (each once); the metric counts them all. */
+const FOREIGN_LOGGED_MAX = 1000
+
 /** Minimum time between dials of the same member. */
 const REDIAL_MS = 5000
 
@@ -34,6 +40,11 @@ export type ClusterMsg =
   | { type: 'record'; record: MemberRecord }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
+  /** Removes a down member; a node that does not lead forwards it once (`forwarded`) to the leader it knows. */
+  | Ask<{ type: 'remove'; node: NodeId; forwarded?: boolean }, RemoveReply>
+
+/** How long a forwarded removal waits for the leader. */
+const FORWARD_TIMEOUT_MS = 5000
 
 /** Called when this node gains or loses the right to run manager duties. */
 export type LeadershipListener = (leading: boolean, epoch: number | undefined) => void
@@ -45,6 +56,11 @@ export type LeadershipListener = (leading: boolean, epoch: number | undefined) =
 export class ClusterHandle {
   private core: ClusterCore | undefined = undefined
   private clock: Clock | undefined = undefined
+  /** Makes the actor run a step soon (publish what changed). */
+  private poke: () => void = () => {}
+  /** Set before the actor starts, applied when it attaches. */
+  private pendingLog: LogPosition | undefined = undefined
+  private pendingResign: string | undefined = undefined
   private readonly listeners = new Set<LeadershipListener>()
   private leading = false
   private epoch: number | undefined = undefined
@@ -61,6 +77,40 @@ export class ClusterHandle {
     return this.core?.view(this.clock!.monotonicMs())
   }
 
+  /**
+   * The durable end of this node's replica log, for the election's up-to-date rule: index is one
+   * past the last entry, epoch the epoch of that entry. Called synchronously BEFORE a write that
+   * extends the log starts, and again after a cut or failure. Throws RangeError for a negative or
+   * non-integer position.
+   */
+  setLogPosition(position: { epoch: number; index: number }): void {
+    if (this.core === undefined) {
+      this.pendingLog = checkLogPosition(position)
+      return
+    }
+    this.core.setLogPosition(position)
+  }
+
+  /**
+   * Gives up the lead (if leading) and does not campaign for a while (3 leases), so that another
+   * voter takes over; the reason shows on /status until this node leads again.
+   */
+  resign(reason: string): void {
+    const core = this.core
+    if (core === undefined) {
+      this.pendingResign = reason
+      return
+    }
+    core.resign(reason, this.clock!.monotonicMs())
+    this.notify()
+    this.poke()
+  }
+
+  /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
+  clusterId(): string | undefined {
+    return this.core?.clusterId ?? undefined
+  }
+
   /** Subscribes to leadership changes; returns an unsubscribe function. */
   onLeadershipChange(listener: LeadershipListener): () => void {
     this.listeners.add(listener)
@@ -68,9 +118,14 @@ export class ClusterHandle {
   }
 
   /** @internal */
-  attach(core: ClusterCore, clock: Clock): void {
+  attach(core: ClusterCore, clock: Clock, poke: () => void): void {
     this.core = core
     this.clock = clock
+    this.poke = poke
+    if (this.pendingLog !== undefined) core.setLogPosition(this.pendingLog)
+    if (this.pendingResign !== undefined) core.resign(this.pendingResign, clock.monotonicMs())
+    this.pendingLog = undefined
+    this.pendingResign = undefined
   }
 
   /** @internal re-evaluates leadership and tells listeners about a change. */
@@ -98,12 +153,19 @@ export interface ClusterActorInit {
   tickMs?: number
 }
 
+/** True for a voter or worker of the configuration this node holds. */
+function admitted(handle: ClusterHandle, node: NodeId): boolean {
+  const config = handle.view()?.config
+  return config !== null && config !== undefined && (config.members.includes(node) || config.workers.includes(node))
+}
+
 export function clusterActor(init: ClusterActorInit) {
   return defineActor<ClusterMsg>({
-    // The node sends all of these to itself: ticks from its timer, records from the gossip
-    // subscription (which checks that a record comes from the node it describes), views and leave
-    // from its own assembly. None may come over actor messaging.
-    remote: { tick: 'never', record: 'never', view: 'never', leave: 'never' },
+    // The node sends these to itself: ticks from its timer, records from the gossip subscription
+    // (which checks that a record comes from the node it describes), views and leave from its own
+    // assembly. A removal by hand is forwarded to the leader by the member whose API was asked, so
+    // it may come from an admitted member (voter or worker), and from nobody else.
+    remote: { tick: 'never', record: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
     async setup(ctx) {
       const clock = ctx.env.clock
       const stored = await init.store.read(CLUSTER_STATE_KEY)
@@ -116,9 +178,11 @@ export function clusterActor(init: ClusterActorInit) {
         random: ctx.env.random,
         nowMs: clock.monotonicMs(),
       })
-      init.handle.attach(core, clock)
+      init.handle.attach(core, clock, () => ctx.self.tell({ type: 'tick' }))
       let invalidRecords = 0
       ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
+      ctx.env.metrics.counter('dx_cluster_foreign_records_total', 'Member records ignored because they belong to another cluster', [], (set) => set(core.foreignRecords))
+      const foreignSeen = new Set<string>()
       ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {
         const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
         for (const m of core.view(clock.monotonicMs()).members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
@@ -183,10 +247,39 @@ export function clusterActor(init: ClusterActorInit) {
           settleLeave()
         },
         async record(msg) {
+          const foreignBefore = core.foreignRecords
           core.receive(msg.record, clock.monotonicMs())
+          if (core.foreignRecords > foreignBefore && !foreignSeen.has(`${msg.record.node}/${msg.record.clusterId}`) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
+            foreignSeen.add(`${msg.record.node}/${msg.record.clusterId}`)
+            ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', { peer: msg.record.node, theirCluster: msg.record.clusterId, ourCluster: core.clusterId })
+          }
           await flush()
         },
         view: () => core.view(clock.monotonicMs()),
+        async remove(msg, c) {
+          // It may come from another node: check the shape before use.
+          if (typeof msg.node !== 'string' || msg.node.length === 0 || msg.node.length > 128) return { ok: false, reason: 'not-member', leader: null }
+          const now = clock.monotonicMs()
+          const refusal = core.removeMember(msg.node, now)
+          if (refusal === undefined) {
+            ctx.log.info('removed a down member by hand', { node: msg.node })
+            await flush()
+            return { ok: true }
+          }
+          const leader = core.view(now).leader?.nodeId ?? null
+          if (refusal !== 'not-leader') return { ok: false, reason: refusal, leader }
+          if (msg.forwarded === true || leader === null || leader === init.network.self) return { ok: false, reason: 'no-leader', leader }
+          // Answered later: gossip and leases must not wait for the leader's answer.
+          const reply = c.defer()
+          ctx
+            .ref<ClusterMsg>({ node: leader, path: CLUSTER_PATH })
+            .ask({ type: 'remove', node: msg.node, forwarded: true }, { timeoutMs: FORWARD_TIMEOUT_MS })
+            .then(reply.resolve, (error: unknown) => {
+              ctx.log.warn('the leader did not answer a removal', { leader, error })
+              reply.resolve({ ok: false, reason: 'no-leader', leader })
+            })
+          return reply
+        },
         async leave(_msg, c) {
           const reply = c.defer()
           leaving.push(reply)

@@ -9,19 +9,44 @@
  * a phi-accrual detector over their arrivals yields member states joining, up, suspect, down,
  * leaving.
  *
- * ## Membership (the voters)
- * Quorums are counted over a configuration: a member list with a version ordered by
- * (epoch, counter). A node started without bootstrap peers founds a cluster with itself as the only
- * member; every other new node stays `joining` until the leader admits it. Only a leader holding its
- * lease changes the configuration, one member at a time, and only after the previous change is
- * held by a majority of the new configuration (Raft's single-server rule), so any two consecutive
- * configurations' majorities intersect. Joining nodes never count toward a quorum, so nodes that
- * join a minority side cannot turn it into a majority. Members that fail stay voters (removing them
- * on suspicion is how gossip clusters split their brain); a graceful leave removes a member: the
- * leader removes other leavers first and itself last, then steps down. While a change is not yet
- * held by a majority, the leader's lease may also be counted over the previous configuration (the
- * majorities of the two intersect), so admitting a member does not interrupt it. A leave settles
- * when the node is out of the configuration, or when every other live voter is leaving too.
+ * ## Membership: voters and workers
+ * The configuration, versioned by (epoch, counter), lists the admitted members in two sets: the
+ * voters (`members`, the quorum set) and the workers (`workers`: they run jobs and gossip load but
+ * never count for a quorum). A node started without bootstrap peers founds a cluster with itself as
+ * the only voter; every other new node stays `joining` until the leader admits it (step 6). Only
+ * a leader holding its lease changes the configuration, and only after its previous change is held
+ * by a majority of the voters; each change adds or removes at most one voter (Raft's single-server
+ * rule, asserted), so any two consecutive quorum sets' majorities intersect. Moving members in and
+ * out of the workers changes no quorum, so joiners and leaving workers go in batches. Nodes that
+ * join a minority side cannot turn it into a majority: they are not voters. The leader's steps, in
+ * order, one per change:
+ * 1. a leaving voter is removed (others first, itself last, and then it steps down);
+ * 2. leaving workers are removed;
+ * 3. a voter silent for `voterDownMs` is moved to the workers, if a live worker can replace it:
+ *    it stops counting toward the quorum, and comes back as a worker if it ever returns;
+ * 4. while there are fewer voters than the target (`voters`, else 3 below 5 members and 5 from
+ *    then on, so the count stays odd once grown), the live worker with the most up-to-date log is
+ *    promoted (a worker is live once it says `up`, i.e. it holds the configuration that admits it);
+ * 5. above the target, a voter is demoted (a down one first), only if the rest keep a live majority;
+ * 6. live joiners are admitted: one straight as a voter while below the target (so a young cluster
+ *    never depends on its founder alone longer than admission takes), else all as workers.
+ * Replacing a dead voter is step 3 then step 4, two single-server changes. Failures alone never
+ * remove a voter before `voterDownMs` (removing members on suspicion is how gossip clusters split
+ * their brain), and never without a live replacement. An operator may remove a down member by hand
+ * (`removeMember`, the same rules). While a change is not yet held by a majority, the leader's
+ * lease may also be counted over the previous configuration (the majorities of the two intersect),
+ * so a change does not interrupt it. A leave settles when the node is out of the configuration, or
+ * when every other live voter is leaving too.
+ *
+ * ## Identity
+ * The founder names its cluster with a random id (from the environment's Random), persisted with
+ * the first state, before any record leaves the node. Every record carries its sender's id (null
+ * while not admitted). A node ignores, and counts, records that carry an id other than its own, so
+ * two clusters never merge: not through a bootstrap address of the wrong cluster, nor through a
+ * member whose data dir was wiped and that founded afresh. A node without an id adopts it from the
+ * record whose configuration admits it, or from its configuration's leader (a cluster formed before
+ * ids existed gets one from its leader). Ignoring records can only remove votes and members, never
+ * add them, so this cannot weaken the election's safety.
  *
  * ## Election (Raft's rules, carried by gossip)
  * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
@@ -44,6 +69,21 @@
  * 6. Check quorum. A leader that has held no lease for a full `leaseMs` stops announcing leadership,
  *    so followers that still hear it (a one-way cut) time out and elect a leader the majority can
  *    reach.
+ * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
+ *    (epoch of its last entry, index one past it), set by the log's owner through `setLogPosition`.
+ *    A node grants a pre-vote or a vote only to a candidate whose log is at least as up to date as
+ *    its own, compared by (epoch, index). An entry held by a majority is therefore held by every
+ *    possible winner: the winner's majority intersects that one, and the shared voter refused any
+ *    candidate behind it. The candidate's position is the one in the very record that asks, and
+ *    records are ordered, so a vote never rests on a stale position. A node whose position was never
+ *    set (null: its job log lives outside the node, in Kafka or the shared file log) compares as
+ *    equal to every position, so such clusters elect exactly as without the rule. Candidates are
+ *    ranked most up-to-date first (then configuration order), so the one that can win goes first.
+ * 8. Resigning. A leader that cannot do a leader's work (its scheduler cannot run) calls `resign`:
+ *    it steps down at once, announcing it in its next record so followers stop waiting out its
+ *    lease, and does not campaign for RESIGN_HOLD_OFF_LEASES leases, which leaves room for another
+ *    voter to win. Stepping down and not campaigning only ever remove leaders, so this cannot
+ *    weaken any safety property; the reason is kept for /status until the node leads again.
  *
  * ## Properties
  * - Election safety: at most one leader per epoch (one persisted vote per node per epoch, majority
@@ -64,11 +104,14 @@ import {
   emptyMetrics,
   type ClusterConfig,
   type ClusterView,
+  type LogPosition,
   type MemberRecord,
+  type MemberRole,
   type MemberState,
   type MemberView,
   type NodeMetrics,
   type PersistedClusterState,
+  type RemovalRefusal,
   type SelfStatus,
   type Support,
 } from './types.js'
@@ -83,6 +126,18 @@ export interface ClusterOptions {
   /** A member suspected this long is down. */
   downAfterMs: number
   candidateStaggerMs: number
+  /**
+   * How many voters the leader keeps (1, 3, 5 or 7); undefined: 3 while the cluster has fewer than
+   * 5 members, 5 from then on.
+   */
+  voters: number | undefined
+  /**
+   * A voter silent this long is replaced by a live worker. 30 s by default: well beyond a process
+   * restart or a short network blip (which would otherwise cause two configuration changes and a
+   * catch-up for nothing), yet short enough that a cluster that lost a voter for good regains its
+   * fault tolerance within a minute.
+   */
+  voterDownMs: number
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -93,7 +148,10 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   suspectPhi: 8,
   downAfterMs: 3000,
   candidateStaggerMs: 150,
+  voters: undefined,
+  voterDownMs: 30_000,
 }
+
 
 /** What the driver must do after a step. */
 export interface Ready {
@@ -159,6 +217,16 @@ export class ClusterCore {
   private leading: Leading | null = null
   private electionAtMs: number
   private nextPublishMs: number
+  /** When this node started: a member never heard from has been silent since then, as far as it knows. */
+  private readonly bootMs: number
+  /** The end of this node's replicated log; null while it keeps none (it then compares as equal to any). */
+  private log: LogPosition | null = null
+  /** After a resignation this node does not campaign before this time. */
+  private holdOffUntilMs = -Infinity
+  private resigned: string | undefined = undefined
+  private cluster: string | null
+  /** Records ignored because they come from another cluster. */
+  private foreign = 0
   private dirty = false
   private publishNow = false
 
@@ -172,11 +240,16 @@ export class ClusterCore {
     this.epoch = p?.epoch ?? 0
     this.vote = p?.vote ?? null
     this.config = p?.config ?? null
+    this.cluster = p?.clusterId ?? null
     // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
     this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
-    if (this.config === null && init.founder) this.config = { epoch: 0, counter: 1, members: [this.self] }
-    if (this.config?.members.includes(this.self) === true) this.status = 'up'
+    if (this.config === null && init.founder) {
+      this.config = { epoch: 0, counter: 1, members: [this.self], workers: [] }
+      this.cluster = init.random.id()
+    }
+    if (this.isMember(this.self)) this.status = 'up'
     this.electionAtMs = init.nowMs
+    this.bootMs = init.nowMs
     this.nextPublishMs = init.nowMs
     this.dirty = true
     this.publishNow = true
@@ -196,6 +269,10 @@ export class ClusterCore {
   /** Takes in a record gossiped by another node. */
   receive(record: MemberRecord, nowMs: number): void {
     if (record.node === this.self) return
+    if (record.clusterId !== null && this.cluster !== null && record.clusterId !== this.cluster) {
+      this.foreign++
+      return
+    }
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
@@ -206,6 +283,7 @@ export class ClusterCore {
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
+    this.adoptIdentity(record)
     this.followLeader(record, nowMs)
     this.answerCandidate(record, nowMs)
     this.countVotes(nowMs)
@@ -226,12 +304,35 @@ export class ClusterCore {
     this.addresses = addresses
   }
 
+  /**
+   * Sets the end of this node's replicated log, carried by its next records for the up-to-date rule.
+   * The caller sets it before a write that extends the log (so it may run ahead of what is durable,
+   * which only makes this node stricter as a voter) and again after a cut or a failed write.
+   */
+  setLogPosition(position: LogPosition): void {
+    this.log = checkLogPosition(position)
+  }
+
+  /**
+   * Gives up the lead now (if leading) and does not campaign for RESIGN_HOLD_OFF_LEASES leases, so
+   * another voter can take over; used when this node cannot do a leader's work (its scheduler
+   * cannot run). The reason shows in the view until this node leads again.
+   */
+  resign(reason: string, nowMs: number): void {
+    this.resigned = reason
+    this.holdOffUntilMs = nowMs + RESIGN_HOLD_OFF_LEASES * this.options.leaseMs
+    this.preVote = null
+    if (this.leading !== null) this.stepDown()
+    this.candidateEpoch = null
+    this.publishNow = true
+  }
+
   // ---- outputs -----------------------------------------------------------------------------------
 
   /** What to persist and whether to publish now; resets both. */
   takeReady(nowMs: number): Ready {
     const ready: Ready = {
-      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config } : undefined,
+      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config, clusterId: this.cluster } : undefined,
       publish: this.publishNow,
     }
     this.dirty = false
@@ -265,7 +366,9 @@ export class ClusterCore {
       grant: this.grant,
       leaderSeq,
       support: this.support,
-      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members } : { epoch: c.epoch, counter: c.counter },
+      log: this.log,
+      clusterId: this.cluster,
+      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
     }
   }
 
@@ -279,6 +382,16 @@ export class ClusterCore {
     return this.leading?.epoch ?? null
   }
 
+  /** The cluster's identity, or null until this node founded or was admitted to one. */
+  get clusterId(): string | null {
+    return this.cluster
+  }
+
+  /** How many records were ignored because they came from another cluster. */
+  get foreignRecords(): number {
+    return this.foreign
+  }
+
   /** The highest epoch this node has voted in or followed. */
   get currentEpoch(): number {
     return this.epoch
@@ -288,8 +401,10 @@ export class ClusterCore {
   view(nowMs: number): ClusterView {
     const members: MemberView[] = []
     const voters = new Set(this.config?.members ?? [])
-    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
-    const ids = new Set([...voters, ...this.peers.keys()])
+    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+    const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
+    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), role: role(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
+    const ids = new Set([...voters, ...(this.config?.workers ?? []), ...this.peers.keys()])
     ids.delete(this.self)
     for (const id of [...ids].sort()) {
       const peer = this.peers.get(id)
@@ -299,13 +414,13 @@ export class ClusterCore {
         addresses: peer?.record.addresses ?? [],
         incarnation: peer?.record.incarnation ?? 0,
         voter: voters.has(id),
+        role: role(id),
         phi: peer === undefined ? Infinity : peer.detector.phi(nowMs),
         lastSeenMsAgo: peer === undefined ? null : nowMs - peer.lastHeardMs,
         metrics: peer?.record.metrics ?? null,
       })
     }
-    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
-    return { self: this.self, leader, leading: this.holdsLease(nowMs), config: this.config, members }
+    return { self: this.self, clusterId: this.cluster, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -313,11 +428,11 @@ export class ClusterCore {
     return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
   }
 
-  /** True once a leaving node is no longer a voter, so it may stop. */
+  /** True once a leaving node is no longer a member, so it may stop. */
   departed(nowMs: number): boolean {
     if (this.status !== 'leaving') return false
     const voters = this.config?.members ?? []
-    if (!voters.includes(this.self)) return true
+    if (!this.isMember(this.self)) return true
     // Every other live voter is leaving too (the whole cluster stops): nobody is left to remove us.
     return voters.every((m) => m === this.self || !this.alive(m, nowMs) || this.peers.get(m)?.record.status === 'leaving')
   }
@@ -329,14 +444,19 @@ export class ClusterCore {
     if (peer === undefined) return 'down'
     if (peer.record.status === 'leaving') return 'leaving'
     if (peer.detector.phi(nowMs) >= this.options.suspectPhi) return nowMs - peer.lastHeardMs > this.options.downAfterMs ? 'down' : 'suspect'
-    return this.config?.members.includes(id) === true ? 'up' : 'joining'
+    return this.isMember(id) ? 'up' : 'joining'
   }
 
-  /** Drops long-silent nodes that are not voters (departed members, joiners that gave up). */
+  /** Drops long-silent nodes that are not members (departed members, joiners that gave up). */
   private forget(nowMs: number): void {
     for (const [id, peer] of this.peers) {
-      if (!this.isVoter(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
+      if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
     }
+  }
+
+  /** True for admitted members: voters and workers. */
+  private isMember(id: NodeId): boolean {
+    return this.config !== null && (this.config.members.includes(id) || this.config.workers.includes(id))
   }
 
   private alive(id: NodeId, nowMs: number): boolean {
@@ -353,37 +473,139 @@ export class ClusterCore {
     const offered = record.config
     if (offered?.members === undefined) return
     if (this.config !== null && !versionAfter(offered, this.config)) return
-    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members] }
+    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members], workers: [...(offered.workers ?? [])] }
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
-    if (this.status === 'joining' && this.config.members.includes(this.self)) this.status = 'up'
+    if (this.status === 'joining' && this.isMember(this.self)) this.status = 'up'
+    // Removed while away (by hand, or replaced and then removed): ask to be admitted again.
+    else if (this.status === 'up' && !this.isMember(this.self)) this.status = 'joining'
   }
 
-  /** The leader admits joiners and removes leavers, one at a time, each after the last is held by a majority. */
+  /**
+   * A node without an identity takes it from the record that admits it (its configuration lists
+   * this node) or, in a cluster named after it formed, from the leader of its configuration.
+   */
+  private adoptIdentity(record: MemberRecord): void {
+    if (this.cluster !== null || record.clusterId === null) return
+    const admits = record.config?.members?.includes(this.self) === true || record.config?.workers?.includes(this.self) === true
+    const leads = record.leaderSeq !== null && this.isVoter(record.node) && this.isVoter(this.self)
+    if (!admits && !leads) return
+    this.cluster = record.clusterId
+    this.dirty = true
+    this.publishNow = true
+  }
+
+  /**
+   * The leader changes the configuration one step at a time, each after the last is held by a
+   * majority of the voters (see "Membership" above for the order of steps and why each is safe).
+   */
   private changeConfig(nowMs: number): void {
     const config = this.config
-    if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
-    const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
-    if (holding < this.quorum(config)) return
-    this.previousConfig = null
-    let members: NodeId[] | undefined
-    // Other leavers go first: a leader that removes itself steps down, and its successor needs their votes.
-    const leaver = config.members.find((m) => m !== this.self && this.peers.get(m)?.record.status === 'leaving') ?? (this.status === 'leaving' ? this.self : undefined)
-    if (leaver !== undefined && config.members.length > 1) {
-      members = config.members.filter((m) => m !== leaver)
-    } else {
-      const joiner = [...this.peers.values()].find((p) => p.record.status === 'joining' && !config.members.includes(p.record.node) && this.alive(p.record.node, nowMs))
-      if (joiner !== undefined) members = [...config.members, joiner.record.node]
+    if (config === null || this.leading === null || !this.changeAllowed(config, nowMs)) return
+    if (this.cluster === null) {
+      // A cluster formed before identities existed: its leader names it, and members adopt the name.
+      this.cluster = this.random.id()
+      this.dirty = true
+      this.publishNow = true
     }
-    if (members === undefined) return
-    const counter = config.epoch === this.leading.epoch ? config.counter + 1 : 1
+    this.previousConfig = null
+    const next = this.nextConfig(config, nowMs)
+    if (next !== undefined) this.applyConfig(config, next.members, next.workers)
+  }
+
+  /** True while this node leads with a lease and its configuration is held by a majority of voters. */
+  private changeAllowed(config: ClusterConfig, nowMs: number): boolean {
+    if (this.leading === null || !this.holdsLease(nowMs)) return false
+    const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
+    return holding >= this.quorum(config)
+  }
+
+  private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[]): void {
+    const epoch = this.leading!.epoch
+    const counter = config.epoch === epoch ? config.counter + 1 : 1
+    // The single-server rule: the quorum sets of consecutive configurations differ by one voter at most.
+    const changed = members.filter((m) => !config.members.includes(m)).length + config.members.filter((m) => !members.includes(m)).length
+    if (changed > 1) throw new Error(`configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
     this.previousConfig = config
-    this.config = { epoch: this.leading.epoch, counter, members }
+    this.config = { epoch, counter, members: [...members], workers: [...workers] }
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
     if (!members.includes(this.self)) this.stepDown()
+  }
+
+  /** The next configuration the leader moves to, if any; at most one voter added or removed. */
+  private nextConfig(config: ClusterConfig, nowMs: number): { members: NodeId[]; workers: NodeId[] } | undefined {
+    const { members, workers } = config
+    const leaving = (m: NodeId): boolean => (m === this.self ? this.status === 'leaving' : this.peers.get(m)?.record.status === 'leaving')
+    const without = (list: readonly NodeId[], x: NodeId): NodeId[] => list.filter((m) => m !== x)
+    // 1. Leaving voters, others first: a leader that removes itself steps down, and its successor needs their votes.
+    const leaver = members.find((m) => m !== this.self && leaving(m)) ?? (leaving(this.self) ? this.self : undefined)
+    if (leaver !== undefined && members.length > 1) return { members: without(members, leaver), workers: [...workers] }
+    // 2. Leaving workers, all at once: the quorum set does not change.
+    if (workers.some(leaving)) return { members: [...members], workers: workers.filter((w) => !leaving(w)) }
+    const target = this.targetVoters(config)
+    const replacement = this.bestWorker(workers, nowMs)
+    // 3. A voter silent for voterDownMs, with a live worker to take its place: it becomes a worker;
+    //    step 4 then promotes the replacement.
+    if (replacement !== undefined) {
+      const dead = members.find((m) => m !== this.self && this.stateOf(m, nowMs) === 'down' && nowMs - (this.peers.get(m)?.lastHeardMs ?? this.bootMs) > this.options.voterDownMs)
+      if (dead !== undefined) return { members: without(members, dead), workers: [...workers, dead] }
+    }
+    // 4. Fewer voters than the target: promote the live worker with the most up-to-date log.
+    if (members.length < target && replacement !== undefined) return { members: [...members, replacement], workers: without(workers, replacement) }
+    // 5. More voters than the target: demote one, a down one first, if the rest keep a live majority.
+    if (members.length > target) {
+      const demoted = this.demotable(members, nowMs)
+      if (demoted !== undefined) return { members: without(members, demoted), workers: [...workers, demoted] }
+    }
+    // 6. Live joiners are admitted: one straight as a voter while below the target (a young cluster
+    //    must not depend on its founder alone for longer than it takes to admit), else all as workers.
+    const joiners = [...this.peers.values()].filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs)).map((p) => p.record.node)
+    if (joiners.length > 0 && members.length < target) return { members: [...members, joiners[0]!], workers: [...workers] }
+    if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
+    return undefined
+  }
+
+  /** The voters the leader aims for: the configured number, else 3 below 5 members and 5 from then on. */
+  private targetVoters(config: ClusterConfig): number {
+    if (this.options.voters !== undefined) return this.options.voters
+    return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
+  }
+
+  /** The live worker (it says it is up, so it holds the configuration) with the most up-to-date log; oldest first on ties. */
+  private bestWorker(workers: readonly NodeId[], nowMs: number): NodeId | undefined {
+    const live = workers.filter((w) => this.stateOf(w, nowMs) === 'up' && this.peers.get(w)?.record.status === 'up')
+    live.sort((a, b) => compareKnownLogs(this.peers.get(b)!.record.log, this.peers.get(a)!.record.log))
+    return live[0]
+  }
+
+  /** A voter other than this node whose demotion leaves a live majority: down ones first, then the shortest log, then the newest. */
+  private demotable(members: readonly NodeId[], nowMs: number): NodeId | undefined {
+    const live = members.filter((m) => this.alive(m, nowMs))
+    const order = members.filter((m) => m !== this.self).reverse()
+    order.sort((a, b) => Number(this.alive(a, nowMs)) - Number(this.alive(b, nowMs)) || compareKnownLogs(this.peers.get(a)?.record.log ?? null, this.peers.get(b)?.record.log ?? null))
+    const pick = order[0]
+    if (pick === undefined) return undefined
+    const liveAfter = live.filter((m) => m !== pick).length
+    return liveAfter >= Math.floor((members.length - 1) / 2) + 1 ? pick : undefined
+  }
+
+  /**
+   * Removes a member that is down, by hand (an operator who knows it will not come back). Only the
+   * leader does it, as one configuration change under the same rules as the automatic ones.
+   */
+  removeMember(id: NodeId, nowMs: number): RemovalRefusal | undefined {
+    const config = this.config
+    if (config === null || this.leading === null || !this.holdsLease(nowMs)) return 'not-leader'
+    if (id === this.self) return 'self'
+    if (!this.isMember(id)) return 'not-member'
+    if (this.stateOf(id, nowMs) !== 'down') return 'not-down'
+    if (!this.changeAllowed(config, nowMs)) return 'busy'
+    this.previousConfig = null
+    this.applyConfig(config, config.members.filter((m) => m !== id), config.workers.filter((w) => w !== id))
+    return undefined
   }
 
   // ---- election ----------------------------------------------------------------------------------
@@ -400,7 +622,7 @@ export class ClusterCore {
 
   private campaign(nowMs: number): void {
     const config = this.config
-    if (config === null || this.status !== 'up' || !this.isVoter(this.self) || this.leading !== null) return
+    if (config === null || this.status !== 'up' || !this.isVoter(this.self) || this.leading !== null || nowMs < this.holdOffUntilMs) return
     if (this.preVote !== null) {
       if (nowMs < this.preVote.untilMs) return
       this.preVote = null
@@ -416,9 +638,15 @@ export class ClusterCore {
     this.countVotes(nowMs)
   }
 
-  /** Position among live voters in configuration order: the oldest live member has rank 0. */
+  /**
+   * Position among live voters, the most up-to-date log first and then configuration order: with
+   * equal logs the oldest live member has rank 0. A candidate whose log is behind would be refused
+   * anyway, so it goes after those that can win.
+   */
   private rank(nowMs: number): number {
+    const logOf = (m: NodeId): LogPosition | null => (m === this.self ? this.log : (this.peers.get(m)?.record.log ?? null))
     const live = (this.config?.members ?? []).filter((m) => this.alive(m, nowMs))
+    live.sort((a, b) => compareLogs(logOf(b), logOf(a)))
     const i = live.indexOf(this.self)
     return i === -1 ? live.length : i
   }
@@ -427,6 +655,9 @@ export class ClusterCore {
     const candidate = record.node
     if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs)) return
     if (this.config !== null && record.config !== null && versionAfter(this.config, record.config)) return
+    // Raft's up-to-date rule: a leader must hold every entry a majority holds, so a voter supports
+    // only candidates whose log is at least as long (by epoch, then index) as its own.
+    if (compareLogs(record.log, this.log) < 0) return
     if (record.preVote !== null && record.preVote > this.epoch) {
       if (this.grant === null || this.grant.epoch < record.preVote || (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))) {
         this.grant = { candidate, epoch: record.preVote }
@@ -464,6 +695,7 @@ export class ClusterCore {
     const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
     if (votes < this.quorum(config)) return
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.resigned = undefined
     this.candidateEpoch = null
     this.support = { leader: this.self, epoch: this.epoch, seq: 0 }
     this.publishNow = true
@@ -538,6 +770,9 @@ export class ClusterCore {
   }
 }
 
+/** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */
+const RESIGN_HOLD_OFF_LEASES = 3
+
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
 
@@ -546,6 +781,28 @@ const FORGET_AFTER_MS = 60_000
 
 function newer(a: MemberRecord, b: MemberRecord): boolean {
   return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.seq > b.seq)
+}
+
+/**
+ * Orders log positions by (epoch, index): negative when `a` is behind `b`. A node without a
+ * replicated log (null) compares as equal to every position, so nodes whose job log lives outside
+ * them (Kafka, the shared file log) elect exactly as without the rule.
+ */
+export function compareLogs(a: LogPosition | null, b: LogPosition | null): number {
+  if (a === null || b === null) return 0
+  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.index - b.index
+}
+
+/** A copy of `position`; throws RangeError unless both parts are non-negative safe integers. */
+export function checkLogPosition(position: LogPosition): LogPosition {
+  if (!Number.isSafeInteger(position.epoch) || !Number.isSafeInteger(position.index) || position.epoch < 0 || position.index < 0) throw new RangeError(`invalid log position ${JSON.stringify(position)}`)
+  return { epoch: position.epoch, index: position.index }
+}
+
+/** Like compareLogs, but an unknown position (null) is behind every known one: for choosing among workers. */
+function compareKnownLogs(a: LogPosition | null, b: LogPosition | null): number {
+  if (a === null || b === null) return (a === null ? 0 : 1) - (b === null ? 0 : 1)
+  return compareLogs(a, b)
 }
 
 function versionAfter(a: { epoch: number; counter: number }, b: { epoch: number; counter: number }): boolean {

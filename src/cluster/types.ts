@@ -23,11 +23,33 @@ export interface NodeMetrics {
   durations: Record<string, { count: number; p50Ms: number; p90Ms: number }>
 }
 
-/** The members whose votes count, with a version ordered by (epoch, counter). */
+/**
+ * The end of a node's replicated log: `index` is one past the last durable entry, `epoch` the epoch
+ * of the entry at index-1. Ordered lexicographically by (epoch, index), as in Raft §5.4.1.
+ */
+export interface LogPosition {
+  readonly epoch: number
+  readonly index: number
+}
+
+/** Why the leader refused to remove a member by hand (`no-leader`: none known, or it did not answer). */
+export type RemovalRefusal = 'not-leader' | 'not-member' | 'self' | 'not-down' | 'busy' | 'no-leader'
+
+/** The answer to a removal by hand: done, or why not, with the leader as the node knows it. */
+export type RemoveReply = { ok: true } | { ok: false; reason: RemovalRefusal; leader: string | null }
+
+/** A member's part in the cluster as a node sees it: the leader, another voter, or a non-voting worker. */
+export type MemberRole = 'leader' | 'voter' | 'worker'
+
+/**
+ * The admitted members, with a version ordered by (epoch, counter): `members` are the voters (the
+ * quorum set), `workers` the admitted members that run jobs but never count for a quorum.
+ */
 export interface ClusterConfig {
   readonly epoch: number
   readonly counter: number
   readonly members: readonly NodeId[]
+  readonly workers: readonly NodeId[]
 }
 
 /** A node's support of a leader: whom, in which epoch, and the newest lease sequence seen from it. */
@@ -58,8 +80,12 @@ export interface MemberRecord {
   /** Set while it leads `epoch`: the lease sequence number of this record. */
   readonly leaderSeq: number | null
   readonly support: Support | null
-  /** Its configuration version; the leader also sends the members. */
-  readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[] } | null
+  /** The end of its replicated log, or null if it keeps none (its job log lives outside the node). */
+  readonly log: LogPosition | null
+  /** The cluster it belongs to, or null while it has not been admitted to one. */
+  readonly clusterId: string | null
+  /** Its configuration version; the leader (and, for a while after a change, everyone) also sends the members. */
+  readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[]; readonly workers?: readonly NodeId[] } | null
 }
 
 /** What a node keeps on disk so that restarts never move its epoch or vote backwards. */
@@ -68,6 +94,8 @@ export interface PersistedClusterState {
   readonly epoch: number
   readonly vote: NodeId | null
   readonly config: ClusterConfig | null
+  /** The cluster this node belongs to (created by the founder, adopted on admission), or null. */
+  readonly clusterId: string | null
 }
 
 /** One member as this node sees it. */
@@ -78,6 +106,7 @@ export interface MemberView {
   readonly incarnation: number
   /** True if it counts for quorums. */
   readonly voter: boolean
+  readonly role: MemberRole
   readonly phi: number
   readonly lastSeenMsAgo: number | null
   readonly metrics: NodeMetrics | null
@@ -92,11 +121,15 @@ export interface LeaderView {
 /** This node's view of the cluster. */
 export interface ClusterView {
   readonly self: NodeId
+  /** The cluster's identity, once this node knows it. */
+  readonly clusterId: string | null
   readonly leader: LeaderView | null
   /** True while this node holds the leader lease and may run manager duties. */
   readonly leading: boolean
   readonly config: ClusterConfig | null
   readonly members: readonly MemberView[]
+  /** Why this node gave up the lead (ClusterCore.resign), until it leads again. */
+  readonly resigned?: string
 }
 
 /** An empty metrics record. */

@@ -13,7 +13,7 @@ import { formatAddress } from '../actor/address.js'
 import { createActorSystem, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
 import type { ClusterOptions } from '../cluster/core.js'
-import type { NodeMetrics } from '../cluster/types.js'
+import type { NodeMetrics, RemoveReply } from '../cluster/types.js'
 import type { Environment } from '../env/types.js'
 import { SystemShutdownError } from '../errors.js'
 import { JobClient } from '../jobs/client.js'
@@ -54,11 +54,15 @@ export interface AssembledNode {
   readonly cluster: ClusterHandle
   readonly jobs: JobClient
   readonly stats: ExecutorStats
+  /** Removes a down member from the cluster by hand (through the leader). */
+  removeMember(nodeId: string): Promise<RemoveReply>
   /** Leaves the cluster (if asked) and stops every actor. */
   stop(options?: { leave?: boolean; timeoutMs?: number }): Promise<void>
 }
 
 const LEAVE_TIMEOUT_MS = 6000
+/** Beyond the cluster actor's own wait for the leader. */
+const REMOVE_TIMEOUT_MS = 8000
 
 export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const { env, network } = ports
@@ -86,17 +90,29 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
 
   // The scheduler runs exactly while this node holds the lease of one epoch; changes are applied one
   // at a time, so an old scheduler has always stopped before the next one starts.
-  let scheduler: { ref: ActorRef<Message>; epoch: number } | undefined
+  let scheduler: { ref: ActorRef<Message>; epoch: number; stopping: boolean } | undefined
   let transitions = Promise.resolve()
+  let shuttingDown = false
   const reconcile = async (): Promise<void> => {
     const epoch = cluster.leaderEpoch()
     if (scheduler !== undefined && scheduler.epoch !== epoch) {
+      scheduler.stopping = true
       await system.stop(scheduler.ref)
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
       const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
-      scheduler = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch }
+      const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
+      scheduler = running
+      // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)
+      // leaves this node leading without doing a leader's work: give up the lead and say why.
+      void system.whenTerminated(running.ref).then((terminated) => {
+        if (running.stopping || shuttingDown) return
+        if (scheduler === running) scheduler = undefined
+        const why = terminated.error === undefined ? terminated.reason : `${terminated.reason}: ${terminated.error.message}`
+        system.log.warn('the scheduler stopped while this node leads; resigning the lead', { epoch, reason: why })
+        cluster.resign(`scheduler of epoch ${epoch} stopped (${why})`)
+      })
     }
   }
   cluster.onLeadershipChange(() => {
@@ -108,10 +124,12 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     cluster,
     jobs,
     stats,
+    removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
     async stop(options = {}) {
       if (options.leave === true) {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))
       }
+      shuttingDown = true
       jobs.close(new SystemShutdownError('the node stopped before the leader acknowledged the job; it may still run: look it up by id or resubmit with the same idempotency key'))
       await system.shutdown({ timeoutMs: options.timeoutMs ?? 5000 })
       waiters.close(new SystemShutdownError('the node stopped before the job finished; ask another node for its result'))

@@ -90,7 +90,9 @@ test('a connected non-member holding the secret cannot drive system actors over 
     grant: null,
     leaderSeq: 1,
     support: null,
-    config: { epoch: leader!.epoch + 10, counter: 1, members: [network.self] },
+    config: { epoch: leader!.epoch + 10, counter: 1, members: [network.self], workers: [] },
+    log: null,
+    clusterId: (await peers[0]!.status())!.clusterId,
   }
   const spec = { id: 'forged', type: 'none', input: null, options: { priority: 0, retries: 0, timeoutMs: 1000, backoff: { minMs: 1, maxMs: 1, factor: 1, jitter: 0 }, dependsOn: [], deadline: null, idempotencyKey: null }, submittedAt: 0 }
   const messages: Array<{ path: string; body: Record<string, unknown>; ask: boolean; leaderOnly?: boolean }> = [

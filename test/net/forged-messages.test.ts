@@ -133,7 +133,9 @@ test('forged system messages from a member and from an outsider change nothing a
     grant: null,
     leaderSeq: 1,
     support: null,
-    config: { epoch: leader.epoch + 10, counter: 1, members: [member] },
+    config: { epoch: leader.epoch + 10, counter: 1, members: [member], workers: [] },
+    log: null,
+    clusterId: leaderNode.cluster.clusterId() ?? null,
   }
   /** Every system message type, per actor path, and whether a member (not the leader) may send it. */
   const catalogue: Array<{ path: string; type: string; ask: boolean; memberMay: boolean; body: Record<string, unknown> }> = [
@@ -141,6 +143,7 @@ test('forged system messages from a member and from an outsider change nothing a
     { path: '/system/cluster', type: 'record', ask: false, memberMay: false, body: { record } },
     { path: '/system/cluster', type: 'view', ask: true, memberMay: false, body: {} },
     { path: '/system/cluster', type: 'leave', ask: true, memberMay: false, body: {} },
+    { path: '/system/cluster', type: 'remove', ask: true, memberMay: true, body: { node: follower, forwarded: true } },
     { path: SCHEDULER_PATH, type: 'submit', ask: true, memberMay: true, body: { records: [encodeJobRecord({ kind: 'submitted', spec: forgedSpec })], watcher: null } },
     { path: SCHEDULER_PATH, type: 'watch', ask: true, memberMay: true, body: { ids: [handle.id], watcher: `dx://${OUTSIDER}${JOBS_CLIENT_PATH}` } },
     { path: SCHEDULER_PATH, type: 'cancel', ask: true, memberMay: true, body: { id: handle.id } },

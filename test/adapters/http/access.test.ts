@@ -105,7 +105,7 @@ test('connections beyond the cap are closed at once', async (t) => {
 test('waits are capped: timeoutMs above the maximum is a 400, not a timer that fires at once', async (t) => {
   const jobs = { inspect: async () => ({ id: 'j1', status: 'running', outcome: null }) } as unknown as JobClient
   const env = realEnvironment({ logLevel: 'error' })
-  const server = await startHttpServer('127.0.0.1', 0, nodeRoutes({ status: () => ({ nodeId: 'n', addresses: [], leader: null, leading: false, members: [] }), metrics: async () => '', metricsContentType: 'text/plain', jobs, timers: env.timers }))
+  const server = await startHttpServer('127.0.0.1', 0, nodeRoutes({ status: () => ({ nodeId: 'n', clusterId: null, addresses: [], leader: null, leading: false, members: [] }), metrics: async () => '', metricsContentType: 'text/plain', jobs, timers: env.timers, removeMember: async () => ({ ok: true }) }))
   t.after(() => server.close())
   for (const q of ['timeoutMs=2147483648', 'timeoutMs=-1', 'timeoutMs=abc']) {
     const res = await raw(server.port, { path: `/jobs/j1/result?${q}` })
