@@ -47,3 +47,29 @@ export class StoreError extends DistributeXError {
     super(message, options)
   }
 }
+
+/**
+ * Thrown by a replica log whose mutation failed (or that is closed): the instance is poisoned,
+ * since the failed write may or may not have reached the disk. The owner reopens the log, and
+ * recovery finds the true durable state.
+ */
+export class ReplicaLogFailedError extends DistributeXError {
+  override readonly name = 'ReplicaLogFailedError'
+  override readonly code = 'REPLICA_LOG_FAILED'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Thrown when a replica log already belongs to another cluster than the one it is asked to join. */
+export class ClusterMismatchError extends DistributeXError {
+  override readonly name = 'ClusterMismatchError'
+  override readonly code = 'CLUSTER_MISMATCH'
+  constructor(
+    readonly recorded: string,
+    readonly requested: string,
+    readonly path?: string,
+  ) {
+    super(`replica log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not ${requested}`)
+  }
+}

@@ -65,3 +65,54 @@ export interface JobLogSession extends JobLog {
 export interface JobLogFactory {
   open(options?: AbortOptions): Promise<JobLogSession>
 }
+
+/** One entry of a node's copy of the replicated job log. */
+export interface ReplicaEntry {
+  /** Position in the log, contiguous. */
+  readonly index: number
+  /** Epoch of the leader that created the entry. */
+  readonly epoch: number
+  readonly payload: Uint8Array
+}
+
+/** Where a node's copy of the replicated log begins and ends. */
+export interface ReplicaLogState {
+  /** The cluster this copy belongs to; undefined for a fresh copy. */
+  readonly clusterId: string | undefined
+  /** Index of the first entry held; entries below were compacted away (start === end when empty). */
+  readonly start: number
+  /** Index one past the last durable entry. */
+  readonly end: number
+  /** Epoch of the entry at end-1 (or of the entry just below `start` when empty); 0 for a fresh log. */
+  readonly lastEpoch: number
+}
+
+/**
+ * A node's durable copy of the replicated job log (Raft's log). Unlike JobLog it can be cut back
+ * (a suffix that conflicts with the leader's) and compacted (below a snapshot record). Mutations are
+ * issued one at a time by the caller (never concurrently); each resolves once durable (fsynced).
+ * After a failed mutation the instance is poisoned: every later call rejects with
+ * ReplicaLogFailedError (src/storage/errors.ts), and the owner must reopen it (recovery finds the
+ * true durable state).
+ */
+export interface ReplicaLog {
+  state(): ReplicaLogState
+  /** Epoch of the entry at `index`; for index === start-1 the epoch remembered at compaction; else undefined. */
+  epochAt(index: number): number | undefined
+  /** Records the cluster identity (durable). Rejects with ClusterMismatchError if a different one is recorded. */
+  setClusterId(id: string): Promise<void>
+  /** Drops entries with index >= from (start <= from <= end), then appends `entries` (contiguous from `from`). */
+  write(from: number, entries: readonly ReplicaEntry[]): Promise<void>
+  /** Entries from `from` (start <= from <= end), at most `max` of them and about `maxBytes` (always at least one if any). */
+  read(from: number, max: number, maxBytes: number): Promise<ReplicaEntry[]>
+  /** Drops entries below `index` (start <= index <= end); epochAt(index-1) stays known. */
+  compact(index: number): Promise<void>
+  /** Replaces the whole copy by an empty log starting at `start`, with epochAt(start-1) = prevEpoch. */
+  reset(start: number, prevEpoch: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** Opens a node's copy (recovering it from disk). */
+export interface ReplicaLogOpener {
+  open(options?: AbortOptions): Promise<ReplicaLog>
+}
