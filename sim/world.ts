@@ -6,7 +6,7 @@
 import { SeededRandom } from '../src/env/prng.js'
 import type { Environment } from '../src/env/types.js'
 import type { Network } from '../src/net/types.js'
-import type { DurableStore, JobLogFactory, ResultCache } from '../src/storage/types.js'
+import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../src/storage/types.js'
 import { EventKind, Kernel, type Owner } from './kernel/loop.js'
 import { ClockSkew, LogRing, simEnvironment } from './kernel/node-env.js'
 import { SimEndpoint, SimNetwork } from './net/network.js'
@@ -24,6 +24,8 @@ export interface NodeContext {
   readonly store: DurableStore
   readonly jobLog: JobLogFactory
   readonly cache: ResultCache
+  /** The node's own durable copy of the replicated job log; survives crashes like `store`. */
+  readonly replicaLog: ReplicaLogOpener
   /** Every node id of the cluster, as a static bootstrap list. */
   readonly nodeIds: readonly string[]
 }
@@ -175,6 +177,7 @@ export class World<App> {
       store: node.disk.store(node.owner),
       jobLog: this.jobLog.factory(node.id, node.owner),
       cache: this.cache.client(node.id, node.owner),
+      replicaLog: node.disk.replica.opener(node.owner),
       nodeIds: this.nodeIds,
     }
     this.log(node.id, `booting incarnation ${incarnation}`)

@@ -43,6 +43,24 @@ export function applyFault<App>(world: World<App>, action: FaultAction): void {
       return
     case 'cache-loss':
       world.cache.loseRecentWrites(action.windowMs)
+      return
+    case 'power-loss': {
+      const node = world.node(action.node)
+      if (node.owner.status === 'crashed') return
+      node.disk.replica.powerLoss()
+      world.crash(node)
+      return
+    }
+    case 'disk-broken': {
+      const node = world.node(action.node)
+      if (node.owner.status !== 'crashed') node.disk.replica.breakDisk()
+      return
+    }
+    case 'disk-full': {
+      const replica = world.node(action.node).disk.replica
+      replica.full = true
+      world.at(world.nowMs + action.forMs, () => (replica.full = false), EventKind.Fault)
+    }
   }
 }
 
@@ -55,6 +73,9 @@ export function healAll<App>(world: World<App>): void {
   world.jobLog.ambiguousAckRate = 0
   world.cache.down = false
   for (const node of world.nodes) {
+    node.disk.replica.full = false
+    // A broken disk heals only by a restart, as an operator would do.
+    if (node.disk.replica.broken) world.crash(node)
     if (node.owner.status === 'crashed') world.start(node)
     else world.resume(node)
   }

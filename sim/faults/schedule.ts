@@ -10,7 +10,7 @@
 import type { SeededRandom } from '../../src/env/prng.js'
 
 /** The fault kinds a run can request. */
-export const FAULT_KINDS = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog', 'log-outage', 'ambiguous-ack', 'cache-loss'] as const
+export const FAULT_KINDS = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog', 'log-outage', 'ambiguous-ack', 'cache-loss', 'power-loss', 'disk-broken', 'disk-full'] as const
 export type FaultKind = (typeof FAULT_KINDS)[number]
 
 /** Partition shapes. */
@@ -30,6 +30,12 @@ export type FaultAction =
   | { atMs: number; kind: 'log-outage'; forMs: number }
   | { atMs: number; kind: 'ambiguous-ack'; rate: number; forMs: number }
   | { atMs: number; kind: 'cache-loss'; windowMs: number }
+  /** A crash that loses the node's unsynced replica-log writes (or leaves a torn prefix of one). */
+  | { atMs: number; kind: 'power-loss'; node: string }
+  /** The node's replica-log disk fails every call from now until the node restarts. */
+  | { atMs: number; kind: 'disk-broken'; node: string }
+  /** The node's replica-log disk has no space for `forMs`. */
+  | { atMs: number; kind: 'disk-full'; node: string; forMs: number }
 
 /** The fault parameters a seed derived, printed with every run. */
 export interface FaultPlan {
@@ -53,6 +59,9 @@ const MEAN_INTERVAL_MS: Record<FaultKind, number> = {
   'log-outage': 90_000,
   'ambiguous-ack': 60_000,
   'cache-loss': 90_000,
+  'power-loss': 60_000,
+  'disk-broken': 120_000,
+  'disk-full': 90_000,
 }
 
 /** Derives the plan: all requested kinds at default rates, or a random subset and rates with swarm. */
@@ -86,15 +95,23 @@ export function drawSchedule(plan: FaultPlan, nodeIds: readonly string[], servic
           break
         }
         case 'crash':
+        case 'power-loss':
+        case 'disk-broken':
         case 'pause': {
           const down = [...downUntil.entries()].filter(([, until]) => until > atMs).map(([n]) => n)
           if (down.length >= plan.maxDown) break
           const node = pick(nodeIds.filter((n) => !down.includes(n)))
-          const forMs = Math.round(kind === 'crash' ? 500 + random.next() * 15_000 : 500 + random.next() * 8000)
+          const forMs = Math.round(kind === 'pause' ? 500 + random.next() * 8000 : 500 + random.next() * 15_000)
           downUntil.set(node, atMs + forMs)
-          if (kind === 'crash') {
-            actions.push({ atMs, kind: 'crash', node })
+          if (kind === 'crash' || kind === 'power-loss') {
+            actions.push({ atMs, kind, node })
             actions.push({ atMs: atMs + forMs, kind: 'restart', node })
+          } else if (kind === 'disk-broken') {
+            // The node limps on with a dead disk until an operator restarts it.
+            actions.push({ atMs, kind: 'disk-broken', node })
+            actions.push({ atMs: atMs + forMs, kind: 'crash', node })
+            actions.push({ atMs: atMs + forMs + 500, kind: 'restart', node })
+            downUntil.set(node, atMs + forMs + 500)
           } else {
             actions.push({ atMs, kind: 'pause', node, forMs })
           }
@@ -126,6 +143,9 @@ export function drawSchedule(plan: FaultPlan, nodeIds: readonly string[], servic
           break
         case 'cache-loss':
           actions.push({ atMs, kind: 'cache-loss', windowMs: Math.round(100 + random.next() * 5000) })
+          break
+        case 'disk-full':
+          actions.push({ atMs, kind: 'disk-full', node: pick(nodeIds), forMs: Math.round(500 + random.next() * 10_000) })
           break
       }
     }

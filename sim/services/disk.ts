@@ -6,6 +6,7 @@
 import type { SeededRandom } from '../../src/env/prng.js'
 import type { DurableStore } from '../../src/storage/types.js'
 import { EventKind, type Kernel, type Owner } from '../kernel/loop.js'
+import { SimReplicaDisk } from './replica-log.js'
 
 /** Write latency: a minimum plus a uniform spread, in microseconds. */
 const WRITE_MIN_US = 200
@@ -15,11 +16,15 @@ export class SimDisk {
   readonly data = new Map<string, Uint8Array>()
   /** Called after each durable write, for checkers (e.g. epochs never go backwards). */
   onWrite: ((key: string, value: Uint8Array) => void) | undefined = undefined
+  /** The node's replica log storage (its own stream of randomness, so the store's draws are unchanged). */
+  readonly replica: SimReplicaDisk
 
   constructor(
     private readonly kernel: Kernel,
     private readonly random: SeededRandom,
-  ) {}
+  ) {
+    this.replica = new SimReplicaDisk(kernel, random.fork('replica'))
+  }
 
   /** The DurableStore of one incarnation: its pending writes die with it. */
   store(owner: Owner): DurableStore {
