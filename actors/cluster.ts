@@ -48,6 +48,9 @@ export class ClusterHandle {
   private readonly listeners = new Set<LeadershipListener>()
   private leading = false
   private epoch: number | undefined = undefined
+  private logPosition: { epoch: number; index: number } | undefined = undefined
+  /** Why this node last resigned (shown on /status once the election honours it). */
+  resigned: string | undefined = undefined
 
   /** The epoch this node leads while its lease holds, else undefined. */
   leaderEpoch(): number | undefined {
@@ -59,6 +62,30 @@ export class ClusterHandle {
   /** The current view, or undefined before the cluster actor has started. */
   view(): ClusterView | undefined {
     return this.core?.view(this.clock!.monotonicMs())
+  }
+
+  /**
+   * The durable end of this node's replica log, for the election's up-to-date rule. Called
+   * synchronously BEFORE a write that extends the log starts, and again after a cut or failure.
+   * (Minimal version of contract 3 until the election uses it: it only records the position.)
+   */
+  setLogPosition(position: { epoch: number; index: number }): void {
+    this.logPosition = position
+  }
+
+  /** The position last reported with setLogPosition. */
+  reportedLogPosition(): { epoch: number; index: number } | undefined {
+    return this.logPosition
+  }
+
+  /** Gives up the lead (if leading) and does not campaign for a while (minimal version: records the reason). */
+  resign(reason: string): void {
+    this.resigned = reason
+  }
+
+  /** The cluster's identity; undefined until known (minimal version: never known). */
+  clusterId(): string | undefined {
+    return undefined
   }
 
   /** Subscribes to leadership changes; returns an unsubscribe function. */

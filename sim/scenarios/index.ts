@@ -3,6 +3,7 @@ import type { Scenario } from '../run.js'
 import { clusterScenario, type ClusterBug } from './cluster/index.js'
 import { jobsScenario } from './jobs/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
+import { replicatedScenario } from './replicated/index.js'
 
 /** Scenario options the CLI can pass. */
 export interface ScenarioOptions {
@@ -14,6 +15,7 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<un
   mesh: (options) => meshScenario({ bugs: (options.bugs ?? []) as MeshBug[] }) as Scenario<unknown>,
   jobs: () => jobsScenario() as Scenario<unknown>,
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
+  replicated: () => replicatedScenario() as Scenario<unknown>,
 }
 
 /** The scenario a run uses when none is named. */

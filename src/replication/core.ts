@@ -153,7 +153,6 @@ export class ReplicationCore {
     this.commit = s.start
     this.runs = buildRuns(s, init.epochAt)
     this.nowMs = nowMs
-    this.reported = this.position()
   }
 
   // ---- queries --------------------------------------------------------------------------------

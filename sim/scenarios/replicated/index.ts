@@ -1,0 +1,134 @@
+/**
+ * The `replicated` scenario: the `jobs` scenario (whole nodes, the real scheduler, executor and
+ * job client, every node submitting) with the job log replicated among the nodes
+ * (src/replication) instead of the simulated shared service: each node keeps its copy on its own
+ * simulated disk, which crashes, power losses (unsynced writes lost or torn), broken and full disks
+ * damage, and only a majority's durable copies make an entry committed.
+ *
+ * Online checks, after every event:
+ * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
+ * - committed-entries-are-stable: whenever a leader's commit index passes entries, those entries
+ *   are held identically (index, epoch, payload) by a majority of the nodes' durable copies, and an
+ *   index once committed never holds another entry later;
+ * - leaders-hold-committed-entries: a node that starts leading an epoch has a log at least as long
+ *   as the committed prefix, and its durable copy agrees with every committed entry it holds.
+ * History checks (the `jobs` ones, over the committed history): every acknowledged job's submission
+ * is committed, each job's first recorded result is the only one anyone saw, nothing ran unsubmitted.
+ */
+import type { AssembledNode } from '../../../src/node/assemble.js'
+import type { LogRecord } from '../../../src/storage/types.js'
+import type { Scenario } from '../../run.js'
+import type { World } from '../../world.js'
+import { jobsScenario } from '../jobs/index.js'
+
+/** Options of the replicated scenario. */
+export interface ReplicatedScenarioInit {
+  /** Time between submissions of one node. */
+  submitEveryMs?: number
+}
+
+interface Committed {
+  readonly epoch: number
+  readonly payload: Uint8Array
+}
+
+export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<AssembledNode> {
+  /** The committed log as leaders announced it, index by index from 0. */
+  const committed: Committed[] = []
+  const leaders = new Map<number, string>()
+  const checkedLeaders = new Set<string>()
+  const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
+  const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
+
+  /** The entry at `index` held identically by a majority of the durable copies, if any. */
+  const majorityEntry = (world: World<AssembledNode>, index: number): Committed | undefined => {
+    const counts = new Map<string, { entry: Committed; n: number }>()
+    for (const node of world.nodes) {
+      const image = node.disk.replica.image()
+      const e = image.entries[index - image.start]
+      if (e === undefined) continue
+      const key = `${e.epoch}/${Buffer.from(e.payload).toString('base64')}`
+      const c = counts.get(key) ?? { entry: { epoch: e.epoch, payload: e.payload }, n: 0 }
+      c.n++
+      counts.set(key, c)
+    }
+    for (const { entry, n } of counts.values()) if (n > world.nodes.length / 2) return entry
+    return undefined
+  }
+
+  return {
+    ...base,
+    name: 'replicated',
+    invariants: [
+      {
+        name: 'one-leader-per-epoch',
+        check(world) {
+          for (const node of world.nodes) {
+            const epoch = node.app?.replication?.status()?.leaderEpoch
+            if (epoch === undefined) continue
+            const other = leaders.get(epoch)
+            if (other !== undefined && other !== node.id) return `${node.id} and ${other} both lead epoch ${epoch}`
+            leaders.set(epoch, node.id)
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'committed-entries-are-stable',
+        check(world) {
+          for (const node of world.nodes) {
+            const s = node.app?.replication?.status()
+            if (s === undefined || s.leaderEpoch === undefined) continue
+            for (let index = 0; index < s.commitEnd; index++) {
+              // Entries below a known committed one were checked when it was recorded.
+              if (index < committed.length) continue
+              const entry = majorityEntry(world, index)
+              if (entry === undefined) return `${node.id} (epoch ${s.leaderEpoch}) committed index ${index}, which no majority holds durably`
+              committed.push(entry)
+            }
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'leaders-hold-committed-entries',
+        check(world) {
+          for (const node of world.nodes) {
+            const s = node.app?.replication?.status()
+            if (s === undefined || s.leaderEpoch === undefined) continue
+            const key = `${node.id}/${node.owner.incarnation}/${s.leaderEpoch}`
+            if (checkedLeaders.has(key)) continue
+            checkedLeaders.add(key)
+            if (s.position.index < committed.length) return `${node.id} leads epoch ${s.leaderEpoch} with a log ending at ${s.position.index}, below the ${committed.length} committed entries`
+            const image = node.disk.replica.image()
+            const upTo = Math.min(committed.length, image.start + image.entries.length)
+            for (let index = image.start; index < upTo; index++) {
+              const e = image.entries[index - image.start]!
+              const c = committed[index]!
+              if (e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `${node.id} leads epoch ${s.leaderEpoch} but its entry ${index} (epoch ${e.epoch}) differs from the committed one (epoch ${c.epoch})`
+            }
+          }
+          return undefined
+        },
+      },
+    ],
+    final: [
+      ...base.final,
+      {
+        name: 'committed-history-is-on-a-majority',
+        check(world) {
+          for (let index = 0; index < committed.length; index++) {
+            const e = majorityEntry(world, index)
+            const c = committed[index]!
+            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
+          }
+          return undefined
+        },
+      },
+    ],
+    summary(world) {
+      const epochs = leaders.size
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}`
+    },
+  }
+}
