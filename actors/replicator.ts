@@ -70,6 +70,13 @@ interface AppendWaiter {
 
 export function replicatorActor(init: ReplicatorInit) {
   const commitTimeoutMs = init.commitTimeoutMs ?? 5000
+  /**
+   * The highest epoch a core of this incarnation led. A log reopened after a failure (or by a
+   * restarted actor) may have lost entries this node sent in that epoch, so leading the same epoch
+   * again could give one (index, epoch) two different entries: only newer epochs are led. Kept out
+   * of setup so that it outlives actor restarts.
+   */
+  let highestLed = 0
   return defineActor<ReplicatorMsg>({
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
@@ -82,8 +89,10 @@ export function replicatorActor(init: ReplicatorInit) {
       let generation = 0
       /** The epoch the core leads, as told by the cluster handle. */
       let ledEpoch: number | undefined
-      /** An epoch in which a voter told us of a newer one: never led again. */
-      let refusedEpoch: number | undefined
+      /** An epoch in which a voter told us of a newer one: not led again. */
+      let deposedIn = 0
+      /** The core that led `highestLed`. */
+      let ledCore: ReplicationCore | undefined
       let voterKey = ''
       const fences: FenceWaiter[] = []
       const appends: AppendWaiter[] = []
@@ -123,20 +132,25 @@ export function replicatorActor(init: ReplicatorInit) {
         const epoch = cluster.leaderEpoch()
         const now = clock.monotonicMs()
         if (ledEpoch !== undefined && (epoch !== ledEpoch || core.deposedByEpoch !== undefined)) {
-          if (core.deposedByEpoch !== undefined) refusedEpoch = ledEpoch
+          if (core.deposedByEpoch !== undefined) deposedIn = ledEpoch
           const lost = ledEpoch
           core.stepDown()
           ledEpoch = undefined
           failWaiters(new FencedError(lost, epoch), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
         }
         const voters = view?.config?.members ?? []
-        if (ledEpoch === undefined && epoch !== undefined && epoch !== refusedEpoch) {
-          core.lead(epoch, voters, now)
+        const learners = (view?.members ?? []).filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up')).map((m) => m.nodeId)
+        const key = `${voters.join(',')}/${learners.join(',')}`
+        // Re-leading the epoch of this core (after a lease lapse) is safe: its log was never cut.
+        if (ledEpoch === undefined && epoch !== undefined && (epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn) {
+          core.lead(epoch, voters, now, learners)
           ledEpoch = epoch
-          voterKey = voters.join(',')
-        } else if (ledEpoch !== undefined && voters.join(',') !== voterKey) {
-          voterKey = voters.join(',')
-          core.setVoters(voters, now)
+          highestLed = epoch
+          ledCore = core
+          voterKey = key
+        } else if (ledEpoch !== undefined && key !== voterKey) {
+          voterKey = key
+          core.setVoters(voters, now, learners)
         }
         const leader = view?.leader
         return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }

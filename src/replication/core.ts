@@ -216,7 +216,7 @@ export class ReplicationCore {
    * Starts leading `epoch` with these voters: appends the no-op entry of the epoch. Its commit
    * commits every earlier entry (rule 4), which is what a new leader waits for before reading.
    */
-  lead(epoch: number, voters: readonly NodeId[], nowMs: number): void {
+  lead(epoch: number, voters: readonly NodeId[], nowMs: number, learners: readonly NodeId[] = []): void {
     this.nowMs = nowMs
     if (this.leading?.epoch === epoch && this.deposedBy === undefined) return
     this.stepDown()
@@ -224,36 +224,41 @@ export class ReplicationCore {
     // A follower's queued messages are of an older leadership now.
     this.queue.length = 0
     this.leading = { epoch, term: ++this.terms, followers: new Map(), voters: [], noop: this.end }
-    this.setVoters(voters, nowMs)
+    this.setVoters(voters, nowMs, learners)
     this.appendLocal([new Uint8Array(0)])
     this.pumpAll()
   }
 
-  /** Stops leading: unwritten entries are dropped (they were never acknowledged to anyone). */
+  /**
+   * Stops leading. Entries not yet written are still written: they may have reached followers, and
+   * a log is never cut within its leader's epoch, so that one (index, epoch) always names one entry
+   * even if this node leads the same epoch again.
+   */
   stepDown(): void {
     if (this.leading === undefined) return
     this.leading = undefined
     this.deposedBy = undefined
-    if (this.unwritten.length > 0) {
-      this.truncateTarget(this.unwritten[0]!.index)
-      this.unwritten = []
-    }
+    if (this.unwritten.length > 0) this.startLeaderWrite()
     this.buffer = []
     this.bufferBytes = 0
     this.reads = []
   }
 
-  /** The current voters; followers are the voters other than this node. */
-  setVoters(voters: readonly NodeId[], nowMs: number): void {
+  /**
+   * The current voters (the quorum set) and learners (members about to become voters, which get the
+   * log so that they hold it when they start counting). Followers are both, minus this node.
+   */
+  setVoters(voters: readonly NodeId[], nowMs: number, learners: readonly NodeId[] = []): void {
     this.nowMs = nowMs
     const leading = this.leading
     if (leading === undefined) return
     leading.voters = [...voters]
-    for (const node of voters) {
+    const members = [...voters, ...learners]
+    for (const node of members) {
       if (node === this.self || leading.followers.has(node)) continue
       leading.followers.set(node, { next: this.end, match: 0, inFlight: [], lastSentMs: -Infinity, holdUntilMs: -Infinity, reading: false })
     }
-    for (const node of [...leading.followers.keys()]) if (!voters.includes(node)) leading.followers.delete(node)
+    for (const node of [...leading.followers.keys()]) if (!members.includes(node)) leading.followers.delete(node)
     this.advanceCommit()
     this.pumpAll()
   }

@@ -8,7 +8,7 @@
  * Online checks, after every event:
  * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
  * - committed-entries-are-stable: whenever a leader's commit index passes entries, those entries
- *   are held identically (index, epoch, payload) by a majority of the nodes' durable copies, and an
+ *   are held identically (index, epoch, payload) by a majority of its voters' durable copies, and an
  *   index once committed never holds another entry later;
  * - leaders-hold-committed-entries: a node that starts leading an epoch has a log at least as long
  *   as the committed prefix, and its durable copy agrees with every committed entry it holds.
@@ -40,10 +40,10 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
   const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
 
-  /** The entry at `index` held identically by a majority of the durable copies, if any. */
-  const majorityEntry = (world: World<AssembledNode>, index: number): Committed | undefined => {
+  /** The entry at `index` held identically by a majority of `voters`' durable copies, if any. */
+  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number): Committed | undefined => {
     const counts = new Map<string, { entry: Committed; n: number }>()
-    for (const node of world.nodes) {
+    for (const node of world.nodes.filter((n) => voters.includes(n.id))) {
       const image = node.disk.replica.image()
       const e = image.entries[index - image.start]
       if (e === undefined) continue
@@ -52,7 +52,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       c.n++
       counts.set(key, c)
     }
-    for (const { entry, n } of counts.values()) if (n > world.nodes.length / 2) return entry
+    for (const { entry, n } of counts.values()) if (n > voters.length / 2) return entry
     return undefined
   }
 
@@ -82,8 +82,9 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
             for (let index = 0; index < s.commitEnd; index++) {
               // Entries below a known committed one were checked when it was recorded.
               if (index < committed.length) continue
-              const entry = majorityEntry(world, index)
-              if (entry === undefined) return `${node.id} (epoch ${s.leaderEpoch}) committed index ${index}, which no majority holds durably`
+              const voters = node.app?.cluster.view()?.config?.members ?? []
+              const entry = majorityEntry(world, voters, index)
+              if (entry === undefined) return `${node.id} (epoch ${s.leaderEpoch}) committed index ${index}, which no majority of ${voters.join(',')} holds durably`
               committed.push(entry)
             }
           }
@@ -118,7 +119,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
         name: 'committed-history-is-on-a-majority',
         check(world) {
           for (let index = 0; index < committed.length; index++) {
-            const e = majorityEntry(world, index)
+            const e = majorityEntry(world, world.nodeIds, index)
             const c = committed[index]!
             if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
           }
