@@ -22,6 +22,7 @@
  * and one instance at a time is open per incarnation (the file lock's role in production).
  */
 import type { SeededRandom } from '../../src/env/prng.js'
+import { InvalidArgumentError } from '../../src/errors.js'
 import { ClusterMismatchError, ReplicaLogFailedError } from '../../src/storage/errors.js'
 import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../src/storage/types.js'
 import { EventKind, type Kernel, type Owner } from '../kernel/loop.js'
@@ -230,11 +231,11 @@ class SimReplicaLog implements ReplicaLog {
   async write(from: number, entries: readonly ReplicaEntry[]): Promise<void> {
     this.usable()
     const image = this.disk.current()
-    if (from < image.start || from > end(image)) throw new RangeError(`write from ${from} outside [${image.start}, ${end(image)}]`)
+    if (from < image.start || from > end(image)) throw new InvalidArgumentError(`write from ${from} outside [${image.start}, ${end(image)}]`)
     let epoch = epochAt(image, from - 1) ?? 0
     entries.forEach((entry, i) => {
-      if (entry.index !== from + i) throw new RangeError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
-      if (entry.epoch < epoch) throw new RangeError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
+      if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
+      if (entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
       epoch = entry.epoch
     })
     await this.mutation(
@@ -251,7 +252,7 @@ class SimReplicaLog implements ReplicaLog {
   async read(from: number, max: number, maxBytes: number): Promise<ReplicaEntry[]> {
     this.usable()
     const image = this.disk.current()
-    if (from < image.start || from > end(image)) throw new RangeError(`read from ${from} outside [${image.start}, ${end(image)}]`)
+    if (from < image.start || from > end(image)) throw new InvalidArgumentError(`read from ${from} outside [${image.start}, ${end(image)}]`)
     const out: ReplicaEntry[] = []
     let bytes = 0
     for (let i = from - image.start; i < image.entries.length && out.length < max; i++) {
@@ -266,7 +267,7 @@ class SimReplicaLog implements ReplicaLog {
   async compact(index: number): Promise<void> {
     this.usable()
     const image = this.disk.current()
-    if (index < image.start || index > end(image)) throw new RangeError(`compact to ${index} outside [${image.start}, ${end(image)}]`)
+    if (index < image.start || index > end(image)) throw new InvalidArgumentError(`compact to ${index} outside [${image.start}, ${end(image)}]`)
     if (index === image.start) return
     const apply = (image: ReplicaImage): ReplicaImage => ({ ...image, start: index, prevEpoch: epochAt(image, index - 1)!, entries: image.entries.slice(index - image.start) })
     await this.mutation(false, apply, (image, random) => (random.next() < 0.5 ? apply(image) : image))
@@ -274,7 +275,7 @@ class SimReplicaLog implements ReplicaLog {
 
   async reset(start: number, prevEpoch: number): Promise<void> {
     this.usable()
-    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0) throw new RangeError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0) throw new InvalidArgumentError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
     const apply = (image: ReplicaImage): ReplicaImage => ({ clusterId: image.clusterId, start, prevEpoch, entries: [] })
     await this.mutation(true, apply, (image, random) => (random.next() < 0.5 ? apply(image) : image))
   }

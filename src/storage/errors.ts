@@ -73,3 +73,33 @@ export class ClusterMismatchError extends DistributeXError {
     super(`replica log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not ${requested}`)
   }
 }
+
+/**
+ * Thrown when a write to a log file stored fewer bytes than asked (a full disk, a quota): the
+ * file now ends in a partial frame, so the writer must stop and let recovery cut it.
+ */
+export class ShortWriteError extends DistributeXError {
+  override readonly name = 'ShortWriteError'
+  override readonly code = 'ERR_SHORT_WRITE'
+  constructor(
+    readonly path: string,
+    readonly position: number,
+    readonly expected: number,
+    readonly written: number,
+  ) {
+    super(`short write to ${path} at byte ${position}: ${written} of ${expected} bytes`)
+  }
+}
+
+/** Thrown when a replica log holds damage that a crash cannot explain (a bad frame before the tail, a gap). */
+export class ReplicaLogCorruptedError extends DistributeXError {
+  override readonly name = 'ReplicaLogCorruptedError'
+  override readonly code = 'ERR_REPLICA_LOG_CORRUPTED'
+  constructor(
+    readonly path: string,
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super(`replica log ${path} is corrupted at byte ${position}: ${reason}`)
+  }
+}

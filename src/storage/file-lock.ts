@@ -37,12 +37,12 @@ const ATTEMPTS = 5
 /** Makes this process's scratch names unique, for concurrent opens within one process. */
 let scratch = 0
 
-/** Takes the lock at `path` or throws FileLockedError. */
-export async function acquireFileLock(path: string): Promise<FileLock> {
+/** Takes the lock at `path` (a new lock file gets `mode`, umask applied) or throws FileLockedError. */
+export async function acquireFileLock(path: string, mode?: number): Promise<FileLock> {
   const content = `${process.pid}\n`
   let holder: number | undefined
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (await createWithContent(path, content)) return { path, release: () => releaseIfOurs(path, content) }
+    if (await createWithContent(path, content, mode)) return { path, release: () => releaseIfOurs(path, content) }
     const seen = await readOrUndefined(path)
     if (seen === undefined) continue
     holder = parsePid(seen)
@@ -52,9 +52,9 @@ export async function acquireFileLock(path: string): Promise<FileLock> {
   throw new FileLockedError(path, holder)
 }
 
-async function createWithContent(path: string, content: string): Promise<boolean> {
+async function createWithContent(path: string, content: string, mode: number | undefined): Promise<boolean> {
   const staged = `${path}.${process.pid}.${scratch++}.new`
-  await writeFile(staged, content)
+  await writeFile(staged, content, mode === undefined ? {} : { mode })
   try {
     await link(staged, path)
     return true

@@ -13,7 +13,8 @@
 import { crc32 } from 'node:zlib'
 import type { LogRecord } from './types.js'
 
-const MAGIC = Buffer.from('DXJOBLOG', 'latin1')
+/** The magic of a job log file; other logs built on these frames (replica log segments) have their own. */
+export const JOB_LOG_MAGIC = Buffer.from('DXJOBLOG', 'latin1')
 const VERSION = 1
 export const FILE_HEADER_BYTES = 16
 export const FRAME_HEADER_BYTES = 8
@@ -31,20 +32,20 @@ export type FrameScan =
   | { readonly kind: 'fence'; readonly epoch: number; readonly frameBytes: number }
   | { readonly kind: 'invalid'; readonly reason: string }
 
-/** The file header: magic, version and a CRC of both. */
-export function encodeFileHeader(): Buffer {
+/** The file header: an 8-byte magic, version and a CRC of both. */
+export function encodeFileHeader(magic: Buffer = JOB_LOG_MAGIC): Buffer {
   const header = Buffer.alloc(FILE_HEADER_BYTES)
-  MAGIC.copy(header, 0)
+  magic.copy(header, 0, 0, 8)
   header.writeUInt32LE(VERSION, 8)
   header.writeUInt32LE(crc32(header.subarray(0, 12)), 12)
   return header
 }
 
-/** True when `header` is a valid header of this format version. */
-export function isFileHeader(header: Buffer): boolean {
+/** True when `header` is a valid header of this format version with `magic`. */
+export function isFileHeader(header: Buffer, magic: Buffer = JOB_LOG_MAGIC): boolean {
   return (
     header.length >= FILE_HEADER_BYTES &&
-    header.subarray(0, 8).equals(MAGIC) &&
+    header.subarray(0, 8).equals(magic) &&
     header.readUInt32LE(8) === VERSION &&
     header.readUInt32LE(12) === crc32(header.subarray(0, 12))
   )

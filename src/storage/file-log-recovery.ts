@@ -94,13 +94,23 @@ export async function recoverLog(file: FileHandle, path: string): Promise<Recove
   return { index, epoch, size: position, truncatedBytes: tail }
 }
 
+/**
+ * Whether a crash can explain an invalid frame `tailBytes` before the end of a log's last file.
+ * Only the last write group is unsynced when the power goes, and a group is at most
+ * `groupBytesMax` bytes unless it is a single larger frame, whose header (if it survived) announces
+ * `announcedBodyBytes`. Anything further from the end is damage, not a crash.
+ */
+export function crashExplainsTail(tailBytes: number, groupBytesMax: number, announcedBodyBytes: number | undefined): boolean {
+  return tailBytes <= Math.max(groupBytesMax, announcedBodyBytes === undefined ? 0 : FRAME_HEADER_BYTES + announcedBodyBytes)
+}
+
 /** Reads a file through one large buffer, so a scan costs one read per chunk rather than two per frame. */
-class ChunkReader {
+export class ChunkReader {
   private source = Buffer.alloc(0)
   private start = 0
 
   constructor(
-    private readonly file: FileHandle,
+    private readonly file: Pick<FileHandle, 'read'>,
     private readonly size: number,
   ) {}
 

@@ -1,8 +1,11 @@
 /**
- * Makes directory entries durable. A created or renamed file survives a power loss only once its
- * directory is fsynced too; fsyncing the file alone covers its contents, not its name.
+ * Durable file writing helpers. A created or renamed file survives a power loss only once its
+ * directory is fsynced too; fsyncing the file alone covers its contents, not its name. A
+ * positional write may store fewer bytes than asked (one pwrite, no retry), which a log must treat
+ * as a failure, not as success.
  */
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
+import { ShortWriteError } from './errors.js'
 
 /** Fsyncs the directory `dir`. */
 export async function syncDirectory(dir: string): Promise<void> {
@@ -12,4 +15,10 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
+}
+
+/** Writes `buffer[0, length)` at `position`; throws ShortWriteError when fewer bytes were stored. */
+export async function writeFully(file: Pick<FileHandle, 'write'>, buffer: Buffer, length: number, position: number, path: string): Promise<void> {
+  const { bytesWritten } = await file.write(buffer, 0, length, position)
+  if (bytesWritten !== length) throw new ShortWriteError(path, position, length, bytesWritten)
 }

@@ -1,0 +1,119 @@
+/**
+ * The on-disk layout of a file replica log, in one directory (a node's `<dataDir>/replica/`):
+ *  - `replica.meta`: the log's header, replaced atomically (temp file, fsync, rename, directory
+ *    fsync): cluster id, the start marker (`start`, `prevEpoch`), the segment generation, and the
+ *    largest write group the writer makes (`groupBytesMax`, which bounds the tail a crash can tear).
+ *  - `seg-<generation>-<firstIndex>.log`: segments, each a 16-byte file header (magic DXREPSEG) then
+ *    records frames of the job log's format (file-log-format.ts) holding one entry each
+ *    (`firstOffset` = the entry's index). Segments of one generation are contiguous.
+ * A reset bumps the generation in the meta file, which makes every older segment garbage in one
+ * atomic step; compaction moves the start marker first and deletes whole segments after.
+ */
+import { crc32 } from 'node:zlib'
+import { FILE_HEADER_BYTES } from '../../storage/file-log-format.js'
+
+export const META_FILE = 'replica.meta'
+export const LOCK_FILE = 'replica.lock'
+/** Suffix of a meta file being written; removed at open when a crash left it. */
+export const TEMP_SUFFIX = '.tmp'
+export const SEGMENT_MAGIC = Buffer.from('DXREPSEG', 'latin1')
+export const SEGMENT_HEADER_BYTES = FILE_HEADER_BYTES
+
+const META_MAGIC = Buffer.from('DXREPMET', 'latin1')
+const META_VERSION = 1
+const META_HEADER_BYTES = 16
+
+/** The content of the meta file. */
+export interface ReplicaMeta {
+  readonly generation: number
+  readonly start: number
+  readonly prevEpoch: number
+  readonly clusterId: string | undefined
+  readonly groupBytesMax: number
+}
+
+/** `magic | u32 version | u32 crc32(body) | body (JSON)`. */
+export function encodeMeta(meta: ReplicaMeta): Buffer {
+  const body = Buffer.from(JSON.stringify({ ...meta, clusterId: meta.clusterId ?? null }), 'utf8')
+  const out = Buffer.alloc(META_HEADER_BYTES + body.length)
+  META_MAGIC.copy(out, 0)
+  out.writeUInt32LE(META_VERSION, 8)
+  out.writeUInt32LE(crc32(body), 12)
+  body.copy(out, META_HEADER_BYTES)
+  return out
+}
+
+/** The meta in `bytes`, or a reason it is not a valid one. */
+export function decodeMeta(bytes: Buffer): ReplicaMeta | string {
+  if (bytes.length < META_HEADER_BYTES || !bytes.subarray(0, 8).equals(META_MAGIC)) return 'not a DistributeX replica log meta file'
+  if (bytes.readUInt32LE(8) !== META_VERSION) return `meta version ${bytes.readUInt32LE(8)} is unknown`
+  const body = bytes.subarray(META_HEADER_BYTES)
+  if (crc32(body) !== bytes.readUInt32LE(12)) return 'meta checksum mismatch'
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.toString('utf8'))
+  } catch {
+    return 'meta body is not JSON'
+  }
+  const m = parsed as Record<string, unknown>
+  const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  if (typeof m !== 'object' || m === null || !count(m.generation) || !count(m.start) || !count(m.prevEpoch) || !count(m.groupBytesMax) || m.groupBytesMax === 0) return 'meta fields are malformed'
+  if (m.clusterId !== null && typeof m.clusterId !== 'string') return 'meta cluster id is malformed'
+  return { generation: m.generation, start: m.start, prevEpoch: m.prevEpoch, clusterId: m.clusterId ?? undefined, groupBytesMax: m.groupBytesMax }
+}
+
+const SEGMENT_NAME = /^seg-(\d{10})-(\d{16})\.log$/
+
+/** The file name of a segment. */
+export function segmentName(generation: number, firstIndex: number): string {
+  return `seg-${String(generation).padStart(10, '0')}-${String(firstIndex).padStart(16, '0')}.log`
+}
+
+/** The generation and first index a segment file name encodes, or undefined for other names. */
+export function parseSegmentName(name: string): { generation: number; firstIndex: number } | undefined {
+  const match = SEGMENT_NAME.exec(name)
+  return match === null ? undefined : { generation: Number(match[1]), firstIndex: Number(match[2]) }
+}
+
+const INITIAL_ENTRIES = 256
+
+/**
+ * Where each entry of one segment sits and its epoch: 16 bytes per entry, no payloads, growing by
+ * doubling. Entries are added in file order, so positions strictly increase.
+ */
+export class EntryIndex {
+  private positions = new Float64Array(INITIAL_ENTRIES)
+  private epochs = new Float64Array(INITIAL_ENTRIES)
+  private count = 0
+
+  get length(): number {
+    return this.count
+  }
+
+  add(position: number, epoch: number): void {
+    if (this.count === this.positions.length) {
+      const positions = new Float64Array(this.count * 2)
+      const epochs = new Float64Array(this.count * 2)
+      positions.set(this.positions)
+      epochs.set(this.epochs)
+      this.positions = positions
+      this.epochs = epochs
+    }
+    this.positions[this.count] = position
+    this.epochs[this.count] = epoch
+    this.count++
+  }
+
+  /** Keeps the first `count` entries. */
+  cut(count: number): void {
+    this.count = Math.min(this.count, count)
+  }
+
+  positionOf(i: number): number {
+    return this.positions[i]!
+  }
+
+  epochOf(i: number): number {
+    return this.epochs[i]!
+  }
+}

@@ -1,0 +1,209 @@
+// Goal: the file replica log meets the ReplicaLog contract and survives crashes: a tail cut at any
+// byte of the last write loses no fsynced entry, damage a crash cannot explain (a bad frame before
+// the last write group, a gap, a bad segment before the last) is reported with file and position,
+// a short write poisons the instance, the cluster id is enforced, truncation, compaction and reset
+// survive a reopen, and files are private. Method: real files in a temp directory, damaged by hand.
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
+import { open as openFs } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { FileReplicaLog, type FileReplicaLogInit } from '../../../src/adapters/replica-log/file-replica-log.js'
+import { META_FILE, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
+import type { LogFile, OpenFile } from '../../../src/adapters/replica-log/scan.js'
+import { MemoryLogger } from '../../../src/env/logger.js'
+import { ReplicaLogCorruptedError } from '../../../src/storage/errors.js'
+import { recordsFrameBytes } from '../../../src/storage/file-log-format.js'
+import type { ReplicaLog } from '../../../src/storage/types.js'
+import { entries, readAllEntries, replicaLogSuite, show } from '../../storage/replica-log.suite.js'
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+async function tempDir(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'dx-replica-')), 'replica')
+}
+
+const dirs = new WeakMap<ReplicaLog, string>()
+async function openAt(dir: string, init: Partial<FileReplicaLogInit> = {}): Promise<FileReplicaLog> {
+  const log = await FileReplicaLog.open({ dir, ...init })
+  dirs.set(log, dir)
+  return log
+}
+
+replicaLogSuite('FileReplicaLog', {
+  setup: async () => openAt(await tempDir(), { segmentBytes: 100 }),
+  reopen: async (log) => {
+    await log.close()
+    return openAt(dirs.get(log)!, { segmentBytes: 100 })
+  },
+  teardown: async (log) => {
+    await log.close()
+    await rm(join(dirs.get(log)!, '..'), { recursive: true, force: true })
+  },
+})
+
+const segments = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('seg-')).sort()
+
+describe('FileReplicaLog on disk', () => {
+  const withDir = (title: string, body: (dir: string) => Promise<void>): void => {
+    test(title, async () => {
+      const dir = await tempDir()
+      try {
+        await body(dir)
+      } finally {
+        await rm(join(dir, '..'), { recursive: true, force: true })
+      }
+    })
+  }
+
+  withDir('a tail cut at any byte of the last write loses only entries of the unfinished group', async (dir) => {
+    // Groups of at most 64 bytes: each 'entry-N' frame is 40 bytes, so every group holds one entry.
+    let log = await openAt(dir, { groupBytesMax: 64 })
+    await log.write(0, entries(0, 1, 'entry-0', 'entry-1'))
+    await log.close()
+    const [segment] = await segments(dir)
+    const path = join(dir, segment!)
+    const intact = (await stat(path)).size
+    log = await openAt(dir)
+    await log.write(2, entries(2, 2, 'entry-2', 'entry-3', 'entry-4'))
+    await log.close()
+    const full = await readFile(path)
+    const frame = (full.length - intact) / 3
+    for (let cut = intact; cut <= full.length; cut++) {
+      await writeFile(path, full.subarray(0, cut))
+      const logger = new MemoryLogger()
+      const reopened = await openAt(dir, { logger })
+      const complete = 2 + Math.floor((cut - intact) / frame)
+      assert.deepEqual(reopened.state(), { clusterId: undefined, start: 0, end: complete, lastEpoch: complete > 2 ? 2 : 1 }, `cut at ${cut}`)
+      assert.equal(show(await readAllEntries(reopened)).length, complete)
+      assert.equal(logger.records.some((e) => e.message.includes('torn tail')), (cut - intact) % frame !== 0, `torn tail reported at ${cut}`)
+      await reopened.write(complete, entries(complete, 3, 'after'))
+      await reopened.close()
+      assert.equal((await stat(path)).size, intact + (complete - 2) * frame + recordsFrameBytes([bytes('after')]), `the torn bytes were cut at ${cut}`)
+    }
+  })
+
+  withDir('a bad frame before the last write group is corruption, named by file and position', async (dir) => {
+    const log = await openAt(dir, { groupBytesMax: 64 })
+    await log.write(0, entries(0, 1, ...Array.from({ length: 10 }, (_, i) => `entry-${i}`)))
+    await log.close()
+    const [segment] = await segments(dir)
+    const path = join(dir, segment!)
+    const bytes = await readFile(path)
+    const second = SEGMENT_HEADER_BYTES + 40
+    bytes[second + 20] = bytes[second + 20]! ^ 0xff
+    await writeFile(path, bytes)
+    await assert.rejects(openAt(dir), (error: unknown) => {
+      assert.ok(error instanceof ReplicaLogCorruptedError)
+      assert.equal(error.path, path)
+      assert.equal(error.position, second)
+      assert.match(error.message, /checksum/)
+      return true
+    })
+    // The same damage in the last group is a torn write: cut, earlier entries kept.
+    bytes[second + 20] = bytes[second + 20]! ^ 0xff
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff
+    await writeFile(path, bytes)
+    const reopened = await openAt(dir)
+    assert.equal(reopened.state().end, 9)
+    await reopened.close()
+  })
+
+  withDir('a missing middle segment is a gap; damage in a segment before the last is corruption', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 50 })
+    for (let i = 0; i < 4; i++) await log.write(i, entries(i, 1, `entry-${i}`))
+    await log.close()
+    const names = await segments(dir)
+    assert.equal(names.length, 4, 'one entry per segment')
+    const first = join(dir, names[0]!)
+    const bytes = await readFile(first)
+    await truncate(first, bytes.length - 2)
+    await assert.rejects(openAt(dir), (e: unknown) => e instanceof ReplicaLogCorruptedError && e.path === first && /not the last/.test(e.reason))
+    await writeFile(first, bytes)
+    await unlink(join(dir, names[2]!))
+    await assert.rejects(openAt(dir), (e: unknown) => e instanceof ReplicaLogCorruptedError && e.path === join(dir, names[3]!) && /gap/.test(e.reason))
+  })
+
+  withDir('a short write fails the write, poisons the instance, and recovery cuts the partial frame', async (dir) => {
+    let shortNext = false
+    const openFile: OpenFile = async (path, flags, mode) => {
+      const real = await openFs(path, flags, mode)
+      const file: LogFile = {
+        read: real.read.bind(real) as LogFile['read'],
+        truncate: real.truncate.bind(real),
+        datasync: real.datasync.bind(real),
+        sync: real.sync.bind(real),
+        stat: real.stat.bind(real) as LogFile['stat'],
+        close: real.close.bind(real),
+        write: (async (buffer: Buffer, offset: number, length: number, position: number) => {
+          if (!shortNext) return real.write(buffer, offset, length, position)
+          shortNext = false
+          return real.write(buffer, offset, length - 5, position)
+        }) as LogFile['write'],
+      }
+      return file
+    }
+    const log = await openAt(dir, { openFile })
+    await log.write(0, entries(0, 1, 'a', 'b'))
+    shortNext = true
+    await assert.rejects(log.write(2, entries(2, 1, 'c')), (e: Error) => e.name === 'ReplicaLogFailedError' && (e.cause as Error).name === 'ShortWriteError')
+    await assert.rejects(log.read(0, 10, 100), { name: 'ReplicaLogFailedError' })
+    await assert.rejects(log.write(2, entries(2, 1, 'c')), { name: 'ReplicaLogFailedError' })
+    assert.equal(log.state().end, 2, 'the failed write is not in the index')
+    await log.close()
+    const logger = new MemoryLogger()
+    const reopened = await openAt(dir, { logger })
+    assert.deepEqual(show(await readAllEntries(reopened)), ['0@1:a', '1@1:b'])
+    assert.ok(logger.records.some((e) => e.message.includes('torn tail')))
+    await reopened.close()
+  })
+
+  withDir('a log of another cluster is refused at open; truncation, compaction and reset leave no stale file', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 50 })
+    await log.setClusterId('c1')
+    for (let i = 0; i < 6; i++) await log.write(i, entries(i, 1, `entry-${i}`))
+    await log.write(3, entries(3, 2, 'E3'))
+    assert.equal((await segments(dir)).length, 4, 'the cut removed the segments above index 3')
+    await log.compact(2)
+    assert.equal((await segments(dir)).length, 2, 'the compaction removed whole segments below 2')
+    await log.close()
+    await assert.rejects(openAt(dir, { clusterId: 'c2' }), { name: 'ClusterMismatchError' })
+    const again = await openAt(dir, { clusterId: 'c1' })
+    assert.deepEqual(again.state(), { clusterId: 'c1', start: 2, end: 4, lastEpoch: 2 })
+    assert.deepEqual(show(await readAllEntries(again)), ['2@1:entry-2', '3@2:E3'])
+    await again.reset(100, 7)
+    assert.deepEqual(await segments(dir), [])
+    await again.close()
+    const afterReset = await openAt(dir)
+    assert.deepEqual(afterReset.state(), { clusterId: 'c1', start: 100, end: 100, lastEpoch: 7 })
+    await afterReset.close()
+  })
+
+  withDir('leftovers of an interrupted compaction or reset are removed at open', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 50 })
+    for (let i = 0; i < 3; i++) await log.write(i, entries(i, 1, `entry-${i}`))
+    await log.close()
+    const [oldSegment] = await segments(dir)
+    const oldBytes = await readFile(join(dir, oldSegment!))
+    // As if a crash came after a reset's meta replace but before its deletions: an old-generation segment remains.
+    const log2 = await openAt(dir)
+    await log2.reset(3, 1)
+    await log2.close()
+    await writeFile(join(dir, oldSegment!), oldBytes)
+    await writeFile(join(dir, `${META_FILE}.tmp`), 'half-written')
+    const reopened = await openAt(dir)
+    assert.deepEqual(reopened.state(), { clusterId: undefined, start: 3, end: 3, lastEpoch: 1 })
+    await reopened.close()
+    assert.deepEqual((await readdir(dir)).sort(), [META_FILE])
+  })
+
+  withDir('files are 0600 in a 0700 directory; a second open is locked out', async (dir) => {
+    const log = await openAt(dir)
+    await log.write(0, entries(0, 1, 'a'))
+    assert.equal((await stat(dir)).mode & 0o777, 0o700)
+    for (const name of await readdir(dir)) assert.equal((await stat(join(dir, name))).mode & 0o077, 0, `${name} is private`)
+    await assert.rejects(openAt(dir), { name: 'FileLockedError' })
+    await log.close()
+  })
+})
