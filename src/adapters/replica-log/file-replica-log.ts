@@ -6,7 +6,7 @@
  * `groupBytesMax` bytes (a larger single entry is a group of its own), each one pwrite then
  * fdatasync, so a crash can tear only the last group; that bound is recorded in the meta file, and
  * recovery cuts a torn tail only within it. A cut (write from below the end) deletes later segments
- * (newest first, then a directory fsync) and truncates the containing one (fsync) before anything
+ * (newest first, a directory fsync after each) and truncates the containing one (fsync) before anything
  * new is written, so old and new bytes never mix. Compaction moves the durable start marker, then
  * deletes whole segments below it; reset bumps the generation in the meta file, which retires every
  * segment at once. The cluster id lives in the meta file: a log of another cluster is refused
@@ -301,12 +301,11 @@ export class FileReplicaLog implements ReplicaLog {
 
   /** Drops entries from `from` on: later segments go (newest first), then the containing one is cut. */
   private async cut(from: number): Promise<void> {
-    let removed = false
     while (this.segments.length > 0 && this.segments.at(-1)!.firstIndex >= from) {
       await this.removeSegment(this.segments.pop()!)
-      removed = true
+      // One at a time, so a crash leaves a prefix of the segments, never a gap.
+      await syncDirectory(this.dir)
     }
-    if (removed) await syncDirectory(this.dir)
     const last = this.segments.at(-1)
     if (last === undefined || last.firstIndex + last.index.length <= from) return
     const keep = from - last.firstIndex
@@ -404,7 +403,6 @@ async function writeMeta(dir: string, openFile: OpenFile, meta: ReplicaMeta): Pr
   const bytes = encodeMeta(meta)
   const file: LogFile = await openFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
   try {
-    await file.truncate(0)
     await writeFully(file, bytes, bytes.length, 0, temp)
     await file.datasync()
   } finally {

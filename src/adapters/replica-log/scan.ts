@@ -93,6 +93,9 @@ export async function scanReplicaDir(dir: string, openFile: OpenFile, flags: str
     else found.push({ name, firstIndex: parsed.firstIndex })
   }
   found.sort((a, b) => a.firstIndex - b.firstIndex)
+  // A segment whose successor starts at or below the start marker holds only compacted entries;
+  // skipping it unread makes the order in which a compaction's deletions reached the disk irrelevant.
+  while (found.length > 1 && found[1]!.firstIndex <= start) leftovers.push(join(dir, found.shift()!.name))
 
   let epoch = 0
   let expected: number | undefined

@@ -198,6 +198,24 @@ describe('FileReplicaLog on disk', () => {
     assert.deepEqual((await readdir(dir)).sort(), [META_FILE])
   })
 
+  withDir('a compaction whose deletions reached the disk out of order, and a segment creation cut short, are not corruption', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 50 })
+    for (let i = 0; i < 4; i++) await log.write(i, entries(i, 1, `entry-${i}`))
+    const names = await segments(dir)
+    const oldest = await readFile(join(dir, names[0]!))
+    await log.compact(3)
+    await log.close()
+    assert.deepEqual(await segments(dir), [names[3]])
+    await writeFile(join(dir, names[0]!), oldest)
+    await writeFile(join(dir, 'seg-0000000000-0000000000000004.log'), Buffer.alloc(7))
+    const reopened = await openAt(dir, { segmentBytes: 50 })
+    assert.deepEqual(reopened.state(), { clusterId: undefined, start: 3, end: 4, lastEpoch: 1 })
+    assert.deepEqual(show(await readAllEntries(reopened)), ['3@1:entry-3'])
+    await reopened.write(4, entries(4, 1, 'entry-4'))
+    await reopened.close()
+    assert.deepEqual(await segments(dir), [names[3], 'seg-0000000000-0000000000000004.log'])
+  })
+
   withDir('files are 0600 in a 0700 directory; a second open is locked out', async (dir) => {
     const log = await openAt(dir)
     await log.write(0, entries(0, 1, 'a'))
