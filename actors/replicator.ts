@@ -125,6 +125,13 @@ export function replicatorActor(init: ReplicatorInit) {
         for (const w of appends.splice(0)) w.reply.reject(appendError)
       }
 
+      /** Why a fence or append for `epoch` cannot be served by this node's log. */
+      const fenced = (epoch: number): FencedError => {
+        const known = cluster.view()?.leader?.epoch
+        if (known !== undefined && known > epoch) return new FencedError(epoch, known)
+        return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
+      }
+
       /** Aligns the core with the cluster's view: leading, voters, stepping down. */
       const sync = (): Following | undefined => {
         const view = cluster.view()
@@ -301,7 +308,7 @@ export function replicatorActor(init: ReplicatorInit) {
           const reply = c.defer()
           sync()
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(new FencedError(msg.epoch, cluster.view()?.leader?.epoch))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else {
             fences.push({ epoch: msg.epoch, reply, sinceMs: clock.monotonicMs() })
             flush()
@@ -312,7 +319,7 @@ export function replicatorActor(init: ReplicatorInit) {
           const reply = c.defer()
           sync()
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(new FencedError(msg.epoch, cluster.view()?.leader?.epoch))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else if (msg.payloads.length === 0 || msg.payloads.some((p) => p.length === 0)) reply.reject(new InvalidArgumentError('empty records are reserved for the log itself'))
           else {
             const first = core.propose(msg.payloads, clock.monotonicMs())
@@ -347,7 +354,7 @@ export function replicatorActor(init: ReplicatorInit) {
           const reply = c.defer()
           sync()
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(new FencedError(msg.epoch, cluster.view()?.leader?.epoch))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else if (msg.offset > core.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${core.commitEnd} entries are committed`))
           else {
             core.compact(msg.offset)

@@ -42,7 +42,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   })
   const load = new ProcessLoad(env.clock)
   const node = assembleNode(
-    { env, network, store: storage.store, jobLog: storage.jobLog, cache: storage.cache },
+    { env, network, store: storage.store, jobLog: storage.jobLog, ...(storage.replicaLog === undefined ? {} : { replicaLog: storage.replicaLog }), cache: storage.cache },
     {
       founder: config.bootstrap.length === 0,
       jobs,

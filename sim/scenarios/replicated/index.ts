@@ -79,9 +79,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
           for (const node of world.nodes) {
             const s = node.app?.replication?.status()
             if (s === undefined || s.leaderEpoch === undefined) continue
-            for (let index = 0; index < s.commitEnd; index++) {
-              // Entries below a known committed one were checked when it was recorded.
-              if (index < committed.length) continue
+            // Entries below the recorded prefix were checked when they were recorded.
+            for (let index = committed.length; index < s.commitEnd; index++) {
               const voters = node.app?.cluster.view()?.config?.members ?? []
               const entry = majorityEntry(world, voters, index)
               if (entry === undefined) return `${node.id} (epoch ${s.leaderEpoch}) committed index ${index}, which no majority of ${voters.join(',')} holds durably`
