@@ -9,8 +9,8 @@
  */
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
-import { ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
-import type { ClusterView, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
+import { checkLogPosition, ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
+import type { ClusterView, LogPosition, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
 import type { Clock } from '../src/env/types.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
@@ -25,6 +25,9 @@ const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
 
 /** How long a graceful leave waits to be removed from the configuration. */
 const LEAVE_TIMEOUT_MS = 5000
+
+/** Distinct foreign peers logged (each once); the metric counts them all. */
+const FOREIGN_LOGGED_MAX = 1000
 
 /** Minimum time between dials of the same member. */
 const REDIAL_MS = 5000
@@ -45,12 +48,14 @@ export type LeadershipListener = (leading: boolean, epoch: number | undefined) =
 export class ClusterHandle {
   private core: ClusterCore | undefined = undefined
   private clock: Clock | undefined = undefined
+  /** Makes the actor run a step soon (publish what changed). */
+  private poke: () => void = () => {}
+  /** Set before the actor starts, applied when it attaches. */
+  private pendingLog: LogPosition | undefined = undefined
+  private pendingResign: string | undefined = undefined
   private readonly listeners = new Set<LeadershipListener>()
   private leading = false
   private epoch: number | undefined = undefined
-  private logPosition: { epoch: number; index: number } | undefined = undefined
-  /** Why this node last resigned (shown on /status once the election honours it). */
-  resigned: string | undefined = undefined
 
   /** The epoch this node leads while its lease holds, else undefined. */
   leaderEpoch(): number | undefined {
@@ -65,27 +70,37 @@ export class ClusterHandle {
   }
 
   /**
-   * The durable end of this node's replica log, for the election's up-to-date rule. Called
-   * synchronously BEFORE a write that extends the log starts, and again after a cut or failure.
-   * (Minimal version of contract 3 until the election uses it: it only records the position.)
+   * The durable end of this node's replica log, for the election's up-to-date rule: index is one
+   * past the last entry, epoch the epoch of that entry. Called synchronously BEFORE a write that
+   * extends the log starts, and again after a cut or failure. Throws RangeError for a negative or
+   * non-integer position.
    */
   setLogPosition(position: { epoch: number; index: number }): void {
-    this.logPosition = position
+    if (this.core === undefined) {
+      this.pendingLog = checkLogPosition(position)
+      return
+    }
+    this.core.setLogPosition(position)
   }
 
-  /** The position last reported with setLogPosition. */
-  reportedLogPosition(): { epoch: number; index: number } | undefined {
-    return this.logPosition
-  }
-
-  /** Gives up the lead (if leading) and does not campaign for a while (minimal version: records the reason). */
+  /**
+   * Gives up the lead (if leading) and does not campaign for a while (3 leases), so that another
+   * voter takes over; the reason shows on /status until this node leads again.
+   */
   resign(reason: string): void {
-    this.resigned = reason
+    const core = this.core
+    if (core === undefined) {
+      this.pendingResign = reason
+      return
+    }
+    core.resign(reason, this.clock!.monotonicMs())
+    this.notify()
+    this.poke()
   }
 
-  /** The cluster's identity; undefined until known (minimal version: never known). */
+  /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
   clusterId(): string | undefined {
-    return undefined
+    return this.core?.clusterId ?? undefined
   }
 
   /** Subscribes to leadership changes; returns an unsubscribe function. */
@@ -95,9 +110,14 @@ export class ClusterHandle {
   }
 
   /** @internal */
-  attach(core: ClusterCore, clock: Clock): void {
+  attach(core: ClusterCore, clock: Clock, poke: () => void): void {
     this.core = core
     this.clock = clock
+    this.poke = poke
+    if (this.pendingLog !== undefined) core.setLogPosition(this.pendingLog)
+    if (this.pendingResign !== undefined) core.resign(this.pendingResign, clock.monotonicMs())
+    this.pendingLog = undefined
+    this.pendingResign = undefined
   }
 
   /** @internal re-evaluates leadership and tells listeners about a change. */
@@ -139,9 +159,11 @@ export function clusterActor(init: ClusterActorInit) {
         random: ctx.env.random,
         nowMs: clock.monotonicMs(),
       })
-      init.handle.attach(core, clock)
+      init.handle.attach(core, clock, () => ctx.self.tell({ type: 'tick' }))
       let invalidRecords = 0
       ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
+      ctx.env.metrics.counter('dx_cluster_foreign_records_total', 'Member records ignored because they belong to another cluster', [], (set) => set(core.foreignRecords))
+      const foreignSeen = new Set<string>()
       ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {
         const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
         for (const m of core.view(clock.monotonicMs()).members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
@@ -206,7 +228,12 @@ export function clusterActor(init: ClusterActorInit) {
           settleLeave()
         },
         async record(msg) {
+          const foreignBefore = core.foreignRecords
           core.receive(msg.record, clock.monotonicMs())
+          if (core.foreignRecords > foreignBefore && !foreignSeen.has(`${msg.record.node}/${msg.record.clusterId}`) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
+            foreignSeen.add(`${msg.record.node}/${msg.record.clusterId}`)
+            ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', { peer: msg.record.node, theirCluster: msg.record.clusterId, ourCluster: core.clusterId })
+          }
           await flush()
         },
         view: () => core.view(clock.monotonicMs()),

@@ -3,17 +3,27 @@
  * persisted election state. msgpack arrays with the format version first; decoding validates every
  * field and bound and throws a ProtocolError subclass for anything else, so a bad peer costs one
  * dropped record, never a crash.
+ *
+ * Versions: 2 adds the replicated log position and the cluster identity to records, and the
+ * identity to the state. Version 1 records and states (from
+ * nodes and disks of the previous release) still decode, with the new fields empty, so a rolling
+ * upgrade keeps electing.
  */
 import { Packr } from 'msgpackr'
 import { showValue } from '../../src/errors.js'
-import type { MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from '../../src/cluster/types.js'
+import type { LogPosition, MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from '../../src/cluster/types.js'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
 
 /** The gossip topic of member records. */
 export const CLUSTER_TOPIC = 'dx/cluster/1'
 
 /** Current record and state format version. */
-export const CLUSTER_CODEC_VERSION = 1
+export const CLUSTER_CODEC_VERSION = 2
+
+/** Field counts of a record, by format version. */
+const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16 }
+/** Field counts of the persisted state, by format version. */
+const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 6 }
 
 /** Largest encoded record accepted. */
 export const RECORD_MAX_BYTES = 64 * 1024
@@ -48,6 +58,8 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.leaderSeq,
     r.support === null ? null : [r.support.leader, r.support.epoch, r.support.seq],
     r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null],
+    r.log === null ? null : [r.log.epoch, r.log.index],
+    r.clusterId,
   ])
   if (bytes.length > RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, RECORD_MAX_BYTES)
   return bytes
@@ -55,7 +67,7 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
 
 /** Decodes a member record; throws a ProtocolError subclass for anything invalid. */
 export function decodeRecord(bytes: Uint8Array): MemberRecord {
-  const w = unpackArray(bytes, RECORD_MAX_BYTES, 14)
+  const w = unpackArray(bytes, RECORD_MAX_BYTES, RECORD_FIELDS)
   const metrics = w[6]
   if (!Array.isArray(metrics) || metrics.length !== 8) throw invalid('metrics')
   return {
@@ -83,22 +95,25 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
             }),
             3,
           ),
+    log: w[14] === undefined || w[14] === null ? null : pair(w[14], (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') }), 2),
+    clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
   }
 }
 
 /** Encodes the persisted election state. */
 export function encodeState(s: PersistedClusterState): Uint8Array {
-  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members]])
+  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members], s.clusterId])
 }
 
 /** Decodes the persisted election state. */
 export function decodeState(bytes: Uint8Array): PersistedClusterState {
-  const w = unpackArray(bytes, RECORD_MAX_BYTES, 5)
+  const w = unpackArray(bytes, RECORD_MAX_BYTES, STATE_FIELDS)
   return {
     incarnation: count(w[1], 'incarnation'),
     epoch: count(w[2], 'epoch'),
     vote: w[3] === null ? null : id(w[3], 'vote'),
     config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }), 3),
+    clusterId: w[5] === undefined || w[5] === null ? null : id(w[5], 'clusterId'),
   }
 }
 
@@ -113,7 +128,7 @@ function decodeMetrics(m: unknown[]): NodeMetrics {
   return { capacity: count(m[0], 'capacity'), running: count(m[1], 'running'), queued: count(m[2], 'queued'), eventLoopLagMs: real(m[3], 'lag'), cpu: real(m[4], 'cpu'), memoryMb: real(m[5], 'memory'), types, durations }
 }
 
-function unpackArray(bytes: Uint8Array, maxBytes: number, length: number): unknown[] {
+function unpackArray(bytes: Uint8Array, maxBytes: number, lengths: Record<number, number>): unknown[] {
   if (bytes.length > maxBytes) throw new EnvelopeTooLargeError(bytes.length, maxBytes)
   let value: unknown
   try {
@@ -122,7 +137,8 @@ function unpackArray(bytes: Uint8Array, maxBytes: number, length: number): unkno
     throw new InvalidEnvelopeError(`not a msgpack value: ${(error as Error).message}`)
   }
   if (!Array.isArray(value) || value.length === 0) throw invalid('shape')
-  if (value[0] !== CLUSTER_CODEC_VERSION) throw new UnsupportedVersionError(value[0])
+  const length = typeof value[0] === 'number' ? lengths[value[0]] : undefined
+  if (length === undefined) throw new UnsupportedVersionError(value[0])
   if (value.length !== length) throw invalid(`field count ${value.length}`)
   return value
 }

@@ -23,6 +23,16 @@
  * majorities of the two intersect), so admitting a member does not interrupt it. A leave settles
  * when the node is out of the configuration, or when every other live voter is leaving too.
  *
+ * ## Identity
+ * The founder names its cluster with a random id (from the environment's Random), persisted with
+ * the first state, before any record leaves the node. Every record carries its sender's id (null
+ * while not admitted). A node ignores, and counts, records that carry an id other than its own, so
+ * two clusters never merge: not through a bootstrap address of the wrong cluster, nor through a
+ * member whose data dir was wiped and that founded afresh. A node without an id adopts it from the
+ * record whose configuration admits it, or from its configuration's leader (a cluster formed before
+ * ids existed gets one from its leader). Ignoring records can only remove votes and members, never
+ * add them, so this cannot weaken the election's safety.
+ *
  * ## Election (Raft's rules, carried by gossip)
  * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
  * 2. Pre-vote. A node that has heard no live leader for `leaseMs·(1+drift)` and sees a majority of
@@ -44,6 +54,21 @@
  * 6. Check quorum. A leader that has held no lease for a full `leaseMs` stops announcing leadership,
  *    so followers that still hear it (a one-way cut) time out and elect a leader the majority can
  *    reach.
+ * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
+ *    (epoch of its last entry, index one past it), set by the log's owner through `setLogPosition`.
+ *    A node grants a pre-vote or a vote only to a candidate whose log is at least as up to date as
+ *    its own, compared by (epoch, index). An entry held by a majority is therefore held by every
+ *    possible winner: the winner's majority intersects that one, and the shared voter refused any
+ *    candidate behind it. The candidate's position is the one in the very record that asks, and
+ *    records are ordered, so a vote never rests on a stale position. A node whose position was never
+ *    set (null: its job log lives outside the node, in Kafka or the shared file log) compares as
+ *    equal to every position, so such clusters elect exactly as without the rule. Candidates are
+ *    ranked most up-to-date first (then configuration order), so the one that can win goes first.
+ * 8. Resigning. A leader that cannot do a leader's work (its scheduler cannot run) calls `resign`:
+ *    it steps down at once, announcing it in its next record so followers stop waiting out its
+ *    lease, and does not campaign for RESIGN_HOLD_OFF_LEASES leases, which leaves room for another
+ *    voter to win. Stepping down and not campaigning only ever remove leaders, so this cannot
+ *    weaken any safety property; the reason is kept for /status until the node leads again.
  *
  * ## Properties
  * - Election safety: at most one leader per epoch (one persisted vote per node per epoch, majority
@@ -64,7 +89,9 @@ import {
   emptyMetrics,
   type ClusterConfig,
   type ClusterView,
+  type LogPosition,
   type MemberRecord,
+  type MemberRole,
   type MemberState,
   type MemberView,
   type NodeMetrics,
@@ -159,6 +186,14 @@ export class ClusterCore {
   private leading: Leading | null = null
   private electionAtMs: number
   private nextPublishMs: number
+  /** The end of this node's replicated log; null while it keeps none (it then compares as equal to any). */
+  private log: LogPosition | null = null
+  /** After a resignation this node does not campaign before this time. */
+  private holdOffUntilMs = -Infinity
+  private resigned: string | undefined = undefined
+  private cluster: string | null
+  /** Records ignored because they come from another cluster. */
+  private foreign = 0
   private dirty = false
   private publishNow = false
 
@@ -172,9 +207,13 @@ export class ClusterCore {
     this.epoch = p?.epoch ?? 0
     this.vote = p?.vote ?? null
     this.config = p?.config ?? null
+    this.cluster = p?.clusterId ?? null
     // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
     this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
-    if (this.config === null && init.founder) this.config = { epoch: 0, counter: 1, members: [this.self] }
+    if (this.config === null && init.founder) {
+      this.config = { epoch: 0, counter: 1, members: [this.self] }
+      this.cluster = init.random.id()
+    }
     if (this.config?.members.includes(this.self) === true) this.status = 'up'
     this.electionAtMs = init.nowMs
     this.nextPublishMs = init.nowMs
@@ -196,6 +235,10 @@ export class ClusterCore {
   /** Takes in a record gossiped by another node. */
   receive(record: MemberRecord, nowMs: number): void {
     if (record.node === this.self) return
+    if (record.clusterId !== null && this.cluster !== null && record.clusterId !== this.cluster) {
+      this.foreign++
+      return
+    }
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
@@ -206,6 +249,7 @@ export class ClusterCore {
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
+    this.adoptIdentity(record)
     this.followLeader(record, nowMs)
     this.answerCandidate(record, nowMs)
     this.countVotes(nowMs)
@@ -226,12 +270,35 @@ export class ClusterCore {
     this.addresses = addresses
   }
 
+  /**
+   * Sets the end of this node's replicated log, carried by its next records for the up-to-date rule.
+   * The caller sets it before a write that extends the log (so it may run ahead of what is durable,
+   * which only makes this node stricter as a voter) and again after a cut or a failed write.
+   */
+  setLogPosition(position: LogPosition): void {
+    this.log = checkLogPosition(position)
+  }
+
+  /**
+   * Gives up the lead now (if leading) and does not campaign for RESIGN_HOLD_OFF_LEASES leases, so
+   * another voter can take over; used when this node cannot do a leader's work (its scheduler
+   * cannot run). The reason shows in the view until this node leads again.
+   */
+  resign(reason: string, nowMs: number): void {
+    this.resigned = reason
+    this.holdOffUntilMs = nowMs + RESIGN_HOLD_OFF_LEASES * this.options.leaseMs
+    this.preVote = null
+    if (this.leading !== null) this.stepDown()
+    this.candidateEpoch = null
+    this.publishNow = true
+  }
+
   // ---- outputs -----------------------------------------------------------------------------------
 
   /** What to persist and whether to publish now; resets both. */
   takeReady(nowMs: number): Ready {
     const ready: Ready = {
-      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config } : undefined,
+      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config, clusterId: this.cluster } : undefined,
       publish: this.publishNow,
     }
     this.dirty = false
@@ -265,6 +332,8 @@ export class ClusterCore {
       grant: this.grant,
       leaderSeq,
       support: this.support,
+      log: this.log,
+      clusterId: this.cluster,
       config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members } : { epoch: c.epoch, counter: c.counter },
     }
   }
@@ -279,6 +348,16 @@ export class ClusterCore {
     return this.leading?.epoch ?? null
   }
 
+  /** The cluster's identity, or null until this node founded or was admitted to one. */
+  get clusterId(): string | null {
+    return this.cluster
+  }
+
+  /** How many records were ignored because they came from another cluster. */
+  get foreignRecords(): number {
+    return this.foreign
+  }
+
   /** The highest epoch this node has voted in or followed. */
   get currentEpoch(): number {
     return this.epoch
@@ -288,7 +367,9 @@ export class ClusterCore {
   view(nowMs: number): ClusterView {
     const members: MemberView[] = []
     const voters = new Set(this.config?.members ?? [])
-    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
+    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+    const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
+    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), role: role(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
     const ids = new Set([...voters, ...this.peers.keys()])
     ids.delete(this.self)
     for (const id of [...ids].sort()) {
@@ -299,13 +380,13 @@ export class ClusterCore {
         addresses: peer?.record.addresses ?? [],
         incarnation: peer?.record.incarnation ?? 0,
         voter: voters.has(id),
+        role: role(id),
         phi: peer === undefined ? Infinity : peer.detector.phi(nowMs),
         lastSeenMsAgo: peer === undefined ? null : nowMs - peer.lastHeardMs,
         metrics: peer?.record.metrics ?? null,
       })
     }
-    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
-    return { self: this.self, leader, leading: this.holdsLease(nowMs), config: this.config, members }
+    return { self: this.self, clusterId: this.cluster, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -360,12 +441,32 @@ export class ClusterCore {
     if (this.status === 'joining' && this.config.members.includes(this.self)) this.status = 'up'
   }
 
+  /**
+   * A node without an identity takes it from the record that admits it (its configuration lists
+   * this node) or, in a cluster named after it formed, from the leader of its configuration.
+   */
+  private adoptIdentity(record: MemberRecord): void {
+    if (this.cluster !== null || record.clusterId === null) return
+    const admits = record.config?.members?.includes(this.self) === true
+    const leads = record.leaderSeq !== null && this.isVoter(record.node) && this.isVoter(this.self)
+    if (!admits && !leads) return
+    this.cluster = record.clusterId
+    this.dirty = true
+    this.publishNow = true
+  }
+
   /** The leader admits joiners and removes leavers, one at a time, each after the last is held by a majority. */
   private changeConfig(nowMs: number): void {
     const config = this.config
     if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
     const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
     if (holding < this.quorum(config)) return
+    if (this.cluster === null) {
+      // A cluster formed before identities existed: its leader names it, and members adopt the name.
+      this.cluster = this.random.id()
+      this.dirty = true
+      this.publishNow = true
+    }
     this.previousConfig = null
     let members: NodeId[] | undefined
     // Other leavers go first: a leader that removes itself steps down, and its successor needs their votes.
@@ -400,7 +501,7 @@ export class ClusterCore {
 
   private campaign(nowMs: number): void {
     const config = this.config
-    if (config === null || this.status !== 'up' || !this.isVoter(this.self) || this.leading !== null) return
+    if (config === null || this.status !== 'up' || !this.isVoter(this.self) || this.leading !== null || nowMs < this.holdOffUntilMs) return
     if (this.preVote !== null) {
       if (nowMs < this.preVote.untilMs) return
       this.preVote = null
@@ -416,9 +517,15 @@ export class ClusterCore {
     this.countVotes(nowMs)
   }
 
-  /** Position among live voters in configuration order: the oldest live member has rank 0. */
+  /**
+   * Position among live voters, the most up-to-date log first and then configuration order: with
+   * equal logs the oldest live member has rank 0. A candidate whose log is behind would be refused
+   * anyway, so it goes after those that can win.
+   */
   private rank(nowMs: number): number {
+    const logOf = (m: NodeId): LogPosition | null => (m === this.self ? this.log : (this.peers.get(m)?.record.log ?? null))
     const live = (this.config?.members ?? []).filter((m) => this.alive(m, nowMs))
+    live.sort((a, b) => compareLogs(logOf(b), logOf(a)))
     const i = live.indexOf(this.self)
     return i === -1 ? live.length : i
   }
@@ -427,6 +534,9 @@ export class ClusterCore {
     const candidate = record.node
     if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs)) return
     if (this.config !== null && record.config !== null && versionAfter(this.config, record.config)) return
+    // Raft's up-to-date rule: a leader must hold every entry a majority holds, so a voter supports
+    // only candidates whose log is at least as long (by epoch, then index) as its own.
+    if (compareLogs(record.log, this.log) < 0) return
     if (record.preVote !== null && record.preVote > this.epoch) {
       if (this.grant === null || this.grant.epoch < record.preVote || (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))) {
         this.grant = { candidate, epoch: record.preVote }
@@ -464,6 +574,7 @@ export class ClusterCore {
     const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
     if (votes < this.quorum(config)) return
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.resigned = undefined
     this.candidateEpoch = null
     this.support = { leader: this.self, epoch: this.epoch, seq: 0 }
     this.publishNow = true
@@ -538,6 +649,9 @@ export class ClusterCore {
   }
 }
 
+/** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */
+const RESIGN_HOLD_OFF_LEASES = 3
+
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
 
@@ -546,6 +660,22 @@ const FORGET_AFTER_MS = 60_000
 
 function newer(a: MemberRecord, b: MemberRecord): boolean {
   return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.seq > b.seq)
+}
+
+/**
+ * Orders log positions by (epoch, index): negative when `a` is behind `b`. A node without a
+ * replicated log (null) compares as equal to every position, so nodes whose job log lives outside
+ * them (Kafka, the shared file log) elect exactly as without the rule.
+ */
+export function compareLogs(a: LogPosition | null, b: LogPosition | null): number {
+  if (a === null || b === null) return 0
+  return a.epoch !== b.epoch ? a.epoch - b.epoch : a.index - b.index
+}
+
+/** A copy of `position`; throws RangeError unless both parts are non-negative safe integers. */
+export function checkLogPosition(position: LogPosition): LogPosition {
+  if (!Number.isSafeInteger(position.epoch) || !Number.isSafeInteger(position.index) || position.epoch < 0 || position.index < 0) throw new RangeError(`invalid log position ${JSON.stringify(position)}`)
+  return { epoch: position.epoch, index: position.index }
 }
 
 function versionAfter(a: { epoch: number; counter: number }, b: { epoch: number; counter: number }): boolean {

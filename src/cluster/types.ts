@@ -23,6 +23,18 @@ export interface NodeMetrics {
   durations: Record<string, { count: number; p50Ms: number; p90Ms: number }>
 }
 
+/**
+ * The end of a node's replicated log: `index` is one past the last durable entry, `epoch` the epoch
+ * of the entry at index-1. Ordered lexicographically by (epoch, index), as in Raft §5.4.1.
+ */
+export interface LogPosition {
+  readonly epoch: number
+  readonly index: number
+}
+
+/** A member's part in the cluster as a node sees it: the leader, another voter, or a non-voting worker. */
+export type MemberRole = 'leader' | 'voter' | 'worker'
+
 /** The members whose votes count, with a version ordered by (epoch, counter). */
 export interface ClusterConfig {
   readonly epoch: number
@@ -58,6 +70,10 @@ export interface MemberRecord {
   /** Set while it leads `epoch`: the lease sequence number of this record. */
   readonly leaderSeq: number | null
   readonly support: Support | null
+  /** The end of its replicated log, or null if it keeps none (its job log lives outside the node). */
+  readonly log: LogPosition | null
+  /** The cluster it belongs to, or null while it has not been admitted to one. */
+  readonly clusterId: string | null
   /** Its configuration version; the leader also sends the members. */
   readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[] } | null
 }
@@ -68,6 +84,8 @@ export interface PersistedClusterState {
   readonly epoch: number
   readonly vote: NodeId | null
   readonly config: ClusterConfig | null
+  /** The cluster this node belongs to (created by the founder, adopted on admission), or null. */
+  readonly clusterId: string | null
 }
 
 /** One member as this node sees it. */
@@ -78,6 +96,7 @@ export interface MemberView {
   readonly incarnation: number
   /** True if it counts for quorums. */
   readonly voter: boolean
+  readonly role: MemberRole
   readonly phi: number
   readonly lastSeenMsAgo: number | null
   readonly metrics: NodeMetrics | null
@@ -92,11 +111,15 @@ export interface LeaderView {
 /** This node's view of the cluster. */
 export interface ClusterView {
   readonly self: NodeId
+  /** The cluster's identity, once this node knows it. */
+  readonly clusterId: string | null
   readonly leader: LeaderView | null
   /** True while this node holds the leader lease and may run manager duties. */
   readonly leading: boolean
   readonly config: ClusterConfig | null
   readonly members: readonly MemberView[]
+  /** Why this node gave up the lead (ClusterCore.resign), until it leads again. */
+  readonly resigned?: string
 }
 
 /** An empty metrics record. */

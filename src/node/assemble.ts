@@ -110,17 +110,29 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
 
   // The scheduler runs exactly while this node holds the lease of one epoch; changes are applied one
   // at a time, so an old scheduler has always stopped before the next one starts.
-  let scheduler: { ref: ActorRef<Message>; epoch: number } | undefined
+  let scheduler: { ref: ActorRef<Message>; epoch: number; stopping: boolean } | undefined
   let transitions = Promise.resolve()
+  let shuttingDown = false
   const reconcile = async (): Promise<void> => {
     const epoch = cluster.leaderEpoch()
     if (scheduler !== undefined && scheduler.epoch !== epoch) {
+      scheduler.stopping = true
       await system.stop(scheduler.ref)
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
       const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
-      scheduler = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch }
+      const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
+      scheduler = running
+      // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)
+      // leaves this node leading without doing a leader's work: give up the lead and say why.
+      void system.whenTerminated(running.ref).then((terminated) => {
+        if (running.stopping || shuttingDown) return
+        if (scheduler === running) scheduler = undefined
+        const why = terminated.error === undefined ? terminated.reason : `${terminated.reason}: ${terminated.error.message}`
+        system.log.warn('the scheduler stopped while this node leads; resigning the lead', { epoch, reason: why })
+        cluster.resign(`scheduler of epoch ${epoch} stopped (${why})`)
+      })
     }
   }
   cluster.onLeadershipChange(() => {
@@ -137,6 +149,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       if (options.leave === true) {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))
       }
+      shuttingDown = true
       jobs.close(new SystemShutdownError('the node stopped before the leader acknowledged the job; it may still run: look it up by id or resubmit with the same idempotency key'))
       await system.shutdown({ timeoutMs: options.timeoutMs ?? 5000 })
       waiters.close(new SystemShutdownError('the node stopped before the job finished; ask another node for its result'))

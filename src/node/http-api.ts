@@ -13,9 +13,13 @@ import type { Timers } from '../env/types.js'
 /** The JSON document of GET /status. */
 export interface StatusDocument {
   nodeId: string
+  /** The cluster's identity, once this node knows it. */
+  clusterId: string | null
   addresses: string[]
   leader: { nodeId: string; epoch: number } | null
   leading: boolean
+  /** Why this node gave up the lead, if it did (until it leads again). */
+  resigned?: string
   members: Array<Record<string, unknown> & { nodeId: string; state: string }>
 }
 
@@ -23,13 +27,16 @@ export interface StatusDocument {
 export function statusDocument(nodeId: string, addresses: string[], view: ClusterView | undefined): StatusDocument {
   return {
     nodeId,
+    clusterId: view?.clusterId ?? null,
     addresses,
     leader: view?.leader ?? null,
     leading: view?.leading ?? false,
+    ...(view?.resigned === undefined ? {} : { resigned: view.resigned }),
     members: (view?.members ?? []).map((m) => ({
       nodeId: m.nodeId,
       state: m.state,
       voter: m.voter,
+      role: m.role,
       incarnation: m.incarnation,
       addresses: [...m.addresses],
       lastSeenMsAgo: m.lastSeenMsAgo === null ? null : Math.round(m.lastSeenMsAgo),

@@ -1,0 +1,204 @@
+// Goal: the coordination core's election rules hold when driven directly, with a manual clock and
+// records handed from node to node: Raft's up-to-date rule for pre-votes and votes, resigning.
+// Method: ClusterCore instances with a shared configuration, a tiny in-memory gossip loop.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ClusterCore, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
+import type { LogPosition, MemberRecord, PersistedClusterState } from '../../src/cluster/types.js'
+import { SeededRandom } from '../../src/env/prng.js'
+
+const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, downAfterMs: 1000, candidateStaggerMs: 100 }
+/** Beyond every wait a restarted member makes before it grants or campaigns. */
+const AFTER_LEASE = 600
+
+function persisted(members: string[]): PersistedClusterState {
+  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members }, clusterId: 'c' }
+}
+
+function core(self: string, members: string[], nowMs = 0): ClusterCore {
+  return new ClusterCore({ self, addresses: [], persisted: persisted(members), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs })
+}
+
+/** Nodes that gossip every record to every other live node at once. */
+class Gossip {
+  nowMs = 0
+  readonly down = new Set<string>()
+  readonly sent: MemberRecord[] = []
+  constructor(readonly cores: ClusterCore[]) {}
+
+  node(id: string): ClusterCore {
+    return this.cores.find((c) => c.self === id)!
+  }
+
+  /** Advances time in 10 ms steps, ticking and delivering until quiet at each step. */
+  run(ms: number): void {
+    for (const end = this.nowMs + ms; this.nowMs < end; ) {
+      this.nowMs += 10
+      const live = this.cores.filter((c) => !this.down.has(c.self))
+      for (const c of live) c.tick(this.nowMs)
+      for (let round = 0; round < 10; round++) {
+        let published = false
+        for (const c of live) {
+          if (!c.takeReady(this.nowMs).publish) continue
+          published = true
+          const record = c.record(this.nowMs)
+          this.sent.push(record)
+          for (const other of live) if (other !== c) other.receive(record, this.nowMs)
+        }
+        if (!published) break
+      }
+    }
+  }
+
+  leaders(): string[] {
+    return this.cores.filter((c) => !this.down.has(c.self) && c.holdsLease(this.nowMs)).map((c) => c.self)
+  }
+}
+
+const MEMBERS = ['n0', 'n1', 'n2']
+
+/** n1 as a voter that has waited out the lease after boot, and a record of n0 asking for support. */
+function voterAndCandidate(voterLog: LogPosition | null): { voter: ClusterCore; ask: (fields: Partial<MemberRecord>) => MemberRecord } {
+  const voter = core('n1', MEMBERS)
+  if (voterLog !== null) voter.setLogPosition(voterLog)
+  voter.tick(AFTER_LEASE)
+  const candidate = core('n0', MEMBERS)
+  return { voter, ask: (fields) => ({ ...candidate.record(AFTER_LEASE), ...fields }) }
+}
+
+test('compareLogs orders by epoch, then index; an unset position equals everything', () => {
+  assert.ok(compareLogs({ epoch: 2, index: 1 }, { epoch: 1, index: 99 }) > 0)
+  assert.ok(compareLogs({ epoch: 1, index: 5 }, { epoch: 1, index: 6 }) < 0)
+  assert.equal(compareLogs({ epoch: 1, index: 5 }, { epoch: 1, index: 5 }), 0)
+  assert.equal(compareLogs(null, { epoch: 9, index: 9 }), 0)
+  assert.equal(compareLogs({ epoch: 9, index: 9 }, null), 0)
+})
+
+test('a candidate whose log is behind the voter’s gets neither a pre-vote nor a vote', () => {
+  for (const behind of [{ epoch: 2, index: 9 }, { epoch: 1, index: 50 }]) {
+    const { voter, ask } = voterAndCandidate({ epoch: 2, index: 10 })
+    voter.receive(ask({ preVote: 1, log: behind }), AFTER_LEASE)
+    assert.equal(voter.record(AFTER_LEASE).grant, null, `no pre-vote for ${JSON.stringify(behind)}`)
+    voter.receive(ask({ epoch: 1, vote: 'n0', log: behind }), AFTER_LEASE)
+    assert.equal(voter.currentEpoch, 0, 'no vote: the voter did not move to the candidate’s epoch')
+    assert.equal(voter.record(AFTER_LEASE).vote, null)
+  }
+})
+
+test('a candidate at least as up to date gets the pre-vote and the vote', () => {
+  for (const log of [{ epoch: 2, index: 10 }, { epoch: 2, index: 11 }, { epoch: 3, index: 1 }, null]) {
+    const { voter, ask } = voterAndCandidate({ epoch: 2, index: 10 })
+    voter.receive(ask({ preVote: 1, log }), AFTER_LEASE)
+    assert.deepEqual(voter.record(AFTER_LEASE).grant, { candidate: 'n0', epoch: 1 }, `pre-vote for ${JSON.stringify(log)}`)
+    voter.receive(ask({ epoch: 1, vote: 'n0', log }), AFTER_LEASE)
+    assert.equal(voter.currentEpoch, 1)
+    assert.equal(voter.record(AFTER_LEASE).vote, 'n0')
+  }
+})
+
+test('a voter that keeps no log (position never set) supports any candidate, as before the rule', () => {
+  const { voter, ask } = voterAndCandidate(null)
+  voter.receive(ask({ preVote: 1, log: { epoch: 0, index: 0 } }), AFTER_LEASE)
+  assert.deepEqual(voter.record(AFTER_LEASE).grant, { candidate: 'n0', epoch: 1 })
+})
+
+test('equal logs still elect, and the oldest member leads', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  for (const c of g.cores) c.setLogPosition({ epoch: 3, index: 40 })
+  g.run(3000)
+  assert.deepEqual(g.leaders(), ['n0'])
+})
+
+test('the member with the shortest log never leads; one of the up-to-date ones does', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.node('n0').setLogPosition({ epoch: 3, index: 39 })
+  g.node('n1').setLogPosition({ epoch: 3, index: 40 })
+  g.node('n2').setLogPosition({ epoch: 3, index: 40 })
+  g.run(3000)
+  assert.deepEqual(g.leaders(), ['n1'])
+  const votesForN0 = g.sent.filter((r) => r.node !== 'n0' && (r.vote === 'n0' || r.grant?.candidate === 'n0'))
+  assert.deepEqual(votesForN0, [], 'nobody granted n0 anything')
+  // With n1 gone, n2 (up to date) takes over; n0 still cannot.
+  g.down.add('n1')
+  g.run(3000)
+  assert.deepEqual(g.leaders(), ['n2'])
+})
+
+test('a leader that resigns steps down at once, says why, and does not campaign for 3 leases', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(2000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  const n0 = g.node('n0')
+  const epoch = n0.leaderEpoch!
+  const resignedAt = g.nowMs
+  n0.resign('job log unusable', g.nowMs)
+  assert.equal(n0.holdsLease(g.nowMs), false)
+  assert.equal(n0.leaderEpoch, null)
+  assert.equal(n0.view(g.nowMs).resigned, 'job log unusable')
+  const sentBefore = g.sent.length
+  g.run(1000)
+  assert.equal(g.leaders().length, 1)
+  assert.notEqual(g.leaders()[0], 'n0')
+  assert.ok(g.node(g.leaders()[0]!).leaderEpoch! > epoch)
+  const holdOffEnd = resignedAt + 3 * OPTIONS.leaseMs!
+  const campaigning = g.sent.slice(sentBefore).filter((r) => r.node === 'n0' && (r.preVote !== null || (r.vote === 'n0' && r.epoch > epoch)))
+  assert.deepEqual(campaigning, [], 'n0 did not ask for votes during the hold-off')
+  assert.ok(g.nowMs < holdOffEnd)
+  assert.equal(n0.view(g.nowMs).leader?.nodeId, g.leaders()[0], 'n0 follows the new leader')
+})
+
+test('a resigned node campaigns again after the hold-off when nobody else can lead', () => {
+  const solo = core('n0', ['n0'])
+  const g = new Gossip([solo])
+  g.run(1000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  solo.resign('scheduler failed', g.nowMs)
+  g.run(3 * OPTIONS.leaseMs! - 100)
+  assert.deepEqual(g.leaders(), [], 'held off')
+  g.run(1000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  assert.equal(solo.view(g.nowMs).resigned, undefined, 'leading again clears the reason')
+})
+
+/** A founder and fresh joiners (nothing persisted). */
+function fresh(ids: string[], persistedOf: (id: string) => PersistedClusterState | undefined = () => undefined): Gossip {
+  return new Gossip(ids.map((self, i) => new ClusterCore({ self, addresses: [], persisted: persistedOf(self), founder: i === 0, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+}
+
+test('the founder names the cluster before its first record; joiners adopt the name on admission', () => {
+  const g = fresh(['n0', 'n1', 'n2'])
+  const founder = g.node('n0')
+  const id = founder.clusterId
+  assert.match(id ?? '', /^[0-9a-f]{32}$/)
+  assert.equal(founder.takeReady(0).persist?.clusterId, id, 'persisted with the first state')
+  assert.equal(g.node('n1').clusterId, null)
+  g.run(5000)
+  for (const c of g.cores) assert.equal(c.clusterId, id, c.self)
+  assert.equal(g.node('n1').view(g.nowMs).clusterId, id)
+  assert.ok(g.sent.filter((r) => r.node === 'n0').every((r) => r.clusterId === id))
+})
+
+test('two clusters never mix: records of the other are ignored and counted, a member of another is never admitted', () => {
+  const a = fresh(['a0', 'a1'])
+  a.run(3000)
+  const stranger = new ClusterCore({ self: 'b1', addresses: [], persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'] }, clusterId: 'other' }, founder: false, options: OPTIONS, random: new SeededRandom('b1'), nowMs: a.nowMs })
+  const g = new Gossip([...a.cores, stranger])
+  g.nowMs = a.nowMs
+  g.run(5000)
+  const a0 = g.node('a0')
+  assert.ok(a0.foreignRecords > 0)
+  assert.ok(stranger.foreignRecords > 0)
+  assert.ok(!a0.view(g.nowMs).members.some((m) => m.nodeId === 'b1'), 'a0 does not list the stranger')
+  assert.deepEqual(a0.view(g.nowMs).config?.members, ['a0', 'a1'])
+  assert.equal(stranger.clusterId, 'other')
+  assert.equal(stranger.view(g.nowMs).leader, null)
+})
+
+test('a cluster formed before identities gets one from its leader, and every member adopts it', () => {
+  const old = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: MEMBERS }, clusterId: null })
+  const g = new Gossip(MEMBERS.map((self) => new ClusterCore({ self, addresses: [], persisted: old(), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+  g.run(3000)
+  const id = g.node('n0').clusterId
+  assert.notEqual(id, null)
+  for (const c of g.cores) assert.equal(c.clusterId, id)
+})
