@@ -111,7 +111,12 @@ export function replicatorActor(init: ReplicatorInit) {
       const open = async (): Promise<void> => {
         const opened = await init.opener.open({ signal: ctx.signal })
         const id = cluster.clusterId()
-        if (id !== undefined && opened.state().clusterId !== id) await opened.setClusterId(id)
+        if (id !== undefined && opened.state().clusterId !== id) {
+          await opened.setClusterId(id).catch(async (error: unknown) => {
+            await opened.close().catch(() => {})
+            throw error
+          })
+        }
         log = opened
         generation++
         ledEpoch = undefined
@@ -265,7 +270,17 @@ export function replicatorActor(init: ReplicatorInit) {
         failWaiters(new JobLogUnavailableError('the replicator stopped', false), new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true))
         return log?.close()
       })
-      await open()
+      /** Opens the log; until that works this node keeps resigning, as it has no log to lead with. */
+      const tryOpen = async (): Promise<void> => {
+        try {
+          await open()
+        } catch (error) {
+          ctx.log.warn('opening the replica log failed; retrying', { error })
+          cluster.resign(`replica log cannot be opened: ${toError(error).message}`)
+          ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
+        }
+      }
+      await tryOpen()
       ctx.timers.every('tick', init.tickMs ?? 25, { type: 'tick' })
 
       return {
@@ -295,14 +310,7 @@ export function replicatorActor(init: ReplicatorInit) {
           flush()
         },
         async reopen() {
-          if (core !== undefined) return
-          try {
-            await open()
-            ctx.log.info('replica log reopened', { position: core === undefined ? undefined : (core as ReplicationCore).position() })
-          } catch (error) {
-            ctx.log.warn('reopening the replica log failed; retrying', { error })
-            ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
-          }
+          if (core === undefined) await tryOpen()
         },
         fence(msg, c) {
           const reply = c.defer()
