@@ -96,6 +96,8 @@ export function replicatorActor(init: ReplicatorInit) {
       let voterKey = ''
       const fences: FenceWaiter[] = []
       const appends: AppendWaiter[] = []
+      /** Compactions waiting to be durable here (followers follow with later appends). */
+      const compactions: Array<{ readonly offset: number; readonly reply: DeferredReply<void> }> = []
       let invalidFrames = 0
       let failures = 0
 
@@ -128,6 +130,7 @@ export function replicatorActor(init: ReplicatorInit) {
       const failWaiters = (fenceError: Error, appendError: Error): void => {
         for (const w of fences.splice(0)) w.reply.reject(fenceError)
         for (const w of appends.splice(0)) w.reply.reject(appendError)
+        for (const w of compactions.splice(0)) w.reply.reject(fenceError)
       }
 
       /** Why a fence or append for `epoch` cannot be served by this node's log. */
@@ -196,6 +199,11 @@ export function replicatorActor(init: ReplicatorInit) {
           else if (now - w.sinceMs > commitTimeoutMs) w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged the records within ${commitTimeoutMs} ms; they may still be committed`, true))
           else continue
           appends.splice(i--, 1)
+        }
+        for (let i = 0; i < compactions.length; i++) {
+          if (c.startIndex < compactions[i]!.offset) continue
+          compactions[i]!.reply.resolve()
+          compactions.splice(i--, 1)
         }
       }
 
@@ -366,8 +374,8 @@ export function replicatorActor(init: ReplicatorInit) {
           else if (msg.offset > core.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${core.commitEnd} entries are committed`))
           else {
             core.compact(msg.offset)
+            compactions.push({ offset: msg.offset, reply })
             flush()
-            reply.resolve()
           }
           return reply
         },

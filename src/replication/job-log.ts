@@ -13,6 +13,8 @@
  * - Offsets are entry indexes. The leader's no-op entries are never returned by read, so offsets
  *   have gaps; readers advance by the last record's offset + 1.
  * - endOffset is the commit index (one past the last committed entry).
+ * - compact(offset) resolves once this node's copy starts at `offset`; followers compact with the
+ *   leader's next append, each only below its own commit index.
  */
 import type { ActorRef } from '../actor/types.js'
 import type { AbortOptions } from '../env/types.js'
