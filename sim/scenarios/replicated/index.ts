@@ -3,7 +3,9 @@
  * job client, every node submitting) with the job log replicated among the nodes
  * (src/replication) instead of the simulated shared service: each node keeps its copy on its own
  * simulated disk, which crashes, power losses (unsynced writes lost or torn), broken and full disks
- * damage, and only a majority's durable copies make an entry committed.
+ * damage, and only a majority's durable copies make an entry committed. On top of the run's fault
+ * schedule the scenario kills whichever node leads every few seconds (half of the time as a power
+ * loss) and restarts it, so every run hands the log from leader to leader.
  *
  * Online checks, after every event:
  * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
@@ -25,6 +27,13 @@ import { jobsScenario } from '../jobs/index.js'
 export interface ReplicatedScenarioInit {
   /** Time between submissions of one node. */
   submitEveryMs?: number
+  /**
+   * Mean time between kills of whichever node leads (half of them power losses), on top of the
+   * run's fault schedule, so that every run changes leaders; 0 for none.
+   */
+  killLeaderEveryMs?: number
+  /** No kills from this time on (before a liveness run's final heal, say). */
+  killUntilMs?: number
 }
 
 interface Committed {
@@ -56,9 +65,37 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     return undefined
   }
 
+  const killEveryMs = init.killLeaderEveryMs ?? 8000
+  const killUntilMs = init.killUntilMs ?? Infinity
+
+  /** Kills the leader now and then and restarts it a little later; stops before the quiet end. */
+  const killLeaders = (world: World<AssembledNode>, endMs: number): void => {
+    const random = world.workload.fork('leader-kills')
+    const next = (): void => {
+      const atMs = world.nowMs + killEveryMs * (0.5 + random.next())
+      if (atMs >= Math.min(endMs, killUntilMs)) return
+      world.at(atMs, () => {
+        const leader = world.nodes.find((n) => n.app?.cluster.leaderEpoch() !== undefined && n.owner.status === 'up')
+        if (leader !== undefined) {
+          const powerLoss = random.next() < 0.5
+          world.log('nemesis', `killing the leader ${leader.id}${powerLoss ? ' (power loss)' : ''}`)
+          if (powerLoss) leader.disk.replica.powerLoss()
+          world.crash(leader)
+          world.at(Math.min(endMs, world.nowMs + 1000 + random.next() * 4000), () => world.start(leader))
+        }
+        next()
+      })
+    }
+    next()
+  }
+
   return {
     ...base,
     name: 'replicated',
+    workload(world, endMs) {
+      base.workload?.(world, endMs)
+      if (killEveryMs > 0) killLeaders(world, endMs)
+    },
     invariants: [
       {
         name: 'one-leader-per-epoch',
