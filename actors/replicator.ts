@@ -25,7 +25,7 @@ import type { ReplicatedLogRequest } from '../src/replication/protocol.js'
 import type { Following, LocalOp, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
 import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
-import { decodeReplication, encodeReplication, REPLICATION_PROTOCOL, type ReplicationMessage } from '../protocols/replication/codec.js'
+import { decodeReplication, encodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
 import type { ClusterHandle } from './cluster.js'
 
@@ -337,6 +337,7 @@ export function replicatorActor(init: ReplicatorInit) {
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
           else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else if (msg.payloads.length === 0 || msg.payloads.some((p) => p.length === 0)) reply.reject(new InvalidArgumentError('empty records are reserved for the log itself'))
+          else if (msg.payloads.some((p) => p.length > REPLICATION_PAYLOAD_MAX_BYTES)) reply.reject(new InvalidArgumentError(`a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`))
           else {
             const first = core.propose(msg.payloads, clock.monotonicMs())
             appends.push({ first, end: first + msg.payloads.length, reply, sinceMs: clock.monotonicMs() })

@@ -25,6 +25,9 @@ export const REPLICATION_FRAME_MAX_BYTES = 16 * 1024 * 1024
 /** Most entries in one append. */
 export const REPLICATION_ENTRIES_MAX = 10_000
 
+/** Largest payload of one entry, so that one entry always fits a frame. */
+export const REPLICATION_PAYLOAD_MAX_BYTES = 8 * 1024 * 1024
+
 /** One log entry on the wire. */
 export interface WireEntry {
   readonly index: number
@@ -117,7 +120,7 @@ export function decodeReplication(bytes: Uint8Array): ReplicationMessage {
       let last = prevEpoch
       for (let i = 0; i < raw.length; i++) {
         const e: unknown = raw[i]
-        if (!Array.isArray(e) || e.length !== 3 || !(e[2] instanceof Uint8Array)) throw invalid('entry')
+        if (!Array.isArray(e) || e.length !== 3 || !(e[2] instanceof Uint8Array) || e[2].length > REPLICATION_PAYLOAD_MAX_BYTES) throw invalid('entry')
         const entry = { index: index(e[0], 'entry index'), epoch: index(e[1], 'entry epoch'), payload: e[2] }
         // Entries are contiguous after prevIndex, their epochs never decrease, and none is newer than the sender.
         if (entry.index !== prevIndex + 1 + i || entry.epoch < last || entry.epoch > epoch) throw invalid(`entry ${entry.index} out of order`)

@@ -52,7 +52,7 @@
 import { assert } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 import type { ReplicaEntry, ReplicaLogState } from '../storage/types.js'
-import type { AppendMessage, ReplicationMessage, ReplyMessage, ResetMessage } from '../../protocols/replication/codec.js'
+import { REPLICATION_ENTRIES_MAX, REPLICATION_FRAME_MAX_BYTES, REPLICATION_PAYLOAD_MAX_BYTES, type AppendMessage, type ReplicationMessage, type ReplyMessage, type ResetMessage } from '../../protocols/replication/codec.js'
 import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosition, type Ready, type ReadRequest, type ReplicationOptions } from './types.js'
 
 /** A run of entries of one epoch, from index `from` up to the next run. */
@@ -143,6 +143,11 @@ export class ReplicationCore {
 
   constructor(init: ReplicationCoreInit, nowMs: number) {
     this.options = { ...DEFAULT_REPLICATION_OPTIONS, ...init.options }
+    const o = this.options
+    // A batch (plus one entry that may exceed the byte budget alone) must fit a frame.
+    assert(o.batchMaxEntries >= 1 && o.batchMaxEntries <= REPLICATION_ENTRIES_MAX, `batchMaxEntries ${o.batchMaxEntries} outside [1, ${REPLICATION_ENTRIES_MAX}]`)
+    assert(o.batchMaxBytes + REPLICATION_PAYLOAD_MAX_BYTES <= REPLICATION_FRAME_MAX_BYTES / 1.1, `batchMaxBytes ${o.batchMaxBytes} too large for a frame`)
+    assert(o.window >= 1, 'window must be at least 1')
     this.self = init.self
     const s = init.state
     assert(s.start <= s.end, `log start ${s.start} beyond end ${s.end}`)
@@ -272,6 +277,7 @@ export class ReplicationCore {
     const leading = this.leading
     assert(leading !== undefined && this.deposedBy === undefined, 'propose while not leading')
     assert(payloads.length > 0, 'propose of nothing')
+    assert(payloads.every((p) => p.length <= REPLICATION_PAYLOAD_MAX_BYTES), `an entry exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`)
     const first = this.end
     this.appendLocal(payloads)
     this.pumpAll()
@@ -452,7 +458,7 @@ export class ReplicationCore {
     const candidate = ends[Math.floor(leading.voters.length / 2)]!
     if (candidate <= this.commit || this.epochAt(candidate - 1) !== leading.epoch) return
     assert(candidate <= this.end, `commit ${candidate} beyond the log's end ${this.end}`)
-    this.commit = candidate
+    this.raiseCommit(candidate)
   }
 
   private pumpAll(): void {
@@ -590,8 +596,7 @@ export class ReplicationCore {
     let i = 0
     while (i < entries.length && entries[i]!.index < this.end && this.epochAt(entries[i]!.index) === entries[i]!.epoch) i++
     const learnCommit = (): void => {
-      const known = Math.min(m.leaderCommit, msgEnd, this.durableEnd)
-      if (known > this.commit) this.commit = known
+      this.raiseCommit(Math.min(m.leaderCommit, msgEnd, this.durableEnd))
       this.followerCompact(m.compactBelow)
     }
     if (i === entries.length) {
@@ -627,7 +632,7 @@ export class ReplicationCore {
     }
     if (m.start <= this.end && m.start >= this.start && this.epochAt(m.start - 1) === m.prevEpoch) {
       // We hold the leader's prefix: entries below its start are committed; keep ours from there.
-      if (m.start > this.commit) this.commit = Math.min(m.start, this.durableEnd)
+      this.raiseCommit(Math.min(m.start, this.durableEnd))
       if (m.start > this.start) this.enqueueOp({ kind: 'compact', index: m.start }, () => this.applyCompact(m.start))
       reply()
       return
@@ -641,7 +646,7 @@ export class ReplicationCore {
     this.durableEnd = Math.min(this.durableEnd, m.start)
     this.enqueueOp({ kind: 'reset', start: m.start, prevEpoch: m.prevEpoch }, () => {
       this.durableEnd = m.start
-      this.commit = Math.max(this.commit, m.start)
+      this.raiseCommit(m.start)
       reply()
     })
   }
@@ -687,6 +692,13 @@ export class ReplicationCore {
     assert(index === this.end && last !== undefined, `entry ${index} is not at the log's end ${this.end}`)
     assert(epoch >= last.epoch, `entry ${index} of epoch ${epoch} after an entry of epoch ${last.epoch}`)
     if (epoch !== last.epoch) this.runs.push({ from: index, epoch })
+  }
+
+  /** Commit only moves forward, and never past what this node's log holds. */
+  private raiseCommit(to: number): void {
+    if (to <= this.commit) return
+    assert(to <= this.end, `commit ${to} beyond the log's end ${this.end}`)
+    this.commit = to
   }
 
   private durablePosition(): LogPosition {
