@@ -3,9 +3,9 @@
  * job client, every node submitting) with the job log replicated among the nodes
  * (src/replication) instead of the simulated shared service: each node keeps its copy on its own
  * simulated disk, which crashes, power losses (unsynced writes lost or torn), broken and full disks
- * damage, and only a majority's durable copies make an entry committed. On top of the run's fault
- * schedule the scenario kills whichever node leads every few seconds (half of the time as a power
- * loss) and restarts it, so every run hands the log from leader to leader.
+ * damage, and only a majority's durable copies make an entry committed. On request, on top of the
+ * run's fault schedule, it kills whichever node leads every few seconds (half of the time as a power
+ * loss) and restarts it, so that every run hands the log from leader to leader.
  *
  * Online checks, after every event:
  * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
@@ -29,7 +29,8 @@ export interface ReplicatedScenarioInit {
   submitEveryMs?: number
   /**
    * Mean time between kills of whichever node leads (half of them power losses), on top of the
-   * run's fault schedule, so that every run changes leaders; 0 for none.
+   * run's fault schedule, so that every run changes leaders; 0 (the default) for none. Liveness
+   * runs must stop them before the final heal with `killUntilMs`.
    */
   killLeaderEveryMs?: number
   /** No kills from this time on (before a liveness run's final heal, say). */
@@ -65,7 +66,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     return undefined
   }
 
-  const killEveryMs = init.killLeaderEveryMs ?? 8000
+  const killEveryMs = init.killLeaderEveryMs ?? 0
   const killUntilMs = init.killUntilMs ?? Infinity
 
   /** Kills the leader now and then and restarts it a little later; stops before the quiet end. */
