@@ -7,7 +7,8 @@
  * Input from peers is never trusted: decoding checks every field, bound and the contiguity of the
  * entries, and throws a ProtocolError subclass for anything else, so a bad peer costs one dropped
  * frame. Frames are limited to REPLICATION_FRAME_MAX_BYTES on both sides; senders keep batches far
- * below it (the replication core splits them by REPLICATION_BATCH_MAX_BYTES).
+ * below it and below what the network carries (REPLICATION_NETWORK_PAYLOAD_BYTES): the replication
+ * core splits them by its batchMaxBytes option.
  */
 import { Packr } from 'msgpackr'
 import { showValue } from '../../src/errors.js'
@@ -25,8 +26,15 @@ export const REPLICATION_FRAME_MAX_BYTES = 16 * 1024 * 1024
 /** Most entries in one append. */
 export const REPLICATION_ENTRIES_MAX = 10_000
 
-/** Largest payload of one entry, so that one entry always fits a frame. */
-export const REPLICATION_PAYLOAD_MAX_BYTES = 8 * 1024 * 1024
+/** Largest payload of one entry: a job record's limit (protocols/jobs), so one entry always fits a frame. */
+export const REPLICATION_PAYLOAD_MAX_BYTES = 1024 * 1024
+
+/**
+ * Largest message the network must carry for replication: one maximal entry plus the framing of a
+ * batch (senders keep batches of small entries below the entry limit). The libp2p default (1 MiB)
+ * is too small, so a replicated node raises its limit to this.
+ */
+export const REPLICATION_NETWORK_PAYLOAD_BYTES = REPLICATION_PAYLOAD_MAX_BYTES + 512 * 1024
 
 /** One log entry on the wire. */
 export interface WireEntry {

@@ -15,6 +15,7 @@ import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
 import { openStorage } from './storage.js'
+import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
 /** A running production node. */
 export interface RunningNode extends AssembledNode {
@@ -32,7 +33,9 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   const secret = await readSecret(config)
   const metrics = new PrometheusMetrics()
   const env = realEnvironment({ logLevel: config.logLevel, metrics })
-  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity })
+  // Replication sends whole job records in one message, beyond the default message limit.
+  const maxPayloadBytes = config.jobLog.kind === 'replicated' ? { maxPayloadBytes: REPLICATION_NETWORK_PAYLOAD_BYTES } : {}
+  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity, ...maxPayloadBytes })
   await network.start().catch((error: unknown) => {
     throw listenFailure(error, config.listen.join(', '))
   })

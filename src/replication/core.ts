@@ -52,7 +52,7 @@
 import { assert } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 import type { ReplicaEntry, ReplicaLogState } from '../storage/types.js'
-import { REPLICATION_ENTRIES_MAX, REPLICATION_FRAME_MAX_BYTES, REPLICATION_PAYLOAD_MAX_BYTES, type AppendMessage, type ReplicationMessage, type ReplyMessage, type ResetMessage } from '../../protocols/replication/codec.js'
+import { REPLICATION_ENTRIES_MAX, REPLICATION_PAYLOAD_MAX_BYTES, type AppendMessage, type ReplicationMessage, type ReplyMessage, type ResetMessage } from '../../protocols/replication/codec.js'
 import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosition, type Ready, type ReadRequest, type ReplicationOptions } from './types.js'
 
 /** A run of entries of one epoch, from index `from` up to the next run. */
@@ -146,7 +146,7 @@ export class ReplicationCore {
     const o = this.options
     // A batch (plus one entry that may exceed the byte budget alone) must fit a frame.
     assert(o.batchMaxEntries >= 1 && o.batchMaxEntries <= REPLICATION_ENTRIES_MAX, `batchMaxEntries ${o.batchMaxEntries} outside [1, ${REPLICATION_ENTRIES_MAX}]`)
-    assert(o.batchMaxBytes + REPLICATION_PAYLOAD_MAX_BYTES <= REPLICATION_FRAME_MAX_BYTES / 1.1, `batchMaxBytes ${o.batchMaxBytes} too large for a frame`)
+    assert(o.batchMaxBytes <= REPLICATION_PAYLOAD_MAX_BYTES, `batchMaxBytes ${o.batchMaxBytes} above the entry limit ${REPLICATION_PAYLOAD_MAX_BYTES}: appends would outgrow the network's frames`)
     assert(o.window >= 1, 'window must be at least 1')
     this.self = init.self
     const s = init.state

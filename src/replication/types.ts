@@ -45,7 +45,10 @@ export interface ReplicationOptions {
   window: number
   /** Entries per append. */
   batchMaxEntries: number
-  /** Payload bytes per append (one larger entry still travels alone). */
+  /**
+   * Payload bytes per append (one larger entry still travels alone). With the entry limit it must
+   * keep every append within REPLICATION_NETWORK_PAYLOAD_BYTES.
+   */
   batchMaxBytes: number
   /** Entries the leader keeps in memory for followers; older ones are read back from its log. */
   bufferMaxBytes: number
@@ -58,7 +61,7 @@ export const DEFAULT_REPLICATION_OPTIONS: ReplicationOptions = {
   retryMs: 500,
   window: 4,
   batchMaxEntries: 1000,
-  batchMaxBytes: 1024 * 1024,
+  batchMaxBytes: 256 * 1024,
   bufferMaxBytes: 64 * 1024 * 1024,
   followerQueueMax: 16,
 }
