@@ -10,12 +10,15 @@
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
 import { checkLogPosition, ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
-import type { ClusterView, LogPosition, MemberRecord, NodeMetrics } from '../src/cluster/types.js'
+import type { ClusterView, LogPosition, MemberRecord, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
 import type { Clock } from '../src/env/types.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
 import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
+
+/** Where every node runs its cluster actor: a removal by hand is forwarded to the leader's. */
+export const CLUSTER_PATH = '/system/cluster'
 
 /** The durable-store key of the election state. */
 export const CLUSTER_STATE_KEY = 'cluster/state'
@@ -37,6 +40,11 @@ export type ClusterMsg =
   | { type: 'record'; record: MemberRecord }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
+  /** Removes a down member; a node that does not lead forwards it once (`forwarded`) to the leader it knows. */
+  | Ask<{ type: 'remove'; node: NodeId; forwarded?: boolean }, RemoveReply>
+
+/** How long a forwarded removal waits for the leader. */
+const FORWARD_TIMEOUT_MS = 5000
 
 /** Called when this node gains or loses the right to run manager duties. */
 export type LeadershipListener = (leading: boolean, epoch: number | undefined) => void
@@ -237,6 +245,30 @@ export function clusterActor(init: ClusterActorInit) {
           await flush()
         },
         view: () => core.view(clock.monotonicMs()),
+        async remove(msg, c) {
+          // It may come from another node: check the shape before use.
+          if (typeof msg.node !== 'string' || msg.node.length === 0 || msg.node.length > 128) return { ok: false, reason: 'not-member', leader: null }
+          const now = clock.monotonicMs()
+          const refusal = core.removeMember(msg.node, now)
+          if (refusal === undefined) {
+            ctx.log.info('removed a down member by hand', { node: msg.node })
+            await flush()
+            return { ok: true }
+          }
+          const leader = core.view(now).leader?.nodeId ?? null
+          if (refusal !== 'not-leader') return { ok: false, reason: refusal, leader }
+          if (msg.forwarded === true || leader === null || leader === init.network.self) return { ok: false, reason: 'no-leader', leader }
+          // Answered later: gossip and leases must not wait for the leader's answer.
+          const reply = c.defer()
+          ctx
+            .ref<ClusterMsg>({ node: leader, path: CLUSTER_PATH })
+            .ask({ type: 'remove', node: msg.node, forwarded: true }, { timeoutMs: FORWARD_TIMEOUT_MS })
+            .then(reply.resolve, (error: unknown) => {
+              ctx.log.warn('the leader did not answer a removal', { leader, error })
+              reply.resolve({ ok: false, reason: 'no-leader', leader })
+            })
+          return reply
+        },
         async leave(_msg, c) {
           const reply = c.defer()
           leaving.push(reply)

@@ -4,8 +4,8 @@
  * field and bound and throws a ProtocolError subclass for anything else, so a bad peer costs one
  * dropped record, never a crash.
  *
- * Versions: 2 adds the replicated log position and the cluster identity to records, and the
- * identity to the state. Version 1 records and states (from
+ * Versions: 2 adds the replicated log position and the cluster identity to records, the identity
+ * to the state, and the non-voting members (workers) to both configurations. Version 1 records and states (from
  * nodes and disks of the previous release) still decode, with the new fields empty, so a rolling
  * upgrade keeps electing.
  */
@@ -57,7 +57,7 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.grant === null ? null : [r.grant.candidate, r.grant.epoch],
     r.leaderSeq,
     r.support === null ? null : [r.support.leader, r.support.epoch, r.support.seq],
-    r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null],
+    r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null, r.config.members === undefined ? null : (r.config.workers ?? [])],
     r.log === null ? null : [r.log.epoch, r.log.index],
     r.clusterId,
   ])
@@ -91,9 +91,10 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
             (x) => ({
               epoch: count(x[0], 'config'),
               counter: count(x[1], 'config'),
-              ...(x[2] === null ? {} : { members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }),
+              ...(x[2] === null ? {} : { members: ids(x[2], 'members') }),
+              ...(x[2] === null || x[3] === undefined ? {} : { workers: ids(x[3], 'workers') }),
             }),
-            3,
+            w[0] === 1 ? 3 : 4,
           ),
     log: w[14] === undefined || w[14] === null ? null : pair(w[14], (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') }), 2),
     clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
@@ -102,7 +103,7 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
 
 /** Encodes the persisted election state. */
 export function encodeState(s: PersistedClusterState): Uint8Array {
-  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members], s.clusterId])
+  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members, s.config.workers], s.clusterId])
 }
 
 /** Decodes the persisted election state. */
@@ -112,7 +113,7 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
     incarnation: count(w[1], 'incarnation'),
     epoch: count(w[2], 'epoch'),
     vote: w[3] === null ? null : id(w[3], 'vote'),
-    config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: list(x[2], MEMBERS_MAX, 'members').map((m) => id(m, 'member')) }), 3),
+    config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: ids(x[2], 'members'), workers: x[3] === undefined ? [] : ids(x[3], 'workers') }), w[0] === 1 ? 3 : 4),
     clusterId: w[5] === undefined || w[5] === null ? null : id(w[5], 'clusterId'),
   }
 }
@@ -168,6 +169,10 @@ function text(x: unknown, max: number, what: string): string {
 
 function id(x: unknown, what: string): string {
   return text(x, ID_MAX, what)
+}
+
+function ids(x: unknown, what: string): string[] {
+  return list(x, MEMBERS_MAX, what).map((m) => id(m, what))
 }
 
 function list(x: unknown, max: number, what: string): unknown[] {

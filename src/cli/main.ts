@@ -7,9 +7,12 @@ const USAGE = `usage: distributex <command> [options]
 commands:
   start     run a peer: --listen <multiaddr> --bootstrap <multiaddr,...> --secret-file <path> --http <host:port>
             --data-dir <dir> --job-log file:<dir>|kafka://host:port/<topic> --cache memory|redis://host:port
-            --actors <module> --config <file.json>   (settings also from DX_* environment variables)
+            --actors <module> --voters 1|3|5|7 --voter-down-ms <ms> --config <file.json>
+            (settings also from DX_* environment variables)
   secret    write a new cluster secret: --out <path>
   status    show the cluster as a peer sees it: --http <host:port> [--json]
+  members   list members with role, state and last seen: [--http <host:port>] [--json]
+            remove a member that is down for good: members remove <nodeId> [--http <host:port>]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
@@ -29,6 +32,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./start.js')).runSecret(rest)
       case 'status':
         return await (await import('./status.js')).runStatus(rest)
+      case 'members':
+        return await (await import('./members.js')).runMembers(rest)
       case 'submit':
         return await (await import('./jobs.js')).runSubmit(rest)
       case 'jobs':

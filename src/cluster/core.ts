@@ -9,19 +9,34 @@
  * a phi-accrual detector over their arrivals yields member states joining, up, suspect, down,
  * leaving.
  *
- * ## Membership (the voters)
- * Quorums are counted over a configuration: a member list with a version ordered by
- * (epoch, counter). A node started without bootstrap peers founds a cluster with itself as the only
- * member; every other new node stays `joining` until the leader admits it. Only a leader holding its
- * lease changes the configuration, one member at a time, and only after the previous change is
- * held by a majority of the new configuration (Raft's single-server rule), so any two consecutive
- * configurations' majorities intersect. Joining nodes never count toward a quorum, so nodes that
- * join a minority side cannot turn it into a majority. Members that fail stay voters (removing them
- * on suspicion is how gossip clusters split their brain); a graceful leave removes a member: the
- * leader removes other leavers first and itself last, then steps down. While a change is not yet
- * held by a majority, the leader's lease may also be counted over the previous configuration (the
- * majorities of the two intersect), so admitting a member does not interrupt it. A leave settles
- * when the node is out of the configuration, or when every other live voter is leaving too.
+ * ## Membership: voters and workers
+ * The configuration, versioned by (epoch, counter), lists the admitted members in two sets: the
+ * voters (`members`, the quorum set) and the workers (`workers`: they run jobs and gossip load but
+ * never count for a quorum). A node started without bootstrap peers founds a cluster with itself as
+ * the only voter; every other new node stays `joining` until the leader admits it (step 6). Only
+ * a leader holding its lease changes the configuration, and only after its previous change is held
+ * by a majority of the voters; each change adds or removes at most one voter (Raft's single-server
+ * rule, asserted), so any two consecutive quorum sets' majorities intersect. Moving members in and
+ * out of the workers changes no quorum, so joiners and leaving workers go in batches. Nodes that
+ * join a minority side cannot turn it into a majority: they are not voters. The leader's steps, in
+ * order, one per change:
+ * 1. a leaving voter is removed (others first, itself last, and then it steps down);
+ * 2. leaving workers are removed;
+ * 3. a voter silent for `voterDownMs` is moved to the workers, if a live worker can replace it:
+ *    it stops counting toward the quorum, and comes back as a worker if it ever returns;
+ * 4. while there are fewer voters than the target (`voters`, else 3 below 5 members and 5 from
+ *    then on, so the count stays odd once grown), the live worker with the most up-to-date log is
+ *    promoted (a worker is live once it says `up`, i.e. it holds the configuration that admits it);
+ * 5. above the target, a voter is demoted (a down one first), only if the rest keep a live majority;
+ * 6. live joiners are admitted: one straight as a voter while below the target (so a young cluster
+ *    never depends on its founder alone longer than admission takes), else all as workers.
+ * Replacing a dead voter is step 3 then step 4, two single-server changes. Failures alone never
+ * remove a voter before `voterDownMs` (removing members on suspicion is how gossip clusters split
+ * their brain), and never without a live replacement. An operator may remove a down member by hand
+ * (`removeMember`, the same rules). While a change is not yet held by a majority, the leader's
+ * lease may also be counted over the previous configuration (the majorities of the two intersect),
+ * so a change does not interrupt it. A leave settles when the node is out of the configuration, or
+ * when every other live voter is leaving too.
  *
  * ## Identity
  * The founder names its cluster with a random id (from the environment's Random), persisted with
@@ -96,6 +111,7 @@ import {
   type MemberView,
   type NodeMetrics,
   type PersistedClusterState,
+  type RemovalRefusal,
   type SelfStatus,
   type Support,
 } from './types.js'
@@ -110,6 +126,18 @@ export interface ClusterOptions {
   /** A member suspected this long is down. */
   downAfterMs: number
   candidateStaggerMs: number
+  /**
+   * How many voters the leader keeps (1, 3, 5 or 7); undefined: 3 while the cluster has fewer than
+   * 5 members, 5 from then on.
+   */
+  voters: number | undefined
+  /**
+   * A voter silent this long is replaced by a live worker. 30 s by default: well beyond a process
+   * restart or a short network blip (which would otherwise cause two configuration changes and a
+   * catch-up for nothing), yet short enough that a cluster that lost a voter for good regains its
+   * fault tolerance within a minute.
+   */
+  voterDownMs: number
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -120,7 +148,10 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   suspectPhi: 8,
   downAfterMs: 3000,
   candidateStaggerMs: 150,
+  voters: undefined,
+  voterDownMs: 30_000,
 }
+
 
 /** What the driver must do after a step. */
 export interface Ready {
@@ -186,6 +217,8 @@ export class ClusterCore {
   private leading: Leading | null = null
   private electionAtMs: number
   private nextPublishMs: number
+  /** When this node started: a member never heard from has been silent since then, as far as it knows. */
+  private readonly bootMs: number
   /** The end of this node's replicated log; null while it keeps none (it then compares as equal to any). */
   private log: LogPosition | null = null
   /** After a resignation this node does not campaign before this time. */
@@ -211,11 +244,12 @@ export class ClusterCore {
     // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
     this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
     if (this.config === null && init.founder) {
-      this.config = { epoch: 0, counter: 1, members: [this.self] }
+      this.config = { epoch: 0, counter: 1, members: [this.self], workers: [] }
       this.cluster = init.random.id()
     }
-    if (this.config?.members.includes(this.self) === true) this.status = 'up'
+    if (this.isMember(this.self)) this.status = 'up'
     this.electionAtMs = init.nowMs
+    this.bootMs = init.nowMs
     this.nextPublishMs = init.nowMs
     this.dirty = true
     this.publishNow = true
@@ -334,7 +368,7 @@ export class ClusterCore {
       support: this.support,
       log: this.log,
       clusterId: this.cluster,
-      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members } : { epoch: c.epoch, counter: c.counter },
+      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
     }
   }
 
@@ -370,7 +404,7 @@ export class ClusterCore {
     const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
     const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
     members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), role: role(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
-    const ids = new Set([...voters, ...this.peers.keys()])
+    const ids = new Set([...voters, ...(this.config?.workers ?? []), ...this.peers.keys()])
     ids.delete(this.self)
     for (const id of [...ids].sort()) {
       const peer = this.peers.get(id)
@@ -394,11 +428,11 @@ export class ClusterCore {
     return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
   }
 
-  /** True once a leaving node is no longer a voter, so it may stop. */
+  /** True once a leaving node is no longer a member, so it may stop. */
   departed(nowMs: number): boolean {
     if (this.status !== 'leaving') return false
     const voters = this.config?.members ?? []
-    if (!voters.includes(this.self)) return true
+    if (!this.isMember(this.self)) return true
     // Every other live voter is leaving too (the whole cluster stops): nobody is left to remove us.
     return voters.every((m) => m === this.self || !this.alive(m, nowMs) || this.peers.get(m)?.record.status === 'leaving')
   }
@@ -410,14 +444,19 @@ export class ClusterCore {
     if (peer === undefined) return 'down'
     if (peer.record.status === 'leaving') return 'leaving'
     if (peer.detector.phi(nowMs) >= this.options.suspectPhi) return nowMs - peer.lastHeardMs > this.options.downAfterMs ? 'down' : 'suspect'
-    return this.config?.members.includes(id) === true ? 'up' : 'joining'
+    return this.isMember(id) ? 'up' : 'joining'
   }
 
-  /** Drops long-silent nodes that are not voters (departed members, joiners that gave up). */
+  /** Drops long-silent nodes that are not members (departed members, joiners that gave up). */
   private forget(nowMs: number): void {
     for (const [id, peer] of this.peers) {
-      if (!this.isVoter(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
+      if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
     }
+  }
+
+  /** True for admitted members: voters and workers. */
+  private isMember(id: NodeId): boolean {
+    return this.config !== null && (this.config.members.includes(id) || this.config.workers.includes(id))
   }
 
   private alive(id: NodeId, nowMs: number): boolean {
@@ -434,11 +473,13 @@ export class ClusterCore {
     const offered = record.config
     if (offered?.members === undefined) return
     if (this.config !== null && !versionAfter(offered, this.config)) return
-    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members] }
+    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members], workers: [...(offered.workers ?? [])] }
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
-    if (this.status === 'joining' && this.config.members.includes(this.self)) this.status = 'up'
+    if (this.status === 'joining' && this.isMember(this.self)) this.status = 'up'
+    // Removed while away (by hand, or replaced and then removed): ask to be admitted again.
+    else if (this.status === 'up' && !this.isMember(this.self)) this.status = 'joining'
   }
 
   /**
@@ -447,7 +488,7 @@ export class ClusterCore {
    */
   private adoptIdentity(record: MemberRecord): void {
     if (this.cluster !== null || record.clusterId === null) return
-    const admits = record.config?.members?.includes(this.self) === true
+    const admits = record.config?.members?.includes(this.self) === true || record.config?.workers?.includes(this.self) === true
     const leads = record.leaderSeq !== null && this.isVoter(record.node) && this.isVoter(this.self)
     if (!admits && !leads) return
     this.cluster = record.clusterId
@@ -455,12 +496,13 @@ export class ClusterCore {
     this.publishNow = true
   }
 
-  /** The leader admits joiners and removes leavers, one at a time, each after the last is held by a majority. */
+  /**
+   * The leader changes the configuration one step at a time, each after the last is held by a
+   * majority of the voters (see "Membership" above for the order of steps and why each is safe).
+   */
   private changeConfig(nowMs: number): void {
     const config = this.config
-    if (config === null || this.leading === null || !this.holdsLease(nowMs)) return
-    const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
-    if (holding < this.quorum(config)) return
+    if (config === null || this.leading === null || !this.changeAllowed(config, nowMs)) return
     if (this.cluster === null) {
       // A cluster formed before identities existed: its leader names it, and members adopt the name.
       this.cluster = this.random.id()
@@ -468,23 +510,102 @@ export class ClusterCore {
       this.publishNow = true
     }
     this.previousConfig = null
-    let members: NodeId[] | undefined
-    // Other leavers go first: a leader that removes itself steps down, and its successor needs their votes.
-    const leaver = config.members.find((m) => m !== this.self && this.peers.get(m)?.record.status === 'leaving') ?? (this.status === 'leaving' ? this.self : undefined)
-    if (leaver !== undefined && config.members.length > 1) {
-      members = config.members.filter((m) => m !== leaver)
-    } else {
-      const joiner = [...this.peers.values()].find((p) => p.record.status === 'joining' && !config.members.includes(p.record.node) && this.alive(p.record.node, nowMs))
-      if (joiner !== undefined) members = [...config.members, joiner.record.node]
-    }
-    if (members === undefined) return
-    const counter = config.epoch === this.leading.epoch ? config.counter + 1 : 1
+    const next = this.nextConfig(config, nowMs)
+    if (next !== undefined) this.applyConfig(config, next.members, next.workers)
+  }
+
+  /** True while this node leads with a lease and its configuration is held by a majority of voters. */
+  private changeAllowed(config: ClusterConfig, nowMs: number): boolean {
+    if (this.leading === null || !this.holdsLease(nowMs)) return false
+    const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
+    return holding >= this.quorum(config)
+  }
+
+  private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[]): void {
+    const epoch = this.leading!.epoch
+    const counter = config.epoch === epoch ? config.counter + 1 : 1
+    // The single-server rule: the quorum sets of consecutive configurations differ by one voter at most.
+    const changed = members.filter((m) => !config.members.includes(m)).length + config.members.filter((m) => !members.includes(m)).length
+    if (changed > 1) throw new Error(`configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
     this.previousConfig = config
-    this.config = { epoch: this.leading.epoch, counter, members }
+    this.config = { epoch, counter, members: [...members], workers: [...workers] }
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
     if (!members.includes(this.self)) this.stepDown()
+  }
+
+  /** The next configuration the leader moves to, if any; at most one voter added or removed. */
+  private nextConfig(config: ClusterConfig, nowMs: number): { members: NodeId[]; workers: NodeId[] } | undefined {
+    const { members, workers } = config
+    const leaving = (m: NodeId): boolean => (m === this.self ? this.status === 'leaving' : this.peers.get(m)?.record.status === 'leaving')
+    const without = (list: readonly NodeId[], x: NodeId): NodeId[] => list.filter((m) => m !== x)
+    // 1. Leaving voters, others first: a leader that removes itself steps down, and its successor needs their votes.
+    const leaver = members.find((m) => m !== this.self && leaving(m)) ?? (leaving(this.self) ? this.self : undefined)
+    if (leaver !== undefined && members.length > 1) return { members: without(members, leaver), workers: [...workers] }
+    // 2. Leaving workers, all at once: the quorum set does not change.
+    if (workers.some(leaving)) return { members: [...members], workers: workers.filter((w) => !leaving(w)) }
+    const target = this.targetVoters(config)
+    const replacement = this.bestWorker(workers, nowMs)
+    // 3. A voter silent for voterDownMs, with a live worker to take its place: it becomes a worker;
+    //    step 4 then promotes the replacement.
+    if (replacement !== undefined) {
+      const dead = members.find((m) => m !== this.self && this.stateOf(m, nowMs) === 'down' && nowMs - (this.peers.get(m)?.lastHeardMs ?? this.bootMs) > this.options.voterDownMs)
+      if (dead !== undefined) return { members: without(members, dead), workers: [...workers, dead] }
+    }
+    // 4. Fewer voters than the target: promote the live worker with the most up-to-date log.
+    if (members.length < target && replacement !== undefined) return { members: [...members, replacement], workers: without(workers, replacement) }
+    // 5. More voters than the target: demote one, a down one first, if the rest keep a live majority.
+    if (members.length > target) {
+      const demoted = this.demotable(members, nowMs)
+      if (demoted !== undefined) return { members: without(members, demoted), workers: [...workers, demoted] }
+    }
+    // 6. Live joiners are admitted: one straight as a voter while below the target (a young cluster
+    //    must not depend on its founder alone for longer than it takes to admit), else all as workers.
+    const joiners = [...this.peers.values()].filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs)).map((p) => p.record.node)
+    if (joiners.length > 0 && members.length < target) return { members: [...members, joiners[0]!], workers: [...workers] }
+    if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
+    return undefined
+  }
+
+  /** The voters the leader aims for: the configured number, else 3 below 5 members and 5 from then on. */
+  private targetVoters(config: ClusterConfig): number {
+    if (this.options.voters !== undefined) return this.options.voters
+    return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
+  }
+
+  /** The live worker (it says it is up, so it holds the configuration) with the most up-to-date log; oldest first on ties. */
+  private bestWorker(workers: readonly NodeId[], nowMs: number): NodeId | undefined {
+    const live = workers.filter((w) => this.stateOf(w, nowMs) === 'up' && this.peers.get(w)?.record.status === 'up')
+    live.sort((a, b) => compareKnownLogs(this.peers.get(b)!.record.log, this.peers.get(a)!.record.log))
+    return live[0]
+  }
+
+  /** A voter other than this node whose demotion leaves a live majority: down ones first, then the shortest log, then the newest. */
+  private demotable(members: readonly NodeId[], nowMs: number): NodeId | undefined {
+    const live = members.filter((m) => this.alive(m, nowMs))
+    const order = members.filter((m) => m !== this.self).reverse()
+    order.sort((a, b) => Number(this.alive(a, nowMs)) - Number(this.alive(b, nowMs)) || compareKnownLogs(this.peers.get(a)?.record.log ?? null, this.peers.get(b)?.record.log ?? null))
+    const pick = order[0]
+    if (pick === undefined) return undefined
+    const liveAfter = live.filter((m) => m !== pick).length
+    return liveAfter >= Math.floor((members.length - 1) / 2) + 1 ? pick : undefined
+  }
+
+  /**
+   * Removes a member that is down, by hand (an operator who knows it will not come back). Only the
+   * leader does it, as one configuration change under the same rules as the automatic ones.
+   */
+  removeMember(id: NodeId, nowMs: number): RemovalRefusal | undefined {
+    const config = this.config
+    if (config === null || this.leading === null || !this.holdsLease(nowMs)) return 'not-leader'
+    if (id === this.self) return 'self'
+    if (!this.isMember(id)) return 'not-member'
+    if (this.stateOf(id, nowMs) !== 'down') return 'not-down'
+    if (!this.changeAllowed(config, nowMs)) return 'busy'
+    this.previousConfig = null
+    this.applyConfig(config, config.members.filter((m) => m !== id), config.workers.filter((w) => w !== id))
+    return undefined
   }
 
   // ---- election ----------------------------------------------------------------------------------
@@ -676,6 +797,12 @@ export function compareLogs(a: LogPosition | null, b: LogPosition | null): numbe
 export function checkLogPosition(position: LogPosition): LogPosition {
   if (!Number.isSafeInteger(position.epoch) || !Number.isSafeInteger(position.index) || position.epoch < 0 || position.index < 0) throw new RangeError(`invalid log position ${JSON.stringify(position)}`)
   return { epoch: position.epoch, index: position.index }
+}
+
+/** Like compareLogs, but an unknown position (null) is behind every known one: for choosing among workers. */
+function compareKnownLogs(a: LogPosition | null, b: LogPosition | null): number {
+  if (a === null || b === null) return (a === null ? 0 : 1) - (b === null ? 0 : 1)
+  return compareLogs(a, b)
 }
 
 function versionAfter(a: { epoch: number; counter: number }, b: { epoch: number; counter: number }): boolean {

@@ -32,14 +32,24 @@ export interface LogPosition {
   readonly index: number
 }
 
+/** Why the leader refused to remove a member by hand (`no-leader`: none known, or it did not answer). */
+export type RemovalRefusal = 'not-leader' | 'not-member' | 'self' | 'not-down' | 'busy' | 'no-leader'
+
+/** The answer to a removal by hand: done, or why not, with the leader as the node knows it. */
+export type RemoveReply = { ok: true } | { ok: false; reason: RemovalRefusal; leader: string | null }
+
 /** A member's part in the cluster as a node sees it: the leader, another voter, or a non-voting worker. */
 export type MemberRole = 'leader' | 'voter' | 'worker'
 
-/** The members whose votes count, with a version ordered by (epoch, counter). */
+/**
+ * The admitted members, with a version ordered by (epoch, counter): `members` are the voters (the
+ * quorum set), `workers` the admitted members that run jobs but never count for a quorum.
+ */
 export interface ClusterConfig {
   readonly epoch: number
   readonly counter: number
   readonly members: readonly NodeId[]
+  readonly workers: readonly NodeId[]
 }
 
 /** A node's support of a leader: whom, in which epoch, and the newest lease sequence seen from it. */
@@ -74,8 +84,8 @@ export interface MemberRecord {
   readonly log: LogPosition | null
   /** The cluster it belongs to, or null while it has not been admitted to one. */
   readonly clusterId: string | null
-  /** Its configuration version; the leader also sends the members. */
-  readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[] } | null
+  /** Its configuration version; the leader (and, for a while after a change, everyone) also sends the members. */
+  readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[]; readonly workers?: readonly NodeId[] } | null
 }
 
 /** What a node keeps on disk so that restarts never move its epoch or vote backwards. */

@@ -14,7 +14,7 @@ import { formatAddress } from '../actor/address.js'
 import { createActorSystem, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
 import type { ClusterOptions } from '../cluster/core.js'
-import type { NodeMetrics } from '../cluster/types.js'
+import type { NodeMetrics, RemoveReply } from '../cluster/types.js'
 import type { Environment } from '../env/types.js'
 import { InvalidArgumentError, SystemShutdownError } from '../errors.js'
 import { JobClient } from '../jobs/client.js'
@@ -68,11 +68,15 @@ export interface AssembledNode {
   readonly stats: ExecutorStats
   /** The replicated job log's status on this node, when the node runs one. */
   readonly replication: ReplicationHandle | undefined
+  /** Removes a down member from the cluster by hand (through the leader). */
+  removeMember(nodeId: string): Promise<RemoveReply>
   /** Leaves the cluster (if asked) and stops every actor. */
   stop(options?: { leave?: boolean; timeoutMs?: number }): Promise<void>
 }
 
 const LEAVE_TIMEOUT_MS = 6000
+/** Beyond the cluster actor's own wait for the leader. */
+const REMOVE_TIMEOUT_MS = 8000
 
 export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const { env, network } = ports
@@ -145,6 +149,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     jobs,
     stats,
     replication,
+    removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
     async stop(options = {}) {
       if (options.leave === true) {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))

@@ -34,6 +34,10 @@ export interface NodeConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error'
   gossipIntervalMs: number | undefined
   leaseMs: number | undefined
+  /** Voters the leader keeps (1, 3, 5 or 7); undefined: 3 below 5 members, 5 from then on. */
+  voters: number | undefined
+  /** A voter down this long is replaced by a live worker; undefined: the cluster default (30 s). */
+  voterDownMs: number | undefined
   jobLog: JobLogSetting
   cache: CacheSetting
   /** Modules whose exported job definitions this node registers (besides the built-in ones). */
@@ -59,6 +63,8 @@ export interface RawSettings {
   logLevel?: string
   gossipIntervalMs?: string | number
   leaseMs?: string | number
+  voters?: string | number
+  voterDownMs?: string | number
   jobLog?: string
   cache?: string
   actors?: string | string[]
@@ -73,6 +79,8 @@ const ENV: Record<keyof RawSettings, string> = {
   logLevel: 'DX_LOG_LEVEL',
   gossipIntervalMs: 'DX_GOSSIP_INTERVAL_MS',
   leaseMs: 'DX_LEASE_MS',
+  voters: 'DX_VOTERS',
+  voterDownMs: 'DX_VOTER_DOWN_MS',
   jobLog: 'DX_JOB_LOG',
   cache: 'DX_CACHE',
   actors: 'DX_ACTORS',
@@ -115,6 +123,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     logLevel: logLevel as NodeConfig['logLevel'],
     gossipIntervalMs: optionalMs(pick('gossipIntervalMs'), 'gossipIntervalMs'),
     leaseMs: optionalMs(pick('leaseMs'), 'leaseMs'),
+    voters: voterCount(pick('voters')),
+    voterDownMs: optionalMs(pick('voterDownMs'), 'voterDownMs'),
     jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
     cache: cacheSetting(pick('cache') ?? 'memory'),
     actors: list(pick('actors') ?? []),
@@ -181,6 +191,14 @@ export function hostPort(text: string): HostPort {
   const port = Number(match?.[3])
   if (match === null || port > 65535) throw new ConfigError(`${text} is not host:port`)
   return { host: match[1] ?? match[2]!, port }
+}
+
+/** An odd voter count of 1 to 7: even counts add a voter without adding fault tolerance. */
+function voterCount(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (![1, 3, 5, 7].includes(n)) throw new ConfigError(`voters: ${value} is not one of 1, 3, 5, 7`)
+  return n
 }
 
 function optionalMs(value: string | number | undefined, what: string): number | undefined {

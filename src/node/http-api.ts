@@ -3,7 +3,7 @@
  * (submit, list, inspect, wait for a result, cancel) that the `distributex` CLI uses.
  */
 import { HttpError, type Route } from '../adapters/http/server.js'
-import type { ClusterView } from '../cluster/types.js'
+import type { ClusterView, RemoveReply } from '../cluster/types.js'
 import type { JobClient } from '../jobs/client.js'
 import type { JobOptions, JobStatus } from '../jobs/types.js'
 import { isFinal } from '../jobs/types.js'
@@ -52,10 +52,30 @@ const BATCH_MAX = 10_000
 const RESULT_WAIT_MS = 30_000
 const STATUSES: readonly JobStatus[] = ['waiting', 'queued', 'retrying', 'running', 'completed', 'failed', 'cancelled']
 
-export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers }): Route[] {
+/** Why the leader refused a removal by hand, as HTTP status and error code. */
+const REMOVAL_REFUSALS: Record<string, [number, string, string]> = {
+  'not-member': [404, 'ERR_NOT_A_MEMBER', 'is not a member of the cluster'],
+  'not-down': [409, 'ERR_MEMBER_NOT_DOWN', 'is not down: only a member that is down can be removed by hand (a live one leaves with SIGTERM)'],
+  self: [409, 'ERR_MEMBER_IS_LEADER', 'is the leader: stop it (SIGTERM) to make it leave'],
+  busy: [503, 'ERR_CONFIG_CHANGE_IN_PROGRESS', 'cannot be removed yet: the previous configuration change is not yet held by a majority; retry shortly'],
+  'no-leader': [503, 'ERR_NO_LEADER', 'cannot be removed: no leader is known or it did not answer; retry shortly'],
+}
+
+export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers; removeMember: (nodeId: string) => Promise<RemoveReply> }): Route[] {
   const { jobs, timers } = deps
   return [
     { method: 'GET', pattern: '/status', handle: () => ({ status: 200, json: deps.status() }) },
+    {
+      method: 'POST',
+      pattern: '/members/:id/remove',
+      async handle({ params }) {
+        const id = params.id!
+        const reply = await deps.removeMember(id)
+        if (reply.ok) return { status: 200, json: { removed: id } }
+        const [status, code, why] = REMOVAL_REFUSALS[reply.reason] ?? [500, 'ERR_INTERNAL', `was not removed: ${reply.reason}`]
+        throw new HttpError(status, `${id} ${why}`, code)
+      },
+    },
     { method: 'GET', pattern: '/metrics', handle: async () => ({ status: 200, text: await deps.metrics(), contentType: deps.metricsContentType }) },
     {
       method: 'POST',

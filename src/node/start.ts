@@ -49,7 +49,12 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     {
       founder: config.bootstrap.length === 0,
       jobs,
-      cluster: { ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }), ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }) },
+      cluster: {
+        ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }),
+        ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
+        ...(config.voters === undefined ? {} : { voters: config.voters }),
+        ...(config.voterDownMs === undefined ? {} : { voterDownMs: config.voterDownMs }),
+      },
       load: () => load.sample(),
     },
   )
@@ -59,7 +64,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     http = await startHttpServer(
       host,
       port,
-      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers }),
+      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
     ).catch(async (error: unknown) => {
       await node.stop({ timeoutMs: 1000 })
       await network.stop()

@@ -25,19 +25,21 @@ const RECORD: MemberRecord = {
   support: { leader: 'n0', epoch: 5, seq: 99 },
   log: { epoch: 4, index: 1234 },
   clusterId: '0123456789abcdef0123456789abcdef',
-  config: { epoch: 5, counter: 2, members: ['n0', 'n1', 'n2'] },
+  config: { epoch: 5, counter: 2, members: ['n0', 'n1', 'n2'], workers: ['n3'] },
 }
 
-test('a record round-trips with its log position and cluster, and without them', () => {
+test('a record round-trips with its log position, cluster and workers, and without them', () => {
   assert.deepEqual(decodeRecord(encodeRecord(RECORD)), RECORD)
+  const versionOnly = { ...RECORD, config: { epoch: 5, counter: 2 } }
+  assert.deepEqual(decodeRecord(encodeRecord(versionOnly)), versionOnly)
   const none = { ...RECORD, log: null, clusterId: null }
   assert.deepEqual(decodeRecord(encodeRecord(none)), none)
 })
 
 test('a version 1 record (no log position, no cluster) decodes with both null', () => {
   const v2 = packr.unpack(encodeRecord(RECORD)) as unknown[]
-  const v1 = [1, ...v2.slice(1, 14)]
-  assert.deepEqual(decodeRecord(packr.pack(v1)), { ...RECORD, log: null, clusterId: null })
+  const v1 = [1, ...v2.slice(1, 13), [5, 2, ['n0', 'n1', 'n2']]]
+  assert.deepEqual(decodeRecord(packr.pack(v1)), { ...RECORD, log: null, clusterId: null, config: { epoch: 5, counter: 2, members: ['n0', 'n1', 'n2'] } })
 })
 
 test('bad log positions and unknown versions are typed errors', () => {
@@ -51,8 +53,8 @@ test('bad log positions and unknown versions are typed errors', () => {
 })
 
 test('the persisted state round-trips, and a version 1 state still decodes', () => {
-  const state = { incarnation: 2, epoch: 7, vote: 'n2', config: { epoch: 7, counter: 1, members: ['n0', 'n2'] }, clusterId: 'c1' }
+  const state = { incarnation: 2, epoch: 7, vote: 'n2', config: { epoch: 7, counter: 1, members: ['n0', 'n2'], workers: ['n1'] }, clusterId: 'c1' }
   assert.deepEqual(decodeState(encodeState(state)), state)
   const v1 = packr.pack([1, 2, 7, 'n2', [7, 1, ['n0', 'n2']]])
-  assert.deepEqual(decodeState(v1), { ...state, clusterId: null })
+  assert.deepEqual(decodeState(v1), { ...state, config: { ...state.config, workers: [] }, clusterId: null })
 })

@@ -12,7 +12,7 @@ const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, 
 const AFTER_LEASE = 600
 
 function persisted(members: string[]): PersistedClusterState {
-  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members }, clusterId: 'c' }
+  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members, workers: [] }, clusterId: 'c' }
 }
 
 function core(self: string, members: string[], nowMs = 0): ClusterCore {
@@ -181,7 +181,7 @@ test('the founder names the cluster before its first record; joiners adopt the n
 test('two clusters never mix: records of the other are ignored and counted, a member of another is never admitted', () => {
   const a = fresh(['a0', 'a1'])
   a.run(3000)
-  const stranger = new ClusterCore({ self: 'b1', addresses: [], persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'] }, clusterId: 'other' }, founder: false, options: OPTIONS, random: new SeededRandom('b1'), nowMs: a.nowMs })
+  const stranger = new ClusterCore({ self: 'b1', addresses: [], persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'], workers: [] }, clusterId: 'other' }, founder: false, options: OPTIONS, random: new SeededRandom('b1'), nowMs: a.nowMs })
   const g = new Gossip([...a.cores, stranger])
   g.nowMs = a.nowMs
   g.run(5000)
@@ -195,10 +195,117 @@ test('two clusters never mix: records of the other are ignored and counted, a me
 })
 
 test('a cluster formed before identities gets one from its leader, and every member adopts it', () => {
-  const old = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: MEMBERS }, clusterId: null })
+  const old = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: MEMBERS, workers: [] }, clusterId: null })
   const g = new Gossip(MEMBERS.map((self) => new ClusterCore({ self, addresses: [], persisted: old(), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
   g.run(3000)
   const id = g.node('n0').clusterId
   assert.notEqual(id, null)
   for (const c of g.cores) assert.equal(c.clusterId, id)
+})
+
+/** The configuration of the node holding the lease. */
+function leaderConfig(g: Gossip) {
+  return g.node(g.leaders()[0]!).view(g.nowMs).config!
+}
+
+test('joiners are admitted as voters up to the target, then as workers (up, never in a quorum): 3 voters below 5 members, 5 from then on', () => {
+  const g = fresh(['n0', 'n1', 'n2', 'n3'])
+  g.run(5000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  let config = leaderConfig(g)
+  assert.equal(config.members.length, 3)
+  assert.equal(config.workers.length, 1)
+  const worker = config.workers[0]!
+  const view = g.node('n0').view(g.nowMs)
+  assert.equal(view.members.find((m) => m.nodeId === worker)?.state, 'up', 'a worker is up')
+  assert.equal(view.members.find((m) => m.nodeId === worker)?.role, 'worker')
+  assert.equal(view.members.find((m) => m.nodeId === 'n0')?.role, 'leader')
+  assert.equal(g.node(worker).view(g.nowMs).members.find((m) => m.nodeId === worker)?.state, 'up', 'the worker knows it is admitted')
+  // Joiners n4..n7: 8 members, 5 voters.
+  for (const id of ['n4', 'n5', 'n6', 'n7']) g.cores.push(new ClusterCore({ self: id, addresses: [], persisted: undefined, founder: false, options: OPTIONS, random: new SeededRandom(id), nowMs: g.nowMs }))
+  g.run(5000)
+  config = leaderConfig(g)
+  assert.equal(config.members.length, 5)
+  assert.equal(config.workers.length, 3)
+  for (const c of g.cores) assert.deepEqual(c.view(g.nowMs).config, config, `${c.self} holds the configuration`)
+})
+
+test('configuration changes move one voter at a time', () => {
+  const g = fresh(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'])
+  g.run(8000)
+  const configs = g.sent.filter((r) => r.config?.members !== undefined).map((r) => r.config!)
+  configs.sort((a, b) => a.epoch - b.epoch || a.counter - b.counter)
+  for (let i = 1; i < configs.length; i++) {
+    const [a, b] = [configs[i - 1]!, configs[i]!]
+    const diff = a.members!.filter((m) => !b.members!.includes(m)).length + b.members!.filter((m) => !a.members!.includes(m)).length
+    assert.ok(diff <= 1, `${a.members!.join(',')} -> ${b.members!.join(',')}`)
+  }
+  assert.equal(leaderConfig(g).members.length, 5)
+})
+
+test('a voter down for voter-down-ms is replaced by the worker with the most up-to-date log, and returns as a worker', () => {
+  const options = { ...OPTIONS, voterDownMs: 4000 }
+  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 })))
+  g.run(8000)
+  const before = leaderConfig(g)
+  assert.equal(before.workers.length, 2)
+  const [behind, ahead] = before.workers as [string, string]
+  g.node(behind).setLogPosition({ epoch: 1, index: 5 })
+  g.node(ahead).setLogPosition({ epoch: 1, index: 9 })
+  const victim = before.members.find((m) => m !== 'n0')!
+  g.down.add(victim)
+  g.run(3900)
+  assert.ok(leaderConfig(g).members.includes(victim), 'not replaced before voter-down-ms')
+  g.run(2000)
+  const after = leaderConfig(g)
+  assert.equal(after.members.length, 5)
+  assert.ok(!after.members.includes(victim))
+  assert.ok(after.members.includes(ahead), `the up-to-date worker ${ahead} was promoted: ${after.members.join(',')}`)
+  assert.deepEqual([...after.workers].sort(), [behind, victim].sort())
+  g.down.delete(victim)
+  g.run(3000)
+  const back = g.node(victim).view(g.nowMs)
+  assert.equal(back.members.find((m) => m.nodeId === victim)?.role, 'worker')
+  assert.equal(back.members.find((m) => m.nodeId === victim)?.state, 'up')
+  assert.deepEqual(leaderConfig(g).members, after.members)
+})
+
+test('no worker to replace a dead voter: it stays a voter', () => {
+  const options = { ...OPTIONS, voterDownMs: 1000 }
+  const g = new Gossip(['n0', 'n1', 'n2'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 })))
+  g.run(5000)
+  g.down.add('n2')
+  g.run(10_000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  assert.ok(leaderConfig(g).members.includes('n2'), 'n2 is still a voter')
+  assert.equal(leaderConfig(g).members.length, 3)
+})
+
+test('an explicit target below the voter count demotes voters, a down one first, keeping a live majority', () => {
+  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4'].map((self) => new ClusterCore({ self, addresses: [], persisted: { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: ['n0', 'n1', 'n2', 'n3', 'n4'], workers: [] }, clusterId: 'c' }, founder: false, options: { ...OPTIONS, voters: 3 }, random: new SeededRandom(self), nowMs: 0 })))
+  g.down.add('n2')
+  g.run(6000)
+  const config = leaderConfig(g)
+  assert.equal(config.members.length, 3)
+  assert.ok(config.workers.includes('n2'), 'the down voter was demoted first')
+})
+
+test('removing a member by hand: only a down member, only on the leader', () => {
+  const g = fresh(['n0', 'n1', 'n2', 'n3'])
+  g.run(5000)
+  const leader = g.node('n0')
+  const worker = leaderConfig(g).workers[0]!
+  assert.equal(g.node('n1').removeMember('n3', g.nowMs), 'not-leader')
+  assert.equal(leader.removeMember('n0', g.nowMs), 'self')
+  assert.equal(leader.removeMember('nx', g.nowMs), 'not-member')
+  assert.equal(leader.removeMember(worker, g.nowMs), 'not-down')
+  g.down.add(worker)
+  g.run(5000)
+  assert.equal(leader.removeMember(worker, g.nowMs), undefined)
+  assert.ok(!leaderConfig(g).workers.includes(worker))
+  assert.equal(leader.removeMember(worker, g.nowMs), 'not-member')
+  // It comes back: removed, it asks to join again and is admitted as a worker.
+  g.down.delete(worker)
+  g.run(3000)
+  assert.ok(leaderConfig(g).workers.includes(worker))
 })

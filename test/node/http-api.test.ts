@@ -20,7 +20,7 @@ test('POST /jobs and /jobs/batch end their submissions when the client disconnec
   const node = world.node('n2')
   world.start(node)
   await runUntil(world, 1000)
-  const routes = nodeRoutes({ status: () => assert.fail('not used'), metrics: () => assert.fail('not used'), metricsContentType: 'text/plain', jobs: node.app!.jobs, timers: timers! })
+  const routes = nodeRoutes({ status: () => assert.fail('not used'), metrics: () => assert.fail('not used'), metricsContentType: 'text/plain', jobs: node.app!.jobs, timers: timers!, removeMember: () => assert.fail('not used') })
   const route = (pattern: string) => routes.find((r) => r.method === 'POST' && r.pattern === pattern)!
   const gone = new AbortController()
   const outcomes: Array<{ done: boolean; value?: unknown; error?: Error }> = []

@@ -6,15 +6,19 @@
  *
  * Invariants (online): at most one node makes accepted log appends per epoch, and accepted epochs
  * never decrease; a node's persisted epoch never goes backwards, across restarts; at no instant do
- * two nodes hold a valid lease. Liveness: after the final heal, within the stated bound, every node
- * is up in the configuration, all agree on one leader and epoch, the leader holds its lease, and
- * every node sees every other as up.
+ * two nodes hold a valid lease; no configuration any node holds has more voters than the target (the
+ * `voters` option, else 5); with synthetic log positions (`logPositions`), no leader is elected
+ * while a majority of the voters that elected it are more up to date. Liveness: after the final heal, within the stated bound, every node is
+ * up in the configuration (a voter or a worker), all agree on one leader and epoch, the leader holds
+ * its lease and has the target number of voters (or every node, if fewer), and every node sees
+ * every other as up.
  */
 import { ClusterHandle, CLUSTER_STATE_KEY, clusterActor } from '../../../actors/cluster.js'
 import type { ActorRef, Message } from '../../../src/actor/types.js'
 import { createActorSystem } from '../../../src/actor/system.js'
 import type { ClusterOptions } from '../../../src/cluster/core.js'
-import { emptyMetrics } from '../../../src/cluster/types.js'
+import { compareLogs } from '../../../src/cluster/core.js'
+import { emptyMetrics, type LogPosition } from '../../../src/cluster/types.js'
 import { decodeState } from '../../../protocols/cluster/codec.js'
 import type { Scenario } from '../../run.js'
 import type { World } from '../../world.js'
@@ -30,6 +34,16 @@ export interface ClusterScenarioInit {
   dutyIntervalMs?: number
   /** Liveness bound after the final heal. */
   convergeBoundMs?: number
+  /**
+   * Gives every node a fixed synthetic replica-log position (from its index), so that the
+   * 'leader-up-to-date' invariant checks the election's up-to-date rule.
+   */
+  logPositions?: boolean
+}
+
+/** The synthetic log position of node n<i>: fixed, so a leader must be at least as up to date as a majority. */
+export function syntheticLogPosition(index: number): LogPosition {
+  return { epoch: (index * 7) % 3, index: (index * 5) % 4 }
 }
 
 /** What one node incarnation exposes to the checkers. */
@@ -48,6 +62,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
   let maxEpochAccepted = 0
   let leaderChanges = 0
   let hooked = false
+  const leadersChecked = new Set<string>()
 
   return {
     name: 'cluster',
@@ -71,6 +86,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
       const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
       const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
       const cluster = system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
+      if (init.logPositions === true) handle.setLogPosition(syntheticLogPosition(ctx.index))
       let duty: ActorRef<Message> | undefined
       handle.onLeadershipChange((leading, epoch) => {
         leaderChanges++
@@ -96,6 +112,33 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
         },
       },
       {
+        name: 'voters-bounded',
+        check(world, index) {
+          if (index === undefined) return undefined
+          const config = world.nodes[index]!.app?.handle.view()?.config
+          const most = init.options?.voters ?? 5
+          return config !== null && config !== undefined && config.members.length > most ? `${world.nodes[index]!.id} holds ${config.members.length} voters (${config.members.join(' ')}), more than ${most}` : undefined
+        },
+      },
+      {
+        // Every voter that voted for the leader had a log no more up to date than the leader's, and
+        // they are a majority: fewer than a majority of the voters it was elected by can be ahead of
+        // it. Checked when the lease is first seen, while the configuration is still the one of the
+        // election (its version predates the leader's epoch: the leader has changed nothing yet).
+        name: 'leader-up-to-date',
+        check(world, index) {
+          if (init.logPositions !== true || index === undefined) return undefined
+          const node = world.nodes[index]!
+          const epoch = node.app?.handle.leaderEpoch()
+          const config = node.app?.handle.view()?.config
+          if (epoch === undefined || config === null || config === undefined || config.epoch >= epoch || leadersChecked.has(`${node.id}@${epoch}`)) return undefined
+          leadersChecked.add(`${node.id}@${epoch}`)
+          const own = syntheticLogPosition(index)
+          const ahead = config.members.filter((m) => compareLogs(syntheticLogPosition(world.node(m).index), own) > 0)
+          return ahead.length >= Math.floor(config.members.length / 2) + 1 ? `${node.id} leads epoch ${epoch} with log ${JSON.stringify(own)} behind a majority: ${ahead.join(' ')}` : undefined
+        },
+      },
+      {
         name: 'lease-exclusive',
         check(world, index) {
           if (index === undefined) return undefined
@@ -112,7 +155,7 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
     ],
     liveness: {
       boundMs: init.convergeBoundMs ?? 10_000,
-      check: (world) => converged(world),
+      check: (world) => converged(world, init.options?.voters),
     },
     final: [],
     summary(world) {
@@ -123,12 +166,12 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
 }
 
 /** Undefined when the cluster has one agreed leader with a lease and every node sees every other up. */
-function converged(world: World<ClusterApp>): string | undefined {
+function converged(world: World<ClusterApp>, voters: number | undefined): string | undefined {
   let agreed: string | undefined
   for (const node of world.nodes) {
     const view = node.app?.handle.view()
     if (view === undefined || node.owner.status !== 'up') return `${node.id} is not running`
-    if (view.config?.members.includes(node.id) !== true) return `${node.id} is not a voter`
+    if (view.config?.members.includes(node.id) !== true && view.config?.workers.includes(node.id) !== true) return `${node.id} is not a member`
     if (view.leader === null) return `${node.id} knows no leader`
     const leader = `${view.leader.nodeId}@${view.leader.epoch}`
     if (agreed !== undefined && agreed !== leader) return `leaders disagree: ${agreed} vs ${leader}`
@@ -139,6 +182,10 @@ function converged(world: World<ClusterApp>): string | undefined {
     if (view.members.length !== world.nodes.length) return `${node.id} sees ${view.members.length} members`
   }
   const leaderId = agreed!.split('@')[0]!
-  if (world.node(leaderId).app?.handle.leaderEpoch() === undefined) return `${leaderId} leads without a lease`
+  const leader = world.node(leaderId).app!.handle
+  if (leader.leaderEpoch() === undefined) return `${leaderId} leads without a lease`
+  const target = Math.min(world.nodes.length, voters ?? (world.nodes.length >= 5 ? 5 : 3))
+  const config = leader.view()!.config!
+  if (config.members.length !== target) return `${config.members.length} voters (${config.members.join(' ')}), not ${target}`
   return undefined
 }
