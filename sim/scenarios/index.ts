@@ -4,6 +4,7 @@ import { clusterScenario, type ClusterBug } from './cluster/index.js'
 import { jobsScenario } from './jobs/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
 import { replicatedScenario } from './replicated/index.js'
+import { replicaDiskScenario, type ReplicaDiskBug } from './replica-disk/index.js'
 
 /** Scenario options the CLI can pass. */
 export interface ScenarioOptions {
@@ -16,6 +17,7 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<un
   jobs: () => jobsScenario() as Scenario<unknown>,
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
   replicated: () => replicatedScenario() as Scenario<unknown>,
+  'replica-disk': (options) => replicaDiskScenario({ bugs: (options.bugs ?? []) as ReplicaDiskBug[] }) as Scenario<unknown>,
 }
 
 /** The scenario a run uses when none is named. */

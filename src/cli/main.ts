@@ -17,6 +17,8 @@ commands:
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
             [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
+  log       verify <dir> | repair <dir>: check a file job log or replica log directory (exit 1 when
+            corrupt); repair cuts a corrupt log at its last good frame (stop the node first)
   sim       deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
   help      show this text
 `
@@ -40,6 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./jobs.js')).runJobs(rest)
       case 'demo':
         return await (await import('./demo.js')).runDemo(rest)
+      case 'log':
+        return await (await import('./log.js')).runLog(rest)
       case 'sim':
         return await (await import('../../sim/cli.js')).simMain(rest)
       case undefined:

@@ -12,35 +12,34 @@
  * fences no append carried), so it survives restarts; a call with a lower epoch fails with
  * FencedError before it is queued. Reads and endOffset see only durable records.
  *
- * One process at a time: opening takes the directory's lock file (file-lock.ts). A failed write
- * or fsync poisons the instance (after an fsync error the kernel may have dropped the dirty pages,
- * so no later success would prove anything); reopening recovers the true state from the file.
+ * One process at a time: opening takes the directory's lock file (file-lock.ts). A failed or short
+ * write (ShortWriteError) or a failed fsync poisons the instance (after an fsync error the kernel
+ * may have dropped the dirty pages, so no later success would prove anything); reopening recovers
+ * the true state from the file, cutting a partial frame as a torn tail.
  * Bounds: one append is at most FRAME_BODY_BYTES_MAX, one write at most GROUP_BYTES_MAX unless a
  * single frame is larger, and queued bytes at most `queueBytesMax`. Payloads are encoded when
  * their write starts, so they must not change until their append settles.
  */
 import { constants } from 'node:fs'
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Logger, AbortOptions } from '../env/types.js'
 import { throwIfAborted } from '../env/abort.js'
 import { AppendQueue } from './append-queue.js'
 import { FencedError, JobLogUnavailableError } from './errors.js'
-import { FENCE_FRAME_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, decodeRecords, encodeFenceFrame, encodeRecordsFrame, recordsFrameBytes, scanFrame } from './file-log-format.js'
+import { FENCE_FRAME_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, decodeRecords, encodeFenceFrame, encodeRecordsFrame, recordsFrameBytes, scanFrame } from './file-log-format.js'
 import type { FrameIndex } from './file-log-index.js'
 import { JobLogCorruptedError, recoverLog } from './file-log-recovery.js'
 import { acquireFileLock, type FileLock } from './file-lock.js'
 import type { JobLog, LogRecord } from './types.js'
-import { syncDirectory } from './file-sync.js'
+import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from './file-sync.js'
 
 /** The log file's name inside the directory. */
 export const LOG_FILE = 'job.log'
 /** The lock file's name inside the directory. */
 export const LOCK_FILE = 'job.log.lock'
 
-/** Frames are combined into one write up to this size. */
-const GROUP_BYTES_MAX = 16 * 1024 * 1024
 /** One read fetches at most this many bytes (always at least one whole frame). */
 const READ_BYTES_MAX = 4 * 1024 * 1024
 const QUEUE_BYTES_MAX = 256 * 1024 * 1024
@@ -53,6 +52,8 @@ export interface FileJobLogInit {
   logger?: Logger
   /** Queued, not yet written bytes beyond which appends are refused; 256 MiB by default. */
   queueBytesMax?: number
+  /** Opens the log file; tests pass handles that fail or write short. */
+  openFile?: OpenFile
 }
 
 /** An append or fence waiting for the writer. */
@@ -70,11 +71,11 @@ export class FileJobLog implements JobLog {
   static async open(init: FileJobLogInit): Promise<FileJobLog> {
     await mkdir(init.dir, { recursive: true })
     const lock = await acquireFileLock(join(init.dir, LOCK_FILE))
-    let file: FileHandle | undefined
+    let file: LogFile | undefined
     try {
       const path = join(init.dir, LOG_FILE)
       // Not O_APPEND: on Linux it ignores the positions of positional writes.
-      file = await open(path, constants.O_RDWR | constants.O_CREAT)
+      file = await (init.openFile ?? openLogFile)(path, constants.O_RDWR | constants.O_CREAT)
       // The file may be new: make its directory entry durable before anything is acknowledged.
       await syncDirectory(init.dir)
       const recovered = await recoverLog(file, path)
@@ -96,7 +97,7 @@ export class FileJobLog implements JobLog {
 
   private constructor(
     private readonly path: string,
-    private readonly file: FileHandle,
+    private readonly file: LogFile,
     private readonly lock: FileLock,
     private readonly index: FrameIndex,
     /** The highest epoch on disk. */
@@ -225,7 +226,7 @@ export class FileJobLog implements JobLog {
       }
       epoch = Math.max(epoch, p.epoch)
     }
-    await this.file.write(frames, 0, at, this.size)
+    await writeFully(this.file, frames, at, this.size, this.path)
     await this.file.datasync()
     this.size += at
     this.durableEpoch = epoch

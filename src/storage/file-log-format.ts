@@ -21,6 +21,12 @@ export const FRAME_HEADER_BYTES = 8
 /** The largest frame body, which bounds one append's size and the torn tail recovery may cut. */
 export const FRAME_BODY_BYTES_MAX = 64 * 1024 * 1024
 
+/**
+ * The job log writes frames in groups of at most this many bytes (a single larger frame is a group
+ * of its own), one write and fsync per group; so a crash can tear at most one group at the end.
+ */
+export const GROUP_BYTES_MAX = 16 * 1024 * 1024
+
 const KIND_RECORDS = 1
 const KIND_FENCE = 2
 const RECORDS_PREFIX_BYTES = 1 + 8 + 8 + 4

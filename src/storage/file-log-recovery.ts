@@ -4,15 +4,17 @@
  *
  * Only the last write can be torn, because the writer fsyncs each write before starting the next
  * and acknowledges nothing before its fsync. So the first invalid frame marks the end of the log
- * when it lies within one write of the end of the file; the bytes from there on were never
+ * when it lies within one write group (GROUP_BYTES_MAX, or the frame's own announced length when
+ * a single larger frame was the group) of the end of the file; the bytes from there on were never
  * acknowledged, and are cut. An invalid frame earlier than that, a frame that breaks offset
  * contiguity or an epoch going backwards cannot come from a crash: that is corruption, and opening
  * fails with JobLogCorruptedError rather than dropping records that were acknowledged.
  */
 import type { FileHandle } from 'node:fs/promises'
 import { DistributeXError } from '../errors.js'
-import { FILE_HEADER_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, encodeFileHeader, frameBodyBytes, isFileHeader, scanFrame } from './file-log-format.js'
+import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, encodeFileHeader, frameBodyBytes, isFileHeader, scanFrame } from './file-log-format.js'
 import { FrameIndex } from './file-log-index.js'
+import { writeFully, type LogFile } from './file-sync.js'
 
 /** Thrown when a log file holds damage that a crash cannot explain, or is not a job log at all. */
 export class JobLogCorruptedError extends DistributeXError {
@@ -27,8 +29,20 @@ export class JobLogCorruptedError extends DistributeXError {
   }
 }
 
-/** The largest write the log ever makes, hence the largest tail a crash can tear. */
-export const WRITE_BYTES_MAX = FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX
+/** What a read-only scan of a log file found. */
+export interface LogScan {
+  readonly index: FrameIndex
+  /** The highest epoch of any record or fence. */
+  readonly epoch: number
+  /** Where the valid frames end. */
+  readonly size: number
+  /** The file's size on disk. */
+  readonly fileSize: number
+  /** True when the file is shorter than a header: new, or its creation was cut short. */
+  readonly fresh: boolean
+  /** A tail a crash explains: from `size` to `fileSize`, with what was wrong at `size`. */
+  readonly torn: string | undefined
+}
 
 /** What recovery found. */
 export interface RecoveredLog {
@@ -43,16 +57,13 @@ export interface RecoveredLog {
 
 const CHUNK_BYTES = 8 * 1024 * 1024
 
-/** Scans and repairs the log in `file`; `path` only names it in errors. */
-export async function recoverLog(file: FileHandle, path: string): Promise<RecoveredLog> {
+/**
+ * Checks every frame of the log in `file` without changing it; `path` only names it in errors.
+ * Throws JobLogCorruptedError for damage a crash cannot explain.
+ */
+export async function scanLog(file: Pick<FileHandle, 'read' | 'stat'>, path: string): Promise<LogScan> {
   const { size } = await file.stat()
-  if (size < FILE_HEADER_BYTES) {
-    // A new file, or one whose creation was cut short: it cannot hold an acknowledged record.
-    await file.truncate(0)
-    await file.write(encodeFileHeader(), 0, FILE_HEADER_BYTES, 0)
-    await file.datasync()
-    return { index: new FrameIndex(), epoch: 0, size: FILE_HEADER_BYTES, truncatedBytes: size }
-  }
+  if (size < FILE_HEADER_BYTES) return { index: new FrameIndex(), epoch: 0, size: 0, fileSize: size, fresh: true, torn: undefined }
   const reader = new ChunkReader(file, size)
   const header = await reader.bytes(0, FILE_HEADER_BYTES)
   if (!isFileHeader(header.source.subarray(header.at, header.at + FILE_HEADER_BYTES))) throw new JobLogCorruptedError(path, 0, 'not a DistributeX job log of a known version')
@@ -61,18 +72,20 @@ export async function recoverLog(file: FileHandle, path: string): Promise<Recove
   let epoch = 0
   let position = FILE_HEADER_BYTES
   let torn: string | undefined
+  let announced: number | undefined
   while (position < size && torn === undefined) {
     if (size - position < FRAME_HEADER_BYTES) {
+      announced = undefined
       torn = 'partial frame header'
       break
     }
     const head = await reader.bytes(position, FRAME_HEADER_BYTES)
-    const bodyBytes = frameBodyBytes(head.source, head.at)
-    if (bodyBytes === undefined || position + FRAME_HEADER_BYTES + bodyBytes > size) {
+    announced = frameBodyBytes(head.source, head.at)
+    if (announced === undefined || position + FRAME_HEADER_BYTES + announced > size) {
       torn = 'frame length out of bounds'
       break
     }
-    const frame = await reader.bytes(position, FRAME_HEADER_BYTES + bodyBytes)
+    const frame = await reader.bytes(position, FRAME_HEADER_BYTES + announced)
     const scan = scanFrame(frame.source, frame.at)
     if (scan.kind === 'invalid') {
       torn = scan.reason
@@ -86,12 +99,37 @@ export async function recoverLog(file: FileHandle, path: string): Promise<Recove
     epoch = scan.epoch
     position += scan.frameBytes
   }
-  if (torn === undefined) return { index, epoch, size, truncatedBytes: 0 }
   const tail = size - position
-  if (tail > WRITE_BYTES_MAX) throw new JobLogCorruptedError(path, position, `${torn}, ${tail} bytes before the end: more than one write could tear`)
-  await file.truncate(position)
+  if (torn !== undefined && !crashExplainsTail(tail, GROUP_BYTES_MAX, announced)) {
+    throw new JobLogCorruptedError(path, position, `${torn}, ${tail} bytes before the end: more than one write group (${GROUP_BYTES_MAX} bytes) could tear`)
+  }
+  return { index, epoch, size: position, fileSize: size, fresh: false, torn }
+}
+
+/** Scans and repairs the log in `file` (writes a header into a fresh file, cuts a torn tail); `path` only names it in errors. */
+export async function recoverLog(file: LogFile, path: string): Promise<RecoveredLog> {
+  const scan = await scanLog(file, path)
+  if (scan.fresh) {
+    // A new file, or one whose creation was cut short: it cannot hold an acknowledged record.
+    await file.truncate(0)
+    await writeFully(file, encodeFileHeader(), FILE_HEADER_BYTES, 0, path)
+    await file.datasync()
+    return { index: scan.index, epoch: 0, size: FILE_HEADER_BYTES, truncatedBytes: scan.fileSize }
+  }
+  if (scan.torn === undefined) return { index: scan.index, epoch: scan.epoch, size: scan.size, truncatedBytes: 0 }
+  await file.truncate(scan.size)
   await file.datasync()
-  return { index, epoch, size: position, truncatedBytes: tail }
+  return { index: scan.index, epoch: scan.epoch, size: scan.size, truncatedBytes: scan.fileSize - scan.size }
+}
+
+/**
+ * Whether a crash can explain an invalid frame `tailBytes` before the end of a log's last file.
+ * Only the last write group is unsynced when the power goes, and a group is at most
+ * `groupBytesMax` bytes unless it is a single larger frame, whose header (if it survived) announces
+ * `announcedBodyBytes`. Anything further from the end is damage, not a crash.
+ */
+export function crashExplainsTail(tailBytes: number, groupBytesMax: number, announcedBodyBytes: number | undefined): boolean {
+  return tailBytes <= Math.max(groupBytesMax, announcedBodyBytes === undefined ? 0 : FRAME_HEADER_BYTES + announcedBodyBytes)
 }
 
 /**

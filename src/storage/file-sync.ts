@@ -7,6 +7,13 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { ShortWriteError } from './errors.js'
 
+/** The file operations the file logs use; tests substitute handles that misbehave (short writes). */
+export type LogFile = Pick<FileHandle, 'read' | 'write' | 'truncate' | 'datasync' | 'sync' | 'stat' | 'close'>
+/** Opens a file (flags and mode as for fs.open). */
+export type OpenFile = (path: string, flags: string | number, mode?: number) => Promise<LogFile>
+/** The real one. */
+export const openLogFile: OpenFile = (path, flags, mode) => open(path, flags, mode)
+
 /** Fsyncs the directory `dir`. */
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r')

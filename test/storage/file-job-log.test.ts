@@ -4,15 +4,16 @@
 // directory, damaged by hand or by killing a child process that appends in a loop.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { appendFile, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, test } from 'node:test'
 import { MemoryLogger } from '../../src/env/logger.js'
 import { FileJobLog, LOCK_FILE, LOG_FILE } from '../../src/storage/file-job-log.js'
-import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes } from '../../src/storage/file-log-format.js'
-import { WRITE_BYTES_MAX } from '../../src/storage/file-log-recovery.js'
+import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes } from '../../src/storage/file-log-format.js'
+import { JobLogCorruptedError } from '../../src/storage/file-log-recovery.js'
+import type { LogFile, OpenFile } from '../../src/storage/file-sync.js'
 import type { JobLog } from '../../src/storage/types.js'
 import { jobLogSuite, readAll } from './job-log.suite.js'
 
@@ -119,7 +120,7 @@ describe('FileJobLog on disk', () => {
     const damaged = await readFile(join(dir, LOG_FILE))
     damaged[frameBody] = damaged[frameBody]! ^ 0xff
     await writeFile(join(dir, LOG_FILE), damaged)
-    await truncate(join(dir, LOG_FILE), damaged.length + WRITE_BYTES_MAX + 1)
+    await truncate(join(dir, LOG_FILE), damaged.length + GROUP_BYTES_MAX + 1)
     await assert.rejects(FileJobLog.open({ dir }), { name: 'JobLogCorruptedError' })
     await writeFile(join(dir, LOG_FILE), 'this is some other file, not a log')
     await assert.rejects(FileJobLog.open({ dir }), { name: 'JobLogCorruptedError' })
@@ -198,3 +199,71 @@ async function deadPid(): Promise<number> {
   await new Promise((resolve) => child.once('exit', resolve))
   return child.pid!
 }
+
+describe('FileJobLog write faults and damage', () => {
+  const withDir = (title: string, body: (dir: string) => Promise<void>): void => {
+    test(title, async () => {
+      const dir = await tempDir()
+      try {
+        await body(dir)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  withDir('a short write fails the append, poisons the log, and the partial frame is cut at reopen', async (dir) => {
+    let shortNext = false
+    const openFile: OpenFile = async (path, flags, mode) => {
+      const real = await open(path, flags, mode)
+      const file: LogFile = {
+        read: real.read.bind(real) as LogFile['read'],
+        truncate: real.truncate.bind(real),
+        datasync: real.datasync.bind(real),
+        sync: real.sync.bind(real),
+        stat: real.stat.bind(real) as LogFile['stat'],
+        close: real.close.bind(real),
+        write: (async (buffer: Buffer, offset: number, length: number, position: number) => {
+          if (!shortNext) return real.write(buffer, offset, length, position)
+          shortNext = false
+          return real.write(buffer, offset, length - 3, position)
+        }) as LogFile['write'],
+      }
+      return file
+    }
+    const log = await FileJobLog.open({ dir, openFile })
+    await log.append(1, [bytes('a')])
+    shortNext = true
+    await assert.rejects(log.append(1, [bytes('b')]), (e: Error) => e.name === 'JobLogUnavailableError' && (e.cause as Error).name === 'ShortWriteError')
+    await assert.rejects(log.append(1, [bytes('c')]), { name: 'JobLogUnavailableError' })
+    await log.close()
+    const logger = new MemoryLogger()
+    const reopened = await FileJobLog.open({ dir, logger })
+    try {
+      assert.deepEqual((await readAll(reopened)).map((r) => text(r.payload)), ['a'])
+      assert.equal(logger.records.filter((r) => r.level === 'warn').length, 1, 'the partial frame was reported as a torn tail')
+    } finally {
+      await reopened.close()
+    }
+  })
+
+  withDir('a bad frame followed by more than one write group of good frames is corruption, with its position', async (dir) => {
+    const log = await FileJobLog.open({ dir })
+    const big = new Uint8Array(1024 * 1024)
+    for (let i = 0; i < 18; i++) await log.append(1, [big])
+    await log.close()
+    const damaged = await readFile(join(dir, LOG_FILE))
+    const second = FILE_HEADER_BYTES + recordsFrameBytes([big])
+    damaged[second + 100] = damaged[second + 100]! ^ 0xff
+    await writeFile(join(dir, LOG_FILE), damaged)
+    await assert.rejects(FileJobLog.open({ dir }), (e: unknown) => e instanceof JobLogCorruptedError && e.position === second && /checksum/.test(e.message))
+    // The same damage in the last group is a torn write: cut, the 17 records before it kept.
+    damaged[second + 100] = damaged[second + 100]! ^ 0xff
+    const last = damaged.length - recordsFrameBytes([big])
+    damaged[last + 100] = damaged[last + 100]! ^ 0xff
+    await writeFile(join(dir, LOG_FILE), damaged)
+    const reopened = await FileJobLog.open({ dir })
+    assert.equal(await reopened.endOffset(), 17)
+    await reopened.close()
+  })
+})

@@ -20,7 +20,7 @@
  * Files are created 0600 in a 0700 directory; one process at a time holds the directory's lock.
  */
 import { constants } from 'node:fs'
-import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises'
+import { chmod, mkdir, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { throwIfAborted } from '../../env/abort.js'
 import type { AbortOptions, Logger } from '../../env/types.js'
@@ -28,10 +28,10 @@ import { InvalidArgumentError } from '../../errors.js'
 import { ClusterMismatchError, ReplicaLogCorruptedError, ReplicaLogFailedError } from '../../storage/errors.js'
 import { acquireFileLock, type FileLock } from '../../storage/file-lock.js'
 import { FRAME_BODY_BYTES_MAX, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../storage/file-log-format.js'
-import { syncDirectory, writeFully } from '../../storage/file-sync.js'
+import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../storage/file-sync.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
 import { EntryIndex, LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
-import { scanReplicaDir, type LogFile, type OpenFile, type ScannedSegment } from './scan.js'
+import { scanReplicaDir, type ScannedSegment } from './scan.js'
 
 /** The replica log's directory inside a node's data directory. */
 export const REPLICA_DIR = 'replica'
@@ -54,8 +54,6 @@ export interface FileReplicaLogInit {
   openFile?: OpenFile
 }
 
-const defaultOpenFile: OpenFile = (path, flags, mode) => open(path, flags, mode)
-
 /** An opener for the node's replica log, as the ReplicaLog port wants. */
 export function fileReplicaLogOpener(init: FileReplicaLogInit): ReplicaLogOpener {
   return { open: (options) => FileReplicaLog.open(init, options) }
@@ -68,7 +66,7 @@ export class FileReplicaLog implements ReplicaLog {
   static async open(init: FileReplicaLogInit, options: AbortOptions = {}): Promise<FileReplicaLog> {
     throwIfAborted(options.signal)
     const { dir } = init
-    const openFile = init.openFile ?? defaultOpenFile
+    const openFile = init.openFile ?? openLogFile
     // A new directory is durable only once its parent's entry is.
     if ((await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined) await syncDirectory(dirname(dir))
     await chmod(dir, 0o700)

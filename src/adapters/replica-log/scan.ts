@@ -15,13 +15,9 @@ import { join } from 'node:path'
 import { errorCode } from '../../storage/file-lock.js'
 import { FRAME_HEADER_BYTES, frameBodyBytes, isFileHeader, scanFrame } from '../../storage/file-log-format.js'
 import { ChunkReader, crashExplainsTail } from '../../storage/file-log-recovery.js'
-import type { FileHandle } from 'node:fs/promises'
+import type { LogFile, OpenFile } from '../../storage/file-sync.js'
 import { EntryIndex, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, decodeMeta, parseSegmentName, type ReplicaMeta } from './format.js'
 
-/** The file operations the replica log uses; tests substitute handles that misbehave. */
-export type LogFile = Pick<FileHandle, 'read' | 'write' | 'truncate' | 'datasync' | 'sync' | 'stat' | 'close'>
-/** Opens a file (flags and mode as for fs.open). */
-export type OpenFile = (path: string, flags: string | number, mode?: number) => Promise<LogFile>
 
 /** One segment as scanned: its entries' positions and epochs, and its valid size. */
 export interface ScannedSegment {

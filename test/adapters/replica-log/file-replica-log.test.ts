@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { FileReplicaLog, type FileReplicaLogInit } from '../../../src/adapters/replica-log/file-replica-log.js'
 import { META_FILE, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
-import type { LogFile, OpenFile } from '../../../src/adapters/replica-log/scan.js'
+import type { LogFile, OpenFile } from '../../../src/storage/file-sync.js'
 import { MemoryLogger } from '../../../src/env/logger.js'
 import { ReplicaLogCorruptedError } from '../../../src/storage/errors.js'
 import { recordsFrameBytes } from '../../../src/storage/file-log-format.js'
@@ -159,6 +159,46 @@ describe('FileReplicaLog on disk', () => {
     await reopened.close()
   })
 
+  withDir('a full disk (ENOSPC) or a failing fsync (EIO) poisons the instance; a reopen finds the log intact', async (dir) => {
+    let fault: 'ENOSPC' | 'EIO' | undefined
+    const fail = (code: string): Error => Object.assign(new Error(`${code}: simulated`), { code })
+    const openFile: OpenFile = async (path, flags, mode) => {
+      const real = await openFs(path, flags, mode)
+      return {
+        read: real.read.bind(real) as LogFile['read'],
+        truncate: real.truncate.bind(real),
+        sync: real.sync.bind(real),
+        stat: real.stat.bind(real) as LogFile['stat'],
+        close: real.close.bind(real),
+        write: (async (...args: Parameters<LogFile['write']>) => {
+          if (fault === 'ENOSPC') throw fail('ENOSPC')
+          return (real.write as (...a: unknown[]) => unknown)(...args)
+        }) as LogFile['write'],
+        datasync: async () => {
+          if (fault === 'EIO') throw fail('EIO')
+          return real.datasync()
+        },
+      }
+    }
+    for (const code of ['ENOSPC', 'EIO'] as const) {
+      const log = await openAt(dir, { openFile })
+      const end = log.state().end
+      await log.write(end, entries(end, 1, 'durable'))
+      fault = code
+      await assert.rejects(log.write(end + 1, entries(end + 1, 1, 'failed')), (e: Error) => e.name === 'ReplicaLogFailedError' && (e.cause as { code?: string }).code === code)
+      fault = undefined
+      await assert.rejects(log.compact(end), { name: 'ReplicaLogFailedError' }, 'poisoned even once the disk works again')
+      await log.close()
+      const reopened = await openAt(dir)
+      const got = show(await readAllEntries(reopened))
+      assert.equal(got[end], `${end}@1:durable`)
+      // EIO on fsync: the bytes were written and may have reached the disk; ENOSPC: nothing was.
+      if (code === 'ENOSPC') assert.equal(got.length, end + 1)
+      else assert.ok(got.length === end + 1 || (got.length === end + 2 && got[end + 1] === `${end + 1}@1:failed`))
+      await reopened.close()
+    }
+  })
+
   withDir('a log of another cluster is refused at open; truncation, compaction and reset leave no stale file', async (dir) => {
     const log = await openAt(dir, { segmentBytes: 50 })
     await log.setClusterId('c1')
@@ -214,6 +254,27 @@ describe('FileReplicaLog on disk', () => {
     await reopened.write(4, entries(4, 1, 'entry-4'))
     await reopened.close()
     assert.deepEqual(await segments(dir), [names[3], 'seg-0000000000-0000000000000004.log'])
+  })
+
+  withDir('reads running alongside cuts, compactions and appends see consistent entries', async (dir) => {
+    const log = await openAt(dir, { segmentBytes: 200, groupBytesMax: 100 })
+    await log.write(0, entries(0, 1, ...Array.from({ length: 40 }, (_, i) => `entry-${i}`)))
+    const reads: Array<Promise<string[]>> = []
+    const readAll = async (): Promise<string[]> => show(await log.read(log.state().start, 1000, 1 << 20))
+    for (let round = 0; round < 10; round++) {
+      reads.push(readAll())
+      const mutation = round % 3 === 0 ? log.compact(log.state().start + 1) : log.write(log.state().end - 2, entries(log.state().end - 2, 2 + round, `a${round}`, `b${round}`, `c${round}`))
+      reads.push(readAll())
+      await mutation
+    }
+    for (const got of await Promise.all(reads)) {
+      for (let i = 1; i < got.length; i++) assert.equal(Number(got[i]!.split('@')[0]), Number(got[i - 1]!.split('@')[0]) + 1, 'contiguous')
+    }
+    const final = show(await readAllEntries(log))
+    await log.close()
+    const again = await openAt(dir)
+    assert.deepEqual(show(await readAllEntries(again)), final)
+    await again.close()
   })
 
   withDir('files are 0600 in a 0700 directory; a second open is locked out', async (dir) => {
