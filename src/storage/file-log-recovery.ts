@@ -132,16 +132,6 @@ export function crashExplainsTail(tailBytes: number, groupBytesMax: number, anno
   return tailBytes <= Math.max(groupBytesMax, announcedBodyBytes === undefined ? 0 : FRAME_HEADER_BYTES + announcedBodyBytes)
 }
 
-/**
- * Whether a crash can explain an invalid frame `tailBytes` before the end of a log's last file.
- * Only the last write group is unsynced when the power goes, and a group is at most
- * `groupBytesMax` bytes unless it is a single larger frame, whose header (if it survived) announces
- * `announcedBodyBytes`. Anything further from the end is damage, not a crash.
- */
-export function crashExplainsTail(tailBytes: number, groupBytesMax: number, announcedBodyBytes: number | undefined): boolean {
-  return tailBytes <= Math.max(groupBytesMax, announcedBodyBytes === undefined ? 0 : FRAME_HEADER_BYTES + announcedBodyBytes)
-}
-
 /** Reads a file through one large buffer, so a scan costs one read per chunk rather than two per frame. */
 export class ChunkReader {
   private source = Buffer.alloc(0)
