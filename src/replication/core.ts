@@ -10,7 +10,8 @@
  * runs the leader side; every other node answers appends only from the node it follows in the epoch
  * it follows it in (the driver passes that in from the cluster view on every message). A node that
  * voted for a newer epoch follows nobody until that epoch's leader is known, so it refuses the old
- * leader from the moment it votes.
+ * leader from the moment it votes. The leader also replicates to learners (members that are not
+ * voters), so that a member promoted to voter already holds the log; only voters count for commit.
  *
  * ## Rules
  * 1. The leader never cuts or rewrites its log; it appends entries of its own epoch, starting with a
