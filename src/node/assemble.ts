@@ -8,6 +8,7 @@
 import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
 import { ExecutorStats, executorActor } from '../../actors/executor.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
+import { replicatorActor } from '../../actors/replicator.js'
 import { schedulerActor } from '../../actors/scheduler.js'
 import { formatAddress } from '../actor/address.js'
 import { createActorSystem, type ActorSystem } from '../actor/system.js'
@@ -15,7 +16,7 @@ import type { ActorRef, Message } from '../actor/types.js'
 import type { ClusterOptions } from '../cluster/core.js'
 import type { NodeMetrics, RemoveReply } from '../cluster/types.js'
 import type { Environment } from '../env/types.js'
-import { SystemShutdownError } from '../errors.js'
+import { InvalidArgumentError, SystemShutdownError } from '../errors.js'
 import { JobClient } from '../jobs/client.js'
 import { EXECUTOR_PATH, JOBS_CLIENT_PATH, SCHEDULER_PATH } from '../jobs/protocol.js'
 import type { JobDef } from '../jobs/types.js'
@@ -23,14 +24,23 @@ import { ResultWaiters } from '../jobs/waiters.js'
 import type { Placement } from '../jobs/placement.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
-import type { DurableStore, JobLogFactory, ResultCache } from '../storage/types.js'
+import { ReplicationHandle } from '../replication/handle.js'
+import { replicatedJobLog } from '../replication/job-log.js'
+import type { ReplicationOptions } from '../replication/types.js'
+import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
 
 /** The ports a node runs on. */
 export interface NodePorts {
   env: Environment
   network: Network
   store: DurableStore
-  jobLog: JobLogFactory
+  /**
+   * The job log: a shared one (a host's directory, Kafka), or 'replicated': the log replicated over
+   * the mesh among the voters, each holding its copy in `replicaLog`.
+   */
+  jobLog: JobLogFactory | 'replicated'
+  /** This node's copy of the replicated job log; required when jobLog is 'replicated'. */
+  replicaLog?: ReplicaLogOpener
   cache: ResultCache
 }
 
@@ -46,6 +56,8 @@ export interface NodeInit {
   maxQueued?: number
   /** Extra load figures (event-loop lag, CPU, memory) from the host. */
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
+  /** Tuning of the replicated job log. */
+  replication?: Partial<ReplicationOptions>
 }
 
 /** A running node. */
@@ -54,6 +66,8 @@ export interface AssembledNode {
   readonly cluster: ClusterHandle
   readonly jobs: JobClient
   readonly stats: ExecutorStats
+  /** The replicated job log's status on this node, when the node runs one. */
+  readonly replication: ReplicationHandle | undefined
   /** Removes a down member from the cluster by hand (through the leader). */
   removeMember(nodeId: string): Promise<RemoveReply>
   /** Leaves the cluster (if asked) and stops every actor. */
@@ -83,6 +97,16 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     durations: stats.summary(),
   })
   const clusterRef = system.spawnSystem(clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, ...(init.cluster === undefined ? {} : { options: init.cluster }) }), { name: 'cluster' })
+  let jobLog: JobLogFactory
+  let replication: ReplicationHandle | undefined
+  if (ports.jobLog === 'replicated') {
+    if (ports.replicaLog === undefined) throw new InvalidArgumentError('a replicated job log needs a replicaLog opener in the node ports')
+    replication = new ReplicationHandle()
+    const replicator = system.spawnSystem(replicatorActor({ network, opener: ports.replicaLog, cluster, handle: replication, ...(init.replication === undefined ? {} : { options: init.replication }) }), { name: 'replicator' })
+    jobLog = replicatedJobLog(replicator)
+  } else {
+    jobLog = ports.jobLog
+  }
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
@@ -101,7 +125,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
+      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
       // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)
@@ -124,6 +148,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     cluster,
     jobs,
     stats,
+    replication,
     removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
     async stop(options = {}) {
       if (options.leave === true) {

@@ -48,8 +48,11 @@ export interface NodeConfig {
   actors: string[]
 }
 
-/** Where the job log lives: a directory on this host shared by its peers, or Kafka. */
-export type JobLogSetting = { kind: 'file'; dir: string } | { kind: 'kafka'; brokers: string[]; topic: string }
+/**
+ * Where the job log lives: a directory on this host shared by its peers, Kafka, or replicated among
+ * the voters over the mesh (each node keeping its copy in its data directory).
+ */
+export type JobLogSetting = { kind: 'file'; dir: string } | { kind: 'kafka'; brokers: string[]; topic: string } | { kind: 'replicated' }
 
 /** Where results are cached: in each node's memory, or Redis. */
 export type CacheSetting = { kind: 'memory' } | { kind: 'redis'; host: string; port: number; prefix: string }
@@ -143,8 +146,9 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
 }
 
-/** Parses `file:<dir>` or `kafka://host:port[,host:port...]/<topic>`. */
+/** Parses `file:<dir>`, `kafka://host:port[,host:port...]/<topic>` or `replicated`. */
 export function jobLogSetting(text: string): JobLogSetting {
+  if (text === 'replicated') return { kind: 'replicated' }
   if (text.startsWith('file:')) {
     const dir = text.slice(5)
     if (dir === '') throw new ConfigError('jobLog: file: needs a directory, e.g. file:/var/lib/distributex/joblog')
@@ -156,7 +160,7 @@ export function jobLogSetting(text: string): JobLogSetting {
     for (const b of brokers) hostPort(b)
     return { kind: 'kafka', brokers, topic: kafka[2]! }
   }
-  throw new ConfigError(`jobLog: ${text} is neither file:<dir> nor kafka://host:port/<topic>`)
+  throw new ConfigError(`jobLog: ${text} is none of file:<dir>, kafka://host:port/<topic>, replicated`)
 }
 
 /** Parses `memory` or `redis://host:port[/prefix]`. */

@@ -16,6 +16,7 @@ import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
 import { openStorage } from './storage.js'
+import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
 /** A running production node. */
 export interface RunningNode extends AssembledNode {
@@ -34,7 +35,9 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   const metrics = new PrometheusMetrics()
   const env = realEnvironment({ logLevel: config.logLevel, metrics })
-  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity })
+  // Replication sends whole job records in one message, beyond the default message limit.
+  const maxPayloadBytes = config.jobLog.kind === 'replicated' ? { maxPayloadBytes: REPLICATION_NETWORK_PAYLOAD_BYTES } : {}
+  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity, ...maxPayloadBytes })
   await network.start().catch((error: unknown) => {
     throw listenFailure(error, config.listen.join(', '))
   })
@@ -44,7 +47,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   })
   const load = new ProcessLoad(env.clock)
   const node = assembleNode(
-    { env, network, store: storage.store, jobLog: storage.jobLog, cache: storage.cache },
+    { env, network, store: storage.store, jobLog: storage.jobLog, ...(storage.replicaLog === undefined ? {} : { replicaLog: storage.replicaLog }), cache: storage.cache },
     {
       founder: config.bootstrap.length === 0,
       jobs,

@@ -1,22 +1,26 @@
 /**
  * Opens the storage a node is configured for: its own durable store in the data directory; the job
- * log (a directory shared by the peers of one host, or Kafka), opened afresh by each leader for as
- * long as it leads; and the result cache (this process's memory, or Redis).
+ * log (a directory shared by the peers of one host, or Kafka, opened afresh by each leader for as
+ * long as it leads; or replicated among the voters, each node keeping its copy in
+ * <dataDir>/replica); and the result cache (this process's memory, or Redis).
  */
 import { join } from 'node:path'
 import { KafkaJobLog } from '../adapters/kafka/job-log.js'
+import { fileReplicaLogOpener, REPLICA_DIR } from '../adapters/replica-log/file-replica-log.js'
 import { RedisResultCache } from '../adapters/redis/result-cache.js'
 import type { Environment } from '../env/types.js'
 import { FileJobLog } from '../storage/file-job-log.js'
 import { FileDurableStore } from '../storage/file-store.js'
 import { MemoryResultCache } from '../storage/memory-cache.js'
-import type { DurableStore, JobLogFactory, ResultCache } from '../storage/types.js'
+import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
 import type { NodeConfig } from './config.js'
 
 /** A node's opened storage. */
 export interface NodeStorage {
   readonly store: DurableStore
-  readonly jobLog: JobLogFactory
+  /** A shared job log, or 'replicated' (then `replicaLog` opens this node's copy). */
+  readonly jobLog: JobLogFactory | 'replicated'
+  readonly replicaLog: ReplicaLogOpener | undefined
   readonly cache: ResultCache
   close(): Promise<void>
 }
@@ -24,10 +28,13 @@ export interface NodeStorage {
 export async function openStorage(config: NodeConfig, env: Environment, nodeId: string): Promise<NodeStorage> {
   const store = await FileDurableStore.open({ dir: join(config.dataDir, 'state') })
   const logConfig = config.jobLog
-  const jobLog: JobLogFactory =
+  const jobLog: JobLogFactory | 'replicated' =
     logConfig.kind === 'file'
       ? { open: () => FileJobLog.open({ dir: logConfig.dir, logger: env.logger }) }
-      : { open: async () => new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env }) }
+      : logConfig.kind === 'kafka'
+        ? { open: async () => new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env }) }
+        : 'replicated'
+  const replicaLog = logConfig.kind === 'replicated' ? fileReplicaLogOpener({ dir: join(config.dataDir, REPLICA_DIR), logger: env.logger }) : undefined
   const cacheConfig = config.cache
   const cache =
     cacheConfig.kind === 'memory'
@@ -36,6 +43,7 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
   return {
     store,
     jobLog,
+    replicaLog,
     cache,
     async close() {
       if (cache instanceof RedisResultCache) await cache.close()

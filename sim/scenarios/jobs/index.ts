@@ -14,6 +14,7 @@ import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
 import { decodeOutcome } from '../../../src/jobs/result-cache.js'
 import { assembleNode, type AssembledNode } from '../../../src/node/assemble.js'
 import type { JobOutcome } from '../../../src/jobs/types.js'
+import type { LogRecord } from '../../../src/storage/types.js'
 import type { Scenario } from '../../run.js'
 import type { World } from '../../world.js'
 
@@ -23,6 +24,11 @@ export interface JobsScenarioInit {
   submitEveryMs?: number
   /** Longest run of one job. */
   jobMaxMs?: number
+  /**
+   * The job log the nodes use: the simulated shared service (default), or the log replicated among
+   * the nodes (sim/scenarios/replicated), whose committed history `records` then returns.
+   */
+  jobLog?: { kind: 'service' } | { kind: 'replicated'; records: (world: World<AssembledNode>) => readonly LogRecord[] }
 }
 
 const FOUNDER = 'n0'
@@ -30,6 +36,8 @@ const FOUNDER = 'n0'
 export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNode> {
   const submitEveryMs = init.submitEveryMs ?? 200
   const jobMaxMs = init.jobMaxMs ?? 100
+  const logConfig = init.jobLog ?? { kind: 'service' }
+  const records = (world: World<AssembledNode>): readonly LogRecord[] => (logConfig.kind === 'service' ? world.jobLog.records : logConfig.records(world))
   const acked = new Map<string, number>()
   const seen = new Map<string, unknown>()
   const executions = new Map<string, number>()
@@ -43,7 +51,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   return {
     name: 'jobs',
     boot(ctx) {
-      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work] })
+      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: logConfig.kind === 'service' ? ctx.jobLog : 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work] })
     },
     workload(world, endMs) {
       for (const node of world.nodes) {
@@ -71,7 +79,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
     liveness: {
       boundMs: 10_000,
       check(world) {
-        const finished = recorded(world)
+        const finished = recorded(records(world))
         for (const id of acked.keys()) if (!finished.has(id)) return `acknowledged job ${id} has no recorded outcome`
         const leaders = new Set(world.nodes.map((n) => JSON.stringify(n.app?.cluster.view()?.leader ?? null)))
         return leaders.size === 1 && !leaders.has('null') ? undefined : `leaders: ${[...leaders].join(' ')}`
@@ -82,7 +90,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
         name: 'acknowledged-jobs-are-durable',
         check(world) {
           const inLog = new Set<string>()
-          for (const r of world.jobLog.records) {
+          for (const r of records(world)) {
             const record = decodeJobRecord(r.payload)
             if (record.kind === 'submitted') inLog.add(record.spec.id)
           }
@@ -93,7 +101,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       {
         name: 'one-visible-result-per-job',
         check(world) {
-          const outcomes = recorded(world)
+          const outcomes = recorded(records(world))
           for (const [id, value] of seen) {
             const first = outcomes.get(id)
             if (first === undefined || !first.ok || !same(first.value, value)) return `job ${id}: a client saw ${JSON.stringify(value)}, the log recorded ${JSON.stringify(first)}`
@@ -111,7 +119,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
         name: 'no-unexpected-work',
         check(world) {
           const submittedIds = new Set<string>()
-          for (const r of world.jobLog.records) {
+          for (const r of records(world)) {
             const record = decodeJobRecord(r.payload)
             if (record.kind === 'submitted') submittedIds.add(record.spec.id)
             else if (!submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
@@ -122,18 +130,18 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       },
     ],
     summary(world) {
-      const outcomes = recorded(world)
+      const outcomes = recorded(records(world))
       const ok = [...outcomes.values()].filter((o) => o.ok).length
       const runs = [...executions.values()].reduce((a, b) => a + b, 0)
-      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${world.jobLog.records.length}`
+      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${records(world).length}`
     },
   }
 }
 
 /** Each job's recorded outcome: its first final record in log order. */
-function recorded(world: World<AssembledNode>): Map<string, JobOutcome> {
+function recorded(records: readonly LogRecord[]): Map<string, JobOutcome> {
   const out = new Map<string, JobOutcome>()
-  for (const r of world.jobLog.records) {
+  for (const r of records) {
     const record = decodeJobRecord(r.payload)
     if (record.kind === 'finished' && !out.has(record.id)) out.set(record.id, record.outcome)
     if (record.kind === 'cancelled' && !out.has(record.id)) out.set(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: '' }, permanent: true })

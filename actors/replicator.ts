@@ -1,0 +1,386 @@
+/**
+ * The replicator actor: drives the replication core (src/replication/core.ts) with the node's copy
+ * of the replicated job log (a ReplicaLog), the network and the cluster handle. It runs on every
+ * node: on the leader it replicates the log to the voters and serves the job-log session of the
+ * scheduler (src/replication/job-log.ts) by asks; on the others it takes the leader's appends.
+ *
+ * Duties and order:
+ * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
+ *   leads it, with voters = view().config.members), and whom it follows (appends from anyone else
+ *   are refused);
+ * - after every input it reports the core's log position to the cluster handle BEFORE starting the
+ *   next local mutation (so the election's up-to-date rule covers a write under way), starts it
+ *   (one at a time), and sends what the core produced;
+ * - a failed mutation poisons the log: the node resigns (no campaigning), answers waiting appends
+ *   as ambiguous, reopens the log (recovery finds what is really durable), builds a new core from
+ *   it, and only then reports its position again.
+ */
+import { defineActor } from '../src/actor/define.js'
+import type { DeferredReply } from '../src/actor/types.js'
+import { InvalidArgumentError, toError } from '../src/errors.js'
+import type { Network, NodeId } from '../src/net/types.js'
+import { ReplicationCore } from '../src/replication/core.js'
+import type { ReplicationHandle } from '../src/replication/handle.js'
+import type { ReplicatedLogRequest } from '../src/replication/protocol.js'
+import type { Following, LocalOp, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
+import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
+import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
+import { decodeReplication, encodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, type ReplicationMessage } from '../protocols/replication/codec.js'
+import { ProtocolError } from '../protocols/errors.js'
+import type { ClusterHandle } from './cluster.js'
+
+export type ReplicatorMsg =
+  | ReplicatedLogRequest
+  | { type: 'tick' }
+  | { type: 'net'; from: NodeId; message: ReplicationMessage }
+  | { type: 'opDone'; generation: number; error: Error | undefined }
+  | { type: 'readDone'; generation: number; request: ReadRequest; entries: ReplicaEntry[] | undefined }
+  | { type: 'reopen' }
+
+export interface ReplicatorInit {
+  network: Network
+  opener: ReplicaLogOpener
+  cluster: ClusterHandle
+  /** Where the replicator publishes its status. */
+  handle?: ReplicationHandle
+  options?: Partial<ReplicationOptions>
+  /** Time between ticks (heartbeats, resends, timeouts). Default 25 ms. */
+  tickMs?: number
+  /** How long fence and append wait for a majority before answering that the log is unavailable. */
+  commitTimeoutMs?: number
+  /** Delay before reopening a failed log. */
+  reopenMs?: number
+}
+
+/** Bytes per read of the local log. */
+const READ_MAX_BYTES = 4 * 1024 * 1024
+
+interface FenceWaiter {
+  readonly epoch: number
+  readonly reply: DeferredReply<void>
+  readonly sinceMs: number
+}
+
+interface AppendWaiter {
+  readonly first: number
+  readonly end: number
+  readonly reply: DeferredReply<number>
+  readonly sinceMs: number
+}
+
+export function replicatorActor(init: ReplicatorInit) {
+  const commitTimeoutMs = init.commitTimeoutMs ?? 5000
+  /**
+   * The highest epoch a core of this incarnation led. A log reopened after a failure (or by a
+   * restarted actor) may have lost entries this node sent in that epoch, so leading the same epoch
+   * again could give one (index, epoch) two different entries: only newer epochs are led. Kept out
+   * of setup so that it outlives actor restarts.
+   */
+  let highestLed = 0
+  return defineActor<ReplicatorMsg>({
+    mailbox: { capacity: 100_000 },
+    async setup(ctx) {
+      const { env, self } = ctx
+      const clock = env.clock
+      const cluster = init.cluster
+      let log: ReplicaLog | undefined
+      let core: ReplicationCore | undefined
+      /** Bumped with every new core, so completions of a previous log are ignored. */
+      let generation = 0
+      /** The epoch the core leads, as told by the cluster handle. */
+      let ledEpoch: number | undefined
+      /** An epoch in which a voter told us of a newer one: not led again. */
+      let deposedIn = 0
+      /** The core that led `highestLed`. */
+      let ledCore: ReplicationCore | undefined
+      let voterKey = ''
+      const fences: FenceWaiter[] = []
+      const appends: AppendWaiter[] = []
+      /** Compactions waiting to be durable here (followers follow with later appends). */
+      const compactions: Array<{ readonly offset: number; readonly reply: DeferredReply<void> }> = []
+      let invalidFrames = 0
+      let failures = 0
+
+      env.metrics.counter('dx_replication_invalid_frames_total', 'Replication frames from peers that failed to decode', [], (set) => set(invalidFrames))
+      env.metrics.counter('dx_replication_log_failures_total', 'Failed writes of the local replica log (each followed by a reopen)', [], (set) => set(failures))
+      env.metrics.gauge('dx_replication_commit_index', 'One past the last committed entry this node knows', [], (set) => set(core?.commitEnd ?? 0))
+      env.metrics.gauge('dx_replication_log_end', 'One past the last durable entry of this node', [], (set) => set(core?.durable ?? 0))
+
+      init.handle?.attach(() =>
+        core === undefined ? undefined : { leaderEpoch: ledEpoch === undefined ? undefined : core.leaderEpoch, commitEnd: core.commitEnd, durableEnd: core.durable, start: core.startIndex, position: core.position() },
+      )
+
+      const open = async (): Promise<void> => {
+        const opened = await init.opener.open({ signal: ctx.signal })
+        const id = cluster.clusterId()
+        if (id !== undefined && opened.state().clusterId !== id) {
+          await opened.setClusterId(id).catch(async (error: unknown) => {
+            await opened.close().catch(() => {})
+            throw error
+          })
+        }
+        log = opened
+        generation++
+        ledEpoch = undefined
+        core = new ReplicationCore({ self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) }, clock.monotonicMs())
+        sync()
+        flush()
+      }
+
+      const failWaiters = (fenceError: Error, appendError: Error): void => {
+        for (const w of fences.splice(0)) w.reply.reject(fenceError)
+        for (const w of appends.splice(0)) w.reply.reject(appendError)
+        for (const w of compactions.splice(0)) w.reply.reject(fenceError)
+      }
+
+      /** Why a fence or append for `epoch` cannot be served by this node's log. */
+      const fenced = (epoch: number): FencedError => {
+        const known = cluster.view()?.leader?.epoch
+        if (known !== undefined && known > epoch) return new FencedError(epoch, known)
+        return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
+      }
+
+      /** Aligns the core with the cluster's view: leading, voters, stepping down. */
+      const sync = (): Following | undefined => {
+        const view = cluster.view()
+        if (core === undefined) return undefined
+        const epoch = cluster.leaderEpoch()
+        const now = clock.monotonicMs()
+        if (ledEpoch !== undefined && (epoch !== ledEpoch || core.deposedByEpoch !== undefined)) {
+          if (core.deposedByEpoch !== undefined) deposedIn = ledEpoch
+          const lost = ledEpoch
+          core.stepDown()
+          ledEpoch = undefined
+          failWaiters(new FencedError(lost, epoch), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
+        }
+        const voters = view?.config?.members ?? []
+        const learners = (view?.members ?? []).filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up')).map((m) => m.nodeId)
+        const key = `${voters.join(',')}/${learners.join(',')}`
+        // Re-leading the epoch of this core (after a lease lapse) is safe: its log was never cut.
+        if (ledEpoch === undefined && epoch !== undefined && (epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn) {
+          core.lead(epoch, voters, now, learners)
+          ledEpoch = epoch
+          highestLed = epoch
+          ledCore = core
+          voterKey = key
+        } else if (ledEpoch !== undefined && key !== voterKey) {
+          voterKey = key
+          core.setVoters(voters, now, learners)
+        }
+        const leader = view?.leader
+        return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }
+      }
+
+      const startOp = (op: LocalOp): void => {
+        const l = log!
+        const gen = generation
+        const done = op.kind === 'write' ? l.write(op.from, op.entries) : op.kind === 'compact' ? l.compact(op.index) : l.reset(op.start, op.prevEpoch)
+        done.then(
+          () => self.tell({ type: 'opDone', generation: gen, error: undefined }),
+          (error: unknown) => self.tell({ type: 'opDone', generation: gen, error: toError(error) }),
+        )
+      }
+
+      const settle = (): void => {
+        const c = core
+        if (c === undefined) return
+        const now = clock.monotonicMs()
+        for (let i = 0; i < fences.length; i++) {
+          const w = fences[i]!
+          const noop = c.noopIndex
+          if (ledEpoch === w.epoch && noop !== undefined && c.commitEnd > noop) w.reply.resolve()
+          else if (now - w.sinceMs > commitTimeoutMs) w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged epoch ${w.epoch}'s first entry within ${commitTimeoutMs} ms`, false))
+          else continue
+          fences.splice(i--, 1)
+        }
+        for (let i = 0; i < appends.length; i++) {
+          const w = appends[i]!
+          if (c.commitEnd >= w.end) w.reply.resolve(w.first)
+          else if (now - w.sinceMs > commitTimeoutMs) w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged the records within ${commitTimeoutMs} ms; they may still be committed`, true))
+          else continue
+          appends.splice(i--, 1)
+        }
+        for (let i = 0; i < compactions.length; i++) {
+          if (c.startIndex < compactions[i]!.offset) continue
+          compactions[i]!.reply.resolve()
+          compactions.splice(i--, 1)
+        }
+      }
+
+      /** Carries out what the core asks: position first, then the mutation, the sends and the reads. */
+      const flush = (): void => {
+        const c = core
+        if (c === undefined) return
+        const ready = c.takeReady()
+        if (ready.position !== undefined) cluster.setLogPosition(ready.position)
+        if (ready.op !== undefined) startOp(ready.op)
+        for (const { to, message } of ready.send) {
+          let bytes: Uint8Array
+          try {
+            bytes = encodeReplication(message)
+          } catch (error) {
+            ctx.log.error('replication message could not be encoded', { to, error })
+            continue
+          }
+          // A full queue or a broken connection loses the message; the core resends on its timer.
+          init.network.send(to, REPLICATION_PROTOCOL, bytes)
+        }
+        const gen = generation
+        for (const request of ready.reads) {
+          log!.read(request.from, request.to - request.from, READ_MAX_BYTES).then(
+            (entries) => self.tell({ type: 'readDone', generation: gen, request, entries }),
+            () => self.tell({ type: 'readDone', generation: gen, request, entries: undefined }),
+          )
+        }
+        settle()
+      }
+
+      const fail = (error: Error): void => {
+        failures++
+        ctx.log.error('replica log write failed; resigning and reopening it', { error })
+        cluster.resign(`replica log failed: ${error.message}`)
+        generation++
+        core?.stepDown()
+        core = undefined
+        ledEpoch = undefined
+        failWaiters(new JobLogUnavailableError(`the local replica log failed: ${error.message}`, false), new JobLogUnavailableError(`the local replica log failed: ${error.message}; the records may or may not be committed`, true))
+        const broken = log
+        log = undefined
+        broken?.close().catch((e: unknown) => ctx.log.debug('closing the failed replica log failed', { error: e }))
+        ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
+      }
+
+      /** Committed records from `from`, skipping the no-op entries, up to `max`. */
+      const readCommitted = async (l: ReplicaLog, from: number, to: number, max: number): Promise<LogRecord[]> => {
+        const out: LogRecord[] = []
+        for (let at = from; at < to && out.length === 0; ) {
+          const entries = await l.read(at, Math.min(max, to - at), READ_MAX_BYTES)
+          if (entries.length === 0) break
+          for (const e of entries) if (e.index < to && e.payload.length > 0) out.push({ offset: e.index, epoch: e.epoch, payload: e.payload })
+          at = entries[entries.length - 1]!.index + 1
+        }
+        return out
+      }
+
+      init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => {
+        let message: ReplicationMessage
+        try {
+          message = decodeReplication(bytes)
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error
+          invalidFrames++
+          return
+        }
+        self.tell({ type: 'net', from, message })
+      })
+      ctx.onStop(() => {
+        init.network.unhandle(REPLICATION_PROTOCOL)
+        failWaiters(new JobLogUnavailableError('the replicator stopped', false), new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true))
+        return log?.close()
+      })
+      /** Opens the log; until that works this node keeps resigning, as it has no log to lead with. */
+      const tryOpen = async (): Promise<void> => {
+        try {
+          await open()
+        } catch (error) {
+          ctx.log.warn('opening the replica log failed; retrying', { error })
+          cluster.resign(`replica log cannot be opened: ${toError(error).message}`)
+          ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
+        }
+      }
+      await tryOpen()
+      ctx.timers.every('tick', init.tickMs ?? 25, { type: 'tick' })
+
+      return {
+        tick() {
+          sync()
+          core?.tick(clock.monotonicMs())
+          flush()
+        },
+        net(msg) {
+          const following = sync()
+          core?.receive(msg.from, msg.message, following, clock.monotonicMs())
+          flush()
+        },
+        opDone(msg) {
+          if (msg.generation !== generation || core === undefined) return
+          if (msg.error !== undefined) {
+            fail(msg.error)
+            return
+          }
+          sync()
+          core.opDone(true, clock.monotonicMs())
+          flush()
+        },
+        readDone(msg) {
+          if (msg.generation !== generation || core === undefined) return
+          core.readDone(msg.request, msg.entries, clock.monotonicMs())
+          flush()
+        },
+        async reopen() {
+          if (core === undefined) await tryOpen()
+        },
+        fence(msg, c) {
+          const reply = c.defer()
+          sync()
+          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
+          else {
+            fences.push({ epoch: msg.epoch, reply, sinceMs: clock.monotonicMs() })
+            flush()
+          }
+          return reply
+        },
+        append(msg, c) {
+          const reply = c.defer()
+          sync()
+          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
+          else if (msg.payloads.length === 0 || msg.payloads.some((p) => p.length === 0)) reply.reject(new InvalidArgumentError('empty records are reserved for the log itself'))
+          else if (msg.payloads.some((p) => p.length > REPLICATION_PAYLOAD_MAX_BYTES)) reply.reject(new InvalidArgumentError(`a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`))
+          else {
+            const first = core.propose(msg.payloads, clock.monotonicMs())
+            appends.push({ first, end: first + msg.payloads.length, reply, sinceMs: clock.monotonicMs() })
+            flush()
+          }
+          return reply
+        },
+        read(msg, c) {
+          const reply = c.defer()
+          const l = log
+          if (core === undefined || l === undefined) {
+            reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+            return reply
+          }
+          if (msg.from < core.startIndex) {
+            reply.reject(new JobLogUnavailableError(`offset ${msg.from} was compacted away; the log starts at ${core.startIndex}`, false))
+            return reply
+          }
+          const to = Math.min(core.commitEnd, core.durable)
+          if (msg.from >= to || msg.max <= 0) reply.resolve([])
+          else readCommitted(l, msg.from, to, msg.max).then(reply.resolve.bind(reply), (error: unknown) => reply.reject(new JobLogUnavailableError(`reading the local replica log failed: ${toError(error).message}`, false, { cause: error })))
+          return reply
+        },
+        bounds(_msg, c) {
+          const reply = c.defer()
+          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+          else reply.resolve({ start: core.startIndex, end: Math.min(core.commitEnd, core.durable) })
+          return reply
+        },
+        compact(msg, c) {
+          const reply = c.defer()
+          sync()
+          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
+          else if (msg.offset > core.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${core.commitEnd} entries are committed`))
+          else {
+            core.compact(msg.offset)
+            compactions.push({ offset: msg.offset, reply })
+            flush()
+          }
+          return reply
+        },
+      }
+    },
+  })
+}

@@ -1,0 +1,166 @@
+/**
+ * Wire format of job-log replication (src/replication), sent point to point on
+ * REPLICATION_PROTOCOL. Each message is one msgpack array, format version first:
+ *   append [1, 0, epoch, leaderCommit, prevIndex, prevEpoch, [[index, epoch, payload]...], compactBelow | null]
+ *   reply  [1, 1, epoch, ok, end, hint | null]
+ *   reset  [1, 2, epoch, leaderCommit, start, prevEpoch]
+ * Input from peers is never trusted: decoding checks every field, bound and the contiguity of the
+ * entries, and throws a ProtocolError subclass for anything else, so a bad peer costs one dropped
+ * frame. Frames are limited to REPLICATION_FRAME_MAX_BYTES on both sides; senders keep batches far
+ * below it and below what the network carries (REPLICATION_NETWORK_PAYLOAD_BYTES): the replication
+ * core splits them by its batchMaxBytes option.
+ */
+import { Packr } from 'msgpackr'
+import { showValue } from '../../src/errors.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+
+/** The network protocol id of replication messages. */
+export const REPLICATION_PROTOCOL = '/dx/replication/1.0.0'
+
+/** Current message format version. */
+export const REPLICATION_VERSION = 1
+
+/** Largest frame accepted or produced. */
+export const REPLICATION_FRAME_MAX_BYTES = 16 * 1024 * 1024
+
+/** Most entries in one append. */
+export const REPLICATION_ENTRIES_MAX = 10_000
+
+/** Largest payload of one entry: a job record's limit (protocols/jobs), so one entry always fits a frame. */
+export const REPLICATION_PAYLOAD_MAX_BYTES = 1024 * 1024
+
+/**
+ * Largest message the network must carry for replication: one maximal entry plus the framing of a
+ * batch (senders keep batches of small entries below the entry limit). The libp2p default (1 MiB)
+ * is too small, so a replicated node raises its limit to this.
+ */
+export const REPLICATION_NETWORK_PAYLOAD_BYTES = REPLICATION_PAYLOAD_MAX_BYTES + 512 * 1024
+
+/** One log entry on the wire. */
+export interface WireEntry {
+  readonly index: number
+  readonly epoch: number
+  readonly payload: Uint8Array
+}
+
+/** Leader to follower: entries following (prevIndex, prevEpoch), or a heartbeat when empty. */
+export interface AppendMessage {
+  readonly kind: 'append'
+  readonly epoch: number
+  /** One past the leader's last committed index. */
+  readonly leaderCommit: number
+  /** Index of the entry before the first one carried (-1 at the log's beginning). */
+  readonly prevIndex: number
+  readonly prevEpoch: number
+  readonly entries: readonly WireEntry[]
+  /** The leader compacted its log below this index; followers may do the same below their commit. */
+  readonly compactBelow?: number
+}
+
+/** Follower to leader: the answer to an append or a reset. */
+export interface ReplyMessage {
+  readonly kind: 'reply'
+  /** The follower's epoch when it refused because of it, else the message's epoch. */
+  readonly epoch: number
+  readonly ok: boolean
+  /** When ok: one past the last entry the follower holds durably that matches the leader's log. */
+  readonly end: number
+  /** When not ok and the logs differ: where the leader should try next. */
+  readonly hint?: number
+}
+
+/** Leader to follower: the follower needs entries the leader compacted; restart its copy at `start`. */
+export interface ResetMessage {
+  readonly kind: 'reset'
+  readonly epoch: number
+  readonly leaderCommit: number
+  readonly start: number
+  /** Epoch of the entry at start-1. */
+  readonly prevEpoch: number
+}
+
+export type ReplicationMessage = AppendMessage | ReplyMessage | ResetMessage
+
+const APPEND = 0
+const REPLY = 1
+const RESET = 2
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+
+/** Encodes a message; throws EnvelopeTooLargeError above the frame limit. */
+export function encodeReplication(message: ReplicationMessage): Uint8Array {
+  let wire: unknown[]
+  switch (message.kind) {
+    case 'append':
+      wire = [REPLICATION_VERSION, APPEND, message.epoch, message.leaderCommit, message.prevIndex, message.prevEpoch, message.entries.map((e) => [e.index, e.epoch, e.payload]), message.compactBelow ?? null]
+      break
+    case 'reply':
+      wire = [REPLICATION_VERSION, REPLY, message.epoch, message.ok, message.end, message.hint ?? null]
+      break
+    case 'reset':
+      wire = [REPLICATION_VERSION, RESET, message.epoch, message.leaderCommit, message.start, message.prevEpoch]
+  }
+  const bytes = packr.pack(wire)
+  if (bytes.length > REPLICATION_FRAME_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, REPLICATION_FRAME_MAX_BYTES)
+  return bytes
+}
+
+/** Decodes a message, or throws a ProtocolError subclass. */
+export function decodeReplication(bytes: Uint8Array): ReplicationMessage {
+  if (bytes.length > REPLICATION_FRAME_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, REPLICATION_FRAME_MAX_BYTES)
+  let w: unknown
+  try {
+    w = packr.unpack(bytes)
+  } catch (error) {
+    throw new InvalidEnvelopeError(`replication frame is not msgpack: ${(error as Error).message}`)
+  }
+  if (!Array.isArray(w) || w.length < 2) throw invalid('shape')
+  if (w[0] !== REPLICATION_VERSION) throw new UnsupportedVersionError(w[0])
+  switch (w[1]) {
+    case APPEND: {
+      if (w.length !== 8) throw invalid('append fields')
+      const prevIndex = index(w[4], 'prevIndex', -1)
+      const raw = w[6]
+      if (!Array.isArray(raw) || raw.length > REPLICATION_ENTRIES_MAX) throw invalid('entries')
+      const epoch = index(w[2], 'epoch')
+      const prevEpoch = index(w[5], 'prevEpoch')
+      const entries: WireEntry[] = []
+      let last = prevEpoch
+      for (let i = 0; i < raw.length; i++) {
+        const e: unknown = raw[i]
+        if (!Array.isArray(e) || e.length !== 3 || !(e[2] instanceof Uint8Array) || e[2].length > REPLICATION_PAYLOAD_MAX_BYTES) throw invalid('entry')
+        const entry = { index: index(e[0], 'entry index'), epoch: index(e[1], 'entry epoch'), payload: e[2] }
+        // Entries are contiguous after prevIndex, their epochs never decrease, and none is newer than the sender.
+        if (entry.index !== prevIndex + 1 + i || entry.epoch < last || entry.epoch > epoch) throw invalid(`entry ${entry.index} out of order`)
+        last = entry.epoch
+        entries.push(entry)
+      }
+      if (prevEpoch > epoch) throw invalid('prevEpoch above epoch')
+      const compactBelow = w[7] === null ? undefined : index(w[7], 'compactBelow')
+      return { kind: 'append', epoch, leaderCommit: index(w[3], 'leaderCommit'), prevIndex, prevEpoch, entries, ...(compactBelow === undefined ? {} : { compactBelow }) }
+    }
+    case REPLY: {
+      if (w.length !== 6 || typeof w[3] !== 'boolean') throw invalid('reply fields')
+      const hint = w[5] === null ? undefined : index(w[5], 'hint')
+      return { kind: 'reply', epoch: index(w[2], 'epoch'), ok: w[3], end: index(w[4], 'end'), ...(hint === undefined ? {} : { hint }) }
+    }
+    case RESET: {
+      if (w.length !== 6) throw invalid('reset fields')
+      const epoch = index(w[2], 'epoch')
+      const prevEpoch = index(w[5], 'prevEpoch')
+      if (prevEpoch > epoch) throw invalid('prevEpoch above epoch')
+      return { kind: 'reset', epoch, leaderCommit: index(w[3], 'leaderCommit'), start: index(w[4], 'start'), prevEpoch }
+    }
+    default:
+      throw invalid(`kind ${showValue(w[1])}`)
+  }
+}
+
+function invalid(what: string): InvalidEnvelopeError {
+  return new InvalidEnvelopeError(`invalid replication message: ${what}`)
+}
+
+function index(x: unknown, what: string, min = 0): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw invalid(`${what} ${showValue(x)}`)
+  return x
+}

@@ -1,0 +1,172 @@
+/**
+ * The `replicated` scenario: the `jobs` scenario (whole nodes, the real scheduler, executor and
+ * job client, every node submitting) with the job log replicated among the nodes
+ * (src/replication) instead of the simulated shared service: each node keeps its copy on its own
+ * simulated disk, which crashes, power losses (unsynced writes lost or torn), broken and full disks
+ * damage, and only a majority's durable copies make an entry committed. On request, on top of the
+ * run's fault schedule, it kills whichever node leads every few seconds (half of the time as a power
+ * loss) and restarts it, so that every run hands the log from leader to leader.
+ *
+ * Online checks, after every event:
+ * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
+ * - committed-entries-are-stable: whenever a leader's commit index passes entries, those entries
+ *   are held identically (index, epoch, payload) by a majority of its voters' durable copies, and an
+ *   index once committed never holds another entry later;
+ * - leaders-hold-committed-entries: a node that starts leading an epoch has a log at least as long
+ *   as the committed prefix, and its durable copy agrees with every committed entry it holds.
+ * History checks (the `jobs` ones, over the committed history): every acknowledged job's submission
+ * is committed, each job's first recorded result is the only one anyone saw, nothing ran unsubmitted.
+ */
+import type { AssembledNode } from '../../../src/node/assemble.js'
+import type { LogRecord } from '../../../src/storage/types.js'
+import type { Scenario } from '../../run.js'
+import type { World } from '../../world.js'
+import { jobsScenario } from '../jobs/index.js'
+
+/** Options of the replicated scenario. */
+export interface ReplicatedScenarioInit {
+  /** Time between submissions of one node. */
+  submitEveryMs?: number
+  /**
+   * Mean time between kills of whichever node leads (half of them power losses), on top of the
+   * run's fault schedule, so that every run changes leaders; 0 (the default) for none. Liveness
+   * runs must stop them before the final heal with `killUntilMs`.
+   */
+  killLeaderEveryMs?: number
+  /** No kills from this time on (before a liveness run's final heal, say). */
+  killUntilMs?: number
+}
+
+interface Committed {
+  readonly epoch: number
+  readonly payload: Uint8Array
+}
+
+export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<AssembledNode> {
+  /** The committed log as leaders announced it, index by index from 0. */
+  const committed: Committed[] = []
+  const leaders = new Map<number, string>()
+  const checkedLeaders = new Set<string>()
+  const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
+  const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
+
+  /** The entry at `index` held identically by a majority of `voters`' durable copies, if any. */
+  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number): Committed | undefined => {
+    const counts = new Map<string, { entry: Committed; n: number }>()
+    for (const node of world.nodes.filter((n) => voters.includes(n.id))) {
+      const image = node.disk.replica.image()
+      const e = image.entries[index - image.start]
+      if (e === undefined) continue
+      const key = `${e.epoch}/${Buffer.from(e.payload).toString('base64')}`
+      const c = counts.get(key) ?? { entry: { epoch: e.epoch, payload: e.payload }, n: 0 }
+      c.n++
+      counts.set(key, c)
+    }
+    for (const { entry, n } of counts.values()) if (n > voters.length / 2) return entry
+    return undefined
+  }
+
+  const killEveryMs = init.killLeaderEveryMs ?? 0
+  const killUntilMs = init.killUntilMs ?? Infinity
+
+  /** Kills the leader now and then and restarts it a little later; stops before the quiet end. */
+  const killLeaders = (world: World<AssembledNode>, endMs: number): void => {
+    const random = world.workload.fork('leader-kills')
+    const next = (): void => {
+      const atMs = world.nowMs + killEveryMs * (0.5 + random.next())
+      if (atMs >= Math.min(endMs, killUntilMs)) return
+      world.at(atMs, () => {
+        const leader = world.nodes.find((n) => n.app?.cluster.leaderEpoch() !== undefined && n.owner.status === 'up')
+        if (leader !== undefined) {
+          const powerLoss = random.next() < 0.5
+          world.log('nemesis', `killing the leader ${leader.id}${powerLoss ? ' (power loss)' : ''}`)
+          if (powerLoss) leader.disk.replica.powerLoss()
+          world.crash(leader)
+          world.at(Math.min(endMs, world.nowMs + 1000 + random.next() * 4000), () => world.start(leader))
+        }
+        next()
+      })
+    }
+    next()
+  }
+
+  return {
+    ...base,
+    name: 'replicated',
+    workload(world, endMs) {
+      base.workload?.(world, endMs)
+      if (killEveryMs > 0) killLeaders(world, endMs)
+    },
+    invariants: [
+      {
+        name: 'one-leader-per-epoch',
+        check(world) {
+          for (const node of world.nodes) {
+            const epoch = node.app?.replication?.status()?.leaderEpoch
+            if (epoch === undefined) continue
+            const other = leaders.get(epoch)
+            if (other !== undefined && other !== node.id) return `${node.id} and ${other} both lead epoch ${epoch}`
+            leaders.set(epoch, node.id)
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'committed-entries-are-stable',
+        check(world) {
+          for (const node of world.nodes) {
+            const s = node.app?.replication?.status()
+            if (s === undefined || s.leaderEpoch === undefined) continue
+            // Entries below the recorded prefix were checked when they were recorded.
+            for (let index = committed.length; index < s.commitEnd; index++) {
+              const voters = node.app?.cluster.view()?.config?.members ?? []
+              const entry = majorityEntry(world, voters, index)
+              if (entry === undefined) return `${node.id} (epoch ${s.leaderEpoch}) committed index ${index}, which no majority of ${voters.join(',')} holds durably`
+              committed.push(entry)
+            }
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'leaders-hold-committed-entries',
+        check(world) {
+          for (const node of world.nodes) {
+            const s = node.app?.replication?.status()
+            if (s === undefined || s.leaderEpoch === undefined) continue
+            const key = `${node.id}/${node.owner.incarnation}/${s.leaderEpoch}`
+            if (checkedLeaders.has(key)) continue
+            checkedLeaders.add(key)
+            if (s.position.index < committed.length) return `${node.id} leads epoch ${s.leaderEpoch} with a log ending at ${s.position.index}, below the ${committed.length} committed entries`
+            const image = node.disk.replica.image()
+            const upTo = Math.min(committed.length, image.start + image.entries.length)
+            for (let index = image.start; index < upTo; index++) {
+              const e = image.entries[index - image.start]!
+              const c = committed[index]!
+              if (e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `${node.id} leads epoch ${s.leaderEpoch} but its entry ${index} (epoch ${e.epoch}) differs from the committed one (epoch ${c.epoch})`
+            }
+          }
+          return undefined
+        },
+      },
+    ],
+    final: [
+      ...base.final,
+      {
+        name: 'committed-history-is-on-a-majority',
+        check(world) {
+          for (let index = 0; index < committed.length; index++) {
+            const e = majorityEntry(world, world.nodeIds, index)
+            const c = committed[index]!
+            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
+          }
+          return undefined
+        },
+      },
+    ],
+    summary(world) {
+      const epochs = leaders.size
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}`
+    },
+  }
+}

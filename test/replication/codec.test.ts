@@ -1,0 +1,85 @@
+// Goal: replication messages round-trip exactly; any other bytes (random, truncated, mutated, oversized) decode to a ProtocolError, never a crash or a wrong message.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { pack } from 'msgpackr'
+import { decodeReplication, encodeReplication, REPLICATION_FRAME_MAX_BYTES, REPLICATION_VERSION, type ReplicationMessage } from '../../protocols/replication/codec.js'
+import { EnvelopeTooLargeError, ProtocolError, UnsupportedVersionError } from '../../protocols/errors.js'
+
+const idx = fc.integer({ min: 0, max: 1_000_000 })
+const append: fc.Arbitrary<ReplicationMessage> = fc
+  .record({
+    epoch: fc.integer({ min: 5, max: 100 }),
+    leaderCommit: idx,
+    prevIndex: fc.integer({ min: -1, max: 1_000_000 }),
+    prevEpoch: fc.integer({ min: 0, max: 4 }),
+    payloads: fc.array(fc.uint8Array({ maxLength: 16 }), { maxLength: 5 }),
+    compactBelow: fc.option(idx, { nil: undefined }),
+  })
+  .map(({ epoch, leaderCommit, prevIndex, prevEpoch, payloads, compactBelow }) => ({
+    kind: 'append' as const,
+    epoch,
+    leaderCommit,
+    prevIndex,
+    prevEpoch,
+    entries: payloads.map((payload, i) => ({ index: prevIndex + 1 + i, epoch: i < 2 ? prevEpoch : epoch, payload })),
+    ...(compactBelow === undefined ? {} : { compactBelow }),
+  }))
+const reply: fc.Arbitrary<ReplicationMessage> = fc.record({ epoch: idx, ok: fc.boolean(), end: idx, hint: fc.option(idx, { nil: undefined }) }).map(({ hint, ...r }) => ({ kind: 'reply' as const, ...r, ...(hint === undefined ? {} : { hint }) }))
+const reset: fc.Arbitrary<ReplicationMessage> = fc.record({ epoch: fc.integer({ min: 3, max: 9 }), leaderCommit: idx, start: idx, prevEpoch: fc.integer({ min: 0, max: 3 }) }).map((r) => ({ kind: 'reset' as const, ...r }))
+const message = fc.oneof(append, reply, reset)
+
+/** Byte arrays compare by content whatever their class (msgpackr decodes to Buffer). */
+function plain(m: ReplicationMessage): unknown {
+  const walk = (v: unknown): unknown => (v instanceof Uint8Array ? { bytes: [...v] } : Array.isArray(v) ? v.map(walk) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v)
+  return walk(m)
+}
+
+test('every valid message round-trips', () => {
+  fc.assert(fc.property(message, (m) => assert.deepEqual(plain(decodeReplication(encodeReplication(m))), plain(m))), { numRuns: 500 })
+})
+
+test('random bytes and mutated frames decode to a message or a ProtocolError, nothing else', () => {
+  const mutated = fc.tuple(message, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat()).map(([m, flips, cut]) => {
+    const bytes = encodeReplication(m).slice()
+    for (const [at, value] of flips) bytes[at % bytes.length] = value
+    return bytes.subarray(0, Math.max(1, bytes.length - (cut % 3)))
+  })
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), mutated), (bytes) => {
+      try {
+        const m = decodeReplication(bytes)
+        // Whatever decodes must encode again to a frame that decodes to the same message.
+        assert.deepEqual(plain(decodeReplication(encodeReplication(m))), plain(m))
+      } catch (error) {
+        assert.ok(error instanceof ProtocolError, `unexpected ${String(error)}`)
+      }
+    }),
+    { numRuns: 3000 },
+  )
+})
+
+test('well-formed msgpack that breaks the rules is refused', () => {
+  const bad: unknown[] = [
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[6, 1, new Uint8Array(1)]], null], // gap after prevIndex
+    [REPLICATION_VERSION, 0, 3, 0, 4, 2, [[5, 1, new Uint8Array(1)]], null], // epoch goes back
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 4, new Uint8Array(1)]], null], // entry newer than its leader
+    [REPLICATION_VERSION, 0, 3, 0, -2, 0, [], null], // prevIndex below -1
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, 'text']], null], // payload not bytes
+    [REPLICATION_VERSION, 1, 3, 'yes', 4, null], // ok not boolean
+    [REPLICATION_VERSION, 2, 3, 0, 1.5, 0], // fractional index
+    [REPLICATION_VERSION, 2, 3, 0, 10, 4], // prevEpoch above epoch
+    [REPLICATION_VERSION, 9, 3],
+    { kind: 'append' },
+  ]
+  for (const w of bad) assert.throws(() => decodeReplication(pack(w)), ProtocolError, JSON.stringify(w))
+  assert.throws(() => decodeReplication(pack([2, 1, 0, true, 0, null])), UnsupportedVersionError)
+})
+
+test('frames above the limit are refused on both sides', () => {
+  const big = new Uint8Array(REPLICATION_FRAME_MAX_BYTES + 1)
+  assert.throws(() => decodeReplication(big), EnvelopeTooLargeError)
+  const payload = new Uint8Array(1024 * 1024)
+  const entries = Array.from({ length: 17 }, (_, i) => ({ index: i, epoch: 1, payload }))
+  assert.throws(() => encodeReplication({ kind: 'append', epoch: 1, leaderCommit: 0, prevIndex: -1, prevEpoch: 0, entries }), EnvelopeTooLargeError)
+})

@@ -1,0 +1,38 @@
+// Goal: `jobLog: replicated` is a valid setting that gives the node a file-backed copy of the replicated log in its data directory, while file: and kafka:// keep their meaning.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { ConfigError, resolveConfig } from '../../src/node/config.js'
+import { openStorage } from '../../src/node/storage.js'
+import { realEnvironment } from '../../src/env/real.js'
+
+test('jobLog: replicated parses; the other kinds are unchanged', () => {
+  assert.deepEqual(resolveConfig({ jobLog: 'replicated' }, {}).jobLog, { kind: 'replicated' })
+  assert.deepEqual(resolveConfig({}, { DX_JOB_LOG: 'replicated' }).jobLog, { kind: 'replicated' })
+  assert.deepEqual(resolveConfig({}, {}).jobLog, { kind: 'file', dir: '.distributex/joblog' })
+  assert.deepEqual(resolveConfig({ jobLog: 'kafka://k:9092/t' }, {}).jobLog, { kind: 'kafka', brokers: ['k:9092'], topic: 't' })
+  assert.throws(() => resolveConfig({ jobLog: 'replicated:x' }, {}), ConfigError)
+})
+
+test('a replicated node opens its copy under <dataDir>/replica, durable across reopen', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-replicated-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const config = resolveConfig({ jobLog: 'replicated', dataDir: dir }, {})
+  const storage = await openStorage(config, realEnvironment(), 'node-a')
+  assert.equal(storage.jobLog, 'replicated')
+  assert.ok(storage.replicaLog !== undefined)
+  const log = await storage.replicaLog.open()
+  await log.write(0, [{ index: 0, epoch: 1, payload: new Uint8Array(0) }, { index: 1, epoch: 1, payload: new Uint8Array([7]) }])
+  await log.close()
+  assert.ok((await stat(join(dir, 'replica'))).isDirectory())
+  const again = await storage.replicaLog.open()
+  assert.deepEqual(again.state(), { clusterId: undefined, start: 0, end: 2, lastEpoch: 1 })
+  await again.close()
+  await storage.close()
+  const file = await openStorage(resolveConfig({ dataDir: dir, jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-a')
+  assert.equal(file.replicaLog, undefined)
+  assert.equal(typeof file.jobLog, 'object')
+  await file.close()
+})
