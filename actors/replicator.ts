@@ -78,6 +78,10 @@ export function replicatorActor(init: ReplicatorInit) {
    */
   let highestLed = 0
   return defineActor<ReplicatorMsg>({
+    // Replication traffic arrives on its own network protocol, whose sender the network port
+    // authenticates; the leader's job-log session and the actor's own timers and I/O completions are
+    // local. Nothing here may come over actor messaging (a remote `net` could name any sender).
+    remote: { fence: 'never', append: 'never', read: 'never', bounds: 'never', compact: 'never', tick: 'never', net: 'never', opDone: 'never', readDone: 'never', reopen: 'never' },
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
       const { env, self } = ctx
