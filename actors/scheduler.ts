@@ -96,7 +96,8 @@ export function schedulerActor(init: SchedulerInit) {
       /** The submitted records as they arrived, appended as is instead of encoded again. */
       const submittedBytes = new Map<string, Uint8Array>()
       const encode = (record: JobRecord): Uint8Array => (record.kind === 'submitted' ? submittedBytes.get(record.spec.id) : undefined) ?? encodeJobRecord(record)
-      const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; remaining: { n: number } }>>()
+      /** Submitters waiting for a job's submission to become durable, with the answer each gets then. */
+      const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; answer: SubmitReply; remaining: { n: number } }>>()
       let pending: JobRecord[] = []
       const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number }>()
       let nextBatch = 0
@@ -224,7 +225,7 @@ export function schedulerActor(init: SchedulerInit) {
         if (waiting === undefined) return
         submitters.delete(id)
         for (const w of waiting) {
-          w.replies[w.index] = { status: 'accepted' }
+          w.replies[w.index] = w.answer
           if (--w.remaining.n === 0) w.reply.resolve(w.replies)
         }
       }
@@ -274,32 +275,38 @@ export function schedulerActor(init: SchedulerInit) {
           const replies: SubmitReply[] = new Array(jobs.length)
           const remaining = { n: 0 }
           const reply = c.defer()
+          /** Jobs whose durability this submit waits for. */
+          const awaited = new Set<string>()
+          const hold = (id: string, index: number, answer: SubmitReply): void => {
+            remaining.n++
+            awaited.add(id)
+            const list = submitters.get(id) ?? []
+            list.push({ reply, replies, index, answer, remaining })
+            submitters.set(id, list)
+          }
           results.forEach((r, i) => {
             const id = jobs[i]!.id
             if (r.status !== 'pending') submittedBytes.delete(id)
             if (r.status === 'refused') replies[i] = { status: 'refused', error: r.error }
             else if (r.status === 'duplicate') {
-              replies[i] = { status: 'duplicate', of: r.of }
               if (watcher !== null) core.watch(r.of, watcher)
+              // A duplicate of a job not yet durable is answered once that job is, like the job's own submitter.
+              if (r.durable) replies[i] = { status: 'duplicate', of: r.of }
+              else hold(r.of, i, { status: 'duplicate', of: r.of })
             } else {
               if (watcher !== null) core.watch(id, watcher)
               if (r.status === 'durable') replies[i] = { status: 'accepted' }
-              else {
-                remaining.n++
-                const list = submitters.get(id) ?? []
-                list.push({ reply, replies, index: i, remaining })
-                submitters.set(id, list)
-              }
+              else hold(id, i, { status: 'accepted' })
             }
           })
           perform(core.takeEffects())
           const trouble = remaining.n > 0 ? logTrouble() : undefined
           if (trouble !== undefined) {
             // Say so now rather than holding the submitter; the records stay queued.
-            for (const job of jobs) {
-              const waiting = submitters.get(job.id)?.filter((w) => w.reply !== reply)
-              if (waiting === undefined || waiting.length === 0) submitters.delete(job.id)
-              else submitters.set(job.id, waiting)
+            for (const id of awaited) {
+              const waiting = submitters.get(id)?.filter((w) => w.reply !== reply)
+              if (waiting === undefined || waiting.length === 0) submitters.delete(id)
+              else submitters.set(id, waiting)
             }
             reply.reject(new JobLogUnavailableError(trouble, true))
           } else if (remaining.n === 0) {

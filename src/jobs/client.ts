@@ -28,7 +28,7 @@ import { encodeJobRecord } from '../../protocols/jobs/codec.js'
 import { checkBody } from '../../protocols/envelope/body.js'
 import { EnvelopeTooLargeError, ProtocolError } from '../../protocols/errors.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
-import { resolveJobOptions } from './options.js'
+import { idempotentJobId, resolveJobOptions } from './options.js'
 import { BATCH_MAX, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
@@ -236,7 +236,10 @@ export class JobClient {
     } catch (error) {
       throw new InvalidJobError(`input of ${type} cannot travel: ${(error as Error).message}`)
     }
-    const spec: JobSpec = { id: this.init.env.random.id(), type, input: checked === undefined ? null : checked, options: resolveJobOptions(options), submittedAt: this.init.env.clock.wallMs() }
+    const resolved = resolveJobOptions(options)
+    // A keyed job's id follows from its key, so no resubmission can ever make a second job.
+    const id = resolved.idempotencyKey === null ? this.init.env.random.id() : idempotentJobId(resolved.idempotencyKey)
+    const spec: JobSpec = { id, type, input: checked === undefined ? null : checked, options: resolved, submittedAt: this.init.env.clock.wallMs() }
     let record: Uint8Array
     try {
       record = encodeJobRecord({ kind: 'submitted', spec })

@@ -18,6 +18,11 @@
  * fails; a job not started by its deadline fails; cancellation aborts the running attempt.
  * Backpressure: beyond `maxQueued` unfinished jobs, submissions are refused with
  * ClusterSaturatedError.
+ *
+ * Idempotency: a key belongs to the first job that claimed it, from the moment that job's
+ * submission is accepted (still pending) until the job leaves the leader's memory; a later
+ * submission with the key, concurrent or not, is a duplicate of that job. A refused submission
+ * never claims its key. Replay rebuilds the key index from the submitted records, first one wins.
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
@@ -47,8 +52,12 @@ export interface Candidate {
   readonly leader?: boolean
 }
 
-/** The answer to one submission. */
-export type SubmitResult = { readonly status: 'durable' } | { readonly status: 'pending' } | { readonly status: 'duplicate'; readonly of: string } | { readonly status: 'refused'; readonly error: JobError }
+/** The answer to one submission. A duplicate names the job that owns the key; `durable` is false while that job's own submission is not. */
+export type SubmitResult =
+  | { readonly status: 'durable' }
+  | { readonly status: 'pending' }
+  | { readonly status: 'duplicate'; readonly of: string; readonly durable: boolean }
+  | { readonly status: 'refused'; readonly error: JobError }
 
 /** Work for the driver, produced by the last inputs. */
 export interface Effects {
@@ -153,11 +162,13 @@ export class SchedulerCore {
   /** Validates and accepts submissions; each is durable only once its record is applied. */
   submit(specs: readonly JobSpec[], knownTypes: ReadonlySet<string>): SubmitResult[] {
     return specs.map((spec) => {
+      // The key is checked first: it is reserved from submission on, so a concurrent second
+      // submission with the same key (whatever its id) joins the first job instead of making another.
+      const key = spec.options.idempotencyKey
+      const owner = key === null ? undefined : this.idempotency.get(key)
+      if (owner !== undefined) return { status: 'duplicate', of: owner, durable: this.jobs.get(owner)!.status !== 'pending' }
       const existing = this.jobs.get(spec.id)
       if (existing !== undefined) return existing.status === 'pending' ? { status: 'pending' } : { status: 'durable' }
-      const key = spec.options.idempotencyKey
-      const earlier = key === null ? undefined : this.idempotency.get(key)
-      if (earlier !== undefined) return { status: 'duplicate', of: earlier }
       if (!knownTypes.has(spec.type)) return refused(new UnknownJobTypeError(spec.type))
       const unknownDep = spec.options.dependsOn.find((d) => !this.jobs.has(d))
       if (unknownDep !== undefined) return refused(new InvalidJobError(`job ${spec.id} depends on unknown job ${unknownDep}`))
@@ -292,14 +303,15 @@ export class SchedulerCore {
       watchers: new Set(),
     }
     this.jobs.set(spec.id, job)
+    // Reserved at submission (pending) and at replay alike; the first job in log order keeps a key.
+    const key = spec.options.idempotencyKey
+    if (key !== null && !this.idempotency.has(key)) this.idempotency.set(key, spec.id)
     return job
   }
 
   /** A durable job enters the schedule: it waits for dependencies, or queues. */
   private admit(job: Job): void {
     this.unfinished++
-    const key = job.spec.options.idempotencyKey
-    if (key !== null && !this.idempotency.has(key)) this.idempotency.set(key, job.spec.id)
     for (const depId of job.spec.options.dependsOn) {
       const dep = this.jobs.get(depId)
       if (dep === undefined || dep.status === 'failed' || dep.status === 'cancelled') {

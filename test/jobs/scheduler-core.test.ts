@@ -161,7 +161,7 @@ test('cancel: the running attempt is aborted once the record is durable', () => 
 test('idempotency keys: a second submission is a duplicate of the first; ids are idempotent too', () => {
   const c = core()
   submitDurable(c, [spec('a', { idempotencyKey: 'k' })])
-  assert.deepEqual(c.submit([spec('b', { idempotencyKey: 'k' }), spec('a')], types), [{ status: 'duplicate', of: 'a' }, { status: 'durable' }])
+  assert.deepEqual(c.submit([spec('b', { idempotencyKey: 'k' }), spec('a')], types), [{ status: 'duplicate', of: 'a', durable: true }, { status: 'durable' }])
 })
 
 test('backpressure: beyond maxQueued unfinished jobs, submissions are refused', () => {
