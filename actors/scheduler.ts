@@ -21,7 +21,7 @@ import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
 import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
 import { encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
 import { checkList, checkOutcome, checkSubmission, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
-import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/scheduler-core.js'
+import { SchedulerCore, type Candidate, type Effects, type Retention } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
 import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
@@ -55,6 +55,8 @@ export interface SchedulerInit {
   cluster: ClusterHandle
   placement?: Placement
   maxQueued?: number
+  /** How long finished jobs stay in the leader's memory (DEFAULT_RETENTION when absent). */
+  retention?: Retention
 }
 
 export function schedulerActor(init: SchedulerInit) {
@@ -70,7 +72,7 @@ export function schedulerActor(init: SchedulerInit) {
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
       const { env, self } = ctx
-      const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, init.maxQueued)
+      const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, { ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), wallMs: () => env.clock.wallMs() })
       const jobLog = await init.jobLog.open({ signal: ctx.signal })
       ctx.onStop(() => jobLog.close())
       await jobLog.fence(init.epoch, { signal: ctx.signal })
@@ -111,6 +113,7 @@ export function schedulerActor(init: SchedulerInit) {
         running = false
       })
       ctx.env.metrics.gauge('dx_jobs_backlog', 'Jobs the leader has not finished (waiting, queued, retrying, running); 0 on followers', [], (set) => set(running ? core.backlog : 0))
+      ctx.env.metrics.gauge('dx_jobs_retained', 'Finished jobs the leader still holds (bounded by the retention); 0 on followers', [], (set) => set(running ? core.footprint().retained : 0))
       const accepted = ctx.env.metrics.counter('dx_jobs_accepted_total', 'Submissions made durable and acknowledged by this leader')
       const finishedTotal = ctx.env.metrics.counter('dx_jobs_finished_total', 'Jobs whose final outcome this leader recorded', ['outcome'])
       const appendSeconds = ctx.env.metrics.histogram('dx_job_log_append_seconds', 'Job-log append latency, submit to durable', APPEND_BUCKETS)
@@ -325,8 +328,11 @@ export function schedulerActor(init: SchedulerInit) {
           perform(core.takeEffects())
           return known
         },
-        inspect: (msg) => core.inspect(checkText(msg.id, 'id')) ?? null,
-        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000)),
+        inspect(msg) {
+          const id = checkText(msg.id, 'id')
+          return core.inspect(id) ?? (core.isExpired(id) ? 'expired' : null)
+        },
+        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000), msg.cursor === null || msg.cursor === undefined ? null : checkText(msg.cursor, 'cursor', 32)),
         reports(msg) {
           const now = env.clock.monotonicMs()
           const reports = checkList<Report>(msg.reports, 'reports')

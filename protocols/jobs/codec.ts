@@ -1,8 +1,10 @@
 /**
  * The job log's record format. Each record is one msgpack array, version first:
  *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt]
- *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent]
- *   cancelled [1, 2, id]
+ *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent, at?]
+ *   cancelled [1, 2, id, at?]
+ * `at` is the leader's wall-clock time when it decided the outcome (ms since the epoch), which
+ * retention counts the job's age from; records written before it existed lack it.
  * Records are replayed by every new leader, so decoding validates everything and throws a
  * ProtocolError subclass for anything else; a leader skips (and counts) a record it cannot read.
  */
@@ -21,8 +23,8 @@ export const JOB_RECORD_MAX_BYTES = 1024 * 1024
 /** One job-log record. */
 export type JobRecord =
   | { readonly kind: 'submitted'; readonly spec: JobSpec }
-  | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome }
-  | { readonly kind: 'cancelled'; readonly id: string }
+  | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome; readonly at?: number }
+  | { readonly kind: 'cancelled'; readonly id: string; readonly at?: number }
 
 const SUBMITTED = 0
 const FINISHED = 1
@@ -48,10 +50,12 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
       const out = record.outcome
       if (out.ok) checkBody(out.value)
       wire = [JOB_RECORD_VERSION, FINISHED, record.id, record.attempt, out.ok, out.ok ? out.value : [out.error.name, out.error.code, out.error.message], out.ok ? false : out.permanent]
+      if (record.at !== undefined) wire.push(record.at)
       break
     }
     case 'cancelled':
       wire = [JOB_RECORD_VERSION, CANCELLED, record.id]
+      if (record.at !== undefined) wire.push(record.at)
   }
   const bytes = packr.pack(wire)
   if (bytes.length > JOB_RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, JOB_RECORD_MAX_BYTES)
@@ -97,18 +101,19 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
       }
     }
     case FINISHED: {
-      if (w.length !== 7 || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
+      if ((w.length !== 7 && w.length !== 8) || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
       const id = text(w[2], ID_MAX, 'id')
       const attempt = count(w[3], 'attempt')
+      const at = w.length === 8 ? { at: finite(w[7], 'at') } : {}
       if (w[4]) {
         checkBody(w[5])
-        return { kind: 'finished', id, attempt, outcome: { ok: true, value: w[5] } }
+        return { kind: 'finished', id, attempt, outcome: { ok: true, value: w[5] }, ...at }
       }
-      return { kind: 'finished', id, attempt, outcome: { ok: false, error: jobError(w[5]), permanent: w[6] } }
+      return { kind: 'finished', id, attempt, outcome: { ok: false, error: jobError(w[5]), permanent: w[6] }, ...at }
     }
     case CANCELLED:
-      if (w.length !== 3) throw invalid('cancelled fields')
-      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id') }
+      if (w.length !== 3 && w.length !== 4) throw invalid('cancelled fields')
+      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id'), ...(w.length === 4 ? { at: finite(w[3], 'at') } : {}) }
     default:
       throw invalid(`kind ${showValue(w[1])}`)
   }

@@ -22,6 +22,8 @@ const START_OPTIONS = {
   'gossip-interval-ms': { type: 'string' },
   'lease-ms': { type: 'string' },
   'job-log': { type: 'string' },
+  'retain-jobs': { type: 'string' },
+  'retain-ms': { type: 'string' },
   cache: { type: 'string' },
   actors: { type: 'string', multiple: true },
   config: { type: 'string' },
@@ -40,6 +42,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     ...(values['lease-ms'] === undefined ? {} : { leaseMs: values['lease-ms'] }),
     ...(values['job-log'] === undefined ? {} : { jobLog: values['job-log'] }),
     ...(values.cache === undefined ? {} : { cache: values.cache }),
+    ...(values['retain-jobs'] === undefined ? {} : { retainJobs: values['retain-jobs'] }),
+    ...(values['retain-ms'] === undefined ? {} : { retainMs: values['retain-ms'] }),
     ...(values.actors === undefined ? {} : { actors: values.actors }),
   }
   const config = resolveConfig(flags, process.env, values.config ?? process.env.DX_CONFIG)

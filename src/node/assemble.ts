@@ -21,6 +21,7 @@ import { EXECUTOR_PATH, JOBS_CLIENT_PATH, SCHEDULER_PATH } from '../jobs/protoco
 import type { JobDef } from '../jobs/types.js'
 import { ResultWaiters } from '../jobs/waiters.js'
 import type { Placement } from '../jobs/placement.js'
+import type { Retention } from '../jobs/scheduler-core.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
 import type { DurableStore, JobLogFactory, ResultCache } from '../storage/types.js'
@@ -44,6 +45,8 @@ export interface NodeInit {
   placement?: Placement
   /** Unfinished jobs beyond which the leader refuses submissions. */
   maxQueued?: number
+  /** How long finished jobs stay in the leader's memory (by count and age). */
+  retention?: Retention
   /** Extra load figures (event-loop lag, CPU, memory) from the host. */
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
 }
@@ -95,7 +98,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
+      const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }) })
       scheduler = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch }
     }
   }

@@ -38,6 +38,8 @@ export interface NodeConfig {
   cache: CacheSetting
   /** Modules whose exported job definitions this node registers (besides the built-in ones). */
   actors: string[]
+  /** How long finished jobs stay in the leader's memory: by count and by age. */
+  retention: { maxFinished: number; maxAgeMs: number }
 }
 
 /** Where the job log lives: a directory on this host shared by its peers, or Kafka. */
@@ -59,6 +61,8 @@ export interface RawSettings {
   jobLog?: string
   cache?: string
   actors?: string | string[]
+  retainJobs?: string | number
+  retainMs?: string | number
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -73,6 +77,8 @@ const ENV: Record<keyof RawSettings, string> = {
   jobLog: 'DX_JOB_LOG',
   cache: 'DX_CACHE',
   actors: 'DX_ACTORS',
+  retainJobs: 'DX_RETAIN_JOBS',
+  retainMs: 'DX_RETAIN_MS',
 }
 
 /** Default listen address: every interface, port 7400. */
@@ -81,6 +87,9 @@ export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
 export const DEFAULT_HTTP = '127.0.0.1:7401'
 /** Default job log: a directory that the peers started from the same directory share. */
 export const DEFAULT_JOB_LOG = 'file:.distributex/joblog'
+/** Default retention of finished jobs in the leader's memory: 100,000 jobs, for at most 24 h. */
+export const DEFAULT_RETAIN_JOBS = 100_000
+export const DEFAULT_RETAIN_MS = 24 * 3600_000
 
 /** Merges flags over environment over file over defaults, and validates the result. */
 export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined>, configFile?: string): NodeConfig {
@@ -115,6 +124,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
     cache: cacheSetting(pick('cache') ?? 'memory'),
     actors: list(pick('actors') ?? []),
+    retention: { maxFinished: count(pick('retainJobs') ?? DEFAULT_RETAIN_JOBS, 'retainJobs'), maxAgeMs: optionalMs(pick('retainMs'), 'retainMs') ?? DEFAULT_RETAIN_MS },
   }
 }
 
@@ -177,6 +187,12 @@ export function hostPort(text: string): HostPort {
   const port = Number(match?.[3])
   if (match === null || port > 65535) throw new ConfigError(`${text} is not host:port`)
   return { host: match[1] ?? match[2]!, port }
+}
+
+function count(value: string | number, what: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${what}: ${value} is not a whole number`)
+  return n
 }
 
 function optionalMs(value: string | number | undefined, what: string): number | undefined {

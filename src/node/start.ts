@@ -48,6 +48,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       jobs,
       cluster: { ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }), ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }) },
       load: () => load.sample(),
+      retention: config.retention,
     },
   )
   let http: HttpServer | undefined

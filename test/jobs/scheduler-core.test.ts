@@ -15,7 +15,7 @@ const peers = (capacity = 2, n = 2): Candidate[] => Array.from({ length: n }, (_
 const spec = (id: string, options: JobOptions = {}): JobSpec => ({ id, type: 't', input: { id }, options: resolveJobOptions(options), submittedAt: 0 })
 
 function core(maxQueued?: number): SchedulerCore {
-  return new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), maxQueued)
+  return new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), maxQueued === undefined ? {} : { maxQueued })
 }
 
 /** Submits and makes the records durable at once, as a healthy log would. */

@@ -1,0 +1,90 @@
+/**
+ * Which job ids left the leader's memory after their retention, in bounded memory, so that a lookup
+ * can answer "expired" rather than "never existed".
+ *
+ * Why a filter and not a set: the ids that ever expired grow without bound, and an exact set of the
+ * last 100,000 would hold ~10 MB of strings; a Bloom filter holds the same at 10 bits per id
+ * (~125 KB). Two generations of `perGeneration` ids each: when the current one is full it becomes
+ * the previous one and the generation before is forgotten, so the memory never grows and at least
+ * the last `perGeneration` expirations are always recognised (older ones fade to "never existed").
+ * The price of the filter is false positives: a never-seen id is reported expired with a
+ * probability of about 1% (7 hashes at 10 bits per id); both answers are a 404, so the error costs
+ * only the precision of its code. Hashing is FNV-1a over UTF-16 code units with double hashing:
+ * pure and the same on every node, so a snapshot carries the bits as they are.
+ */
+
+const BITS_PER_ID = 10
+const HASHES = 7
+
+/** A generation: its bits and how many ids it took. */
+export interface ExpiredGeneration {
+  readonly bits: Uint8Array
+  readonly count: number
+}
+
+export class ExpiredIds {
+  private current: { bits: Uint8Array; count: number }
+  private previous: { bits: Uint8Array; count: number }
+  private readonly bitCount: number
+
+  constructor(
+    readonly perGeneration: number,
+    restored?: readonly [ExpiredGeneration, ExpiredGeneration],
+  ) {
+    if (!Number.isSafeInteger(perGeneration) || perGeneration < 1) throw new RangeError(`perGeneration must be a positive integer, got ${perGeneration}`)
+    this.bitCount = Math.ceil((perGeneration * BITS_PER_ID) / 8) * 8
+    const fresh = (): { bits: Uint8Array; count: number } => ({ bits: new Uint8Array(this.bitCount / 8), count: 0 })
+    const take = (g: ExpiredGeneration | undefined): { bits: Uint8Array; count: number } => (g !== undefined && g.bits.length === this.bitCount / 8 ? { bits: g.bits.slice(), count: g.count } : fresh())
+    this.current = take(restored?.[0])
+    this.previous = take(restored?.[1])
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.current.bits.length + this.previous.bits.length
+  }
+
+  add(id: string): void {
+    if (this.current.count >= this.perGeneration) {
+      this.previous = this.current
+      this.current = { bits: new Uint8Array(this.bitCount / 8), count: 0 }
+    }
+    this.forEachBit(id, (bit) => {
+      this.current.bits[bit >>> 3]! |= 1 << (bit & 7)
+    })
+    this.current.count++
+  }
+
+  /** True if `id` was added within the last two generations (or, rarely, a false positive). */
+  has(id: string): boolean {
+    return this.within(this.current.bits, id) || this.within(this.previous.bits, id)
+  }
+
+  /** The two generations, current first, for a snapshot. */
+  export(): [ExpiredGeneration, ExpiredGeneration] {
+    return [
+      { bits: this.current.bits, count: this.current.count },
+      { bits: this.previous.bits, count: this.previous.count },
+    ]
+  }
+
+  private within(bits: Uint8Array, id: string): boolean {
+    let all = true
+    this.forEachBit(id, (bit) => {
+      if ((bits[bit >>> 3]! & (1 << (bit & 7))) === 0) all = false
+    })
+    return all
+  }
+
+  private forEachBit(id: string, visit: (bit: number) => void): void {
+    let h1 = 0x811c9dc5
+    let h2 = 0x01000193 ^ 0x5bd1e995
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i)
+      h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0
+    }
+    h2 |= 1
+    for (let k = 0; k < HASHES; k++) visit(((h1 + Math.imul(k, h2)) >>> 0) % this.bitCount)
+  }
+}
