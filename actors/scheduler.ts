@@ -12,6 +12,13 @@
  * once instead of waiting; their records stay queued, so a retry with the same ids is acknowledged
  * once they are durable. Results go to the cache after they are durable in the
  * log, with setIfAbsent, so the cache never disagrees with the log's first result.
+ *
+ * Snapshots: after `snapshot.everyRecords` records or `snapshot.everyBytes` bytes appended, the
+ * scheduler holds new appends until those under way are done and none is in doubt (a failed append
+ * may have landed; its retry must be durable first), so that the core reflects exactly the records
+ * in the log; it then appends the core's snapshot (one append, codec.ts) and, once that is durable,
+ * lets the log compact below it. Appends resume as soon as the snapshot is durable. A new leader
+ * replays from the latest snapshot (src/jobs/replay.ts).
  */
 import type { ClusterHandle } from './cluster.js'
 import { defineActor } from '../src/actor/define.js'
@@ -27,11 +34,10 @@ import type { NodeId } from '../src/net/types.js'
 import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
-import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../protocols/jobs/codec.js'
-import { ProtocolError } from '../protocols/errors.js'
+import { encodeJobRecord, encodeSnapshotState, snapshotRecords, type JobRecord } from '../protocols/jobs/codec.js'
+import { EnvelopeTooLargeError } from '../protocols/errors.js'
+import { replayJobLog } from '../src/jobs/replay.js'
 
-/** Records read per request during replay. */
-const REPLAY_CHUNK = 5000
 /** Records per append. */
 const APPEND_BATCH_MAX = 5000
 /** How long the leader reuses its reading of the cluster view for placement. */
@@ -47,6 +53,17 @@ const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
 
+/** When the scheduler snapshots its state into the log (and lets the log compact). */
+export interface SnapshotPolicy {
+  /** Records appended since the last snapshot that trigger the next one. */
+  everyRecords: number
+  /** Bytes appended since the last snapshot that trigger the next one. */
+  everyBytes: number
+}
+
+/** Default snapshot policy: every 10,000 records or 64 MiB. */
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyRecords: 10_000, everyBytes: 64 * 1024 * 1024 }
+
 /** Options of the scheduler actor. */
 export interface SchedulerInit {
   epoch: number
@@ -57,6 +74,8 @@ export interface SchedulerInit {
   maxQueued?: number
   /** How long finished jobs stay in the leader's memory (DEFAULT_RETENTION when absent). */
   retention?: Retention
+  /** When to snapshot (DEFAULT_SNAPSHOT_POLICY when absent). */
+  snapshot?: Partial<SnapshotPolicy>
 }
 
 export function schedulerActor(init: SchedulerInit) {
@@ -72,28 +91,14 @@ export function schedulerActor(init: SchedulerInit) {
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
       const { env, self } = ctx
-      const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, { ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), wallMs: () => env.clock.wallMs() })
+      const makeCore = (): SchedulerCore => new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, { ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), wallMs: () => env.clock.wallMs() })
+      const policy: SnapshotPolicy = { ...DEFAULT_SNAPSHOT_POLICY, ...init.snapshot }
       const jobLog = await init.jobLog.open({ signal: ctx.signal })
       ctx.onStop(() => jobLog.close())
       await jobLog.fence(init.epoch, { signal: ctx.signal })
-      let offset = 0
-      let skipped = 0
-      core.beginReplay()
-      for (const end = await jobLog.endOffset({ signal: ctx.signal }); offset < end; ) {
-        const chunk = await jobLog.read(offset, REPLAY_CHUNK, { signal: ctx.signal })
-        if (chunk.length === 0) break
-        for (const entry of chunk) {
-          try {
-            core.apply(decodeJobRecord(entry.payload))
-          } catch (error) {
-            if (!(error instanceof ProtocolError)) throw error
-            skipped++
-          }
-          offset = entry.offset + 1
-        }
-      }
-      core.endReplay()
-      ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, records: offset, skipped, backlog: core.backlog })
+      const replay = await replayJobLog(jobLog, makeCore, { signal: ctx.signal })
+      const core = replay.core
+      ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, from: replay.from, end: replay.end, skipped: replay.skipped, backlog: core.backlog })
 
       /** The submitted records as they arrived, appended as is instead of encoded again. */
       const submittedBytes = new Map<string, Uint8Array>()
@@ -101,7 +106,7 @@ export function schedulerActor(init: SchedulerInit) {
       /** Submitters waiting for a job's submission to become durable, with the answer each gets then. */
       const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; answer: SubmitReply; remaining: { n: number } }>>()
       let pending: JobRecord[] = []
-      const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number }>()
+      const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number; bytes: number }>()
       let nextBatch = 0
       let appendFailures = 0
       let appendRetryAt = 0
@@ -147,13 +152,21 @@ export function schedulerActor(init: SchedulerInit) {
        * are durable, so the order that matters (submitted before finished) always holds.
        */
       const appendNext = (): void => {
+        if (snapshotting) return
+        if (snapshotDue()) {
+          // The barrier: nothing new goes out until the snapshot is durable.
+          if (inFlight.size === 0 && doubtful.size === 0) takeSnapshot()
+          else if (inFlight.size > 0 || env.clock.monotonicMs() < appendRetryAt) return
+          if (snapshotting) return
+        }
         if (pending.length === 0 || inFlight.size >= APPENDS_IN_FLIGHT || env.clock.monotonicMs() < appendRetryAt) return
         const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
         const id = nextBatch++
         const startedAt = env.clock.monotonicMs()
-        inFlight.set(id, { batch, startedAt })
-        jobLog.append(init.epoch, batch.map(encode), { signal: ctx.signal }).then(
+        const payloads = batch.map(encode)
+        inFlight.set(id, { batch, startedAt, bytes: payloads.reduce((sum, p) => sum + p.length, 0) })
+        jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
           () => {
             appendSeconds.observe((env.clock.monotonicMs() - startedAt) / 1000)
             self.tell({ type: 'appended', batch: id, ok: true })
@@ -170,6 +183,44 @@ export function schedulerActor(init: SchedulerInit) {
           },
         )
         appendNext()
+      }
+
+      /** Appended since the last snapshot (a new leader counts the records it replayed after one). */
+      const since = { records: replay.sinceSnapshot, bytes: 0 }
+      let snapshotting = false
+      let snapshotCount = 0
+      /** Records whose append failed and may have landed: a snapshot waits until their retry is durable. */
+      const doubtful = new Set<JobRecord>()
+      const snapshotDue = (): boolean => since.records >= policy.everyRecords || since.bytes >= policy.everyBytes
+      const snapshotsTaken = ctx.env.metrics.counter('dx_jobs_snapshots_total', 'Scheduler snapshots appended to the job log', ['result'])
+
+      /** Appends the core's state as a snapshot; the log compacts below it once it is durable. */
+      const takeSnapshot = (): void => {
+        since.records = 0
+        since.bytes = 0
+        let payloads: Uint8Array[]
+        try {
+          payloads = snapshotRecords(`${init.epoch}.${++snapshotCount}`, encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
+        } catch (error) {
+          if (!(error instanceof EnvelopeTooLargeError)) throw error
+          // Too much unfinished work to carry in one append: the log keeps growing until it fits.
+          snapshotsTaken.inc({ result: 'too-large' })
+          ctx.log.warn('scheduler state too large to snapshot; the job log is not compacted for now', { bytes: error.bytes, max: error.maxBytes })
+          return
+        }
+        snapshotting = true
+        jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
+          (offset) => self.tell({ type: 'snapshotted', offset }),
+          (error: unknown) => {
+            if (error instanceof FencedError) {
+              ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
+              ctx.stop()
+              return
+            }
+            ctx.log.warn('snapshot append failed; the next one comes after another interval', { error })
+            self.tell({ type: 'snapshotted', offset: null })
+          },
+        )
       }
 
       /** Carries out what the core produced. */
@@ -358,14 +409,30 @@ export function schedulerActor(init: SchedulerInit) {
           core.dispatch(env.clock.monotonicMs(), env.clock.wallMs(), candidates())
           perform(core.takeEffects())
         },
+        snapshotted(msg) {
+          snapshotting = false
+          snapshotsTaken.inc({ result: msg.offset === null ? 'failed' : 'durable' })
+          if (msg.offset !== null) {
+            const offset = msg.offset
+            jobLog.compact(offset, { signal: ctx.signal }).then(
+              () => ctx.log.debug('job log compacted below the snapshot', { offset }),
+              (error: unknown) => ctx.log.warn('job log compaction failed; the log keeps its records', { offset, error }),
+            )
+          }
+          appendNext()
+        },
         appended(msg) {
-          const batch = inFlight.get(msg.batch)?.batch
+          const flight = inFlight.get(msg.batch)
           inFlight.delete(msg.batch)
-          if (batch === undefined) return
+          if (flight === undefined) return
+          const { batch } = flight
           if (msg.ok) {
             appendFailures = 0
+            since.records += batch.length
+            since.bytes += flight.bytes
             for (const record of batch) {
               if (record.kind === 'submitted') submittedBytes.delete(record.spec.id)
+              doubtful.delete(record)
               core.apply(record)
             }
             perform(core.takeEffects())
@@ -374,6 +441,7 @@ export function schedulerActor(init: SchedulerInit) {
             return
           }
           appendFailures++
+          for (const record of batch) doubtful.add(record)
           pending = [...batch, ...pending]
           appendRetryAt = env.clock.monotonicMs() + backoffDelayMs(RETRY_BACKOFF, appendFailures, env.random)
           releaseSubmitters(logTrouble()!)

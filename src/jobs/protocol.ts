@@ -37,6 +37,8 @@ export type SchedulerMsg =
   | { type: 'tick' }
   | { type: 'dispatch' }
   | { type: 'appended'; batch: number; ok: boolean }
+  /** The snapshot append ended: durable at `offset`, or failed (null). */
+  | { type: 'snapshotted'; offset: number | null }
 
 /** One attempt handed to an executor. */
 export interface Assignment {

@@ -37,7 +37,7 @@ import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
 import { backoffDelayMs } from '../util/backoff.js'
 import { MinHeap } from '../util/heap.js'
-import type { JobRecord } from '../../protocols/jobs/codec.js'
+import type { JobRecord, SnapshotState } from '../../protocols/jobs/codec.js'
 import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
 import { ExpiredIds } from './expired-ids.js'
 import type { Placement } from './placement.js'
@@ -154,7 +154,7 @@ export class SchedulerCore {
   /** Finished jobs in the order they finished: the front leaves first. */
   private finishedOrder: Job[] = []
   private finishedHead = 0
-  private readonly expired: ExpiredIds
+  private expired: ExpiredIds
   private readonly maxQueued: number
   private readonly retention: Retention
   private readonly wallMs: () => number
@@ -231,7 +231,37 @@ export class SchedulerCore {
         return
       case 'cancelled':
         this.finish(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true }, record.at, 'cancelled')
+        return
+      case 'snapshot':
+        // Snapshot parts are assembled by the replay (replay.ts) and loaded with `restore`.
     }
+  }
+
+  /**
+   * The durable state, for a snapshot: every job whose submission is durable (pending ones are
+   * not, and their records follow the snapshot in the log), its outcome if it has one, the key
+   * index (implied: the first job with a key owns it) and the expired-id filter. Restoring it
+   * into an empty core gives the jobs, outcomes and keys that replaying the log up to here gives.
+   */
+  snapshot(): SnapshotState {
+    const records: JobRecord[] = []
+    for (const slot of this.order) {
+      const job = slot.job
+      if (job !== undefined && job.status !== 'pending') records.push({ kind: 'submitted', spec: job.spec })
+    }
+    for (let i = this.finishedHead; i < this.finishedOrder.length; i++) {
+      const job = this.finishedOrder[i]!
+      const id = job.spec.id
+      records.push(job.status === 'cancelled' ? { kind: 'cancelled', id, at: job.finishedAt } : { kind: 'finished', id, attempt: job.attempts, outcome: job.outcome!, at: job.finishedAt })
+    }
+    return { records, expired: this.expired.export() }
+  }
+
+  /** Loads a snapshot into this core, which must be empty and replaying. */
+  restore(state: SnapshotState): void {
+    if (!this.replaying || this.jobs.size > 0 || this.seq > 0) throw new InvalidJobError('a snapshot is restored only into an empty core during replay')
+    this.expired = new ExpiredIds(this.expired.perGeneration, state.expired)
+    for (const record of state.records) this.apply(record)
   }
 
   /** Validates and accepts submissions; each is durable only once its record is applied. */

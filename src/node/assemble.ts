@@ -8,7 +8,7 @@
 import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
 import { ExecutorStats, executorActor } from '../../actors/executor.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
-import { schedulerActor } from '../../actors/scheduler.js'
+import { schedulerActor, type SnapshotPolicy } from '../../actors/scheduler.js'
 import { formatAddress } from '../actor/address.js'
 import { createActorSystem, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
@@ -47,6 +47,8 @@ export interface NodeInit {
   maxQueued?: number
   /** How long finished jobs stay in the leader's memory (by count and age). */
   retention?: Retention
+  /** When the leader snapshots its state into the job log and lets the log compact. */
+  snapshot?: Partial<SnapshotPolicy>
   /** Extra load figures (event-loop lag, CPU, memory) from the host. */
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
 }
@@ -98,7 +100,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }) })
+      const def = schedulerActor({ epoch, jobLog: ports.jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
       scheduler = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch }
     }
   }
