@@ -8,10 +8,19 @@
  * outcome (its first final record) is the only result anyone saw (clients, cache); nothing ran or
  * finished that was never submitted. Liveness: after the final heal every acknowledged job has a
  * recorded outcome and the cluster agrees on one leader.
+ *
+ * The leader snapshots every few dozen records and the log compacts, so the checks read the log's
+ * whole history (every record ever appended), and one more checks what a new leader would see:
+ * replaying the compacted log (src/jobs/replay.ts) knows every acknowledged job, with the outcome
+ * the history recorded.
  */
 import { defineJob } from '../../../src/jobs/define.js'
 import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
 import { decodeOutcome } from '../../../src/jobs/result-cache.js'
+import { LeastLoadedPlacement } from '../../../src/jobs/placement.js'
+import { Replayer } from '../../../src/jobs/replay.js'
+import { SeededRandom } from '../../../src/env/prng.js'
+import { SchedulerCore } from '../../../src/jobs/scheduler-core.js'
 import { assembleNode, type AssembledNode } from '../../../src/node/assemble.js'
 import type { JobOutcome } from '../../../src/jobs/types.js'
 import type { Scenario } from '../../run.js'
@@ -23,6 +32,8 @@ export interface JobsScenarioInit {
   submitEveryMs?: number
   /** Longest run of one job. */
   jobMaxMs?: number
+  /** Records between the leader's snapshots; small, so that compaction happens in every run. */
+  snapshotEveryRecords?: number
 }
 
 const FOUNDER = 'n0'
@@ -30,6 +41,7 @@ const FOUNDER = 'n0'
 export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNode> {
   const submitEveryMs = init.submitEveryMs ?? 200
   const jobMaxMs = init.jobMaxMs ?? 100
+  const snapshotEveryRecords = init.snapshotEveryRecords ?? 40
   const acked = new Map<string, number>()
   const seen = new Map<string, unknown>()
   const executions = new Map<string, number>()
@@ -43,7 +55,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   return {
     name: 'jobs',
     boot(ctx) {
-      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work] })
+      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work], snapshot: { everyRecords: snapshotEveryRecords } })
     },
     workload(world, endMs) {
       for (const node of world.nodes) {
@@ -82,7 +94,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
         name: 'acknowledged-jobs-are-durable',
         check(world) {
           const inLog = new Set<string>()
-          for (const r of world.jobLog.records) {
+          for (const r of world.jobLog.history) {
             const record = decodeJobRecord(r.payload)
             if (record.kind === 'submitted') inLog.add(record.spec.id)
           }
@@ -111,12 +123,28 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
         name: 'no-unexpected-work',
         check(world) {
           const submittedIds = new Set<string>()
-          for (const r of world.jobLog.records) {
+          for (const r of world.jobLog.history) {
             const record = decodeJobRecord(r.payload)
             if (record.kind === 'submitted') submittedIds.add(record.spec.id)
-            else if (!submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
+            else if (record.kind !== 'snapshot' && !submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
           }
           for (const id of executions.keys()) if (!submittedIds.has(id)) return `job ${id} ran without a durable submission`
+          return undefined
+        },
+      },
+      {
+        name: 'compacted-log-holds-everything',
+        check(world) {
+          const replayer = new Replayer(() => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0)))
+          for (const r of world.jobLog.records) replayer.feed(r.payload)
+          const core = replayer.finish()
+          const outcomes = recorded(world)
+          for (const id of acked.keys()) {
+            const info = core.inspect(id)
+            if (info === undefined) return `acknowledged job ${id} is missing from a replay of the compacted log (from offset ${world.jobLog.startOffset})`
+            const first = outcomes.get(id)
+            if (first !== undefined && !same(info.outcome, first)) return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
+          }
           return undefined
         },
       },
@@ -125,7 +153,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       const outcomes = recorded(world)
       const ok = [...outcomes.values()].filter((o) => o.ok).length
       const runs = [...executions.values()].reduce((a, b) => a + b, 0)
-      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${world.jobLog.records.length}`
+      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${world.jobLog.history.length} live-from=${world.jobLog.startOffset}`
     },
   }
 }
@@ -133,7 +161,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
 /** Each job's recorded outcome: its first final record in log order. */
 function recorded(world: World<AssembledNode>): Map<string, JobOutcome> {
   const out = new Map<string, JobOutcome>()
-  for (const r of world.jobLog.records) {
+  for (const r of world.jobLog.history) {
     const record = decodeJobRecord(r.payload)
     if (record.kind === 'finished' && !out.has(record.id)) out.set(record.id, record.outcome)
     if (record.kind === 'cancelled' && !out.has(record.id)) out.set(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: '' }, permanent: true })
