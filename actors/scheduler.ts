@@ -13,7 +13,9 @@
  * once they are durable. Results go to the cache after they are durable in the
  * log, with setIfAbsent, so the cache never disagrees with the log's first result.
  *
- * Snapshots: after `snapshot.everyRecords` records or `snapshot.everyBytes` bytes appended, the
+ * Snapshots: after `snapshot.everyRecords` records or `snapshot.everyBytes` bytes appended, and
+ * at least as many bytes as the last snapshot took (so snapshots never write more than the log
+ * they let go: write amplification stays below 2 however much state the leader holds), the
  * scheduler holds new appends until those under way are done and none is in doubt (a failed append
  * may have landed; its retry must be durable first), so that the core reflects exactly the records
  * in the log; it then appends the core's snapshot (one append, codec.ts) and, once that is durable,
@@ -191,7 +193,8 @@ export function schedulerActor(init: SchedulerInit) {
       let snapshotCount = 0
       /** Records whose append failed and may have landed: a snapshot waits until their retry is durable. */
       const doubtful = new Set<JobRecord>()
-      const snapshotDue = (): boolean => since.records >= policy.everyRecords || since.bytes >= policy.everyBytes
+      let lastSnapshotBytes = 0
+      const snapshotDue = (): boolean => (since.records >= policy.everyRecords || since.bytes >= policy.everyBytes) && since.bytes >= lastSnapshotBytes
       const snapshotsTaken = ctx.env.metrics.counter('dx_jobs_snapshots_total', 'Scheduler snapshots appended to the job log', ['result'])
 
       /** Appends the core's state as a snapshot; the log compacts below it once it is durable. */
@@ -209,6 +212,7 @@ export function schedulerActor(init: SchedulerInit) {
           return
         }
         snapshotting = true
+        lastSnapshotBytes = payloads.reduce((sum, p) => sum + p.length, 0)
         jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
           (offset) => self.tell({ type: 'snapshotted', offset }),
           (error: unknown) => {

@@ -10,7 +10,8 @@
  * The price of the filter is false positives: a never-seen id is reported expired with a
  * probability of about 1% (7 hashes at 10 bits per id); both answers are a 404, so the error costs
  * only the precision of its code. Hashing is FNV-1a over UTF-16 code units with double hashing:
- * pure and the same on every node, so a snapshot carries the bits as they are.
+ * pure and the same on every node, so a snapshot carries the bits as they are (a generation of
+ * another size, from a leader with another retention, is dropped: only the error code suffers).
  */
 
 const BITS_PER_ID = 10
@@ -60,12 +61,10 @@ export class ExpiredIds {
     return this.within(this.current.bits, id) || this.within(this.previous.bits, id)
   }
 
-  /** The two generations, current first, for a snapshot. */
+  /** The two generations, current first, for a snapshot; an empty one travels as no bytes. */
   export(): [ExpiredGeneration, ExpiredGeneration] {
-    return [
-      { bits: this.current.bits, count: this.current.count },
-      { bits: this.previous.bits, count: this.previous.count },
-    ]
+    const out = (g: { bits: Uint8Array; count: number }): ExpiredGeneration => ({ bits: g.count === 0 ? new Uint8Array(0) : g.bits, count: g.count })
+    return [out(this.current), out(this.previous)]
   }
 
   private within(bits: Uint8Array, id: string): boolean {
