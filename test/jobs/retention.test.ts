@@ -194,3 +194,12 @@ test('over HTTP: GET /jobs/:id is 404 JOB_EXPIRED past the retention, 404 ERR_JO
   assert.equal(second.next, null)
   assert.equal((await get('/jobs', {}, 'cursor=abc')).error?.status, 400)
 })
+
+test('configuration: --retain-jobs and --retain-ms (or DX_RETAIN_*) set the retention, with defaults', async () => {
+  const { resolveConfig, DEFAULT_RETAIN_JOBS, DEFAULT_RETAIN_MS } = await import('../../src/node/config.js')
+  assert.deepEqual(resolveConfig({}, {}).retention, { maxFinished: DEFAULT_RETAIN_JOBS, maxAgeMs: DEFAULT_RETAIN_MS })
+  assert.deepEqual(resolveConfig({ retainJobs: '500', retainMs: '60000' }, {}).retention, { maxFinished: 500, maxAgeMs: 60_000 })
+  assert.deepEqual(resolveConfig({}, { DX_RETAIN_JOBS: '7' }).retention.maxFinished, 7)
+  assert.throws(() => resolveConfig({ retainJobs: 'many' }, {}), { name: 'ConfigError' })
+  assert.throws(() => resolveConfig({ retainMs: '-5' }, {}), { name: 'ConfigError' })
+})

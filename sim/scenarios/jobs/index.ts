@@ -12,7 +12,8 @@
  * The leader snapshots every few dozen records and the log compacts, so the checks read the log's
  * whole history (every record ever appended), and one more checks what a new leader would see:
  * replaying the compacted log (src/jobs/replay.ts) knows every acknowledged job, with the outcome
- * the history recorded.
+ * the history recorded, unless the job finished and expired (the leader keeps only `retainJobs`
+ * finished jobs): then it is in the expired-id filter, and no more than `retainJobs` are held.
  */
 import { defineJob } from '../../../src/jobs/define.js'
 import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
@@ -34,6 +35,8 @@ export interface JobsScenarioInit {
   jobMaxMs?: number
   /** Records between the leader's snapshots; small, so that compaction happens in every run. */
   snapshotEveryRecords?: number
+  /** Finished jobs the leader keeps; small, so that jobs expire in every run. */
+  retainJobs?: number
 }
 
 const FOUNDER = 'n0'
@@ -42,6 +45,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   const submitEveryMs = init.submitEveryMs ?? 200
   const jobMaxMs = init.jobMaxMs ?? 100
   const snapshotEveryRecords = init.snapshotEveryRecords ?? 40
+  const retainJobs = init.retainJobs ?? 200
   const acked = new Map<string, number>()
   const seen = new Map<string, unknown>()
   const executions = new Map<string, number>()
@@ -55,7 +59,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   return {
     name: 'jobs',
     boot(ctx) {
-      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work], snapshot: { everyRecords: snapshotEveryRecords } })
+      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work], snapshot: { everyRecords: snapshotEveryRecords }, retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } })
     },
     workload(world, endMs) {
       for (const node of world.nodes) {
@@ -135,12 +139,14 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       {
         name: 'compacted-log-holds-everything',
         check(world) {
-          const replayer = new Replayer(() => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0)))
+          const replayer = new Replayer(() => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0), { retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } }))
           for (const r of world.jobLog.records) replayer.feed(r.payload)
           const core = replayer.finish()
           const outcomes = recorded(world)
+          if (core.footprint().retained > retainJobs) return `the replayed leader holds ${core.footprint().retained} finished jobs, more than the retention of ${retainJobs}`
           for (const id of acked.keys()) {
             const info = core.inspect(id)
+            if (info === undefined && outcomes.has(id) && core.isExpired(id)) continue
             if (info === undefined) return `acknowledged job ${id} is missing from a replay of the compacted log (from offset ${world.jobLog.startOffset})`
             const first = outcomes.get(id)
             if (first !== undefined && !same(info.outcome, first)) return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
