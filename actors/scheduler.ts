@@ -169,9 +169,9 @@ export function schedulerActor(init: SchedulerInit) {
         const payloads = batch.map(encode)
         inFlight.set(id, { batch, startedAt, bytes: payloads.reduce((sum, p) => sum + p.length, 0) })
         jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
-          () => {
+          (first) => {
             appendSeconds.observe((env.clock.monotonicMs() - startedAt) / 1000)
-            self.tell({ type: 'appended', batch: id, ok: true })
+            self.tell({ type: 'appended', batch: id, ok: true, offset: first })
           },
           (error: unknown) => {
             if (error instanceof FencedError) {
@@ -181,7 +181,7 @@ export function schedulerActor(init: SchedulerInit) {
             }
             lastAppendError = toError(error)
             ctx.log.warn('job log append failed; retrying', { error: lastAppendError, records: batch.length })
-            self.tell({ type: 'appended', batch: id, ok: false })
+            self.tell({ type: 'appended', batch: id, ok: false, offset: -1 })
           },
         )
         appendNext()
@@ -194,6 +194,8 @@ export function schedulerActor(init: SchedulerInit) {
       /** Records whose append failed and may have landed: a snapshot waits until their retry is durable. */
       const doubtful = new Set<JobRecord>()
       let lastSnapshotBytes = 0
+      /** Offset of the last record of ours known durable (or replayed): what a snapshot taken now reflects. */
+      let lastLanded = replay.lastOffset
       const snapshotDue = (): boolean => (since.records >= policy.everyRecords || since.bytes >= policy.everyBytes) && since.bytes >= lastSnapshotBytes
       const snapshotsTaken = ctx.env.metrics.counter('dx_jobs_snapshots_total', 'Scheduler snapshots appended to the job log', ['result'])
 
@@ -203,7 +205,7 @@ export function schedulerActor(init: SchedulerInit) {
         since.bytes = 0
         let payloads: Uint8Array[]
         try {
-          payloads = snapshotRecords(`${init.epoch}.${++snapshotCount}`, encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
+          payloads = snapshotRecords(`${init.epoch}.${++snapshotCount}`, lastLanded, encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
         } catch (error) {
           if (!(error instanceof EnvelopeTooLargeError)) throw error
           // Too much unfinished work to carry in one append: the log keeps growing until it fits.
@@ -213,8 +215,10 @@ export function schedulerActor(init: SchedulerInit) {
         }
         snapshotting = true
         lastSnapshotBytes = payloads.reduce((sum, p) => sum + p.length, 0)
+        const after = lastLanded
+        const parts = payloads.length
         jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
-          (offset) => self.tell({ type: 'snapshotted', offset }),
+          (offset) => self.tell({ type: 'snapshotted', offset, after, parts }),
           (error: unknown) => {
             if (error instanceof FencedError) {
               ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
@@ -222,7 +226,7 @@ export function schedulerActor(init: SchedulerInit) {
               return
             }
             ctx.log.warn('snapshot append failed; the next one comes after another interval', { error })
-            self.tell({ type: 'snapshotted', offset: null })
+            self.tell({ type: 'snapshotted', offset: null, after, parts })
           },
         )
       }
@@ -418,10 +422,19 @@ export function schedulerActor(init: SchedulerInit) {
           snapshotsTaken.inc({ result: msg.offset === null ? 'failed' : 'durable' })
           if (msg.offset !== null) {
             const offset = msg.offset
-            jobLog.compact(offset, { signal: ctx.signal }).then(
-              () => ctx.log.debug('job log compacted below the snapshot', { offset }),
-              (error: unknown) => ctx.log.warn('job log compaction failed; the log keeps its records', { offset, error }),
-            )
+            lastLanded = Math.max(lastLanded, offset + msg.parts - 1)
+            // Compact only at a snapshot that counts: right after the last record it reflects (replay.ts).
+            const checked = msg.after < 0 ? jobLog.startOffset({ signal: ctx.signal }).then((start) => start === offset) : jobLog.read(msg.after + 1, 1, { signal: ctx.signal }).then((next) => next[0]?.offset === offset)
+            checked
+              .then(async (counts) => {
+                if (!counts) {
+                  ctx.log.warn('snapshot landed after records it does not reflect; not compacting at it', { offset, after: msg.after })
+                  return
+                }
+                await jobLog.compact(offset, { signal: ctx.signal })
+                ctx.log.debug('job log compacted below the snapshot', { offset })
+              })
+              .catch((error: unknown) => ctx.log.warn('job log compaction failed; the log keeps its records', { offset, error }))
           }
           appendNext()
         },
@@ -432,6 +445,8 @@ export function schedulerActor(init: SchedulerInit) {
           const { batch } = flight
           if (msg.ok) {
             appendFailures = 0
+            // An append's records are contiguous in the log.
+            lastLanded = Math.max(lastLanded, msg.offset + batch.length - 1)
             since.records += batch.length
             since.bytes += flight.bytes
             for (const record of batch) {

@@ -3,12 +3,15 @@
  *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt]
  *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent, at?]
  *   cancelled [1, 2, id, at?]
- *   snapshot  [1, 3, snapshotId, part, parts, bytes]
+ *   snapshot  [1, 3, snapshotId, part, parts, after, bytes]
  * `at` is the leader's wall-clock time when it decided the outcome (ms since the epoch), which
  * retention counts the job's age from; records written before it existed lack it.
  * A snapshot is the scheduler's state (see SnapshotState) encoded as one blob of at most
  * SNAPSHOT_BYTES_MAX and cut into parts of at most SNAPSHOT_PART_BYTES, which are appended
- * together in one append, so they sit in the log contiguously and all or none of them do.
+ * together in one append, so they sit in the log contiguously and all or none of them do. `after`
+ * is the offset of the last record the state reflects (-1 for none): the snapshot stands for the
+ * log before it only if that record is the one right before it (an append that failed without
+ * saying so may land later, anywhere; a snapshot that landed late does not count).
  * Records are replayed by every new leader, so decoding validates everything and throws a
  * ProtocolError subclass for anything else; a leader skips (and counts) a record it cannot read.
  */
@@ -41,7 +44,7 @@ export type JobRecord =
   | { readonly kind: 'submitted'; readonly spec: JobSpec }
   | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome; readonly at?: number }
   | { readonly kind: 'cancelled'; readonly id: string; readonly at?: number }
-  | { readonly kind: 'snapshot'; readonly id: string; readonly part: number; readonly parts: number; readonly data: Uint8Array }
+  | { readonly kind: 'snapshot'; readonly id: string; readonly part: number; readonly parts: number; readonly after: number; readonly data: Uint8Array }
 
 /** One generation of the expired-id filter. */
 export interface SnapshotFilter {
@@ -57,6 +60,8 @@ export interface SnapshotFilter {
 export interface SnapshotState {
   readonly records: readonly JobRecord[]
   readonly expired: readonly [SnapshotFilter, SnapshotFilter]
+  /** The ids that expired last, oldest first, remembered exactly. */
+  readonly recentlyExpired: readonly string[]
 }
 
 const SUBMITTED = 0
@@ -93,7 +98,7 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
       if (record.at !== undefined) wire.push(record.at)
       break
     case 'snapshot':
-      wire = [JOB_RECORD_VERSION, SNAPSHOT, record.id, record.part, record.parts, record.data]
+      wire = [JOB_RECORD_VERSION, SNAPSHOT, record.id, record.part, record.parts, record.after, record.data]
   }
   const bytes = packr.pack(wire)
   if (bytes.length > JOB_RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, JOB_RECORD_MAX_BYTES)
@@ -153,11 +158,12 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
       if (w.length !== 3 && w.length !== 4) throw invalid('cancelled fields')
       return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id'), ...(w.length === 4 ? { at: finite(w[3], 'at') } : {}) }
     case SNAPSHOT: {
-      if (w.length !== 6 || !(w[5] instanceof Uint8Array) || w[5].length > SNAPSHOT_PART_BYTES) throw invalid('snapshot fields')
+      if (w.length !== 7 || !(w[6] instanceof Uint8Array) || w[6].length > SNAPSHOT_PART_BYTES) throw invalid('snapshot fields')
       const parts = count(w[4], 'parts')
       const part = count(w[3], 'part')
       if (parts < 1 || parts > SNAPSHOT_PARTS_MAX || part >= parts) throw invalid(`snapshot part ${part} of ${parts}`)
-      return { kind: 'snapshot', id: text(w[2], ID_MAX, 'snapshot id'), part, parts, data: w[5] }
+      const after = w[5] === -1 ? -1 : count(w[5], 'after')
+      return { kind: 'snapshot', id: text(w[2], ID_MAX, 'snapshot id'), part, parts, after, data: w[6] }
     }
     default:
       throw invalid(`kind ${showValue(w[1])}`)
@@ -166,7 +172,7 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
 
 /** Encodes a snapshot's state as one blob; throws EnvelopeTooLargeError beyond SNAPSHOT_BYTES_MAX. */
 export function encodeSnapshotState(state: SnapshotState): Uint8Array {
-  const bytes = packr.pack([SNAPSHOT_STATE_VERSION, state.records.map(encodeJobRecord), state.expired.map((g) => [g.bits, g.count])])
+  const bytes = packr.pack([SNAPSHOT_STATE_VERSION, state.records.map(encodeJobRecord), state.expired.map((g) => [g.bits, g.count]), state.recentlyExpired])
   if (bytes.length > SNAPSHOT_BYTES_MAX) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_BYTES_MAX)
   return bytes
 }
@@ -180,10 +186,10 @@ export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
   } catch (error) {
     throw new InvalidEnvelopeError(`snapshot is not msgpack: ${(error as Error).message}`)
   }
-  if (!Array.isArray(w) || w.length !== 3) throw invalid('snapshot shape')
+  if (!Array.isArray(w) || w.length !== 4) throw invalid('snapshot shape')
   if (w[0] !== SNAPSHOT_STATE_VERSION) throw new UnsupportedVersionError(w[0])
-  const [, records, expired] = w as [unknown, unknown, unknown]
-  if (!Array.isArray(records) || !Array.isArray(expired) || expired.length !== 2) throw invalid('snapshot sections')
+  const [, records, expired, recent] = w as [unknown, unknown, unknown, unknown]
+  if (!Array.isArray(records) || !Array.isArray(expired) || expired.length !== 2 || !Array.isArray(recent)) throw invalid('snapshot sections')
   const decoded = records.map((r: unknown) => {
     if (!(r instanceof Uint8Array)) throw invalid('snapshot record')
     const record = decodeJobRecord(r)
@@ -194,13 +200,13 @@ export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
     if (!Array.isArray(g) || g.length !== 2 || !(g[0] instanceof Uint8Array)) throw invalid('snapshot filter')
     return { bits: g[0], count: count(g[1], 'filter count') }
   }
-  return { records: decoded, expired: [filter(expired[0]), filter(expired[1])] }
+  return { records: decoded, expired: [filter(expired[0]), filter(expired[1])], recentlyExpired: recent.map((id: unknown) => text(id, ID_MAX, 'expired id')) }
 }
 
 /** Cuts a snapshot blob into its records, to be appended together in one append. */
-export function snapshotRecords(id: string, blob: Uint8Array): JobRecord[] {
+export function snapshotRecords(id: string, after: number, blob: Uint8Array): JobRecord[] {
   const parts = Math.max(1, Math.ceil(blob.length / SNAPSHOT_PART_BYTES))
-  return Array.from({ length: parts }, (_, part) => ({ kind: 'snapshot', id, part, parts, data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES) }))
+  return Array.from({ length: parts }, (_, part) => ({ kind: 'snapshot', id, part, parts, after, data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES) }))
 }
 
 function jobError(x: unknown): JobError {

@@ -12,6 +12,12 @@
  * only the precision of its code. Hashing is FNV-1a over UTF-16 code units with double hashing:
  * pure and the same on every node, so a snapshot carries the bits as they are (a generation of
  * another size, from a leader with another retention, is dropped: only the error code suffers).
+ *
+ * Besides the filter, the last `perGeneration` expired ids are kept exactly (`recent`): the
+ * scheduler must not take a late duplicate of an expired job's submission (an append retried
+ * after an ambiguous failure, a client resending its batch) for a new job, and it cannot afford a
+ * false positive there (that would drop a real job). Such duplicates arrive within a retry's
+ * backoff, long before `perGeneration` more jobs have expired.
  */
 
 const BITS_PER_ID = 10
@@ -27,10 +33,14 @@ export class ExpiredIds {
   private current: { bits: Uint8Array; count: number }
   private previous: { bits: Uint8Array; count: number }
   private readonly bitCount: number
+  private readonly recentSet = new Set<string>()
+  private recentOrder: string[] = []
+  private recentHead = 0
 
   constructor(
     readonly perGeneration: number,
     restored?: readonly [ExpiredGeneration, ExpiredGeneration],
+    recent: readonly string[] = [],
   ) {
     if (!Number.isSafeInteger(perGeneration) || perGeneration < 1) throw new RangeError(`perGeneration must be a positive integer, got ${perGeneration}`)
     this.bitCount = Math.ceil((perGeneration * BITS_PER_ID) / 8) * 8
@@ -38,11 +48,38 @@ export class ExpiredIds {
     const take = (g: ExpiredGeneration | undefined): { bits: Uint8Array; count: number } => (g !== undefined && g.bits.length === this.bitCount / 8 ? { bits: g.bits.slice(), count: g.count } : fresh())
     this.current = take(restored?.[0])
     this.previous = take(restored?.[1])
+    for (const id of recent) this.remember(id)
   }
 
-  /** Bytes held. */
+  /** True if `id` is among the last `perGeneration` expired ids: exact, no false positives. */
+  recentlyExpired(id: string): boolean {
+    return this.recentSet.has(id)
+  }
+
+  /** The exactly remembered ids, oldest first, for a snapshot. */
+  recent(): string[] {
+    return this.recentOrder.slice(this.recentHead)
+  }
+
+  private remember(id: string): void {
+    if (this.recentSet.has(id)) return
+    this.recentSet.add(id)
+    this.recentOrder.push(id)
+    if (this.recentSet.size > this.perGeneration) this.recentSet.delete(this.recentOrder[this.recentHead++]!)
+    if (this.recentHead > 1024 && this.recentHead * 2 > this.recentOrder.length) {
+      this.recentOrder = this.recentOrder.slice(this.recentHead)
+      this.recentHead = 0
+    }
+  }
+
+  /** Bytes of the filter (the exact recent ids come on top: at most `perGeneration` of them). */
   get bytes(): number {
     return this.current.bits.length + this.previous.bits.length
+  }
+
+  /** Ids remembered exactly. */
+  get recentCount(): number {
+    return this.recentSet.size
   }
 
   add(id: string): void {
@@ -54,6 +91,7 @@ export class ExpiredIds {
       this.current.bits[bit >>> 3]! |= 1 << (bit & 7)
     })
     this.current.count++
+    this.remember(id)
   }
 
   /** True if `id` was added within the last two generations (or, rarely, a false positive). */

@@ -36,9 +36,10 @@ export type SchedulerMsg =
   | Ask<{ type: 'reports'; reports: Report[] }, number>
   | { type: 'tick' }
   | { type: 'dispatch' }
-  | { type: 'appended'; batch: number; ok: boolean }
-  /** The snapshot append ended: durable at `offset`, or failed (null). */
-  | { type: 'snapshotted'; offset: number | null }
+  /** An append ended; `offset` is its first record's when ok. */
+  | { type: 'appended'; batch: number; ok: boolean; offset: number }
+  /** The snapshot append (reflecting the log up to `after`) ended: durable at `offset`, or failed (null). */
+  | { type: 'snapshotted'; offset: number | null; after: number; parts: number }
 
 /** One attempt handed to an executor. */
 export interface Assignment {

@@ -1,9 +1,15 @@
 /**
  * How a new leader rebuilds the scheduler from the job log: from the latest snapshot on.
  *
+ * Which snapshots count: a snapshot goes out in one append (codec.ts), so its parts are all in the
+ * log or none is. It stands for the log before it only if the record right before it is the last
+ * one its state reflects (`after`): an append whose failure was reported may still land later,
+ * anywhere, and a snapshot that landed late, after records it does not reflect, must not replace
+ * them. A snapshot at the start of a compacted log counts: the leader compacts only at one it
+ * checked.
+ *
  * Finding it: the search reads back from the end of the log in windows that grow eightfold, and
- * stops at the newest first part of a snapshot. A snapshot goes out in one append (codec.ts), so
- * its parts are all in the log or none is, and its first part marks a complete one. The search
+ * stops at the newest snapshot that counts. The search
  * reads about as many records as were appended since that snapshot; after a compaction the log
  * starts at it anyway (file and simulated logs), while Kafka keeps its records and relies on the
  * search alone.
@@ -34,13 +40,25 @@ export class Replayer {
   snapshots = 0
   /** Records applied since the last snapshot restored (or since the start). */
   sinceSnapshot = 0
+  /** Offset of the last record fed, -1 before any. */
+  lastOffset = -1
+  /** Offset of the record before the snapshot being collected. */
+  private beforeSnapshot = -1
+  /** Offset of the first part of the snapshot being collected. */
+  private snapshotAt = -1
 
-  constructor(private readonly makeCore: () => SchedulerCore) {
+  /** `trustedAt`: the offset of a snapshot already checked (the first record of a compacted log, or one the search found). */
+  constructor(
+    private readonly makeCore: () => SchedulerCore,
+    private readonly trustedAt?: number,
+  ) {
     this.core = makeCore()
     this.core.beginReplay()
   }
 
-  feed(payload: Uint8Array): void {
+  feed(payload: Uint8Array, offset: number): void {
+    const before = this.lastOffset
+    this.lastOffset = offset
     let record: JobRecord
     try {
       record = decodeJobRecord(payload)
@@ -50,6 +68,10 @@ export class Replayer {
       return
     }
     if (record.kind === 'snapshot') {
+      if (record.part === 0) {
+        this.beforeSnapshot = before
+        this.snapshotAt = offset
+      }
       this.part(record)
       return
     }
@@ -76,6 +98,8 @@ export class Replayer {
     c.data.push(record.data)
     if (c.data.length < c.parts) return
     this.collecting = undefined
+    // A snapshot that landed after records it does not reflect is passed over (see the module doc).
+    if (this.snapshotAt !== this.trustedAt && this.beforeSnapshot !== record.after) return
     const blob = Buffer.concat(c.data)
     let state
     try {
@@ -94,24 +118,37 @@ export class Replayer {
   }
 }
 
-/** The offset of the newest snapshot's first part in [start, end), or `start` if there is none. */
+/**
+ * The offset of the first part of the newest snapshot that counts in [start, end), or `start` if
+ * there is none. A window's first record has no known predecessor, so the next window ends just
+ * past it and looks at it again.
+ */
 export async function findLatestSnapshot(log: JobLog, start: number, end: number, options: AbortOptions = {}): Promise<number> {
   let window = SEARCH_WINDOW
   for (let hi = end; hi > start; window *= 8) {
     const lo = Math.max(start, hi - window)
     let found: number | undefined
+    let first: number | undefined
+    let before: number | undefined
     for (let offset = lo; offset < hi; ) {
       const chunk = await log.read(offset, Math.min(READ_CHUNK, hi - offset), options)
       if (chunk.length === 0) break
       for (const entry of chunk) {
         if (entry.offset >= hi) break
-        if (isFirstSnapshotPart(entry.payload)) found = entry.offset
+        const after = firstSnapshotPart(entry.payload)
+        if (after !== undefined) {
+          const atStart = first === undefined && lo === start
+          if (before === after || (atStart && (after === -1 || start > 0))) found = entry.offset
+        }
+        first ??= entry.offset
+        before = entry.offset
         offset = entry.offset + 1
       }
       if (chunk[chunk.length - 1]!.offset >= hi) break
     }
     if (found !== undefined) return found
-    hi = lo
+    if (first === undefined || lo === start) hi = lo
+    else hi = first + 1
   }
   return start
 }
@@ -126,6 +163,8 @@ export interface ReplayResult {
   readonly skipped: number
   /** Records after the snapshot restored, which count toward the next snapshot. */
   readonly sinceSnapshot: number
+  /** Offset of the last record read, -1 for an empty log. */
+  readonly lastOffset: number
 }
 
 /** Replays `log` from its latest snapshot into a core made by `makeCore`. */
@@ -133,25 +172,26 @@ export async function replayJobLog(log: JobLog, makeCore: () => SchedulerCore, o
   const start = await log.startOffset(options)
   const end = await log.endOffset(options)
   const from = await findLatestSnapshot(log, start, end, options)
-  const replayer = new Replayer(makeCore)
+  const replayer = new Replayer(makeCore, from)
   let offset = from
   while (offset < end) {
     const chunk = await log.read(offset, READ_CHUNK, options)
     if (chunk.length === 0) break
     for (const entry of chunk) {
-      replayer.feed(entry.payload)
+      replayer.feed(entry.payload, entry.offset)
       offset = entry.offset + 1
     }
   }
-  return { core: replayer.finish(), from, end: offset, skipped: replayer.skipped, sinceSnapshot: replayer.sinceSnapshot }
+  return { core: replayer.finish(), from, end: offset, skipped: replayer.skipped, sinceSnapshot: replayer.sinceSnapshot, lastOffset: replayer.lastOffset }
 }
 
-function isFirstSnapshotPart(payload: Uint8Array): boolean {
+/** The `after` of a snapshot's first part, or undefined for any other record. */
+function firstSnapshotPart(payload: Uint8Array): number | undefined {
   try {
     const record = decodeJobRecord(payload)
-    return record.kind === 'snapshot' && record.part === 0
+    return record.kind === 'snapshot' && record.part === 0 ? record.after : undefined
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error
-    return false
+    return undefined
   }
 }

@@ -185,8 +185,8 @@ export class SchedulerCore {
   }
 
   /** Sizes of every structure that grows with the jobs held: each is bounded by the retention and maxQueued. */
-  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number } {
-    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes }
+  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number } {
+    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes, recentlyExpired: this.expired.recentCount }
   }
 
   /** Unfinished jobs (waiting, queued, retrying, running). */
@@ -217,6 +217,8 @@ export class SchedulerCore {
   apply(record: JobRecord): void {
     switch (record.kind) {
       case 'submitted': {
+        // A late duplicate of a job that already finished and expired: not a new job.
+        if (this.expired.recentlyExpired(record.spec.id)) return
         const existing = this.jobs.get(record.spec.id)
         if (existing !== undefined && existing.status !== 'pending') return
         if (existing !== undefined) this.pendingSubmissions--
@@ -254,13 +256,13 @@ export class SchedulerCore {
       const id = job.spec.id
       records.push(job.status === 'cancelled' ? { kind: 'cancelled', id, at: job.finishedAt } : { kind: 'finished', id, attempt: job.attempts, outcome: job.outcome!, at: job.finishedAt })
     }
-    return { records, expired: this.expired.export() }
+    return { records, expired: this.expired.export(), recentlyExpired: this.expired.recent() }
   }
 
   /** Loads a snapshot into this core, which must be empty and replaying. */
   restore(state: SnapshotState): void {
     if (!this.replaying || this.jobs.size > 0 || this.seq > 0) throw new InvalidJobError('a snapshot is restored only into an empty core during replay')
-    this.expired = new ExpiredIds(this.expired.perGeneration, state.expired)
+    this.expired = new ExpiredIds(this.expired.perGeneration, state.expired, state.recentlyExpired)
     for (const record of state.records) this.apply(record)
   }
 
@@ -274,6 +276,8 @@ export class SchedulerCore {
       if (owner !== undefined) return { status: 'duplicate', of: owner, durable: this.jobs.get(owner)!.status !== 'pending' }
       const existing = this.jobs.get(spec.id)
       if (existing !== undefined) return existing.status === 'pending' ? { status: 'pending' } : { status: 'durable' }
+      // A resent submission of a job that finished and expired since: it is durable, and done.
+      if (this.expired.recentlyExpired(spec.id)) return { status: 'durable' }
       if (!knownTypes.has(spec.type)) return refused(new UnknownJobTypeError(spec.type))
       const unknownDep = spec.options.dependsOn.find((d) => !this.jobs.has(d))
       if (unknownDep !== undefined) return refused(new InvalidJobError(`job ${spec.id} depends on unknown job ${unknownDep}`))

@@ -52,6 +52,7 @@ test('many jobs through the core: the structures that hold jobs stay bounded by 
   assert.ok(peak.slots <= 2 * 1024 + 150, `slots ${peak.slots}`)
   assert.ok(peak.finishedQueue <= 2 * 1024 + 150, `finished queue ${peak.finishedQueue}`)
   assert.equal(peak.expiredBytes, c.footprint().expiredBytes, 'the expired-id filter has a fixed size')
+  assert.equal(c.footprint().recentlyExpired, 1024, 'the exactly remembered expired ids are capped at max(1024, maxFinished)')
   assert.equal(c.inspect('j199-49')?.outcome?.ok, true, 'the newest are readable')
   assert.equal(c.inspect('j0-0'), undefined)
   // The filter recognises at least the last max(1024, maxFinished) expirations; older ones fade.
@@ -81,6 +82,18 @@ test('an expired job leaves with its idempotency key: a new submission with the 
   runJobs(c, [spec('c')])
   assert.equal(c.isExpired('a'), true)
   assert.deepEqual(c.submit([spec('d', { idempotencyKey: 'k' })], types), [{ status: 'pending' }])
+})
+
+test('a late duplicate of an expired job’s submission (a retried append, a resent batch) is not a new job', () => {
+  const c = core({ maxFinished: 1, maxAgeMs: Infinity })
+  runJobs(c, [spec('a')])
+  runJobs(c, [spec('b')])
+  assert.equal(c.isExpired('a'), true)
+  c.apply({ kind: 'submitted', spec: spec('a') })
+  assert.equal(c.inspect('a'), undefined)
+  assert.equal(c.backlog, 0)
+  assert.deepEqual(c.submit([spec('a')], types), [{ status: 'durable' }])
+  assert.equal(c.takeEffects().append.length, 0)
 })
 
 test('finished jobs older than maxAgeMs leave at the next dispatch; unfinished jobs never do', () => {

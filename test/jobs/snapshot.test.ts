@@ -11,7 +11,8 @@ import { SeededRandom } from '../../src/env/prng.js'
 import { defineJob } from '../../src/jobs/define.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
-import { Replayer, replayJobLog } from '../../src/jobs/replay.js'
+import { findLatestSnapshot, Replayer, replayJobLog } from '../../src/jobs/replay.js'
+import type { JobLog } from '../../src/storage/types.js'
 import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
@@ -85,14 +86,15 @@ test('on the core: replay from a snapshot equals replay from the whole log', () 
   let cut = 0
   const log = history((core, soFar) => {
     const state = core.snapshot()
-    parts = snapshotRecords('1.1', encodeSnapshotState(state))
+    parts = snapshotRecords('1.1', soFar.length - 1, encodeSnapshotState(state))
     cut = soFar.length
     assert.deepEqual(decodeSnapshotState(encodeSnapshotState(state)).records.length, state.records.length)
   })
   const full = new Replayer(makeCore)
-  for (const r of log) full.feed(encodeJobRecord(r))
-  const fromSnapshot = new Replayer(makeCore)
-  for (const r of [...parts, ...log.slice(cut)]) fromSnapshot.feed(encodeJobRecord(r))
+  log.forEach((r, i) => full.feed(encodeJobRecord(r), i))
+  // As the log reads after compaction at the snapshot: its parts first, then the records after it.
+  const fromSnapshot = new Replayer(makeCore, cut)
+  ;[...parts, ...log.slice(cut)].forEach((r, i) => fromSnapshot.feed(encodeJobRecord(r), cut + i))
   assert.equal(fromSnapshot.snapshots, 1)
   const a = full.finish()
   const b = fromSnapshot.finish()
@@ -105,15 +107,49 @@ test('a snapshot larger than one part spans several records, all restored togeth
   const big = 'x'.repeat(200_000)
   core.submit(Array.from({ length: 8 }, (_, i) => spec(`big${i}`, {}, { big })), types)
   for (const r of core.takeEffects().append) core.apply(r)
-  const parts = snapshotRecords('1.1', encodeSnapshotState(core.snapshot()))
+  const parts = snapshotRecords('1.1', -1, encodeSnapshotState(core.snapshot()))
   assert.ok(parts.length >= 3, `${parts.length} parts`)
   assert.ok(parts.every((p) => p.kind === 'snapshot' && p.data.length <= SNAPSHOT_PART_BYTES))
   const partial = new Replayer(makeCore)
-  for (const p of parts.slice(0, -1)) partial.feed(encodeJobRecord(p))
+  parts.slice(0, -1).forEach((p, i) => partial.feed(encodeJobRecord(p), i))
   assert.equal(partial.finish().backlog, 0, 'an incomplete snapshot restores nothing')
   const whole = new Replayer(makeCore)
-  for (const p of parts) whole.feed(encodeJobRecord(p))
+  parts.forEach((p, i) => whole.feed(encodeJobRecord(p), i))
   assert.equal(whole.finish().backlog, 8)
+})
+
+/** A JobLog over an array, for the snapshot search. */
+function arrayLog(payloads: Uint8Array[]): JobLog {
+  return {
+    fence: async () => {},
+    append: async () => assert.fail('not used'),
+    read: async (offset, max) => payloads.slice(offset, offset + max).map((payload, i) => ({ offset: offset + i, epoch: 1, payload })),
+    endOffset: async () => payloads.length,
+    startOffset: async () => 0,
+    compact: async () => {},
+  }
+}
+
+test('a snapshot that landed after records it does not reflect is passed over, by the search and by the replay', async () => {
+  const core = makeCore()
+  const log: Uint8Array[] = []
+  core.submit([spec('a'), spec('b')], types)
+  for (const r of core.takeEffects().append) {
+    log.push(encodeJobRecord(r))
+    core.apply(r)
+  }
+  const good = log.length
+  log.push(...snapshotRecords('1.1', good - 1, encodeSnapshotState(core.snapshot())).map(encodeJobRecord))
+  const stale = core.snapshot()
+  // 'a' finishes; then a snapshot taken before that (its append was reported failed) lands late.
+  log.push(encodeJobRecord({ kind: 'finished', id: 'a', attempt: 1, outcome: { ok: true, value: 'done' }, at: 1 }))
+  log.push(...snapshotRecords('1.2', good, encodeSnapshotState(stale)).map(encodeJobRecord))
+  for (let i = 0; i < 3000; i++) log.push(encodeJobRecord({ kind: 'cancelled', id: `unknown-${i}` }))
+  const found = await findLatestSnapshot(arrayLog(log), 0, log.length)
+  assert.equal(found, good, 'the search skips the late snapshot, across windows')
+  const replay = await replayJobLog(arrayLog(log), makeCore)
+  assert.deepEqual(replay.core.inspect('a')?.outcome, { ok: true, value: 'done' })
+  assert.equal(replay.core.inspect('b')?.status, 'queued')
 })
 
 test('through the file log: compacted at the snapshot, reopened, the replay equals the whole log’s', async () => {
@@ -124,7 +160,7 @@ test('through the file log: compacted at the snapshot, reopened, the replay equa
     const pendingWrites: Array<() => Promise<void>> = []
     const records = history((core, soFar) => {
       const firstHalf = soFar.map(encodeJobRecord)
-      const parts = snapshotRecords('1.1', encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
+      const parts = snapshotRecords('1.1', soFar.length - 1, encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
       pendingWrites.push(async () => {
         await log.append(1, firstHalf)
         snapshotOffset = await log.append(1, parts)
@@ -142,7 +178,7 @@ test('through the file log: compacted at the snapshot, reopened, the replay equa
       const replay = await replayJobLog(reopened, makeCore)
       assert.equal(replay.from, snapshotOffset)
       const full = new Replayer(makeCore)
-      for (const r of records) full.feed(encodeJobRecord(r))
+      records.forEach((r, i) => full.feed(encodeJobRecord(r), i))
       assert.deepEqual(observe(replay.core, allIds(records)), observe(full.finish(), allIds(records)))
     } finally {
       await reopened.close()
