@@ -28,10 +28,14 @@
  * `retention.maxFinished` have finished after them or they finished more than
  * `retention.maxAgeMs` ago, whichever comes first; then they leave memory with their key, and
  * their id goes to a bounded filter (expired-ids.ts) that tells "expired" from "never existed".
- * So memory holds at most maxQueued unfinished jobs, maxFinished finished ones and the filter.
- * Listing walks `order`, the jobs by submission sequence, from a cursor; holes left by expired
+ * So memory holds at most maxQueued unfinished jobs, maxFinished finished ones, the filter and
+ * the last max(1024, maxFinished) expired ids (kept exactly, so that a late duplicate of an
+ * expired job's submission is not taken for a new job). Listing walks `order`, the jobs by submission sequence, from a cursor; holes left by expired
  * jobs are swept out once they are the majority, so the walk and the memory stay proportional to
  * the jobs held.
+ *
+ * Snapshots: `snapshot()` exports the durable state as records that rebuild it (and the expired
+ * ids); `restore` loads one into a fresh core during replay (replay.ts decides which snapshot).
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
