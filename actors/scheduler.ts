@@ -12,6 +12,15 @@
  * once instead of waiting; their records stay queued, so a retry with the same ids is acknowledged
  * once they are durable. Results go to the cache after they are durable in the
  * log, with setIfAbsent, so the cache never disagrees with the log's first result.
+ *
+ * Snapshots: after `snapshot.everyRecords` records or `snapshot.everyBytes` bytes appended, and
+ * at least as many bytes as the last snapshot took (so snapshots never write more than the log
+ * they let go: write amplification stays below 2 however much state the leader holds), the
+ * scheduler holds new appends until those under way are done and none is in doubt (a failed append
+ * may have landed; its retry must be durable first), so that the core reflects exactly the records
+ * in the log; it then appends the core's snapshot (one append, codec.ts) and, once that is durable,
+ * lets the log compact below it. Appends resume as soon as the snapshot is durable. A new leader
+ * replays from the latest snapshot (src/jobs/replay.ts).
  */
 import type { ClusterHandle } from './cluster.js'
 import { defineActor } from '../src/actor/define.js'
@@ -21,17 +30,16 @@ import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
 import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
 import { encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
 import { checkList, checkOutcome, checkSubmission, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
-import { SchedulerCore, type Candidate, type Effects } from '../src/jobs/scheduler-core.js'
+import { SchedulerCore, type Candidate, type Effects, type Retention } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
 import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
-import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../protocols/jobs/codec.js'
-import { ProtocolError } from '../protocols/errors.js'
+import { encodeJobRecord, encodeSnapshotState, snapshotRecords, type JobRecord } from '../protocols/jobs/codec.js'
+import { EnvelopeTooLargeError } from '../protocols/errors.js'
+import { replayJobLog } from '../src/jobs/replay.js'
 
-/** Records read per request during replay. */
-const REPLAY_CHUNK = 5000
 /** Records per append. */
 const APPEND_BATCH_MAX = 5000
 /** How long the leader reuses its reading of the cluster view for placement. */
@@ -47,6 +55,17 @@ const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
 
+/** When the scheduler snapshots its state into the log (and lets the log compact). */
+export interface SnapshotPolicy {
+  /** Records appended since the last snapshot that trigger the next one. */
+  everyRecords: number
+  /** Bytes appended since the last snapshot that trigger the next one. */
+  everyBytes: number
+}
+
+/** Default snapshot policy: every 10,000 records or 64 MiB. */
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyRecords: 10_000, everyBytes: 64 * 1024 * 1024 }
+
 /** Options of the scheduler actor. */
 export interface SchedulerInit {
   epoch: number
@@ -55,6 +74,10 @@ export interface SchedulerInit {
   cluster: ClusterHandle
   placement?: Placement
   maxQueued?: number
+  /** How long finished jobs stay in the leader's memory (DEFAULT_RETENTION when absent). */
+  retention?: Retention
+  /** When to snapshot (DEFAULT_SNAPSHOT_POLICY when absent). */
+  snapshot?: Partial<SnapshotPolicy>
 }
 
 export function schedulerActor(init: SchedulerInit) {
@@ -62,7 +85,7 @@ export function schedulerActor(init: SchedulerInit) {
   const member = (from: string): boolean => init.cluster.view()?.members.some((m) => m.nodeId === from) === true
   return defineActor<SchedulerMsg>({
     // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
-    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, tick: 'never', dispatch: 'never', appended: 'never' },
+    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },
     // Bad input from a peer costs one message; a fence means another leader took over; anything
     // else (the job log unreachable during replay, say) is retried by restarting with backoff.
     supervision: {
@@ -74,35 +97,22 @@ export function schedulerActor(init: SchedulerInit) {
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
       const { env, self } = ctx
-      const core = new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, init.maxQueued)
+      const makeCore = (): SchedulerCore => new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, { ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), wallMs: () => env.clock.wallMs() })
+      const policy: SnapshotPolicy = { ...DEFAULT_SNAPSHOT_POLICY, ...init.snapshot }
       const jobLog = await init.jobLog.open({ signal: ctx.signal })
       ctx.onStop(() => jobLog.close())
       await jobLog.fence(init.epoch, { signal: ctx.signal })
-      let offset = 0
-      let skipped = 0
-      core.beginReplay()
-      for (const end = await jobLog.endOffset({ signal: ctx.signal }); offset < end; ) {
-        const chunk = await jobLog.read(offset, REPLAY_CHUNK, { signal: ctx.signal })
-        if (chunk.length === 0) break
-        for (const entry of chunk) {
-          try {
-            core.apply(decodeJobRecord(entry.payload))
-          } catch (error) {
-            if (!(error instanceof ProtocolError)) throw error
-            skipped++
-          }
-          offset = entry.offset + 1
-        }
-      }
-      core.endReplay()
-      ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, records: offset, skipped, backlog: core.backlog })
+      const replay = await replayJobLog(jobLog, makeCore, { signal: ctx.signal })
+      const core = replay.core
+      ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, from: replay.from, end: replay.end, skipped: replay.skipped, backlog: core.backlog })
 
       /** The submitted records as they arrived, appended as is instead of encoded again. */
       const submittedBytes = new Map<string, Uint8Array>()
       const encode = (record: JobRecord): Uint8Array => (record.kind === 'submitted' ? submittedBytes.get(record.spec.id) : undefined) ?? encodeJobRecord(record)
-      const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; remaining: { n: number } }>>()
+      /** Submitters waiting for a job's submission to become durable, with the answer each gets then. */
+      const submitters = new Map<string, Array<{ reply: DeferredReply<SubmitReply[]>; replies: SubmitReply[]; index: number; answer: SubmitReply; remaining: { n: number } }>>()
       let pending: JobRecord[] = []
-      const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number }>()
+      const inFlight = new Map<number, { batch: JobRecord[]; startedAt: number; bytes: number }>()
       let nextBatch = 0
       let appendFailures = 0
       let appendRetryAt = 0
@@ -114,6 +124,7 @@ export function schedulerActor(init: SchedulerInit) {
         running = false
       })
       ctx.env.metrics.gauge('dx_jobs_backlog', 'Jobs the leader has not finished (waiting, queued, retrying, running); 0 on followers', [], (set) => set(running ? core.backlog : 0))
+      ctx.env.metrics.gauge('dx_jobs_retained', 'Finished jobs the leader still holds (bounded by the retention); 0 on followers', [], (set) => set(running ? core.footprint().retained : 0))
       const accepted = ctx.env.metrics.counter('dx_jobs_accepted_total', 'Submissions made durable and acknowledged by this leader')
       const finishedTotal = ctx.env.metrics.counter('dx_jobs_finished_total', 'Jobs whose final outcome this leader recorded', ['outcome'])
       const appendSeconds = ctx.env.metrics.histogram('dx_job_log_append_seconds', 'Job-log append latency, submit to durable', APPEND_BUCKETS)
@@ -147,16 +158,24 @@ export function schedulerActor(init: SchedulerInit) {
        * are durable, so the order that matters (submitted before finished) always holds.
        */
       const appendNext = (): void => {
+        if (snapshotting) return
+        if (snapshotDue()) {
+          // The barrier: nothing new goes out until the snapshot is durable.
+          if (inFlight.size === 0 && doubtful.size === 0) takeSnapshot()
+          else if (inFlight.size > 0 || env.clock.monotonicMs() < appendRetryAt) return
+          if (snapshotting) return
+        }
         if (pending.length === 0 || inFlight.size >= APPENDS_IN_FLIGHT || env.clock.monotonicMs() < appendRetryAt) return
         const batch = pending.length <= APPEND_BATCH_MAX ? pending : pending.slice(0, APPEND_BATCH_MAX)
         pending = pending.length <= APPEND_BATCH_MAX ? [] : pending.slice(APPEND_BATCH_MAX)
         const id = nextBatch++
         const startedAt = env.clock.monotonicMs()
-        inFlight.set(id, { batch, startedAt })
-        jobLog.append(init.epoch, batch.map(encode), { signal: ctx.signal }).then(
-          () => {
+        const payloads = batch.map(encode)
+        inFlight.set(id, { batch, startedAt, bytes: payloads.reduce((sum, p) => sum + p.length, 0) })
+        jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
+          (first) => {
             appendSeconds.observe((env.clock.monotonicMs() - startedAt) / 1000)
-            self.tell({ type: 'appended', batch: id, ok: true })
+            self.tell({ type: 'appended', batch: id, ok: true, offset: first })
           },
           (error: unknown) => {
             if (error instanceof FencedError) {
@@ -166,10 +185,54 @@ export function schedulerActor(init: SchedulerInit) {
             }
             lastAppendError = toError(error)
             ctx.log.warn('job log append failed; retrying', { error: lastAppendError, records: batch.length })
-            self.tell({ type: 'appended', batch: id, ok: false })
+            self.tell({ type: 'appended', batch: id, ok: false, offset: -1 })
           },
         )
         appendNext()
+      }
+
+      /** Appended since the last snapshot (a new leader counts the records it replayed after one). */
+      const since = { records: replay.sinceSnapshot, bytes: 0 }
+      let snapshotting = false
+      let snapshotCount = 0
+      /** Records whose append failed and may have landed: a snapshot waits until their retry is durable. */
+      const doubtful = new Set<JobRecord>()
+      let lastSnapshotBytes = 0
+      /** Offset of the last record of ours known durable (or replayed): what a snapshot taken now reflects. */
+      let lastLanded = replay.lastOffset
+      const snapshotDue = (): boolean => (since.records >= policy.everyRecords || since.bytes >= policy.everyBytes) && since.bytes >= lastSnapshotBytes
+      const snapshotsTaken = ctx.env.metrics.counter('dx_jobs_snapshots_total', 'Scheduler snapshots appended to the job log', ['result'])
+
+      /** Appends the core's state as a snapshot; the log compacts below it once it is durable. */
+      const takeSnapshot = (): void => {
+        since.records = 0
+        since.bytes = 0
+        let payloads: Uint8Array[]
+        try {
+          payloads = snapshotRecords(`${init.epoch}.${++snapshotCount}`, lastLanded, encodeSnapshotState(core.snapshot())).map(encodeJobRecord)
+        } catch (error) {
+          if (!(error instanceof EnvelopeTooLargeError)) throw error
+          // Too much unfinished work to carry in one append: the log keeps growing until it fits.
+          snapshotsTaken.inc({ result: 'too-large' })
+          ctx.log.warn('scheduler state too large to snapshot; the job log is not compacted for now', { bytes: error.bytes, max: error.maxBytes })
+          return
+        }
+        snapshotting = true
+        lastSnapshotBytes = payloads.reduce((sum, p) => sum + p.length, 0)
+        const after = lastLanded
+        const parts = payloads.length
+        jobLog.append(init.epoch, payloads, { signal: ctx.signal }).then(
+          (offset) => self.tell({ type: 'snapshotted', offset, after, parts }),
+          (error: unknown) => {
+            if (error instanceof FencedError) {
+              ctx.log.warn('job log fenced this scheduler; stopping', { epoch: init.epoch, error })
+              ctx.stop()
+              return
+            }
+            ctx.log.warn('snapshot append failed; the next one comes after another interval', { error })
+            self.tell({ type: 'snapshotted', offset: null, after, parts })
+          },
+        )
       }
 
       /** Carries out what the core produced. */
@@ -228,7 +291,7 @@ export function schedulerActor(init: SchedulerInit) {
         if (waiting === undefined) return
         submitters.delete(id)
         for (const w of waiting) {
-          w.replies[w.index] = { status: 'accepted' }
+          w.replies[w.index] = w.answer
           if (--w.remaining.n === 0) w.reply.resolve(w.replies)
         }
       }
@@ -278,32 +341,38 @@ export function schedulerActor(init: SchedulerInit) {
           const replies: SubmitReply[] = new Array(jobs.length)
           const remaining = { n: 0 }
           const reply = c.defer()
+          /** Jobs whose durability this submit waits for. */
+          const awaited = new Set<string>()
+          const hold = (id: string, index: number, answer: SubmitReply): void => {
+            remaining.n++
+            awaited.add(id)
+            const list = submitters.get(id) ?? []
+            list.push({ reply, replies, index, answer, remaining })
+            submitters.set(id, list)
+          }
           results.forEach((r, i) => {
             const id = jobs[i]!.id
             if (r.status !== 'pending') submittedBytes.delete(id)
             if (r.status === 'refused') replies[i] = { status: 'refused', error: r.error }
             else if (r.status === 'duplicate') {
-              replies[i] = { status: 'duplicate', of: r.of }
               if (watcher !== null) core.watch(r.of, watcher)
+              // A duplicate of a job not yet durable is answered once that job is, like the job's own submitter.
+              if (r.durable) replies[i] = { status: 'duplicate', of: r.of }
+              else hold(r.of, i, { status: 'duplicate', of: r.of })
             } else {
               if (watcher !== null) core.watch(id, watcher)
               if (r.status === 'durable') replies[i] = { status: 'accepted' }
-              else {
-                remaining.n++
-                const list = submitters.get(id) ?? []
-                list.push({ reply, replies, index: i, remaining })
-                submitters.set(id, list)
-              }
+              else hold(id, i, { status: 'accepted' })
             }
           })
           perform(core.takeEffects())
           const trouble = remaining.n > 0 ? logTrouble() : undefined
           if (trouble !== undefined) {
             // Say so now rather than holding the submitter; the records stay queued.
-            for (const job of jobs) {
-              const waiting = submitters.get(job.id)?.filter((w) => w.reply !== reply)
-              if (waiting === undefined || waiting.length === 0) submitters.delete(job.id)
-              else submitters.set(job.id, waiting)
+            for (const id of awaited) {
+              const waiting = submitters.get(id)?.filter((w) => w.reply !== reply)
+              if (waiting === undefined || waiting.length === 0) submitters.delete(id)
+              else submitters.set(id, waiting)
             }
             reply.reject(new JobLogUnavailableError(trouble, true))
           } else if (remaining.n === 0) {
@@ -322,8 +391,11 @@ export function schedulerActor(init: SchedulerInit) {
           perform(core.takeEffects())
           return known
         },
-        inspect: (msg) => core.inspect(checkText(msg.id, 'id')) ?? null,
-        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000)),
+        inspect(msg) {
+          const id = checkText(msg.id, 'id')
+          return core.inspect(id) ?? (core.isExpired(id) ? 'expired' : null)
+        },
+        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000), msg.cursor === null || msg.cursor === undefined ? null : checkText(msg.cursor, 'cursor', 32)),
         reports(msg, c) {
           const now = env.clock.monotonicMs()
           const reports = checkList<Report>(msg.reports, 'reports')
@@ -350,14 +422,41 @@ export function schedulerActor(init: SchedulerInit) {
           core.dispatch(env.clock.monotonicMs(), env.clock.wallMs(), candidates())
           perform(core.takeEffects())
         },
+        snapshotted(msg) {
+          snapshotting = false
+          snapshotsTaken.inc({ result: msg.offset === null ? 'failed' : 'durable' })
+          if (msg.offset !== null) {
+            const offset = msg.offset
+            lastLanded = Math.max(lastLanded, offset + msg.parts - 1)
+            // Compact only at a snapshot that counts: right after the last record it reflects (replay.ts).
+            const checked = msg.after < 0 ? jobLog.startOffset({ signal: ctx.signal }).then((start) => start === offset) : jobLog.read(msg.after + 1, 1, { signal: ctx.signal }).then((next) => next[0]?.offset === offset)
+            checked
+              .then(async (counts) => {
+                if (!counts) {
+                  ctx.log.warn('snapshot landed after records it does not reflect; not compacting at it', { offset, after: msg.after })
+                  return
+                }
+                await jobLog.compact(offset, { signal: ctx.signal })
+                ctx.log.debug('job log compacted below the snapshot', { offset })
+              })
+              .catch((error: unknown) => ctx.log.warn('job log compaction failed; the log keeps its records', { offset, error }))
+          }
+          appendNext()
+        },
         appended(msg) {
-          const batch = inFlight.get(msg.batch)?.batch
+          const flight = inFlight.get(msg.batch)
           inFlight.delete(msg.batch)
-          if (batch === undefined) return
+          if (flight === undefined) return
+          const { batch } = flight
           if (msg.ok) {
             appendFailures = 0
+            // An append's records are contiguous in the log.
+            lastLanded = Math.max(lastLanded, msg.offset + batch.length - 1)
+            since.records += batch.length
+            since.bytes += flight.bytes
             for (const record of batch) {
               if (record.kind === 'submitted') submittedBytes.delete(record.spec.id)
+              doubtful.delete(record)
               core.apply(record)
             }
             perform(core.takeEffects())
@@ -366,6 +465,7 @@ export function schedulerActor(init: SchedulerInit) {
             return
           }
           appendFailures++
+          for (const record of batch) doubtful.add(record)
           pending = [...batch, ...pending]
           appendRetryAt = env.clock.monotonicMs() + backoffDelayMs(RETRY_BACKOFF, appendFailures, env.random)
           releaseSubmitters(logTrouble()!)

@@ -1,8 +1,17 @@
 /**
  * The job log's record format. Each record is one msgpack array, version first:
  *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt]
- *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent]
- *   cancelled [1, 2, id]
+ *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent, at?]
+ *   cancelled [1, 2, id, at?]
+ *   snapshot  [1, 3, snapshotId, part, parts, after, bytes]
+ * `at` is the leader's wall-clock time when it decided the outcome (ms since the epoch), which
+ * retention counts the job's age from; records written before it existed lack it.
+ * A snapshot is the scheduler's state (see SnapshotState) encoded as one blob of at most
+ * SNAPSHOT_BYTES_MAX and cut into parts of at most SNAPSHOT_PART_BYTES, which are appended
+ * together in one append, so they sit in the log contiguously and all or none of them do. `after`
+ * is the offset of the last record the state reflects (-1 for none): the snapshot stands for the
+ * log before it only if that record is the one right before it (an append that failed without
+ * saying so may land later, anywhere; a snapshot that landed late does not count).
  * Records are replayed by every new leader, so decoding validates everything and throws a
  * ProtocolError subclass for anything else; a leader skips (and counts) a record it cannot read.
  */
@@ -18,15 +27,48 @@ export const JOB_RECORD_VERSION = 1
 /** Largest encoded record. */
 export const JOB_RECORD_MAX_BYTES = 1024 * 1024
 
+/** Bytes of snapshot state per snapshot record. */
+export const SNAPSHOT_PART_BYTES = 512 * 1024
+
+/**
+ * Largest snapshot: it goes out in one append, which every log must take whole (the file log's
+ * frame limit is 64 MiB). A state beyond it is not snapshotted; the log then grows until it fits.
+ */
+export const SNAPSHOT_BYTES_MAX = 48 * 1024 * 1024
+
+/** Version of the snapshot state blob. */
+export const SNAPSHOT_STATE_VERSION = 1
+
 /** One job-log record. */
 export type JobRecord =
   | { readonly kind: 'submitted'; readonly spec: JobSpec }
-  | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome }
-  | { readonly kind: 'cancelled'; readonly id: string }
+  | { readonly kind: 'finished'; readonly id: string; readonly attempt: number; readonly outcome: JobOutcome; readonly at?: number }
+  | { readonly kind: 'cancelled'; readonly id: string; readonly at?: number }
+  | { readonly kind: 'snapshot'; readonly id: string; readonly part: number; readonly parts: number; readonly after: number; readonly data: Uint8Array }
+
+/** One generation of the expired-id filter. */
+export interface SnapshotFilter {
+  readonly bits: Uint8Array
+  readonly count: number
+}
+
+/**
+ * The scheduler's durable state: replaying `records` (submissions in submission order, then final
+ * records in the order the jobs finished) into an empty scheduler rebuilds its jobs, outcomes and
+ * idempotency keys; `expired` is the expired-id filter (current generation first).
+ */
+export interface SnapshotState {
+  readonly records: readonly JobRecord[]
+  readonly expired: readonly [SnapshotFilter, SnapshotFilter]
+  /** The ids that expired last, oldest first, remembered exactly. */
+  readonly recentlyExpired: readonly string[]
+}
 
 const SUBMITTED = 0
 const FINISHED = 1
 const CANCELLED = 2
+const SNAPSHOT = 3
+const SNAPSHOT_PARTS_MAX = Math.ceil(SNAPSHOT_BYTES_MAX / SNAPSHOT_PART_BYTES)
 const ID_MAX = 128
 const DEPS_MAX = 1024
 const TEXT_MAX = 4096
@@ -48,10 +90,15 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
       const out = record.outcome
       if (out.ok) checkBody(out.value)
       wire = [JOB_RECORD_VERSION, FINISHED, record.id, record.attempt, out.ok, out.ok ? out.value : [out.error.name, out.error.code, out.error.message], out.ok ? false : out.permanent]
+      if (record.at !== undefined) wire.push(record.at)
       break
     }
     case 'cancelled':
       wire = [JOB_RECORD_VERSION, CANCELLED, record.id]
+      if (record.at !== undefined) wire.push(record.at)
+      break
+    case 'snapshot':
+      wire = [JOB_RECORD_VERSION, SNAPSHOT, record.id, record.part, record.parts, record.after, record.data]
   }
   const bytes = packr.pack(wire)
   if (bytes.length > JOB_RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, JOB_RECORD_MAX_BYTES)
@@ -97,21 +144,69 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
       }
     }
     case FINISHED: {
-      if (w.length !== 7 || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
+      if ((w.length !== 7 && w.length !== 8) || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
       const id = text(w[2], ID_MAX, 'id')
       const attempt = count(w[3], 'attempt')
+      const at = w.length === 8 ? { at: finite(w[7], 'at') } : {}
       if (w[4]) {
         checkBody(w[5])
-        return { kind: 'finished', id, attempt, outcome: { ok: true, value: w[5] } }
+        return { kind: 'finished', id, attempt, outcome: { ok: true, value: w[5] }, ...at }
       }
-      return { kind: 'finished', id, attempt, outcome: { ok: false, error: jobError(w[5]), permanent: w[6] } }
+      return { kind: 'finished', id, attempt, outcome: { ok: false, error: jobError(w[5]), permanent: w[6] }, ...at }
     }
     case CANCELLED:
-      if (w.length !== 3) throw invalid('cancelled fields')
-      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id') }
+      if (w.length !== 3 && w.length !== 4) throw invalid('cancelled fields')
+      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id'), ...(w.length === 4 ? { at: finite(w[3], 'at') } : {}) }
+    case SNAPSHOT: {
+      if (w.length !== 7 || !(w[6] instanceof Uint8Array) || w[6].length > SNAPSHOT_PART_BYTES) throw invalid('snapshot fields')
+      const parts = count(w[4], 'parts')
+      const part = count(w[3], 'part')
+      if (parts < 1 || parts > SNAPSHOT_PARTS_MAX || part >= parts) throw invalid(`snapshot part ${part} of ${parts}`)
+      const after = w[5] === -1 ? -1 : count(w[5], 'after')
+      return { kind: 'snapshot', id: text(w[2], ID_MAX, 'snapshot id'), part, parts, after, data: w[6] }
+    }
     default:
       throw invalid(`kind ${showValue(w[1])}`)
   }
+}
+
+/** Encodes a snapshot's state as one blob; throws EnvelopeTooLargeError beyond SNAPSHOT_BYTES_MAX. */
+export function encodeSnapshotState(state: SnapshotState): Uint8Array {
+  const bytes = packr.pack([SNAPSHOT_STATE_VERSION, state.records.map(encodeJobRecord), state.expired.map((g) => [g.bits, g.count]), state.recentlyExpired])
+  if (bytes.length > SNAPSHOT_BYTES_MAX) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_BYTES_MAX)
+  return bytes
+}
+
+/** Decodes a snapshot blob, or throws a ProtocolError subclass. */
+export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
+  if (bytes.length > SNAPSHOT_BYTES_MAX) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_BYTES_MAX)
+  let w: unknown
+  try {
+    w = packr.unpack(bytes)
+  } catch (error) {
+    throw new InvalidEnvelopeError(`snapshot is not msgpack: ${(error as Error).message}`)
+  }
+  if (!Array.isArray(w) || w.length !== 4) throw invalid('snapshot shape')
+  if (w[0] !== SNAPSHOT_STATE_VERSION) throw new UnsupportedVersionError(w[0])
+  const [, records, expired, recent] = w as [unknown, unknown, unknown, unknown]
+  if (!Array.isArray(records) || !Array.isArray(expired) || expired.length !== 2 || !Array.isArray(recent)) throw invalid('snapshot sections')
+  const decoded = records.map((r: unknown) => {
+    if (!(r instanceof Uint8Array)) throw invalid('snapshot record')
+    const record = decodeJobRecord(r)
+    if (record.kind === 'snapshot') throw invalid('snapshot inside a snapshot')
+    return record
+  })
+  const filter = (g: unknown): SnapshotFilter => {
+    if (!Array.isArray(g) || g.length !== 2 || !(g[0] instanceof Uint8Array)) throw invalid('snapshot filter')
+    return { bits: g[0], count: count(g[1], 'filter count') }
+  }
+  return { records: decoded, expired: [filter(expired[0]), filter(expired[1])], recentlyExpired: recent.map((id: unknown) => text(id, ID_MAX, 'expired id')) }
+}
+
+/** Cuts a snapshot blob into its records, to be appended together in one append. */
+export function snapshotRecords(id: string, after: number, blob: Uint8Array): JobRecord[] {
+  const parts = Math.max(1, Math.ceil(blob.length / SNAPSHOT_PART_BYTES))
+  return Array.from({ length: parts }, (_, part) => ({ kind: 'snapshot', id, part, parts, after, data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES) }))
 }
 
 function jobError(x: unknown): JobError {

@@ -5,8 +5,12 @@
  *
  * It records every accepted append with the node and epoch that made it, which is what the
  * fencing checker inspects: at most one node per epoch, and never a lower epoch after a higher one.
+ *
+ * Compaction drops the records below the offset from `records` (the live log, which readers see),
+ * while `history` keeps every record ever appended for the checkers.
  */
 import type { AbortOptions } from '../../src/env/types.js'
+import { InvalidArgumentError } from '../../src/errors.js'
 import { FencedError, JobLogUnavailableError } from '../../src/storage/errors.js'
 import type { JobLog, JobLogFactory, LogRecord } from '../../src/storage/types.js'
 import type { SeededRandom } from '../../src/env/prng.js'
@@ -30,7 +34,12 @@ export interface AcceptedAppend {
 export const JOB_LOG_TIMEOUT_MS = 2000
 
 export class SimJobLogService {
+  /** The live log: offsets start..start+records.length-1. */
   readonly records: LogRecord[] = []
+  /** Every record ever appended, compacted or not (for checkers only). */
+  readonly history: LogRecord[] = []
+  /** The first offset still held. */
+  private start = 0
   readonly accepted: AcceptedAppend[] = []
   /** Probability that an append's acknowledgement is lost after it took effect. */
   ambiguousAckRate = 0
@@ -73,9 +82,30 @@ export class SimJobLogService {
     return {
       fence: (epoch, options = {}) => invoke(() => this.fence(epoch), options),
       append: (epoch, payloads, options = {}) => invoke(() => this.append(node, epoch, payloads), options, () => this.random.next() < this.ambiguousAckRate),
-      read: (offset, max, options = {}) => invoke(() => ({ ok: true, value: this.records.slice(offset, offset + max) }), options),
-      endOffset: (options = {}) => invoke(() => ({ ok: true, value: this.records.length }), options),
+      read: (offset, max, options = {}) => invoke(() => ({ ok: true, value: this.records.slice(Math.max(0, offset - this.start), Math.max(0, offset - this.start) + max) }), options),
+      endOffset: (options = {}) => invoke(() => ({ ok: true, value: this.endOffset }), options),
+      startOffset: (options = {}) => invoke(() => ({ ok: true, value: this.start }), options),
+      compact: (offset, options = {}) => invoke(() => this.compact(offset), options),
     }
+  }
+
+  /** One past the last offset. */
+  get endOffset(): number {
+    return this.start + this.records.length
+  }
+
+  /** The first offset still held. */
+  get startOffset(): number {
+    return this.start
+  }
+
+  private compact(offset: number): ServiceOutcome<void> {
+    if (!Number.isSafeInteger(offset) || offset > this.endOffset) return { ok: false, error: new InvalidArgumentError(`cannot compact to ${offset}: the log ends at ${this.endOffset}`) }
+    if (offset > this.start) {
+      this.records.splice(0, offset - this.start)
+      this.start = offset
+    }
+    return { ok: true, value: undefined }
   }
 
   private fence(epoch: number): ServiceOutcome<void> {
@@ -87,8 +117,12 @@ export class SimJobLogService {
   private append(node: string, epoch: number, payloads: readonly Uint8Array[]): ServiceOutcome<number> {
     if (epoch < this.fencedEpoch) return { ok: false, error: new FencedError(epoch, this.fencedEpoch) }
     this.fencedEpoch = epoch
-    const firstOffset = this.records.length
-    for (const payload of payloads) this.records.push({ offset: this.records.length, epoch, payload: payload.slice() })
+    const firstOffset = this.endOffset
+    for (const payload of payloads) {
+      const record = { offset: this.endOffset, epoch, payload: payload.slice() }
+      this.records.push(record)
+      this.history.push(record)
+    }
     this.accepted.push({ node, epoch, firstOffset, count: payloads.length, atUs: this.net.kernel.now })
     return { ok: true, value: firstOffset }
   }

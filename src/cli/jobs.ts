@@ -27,7 +27,7 @@ export async function runJobs(argv: readonly string[]): Promise<number> {
   }
   switch (command) {
     case 'list': {
-      const jobs = await request<JobInfo[]>(base, 'GET', `/jobs?limit=${encodeURIComponent(values.limit)}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
+      const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(base, 'GET', `/jobs?limit=${encodeURIComponent(values.limit)}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
       process.stdout.write(formatJobs(jobs))
       return 0
     }

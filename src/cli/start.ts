@@ -28,6 +28,8 @@ const START_OPTIONS = {
   voters: { type: 'string' },
   'voter-down-ms': { type: 'string' },
   'job-log': { type: 'string' },
+  'retain-jobs': { type: 'string' },
+  'retain-ms': { type: 'string' },
   cache: { type: 'string' },
   actors: { type: 'string', multiple: true },
   config: { type: 'string' },
@@ -50,6 +52,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     ...(values['voter-down-ms'] === undefined ? {} : { voterDownMs: values['voter-down-ms'] }),
     ...(values['job-log'] === undefined ? {} : { jobLog: values['job-log'] }),
     ...(values.cache === undefined ? {} : { cache: values.cache }),
+    ...(values['retain-jobs'] === undefined ? {} : { retainJobs: values['retain-jobs'] }),
+    ...(values['retain-ms'] === undefined ? {} : { retainMs: values['retain-ms'] }),
     ...(values.actors === undefined ? {} : { actors: values.actors }),
   }
   const config = resolveConfig(flags, process.env, values.config ?? process.env.DX_CONFIG)

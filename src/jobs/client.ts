@@ -27,8 +27,8 @@ import { backoffDelayMs } from '../util/backoff.js'
 import { encodeJobRecord } from '../../protocols/jobs/codec.js'
 import { checkBody } from '../../protocols/envelope/body.js'
 import { EnvelopeTooLargeError, ProtocolError } from '../../protocols/errors.js'
-import { InvalidJobError, JobCancelledError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
-import { resolveJobOptions } from './options.js'
+import { InvalidJobError, JobCancelledError, JobExpiredError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
+import { idempotentJobId, resolveJobOptions } from './options.js'
 import { BATCH_MAX, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
@@ -152,14 +152,16 @@ export class JobClient {
     }
   }
 
-  /** The job as the leader sees it, or null if unknown. */
-  inspect(id: string, options: AbortOptions = {}): Promise<JobInfo | null> {
-    return this.askLeader((s) => s.ask({ type: 'inspect', id }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  /** The job as the leader sees it, or null if unknown; rejects with JobExpiredError for a job past the leader's retention. */
+  async inspect(id: string, options: AbortOptions = {}): Promise<JobInfo | null> {
+    const info = await this.askLeader((s) => s.ask({ type: 'inspect', id }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+    if (info === 'expired') throw new JobExpiredError(id)
+    return info
   }
 
-  /** Recent jobs, newest first. */
-  list(filter: { status?: JobStatus; limit?: number } = {}, options: AbortOptions = {}): Promise<JobInfo[]> {
-    return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100 }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  /** Jobs newest first, one page at a time: pass a page's `next` as `cursor` for the following one (null at the end). */
+  list(filter: { status?: JobStatus; limit?: number; cursor?: string } = {}, options: AbortOptions = {}): Promise<{ jobs: JobInfo[]; next: string | null }> {
+    return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100, cursor: filter.cursor ?? null }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
   }
 
   /** Cancels a job; resolves false if the leader does not know it. */
@@ -237,7 +239,10 @@ export class JobClient {
     } catch (error) {
       throw new InvalidJobError(`input of ${type} cannot travel: ${(error as Error).message}`)
     }
-    const spec: JobSpec = { id: this.init.env.random.id(), type, input: checked === undefined ? null : checked, options: resolveJobOptions(options), submittedAt: this.init.env.clock.wallMs() }
+    const resolved = resolveJobOptions(options)
+    // A keyed job's id follows from its key, so no resubmission can ever make a second job.
+    const id = resolved.idempotencyKey === null ? this.init.env.random.id() : idempotentJobId(resolved.idempotencyKey)
+    const spec: JobSpec = { id, type, input: checked === undefined ? null : checked, options: resolved, submittedAt: this.init.env.clock.wallMs() }
     let record: Uint8Array
     try {
       record = encodeJobRecord({ kind: 'submitted', spec })

@@ -14,6 +14,18 @@ export class UnknownJobTypeError extends DistributeXError {
   }
 }
 
+/**
+ * A job that finished longer ago than the leader's retention (by count or by age): it is no longer
+ * held, though its result may still be in the result cache.
+ */
+export class JobExpiredError extends DistributeXError {
+  override readonly name = 'JobExpiredError'
+  override readonly code = 'JOB_EXPIRED'
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} finished longer ago than the leader's retention and is no longer held`)
+  }
+}
+
 /** Thrown at submission for input or options that are malformed. */
 export class InvalidJobError extends DistributeXError {
   override readonly name = 'InvalidJobError'

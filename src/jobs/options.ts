@@ -1,4 +1,5 @@
-/** Submission options: defaults, validation and bounds. */
+/** Submission options: defaults, validation and bounds; and the job id an idempotency key implies. */
+import { createHash } from 'node:crypto'
 import { validBackoff } from '../util/backoff.js'
 import { InvalidJobError } from './errors.js'
 import type { JobOptions, ResolvedJobOptions } from './types.js'
@@ -38,4 +39,15 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
     throw new InvalidJobError(`dependsOn must list at most ${JOB_DEPENDENCIES_MAX} job ids`)
   }
   return resolved
+}
+
+/**
+ * The id of the job that owns an idempotency key: a pure function of the key (SHA-256 of
+ * "idem:" + key, 128 bits in hex), the same on every node and in every cluster. Because a keyed
+ * submission always carries this id, resubmitting it after an ambiguous failure (the node stopped,
+ * the log did not answer) names the same job, and the leader's dedupe by id applies even when the
+ * first submission's record landed without anyone hearing of it.
+ */
+export function idempotentJobId(key: string): string {
+  return `k-${createHash('sha256').update(`idem:${key}`, 'utf8').digest('hex').slice(0, 32)}`
 }

@@ -30,12 +30,16 @@ export type SchedulerMsg =
   | Ask<{ type: 'submit'; records: Uint8Array[]; watcher: string | null }, SubmitReply[]>
   | Ask<{ type: 'watch'; ids: string[]; watcher: string }, boolean[]>
   | Ask<{ type: 'cancel'; id: string }, boolean>
-  | Ask<{ type: 'inspect'; id: string }, JobInfo | null>
-  | Ask<{ type: 'list'; status: JobStatus | null; limit: number }, JobInfo[]>
+  /** `expired` for a job that left the leader's memory after its retention; null for one never seen. */
+  | Ask<{ type: 'inspect'; id: string }, JobInfo | 'expired' | null>
+  | Ask<{ type: 'list'; status: JobStatus | null; limit: number; cursor: string | null }, { jobs: JobInfo[]; next: string | null }>
   | Ask<{ type: 'reports'; reports: Report[] }, number>
   | { type: 'tick' }
   | { type: 'dispatch' }
-  | { type: 'appended'; batch: number; ok: boolean }
+  /** An append ended; `offset` is its first record's when ok. */
+  | { type: 'appended'; batch: number; ok: boolean; offset: number }
+  /** The snapshot append (reflecting the log up to `after`) ended: durable at `offset`, or failed (null). */
+  | { type: 'snapshotted'; offset: number | null; after: number; parts: number }
 
 /** One attempt handed to an executor. */
 export interface Assignment {

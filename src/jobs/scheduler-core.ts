@@ -18,13 +18,32 @@
  * fails; a job not started by its deadline fails; cancellation aborts the running attempt.
  * Backpressure: beyond `maxQueued` unfinished jobs, submissions are refused with
  * ClusterSaturatedError.
+ *
+ * Idempotency: a key belongs to the first job that claimed it, from the moment that job's
+ * submission is accepted (still pending) until the job leaves the leader's memory; a later
+ * submission with the key, concurrent or not, is a duplicate of that job. A refused submission
+ * never claims its key. Replay rebuilds the key index from the submitted records, first one wins.
+ *
+ * Retention: finished jobs stay readable (inspect, list, late watchers) until more than
+ * `retention.maxFinished` have finished after them or they finished more than
+ * `retention.maxAgeMs` ago, whichever comes first; then they leave memory with their key, and
+ * their id goes to a bounded filter (expired-ids.ts) that tells "expired" from "never existed".
+ * So memory holds at most maxQueued unfinished jobs, maxFinished finished ones, the filter and
+ * the last max(1024, maxFinished) expired ids (kept exactly, so that a late duplicate of an
+ * expired job's submission is not taken for a new job). Listing walks `order`, the jobs by submission sequence, from a cursor; holes left by expired
+ * jobs are swept out once they are the majority, so the walk and the memory stay proportional to
+ * the jobs held.
+ *
+ * Snapshots: `snapshot()` exports the durable state as records that rebuild it (and the expired
+ * ids); `restore` loads one into a fresh core during replay (replay.ts decides which snapshot).
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
 import { backoffDelayMs } from '../util/backoff.js'
 import { MinHeap } from '../util/heap.js'
-import type { JobRecord } from '../../protocols/jobs/codec.js'
+import type { JobRecord, SnapshotState } from '../../protocols/jobs/codec.js'
 import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
+import { ExpiredIds } from './expired-ids.js'
 import type { Placement } from './placement.js'
 import { isFinal, type JobError, type JobInfo, type JobOutcome, type JobSpec, type JobStatus } from './types.js'
 
@@ -37,6 +56,35 @@ export const MAX_QUEUED = 100_000
 /** Jobs a dispatch round may set aside (no room for their type) before it stops scanning. */
 const SCAN_BLOCKED_MAX = 256
 
+/** How long finished jobs stay in the leader's memory. */
+export interface Retention {
+  /** Most finished jobs held; the oldest leave first. */
+  readonly maxFinished: number
+  /** Finished jobs older than this leave. */
+  readonly maxAgeMs: number
+}
+
+/** Default retention: 100,000 finished jobs, for at most a day (the result cache's TTL). */
+export const DEFAULT_RETENTION: Retention = { maxFinished: 100_000, maxAgeMs: 24 * 3600_000 }
+
+/** Slots a listing page looks at, at most, before it answers with what it found and a cursor. */
+const LIST_SCAN_MAX = 50_000
+
+/** Options of the core. */
+export interface SchedulerCoreOptions {
+  /** Unfinished jobs beyond which submissions are refused. */
+  readonly maxQueued?: number
+  readonly retention?: Retention
+  /** The wall clock, for the time stamped on final records (retention counts age from it). */
+  readonly wallMs?: () => number
+}
+
+/** One page of a listing: `next` continues it, null at the end. */
+export interface JobPage {
+  readonly jobs: JobInfo[]
+  readonly next: string | null
+}
+
 /** A peer that can run jobs, as the driver sees it this tick. */
 export interface Candidate {
   readonly node: NodeId
@@ -47,8 +95,12 @@ export interface Candidate {
   readonly leader?: boolean
 }
 
-/** The answer to one submission. */
-export type SubmitResult = { readonly status: 'durable' } | { readonly status: 'pending' } | { readonly status: 'duplicate'; readonly of: string } | { readonly status: 'refused'; readonly error: JobError }
+/** The answer to one submission. A duplicate names the job that owns the key; `durable` is false while that job's own submission is not. */
+export type SubmitResult =
+  | { readonly status: 'durable' }
+  | { readonly status: 'pending' }
+  | { readonly status: 'duplicate'; readonly of: string; readonly durable: boolean }
+  | { readonly status: 'refused'; readonly error: JobError }
 
 /** Work for the driver, produced by the last inputs. */
 export interface Effects {
@@ -80,6 +132,16 @@ interface Job {
   /** A final record has been requested and is not yet durable. */
   finishing: boolean
   readonly watchers: Set<string>
+  /** Wall-clock time of the outcome (retention counts from it). */
+  finishedAt: number
+  /** The job's place in submission order. */
+  readonly slot: Slot
+}
+
+/** A place in submission order; `job` is cleared when the job leaves memory. */
+interface Slot {
+  readonly seq: number
+  job: Job | undefined
 }
 
 export class SchedulerCore {
@@ -90,6 +152,16 @@ export class SchedulerCore {
   private readonly timeouts = new MinHeap<{ job: Job; key: string; at: number }>((a, b) => a.at < b.at)
   private readonly live = new Map<string, { job: Job; node: NodeId }>()
   private readonly outstanding = new Map<NodeId, number>()
+  /** Every job held, by submission sequence; may contain holes (expired jobs). */
+  private order: Slot[] = []
+  private holes = 0
+  /** Finished jobs in the order they finished: the front leaves first. */
+  private finishedOrder: Job[] = []
+  private finishedHead = 0
+  private expired: ExpiredIds
+  private readonly maxQueued: number
+  private readonly retention: Retention
+  private readonly wallMs: () => number
   private seq = 0
   private unfinished = 0
   /** Accepted submissions whose record is not durable yet; they count toward the queue limit. */
@@ -102,8 +174,24 @@ export class SchedulerCore {
     readonly epoch: number,
     private readonly placement: Placement,
     private readonly random: Random,
-    private readonly maxQueued = MAX_QUEUED,
-  ) {}
+    options: SchedulerCoreOptions = {},
+  ) {
+    this.maxQueued = options.maxQueued ?? MAX_QUEUED
+    this.retention = options.retention ?? DEFAULT_RETENTION
+    if (!Number.isSafeInteger(this.retention.maxFinished) || this.retention.maxFinished < 0 || !(this.retention.maxAgeMs >= 0)) throw new RangeError(`invalid retention ${JSON.stringify(this.retention)}`)
+    this.wallMs = options.wallMs ?? (() => 0)
+    this.expired = new ExpiredIds(Math.max(1024, this.retention.maxFinished))
+  }
+
+  /** Finished jobs held. */
+  get retained(): number {
+    return this.finishedOrder.length - this.finishedHead
+  }
+
+  /** Sizes of every structure that grows with the jobs held: each is bounded by the retention and maxQueued. */
+  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number } {
+    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes, recentlyExpired: this.expired.recentCount }
+  }
 
   /** Unfinished jobs (waiting, queued, retrying, running). */
   get backlog(): number {
@@ -133,6 +221,8 @@ export class SchedulerCore {
   apply(record: JobRecord): void {
     switch (record.kind) {
       case 'submitted': {
+        // A late duplicate of a job that already finished and expired: not a new job.
+        if (this.expired.recentlyExpired(record.spec.id)) return
         const existing = this.jobs.get(record.spec.id)
         if (existing !== undefined && existing.status !== 'pending') return
         if (existing !== undefined) this.pendingSubmissions--
@@ -143,21 +233,55 @@ export class SchedulerCore {
         return
       }
       case 'finished':
-        this.finish(record.id, record.outcome)
+        this.finish(record.id, record.outcome, record.at)
         return
       case 'cancelled':
-        this.finish(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true }, 'cancelled')
+        this.finish(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true }, record.at, 'cancelled')
+        return
+      case 'snapshot':
+        // Snapshot parts are assembled by the replay (replay.ts) and loaded with `restore`.
     }
+  }
+
+  /**
+   * The durable state, for a snapshot: every job whose submission is durable (pending ones are
+   * not, and their records follow the snapshot in the log), its outcome if it has one, the key
+   * index (implied: the first job with a key owns it) and the expired-id filter. Restoring it
+   * into an empty core gives the jobs, outcomes and keys that replaying the log up to here gives.
+   */
+  snapshot(): SnapshotState {
+    const records: JobRecord[] = []
+    for (const slot of this.order) {
+      const job = slot.job
+      if (job !== undefined && job.status !== 'pending') records.push({ kind: 'submitted', spec: job.spec })
+    }
+    for (let i = this.finishedHead; i < this.finishedOrder.length; i++) {
+      const job = this.finishedOrder[i]!
+      const id = job.spec.id
+      records.push(job.status === 'cancelled' ? { kind: 'cancelled', id, at: job.finishedAt } : { kind: 'finished', id, attempt: job.attempts, outcome: job.outcome!, at: job.finishedAt })
+    }
+    return { records, expired: this.expired.export(), recentlyExpired: this.expired.recent() }
+  }
+
+  /** Loads a snapshot into this core, which must be empty and replaying. */
+  restore(state: SnapshotState): void {
+    if (!this.replaying || this.jobs.size > 0 || this.seq > 0) throw new InvalidJobError('a snapshot is restored only into an empty core during replay')
+    this.expired = new ExpiredIds(this.expired.perGeneration, state.expired, state.recentlyExpired)
+    for (const record of state.records) this.apply(record)
   }
 
   /** Validates and accepts submissions; each is durable only once its record is applied. */
   submit(specs: readonly JobSpec[], knownTypes: ReadonlySet<string>): SubmitResult[] {
     return specs.map((spec) => {
+      // The key is checked first: it is reserved from submission on, so a concurrent second
+      // submission with the same key (whatever its id) joins the first job instead of making another.
+      const key = spec.options.idempotencyKey
+      const owner = key === null ? undefined : this.idempotency.get(key)
+      if (owner !== undefined) return { status: 'duplicate', of: owner, durable: this.jobs.get(owner)!.status !== 'pending' }
       const existing = this.jobs.get(spec.id)
       if (existing !== undefined) return existing.status === 'pending' ? { status: 'pending' } : { status: 'durable' }
-      const key = spec.options.idempotencyKey
-      const earlier = key === null ? undefined : this.idempotency.get(key)
-      if (earlier !== undefined) return { status: 'duplicate', of: earlier }
+      // A resent submission of a job that finished and expired since: it is durable, and done.
+      if (this.expired.recentlyExpired(spec.id)) return { status: 'durable' }
       if (!knownTypes.has(spec.type)) return refused(new UnknownJobTypeError(spec.type))
       const unknownDep = spec.options.dependsOn.find((d) => !this.jobs.has(d))
       if (unknownDep !== undefined) return refused(new InvalidJobError(`job ${spec.id} depends on unknown job ${unknownDep}`))
@@ -239,7 +363,7 @@ export class SchedulerCore {
     if (job === undefined) return false
     if (!isFinal(job.status as JobStatus) && !job.finishing && job.status !== 'pending') {
       job.finishing = true
-      this.effects.append.push({ kind: 'cancelled', id })
+      this.effects.append.push({ kind: 'cancelled', id, at: this.wallMs() })
     }
     return true
   }
@@ -259,15 +383,29 @@ export class SchedulerCore {
     return job === undefined ? undefined : info(job)
   }
 
-  /** Recent jobs, newest first, optionally of one status. */
-  list(status: JobStatus | undefined, limit: number): JobInfo[] {
-    const out: JobInfo[] = []
-    const all = [...this.jobs.values()]
-    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
-      const job = all[i]!
-      if (job.status !== 'pending' && (status === undefined || job.status === status)) out.push(info(job))
+  /** True if `id` left memory after its retention (rarely, a false positive for an id never seen). */
+  isExpired(id: string): boolean {
+    return !this.jobs.has(id) && this.expired.has(id)
+  }
+
+  /**
+   * Jobs newest first, optionally of one status, from `cursor` (a page's `next`) on. A page looks
+   * at no more than LIST_SCAN_MAX jobs, so a rare status costs several pages rather than one long
+   * turn of the scheduler; the cursor is a submission sequence number of this leader.
+   */
+  list(status: JobStatus | undefined, limit: number, cursor: string | null = null): JobPage {
+    let end = this.order.length
+    if (cursor !== null) {
+      if (!/^\d{1,15}$/.test(cursor)) throw new InvalidJobError(`bad listing cursor ${JSON.stringify(cursor.slice(0, 32))}`)
+      end = this.firstSlotAtOrAfter(Number(cursor))
     }
-    return out
+    const jobs: JobInfo[] = []
+    let i = end - 1
+    for (let scanned = 0; i >= 0 && jobs.length < limit && scanned < LIST_SCAN_MAX; i--, scanned++) {
+      const job = this.order[i]!.job
+      if (job !== undefined && job.status !== 'pending' && (status === undefined || job.status === status)) jobs.push(info(job))
+    }
+    return { jobs, next: i >= 0 ? String(this.order[i + 1]!.seq) : null }
   }
 
   /** Takes the effects produced since the last call. */
@@ -295,16 +433,21 @@ export class SchedulerCore {
       outcome: null,
       finishing: false,
       watchers: new Set(),
+      finishedAt: 0,
+      slot: { seq: this.seq - 1, job: undefined },
     }
+    job.slot.job = job
+    this.order.push(job.slot)
     this.jobs.set(spec.id, job)
+    // Reserved at submission (pending) and at replay alike; the first job in log order keeps a key.
+    const key = spec.options.idempotencyKey
+    if (key !== null && !this.idempotency.has(key)) this.idempotency.set(key, spec.id)
     return job
   }
 
   /** A durable job enters the schedule: it waits for dependencies, or queues. */
   private admit(job: Job): void {
     this.unfinished++
-    const key = job.spec.options.idempotencyKey
-    if (key !== null && !this.idempotency.has(key)) this.idempotency.set(key, job.spec.id)
     for (const depId of job.spec.options.dependsOn) {
       const dep = this.jobs.get(depId)
       if (dep === undefined || dep.status === 'failed' || dep.status === 'cancelled') {
@@ -358,11 +501,11 @@ export class SchedulerCore {
   private requestFinish(job: Job, outcome: JobOutcome): void {
     if (job.finishing) return
     job.finishing = true
-    this.effects.append.push({ kind: 'finished', id: job.spec.id, attempt: job.attempts, outcome })
+    this.effects.append.push({ kind: 'finished', id: job.spec.id, attempt: job.attempts, outcome, at: this.wallMs() })
   }
 
   /** Applies a durable final record: the first one for a job is its outcome. */
-  private finish(id: string, outcome: JobOutcome, status: JobStatus = outcome.ok ? 'completed' : 'failed'): void {
+  private finish(id: string, outcome: JobOutcome, at: number | undefined, status: JobStatus = outcome.ok ? 'completed' : 'failed'): void {
     const job = this.jobs.get(id)
     if (job === undefined || job.status === 'pending' || isFinal(job.status as JobStatus)) return
     if (job.attemptKey !== null) {
@@ -376,6 +519,9 @@ export class SchedulerCore {
     job.outcome = outcome
     job.finishing = false
     job.attemptKey = null
+    // Records from before `at` existed: the submission time is the best lower bound of the age.
+    job.finishedAt = at ?? job.spec.submittedAt
+    this.finishedOrder.push(job)
     this.unfinished--
     if (!this.replaying) this.effects.finished.push({ id, outcome, idempotencyKey: job.spec.options.idempotencyKey, watchers: [...job.watchers] })
     job.watchers.clear()
@@ -388,10 +534,53 @@ export class SchedulerCore {
         this.requestFinish(dependent, failure(new DependencyFailedError(`dependency ${id} ${status}`), true))
       }
     }
+    this.retire(-Infinity)
+  }
+
+  /** Lets finished jobs beyond the retention leave memory: the oldest past the count, then those finished before `wallMs - maxAgeMs`. */
+  private retire(wallMs: number): void {
+    const oldest = wallMs - this.retention.maxAgeMs
+    while (this.finishedHead < this.finishedOrder.length) {
+      const job = this.finishedOrder[this.finishedHead]!
+      if (this.retained <= this.retention.maxFinished && job.finishedAt >= oldest) break
+      this.finishedHead++
+      this.forget(job)
+    }
+    // Drop the consumed front once it is the larger part, so the queue stays proportional to what it holds.
+    if (this.finishedHead > 1024 && this.finishedHead * 2 > this.finishedOrder.length) {
+      this.finishedOrder = this.finishedOrder.slice(this.finishedHead)
+      this.finishedHead = 0
+    }
+  }
+
+  private forget(job: Job): void {
+    const id = job.spec.id
+    this.jobs.delete(id)
+    const key = job.spec.options.idempotencyKey
+    if (key !== null && this.idempotency.get(key) === id) this.idempotency.delete(key)
+    this.expired.add(id)
+    job.slot.job = undefined
+    if (++this.holes > 1024 && this.holes * 2 > this.order.length) {
+      this.order = this.order.filter((s) => s.job !== undefined)
+      this.holes = 0
+    }
+  }
+
+  /** Index of the first slot whose seq is at least `seq` (order is sorted by seq). */
+  private firstSlotAtOrAfter(seq: number): number {
+    let lo = 0
+    let hi = this.order.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.order[mid]!.seq < seq) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   /** Times out attempts, re-queues due retries, fails waiting jobs past their deadline. */
   private expire(nowMs: number, wallMs: number): void {
+    this.retire(wallMs)
     for (let t = this.timeouts.peek(); t !== undefined && t.at <= nowMs; t = this.timeouts.peek()) {
       this.timeouts.pop()
       const job = t.job

@@ -9,7 +9,7 @@ import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
 import { ExecutorStats, executorActor } from '../../actors/executor.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
 import { replicatorActor } from '../../actors/replicator.js'
-import { schedulerActor } from '../../actors/scheduler.js'
+import { schedulerActor, type SnapshotPolicy } from '../../actors/scheduler.js'
 import { formatAddress } from '../actor/address.js'
 import { createActorSystem, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
@@ -22,6 +22,7 @@ import { EXECUTOR_PATH, JOBS_CLIENT_PATH, SCHEDULER_PATH } from '../jobs/protoco
 import type { JobDef } from '../jobs/types.js'
 import { ResultWaiters } from '../jobs/waiters.js'
 import type { Placement } from '../jobs/placement.js'
+import type { Retention } from '../jobs/scheduler-core.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
 import { ReplicationHandle } from '../replication/handle.js'
@@ -54,6 +55,10 @@ export interface NodeInit {
   placement?: Placement
   /** Unfinished jobs beyond which the leader refuses submissions. */
   maxQueued?: number
+  /** How long finished jobs stay in the leader's memory (by count and age). */
+  retention?: Retention
+  /** When the leader snapshots its state into the job log and lets the log compact. */
+  snapshot?: Partial<SnapshotPolicy>
   /** Extra load figures (event-loop lag, CPU, memory) from the host. */
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
   /** Tuning of the replicated job log. */
@@ -125,7 +130,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }) })
+      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
       // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)

@@ -46,6 +46,8 @@ export interface NodeConfig {
   cache: CacheSetting
   /** Modules whose exported job definitions this node registers (besides the built-in ones). */
   actors: string[]
+  /** How long finished jobs stay in the leader's memory: by count and by age. */
+  retention: { maxFinished: number; maxAgeMs: number }
 }
 
 /**
@@ -74,6 +76,8 @@ export interface RawSettings {
   jobLog?: string
   cache?: string
   actors?: string | string[]
+  retainJobs?: string | number
+  retainMs?: string | number
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -92,6 +96,8 @@ const ENV: Record<keyof RawSettings, string> = {
   jobLog: 'DX_JOB_LOG',
   cache: 'DX_CACHE',
   actors: 'DX_ACTORS',
+  retainJobs: 'DX_RETAIN_JOBS',
+  retainMs: 'DX_RETAIN_MS',
 }
 
 /** Default listen address: every interface, port 7400. */
@@ -100,6 +106,9 @@ export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
 export const DEFAULT_HTTP = '127.0.0.1:7401'
 /** Default job log: a directory that the peers started from the same directory share. */
 export const DEFAULT_JOB_LOG = 'file:.distributex/joblog'
+/** Default retention of finished jobs in the leader's memory: 100,000 jobs, for at most 24 h. */
+export const DEFAULT_RETAIN_JOBS = 100_000
+export const DEFAULT_RETAIN_MS = 24 * 3600_000
 
 /** Merges flags over environment over file over defaults, and validates the result. */
 export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined>, configFile?: string): NodeConfig {
@@ -143,6 +152,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
     cache: cacheSetting(pick('cache') ?? 'memory'),
     actors: list(pick('actors') ?? []),
+    retention: { maxFinished: count(pick('retainJobs') ?? DEFAULT_RETAIN_JOBS, 'retainJobs'), maxAgeMs: optionalMs(pick('retainMs'), 'retainMs') ?? DEFAULT_RETAIN_MS },
   }
 }
 
@@ -206,6 +216,8 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   leaseMs: 'number',
   voters: 'number',
   voterDownMs: 'number',
+  retainJobs: 'number',
+  retainMs: 'number',
   jobLog: 'text',
   cache: 'text',
   actors: 'list',
@@ -255,6 +267,12 @@ function voterCount(value: string | number | undefined): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
   if (![1, 3, 5, 7].includes(n)) throw new ConfigError(`voters: ${value} is not one of 1, 3, 5, 7`)
+  return n
+}
+
+function count(value: string | number, what: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${what}: ${value} is not a whole number`)
   return n
 }
 

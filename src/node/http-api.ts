@@ -8,7 +8,7 @@ import type { ClusterView, RemoveReply } from '../cluster/types.js'
 import type { JobClient } from '../jobs/client.js'
 import type { JobOptions, JobStatus } from '../jobs/types.js'
 import { isFinal, type JobInfo, type JobOutcome } from '../jobs/types.js'
-import { JobFailedError } from '../jobs/errors.js'
+import { JobExpiredError, JobFailedError } from '../jobs/errors.js'
 import { timeoutSignal } from '../env/abort.js'
 import type { Timers } from '../env/types.js'
 
@@ -49,6 +49,9 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
 
 /** Most jobs in one batch request. */
 const BATCH_MAX = 10_000
+
+/** Most jobs in one page of GET /jobs. */
+const LIST_MAX = 10_000
 
 /** Default wait of GET /jobs/:id/result. */
 const RESULT_WAIT_MS = 30_000
@@ -121,14 +124,19 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
       async handle({ query }) {
         const status = query.get('status') ?? undefined
         if (status !== undefined && !STATUSES.includes(status as JobStatus)) throw new HttpError(400, `status must be one of ${STATUSES.join(', ')}`)
-        return { status: 200, json: await jobs.list({ ...(status === undefined ? {} : { status: status as JobStatus }), limit: Number(query.get('limit') ?? 100) }) }
+        const cursor = query.get('cursor') ?? undefined
+        if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) throw new HttpError(400, 'cursor must be the `next` of a previous page')
+        const limit = Number(query.get('limit') ?? 100)
+        if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_MAX) throw new HttpError(400, `limit must be an integer in 1..${LIST_MAX}`)
+        // One page, newest first; `next` (null on the last page) is the cursor of the following one.
+        return { status: 200, json: await jobs.list({ ...(status === undefined ? {} : { status: status as JobStatus }), limit, ...(cursor === undefined ? {} : { cursor }) }) }
       },
     },
     {
       method: 'GET',
       pattern: '/jobs/:id',
       async handle({ params }) {
-        const info = await jobs.inspect(params.id!)
+        const info = await inspect(jobs, params.id!)
         if (info === null) throw new HttpError(404, `no job ${params.id}`, 'ERR_JOB_NOT_FOUND')
         return { status: 200, json: info }
       },
@@ -137,7 +145,7 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
       method: 'GET',
       pattern: '/jobs/:id/result',
       async handle({ params, query, signal: gone }) {
-        const info = await jobs.inspect(params.id!)
+        const info = await inspect(jobs, params.id!)
         if (info === null) throw new HttpError(404, `no job ${params.id}`, 'ERR_JOB_NOT_FOUND')
         if (isFinal(info.status) && info.outcome !== null) return { status: 200, json: { id: info.id, ...info.outcome } }
         return { status: 200, json: { id: info.id, ...(await outcome(timers, waitMs(query), gone, (signal) => jobs.handle(info.id).result({ signal }))) } }
@@ -154,6 +162,16 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
     },
     { method: 'POST', pattern: '/jobs/:id/cancel', handle: async ({ params }) => ({ status: 200, json: { cancelled: await jobs.cancel(params.id!) } }) },
   ]
+}
+
+/** A job as the leader sees it; a job past the leader's retention is a 404 with code JOB_EXPIRED, told apart from one never seen. */
+async function inspect(jobs: JobClient, id: string): Promise<JobInfo | null> {
+  try {
+    return await jobs.inspect(id)
+  } catch (error) {
+    if (error instanceof JobExpiredError) throw new HttpError(404, error.message, error.code)
+    throw error
+  }
 }
 
 /** `?submitTimeoutMs=` bounds how long a submission retries while no leader takes it; a client that goes away ends the retries. */

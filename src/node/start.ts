@@ -58,6 +58,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
         ...(config.voterDownMs === undefined ? {} : { voterDownMs: config.voterDownMs }),
       },
       load: () => load.sample(),
+      retention: config.retention,
     },
   )
   let http: HttpServer | undefined

@@ -16,20 +16,29 @@
  * write (ShortWriteError) or a failed fsync poisons the instance (after an fsync error the kernel
  * may have dropped the dirty pages, so no later success would prove anything); reopening recovers
  * the true state from the file, cutting a partial frame as a torn tail.
+ * Compaction (`compact`, the only code here that replaces the file): the frames from the one
+ * holding `offset` on are copied, after a start frame naming their first offset and the durable
+ * epoch, into COMPACT_FILE, which is fsynced and renamed over LOG_FILE; the directory is fsynced
+ * before the call resolves. A crash before the rename leaves the old file (COMPACT_FILE is
+ * overwritten by the next compaction); after it, the new file is complete. It runs in the writer's
+ * place, so no write interleaves with the copy; reads started before it finish on the old file,
+ * whose handle is closed at the next compaction or at close. A failure before the rename leaves
+ * the log as it was; a failure of the directory fsync poisons it (the name on disk is unknown).
+ *
  * Bounds: one append is at most FRAME_BODY_BYTES_MAX, one write at most GROUP_BYTES_MAX unless a
  * single frame is larger, and queued bytes at most `queueBytesMax`. Payloads are encoded when
  * their write starts, so they must not change until their append settles.
  */
 import { constants } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Logger, AbortOptions } from '../env/types.js'
 import { throwIfAborted } from '../env/abort.js'
 import { AppendQueue } from './append-queue.js'
 import { FencedError, JobLogUnavailableError } from './errors.js'
-import { FENCE_FRAME_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, decodeRecords, encodeFenceFrame, encodeRecordsFrame, recordsFrameBytes, scanFrame } from './file-log-format.js'
-import type { FrameIndex } from './file-log-index.js'
+import { FENCE_FRAME_BYTES, FILE_HEADER_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, START_FRAME_BYTES, decodeRecords, encodeFenceFrame, encodeFileHeader, encodeRecordsFrame, encodeStartFrame, frameEpoch, recordsFrameBytes, scanFrame } from './file-log-format.js'
+import { FrameIndex } from './file-log-index.js'
 import { JobLogCorruptedError, recoverLog } from './file-log-recovery.js'
 import { acquireFileLock, type FileLock } from './file-lock.js'
 import type { JobLog, LogRecord } from './types.js'
@@ -39,6 +48,10 @@ import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } f
 export const LOG_FILE = 'job.log'
 /** The lock file's name inside the directory. */
 export const LOCK_FILE = 'job.log.lock'
+/** Where compaction builds the new log file before renaming it over LOG_FILE. */
+export const COMPACT_FILE = 'job.log.compact'
+/** Bytes copied per read and write while compacting. */
+const COPY_BYTES = 8 * 1024 * 1024
 
 /** One read fetches at most this many bytes (always at least one whole frame). */
 const READ_BYTES_MAX = 4 * 1024 * 1024
@@ -94,12 +107,14 @@ export class FileJobLog implements JobLog {
   private writer: Promise<void> | undefined
   private failure: JobLogUnavailableError | undefined
   private closed = false
+  /** The file a compaction replaced; reads begun before it may still use it, so it closes later. */
+  private retired: LogFile | undefined
 
   private constructor(
     private readonly path: string,
-    private readonly file: LogFile,
+    private file: LogFile,
     private readonly lock: FileLock,
-    private readonly index: FrameIndex,
+    private index: FrameIndex,
     /** The highest epoch on disk. */
     private durableEpoch: number,
     /** The file size: where the next write goes. */
@@ -127,18 +142,22 @@ export class FileJobLog implements JobLog {
     checkCount('offset', offset, 0)
     checkCount('max', max, 1)
     this.checkUsable(options.signal)
-    if (offset >= this.index.endOffset) return []
-    const first = this.index.frameOf(offset)
+    const index = this.index
+    const file = this.file
+    if (offset >= index.endOffset) return []
+    // Below the start the records were compacted away: the read begins at the first one held.
+    offset = Math.max(offset, index.startOffset)
+    const first = index.frameOf(offset)
     let last = first
-    let records = this.index.endOffsetOf(first) - offset
-    while (records < max && last + 1 < this.index.length && this.index.endPositionOf(last + 1) - this.index.positionOf(first) <= READ_BYTES_MAX) {
+    let records = index.endOffsetOf(first) - offset
+    while (records < max && last + 1 < index.length && index.endPositionOf(last + 1) - index.positionOf(first) <= READ_BYTES_MAX) {
       last++
-      records = this.index.endOffsetOf(last) - offset
+      records = index.endOffsetOf(last) - offset
     }
-    const start = this.index.positionOf(first)
-    const length = this.index.endPositionOf(last) - start
+    const start = index.positionOf(first)
+    const length = index.endPositionOf(last) - start
     const source = Buffer.allocUnsafe(length)
-    const bytesRead = await this.file.read(source, 0, length, start).then(
+    const bytesRead = await file.read(source, 0, length, start).then(
       (result) => result.bytesRead,
       (error: unknown) => {
         throw new JobLogUnavailableError('job log read failed', false, { cause: error })
@@ -159,11 +178,90 @@ export class FileJobLog implements JobLog {
     return this.index.endOffset
   }
 
+  async startOffset(options: AbortOptions = {}): Promise<number> {
+    this.checkUsable(options.signal)
+    return this.index.startOffset
+  }
+
+  /**
+   * Rewrites the log without the frames wholly below `offset` (see the module doc). The log may
+   * keep a few records below `offset`: those sharing a frame (one append) with it.
+   */
+  async compact(offset: number, options: AbortOptions = {}): Promise<void> {
+    checkCount('offset', offset, 0)
+    this.checkUsable(options.signal)
+    if (offset > this.index.endOffset) throw new InvalidArgumentError(`cannot compact to ${offset}: the log ends at ${this.index.endOffset}`)
+    // Take the writer's place: appends queue meanwhile and go out, to the new file, afterwards.
+    while (this.writer !== undefined) await this.writer
+    this.checkUsable(options.signal)
+    const work = this.rewrite(offset)
+    this.writer = work.then(
+      () => undefined,
+      () => undefined,
+    )
+    try {
+      await work
+    } finally {
+      this.writer = undefined
+      if (this.queue.length > 0) this.writer = this.drain()
+    }
+  }
+
+  private async rewrite(offset: number): Promise<void> {
+    const old = this.index
+    if (old.length === 0 || offset <= old.startOffset || offset <= old.firstOffsetOf(0)) return
+    const from = offset >= old.endOffset ? old.length - 1 : old.frameOf(offset)
+    if (from === 0) return
+    const copyFrom = old.positionOf(from)
+    const shift = FILE_HEADER_BYTES + START_FRAME_BYTES - copyFrom
+    const dir = dirname(this.path)
+    const tmpPath = join(dir, COMPACT_FILE)
+    let tmp: LogFile | undefined
+    try {
+      tmp = await openLogFile(tmpPath, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o600)
+      const chunk = Buffer.allocUnsafe(Math.max(FRAME_HEADER_BYTES + 9, Math.min(COPY_BYTES, this.size - copyFrom)))
+      // Epochs never go down in the file, so the first kept frame's epoch bounds every dropped one.
+      let firstEpoch = 0
+      for (let at = copyFrom; at < this.size; ) {
+        const { bytesRead } = await this.file.read(chunk, 0, Math.min(chunk.length, this.size - at), at)
+        if (bytesRead === 0) throw new Error(`job log ended at byte ${at} while compacting, expected ${this.size}`)
+        if (at === copyFrom) firstEpoch = frameEpoch(chunk, 0)
+        await tmp.write(chunk, 0, bytesRead, at + shift)
+        at += bytesRead
+      }
+      const head = Buffer.alloc(FILE_HEADER_BYTES + START_FRAME_BYTES)
+      encodeFileHeader().copy(head, 0)
+      encodeStartFrame(head, FILE_HEADER_BYTES, firstEpoch, old.firstOffsetOf(from))
+      await tmp.write(head, 0, head.length, 0)
+      await tmp.datasync()
+      await rename(tmpPath, this.path)
+    } catch (error) {
+      await tmp?.close().catch(() => undefined)
+      await rm(tmpPath, { force: true }).catch(() => undefined)
+      throw new JobLogUnavailableError('job log compaction failed; the log is unchanged', false, { cause: error })
+    }
+    const index = new FrameIndex()
+    index.startAt(old.firstOffsetOf(from))
+    for (let f = from; f < old.length; f++) index.add(old.firstOffsetOf(f), old.endOffsetOf(f) - old.firstOffsetOf(f), old.positionOf(f) + shift, old.endPositionOf(f) - old.positionOf(f))
+    await this.retired?.close().catch(() => undefined)
+    this.retired = this.file
+    this.file = tmp
+    this.index = index
+    this.size += shift
+    try {
+      await syncDirectory(dir)
+    } catch (error) {
+      this.failure = new JobLogUnavailableError('job log directory fsync failed after compaction; the log must be reopened', false, { cause: error })
+      throw this.failure
+    }
+  }
+
   /** Writes what is queued, then closes the file and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     await this.writer
+    await this.retired?.close()
     await this.file.close()
     await this.lock.release()
   }

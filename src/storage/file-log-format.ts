@@ -5,7 +5,9 @@
  * A records frame holds one whole append (`u8 kind=1 | u64 epoch | u64 firstOffset | u32 count |
  * (u32 length | bytes) * count`), so an append is atomic on disk: a torn frame fails its CRC and
  * drops the whole append, never half of it. A fence frame (`u8 kind=2 | u64 epoch`) records a
- * fence that no append carried. Every decoder checks the CRC and the exact structure, so bytes
+ * fence that no append carried. A start frame (`u8 kind=3 | u64 epoch | u64 startOffset`) opens a
+ * compacted file, right after the header: the records below `startOffset` were compacted away, and
+ * `epoch` keeps the highest epoch of what was dropped. Every decoder checks the CRC and the exact structure, so bytes
  * either decode into a well-formed frame or are reported invalid; nothing in between.
  *
  * The CRC comes from node:zlib (crc32, Node 20.15 and later).
@@ -29,13 +31,16 @@ export const GROUP_BYTES_MAX = 16 * 1024 * 1024
 
 const KIND_RECORDS = 1
 const KIND_FENCE = 2
+const KIND_START = 3
 const RECORDS_PREFIX_BYTES = 1 + 8 + 8 + 4
 const FENCE_BODY_BYTES = 1 + 8
+const START_BODY_BYTES = 1 + 8 + 8
 
 /** What one frame turned out to be. */
 export type FrameScan =
   | { readonly kind: 'records'; readonly epoch: number; readonly firstOffset: number; readonly count: number; readonly frameBytes: number }
   | { readonly kind: 'fence'; readonly epoch: number; readonly frameBytes: number }
+  | { readonly kind: 'start'; readonly epoch: number; readonly startOffset: number; readonly frameBytes: number }
   | { readonly kind: 'invalid'; readonly reason: string }
 
 /** The file header: an 8-byte magic, version and a CRC of both. */
@@ -83,6 +88,23 @@ export function encodeRecordsFrame(target: Buffer, at: number, epoch: number, fi
   return sealFrame(target, at, p - body)
 }
 
+/** The size on disk of a start frame. */
+export const START_FRAME_BYTES = FRAME_HEADER_BYTES + START_BODY_BYTES
+
+/** Writes the start frame of a compacted file at `at`; returns the bytes written. */
+export function encodeStartFrame(target: Buffer, at: number, epoch: number, startOffset: number): number {
+  const body = at + FRAME_HEADER_BYTES
+  target.writeUInt8(KIND_START, body)
+  target.writeBigUInt64LE(BigInt(epoch), body + 1)
+  target.writeBigUInt64LE(BigInt(startOffset), body + 9)
+  return sealFrame(target, at, START_BODY_BYTES)
+}
+
+/** The epoch of the frame at `at`, which must be one already checked (every kind carries it right after its kind byte). */
+export function frameEpoch(source: Buffer, at: number): number {
+  return Number(source.readBigUInt64LE(at + FRAME_HEADER_BYTES + 1))
+}
+
 /** Writes a fence frame at `at`; returns the bytes written. */
 export function encodeFenceFrame(target: Buffer, at: number, epoch: number): number {
   const body = at + FRAME_HEADER_BYTES
@@ -120,6 +142,10 @@ export function scanFrame(source: Buffer, at: number): FrameScan {
   if (kind === KIND_FENCE) {
     if (bodyBytes !== FENCE_BODY_BYTES) return { kind: 'invalid', reason: 'fence frame of wrong size' }
     return { kind: 'fence', epoch: Number(source.readBigUInt64LE(start + 1)), frameBytes }
+  }
+  if (kind === KIND_START) {
+    if (bodyBytes !== START_BODY_BYTES) return { kind: 'invalid', reason: 'start frame of wrong size' }
+    return { kind: 'start', epoch: Number(source.readBigUInt64LE(start + 1)), startOffset: Number(source.readBigUInt64LE(start + 9)), frameBytes }
   }
   if (kind !== KIND_RECORDS || bodyBytes < RECORDS_PREFIX_BYTES) return { kind: 'invalid', reason: `unknown frame kind ${kind}` }
   const epoch = Number(source.readBigUInt64LE(start + 1))

@@ -15,6 +15,7 @@ export class FrameIndex {
   private position = new Float64Array(INITIAL_FRAMES)
   private bytes = new Uint32Array(INITIAL_FRAMES)
   private frames = 0
+  private start = 0
   private next = 0
 
   /** The number of indexed frames. */
@@ -25,6 +26,18 @@ export class FrameIndex {
   /** One past the last indexed offset. */
   get endOffset(): number {
     return this.next
+  }
+
+  /** The first offset held: records below it were compacted away. */
+  get startOffset(): number {
+    return this.start
+  }
+
+  /** Makes an empty index begin at `offset` (a compacted log's first offset). */
+  startAt(offset: number): void {
+    assert(this.frames === 0, 'only an empty index can move its start')
+    this.start = offset
+    this.next = offset
   }
 
   /** Indexes a records frame holding offsets [firstOffset, firstOffset + count). */
@@ -40,9 +53,9 @@ export class FrameIndex {
     this.next = firstOffset + count
   }
 
-  /** The index of the frame holding `offset`, which must be below endOffset. */
+  /** The index of the frame holding `offset`, which must be in [startOffset, endOffset). */
   frameOf(offset: number): number {
-    assert(offset >= 0 && offset < this.next, `offset ${offset} is outside [0, ${this.next})`)
+    assert(offset >= this.start && offset < this.next, `offset ${offset} is outside [${this.start}, ${this.next})`)
     let lo = 0
     let hi = this.frames - 1
     while (lo < hi) {

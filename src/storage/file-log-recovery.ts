@@ -92,6 +92,11 @@ export async function scanLog(file: Pick<FileHandle, 'read' | 'stat'>, path: str
       break
     }
     if (scan.epoch < epoch) throw new JobLogCorruptedError(path, position, `epoch ${scan.epoch} after epoch ${epoch}`)
+    // Compaction (file-job-log.ts) writes a start frame first thing in the file, nowhere else.
+    if (scan.kind === 'start') {
+      if (position !== FILE_HEADER_BYTES) throw new JobLogCorruptedError(path, position, 'start frame after the first frame')
+      index.startAt(scan.startOffset)
+    }
     if (scan.kind === 'records') {
       if (scan.firstOffset !== index.endOffset) throw new JobLogCorruptedError(path, position, `frame starts at offset ${scan.firstOffset}, expected ${index.endOffset}`)
       index.add(scan.firstOffset, scan.count, position, scan.frameBytes)

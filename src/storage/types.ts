@@ -32,6 +32,13 @@ export interface JobLog {
   read(offset: number, max: number, options?: AbortOptions): Promise<LogRecord[]>
   /** The offset one past the last record. */
   endOffset(options?: AbortOptions): Promise<number>
+  /** The first offset still readable: records below it were compacted away (0 if never). */
+  startOffset(options?: AbortOptions): Promise<number>
+  /**
+   * Lets the log drop records below `offset`: the caller appended, at `offset`, a record (a snapshot)
+   * that replaces everything before it, and it is durable. The log may keep them (Kafka does).
+   */
+  compact(offset: number, options?: AbortOptions): Promise<void>
 }
 
 /** Options of a cache write. */

@@ -15,7 +15,7 @@ const peers = (capacity = 2, n = 2): Candidate[] => Array.from({ length: n }, (_
 const spec = (id: string, options: JobOptions = {}): JobSpec => ({ id, type: 't', input: { id }, options: resolveJobOptions(options), submittedAt: 0 })
 
 function core(maxQueued?: number): SchedulerCore {
-  return new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), maxQueued)
+  return new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), maxQueued === undefined ? {} : { maxQueued })
 }
 
 /** Submits and makes the records durable at once, as a healthy log would. */
@@ -161,7 +161,7 @@ test('cancel: the running attempt is aborted once the record is durable', () => 
 test('idempotency keys: a second submission is a duplicate of the first; ids are idempotent too', () => {
   const c = core()
   submitDurable(c, [spec('a', { idempotencyKey: 'k' })])
-  assert.deepEqual(c.submit([spec('b', { idempotencyKey: 'k' }), spec('a')], types), [{ status: 'duplicate', of: 'a' }, { status: 'durable' }])
+  assert.deepEqual(c.submit([spec('b', { idempotencyKey: 'k' }), spec('a')], types), [{ status: 'duplicate', of: 'a', durable: true }, { status: 'durable' }])
 })
 
 test('backpressure: beyond maxQueued unfinished jobs, submissions are refused', () => {

@@ -8,10 +8,20 @@
  * outcome (its first final record) is the only result anyone saw (clients, cache); nothing ran or
  * finished that was never submitted. Liveness: after the final heal every acknowledged job has a
  * recorded outcome and the cluster agrees on one leader.
+ *
+ * The leader snapshots every few dozen records and the log compacts, so the checks read the log's
+ * whole history (every record ever appended), and one more checks what a new leader would see:
+ * replaying the compacted log (src/jobs/replay.ts) knows every acknowledged job, with the outcome
+ * the history recorded, unless the job finished and expired (the leader keeps only `retainJobs`
+ * finished jobs): then it is in the expired-id filter, and no more than `retainJobs` are held.
  */
 import { defineJob } from '../../../src/jobs/define.js'
 import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
 import { decodeOutcome } from '../../../src/jobs/result-cache.js'
+import { LeastLoadedPlacement } from '../../../src/jobs/placement.js'
+import { Replayer } from '../../../src/jobs/replay.js'
+import { SeededRandom } from '../../../src/env/prng.js'
+import { SchedulerCore } from '../../../src/jobs/scheduler-core.js'
 import { assembleNode, type AssembledNode } from '../../../src/node/assemble.js'
 import type { JobOutcome } from '../../../src/jobs/types.js'
 import type { LogRecord } from '../../../src/storage/types.js'
@@ -29,6 +39,10 @@ export interface JobsScenarioInit {
    * the nodes (sim/scenarios/replicated), whose committed history `records` then returns.
    */
   jobLog?: { kind: 'service' } | { kind: 'replicated'; records: (world: World<AssembledNode>) => readonly LogRecord[] }
+  /** Records between the leader's snapshots; small, so that compaction happens in every run. */
+  snapshotEveryRecords?: number
+  /** Finished jobs the leader keeps; small, so that jobs expire in every run. */
+  retainJobs?: number
 }
 
 const FOUNDER = 'n0'
@@ -37,7 +51,10 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   const submitEveryMs = init.submitEveryMs ?? 200
   const jobMaxMs = init.jobMaxMs ?? 100
   const logConfig = init.jobLog ?? { kind: 'service' }
-  const records = (world: World<AssembledNode>): readonly LogRecord[] => (logConfig.kind === 'service' ? world.jobLog.records : logConfig.records(world))
+  /** Every record ever made durable, compacted or not. */
+  const records = (world: World<AssembledNode>): readonly LogRecord[] => (logConfig.kind === 'service' ? world.jobLog.history : logConfig.records(world))
+  const snapshotEveryRecords = init.snapshotEveryRecords ?? 40
+  const retainJobs = init.retainJobs ?? 200
   const acked = new Map<string, number>()
   const seen = new Map<string, unknown>()
   const executions = new Map<string, number>()
@@ -51,7 +68,10 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   return {
     name: 'jobs',
     boot(ctx) {
-      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: logConfig.kind === 'service' ? ctx.jobLog : 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [work] })
+      return assembleNode(
+        { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: logConfig.kind === 'service' ? ctx.jobLog : 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache },
+        { founder: ctx.id === FOUNDER, jobs: [work], snapshot: { everyRecords: snapshotEveryRecords }, retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } },
+      )
     },
     workload(world, endMs) {
       for (const node of world.nodes) {
@@ -122,9 +142,30 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
           for (const r of records(world)) {
             const record = decodeJobRecord(r.payload)
             if (record.kind === 'submitted') submittedIds.add(record.spec.id)
-            else if (!submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
+            else if (record.kind !== 'snapshot' && !submittedIds.has(record.id)) return `job ${record.id} finished in the log before any submission`
           }
           for (const id of executions.keys()) if (!submittedIds.has(id)) return `job ${id} ran without a durable submission`
+          return undefined
+        },
+      },
+      {
+        name: 'compacted-log-holds-everything',
+        check(world) {
+          // The replicated scenario checks its own compacted copies (every new leader holds every committed entry).
+          if (logConfig.kind !== 'service') return undefined
+          // The log's first record is a snapshot the leader checked, if the log was compacted.
+          const replayer = new Replayer(() => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0), { retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } }), world.jobLog.startOffset > 0 ? world.jobLog.startOffset : undefined)
+          for (const r of world.jobLog.records) replayer.feed(r.payload, r.offset)
+          const core = replayer.finish()
+          const outcomes = recorded(records(world))
+          if (core.footprint().retained > retainJobs) return `the replayed leader holds ${core.footprint().retained} finished jobs, more than the retention of ${retainJobs}`
+          for (const id of acked.keys()) {
+            const info = core.inspect(id)
+            if (info === undefined && outcomes.has(id) && core.isExpired(id)) continue
+            if (info === undefined) return `acknowledged job ${id} is missing from a replay of the compacted log (from offset ${world.jobLog.startOffset})`
+            const first = outcomes.get(id)
+            if (first !== undefined && !same(info.outcome, first)) return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
+          }
           return undefined
         },
       },
@@ -133,7 +174,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       const outcomes = recorded(records(world))
       const ok = [...outcomes.values()].filter((o) => o.ok).length
       const runs = [...executions.values()].reduce((a, b) => a + b, 0)
-      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${records(world).length}`
+      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${records(world).length}${logConfig.kind === 'service' ? ` live-from=${world.jobLog.startOffset}` : ''}`
     },
   }
 }

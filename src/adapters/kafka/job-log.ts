@@ -25,6 +25,15 @@
  * a commit that won the race; its records then precede the fence marker, where the new leader
  * replays them. Payloads must not change until their append settles.
  *
+ * Compaction: records are kept. `compact` drops nothing and `startOffset` stays 0; a new leader
+ * finds the latest snapshot by searching back from the end of the log (src/jobs/replay.ts), which
+ * reads about as many records as were appended since that snapshot, and replays from there. Why
+ * not the alternatives: Kafka's DeleteRecords would move the partition's start under readers that
+ * search back from the end (the epoch check), and a side topic holding the snapshot's offset would
+ * be a second durable record to keep consistent with the log across fencing and failures, for a
+ * saving (the search) that is already bounded by the snapshot interval. The topic's own retention
+ * remains the operator's tool for its size; it is safe as long as it keeps the latest snapshot.
+ *
  * Reads go through committed-reader.ts; offsets strictly increase but skip transaction markers and
  * fence markers. Every call is bounded: kafkajs requests by their timeouts and few retries, each
  * step by `operationTimeoutMs`. After the broker comes back, the next call reconnects.
@@ -122,6 +131,18 @@ export class KafkaJobLog implements JobLog {
   /** The last stable offset: past every committed record, markers included. */
   endOffset(options: AbortOptions = {}): Promise<number> {
     return this.bounded('endOffset', options.signal, (signal) => this.awaitVisible(signal))
+  }
+
+  /** Records are kept (see the module doc): the log starts at 0. */
+  async startOffset(options: AbortOptions = {}): Promise<number> {
+    this.checkUsable(options.signal)
+    return 0
+  }
+
+  /** Records are kept (see the module doc): checks the call and drops nothing. */
+  async compact(offset: number, options: AbortOptions = {}): Promise<void> {
+    checkCount('offset', offset, 0)
+    this.checkUsable(options.signal)
   }
 
   /** Finishes what is queued, then disconnects. */
