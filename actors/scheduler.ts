@@ -33,7 +33,7 @@ import { checkList, checkOutcome, checkSubmission, checkText, EXECUTOR_PATH, typ
 import { SchedulerCore, type Candidate, type Effects, type Retention } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
-import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
+import { ClusterMismatchError, FencedError, JobLogNotSharedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
 import { encodeJobRecord, encodeSnapshotState, snapshotRecords, type JobRecord } from '../protocols/jobs/codec.js'
@@ -86,10 +86,11 @@ export function schedulerActor(init: SchedulerInit) {
   return defineActor<SchedulerMsg>({
     // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
     remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },
-    // Bad input from a peer costs one message; a fence means another leader took over; anything
+    // Bad input from a peer costs one message; a fence means another leader took over, and a log
+    // not shared with every voter or of another cluster cannot be led on (the node resigns); anything
     // else (the job log unreachable during replay, say) is retried by restarting with backoff.
     supervision: {
-      decide: (error) => (error instanceof InvalidJobError ? 'resume' : error instanceof FencedError ? 'stop' : 'restart'),
+      decide: (error) => (error instanceof InvalidJobError ? 'resume' : error instanceof FencedError || error instanceof JobLogNotSharedError || error instanceof ClusterMismatchError ? 'stop' : 'restart'),
       maxRestarts: 1000,
       windowMs: 60_000,
       backoff: { minMs: 100, maxMs: 5000 },

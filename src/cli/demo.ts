@@ -42,7 +42,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     for (let i = 0; i < 3; i++) {
       const [p2p, http] = [await freePort(), await freePort()]
       const bootstrap = i === 0 ? [] : ['--bootstrap', (await status(peers[0]!))!.addresses[0]!]
-      const peer: DemoPeer = { name: `peer-${i}`, http: `http://127.0.0.1:${http}`, process: undefined, args: [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', `127.0.0.1:${http}`, '--data-dir', join(dir, `peer-${i}`), '--secret-file', join(dir, 'cluster.key'), '--job-log', `file:${join(dir, 'joblog')}`, '--log-level', 'error', ...bootstrap] }
+      const peer: DemoPeer = { name: `peer-${i}`, http: `http://127.0.0.1:${http}`, process: undefined, args: [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', `127.0.0.1:${http}`, '--data-dir', join(dir, `peer-${i}`), '--secret-file', join(dir, 'cluster.key'), '--log-level', 'error', ...bootstrap] }
       peers.push(peer)
       startPeer(peer)
       await until(env, stop.signal, async () => (await status(peer))?.addresses.length ?? 0, (n) => n > 0)

@@ -16,7 +16,7 @@ const USAGE = `usage: distributex <command> [options]
 
 commands:
   start     run a peer: --listen <multiaddr> --bootstrap <multiaddr,...> --secret-file <path> --http <host:port>
-            --data-dir <dir> --job-log file:<dir>|kafka://host:port/<topic> --cache memory|redis://host:port
+            --data-dir <dir> --job-log replicated|file:<dir>|kafka://host:port/<topic> --cache memory|redis://host:port
             --actors <module> --voters 1|3|5|7 --voter-down-ms <ms> --config <file.json>
             (settings also from DX_* environment variables)
   secret    write a new cluster secret: --out <path>
@@ -58,7 +58,9 @@ once). Settings come from flags, then DX_* environment variables, then the --con
   --http-token-file <path>     bearer token of the API, required beyond loopback (DX_HTTP_TOKEN_FILE)
   --http-host-names <names>    host names the API answers to besides its address (DX_HTTP_HOST_NAMES)
   --data-dir <dir>             identity, election state, embedded stores (DX_DATA_DIR; default .distributex/<port>)
-  --job-log <url>              file:<dir> or kafka://host:port[,host:port]/<topic> (DX_JOB_LOG; default file:.distributex/joblog)
+  --job-log <url>              replicated (the default: each peer keeps a copy in <data-dir>/replica),
+                               file:<dir> (one host; its peers share the directory) or
+                               kafka://host:port[,host:port]/<topic> (DX_JOB_LOG)
   --cache <url>                memory or redis://host:port[/prefix] (DX_CACHE; default memory)
   --actors <module>            a module whose exported job definitions this peer runs: .ts, .mts, .cts
                                (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)

@@ -104,8 +104,8 @@ const ENV: Record<keyof RawSettings, string> = {
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
 /** Default HTTP endpoint: loopback only. */
 export const DEFAULT_HTTP = '127.0.0.1:7401'
-/** Default job log: a directory that the peers started from the same directory share. */
-export const DEFAULT_JOB_LOG = 'file:.distributex/joblog'
+/** Default job log: replicated among the voters, each node keeping its copy in its data directory. */
+export const DEFAULT_JOB_LOG = 'replicated'
 /** Default retention of finished jobs in the leader's memory: 100,000 jobs, for at most 24 h. */
 export const DEFAULT_RETAIN_JOBS = 100_000
 export const DEFAULT_RETAIN_MS = 24 * 3600_000

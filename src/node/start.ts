@@ -41,7 +41,9 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   await network.start().catch((error: unknown) => {
     throw listenFailure(error, config.listen.join(', '))
   })
-  const storage = await openStorage(config, env, network.self).catch(async (error: unknown) => {
+  // The voters are known once the node runs; a file: log is opened to lead only after that.
+  let voters = (): readonly string[] => []
+  const storage = await openStorage(config, env, network.self, () => voters()).catch(async (error: unknown) => {
     await network.stop()
     throw error
   })
@@ -61,6 +63,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       retention: config.retention,
     },
   )
+  voters = () => node.cluster.view()?.config?.members ?? []
   let http: HttpServer | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http

@@ -14,6 +14,7 @@ import { FileDurableStore } from '../storage/file-store.js'
 import { MemoryResultCache } from '../storage/memory-cache.js'
 import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
 import type { NodeConfig } from './config.js'
+import { checkFileLogShared, markFileLogUser } from './file-log-sharing.js'
 
 /** A node's opened storage. */
 export interface NodeStorage {
@@ -25,12 +26,22 @@ export interface NodeStorage {
   close(): Promise<void>
 }
 
-export async function openStorage(config: NodeConfig, env: Environment, nodeId: string): Promise<NodeStorage> {
+/**
+ * Opens the storage; `voters` names the current voters, which must all share a `file:` log before
+ * this node opens it to lead (file-log-sharing.ts).
+ */
+export async function openStorage(config: NodeConfig, env: Environment, nodeId: string, voters: () => readonly string[]): Promise<NodeStorage> {
   const store = await FileDurableStore.open({ dir: join(config.dataDir, 'state') })
   const logConfig = config.jobLog
+  if (logConfig.kind === 'file') await markFileLogUser(logConfig.dir, nodeId)
   const jobLog: JobLogFactory | 'replicated' =
     logConfig.kind === 'file'
-      ? { open: () => FileJobLog.open({ dir: logConfig.dir, logger: env.logger }) }
+      ? {
+          open: async () => {
+            await checkFileLogShared(logConfig.dir, voters())
+            return FileJobLog.open({ dir: logConfig.dir, logger: env.logger })
+          },
+        }
       : logConfig.kind === 'kafka'
         ? { open: async () => new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env }) }
         : 'replicated'

@@ -103,3 +103,18 @@ export class ReplicaLogCorruptedError extends DistributeXError {
     super(`replica log ${path} is corrupted at byte ${position}: ${reason}`)
   }
 }
+
+/**
+ * Thrown when a node would lead on a `file:` job log that some voters do not share: they run on
+ * another host (or name another directory), so their copy differs and a failover would lose jobs.
+ */
+export class JobLogNotSharedError extends DistributeXError {
+  override readonly name = 'JobLogNotSharedError'
+  override readonly code = 'ERR_JOB_LOG_NOT_SHARED'
+  constructor(
+    readonly dir: string,
+    readonly voters: readonly string[],
+  ) {
+    super(`the file: job log ${dir} is not shared with voter${voters.length === 1 ? '' : 's'} ${voters.join(', ')} (another host, or another directory): leading on it would lose their acknowledged jobs at the next failover; on several hosts use the replicated default (no --job-log) or Kafka`)
+  }
+}

@@ -32,7 +32,7 @@ test('flags beat environment, environment beats the config file', async (t) => {
 
 test('the job log and the cache move to Kafka and Redis by configuration alone', () => {
   const embedded = resolveConfig({}, {})
-  assert.deepEqual(embedded.jobLog, { kind: 'file', dir: '.distributex/joblog' })
+  assert.deepEqual(embedded.jobLog, { kind: 'replicated' })
   assert.deepEqual(embedded.cache, { kind: 'memory' })
   const real = resolveConfig({}, { DX_JOB_LOG: 'kafka://127.0.0.1:19092,127.0.0.1:19094/dx-jobs', DX_CACHE: 'redis://127.0.0.1:6379/prod' })
   assert.deepEqual(real.jobLog, { kind: 'kafka', brokers: ['127.0.0.1:19092', '127.0.0.1:19094'], topic: 'dx-jobs' })

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, resolveConfig } from '../../src/node/config.js'
+import { JobLogNotSharedError } from '../../src/storage/errors.js'
 import { openStorage } from '../../src/node/storage.js'
 import { realEnvironment } from '../../src/env/real.js'
 
@@ -20,7 +21,7 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   const dir = await mkdtemp(join(tmpdir(), 'dx-replicated-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const config = resolveConfig({ jobLog: 'replicated', dataDir: dir }, {})
-  const storage = await openStorage(config, realEnvironment(), 'node-a')
+  const storage = await openStorage(config, realEnvironment(), 'node-a', () => [])
   assert.equal(storage.jobLog, 'replicated')
   assert.ok(storage.replicaLog !== undefined)
   const log = await storage.replicaLog.open()
@@ -31,8 +32,18 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   assert.deepEqual(again.state(), { clusterId: undefined, start: 0, end: 2, lastEpoch: 1 })
   await again.close()
   await storage.close()
-  const file = await openStorage(resolveConfig({ dataDir: dir, jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-a')
+  let voters = ['node-a', 'node-b']
+  const file = await openStorage(resolveConfig({ dataDir: dir, jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-a', () => voters)
   assert.equal(file.replicaLog, undefined)
   assert.equal(typeof file.jobLog, 'object')
+  // A voter that never used this directory (another host) stops this node from leading on it.
+  const factory = file.jobLog as Exclude<typeof file.jobLog, 'replicated'>
+  await assert.rejects(factory.open(), (e: unknown) => e instanceof JobLogNotSharedError && e.voters.join() === 'node-b' && /replicated default/.test(e.message))
+  const other = await openStorage(resolveConfig({ dataDir: join(dir, 'b'), jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-b', () => voters)
+  await other.close()
+  const session = await factory.open()
+  await session.close()
+  voters = ['node-a', 'node-c']
+  await assert.rejects(factory.open(), JobLogNotSharedError)
   await file.close()
 })
