@@ -4,7 +4,9 @@
  * through the API and in the job log itself.
  */
 import assert from 'node:assert/strict'
-import type { JobLog } from '../../src/storage/types.js'
+import { join } from 'node:path'
+import { FileReplicaLog } from '../../src/adapters/replica-log/file-replica-log.js'
+import type { JobLog, LogRecord } from '../../src/storage/types.js'
 import { replayJobLog } from '../../src/jobs/replay.js'
 import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
@@ -87,4 +89,30 @@ export async function checkLog(log: JobLog, acked: Map<string, number>, results:
     assert.equal(info.status, 'completed')
     assert.deepEqual(info.outcome?.ok === true ? info.outcome.value : info.outcome, results.get(id))
   }
+}
+
+/**
+ * A stopped peer's own copy of the replicated log (<dataDir>/replica), read as a JobLog: entries are
+ * records at their index, without the leaders' empty no-op entries. Only the reading half works.
+ */
+export async function openReplicaCopy(dataDir: string): Promise<{ log: JobLog; close(): Promise<void> }> {
+  const replica = await FileReplicaLog.open({ dir: join(dataDir, 'replica') })
+  const refuse = (): never => {
+    throw new Error('a replica copy is read-only here')
+  }
+  const log: JobLog = {
+    fence: async () => refuse(),
+    append: async () => refuse(),
+    compact: async () => refuse(),
+    startOffset: async () => replica.state().start,
+    endOffset: async () => replica.state().end,
+    async read(offset: number, max: number): Promise<LogRecord[]> {
+      const { start, end } = replica.state()
+      const from = Math.max(offset, start)
+      if (from >= end) return []
+      const entries = await replica.read(from, max, 4 * 1024 * 1024)
+      return entries.filter((e) => e.payload.length > 0).map((e) => ({ offset: e.index, epoch: e.epoch, payload: e.payload }))
+    },
+  }
+  return { log, close: () => replica.close() }
 }

@@ -28,7 +28,7 @@ export interface HttpAccess {
   token?: string
   /** Host names (without port) accepted besides the bound address, e.g. a DNS name of the node. */
   hostNames?: readonly string[]
-  /** Connections served at once; further ones are closed at once. Default 256. */
+  /** Connections served at once; further ones are closed at once. Default 1024 (long polls hold one each). */
   connectionsMax?: number
   /** Time allowed to receive the request headers. Default 10 s. */
   headersTimeoutMs?: number
@@ -80,7 +80,7 @@ export async function startHttpServer(host: string, port: number, routes: readon
   const server = createServer(options, (req, res) => {
     handle(compiled, req, res, hostOk, token).catch((error: unknown) => send(res, statusOf(error), { error: errorBody(error) }))
   })
-  server.maxConnections = access.connectionsMax ?? 256
+  server.maxConnections = access.connectionsMax ?? 1024
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
