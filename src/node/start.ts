@@ -43,7 +43,8 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   })
   // The voters are known once the node runs; a file: log is opened to lead only after that.
   let voters = (): readonly string[] => []
-  const storage = await openStorage(config, env, network.self, () => voters()).catch(async (error: unknown) => {
+  let clusterId = (): string | undefined => undefined
+  const storage = await openStorage(config, env, network.self, { voters: () => voters(), clusterId: () => clusterId() }).catch(async (error: unknown) => {
     await network.stop()
     throw error
   })
@@ -64,6 +65,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     },
   )
   voters = () => node.cluster.view()?.config?.members ?? []
+  clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http

@@ -14,7 +14,7 @@ import { FileDurableStore } from '../storage/file-store.js'
 import { MemoryResultCache } from '../storage/memory-cache.js'
 import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
 import type { NodeConfig } from './config.js'
-import { checkFileLogShared, markFileLogUser } from './file-log-sharing.js'
+import { checkFileLogShared, claimFileLogCluster, markFileLogUser } from './file-log-sharing.js'
 
 /** A node's opened storage. */
 export interface NodeStorage {
@@ -27,10 +27,10 @@ export interface NodeStorage {
 }
 
 /**
- * Opens the storage; `voters` names the current voters, which must all share a `file:` log before
- * this node opens it to lead (file-log-sharing.ts).
+ * Opens the storage; `cluster` names the current voters, which must all share a `file:` log before
+ * this node opens it to lead, and the cluster it must belong to (file-log-sharing.ts).
  */
-export async function openStorage(config: NodeConfig, env: Environment, nodeId: string, voters: () => readonly string[]): Promise<NodeStorage> {
+export async function openStorage(config: NodeConfig, env: Environment, nodeId: string, cluster: { voters(): readonly string[]; clusterId(): string | undefined }): Promise<NodeStorage> {
   const store = await FileDurableStore.open({ dir: join(config.dataDir, 'state') })
   const logConfig = config.jobLog
   if (logConfig.kind === 'file') await markFileLogUser(logConfig.dir, nodeId)
@@ -38,7 +38,8 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
     logConfig.kind === 'file'
       ? {
           open: async () => {
-            await checkFileLogShared(logConfig.dir, voters())
+            await checkFileLogShared(logConfig.dir, cluster.voters())
+            await claimFileLogCluster(logConfig.dir, cluster.clusterId())
             return FileJobLog.open({ dir: logConfig.dir, logger: env.logger })
           },
         }

@@ -70,7 +70,7 @@ export class ClusterMismatchError extends DistributeXError {
     readonly requested: string,
     readonly path?: string,
   ) {
-    super(`replica log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not ${requested}`)
+    super(`the job log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not to this node's cluster ${requested}: it was left by another cluster (start this one with a fresh --job-log directory or data directory, or remove the old log)`)
   }
 }
 

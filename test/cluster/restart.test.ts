@@ -51,9 +51,19 @@ test(`a whole cluster stopped (leader kill -9, others SIGTERM) and restarted on 
     await Promise.all(peers.map((p) => p.stop()))
     const started = Date.now()
     for (const p of peers) p.start()
-    const back = await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 15_000, `round ${round}: a leader with every member up after the restart`)
+    // The probe returns what each peer sees, so a timeout shows who is stuck where.
+    const seen = await waitFor(
+      async () => {
+        const agreed = await agreedLeader(peers)
+        const views = await Promise.all(peers.map(async (p) => (await p.status())?.members.map((m) => `${m.nodeId.slice(-6)}:${m.state}${m.voter === true ? '*' : ''}`).join(' ')))
+        return { agreed, views }
+      },
+      (v) => v.agreed !== undefined,
+      15_000,
+      `round ${round}: a leader with every member up after the restart`,
+    )
     restartMs.push(Date.now() - started)
-    assert.ok(back!.epoch > leader.epoch, `round ${round}: a new epoch`)
+    assert.ok(seen.agreed!.epoch > leader.epoch, `round ${round}: a new epoch`)
   }
   console.log(`# restart to agreed leader with all up, ms: ${restartMs.join(', ')}`)
 })

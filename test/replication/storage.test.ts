@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, resolveConfig } from '../../src/node/config.js'
-import { JobLogNotSharedError } from '../../src/storage/errors.js'
+import { ClusterMismatchError, JobLogNotSharedError } from '../../src/storage/errors.js'
 import { openStorage } from '../../src/node/storage.js'
 import { realEnvironment } from '../../src/env/real.js'
 
-test('jobLog: replicated parses; the other kinds are unchanged', () => {
+test('jobLog: replicated is the default; file: and kafka:// parse as before', () => {
   assert.deepEqual(resolveConfig({ jobLog: 'replicated' }, {}).jobLog, { kind: 'replicated' })
   assert.deepEqual(resolveConfig({}, { DX_JOB_LOG: 'replicated' }).jobLog, { kind: 'replicated' })
-  assert.deepEqual(resolveConfig({}, {}).jobLog, { kind: 'file', dir: '.distributex/joblog' })
+  assert.deepEqual(resolveConfig({}, {}).jobLog, { kind: 'replicated' }, 'the default')
+  assert.deepEqual(resolveConfig({ jobLog: 'file:.distributex/joblog' }, {}).jobLog, { kind: 'file', dir: '.distributex/joblog' })
   assert.deepEqual(resolveConfig({ jobLog: 'kafka://k:9092/t' }, {}).jobLog, { kind: 'kafka', brokers: ['k:9092'], topic: 't' })
   assert.throws(() => resolveConfig({ jobLog: 'replicated:x' }, {}), ConfigError)
 })
@@ -21,7 +22,7 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   const dir = await mkdtemp(join(tmpdir(), 'dx-replicated-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const config = resolveConfig({ jobLog: 'replicated', dataDir: dir }, {})
-  const storage = await openStorage(config, realEnvironment(), 'node-a', () => [])
+  const storage = await openStorage(config, realEnvironment(), 'node-a', { voters: () => [], clusterId: () => undefined })
   assert.equal(storage.jobLog, 'replicated')
   assert.ok(storage.replicaLog !== undefined)
   const log = await storage.replicaLog.open()
@@ -33,17 +34,25 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   await again.close()
   await storage.close()
   let voters = ['node-a', 'node-b']
-  const file = await openStorage(resolveConfig({ dataDir: dir, jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-a', () => voters)
+  let clusterId: string | undefined = 'cluster-1'
+  const cluster = { voters: () => voters, clusterId: () => clusterId }
+  const file = await openStorage(resolveConfig({ dataDir: dir, jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-a', cluster)
   assert.equal(file.replicaLog, undefined)
   assert.equal(typeof file.jobLog, 'object')
   // A voter that never used this directory (another host) stops this node from leading on it.
   const factory = file.jobLog as Exclude<typeof file.jobLog, 'replicated'>
   await assert.rejects(factory.open(), (e: unknown) => e instanceof JobLogNotSharedError && e.voters.join() === 'node-b' && /replicated default/.test(e.message))
-  const other = await openStorage(resolveConfig({ dataDir: join(dir, 'b'), jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-b', () => voters)
+  const other = await openStorage(resolveConfig({ dataDir: join(dir, 'b'), jobLog: `file:${join(dir, 'joblog')}` }, {}), realEnvironment(), 'node-b', cluster)
   await other.close()
   const session = await factory.open()
   await session.close()
   voters = ['node-a', 'node-c']
   await assert.rejects(factory.open(), JobLogNotSharedError)
+  // The first cluster to lead on the directory owns it: another cluster started there is refused.
+  voters = ['node-a']
+  clusterId = 'cluster-2'
+  await assert.rejects(factory.open(), (e: unknown) => e instanceof ClusterMismatchError && e.recorded === 'cluster-1' && /another cluster/.test(e.message))
+  clusterId = 'cluster-1'
+  await (await factory.open()).close()
   await file.close()
 })
