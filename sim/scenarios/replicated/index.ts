@@ -50,12 +50,16 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
   const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
 
-  /** The entry at `index` held identically by a majority of `voters`' durable copies, if any. */
-  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number): Committed | undefined => {
+  /**
+   * The entry at `index` held identically by a majority of `voters`' durable copies, if any. With
+   * `compacted`, a copy compacted beyond `index` counts as holding `expected` (a node compacts only
+   * below its commit end, into a snapshot entry that keeps what the entries said).
+   */
+  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number, compacted?: Committed): Committed | undefined => {
     const counts = new Map<string, { entry: Committed; n: number }>()
     for (const node of world.nodes.filter((n) => voters.includes(n.id))) {
       const image = node.disk.replica.image()
-      const e = image.entries[index - image.start]
+      const e = compacted !== undefined && index < image.start ? compacted : image.entries[index - image.start]
       if (e === undefined) continue
       const key = `${e.epoch}/${Buffer.from(e.payload).toString('base64')}`
       const c = counts.get(key) ?? { entry: { epoch: e.epoch, payload: e.payload }, n: 0 }
@@ -156,8 +160,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
         name: 'committed-history-is-on-a-majority',
         check(world) {
           for (let index = 0; index < committed.length; index++) {
-            const e = majorityEntry(world, world.nodeIds, index)
             const c = committed[index]!
+            const e = majorityEntry(world, world.nodeIds, index, c)
             if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
           }
           return undefined
