@@ -35,6 +35,15 @@ export interface ReplicatedScenarioInit {
   killLeaderEveryMs?: number
   /** No kills from this time on (before a liveness run's final heal, say). */
   killUntilMs?: number
+  /**
+   * How many nodes (the last ones) start late, with empty logs, at random times within
+   * `lateStartWithinMs`: they join a cluster with committed entries and are admitted and promoted
+   * while leaders change, which is where a voter admitted before its log caught up would lose a
+   * committed entry. 0 (the default) for none.
+   */
+  lateNodes?: number
+  /** The window the late nodes start in (default 10 s). */
+  lateStartWithinMs?: number
 }
 
 interface Committed {
@@ -94,12 +103,26 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     next()
   }
 
+  /** Holds the last `lateNodes` nodes down from the start and starts each at a random time. */
+  const startLate = (world: World<AssembledNode>): void => {
+    const random = world.workload.fork('late-nodes')
+    for (const node of world.nodes.slice(world.nodes.length - (init.lateNodes ?? 0))) {
+      const atMs = 1000 + random.next() * ((init.lateStartWithinMs ?? 10_000) - 1000)
+      world.at(0, () => world.crash(node))
+      world.at(atMs, () => {
+        world.log('nemesis', `starting the late node ${node.id}`)
+        world.start(node)
+      })
+    }
+  }
+
   return {
     ...base,
     name: 'replicated',
     workload(world, endMs) {
       base.workload?.(world, endMs)
       if (killEveryMs > 0) killLeaders(world, endMs)
+      startLate(world)
     },
     invariants: [
       {
