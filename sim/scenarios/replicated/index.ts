@@ -14,6 +14,8 @@
  *   index once committed never holds another entry later;
  * - leaders-hold-committed-entries: a node that starts leading an epoch has a log at least as long
  *   as the committed prefix, and its durable copy agrees with every committed entry it holds.
+ * - committed-history-is-on-a-majority (at the end): every committed entry is held by a majority of
+ *   the newest configuration's voters (a compacted copy holds what it compacted).
  * History checks (the `jobs` ones, over the committed history): every acknowledged job's submission
  * is committed, each job's first recorded result is the only one anyone saw, nothing ran unsubmitted.
  */
@@ -182,10 +184,14 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       {
         name: 'committed-history-is-on-a-majority',
         check(world) {
+          // The voters of the newest configuration any live node holds (workers need not hold the log).
+          const configs = world.nodes.flatMap((n) => n.app?.cluster.view()?.config ?? [])
+          configs.sort((a, b) => b.epoch - a.epoch || b.counter - a.counter)
+          const voters = configs[0]?.members ?? world.nodeIds
           for (let index = 0; index < committed.length; index++) {
             const c = committed[index]!
-            const e = majorityEntry(world, world.nodeIds, index, c)
-            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
+            const e = majorityEntry(world, voters, index, c)
+            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority of the voters ${voters.join(',')}`
           }
           return undefined
         },
@@ -193,7 +199,10 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     ],
     summary(world) {
       const epochs = leaders.size
-      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}`
+      const late = world.nodes.slice(world.nodes.length - (init.lateNodes ?? 0)).map((n) => n.id)
+      const config = world.nodes.map((n) => n.app?.cluster.view()?.config).find((c) => c !== null && c !== undefined)
+      const lateVoters = late.filter((id) => config?.members.includes(id) === true).length
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}`
     },
   }
 }
