@@ -60,8 +60,10 @@
  *    holds the log up to the commit index at the time the leader applied the current
  *    configuration (0 for one it inherited on winning; the epoch alone then covers everything).
  * Claim: whenever the leader changes the configuration from C, every committed entry is held by a
- * majority of C. Entries committed before C was applied: by rule 2. Entries committed since: the
- * replicator counts commits over the current voters, so by a majority of C. A single-server change
+ * majority of C. Entries committed before C was applied: by rule 2 (the replicator reports its
+ * commit index after every input, so the index noted at the change is the commit index then).
+ * Entries committed since: the replicator reads the voters before every input and counts commits
+ * over them, so by a majority of C. A single-server change
  * to C' keeps every majority of C' intersecting every majority of C, hence the holders of every
  * committed entry; and rule 2 re-establishes the claim for C' before the change after it. This
  * holds for removals as for additions: a removal (step 1, 3, 5, by hand) is one single-server
