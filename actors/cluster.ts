@@ -60,6 +60,7 @@ export class ClusterHandle {
   private poke: () => void = () => {}
   /** Set before the actor starts, applied when it attaches. */
   private pendingLog: LogPosition | undefined = undefined
+  private pendingCommit: number | undefined = undefined
   private pendingResign: string | undefined = undefined
   private readonly listeners = new Set<LeadershipListener>()
   private leading = false
@@ -89,6 +90,20 @@ export class ClusterHandle {
       return
     }
     this.core.setLogPosition(position)
+  }
+
+  /**
+   * The commit index of this node's replica log (one past the last committed entry it knows; exact
+   * on the leader), so that the leader makes voters only of members whose log holds every committed
+   * entry. Throws RangeError for a negative or non-integer index.
+   */
+  setCommitIndex(index: number): void {
+    if (this.core === undefined) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`invalid commit index ${index}`)
+      this.pendingCommit = Math.max(this.pendingCommit ?? 0, index)
+      return
+    }
+    this.core.setCommitIndex(index)
   }
 
   /**
@@ -123,8 +138,10 @@ export class ClusterHandle {
     this.clock = clock
     this.poke = poke
     if (this.pendingLog !== undefined) core.setLogPosition(this.pendingLog)
+    if (this.pendingCommit !== undefined) core.setCommitIndex(this.pendingCommit)
     if (this.pendingResign !== undefined) core.resign(this.pendingResign, clock.monotonicMs())
     this.pendingLog = undefined
+    this.pendingCommit = undefined
     this.pendingResign = undefined
   }
 

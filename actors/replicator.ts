@@ -9,7 +9,8 @@
  *   leads it, with voters = view().config.members), and whom it follows (appends from anyone else
  *   are refused);
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
- *   next local mutation (so the election's up-to-date rule covers a write under way), starts it
+ *   next local mutation (so the election's up-to-date rule covers a write under way), and its
+ *   commit index (on the leader, so that voters are made only of members holding it), starts it
  *   (one at a time), and sends what the core produced;
  * - a failed mutation poisons the log: the node resigns (no campaigning), answers waiting appends
  *   as ambiguous, reopens the log (recovery finds what is really durable), builds a new core from
@@ -98,6 +99,8 @@ export function replicatorActor(init: ReplicatorInit) {
       /** The core that led `highestLed`. */
       let ledCore: ReplicationCore | undefined
       let voterKey = ''
+      /** The commit index last told to the cluster handle (it keeps the highest). */
+      let reportedCommit = -1
       const fences: FenceWaiter[] = []
       const appends: AppendWaiter[] = []
       /** Compactions waiting to be durable here (followers follow with later appends). */
@@ -217,6 +220,8 @@ export function replicatorActor(init: ReplicatorInit) {
         if (c === undefined) return
         const ready = c.takeReady()
         if (ready.position !== undefined) cluster.setLogPosition(ready.position)
+        // On every node, so that the election core knows from the start that the log is replicated.
+        if (c.commitEnd !== reportedCommit) cluster.setCommitIndex((reportedCommit = c.commitEnd))
         if (ready.op !== undefined) startOp(ready.op)
         for (const { to, message } of ready.send) {
           let bytes: Uint8Array

@@ -30,6 +30,8 @@
  * 5. above the target, a voter is demoted (a down one first), only if the rest keep a live majority;
  * 6. live joiners are admitted: one straight as a voter while below the target (so a young cluster
  *    never depends on its founder alone longer than admission takes), else all as workers.
+ * With a replicated job log, "live worker" in steps 3 and 4 and "joiner" admitted as a voter in
+ * step 6 mean one whose log has caught up, and every step waits for logs too (see "Log catch-up").
  * Replacing a dead voter is step 3 then step 4, two single-server changes. Failures alone never
  * remove a voter before `voterDownMs` (removing members on suspicion is how gossip clusters split
  * their brain), and never without a live replacement. An operator may remove a down member by hand
@@ -37,6 +39,47 @@
  * lease may also be counted over the previous configuration (the majorities of the two intersect),
  * so a change does not interrupt it. A leave settles when the node is out of the configuration, or
  * when every other live voter is leaving too.
+ *
+ * ## Log catch-up (with the replicated job log)
+ * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
+ * a majority of each new configuration holds the log (its configuration entry is committed by that
+ * majority before the next change) must be made here. Without it: voters {A,B,C}, X committed on
+ * A and B; add D and then E, both with empty logs; {C,D,E} is a majority of {A,B,C,D,E} that
+ * lacks X and elects C, and X is lost. The replicator gives the core its commit index
+ * (`setCommitIndex`; the leader's is exact) and every record carries its sender's log position.
+ * Member m "holds the log up to n" when its record's position has the leader's epoch and an index
+ * of at least n. Entries of an epoch are written only by that epoch's leader, and a follower
+ * extends its log only by log matching with its leader, so such a member holds exactly the
+ * leader's log below its index; as the leader's first entry of the epoch (the no-op) lies beyond
+ * every entry committed before the epoch (the leader holds them all: election rule 7), it holds all
+ * of those too, whatever the commit index says. Two rules, only once a commit index was ever set:
+ * 1. A member becomes a voter (promotion, replacement, straight admission) only if it holds the
+ *    log up to the commit index this leader knew when the member's record arrived. (Gossip lags
+ *    behind a commit index that moves on every append, so "now" would starve a busy cluster.)
+ * 2. A change is made only once a majority of the current voters (the leader counting itself)
+ *    holds the log up to the commit index at the time the leader applied the current
+ *    configuration (0 for one it inherited on winning; the epoch alone then covers everything).
+ * Claim: whenever the leader changes the configuration from C, every committed entry is held by a
+ * majority of C. Entries committed before C was applied: by rule 2 (the replicator reports its
+ * commit index after every input, so the index noted at the change is the commit index then).
+ * Entries committed since: the replicator reads the voters before every input and counts commits
+ * over them, so by a majority of C. A single-server change
+ * to C' keeps every majority of C' intersecting every majority of C, hence the holders of every
+ * committed entry; and rule 2 re-establishes the claim for C' before the change after it. This
+ * holds for removals as for additions: a removal (step 1, 3, 5, by hand) is one single-server
+ * change made under rule 2, so the majority that holds the log in C meets every majority of the
+ * smaller C'. Rule 1 is not needed for safety given rule 2; it keeps a voter that cannot yet
+ * acknowledge from joining the quorum (4 voters with one empty need 3 of the other 3 to commit) and
+ * keeps rule 2 from holding the next change up. The A..E example: D is admitted only once it holds
+ * X (or, under rule 2 alone, E waits until a majority of {A,B,C,D} does). Liveness: the leader
+ * replicates to learners (members and joiners that are not voters), so a joiner below the target
+ * that has not caught up is admitted as a worker at once and promoted as soon as it has; commits
+ * themselves need a majority's positions, so rule 2 is met one gossip round after a change.
+ * Caveat: a position is reported before the write that reaches it is durable (rule 5 of
+ * src/replication/core.ts), so a member that loses power mid-write may have counted as holding
+ * entries it then lacks; closing that needs acknowledged (durable) positions from the replicator.
+ * A node whose job log lives outside the cluster (Kafka, the shared file log) never sets a commit
+ * index, and its leader changes configurations as without these rules.
  *
  * ## Identity
  * The founder names its cluster with a random id (from the environment's Random), persisted with
@@ -165,6 +208,8 @@ interface Peer {
   record: MemberRecord
   readonly detector: PhiDetector
   lastHeardMs: number
+  /** This node's commit index when `record` arrived: what the record's log position must reach to count as caught up. */
+  commitHeard: number
 }
 
 interface Leading {
@@ -221,6 +266,13 @@ export class ClusterCore {
   private readonly bootMs: number
   /** The end of this node's replicated log; null while it keeps none (it then compares as equal to any). */
   private log: LogPosition | null = null
+  /**
+   * The highest commit index of the replicated log this node has known (exact on the leader); null
+   * while it keeps no replicated log, which switches the catch-up rules of "Log catch-up" off.
+   */
+  private commit: number | null = null
+  /** The commit index when this leader applied the current configuration; 0 for one it inherited. */
+  private commitAtConfig = 0
   /** After a resignation this node does not campaign before this time. */
   private holdOffUntilMs = -Infinity
   private resigned: string | undefined = undefined
@@ -276,11 +328,12 @@ export class ClusterCore {
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
-      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs }
+      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs, commitHeard: 0 }
       this.peers.set(record.node, peer)
     }
     peer.record = record
     peer.lastHeardMs = nowMs
+    peer.commitHeard = this.commit ?? 0
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
     this.adoptIdentity(record)
@@ -311,6 +364,16 @@ export class ClusterCore {
    */
   setLogPosition(position: LogPosition): void {
     this.log = checkLogPosition(position)
+  }
+
+  /**
+   * Sets the commit index of this node's replicated log (one past the last committed entry it
+   * knows; the leader's is exact). The core keeps the highest it was given. Setting it at all says
+   * that the node keeps a replicated log, which turns on the catch-up rules of "Log catch-up".
+   */
+  setCommitIndex(index: number): void {
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`invalid commit index ${index}`)
+    this.commit = Math.max(this.commit ?? 0, index)
   }
 
   /**
@@ -514,11 +577,31 @@ export class ClusterCore {
     if (next !== undefined) this.applyConfig(config, next.members, next.workers)
   }
 
-  /** True while this node leads with a lease and its configuration is held by a majority of voters. */
+  /**
+   * True while this node leads with a lease and its configuration is held by a majority of voters;
+   * with a replicated log, a majority of voters must also hold every entry committed before it
+   * was applied (see "Log catch-up").
+   */
   private changeAllowed(config: ClusterConfig, nowMs: number): boolean {
     if (this.leading === null || !this.holdsLease(nowMs)) return false
     const holding = config.members.filter((m) => m === this.self || versionAtLeast(this.peers.get(m)?.record.config ?? null, config)).length
-    return holding >= this.quorum(config)
+    if (holding < this.quorum(config)) return false
+    return this.commit === null || config.members.filter((m) => this.holdsLog(m, this.commitAtConfig)).length >= this.quorum(config)
+  }
+
+  /**
+   * True when `id`'s gossiped log ends in an entry of this leader's epoch at `index` or beyond: by
+   * log matching it then holds this leader's log up to there (see "Log catch-up").
+   */
+  private holdsLog(id: NodeId, index: number): boolean {
+    if (id === this.self) return true
+    const log = this.peers.get(id)?.record.log ?? null
+    return log !== null && this.leading !== null && log.epoch === this.leading.epoch && log.index >= index
+  }
+
+  /** True when `id` may become a voter: it holds every entry committed when its record arrived (always, without a replicated log). */
+  private caughtUp(id: NodeId): boolean {
+    return this.commit === null || this.holdsLog(id, this.peers.get(id)?.commitHeard ?? Infinity)
   }
 
   private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[]): void {
@@ -528,6 +611,7 @@ export class ClusterCore {
     const changed = members.filter((m) => !config.members.includes(m)).length + config.members.filter((m) => !members.includes(m)).length
     if (changed > 1) throw new Error(`configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
     this.previousConfig = config
+    this.commitAtConfig = this.commit ?? 0
     this.config = { epoch, counter, members: [...members], workers: [...workers] }
     this.configSeq = this.seq
     this.dirty = true
@@ -562,8 +646,11 @@ export class ClusterCore {
     }
     // 6. Live joiners are admitted: one straight as a voter while below the target (a young cluster
     //    must not depend on its founder alone for longer than it takes to admit), else all as workers.
+    //    A joiner whose log has not caught up comes in as a worker, gets the log as a learner, and is
+    //    promoted by step 4 once it holds every committed entry.
     const joiners = [...this.peers.values()].filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs)).map((p) => p.record.node)
-    if (joiners.length > 0 && members.length < target) return { members: [...members, joiners[0]!], workers: [...workers] }
+    const ready = joiners.find((j) => this.caughtUp(j))
+    if (ready !== undefined && members.length < target) return { members: [...members, ready], workers: [...workers] }
     if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
     return undefined
   }
@@ -574,9 +661,12 @@ export class ClusterCore {
     return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
   }
 
-  /** The live worker (it says it is up, so it holds the configuration) with the most up-to-date log; oldest first on ties. */
+  /**
+   * The live worker (it says it is up, so it holds the configuration) whose log holds every
+   * committed entry, the most up-to-date first; oldest first on ties.
+   */
   private bestWorker(workers: readonly NodeId[], nowMs: number): NodeId | undefined {
-    const live = workers.filter((w) => this.stateOf(w, nowMs) === 'up' && this.peers.get(w)?.record.status === 'up')
+    const live = workers.filter((w) => this.stateOf(w, nowMs) === 'up' && this.peers.get(w)?.record.status === 'up' && this.caughtUp(w))
     live.sort((a, b) => compareKnownLogs(this.peers.get(b)!.record.log, this.peers.get(a)!.record.log))
     return live[0]
   }
@@ -695,6 +785,7 @@ export class ClusterCore {
     const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
     if (votes < this.quorum(config)) return
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
     this.support = { leader: this.self, epoch: this.epoch, seq: 0 }

@@ -309,3 +309,94 @@ test('removing a member by hand: only a down member, only on the leader', () => 
   g.run(3000)
   assert.ok(leaderConfig(g).workers.includes(worker))
 })
+
+// ---- log catch-up: voters only from members whose replicated log holds every committed entry ----
+
+/** Voters `members` and workers `workers` of one persisted configuration, nodes that keep a replicated log (commit index set). */
+function replicated(members: string[], workers: string[], joiners: string[] = [], options: Partial<ClusterOptions> = OPTIONS): Gossip {
+  const state = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members, workers }, clusterId: 'c' })
+  const g = new Gossip([...members, ...workers, ...joiners].map((self) => new ClusterCore({ self, addresses: [], persisted: joiners.includes(self) ? undefined : state(), founder: false, options, random: new SeededRandom(self), nowMs: 0 })))
+  for (const c of g.cores) {
+    c.setLogPosition({ epoch: 0, index: 0 })
+    c.setCommitIndex(0)
+  }
+  return g
+}
+
+/** Elects a leader, then gives `logs` (epoch null: the leader's epoch) and sets the leader's commit index. */
+function withLogs(g: Gossip, commit: number, logs: Record<string, { epoch: number | null; index: number }>): { leader: ClusterCore; epoch: number } {
+  g.run(3000)
+  const leader = g.node(g.leaders()[0]!)
+  const epoch = leader.leaderEpoch!
+  for (const [id, log] of Object.entries(logs)) g.node(id).setLogPosition({ epoch: log.epoch ?? epoch, index: log.index })
+  leader.setCommitIndex(commit)
+  return { leader, epoch }
+}
+
+test('a worker whose log is behind the commit index, or of an older epoch, is not promoted; once it holds every committed entry it is', () => {
+  const g = replicated(['n0', 'n1'], ['n2'])
+  const { leader, epoch } = withLogs(g, 10, { n0: { epoch: null, index: 10 }, n1: { epoch: null, index: 10 }, n2: { epoch: null, index: 9 } })
+  g.run(2000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1'], 'one entry short')
+  g.node('n2').setLogPosition({ epoch: epoch - 1, index: 50 })
+  g.run(2000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1'], 'a longer log of an older epoch may hold other entries')
+  g.node('n2').setLogPosition({ epoch, index: 10 })
+  g.run(2000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2'], 'promoted once caught up')
+})
+
+test('a joiner below the target with an empty log comes in as a worker and is promoted once caught up', () => {
+  const g = replicated(['n0'], [], ['n1'])
+  const { leader, epoch } = withLogs(g, 4, { n0: { epoch: null, index: 4 } })
+  g.run(3000)
+  let config = leader.view(g.nowMs).config!
+  assert.deepEqual(config.members, ['n0'])
+  assert.deepEqual(config.workers, ['n1'], 'admitted at once, as a worker')
+  g.node('n1').setLogPosition({ epoch, index: 4 })
+  g.run(2000)
+  config = leader.view(g.nowMs).config!
+  assert.deepEqual(config.members, ['n0', 'n1'])
+  assert.deepEqual(config.workers, [])
+})
+
+test('the A..E example cannot happen: empty joiners never become voters while an old voter lacks a committed entry', () => {
+  // Voters A=n0, B=n1, C=n2; X (index 9) is committed on n0 and n1, n2 lacks it; n3 and n4 join empty; target 5.
+  const options = { ...OPTIONS, voters: 5 }
+  const g = replicated(['n0', 'n1', 'n2'], [], ['n3', 'n4'], options)
+  const { leader, epoch } = withLogs(g, 10, { n0: { epoch: null, index: 10 }, n1: { epoch: null, index: 10 }, n2: { epoch: null, index: 9 } })
+  g.run(5000)
+  const voterConfigs = (): string[][] => g.sent.filter((r) => r.config?.members !== undefined).map((r) => [...r.config!.members!])
+  assert.ok(voterConfigs().every((m) => !m.includes('n3') && !m.includes('n4')), 'no empty joiner was ever a voter')
+  assert.deepEqual([...leader.view(g.nowMs).config!.workers].sort(), ['n3', 'n4'], 'both admitted as workers')
+  g.node('n3').setLogPosition({ epoch, index: 10 })
+  g.run(3000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2', 'n3'], 'n3 caught up and was promoted; n4 was not')
+  g.node('n4').setLogPosition({ epoch, index: 10 })
+  g.run(3000)
+  const members = leader.view(g.nowMs).config!.members
+  assert.equal(members.length, 5)
+  const holders = ['n0', 'n1', 'n3', 'n4']
+  assert.ok(holders.filter((m) => members.includes(m)).length >= 3, 'every majority of the voters meets a holder of X')
+})
+
+test('without a replicated log (commit index never set) empty joiners are admitted straight as voters, as before', () => {
+  const options = { ...OPTIONS, voters: 5 }
+  const state = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: ['n0', 'n1', 'n2'], workers: [] }, clusterId: 'c' })
+  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: i < 3 ? state() : undefined, founder: false, options, random: new SeededRandom(self), nowMs: 0 })))
+  g.run(8000)
+  assert.equal(leaderConfig(g).members.length, 5)
+})
+
+test('a change waits until a majority of the voters holds the log of the leader’s epoch', () => {
+  const options = { ...OPTIONS, voters: 5 }
+  const g = replicated(['n0', 'n1', 'n2'], [], ['n3'], options)
+  // Only the leader and the caught-up joiner have the leader's first entry; n1 and n2 are still in epoch 0.
+  const { leader, epoch } = withLogs(g, 1, { n0: { epoch: null, index: 1 }, n3: { epoch: null, index: 1 } })
+  g.run(3000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2'])
+  assert.ok(!leader.view(g.nowMs).config!.workers.includes('n3'), 'not even admitted as a worker')
+  g.node('n1').setLogPosition({ epoch, index: 1 })
+  g.run(3000)
+  assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2', 'n3'])
+})

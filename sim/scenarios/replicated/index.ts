@@ -14,6 +14,8 @@
  *   index once committed never holds another entry later;
  * - leaders-hold-committed-entries: a node that starts leading an epoch has a log at least as long
  *   as the committed prefix, and its durable copy agrees with every committed entry it holds.
+ * - committed-history-is-on-a-majority (at the end): every committed entry is held by a majority of
+ *   the newest configuration's voters (a compacted copy holds what it compacted).
  * History checks (the `jobs` ones, over the committed history): every acknowledged job's submission
  * is committed, each job's first recorded result is the only one anyone saw, nothing ran unsubmitted.
  */
@@ -35,6 +37,15 @@ export interface ReplicatedScenarioInit {
   killLeaderEveryMs?: number
   /** No kills from this time on (before a liveness run's final heal, say). */
   killUntilMs?: number
+  /**
+   * How many nodes (the last ones) start late, with empty logs, at random times within
+   * `lateStartWithinMs`: they join a cluster with committed entries and are admitted and promoted
+   * while leaders change, which is where a voter admitted before its log caught up would lose a
+   * committed entry. 0 (the default) for none.
+   */
+  lateNodes?: number
+  /** The window the late nodes start in (default 10 s). */
+  lateStartWithinMs?: number
 }
 
 interface Committed {
@@ -51,15 +62,15 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
 
   /**
-   * The entry at `index` held identically by a majority of `voters`' durable copies, if any. A copy
-   * compacted past `index` holds it through the committed snapshot that replaced it (the leader
-   * compacts only below one), so it counts for `known`, the entry already recorded as committed.
+   * The entry at `index` held identically by a majority of `voters`' durable copies, if any. With
+   * `compacted`, a copy compacted beyond `index` counts as holding `expected` (a node compacts only
+   * below its commit end, into a snapshot entry that keeps what the entries said).
    */
-  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number, known?: Committed): Committed | undefined => {
+  const majorityEntry = (world: World<AssembledNode>, voters: readonly string[], index: number, compacted?: Committed): Committed | undefined => {
     const counts = new Map<string, { entry: Committed; n: number }>()
     for (const node of world.nodes.filter((n) => voters.includes(n.id))) {
       const image = node.disk.replica.image()
-      const e = index < image.start ? known : image.entries[index - image.start]
+      const e = compacted !== undefined && index < image.start ? compacted : image.entries[index - image.start]
       if (e === undefined) continue
       const key = `${e.epoch}/${Buffer.from(e.payload).toString('base64')}`
       const c = counts.get(key) ?? { entry: { epoch: e.epoch, payload: e.payload }, n: 0 }
@@ -94,12 +105,26 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     next()
   }
 
+  /** Holds the last `lateNodes` nodes down from the start and starts each at a random time. */
+  const startLate = (world: World<AssembledNode>): void => {
+    const random = world.workload.fork('late-nodes')
+    for (const node of world.nodes.slice(world.nodes.length - (init.lateNodes ?? 0))) {
+      const atMs = 1000 + random.next() * ((init.lateStartWithinMs ?? 10_000) - 1000)
+      world.at(0, () => world.crash(node))
+      world.at(atMs, () => {
+        world.log('nemesis', `starting the late node ${node.id}`)
+        world.start(node)
+      })
+    }
+  }
+
   return {
     ...base,
     name: 'replicated',
     workload(world, endMs) {
       base.workload?.(world, endMs)
       if (killEveryMs > 0) killLeaders(world, endMs)
+      startLate(world)
     },
     invariants: [
       {
@@ -159,10 +184,14 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       {
         name: 'committed-history-is-on-a-majority',
         check(world) {
+          // The voters of the newest configuration any live node holds (workers need not hold the log).
+          const configs = world.nodes.flatMap((n) => n.app?.cluster.view()?.config ?? [])
+          configs.sort((a, b) => b.epoch - a.epoch || b.counter - a.counter)
+          const voters = configs[0]?.members ?? world.nodeIds
           for (let index = 0; index < committed.length; index++) {
             const c = committed[index]!
-            const e = majorityEntry(world, world.nodeIds, index, c)
-            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority`
+            const e = majorityEntry(world, voters, index, c)
+            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority of the voters ${voters.join(',')}`
           }
           return undefined
         },
@@ -170,7 +199,10 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     ],
     summary(world) {
       const epochs = leaders.size
-      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}`
+      const late = world.nodes.slice(world.nodes.length - (init.lateNodes ?? 0)).map((n) => n.id)
+      const config = world.nodes.map((n) => n.app?.cluster.view()?.config).find((c) => c !== null && c !== undefined)
+      const lateVoters = late.filter((id) => config?.members.includes(id) === true).length
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}`
     },
   }
 }
