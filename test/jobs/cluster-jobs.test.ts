@@ -1,7 +1,8 @@
 // Goal: the platform's promise on real processes: 3 peers, 10,000 jobs submitted, the leader
 // killed with -9 midway; every acknowledged job completes and its result is recorded exactly once
-// in the job log. Run twice: on real Kafka and Redis, and on the embedded defaults (a file log
-// shared by the peers of one host, memory caches). Also: bad input gets typed errors over HTTP.
+// in the job log. Run twice: on real Kafka and Redis, and on the single-host file log (shared by
+// the peers of one host; memory caches). The replicated default has its own test on separate hosts
+// (multi-host.test.ts). Also: bad input gets typed errors over HTTP.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -77,7 +78,7 @@ test('real Kafka and Redis: 10,000 jobs, the leader killed midway, every acknowl
   }
 })
 
-test('embedded defaults: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
+test('the single-host file log: 10,000 jobs, the leader killed midway, every acknowledged job recorded exactly once', { timeout: 600_000 }, async () => {
   const cluster = await startCluster((dir) => `file:${join(dir, 'joblog')}`, 'memory')
   const acked = await submitAndKillLeader(cluster.peers)
   assert.ok(acked.size >= JOBS * 0.95, `${acked.size} of ${JOBS} acknowledged`)
