@@ -5,7 +5,7 @@
 // result, read back from a survivor's own copy of the log.
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -46,7 +46,7 @@ async function readmeCluster(prepare?: (index: number, home: string) => void): P
     // The recipe: `distributex start --listen /ip4/0.0.0.0/tcp/7400 --secret-file cluster.key [--bootstrap <first>]`,
     // with the HTTP API on the host's management address (so with a token) so that the test can read /status.
     const seed = peers.length === 0 ? [] : [await peers[0]!.address()]
-    const p = new Peer({ name: host.ns, netns: host.ns, cwd: home, host: host.dataIp, httpBind: host.mgmtIp, p2pPort: 7400, httpPort: 7401, dataDir: join(home, '.distributex', '7400'), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'http.token'), bootstrap: seed })
+    const p = new Peer({ name: host.ns, netns: host.ns, cwd: home, host: host.dataIp, httpBind: host.mgmtIp, httpReach: host.mgmtIp, p2pPort: 7400, httpPort: 7401, dataDir: join(home, '.distributex', '7400'), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'http.token'), bootstrap: seed })
     peers.push(p)
     p.start()
     await p.address()
@@ -85,6 +85,8 @@ test('separate hosts, replicated default: a follower whose disk fills during the
   const acked = await submitAndKillLeader(peers, { kill: false })
   assert.ok(acked.size >= WORKLOAD_JOBS * 0.95, `${acked.size} of ${WORKLOAD_JOBS} acknowledged`)
   const results = await checkResults(peers, acked)
+  const small = await statfs(join(homes[2]!, '.distributex'))
+  assert.ok(small.bavail * small.bsize < 128 * 1024, `the follower's disk filled during the run (${small.bavail * small.bsize} bytes left)`)
   await checkLeaderCopy(peers, acked, results)
 })
 
