@@ -58,7 +58,8 @@ try {
       }
     }
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
-    const leader = (await agreedLeader(peers))!
+    // The submitter is a member too, so the peers' own view of the leader is what counts here.
+    const leader = (await waitFor(async () => (await peers[0]!.status())?.leader, (l) => l !== null && l !== undefined, 30_000, 'the leader'))!
     const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
     const victim = peers[ids.indexOf(leader.nodeId)]!
     const leaderRss = rssMb(victim.pid!)
