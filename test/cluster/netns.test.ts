@@ -37,7 +37,7 @@ after(async () => {
 test('a partition made by cutting links elects a new leader on the majority side, and heals', { timeout: 180_000, skip: available ? false : 'needs root and iproute2 to create network namespaces' }, async () => {
   for (const host of hosts) {
     const seed = peers.length === 0 ? [] : [await peers[0]!.address()]
-    const p = new Peer({ name: host.ns, netns: host.ns, host: host.dataIp, httpBind: '0.0.0.0', httpReach: host.mgmtIp, p2pPort: 7400, httpPort: 7401, dataDir: join(dir, host.ns), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'http.token'), bootstrap: seed, jobLog: `file:${join(dir, host.ns, 'joblog')}` })
+    const p = new Peer({ name: host.ns, netns: host.ns, host: host.dataIp, httpBind: '0.0.0.0', httpReach: host.mgmtIp, p2pPort: 7400, httpPort: 7401, dataDir: join(dir, host.ns), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'http.token'), bootstrap: seed })
     peers.push(p)
     p.start()
     await p.address()
