@@ -43,6 +43,8 @@ test(`a whole cluster stopped (leader kill -9, others SIGTERM) and restarted on 
     p.start()
   }
   await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'the first leader')
+  // A formed cluster: all three are voters (a joiner becomes one once its copy of the log caught up).
+  await waitFor(() => Promise.all(peers.map((p) => p.status())), (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3), 30_000, 'three voters')
   const restartMs: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const leader = (await agreedLeader(peers))!
