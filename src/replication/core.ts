@@ -56,6 +56,9 @@ import type { ReplicaEntry, ReplicaLogState } from '../storage/types.js'
 import { REPLICATION_ENTRIES_MAX, REPLICATION_PAYLOAD_MAX_BYTES, type AppendMessage, type ReplicationMessage, type ReplyMessage, type ResetMessage } from '../../protocols/replication/codec.js'
 import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosition, type Ready, type ReadRequest, type ReplicationOptions } from './types.js'
 
+/** Most entries one coalesced follower write carries (a few leader batches). */
+const COALESCED_WRITE_MAX_ENTRIES = 4 * REPLICATION_ENTRIES_MAX
+
 /** A run of entries of one epoch, from index `from` up to the next run. */
 interface Run {
   from: number
@@ -658,17 +661,51 @@ export class ReplicationCore {
     if (index > this.start && !this.opQueue.some((p) => p.op.kind === 'compact')) this.enqueueOp({ kind: 'compact', index }, () => this.applyCompact(index))
   }
 
+  /**
+   * Takes queued leader messages while no mutation is under way. Appends that only extend the write
+   * waiting to start join it, so a follower behind a pipelined leader pays one fsync for the whole
+   * queue instead of one per message (each is still acknowledged only once that write is durable).
+   */
   private drainQueue(): void {
-    while (this.pending === undefined && this.opQueue.length === 0) {
-      const next = this.queue.shift()
+    while (this.pending === undefined) {
+      const next = this.queue[0]
       if (next === undefined) return
+      if (this.opQueue.length > 0 && !this.extendsQueuedWrite(next.message)) return
+      this.queue.shift()
       this.onLeaderMessage(next.from, next.message, next.following)
     }
   }
 
+  /** Whether `m` appends right after the only queued (not yet started) operation, a write. */
+  private extendsQueuedWrite(m: AppendMessage | ResetMessage): boolean {
+    const last = this.opQueue.length === 1 ? this.opQueue[0]!.op : undefined
+    return (
+      last?.kind === 'write' &&
+      m.kind === 'append' &&
+      m.entries.length > 0 &&
+      last.from + last.entries.length === this.end &&
+      m.prevIndex === this.end - 1 &&
+      this.epochAt(m.prevIndex) === m.prevEpoch &&
+      last.entries.length + m.entries.length <= COALESCED_WRITE_MAX_ENTRIES
+    )
+  }
+
   // ---- internals: the log's shape -------------------------------------------------------------
 
+  /** Queues a mutation; a write that continues the queued write it follows is merged into it. */
   private enqueueOp(op: LocalOp, done: () => void): void {
+    const last = this.opQueue[this.opQueue.length - 1]
+    if (op.kind === 'write' && last?.op.kind === 'write' && last.op.from + last.op.entries.length === op.from) {
+      const before = last.done
+      this.opQueue[this.opQueue.length - 1] = {
+        op: { kind: 'write', from: last.op.from, entries: [...last.op.entries, ...op.entries] },
+        done: () => {
+          before()
+          done()
+        },
+      }
+      return
+    }
     this.opQueue.push({ op, done })
   }
 
