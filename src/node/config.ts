@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DistributeXError } from '../errors.js'
+import { DEFAULT_RETENTION } from '../jobs/scheduler-core.js'
 
 /** Thrown for an invalid or unreadable setting. */
 export class ConfigError extends DistributeXError {
@@ -106,9 +107,9 @@ export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
 export const DEFAULT_HTTP = '127.0.0.1:7401'
 /** Default job log: replicated among the voters, each node keeping its copy in its data directory. */
 export const DEFAULT_JOB_LOG = 'replicated'
-/** Default retention of finished jobs in the leader's memory: 100,000 jobs, for at most 24 h. */
-export const DEFAULT_RETAIN_JOBS = 100_000
-export const DEFAULT_RETAIN_MS = 24 * 3600_000
+/** Default retention of finished jobs in the leader's memory (see DEFAULT_RETENTION for why). */
+export const DEFAULT_RETAIN_JOBS = DEFAULT_RETENTION.maxFinished
+export const DEFAULT_RETAIN_MS = DEFAULT_RETENTION.maxAgeMs
 
 /** Merges flags over environment over file over defaults, and validates the result. */
 export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined>, configFile?: string): NodeConfig {
