@@ -107,6 +107,14 @@ export class ClusterHandle {
   }
 
   /**
+   * On the leader of `epoch`: how far each member's replica log is acknowledged durable and
+   * matching (the replicator's view), which decides who holds the log for voter changes.
+   */
+  setLogMatches(epoch: number, byNode: ReadonlyMap<string, number>): void {
+    this.core?.setLogMatches(epoch, byNode)
+  }
+
+  /**
    * Gives up the lead (if leading) and does not campaign for a while (3 leases), so that another
    * voter takes over; the reason shows on /status until this node leads again.
    */

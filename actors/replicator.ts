@@ -214,6 +214,17 @@ export function replicatorActor(init: ReplicatorInit) {
         }
       }
 
+      let reportedMatches = ''
+      /** Tells the election who durably holds how much of the log this node leads, when that changed. */
+      const reportMatches = (epoch: number, c: ReplicationCore): void => {
+        const noop = c.noopIndex ?? Infinity
+        const followers = c.followers().filter((f) => f.match > noop)
+        const key = `${epoch}:${followers.map((f) => `${f.node}=${f.match}`).join(',')}`
+        if (key === reportedMatches) return
+        reportedMatches = key
+        cluster.setLogMatches(epoch, new Map(followers.map((f) => [f.node, f.match])))
+      }
+
       /** Carries out what the core asks: position first, then the mutation, the sends and the reads. */
       const flush = (): void => {
         const c = core
@@ -222,6 +233,7 @@ export function replicatorActor(init: ReplicatorInit) {
         if (ready.position !== undefined) cluster.setLogPosition(ready.position)
         // On every node, so that the election core knows from the start that the log is replicated.
         if (c.commitEnd !== reportedCommit) cluster.setCommitIndex((reportedCommit = c.commitEnd))
+        if (ledEpoch !== undefined) reportMatches(ledEpoch, c)
         if (ready.op !== undefined) startOp(ready.op)
         for (const { to, message } of ready.send) {
           let bytes: Uint8Array

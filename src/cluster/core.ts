@@ -46,16 +46,21 @@
  * majority before the next change) must be made here. Without it: voters {A,B,C}, X committed on
  * A and B; add D and then E, both with empty logs; {C,D,E} is a majority of {A,B,C,D,E} that
  * lacks X and elects C, and X is lost. The replicator gives the core its commit index
- * (`setCommitIndex`; the leader's is exact) and every record carries its sender's log position.
- * Member m "holds the log up to n" when its record's position has the leader's epoch and an index
- * of at least n. Entries of an epoch are written only by that epoch's leader, and a follower
- * extends its log only by log matching with its leader, so such a member holds exactly the
- * leader's log below its index; as the leader's first entry of the epoch (the no-op) lies beyond
+ * (`setCommitIndex`; the leader's is exact) and, on the leader, how far each member's log is known
+ * to match the leader's and be durable (`setLogMatches`: the acknowledgements of the epoch it
+ * leads, listing only members that acknowledged at least the epoch's first entry). Member m "holds
+ * the log up to n" when it is listed with an acknowledged end of at least n. Not the
+ * gossiped position: that one covers a write still under way (the election needs it so), and a
+ * write that then fails would leave a voter admitted on entries it never held. Entries of an epoch
+ * are written only by that epoch's leader, and a follower acknowledges only after log matching
+ * with its leader, so such a member holds exactly the
+ * leader's log below that end; as the leader's first entry of the epoch (the no-op) lies beyond
  * every entry committed before the epoch (the leader holds them all: election rule 7), it holds all
  * of those too, whatever the commit index says. Two rules, only once a commit index was ever set:
  * 1. A member becomes a voter (promotion, replacement, straight admission) only if it holds the
- *    log up to the commit index this leader knew when the member's record arrived. (Gossip lags
- *    behind a commit index that moves on every append, so "now" would starve a busy cluster.)
+ *    log up to the commit index this leader knew when the acknowledgements were last reported.
+ *    (A learner's acknowledgement trails a commit index that moves on every append, so "now"
+ *    would starve a busy cluster.)
  * 2. A change is made only once a majority of the current voters (the leader counting itself)
  *    holds the log up to the commit index at the time the leader applied the current
  *    configuration (0 for one it inherited on winning; the epoch alone then covers everything).
@@ -208,8 +213,6 @@ interface Peer {
   record: MemberRecord
   readonly detector: PhiDetector
   lastHeardMs: number
-  /** This node's commit index when `record` arrived: what the record's log position must reach to count as caught up. */
-  commitHeard: number
 }
 
 interface Leading {
@@ -273,6 +276,8 @@ export class ClusterCore {
   private commit: number | null = null
   /** The commit index when this leader applied the current configuration; 0 for one it inherited. */
   private commitAtConfig = 0
+  /** Members' durably acknowledged log ends in the epoch this node leads (setLogMatches). */
+  private matches: { readonly epoch: number; readonly byNode: ReadonlyMap<NodeId, number>; readonly commit: number } | undefined
   /** After a resignation this node does not campaign before this time. */
   private holdOffUntilMs = -Infinity
   private resigned: string | undefined = undefined
@@ -328,12 +333,11 @@ export class ClusterCore {
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
-      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs, commitHeard: 0 }
+      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs }
       this.peers.set(record.node, peer)
     }
     peer.record = record
     peer.lastHeardMs = nowMs
-    peer.commitHeard = this.commit ?? 0
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
     this.adoptIdentity(record)
@@ -374,6 +378,15 @@ export class ClusterCore {
   setCommitIndex(index: number): void {
     if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`invalid commit index ${index}`)
     this.commit = Math.max(this.commit ?? 0, index)
+  }
+
+  /**
+   * How far each member's log durably matches this leader's in `epoch` (from the replicator's
+   * acknowledgements), for the catch-up rules; replaces what was set before. Only members that
+   * acknowledged at least the epoch's first entry are listed (see "Log catch-up").
+   */
+  setLogMatches(epoch: number, byNode: ReadonlyMap<NodeId, number>): void {
+    this.matches = { epoch, byNode, commit: this.commit ?? 0 }
   }
 
   /**
@@ -590,18 +603,19 @@ export class ClusterCore {
   }
 
   /**
-   * True when `id`'s gossiped log ends in an entry of this leader's epoch at `index` or beyond: by
-   * log matching it then holds this leader's log up to there (see "Log catch-up").
+   * True when `id` acknowledged this leader's log durably up to `index` in this epoch: by log
+   * matching it then holds this leader's log up to there (see "Log catch-up").
    */
   private holdsLog(id: NodeId, index: number): boolean {
     if (id === this.self) return true
-    const log = this.peers.get(id)?.record.log ?? null
-    return log !== null && this.leading !== null && log.epoch === this.leading.epoch && log.index >= index
+    const matches = this.matches
+    const end = matches !== undefined && this.leading !== null && matches.epoch === this.leading.epoch ? matches.byNode.get(id) : undefined
+    return end !== undefined && end >= index
   }
 
-  /** True when `id` may become a voter: it holds every entry committed when its record arrived (always, without a replicated log). */
+  /** True when `id` may become a voter: it holds every entry committed when the acknowledgements were reported (always, without a replicated log). */
   private caughtUp(id: NodeId): boolean {
-    return this.commit === null || this.holdsLog(id, this.peers.get(id)?.commitHeard ?? Infinity)
+    return this.commit === null || this.holdsLog(id, this.matches?.commit ?? Infinity)
   }
 
   private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[]): void {

@@ -44,7 +44,12 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
           },
         }
       : logConfig.kind === 'kafka'
-        ? { open: async () => new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env }) }
+        ? {
+            open: async () => {
+              const clusterId = cluster.clusterId()
+              return new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env, ...(clusterId === undefined ? {} : { clusterId }) })
+            },
+          }
         : 'replicated'
   const replicaLog = logConfig.kind === 'replicated' ? fileReplicaLogOpener({ dir: join(config.dataDir, REPLICA_DIR), logger: env.logger }) : undefined
   const cacheConfig = config.cache

@@ -323,13 +323,33 @@ function replicated(members: string[], workers: string[], joiners: string[] = []
   return g
 }
 
+/** What the leader's replicator acknowledged of each member's log, per cluster under test. */
+const acked = new WeakMap<Gossip, Map<string, number>>()
+
+/**
+ * Gives node `id` the log `position`, as its replicator would report it, and the leader the durable
+ * acknowledgement its replicator would then report: up to the index for a log of the leader's epoch
+ * (log matching), none for a log of an older epoch (it may hold other entries).
+ */
+function setLog(g: Gossip, id: string, position: { epoch: number; index: number }): void {
+  g.node(id).setLogPosition(position)
+  const leader = g.node(g.leaders()[0]!)
+  const epoch = leader.leaderEpoch!
+  const byNode = acked.get(g) ?? new Map<string, number>()
+  acked.set(g, byNode)
+  if (position.epoch === epoch) byNode.set(id, position.index)
+  else byNode.delete(id)
+  leader.setLogMatches(epoch, new Map(byNode))
+}
+
 /** Elects a leader, then gives `logs` (epoch null: the leader's epoch) and sets the leader's commit index. */
 function withLogs(g: Gossip, commit: number, logs: Record<string, { epoch: number | null; index: number }>): { leader: ClusterCore; epoch: number } {
   g.run(3000)
   const leader = g.node(g.leaders()[0]!)
   const epoch = leader.leaderEpoch!
-  for (const [id, log] of Object.entries(logs)) g.node(id).setLogPosition({ epoch: log.epoch ?? epoch, index: log.index })
+  // As the replicator does: the commit index first, then the acknowledgements it was reached with.
   leader.setCommitIndex(commit)
+  for (const [id, log] of Object.entries(logs)) setLog(g, id, { epoch: log.epoch ?? epoch, index: log.index })
   return { leader, epoch }
 }
 
@@ -338,10 +358,10 @@ test('a worker whose log is behind the commit index, or of an older epoch, is no
   const { leader, epoch } = withLogs(g, 10, { n0: { epoch: null, index: 10 }, n1: { epoch: null, index: 10 }, n2: { epoch: null, index: 9 } })
   g.run(2000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1'], 'one entry short')
-  g.node('n2').setLogPosition({ epoch: epoch - 1, index: 50 })
+  setLog(g, 'n2', { epoch: epoch - 1, index: 50 })
   g.run(2000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1'], 'a longer log of an older epoch may hold other entries')
-  g.node('n2').setLogPosition({ epoch, index: 10 })
+  setLog(g, 'n2', { epoch, index: 10 })
   g.run(2000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2'], 'promoted once caught up')
 })
@@ -353,7 +373,7 @@ test('a joiner below the target with an empty log comes in as a worker and is pr
   let config = leader.view(g.nowMs).config!
   assert.deepEqual(config.members, ['n0'])
   assert.deepEqual(config.workers, ['n1'], 'admitted at once, as a worker')
-  g.node('n1').setLogPosition({ epoch, index: 4 })
+  setLog(g, 'n1', { epoch, index: 4 })
   g.run(2000)
   config = leader.view(g.nowMs).config!
   assert.deepEqual(config.members, ['n0', 'n1'])
@@ -369,10 +389,10 @@ test('the A..E example cannot happen: empty joiners never become voters while an
   const voterConfigs = (): string[][] => g.sent.filter((r) => r.config?.members !== undefined).map((r) => [...r.config!.members!])
   assert.ok(voterConfigs().every((m) => !m.includes('n3') && !m.includes('n4')), 'no empty joiner was ever a voter')
   assert.deepEqual([...leader.view(g.nowMs).config!.workers].sort(), ['n3', 'n4'], 'both admitted as workers')
-  g.node('n3').setLogPosition({ epoch, index: 10 })
+  setLog(g, 'n3', { epoch, index: 10 })
   g.run(3000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2', 'n3'], 'n3 caught up and was promoted; n4 was not')
-  g.node('n4').setLogPosition({ epoch, index: 10 })
+  setLog(g, 'n4', { epoch, index: 10 })
   g.run(3000)
   const members = leader.view(g.nowMs).config!.members
   assert.equal(members.length, 5)
@@ -396,7 +416,7 @@ test('a change waits until a majority of the voters holds the log of the leaderâ
   g.run(3000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2'])
   assert.ok(!leader.view(g.nowMs).config!.workers.includes('n3'), 'not even admitted as a worker')
-  g.node('n1').setLogPosition({ epoch, index: 1 })
+  setLog(g, 'n1', { epoch, index: 1 })
   g.run(3000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2', 'n3'])
 })

@@ -65,6 +65,12 @@ export class CommittedReader {
     return this.listOffset(LATEST, signal)
   }
 
+  /** The first committed entry of the log (fence markers included), if any. */
+  async firstEntry(signal: AbortSignal): Promise<KafkaLogEntry | undefined> {
+    const start = await this.listOffset(EARLIEST, signal)
+    return (await this.entries(start, 1, signal, { withFences: true }))[0]
+  }
+
   /** The highest epoch of any committed record or fence marker, searching back from the end; 0 for an empty log. */
   async lastEpoch(signal: AbortSignal): Promise<number> {
     const start = await this.listOffset(EARLIEST, signal)

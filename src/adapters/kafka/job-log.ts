@@ -43,7 +43,7 @@ import { throwIfAborted } from '../../env/abort.js'
 import type { AbortOptions } from '../../env/types.js'
 import { AbortedError, InvalidArgumentError } from '../../errors.js'
 import { AppendQueue } from '../../storage/append-queue.js'
-import { FencedError, JobLogUnavailableError } from '../../storage/errors.js'
+import { ClusterMismatchError, FencedError, JobLogUnavailableError } from '../../storage/errors.js'
 import type { JobLog, LogRecord } from '../../storage/types.js'
 import { createKafka } from './client.js'
 import { CommittedReader } from './committed-reader.js'
@@ -160,7 +160,7 @@ export class KafkaJobLog implements JobLog {
       checkCount('epoch', epoch, 0)
       this.checkUsable(signal)
       if (epoch < this.acceptedEpoch) throw new FencedError(epoch, this.acceptedEpoch)
-      const messages = fence ? [fenceMessage(epoch)] : dataMessages(epoch, payloads)
+      const messages = fence ? [fenceMessage(epoch, this.init.clusterId)] : dataMessages(epoch, payloads)
       const bytes = messages.reduce((sum, m) => sum + messageBytes(m), 0)
       this.queue.add({ fence, epoch, messages, bytes, resolve, reject }, signal)
       this.acceptedEpoch = epoch
@@ -212,10 +212,23 @@ export class KafkaJobLog implements JobLog {
    */
   private async renewWriter(signal: AbortSignal, epoch: number): Promise<void> {
     await this.discardWriter()
+    await this.checkLogCluster(signal)
     await this.checkLogEpoch(signal)
     if (epoch < this.logEpoch) return
     this.writer = await TransactionalWriter.create(this.kafka, this.init)
     await this.checkLogEpoch(signal)
+  }
+
+  /**
+   * The first record of a log is the fence of the leader that started it, carrying its cluster: a
+   * log another cluster started is refused with ClusterMismatchError (a log older than the header,
+   * or whose first records the topic's retention deleted, cannot tell and is taken).
+   */
+  private async checkLogCluster(signal: AbortSignal): Promise<void> {
+    const ours = this.init.clusterId
+    if (ours === undefined) return
+    const first = await this.step(this.reader.firstEntry(signal), 'cluster check')
+    if (first?.cluster !== undefined && first.cluster !== ours) throw new ClusterMismatchError(first.cluster, ours, `kafka topic ${this.init.topic}`)
   }
 
   private async checkLogEpoch(signal: AbortSignal): Promise<void> {
@@ -262,6 +275,10 @@ export class KafkaJobLog implements JobLog {
   }
 
   private async fail(group: readonly Pending[], error: unknown, signal: AbortSignal): Promise<void> {
+    if (error instanceof ClusterMismatchError) {
+      for (const p of group) p.reject(error)
+      return
+    }
     const ambiguous = error instanceof WriteFailure && error.step === 'commit'
     let unsettled: readonly Pending[] = group
     if (isProducerFenced(error)) {

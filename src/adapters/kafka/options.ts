@@ -37,9 +37,11 @@ export interface KafkaJobLogInit {
   fetchBytesMax?: number
   /** Queued, not yet sent bytes beyond which appends are refused; 64 MiB by default. */
   queueBytesMax?: number
+  /** The identity of the cluster using the log: fences record it, and a log another cluster fenced first is refused. */
+  clusterId?: string
 }
 
-export type ResolvedKafkaJobLogInit = Required<Omit<KafkaJobLogInit, 'env'>> & Pick<KafkaJobLogInit, 'env'>
+export type ResolvedKafkaJobLogInit = Required<Omit<KafkaJobLogInit, 'env' | 'clusterId'>> & Pick<KafkaJobLogInit, 'env' | 'clusterId'>
 
 export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobLogInit {
   return {
@@ -47,6 +49,7 @@ export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobL
     cluster: init.cluster,
     topic: init.topic,
     env: init.env,
+    ...(init.clusterId === undefined ? {} : { clusterId: init.clusterId }),
     replicationFactor: init.replicationFactor ?? 1,
     topicConfig: init.topicConfig ?? { 'retention.ms': '-1' },
     transactionalId: init.transactionalId ?? `distributex-${init.cluster}-job-log`,
