@@ -12,6 +12,8 @@
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
  *   commit index (on the leader, so that voters are made only of members holding it), starts it
  *   (one at a time), and sends what the core produced;
+ * - once the cluster's identity is known it is recorded in the log (a joiner opens its copy
+ *   before it knows it), so the copy refuses another cluster from then on;
  * - a failed mutation poisons the log: the node resigns (no campaigning), answers waiting appends
  *   as ambiguous, reopens the log (recovery finds what is really durable), builds a new core from
  *   it, and only then reports its position again.
@@ -312,8 +314,29 @@ export function replicatorActor(init: ReplicatorInit) {
       await tryOpen()
       ctx.timers.every('tick', init.tickMs ?? 25, { type: 'tick' })
 
+      /**
+       * A node that opened its log before it learned the cluster's identity (a joiner) records it
+       * once known, so that its copy, like the founder's, refuses another cluster from then on.
+       */
+      let claiming = false
+      const claimCluster = (): void => {
+        const l = log
+        const id = cluster.clusterId()
+        if (claiming || l === undefined || id === undefined || l.state().clusterId !== undefined) return
+        claiming = true
+        const gen = generation
+        l.setClusterId(id).then(
+          () => (claiming = false),
+          (error: unknown) => {
+            claiming = false
+            if (gen === generation) self.tell({ type: 'opDone', generation: gen, error: toError(error) })
+          },
+        )
+      }
+
       return {
         tick() {
+          claimCluster()
           sync()
           core?.tick(clock.monotonicMs())
           flush()

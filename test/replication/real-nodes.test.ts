@@ -1,10 +1,11 @@
 // Goal: three real nodes in one process (libp2p on loopback, file-backed replica logs, the real election) with `jobLog: replicated` commit jobs through the mesh, and when the leader stops the next leader still knows every acknowledged job.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { META_FILE, decodeMeta } from '../../src/adapters/replica-log/format.js'
 import { defineJob } from '../../src/jobs/define.js'
 import { resolveConfig } from '../../src/node/config.js'
 import { startNode, type RunningNode } from '../../src/node/start.js'
@@ -15,6 +16,16 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 20_000): Pro
   const end = Date.now() + ms
   for (;;) {
     const value = fn()
+    if (value !== undefined) return value
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+async function untilAsync<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const value = await fn()
     if (value !== undefined) return value
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await sleep(50)
@@ -35,6 +46,15 @@ test('a replicated 3-node cluster keeps acknowledged jobs across the loss of its
   const boot = first.addresses.filter((a) => a.includes('/p2p/'))
   for (const i of [1, 2]) nodes.push(await startNode(settings(i, boot.length > 0 ? boot : first.addresses.map((a) => `${a}/p2p/${first.nodeId}`)), [double]))
   await until('three voters', () => (first.cluster.view()?.config?.members.length === 3 ? true : undefined))
+  // Joiners opened their copies before they knew the cluster: each records the identity once known.
+  const clusterId = first.cluster.clusterId()
+  assert.ok(clusterId !== undefined)
+  for (const i of [0, 1, 2]) {
+    await untilAsync(`n${i}'s replica to record the cluster`, async () => {
+      const meta = decodeMeta(await readFile(join(dir, `n${i}`, 'replica', META_FILE)).catch(() => Buffer.alloc(0)))
+      return typeof meta !== 'string' && meta.clusterId === clusterId ? true : undefined
+    })
+  }
 
   const ids: string[] = []
   for (let i = 0; i < 20; i++) {
