@@ -65,7 +65,10 @@ once). Settings come from flags, then DX_* environment variables, then the --con
   --actors <module>            a module whose exported job definitions this peer runs: .ts, .mts, .cts
                                (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)
   --config <file.json>         a settings file (DX_CONFIG)
-  --log-level <level>          debug, info, warn, error; JSON lines on stderr (DX_LOG_LEVEL; default info)
+  --log-level <level>          debug, info, warn, error (DX_LOG_LEVEL; default info)
+  --log-format <format>        json (one object per line on stderr), pretty (readable lines), or auto:
+                               pretty on a terminal, json otherwise (DX_LOG_FORMAT; default auto);
+                               secrets and tokens in log fields are always redacted
   --gossip-interval-ms <ms>    election timing (DX_GOSSIP_INTERVAL_MS; default 250)
   --lease-ms <ms>              election timing (DX_LEASE_MS; default 1000)
 

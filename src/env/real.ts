@@ -8,13 +8,15 @@ import { abortError } from './abort.js'
 import { JsonLogger, type LogLevel } from './logger.js'
 import { noopMetrics } from './metrics.js'
 import { SeededRandom } from './prng.js'
-import type { AbortOptions, Clock, Environment, Metrics, Random, TimerHandle, Timers } from './types.js'
+import type { AbortOptions, Clock, Environment, Logger, Metrics, Random, TimerHandle, Timers } from './types.js'
 
 /** Options of the real environment. */
 export interface RealEnvironmentInit {
   logLevel?: LogLevel
   /** Where log lines go; stderr by default. */
   logSink?: (line: string) => void
+  /** A logger to use instead of the JSON lines (the assembly passes pino's). */
+  logger?: Logger
   metrics?: Metrics
 }
 
@@ -72,7 +74,7 @@ export function realEnvironment(init: RealEnvironmentInit = {}): Environment {
     clock: realClock,
     timers: realTimers,
     random,
-    logger: new JsonLogger(sink, realClock, init.logLevel ?? 'info'),
+    logger: init.logger ?? new JsonLogger(sink, realClock, init.logLevel ?? 'info'),
     metrics: init.metrics ?? noopMetrics,
   }
 }

@@ -37,6 +37,8 @@ export interface NodeConfig {
   /** Identity, election state and embedded stores. */
   dataDir: string
   logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** JSON lines, readable lines, or readable on a terminal and JSON otherwise. */
+  logFormat: 'json' | 'pretty' | 'auto'
   gossipIntervalMs: number | undefined
   leaseMs: number | undefined
   /** Voters the leader keeps (1, 3, 5 or 7); undefined: 3 below 5 members, 5 from then on. */
@@ -70,6 +72,7 @@ export interface RawSettings {
   httpHostNames?: string | string[]
   dataDir?: string
   logLevel?: string
+  logFormat?: string
   gossipIntervalMs?: string | number
   leaseMs?: string | number
   voters?: string | number
@@ -90,6 +93,7 @@ const ENV: Record<keyof RawSettings, string> = {
   httpHostNames: 'DX_HTTP_HOST_NAMES',
   dataDir: 'DX_DATA_DIR',
   logLevel: 'DX_LOG_LEVEL',
+  logFormat: 'DX_LOG_FORMAT',
   gossipIntervalMs: 'DX_GOSSIP_INTERVAL_MS',
   leaseMs: 'DX_LEASE_MS',
   voters: 'DX_VOTERS',
@@ -137,6 +141,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
   const logLevel = pick('logLevel') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
+  const logFormat = pick('logFormat') ?? 'auto'
+  if (!['json', 'pretty', 'auto'].includes(logFormat)) throw new ConfigError(`logFormat: ${logFormat} is not one of json, pretty, auto`)
   return {
     listen,
     bootstrap,
@@ -146,6 +152,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     httpHostNames: list(pick('httpHostNames') ?? []),
     dataDir,
     logLevel: logLevel as NodeConfig['logLevel'],
+    logFormat: logFormat as NodeConfig['logFormat'],
     gossipIntervalMs: optionalMs(pick('gossipIntervalMs'), 'gossipIntervalMs'),
     leaseMs: optionalMs(pick('leaseMs'), 'leaseMs'),
     voters: voterCount(pick('voters')),
@@ -213,6 +220,7 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   httpHostNames: 'list',
   dataDir: 'text',
   logLevel: 'text',
+  logFormat: 'text',
   gossipIntervalMs: 'number',
   leaseMs: 'number',
   voters: 'number',

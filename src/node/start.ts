@@ -7,6 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity, type Libp2pNetwork } from '../adapters/libp2p/index.js'
+import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
@@ -34,7 +35,8 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   const secret = await readSecret(config)
   const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   const metrics = new PrometheusMetrics()
-  const env = realEnvironment({ logLevel: config.logLevel, metrics })
+  const logger = pinoLogger({ level: config.logLevel, format: config.logFormat === 'auto' ? (process.stderr.isTTY === true ? 'pretty' : 'json') : config.logFormat })
+  const env = realEnvironment({ logger, metrics })
   // Replication sends whole job records in one message, beyond the default message limit.
   const maxPayloadBytes = config.jobLog.kind === 'replicated' ? { maxPayloadBytes: REPLICATION_NETWORK_PAYLOAD_BYTES } : {}
   const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity, ...maxPayloadBytes })
