@@ -47,7 +47,11 @@ export type {
   SystemActorDef,
   Terminated,
   TerminationReason,
+  Exact,
+  REPLY,
 } from './actor/types.js'
+export type { DispatcherInit } from './actor/dispatcher.js'
+export type { ReplyTarget } from './actor/reply.js'
 export { formatAddress, parseAddress, type ActorAddress } from './actor/address.js'
 export type { DeadLetter, DeadLetterReason, DeadLetters } from './actor/dead-letters.js'
 export type { AbortOptions, Clock, Counter, Environment, Gauge, Histogram, LogFields, Logger, MetricLabels, Metrics, Random, TimerHandle, Timers } from './env/types.js'
@@ -92,6 +96,16 @@ export {
 } from './jobs/errors.js'
 export { JobLogUnavailableError } from './storage/errors.js'
 
+// Ports, for writing an adapter: the job log, the result cache, the durable store, the replica log, the network.
+export type { CacheWriteOptions, DurableStore, JobLog, JobLogFactory, JobLogSession, LogRecord as JobLogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState, ResultCache } from './storage/types.js'
+export type { MessageHandler, Network, NodeId, PeerListener } from './net/types.js'
+
 // Running a peer from code: the same settings as `distributex start`, then a running node.
-export { resolveConfig, ConfigError, type NodeConfig, type RawSettings } from './node/config.js'
+export { resolveConfig, ConfigError, type CacheSetting, type HostPort, type JobLogSetting, type NodeConfig, type RawSettings } from './node/config.js'
 export { startNode, type RunningNode } from './node/start.js'
+export type { ClusterConfig, ClusterView, LeaderView, MemberRole, MemberState, MemberView, NodeMetrics, RemoveReply, RemovalRefusal, SelfStatus } from './cluster/types.js'
+export type { ReplicationHandle, ReplicationStatus } from './replication/handle.js'
+export type { LogPosition } from './replication/types.js'
+// The handles a running node exposes; they live with the actors that fill them in.
+export type { ClusterHandle, LeadershipListener } from '../actors/cluster.js'
+export type { ExecutorStats } from '../actors/executor.js'

@@ -16,7 +16,7 @@ export const CACHE_POSITION = 'cache'
 /** Client timeout of one cache call. */
 export const CACHE_TIMEOUT_MS = 500
 
-interface Entry {
+export interface CacheEntry {
   value: Uint8Array
   expiresAtUs: number
 }
@@ -24,14 +24,14 @@ interface Entry {
 interface JournalEntry {
   readonly atUs: number
   readonly key: string
-  readonly previous: Entry | undefined
+  readonly previous: CacheEntry | undefined
 }
 
 /** How far back the write journal reaches; older writes are safe from `loseRecentWrites`. */
 const JOURNAL_US = 60_000_000
 
 export class SimCacheService {
-  readonly entries = new Map<string, Entry>()
+  readonly entries = new Map<string, CacheEntry>()
   down = false
   private journal: JournalEntry[] = []
 
@@ -78,7 +78,7 @@ export class SimCacheService {
     }
   }
 
-  private live(key: string): Entry | undefined {
+  private live(key: string): CacheEntry | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined || entry.expiresAtUs > this.net.kernel.now) return entry
     this.entries.delete(key)

@@ -140,6 +140,7 @@ export class ActorSystem {
   /**
    * Delivers a message that arrived from node `from` (as authenticated by the network) to a local
    * actor, subject to the actor's remote policy for the message's type.
+   * @internal
    */
   deliverLocal(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined, from: string): void {
     const cell = this.cells.get(to.path)

@@ -23,7 +23,8 @@
 import type { ActorAddress } from './address.js'
 import type { Environment, Logger } from '../env/types.js'
 
-declare const REPLY: unique symbol
+/** Brands a message as an ask: the type of reply it expects (a type-level marker, never a value). */
+export declare const REPLY: unique symbol
 
 /** The shape every actor message has: a string discriminant. */
 export interface Message {
@@ -43,7 +44,7 @@ export type ReplyOf<M> = M extends { readonly [REPLY]?: (reply: infer R) => void
 export type MessageOfType<M, T> = M extends { readonly type: T } ? M : never
 
 /** Rejects properties that the protocol's message does not declare (generic calls skip excess property checks). */
-type Exact<A, Shape> = A & { [K in Exclude<keyof A, keyof Shape>]: never }
+export type Exact<A, Shape> = A & { [K in Exclude<keyof A, keyof Shape>]: never }
 
 /** Options of every ask: a timeout is mandatory, so no caller waits forever. */
 export interface AskOptions {

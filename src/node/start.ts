@@ -6,7 +6,8 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
-import { createLibp2pNetwork, generateClusterSecret, generateIdentity, type Libp2pNetwork } from '../adapters/libp2p/index.js'
+import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '../adapters/libp2p/index.js'
+import type { Network } from '../net/types.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
@@ -25,7 +26,8 @@ export interface RunningNode extends AssembledNode {
   readonly addresses: string[]
   /** The HTTP endpoint as host:port, if enabled. */
   readonly http: string | undefined
-  readonly network: Libp2pNetwork
+  /** The mesh, through its port (send, handle, peers). */
+  readonly network: Network
 }
 
 /** Starts a node; rejects with ConfigError for unusable settings (a missing secret file, a bad path). */
