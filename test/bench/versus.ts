@@ -85,6 +85,19 @@ interface SideResult {
   idle?: Array<{ rssMb: number; cpuPct: number }>
 }
 
+/** Every child process still running, killed if the bench itself ends early (Ctrl-C, a failure). */
+const children = new Set<{ kill: (signal: NodeJS.Signals) => unknown; once: (event: 'exit', listener: () => void) => unknown }>()
+function track(proc: ChildProcess): void {
+  children.add(proc)
+  proc.once('exit', () => children.delete(proc))
+}
+const livePeers = new Set<Peer>()
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+  for (const p of livePeers) void p.kill()
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
 const TICK_MS = 1000 / 100 // USER_HZ is 100 on Linux
 
 /** utime + stime of a process in ms, from /proc (0 once it is gone). */
@@ -155,6 +168,7 @@ class Child {
 
   static start(name: string, module: string, args: string[], execArgv: string[] = []): Child {
     const proc = fork(module, args, { cwd: REPO, execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    track(proc)
     return new Child(proc, name)
   }
 
@@ -191,6 +205,7 @@ async function startRedis(appendfsync: 'everysec' | 'always' | 'off'): Promise<{
   const port = await freePort()
   const persistence = appendfsync === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', appendfsync]
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--logfile', ''], { stdio: 'ignore' })
+  track(proc)
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
   await waitFor(() => answers(port), (ok) => ok, 10_000, `redis-server on ${port}`)
   return {
@@ -260,6 +275,7 @@ async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined): P
       const p = new Peer({ name: `p${i}`, nodeArgs, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(jobLog === undefined ? {} : { jobLog }), cache, actors: join(DX_BENCH, '_versus-jobs.ts'), bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
       peers.push(p)
       p.start()
+      livePeers.add(p)
       await p.address()
     }
     const leader = await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
@@ -290,6 +306,7 @@ async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined): P
     await submitter?.stop()
     // Under --cpu-prof the peers stop gracefully so that their profiles get written.
     await Promise.all(peers.map((p) => (profileDir === undefined ? p.kill() : p.stop())))
+    for (const p of peers) livePeers.delete(p)
     await redis?.stop()
     await rm(dir, { recursive: true, force: true })
   }
@@ -309,12 +326,19 @@ function describe(side: Side, r: SideResult): string {
 }
 
 const results: Array<Partial<Record<Side, SideResult>>> = []
+const failures: string[] = []
 for (let pair = 0; pair < PAIRS; pair++) {
   const row: Partial<Record<Side, SideResult>> = {}
   for (const side of sides) {
     const profileDir = PROFILE === undefined ? undefined : join(PROFILE, `${pair + 1}-${side}`)
-    row[side] = side === 'dx' || side === 'dx-kafka' ? await runDx(side, profileDir) : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
-    console.error(`pair ${pair + 1} ${describe(side, row[side]!)}`)
+    try {
+      row[side] = side === 'dx' || side === 'dx-kafka' ? await runDx(side, profileDir) : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
+      console.error(`pair ${pair + 1} ${describe(side, row[side]!)}`)
+    } catch (error) {
+      // A failed side leaves a gap in its pair (left out of the medians) rather than ending the run.
+      failures.push(`pair ${pair + 1} ${side}: ${(error as Error).message.split('\n')[0]}`)
+      console.error(`pair ${pair + 1} ${side} FAILED: ${(error as Error).stack ?? String(error)}`)
+    }
   }
   results.push(row)
   console.error(`pair ${pair + 1} raw: ${JSON.stringify(row)}`)
@@ -352,5 +376,6 @@ console.log(
     bullmq_everysec_jobs_per_s: round(median(results.map((r) => r['bullmq-everysec']?.jobsPerS ?? Number.NaN))),
     idle_peer_rss_mb_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.rssMb)),
     idle_peer_cpu_pct_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.cpuPct)),
+    failed_sides: failures.length,
   }),
 )
