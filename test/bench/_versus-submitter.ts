@@ -16,10 +16,17 @@ while (node.cluster.view()?.leader?.nodeId === undefined) {
   await new Promise((r) => setTimeout(r, 50))
 }
 
+/**
+ * How long a submission may keep looking for a leader: far beyond the client's 30 s default, so
+ * that on an overloaded machine a slow cluster shows as slow (as BullMQ, which has no such limit,
+ * does) rather than as failed jobs.
+ */
+const SUBMIT_TIMEOUT_MS = 600_000
+
 const JOB: Record<Kind, { job: string; input: unknown }> = { noop: { job: 'noop', input: null }, timer: { job: 'sleep', input: { ms: TIMER_MS } }, cpu: { job: 'spin', input: null } }
 
 async function batch(size: number): Promise<number> {
-  const handles = await Promise.all(node.jobs.submitBatch(Array.from({ length: size }, () => ({ job: 'noop', input: null, options: { retries: 1 } }))))
+  const handles = await Promise.all(node.jobs.submitBatch(Array.from({ length: size }, () => ({ job: 'noop', input: null, options: { retries: 1 } })), { submitTimeoutMs: SUBMIT_TIMEOUT_MS }))
   const results = await Promise.allSettled(handles.map((h) => h.result()))
   const failed = results.find((r) => r.status === 'rejected')
   if (failed !== undefined) console.error(`a job failed: ${String((failed as PromiseRejectedResult).reason)}`)
@@ -39,7 +46,7 @@ serve(
     }
     const { job, input } = JOB[c.kind]
     const result = await openLoop(c.rate, c.seconds, c.warmup, async () => {
-      const handle = await node.jobs.submit(job, input)
+      const handle = await node.jobs.submit(job, input, { submitTimeoutMs: SUBMIT_TIMEOUT_MS })
       await handle.result()
     })
     return { ok: 'latency', result }

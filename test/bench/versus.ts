@@ -25,7 +25,8 @@
  * after --warmup S (1)), --rates 1000,3000, --cpu-rates 150,300, --kinds noop,timer,cpu,
  * --sides bullmq-everysec,dx,bullmq-always,dx-kafka, --idle-seconds S (6), --profile DIR (DX
  * processes run under --cpu-prof, written to DIR/<pair>-<side>/<process>), --dx-root DIR (run the
- * DistributeX processes from another checkout, to compare two versions).
+ * DistributeX processes from another checkout), --dx-root-b DIR with side `dx-b` (the embedded
+ * default from a second checkout, e.g. the commit before a change, alternated in the same run).
  * The last line is one JSON object: the medians over pairs of DistributeX divided by BullMQ.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
@@ -52,6 +53,7 @@ const { values: flags } = parseArgs({
     'idle-seconds': { type: 'string', default: '6' },
     profile: { type: 'string' },
     'dx-root': { type: 'string' },
+    'dx-root-b': { type: 'string' },
   },
 })
 const PAIRS = Number(flags.pairs)
@@ -67,12 +69,11 @@ const IDLE_SECONDS = Number(flags['idle-seconds'])
 const PROFILE = flags.profile === undefined ? undefined : resolve(flags.profile)
 const CONCURRENCY = 128
 const HERE = import.meta.dirname
-const DX_ROOT = resolve(flags['dx-root'] ?? join(HERE, '..', '..'))
-const DX_BENCH = join(DX_ROOT, 'test', 'bench')
-const BIN = join(DX_ROOT, 'src', 'cli', 'bin.mjs')
 const REPO = resolve(HERE, '..', '..')
+const DX_ROOT = resolve(flags['dx-root'] ?? REPO)
+const DX_ROOT_B = flags['dx-root-b'] === undefined ? undefined : resolve(flags['dx-root-b'])
 
-type Side = 'bullmq-everysec' | 'dx' | 'bullmq-always' | 'dx-kafka'
+type Side = 'bullmq-everysec' | 'dx' | 'bullmq-always' | 'dx-kafka' | 'dx-b'
 const SIDES = flags.sides.split(',') as Side[]
 
 /** What one side measured in one pair. */
@@ -260,7 +261,9 @@ async function runBullmq(appendfsync: 'everysec' | 'always'): Promise<SideResult
   }
 }
 
-async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined): Promise<SideResult> {
+async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined, root: string): Promise<SideResult> {
+  const DX_BENCH = join(root, 'test', 'bench')
+  const BIN = join(root, 'src', 'cli', 'bin.mjs')
   const dir = await mkdtemp(join(tmpdir(), 'dx-versus-'))
   const redis = kind === 'dx-kafka' ? await startRedis('off') : undefined
   const kafkaPid = kind === 'dx-kafka' ? await listenerPid(KAFKA_PORT!) : undefined
@@ -332,7 +335,8 @@ for (let pair = 0; pair < PAIRS; pair++) {
   for (const side of sides) {
     const profileDir = PROFILE === undefined ? undefined : join(PROFILE, `${pair + 1}-${side}`)
     try {
-      row[side] = side === 'dx' || side === 'dx-kafka' ? await runDx(side, profileDir) : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
+      if (side === 'dx-b' && DX_ROOT_B === undefined) throw new Error('the dx-b side needs --dx-root-b')
+      row[side] = side === 'dx' || side === 'dx-kafka' ? await runDx(side, profileDir, DX_ROOT) : side === 'dx-b' ? await runDx('dx', profileDir, DX_ROOT_B!) : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
       console.error(`pair ${pair + 1} ${describe(side, row[side]!)}`)
     } catch (error) {
       // A failed side leaves a gap in its pair (left out of the medians) rather than ending the run.
@@ -377,5 +381,6 @@ console.log(
     idle_peer_rss_mb_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.rssMb)),
     idle_peer_cpu_pct_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.cpuPct)),
     failed_sides: failures.length,
+    ...(DX_ROOT_B === undefined ? {} : { dx_vs_dx_b_throughput: ratio('dx', 'dx-b', (r) => r.jobsPerS), dx_vs_dx_b_p99_1000: ratio('dx', 'dx-b', lat(`noop@${r1}`, 'p99')), dx_vs_dx_b_cpu_ms: ratio('dx', 'dx-b', (r) => r.cpuMsPer1000) }),
   }),
 )
