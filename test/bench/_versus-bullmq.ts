@@ -38,7 +38,9 @@ if (role === 'worker') {
   })
   process.send!({ ok: 'ready' })
 } else {
-  const queue = new Queue(QUEUE, { connection })
+  // The events stream is capped at 10,000 entries by default: a producer that falls behind at
+  // 3,000 jobs/s would lose completions to the trim and wait for them forever.
+  const queue = new Queue(QUEUE, { connection, streams: { events: { maxLen: 1_000_000 } } })
   const events = new QueueEvents(QUEUE, { connection })
   await queue.waitUntilReady()
   await events.waitUntilReady()

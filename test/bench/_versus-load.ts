@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks'
 export type Kind = 'noop' | 'timer' | 'cpu'
 
 export const TIMER_MS = 10
+/** A job whose result has not come back after this long counts as failed instead of holding the run. */
+export const RESULT_TIMEOUT_MS = 120_000
 export const CPU_MS = 2
 
 /** Busy-waits `ms` of wall time on this thread: the CPU-bound job of both sides. */
@@ -74,8 +76,10 @@ export async function openLoop(rate: number, seconds: number, warmup: number, fi
     const due = started + (k * 1000) / rate
     const wait = due - performance.now()
     if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no result after ${RESULT_TIMEOUT_MS} ms`)), RESULT_TIMEOUT_MS)))
     pending.push(
-      fire(k).then(
+      Promise.race([fire(k), timedOut]).finally(() => clearTimeout(timer)).then(
         () => {
           if (k >= skip) samples.push(performance.now() - due)
         },
