@@ -151,6 +151,8 @@ function answers(port: number): Promise<boolean> {
 /** A child process spoken to over IPC, one request at a time. */
 class Child {
   private readonly replies: Array<(m: Reply | { ok: string }) => void> = []
+  /** Messages that came before anyone asked for them (a child may be ready before its sibling). */
+  private readonly inbox: Array<Reply | { ok: string }> = []
   private readonly listeners = new Map<string, () => void>()
   readonly exited: Promise<void>
   constructor(readonly proc: ChildProcess, readonly name: string) {
@@ -159,7 +161,11 @@ class Child {
       if (listener !== undefined) {
         this.listeners.delete(m.ok)
         listener()
-      } else this.replies.shift()?.(m as Reply)
+        return
+      }
+      const reply = this.replies.shift()
+      if (reply === undefined) this.inbox.push(m)
+      else reply(m)
     })
     this.exited = new Promise((r) => proc.once('exit', () => r()))
     void this.exited.then(() => {
@@ -175,6 +181,8 @@ class Child {
 
   /** The next message, e.g. the first 'ready'. */
   next<T = Reply>(): Promise<T> {
+    const waiting = this.inbox.shift()
+    if (waiting !== undefined) return Promise.resolve(waiting as T)
     return new Promise((r) => this.replies.push(r as (m: Reply | { ok: string }) => void))
   }
 
