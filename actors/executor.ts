@@ -7,7 +7,9 @@
  *   reports under the newest attempt key. Execution is at least once across failures, never twice
  *   concurrently on one peer.
  * - Each attempt gets an AbortSignal that fires on cancellation (an `abort` from the leader) or when
- *   its timeout passes; a handler that ignores it is still reported as timed out.
+ *   its timeout passes; a handler that ignores it is still reported as timed out. A handler that
+ *   returns synchronously has finished before any of that could happen, so it gets no timer, and
+ *   the signal's controller is made only when something reads or aborts it.
  * - Outcome reports are kept until the leader acknowledges them and re-sent to the current leader
  *   otherwise, so a leader change loses no result. Progress reports are best effort and throttled.
  */
@@ -62,7 +64,8 @@ interface LocalRun {
   readonly spec: JobSpec
   readonly attempt: number
   attemptKey: string
-  readonly controller: AbortController
+  /** Made on first use (see signalOf). */
+  controller: AbortController | undefined
   lastProgressMs: number
 }
 
@@ -76,21 +79,59 @@ function jobWorker(def: JobDef, env: Environment) {
     supervision: { decide: () => 'resume' },
     setup: () => ({
       async run({ run, report }) {
-        const timeout = env.timers.schedule(run.spec.options.timeoutMs, () => run.controller.abort(new JobTimeoutError(run.spec.options.timeoutMs)))
-        const ctx: JobContext = { jobId: run.spec.id, attempt: run.attempt, signal: run.controller.signal, env, progress: (fraction, message) => report(fraction, message ?? null) }
+        const ctx: JobContext = {
+          jobId: run.spec.id,
+          attempt: run.attempt,
+          get signal() {
+            return signalOf(run)
+          },
+          env,
+          progress: (fraction, message) => report(fraction, message ?? null),
+        }
+        let result: unknown
         try {
-          const value = await Promise.race([Promise.resolve(def.run(run.spec.input, ctx)), aborted(run.controller.signal)])
+          result = def.run(run.spec.input, ctx)
+        } catch (error) {
+          return failed(run, error)
+        }
+        // A handler that returned synchronously has finished: no timeout can interrupt it any more.
+        if (!isPromiseLike(result)) return { ok: true, value: result === undefined ? null : result }
+        const signal = signalOf(run)
+        const timeout = env.timers.schedule(run.spec.options.timeoutMs, () => abortRun(run, new JobTimeoutError(run.spec.options.timeoutMs)))
+        try {
+          const value = await Promise.race([result, aborted(signal)])
           return { ok: true, value: value === undefined ? null : value }
         } catch (error) {
-          const e = run.controller.signal.aborted && run.controller.signal.reason instanceof Error ? run.controller.signal.reason : toError(error)
-          const code = (e as { code?: unknown }).code
-          return { ok: false, error: { name: e.name, code: typeof code === 'string' ? code : 'ERR_JOB', message: e.message.slice(0, 4096) }, permanent: e instanceof PermanentJobError || e.name === 'PermanentJobError' }
+          return failed(run, error)
         } finally {
           env.timers.cancel(timeout)
         }
       },
     }),
   })
+}
+
+/** The outcome of an attempt that threw or was aborted (the abort's reason wins). */
+function failed(run: LocalRun, error: unknown): JobOutcome {
+  const signal = run.controller?.signal
+  const e = signal?.aborted === true && signal.reason instanceof Error ? signal.reason : toError(error)
+  const code = (e as { code?: unknown }).code
+  return { ok: false, error: { name: e.name, code: typeof code === 'string' ? code : 'ERR_JOB', message: e.message.slice(0, 4096) }, permanent: e instanceof PermanentJobError || e.name === 'PermanentJobError' }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** The attempt's signal; its controller is made on first use, since most short jobs never look at it. */
+function signalOf(run: LocalRun): AbortSignal {
+  run.controller ??= new AbortController()
+  return run.controller.signal
+}
+
+function abortRun(run: LocalRun, reason: Error): void {
+  run.controller ??= new AbortController()
+  run.controller.abort(reason)
 }
 
 /** A promise that rejects when `signal` aborts, so a handler that ignores its signal cannot hold a worker forever. */
@@ -178,7 +219,8 @@ export function executorActor(init: ExecutorInit) {
         init.stats.recordDuration(run.spec.type, durationMs)
         attemptSeconds.observe(durationMs / 1000, { type: run.spec.type, outcome: outcome.ok ? 'ok' : 'error' })
         if (runs.get(run.spec.id) === run) runs.delete(run.spec.id)
-        const abortedByLeader = run.controller.signal.aborted && !(run.controller.signal.reason instanceof JobTimeoutError)
+        const signal = run.controller?.signal
+        const abortedByLeader = signal?.aborted === true && !(signal.reason instanceof JobTimeoutError)
         if (!abortedByLeader) report({ kind: 'finished', id: run.spec.id, attemptKey: run.attemptKey, outcome, durationMs })
         pump(pool)
       }
@@ -195,7 +237,7 @@ export function executorActor(init: ExecutorInit) {
           report({ kind: 'finished', id: a.spec.id, attemptKey: a.attemptKey, outcome: { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: false }, durationMs: 0 })
           return
         }
-        const run: LocalRun = { spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey, controller: new AbortController(), lastProgressMs: -Infinity }
+        const run: LocalRun = { spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey, controller: undefined, lastProgressMs: -Infinity }
         runs.set(a.spec.id, run)
         pool.queue.push(run)
         init.stats.queued++
@@ -249,7 +291,7 @@ export function executorActor(init: ExecutorInit) {
               pool.queue.splice(queuedAt, 1)
               init.stats.queued--
             }
-            run.controller.abort(new Error('attempt aborted by the leader'))
+            abortRun(run, new Error('attempt aborted by the leader'))
           }
         },
         flush: send,

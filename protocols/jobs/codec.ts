@@ -117,32 +117,8 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
   if (!Array.isArray(w) || w.length < 3) throw invalid('shape')
   if (w[0] !== JOB_RECORD_VERSION) throw new UnsupportedVersionError(w[0])
   switch (w[1]) {
-    case SUBMITTED: {
-      if (w.length !== 13) throw invalid('submitted fields')
-      checkBody(w[4])
-      const backoff = w[8]
-      if (!Array.isArray(backoff) || backoff.length !== 4) throw invalid('backoff')
-      const deps = w[11]
-      if (!Array.isArray(deps) || deps.length > DEPS_MAX) throw invalid('dependsOn')
-      return {
-        kind: 'submitted',
-        spec: {
-          id: text(w[2], ID_MAX, 'id'),
-          type: text(w[3], ID_MAX, 'type'),
-          input: w[4],
-          options: {
-            priority: finite(w[5], 'priority'),
-            timeoutMs: timerMs(w[6], 'timeoutMs'),
-            retries: count(w[7], 'retries'),
-            backoff: { minMs: finite(backoff[0], 'backoff'), maxMs: finite(backoff[1], 'backoff'), factor: finite(backoff[2], 'backoff'), jitter: finite(backoff[3], 'backoff') },
-            deadline: w[9] === null ? null : finite(w[9], 'deadline'),
-            idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX, 'idempotencyKey'),
-            dependsOn: deps.map((d) => text(d, ID_MAX, 'dependsOn')),
-          },
-          submittedAt: finite(w[12], 'submittedAt'),
-        },
-      }
-    }
+    case SUBMITTED:
+      return { kind: 'submitted', spec: specFromWire(w) }
     case FINISHED: {
       if ((w.length !== 7 && w.length !== 8) || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
       const id = text(w[2], ID_MAX, 'id')
@@ -167,6 +143,45 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
     }
     default:
       throw invalid(`kind ${showValue(w[1])}`)
+  }
+}
+
+/**
+ * Checks a job spec that arrived as a plain object (inside an assignment) by the same rules as a
+ * decoded submitted record, without encoding it: throws InvalidEnvelopeError for anything a record
+ * could not hold.
+ */
+export function checkJobSpec(spec: unknown): JobSpec {
+  const s = spec as { id?: unknown; type?: unknown; input?: unknown; options?: Record<string, unknown>; submittedAt?: unknown } | null
+  if (typeof s !== 'object' || s === null || typeof s.options !== 'object' || s.options === null) throw invalid('spec')
+  const o = s.options
+  const b = o.backoff as Record<string, unknown> | null
+  if (typeof b !== 'object' || b === null) throw invalid('backoff')
+  return specFromWire([JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [b.minMs, b.maxMs, b.factor, b.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt])
+}
+
+/** The spec of a submitted record's fields (the wire array), each checked. */
+function specFromWire(w: unknown[]): JobSpec {
+  if (w.length !== 13) throw invalid('submitted fields')
+  checkBody(w[4])
+  const backoff = w[8]
+  if (!Array.isArray(backoff) || backoff.length !== 4) throw invalid('backoff')
+  const deps = w[11]
+  if (!Array.isArray(deps) || deps.length > DEPS_MAX) throw invalid('dependsOn')
+  return {
+    id: text(w[2], ID_MAX, 'id'),
+    type: text(w[3], ID_MAX, 'type'),
+    input: w[4],
+    options: {
+      priority: finite(w[5], 'priority'),
+      timeoutMs: timerMs(w[6], 'timeoutMs'),
+      retries: count(w[7], 'retries'),
+      backoff: { minMs: finite(backoff[0], 'backoff'), maxMs: finite(backoff[1], 'backoff'), factor: finite(backoff[2], 'backoff'), jitter: finite(backoff[3], 'backoff') },
+      deadline: w[9] === null ? null : finite(w[9], 'deadline'),
+      idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX, 'idempotencyKey'),
+      dependsOn: deps.map((d) => text(d, ID_MAX, 'dependsOn')),
+    },
+    submittedAt: finite(w[12], 'submittedAt'),
   }
 }
 

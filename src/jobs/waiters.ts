@@ -18,6 +18,13 @@ export class ResultWaiters {
   private readonly waiting = new Map<string, Waiter[]>()
   private closed: Error | undefined
   private readonly outcomes = new Map<string, JobOutcome>()
+  /**
+   * The kept outcomes' ids, oldest first from `oldest`: eviction reads the oldest id here, since
+   * taking the first key of a Map that keeps losing its first entries walks past every deleted
+   * slot until the Map rehashes (quadratic at a steady stream of results).
+   */
+  private keptOrder: string[] = []
+  private oldest = 0
   private readonly progress = new Map<string, Set<ProgressListener>>()
 
   /** Ids still waiting for an outcome, for re-watching after a leader change or a lost push. */
@@ -55,7 +62,12 @@ export class ResultWaiters {
   settle(id: string, outcome: JobOutcome): void {
     if (!this.outcomes.has(id)) {
       this.outcomes.set(id, outcome)
-      if (this.outcomes.size > KEPT_MAX) this.outcomes.delete(this.outcomes.keys().next().value!)
+      this.keptOrder.push(id)
+      if (this.outcomes.size > KEPT_MAX) this.outcomes.delete(this.keptOrder[this.oldest++]!)
+      if (this.oldest >= KEPT_MAX) {
+        this.keptOrder = this.keptOrder.slice(this.oldest)
+        this.oldest = 0
+      }
     }
     const list = this.waiting.get(id)
     this.waiting.delete(id)

@@ -21,3 +21,15 @@ test('close rejects pending and later waits; known outcomes still resolve', asyn
   assert.deepEqual(await new Promise((resolve, reject) => waiters.wait('done', resolve, reject)), { ok: true, value: 1 })
   assert.deepEqual(waiters.pendingIds(), [])
 })
+
+test('keeps the newest 10,000 outcomes: the oldest are forgotten first', () => {
+  const waiters = new ResultWaiters()
+  for (let i = 0; i < 25_005; i++) waiters.settle(`j${i}`, { ok: true, value: i })
+  assert.equal(waiters.known('j15004'), undefined)
+  assert.deepEqual(waiters.known('j15005'), { ok: true, value: 15_005 })
+  assert.deepEqual(waiters.known('j25004'), { ok: true, value: 25_004 })
+  // A second outcome for a kept id changes nothing and evicts nothing.
+  waiters.settle('j25004', { ok: true, value: -1 })
+  assert.deepEqual(waiters.known('j25004'), { ok: true, value: 25_004 })
+  assert.deepEqual(waiters.known('j15005'), { ok: true, value: 15_005 })
+})

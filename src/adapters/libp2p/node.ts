@@ -24,11 +24,12 @@ import { gossipsub, type GossipsubEvents, type GossipsubOpts } from '@chainsafe/
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { StrictSign, type Libp2p, type PrivateKey, type PubSub } from '@libp2p/interface'
+import { StrictSign, type ConnectionProtector, type Libp2p, type PrivateKey, type PubSub } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { coalescingConnection } from './coalesce.js'
 import { GOSSIP_D, GOSSIP_D_HIGH, GOSSIP_D_LAZY, GOSSIP_D_LOW, GOSSIP_D_OUT, GOSSIP_D_SCORE, GOSSIP_HEARTBEAT_MS } from './constants.js'
 
 /** The services every mesh node runs. */
@@ -50,6 +51,23 @@ export interface MeshNodeInit {
   dialTimeoutMs: number
   /** Largest message gossipsub accepts from peers. */
   topicMessageBytesMax: number
+}
+
+/**
+ * The hook every raw connection passes through before encryption: the private-network protector
+ * when there is a cluster secret, and in any case write coalescing beneath it (coalesce.ts), so
+ * that what pnet, noise and yamux write in one event-loop turn leaves in one socket write.
+ */
+function coalescingProtector(clusterSecret: Uint8Array | undefined): (components: Parameters<ReturnType<typeof preSharedKey>>[0]) => ConnectionProtector {
+  return (components) => {
+    const pnet = clusterSecret === undefined ? undefined : preSharedKey({ psk: clusterSecret })(components)
+    return {
+      protect: async (connection, options) => {
+        const coalesced = coalescingConnection(connection)
+        return pnet === undefined ? coalesced : pnet.protect(coalesced, options)
+      },
+    }
+  }
 }
 
 /** Creates a stopped libp2p node. */
@@ -76,7 +94,7 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.clusterSecret === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.clusterSecret }) }),
+    connectionProtector: coalescingProtector(init.clusterSecret),
     connectionManager: { dialTimeout: init.dialTimeoutMs },
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {

@@ -29,13 +29,15 @@ export class ProcessLoad {
   /** Load since the previous call. */
   sample(): LoadSample {
     const now = this.clock.monotonicMs()
-    const cpu = process.cpuUsage(this.lastCpu)
+    // One reading per sample (each is a getrusage call), and RSS alone (memoryUsage() also walks the heap spaces).
+    const total = process.cpuUsage()
+    const usedUs = total.user - this.lastCpu.user + (total.system - this.lastCpu.system)
     const elapsedMs = Math.max(1, now - this.lastAt)
-    this.lastCpu = process.cpuUsage()
+    this.lastCpu = total
     this.lastAt = now
     const lagMs = this.delay.count > 0 ? Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS) : 0
     this.delay.reset()
-    return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage().rss / 1048576) }
+    return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round((usedUs / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage.rss() / 1048576) }
   }
 
   stop(): void {
