@@ -29,6 +29,8 @@ commands:
   init      scaffold a job project in [dir]: package.json, tsconfig.json, jobs.ts, submit.ts, README.md
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
             [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
+  monitoring  rules | grafana | prometheus --targets host:port,...: print the Prometheus rules, the
+            Grafana dashboard JSON, or a Prometheus configuration scraping those peers
   log       verify <dir> | repair <dir>: check a file job log or replica log directory (exit 1 when
             corrupt); repair cuts a corrupt log at its last good frame (stop the node first)
   sim       deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
@@ -104,6 +106,13 @@ ${HTTP_OPTION}exit codes: 0 submitted (or completed), 1 the job failed, 2 usage 
   result     one job's outcome as JSON (exit 1 if the job failed)
   cancel     request cancellation (exit 1 if there is no such job)
 ${HTTP_OPTION}`,
+  monitoring: `usage: distributex monitoring rules | grafana | prometheus --targets <host:port,...> [--rules-file <path>] [--scrape-interval <d>]
+
+  rules        the Prometheus recording and alert rules (YAML); save as distributex.rules.yml
+  grafana      the Grafana dashboard (JSON); import it in Grafana and pick the Prometheus data source
+  prometheus   a prometheus.yml scraping the given peers' HTTP APIs under job "distributex" and
+               loading the rules from --rules-file (default distributex.rules.yml)
+`,
   init: `usage: distributex init [dir]
 
 Scaffolds a job project in <dir> (default: the current directory): package.json depending on this
@@ -160,6 +169,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./demo.js')).runDemo(rest)
       case 'log':
         return await (await import('./log.js')).runLog(rest)
+      case 'monitoring':
+        return await (await import('./monitoring.js')).runMonitoring(rest)
       case 'sim':
         return await (await import('../../sim/cli.js')).simMain(rest.some((arg) => arg === '--help' || arg === '-h') ? ['help'] : rest)
       case undefined:
