@@ -85,6 +85,7 @@
       ),
     }
     var data = [[]].concat(series.map(function () { return [] }))
+    box.dataset.unit = unit
     var plot = new uPlot(opts, data, box)
     charts[name] = { key: key, plot: plot }
     return plot
