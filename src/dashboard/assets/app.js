@@ -184,6 +184,8 @@
       return (b.leader ? 1 : 0) - (a.leader ? 1 : 0) || a.nodeId.localeCompare(b.nodeId)
     })
     members.forEach(function (m) {
+      // A member that is not up keeps its last gossiped load: show none rather than stale figures.
+      var live = m.state === 'up'
       var name = el('td', { class: 'mono', title: m.nodeId }, [short(m.nodeId) + (m.nodeId === s.nodeId ? ' (this)' : '')])
       var role = el('td', null, m.leader ? [el('span', { class: 'badge leader' }, ['leader'])] : [el('span', { class: 'badge' }, [m.role])])
       body.appendChild(
@@ -191,11 +193,11 @@
           name,
           role,
           el('td', { class: 'state-' + m.state }, [m.state]),
-          el('td', { class: 'num' }, [m.running === null ? '-' : m.running + ' / ' + m.capacity]),
-          el('td', { class: 'num' }, [m.queued === null ? '-' : String(m.queued)]),
-          el('td', { class: 'num' }, [m.cpu === null ? '-' : Math.round(m.cpu * 100) + ' %']),
-          el('td', { class: 'num' }, [m.lagMs === null ? '-' : fmtMs(m.lagMs)]),
-          el('td', { class: 'num' }, [m.memoryMb === null ? '-' : Math.round(m.memoryMb) + ' MB']),
+          el('td', { class: 'num' }, [!live || m.running === null ? '-' : m.running + ' / ' + m.capacity]),
+          el('td', { class: 'num' }, [!live || m.queued === null ? '-' : String(m.queued)]),
+          el('td', { class: 'num' }, [!live || m.cpu === null ? '-' : Math.round(m.cpu * 100) + ' %']),
+          el('td', { class: 'num' }, [!live || m.lagMs === null ? '-' : fmtMs(m.lagMs)]),
+          el('td', { class: 'num' }, [!live || m.memoryMb === null ? '-' : Math.round(m.memoryMb) + ' MB']),
         ]),
       )
     })
