@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 import { dashboardQueries, grafanaDashboard, renderDashboard } from '../../src/monitoring/grafana.js'
 import { ALERT_RULES, RECORDING_RULES } from '../../src/monitoring/rules.js'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
+import { scanMetrics } from '../docs/metric-catalogue.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 let dir: string
@@ -63,4 +64,16 @@ test('every metric the dashboard and the rules query is served by a real peer th
   }
   assert.ok(checked > 40, `checked ${checked} metric references`)
   assert.deepEqual([...unknown], [])
+
+  // The README's catalogue (scanned from the sources) is exactly what the peer declares.
+  const families = new Map([...text.matchAll(/^# HELP (dx_\S+) (.*)$/gm)].filter((m) => !/^dx_(process|nodejs)_/.test(m[1]!)).map((m) => [m[1]!, { help: m[2]!, type: new RegExp(`^# TYPE ${m[1]} (\\w+)$`, 'm').exec(text)?.[1] }]))
+  const catalogue = scanMetrics()
+  assert.deepEqual(catalogue.map((m) => m.name), [...families.keys()].sort())
+  for (const m of catalogue) {
+    assert.deepEqual([m.type, m.help], [families.get(m.name)!.type, families.get(m.name)!.help], m.name)
+    for (const sample of text.matchAll(new RegExp(`^${m.name}(?:_bucket|_sum|_count)?\\{([^}]*)\\}`, 'gm'))) {
+      const labels = [...sample[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!).filter((l) => l !== 'le')
+      for (const label of labels) assert.ok(m.labels.includes(label), `${m.name} has label ${label} the catalogue lacks`)
+    }
+  }
 })
