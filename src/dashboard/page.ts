@@ -85,7 +85,7 @@ export function dashboardPage(): string {
   <section id="epochs"><h2>Leader history</h2><ol></ol><p class="empty" id="epochs-empty">No leader seen yet.</p></section>
 </main>
 <script src="/dashboard/uplot.js"></script>
-<script src="/dashboard/app.js"></script>
+<script type="module" src="/dashboard/app.js"></script>
 </body>
 </html>
 `

@@ -2,7 +2,8 @@
 // server-sent events read through fetch so that the bearer token travels in a header) and renders
 // members, charts (uPlot), recent jobs, alerts and the leader history. Reconnects on its own; the
 // peer keeps serving when it loses the lead, so the page follows leader changes without a reload.
-// Plain browser JavaScript, no build step: this file is served as is.
+// Plain browser JavaScript, no build step: served as is, as a module script (the package build
+// emits it with a trailing `export {}`, which only a module script accepts).
 ;(function () {
   'use strict'
 
