@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import type { JobInfo } from '../jobs/types.js'
 import { NodeRequestError, nodeTarget, request, type NodeTarget } from './http-client.js'
 import { ProgressBar } from './progress.js'
+import { realEnvironment } from '../env/real.js'
 
 /** Jobs per submission request of `submit --inputs`. */
 const SUBMIT_CHUNK = 500
@@ -108,7 +109,8 @@ type Outcome = { id?: string; ok?: boolean; value?: unknown; error?: { name: str
  * any job failed or was refused.
  */
 async function submitMany(target: NodeTarget, type: string, inputs: readonly unknown[], options: unknown, how: { wait: boolean; timeoutMs: string | undefined; progress: boolean }): Promise<number> {
-  const bar = how.progress ? new ProgressBar(process.stderr, inputs.length, how.wait ? 'submitted' : 'submitting', () => performance.now()) : undefined
+  const clock = realEnvironment({ logLevel: 'error' }).clock
+  const bar = how.progress ? new ProgressBar(process.stderr, inputs.length, how.wait ? 'submitted' : 'submitting', () => clock.monotonicMs()) : undefined
   const outcomes: Outcome[] = []
   for (let start = 0; start < inputs.length; start += SUBMIT_CHUNK) {
     const jobs = inputs.slice(start, start + SUBMIT_CHUNK).map((input) => ({ type, input, options }))
@@ -118,7 +120,7 @@ async function submitMany(target: NodeTarget, type: string, inputs: readonly unk
   }
   bar?.finish()
   if (how.wait) {
-    const waiting = new ProgressBar(process.stderr, inputs.length, 'finished', () => performance.now())
+    const waiting = new ProgressBar(process.stderr, inputs.length, 'finished', () => clock.monotonicMs())
     const query = how.timeoutMs === undefined ? '' : `?timeoutMs=${encodeURIComponent(how.timeoutMs)}`
     let done = outcomes.filter((o) => o.id === undefined).length
     let failed = outcomes.filter((o) => o.error !== undefined).length

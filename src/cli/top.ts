@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { DashboardSnapshot, DashboardSummary, EpochChange } from '../dashboard/hub.js'
+import { realTimers } from '../env/real.js'
 import { NodeRequestError, NodeUnavailableError, nodeTarget, type NodeTarget } from './http-client.js'
 
 /** Points of the sparklines (one a second). */
@@ -144,7 +145,7 @@ export async function runTop(argv: readonly string[]): Promise<number> {
         process.stdout.write(`\x1b[H\x1b[2Jdisconnected from ${target.url} (${(error as Error).message}); retrying…\n`)
       })
       if (done || values.once) break
-      if (!stop.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000))
+      if (!stop.signal.aborted) await realTimers.sleep(1000, { signal: stop.signal }).catch(() => undefined)
     }
   } finally {
     if (tty) process.stdout.write('\x1b[?25h')
