@@ -160,6 +160,7 @@ export function executorActor(init: ExecutorInit) {
     setup(ctx) {
       const env = ctx.env
       env.metrics.gauge('dx_jobs_running', 'Job attempts running on this node', [], (set) => set(init.stats.running))
+      env.metrics.gauge('dx_jobs_capacity', 'Job attempts this node may run at once (its workers)', [], (set) => set(init.stats.capacity))
       env.metrics.gauge('dx_jobs_waiting_local', 'Assigned attempts waiting for a free worker on this node', [], (set) => set(init.stats.queued))
       const attemptSeconds = env.metrics.histogram('dx_job_attempt_seconds', 'Duration of job attempts on this node, by type and outcome', ATTEMPT_BUCKETS, ['type', 'outcome'])
       const pools = new Map<string, { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }>()

@@ -1,24 +1,39 @@
 /** `distributex submit` and `distributex jobs`: the job API over a node's HTTP endpoint. */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { JobInfo } from '../jobs/types.js'
-import { NodeRequestError, nodeTarget, request } from './http-client.js'
+import { NodeRequestError, nodeTarget, request, type NodeTarget } from './http-client.js'
+import { ProgressBar } from './progress.js'
+import { realEnvironment } from '../env/real.js'
 
-/** `distributex submit <type> <json> [--wait] [--options <json>] [--http host:port] [--http-token-file F]` */
+/** Jobs per submission request of `submit --inputs`. */
+const SUBMIT_CHUNK = 500
+/** Results awaited at once by `submit --inputs --wait`. */
+const WAIT_PARALLEL = 32
+
+/** `distributex submit <type> <json> [--wait] [--options <json>] [--http host:port] [--http-token-file F]`, or many jobs with `--inputs <file>` */
 export async function runSubmit(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, wait: { type: 'boolean', default: false }, options: { type: 'string' }, 'timeout-ms': { type: 'string' } } })
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, wait: { type: 'boolean', default: false }, options: { type: 'string' }, 'timeout-ms': { type: 'string' }, inputs: { type: 'string' }, progress: { type: 'boolean' } } })
   const [type, inputText] = positionals
   if (type === undefined) throw new NodeRequestError('usage: distributex submit <type> <json input> [--wait] [--options <json>]', undefined)
-  const input = parseJson(inputText ?? 'null', 'input')
   const options = values.options === undefined ? {} : parseJson(values.options, '--options')
+  const target = nodeTarget(values.http, values['http-token-file'], process.env)
+  if (values.inputs !== undefined) {
+    if (inputText !== undefined) throw new NodeRequestError('give either <json input> or --inputs <file>, not both', undefined)
+    const inputs = readInputs(values.inputs)
+    const progress = values.progress ?? process.stderr.isTTY === true
+    return submitMany(target, type, inputs, options, { wait: values.wait, timeoutMs: values['timeout-ms'], progress })
+  }
+  const input = parseJson(inputText ?? 'null', 'input')
   const query = values.wait ? `?wait=1${values['timeout-ms'] === undefined ? '' : `&timeoutMs=${values['timeout-ms']}`}` : ''
-  const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(nodeTarget(values.http, values['http-token-file'], process.env), 'POST', `/jobs${query}`, { type, input, options })
+  const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(target, 'POST', `/jobs${query}`, { type, input, options })
   process.stdout.write(JSON.stringify(reply) + '\n')
   return reply.ok === false ? 1 : 0
 }
 
 /** `distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http host:port] [--http-token-file F]` */
 export async function runJobs(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, status: { type: 'string' }, limit: { type: 'string', default: '20' } } })
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, status: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } })
   const base = nodeTarget(values.http, values['http-token-file'], process.env)
   const [command = 'list', id] = positionals
   const needId = (): string => {
@@ -28,7 +43,7 @@ export async function runJobs(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'list': {
       const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(base, 'GET', `/jobs?limit=${encodeURIComponent(values.limit)}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
-      process.stdout.write(formatJobs(jobs))
+      process.stdout.write(values.json ? JSON.stringify(jobs, null, 2) + '\n' : formatJobs(jobs))
       return 0
     }
     case 'inspect':
@@ -64,4 +79,64 @@ function parseJson(text: string, what: string): unknown {
   } catch (error) {
     throw new NodeRequestError(`${what} is not JSON: ${(error as Error).message}`, undefined)
   }
+}
+
+/** The inputs of `--inputs <file>` ('-' for stdin): a JSON array, or one JSON value per line. */
+function readInputs(path: string): unknown[] {
+  let text: string
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8')
+  } catch (error) {
+    throw new NodeRequestError(`cannot read --inputs ${path}: ${(error as Error).message}`, undefined)
+  }
+  const trimmed = text.trim()
+  if (trimmed.startsWith('[')) {
+    const all = parseJson(trimmed, '--inputs')
+    if (!Array.isArray(all)) throw new NodeRequestError('--inputs must hold a JSON array or JSON lines', undefined)
+    return all
+  }
+  return trimmed
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => parseJson(line, `--inputs line ${i + 1}`))
+}
+
+type Outcome = { id?: string; ok?: boolean; value?: unknown; error?: { name: string; code?: string; message: string } }
+
+/**
+ * Submits one job per input in batches, then (with --wait) waits for every result, a few at a time,
+ * with a progress bar on stderr. Prints one JSON line per job on stdout, in input order; exit 1 if
+ * any job failed or was refused.
+ */
+async function submitMany(target: NodeTarget, type: string, inputs: readonly unknown[], options: unknown, how: { wait: boolean; timeoutMs: string | undefined; progress: boolean }): Promise<number> {
+  const clock = realEnvironment({ logLevel: 'error' }).clock
+  const bar = how.progress ? new ProgressBar(process.stderr, inputs.length, how.wait ? 'submitted' : 'submitting', () => clock.monotonicMs()) : undefined
+  const outcomes: Outcome[] = []
+  for (let start = 0; start < inputs.length; start += SUBMIT_CHUNK) {
+    const jobs = inputs.slice(start, start + SUBMIT_CHUNK).map((input) => ({ type, input, options }))
+    const reply = await request<{ results: Outcome[] }>(target, 'POST', '/jobs/batch', { jobs })
+    outcomes.push(...reply.results)
+    bar?.update(outcomes.length)
+  }
+  bar?.finish()
+  if (how.wait) {
+    const waiting = new ProgressBar(process.stderr, inputs.length, 'finished', () => clock.monotonicMs())
+    const query = how.timeoutMs === undefined ? '' : `?timeoutMs=${encodeURIComponent(how.timeoutMs)}`
+    let done = outcomes.filter((o) => o.id === undefined).length
+    let failed = outcomes.filter((o) => o.error !== undefined).length
+    const pending = outcomes.map((o, i) => [o, i] as const).filter(([o]) => o.id !== undefined)
+    const worker = async (): Promise<void> => {
+      for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+        const [o, i] = next
+        outcomes[i] = await request<Outcome>(target, 'GET', `/jobs/${encodeURIComponent(o.id!)}/result${query}`)
+        done++
+        if (outcomes[i]!.ok === false) failed++
+        if (how.progress) waiting.update(done, failed === 0 ? '' : `${failed} failed`)
+      }
+    }
+    await Promise.all(Array.from({ length: WAIT_PARALLEL }, worker))
+    if (how.progress) waiting.finish(failed === 0 ? '' : `${failed} failed`)
+  }
+  process.stdout.write(outcomes.map((o) => JSON.stringify(o)).join('\n') + (outcomes.length > 0 ? '\n' : ''))
+  return outcomes.some((o) => o.ok === false || o.error !== undefined) ? 1 : 0
 }

@@ -25,10 +25,14 @@ commands:
   members   list members with role, state and last seen: [--http <host:port>] [--json]
             remove a member that is down for good: members remove <nodeId> [--http <host:port>]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
-  jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
+            or many: <type> --inputs <file> [--wait] (a progress bar on stderr)
+  jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--json] [--http <host:port>]
+  top       a live view of members, load, throughput, latency and alerts: [--http <host:port>] [--once]
   init      scaffold a job project in [dir]: package.json, tsconfig.json, jobs.ts, submit.ts, README.md
   demo      start a local 3-peer cluster on the embedded defaults and run a workload (npm start)
             [--jobs N] [--keep-leader: no SIGKILL of the leader halfway] [--dir <dir>]
+  monitoring  rules | grafana | prometheus --targets host:port,...: print the Prometheus rules, the
+            Grafana dashboard JSON, or a Prometheus configuration scraping those peers
   log       verify <dir> | repair <dir>: check a file job log or replica log directory (exit 1 when
             corrupt); repair cuts a corrupt log at its last good frame (stop the node first)
   sim       deterministic simulation: run, check, swarm, replay, shrink (distributex sim help)
@@ -92,20 +96,40 @@ ${HTTP_OPTION}  --json               the status document as JSON
 exit codes: 0 done, 3 the node is unreachable
 `,
   submit: `usage: distributex submit <type> <json input> [--wait] [--timeout-ms <ms>] [--options <json>] [--http <host:port>]
+       distributex submit <type> --inputs <file> [--wait] [--progress] [--options <json>]
 
 Submits a job and prints {"id": ...}; with --wait, waits for the outcome and prints {"id", "ok", "value" | "error"}.
   --wait               wait for the job's outcome
   --timeout-ms <ms>    how long --wait waits
   --options <json>     submit options, e.g. {"priority":5,"timeoutMs":10000,"retries":3,"idempotencyKey":"k"}
+  --inputs <file>      one job per input: a JSON array or JSON lines ('-': stdin); prints one JSON line
+                       per job in input order, exit 1 if any failed
+  --progress           a progress bar on stderr even when it is not a terminal (on a terminal it always shows)
 ${HTTP_OPTION}exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the node refused the job,
             3 the node or cluster is unavailable
 `,
   jobs: `usage: distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http <host:port>]
 
-  list       jobs as a table, newest first (--status queued|running|completed|failed|cancelled, --limit N, default 20)
+  list       jobs as a table, newest first (--status queued|running|completed|failed|cancelled, --limit N, default 20;
+             --json: the jobs as a JSON array)
   inspect    one job's record as JSON
   result     one job's outcome as JSON (exit 1 if the job failed)
   cancel     request cancellation (exit 1 if there is no such job)
+${HTTP_OPTION}`,
+  monitoring: `usage: distributex monitoring rules | grafana | prometheus --targets <host:port,...> [--rules-file <path>] [--scrape-interval <d>]
+
+  rules        the Prometheus recording and alert rules (YAML); save as distributex.rules.yml
+  grafana      the Grafana dashboard (JSON); import it in Grafana and pick the Prometheus data source
+  prometheus   a prometheus.yml scraping the given peers' HTTP APIs under job "distributex" and
+               loading the rules from --rules-file (default distributex.rules.yml)
+`,
+  top: `usage: distributex top [--http <host:port>] [--http-token-file F] [--once]
+
+A live view of the cluster through one peer, redrawn in place every second (Ctrl-C to quit): members
+with role, state and load, throughput, latency P50/P99 and queue depth with a sparkline of the last
+minute, alerts and the recent leaders. Works over SSH; follows leader changes; reconnects.
+  --once               print one frame and exit (when stdout is not a terminal, top prints a frame a second
+                       instead of redrawing)
 ${HTTP_OPTION}`,
   init: `usage: distributex init [dir]
 
@@ -153,6 +177,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./status.js')).runStatus(rest)
       case 'members':
         return await (await import('./members.js')).runMembers(rest)
+      case 'top':
+        return await (await import('./top.js')).runTop(rest)
       case 'submit':
         return await (await import('./jobs.js')).runSubmit(rest)
       case 'jobs':
@@ -163,6 +189,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./demo.js')).runDemo(rest)
       case 'log':
         return await (await import('./log.js')).runLog(rest)
+      case 'monitoring':
+        return await (await import('./monitoring.js')).runMonitoring(rest)
       case 'sim':
         return await (await import('../../sim/cli.js')).simMain(rest.some((arg) => arg === '--help' || arg === '-h') ? ['help'] : rest)
       case undefined:

@@ -5,12 +5,12 @@
  */
 import { parseArgs } from 'node:util'
 import type { StatusDocument } from '../node/http-api.js'
-import { NodeRequestError, nodeUrl, request } from './http-client.js'
+import { NodeRequestError, nodeTarget, request } from './http-client.js'
 
 /** `distributex members [list] [--json] [--http host:port]` and `distributex members remove <nodeId> [--http host:port]` */
 export async function runMembers(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, json: { type: 'boolean', default: false } } })
-  const base = nodeUrl(values.http, process.env)
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, json: { type: 'boolean', default: false } } })
+  const base = nodeTarget(values.http, values['http-token-file'], process.env)
   const [command = 'list', id] = positionals
   switch (command) {
     case 'list': {

@@ -633,5 +633,6 @@ function info(job: Job): JobInfo {
     progress: job.progress,
     outcome: job.outcome,
     submittedAt: job.spec.submittedAt,
+    finishedAt: job.outcome === null ? null : job.finishedAt,
   }
 }

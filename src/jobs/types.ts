@@ -68,6 +68,8 @@ export interface JobInfo {
   readonly progress: { readonly fraction: number; readonly message: string | null } | null
   readonly outcome: JobOutcome | null
   readonly submittedAt: number
+  /** When the leader recorded the final outcome (wall clock, ms), or null while the job is not final. */
+  readonly finishedAt: number | null
 }
 
 /** What a handler gets besides its input. */

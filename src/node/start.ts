@@ -17,6 +17,8 @@ import type { JobDef } from '../jobs/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
+import { dashboardRoutes } from './dashboard-api.js'
+import { DashboardHub } from '../dashboard/hub.js'
 import { openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
@@ -71,14 +73,19 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
   voters = () => node.cluster.view()?.config?.members ?? []
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
+  let hub: DashboardHub | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http
+    const status = () => statusDocument(network.self, network.addresses(), node.cluster.view())
+    hub = new DashboardHub({ status, jobs: node.jobs, clock: env.clock, timers: env.timers })
+    hub.start()
     http = await startHttpServer(
       host,
       port,
-      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+      [...dashboardRoutes(hub), ...nodeRoutes({ status, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) })],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
+      hub?.stop()
       await node.stop({ timeoutMs: 1000 })
       await network.stop()
       await storage.close()
@@ -94,6 +101,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     http: http === undefined ? undefined : `${http.host}:${http.port}`,
     network,
     async stop(options = {}) {
+      hub?.stop()
       await node.stop(options)
       await http?.close()
       await network.stop()

@@ -100,7 +100,7 @@ test('the tarball holds the build, the README and package.json, and nothing else
   const entries = (await ok('tar', ['tzf', tarball], dir)).trim().split('\n')
   const outside = entries.filter((e) => !e.startsWith('package/dist/') && !['package/package.json', 'package/README.md', 'package/LICENSE'].includes(e))
   assert.deepEqual(outside, [])
-  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs/index.cjs', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cjs/client.cjs', 'dist/src/cli/bin.mjs', 'dist/src/cli/main.js']) {
+  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs/index.cjs', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cjs/client.cjs', 'dist/src/cli/bin.mjs', 'dist/src/cli/main.js', 'dist/src/dashboard/assets/app.js', 'dist/src/monitoring/rules.js']) {
     assert.ok(entries.includes(`package/${needed}`), `${needed} is missing from the tarball`)
   }
   assert.ok(!entries.some((e) => e.endsWith('.ts') && !e.endsWith('.d.ts')), 'TypeScript sources shipped')
@@ -196,6 +196,13 @@ describe('projects using the installed package', { concurrency: true }, () => {
     const peer = await startPeer(path, ['./jobs.js', './more.ts'])
     assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
     assert.deepEqual(await submit(path, peer.http, 'double', '{"n":4}'), { doubled: 8 })
+    // The installed package serves its dashboard: the page, its script and the uPlot it depends on.
+    for (const [route, text] of [['/', 'DistributeX dashboard'], ['/dashboard/app.js', '/dashboard/events'], ['/dashboard/uplot.js', 'uPlot']]) {
+      const res = await fetch(`http://${peer.http}${route}`)
+      assert.equal(res.status, 200, route)
+      assert.ok((await res.text()).includes(text!), `${route} serves ${text}`)
+    }
+    assert.match(await ok('npx', ['--no', '--', 'distributex', 'monitoring', 'rules'], path), /DistributeXNoLeader/)
     await stopPeer(peer)
   })
 

@@ -1,0 +1,282 @@
+/**
+ * The live summary behind the web dashboard: once a second it samples this peer's cluster view
+ * (members, load, leader) and, while at least one page watches, asks the current leader for the
+ * jobs that finished since the previous sample and the newest jobs. Every watcher gets the same
+ * compact summary, so any number of open pages costs the leader three small asks a second.
+ *
+ * Invariants: it reads the cluster through this peer's view and the jobs through JobClient, which
+ * follows the leader, so it keeps working on a peer that loses (or never had) the lead; a failed
+ * ask leaves a gap (null figures), never an error for the page. Time comes from the environment.
+ * The epoch history and the last HISTORY_POINTS summaries are kept for pages that open later.
+ */
+import type { StatusDocument } from '../node/http-api.js'
+import type { JobInfo } from '../jobs/types.js'
+import type { Clock, Timers, TimerHandle } from '../env/types.js'
+import { assert } from '../assert.js'
+
+/** Time between summaries, ms. */
+export const TICK_MS = 1000
+/** Summaries kept for pages that open later (5 minutes). */
+export const HISTORY_POINTS = 300
+/** Finished jobs asked for per tick: throughput above this many per second shows as "at least". */
+export const FINISHED_PER_TICK_MAX = 2000
+/** Leader changes kept. */
+const EPOCHS_KEPT = 50
+/** Jobs shown in the recent list. */
+const RECENT_JOBS = 15
+/** Window of the latency percentiles. */
+const LATENCY_WINDOW_MS = 10_000
+/** Event-loop lag above which a member gets an alert. */
+const LAG_ALERT_MS = 200
+
+/** One member in a summary. */
+export interface MemberSample {
+  readonly nodeId: string
+  readonly role: string
+  readonly state: string
+  readonly voter: boolean
+  readonly leader: boolean
+  readonly running: number | null
+  readonly queued: number | null
+  readonly capacity: number | null
+  readonly cpu: number | null
+  readonly lagMs: number | null
+  readonly memoryMb: number | null
+}
+
+/** An alert the page shows. */
+export interface DashboardAlert {
+  readonly name: string
+  readonly severity: 'critical' | 'warning'
+  readonly message: string
+}
+
+/** One job of the recent list. */
+export interface RecentJob {
+  readonly id: string
+  readonly type: string
+  readonly status: string
+  readonly attempts: number
+  readonly assignedTo: string | null
+  readonly submittedAt: number
+  readonly finishedAt: number | null
+}
+
+/** What the page gets every second. */
+export interface DashboardSummary {
+  /** Wall-clock time of the sample, ms. */
+  readonly t: number
+  readonly nodeId: string
+  readonly clusterId: string | null
+  readonly leader: { readonly nodeId: string; readonly epoch: number } | null
+  readonly leading: boolean
+  readonly members: readonly MemberSample[]
+  /** Jobs finished per second since the previous sample; null when the leader could not be asked. */
+  readonly throughput: { readonly completed: number; readonly failed: number; readonly capped: boolean } | null
+  /** Submit-to-finish latency of the jobs finished in the last 10 s, ms; null without any. */
+  readonly latency: { readonly p50Ms: number; readonly p99Ms: number; readonly count: number } | null
+  /** Attempts waiting for a worker and running, summed over the members' gossip. */
+  readonly queue: { readonly queued: number; readonly running: number; readonly capacity: number }
+  readonly recent: readonly RecentJob[] | null
+  readonly alerts: readonly DashboardAlert[]
+}
+
+/** A leader change as this peer saw it. */
+export interface EpochChange {
+  readonly epoch: number
+  readonly nodeId: string
+  /** Wall-clock time this peer first saw it, ms. */
+  readonly at: number
+}
+
+/** What a page gets when it connects. */
+export interface DashboardSnapshot {
+  readonly history: readonly DashboardSummary[]
+  readonly epochs: readonly EpochChange[]
+}
+
+/** The jobs API the hub reads (JobClient's list). */
+export interface JobLister {
+  list(filter: { status?: 'completed' | 'failed'; limit?: number }): Promise<{ jobs: readonly JobInfo[] }>
+}
+
+export interface HubDeps {
+  readonly status: () => StatusDocument
+  readonly jobs: JobLister
+  readonly clock: Clock
+  readonly timers: Timers
+}
+
+export type HubEvent = { readonly kind: 'summary'; readonly summary: DashboardSummary } | { readonly kind: 'epoch'; readonly change: EpochChange }
+
+export class DashboardHub {
+  private readonly history: DashboardSummary[] = []
+  private readonly epochs: EpochChange[] = []
+  private readonly watchers = new Set<(event: HubEvent) => void>()
+  /** Finish time and latency of jobs finished recently, for the percentiles. */
+  private finished: Array<{ at: number; ms: number }> = []
+  /** Finish time up to which jobs were counted, or null before the first successful ask. */
+  private countedUntil: number | null = null
+  private timer: TimerHandle | undefined
+  private ticking = false
+  private stopped = false
+
+  constructor(private readonly deps: HubDeps) {}
+
+  /** Starts sampling; the view part runs always, the job asks only while someone watches. */
+  start(): void {
+    assert(this.timer === undefined && !this.stopped, 'the dashboard hub starts once')
+    const loop = (): void => {
+      this.timer = this.deps.timers.schedule(TICK_MS, () => {
+        this.tick().finally(() => {
+          if (!this.stopped) loop()
+        })
+      })
+    }
+    loop()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== undefined) this.deps.timers.cancel(this.timer)
+    this.watchers.clear()
+  }
+
+  /** The history so far, and a subscription to what follows; call the returned function to leave. */
+  watch(listener: (event: HubEvent) => void): { snapshot: DashboardSnapshot; unwatch: () => void } {
+    this.watchers.add(listener)
+    return { snapshot: { history: [...this.history], epochs: [...this.epochs] }, unwatch: () => this.watchers.delete(listener) }
+  }
+
+  get watching(): number {
+    return this.watchers.size
+  }
+
+  /** One sample; exposed so that tests can drive it without timers. */
+  async tick(): Promise<void> {
+    if (this.ticking) return
+    this.ticking = true
+    try {
+      const status = this.deps.status()
+      const now = this.deps.clock.wallMs()
+      this.noteLeader(status, now)
+      const jobs = this.watchers.size > 0 ? await this.askJobs(now) : { throughput: null, recent: null }
+      const summary = this.summarize(status, now, jobs.throughput, jobs.recent)
+      this.history.push(summary)
+      if (this.history.length > HISTORY_POINTS) this.history.shift()
+      for (const watcher of this.watchers) watcher({ kind: 'summary', summary })
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  private noteLeader(status: StatusDocument, now: number): void {
+    const leader = status.leader
+    if (leader === null) return
+    const last = this.epochs.at(-1)
+    if (last !== undefined && last.epoch === leader.epoch && last.nodeId === leader.nodeId) return
+    if (last !== undefined && leader.epoch < last.epoch) return
+    const change = { epoch: leader.epoch, nodeId: leader.nodeId, at: now }
+    this.epochs.push(change)
+    if (this.epochs.length > EPOCHS_KEPT) this.epochs.shift()
+    for (const watcher of this.watchers) watcher({ kind: 'epoch', change })
+  }
+
+  /** Finished jobs since the last count, and the newest jobs; nulls when the leader does not answer. */
+  private async askJobs(now: number): Promise<{ throughput: DashboardSummary['throughput']; recent: RecentJob[] | null }> {
+    try {
+      const [completed, failed, recent] = await Promise.all([this.deps.jobs.list({ status: 'completed', limit: FINISHED_PER_TICK_MAX }), this.deps.jobs.list({ status: 'failed', limit: FINISHED_PER_TICK_MAX }), this.deps.jobs.list({ limit: RECENT_JOBS })])
+      const since = this.countedUntil
+      this.countedUntil = now
+      let throughput: DashboardSummary['throughput'] = null
+      if (since !== null) {
+        const fresh = (list: readonly JobInfo[]): JobInfo[] => list.filter((j) => j.finishedAt !== null && j.finishedAt > since && j.finishedAt <= now)
+        const done = fresh(completed.jobs)
+        const bad = fresh(failed.jobs)
+        const seconds = Math.max(0.001, (now - since) / 1000)
+        for (const j of [...done, ...bad]) this.finished.push({ at: j.finishedAt!, ms: Math.max(0, j.finishedAt! - j.submittedAt) })
+        const capped = done.length === completed.jobs.length && done.length === FINISHED_PER_TICK_MAX
+        throughput = { completed: done.length / seconds, failed: bad.length / seconds, capped }
+      }
+      return { throughput, recent: recent.jobs.map(recentJob) }
+    } catch {
+      this.countedUntil = null
+      return { throughput: null, recent: null }
+    }
+  }
+
+  private summarize(status: StatusDocument, now: number, throughput: DashboardSummary['throughput'], recent: RecentJob[] | null): DashboardSummary {
+    this.finished = this.finished.filter((f) => f.at > now - LATENCY_WINDOW_MS)
+    const members = status.members.map((m) => memberSample(m, status.leader?.nodeId ?? null))
+    const sum = (pick: (m: MemberSample) => number | null): number => members.filter((m) => m.state === 'up').reduce((total, m) => total + (pick(m) ?? 0), 0)
+    return {
+      t: now,
+      nodeId: status.nodeId,
+      clusterId: status.clusterId,
+      leader: status.leader,
+      leading: status.leading,
+      members,
+      throughput,
+      latency: percentiles(this.finished.map((f) => f.ms)),
+      queue: { queued: sum((m) => m.queued), running: sum((m) => m.running), capacity: sum((m) => m.capacity) },
+      recent,
+      alerts: alertsOf(status, members),
+    }
+  }
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null
+}
+
+function memberSample(m: StatusDocument['members'][number], leader: string | null): MemberSample {
+  return {
+    nodeId: m.nodeId,
+    role: typeof m.role === 'string' ? m.role : m.voter === true ? 'voter' : 'worker',
+    state: m.state,
+    voter: m.voter === true,
+    leader: m.nodeId === leader,
+    running: num(m.running),
+    queued: num(m.queued),
+    capacity: num(m.capacity),
+    cpu: num(m.cpu),
+    lagMs: num(m.eventLoopLagMs),
+    memoryMb: num(m.memoryMb),
+  }
+}
+
+function recentJob(j: JobInfo): RecentJob {
+  return { id: j.id, type: j.type, status: j.status, attempts: j.attempts, assignedTo: j.assignedTo, submittedAt: j.submittedAt, finishedAt: j.finishedAt ?? null }
+}
+
+/** P50 and P99 (nearest rank) of a sample, or null when it is empty. */
+export function percentiles(values: readonly number[]): DashboardSummary['latency'] {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+  return { p50Ms: rank(0.5), p99Ms: rank(0.99), count: sorted.length }
+}
+
+/**
+ * The alerts this peer can tell from its own view, plus those /status carries (the predictive
+ * analytics add theirs there as `alerts: [{name, severity, message}]`).
+ */
+export function alertsOf(status: StatusDocument, members: readonly MemberSample[]): DashboardAlert[] {
+  const alerts: DashboardAlert[] = []
+  if (status.leader === null) alerts.push({ name: 'NoLeader', severity: 'critical', message: 'No leader is known: jobs are not scheduled until one is elected.' })
+  for (const m of members) {
+    if (m.state === 'down') alerts.push({ name: 'MemberDown', severity: 'warning', message: `${m.nodeId} is down.` })
+    else if (m.state === 'suspect') alerts.push({ name: 'MemberSuspect', severity: 'warning', message: `${m.nodeId} has not been heard from lately.` })
+    if (m.state === 'up' && m.lagMs !== null && m.lagMs > LAG_ALERT_MS) alerts.push({ name: 'EventLoopLag', severity: 'warning', message: `${m.nodeId}'s event loop lags ${Math.round(m.lagMs)} ms.` })
+  }
+  const extra = (status as { alerts?: unknown }).alerts
+  if (Array.isArray(extra)) {
+    for (const a of extra.slice(0, 50) as Array<Record<string, unknown>>) {
+      if (a === null || typeof a !== 'object') continue
+      const name = typeof a.name === 'string' ? a.name : typeof a.kind === 'string' ? a.kind : 'Alert'
+      const message = typeof a.message === 'string' ? a.message : typeof a.summary === 'string' ? a.summary : JSON.stringify(a).slice(0, 300)
+      alerts.push({ name, severity: a.severity === 'critical' ? 'critical' : 'warning', message })
+    }
+  }
+  return alerts
+}
