@@ -93,7 +93,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       peer.start()
       if (i === 0) await peer.address()
     }
-    await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 120_000, `${count} peers up with one leader`)
+    await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 300_000, `${count} peers up with one leader`)
     log(`cluster of ${count} formed in ${now()} ms`)
 
     // The workload: keys are unique per submission; n identifies the right result.
