@@ -30,7 +30,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const env = realEnvironment({ logLevel: 'error' })
   const dir = resolve(values.dir)
   await rm(dir, { recursive: true, force: true })
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true, mode: 0o700 })
   await run([BIN, 'secret', '--out', join(dir, 'cluster.key')])
   const stop = new AbortController()
   const onSignal = (): void => stop.abort()

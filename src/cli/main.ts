@@ -65,7 +65,18 @@ once). Settings come from flags, then DX_* environment variables, then the --con
   --job-log <url>              replicated (the default: each peer keeps a copy in <data-dir>/replica),
                                file:<dir> (one host; its peers share the directory) or
                                kafka://host:port[,host:port]/<topic> (DX_JOB_LOG)
-  --cache <url>                memory or redis://host:port[/prefix] (DX_CACHE; default memory)
+  --cache <url>                memory or redis://host:port[/prefix], rediss:// for TLS (DX_CACHE; default memory)
+  --kafka-sasl <mechanism>     plain, scram-sha-256 or scram-sha-512 (DX_KAFKA_SASL), with
+  --kafka-username <name>      (DX_KAFKA_USERNAME) and --kafka-password-file <path> (DX_KAFKA_PASSWORD_FILE
+                               or DX_KAFKA_PASSWORD; never on the command line)
+  --kafka-tls on|off           TLS to the brokers (DX_KAFKA_TLS); on with any of --kafka-ca-file,
+                               --kafka-cert-file, --kafka-key-file <path> (DX_KAFKA_CA_FILE, ...)
+  --kafka-replication-factor <n>, --kafka-min-insync-replicas <n>
+                               of the job-log topic it creates (DX_KAFKA_REPLICATION_FACTOR,
+                               DX_KAFKA_MIN_INSYNC_REPLICAS; default 3 and 2)
+  --redis-username <name>      Redis ACL user (DX_REDIS_USERNAME)
+  --redis-password-file <path> Redis password (DX_REDIS_PASSWORD_FILE or DX_REDIS_PASSWORD)
+  --redis-ca-file <path>       CA of a rediss:// Redis (DX_REDIS_CA_FILE)
   --actors <module>            a module whose exported job definitions this peer runs: .ts, .mts, .cts
                                (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)
   --config <file.json>         a settings file (DX_CONFIG)

@@ -34,7 +34,35 @@ const START_OPTIONS = {
   cache: { type: 'string' },
   actors: { type: 'string', multiple: true },
   config: { type: 'string' },
+  'kafka-tls': { type: 'string' },
+  'kafka-ca-file': { type: 'string' },
+  'kafka-cert-file': { type: 'string' },
+  'kafka-key-file': { type: 'string' },
+  'kafka-sasl': { type: 'string' },
+  'kafka-username': { type: 'string' },
+  'kafka-password-file': { type: 'string' },
+  'kafka-replication-factor': { type: 'string' },
+  'kafka-min-insync-replicas': { type: 'string' },
+  'redis-username': { type: 'string' },
+  'redis-password-file': { type: 'string' },
+  'redis-ca-file': { type: 'string' },
 } as const
+
+/** Service-credential flags, named as their settings in kebab case; passwords only as files. */
+const SERVICE_FLAGS = {
+  'kafka-tls': 'kafkaTls',
+  'kafka-ca-file': 'kafkaCaFile',
+  'kafka-cert-file': 'kafkaCertFile',
+  'kafka-key-file': 'kafkaKeyFile',
+  'kafka-sasl': 'kafkaSasl',
+  'kafka-username': 'kafkaUsername',
+  'kafka-password-file': 'kafkaPasswordFile',
+  'kafka-replication-factor': 'kafkaReplicationFactor',
+  'kafka-min-insync-replicas': 'kafkaMinInsyncReplicas',
+  'redis-username': 'redisUsername',
+  'redis-password-file': 'redisPasswordFile',
+  'redis-ca-file': 'redisCaFile',
+} as const satisfies Partial<Record<keyof typeof START_OPTIONS, keyof RawSettings>>
 
 export async function runStart(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: START_OPTIONS })
@@ -57,6 +85,10 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     ...(values['retain-jobs'] === undefined ? {} : { retainJobs: values['retain-jobs'] }),
     ...(values['retain-ms'] === undefined ? {} : { retainMs: values['retain-ms'] }),
     ...(values.actors === undefined ? {} : { actors: values.actors }),
+  }
+  for (const [flag, setting] of Object.entries(SERVICE_FLAGS) as Array<[keyof typeof SERVICE_FLAGS, (typeof SERVICE_FLAGS)[keyof typeof SERVICE_FLAGS]]>) {
+    const value = values[flag]
+    if (value !== undefined) flags[setting] = value
   }
   const config = resolveConfig(flags, process.env, values.config ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]

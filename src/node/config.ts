@@ -51,6 +51,38 @@ export interface NodeConfig {
   actors: string[]
   /** How long finished jobs stay in the leader's memory: by count and by age. */
   retention: { maxFinished: number; maxAgeMs: number }
+  /** Kafka's connection security and topic settings (used when the job log is on Kafka). */
+  kafka: KafkaSettings
+  /** Redis credentials and TLS (used when the cache is on Redis). */
+  redis: RedisSettings
+}
+
+/** PEM contents read from the configured files; TLS with the system's CAs when all are absent. */
+export interface TlsFiles {
+  ca?: string
+  cert?: string
+  key?: string
+}
+
+/** SASL mechanisms Kafka offers that we support. */
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
+
+export interface KafkaSettings {
+  /** TLS to the brokers, or undefined for plaintext. */
+  tls: TlsFiles | undefined
+  sasl: { mechanism: (typeof KAFKA_SASL_MECHANISMS)[number]; username: string; password: string } | undefined
+  /** Replication factor of a topic the job log creates (3 by default: a 3-broker cluster). */
+  replicationFactor: number
+  /** `min.insync.replicas` of a created topic (2 by default); an existing topic with less is warned about. */
+  minInsyncReplicas: number
+}
+
+export interface RedisSettings {
+  /** TLS (`rediss://`), or undefined for plaintext. */
+  tls: TlsFiles | undefined
+  /** An ACL user; `default` when only a password is given. */
+  username: string | undefined
+  password: string | undefined
 }
 
 /**
@@ -60,7 +92,7 @@ export interface NodeConfig {
 export type JobLogSetting = { kind: 'file'; dir: string } | { kind: 'kafka'; brokers: string[]; topic: string } | { kind: 'replicated' }
 
 /** Where results are cached: in each node's memory, or Redis. */
-export type CacheSetting = { kind: 'memory' } | { kind: 'redis'; host: string; port: number; prefix: string }
+export type CacheSetting = { kind: 'memory' } | { kind: 'redis'; host: string; port: number; prefix: string; tls?: true }
 
 /** The raw settings as flags, environment and file provide them. */
 export interface RawSettings {
@@ -82,6 +114,18 @@ export interface RawSettings {
   actors?: string | string[]
   retainJobs?: string | number
   retainMs?: string | number
+  kafkaTls?: string
+  kafkaCaFile?: string
+  kafkaCertFile?: string
+  kafkaKeyFile?: string
+  kafkaSasl?: string
+  kafkaUsername?: string
+  kafkaPasswordFile?: string
+  kafkaReplicationFactor?: string | number
+  kafkaMinInsyncReplicas?: string | number
+  redisUsername?: string
+  redisPasswordFile?: string
+  redisCaFile?: string
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -103,7 +147,22 @@ const ENV: Record<keyof RawSettings, string> = {
   actors: 'DX_ACTORS',
   retainJobs: 'DX_RETAIN_JOBS',
   retainMs: 'DX_RETAIN_MS',
+  kafkaTls: 'DX_KAFKA_TLS',
+  kafkaCaFile: 'DX_KAFKA_CA_FILE',
+  kafkaCertFile: 'DX_KAFKA_CERT_FILE',
+  kafkaKeyFile: 'DX_KAFKA_KEY_FILE',
+  kafkaSasl: 'DX_KAFKA_SASL',
+  kafkaUsername: 'DX_KAFKA_USERNAME',
+  kafkaPasswordFile: 'DX_KAFKA_PASSWORD_FILE',
+  kafkaReplicationFactor: 'DX_KAFKA_REPLICATION_FACTOR',
+  kafkaMinInsyncReplicas: 'DX_KAFKA_MIN_INSYNC_REPLICAS',
+  redisUsername: 'DX_REDIS_USERNAME',
+  redisPasswordFile: 'DX_REDIS_PASSWORD_FILE',
+  redisCaFile: 'DX_REDIS_CA_FILE',
 }
+
+/** Secrets that may also come straight from the environment (never from flags or the config file). */
+const SECRET_ENV = { kafkaPassword: 'DX_KAFKA_PASSWORD', redisPassword: 'DX_REDIS_PASSWORD' } as const
 
 /** Default listen address: every interface, port 7400. */
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7400'
@@ -140,6 +199,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     throw new ConfigError(`http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`)
   }
   const logLevel = pick('logLevel') ?? 'info'
+  const cacheText = pick('cache') ?? 'memory'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
   const logFormat = pick('logFormat') ?? 'auto'
   if (!['json', 'pretty', 'auto'].includes(logFormat)) throw new ConfigError(`logFormat: ${logFormat} is not one of json, pretty, auto`)
@@ -158,10 +218,80 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     voters: voterCount(pick('voters')),
     voterDownMs: optionalMs(pick('voterDownMs'), 'voterDownMs'),
     jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
-    cache: cacheSetting(pick('cache') ?? 'memory'),
+    cache: cacheSetting(cacheText),
     actors: list(pick('actors') ?? []),
     retention: { maxFinished: count(pick('retainJobs') ?? DEFAULT_RETAIN_JOBS, 'retainJobs'), maxAgeMs: optionalMs(pick('retainMs'), 'retainMs') ?? DEFAULT_RETAIN_MS },
+    kafka: kafkaSettings(pick, env),
+    redis: redisSettings(pick, env, cacheText),
   }
+}
+
+type Pick = <K extends keyof RawSettings>(key: K) => RawSettings[K]
+
+function kafkaSettings(pick: Pick, env: Record<string, string | undefined>): KafkaSettings {
+  const tlsFlag = pick('kafkaTls')
+  if (tlsFlag !== undefined && !['on', 'off'].includes(tlsFlag)) throw new ConfigError(`kafkaTls: ${tlsFlag} is neither on nor off`)
+  const files = tlsFiles({ ca: pick('kafkaCaFile'), cert: pick('kafkaCertFile'), key: pick('kafkaKeyFile') }, 'kafka')
+  if (tlsFlag === 'off' && files !== undefined) throw new ConfigError('kafkaTls: off, yet CA or client certificate files are given')
+  const tls = files ?? (tlsFlag === 'on' ? {} : undefined)
+  const mechanism = pick('kafkaSasl')
+  let sasl: KafkaSettings['sasl']
+  if (mechanism !== undefined) {
+    if (!(KAFKA_SASL_MECHANISMS as readonly string[]).includes(mechanism)) throw new ConfigError(`kafkaSasl: ${mechanism} is not one of ${KAFKA_SASL_MECHANISMS.join(', ')}`)
+    const username = pick('kafkaUsername')
+    if (username === undefined || username === '') throw new ConfigError(`kafkaSasl: ${mechanism} needs kafkaUsername`)
+    const password = secret(pick('kafkaPasswordFile'), env[SECRET_ENV.kafkaPassword], 'kafka')
+    if (password === undefined) throw new ConfigError(`kafkaSasl: ${mechanism} needs a password: kafkaPasswordFile (or ${SECRET_ENV.kafkaPassword})`)
+    sasl = { mechanism: mechanism as (typeof KAFKA_SASL_MECHANISMS)[number], username, password }
+  } else if (pick('kafkaUsername') !== undefined || pick('kafkaPasswordFile') !== undefined) {
+    throw new ConfigError('kafkaUsername and kafkaPasswordFile need kafkaSasl (plain, scram-sha-256 or scram-sha-512)')
+  }
+  const replicationFactor = positive(pick('kafkaReplicationFactor') ?? 3, 'kafkaReplicationFactor')
+  const minInsyncReplicas = positive(pick('kafkaMinInsyncReplicas') ?? Math.min(2, replicationFactor), 'kafkaMinInsyncReplicas')
+  if (minInsyncReplicas > replicationFactor) throw new ConfigError(`kafkaMinInsyncReplicas: ${minInsyncReplicas} is above kafkaReplicationFactor ${replicationFactor}; no write could succeed`)
+  return { tls, sasl, replicationFactor, minInsyncReplicas }
+}
+
+function redisSettings(pick: Pick, env: Record<string, string | undefined>, cacheText: string): RedisSettings {
+  const files = tlsFiles({ ca: pick('redisCaFile') }, 'redis')
+  const tls = cacheText.startsWith('rediss://') ? (files ?? {}) : undefined
+  if (tls === undefined && files !== undefined) throw new ConfigError('redisCaFile is given but the cache is not rediss://host:port (TLS)')
+  const username = pick('redisUsername')
+  const password = secret(pick('redisPasswordFile'), env[SECRET_ENV.redisPassword], 'redis')
+  if (username !== undefined && password === undefined) throw new ConfigError(`redisUsername needs a password: redisPasswordFile (or ${SECRET_ENV.redisPassword})`)
+  return { tls, username, password }
+}
+
+/** Reads the TLS files given; undefined when none is. */
+function tlsFiles(paths: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }, what: string): TlsFiles | undefined {
+  const files: TlsFiles = {}
+  for (const [name, path] of Object.entries(paths) as Array<[keyof TlsFiles, string | undefined]>) if (path !== undefined) files[name] = readSecretFile(path, `${what} TLS ${name}`)
+  if ((files.cert === undefined) !== (files.key === undefined)) throw new ConfigError(`${what} TLS: a client certificate needs its key and the other way round`)
+  return Object.keys(files).length === 0 ? undefined : files
+}
+
+/** A password from its file (first line), else from the environment. */
+function secret(file: string | undefined, fromEnv: string | undefined, what: string): string | undefined {
+  if (file !== undefined) {
+    const value = readSecretFile(file, `${what} password`).split('\n')[0]!.trim()
+    if (value === '') throw new ConfigError(`the ${what} password file ${file} is empty`)
+    return value
+  }
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+}
+
+function readSecretFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read the ${what} file ${path}: ${(error as Error).message}`)
+  }
+}
+
+function positive(value: string | number, what: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what}: ${value} is not a whole number of at least 1`)
+  return n
 }
 
 /** Parses `file:<dir>`, `kafka://host:port[,host:port...]/<topic>` or `replicated`. */
@@ -174,6 +304,7 @@ export function jobLogSetting(text: string): JobLogSetting {
   }
   const kafka = /^kafka:\/\/([^/]+)\/([A-Za-z0-9._-]{1,249})$/.exec(text)
   if (kafka !== null) {
+    if (kafka[1]!.includes('@')) throw new ConfigError('jobLog: put Kafka credentials in kafkaSasl, kafkaUsername and kafkaPasswordFile (or DX_KAFKA_PASSWORD), not in the URL')
     const brokers = kafka[1]!.split(',')
     for (const b of brokers) hostPort(b)
     return { kind: 'kafka', brokers, topic: kafka[2]! }
@@ -181,15 +312,17 @@ export function jobLogSetting(text: string): JobLogSetting {
   throw new ConfigError(`jobLog: ${text} is none of file:<dir>, kafka://host:port/<topic>, replicated`)
 }
 
-/** Parses `memory` or `redis://host:port[/prefix]`. */
+/** Parses `memory` or `redis://host:port[/prefix]` (`rediss://` for TLS). */
 export function cacheSetting(text: string): CacheSetting {
   if (text === 'memory') return { kind: 'memory' }
-  const redis = /^redis:\/\/([^/]+)(?:\/([A-Za-z0-9:._-]{1,128}))?$/.exec(text)
+  const redis = /^(rediss?):\/\/([^/]+)(?:\/([A-Za-z0-9:._-]{1,128}))?$/.exec(text)
   if (redis !== null) {
-    const { host, port } = hostPort(redis[1]!)
-    return { kind: 'redis', host, port, prefix: redis[2] ?? 'dx' }
+    // Credentials in the URL would sit in the process list and in shell history.
+    if (redis[2]!.includes('@')) throw new ConfigError('cache: put Redis credentials in redisUsername and redisPasswordFile (or DX_REDIS_PASSWORD), not in the URL')
+    const { host, port } = hostPort(redis[2]!)
+    return { kind: 'redis', host, port, prefix: redis[3] ?? 'dx', ...(redis[1] === 'rediss' ? { tls: true as const } : {}) }
   }
-  throw new ConfigError(`cache: ${text} is neither memory nor redis://host:port[/prefix]`)
+  throw new ConfigError('cache: the value is neither memory nor redis[s]://host:port[/prefix]')
 }
 
 function readConfigFile(path: string): RawSettings {
@@ -230,6 +363,18 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   jobLog: 'text',
   cache: 'text',
   actors: 'list',
+  kafkaTls: 'text',
+  kafkaCaFile: 'text',
+  kafkaCertFile: 'text',
+  kafkaKeyFile: 'text',
+  kafkaSasl: 'text',
+  kafkaUsername: 'text',
+  kafkaPasswordFile: 'text',
+  kafkaReplicationFactor: 'number',
+  kafkaMinInsyncReplicas: 'number',
+  redisUsername: 'text',
+  redisPasswordFile: 'text',
+  redisCaFile: 'text',
 }
 
 /** Reads a token file (its first line); a missing or empty file is a ConfigError. */

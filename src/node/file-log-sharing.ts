@@ -12,12 +12,14 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClusterMismatchError, JobLogNotSharedError } from '../storage/errors.js'
 import { writeFileDurably } from '../storage/file-sync.js'
+import { ensurePrivateDir } from '../storage/private-dir.js'
 
 const MEMBERS_DIR = 'members'
 const CLUSTER_FILE = 'cluster'
 
 /** Records that `nodeId` uses the log in `dir`. */
 export async function markFileLogUser(dir: string, nodeId: string): Promise<void> {
+  await ensurePrivateDir(dir)
   await mkdir(join(dir, MEMBERS_DIR), { recursive: true, mode: 0o700 })
   await writeFile(join(dir, MEMBERS_DIR, nodeId), '', { mode: 0o600 })
 }

@@ -3,7 +3,7 @@
  * a persistent identity and the cluster secret from disk, the libp2p network, the configured job
  * log and cache, the assembled runtime, and the HTTP endpoint.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '../adapters/libp2p/index.js'
@@ -12,7 +12,9 @@ import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
+import { acquireFileLock, FileLockedError, type FileLock } from '../storage/file-lock.js'
 import { writeFileDurably } from '../storage/file-sync.js'
+import { ensurePrivateDir } from '../storage/private-dir.js'
 import type { JobDef } from '../jobs/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
@@ -32,15 +34,42 @@ export interface RunningNode extends AssembledNode {
   readonly network: Network
 }
 
-/** Starts a node; rejects with ConfigError for unusable settings (a missing secret file, a bad path). */
+/** The data directory's lock file: one peer per data directory. */
+export const DATA_DIR_LOCK_FILE = 'lock'
+
+/**
+ * Starts a node; rejects with ConfigError for unusable settings (a missing secret file, a bad path),
+ * UnsafeDirectoryError for a data directory other users can write, and FileLockedError when another
+ * peer uses the data directory.
+ */
 export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Promise<RunningNode> {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
-  const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
-  const secret = await readSecret(config)
-  const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   const metrics = new PrometheusMetrics()
   const logger = pinoLogger({ level: config.logLevel, format: config.logFormat === 'auto' ? (process.stderr.isTTY === true ? 'pretty' : 'json') : config.logFormat })
   const env = realEnvironment({ logger, metrics })
+  await ensurePrivateDir(config.dataDir, env.logger)
+  const lock = await lockDataDir(config.dataDir)
+  try {
+    return await startLocked(config, jobs, env, metrics, lock)
+  } catch (error) {
+    await lock.release()
+    throw error
+  }
+}
+
+/** Takes the data directory's lock, held until the node stops or its process dies. */
+async function lockDataDir(dataDir: string): Promise<FileLock> {
+  try {
+    return await acquireFileLock(join(dataDir, DATA_DIR_LOCK_FILE))
+  } catch (error) {
+    if (!(error instanceof FileLockedError)) throw error
+    throw new FileLockedError(error.path, error.pid, `the data directory ${dataDir} is in use by another peer${error.pid === undefined ? '' : ` (process ${error.pid})`}; give each peer its own --data-dir`)
+  }
+}
+
+async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: ReturnType<typeof realEnvironment>, metrics: PrometheusMetrics, lock: FileLock): Promise<RunningNode> {
+  const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
+  const secret = await readSecret(config)
+  const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   // Replication sends whole job records in one message, beyond the default message limit.
   const maxPayloadBytes = config.jobLog.kind === 'replicated' ? { maxPayloadBytes: REPLICATION_NETWORK_PAYLOAD_BYTES } : {}
   const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity, ...maxPayloadBytes })
@@ -107,6 +136,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       await network.stop()
       await storage.close()
       load.stop()
+      await lock.release()
     },
   }
 }

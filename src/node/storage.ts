@@ -6,6 +6,9 @@
  */
 import { join } from 'node:path'
 import { KafkaJobLog } from '../adapters/kafka/job-log.js'
+import { KEEP_FOREVER, type KafkaJobLogInit } from '../adapters/kafka/options.js'
+import { KafkaTopicConfigError } from '../adapters/kafka/topic.js'
+import type { RedisResultCacheInit } from '../adapters/redis/result-cache.js'
 import { fileReplicaLogOpener, REPLICA_DIR } from '../adapters/replica-log/file-replica-log.js'
 import { RedisResultCache } from '../adapters/redis/result-cache.js'
 import type { Environment } from '../env/types.js'
@@ -13,7 +16,7 @@ import { FileJobLog } from '../storage/file-job-log.js'
 import { FileDurableStore } from '../storage/file-store.js'
 import { MemoryResultCache } from '../storage/memory-cache.js'
 import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
-import type { NodeConfig } from './config.js'
+import type { JobLogSetting, NodeConfig, RedisSettings } from './config.js'
 import { checkFileLogShared, claimFileLogCluster, markFileLogUser } from './file-log-sharing.js'
 
 /** A node's opened storage. */
@@ -47,16 +50,17 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
         ? {
             open: async () => {
               const clusterId = cluster.clusterId()
-              return new KafkaJobLog({ brokers: logConfig.brokers, cluster: logConfig.topic, topic: logConfig.topic, env, ...(clusterId === undefined ? {} : { clusterId }) })
+              return new KafkaJobLog({ ...kafkaInit(config, logConfig, env), ...(clusterId === undefined ? {} : { clusterId }) })
             },
           }
         : 'replicated'
+  if (logConfig.kind === 'kafka') await checkKafkaTopic(kafkaInit(config, logConfig, env), env)
   const replicaLog = logConfig.kind === 'replicated' ? fileReplicaLogOpener({ dir: join(config.dataDir, REPLICA_DIR), logger: env.logger }) : undefined
   const cacheConfig = config.cache
   const cache =
     cacheConfig.kind === 'memory'
       ? new MemoryResultCache({ clock: env.clock })
-      : new RedisResultCache({ host: cacheConfig.host, port: cacheConfig.port, prefix: `${cacheConfig.prefix}:`, logger: env.logger.child({ node: nodeId }) })
+      : new RedisResultCache({ host: cacheConfig.host, port: cacheConfig.port, prefix: `${cacheConfig.prefix}:`, logger: env.logger.child({ node: nodeId }), ...redisAuth(config.redis) })
   return {
     store,
     jobLog,
@@ -65,5 +69,46 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
     async close() {
       if (cache instanceof RedisResultCache) await cache.close()
     },
+  }
+}
+
+/** The Kafka job log's options from the configuration: brokers, TLS, SASL and the topic's redundancy. */
+function kafkaInit(config: NodeConfig, log: Extract<JobLogSetting, { kind: 'kafka' }>, env: Environment): KafkaJobLogInit {
+  const { tls, sasl, replicationFactor, minInsyncReplicas } = config.kafka
+  return {
+    brokers: log.brokers,
+    cluster: log.topic,
+    topic: log.topic,
+    env,
+    ...(tls === undefined ? {} : { ssl: { ...tls } }),
+    ...(sasl === undefined ? {} : { sasl: sasl.mechanism === 'plain' ? { mechanism: 'plain', username: sasl.username, password: sasl.password } : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }),
+    replicationFactor,
+    topicConfig: { ...KEEP_FOREVER, 'min.insync.replicas': String(minInsyncReplicas) },
+  }
+}
+
+/**
+ * Creates or checks the job-log topic at start, so that a topic configured to lose records stops
+ * the node at once (KafkaTopicConfigError); Kafka out of reach is only a warning, as the leader
+ * checks again whenever it opens the log.
+ */
+async function checkKafkaTopic(init: KafkaJobLogInit, env: Environment): Promise<void> {
+  const log = new KafkaJobLog(init)
+  try {
+    await log.prepare()
+  } catch (error) {
+    if (error instanceof KafkaTopicConfigError) throw error
+    env.logger.warn('kafka job log: cannot check the topic at start; the leader checks it again when it opens the log', { topic: init.topic, error: (error as Error).message })
+  } finally {
+    await log.close()
+  }
+}
+
+/** Redis credentials and TLS from the configuration. */
+function redisAuth(redis: RedisSettings): Pick<RedisResultCacheInit, 'username' | 'password' | 'tls'> {
+  return {
+    ...(redis.username === undefined ? {} : { username: redis.username }),
+    ...(redis.password === undefined ? {} : { password: redis.password }),
+    ...(redis.tls === undefined ? {} : { tls: { ...redis.tls } }),
   }
 }

@@ -30,7 +30,7 @@
  * their write starts, so they must not change until their append settles.
  */
 import { constants } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { Logger, AbortOptions } from '../env/types.js'
@@ -42,6 +42,7 @@ import { FrameIndex } from './file-log-index.js'
 import { JobLogCorruptedError, recoverLog } from './file-log-recovery.js'
 import { acquireFileLock, type FileLock } from './file-lock.js'
 import type { JobLog, LogRecord } from './types.js'
+import { ensurePrivateDir } from './private-dir.js'
 import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from './file-sync.js'
 
 /** The log file's name inside the directory. */
@@ -82,13 +83,13 @@ interface Pending {
 export class FileJobLog implements JobLog {
   /** Opens (creating if needed) the log in `init.dir`, recovering it after any crash. */
   static async open(init: FileJobLogInit): Promise<FileJobLog> {
-    await mkdir(init.dir, { recursive: true })
+    await ensurePrivateDir(init.dir, init.logger)
     const lock = await acquireFileLock(join(init.dir, LOCK_FILE))
     let file: LogFile | undefined
     try {
       const path = join(init.dir, LOG_FILE)
       // Not O_APPEND: on Linux it ignores the positions of positional writes.
-      file = await (init.openFile ?? openLogFile)(path, constants.O_RDWR | constants.O_CREAT)
+      file = await (init.openFile ?? openLogFile)(path, constants.O_RDWR | constants.O_CREAT, 0o600)
       // The file may be new: make its directory entry durable before anything is acknowledged.
       await syncDirectory(init.dir)
       const recovered = await recoverLog(file, path)

@@ -46,7 +46,7 @@ async function cluster(jobLog: (dir: string) => string | undefined, cache: strin
   await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
   await waitFor(async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0), (ok) => ok, 10_000, 'executors gossiped')
   const log = jobLog(dir)
-  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', ...(log === undefined ? {} : { jobLog: log }), cache }, {})
+  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', ...(log === undefined ? {} : { jobLog: log }), cache, kafkaReplicationFactor: 1, kafkaMinInsyncReplicas: 1 }, {})
   const client = await startNode(config, [])
   await waitFor(async () => client.cluster.view()?.leader?.nodeId, (l) => l !== undefined, 30_000, 'the submitter to join')
   return {

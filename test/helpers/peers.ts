@@ -76,6 +76,8 @@ export class Peer {
     const args = [...(s.nodeArgs ?? []), BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
+    // The test brokers are single brokers: the topic's redundancy is overridden, as the README says.
+    if (s.jobLog?.startsWith('kafka://') === true && !(s.extraArgs ?? []).includes('--kafka-replication-factor')) args.push('--kafka-replication-factor', '1', '--kafka-min-insync-replicas', '1')
     if (s.cache !== undefined) args.push('--cache', s.cache)
     if (s.actors !== undefined) args.push('--actors', s.actors)
     if (s.httpTokenFile !== undefined) args.push('--http-token-file', s.httpTokenFile)

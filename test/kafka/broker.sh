@@ -9,7 +9,10 @@
 #
 # Settings (environment): DX_KAFKA_VERSION (4.1.1), DX_KAFKA_PORT (19092), DX_KAFKA_CONTROLLER_PORT
 # (port + 1), DX_KAFKA_HEAP (512m), DX_KAFKA_READY_TIMEOUT_S (90), DX_KAFKA_KEEP_DATA (set to 1 to
-# restart on the data of the previous run instead of a fresh directory, as after a crash).
+# restart on the data of the previous run instead of a fresh directory, as after a crash),
+# DX_KAFKA_SASL (set to 1: clients must authenticate on the port with SASL, SCRAM-SHA-256/512 as
+# user dx with password dx-scram-secret, or PLAIN as dx-plain / dx-plain-secret; the broker's own
+# plaintext listener moves to port + 2).
 #
 # Invariants: everything lives under .kafka/ (git-ignored); `start` and `fetch` hold a lock so that
 # concurrent test processes cannot start two brokers or interleave a download; `start` on a running
@@ -27,6 +30,11 @@ LIB="$STATE/lib-$VERSION"
 RUN="$STATE/run-$PORT"
 PID_FILE="$RUN/broker.pid"
 BOOTSTRAP="127.0.0.1:$PORT"
+SASL="${DX_KAFKA_SASL:-0}"
+INTERNAL_PORT=$((PORT + 2))
+# Readiness is checked where no credentials are needed.
+READY_BOOTSTRAP="$BOOTSTRAP"
+[[ "$SASL" == 1 ]] && READY_BOOTSTRAP="127.0.0.1:$INTERNAL_PORT"
 JVM_OPTS=(-Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData
   -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$ROOT/test/kafka/log4j2.properties")
@@ -91,10 +99,23 @@ num.io.threads=2
 background.threads=2
 log.cleaner.dedupe.buffer.size=8388608
 EOF
+  if [[ "$SASL" == 1 ]]; then
+    sed -i -e '/^listeners=/d' -e '/^advertised.listeners=/d' -e '/^inter.broker.listener.name=/d' -e '/^listener.security.protocol.map=/d' "$RUN/server.properties"
+    cat >>"$RUN/server.properties" <<EOF
+listeners=SASL_PLAINTEXT://127.0.0.1:$PORT,INTERNAL://127.0.0.1:$INTERNAL_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$BOOTSTRAP,INTERNAL://127.0.0.1:$INTERNAL_PORT
+inter.broker.listener.name=INTERNAL
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_dx-plain="dx-plain-secret";
+EOF
+  fi
 }
 
 wait_ready() {
-  node "$ROOT/test/kafka/ready.mjs" "$BOOTSTRAP" "$READY_TIMEOUT_S" || {
+  node "$ROOT/test/kafka/ready.mjs" "$READY_BOOTSTRAP" "$READY_TIMEOUT_S" || {
     log "broker not ready; last lines of $RUN/broker.log:"
     tail -n 30 "$RUN/broker.log" >&2 || true
     return 1
@@ -122,7 +143,9 @@ start() {
     local cluster_id
     # --cluster-id=<id>: an id may start with '-' (base64url), which would otherwise read as a flag.
     cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 || {
+    local scram=()
+    [[ "$SASL" == 1 ]] && scram=(--add-scram 'SCRAM-SHA-256=[name=dx,password=dx-scram-secret]' --add-scram 'SCRAM-SHA-512=[name=dx,password=dx-scram-secret]')
+    java "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$RUN/server.properties" "${scram[@]}" >"$RUN/format.log" 2>&1 || {
       log "format failed:"
       cat "$RUN/format.log" >&2
       exit 1

@@ -4,7 +4,7 @@
 // directory, damaged by hand or by killing a child process that appends in a loop.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { appendFile, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -127,7 +127,7 @@ describe('FileJobLog on disk', () => {
     assert.equal((await readFile(join(dir, LOG_FILE), 'utf8')).startsWith('this is'), true, 'the file is left as it was')
   })
 
-  withDir('a second open is locked out; a stale lock of a dead process is taken over', async (dir) => {
+  withDir('a second open is locked out; a lock file left by a dead process is no lock; files are private', async (dir) => {
     const log = await FileJobLog.open({ dir })
     await assert.rejects(FileJobLog.open({ dir }), (error: unknown) => {
       assert.equal((error as Error).name, 'FileLockedError')
@@ -139,8 +139,19 @@ describe('FileJobLog on disk', () => {
     await writeFile(join(dir, LOCK_FILE), `${dead}\n`)
     const again = await FileJobLog.open({ dir })
     assert.equal((await readFile(join(dir, LOCK_FILE), 'utf8')).trim(), String(process.pid))
+    assert.equal((await stat(dir)).mode & 0o777, 0o700)
+    for (const name of [LOCK_FILE, LOG_FILE]) assert.equal((await stat(join(dir, name))).mode & 0o777, 0o600, `${name} is 0600`)
     await again.close()
-    await assert.rejects(stat(join(dir, LOCK_FILE)), { code: 'ENOENT' })
+  })
+
+  withDir('a job log directory other users can write is refused', async (dir) => {
+    const shared = join(dir, 'shared')
+    await mkdir(shared, { mode: 0o777 })
+    await chmod(shared, 0o777)
+    await assert.rejects(FileJobLog.open({ dir: shared }), { name: 'UnsafeDirectoryError', code: 'ERR_UNSAFE_DIRECTORY' })
+    await chmod(shared, 0o750)
+    const log = await FileJobLog.open({ dir: shared })
+    await log.close()
   })
 
   withDir('an aborted append is not written; bad arguments are typed errors', async (dir) => {

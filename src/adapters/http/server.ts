@@ -17,7 +17,8 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { isIP, type AddressInfo } from 'node:net'
+import { isIP, type AddressInfo, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 /** Largest request body accepted. */
 export const BODY_MAX_BYTES = 1024 * 1024
@@ -81,6 +82,7 @@ export async function startHttpServer(host: string, port: number, routes: readon
     handle(compiled, req, res, hostOk, token).catch((error: unknown) => send(res, statusOf(error), { error: errorBody(error) }))
   })
   server.maxConnections = access.connectionsMax ?? 1024
+  server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
@@ -99,6 +101,21 @@ export async function startHttpServer(host: string, port: number, routes: readon
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * A request Node's parser refused (malformed, headers too large, too slow) gets the same typed JSON
+ * error as any other refusal instead of a bare status line; then the connection is closed. As in
+ * Node's default handler, the answer is written only when no response in flight has begun.
+ */
+function answerClientError(error: NodeJS.ErrnoException, duplex: Duplex): void {
+  const socket = duplex as Socket & { _httpMessage?: { _headerSent?: boolean } | null }
+  if (socket.writable && socket._httpMessage?._headerSent !== true) {
+    const [status, reason, code] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'ERR_HTTP_TIMEOUT'] : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'ERR_HTTP_HEADERS_TOO_LARGE'] : [400, 'Bad Request', 'ERR_HTTP_MALFORMED']
+    const body = JSON.stringify({ error: { name: 'HttpError', code, message: `the request was refused before routing: ${reason.toLowerCase()}` } })
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /** Which Host header names this server answers to, for the address it is bound to. */
@@ -124,7 +141,7 @@ function authorized(req: IncomingMessage, token: Buffer): boolean {
 async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingMessage, res: ServerResponse, hostOk: (name: string) => boolean, token: Buffer | undefined): Promise<void> {
   if (!hostOk(hostName(req.headers.host))) throw new HttpError(421, `this node does not answer to the host name ${JSON.stringify(req.headers.host ?? '')}; add it with --http-host-names`, 'ERR_HTTP_MISDIRECTED')
   const url = new URL(req.url ?? '/', 'http://localhost')
-  const segments = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent)
+  const segments = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment)
   let methodMismatch = false
   for (const route of routes) {
     const params = match(route.parts, segments)
@@ -153,6 +170,15 @@ async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingM
   }
   if (methodMismatch) throw new HttpError(405, `${req.method} is not allowed here`)
   throw new HttpError(404, `no route for ${url.pathname}`)
+}
+
+/** A path segment with its percent-escapes decoded; a malformed escape (`%`, a cut UTF-8 sequence) is a 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path segment ${JSON.stringify(segment.slice(0, 100))}`, 'ERR_HTTP_PATH')
+  }
 }
 
 function match(parts: string[], segments: string[]): Record<string, string> | undefined {

@@ -27,12 +27,16 @@ function bridge(logger: Logger): (level: number) => KafkaLogFunction {
     }
 }
 
+/** TLS and SASL, when configured (kafkajs treats a present `ssl: undefined` like absent). */
+const security = (init: ResolvedKafkaJobLogInit) => ({ ...(init.ssl === undefined ? {} : { ssl: init.ssl }), ...(init.sasl === undefined ? {} : { sasl: init.sasl }) })
+
 const retryOf = (init: ResolvedKafkaJobLogInit) => ({ retries: init.retries, initialRetryTime: 100, maxRetryTime: 1000 })
 
 export function createKafka(init: ResolvedKafkaJobLogInit, clientId: string): Kafka {
   return new Kafka({
     clientId,
     brokers: init.brokers,
+    ...security(init),
     connectionTimeout: init.connectionTimeoutMs,
     requestTimeout: init.requestTimeoutMs,
     enforceRequestTimeout: true,
@@ -46,6 +50,7 @@ export function createReaderCluster(init: ResolvedKafkaJobLogInit, clientId: str
   return createInternalCluster({
     brokers: init.brokers,
     clientId,
+    ...security(init),
     connectionTimeout: init.connectionTimeoutMs,
     requestTimeout: init.requestTimeoutMs,
     retry: retryOf(init),

@@ -146,6 +146,11 @@ export class KafkaJobLog implements JobLog {
   }
 
   /** Finishes what is queued, then disconnects. */
+  /** Creates or checks the topic now (a node does so at start, to report an unsafe topic at once). */
+  async prepare(options: AbortOptions = {}): Promise<void> {
+    await this.step(this.ensureTopic(), 'topic check', options.signal)
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

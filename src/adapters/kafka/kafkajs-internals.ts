@@ -9,7 +9,8 @@
  * at load and fails loudly, naming the expected kafkajs version, if they ever change.
  */
 import { createRequire } from 'node:module'
-import type { ISocketFactory, RetryOptions } from 'kafkajs'
+import type { ConnectionOptions } from 'node:tls'
+import type { ISocketFactory, RetryOptions, SASLOptions } from 'kafkajs'
 
 /** One record as the Fetch decoder yields it, control records and aborted ones included. */
 export interface FetchedRecord {
@@ -60,6 +61,8 @@ export type KafkaLogFunction = (entry: { namespace: string; level: number; label
 export interface InternalClusterOptions {
   brokers: string[]
   clientId: string
+  ssl?: ConnectionOptions
+  sasl?: SASLOptions
   connectionTimeout: number
   requestTimeout: number
   retry: RetryOptions
@@ -91,6 +94,8 @@ export function createInternalCluster(options: InternalClusterOptions): Internal
     socketFactory: socketFactory(),
     brokers: options.brokers,
     clientId: options.clientId,
+    ssl: options.ssl,
+    sasl: options.sasl,
     connectionTimeout: options.connectionTimeout,
     requestTimeout: options.requestTimeout,
     enforceRequestTimeout: true,

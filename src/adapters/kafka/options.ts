@@ -2,6 +2,8 @@
  * Options of the Kafka job log, with the defaults that keep every call bounded: a dead broker
  * costs a connection timeout and a couple of quick retries, never kafkajs's default minutes.
  */
+import type { ConnectionOptions } from 'node:tls'
+import type { SASLOptions } from 'kafkajs'
 import type { Environment } from '../../env/types.js'
 
 /** Options of the Kafka job log. */
@@ -13,9 +15,13 @@ export interface KafkaJobLogInit {
   /** The single-partition topic holding the log; created (one partition) when absent. */
   topic: string
   env: Pick<Environment, 'logger' | 'timers'>
+  /** TLS to the brokers (CA, client certificate); plaintext by default. */
+  ssl?: ConnectionOptions
+  /** SASL authentication (PLAIN, SCRAM-SHA-256/512); none by default. */
+  sasl?: SASLOptions
   /** Replication factor when the topic is created; 1 by default. */
   replicationFactor?: number
-  /** Topic configs when the topic is created; by default the log is kept forever (`retention.ms=-1`). */
+  /** Topic configs when the topic is created; by default the log is kept forever (KEEP_FOREVER). */
   topicConfig?: Record<string, string>
   /** The producer's transactional id; `distributex-<cluster>-job-log` by default. */
   transactionalId?: string
@@ -41,7 +47,10 @@ export interface KafkaJobLogInit {
   clusterId?: string
 }
 
-export type ResolvedKafkaJobLogInit = Required<Omit<KafkaJobLogInit, 'env' | 'clusterId'>> & Pick<KafkaJobLogInit, 'env' | 'clusterId'>
+/** Topic configs under which Kafka never deletes a job record (topic.ts refuses anything else). */
+export const KEEP_FOREVER: Readonly<Record<string, string>> = { 'retention.ms': '-1', 'retention.bytes': '-1', 'unclean.leader.election.enable': 'false' }
+
+export type ResolvedKafkaJobLogInit = Required<Omit<KafkaJobLogInit, 'env' | 'ssl' | 'sasl' | 'clusterId'>> & Pick<KafkaJobLogInit, 'env' | 'ssl' | 'sasl' | 'clusterId'>
 
 export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobLogInit {
   return {
@@ -50,8 +59,10 @@ export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobL
     topic: init.topic,
     env: init.env,
     ...(init.clusterId === undefined ? {} : { clusterId: init.clusterId }),
+    ...(init.ssl === undefined ? {} : { ssl: init.ssl }),
+    ...(init.sasl === undefined ? {} : { sasl: init.sasl }),
     replicationFactor: init.replicationFactor ?? 1,
-    topicConfig: init.topicConfig ?? { 'retention.ms': '-1' },
+    topicConfig: init.topicConfig ?? KEEP_FOREVER,
     transactionalId: init.transactionalId ?? `distributex-${init.cluster}-job-log`,
     connectionTimeoutMs: init.connectionTimeoutMs ?? 1000,
     requestTimeoutMs: init.requestTimeoutMs ?? 5000,

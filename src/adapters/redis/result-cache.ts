@@ -11,6 +11,7 @@
  *
  * The AbortSignal is checked before a command is sent; a sent command settles within its timeout.
  */
+import type { ConnectionOptions } from 'node:tls'
 import { Redis } from 'ioredis'
 import { throwIfAborted } from '../../env/abort.js'
 import type { AbortOptions, Logger } from '../../env/types.js'
@@ -24,7 +25,11 @@ export interface RedisResultCacheInit {
   host?: string
   /** 6379 by default. */
   port?: number
+  /** An ACL user (with `password`); the default user when absent. */
+  username?: string
   password?: string
+  /** TLS to Redis (CA, client certificate); plaintext when absent. */
+  tls?: ConnectionOptions
   db?: number
   /** Prepended to every key, e.g. `dx:<cluster>:`, so clusters sharing a Redis do not collide. */
   prefix: string
@@ -51,7 +56,9 @@ export class RedisResultCache implements ResultCache {
     this.client = new Redis({
       host: init.host ?? '127.0.0.1',
       port: init.port ?? 6379,
+      ...(init.username === undefined ? {} : { username: init.username }),
       ...(init.password === undefined ? {} : { password: init.password }),
+      ...(init.tls === undefined ? {} : { tls: init.tls }),
       db: init.db ?? 0,
       keyPrefix: init.prefix,
       commandTimeout: init.commandTimeoutMs ?? 1000,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { FileReplicaLog, type FileReplicaLogInit } from '../../../src/adapters/replica-log/file-replica-log.js'
-import { META_FILE, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
+import { LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
 import type { LogFile, OpenFile } from '../../../src/storage/file-sync.js'
 import { MemoryLogger } from '../../../src/env/logger.js'
 import { ReplicaLogCorruptedError } from '../../../src/storage/errors.js'
@@ -235,7 +235,8 @@ describe('FileReplicaLog on disk', () => {
     const reopened = await openAt(dir)
     assert.deepEqual(reopened.state(), { clusterId: undefined, start: 3, end: 3, lastEpoch: 1 })
     await reopened.close()
-    assert.deepEqual((await readdir(dir)).sort(), [META_FILE])
+    // The lock file stays (a flock lock file is never unlinked), empty.
+    assert.deepEqual((await readdir(dir)).sort(), [LOCK_FILE, META_FILE])
   })
 
   withDir('a compaction whose deletions reached the disk out of order, and a segment creation cut short, are not corruption', async (dir) => {
