@@ -7,6 +7,10 @@
  * (an EWMA of log(predicted work / duration) per node). Speeds are reported relative to their
  * geometric mean over the nodes seen, so the scale of "work" cannot drift.
  *
+ * Duration hints are calibrated per node: an EWMA of log(duration / hint) says how long a job of a
+ * given hint really takes there (hints are in whatever unit the submitter thinks in), falling back
+ * to the calibration over all nodes divided by the node's relative speed.
+ *
  * Per key a decaying log-bucket histogram gives P50 and P90 (half-life in observations), and an
  * EWMA of log duration follows sudden change: when it strays more than 2x from the histogram's
  * median, the quantiles are shifted by that ratio until the histogram catches up. Keys back off from
@@ -37,7 +41,7 @@ export interface DurationPredictorOptions {
   readonly defaultMs?: number
   /** Weight of a new observation in the EWMA of log duration (default 0.2). */
   readonly ewmaAlpha?: number
-  /** Weight of a new observation in a node's log-speed EWMA (default 0.05). */
+  /** Weight of a new observation in a node's log-speed EWMA (default 0.02). */
   readonly speedAlpha?: number
   /** Most keys (types and families) kept; the least used is dropped beyond (default 10,000). */
   readonly maxKeys?: number
@@ -66,13 +70,16 @@ export class DurationPredictor {
   private readonly global: KeyStats
   private readonly logSpeed = new Map<string, { value: number; count: number }>()
   private logSpeedSum = 0
+  /** Per node, and over all nodes: EWMA of log(duration / hint). */
+  private readonly hintLog = new Map<string, { value: number; count: number }>()
+  private globalHintLog: { value: number; count: number } | undefined
 
   constructor(options: DurationPredictorOptions = {}) {
     this.halfLife = options.halfLife ?? 500
     this.minCount = options.minCount ?? 3
     this.defaultMs = options.defaultMs ?? 500
     this.ewmaAlpha = options.ewmaAlpha ?? 0.2
-    this.speedAlpha = options.speedAlpha ?? 0.05
+    this.speedAlpha = options.speedAlpha ?? 0.02
     this.maxKeys = options.maxKeys ?? 10_000
     assert(this.defaultMs > 0 && this.minCount >= 1 && this.ewmaAlpha > 0 && this.ewmaAlpha <= 1, 'invalid duration predictor options')
     this.global = { histogram: new DecayingLogHistogram(this.halfLife * 10), ewmaLog: 0 }
@@ -93,10 +100,20 @@ export class DurationPredictor {
     return out
   }
 
-  /** Records that a job of `type` took `durationMs` on `node` (or on a node of speed 1 when node is null). */
-  observe(type: string, durationMs: number, node: string | null = null): void {
+  /**
+   * Records that a job of `type` took `durationMs` on `node` (or on a node of speed 1 when node is
+   * null). The job's duration hint, when it had one, is a better yardstick of the node's speed
+   * than the type's median.
+   */
+  observe(type: string, durationMs: number, node: string | null = null, hintMs: number | null = null): void {
     if (!(durationMs > 0) || !Number.isFinite(durationMs)) return
-    if (node !== null) this.learnSpeed(node, type, durationMs)
+    const hint = hintMs !== null && hintMs > 0 && Number.isFinite(hintMs) ? hintMs : undefined
+    if (node !== null) this.learnSpeed(node, type, durationMs, hint)
+    if (hint !== undefined) {
+      const sample = Math.log(durationMs / hint)
+      this.globalHintLog = this.smooth(this.globalHintLog, sample)
+      if (node !== null) this.hintLog.set(node, this.smooth(this.hintLog.get(node), sample))
+    }
     const work = durationMs * (node === null ? 1 : this.speed(node))
     const logWork = Math.log(work)
     for (const key of [`t:${type}`, `f:${family(type)}`]) {
@@ -118,13 +135,18 @@ export class DurationPredictor {
     return { p50Ms: this.defaultMs, p90Ms: this.defaultMs * DEFAULT_SPREAD, source: 'default' }
   }
 
-  /** Predicted duration of a job of `type` on `node` (speed 1 when null); a hint, when given, is the P50. */
+  /**
+   * Predicted duration of a job of `type` on `node` (speed 1 when null). A hint, when given, is the
+   * P50 on a node of average speed; the P90 keeps the type's learnt spread.
+   */
   predict(type: string, node: string | null = null, hintMs: number | null = null): DurationEstimate {
     const speed = node === null ? 1 : this.speed(node)
     if (hintMs !== null && hintMs > 0) {
       const learnt = this.estimateWork(type)
       const spread = learnt.source === 'type' ? learnt.p90Ms / learnt.p50Ms : DEFAULT_SPREAD
-      return { p50Ms: hintMs, p90Ms: hintMs * spread, source: 'hint' }
+      const own = node === null ? undefined : this.hintLog.get(node)
+      const factor = own !== undefined ? Math.exp(own.value) : this.globalHintLog !== undefined ? Math.exp(this.globalHintLog.value) / speed : 1 / speed
+      return { p50Ms: hintMs * factor, p90Ms: hintMs * spread * factor, source: 'hint' }
     }
     const work = this.estimateWork(type)
     return { p50Ms: work.p50Ms / speed, p90Ms: work.p90Ms / speed, source: work.source }
@@ -135,10 +157,10 @@ export class DurationPredictor {
     return this.keys.get(`t:${type}`)?.histogram.count ?? 0
   }
 
-  private learnSpeed(node: string, type: string, durationMs: number): void {
+  private learnSpeed(node: string, type: string, durationMs: number, hintMs: number | undefined): void {
     const own = this.keys.get(`t:${type}`)
-    if (own === undefined || own.histogram.count < this.minCount) return
-    const sample = Math.log(this.read(own, 'type').p50Ms / durationMs)
+    if (hintMs === undefined && (own === undefined || own.histogram.count < this.minCount)) return
+    const sample = Math.log((hintMs ?? this.read(own!, 'type').p50Ms) / durationMs)
     const s = this.logSpeed.get(node)
     if (s === undefined) {
       // Start from the mean, so a new node moves the others' relative speeds as little as possible.
@@ -156,6 +178,12 @@ export class DurationPredictor {
     this.logSpeedSum += next - s.value
     s.value = next
     s.count++
+  }
+
+  private smooth(s: { value: number; count: number } | undefined, sample: number): { value: number; count: number } {
+    if (s === undefined) return { value: sample, count: 1 }
+    const alpha = Math.max(this.speedAlpha, 1 / (s.count + 1))
+    return { value: s.value + alpha * (sample - s.value), count: s.count + 1 }
   }
 
   private update(stats: KeyStats, logWork: number, work: number): void {
