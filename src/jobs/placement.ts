@@ -8,6 +8,7 @@
  * This module holds the interface and today's policy (`wlc`); the other policies and the registry
  * that builds one by name live in ./placement/.
  */
+import type { MemberView } from '../cluster/types.js'
 import type { NodeId } from '../net/types.js'
 
 /** What a node last gossiped about its load, and when the leader heard it (monotonic ms). */
@@ -59,6 +60,8 @@ export interface Placement {
   released?(node: NodeId, type: string, nowMs: number): void
   /** A new scheduler (a new epoch) starts: assignments counted so far are not its own. */
   reset?(): void
+  /** The leader's view of the members, whenever the scheduler reads it (at most every few ms). */
+  observe?(members: readonly MemberView[], nowMs: number, wallMs: number): void
 }
 
 /** How far beyond its capacity a peer may be assigned, so its queue never runs dry between messages. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DistributeXError } from '../errors.js'
+import { DEFAULT_PLACEMENT, isPlacementName, PLACEMENT_NAMES, type PlacementName } from '../jobs/placement/index.js'
 
 /** Thrown for an invalid or unreadable setting. */
 export class ConfigError extends DistributeXError {
@@ -48,6 +49,10 @@ export interface NodeConfig {
   actors: string[]
   /** How long finished jobs stay in the leader's memory: by count and by age. */
   retention: { maxFinished: number; maxAgeMs: number }
+  /** The placement policy (src/jobs/placement/index.ts names them). */
+  placement: PlacementName
+  /** Where alerts are posted as JSON, if anywhere. */
+  alertWebhook: string | undefined
 }
 
 /**
@@ -78,6 +83,8 @@ export interface RawSettings {
   actors?: string | string[]
   retainJobs?: string | number
   retainMs?: string | number
+  placement?: string
+  alertWebhook?: string
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -98,6 +105,8 @@ const ENV: Record<keyof RawSettings, string> = {
   actors: 'DX_ACTORS',
   retainJobs: 'DX_RETAIN_JOBS',
   retainMs: 'DX_RETAIN_MS',
+  placement: 'DX_PLACEMENT',
+  alertWebhook: 'DX_ALERT_WEBHOOK',
 }
 
 /** Default listen address: every interface, port 7400. */
@@ -134,6 +143,10 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   if (http !== undefined && httpTokenFile === undefined && !isLoopback(http.host)) {
     throw new ConfigError(`http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`)
   }
+  const placement = pick('placement') ?? DEFAULT_PLACEMENT
+  if (!isPlacementName(placement)) throw new ConfigError(`placement: ${placement} is not one of ${PLACEMENT_NAMES.join(', ')}`)
+  const alertWebhook = pick('alertWebhook')
+  if (alertWebhook !== undefined && !/^https?:\/\/[^\s]+$/.test(alertWebhook)) throw new ConfigError(`alertWebhook: ${alertWebhook} is not an http:// or https:// URL`)
   const logLevel = pick('logLevel') ?? 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
   return {
@@ -153,6 +166,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     cache: cacheSetting(pick('cache') ?? 'memory'),
     actors: list(pick('actors') ?? []),
     retention: { maxFinished: count(pick('retainJobs') ?? DEFAULT_RETAIN_JOBS, 'retainJobs'), maxAgeMs: optionalMs(pick('retainMs'), 'retainMs') ?? DEFAULT_RETAIN_MS },
+    placement,
+    alertWebhook,
   }
 }
 
@@ -218,6 +233,8 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   voterDownMs: 'number',
   retainJobs: 'number',
   retainMs: 'number',
+  placement: 'text',
+  alertWebhook: 'text',
   jobLog: 'text',
   cache: 'text',
   actors: 'list',

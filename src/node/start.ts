@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity, type Libp2pNetwork } from '../adapters/libp2p/index.js'
 import { ProcessLoad } from '../adapters/process/load.js'
+import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
 import { writeFileDurably } from '../storage/file-sync.js'
@@ -62,8 +63,11 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
       },
       load: () => load.sample(),
       retention: config.retention,
+      placement: config.placement,
     },
   )
+  const webhook = config.alertWebhook === undefined ? undefined : new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
+  if (webhook !== undefined) node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   voters = () => node.cluster.view()?.config?.members ?? []
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
@@ -72,7 +76,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     http = await startHttpServer(
       host,
       port,
-      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+      nodeRoutes({ status: () => ({ ...statusDocument(network.self, network.addresses(), node.cluster.view()), ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}) }), analytics: node.analytics, leader: () => node.cluster.view()?.leader?.nodeId ?? null, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
       await node.stop({ timeoutMs: 1000 })
@@ -90,6 +94,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     http: http === undefined ? undefined : `${http.host}:${http.port}`,
     network,
     async stop(options = {}) {
+      webhook?.stop()
       await node.stop(options)
       await http?.close()
       await network.stop()
