@@ -42,7 +42,8 @@ export class WebhookSender {
     if (this.stopped) return
     this.queue.push(event)
     if (this.queue.length > (this.options.maxQueue ?? 1000)) {
-      this.queue.shift()
+      // The oldest waiting event goes; the one being posted (the head, while sending) stays.
+      this.queue.splice(this.sending ? 1 : 0, 1)
       this.dropped++
     }
     if (!this.sending) void this.drain()
@@ -62,7 +63,7 @@ export class WebhookSender {
         const event = this.queue[0]
         if (await this.post(event)) this.delivered++
         else this.failed++
-        if (this.queue[0] === event) this.queue.shift()
+        this.queue.shift()
       }
     } finally {
       this.sending = false
