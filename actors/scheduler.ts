@@ -306,12 +306,15 @@ export function schedulerActor(init: SchedulerInit) {
         peersAt = now
         const candidates: Candidate[] = []
         const types = new Set<string>()
-        for (const m of init.cluster.view()?.members ?? []) {
+        const members = init.cluster.view()?.members ?? []
+        for (const m of members) {
           if (m.state === 'down' || m.state === 'leaving') core.peerDown(m.nodeId, now)
           for (const t of m.metrics?.types ?? []) types.add(t)
           if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
-          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs, leader: m.nodeId === ctx.self.address.node })
+          const gossip = { atMs: now - (m.lastSeenMsAgo ?? 0), running: m.metrics.running, queued: m.metrics.queued }
+          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs, leader: m.nodeId === ctx.self.address.node, gossip })
         }
+        init.placement?.observe?.(members, now, env.clock.wallMs())
         peers = { candidates, types }
         return peers
       }

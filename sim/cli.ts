@@ -12,12 +12,21 @@ import { FAULT_KINDS, type FaultKind } from './faults/schedule.js'
 import { loadFailure, replay, runNamed, saveFailure, shrink, toFailure } from './failures.js'
 import { formatResult, type SimOptions, type SimResult } from './run.js'
 import { DEFAULT_SCENARIO, SCENARIOS } from './scenarios/index.js'
+import { compare, formatTable, jsonLine } from './placement/compare.js'
+import { runRampStudy } from './placement/ramps.js'
+import { renderReport } from './placement/report.js'
+import { PLACEMENT_SCENARIOS } from './placement/scenarios.js'
+import { PLACEMENT_NAMES } from '../src/jobs/placement/index.js'
+import { writeFile } from 'node:fs/promises'
 
 const USAGE = `usage:
   distributex sim run    --seed N [--nodes 7] [--duration 600s] [--faults partition,crash,loss,skew]
                          [--mode safety|liveness] [--swarm] [--scenario mesh] [--bug NAME] [--out FILE] [--verbose]
   distributex sim check  --seed N [same options]      run twice, compare trace hashes
   distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2]
+  distributex sim compare --scenario S2 [--policies wlc,eect,...] [--seeds 1..5] [--tasks 20000]
+                         [--overcommit N|inf] [--loads 0.5,0.8,0.9] [--report out.html]
+                         placement policies on identical seeds (scenarios: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')})
   distributex sim replay FILE
   distributex sim shrink FILE [--out FILE]
 
@@ -44,6 +53,11 @@ const RUN_OPTIONS = {
   jobs: { type: 'string', default: '1' },
   verbose: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
+  policies: { type: 'string' },
+  tasks: { type: 'string' },
+  overcommit: { type: 'string' },
+  loads: { type: 'string' },
+  report: { type: 'string' },
 } satisfies NonNullable<ParseArgsConfig['options']>
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof RUN_OPTIONS; allowPositionals: true }>>['values']
@@ -60,6 +74,8 @@ export async function simMain(argv: readonly string[]): Promise<number> {
         return await cmdCheck(values)
       case 'swarm':
         return await cmdSwarm(values)
+      case 'compare':
+        return await cmdCompare(values)
       case 'replay':
         return await cmdReplay(requireFile(file))
       case 'shrink':
@@ -73,6 +89,31 @@ export async function simMain(argv: readonly string[]): Promise<number> {
     if (!(error instanceof UsageError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`)
     return 3
   }
+}
+
+/** Default policy matrix of `sim compare`: the baselines, ours, and the oracle reference. */
+const COMPARE_POLICIES = ['round-robin', 'random', 'weighted-round-robin', 'least-loaded', 'wlc', 'p2c', 'eect', 'eect-pull', 'oracle']
+
+async function cmdCompare(values: Values): Promise<number> {
+  const name = values.scenario === DEFAULT_SCENARIO ? 'S2' : values.scenario
+  const base = PLACEMENT_SCENARIOS[name]
+  if (base === undefined) throw new UsageError(`unknown placement scenario ${JSON.stringify(name)}; known: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')}`)
+  const policies = values.policies === undefined ? COMPARE_POLICIES : values.policies.split(',').map((p) => p.trim())
+  for (const p of policies) if (p !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(p)) throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle`)
+  const seeds = values.seeds === undefined ? [1, 2, 3] : parseSeeds(values.seeds)
+  const overcommit = values.overcommit === undefined ? base.overcommit : values.overcommit === 'inf' ? Infinity : positiveInt(values.overcommit, '--overcommit')
+  const scenario = { ...base, overcommit, ...(values.tasks === undefined ? {} : { jobs: Math.max(100, positiveInt(values.tasks, '--tasks')) }) }
+  const rows = compare(scenario, policies, seeds)
+  process.stdout.write(`${formatTable(scenario, rows)}\n`)
+  if (values.report !== undefined) {
+    const loads = values.loads === undefined ? [] : values.loads.split(',').map((x) => Number(x))
+    if (loads.some((x) => !(x > 0 && x < 1))) throw new UsageError('--loads must be numbers between 0 and 1')
+    const byLoad = loads.map((rho) => ({ rho, rows: compare({ ...scenario, rho }, policies, seeds.slice(0, 1)) }))
+    await writeFile(values.report, renderReport({ scenario, seeds, rows, byLoad, ramps: runRampStudy(seeds[0]!, { nodes: 8, hours: 1 }) }))
+    process.stdout.write(`report written to ${values.report}\n`)
+  }
+  process.stdout.write(`${jsonLine(scenario, seeds, rows)}\n`)
+  return 0
 }
 
 function requireFile(file: string | undefined): string {

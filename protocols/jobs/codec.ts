@@ -1,6 +1,6 @@
 /**
  * The job log's record format. Each record is one msgpack array, version first:
- *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt]
+ *   submitted [1, 0, id, type, input, priority, timeoutMs, retries, [min, max, factor, jitter], deadline, idempotencyKey, dependsOn, submittedAt, durationHintMs?]
  *   finished  [1, 1, id, attempt, ok, value | [name, code, message], permanent, at?]
  *   cancelled [1, 2, id, at?]
  *   snapshot  [1, 3, snapshotId, part, parts, after, bytes]
@@ -84,6 +84,7 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
       const o = s.options
       checkBody(s.input)
       wire = [JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [o.backoff.minMs, o.backoff.maxMs, o.backoff.factor, o.backoff.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt]
+      if (o.durationHintMs !== undefined) wire.push(o.durationHintMs)
       break
     }
     case 'finished': {
@@ -162,7 +163,8 @@ export function checkJobSpec(spec: unknown): JobSpec {
 
 /** The spec of a submitted record's fields (the wire array), each checked. */
 function specFromWire(w: unknown[]): JobSpec {
-  if (w.length !== 13) throw invalid('submitted fields')
+  if (w.length !== 13 && w.length !== 14) throw invalid('submitted fields')
+  const hint = w.length === 14 ? timerMs(w[13], 'durationHintMs') : undefined
   checkBody(w[4])
   const backoff = w[8]
   if (!Array.isArray(backoff) || backoff.length !== 4) throw invalid('backoff')
@@ -180,6 +182,7 @@ function specFromWire(w: unknown[]): JobSpec {
       deadline: w[9] === null ? null : finite(w[9], 'deadline'),
       idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX, 'idempotencyKey'),
       dependsOn: deps.map((d) => text(d, ID_MAX, 'dependsOn')),
+      ...(hint === undefined ? {} : { durationHintMs: hint }),
     },
     submittedAt: finite(w[12], 'submittedAt'),
   }

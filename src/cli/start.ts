@@ -31,6 +31,8 @@ const START_OPTIONS = {
   'job-log': { type: 'string' },
   'retain-jobs': { type: 'string' },
   'retain-ms': { type: 'string' },
+  placement: { type: 'string' },
+  'alert-webhook': { type: 'string' },
   cache: { type: 'string' },
   actors: { type: 'string', multiple: true },
   config: { type: 'string' },
@@ -85,6 +87,8 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     ...(values['retain-jobs'] === undefined ? {} : { retainJobs: values['retain-jobs'] }),
     ...(values['retain-ms'] === undefined ? {} : { retainMs: values['retain-ms'] }),
     ...(values.actors === undefined ? {} : { actors: values.actors }),
+    ...(values.placement === undefined ? {} : { placement: values.placement }),
+    ...(values['alert-webhook'] === undefined ? {} : { alertWebhook: values['alert-webhook'] }),
   }
   for (const [flag, setting] of Object.entries(SERVICE_FLAGS) as Array<[keyof typeof SERVICE_FLAGS, (typeof SERVICE_FLAGS)[keyof typeof SERVICE_FLAGS]]>) {
     const value = values[flag]

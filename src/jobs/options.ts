@@ -26,6 +26,7 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
     deadline: o.deadline ?? null,
     idempotencyKey: o.idempotencyKey ?? null,
     dependsOn: [...(o.dependsOn ?? [])],
+    ...(o.durationHintMs === undefined ? {} : { durationHintMs: o.durationHintMs }),
   }
   if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)
   if (!(resolved.timeoutMs > 0) || !(resolved.timeoutMs <= TIMER_MAX_MS)) throw new InvalidJobError(`timeoutMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.timeoutMs)}`)
@@ -37,6 +38,9 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
   }
   if (resolved.dependsOn.length > JOB_DEPENDENCIES_MAX || resolved.dependsOn.some((d) => typeof d !== 'string' || d.length === 0 || d.length > 128)) {
     throw new InvalidJobError(`dependsOn must list at most ${JOB_DEPENDENCIES_MAX} job ids`)
+  }
+  if (resolved.durationHintMs !== undefined && !(resolved.durationHintMs > 0 && resolved.durationHintMs <= TIMER_MAX_MS)) {
+    throw new InvalidJobError(`durationHintMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.durationHintMs)}`)
   }
   return resolved
 }

@@ -44,7 +44,7 @@ import { MinHeap } from '../util/heap.js'
 import type { JobRecord, SnapshotState } from '../../protocols/jobs/codec.js'
 import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
 import { ExpiredIds } from './expired-ids.js'
-import type { Placement } from './placement.js'
+import type { GossipedLoad, Placement } from './placement.js'
 import { isFinal, type JobError, type JobInfo, type JobOutcome, type JobSpec, type JobStatus } from './types.js'
 
 /** Extra time the leader allows past an attempt's timeout before giving up on the executor. */
@@ -98,6 +98,8 @@ export interface Candidate {
   readonly eventLoopLagMs: number
   /** True for the node the scheduler runs on. */
   readonly leader?: boolean
+  /** Its last gossiped load, for policies that read it. */
+  readonly gossip?: GossipedLoad
 }
 
 /** The answer to one submission. A duplicate names the job that owns the key; `durable` is false while that job's own submission is not. */
@@ -173,6 +175,8 @@ export class SchedulerCore {
   private pendingSubmissions = 0
   private attemptCounter = 0
   private replaying = false
+  /** The latest monotonic time an input carried, for telling the placement when an attempt ended. */
+  private lastNowMs = 0
   private effects: Effects = emptyEffects()
 
   constructor(
@@ -186,6 +190,7 @@ export class SchedulerCore {
     if (!Number.isSafeInteger(this.retention.maxFinished) || this.retention.maxFinished < 0 || !(this.retention.maxAgeMs >= 0)) throw new RangeError(`invalid retention ${JSON.stringify(this.retention)}`)
     this.wallMs = options.wallMs ?? (() => 0)
     this.expired = new ExpiredIds(Math.max(1024, this.retention.maxFinished))
+    placement.reset?.()
   }
 
   /** Finished jobs held. */
@@ -300,6 +305,7 @@ export class SchedulerCore {
 
   /** Assigns ready jobs to peers with room; expires timeouts, retries and deadlines first. */
   dispatch(nowMs: number, wallMs: number, candidates: readonly Candidate[]): void {
+    this.lastNowMs = nowMs
     this.expire(nowMs, wallMs)
     const blocked: Job[] = []
     const fullTypes = new Set<string>()
@@ -311,7 +317,8 @@ export class SchedulerCore {
         continue
       }
       const type = job.spec.type
-      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs, leader: c.leader === true })))
+      const placed = { id: job.spec.id, nowMs, wallMs, durationHintMs: job.spec.options.durationHintMs ?? null, deadline: job.spec.options.deadline }
+      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs, leader: c.leader === true, ...(c.gossip === undefined ? {} : { gossip: c.gossip }) })), placed)
       if (node === undefined) {
         fullTypes.add(type)
         blocked.push(job)
@@ -329,6 +336,7 @@ export class SchedulerCore {
 
   /** An executor reports how an attempt ended. */
   attemptFinished(id: string, attemptKey: string, outcome: JobOutcome, nowMs: number): void {
+    this.lastNowMs = nowMs
     const owner = this.live.get(attemptKey)
     if (owner !== undefined) this.release(attemptKey, owner.node)
     const job = this.jobs.get(id)
@@ -345,6 +353,7 @@ export class SchedulerCore {
 
   /** A peer left or went down: its attempts from this leader are failed and retried. */
   peerDown(node: NodeId, nowMs: number): void {
+    this.lastNowMs = nowMs
     for (const [key, owner] of [...this.live]) {
       if (owner.node !== node) continue
       this.release(key, node)
@@ -489,6 +498,8 @@ export class SchedulerCore {
   }
 
   private release(attemptKey: string, node: NodeId): void {
+    const type = this.live.get(attemptKey)?.job.spec.type
+    if (type !== undefined) this.placement.released?.(node, type, this.lastNowMs)
     this.live.delete(attemptKey)
     const n = (this.outstanding.get(node) ?? 1) - 1
     if (n <= 0) this.outstanding.delete(node)

@@ -17,6 +17,8 @@ export interface JobOptions {
   idempotencyKey?: string
   /** Ids of jobs that must complete first; if one fails, this one fails too. */
   dependsOn?: readonly string[]
+  /** The submitter's estimate of how long the job runs (ms); placement uses it instead of the learnt one. */
+  durationHintMs?: number
 }
 
 /** Submission options with every default applied, as stored in the job log. */
@@ -28,6 +30,8 @@ export interface ResolvedJobOptions {
   readonly deadline: number | null
   readonly idempotencyKey: string | null
   readonly dependsOn: readonly string[]
+  /** Absent when the submitter gave no estimate (records written before it existed lack it). */
+  readonly durationHintMs?: number
 }
 
 /** A submitted job. */

@@ -22,6 +22,9 @@ import { EXECUTOR_PATH, JOBS_CLIENT_PATH, SCHEDULER_PATH } from '../jobs/protoco
 import type { JobDef } from '../jobs/types.js'
 import { ResultWaiters } from '../jobs/waiters.js'
 import type { Placement } from '../jobs/placement.js'
+import { createPlacement, DEFAULT_PLACEMENT, type PlacementName } from '../jobs/placement/index.js'
+import { ObservedPlacement } from '../jobs/placement/observed.js'
+import { ClusterAnalytics, type AnalyticsOptions } from '../predict/analytics.js'
 import type { Retention } from '../jobs/scheduler-core.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
@@ -52,7 +55,10 @@ export interface NodeInit {
   /** Job types this node runs (every peer should register the same ones). */
   jobs: readonly JobDef[]
   cluster?: Partial<ClusterOptions>
-  placement?: Placement
+  /** A placement policy by name (default DEFAULT_PLACEMENT), or one built by the caller. */
+  placement?: PlacementName | Placement
+  /** Tuning of the leader's predictions, forecasts and alerts. */
+  analytics?: AnalyticsOptions
   /** Unfinished jobs beyond which the leader refuses submissions. */
   maxQueued?: number
   /** How long finished jobs stay in the leader's memory (by count and age). */
@@ -71,6 +77,8 @@ export interface AssembledNode {
   readonly cluster: ClusterHandle
   readonly jobs: JobClient
   readonly stats: ExecutorStats
+  /** Predictions, forecasts and alerts; fed while this node leads. */
+  readonly analytics: ClusterAnalytics
   /** The replicated job log's status on this node, when the node runs one. */
   readonly replication: ReplicationHandle | undefined
   /** Removes a down member from the cluster by hand (through the leader). */
@@ -90,6 +98,19 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   remoting.start()
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
+  const analytics = new ClusterAnalytics(init.analytics)
+  const chosen = init.placement ?? DEFAULT_PLACEMENT
+  const placement = new ObservedPlacement(typeof chosen === 'string' ? createPlacement(chosen, { random: env.random.fork('placement'), model: analytics }) : chosen, analytics)
+  env.metrics.gauge('dx_alerts', 'Alerts firing on this node (it evaluates them while it leads), by name and severity', ['name', 'severity'], (set) => {
+    const counts = new Map<string, number>()
+    for (const a of analytics.alerts()) counts.set(`${a.name}\u0000${a.severity}`, (counts.get(`${a.name}\u0000${a.severity}`) ?? 0) + 1)
+    for (const name of ['node-saturation', 'queue-instability', 'cluster-demand', 'deadline-risk']) for (const severity of ['warning', 'critical']) set(counts.get(`${name}\u0000${severity}`) ?? 0, { name, severity })
+  })
+  env.metrics.gauge('dx_forecast_mase', 'Online MASE of the load forecasts against the naive forecast, by horizon (below 1: better than naive)', ['horizon'], (set) => {
+    const m = analytics.mase()
+    if (m['10s'] !== null) set(m['10s'], { horizon: '10s' })
+    if (m['60s'] !== null) set(m['60s'], { horizon: '60s' })
+  })
   const metrics = (): NodeMetrics => ({
     capacity: stats.capacity,
     running: stats.running,
@@ -130,7 +151,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
+      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, placement, ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
       // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)
@@ -153,6 +174,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     cluster,
     jobs,
     stats,
+    analytics,
     replication,
     removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
     async stop(options = {}) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DistributeXError } from '../errors.js'
 import { DEFAULT_RETENTION } from '../jobs/scheduler-core.js'
+import { DEFAULT_PLACEMENT, isPlacementName, PLACEMENT_NAMES, type PlacementName } from '../jobs/placement/index.js'
 
 /** Thrown for an invalid or unreadable setting. */
 export class ConfigError extends DistributeXError {
@@ -55,6 +56,10 @@ export interface NodeConfig {
   kafka: KafkaSettings
   /** Redis credentials and TLS (used when the cache is on Redis). */
   redis: RedisSettings
+  /** The placement policy (src/jobs/placement/index.ts names them). */
+  placement: PlacementName
+  /** Where alerts are posted as JSON, if anywhere. */
+  alertWebhook: string | undefined
 }
 
 /** PEM contents read from the configured files; TLS with the system's CAs when all are absent. */
@@ -126,6 +131,8 @@ export interface RawSettings {
   redisUsername?: string
   redisPasswordFile?: string
   redisCaFile?: string
+  placement?: string
+  alertWebhook?: string
 }
 
 const ENV: Record<keyof RawSettings, string> = {
@@ -159,6 +166,8 @@ const ENV: Record<keyof RawSettings, string> = {
   redisUsername: 'DX_REDIS_USERNAME',
   redisPasswordFile: 'DX_REDIS_PASSWORD_FILE',
   redisCaFile: 'DX_REDIS_CA_FILE',
+  placement: 'DX_PLACEMENT',
+  alertWebhook: 'DX_ALERT_WEBHOOK',
 }
 
 /** Secrets that may also come straight from the environment (never from flags or the config file). */
@@ -198,6 +207,10 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   if (http !== undefined && httpTokenFile === undefined && !isLoopback(http.host)) {
     throw new ConfigError(`http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`)
   }
+  const placement = pick('placement') ?? DEFAULT_PLACEMENT
+  if (!isPlacementName(placement)) throw new ConfigError(`placement: ${placement} is not one of ${PLACEMENT_NAMES.join(', ')}`)
+  const alertWebhook = pick('alertWebhook')
+  if (alertWebhook !== undefined && !/^https?:\/\/[^\s]+$/.test(alertWebhook)) throw new ConfigError(`alertWebhook: ${alertWebhook} is not an http:// or https:// URL`)
   const logLevel = pick('logLevel') ?? 'info'
   const cacheText = pick('cache') ?? 'memory'
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`logLevel: ${logLevel} is not one of debug, info, warn, error`)
@@ -223,6 +236,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     retention: { maxFinished: count(pick('retainJobs') ?? DEFAULT_RETAIN_JOBS, 'retainJobs'), maxAgeMs: optionalMs(pick('retainMs'), 'retainMs') ?? DEFAULT_RETAIN_MS },
     kafka: kafkaSettings(pick, env),
     redis: redisSettings(pick, env, cacheText),
+    placement,
+    alertWebhook,
   }
 }
 
@@ -360,6 +375,8 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   voterDownMs: 'number',
   retainJobs: 'number',
   retainMs: 'number',
+  placement: 'text',
+  alertWebhook: 'text',
   jobLog: 'text',
   cache: 'text',
   actors: 'list',

@@ -1,7 +1,9 @@
 /**
- * The routes every node serves over HTTP: cluster status, Prometheus metrics, and the job API
+ * The routes every node serves over HTTP: cluster status, Prometheus metrics, the job API
  * (submit, list, inspect, wait for a result, follow as server-sent events, cancel) that the
- * `distributex` CLI and `distributex/client` use.
+ * `distributex` CLI and `distributex/client` use, and the alerts (GET /alerts, and
+ * GET /alerts/events as server-sent events). Alerts are evaluated by the leader: another node
+ * answers with its own (empty) list and names the leader to ask.
  */
 import { HttpError, type Route } from '../adapters/http/server.js'
 import type { ClusterView, RemoveReply } from '../cluster/types.js'
@@ -11,6 +13,8 @@ import { isFinal, type JobInfo, type JobOutcome } from '../jobs/types.js'
 import { JobExpiredError, JobFailedError } from '../jobs/errors.js'
 import { timeoutSignal } from '../env/abort.js'
 import type { Timers } from '../env/types.js'
+import type { ClusterAnalytics } from '../predict/analytics.js'
+import type { AlertTransition } from '../predict/alerts.js'
 
 /** The JSON document of GET /status. */
 export interface StatusDocument {
@@ -23,6 +27,8 @@ export interface StatusDocument {
   /** Why this node gave up the lead, if it did (until it leads again). */
   resigned?: string
   members: Array<Record<string, unknown> & { nodeId: string; state: string }>
+  /** Predictions, forecasts and alerts, on the leader. */
+  analytics?: ReturnType<ClusterAnalytics['status']>
 }
 
 /** Builds /status from the cluster view. */
@@ -68,9 +74,15 @@ const REMOVAL_REFUSALS: Record<string, [number, string, string]> = {
   'no-leader': [503, 'ERR_NO_LEADER', 'cannot be removed: no leader is known or it did not answer; retry shortly'],
 }
 
-export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers; removeMember: (nodeId: string) => Promise<RemoveReply> }): Route[] {
-  const { jobs, timers } = deps
+export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers; removeMember: (nodeId: string) => Promise<RemoveReply>; analytics?: ClusterAnalytics; leader?: () => string | null }): Route[] {
+  const { jobs, timers, analytics } = deps
   return [
+    ...(analytics === undefined
+      ? []
+      : [
+          { method: 'GET', pattern: '/alerts', handle: () => ({ status: 200, json: { leader: deps.leader?.() ?? null, alerts: analytics.alerts(), history: analytics.history() } }) } satisfies Route,
+          { method: 'GET', pattern: '/alerts/events', handle: ({ signal }) => ({ status: 200, contentType: 'text/event-stream', stream: alertEvents(analytics, timers, signal) }) } satisfies Route,
+        ]),
     { method: 'GET', pattern: '/status', handle: () => ({ status: 200, json: deps.status() }) },
     { method: 'GET', pattern: '/metrics', public: true, handle: async () => ({ status: 200, text: await deps.metrics(), contentType: deps.metricsContentType }) },
     { method: 'GET', pattern: '/healthz', public: true, handle: () => ({ status: 200, json: { ok: true } }) },
@@ -260,6 +272,34 @@ async function* jobEvents(jobs: JobClient, timers: Timers, info: JobInfo, gone: 
     }
   } finally {
     unsubscribe()
+    timers.cancel(keepalive)
+  }
+}
+
+/** Alert transitions as server-sent events (`fired`, `resolved`), after one `alerts` event with those firing now. */
+async function* alertEvents(analytics: ClusterAnalytics, timers: Timers, gone: AbortSignal): AsyncGenerator<string> {
+  const pending: string[] = [sseEvent('alerts', analytics.alerts())]
+  let wake: (() => void) | undefined
+  const unsubscribe = analytics.onAlert((t: AlertTransition) => {
+    pending.push(sseEvent(t.kind, { ...t.alert, at: t.at }))
+    wake?.()
+  })
+  const stop = (): void => wake?.()
+  gone.addEventListener('abort', stop)
+  let keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, function beat() {
+    pending.push(': keepalive\n\n')
+    wake?.()
+    keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, beat)
+  })
+  try {
+    while (!gone.aborted) {
+      while (pending.length > 0) yield pending.shift()!
+      await new Promise<void>((resolve) => (wake = resolve))
+      wake = undefined
+    }
+  } finally {
+    unsubscribe()
+    gone.removeEventListener('abort', stop)
     timers.cancel(keepalive)
   }
 }

@@ -10,6 +10,7 @@ import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '..
 import type { Network } from '../net/types.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
+import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
 import { acquireFileLock, FileLockedError, type FileLock } from '../storage/file-lock.js'
@@ -97,21 +98,24 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: Ret
       },
       load: () => load.sample(),
       retention: config.retention,
+      placement: config.placement,
     },
   )
+  const webhook = config.alertWebhook === undefined ? undefined : new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
+  if (webhook !== undefined) node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   voters = () => node.cluster.view()?.config?.members ?? []
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
   let hub: DashboardHub | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http
-    const status = () => statusDocument(network.self, network.addresses(), node.cluster.view())
+    const status = () => ({ ...statusDocument(network.self, network.addresses(), node.cluster.view()), ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}) })
     hub = new DashboardHub({ status, jobs: node.jobs, clock: env.clock, timers: env.timers })
     hub.start()
     http = await startHttpServer(
       host,
       port,
-      [...dashboardRoutes(hub), ...nodeRoutes({ status, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) })],
+      [...dashboardRoutes(hub), ...nodeRoutes({ status, analytics: node.analytics, leader: () => node.cluster.view()?.leader?.nodeId ?? null, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) })],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
       hub?.stop()
@@ -131,6 +135,7 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: Ret
     network,
     async stop(options = {}) {
       hub?.stop()
+      webhook?.stop()
       await node.stop(options)
       await http?.close()
       await network.stop()

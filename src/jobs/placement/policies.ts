@@ -1,0 +1,193 @@
+/**
+ * The placement policies besides `wlc` (../placement.ts), for comparison in the simulator and for
+ * selection per cluster. Every policy respects the leader's overcommit limit (a peer with
+ * capacity x overcommit outstanding attempts gets no more), so with the default limit jobs beyond
+ * it wait in the leader's queue and go to the first peer that frees a slot (late binding).
+ *
+ * - round-robin: the next peer with room, in id order.
+ * - random: a uniformly random peer with room.
+ * - weighted-round-robin: smooth weighted round robin (nginx), weight = capacity x speed.
+ * - least-loaded: least gossiped (running + queued) per capacity; no accounting, so it herds on
+ *   stale gossip. A baseline.
+ * - p2c: two random peers with room, the one with the lower expected delay
+ *   (outstanding + 1) / (capacity x speed).
+ * - eect: earliest expected completion time: the leader's predicted backlog on the peer (aged by
+ *   the time its running attempts have been going), plus work a previous leader left there
+ *   (gossiped jobs beyond this leader's count, at the mean predicted duration, aged since the
+ *   gossip), spread over its capacity, plus the job's own predicted duration on it (P90 when the
+ *   job has a deadline). Ties within 5% are broken at random so a stale view does not herd. With
+ *   `holdFactor`, a job stays in the leader's queue while even the best peer's wait exceeds
+ *   holdFactor x its predicted duration (late binding: it goes to whichever peer frees first).
+ */
+import type { Random } from '../../env/types.js'
+import type { NodeId } from '../../net/types.js'
+import { hasRoom, OVERCOMMIT, type PeerLoad, type Placement, type PlacementJob, type PlacementModel } from '../placement.js'
+import { WorkAccounting } from './accounting.js'
+
+const byId = (a: PeerLoad, b: PeerLoad): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
+
+export class RoundRobinPlacement implements Placement {
+  private last: NodeId | undefined
+
+  constructor(private readonly overcommit: number = OVERCOMMIT) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    const open = candidates.filter((c) => hasRoom(c, this.overcommit)).sort(byId)
+    if (open.length === 0) return undefined
+    const next = open.find((c) => this.last === undefined || c.node > this.last) ?? open[0]!
+    this.last = next.node
+    return next.node
+  }
+}
+
+export class RandomPlacement implements Placement {
+  constructor(
+    private readonly random: Random,
+    private readonly overcommit: number = OVERCOMMIT,
+  ) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    const open = candidates.filter((c) => hasRoom(c, this.overcommit))
+    return open.length === 0 ? undefined : open[this.random.int(0, open.length - 1)]!.node
+  }
+}
+
+/** Smooth weighted round robin: each pick adds every weight to its peer's credit and takes the largest. */
+export class WeightedRoundRobinPlacement implements Placement {
+  private readonly credit = new Map<NodeId, number>()
+
+  constructor(
+    private readonly model: PlacementModel,
+    private readonly overcommit: number = OVERCOMMIT,
+  ) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    const open = candidates.filter((c) => hasRoom(c, this.overcommit)).sort(byId)
+    if (open.length === 0) return undefined
+    let total = 0
+    let best: PeerLoad | undefined
+    let bestCredit = -Infinity
+    for (const c of open) {
+      const w = c.capacity * this.model.speed(c.node)
+      total += w
+      const credit = (this.credit.get(c.node) ?? 0) + w
+      this.credit.set(c.node, credit)
+      if (credit > bestCredit) {
+        best = c
+        bestCredit = credit
+      }
+    }
+    this.credit.set(best!.node, bestCredit - total)
+    return best!.node
+  }
+
+  reset(): void {
+    this.credit.clear()
+  }
+}
+
+/** Least gossiped load per capacity, ties to the lower id: what a dispatcher without accounting does. */
+export class GossipLeastLoadedPlacement implements Placement {
+  constructor(private readonly overcommit: number = OVERCOMMIT) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    let best: PeerLoad | undefined
+    let bestScore = Infinity
+    for (const c of candidates) {
+      if (!hasRoom(c, this.overcommit)) continue
+      const score = c.gossip === undefined ? 0 : (c.gossip.running + c.gossip.queued) / c.capacity
+      if (score < bestScore || (score === bestScore && best !== undefined && c.node < best.node)) {
+        best = c
+        bestScore = score
+      }
+    }
+    return best?.node
+  }
+}
+
+export class PowerOfTwoPlacement implements Placement {
+  constructor(
+    private readonly model: PlacementModel,
+    private readonly random: Random,
+    private readonly overcommit: number = OVERCOMMIT,
+  ) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    const open = candidates.filter((c) => hasRoom(c, this.overcommit))
+    if (open.length <= 1) return open[0]?.node
+    const i = this.random.int(0, open.length - 1)
+    let j = this.random.int(0, open.length - 2)
+    if (j >= i) j++
+    const delay = (c: PeerLoad): number => (c.outstanding + 1) / (c.capacity * this.model.speed(c.node))
+    const a = open[i]!
+    const b = open[j]!
+    return delay(a) <= delay(b) ? a.node : b.node
+  }
+}
+
+export interface EectOptions {
+  readonly overcommit?: number
+  /** Hold a job at the leader while the best wait exceeds this many times its duration (undefined: never). */
+  readonly holdFactor?: number
+  /** Relative width of a near-tie (default 0.05). */
+  readonly tie?: number
+}
+
+export class EectPlacement implements Placement {
+  private readonly accounting = new WorkAccounting()
+  private readonly overcommit: number
+  private readonly holdFactor: number | undefined
+  private readonly tie: number
+
+  constructor(
+    private readonly model: PlacementModel,
+    private readonly random: Random,
+    options: EectOptions = {},
+  ) {
+    this.overcommit = options.overcommit ?? OVERCOMMIT
+    this.holdFactor = options.holdFactor
+    this.tie = options.tie ?? 0.05
+  }
+
+  choose(type: string, candidates: readonly PeerLoad[], job?: PlacementJob): NodeId | undefined {
+    const nowMs = job?.nowMs ?? 0
+    const hint = job?.durationHintMs ?? null
+    const useP90 = job?.deadline !== undefined && job.deadline !== null
+    const scored: Array<{ c: PeerLoad; wait: number; own: number; score: number }> = []
+    let best = Infinity
+    for (const c of candidates) {
+      if (!hasRoom(c, this.overcommit)) continue
+      const predicted = this.model.predict(type, c.node, hint)
+      const own = useP90 ? predicted.p90Ms : predicted.p50Ms
+      const wait = this.waitMs(c, predicted.p50Ms, nowMs)
+      const score = wait + own
+      scored.push({ c, wait, own, score })
+      if (score < best) best = score
+    }
+    if (scored.length === 0) return undefined
+    const near = scored.filter((s) => s.score <= best * (1 + this.tie))
+    const pick = near.length === 1 ? near[0]! : near[this.random.int(0, near.length - 1)]!
+    if (this.holdFactor !== undefined && pick.wait > this.holdFactor * pick.own && pick.c.outstanding > 0) return undefined
+    this.accounting.assigned(pick.c.node, pick.c.capacity, type, this.model.predict(type, pick.c.node, hint).p50Ms, nowMs)
+    return pick.c.node
+  }
+
+  released(node: NodeId, type: string, nowMs: number): void {
+    this.accounting.released(node, type, nowMs)
+  }
+
+  reset(): void {
+    this.accounting.clear()
+  }
+
+  /** Expected wait before a new job starts on `c`: its predicted backlog spread over its capacity. */
+  private waitMs(c: PeerLoad, typicalMs: number, nowMs: number): number {
+    let backlog = this.accounting.backlogMs(c.node, nowMs)
+    // Jobs the node reported beyond this leader's own (a previous leader's), aged since the gossip.
+    if (c.gossip !== undefined) {
+      const foreign = c.gossip.running + c.gossip.queued - c.outstanding
+      if (foreign > 0) backlog += Math.max(0, foreign * typicalMs - (nowMs - c.gossip.atMs) * c.capacity)
+    }
+    return backlog / c.capacity
+  }
+}

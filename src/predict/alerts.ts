@@ -1,0 +1,264 @@
+/**
+ * Bottleneck alerts, evaluated by the leader on each sample of the gossiped load (one per step).
+ *
+ * - node-saturation: a node's load L ((running + queued) / capacity) is projected forward with a
+ *   fluid queue, dL/dt = (offered - min(L, 1)) / duration, driven by the Holt (damped trend)
+ *   forecast of its offered utilisation, from the smoothed current load. It fires when the
+ *   projection reaches `saturation` within the horizon and so does the projection driven by the
+ *   lower edge of the forecast's 90% band, on `confirm` consecutive samples (so one noisy sample never
+ *   fires it). Predicted time is when the projection crosses. It resolves when the load and the
+ *   projection at the horizon are both below `clearFraction` x saturation on `confirm` consecutive
+ *   samples (hysteresis). The offered utilisation leads the queue: a queue grows only once the
+ *   offered work exceeds capacity, and then fast, so watching the queue alone warns too late.
+ * - queue-instability: the forecast offered utilisation of a node (predicted work assigned per
+ *   second / capacity) exceeds `instability` at the horizon, `confirm` samples running.
+ * - cluster-demand: the forecast offered work of all nodes exceeds `demand` of their capacity
+ *   within the horizon, `confirm` samples running.
+ * - deadline-risk: a job's estimated wait plus its P90 duration ends past its deadline (raised by
+ *   the placement when it decides); resolves once the deadline has passed.
+ *
+ * Each alert has a stable key (name and node or job), a severity, a predicted time and a sentence.
+ * Pure: time comes in with every call; transitions (fired, resolved) are returned to the caller.
+ */
+import { assert } from '../assert.js'
+import { HoltDamped } from './forecast.js'
+
+export type AlertName = 'node-saturation' | 'queue-instability' | 'cluster-demand' | 'deadline-risk'
+
+export interface Alert {
+  readonly key: string
+  readonly name: AlertName
+  readonly severity: 'warning' | 'critical'
+  /** The node concerned, or null for the cluster. */
+  readonly node: string | null
+  /** The job concerned (deadline-risk). */
+  readonly job?: string
+  /** Wall-clock time the condition is predicted to happen (ms since the epoch), or null if it holds now. */
+  readonly predictedAt: number | null
+  /** Wall-clock time the alert fired. */
+  readonly firedAt: number
+  readonly message: string
+}
+
+export interface AlertTransition {
+  readonly kind: 'fired' | 'resolved'
+  readonly alert: Alert
+  /** Wall-clock time of the transition. */
+  readonly at: number
+}
+
+export interface AlertOptions {
+  /** How far ahead alerts look (default 60 s). */
+  readonly horizonMs?: number
+  /** Time between samples (default 1 s). */
+  readonly stepMs?: number
+  /** Load (jobs per unit of capacity) at which a node counts as saturated (default 2: its queue holds twice its capacity). */
+  readonly saturation?: number
+  /** Offered utilisation above which a node's queue is unstable (default 0.9). */
+  readonly instability?: number
+  /** Share of the cluster's capacity above which demand alerts (default 0.85). */
+  readonly demand?: number
+  /** An alert clears below this fraction of its threshold (default 0.75). */
+  readonly clearFraction?: number
+  /** Smoothing of the alerting forecasts (default ALERT_HOLT). */
+  readonly holt?: { readonly alpha: number; readonly beta: number; readonly phi: number }
+  /** How many one-step standard errors the lower band sits below the forecast (default 0.5). */
+  readonly bandSigmas?: number
+  /** Consecutive samples a condition must hold to fire or clear (default 3). */
+  readonly confirm?: number
+}
+
+/** One node's load at a sample. */
+export interface NodeSample {
+  readonly node: string
+  readonly capacity: number
+  readonly running: number
+  readonly queued: number
+  /** Predicted work (seconds on that node) assigned to it per second since the last sample, per unit of capacity. */
+  readonly offered: number
+  /** Mean duration of its jobs, in seconds (how fast its queue drains per slot). */
+  readonly meanDurationS: number
+}
+
+/**
+ * Holt parameters for alerting: more responsive than the forecasting defaults, to catch ramps early.
+ * These defaults (with a 60 s horizon, a band of 0.5 sigma and 3 confirming samples) were picked on
+ * the ramp study (sim/placement/ramps.ts); see test/bench/RESULTS.md for the trade-off measured.
+ */
+export const ALERT_HOLT = { alpha: 0.2, beta: 0.1, phi: 0.98 }
+/** Weight of a new sample in the smoothed load a projection starts from. */
+const LOAD_SMOOTHING = 0.5
+/** Consecutive samples a condition must hold to fire or clear. */
+const CONFIRM = 3
+
+interface Watch {
+  readonly forecaster: HoltDamped
+  firing: number
+  clearing: number
+  /** Smoothed load (node-saturation only). */
+  load?: number
+}
+
+export class AlertEngine {
+  private readonly horizonSteps: number
+  private readonly stepMs: number
+  private readonly saturation: number
+  private readonly instability: number
+  private readonly demand: number
+  private readonly clear: number
+  private readonly holt: { readonly alpha: number; readonly beta: number; readonly phi: number }
+  private readonly bandSigmas: number
+  private readonly confirm: number
+  private readonly watches = new Map<string, Watch>()
+  private readonly active = new Map<string, Alert>()
+
+  constructor(options: AlertOptions = {}) {
+    this.stepMs = options.stepMs ?? 1000
+    this.horizonSteps = Math.max(1, Math.round((options.horizonMs ?? 60_000) / this.stepMs))
+    this.saturation = options.saturation ?? 2
+    this.instability = options.instability ?? 0.9
+    this.demand = options.demand ?? 0.85
+    this.clear = options.clearFraction ?? 0.75
+    this.holt = options.holt ?? ALERT_HOLT
+    this.bandSigmas = options.bandSigmas ?? 0.5
+    this.confirm = options.confirm ?? CONFIRM
+    assert(this.stepMs > 0 && this.saturation > 0 && this.instability > 0 && this.demand > 0 && this.clear > 0 && this.clear < 1, 'invalid alert options')
+  }
+
+  /** The alerts firing now. */
+  alerts(): Alert[] {
+    return [...this.active.values()]
+  }
+
+  /** Takes one sample of every node; returns what fired and what resolved. */
+  sample(wallMs: number, nodes: readonly NodeSample[]): AlertTransition[] {
+    const out: AlertTransition[] = []
+    let capacity = 0
+    let offered = 0
+    const seen = new Set<string>()
+    for (const n of nodes) {
+      if (n.capacity <= 0) continue
+      capacity += n.capacity
+      offered += n.offered * n.capacity
+      const load = (n.running + n.queued) / n.capacity
+      seen.add(`node-saturation:${n.node}`)
+      seen.add(`queue-instability:${n.node}`)
+      this.saturationCheck(out, wallMs, n, load)
+      this.check(out, wallMs, 'queue-instability', n.node, n.offered, this.instability, (_at, value) => `node ${n.node} is offered ${Math.round(value * 100)}% of its capacity: its queue will grow without bound`, false)
+    }
+    if (capacity > 0) {
+      seen.add('cluster-demand:')
+      this.check(out, wallMs, 'cluster-demand', null, offered / capacity, this.demand, (at, value) => `cluster demand is forecast at ${Math.round(value * 100)}% of capacity${at === null ? '' : ` in ${Math.round((at - wallMs) / 1000)} s`}: admit less or add nodes`, false)
+    }
+    // Nodes that left: their alerts resolve.
+    for (const [key, alert] of this.active) {
+      if (alert.name === 'deadline-risk') {
+        if (alert.predictedAt !== null && wallMs > alert.predictedAt) out.push(this.resolve(key, wallMs))
+      } else if (!seen.has(`${alert.name}:${alert.node ?? ''}`)) out.push(this.resolve(key, wallMs))
+    }
+    for (const key of this.watches.keys()) if (!seen.has(key)) this.watches.delete(key)
+    return out
+  }
+
+  /** The placement found that a job will likely miss its deadline; fires once per job. */
+  deadlineRisk(wallMs: number, job: string, node: string, expectedEndMs: number, deadline: number): AlertTransition[] {
+    const key = `deadline-risk:${job}`
+    if (this.active.has(key) || expectedEndMs <= deadline) return []
+    const alert: Alert = { key, name: 'deadline-risk', severity: 'warning', node, job, predictedAt: deadline, firedAt: wallMs, message: `job ${job} on ${node} is expected to finish ${Math.round((expectedEndMs - deadline) / 1000)} s after its deadline` }
+    this.active.set(key, alert)
+    return [{ kind: 'fired', alert, at: wallMs }]
+  }
+
+  private saturationCheck(out: AlertTransition[], wallMs: number, n: NodeSample, load: number): void {
+    const key = `node-saturation:${n.node}`
+    let w = this.watches.get(key)
+    if (w === undefined) {
+      w = { forecaster: new HoltDamped(this.holt), firing: 0, clearing: 0, load }
+      this.watches.set(key, w)
+    }
+    w.forecaster.push(n.offered)
+    w.load = w.load! + LOAD_SMOOTHING * (load - w.load!)
+    if (w.forecaster.samples < 3) return
+    const stepS = this.stepMs / 1000
+    const drain = stepS / Math.max(1e-3, n.meanDurationS)
+    const f = w.forecaster
+    // Fluid projection of the load, driven by the forecast (or its lower band) of the offered utilisation.
+    const project = (margin: number): { crossAt: number | undefined; end: number } => {
+      let l = Math.max(load, w.load!)
+      if (l >= this.saturation) return { crossAt: 0, end: l }
+      for (let h = 1; h <= this.horizonSteps; h++) {
+        l = Math.max(0, l + (Math.max(0, f.forecast(h) - margin * f.band(1) / 1.645) - Math.min(l, 1)) * drain)
+        if (l >= this.saturation) return { crossAt: h, end: l }
+      }
+      return { crossAt: undefined, end: l }
+    }
+    const central = project(0)
+    const lower = project(this.bandSigmas)
+    const firing = this.active.has(key)
+    if (!firing) {
+      w.firing = central.crossAt !== undefined && lower.crossAt !== undefined ? w.firing + 1 : 0
+      if (w.firing >= this.confirm) {
+        const crossAt = central.crossAt!
+        const predictedAt = crossAt === 0 ? null : wallMs + crossAt * this.stepMs
+        const message = crossAt === 0 ? `node ${n.node} is saturated: ${load.toFixed(1)} jobs per slot` : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: offered ${Math.round(f.forecast(crossAt) * 100)}% of its capacity, ${load.toFixed(1)} jobs per slot now`
+        const alert: Alert = { key, name: 'node-saturation', severity: crossAt === 0 ? 'critical' : 'warning', node: n.node, predictedAt, firedAt: wallMs, message }
+        this.active.set(key, alert)
+        w.firing = 0
+        out.push({ kind: 'fired', alert, at: wallMs })
+      }
+      return
+    }
+    const calm = load < this.clear * this.saturation && central.end < this.clear * this.saturation
+    w.clearing = calm ? w.clearing + 1 : 0
+    if (w.clearing >= this.confirm) {
+      w.clearing = 0
+      out.push(this.resolve(key, wallMs))
+    }
+  }
+
+  private check(out: AlertTransition[], wallMs: number, name: AlertName, node: string | null, value: number, threshold: number, say: (at: number | null, value: number) => string, band: boolean): void {
+    const key = `${name}:${node ?? ''}`
+    let w = this.watches.get(key)
+    if (w === undefined) {
+      w = { forecaster: new HoltDamped(this.holt), firing: 0, clearing: 0 }
+      this.watches.set(key, w)
+    }
+    w.forecaster.push(value)
+    if (w.forecaster.samples < 3) return
+    // The first step at which the forecast (and, for saturation, its lower band) reaches the threshold.
+    let crossAt: number | undefined
+    let lowerCrosses = !band
+    for (let h = 0; h <= this.horizonSteps; h++) {
+      const f = h === 0 ? value : w.forecaster.forecast(h)
+      if (crossAt === undefined && f >= threshold) crossAt = h
+      if (band && h > 0 && f - w.forecaster.band(h) >= threshold) lowerCrosses = true
+      if (crossAt !== undefined && lowerCrosses) break
+    }
+    if (value >= threshold) lowerCrosses = true
+    const firing = this.active.has(key)
+    if (!firing) {
+      w.firing = crossAt !== undefined && lowerCrosses ? w.firing + 1 : 0
+      if (w.firing >= this.confirm) {
+        const predictedAt = crossAt === 0 ? null : wallMs + crossAt! * this.stepMs
+        const shown = crossAt === 0 ? value : w.forecaster.forecast(crossAt!)
+        const alert: Alert = { key, name, severity: crossAt === 0 ? 'critical' : 'warning', node, predictedAt, firedAt: wallMs, message: say(predictedAt, shown) }
+        this.active.set(key, alert)
+        w.firing = 0
+        out.push({ kind: 'fired', alert, at: wallMs })
+      }
+      return
+    }
+    const calm = value < this.clear * threshold && w.forecaster.forecast(this.horizonSteps) < this.clear * threshold
+    w.clearing = calm ? w.clearing + 1 : 0
+    if (w.clearing >= this.confirm) {
+      w.clearing = 0
+      out.push(this.resolve(key, wallMs))
+    }
+  }
+
+  private resolve(key: string, wallMs: number): AlertTransition {
+    const alert = this.active.get(key)!
+    this.active.delete(key)
+    return { kind: 'resolved', alert, at: wallMs }
+  }
+}

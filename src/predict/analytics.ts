@@ -1,0 +1,176 @@
+/**
+ * The leader's analytics: learns job durations and node speeds from what executors gossip, samples
+ * every node's load once per step, forecasts it, evaluates the alerts, and serves predictions to
+ * the placement. One per node, fed only while the node's scheduler runs (the leader).
+ *
+ * Feeding from gossip: each node gossips, per job type, how many attempts it has run and the P50 and
+ * P90 of its recent ones. When a node's count for a type grows by k, the leader takes k observations
+ * (at most MERGE_MAX) spread over the log-normal that those quantiles describe, so the merged
+ * histogram carries the node's spread, not just its median.
+ *
+ * Pure: time comes in with every call; alert transitions go to listeners synchronously.
+ */
+import type { MemberView } from '../cluster/types.js'
+import { AlertEngine, type Alert, type AlertOptions, type AlertTransition, type NodeSample } from './alerts.js'
+import { DurationPredictor, type DurationEstimate, type DurationPredictorOptions } from './duration.js'
+import { HoltDamped, TrackedForecaster } from './forecast.js'
+
+export interface AnalyticsOptions {
+  /** Time between load samples (default 1 s). */
+  readonly stepMs?: number
+  readonly alerts?: AlertOptions
+  readonly predictor?: DurationPredictorOptions
+}
+
+/** What /status shows of the analytics. */
+export interface AnalyticsStatus {
+  readonly alerts: Alert[]
+  /** Relative speed per node, as learnt. */
+  readonly speeds: Record<string, number>
+  /** MASE of the load forecasts (all nodes pooled) at 10 s and 60 s; null until scored. */
+  readonly mase: { readonly '10s': number | null; readonly '60s': number | null }
+  /** Per node: load now and its forecast in 10 s and 60 s. */
+  readonly forecasts: Record<string, { load: number; in10s: number; in60s: number }>
+}
+
+/** Most pseudo-observations taken from one gossiped summary. */
+const MERGE_MAX = 16
+/** Log-normal sigma per unit of ln(P90 / P50). */
+const Z90 = 1.2816
+/** Alert transitions kept for late readers. */
+const HISTORY_MAX = 200
+
+export class ClusterAnalytics {
+  readonly predictor: DurationPredictor
+  private readonly engine: AlertEngine
+  private readonly stepMs: number
+  private readonly h10: number
+  private readonly h60: number
+  private readonly counts = new Map<string, number>()
+  private readonly loads = new Map<string, { tracked: TrackedForecaster; last: number }>()
+  private readonly offered = new Map<string, { workS: number; jobs: number }>()
+  private readonly listeners = new Set<(t: AlertTransition) => void>()
+  private readonly recent: AlertTransition[] = []
+  private lastSampleMs = -Infinity
+
+  constructor(options: AnalyticsOptions = {}) {
+    this.stepMs = options.stepMs ?? 1000
+    this.h10 = Math.max(1, Math.round(10_000 / this.stepMs))
+    this.h60 = Math.max(1, Math.round(60_000 / this.stepMs))
+    this.predictor = new DurationPredictor(options.predictor)
+    this.engine = new AlertEngine({ stepMs: this.stepMs, ...options.alerts })
+  }
+
+  predict(type: string, node: string | null, hintMs: number | null): DurationEstimate {
+    return this.predictor.predict(type, node, hintMs)
+  }
+
+  speed(node: string): number {
+    return this.predictor.speed(node)
+  }
+
+  /** Calls `listener` with every alert that fires or resolves; returns the unsubscribe. */
+  onAlert(listener: (t: AlertTransition) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  alerts(): Alert[] {
+    return this.engine.alerts()
+  }
+
+  /** The latest transitions, oldest first. */
+  history(): readonly AlertTransition[] {
+    return this.recent
+  }
+
+  /** The placement put a job of `type` on `node`. */
+  assigned(node: string, type: string, hintMs: number | null): void {
+    const o = this.offered.get(node) ?? { workS: 0, jobs: 0 }
+    o.workS += this.predictor.predict(type, node, hintMs).p50Ms / 1000
+    o.jobs++
+    this.offered.set(node, o)
+  }
+
+  /** The placement put a job with a deadline on `node`, where it expects it to end at `expectedEndMs` (wall clock). */
+  deadline(wallMs: number, job: string, node: string, expectedEndMs: number, deadline: number): void {
+    this.emit(this.engine.deadlineRisk(wallMs, job, node, expectedEndMs, deadline))
+  }
+
+  /** The leader's view of the members, at any rate: learns from it, and samples it once per step. */
+  observe(members: readonly MemberView[], nowMs: number, wallMs: number): void {
+    for (const m of members) {
+      if (m.metrics === null) continue
+      for (const [type, d] of Object.entries(m.metrics.durations)) this.merge(m.nodeId, type, d)
+    }
+    if (nowMs - this.lastSampleMs < this.stepMs) return
+    const elapsedS = this.lastSampleMs === -Infinity ? this.stepMs / 1000 : (nowMs - this.lastSampleMs) / 1000
+    this.lastSampleMs = nowMs
+    const samples: NodeSample[] = []
+    for (const m of members) {
+      if (m.metrics === null || m.metrics.capacity <= 0 || (m.state !== 'up' && m.state !== 'suspect')) continue
+      const capacity = m.metrics.capacity
+      const o = this.offered.get(m.nodeId) ?? { workS: 0, jobs: 0 }
+      this.offered.delete(m.nodeId)
+      const load = (m.metrics.running + m.metrics.queued) / capacity
+      samples.push({ node: m.nodeId, capacity, running: m.metrics.running, queued: m.metrics.queued, offered: o.workS / elapsedS / capacity, meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId) })
+      const f = this.loads.get(m.nodeId) ?? { tracked: new TrackedForecaster(new HoltDamped(), [this.h10, this.h60]), last: load }
+      f.tracked.push(load)
+      f.last = load
+      this.loads.set(m.nodeId, f)
+    }
+    for (const node of [...this.loads.keys()]) if (!samples.some((s) => s.node === node)) this.loads.delete(node)
+    this.emit(this.engine.sample(wallMs, samples))
+  }
+
+  /** MASE at 10 s and 60 s, pooled over the nodes (weighted by forecasts scored). */
+  mase(): { '10s': number | null; '60s': number | null } {
+    const pool = (h: number): number | null => {
+      let sum = 0
+      let n = 0
+      for (const { tracked } of this.loads.values()) {
+        const m = tracked.mase(h)
+        const k = tracked.scored(h)
+        if (m === undefined || !Number.isFinite(m) || k === 0) continue
+        sum += m * k
+        n += k
+      }
+      return n === 0 ? null : sum / n
+    }
+    return { '10s': pool(this.h10), '60s': pool(this.h60) }
+  }
+
+  status(): AnalyticsStatus {
+    const forecasts: AnalyticsStatus['forecasts'] = {}
+    for (const [node, f] of this.loads) forecasts[node] = { load: f.last, in10s: f.tracked.forecast(this.h10), in60s: f.tracked.forecast(this.h60) }
+    return { alerts: this.alerts(), speeds: this.predictor.speeds(), mase: this.mase(), forecasts }
+  }
+
+  private typicalS(node: string): number {
+    return this.predictor.predict('', node, null).p50Ms / 1000
+  }
+
+  private merge(node: string, type: string, d: { count: number; p50Ms: number; p90Ms: number }): void {
+    const key = `${node}\u0000${type}`
+    const before = this.counts.get(key)
+    this.counts.set(key, d.count)
+    const fresh = before === undefined ? d.count : d.count - before
+    if (fresh <= 0 || !(d.p50Ms > 0)) return
+    const k = Math.min(MERGE_MAX, fresh)
+    const sigma = d.p90Ms > d.p50Ms ? Math.log(d.p90Ms / d.p50Ms) / Z90 : 0
+    for (let i = 0; i < k; i++) this.predictor.observe(type, d.p50Ms * Math.exp(sigma * probit((i + 0.5) / k)), node)
+  }
+
+  private emit(transitions: readonly AlertTransition[]): void {
+    for (const t of transitions) {
+      this.recent.push(t)
+      if (this.recent.length > HISTORY_MAX) this.recent.shift()
+      for (const l of this.listeners) l(t)
+    }
+  }
+}
+
+/** The standard normal quantile, by Tukey's lambda approximation (within about 1% for 0.01 < p < 0.99). */
+function probit(p: number): number {
+  return 4.91 * (p ** 0.14 - (1 - p) ** 0.14)
+}

@@ -1,0 +1,217 @@
+/**
+ * Duration predictor: how long a job of a type will take on a node, learnt online.
+ *
+ * Observations are stored as work: the observed duration times the speed of the node that ran it,
+ * so what one node teaches applies to every other. Node speeds are themselves estimated from the
+ * same observations: a run that took less than the type's predicted work says its node is fast
+ * (an EWMA of log(predicted work / duration) per node). Speeds are reported relative to their
+ * geometric mean over the nodes seen, so the scale of "work" cannot drift.
+ *
+ * Duration hints are calibrated per node: an EWMA of log(duration / hint) says how long a job of a
+ * given hint really takes there (hints are in whatever unit the submitter thinks in), falling back
+ * to the calibration over all nodes divided by the node's relative speed.
+ *
+ * Per key a decaying log-bucket histogram gives P50 and P90 (half-life in observations), and an
+ * EWMA of log duration follows sudden change: when it strays more than 2x from the histogram's
+ * median, the quantiles are shifted by that ratio until the histogram catches up. Keys back off from
+ * the type to its family (the part before the last '.', ':' or '/'), to every type, then to a
+ * default, while a key has fewer than `minCount` observations.
+ *
+ * Pure: no clock, no I/O; the caller feeds observations in the order it learns of them.
+ */
+import { assert } from '../assert.js'
+import { DecayingLogHistogram } from './log-histogram.js'
+
+/** Where a prediction came from: the job's own hint, its type, its family, all types, or the default. */
+export type EstimateSource = 'hint' | 'type' | 'family' | 'global' | 'default'
+
+/** A prediction, in ms on the node it is for. */
+export interface DurationEstimate {
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly source: EstimateSource
+}
+
+export interface DurationPredictorOptions {
+  /** Observations after which one counts half (default 500). */
+  readonly halfLife?: number
+  /** Observations a key needs before it is used (default 3). */
+  readonly minCount?: number
+  /** Work of a job of a type never seen (default 500 ms, as Dask's unknown-task-duration). */
+  readonly defaultMs?: number
+  /** Weight of a new observation in the EWMA of log duration (default 0.2). */
+  readonly ewmaAlpha?: number
+  /** Weight of a new observation in a node's log-speed EWMA (default 0.02). */
+  readonly speedAlpha?: number
+  /** Most keys (types and families) kept; the least used is dropped beyond (default 10,000). */
+  readonly maxKeys?: number
+}
+
+const LN2 = Math.log(2)
+/** Ratio of P90 to P50 assumed when only the default is known (log-normal sigma 1). */
+const DEFAULT_SPREAD = Math.exp(1.2816)
+/** Speeds are clamped to this range around the geometric mean. */
+const SPEED_MIN = 1 / 64
+const SPEED_MAX = 64
+
+interface KeyStats {
+  readonly histogram: DecayingLogHistogram
+  ewmaLog: number
+}
+
+export class DurationPredictor {
+  private readonly halfLife: number
+  private readonly minCount: number
+  private readonly defaultMs: number
+  private readonly ewmaAlpha: number
+  private readonly speedAlpha: number
+  private readonly maxKeys: number
+  private readonly keys = new Map<string, KeyStats>()
+  private readonly global: KeyStats
+  private readonly logSpeed = new Map<string, { value: number; count: number }>()
+  private logSpeedSum = 0
+  /** Per node, and over all nodes: EWMA of log(duration / hint). */
+  private readonly hintLog = new Map<string, { value: number; count: number }>()
+  private globalHintLog: { value: number; count: number } | undefined
+
+  constructor(options: DurationPredictorOptions = {}) {
+    this.halfLife = options.halfLife ?? 500
+    this.minCount = options.minCount ?? 3
+    this.defaultMs = options.defaultMs ?? 500
+    this.ewmaAlpha = options.ewmaAlpha ?? 0.2
+    this.speedAlpha = options.speedAlpha ?? 0.02
+    this.maxKeys = options.maxKeys ?? 10_000
+    assert(this.defaultMs > 0 && this.minCount >= 1 && this.ewmaAlpha > 0 && this.ewmaAlpha <= 1, 'invalid duration predictor options')
+    this.global = { histogram: new DecayingLogHistogram(this.halfLife * 10), ewmaLog: 0 }
+  }
+
+  /** A node's speed relative to the others (1 when unknown). */
+  speed(node: string): number {
+    const s = this.logSpeed.get(node)
+    if (s === undefined) return 1
+    const mean = this.logSpeedSum / this.logSpeed.size
+    return Math.min(SPEED_MAX, Math.max(SPEED_MIN, Math.exp(s.value - mean)))
+  }
+
+  /** Nodes with a speed estimate, and their speeds. */
+  speeds(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const node of this.logSpeed.keys()) out[node] = this.speed(node)
+    return out
+  }
+
+  /**
+   * Records that a job of `type` took `durationMs` on `node` (or on a node of speed 1 when node is
+   * null). The job's duration hint, when it had one, is a better yardstick of the node's speed
+   * than the type's median.
+   */
+  observe(type: string, durationMs: number, node: string | null = null, hintMs: number | null = null): void {
+    if (!(durationMs > 0) || !Number.isFinite(durationMs)) return
+    const hint = hintMs !== null && hintMs > 0 && Number.isFinite(hintMs) ? hintMs : undefined
+    if (node !== null) this.learnSpeed(node, type, durationMs, hint)
+    if (hint !== undefined) {
+      const sample = Math.log(durationMs / hint)
+      this.globalHintLog = this.smooth(this.globalHintLog, sample)
+      if (node !== null) this.hintLog.set(node, this.smooth(this.hintLog.get(node), sample))
+    }
+    const work = durationMs * (node === null ? 1 : this.speed(node))
+    const logWork = Math.log(work)
+    for (const key of [`t:${type}`, `f:${family(type)}`]) {
+      const stats = this.keys.get(key) ?? this.addKey(key, logWork)
+      this.keys.delete(key)
+      this.keys.set(key, stats)
+      this.update(stats, logWork, work)
+    }
+    this.update(this.global, logWork, work)
+  }
+
+  /** Predicted work (duration at speed 1) of a job of `type`. */
+  estimateWork(type: string): DurationEstimate {
+    const own = this.keys.get(`t:${type}`)
+    if (own !== undefined && own.histogram.count >= this.minCount) return this.read(own, 'type')
+    const fam = this.keys.get(`f:${family(type)}`)
+    if (fam !== undefined && fam.histogram.count >= this.minCount) return this.read(fam, 'family')
+    if (this.global.histogram.count >= this.minCount) return this.read(this.global, 'global')
+    return { p50Ms: this.defaultMs, p90Ms: this.defaultMs * DEFAULT_SPREAD, source: 'default' }
+  }
+
+  /**
+   * Predicted duration of a job of `type` on `node` (speed 1 when null). A hint, when given, is the
+   * P50 on a node of average speed; the P90 keeps the type's learnt spread.
+   */
+  predict(type: string, node: string | null = null, hintMs: number | null = null): DurationEstimate {
+    const speed = node === null ? 1 : this.speed(node)
+    if (hintMs !== null && hintMs > 0) {
+      const learnt = this.estimateWork(type)
+      const spread = learnt.source === 'type' ? learnt.p90Ms / learnt.p50Ms : DEFAULT_SPREAD
+      const own = node === null ? undefined : this.hintLog.get(node)
+      const factor = own !== undefined ? Math.exp(own.value) : this.globalHintLog !== undefined ? Math.exp(this.globalHintLog.value) / speed : 1 / speed
+      return { p50Ms: hintMs * factor, p90Ms: hintMs * spread * factor, source: 'hint' }
+    }
+    const work = this.estimateWork(type)
+    return { p50Ms: work.p50Ms / speed, p90Ms: work.p90Ms / speed, source: work.source }
+  }
+
+  /** Observations of `type` so far. */
+  count(type: string): number {
+    return this.keys.get(`t:${type}`)?.histogram.count ?? 0
+  }
+
+  private learnSpeed(node: string, type: string, durationMs: number, hintMs: number | undefined): void {
+    const own = this.keys.get(`t:${type}`)
+    if (hintMs === undefined && (own === undefined || own.histogram.count < this.minCount)) return
+    const sample = Math.log((hintMs ?? this.read(own!, 'type').p50Ms) / durationMs)
+    const s = this.logSpeed.get(node)
+    if (s === undefined) {
+      // Start from the mean, so a new node moves the others' relative speeds as little as possible.
+      const mean = this.logSpeed.size === 0 ? 0 : this.logSpeedSum / this.logSpeed.size
+      const value = mean + sample
+      this.logSpeed.set(node, { value, count: 1 })
+      this.logSpeedSum += value
+      return
+    }
+    // Faster at first, then the steady rate, so a node's speed is learnt within a few runs.
+    const alpha = Math.max(this.speedAlpha, 1 / (s.count + 1))
+    // The sample is relative to the node's current speed: the prediction used the mean speed of 1.
+    const target = this.logSpeedSum / this.logSpeed.size + sample
+    const next = s.value + alpha * (target - s.value)
+    this.logSpeedSum += next - s.value
+    s.value = next
+    s.count++
+  }
+
+  private smooth(s: { value: number; count: number } | undefined, sample: number): { value: number; count: number } {
+    if (s === undefined) return { value: sample, count: 1 }
+    const alpha = Math.max(this.speedAlpha, 1 / (s.count + 1))
+    return { value: s.value + alpha * (sample - s.value), count: s.count + 1 }
+  }
+
+  private update(stats: KeyStats, logWork: number, work: number): void {
+    stats.ewmaLog = stats.histogram.count === 0 ? logWork : stats.ewmaLog + this.ewmaAlpha * (logWork - stats.ewmaLog)
+    stats.histogram.observe(work)
+  }
+
+  private read(stats: KeyStats, source: EstimateSource): DurationEstimate {
+    const p50 = stats.histogram.quantile(0.5)!
+    const p90 = stats.histogram.quantile(0.9)!
+    const drift = stats.ewmaLog - Math.log(p50)
+    const shift = Math.abs(drift) > LN2 ? Math.exp(drift) : 1
+    return { p50Ms: p50 * shift, p90Ms: Math.max(p90, p50) * shift, source }
+  }
+
+  private addKey(key: string, logWork: number): KeyStats {
+    if (this.keys.size >= this.maxKeys) {
+      const oldest = this.keys.keys().next().value
+      if (oldest !== undefined) this.keys.delete(oldest)
+    }
+    const stats: KeyStats = { histogram: new DecayingLogHistogram(this.halfLife), ewmaLog: logWork }
+    this.keys.set(key, stats)
+    return stats
+  }
+}
+
+/** The family of a type: the part before its last '.', ':' or '/', or the type itself. */
+export function family(type: string): string {
+  const i = Math.max(type.lastIndexOf('.'), type.lastIndexOf(':'), type.lastIndexOf('/'))
+  return i > 0 ? type.slice(0, i) : type
+}

@@ -1,0 +1,100 @@
+/**
+ * Placement, prediction and alert bench (issue 11). Runs in the placement simulator (real scheduler
+ * core and policies, synthetic executors): the headline S2 (Google-2019 speeds, exponential sizes,
+ * rho 0.8, G = 1) and S3 (log-normal sigma 2) over seeds 1..SEEDS, comparing eect with least-loaded
+ * (gossip), wlc (speed-weighted least connections with accounting) and the oracle; then the other
+ * targets' scenarios (T4 staleness, T5 rho 0.9, T6 noise, T7 homogeneous stale vs central FIFO,
+ * which is wlc with overcommit 1: a node gets a job only when idle); then the load forecast's MASE
+ * and the alerts' recall, lead and false-alert rate on the ramp study. Policies alternate per seed
+ * (A B A B). Prints one JSON line last; each R is eect's P99 divided by that policy's.
+ */
+import { runPlacement, type PlacementScenario } from '../../sim/placement/engine.js'
+import { PLACEMENT_SCENARIOS } from '../../sim/placement/scenarios.js'
+import { runRampStudy } from '../../sim/placement/ramps.js'
+import { HoltDamped, TrackedForecaster } from '../../src/predict/forecast.js'
+
+const SEEDS = Number(process.env.SEEDS ?? 5)
+const JOBS = Number(process.env.JOBS ?? 20_000)
+const seeds = Array.from({ length: SEEDS }, (_, i) => i + 1)
+
+function matrix(scenario: PlacementScenario, policies: string[], n = seeds.length): Record<string, { mean: number; p99: number }> {
+  const acc: Record<string, { mean: number[]; p99: number[] }> = Object.fromEntries(policies.map((p) => [p, { mean: [], p99: [] }]))
+  for (const seed of seeds.slice(0, n)) {
+    for (const p of seed % 2 === 0 ? [...policies].reverse() : policies) {
+      const r = runPlacement({ ...scenario, jobs: JOBS }, p, seed)
+      acc[p]!.mean.push(r.meanJct)
+      acc[p]!.p99.push(r.p99Jct)
+    }
+  }
+  const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  const out = Object.fromEntries(policies.map((p) => [p, { mean: avg(acc[p]!.mean), p99: avg(acc[p]!.p99) }]))
+  console.error(`${scenario.name}: ${policies.map((p) => `${p} mean ${out[p]!.mean.toFixed(2)} P99 ${out[p]!.p99.toFixed(2)}`).join('; ')}`)
+  return out
+}
+
+const S = PLACEMENT_SCENARIOS
+const head = ['least-loaded', 'wlc', 'p2c', 'eect', 'eect-pull', 'oracle']
+const s2 = matrix(S.S2!, head)
+const s3 = matrix(S.S3!, head)
+const s5 = matrix(S.S5!, ['wlc', 'p2c', 'eect'], 3)
+const s4 = matrix(S.S4!, ['wlc', 'eect'], 3)
+const s4exp = matrix({ ...S.S2!, name: 'S4-exp', rho: 0.9 }, ['wlc', 'eect'], 3)
+const s9 = matrix(S.S9!, ['wlc', 'eect'], 3)
+const s9ln = matrix({ ...S.S3!, name: 'S9-lognormal', hintNoise: 1 }, ['wlc', 'eect'], 3)
+const s7 = matrix(S['S7-homog-stale']!, ['eect', 'eect-pull'], 3)
+const s7fifo = matrix({ ...S['S7-homog-stale']!, name: 'S7-central-fifo', overcommit: 1 }, ['wlc'], 3)
+const types = matrix(S['S2-types']!, ['wlc', 'eect'], 3)
+const bounded = matrix(S['S2-bounded']!, ['least-loaded', 'wlc', 'eect', 'eect-pull'], 3)
+
+// Forecast accuracy on the ramp study's per-node load (sampled every second, as gossip would be).
+const mase = { h10: [] as number[], h60: [] as number[] }
+let recallNum = 0
+let recallDen = 0
+let falseAlerts = 0
+let nodeHours = 0
+const leads: number[] = []
+for (const seed of [1, 2, 3]) {
+  const r = runRampStudy(seed, { nodes: 8, hours: 2 })
+  const f = new TrackedForecaster(new HoltDamped(), [10, 60])
+  for (const x of r.timeline.load) f.push(x)
+  mase.h10.push(f.mase(10)!)
+  mase.h60.push(f.mase(60)!)
+  recallNum += r.announced
+  recallDen += r.saturations
+  falseAlerts += r.falseAlerts
+  nodeHours += r.nodeHours
+  leads.push(...r.leadsS)
+  console.error(`ramps seed ${seed}: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, lead ${r.leadMedianS} s, false ${r.falsePerNodeHour.toFixed(2)}/node-hour; load MASE 10 s ${f.mase(10)!.toFixed(3)} 60 s ${f.mase(60)!.toFixed(3)}`)
+}
+leads.sort((a, b) => a - b)
+const round = (x: number): number => Math.round(x * 1000) / 1000
+const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+console.error(
+  JSON.stringify({
+    targets: {
+      T1_vs_least_loaded: { exp: round(s2.eect!.p99 / s2['least-loaded']!.p99), lognormal: round(s3.eect!.p99 / s3['least-loaded']!.p99) },
+      T2_vs_wlc: { exp_p99: round(s2.eect!.p99 / s2.wlc!.p99), lognormal_p99: round(s3.eect!.p99 / s3.wlc!.p99), exp_mean: round(s2.eect!.mean / s2.wlc!.mean), lognormal_mean: round(s3.eect!.mean / s3.wlc!.mean) },
+      T3_vs_oracle: { exp_p99: round(s2.eect!.p99 / s2.oracle!.p99), exp_mean: round(s2.eect!.mean / s2.oracle!.mean), lognormal_p99: round(s3.eect!.p99 / s3.oracle!.p99) },
+      T4_staleness: { p99_G5_over_G1: round(s5.eect!.p99 / s2.eect!.p99), eect_vs_p2c_G5: round(s5.eect!.p99 / s5.p2c!.p99) },
+      T5_rho09: { lognormal_vs_wlc: round(s4.eect!.p99 / s4.wlc!.p99), exp_vs_wlc: round(s4exp.eect!.p99 / s4exp.wlc!.p99), eect_p99: round(s4.eect!.p99) },
+      T6_noise1: { exp_vs_wlc: round(s9.eect!.p99 / s9.wlc!.p99), lognormal_vs_wlc: round(s9ln.eect!.p99 / s9ln.wlc!.p99), exp_sigma1_over_sigma05: round(s9.eect!.p99 / s2.eect!.p99) },
+      T7_homog_stale: { eect_pull_vs_central_fifo: round(s7['eect-pull']!.p99 / s7fifo.wlc!.p99), eect_vs_central_fifo: round(s7.eect!.p99 / s7fifo.wlc!.p99) },
+      learnt_types_vs_wlc: round(types.eect!.p99 / types.wlc!.p99),
+      overcommit2: { eect_vs_wlc: round(bounded.eect!.p99 / bounded.wlc!.p99), eect_vs_least_loaded: round(bounded.eect!.p99 / bounded['least-loaded']!.p99), eect_pull_vs_wlc: round(bounded['eect-pull']!.p99 / bounded.wlc!.p99) },
+    },
+  }),
+)
+console.log(
+  JSON.stringify({
+    bench: 'placement',
+    p99_vs_least_loaded: round(s2.eect!.p99 / s2['least-loaded']!.p99),
+    p99_vs_wlc: round(s2.eect!.p99 / s2.wlc!.p99),
+    p99_vs_wlc_lognormal: round(s3.eect!.p99 / s3.wlc!.p99),
+    p99_vs_oracle: round(s2.eect!.p99 / s2.oracle!.p99),
+    mase_10s: round(avg(mase.h10)),
+    mase_60s: round(avg(mase.h60)),
+    alert_recall: round(recallNum / recallDen),
+    alert_lead_s_median: leads[Math.floor(leads.length / 2)] ?? 0,
+    false_alerts_per_node_hour: round(falseAlerts / nodeHours),
+  }),
+)

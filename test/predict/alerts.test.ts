@@ -1,0 +1,73 @@
+// Goal: alerts fire before a node saturates when its offered load ramps, not on noise alone, and
+// resolve with hysteresis; queue instability, cluster demand and deadline risk fire and resolve;
+// on the ramp study the alerts meet recall >= 0.8 and a median lead >= 10 s (the false-alert rate
+// is measured and reported, see RESULTS.md: it misses its target).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { AlertEngine, type NodeSample } from '../../src/predict/alerts.js'
+import { ClusterAnalytics } from '../../src/predict/analytics.js'
+import { runRampStudy } from '../../sim/placement/ramps.js'
+import type { MemberView } from '../../src/cluster/types.js'
+import { emptyMetrics } from '../../src/cluster/types.js'
+
+const sample = (node: string, load: number, offered: number): NodeSample => ({ node, capacity: 10, running: Math.min(10, load * 10), queued: Math.max(0, load * 10 - 10), offered, meanDurationS: 1 })
+
+test('node-saturation fires ahead of a ramp, with a predicted time and a sentence, then resolves', () => {
+  const e = new AlertEngine({ horizonMs: 60_000, stepMs: 1000 })
+  const fired: number[] = []
+  let resolved = -1
+  let load = 0.5
+  for (let t = 0; t < 400; t++) {
+    const offered = t < 100 ? 0.5 : t < 200 ? 0.5 + (t - 100) * 0.01 : 0.3
+    load = Math.max(0, load + offered - Math.min(load, 1))
+    for (const tr of e.sample(t * 1000, [sample('a', load, offered)])) {
+      if (tr.alert.name !== 'node-saturation') continue
+      if (tr.kind === 'fired') {
+        fired.push(t)
+        assert.match(tr.alert.message, /node a (is predicted to saturate in \d+ s|is saturated)/)
+      } else resolved = t
+    }
+    if (load >= 2 && fired.length > 0) assert.ok(fired[0]! < t, 'fired before saturating')
+  }
+  assert.ok(fired.length >= 1)
+  assert.ok(resolved > fired[0]!)
+  assert.equal(e.alerts().length, 0)
+})
+
+test('steady load below capacity never fires', () => {
+  const e = new AlertEngine()
+  for (let t = 0; t < 600; t++) assert.deepEqual(e.sample(t * 1000, [sample('a', 0.6, 0.6 + 0.05 * Math.sin(t))]).filter((x) => x.alert.name === 'node-saturation'), [])
+})
+
+test('queue instability, cluster demand and deadline risk', () => {
+  const e = new AlertEngine({ confirm: 2 })
+  const names = new Set<string>()
+  for (let t = 0; t < 10; t++) for (const tr of e.sample(t * 1000, [sample('a', 0.9, 0.95), sample('b', 0.9, 0.95)])) names.add(`${tr.kind}:${tr.alert.name}:${tr.alert.node ?? ''}`)
+  assert.ok(names.has('fired:queue-instability:a'))
+  assert.ok(names.has('fired:cluster-demand:'))
+  const risk = e.deadlineRisk(0, 'job-1', 'a', 10_000, 5_000)
+  assert.equal(risk[0]?.alert.name, 'deadline-risk')
+  assert.deepEqual(e.deadlineRisk(0, 'job-1', 'a', 10_000, 5_000), [])
+  assert.deepEqual(e.deadlineRisk(0, 'job-2', 'a', 1_000, 5_000), [])
+  const later = e.sample(6_000 + 10_000, [sample('a', 0.1, 0.1)])
+  assert.ok(later.some((t) => t.kind === 'resolved' && t.alert.name === 'deadline-risk'))
+  // Node b left: its alerts resolve.
+  assert.ok(later.some((t) => t.kind === 'resolved' && t.alert.node === 'b'))
+})
+
+test('ramp study: recall >= 0.8 and median lead >= 10 s', () => {
+  const r = runRampStudy(1, { nodes: 8, hours: 2 })
+  console.log(`ramps: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, median lead ${r.leadMedianS} s, ${r.falsePerNodeHour.toFixed(2)} false alerts per node-hour`)
+  assert.ok(r.recall >= 0.8, `recall ${r.recall}`)
+  assert.ok(r.leadMedianS >= 10, `lead ${r.leadMedianS}`)
+})
+
+test('analytics merges gossiped duration summaries and learns a slow node', () => {
+  const a = new ClusterAnalytics()
+  const member = (node: string, count: number, p50Ms: number): MemberView => ({ nodeId: node, state: 'up', addresses: [], incarnation: 1, voter: true, role: 'voter', phi: 0, lastSeenMsAgo: 0, metrics: { ...emptyMetrics(), capacity: 2, durations: { work: { count, p50Ms, p90Ms: p50Ms * 1.5 } } } })
+  for (let round = 1; round <= 30; round++) a.observe([member('fast', round * 4, 100), member('slow', round * 4, 200)], round * 1000, round * 1000)
+  const ratio = a.speed('fast') / a.speed('slow')
+  assert.ok(ratio > 1.7 && ratio < 2.3, `speed ratio ${ratio}`)
+  assert.ok(a.predict('work', 'slow', null).p50Ms > a.predict('work', 'fast', null).p50Ms * 1.7)
+  assert.ok(a.status().forecasts.fast !== undefined)
+})

@@ -1,0 +1,96 @@
+// Goal: each placement policy decides as documented, never exceeds the overcommit limit, and is
+// selectable by name (an unknown name is a typed error); eect accounts the predicted work it
+// placed, ages it, releases it, and holds a job at the leader (eect-pull) when every wait is long.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SeededRandom } from '../../src/env/prng.js'
+import { InvalidArgumentError } from '../../src/errors.js'
+import { LeastLoadedPlacement, OVERCOMMIT, type PeerLoad, type PlacementModel } from '../../src/jobs/placement.js'
+import { createPlacement, PLACEMENT_NAMES } from '../../src/jobs/placement/index.js'
+import { EectPlacement } from '../../src/jobs/placement/policies.js'
+import { WorkAccounting } from '../../src/jobs/placement/accounting.js'
+
+const peer = (node: string, outstanding: number, extra: Partial<PeerLoad> = {}): PeerLoad => ({ node, capacity: 1, outstanding, eventLoopLagMs: 0, leader: false, ...extra })
+const speeds: Record<string, number> = { fast: 2, slow: 0.5 }
+const model: PlacementModel = {
+  speed: (n) => speeds[n] ?? 1,
+  predict: (_t, n, hint) => {
+    const d = (hint ?? 1000) / (n === null ? 1 : (speeds[n] ?? 1))
+    return { p50Ms: d, p90Ms: 2 * d }
+  },
+}
+const job = (nowMs: number, extra: { durationHintMs?: number; deadline?: number } = {}) => ({ id: 'j', nowMs, wallMs: nowMs, durationHintMs: extra.durationHintMs ?? null, deadline: extra.deadline ?? null })
+
+test('every named policy is built, respects the overcommit limit, and returns undefined when all are full', () => {
+  for (const name of PLACEMENT_NAMES) {
+    const p = createPlacement(name, { random: new SeededRandom(1), model })
+    const full = [peer('a', OVERCOMMIT), peer('b', OVERCOMMIT)]
+    assert.equal(p.choose('t', full, job(0)), undefined, name)
+    assert.equal(p.choose('t', [peer('a', OVERCOMMIT), peer('b', 0)], job(0)), 'b', name)
+  }
+  assert.throws(() => createPlacement('fastest', { random: new SeededRandom(1), model }), InvalidArgumentError)
+})
+
+test('round-robin cycles in id order; random spreads; weighted round robin follows capacity x speed', () => {
+  const rr = createPlacement('round-robin', { random: new SeededRandom(1), model, overcommit: Infinity })
+  assert.deepEqual([0, 1, 2, 3].map(() => rr.choose('t', [peer('c', 0), peer('a', 0), peer('b', 0)])), ['a', 'b', 'c', 'a'])
+  const wrr = createPlacement('weighted-round-robin', { random: new SeededRandom(1), model, overcommit: Infinity })
+  const picks = Array.from({ length: 50 }, () => wrr.choose('t', [peer('fast', 0), peer('slow', 0)]))
+  assert.equal(picks.filter((p) => p === 'fast').length, 40)
+  const rnd = createPlacement('random', { random: new SeededRandom(3), model, overcommit: Infinity })
+  const seen = new Set(Array.from({ length: 40 }, () => rnd.choose('t', [peer('a', 0), peer('b', 0), peer('c', 0)])))
+  assert.equal(seen.size, 3)
+})
+
+test('least-loaded reads only gossip (and herds on it); wlc reads the leader\'s count and speed', () => {
+  const ll = createPlacement('least-loaded', { random: new SeededRandom(1), model, overcommit: Infinity })
+  const stale = { atMs: 0, running: 0, queued: 0 }
+  // Gossip says both are idle: every job goes to the same (lowest id) node, whatever was assigned since.
+  assert.equal(ll.choose('t', [peer('a', 5, { gossip: stale }), peer('b', 0, { gossip: stale })]), 'a')
+  assert.equal(ll.choose('t', [peer('a', 5, { gossip: { atMs: 0, running: 1, queued: 3 } }), peer('b', 0, { gossip: stale })]), 'b')
+  const wlc = new LeastLoadedPlacement(model, Infinity)
+  // 1 outstanding on a node of speed 2 (0.5) beats 1 on speed 1 (1).
+  assert.equal(wlc.choose('t', [peer('m', 1), peer('fast', 1)]), 'fast')
+  // Without a model it is the historic policy: outstanding per capacity.
+  assert.equal(new LeastLoadedPlacement().choose('t', [peer('m', 1), peer('fast', 2)]), 'm')
+})
+
+test('p2c picks the lower expected delay of two sampled peers', () => {
+  const p = createPlacement('p2c', { random: new SeededRandom(1), model, overcommit: Infinity })
+  for (let i = 0; i < 20; i++) assert.equal(p.choose('t', [peer('a', 3), peer('b', 0)]), 'b')
+})
+
+test('eect: earliest expected completion, with accounting aged and released', () => {
+  const e = new EectPlacement(model, new SeededRandom(1), { overcommit: Infinity, tie: 0 })
+  // Idle: the fast node finishes a 1000 ms job in 500 ms.
+  assert.equal(e.choose('t', [peer('fast', 0), peer('m', 0)], job(0)), 'fast')
+  // fast holds 500 ms; a 4000 ms job: fast 500 + 2000 = 2500 vs m 4000.
+  assert.equal(e.choose('t', [peer('fast', 1), peer('m', 0)], job(0, { durationHintMs: 4000 })), 'fast')
+  // fast holds 500 + 2000 ms; a 1000 ms job: fast 2500 + 500 = 3000 vs m 1000 -> m.
+  assert.equal(e.choose('t', [peer('fast', 2), peer('m', 0)], job(0)), 'm')
+  // Released work no longer counts.
+  e.released('fast', 't', 0)
+  e.released('fast', 't', 0)
+  assert.equal(e.choose('t', [peer('fast', 0), peer('m', 1)], job(0)), 'fast')
+})
+
+test('eect-pull holds a job at the leader while every wait is long', () => {
+  const p = createPlacement('eect-pull', { random: new SeededRandom(1), model, overcommit: Infinity })
+  assert.equal(p.choose('t', [peer('m', 0)], job(0)), 'm')
+  assert.equal(p.choose('t', [peer('m', 1)], job(0)), 'm')
+  assert.equal(p.choose('t', [peer('m', 2)], job(0)), 'm')
+  // Now 3000 ms of backlog on m > 2 x 1000 ms: held.
+  assert.equal(p.choose('t', [peer('m', 3)], job(0)), undefined)
+})
+
+test('work accounting: the running window ages, queued work does not', () => {
+  const a = new WorkAccounting()
+  a.assigned('n', 1, 't', 1000, 0)
+  a.assigned('n', 1, 't', 1000, 0)
+  assert.equal(a.backlogMs('n', 400), 1600)
+  assert.equal(a.backlogMs('n', 5000), 1000)
+  a.released('n', 't', 1000)
+  assert.equal(a.backlogMs('n', 1500), 500)
+  a.released('n', 't', 2000)
+  assert.equal(a.backlogMs('n', 2000), 0)
+})
