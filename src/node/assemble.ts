@@ -6,6 +6,11 @@
  * the simulator passes its simulated ports. Nothing here knows which.
  */
 import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
+import { EntitiesHandle, entitiesActor } from '../../actors/entities.js'
+import { ENTITY_NODE } from '../entities/address.js'
+import { EntityClient } from '../entities/client.js'
+import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../entities/options.js'
+import type { AnyEntityDef, EntityStateStore } from '../entities/types.js'
 import { ExecutorStats, executorActor } from '../../actors/executor.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
 import { replicatorActor } from '../../actors/replicator.js'
@@ -43,6 +48,8 @@ export interface NodePorts {
   /** This node's copy of the replicated job log; required when jobLog is 'replicated'. */
   replicaLog?: ReplicaLogOpener
   cache: ResultCache
+  /** Where persistent entity types keep their state (see src/entities/types.ts). */
+  entityStore?: EntityStateStore
 }
 
 /** What a node does, beyond its ports. */
@@ -63,6 +70,10 @@ export interface NodeInit {
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
   /** Tuning of the replicated job log. */
   replication?: Partial<ReplicationOptions>
+  /** Entity types this node hosts (every peer should register the same ones). */
+  entities?: readonly AnyEntityDef[]
+  /** Tuning of entity shards and leases. */
+  entityOptions?: Partial<EntityOptions>
 }
 
 /** A running node. */
@@ -70,6 +81,8 @@ export interface AssembledNode {
   readonly system: ActorSystem
   readonly cluster: ClusterHandle
   readonly jobs: JobClient
+  /** Typed references to cluster entities, and this node's activations. */
+  readonly entities: EntityClient
   readonly stats: ExecutorStats
   /** The replicated job log's status on this node, when the node runs one. */
   readonly replication: ReplicationHandle | undefined
@@ -112,6 +125,10 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   } else {
     jobLog = ports.jobLog
   }
+  const entitiesHandle = new EntitiesHandle(init.entityOptions?.shards ?? DEFAULT_ENTITY_OPTIONS.shards)
+  system.attachVirtual(ENTITY_NODE, entitiesHandle)
+  system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: ports.entityStore, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
+  const entities = new EntityClient(system, () => entitiesHandle.list())
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
@@ -152,6 +169,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     system,
     cluster,
     jobs,
+    entities,
     stats,
     replication,
     removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
