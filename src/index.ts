@@ -92,6 +92,14 @@ export {
 } from './jobs/errors.js'
 export { JobLogUnavailableError } from './storage/errors.js'
 
+// Cluster entities: virtual actors by type and key, placed and moved by the cluster.
+export { defineEntity } from './entities/define.js'
+export type { AnyEntityDef, EntityContext, EntityDef, EntityInfo, EntityRef, EntitySpec, EntityState, EntityStateStore, StoredEntityState } from './entities/types.js'
+export type { EntityClient } from './entities/client.js'
+export type { EntityOptions } from './entities/options.js'
+export { EntityUnavailableError, NotPersistentError, StaleEpochError, UnknownEntityTypeError } from './entities/errors.js'
+export type { AssembledNode } from './node/assemble.js'
+
 // Running a peer from code: the same settings as `distributex start`, then a running node.
 export { resolveConfig, ConfigError, type NodeConfig, type RawSettings } from './node/config.js'
 export { startNode, type RunningNode } from './node/start.js'
