@@ -7,6 +7,8 @@
  */
 import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
 import { EntitiesHandle, entitiesActor } from '../../actors/entities.js'
+import { entityStoreActor, replicaTransport } from '../../actors/entity-store.js'
+import { QuorumEntityStore } from '../entities/quorum-store.js'
 import { ENTITY_NODE } from '../entities/address.js'
 import { EntityClient } from '../entities/client.js'
 import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../entities/options.js'
@@ -48,7 +50,10 @@ export interface NodePorts {
   /** This node's copy of the replicated job log; required when jobLog is 'replicated'. */
   replicaLog?: ReplicaLogOpener
   cache: ResultCache
-  /** Where persistent entity types keep their state (see src/entities/types.ts). */
+  /**
+   * Where persistent entity types keep their state (see src/entities/types.ts). Default: replicated
+   * to a majority of the voters, each keeping its replica in `store`.
+   */
   entityStore?: EntityStateStore
 }
 
@@ -127,7 +132,9 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   }
   const entitiesHandle = new EntitiesHandle(init.entityOptions?.shards ?? DEFAULT_ENTITY_OPTIONS.shards)
   system.attachVirtual(ENTITY_NODE, entitiesHandle)
-  system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: ports.entityStore, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
+  system.spawnSystem(entityStoreActor(ports.store), { name: 'entity-store' })
+  const entityStore = ports.entityStore ?? new QuorumEntityStore(() => cluster.view()?.config?.members ?? [], replicaTransport(system))
+  system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: entityStore, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
   const entities = new EntityClient(system, () => entitiesHandle.list())
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()

@@ -26,15 +26,15 @@ test('killing owners and isolating the leader moves keys without a second activa
   assert.deepEqual(result.violations, [], `${result.summary}\n${result.logTail.slice(-15).join('\n')}`)
   assert.ok(result.liveness?.convergedAtMs !== undefined, 'every key answers every node after the heal')
   assert.ok(activations(result.summary) > 24, `keys were reactivated elsewhere: ${result.summary}`)
-  assert.ok(handled(result.summary) > 1000, result.summary)
+  assert.ok(handled(result.summary) > 700, result.summary)
 })
 
-test('100 swarm seeds of the entities scenario hold every invariant and converge', async () => {
+test('60 swarm seeds of the entities scenario hold every invariant and converge', async () => {
   let total = 0
-  for (let seed = 1; seed <= 100; seed++) {
+  for (let seed = 1; seed <= 60; seed++) {
     const result = await runSimulation(entitiesScenario({ sendEveryMs: 80 }), { seed, nodes: 3, durationMs: 12_000, faults: FAULTS, mode: 'liveness', swarm: true })
     assert.deepEqual(result.violations, [], `seed ${seed}: ${result.summary}\n${result.logTail.slice(-10).join('\n')}`)
     total += handled(result.summary)
   }
-  assert.ok(total > 10_000, `${total} messages handled`)
+  assert.ok(total > 6_000, `${total} messages handled`)
 })
