@@ -64,6 +64,7 @@ export type EntitiesMsg =
   | { type: 'renewed'; reply: RenewReply; sentAtMs: number }
   | { type: 'terminated'; id: string; ref: ActorRef<Message> }
   | { type: 'peer'; node: NodeId; up: boolean }
+  | Ask<{ type: 'list' }, EntityInfo[]>
 
 /** What an owner does with a message offered under an epoch: deliver it, or bounce it back. */
 interface Inbound {
@@ -168,6 +169,7 @@ export function entitiesActor(init: EntitiesActorInit) {
       renewed: 'never',
       terminated: 'never',
       peer: 'never',
+      list: 'any',
     },
     setup(ctx) {
       const self = init.network.self
@@ -217,7 +219,8 @@ export function entitiesActor(init: EntitiesActorInit) {
         },
       })
 
-      init.handle.attach((shard, delivery) => ctx.self.tell({ type: 'route', shard, delivery }), () => [...activations.values()].map((a) => ({ type: a.type, key: a.key, shard: a.shard, epoch: a.epoch })), clock)
+      const listing = (): EntityInfo[] => [...activations.values()].map((a) => ({ type: a.type, key: a.key, shard: a.shard, epoch: a.epoch }))
+      init.handle.attach((shard, delivery) => ctx.self.tell({ type: 'route', shard, delivery }), listing, clock)
       const unsubscribe = init.network.onPeerChange((node, up) => ctx.self.tell({ type: 'peer', node, up }))
       ctx.onStop(() => unsubscribe())
       ctx.timers.every('tick', TICK_MS, { type: 'tick' })
@@ -424,6 +427,7 @@ export function entitiesActor(init: EntitiesActorInit) {
         peer: (msg) => {
           if (!msg.up) router.peerDown(msg.node)
         },
+        list: () => listing(),
       }
       return handlers
     },

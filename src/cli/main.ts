@@ -24,6 +24,8 @@ commands:
   status    show the cluster as a peer sees it: --http <host:port> [--json]
   members   list members with role, state and last seen: [--http <host:port>] [--json]
             remove a member that is down for good: members remove <nodeId> [--http <host:port>]
+  entities  list entity activations per peer: [--http <host:port>] [--json]
+            ask an entity: entities ask <type> <key> <message-json> [--timeout-ms N]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--http <host:port>]
   init      scaffold a job project in [dir]: package.json, tsconfig.json, jobs.ts, submit.ts, README.md
@@ -150,6 +152,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./status.js')).runStatus(rest)
       case 'members':
         return await (await import('./members.js')).runMembers(rest)
+      case 'entities':
+        return await (await import('./entities.js')).runEntities(rest)
       case 'submit':
         return await (await import('./jobs.js')).runSubmit(rest)
       case 'jobs':

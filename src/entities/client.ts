@@ -12,6 +12,8 @@ export class EntityClient {
   constructor(
     private readonly system: ActorSystem,
     private readonly listing: () => EntityInfo[],
+    /** The entity types this node registers. */
+    readonly types: ReadonlySet<string> = new Set(),
   ) {}
 
   /** The reference to entity `key` of type `def`; throws InvalidArgumentError for an invalid key. */

@@ -135,7 +135,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   system.spawnSystem(entityStoreActor(ports.store), { name: 'entity-store' })
   const entityStore = ports.entityStore ?? new QuorumEntityStore(() => cluster.view()?.config?.members ?? [], replicaTransport(system))
   system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: entityStore, ...(init.placement === undefined ? {} : { placement: init.placement }), ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
-  const entities = new EntityClient(system, () => entitiesHandle.list())
+  const entities = new EntityClient(system, () => entitiesHandle.list(), new Set((init.entities ?? []).map((d) => d.type)))
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })

@@ -12,9 +12,11 @@ import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
 import { writeFileDurably } from '../storage/file-sync.js'
 import type { JobDef } from '../jobs/types.js'
+import type { AnyEntityDef } from '../entities/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
+import { entityRoutes } from './entity-routes.js'
 import { openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
@@ -28,7 +30,7 @@ export interface RunningNode extends AssembledNode {
 }
 
 /** Starts a node; rejects with ConfigError for unusable settings (a missing secret file, a bad path). */
-export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, jobs: readonly JobDef[], entities: readonly AnyEntityDef[] = []): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
   const secret = await readSecret(config)
@@ -54,6 +56,7 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     {
       founder: config.bootstrap.length === 0,
       jobs,
+      entities,
       cluster: {
         ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }),
         ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
@@ -72,7 +75,10 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Pr
     http = await startHttpServer(
       host,
       port,
-      nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+      [
+        ...nodeRoutes({ status: () => statusDocument(network.self, network.addresses(), node.cluster.view()), metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+        ...entityRoutes({ system: node.system, entities: node.entities, view: () => node.cluster.view() }),
+      ],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
       await node.stop({ timeoutMs: 1000 })
