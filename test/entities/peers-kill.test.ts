@@ -17,8 +17,8 @@ const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const MODULE = join(import.meta.dirname, '..', 'fixtures', 'entities-module.ts')
 const KEYS = Number(process.env.DX_ENTITY_KEYS ?? 1000)
-const ROUNDS = 2
-const CONCURRENCY = 24
+const ROUNDS = 1
+const CONCURRENCY = 64
 const peers: Peer[] = []
 let dir: string | undefined
 after(async () => {
