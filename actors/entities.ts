@@ -321,7 +321,7 @@ export function entitiesActor(init: EntitiesActorInit) {
         const sentAtMs = now()
         nextRenewMs = sentAtMs + options.renewEveryMs
         regionOf(leader.nodeId)
-          .ask({ type: 'renew', held: owner.claims(sentAtMs) }, { timeoutMs: options.renewEveryMs * 2 })
+          .ask({ type: 'renew', held: owner.claims(sentAtMs) }, { timeoutMs: options.leaseMs / 2 })
           .then(
             (answer) => {
               renewing = false

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const [a] = nodes as [RunningNode, RunningNode, RunningNode]
 
   // Throughput: every key once to warm (activations), then ASKS asks spread over peers and keys.
+  let retried = 0
   const throughput = async (count: number): Promise<number> => {
     let next = 0
     const t0 = performance.now()
@@ -54,7 +55,17 @@ async function main(): Promise<void> {
         Array.from({ length: WINDOW / nodes.length }, async () => {
           while (next < count) {
             const i = next++
-            await node.entities.get(echoEntity, `k${(i * 7 + n) % KEYS}`).ask({ type: 'echo', body: PAYLOAD }, { timeoutMs: 30_000 })
+            const ref = node.entities.get(echoEntity, `k${(i * 7 + n) % KEYS}`)
+            // A key whose shard moves under the ask (EntityUnavailableError) is asked again.
+            for (let attempt = 0; ; attempt++) {
+              try {
+                await ref.ask({ type: 'echo', body: PAYLOAD }, { timeoutMs: 30_000 })
+                break
+              } catch (error) {
+                retried++
+                if (attempt >= 20) throw error
+              }
+            }
           }
         }),
       ),
@@ -131,6 +142,7 @@ async function main(): Promise<void> {
     warmup_asks_per_s: Math.round(warm),
     keys: KEYS,
     recovered_keys: recoveryMs.length,
+    retried_asks: retried,
   }
   for (const n of nodes) if (n !== victim) await n.stop({ timeoutMs: 2000 }).catch(() => {})
   await victim.stop({ timeoutMs: 500 }).catch(() => {})

@@ -30,7 +30,7 @@ interface EntitiesDoc {
   peers: Array<{ node: string; entities: Array<{ type: string; key: string }> }>
 }
 
-test('1,000 persistent counters keep every acknowledged increment across kill -9 of the busiest owner', { timeout: 180_000 }, async () => {
+test('1,000 persistent counters keep every acknowledged increment across kill -9 of the busiest owner', { timeout: 400_000 }, async () => {
   const started = Date.now()
   dir = await mkdtemp(join(tmpdir(), 'dx-entities-'))
   await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
@@ -42,8 +42,8 @@ test('1,000 persistent counters keep every acknowledged increment across kill -9
     peers.push(peer)
     peer.start()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 60_000, 'a leader')
-  await waitFor(() => Promise.all(peers.map((p) => p.status())), (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3), 60_000, 'three voters')
+  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 120_000, 'a leader')
+  await waitFor(() => Promise.all(peers.map((p) => p.status())), (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3), 120_000, 'three voters')
   const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
   console.log(`# cluster formed in ${Date.now() - started} ms`)
 
@@ -56,7 +56,7 @@ test('1,000 persistent counters keep every acknowledged increment across kill -9
   let killed: Peer | undefined
   let killing = false
   const live = (): Peer[] => peers.filter((p) => p.running)
-  const deadline = started + 150_000
+  const deadline = Date.now() + 240_000
   const increment = async (item: { key: string; id: string }, attempt: number): Promise<void> => {
     const choices = live()
     if (choices.length === 0 || Date.now() > deadline) throw new Error(`gave up on ${item.key}/${item.id} after ${attempt} attempts (${done} increments done)`)
