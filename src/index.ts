@@ -99,6 +99,13 @@ export { JobLogUnavailableError } from './storage/errors.js'
 // Ports, for writing an adapter: the job log, the result cache, the durable store, the replica log, the network.
 export type { CacheWriteOptions, DurableStore, JobLog, JobLogFactory, JobLogSession, LogRecord as JobLogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState, ResultCache } from './storage/types.js'
 export type { MessageHandler, Network, NodeId, PeerListener } from './net/types.js'
+// Cluster entities: virtual actors by type and key, placed and moved by the cluster.
+export { defineEntity } from './entities/define.js'
+export type { AnyEntityDef, EntityContext, EntityDef, EntityInfo, EntityRef, EntitySpec, EntityState, EntityStateStore, StoredEntityState } from './entities/types.js'
+export type { EntityClient } from './entities/client.js'
+export type { EntityOptions } from './entities/options.js'
+export { EntityUnavailableError, NotPersistentError, StaleEpochError, UnknownEntityTypeError } from './entities/errors.js'
+export type { AssembledNode } from './node/assemble.js'
 
 // Running a peer from code: the same settings as `distributex start`, then a running node.
 export { resolveConfig, ConfigError, type CacheSetting, type HostPort, type JobLogSetting, type NodeConfig, type RawSettings } from './node/config.js'

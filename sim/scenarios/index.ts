@@ -1,6 +1,7 @@
 /** The scenarios the sim CLI can run, by name. */
 import type { Scenario } from '../run.js'
 import { clusterScenario, type ClusterBug } from './cluster/index.js'
+import { entitiesScenario } from './entities/index.js'
 import { jobsScenario } from './jobs/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
 import { replicatedScenario } from './replicated/index.js'
@@ -17,6 +18,7 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<un
   jobs: () => jobsScenario() as Scenario<unknown>,
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
   replicated: () => replicatedScenario() as Scenario<unknown>,
+  entities: () => entitiesScenario() as Scenario<unknown>,
   'replica-disk': (options) => replicaDiskScenario({ bugs: (options.bugs ?? []) as ReplicaDiskBug[] }) as Scenario<unknown>,
 }
 

@@ -81,6 +81,7 @@ export class ActorSystem {
   private readonly cells = new Map<string, ActorCell>()
   private readonly topLevel = new Map<string, ActorCell>()
   private remote: RemoteDelivery | undefined = undefined
+  private readonly virtualNodes = new Map<string, RemoteDelivery>()
   private phase = RUNNING
   private topSeq = 0
   private shutdownPromise: Promise<void> | undefined = undefined
@@ -135,6 +136,15 @@ export class ActorSystem {
   /** Routes messages for other nodes through `remote`. */
   attachRemote(remote: RemoteDelivery): void {
     this.remote = remote
+  }
+
+  /**
+   * Routes messages for the virtual node id `node` (no real node has it) through `delivery`: how
+   * addresses that name something other than a node (cluster entities) reach their router.
+   */
+  attachVirtual(node: string, delivery: RemoteDelivery): void {
+    assertValidNodeId(node)
+    this.virtualNodes.set(node, delivery)
   }
 
   /**
@@ -199,7 +209,8 @@ export class ActorSystem {
       cell.enqueue(message, reply)
       return
     }
-    if (this.remote !== undefined) this.remote.send(ref.address, message, reply)
+    const transport = this.virtualNodes.get(ref.address.node) ?? this.remote
+    if (transport !== undefined) transport.send(ref.address, message, reply)
     else this.undeliverable(ref.address, message, reply)
   }
 

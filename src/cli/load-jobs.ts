@@ -12,6 +12,8 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../node/config.js'
 import type { JobDef } from '../jobs/types.js'
+import { isEntityDef } from '../entities/define.js'
+import type { AnyEntityDef } from '../entities/types.js'
 
 const TYPESCRIPT = /\.[cm]?tsx?$/
 
@@ -29,35 +31,46 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
   return (await tsImport(url, import.meta.url)) as Record<string, unknown>
 }
 
-/** The job definitions among a module's exports: direct, in an exported array, or on a CommonJS `module.exports`. */
-function jobDefsOf(namespace: Record<string, unknown>): JobDef[] {
-  const found = new Set<JobDef>()
+/** The definitions among a module's exports that `is` recognises: direct, in an exported array, or on a CommonJS `module.exports`. */
+function defsOf<T>(namespace: Record<string, unknown>, is: (value: unknown) => value is T): T[] {
+  const found = new Set<T>()
   const collect = (values: readonly unknown[]): void => {
     for (const value of values) {
-      if (isJobDef(value)) found.add(value)
-      else if (Array.isArray(value)) for (const item of value) if (isJobDef(item)) found.add(item)
+      if (is(value)) found.add(value)
+      else if (Array.isArray(value)) for (const item of value) if (is(item)) found.add(item)
     }
   }
   collect(Object.values(namespace))
   const cjsExports = namespace.default
-  if (typeof cjsExports === 'object' && cjsExports !== null && !Array.isArray(cjsExports) && !isJobDef(cjsExports)) collect(Object.values(cjsExports))
+  if (typeof cjsExports === 'object' && cjsExports !== null && !Array.isArray(cjsExports) && !is(cjsExports)) collect(Object.values(cjsExports))
   return [...found]
 }
 
 /** Imports `module` (a path; TypeScript works) and returns every job definition it exports. */
 export async function loadJobModule(module: string): Promise<JobDef[]> {
+  return (await loadActorModule(module)).jobs
+}
+
+/** Imports `module` and returns the job and entity definitions it exports (at least one of either). */
+export async function loadActorModule(module: string): Promise<{ jobs: JobDef[]; entities: AnyEntityDef[] }> {
   let namespace: Record<string, unknown>
   try {
     namespace = await importModule(resolve(module))
   } catch (error) {
     throw new ConfigError(`cannot load job module ${module}: ${(error as Error).message}`)
   }
-  const defs = jobDefsOf(namespace)
-  if (defs.length === 0) throw new ConfigError(`${module} exports no job definitions (build them with defineJob)`)
+  const defs = defsOf(namespace, isJobDef)
+  const entities = defsOf(namespace, isEntityDef)
+  if (defs.length === 0 && entities.length === 0) throw new ConfigError(`${module} exports no job definitions (build them with defineJob) or entity types (defineEntity)`)
+  const entityTypes = new Set<string>()
+  for (const def of entities) {
+    if (entityTypes.has(def.type)) throw new ConfigError(`${module} defines entity type ${def.type} twice`)
+    entityTypes.add(def.type)
+  }
   const types = new Set<string>()
   for (const def of defs) {
     if (types.has(def.type)) throw new ConfigError(`${module} defines job type ${def.type} twice`)
     types.add(def.type)
   }
-  return defs
+  return { jobs: defs, entities }
 }

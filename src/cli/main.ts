@@ -24,6 +24,8 @@ commands:
   status    show the cluster as a peer sees it: --http <host:port> [--json]
   members   list members with role, state and last seen: [--http <host:port>] [--json]
             remove a member that is down for good: members remove <nodeId> [--http <host:port>]
+  entities  list entity activations per peer: [--http <host:port>] [--json]
+            ask an entity: entities ask <type> <key> <message-json> [--timeout-ms N]
   submit    submit a job: <type> <json input> [--wait] [--options <json>] [--http <host:port>]
             or many: <type> --inputs <file> [--wait] (a progress bar on stderr)
   jobs      list | inspect <id> | result <id> | cancel <id>   [--status S] [--limit N] [--json] [--http <host:port>]
@@ -190,6 +192,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./members.js')).runMembers(rest)
       case 'top':
         return await (await import('./top.js')).runTop(rest)
+      case 'entities':
+        return await (await import('./entities.js')).runEntities(rest)
       case 'submit':
         return await (await import('./jobs.js')).runSubmit(rest)
       case 'jobs':

@@ -11,7 +11,8 @@ import { generateClusterSecret } from '../adapters/libp2p/index.js'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
-import { loadJobModule } from './load-jobs.js'
+import { loadActorModule } from './load-jobs.js'
+import type { AnyEntityDef } from '../entities/types.js'
 import type { JobDef } from '../jobs/types.js'
 
 const START_OPTIONS = {
@@ -96,8 +97,13 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   const config = resolveConfig(flags, process.env, values.config ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]
-  for (const module of config.actors) jobs.push(...(await loadJobModule(module)))
-  const node = await startNode(config, jobs)
+  const entities: AnyEntityDef[] = []
+  for (const module of config.actors) {
+    const defs = await loadActorModule(module)
+    jobs.push(...defs.jobs)
+    entities.push(...defs.entities)
+  }
+  const node = await startNode(config, jobs, entities)
   process.stdout.write(`distributex node ${node.nodeId}\n${node.addresses.map((a) => `  listening ${a}`).join('\n')}\n${node.http === undefined ? '' : `  http ${node.http}\n`}`)
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -6,6 +6,13 @@
  * the simulator passes its simulated ports. Nothing here knows which.
  */
 import { ClusterHandle, clusterActor } from '../../actors/cluster.js'
+import { EntitiesHandle, entitiesActor } from '../../actors/entities.js'
+import { entityStoreActor, replicaTransport } from '../../actors/entity-store.js'
+import { QuorumEntityStore } from '../entities/quorum-store.js'
+import { ENTITY_NODE } from '../entities/address.js'
+import { EntityClient } from '../entities/client.js'
+import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../entities/options.js'
+import type { AnyEntityDef, EntityStateStore } from '../entities/types.js'
 import { ExecutorStats, executorActor } from '../../actors/executor.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
 import { replicatorActor } from '../../actors/replicator.js'
@@ -46,6 +53,11 @@ export interface NodePorts {
   /** This node's copy of the replicated job log; required when jobLog is 'replicated'. */
   replicaLog?: ReplicaLogOpener
   cache: ResultCache
+  /**
+   * Where persistent entity types keep their state (see src/entities/types.ts). Default: replicated
+   * to a majority of the voters, each keeping its replica in `store`.
+   */
+  entityStore?: EntityStateStore
 }
 
 /** What a node does, beyond its ports. */
@@ -69,6 +81,10 @@ export interface NodeInit {
   load?: () => Pick<NodeMetrics, 'eventLoopLagMs' | 'cpu' | 'memoryMb'>
   /** Tuning of the replicated job log. */
   replication?: Partial<ReplicationOptions>
+  /** Entity types this node hosts (every peer should register the same ones). */
+  entities?: readonly AnyEntityDef[]
+  /** Tuning of entity shards and leases. */
+  entityOptions?: Partial<EntityOptions>
 }
 
 /** A running node. */
@@ -76,6 +92,8 @@ export interface AssembledNode {
   readonly system: ActorSystem
   readonly cluster: ClusterHandle
   readonly jobs: JobClient
+  /** Typed references to cluster entities, and this node's activations. */
+  readonly entities: EntityClient
   readonly stats: ExecutorStats
   /** Predictions, forecasts and alerts; fed while this node leads. */
   readonly analytics: ClusterAnalytics
@@ -133,6 +151,12 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   } else {
     jobLog = ports.jobLog
   }
+  const entitiesHandle = new EntitiesHandle(init.entityOptions?.shards ?? DEFAULT_ENTITY_OPTIONS.shards)
+  system.attachVirtual(ENTITY_NODE, entitiesHandle)
+  system.spawnSystem(entityStoreActor(ports.store), { name: 'entity-store' })
+  const entityStore = ports.entityStore ?? new QuorumEntityStore(() => cluster.view()?.config?.members ?? [], replicaTransport(system))
+  system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: entityStore, placement: typeof chosen === 'string' ? createPlacement(chosen, { random: env.random.fork('entity-placement'), model: analytics }) : chosen, ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
+  const entities = new EntityClient(system, () => entitiesHandle.list(), new Set((init.entities ?? []).map((d) => d.type)))
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
@@ -173,6 +197,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     system,
     cluster,
     jobs,
+    entities,
     stats,
     analytics,
     replication,

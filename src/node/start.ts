@@ -17,11 +17,13 @@ import { acquireFileLock, FileLockedError, type FileLock } from '../storage/file
 import { writeFileDurably } from '../storage/file-sync.js'
 import { ensurePrivateDir } from '../storage/private-dir.js'
 import type { JobDef } from '../jobs/types.js'
+import type { AnyEntityDef } from '../entities/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
 import { nodeRoutes, statusDocument } from './http-api.js'
 import { dashboardRoutes } from './dashboard-api.js'
 import { DashboardHub } from '../dashboard/hub.js'
+import { entityRoutes } from './entity-routes.js'
 import { openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
@@ -43,14 +45,14 @@ export const DATA_DIR_LOCK_FILE = 'lock'
  * UnsafeDirectoryError for a data directory other users can write, and FileLockedError when another
  * peer uses the data directory.
  */
-export async function startNode(config: NodeConfig, jobs: readonly JobDef[]): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, jobs: readonly JobDef[], entities: readonly AnyEntityDef[] = []): Promise<RunningNode> {
   const metrics = new PrometheusMetrics()
   const logger = pinoLogger({ level: config.logLevel, format: config.logFormat === 'auto' ? (process.stderr.isTTY === true ? 'pretty' : 'json') : config.logFormat })
   const env = realEnvironment({ logger, metrics })
   await ensurePrivateDir(config.dataDir, env.logger)
   const lock = await lockDataDir(config.dataDir)
   try {
-    return await startLocked(config, jobs, env, metrics, lock)
+    return await startLocked(config, jobs, entities, env, metrics, lock)
   } catch (error) {
     await lock.release()
     throw error
@@ -67,7 +69,7 @@ async function lockDataDir(dataDir: string): Promise<FileLock> {
   }
 }
 
-async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: ReturnType<typeof realEnvironment>, metrics: PrometheusMetrics, lock: FileLock): Promise<RunningNode> {
+async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities: readonly AnyEntityDef[], env: ReturnType<typeof realEnvironment>, metrics: PrometheusMetrics, lock: FileLock): Promise<RunningNode> {
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
   const secret = await readSecret(config)
   const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
@@ -90,6 +92,7 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: Ret
     {
       founder: config.bootstrap.length === 0,
       jobs,
+      entities,
       cluster: {
         ...(config.gossipIntervalMs === undefined ? {} : { gossipIntervalMs: config.gossipIntervalMs }),
         ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
@@ -115,7 +118,11 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], env: Ret
     http = await startHttpServer(
       host,
       port,
-      [...dashboardRoutes(hub), ...nodeRoutes({ status, analytics: node.analytics, leader: () => node.cluster.view()?.leader?.nodeId ?? null, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) })],
+      [
+        ...dashboardRoutes(hub),
+        ...nodeRoutes({ status, analytics: node.analytics, leader: () => node.cluster.view()?.leader?.nodeId ?? null, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+        ...entityRoutes({ system: node.system, entities: node.entities, view: () => node.cluster.view() }),
+      ],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
     ).catch(async (error: unknown) => {
       hub?.stop()
