@@ -8,7 +8,7 @@
  * - Simulator: the real cluster actor on `--sim-nodes` (default 200,1000) simulated nodes; one
  *   member is crashed after formation and convergence is the time until every live node sees it as
  *   suspect or down; gossip bytes per node per second are the simulated network's.
- * `--no-peers` / `--no-sim` skip a part. Prints one JSON object on the last line.
+ * `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`. Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     'sim-nodes': { type: 'string', default: '200,1000' },
     'no-peers': { type: 'boolean', default: false },
     'no-sim': { type: 'boolean', default: false },
+    /** Runs the peers from a fresh build (`npm run build`, dist/), as an installed package does: no TypeScript compiled at start. */
+    built: { type: 'boolean', default: false },
   },
 })
 const N = Number(values.peers)
@@ -36,6 +38,9 @@ const IDLE_S = Number(values['idle-s'])
 const FORMATION_TIMEOUT_MS = Number(values['formation-timeout-s']) * 1000
 const SIM_NODES = values['sim-nodes'].split(',').filter((s) => s !== '').map(Number)
 const TICKS = 100 // clock ticks per second (USER_HZ)
+const ROOT = join(import.meta.dirname, '..', '..')
+if (values.built && !values['no-peers']) await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
+const PEER_BIN = values.built ? join(ROOT, 'dist', 'src', 'cli', 'bin.mjs') : undefined
 
 function rssMb(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
@@ -75,6 +80,7 @@ async function formed(peers: Peer[], expectUp: number): Promise<{ nodeId: string
 /** A one-line summary of who sees what, for a run that does not form. */
 async function census(peers: Peer[]): Promise<string> {
   const statuses = await Promise.all(peers.map((p) => p.status()))
+  for (const [i, p] of peers.entries()) if (statuses[i] === undefined) console.error(`p${i} ${p.running ? 'running' : 'exited'}: ${p.output.slice(-5).join(' | ')}`)
   return statuses.map((s, i) => (s === undefined ? `p${i}:?` : `p${i}:${s.members.find((m) => m.nodeId === s.nodeId)?.state}/${s.members.filter((m) => m.state === 'up').length}up/${s.leader?.nodeId.slice(-4) ?? '-'}`)).join(' ')
 }
 
@@ -92,7 +98,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const peers: Peer[] = []
   const result: PeersResult = { formation_s: null, idle_cpu_pct_per_peer: null, rss_mb_per_peer: null, failover_ms: null, gossip_bytes_per_peer_s: null }
   try {
-    const spec = async (i: number, bootstrap: string[]) => ({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap })
+    const spec = async (i: number, bootstrap: string[]) => ({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap, ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }) })
     const started = performance.now()
     const first = new Peer(await spec(0, []))
     peers.push(first)
@@ -104,11 +110,13 @@ async function realPeers(n: number): Promise<PeersResult> {
       p.start()
     }
     let leader: { nodeId: string; epoch: number } | undefined
+    const progress = setInterval(() => void census(peers).then((c) => console.error(`${Math.round((performance.now() - started) / 1000)} s: ${c}`)), 10_000)
     try {
       leader = await waitFor(() => formed(peers, n), (l) => l !== undefined, FORMATION_TIMEOUT_MS, `${n} peers to form`)
     } catch {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
+    clearInterval(progress)
     if (leader !== undefined) result.formation_s = round((performance.now() - started) / 1000, 1)
     console.error(`formation: ${result.formation_s ?? 'never'} s`)
     // Idle: let the join traffic settle, then measure CPU, RSS and gossip over a window.
