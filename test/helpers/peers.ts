@@ -48,6 +48,8 @@ export interface PeerSpec {
   httpTokenFile?: string
   /** Working directory of the process (a separate host has its own); the test's by default. */
   cwd?: string
+  /** The executable to run (default: the checkout's src/cli/bin.mjs, which runs the sources through tsx). */
+  bin?: string
 }
 
 /** A running peer process. */
@@ -73,7 +75,7 @@ export class Peer {
   start(): void {
     const s = this.spec
     const host = s.host ?? '127.0.0.1'
-    const args = [...(s.nodeArgs ?? []), BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    const args = [...(s.nodeArgs ?? []), s.bin ?? BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     // The test brokers are single brokers: the topic's redundancy is overridden, as the README says.
