@@ -116,3 +116,8 @@ export type { LogPosition } from './replication/types.js'
 // The handles a running node exposes; they live with the actors that fill them in.
 export type { ClusterHandle, LeadershipListener } from '../actors/cluster.js'
 export type { ExecutorStats } from '../actors/executor.js'
+export type { KafkaSettings, RedisSettings, TlsFiles } from './node/config.js'
+export type { AnalyticsStatus, ClusterAnalytics } from './predict/analytics.js'
+export type { Alert, AlertName, AlertTransition } from './predict/alerts.js'
+export type { DurationEstimate, DurationPredictor, EstimateSource } from './predict/duration.js'
+export type { SwimCounters, SwimState } from './membership/swim.js'
