@@ -48,6 +48,8 @@ export interface PeerSpec {
   httpTokenFile?: string
   /** Working directory of the process (a separate host has its own); the test's by default. */
   cwd?: string
+  /** The `distributex` executable to run (another checkout's, to compare versions); this checkout's by default. */
+  bin?: string
 }
 
 /** A running peer process. */
@@ -73,7 +75,7 @@ export class Peer {
   start(): void {
     const s = this.spec
     const host = s.host ?? '127.0.0.1'
-    const args = [...(s.nodeArgs ?? []), BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    const args = [...(s.nodeArgs ?? []), s.bin ?? BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     if (s.cache !== undefined) args.push('--cache', s.cache)
