@@ -283,7 +283,7 @@ async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined, ro
     await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
     for (let i = 0; i < 3; i++) {
       const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/p${i}`]
-      const p = new Peer({ name: `p${i}`, nodeArgs, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(jobLog === undefined ? {} : { jobLog }), cache, actors: join(DX_BENCH, '_versus-jobs.ts'), bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+      const p = new Peer({ name: `p${i}`, bin: BIN, nodeArgs, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(jobLog === undefined ? {} : { jobLog }), cache, actors: join(DX_BENCH, '_versus-jobs.ts'), bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
       peers.push(p)
       p.start()
       livePeers.add(p)

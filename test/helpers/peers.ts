@@ -48,7 +48,7 @@ export interface PeerSpec {
   httpTokenFile?: string
   /** Working directory of the process (a separate host has its own); the test's by default. */
   cwd?: string
-  /** The executable to run (default: the checkout's src/cli/bin.mjs, which runs the sources through tsx). */
+  /** The executable to run (another checkout's, to compare versions; default: this checkout's src/cli/bin.mjs, which runs the sources through tsx). */
   bin?: string
 }
 
