@@ -3,6 +3,7 @@ import type { Scenario } from '../run.js'
 import { clusterScenario, type ClusterBug } from './cluster/index.js'
 import { entitiesScenario } from './entities/index.js'
 import { jobsScenario } from './jobs/index.js'
+import { dashboardScenario } from './dashboard/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
 import { replicatedScenario } from './replicated/index.js'
 import { replicaDiskScenario, type ReplicaDiskBug } from './replica-disk/index.js'
@@ -16,6 +17,7 @@ export interface ScenarioOptions {
 export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<unknown>> = {
   mesh: (options) => meshScenario({ bugs: (options.bugs ?? []) as MeshBug[] }) as Scenario<unknown>,
   jobs: () => jobsScenario() as Scenario<unknown>,
+  dashboard: () => dashboardScenario() as Scenario<unknown>,
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
   replicated: () => replicatedScenario() as Scenario<unknown>,
   entities: () => entitiesScenario() as Scenario<unknown>,

@@ -113,7 +113,9 @@ export async function runTop(argv: readonly string[]): Promise<number> {
   let history: DashboardSummary[] = []
   let epochs: EpochChange[] = []
   const draw = (): void => {
-    const frame = formatTop(history, epochs, process.stdout.columns ?? 100)
+    // A pseudo-terminal may report 0 columns: fall back to 100.
+    const columns = process.stdout.columns
+    const frame = formatTop(history, epochs, columns !== undefined && columns >= 40 ? columns : 100)
     process.stdout.write(tty ? `\x1b[H\x1b[2J${frame}` : frame)
   }
   try {

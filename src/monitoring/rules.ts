@@ -139,10 +139,12 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
 ]
 
-export const RULE_GROUPS: readonly RuleGroup[] = [
-  { name: 'distributex.recording', rules: RECORDING_RULES },
-  { name: 'distributex.alerts', rules: ALERT_RULES },
-]
+/**
+ * One group: rules of a group are evaluated in order, so every alert reads the series recorded in
+ * the same evaluation (groups are evaluated independently, and an alert in another group could read
+ * a recording one evaluation late).
+ */
+export const RULE_GROUPS: readonly RuleGroup[] = [{ name: 'distributex', rules: [...RECORDING_RULES, ...ALERT_RULES] }]
 
 /** A YAML double-quoted scalar: JSON's string escapes are valid YAML. */
 const quote = (text: string): string => JSON.stringify(text)

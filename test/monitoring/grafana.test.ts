@@ -20,7 +20,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-grafana-'))
   peer = new Peer({ name: 'p0', dataDir: join(dir, 'p0'), secretFile: join(dir, 'p0', 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), actors: join(ROOT, 'test', 'fixtures', 'jobs-module.ts') })
   peer.start()
-  await waitFor(() => peer.status(), (s) => s?.leading === true, 60_000, 'the peer to lead')
+  await waitFor(() => peer.status(), (s) => s?.leading === true, 90_000, 'the peer to lead')
 })
 
 after(async () => {

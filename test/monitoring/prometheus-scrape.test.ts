@@ -32,10 +32,13 @@ before(async () => {
     p.start()
     return p
   }
-  const seed = await (await make('p0', [])).address()
+  const founder = await make('p0', [])
+  // A loaded machine (CI shares its cores) can take a while to start the first peer.
+  await waitFor(() => founder.status(), (s) => s !== undefined && s.addresses.length > 0, 90_000, 'p0 to serve /status')
+  const seed = await founder.address()
   await make('p1', [seed])
   await make('p2', [seed])
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 60_000, 'three peers with an agreed leader')
+  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 90_000, 'three peers with an agreed leader')
 
   await writeFile(join(dir, 'distributex.rules.yml'), renderRules())
   const config = join(dir, 'prometheus.yml')

@@ -1,0 +1,95 @@
+/**
+ * The `dashboard` scenario: the `jobs` scenario with a DashboardHub on every node, watched the whole
+ * run as an open page would, under the jobs scenario's faults (crashes, partitions, a lost leader).
+ *
+ * Checks (end), besides every check of `jobs`: each hub's leader history only moves to higher
+ * epochs and names at most one leader per epoch, agreeing with every other hub; the jobs a hub
+ * counted as finished never exceed the outcomes the log recorded (each finished job is counted at
+ * most once, whichever node the page is on and however often the lead moves); latencies are never
+ * negative; and some hub counted jobs and latencies, so the figures are not trivially empty.
+ */
+import { DashboardHub, type DashboardSummary, type EpochChange } from '../../../src/dashboard/hub.js'
+import { statusDocument } from '../../../src/node/http-api.js'
+import type { AssembledNode } from '../../../src/node/assemble.js'
+import type { Scenario } from '../../run.js'
+import { jobsScenario } from '../jobs/index.js'
+import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
+
+interface Page {
+  readonly hub: DashboardHub
+  readonly summaries: DashboardSummary[]
+  readonly epochs: EpochChange[]
+}
+
+export function dashboardScenario(): Scenario<AssembledNode> {
+  const jobs = jobsScenario()
+  /** Every page ever opened, one per node incarnation. */
+  const pages: Page[] = []
+  const current = new Map<string, Page>()
+  return {
+    ...jobs,
+    name: 'dashboard',
+    boot(ctx, world) {
+      const node = jobs.boot(ctx, world)
+      current.get(ctx.id)?.hub.stop()
+      const hub = new DashboardHub({ status: () => statusDocument(ctx.id, [], node.cluster.view()), jobs: node.jobs, clock: ctx.env.clock, timers: ctx.env.timers })
+      const page: Page = { hub, summaries: [], epochs: [] }
+      hub.watch((event) => (event.kind === 'summary' ? page.summaries.push(event.summary) : page.epochs.push(event.change)))
+      hub.start()
+      pages.push(page)
+      current.set(ctx.id, page)
+      return node
+    },
+    final: [
+      ...jobs.final,
+      {
+        name: 'leader-history-moves-forward-and-agrees',
+        check() {
+          const leaderOf = new Map<number, string>()
+          for (const page of pages) {
+            for (let i = 1; i < page.epochs.length; i++) if (page.epochs[i]!.epoch <= page.epochs[i - 1]!.epoch) return `a page's leader history went from epoch ${page.epochs[i - 1]!.epoch} to ${page.epochs[i]!.epoch}`
+            for (const e of page.epochs) {
+              const known = leaderOf.get(e.epoch)
+              if (known !== undefined && known !== e.nodeId) return `two leaders shown for epoch ${e.epoch}: ${known} and ${e.nodeId}`
+              leaderOf.set(e.epoch, e.nodeId)
+            }
+          }
+          return undefined
+        },
+      },
+      {
+        name: 'finished-jobs-counted-at-most-once',
+        check(world) {
+          const finished = new Set<string>()
+          for (const r of world.jobLog.history) {
+            const record = decodeJobRecord(r.payload)
+            if (record.kind === 'finished') finished.add(record.id)
+          }
+          const recorded = finished.size
+          let anyCounted = false
+          let anyLatency = false
+          for (const page of pages) {
+            let counted = 0
+            for (let i = 1; i < page.summaries.length; i++) {
+              const s = page.summaries[i]!
+              if (s.throughput === null) continue
+              const seconds = (s.t - page.summaries[i - 1]!.t) / 1000
+              counted += Math.round((s.throughput.completed + s.throughput.failed) * seconds)
+              if (s.latency !== null && (s.latency.p50Ms < 0 || s.latency.p99Ms < s.latency.p50Ms)) return `bad latency ${JSON.stringify(s.latency)}`
+              if (s.latency !== null) anyLatency = true
+            }
+            if (counted > recorded) return `a page counted ${counted} finished jobs; the log recorded ${recorded}`
+            if (counted > 0) anyCounted = true
+          }
+          if (recorded > 0 && !anyCounted) return `the log recorded ${recorded} finished jobs and no page counted any`
+          if (recorded > 0 && !anyLatency) return 'no page showed a latency'
+          return undefined
+        },
+      },
+    ],
+    summary(world) {
+      const shown = pages.reduce((n, p) => n + p.summaries.length, 0)
+      return `${jobs.summary?.(world) ?? ''} dashboard: pages=${pages.length} summaries=${shown}`
+    },
+  }
+}
