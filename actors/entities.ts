@@ -223,7 +223,15 @@ export function entitiesActor(init: EntitiesActorInit) {
       init.handle.attach((shard, delivery) => ctx.self.tell({ type: 'route', shard, delivery }), listing, clock)
       const unsubscribe = init.network.onPeerChange((node, up) => ctx.self.tell({ type: 'peer', node, up }))
       ctx.onStop(() => unsubscribe())
-      ctx.timers.every('tick', TICK_MS, { type: 'tick' })
+      // A node that registers no entity type ticks only once entities are used (it may still route
+      // messages, or lead), so nodes that run only jobs carry no extra timer.
+      let ticking = false
+      const startTicking = (): void => {
+        if (ticking) return
+        ticking = true
+        ctx.timers.every('tick', TICK_MS, { type: 'tick' })
+      }
+      if (defs.size > 0) startTicking()
 
       /** Offers a message to the owner core, delivering it if accepted; the caller handles a bounce. */
       function offer(shard: number, epoch: number, inbound: Inbound): 'accept' | 'hold' | 'bounce' {
@@ -429,7 +437,11 @@ export function entitiesActor(init: EntitiesActorInit) {
         },
         list: () => listing(),
       }
-      return handlers
+      const wrapped: Record<string, unknown> = {}
+      for (const [type, handler] of Object.entries(handlers) as Array<[string, (m: never, c: never) => unknown]>) {
+        wrapped[type] = type === 'tick' || type === 'peer' || type === 'list' ? handler : (m: never, c: never) => (startTicking(), handler(m, c))
+      }
+      return wrapped as Handlers<EntitiesMsg>
     },
   })
 }
