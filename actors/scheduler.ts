@@ -240,20 +240,16 @@ export function schedulerActor(init: SchedulerInit) {
       const perform = (effects: Effects): void => {
         pending.push(...effects.append)
         const assignments = new Map<NodeId, Array<{ spec: (typeof effects.assign)[number]['spec']; attempt: number; attemptKey: string }>>()
-        for (const a of effects.assign) {
-          const list = assignments.get(a.node) ?? []
-          list.push({ spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey })
-          assignments.set(a.node, list)
-        }
+        for (const a of effects.assign) pushTo(assignments, a.node, { spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey })
         for (const [node, list] of assignments) executorAt(node).tell({ type: 'assign', leader: ctx.self.address.node, assignments: list })
         const aborts = new Map<NodeId, Array<{ id: string; attemptKey: string }>>()
-        for (const a of effects.abort) aborts.set(a.node, [...(aborts.get(a.node) ?? []), { id: a.id, attemptKey: a.attemptKey }])
+        for (const a of effects.abort) pushTo(aborts, a.node, { id: a.id, attemptKey: a.attemptKey })
         for (const [node, items] of aborts) executorAt(node).tell({ type: 'abort', items })
         for (const id of effects.durable) acknowledge(id)
         if (effects.durable.length > 0) accepted.inc(undefined, effects.durable.length)
         const finished = new Map<string, Array<{ id: string; outcome: JobOutcome }>>()
         for (const f of [...effects.finished, ...effects.notify]) {
-          for (const w of f.watchers) finished.set(w, [...(finished.get(w) ?? []), { id: f.id, outcome: f.outcome }])
+          for (const w of f.watchers) pushTo(finished, w, { id: f.id, outcome: f.outcome })
         }
         for (const f of effects.finished) {
           finishedTotal.inc({ outcome: f.outcome.ok ? 'completed' : f.outcome.error.name === 'JobCancelledError' ? 'cancelled' : 'failed' })
@@ -262,7 +258,7 @@ export function schedulerActor(init: SchedulerInit) {
         }
         for (const [w, items] of finished) watcherAt(w).tell({ type: 'finished', items })
         const progress = new Map<string, Array<{ id: string; fraction: number; message: string | null }>>()
-        for (const p of effects.progress) for (const w of p.watchers) progress.set(w, [...(progress.get(w) ?? []), { id: p.id, fraction: p.fraction, message: p.message }])
+        for (const p of effects.progress) for (const w of p.watchers) pushTo(progress, w, { id: p.id, fraction: p.fraction, message: p.message })
         for (const [w, items] of progress) watcherAt(w).tell({ type: 'progress', items })
         appendNext()
       }
@@ -328,7 +324,9 @@ export function schedulerActor(init: SchedulerInit) {
       }
 
       ctx.onStop(() => {
-        for (const waiting of submitters.values()) for (const w of waiting) w.reply.reject(new NoLeaderError('the scheduler stopped before the submission was durable; submit again'))
+        // One error for all: a stopping leader may hold thousands of waiting submissions.
+        const stopped = new NoLeaderError('the scheduler stopped before the submission was durable; submit again')
+        for (const waiting of submitters.values()) for (const w of waiting) w.reply.reject(stopped)
         submitters.clear()
       })
       ctx.timers.every('tick', TICK_MS, { type: 'tick' })
@@ -477,4 +475,11 @@ export function schedulerActor(init: SchedulerInit) {
       }
     },
   })
+}
+
+/** Appends `item` to the list under `key`, creating it: grouping a batch stays linear in its size. */
+function pushTo<K, V>(groups: Map<K, V[]>, key: K, item: V): void {
+  const list = groups.get(key)
+  if (list === undefined) groups.set(key, [item])
+  else list.push(item)
 }
