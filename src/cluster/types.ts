@@ -19,7 +19,7 @@ export interface NodeMetrics {
   memoryMb: number
   /** Job types this node can run. */
   types: string[]
-  /** Per task type: count and duration percentiles of recent runs. */
+  /** Per task type: attempts run in total (the leader merges each new batch) and duration percentiles of recent runs. */
   durations: Record<string, { count: number; p50Ms: number; p90Ms: number }>
 }
 

@@ -8,12 +8,15 @@
  * (at most MERGE_MAX) spread over the log-normal that those quantiles describe, so the merged
  * histogram carries the node's spread, not just its median.
  *
+ * Load forecasts: Holt (damped trend) at three smoothing levels and an EWMA, the one with the lowest
+ * MASE so far chosen per horizon (forecast.ts, loadForecaster); its own MASE is what is reported.
+ *
  * Pure: time comes in with every call; alert transitions go to listeners synchronously.
  */
 import type { MemberView } from '../cluster/types.js'
 import { AlertEngine, type Alert, type AlertOptions, type AlertTransition, type NodeSample } from './alerts.js'
 import { DurationPredictor, type DurationEstimate, type DurationPredictorOptions } from './duration.js'
-import { HoltDamped, TrackedForecaster } from './forecast.js'
+import { loadForecaster, TrackedForecaster } from './forecast.js'
 
 export interface AnalyticsOptions {
   /** Time between load samples (default 1 s). */
@@ -114,7 +117,7 @@ export class ClusterAnalytics {
       this.offered.delete(m.nodeId)
       const load = (m.metrics.running + m.metrics.queued) / capacity
       samples.push({ node: m.nodeId, capacity, running: m.metrics.running, queued: m.metrics.queued, offered: o.workS / elapsedS / capacity, meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId) })
-      const f = this.loads.get(m.nodeId) ?? { tracked: new TrackedForecaster(new HoltDamped(), [this.h10, this.h60]), last: load }
+      const f = this.loads.get(m.nodeId) ?? { tracked: new TrackedForecaster(loadForecaster([this.h10, this.h60]), [this.h10, this.h60]), last: load }
       f.tracked.push(load)
       f.last = load
       this.loads.set(m.nodeId, f)

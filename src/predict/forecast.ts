@@ -177,3 +177,52 @@ export class TrackedForecaster implements Forecaster {
     return this.errors.get(h)?.n ?? 0
   }
 }
+
+/**
+ * Online model selection: runs several forecasters side by side and forecasts, at each horizon,
+ * with the one whose MASE at that horizon has been lowest so far (the first while none is scored).
+ * Its own accuracy is measured like any forecaster's, by wrapping it in a TrackedForecaster, so the
+ * choice is paid for honestly: it never sees a sample before forecasting it.
+ */
+export class SelectingForecaster implements Forecaster {
+  private readonly candidates: TrackedForecaster[]
+
+  constructor(models: readonly Forecaster[], horizons: readonly number[]) {
+    assert(models.length > 0, 'at least one model')
+    this.candidates = models.map((m) => new TrackedForecaster(m, horizons))
+  }
+
+  get samples(): number {
+    return this.candidates[0]!.samples
+  }
+
+  push(x: number): void {
+    for (const c of this.candidates) c.push(x)
+  }
+
+  forecast(h: number): number {
+    return this.best(h).forecast(h)
+  }
+
+  band(h: number): number {
+    return this.best(h).band(h)
+  }
+
+  private best(h: number): TrackedForecaster {
+    let best = this.candidates[0]!
+    let bestMase = best.mase(h) ?? Infinity
+    for (const c of this.candidates) {
+      const m = c.mase(h) ?? Infinity
+      if (m < bestMase) {
+        best = c
+        bestMase = m
+      }
+    }
+    return best
+  }
+}
+
+/** The load forecaster the leader runs: Holt (damped) at three smoothing levels and the EWMA, chosen per horizon by MASE. */
+export function loadForecaster(horizons: readonly number[]): Forecaster {
+  return new SelectingForecaster([new HoltDamped(), new HoltDamped({ alpha: 0.3, beta: 0.1, phi: 0.9 }), new HoltDamped({ alpha: 0.7, beta: 0.1, phi: 0.8 }), new Ewma(0.5)], horizons)
+}

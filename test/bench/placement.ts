@@ -11,7 +11,7 @@
 import { runPlacement, type PlacementScenario } from '../../sim/placement/engine.js'
 import { PLACEMENT_SCENARIOS } from '../../sim/placement/scenarios.js'
 import { runRampStudy } from '../../sim/placement/ramps.js'
-import { HoltDamped, TrackedForecaster } from '../../src/predict/forecast.js'
+import { loadForecaster, TrackedForecaster } from '../../src/predict/forecast.js'
 
 const SEEDS = Number(process.env.SEEDS ?? 5)
 const JOBS = Number(process.env.JOBS ?? 20_000)
@@ -55,7 +55,7 @@ let nodeHours = 0
 const leads: number[] = []
 for (const seed of [1, 2, 3]) {
   const r = runRampStudy(seed, { nodes: 8, hours: 2 })
-  const f = new TrackedForecaster(new HoltDamped(), [10, 60])
+  const f = new TrackedForecaster(loadForecaster([10, 60]), [10, 60])
   for (const x of r.timeline.load) f.push(x)
   mase.h10.push(f.mase(10)!)
   mase.h60.push(f.mase(60)!)

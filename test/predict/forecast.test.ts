@@ -3,7 +3,8 @@
 // tracks online agrees with an offline computation; the EWMA baseline is reported beside it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Ewma, HoltDamped, TrackedForecaster } from '../../src/predict/forecast.js'
+import { Ewma, HoltDamped, loadForecaster, TrackedForecaster } from '../../src/predict/forecast.js'
+import { runRampStudy } from '../../sim/placement/ramps.js'
 import { SeededRandom } from '../../src/env/prng.js'
 import { normal } from '../../sim/placement/workload.js'
 
@@ -76,4 +77,18 @@ test('non-finite samples are ignored', () => {
   holt.push(Number.NaN)
   assert.equal(holt.samples, 1)
   assert.equal(holt.forecast(3), 1)
+})
+
+test('the leader\'s load forecaster (selection by MASE) beats naive on the cycle series and on ramping queues', () => {
+  const ramps = runRampStudy(1, { nodes: 1, hours: 2 }).timeline.load
+  for (const [name, xs] of [['cycle', series(1, 7200)], ['ramps', ramps]] as const) {
+    const f = new TrackedForecaster(loadForecaster([10, 60]), [10, 60])
+    const holt = new TrackedForecaster(new HoltDamped(), [10, 60])
+    for (const x of xs) {
+      f.push(x)
+      holt.push(x)
+    }
+    console.log(`${name}: selected MASE 10s ${f.mase(10)!.toFixed(3)} 60s ${f.mase(60)!.toFixed(3)} (Holt alone ${holt.mase(10)!.toFixed(3)} / ${holt.mase(60)!.toFixed(3)})`)
+    assert.ok(f.mase(10)! < 1 && f.mase(60)! < 1)
+  }
 })
