@@ -13,7 +13,8 @@
  * whole history (every record ever appended), and one more checks what a new leader would see:
  * replaying the compacted log (src/jobs/replay.ts) knows every acknowledged job, with the outcome
  * the history recorded, unless the job finished and expired (the leader keeps only `retainJobs`
- * finished jobs): then it is in the expired-id filter, and no more than `retainJobs` are held.
+ * finished jobs): then it is in the expired-id filter (which remembers at least the last
+ * max(1024, retainJobs) expirations; older ones may fade), and no more than `retainJobs` are held.
  */
 import { defineJob } from '../../../src/jobs/define.js'
 import { decodeJobRecord } from '../../../protocols/jobs/codec.js'
@@ -159,9 +160,13 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
           const core = replayer.finish()
           const outcomes = recorded(records(world))
           if (core.footprint().retained > retainJobs) return `the replayed leader holds ${core.footprint().retained} finished jobs, more than the retention of ${retainJobs}`
+          // The expired-id filter recognises at least the last max(1024, retainJobs) expirations
+          // (expired-ids.ts); a job that finished before that many more finished may have faded.
+          const finishOrder = new Map([...outcomes.keys()].map((id, i) => [id, i]))
+          const remembered = retainJobs + Math.max(1024, retainJobs)
           for (const id of acked.keys()) {
             const info = core.inspect(id)
-            if (info === undefined && outcomes.has(id) && core.isExpired(id)) continue
+            if (info === undefined && outcomes.has(id) && (core.isExpired(id) || outcomes.size - 1 - finishOrder.get(id)! >= remembered)) continue
             if (info === undefined) return `acknowledged job ${id} is missing from a replay of the compacted log (from offset ${world.jobLog.startOffset})`
             const first = outcomes.get(id)
             if (first !== undefined && !same(info.outcome, first)) return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
