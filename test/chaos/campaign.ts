@@ -180,7 +180,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     log(`recovered in ${recoveryMs} ms`)
     history.push({ at: now(), key: probeKey, n: 1, outcome: 'ok', id: probe.json.id! })
 
-    const result = await check(peers, history)
+    let result: Awaited<ReturnType<typeof check>>
+    try {
+      result = await check(peers, history)
+    } catch (error) {
+      // The cluster became unavailable again while being checked: a failed run, history kept.
+      const problems = [`the check could not complete: ${(error as Error).message.slice(0, 400)}`]
+      return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: 0, duplicated: 0, unexpected: 0, recoveryMs, problems, history, schedule }
+    }
     const leader = (await agreedLeader(peers))!
     const ids = await Promise.all(peers.map(async (p) => (await p.status())?.nodeId))
     const leaderPeer = peers[ids.indexOf(leader.nodeId)] ?? peers[0]!
