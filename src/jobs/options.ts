@@ -15,6 +15,10 @@ export const JOB_DEPENDENCIES_MAX = 1024
 /** The longest timer Node keeps: a longer one fires after 1 ms, which would abort the attempt at once. */
 export const TIMER_MAX_MS = 2 ** 31 - 1
 
+function fail(message: string): never {
+  throw new InvalidJobError(message)
+}
+
 /** Applies defaults and checks every option; throws InvalidJobError naming the bad one. */
 export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
   const backoff = { minMs: o.backoff?.minMs ?? 100, maxMs: o.backoff?.maxMs ?? 30_000, factor: o.backoff?.factor ?? 2, jitter: o.backoff?.jitter ?? 0.2 }
@@ -25,7 +29,7 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
     backoff,
     deadline: o.deadline ?? null,
     idempotencyKey: o.idempotencyKey ?? null,
-    dependsOn: [...(o.dependsOn ?? [])],
+    dependsOn: o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? [...(o.dependsOn as readonly string[])] : fail(`dependsOn must be a list of job ids, got ${typeof o.dependsOn}`),
     ...(o.durationHintMs === undefined ? {} : { durationHintMs: o.durationHintMs }),
   }
   if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)

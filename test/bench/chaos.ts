@@ -2,7 +2,9 @@
 // Each run starts real peers, submits jobs while nemeses strike (test/chaos/campaign.ts), then
 // checks the history. A run with a problem saves its history and nemesis schedule to
 // chaos-failure-<seed>.json (replay with --seed). Last line:
-// {"bench":"chaos","runs":N,"seconds":N,"faults":N,"acked":N,"lost":N,"duplicated":N,"unexpected":N,"recovery_ms_max":N}
+// {"bench":"chaos","runs":N,"seconds":N,"faults":N,"acked":N,"lost":N,"duplicated":N,"unexpected":N,"recovery_ms_max":N,"unrecovered":N}
+// (unrecovered: runs with no agreed leader within RECOVERY_BOUND_MS after the faults; failed: runs
+// with any problem, each saved to chaos-failure-<seed>.json)
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { runCampaign } from '../chaos/campaign.js'
@@ -11,7 +13,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }
 const runs = Number(values.runs)
 const seconds = Number(values.seconds)
 const firstSeed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed)
-const total = { faults: 0, acked: 0, lost: 0, duplicated: 0, unexpected: 0, recoveryMsMax: 0 }
+const total = { faults: 0, acked: 0, lost: 0, duplicated: 0, unexpected: 0, recoveryMsMax: 0, unrecovered: 0, failed: 0 }
 for (let i = 0; i < runs; i++) {
   const seed = firstSeed + i
   const result = await runCampaign({ seed, seconds, peers: Number(values.peers), log: (line) => console.error(`[seed ${seed}] ${line}`) })
@@ -21,11 +23,14 @@ for (let i = 0; i < runs; i++) {
   total.duplicated += result.duplicated
   total.unexpected += result.unexpected
   total.recoveryMsMax = Math.max(total.recoveryMsMax, result.recoveryMs)
+  if (result.recoveryMs < 0) total.unrecovered++
   console.error(`[seed ${seed}] faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`)
   if (result.problems.length > 0) {
+    total.failed++
     const file = `chaos-failure-${seed}.json`
     await writeFile(file, JSON.stringify(result, null, 1))
     console.error(`[seed ${seed}] ${result.problems.length} problems, first: ${result.problems.slice(0, 5).join(' | ')}; history and schedule in ${file}`)
   }
 }
-console.log(JSON.stringify({ bench: 'chaos', runs, seconds, faults: total.faults, acked: total.acked, lost: total.lost, duplicated: total.duplicated, unexpected: total.unexpected, recovery_ms_max: total.recoveryMsMax }))
+console.log(JSON.stringify({ bench: 'chaos', runs, seconds, faults: total.faults, acked: total.acked, lost: total.lost, duplicated: total.duplicated, unexpected: total.unexpected, recovery_ms_max: total.recoveryMsMax, unrecovered: total.unrecovered, failed: total.failed }))
+process.exit(total.failed === 0 ? 0 : 1)

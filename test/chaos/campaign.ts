@@ -69,6 +69,9 @@ export interface CampaignResult {
   schedule: NemesisEvent[]
 }
 
+/** The bound on recovery after the last fault heals: every peer up under one leader. */
+export const RECOVERY_BOUND_MS = 120_000
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -163,14 +166,28 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
     // Recovery: every peer up, one agreed leader, a fresh job done.
     const healedAt = Date.now()
-    await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 120_000, 'an agreed leader after the faults')
+    try {
+      await waitFor(() => agreedLeader(peers), (l) => l !== undefined, RECOVERY_BOUND_MS, 'an agreed leader after the faults')
+    } catch (error) {
+      // No recovery: the run fails with what each peer saw, and keeps its history and schedule.
+      const views = await Promise.all(peers.map(async (p) => `${p.spec.name}: ${JSON.stringify(await p.status()).slice(0, 600)}`))
+      const problems = [`no agreed leader within ${RECOVERY_BOUND_MS} ms after the faults: ${(error as Error).message.slice(0, 200)}`, ...views]
+      return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: 0, duplicated: 0, unexpected: 0, recoveryMs: -1, problems, history, schedule }
+    }
     const probeKey = `s${options.seed}-probe`
     const probe = await waitFor(() => peers[0]!.call<{ id?: string; ok?: boolean }>('POST', '/jobs?wait&timeoutMs=30000', { type: 'fib', input: { n: 1 }, options: { idempotencyKey: probeKey } }).catch(() => ({ status: 0, json: {} as { id?: string; ok?: boolean } })), (r) => r.status === 200 && r.json.ok === true, 120_000, 'a job after the faults')
     const recoveryMs = Date.now() - healedAt
     log(`recovered in ${recoveryMs} ms`)
     history.push({ at: now(), key: probeKey, n: 1, outcome: 'ok', id: probe.json.id! })
 
-    const result = await check(peers, history)
+    let result: Awaited<ReturnType<typeof check>>
+    try {
+      result = await check(peers, history)
+    } catch (error) {
+      // The cluster became unavailable again while being checked: a failed run, history kept.
+      const problems = [`the check could not complete: ${(error as Error).message.slice(0, 400)}`]
+      return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: 0, duplicated: 0, unexpected: 0, recoveryMs, problems, history, schedule }
+    }
     const leader = (await agreedLeader(peers))!
     const ids = await Promise.all(peers.map(async (p) => (await p.status())?.nodeId))
     const leaderPeer = peers[ids.indexOf(leader.nodeId)] ?? peers[0]!

@@ -4,6 +4,9 @@
  * decodes them), replication frames, node configuration (flags, environment and config files), and
  * the HTTP API (method, path, query, headers and body, against a real node's server).
  *
+ * Replay is fuzzed over logs with damaged records: it skips and counts what it cannot decode and
+ * keeps every job whose submission record is intact.
+ *
  * The contract checked: any input either decodes to a value that encodes again, or is refused
  * with a typed error (a DistributeXError; for HTTP, a 4xx/5xx answer whose JSON names an error code
  * other than ERR_INTERNAL). Anything else, a TypeError, RangeError or a crash, is a finding.
@@ -27,6 +30,11 @@ import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
 import { DistributeXError } from '../../src/errors.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { resolveConfig, type RawSettings } from '../../src/node/config.js'
+import { SeededRandom } from '../../src/env/prng.js'
+import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
+import { replayJobLog } from '../../src/jobs/replay.js'
+import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
+import type { JobLog, LogRecord } from '../../src/storage/types.js'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
@@ -206,6 +214,63 @@ function configTarget(weight: number): FuzzTarget {
   }
 }
 
+/** A read-only job log over `payloads` at offsets 0.., as replay reads it. */
+function logOf(payloads: readonly Uint8Array[]): JobLog {
+  const refuse = async (): Promise<never> => {
+    throw new Error('read-only')
+  }
+  return {
+    fence: refuse,
+    append: refuse,
+    compact: refuse,
+    startOffset: async () => 0,
+    endOffset: async () => payloads.length,
+    read: async (offset, max): Promise<LogRecord[]> => payloads.slice(offset, offset + max).map((payload, i) => ({ offset: offset + i, epoch: 1, payload })),
+  }
+}
+
+/**
+ * Replay of a job log with some records damaged (mutated, replaced, or random bytes): it never
+ * throws, counts every record it cannot decode as skipped, and still knows every job whose
+ * submission record is intact.
+ */
+function replayTarget(weight: number): FuzzTarget {
+  const valid = [
+    ...['r1', 'r2', 'r3', 'r4'].map((id) => encodeJobRecord({ kind: 'submitted', spec: { id, type: 'fib', input: { n: 3 }, options: resolveJobOptions({}), submittedAt: 1 } })),
+    encodeJobRecord({ kind: 'finished', id: 'r1', attempt: 1, outcome: { ok: true, value: { n: 3 } }, at: 2 }),
+    encodeJobRecord({ kind: 'cancelled', id: 'r2', at: 3 }),
+  ]
+  const damage = fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), decoderInputs(valid)), { minLength: 1, maxLength: 3 })
+  return {
+    name: 'job-log replay with damaged records',
+    weight,
+    run: async (cases, seed) =>
+      fc.assert(
+        fc.asyncProperty(damage, async (edits) => {
+          const payloads = [...valid]
+          for (const [at, bytes] of edits) payloads[at] = bytes
+          let replay
+          try {
+            replay = await replayJobLog(logOf(payloads), () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1000, maxAgeMs: Infinity } }))
+          } catch (error) {
+            untyped(error)
+          }
+          const undecodable = payloads.filter((p) => {
+            try {
+              decodeJobRecord(p)
+              return false
+            } catch {
+              return true
+            }
+          }).length
+          if (replay.skipped < undecodable) throw new Error(`replay skipped ${replay.skipped} records, ${undecodable} do not decode`)
+          for (let i = 0; i < 4; i++) if (payloads[i] === valid[i] && replay.core.inspect(`r${i + 1}`) === undefined) throw new Error(`job r${i + 1}, intact in the log, is unknown after replay`)
+        }),
+        { numRuns: cases, seed },
+      ),
+  }
+}
+
 /** Every codec target; `http` is added by the caller, which owns the node it needs. */
 export function codecTargets(): FuzzTarget[] {
   const envelopes = new EnvelopeCodec({ maxBytes: 64 * 1024 })
@@ -216,6 +281,7 @@ export function codecTargets(): FuzzTarget[] {
     decoderTarget('job-log record', 20, decodeJobRecord, encodeJobRecord, JOB_RECORDS),
     decoderTarget('job-log snapshot', 10, decodeSnapshotState, encodeSnapshotState, [{ records: JOB_RECORDS.slice(0, 4), expired: [{ bits: new Uint8Array(16), count: 0 }, { bits: Uint8Array.from([1, 2]), count: 2 }], recentlyExpired: ['j9'] }]),
     decoderTarget('replication frame', 15, decodeReplication, encodeReplication, REPLICATION),
+    replayTarget(5),
     configTarget(5),
   ]
 }
