@@ -1,15 +1,8 @@
 /**
  * The cluster actor: drives the coordination state machine (src/cluster/core.ts) with the node's
- * clock, its network and its durable store. It gossips member records (a worker sends its record
- * to the leader instead), carries SWIM probes as direct messages, persists election state before
- * any record that depends on it leaves the node, and tells the rest of the node when it gains or
- * loses leadership.
- *
- * Connections: it dials the leader and the voters, every member SWIM needs to probe (holding the
- * probe until the connection is up, so a first contact is not a failed probe), and random known
- * members while it has fewer than MIN_CONNECTED peers, so that a node that bootstrapped from one
- * peer still hears gossip from several. A node that hears nothing from anyone for a while logs it
- * once and says so in its view (and /status).
+ * clock, its network and its durable store. It gossips member records, persists election state
+ * before any record that depends on it leaves the node, dials members it learns about, and tells
+ * the rest of the node when it gains or loses leadership.
  *
  * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
  * node.
@@ -17,13 +10,11 @@
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
 import { checkLogPosition, ClusterCore, type ClusterOptions } from '../src/cluster/core.js'
-import type { ClusterView, LogPosition, MemberRecord, MemberState, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
+import type { ClusterView, LogPosition, MemberRecord, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
 import type { Clock } from '../src/env/types.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
 import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
-import { REPORT_PROTOCOL, SWIM_PROTOCOL, decodeSwim, encodeSwim } from '../protocols/cluster/swim-codec.js'
-import type { SwimMessage } from '../src/membership/swim.js'
 import { ProtocolError } from '../protocols/errors.js'
 
 /** Where every node runs its cluster actor: a removal by hand is forwarded to the leader's. */
@@ -44,24 +35,13 @@ const FOREIGN_LOGGED_MAX = 1000
 /** Minimum time between dials of the same member. */
 const REDIAL_MS = 5000
 
-/** Below this many connected peers, random known members are dialed. */
-const MIN_CONNECTED = 8
-
-/** SWIM messages held per member while a connection to it is being opened. */
-const HELD_PER_PEER_MAX = 8
-
 export type ClusterMsg =
   | { type: 'tick' }
   | { type: 'record'; record: MemberRecord }
-  | { type: 'swim'; from: NodeId; message: SwimMessage }
-  | { type: 'connected'; peer: NodeId }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
   /** Removes a down member; a node that does not lead forwards it once (`forwarded`) to the leader it knows. */
   | Ask<{ type: 'remove'; node: NodeId; forwarded?: boolean }, RemoveReply>
-
-/** Ticks between connection upkeeps (dialMembers builds a view: not every tick). */
-const DIAL_EVERY_TICKS = 10
 
 /** How long a forwarded removal waits for the leader. */
 const FORWARD_TIMEOUT_MS = 5000
@@ -149,21 +129,6 @@ export class ClusterHandle {
     this.poke()
   }
 
-  /** What this node concludes about member `id`, without building the whole view; undefined before start. */
-  memberState(id: NodeId): MemberState | undefined {
-    return this.core?.memberState(id, this.clock!.monotonicMs())
-  }
-
-  /** The leader this node knows (itself while it leads); undefined if none or before start. */
-  leaderId(): NodeId | undefined {
-    return this.core?.knownLeader(this.clock!.monotonicMs())
-  }
-
-  /** SWIM's counters and census (see ClusterCore.swimStats). */
-  swimStats(): ReturnType<ClusterCore['swimStats']> | undefined {
-    return this.core?.swimStats()
-  }
-
   /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
   clusterId(): string | undefined {
     return this.core?.clusterId ?? undefined
@@ -225,7 +190,7 @@ export function clusterActor(init: ClusterActorInit) {
     // (which checks that a record comes from the node it describes), views and leave from its own
     // assembly. A removal by hand is forwarded to the leader by the member whose API was asked, so
     // it may come from an admitted member (voter or worker), and from nobody else.
-    remote: { tick: 'never', record: 'never', swim: 'never', connected: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
+    remote: { tick: 'never', record: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
     async setup(ctx) {
       const clock = ctx.env.clock
       const stored = await init.store.read(CLUSTER_STATE_KEY)
@@ -250,24 +215,7 @@ export function clusterActor(init: ClusterActorInit) {
       })
       ctx.env.metrics.gauge('dx_cluster_leader_epoch', 'Epoch of the leader this node knows (0: none)', [], (set) => set(core.view(clock.monotonicMs()).leader?.epoch ?? 0))
       ctx.env.metrics.gauge('dx_cluster_leading', '1 while this node leads with a valid lease', [], (set) => set(core.view(clock.monotonicMs()).leading ? 1 : 0))
-      const swim = () => core.swimStats()
-      ctx.env.metrics.counter('dx_cluster_swim_probes_total', 'SWIM probes started (one per period)', [], (set) => set(swim().counters.probes))
-      ctx.env.metrics.counter('dx_cluster_swim_indirect_probes_total', 'SWIM ping-req sent after a direct probe went unanswered', [], (set) => set(swim().counters.indirectProbes))
-      ctx.env.metrics.counter('dx_cluster_swim_suspicions_total', 'Members this node came to suspect (by its own probe or by gossip)', [], (set) => set(swim().counters.suspicions))
-      ctx.env.metrics.counter('dx_cluster_swim_refutations_total', 'Suspicions of this node that it refuted', [], (set) => set(swim().counters.refutations))
-      ctx.env.metrics.counter('dx_cluster_swim_deaths_total', 'Members this node came to hold as dead', [], (set) => set(swim().counters.deaths))
-      ctx.env.metrics.counter('dx_cluster_swim_messages_sent_total', 'SWIM messages sent (pings, acks, ping-reqs)', [], (set) => set(swim().counters.messagesSent))
-      ctx.env.metrics.gauge('dx_cluster_swim_members', 'Admitted members by SWIM state, as this node sees them', ['state'], (set) => {
-        for (const [state, n] of Object.entries(swim().census)) set(n, { state })
-      })
-      ctx.env.metrics.gauge('dx_cluster_swim_pending_updates', 'Membership updates this node is still spreading (0: it has passed on every change it knows)', [], (set) => set(swim().pending))
-      let lastChangeMs: number | undefined
-      let settledMs = 0
-      core.onSwimChange = (_node, _state, nowMs) => {
-        lastChangeMs ??= nowMs
-      }
-      ctx.env.metrics.gauge('dx_cluster_swim_convergence_ms', 'Time from the first SWIM change this node saw until it had nothing left to spread (the last such episode)', [], (set) => set(settledMs))
-      const acceptRecord = (from: NodeId, payload: Uint8Array): void => {
+      init.network.subscribe(CLUSTER_TOPIC, (from, payload) => {
         let record: MemberRecord
         try {
           record = decodeRecord(payload)
@@ -281,32 +229,8 @@ export function clusterActor(init: ClusterActorInit) {
           return
         }
         ctx.self.tell({ type: 'record', record })
-      }
-      init.network.subscribe(CLUSTER_TOPIC, acceptRecord)
-      init.network.handle(REPORT_PROTOCOL, acceptRecord)
-      init.network.handle(SWIM_PROTOCOL, (from, payload) => {
-        let message: SwimMessage
-        try {
-          message = decodeSwim(payload)
-        } catch (error) {
-          if (!(error instanceof ProtocolError)) throw error
-          invalidRecords++
-          return
-        }
-        ctx.self.tell({ type: 'swim', from, message })
       })
-      const offPeers = init.network.onPeerChange((peer, connected) => {
-        if (connected && held.has(peer)) ctx.self.tell({ type: 'connected', peer })
-      })
-      ctx.onStop(() => {
-        init.network.unsubscribe(CLUSTER_TOPIC)
-        init.network.unhandle(REPORT_PROTOCOL)
-        init.network.unhandle(SWIM_PROTOCOL)
-        offPeers()
-      })
-      /** SWIM messages waiting for a connection, by member. */
-      const held = new Map<NodeId, Uint8Array[]>()
-      let silent = false
+      ctx.onStop(() => init.network.unsubscribe(CLUSTER_TOPIC))
       const lastDial = new Map<NodeId, number>()
       const leaving: Array<DeferredReply<boolean>> = []
       let leaveDeadline = Infinity
@@ -315,67 +239,21 @@ export function clusterActor(init: ClusterActorInit) {
       const flush = async (): Promise<void> => {
         const ready = core.takeReady(clock.monotonicMs())
         if (ready.persist !== undefined) await init.store.write(CLUSTER_STATE_KEY, encodeState(ready.persist))
-        const now = clock.monotonicMs()
-        const route = core.recordRoute(now)
-        if (ready.publish && route.kind !== 'none') {
+        if (ready.publish) {
           core.setMetrics(init.metrics())
           core.setAddresses(init.network.addresses())
-          const bytes = encodeRecord(core.record(now))
-          if (route.kind === 'topic') init.network.publish(CLUSTER_TOPIC, bytes)
-          else if (!init.network.send(route.to, REPORT_PROTOCOL, bytes)) dial(route.to)
+          init.network.publish(CLUSTER_TOPIC, encodeRecord(core.record(clock.monotonicMs())))
         }
-        sendSwim()
         init.handle.notify()
       }
 
-      const sendSwim = (): void => {
-        for (const { to, message } of core.takeSwimOutbox()) {
-          const bytes = encodeSwim(message)
-          if (init.network.send(to, SWIM_PROTOCOL, bytes)) continue
-          const queue = held.get(to) ?? []
-          if (queue.length < HELD_PER_PEER_MAX) queue.push(bytes)
-          held.set(to, queue)
-          dial(to)
-        }
-        const pending = core.swimStats().pending
-        if (pending === 0 && lastChangeMs !== undefined) {
-          settledMs = clock.monotonicMs() - lastChangeMs
-          lastChangeMs = undefined
-        }
-      }
-
-      const addressesOf = (node: NodeId): readonly string[] => core.knownAddresses().find((k) => k.node === node)?.addresses ?? []
-
-      /** Dials `node` unless it was dialed within REDIAL_MS; held messages go out once connected. */
-      const dial = (node: NodeId, addresses: readonly string[] = addressesOf(node)): void => {
-        const now = clock.monotonicMs()
-        if (addresses.length === 0 || now - (lastDial.get(node) ?? -Infinity) < REDIAL_MS) return
-        lastDial.set(node, now)
-        init.network.dial(addresses[0]!).catch((error: unknown) => {
-          held.delete(node)
-          ctx.log.debug('dial failed', { node, error })
-        })
-      }
-
-      /** Keeps connections to the leader and the voters, and at least MIN_CONNECTED peers in all. */
       const dialMembers = (): void => {
-        const now = clock.monotonicMs()
         const connected = new Set(init.network.peers())
-        const known = core.knownAddresses().filter((k) => !connected.has(k.node) && k.addresses.length > 0)
-        const view = core.view(now)
-        const wanted = new Set([core.knownLeader(now), ...(view.config?.members ?? [])])
-        for (const k of known) if (wanted.has(k.node)) dial(k.node, k.addresses)
-        let missing = MIN_CONNECTED - connected.size
-        const others = known.filter((k) => !wanted.has(k.node) && now - (lastDial.get(k.node) ?? -Infinity) >= REDIAL_MS)
-        while (missing > 0 && others.length > 0) {
-          const [k] = others.splice(ctx.env.random.int(0, others.length - 1), 1)
-          dial(k!.node, k!.addresses)
-          missing--
-        }
-        if (core.hearsNothing(now) !== silent) {
-          silent = !silent
-          if (silent) ctx.log.warn('this node hears nothing from any other node: it cannot join or follow a cluster; check the bootstrap addresses, the cluster secret and the network', { peers: connected.size })
-          else ctx.log.info('this node hears other nodes again')
+        const now = clock.monotonicMs()
+        for (const { node, addresses } of core.knownAddresses()) {
+          if (connected.has(node) || addresses.length === 0 || now - (lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
+          lastDial.set(node, now)
+          init.network.dial(addresses[0]!).catch((error: unknown) => ctx.log.debug('dial failed', { node, error }))
         }
       }
 
@@ -384,24 +262,14 @@ export function clusterActor(init: ClusterActorInit) {
         for (const reply of leaving.splice(0)) reply.resolve(core.departed(clock.monotonicMs()))
       }
 
-      let ticks = 0
       ctx.timers.every('tick', init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), { type: 'tick' })
       await flush()
       return {
         async tick() {
           core.tick(clock.monotonicMs())
           await flush()
-          if (++ticks % DIAL_EVERY_TICKS === 0) dialMembers()
+          dialMembers()
           settleLeave()
-        },
-        async swim(msg) {
-          core.receiveSwim(msg.from, msg.message, clock.monotonicMs())
-          sendSwim()
-        },
-        connected(msg) {
-          const queue = held.get(msg.peer)
-          held.delete(msg.peer)
-          for (const bytes of queue ?? []) init.network.send(msg.peer, SWIM_PROTOCOL, bytes)
         },
         async record(msg) {
           const foreignBefore = core.foreignRecords

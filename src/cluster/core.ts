@@ -147,7 +147,6 @@
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
-import { Swim, type SwimCounters, type SwimMessage, type SwimOptions, type SwimState } from '../membership/swim.js'
 import { PhiDetector } from './phi.js'
 import {
   emptyMetrics,
@@ -187,16 +186,6 @@ export interface ClusterOptions {
    * fault tolerance within a minute.
    */
   voterDownMs: number
-  /**
-   * How often a worker (an admitted member that is not a voter) sends its record, straight to the
-   * leader rather than to everyone: the leader needs its status, log and load; everyone else learns
-   * its liveness from SWIM (see "Scale" above).
-   */
-  workerReportMs: number
-  /** How often a node that is not admitted (a joiner) gossips its record. */
-  joinIntervalMs: number
-  /** SWIM failure detection among the admitted members (src/membership/swim.ts). */
-  swim: Partial<SwimOptions>
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -209,13 +198,7 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   candidateStaggerMs: 150,
   voters: undefined,
   voterDownMs: 30_000,
-  workerReportMs: 1000,
-  joinIntervalMs: 1000,
-  swim: {},
 }
-
-/** Where this node's record goes: gossip to all, straight to the leader (a worker), or nowhere yet. */
-export type RecordRoute = { readonly kind: 'topic' } | { readonly kind: 'leader'; readonly to: NodeId } | { readonly kind: 'none' }
 
 
 /** What the driver must do after a step. */
@@ -303,14 +286,6 @@ export class ClusterCore {
   private foreign = 0
   private dirty = false
   private publishNow = false
-  /** Set on the leader when a member's record shows an older configuration: the next records carry the members. */
-  private memberBehind = false
-  /** The lease sequence number of the leader's last record with the member list. */
-  private fullSentSeq = 0
-  /** When this node last heard anything from another (a record or a SWIM message). */
-  private lastInputMs: number
-  /** Failure detection of the workers (voters are judged by their frequent records instead). */
-  private readonly swim: Swim
 
   constructor(init: ClusterCoreInit) {
     this.self = init.self
@@ -333,9 +308,6 @@ export class ClusterCore {
     this.electionAtMs = init.nowMs
     this.bootMs = init.nowMs
     this.nextPublishMs = init.nowMs
-    this.lastInputMs = init.nowMs
-    this.swim = new Swim(this.self, this.incarnation * SWIM_INCARNATIONS_PER_BOOT, this.addresses, init.random.fork('swim'), init.nowMs, this.options.swim)
-    this.syncSwimMembers()
     this.dirty = true
     this.publishNow = true
   }
@@ -349,55 +321,6 @@ export class ClusterCore {
     this.campaign(nowMs)
     this.changeConfig(nowMs)
     this.forget(nowMs)
-    this.swim.tick(nowMs)
-  }
-
-  /** Takes in a SWIM message from `from` (the transport authenticated it). */
-  receiveSwim(from: NodeId, message: SwimMessage, nowMs: number): void {
-    this.lastInputMs = nowMs
-    this.swim.receive(from, message, nowMs)
-  }
-
-  /** SWIM messages to send now. */
-  takeSwimOutbox(): Array<{ to: NodeId; message: SwimMessage }> {
-    return this.swim.takeOutbox()
-  }
-
-  /** SWIM's counters, members per SWIM state, and updates still being spread (for metrics). */
-  swimStats(): { counters: SwimCounters; census: Record<SwimState, number>; pending: number } {
-    return { counters: this.swim.counters, census: this.swim.census(), pending: this.swim.pendingUpdates }
-  }
-
-  /** Called when SWIM changes its verdict on a member. */
-  set onSwimChange(listener: ((node: NodeId, state: SwimState, nowMs: number) => void) | undefined) {
-    this.swim.onChange = listener
-  }
-
-  /**
-   * Where the next record goes: voters, the leader and nodes not admitted gossip to everyone (the
-   * election and admissions need it); a worker sends it to the leader it knows, or holds it while
-   * it knows none.
-   */
-  recordRoute(nowMs: number): RecordRoute {
-    if (!this.isWorkerSelf()) return { kind: 'topic' }
-    const leader = this.support?.leader
-    return leader !== undefined && leader !== this.self && this.liveLeaderKnown(nowMs) ? { kind: 'leader', to: leader } : { kind: 'none' }
-  }
-
-  /** True while this node is admitted, not a voter and not leading: it reports to the leader instead of gossiping. */
-  private isWorkerSelf(): boolean {
-    return this.leading === null && this.isMember(this.self) && !this.isVoter(this.self)
-  }
-
-  /** How long until this node's next periodic record. */
-  private publishIntervalMs(): number {
-    if (this.isWorkerSelf()) return this.options.workerReportMs
-    return this.isMember(this.self) ? this.options.gossipIntervalMs : this.options.joinIntervalMs
-  }
-
-  /** SWIM watches every admitted member. */
-  private syncSwimMembers(): void {
-    this.swim.setMembers(this.config === null ? [] : [...this.config.members, ...this.config.workers])
   }
 
   /** Takes in a record gossiped by another node. */
@@ -407,17 +330,14 @@ export class ClusterCore {
       this.foreign++
       return
     }
-    this.lastInputMs = nowMs
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     if (peer === undefined) {
-      const expectedMs = this.isMember(record.node) ? this.options.gossipIntervalMs : this.options.joinIntervalMs
-      peer = { record, detector: new PhiDetector(expectedMs, expectedMs / 2), lastHeardMs: nowMs }
+      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs }
       this.peers.set(record.node, peer)
     }
     peer.record = record
     peer.lastHeardMs = nowMs
-    if (this.leading !== null && this.config !== null && this.isMember(record.node) && !versionAtLeast(record.config, this.config)) this.memberBehind = true
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
     this.adoptIdentity(record)
@@ -439,7 +359,6 @@ export class ClusterCore {
 
   setAddresses(addresses: readonly string[]): void {
     this.addresses = addresses
-    this.swim.setAddresses(addresses)
   }
 
   /**
@@ -495,7 +414,7 @@ export class ClusterCore {
     this.dirty = false
     if (this.publishNow) {
       this.publishNow = false
-      this.nextPublishMs = nowMs + this.publishIntervalMs()
+      this.nextPublishMs = nowMs + this.options.gossipIntervalMs
     }
     return ready
   }
@@ -525,27 +444,8 @@ export class ClusterCore {
       support: this.support,
       log: this.log,
       clusterId: this.cluster,
-      config: c === null ? null : this.sendsMembers() ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
+      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
     }
-  }
-
-  /**
-   * Whether this record carries the member list, which grows with N: for CONFIG_REPEAT records after
-   * a change (everyone) and after winning (the leader); and from the leader, when a member was heard
-   * holding an older configuration (at most every CONFIG_PULL_EVERY records) and every
-   * CONFIG_FULL_EVERY records in any case. Other records carry only the version, so an idle
-   * cluster's gossip does not grow with its size.
-   */
-  private sendsMembers(): boolean {
-    if (this.seq - this.configSeq <= CONFIG_REPEAT) return true
-    const leading = this.leading
-    if (leading === null) return false
-    const full = leading.seq <= CONFIG_REPEAT || leading.seq % CONFIG_FULL_EVERY === 0 || (this.memberBehind && leading.seq - this.fullSentSeq >= CONFIG_PULL_EVERY)
-    if (full) {
-      this.memberBehind = false
-      this.fullSentSeq = leading.seq
-    }
-    return full
   }
 
   /** True while this node leads and its lease holds: it may perform leader-only effects. */
@@ -587,49 +487,21 @@ export class ClusterCore {
       members.push({
         nodeId: id,
         state: this.stateOf(id, nowMs),
-        addresses: peer?.record.addresses ?? this.swim.addressesOf(id),
+        addresses: peer?.record.addresses ?? [],
         incarnation: peer?.record.incarnation ?? 0,
         voter: voters.has(id),
         role: role(id),
-        phi: peer === undefined ? (this.usesSwim(id) ? 0 : Infinity) : peer.detector.phi(nowMs),
+        phi: peer === undefined ? Infinity : peer.detector.phi(nowMs),
         lastSeenMsAgo: peer === undefined ? null : nowMs - peer.lastHeardMs,
         metrics: peer?.record.metrics ?? null,
       })
     }
-    const silentMs = nowMs - this.lastInputMs
-    return {
-      self: this.self,
-      clusterId: this.cluster,
-      leader,
-      leading: this.holdsLease(nowMs),
-      config: this.config,
-      members,
-      ...(this.resigned === undefined ? {} : { resigned: this.resigned }),
-      ...(this.hearsNothing(nowMs) ? { hearsNothingMs: silentMs } : {}),
-    }
+    return { self: this.self, clusterId: this.cluster, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
   }
 
-  /**
-   * True when this node has heard nothing from any other for ISOLATED_AFTER_MS while it is not the
-   * only member: it cannot join or follow, and says so rather than sit in 'joining'.
-   */
-  hearsNothing(nowMs: number): boolean {
-    const alone = this.config !== null && this.config.members.length + this.config.workers.length === 1 && this.isMember(this.self)
-    return !alone && nowMs - this.lastInputMs > ISOLATED_AFTER_MS
-  }
-
-  /** Addresses of nodes this node has heard of (by their records, else by SWIM's peer exchange), for the driver to dial. */
+  /** Addresses of members this node has heard of, for the driver to dial. */
   knownAddresses(): Array<{ node: NodeId; addresses: readonly string[] }> {
-    const known = new Map<NodeId, readonly string[]>()
-    for (const id of [...(this.config?.members ?? []), ...(this.config?.workers ?? [])]) if (id !== this.self) known.set(id, this.swim.addressesOf(id))
-    for (const p of this.peers.values()) if (p.record.addresses.length > 0) known.set(p.record.node, p.record.addresses)
-    return [...known].map(([node, addresses]) => ({ node, addresses }))
-  }
-
-  /** The leader this node follows (or itself), if it knows a live one. */
-  knownLeader(nowMs: number): NodeId | undefined {
-    if (this.leading !== null) return this.self
-    return this.support !== null && this.liveLeaderKnown(nowMs) ? this.support.leader : undefined
+    return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
   }
 
   /** True once a leaving node is no longer a member, so it may stop. */
@@ -643,24 +515,10 @@ export class ClusterCore {
 
   // ---- membership ------------------------------------------------------------------------------
 
-  /** What this node concludes about `id` (cheaper than the whole view). */
-  memberState(id: NodeId, nowMs: number): MemberState {
-    return id === this.self ? this.status : this.stateOf(id, nowMs)
-  }
-
-  /** True for workers: SWIM judges them (voters and joiners are judged by their records' arrivals). */
-  private usesSwim(id: NodeId): boolean {
-    return this.config !== null && this.config.workers.includes(id) && !this.config.members.includes(id)
-  }
-
   private stateOf(id: NodeId, nowMs: number): MemberState {
     const peer = this.peers.get(id)
-    if (peer?.record.status === 'leaving') return 'leaving'
-    if (this.usesSwim(id)) {
-      const swim = this.swim.stateOf(id)
-      return swim === 'dead' ? 'down' : swim === 'suspect' ? 'suspect' : 'up'
-    }
     if (peer === undefined) return 'down'
+    if (peer.record.status === 'leaving') return 'leaving'
     if (peer.detector.phi(nowMs) >= this.options.suspectPhi) return nowMs - peer.lastHeardMs > this.options.downAfterMs ? 'down' : 'suspect'
     return this.isMember(id) ? 'up' : 'joining'
   }
@@ -692,7 +550,6 @@ export class ClusterCore {
     if (offered?.members === undefined) return
     if (this.config !== null && !versionAfter(offered, this.config)) return
     this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members], workers: [...(offered.workers ?? [])] }
-    this.syncSwimMembers()
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
@@ -770,7 +627,6 @@ export class ClusterCore {
     this.previousConfig = config
     this.commitAtConfig = this.commit ?? 0
     this.config = { epoch, counter, members: [...members], workers: [...workers] }
-    this.syncSwimMembers()
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
@@ -1024,18 +880,6 @@ const RESIGN_HOLD_OFF_LEASES = 3
 
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
-
-/** The leader sends the member list at least every this many records (5 s at the default interval). */
-const CONFIG_FULL_EVERY = 20
-
-/** ...and, while some member holds an older configuration, at most every this many records. */
-const CONFIG_PULL_EVERY = 4
-
-/** SWIM incarnations a boot may use for refutations: a restart (incarnation + 1) starts above every one of them. */
-const SWIM_INCARNATIONS_PER_BOOT = 1_000_000
-
-/** Silence from every other node after which a node reports that it hears nothing. */
-export const ISOLATED_AFTER_MS = 10_000
 
 /** Silence after which a node that is not a voter is forgotten. */
 const FORGET_AFTER_MS = 60_000

@@ -130,8 +130,6 @@ export interface ClusterView {
   readonly members: readonly MemberView[]
   /** Why this node gave up the lead (ClusterCore.resign), until it leads again. */
   readonly resigned?: string
-  /** Set while this node has heard nothing from any other node for a while: how long. */
-  readonly hearsNothingMs?: number
 }
 
 /** An empty metrics record. */

@@ -26,8 +26,6 @@ export interface StatusDocument {
   leading: boolean
   /** Why this node gave up the lead, if it did (until it leads again). */
   resigned?: string
-  /** Set while this node hears nothing from any other: it cannot join or follow (check bootstrap addresses, the cluster secret, firewalls). */
-  warning?: string
   members: Array<Record<string, unknown> & { nodeId: string; state: string }>
   /** Predictions, forecasts and alerts, on the leader. */
   analytics?: ReturnType<ClusterAnalytics['status']>
@@ -42,7 +40,6 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
     leader: view?.leader ?? null,
     leading: view?.leading ?? false,
     ...(view?.resigned === undefined ? {} : { resigned: view.resigned }),
-    ...(view?.hearsNothingMs === undefined ? {} : { warning: `hears nothing from any other node for ${Math.round(view.hearsNothingMs / 1000)} s: check the bootstrap addresses, the cluster secret and the network` }),
     members: (view?.members ?? []).map((m) => ({
       nodeId: m.nodeId,
       state: m.state,

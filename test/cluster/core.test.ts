@@ -19,7 +19,7 @@ function core(self: string, members: string[], nowMs = 0): ClusterCore {
   return new ClusterCore({ self, addresses: [], persisted: persisted(members), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs })
 }
 
-/** Nodes that gossip every record to every other live node at once, and deliver SWIM probes. */
+/** Nodes that gossip every record to every other live node at once. */
 class Gossip {
   nowMs = 0
   readonly down = new Set<string>()
@@ -44,13 +44,6 @@ class Gossip {
           const record = c.record(this.nowMs)
           this.sent.push(record)
           for (const other of live) if (other !== c) other.receive(record, this.nowMs)
-        }
-        // SWIM probes (the workers' failure detection) go to their addressee if it is up.
-        for (const c of live) {
-          for (const { to, message } of c.takeSwimOutbox()) {
-            published = true
-            if (!this.down.has(to)) this.cores.find((o) => o.self === to)?.receiveSwim(c.self, message, this.nowMs)
-          }
         }
         if (!published) break
       }

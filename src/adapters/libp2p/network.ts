@@ -159,9 +159,6 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       return
     }
     this.stats.published++
-    const counts = this.stats.topic(topic)
-    counts.sent++
-    counts.sentBytes += payload.length
     // A copy: gossipsub keeps the message for gossip after publish returns.
     void this.node.services.pubsub.publish(C.TOPIC_PREFIX + topic, payload.slice()).catch((error: unknown) => {
       this.stats.publishFailures++
@@ -318,9 +315,6 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     const handler = this.topics.get(topic)
     if (handler === undefined) return
     this.stats.topicMessagesReceived++
-    const counts = this.stats.topic(topic)
-    counts.received++
-    counts.receivedBytes += message.data.length
     const from = message.from.toString()
     try {
       handler(from, message.data.slice())

@@ -28,26 +28,6 @@ export class MeshStats {
   published = 0
   publishFailures = 0
   topicMessagesReceived = 0
-  /** Per topic: broadcasts published and delivered, and their payload bytes. */
-  readonly gossip = new Map<string, TopicStats>()
-
-  /** The counters of `topic`, created on first use. */
-  topic(topic: string): TopicStats {
-    let stats = this.gossip.get(topic)
-    if (stats === undefined) {
-      stats = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 }
-      this.gossip.set(topic, stats)
-    }
-    return stats
-  }
-}
-
-/** Gossip counters of one topic. */
-export interface TopicStats {
-  sent: number
-  sentBytes: number
-  received: number
-  receivedBytes: number
 }
 
 /** Live values read at scrape time. */
@@ -80,15 +60,6 @@ export function registerMeshMetrics(metrics: Metrics, stats: MeshStats, gauges: 
   counter('dx_net_published_total', 'Topic broadcasts published', () => stats.published)
   counter('dx_net_publish_failures_total', 'Topic broadcasts that failed or were refused', () => stats.publishFailures)
   counter('dx_net_topic_messages_received_total', 'Topic broadcasts delivered to a handler', () => stats.topicMessagesReceived)
-  const perTopic = (name: string, help: string, read: (t: TopicStats) => number): void => {
-    metrics.counter(name, help, ['topic'], (set) => {
-      for (const [topic, t] of stats.gossip) set(read(t), { topic })
-    })
-  }
-  perTopic('dx_net_gossip_messages_sent_total', 'Topic broadcasts this node published, by topic', (t) => t.sent)
-  perTopic('dx_net_gossip_bytes_sent_total', 'Payload bytes of topic broadcasts this node published, by topic (gossipsub envelope and relays not included)', (t) => t.sentBytes)
-  perTopic('dx_net_gossip_messages_received_total', 'Topic broadcasts delivered to this node, by topic', (t) => t.received)
-  perTopic('dx_net_gossip_bytes_received_total', 'Payload bytes of topic broadcasts delivered to this node, by topic', (t) => t.receivedBytes)
   metrics.gauge('dx_net_outbound_queue_bytes', 'Bytes queued for all peers, waiting for credit or the next flush', [], (set) => set(gauges.queuedBytes()))
   metrics.gauge('dx_net_peers', 'Peers with an open mesh stream', [], (set) => set(gauges.peers()))
 }
