@@ -158,7 +158,7 @@ export function checkJobSpec(spec: unknown): JobSpec {
   const o = s.options
   const b = o.backoff as Record<string, unknown> | null
   if (typeof b !== 'object' || b === null) throw invalid('backoff')
-  return specFromWire([JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [b.minMs, b.maxMs, b.factor, b.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt])
+  return specFromWire([JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [b.minMs, b.maxMs, b.factor, b.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt, ...(o.durationHintMs === undefined ? [] : [o.durationHintMs])])
 }
 
 /** The spec of a submitted record's fields (the wire array), each checked. */
@@ -247,7 +247,8 @@ function text(x: unknown, max: number, what: string): string {
 
 function finite(x: unknown, what: string): number {
   if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
-  return x
+  // -0 travels as 0: the direct check (checkJobSpec) gives what a decode would.
+  return x === 0 ? 0 : x
 }
 
 /** A duration an executor will set a timer for: Node fires timers past 2^31-1 ms after 1 ms. */
