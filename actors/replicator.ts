@@ -143,9 +143,12 @@ export function replicatorActor(init: ReplicatorInit) {
       }
 
       /** Why a fence or append for `epoch` cannot be served by this node's log. */
-      const fenced = (epoch: number): FencedError => {
+      const fenced = (epoch: number): Error => {
         const known = cluster.view()?.leader?.epoch
         if (known !== undefined && known > epoch) return new FencedError(epoch, known)
+        // A lapsed lease on the epoch this core led may come back (the core then leads it again):
+        // the caller retries instead of giving up the lead over a slow event loop.
+        if (epoch === highestLed && ledCore === core && epoch > deposedIn) return new JobLogUnavailableError(`this node's lease on epoch ${epoch} lapsed; appends resume if it comes back`, false)
         return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
       }
 
