@@ -52,10 +52,13 @@ export async function lanes(jobs: number, batch: number, inFlight: number, runBa
       const first = next
       const size = Math.min(batch, jobs - next)
       next += size
-      completed += await runBatch(size, first)
+      // Not `completed += await ...`: that reads `completed` before the wait and loses the other lanes' counts.
+      const done = await runBatch(size, first)
+      completed += done
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane))
+  if (completed !== jobs) throw new Error(`${completed} of ${jobs} jobs completed`)
   return completed
 }
 
