@@ -107,7 +107,9 @@
  *    the oldest live member leads and candidates do not split the vote.
  * 4. Winning. A candidate with votes from a majority of its configuration leads the epoch and says
  *    so with an increasing lease sequence number in each record; others follow the leader of the
- *    highest epoch they see (persisting that epoch) and echo its newest sequence number.
+ *    highest epoch they see (persisting that epoch) and echo its newest sequence number. A candidate
+ *    that hears of its epoch's leader, or holds a configuration made in its epoch, stops counting:
+ *    votes of non-voters are harmless only until that leader makes them voters in the same epoch.
  * 5. Leases. The leader may act only while its lease holds: a majority (itself included) has echoed
  *    a sequence number sent at time t, and now < t + leaseMs·(1-2·drift) on its monotonic clock.
  *    A follower does not grant or vote until it has not heard a new sequence number from its leader
@@ -795,7 +797,9 @@ export class ClusterCore {
         this.publishNow = true
       }
     }
-    if (this.candidateEpoch !== this.epoch) return
+    // A configuration made in our epoch means another node leads it: votes counted against it
+    // (voters that node added) could make a second leader of the same epoch.
+    if (this.candidateEpoch !== this.epoch || config.epoch >= this.epoch) return
     const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
     if (votes < this.quorum(config)) return
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
@@ -817,6 +821,8 @@ export class ClusterCore {
       this.vote = null
       this.dirty = true
     }
+    // Our epoch has its leader: a candidacy in it is over (Raft's candidate that hears a leader of its term).
+    if (this.candidateEpoch === record.epoch) this.candidateEpoch = null
     const before = this.support
     if (before !== null && before.leader === record.node && before.epoch === record.epoch && record.leaderSeq <= before.seq) return
     this.support = { leader: record.node, epoch: record.epoch, seq: record.leaderSeq }

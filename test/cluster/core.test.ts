@@ -420,3 +420,34 @@ test('a change waits until a majority of the voters holds the log of the leaderâ
   g.run(3000)
   assert.deepEqual(leader.view(g.nowMs).config?.members, ['n0', 'n1', 'n2', 'n3'])
 })
+
+test('a candidate that learns of its epochâ€™s leader gives up: voters added later in that epoch never complete its count (the seed-33 double leader)', () => {
+  // n2 campaigns for epoch 1 under {n0,n1,n2}; the joiners n3 and n4 (not voters) vote for it, and
+  // n0 wins epoch 1 with n1. n0 then admits n3 and n4 as voters in epoch 1: counted against the new
+  // configuration, n2's own vote and theirs (3 of 5) would make it a second leader of epoch 1.
+  const t = AFTER_LEASE
+  const n2 = core('n2', MEMBERS)
+  const seqs = new Map<string, number>()
+  const from = (node: string, fields: Partial<MemberRecord>): MemberRecord => {
+    const seq = (seqs.get(node) ?? 0) + 1
+    seqs.set(node, seq)
+    return { ...core(node, MEMBERS).record(t), incarnation: 2, seq, ...fields }
+  }
+  n2.tick(t)
+  for (const m of ['n0', 'n1']) n2.receive(from(m, {}), t)
+  for (let at = t; n2.record(at).preVote === null && at < t + 2000; at += 10) n2.tick(at)
+  const preVote = n2.record(t).preVote
+  assert.equal(preVote, 1, 'n2 asks for pre-votes for epoch 1')
+  n2.receive(from('n1', { grant: { candidate: 'n2', epoch: 1 } }), t + 1)
+  assert.equal(n2.record(t + 1).vote, 'n2', 'n2 is a candidate of epoch 1')
+  for (const j of ['n3', 'n4']) n2.receive(from(j, { epoch: 1, vote: 'n2', clusterId: 'c', status: 'joining', config: null }), t + 2)
+  assert.equal(n2.leaderEpoch, null, 'votes from non-voters do not count')
+  const config = (counter: number, members: string[]) => ({ epoch: 1, counter, members, workers: [] })
+  n2.receive(from('n0', { epoch: 1, vote: 'n0', leaderSeq: 1, config: config(1, MEMBERS) }), t + 3)
+  n2.receive(from('n0', { epoch: 1, vote: 'n0', leaderSeq: 2, config: config(2, [...MEMBERS, 'n3']) }), t + 4)
+  n2.receive(from('n0', { epoch: 1, vote: 'n0', leaderSeq: 3, config: config(3, [...MEMBERS, 'n3', 'n4']) }), t + 5)
+  for (const j of ['n3', 'n4']) n2.receive(from(j, { epoch: 1, vote: 'n2', clusterId: 'c' }), t + 6)
+  n2.tick(t + 7)
+  assert.equal(n2.leaderEpoch, null, 'n2 never leads the epoch n0 leads')
+  assert.equal(n2.view(t + 7)?.leader?.nodeId, 'n0')
+})
