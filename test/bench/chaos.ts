@@ -1,5 +1,6 @@
-// The fault campaign: `npm run bench -- chaos [--runs N] [--seconds S] [--seed X] [--peers 5]`.
-// Each run starts real peers, submits jobs while nemeses strike (test/chaos/campaign.ts), then
+// The fault campaign: `npm run chaos -- [--runs N] [--seconds S] [--seed X] [--peers 5] [--kafka | --loopback]`.
+// Each run starts real peers (separate hosts in network namespaces by default, as root; on Kafka and
+// Redis with --kafka), submits jobs while nemeses strike (test/chaos/campaign.ts), then
 // checks the history. A run with a problem saves its history and nemesis schedule to
 // chaos-failure-<seed>.json (replay with --seed). Last line:
 // {"bench":"chaos","runs":N,"seconds":N,"faults":N,"acked":N,"lost":N,"duplicated":N,"unexpected":N,"recovery_ms_max":N,"unrecovered":N}
@@ -7,16 +8,17 @@
 // with any problem, each saved to chaos-failure-<seed>.json)
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { runCampaign } from '../chaos/campaign.js'
+import { defaultSetup, runCampaign } from '../chaos/campaign.js'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, peers: { type: 'string', default: '5' } } })
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, peers: { type: 'string', default: '5' }, kafka: { type: 'boolean', default: false }, loopback: { type: 'boolean', default: false } } })
+const setup = values.kafka ? 'kafka' : values.loopback ? 'loopback' : defaultSetup()
 const runs = Number(values.runs)
 const seconds = Number(values.seconds)
 const firstSeed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed)
 const total = { faults: 0, acked: 0, lost: 0, duplicated: 0, unexpected: 0, recoveryMsMax: 0, unrecovered: 0, failed: 0 }
 for (let i = 0; i < runs; i++) {
   const seed = firstSeed + i
-  const result = await runCampaign({ seed, seconds, peers: Number(values.peers), log: (line) => console.error(`[seed ${seed}] ${line}`) })
+  const result = await runCampaign({ seed, seconds, peers: Number(values.peers), setup, log: (line) => console.error(`[seed ${seed}] ${line}`) })
   total.faults += result.faults
   total.acked += result.acked
   total.lost += result.lost
@@ -32,5 +34,5 @@ for (let i = 0; i < runs; i++) {
     console.error(`[seed ${seed}] ${result.problems.length} problems, first: ${result.problems.slice(0, 5).join(' | ')}; history and schedule in ${file}`)
   }
 }
-console.log(JSON.stringify({ bench: 'chaos', runs, seconds, faults: total.faults, acked: total.acked, lost: total.lost, duplicated: total.duplicated, unexpected: total.unexpected, recovery_ms_max: total.recoveryMsMax, unrecovered: total.unrecovered, failed: total.failed }))
+console.log(JSON.stringify({ bench: 'chaos', setup, runs, seconds, faults: total.faults, acked: total.acked, lost: total.lost, duplicated: total.duplicated, unexpected: total.unexpected, recovery_ms_max: total.recoveryMsMax, unrecovered: total.unrecovered, failed: total.failed }))
 process.exit(total.failed === 0 ? 0 : 1)

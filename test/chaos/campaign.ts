@@ -1,9 +1,17 @@
 /**
- * One run of the fault campaign: real `distributex start` peers on loopback (each its own process
- * and data directory, the replicated job log), a client workload that records a history of job
- * submissions with idempotency keys, and nemeses drawn from a seed: kill -9 of the leader or of any
- * peer (restarted 1-3 s later on its data directory), SIGSTOP for 1-4 s then SIGCONT, and a
- * graceful restart. At most two peers are faulty at a time (five voters keep a majority).
+ * One run of the fault campaign: real `distributex start` peers (each its own process and data
+ * directory), a client workload that records a history of job submissions with idempotency keys,
+ * and nemeses drawn from a seed. Three setups:
+ * - hosts (the default as root with nftables): each peer in its own network namespace with its
+ *   data directory on a small tmpfs, the replicated job log; faults are kill -9 of the leader or of
+ *   any peer (restarted 1-4 s later on its data directory), SIGSTOP then SIGCONT, a graceful
+ *   restart, partitions (two halves; one host isolated; one way: a host that hears nobody), packet
+ *   loss at a host, and a full disk (test/chaos/faults.ts);
+ * - kafka: peers on loopback on Kafka (a broker of the run's own) and Redis (a redis-server of the
+ *   run's own), with broker and Redis restarts beside the process faults;
+ * - loopback (not root): the process faults only.
+ * At most two peers are faulty at a time (five voters keep a majority); a partition into halves
+ * holds every peer, and a service restart runs alone among service faults.
  *
  * After the nemesis stops, every peer runs again; recovery is the time until the peers agree on a
  * leader and a fresh job completes. The checker then reads, through the API, the result of every
@@ -12,8 +20,8 @@
  * different results, or two final records after the latest snapshot; unexpected = a listed job no
  * one submitted. History and schedule are returned so a failing run can be saved and replayed.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile, spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -23,7 +31,10 @@ import { replayJobLog } from '../../src/jobs/replay.js'
 import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
 import { openReplicaCopy } from '../helpers/job-workload.js'
-import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { Peer, agreedLeader, freePort, waitFor, type PeerSpec } from '../helpers/peers.js'
+import { canUseNetns, setDataLink, setupHosts, teardownHosts, type Host, type HostNet } from '../helpers/netns.js'
+import { kafkaBroker } from '../helpers/services.js'
+import { canUseNft, clearRules, dropFrom, emptyDisk, fillDisk, loseAt, mountDisk, unmountDisk } from './faults.js'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
@@ -35,6 +46,8 @@ export interface CampaignOptions {
   peers?: number
   /** Submission loops in parallel. */
   clients?: number
+  /** Which setup (see the module doc); default: hosts when possible, else loopback. */
+  setup?: CampaignSetup
   log?: (line: string) => void
 }
 
@@ -48,16 +61,32 @@ export interface HistoryEntry {
   detail?: string
 }
 
+export type CampaignSetup = 'hosts' | 'kafka' | 'loopback'
+
 export interface NemesisEvent {
   at: number
-  kind: 'kill-leader' | 'kill' | 'stop' | 'restart'
+  kind: 'kill-leader' | 'kill' | 'stop' | 'restart' | 'halves' | 'isolate' | 'one-way' | 'loss' | 'disk-full' | 'kafka-restart' | 'redis-restart'
+  /** The peer it struck (for halves: the peers on the smaller side, comma-separated; for a service: its name). */
   peer: string
   heal?: number
 }
 
+/** Nemesis kinds and their weights per setup. */
+const NEMESES: Record<CampaignSetup, ReadonlyArray<[NemesisEvent['kind'], number]>> = {
+  hosts: [['kill-leader', 15], ['kill', 15], ['stop', 10], ['restart', 5], ['halves', 15], ['isolate', 10], ['one-way', 10], ['loss', 10], ['disk-full', 10]],
+  kafka: [['kill-leader', 25], ['kill', 20], ['stop', 15], ['restart', 10], ['kafka-restart', 15], ['redis-restart', 15]],
+  loopback: [['kill-leader', 30], ['kill', 30], ['stop', 25], ['restart', 15]],
+}
+
+/** The campaign's own network of hosts, apart from the netns tests' networks. */
+const CHAOS_NET: HostNet = { prefix: 'dxc', octet: 91 }
+/** Each peer's data directory is a tmpfs of this size (MiB), so that a full disk is a real ENOSPC. */
+const DISK_MB = 96
+
 export interface CampaignResult {
   seed: number
   seconds: number
+  setup: CampaignSetup
   faults: number
   acked: number
   lost: number
@@ -74,8 +103,14 @@ export const RECOVERY_BOUND_MS = 120_000
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** The setup a campaign uses when none is asked for: separate hosts when this process can make them. */
+export function defaultSetup(): CampaignSetup {
+  return canUseNetns() && canUseNft() ? 'hosts' : 'loopback'
+}
+
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const log = options.log ?? (() => {})
+  const setup = options.setup ?? defaultSetup()
   // Separate streams, so the nemesis schedule of a seed does not depend on how many submissions ran.
   const random = new SeededRandom(options.seed)
   const clientRandom = new SeededRandom(options.seed + 1)
@@ -86,18 +121,33 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const schedule: NemesisEvent[] = []
   const started = Date.now()
   const now = (): number => Date.now() - started
+  const hosts: Host[] = setup === 'hosts' ? setupHosts(count, CHAOS_NET) : []
+  const disks: string[] = []
+  const services = setup === 'kafka' ? await startServices(dir) : undefined
+  const finished = (fields: Pick<CampaignResult, 'lost' | 'duplicated' | 'unexpected' | 'recoveryMs' | 'problems'>): CampaignResult => ({ seed: options.seed, seconds: options.seconds, setup, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, history, schedule, ...fields })
   try {
     await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
+    if (setup === 'hosts') await writeFile(join(dir, 'http.token'), `chaos-${options.seed}-${random.id()}\n`, { mode: 0o600 })
     for (let i = 0; i < count; i++) {
-      await mkdir(join(dir, `p${i}`))
-      const spec = { name: `p${i}`, dataDir: join(dir, `p${i}`, 'data'), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), extraArgs: ['--voters', String(count >= 5 ? 5 : 3)] }
+      const home = join(dir, `p${i}`)
+      await mkdir(home)
+      if (setup === 'hosts') {
+        mountDisk(home, DISK_MB)
+        disks.push(home)
+      }
+      const common = { name: `p${i}`, dataDir: join(home, 'data'), secretFile: join(dir, 'cluster.key'), extraArgs: ['--voters', String(count >= 5 ? 5 : 3)] }
+      const host = hosts[i]
+      const spec: PeerSpec =
+        host !== undefined
+          ? { ...common, netns: host.ns, host: host.dataIp, httpBind: '0.0.0.0', httpReach: host.mgmtIp, p2pPort: 7400, httpPort: 7401, httpTokenFile: join(dir, 'http.token') }
+          : { ...common, p2pPort: await freePort(), httpPort: await freePort(), ...(services === undefined ? {} : { jobLog: services.jobLog, cache: services.cache }) }
       const peer = new Peer(i === 0 ? spec : { ...spec, bootstrap: [await peers[0]!.address()] })
       peers.push(peer)
       peer.start()
       if (i === 0) await peer.address()
     }
     await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 300_000, `${count} peers up with one leader`)
-    log(`cluster of ${count} formed in ${now()} ms`)
+    log(`${setup}: cluster of ${count} formed in ${now()} ms`)
 
     // The workload: keys are unique per submission; n identifies the right result.
     let stopWorkload = false
@@ -122,16 +172,58 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
     // The nemesis.
     const faulty = new Set<Peer>()
+    let serviceFaulty = false
     const heals: Array<Promise<void>> = []
     const deadline = Date.now() + options.seconds * 1000
+    const weights = NEMESES[setup]
+    const totalWeight = weights.reduce((sum, [, w]) => sum + w, 0)
     while (Date.now() < deadline) {
       await sleep(random.int(1500, 4000))
+      const roll = random.int(0, totalWeight - 1)
+      let kind = weights[0]![0]
+      for (let acc = 0, i = 0; i < weights.length; i++) {
+        acc += weights[i]![1]
+        if (roll < acc) {
+          kind = weights[i]![0]
+          break
+        }
+      }
+      const heal = random.int(1000, 4000)
+      if (kind === 'kafka-restart' || kind === 'redis-restart') {
+        if (serviceFaulty || services === undefined) continue
+        serviceFaulty = true
+        schedule.push({ at: now(), kind, peer: kind === 'kafka-restart' ? 'kafka' : 'redis', heal })
+        log(`${now()} ms: ${kind} for ${heal} ms`)
+        heals.push((async () => {
+          await (kind === 'kafka-restart' ? services.restartKafka(heal) : services.restartRedis(heal))
+          serviceFaulty = false
+        })())
+        continue
+      }
+      if (kind === 'halves') {
+        if (faulty.size > 0) continue
+        const order = [...peers.keys()]
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = random.int(0, i)
+          ;[order[i], order[j]] = [order[j]!, order[i]!]
+        }
+        const small = order.slice(0, Math.floor(count / 2))
+        const side = (i: number): boolean => small.includes(i)
+        schedule.push({ at: now(), kind, peer: small.map((i) => peers[i]!.spec.name).join(','), heal })
+        log(`${now()} ms: halves ${small.map((i) => peers[i]!.spec.name).join(',')} | rest for ${heal} ms`)
+        for (const p of peers) faulty.add(p)
+        for (const [i, h] of hosts.entries()) dropFrom(h, 'dxpart', hosts.filter((_, j) => side(j) !== side(i)))
+        heals.push((async () => {
+          await sleep(heal)
+          for (const h of hosts) clearRules(h, 'dxpart')
+          faulty.clear()
+        })())
+        continue
+      }
       if (faulty.size >= 2) continue
       const healthy = peers.filter((p) => !faulty.has(p) && p.running)
       if (healthy.length === 0) continue
-      const roll = random.int(0, 99)
       let victim = healthy[random.int(0, healthy.length - 1)]!
-      let kind: NemesisEvent['kind'] = roll < 30 ? 'kill-leader' : roll < 60 ? 'kill' : roll < 85 ? 'stop' : 'restart'
       if (kind === 'kill-leader') {
         const leader = (await victim.status())?.leader?.nodeId
         const ids = await Promise.all(healthy.map(async (p) => (await p.status())?.nodeId))
@@ -139,26 +231,15 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (index >= 0) victim = healthy[index]!
         else kind = 'kill'
       }
-      const heal = random.int(1000, 4000)
-      log(`roll ${roll}`)
       schedule.push({ at: now(), kind, peer: victim.spec.name, heal })
       log(`${now()} ms: ${kind} ${victim.spec.name} for ${heal} ms`)
       faulty.add(victim)
-      const pid = victim.pid!
-      const healed = (async () => {
-        if (kind === 'stop') {
-          process.kill(pid, 'SIGSTOP')
-          await sleep(heal)
-          process.kill(pid, 'SIGCONT')
-        } else {
-          if (kind === 'restart') await victim.stop()
-          else await victim.kill()
-          await sleep(heal)
-          victim.start()
-        }
+      const host = hosts[peers.indexOf(victim)]
+      const struck = kind
+      heals.push((async () => {
+        await strike(struck, victim, host, hosts, disks[peers.indexOf(victim)], heal)
         faulty.delete(victim)
-      })()
-      heals.push(healed)
+      })())
     }
     await Promise.all(heals)
     stopWorkload = true
@@ -171,8 +252,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     } catch (error) {
       // No recovery: the run fails with what each peer saw, and keeps its history and schedule.
       const views = await Promise.all(peers.map(async (p) => `${p.spec.name}: ${JSON.stringify(await p.status()).slice(0, 600)}`))
-      const problems = [`no agreed leader within ${RECOVERY_BOUND_MS} ms after the faults: ${(error as Error).message.slice(0, 200)}`, ...views]
-      return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: 0, duplicated: 0, unexpected: 0, recoveryMs: -1, problems, history, schedule }
+      return finished({ lost: 0, duplicated: 0, unexpected: 0, recoveryMs: -1, problems: [`no agreed leader within ${RECOVERY_BOUND_MS} ms after the faults: ${(error as Error).message.slice(0, 200)}`, ...views] })
     }
     const probeKey = `s${options.seed}-probe`
     const probe = await waitFor(() => peers[0]!.call<{ id?: string; ok?: boolean }>('POST', '/jobs?wait&timeoutMs=30000', { type: 'fib', input: { n: 1 }, options: { idempotencyKey: probeKey } }).catch(() => ({ status: 0, json: {} as { id?: string; ok?: boolean } })), (r) => r.status === 200 && r.json.ok === true, 120_000, 'a job after the faults')
@@ -185,19 +265,97 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       result = await check(peers, history)
     } catch (error) {
       // The cluster became unavailable again while being checked: a failed run, history kept.
-      const problems = [`the check could not complete: ${(error as Error).message.slice(0, 400)}`]
-      return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: 0, duplicated: 0, unexpected: 0, recoveryMs, problems, history, schedule }
+      return finished({ lost: 0, duplicated: 0, unexpected: 0, recoveryMs, problems: [`the check could not complete: ${(error as Error).message.slice(0, 400)}`] })
     }
     const leader = (await agreedLeader(peers))!
     const ids = await Promise.all(peers.map(async (p) => (await p.status())?.nodeId))
     const leaderPeer = peers[ids.indexOf(leader.nodeId)] ?? peers[0]!
     await Promise.all(peers.map((p) => p.stop()))
-    const replayed = await checkReplica(leaderPeer.spec.dataDir, history)
-    const problems = [...result.problems, ...replayed.problems]
-    return { seed: options.seed, seconds: options.seconds, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, lost: result.lost + replayed.lost, duplicated: result.duplicated + replayed.duplicated, unexpected: result.unexpected, recoveryMs, problems, history, schedule }
+    // On Kafka there is no replica copy: the checks through the API above cover that setup.
+    const replayed = setup === 'kafka' ? { lost: 0, duplicated: 0, problems: [] } : await checkReplica(leaderPeer.spec.dataDir, history)
+    return finished({ lost: result.lost + replayed.lost, duplicated: result.duplicated + replayed.duplicated, unexpected: result.unexpected, recoveryMs, problems: [...result.problems, ...replayed.problems] })
   } finally {
     await Promise.all(peers.map((p) => p.kill()))
+    if (hosts.length > 0) teardownHosts(count, CHAOS_NET)
+    for (const disk of disks) unmountDisk(disk)
+    await services?.stop()
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Carries out one fault on one peer (and its host), then heals it after `healMs`. */
+async function strike(kind: NemesisEvent['kind'], victim: Peer, host: Host | undefined, hosts: readonly Host[], disk: string | undefined, healMs: number): Promise<void> {
+  switch (kind) {
+    case 'stop':
+      process.kill(victim.pid!, 'SIGSTOP')
+      await sleep(healMs)
+      process.kill(victim.pid!, 'SIGCONT')
+      return
+    case 'isolate':
+      setDataLink(host!, false)
+      await sleep(healMs)
+      setDataLink(host!, true)
+      return
+    case 'one-way':
+      dropFrom(host!, 'dxoneway', hosts.filter((h) => h !== host))
+      await sleep(healMs)
+      clearRules(host!, 'dxoneway')
+      return
+    case 'loss':
+      loseAt(host!, 30)
+      await sleep(healMs)
+      clearRules(host!, 'dxloss')
+      return
+    case 'disk-full':
+      fillDisk(disk!)
+      await sleep(healMs)
+      await emptyDisk(disk!)
+      return
+    default:
+      if (kind === 'restart') await victim.stop()
+      else await victim.kill()
+      await sleep(healMs)
+      victim.start()
+  }
+}
+
+/** The Kafka setup's services, of this run only: a broker and a redis-server, each restartable on its data. */
+async function startServices(dir: string): Promise<{ jobLog: string; cache: string; restartKafka(downMs: number): Promise<void>; restartRedis(downMs: number): Promise<void>; stop(): Promise<void> }> {
+  const broker = kafkaBroker(await freePort())
+  await broker.start()
+  const redisPort = await freePort()
+  const redisDir = join(dir, 'redis')
+  await mkdir(redisDir)
+  let redis: { kill: () => Promise<void> } | undefined
+  const startRedis = async (): Promise<void> => {
+    const proc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', ''], { stdio: 'ignore' })
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+    redis = {
+      kill: async () => {
+        proc.kill('SIGKILL')
+        await exited
+      },
+    }
+    await waitFor(() => run('redis-cli', ['-p', String(redisPort), 'ping']).then(() => true, () => false), (ok) => ok, 10_000, `redis-server on ${redisPort}`)
+  }
+  await startRedis()
+  return {
+    jobLog: `kafka://${broker.bootstrap}/dx-chaos-${Date.now()}`,
+    cache: `redis://127.0.0.1:${redisPort}/dxchaos`,
+    restartKafka: async (downMs) => {
+      await broker.stop()
+      await sleep(downMs)
+      await broker.start({ keepData: true })
+    },
+    restartRedis: async (downMs) => {
+      await redis?.kill()
+      await sleep(downMs)
+      await startRedis()
+    },
+    stop: async () => {
+      await redis?.kill()
+      await broker.stop()
+    },
   }
 }
 
