@@ -106,6 +106,9 @@ export function schedulerActor(init: SchedulerInit) {
       const replay = await replayJobLog(jobLog, makeCore, { signal: ctx.signal })
       const core = replay.core
       ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, from: replay.from, end: replay.end, skipped: replay.skipped, backlog: core.backlog })
+      // Records no decoder could read are skipped (src/jobs/replay.ts): counted, so an alert can see them.
+      ctx.env.metrics.counter('dx_jobs_replay_skipped_records_total', 'Job-log records (and snapshots) this node skipped on replay because they could not be decoded').inc({}, replay.skipped)
+      if (replay.skipped > 0) ctx.log.warn('replay skipped job-log records that could not be decoded', { epoch: init.epoch, skipped: replay.skipped })
 
       /** The submitted records as they arrived, appended as is instead of encoded again. */
       const submittedBytes = new Map<string, Uint8Array>()
