@@ -5,6 +5,7 @@
 // sim/ may use everything. Method: list every module specifier of every file in protocols/, src/,
 // actors/ and sim/ with the TypeScript scanner (static, type-only, re-exports, dynamic import(),
 // require()), resolve the relative ones, and flag each that points to a layer its file may not use.
+// Also: no module reaches itself through its imports (a cycle hides which module is the lower one).
 import assert from 'node:assert/strict'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -97,6 +98,53 @@ test('every import in protocols/, src/, actors/ and sim/ goes down the layers', 
   }
   for (const dir of SCANNED) assert.ok((scanned.get(dir) ?? 0) >= 5, `scanned ${scanned.get(dir) ?? 0} files in ${dir}/`)
   assert.deepEqual(violations, [])
+})
+
+/** The repository-relative path of the source file an import target names (`x.js` is `x.ts`). */
+function sourceOf(path: string): string {
+  for (const candidate of [path, path.replace(/\.js$/, '.ts'), path.replace(/\.mjs$/, '.mts'), path.replace(/\.cjs$/, '.cts')]) {
+    if (statSync(join(ROOT, candidate), { throwIfNoEntry: false })?.isFile() === true) return candidate
+  }
+  return path
+}
+
+/** One import cycle of `graph` as `a -> b -> a`, or undefined if it has none. */
+export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const stack: string[] = []
+  const visit = (node: string): string | undefined => {
+    state.set(node, 'open')
+    stack.push(node)
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') return [...stack.slice(stack.indexOf(next)), next].join(' -> ')
+      if (state.get(next) === undefined) {
+        const cycle = visit(next)
+        if (cycle !== undefined) return cycle
+      }
+    }
+    stack.pop()
+    state.set(node, 'done')
+    return undefined
+  }
+  for (const node of [...graph.keys()].sort()) {
+    if (state.get(node) !== undefined) continue
+    const cycle = visit(node)
+    if (cycle !== undefined) return cycle
+  }
+  return undefined
+}
+
+test('no module imports itself through other modules', () => {
+  const graph = new Map<string, string[]>()
+  for (const dir of SCANNED) {
+    for (const path of sources(join(ROOT, dir))) {
+      const rel = relative(ROOT, path).split('\\').join('/')
+      const targets = ts.preProcessFile(readFileSync(path, 'utf8'), true, true).importedFiles.map((f) => target(rel, f.fileName))
+      graph.set(rel, [...new Set(targets.filter((t) => t !== undefined).map(sourceOf))])
+    }
+  }
+  assert.equal(findCycle(graph), undefined)
+  assert.equal(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['b']]])), 'b -> c -> b')
 })
 
 test('every allowed exception is still in use', () => {
