@@ -32,7 +32,7 @@ import { MailboxFullError, NodeUnreachableError, AskTimeoutError, toError } from
 import { LeastLoadedPlacement, type Placement, type PeerLoad } from '../src/jobs/placement.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import { Packr } from 'msgpackr'
-import type { ClusterHandle } from './cluster.js'
+import type { ClusterHandle } from '../src/cluster/handle.js'
 
 /** Where every node runs its entities actor. */
 export const ENTITIES_PATH = '/system/entities'

@@ -13,7 +13,8 @@
  * - Outcome reports are kept until the leader acknowledges them and re-sent to the current leader
  *   otherwise, so a leader change loses no result. Progress reports are best effort and throttled.
  */
-import type { ClusterHandle } from './cluster.js'
+import type { ClusterHandle } from '../src/cluster/handle.js'
+import type { ExecutorStats } from '../src/jobs/executor-stats.js'
 import { defineActor } from '../src/actor/define.js'
 import type { ActorRef, Ask } from '../src/actor/types.js'
 import { toError } from '../src/errors.js'
@@ -27,40 +28,9 @@ const PROGRESS_INTERVAL_MS = 100
 /** Time before unacknowledged reports are sent again. */
 const REPORT_RETRY_MS = 500
 const REPORT_TIMEOUT_MS = 5000
-/** Durations kept per type for the gossiped percentiles. */
-const DURATIONS_KEPT = 128
 
 /** Buckets of the attempt duration histogram, in seconds: no-op jobs up to long batch work. */
 const ATTEMPT_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300]
-
-/** The executor's load, read by the cluster actor for gossip. */
-export class ExecutorStats {
-  capacity = 0
-  running = 0
-  queued = 0
-  readonly types: string[] = []
-  private readonly durations = new Map<string, number[]>()
-  private readonly totals = new Map<string, number>()
-
-  /** Records how long an attempt of `type` took. */
-  recordDuration(type: string, ms: number): void {
-    this.totals.set(type, (this.totals.get(type) ?? 0) + 1)
-    const list = this.durations.get(type) ?? []
-    list.push(ms)
-    if (list.length > DURATIONS_KEPT) list.shift()
-    this.durations.set(type, list)
-  }
-
-  /** Per type: attempts ever recorded (the leader's analytics merges the new ones) and p50/p90 of recent attempts. */
-  summary(): Record<string, { count: number; p50Ms: number; p90Ms: number }> {
-    const out: Record<string, { count: number; p50Ms: number; p90Ms: number }> = {}
-    for (const [type, list] of this.durations) {
-      const sorted = [...list].sort((a, b) => a - b)
-      out[type] = { count: this.totals.get(type) ?? sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)]!, p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]! }
-    }
-    return out
-  }
-}
 
 interface LocalRun {
   readonly spec: JobSpec

@@ -3,7 +3,7 @@
  * for the jobs this node submitted or watches, and periodically re-registers its interest with the
  * current leader, which covers both a lost push and a leader change.
  */
-import type { ClusterHandle } from './cluster.js'
+import type { ClusterHandle } from '../src/cluster/handle.js'
 import { defineActor } from '../src/actor/define.js'
 import { formatAddress } from '../src/actor/address.js'
 import { checkList, checkOutcome, checkText, SCHEDULER_PATH, type JobsClientMsg, type SchedulerMsg } from '../src/jobs/protocol.js'

@@ -30,7 +30,7 @@ import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
 import { decodeReplication, encodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
-import type { ClusterHandle } from './cluster.js'
+import type { ClusterHandle } from '../src/cluster/handle.js'
 
 export type ReplicatorMsg =
   | ReplicatedLogRequest

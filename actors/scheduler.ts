@@ -22,7 +22,7 @@
  * lets the log compact below it. Appends resume as soon as the snapshot is durable. A new leader
  * replays from the latest snapshot (src/jobs/replay.ts).
  */
-import type { ClusterHandle } from './cluster.js'
+import type { ClusterHandle } from '../src/cluster/handle.js'
 import { defineActor } from '../src/actor/define.js'
 import type { ActorRef, DeferredReply } from '../src/actor/types.js'
 import { toError } from '../src/errors.js'

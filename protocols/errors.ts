@@ -3,9 +3,27 @@
  * handler needs one catch; the numeric `wireCode` is what goes back to a peer in a failure frame.
  * As in libp2p, malformed bytes (InvalidEnvelopeError) are kept apart from well-formed input
  * that breaks the protocol's rules (UnsupportedVersionError, EnvelopeTooLargeError).
+ *
+ * The base of every typed error, DistributeXError, lives here too: protocols/ is the bottom layer
+ * and imports nothing from src/, which re-exports it (src/errors.ts).
  */
-import { DistributeXError, showValue } from '../src/errors.js'
 
+/** The base of every DistributeX error. */
+export class DistributeXError extends Error {
+  override readonly name: string = 'DistributeXError'
+  readonly code: string = 'ERR_DISTRIBUTEX'
+}
+
+/** A short, never-throwing rendering of an untrusted value for error messages. */
+export function showValue(value: unknown): string {
+  let text: string
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? Object.prototype.toString.call(value) : String(value)
+  } catch {
+    text = typeof value
+  }
+  return text.length > 64 ? `${text.slice(0, 61)}...` : text
+}
 
 /** Numeric codes of wire errors; stable across versions. */
 export const WireErrorCode = {

@@ -1,14 +1,12 @@
 /**
  * Typed errors of the runtime. Each failure has its own class whose `name` is stable and whose
  * `code` is a machine-readable string; callers may compare either, which also works for errors that
- * crossed the network and were rebuilt on this side.
+ * crossed the network and were rebuilt on this side. The base class and `showValue` live in
+ * protocols/errors.ts, the bottom layer, and are re-exported here.
  */
+import { DistributeXError } from '../protocols/errors.js'
 
-/** The base of every DistributeX error. */
-export class DistributeXError extends Error {
-  override readonly name: string = 'DistributeXError'
-  readonly code: string = 'ERR_DISTRIBUTEX'
-}
+export { DistributeXError, showValue } from '../protocols/errors.js'
 
 /** Thrown when an ask gets no reply within its timeout. */
 export class AskTimeoutError extends DistributeXError {
@@ -157,15 +155,4 @@ export function describe(error: unknown): string {
 /** Converts any thrown value into an Error, keeping Errors as they are. */
 export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(describe(error))
-}
-
-/** A short, never-throwing rendering of an untrusted value for error messages. */
-export function showValue(value: unknown): string {
-  let text: string
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? Object.prototype.toString.call(value) : String(value)
-  } catch {
-    text = typeof value
-  }
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text
 }

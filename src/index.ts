@@ -113,9 +113,9 @@ export { startNode, type RunningNode } from './node/start.js'
 export type { ClusterConfig, ClusterView, LeaderView, MemberRole, MemberState, MemberView, NodeMetrics, RemoveReply, RemovalRefusal, SelfStatus } from './cluster/types.js'
 export type { ReplicationHandle, ReplicationStatus } from './replication/handle.js'
 export type { LogPosition } from './replication/types.js'
-// The handles a running node exposes; they live with the actors that fill them in.
-export type { ClusterHandle, LeadershipListener } from '../actors/cluster.js'
-export type { ExecutorStats } from '../actors/executor.js'
+// The handles a running node exposes; the actors that fill them in are wired by the node assembly.
+export type { ClusterHandle, LeadershipListener } from './cluster/handle.js'
+export type { ExecutorStats } from './jobs/executor-stats.js'
 export type { KafkaSettings, RedisSettings, TlsFiles } from './node/config.js'
 export type { AnalyticsStatus, ClusterAnalytics } from './predict/analytics.js'
 export type { Alert, AlertName, AlertTransition } from './predict/alerts.js'

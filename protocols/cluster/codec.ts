@@ -10,9 +10,8 @@
  * upgrade keeps electing.
  */
 import { Packr } from 'msgpackr'
-import { showValue } from '../../src/errors.js'
-import type { LogPosition, MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from '../../src/cluster/types.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
+import type { LogPosition, MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from './types.js'
 
 /** The gossip topic of member records. */
 export const CLUSTER_TOPIC = 'dx/cluster/1'

@@ -13,9 +13,8 @@
  * so a bad message fails at its sender with a typed error instead of at the receiver.
  */
 import { Packr } from 'msgpackr'
-import { type ActorAddress, assertValidAddress } from '../../src/actor/address.js'
-import { showValue } from '../../src/errors.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+import { addressProblem, type ActorAddress } from '../address.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
 import { checkBody } from './body.js'
 import { ENVELOPE_MAX_BYTES, ENVELOPE_VERSION } from './constants.js'
 
@@ -311,11 +310,8 @@ function readAddress(node: unknown, path: unknown): ActorAddress {
 }
 
 function checkAddress(address: unknown): asserts address is ActorAddress {
-  try {
-    assertValidAddress(address)
-  } catch (error) {
-    throw new InvalidEnvelopeError((error as Error).message)
-  }
+  const problem = addressProblem(address)
+  if (problem !== undefined) throw new InvalidEnvelopeError(problem)
 }
 
 function checkRequestId(id: unknown): asserts id is number {

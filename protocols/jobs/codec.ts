@@ -16,10 +16,9 @@
  * ProtocolError subclass for anything else; a leader skips (and counts) a record it cannot read.
  */
 import { Packr } from 'msgpackr'
-import { showValue } from '../../src/errors.js'
-import type { JobError, JobOutcome, JobSpec } from '../../src/jobs/types.js'
 import { checkBody } from '../envelope/body.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
+import type { JobError, JobOutcome, JobSpec } from './types.js'
 
 /** Current record format version. */
 export const JOB_RECORD_VERSION = 1

@@ -11,8 +11,7 @@
  * core splits them by its batchMaxBytes option.
  */
 import { Packr } from 'msgpackr'
-import { showValue } from '../../src/errors.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, UnsupportedVersionError } from '../errors.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
 
 /** The network protocol id of replication messages. */
 export const REPLICATION_PROTOCOL = '/dx/replication/1.0.0'

@@ -13,14 +13,15 @@
  * - A message from another node enters the mailbox only if the definition's remote policy for its
  *   type admits the sending node; messages sent on this node are never checked.
  */
-import type { Logger, TimerHandle } from '../env/types.js'
+import type { Environment, Logger, TimerHandle } from '../env/types.js'
 import { ActorNameTakenError, ActorStoppedError, ChildFailedError, ForbiddenMessageError, InvalidArgumentError, MailboxFullError, UnhandledMessageError, describe, toError } from '../errors.js'
 import { type ActorAddress, assertValidName, formatAddress } from './address.js'
+import type { DeadLetters } from './dead-letters.js'
+import type { Dispatcher } from './dispatcher.js'
 import { Mailbox } from './mailbox.js'
 import type { ReplyTarget } from './reply.js'
 import type { ActorRefImpl } from './ref.js'
 import { type Supervision, restartDelayMs, resolveSupervision } from './supervision.js'
-import type { ActorSystem } from './system.js'
 import type {
   ActorContext,
   ActorDef,
@@ -40,6 +41,37 @@ import type {
 
 /** Default mailbox capacity. */
 export const MAILBOX_CAPACITY = 10_000
+
+/**
+ * What a cell needs of the actor system's runtime: the node's environment, the shared counters
+ * and dispatcher, the registry of live cells, and references. The runtime in system.ts implements
+ * it behind the public ActorSystem, so cells neither import the system nor widen its public type.
+ */
+export interface CellRuntime {
+  readonly nodeId: string
+  readonly env: Environment
+  readonly log: Logger
+  readonly deadLetters: DeadLetters
+  readonly dispatcher: Dispatcher
+  /** Messages sitting in mailboxes. */
+  queued: number
+  /** Cells running an async handler or setup. */
+  busyCells: number
+  failureCount: number
+  restartCount: number
+  ref<T extends Message>(address: ActorAddress | string): ActorRef<T>
+  makeRef(address: ActorAddress, cell: ActorCell): ActorRefImpl<Message>
+  /** The live local cell behind a reference, if any. */
+  localCell(ref: AnyActorRef): ActorCell | undefined
+  /** Counts a message refused by `actor`'s remote policy. */
+  refusedRemote(actor: string, type: string): void
+  /** Throws SystemShutdownError once the system is stopping. */
+  assertCanSpawn(): void
+  register(cell: ActorCell): void
+  unregister(cell: ActorCell): void
+  /** Called whenever work may have finished, to complete a draining shutdown. */
+  checkQuiescent(): void
+}
 
 const STARTING = 0
 const RUNNING = 1
@@ -111,7 +143,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
   private readonly onAsyncRejected = (error: unknown): void => this.asyncFailed(error)
 
   constructor(
-    readonly system: ActorSystem,
+    readonly system: CellRuntime,
     readonly parent: ActorCell | undefined,
     readonly name: string,
     path: string,

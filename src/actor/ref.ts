@@ -2,19 +2,35 @@
  * Actor references. A reference is an address plus, for local actors, a cached pointer to the cell
  * so that a send is a direct mailbox push. When the cached cell is gone the reference resolves its
  * address again, which also routes to actors on other nodes.
+ *
+ * A reference sees its cell and its system only through the two interfaces below, so this module
+ * depends on neither (cell.ts and system.ts import it, not the other way round).
  */
 import { InvalidArgumentError } from '../errors.js'
 import { type ActorAddress, formatAddress, sameAddress } from './address.js'
-import type { ActorCell } from './cell.js'
-import type { ActorSystem } from './system.js'
+import type { PendingAsk, ReplyTarget } from './reply.js'
 import type { ActorRef, AnyActorRef, AskOptions, Message } from './types.js'
+
+/** A local actor as its references reach it: a direct mailbox push while it is open. */
+export interface LocalTarget {
+  readonly closed: boolean
+  enqueue(message: unknown, reply: ReplyTarget | undefined): void
+}
+
+/** What a reference needs of the actor system's runtime: asks, and the slow path of a send. */
+export interface RefRuntime {
+  /** Resolves `ref`'s address again (on this node, refreshing `ref.cell`; or on another) and delivers there. */
+  deliver(ref: ActorRefImpl<Message>, message: unknown, reply: ReplyTarget | undefined): void
+  /** Registers an ask to `target`; the pending ask is already rejected if the system has stopped. */
+  createAsk(target: ActorAddress, timeoutMs: number, signal: AbortSignal | undefined): PendingAsk
+}
 
 export class ActorRefImpl<M extends Message> implements ActorRef<M> {
   constructor(
     readonly address: ActorAddress,
-    private readonly system: ActorSystem,
+    private readonly system: RefRuntime,
     /** The local cell last resolved for this address. */
-    public cell: ActorCell | undefined,
+    public cell: LocalTarget | undefined,
   ) {}
 
   tell(message: M): void {

@@ -4,15 +4,19 @@
  *
  * Addresses: top-level user actors live at `/user/<name>`, built-in services at `/system/<name>`,
  * and children below their parent's path.
+ *
+ * Two classes: SystemRuntime holds the state and implements what cells and references need of it
+ * (CellRuntime, RefRuntime); ActorSystem is the public facade over it, so those internals stay out
+ * of the public type. The node's remoting reaches the runtime through deliverFromNode.
  */
 import { abortError } from '../env/abort.js'
 import type { AbortOptions, Environment, Logger } from '../env/types.js'
 import { ActorNameTakenError, ActorNotFoundError, InvalidArgumentError, NodeUnreachableError, SystemShutdownError } from '../errors.js'
 import { type ActorAddress, assertValidName, assertValidNodeId, formatAddress, parseAddress } from './address.js'
-import { ActorCell } from './cell.js'
+import { ActorCell, type CellRuntime } from './cell.js'
 import { DEAD_LETTER_REASONS, DeadLetters } from './dead-letters.js'
 import { Dispatcher, type DispatcherInit } from './dispatcher.js'
-import { ActorRefImpl } from './ref.js'
+import { ActorRefImpl, type RefRuntime } from './ref.js'
 import { AskRegistry, type PendingAsk, type ReplyTarget } from './reply.js'
 import type { Counter } from '../env/types.js'
 import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, SystemActorDef, Terminated } from './types.js'
@@ -61,20 +65,16 @@ const DRAINING = 1
 const STOPPING = 2
 const STOPPED = 3
 
-export class ActorSystem {
+/** The state of one node's actor system, and what its cells and references use of it. */
+class SystemRuntime implements CellRuntime, RefRuntime {
   readonly nodeId: string
   readonly env: Environment
   readonly log: Logger
   readonly deadLetters: DeadLetters
-  /** @internal */
   readonly dispatcher: Dispatcher
-  /** @internal messages sitting in mailboxes */
   queued = 0
-  /** @internal cells running an async handler or setup */
   busyCells = 0
-  /** @internal */
   failureCount = 0
-  /** @internal */
   restartCount = 0
   private readonly asks: AskRegistry
   private readonly refused: Counter
@@ -99,66 +99,38 @@ export class ActorSystem {
     this.registerMetrics()
   }
 
-  /** Spawns a top-level actor at `/user/<name>`. */
-  spawn<M extends Message>(def: ActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
-    return this.spawnTopLevel('user', def, options)
-  }
-
-  /** Spawns a built-in service actor at `/system/<name>`; it must say which messages other nodes may send it. */
-  spawnSystem<M extends Message>(def: SystemActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
-    return this.spawnTopLevel('system', def, options)
-  }
-
-  /** A typed reference to the actor of type `def` at `address`, on this node or another. */
-  refFor<M extends Message>(_def: ActorDef<M>, address: ActorAddress | string): ActorRef<M> {
-    return this.ref<M>(address)
-  }
-
-  /** A reference to the actor at `address` whose protocol the caller asserts to be `M`. */
   ref<M extends Message>(address: ActorAddress | string): ActorRef<M> {
     const parsed = typeof address === 'string' ? parseAddress(address) : address
     return this.makeRef(parsed, parsed.node === this.nodeId ? this.cells.get(parsed.path) : undefined)
   }
 
-  /** Stops an actor and its children; resolves once they have all stopped. */
   async stop(ref: AnyActorRef): Promise<void> {
     const cell = this.localCell(ref)
     if (cell !== undefined) await cell.requestStop(undefined)
   }
 
-  /** Resolves when the actor terminates; at once with reason `not-found` if it does not exist here. */
   whenTerminated(ref: AnyActorRef): Promise<Terminated> {
     const cell = this.localCell(ref)
     if (cell === undefined) return Promise.resolve({ address: ref.address, reason: ref.address.node === this.nodeId ? 'not-found' : 'unreachable' })
     return cell.whenTerminated()
   }
 
-  /** Routes messages for other nodes through `remote`. */
   attachRemote(remote: RemoteDelivery): void {
     this.remote = remote
   }
 
-  /**
-   * Routes messages for the virtual node id `node` (no real node has it) through `delivery`: how
-   * addresses that name something other than a node (cluster entities) reach their router.
-   */
   attachVirtual(node: string, delivery: RemoteDelivery): void {
     assertValidNodeId(node)
     this.virtualNodes.set(node, delivery)
   }
 
-  /**
-   * Delivers a message that arrived from node `from` (as authenticated by the network) to a local
-   * actor, subject to the actor's remote policy for the message's type.
-   * @internal
-   */
+  /** See deliverFromNode. */
   deliverLocal(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined, from: string): void {
     const cell = this.cells.get(to.path)
     if (cell !== undefined && this.phase !== STOPPED) cell.enqueueRemote(message, reply, from)
     else this.undeliverable(to, message, reply)
   }
 
-  /** Current counters. */
   stats(): ActorSystemStats {
     return {
       actors: this.cells.size,
@@ -172,20 +144,15 @@ export class ActorSystem {
     }
   }
 
-  /** Stops every actor, children before parents, and settles every pending ask. Idempotent. */
-  shutdown(options: ShutdownOptions = {}): Promise<void> {
+  shutdown(options: ShutdownOptions): Promise<void> {
     this.shutdownPromise ??= this.runShutdown(options)
     return this.shutdownPromise
   }
 
-  // ---- internals used by cells and refs ---------------------------------------------------------
-
-  /** @internal */
   makeRef<M extends Message>(address: ActorAddress, cell: ActorCell | undefined): ActorRefImpl<M> {
     return new ActorRefImpl<M>(address, this, cell)
   }
 
-  /** @internal the live local cell behind a reference, if any */
   localCell(ref: AnyActorRef): ActorCell | undefined {
     if (ref.address.node !== this.nodeId) return undefined
     const cell = this.cells.get(ref.address.path)
@@ -193,7 +160,6 @@ export class ActorSystem {
     return cell
   }
 
-  /** @internal the slow path of a send: resolve the address again, locally or remotely. */
   deliver(ref: ActorRefImpl<Message>, message: unknown, reply: ReplyTarget | undefined): void {
     if (this.phase === STOPPED) {
       this.undeliverable(ref.address, message, reply)
@@ -214,40 +180,35 @@ export class ActorSystem {
     else this.undeliverable(ref.address, message, reply)
   }
 
-  /** @internal */
   createAsk(target: ActorAddress, timeoutMs: number, signal: AbortSignal | undefined): PendingAsk {
     const pending = this.asks.create(target, timeoutMs, signal)
     if (this.phase === STOPPED) pending.reject(new SystemShutdownError())
     return pending
   }
 
-  /** @internal counts a message refused by `actor`'s remote policy; `type` is a declared type or a fixed placeholder, to bound the label values */
+  /** `type` is a declared type or a fixed placeholder, to bound the label values. */
   refusedRemote(actor: string, type: string): void {
     this.refused.inc({ actor, type })
   }
 
-  /** @internal */
   assertCanSpawn(): void {
     if (this.phase >= STOPPING) throw new SystemShutdownError('cannot spawn: actor system is shutting down')
   }
 
-  /** @internal */
   register(cell: ActorCell): void {
     this.cells.set(cell.address.path, cell)
   }
 
-  /** @internal */
   unregister(cell: ActorCell): void {
     if (this.cells.get(cell.address.path) === cell) this.cells.delete(cell.address.path)
     if (cell.parent === undefined && this.topLevel.get(cell.address.path) === cell) this.topLevel.delete(cell.address.path)
   }
 
-  /** @internal called whenever work may have finished, to complete a draining shutdown */
   checkQuiescent(): void {
     if (this.quiescenceWaiter !== undefined && this.queued === 0 && this.busyCells === 0 && this.asks.inflight === 0) this.quiescenceWaiter()
   }
 
-  private spawnTopLevel<M extends Message>(guardian: 'user' | 'system', def: ActorDef<M>, options: SpawnOptions): ActorRef<M> {
+  spawnTopLevel<M extends Message>(guardian: 'user' | 'system', def: ActorDef<M>, options: SpawnOptions): ActorRef<M> {
     this.assertCanSpawn()
     if (options.name !== undefined) assertValidName(options.name)
     const name = options.name ?? `$${(this.topSeq++).toString(36)}`
@@ -333,6 +294,93 @@ export class ActorSystem {
       for (const reason of DEAD_LETTER_REASONS) set(this.deadLetters.countOf(reason), { reason })
     })
   }
+}
+
+/** Set by ActorSystem's static block: the runtime behind a facade, for deliverFromNode. */
+let runtimeOf: (system: ActorSystem) => SystemRuntime
+
+/** The actor system of one node: spawn actors, reach them by reference, and shut down. */
+export class ActorSystem {
+  readonly nodeId: string
+  readonly env: Environment
+  readonly log: Logger
+  readonly deadLetters: DeadLetters
+  readonly #runtime: SystemRuntime
+
+  static {
+    runtimeOf = (system) => system.#runtime
+  }
+
+  constructor(init: ActorSystemInit) {
+    const runtime = new SystemRuntime(init)
+    this.#runtime = runtime
+    this.nodeId = runtime.nodeId
+    this.env = runtime.env
+    this.log = runtime.log
+    this.deadLetters = runtime.deadLetters
+  }
+
+  /** Spawns a top-level actor at `/user/<name>`. */
+  spawn<M extends Message>(def: ActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
+    return this.#runtime.spawnTopLevel('user', def, options)
+  }
+
+  /** Spawns a built-in service actor at `/system/<name>`; it must say which messages other nodes may send it. */
+  spawnSystem<M extends Message>(def: SystemActorDef<M>, options: SpawnOptions = {}): ActorRef<M> {
+    return this.#runtime.spawnTopLevel('system', def, options)
+  }
+
+  /** A typed reference to the actor of type `def` at `address`, on this node or another. */
+  refFor<M extends Message>(_def: ActorDef<M>, address: ActorAddress | string): ActorRef<M> {
+    return this.#runtime.ref<M>(address)
+  }
+
+  /** A reference to the actor at `address` whose protocol the caller asserts to be `M`. */
+  ref<M extends Message>(address: ActorAddress | string): ActorRef<M> {
+    return this.#runtime.ref<M>(address)
+  }
+
+  /** Stops an actor and its children; resolves once they have all stopped. */
+  stop(ref: AnyActorRef): Promise<void> {
+    return this.#runtime.stop(ref)
+  }
+
+  /** Resolves when the actor terminates; at once with reason `not-found` if it does not exist here. */
+  whenTerminated(ref: AnyActorRef): Promise<Terminated> {
+    return this.#runtime.whenTerminated(ref)
+  }
+
+  /** Routes messages for other nodes through `remote`. */
+  attachRemote(remote: RemoteDelivery): void {
+    this.#runtime.attachRemote(remote)
+  }
+
+  /**
+   * Routes messages for the virtual node id `node` (no real node has it) through `delivery`: how
+   * addresses that name something other than a node (cluster entities) reach their router.
+   */
+  attachVirtual(node: string, delivery: RemoteDelivery): void {
+    this.#runtime.attachVirtual(node, delivery)
+  }
+
+  /** Current counters. */
+  stats(): ActorSystemStats {
+    return this.#runtime.stats()
+  }
+
+  /** Stops every actor, children before parents, and settles every pending ask. Idempotent. */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    return this.#runtime.shutdown(options)
+  }
+}
+
+/**
+ * Delivers a message that arrived from node `from` (as authenticated by the network) to a local
+ * actor of `system`, subject to the actor's remote policy for the message's type. For the node's
+ * remoting (src/net/remoting.ts); not part of the public API.
+ */
+export function deliverFromNode(system: ActorSystem, to: ActorAddress, message: unknown, reply: ReplyTarget | undefined, from: string): void {
+  runtimeOf(system).deliverLocal(to, message, reply, from)
 }
 
 /** Creates the actor system of one node. */

@@ -19,7 +19,7 @@
  */
 import type { ActorSystem } from '../actor/system.js'
 import type { ActorRef } from '../actor/types.js'
-import type { ClusterHandle } from '../../actors/cluster.js'
+import type { ClusterHandle } from '../cluster/handle.js'
 import { abortError } from '../env/abort.js'
 import type { AbortOptions, Environment } from '../env/types.js'
 import { RemoteError } from '../errors.js'

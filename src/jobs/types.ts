@@ -1,5 +1,12 @@
-/** The job model: what is submitted, how it runs, and what is recorded. */
+/**
+ * The job model: what is submitted, how it runs, and what is recorded. The recorded part (spec,
+ * resolved options, outcome) is what the job log stores, so it lives with its codec in
+ * protocols/jobs/types.ts and is re-exported here.
+ */
+import type { JobOutcome } from '../../protocols/jobs/types.js'
 import type { Environment } from '../env/types.js'
+
+export type { JobError, JobOutcome, JobSpec, ResolvedJobOptions } from '../../protocols/jobs/types.js'
 
 /** Options of one submission; every field is optional. */
 export interface JobOptions {
@@ -20,39 +27,6 @@ export interface JobOptions {
   /** The submitter's estimate of how long the job runs (ms); placement uses it instead of the learnt one. */
   durationHintMs?: number
 }
-
-/** Submission options with every default applied, as stored in the job log. */
-export interface ResolvedJobOptions {
-  readonly priority: number
-  readonly timeoutMs: number
-  readonly retries: number
-  readonly backoff: { readonly minMs: number; readonly maxMs: number; readonly factor: number; readonly jitter: number }
-  readonly deadline: number | null
-  readonly idempotencyKey: string | null
-  readonly dependsOn: readonly string[]
-  /** Absent when the submitter gave no estimate (records written before it existed lack it). */
-  readonly durationHintMs?: number
-}
-
-/** A submitted job. */
-export interface JobSpec {
-  readonly id: string
-  readonly type: string
-  readonly input: unknown
-  readonly options: ResolvedJobOptions
-  /** Wall-clock time of submission, from the submitting node. */
-  readonly submittedAt: number
-}
-
-/** An error as jobs record it. */
-export interface JobError {
-  readonly name: string
-  readonly code: string
-  readonly message: string
-}
-
-/** How one attempt or one job ended. */
-export type JobOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: JobError; readonly permanent: boolean }
 
 /** Where a job is in its life. */
 export type JobStatus = 'waiting' | 'queued' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled'

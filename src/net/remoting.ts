@@ -16,7 +16,7 @@
  */
 import { formatAddress, type ActorAddress } from '../actor/address.js'
 import { PendingAsk, type ReplyTarget } from '../actor/reply.js'
-import type { ActorSystem, RemoteDelivery } from '../actor/system.js'
+import { deliverFromNode, type ActorSystem, type RemoteDelivery } from '../actor/system.js'
 import { NodeUnreachableError, RemoteError, toError } from '../errors.js'
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
 import { ProtocolError } from '../../protocols/errors.js'
@@ -116,7 +116,7 @@ export class RemoteMessaging implements RemoteDelivery {
           this.misrouted++
           return
         }
-        this.system.deliverLocal(envelope.to, envelope.body, envelope.kind === 'ask' ? new RemoteReply(this, from, envelope.id, envelope.timeoutMs) : undefined, from)
+        deliverFromNode(this.system, envelope.to, envelope.body, envelope.kind === 'ask' ? new RemoteReply(this, from, envelope.id, envelope.timeoutMs) : undefined, from)
         return
       case 'reply':
       case 'failure': {

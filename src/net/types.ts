@@ -3,10 +3,10 @@
  * (src/adapters/libp2p); the simulator binds it to a simulated network with faults. Everything
  * above it (remote actor messaging, membership, election) is our own code and runs in both.
  */
+import type { NodeId } from '../../protocols/address.js'
 import type { AbortOptions } from '../env/types.js'
 
-/** A node's identity on the network (in production, its libp2p peer id). */
-export type NodeId = string
+export type { NodeId }
 
 /** Receives one message: the sender and the payload bytes. */
 export type MessageHandler = (from: NodeId, payload: Uint8Array) => void

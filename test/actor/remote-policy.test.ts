@@ -2,12 +2,13 @@
 // network: refused messages never reach the mailbox, are counted and dead-lettered, and asks get
 // ForbiddenMessageError; admitted ones reach the handler with the sender's node id; messages sent on
 // this node are never checked; and a declared block must cover every type (checked by tsc).
-// Method: remote arrivals are injected through ActorSystem.deliverLocal, the entry point remoting
-// uses, on manual time.
+// Method: remote arrivals are injected through deliverFromNode, the entry point remoting uses, on
+// manual time.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { defineActor } from '../../src/actor/define.js'
 import type { ReplyTarget } from '../../src/actor/reply.js'
+import { deliverFromNode } from '../../src/actor/system.js'
 import type { Ask, SystemActorDef } from '../../src/actor/types.js'
 import { ForbiddenMessageError } from '../../src/errors.js'
 import { manualSystem } from '../helpers/system.js'
@@ -58,8 +59,8 @@ test('a user actor without a remote block accepts every type from any node, and 
   const { env, system } = manualSystem()
   const { def, seen } = recorder(false)
   const ref = system.spawn(def, { name: 'open' })
-  system.deliverLocal(ref.address, { type: 'tick' }, undefined, 'node-x')
-  system.deliverLocal(ref.address, { type: 'note', text: 'hi' }, undefined, 'node-y')
+  deliverFromNode(system, ref.address, { type: 'tick' }, undefined, 'node-x')
+  deliverFromNode(system, ref.address, { type: 'note', text: 'hi' }, undefined, 'node-y')
   ref.tell({ type: 'note', text: 'mine' })
   await env.advance(1)
   assert.deepEqual(seen, ['tick<node-x', 'hi<node-y', 'mine<local'])
@@ -72,12 +73,12 @@ test('a refused message is dropped before the mailbox, counted by actor and type
   const ref = system.spawn(def, { name: 'guarded' })
   const letters: string[] = []
   system.deadLetters.subscribe((l) => letters.push(`${l.reason}:${(l.message as { type: string }).type}`))
-  system.deliverLocal(ref.address, { type: 'tick' }, undefined, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'tick' }, undefined, 'node-b')
   const refusedAsk = replyProbe()
-  system.deliverLocal(ref.address, { type: 'vip', text: 'intruder' }, refusedAsk, 'node-c')
+  deliverFromNode(system, ref.address, { type: 'vip', text: 'intruder' }, refusedAsk, 'node-c')
   const admittedAsk = replyProbe()
-  system.deliverLocal(ref.address, { type: 'vip', text: 'friend' }, admittedAsk, 'node-b')
-  system.deliverLocal(ref.address, { type: 'note', text: 'anyone' }, undefined, 'node-c')
+  deliverFromNode(system, ref.address, { type: 'vip', text: 'friend' }, admittedAsk, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'note', text: 'anyone' }, undefined, 'node-c')
   assert.equal(system.stats().queuedMessages, 2, 'only the admitted messages were queued')
   await env.advance(1)
   assert.deepEqual(seen, ['vip:friend<node-b', 'anyone<node-c'])
@@ -107,12 +108,12 @@ test('types missing from a declared block, non-messages and throwing checks are 
   const { def, seen } = recorder(true)
   const ref = system.spawn(def, { name: 'guarded' })
   const undeclared = replyProbe()
-  system.deliverLocal(ref.address, { type: 'constructor' }, undeclared, 'node-b')
-  system.deliverLocal(ref.address, { type: 'x'.repeat(10_000) }, undefined, 'node-b')
-  system.deliverLocal(ref.address, null, undefined, 'node-b')
-  system.deliverLocal(ref.address, 42, undefined, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'constructor' }, undeclared, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'x'.repeat(10_000) }, undefined, 'node-b')
+  deliverFromNode(system, ref.address, null, undefined, 'node-b')
+  deliverFromNode(system, ref.address, 42, undefined, 'node-b')
   const boom = replyProbe()
-  system.deliverLocal(ref.address, { type: 'vip', text: 'boom' }, boom, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'vip', text: 'boom' }, boom, 'node-b')
   await env.advance(1)
   assert.deepEqual(seen, [])
   assert.equal(undeclared.error?.name, 'ForbiddenMessageError')
@@ -128,7 +129,7 @@ test('a system actor that declares no policies (only possible from untyped code)
   const { env, system } = manualSystem()
   const { def, seen } = recorder(false)
   const ref = system.spawnSystem(def as SystemActorDef<Msg>, { name: 'bare' })
-  system.deliverLocal(ref.address, { type: 'note', text: 'remote' }, undefined, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'note', text: 'remote' }, undefined, 'node-b')
   ref.tell({ type: 'note', text: 'local' })
   await env.advance(1)
   assert.deepEqual(seen, ['local<local'])
@@ -151,7 +152,7 @@ test('the sender stays visible across an async handler and is cleared afterwards
     }),
   })
   const ref = system.spawn(def, { name: 'slow' })
-  system.deliverLocal(ref.address, { type: 'slow' }, undefined, 'node-b')
+  deliverFromNode(system, ref.address, { type: 'slow' }, undefined, 'node-b')
   await env.advance(20)
   assert.deepEqual(seen, ['node-b', 'node-b'])
   assert.equal(await ref.ask({ type: 'who' }, { timeoutMs: 100 }), undefined)

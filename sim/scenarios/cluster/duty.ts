@@ -4,7 +4,7 @@
  * appends are the "leader-only effects" whose acceptance the checkers examine.
  */
 import { defineActor } from '../../../src/actor/define.js'
-import type { ClusterHandle } from '../../../actors/cluster.js'
+import type { ClusterHandle } from '../../../src/cluster/handle.js'
 import type { JobLogFactory } from '../../../src/storage/types.js'
 
 type DutyMsg = { type: 'tick' }

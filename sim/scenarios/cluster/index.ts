@@ -13,7 +13,8 @@
  * its lease and has the target number of voters (or every node, if fewer), and every node sees
  * every other as up.
  */
-import { ClusterHandle, CLUSTER_STATE_KEY, clusterActor } from '../../../actors/cluster.js'
+import { CLUSTER_STATE_KEY, clusterActor } from '../../../actors/cluster.js'
+import { ClusterHandle } from '../../../src/cluster/handle.js'
 import type { ActorRef, Message } from '../../../src/actor/types.js'
 import { createActorSystem } from '../../../src/actor/system.js'
 import type { ClusterOptions } from '../../../src/cluster/core.js'

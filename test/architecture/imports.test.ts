@@ -1,0 +1,193 @@
+// Goal: imports go down. protocols/ (wire types, codecs, their errors) imports nothing of ours;
+// the runtime in src/ imports only protocols/ and itself; the system actors in actors/ build on
+// those two; the adapters under src/adapters/ are bound only by the assembly (src/node/, src/cli/);
+// src/index.ts (the package entry) exports the runtime and the assembly but no actor or adapter;
+// sim/ may use everything. Method: list every module specifier of every file in protocols/, src/,
+// actors/ and sim/ with the TypeScript scanner (static, type-only, re-exports, dynamic import(),
+// require()), resolve the relative ones, and flag each that points to a layer its file may not use.
+// Also: no module reaches itself through its imports (a cycle hides which module is the lower one).
+import assert from 'node:assert/strict'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { test } from 'node:test'
+import ts from 'typescript'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const SCANNED = ['protocols', 'src', 'actors', 'sim']
+
+type Layer = 'protocols' | 'runtime' | 'adapters' | 'actors' | 'assembly' | 'entry' | 'sim' | 'outside'
+
+/** The layer of a repository-relative path (a file, or the target of an import). */
+export function layerOf(path: string): Layer {
+  if (path.startsWith('protocols/')) return 'protocols'
+  if (path.startsWith('actors/')) return 'actors'
+  if (path.startsWith('sim/')) return 'sim'
+  if (path.startsWith('src/adapters/')) return 'adapters'
+  if (path.startsWith('src/node/') || path.startsWith('src/cli/')) return 'assembly'
+  if (/^src\/index\.[cm]?[jt]s$/.test(path)) return 'entry'
+  if (path.startsWith('src/')) return 'runtime'
+  return 'outside'
+}
+
+/** What each layer may import; everything else is an import that goes up or sideways. */
+const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
+  protocols: ['protocols'],
+  runtime: ['protocols', 'runtime'],
+  // Each adapter binds a port on its own: an import into another adapter's folder is flagged below.
+  adapters: ['protocols', 'runtime', 'adapters'],
+  actors: ['protocols', 'runtime', 'actors'],
+  assembly: ['protocols', 'runtime', 'adapters', 'actors', 'assembly'],
+  // The package's public API is the runtime's and the assembly's: the actors and adapters it wires stay behind it.
+  entry: ['protocols', 'runtime', 'assembly'],
+  sim: ['protocols', 'runtime', 'adapters', 'actors', 'assembly', 'entry', 'sim'],
+  outside: [],
+}
+
+/** Known exceptions, each `from -> to` as repository-relative paths without extension, with why it may stay. */
+const ALLOWED: ReadonlyArray<{ readonly from: string; readonly to: string; readonly why: string }> = [
+  // The `distributex sim` command runs the simulator's own CLI; a dynamic import, so a node never loads sim/ otherwise.
+  { from: 'src/cli/main', to: 'sim/cli', why: 'the CLI hosts `distributex sim`' },
+  // Type-only: the hub summarises the /status document the node's HTTP API serves. The fix is to
+  // move StatusDocument below src/node/; left alone while src/dashboard/ is reworked elsewhere.
+  { from: 'src/dashboard/hub', to: 'src/node/http-api', why: 'type of the /status document' },
+]
+
+/** The repository-relative path of a module specifier's target, or undefined for a package. */
+function target(fromPath: string, specifier: string): string | undefined {
+  if (!specifier.startsWith('.')) return undefined
+  return relative(ROOT, resolve(ROOT, dirname(fromPath), specifier)).split('\\').join('/')
+}
+
+function withoutExtension(path: string): string {
+  return path.replace(/\.[cm]?[jt]s$/, '')
+}
+
+/** Returns `file:line: layer -> layer (specifier)` for every import of `source` that its layer may not make. */
+export function findViolations(fromPath: string, source: string): string[] {
+  const from = layerOf(fromPath)
+  const found: string[] = []
+  for (const ref of ts.preProcessFile(source, true, true).importedFiles) {
+    const to = target(fromPath, ref.fileName)
+    if (to === undefined) continue
+    const toLayer = layerOf(to)
+    const sideways = from === 'adapters' && toLayer === 'adapters' && to.split('/')[2] !== fromPath.split('/')[2]
+    if (MAY_IMPORT[from].includes(toLayer) && !sideways) continue
+    if (ALLOWED.some((a) => a.from === withoutExtension(fromPath) && a.to === withoutExtension(to))) continue
+    const line = source.slice(0, ref.pos).split('\n').length
+    found.push(`${fromPath}:${line}: ${from} -> ${sideways ? 'another adapter' : toLayer} (${ref.fileName})`)
+  }
+  return found
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry)
+    return statSync(path).isDirectory() ? sources(path) : /\.[cm]?[jt]s$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : []
+  })
+}
+
+test('every import in protocols/, src/, actors/ and sim/ goes down the layers', () => {
+  const violations: string[] = []
+  const scanned = new Map<string, number>()
+  for (const dir of SCANNED) {
+    for (const path of sources(join(ROOT, dir))) {
+      const rel = relative(ROOT, path).split('\\').join('/')
+      scanned.set(dir, (scanned.get(dir) ?? 0) + 1)
+      violations.push(...findViolations(rel, readFileSync(path, 'utf8')))
+    }
+  }
+  for (const dir of SCANNED) assert.ok((scanned.get(dir) ?? 0) >= 5, `scanned ${scanned.get(dir) ?? 0} files in ${dir}/`)
+  assert.deepEqual(violations, [])
+})
+
+/** The repository-relative path of the source file an import target names (`x.js` is `x.ts`). */
+function sourceOf(path: string): string {
+  for (const candidate of [path, path.replace(/\.js$/, '.ts'), path.replace(/\.mjs$/, '.mts'), path.replace(/\.cjs$/, '.cts')]) {
+    if (statSync(join(ROOT, candidate), { throwIfNoEntry: false })?.isFile() === true) return candidate
+  }
+  return path
+}
+
+/** One import cycle of `graph` as `a -> b -> a`, or undefined if it has none. */
+export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const stack: string[] = []
+  const visit = (node: string): string | undefined => {
+    state.set(node, 'open')
+    stack.push(node)
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') return [...stack.slice(stack.indexOf(next)), next].join(' -> ')
+      if (state.get(next) === undefined) {
+        const cycle = visit(next)
+        if (cycle !== undefined) return cycle
+      }
+    }
+    stack.pop()
+    state.set(node, 'done')
+    return undefined
+  }
+  for (const node of [...graph.keys()].sort()) {
+    if (state.get(node) !== undefined) continue
+    const cycle = visit(node)
+    if (cycle !== undefined) return cycle
+  }
+  return undefined
+}
+
+test('no module imports itself through other modules', () => {
+  const graph = new Map<string, string[]>()
+  for (const dir of SCANNED) {
+    for (const path of sources(join(ROOT, dir))) {
+      const rel = relative(ROOT, path).split('\\').join('/')
+      const targets = ts.preProcessFile(readFileSync(path, 'utf8'), true, true).importedFiles.map((f) => target(rel, f.fileName))
+      graph.set(rel, [...new Set(targets.filter((t) => t !== undefined).map(sourceOf))])
+    }
+  }
+  assert.equal(findCycle(graph), undefined)
+  assert.equal(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['b']]])), 'b -> c -> b')
+})
+
+test('every allowed exception is still in use', () => {
+  for (const { from, to } of ALLOWED) {
+    const path = ['.ts', '.mts', '.mjs'].map((ext) => join(ROOT, from + ext)).find((p) => statSync(p, { throwIfNoEntry: false }) !== undefined)
+    assert.ok(path !== undefined, `${from} does not exist`)
+    const used = ts.preProcessFile(readFileSync(path, 'utf8'), true, true).importedFiles.some((f) => withoutExtension(target(`${from}.ts`, f.fileName) ?? '') === to)
+    assert.ok(used, `${from} no longer imports ${to}: drop the exception`)
+  }
+})
+
+test('the checker flags imports that go up or sideways, in every form, and passes those that go down', () => {
+  const bad: Array<[string, string]> = [
+    ['protocols/jobs/codec.ts', "import { showValue } from '../../src/errors.js'"],
+    ['protocols/errors.ts', "import type { JobSpec } from '../src/jobs/types.js'"],
+    ['protocols/x.ts', "export { clusterActor } from '../actors/cluster.js'"],
+    ['src/jobs/client.ts', "import type { ClusterHandle } from '../../actors/cluster.js'"],
+    ['src/jobs/client.ts', "type H = import('../../actors/cluster.js').ClusterHandle"],
+    ['src/jobs/client.ts', "const m = await import('../node/start.js')"],
+    ['src/actor/system.ts', "import { run } from '../../sim/run.js'"],
+    ['src/net/remoting.ts', "import { libp2pNetwork } from '../adapters/libp2p/index.js'"],
+    ['src/index.ts', "export type { ExecutorStats } from '../actors/executor.js'"],
+    ['src/index.ts', "export { createRedisCache } from './adapters/redis/result-cache.js'"],
+    ['actors/scheduler.ts', "import { startNode } from '../src/node/start.js'"],
+    ['actors/scheduler.ts', "import { KafkaJobLog } from '../src/adapters/kafka/job-log.js'"],
+    ['src/adapters/redis/result-cache.ts', "import { server } from '../http/server.js'"],
+    ['src/adapters/redis/result-cache.ts', "import { assemble } from '../../node/assemble.js'"],
+    ['src/errors.ts', "const x = require('../test/helpers/peers.js')"],
+    ['src/dashboard/hub.ts', "import { startNode } from '../node/start.js'"],
+  ]
+  for (const [path, line] of bad) assert.equal(findViolations(path, line).length, 1, `${path}: ${line}`)
+  const fine: Array<[string, string]> = [
+    ['protocols/jobs/codec.ts', "import { Packr } from 'msgpackr'\nimport { showValue } from '../errors.js'"],
+    ['src/jobs/client.ts', "import type { ClusterHandle } from '../cluster/handle.js'\nimport { x } from '../../protocols/jobs/codec.js'"],
+    ['actors/cluster.ts', "import { ClusterCore } from '../src/cluster/core.js'\nimport type { Ask } from '../src/actor/types.js'\nimport { y } from './scheduler.js'"],
+    ['src/node/assemble.ts', "import { clusterActor } from '../../actors/cluster.js'\nimport { s } from '../adapters/http/server.js'"],
+    ['src/cli/start.ts', "import { startNode } from '../node/start.js'\nimport { generateClusterSecret } from '../adapters/libp2p/index.js'"],
+    ['src/adapters/libp2p/network.ts', "import { t } from './errors.js'\nimport type { Network } from '../../net/types.js'"],
+    ['src/index.ts', "export { startNode } from './node/start.js'\nexport type { ClusterHandle } from './cluster/handle.js'"],
+    ['sim/scenarios/jobs/index.ts', "import { assemble } from '../../../src/node/assemble.js'\nimport { clusterActor } from '../../../actors/cluster.js'"],
+    ['src/cli/main.ts', "const m = await import('../../sim/cli.js')"],
+    ['src/dashboard/hub.ts', "import type { StatusDocument } from '../node/http-api.js'"],
+    ['src/jobs/x.ts', "const text = `import { clusterActor } from '../../actors/cluster.js'` // a string, not an import"],
+  ]
+  for (const [path, source] of fine) assert.deepEqual(findViolations(path, source), [], `${path}: ${source}`)
+})
