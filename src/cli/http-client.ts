@@ -23,6 +23,12 @@ export function nodeUrl(http: string | undefined, env: Record<string, string | u
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
+/** The options of every command that talks to a node (`--http`, `--http-token-file`). */
+export interface NodeOptions {
+  readonly http?: string | undefined
+  readonly httpTokenFile?: string | undefined
+}
+
 /** A node's API: its base URL and the bearer token it wants, if any. */
 export interface NodeTarget {
   readonly url: string
