@@ -39,7 +39,7 @@ function version(): string {
 function wholeNumber(min: number): (text: string) => number {
   return (text) => {
     const n = Number(text)
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`it must be a whole number of at least ${min}.`)
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`It must be a whole number of at least ${min}.`)
     return n
   }
 }
