@@ -147,7 +147,7 @@ function program(settle: (code: number) => void): Command {
     .description('Write a new cluster secret (mode 0600); give the same file to every peer with --secret-file. Refuses to overwrite an existing file (exit 1): replacing the secret cuts a peer off from its cluster.')
     .requiredOption('--out <path>', 'the file to write')
     .addHelpText('after', examples('distributex secret --out cluster.key'))
-    .action((options: { out: string }) => run(async () => (await import('./start.js')).runSecret(options.out)))
+    .action((options: { out: string }) => run(async () => (await import('./secret.js')).runSecret(options.out)))
 
   root
     .command('token')
@@ -155,7 +155,7 @@ function program(settle: (code: number) => void): Command {
     .description('Write a new bearer token for the HTTP API (mode 0600); start peers with --http-token-file <path> and give the CLI the same file (--http-token-file or DX_HTTP_TOKEN_FILE). Refuses to overwrite an existing file (exit 1).')
     .requiredOption('--out <path>', 'the file to write')
     .addHelpText('after', examples('distributex token --out http.token'))
-    .action((options: { out: string }) => run(async () => (await import('./start.js')).runToken(options.out)))
+    .action((options: { out: string }) => run(async () => (await import('./secret.js')).runToken(options.out)))
 
   withNode(root.command('status'))
     .summary('show the cluster as a peer sees it')
