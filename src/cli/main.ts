@@ -79,18 +79,17 @@ function pathOf(command: Command): string {
  */
 function program(settle: (code: number) => void): Command {
   const run = async (task: () => Promise<number> | number): Promise<void> => settle(await task())
+  const versionLine = `distributex ${version()} (node ${process.version})`
   const root = new Command('distributex')
     .description('An actor-model runtime on a peer-to-peer mesh: run peers, submit and follow jobs, watch the cluster.')
     .configureHelp({ showGlobalOptions: true, formatHelp: lowerCaseHelp })
     .helpOption('-h, --help', 'show this help')
     .helpCommand('help [command]', "show a command's help")
     .allowExcessArguments(false)
-    .version(`distributex ${version()} (node ${process.version})`, '-v, --version', 'print the version')
+    .version(versionLine, '-v, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
     .addHelpText('after', `\n${EXIT_CODES}\n\`distributex <command> --help\` shows a command's options, with examples.`)
-  root.command('version', { hidden: true }).action(() => {
-    process.stdout.write(`distributex ${version()} (node ${process.version})\n`)
-  })
+  root.command('version', { hidden: true }).action(() => void process.stdout.write(`${versionLine}\n`))
 
   root
     .command('start')
@@ -329,17 +328,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const cli = program((result) => {
     code = result
   })
-  // Which command a usage error or a failure belongs to, for the message and its --help hint.
-  let failed: Command = cli
+  // The command a usage error or a failure belongs to, for the message and its --help hint.
+  let current: Command = cli
   for (const command of allCommands(cli)) {
     command.configureOutput({ outputError: () => {} })
     command.exitOverride((error) => {
-      failed = command
+      current = command
       throw error
     })
   }
   cli.hook('preAction', (_, action) => {
-    failed = action
+    current = action
   })
   try {
     await cli.parseAsync(argv.length === 0 ? ['help'] : [...argv], { from: 'user' })
@@ -350,9 +349,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       // A command that needs a subcommand was given none: its help is already on stderr.
       if (error.code === 'commander.help') return EXIT.usage
       const message = debug ? (error.stack ?? error.message) : sentence(error.message)
-      process.stderr.write(`${pathOf(failed)}: ${message} (${pathOf(failed)} --help)\n`)
+      process.stderr.write(`${pathOf(current)}: ${message} (${pathOf(current)} --help)\n`)
       return EXIT.usage
     }
+    // The error classes are loaded only now: config.js alone would cost --version more than commander does.
     const { ConfigError } = await import('../node/config.js')
     const { NodeRequestError, NodeUnavailableError } = await import('./http-client.js')
     const exit = error instanceof NodeUnavailableError ? EXIT.unavailable : error instanceof ConfigError || error instanceof NodeRequestError ? EXIT.usage : EXIT.failed
@@ -360,7 +360,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const local = error instanceof ConfigError || (error instanceof NodeRequestError && !(error instanceof NodeUnavailableError) && error.status === undefined)
     const plain = error instanceof ConfigError || error instanceof NodeRequestError || (error instanceof Error && error.name === 'Error')
     const text = !(error instanceof Error) ? String(error) : debug ? (error.stack ?? error.message) : plain ? error.message : `${error.name}: ${error.message}`
-    process.stderr.write(`${pathOf(failed)}: ${text}${local ? ` (${pathOf(failed)} --help)` : ''}\n`)
+    process.stderr.write(`${pathOf(current)}: ${text}${local ? ` (${pathOf(current)} --help)` : ''}\n`)
     return exit
   }
 }
