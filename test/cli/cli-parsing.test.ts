@@ -125,8 +125,8 @@ test('every command and subcommand answers --help, -h and `help` with its usage,
   })
 })
 
-test('the overall help lists every command; no command at all prints it too', { timeout: 30_000 }, async () => {
-  const [help, none, sim] = await batch([{ argv: ['--help'] }, { argv: [] }, { argv: ['sim', '--help'] }])
+test('the overall help lists every command; no command at all prints it too; sim parses its own arguments', { timeout: 30_000 }, async () => {
+  const [help, none, sim, simArgs] = await batch([{ argv: ['--help'] }, { argv: [] }, { argv: ['sim', '--help'] }, { argv: ['sim', 'run', '--seed', 'x', '--nodes', '3'] }])
   assert.equal(help!.code, 0)
   assert.ok(help!.stdout.startsWith('usage: distributex [options] [command]'), help!.stdout)
   for (const command of ['start', 'secret', 'token', 'status', 'members', 'entities', 'submit', 'jobs', 'top', 'init', 'demo', 'monitoring', 'log', 'sim', 'help']) assert.match(help!.stdout, new RegExp(`^  ${command} `, 'm'), command)
@@ -134,6 +134,8 @@ test('the overall help lists every command; no command at all prints it too', { 
   assert.match(help!.stdout, /exit codes: 0 done, 1 the job or operation failed, 2 usage error/)
   assert.deepEqual(none, help)
   assert.deepEqual([sim!.code, sim!.stdout.includes('distributex sim run')], [0, true], 'sim --help is the simulator’s own')
+  // sim gets its arguments as they are, and keeps its own exit codes (3: harness error).
+  assert.deepEqual([simArgs!.code, simArgs!.stderr.trim()], [3, 'sim: UsageError: --seed must be a non-negative integer, got "x"'])
 })
 
 test('--version, -v and version print the version', { timeout: 30_000 }, async () => {
