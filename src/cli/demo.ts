@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { realEnvironment } from '../env/real.js'
 import type { Environment } from '../env/types.js'
 import type { StatusDocument } from '../node/http-api.js'
@@ -24,11 +23,19 @@ interface DemoPeer {
   process: ChildProcess | undefined
 }
 
-export async function runDemo(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { jobs: { type: 'string', default: '3000' }, 'keep-leader': { type: 'boolean', default: false }, dir: { type: 'string', default: join('.distributex', 'demo') } } })
-  const total = Number(values.jobs)
+export interface DemoOptions {
+  /** How many jobs the workload submits. */
+  readonly jobs: number
+  /** Leave the leader alone instead of killing it halfway. */
+  readonly keepLeader?: boolean | undefined
+  /** Where the peers keep their data (emptied first). */
+  readonly dir: string
+}
+
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const total = options.jobs
   const env = realEnvironment({ logLevel: 'error' })
-  const dir = resolve(values.dir)
+  const dir = resolve(options.dir)
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await run([BIN, 'secret', '--out', join(dir, 'cluster.key')])
@@ -49,7 +56,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     }
     const leader = await until(env, stop.signal, () => leaderOf(peers), (l) => l !== undefined)
     out(`cluster up: leader ${short(leader!.nodeId)} (epoch ${leader!.epoch}); try: distributex status --http ${peers[0]!.http.slice(7)}\n\n`)
-    const summary = await workload(env, peers, total, !values['keep-leader'], stop.signal)
+    const summary = await workload(env, peers, total, options.keepLeader !== true, stop.signal)
     out(`\n${summary}\n`)
   } finally {
     process.off('SIGINT', onSignal)

@@ -17,10 +17,16 @@ export class NodeUnavailableError extends NodeRequestError {
   override readonly name = 'NodeUnavailableError'
 }
 
-/** The node to talk to: --http, else DX_HTTP, else the default endpoint. */
+/** The node to talk to: --http, else DX_HTTP (unless empty, as for `start`), else the default endpoint. */
 export function nodeUrl(http: string | undefined, env: Record<string, string | undefined>): string {
-  const { host, port } = hostPort(http ?? env.DX_HTTP ?? '127.0.0.1:7401')
+  const { host, port } = hostPort(http ?? (env.DX_HTTP === '' ? undefined : env.DX_HTTP) ?? '127.0.0.1:7401')
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+/** The options of every command that talks to a node (`--http`, `--http-token-file`). */
+export interface NodeOptions {
+  readonly http?: string | undefined
+  readonly httpTokenFile?: string | undefined
 }
 
 /** A node's API: its base URL and the bearer token it wants, if any. */

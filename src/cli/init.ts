@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 
 interface OwnPackage {
   version: string
@@ -130,13 +129,8 @@ export function scaffold(dir: string): Record<string, string> {
   return { 'package.json': packageJson(name, ownPackage()), 'tsconfig.json': TSCONFIG, 'jobs.ts': JOBS_TS, 'submit.ts': SUBMIT_TS, 'README.md': readme(name), '.gitignore': 'node_modules\n.distributex\n' }
 }
 
-export async function runInit(argv: readonly string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: [...argv], options: {}, allowPositionals: true })
-  if (positionals.length > 1) {
-    process.stderr.write('usage: distributex init [dir]\n')
-    return 2
-  }
-  const dir = positionals[0] ?? '.'
+/** `distributex init [dir]`: writes the project, or nothing if any of its files exists (exit 1). */
+export async function runInit(dir = '.'): Promise<number> {
   const files = scaffold(dir)
   const existing = Object.keys(files).filter((file) => existsSync(join(dir, file)))
   if (existing.length > 0) {

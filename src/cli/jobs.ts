@@ -1,8 +1,7 @@
 /** `distributex submit` and `distributex jobs`: the job API over a node's HTTP endpoint. */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
-import type { JobInfo } from '../jobs/types.js'
-import { NodeRequestError, nodeTarget, request, type NodeTarget } from './http-client.js'
+import type { JobInfo, JobStatus } from '../jobs/types.js'
+import { NodeRequestError, nodeTarget, request, type NodeOptions, type NodeTarget } from './http-client.js'
 import { ProgressBar } from './progress.js'
 import { realEnvironment } from '../env/real.js'
 
@@ -11,57 +10,64 @@ const SUBMIT_CHUNK = 500
 /** Results awaited at once by `submit --inputs --wait`. */
 const WAIT_PARALLEL = 32
 
-/** `distributex submit <type> <json> [--wait] [--options <json>] [--http host:port] [--http-token-file F]`, or many jobs with `--inputs <file>` */
-export async function runSubmit(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, wait: { type: 'boolean', default: false }, options: { type: 'string' }, 'timeout-ms': { type: 'string' }, inputs: { type: 'string' }, progress: { type: 'boolean' } } })
-  const [type, inputText] = positionals
-  if (type === undefined) throw new NodeRequestError('usage: distributex submit <type> <json input> [--wait] [--options <json>]', undefined)
+export interface SubmitOptions extends NodeOptions {
+  readonly wait?: boolean | undefined
+  readonly timeoutMs?: number | undefined
+  readonly options?: string | undefined
+  readonly inputs?: string | undefined
+  readonly progress?: boolean | undefined
+}
+
+export interface ListOptions extends NodeOptions {
+  readonly status?: JobStatus | undefined
+  readonly limit: number
+  readonly json?: boolean | undefined
+}
+
+/** `distributex submit <type> [json input] [--wait] [--options <json>]`, or many jobs with `--inputs <file>` */
+export async function runSubmit(type: string, inputText: string | undefined, values: SubmitOptions): Promise<number> {
   const options = values.options === undefined ? {} : parseJson(values.options, '--options')
-  const target = nodeTarget(values.http, values['http-token-file'], process.env)
+  const target = nodeTarget(values.http, values.httpTokenFile, process.env)
+  const wait = values.wait === true
   if (values.inputs !== undefined) {
     if (inputText !== undefined) throw new NodeRequestError('give either <json input> or --inputs <file>, not both', undefined)
     const inputs = readInputs(values.inputs)
     const progress = values.progress ?? process.stderr.isTTY === true
-    return submitMany(target, type, inputs, options, { wait: values.wait, timeoutMs: values['timeout-ms'], progress })
+    return submitMany(target, type, inputs, options, { wait, timeoutMs: values.timeoutMs, progress })
   }
   const input = parseJson(inputText ?? 'null', 'input')
-  const query = values.wait ? `?wait=1${values['timeout-ms'] === undefined ? '' : `&timeoutMs=${values['timeout-ms']}`}` : ''
+  const query = wait ? `?wait=1${values.timeoutMs === undefined ? '' : `&timeoutMs=${values.timeoutMs}`}` : ''
   const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(target, 'POST', `/jobs${query}`, { type, input, options })
   process.stdout.write(JSON.stringify(reply) + '\n')
   return reply.ok === false ? 1 : 0
 }
 
-/** `distributex jobs [list [--status S] [--limit N] | inspect <id> | result <id> | cancel <id>] [--http host:port] [--http-token-file F]` */
-export async function runJobs(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, status: { type: 'string' }, limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } })
-  const base = nodeTarget(values.http, values['http-token-file'], process.env)
-  const [command = 'list', id] = positionals
-  const needId = (): string => {
-    if (id === undefined) throw new NodeRequestError(`usage: distributex jobs ${command} <id>`, undefined)
-    return encodeURIComponent(id)
-  }
-  switch (command) {
-    case 'list': {
-      const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(base, 'GET', `/jobs?limit=${encodeURIComponent(values.limit)}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
-      process.stdout.write(values.json ? JSON.stringify(jobs, null, 2) + '\n' : formatJobs(jobs))
-      return 0
-    }
-    case 'inspect':
-      process.stdout.write(JSON.stringify(await request(base, 'GET', `/jobs/${needId()}`), null, 2) + '\n')
-      return 0
-    case 'result': {
-      const reply = await request<{ ok: boolean }>(base, 'GET', `/jobs/${needId()}/result`)
-      process.stdout.write(JSON.stringify(reply) + '\n')
-      return reply.ok ? 0 : 1
-    }
-    case 'cancel': {
-      const reply = await request<{ cancelled: boolean }>(base, 'POST', `/jobs/${needId()}/cancel`)
-      process.stdout.write(reply.cancelled ? 'cancel requested\n' : 'no such job\n')
-      return reply.cancelled ? 0 : 1
-    }
-    default:
-      throw new NodeRequestError(`unknown jobs command ${JSON.stringify(command)}: use list, inspect, result or cancel`, undefined)
-  }
+/** `distributex jobs [list] [--status S] [--limit N] [--json]`: newest first, as a table or JSON. */
+export async function listJobs(values: ListOptions): Promise<number> {
+  const target = nodeTarget(values.http, values.httpTokenFile, process.env)
+  const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(target, 'GET', `/jobs?limit=${values.limit}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
+  process.stdout.write(values.json === true ? JSON.stringify(jobs, null, 2) + '\n' : formatJobs(jobs))
+  return 0
+}
+
+/** `distributex jobs inspect <id>`: the job's record as JSON. */
+export async function inspectJob(id: string, values: NodeOptions): Promise<number> {
+  process.stdout.write(JSON.stringify(await request(nodeTarget(values.http, values.httpTokenFile, process.env), 'GET', `/jobs/${encodeURIComponent(id)}`), null, 2) + '\n')
+  return 0
+}
+
+/** `distributex jobs result <id>`: the outcome as JSON; exit 1 if the job failed. */
+export async function jobResult(id: string, values: NodeOptions): Promise<number> {
+  const reply = await request<{ ok: boolean }>(nodeTarget(values.http, values.httpTokenFile, process.env), 'GET', `/jobs/${encodeURIComponent(id)}/result`)
+  process.stdout.write(JSON.stringify(reply) + '\n')
+  return reply.ok ? 0 : 1
+}
+
+/** `distributex jobs cancel <id>`: exit 1 if there is no such job. */
+export async function cancelJob(id: string, values: NodeOptions): Promise<number> {
+  const reply = await request<{ cancelled: boolean }>(nodeTarget(values.http, values.httpTokenFile, process.env), 'POST', `/jobs/${encodeURIComponent(id)}/cancel`)
+  process.stdout.write(reply.cancelled ? 'cancel requested\n' : 'no such job\n')
+  return reply.cancelled ? 0 : 1
 }
 
 function formatJobs(jobs: JobInfo[]): string {
@@ -108,7 +114,7 @@ type Outcome = { id?: string; ok?: boolean; value?: unknown; error?: { name: str
  * with a progress bar on stderr. Prints one JSON line per job on stdout, in input order; exit 1 if
  * any job failed or was refused.
  */
-async function submitMany(target: NodeTarget, type: string, inputs: readonly unknown[], options: unknown, how: { wait: boolean; timeoutMs: string | undefined; progress: boolean }): Promise<number> {
+async function submitMany(target: NodeTarget, type: string, inputs: readonly unknown[], options: unknown, how: { wait: boolean; timeoutMs: number | undefined; progress: boolean }): Promise<number> {
   const clock = realEnvironment({ logLevel: 'error' }).clock
   const bar = how.progress ? new ProgressBar(process.stderr, inputs.length, how.wait ? 'submitted' : 'submitting', () => clock.monotonicMs()) : undefined
   const outcomes: Outcome[] = []
@@ -121,7 +127,7 @@ async function submitMany(target: NodeTarget, type: string, inputs: readonly unk
   bar?.finish()
   if (how.wait) {
     const waiting = new ProgressBar(process.stderr, inputs.length, 'finished', () => clock.monotonicMs())
-    const query = how.timeoutMs === undefined ? '' : `?timeoutMs=${encodeURIComponent(how.timeoutMs)}`
+    const query = how.timeoutMs === undefined ? '' : `?timeoutMs=${how.timeoutMs}`
     let done = outcomes.filter((o) => o.id === undefined).length
     let failed = outcomes.filter((o) => o.error !== undefined).length
     const pending = outcomes.map((o, i) => [o, i] as const).filter(([o]) => o.id !== undefined)

@@ -28,18 +28,10 @@ import { FILE_HEADER_BYTES } from '../storage/file-log-format.js'
 import { JobLogCorruptedError, scanLog, type LogScan } from '../storage/file-log-recovery.js'
 import { openLogFile, syncDirectory } from '../storage/file-sync.js'
 
-const USAGE = `usage: distributex log verify <dir>   check a file job log or replica log (exit 0 clean, 1 corrupt)
-       distributex log repair <dir>   cut a corrupt log at its last good frame (stop the node first)
-`
-
 type Found = { kind: 'job'; path: string } | { kind: 'replica'; dir: string }
 
-export async function runLog(argv: readonly string[]): Promise<number> {
-  const [action, dir, ...extra] = argv
-  if ((action !== 'verify' && action !== 'repair') || dir === undefined || extra.length > 0) {
-    process.stderr.write(USAGE)
-    return 2
-  }
+/** `distributex log verify <dir>` or `distributex log repair <dir>`: the exit code as described above. */
+export async function runLog(action: 'verify' | 'repair', dir: string): Promise<number> {
   const found = await locate(dir)
   if (found === undefined) {
     process.stderr.write(`distributex log: ${dir} holds no job log (${LOG_FILE}) and no replica log (${META_FILE} or segments)\n`)

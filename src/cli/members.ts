@@ -3,30 +3,25 @@
  * `distributex members remove <nodeId>`, which removes a member that is down for good (its disk is
  * gone, say) through the leader, so the voter set need not wait for the automatic replacement.
  */
-import { parseArgs } from 'node:util'
 import type { StatusDocument } from '../node/http-api.js'
-import { NodeRequestError, nodeTarget, request } from './http-client.js'
+import { nodeTarget, request, type NodeOptions } from './http-client.js'
 
-/** `distributex members [list] [--json] [--http host:port]` and `distributex members remove <nodeId> [--http host:port]` */
-export async function runMembers(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, json: { type: 'boolean', default: false } } })
-  const base = nodeTarget(values.http, values['http-token-file'], process.env)
-  const [command = 'list', id] = positionals
-  switch (command) {
-    case 'list': {
-      const status = await request<StatusDocument>(base, 'GET', '/status')
-      process.stdout.write(values.json ? JSON.stringify(status.members, null, 2) + '\n' : formatMembers(status))
-      return 0
-    }
-    case 'remove': {
-      if (id === undefined) throw new NodeRequestError('usage: distributex members remove <nodeId> [--http host:port]', undefined)
-      await request<{ removed: string }>(base, 'POST', `/members/${encodeURIComponent(id)}/remove`)
-      process.stdout.write(`removed ${id} from the cluster\n`)
-      return 0
-    }
-    default:
-      throw new NodeRequestError(`unknown members command ${JSON.stringify(command)}: use list or remove <nodeId>`, undefined)
-  }
+export interface MembersOptions extends NodeOptions {
+  readonly json?: boolean | undefined
+}
+
+/** `distributex members [list] [--json]`: the members as a table, or as JSON. */
+export async function listMembers(options: MembersOptions): Promise<number> {
+  const status = await request<StatusDocument>(nodeTarget(options.http, options.httpTokenFile, process.env), 'GET', '/status')
+  process.stdout.write(options.json === true ? JSON.stringify(status.members, null, 2) + '\n' : formatMembers(status))
+  return 0
+}
+
+/** `distributex members remove <nodeId>`, through the leader. */
+export async function removeMember(id: string, options: NodeOptions): Promise<number> {
+  await request<{ removed: string }>(nodeTarget(options.http, options.httpTokenFile, process.env), 'POST', `/members/${encodeURIComponent(id)}/remove`)
+  process.stdout.write(`removed ${id} from the cluster\n`)
+  return 0
 }
 
 /** Renders the members of a status document as a table, the leader first, then voters, then workers. */

@@ -1,12 +1,14 @@
 /** `distributex status`: the cluster as one node sees it, as a table. */
-import { parseArgs } from 'node:util'
 import type { StatusDocument } from '../node/http-api.js'
-import { nodeTarget, request } from './http-client.js'
+import { nodeTarget, request, type NodeOptions } from './http-client.js'
 
-export async function runStatus(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, json: { type: 'boolean', default: false } } })
-  const status = await request<StatusDocument>(nodeTarget(values.http, values['http-token-file'], process.env), 'GET', '/status')
-  if (values.json) {
+export interface StatusOptions extends NodeOptions {
+  readonly json?: boolean | undefined
+}
+
+export async function runStatus(options: StatusOptions): Promise<number> {
+  const status = await request<StatusDocument>(nodeTarget(options.http, options.httpTokenFile, process.env), 'GET', '/status')
+  if (options.json === true) {
     process.stdout.write(JSON.stringify(status, null, 2) + '\n')
     return 0
   }

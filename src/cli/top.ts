@@ -5,10 +5,9 @@
  * On a terminal it redraws in place once a second (plain ANSI, so it works over SSH); `--once`
  * prints a single frame and exits, for scripts. It reconnects when the peer goes away.
  */
-import { parseArgs } from 'node:util'
 import type { DashboardSnapshot, DashboardSummary, EpochChange } from '../dashboard/hub.js'
 import { realTimers } from '../env/real.js'
-import { NodeRequestError, NodeUnavailableError, nodeTarget, type NodeTarget } from './http-client.js'
+import { NodeRequestError, NodeUnavailableError, nodeTarget, type NodeOptions, type NodeTarget } from './http-client.js'
 
 /** Points of the sparklines (one a second). */
 const SPARK_POINTS = 60
@@ -101,11 +100,15 @@ async function follow(target: NodeTarget, signal: AbortSignal, onEvent: (event: 
   }
 }
 
+export interface TopOptions extends NodeOptions {
+  readonly once?: boolean | undefined
+}
+
 /** `distributex top [--http host:port] [--http-token-file F] [--once]` */
-export async function runTop(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { http: { type: 'string' }, 'http-token-file': { type: 'string' }, once: { type: 'boolean', default: false } } })
-  const target = nodeTarget(values.http, values['http-token-file'], process.env)
-  const tty = process.stdout.isTTY === true && !values.once
+export async function runTop(options: TopOptions): Promise<number> {
+  const target = nodeTarget(options.http, options.httpTokenFile, process.env)
+  const once = options.once === true
+  const tty = process.stdout.isTTY === true && !once
   const stop = new AbortController()
   const onSignal = (): void => stop.abort()
   process.once('SIGINT', onSignal)
@@ -134,7 +137,7 @@ export async function runTop(argv: readonly string[]): Promise<number> {
         } else return true
         if (event === 'epoch') return true
         // --once waits for a summary with job figures (or the first one after a snapshot without any).
-        if (values.once && (event === 'summary' || history.length > 0)) {
+        if (once && (event === 'summary' || history.length > 0)) {
           done = true
           draw()
           return false
@@ -143,10 +146,10 @@ export async function runTop(argv: readonly string[]): Promise<number> {
         else if (event === 'summary') draw()
         return true
       }).catch((error: unknown) => {
-        if (values.once || !tty) throw error
+        if (once || !tty) throw error
         process.stdout.write(`\x1b[H\x1b[2Jdisconnected from ${target.url} (${(error as Error).message}); retrying…\n`)
       })
-      if (done || values.once) break
+      if (done || once) break
       if (!stop.signal.aborted) await realTimers.sleep(1000, { signal: stop.signal }).catch(() => undefined)
     }
   } finally {
