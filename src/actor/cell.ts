@@ -214,12 +214,13 @@ export class ActorCell implements ActorContext<Message, unknown> {
   }
 
   stop(child?: AnyActorRef): void {
+    // Stopping is asynchronous; callers watch it through Terminated, and requestStop never rejects.
     if (child === undefined) {
-      this.requestStop(undefined)
+      void this.requestStop(undefined)
       return
     }
     const cell = this.system.localCell(child)
-    if (cell !== undefined && cell.parent === this) cell.requestStop(undefined)
+    if (cell !== undefined && cell.parent === this) void cell.requestStop(undefined)
     else this.log.warn('stop ignored: not a child of this actor', { target: child.toString() })
   }
 
