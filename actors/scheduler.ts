@@ -52,6 +52,8 @@ const APPEND_STALL_MS = 2000
 
 /** Buckets of the append latency histogram, in seconds: fsync on a laptop up to a struggling Kafka. */
 const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+/** Most nodes in one forecast reply: its points stay well inside a message. */
+const FORECAST_NODES_MAX = 200
 /** Timeouts, retries and deadlines are checked at least this often. */
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
@@ -79,8 +81,8 @@ export interface SchedulerInit {
   retention?: Retention
   /** When to snapshot (DEFAULT_SNAPSHOT_POLICY when absent). */
   snapshot?: Partial<SnapshotPolicy>
-  /** The leader's forecasts, which any node's dashboard asks for through the scheduler (it lives exactly where the leader is). */
-  forecast?: () => LoadForecast
+  /** The leader's forecasts of at most `nodes` nodes, which any node's dashboard asks for through the scheduler (it lives exactly where the leader is). */
+  forecast?: (nodes: number) => LoadForecast
 }
 
 export function schedulerActor(init: SchedulerInit) {
@@ -415,7 +417,7 @@ export function schedulerActor(init: SchedulerInit) {
           requestDispatch()
           return reports.length
         },
-        forecast: () => init.forecast?.() ?? null,
+        forecast: (msg) => init.forecast?.(Math.min(FORECAST_NODES_MAX, Math.max(1, Math.floor(Number(msg.nodes)) || 1))) ?? null,
         tick() {
           const trouble = submitters.size > 0 ? logTrouble() : undefined
           if (trouble !== undefined) releaseSubmitters(trouble)

@@ -139,7 +139,7 @@ export interface JobLister {
 
 /** Where the hub reads the leader's forecast (JobClient's forecast, which follows the leader). */
 export interface ForecastReader {
-  forecast(): Promise<LoadForecast | null>
+  forecast(nodes: number): Promise<LoadForecast | null>
 }
 
 export interface HubDeps {
@@ -254,7 +254,7 @@ export class DashboardHub {
   /** The leader's forecast, or null when it does not answer. */
   private async askForecast(): Promise<LoadForecast | null> {
     try {
-      return await this.deps.forecasts.forecast()
+      return await this.deps.forecasts.forecast(FORECAST_PEERS_MAX)
     } catch {
       return null
     }

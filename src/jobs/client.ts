@@ -165,9 +165,9 @@ export class JobClient {
     return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100, cursor: filter.cursor ?? null }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
   }
 
-  /** The leader's load forecasts, bottleneck alerts and learnt durations by type (null if it runs no analytics). */
-  forecast(options: AbortOptions = {}): Promise<LoadForecast | null> {
-    return this.askLeader((s) => s.ask({ type: 'forecast' }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  /** The leader's load forecasts of at most `nodes` nodes (highest peaks first), bottleneck alerts and learnt durations by type (null if it runs no analytics). */
+  forecast(nodes = 32, options: AbortOptions = {}): Promise<LoadForecast | null> {
+    return this.askLeader((s) => s.ask({ type: 'forecast', nodes }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
   }
 
   /** Cancels a job; resolves false if the leader does not know it. */

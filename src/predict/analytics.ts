@@ -70,7 +70,7 @@ export interface LoadForecast {
   /** The load (jobs per slot) at which node-saturation counts a node as saturated. */
   readonly saturation: number
   readonly nodes: readonly NodeLoadForecast[]
-  /** The alerts firing: predicted bottlenecks with their node and predicted time. */
+  /** The alerts firing, soonest first (those that hold now first; at most FORECAST_ALERTS_MAX): predicted bottlenecks with their node and time. */
   readonly alerts: readonly Alert[]
   /** The most observed types whose durations are learnt (at most DURATION_TYPES_MAX). */
   readonly durations: readonly TypeDuration[]
@@ -81,6 +81,8 @@ export interface LoadForecast {
 const PATH_STEP_MS = 5000
 /** Types listed in a forecast's durations. */
 const DURATION_TYPES_MAX = 20
+/** Alerts a forecast lists (deadline risks are per job, so there can be many): the soonest. */
+const FORECAST_ALERTS_MAX = 100
 
 /** Most pseudo-observations taken from one gossiped summary. */
 const MERGE_MAX = 16
@@ -204,8 +206,11 @@ export class ClusterAnalytics {
     return { alerts: this.alerts(), speeds: this.predictor.speeds(), mase: this.mase(), forecasts }
   }
 
-  /** The forecast path of every node sampled last, the alerts firing, and the learnt durations by type. */
-  forecast(): LoadForecast {
+  /**
+   * The forecast path of the `maxNodes` nodes sampled last with the highest forecast peak (a
+   * cluster's worth would not fit one message), the alerts firing, and the learnt durations by type.
+   */
+  forecast(maxNodes = Infinity): LoadForecast {
     const nodes: NodeLoadForecast[] = []
     for (const [node, f] of this.loads) {
       const points = this.path.map((h) => {
@@ -215,6 +220,8 @@ export class ClusterAnalytics {
       })
       nodes.push({ node, load: f.last, capacity: f.capacity, points: points.filter((p) => Number.isFinite(p.load) && Number.isFinite(p.high)) })
     }
+    const peak = (n: NodeLoadForecast): number => Math.max(n.load, ...n.points.map((p) => p.load))
+    nodes.sort((a, b) => peak(b) - peak(a) || (a.node < b.node ? -1 : 1))
     const types = new Set<string>()
     for (const key of this.counts.keys()) types.add(key.slice(key.indexOf('\u0000') + 1))
     const durations: TypeDuration[] = []
@@ -223,7 +230,8 @@ export class ClusterAnalytics {
       if (estimate.source === 'type') durations.push({ type, p50Ms: estimate.p50Ms, p90Ms: estimate.p90Ms, count: this.predictor.count(type) })
     }
     durations.sort((a, b) => b.count - a.count || (a.type < b.type ? -1 : 1))
-    return { at: this.lastSampleWallMs, horizonS: (this.h60 * this.stepMs) / 1000, saturation: this.engine.saturation, nodes, alerts: this.alerts(), durations: durations.slice(0, DURATION_TYPES_MAX), mase: this.mase() }
+    const alerts = this.alerts().sort((a, b) => (a.predictedAt ?? -Infinity) - (b.predictedAt ?? -Infinity))
+    return { at: this.lastSampleWallMs, horizonS: (this.h60 * this.stepMs) / 1000, saturation: this.engine.saturation, nodes: nodes.slice(0, maxNodes), alerts: alerts.slice(0, FORECAST_ALERTS_MAX), durations: durations.slice(0, DURATION_TYPES_MAX), mase: this.mase() }
   }
 
   private typicalS(node: string): number {

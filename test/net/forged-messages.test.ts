@@ -149,7 +149,7 @@ test('forged system messages from a member and from an outsider change nothing a
     { path: SCHEDULER_PATH, type: 'cancel', ask: true, memberMay: true, body: { id: handle.id } },
     { path: SCHEDULER_PATH, type: 'inspect', ask: true, memberMay: true, body: { id: handle.id } },
     { path: SCHEDULER_PATH, type: 'list', ask: true, memberMay: true, body: { status: null, limit: 10 } },
-    { path: SCHEDULER_PATH, type: 'forecast', ask: true, memberMay: true, body: {} },
+    { path: SCHEDULER_PATH, type: 'forecast', ask: true, memberMay: true, body: { nodes: 10 } },
     { path: SCHEDULER_PATH, type: 'reports', ask: true, memberMay: true, body: { reports: keys.map((attemptKey) => ({ kind: 'finished', id: handle.id, attemptKey, outcome: { ok: true, value: 'forged' }, durationMs: 1 })) } },
     { path: SCHEDULER_PATH, type: 'tick', ask: false, memberMay: false, body: {} },
     { path: SCHEDULER_PATH, type: 'dispatch', ask: false, memberMay: false, body: {} },

@@ -2,8 +2,8 @@
 // Method: an analytics fed a rising load on one node and a flat one on another, sampled once a
 // second. Checked: a path every 5 s up to 60 s per node sampled, each point inside its band and
 // the band never below zero load, the 10 s and 60 s points the same as /status shows, the sample
-// time, the saturation load of the alerts, learnt durations by type, and a node that stops being
-// sampled leaves the forecast.
+// time, the saturation load of the alerts, learnt durations by type, a cap on nodes keeps the
+// highest peaks, and a node that stops being sampled leaves the forecast.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ClusterAnalytics } from '../../src/predict/analytics.js'
@@ -37,6 +37,7 @@ test('the forecast has a banded path per node, agrees with /status, and drops no
   assert.ok(Math.abs(flat.points[11]!.load - 0.3) < 0.01, `a flat load stays flat: ${flat.points[11]!.load}`)
   assert.deepEqual(f.durations.map((d) => d.type), ['resize'])
   assert.ok(f.durations[0]!.p50Ms > 150 && f.durations[0]!.p50Ms < 260 && f.durations[0]!.p90Ms > f.durations[0]!.p50Ms, JSON.stringify(f.durations))
+  assert.deepEqual(a.forecast(1).nodes.map((n) => n.node), ['rising'], 'a capped forecast keeps the highest peaks')
   a.observe([member('flat', 3, 0, 41)], 41_000, wall + 41_000)
   assert.deepEqual(a.forecast().nodes.map((n) => n.node), ['flat'])
 })
