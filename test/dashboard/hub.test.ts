@@ -171,8 +171,8 @@ test('the forecast summary keeps known members, highest peak first, with when ea
   ])
   const a = f.peers.find((p) => p.nodeId === 'a')!
   assert.deepEqual(a.points[0], { inS: 5, load: 0.5, low: 0.4, high: 0.6 })
-  // A band whose lower edge would go below zero load is cut at zero.
-  assert.deepEqual(a.points.at(-1), { inS: 60, load: 0.5, low: 0, high: 0.5 + 0.1 * 12 })
+  // A band whose lower edge would go below zero load is cut at zero; loads are kept to 1/1000.
+  assert.deepEqual(a.points.at(-1), { inS: 60, load: 0.5, low: 0, high: 1.7 })
   assert.deepEqual([f.horizonS, f.saturation, f.durations, f.mase], [60, 2, [{ type: 'resize', p50Ms: 120, p90Ms: 300, count: 40 }], { '10s': 0.8, '60s': null }])
   const many = forecastSummary(leaderForecast(0, Array.from({ length: 50 }, (_, i) => path(`n${i}`, i / 10, 0))), Array.from({ length: 50 }, (_, i) => sample(`n${i}`)))
   assert.equal(many.peers.length, FORECAST_PEERS_MAX)

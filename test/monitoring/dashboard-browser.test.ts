@@ -85,6 +85,31 @@ function colouredPixelsRight(page: Page, chart: string, fraction: number): Promi
   )
 }
 
+/** Bytes of the first `summary` event of the page's stream that carries a forecast (what each open page receives a second), and of its forecast. */
+async function summaryBytes(url: string, token: string): Promise<{ summary: number; forecast: number }> {
+  const stop = new AbortController()
+  const res = await fetch(`${url}/dashboard/events`, { headers: { authorization: `Bearer ${token}` }, signal: stop.signal })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const chunk = await reader.read()
+      if (chunk.done) throw new Error('the event stream ended')
+      buffer += decoder.decode(chunk.value, { stream: true })
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, cut)
+        buffer = buffer.slice(cut + 2)
+        if (!block.startsWith('event: summary\n')) continue
+        const { forecast } = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { forecast: unknown }
+        if (forecast !== null) return { summary: Buffer.byteLength(block), forecast: Buffer.byteLength(JSON.stringify(forecast)) }
+      }
+    }
+  } finally {
+    stop.abort()
+  }
+}
+
 /** Coloured (non-transparent) pixels of the chart's canvas: uPlot has drawn something. */
 function paintedPixels(page: Page, chart: string): Promise<number> {
   return page.$eval(`#chart-${chart} canvas`, (canvas) => {
@@ -159,6 +184,7 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     assert.equal(risky.status, 202)
     await page.waitForSelector('#alerts li[data-alert="deadline-risk"][data-predicted="true"]', { timeout: 30_000 })
     assert.match((await page.textContent('#alerts li[data-alert="deadline-risk"]'))!, /predicted in \d+ s/)
+    const bytes = await summaryBytes(viewer.httpUrl, token)
 
     // A job's detail view.
     await page.waitForSelector('#jobs tbody tr[data-job]', { timeout: 20_000 })
@@ -190,7 +216,7 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     assert.equal(await page.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '2')
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failover.png'), fullPage: true })
     assert.deepEqual(pageErrors, [])
-    console.log(JSON.stringify({ newLeaderShownAfterMs: shownAfterMs }))
+    console.log(JSON.stringify({ newLeaderShownAfterMs: shownAfterMs, summaryBytes: bytes.summary, forecastBytes: bytes.forecast }))
   } finally {
     stop.abort()
     assert.ok((await submitting) > 0)
