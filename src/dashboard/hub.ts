@@ -67,7 +67,10 @@ export interface PeerForecast {
   readonly points: ReadonlyArray<{ readonly inS: number; readonly load: number; readonly low: number; readonly high: number }>
   /** Highest forecast load over the horizon (or the load now, if higher). */
   readonly peak: number
-  /** Seconds until the forecast reaches the saturation load (0: saturated now); null if not within the horizon. */
+  /**
+   * Seconds until the peer saturates (0: now), by its forecast path or the leader's node-saturation
+   * alert for it, whichever says sooner; null if neither does within the horizon.
+   */
   readonly saturatesInS: number | null
 }
 
@@ -345,16 +348,21 @@ const PREDICTED_ALERTS_MAX = 50
 /**
  * The leader's forecast for the page: only peers of this peer's view (the leader may know a peer
  * this one has not heard of yet, or forecast one this view already dropped), the highest peaks
- * first, with the first time each path reaches the saturation load.
+ * first, with when each saturates: the first point of its path at the saturation load, or its
+ * node-saturation alert's time (the alert projects the work offered, which leads the load).
  */
 export function forecastSummary(leader: LoadForecast, members: readonly MemberSample[]): DashboardForecast {
   const known = new Set(members.map((m) => m.nodeId))
   const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
+  const alerted = new Map<string, number>()
+  for (const a of leader.alerts) if (a.name === 'node-saturation' && a.node !== null) alerted.set(a.node, inSeconds(leader, a.predictedAt) ?? 0)
   const peers: PeerForecast[] = []
   for (const n of leader.nodes) {
     if (!known.has(n.node) || !finite(n.load)) continue
     const points = n.points.filter((p) => finite(p.inS) && p.inS > 0 && p.inS <= leader.horizonS && finite(p.load) && finite(p.low) && finite(p.high)).map((p) => ({ inS: p.inS, load: round(Math.max(0, p.load)), low: round(Math.max(0, Math.min(p.low, p.load))), high: round(Math.max(p.high, p.load)) }))
-    const crossing = n.load >= leader.saturation ? 0 : (points.find((p) => p.load >= leader.saturation)?.inS ?? null)
+    const path = n.load >= leader.saturation ? 0 : (points.find((p) => p.load >= leader.saturation)?.inS ?? null)
+    const alert = alerted.get(n.node)
+    const crossing = alert === undefined ? path : Math.min(alert, path ?? Infinity)
     const load = round(Math.max(0, n.load))
     peers.push({ nodeId: n.node, load, points, peak: Math.max(load, ...points.map((p) => p.load)), saturatesInS: crossing })
   }
@@ -369,9 +377,13 @@ function round(load: number): number {
 
 /** The leader's alerts (predicted bottlenecks, deadline risks) as the page lists them, soonest first. */
 export function predictedAlerts(leader: LoadForecast): DashboardAlert[] {
-  const inS = (predictedAt: number | null): number | null => (predictedAt === null || leader.at === null ? null : Math.max(0, Math.round((predictedAt - leader.at) / 1000)))
   return leader.alerts
-    .map((a) => ({ name: a.name, severity: a.severity, message: a.message, predictedInS: inS(a.predictedAt) }))
+    .map((a) => ({ name: a.name, severity: a.severity, message: a.message, predictedInS: inSeconds(leader, a.predictedAt) }))
     .sort((a, b) => (a.predictedInS ?? -1) - (b.predictedInS ?? -1))
     .slice(0, PREDICTED_ALERTS_MAX)
+}
+
+/** Whole seconds from the leader's latest sample to `predictedAt` (0 once it is past); null when the condition holds now. */
+function inSeconds(leader: LoadForecast, predictedAt: number | null): number | null {
+  return predictedAt === null || leader.at === null ? null : Math.max(0, Math.round((predictedAt - leader.at) / 1000))
 }

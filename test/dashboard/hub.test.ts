@@ -163,10 +163,13 @@ function leaderForecast(at: number, nodes: NodeLoadForecast[]): LoadForecast {
 const sample = (nodeId: string): MemberSample => ({ nodeId, role: 'voter', state: 'up', voter: true, leader: false, running: 1, queued: 0, capacity: 4, cpu: 0, lagMs: 0, memoryMb: 1 })
 
 test('the forecast summary keeps known members, highest peak first, with when each saturates', () => {
-  const f = forecastSummary(leaderForecast(5000, [path('a', 0.5, 0), path('b', 1, 0.1), path('stranger', 3, 0), path('c', 2.5, -0.1)]), [sample('a'), sample('b'), sample('c')])
+  const f = forecastSummary(leaderForecast(5000, [path('a', 0.5, 0), path('b', 1, 0.1), path('stranger', 3, 0), path('c', 2.5, -0.1), path('d', 1, 0.1)]), [sample('a'), sample('b'), sample('c'), sample('d')])
+  // c is saturated now; d's path reaches 2 jobs per slot in 50 s; b's too, but its node-saturation
+  // alert (which projects the offered work) says 12 s, sooner.
   assert.deepEqual(f.peers.map((p) => [p.nodeId, p.saturatesInS, Math.round(p.peak * 100) / 100]), [
     ['c', 0, 2.5],
-    ['b', 50, 2.2],
+    ['b', 12, 2.2],
+    ['d', 50, 2.2],
     ['a', null, 0.5],
   ])
   const a = f.peers.find((p) => p.nodeId === 'a')!
@@ -206,7 +209,7 @@ test('summaries carry the forecast and its alerts; a failed ask leaves a gap; th
   await t.hub.tick()
   const s = summaries[1]!
   assert.deepEqual(s.forecast!.peers.map((p) => [p.nodeId, p.saturatesInS]), [
-    ['b', 25],
+    ['b', 12],
     ['a', null],
   ])
   assert.deepEqual(s.alerts.map((a) => [a.name, a.predictedInS]), [

@@ -359,7 +359,7 @@
         null,
         s.alerts.map(function (a) {
           var predicted = a.predictedInS !== undefined
-          var when = !predicted ? null : a.predictedInS === null ? 'now' : 'in ' + a.predictedInS + ' s'
+          var when = !predicted ? null : a.predictedInS === null ? 'now' : a.predictedInS === 0 ? 'due now' : 'in ' + a.predictedInS + ' s'
           return el('li', { class: a.severity + (predicted ? ' predicted' : ''), 'data-alert': a.name, 'data-predicted': predicted ? 'true' : null }, [el('b', null, [a.name]), predicted ? el('span', { class: 'badge' }, ['predicted ' + when]) : '', ' ' + a.message])
         }),
       ),
