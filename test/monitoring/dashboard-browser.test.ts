@@ -7,7 +7,7 @@
 // whose deadline the leader predicts it will miss shows as a predicted alert, a job's detail
 // opens; after kill -9 of the leader the page
 // shows the new leader and an alert for the lost peer without a reload, and the new leader's
-// forecast replaces the old one's. Screenshots land in test/artifacts/ (gitignored).
+// forecast replaces the old one's. A page fed a summary without a forecast shows the empty state. Screenshots land in test/artifacts/ (gitignored).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
@@ -216,6 +216,22 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     assert.equal(await page.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '2')
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failover.png'), fullPage: true })
     assert.deepEqual(pageErrors, [])
+
+    // Before the leader has forecast anything (a summary with forecast null), the chart says so.
+    const fresh = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    const freshErrors: string[] = []
+    fresh.on('pageerror', (e) => freshErrors.push(e.message))
+    const member = { nodeId: viewerId, role: 'voter', state: 'up', voter: true, leader: true, running: 0, queued: 0, capacity: 4, cpu: 0, lagMs: 1, memoryMb: 100 }
+    const summary = { t: Date.now(), nodeId: viewerId, clusterId: 'c', leader: { nodeId: viewerId, epoch: 1 }, leading: true, members: [member], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 4 }, recent: [], alerts: [], forecast: null }
+    await fresh.route('**/dashboard/events', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: snapshot\ndata: ${JSON.stringify({ history: [summary], epochs: [] })}\n\n` }))
+    await fresh.goto(`${viewer.httpUrl}/`)
+    await fresh.waitForSelector('#members tbody tr[data-node]', { timeout: 10_000 })
+    assert.equal(await fresh.$eval('#forecast-empty', (e) => (e as unknown as { hidden: boolean }).hidden), false)
+    assert.match((await fresh.textContent('#forecast-empty'))!, /No forecast yet/)
+    assert.equal(await fresh.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '0')
+    assert.equal(await fresh.$eval('#bottlenecks', (e) => (e as unknown as { hidden: boolean }).hidden), true)
+    await fresh.close()
+    assert.deepEqual(freshErrors, [])
     console.log(JSON.stringify({ newLeaderShownAfterMs: shownAfterMs, summaryBytes: bytes.summary, forecastBytes: bytes.forecast }))
   } finally {
     stop.abort()

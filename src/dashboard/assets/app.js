@@ -250,7 +250,8 @@
     body.textContent = ''
     var peers = forecast ? forecast.peers : []
     peers.forEach(function (p) {
-      var when = p.saturatesInS === null ? 'not within ' + forecast.horizonS + ' s' : p.saturatesInS === 0 ? 'now' : 'in ' + Math.round(p.saturatesInS) + ' s'
+      // 0 with the load still below saturation: an alert's predicted time has come, the load has not (yet).
+      var when = p.saturatesInS === null ? 'not within ' + forecast.horizonS + ' s' : p.saturatesInS > 0 ? 'in ' + Math.round(p.saturatesInS) + ' s' : p.load >= forecast.saturation ? 'now' : 'due now'
       body.appendChild(
         el('tr', { 'data-node': p.nodeId, class: p.saturatesInS === null ? null : 'bottleneck' }, [
           el('td', { class: 'mono', title: p.nodeId }, [short(p.nodeId)]),
