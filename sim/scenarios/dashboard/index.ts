@@ -106,7 +106,8 @@ export function dashboardScenario(): Scenario<AssembledNode> {
     ],
     summary(world) {
       const shown = pages.reduce((n, p) => n + p.summaries.length, 0)
-      return `${jobs.summary?.(world) ?? ''} dashboard: pages=${pages.length} summaries=${shown}`
+      const forecasts = pages.reduce((n, p) => n + p.summaries.filter((s) => s.forecast !== null && s.forecast.peers.length > 0).length, 0)
+      return `${jobs.summary?.(world) ?? ''} dashboard: pages=${pages.length} summaries=${shown} forecasts=${forecasts}`
     },
   }
 }
