@@ -35,6 +35,7 @@ import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
 import { ClusterMismatchError, FencedError, JobLogNotSharedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { JobLogFactory, ResultCache } from '../src/storage/types.js'
+import type { LoadForecast } from '../src/predict/analytics.js'
 import { backoffDelayMs } from '../src/util/backoff.js'
 import { encodeJobRecord, encodeSnapshotState, snapshotRecords, type JobRecord } from '../protocols/jobs/codec.js'
 import { EnvelopeTooLargeError } from '../protocols/errors.js'
@@ -51,6 +52,8 @@ const APPEND_STALL_MS = 2000
 
 /** Buckets of the append latency histogram, in seconds: fsync on a laptop up to a struggling Kafka. */
 const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+/** Most nodes in one forecast reply: its points stay well inside a message. */
+const FORECAST_NODES_MAX = 200
 /** Timeouts, retries and deadlines are checked at least this often. */
 const TICK_MS = 100
 const RETRY_BACKOFF = { minMs: 50, maxMs: 5000, factor: 2, jitter: 0.2 }
@@ -78,6 +81,8 @@ export interface SchedulerInit {
   retention?: Retention
   /** When to snapshot (DEFAULT_SNAPSHOT_POLICY when absent). */
   snapshot?: Partial<SnapshotPolicy>
+  /** The leader's forecasts of at most `nodes` nodes, which any node's dashboard asks for through the scheduler (it lives exactly where the leader is). */
+  forecast?: (nodes: number) => LoadForecast
 }
 
 export function schedulerActor(init: SchedulerInit) {
@@ -85,7 +90,7 @@ export function schedulerActor(init: SchedulerInit) {
   const member = (from: string): boolean => init.cluster.view()?.members.some((m) => m.nodeId === from) === true
   return defineActor<SchedulerMsg>({
     // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
-    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },
+    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, forecast: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },
     // Bad input from a peer costs one message; a fence means another leader took over, and a log
     // not shared with every voter or of another cluster cannot be led on (the node resigns); anything
     // else (the job log unreachable during replay, say) is retried by restarting with backoff.
@@ -415,6 +420,7 @@ export function schedulerActor(init: SchedulerInit) {
           requestDispatch()
           return reports.length
         },
+        forecast: (msg) => init.forecast?.(Math.min(FORECAST_NODES_MAX, Math.max(1, Math.floor(Number(msg.nodes)) || 1))) ?? null,
         tick() {
           const trouble = submitters.size > 0 ? logTrouble() : undefined
           if (trouble !== undefined) releaseSubmitters(trouble)

@@ -1,16 +1,21 @@
 /**
  * The live summary behind the web dashboard: once a second it samples this peer's cluster view
  * (members, load, leader) and, while at least one page watches, asks the current leader for the
- * jobs that finished since the previous sample and the newest jobs. Every watcher gets the same
- * compact summary, so any number of open pages costs the leader three small asks a second.
+ * jobs that finished since the previous sample, the newest jobs, and its forecasts (per-peer load
+ * paths, predicted bottlenecks, learnt durations). Every watcher gets the same compact summary, so
+ * any number of open pages costs the leader four small asks a second.
  *
- * Invariants: it reads the cluster through this peer's view and the jobs through JobClient, which
- * follows the leader, so it keeps working on a peer that loses (or never had) the lead; a failed
- * ask leaves a gap (null figures), never an error for the page. Time comes from the environment.
- * The epoch history and the last HISTORY_POINTS summaries are kept for pages that open later.
+ * Invariants: it reads the cluster through this peer's view and the jobs and forecasts through
+ * JobClient, which follows the leader, so it keeps working on a peer that loses (or never had) the
+ * lead; a failed ask leaves a gap (null figures), never an error for the page. A forecast names
+ * only members of this peer's view, and its times are seconds after the summary's own time, so the
+ * leader's clock never mixes with this peer's. Time comes from the environment. The epoch history
+ * and the last HISTORY_POINTS summaries are kept for pages that open later; only the newest of them
+ * keeps its forecast (a page draws the latest one), which keeps the snapshot small.
  */
 import type { StatusDocument } from '../node/http-api.js'
 import type { JobInfo } from '../jobs/types.js'
+import type { LoadForecast, TypeDuration } from '../predict/analytics.js'
 import type { Clock, Timers, TimerHandle } from '../env/types.js'
 import { assert } from '../assert.js'
 
@@ -49,6 +54,38 @@ export interface DashboardAlert {
   readonly name: string
   readonly severity: 'critical' | 'warning'
   readonly message: string
+  /** Set on the leader's predicted alerts: seconds until the predicted condition, null when it holds now. */
+  readonly predictedInS?: number | null
+}
+
+/** One peer's load forecast, in jobs per slot ((running + queued) / capacity). */
+export interface PeerForecast {
+  readonly nodeId: string
+  /** Load at the leader's latest sample. */
+  readonly load: number
+  /** The path, every few seconds up to the horizon: seconds after the summary's time, load, and its ~90% band. */
+  readonly points: ReadonlyArray<{ readonly inS: number; readonly load: number; readonly low: number; readonly high: number }>
+  /** Highest forecast load over the horizon (or the load now, if higher). */
+  readonly peak: number
+  /**
+   * Seconds until the peer saturates (0: now), by its forecast path or the leader's node-saturation
+   * alert for it, whichever says sooner; null if neither does within the horizon.
+   */
+  readonly saturatesInS: number | null
+}
+
+/** The leader's forecast as a summary carries it. */
+export interface DashboardForecast {
+  /** How far ahead the paths go, s. */
+  readonly horizonS: number
+  /** Load (jobs per slot) at which the leader counts a peer as saturated. */
+  readonly saturation: number
+  /** Peers of this peer's view that the leader forecasts, by node id. */
+  readonly peers: readonly PeerForecast[]
+  /** Learnt duration of the most run job types, on a peer of average speed. */
+  readonly durations: readonly TypeDuration[]
+  /** Accuracy of the load forecasts so far (below 1 beats "nothing changes"); null until scored. */
+  readonly mase: { readonly '10s': number | null; readonly '60s': number | null }
 }
 
 /** One job of the recent list. */
@@ -78,7 +115,10 @@ export interface DashboardSummary {
   /** Attempts waiting for a worker and running, summed over the members' gossip. */
   readonly queue: { readonly queued: number; readonly running: number; readonly capacity: number }
   readonly recent: readonly RecentJob[] | null
+  /** The view's alerts, then the leader's predicted ones. */
   readonly alerts: readonly DashboardAlert[]
+  /** The leader's forecast; null when it could not be asked or nobody watches (and in all but the newest summary of a snapshot). */
+  readonly forecast: DashboardForecast | null
 }
 
 /** A leader change as this peer saw it. */
@@ -100,9 +140,15 @@ export interface JobLister {
   list(filter: { status?: 'completed' | 'failed'; limit?: number }): Promise<{ jobs: readonly JobInfo[] }>
 }
 
+/** Where the hub reads the leader's forecast (JobClient's forecast, which follows the leader). */
+export interface ForecastReader {
+  forecast(nodes: number): Promise<LoadForecast | null>
+}
+
 export interface HubDeps {
   readonly status: () => StatusDocument
   readonly jobs: JobLister
+  readonly forecasts: ForecastReader
   readonly clock: Clock
   readonly timers: Timers
 }
@@ -160,8 +206,11 @@ export class DashboardHub {
       const status = this.deps.status()
       const now = this.deps.clock.wallMs()
       this.noteLeader(status, now)
-      const jobs = this.watchers.size > 0 ? await this.askJobs(now) : { throughput: null, recent: null }
-      const summary = this.summarize(status, now, jobs.throughput, jobs.recent)
+      const watched = this.watchers.size > 0
+      const [jobs, forecast] = await Promise.all([watched ? this.askJobs(now) : { throughput: null, recent: null }, watched ? this.askForecast() : null])
+      const summary = this.summarize(status, now, jobs.throughput, jobs.recent, forecast)
+      const previous = this.history.at(-1)
+      if (previous !== undefined && previous.forecast !== null) this.history[this.history.length - 1] = { ...previous, forecast: null }
       this.history.push(summary)
       if (this.history.length > HISTORY_POINTS) this.history.shift()
       for (const watcher of this.watchers) watcher({ kind: 'summary', summary })
@@ -205,7 +254,16 @@ export class DashboardHub {
     }
   }
 
-  private summarize(status: StatusDocument, now: number, throughput: DashboardSummary['throughput'], recent: RecentJob[] | null): DashboardSummary {
+  /** The leader's forecast, or null when it does not answer. */
+  private async askForecast(): Promise<LoadForecast | null> {
+    try {
+      return await this.deps.forecasts.forecast(FORECAST_PEERS_MAX)
+    } catch {
+      return null
+    }
+  }
+
+  private summarize(status: StatusDocument, now: number, throughput: DashboardSummary['throughput'], recent: RecentJob[] | null, leader: LoadForecast | null): DashboardSummary {
     this.finished = this.finished.filter((f) => f.at > now - LATENCY_WINDOW_MS)
     const members = status.members.map((m) => memberSample(m, status.leader?.nodeId ?? null))
     const sum = (pick: (m: MemberSample) => number | null): number => members.filter((m) => m.state === 'up').reduce((total, m) => total + (pick(m) ?? 0), 0)
@@ -220,7 +278,8 @@ export class DashboardHub {
       latency: percentiles(this.finished.map((f) => f.ms)),
       queue: { queued: sum((m) => m.queued), running: sum((m) => m.running), capacity: sum((m) => m.capacity) },
       recent,
-      alerts: alertsOf(status, members),
+      alerts: [...alertsOf(status, members), ...(leader === null ? [] : predictedAlerts(leader))],
+      forecast: leader === null ? null : forecastSummary(leader, members),
     }
   }
 }
@@ -279,4 +338,52 @@ export function alertsOf(status: StatusDocument, members: readonly MemberSample[
     }
   }
   return alerts
+}
+
+/** Most peers a summary carries a forecast for: the highest peaks (a page cannot show more lines anyway). */
+export const FORECAST_PEERS_MAX = 32
+/** Most predicted alerts a summary carries. */
+const PREDICTED_ALERTS_MAX = 50
+
+/**
+ * The leader's forecast for the page: only peers of this peer's view (the leader may know a peer
+ * this one has not heard of yet, or forecast one this view already dropped), the highest peaks
+ * first, with when each saturates: the first point of its path at the saturation load, or its
+ * node-saturation alert's time (the alert projects the work offered, which leads the load).
+ */
+export function forecastSummary(leader: LoadForecast, members: readonly MemberSample[]): DashboardForecast {
+  const known = new Set(members.map((m) => m.nodeId))
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
+  const alerted = new Map<string, number>()
+  for (const a of leader.alerts) if (a.name === 'node-saturation' && a.node !== null) alerted.set(a.node, inSeconds(leader, a.predictedAt) ?? 0)
+  const peers: PeerForecast[] = []
+  for (const n of leader.nodes) {
+    if (!known.has(n.node) || !finite(n.load)) continue
+    const points = n.points.filter((p) => finite(p.inS) && p.inS > 0 && p.inS <= leader.horizonS && finite(p.load) && finite(p.low) && finite(p.high)).map((p) => ({ inS: p.inS, load: round(Math.max(0, p.load)), low: round(Math.max(0, Math.min(p.low, p.load))), high: round(Math.max(p.high, p.load)) }))
+    const path = n.load >= leader.saturation ? 0 : (points.find((p) => p.load >= leader.saturation)?.inS ?? null)
+    const alert = alerted.get(n.node)
+    const crossing = alert === undefined ? path : Math.min(alert, path ?? Infinity)
+    const load = round(Math.max(0, n.load))
+    peers.push({ nodeId: n.node, load, points, peak: Math.max(load, ...points.map((p) => p.load)), saturatesInS: crossing })
+  }
+  peers.sort((a, b) => b.peak - a.peak || (a.nodeId < b.nodeId ? -1 : 1))
+  return { horizonS: leader.horizonS, saturation: leader.saturation, peers: peers.slice(0, FORECAST_PEERS_MAX), durations: leader.durations, mase: leader.mase }
+}
+
+/** A load to 1/1000 of a job per slot: finer than any chart shows, and a third of the bytes of a full double. */
+function round(load: number): number {
+  return Math.round(load * 1000) / 1000
+}
+
+/** The leader's alerts (predicted bottlenecks, deadline risks) as the page lists them, soonest first. */
+export function predictedAlerts(leader: LoadForecast): DashboardAlert[] {
+  return leader.alerts
+    .map((a) => ({ name: a.name, severity: a.severity, message: a.message, predictedInS: inSeconds(leader, a.predictedAt) }))
+    .sort((a, b) => (a.predictedInS ?? -1) - (b.predictedInS ?? -1))
+    .slice(0, PREDICTED_ALERTS_MAX)
+}
+
+/** Whole seconds from the leader's latest sample to `predictedAt` (0 once it is past); null when the condition holds now. */
+function inSeconds(leader: LoadForecast, predictedAt: number | null): number | null {
+  return predictedAt === null || leader.at === null ? null : Math.max(0, Math.round((predictedAt - leader.at) / 1000))
 }

@@ -39,6 +39,11 @@ tr.clickable:hover, tr.selected { background: #eef2fc; }
 #alerts li { padding: 6px 10px; border-left: 4px solid var(--warn); background: #fff8eb; margin-bottom: 6px; border-radius: 4px; }
 #alerts li.critical { border-color: var(--bad); background: #fdeeee; }
 #alerts li b { margin-right: 6px; }
+#alerts li .badge { margin-right: 4px; }
+#alerts li.predicted { border-left-style: dashed; }
+.forecast-tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; margin-top: 10px; }
+.forecast-tables h3 { margin: 0 0 6px; font-size: 13px; font-weight: 600; color: var(--muted); }
+tr.bottleneck td:first-child { font-weight: 600; }
 #epochs li { padding: 4px 0; border-bottom: 1px solid var(--line); font-variant-numeric: tabular-nums; }
 #epochs li .when { color: var(--muted); margin-left: 8px; font-size: 12px; }
 #detail { margin-top: 12px; padding: 10px 12px; background: #f8f9fb; border: 1px solid var(--line); border-radius: 6px; }
@@ -74,7 +79,15 @@ export function dashboardPage(): string {
   <section id="members" class="wide"><h2>Members</h2>
     <table><thead><tr><th>Node</th><th>Role</th><th>State</th><th class="num">Running / capacity</th><th class="num">Queued</th><th class="num">CPU</th><th class="num">Event-loop lag</th><th class="num">Memory</th></tr></thead>
     <tbody></tbody></table><p class="empty" id="members-empty">Waiting for the peer's first summary…</p></section>
-  <section><h2>Load per peer</h2><div class="chart" id="chart-load"><p class="empty">Waiting for data…</p></div></section>
+  <section id="forecast" class="wide"><h2>Load per peer and the leader's forecast</h2><div class="chart" id="chart-load"><p class="empty">Waiting for data…</p></div>
+    <p class="note" id="forecast-legend" hidden></p>
+    <p class="empty" id="forecast-empty">No forecast yet: the leader forecasts each peer's load once it has sampled it for a few seconds.</p>
+    <div class="forecast-tables">
+      <div id="bottlenecks" hidden><h3>Predicted bottlenecks</h3>
+        <table><thead><tr><th>Node</th><th class="num">Load now (jobs/slot)</th><th class="num">Peak forecast</th><th>Saturates</th></tr></thead><tbody></tbody></table></div>
+      <div id="durations" hidden><h3>Predicted duration by job type</h3>
+        <table><thead><tr><th>Type</th><th class="num">P50</th><th class="num">P90</th><th class="num">Runs seen</th></tr></thead><tbody></tbody></table></div>
+    </div></section>
   <section><h2>Throughput</h2><div class="chart" id="chart-throughput"><p class="empty">No jobs finished yet.</p></div><p class="note" id="throughput-note"></p></section>
   <section><h2>Latency, submit to finish</h2><div class="chart" id="chart-latency"><p class="empty">No jobs finished yet.</p></div></section>
   <section><h2>Queue depth</h2><div class="chart" id="chart-queue"><p class="empty">Waiting for data…</p></div></section>

@@ -35,6 +35,7 @@ import type { ResultWaiters } from './waiters.js'
 import { decodeOutcome, resultKey } from './result-cache.js'
 import { JobLogUnavailableError } from '../storage/errors.js'
 import type { ResultCache } from '../storage/types.js'
+import type { LoadForecast } from '../predict/analytics.js'
 
 /** Default time a submission keeps trying to reach a leader. */
 export const SUBMIT_TIMEOUT_MS = 30_000
@@ -162,6 +163,11 @@ export class JobClient {
   /** Jobs newest first, one page at a time: pass a page's `next` as `cursor` for the following one (null at the end). */
   list(filter: { status?: JobStatus; limit?: number; cursor?: string } = {}, options: AbortOptions = {}): Promise<{ jobs: JobInfo[]; next: string | null }> {
     return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100, cursor: filter.cursor ?? null }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  }
+
+  /** The leader's load forecasts of at most `nodes` nodes (highest peaks first), bottleneck alerts and learnt durations by type (null if it runs no analytics). */
+  forecast(nodes = 32, options: AbortOptions = {}): Promise<LoadForecast | null> {
+    return this.askLeader((s) => s.ask({ type: 'forecast', nodes }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
   }
 
   /** Cancels a job; resolves false if the leader does not know it. */

@@ -4,6 +4,7 @@
  * strings here, because message bodies are plain data.
  */
 import type { Ask } from '../actor/types.js'
+import type { LoadForecast } from '../predict/analytics.js'
 import { checkJobSpec, decodeJobRecord } from '../../protocols/jobs/codec.js'
 import { checkBody } from '../../protocols/envelope/body.js'
 import { InvalidJobError } from './errors.js'
@@ -34,6 +35,8 @@ export type SchedulerMsg =
   | Ask<{ type: 'inspect'; id: string }, JobInfo | 'expired' | null>
   | Ask<{ type: 'list'; status: JobStatus | null; limit: number; cursor: string | null }, { jobs: JobInfo[]; next: string | null }>
   | Ask<{ type: 'reports'; reports: Report[] }, number>
+  /** The leader's load forecasts (of at most `nodes` nodes, highest peaks first), bottleneck alerts and learnt durations; null on a leader that runs no analytics. */
+  | Ask<{ type: 'forecast'; nodes: number }, LoadForecast | null>
   | { type: 'tick' }
   | { type: 'dispatch' }
   /** An append ended; `offset` is its first record's when ok. */

@@ -177,7 +177,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, placement, ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
+      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, placement, forecast: (nodes) => analytics.forecast(nodes), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
       // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)

@@ -113,7 +113,7 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
   if (config.http !== undefined) {
     const { host, port } = config.http
     const status = () => ({ ...statusDocument(network.self, network.addresses(), node.cluster.view()), ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}) })
-    hub = new DashboardHub({ status, jobs: node.jobs, clock: env.clock, timers: env.timers })
+    hub = new DashboardHub({ status, jobs: node.jobs, forecasts: node.jobs, clock: env.clock, timers: env.timers })
     hub.start()
     http = await startHttpServer(
       host,

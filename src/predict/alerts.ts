@@ -102,7 +102,8 @@ interface Watch {
 export class AlertEngine {
   private readonly horizonSteps: number
   private readonly stepMs: number
-  private readonly saturation: number
+  /** The load (jobs per slot) at which a node counts as saturated; dashboards draw it. */
+  readonly saturation: number
   private readonly instability: number
   private readonly demand: number
   private readonly clear: number

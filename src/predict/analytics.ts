@@ -10,6 +10,8 @@
  *
  * Load forecasts: Holt (damped trend) at three smoothing levels and an EWMA, the one with the lowest
  * MASE so far chosen per horizon (forecast.ts, loadForecaster); its own MASE is what is reported.
+ * Every 5 s of the next minute is a tracked horizon, so each point of the forecast path the
+ * dashboards draw (`forecast()`) comes from the model that has scored best at that distance.
  *
  * Pure: time comes in with every call; alert transitions go to listeners synchronously.
  */
@@ -36,6 +38,52 @@ export interface AnalyticsStatus {
   readonly forecasts: Record<string, { load: number; in10s: number; in60s: number }>
 }
 
+/** One point of a node's forecast path: load (jobs per slot) `inS` seconds after the sample, with its ~90% band. */
+export interface ForecastPoint {
+  readonly inS: number
+  readonly load: number
+  readonly low: number
+  readonly high: number
+}
+
+/** One node's load, (running + queued) / capacity in jobs per slot, and its forecast path. */
+export interface NodeLoadForecast {
+  readonly node: string
+  readonly load: number
+  readonly capacity: number
+  readonly points: readonly ForecastPoint[]
+}
+
+/** A job type's learnt duration on a node of average speed. */
+export interface TypeDuration {
+  readonly type: string
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly count: number
+}
+
+/** What the leader forecasts, for the dashboards: load paths, bottleneck alerts, durations by type. */
+export interface LoadForecast {
+  /** Wall-clock time of the load sample the paths start from, ms; null before the first sample. */
+  readonly at: number | null
+  readonly horizonS: number
+  /** The load (jobs per slot) at which node-saturation counts a node as saturated. */
+  readonly saturation: number
+  readonly nodes: readonly NodeLoadForecast[]
+  /** The alerts firing, soonest first (those that hold now first; at most FORECAST_ALERTS_MAX): predicted bottlenecks with their node and time. */
+  readonly alerts: readonly Alert[]
+  /** The most observed types whose durations are learnt (at most DURATION_TYPES_MAX). */
+  readonly durations: readonly TypeDuration[]
+  readonly mase: { readonly '10s': number | null; readonly '60s': number | null }
+}
+
+/** Spacing of the points of a forecast path. */
+const PATH_STEP_MS = 5000
+/** Types listed in a forecast's durations. */
+const DURATION_TYPES_MAX = 20
+/** Alerts a forecast lists (deadline risks are per job, so there can be many): the soonest. */
+const FORECAST_ALERTS_MAX = 100
+
 /** Most pseudo-observations taken from one gossiped summary. */
 const MERGE_MAX = 16
 /** Log-normal sigma per unit of ln(P90 / P50). */
@@ -49,17 +97,24 @@ export class ClusterAnalytics {
   private readonly stepMs: number
   private readonly h10: number
   private readonly h60: number
+  /** The horizons of the forecast path, in steps: every PATH_STEP_MS up to 60 s (h10 and h60 among them). */
+  private readonly path: readonly number[]
   private readonly counts = new Map<string, number>()
-  private readonly loads = new Map<string, { tracked: TrackedForecaster; last: number }>()
+  private readonly loads = new Map<string, { tracked: TrackedForecaster; last: number; capacity: number }>()
   private readonly offered = new Map<string, { workS: number; jobs: number }>()
   private readonly listeners = new Set<(t: AlertTransition) => void>()
   private readonly recent: AlertTransition[] = []
   private lastSampleMs = -Infinity
+  private lastSampleWallMs: number | null = null
 
   constructor(options: AnalyticsOptions = {}) {
     this.stepMs = options.stepMs ?? 1000
     this.h10 = Math.max(1, Math.round(10_000 / this.stepMs))
     this.h60 = Math.max(1, Math.round(60_000 / this.stepMs))
+    const every = Math.max(1, Math.round(PATH_STEP_MS / this.stepMs))
+    const path = new Set([this.h10, this.h60])
+    for (let h = every; h < this.h60; h += every) path.add(h)
+    this.path = [...path].sort((a, b) => a - b)
     this.predictor = new DurationPredictor(options.predictor)
     this.engine = new AlertEngine({ stepMs: this.stepMs, ...options.alerts })
   }
@@ -109,6 +164,7 @@ export class ClusterAnalytics {
     if (nowMs - this.lastSampleMs < this.stepMs) return
     const elapsedS = this.lastSampleMs === -Infinity ? this.stepMs / 1000 : (nowMs - this.lastSampleMs) / 1000
     this.lastSampleMs = nowMs
+    this.lastSampleWallMs = wallMs
     const samples: NodeSample[] = []
     for (const m of members) {
       if (m.metrics === null || m.metrics.capacity <= 0 || (m.state !== 'up' && m.state !== 'suspect')) continue
@@ -117,9 +173,10 @@ export class ClusterAnalytics {
       this.offered.delete(m.nodeId)
       const load = (m.metrics.running + m.metrics.queued) / capacity
       samples.push({ node: m.nodeId, capacity, running: m.metrics.running, queued: m.metrics.queued, offered: o.workS / elapsedS / capacity, meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId) })
-      const f = this.loads.get(m.nodeId) ?? { tracked: new TrackedForecaster(loadForecaster([this.h10, this.h60]), [this.h10, this.h60]), last: load }
+      const f = this.loads.get(m.nodeId) ?? { capacity, tracked: new TrackedForecaster(loadForecaster(this.path), this.path), last: load }
       f.tracked.push(load)
       f.last = load
+      f.capacity = capacity
       this.loads.set(m.nodeId, f)
     }
     for (const node of [...this.loads.keys()]) if (!samples.some((s) => s.node === node)) this.loads.delete(node)
@@ -147,6 +204,34 @@ export class ClusterAnalytics {
     const forecasts: AnalyticsStatus['forecasts'] = {}
     for (const [node, f] of this.loads) forecasts[node] = { load: f.last, in10s: f.tracked.forecast(this.h10), in60s: f.tracked.forecast(this.h60) }
     return { alerts: this.alerts(), speeds: this.predictor.speeds(), mase: this.mase(), forecasts }
+  }
+
+  /**
+   * The forecast path of the `maxNodes` nodes sampled last with the highest forecast peak (a
+   * cluster's worth would not fit one message), the alerts firing, and the learnt durations by type.
+   */
+  forecast(maxNodes = Infinity): LoadForecast {
+    const nodes: NodeLoadForecast[] = []
+    for (const [node, f] of this.loads) {
+      const points = this.path.map((h) => {
+        const load = Math.max(0, f.tracked.forecast(h))
+        const band = f.tracked.band(h)
+        return { inS: (h * this.stepMs) / 1000, load, low: Math.max(0, load - band), high: load + band }
+      })
+      nodes.push({ node, load: f.last, capacity: f.capacity, points: points.filter((p) => Number.isFinite(p.load) && Number.isFinite(p.high)) })
+    }
+    const peak = (n: NodeLoadForecast): number => Math.max(n.load, ...n.points.map((p) => p.load))
+    nodes.sort((a, b) => peak(b) - peak(a) || (a.node < b.node ? -1 : 1))
+    const types = new Set<string>()
+    for (const key of this.counts.keys()) types.add(key.slice(key.indexOf('\u0000') + 1))
+    const durations: TypeDuration[] = []
+    for (const type of types) {
+      const estimate = this.predictor.estimateWork(type)
+      if (estimate.source === 'type') durations.push({ type, p50Ms: estimate.p50Ms, p90Ms: estimate.p90Ms, count: this.predictor.count(type) })
+    }
+    durations.sort((a, b) => b.count - a.count || (a.type < b.type ? -1 : 1))
+    const alerts = this.alerts().sort((a, b) => (a.predictedAt ?? -Infinity) - (b.predictedAt ?? -Infinity))
+    return { at: this.lastSampleWallMs, horizonS: (this.h60 * this.stepMs) / 1000, saturation: this.engine.saturation, nodes: nodes.slice(0, maxNodes), alerts: alerts.slice(0, FORECAST_ALERTS_MAX), durations: durations.slice(0, DURATION_TYPES_MAX), mase: this.mase() }
   }
 
   private typicalS(node: string): number {

@@ -187,7 +187,10 @@ export class TrackedForecaster implements Forecaster {
 export class SelectingForecaster implements Forecaster {
   private readonly candidates: TrackedForecaster[]
 
-  constructor(models: readonly Forecaster[], horizons: readonly number[]) {
+  constructor(
+    models: readonly Forecaster[],
+    private readonly horizons: readonly number[],
+  ) {
     assert(models.length > 0, 'at least one model')
     this.candidates = models.map((m) => new TrackedForecaster(m, horizons))
   }
@@ -208,11 +211,18 @@ export class SelectingForecaster implements Forecaster {
     return this.best(h).band(h)
   }
 
+  /**
+   * The candidate with the lowest MASE at h. A horizon not scored yet borrows the choice of the
+   * longest shorter horizon that is, so a forecast path (dashboards draw every 5 s of a minute)
+   * keeps one model across the horizons it cannot judge yet instead of jumping back to the first.
+   */
   private best(h: number): TrackedForecaster {
+    const scored = this.horizons.filter((k) => k <= h && this.candidates[0]!.scored(k) > 0)
+    const at = scored.length === 0 ? h : Math.max(...scored)
     let best = this.candidates[0]!
-    let bestMase = best.mase(h) ?? Infinity
+    let bestMase = best.mase(at) ?? Infinity
     for (const c of this.candidates) {
-      const m = c.mase(h) ?? Infinity
+      const m = c.mase(at) ?? Infinity
       if (m < bestMase) {
         best = c
         bestMase = m

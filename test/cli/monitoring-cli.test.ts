@@ -85,7 +85,7 @@ test('top --once shows the peer, the leader and the job figures', { timeout: 30_
 test('top and progress render pure frames', () => {
   assert.equal(progressLine(5, 10, 10), '[#####.....]  5/10  50%')
   assert.equal(sparkline([0, 1, 2, null, 4]), '▁▂▄ █')
-  const frame = formatTop([{ t: 0, nodeId: 'a', clusterId: 'c', leader: null, leading: false, members: [], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 0 }, recent: null, alerts: [{ name: 'NoLeader', severity: 'critical', message: 'No leader is known.' }] }], [])
+  const frame = formatTop([{ t: 0, nodeId: 'a', clusterId: 'c', leader: null, leading: false, members: [], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 0 }, recent: null, alerts: [{ name: 'NoLeader', severity: 'critical', message: 'No leader is known.' }], forecast: null }], [])
   assert.match(frame, /leader none/)
   assert.match(frame, /!! NoLeader: No leader is known\./)
   assert.match(frame, /leaders +none seen yet/)

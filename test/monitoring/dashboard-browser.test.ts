@@ -1,9 +1,13 @@
 // Goal: the web dashboard works for a person in a real browser against a real cluster. Method: three
 // `distributex start` peers with an API token run a workload; headless Chromium (Debian's, driven by
 // playwright-core) opens `/#token=...` on a follower. Checked by content, not pixels: the members
-// table lists the three peers and marks the leader, the throughput chart has points and paint, a
-// job's detail opens; after kill -9 of the leader the page shows the new leader and an alert for the
-// lost peer without a reload. Screenshots land in test/artifacts/ (gitignored).
+// table lists the three peers and marks the leader, the throughput chart has points and paint, the
+// load chart carries the leader's forecast for every peer (dashed lines painted to the right of
+// "now", the bottleneck table filled), it follows a load step (jobs that hold their slots), a job
+// whose deadline the leader predicts it will miss shows as a predicted alert, a job's detail
+// opens; after kill -9 of the leader the page
+// shows the new leader and an alert for the lost peer without a reload, and the new leader's
+// forecast replaces the old one's. A page fed a summary without a forecast shows the empty state. Screenshots land in test/artifacts/ (gitignored).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
@@ -62,6 +66,50 @@ async function workload(peer: Peer, stop: AbortSignal): Promise<number> {
   return submitted
 }
 
+/**
+ * Strongly coloured pixels (lines and bands, not the grey grid and axes) in the right `fraction` of
+ * the chart's canvas: on the load chart, the time after "now", where only the forecast is drawn.
+ */
+function colouredPixelsRight(page: Page, chart: string, fraction: number): Promise<number> {
+  return page.$eval(
+    `#chart-${chart} canvas`,
+    (canvas, f) => {
+      const c = canvas as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
+      const from = Math.floor(c.width * (1 - f))
+      const data = c.getContext('2d').getImageData(from, 0, c.width - from, c.height).data
+      let n = 0
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 100 && Math.max(data[i]!, data[i + 1]!, data[i + 2]!) - Math.min(data[i]!, data[i + 1]!, data[i + 2]!) > 60) n++
+      return n
+    },
+    fraction,
+  )
+}
+
+/** Bytes of the first `summary` event of the page's stream that carries a forecast (what each open page receives a second), and of its forecast. */
+async function summaryBytes(url: string, token: string): Promise<{ summary: number; forecast: number }> {
+  const stop = new AbortController()
+  const res = await fetch(`${url}/dashboard/events`, { headers: { authorization: `Bearer ${token}` }, signal: stop.signal })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const chunk = await reader.read()
+      if (chunk.done) throw new Error('the event stream ended')
+      buffer += decoder.decode(chunk.value, { stream: true })
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, cut)
+        buffer = buffer.slice(cut + 2)
+        if (!block.startsWith('event: summary\n')) continue
+        const { forecast } = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { forecast: unknown }
+        if (forecast !== null) return { summary: Buffer.byteLength(block), forecast: Buffer.byteLength(JSON.stringify(forecast)) }
+      }
+    }
+  } finally {
+    stop.abort()
+  }
+}
+
 /** Coloured (non-transparent) pixels of the chart's canvas: uPlot has drawn something. */
 function paintedPixels(page: Page, chart: string): Promise<number> {
   return page.$eval(`#chart-${chart} canvas`, (canvas) => {
@@ -113,7 +161,30 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     await page.waitForFunction(`document.querySelector('#chart-latency .empty')?.hidden === true`, undefined, { timeout: 30_000 })
     for (const chart of ['throughput', 'latency', 'load', 'queue']) assert.ok((await paintedPixels(page, chart)) > 500, `the ${chart} chart is painted`)
     const units = await page.$$eval('.chart', (charts) => charts.map((c) => [c.id, c.getAttribute('data-unit')]))
-    assert.deepEqual(Object.fromEntries(units), { 'chart-load': 'attempts', 'chart-throughput': 'jobs/s', 'chart-latency': 'ms', 'chart-queue': 'jobs' })
+    assert.deepEqual(Object.fromEntries(units), { 'chart-load': 'jobs/slot', 'chart-throughput': 'jobs/s', 'chart-latency': 'ms', 'chart-queue': 'jobs' })
+
+    // The leader's forecast continues every peer's load: a dashed series per peer, points into the
+    // future, paint right of "now" (the newest sample sits left of the last tenth while the history
+    // is shorter than nine minutes), and a row per peer in the bottleneck table.
+    await page.waitForFunction(`Number(document.querySelector('#chart-load')?.dataset.forecastPeers ?? 0) === 3`, undefined, { timeout: 30_000 })
+    assert.equal(await page.$eval('#forecast-empty', (e) => (e as unknown as { hidden: boolean }).hidden), true)
+    assert.ok(Number(await page.$eval('#chart-load', (e) => e.getAttribute('data-forecast-points'))) >= 3 * 6)
+    const legend = await page.$$eval('#chart-load .u-legend .u-series', (rows) => rows.map((r) => r.textContent ?? ''))
+    assert.equal(legend.filter((l) => l.includes('forecast')).length, 3, `legend: ${legend.join(' | ')}`)
+    assert.ok((await colouredPixelsRight(page, 'load', 0.1)) > 100, 'the forecast is painted right of now')
+    assert.match((await page.textContent('#forecast-legend'))!, /forecast for the next 60 s/)
+    assert.deepEqual((await page.$$eval('#bottlenecks tbody tr', (rows) => rows.map((r) => r.getAttribute('data-node')))).sort(), [...ids].sort())
+    // A load step: jobs that hold their slot until the peers stop. The leader's forecast follows it.
+    const holds = await viewer.call<{ results: unknown[] }>('POST', '/jobs/batch', { jobs: Array.from({ length: 240 }, () => ({ type: 'hold', input: null })) })
+    assert.equal(holds.status, 200)
+    await page.waitForFunction(`[...document.querySelectorAll('#bottlenecks tbody tr td:nth-child(2)')].filter((td) => Number(td.textContent) > 0).length >= 2`, undefined, { timeout: 30_000 })
+    // The leader predicts a miss for a job hinted at 10 minutes with a deadline in 2: an alert of the
+    // leader's, with its predicted time, next to those of the page's peer.
+    const risky = await viewer.call<{ id: string }>('POST', '/jobs', { type: 'double', input: { n: 1 }, options: { durationHintMs: 600_000, deadline: Date.now() + 120_000 } })
+    assert.equal(risky.status, 202)
+    await page.waitForSelector('#alerts li[data-alert="deadline-risk"][data-predicted="true"]', { timeout: 30_000 })
+    assert.match((await page.textContent('#alerts li[data-alert="deadline-risk"]'))!, /predicted in \d+ s/)
+    const bytes = await summaryBytes(viewer.httpUrl, token)
 
     // A job's detail view.
     await page.waitForSelector('#jobs tbody tr[data-job]', { timeout: 20_000 })
@@ -140,9 +211,28 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     // Jobs still finish through the new leader.
     const before = await page.$eval('#chart-throughput', (e) => Number(e.getAttribute('data-points')))
     await page.waitForFunction(`Number(document.querySelector('#chart-throughput').dataset.points) > ${before + 2}`, undefined, { timeout: 30_000 })
+    // The new leader forecasts the two peers left (the lost one once it is no longer up in its view).
+    await page.waitForFunction(`(() => { const rows = [...document.querySelectorAll('#bottlenecks tbody tr')].map((r) => r.dataset.node); return rows.length === 2 && !rows.includes(${JSON.stringify(leader.nodeId)}) })()`, undefined, { timeout: 30_000 })
+    assert.equal(await page.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '2')
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failover.png'), fullPage: true })
     assert.deepEqual(pageErrors, [])
-    console.log(JSON.stringify({ newLeaderShownAfterMs: shownAfterMs }))
+
+    // Before the leader has forecast anything (a summary with forecast null), the chart says so.
+    const fresh = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    const freshErrors: string[] = []
+    fresh.on('pageerror', (e) => freshErrors.push(e.message))
+    const member = { nodeId: viewerId, role: 'voter', state: 'up', voter: true, leader: true, running: 0, queued: 0, capacity: 4, cpu: 0, lagMs: 1, memoryMb: 100 }
+    const summary = { t: Date.now(), nodeId: viewerId, clusterId: 'c', leader: { nodeId: viewerId, epoch: 1 }, leading: true, members: [member], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 4 }, recent: [], alerts: [], forecast: null }
+    await fresh.route('**/dashboard/events', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: snapshot\ndata: ${JSON.stringify({ history: [summary], epochs: [] })}\n\n` }))
+    await fresh.goto(`${viewer.httpUrl}/`)
+    await fresh.waitForSelector('#members tbody tr[data-node]', { timeout: 10_000 })
+    assert.equal(await fresh.$eval('#forecast-empty', (e) => (e as unknown as { hidden: boolean }).hidden), false)
+    assert.match((await fresh.textContent('#forecast-empty'))!, /No forecast yet/)
+    assert.equal(await fresh.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '0')
+    assert.equal(await fresh.$eval('#bottlenecks', (e) => (e as unknown as { hidden: boolean }).hidden), true)
+    await fresh.close()
+    assert.deepEqual(freshErrors, [])
+    console.log(JSON.stringify({ newLeaderShownAfterMs: shownAfterMs, summaryBytes: bytes.summary, forecastBytes: bytes.forecast }))
   } finally {
     stop.abort()
     assert.ok((await submitting) > 0)

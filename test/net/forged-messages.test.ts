@@ -149,6 +149,7 @@ test('forged system messages from a member and from an outsider change nothing a
     { path: SCHEDULER_PATH, type: 'cancel', ask: true, memberMay: true, body: { id: handle.id } },
     { path: SCHEDULER_PATH, type: 'inspect', ask: true, memberMay: true, body: { id: handle.id } },
     { path: SCHEDULER_PATH, type: 'list', ask: true, memberMay: true, body: { status: null, limit: 10 } },
+    { path: SCHEDULER_PATH, type: 'forecast', ask: true, memberMay: true, body: { nodes: 10 } },
     { path: SCHEDULER_PATH, type: 'reports', ask: true, memberMay: true, body: { reports: keys.map((attemptKey) => ({ kind: 'finished', id: handle.id, attemptKey, outcome: { ok: true, value: 'forged' }, durationMs: 1 })) } },
     { path: SCHEDULER_PATH, type: 'tick', ask: false, memberMay: false, body: {} },
     { path: SCHEDULER_PATH, type: 'dispatch', ask: false, memberMay: false, body: {} },
@@ -172,8 +173,9 @@ test('forged system messages from a member and from an outsider change nothing a
       for (const m of catalogue) {
         // The scheduler runs on the leader only; elsewhere its address is simply not found.
         if (m.path === SCHEDULER_PATH && target !== leader.nodeId) continue
-        // Members may submit, watch, cancel, inspect and list; those are not forgeries. Reports are
-        // admitted from members but each report counts only from the node its attempt runs on.
+        // Members may submit, watch, cancel, inspect, list and read the forecast; those are not
+        // forgeries. Reports are admitted from members but each report counts only from the node its
+        // attempt runs on.
         if (sender.isMember && m.memberMay && m.type !== 'reports') continue
         const ref = raw(sender.system, target, m.path)
         const message = { type: m.type, ...m.body }

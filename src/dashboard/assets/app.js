@@ -1,6 +1,7 @@
 // The DistributeX dashboard in the browser: reads the peer's summary stream (GET /dashboard/events,
 // server-sent events read through fetch so that the bearer token travels in a header) and renders
-// members, charts (uPlot), recent jobs, alerts and the leader history. Reconnects on its own; the
+// members, charts (uPlot), the leader's load forecast (dashed, continuing each peer's load, with its
+// band shaded), predicted bottlenecks, recent jobs, alerts and the leader history. Reconnects on its own; the
 // peer keeps serving when it loses the lead, so the page follows leader changes without a reload.
 // Plain browser JavaScript, no build step: served as is, as a module script (the package build
 // emits it with a trailing `export {}`, which only a module script accepts).
@@ -50,16 +51,24 @@
   var history_ = [] // summaries, oldest first
   var epochs = []
   var selectedJob = null
+  // The latest forecast and the time of its summary: a summary without one (the leader did not
+  // answer that second) keeps it on screen for FORECAST_KEEP_MS rather than flickering.
+  var lastForecast = null
+  var FORECAST_KEEP_MS = 5000
 
   // ---- charts ----------------------------------------------------------------------------------
   var charts = {}
+  // Per chart, a value the y axis reaches at least (the load chart's forecast band), and the load
+  // chart's overlay, which its draw hook reads when uPlot draws.
+  var yFloor = {}
+  var loadOverlay = function () {}
 
   function chartWidth(box) {
     return Math.max(280, box.clientWidth)
   }
 
-  /** Creates (or recreates, when the series change) a chart; `series` is [{label, color, dash}]. */
-  function ensureChart(name, unit, series, valueFmt) {
+  /** Creates (or recreates, when the series change) a chart; `series` is [{label, color, dash}], `hooks` uPlot hooks. */
+  function ensureChart(name, unit, series, valueFmt, hooks) {
     var key = series
       .map(function (s) {
         return s.label
@@ -73,15 +82,16 @@
       width: chartWidth(box),
       height: 220,
       cursor: { drag: { x: false, y: false } },
+      hooks: hooks || {},
       legend: { live: true },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max || 0, 1) * 1.1] } } },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max || 0, yFloor[name] || 0, 1) * 1.1] } } },
       axes: [
         { stroke: '#677086', grid: { stroke: '#eef0f4' } },
         { label: unit, stroke: '#677086', grid: { stroke: '#eef0f4' }, size: 60, values: function (u, vals) { return vals.map(function (v) { return valueFmt(v) }) } },
       ],
       series: [{ label: 'time', value: function (u, v) { return v === null ? '-' : fmtTime(v * 1000) } }].concat(
         series.map(function (s, i) {
-          return { label: s.label, stroke: s.color || COLORS[i % COLORS.length], width: 2, dash: s.dash, spanGaps: false, value: function (u, v) { return v === null || v === undefined ? '-' : valueFmt(v) + ' ' + unit } }
+          return { label: s.label, stroke: s.color || COLORS[i % COLORS.length], width: 2, dash: s.dash, spanGaps: Boolean(s.spanGaps), points: s.dash ? { show: false } : {}, value: function (u, v) { return v === null || v === undefined ? '-' : valueFmt(v) + ' ' + unit } }
         }),
       ),
     }
@@ -92,10 +102,9 @@
     return plot
   }
 
-  function setChart(name, unit, series, columns, valueFmt) {
-    var plot = ensureChart(name, unit, series, valueFmt)
-    var xs = history_.map(function (s) { return s.t / 1000 })
-    plot.setData([xs].concat(columns))
+  function setChart(name, unit, series, columns, valueFmt, xs, hooks) {
+    var plot = ensureChart(name, unit, series, valueFmt, hooks)
+    plot.setData([xs || history_.map(function (s) { return s.t / 1000 })].concat(columns))
     var hasData = columns.some(function (col) { return col.some(function (v) { return v !== null && v !== undefined }) })
     var empty = $('chart-' + name).querySelector('.empty')
     if (empty) empty.hidden = hasData
@@ -113,8 +122,30 @@
     return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 100) / 100)
   }
 
-  function renderCharts() {
-    // Load: running attempts of every member seen in the window.
+  /** The forecast to show with the newest summary `s`: its own, or a recent one; null when none. */
+  function currentForecast(s) {
+    if (s.forecast) lastForecast = { t: s.t, forecast: s.forecast }
+    if (!lastForecast || s.t - lastForecast.t > FORECAST_KEEP_MS) return null
+    return lastForecast.forecast
+  }
+
+  /** A member's load in jobs per slot, (running + queued) / capacity, while it is up. */
+  function loadOf(m) {
+    if (!m || m.state !== 'up' || m.running === null || m.capacity === null || !(m.capacity > 0)) return null
+    return (m.running + (m.queued || 0)) / m.capacity
+  }
+
+  function withAlpha(hex, alpha) {
+    var n = parseInt(hex.slice(1), 16)
+    return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + alpha + ')'
+  }
+
+  /**
+   * Load per peer: the history as solid lines and the leader's forecast continuing each one, dashed,
+   * from the newest sample to the horizon, with its ~90% band shaded, the saturation load as a red
+   * dashed line and "now" as a grey one (drawn in uPlot's draw hook, under the legend's control).
+   */
+  function renderLoad(forecast) {
     var ids = []
     history_.forEach(function (s) {
       s.members.forEach(function (m) {
@@ -122,18 +153,128 @@
       })
     })
     ids.sort()
-    setChart(
-      'load',
-      'attempts',
-      ids.map(function (id) { return { label: short(id) } }),
-      ids.map(function (id) {
-        return history_.map(function (s) {
-          var m = s.members.find(function (x) { return x.nodeId === id })
-          return m && m.state === 'up' ? m.running : null
-        })
-      }),
-      num,
-    )
+    var last = history_[history_.length - 1]
+    var nowX = last ? last.t / 1000 : null
+    var byPeer = {}
+    if (forecast && last) forecast.peers.forEach(function (p) {
+      if (ids.indexOf(p.nodeId) >= 0 && p.points.length > 0) byPeer[p.nodeId] = p
+    })
+    var future = []
+    ids.forEach(function (id) {
+      if (byPeer[id]) byPeer[id].points.forEach(function (q) {
+        var x = nowX + q.inS
+        if (future.indexOf(x) < 0) future.push(x)
+      })
+    })
+    future.sort(function (a, b) { return a - b })
+    var xs = history_.map(function (s) { return s.t / 1000 }).concat(future)
+    var series = []
+    var columns = []
+    var bands = []
+    ids.forEach(function (id, i) {
+      var color = COLORS[i % COLORS.length]
+      var hist = history_.map(function (s) {
+        return loadOf(s.members.find(function (x) { return x.nodeId === id }))
+      })
+      series.push({ label: short(id), color: color })
+      columns.push(hist.concat(future.map(function () { return null })))
+      var p = byPeer[id]
+      if (!p) return
+      // The dashed line starts where the solid one ends (the peer's newest load), then the path.
+      var at = {}
+      p.points.forEach(function (q) { at[nowX + q.inS] = q })
+      var startValue = hist[hist.length - 1] !== null ? hist[hist.length - 1] : p.load
+      series.push({ label: short(id) + ' forecast', color: color, dash: [6, 5], spanGaps: true })
+      columns.push(history_.map(function (s, k) { return k === history_.length - 1 ? startValue : null }).concat(future.map(function (x) { return at[x] ? at[x].load : null })))
+      bands.push({ color: color, start: { x: nowX, v: startValue }, points: p.points.map(function (q) { return { x: nowX + q.inS, low: q.low, high: q.high } }) })
+    })
+    var saturation = forecast ? forecast.saturation : null
+    var draw = function (u) {
+      var ctx = u.ctx
+      var X = function (x) { return u.valToPos(x, 'x', true) }
+      var Y = function (v) { return u.valToPos(v, 'y', true) }
+      ctx.save()
+      ctx.beginPath()
+      ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height)
+      ctx.clip()
+      bands.forEach(function (b) {
+        ctx.beginPath()
+        ctx.moveTo(X(b.start.x), Y(b.start.v))
+        b.points.forEach(function (q) { ctx.lineTo(X(q.x), Y(q.high)) })
+        for (var k = b.points.length - 1; k >= 0; k--) ctx.lineTo(X(b.points[k].x), Y(b.points[k].low))
+        ctx.closePath()
+        ctx.fillStyle = withAlpha(b.color, 0.13)
+        ctx.fill()
+      })
+      ctx.setLineDash([4, 4])
+      ctx.lineWidth = 1
+      if (nowX !== null && bands.length > 0) {
+        ctx.strokeStyle = '#9aa3b5'
+        ctx.beginPath()
+        ctx.moveTo(X(nowX), u.bbox.top)
+        ctx.lineTo(X(nowX), u.bbox.top + u.bbox.height)
+        ctx.stroke()
+      }
+      if (saturation !== null && saturation <= u.scales.y.max) {
+        ctx.strokeStyle = '#d0342c'
+        ctx.beginPath()
+        ctx.moveTo(u.bbox.left, Y(saturation))
+        ctx.lineTo(u.bbox.left + u.bbox.width, Y(saturation))
+        ctx.stroke()
+      }
+      ctx.restore()
+    }
+    // The band may reach above every line: show it, up to a little past the saturation line.
+    var bandTop = 0
+    bands.forEach(function (b) { b.points.forEach(function (q) { bandTop = Math.max(bandTop, q.high) }) })
+    yFloor.load = saturation === null ? 0 : Math.min(bandTop, saturation * 1.25)
+    loadOverlay = draw
+    setChart('load', 'jobs/slot', series, columns, num, xs, { draw: [function (u) { loadOverlay(u) }] })
+    var box = $('chart-load')
+    var peers = Object.keys(byPeer).length
+    box.dataset.forecastPeers = String(peers)
+    box.dataset.forecastPoints = String(bands.reduce(function (n, b) { return n + b.points.length }, 0))
+    $('forecast-empty').hidden = peers > 0
+    $('forecast-legend').hidden = peers === 0
+    if (forecast) $('forecast-legend').textContent = 'Solid: load gossiped by each peer. Dashed: the leader\'s forecast for the next ' + forecast.horizonS + ' s, shaded: its 90% band. Red dashed line: saturation (' + num(forecast.saturation) + ' jobs per slot).' + maseText(forecast.mase)
+  }
+
+  function maseText(mase) {
+    if (!mase || mase['10s'] === null) return ''
+    return ' Forecast error so far (MASE, below 1 beats "no change"): ' + num(mase['10s']) + ' at 10 s' + (mase['60s'] === null ? '' : ', ' + num(mase['60s']) + ' at 60 s') + '.'
+  }
+
+  /** Per peer: load now, peak over the horizon and when it saturates; and the learnt durations by type. */
+  function renderForecastTables(forecast) {
+    var body = $('bottlenecks').querySelector('tbody')
+    body.textContent = ''
+    var peers = forecast ? forecast.peers : []
+    peers.forEach(function (p) {
+      // 0 with the load still below saturation: an alert's predicted time has come, the load has not (yet).
+      var when = p.saturatesInS === null ? 'not within ' + forecast.horizonS + ' s' : p.saturatesInS > 0 ? 'in ' + Math.round(p.saturatesInS) + ' s' : p.load >= forecast.saturation ? 'now' : 'due now'
+      body.appendChild(
+        el('tr', { 'data-node': p.nodeId, class: p.saturatesInS === null ? null : 'bottleneck' }, [
+          el('td', { class: 'mono', title: p.nodeId }, [short(p.nodeId)]),
+          el('td', { class: 'num' }, [num(p.load)]),
+          el('td', { class: 'num' }, [num(p.peak)]),
+          el('td', { class: p.saturatesInS === null ? 'state-up' : 'state-down' }, [when]),
+        ]),
+      )
+    })
+    $('bottlenecks').hidden = peers.length === 0
+    var types = $('durations').querySelector('tbody')
+    types.textContent = ''
+    var durations = forecast ? forecast.durations : []
+    durations.forEach(function (d) {
+      types.appendChild(el('tr', { 'data-type': d.type }, [el('td', null, [d.type]), el('td', { class: 'num' }, [fmtMs(d.p50Ms)]), el('td', { class: 'num' }, [fmtMs(d.p90Ms)]), el('td', { class: 'num' }, [String(d.count)])]))
+    })
+    $('durations').hidden = durations.length === 0
+  }
+
+  function renderCharts() {
+    var forecast = currentForecast(history_[history_.length - 1])
+    renderLoad(forecast)
+    renderForecastTables(forecast)
     setChart(
       'throughput',
       'jobs/s',
@@ -218,7 +359,9 @@
         'ul',
         null,
         s.alerts.map(function (a) {
-          return el('li', { class: a.severity, 'data-alert': a.name }, [el('b', null, [a.name]), a.message])
+          var predicted = a.predictedInS !== undefined
+          var when = !predicted ? null : a.predictedInS === null ? 'now' : a.predictedInS === 0 ? 'due now' : 'in ' + a.predictedInS + ' s'
+          return el('li', { class: a.severity + (predicted ? ' predicted' : ''), 'data-alert': a.name, 'data-predicted': predicted ? 'true' : null }, [el('b', null, [a.name]), predicted ? el('span', { class: 'badge' }, ['predicted ' + when]) : '', ' ' + a.message])
         }),
       ),
     )
