@@ -51,11 +51,16 @@ const STREAM_REOPENS_MAX = 20
 /** Longest wait the HTTP API accepts for `submitTimeoutMs`. */
 const NODE_WAIT_MAX_MS = 600_000
 
+// `any` in the conditional types below matches a definition of any input and result: JobDef is
+// contravariant in its input, so `unknown` would not match.
 /** The input type of a job definition. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type InputOf<D> = D extends JobDef<infer I, any> ? I : never
 /** The result type of a job definition. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OutputOf<D> = D extends JobDef<any, infer O> ? Awaited<O> : never
 /** The keys of `Jobs` whose values are job definitions: the job types the client can name. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JobName<Jobs> = { [K in keyof Jobs]: Jobs[K] extends JobDef<any, any> ? K : never }[keyof Jobs] & string
 
 /** Job types known by name only: any string, with unknown input and result. */
@@ -121,7 +126,8 @@ export interface RemoteJob<O = unknown> {
 
 /** One item of `submitBatch`. */
 export interface ClientBatchItem<Jobs> {
-    job: JobDef<any, any> | JobName<Jobs>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  job: JobDef<any, any> | JobName<Jobs>
   input: unknown
   options?: JobOptions
 }
