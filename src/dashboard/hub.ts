@@ -172,12 +172,12 @@ export class DashboardHub {
   /** Starts sampling; the view part runs always, the job asks only while someone watches. */
   start(): void {
     assert(this.timer === undefined && !this.stopped, 'the dashboard hub starts once')
+    // A sample that fails is skipped: the page shows a gap, and sampling goes on a tick later.
+    const next = (): void => {
+      if (!this.stopped) loop()
+    }
     const loop = (): void => {
-      this.timer = this.deps.timers.schedule(TICK_MS, () => {
-        this.tick().finally(() => {
-          if (!this.stopped) loop()
-        })
-      })
+      this.timer = this.deps.timers.schedule(TICK_MS, () => void this.tick().then(next, next))
     }
     loop()
   }

@@ -38,7 +38,7 @@ test('malformed or illegal frames close the offending stream, are counted, and t
   const limits = { maxPayloadBytes: 4096, receiveWindowBytes: 16 * 1024 }
   const a = await startNode(limits)
   const b = await startNode(limits)
-  const raws = []
+  const raws: Array<Awaited<ReturnType<typeof startRawNode>>> = []
   try {
     await connect(a.net, b.net)
     const received: string[] = []
@@ -64,7 +64,7 @@ test('malformed or illegal frames close the offending stream, are counted, and t
     assert.equal(metric(b, 'dx_net_protocol_violations_total'), 0)
     assert.ok(a.net.peers().includes(b.net.self))
   } finally {
-    await Promise.allSettled(raws.map((r) => r.stop()))
+    await Promise.allSettled(raws.map(async (r) => r.stop()))
     await stopAll([a, b])
   }
 })
