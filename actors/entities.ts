@@ -21,7 +21,7 @@ import type { RemoteDelivery } from '../src/actor/system.js'
 import type { ActorAddress } from '../src/actor/address.js'
 import type { ActorContext, ActorRef, Ask, Handlers, Message } from '../src/actor/types.js'
 import { parseEntityAddress, shardOf } from '../src/entities/address.js'
-import { CoordinatorCore, type LocateReply, type RenewReply, type ShardGrant } from '../src/entities/coordinator-core.js'
+import { coordinatorFor, type CoordinatorCore, type LocateReply, type RenewReply, type ShardGrant } from '../src/entities/coordinator-core.js'
 import { PASSIVATE_AFTER_MS } from '../src/entities/define.js'
 import { EntityUnavailableError, NotPersistentError, UnknownEntityTypeError } from '../src/entities/errors.js'
 import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../src/entities/options.js'
@@ -322,6 +322,12 @@ export function entitiesActor(init: EntitiesActorInit) {
         for (const shard of shards) releasing.delete(shard)
       }
 
+      /**
+       * Renews this node's leases with the leader. A renewal that failed or reached a node that does
+       * not lead (an election under way) is retried at the next tick, not after renewEveryMs: leases
+       * outlive a leader change only if the new leader hears the claims in time. The callbacks touch
+       * only these two fields, so a lost self-message cannot leave renewals stuck.
+       */
       function renew(): void {
         const leader = init.cluster.view()?.leader
         if (renewing || leader === null || leader === undefined) return
@@ -334,9 +340,11 @@ export function entitiesActor(init: EntitiesActorInit) {
             (answer) => {
               renewing = false
               if (answer.ok) ctx.self.tell({ type: 'renewed', reply: answer.value, sentAtMs })
+              else nextRenewMs = 0
             },
             () => {
               renewing = false
+              nextRenewMs = 0
             },
           )
       }
@@ -349,10 +357,11 @@ export function entitiesActor(init: EntitiesActorInit) {
           .map((m) => ({ node: m.nodeId, capacity: options.shards, outstanding: 0, eventLoopLagMs: m.metrics?.eventLoopLagMs ?? 0, leader: m.nodeId === self }))
       }
 
+      /** The coordinator while this node holds the leader lease; kept across a lapse of the same epoch (coordinatorFor). */
       function lead(): CoordinatorCore | undefined {
         const epoch = init.cluster.leaderEpoch()
-        if (epoch === undefined) coordinator = undefined
-        else if (coordinator?.leaderEpoch !== epoch) coordinator = new CoordinatorCore(epoch, now(), options, placement)
+        if (epoch === undefined) return undefined
+        coordinator = coordinatorFor(coordinator, epoch, now(), options, placement)
         return coordinator
       }
 
