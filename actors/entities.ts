@@ -21,7 +21,7 @@ import type { RemoteDelivery } from '../src/actor/system.js'
 import type { ActorAddress } from '../src/actor/address.js'
 import type { ActorContext, ActorRef, Ask, Handlers, Message } from '../src/actor/types.js'
 import { parseEntityAddress, shardOf } from '../src/entities/address.js'
-import { CoordinatorCore, type LocateReply, type RenewReply, type ShardGrant } from '../src/entities/coordinator-core.js'
+import { coordinatorFor, type CoordinatorCore, type LocateReply, type RenewReply, type ShardGrant } from '../src/entities/coordinator-core.js'
 import { PASSIVATE_AFTER_MS } from '../src/entities/define.js'
 import { EntityUnavailableError, NotPersistentError, UnknownEntityTypeError } from '../src/entities/errors.js'
 import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../src/entities/options.js'
@@ -43,6 +43,15 @@ const CONTROL_TIMEOUT_MS = 5000
 const LOCATE_RETRY_MS = 100
 /** Time between ticks. */
 const TICK_MS = 50
+/** Messages routed on a node and not yet taken by its entities actor; past this, new ones are refused. */
+const ROUTES_MAX = 100_000
+/**
+ * The entities actor's mailbox: room for every routed message plus remote deliveries, so that its
+ * messages to itself (bounced, located, drained, renewed...) are never refused. Refusing one lost
+ * the delivery it carried (its ask waited for its timeout) or left a shard locating or draining for
+ * good, so every later message to the shard waited.
+ */
+const MAILBOX_CAPACITY = 1_000_000
 const PASSIVATE = '$dx.passivate'
 
 type DeliverReply = { readonly ok: true; readonly value?: unknown } | { readonly bounce: true }
@@ -94,8 +103,14 @@ export class EntitiesHandle implements RemoteDelivery {
   private target: ((shard: number, delivery: Delivery) => void) | undefined = undefined
   private listing: () => EntityInfo[] = () => []
   private clock: { monotonicMs(): number } | undefined = undefined
+  /** Messages handed to the entities actor that it has not taken yet. */
+  private routing = 0
 
-  constructor(readonly shards: number) {}
+  constructor(
+    readonly shards: number,
+    /** Past this many routed messages not yet taken, new ones are refused (an ask gets MailboxFullError). */
+    private readonly routesMax: number = ROUTES_MAX,
+  ) {}
 
   send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
     let entity: { type: string; key: string }
@@ -110,8 +125,18 @@ export class EntitiesHandle implements RemoteDelivery {
       reply?.reject(new EntityUnavailableError('entities are not running on this node'))
       return
     }
+    if (this.routing >= this.routesMax) {
+      reply?.reject(new MailboxFullError(ENTITIES_PATH, this.routesMax))
+      return
+    }
+    this.routing++
     const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
     target(shardOf(entity.type, entity.key, this.shards), { entityType: entity.type, key: entity.key, body: message, reply, deadlineMs: this.clock.monotonicMs() + timeoutMs })
+  }
+
+  /** @internal The entities actor took one routed message. */
+  routed(): void {
+    this.routing--
   }
 
   /** The activations living on this node. */
@@ -153,6 +178,7 @@ export function entitiesActor(init: EntitiesActorInit) {
   const placement = init.placement ?? new LeastLoadedPlacement()
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
   return defineActor<EntitiesMsg>({
+    mailbox: { capacity: MAILBOX_CAPACITY },
     remote: {
       tick: 'never',
       route: 'never',
@@ -322,6 +348,12 @@ export function entitiesActor(init: EntitiesActorInit) {
         for (const shard of shards) releasing.delete(shard)
       }
 
+      /**
+       * Renews this node's leases with the leader. A renewal that failed or reached a node that does
+       * not lead (an election under way) is retried at the next tick, not after renewEveryMs: leases
+       * outlive a leader change only if the new leader hears the claims in time. The callbacks touch
+       * only these two fields, so a lost self-message cannot leave renewals stuck.
+       */
       function renew(): void {
         const leader = init.cluster.view()?.leader
         if (renewing || leader === null || leader === undefined) return
@@ -334,9 +366,11 @@ export function entitiesActor(init: EntitiesActorInit) {
             (answer) => {
               renewing = false
               if (answer.ok) ctx.self.tell({ type: 'renewed', reply: answer.value, sentAtMs })
+              else nextRenewMs = 0
             },
             () => {
               renewing = false
+              nextRenewMs = 0
             },
           )
       }
@@ -349,10 +383,11 @@ export function entitiesActor(init: EntitiesActorInit) {
           .map((m) => ({ node: m.nodeId, capacity: options.shards, outstanding: 0, eventLoopLagMs: m.metrics?.eventLoopLagMs ?? 0, leader: m.nodeId === self }))
       }
 
+      /** The coordinator while this node holds the leader lease; kept across a lapse of the same epoch (coordinatorFor). */
       function lead(): CoordinatorCore | undefined {
         const epoch = init.cluster.leaderEpoch()
-        if (epoch === undefined) coordinator = undefined
-        else if (coordinator?.leaderEpoch !== epoch) coordinator = new CoordinatorCore(epoch, now(), options, placement)
+        if (epoch === undefined) return undefined
+        coordinator = coordinatorFor(coordinator, epoch, now(), options, placement)
         return coordinator
       }
 
@@ -372,6 +407,7 @@ export function entitiesActor(init: EntitiesActorInit) {
           if (c !== undefined) for (const node of c.tick(t, candidates())) regionOf(node).tell({ type: 'hint' })
         },
         route: (msg) => {
+          init.handle.routed()
           if (!router.send(msg.shard, msg.delivery)) msg.delivery.reply?.reject(new MailboxFullError(`entity ${msg.delivery.entityType}/${msg.delivery.key}`, 10_000))
         },
         deliver: (msg, c) => {

@@ -15,6 +15,10 @@
  * - A new leader knows no table: it adopts the claims owners send in their renewals and allocates
  *   nothing else until leaseMs·(1+drift)+margin after it started, when every lease granted by a
  *   previous leader and not renewed with it has ended.
+ * - One table per leader epoch (see coordinatorFor): a leader whose cluster lease lapses and comes
+ *   back under the same epoch keeps its table. A second table for the same epoch would restart the
+ *   counter (reusing epochs, so a persistent key's store refuses the new activation) and would not
+ *   adopt its own grants (claims of this leadership are not adopted), dropping every shard.
  */
 import { assert } from '../assert.js'
 import type { Placement, PeerLoad } from '../jobs/placement.js'
@@ -22,6 +26,16 @@ import type { NodeId } from '../net/types.js'
 import type { EntityOptions } from './options.js'
 
 const COUNTER_BITS = 2 ** 20
+
+/**
+ * The coordinator of a node that leads `leaderEpoch`: `current` if it was built for that epoch, else
+ * a new one. A lapse of the cluster lease under load (late gossip echoes) makes the driver see no
+ * epoch for a while; the leader that comes back under the same epoch is the same leadership (no
+ * other leader can act between two lease intervals of one epoch), so its table still holds.
+ */
+export function coordinatorFor(current: CoordinatorCore | undefined, leaderEpoch: number, nowMs: number, options: EntityOptions, placement: Placement): CoordinatorCore {
+  return current?.leaderEpoch === leaderEpoch ? current : new CoordinatorCore(leaderEpoch, nowMs, options, placement)
+}
 
 /** One shard's owner as the leader records it. */
 export interface Allocation {

@@ -46,6 +46,8 @@ interface ShardRoute {
   locating: boolean
   /** Monotonic time of the next locate attempt, when the last one found no owner. */
   retryAtMs: number | undefined
+  /** The last route that bounced or failed: a locate naming it again is stale and waits like "no owner". */
+  stale: { owner: NodeId; epoch: number } | undefined
 }
 
 export class EntityRouter {
@@ -93,14 +95,20 @@ export class EntityRouter {
     this.flush(shard, st)
   }
 
-  /** The leader's answer to a locate: the owner, or undefined to try again at `retryAtMs`. */
+  /**
+   * The leader's answer to a locate: the owner, or undefined to try again at `retryAtMs`. An answer
+   * naming the route that just bounced or failed is treated as undefined: the leader's table lags
+   * the owner (which dropped that epoch for good), and sending there again at once would loop
+   * locate -> bounce -> locate as fast as messages go (in the simulator, without time passing).
+   */
   located(shard: number, owner: { owner: NodeId; epoch: number } | undefined, retryAtMs: number): void {
     const st = this.state(shard)
     st.locating = false
-    if (owner === undefined) {
+    if (owner === undefined || (st.stale !== undefined && st.stale.owner === owner.owner && st.stale.epoch === owner.epoch)) {
       st.retryAtMs = retryAtMs
       return
     }
+    st.stale = undefined
     st.route = owner
     this.flush(shard, st)
   }
@@ -141,6 +149,7 @@ export class EntityRouter {
 
   private invalidate(shard: number, st: ShardRoute, owner: NodeId, epoch: number): void {
     if (st.route !== undefined && st.route.owner === owner && st.route.epoch === epoch) {
+      st.stale = st.route
       st.route = undefined
       if (owner === this.self) {
         // Local deliveries are synchronous: nothing of this epoch is still on its way.
@@ -184,7 +193,7 @@ export class EntityRouter {
   private state(shard: number): ShardRoute {
     let st = this.shards.get(shard)
     if (st === undefined) {
-      st = { route: undefined, bounced: [], queued: [], draining: undefined, locating: false, retryAtMs: undefined }
+      st = { route: undefined, bounced: [], queued: [], draining: undefined, locating: false, retryAtMs: undefined, stale: undefined }
       this.shards.set(shard, st)
     }
     return st

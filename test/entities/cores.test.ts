@@ -3,7 +3,7 @@
 // accept/hold/bounce rule (contiguous runs per epoch), and the router's order across bounces.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { CoordinatorCore } from '../../src/entities/coordinator-core.js'
+import { CoordinatorCore, coordinatorFor } from '../../src/entities/coordinator-core.js'
 import { DEFAULT_ENTITY_OPTIONS } from '../../src/entities/options.js'
 import { OwnerCore } from '../../src/entities/owner-core.js'
 import { EntityRouter, type Delivery } from '../../src/entities/router.js'
@@ -37,6 +37,31 @@ test('an allocation moves only after the owner lease ends, with a higher epoch',
   assert.ok('owner' in second && second.owner === 'b' && second.epoch > first.epoch)
   // The owner's own lease (from the time it sent the renewal) ends before the leader's record.
   assert.ok(options.leaseMs * (1 - 2 * options.drift) < hold)
+})
+
+test('a leader whose lease lapses and returns under the same epoch keeps its table; a new epoch starts afresh', () => {
+  // Under CPU load the cluster lease lapses for a moment (late gossip echoes) without a new election.
+  // Rebuilding the table then dropped every shard cluster-wide: its own grants are not adopted, every
+  // locate waited `hold`, and the restarted counter reused epochs (a persistent key's store refuses those).
+  const placement = new LeastLoadedPlacement()
+  const first = coordinatorFor(undefined, 4, 0, options, placement)
+  const t = hold + 1
+  const granted = first.locate(3, t, peers('a', 'b'))
+  assert.ok('owner' in granted)
+  first.renew(granted.owner, [{ shard: 3, epoch: granted.epoch }], t + 10)
+  const back = coordinatorFor(first, 4, t + 500, options, placement)
+  assert.equal(back, first)
+  assert.deepEqual(back.locate(3, t + 500, peers('a', 'b')), granted, 'the same owner and epoch, with no wait')
+  const other = back.locate(5, t + 500, peers('a', 'b'))
+  assert.ok('owner' in other && other.epoch > granted.epoch, 'epochs keep growing')
+  // What rebuilding for the same epoch would do: refuse its own grant and reuse an epoch.
+  const rebuilt = new CoordinatorCore(4, t + 500, options, placement)
+  assert.deepEqual(rebuilt.renew(granted.owner, [{ shard: 3, epoch: granted.epoch }], t + 510).owned, [])
+  const reused = rebuilt.locate(3, t + 500 + hold + 1, peers('a', 'b'))
+  assert.ok('epoch' in reused && reused.epoch <= granted.epoch)
+  const next = coordinatorFor(back, 5, t + 600, options, placement)
+  assert.notEqual(next, back)
+  assert.deepEqual(next.locate(6, t + 600, peers('a', 'b')), { wait: true }, 'a new leadership waits out earlier leases')
 })
 
 test('rebalancing hands off a bounded number of shards per interval, and only after release', () => {
@@ -96,6 +121,38 @@ test('the router resends bounced messages in send order, after the old owner dra
   assert.ok(!log.some((l) => l.startsWith('fwd y')), 'nothing goes to the new owner before the old one drained')
   router.drained(0, 1)
   assert.deepEqual(log, ['locate 0', 'fwd x@1 m1', 'fwd x@1 m2', 'fwd x@1 m3', 'marker x@1 #1', 'locate 0', 'fwd y@2 m2', 'fwd y@2 m3', 'fwd y@2 m4'])
+})
+
+test('a locate answer naming the route that just bounced waits for the retry instead of looping', () => {
+  // The leader's table can lag an owner that dropped its epoch (its lease ran out first). Routing
+  // there again at once looped locate -> bounce -> locate; with a local owner, without time passing.
+  let locates = 0
+  let owns = false
+  const delivered: string[] = []
+  const router = new EntityRouter('me', {
+    local: (_shard, epoch, d) => {
+      if (!owns) return false
+      delivered.push(`${epoch} ${String(d.body)}`)
+      return true
+    },
+    forward: () => assert.fail('nothing is remote here'),
+    marker: () => assert.fail('a local bounce needs no marker'),
+    locate: () => locates++,
+  })
+  const d = (body: string): Delivery => ({ entityType: 't', key: 'k', body, reply: undefined, deadlineMs: 1e9 })
+  router.send(0, d('m1'))
+  router.located(0, { owner: 'me', epoch: 5 }, 100)
+  assert.equal(locates, 2, 'the bounce asked again')
+  router.located(0, { owner: 'me', epoch: 5 }, 100)
+  assert.equal(locates, 2, 'the same stale answer is not followed at once')
+  router.tick(50)
+  assert.equal(locates, 2)
+  router.tick(100)
+  assert.equal(locates, 3, 'asked again at the retry time')
+  owns = true
+  router.located(0, { owner: 'me', epoch: 6 }, 200)
+  assert.deepEqual(delivered, ['6 m1'])
+  assert.equal(router.waiting(), 0)
 })
 
 test('entity addresses round-trip, reject bad keys, and shards are stable', () => {
