@@ -231,7 +231,7 @@ export function entitiesActor(init: EntitiesActorInit) {
           regionOf(to).ask({ type: 'marker', shard, epoch }, { timeoutMs: CONTROL_TIMEOUT_MS }).then(done, done)
         },
         locate: (shard) => {
-          const leader = init.cluster.view()?.leader
+          const leader = init.cluster.leader()
           if (leader === null || leader === undefined) {
             ctx.self.tell({ type: 'located', shard, reply: undefined })
             return
@@ -338,7 +338,7 @@ export function entitiesActor(init: EntitiesActorInit) {
         for (const a of activations.values()) if (a.shard === shard) return
         releasing.delete(shard)
         const epoch = owner.released(shard)
-        const leader = init.cluster.view()?.leader
+        const leader = init.cluster.leader()
         if (epoch !== undefined && leader !== null && leader !== undefined) regionOf(leader.nodeId).tell({ type: 'released', shard, epoch })
       }
 
@@ -355,7 +355,7 @@ export function entitiesActor(init: EntitiesActorInit) {
        * only these two fields, so a lost self-message cannot leave renewals stuck.
        */
       function renew(): void {
-        const leader = init.cluster.view()?.leader
+        const leader = init.cluster.leader()
         if (renewing || leader === null || leader === undefined) return
         renewing = true
         const sentAtMs = now()
@@ -459,7 +459,7 @@ export function entitiesActor(init: EntitiesActorInit) {
           dropShards(outcome.dropped)
           for (const batch of outcome.bounced) for (const item of batch.items) settleBounced(item)
           for (const batch of outcome.accepted) for (const item of batch.items) accept(batch.shard, batch.epoch, item)
-          const leader = init.cluster.view()?.leader
+          const leader = init.cluster.leader()
           for (const g of outcome.refused) if (leader !== null && leader !== undefined) regionOf(leader.nodeId).tell({ type: 'released', shard: g.shard, epoch: g.epoch })
           for (const shard of outcome.release) {
             releasing.add(shard)

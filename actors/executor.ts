@@ -123,7 +123,7 @@ export interface ExecutorInit {
 
 export function executorActor(init: ExecutorInit) {
   /** Assignments and aborts come from the scheduler of the node this node follows as leader. */
-  const fromLeader = (from: string): boolean => init.cluster.view()?.leader?.nodeId === from
+  const fromLeader = (from: string): boolean => init.cluster.leader()?.nodeId === from
   return defineActor<ExecutorMsg>({
     remote: { assign: fromLeader, abort: fromLeader, flush: 'never' },
     mailbox: { capacity: 100_000 },
@@ -220,7 +220,7 @@ export function executorActor(init: ExecutorInit) {
       const send = (): void => {
         flushQueued = false
         if (sending || outbox.length === 0) return
-        const leader = init.cluster.view()?.leader
+        const leader = init.cluster.leader()
         if (leader === null || leader === undefined) {
           ctx.timers.once('retry', REPORT_RETRY_MS, { type: 'flush' })
           return

@@ -19,7 +19,7 @@ export interface JobsClientInit {
 
 export function jobsClientActor(init: JobsClientInit) {
   /** Pushes come from the scheduler of the current leader; one refused during a leader change is made up by the next rewatch. */
-  const fromLeader = (from: string): boolean => init.cluster.view()?.leader?.nodeId === from
+  const fromLeader = (from: string): boolean => init.cluster.leader()?.nodeId === from
   return defineActor<JobsClientMsg>({
     remote: { finished: fromLeader, progress: fromLeader, rewatch: 'never' },
     supervision: { decide: () => 'resume' },
@@ -37,7 +37,7 @@ export function jobsClientActor(init: JobsClientInit) {
         },
         rewatch() {
           const ids = init.waiters.pendingIds()
-          const leader = init.cluster.view()?.leader
+          const leader = init.cluster.leader()
           if (ids.length === 0 || leader === null || leader === undefined) return
           const scheduler = ctx.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
           for (let i = 0; i < ids.length; i += 10_000) {

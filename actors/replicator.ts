@@ -6,8 +6,8 @@
  *
  * Duties and order:
  * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
- *   leads it, with voters = view().config.members), and whom it follows (appends from anyone else
- *   are refused);
+ *   leads it, with voters = config().members), and whom it follows (appends from anyone else are
+ *   refused); the learners (members that are not voters) are read on every tick;
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
  *   commit index (on the leader, so that voters are made only of members holding it), starts it
@@ -132,6 +132,7 @@ export function replicatorActor(init: ReplicatorInit) {
         generation++
         ledEpoch = undefined
         core = new ReplicationCore({ self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) }, clock.monotonicMs())
+        refreshLearners()
         sync()
         flush()
       }
@@ -144,7 +145,7 @@ export function replicatorActor(init: ReplicatorInit) {
 
       /** Why a fence or append for `epoch` cannot be served by this node's log. */
       const fenced = (epoch: number): Error => {
-        const known = cluster.view()?.leader?.epoch
+        const known = cluster.leader()?.epoch
         if (known !== undefined && known > epoch) return new FencedError(epoch, known)
         // A lapsed lease on the epoch this core led may come back (the core then leads it again):
         // the caller retries instead of giving up the lead over a slow event loop.
@@ -152,9 +153,18 @@ export function replicatorActor(init: ReplicatorInit) {
         return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
       }
 
+      /**
+       * Members that get the log without voting, refreshed on every tick: building the whole view
+       * (each member's failure detector) on every input cost more than the replication itself.
+       * Only liveness depends on them; the voters are read before every input.
+       */
+      let learners: NodeId[] = []
+      const refreshLearners = (): void => {
+        learners = (cluster.view()?.members ?? []).filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up')).map((m) => m.nodeId)
+      }
+
       /** Aligns the core with the cluster's view: leading, voters, stepping down. */
       const sync = (): Following | undefined => {
-        const view = cluster.view()
         if (core === undefined) return undefined
         const epoch = cluster.leaderEpoch()
         const now = clock.monotonicMs()
@@ -165,8 +175,7 @@ export function replicatorActor(init: ReplicatorInit) {
           ledEpoch = undefined
           failWaiters(new FencedError(lost, epoch), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
         }
-        const voters = view?.config?.members ?? []
-        const learners = (view?.members ?? []).filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up')).map((m) => m.nodeId)
+        const voters = cluster.config()?.members ?? []
         const key = `${voters.join(',')}/${learners.join(',')}`
         // Re-leading the epoch of this core (after a lease lapse) is safe: its log was never cut.
         if (ledEpoch === undefined && epoch !== undefined && (epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn) {
@@ -179,7 +188,7 @@ export function replicatorActor(init: ReplicatorInit) {
           voterKey = key
           core.setVoters(voters, now, learners)
         }
-        const leader = view?.leader
+        const leader = cluster.leader()
         return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }
       }
 
@@ -340,6 +349,7 @@ export function replicatorActor(init: ReplicatorInit) {
       return {
         tick() {
           claimCluster()
+          refreshLearners()
           sync()
           core?.tick(clock.monotonicMs())
           flush()

@@ -87,7 +87,7 @@ export interface SchedulerInit {
 
 export function schedulerActor(init: SchedulerInit) {
   /** Nodes in this leader's view of the cluster; one whose record has not arrived yet is refused, and its client retries. */
-  const member = (from: string): boolean => init.cluster.view()?.members.some((m) => m.nodeId === from) === true
+  const member = (from: string): boolean => init.cluster.knows(from)
   return defineActor<SchedulerMsg>({
     // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
     remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, forecast: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },

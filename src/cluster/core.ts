@@ -475,11 +475,26 @@ export class ClusterCore {
     return this.epoch
   }
 
+  /** The configuration this node holds (voters and workers), as in `view`. */
+  get currentConfig(): ClusterConfig | null {
+    return this.config
+  }
+
+  /** The leader this node knows (itself while it leads), as in `view`, without building the members. */
+  leader(nowMs: number): ClusterView['leader'] {
+    return this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+  }
+
+  /** True when `id` is among the members `view` lists: this node, the configuration, or a node heard from. */
+  knows(id: NodeId): boolean {
+    return id === this.self || this.peers.has(id) || this.isMember(id)
+  }
+
   /** This node's view of the cluster. */
   view(nowMs: number): ClusterView {
     const members: MemberView[] = []
     const voters = new Set(this.config?.members ?? [])
-    const leader = this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+    const leader = this.leader(nowMs)
     const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
     members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), role: role(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
     const ids = new Set([...voters, ...(this.config?.workers ?? []), ...this.peers.keys()])

@@ -41,6 +41,21 @@ export class ClusterHandle {
     return this.core?.view(this.clock!.monotonicMs())
   }
 
+  /** `view()?.config` without building the view. */
+  config(): ClusterView['config'] | undefined {
+    return this.core?.currentConfig
+  }
+
+  /** `view()?.leader` without building the view: for checks on every message. */
+  leader(): ClusterView['leader'] | undefined {
+    return this.core?.leader(this.clock!.monotonicMs())
+  }
+
+  /** True when `nodeId` is among `view()?.members`, without building the view. */
+  knows(nodeId: string): boolean {
+    return this.core?.knows(nodeId) === true
+  }
+
   /**
    * The durable end of this node's replica log, for the election's up-to-date rule: index is one
    * past the last entry, epoch the epoch of that entry. Called synchronously BEFORE a write that

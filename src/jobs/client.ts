@@ -313,7 +313,7 @@ export class JobClient {
   }
 
   private scheduler(): ActorRef<SchedulerMsg> {
-    const leader = this.init.cluster.view()?.leader
+    const leader = this.init.cluster.leader()
     if (leader === null || leader === undefined) throw new NoLeaderError('no leader is known yet')
     return this.init.system.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
   }
