@@ -5,6 +5,8 @@
  * and a flush hands out views of the slabs. Bytes once handed out are never written again, because
  * libp2p may still hold them; new frames go after them in the same slab or into a new one.
  * Invariants: `bytes` is the sum of queued frame sizes; `take` returns whole frames only, in order.
+ * Slabs are not zero-filled (that cost as much as the copy itself): the caller of `reserve` writes
+ * every byte it reserved before anything is taken, and bytes never reserved are never handed out.
  */
 import { assert } from '../../assert.js'
 import { frameBytesAt } from './framing.js'
@@ -21,7 +23,7 @@ export class OutboundQueue {
 
   constructor(private readonly slabBytes: number) {
     assert(Number.isInteger(slabBytes) && slabBytes > 0, `bad slab size ${slabBytes}`)
-    this.slab = new Uint8Array(slabBytes)
+    this.slab = Buffer.allocUnsafeSlow(slabBytes)
   }
 
   /** Bytes waiting to be sent. */
@@ -39,7 +41,7 @@ export class OutboundQueue {
     assert(frameBytes > 0, 'empty frame')
     if (this.slab.length - this.end < frameBytes) {
       if (this.end > this.start) this.sealed.push(this.slab.subarray(this.start, this.end))
-      this.slab = new Uint8Array(Math.max(this.slabBytes, frameBytes))
+      this.slab = Buffer.allocUnsafeSlow(Math.max(this.slabBytes, frameBytes))
       this.start = 0
       this.end = 0
     }
