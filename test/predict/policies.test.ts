@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../../src/errors.js'
 import { LeastLoadedPlacement, OVERCOMMIT, type PeerLoad, type PlacementModel } from '../../src/jobs/placement.js'
 import { createPlacement, PLACEMENT_NAMES } from '../../src/jobs/placement/index.js'
 import { EectPlacement } from '../../src/jobs/placement/policies.js'
-import { WorkAccounting } from '../../src/jobs/placement/accounting.js'
+import { residualMs, upperTail, WorkAccounting } from '../../src/jobs/placement/accounting.js'
 
 const peer = (node: string, outstanding: number, extra: Partial<PeerLoad> = {}): PeerLoad => ({ node, capacity: 1, outstanding, eventLoopLagMs: 0, leader: false, ...extra })
 const speeds: Record<string, number> = { fast: 2, slow: 0.5 }
@@ -93,4 +93,18 @@ test('work accounting: the running window ages, queued work does not', () => {
   assert.equal(a.backlogMs('n', 1500), 500)
   a.released('n', 't', 2000)
   assert.equal(a.backlogMs('n', 2000), 0)
+})
+
+test('work accounting: an attempt past its median still counts its expected residual', () => {
+  const a = new WorkAccounting()
+  a.assigned('n', 1, 't', 1000, 0, 0.5)
+  // Before it starts running long: about the mean, exp(0.125) x 1000.
+  assert.ok(Math.abs(a.backlogMs('n', 0) - 1133) < 2)
+  // Twice its median in, it is expected to need more, not nothing.
+  const late = a.backlogMs('n', 2000)
+  assert.ok(late > 400 && late < 1000, `residual at 2x the median ${late}`)
+  // Far in the tail the residual keeps growing with the elapsed time (log-normal mean residual life).
+  assert.ok(a.backlogMs('n', 1e6) > a.backlogMs('n', 1e5))
+  assert.ok(Math.abs(residualMs(1000, 0, 400) - 600) < 1e-9)
+  assert.ok(Math.abs(upperTail(0) - 0.5) < 1e-7 && Math.abs(upperTail(1.2816) - 0.1) < 1e-4)
 })

@@ -22,7 +22,7 @@
 import type { Random } from '../../env/types.js'
 import type { NodeId } from '../../net/types.js'
 import { hasRoom, OVERCOMMIT, type PeerLoad, type Placement, type PlacementJob, type PlacementModel } from '../placement.js'
-import { WorkAccounting } from './accounting.js'
+import { meanOf, WorkAccounting } from './accounting.js'
 
 const byId = (a: PeerLoad, b: PeerLoad): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
 
@@ -153,22 +153,23 @@ export class EectPlacement implements Placement {
     const nowMs = job?.nowMs ?? 0
     const hint = job?.durationHintMs ?? null
     const useP90 = job?.deadline !== undefined && job.deadline !== null
-    const scored: Array<{ c: PeerLoad; wait: number; own: number; score: number }> = []
+    const scored: Array<{ c: PeerLoad; wait: number; own: number; score: number; p50: number; sigma: number }> = []
     let best = Infinity
     for (const c of candidates) {
       if (!hasRoom(c, this.overcommit)) continue
       const predicted = this.model.predict(type, c.node, hint)
-      const own = useP90 ? predicted.p90Ms : predicted.p50Ms
+      const sigma = sigmaOf(predicted)
+      const own = useP90 ? predicted.p90Ms : meanOf(predicted.p50Ms, sigma)
       const wait = this.waitMs(c, predicted.p50Ms, nowMs)
       const score = wait + own
-      scored.push({ c, wait, own, score })
+      scored.push({ c, wait, own, score, p50: predicted.p50Ms, sigma })
       if (score < best) best = score
     }
     if (scored.length === 0) return undefined
     const near = scored.filter((s) => s.score <= best * (1 + this.tie))
     const pick = near.length === 1 ? near[0]! : near[this.random.int(0, near.length - 1)]!
     if (this.holdFactor !== undefined && pick.wait > this.holdFactor * pick.own && pick.c.outstanding > 0) return undefined
-    this.accounting.assigned(pick.c.node, pick.c.capacity, type, this.model.predict(type, pick.c.node, hint).p50Ms, nowMs)
+    this.accounting.assigned(pick.c.node, pick.c.capacity, type, pick.p50, nowMs, pick.sigma)
     return pick.c.node
   }
 
@@ -190,4 +191,9 @@ export class EectPlacement implements Placement {
     }
     return backlog / c.capacity
   }
+}
+
+/** The log-normal sigma implied by a prediction's P50 and P90. */
+function sigmaOf(p: { readonly p50Ms: number; readonly p90Ms: number }): number {
+  return p.p90Ms > p.p50Ms && p.p50Ms > 0 ? Math.log(p.p90Ms / p.p50Ms) / 1.2816 : 0
 }
