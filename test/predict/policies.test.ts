@@ -1,6 +1,7 @@
 // Goal: each placement policy decides as documented, never exceeds the overcommit limit, and is
 // selectable by name (an unknown name is a typed error); eect accounts the predicted work it
-// placed, ages it, releases it, and holds a job at the leader (eect-pull) when every wait is long.
+// placed, ages it (a running attempt counts its expected residual), releases it, and binds late
+// (eect-pull: free slots only; a job waits for a busy peer that finishes it sooner only while few wait).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -74,13 +75,16 @@ test('eect: earliest expected completion, with accounting aged and released', ()
   assert.equal(e.choose('t', [peer('fast', 0), peer('m', 1)], job(0)), 'fast')
 })
 
-test('eect-pull holds a job at the leader while every wait is long', () => {
+test('eect-pull: free slots only; holds a job for a sooner busy peer only while few jobs wait', () => {
   const p = createPlacement('eect-pull', { random: new SeededRandom(1), model, overcommit: Infinity })
-  assert.equal(p.choose('t', [peer('m', 0)], job(0)), 'm')
-  assert.equal(p.choose('t', [peer('m', 1)], job(0)), 'm')
-  assert.equal(p.choose('t', [peer('m', 2)], job(0)), 'm')
-  // Now 3000 ms of backlog on m > 2 x 1000 ms: held.
-  assert.equal(p.choose('t', [peer('m', 3)], job(0)), undefined)
+  const q = (queued: number) => ({ ...job(0), queued })
+  // Only a free slot takes a job: the leader's queue keeps the rest (late binding).
+  assert.equal(p.choose('t', [peer('m', 0)], q(1)), 'm')
+  assert.equal(p.choose('t', [peer('m', 1)], q(1)), undefined)
+  // fast (speed 2) holds a 500 ms job: it would finish a new one at 500 + 500 < slow's 2000.
+  assert.equal(p.choose('t', [peer('fast', 1), peer('slow', 0)], q(1)), undefined)
+  // With two jobs waiting and one such peer, the second would wait longer still: slow takes it.
+  assert.equal(p.choose('t', [peer('fast', 1), peer('slow', 0)], q(2)), 'slow')
 })
 
 test('work accounting: the running window ages, queued work does not', () => {
