@@ -24,7 +24,7 @@ const USAGE = `usage:
                          [--mode safety|liveness] [--swarm] [--scenario mesh] [--bug NAME] [--out FILE] [--verbose]
   distributex sim check  --seed N [same options]      run twice, compare trace hashes
   distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2]
-  distributex sim compare --scenario S2 [--policies wlc,eect,...] [--seeds 1..5] [--tasks 20000]
+  distributex sim compare --scenario S2 [--policies wlc,eect,eect-pull+rank,...] [--seeds 1..5] [--tasks 20000]
                          [--overcommit N|inf] [--loads 0.5,0.8,0.9] [--report out.html]
                          placement policies on identical seeds (scenarios: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')})
   distributex sim replay FILE
@@ -99,7 +99,10 @@ async function cmdCompare(values: Values): Promise<number> {
   const base = PLACEMENT_SCENARIOS[name]
   if (base === undefined) throw new UsageError(`unknown placement scenario ${JSON.stringify(name)}; known: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')}`)
   const policies = values.policies === undefined ? COMPARE_POLICIES : values.policies.split(',').map((p) => p.trim())
-  for (const p of policies) if (p !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(p)) throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle`)
+  for (const p of policies) {
+    const [policy, modifier] = p.split('+')
+    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank')) throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank)`)
+  }
   const seeds = values.seeds === undefined ? [1, 2, 3] : parseSeeds(values.seeds)
   const overcommit = values.overcommit === undefined ? base.overcommit : values.overcommit === 'inf' ? Infinity : positiveInt(values.overcommit, '--overcommit')
   const scenario = { ...base, overcommit, ...(values.tasks === undefined ? {} : { jobs: Math.max(100, positiveInt(values.tasks, '--tasks')) }) }

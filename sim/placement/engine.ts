@@ -7,6 +7,11 @@
  * scenario gives one, is its true size times lognormal(0, sigma) noise (a noisy oracle); the
  * learnt predictor is fed every completion, as the leader's analytics is fed executor summaries.
  *
+ * With `dag`, each arrival is a workflow of 2..maxTasks tasks with dependencies (the scheduler
+ * core releases a task when its dependencies finish) and the JCTs are per workflow (its makespan:
+ * arrival to its last task's finish). A policy name may end in `+rank`: the submitter then gives
+ * each task HEFT's upward rank (from the hints) as its priority, which orders the leader's queue.
+ *
  * Deterministic: everything is drawn from one seeded Random; the same (scenario, policy, seed)
  * gives the same result. Time unit: ms, with the mean job taking WORK_MS on a node of speed 1.
  */
@@ -18,7 +23,7 @@ import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobSpec } from '../../src/jobs/types.js'
 import { DurationPredictor } from '../../src/predict/duration.js'
 import { MinHeap } from '../../src/util/heap.js'
-import { exponential, googleSpeeds, normal, SizeSampler, type SizeDist } from './workload.js'
+import { exponential, googleSpeeds, normal, randomDag, SizeSampler, upwardRanks, type SizeDist } from './workload.js'
 
 /** Mean work of a job, ms at speed 1. */
 export const WORK_MS = 1000
@@ -43,6 +48,8 @@ export interface PlacementScenario {
   readonly overcommit: number
   /** Policies see the true node speeds instead of learning them (for checks against theory). */
   readonly knownSpeeds?: boolean
+  /** Workflows of 2..maxTasks dependent tasks instead of single jobs (S7-DAG). */
+  readonly dag?: { readonly maxTasks: number }
 }
 
 export interface PolicyRun {
@@ -62,7 +69,7 @@ export interface PolicyRun {
   readonly completed: number
 }
 
-/** A policy name, or `oracle` (eect with exact hints and known speeds). */
+/** A policy name, or `oracle` (eect with exact hints and known speeds), optionally with `+rank`. */
 export type SimPolicy = string
 
 interface Node {
@@ -115,14 +122,18 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   const phases = random.fork('phases')
   const nodes: Node[] = speeds.map((speed, i) => ({ id: `n${String(i).padStart(3, '0')}`, speed, queue: [], running: 0, busyMs: 0, gossip: { atMs: 0, running: 0, queued: 0 } }))
   const totalSpeed = speeds.reduce((a, b) => a + b, 0) * scenario.capacity
-  const meanGap = WORK_MS / (scenario.rho * totalSpeed)
+  const dagRandom = random.fork('dag')
+  const tasksPerArrival = scenario.dag === undefined ? 1 : (2 + scenario.dag.maxTasks) / 2
+  const meanGap = (WORK_MS * tasksPerArrival) / (scenario.rho * totalSpeed)
 
-  const oracle = policy === 'oracle'
+  const [base, modifier] = policy.split('+') as [string, string | undefined]
+  const ranked = modifier === 'rank'
+  const oracle = base === 'oracle'
   const predictor = new DurationPredictor()
   const trueSpeeds = new Map(nodes.map((n) => [n.id, n.speed]))
   const model: PlacementModel = oracle ? new OracleModel(trueSpeeds) : scenario.knownSpeeds === true ? new KnownSpeedModel(predictor, trueSpeeds) : predictor
-  const placement = createPlacement(oracle ? 'eect' : policy, { random: random.fork(`policy:${policy}`), model, overcommit: scenario.overcommit, localPreference: 0 })
-  const core = new SchedulerCore(1, placement, random.fork('core'), { maxQueued: scenario.jobs + 1, retention: { maxFinished: 1000, maxAgeMs: Infinity } })
+  const placement = createPlacement(oracle ? 'eect' : base, { random: random.fork(`policy:${policy}`), model, overcommit: scenario.overcommit, localPreference: 0 })
+  const core = new SchedulerCore(1, placement, random.fork('core'), { maxQueued: scenario.jobs + (scenario.dag?.maxTasks ?? 1), retention: { maxFinished: 1000, maxAgeMs: Infinity } })
   const types = new Set<string>()
 
   const events = new MinHeap<Event>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
@@ -135,6 +146,11 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   const arrivedAt = new Map<string, number>()
   const works = new Map<string, { work: number; type: string; hint: number | null }>()
   const jcts: Array<{ arrival: number; jct: number }> = []
+  /** Per workflow (dag): arrival and tasks not yet finished; per task, its workflow. */
+  const workflows = new Map<string, { arrival: number; left: number }>()
+  const workflowOf = new Map<string, string>()
+  let arrivals = 0
+  let finished = 0
   let submitted = 0
   let now = 0
   let lastFinish = 0
@@ -174,15 +190,26 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
     now = e.at
     switch (e.kind) {
       case 'arrival': {
-        const { type, size } = sizes.draw()
-        types.add(type)
-        const id = `j${submitted++}`
-        const work = size * WORK_MS
-        const hint = scenario.hintNoise === null ? undefined : Math.max(1, work * Math.exp(oracle ? 0 : normal(noise) * scenario.hintNoise))
-        const spec: JobSpec = { id, type, input: null, options: resolveJobOptions({ timeoutMs: TIMER_MAX_MS, retries: 0, ...(hint === undefined ? {} : { durationHintMs: hint }) }), submittedAt: now }
-        arrivedAt.set(id, now)
-        works.set(id, { work, type, hint: hint ?? null })
-        core.submit([spec], types)
+        const tasks = scenario.dag === undefined ? 1 : Math.min(scenario.jobs - submitted, dagRandom.int(2, scenario.dag.maxTasks))
+        const deps = scenario.dag === undefined ? [[]] : randomDag(dagRandom, tasks)
+        const drawn = deps.map(() => sizes.draw())
+        const hints = drawn.map((d) => (scenario.hintNoise === null ? undefined : Math.max(1, d.size * WORK_MS * Math.exp(oracle ? 0 : normal(noise) * scenario.hintNoise))))
+        const ranks = ranked ? upwardRanks(deps, hints.map((h, i) => h ?? drawn[i]!.size * WORK_MS)) : undefined
+        const wf = `w${arrivals++}`
+        if (scenario.dag !== undefined) workflows.set(wf, { arrival: now, left: tasks })
+        const ids = deps.map(() => `j${submitted++}`)
+        const specs: JobSpec[] = deps.map((ds, i) => {
+          const { type, size } = drawn[i]!
+          types.add(type)
+          const id = ids[i]!
+          const hint = hints[i]
+          arrivedAt.set(id, now)
+          works.set(id, { work: size * WORK_MS, type, hint: hint ?? null })
+          if (scenario.dag !== undefined) workflowOf.set(id, wf)
+          const options = resolveJobOptions({ timeoutMs: TIMER_MAX_MS, retries: 0, ...(hint === undefined ? {} : { durationHintMs: hint }), ...(ds.length === 0 ? {} : { dependsOn: ds.map((d) => ids[d]!) }), ...(ranks === undefined ? {} : { priority: ranks[i]! }) })
+          return { id, type, input: null, options, submittedAt: now }
+        })
+        core.submit(specs, types)
         perform()
         dispatch()
         if (submitted < scenario.jobs) {
@@ -205,7 +232,17 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
         n.running--
         n.busyMs += now - e.startedAt
         lastFinish = now
-        jcts.push({ arrival: arrivedAt.get(e.job)!, jct: now - arrivedAt.get(e.job)! })
+        finished++
+        const wf = workflowOf.get(e.job)
+        if (wf === undefined) jcts.push({ arrival: arrivedAt.get(e.job)!, jct: now - arrivedAt.get(e.job)! })
+        else {
+          const w = workflows.get(wf)!
+          workflowOf.delete(e.job)
+          if (--w.left === 0) {
+            jcts.push({ arrival: w.arrival, jct: now - w.arrival })
+            workflows.delete(wf)
+          }
+        }
         arrivedAt.delete(e.job)
         if (!oracle) predictor.observe(e.type, now - e.startedAt, n.id, works.get(e.job)!.hint)
         works.delete(e.job)
@@ -218,7 +255,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
       case 'gossip': {
         const n = nodes[e.node]!
         n.gossip = { atMs: now, running: n.running, queued: n.queue.length }
-        if (jcts.length < scenario.jobs) at({ at: now + gossipMs, kind: 'gossip', node: e.node })
+        if (finished < scenario.jobs) at({ at: now + gossipMs, kind: 'gossip', node: e.node })
         break
       }
     }
@@ -237,6 +274,6 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
     makespan: lastFinish / WORK_MS,
     utilisation: busy / (lastFinish * nodes.length * scenario.capacity),
     jcts: kept,
-    completed: jcts.length / submitted,
+    completed: finished / submitted,
   }
 }

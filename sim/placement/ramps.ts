@@ -10,7 +10,7 @@
  */
 import { SeededRandom } from '../../src/env/prng.js'
 import type { Random } from '../../src/env/types.js'
-import { AlertEngine, type AlertOptions } from '../../src/predict/alerts.js'
+import { ALERT_HORIZON_MS, AlertEngine, type AlertOptions } from '../../src/predict/alerts.js'
 
 export interface RampStudy {
   readonly saturations: number
@@ -42,7 +42,8 @@ export function runRampStudy(seed: number, options: { nodes?: number; hours?: nu
   const rampEvery = options.rampEveryS ?? 900
   const engine = new AlertEngine({ stepMs: 1000, ...options.alerts })
   const threshold = options.alerts?.saturation ?? 2
-  const horizonS = (options.alerts?.horizonMs ?? 30_000) / 1000
+  // The engine's own horizon: scoring a 60 s alert against a 30 s window called its early warnings false.
+  const horizonS = (options.alerts?.horizonMs ?? ALERT_HORIZON_MS) / 1000
   const state = Array.from({ length: nodes }, (_, i) => ({ id: `n${i}`, queue: 0, base: 0.4 + 0.3 * random.next(), phase: random.next() * 2 * Math.PI, ramp: null as null | { start: number; rise: number; peak: number; until: number }, episode: false, calmFor: 0 }))
   const firedAt = new Map<string, number[]>()
   const saturatedAt = new Map<string, number[]>()

@@ -75,3 +75,28 @@ export class SizeSampler {
     }
   }
 }
+
+/**
+ * A random workflow DAG (S7, Alibaba-like in shape: mostly short chains with some fan-in): `tasks`
+ * tasks in topological order, each after the first depending on one earlier task among the five
+ * before it, and with probability 0.3 on a second one.
+ */
+export function randomDag(random: Random, tasks: number): number[][] {
+  const deps: number[][] = [[]]
+  for (let i = 1; i < tasks; i++) {
+    const from = Math.max(0, i - 5)
+    const first = random.int(from, i - 1)
+    const second = random.next() < 0.3 ? random.int(from, i - 1) : first
+    deps.push(second === first ? [first] : [first, second])
+  }
+  return deps
+}
+
+/** HEFT's upward rank of each task: its own duration plus the longest path through its dependents. */
+export function upwardRanks(deps: readonly (readonly number[])[], durations: readonly number[]): number[] {
+  const rank = durations.map((d) => d)
+  const children: number[][] = deps.map(() => [])
+  deps.forEach((ds, i) => ds.forEach((d) => children[d]!.push(i)))
+  for (let i = deps.length - 1; i >= 0; i--) for (const c of children[i]!) rank[i] = Math.max(rank[i]!, durations[i]! + rank[c]!)
+  return rank
+}

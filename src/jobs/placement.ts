@@ -43,6 +43,8 @@ export interface PlacementJob {
   readonly durationHintMs: number | null
   /** Wall-clock time by which the job must start, if any. */
   readonly deadline: number | null
+  /** Jobs waiting in the leader's queue, this one included (late binding weighs holding against it). */
+  readonly queued?: number
 }
 
 /** Duration predictions and node speeds, as a policy uses them (src/predict/duration.ts provides them). */

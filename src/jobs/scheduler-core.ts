@@ -317,7 +317,7 @@ export class SchedulerCore {
         continue
       }
       const type = job.spec.type
-      const placed = { id: job.spec.id, nowMs, wallMs, durationHintMs: job.spec.options.durationHintMs ?? null, deadline: job.spec.options.deadline }
+      const placed = { id: job.spec.id, nowMs, wallMs, durationHintMs: job.spec.options.durationHintMs ?? null, deadline: job.spec.options.deadline, queued: this.queue.size + 1 }
       const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs, leader: c.leader === true, ...(c.gossip === undefined ? {} : { gossip: c.gossip }) })), placed)
       if (node === undefined) {
         fullTypes.add(type)

@@ -7,8 +7,10 @@
  *   projection reaches `saturation` within the horizon and so does the projection driven by the
  *   lower edge of the forecast's 90% band, on `confirm` consecutive samples (so one noisy sample never
  *   fires it). Predicted time is when the projection crosses. It resolves when the load and the
- *   projection at the horizon are both below `clearFraction` x saturation on `confirm` consecutive
- *   samples (hysteresis). The offered utilisation leads the queue: a queue grows only once the
+ *   projection at the horizon are both below `clearFraction` x saturation on `clearConfirm`
+ *   consecutive samples (hysteresis: a node hovering near saturation otherwise cleared and fired
+ *   again, each time a false alert). No alert fires before its forecaster has `warmup` samples: a
+ *   trend from the first few is noise. The offered utilisation leads the queue: a queue grows only once the
  *   offered work exceeds capacity, and then fast, so watching the queue alone warns too late.
  * - queue-instability: the forecast offered utilisation of a node (predicted work assigned per
  *   second / capacity) exceeds `instability` at the horizon, `confirm` samples running.
@@ -58,14 +60,18 @@ export interface AlertOptions {
   readonly instability?: number
   /** Share of the cluster's capacity above which demand alerts (default 0.85). */
   readonly demand?: number
-  /** An alert clears below this fraction of its threshold (default 0.75). */
+  /** An alert clears below this fraction of its threshold (default 0.6). */
   readonly clearFraction?: number
   /** Smoothing of the alerting forecasts (default ALERT_HOLT). */
   readonly holt?: { readonly alpha: number; readonly beta: number; readonly phi: number }
   /** How many one-step standard errors the lower band sits below the forecast (default 0.5). */
   readonly bandSigmas?: number
-  /** Consecutive samples a condition must hold to fire or clear (default 3). */
+  /** Consecutive samples a condition must hold to fire (default 3). */
   readonly confirm?: number
+  /** Consecutive calm samples before an alert resolves (default CLEAR_CONFIRM). */
+  readonly clearConfirm?: number
+  /** Samples a forecaster needs before its alert may fire (default WARMUP). */
+  readonly warmup?: number
 }
 
 /** One node's load at a sample. */
@@ -82,14 +88,21 @@ export interface NodeSample {
 
 /**
  * Holt parameters for alerting: more responsive than the forecasting defaults, to catch ramps early.
- * These defaults (with a 60 s horizon, a band of 0.5 sigma and 3 confirming samples) were picked on
- * the ramp study (sim/placement/ramps.ts); see test/bench/RESULTS.md for the trade-off measured.
+ * These defaults (with a 60 s horizon, a band of 0.5 sigma, 3 confirming samples, 30 calm samples to
+ * clear below 0.6 of the threshold, 30 samples of warm-up) were picked on the ramp study's seeds
+ * 11-13 (sim/placement/ramps.ts) and checked on seeds 1-6; see test/bench/RESULTS.md.
  */
 export const ALERT_HOLT = { alpha: 0.2, beta: 0.1, phi: 0.98 }
 /** Weight of a new sample in the smoothed load a projection starts from. */
 const LOAD_SMOOTHING = 0.5
-/** Consecutive samples a condition must hold to fire or clear. */
+/** How far ahead alerts look by default. */
+export const ALERT_HORIZON_MS = 60_000
+/** Consecutive samples a condition must hold to fire. */
 const CONFIRM = 3
+/** Consecutive calm samples before an alert resolves. */
+const CLEAR_CONFIRM = 30
+/** Samples before a forecaster's trend means anything (its first few differences are noise). */
+const WARMUP = 30
 
 interface Watch {
   readonly forecaster: HoltDamped
@@ -110,19 +123,23 @@ export class AlertEngine {
   private readonly holt: { readonly alpha: number; readonly beta: number; readonly phi: number }
   private readonly bandSigmas: number
   private readonly confirm: number
+  private readonly clearConfirm: number
+  private readonly warmup: number
   private readonly watches = new Map<string, Watch>()
   private readonly active = new Map<string, Alert>()
 
   constructor(options: AlertOptions = {}) {
     this.stepMs = options.stepMs ?? 1000
-    this.horizonSteps = Math.max(1, Math.round((options.horizonMs ?? 60_000) / this.stepMs))
+    this.horizonSteps = Math.max(1, Math.round((options.horizonMs ?? ALERT_HORIZON_MS) / this.stepMs))
     this.saturation = options.saturation ?? 2
     this.instability = options.instability ?? 0.9
     this.demand = options.demand ?? 0.85
-    this.clear = options.clearFraction ?? 0.75
+    this.clear = options.clearFraction ?? 0.6
     this.holt = options.holt ?? ALERT_HOLT
     this.bandSigmas = options.bandSigmas ?? 0.5
     this.confirm = options.confirm ?? CONFIRM
+    this.clearConfirm = options.clearConfirm ?? CLEAR_CONFIRM
+    this.warmup = Math.max(3, options.warmup ?? WARMUP)
     assert(this.stepMs > 0 && this.saturation > 0 && this.instability > 0 && this.demand > 0 && this.clear > 0 && this.clear < 1, 'invalid alert options')
   }
 
@@ -179,7 +196,7 @@ export class AlertEngine {
     }
     w.forecaster.push(n.offered)
     w.load = w.load! + LOAD_SMOOTHING * (load - w.load!)
-    if (w.forecaster.samples < 3) return
+    if (w.forecaster.samples < this.warmup) return
     const stepS = this.stepMs / 1000
     const drain = stepS / Math.max(1e-3, n.meanDurationS)
     const f = w.forecaster
@@ -211,7 +228,7 @@ export class AlertEngine {
     }
     const calm = load < this.clear * this.saturation && central.end < this.clear * this.saturation
     w.clearing = calm ? w.clearing + 1 : 0
-    if (w.clearing >= this.confirm) {
+    if (w.clearing >= this.clearConfirm) {
       w.clearing = 0
       out.push(this.resolve(key, wallMs))
     }
@@ -225,7 +242,7 @@ export class AlertEngine {
       this.watches.set(key, w)
     }
     w.forecaster.push(value)
-    if (w.forecaster.samples < 3) return
+    if (w.forecaster.samples < this.warmup) return
     // The first step at which the forecast (and, for saturation, its lower band) reaches the threshold.
     let crossAt: number | undefined
     let lowerCrosses = !band
@@ -251,7 +268,7 @@ export class AlertEngine {
     }
     const calm = value < this.clear * threshold && w.forecaster.forecast(this.horizonSteps) < this.clear * threshold
     w.clearing = calm ? w.clearing + 1 : 0
-    if (w.clearing >= this.confirm) {
+    if (w.clearing >= this.clearConfirm) {
       w.clearing = 0
       out.push(this.resolve(key, wallMs))
     }

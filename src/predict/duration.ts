@@ -7,9 +7,14 @@
  * (an EWMA of log(predicted work / duration) per node). Speeds are reported relative to their
  * geometric mean over the nodes seen, so the scale of "work" cannot drift.
  *
- * Duration hints are calibrated per node: an EWMA of log(duration / hint) says how long a job of a
- * given hint really takes there (hints are in whatever unit the submitter thinks in), falling back
- * to the calibration over all nodes divided by the node's relative speed.
+ * Duration hints are noisy estimates in whatever unit the submitter thinks in. Per type (backed off
+ * to all types) a decaying least-squares fit of log work on log hint learns what a hint means: its
+ * slope is the weight the hint deserves against the type's typical work (the Bayesian blend of two
+ * noisy estimates by their variances: a hint as noisy as the type's own spread gets half), its
+ * residual spread gives the P90. Taking a hint at face value instead would also bias the speeds:
+ * a policy sends the largest hints, whose noise is mostly upward, to the fastest nodes. Until a
+ * fit has FIT_MIN observations, hints are calibrated per node: an EWMA of log(duration / hint),
+ * falling back to the calibration over all nodes divided by the node's relative speed.
  *
  * Per key a decaying log-bucket histogram gives P50 and P90 (half-life in observations), and an
  * EWMA of log duration follows sudden change: when it strays more than 2x from the histogram's
@@ -54,9 +59,56 @@ const DEFAULT_SPREAD = Math.exp(1.2816)
 const SPEED_MIN = 1 / 64
 const SPEED_MAX = 64
 
+/** Observations of hinted jobs a fit of log work on log hint needs before it is used. */
+const FIT_MIN = 30
+/** The fitted slope is kept in this range (a hint never counts negatively, nor much more than fully). */
+const SLOPE_MAX = 1.5
+/** z of the 0.9 quantile of a normal. */
+const Z90 = 1.2816
+
 interface KeyStats {
   readonly histogram: DecayingLogHistogram
   ewmaLog: number
+  fit?: HintFit
+}
+
+/** A decaying least-squares fit of y = a + b x (log work on log hint), by observation count. */
+class HintFit {
+  private n = 0
+  private sx = 0
+  private sy = 0
+  private sxx = 0
+  private sxy = 0
+  private syy = 0
+  private readonly keep: number
+  count = 0
+
+  constructor(halfLife: number) {
+    this.keep = 2 ** (-1 / halfLife)
+  }
+
+  add(x: number, y: number): void {
+    const k = this.keep
+    this.n = this.n * k + 1
+    this.sx = this.sx * k + x
+    this.sy = this.sy * k + y
+    this.sxx = this.sxx * k + x * x
+    this.sxy = this.sxy * k + x * y
+    this.syy = this.syy * k + y * y
+    this.count++
+  }
+
+  /** Intercept, slope and residual standard deviation; undefined while too few or all hints alike. */
+  fit(): { a: number; b: number; sd: number } | undefined {
+    if (this.count < FIT_MIN) return undefined
+    const mx = this.sx / this.n
+    const my = this.sy / this.n
+    const vx = this.sxx / this.n - mx * mx
+    const vy = Math.max(0, this.syy / this.n - my * my)
+    if (!(vx > 1e-6)) return undefined
+    const b = Math.min(SLOPE_MAX, Math.max(0, (this.sxy / this.n - mx * my) / vx))
+    return { a: my - b * mx, b, sd: Math.sqrt(Math.max(0, vy - b * b * vx)) }
+  }
 }
 
 export class DurationPredictor {
@@ -121,8 +173,10 @@ export class DurationPredictor {
       this.keys.delete(key)
       this.keys.set(key, stats)
       this.update(stats, logWork, work)
+      if (hint !== undefined) (stats.fit ??= new HintFit(this.halfLife)).add(Math.log(hint), logWork)
     }
     this.update(this.global, logWork, work)
+    if (hint !== undefined) (this.global.fit ??= new HintFit(this.halfLife * 10)).add(Math.log(hint), logWork)
   }
 
   /** Predicted work (duration at speed 1) of a job of `type`. */
@@ -142,6 +196,8 @@ export class DurationPredictor {
   predict(type: string, node: string | null = null, hintMs: number | null = null): DurationEstimate {
     const speed = node === null ? 1 : this.speed(node)
     if (hintMs !== null && hintMs > 0) {
+      const fitted = this.hintWork(type, hintMs)
+      if (fitted !== undefined) return { p50Ms: fitted.p50Ms / speed, p90Ms: fitted.p90Ms / speed, source: 'hint' }
       const learnt = this.estimateWork(type)
       const spread = learnt.source === 'type' ? learnt.p90Ms / learnt.p50Ms : DEFAULT_SPREAD
       const own = node === null ? undefined : this.hintLog.get(node)
@@ -152,6 +208,14 @@ export class DurationPredictor {
     return { p50Ms: work.p50Ms / speed, p90Ms: work.p90Ms / speed, source: work.source }
   }
 
+  /** Predicted work of a job of `type` with hint `hintMs`, from the type's fit (else all types'), once one is ready. */
+  private hintWork(type: string, hintMs: number): { p50Ms: number; p90Ms: number } | undefined {
+    const fit = this.keys.get(`t:${type}`)?.fit?.fit() ?? this.keys.get(`f:${family(type)}`)?.fit?.fit() ?? this.global.fit?.fit()
+    if (fit === undefined) return undefined
+    const p50 = Math.exp(fit.a + fit.b * Math.log(hintMs))
+    return { p50Ms: p50, p90Ms: p50 * Math.exp(Z90 * fit.sd) }
+  }
+
   /** Observations of `type` so far. */
   count(type: string): number {
     return this.keys.get(`t:${type}`)?.histogram.count ?? 0
@@ -160,7 +224,8 @@ export class DurationPredictor {
   private learnSpeed(node: string, type: string, durationMs: number, hintMs: number | undefined): void {
     const own = this.keys.get(`t:${type}`)
     if (hintMs === undefined && (own === undefined || own.histogram.count < this.minCount)) return
-    const sample = Math.log((hintMs ?? this.read(own!, 'type').p50Ms) / durationMs)
+    const expected = hintMs === undefined ? this.read(own!, 'type').p50Ms : (this.hintWork(type, hintMs)?.p50Ms ?? hintMs)
+    const sample = Math.log(expected / durationMs)
     const s = this.logSpeed.get(node)
     if (s === undefined) {
       // Start from the mean, so a new node moves the others' relative speeds as little as possible.

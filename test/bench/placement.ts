@@ -4,9 +4,10 @@
  * rho 0.8, G = 1) and S3 (log-normal sigma 2) over seeds 1..SEEDS, comparing eect with least-loaded
  * (gossip), wlc (speed-weighted least connections with accounting) and the oracle; then the other
  * targets' scenarios (T4 staleness, T5 rho 0.9, T6 noise, T7 homogeneous stale vs central FIFO,
- * which is wlc with overcommit 1: a node gets a job only when idle); then the load forecast's MASE
- * and the alerts' recall, lead and false-alert rate on the ramp study. Policies alternate per seed
- * (A B A B). Prints one JSON line last; each R is eect's P99 divided by that policy's.
+ * which is wlc with overcommit 1: a node gets a job only when idle; T9 workflows of dependent
+ * tasks); then the load forecast's MASE and the alerts' recall, lead and false-alert rate on the
+ * ramp study. Policies alternate per seed (A B A B). Prints one JSON line last; each R is eect's P99
+ * divided by that policy's.
  */
 import { runPlacement, type PlacementScenario } from '../../sim/placement/engine.js'
 import { PLACEMENT_SCENARIOS } from '../../sim/placement/scenarios.js'
@@ -37,14 +38,15 @@ const head = ['least-loaded', 'wlc', 'p2c', 'eect', 'eect-pull', 'oracle']
 const s2 = matrix(S.S2!, head)
 const s3 = matrix(S.S3!, head)
 const s5 = matrix(S.S5!, ['wlc', 'p2c', 'eect'], 3)
-const s4 = matrix(S.S4!, ['wlc', 'eect'], 3)
-const s4exp = matrix({ ...S.S2!, name: 'S4-exp', rho: 0.9 }, ['wlc', 'eect'], 3)
-const s9 = matrix(S.S9!, ['wlc', 'eect'], 3)
-const s9ln = matrix({ ...S.S3!, name: 'S9-lognormal', hintNoise: 1 }, ['wlc', 'eect'], 3)
+const s4 = matrix(S.S4!, ['wlc', 'eect', 'eect-pull', 'oracle'], 3)
+const s4exp = matrix({ ...S.S2!, name: 'S4-exp', rho: 0.9 }, ['wlc', 'eect', 'eect-pull', 'oracle'], 3)
+const s9 = matrix(S.S9!, ['wlc', 'eect', 'eect-pull'], 3)
+const s9ln = matrix({ ...S.S3!, name: 'S9-lognormal', hintNoise: 1 }, ['wlc', 'eect', 'eect-pull'], 3)
 const s7 = matrix(S['S7-homog-stale']!, ['eect', 'eect-pull'], 3)
 const s7fifo = matrix({ ...S['S7-homog-stale']!, name: 'S7-central-fifo', overcommit: 1 }, ['wlc'], 3)
 const types = matrix(S['S2-types']!, ['wlc', 'eect'], 3)
 const bounded = matrix(S['S2-bounded']!, ['least-loaded', 'wlc', 'eect', 'eect-pull'], 3)
+const dag = matrix(S['S7-DAG']!, ['wlc', 'eect', 'eect-pull', 'eect-pull+rank', 'oracle'], 3)
 
 // Forecast accuracy on the ramp study's per-node load (sampled every second, as gossip would be).
 const mase = { h10: [] as number[], h60: [] as number[] }
@@ -79,6 +81,19 @@ console.error(
       T5_rho09: { lognormal_vs_wlc: round(s4.eect!.p99 / s4.wlc!.p99), exp_vs_wlc: round(s4exp.eect!.p99 / s4exp.wlc!.p99), eect_p99: round(s4.eect!.p99) },
       T6_noise1: { exp_vs_wlc: round(s9.eect!.p99 / s9.wlc!.p99), lognormal_vs_wlc: round(s9ln.eect!.p99 / s9ln.wlc!.p99), exp_sigma1_over_sigma05: round(s9.eect!.p99 / s2.eect!.p99) },
       T7_homog_stale: { eect_pull_vs_central_fifo: round(s7['eect-pull']!.p99 / s7fifo.wlc!.p99), eect_vs_central_fifo: round(s7.eect!.p99 / s7fifo.wlc!.p99) },
+      pull: {
+        T2_exp_p99: round(s2['eect-pull']!.p99 / s2.wlc!.p99),
+        T2_lognormal_p99: round(s3['eect-pull']!.p99 / s3.wlc!.p99),
+        T2_exp_mean: round(s2['eect-pull']!.mean / s2.wlc!.mean),
+        T3_exp_p99: round(s2['eect-pull']!.p99 / s2.oracle!.p99),
+        T3_lognormal_p99: round(s3['eect-pull']!.p99 / s3.oracle!.p99),
+        T5_lognormal: round(s4['eect-pull']!.p99 / s4.wlc!.p99),
+        T5_exp: round(s4exp['eect-pull']!.p99 / s4exp.wlc!.p99),
+        T6_exp: round(s9['eect-pull']!.p99 / s9.wlc!.p99),
+        T6_lognormal: round(s9ln['eect-pull']!.p99 / s9ln.wlc!.p99),
+      },
+      oracle_rho09: { lognormal_vs_wlc: round(s4.oracle!.p99 / s4.wlc!.p99), exp_vs_wlc: round(s4exp.oracle!.p99 / s4exp.wlc!.p99) },
+      T9_dag_workflow_jct_vs_wlc: { eect_mean: round(dag.eect!.mean / dag.wlc!.mean), eect_p99: round(dag.eect!.p99 / dag.wlc!.p99), eect_pull_rank_mean: round(dag['eect-pull+rank']!.mean / dag.wlc!.mean), oracle_mean: round(dag.oracle!.mean / dag.wlc!.mean) },
       learnt_types_vs_wlc: round(types.eect!.p99 / types.wlc!.p99),
       overcommit2: { eect_vs_wlc: round(bounded.eect!.p99 / bounded.wlc!.p99), eect_vs_least_loaded: round(bounded.eect!.p99 / bounded['least-loaded']!.p99), eect_pull_vs_wlc: round(bounded['eect-pull']!.p99 / bounded.wlc!.p99) },
     },

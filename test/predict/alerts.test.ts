@@ -1,7 +1,7 @@
 // Goal: alerts fire before a node saturates when its offered load ramps, not on noise alone, and
 // resolve with hysteresis; queue instability, cluster demand and deadline risk fire and resolve;
-// on the ramp study the alerts meet recall >= 0.8 and a median lead >= 10 s (the false-alert rate
-// is measured and reported, see RESULTS.md: it misses its target).
+// on the ramp study the alerts meet recall >= 0.8 and a median lead >= 10 s, with fewer false alerts
+// than before the warm-up and the slower clearing (RESULTS.md: still above the target of 1).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AlertEngine, type NodeSample } from '../../src/predict/alerts.js'
@@ -40,7 +40,7 @@ test('steady load below capacity never fires', () => {
 })
 
 test('queue instability, cluster demand and deadline risk', () => {
-  const e = new AlertEngine({ confirm: 2 })
+  const e = new AlertEngine({ confirm: 2, warmup: 3, clearConfirm: 2 })
   const names = new Set<string>()
   for (let t = 0; t < 10; t++) for (const tr of e.sample(t * 1000, [sample('a', 0.9, 0.95), sample('b', 0.9, 0.95)])) names.add(`${tr.kind}:${tr.alert.name}:${tr.alert.node ?? ''}`)
   assert.ok(names.has('fired:queue-instability:a'))
@@ -55,11 +55,26 @@ test('queue instability, cluster demand and deadline risk', () => {
   assert.ok(later.some((t) => t.kind === 'resolved' && t.alert.node === 'b'))
 })
 
-test('ramp study: recall >= 0.8 and median lead >= 10 s', () => {
-  const r = runRampStudy(1, { nodes: 8, hours: 2 })
-  console.log(`ramps: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, median lead ${r.leadMedianS} s, ${r.falsePerNodeHour.toFixed(2)} false alerts per node-hour`)
-  assert.ok(r.recall >= 0.8, `recall ${r.recall}`)
-  assert.ok(r.leadMedianS >= 10, `lead ${r.leadMedianS}`)
+test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >= 0.8, median lead >= 10 s, false alerts well below the old 6.3 per node-hour', () => {
+  let saturations = 0
+  let announced = 0
+  let falseAlerts = 0
+  let nodeHours = 0
+  const leads: number[] = []
+  for (const seed of [1, 2, 3]) {
+    const r = runRampStudy(seed, { nodes: 8, hours: 2 })
+    saturations += r.saturations
+    announced += r.announced
+    falseAlerts += r.falseAlerts
+    nodeHours += r.nodeHours
+    leads.push(...r.leadsS)
+  }
+  leads.sort((a, b) => a - b)
+  const lead = leads[Math.floor(leads.length / 2)]!
+  console.log(`ramps: ${saturations} saturations, recall ${(announced / saturations).toFixed(2)}, median lead ${lead} s, ${(falseAlerts / nodeHours).toFixed(2)} false alerts per node-hour`)
+  assert.ok(announced / saturations >= 0.8, `recall ${announced / saturations}`)
+  assert.ok(lead >= 10, `lead ${lead}`)
+  assert.ok(falseAlerts / nodeHours <= 3, `false alerts per node-hour ${falseAlerts / nodeHours}`)
 })
 
 test('analytics merges gossiped duration summaries and learns a slow node', () => {

@@ -120,3 +120,24 @@ test('bad observations are ignored', () => {
   p.observe('t', Infinity)
   assert.equal(p.count('t'), 0)
 })
+
+test('noisy hints are blended with the type by their variances, and do not bias the speeds', () => {
+  // Work log-normal(0, 1) per job, hints = work x lognormal(0, 1): the hint deserves half the weight.
+  // Large hints go to the fast node (as a placement policy sends them): their noise is mostly upward.
+  const p = new DurationPredictor()
+  const random = new SeededRandom(5)
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next())
+  for (let i = 0; i < 6000; i++) {
+    const work = 1000 * Math.exp(normal())
+    const hint = work * Math.exp(normal())
+    const node = hint > 1000 ? 'fast' : 'slow'
+    p.observe('t', node === 'fast' ? work / 2 : work, node, hint)
+  }
+  // A hint 4x the median says the job is about 2x the median, on the node of speed 1.
+  const big = p.predict('t', 'slow', 4000)
+  assert.ok(big.p50Ms > 1500 && big.p50Ms < 2700, `P50 for a 4x hint ${big.p50Ms}`)
+  // Residual spread sqrt(1/2): P90 / P50 = exp(1.28 x 0.71) = 2.5.
+  assert.ok(big.p90Ms / big.p50Ms > 2 && big.p90Ms / big.p50Ms < 3, `spread ${big.p90Ms / big.p50Ms}`)
+  const ratio = p.speed('fast') / p.speed('slow')
+  assert.ok(ratio > 1.7 && ratio < 2.3, `speed ratio ${ratio}`)
+})

@@ -1,6 +1,7 @@
 // Goal: each placement policy decides as documented, never exceeds the overcommit limit, and is
 // selectable by name (an unknown name is a typed error); eect accounts the predicted work it
-// placed, ages it, releases it, and holds a job at the leader (eect-pull) when every wait is long.
+// placed, ages it (a running attempt counts its expected residual), releases it, and binds late
+// (eect-pull: free slots only; a job waits for a busy peer that finishes it sooner only while few wait).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -8,7 +9,7 @@ import { InvalidArgumentError } from '../../src/errors.js'
 import { LeastLoadedPlacement, OVERCOMMIT, type PeerLoad, type PlacementModel } from '../../src/jobs/placement.js'
 import { createPlacement, PLACEMENT_NAMES } from '../../src/jobs/placement/index.js'
 import { EectPlacement } from '../../src/jobs/placement/policies.js'
-import { WorkAccounting } from '../../src/jobs/placement/accounting.js'
+import { residualMs, upperTail, WorkAccounting } from '../../src/jobs/placement/accounting.js'
 
 const peer = (node: string, outstanding: number, extra: Partial<PeerLoad> = {}): PeerLoad => ({ node, capacity: 1, outstanding, eventLoopLagMs: 0, leader: false, ...extra })
 const speeds: Record<string, number> = { fast: 2, slow: 0.5 }
@@ -74,13 +75,16 @@ test('eect: earliest expected completion, with accounting aged and released', ()
   assert.equal(e.choose('t', [peer('fast', 0), peer('m', 1)], job(0)), 'fast')
 })
 
-test('eect-pull holds a job at the leader while every wait is long', () => {
+test('eect-pull: free slots only; holds a job for a sooner busy peer only while few jobs wait', () => {
   const p = createPlacement('eect-pull', { random: new SeededRandom(1), model, overcommit: Infinity })
-  assert.equal(p.choose('t', [peer('m', 0)], job(0)), 'm')
-  assert.equal(p.choose('t', [peer('m', 1)], job(0)), 'm')
-  assert.equal(p.choose('t', [peer('m', 2)], job(0)), 'm')
-  // Now 3000 ms of backlog on m > 2 x 1000 ms: held.
-  assert.equal(p.choose('t', [peer('m', 3)], job(0)), undefined)
+  const q = (queued: number) => ({ ...job(0), queued })
+  // Only a free slot takes a job: the leader's queue keeps the rest (late binding).
+  assert.equal(p.choose('t', [peer('m', 0)], q(1)), 'm')
+  assert.equal(p.choose('t', [peer('m', 1)], q(1)), undefined)
+  // fast (speed 2) holds a 500 ms job: it would finish a new one at 500 + 500 < slow's 2000.
+  assert.equal(p.choose('t', [peer('fast', 1), peer('slow', 0)], q(1)), undefined)
+  // With two jobs waiting and one such peer, the second would wait longer still: slow takes it.
+  assert.equal(p.choose('t', [peer('fast', 1), peer('slow', 0)], q(2)), 'slow')
 })
 
 test('work accounting: the running window ages, queued work does not', () => {
@@ -93,4 +97,18 @@ test('work accounting: the running window ages, queued work does not', () => {
   assert.equal(a.backlogMs('n', 1500), 500)
   a.released('n', 't', 2000)
   assert.equal(a.backlogMs('n', 2000), 0)
+})
+
+test('work accounting: an attempt past its median still counts its expected residual', () => {
+  const a = new WorkAccounting()
+  a.assigned('n', 1, 't', 1000, 0, 0.5)
+  // Before it starts running long: about the mean, exp(0.125) x 1000.
+  assert.ok(Math.abs(a.backlogMs('n', 0) - 1133) < 2)
+  // Twice its median in, it is expected to need more, not nothing.
+  const late = a.backlogMs('n', 2000)
+  assert.ok(late > 400 && late < 1000, `residual at 2x the median ${late}`)
+  // Far in the tail the residual keeps growing with the elapsed time (log-normal mean residual life).
+  assert.ok(a.backlogMs('n', 1e6) > a.backlogMs('n', 1e5))
+  assert.ok(Math.abs(residualMs(1000, 0, 400) - 600) < 1e-9)
+  assert.ok(Math.abs(upperTail(0) - 0.5) < 1e-7 && Math.abs(upperTail(1.2816) - 0.1) < 1e-4)
 })

@@ -33,7 +33,7 @@ export function createPlacement(name: string, deps: PlacementDeps): Placement {
     case 'eect':
       return new EectPlacement(deps.model, deps.random, { overcommit })
     case 'eect-pull':
-      return new EectPlacement(deps.model, deps.random, { overcommit, holdFactor: 2 })
+      return new EectPlacement(deps.model, deps.random, { overcommit, pull: true })
     case 'p2c':
       return new PowerOfTwoPlacement(deps.model, deps.random, overcommit)
     case 'least-loaded':

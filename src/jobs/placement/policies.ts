@@ -11,18 +11,22 @@
  *   stale gossip. A baseline.
  * - p2c: two random peers with room, the one with the lower expected delay
  *   (outstanding + 1) / (capacity x speed).
- * - eect: earliest expected completion time: the leader's predicted backlog on the peer (aged by
- *   the time its running attempts have been going), plus work a previous leader left there
- *   (gossiped jobs beyond this leader's count, at the mean predicted duration, aged since the
- *   gossip), spread over its capacity, plus the job's own predicted duration on it (P90 when the
- *   job has a deadline). Ties within 5% are broken at random so a stale view does not herd. With
- *   `holdFactor`, a job stays in the leader's queue while even the best peer's wait exceeds
- *   holdFactor x its predicted duration (late binding: it goes to whichever peer frees first).
+ * - eect: earliest expected completion time: the leader's predicted backlog on the peer (a running
+ *   attempt counts its expected residual given how long it has run), plus work a previous leader
+ *   left there (gossiped jobs beyond this leader's count, at the mean predicted duration, aged since
+ *   the gossip), spread over its capacity, plus the job's own mean predicted duration on it (P90
+ *   when the job has a deadline). Ties within 5% are broken at random so a stale view does not herd.
+ * - eect-pull: late binding. A peer is given a job only into a free slot; the rest wait in the
+ *   leader's queue, and each finished attempt's report (the peer's slot freeing) triggers a dispatch,
+ *   so the peer in effect pulls its next job. The job goes to the free peer that completes it first,
+ *   or waits for a busy peer that would complete it sooner, but only while fewer jobs wait at the
+ *   leader than there are such peers: holding every job for the fast peers leaves the slow ones idle
+ *   and the queue unstable (the slow-server problem; the threshold is Lin and Kumar's rule in spirit).
  */
 import type { Random } from '../../env/types.js'
 import type { NodeId } from '../../net/types.js'
 import { hasRoom, OVERCOMMIT, type PeerLoad, type Placement, type PlacementJob, type PlacementModel } from '../placement.js'
-import { WorkAccounting } from './accounting.js'
+import { meanOf, WorkAccounting } from './accounting.js'
 
 const byId = (a: PeerLoad, b: PeerLoad): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
 
@@ -127,8 +131,8 @@ export class PowerOfTwoPlacement implements Placement {
 
 export interface EectOptions {
   readonly overcommit?: number
-  /** Hold a job at the leader while the best wait exceeds this many times its duration (undefined: never). */
-  readonly holdFactor?: number
+  /** Late binding: assign only into free slots (see eect-pull above). */
+  readonly pull?: boolean
   /** Relative width of a near-tie (default 0.05). */
   readonly tie?: number
 }
@@ -136,7 +140,7 @@ export interface EectOptions {
 export class EectPlacement implements Placement {
   private readonly accounting = new WorkAccounting()
   private readonly overcommit: number
-  private readonly holdFactor: number | undefined
+  private readonly pull: boolean
   private readonly tie: number
 
   constructor(
@@ -145,7 +149,7 @@ export class EectPlacement implements Placement {
     options: EectOptions = {},
   ) {
     this.overcommit = options.overcommit ?? OVERCOMMIT
-    this.holdFactor = options.holdFactor
+    this.pull = options.pull ?? false
     this.tie = options.tie ?? 0.05
   }
 
@@ -153,22 +157,31 @@ export class EectPlacement implements Placement {
     const nowMs = job?.nowMs ?? 0
     const hint = job?.durationHintMs ?? null
     const useP90 = job?.deadline !== undefined && job.deadline !== null
-    const scored: Array<{ c: PeerLoad; wait: number; own: number; score: number }> = []
+    const scored: Array<{ c: PeerLoad; wait: number; own: number; score: number; p50: number; sigma: number }> = []
     let best = Infinity
     for (const c of candidates) {
-      if (!hasRoom(c, this.overcommit)) continue
+      if (this.pull ? c.capacity <= 0 : !hasRoom(c, this.overcommit)) continue
       const predicted = this.model.predict(type, c.node, hint)
-      const own = useP90 ? predicted.p90Ms : predicted.p50Ms
+      const sigma = sigmaOf(predicted)
+      const own = useP90 ? predicted.p90Ms : meanOf(predicted.p50Ms, sigma)
       const wait = this.waitMs(c, predicted.p50Ms, nowMs)
       const score = wait + own
-      scored.push({ c, wait, own, score })
+      scored.push({ c, wait, own, score, p50: predicted.p50Ms, sigma })
       if (score < best) best = score
     }
     if (scored.length === 0) return undefined
-    const near = scored.filter((s) => s.score <= best * (1 + this.tie))
+    let near = scored.filter((s) => s.score <= best * (1 + this.tie))
+    if (this.pull) {
+      const free = (s: { c: PeerLoad }): boolean => s.c.outstanding < Math.min(s.c.capacity, s.c.capacity * this.overcommit)
+      let bestFree = Infinity
+      for (const s of scored) if (free(s) && s.score < bestFree) bestFree = s.score
+      if (bestFree === Infinity) return undefined
+      const sooner = scored.filter((s) => !free(s) && s.score * (1 + this.tie) < bestFree).length
+      if (sooner >= (job?.queued ?? 1)) return undefined
+      near = scored.filter((s) => free(s) && s.score <= bestFree * (1 + this.tie))
+    }
     const pick = near.length === 1 ? near[0]! : near[this.random.int(0, near.length - 1)]!
-    if (this.holdFactor !== undefined && pick.wait > this.holdFactor * pick.own && pick.c.outstanding > 0) return undefined
-    this.accounting.assigned(pick.c.node, pick.c.capacity, type, this.model.predict(type, pick.c.node, hint).p50Ms, nowMs)
+    this.accounting.assigned(pick.c.node, pick.c.capacity, type, pick.p50, nowMs, pick.sigma)
     return pick.c.node
   }
 
@@ -190,4 +203,9 @@ export class EectPlacement implements Placement {
     }
     return backlog / c.capacity
   }
+}
+
+/** The log-normal sigma implied by a prediction's P50 and P90. */
+function sigmaOf(p: { readonly p50Ms: number; readonly p90Ms: number }): number {
+  return p.p90Ms > p.p50Ms && p.p50Ms > 0 ? Math.log(p.p90Ms / p.p50Ms) / 1.2816 : 0
 }
