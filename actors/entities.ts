@@ -177,6 +177,11 @@ export function entitiesActor(init: EntitiesActorInit) {
   const defs = new Map(init.defs.map((d) => [d.type, d]))
   const placement = init.placement ?? new LeastLoadedPlacement()
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+  /**
+   * The shard table while this node leads. Kept out of setup so that it outlives a restart of the
+   * actor: a table rebuilt in the same epoch would grant shard epochs again from the start.
+   */
+  let coordinator: CoordinatorCore | undefined
   return defineActor<EntitiesMsg>({
     mailbox: { capacity: MAILBOX_CAPACITY },
     remote: {
@@ -203,7 +208,6 @@ export function entitiesActor(init: EntitiesActorInit) {
       const now = (): number => clock.monotonicMs()
       const owner = new OwnerCore<Inbound>(options)
       const activations = new Map<string, Activation>()
-      let coordinator: CoordinatorCore | undefined
       let nextRenewMs = 0
       let renewing = false
       const regionOf = (node: NodeId): ActorRef<EntitiesMsg> => ctx.ref<EntitiesMsg>({ node, path: ENTITIES_PATH })
