@@ -96,7 +96,9 @@ export class MemoryResultCache implements ResultCache {
     const previous = this.entries.get(key)
     if (previous !== undefined) this.remove(key, previous)
     while (this.entries.size >= this.entriesMax || this.bytes + bytes > this.bytesMax) this.evictOldest()
-    this.entries.set(key, { value: value.slice(), expiresAtMs: ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs, bytes })
+    // A copy of its own: a Buffer's slice() is a view, and a view of an encoder's shared buffer
+    // (msgpackr packs into one of several MB) would keep that whole buffer alive for the TTL.
+    this.entries.set(key, { value: new Uint8Array(value), expiresAtMs: ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs, bytes })
     this.bytes += bytes
   }
 

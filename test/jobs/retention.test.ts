@@ -10,7 +10,7 @@ import { defineJob } from '../../src/jobs/define.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
 import { ExpiredIds } from '../../src/jobs/expired-ids.js'
-import { SchedulerCore, type Candidate, type Retention } from '../../src/jobs/scheduler-core.js'
+import { SchedulerCore, TIMEOUT_GRACE_MS, type Candidate, type Retention } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
 import { nodeRoutes } from '../../src/node/http-api.js'
@@ -38,12 +38,12 @@ function runJobs(c: SchedulerCore, specs: JobSpec[], wallMs = 0): void {
 
 test('many jobs through the core: the structures that hold jobs stay bounded by the retention', () => {
   const c = core({ maxFinished: 100, maxAgeMs: Infinity })
-  let peak = { jobs: 0, keys: 0, slots: 0, finishedQueue: 0, expiredBytes: 0 }
+  let peak = { jobs: 0, keys: 0, slots: 0, finishedQueue: 0, expiredBytes: 0, timeouts: 0 }
   for (let round = 0; round < 200; round++) {
     runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`, { idempotencyKey: `key-${round}-${i}` })))
     const f = c.footprint()
     assert.ok(f.retained <= 100, `retained ${f.retained}`)
-    peak = { jobs: Math.max(peak.jobs, f.jobs), keys: Math.max(peak.keys, f.keys), slots: Math.max(peak.slots, f.slots), finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue), expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes) }
+    peak = { jobs: Math.max(peak.jobs, f.jobs), keys: Math.max(peak.keys, f.keys), slots: Math.max(peak.slots, f.slots), finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue), expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes), timeouts: Math.max(peak.timeouts, f.timeouts) }
   }
   // 10,000 jobs ran; memory holds about the 100 retained ones (plus sweep slack), never the 10,000.
   assert.equal(c.footprint().retained, 100)
@@ -52,6 +52,8 @@ test('many jobs through the core: the structures that hold jobs stay bounded by 
   assert.ok(peak.slots <= 2 * 1024 + 150, `slots ${peak.slots}`)
   assert.ok(peak.finishedQueue <= 2 * 1024 + 150, `finished queue ${peak.finishedQueue}`)
   assert.equal(peak.expiredBytes, c.footprint().expiredBytes, 'the expired-id filter has a fixed size')
+  // Every attempt ended long before its timeout (the clock never moved): their timeouts are swept.
+  assert.ok(peak.timeouts <= 1024, `timeouts ${peak.timeouts}`)
   assert.equal(c.footprint().recentlyExpired, 1024, 'the exactly remembered expired ids are capped at max(1024, maxFinished)')
   assert.equal(c.inspect('j199-49')?.outcome?.ok, true, 'the newest are readable')
   assert.equal(c.inspect('j0-0'), undefined)
@@ -110,6 +112,25 @@ test('finished jobs older than maxAgeMs leave at the next dispatch; unfinished j
   assert.equal(c.isExpired('old'), true)
   assert.equal(c.inspect('young')?.status, 'completed')
   assert.equal(c.inspect('waiting-long')?.status, 'running')
+})
+
+test('stale timeouts are swept out (bounded by the running attempts) and a running attempt still times out', () => {
+  const c = core({ maxFinished: 100, maxAgeMs: Infinity })
+  c.submit([spec('slow', { timeoutMs: 1000, retries: 0 })], types)
+  for (const r of c.takeEffects().append) c.apply(r)
+  c.dispatch(0, 0, peers)
+  const slow = c.takeEffects().assign[0]!
+  let peak = 0
+  for (let round = 0; round < 100; round++) {
+    runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+    peak = Math.max(peak, c.footprint().timeouts)
+  }
+  assert.ok(peak <= 1024, `timeouts ${peak} after 5,000 attempts with one running`)
+  c.dispatch(1000 + TIMEOUT_GRACE_MS, 0, peers)
+  const effects = c.takeEffects()
+  assert.deepEqual(effects.abort, [{ node: 'p', id: 'slow', attemptKey: slow.attemptKey }])
+  const final = effects.append.find((r) => r.kind === 'finished' && r.id === 'slow')
+  assert.equal(final?.kind === 'finished' ? final.outcome.ok === false && final.outcome.error.code : undefined, 'ERR_JOB_TIMEOUT')
 })
 
 test('a new leader replaying the log applies the same retention from the recorded finish times', () => {
