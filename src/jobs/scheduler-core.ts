@@ -170,8 +170,8 @@ export class SchedulerCore {
   /** Every job held, by submission sequence; may contain holes (expired jobs). */
   private order: Slot[] = []
   private holes = 0
-  /** Finished jobs in the order they finished: the front leaves first. */
-  private finishedOrder: Job[] = []
+  /** Finished jobs in the order they finished: the front leaves first; slots before `finishedHead` are cleared, so they hold no job that left. */
+  private finishedOrder: Array<Job | undefined> = []
   private finishedHead = 0
   private expired: ExpiredIds
   private readonly maxQueued: number
@@ -571,7 +571,7 @@ export class SchedulerCore {
     while (this.finishedHead < this.finishedOrder.length) {
       const job = this.finishedOrder[this.finishedHead]!
       if (this.retained <= this.retention.maxFinished && job.finishedAt >= oldest) break
-      this.finishedHead++
+      this.finishedOrder[this.finishedHead++] = undefined
       this.forget(job)
     }
     // Drop the consumed front once it is the larger part, so the queue stays proportional to what it holds.

@@ -4,6 +4,8 @@
 // leaves with it; listing pages through the jobs with a cursor, newest first, each job once.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { SeededRandom } from '../../src/env/prng.js'
 import type { Timers } from '../../src/env/types.js'
 import { defineJob } from '../../src/jobs/define.js'
@@ -131,6 +133,23 @@ test('stale timeouts are swept out (bounded by the running attempts) and a runni
   assert.deepEqual(effects.abort, [{ node: 'p', id: 'slow', attemptKey: slow.attemptKey }])
   const final = effects.append.find((r) => r.kind === 'finished' && r.id === 'slow')
   assert.equal(final?.kind === 'finished' ? final.outcome.ok === false && final.outcome.error.code : undefined, 'ERR_JOB_TIMEOUT')
+})
+
+test('a job that left memory is not held by any structure of the core (its objects can be collected)', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // Few enough jobs after them that the finished queue's consumed front is not cut off yet.
+  const c = core({ maxFinished: 1000, maxAgeMs: Infinity })
+  const first = Array.from({ length: 50 }, (_, i) => spec(`first-${i}`))
+  const refs = first.map((s) => new WeakRef(s))
+  runJobs(c, first)
+  first.length = 0
+  for (let round = 0; round < 22; round++) runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+  assert.equal(c.inspect('first-0'), undefined)
+  // WeakRefs hold their targets until the current job ends.
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'specs of expired jobs still reachable')
 })
 
 test('a new leader replaying the log applies the same retention from the recorded finish times', () => {
