@@ -76,6 +76,14 @@ test('the expired-id filter: recent ids always recognised, two generations kept,
   assert.ok(falsePositives < 300, `false positives ${falsePositives} of 10,000`)
   const copy = new ExpiredIds(1000, f.export())
   for (let i = 2000; i < 3000; i++) assert.equal(copy.has(`id-${i}`), true)
+  // Restored bits are a copy of their own, not a view of the decoded snapshot (which they would keep alive).
+  const [current, previous] = f.export()
+  const snapshot = Buffer.alloc(current.bits.length + previous.bits.length + 100)
+  snapshot.set(current.bits, 10)
+  snapshot.set(previous.bits, 10 + current.bits.length)
+  const restored = new ExpiredIds(1000, [{ bits: snapshot.subarray(10, 10 + current.bits.length), count: current.count }, { bits: snapshot.subarray(10 + current.bits.length, 10 + current.bits.length + previous.bits.length), count: previous.count }])
+  snapshot.fill(0)
+  for (let i = 2000; i < 3000; i++) assert.equal(restored.has(`id-${i}`), true)
 })
 
 test('an expired job leaves with its idempotency key: a new submission with the key is a new job', () => {
