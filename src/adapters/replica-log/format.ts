@@ -85,7 +85,8 @@ export const POSITION_MAX = 0xffff_ffff
  * positions in a Uint32Array growing by doubling, epochs as runs (a log's epochs change only at a
  * leader change, so a segment of hundreds of thousands of entries has a handful of runs). Entries
  * are added in file order, so positions strictly increase. A segment of 64 MiB holds up to about
- * 500,000 small entries: 2 MiB of index, where a position and an epoch per entry took 8 to 16.
+ * 500,000 small entries: 2 MiB of index (a position and an epoch per entry took 8 MiB, 16 with the
+ * doubling).
  */
 export class EntryIndex {
   private positions = new Uint32Array(INITIAL_ENTRIES)
