@@ -262,7 +262,8 @@ export function replicatorActor(init: ReplicatorInit) {
         }
         const gen = generation
         for (const request of ready.reads) {
-          log!.read(request.from, request.to - request.from, READ_MAX_BYTES).then(
+          // An append's worth: a read-back batch obeys the byte budget that keeps appends within a frame.
+          log!.read(request.from, request.to - request.from, c.options.batchMaxBytes).then(
             (entries) => self.tell({ type: 'readDone', generation: gen, request, entries }),
             () => self.tell({ type: 'readDone', generation: gen, request, entries: undefined }),
           )

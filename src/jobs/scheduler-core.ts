@@ -30,7 +30,10 @@
  * their id goes to a bounded filter (expired-ids.ts) that tells "expired" from "never existed".
  * So memory holds at most maxQueued unfinished jobs, maxFinished finished ones, the filter and
  * the last max(1024, maxFinished) expired ids (kept exactly, so that a late duplicate of an
- * expired job's submission is not taken for a new job). Listing walks `order`, the jobs by submission sequence, from a cursor; holes left by expired
+ * expired job's submission is not taken for a new job). An attempt's timeout stays queued after
+ * the attempt ends (it would otherwise hold the finished job for the whole timeout, a minute by
+ * default: hundreds of thousands of jobs under load); stale timeouts are swept out once they may
+ * be half the queue, so it holds at most about twice the running attempts. Listing walks `order`, the jobs by submission sequence, from a cursor; holes left by expired
  * jobs are swept out once they are the majority, so the walk and the memory stay proportional to
  * the jobs held.
  *
@@ -71,6 +74,9 @@ export interface Retention {
  * (10,000: 166 ms; 100,000: 1.1-1.7 s, too much of a 2 s bound). Results outlive it in the cache.
  */
 export const DEFAULT_RETENTION: Retention = { maxFinished: 10_000, maxAgeMs: 24 * 3600_000 }
+
+/** The timeout queue is never swept below this size (a sweep costs a pass over it). */
+const TIMEOUTS_SWEEP_MIN = 1024
 
 /** Slots a listing page looks at, at most, before it answers with what it found and a cursor. */
 const LIST_SCAN_MAX = 50_000
@@ -157,13 +163,15 @@ export class SchedulerCore {
   private readonly queue = new MinHeap<Job>((a, b) => a.spec.options.priority > b.spec.options.priority || (a.spec.options.priority === b.spec.options.priority && a.seq < b.seq))
   private readonly retries = new MinHeap<Job>((a, b) => a.retryAt < b.retryAt)
   private readonly timeouts = new MinHeap<{ job: Job; key: string; at: number }>((a, b) => a.at < b.at)
+  /** The timeout queue's size at which stale entries are swept out: twice what the last sweep kept. */
+  private timeoutsSweepAt = TIMEOUTS_SWEEP_MIN
   private readonly live = new Map<string, { job: Job; node: NodeId }>()
   private readonly outstanding = new Map<NodeId, number>()
   /** Every job held, by submission sequence; may contain holes (expired jobs). */
   private order: Slot[] = []
   private holes = 0
-  /** Finished jobs in the order they finished: the front leaves first. */
-  private finishedOrder: Job[] = []
+  /** Finished jobs in the order they finished: the front leaves first; slots before `finishedHead` are cleared, so they hold no job that left. */
+  private finishedOrder: Array<Job | undefined> = []
   private finishedHead = 0
   private expired: ExpiredIds
   private readonly maxQueued: number
@@ -199,8 +207,8 @@ export class SchedulerCore {
   }
 
   /** Sizes of every structure that grows with the jobs held: each is bounded by the retention and maxQueued. */
-  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number } {
-    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes, recentlyExpired: this.expired.recentCount }
+  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number; timeouts: number } {
+    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes, recentlyExpired: this.expired.recentCount, timeouts: this.timeouts.size }
   }
 
   /** Unfinished jobs (waiting, queued, retrying, running). */
@@ -492,6 +500,10 @@ export class SchedulerCore {
     job.progress = null
     job.timeoutAt = nowMs + job.spec.options.timeoutMs + TIMEOUT_GRACE_MS
     this.timeouts.push({ job, key: attemptKey, at: job.timeoutAt })
+    if (this.timeouts.size >= this.timeoutsSweepAt) {
+      this.timeouts.retain(timeoutLive)
+      this.timeoutsSweepAt = Math.max(TIMEOUTS_SWEEP_MIN, 2 * this.timeouts.size)
+    }
     this.live.set(attemptKey, { job, node })
     this.outstanding.set(node, (this.outstanding.get(node) ?? 0) + 1)
     this.effects.assign.push({ node, spec: job.spec, attempt: job.attempts, attemptKey })
@@ -559,7 +571,7 @@ export class SchedulerCore {
     while (this.finishedHead < this.finishedOrder.length) {
       const job = this.finishedOrder[this.finishedHead]!
       if (this.retained <= this.retention.maxFinished && job.finishedAt >= oldest) break
-      this.finishedHead++
+      this.finishedOrder[this.finishedHead++] = undefined
       this.forget(job)
     }
     // Drop the consumed front once it is the larger part, so the queue stays proportional to what it holds.
@@ -599,8 +611,8 @@ export class SchedulerCore {
     this.retire(wallMs)
     for (let t = this.timeouts.peek(); t !== undefined && t.at <= nowMs; t = this.timeouts.peek()) {
       this.timeouts.pop()
+      if (!timeoutLive(t)) continue
       const job = t.job
-      if (job.attemptKey !== t.key || job.status !== 'running') continue
       const owner = this.live.get(t.key)
       if (owner !== undefined) {
         this.release(t.key, owner.node)
@@ -620,6 +632,11 @@ export class SchedulerCore {
     if (job.attempts > job.spec.options.retries) this.requestFinish(job, outcome)
     else this.retryLater(job, nowMs)
   }
+}
+
+/** A queued timeout still matters while its attempt is the job's current one and running; once stale it stays stale (attempt keys are never reused). */
+function timeoutLive(t: { job: Job; key: string }): boolean {
+  return t.job.attemptKey === t.key && t.job.status === 'running'
 }
 
 function emptyEffects(): Effects {

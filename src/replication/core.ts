@@ -326,7 +326,12 @@ export class ReplicationCore {
       this.pump(request.peer, f)
       return
     }
-    this.sendAppend(request.peer, f, entries)
+    // Read-back entries obey the same byte budget as buffered ones (at least one entry), or the
+    // append could outgrow the network's frame and be refused on every resend; the rest is read again.
+    let bytes = 0
+    let n = 0
+    while (n < entries.length && (n === 0 || bytes + entries[n]!.payload.length <= this.options.batchMaxBytes)) bytes += entries[n++]!.payload.length
+    this.sendAppend(request.peer, f, n === entries.length ? entries : entries.slice(0, n))
     this.pump(request.peer, f)
   }
 

@@ -4,13 +4,15 @@
 // leaves with it; listing pages through the jobs with a cursor, newest first, each job once.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { SeededRandom } from '../../src/env/prng.js'
 import type { Timers } from '../../src/env/types.js'
 import { defineJob } from '../../src/jobs/define.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
 import { ExpiredIds } from '../../src/jobs/expired-ids.js'
-import { SchedulerCore, type Candidate, type Retention } from '../../src/jobs/scheduler-core.js'
+import { SchedulerCore, TIMEOUT_GRACE_MS, type Candidate, type Retention } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
 import { nodeRoutes } from '../../src/node/http-api.js'
@@ -38,12 +40,12 @@ function runJobs(c: SchedulerCore, specs: JobSpec[], wallMs = 0): void {
 
 test('many jobs through the core: the structures that hold jobs stay bounded by the retention', () => {
   const c = core({ maxFinished: 100, maxAgeMs: Infinity })
-  let peak = { jobs: 0, keys: 0, slots: 0, finishedQueue: 0, expiredBytes: 0 }
+  let peak = { jobs: 0, keys: 0, slots: 0, finishedQueue: 0, expiredBytes: 0, timeouts: 0 }
   for (let round = 0; round < 200; round++) {
     runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`, { idempotencyKey: `key-${round}-${i}` })))
     const f = c.footprint()
     assert.ok(f.retained <= 100, `retained ${f.retained}`)
-    peak = { jobs: Math.max(peak.jobs, f.jobs), keys: Math.max(peak.keys, f.keys), slots: Math.max(peak.slots, f.slots), finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue), expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes) }
+    peak = { jobs: Math.max(peak.jobs, f.jobs), keys: Math.max(peak.keys, f.keys), slots: Math.max(peak.slots, f.slots), finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue), expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes), timeouts: Math.max(peak.timeouts, f.timeouts) }
   }
   // 10,000 jobs ran; memory holds about the 100 retained ones (plus sweep slack), never the 10,000.
   assert.equal(c.footprint().retained, 100)
@@ -52,6 +54,8 @@ test('many jobs through the core: the structures that hold jobs stay bounded by 
   assert.ok(peak.slots <= 2 * 1024 + 150, `slots ${peak.slots}`)
   assert.ok(peak.finishedQueue <= 2 * 1024 + 150, `finished queue ${peak.finishedQueue}`)
   assert.equal(peak.expiredBytes, c.footprint().expiredBytes, 'the expired-id filter has a fixed size')
+  // Every attempt ended long before its timeout (the clock never moved): their timeouts are swept.
+  assert.ok(peak.timeouts <= 1024, `timeouts ${peak.timeouts}`)
   assert.equal(c.footprint().recentlyExpired, 1024, 'the exactly remembered expired ids are capped at max(1024, maxFinished)')
   assert.equal(c.inspect('j199-49')?.outcome?.ok, true, 'the newest are readable')
   assert.equal(c.inspect('j0-0'), undefined)
@@ -72,6 +76,14 @@ test('the expired-id filter: recent ids always recognised, two generations kept,
   assert.ok(falsePositives < 300, `false positives ${falsePositives} of 10,000`)
   const copy = new ExpiredIds(1000, f.export())
   for (let i = 2000; i < 3000; i++) assert.equal(copy.has(`id-${i}`), true)
+  // Restored bits are a copy of their own, not a view of the decoded snapshot (which they would keep alive).
+  const [current, previous] = f.export()
+  const snapshot = Buffer.alloc(current.bits.length + previous.bits.length + 100)
+  snapshot.set(current.bits, 10)
+  snapshot.set(previous.bits, 10 + current.bits.length)
+  const restored = new ExpiredIds(1000, [{ bits: snapshot.subarray(10, 10 + current.bits.length), count: current.count }, { bits: snapshot.subarray(10 + current.bits.length, 10 + current.bits.length + previous.bits.length), count: previous.count }])
+  snapshot.fill(0)
+  for (let i = 2000; i < 3000; i++) assert.equal(restored.has(`id-${i}`), true)
 })
 
 test('an expired job leaves with its idempotency key: a new submission with the key is a new job', () => {
@@ -110,6 +122,42 @@ test('finished jobs older than maxAgeMs leave at the next dispatch; unfinished j
   assert.equal(c.isExpired('old'), true)
   assert.equal(c.inspect('young')?.status, 'completed')
   assert.equal(c.inspect('waiting-long')?.status, 'running')
+})
+
+test('stale timeouts are swept out (bounded by the running attempts) and a running attempt still times out', () => {
+  const c = core({ maxFinished: 100, maxAgeMs: Infinity })
+  c.submit([spec('slow', { timeoutMs: 1000, retries: 0 })], types)
+  for (const r of c.takeEffects().append) c.apply(r)
+  c.dispatch(0, 0, peers)
+  const slow = c.takeEffects().assign[0]!
+  let peak = 0
+  for (let round = 0; round < 100; round++) {
+    runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+    peak = Math.max(peak, c.footprint().timeouts)
+  }
+  assert.ok(peak <= 1024, `timeouts ${peak} after 5,000 attempts with one running`)
+  c.dispatch(1000 + TIMEOUT_GRACE_MS, 0, peers)
+  const effects = c.takeEffects()
+  assert.deepEqual(effects.abort, [{ node: 'p', id: 'slow', attemptKey: slow.attemptKey }])
+  const final = effects.append.find((r) => r.kind === 'finished' && r.id === 'slow')
+  assert.equal(final?.kind === 'finished' ? final.outcome.ok === false && final.outcome.error.code : undefined, 'ERR_JOB_TIMEOUT')
+})
+
+test('a job that left memory is not held by any structure of the core (its objects can be collected)', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // Few enough jobs after them that the finished queue's consumed front is not cut off yet.
+  const c = core({ maxFinished: 1000, maxAgeMs: Infinity })
+  const first = Array.from({ length: 50 }, (_, i) => spec(`first-${i}`))
+  const refs = first.map((s) => new WeakRef(s))
+  runJobs(c, first)
+  first.length = 0
+  for (let round = 0; round < 22; round++) runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+  assert.equal(c.inspect('first-0'), undefined)
+  // WeakRefs hold their targets until the current job ends.
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'specs of expired jobs still reachable')
 })
 
 test('a new leader replaying the log applies the same retention from the recorded finish times', () => {

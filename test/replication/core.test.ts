@@ -145,6 +145,24 @@ test('a leader reads back entries it no longer buffers', () => {
   assert.equal(h.node('n2').core.commitEnd, 11)
 })
 
+test('appends of read-back entries keep to the byte budget, like buffered ones (else they outgrow the frame and are refused for ever)', () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { bufferMaxBytes: 4, batchMaxBytes: 25 })
+  h.elect('n0', 1)
+  h.settle()
+  h.cut.add('n2')
+  for (let i = 0; i < 20; i++) h.propose('n0', [`entry-${String(i).padStart(2, '0')}`])
+  h.advance(200)
+  h.cut.delete('n2')
+  let largest = 0
+  h.filter = (msg) => {
+    if (msg.to === 'n2' && msg.message.kind === 'append') largest = Math.max(largest, msg.message.entries.reduce((sum, e) => sum + e.payload.length, 0))
+    return true
+  }
+  h.advance(3000)
+  assert.deepEqual(h.text('n2'), h.text('n0'))
+  assert.ok(largest > 0 && largest <= 25, `an append to n2 carried ${largest} bytes`)
+})
+
 test('a restarted leader reports its durable position and never commits what it did not write', () => {
   const h = new Harness(['n0', 'n1', 'n2'])
   h.elect('n0', 1)

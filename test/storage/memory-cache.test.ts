@@ -51,3 +51,15 @@ test('expired entries stop counting once touched', async () => {
   assert.equal(cache.sizeBytes, 0)
   assert.equal(cache.size, 0)
 })
+
+test('a stored value is a copy of its own, even when it is a Buffer view into a larger buffer', async () => {
+  // An encoder's output is typically a view of its shared, megabytes-long buffer: storing the view
+  // would keep that whole buffer alive for the entry's lifetime (and show later writes into it).
+  const shared = Buffer.alloc(1 << 20)
+  const view = shared.subarray(100, 104)
+  view.set([1, 2, 3, 4])
+  const cache = new MemoryResultCache({ clock: env.clock })
+  await cache.set('k', view)
+  shared.fill(9)
+  assert.deepEqual([...((await cache.get('k')) ?? [])], [1, 2, 3, 4])
+})

@@ -159,8 +159,9 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       return
     }
     this.stats.published++
-    // A copy: gossipsub keeps the message for gossip after publish returns.
-    void this.node.services.pubsub.publish(C.TOPIC_PREFIX + topic, payload.slice()).catch((error: unknown) => {
+    // A copy (a Buffer's slice() would be a view): gossipsub keeps the message for gossip after
+    // publish returns, and an encoder's output is a view of its shared buffer of up to several MB.
+    void this.node.services.pubsub.publish(C.TOPIC_PREFIX + topic, new Uint8Array(payload)).catch((error: unknown) => {
       this.stats.publishFailures++
       this.log.warn('broadcast failed', { topic, error: toError(error) })
     })
@@ -317,7 +318,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     this.stats.topicMessagesReceived++
     const from = message.from.toString()
     try {
-      handler(from, message.data.slice())
+      handler(from, new Uint8Array(message.data))
     } catch (error) {
       this.stats.handlerErrors++
       this.log.error('topic handler threw', { peer: from, topic, error: toError(error) })

@@ -16,7 +16,7 @@
  * call rejects with ReplicaLogFailedError and the owner reopens (recovery finds the true state).
  * Mutations run one at a time in call order. Reads run alongside appends (they see only durable
  * entries) but wait for cuts, compactions, resets and close, which wait for reads in flight.
- * Memory: an index of 16 bytes per entry (position and epoch), never payloads.
+ * Memory: an index of about 4 bytes per entry (position; epochs as runs, format.ts), never payloads.
  * Files are created 0600 in a 0700 directory; one process at a time holds the directory's lock.
  */
 import { constants } from 'node:fs'
@@ -27,10 +27,10 @@ import type { AbortOptions, Logger } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ClusterMismatchError, ReplicaLogCorruptedError, ReplicaLogFailedError } from '../../storage/errors.js'
 import { acquireFileLock, type FileLock } from '../../storage/file-lock.js'
-import { FRAME_BODY_BYTES_MAX, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../storage/file-log-format.js'
+import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../storage/file-log-format.js'
 import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../storage/file-sync.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
-import { EntryIndex, LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
+import { EntryIndex, LOCK_FILE, META_FILE, POSITION_MAX, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
 import { scanReplicaDir, type ScannedSegment } from './scan.js'
 
 /** The replica log's directory inside a node's data directory. */
@@ -94,7 +94,10 @@ export class FileReplicaLog implements ReplicaLog {
         meta = { generation: 0, start: 0, prevEpoch: 0, clusterId: undefined, groupBytesMax: init.groupBytesMax ?? GROUP_BYTES_MAX }
         await writeMeta(dir, openFile, meta)
       }
-      return new FileReplicaLog(dir, openFile, lock, meta, segments, init.segmentBytes ?? SEGMENT_BYTES)
+      const segmentBytes = init.segmentBytes ?? SEGMENT_BYTES
+      // A group starts below segmentBytes and may be one largest frame: every position must fit the index's u32.
+      if (!(segmentBytes >= 1) || segmentBytes + Math.max(meta.groupBytesMax, FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX) > POSITION_MAX) throw new InvalidArgumentError(`segmentBytes ${segmentBytes} with write groups of ${meta.groupBytesMax} bytes: positions would not fit the index (${POSITION_MAX})`)
+      return new FileReplicaLog(dir, openFile, lock, meta, segments, segmentBytes)
     } catch (error) {
       for (const s of segments) await s.file.close().catch(() => {})
       await lock.release()

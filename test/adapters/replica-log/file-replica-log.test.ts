@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { FileReplicaLog, type FileReplicaLogInit } from '../../../src/adapters/replica-log/file-replica-log.js'
-import { LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
+import { EntryIndex, LOCK_FILE, META_FILE, POSITION_MAX, SEGMENT_HEADER_BYTES } from '../../../src/adapters/replica-log/format.js'
 import type { LogFile, OpenFile } from '../../../src/storage/file-sync.js'
 import { MemoryLogger } from '../../../src/env/logger.js'
 import { ReplicaLogCorruptedError } from '../../../src/storage/errors.js'
@@ -286,4 +286,27 @@ describe('FileReplicaLog on disk', () => {
     await assert.rejects(openAt(dir), { name: 'FileLockedError' })
     await log.close()
   })
+})
+
+test('the entry index holds about 4 bytes per entry: positions, and epochs as runs that survive cuts', () => {
+  const index = new EntryIndex()
+  const n = 100_000
+  for (let i = 0; i < n; i++) index.add(16 + i * 120, i < 40_000 ? 1 : i < 70_000 ? 3 : 4)
+  assert.equal(index.length, n)
+  assert.ok(index.bytes <= 4 * 131_072 + 64, `${index.bytes} bytes for ${n} entries`)
+  for (const [i, epoch] of [[0, 1], [39_999, 1], [40_000, 3], [69_999, 3], [70_000, 4], [n - 1, 4]] as const) assert.equal(index.epochOf(i), epoch, `entry ${i}`)
+  assert.equal(index.positionOf(n - 1), 16 + (n - 1) * 120)
+  // A cut inside the second run drops the third; entries written after it start a new run.
+  index.cut(50_000)
+  index.add(16 + 50_000 * 120, 5)
+  assert.deepEqual([index.epochOf(49_999), index.epochOf(50_000), index.epochOf(39_999), index.length], [3, 5, 1, 50_001])
+  // A cut at a run's first entry drops that run whole.
+  index.cut(40_000)
+  index.add(16 + 40_000 * 120, 6)
+  assert.deepEqual([index.epochOf(39_999), index.epochOf(40_000)], [1, 6])
+  assert.throws(() => index.add(POSITION_MAX + 1, 6), RangeError)
+})
+
+test('options whose positions would not fit the index are refused at open', async () => {
+  await assert.rejects(FileReplicaLog.open({ dir: await tempDir(), segmentBytes: POSITION_MAX }), { name: 'InvalidArgumentError' })
 })
