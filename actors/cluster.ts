@@ -158,7 +158,11 @@ export function clusterActor(init: ClusterActorInit) {
           core.receive(msg.record, clock.monotonicMs())
           if (core.foreignRecords > foreignBefore && !foreignSeen.has(`${msg.record.node}/${msg.record.clusterId}`) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
             foreignSeen.add(`${msg.record.node}/${msg.record.clusterId}`)
-            ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', { peer: msg.record.node, theirCluster: msg.record.clusterId, ourCluster: core.clusterId })
+            ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', {
+              peer: msg.record.node,
+              theirCluster: msg.record.clusterId,
+              ourCluster: core.clusterId,
+            })
           }
           await flush()
         },

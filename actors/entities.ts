@@ -218,7 +218,10 @@ export function entitiesActor(init: EntitiesActorInit) {
         forward: (to, shard, epoch, delivery) => {
           const tell = delivery.reply === undefined
           regionOf(to)
-            .ask({ type: 'deliver', shard, epoch, entity: delivery.entityType, key: delivery.key, body: delivery.body, tell }, { timeoutMs: tell ? CONTROL_TIMEOUT_MS : remaining(delivery) })
+            .ask(
+              { type: 'deliver', shard, epoch, entity: delivery.entityType, key: delivery.key, body: delivery.body, tell },
+              { timeoutMs: tell ? CONTROL_TIMEOUT_MS : remaining(delivery) },
+            )
             .then(
               (answer) => {
                 if ('bounce' in answer) ctx.self.tell({ type: 'bounced', from: to, shard, epoch, delivery })
@@ -310,10 +313,13 @@ export function entitiesActor(init: EntitiesActorInit) {
 
       function activate(def: EntityDef, key: string, shard: number, epoch: number): Activation {
         const id = `${def.type}/${key}`
-        const ref = ctx.spawn(entityActor(def, key, epoch, init.store, packr, () => owner.serving(shard, epoch, now())), {
-          ...(def.spec.mailbox === undefined ? {} : { mailbox: def.spec.mailbox }),
-          ...(def.spec.supervision === undefined ? {} : { supervision: def.spec.supervision }),
-        })
+        const ref = ctx.spawn(
+          entityActor(def, key, epoch, init.store, packr, () => owner.serving(shard, epoch, now())),
+          {
+            ...(def.spec.mailbox === undefined ? {} : { mailbox: def.spec.mailbox }),
+            ...(def.spec.supervision === undefined ? {} : { supervision: def.spec.supervision }),
+          },
+        )
         const activation: Activation = { id, ref, type: def.type, key, shard, epoch, lastMs: now(), stopping: false, waiting: [] }
         activations.set(id, activation)
         ctx.watch(ref, () => ({ type: 'terminated', id, ref }))

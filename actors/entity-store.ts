@@ -18,7 +18,8 @@ export const ENTITY_STORE_PATH = '/system/entity-store'
 const REPLICA_TIMEOUT_MS = 5000
 const STATE_MAX_BYTES = 512 * 1024
 
-export type EntityStoreMsg = Ask<{ type: 'claim'; entity: string; key: string; epoch: number }, ReplicaAnswer> | Ask<{ type: 'write'; entity: string; key: string; state: StoredEntityState }, ReplicaAnswer>
+export type EntityStoreMsg =
+  Ask<{ type: 'claim'; entity: string; key: string; epoch: number }, ReplicaAnswer> | Ask<{ type: 'write'; entity: string; key: string; state: StoredEntityState }, ReplicaAnswer>
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}$/
 const isName = (v: unknown): boolean => typeof v === 'string' && NAME.test(v)
@@ -33,7 +34,14 @@ export function entityStoreActor(store: DurableStore) {
       },
       write: (_from, m) => {
         const w = m as { entity?: unknown; key?: unknown; state?: { epoch?: unknown; version?: unknown; value?: unknown } }
-        return isName(w.entity) && isName(w.key) && isEpoch(w.state?.epoch) && isEpoch(w.state?.version) && w.state?.value instanceof Uint8Array && w.state.value.byteLength <= STATE_MAX_BYTES
+        return (
+          isName(w.entity) &&
+          isName(w.key) &&
+          isEpoch(w.state?.epoch) &&
+          isEpoch(w.state?.version) &&
+          w.state?.value instanceof Uint8Array &&
+          w.state.value.byteLength <= STATE_MAX_BYTES
+        )
       },
     },
     setup() {

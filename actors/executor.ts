@@ -88,7 +88,11 @@ function failed(run: LocalRun, error: unknown): JobOutcome {
   const signal = run.controller?.signal
   const e = signal?.aborted === true && signal.reason instanceof Error ? signal.reason : toError(error)
   const code = (e as { code?: unknown }).code
-  return { ok: false, error: { name: e.name, code: typeof code === 'string' ? code : 'ERR_JOB', message: e.message.slice(0, 4096) }, permanent: e instanceof PermanentJobError || e.name === 'PermanentJobError' }
+  return {
+    ok: false,
+    error: { name: e.name, code: typeof code === 'string' ? code : 'ERR_JOB', message: e.message.slice(0, 4096) },
+    permanent: e instanceof PermanentJobError || e.name === 'PermanentJobError',
+  }
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -185,7 +189,13 @@ export function executorActor(init: ExecutorInit) {
         }
       }
 
-      const finish = (pool: { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] }, worker: ActorRef<WorkerMsg>, run: LocalRun, outcome: JobOutcome, startedAt: number): void => {
+      const finish = (
+        pool: { def: JobDef; idle: Array<ActorRef<WorkerMsg>>; queue: LocalRun[] },
+        worker: ActorRef<WorkerMsg>,
+        run: LocalRun,
+        outcome: JobOutcome,
+        startedAt: number,
+      ): void => {
         pool.idle.push(worker)
         init.stats.running--
         const durationMs = env.clock.monotonicMs() - startedAt
@@ -207,7 +217,13 @@ export function executorActor(init: ExecutorInit) {
         const pool = pools.get(a.spec.type)
         if (pool === undefined) {
           const e = new UnknownJobTypeError(a.spec.type)
-          report({ kind: 'finished', id: a.spec.id, attemptKey: a.attemptKey, outcome: { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: false }, durationMs: 0 })
+          report({
+            kind: 'finished',
+            id: a.spec.id,
+            attemptKey: a.attemptKey,
+            outcome: { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: false },
+            durationMs: 0,
+          })
           return
         }
         const run: LocalRun = { spec: a.spec, attempt: a.attempt, attemptKey: a.attemptKey, controller: undefined, lastProgressMs: -Infinity }

@@ -41,7 +41,9 @@ export function jobsClientActor(init: JobsClientInit) {
           if (ids.length === 0 || leader === null || leader === undefined) return
           const scheduler = ctx.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
           for (let i = 0; i < ids.length; i += 10_000) {
-            scheduler.ask({ type: 'watch', ids: ids.slice(i, i + 10_000), watcher: self }, { timeoutMs: REWATCH_MS }).catch((error: unknown) => ctx.log.debug('rewatch failed', { error }))
+            scheduler
+              .ask({ type: 'watch', ids: ids.slice(i, i + 10_000), watcher: self }, { timeoutMs: REWATCH_MS })
+              .catch((error: unknown) => ctx.log.debug('rewatch failed', { error }))
           }
         },
       }

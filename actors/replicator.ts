@@ -116,7 +116,15 @@ export function replicatorActor(init: ReplicatorInit) {
       env.metrics.gauge('dx_replication_log_end', 'One past the last durable entry of this node', [], (set) => set(core?.durable ?? 0))
 
       init.handle?.attach(() =>
-        core === undefined ? undefined : { leaderEpoch: ledEpoch === undefined ? undefined : core.leaderEpoch, commitEnd: core.commitEnd, durableEnd: core.durable, start: core.startIndex, position: core.position() },
+        core === undefined
+          ? undefined
+          : {
+              leaderEpoch: ledEpoch === undefined ? undefined : core.leaderEpoch,
+              commitEnd: core.commitEnd,
+              durableEnd: core.durable,
+              start: core.startIndex,
+              position: core.position(),
+            },
       )
 
       const open = async (): Promise<void> => {
@@ -131,7 +139,10 @@ export function replicatorActor(init: ReplicatorInit) {
         log = opened
         generation++
         ledEpoch = undefined
-        core = new ReplicationCore({ self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) }, clock.monotonicMs())
+        core = new ReplicationCore(
+          { self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) },
+          clock.monotonicMs(),
+        )
         refreshLearners()
         sync()
         flush()
@@ -149,7 +160,8 @@ export function replicatorActor(init: ReplicatorInit) {
         if (known !== undefined && known > epoch) return new FencedError(epoch, known)
         // A lapsed lease on the epoch this core led may come back (the core then leads it again):
         // the caller retries instead of giving up the lead over a slow event loop.
-        if (epoch === highestLed && ledCore === core && epoch > deposedIn) return new JobLogUnavailableError(`this node's lease on epoch ${epoch} lapsed; appends resume if it comes back`, false)
+        if (epoch === highestLed && ledCore === core && epoch > deposedIn)
+          return new JobLogUnavailableError(`this node's lease on epoch ${epoch} lapsed; appends resume if it comes back`, false)
         return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
       }
 
@@ -210,14 +222,16 @@ export function replicatorActor(init: ReplicatorInit) {
           const w = fences[i]!
           const noop = c.noopIndex
           if (ledEpoch === w.epoch && noop !== undefined && c.commitEnd > noop) w.reply.resolve()
-          else if (now - w.sinceMs > commitTimeoutMs) w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged epoch ${w.epoch}'s first entry within ${commitTimeoutMs} ms`, false))
+          else if (now - w.sinceMs > commitTimeoutMs)
+            w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged epoch ${w.epoch}'s first entry within ${commitTimeoutMs} ms`, false))
           else continue
           fences.splice(i--, 1)
         }
         for (let i = 0; i < appends.length; i++) {
           const w = appends[i]!
           if (c.commitEnd >= w.end) w.reply.resolve(w.first)
-          else if (now - w.sinceMs > commitTimeoutMs) w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged the records within ${commitTimeoutMs} ms; they may still be committed`, true))
+          else if (now - w.sinceMs > commitTimeoutMs)
+            w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged the records within ${commitTimeoutMs} ms; they may still be committed`, true))
           else continue
           appends.splice(i--, 1)
         }
@@ -279,7 +293,10 @@ export function replicatorActor(init: ReplicatorInit) {
         core?.stepDown()
         core = undefined
         ledEpoch = undefined
-        failWaiters(new JobLogUnavailableError(`the local replica log failed: ${error.message}`, false), new JobLogUnavailableError(`the local replica log failed: ${error.message}; the records may or may not be committed`, true))
+        failWaiters(
+          new JobLogUnavailableError(`the local replica log failed: ${error.message}`, false),
+          new JobLogUnavailableError(`the local replica log failed: ${error.message}; the records may or may not be committed`, true),
+        )
         const broken = log
         log = undefined
         broken?.close().catch((e: unknown) => ctx.log.debug('closing the failed replica log failed', { error: e }))
@@ -289,7 +306,7 @@ export function replicatorActor(init: ReplicatorInit) {
       /** Committed records from `from`, skipping the no-op entries, up to `max`. */
       const readCommitted = async (l: ReplicaLog, from: number, to: number, max: number): Promise<LogRecord[]> => {
         const out: LogRecord[] = []
-        for (let at = from; at < to && out.length === 0; ) {
+        for (let at = from; at < to && out.length === 0;) {
           const entries = await l.read(at, Math.min(max, to - at), READ_MAX_BYTES)
           if (entries.length === 0) break
           for (const e of entries) if (e.index < to && e.payload.length > 0) out.push({ offset: e.index, epoch: e.epoch, payload: e.payload })
@@ -311,7 +328,10 @@ export function replicatorActor(init: ReplicatorInit) {
       })
       ctx.onStop(() => {
         init.network.unhandle(REPLICATION_PROTOCOL)
-        failWaiters(new JobLogUnavailableError('the replicator stopped', false), new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true))
+        failWaiters(
+          new JobLogUnavailableError('the replicator stopped', false),
+          new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true),
+        )
         return log?.close()
       })
       /** Opens the log; until that works this node keeps resigning, as it has no log to lead with. */
@@ -395,7 +415,8 @@ export function replicatorActor(init: ReplicatorInit) {
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
           else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else if (msg.payloads.length === 0 || msg.payloads.some((p) => p.length === 0)) reply.reject(new InvalidArgumentError('empty records are reserved for the log itself'))
-          else if (msg.payloads.some((p) => p.length > REPLICATION_PAYLOAD_MAX_BYTES)) reply.reject(new InvalidArgumentError(`a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`))
+          else if (msg.payloads.some((p) => p.length > REPLICATION_PAYLOAD_MAX_BYTES))
+            reply.reject(new InvalidArgumentError(`a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`))
           else {
             const first = core.propose(msg.payloads, clock.monotonicMs())
             appends.push({ first, end: first + msg.payloads.length, reply, sinceMs: clock.monotonicMs() })
@@ -416,7 +437,10 @@ export function replicatorActor(init: ReplicatorInit) {
           }
           const to = Math.min(core.commitEnd, core.durable)
           if (msg.from >= to || msg.max <= 0) reply.resolve([])
-          else readCommitted(l, msg.from, to, msg.max).then(reply.resolve.bind(reply), (error: unknown) => reply.reject(new JobLogUnavailableError(`reading the local replica log failed: ${toError(error).message}`, false, { cause: error })))
+          else
+            readCommitted(l, msg.from, to, msg.max).then(reply.resolve.bind(reply), (error: unknown) =>
+              reply.reject(new JobLogUnavailableError(`reading the local replica log failed: ${toError(error).message}`, false, { cause: error })),
+            )
           return reply
         },
         bounds(_msg, c) {

@@ -29,7 +29,18 @@ import { toError } from '../src/errors.js'
 import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
 import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
 import { encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
-import { checkList, checkOutcome, checkSubmission, checkText, EXECUTOR_PATH, type ExecutorMsg, type JobsClientMsg, type Report, type SchedulerMsg, type SubmitReply } from '../src/jobs/protocol.js'
+import {
+  checkList,
+  checkOutcome,
+  checkSubmission,
+  checkText,
+  EXECUTOR_PATH,
+  type ExecutorMsg,
+  type JobsClientMsg,
+  type Report,
+  type SchedulerMsg,
+  type SubmitReply,
+} from '../src/jobs/protocol.js'
 import { SchedulerCore, type Candidate, type Effects, type Retention } from '../src/jobs/scheduler-core.js'
 import type { JobOutcome, JobStatus } from '../src/jobs/types.js'
 import type { NodeId } from '../src/net/types.js'
@@ -90,12 +101,29 @@ export function schedulerActor(init: SchedulerInit) {
   const member = (from: string): boolean => init.cluster.knows(from)
   return defineActor<SchedulerMsg>({
     // Reports are further checked per attempt in their handler: only the node an attempt was assigned to may report on it.
-    remote: { submit: member, watch: member, cancel: member, inspect: member, list: member, reports: member, forecast: member, tick: 'never', dispatch: 'never', appended: 'never', snapshotted: 'never' },
+    remote: {
+      submit: member,
+      watch: member,
+      cancel: member,
+      inspect: member,
+      list: member,
+      reports: member,
+      forecast: member,
+      tick: 'never',
+      dispatch: 'never',
+      appended: 'never',
+      snapshotted: 'never',
+    },
     // Bad input from a peer costs one message; a fence means another leader took over, and a log
     // not shared with every voter or of another cluster cannot be led on (the node resigns); anything
     // else (the job log unreachable during replay, say) is retried by restarting with backoff.
     supervision: {
-      decide: (error) => (error instanceof InvalidJobError ? 'resume' : error instanceof FencedError || error instanceof JobLogNotSharedError || error instanceof ClusterMismatchError ? 'stop' : 'restart'),
+      decide: (error) =>
+        error instanceof InvalidJobError
+          ? 'resume'
+          : error instanceof FencedError || error instanceof JobLogNotSharedError || error instanceof ClusterMismatchError
+            ? 'stop'
+            : 'restart',
       maxRestarts: 1000,
       windowMs: 60_000,
       backoff: { minMs: 100, maxMs: 5000 },
@@ -103,7 +131,12 @@ export function schedulerActor(init: SchedulerInit) {
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
       const { env, self } = ctx
-      const makeCore = (): SchedulerCore => new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, { ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), wallMs: () => env.clock.wallMs() })
+      const makeCore = (): SchedulerCore =>
+        new SchedulerCore(init.epoch, init.placement ?? new LeastLoadedPlacement(), env.random, {
+          ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }),
+          ...(init.retention === undefined ? {} : { retention: init.retention }),
+          wallMs: () => env.clock.wallMs(),
+        })
       const policy: SnapshotPolicy = { ...DEFAULT_SNAPSHOT_POLICY, ...init.snapshot }
       const jobLog = await init.jobLog.open({ signal: ctx.signal })
       ctx.onStop(() => jobLog.close())
@@ -112,7 +145,9 @@ export function schedulerActor(init: SchedulerInit) {
       const core = replay.core
       ctx.log.info('scheduler replayed the job log', { epoch: init.epoch, from: replay.from, end: replay.end, skipped: replay.skipped, backlog: core.backlog })
       // Records no decoder could read are skipped (src/jobs/replay.ts): counted, so an alert can see them.
-      ctx.env.metrics.counter('dx_jobs_replay_skipped_records_total', 'Job-log records (and snapshots) this node skipped on replay because they could not be decoded').inc({}, replay.skipped)
+      ctx.env.metrics
+        .counter('dx_jobs_replay_skipped_records_total', 'Job-log records (and snapshots) this node skipped on replay because they could not be decoded')
+        .inc({}, replay.skipped)
       if (replay.skipped > 0) ctx.log.warn('replay skipped job-log records that could not be decoded', { epoch: init.epoch, skipped: replay.skipped })
 
       /** The submitted records as they arrived, appended as is instead of encoded again. */
@@ -132,8 +167,12 @@ export function schedulerActor(init: SchedulerInit) {
       ctx.onStop(() => {
         running = false
       })
-      ctx.env.metrics.gauge('dx_jobs_backlog', 'Jobs the leader has not finished (waiting, queued, retrying, running); 0 on followers', [], (set) => set(running ? core.backlog : 0))
-      ctx.env.metrics.gauge('dx_jobs_retained', 'Finished jobs the leader still holds (bounded by the retention); 0 on followers', [], (set) => set(running ? core.footprint().retained : 0))
+      ctx.env.metrics.gauge('dx_jobs_backlog', 'Jobs the leader has not finished (waiting, queued, retrying, running); 0 on followers', [], (set) =>
+        set(running ? core.backlog : 0),
+      )
+      ctx.env.metrics.gauge('dx_jobs_retained', 'Finished jobs the leader still holds (bounded by the retention); 0 on followers', [], (set) =>
+        set(running ? core.footprint().retained : 0),
+      )
       const accepted = ctx.env.metrics.counter('dx_jobs_accepted_total', 'Submissions made durable and acknowledged by this leader')
       const finishedTotal = ctx.env.metrics.counter('dx_jobs_finished_total', 'Jobs whose final outcome this leader recorded', ['outcome'])
       const appendSeconds = ctx.env.metrics.histogram('dx_job_log_append_seconds', 'Job-log append latency, submit to durable', APPEND_BUCKETS)
@@ -316,7 +355,14 @@ export function schedulerActor(init: SchedulerInit) {
           for (const t of m.metrics?.types ?? []) types.add(t)
           if (m.state !== 'up' || m.metrics === null || m.metrics.capacity === 0) continue
           const gossip = { atMs: now - (m.lastSeenMsAgo ?? 0), running: m.metrics.running, queued: m.metrics.queued }
-          candidates.push({ node: m.nodeId, capacity: m.metrics.capacity, types: new Set(m.metrics.types), eventLoopLagMs: m.metrics.eventLoopLagMs, leader: m.nodeId === ctx.self.address.node, gossip })
+          candidates.push({
+            node: m.nodeId,
+            capacity: m.metrics.capacity,
+            types: new Set(m.metrics.types),
+            eventLoopLagMs: m.metrics.eventLoopLagMs,
+            leader: m.nodeId === ctx.self.address.node,
+            gossip,
+          })
         }
         init.placement?.observe?.(members, now, env.clock.wallMs())
         peers = { candidates, types }
@@ -405,7 +451,12 @@ export function schedulerActor(init: SchedulerInit) {
           const id = checkText(msg.id, 'id')
           return core.inspect(id) ?? (core.isExpired(id) ? 'expired' : null)
         },
-        list: (msg) => core.list((msg.status ?? undefined) as JobStatus | undefined, Math.min(Math.max(1, Number(msg.limit) || 100), 10_000), msg.cursor === null || msg.cursor === undefined ? null : checkText(msg.cursor, 'cursor', 32)),
+        list: (msg) =>
+          core.list(
+            (msg.status ?? undefined) as JobStatus | undefined,
+            Math.min(Math.max(1, Number(msg.limit) || 100), 10_000),
+            msg.cursor === null || msg.cursor === undefined ? null : checkText(msg.cursor, 'cursor', 32),
+          ),
         reports(msg, c) {
           const now = env.clock.monotonicMs()
           const reports = checkList<Report>(msg.reports, 'reports')
@@ -414,7 +465,8 @@ export function schedulerActor(init: SchedulerInit) {
             const key = checkText(r.attemptKey, 'attemptKey')
             if (c.sender !== undefined && core.attemptNode(key) !== c.sender) continue
             if (r.kind === 'finished') core.attemptFinished(id, key, checkOutcome(r.outcome), now)
-            else if (r.kind === 'progress' && typeof r.fraction === 'number') core.progressed(id, key, Math.min(1, Math.max(0, r.fraction)), typeof r.message === 'string' ? r.message.slice(0, 1024) : null)
+            else if (r.kind === 'progress' && typeof r.fraction === 'number')
+              core.progressed(id, key, Math.min(1, Math.max(0, r.fraction)), typeof r.message === 'string' ? r.message.slice(0, 1024) : null)
           }
           perform(core.takeEffects())
           requestDispatch()
@@ -440,7 +492,10 @@ export function schedulerActor(init: SchedulerInit) {
             const offset = msg.offset
             lastLanded = Math.max(lastLanded, offset + msg.parts - 1)
             // Compact only at a snapshot that counts: right after the last record it reflects (replay.ts).
-            const checked = msg.after < 0 ? jobLog.startOffset({ signal: ctx.signal }).then((start) => start === offset) : jobLog.read(msg.after + 1, 1, { signal: ctx.signal }).then((next) => next[0]?.offset === offset)
+            const checked =
+              msg.after < 0
+                ? jobLog.startOffset({ signal: ctx.signal }).then((start) => start === offset)
+                : jobLog.read(msg.after + 1, 1, { signal: ctx.signal }).then((next) => next[0]?.offset === offset)
             checked
               .then(async (counts) => {
                 if (!counts) {

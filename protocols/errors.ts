@@ -69,4 +69,3 @@ export class EnvelopeTooLargeError extends ProtocolError {
     super(`envelope of ${bytes} bytes exceeds the limit of ${maxBytes} bytes`)
   }
 }
-

@@ -101,7 +101,8 @@ async function cmdCompare(values: Values): Promise<number> {
   const policies = values.policies === undefined ? COMPARE_POLICIES : values.policies.split(',').map((p) => p.trim())
   for (const p of policies) {
     const [policy, modifier] = p.split('+')
-    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank')) throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank)`)
+    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank'))
+      throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank)`)
   }
   const seeds = values.seeds === undefined ? [1, 2, 3] : parseSeeds(values.seeds)
   const overcommit = values.overcommit === undefined ? base.overcommit : values.overcommit === 'inf' ? Infinity : positiveInt(values.overcommit, '--overcommit')
@@ -158,7 +159,9 @@ function simOptions(values: Values, seed: number): SimOptions {
 
 function commit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()
   } catch {
     return undefined
   }
@@ -191,7 +194,9 @@ async function cmdCheck(values: Values): Promise<number> {
     return second.violations.length > 0 ? 1 : 0
   }
   const diverged = first.checkpoints.findIndex((hash, i) => hash !== second.checkpoints[i])
-  process.stdout.write(`NONDETERMINISM: ${first.traceHash} vs ${second.traceHash}; first diverging window: events ${diverged === -1 ? `after ${Math.min(first.checkpoints.length, second.checkpoints.length) * 10_000}` : `${diverged * 10_000}..${(diverged + 1) * 10_000}`}\n`)
+  process.stdout.write(
+    `NONDETERMINISM: ${first.traceHash} vs ${second.traceHash}; first diverging window: events ${diverged === -1 ? `after ${Math.min(first.checkpoints.length, second.checkpoints.length) * 10_000}` : `${diverged * 10_000}..${(diverged + 1) * 10_000}`}\n`,
+  )
   return 2
 }
 
@@ -232,7 +237,9 @@ async function cmdSwarm(values: Values): Promise<number> {
     process.stdout.write(`seed ${seed}: FAIL ${v.invariant} at ${(v.atMs / 1000).toFixed(3)}s: ${v.message}\n  saved: ${path}\n`)
   }
   const wall = (performance.now() - started) / 1000
-  process.stdout.write(`swarm: ${seeds.length} seeds, ${seeds.length - failed} passed, ${failed} failed; ${events} events, ${(simMs / 1000).toFixed(0)} simulated s in ${wall.toFixed(1)} s wall\n`)
+  process.stdout.write(
+    `swarm: ${seeds.length} seeds, ${seeds.length - failed} passed, ${failed} failed; ${events} events, ${(simMs / 1000).toFixed(0)} simulated s in ${wall.toFixed(1)} s wall\n`,
+  )
   return failed > 0 ? 1 : 0
 }
 
@@ -266,7 +273,9 @@ async function cmdReplay(path: string): Promise<number> {
   if (!same) {
     const now = commit()
     if (failure.commit !== undefined && now !== undefined && failure.commit !== now) {
-      process.stdout.write(`the trace differs from the recording because the code changed (recorded at ${failure.commit}, now ${now}); ${v === undefined ? 'the violation no longer occurs' : `it still fails: ${v.invariant}`}\n`)
+      process.stdout.write(
+        `the trace differs from the recording because the code changed (recorded at ${failure.commit}, now ${now}); ${v === undefined ? 'the violation no longer occurs' : `it still fails: ${v.invariant}`}\n`,
+      )
       return v === undefined ? 0 : 1
     }
     process.stdout.write(`NONDETERMINISM: recorded trace ${failure.traceHash}, replay ${result.traceHash}\n`)
@@ -281,6 +290,8 @@ async function cmdShrink(path: string, out: string | undefined): Promise<number>
   const shrunk = await shrink(failure, (message) => process.stdout.write(`shrink: ${message}\n`))
   const target = out ?? path.replace(/(\.json)?$/, '.shrunk.json')
   await saveFailure(target, shrunk)
-  process.stdout.write(`shrunk: ${failure.schedule.length} -> ${shrunk.schedule.length} fault actions, ${failure.options.durationMs / 1000}s -> ${shrunk.options.durationMs / 1000}s; still fails ${shrunk.violation.invariant}\nsaved: ${target}\n`)
+  process.stdout.write(
+    `shrunk: ${failure.schedule.length} -> ${shrunk.schedule.length} fault actions, ${failure.options.durationMs / 1000}s -> ${shrunk.options.durationMs / 1000}s; still fails ${shrunk.violation.invariant}\nsaved: ${target}\n`,
+  )
   return 1
 }

@@ -182,7 +182,9 @@ export function formatResult(result: SimResult, scenarioName: string): string[] 
   if (result.summary !== '') lines.push(result.summary)
   if (result.liveness !== undefined) {
     const l = result.liveness
-    lines.push(`liveness: healed@${(l.healedAtMs / 1000).toFixed(1)}s ${l.convergedAtMs === undefined ? 'NOT converged' : `converged@${(l.convergedAtMs / 1000).toFixed(1)}s`} (bound ${l.boundMs / 1000}s)`)
+    lines.push(
+      `liveness: healed@${(l.healedAtMs / 1000).toFixed(1)}s ${l.convergedAtMs === undefined ? 'NOT converged' : `converged@${(l.convergedAtMs / 1000).toFixed(1)}s`} (bound ${l.boundMs / 1000}s)`,
+    )
   }
   if (result.violations.length === 0) lines.push('invariants: all held')
   for (const v of result.violations) lines.push(`VIOLATION ${v.invariant} at ${(v.atMs / 1000).toFixed(3)}s (event ${v.event}): ${v.message}`)

@@ -139,11 +139,15 @@ export class World<App> {
     node.owner.status = 'paused'
     const incarnation = node.owner.incarnation
     this.log(node.id, `paused for ${forMs} ms`)
-    this.at(this.nowMs + forMs, () => {
-      if (node.owner.status !== 'paused' || node.owner.incarnation !== incarnation) return
-      node.owner.status = 'up'
-      this.kernel.release(node.owner)
-    }, EventKind.Fault)
+    this.at(
+      this.nowMs + forMs,
+      () => {
+        if (node.owner.status !== 'paused' || node.owner.incarnation !== incarnation) return
+        node.owner.status = 'up'
+        this.kernel.release(node.owner)
+      },
+      EventKind.Fault,
+    )
   }
 
   /** Resumes a paused node at once (used by the final heal). */

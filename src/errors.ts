@@ -127,7 +127,10 @@ export class SystemShutdownError extends DistributeXError {
 export class NodeUnreachableError extends DistributeXError {
   override readonly name = 'NodeUnreachableError'
   override readonly code = 'ERR_NODE_UNREACHABLE'
-  constructor(readonly node: string, reason?: string) {
+  constructor(
+    readonly node: string,
+    reason?: string,
+  ) {
     super(`node ${node} is unreachable${reason === undefined ? '' : `: ${reason}`}`)
   }
 }

@@ -97,7 +97,19 @@ export {
 export { JobLogUnavailableError } from './storage/errors.js'
 
 // Ports, for writing an adapter: the job log, the result cache, the durable store, the replica log, the network.
-export type { CacheWriteOptions, DurableStore, JobLog, JobLogFactory, JobLogSession, LogRecord as JobLogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState, ResultCache } from './storage/types.js'
+export type {
+  CacheWriteOptions,
+  DurableStore,
+  JobLog,
+  JobLogFactory,
+  JobLogSession,
+  LogRecord as JobLogRecord,
+  ReplicaEntry,
+  ReplicaLog,
+  ReplicaLogOpener,
+  ReplicaLogState,
+  ResultCache,
+} from './storage/types.js'
 export type { MessageHandler, Network, NodeId, PeerListener } from './net/types.js'
 // Cluster entities: virtual actors by type and key, placed and moved by the cluster.
 export { defineEntity } from './entities/define.js'

@@ -102,7 +102,14 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
 
 /** Encodes the persisted election state. */
 export function encodeState(s: PersistedClusterState): Uint8Array {
-  return packr.pack([CLUSTER_CODEC_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members, s.config.workers], s.clusterId])
+  return packr.pack([
+    CLUSTER_CODEC_VERSION,
+    s.incarnation,
+    s.epoch,
+    s.vote,
+    s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members, s.config.workers],
+    s.clusterId,
+  ])
 }
 
 /** Decodes the persisted election state. */
@@ -112,7 +119,14 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
     incarnation: count(w[1], 'incarnation'),
     epoch: count(w[2], 'epoch'),
     vote: w[3] === null ? null : id(w[3], 'vote'),
-    config: w[4] === null ? null : pair(w[4], (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: ids(x[2], 'members'), workers: x[3] === undefined ? [] : ids(x[3], 'workers') }), w[0] === 1 ? 3 : 4),
+    config:
+      w[4] === null
+        ? null
+        : pair(
+            w[4],
+            (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: ids(x[2], 'members'), workers: x[3] === undefined ? [] : ids(x[3], 'workers') }),
+            w[0] === 1 ? 3 : 4,
+          ),
     clusterId: w[5] === undefined || w[5] === null ? null : id(w[5], 'clusterId'),
   }
 }
@@ -120,12 +134,25 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
 function decodeMetrics(m: unknown[]): NodeMetrics {
   const durations: NodeMetrics['durations'] = {}
   for (const entry of list(m[6], TASK_TYPES_MAX, 'durations')) {
-    pair(entry, (x) => {
-      durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
-    }, 4)
+    pair(
+      entry,
+      (x) => {
+        durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
+      },
+      4,
+    )
   }
   const types = list(m[7], TASK_TYPES_MAX, 'types').map((t) => text(t, ID_MAX, 'task type'))
-  return { capacity: count(m[0], 'capacity'), running: count(m[1], 'running'), queued: count(m[2], 'queued'), eventLoopLagMs: real(m[3], 'lag'), cpu: real(m[4], 'cpu'), memoryMb: real(m[5], 'memory'), types, durations }
+  return {
+    capacity: count(m[0], 'capacity'),
+    running: count(m[1], 'running'),
+    queued: count(m[2], 'queued'),
+    eventLoopLagMs: real(m[3], 'lag'),
+    cpu: real(m[4], 'cpu'),
+    memoryMb: real(m[5], 'memory'),
+    types,
+    durations,
+  }
 }
 
 function unpackArray(bytes: Uint8Array, maxBytes: number, lengths: Record<number, number>): unknown[] {

@@ -82,14 +82,36 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
       const s = record.spec
       const o = s.options
       checkBody(s.input)
-      wire = [JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [o.backoff.minMs, o.backoff.maxMs, o.backoff.factor, o.backoff.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt]
+      wire = [
+        JOB_RECORD_VERSION,
+        SUBMITTED,
+        s.id,
+        s.type,
+        s.input,
+        o.priority,
+        o.timeoutMs,
+        o.retries,
+        [o.backoff.minMs, o.backoff.maxMs, o.backoff.factor, o.backoff.jitter],
+        o.deadline,
+        o.idempotencyKey,
+        o.dependsOn,
+        s.submittedAt,
+      ]
       if (o.durationHintMs !== undefined) wire.push(o.durationHintMs)
       break
     }
     case 'finished': {
       const out = record.outcome
       if (out.ok) checkBody(out.value)
-      wire = [JOB_RECORD_VERSION, FINISHED, record.id, record.attempt, out.ok, out.ok ? out.value : [out.error.name, out.error.code, out.error.message], out.ok ? false : out.permanent]
+      wire = [
+        JOB_RECORD_VERSION,
+        FINISHED,
+        record.id,
+        record.attempt,
+        out.ok,
+        out.ok ? out.value : [out.error.name, out.error.code, out.error.message],
+        out.ok ? false : out.permanent,
+      ]
       if (record.at !== undefined) wire.push(record.at)
       break
     }
@@ -157,7 +179,22 @@ export function checkJobSpec(spec: unknown): JobSpec {
   const o = s.options
   const b = o.backoff as Record<string, unknown> | null
   if (typeof b !== 'object' || b === null) throw invalid('backoff')
-  return specFromWire([JOB_RECORD_VERSION, SUBMITTED, s.id, s.type, s.input, o.priority, o.timeoutMs, o.retries, [b.minMs, b.maxMs, b.factor, b.jitter], o.deadline, o.idempotencyKey, o.dependsOn, s.submittedAt, ...(o.durationHintMs === undefined ? [] : [o.durationHintMs])])
+  return specFromWire([
+    JOB_RECORD_VERSION,
+    SUBMITTED,
+    s.id,
+    s.type,
+    s.input,
+    o.priority,
+    o.timeoutMs,
+    o.retries,
+    [b.minMs, b.maxMs, b.factor, b.jitter],
+    o.deadline,
+    o.idempotencyKey,
+    o.dependsOn,
+    s.submittedAt,
+    ...(o.durationHintMs === undefined ? [] : [o.durationHintMs]),
+  ])
 }
 
 /** The spec of a submitted record's fields (the wire array), each checked. */
@@ -223,12 +260,23 @@ export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
 /** Cuts a snapshot blob into its records, to be appended together in one append. */
 export function snapshotRecords(id: string, after: number, blob: Uint8Array): JobRecord[] {
   const parts = Math.max(1, Math.ceil(blob.length / SNAPSHOT_PART_BYTES))
-  return Array.from({ length: parts }, (_, part) => ({ kind: 'snapshot', id, part, parts, after, data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES) }))
+  return Array.from({ length: parts }, (_, part) => ({
+    kind: 'snapshot',
+    id,
+    part,
+    parts,
+    after,
+    data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES),
+  }))
 }
 
 function jobError(x: unknown): JobError {
   if (!Array.isArray(x) || x.length !== 3) throw invalid('error')
-  return { name: text(x[0], 256, 'error name'), code: typeof x[1] === 'string' && x[1].length <= 256 ? x[1] : fail('error code'), message: typeof x[2] === 'string' && x[2].length <= TEXT_MAX ? x[2] : fail('error message') }
+  return {
+    name: text(x[0], 256, 'error name'),
+    code: typeof x[1] === 'string' && x[1].length <= 256 ? x[1] : fail('error code'),
+    message: typeof x[2] === 'string' && x[2].length <= TEXT_MAX ? x[2] : fail('error message'),
+  }
 }
 
 function invalid(what: string): InvalidEnvelopeError {

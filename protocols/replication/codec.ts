@@ -91,7 +91,16 @@ export function encodeReplication(message: ReplicationMessage): Uint8Array {
   let wire: unknown[]
   switch (message.kind) {
     case 'append':
-      wire = [REPLICATION_VERSION, APPEND, message.epoch, message.leaderCommit, message.prevIndex, message.prevEpoch, message.entries.map((e) => [e.index, e.epoch, e.payload]), message.compactBelow ?? null]
+      wire = [
+        REPLICATION_VERSION,
+        APPEND,
+        message.epoch,
+        message.leaderCommit,
+        message.prevIndex,
+        message.prevEpoch,
+        message.entries.map((e) => [e.index, e.epoch, e.payload]),
+        message.compactBelow ?? null,
+      ]
       break
     case 'reply':
       wire = [REPLICATION_VERSION, REPLY, message.epoch, message.ok, message.end, message.hint ?? null]

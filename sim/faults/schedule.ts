@@ -10,7 +10,22 @@
 import type { SeededRandom } from '../../src/env/prng.js'
 
 /** The fault kinds a run can request. */
-export const FAULT_KINDS = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog', 'log-outage', 'ambiguous-ack', 'cache-loss', 'power-loss', 'disk-broken', 'disk-full'] as const
+export const FAULT_KINDS = [
+  'partition',
+  'crash',
+  'pause',
+  'skew',
+  'loss',
+  'duplicate',
+  'reorder',
+  'clog',
+  'log-outage',
+  'ambiguous-ack',
+  'cache-loss',
+  'power-loss',
+  'disk-broken',
+  'disk-full',
+] as const
 export type FaultKind = (typeof FAULT_KINDS)[number]
 
 /** Partition shapes. */

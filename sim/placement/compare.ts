@@ -30,7 +30,12 @@ export function summarise(policy: string, runs: PolicyRun[]): PolicySummary {
 }
 
 export function compare(scenario: PlacementScenario, policies: readonly string[], seeds: readonly number[]): PolicySummary[] {
-  return policies.map((p) => summarise(p, seeds.map((s) => runPlacement(scenario, p, s))))
+  return policies.map((p) =>
+    summarise(
+      p,
+      seeds.map((s) => runPlacement(scenario, p, s)),
+    ),
+  )
 }
 
 /** A text table of the summaries. */
@@ -38,7 +43,10 @@ export function formatTable(scenario: PlacementScenario, rows: readonly PolicySu
   const head = `scenario ${scenario.name}: ${scenario.description}; ${scenario.nodes} nodes, ${scenario.jobs} jobs per seed, overcommit ${scenario.overcommit}; times in mean-job units`
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(22) : c.padStart(16))).join('')
   const out = [head, line(['policy', 'mean JCT', 'P99 JCT', 'makespan', 'utilisation'])]
-  for (const r of rows) out.push(line([r.policy, `${r.meanJct.toFixed(2)} ±${r.meanJctCi.toFixed(2)}`, `${r.p99Jct.toFixed(2)} ±${r.p99JctCi.toFixed(2)}`, r.makespan.toFixed(0), r.utilisation.toFixed(3)]))
+  for (const r of rows)
+    out.push(
+      line([r.policy, `${r.meanJct.toFixed(2)} ±${r.meanJctCi.toFixed(2)}`, `${r.p99Jct.toFixed(2)} ±${r.p99JctCi.toFixed(2)}`, r.makespan.toFixed(0), r.utilisation.toFixed(3)]),
+    )
   return out.join('\n')
 }
 
@@ -47,7 +55,19 @@ export function jsonLine(scenario: PlacementScenario, seeds: readonly number[], 
   return JSON.stringify({
     compare: scenario.name,
     seeds: seeds.length,
-    policies: Object.fromEntries(rows.map((r) => [r.policy, { mean_jct: round(r.meanJct), mean_jct_ci: round(r.meanJctCi), p99_jct: round(r.p99Jct), p99_jct_ci: round(r.p99JctCi), makespan: round(r.makespan), utilisation: round(r.utilisation) }])),
+    policies: Object.fromEntries(
+      rows.map((r) => [
+        r.policy,
+        {
+          mean_jct: round(r.meanJct),
+          mean_jct_ci: round(r.meanJctCi),
+          p99_jct: round(r.p99Jct),
+          p99_jct_ci: round(r.p99JctCi),
+          makespan: round(r.makespan),
+          utilisation: round(r.utilisation),
+        },
+      ]),
+    ),
   })
 }
 

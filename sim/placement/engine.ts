@@ -81,7 +81,9 @@ interface Node {
   gossip: { atMs: number; running: number; queued: number }
 }
 
-type EventBody = { at: number } & ({ kind: 'arrival' } | { kind: 'done'; node: number; job: string; key: string; type: string; startedAt: number; work: number } | { kind: 'gossip'; node: number })
+type EventBody = { at: number } & (
+  { kind: 'arrival' } | { kind: 'done'; node: number; job: string; key: string; type: string; startedAt: number; work: number } | { kind: 'gossip'; node: number }
+)
 type Event = EventBody & { seq: number }
 
 /** The learnt predictor's durations with the true node speeds. */
@@ -133,7 +135,10 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   const trueSpeeds = new Map(nodes.map((n) => [n.id, n.speed]))
   const model: PlacementModel = oracle ? new OracleModel(trueSpeeds) : scenario.knownSpeeds === true ? new KnownSpeedModel(predictor, trueSpeeds) : predictor
   const placement = createPlacement(oracle ? 'eect' : base, { random: random.fork(`policy:${policy}`), model, overcommit: scenario.overcommit, localPreference: 0 })
-  const core = new SchedulerCore(1, placement, random.fork('core'), { maxQueued: scenario.jobs + (scenario.dag?.maxTasks ?? 1), retention: { maxFinished: 1000, maxAgeMs: Infinity } })
+  const core = new SchedulerCore(1, placement, random.fork('core'), {
+    maxQueued: scenario.jobs + (scenario.dag?.maxTasks ?? 1),
+    retention: { maxFinished: 1000, maxAgeMs: Infinity },
+  })
   const types = new Set<string>()
 
   const events = new MinHeap<Event>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
@@ -194,7 +199,12 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
         const deps = scenario.dag === undefined ? [[]] : randomDag(dagRandom, tasks)
         const drawn = deps.map(() => sizes.draw())
         const hints = drawn.map((d) => (scenario.hintNoise === null ? undefined : Math.max(1, d.size * WORK_MS * Math.exp(oracle ? 0 : normal(noise) * scenario.hintNoise))))
-        const ranks = ranked ? upwardRanks(deps, hints.map((h, i) => h ?? drawn[i]!.size * WORK_MS)) : undefined
+        const ranks = ranked
+          ? upwardRanks(
+              deps,
+              hints.map((h, i) => h ?? drawn[i]!.size * WORK_MS),
+            )
+          : undefined
         const wf = `w${arrivals++}`
         if (scenario.dag !== undefined) workflows.set(wf, { arrival: now, left: tasks })
         const ids = deps.map(() => `j${submitted++}`)
@@ -206,7 +216,13 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
           arrivedAt.set(id, now)
           works.set(id, { work: size * WORK_MS, type, hint: hint ?? null })
           if (scenario.dag !== undefined) workflowOf.set(id, wf)
-          const options = resolveJobOptions({ timeoutMs: TIMER_MAX_MS, retries: 0, ...(hint === undefined ? {} : { durationHintMs: hint }), ...(ds.length === 0 ? {} : { dependsOn: ds.map((d) => ids[d]!) }), ...(ranks === undefined ? {} : { priority: ranks[i]! }) })
+          const options = resolveJobOptions({
+            timeoutMs: TIMER_MAX_MS,
+            retries: 0,
+            ...(hint === undefined ? {} : { durationHintMs: hint }),
+            ...(ds.length === 0 ? {} : { dependsOn: ds.map((d) => ids[d]!) }),
+            ...(ranks === undefined ? {} : { priority: ranks[i]! }),
+          })
           return { id, type, input: null, options, submittedAt: now }
         })
         core.submit(specs, types)

@@ -44,7 +44,15 @@ export function runRampStudy(seed: number, options: { nodes?: number; hours?: nu
   const threshold = options.alerts?.saturation ?? 2
   // The engine's own horizon: scoring a 60 s alert against a 30 s window called its early warnings false.
   const horizonS = (options.alerts?.horizonMs ?? ALERT_HORIZON_MS) / 1000
-  const state = Array.from({ length: nodes }, (_, i) => ({ id: `n${i}`, queue: 0, base: 0.4 + 0.3 * random.next(), phase: random.next() * 2 * Math.PI, ramp: null as null | { start: number; rise: number; peak: number; until: number }, episode: false, calmFor: 0 }))
+  const state = Array.from({ length: nodes }, (_, i) => ({
+    id: `n${i}`,
+    queue: 0,
+    base: 0.4 + 0.3 * random.next(),
+    phase: random.next() * 2 * Math.PI,
+    ramp: null as null | { start: number; rise: number; peak: number; until: number },
+    episode: false,
+    calmFor: 0,
+  }))
   const firedAt = new Map<string, number[]>()
   const saturatedAt = new Map<string, number[]>()
   const timeline = { load: [] as number[], fired: [] as number[], saturated: [] as number[] }

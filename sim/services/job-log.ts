@@ -81,8 +81,14 @@ export class SimJobLogService {
       })
     return {
       fence: (epoch, options = {}) => invoke(() => this.fence(epoch), options),
-      append: (epoch, payloads, options = {}) => invoke(() => this.append(node, epoch, payloads), options, () => this.random.next() < this.ambiguousAckRate),
-      read: (offset, max, options = {}) => invoke(() => ({ ok: true, value: this.records.slice(Math.max(0, offset - this.start), Math.max(0, offset - this.start) + max) }), options),
+      append: (epoch, payloads, options = {}) =>
+        invoke(
+          () => this.append(node, epoch, payloads),
+          options,
+          () => this.random.next() < this.ambiguousAckRate,
+        ),
+      read: (offset, max, options = {}) =>
+        invoke(() => ({ ok: true, value: this.records.slice(Math.max(0, offset - this.start), Math.max(0, offset - this.start) + max) }), options),
       endOffset: (options = {}) => invoke(() => ({ ok: true, value: this.endOffset }), options),
       startOffset: (options = {}) => invoke(() => ({ ok: true, value: this.start }), options),
       compact: (offset, options = {}) => invoke(() => this.compact(offset), options),
@@ -100,7 +106,8 @@ export class SimJobLogService {
   }
 
   private compact(offset: number): ServiceOutcome<void> {
-    if (!Number.isSafeInteger(offset) || offset > this.endOffset) return { ok: false, error: new InvalidArgumentError(`cannot compact to ${offset}: the log ends at ${this.endOffset}`) }
+    if (!Number.isSafeInteger(offset) || offset > this.endOffset)
+      return { ok: false, error: new InvalidArgumentError(`cannot compact to ${offset}: the log ends at ${this.endOffset}`) }
     if (offset > this.start) {
       this.records.splice(0, offset - this.start)
       this.start = offset

@@ -275,7 +275,8 @@ class SimReplicaLog implements ReplicaLog {
 
   async reset(start: number, prevEpoch: number): Promise<void> {
     this.usable()
-    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0) throw new InvalidArgumentError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0)
+      throw new InvalidArgumentError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
     const apply = (image: ReplicaImage): ReplicaImage => ({ clusterId: image.clusterId, start, prevEpoch, entries: [] })
     await this.mutation(true, apply, (image, random) => (random.next() < 0.5 ? apply(image) : image))
   }
@@ -287,7 +288,8 @@ class SimReplicaLog implements ReplicaLog {
   /** Rejects when the instance is closed, poisoned, or its disk is broken (which poisons it). */
   private usable(): void {
     if (this.closed) throw new ReplicaLogFailedError('replica log is closed')
-    if (this.failure === undefined && this.disk.isBroken(this.incarnation)) this.failure = new ReplicaLogFailedError('replica log disk is broken (simulated I/O error)', { cause: ioError() })
+    if (this.failure === undefined && this.disk.isBroken(this.incarnation))
+      this.failure = new ReplicaLogFailedError('replica log disk is broken (simulated I/O error)', { cause: ioError() })
     if (this.failure !== undefined) throw this.failure
   }
 

@@ -14,7 +14,17 @@
  *   type admits the sending node; messages sent on this node are never checked.
  */
 import type { Environment, Logger, TimerHandle } from '../env/types.js'
-import { ActorNameTakenError, ActorStoppedError, ChildFailedError, ForbiddenMessageError, InvalidArgumentError, MailboxFullError, UnhandledMessageError, describe, toError } from '../errors.js'
+import {
+  ActorNameTakenError,
+  ActorStoppedError,
+  ChildFailedError,
+  ForbiddenMessageError,
+  InvalidArgumentError,
+  MailboxFullError,
+  UnhandledMessageError,
+  describe,
+  toError,
+} from '../errors.js'
 import { type ActorAddress, assertValidName, formatAddress } from './address.js'
 import type { DeadLetters } from './dead-letters.js'
 import type { Dispatcher } from './dispatcher.js'
@@ -96,7 +106,8 @@ function remotePolicies(def: ActorDef<Message>, system: boolean): Map<string, Re
   if (map === undefined) {
     map = new Map()
     for (const [type, policy] of Object.entries(declared as Record<string, RemotePolicy>)) {
-      if (policy !== 'any' && policy !== 'never' && typeof policy !== 'function') throw new InvalidArgumentError(`remote policy of ${JSON.stringify(type)} must be 'any', 'never' or a function`)
+      if (policy !== 'any' && policy !== 'never' && typeof policy !== 'function')
+        throw new InvalidArgumentError(`remote policy of ${JSON.stringify(type)} must be 'any', 'never' or a function`)
       map.set(type, policy)
     }
     policyMaps.set(def, map)

@@ -49,12 +49,41 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (let i = 0; i < 3; i++) {
       const [p2p, http] = [await freePort(), await freePort()]
       const bootstrap = i === 0 ? [] : ['--bootstrap', (await status(peers[0]!))!.addresses[0]!]
-      const peer: DemoPeer = { name: `peer-${i}`, http: `http://127.0.0.1:${http}`, process: undefined, args: [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', `127.0.0.1:${http}`, '--data-dir', join(dir, `peer-${i}`), '--secret-file', join(dir, 'cluster.key'), '--log-level', 'error', ...bootstrap] }
+      const peer: DemoPeer = {
+        name: `peer-${i}`,
+        http: `http://127.0.0.1:${http}`,
+        process: undefined,
+        args: [
+          BIN,
+          'start',
+          '--listen',
+          `/ip4/127.0.0.1/tcp/${p2p}`,
+          '--http',
+          `127.0.0.1:${http}`,
+          '--data-dir',
+          join(dir, `peer-${i}`),
+          '--secret-file',
+          join(dir, 'cluster.key'),
+          '--log-level',
+          'error',
+          ...bootstrap,
+        ],
+      }
       peers.push(peer)
       startPeer(peer)
-      await until(env, stop.signal, async () => (await status(peer))?.addresses.length ?? 0, (n) => n > 0)
+      await until(
+        env,
+        stop.signal,
+        async () => (await status(peer))?.addresses.length ?? 0,
+        (n) => n > 0,
+      )
     }
-    const leader = await until(env, stop.signal, () => leaderOf(peers), (l) => l !== undefined)
+    const leader = await until(
+      env,
+      stop.signal,
+      () => leaderOf(peers),
+      (l) => l !== undefined,
+    )
     out(`cluster up: leader ${short(leader!.nodeId)} (epoch ${leader!.epoch}); try: distributex status --http ${peers[0]!.http.slice(7)}\n\n`)
     const summary = await workload(env, peers, total, options.keepLeader !== true, stop.signal)
     out(`\n${summary}\n`)
@@ -103,7 +132,12 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
         const target = await followerOf(peers, env, signal)
         const t0 = env.clock.monotonicMs()
         try {
-          const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs }), signal })
+          const res = await fetch(`${target.http}/jobs/batch?wait=1&timeoutMs=60000`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ jobs }),
+            signal,
+          })
           const body = (await res.json()) as { results: Array<{ ok?: boolean }> }
           latencies.push(env.clock.monotonicMs() - t0)
           done += body.results.filter((r) => r.ok === true).length
@@ -124,11 +158,22 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
     if (victim === undefined || signal.aborted) return
     victim.process?.kill('SIGKILL')
     const killedAt = env.clock.monotonicMs()
-    const after = await until(env, signal, () => leaderOf(peers.filter((p) => p !== victim)), (l) => l !== undefined && l.nodeId !== before!.nodeId)
+    const after = await until(
+      env,
+      signal,
+      () => leaderOf(peers.filter((p) => p !== victim)),
+      (l) => l !== undefined && l.nodeId !== before!.nodeId,
+    )
     const tookOver = `killed the leader ${short(before!.nodeId)} with SIGKILL; ${short(after!.nodeId)} took over (epoch ${before!.epoch} -> ${after!.epoch}) after ${Math.round(env.clock.monotonicMs() - killedAt)} ms`
     failoverNote = `${tookOver}; the old leader was restarted and is rejoining`
     startPeer(victim)
-    const rejoined = await until(env, signal, () => status(victim), (s) => s?.leader?.nodeId === after!.nodeId && !s.leading, 15_000)
+    const rejoined = await until(
+      env,
+      signal,
+      () => status(victim),
+      (s) => s?.leader?.nodeId === after!.nodeId && !s.leading,
+      15_000,
+    )
     if (rejoined?.leader?.nodeId === after!.nodeId) failoverNote = `${tookOver}; the old leader restarted and rejoined as a follower`
   }
   const leaderWatch = async (): Promise<void> => {
@@ -143,9 +188,15 @@ async function workload(env: Environment, peers: DemoPeer[], total: number, fail
     await Promise.all(
       peers.map(async (p) => {
         const child = p.process
-        const text = await fetch(`${p.http}/metrics`, { signal }).then((r) => r.text(), () => undefined)
+        const text = await fetch(`${p.http}/metrics`, { signal }).then(
+          (r) => r.text(),
+          () => undefined,
+        )
         if (child === undefined || text === undefined) return
-        attemptsOf.set(child, [...text.matchAll(/^dx_job_attempt_seconds_count\{[^}]*outcome="error"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0))
+        attemptsOf.set(
+          child,
+          [...text.matchAll(/^dx_job_attempt_seconds_count\{[^}]*outcome="error"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0),
+        )
       }),
     )
     failedAttempts = [...attemptsOf.values()].reduce((a, b) => a + b, 0)

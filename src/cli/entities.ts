@@ -32,7 +32,12 @@ export async function askEntity(type: string, key: string, message: string, opti
   } catch (error) {
     throw new NodeRequestError(`the message is not JSON: ${(error as Error).message}`, undefined)
   }
-  const reply = await request<{ value: unknown }>(nodeTarget(options.http, options.httpTokenFile, process.env), 'POST', `/entities/${encodeURIComponent(type)}/${encodeURIComponent(key)}`, { message: parsed, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) })
+  const reply = await request<{ value: unknown }>(
+    nodeTarget(options.http, options.httpTokenFile, process.env),
+    'POST',
+    `/entities/${encodeURIComponent(type)}/${encodeURIComponent(key)}`,
+    { message: parsed, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+  )
   process.stdout.write(JSON.stringify(reply.value) + '\n')
   return 0
 }
@@ -42,7 +47,8 @@ export function formatEntities(doc: EntitiesDocument): string {
   const lines: string[] = []
   for (const peer of doc.peers) {
     lines.push(`${peer.node}: ${peer.error === undefined ? `${peer.entities.length} active` : `unreachable (${peer.error})`}`)
-    for (const e of [...peer.entities].sort((a, b) => a.type.localeCompare(b.type) || a.key.localeCompare(b.key))) lines.push(`  ${e.type}/${e.key}  shard ${e.shard}  epoch ${e.epoch}`)
+    for (const e of [...peer.entities].sort((a, b) => a.type.localeCompare(b.type) || a.key.localeCompare(b.key)))
+      lines.push(`  ${e.type}/${e.key}  shard ${e.shard}  epoch ${e.epoch}`)
   }
   return lines.join('\n') + '\n'
 }

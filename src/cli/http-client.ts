@@ -50,7 +50,10 @@ export async function request<T>(target: NodeTarget | string, method: 'GET' | 'P
   try {
     res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
   } catch (error) {
-    throw new NodeUnavailableError(`cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`, undefined)
+    throw new NodeUnavailableError(
+      `cannot reach the node at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+      undefined,
+    )
   }
   const json = (await res.json().catch(() => null)) as { error?: { name: string; message: string } } | null
   if (!res.ok) {

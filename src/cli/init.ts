@@ -126,7 +126,14 @@ function packageName(dir: string): string {
 /** The files of a new project in `dir`, by name. */
 export function scaffold(dir: string): Record<string, string> {
   const name = packageName(dir)
-  return { 'package.json': packageJson(name, ownPackage()), 'tsconfig.json': TSCONFIG, 'jobs.ts': JOBS_TS, 'submit.ts': SUBMIT_TS, 'README.md': readme(name), '.gitignore': 'node_modules\n.distributex\n' }
+  return {
+    'package.json': packageJson(name, ownPackage()),
+    'tsconfig.json': TSCONFIG,
+    'jobs.ts': JOBS_TS,
+    'submit.ts': SUBMIT_TS,
+    'README.md': readme(name),
+    '.gitignore': 'node_modules\n.distributex\n',
+  }
 }
 
 /** `distributex init [dir]`: writes the project, or nothing if any of its files exists (exit 1). */
@@ -134,7 +141,9 @@ export async function runInit(dir = '.'): Promise<number> {
   const files = scaffold(dir)
   const existing = Object.keys(files).filter((file) => existsSync(join(dir, file)))
   if (existing.length > 0) {
-    process.stderr.write(`distributex init: ${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (choose an empty directory)\n`)
+    process.stderr.write(
+      `distributex init: ${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (choose an empty directory)\n`,
+    )
     return 1
   }
   await mkdir(dir, { recursive: true })

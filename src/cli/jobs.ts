@@ -45,7 +45,11 @@ export async function runSubmit(type: string, inputText: string | undefined, val
 /** `distributex jobs [list] [--status S] [--limit N] [--json]`: newest first, as a table or JSON. */
 export async function listJobs(values: ListOptions): Promise<number> {
   const target = nodeTarget(values.http, values.httpTokenFile, process.env)
-  const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(target, 'GET', `/jobs?limit=${values.limit}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`)
+  const { jobs } = await request<{ jobs: JobInfo[]; next: string | null }>(
+    target,
+    'GET',
+    `/jobs?limit=${values.limit}${values.status === undefined ? '' : `&status=${encodeURIComponent(values.status)}`}`,
+  )
   process.stdout.write(values.json === true ? JSON.stringify(jobs, null, 2) + '\n' : formatJobs(jobs))
   return 0
 }
@@ -75,7 +79,11 @@ function formatJobs(jobs: JobInfo[]): string {
   const rows = jobs.map((j) => [j.id, j.type, j.status, String(j.attempts), j.assignedTo ?? '-', j.progress === null ? '-' : `${Math.round(j.progress.fraction * 100)}%`])
   const header = ['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'NODE', 'PROGRESS']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   return [line(header), ...rows.map(line), ''].join('\n')
 }
 
@@ -114,7 +122,13 @@ type Outcome = { id?: string; ok?: boolean; value?: unknown; error?: { name: str
  * with a progress bar on stderr. Prints one JSON line per job on stdout, in input order; exit 1 if
  * any job failed or was refused.
  */
-async function submitMany(target: NodeTarget, type: string, inputs: readonly unknown[], options: unknown, how: { wait: boolean; timeoutMs: number | undefined; progress: boolean }): Promise<number> {
+async function submitMany(
+  target: NodeTarget,
+  type: string,
+  inputs: readonly unknown[],
+  options: unknown,
+  how: { wait: boolean; timeoutMs: number | undefined; progress: boolean },
+): Promise<number> {
   const clock = realEnvironment({ logLevel: 'error' }).clock
   const bar = how.progress ? new ProgressBar(process.stderr, inputs.length, how.wait ? 'submitted' : 'submitting', () => clock.monotonicMs()) : undefined
   const outcomes: Outcome[] = []

@@ -128,13 +128,19 @@ async function verifyReplica(dir: string): Promise<number> {
   print(`replica log ${dir}`)
   const scan = await scanReplica(dir)
   const meta = scan.meta
-  print(meta === undefined ? '  no meta file: a new log' : `  cluster ${meta.clusterId ?? '(none yet)'}, generation ${meta.generation}, start ${meta.start} (epoch below it ${meta.prevEpoch}), write groups up to ${meta.groupBytesMax} bytes`)
+  print(
+    meta === undefined
+      ? '  no meta file: a new log'
+      : `  cluster ${meta.clusterId ?? '(none yet)'}, generation ${meta.generation}, start ${meta.start} (epoch below it ${meta.prevEpoch}), write groups up to ${meta.groupBytesMax} bytes`,
+  )
   const start = meta?.start ?? 0
   const last = scan.segments.at(-1)
   const end = last === undefined ? start : Math.max(start, last.firstIndex + last.index.length)
   const entries = end - start
   const epochs = scan.segments.flatMap((s) => (s.index.length === 0 ? [] : [s.index.epochOf(0), s.index.epochOf(s.index.length - 1)]))
-  print(`  ${scan.corruption === undefined ? '' : 'before the damage: '}segments ${scan.segments.length}, entries ${entries}${entries > 0 ? ` (indexes ${start}..${end - 1})` : ''}${epochs.length > 0 ? `, epochs ${Math.min(...epochs)}..${Math.max(...epochs)}` : ''}`)
+  print(
+    `  ${scan.corruption === undefined ? '' : 'before the damage: '}segments ${scan.segments.length}, entries ${entries}${entries > 0 ? ` (indexes ${start}..${end - 1})` : ''}${epochs.length > 0 ? `, epochs ${Math.min(...epochs)}..${Math.max(...epochs)}` : ''}`,
+  )
   if (scan.leftovers.length > 0) print(`  leftovers the next open removes: ${scan.leftovers.length} (${scan.leftovers.join(', ')})`)
   if (scan.torn !== undefined) print(`  torn tail: ${scan.torn.bytes} bytes at byte ${scan.torn.position} of ${scan.torn.path} (${scan.torn.reason}); the next open cuts it`)
   if (scan.corruption !== undefined) {
@@ -157,7 +163,9 @@ async function repairReplica(dir: string): Promise<number> {
     }
     const damaged = parseSegmentName(basename(damage.path))
     if (damaged === undefined) {
-      print(`replica log ${dir}: ${damage.path} is damaged (${damage.reason}); it cannot be cut. Move the whole directory aside so the node starts with an empty copy and receives the log from the leader.`)
+      print(
+        `replica log ${dir}: ${damage.path} is damaged (${damage.reason}); it cannot be cut. Move the whole directory aside so the node starts with an empty copy and receives the log from the leader.`,
+      )
       return 1
     }
     const later = (await readdir(dir)).flatMap((name) => {

@@ -104,9 +104,16 @@ function program(settle: (code: number) => void): Command {
     .option('--http-token-file <path>', 'bearer token of the API, required beyond loopback (DX_HTTP_TOKEN_FILE)')
     .option('--http-host-names <names>', 'host names the API answers to besides its address, comma-separated (DX_HTTP_HOST_NAMES)')
     .option('--data-dir <dir>', 'identity, election state, embedded stores (DX_DATA_DIR; default .distributex/<port>)')
-    .option('--job-log <url>', 'replicated (the default: each peer keeps a copy in <data-dir>/replica), file:<dir> (one host; its peers share the directory) or kafka://host:port[,host:port]/<topic> (DX_JOB_LOG)')
+    .option(
+      '--job-log <url>',
+      'replicated (the default: each peer keeps a copy in <data-dir>/replica), file:<dir> (one host; its peers share the directory) or kafka://host:port[,host:port]/<topic> (DX_JOB_LOG)',
+    )
     .option('--cache <url>', 'memory or redis://host:port[/prefix], rediss:// for TLS (DX_CACHE; default memory)')
-    .option('--actors <module>', 'a module whose exported job definitions this peer runs: .ts, .mts, .cts (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option(
+      '--actors <module>',
+      'a module whose exported job definitions this peer runs: .ts, .mts, .cts (compiled on the fly), .js, .mjs, .cjs; repeatable (DX_ACTORS, comma-separated)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--config <file.json>', 'a settings file (DX_CONFIG)')
     .option('--voters <n>', 'voters the leader keeps: 1, 3, 5 or 7 (DX_VOTERS; default 3 below 5 members, then 5)')
     .option('--voter-down-ms <ms>', 'a voter down this long is replaced by a live worker (DX_VOTER_DOWN_MS; default 30000)')
@@ -127,7 +134,10 @@ function program(settle: (code: number) => void): Command {
     .option('--redis-password-file <path>', 'Redis password (DX_REDIS_PASSWORD_FILE or DX_REDIS_PASSWORD)')
     .option('--redis-ca-file <path>', 'CA of a rediss:// Redis (DX_REDIS_CA_FILE)')
     .option('--log-level <level>', 'debug, info, warn, error (DX_LOG_LEVEL; default info)')
-    .option('--log-format <format>', 'json (one object per line on stderr), pretty (readable lines), or auto: pretty on a terminal, json otherwise (DX_LOG_FORMAT; default auto); secrets and tokens in log fields are always redacted')
+    .option(
+      '--log-format <format>',
+      'json (one object per line on stderr), pretty (readable lines), or auto: pretty on a terminal, json otherwise (DX_LOG_FORMAT; default auto); secrets and tokens in log fields are always redacted',
+    )
     .option('--gossip-interval-ms <ms>', 'election timing (DX_GOSSIP_INTERVAL_MS; default 250)')
     .option('--lease-ms <ms>', 'election timing (DX_LEASE_MS; default 1000)')
     .addHelpText(
@@ -143,7 +153,9 @@ function program(settle: (code: number) => void): Command {
   root
     .command('secret')
     .summary('write a new cluster secret')
-    .description('Write a new cluster secret (mode 0600); give the same file to every peer with --secret-file. Refuses to overwrite an existing file (exit 1): replacing the secret cuts a peer off from its cluster.')
+    .description(
+      'Write a new cluster secret (mode 0600); give the same file to every peer with --secret-file. Refuses to overwrite an existing file (exit 1): replacing the secret cuts a peer off from its cluster.',
+    )
     .requiredOption('--out <path>', 'the file to write')
     .addHelpText('after', examples('distributex secret --out cluster.key'))
     .action((options: { out: string }) => run(async () => (await import('./secret.js')).runSecret(options.out)))
@@ -151,7 +163,9 @@ function program(settle: (code: number) => void): Command {
   root
     .command('token')
     .summary('write a new bearer token for the HTTP API')
-    .description('Write a new bearer token for the HTTP API (mode 0600); start peers with --http-token-file <path> and give the CLI the same file (--http-token-file or DX_HTTP_TOKEN_FILE). Refuses to overwrite an existing file (exit 1).')
+    .description(
+      'Write a new bearer token for the HTTP API (mode 0600); start peers with --http-token-file <path> and give the CLI the same file (--http-token-file or DX_HTTP_TOKEN_FILE). Refuses to overwrite an existing file (exit 1).',
+    )
     .requiredOption('--out <path>', 'the file to write')
     .addHelpText('after', examples('distributex token --out http.token'))
     .action((options: { out: string }) => run(async () => (await import('./secret.js')).runToken(options.out)))
@@ -194,7 +208,9 @@ function program(settle: (code: number) => void): Command {
     .argument('<key>', "the entity's key")
     .argument('<message-json>', 'the message, as JSON')
     .option('--timeout-ms <ms>', 'how long to wait for the reply', wholeNumber(1))
-    .action((type: string, key: string, message: string, _: unknown, command: Command) => run(async () => (await import('./entities.js')).askEntity(type, key, message, command.optsWithGlobals<AskOptions>())))
+    .action((type: string, key: string, message: string, _: unknown, command: Command) =>
+      run(async () => (await import('./entities.js')).askEntity(type, key, message, command.optsWithGlobals<AskOptions>())),
+    )
 
   withNode(root.command('submit'))
     .summary('submit a job, or many (--inputs), and wait for the outcome (--wait)')
@@ -218,7 +234,16 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
   const jobs = withNode(root.command('jobs'))
     .summary('list, inspect, wait for or cancel jobs')
     .description('List, inspect, wait for and cancel jobs.')
-    .addHelpText('after', examples('distributex jobs list --status running', 'distributex jobs list --json --limit 100', 'distributex jobs inspect <id>', 'distributex jobs result <id>', 'distributex jobs cancel <id>'))
+    .addHelpText(
+      'after',
+      examples(
+        'distributex jobs list --status running',
+        'distributex jobs list --json --limit 100',
+        'distributex jobs inspect <id>',
+        'distributex jobs result <id>',
+        'distributex jobs cancel <id>',
+      ),
+    )
   jobs
     .command('list', { isDefault: true })
     .description('jobs as a table, newest first (the default)')
@@ -275,7 +300,14 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
     .command('monitoring')
     .summary('print the Prometheus rules, the Grafana dashboard or a Prometheus configuration')
     .description('Print the Prometheus rules, the Grafana dashboard or a Prometheus configuration for a cluster.')
-    .addHelpText('after', examples('distributex monitoring rules > distributex.rules.yml', 'distributex monitoring prometheus --targets 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401 > prometheus.yml', 'distributex monitoring grafana > distributex-dashboard.json'))
+    .addHelpText(
+      'after',
+      examples(
+        'distributex monitoring rules > distributex.rules.yml',
+        'distributex monitoring prometheus --targets 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401 > prometheus.yml',
+        'distributex monitoring grafana > distributex-dashboard.json',
+      ),
+    )
   monitoring
     .command('rules')
     .description('the Prometheus recording and alert rules (YAML); save as distributex.rules.yml')
@@ -295,8 +327,13 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
   const log = root
     .command('log')
     .summary('verify or repair a file job log or replica log')
-    .description("Check or repair a node's file job log or replica log offline. <dir> is a file: job log's directory, a replica log's directory, or a data directory holding replica/.")
-    .addHelpText('after', `${examples('distributex log verify .distributex/7400', 'distributex log repair .distributex/7400')}\n\nexit codes: 0 clean (or repaired), 1 corrupt (or not repairable), 2 <dir> holds no log`)
+    .description(
+      "Check or repair a node's file job log or replica log offline. <dir> is a file: job log's directory, a replica log's directory, or a data directory holding replica/.",
+    )
+    .addHelpText(
+      'after',
+      `${examples('distributex log verify .distributex/7400', 'distributex log repair .distributex/7400')}\n\nexit codes: 0 clean (or repaired), 1 corrupt (or not repairable), 2 <dir> holds no log`,
+    )
   log
     .command('verify')
     .description('read the log and report records, epochs, a torn tail and any corruption; never writes (exit 1 when corrupt)')
@@ -311,7 +348,9 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
   root
     .command('sim')
     .summary('deterministic simulation: run, check, swarm, compare, replay, shrink')
-    .description('Deterministic simulation: run, check, swarm, compare, replay, shrink; `distributex sim help` lists their options (exit codes: 0 pass, 1 invariant violated, 2 nondeterminism, 3 harness error).')
+    .description(
+      'Deterministic simulation: run, check, swarm, compare, replay, shrink; `distributex sim help` lists their options (exit codes: 0 pass, 1 invariant violated, 2 nondeterminism, 3 harness error).',
+    )
     .argument('[args...]', 'passed to the simulator')
     .helpOption(false)
     .allowUnknownOption()

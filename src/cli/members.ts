@@ -37,8 +37,18 @@ export function formatMembers(status: StatusDocument): string {
     String((m.addresses as string[] | undefined)?.[0] ?? '-'),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   const leader = status.leader === null ? 'none' : `${status.leader.nodeId} (epoch ${status.leader.epoch})`
   const voters = status.members.filter((m) => m.voter === true).length
-  return [`cluster ${status.clusterId ?? 'unknown'}  leader ${leader}  ${voters} voters, ${status.members.length - voters} workers${status.resigned === undefined ? '' : `  (this node resigned: ${status.resigned})`}`, '', line(header), ...rows.map(line), ''].join('\n')
+  return [
+    `cluster ${status.clusterId ?? 'unknown'}  leader ${leader}  ${voters} voters, ${status.members.length - voters} workers${status.resigned === undefined ? '' : `  (this node resigned: ${status.resigned})`}`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+  ].join('\n')
 }

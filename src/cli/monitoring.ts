@@ -29,7 +29,10 @@ export function printGrafana(): number {
 
 /** `distributex monitoring prometheus --targets host:port,...`: a prometheus.yml scraping those peers. */
 export function printPrometheus(options: PrometheusOptions): number {
-  const targets = options.targets.split(',').map((t) => t.trim()).filter((t) => t !== '')
+  const targets = options.targets
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
   if (targets.length === 0) throw new NodeRequestError('prometheus needs --targets host:port,host:port (the HTTP API of every peer)', undefined)
   process.stdout.write(prometheusConfig({ targets, rulesFile: options.rulesFile, scrapeInterval: options.scrapeInterval, evaluationInterval: options.scrapeInterval }))
   return 0

@@ -33,6 +33,17 @@ export function formatStatus(status: StatusDocument): string {
     m.lastSeenMsAgo === null || m.lastSeenMsAgo === undefined ? '-' : `${m.lastSeenMsAgo} ms ago`,
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
-  return [`node ${status.nodeId}  leader ${leader}${status.leading ? '  (this node leads)' : ''}`, ...status.addresses.map((a) => `  ${a}`), '', line(header), ...rows.map(line), ''].join('\n')
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  return [
+    `node ${status.nodeId}  leader ${leader}${status.leading ? '  (this node leads)' : ''}`,
+    ...status.addresses.map((a) => `  ${a}`),
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+  ].join('\n')
 }

@@ -34,7 +34,10 @@ export function formatTop(history: readonly DashboardSummary[], epochs: readonly
   const s = history.at(-1)
   if (s === undefined) return 'waiting for the first summary…\n'
   const leader = s.leader === null ? 'none' : `${short(s.leader.nodeId)} (epoch ${s.leader.epoch})`
-  const lines = [`distributex top — cluster ${short(s.clusterId)}  leader ${leader}  via ${short(s.nodeId)}${s.leading ? ' (leads)' : ''}  ${new Date(s.t).toLocaleTimeString()}`, '']
+  const lines = [
+    `distributex top — cluster ${short(s.clusterId)}  leader ${leader}  via ${short(s.nodeId)}${s.leading ? ' (leads)' : ''}  ${new Date(s.t).toLocaleTimeString()}`,
+    '',
+  ]
   const header = ['NODE', 'ROLE', 'STATE', 'RUNNING', 'QUEUED', 'CPU', 'LAG', 'MEM']
   const rows = [...s.members]
     .sort((a, b) => Number(b.leader) - Number(a.leader) || a.nodeId.localeCompare(b.nodeId))
@@ -52,17 +55,41 @@ export function formatTop(history: readonly DashboardSummary[], epochs: readonly
       ]
     })
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   lines.push(line(header), ...rows.map(line), '')
   const recent = history.slice(-SPARK_POINTS)
   const spark = Math.max(10, Math.min(SPARK_POINTS, width - 40))
   const t = s.throughput
-  lines.push(`throughput  ${t === null ? '-' : `${t.completed.toFixed(1)}${t.capped ? '+' : ''} jobs/s completed, ${t.failed.toFixed(1)} failed`}`.padEnd(52) + sparkline(recent.slice(-spark).map((x) => x.throughput?.completed ?? null)))
-  lines.push(`latency     ${s.latency === null ? '- (no jobs finished in the last 10 s)' : `P50 ${ms(s.latency.p50Ms)}  P99 ${ms(s.latency.p99Ms)}  (${s.latency.count} jobs)`}`.padEnd(52) + sparkline(recent.slice(-spark).map((x) => x.latency?.p99Ms ?? null)))
-  lines.push(`queue       ${s.queue.queued} queued, ${s.queue.running} running of ${s.queue.capacity} workers`.padEnd(52) + sparkline(recent.slice(-spark).map((x) => x.queue.queued + x.queue.running)))
+  lines.push(
+    `throughput  ${t === null ? '-' : `${t.completed.toFixed(1)}${t.capped ? '+' : ''} jobs/s completed, ${t.failed.toFixed(1)} failed`}`.padEnd(52) +
+      sparkline(recent.slice(-spark).map((x) => x.throughput?.completed ?? null)),
+  )
+  lines.push(
+    `latency     ${s.latency === null ? '- (no jobs finished in the last 10 s)' : `P50 ${ms(s.latency.p50Ms)}  P99 ${ms(s.latency.p99Ms)}  (${s.latency.count} jobs)`}`.padEnd(52) +
+      sparkline(recent.slice(-spark).map((x) => x.latency?.p99Ms ?? null)),
+  )
+  lines.push(
+    `queue       ${s.queue.queued} queued, ${s.queue.running} running of ${s.queue.capacity} workers`.padEnd(52) +
+      sparkline(recent.slice(-spark).map((x) => x.queue.queued + x.queue.running)),
+  )
   lines.push('', s.alerts.length === 0 ? 'alerts      none' : `alerts      ${s.alerts.length}`)
   for (const a of s.alerts) lines.push(`  ${a.severity === 'critical' ? '!!' : '! '} ${a.name}: ${a.message}`)
-  lines.push('', `leaders     ${epochs.length === 0 ? 'none seen yet' : epochs.slice(-5).reverse().map((e) => `${e.epoch}:${short(e.nodeId)}`).join('  ')}`)
+  lines.push(
+    '',
+    `leaders     ${
+      epochs.length === 0
+        ? 'none seen yet'
+        : epochs
+            .slice(-5)
+            .reverse()
+            .map((e) => `${e.epoch}:${short(e.nodeId)}`)
+            .join('  ')
+    }`,
+  )
   return lines.map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l)).join('\n') + '\n'
 }
 

@@ -181,7 +181,10 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
   async submit(job: JobDef | string, input: unknown, options: ClientSubmitOptions = {}): Promise<RemoteJob> {
     const { signal, submitTimeoutMs, ...jobOptions } = options
     const body = { type: typeOf(job), input: input ?? null, options: withKey(jobOptions) }
-    const res = await this.send('POST', (leftMs) => `/jobs?submitTimeoutMs=${nodeWait(leftMs)}`, body, { signal, timeoutMs: positive(submitTimeoutMs, 'submitTimeoutMs') ?? this.submitTimeoutMs })
+    const res = await this.send('POST', (leftMs) => `/jobs?submitTimeoutMs=${nodeWait(leftMs)}`, body, {
+      signal,
+      timeoutMs: positive(submitTimeoutMs, 'submitTimeoutMs') ?? this.submitTimeoutMs,
+    })
     const { id } = (await res.json()) as { id: string }
     return this.job(id)
   }
@@ -190,7 +193,10 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
   submitBatch(items: ReadonlyArray<ClientBatchItem<Jobs>>, options: { signal?: AbortSignal; submitTimeoutMs?: number } = {}): Array<Promise<RemoteJob>> {
     const body = { jobs: items.map((item) => ({ type: typeOf(item.job), input: item.input ?? null, options: withKey(item.options ?? {}) })) }
     const answer = (async () => {
-      const res = await this.send('POST', (leftMs) => `/jobs/batch?submitTimeoutMs=${nodeWait(leftMs)}`, body, { signal: options.signal, timeoutMs: positive(options.submitTimeoutMs, 'submitTimeoutMs') ?? this.submitTimeoutMs })
+      const res = await this.send('POST', (leftMs) => `/jobs/batch?submitTimeoutMs=${nodeWait(leftMs)}`, body, {
+        signal: options.signal,
+        timeoutMs: positive(options.submitTimeoutMs, 'submitTimeoutMs') ?? this.submitTimeoutMs,
+      })
       return ((await res.json()) as { results: Array<{ id?: string; error?: unknown }> }).results
     })()
     return items.map(async (_item, i) => {
@@ -229,7 +235,8 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
     if (filter.limit !== undefined) query.set('limit', String(filter.limit))
     if (filter.cursor !== undefined) query.set('cursor', filter.cursor)
     const text = query.toString()
-    const page = (await (await this.send('GET', () => `/jobs${text === '' ? '' : `?${text}`}`, undefined, { signal: options.signal, timeoutMs: this.requestTimeoutMs })).json()) as JobInfo[] | JobPage
+    const page = (await (await this.send('GET', () => `/jobs${text === '' ? '' : `?${text}`}`, undefined, { signal: options.signal, timeoutMs: this.requestTimeoutMs })).json()) as
+      JobInfo[] | JobPage
     // A node without paging answers a plain array, which is the whole (last) page.
     return Array.isArray(page) ? { jobs: page, next: null } : page
   }
@@ -280,7 +287,14 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
           const data = JSON.parse(sse.data) as Record<string, unknown>
           if (sse.event === 'progress') yield { type: 'progress', id, fraction: Number(data.fraction), message: typeof data.message === 'string' ? data.message : null }
           else if (sse.event === 'outcome') {
-            yield data.ok === true ? { type: 'result', id, ok: true, value: data.value as O } : { type: 'result', id, ok: false, error: isWireError(data.error) ? errorFromWire(data.error, { jobId: id }) : new AbortedError(`job ${id} ended without an error description`) }
+            yield data.ok === true
+              ? { type: 'result', id, ok: true, value: data.value as O }
+              : {
+                  type: 'result',
+                  id,
+                  ok: false,
+                  error: isWireError(data.error) ? errorFromWire(data.error, { jobId: id }) : new AbortedError(`job ${id} ended without an error description`),
+                }
             return
           } else if (sse.event === 'error' && isWireError(data)) lastError = errorFromWire(data)
         }
@@ -317,7 +331,8 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
         this.result<O>(id, { signal }).then(
           (value) => ({ slot, result: { id, ok: true as const, value } }),
           (error: unknown) => {
-            if ((error as Error).name === 'JobFailedError' || (error as Error).name === 'JobCancelledError') return { slot, result: { id, ok: false as const, error: error as Error } }
+            if ((error as Error).name === 'JobFailedError' || (error as Error).name === 'JobCancelledError')
+              return { slot, result: { id, ok: false as const, error: error as Error } }
             throw error
           },
         ),

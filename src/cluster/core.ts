@@ -202,7 +202,6 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   voterDownMs: 30_000,
 }
 
-
 /** What the driver must do after a step. */
 export interface Ready {
   /** Write this state durably before publishing. */
@@ -446,7 +445,12 @@ export class ClusterCore {
       support: this.support,
       log: this.log,
       clusterId: this.cluster,
-      config: c === null ? null : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
+      config:
+        c === null
+          ? null
+          : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT
+            ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers }
+            : { epoch: c.epoch, counter: c.counter },
     }
   }
 
@@ -482,7 +486,11 @@ export class ClusterCore {
 
   /** The leader this node knows (itself while it leads), as in `view`, without building the members. */
   leader(nowMs: number): ClusterView['leader'] {
-    return this.leading !== null ? { nodeId: this.self, epoch: this.leading.epoch } : this.support !== null && this.liveLeaderKnown(nowMs) ? { nodeId: this.support.leader, epoch: this.support.epoch } : null
+    return this.leading !== null
+      ? { nodeId: this.self, epoch: this.leading.epoch }
+      : this.support !== null && this.liveLeaderKnown(nowMs)
+        ? { nodeId: this.support.leader, epoch: this.support.epoch }
+        : null
   }
 
   /** True when `id` is among the members `view` lists: this node, the configuration, or a node heard from. */
@@ -496,7 +504,17 @@ export class ClusterCore {
     const voters = new Set(this.config?.members ?? [])
     const leader = this.leader(nowMs)
     const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
-    members.push({ nodeId: this.self, state: this.status, addresses: this.addresses, incarnation: this.incarnation, voter: voters.has(this.self), role: role(this.self), phi: 0, lastSeenMsAgo: 0, metrics: this.metrics })
+    members.push({
+      nodeId: this.self,
+      state: this.status,
+      addresses: this.addresses,
+      incarnation: this.incarnation,
+      voter: voters.has(this.self),
+      role: role(this.self),
+      phi: 0,
+      lastSeenMsAgo: 0,
+      metrics: this.metrics,
+    })
     const ids = new Set([...voters, ...(this.config?.workers ?? []), ...this.peers.keys()])
     ids.delete(this.self)
     for (const id of [...ids].sort()) {
@@ -513,7 +531,15 @@ export class ClusterCore {
         metrics: peer?.record.metrics ?? null,
       })
     }
-    return { self: this.self, clusterId: this.cluster, leader, leading: this.holdsLease(nowMs), config: this.config, members, ...(this.resigned === undefined ? {} : { resigned: this.resigned }) }
+    return {
+      self: this.self,
+      clusterId: this.cluster,
+      leader,
+      leading: this.holdsLease(nowMs),
+      config: this.config,
+      members,
+      ...(this.resigned === undefined ? {} : { resigned: this.resigned }),
+    }
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -679,7 +705,9 @@ export class ClusterCore {
     //    must not depend on its founder alone for longer than it takes to admit), else all as workers.
     //    A joiner whose log has not caught up comes in as a worker, gets the log as a learner, and is
     //    promoted by step 4 once it holds every committed entry.
-    const joiners = [...this.peers.values()].filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs)).map((p) => p.record.node)
+    const joiners = [...this.peers.values()]
+      .filter((p) => p.record.status === 'joining' && !this.isMember(p.record.node) && this.alive(p.record.node, nowMs))
+      .map((p) => p.record.node)
     const ready = joiners.find((j) => this.caughtUp(j))
     if (ready !== undefined && members.length < target) return { members: [...members, ready], workers: [...workers] }
     if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
@@ -706,7 +734,9 @@ export class ClusterCore {
   private demotable(members: readonly NodeId[], nowMs: number): NodeId | undefined {
     const live = members.filter((m) => this.alive(m, nowMs))
     const order = members.filter((m) => m !== this.self).reverse()
-    order.sort((a, b) => Number(this.alive(a, nowMs)) - Number(this.alive(b, nowMs)) || compareKnownLogs(this.peers.get(a)?.record.log ?? null, this.peers.get(b)?.record.log ?? null))
+    order.sort(
+      (a, b) => Number(this.alive(a, nowMs)) - Number(this.alive(b, nowMs)) || compareKnownLogs(this.peers.get(a)?.record.log ?? null, this.peers.get(b)?.record.log ?? null),
+    )
     const pick = order[0]
     if (pick === undefined) return undefined
     const liveAfter = live.filter((m) => m !== pick).length
@@ -725,7 +755,11 @@ export class ClusterCore {
     if (this.stateOf(id, nowMs) !== 'down') return 'not-down'
     if (!this.changeAllowed(config, nowMs)) return 'busy'
     this.previousConfig = null
-    this.applyConfig(config, config.members.filter((m) => m !== id), config.workers.filter((w) => w !== id))
+    this.applyConfig(
+      config,
+      config.members.filter((m) => m !== id),
+      config.workers.filter((w) => w !== id),
+    )
     return undefined
   }
 
@@ -780,7 +814,11 @@ export class ClusterCore {
     // only candidates whose log is at least as long (by epoch, then index) as its own.
     if (compareLogs(record.log, this.log) < 0) return
     if (record.preVote !== null && record.preVote > this.epoch) {
-      if (this.grant === null || this.grant.epoch < record.preVote || (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))) {
+      if (
+        this.grant === null ||
+        this.grant.epoch < record.preVote ||
+        (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))
+      ) {
         this.grant = { candidate, epoch: record.preVote }
         this.publishNow = true
       }
@@ -921,7 +959,8 @@ export function compareLogs(a: LogPosition | null, b: LogPosition | null): numbe
 
 /** A copy of `position`; throws RangeError unless both parts are non-negative safe integers. */
 export function checkLogPosition(position: LogPosition): LogPosition {
-  if (!Number.isSafeInteger(position.epoch) || !Number.isSafeInteger(position.index) || position.epoch < 0 || position.index < 0) throw new RangeError(`invalid log position ${JSON.stringify(position)}`)
+  if (!Number.isSafeInteger(position.epoch) || !Number.isSafeInteger(position.index) || position.epoch < 0 || position.index < 0)
+    throw new RangeError(`invalid log position ${JSON.stringify(position)}`)
   return { epoch: position.epoch, index: position.index }
 }
 

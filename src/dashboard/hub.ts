@@ -234,7 +234,11 @@ export class DashboardHub {
   /** Finished jobs since the last count, and the newest jobs; nulls when the leader does not answer. */
   private async askJobs(now: number): Promise<{ throughput: DashboardSummary['throughput']; recent: RecentJob[] | null }> {
     try {
-      const [completed, failed, recent] = await Promise.all([this.deps.jobs.list({ status: 'completed', limit: FINISHED_PER_TICK_MAX }), this.deps.jobs.list({ status: 'failed', limit: FINISHED_PER_TICK_MAX }), this.deps.jobs.list({ limit: RECENT_JOBS })])
+      const [completed, failed, recent] = await Promise.all([
+        this.deps.jobs.list({ status: 'completed', limit: FINISHED_PER_TICK_MAX }),
+        this.deps.jobs.list({ status: 'failed', limit: FINISHED_PER_TICK_MAX }),
+        this.deps.jobs.list({ limit: RECENT_JOBS }),
+      ])
       const since = this.countedUntil
       this.countedUntil = now
       let throughput: DashboardSummary['throughput'] = null
@@ -326,7 +330,8 @@ export function alertsOf(status: StatusDocument, members: readonly MemberSample[
   for (const m of members) {
     if (m.state === 'down') alerts.push({ name: 'MemberDown', severity: 'warning', message: `${m.nodeId} is down.` })
     else if (m.state === 'suspect') alerts.push({ name: 'MemberSuspect', severity: 'warning', message: `${m.nodeId} has not been heard from lately.` })
-    if (m.state === 'up' && m.lagMs !== null && m.lagMs > LAG_ALERT_MS) alerts.push({ name: 'EventLoopLag', severity: 'warning', message: `${m.nodeId}'s event loop lags ${Math.round(m.lagMs)} ms.` })
+    if (m.state === 'up' && m.lagMs !== null && m.lagMs > LAG_ALERT_MS)
+      alerts.push({ name: 'EventLoopLag', severity: 'warning', message: `${m.nodeId}'s event loop lags ${Math.round(m.lagMs)} ms.` })
   }
   const extra = (status as { alerts?: unknown }).alerts
   if (Array.isArray(extra)) {
@@ -359,7 +364,9 @@ export function forecastSummary(leader: LoadForecast, members: readonly MemberSa
   const peers: PeerForecast[] = []
   for (const n of leader.nodes) {
     if (!known.has(n.node) || !finite(n.load)) continue
-    const points = n.points.filter((p) => finite(p.inS) && p.inS > 0 && p.inS <= leader.horizonS && finite(p.load) && finite(p.low) && finite(p.high)).map((p) => ({ inS: p.inS, load: round(Math.max(0, p.load)), low: round(Math.max(0, Math.min(p.low, p.load))), high: round(Math.max(p.high, p.load)) }))
+    const points = n.points
+      .filter((p) => finite(p.inS) && p.inS > 0 && p.inS <= leader.horizonS && finite(p.load) && finite(p.low) && finite(p.high))
+      .map((p) => ({ inS: p.inS, load: round(Math.max(0, p.load)), low: round(Math.max(0, Math.min(p.low, p.load))), high: round(Math.max(p.high, p.load)) }))
     const path = n.load >= leader.saturation ? 0 : (points.find((p) => p.load >= leader.saturation)?.inS ?? null)
     const alert = alerted.get(n.node)
     const crossing = alert === undefined ? path : Math.min(alert, path ?? Infinity)

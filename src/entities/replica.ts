@@ -51,7 +51,11 @@ export class EntityReplica {
     const bytes = await this.store.read(storeKey)
     if (bytes === undefined) return { promised: 0, state: undefined }
     const record = packr.unpack(bytes) as Record
-    return { promised: record.promised, state: record.state === undefined || record.state === null ? undefined : { epoch: record.state.epoch, version: record.state.version, value: new Uint8Array(record.state.value) } }
+    return {
+      promised: record.promised,
+      state:
+        record.state === undefined || record.state === null ? undefined : { epoch: record.state.epoch, version: record.state.version, value: new Uint8Array(record.state.value) },
+    }
   }
 
   private serial<T>(type: string, key: string, run: (storeKey: string) => Promise<T>): Promise<T> {

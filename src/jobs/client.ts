@@ -48,7 +48,16 @@ const MESSAGE_BYTES_MAX = 512 * 1024
 const RETRY = { minMs: 25, maxMs: 250, factor: 2, jitter: 0.2 }
 /** Errors after which a submission is tried again: the leader moved or is not there yet. */
 // ForbiddenMessageError: the leader has not yet heard this node's first gossip record.
-const TRANSIENT = new Set(['NoLeaderError', 'ActorNotFoundError', 'ActorStoppedError', 'NodeUnreachableError', 'AskTimeoutError', 'MailboxFullError', 'JobLogUnavailableError', 'ForbiddenMessageError'])
+const TRANSIENT = new Set([
+  'NoLeaderError',
+  'ActorNotFoundError',
+  'ActorStoppedError',
+  'NodeUnreachableError',
+  'AskTimeoutError',
+  'MailboxFullError',
+  'JobLogUnavailableError',
+  'ForbiddenMessageError',
+])
 
 /** A submitted job. */
 export interface JobHandle<O = unknown> {
@@ -162,7 +171,10 @@ export class JobClient {
 
   /** Jobs newest first, one page at a time: pass a page's `next` as `cursor` for the following one (null at the end). */
   list(filter: { status?: JobStatus; limit?: number; cursor?: string } = {}, options: AbortOptions = {}): Promise<{ jobs: JobInfo[]; next: string | null }> {
-    return this.askLeader((s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100, cursor: filter.cursor ?? null }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+    return this.askLeader(
+      (s) => s.ask({ type: 'list', status: filter.status ?? null, limit: filter.limit ?? 100, cursor: filter.cursor ?? null }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }),
+      options,
+    )
   }
 
   /** The leader's load forecasts of at most `nodes` nodes (highest peaks first), bottleneck alerts and learnt durations by type (null if it runs no analytics). */
@@ -221,7 +233,15 @@ export class JobClient {
       }
       try {
         const { spec, record } = this.buildSpec(job, input, options)
-        this.queue.push({ spec, record, resolve, reject, deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs), timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs, signal: submit.signal })
+        this.queue.push({
+          spec,
+          record,
+          resolve,
+          reject,
+          deadlineMs: this.init.env.clock.monotonicMs() + (submit.submitTimeoutMs ?? this.submitTimeoutMs),
+          timeoutMs: submit.submitTimeoutMs ?? this.submitTimeoutMs,
+          signal: submit.signal,
+        })
         this.requestFlush()
       } catch (error) {
         reject(error as Error)
@@ -269,7 +289,7 @@ export class JobClient {
       const queued = this.queue
       this.queue = []
       // One message per chunk, so that no submit exceeds the envelope limit or the batch limit.
-      for (let start = 0; start < queued.length; ) {
+      for (let start = 0; start < queued.length;) {
         let end = start
         let size = 0
         while (end < queued.length && end - start < BATCH_MAX && (end === start || size + queued[end]!.record.length <= MESSAGE_BYTES_MAX)) size += queued[end++]!.record.length
@@ -294,7 +314,10 @@ export class JobClient {
       const scheduler = this.scheduler()
       // No longer than the most patient item would still wait, so a submit timeout is kept.
       const leftMs = Math.max(...live.map((q) => q.deadlineMs)) - this.init.env.clock.monotonicMs()
-      replies = await scheduler.ask({ type: 'submit', records: live.map((q) => q.record), watcher: this.init.watcher }, { timeoutMs: Math.max(1, Math.min(ASK_TIMEOUT_MS, leftMs)) })
+      replies = await scheduler.ask(
+        { type: 'submit', records: live.map((q) => q.record), watcher: this.init.watcher },
+        { timeoutMs: Math.max(1, Math.min(ASK_TIMEOUT_MS, leftMs)) },
+      )
     } catch (error) {
       if (!TRANSIENT.has((error as Error).name)) {
         for (const q of live) q.reject(error as Error)
@@ -362,7 +385,11 @@ export class JobClient {
  */
 function givingUp(q: Queued, lastError: Error | undefined): Error {
   const last = lastError === undefined ? '' : `; last error: ${lastError.name}: ${lastError.message}`
-  if (lastError?.name === 'JobLogUnavailableError') return new JobLogUnavailableError(`the job log did not acknowledge job ${q.spec.id} within ${q.timeoutMs} ms${last}; it may still run: look it up by id or resubmit with the same idempotency key`, true)
+  if (lastError?.name === 'JobLogUnavailableError')
+    return new JobLogUnavailableError(
+      `the job log did not acknowledge job ${q.spec.id} within ${q.timeoutMs} ms${last}; it may still run: look it up by id or resubmit with the same idempotency key`,
+      true,
+    )
   return new NoLeaderError(`no leader accepted the job within ${q.timeoutMs} ms${last}`)
 }
 
@@ -375,4 +402,3 @@ function settleOutcome(id: string, outcome: JobOutcome, resolve: (value: unknown
 function signalOf(options: AbortOptions): AbortOptions {
   return options.signal === undefined ? {} : { signal: options.signal }
 }
-

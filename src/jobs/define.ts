@@ -18,7 +18,11 @@ const TYPE = /^[A-Za-z0-9_.:-]{1,128}$/
  * })
  * ```
  */
-export function defineJob<I, O>(type: string, run: (input: I, ctx: JobContext) => O | Promise<O>, options: { concurrency?: number; validate?: (input: unknown) => I } = {}): JobDef<I, O> {
+export function defineJob<I, O>(
+  type: string,
+  run: (input: I, ctx: JobContext) => O | Promise<O>,
+  options: { concurrency?: number; validate?: (input: unknown) => I } = {},
+): JobDef<I, O> {
   if (!TYPE.test(type)) throw new InvalidArgumentError(`invalid job type ${JSON.stringify(type)}: use 1-128 of [A-Za-z0-9_.:-]`)
   const concurrency = options.concurrency ?? JOB_CONCURRENCY
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be a positive integer, got ${concurrency}`)

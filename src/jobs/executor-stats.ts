@@ -29,7 +29,11 @@ export class ExecutorStats {
     const out: Record<string, { count: number; p50Ms: number; p90Ms: number }> = {}
     for (const [type, list] of this.durations) {
       const sorted = [...list].sort((a, b) => a - b)
-      out[type] = { count: this.totals.get(type) ?? sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)]!, p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]! }
+      out[type] = {
+        count: this.totals.get(type) ?? sorted.length,
+        p50Ms: sorted[Math.floor(sorted.length * 0.5)]!,
+        p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!,
+      }
     }
     return out
   }

@@ -45,7 +45,8 @@ export class ExpiredIds {
     if (!Number.isSafeInteger(perGeneration) || perGeneration < 1) throw new RangeError(`perGeneration must be a positive integer, got ${perGeneration}`)
     this.bitCount = Math.ceil((perGeneration * BITS_PER_ID) / 8) * 8
     const fresh = (): { bits: Uint8Array; count: number } => ({ bits: new Uint8Array(this.bitCount / 8), count: 0 })
-    const take = (g: ExpiredGeneration | undefined): { bits: Uint8Array; count: number } => (g !== undefined && g.bits.length === this.bitCount / 8 ? { bits: new Uint8Array(g.bits), count: g.count } : fresh())
+    const take = (g: ExpiredGeneration | undefined): { bits: Uint8Array; count: number } =>
+      g !== undefined && g.bits.length === this.bitCount / 8 ? { bits: new Uint8Array(g.bits), count: g.count } : fresh()
     this.current = take(restored?.[0])
     this.previous = take(restored?.[1])
     for (const id of recent) this.remember(id)

@@ -29,12 +29,19 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
     backoff,
     deadline: o.deadline ?? null,
     idempotencyKey: o.idempotencyKey ?? null,
-    dependsOn: o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? [...(o.dependsOn as readonly string[])] : fail(`dependsOn must be a list of job ids, got ${typeof o.dependsOn}`),
+    dependsOn:
+      o.dependsOn === undefined
+        ? []
+        : Array.isArray(o.dependsOn)
+          ? [...(o.dependsOn as readonly string[])]
+          : fail(`dependsOn must be a list of job ids, got ${typeof o.dependsOn}`),
     ...(o.durationHintMs === undefined ? {} : { durationHintMs: o.durationHintMs }),
   }
   if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)
-  if (!(resolved.timeoutMs > 0) || !(resolved.timeoutMs <= TIMER_MAX_MS)) throw new InvalidJobError(`timeoutMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.timeoutMs)}`)
-  if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_RETRIES_MAX) throw new InvalidJobError(`retries must be an integer in 0..${JOB_RETRIES_MAX}, got ${String(o.retries)}`)
+  if (!(resolved.timeoutMs > 0) || !(resolved.timeoutMs <= TIMER_MAX_MS))
+    throw new InvalidJobError(`timeoutMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.timeoutMs)}`)
+  if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_RETRIES_MAX)
+    throw new InvalidJobError(`retries must be an integer in 0..${JOB_RETRIES_MAX}, got ${String(o.retries)}`)
   if (!validBackoff(backoff) || !(backoff.maxMs <= TIMER_MAX_MS)) throw new InvalidJobError(`invalid backoff ${JSON.stringify(backoff)}`)
   if (resolved.deadline !== null && !Number.isFinite(resolved.deadline)) throw new InvalidJobError(`deadline must be a time in ms since the epoch, got ${String(o.deadline)}`)
   if (resolved.idempotencyKey !== null && (typeof resolved.idempotencyKey !== 'string' || resolved.idempotencyKey.length === 0 || resolved.idempotencyKey.length > 4096)) {

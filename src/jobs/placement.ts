@@ -101,7 +101,9 @@ export class LeastLoadedPlacement implements Placement {
       if (!hasRoom(c, this.overcommit)) continue
       const speed = this.model?.speed(c.node) ?? 1
       const score = c.outstanding / (c.capacity * speed) - (c.leader && c.eventLoopLagMs <= LOCAL_LAG_MS ? this.localPreference : 0)
-      const better = score < bestScore || (score === bestScore && best !== undefined && (c.eventLoopLagMs < best.eventLoopLagMs || (c.eventLoopLagMs === best.eventLoopLagMs && c.node < best.node)))
+      const better =
+        score < bestScore ||
+        (score === bestScore && best !== undefined && (c.eventLoopLagMs < best.eventLoopLagMs || (c.eventLoopLagMs === best.eventLoopLagMs && c.node < best.node)))
       if (better) {
         best = c
         bestScore = score

@@ -51,10 +51,7 @@ export interface Assignment {
   readonly attemptKey: string
 }
 
-export type ExecutorMsg =
-  | { type: 'assign'; leader: string; assignments: Assignment[] }
-  | { type: 'abort'; items: Array<{ id: string; attemptKey: string }> }
-  | { type: 'flush' }
+export type ExecutorMsg = { type: 'assign'; leader: string; assignments: Assignment[] } | { type: 'abort'; items: Array<{ id: string; attemptKey: string }> } | { type: 'flush' }
 
 export type JobsClientMsg =
   | { type: 'finished'; items: Array<{ id: string; outcome: JobOutcome }> }
@@ -108,7 +105,17 @@ export function checkOutcome(outcome: unknown): JobOutcome {
     return { ok: true, value: o.value }
   }
   const e = o.error
-  if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.code !== 'string' || typeof e.message !== 'string' || typeof o.permanent !== 'boolean' || e.name.length > 256 || e.code.length > 256 || e.message.length > 4096) {
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    typeof e.name !== 'string' ||
+    typeof e.code !== 'string' ||
+    typeof e.message !== 'string' ||
+    typeof o.permanent !== 'boolean' ||
+    e.name.length > 256 ||
+    e.code.length > 256 ||
+    e.message.length > 4096
+  ) {
     throw new InvalidJobError('malformed outcome error')
   }
   return { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: o.permanent }

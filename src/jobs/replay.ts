@@ -130,7 +130,7 @@ export async function findLatestSnapshot(log: JobLog, start: number, end: number
     let found: number | undefined
     let first: number | undefined
     let before: number | undefined
-    for (let offset = lo; offset < hi; ) {
+    for (let offset = lo; offset < hi;) {
       const chunk = await log.read(offset, Math.min(READ_CHUNK, hi - offset), options)
       if (chunk.length === 0) break
       for (const entry of chunk) {

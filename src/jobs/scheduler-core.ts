@@ -195,7 +195,8 @@ export class SchedulerCore {
   ) {
     this.maxQueued = options.maxQueued ?? MAX_QUEUED
     this.retention = options.retention ?? DEFAULT_RETENTION
-    if (!Number.isSafeInteger(this.retention.maxFinished) || this.retention.maxFinished < 0 || !(this.retention.maxAgeMs >= 0)) throw new RangeError(`invalid retention ${JSON.stringify(this.retention)}`)
+    if (!Number.isSafeInteger(this.retention.maxFinished) || this.retention.maxFinished < 0 || !(this.retention.maxAgeMs >= 0))
+      throw new RangeError(`invalid retention ${JSON.stringify(this.retention)}`)
     this.wallMs = options.wallMs ?? (() => 0)
     this.expired = new ExpiredIds(Math.max(1024, this.retention.maxFinished))
     placement.reset?.()
@@ -208,7 +209,16 @@ export class SchedulerCore {
 
   /** Sizes of every structure that grows with the jobs held: each is bounded by the retention and maxQueued. */
   footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number; timeouts: number } {
-    return { jobs: this.jobs.size, retained: this.retained, keys: this.idempotency.size, slots: this.order.length, finishedQueue: this.finishedOrder.length, expiredBytes: this.expired.bytes, recentlyExpired: this.expired.recentCount, timeouts: this.timeouts.size }
+    return {
+      jobs: this.jobs.size,
+      retained: this.retained,
+      keys: this.idempotency.size,
+      slots: this.order.length,
+      finishedQueue: this.finishedOrder.length,
+      expiredBytes: this.expired.bytes,
+      recentlyExpired: this.expired.recentCount,
+      timeouts: this.timeouts.size,
+    }
   }
 
   /** Unfinished jobs (waiting, queued, retrying, running). */
@@ -254,10 +264,15 @@ export class SchedulerCore {
         this.finish(record.id, record.outcome, record.at)
         return
       case 'cancelled':
-        this.finish(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true }, record.at, 'cancelled')
+        this.finish(
+          record.id,
+          { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true },
+          record.at,
+          'cancelled',
+        )
         return
       case 'snapshot':
-        // Snapshot parts are assembled by the replay (replay.ts) and loaded with `restore`.
+      // Snapshot parts are assembled by the replay (replay.ts) and loaded with `restore`.
     }
   }
 
@@ -276,7 +291,9 @@ export class SchedulerCore {
     for (let i = this.finishedHead; i < this.finishedOrder.length; i++) {
       const job = this.finishedOrder[i]!
       const id = job.spec.id
-      records.push(job.status === 'cancelled' ? { kind: 'cancelled', id, at: job.finishedAt } : { kind: 'finished', id, attempt: job.attempts, outcome: job.outcome!, at: job.finishedAt })
+      records.push(
+        job.status === 'cancelled' ? { kind: 'cancelled', id, at: job.finishedAt } : { kind: 'finished', id, attempt: job.attempts, outcome: job.outcome!, at: job.finishedAt },
+      )
     }
     return { records, expired: this.expired.export(), recentlyExpired: this.expired.recent() }
   }
@@ -326,7 +343,22 @@ export class SchedulerCore {
       }
       const type = job.spec.type
       const placed = { id: job.spec.id, nowMs, wallMs, durationHintMs: job.spec.options.durationHintMs ?? null, deadline: job.spec.options.deadline, queued: this.queue.size + 1 }
-      const node = fullTypes.has(type) ? undefined : this.placement.choose(type, candidates.filter((c) => c.types.has(type)).map((c) => ({ node: c.node, capacity: c.capacity, outstanding: this.outstanding.get(c.node) ?? 0, eventLoopLagMs: c.eventLoopLagMs, leader: c.leader === true, ...(c.gossip === undefined ? {} : { gossip: c.gossip }) })), placed)
+      const node = fullTypes.has(type)
+        ? undefined
+        : this.placement.choose(
+            type,
+            candidates
+              .filter((c) => c.types.has(type))
+              .map((c) => ({
+                node: c.node,
+                capacity: c.capacity,
+                outstanding: this.outstanding.get(c.node) ?? 0,
+                eventLoopLagMs: c.eventLoopLagMs,
+                leader: c.leader === true,
+                ...(c.gossip === undefined ? {} : { gossip: c.gossip }),
+              })),
+            placed,
+          )
       if (node === undefined) {
         fullTypes.add(type)
         blocked.push(job)
@@ -366,7 +398,11 @@ export class SchedulerCore {
       if (owner.node !== node) continue
       this.release(key, node)
       if (owner.job.attemptKey === key && owner.job.status === 'running') {
-        this.attemptFailed(owner.job, { ok: false, error: { name: 'NodeUnreachableError', code: 'ERR_NODE_UNREACHABLE', message: `node ${node} left or went down` }, permanent: false }, nowMs)
+        this.attemptFailed(
+          owner.job,
+          { ok: false, error: { name: 'NodeUnreachableError', code: 'ERR_NODE_UNREACHABLE', message: `node ${node} left or went down` }, permanent: false },
+          nowMs,
+        )
       }
     }
   }
@@ -623,7 +659,8 @@ export class SchedulerCore {
     for (let job = this.retries.peek(); job !== undefined && job.retryAt <= nowMs; job = this.retries.peek()) {
       this.retries.pop()
       if (job.status !== 'retrying') continue
-      if (job.spec.options.deadline !== null && wallMs > job.spec.options.deadline) this.requestFinish(job, failure(new DeadlineExceededError(`job ${job.spec.id} could not be retried before its deadline`), true))
+      if (job.spec.options.deadline !== null && wallMs > job.spec.options.deadline)
+        this.requestFinish(job, failure(new DeadlineExceededError(`job ${job.spec.id} could not be retried before its deadline`), true))
       else this.enqueue(job)
     }
   }

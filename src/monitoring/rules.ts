@@ -72,28 +72,40 @@ export const ALERT_RULES: readonly AlertRule[] = [
     expr: '(sum(dx_cluster_leading) or vector(0)) < 1',
     for: t.noLeaderFor,
     labels: { severity: 'critical' },
-    annotations: { summary: 'No peer holds the leader lease', description: `No peer has led for ${t.noLeaderFor} (a crashed leader is normally replaced within about 1.3 s): no jobs are scheduled. Check that a majority of voters is up and can reach each other.` },
+    annotations: {
+      summary: 'No peer holds the leader lease',
+      description: `No peer has led for ${t.noLeaderFor} (a crashed leader is normally replaced within about 1.3 s): no jobs are scheduled. Check that a majority of voters is up and can reach each other.`,
+    },
   },
   {
     alert: 'DistributeXLeaderFlapping',
     expr: `changes(dx:cluster_leader_epoch:max[10m]) > ${t.leaderChanges}`,
     for: '0s',
     labels: { severity: 'warning' },
-    annotations: { summary: 'The leader keeps changing', description: `More than ${t.leaderChanges} leader changes in 10 minutes ({{ $value }}): look for peers restarting, event-loop stalls or a lossy network.` },
+    annotations: {
+      summary: 'The leader keeps changing',
+      description: `More than ${t.leaderChanges} leader changes in 10 minutes ({{ $value }}): look for peers restarting, event-loop stalls or a lossy network.`,
+    },
   },
   {
     alert: 'DistributeXMemberDown',
     expr: 'max(dx_cluster_members{state="down"}) > 0',
     for: t.memberDownFor,
     labels: { severity: 'warning' },
-    annotations: { summary: 'A member of the cluster is down', description: 'The peers see {{ $value }} member(s) down: restart it, or remove it for good with `distributex members remove <nodeId>`.' },
+    annotations: {
+      summary: 'A member of the cluster is down',
+      description: 'The peers see {{ $value }} member(s) down: restart it, or remove it for good with `distributex members remove <nodeId>`.',
+    },
   },
   {
     alert: 'DistributeXPeerUnreachable',
     expr: `up{job="${SCRAPE_JOB}"} == 0`,
     for: t.memberDownFor,
     labels: { severity: 'warning' },
-    annotations: { summary: 'Prometheus cannot scrape a peer', description: 'The peer at {{ $labels.instance }} does not answer /metrics: it is stopped, or its HTTP API is unreachable.' },
+    annotations: {
+      summary: 'Prometheus cannot scrape a peer',
+      description: 'The peer at {{ $labels.instance }} does not answer /metrics: it is stopped, or its HTTP API is unreachable.',
+    },
   },
   {
     alert: 'DistributeXJobFailureRateHigh',
@@ -114,28 +126,41 @@ export const ALERT_RULES: readonly AlertRule[] = [
     expr: `dx:job_log_append_seconds:p99_1m > ${t.appendP99Seconds}`,
     for: '5m',
     labels: { severity: 'warning' },
-    annotations: { summary: 'The job log is slow to make submissions durable', description: `P99 of job-log appends is {{ $value | humanizeDuration }} (threshold ${t.appendP99Seconds} s): check the disks of the voters, or the Kafka brokers.` },
+    annotations: {
+      summary: 'The job log is slow to make submissions durable',
+      description: `P99 of job-log appends is {{ $value | humanizeDuration }} (threshold ${t.appendP99Seconds} s): check the disks of the voters, or the Kafka brokers.`,
+    },
   },
   {
     alert: 'DistributeXBacklogGrowing',
     expr: `deriv(dx:jobs_backlog:sum[10m]) > 0 and dx:jobs_backlog:sum > ${t.backlogMin}`,
     for: '10m',
     labels: { severity: 'warning' },
-    annotations: { summary: 'The backlog keeps growing', description: `More than ${t.backlogMin} unfinished jobs and growing for 10 minutes: the cluster takes jobs faster than it finishes them. Add peers or slow the producers.` },
+    annotations: {
+      summary: 'The backlog keeps growing',
+      description: `More than ${t.backlogMin} unfinished jobs and growing for 10 minutes: the cluster takes jobs faster than it finishes them. Add peers or slow the producers.`,
+    },
   },
   {
     alert: 'DistributeXSaturationPredicted',
     expr: 'predict_linear(dx:cluster_saturation:ratio[15m], 1800) > 1 and dx:cluster_saturation:ratio > 0.5',
     for: '5m',
     labels: { severity: 'warning' },
-    annotations: { summary: 'The cluster will be saturated within 30 minutes', description: 'At the trend of the last 15 minutes, running and waiting attempts exceed the capacity of all workers within 30 minutes (predicted: {{ $value | humanizePercentage }} of capacity).' },
+    annotations: {
+      summary: 'The cluster will be saturated within 30 minutes',
+      description:
+        'At the trend of the last 15 minutes, running and waiting attempts exceed the capacity of all workers within 30 minutes (predicted: {{ $value | humanizePercentage }} of capacity).',
+    },
   },
   {
     alert: 'DistributeXEventLoopLag',
     expr: `dx_nodejs_eventloop_lag_p99_seconds > ${t.eventLoopLagSeconds}`,
     for: '5m',
     labels: { severity: 'warning' },
-    annotations: { summary: "A peer's event loop lags", description: `P99 event-loop lag of {{ $labels.instance }} is {{ $value | humanizeDuration }} (threshold ${t.eventLoopLagSeconds * 1000} ms): jobs block the loop, or the host is overloaded. Its gossip and lease renewals are late too.` },
+    annotations: {
+      summary: "A peer's event loop lags",
+      description: `P99 event-loop lag of {{ $labels.instance }} is {{ $value | humanizeDuration }} (threshold ${t.eventLoopLagSeconds * 1000} ms): jobs block the loop, or the host is overloaded. Its gossip and lease renewals are late too.`,
+    },
   },
 ]
 
@@ -159,7 +184,16 @@ export function renderRules(groups: readonly RuleGroup[] = RULE_GROUPS): string 
         lines.push(`      - record: ${quote(rule.record)}`, `        expr: ${quote(rule.expr)}`)
         continue
       }
-      lines.push(`      - alert: ${quote(rule.alert)}`, `        expr: ${quote(rule.expr)}`, `        for: ${rule.for}`, '        labels:', `          severity: ${rule.labels.severity}`, '        annotations:', `          summary: ${quote(rule.annotations.summary)}`, `          description: ${quote(rule.annotations.description)}`)
+      lines.push(
+        `      - alert: ${quote(rule.alert)}`,
+        `        expr: ${quote(rule.expr)}`,
+        `        for: ${rule.for}`,
+        '        labels:',
+        `          severity: ${rule.labels.severity}`,
+        '        annotations:',
+        `          summary: ${quote(rule.annotations.summary)}`,
+        `          description: ${quote(rule.annotations.description)}`,
+      )
     }
   }
   return lines.join('\n') + '\n'

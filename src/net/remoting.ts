@@ -178,7 +178,11 @@ class RemoteReply implements ReplyTarget {
   reject(error: Error): void {
     if (this.answered) return
     this.answered = true
-    this.remoting.answer(this.from, { kind: 'failure', id: this.id, error: { name: error.name.slice(0, 256) || 'Error', code: codeOf(error), message: error.message.slice(0, 4096) } }, this.deadlineMs)
+    this.remoting.answer(
+      this.from,
+      { kind: 'failure', id: this.id, error: { name: error.name.slice(0, 256) || 'Error', code: codeOf(error), message: error.message.slice(0, 4096) } },
+      this.deadlineMs,
+    )
   }
 }
 

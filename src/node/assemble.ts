@@ -124,7 +124,8 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   env.metrics.gauge('dx_alerts', 'Alerts firing on this node (it evaluates them while it leads), by name and severity', ['name', 'severity'], (set) => {
     const counts = new Map<string, number>()
     for (const a of analytics.alerts()) counts.set(`${a.name}\u0000${a.severity}`, (counts.get(`${a.name}\u0000${a.severity}`) ?? 0) + 1)
-    for (const name of ['node-saturation', 'queue-instability', 'cluster-demand', 'deadline-risk']) for (const severity of ['warning', 'critical']) set(counts.get(`${name}\u0000${severity}`) ?? 0, { name, severity })
+    for (const name of ['node-saturation', 'queue-instability', 'cluster-demand', 'deadline-risk'])
+      for (const severity of ['warning', 'critical']) set(counts.get(`${name}\u0000${severity}`) ?? 0, { name, severity })
   })
   env.metrics.gauge('dx_forecast_mase', 'Online MASE of the load forecasts against the naive forecast, by horizon (below 1: better than naive)', ['horizon'], (set) => {
     const m = analytics.mase()
@@ -142,13 +143,19 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     types: [...stats.types],
     durations: stats.summary(),
   })
-  const clusterRef = system.spawnSystem(clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, ...(init.cluster === undefined ? {} : { options: init.cluster }) }), { name: 'cluster' })
+  const clusterRef = system.spawnSystem(
+    clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, ...(init.cluster === undefined ? {} : { options: init.cluster }) }),
+    { name: 'cluster' },
+  )
   let jobLog: JobLogFactory
   let replication: ReplicationHandle | undefined
   if (ports.jobLog === 'replicated') {
     if (ports.replicaLog === undefined) throw new InvalidArgumentError('a replicated job log needs a replicaLog opener in the node ports')
     replication = new ReplicationHandle()
-    const replicator = system.spawnSystem(replicatorActor({ network, opener: ports.replicaLog, cluster, handle: replication, ...(init.replication === undefined ? {} : { options: init.replication }) }), { name: 'replicator' })
+    const replicator = system.spawnSystem(
+      replicatorActor({ network, opener: ports.replicaLog, cluster, handle: replication, ...(init.replication === undefined ? {} : { options: init.replication }) }),
+      { name: 'replicator' },
+    )
     jobLog = replicatedJobLog(replicator)
   } else {
     jobLog = ports.jobLog
@@ -157,7 +164,18 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   system.attachVirtual(ENTITY_NODE, entitiesHandle)
   system.spawnSystem(entityStoreActor(ports.store), { name: 'entity-store' })
   const entityStore = ports.entityStore ?? new QuorumEntityStore(() => cluster.view()?.config?.members ?? [], replicaTransport(system))
-  system.spawnSystem(entitiesActor({ network, cluster, handle: entitiesHandle, defs: init.entities ?? [], store: entityStore, placement: typeof chosen === 'string' ? createPlacement(chosen, { random: env.random.fork('entity-placement'), model: analytics }) : chosen, ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }) }), { name: 'entities' })
+  system.spawnSystem(
+    entitiesActor({
+      network,
+      cluster,
+      handle: entitiesHandle,
+      defs: init.entities ?? [],
+      store: entityStore,
+      placement: typeof chosen === 'string' ? createPlacement(chosen, { random: env.random.fork('entity-placement'), model: analytics }) : chosen,
+      ...(init.entityOptions === undefined ? {} : { options: init.entityOptions }),
+    }),
+    { name: 'entities' },
+  )
   const entities = new EntityClient(system, () => entitiesHandle.list(), new Set((init.entities ?? []).map((d) => d.type)))
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
@@ -177,7 +195,17 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       scheduler = undefined
     }
     if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({ epoch, jobLog, cache: ports.cache, cluster, placement, forecast: (nodes) => analytics.forecast(nodes), ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }), ...(init.retention === undefined ? {} : { retention: init.retention }), ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }) })
+      const def = schedulerActor({
+        epoch,
+        jobLog,
+        cache: ports.cache,
+        cluster,
+        placement,
+        forecast: (nodes) => analytics.forecast(nodes),
+        ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }),
+        ...(init.retention === undefined ? {} : { retention: init.retention }),
+        ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
+      })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
       // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)

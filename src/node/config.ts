@@ -205,7 +205,9 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   const http = httpText === 'off' ? undefined : hostPort(httpText)
   const httpTokenFile = pick('httpTokenFile')
   if (http !== undefined && httpTokenFile === undefined && !isLoopback(http.host)) {
-    throw new ConfigError(`http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`)
+    throw new ConfigError(
+      `http: ${httpText} is reachable beyond this host, so the API needs a token: create one with \`distributex token --out <file>\` and pass --http-token-file <file>`,
+    )
   }
   const placement = pick('placement') ?? DEFAULT_PLACEMENT
   if (!isPlacementName(placement)) throw new ConfigError(`placement: ${placement} is not one of ${PLACEMENT_NAMES.join(', ')}`)
@@ -263,7 +265,8 @@ function kafkaSettings(pick: Pick, env: Record<string, string | undefined>): Kaf
   }
   const replicationFactor = positive(pick('kafkaReplicationFactor') ?? 3, 'kafkaReplicationFactor')
   const minInsyncReplicas = positive(pick('kafkaMinInsyncReplicas') ?? Math.min(2, replicationFactor), 'kafkaMinInsyncReplicas')
-  if (minInsyncReplicas > replicationFactor) throw new ConfigError(`kafkaMinInsyncReplicas: ${minInsyncReplicas} is above kafkaReplicationFactor ${replicationFactor}; no write could succeed`)
+  if (minInsyncReplicas > replicationFactor)
+    throw new ConfigError(`kafkaMinInsyncReplicas: ${minInsyncReplicas} is above kafkaReplicationFactor ${replicationFactor}; no write could succeed`)
   return { tls, sasl, replicationFactor, minInsyncReplicas }
 }
 
@@ -352,8 +355,12 @@ function readConfigFile(path: string): RawSettings {
   if (unknown.length > 0) throw new ConfigError(`config file ${path}: unknown settings ${unknown.join(', ')}; known: ${Object.keys(ENV).join(', ')}`)
   for (const [key, value] of Object.entries(parsed) as Array<[keyof RawSettings, unknown]>) {
     const kind = KINDS[key]
-    const ok = typeof value === 'string' || (kind === 'number' && typeof value === 'number') || (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string'))
-    if (!ok) throw new ConfigError(`config file ${path}: ${key} must be ${kind === 'number' ? 'a number or a string' : kind === 'list' ? 'a string or a list of strings' : 'a string'}, not ${JSON.stringify(value)}`)
+    const ok =
+      typeof value === 'string' || (kind === 'number' && typeof value === 'number') || (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    if (!ok)
+      throw new ConfigError(
+        `config file ${path}: ${key} must be ${kind === 'number' ? 'a number or a string' : kind === 'list' ? 'a string or a list of strings' : 'a string'}, not ${JSON.stringify(value)}`,
+      )
   }
   return parsed as RawSettings
 }

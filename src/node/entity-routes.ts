@@ -40,10 +40,13 @@ export function entityRoutes(deps: { system: ActorSystem; entities: EntityClient
         const type = params.type!
         const request = body as { message?: unknown; timeoutMs?: unknown } | undefined
         const message = request?.message as { type?: unknown } | undefined
-        if (typeof message !== 'object' || message === null || typeof message.type !== 'string') throw new HttpError(400, 'body must be {"message": {"type": string, ...}, "timeoutMs"?: number}', 'ERR_HTTP_BODY')
+        if (typeof message !== 'object' || message === null || typeof message.type !== 'string')
+          throw new HttpError(400, 'body must be {"message": {"type": string, ...}, "timeoutMs"?: number}', 'ERR_HTTP_BODY')
         const timeoutMs = request?.timeoutMs ?? ASK_DEFAULT_MS
-        if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > ASK_MAX_MS) throw new HttpError(400, `timeoutMs must be a number of milliseconds between 1 and ${ASK_MAX_MS}`, 'ERR_HTTP_BODY')
-        if (!deps.entities.types.has(type)) throw new HttpError(404, `unknown entity type ${type}: register it with defineEntity in the --actors module of every peer`, 'ERR_UNKNOWN_ENTITY_TYPE')
+        if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > ASK_MAX_MS)
+          throw new HttpError(400, `timeoutMs must be a number of milliseconds between 1 and ${ASK_MAX_MS}`, 'ERR_HTTP_BODY')
+        if (!deps.entities.types.has(type))
+          throw new HttpError(404, `unknown entity type ${type}: register it with defineEntity in the --actors module of every peer`, 'ERR_UNKNOWN_ENTITY_TYPE')
         let address
         try {
           address = entityAddress(type, params.key!)

@@ -28,7 +28,13 @@ export async function markFileLogUser(dir: string, nodeId: string): Promise<void
 export async function checkFileLogShared(dir: string, voters: readonly string[]): Promise<void> {
   const missing: string[] = []
   for (const voter of voters) {
-    if (!(await access(join(dir, MEMBERS_DIR, voter)).then(() => true, () => false))) missing.push(voter)
+    if (
+      !(await access(join(dir, MEMBERS_DIR, voter)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(voter)
   }
   if (missing.length > 0) throw new JobLogNotSharedError(dir, missing)
 }
@@ -40,10 +46,13 @@ export async function checkFileLogShared(dir: string, voters: readonly string[])
 export async function claimFileLogCluster(dir: string, clusterId: string | undefined): Promise<void> {
   if (clusterId === undefined) return
   const path = join(dir, CLUSTER_FILE)
-  const recorded = await readFile(path, 'utf8').then((text) => text.trim(), (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined
-    throw error
-  })
+  const recorded = await readFile(path, 'utf8').then(
+    (text) => text.trim(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined
+      throw error
+    },
+  )
   if (recorded === undefined) await writeFileDurably(path, `${clusterId}\n`, `${path}.tmp`)
   else if (recorded !== clusterId) throw new ClusterMismatchError(recorded, clusterId, dir)
 }

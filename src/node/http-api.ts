@@ -48,7 +48,18 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
       incarnation: m.incarnation,
       addresses: [...m.addresses],
       lastSeenMsAgo: m.lastSeenMsAgo === null ? null : Math.round(m.lastSeenMsAgo),
-      ...(m.metrics === null ? {} : { capacity: m.metrics.capacity, running: m.metrics.running, queued: m.metrics.queued, eventLoopLagMs: m.metrics.eventLoopLagMs, cpu: m.metrics.cpu, memoryMb: m.metrics.memoryMb, types: m.metrics.types, durations: m.metrics.durations }),
+      ...(m.metrics === null
+        ? {}
+        : {
+            capacity: m.metrics.capacity,
+            running: m.metrics.running,
+            queued: m.metrics.queued,
+            eventLoopLagMs: m.metrics.eventLoopLagMs,
+            cpu: m.metrics.cpu,
+            memoryMb: m.metrics.memoryMb,
+            types: m.metrics.types,
+            durations: m.metrics.durations,
+          }),
     })),
   }
 }
@@ -74,14 +85,31 @@ const REMOVAL_REFUSALS: Record<string, [number, string, string]> = {
   'no-leader': [503, 'ERR_NO_LEADER', 'cannot be removed: no leader is known or it did not answer; retry shortly'],
 }
 
-export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => Promise<string>; metricsContentType: string; jobs: JobClient; timers: Timers; removeMember: (nodeId: string) => Promise<RemoveReply>; analytics?: ClusterAnalytics; leader?: () => string | null }): Route[] {
+export function nodeRoutes(deps: {
+  status: () => StatusDocument
+  metrics: () => Promise<string>
+  metricsContentType: string
+  jobs: JobClient
+  timers: Timers
+  removeMember: (nodeId: string) => Promise<RemoveReply>
+  analytics?: ClusterAnalytics
+  leader?: () => string | null
+}): Route[] {
   const { jobs, timers, analytics } = deps
   return [
     ...(analytics === undefined
       ? []
       : [
-          { method: 'GET', pattern: '/alerts', handle: () => ({ status: 200, json: { leader: deps.leader?.() ?? null, alerts: analytics.alerts(), history: analytics.history() } }) } satisfies Route,
-          { method: 'GET', pattern: '/alerts/events', handle: ({ signal }) => ({ status: 200, contentType: 'text/event-stream', stream: alertEvents(analytics, timers, signal) }) } satisfies Route,
+          {
+            method: 'GET',
+            pattern: '/alerts',
+            handle: () => ({ status: 200, json: { leader: deps.leader?.() ?? null, alerts: analytics.alerts(), history: analytics.history() } }),
+          } satisfies Route,
+          {
+            method: 'GET',
+            pattern: '/alerts/events',
+            handle: ({ signal }) => ({ status: 200, contentType: 'text/event-stream', stream: alertEvents(analytics, timers, signal) }),
+          } satisfies Route,
         ]),
     { method: 'GET', pattern: '/status', handle: () => ({ status: 200, json: deps.status() }) },
     { method: 'GET', pattern: '/metrics', public: true, handle: async () => ({ status: 200, text: await deps.metrics(), contentType: deps.metricsContentType }) },
@@ -113,19 +141,29 @@ export function nodeRoutes(deps: { status: () => StatusDocument; metrics: () => 
       pattern: '/jobs/batch',
       async handle({ body, query, signal: gone }) {
         const items = (body as { jobs?: unknown } | undefined)?.jobs
-        if (!Array.isArray(items) || items.length > BATCH_MAX) throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX} jobs`)
+        if (!Array.isArray(items) || items.length > BATCH_MAX)
+          throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX} jobs`)
         const wait = query.get('wait') !== null
         const ms = waitMs(query)
         const results = await Promise.all(
-          jobs.submitBatch(items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({ job: typeof item?.type === 'string' ? item.type : '', input: item?.input ?? null, options: (item?.options ?? {}) as JobOptions })), { ...submitTimeout(query), signal: gone }).map(async (submitted) => {
-            try {
-              const handle = await submitted
-              return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
-            } catch (error) {
-              const e = error as Error & { code?: string }
-              return { error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
-            }
-          }),
+          jobs
+            .submitBatch(
+              items.map((item: { type?: unknown; input?: unknown; options?: unknown }) => ({
+                job: typeof item?.type === 'string' ? item.type : '',
+                input: item?.input ?? null,
+                options: (item?.options ?? {}) as JobOptions,
+              })),
+              { ...submitTimeout(query), signal: gone },
+            )
+            .map(async (submitted) => {
+              try {
+                const handle = await submitted
+                return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
+              } catch (error) {
+                const e = error as Error & { code?: string }
+                return { error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
+              }
+            }),
         )
         return { status: 200, json: { results } }
       },

@@ -65,11 +65,22 @@ async function lockDataDir(dataDir: string): Promise<FileLock> {
     return await acquireFileLock(join(dataDir, DATA_DIR_LOCK_FILE))
   } catch (error) {
     if (!(error instanceof FileLockedError)) throw error
-    throw new FileLockedError(error.path, error.pid, `the data directory ${dataDir} is in use by another peer${error.pid === undefined ? '' : ` (process ${error.pid})`}; give each peer its own --data-dir`)
+    throw new FileLockedError(
+      error.path,
+      error.pid,
+      `the data directory ${dataDir} is in use by another peer${error.pid === undefined ? '' : ` (process ${error.pid})`}; give each peer its own --data-dir`,
+    )
   }
 }
 
-async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities: readonly AnyEntityDef[], env: ReturnType<typeof realEnvironment>, metrics: PrometheusMetrics, lock: FileLock): Promise<RunningNode> {
+async function startLocked(
+  config: NodeConfig,
+  jobs: readonly JobDef[],
+  entities: readonly AnyEntityDef[],
+  env: ReturnType<typeof realEnvironment>,
+  metrics: PrometheusMetrics,
+  lock: FileLock,
+): Promise<RunningNode> {
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
   const secret = await readSecret(config)
   const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
@@ -104,7 +115,8 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
       placement: config.placement,
     },
   )
-  const webhook = config.alertWebhook === undefined ? undefined : new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
+  const webhook =
+    config.alertWebhook === undefined ? undefined : new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
   if (webhook !== undefined) node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   voters = () => node.cluster.view()?.config?.members ?? []
   clusterId = () => node.cluster.clusterId()
@@ -112,7 +124,10 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
   let hub: DashboardHub | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http
-    const status = () => ({ ...statusDocument(network.self, network.addresses(), node.cluster.view()), ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}) })
+    const status = () => ({
+      ...statusDocument(network.self, network.addresses(), node.cluster.view()),
+      ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}),
+    })
     hub = new DashboardHub({ status, jobs: node.jobs, forecasts: node.jobs, clock: env.clock, timers: env.timers })
     hub.start()
     http = await startHttpServer(
@@ -120,7 +135,16 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
       port,
       [
         ...dashboardRoutes(hub),
-        ...nodeRoutes({ status, analytics: node.analytics, leader: () => node.cluster.view()?.leader?.nodeId ?? null, metrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, jobs: node.jobs, timers: env.timers, removeMember: (id) => node.removeMember(id) }),
+        ...nodeRoutes({
+          status,
+          analytics: node.analytics,
+          leader: () => node.cluster.view()?.leader?.nodeId ?? null,
+          metrics: () => metrics.render(),
+          metricsContentType: metrics.registry.contentType,
+          jobs: node.jobs,
+          timers: env.timers,
+          removeMember: (id) => node.removeMember(id),
+        }),
         ...entityRoutes({ system: node.system, entities: node.entities, view: () => node.cluster.view() }),
       ],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
@@ -133,7 +157,13 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
       throw listenFailure(error, `${host}:${port} (http)`)
     })
   }
-  env.logger.info('node started', { node: network.self, addresses: network.addresses(), http: http === undefined ? null : `${http.host}:${http.port}`, jobLog: config.jobLog.kind, cache: config.cache.kind })
+  env.logger.info('node started', {
+    node: network.self,
+    addresses: network.addresses(),
+    http: http === undefined ? null : `${http.host}:${http.port}`,
+    jobLog: config.jobLog.kind,
+    cache: config.cache.kind,
+  })
   return {
     ...node,
     nodeId: network.self,
@@ -156,8 +186,18 @@ async function startLocked(config: NodeConfig, jobs: readonly JobDef[], entities
 /** A port already taken is the operator's to fix: say which, without a stack trace. */
 function listenFailure(error: unknown, where: string): unknown {
   const text = String((error as Error | undefined)?.message ?? error)
-  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || text.includes('EADDRINUSE')) return new ConfigError(`cannot listen on ${where}: the address is already in use`, { cause: error })
-  if ((error as Error).name === 'UnsupportedListenAddressesError') return new ConfigError(`cannot listen on ${where}: ${text.split('\n').find((l) => l.includes('Error:'))?.trim() ?? text}`, { cause: error })
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' || text.includes('EADDRINUSE'))
+    return new ConfigError(`cannot listen on ${where}: the address is already in use`, { cause: error })
+  if ((error as Error).name === 'UnsupportedListenAddressesError')
+    return new ConfigError(
+      `cannot listen on ${where}: ${
+        text
+          .split('\n')
+          .find((l) => l.includes('Error:'))
+          ?.trim() ?? text
+      }`,
+      { cause: error },
+    )
   return error
 }
 

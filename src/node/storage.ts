@@ -33,7 +33,12 @@ export interface NodeStorage {
  * Opens the storage; `cluster` names the current voters, which must all share a `file:` log before
  * this node opens it to lead, and the cluster it must belong to (file-log-sharing.ts).
  */
-export async function openStorage(config: NodeConfig, env: Environment, nodeId: string, cluster: { voters(): readonly string[]; clusterId(): string | undefined }): Promise<NodeStorage> {
+export async function openStorage(
+  config: NodeConfig,
+  env: Environment,
+  nodeId: string,
+  cluster: { voters(): readonly string[]; clusterId(): string | undefined },
+): Promise<NodeStorage> {
   const store = await FileDurableStore.open({ dir: join(config.dataDir, 'state') })
   const logConfig = config.jobLog
   if (logConfig.kind === 'file') await markFileLogUser(logConfig.dir, nodeId)
@@ -60,7 +65,13 @@ export async function openStorage(config: NodeConfig, env: Environment, nodeId: 
   const cache =
     cacheConfig.kind === 'memory'
       ? new MemoryResultCache({ clock: env.clock })
-      : new RedisResultCache({ host: cacheConfig.host, port: cacheConfig.port, prefix: `${cacheConfig.prefix}:`, logger: env.logger.child({ node: nodeId }), ...redisAuth(config.redis) })
+      : new RedisResultCache({
+          host: cacheConfig.host,
+          port: cacheConfig.port,
+          prefix: `${cacheConfig.prefix}:`,
+          logger: env.logger.child({ node: nodeId }),
+          ...redisAuth(config.redis),
+        })
   return {
     store,
     jobLog,
@@ -81,7 +92,14 @@ function kafkaInit(config: NodeConfig, log: Extract<JobLogSetting, { kind: 'kafk
     topic: log.topic,
     env,
     ...(tls === undefined ? {} : { ssl: { ...tls } }),
-    ...(sasl === undefined ? {} : { sasl: sasl.mechanism === 'plain' ? { mechanism: 'plain', username: sasl.username, password: sasl.password } : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }),
+    ...(sasl === undefined
+      ? {}
+      : {
+          sasl:
+            sasl.mechanism === 'plain'
+              ? { mechanism: 'plain', username: sasl.username, password: sasl.password }
+              : { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password },
+        }),
     replicationFactor,
     topicConfig: { ...KEEP_FOREVER, 'min.insync.replicas': String(minInsyncReplicas) },
   }

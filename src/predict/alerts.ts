@@ -162,11 +162,30 @@ export class AlertEngine {
       seen.add(`node-saturation:${n.node}`)
       seen.add(`queue-instability:${n.node}`)
       this.saturationCheck(out, wallMs, n, load)
-      this.check(out, wallMs, 'queue-instability', n.node, n.offered, this.instability, (_at, value) => `node ${n.node} is offered ${Math.round(value * 100)}% of its capacity: its queue will grow without bound`, false)
+      this.check(
+        out,
+        wallMs,
+        'queue-instability',
+        n.node,
+        n.offered,
+        this.instability,
+        (_at, value) => `node ${n.node} is offered ${Math.round(value * 100)}% of its capacity: its queue will grow without bound`,
+        false,
+      )
     }
     if (capacity > 0) {
       seen.add('cluster-demand:')
-      this.check(out, wallMs, 'cluster-demand', null, offered / capacity, this.demand, (at, value) => `cluster demand is forecast at ${Math.round(value * 100)}% of capacity${at === null ? '' : ` in ${Math.round((at - wallMs) / 1000)} s`}: admit less or add nodes`, false)
+      this.check(
+        out,
+        wallMs,
+        'cluster-demand',
+        null,
+        offered / capacity,
+        this.demand,
+        (at, value) =>
+          `cluster demand is forecast at ${Math.round(value * 100)}% of capacity${at === null ? '' : ` in ${Math.round((at - wallMs) / 1000)} s`}: admit less or add nodes`,
+        false,
+      )
     }
     // Nodes that left: their alerts resolve.
     for (const [key, alert] of this.active) {
@@ -182,7 +201,16 @@ export class AlertEngine {
   deadlineRisk(wallMs: number, job: string, node: string, expectedEndMs: number, deadline: number): AlertTransition[] {
     const key = `deadline-risk:${job}`
     if (this.active.has(key) || expectedEndMs <= deadline) return []
-    const alert: Alert = { key, name: 'deadline-risk', severity: 'warning', node, job, predictedAt: deadline, firedAt: wallMs, message: `job ${job} on ${node} is expected to finish ${Math.round((expectedEndMs - deadline) / 1000)} s after its deadline` }
+    const alert: Alert = {
+      key,
+      name: 'deadline-risk',
+      severity: 'warning',
+      node,
+      job,
+      predictedAt: deadline,
+      firedAt: wallMs,
+      message: `job ${job} on ${node} is expected to finish ${Math.round((expectedEndMs - deadline) / 1000)} s after its deadline`,
+    }
     this.active.set(key, alert)
     return [{ kind: 'fired', alert, at: wallMs }]
   }
@@ -205,7 +233,7 @@ export class AlertEngine {
       let l = Math.max(load, w.load!)
       if (l >= this.saturation) return { crossAt: 0, end: l }
       for (let h = 1; h <= this.horizonSteps; h++) {
-        l = Math.max(0, l + (Math.max(0, f.forecast(h) - margin * f.band(1) / 1.645) - Math.min(l, 1)) * drain)
+        l = Math.max(0, l + (Math.max(0, f.forecast(h) - (margin * f.band(1)) / 1.645) - Math.min(l, 1)) * drain)
         if (l >= this.saturation) return { crossAt: h, end: l }
       }
       return { crossAt: undefined, end: l }
@@ -218,7 +246,10 @@ export class AlertEngine {
       if (w.firing >= this.confirm) {
         const crossAt = central.crossAt!
         const predictedAt = crossAt === 0 ? null : wallMs + crossAt * this.stepMs
-        const message = crossAt === 0 ? `node ${n.node} is saturated: ${load.toFixed(1)} jobs per slot` : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: offered ${Math.round(f.forecast(crossAt) * 100)}% of its capacity, ${load.toFixed(1)} jobs per slot now`
+        const message =
+          crossAt === 0
+            ? `node ${n.node} is saturated: ${load.toFixed(1)} jobs per slot`
+            : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: offered ${Math.round(f.forecast(crossAt) * 100)}% of its capacity, ${load.toFixed(1)} jobs per slot now`
         const alert: Alert = { key, name: 'node-saturation', severity: crossAt === 0 ? 'critical' : 'warning', node: n.node, predictedAt, firedAt: wallMs, message }
         this.active.set(key, alert)
         w.firing = 0
@@ -234,7 +265,16 @@ export class AlertEngine {
     }
   }
 
-  private check(out: AlertTransition[], wallMs: number, name: AlertName, node: string | null, value: number, threshold: number, say: (at: number | null, value: number) => string, band: boolean): void {
+  private check(
+    out: AlertTransition[],
+    wallMs: number,
+    name: AlertName,
+    node: string | null,
+    value: number,
+    threshold: number,
+    say: (at: number | null, value: number) => string,
+    band: boolean,
+  ): void {
     const key = `${name}:${node ?? ''}`
     let w = this.watches.get(key)
     if (w === undefined) {

@@ -172,7 +172,14 @@ export class ClusterAnalytics {
       const o = this.offered.get(m.nodeId) ?? { workS: 0, jobs: 0 }
       this.offered.delete(m.nodeId)
       const load = (m.metrics.running + m.metrics.queued) / capacity
-      samples.push({ node: m.nodeId, capacity, running: m.metrics.running, queued: m.metrics.queued, offered: o.workS / elapsedS / capacity, meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId) })
+      samples.push({
+        node: m.nodeId,
+        capacity,
+        running: m.metrics.running,
+        queued: m.metrics.queued,
+        offered: o.workS / elapsedS / capacity,
+        meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId),
+      })
       const f = this.loads.get(m.nodeId) ?? { capacity, tracked: new TrackedForecaster(loadForecaster(this.path), this.path), last: load }
       f.tracked.push(load)
       f.last = load
@@ -231,7 +238,15 @@ export class ClusterAnalytics {
     }
     durations.sort((a, b) => b.count - a.count || (a.type < b.type ? -1 : 1))
     const alerts = this.alerts().sort((a, b) => (a.predictedAt ?? -Infinity) - (b.predictedAt ?? -Infinity))
-    return { at: this.lastSampleWallMs, horizonS: (this.h60 * this.stepMs) / 1000, saturation: this.engine.saturation, nodes: nodes.slice(0, maxNodes), alerts: alerts.slice(0, FORECAST_ALERTS_MAX), durations: durations.slice(0, DURATION_TYPES_MAX), mase: this.mase() }
+    return {
+      at: this.lastSampleWallMs,
+      horizonS: (this.h60 * this.stepMs) / 1000,
+      saturation: this.engine.saturation,
+      nodes: nodes.slice(0, maxNodes),
+      alerts: alerts.slice(0, FORECAST_ALERTS_MAX),
+      durations: durations.slice(0, DURATION_TYPES_MAX),
+      mase: this.mase(),
+    }
   }
 
   private typicalS(node: string): number {

@@ -131,7 +131,10 @@ export class TrackedForecaster implements Forecaster {
     readonly model: Forecaster,
     readonly horizons: readonly number[],
   ) {
-    assert(horizons.every((h) => Number.isInteger(h) && h >= 1), 'horizons are whole steps')
+    assert(
+      horizons.every((h) => Number.isInteger(h) && h >= 1),
+      'horizons are whole steps',
+    )
     this.pending = new Map(horizons.map((h) => [h, []]))
     this.errors = new Map(horizons.map((h) => [h, { model: 0, naive: 0, n: 0 }]))
   }
@@ -234,5 +237,8 @@ export class SelectingForecaster implements Forecaster {
 
 /** The load forecaster the leader runs: Holt (damped) at three smoothing levels and the EWMA, chosen per horizon by MASE. */
 export function loadForecaster(horizons: readonly number[]): Forecaster {
-  return new SelectingForecaster([new HoltDamped(), new HoltDamped({ alpha: 0.3, beta: 0.1, phi: 0.9 }), new HoltDamped({ alpha: 0.7, beta: 0.1, phi: 0.8 }), new Ewma(0.5)], horizons)
+  return new SelectingForecaster(
+    [new HoltDamped(), new HoltDamped({ alpha: 0.3, beta: 0.1, phi: 0.9 }), new HoltDamped({ alpha: 0.7, beta: 0.1, phi: 0.8 }), new Ewma(0.5)],
+    horizons,
+  )
 }

@@ -53,7 +53,14 @@
 import { assert } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 import type { ReplicaEntry, ReplicaLogState } from '../storage/types.js'
-import { REPLICATION_ENTRIES_MAX, REPLICATION_PAYLOAD_MAX_BYTES, type AppendMessage, type ReplicationMessage, type ReplyMessage, type ResetMessage } from '../../protocols/replication/codec.js'
+import {
+  REPLICATION_ENTRIES_MAX,
+  REPLICATION_PAYLOAD_MAX_BYTES,
+  type AppendMessage,
+  type ReplicationMessage,
+  type ReplyMessage,
+  type ResetMessage,
+} from '../../protocols/replication/codec.js'
 import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosition, type Ready, type ReadRequest, type ReplicationOptions } from './types.js'
 
 /** Most entries one coalesced follower write carries (a few leader batches). */
@@ -150,7 +157,10 @@ export class ReplicationCore {
     const o = this.options
     // A batch (plus one entry that may exceed the byte budget alone) must fit a frame.
     assert(o.batchMaxEntries >= 1 && o.batchMaxEntries <= REPLICATION_ENTRIES_MAX, `batchMaxEntries ${o.batchMaxEntries} outside [1, ${REPLICATION_ENTRIES_MAX}]`)
-    assert(o.batchMaxBytes <= REPLICATION_PAYLOAD_MAX_BYTES, `batchMaxBytes ${o.batchMaxBytes} above the entry limit ${REPLICATION_PAYLOAD_MAX_BYTES}: appends would outgrow the network's frames`)
+    assert(
+      o.batchMaxBytes <= REPLICATION_PAYLOAD_MAX_BYTES,
+      `batchMaxBytes ${o.batchMaxBytes} above the entry limit ${REPLICATION_PAYLOAD_MAX_BYTES}: appends would outgrow the network's frames`,
+    )
     assert(o.window >= 1, 'window must be at least 1')
     this.self = init.self
     const s = init.state
@@ -281,7 +291,10 @@ export class ReplicationCore {
     const leading = this.leading
     assert(leading !== undefined && this.deposedBy === undefined, 'propose while not leading')
     assert(payloads.length > 0, 'propose of nothing')
-    assert(payloads.every((p) => p.length <= REPLICATION_PAYLOAD_MAX_BYTES), `an entry exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`)
+    assert(
+      payloads.every((p) => p.length <= REPLICATION_PAYLOAD_MAX_BYTES),
+      `an entry exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`,
+    )
     const first = this.end
     this.appendLocal(payloads)
     this.pumpAll()

@@ -70,7 +70,9 @@ export class ClusterMismatchError extends DistributeXError {
     readonly requested: string,
     readonly path?: string,
   ) {
-    super(`the job log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not to this node's cluster ${requested}: it was left by another cluster (start this one with a fresh --job-log directory or data directory, or remove the old log)`)
+    super(
+      `the job log${path === undefined ? '' : ` ${path}`} belongs to cluster ${recorded}, not to this node's cluster ${requested}: it was left by another cluster (start this one with a fresh --job-log directory or data directory, or remove the old log)`,
+    )
   }
 }
 
@@ -115,6 +117,8 @@ export class JobLogNotSharedError extends DistributeXError {
     readonly dir: string,
     readonly voters: readonly string[],
   ) {
-    super(`the file: job log ${dir} is not shared with voter${voters.length === 1 ? '' : 's'} ${voters.join(', ')} (another host, or another directory): leading on it would lose their acknowledged jobs at the next failover; on several hosts use the replicated default (no --job-log) or Kafka`)
+    super(
+      `the file: job log ${dir} is not shared with voter${voters.length === 1 ? '' : 's'} ${voters.join(', ')} (another host, or another directory): leading on it would lose their acknowledged jobs at the next failover; on several hosts use the replicated default (no --job-log) or Kafka`,
+    )
   }
 }

@@ -37,7 +37,22 @@ import type { Logger, AbortOptions } from '../env/types.js'
 import { throwIfAborted } from '../env/abort.js'
 import { AppendQueue } from './append-queue.js'
 import { FencedError, JobLogUnavailableError } from './errors.js'
-import { FENCE_FRAME_BYTES, FILE_HEADER_BYTES, FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, GROUP_BYTES_MAX, START_FRAME_BYTES, decodeRecords, encodeFenceFrame, encodeFileHeader, encodeRecordsFrame, encodeStartFrame, frameEpoch, recordsFrameBytes, scanFrame } from './file-log-format.js'
+import {
+  FENCE_FRAME_BYTES,
+  FILE_HEADER_BYTES,
+  FRAME_BODY_BYTES_MAX,
+  FRAME_HEADER_BYTES,
+  GROUP_BYTES_MAX,
+  START_FRAME_BYTES,
+  decodeRecords,
+  encodeFenceFrame,
+  encodeFileHeader,
+  encodeRecordsFrame,
+  encodeStartFrame,
+  frameEpoch,
+  recordsFrameBytes,
+  scanFrame,
+} from './file-log-format.js'
 import { FrameIndex } from './file-log-index.js'
 import { JobLogCorruptedError, recoverLog } from './file-log-recovery.js'
 import { acquireFileLock, type FileLock } from './file-lock.js'
@@ -165,7 +180,7 @@ export class FileJobLog implements JobLog {
       },
     )
     const out: LogRecord[] = []
-    for (let at = 0; at < bytesRead && out.length < max; ) {
+    for (let at = 0; at < bytesRead && out.length < max;) {
       const scan = scanFrame(source.subarray(0, bytesRead), at)
       if (scan.kind === 'invalid') throw new JobLogCorruptedError(this.path, start + at, `on read: ${scan.reason}`)
       if (scan.kind === 'records') decodeRecords(source, at, scan, offset, max, out)
@@ -223,7 +238,7 @@ export class FileJobLog implements JobLog {
       const chunk = Buffer.allocUnsafe(Math.max(FRAME_HEADER_BYTES + 9, Math.min(COPY_BYTES, this.size - copyFrom)))
       // Epochs never go down in the file, so the first kept frame's epoch bounds every dropped one.
       let firstEpoch = 0
-      for (let at = copyFrom; at < this.size; ) {
+      for (let at = copyFrom; at < this.size;) {
         const { bytesRead } = await this.file.read(chunk, 0, Math.min(chunk.length, this.size - at), at)
         if (bytesRead === 0) throw new Error(`job log ended at byte ${at} while compacting, expected ${this.size}`)
         if (at === copyFrom) firstEpoch = frameEpoch(chunk, 0)
@@ -243,7 +258,8 @@ export class FileJobLog implements JobLog {
     }
     const index = new FrameIndex()
     index.startAt(old.firstOffsetOf(from))
-    for (let f = from; f < old.length; f++) index.add(old.firstOffsetOf(f), old.endOffsetOf(f) - old.firstOffsetOf(f), old.positionOf(f) + shift, old.endPositionOf(f) - old.positionOf(f))
+    for (let f = from; f < old.length; f++)
+      index.add(old.firstOffsetOf(f), old.endOffsetOf(f) - old.firstOffsetOf(f), old.positionOf(f) + shift, old.endPositionOf(f) - old.positionOf(f))
     await this.retired?.close().catch(() => undefined)
     this.retired = this.file
     this.file = tmp

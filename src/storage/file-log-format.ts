@@ -55,10 +55,7 @@ export function encodeFileHeader(magic: Buffer = JOB_LOG_MAGIC): Buffer {
 /** True when `header` is a valid header of this format version with `magic`. */
 export function isFileHeader(header: Buffer, magic: Buffer = JOB_LOG_MAGIC): boolean {
   return (
-    header.length >= FILE_HEADER_BYTES &&
-    header.subarray(0, 8).equals(magic) &&
-    header.readUInt32LE(8) === VERSION &&
-    header.readUInt32LE(12) === crc32(header.subarray(0, 12))
+    header.length >= FILE_HEADER_BYTES && header.subarray(0, 8).equals(magic) && header.readUInt32LE(8) === VERSION && header.readUInt32LE(12) === crc32(header.subarray(0, 12))
   )
 }
 

@@ -108,7 +108,10 @@ export class MemoryResultCache implements ResultCache {
     const previous = this.entries.get(key)
     if (previous !== undefined) this.remove(key, previous)
     while (this.entries.size >= this.entriesMax || this.bytes + bytes > this.bytesMax) this.evictOldest()
-    this.entries.set(key, { value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1'), expiresAtMs: ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs })
+    this.entries.set(key, {
+      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1'),
+      expiresAtMs: ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs,
+    })
     this.bytes += bytes
   }
 

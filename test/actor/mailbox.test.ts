@@ -86,7 +86,10 @@ test('the ring buffer keeps FIFO order across growth and wrap-around', () => {
     for (let i = 0; i < 23; i++) out.push(box.shift() as number)
   }
   while (box.size > 0) out.push(box.shift() as number)
-  assert.deepEqual(out, Array.from({ length: next }, (_, i) => i))
+  assert.deepEqual(
+    out,
+    Array.from({ length: next }, (_, i) => i),
+  )
   for (let i = 0; i < 1000; i++) box.push(i, undefined)
   assert.equal(box.push(1000, undefined), false)
 })
@@ -100,5 +103,8 @@ test('senders stay paired with their messages across growth and wrap-around', ()
     for (let i = 0; i < 17; i++) out.push(`${String(box.shift())}:${box.shiftedSender ?? 'local'}`)
   }
   while (box.size > 0) out.push(`${String(box.shift())}:${box.shiftedSender ?? 'local'}`)
-  assert.deepEqual(out, Array.from({ length: next }, (_, i) => `${i}:${i % 3 === 0 ? 'local' : `node-${i}`}`))
+  assert.deepEqual(
+    out,
+    Array.from({ length: next }, (_, i) => `${i}:${i % 3 === 0 ? 'local' : `node-${i}`}`),
+  )
 })

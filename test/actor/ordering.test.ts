@@ -18,7 +18,10 @@ test('a sync actor sees each sender’s messages in send order', async () => {
   await env.flush()
   for (const sender of ['a', 'b']) {
     const mine = seen.filter((s) => s.startsWith(sender)).map((s) => Number(s.slice(1)))
-    assert.deepEqual(mine, Array.from({ length: 5000 }, (_, i) => i))
+    assert.deepEqual(
+      mine,
+      Array.from({ length: 5000 }, (_, i) => i),
+    )
   }
 })
 
@@ -44,7 +47,10 @@ test('an async handler holds the actor: never two messages at once, order kept',
   for (let n = 0; n < 30; n++) ref.tell({ type: 'item', sender: 'a', n })
   await env.advance(100)
   assert.equal(maxRunning, 1)
-  assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i))
+  assert.deepEqual(
+    order,
+    Array.from({ length: 30 }, (_, i) => i),
+  )
 })
 
 test('a chain of actors preserves order end to end', async () => {
@@ -55,7 +61,10 @@ test('a chain of actors preserves order end to end', async () => {
   const relay = system.spawn(defineActor<N>({ setup: () => ({ n: (m) => sink.tell(m) }) }))
   for (let n = 0; n < 1000; n++) relay.tell({ type: 'n', n })
   await env.flush()
-  assert.deepEqual(out, Array.from({ length: 1000 }, (_, i) => i))
+  assert.deepEqual(
+    out,
+    Array.from({ length: 1000 }, (_, i) => i),
+  )
 })
 
 test('a message storm yields to timers through the dispatcher’s budget', async () => {

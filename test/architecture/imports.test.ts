@@ -55,7 +55,9 @@ const ALLOWED: ReadonlyArray<{ readonly from: string; readonly to: string; reado
 /** The repository-relative path of a module specifier's target, or undefined for a package. */
 function target(fromPath: string, specifier: string): string | undefined {
   if (!specifier.startsWith('.')) return undefined
-  return relative(ROOT, resolve(ROOT, dirname(fromPath), specifier)).split('\\').join('/')
+  return relative(ROOT, resolve(ROOT, dirname(fromPath), specifier))
+    .split('\\')
+    .join('/')
 }
 
 function withoutExtension(path: string): string {
@@ -144,7 +146,16 @@ test('no module imports itself through other modules', () => {
     }
   }
   assert.equal(findCycle(graph), undefined)
-  assert.equal(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['b']]])), 'b -> c -> b')
+  assert.equal(
+    findCycle(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['b']],
+      ]),
+    ),
+    'b -> c -> b',
+  )
 })
 
 test('every allowed exception is still in use', () => {

@@ -24,9 +24,7 @@ export function spin(ms: number): number {
 
 /** A request from the bench to a child (submitter or producer). */
 export type Command =
-  | { cmd: 'throughput'; jobs: number; batch: number; inFlight: number }
-  | { cmd: 'latency'; kind: Kind; rate: number; seconds: number; warmup: number }
-  | { cmd: 'stop' }
+  { cmd: 'throughput'; jobs: number; batch: number; inFlight: number } | { cmd: 'latency'; kind: Kind; rate: number; seconds: number; warmup: number } | { cmd: 'stop' }
 
 export interface LatencyResult {
   p50: number
@@ -82,16 +80,18 @@ export async function openLoop(rate: number, seconds: number, warmup: number, fi
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no result after ${RESULT_TIMEOUT_MS} ms`)), RESULT_TIMEOUT_MS)))
     pending.push(
-      Promise.race([fire(k), timedOut]).finally(() => clearTimeout(timer)).then(
-        () => {
-          if (k >= skip) samples.push(performance.now() - due)
-        },
-        (error: unknown) => {
-          if (k >= skip) failed++
-          if (!errorShown) console.error(`a job failed: ${String(error)}`)
-          errorShown = true
-        },
-      ),
+      Promise.race([fire(k), timedOut])
+        .finally(() => clearTimeout(timer))
+        .then(
+          () => {
+            if (k >= skip) samples.push(performance.now() - due)
+          },
+          (error: unknown) => {
+            if (k >= skip) failed++
+            if (!errorShown) console.error(`a job failed: ${String(error)}`)
+            errorShown = true
+          },
+        ),
     )
   }
   await Promise.all(pending)

@@ -8,7 +8,19 @@ import { startNode } from '../../src/node/start.js'
 import { lanes, openLoop, serve, TIMER_MS, type Kind } from './_versus-load.js'
 
 const opts = JSON.parse(process.argv[2]!) as { bootstrap: string; secretFile: string; dataDir: string; jobLog?: string; cache: string }
-const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [opts.bootstrap], secretFile: opts.secretFile, dataDir: opts.dataDir, http: 'off', logLevel: 'error', ...(opts.jobLog === undefined ? {} : { jobLog: opts.jobLog }), cache: opts.cache }, {})
+const config = resolveConfig(
+  {
+    listen: '/ip4/127.0.0.1/tcp/0',
+    bootstrap: [opts.bootstrap],
+    secretFile: opts.secretFile,
+    dataDir: opts.dataDir,
+    http: 'off',
+    logLevel: 'error',
+    ...(opts.jobLog === undefined ? {} : { jobLog: opts.jobLog }),
+    cache: opts.cache,
+  },
+  {},
+)
 const node = await startNode(config, [])
 const deadline = Date.now() + 30_000
 while (node.cluster.view()?.leader?.nodeId === undefined) {
@@ -23,10 +35,19 @@ while (node.cluster.view()?.leader?.nodeId === undefined) {
  */
 const SUBMIT_TIMEOUT_MS = 600_000
 
-const JOB: Record<Kind, { job: string; input: unknown }> = { noop: { job: 'noop', input: null }, timer: { job: 'sleep', input: { ms: TIMER_MS } }, cpu: { job: 'spin', input: null } }
+const JOB: Record<Kind, { job: string; input: unknown }> = {
+  noop: { job: 'noop', input: null },
+  timer: { job: 'sleep', input: { ms: TIMER_MS } },
+  cpu: { job: 'spin', input: null },
+}
 
 async function batch(size: number): Promise<number> {
-  const handles = await Promise.all(node.jobs.submitBatch(Array.from({ length: size }, () => ({ job: 'noop', input: null, options: { retries: 1 } })), { submitTimeoutMs: SUBMIT_TIMEOUT_MS }))
+  const handles = await Promise.all(
+    node.jobs.submitBatch(
+      Array.from({ length: size }, () => ({ job: 'noop', input: null, options: { retries: 1 } })),
+      { submitTimeoutMs: SUBMIT_TIMEOUT_MS },
+    ),
+  )
   const results = await Promise.allSettled(handles.map((h) => h.result()))
   const failed = results.find((r) => r.status === 'rejected')
   if (failed !== undefined) console.error(`a job failed: ${String((failed as PromiseRejectedResult).reason)}`)

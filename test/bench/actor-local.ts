@@ -120,7 +120,8 @@ for (let run = 0; run < RUNS; run++) {
   for (const [name, fn] of Object.entries(cases) as Array<[keyof typeof cases, () => Promise<number>]>) results[name].push(await fn())
 }
 const median = (xs: number[]): number => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!)
-for (const [name, xs] of Object.entries(results)) console.error(`${name.padEnd(9)} median ${median(xs).toLocaleString('en')}/s  runs ${xs.map((x) => Math.round(x).toLocaleString('en')).join(', ')}`)
+for (const [name, xs] of Object.entries(results))
+  console.error(`${name.padEnd(9)} median ${median(xs).toLocaleString('en')}/s  runs ${xs.map((x) => Math.round(x).toLocaleString('en')).join(', ')}`)
 console.log(
   JSON.stringify({
     bench: 'actor-local',

@@ -10,7 +10,16 @@ import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { defaultSetup, runCampaign } from '../chaos/campaign.js'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, peers: { type: 'string', default: '5' }, kafka: { type: 'boolean', default: false }, loopback: { type: 'boolean', default: false } } })
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '60' },
+    seed: { type: 'string' },
+    peers: { type: 'string', default: '5' },
+    kafka: { type: 'boolean', default: false },
+    loopback: { type: 'boolean', default: false },
+  },
+})
 const setup = values.kafka ? 'kafka' : values.loopback ? 'loopback' : defaultSetup()
 const runs = Number(values.runs)
 const seconds = Number(values.seconds)
@@ -26,7 +35,9 @@ for (let i = 0; i < runs; i++) {
   total.unexpected += result.unexpected
   total.recoveryMsMax = Math.max(total.recoveryMsMax, result.recoveryMs)
   if (result.recoveryMs < 0) total.unrecovered++
-  console.error(`[seed ${seed}] faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`)
+  console.error(
+    `[seed ${seed}] faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`,
+  )
   if (result.problems.length > 0) {
     total.failed++
     const file = `chaos-failure-${seed}.json`
@@ -34,5 +45,20 @@ for (let i = 0; i < runs; i++) {
     console.error(`[seed ${seed}] ${result.problems.length} problems, first: ${result.problems.slice(0, 5).join(' | ')}; history and schedule in ${file}`)
   }
 }
-console.log(JSON.stringify({ bench: 'chaos', setup, runs, seconds, faults: total.faults, acked: total.acked, lost: total.lost, duplicated: total.duplicated, unexpected: total.unexpected, recovery_ms_max: total.recoveryMsMax, unrecovered: total.unrecovered, failed: total.failed }))
+console.log(
+  JSON.stringify({
+    bench: 'chaos',
+    setup,
+    runs,
+    seconds,
+    faults: total.faults,
+    acked: total.acked,
+    lost: total.lost,
+    duplicated: total.duplicated,
+    unexpected: total.unexpected,
+    recovery_ms_max: total.recoveryMsMax,
+    unrecovered: total.unrecovered,
+    failed: total.failed,
+  }),
+)
 process.exit(total.failed === 0 ? 0 : 1)

@@ -39,10 +39,22 @@ async function main(): Promise<void> {
   await writeFile(secretFile, generateClusterSecret())
   const nodes: RunningNode[] = []
   for (let i = 0; i < 3; i++) {
-    const flags = { listen: `/ip4/127.0.0.1/tcp/${await freePort()}`, http: `127.0.0.1:${await freePort()}`, dataDir: join(dir, `p${i}`), secretFile, logLevel: 'error', ...(i === 0 ? {} : { bootstrap: nodes[0]!.addresses[0]! }) }
+    const flags = {
+      listen: `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      http: `127.0.0.1:${await freePort()}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile,
+      logLevel: 'error',
+      ...(i === 0 ? {} : { bootstrap: nodes[0]!.addresses[0]! }),
+    }
     nodes.push(await startNode(resolveConfig(flags, {}), [], [echoEntity]))
   }
-  await waitFor(async () => nodes.map((n) => n.cluster.view()), (views) => views.every((v) => v?.leader !== null && v?.members.filter((m) => m.state === 'up').length === 3), 60_000, 'a formed cluster')
+  await waitFor(
+    async () => nodes.map((n) => n.cluster.view()),
+    (views) => views.every((v) => v?.leader !== null && v?.members.filter((m) => m.state === 'up').length === 3),
+    60_000,
+    'a formed cluster',
+  )
   const [a] = nodes as [RunningNode, RunningNode, RunningNode]
 
   // Throughput: every key once to warm (activations), then ASKS asks spread over peers and keys.

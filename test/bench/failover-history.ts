@@ -34,16 +34,43 @@ await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, '
 const peers: Peer[] = []
 try {
   for (let i = 0; i < 3; i++) {
-    const p = new Peer({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    const p = new Peer({
+      name: `p${i}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+    })
     peers.push(p)
     p.start()
     await p.address()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 60_000, 'a leader')
-  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error' }, {})
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    60_000,
+    'a leader',
+  )
+  const config = resolveConfig(
+    {
+      listen: '/ip4/127.0.0.1/tcp/0',
+      bootstrap: [await peers[0]!.address()],
+      secretFile: join(dir, 'cluster.key'),
+      dataDir: join(dir, 'submitter'),
+      http: 'off',
+      logLevel: 'error',
+    },
+    {},
+  )
   const client = await startNode(config, [])
   try {
-    await waitFor(async () => client.cluster.view()?.leader?.nodeId, (l) => l !== undefined, 60_000, 'the submitter to join')
+    await waitFor(
+      async () => client.cluster.view()?.leader?.nodeId,
+      (l) => l !== undefined,
+      60_000,
+      'the submitter to join',
+    )
     const batch = Array.from({ length: BATCH }, () => ({ job: 'noop', input: null, options: { retries: 1 } }))
     let submitted = 0
     let finished = 0
@@ -59,7 +86,12 @@ try {
     }
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
     // The submitter is a member too, so the peers' own view of the leader is what counts here.
-    const leader = (await waitFor(async () => (await peers[0]!.status())?.leader, (l) => l !== null && l !== undefined, 30_000, 'the leader'))!
+    const leader = (await waitFor(
+      async () => (await peers[0]!.status())?.leader,
+      (l) => l !== null && l !== undefined,
+      30_000,
+      'the leader',
+    ))!
     const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
     const victim = peers[ids.indexOf(leader.nodeId)]!
     const leaderRss = rssMb(victim.pid!)

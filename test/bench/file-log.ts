@@ -28,7 +28,7 @@ try {
   const end = await log.endOffset()
   const replayStarted = performance.now()
   let read = 0
-  for (let offset = 0; offset < end; ) {
+  for (let offset = 0; offset < end;) {
     const chunk = await log.read(offset, 5000)
     read += chunk.length
     offset = chunk[chunk.length - 1]!.offset + 1

@@ -18,7 +18,10 @@ const perTarget: Record<string, number> = {}
 try {
   const codecs = codecTargets()
   const httpCases = Math.round(total * httpShare)
-  const runs: Array<[FuzzTarget, number]> = [...codecs.map((t, i) => [t, casesPerTarget(codecs, total - httpCases)[i]!] as [FuzzTarget, number]), [httpTarget(node.host, node.port, 1), httpCases]]
+  const runs: Array<[FuzzTarget, number]> = [
+    ...codecs.map((t, i) => [t, casesPerTarget(codecs, total - httpCases)[i]!] as [FuzzTarget, number]),
+    [httpTarget(node.host, node.port, 1), httpCases],
+  ]
   for (const [i, [target, cases]] of runs.entries()) {
     const t0 = Date.now()
     try {

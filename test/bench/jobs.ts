@@ -31,24 +31,62 @@ const LATENCY_SECONDS = 10
 const WARMUP_SECONDS = 2
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
-
 async function cluster(jobLog: (dir: string) => string | undefined, cache: string): Promise<{ peers: Peer[]; client: RunningNode; close: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'dx-bench-jobs-'))
   await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
   const peers: Peer[] = []
   for (let i = 0; i < 3; i++) {
     const log = jobLog(dir)
-    const p = new Peer({ ...(process.env.PROFILE === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}/p${i}`] }), name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(log === undefined ? {} : { jobLog: log }), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    const p = new Peer({
+      ...(process.env.PROFILE === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}/p${i}`] }),
+      name: `p${i}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      ...(log === undefined ? {} : { jobLog: log }),
+      cache,
+      bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+    })
     peers.push(p)
     p.start()
     await p.address()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
-  await waitFor(async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0), (ok) => ok, 10_000, 'executors gossiped')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    30_000,
+    'a leader',
+  )
+  await waitFor(
+    async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0),
+    (ok) => ok,
+    10_000,
+    'executors gossiped',
+  )
   const log = jobLog(dir)
-  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await peers[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), http: 'off', logLevel: 'error', ...(log === undefined ? {} : { jobLog: log }), cache, kafkaReplicationFactor: 1, kafkaMinInsyncReplicas: 1 }, {})
+  const config = resolveConfig(
+    {
+      listen: '/ip4/127.0.0.1/tcp/0',
+      bootstrap: [await peers[0]!.address()],
+      secretFile: join(dir, 'cluster.key'),
+      dataDir: join(dir, 'submitter'),
+      http: 'off',
+      logLevel: 'error',
+      ...(log === undefined ? {} : { jobLog: log }),
+      cache,
+      kafkaReplicationFactor: 1,
+      kafkaMinInsyncReplicas: 1,
+    },
+    {},
+  )
   const client = await startNode(config, [])
-  await waitFor(async () => client.cluster.view()?.leader?.nodeId, (l) => l !== undefined, 30_000, 'the submitter to join')
+  await waitFor(
+    async () => client.cluster.view()?.leader?.nodeId,
+    (l) => l !== undefined,
+    30_000,
+    'the submitter to join',
+  )
   return {
     peers,
     client,
@@ -160,7 +198,9 @@ const shared: number[] = []
 for (let pair = 0; pair < PAIRS; pair++) {
   const r = await measure(() => undefined, 'memory', pair === 0)
   replicated.push(r)
-  console.error(`pair ${pair + 1}: replicated default ${Math.round(r.jobsPerS)} jobs/s${r.lat === undefined ? '' : `; latency at ${RATE}/s p50 ${r.lat.p50.toFixed(2)} ms, p99 ${r.lat.p99.toFixed(2)} ms`}`)
+  console.error(
+    `pair ${pair + 1}: replicated default ${Math.round(r.jobsPerS)} jobs/s${r.lat === undefined ? '' : `; latency at ${RATE}/s p50 ${r.lat.p50.toFixed(2)} ms, p99 ${r.lat.p99.toFixed(2)} ms`}`,
+  )
   const f = await measure((dir) => `file:${join(dir, 'joblog')}`, 'memory', false)
   shared.push(f.jobsPerS)
   console.error(`pair ${pair + 1}: shared file log ${Math.round(f.jobsPerS)} jobs/s`)
@@ -172,4 +212,14 @@ const kafka = await measure(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `
 console.error(`kafka+redis: ${Math.round(kafka.jobsPerS)} jobs/s`)
 const embeddedJobs = median(replicated.map((r) => r.jobsPerS))
 const fileJobs = median(shared)
-console.log(JSON.stringify({ bench: 'jobs', embedded_jobs_per_s: Math.round(embeddedJobs), file_jobs_per_s: Math.round(fileJobs), replicated_vs_file: Math.round((embeddedJobs / fileJobs) * 100) / 100, kafka_jobs_per_s: Math.round(kafka.jobsPerS), p50_ms: Math.round(lat.p50 * 100) / 100, p99_ms: Math.round(lat.p99 * 100) / 100 }))
+console.log(
+  JSON.stringify({
+    bench: 'jobs',
+    embedded_jobs_per_s: Math.round(embeddedJobs),
+    file_jobs_per_s: Math.round(fileJobs),
+    replicated_vs_file: Math.round((embeddedJobs / fileJobs) * 100) / 100,
+    kafka_jobs_per_s: Math.round(kafka.jobsPerS),
+    p50_ms: Math.round(lat.p50 * 100) / 100,
+    p99_ms: Math.round(lat.p99 * 100) / 100,
+  }),
+)

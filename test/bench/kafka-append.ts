@@ -30,7 +30,7 @@ try {
   const end = await log.endOffset()
   const replayStarted = performance.now()
   let read = 0
-  for (let offset = 0; offset < end; ) {
+  for (let offset = 0; offset < end;) {
     const chunk = await log.read(offset, 5000)
     if (chunk.length === 0) break
     read += chunk.length

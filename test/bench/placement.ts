@@ -66,7 +66,9 @@ for (const seed of [1, 2, 3]) {
   falseAlerts += r.falseAlerts
   nodeHours += r.nodeHours
   leads.push(...r.leadsS)
-  console.error(`ramps seed ${seed}: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, lead ${r.leadMedianS} s, false ${r.falsePerNodeHour.toFixed(2)}/node-hour; load MASE 10 s ${f.mase(10)!.toFixed(3)} 60 s ${f.mase(60)!.toFixed(3)}`)
+  console.error(
+    `ramps seed ${seed}: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, lead ${r.leadMedianS} s, false ${r.falsePerNodeHour.toFixed(2)}/node-hour; load MASE 10 s ${f.mase(10)!.toFixed(3)} 60 s ${f.mase(60)!.toFixed(3)}`,
+  )
 }
 leads.sort((a, b) => a - b)
 const round = (x: number): number => Math.round(x * 1000) / 1000
@@ -75,11 +77,20 @@ console.error(
   JSON.stringify({
     targets: {
       T1_vs_least_loaded: { exp: round(s2.eect!.p99 / s2['least-loaded']!.p99), lognormal: round(s3.eect!.p99 / s3['least-loaded']!.p99) },
-      T2_vs_wlc: { exp_p99: round(s2.eect!.p99 / s2.wlc!.p99), lognormal_p99: round(s3.eect!.p99 / s3.wlc!.p99), exp_mean: round(s2.eect!.mean / s2.wlc!.mean), lognormal_mean: round(s3.eect!.mean / s3.wlc!.mean) },
+      T2_vs_wlc: {
+        exp_p99: round(s2.eect!.p99 / s2.wlc!.p99),
+        lognormal_p99: round(s3.eect!.p99 / s3.wlc!.p99),
+        exp_mean: round(s2.eect!.mean / s2.wlc!.mean),
+        lognormal_mean: round(s3.eect!.mean / s3.wlc!.mean),
+      },
       T3_vs_oracle: { exp_p99: round(s2.eect!.p99 / s2.oracle!.p99), exp_mean: round(s2.eect!.mean / s2.oracle!.mean), lognormal_p99: round(s3.eect!.p99 / s3.oracle!.p99) },
       T4_staleness: { p99_G5_over_G1: round(s5.eect!.p99 / s2.eect!.p99), eect_vs_p2c_G5: round(s5.eect!.p99 / s5.p2c!.p99) },
       T5_rho09: { lognormal_vs_wlc: round(s4.eect!.p99 / s4.wlc!.p99), exp_vs_wlc: round(s4exp.eect!.p99 / s4exp.wlc!.p99), eect_p99: round(s4.eect!.p99) },
-      T6_noise1: { exp_vs_wlc: round(s9.eect!.p99 / s9.wlc!.p99), lognormal_vs_wlc: round(s9ln.eect!.p99 / s9ln.wlc!.p99), exp_sigma1_over_sigma05: round(s9.eect!.p99 / s2.eect!.p99) },
+      T6_noise1: {
+        exp_vs_wlc: round(s9.eect!.p99 / s9.wlc!.p99),
+        lognormal_vs_wlc: round(s9ln.eect!.p99 / s9ln.wlc!.p99),
+        exp_sigma1_over_sigma05: round(s9.eect!.p99 / s2.eect!.p99),
+      },
       T7_homog_stale: { eect_pull_vs_central_fifo: round(s7['eect-pull']!.p99 / s7fifo.wlc!.p99), eect_vs_central_fifo: round(s7.eect!.p99 / s7fifo.wlc!.p99) },
       pull: {
         T2_exp_p99: round(s2['eect-pull']!.p99 / s2.wlc!.p99),
@@ -93,9 +104,18 @@ console.error(
         T6_lognormal: round(s9ln['eect-pull']!.p99 / s9ln.wlc!.p99),
       },
       oracle_rho09: { lognormal_vs_wlc: round(s4.oracle!.p99 / s4.wlc!.p99), exp_vs_wlc: round(s4exp.oracle!.p99 / s4exp.wlc!.p99) },
-      T9_dag_workflow_jct_vs_wlc: { eect_mean: round(dag.eect!.mean / dag.wlc!.mean), eect_p99: round(dag.eect!.p99 / dag.wlc!.p99), eect_pull_rank_mean: round(dag['eect-pull+rank']!.mean / dag.wlc!.mean), oracle_mean: round(dag.oracle!.mean / dag.wlc!.mean) },
+      T9_dag_workflow_jct_vs_wlc: {
+        eect_mean: round(dag.eect!.mean / dag.wlc!.mean),
+        eect_p99: round(dag.eect!.p99 / dag.wlc!.p99),
+        eect_pull_rank_mean: round(dag['eect-pull+rank']!.mean / dag.wlc!.mean),
+        oracle_mean: round(dag.oracle!.mean / dag.wlc!.mean),
+      },
       learnt_types_vs_wlc: round(types.eect!.p99 / types.wlc!.p99),
-      overcommit2: { eect_vs_wlc: round(bounded.eect!.p99 / bounded.wlc!.p99), eect_vs_least_loaded: round(bounded.eect!.p99 / bounded['least-loaded']!.p99), eect_pull_vs_wlc: round(bounded['eect-pull']!.p99 / bounded.wlc!.p99) },
+      overcommit2: {
+        eect_vs_wlc: round(bounded.eect!.p99 / bounded.wlc!.p99),
+        eect_vs_least_loaded: round(bounded.eect!.p99 / bounded['least-loaded']!.p99),
+        eect_pull_vs_wlc: round(bounded['eect-pull']!.p99 / bounded.wlc!.p99),
+      },
     },
   }),
 )

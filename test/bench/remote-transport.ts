@@ -96,4 +96,13 @@ for (let run = 0; run < RUNS; run++) {
   console.log(`run ${run + 1}: ${Math.round(MESSAGES / seconds)} msgs/s, rtt p50 ${percentile(samples, 0.5).toFixed(0)} us, p99 ${percentile(samples, 0.99).toFixed(0)} us`)
 }
 await Promise.all([a.stop(), b.stop()])
-console.log(JSON.stringify({ bench: 'remote-transport', msgs_per_s: Math.round(median(rates)), rtt_p50_us: Math.round(median(p50s)), rtt_p99_us: Math.round(median(p99s)), payload_bytes: PAYLOAD_BYTES, runs: RUNS }))
+console.log(
+  JSON.stringify({
+    bench: 'remote-transport',
+    msgs_per_s: Math.round(median(rates)),
+    rtt_p50_us: Math.round(median(p50s)),
+    rtt_p99_us: Math.round(median(p99s)),
+    payload_bytes: PAYLOAD_BYTES,
+    runs: RUNS,
+  }),
+)

@@ -43,7 +43,12 @@ async function twoPeers() {
   }
   const b = await make([])
   const a = await make([b.network.addresses()[0]!])
-  await waitFor(async () => a.network.peers().includes(b.network.self), (ok) => ok, 10_000, 'the peers to connect')
+  await waitFor(
+    async () => a.network.peers().includes(b.network.self),
+    (ok) => ok,
+    10_000,
+    'the peers to connect',
+  )
   return { a, b, close: async () => Promise.all([a, b].map(async (p) => (await p.system.shutdown(), p.remoting.stop(), await p.network.stop()))) }
 }
 
@@ -56,7 +61,12 @@ async function tellAndAsk(): Promise<{ tells: number; p50: number; p99: number }
   const echo = a.system.ref<Echo>({ node: b.network.self, path: '/user/echo' })
   const message: Sink = { type: 'm', body: PAYLOAD }
   for (let i = 0; i < 20_000; i++) sink.tell(message)
-  await waitFor(async () => received, (n) => n >= 20_000, 30_000, 'warm-up')
+  await waitFor(
+    async () => received,
+    (n) => n >= 20_000,
+    30_000,
+    'warm-up',
+  )
   received = 0
   const start = performance.now()
   let sent = 0
@@ -69,7 +79,12 @@ async function tellAndAsk(): Promise<{ tells: number; p50: number; p99: number }
     }
     pump()
   })
-  await waitFor(async () => received, (n) => n >= TELLS, 60_000, 'every tell')
+  await waitFor(
+    async () => received,
+    (n) => n >= TELLS,
+    60_000,
+    'every tell',
+  )
   const tells = TELLS / ((performance.now() - start) / 1000)
   if (a.system.deadLetters.count > 0) throw new Error(`${a.system.deadLetters.count} tells were refused`)
   for (let i = 0; i < 500; i++) await echo.ask({ type: 'echo', body: PAYLOAD }, { timeoutMs: 5000 })
@@ -91,14 +106,27 @@ async function failover(): Promise<number[]> {
   const peers: Peer[] = []
   try {
     for (let i = 0; i < 3; i++) {
-      const p = new Peer({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `file:${join(dir, 'joblog')}`, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+      const p = new Peer({
+        name: `p${i}`,
+        dataDir: join(dir, `p${i}`),
+        secretFile: join(dir, 'cluster.key'),
+        p2pPort: await freePort(),
+        httpPort: await freePort(),
+        jobLog: `file:${join(dir, 'joblog')}`,
+        bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+      })
       peers.push(p)
       p.start()
       await p.address()
     }
     const times: number[] = []
     for (let trial = 0; trial < TRIALS; trial++) {
-      const leader = await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 60_000, 'a leader')
+      const leader = await waitFor(
+        () => agreedLeader(peers),
+        (l) => l !== undefined,
+        60_000,
+        'a leader',
+      )
       const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
       const victim = peers[ids.indexOf(leader!.nodeId)]!
       const survivor = peers.find((p) => p !== victim)!
@@ -123,4 +151,13 @@ async function failover(): Promise<number[]> {
 const { tells, p50, p99 } = await tellAndAsk()
 console.error(`remote tell ${Math.round(tells)} msgs/s; ask rtt p50 ${Math.round(p50)} us, p99 ${Math.round(p99)} us`)
 const times = (await failover()).sort((x, y) => x - y)
-console.log(JSON.stringify({ bench: 'remote', tell_msgs_per_s: Math.round(tells), ask_p50_us: Math.round(p50), ask_p99_us: Math.round(p99), failover_ms_p50: Math.round(times[Math.floor(times.length / 2)]!), failover_ms_max: Math.round(times[times.length - 1]!) }))
+console.log(
+  JSON.stringify({
+    bench: 'remote',
+    tell_msgs_per_s: Math.round(tells),
+    ask_p50_us: Math.round(p50),
+    ask_p99_us: Math.round(p99),
+    failover_ms_p50: Math.round(times[Math.floor(times.length / 2)]!),
+    failover_ms_max: Math.round(times[times.length - 1]!),
+  }),
+)

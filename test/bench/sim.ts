@@ -7,7 +7,14 @@ import { runSimulation, type SimOptions } from '../../sim/run.js'
 import { meshScenario } from '../../sim/scenarios/mesh/index.js'
 
 const DURATION_MS = Number(process.env.SIM_DURATION_MS ?? 600_000)
-const options = (nodes: number, seed: number): SimOptions => ({ seed, nodes, durationMs: DURATION_MS, faults: ['partition', 'crash', 'loss', 'skew'], mode: 'safety', swarm: false })
+const options = (nodes: number, seed: number): SimOptions => ({
+  seed,
+  nodes,
+  durationMs: DURATION_MS,
+  faults: ['partition', 'crash', 'loss', 'skew'],
+  mode: 'safety',
+  swarm: false,
+})
 
 let events = 0
 let wallMs = 0
@@ -26,4 +33,6 @@ for (const [nodes, runs] of [
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-console.log(JSON.stringify({ bench: 'sim', speed_7: Math.round(median(speeds.get(7)!)), speed_50: Math.round(median(speeds.get(50)!)), events_per_s: Math.round(events / (wallMs / 1000)) }))
+console.log(
+  JSON.stringify({ bench: 'sim', speed_7: Math.round(median(speeds.get(7)!)), speed_50: Math.round(median(speeds.get(50)!)), events_per_s: Math.round(events / (wallMs / 1000)) }),
+)

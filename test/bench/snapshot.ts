@@ -58,7 +58,13 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const rows = SIZES.map((n) => {
   const s = samples.get(n)!
-  return { retained: n, snapshot_ms: Math.round(median(s.snapshot)), restore_ms: Math.round(median(s.restore)), snapshot_mb: Math.round((s.bytes / 2 ** 20) * 10) / 10, restore_us_per_job: Math.round((median(s.restore) * 1000) / n) }
+  return {
+    retained: n,
+    snapshot_ms: Math.round(median(s.snapshot)),
+    restore_ms: Math.round(median(s.restore)),
+    snapshot_mb: Math.round((s.bytes / 2 ** 20) * 10) / 10,
+    restore_us_per_job: Math.round((median(s.restore) * 1000) / n),
+  }
 })
 for (const r of rows) console.log(`${r.retained} retained: snapshot ${r.snapshot_ms} ms, restore ${r.restore_ms} ms (${r.restore_us_per_job} us/job), ${r.snapshot_mb} MB`)
 console.log(JSON.stringify({ bench: 'snapshot', rounds: ROUNDS, sizes: rows }))

@@ -155,7 +155,10 @@ class Child {
   private readonly inbox: Array<Reply | { ok: string }> = []
   private readonly listeners = new Map<string, () => void>()
   readonly exited: Promise<void>
-  constructor(readonly proc: ChildProcess, readonly name: string) {
+  constructor(
+    readonly proc: ChildProcess,
+    readonly name: string,
+  ) {
     proc.on('message', (m: { ok: string }) => {
       const listener = this.listeners.get(m.ok)
       if (listener !== undefined) {
@@ -213,10 +216,17 @@ async function startRedis(appendfsync: 'everysec' | 'always' | 'off'): Promise<{
   const dir = await mkdtemp(join(tmpdir(), 'dx-versus-redis-'))
   const port = await freePort()
   const persistence = appendfsync === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', appendfsync]
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--logfile', ''], { stdio: 'ignore' })
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--logfile', ''], {
+    stdio: 'ignore',
+  })
   track(proc)
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-  await waitFor(() => answers(port), (ok) => ok, 10_000, `redis-server on ${port}`)
+  await waitFor(
+    () => answers(port),
+    (ok) => ok,
+    10_000,
+    `redis-server on ${port}`,
+  )
   return {
     port,
     pid: proc.pid!,
@@ -261,7 +271,11 @@ async function runBullmq(appendfsync: 'everysec' | 'always'): Promise<SideResult
     }
     await enqueueAndDrain(BATCH) // warm-up, as the DistributeX submitter does
     await worker.request({ cmd: 'expect', n: Number.POSITIVE_INFINITY })
-    return await measureWith(producer, () => [redis.pid, worker.proc.pid!, producer.proc.pid!], () => enqueueAndDrain(JOBS))
+    return await measureWith(
+      producer,
+      () => [redis.pid, worker.proc.pid!, producer.proc.pid!],
+      () => enqueueAndDrain(JOBS),
+    )
   } finally {
     await producer.stop()
     await worker.stop()
@@ -283,14 +297,36 @@ async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined, ro
     await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
     for (let i = 0; i < 3; i++) {
       const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/p${i}`]
-      const p = new Peer({ name: `p${i}`, bin: BIN, nodeArgs, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), ...(jobLog === undefined ? {} : { jobLog }), cache, actors: join(DX_BENCH, '_versus-jobs.ts'), bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+      const p = new Peer({
+        name: `p${i}`,
+        bin: BIN,
+        nodeArgs,
+        dataDir: join(dir, `p${i}`),
+        secretFile: join(dir, 'cluster.key'),
+        p2pPort: await freePort(),
+        httpPort: await freePort(),
+        ...(jobLog === undefined ? {} : { jobLog }),
+        cache,
+        actors: join(DX_BENCH, '_versus-jobs.ts'),
+        bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+      })
       peers.push(p)
       p.start()
       livePeers.add(p)
       await p.address()
     }
-    const leader = await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
-    await waitFor(async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0), (ok) => ok, 10_000, 'executors gossiped')
+    const leader = await waitFor(
+      () => agreedLeader(peers),
+      (l) => l !== undefined,
+      30_000,
+      'a leader',
+    )
+    await waitFor(
+      async () => (await peers[0]!.status())!.members.every((m) => (m.capacity as number) > 0),
+      (ok) => ok,
+      10_000,
+      'executors gossiped',
+    )
     if (profileDir !== undefined) {
       const roles = await Promise.all(peers.map(async (p) => `${p.spec.name}${(await p.status())?.leading === true ? ' (leader)' : ''}`))
       console.error(`profiles in ${profileDir}: ${roles.join(', ')}; leader ${leader!.nodeId}`)
@@ -306,12 +342,21 @@ async function runDx(kind: 'dx' | 'dx-kafka', profileDir: string | undefined, ro
       idle = pids.map((_, i) => ({ rssMb: Math.round(rss[i]! * 10) / 10, cpuPct: Math.round(((after[i]! - before[i]!) / (IDLE_SECONDS * 1000)) * 1000) / 10 }))
     }
     const opts = { bootstrap: await peers[0]!.address(), secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'submitter'), ...(jobLog === undefined ? {} : { jobLog }), cache }
-    submitter = Child.start('dx submitter', join(DX_BENCH, '_versus-submitter.ts'), [JSON.stringify(opts)], profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/submitter`])
+    submitter = Child.start(
+      'dx submitter',
+      join(DX_BENCH, '_versus-submitter.ts'),
+      [JSON.stringify(opts)],
+      profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}/submitter`],
+    )
     const ready = await submitter.next()
     if (ready.ok !== 'ready') throw new Error(`submitter: ${JSON.stringify(ready)}`)
     const s = submitter
     const pids = (): number[] => [...peers.map((p) => p.pid!), s.proc.pid!, ...(redis === undefined ? [] : [redis.pid]), ...(kafkaPid === undefined ? [] : [kafkaPid])]
-    const measured = await measureWith(s, pids, async () => (await s.request<{ ok: 'throughput'; jobsPerS: number; completed: number }>({ cmd: 'throughput', jobs: JOBS, batch: BATCH, inFlight: IN_FLIGHT })).jobsPerS)
+    const measured = await measureWith(
+      s,
+      pids,
+      async () => (await s.request<{ ok: 'throughput'; jobsPerS: number; completed: number }>({ cmd: 'throughput', jobs: JOBS, batch: BATCH, inFlight: IN_FLIGHT })).jobsPerS,
+    )
     return { ...measured, ...(idle === undefined ? {} : { idle }) }
   } finally {
     await submitter?.stop()
@@ -344,7 +389,12 @@ for (let pair = 0; pair < PAIRS; pair++) {
     const profileDir = PROFILE === undefined ? undefined : join(PROFILE, `${pair + 1}-${side}`)
     try {
       if (side === 'dx-b' && DX_ROOT_B === undefined) throw new Error('the dx-b side needs --dx-root-b')
-      row[side] = side === 'dx' || side === 'dx-kafka' ? await runDx(side, profileDir, DX_ROOT) : side === 'dx-b' ? await runDx('dx', profileDir, DX_ROOT_B!) : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
+      row[side] =
+        side === 'dx' || side === 'dx-kafka'
+          ? await runDx(side, profileDir, DX_ROOT)
+          : side === 'dx-b'
+            ? await runDx('dx', profileDir, DX_ROOT_B!)
+            : await runBullmq(side === 'bullmq-always' ? 'always' : 'everysec')
       console.error(`pair ${pair + 1} ${describe(side, row[side]!)}`)
     } catch (error) {
       // A failed side leaves a gap in its pair (left out of the medians) rather than ending the run.
@@ -364,7 +414,10 @@ const round = (x: number): number | null => (Number.isFinite(x) ? Math.round(x *
 /** The median over pairs of f(dx side) / f(bullmq side). */
 const ratio = (a: Side, b: Side, f: (r: SideResult) => number | undefined): number | null =>
   round(median(results.map((row) => (row[a] === undefined || row[b] === undefined ? Number.NaN : (f(row[a]!) ?? Number.NaN) / (f(row[b]!) ?? Number.NaN)))))
-const lat = (key: string, q: 'p50' | 'p99') => (r: SideResult): number | undefined => r.latency[key]?.[q]
+const lat =
+  (key: string, q: 'p50' | 'p99') =>
+  (r: SideResult): number | undefined =>
+    r.latency[key]?.[q]
 const idle = results.flatMap((row) => row.dx?.idle ?? [])
 const [r1, r2] = RATES
 console.log(
@@ -389,6 +442,12 @@ console.log(
     idle_peer_rss_mb_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.rssMb)),
     idle_peer_cpu_pct_max: idle.length === 0 ? null : Math.max(...idle.map((p) => p.cpuPct)),
     failed_sides: failures.length,
-    ...(DX_ROOT_B === undefined ? {} : { dx_vs_dx_b_throughput: ratio('dx', 'dx-b', (r) => r.jobsPerS), dx_vs_dx_b_p99_1000: ratio('dx', 'dx-b', lat(`noop@${r1}`, 'p99')), dx_vs_dx_b_cpu_ms: ratio('dx', 'dx-b', (r) => r.cpuMsPer1000) }),
+    ...(DX_ROOT_B === undefined
+      ? {}
+      : {
+          dx_vs_dx_b_throughput: ratio('dx', 'dx-b', (r) => r.jobsPerS),
+          dx_vs_dx_b_p99_1000: ratio('dx', 'dx-b', lat(`noop@${r1}`, 'p99')),
+          dx_vs_dx_b_cpu_ms: ratio('dx', 'dx-b', (r) => r.cpuMsPer1000),
+        }),
   }),
 )

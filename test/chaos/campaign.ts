@@ -73,9 +73,31 @@ export interface NemesisEvent {
 
 /** Nemesis kinds and their weights per setup. */
 const NEMESES: Record<CampaignSetup, ReadonlyArray<[NemesisEvent['kind'], number]>> = {
-  hosts: [['kill-leader', 15], ['kill', 15], ['stop', 10], ['restart', 5], ['halves', 15], ['isolate', 10], ['one-way', 10], ['loss', 10], ['disk-full', 10]],
-  kafka: [['kill-leader', 25], ['kill', 20], ['stop', 15], ['restart', 10], ['kafka-restart', 15], ['redis-restart', 15]],
-  loopback: [['kill-leader', 30], ['kill', 30], ['stop', 25], ['restart', 15]],
+  hosts: [
+    ['kill-leader', 15],
+    ['kill', 15],
+    ['stop', 10],
+    ['restart', 5],
+    ['halves', 15],
+    ['isolate', 10],
+    ['one-way', 10],
+    ['loss', 10],
+    ['disk-full', 10],
+  ],
+  kafka: [
+    ['kill-leader', 25],
+    ['kill', 20],
+    ['stop', 15],
+    ['restart', 10],
+    ['kafka-restart', 15],
+    ['redis-restart', 15],
+  ],
+  loopback: [
+    ['kill-leader', 30],
+    ['kill', 30],
+    ['stop', 25],
+    ['restart', 15],
+  ],
 }
 
 /** The campaign's own network of hosts, apart from the netns tests' networks. */
@@ -124,7 +146,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const hosts: Host[] = setup === 'hosts' ? setupHosts(count, CHAOS_NET) : []
   const disks: string[] = []
   const services = setup === 'kafka' ? await startServices(dir) : undefined
-  const finished = (fields: Pick<CampaignResult, 'lost' | 'duplicated' | 'unexpected' | 'recoveryMs' | 'problems'>): CampaignResult => ({ seed: options.seed, seconds: options.seconds, setup, faults: schedule.length, acked: history.filter((h) => h.outcome === 'ok').length, history, schedule, ...fields })
+  const finished = (fields: Pick<CampaignResult, 'lost' | 'duplicated' | 'unexpected' | 'recoveryMs' | 'problems'>): CampaignResult => ({
+    seed: options.seed,
+    seconds: options.seconds,
+    setup,
+    faults: schedule.length,
+    acked: history.filter((h) => h.outcome === 'ok').length,
+    history,
+    schedule,
+    ...fields,
+  })
   try {
     await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
     if (setup === 'hosts') await writeFile(join(dir, 'http.token'), `chaos-${options.seed}-${random.id()}\n`, { mode: 0o600 })
@@ -146,7 +177,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       peer.start()
       if (i === 0) await peer.address()
     }
-    await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 300_000, `${count} peers up with one leader`)
+    await waitFor(
+      () => agreedLeader(peers),
+      (l) => l !== undefined,
+      300_000,
+      `${count} peers up with one leader`,
+    )
     log(`${setup}: cluster of ${count} formed in ${now()} ms`)
 
     // The workload: keys are unique per submission; n identifies the right result.
@@ -159,9 +195,20 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         const target = peers[clientRandom.int(0, peers.length - 1)]!
         const at = now()
         try {
-          const reply = await target.call<{ id?: string; error?: { name: string; message: string } }>('POST', '/jobs?submitTimeoutMs=3000', { type: 'fib', input: { n }, options: { idempotencyKey: key, retries: 10 } })
+          const reply = await target.call<{ id?: string; error?: { name: string; message: string } }>('POST', '/jobs?submitTimeoutMs=3000', {
+            type: 'fib',
+            input: { n },
+            options: { idempotencyKey: key, retries: 10 },
+          })
           if (reply.status === 202 && reply.json.id !== undefined) history.push({ at, key, n, outcome: 'ok', id: reply.json.id })
-          else history.push({ at, key, n, outcome: reply.json.error?.message.includes('may still run') === true ? 'unknown' : 'fail', detail: `${reply.status} ${reply.json.error?.name}` })
+          else
+            history.push({
+              at,
+              key,
+              n,
+              outcome: reply.json.error?.message.includes('may still run') === true ? 'unknown' : 'fail',
+              detail: `${reply.status} ${reply.json.error?.name}`,
+            })
         } catch (error) {
           history.push({ at, key, n, outcome: 'unknown', detail: (error as Error).message.slice(0, 120) })
           await sleep(50)
@@ -194,10 +241,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         serviceFaulty = true
         schedule.push({ at: now(), kind, peer: kind === 'kafka-restart' ? 'kafka' : 'redis', heal })
         log(`${now()} ms: ${kind} for ${heal} ms`)
-        heals.push((async () => {
-          await (kind === 'kafka-restart' ? services.restartKafka(heal) : services.restartRedis(heal))
-          serviceFaulty = false
-        })())
+        heals.push(
+          (async () => {
+            await (kind === 'kafka-restart' ? services.restartKafka(heal) : services.restartRedis(heal))
+            serviceFaulty = false
+          })(),
+        )
         continue
       }
       if (kind === 'halves') {
@@ -212,12 +261,19 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         schedule.push({ at: now(), kind, peer: small.map((i) => peers[i]!.spec.name).join(','), heal })
         log(`${now()} ms: halves ${small.map((i) => peers[i]!.spec.name).join(',')} | rest for ${heal} ms`)
         for (const p of peers) faulty.add(p)
-        for (const [i, h] of hosts.entries()) dropFrom(h, 'dxpart', hosts.filter((_, j) => side(j) !== side(i)))
-        heals.push((async () => {
-          await sleep(heal)
-          for (const h of hosts) clearRules(h, 'dxpart')
-          faulty.clear()
-        })())
+        for (const [i, h] of hosts.entries())
+          dropFrom(
+            h,
+            'dxpart',
+            hosts.filter((_, j) => side(j) !== side(i)),
+          )
+        heals.push(
+          (async () => {
+            await sleep(heal)
+            for (const h of hosts) clearRules(h, 'dxpart')
+            faulty.clear()
+          })(),
+        )
         continue
       }
       if (faulty.size >= 2) continue
@@ -236,10 +292,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       faulty.add(victim)
       const host = hosts[peers.indexOf(victim)]
       const struck = kind
-      heals.push((async () => {
-        await strike(struck, victim, host, hosts, disks[peers.indexOf(victim)], heal)
-        faulty.delete(victim)
-      })())
+      heals.push(
+        (async () => {
+          await strike(struck, victim, host, hosts, disks[peers.indexOf(victim)], heal)
+          faulty.delete(victim)
+        })(),
+      )
     }
     await Promise.all(heals)
     stopWorkload = true
@@ -248,14 +306,33 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     // Recovery: every peer up, one agreed leader, a fresh job done.
     const healedAt = Date.now()
     try {
-      await waitFor(() => agreedLeader(peers), (l) => l !== undefined, RECOVERY_BOUND_MS, 'an agreed leader after the faults')
+      await waitFor(
+        () => agreedLeader(peers),
+        (l) => l !== undefined,
+        RECOVERY_BOUND_MS,
+        'an agreed leader after the faults',
+      )
     } catch (error) {
       // No recovery: the run fails with what each peer saw, and keeps its history and schedule.
       const views = await Promise.all(peers.map(async (p) => `${p.spec.name}: ${JSON.stringify(await p.status()).slice(0, 600)}`))
-      return finished({ lost: 0, duplicated: 0, unexpected: 0, recoveryMs: -1, problems: [`no agreed leader within ${RECOVERY_BOUND_MS} ms after the faults: ${(error as Error).message.slice(0, 200)}`, ...views] })
+      return finished({
+        lost: 0,
+        duplicated: 0,
+        unexpected: 0,
+        recoveryMs: -1,
+        problems: [`no agreed leader within ${RECOVERY_BOUND_MS} ms after the faults: ${(error as Error).message.slice(0, 200)}`, ...views],
+      })
     }
     const probeKey = `s${options.seed}-probe`
-    const probe = await waitFor(() => peers[0]!.call<{ id?: string; ok?: boolean }>('POST', '/jobs?wait&timeoutMs=30000', { type: 'fib', input: { n: 1 }, options: { idempotencyKey: probeKey } }).catch(() => ({ status: 0, json: {} as { id?: string; ok?: boolean } })), (r) => r.status === 200 && r.json.ok === true, 120_000, 'a job after the faults')
+    const probe = await waitFor(
+      () =>
+        peers[0]!
+          .call<{ id?: string; ok?: boolean }>('POST', '/jobs?wait&timeoutMs=30000', { type: 'fib', input: { n: 1 }, options: { idempotencyKey: probeKey } })
+          .catch(() => ({ status: 0, json: {} as { id?: string; ok?: boolean } })),
+      (r) => r.status === 200 && r.json.ok === true,
+      120_000,
+      'a job after the faults',
+    )
     const recoveryMs = Date.now() - healedAt
     log(`recovered in ${recoveryMs} ms`)
     history.push({ at: now(), key: probeKey, n: 1, outcome: 'ok', id: probe.json.id! })
@@ -273,7 +350,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     await Promise.all(peers.map((p) => p.stop()))
     // On Kafka there is no replica copy: the checks through the API above cover that setup.
     const replayed = setup === 'kafka' ? { lost: 0, duplicated: 0, problems: [] } : await checkReplica(leaderPeer.spec.dataDir, history)
-    return finished({ lost: result.lost + replayed.lost, duplicated: result.duplicated + replayed.duplicated, unexpected: result.unexpected, recoveryMs, problems: [...result.problems, ...replayed.problems] })
+    return finished({
+      lost: result.lost + replayed.lost,
+      duplicated: result.duplicated + replayed.duplicated,
+      unexpected: result.unexpected,
+      recoveryMs,
+      problems: [...result.problems, ...replayed.problems],
+    })
   } finally {
     await Promise.all(peers.map((p) => p.kill()))
     if (hosts.length > 0) teardownHosts(count, CHAOS_NET)
@@ -297,7 +380,11 @@ async function strike(kind: NemesisEvent['kind'], victim: Peer, host: Host | und
       setDataLink(host!, true)
       return
     case 'one-way':
-      dropFrom(host!, 'dxoneway', hosts.filter((h) => h !== host))
+      dropFrom(
+        host!,
+        'dxoneway',
+        hosts.filter((h) => h !== host),
+      )
       await sleep(healMs)
       clearRules(host!, 'dxoneway')
       return
@@ -320,7 +407,9 @@ async function strike(kind: NemesisEvent['kind'], victim: Peer, host: Host | und
 }
 
 /** The Kafka setup's services, of this run only: a broker and a redis-server, each restartable on its data. */
-async function startServices(dir: string): Promise<{ jobLog: string; cache: string; restartKafka(downMs: number): Promise<void>; restartRedis(downMs: number): Promise<void>; stop(): Promise<void> }> {
+async function startServices(
+  dir: string,
+): Promise<{ jobLog: string; cache: string; restartKafka(downMs: number): Promise<void>; restartRedis(downMs: number): Promise<void>; stop(): Promise<void> }> {
   const broker = kafkaBroker(await freePort())
   await broker.start()
   const redisPort = await freePort()
@@ -328,7 +417,11 @@ async function startServices(dir: string): Promise<{ jobLog: string; cache: stri
   await mkdir(redisDir)
   let redis: { kill: () => Promise<void> } | undefined
   const startRedis = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', ''], { stdio: 'ignore' })
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', ''],
+      { stdio: 'ignore' },
+    )
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
     redis = {
       kill: async () => {
@@ -336,7 +429,16 @@ async function startServices(dir: string): Promise<{ jobLog: string; cache: stri
         await exited
       },
     }
-    await waitFor(() => run('redis-cli', ['-p', String(redisPort), 'ping']).then(() => true, () => false), (ok) => ok, 10_000, `redis-server on ${redisPort}`)
+    await waitFor(
+      () =>
+        run('redis-cli', ['-p', String(redisPort), 'ping']).then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+      10_000,
+      `redis-server on ${redisPort}`,
+    )
   }
   await startRedis()
   return {
@@ -370,7 +472,15 @@ async function check(peers: Peer[], history: HistoryEntry[]): Promise<{ lost: nu
       acked.slice(i, i + 100).map(async (h, j) => {
         const seen: string[] = []
         for (const peer of [peers[(i + j) % peers.length]!, peers[(i + j + 1) % peers.length]!]) {
-          const reply = await waitFor(() => peer.call<{ ok?: boolean; value?: { n: number } }>('GET', `/jobs/${h.id}/result?timeoutMs=30000`).catch(() => ({ status: 0, json: {} as { ok?: boolean; value?: { n: number } } })), (r) => r.status === 200 || r.status === 404, 120_000, `job ${h.id}`)
+          const reply = await waitFor(
+            () =>
+              peer
+                .call<{ ok?: boolean; value?: { n: number } }>('GET', `/jobs/${h.id}/result?timeoutMs=30000`)
+                .catch(() => ({ status: 0, json: {} as { ok?: boolean; value?: { n: number } } })),
+            (r) => r.status === 200 || r.status === 404,
+            120_000,
+            `job ${h.id}`,
+          )
           if (reply.status !== 200 || reply.json.ok !== true || reply.json.value?.n !== h.n) {
             lost++
             problems.push(`lost: ${h.key} (${h.id}) -> ${reply.status} ${JSON.stringify(reply.json).slice(0, 200)}`)
@@ -398,7 +508,10 @@ async function check(peers: Peer[], history: HistoryEntry[]): Promise<{ lost: nu
   let unexpected = 0
   let cursor: string | null = null
   do {
-    const page: { status: number; json: { jobs: Array<{ id: string }>; next: string | null } } = await peers[0]!.call('GET', `/jobs?limit=1000${cursor === null ? '' : `&cursor=${cursor}`}`)
+    const page: { status: number; json: { jobs: Array<{ id: string }>; next: string | null } } = await peers[0]!.call(
+      'GET',
+      `/jobs?limit=1000${cursor === null ? '' : `&cursor=${cursor}`}`,
+    )
     for (const job of page.json.jobs) {
       if (listed.has(job.id)) {
         duplicated++
@@ -420,11 +533,14 @@ async function checkReplica(dataDir: string, history: HistoryEntry[]): Promise<{
   const problems: string[] = []
   const copy = await openReplicaCopy(dataDir)
   try {
-    const replay = await replayJobLog(copy.log, () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1_000_000, maxAgeMs: Infinity } }))
+    const replay = await replayJobLog(
+      copy.log,
+      () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1_000_000, maxAgeMs: Infinity } }),
+    )
     /** The distinct final outcomes recorded per job, and how many final records there are. */
     const finished = new Map<string, { outcomes: Set<string>; records: number }>()
     const end = await copy.log.endOffset()
-    for (let offset = replay.from; offset < end; ) {
+    for (let offset = replay.from; offset < end;) {
       const chunk = await copy.log.read(offset, 5000)
       if (chunk.length === 0) break
       for (const entry of chunk) {

@@ -26,7 +26,11 @@ interface Result {
 
 /** Runs the command lines in one child process; their results in order. */
 async function batch(cases: Array<{ argv: string[]; env?: Record<string, string> }>): Promise<Result[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), BATCH, JSON.stringify(cases)], { cwd: dir, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DX_'))), maxBuffer: 64 * 1024 * 1024 })
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), BATCH, JSON.stringify(cases)], {
+    cwd: dir,
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DX_'))),
+    maxBuffer: 64 * 1024 * 1024,
+  })
   return JSON.parse(stdout) as Result[]
 }
 
@@ -79,7 +83,44 @@ after(async () => {
 
 /** Each command and subcommand, with what its help must mention besides its usage line. */
 const HELP: Record<string, string[]> = {
-  start: ['--listen', '--bootstrap', '--secret-file', '--http ', '--http-token-file', '--http-host-names', '--data-dir', '--job-log', '--cache', '--actors', '--config', '--voters', '--voter-down-ms', '--placement', '--retain-jobs', '--retain-ms', '--alert-webhook', '--kafka-sasl', '--kafka-username', '--kafka-password-file', '--kafka-tls', '--kafka-ca-file', '--kafka-cert-file', '--kafka-key-file', '--kafka-replication-factor', '--kafka-min-insync-replicas', '--redis-username', '--redis-password-file', '--redis-ca-file', '--log-level', '--log-format', '--gossip-interval-ms', '--lease-ms', 'DX_LISTEN', 'examples:', 'exit codes:'],
+  start: [
+    '--listen',
+    '--bootstrap',
+    '--secret-file',
+    '--http ',
+    '--http-token-file',
+    '--http-host-names',
+    '--data-dir',
+    '--job-log',
+    '--cache',
+    '--actors',
+    '--config',
+    '--voters',
+    '--voter-down-ms',
+    '--placement',
+    '--retain-jobs',
+    '--retain-ms',
+    '--alert-webhook',
+    '--kafka-sasl',
+    '--kafka-username',
+    '--kafka-password-file',
+    '--kafka-tls',
+    '--kafka-ca-file',
+    '--kafka-cert-file',
+    '--kafka-key-file',
+    '--kafka-replication-factor',
+    '--kafka-min-insync-replicas',
+    '--redis-username',
+    '--redis-password-file',
+    '--redis-ca-file',
+    '--log-level',
+    '--log-format',
+    '--gossip-interval-ms',
+    '--lease-ms',
+    'DX_LISTEN',
+    'examples:',
+    'exit codes:',
+  ],
   secret: ['--out <path>', 'examples:'],
   token: ['--out <path>', 'examples:'],
   status: ['--http <host:port>', '--http-token-file <path>', 'DX_HTTP', '--json', 'examples:', 'exit codes:'],
@@ -129,7 +170,8 @@ test('the overall help lists every command; no command at all prints it too; sim
   const [help, none, sim, simArgs] = await batch([{ argv: ['--help'] }, { argv: [] }, { argv: ['sim', '--help'] }, { argv: ['sim', 'run', '--seed', 'x', '--nodes', '3'] }])
   assert.equal(help!.code, 0)
   assert.ok(help!.stdout.startsWith('usage: distributex [options] [command]'), help!.stdout)
-  for (const command of ['start', 'secret', 'token', 'status', 'members', 'entities', 'submit', 'jobs', 'top', 'init', 'demo', 'monitoring', 'log', 'sim', 'help']) assert.match(help!.stdout, new RegExp(`^  ${command} `, 'm'), command)
+  for (const command of ['start', 'secret', 'token', 'status', 'members', 'entities', 'submit', 'jobs', 'top', 'init', 'demo', 'monitoring', 'log', 'sim', 'help'])
+    assert.match(help!.stdout, new RegExp(`^  ${command} `, 'm'), command)
   assert.match(help!.stdout, /-v, --version/)
   assert.match(help!.stdout, /exit codes: 0 done, 1 the job or operation failed, 2 usage error/)
   assert.deepEqual(none, help)
@@ -140,7 +182,8 @@ test('the overall help lists every command; no command at all prints it too; sim
 
 test('--version, -v and version print the version', { timeout: 30_000 }, async () => {
   const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
-  for (const result of await batch([{ argv: ['--version'] }, { argv: ['-v'] }, { argv: ['version'] }])) assert.deepEqual(result, { code: 0, stdout: `distributex ${version} (node ${process.version})\n`, stderr: '' })
+  for (const result of await batch([{ argv: ['--version'] }, { argv: ['-v'] }, { argv: ['version'] }]))
+    assert.deepEqual(result, { code: 0, stdout: `distributex ${version} (node ${process.version})\n`, stderr: '' })
 })
 
 test('unknown options are one line naming the command and its --help, exit 2', { timeout: 30_000 }, async () => {
@@ -175,7 +218,10 @@ test('unknown options are one line naming the command and its --help, exit 2', {
 
 test('bad values, missing and extra arguments, unknown commands: one line, exit 2', { timeout: 30_000 }, async () => {
   const cases: Array<[string[], RegExp]> = [
-    [['jobs', 'list', '--limit', 'x'], /^distributex jobs list: Option '--limit <n>' argument 'x' is invalid\. It must be a whole number of at least 1\. \(distributex jobs list --help\)$/],
+    [
+      ['jobs', 'list', '--limit', 'x'],
+      /^distributex jobs list: Option '--limit <n>' argument 'x' is invalid\. It must be a whole number of at least 1\. \(distributex jobs list --help\)$/,
+    ],
     [['jobs', '--limit', '0'], /argument '0' is invalid/],
     [['jobs', 'list', '--status', 'done'], /argument 'done' is invalid\. Allowed choices are waiting, queued, retrying, running, completed, failed, cancelled/],
     [['demo', '--jobs', '1.5'], /^distributex demo: Option '--jobs <n>' argument '1\.5' is invalid/],

@@ -27,7 +27,11 @@ function demo(args: string[], onOutput?: (text: string, group: number) => void):
 /** Processes whose command line mentions `dir`, other than this test's own. */
 function processesUsing(dir: string): string[] {
   try {
-    return execFileSync('pgrep', ['-f', dir]).toString().trim().split('\n').filter((pid) => pid !== '' && Number(pid) !== process.pid)
+    return execFileSync('pgrep', ['-f', dir])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter((pid) => pid !== '' && Number(pid) !== process.pid)
   } catch {
     return []
   }
@@ -65,7 +69,12 @@ test('Ctrl-C stops the workload and every peer within seconds', { timeout: 180_0
     assert.equal(code, 0, out)
     assert.match(out, /^interrupted\.$/m)
     assert.ok(tookMs < 15_000, `exited ${Math.round(tookMs)} ms after Ctrl-C`)
-    await waitFor(async () => processesUsing(dir), (left) => left.length === 0, 5_000, 'every peer to exit')
+    await waitFor(
+      async () => processesUsing(dir),
+      (left) => left.length === 0,
+      5_000,
+      'every peer to exit',
+    )
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -52,7 +52,21 @@ test('every command answers --help with its usage and exits 0', { timeout: 60_00
     assert.match(result.stdout, command === 'sim' ? /distributex sim run/ : new RegExp(`^usage: distributex ${command}`), command)
   }
   const start = results[0]![1].stdout
-  for (const flag of ['--listen', '--bootstrap', '--secret-file', '--http', '--data-dir', '--job-log', '--cache', '--actors', '--config', '--log-level', '--gossip-interval-ms', '--lease-ms']) assert.ok(start.includes(flag), `start --help does not mention ${flag}`)
+  for (const flag of [
+    '--listen',
+    '--bootstrap',
+    '--secret-file',
+    '--http',
+    '--data-dir',
+    '--job-log',
+    '--cache',
+    '--actors',
+    '--config',
+    '--log-level',
+    '--gossip-interval-ms',
+    '--lease-ms',
+  ])
+    assert.ok(start.includes(flag), `start --help does not mention ${flag}`)
 })
 
 test('usage errors are one line, point at --help and exit 2; --debug adds the stack', { timeout: 30_000 }, async () => {

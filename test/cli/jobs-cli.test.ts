@@ -16,9 +16,22 @@ let peer: Peer
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-cli-'))
-  peer = new Peer({ name: 'p0', dataDir: join(dir, 'p0'), secretFile: join(dir, 'p0', 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `file:${join(dir, 'joblog')}`, actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts') })
+  peer = new Peer({
+    name: 'p0',
+    dataDir: join(dir, 'p0'),
+    secretFile: join(dir, 'p0', 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    jobLog: `file:${join(dir, 'joblog')}`,
+    actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts'),
+  })
   peer.start()
-  await waitFor(() => peer.status(), (s) => s?.leading === true, 30_000, 'the peer to lead')
+  await waitFor(
+    () => peer.status(),
+    (s) => s?.leading === true,
+    30_000,
+    'the peer to lead',
+  )
 })
 
 after(async () => {
@@ -64,11 +77,21 @@ test('jobs list shows a running job with its progress, and jobs cancel ends it',
   const submitted = await cli('submit', 'hold', 'null')
   assert.equal(submitted.code, 0)
   const { id } = JSON.parse(submitted.stdout) as { id: string }
-  const listed = await waitFor(async () => (await cli('jobs', 'list', '--status', 'running')).stdout, (out) => out.includes(id) && out.includes('25%'), 20_000, 'the job running with progress')
+  const listed = await waitFor(
+    async () => (await cli('jobs', 'list', '--status', 'running')).stdout,
+    (out) => out.includes(id) && out.includes('25%'),
+    20_000,
+    'the job running with progress',
+  )
   assert.match(listed, /^ID\s+TYPE\s+STATUS\s+ATTEMPTS\s+NODE\s+PROGRESS$/m)
   const cancel = await cli('jobs', 'cancel', id)
   assert.deepEqual([cancel.code, cancel.stdout], [0, 'cancel requested\n'])
-  const result = await waitFor(async () => JSON.parse((await cli('jobs', 'result', id)).stdout) as { ok: boolean; error?: { name: string } }, (r) => r.ok === false, 20_000, 'the cancelled outcome')
+  const result = await waitFor(
+    async () => JSON.parse((await cli('jobs', 'result', id)).stdout) as { ok: boolean; error?: { name: string } },
+    (r) => r.ok === false,
+    20_000,
+    'the cancelled outcome',
+  )
   assert.equal(result.error?.name, 'JobCancelledError')
   assert.equal((await cli('jobs', 'cancel', 'f'.repeat(32))).code, 1)
 })

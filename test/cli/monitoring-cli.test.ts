@@ -19,9 +19,22 @@ let peer: Peer
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-cli-mon-'))
-  peer = new Peer({ name: 'p0', dataDir: join(dir, 'p0'), secretFile: join(dir, 'p0', 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `file:${join(dir, 'joblog')}`, actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts') })
+  peer = new Peer({
+    name: 'p0',
+    dataDir: join(dir, 'p0'),
+    secretFile: join(dir, 'p0', 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    jobLog: `file:${join(dir, 'joblog')}`,
+    actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts'),
+  })
   peer.start()
-  await waitFor(() => peer.status(), (s) => s?.leading === true, 90_000, 'the peer to lead')
+  await waitFor(
+    () => peer.status(),
+    (s) => s?.leading === true,
+    90_000,
+    'the peer to lead',
+  )
 })
 
 after(async () => {
@@ -46,9 +59,15 @@ test('submit --inputs --wait runs many jobs with a progress bar, and --json list
   await writeFile(inputs, Array.from({ length: 60 }, (_, n) => JSON.stringify({ n })).join('\n') + '\n{"n":"not a number"}\n')
   const run = await cli('submit', 'double', '--inputs', inputs, '--wait', '--progress')
   assert.equal(run.code, 1, 'one input is refused')
-  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id?: string; ok?: boolean; value?: { doubled: number }; error?: { name: string } })
+  const lines = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id?: string; ok?: boolean; value?: { doubled: number }; error?: { name: string } })
   assert.equal(lines.length, 61)
-  assert.deepEqual(lines.slice(0, 60).map((l) => l.value?.doubled), Array.from({ length: 60 }, (_, n) => n * 2))
+  assert.deepEqual(
+    lines.slice(0, 60).map((l) => l.value?.doubled),
+    Array.from({ length: 60 }, (_, n) => n * 2),
+  )
   assert.equal(lines[60]!.error?.name, 'InvalidJobError')
   assert.match(run.stderr, /finished \[#{30}\] 60\/61 +98%|finished \[#+\.*\] 61\/61 100%/)
   assert.match(run.stderr, /submitted \[#{30}\] 61\/61 100%/)
@@ -68,7 +87,10 @@ test('status --json and members --json agree with the API', { timeout: 30_000 },
   assert.equal(status.nodeId, api.nodeId)
   assert.equal(status.leader.nodeId, api.nodeId)
   const members = JSON.parse((await cli('members', '--json')).stdout) as Array<{ nodeId: string; state: string }>
-  assert.deepEqual(members.map((m) => [m.nodeId, m.state]), [[api.nodeId, 'up']])
+  assert.deepEqual(
+    members.map((m) => [m.nodeId, m.state]),
+    [[api.nodeId, 'up']],
+  )
 })
 
 test('top --once shows the peer, the leader and the job figures', { timeout: 30_000 }, async () => {
@@ -85,7 +107,25 @@ test('top --once shows the peer, the leader and the job figures', { timeout: 30_
 test('top and progress render pure frames', () => {
   assert.equal(progressLine(5, 10, 10), '[#####.....]  5/10  50%')
   assert.equal(sparkline([0, 1, 2, null, 4]), '▁▂▄ █')
-  const frame = formatTop([{ t: 0, nodeId: 'a', clusterId: 'c', leader: null, leading: false, members: [], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 0 }, recent: null, alerts: [{ name: 'NoLeader', severity: 'critical', message: 'No leader is known.' }], forecast: null }], [])
+  const frame = formatTop(
+    [
+      {
+        t: 0,
+        nodeId: 'a',
+        clusterId: 'c',
+        leader: null,
+        leading: false,
+        members: [],
+        throughput: null,
+        latency: null,
+        queue: { queued: 0, running: 0, capacity: 0 },
+        recent: null,
+        alerts: [{ name: 'NoLeader', severity: 'critical', message: 'No leader is known.' }],
+        forecast: null,
+      },
+    ],
+    [],
+  )
   assert.match(frame, /leader none/)
   assert.match(frame, /!! NoLeader: No leader is known\./)
   assert.match(frame, /leaders +none seen yet/)

@@ -44,10 +44,25 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-client-'))
   await writeFile(join(dir, 'http.token'), `${TOKEN}\n`, { mode: 0o600 })
   const port = await freePort()
-  const config = resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', http: `127.0.0.1:${port}`, httpTokenFile: join(dir, 'http.token'), dataDir: join(dir, 'p0'), jobLog: `file:${join(dir, 'joblog')}`, logLevel: 'error' }, {})
+  const config = resolveConfig(
+    {
+      listen: '/ip4/127.0.0.1/tcp/0',
+      http: `127.0.0.1:${port}`,
+      httpTokenFile: join(dir, 'http.token'),
+      dataDir: join(dir, 'p0'),
+      jobLog: `file:${join(dir, 'joblog')}`,
+      logLevel: 'error',
+    },
+    {},
+  )
   node = await startNode(config, [double, boom, steps])
   url = `http://127.0.0.1:${port}`
-  await waitFor(async () => node.cluster.view()?.leading, (leading) => leading === true, 30_000, 'the peer to lead')
+  await waitFor(
+    async () => node.cluster.view()?.leading,
+    (leading) => leading === true,
+    30_000,
+    'the peer to lead',
+  )
 })
 
 after(async () => {
@@ -68,10 +83,16 @@ test('submit by definition and by name; the result has the definition type', { t
 
 test('refusals are the in-process error classes; a failed job rejects with JobFailedError', { timeout: 30_000 }, async () => {
   const client = connect({ peers: [url], token: TOKEN })
-  await assert.rejects(client.submit('no-such-type', {}), (error: unknown) => error instanceof UnknownJobTypeError && error.jobType === 'no-such-type' && error.code === 'ERR_UNKNOWN_JOB_TYPE')
+  await assert.rejects(
+    client.submit('no-such-type', {}),
+    (error: unknown) => error instanceof UnknownJobTypeError && error.jobType === 'no-such-type' && error.code === 'ERR_UNKNOWN_JOB_TYPE',
+  )
   await assert.rejects(client.submit('double', { n: 'x' }), (error: unknown) => error instanceof InvalidJobError && /n must be a number/.test(error.message))
   const failing = await client.submit(boom, { why: 'on purpose' }, { retries: 0 })
-  await assert.rejects(failing.result({ timeoutMs: 10_000 }), (error: unknown) => error instanceof JobFailedError && error.reason.message === 'on purpose' && error.jobId === failing.id)
+  await assert.rejects(
+    failing.result({ timeoutMs: 10_000 }),
+    (error: unknown) => error instanceof JobFailedError && error.reason.message === 'on purpose' && error.jobId === failing.id,
+  )
   await assert.rejects(connect({ peers: [url] }).submit(double, { n: 1 }), (error: unknown) => error instanceof RemoteJobError && error.status === 401)
 })
 
@@ -97,7 +118,10 @@ test('progress arrives as an async iterable, cancel ends the job, list shows it'
   }
   assert.deepEqual(seen.map((p) => p.message).slice(-2), ['first', 'second'])
   const running = await client.list({ status: 'running', limit: 10 })
-  assert.ok(running.jobs.some((j) => j.id === job.id), 'list shows the running job')
+  assert.ok(
+    running.jobs.some((j) => j.id === job.id),
+    'list shows the running job',
+  )
   assert.equal(await job.cancel(), true)
   await assert.rejects(job.result({ timeoutMs: 10_000 }), JobCancelledError)
   assert.equal((await job.get())?.status, 'cancelled')
@@ -117,13 +141,20 @@ test('events end with the result; results() yields a batch in completion order',
   await stream
   assert.equal(events.at(-1), 'result "done"')
   assert.ok(events.includes('progress 0.75'))
-  const batch = client.submitBatch([{ job: double, input: { n: 1 } }, { job: 'no-such-type', input: null }, { job: 'boom', input: { why: 'batch' }, options: { retries: 0 } }])
+  const batch = client.submitBatch([
+    { job: double, input: { n: 1 } },
+    { job: 'no-such-type', input: null },
+    { job: 'boom', input: { why: 'batch' }, options: { retries: 0 } },
+  ])
   assert.equal(batch.length, 3)
   await assert.rejects(batch[1]!, UnknownJobTypeError)
   const results = []
   for await (const r of client.results([await batch[0]!, await batch[2]!], { timeoutMs: 10_000 })) results.push(r)
   assert.equal(results.length, 2)
-  assert.deepEqual(results.filter((r) => r.ok).map((r) => r.ok && r.value), [{ doubled: 2 }])
+  assert.deepEqual(
+    results.filter((r) => r.ok).map((r) => r.ok && r.value),
+    [{ doubled: 2 }],
+  )
   assert.ok(results.some((r) => !r.ok && r.error instanceof JobFailedError))
 })
 

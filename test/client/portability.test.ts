@@ -39,7 +39,9 @@ function walk(entries: string[]): { files: Set<string>; outside: string[] } {
 
 test('the client module graph imports no package and no Node.js built-in', () => {
   const dir = join(ROOT, 'src', 'client')
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f))
+  const entries = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f))
   const { files, outside } = walk(entries)
   assert.ok(files.has(join(dir, 'index.ts')) && files.has(join(ROOT, 'src', 'jobs', 'errors.ts')), 'the walk follows imports')
   assert.deepEqual(outside, [])
@@ -68,6 +70,8 @@ function nodeGlobalsOf(text: string): string[] {
 
 test('the walker sees every kind of import', () => {
   assert.deepEqual(nodeGlobalsOf("const a = process.env.X; const b = Buffer.from(''); x.process = 1; // require('y')"), ['process', 'Buffer'])
-  const source = ["import a from 'libp2p'", "import type { B } from 'kafkajs'", "export * from 'node:fs'", "export { c } from './c.js'", "const d = await import('ioredis')"].join('\n')
+  const source = ["import a from 'libp2p'", "import type { B } from 'kafkajs'", "export * from 'node:fs'", "export { c } from './c.js'", "const d = await import('ioredis')"].join(
+    '\n',
+  )
   assert.deepEqual(specifiers(source).sort(), ['./c.js', 'ioredis', 'kafkajs', 'libp2p', 'node:fs'])
 })

@@ -30,7 +30,10 @@ test('a 503 is retried at the next peer with the same idempotency key', { timeou
   const client = connect({ peers: ['http://a.test:7401', 'http://b.test:7401'], fetch })
   const job = await client.submit('double', { n: 1 })
   assert.equal(job.id, 'a'.repeat(32))
-  assert.deepEqual(calls.map((c) => new URL(c.url).host), ['a.test:7401', 'b.test:7401'])
+  assert.deepEqual(
+    calls.map((c) => new URL(c.url).host),
+    ['a.test:7401', 'b.test:7401'],
+  )
   const keys = calls.map((c) => c.body?.options.idempotencyKey)
   assert.match(keys[0]!, /^dx-client:[0-9a-f]{32}$/)
   assert.equal(keys[1], keys[0])
@@ -68,7 +71,14 @@ test('server-sent events parse whatever the chunking', async () => {
     })
     const events = []
     for await (const e of readSse(body)) events.push(e)
-    assert.deepEqual(events, [{ event: 'progress', data: '{"fraction":0.5}' }, { event: 'outcome', data: '{"ok":true,\n"value":"é"}' }], `chunks of ${size}`)
+    assert.deepEqual(
+      events,
+      [
+        { event: 'progress', data: '{"fraction":0.5}' },
+        { event: 'outcome', data: '{"ok":true,\n"value":"é"}' },
+      ],
+      `chunks of ${size}`,
+    )
   }
 })
 
@@ -90,5 +100,8 @@ test('a broken event stream is reopened at the next peer; the result comes from 
   assert.ok(last?.type === 'result' && !last.ok && last.error.name === 'JobFailedError' && last.error.message.includes('disk full'))
   assert.equal(events.length, 2)
   assert.ok(calls.every((c) => c.url.endsWith(`/jobs/${id}/events`)))
-  assert.deepEqual(calls.map((c) => new URL(c.url).host), ['a.test:7401', 'b.test:7401', 'a.test:7401'])
+  assert.deepEqual(
+    calls.map((c) => new URL(c.url).host),
+    ['a.test:7401', 'b.test:7401', 'a.test:7401'],
+  )
 })

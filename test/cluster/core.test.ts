@@ -32,7 +32,7 @@ class Gossip {
 
   /** Advances time in 10 ms steps, ticking and delivering until quiet at each step. */
   run(ms: number): void {
-    for (const end = this.nowMs + ms; this.nowMs < end; ) {
+    for (const end = this.nowMs + ms; this.nowMs < end;) {
       this.nowMs += 10
       const live = this.cores.filter((c) => !this.down.has(c.self))
       for (const c of live) c.tick(this.nowMs)
@@ -75,7 +75,10 @@ test('compareLogs orders by epoch, then index; an unset position equals everythi
 })
 
 test('a candidate whose log is behind the voter’s gets neither a pre-vote nor a vote', () => {
-  for (const behind of [{ epoch: 2, index: 9 }, { epoch: 1, index: 50 }]) {
+  for (const behind of [
+    { epoch: 2, index: 9 },
+    { epoch: 1, index: 50 },
+  ]) {
     const { voter, ask } = voterAndCandidate({ epoch: 2, index: 10 })
     voter.receive(ask({ preVote: 1, log: behind }), AFTER_LEASE)
     assert.equal(voter.record(AFTER_LEASE).grant, null, `no pre-vote for ${JSON.stringify(behind)}`)
@@ -162,7 +165,9 @@ test('a resigned node campaigns again after the hold-off when nobody else can le
 
 /** A founder and fresh joiners (nothing persisted). */
 function fresh(ids: string[], persistedOf: (id: string) => PersistedClusterState | undefined = () => undefined): Gossip {
-  return new Gossip(ids.map((self, i) => new ClusterCore({ self, addresses: [], persisted: persistedOf(self), founder: i === 0, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+  return new Gossip(
+    ids.map((self, i) => new ClusterCore({ self, addresses: [], persisted: persistedOf(self), founder: i === 0, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })),
+  )
 }
 
 test('the founder names the cluster before its first record; joiners adopt the name on admission', () => {
@@ -181,7 +186,15 @@ test('the founder names the cluster before its first record; joiners adopt the n
 test('two clusters never mix: records of the other are ignored and counted, a member of another is never admitted', () => {
   const a = fresh(['a0', 'a1'])
   a.run(3000)
-  const stranger = new ClusterCore({ self: 'b1', addresses: [], persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'], workers: [] }, clusterId: 'other' }, founder: false, options: OPTIONS, random: new SeededRandom('b1'), nowMs: a.nowMs })
+  const stranger = new ClusterCore({
+    self: 'b1',
+    addresses: [],
+    persisted: { incarnation: 1, epoch: 3, vote: null, config: { epoch: 3, counter: 2, members: ['b0', 'b1'], workers: [] }, clusterId: 'other' },
+    founder: false,
+    options: OPTIONS,
+    random: new SeededRandom('b1'),
+    nowMs: a.nowMs,
+  })
   const g = new Gossip([...a.cores, stranger])
   g.nowMs = a.nowMs
   g.run(5000)
@@ -196,7 +209,9 @@ test('two clusters never mix: records of the other are ignored and counted, a me
 
 test('a cluster formed before identities gets one from its leader, and every member adopts it', () => {
   const old = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: MEMBERS, workers: [] }, clusterId: null })
-  const g = new Gossip(MEMBERS.map((self) => new ClusterCore({ self, addresses: [], persisted: old(), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    MEMBERS.map((self) => new ClusterCore({ self, addresses: [], persisted: old(), founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })),
+  )
   g.run(3000)
   const id = g.node('n0').clusterId
   assert.notEqual(id, null)
@@ -220,9 +235,17 @@ test('joiners are admitted as voters up to the target, then as workers (up, neve
   assert.equal(view.members.find((m) => m.nodeId === worker)?.state, 'up', 'a worker is up')
   assert.equal(view.members.find((m) => m.nodeId === worker)?.role, 'worker')
   assert.equal(view.members.find((m) => m.nodeId === 'n0')?.role, 'leader')
-  assert.equal(g.node(worker).view(g.nowMs).members.find((m) => m.nodeId === worker)?.state, 'up', 'the worker knows it is admitted')
+  assert.equal(
+    g
+      .node(worker)
+      .view(g.nowMs)
+      .members.find((m) => m.nodeId === worker)?.state,
+    'up',
+    'the worker knows it is admitted',
+  )
   // Joiners n4..n7: 8 members, 5 voters.
-  for (const id of ['n4', 'n5', 'n6', 'n7']) g.cores.push(new ClusterCore({ self: id, addresses: [], persisted: undefined, founder: false, options: OPTIONS, random: new SeededRandom(id), nowMs: g.nowMs }))
+  for (const id of ['n4', 'n5', 'n6', 'n7'])
+    g.cores.push(new ClusterCore({ self: id, addresses: [], persisted: undefined, founder: false, options: OPTIONS, random: new SeededRandom(id), nowMs: g.nowMs }))
   g.run(5000)
   config = leaderConfig(g)
   assert.equal(config.members.length, 5)
@@ -245,7 +268,11 @@ test('configuration changes move one voter at a time', () => {
 
 test('a voter down for voter-down-ms is replaced by the worker with the most up-to-date log, and returns as a worker', () => {
   const options = { ...OPTIONS, voterDownMs: 4000 }
-  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'].map(
+      (self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 }),
+    ),
+  )
   g.run(8000)
   const before = leaderConfig(g)
   assert.equal(before.workers.length, 2)
@@ -272,7 +299,9 @@ test('a voter down for voter-down-ms is replaced by the worker with the most up-
 
 test('no worker to replace a dead voter: it stays a voter', () => {
   const options = { ...OPTIONS, voterDownMs: 1000 }
-  const g = new Gossip(['n0', 'n1', 'n2'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    ['n0', 'n1', 'n2'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: undefined, founder: i === 0, options, random: new SeededRandom(self), nowMs: 0 })),
+  )
   g.run(5000)
   g.down.add('n2')
   g.run(10_000)
@@ -282,7 +311,20 @@ test('no worker to replace a dead voter: it stays a voter', () => {
 })
 
 test('an explicit target below the voter count demotes voters, a down one first, keeping a live majority', () => {
-  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4'].map((self) => new ClusterCore({ self, addresses: [], persisted: { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: ['n0', 'n1', 'n2', 'n3', 'n4'], workers: [] }, clusterId: 'c' }, founder: false, options: { ...OPTIONS, voters: 3 }, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    ['n0', 'n1', 'n2', 'n3', 'n4'].map(
+      (self) =>
+        new ClusterCore({
+          self,
+          addresses: [],
+          persisted: { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: ['n0', 'n1', 'n2', 'n3', 'n4'], workers: [] }, clusterId: 'c' },
+          founder: false,
+          options: { ...OPTIONS, voters: 3 },
+          random: new SeededRandom(self),
+          nowMs: 0,
+        }),
+    ),
+  )
   g.down.add('n2')
   g.run(6000)
   const config = leaderConfig(g)
@@ -315,7 +357,12 @@ test('removing a member by hand: only a down member, only on the leader', () => 
 /** Voters `members` and workers `workers` of one persisted configuration, nodes that keep a replicated log (commit index set). */
 function replicated(members: string[], workers: string[], joiners: string[] = [], options: Partial<ClusterOptions> = OPTIONS): Gossip {
   const state = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members, workers }, clusterId: 'c' })
-  const g = new Gossip([...members, ...workers, ...joiners].map((self) => new ClusterCore({ self, addresses: [], persisted: joiners.includes(self) ? undefined : state(), founder: false, options, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    [...members, ...workers, ...joiners].map(
+      (self) =>
+        new ClusterCore({ self, addresses: [], persisted: joiners.includes(self) ? undefined : state(), founder: false, options, random: new SeededRandom(self), nowMs: 0 }),
+    ),
+  )
   for (const c of g.cores) {
     c.setLogPosition({ epoch: 0, index: 0 })
     c.setCommitIndex(0)
@@ -387,7 +434,10 @@ test('the A..E example cannot happen: empty joiners never become voters while an
   const { leader, epoch } = withLogs(g, 10, { n0: { epoch: null, index: 10 }, n1: { epoch: null, index: 10 }, n2: { epoch: null, index: 9 } })
   g.run(5000)
   const voterConfigs = (): string[][] => g.sent.filter((r) => r.config?.members !== undefined).map((r) => [...r.config!.members!])
-  assert.ok(voterConfigs().every((m) => !m.includes('n3') && !m.includes('n4')), 'no empty joiner was ever a voter')
+  assert.ok(
+    voterConfigs().every((m) => !m.includes('n3') && !m.includes('n4')),
+    'no empty joiner was ever a voter',
+  )
   assert.deepEqual([...leader.view(g.nowMs).config!.workers].sort(), ['n3', 'n4'], 'both admitted as workers')
   setLog(g, 'n3', { epoch, index: 10 })
   g.run(3000)
@@ -403,7 +453,11 @@ test('the A..E example cannot happen: empty joiners never become voters while an
 test('without a replicated log (commit index never set) empty joiners are admitted straight as voters, as before', () => {
   const options = { ...OPTIONS, voters: 5 }
   const state = (): PersistedClusterState => ({ incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: ['n0', 'n1', 'n2'], workers: [] }, clusterId: 'c' })
-  const g = new Gossip(['n0', 'n1', 'n2', 'n3', 'n4'].map((self, i) => new ClusterCore({ self, addresses: [], persisted: i < 3 ? state() : undefined, founder: false, options, random: new SeededRandom(self), nowMs: 0 })))
+  const g = new Gossip(
+    ['n0', 'n1', 'n2', 'n3', 'n4'].map(
+      (self, i) => new ClusterCore({ self, addresses: [], persisted: i < 3 ? state() : undefined, founder: false, options, random: new SeededRandom(self), nowMs: 0 }),
+    ),
+  )
   g.run(8000)
   assert.equal(leaderConfig(g).members.length, 5)
 })

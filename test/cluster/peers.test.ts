@@ -39,7 +39,12 @@ test('three peers form a cluster, elect a leader, survive its kill -9, and take 
   const seed = await first.address()
   const others = [await peer('p1', [seed]), await peer('p2', [seed])]
   const all = [first, ...others]
-  const leader = await waitFor(() => agreedLeader(all), (l) => l !== undefined, 30_000, 'an agreed leader with three members up')
+  const leader = await waitFor(
+    () => agreedLeader(all),
+    (l) => l !== undefined,
+    30_000,
+    'an agreed leader with three members up',
+  )
   const status = await first.status()
   assert.ok(status!.addresses.every((a) => a.includes('/p2p/')))
   assert.equal(status!.members.length, 3)
@@ -62,7 +67,12 @@ test('three peers form a cluster, elect a leader, survive its kill -9, and take 
   assert.ok(Date.now() - killedAt < 10_000, `failover took ${Date.now() - killedAt} ms`)
 
   victim.start()
-  const rejoined = await waitFor(() => agreedLeader(all), (l) => l !== undefined, 30_000, 'the old leader back, as a follower')
+  const rejoined = await waitFor(
+    () => agreedLeader(all),
+    (l) => l !== undefined,
+    30_000,
+    'the old leader back, as a follower',
+  )
   assert.equal(rejoined!.nodeId, next!.nodeId, 'the restarted peer does not take over')
   assert.equal(rejoined!.epoch, next!.epoch)
   const victimStatus = await victim.status()
@@ -73,13 +83,21 @@ test('a peer with a different cluster secret cannot join', { timeout: 60_000 }, 
   const members = peers.filter((p) => p.running)
   const seed = await members[0]!.address()
   const stranger = await peer('stranger', [seed], join(dir, 'other.key'))
-  const strangerStatus = await waitFor(() => stranger.status(), (s) => s !== undefined, 30_000, 'the stranger to start')
+  const strangerStatus = await waitFor(
+    () => stranger.status(),
+    (s) => s !== undefined,
+    30_000,
+    'the stranger to start',
+  )
   await new Promise((r) => setTimeout(r, 4000))
   const seen = await members[0]!.status()
   assert.ok(!seen!.members.some((m) => m.nodeId === strangerStatus!.nodeId), 'the cluster never sees the stranger')
   const own = await stranger.status()
   assert.equal(own!.leader, null)
-  assert.deepEqual(own!.members.map((m) => m.nodeId), [strangerStatus!.nodeId])
+  assert.deepEqual(
+    own!.members.map((m) => m.nodeId),
+    [strangerStatus!.nodeId],
+  )
   await stranger.kill()
 })
 
@@ -99,7 +117,17 @@ test('SIGTERM makes a peer leave gracefully: exit code 0, and the others drop it
   const leavingId = (await leaving.status())!.nodeId
   assert.equal(await leaving.stop(), 0)
   const rest = members.filter((p) => p !== leaving)
-  await waitFor(() => rest[0]!.status(), (s) => s !== undefined && !s.members.some((m) => m.nodeId === leavingId && m.voter === true), 20_000, 'the leaver removed from the voters')
-  const leader = await waitFor(() => agreedLeader(rest), (l) => l !== undefined, 20_000, 'a leader among the remaining peers')
+  await waitFor(
+    () => rest[0]!.status(),
+    (s) => s !== undefined && !s.members.some((m) => m.nodeId === leavingId && m.voter === true),
+    20_000,
+    'the leaver removed from the voters',
+  )
+  const leader = await waitFor(
+    () => agreedLeader(rest),
+    (l) => l !== undefined,
+    20_000,
+    'a leader among the remaining peers',
+  )
   assert.notEqual(leader!.nodeId, leavingId)
 })

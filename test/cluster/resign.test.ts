@@ -41,7 +41,10 @@ test('a leader whose scheduler stops by itself resigns, shows the reason, and ho
   assert.match(firstResigned.resigned!, /^scheduler of epoch \d+ stopped \(failed: epoch \d+ is fenced by epoch \d+\)$/)
   assert.equal(firstResigned.leading, false)
   const holdOff = samples.filter((s) => s.atMs > firstResigned.atMs && s.atMs < firstResigned.atMs + 2900)
-  assert.ok(holdOff.every((s) => !s.leading), 'no lead during the 3-lease hold-off')
+  assert.ok(
+    holdOff.every((s) => !s.leading),
+    'no lead during the 3-lease hold-off',
+  )
   assert.ok(fences >= 2, `it tried again after the hold-off (${fences} fences)`)
   await node.app!.stop({ timeoutMs: 1000 })
 })

@@ -23,49 +23,65 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 })
 
-test(`a whole cluster stopped (leader kill -9, others SIGTERM) and restarted on its directories has a leader with every member up within 15 s, ${ROUNDS} times`, { timeout: 600_000 }, async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dx-restart-'))
-  await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
-  const specs = []
-  for (let i = 0; i < 3; i++) {
-    const home = join(dir, `host${i}`)
-    await mkdir(home)
-    const p2pPort = await freePort()
-    specs.push({ name: `p${i}`, cwd: home, dataDir: join(home, '.distributex', String(p2pPort)), secretFile: join(dir, 'cluster.key'), p2pPort, httpPort: await freePort() })
-  }
-  const founder = new Peer(specs[0]!)
-  peers.push(founder)
-  founder.start()
-  const seed = await founder.address()
-  for (const spec of specs.slice(1)) {
-    const p = new Peer({ ...spec, bootstrap: [seed] })
-    peers.push(p)
-    p.start()
-  }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'the first leader')
-  // A formed cluster: all three are voters (a joiner becomes one once its copy of the log caught up).
-  await waitFor(() => Promise.all(peers.map((p) => p.status())), (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3), 30_000, 'three voters')
-  const restartMs: number[] = []
-  for (let round = 0; round < ROUNDS; round++) {
-    const leader = (await agreedLeader(peers))!
-    const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
-    await peers[ids.indexOf(leader.nodeId)]!.kill()
-    await Promise.all(peers.map((p) => p.stop()))
-    const started = Date.now()
-    for (const p of peers) p.start()
-    // The probe returns what each peer sees, so a timeout shows who is stuck where.
-    const seen = await waitFor(
-      async () => {
-        const agreed = await agreedLeader(peers)
-        const views = await Promise.all(peers.map(async (p) => (await p.status())?.members.map((m) => `${m.nodeId.slice(-6)}:${m.state}${m.voter === true ? '*' : ''}`).join(' ')))
-        return { agreed, views }
-      },
-      (v) => v.agreed !== undefined,
-      15_000,
-      `round ${round}: a leader with every member up after the restart`,
+test(
+  `a whole cluster stopped (leader kill -9, others SIGTERM) and restarted on its directories has a leader with every member up within 15 s, ${ROUNDS} times`,
+  { timeout: 600_000 },
+  async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dx-restart-'))
+    await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
+    const specs = []
+    for (let i = 0; i < 3; i++) {
+      const home = join(dir, `host${i}`)
+      await mkdir(home)
+      const p2pPort = await freePort()
+      specs.push({ name: `p${i}`, cwd: home, dataDir: join(home, '.distributex', String(p2pPort)), secretFile: join(dir, 'cluster.key'), p2pPort, httpPort: await freePort() })
+    }
+    const founder = new Peer(specs[0]!)
+    peers.push(founder)
+    founder.start()
+    const seed = await founder.address()
+    for (const spec of specs.slice(1)) {
+      const p = new Peer({ ...spec, bootstrap: [seed] })
+      peers.push(p)
+      p.start()
+    }
+    await waitFor(
+      () => agreedLeader(peers),
+      (l) => l !== undefined,
+      30_000,
+      'the first leader',
     )
-    restartMs.push(Date.now() - started)
-    assert.ok(seen.agreed!.epoch > leader.epoch, `round ${round}: a new epoch`)
-  }
-  console.log(`# restart to agreed leader with all up, ms: ${restartMs.join(', ')}`)
-})
+    // A formed cluster: all three are voters (a joiner becomes one once its copy of the log caught up).
+    await waitFor(
+      () => Promise.all(peers.map((p) => p.status())),
+      (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3),
+      30_000,
+      'three voters',
+    )
+    const restartMs: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const leader = (await agreedLeader(peers))!
+      const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
+      await peers[ids.indexOf(leader.nodeId)]!.kill()
+      await Promise.all(peers.map((p) => p.stop()))
+      const started = Date.now()
+      for (const p of peers) p.start()
+      // The probe returns what each peer sees, so a timeout shows who is stuck where.
+      const seen = await waitFor(
+        async () => {
+          const agreed = await agreedLeader(peers)
+          const views = await Promise.all(
+            peers.map(async (p) => (await p.status())?.members.map((m) => `${m.nodeId.slice(-6)}:${m.state}${m.voter === true ? '*' : ''}`).join(' ')),
+          )
+          return { agreed, views }
+        },
+        (v) => v.agreed !== undefined,
+        15_000,
+        `round ${round}: a leader with every member up after the restart`,
+      )
+      restartMs.push(Date.now() - started)
+      assert.ok(seen.agreed!.epoch > leader.epoch, `round ${round}: a new epoch`)
+    }
+    console.log(`# restart to agreed leader with all up, ms: ${restartMs.join(', ')}`)
+  },
+)

@@ -20,7 +20,16 @@ let dir: string
 const peers: Peer[] = []
 
 async function peer(name: string, bootstrap: string[]): Promise<Peer> {
-  const p = new Peer({ name, dataDir: join(dir, name), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap, jobLog: `file:${join(dir, 'joblog')}`, extraArgs: ['--voter-down-ms', String(VOTER_DOWN_MS), '--gossip-interval-ms', '500', '--lease-ms', '3000'] })
+  const p = new Peer({
+    name,
+    dataDir: join(dir, name),
+    secretFile: join(dir, 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    bootstrap,
+    jobLog: `file:${join(dir, 'joblog')}`,
+    extraArgs: ['--voter-down-ms', String(VOTER_DOWN_MS), '--gossip-interval-ms', '500', '--lease-ms', '3000'],
+  })
   peers.push(p)
   p.start()
   return p
@@ -43,7 +52,12 @@ test('7 peers: 5 voters; kill -9 of a voter is followed by a replacement voter, 
   const first = await peer('p0', [])
   const seed = await first.address()
   for (let i = 1; i < 7; i++) await peer(`p${i}`, [seed])
-  const settled = await waitFor(() => first.status(), (s) => s !== undefined && s.leader !== null && liveVoters(s).length === 5 && s.members.filter((m) => m.state === 'up').length === 7, 120_000, '5 live voters and 2 workers')
+  const settled = await waitFor(
+    () => first.status(),
+    (s) => s !== undefined && s.leader !== null && liveVoters(s).length === 5 && s.members.filter((m) => m.state === 'up').length === 7,
+    120_000,
+    '5 live voters and 2 workers',
+  )
   assert.equal(settled!.members.filter((m) => m.role === 'worker').length, 2)
   assert.equal(settled!.members.filter((m) => m.role === 'leader').length, 1)
   assert.match(settled!.clusterId ?? '', /^[0-9a-f]{32}$/)
@@ -54,7 +68,12 @@ test('7 peers: 5 voters; kill -9 of a voter is followed by a replacement voter, 
   const observer = peers.find((p) => p !== victim)!
   const killedAt = Date.now()
   await victim.kill()
-  const replaced = await waitFor(() => observer.status(), (s) => s !== undefined && liveVoters(s).length === 5 && !voters(s).includes(victimId), 30_000, 'a replacement voter')
+  const replaced = await waitFor(
+    () => observer.status(),
+    (s) => s !== undefined && liveVoters(s).length === 5 && !voters(s).includes(victimId),
+    30_000,
+    'a replacement voter',
+  )
   const tookMs = Date.now() - killedAt
   t.diagnostic(`replacement voter ${tookMs} ms after kill -9 (voter-down-ms ${VOTER_DOWN_MS})`)
   // Down after suspicion (about 3 s) and silent for voter-down-ms, then two configuration changes.

@@ -13,7 +13,19 @@ import type { JobInfo } from '../../src/jobs/types.js'
 import type { StatusDocument } from '../../src/node/http-api.js'
 import type { LoadForecast, NodeLoadForecast } from '../../src/predict/analytics.js'
 
-const member = (nodeId: string, state = 'up', extra: Record<string, unknown> = {}): StatusDocument['members'][number] => ({ nodeId, state, voter: true, role: 'voter', running: 1, queued: 2, capacity: 16, eventLoopLagMs: 3, cpu: 0.1, memoryMb: 100, ...extra })
+const member = (nodeId: string, state = 'up', extra: Record<string, unknown> = {}): StatusDocument['members'][number] => ({
+  nodeId,
+  state,
+  voter: true,
+  role: 'voter',
+  running: 1,
+  queued: 2,
+  capacity: 16,
+  eventLoopLagMs: 3,
+  cpu: 0.1,
+  memoryMb: 100,
+  ...extra,
+})
 
 function job(id: string, status: JobInfo['status'], submittedAt: number, finishedAt: number | null): JobInfo {
   return { id, type: 't', status, attempts: 1, assignedTo: 'a', progress: null, outcome: null, submittedAt, finishedAt }
@@ -68,13 +80,22 @@ test('leader changes make the epoch history; the leader is asked only while a pa
   await t.hub.tick()
   const events: HubEvent[] = []
   const { snapshot, unwatch } = t.hub.watch((e) => events.push(e))
-  assert.deepEqual(snapshot.epochs.map((e) => [e.epoch, e.nodeId]), [[1, 'a']])
+  assert.deepEqual(
+    snapshot.epochs.map((e) => [e.epoch, e.nodeId]),
+    [[1, 'a']],
+  )
   assert.equal(snapshot.history.length, 2)
-  assert.deepEqual(snapshot.history[1]!.alerts.map((a) => a.name), ['NoLeader'])
+  assert.deepEqual(
+    snapshot.history[1]!.alerts.map((a) => a.name),
+    ['NoLeader'],
+  )
   t.setStatus({ leader: { nodeId: 'b', epoch: 2 }, leading: false })
   await t.env.advance(1000)
   await t.hub.tick()
-  assert.deepEqual(events.map((e) => e.kind), ['epoch', 'summary'])
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['epoch', 'summary'],
+  )
   const first = events[0]!
   assert.deepEqual(first.kind === 'epoch' ? [first.change.epoch, first.change.nodeId, first.change.at] : [], [2, 'b', t.now()])
   assert.deepEqual(t.asks.sort(), ['any', 'completed', 'failed', 'forecast'])
@@ -125,12 +146,37 @@ test('a failed ask leaves a gap and the next sample starts a new baseline', asyn
 })
 
 test('alerts come from the view and from /status', () => {
-  const status: StatusDocument = { nodeId: 'a', clusterId: 'c', addresses: [], leader: null, leading: false, members: [member('a', 'up', { eventLoopLagMs: 450 }), member('b', 'down'), member('c', 'suspect')] }
+  const status: StatusDocument = {
+    nodeId: 'a',
+    clusterId: 'c',
+    addresses: [],
+    leader: null,
+    leading: false,
+    members: [member('a', 'up', { eventLoopLagMs: 450 }), member('b', 'down'), member('c', 'suspect')],
+  }
   const withExtra = { ...status, alerts: [{ name: 'SaturationPredicted', severity: 'critical', message: 'full in 10 min' }, null, 'junk'] } as unknown as StatusDocument
-  const members = withExtra.members.map((m) => ({ nodeId: m.nodeId, role: 'voter', state: m.state, voter: true, leader: false, running: 0, queued: 0, capacity: 1, cpu: 0, lagMs: Number(m.eventLoopLagMs), memoryMb: 1 }))
+  const members = withExtra.members.map((m) => ({
+    nodeId: m.nodeId,
+    role: 'voter',
+    state: m.state,
+    voter: true,
+    leader: false,
+    running: 0,
+    queued: 0,
+    capacity: 1,
+    cpu: 0,
+    lagMs: Number(m.eventLoopLagMs),
+    memoryMb: 1,
+  }))
   assert.deepEqual(
     alertsOf(withExtra, members).map((a) => [a.name, a.severity]),
-    [['NoLeader', 'critical'], ['EventLoopLag', 'warning'], ['MemberDown', 'warning'], ['MemberSuspect', 'warning'], ['SaturationPredicted', 'critical']],
+    [
+      ['NoLeader', 'critical'],
+      ['EventLoopLag', 'warning'],
+      ['MemberDown', 'warning'],
+      ['MemberSuspect', 'warning'],
+      ['SaturationPredicted', 'critical'],
+    ],
   )
 })
 
@@ -142,7 +188,17 @@ test('percentiles are nearest-rank', () => {
 
 /** A forecast path rising by `slope` jobs per slot every 5 s for a minute, with a band of +-0.1 per point. */
 function path(node: string, load: number, slope: number): NodeLoadForecast {
-  return { node, load, capacity: 4, points: Array.from({ length: 12 }, (_, i) => ({ inS: (i + 1) * 5, load: load + slope * (i + 1), low: load + slope * (i + 1) - 0.1 * (i + 1), high: load + slope * (i + 1) + 0.1 * (i + 1) })) }
+  return {
+    node,
+    load,
+    capacity: 4,
+    points: Array.from({ length: 12 }, (_, i) => ({
+      inS: (i + 1) * 5,
+      load: load + slope * (i + 1),
+      low: load + slope * (i + 1) - 0.1 * (i + 1),
+      high: load + slope * (i + 1) + 0.1 * (i + 1),
+    })),
+  }
 }
 
 function leaderForecast(at: number, nodes: NodeLoadForecast[]): LoadForecast {
@@ -152,39 +208,86 @@ function leaderForecast(at: number, nodes: NodeLoadForecast[]): LoadForecast {
     saturation: 2,
     nodes,
     alerts: [
-      { key: 'cluster-demand:', name: 'cluster-demand', severity: 'warning', node: null, predictedAt: at + 40_000, firedAt: at - 3000, message: 'cluster demand is forecast at 90% of capacity in 40 s' },
-      { key: 'node-saturation:b', name: 'node-saturation', severity: 'warning', node: 'b', predictedAt: at + 12_400, firedAt: at - 1000, message: 'node b is predicted to saturate in 12 s' },
+      {
+        key: 'cluster-demand:',
+        name: 'cluster-demand',
+        severity: 'warning',
+        node: null,
+        predictedAt: at + 40_000,
+        firedAt: at - 3000,
+        message: 'cluster demand is forecast at 90% of capacity in 40 s',
+      },
+      {
+        key: 'node-saturation:b',
+        name: 'node-saturation',
+        severity: 'warning',
+        node: 'b',
+        predictedAt: at + 12_400,
+        firedAt: at - 1000,
+        message: 'node b is predicted to saturate in 12 s',
+      },
     ],
     durations: [{ type: 'resize', p50Ms: 120, p90Ms: 300, count: 40 }],
     mase: { '10s': 0.8, '60s': null },
   }
 }
 
-const sample = (nodeId: string): MemberSample => ({ nodeId, role: 'voter', state: 'up', voter: true, leader: false, running: 1, queued: 0, capacity: 4, cpu: 0, lagMs: 0, memoryMb: 1 })
+const sample = (nodeId: string): MemberSample => ({
+  nodeId,
+  role: 'voter',
+  state: 'up',
+  voter: true,
+  leader: false,
+  running: 1,
+  queued: 0,
+  capacity: 4,
+  cpu: 0,
+  lagMs: 0,
+  memoryMb: 1,
+})
 
 test('the forecast summary keeps known members, highest peak first, with when each saturates', () => {
-  const f = forecastSummary(leaderForecast(5000, [path('a', 0.5, 0), path('b', 1, 0.1), path('stranger', 3, 0), path('c', 2.5, -0.1), path('d', 1, 0.1)]), [sample('a'), sample('b'), sample('c'), sample('d')])
+  const f = forecastSummary(leaderForecast(5000, [path('a', 0.5, 0), path('b', 1, 0.1), path('stranger', 3, 0), path('c', 2.5, -0.1), path('d', 1, 0.1)]), [
+    sample('a'),
+    sample('b'),
+    sample('c'),
+    sample('d'),
+  ])
   // c is saturated now; d's path reaches 2 jobs per slot in 50 s; b's too, but its node-saturation
   // alert (which projects the offered work) says 12 s, sooner.
-  assert.deepEqual(f.peers.map((p) => [p.nodeId, p.saturatesInS, Math.round(p.peak * 100) / 100]), [
-    ['c', 0, 2.5],
-    ['b', 12, 2.2],
-    ['d', 50, 2.2],
-    ['a', null, 0.5],
-  ])
+  assert.deepEqual(
+    f.peers.map((p) => [p.nodeId, p.saturatesInS, Math.round(p.peak * 100) / 100]),
+    [
+      ['c', 0, 2.5],
+      ['b', 12, 2.2],
+      ['d', 50, 2.2],
+      ['a', null, 0.5],
+    ],
+  )
   const a = f.peers.find((p) => p.nodeId === 'a')!
   assert.deepEqual(a.points[0], { inS: 5, load: 0.5, low: 0.4, high: 0.6 })
   // A band whose lower edge would go below zero load is cut at zero; loads are kept to 1/1000.
   assert.deepEqual(a.points.at(-1), { inS: 60, load: 0.5, low: 0, high: 1.7 })
   assert.deepEqual([f.horizonS, f.saturation, f.durations, f.mase], [60, 2, [{ type: 'resize', p50Ms: 120, p90Ms: 300, count: 40 }], { '10s': 0.8, '60s': null }])
-  const many = forecastSummary(leaderForecast(0, Array.from({ length: 50 }, (_, i) => path(`n${i}`, i / 10, 0))), Array.from({ length: 50 }, (_, i) => sample(`n${i}`)))
+  const many = forecastSummary(
+    leaderForecast(
+      0,
+      Array.from({ length: 50 }, (_, i) => path(`n${i}`, i / 10, 0)),
+    ),
+    Array.from({ length: 50 }, (_, i) => sample(`n${i}`)),
+  )
   assert.equal(many.peers.length, FORECAST_PEERS_MAX)
   assert.equal(many.peers[0]!.nodeId, 'n49')
 })
 
 test('a forecast point outside the horizon or not a number is dropped', () => {
   const broken = path('a', 1, 0)
-  const f = forecastSummary(leaderForecast(0, [{ ...broken, points: [...broken.points, { inS: 65, load: 1, low: 1, high: 1 }, { inS: 0, load: 1, low: 1, high: 1 }, { inS: 30, load: Number.NaN, low: 0, high: 1 }] }]), [sample('a')])
+  const f = forecastSummary(
+    leaderForecast(0, [
+      { ...broken, points: [...broken.points, { inS: 65, load: 1, low: 1, high: 1 }, { inS: 0, load: 1, low: 1, high: 1 }, { inS: 30, load: Number.NaN, low: 0, high: 1 }] },
+    ]),
+    [sample('a')],
+  )
   assert.equal(f.peers[0]!.points.length, 12)
 })
 
@@ -208,14 +311,20 @@ test('summaries carry the forecast and its alerts; a failed ask leaves a gap; th
   await t.env.advance(1000)
   await t.hub.tick()
   const s = summaries[1]!
-  assert.deepEqual(s.forecast!.peers.map((p) => [p.nodeId, p.saturatesInS]), [
-    ['b', 12],
-    ['a', null],
-  ])
-  assert.deepEqual(s.alerts.map((a) => [a.name, a.predictedInS]), [
-    ['node-saturation', 12],
-    ['cluster-demand', 40],
-  ])
+  assert.deepEqual(
+    s.forecast!.peers.map((p) => [p.nodeId, p.saturatesInS]),
+    [
+      ['b', 12],
+      ['a', null],
+    ],
+  )
+  assert.deepEqual(
+    s.alerts.map((a) => [a.name, a.predictedInS]),
+    [
+      ['node-saturation', 12],
+      ['cluster-demand', 40],
+    ],
+  )
   t.failForecast(true)
   await t.env.advance(1000)
   await t.hub.tick()
@@ -226,5 +335,8 @@ test('summaries carry the forecast and its alerts; a failed ask leaves a gap; th
   await t.env.advance(1000)
   await t.hub.tick()
   const { snapshot } = t.hub.watch(() => undefined)
-  assert.deepEqual(snapshot.history.map((h) => h.forecast !== null), [false, false, false, true])
+  assert.deepEqual(
+    snapshot.history.map((h) => h.forecast !== null),
+    [false, false, false, true],
+  )
 })

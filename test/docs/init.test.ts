@@ -36,7 +36,12 @@ test('init writes a project that type-checks and names the commands to run it', 
   assert.equal(code, 0)
   assert.match(stdout, /npx distributex start --actors \.\/jobs\.ts/)
   assert.deepEqual((await readdir(project)).sort(), ['.gitignore', 'README.md', 'jobs.ts', 'package.json', 'submit.ts', 'tsconfig.json'])
-  const pkg = JSON.parse(await readFile(join(project, 'package.json'), 'utf8')) as { name: string; type: string; dependencies: Record<string, string>; scripts: Record<string, string> }
+  const pkg = JSON.parse(await readFile(join(project, 'package.json'), 'utf8')) as {
+    name: string
+    type: string
+    dependencies: Record<string, string>
+    scripts: Record<string, string>
+  }
   const own = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
   assert.deepEqual([pkg.name, pkg.type, pkg.dependencies.distributex, pkg.scripts.peer], ['word-count', 'module', `^${own.version}`, 'distributex start --actors ./jobs.ts'])
   const tsconfig = JSON.parse(await readFile(join(project, 'tsconfig.json'), 'utf8')) as { compilerOptions: { module: string; strict: boolean } }
@@ -44,7 +49,9 @@ test('init writes a project that type-checks and names the commands to run it', 
   const readme = await readFile(join(project, 'README.md'), 'utf8')
   assert.match(readme, /distributex start --actors \.\/jobs\.ts/)
   assert.match(readme, /distributex submit wordcount '\{"text":"to be or not to be"\}' --wait/)
-  const snippets = await Promise.all(['jobs.ts', 'submit.ts'].map(async (file) => ({ file, code: await readFile(join(project, file), 'utf8'), where: (line: number) => `${file}:${line}` })))
+  const snippets = await Promise.all(
+    ['jobs.ts', 'submit.ts'].map(async (file) => ({ file, code: await readFile(join(project, file), 'utf8'), where: (line: number) => `${file}:${line}` })),
+  )
   assert.deepEqual(typeCheck(snippets), [])
 })
 
@@ -62,7 +69,13 @@ test('init refuses to overwrite: nothing is written if any file exists', { timeo
 })
 
 test('the type check reports an error in a generated file at its line', { timeout: 120_000 }, () => {
-  const errors = typeCheck([{ file: 'jobs.ts', code: "import { defineJob } from 'distributex'\nexport const j = defineJob('j', (input: { n: number }) => input.n)\nj.run('x', undefined as never)", where: (line) => `jobs.ts:${line}` }])
+  const errors = typeCheck([
+    {
+      file: 'jobs.ts',
+      code: "import { defineJob } from 'distributex'\nexport const j = defineJob('j', (input: { n: number }) => input.n)\nj.run('x', undefined as never)",
+      where: (line) => `jobs.ts:${line}`,
+    },
+  ])
   assert.equal(errors.length, 1)
   assert.match(errors[0]!, /^jobs\.ts:3: /)
 })

@@ -12,7 +12,11 @@ import { MailboxFullError } from '../../src/errors.js'
 test('routed messages past the bound are refused with MailboxFullError, and room comes back as the actor takes them', () => {
   const handle = new EntitiesHandle(8, 3)
   const taken: Delivery[] = []
-  handle.attach((_shard, delivery) => taken.push(delivery), () => [], { monotonicMs: () => 0 })
+  handle.attach(
+    (_shard, delivery) => taken.push(delivery),
+    () => [],
+    { monotonicMs: () => 0 },
+  )
   const errors: Error[] = []
   const reply = (): ReplyTarget => ({ resolve: () => assert.fail('nothing answers here'), reject: (error) => errors.push(error) })
   for (let i = 0; i < 4; i++) handle.send(entityAddress('echo', `k${i}`), { type: 'echo' }, reply())

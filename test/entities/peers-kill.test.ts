@@ -42,8 +42,18 @@ test('1,000 persistent counters keep every acknowledged increment across kill -9
     peers.push(peer)
     peer.start()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 120_000, 'a leader')
-  await waitFor(() => Promise.all(peers.map((p) => p.status())), (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3), 120_000, 'three voters')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    120_000,
+    'a leader',
+  )
+  await waitFor(
+    () => Promise.all(peers.map((p) => p.status())),
+    (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3),
+    120_000,
+    'three voters',
+  )
   const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
   console.log(`# cluster formed in ${Date.now() - started} ms`)
 
@@ -62,7 +72,10 @@ test('1,000 persistent counters keep every acknowledged increment across kill -9
     if (choices.length === 0 || Date.now() > deadline) throw new Error(`gave up on ${item.key}/${item.id} after ${attempt} attempts (${done} increments done)`)
     const peer = choices[(next + attempt) % choices.length]!
     try {
-      const res = await peer.call<{ ok?: boolean; value?: number; error?: { code: string } }>('POST', `/entities/counter/${item.key}`, { message: { type: 'inc', id: item.id }, timeoutMs: 10_000 })
+      const res = await peer.call<{ ok?: boolean; value?: number; error?: { code: string } }>('POST', `/entities/counter/${item.key}`, {
+        message: { type: 'inc', id: item.id },
+        timeoutMs: 10_000,
+      })
       if (res.status === 200 && res.json.ok === true) {
         const set = acked.get(item.key) ?? new Set<string>()
         set.add(item.id)

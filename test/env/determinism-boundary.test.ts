@@ -12,7 +12,16 @@ const SCANNED = ['src', 'actors', 'protocols']
 // src/client/platform.ts: the application-side client's binding of real time (it runs outside the runtime).
 const ALLOWED = [/^src\/env\/real\.ts$/, /^src\/adapters\//, /^src\/client\/platform\.ts$/]
 
-const FORBIDDEN_MEMBERS = new Set(['Date.now', 'performance.now', 'Math.random', 'process.hrtime', 'crypto.randomUUID', 'crypto.randomBytes', 'crypto.getRandomValues', 'AbortSignal.timeout'])
+const FORBIDDEN_MEMBERS = new Set([
+  'Date.now',
+  'performance.now',
+  'Math.random',
+  'process.hrtime',
+  'crypto.randomUUID',
+  'crypto.randomBytes',
+  'crypto.getRandomValues',
+  'AbortSignal.timeout',
+])
 const FORBIDDEN_GLOBALS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'])
 const FORBIDDEN_MODULES = new Set(['node:timers', 'timers', 'node:timers/promises', 'timers/promises', 'node:perf_hooks', 'perf_hooks'])
 const FORBIDDEN_CRYPTO = new Set(['randomBytes', 'randomUUID', 'randomInt', 'randomFill', 'randomFillSync', 'getRandomValues', 'webcrypto'])
@@ -32,7 +41,8 @@ export function findViolations(fileName: string, source: string): string[] {
       report(node, 'new Date()')
     } else if (ts.isIdentifier(node) && FORBIDDEN_GLOBALS.has(node.text)) {
       const parent = node.parent
-      const isMemberName = (ts.isPropertyAccessExpression(parent) && parent.name === node) || ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertySignature(parent)
+      const isMemberName =
+        (ts.isPropertyAccessExpression(parent) && parent.name === node) || ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertySignature(parent)
       if (!isMemberName) report(node, node.text)
     } else if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const from = node.moduleSpecifier.text
@@ -93,6 +103,13 @@ test('the scanner flags each forbidden use and ignores look-alikes', () => {
     'process.hrtime.bigint()',
   ]
   for (const line of bad) assert.ok(findViolations('x.ts', line).length >= 1, line)
-  const fine = ['const d = new Date(ts)', 'env.timers.schedule(0, f)', 'const o = { setTimeout: 1 }', 'x.setTimeout(1)', "import { createHash } from 'node:crypto'", 'random.next()']
+  const fine = [
+    'const d = new Date(ts)',
+    'env.timers.schedule(0, f)',
+    'const o = { setTimeout: 1 }',
+    'x.setTimeout(1)',
+    "import { createHash } from 'node:crypto'",
+    'random.next()',
+  ]
   for (const line of fine) assert.deepEqual(findViolations('x.ts', line), [], line)
 })

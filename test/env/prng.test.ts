@@ -8,8 +8,14 @@ test('the same seed gives the same sequence; different seeds differ', () => {
   const b = new SeededRandom(42)
   const c = new SeededRandom(43)
   const seqA = Array.from({ length: 100 }, () => a.next32())
-  assert.deepEqual(seqA, Array.from({ length: 100 }, () => b.next32()))
-  assert.notDeepEqual(seqA, Array.from({ length: 100 }, () => c.next32()))
+  assert.deepEqual(
+    seqA,
+    Array.from({ length: 100 }, () => b.next32()),
+  )
+  assert.notDeepEqual(
+    seqA,
+    Array.from({ length: 100 }, () => c.next32()),
+  )
 })
 
 test('a known seed yields a pinned sequence, so the generator cannot drift unnoticed', () => {

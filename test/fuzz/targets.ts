@@ -69,7 +69,19 @@ function checkDecoder<T>(decode: (bytes: Uint8Array) => T, encode: (value: T) =>
 }
 
 /** Random values msgpack can carry, hostile shapes included. */
-const anyValue = fc.anything({ maxDepth: 3, maxKeys: 5, withBigInt: true, withTypedArray: true, withDate: true, withNullPrototype: true, withObjectString: false, withBoxedValues: false, withMap: false, withSet: false, withSparseArray: true })
+const anyValue = fc.anything({
+  maxDepth: 3,
+  maxKeys: 5,
+  withBigInt: true,
+  withTypedArray: true,
+  withDate: true,
+  withNullPrototype: true,
+  withObjectString: false,
+  withBoxedValues: false,
+  withMap: false,
+  withSet: false,
+  withSparseArray: true,
+})
 
 /** JSON text of a fuzzed value (bigints as numbers: JSON has no other form for them). */
 function json(value: unknown): string {
@@ -117,7 +129,9 @@ export function decoderInputs(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8A
     fc.uint8Array({ maxLength: 200 }),
     anyValue.map(packOrEmpty),
     fc.tuple(fc.nat({ max: valid.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([i, edits]) => mutateBytes(valid[i]!, edits)),
-    fc.tuple(fc.nat({ max: trees.length - 1 }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), anyValue).map(([i, choices, value]) => packOrEmpty(mutateShape(trees[i], choices, value))),
+    fc
+      .tuple(fc.nat({ max: trees.length - 1 }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), anyValue)
+      .map(([i, choices, value]) => packOrEmpty(mutateShape(trees[i], choices, value))),
   )
 }
 
@@ -128,7 +142,11 @@ function decoderTarget<T>(name: string, weight: number, decode: (bytes: Uint8Arr
   return {
     name,
     weight,
-    run: async (cases, seed) => fc.assert(fc.property(inputs, (bytes) => checkDecoder(decode, encode, bytes)), { numRuns: cases, seed }),
+    run: async (cases, seed) =>
+      fc.assert(
+        fc.property(inputs, (bytes) => checkDecoder(decode, encode, bytes)),
+        { numRuns: cases, seed },
+      ),
   }
 }
 
@@ -167,22 +185,89 @@ const ENVELOPES: Envelope[] = [
 ]
 
 const REPLICATION: ReplicationMessage[] = [
-  { kind: 'append', epoch: 7, leaderCommit: 10, prevIndex: 9, prevEpoch: 6, entries: [{ index: 10, epoch: 6, payload: Uint8Array.from([1]) }, { index: 11, epoch: 7, payload: Uint8Array.from([2, 3]) }], compactBelow: 4 },
+  {
+    kind: 'append',
+    epoch: 7,
+    leaderCommit: 10,
+    prevIndex: 9,
+    prevEpoch: 6,
+    entries: [
+      { index: 10, epoch: 6, payload: Uint8Array.from([1]) },
+      { index: 11, epoch: 7, payload: Uint8Array.from([2, 3]) },
+    ],
+    compactBelow: 4,
+  },
   { kind: 'reply', epoch: 7, ok: false, end: 8, hint: 3 },
   { kind: 'reset', epoch: 7, leaderCommit: 20, start: 15, prevEpoch: 6 },
 ]
 
 /** Settings a fuzzed configuration draws from: every key, with plausible and hostile values. */
-const SETTING_KEYS = ['listen', 'bootstrap', 'secretFile', 'http', 'httpTokenFile', 'httpHostNames', 'dataDir', 'logLevel', 'gossipIntervalMs', 'leaseMs', 'voters', 'voterDownMs', 'jobLog', 'cache', 'actors', 'retainJobs', 'retainMs', 'kafkaTls', 'kafkaCaFile', 'kafkaCertFile', 'kafkaKeyFile', 'kafkaSasl', 'kafkaUsername', 'kafkaPasswordFile', 'kafkaReplicationFactor', 'kafkaMinInsyncReplicas', 'redisUsername', 'redisPasswordFile', 'redisCaFile'] as const
+const SETTING_KEYS = [
+  'listen',
+  'bootstrap',
+  'secretFile',
+  'http',
+  'httpTokenFile',
+  'httpHostNames',
+  'dataDir',
+  'logLevel',
+  'gossipIntervalMs',
+  'leaseMs',
+  'voters',
+  'voterDownMs',
+  'jobLog',
+  'cache',
+  'actors',
+  'retainJobs',
+  'retainMs',
+  'kafkaTls',
+  'kafkaCaFile',
+  'kafkaCertFile',
+  'kafkaKeyFile',
+  'kafkaSasl',
+  'kafkaUsername',
+  'kafkaPasswordFile',
+  'kafkaReplicationFactor',
+  'kafkaMinInsyncReplicas',
+  'redisUsername',
+  'redisPasswordFile',
+  'redisCaFile',
+] as const
 const settingText = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('/ip4/127.0.0.1/tcp/7400', '/ip4/10.0.0.1/tcp/7400/p2p/12D3KooW', '127.0.0.1:7401', '0.0.0.0:7401', '[::1]:7401', 'off', 'kafka://k:9092/t', 'kafka://a@k:9092/t', 'redis://r:6379/p', 'rediss://r:1/x', 'file:/tmp/x', 'replicated', 'on', 'plain', 'scram-sha-256', '3', '0', '-1', '1e309', 'NaN', '2147483648', '/etc/hostname', '/nonexistent'),
+  fc.constantFrom(
+    '/ip4/127.0.0.1/tcp/7400',
+    '/ip4/10.0.0.1/tcp/7400/p2p/12D3KooW',
+    '127.0.0.1:7401',
+    '0.0.0.0:7401',
+    '[::1]:7401',
+    'off',
+    'kafka://k:9092/t',
+    'kafka://a@k:9092/t',
+    'redis://r:6379/p',
+    'rediss://r:1/x',
+    'file:/tmp/x',
+    'replicated',
+    'on',
+    'plain',
+    'scram-sha-256',
+    '3',
+    '0',
+    '-1',
+    '1e309',
+    'NaN',
+    '2147483648',
+    '/etc/hostname',
+    '/nonexistent',
+  ),
 )
 const settingValue = fc.oneof(settingText, fc.array(settingText, { maxLength: 3 }), fc.double(), fc.integer(), anyValue)
 const settings = fc.dictionary(fc.constantFrom(...SETTING_KEYS), settingValue, { maxKeys: 6 })
 
 /** Flags and environment arrive as strings (parseArgs, process.env); the config file may hold anything. */
-const flagSettings = fc.tuple(fc.dictionary(fc.constantFrom(...SETTING_KEYS), settingText, { maxKeys: 6 }), fc.option(fc.array(settingText, { maxLength: 3 }), { nil: undefined })).map(([flags, actors]) => (actors === undefined ? flags : { ...flags, actors }))
+const flagSettings = fc
+  .tuple(fc.dictionary(fc.constantFrom(...SETTING_KEYS), settingText, { maxKeys: 6 }), fc.option(fc.array(settingText, { maxLength: 3 }), { nil: undefined }))
+  .map(([flags, actors]) => (actors === undefined ? flags : { ...flags, actors }))
 
 function configTarget(weight: number): FuzzTarget {
   return {
@@ -193,18 +278,24 @@ function configTarget(weight: number): FuzzTarget {
       const file = join(dir, 'settings.json')
       try {
         fc.assert(
-          fc.property(flagSettings, settings, fc.dictionary(fc.constantFrom(...SETTING_KEYS), settingText, { maxKeys: 4 }), fc.oneof(anyValue, settings), (flags, fileSettings, env, raw) => {
-            const envVars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`DX_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, v]))
-            const text = typeof raw === 'string' ? raw : json(raw === undefined ? fileSettings : raw) || 'null'
-            writeFileSync(file, text)
-            for (const attempt of [() => resolveConfig(flags as RawSettings, envVars), () => resolveConfig({}, envVars, file)]) {
-              try {
-                attempt()
-              } catch (error) {
-                if (!(error instanceof DistributeXError)) untyped(error)
+          fc.property(
+            flagSettings,
+            settings,
+            fc.dictionary(fc.constantFrom(...SETTING_KEYS), settingText, { maxKeys: 4 }),
+            fc.oneof(anyValue, settings),
+            (flags, fileSettings, env, raw) => {
+              const envVars = Object.fromEntries(Object.entries(env).map(([k, v]) => [`DX_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, v]))
+              const text = typeof raw === 'string' ? raw : json(raw === undefined ? fileSettings : raw) || 'null'
+              writeFileSync(file, text)
+              for (const attempt of [() => resolveConfig(flags as RawSettings, envVars), () => resolveConfig({}, envVars, file)]) {
+                try {
+                  attempt()
+                } catch (error) {
+                  if (!(error instanceof DistributeXError)) untyped(error)
+                }
               }
-            }
-          }),
+            },
+          ),
           { numRuns: cases, seed },
         )
       } finally {
@@ -251,7 +342,10 @@ function replayTarget(weight: number): FuzzTarget {
           for (const [at, bytes] of edits) payloads[at] = bytes
           let replay
           try {
-            replay = await replayJobLog(logOf(payloads), () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1000, maxAgeMs: Infinity } }))
+            replay = await replayJobLog(
+              logOf(payloads),
+              () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1000, maxAgeMs: Infinity } }),
+            )
           } catch (error) {
             untyped(error)
           }
@@ -264,7 +358,8 @@ function replayTarget(weight: number): FuzzTarget {
             }
           }).length
           if (replay.skipped < undecodable) throw new Error(`replay skipped ${replay.skipped} records, ${undecodable} do not decode`)
-          for (let i = 0; i < 4; i++) if (payloads[i] === valid[i] && replay.core.inspect(`r${i + 1}`) === undefined) throw new Error(`job r${i + 1}, intact in the log, is unknown after replay`)
+          for (let i = 0; i < 4; i++)
+            if (payloads[i] === valid[i] && replay.core.inspect(`r${i + 1}`) === undefined) throw new Error(`job r${i + 1}, intact in the log, is unknown after replay`)
         }),
         { numRuns: cases, seed },
       ),
@@ -275,11 +370,31 @@ function replayTarget(weight: number): FuzzTarget {
 export function codecTargets(): FuzzTarget[] {
   const envelopes = new EnvelopeCodec({ maxBytes: 64 * 1024 })
   return [
-    decoderTarget('actor envelope', 20, (b) => envelopes.decode(b), (e) => envelopes.encode(e), ENVELOPES),
-    decoderTarget('cluster gossip record', 15, decodeRecord, encodeRecord, [MEMBER, { ...MEMBER, log: null, clusterId: null, config: { epoch: 5, counter: 2 } as MemberRecord['config'] }]),
-    decoderTarget('cluster persisted state', 10, decodeState, encodeState, [{ incarnation: 2, epoch: 7, vote: 'n2', config: { epoch: 7, counter: 1, members: ['n0', 'n2'], workers: ['n1'] }, clusterId: 'c1' }]),
+    decoderTarget(
+      'actor envelope',
+      20,
+      (b) => envelopes.decode(b),
+      (e) => envelopes.encode(e),
+      ENVELOPES,
+    ),
+    decoderTarget('cluster gossip record', 15, decodeRecord, encodeRecord, [
+      MEMBER,
+      { ...MEMBER, log: null, clusterId: null, config: { epoch: 5, counter: 2 } as MemberRecord['config'] },
+    ]),
+    decoderTarget('cluster persisted state', 10, decodeState, encodeState, [
+      { incarnation: 2, epoch: 7, vote: 'n2', config: { epoch: 7, counter: 1, members: ['n0', 'n2'], workers: ['n1'] }, clusterId: 'c1' },
+    ]),
     decoderTarget('job-log record', 20, decodeJobRecord, encodeJobRecord, JOB_RECORDS),
-    decoderTarget('job-log snapshot', 10, decodeSnapshotState, encodeSnapshotState, [{ records: JOB_RECORDS.slice(0, 4), expired: [{ bits: new Uint8Array(16), count: 0 }, { bits: Uint8Array.from([1, 2]), count: 2 }], recentlyExpired: ['j9'] }]),
+    decoderTarget('job-log snapshot', 10, decodeSnapshotState, encodeSnapshotState, [
+      {
+        records: JOB_RECORDS.slice(0, 4),
+        expired: [
+          { bits: new Uint8Array(16), count: 0 },
+          { bits: Uint8Array.from([1, 2]), count: 2 },
+        ],
+        recentlyExpired: ['j9'],
+      },
+    ]),
     decoderTarget('replication frame', 15, decodeReplication, encodeReplication, REPLICATION),
     replayTarget(5),
     configTarget(5),
@@ -292,10 +407,21 @@ const segment = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('%', '%E0
 const queryValue = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('1', '0', '-1', '600000', '600001', '2147483648', '1e309', 'NaN', '', '%', 'completed', 'bogus'))
 const query = fc.dictionary(fc.constantFrom('timeoutMs', 'submitTimeoutMs', 'wait', 'limit', 'cursor', 'status', 'x'), queryValue, { maxKeys: 3 })
 const jobOptions = fc.record(
-  { priority: fc.oneof(fc.integer(), fc.double(), anyValue), timeoutMs: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 31), anyValue), retries: fc.oneof(fc.integer({ min: -2, max: 20 }), anyValue), backoff: fc.oneof(fc.record({ minMs: fc.double(), maxMs: fc.double(), factor: fc.double(), jitter: fc.double() }, { requiredKeys: [] }), anyValue), deadline: fc.oneof(fc.double(), anyValue), idempotencyKey: fc.oneof(fc.string({ maxLength: 20 }), anyValue), dependsOn: fc.oneof(fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), anyValue) },
+  {
+    priority: fc.oneof(fc.integer(), fc.double(), anyValue),
+    timeoutMs: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 31), anyValue),
+    retries: fc.oneof(fc.integer({ min: -2, max: 20 }), anyValue),
+    backoff: fc.oneof(fc.record({ minMs: fc.double(), maxMs: fc.double(), factor: fc.double(), jitter: fc.double() }, { requiredKeys: [] }), anyValue),
+    deadline: fc.oneof(fc.double(), anyValue),
+    idempotencyKey: fc.oneof(fc.string({ maxLength: 20 }), anyValue),
+    dependsOn: fc.oneof(fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), anyValue),
+  },
   { requiredKeys: [] },
 )
-const submission = fc.record({ type: fc.oneof(fc.constant('noop'), fc.string({ maxLength: 10 }), anyValue), input: anyValue, options: fc.oneof(jobOptions, anyValue) }, { requiredKeys: [] })
+const submission = fc.record(
+  { type: fc.oneof(fc.constant('noop'), fc.string({ maxLength: 10 }), anyValue), input: anyValue, options: fc.oneof(jobOptions, anyValue) },
+  { requiredKeys: [] },
+)
 const body = fc.oneof(
   submission.map(json),
   fc.array(submission, { maxLength: 4 }).map((jobs) => json({ jobs })),
@@ -318,14 +444,27 @@ export const httpCases: fc.Arbitrary<HttpCase> = fc
     params: fc.array(segment, { minLength: 2, maxLength: 2 }),
     extra: fc.option(segment, { nil: undefined }),
     query,
-    contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', ''),
+    contentType: fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/jsonx',
+      '',
+    ),
     host: fc.constantFrom('ok', 'ok', 'ok', 'localhost', 'evil.example', '127.0.0.1:1', '[::1]', '', 'ok:99999'),
     body,
   })
   .map(({ method, route, params, extra, query: q, contentType, host, body: b }) => {
     const path = route.replace(':id', encodeSegment(params[0]!)) + (extra === undefined ? '' : `/${encodeSegment(extra)}`)
     const search = new URLSearchParams(q).toString()
-    return { method, path: search === '' ? path : `${path}?${search}`, headers: { ...(contentType === '' ? {} : { 'content-type': contentType }), host }, body: method === 'GET' || method === 'HEAD' ? '' : b }
+    return {
+      method,
+      path: search === '' ? path : `${path}?${search}`,
+      headers: { ...(contentType === '' ? {} : { 'content-type': contentType }), host },
+      body: method === 'GET' || method === 'HEAD' ? '' : b,
+    }
   })
 
 /** Leaves crafted escapes (`%`, `%E0%A4%A`) raw, so the server sees them; encodes anything else. */

@@ -54,7 +54,12 @@ export async function checkResults(peers: Peer[], acked: Map<string, number>): P
   for (let i = 0; i < ids.length; i += 200) {
     await Promise.all(
       ids.slice(i, i + 200).map(async (id) => {
-        const reply = await waitFor(() => peer.call<{ ok: boolean; value?: { n: number } }>('GET', `/jobs/${id}/result?timeoutMs=60000`), (r) => r.status === 200, 120_000, `job ${id}`)
+        const reply = await waitFor(
+          () => peer.call<{ ok: boolean; value?: { n: number } }>('GET', `/jobs/${id}/result?timeoutMs=60000`),
+          (r) => r.status === 200,
+          120_000,
+          `job ${id}`,
+        )
         assert.equal(reply.json.ok, true, `job ${id}: ${JSON.stringify(reply.json)}`)
         assert.equal(reply.json.value!.n, acked.get(id))
         results.set(id, reply.json.value)
@@ -73,7 +78,7 @@ export async function checkLog(log: JobLog, acked: Map<string, number>, results:
   const replay = await replayJobLog(log, () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(1), { retention: { maxFinished: 1_000_000, maxAgeMs: Infinity } }))
   const finished = new Map<string, number>()
   const end = await log.endOffset()
-  for (let offset = replay.from; offset < end; ) {
+  for (let offset = replay.from; offset < end;) {
     const chunk = await log.read(offset, 5000)
     if (chunk.length === 0) break
     for (const entry of chunk) {

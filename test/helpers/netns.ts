@@ -88,7 +88,11 @@ export function setDataLink(host: Host, up: boolean): void {
 export function teardownHosts(count: number, net: HostNet = DEFAULT_NET): void {
   const { prefix } = net
   for (let i = 0; i < count; i++) {
-    for (const args of [['netns', 'del', `${prefix}${i}`], ['link', 'del', `${prefix}${i}d`], ['link', 'del', `${prefix}${i}m`]]) {
+    for (const args of [
+      ['netns', 'del', `${prefix}${i}`],
+      ['link', 'del', `${prefix}${i}d`],
+      ['link', 'del', `${prefix}${i}m`],
+    ]) {
       try {
         ip(...args)
       } catch {

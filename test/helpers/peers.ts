@@ -75,11 +75,26 @@ export class Peer {
   start(): void {
     const s = this.spec
     const host = s.host ?? '127.0.0.1'
-    const args = [...(s.nodeArgs ?? []), s.bin ?? BIN, 'start', '--listen', `/ip4/${host}/tcp/${s.p2pPort}`, '--http', `${s.httpBind ?? host}:${s.httpPort}`, '--data-dir', s.dataDir, '--secret-file', s.secretFile, '--log-level', 'warn']
+    const args = [
+      ...(s.nodeArgs ?? []),
+      s.bin ?? BIN,
+      'start',
+      '--listen',
+      `/ip4/${host}/tcp/${s.p2pPort}`,
+      '--http',
+      `${s.httpBind ?? host}:${s.httpPort}`,
+      '--data-dir',
+      s.dataDir,
+      '--secret-file',
+      s.secretFile,
+      '--log-level',
+      'warn',
+    ]
     if (s.bootstrap !== undefined && s.bootstrap.length > 0) args.push('--bootstrap', s.bootstrap.join(','))
     if (s.jobLog !== undefined) args.push('--job-log', s.jobLog)
     // The test brokers are single brokers: the topic's redundancy is overridden, as the README says.
-    if (s.jobLog?.startsWith('kafka://') === true && !(s.extraArgs ?? []).includes('--kafka-replication-factor')) args.push('--kafka-replication-factor', '1', '--kafka-min-insync-replicas', '1')
+    if (s.jobLog?.startsWith('kafka://') === true && !(s.extraArgs ?? []).includes('--kafka-replication-factor'))
+      args.push('--kafka-replication-factor', '1', '--kafka-min-insync-replicas', '1')
     if (s.cache !== undefined) args.push('--cache', s.cache)
     if (s.actors !== undefined) args.push('--actors', s.actors)
     if (s.httpTokenFile !== undefined) args.push('--http-token-file', s.httpTokenFile)
@@ -88,7 +103,12 @@ export class Peer {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(s.cwd === undefined ? {} : { cwd: s.cwd }) })
     this.child = child
     const keep = (data: Buffer): void => {
-      this.output.push(...data.toString().split('\n').filter((l) => l !== ''))
+      this.output.push(
+        ...data
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      )
       if (this.output.length > 500) this.output.splice(0, this.output.length - 500)
     }
     child.stdout?.on('data', keep)
@@ -133,7 +153,12 @@ export class Peer {
 
   /** The peer's own multiaddr with /p2p/<id>, once it serves /status. */
   async address(): Promise<string> {
-    const status = await waitFor(() => this.status(), (s) => s !== undefined && s.addresses.length > 0, 30_000, `${this.spec.name} to serve /status`)
+    const status = await waitFor(
+      () => this.status(),
+      (s) => s !== undefined && s.addresses.length > 0,
+      30_000,
+      `${this.spec.name} to serve /status`,
+    )
     return status!.addresses.find((a) => a.includes(`/tcp/${this.spec.p2pPort}/`)) ?? status!.addresses[0]!
   }
 }

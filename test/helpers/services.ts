@@ -40,7 +40,11 @@ export function kafkaBroker(port: number): { bootstrap: string; start(options?: 
 
 async function brokerScript(command: 'start' | 'stop', port: number, env: Record<string, string> = {}): Promise<string> {
   try {
-    const { stdout } = await run('bash', [BROKER_SH, command], { env: { ...process.env, ...env, DX_KAFKA_PORT: String(port) }, timeout: BROKER_START_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 })
+    const { stdout } = await run('bash', [BROKER_SH, command], {
+      env: { ...process.env, ...env, DX_KAFKA_PORT: String(port) },
+      timeout: BROKER_START_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
+    })
     return stdout.trim().split('\n').pop() ?? ''
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? ''
@@ -49,7 +53,14 @@ async function brokerScript(command: 'start' | 'stop', port: number, env: Record
 }
 
 async function kafkaAnswers(bootstrap: string): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'dx-test-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 3000, retry: { retries: 0 } }).admin({ retry: { retries: 0 } })
+  const admin = new Kafka({
+    clientId: 'dx-test-probe',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  }).admin({ retry: { retries: 0 } })
   try {
     await admin.connect()
     await admin.describeCluster()

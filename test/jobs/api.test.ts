@@ -37,7 +37,10 @@ const hang = defineJob('hang', async (input: { tag: string }, ctx) => {
 
 function cluster(maxQueued?: number): World<AssembledNode> {
   const world = new World<AssembledNode>(3, 3, (ctx) =>
-    assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [add, slow, flaky, fatal, hang], ...(maxQueued === undefined ? {} : { maxQueued }) }),
+    assembleNode(
+      { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache },
+      { founder: ctx.id === 'n0', jobs: [add, slow, flaky, fatal, hang], ...(maxQueued === undefined ? {} : { maxQueued }) },
+    ),
   )
   for (const node of world.nodes) world.start(node)
   return world

@@ -10,7 +10,13 @@ import { resolveJobOptions } from '../../src/jobs/options.js'
 import { checkSpec } from '../../src/jobs/protocol.js'
 import type { JobSpec } from '../../src/jobs/types.js'
 
-const base: JobSpec = { id: 'job-1', type: 'resize', input: { url: 'https://x', sizes: [1, 2] }, options: resolveJobOptions({ priority: 3, retries: 2, idempotencyKey: 'k', dependsOn: ['a'] }), submittedAt: 1_700_000_000_000 }
+const base: JobSpec = {
+  id: 'job-1',
+  type: 'resize',
+  input: { url: 'https://x', sizes: [1, 2] },
+  options: resolveJobOptions({ priority: 3, retries: 2, idempotencyKey: 'k', dependsOn: ['a'] }),
+  submittedAt: 1_700_000_000_000,
+}
 
 /** What the codec round trip (the previous check) says about a spec: the decoded spec, or 'refused'. */
 function viaCodec(spec: unknown): JobSpec | 'refused' {
@@ -54,22 +60,38 @@ test('malformed specs are refused, as the codec refuses them', () => {
     { ...base, submittedAt: '2026' },
   ]
   for (const spec of bad) {
-    assert.equal(direct(spec), 'refused', JSON.stringify(spec, (_, v: unknown) => (typeof v === 'function' ? 'fn' : v)))
+    assert.equal(
+      direct(spec),
+      'refused',
+      JSON.stringify(spec, (_, v: unknown) => (typeof v === 'function' ? 'fn' : v)),
+    )
     assert.equal(viaCodec(spec), 'refused')
   }
 })
 
 test('the direct check agrees with the codec round trip on arbitrary field values', () => {
-  const anyValue = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.double(), fc.integer(), fc.string({ maxLength: 3 }), fc.array(fc.string({ maxLength: 2 }), { maxLength: 2 }))
+  const anyValue = fc.oneof(
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.boolean(),
+    fc.double(),
+    fc.integer(),
+    fc.string({ maxLength: 3 }),
+    fc.array(fc.string({ maxLength: 2 }), { maxLength: 2 }),
+  )
   fc.assert(
-    fc.property(fc.constantFrom('id', 'type', 'input', 'priority', 'timeoutMs', 'retries', 'deadline', 'idempotencyKey', 'dependsOn', 'submittedAt', 'minMs', 'jitter'), anyValue, (field, value) => {
-      const spec = structuredClone(base) as unknown as Record<string, unknown> & { options: Record<string, unknown> & { backoff: Record<string, unknown> } }
-      if (field in spec) spec[field] = value
-      else if (field in spec.options) spec.options[field] = value
-      else spec.options.backoff[field] = value
-      const expected = viaCodec(spec)
-      assert.deepEqual(direct(spec), expected)
-    }),
+    fc.property(
+      fc.constantFrom('id', 'type', 'input', 'priority', 'timeoutMs', 'retries', 'deadline', 'idempotencyKey', 'dependsOn', 'submittedAt', 'minMs', 'jitter'),
+      anyValue,
+      (field, value) => {
+        const spec = structuredClone(base) as unknown as Record<string, unknown> & { options: Record<string, unknown> & { backoff: Record<string, unknown> } }
+        if (field in spec) spec[field] = value
+        else if (field in spec.options) spec.options[field] = value
+        else spec.options.backoff[field] = value
+        const expected = viaCodec(spec)
+        assert.deepEqual(direct(spec), expected)
+      },
+    ),
     { numRuns: 500 },
   )
 })

@@ -38,18 +38,38 @@ async function startCluster(jobLog: (dir: string) => string, cache: string): Pro
     await rm(dir, { recursive: true, force: true })
   })
   for (let i = 0; i < 3; i++) {
-    const p = new Peer({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: jobLog(dir), cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    const p = new Peer({
+      name: `p${i}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      jobLog: jobLog(dir),
+      cache,
+      bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+    })
     peers.push(p)
     p.start()
     await p.address()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    30_000,
+    'a leader',
+  )
   return { peers, dir }
 }
 
 /** The new leader's /metrics shows its duties: leading, appends to the log, finished jobs; some peer ran attempts. */
 async function checkMetrics(cluster: Cluster): Promise<void> {
-  const value = (text: string, series: string): number => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1) ?? NaN)
+  const value = (text: string, series: string): number =>
+    Number(
+      text
+        .split('\n')
+        .find((line) => line.startsWith(`${series} `))
+        ?.slice(series.length + 1) ?? NaN,
+    )
   const live = cluster.peers.filter((p) => p.running)
   const texts = await Promise.all(live.map(async (p) => (await fetch(`${p.httpUrl}/metrics`)).text()))
   const leaders = texts.filter((t) => value(t, 'dx_cluster_leading') === 1)

@@ -86,7 +86,9 @@ const slow = defineJob('slow-idem', async (input: { ms: number; tag: string }, c
 })
 
 function cluster(): World<AssembledNode> {
-  const world = new World<AssembledNode>(3, 3, (ctx) => assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [slow] }))
+  const world = new World<AssembledNode>(3, 3, (ctx) =>
+    assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [slow] }),
+  )
   for (const node of world.nodes) world.start(node)
   return world
 }

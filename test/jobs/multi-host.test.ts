@@ -46,12 +46,30 @@ async function readmeCluster(prepare?: (index: number, home: string) => void): P
     // The recipe: `distributex start --listen /ip4/0.0.0.0/tcp/7400 --secret-file cluster.key [--bootstrap <first>]`,
     // with the HTTP API on the host's management address (so with a token) so that the test can read /status.
     const seed = peers.length === 0 ? [] : [await peers[0]!.address()]
-    const p = new Peer({ name: host.ns, netns: host.ns, cwd: home, host: host.dataIp, httpBind: host.mgmtIp, httpReach: host.mgmtIp, p2pPort: 7400, httpPort: 7401, dataDir: join(home, '.distributex', '7400'), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'http.token'), bootstrap: seed })
+    const p = new Peer({
+      name: host.ns,
+      netns: host.ns,
+      cwd: home,
+      host: host.dataIp,
+      httpBind: host.mgmtIp,
+      httpReach: host.mgmtIp,
+      p2pPort: 7400,
+      httpPort: 7401,
+      dataDir: join(home, '.distributex', '7400'),
+      secretFile: join(dir, 'cluster.key'),
+      httpTokenFile: join(dir, 'http.token'),
+      bootstrap: seed,
+    })
     peers.push(p)
     p.start()
     await p.address()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 60_000, 'a leader across three hosts')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    60_000,
+    'a leader across three hosts',
+  )
   return { peers, homes }
 }
 

@@ -17,5 +17,8 @@ test('timeouts and backoffs beyond the longest timer are refused', () => {
 test('the leader refuses an encoded submission whose timeout a timer cannot hold', () => {
   const options = { ...resolveJobOptions({}), timeoutMs: 2 ** 31 }
   const bytes = encodeJobRecord({ kind: 'submitted', spec: { id: 'j', type: 't', input: null, options, submittedAt: 0 } })
-  assert.throws(() => decodeJobRecord(bytes), (e: unknown) => e instanceof ProtocolError && /beyond the longest timer/.test(e.message))
+  assert.throws(
+    () => decodeJobRecord(bytes),
+    (e: unknown) => e instanceof ProtocolError && /beyond the longest timer/.test(e.message),
+  )
 })

@@ -29,12 +29,26 @@ async function cluster(jobLog: string, cache: string): Promise<Peer[]> {
     await rm(dir, { recursive: true, force: true })
   })
   for (let i = 0; i < 3; i++) {
-    const p = new Peer({ name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog, cache, bootstrap: i === 0 ? [] : [await peers[0]!.address()] })
+    const p = new Peer({
+      name: `p${i}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      jobLog,
+      cache,
+      bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+    })
     peers.push(p)
     p.start()
     await p.address()
   }
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'a leader')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    30_000,
+    'a leader',
+  )
   return peers
 }
 
@@ -46,7 +60,12 @@ async function submit(peer: Peer, n: number, submitTimeoutMs = 30_000): Promise<
 
 async function allCompleted(peer: Peer, ids: string[]): Promise<void> {
   for (const id of ids) {
-    const reply = await waitFor(() => peer.call<{ ok: boolean }>('GET', `/jobs/${id}/result?timeoutMs=60000`), (r) => r.status === 200, 120_000, `job ${id}`)
+    const reply = await waitFor(
+      () => peer.call<{ ok: boolean }>('GET', `/jobs/${id}/result?timeoutMs=60000`),
+      (r) => r.status === 200,
+      120_000,
+      `job ${id}`,
+    )
     assert.equal(reply.json.ok, true, `job ${id}`)
   }
 }
@@ -84,7 +103,12 @@ test('Redis down: jobs still complete (results come from the log); Redis back: r
   cleanups.push(async () => void redis.kill('SIGKILL'))
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
   cleanups.push(async () => client.disconnect())
-  await waitFor(() => client.ping().catch(() => ''), (p) => p === 'PONG', 10_000, 'redis')
+  await waitFor(
+    () => client.ping().catch(() => ''),
+    (p) => p === 'PONG',
+    10_000,
+    'redis',
+  )
   const prefix = `dxoutage${Date.now()}`
   const peers = await cluster(`file:${join(tmpdir(), `dx-outage-log-${Date.now()}`)}`, `redis://127.0.0.1:${port}/${prefix}`)
   const first = await submit(peers[1]!, 20)
@@ -97,10 +121,20 @@ test('Redis down: jobs still complete (results come from the log); Redis back: r
   await allCompleted(peers[2]!, during.ids)
 
   redis = start()
-  await waitFor(() => client.ping().catch(() => ''), (p) => p === 'PONG', 10_000, 'redis back')
+  await waitFor(
+    () => client.ping().catch(() => ''),
+    (p) => p === 'PONG',
+    10_000,
+    'redis back',
+  )
   const later = await submit(peers[1]!, 20)
   await allCompleted(peers[1]!, later.ids)
-  await waitFor(() => client.exists(`${prefix}:job:${later.ids[19]}`), (n) => n === 1, 20_000, 'results cached again')
+  await waitFor(
+    () => client.exists(`${prefix}:job:${later.ids[19]}`),
+    (n) => n === 1,
+    20_000,
+    'results cached again',
+  )
   const metrics = await (await fetch(`${(await Promise.all(peers.map(async (p) => [p, (await p.status())!.leading] as const))).find(([, l]) => l)![0].httpUrl}/metrics`)).text()
   assert.match(metrics, /^dx_jobs_cache_errors_total [1-9]\d*$/m, 'the leader counted the failed cache writes')
 })

@@ -19,13 +19,33 @@ test('a record that cannot be decoded is skipped on replay and counted; the node
   try {
     await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
     const logDir = join(dir, 'log')
-    const peer = new Peer({ name: 'p0', dataDir: join(dir, 'data'), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `file:${logDir}` })
+    const peer = new Peer({
+      name: 'p0',
+      dataDir: join(dir, 'data'),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      jobLog: `file:${logDir}`,
+    })
     const runOne = async (n: number): Promise<void> => {
-      const reply = await waitFor(() => peer.call<{ ok?: boolean; value?: unknown }>('POST', '/jobs?wait&timeoutMs=20000', { type: 'fib', input: { n } }).catch(() => ({ status: 0, json: {} as { ok?: boolean } })), (r) => r.status === 200, 60_000, 'a job')
+      const reply = await waitFor(
+        () =>
+          peer
+            .call<{ ok?: boolean; value?: unknown }>('POST', '/jobs?wait&timeoutMs=20000', { type: 'fib', input: { n } })
+            .catch(() => ({ status: 0, json: {} as { ok?: boolean } })),
+        (r) => r.status === 200,
+        60_000,
+        'a job',
+      )
       assert.equal(reply.json.ok, true)
     }
     peer.start()
-    await waitFor(() => agreedLeader([peer]), (l) => l !== undefined, 60_000, 'a leader')
+    await waitFor(
+      () => agreedLeader([peer]),
+      (l) => l !== undefined,
+      60_000,
+      'a leader',
+    )
     await runOne(10)
     assert.equal(await peer.stop(), 0)
 
@@ -37,11 +57,19 @@ test('a record that cannot be decoded is skipped on replay and counted; the node
     await log.close()
 
     peer.start()
-    await waitFor(() => agreedLeader([peer]), (l) => l !== undefined, 60_000, 'a leader after the restart')
+    await waitFor(
+      () => agreedLeader([peer]),
+      (l) => l !== undefined,
+      60_000,
+      'a leader after the restart',
+    )
     await runOne(11)
     const metrics = await (await fetch(`${peer.httpUrl}/metrics`)).text()
     assert.match(metrics, /^dx_jobs_replay_skipped_records_total 1$/m)
-    assert.ok(peer.output.some((line) => line.includes('replay skipped job-log records')), peer.output.slice(-20).join('\n'))
+    assert.ok(
+      peer.output.some((line) => line.includes('replay skipped job-log records')),
+      peer.output.slice(-20).join('\n'),
+    )
     await peer.stop()
   } finally {
     await rm(dir, { recursive: true, force: true })

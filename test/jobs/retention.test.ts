@@ -42,10 +42,20 @@ test('many jobs through the core: the structures that hold jobs stay bounded by 
   const c = core({ maxFinished: 100, maxAgeMs: Infinity })
   let peak = { jobs: 0, keys: 0, slots: 0, finishedQueue: 0, expiredBytes: 0, timeouts: 0 }
   for (let round = 0; round < 200; round++) {
-    runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`, { idempotencyKey: `key-${round}-${i}` })))
+    runJobs(
+      c,
+      Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`, { idempotencyKey: `key-${round}-${i}` })),
+    )
     const f = c.footprint()
     assert.ok(f.retained <= 100, `retained ${f.retained}`)
-    peak = { jobs: Math.max(peak.jobs, f.jobs), keys: Math.max(peak.keys, f.keys), slots: Math.max(peak.slots, f.slots), finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue), expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes), timeouts: Math.max(peak.timeouts, f.timeouts) }
+    peak = {
+      jobs: Math.max(peak.jobs, f.jobs),
+      keys: Math.max(peak.keys, f.keys),
+      slots: Math.max(peak.slots, f.slots),
+      finishedQueue: Math.max(peak.finishedQueue, f.finishedQueue),
+      expiredBytes: Math.max(peak.expiredBytes, f.expiredBytes),
+      timeouts: Math.max(peak.timeouts, f.timeouts),
+    }
   }
   // 10,000 jobs ran; memory holds about the 100 retained ones (plus sweep slack), never the 10,000.
   assert.equal(c.footprint().retained, 100)
@@ -81,7 +91,10 @@ test('the expired-id filter: recent ids always recognised, two generations kept,
   const snapshot = Buffer.alloc(current.bits.length + previous.bits.length + 100)
   snapshot.set(current.bits, 10)
   snapshot.set(previous.bits, 10 + current.bits.length)
-  const restored = new ExpiredIds(1000, [{ bits: snapshot.subarray(10, 10 + current.bits.length), count: current.count }, { bits: snapshot.subarray(10 + current.bits.length, 10 + current.bits.length + previous.bits.length), count: previous.count }])
+  const restored = new ExpiredIds(1000, [
+    { bits: snapshot.subarray(10, 10 + current.bits.length), count: current.count },
+    { bits: snapshot.subarray(10 + current.bits.length, 10 + current.bits.length + previous.bits.length), count: previous.count },
+  ])
   snapshot.fill(0)
   for (let i = 2000; i < 3000; i++) assert.equal(restored.has(`id-${i}`), true)
 })
@@ -132,7 +145,10 @@ test('stale timeouts are swept out (bounded by the running attempts) and a runni
   const slow = c.takeEffects().assign[0]!
   let peak = 0
   for (let round = 0; round < 100; round++) {
-    runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+    runJobs(
+      c,
+      Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)),
+    )
     peak = Math.max(peak, c.footprint().timeouts)
   }
   assert.ok(peak <= 1024, `timeouts ${peak} after 5,000 attempts with one running`)
@@ -152,7 +168,11 @@ test('a job that left memory is not held by any structure of the core (its objec
   const refs = first.map((s) => new WeakRef(s))
   runJobs(c, first)
   first.length = 0
-  for (let round = 0; round < 22; round++) runJobs(c, Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)))
+  for (let round = 0; round < 22; round++)
+    runJobs(
+      c,
+      Array.from({ length: 50 }, (_, i) => spec(`j${round}-${i}`)),
+    )
   assert.equal(c.inspect('first-0'), undefined)
   // WeakRefs hold their targets until the current job ends.
   await new Promise((resolve) => setImmediate(resolve))
@@ -191,7 +211,10 @@ test('a new leader replaying the log applies the same retention from the recorde
 test('listing pages newest first with a cursor, each job once, across holes left by expired jobs', () => {
   const c = core({ maxFinished: 150, maxAgeMs: Infinity })
   const ids = Array.from({ length: 300 }, (_, i) => `j${String(i).padStart(3, '0')}`)
-  runJobs(c, ids.map((id) => spec(id)))
+  runJobs(
+    c,
+    ids.map((id) => spec(id)),
+  )
   c.submit([spec('w1'), spec('w2')], types)
   for (const r of c.takeEffects().append) c.apply(r)
   const seen: string[] = []
@@ -206,7 +229,10 @@ test('listing pages newest first with a cursor, each job once, across holes left
   } while (cursor !== null)
   assert.deepEqual(seen, ['w2', 'w1', ...ids.slice(150).reverse()])
   assert.equal(pages, 4)
-  assert.deepEqual(c.list('queued', 10).jobs.map((j) => j.id), ['w2', 'w1'])
+  assert.deepEqual(
+    c.list('queued', 10).jobs.map((j) => j.id),
+    ['w2', 'w1'],
+  )
   assert.throws(() => c.list(undefined, 10, 'nonsense'), { name: 'InvalidJobError' })
 })
 
@@ -215,7 +241,10 @@ test('over HTTP: GET /jobs/:id is 404 JOB_EXPIRED past the retention, 404 ERR_JO
   let timers: Timers | undefined
   const world = new World<AssembledNode>(3, 3, (ctx) => {
     timers = ctx.env.timers
-    return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [add], retention: { maxFinished: 3, maxAgeMs: 3600_000 } })
+    return assembleNode(
+      { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache },
+      { founder: ctx.id === 'n0', jobs: [add], retention: { maxFinished: 3, maxAgeMs: 3600_000 } },
+    )
   })
   for (const node of world.nodes) world.start(node)
   await runUntil(world, 3000)
@@ -231,7 +260,14 @@ test('over HTTP: GET /jobs/:id is 404 JOB_EXPIRED past the retention, 404 ERR_JO
     void (handle as { result(): Promise<unknown> }).result().then(() => (done = true))
     while (!done) await runUntil(world, world.nowMs + 20)
   }
-  const routes = nodeRoutes({ status: () => assert.fail('not used'), metrics: () => assert.fail('not used'), metricsContentType: 'text/plain', jobs: client, timers: timers!, removeMember: () => assert.fail('not used') })
+  const routes = nodeRoutes({
+    status: () => assert.fail('not used'),
+    metrics: () => assert.fail('not used'),
+    metricsContentType: 'text/plain',
+    jobs: client,
+    timers: timers!,
+    removeMember: () => assert.fail('not used'),
+  })
   const get = async (pattern: string, params: Record<string, string>, query = ''): Promise<{ status?: number; json?: unknown; error?: { status: number; code: string } }> => {
     const route = routes.find((r) => r.method === 'GET' && r.pattern === pattern)!
     let out: { status?: number; json?: unknown; error?: { status: number; code: string } } | undefined
@@ -248,10 +284,16 @@ test('over HTTP: GET /jobs/:id is 404 JOB_EXPIRED past the retention, 404 ERR_JO
   assert.deepEqual({ status: never.status, code: never.code }, { status: 404, code: 'ERR_JOB_NOT_FOUND' })
   assert.equal(((await get('/jobs/:id', { id: ids[4]! })).json as { status: string }).status, 'completed')
   const first = (await get('/jobs', {}, 'limit=2')).json as { jobs: Array<{ id: string }>; next: string | null }
-  assert.deepEqual(first.jobs.map((j) => j.id), [ids[4], ids[3]])
+  assert.deepEqual(
+    first.jobs.map((j) => j.id),
+    [ids[4], ids[3]],
+  )
   assert.notEqual(first.next, null)
   const second = (await get('/jobs', {}, `limit=2&cursor=${first.next}`)).json as { jobs: Array<{ id: string }>; next: string | null }
-  assert.deepEqual(second.jobs.map((j) => j.id), [ids[2]])
+  assert.deepEqual(
+    second.jobs.map((j) => j.id),
+    [ids[2]],
+  )
   assert.equal(second.next, null)
   assert.equal((await get('/jobs', {}, 'cursor=abc')).error?.status, 400)
 })

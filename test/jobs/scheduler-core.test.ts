@@ -27,7 +27,7 @@ function submitDurable(c: SchedulerCore, specs: JobSpec[]): void {
 /** Appends whatever the core asks to append, until it asks for nothing more; returns all effects. */
 function flush(c: SchedulerCore): ReturnType<SchedulerCore['takeEffects']> {
   const all = c.takeEffects()
-  for (let pending = all.append; pending.length > 0; ) {
+  for (let pending = all.append; pending.length > 0;) {
     for (const r of pending) c.apply(r)
     const next = c.takeEffects()
     all.finished.push(...next.finished)
@@ -58,7 +58,10 @@ test('higher priority first, then submission order; at most capacity x overcommi
   submitDurable(c, [spec('low1'), spec('high', { priority: 5 }), spec('low2'), spec('low3'), spec('low4'), spec('low5')])
   c.dispatch(0, 0, peers(1, 2))
   const assigned = c.takeEffects().assign
-  assert.deepEqual(assigned.map((a) => a.spec.id), ['high', 'low1', 'low2', 'low3'])
+  assert.deepEqual(
+    assigned.map((a) => a.spec.id),
+    ['high', 'low1', 'low2', 'low3'],
+  )
   assert.deepEqual(assigned.map((a) => a.node).sort(), ['p0', 'p0', 'p1', 'p1'])
 })
 
@@ -71,7 +74,10 @@ test('an ok result is recorded once; a duplicate completion changes nothing', ()
   c.attemptFinished('a', a!.attemptKey, { ok: true, value: 2 }, 10)
   const e = flush(c)
   assert.equal(e.append.length, 1)
-  assert.deepEqual(e.finished.map((f) => f.outcome), [{ ok: true, value: 1 }])
+  assert.deepEqual(
+    e.finished.map((f) => f.outcome),
+    [{ ok: true, value: 1 }],
+  )
   c.apply({ kind: 'finished', id: 'a', attempt: 2, outcome: { ok: true, value: 'late' } })
   assert.deepEqual(c.inspect('a')?.outcome, { ok: true, value: 1 })
 })
@@ -138,9 +144,15 @@ test('dependencies: a job waits for its dependency, and fails when it fails', ()
   c.attemptFinished('x', first.find((x) => x.spec.id === 'x')!.attemptKey, { ok: false, error: { name: 'E', code: 'E', message: 'bad' }, permanent: false }, 1)
   flush(c)
   c.dispatch(2, 0, peers(4))
-  assert.deepEqual(c.takeEffects().assign.map((x) => x.spec.id), ['b'])
+  assert.deepEqual(
+    c.takeEffects().assign.map((x) => x.spec.id),
+    ['b'],
+  )
   assert.equal(c.inspect('y')?.status, 'failed')
-  assert.deepEqual(c.submit([spec('z', { dependsOn: ['nope'] })], types)[0], { status: 'refused', error: { name: 'InvalidJobError', code: 'ERR_INVALID_JOB', message: 'job z depends on unknown job nope' } })
+  assert.deepEqual(c.submit([spec('z', { dependsOn: ['nope'] })], types)[0], {
+    status: 'refused',
+    error: { name: 'InvalidJobError', code: 'ERR_INVALID_JOB', message: 'job z depends on unknown job nope' },
+  })
 })
 
 test('cancel: the running attempt is aborted once the record is durable', () => {
@@ -180,7 +192,10 @@ test('a peer that goes down has its attempts retried elsewhere', () => {
   assert.equal(c.takeEffects().assign[0]?.node, 'p0')
   c.peerDown('p0', 10)
   c.dispatch(20, 0, [{ node: 'p1', capacity: 1, types, eventLoopLagMs: 0 }])
-  assert.deepEqual(c.takeEffects().assign.map((a) => [a.node, a.attempt]), [['p1', 2]])
+  assert.deepEqual(
+    c.takeEffects().assign.map((a) => [a.node, a.attempt]),
+    [['p1', 2]],
+  )
 })
 
 test('a new leader replays the log: finished jobs stay finished, the rest are queued again, first record wins', () => {
@@ -200,6 +215,12 @@ test('a new leader replays the log: finished jobs stay finished, the rest are qu
   assert.deepEqual(next.takeEffects(), { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [] })
   assert.deepEqual(next.inspect('done')?.outcome, { ok: true, value: 'first' })
   next.dispatch(0, 0, peers())
-  assert.deepEqual(next.takeEffects().assign.map((a) => a.spec.id).sort(), ['child', 'inflight'])
+  assert.deepEqual(
+    next
+      .takeEffects()
+      .assign.map((a) => a.spec.id)
+      .sort(),
+    ['child', 'inflight'],
+  )
   assert.equal(next.backlog, 2)
 })

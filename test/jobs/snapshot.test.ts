@@ -45,7 +45,10 @@ function history(snapshotAt: (core: SchedulerCore, log: JobRecord[]) => void): J
   }
   const half = (h: number): void => {
     const ids = Array.from({ length: 40 }, (_, i) => `h${h}-${i}`)
-    core.submit(ids.map((id, i) => spec(id, i % 3 === 0 ? { idempotencyKey: `key-${id}` } : {}, { n: i })), types)
+    core.submit(
+      ids.map((id, i) => spec(id, i % 3 === 0 ? { idempotencyKey: `key-${id}` } : {}, { n: i })),
+      types,
+    )
     durable()
     core.submit([spec(`h${h}-child`, { dependsOn: [`h${h}-1`] }), spec(`h${h}-orphan`, { dependsOn: [`h${h}-2`] }), spec(`h${h}-waiting`, { dependsOn: [`h${h}-39`] })], types)
     durable()
@@ -105,7 +108,10 @@ test('on the core: replay from a snapshot equals replay from the whole log', () 
 test('a snapshot larger than one part spans several records, all restored together', () => {
   const core = makeCore()
   const big = 'x'.repeat(200_000)
-  core.submit(Array.from({ length: 8 }, (_, i) => spec(`big${i}`, {}, { big })), types)
+  core.submit(
+    Array.from({ length: 8 }, (_, i) => spec(`big${i}`, {}, { big })),
+    types,
+  )
   for (const r of core.takeEffects().append) core.apply(r)
   const parts = snapshotRecords('1.1', -1, encodeSnapshotState(core.snapshot()))
   assert.ok(parts.length >= 3, `${parts.length} parts`)
@@ -195,7 +201,10 @@ test('whole nodes with a small snapshot interval: the log is compacted, and a ne
     return input.a + input.b
   })
   const world = new World<AssembledNode>(3, 3, (ctx) =>
-    assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [add], snapshot: { everyRecords: 15 } }),
+    assembleNode(
+      { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache },
+      { founder: ctx.id === 'n0', jobs: [add], snapshot: { everyRecords: 15 } },
+    ),
   )
   for (const node of world.nodes) world.start(node)
   await runUntil(world, 3000)

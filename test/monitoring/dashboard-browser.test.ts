@@ -34,18 +34,37 @@ before(async () => {
   await run(process.execPath, [BIN, 'token', '--out', join(dir, 'api.token')])
   const actors = join(ROOT, 'test', 'fixtures', 'jobs-module.ts')
   const make = async (name: string, bootstrap: string[]): Promise<Peer> => {
-    const p = new Peer({ name, dataDir: join(dir, name), secretFile: join(dir, 'cluster.key'), httpTokenFile: join(dir, 'api.token'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap, actors })
+    const p = new Peer({
+      name,
+      dataDir: join(dir, name),
+      secretFile: join(dir, 'cluster.key'),
+      httpTokenFile: join(dir, 'api.token'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      bootstrap,
+      actors,
+    })
     peers.push(p)
     p.start()
     return p
   }
   const founder = await make('p0', [])
   // A loaded machine (CI shares its cores) can take a while to start the first peer.
-  await waitFor(() => founder.status(), (s) => s !== undefined && s.addresses.length > 0, 90_000, 'p0 to serve /status')
+  await waitFor(
+    () => founder.status(),
+    (s) => s !== undefined && s.addresses.length > 0,
+    90_000,
+    'p0 to serve /status',
+  )
   const seed = await founder.address()
   await make('p1', [seed])
   await make('p2', [seed])
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 90_000, 'three peers with an agreed leader')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    90_000,
+    'three peers with an agreed leader',
+  )
 })
 
 after(async () => {
@@ -74,7 +93,11 @@ function colouredPixelsRight(page: Page, chart: string, fraction: number): Promi
   return page.$eval(
     `#chart-${chart} canvas`,
     (canvas, f) => {
-      const c = canvas as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
+      const c = canvas as unknown as {
+        width: number
+        height: number
+        getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } }
+      }
       const from = Math.floor(c.width * (1 - f))
       const data = c.getContext('2d').getImageData(from, 0, c.width - from, c.height).data
       let n = 0
@@ -113,7 +136,11 @@ async function summaryBytes(url: string, token: string): Promise<{ summary: numb
 /** Coloured (non-transparent) pixels of the chart's canvas: uPlot has drawn something. */
 function paintedPixels(page: Page, chart: string): Promise<number> {
   return page.$eval(`#chart-${chart} canvas`, (canvas) => {
-    const c = canvas as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }
+    const c = canvas as unknown as {
+      width: number
+      height: number
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } }
+    }
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
     let n = 0
     for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++
@@ -126,7 +153,12 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
   const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
   // The page is opened on a follower, which also submits the workload; the test kills the leader,
   // never the page's peer (should the lead move to it meanwhile, the test waits for it to move on).
-  const first = (await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'an agreed leader'))!
+  const first = (await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    30_000,
+    'an agreed leader',
+  ))!
   const viewer = peers[ids.findIndex((id) => id !== first.nodeId)]!
   const viewerId = ids[peers.indexOf(viewer)]!
   // The data stream is behind the token like the rest of the API; the page shell holds no data.
@@ -146,7 +178,10 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     await page.waitForFunction(`document.querySelectorAll('#members tbody tr').length === 3`, undefined, { timeout: 30_000 })
     // The leader the page shows is the one the peers agree on (the lead may move while the cluster
     // settles on a loaded machine, so the two are compared until they match).
-    const shown = (): Promise<{ rows: Array<string | null>; header: string | null }> => page.evaluate(`({ rows: [...document.querySelectorAll('#members tbody tr[data-leader="true"]')].map((r) => r.getAttribute('data-node')), header: document.querySelector('#leader').title })`)
+    const shown = (): Promise<{ rows: Array<string | null>; header: string | null }> =>
+      page.evaluate(
+        `({ rows: [...document.querySelectorAll('#members tbody tr[data-leader="true"]')].map((r) => r.getAttribute('data-node')), header: document.querySelector('#leader').title })`,
+      )
     const agreed = await waitFor(
       async () => ({ page: await shown(), peers: await agreedLeader(peers) }),
       (x) => x.peers !== undefined && x.page.header === x.peers.nodeId && x.page.rows.length === 1 && x.page.rows[0] === x.peers.nodeId,
@@ -157,7 +192,11 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     assert.equal(await page.$eval('#conn', (e) => e.getAttribute('data-state')), 'live')
 
     // Throughput: points with jobs finished, and pixels on the canvas.
-    await page.waitForFunction(`Number(document.querySelector('#chart-throughput')?.dataset.points ?? 0) >= 4 && document.querySelector('#chart-throughput .empty')?.hidden === true`, undefined, { timeout: 30_000 })
+    await page.waitForFunction(
+      `Number(document.querySelector('#chart-throughput')?.dataset.points ?? 0) >= 4 && document.querySelector('#chart-throughput .empty')?.hidden === true`,
+      undefined,
+      { timeout: 30_000 },
+    )
     await page.waitForFunction(`document.querySelector('#chart-latency .empty')?.hidden === true`, undefined, { timeout: 30_000 })
     for (const chart of ['throughput', 'latency', 'load', 'queue']) assert.ok((await paintedPixels(page, chart)) > 500, `the ${chart} chart is painted`)
     const units = await page.$$eval('.chart', (charts) => charts.map((c) => [c.id, c.getAttribute('data-unit')]))
@@ -177,7 +216,9 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     // A load step: jobs that hold their slot until the peers stop. The leader's forecast follows it.
     const holds = await viewer.call<{ results: unknown[] }>('POST', '/jobs/batch', { jobs: Array.from({ length: 240 }, () => ({ type: 'hold', input: null })) })
     assert.equal(holds.status, 200)
-    await page.waitForFunction(`[...document.querySelectorAll('#bottlenecks tbody tr td:nth-child(2)')].filter((td) => Number(td.textContent) > 0).length >= 2`, undefined, { timeout: 30_000 })
+    await page.waitForFunction(`[...document.querySelectorAll('#bottlenecks tbody tr td:nth-child(2)')].filter((td) => Number(td.textContent) > 0).length >= 2`, undefined, {
+      timeout: 30_000,
+    })
     // The leader predicts a miss for a job hinted at 10 minutes with a deadline in 2: an alert of the
     // leader's, with its predicted time, next to those of the page's peer.
     const risky = await viewer.call<{ id: string }>('POST', '/jobs', { type: 'double', input: { n: 1 }, options: { durationHintMs: 600_000, deadline: Date.now() + 120_000 } })
@@ -195,24 +236,40 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-cluster.png'), fullPage: true })
 
     // Kill -9 of the leader: the same page, not reloaded, shows the successor and the lost peer.
-    const leader = (await waitFor(() => agreedLeader(peers), (l) => l !== undefined && l.nodeId !== viewerId, 30_000, 'a leader other than the peer of the page'))!
+    const leader = (await waitFor(
+      () => agreedLeader(peers),
+      (l) => l !== undefined && l.nodeId !== viewerId,
+      30_000,
+      'a leader other than the peer of the page',
+    ))!
     const victim = peers[ids.indexOf(leader.nodeId)]!
     const killedAt = Date.now()
     await victim.kill()
-    await page.waitForFunction(`(() => { const t = document.querySelector('#leader')?.title; return Boolean(t) && t !== ${JSON.stringify(leader.nodeId)} })()`, undefined, { timeout: 30_000 })
+    await page.waitForFunction(`(() => { const t = document.querySelector('#leader')?.title; return Boolean(t) && t !== ${JSON.stringify(leader.nodeId)} })()`, undefined, {
+      timeout: 30_000,
+    })
     const shownAfterMs = Date.now() - killedAt
     const next = await page.$eval('#leader', (e) => e.getAttribute('title'))
     assert.ok(next !== null && ids.includes(next) && next !== leader.nodeId, `new leader ${next}`)
     assert.ok(shownAfterMs < 10_000, `the new leader shows ${shownAfterMs} ms after the kill`)
     await page.waitForFunction(`[...document.querySelectorAll('#epochs li')].some((li) => Number(li.dataset.epoch) > ${leader.epoch})`, undefined, { timeout: 10_000 })
-    await page.waitForFunction(`[...document.querySelectorAll('#alerts li[data-alert]')].some((li) => li.textContent.includes(${JSON.stringify(leader.nodeId)}))`, undefined, { timeout: 30_000 })
+    await page.waitForFunction(`[...document.querySelectorAll('#alerts li[data-alert]')].some((li) => li.textContent.includes(${JSON.stringify(leader.nodeId)}))`, undefined, {
+      timeout: 30_000,
+    })
     const alerts = await page.$$eval('#alerts li[data-alert]', (items) => items.map((li) => li.getAttribute('data-alert')))
-    assert.ok(alerts.some((a) => a === 'MemberDown' || a === 'MemberSuspect'), `alerts: ${alerts.join(', ')}`)
+    assert.ok(
+      alerts.some((a) => a === 'MemberDown' || a === 'MemberSuspect'),
+      `alerts: ${alerts.join(', ')}`,
+    )
     // Jobs still finish through the new leader.
     const before = await page.$eval('#chart-throughput', (e) => Number(e.getAttribute('data-points')))
     await page.waitForFunction(`Number(document.querySelector('#chart-throughput').dataset.points) > ${before + 2}`, undefined, { timeout: 30_000 })
     // The new leader forecasts the two peers left (the lost one once it is no longer up in its view).
-    await page.waitForFunction(`(() => { const rows = [...document.querySelectorAll('#bottlenecks tbody tr')].map((r) => r.dataset.node); return rows.length === 2 && !rows.includes(${JSON.stringify(leader.nodeId)}) })()`, undefined, { timeout: 30_000 })
+    await page.waitForFunction(
+      `(() => { const rows = [...document.querySelectorAll('#bottlenecks tbody tr')].map((r) => r.dataset.node); return rows.length === 2 && !rows.includes(${JSON.stringify(leader.nodeId)}) })()`,
+      undefined,
+      { timeout: 30_000 },
+    )
     assert.equal(await page.$eval('#chart-load', (e) => e.getAttribute('data-forecast-peers')), '2')
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failover.png'), fullPage: true })
     assert.deepEqual(pageErrors, [])
@@ -222,8 +279,23 @@ test('the dashboard shows the cluster, its throughput and a failover, live, in C
     const freshErrors: string[] = []
     fresh.on('pageerror', (e) => freshErrors.push(e.message))
     const member = { nodeId: viewerId, role: 'voter', state: 'up', voter: true, leader: true, running: 0, queued: 0, capacity: 4, cpu: 0, lagMs: 1, memoryMb: 100 }
-    const summary = { t: Date.now(), nodeId: viewerId, clusterId: 'c', leader: { nodeId: viewerId, epoch: 1 }, leading: true, members: [member], throughput: null, latency: null, queue: { queued: 0, running: 0, capacity: 4 }, recent: [], alerts: [], forecast: null }
-    await fresh.route('**/dashboard/events', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: snapshot\ndata: ${JSON.stringify({ history: [summary], epochs: [] })}\n\n` }))
+    const summary = {
+      t: Date.now(),
+      nodeId: viewerId,
+      clusterId: 'c',
+      leader: { nodeId: viewerId, epoch: 1 },
+      leading: true,
+      members: [member],
+      throughput: null,
+      latency: null,
+      queue: { queued: 0, running: 0, capacity: 4 },
+      recent: [],
+      alerts: [],
+      forecast: null,
+    }
+    await fresh.route('**/dashboard/events', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/event-stream', body: `event: snapshot\ndata: ${JSON.stringify({ history: [summary], epochs: [] })}\n\n` }),
+    )
     await fresh.goto(`${viewer.httpUrl}/`)
     await fresh.waitForSelector('#members tbody tr[data-node]', { timeout: 10_000 })
     assert.equal(await fresh.$eval('#forecast-empty', (e) => (e as unknown as { hidden: boolean }).hidden), false)

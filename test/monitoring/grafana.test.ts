@@ -18,9 +18,21 @@ let peer: Peer
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-grafana-'))
-  peer = new Peer({ name: 'p0', dataDir: join(dir, 'p0'), secretFile: join(dir, 'p0', 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), actors: join(ROOT, 'test', 'fixtures', 'jobs-module.ts') })
+  peer = new Peer({
+    name: 'p0',
+    dataDir: join(dir, 'p0'),
+    secretFile: join(dir, 'p0', 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    actors: join(ROOT, 'test', 'fixtures', 'jobs-module.ts'),
+  })
   peer.start()
-  await waitFor(() => peer.status(), (s) => s?.leading === true, 90_000, 'the peer to lead')
+  await waitFor(
+    () => peer.status(),
+    (s) => s?.leading === true,
+    90_000,
+    'the peer to lead',
+  )
 })
 
 after(async () => {
@@ -34,8 +46,15 @@ function metricNames(expr: string): string[] {
 }
 
 test('the committed dashboard JSON is the generated one, with units and queries on every panel', () => {
-  assert.equal(readFileSync(join(ROOT, 'src', 'monitoring', 'grafana-dashboard.json'), 'utf8'), renderDashboard(), 'regenerate with: node src/cli/bin.mjs monitoring grafana > src/monitoring/grafana-dashboard.json')
-  const model = grafanaDashboard() as { panels: Array<{ type: string; title: string; id: number; fieldConfig?: { defaults: { unit?: string } }; targets?: Array<{ expr: string }> }>; templating: { list: Array<{ name: string }> } }
+  assert.equal(
+    readFileSync(join(ROOT, 'src', 'monitoring', 'grafana-dashboard.json'), 'utf8'),
+    renderDashboard(),
+    'regenerate with: node src/cli/bin.mjs monitoring grafana > src/monitoring/grafana-dashboard.json',
+  )
+  const model = grafanaDashboard() as {
+    panels: Array<{ type: string; title: string; id: number; fieldConfig?: { defaults: { unit?: string } }; targets?: Array<{ expr: string }> }>
+    templating: { list: Array<{ name: string }> }
+  }
   const rows = model.panels.filter((p) => p.type === 'row').map((p) => p.title)
   assert.deepEqual(rows, ['Cluster overview', 'Jobs', 'Scheduling and forecasts', 'Mesh and actors', 'Process'])
   assert.equal(new Set(model.panels.map((p) => p.id)).size, model.panels.length, 'panel ids are unique')
@@ -50,7 +69,12 @@ test('every metric the dashboard and the rules query is served by a real peer th
   const submitted = await peer.call<{ id: string; ok: boolean }>('POST', '/jobs?wait=1', { type: 'double', input: { n: 2 } })
   assert.equal(submitted.json.ok, true)
   // The histograms and the leader's counters appear once observed; wait for the finished counter.
-  const text = await waitFor(async () => (await fetch(`${peer.httpUrl}/metrics`)).text(), (t) => /^dx_jobs_finished_total\{outcome="completed"\} [1-9]/m.test(t) && t.includes('dx_job_attempt_seconds_bucket'), 30_000, 'the job metrics')
+  const text = await waitFor(
+    async () => (await fetch(`${peer.httpUrl}/metrics`)).text(),
+    (t) => /^dx_jobs_finished_total\{outcome="completed"\} [1-9]/m.test(t) && t.includes('dx_job_attempt_seconds_bucket'),
+    30_000,
+    'the job metrics',
+  )
   const served = new Set([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((m) => m[1]!))
   const recorded = new Set(RECORDING_RULES.map((r) => r.record))
   const queries = [...dashboardQueries(), ...RECORDING_RULES.map((r) => r.expr), ...ALERT_RULES.map((r) => r.expr)]
@@ -66,9 +90,16 @@ test('every metric the dashboard and the rules query is served by a real peer th
   assert.deepEqual([...unknown], [])
 
   // The README's catalogue (scanned from the sources) is exactly what the peer declares.
-  const families = new Map([...text.matchAll(/^# HELP (dx_\S+) (.*)$/gm)].filter((m) => !/^dx_(process|nodejs)_/.test(m[1]!)).map((m) => [m[1]!, { help: m[2]!, type: new RegExp(`^# TYPE ${m[1]} (\\w+)$`, 'm').exec(text)?.[1] }]))
+  const families = new Map(
+    [...text.matchAll(/^# HELP (dx_\S+) (.*)$/gm)]
+      .filter((m) => !/^dx_(process|nodejs)_/.test(m[1]!))
+      .map((m) => [m[1]!, { help: m[2]!, type: new RegExp(`^# TYPE ${m[1]} (\\w+)$`, 'm').exec(text)?.[1] }]),
+  )
   const catalogue = scanMetrics()
-  assert.deepEqual(catalogue.map((m) => m.name), [...families.keys()].sort())
+  assert.deepEqual(
+    catalogue.map((m) => m.name),
+    [...families.keys()].sort(),
+  )
   for (const m of catalogue) {
     assert.deepEqual([m.type, m.help], [families.get(m.name)!.type, families.get(m.name)!.help], m.name)
     for (const sample of text.matchAll(new RegExp(`^${m.name}(?:_bucket|_sum|_count)?\\{([^}]*)\\}`, 'gm'))) {

@@ -34,21 +34,44 @@ before(async () => {
   }
   const founder = await make('p0', [])
   // A loaded machine (CI shares its cores) can take a while to start the first peer.
-  await waitFor(() => founder.status(), (s) => s !== undefined && s.addresses.length > 0, 90_000, 'p0 to serve /status')
+  await waitFor(
+    () => founder.status(),
+    (s) => s !== undefined && s.addresses.length > 0,
+    90_000,
+    'p0 to serve /status',
+  )
   const seed = await founder.address()
   await make('p1', [seed])
   await make('p2', [seed])
-  await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 90_000, 'three peers with an agreed leader')
+  await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    90_000,
+    'three peers with an agreed leader',
+  )
 
   await writeFile(join(dir, 'distributex.rules.yml'), renderRules())
   const config = join(dir, 'prometheus.yml')
-  await writeFile(config, prometheusConfig({ targets: peers.map((p) => `127.0.0.1:${p.spec.httpPort}`), rulesFile: join(dir, 'distributex.rules.yml'), scrapeInterval: '1s', evaluationInterval: '1s' }))
+  await writeFile(
+    config,
+    prometheusConfig({ targets: peers.map((p) => `127.0.0.1:${p.spec.httpPort}`), rulesFile: join(dir, 'distributex.rules.yml'), scrapeInterval: '1s', evaluationInterval: '1s' }),
+  )
   await run('promtool', ['check', 'config', config])
   const port = await freePort()
   promUrl = `http://127.0.0.1:${port}`
-  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  prometheus = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   prometheus.stderr?.on('data', (d: Buffer) => promLog.push(d.toString()))
-  await waitFor(() => fetch(`${promUrl}/-/ready`).then((r) => r.ok).catch(() => false), (ok) => ok, 30_000, 'Prometheus to be ready')
+  await waitFor(
+    () =>
+      fetch(`${promUrl}/-/ready`)
+        .then((r) => r.ok)
+        .catch(() => false),
+    (ok) => ok,
+    30_000,
+    'Prometheus to be ready',
+  )
 })
 
 after(async () => {
@@ -71,14 +94,26 @@ async function firing(): Promise<string[]> {
 }
 
 test('Prometheus scrapes three peers: counters move, recording rules answer, a stopped peer fires alerts', { timeout: 150_000 }, async () => {
-  await waitFor(() => query('up{job="distributex"} == 1'), (r) => r.length === 3, 30_000, 'three targets up')
+  await waitFor(
+    () => query('up{job="distributex"} == 1'),
+    (r) => r.length === 3,
+    30_000,
+    'three targets up',
+  )
   const submitter = peers[0]!
   for (let i = 0; i < 4; i++) {
-    const reply = await submitter.call<{ results: Array<{ ok?: boolean }> }>('POST', '/jobs/batch?wait=1', { jobs: Array.from({ length: 100 }, (_, n) => ({ type: 'double', input: { n } })) })
+    const reply = await submitter.call<{ results: Array<{ ok?: boolean }> }>('POST', '/jobs/batch?wait=1', {
+      jobs: Array.from({ length: 100 }, (_, n) => ({ type: 'double', input: { n } })),
+    })
     assert.equal(reply.status, 200)
     assert.ok(reply.json.results.every((r) => r.ok === true))
   }
-  const finished = await waitFor(() => query('sum(dx_jobs_finished_total{outcome="completed"})'), (r) => (r[0]?.value ?? 0) >= 400, 30_000, 'the leader to count 400 completed jobs')
+  const finished = await waitFor(
+    () => query('sum(dx_jobs_finished_total{outcome="completed"})'),
+    (r) => (r[0]?.value ?? 0) >= 400,
+    30_000,
+    'the leader to count 400 completed jobs',
+  )
   assert.ok(finished[0]!.value >= 400)
   // A labelled counter appears with its first increment, so a batch finished between two scrapes
   // reads as a constant to rate(): jobs keep finishing while the rule is polled.
@@ -92,11 +127,19 @@ test('Prometheus scrapes three peers: counters move, recording rules answer, a s
     'the throughput recording rule',
   )
   assert.ok(rate[0]!.value > 0)
-  const p99 = await waitFor(() => query('dx:job_attempt_seconds:p99_1m'), (r) => r.length === 1 && Number.isFinite(r[0]!.value) && r[0]!.value > 0, 30_000, 'the P99 recording rule')
+  const p99 = await waitFor(
+    () => query('dx:job_attempt_seconds:p99_1m'),
+    (r) => r.length === 1 && Number.isFinite(r[0]!.value) && r[0]!.value > 0,
+    30_000,
+    'the P99 recording rule',
+  )
   assert.ok(p99[0]!.value > 0 && p99[0]!.value < 60, `P99 ${p99[0]!.value} s`)
   const epoch = await query('dx:cluster_leader_epoch:max')
   assert.ok(epoch[0]!.value >= 1)
-  assert.deepEqual((await firing()).filter((a) => a === 'DistributeXPeerUnreachable' || a === 'DistributeXMemberDown'), [])
+  assert.deepEqual(
+    (await firing()).filter((a) => a === 'DistributeXPeerUnreachable' || a === 'DistributeXMemberDown'),
+    [],
+  )
 
   // Induced condition: a follower stops for good.
   const leader = (await agreedLeader(peers))!
@@ -107,5 +150,8 @@ test('Prometheus scrapes three peers: counters move, recording rules answer, a s
   const alerts = await waitFor(firing, (a) => a.includes('DistributeXPeerUnreachable') && a.includes('DistributeXMemberDown'), 60_000, 'the member-down alerts to fire')
   console.log(JSON.stringify({ alertsFiringAfterMs: Date.now() - stoppedAt, firing: alerts, p99Seconds: p99[0]!.value, completedRate: rate[0]!.value }))
   const down = await query('up{job="distributex"} == 0')
-  assert.deepEqual(down.map((d) => d.metric.instance), [`127.0.0.1:${victim.spec.httpPort}`])
+  assert.deepEqual(
+    down.map((d) => d.metric.instance),
+    [`127.0.0.1:${victim.spec.httpPort}`],
+  )
 })

@@ -31,7 +31,11 @@ test('every alert has a promtool case where it fires', () => {
 })
 
 test('promtool test rules passes every case', { timeout: 60_000 }, async () => {
-  const result = await run('promtool', ['test', 'rules', TESTS]).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '', failed: true }))
+  const result = await run('promtool', ['test', 'rules', TESTS]).catch((error: { stdout?: string; stderr?: string }) => ({
+    stdout: error.stdout ?? '',
+    stderr: error.stderr ?? '',
+    failed: true,
+  }))
   assert.ok(!('failed' in result), `promtool test rules failed:\n${result.stdout}\n${result.stderr}`)
   assert.match(result.stdout + result.stderr, /SUCCESS/)
 })

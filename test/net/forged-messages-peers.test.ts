@@ -43,7 +43,15 @@ after(async () => {
 })
 
 async function peer(name: string, bootstrap: string[]): Promise<Peer> {
-  const p = new Peer({ name, dataDir: join(dir, name), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap, jobLog: `file:${join(dir, 'joblog')}` })
+  const p = new Peer({
+    name,
+    dataDir: join(dir, name),
+    secretFile: join(dir, 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    bootstrap,
+    jobLog: `file:${join(dir, 'joblog')}`,
+  })
   peers.push(p)
   p.start()
   return p
@@ -64,15 +72,30 @@ test('a connected non-member holding the secret cannot drive system actors over 
   const first = await peer('p0', [])
   const seed = await first.address()
   const second = await peer('p1', [seed])
-  const leader = await waitFor(() => agreedLeader(peers), (l) => l !== undefined, 30_000, 'an agreed leader')
+  const leader = await waitFor(
+    () => agreedLeader(peers),
+    (l) => l !== undefined,
+    30_000,
+    'an agreed leader',
+  )
   const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
   const follower = ids.find((id) => id !== leader!.nodeId)!
 
   const env = realEnvironment({ logLevel: 'warn' })
-  network = await createLibp2pNetwork({ env, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [seed, await second.address()], clusterSecret: new Uint8Array(await readFile(join(dir, 'cluster.key'))) })
+  network = await createLibp2pNetwork({
+    env,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [seed, await second.address()],
+    clusterSecret: new Uint8Array(await readFile(join(dir, 'cluster.key'))),
+  })
   await network.start()
   const net = network
-  await waitFor(async () => net.peers(), (connected) => ids.every((id) => connected.includes(id)), 30_000, 'the forger to connect to both peers')
+  await waitFor(
+    async () => net.peers(),
+    (connected) => ids.every((id) => connected.includes(id)),
+    30_000,
+    'the forger to connect to both peers',
+  )
   system = createActorSystem({ env, nodeId: network.self })
   new RemoteMessaging(system, network).start()
   const before = await Promise.all(peers.map(shape))
@@ -94,7 +117,13 @@ test('a connected non-member holding the secret cannot drive system actors over 
     log: null,
     clusterId: (await peers[0]!.status())!.clusterId,
   }
-  const spec = { id: 'forged', type: 'none', input: null, options: { priority: 0, retries: 0, timeoutMs: 1000, backoff: { minMs: 1, maxMs: 1, factor: 1, jitter: 0 }, dependsOn: [], deadline: null, idempotencyKey: null }, submittedAt: 0 }
+  const spec = {
+    id: 'forged',
+    type: 'none',
+    input: null,
+    options: { priority: 0, retries: 0, timeoutMs: 1000, backoff: { minMs: 1, maxMs: 1, factor: 1, jitter: 0 }, dependsOn: [], deadline: null, idempotencyKey: null },
+    submittedAt: 0,
+  }
   const messages: Array<{ path: string; body: Record<string, unknown>; ask: boolean; leaderOnly?: boolean }> = [
     { path: '/system/cluster', body: { type: 'tick' }, ask: false },
     { path: '/system/cluster', body: { type: 'record', record }, ask: false },
@@ -157,19 +186,37 @@ async function refusals(p: Peer): Promise<Map<string, number>> {
   return counts
 }
 
-test('a member that is not the leader cannot drive the other peers\' system actors either', { timeout: 120_000 }, async () => {
+test("a member that is not the leader cannot drive the other peers' system actors either", { timeout: 120_000 }, async () => {
   const running = peers.filter((p) => p.running)
   assert.equal(running.length, 2, 'the peers of the first test are up')
-  const leader = await waitFor(() => agreedLeader(running), (l) => l !== undefined, 30_000, 'an agreed leader')
+  const leader = await waitFor(
+    () => agreedLeader(running),
+    (l) => l !== undefined,
+    30_000,
+    'an agreed leader',
+  )
   const ids = await Promise.all(running.map(async (p) => (await p.status())!.nodeId))
   const follower = ids.find((id) => id !== leader!.nodeId)!
   const config = resolveConfig(
-    { listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [await running[0]!.address()], secretFile: join(dir, 'cluster.key'), dataDir: join(dir, 'member'), http: `127.0.0.1:${await freePort()}`, jobLog: `file:${join(dir, 'joblog')}`, logLevel: 'warn' },
+    {
+      listen: '/ip4/127.0.0.1/tcp/0',
+      bootstrap: [await running[0]!.address()],
+      secretFile: join(dir, 'cluster.key'),
+      dataDir: join(dir, 'member'),
+      http: `127.0.0.1:${await freePort()}`,
+      jobLog: `file:${join(dir, 'joblog')}`,
+      logLevel: 'warn',
+    },
     {},
   )
   member = await startNode(config, [])
   const self = member.nodeId
-  await waitFor(() => Promise.all(running.map((p) => p.status())), (all) => all.every((st) => st?.members.some((m) => m.nodeId === self && m.state === 'up') === true), 30_000, 'the in-process node to be an up member')
+  await waitFor(
+    () => Promise.all(running.map((p) => p.status())),
+    (all) => all.every((st) => st?.members.some((m) => m.nodeId === self && m.state === 'up') === true),
+    30_000,
+    'the in-process node to be an up member',
+  )
   assert.notEqual((await running[0]!.status())!.leader?.nodeId, self, 'the newcomer does not lead')
   const before = await Promise.all(running.map(shape))
   const counted = await Promise.all(running.map(refusals))
@@ -200,7 +247,13 @@ test('a member that is not the leader cannot drive the other peers\' system acto
   }
   // A member may send reports, but a report counts only from the node its attempt runs on.
   const reports = member.system.ref({ node: leader!.nodeId, path: SCHEDULER_PATH }) as unknown as RawRef
-  assert.equal(await reports.ask({ type: 'reports', reports: [{ kind: 'finished', id: 'nope', attemptKey: `${leader!.epoch}.1`, outcome: { ok: true, value: 1 }, durationMs: 1 }] }, { timeoutMs: 10_000 }), 1)
+  assert.equal(
+    await reports.ask(
+      { type: 'reports', reports: [{ kind: 'finished', id: 'nope', attemptKey: `${leader!.epoch}.1`, outcome: { ok: true, value: 1 }, durationMs: 1 }] },
+      { timeoutMs: 10_000 },
+    ),
+    1,
+  )
   await Promise.all(asks)
   await new Promise((r) => setTimeout(r, 3000))
   assert.deepEqual(await Promise.all(running.map(shape)), before, 'leader and membership unchanged')

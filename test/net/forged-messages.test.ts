@@ -150,14 +150,32 @@ test('forged system messages from a member and from an outsider change nothing a
     { path: SCHEDULER_PATH, type: 'inspect', ask: true, memberMay: true, body: { id: handle.id } },
     { path: SCHEDULER_PATH, type: 'list', ask: true, memberMay: true, body: { status: null, limit: 10 } },
     { path: SCHEDULER_PATH, type: 'forecast', ask: true, memberMay: true, body: { nodes: 10 } },
-    { path: SCHEDULER_PATH, type: 'reports', ask: true, memberMay: true, body: { reports: keys.map((attemptKey) => ({ kind: 'finished', id: handle.id, attemptKey, outcome: { ok: true, value: 'forged' }, durationMs: 1 })) } },
+    {
+      path: SCHEDULER_PATH,
+      type: 'reports',
+      ask: true,
+      memberMay: true,
+      body: { reports: keys.map((attemptKey) => ({ kind: 'finished', id: handle.id, attemptKey, outcome: { ok: true, value: 'forged' }, durationMs: 1 })) },
+    },
     { path: SCHEDULER_PATH, type: 'tick', ask: false, memberMay: false, body: {} },
     { path: SCHEDULER_PATH, type: 'dispatch', ask: false, memberMay: false, body: {} },
     ...[0, 1, 2, 3].map((batch) => ({ path: SCHEDULER_PATH, type: 'appended', ask: false, memberMay: false, body: { batch, ok: true } })),
-    { path: EXECUTOR_PATH, type: 'assign', ask: false, memberMay: false, body: { leader: leader.nodeId, assignments: [{ spec: forgedSpec, attempt: 1, attemptKey: `${leader.epoch}.999` }] } },
+    {
+      path: EXECUTOR_PATH,
+      type: 'assign',
+      ask: false,
+      memberMay: false,
+      body: { leader: leader.nodeId, assignments: [{ spec: forgedSpec, attempt: 1, attemptKey: `${leader.epoch}.999` }] },
+    },
     { path: EXECUTOR_PATH, type: 'abort', ask: false, memberMay: false, body: { items: keys.map((attemptKey) => ({ id: handle.id, attemptKey })) } },
     { path: EXECUTOR_PATH, type: 'flush', ask: false, memberMay: false, body: {} },
-    { path: `${EXECUTOR_PATH}/$0`, type: 'run', ask: true, memberMay: false, body: { run: { spec: forgedSpec, attempt: 1, attemptKey: 'x', controller: {}, lastProgressMs: 0 }, report: null } },
+    {
+      path: `${EXECUTOR_PATH}/$0`,
+      type: 'run',
+      ask: true,
+      memberMay: false,
+      body: { run: { spec: forgedSpec, attempt: 1, attemptKey: 'x', controller: {}, lastProgressMs: 0 }, report: null },
+    },
     { path: JOBS_CLIENT_PATH, type: 'finished', ask: false, memberMay: false, body: { items: [{ id: handle.id, outcome: { ok: true, value: 'forged' } }] } },
     { path: JOBS_CLIENT_PATH, type: 'progress', ask: false, memberMay: false, body: { items: [{ id: handle.id, fraction: 0.5, message: 'forged' }] } },
     { path: JOBS_CLIENT_PATH, type: 'rewatch', ask: false, memberMay: false, body: {} },
@@ -199,7 +217,10 @@ test('forged system messages from a member and from an outsider change nothing a
   // Nothing changed: views, the job, executors, the follower's client.
   assert.deepEqual(snapshot(w, members, handle.id), before2)
   const after = (await settle(w, handle.status())).value!
-  assert.deepEqual({ status: after.status, attempts: after.attempts, assignedTo: after.assignedTo, outcome: after.outcome }, { status: 'running', attempts: 1, assignedTo: runningOn, outcome: null })
+  assert.deepEqual(
+    { status: after.status, attempts: after.attempts, assignedTo: after.assignedTo, outcome: after.outcome },
+    { status: 'running', attempts: 1, assignedTo: runningOn, outcome: null },
+  )
   assert.equal((await settle(w, leaderNode.jobs.inspect(forgedSpec.id))).value, null, 'the forged submission was not accepted')
   assert.equal(probeRuns, 0, 'no forged assignment ran')
   assert.equal(settled, false, 'no forged result reached the client')
@@ -208,7 +229,12 @@ test('forged system messages from a member and from an outsider change nothing a
   // Refusals were counted on the targets, by actor and type.
   for (const target of [leader.nodeId, follower]) {
     const metrics = w.node(target).app!.metrics
-    for (const [actor, type] of [['/system/cluster', 'record'], [EXECUTOR_PATH, 'assign'], [JOBS_CLIENT_PATH, 'finished'], [`${EXECUTOR_PATH}/$0`, 'run']] as const) {
+    for (const [actor, type] of [
+      ['/system/cluster', 'record'],
+      [EXECUTOR_PATH, 'assign'],
+      [JOBS_CLIENT_PATH, 'finished'],
+      [`${EXECUTOR_PATH}/$0`, 'run'],
+    ] as const) {
       assert.equal(metrics.read('dx_remote_refused_total', { actor, type }), 2, `${target} ${actor} ${type}`)
     }
   }
@@ -220,5 +246,8 @@ test('forged system messages from a member and from an outsider change nothing a
   await runUntil(w, w.nowMs + 1000)
   assert.equal(settled, true)
   assert.equal((await settle(w, handle.status())).value?.status, 'cancelled')
-  assert.equal(members.reduce((n, id) => n + w.node(id).app!.node!.stats.running, 0), 0)
+  assert.equal(
+    members.reduce((n, id) => n + w.node(id).app!.node!.stats.running, 0),
+    0,
+  )
 })

@@ -92,7 +92,8 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
           assert.ok(node.addresses().length > 0, `${node.self} has no address`)
           assert.deepEqual(new Set(node.peers()), new Set(nodes.filter((m) => m !== node).map((m) => m.self)))
         }
-      }))
+      }),
+    )
 
     test('messages to one peer on one protocol arrive intact and in order', testOptions, () =>
       withCluster(2, async (cluster, [a, b]) => {
@@ -111,9 +112,13 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
           }
           await cluster.waitFor(() => received.length >= expected.length, `burst ${burst}`, waitMs)
         }
-        assert.deepEqual(received.map((r) => r.text), expected)
+        assert.deepEqual(
+          received.map((r) => r.text),
+          expected,
+        )
         assert.ok(received.every((r) => r.from === a!.self))
-      }))
+      }),
+    )
 
     test('protocols sharing a peer are delivered to their own handlers, each in order', testOptions, () =>
       withCluster(2, async (cluster, [a, b]) => {
@@ -129,10 +134,14 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         }
         await cluster.waitFor(() => protocols.every((p) => received.get(p)!.length >= expected.get(p)!.length), 'every protocol', waitMs)
         for (const p of protocols) {
-          assert.deepEqual(received.get(p)!.map((r) => r.text), expected.get(p))
+          assert.deepEqual(
+            received.get(p)!.map((r) => r.text),
+            expected.get(p),
+          )
           assert.ok(received.get(p)!.every((r) => r.from === a!.self))
         }
-      }))
+      }),
+    )
 
     test('messages from several senders are attributed to their sender and ordered per sender', testOptions, () =>
       withCluster(3, async (cluster, [a, b, c]) => {
@@ -143,11 +152,18 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
           assert.equal(b!.send(c!.self, '/test/fan-in', bytes(`b${i}`)), true)
         }
         await cluster.waitFor(() => received.length >= 2 * BURST, 'both senders', waitMs)
-        for (const [sender, tag] of [[a!, 'a'], [b!, 'b']] as const) {
+        for (const [sender, tag] of [
+          [a!, 'a'],
+          [b!, 'b'],
+        ] as const) {
           const mine = received.filter((r) => r.from === sender.self).map((r) => r.text)
-          assert.deepEqual(mine, Array.from({ length: BURST }, (_, i) => `${tag}${i}`))
+          assert.deepEqual(
+            mine,
+            Array.from({ length: BURST }, (_, i) => `${tag}${i}`),
+          )
         }
-      }))
+      }),
+    )
 
     test('messages replying from inside a handler flow both ways', testOptions, () =>
       withCluster(2, async (cluster, [a, b]) => {
@@ -156,9 +172,13 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         a!.handle('/test/pong', recorder(pongs))
         for (let i = 0; i < 50; i++) assert.equal(a!.send(b!.self, '/test/ping', bytes(`${i}`)), true)
         await cluster.waitFor(() => pongs.length >= 50, 'every pong', waitMs)
-        assert.deepEqual(pongs.map((r) => r.text), Array.from({ length: 50 }, (_, i) => `${i}`))
+        assert.deepEqual(
+          pongs.map((r) => r.text),
+          Array.from({ length: 50 }, (_, i) => `${i}`),
+        )
         assert.ok(pongs.every((r) => r.from === b!.self))
-      }))
+      }),
+    )
 
     test('messages for a protocol without a handler are dropped and later traffic still flows', testOptions, () =>
       withCluster(2, async (cluster, [a, b]) => {
@@ -175,19 +195,28 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         assert.equal(a!.send(b!.self, '/test/later', bytes('two')), true)
         await cluster.waitFor(() => received.length === 2, 'the message after handling again', waitMs)
         await cluster.idle(quietMs)
-        assert.deepEqual(received.map((r) => r.text), ['one', 'two'])
-      }))
+        assert.deepEqual(
+          received.map((r) => r.text),
+          ['one', 'two'],
+        )
+      }),
+    )
 
     test('send to a node that is not a peer returns false', testOptions, () =>
       withCluster(2, async (_cluster, [a, b]) => {
         assert.equal(a!.send('not-a-node', '/test/x', bytes('x')), false)
         assert.equal(a!.send(a!.self, '/test/x', bytes('x')), false)
         assert.equal(b!.send(b!.self, '/test/x', bytes('x')), false)
-      }))
+      }),
+    )
 
     test('broadcasts reach every subscriber, no one else, and stop after unsubscribe', testOptions, () =>
       withCluster(4, async (cluster, [publisher, s1, s2, outsider]) => {
-        const got = new Map<Network, Received[]>([[s1!, []], [s2!, []], [outsider!, []]])
+        const got = new Map<Network, Received[]>([
+          [s1!, []],
+          [s2!, []],
+          [outsider!, []],
+        ])
         s1!.subscribe('test.topic', recorder(got.get(s1!)!))
         s2!.subscribe('test.topic', recorder(got.get(s2!)!))
         outsider!.subscribe('test.other', recorder(got.get(outsider!)!))
@@ -212,9 +241,13 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         for (const text of after) publisher!.publish('test.topic', bytes(text))
         await cluster.waitFor(() => after.every((t) => texts(s2!).includes(t)), 'the later wave at the remaining subscriber', waitMs)
         await cluster.idle(quietMs)
-        assert.ok(after.every((t) => !texts(s1!).includes(t)), 'an unsubscribed node received a broadcast')
+        assert.ok(
+          after.every((t) => !texts(s1!).includes(t)),
+          'an unsubscribed node received a broadcast',
+        )
         assert.deepEqual(texts(outsider!), [])
-      }))
+      }),
+    )
 
     test('dial connects a new node; both sides see it come and go', testOptions, () =>
       withCluster(2, async (cluster, [a, b]) => {
@@ -239,7 +272,10 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         await cluster.waitFor(() => events.includes(`${c.self}:down`) && !a!.peers().includes(c.self), "a's down event for c", waitMs)
         assert.equal(a!.send(c.self, '/test/new', bytes('gone')), false)
         assert.ok(b!.peers().includes(a!.self), 'the other peers stay connected')
-        assert.ok(events.every((e) => e.startsWith(`${c.self}:`)), `unexpected events ${events.join(', ')}`)
+        assert.ok(
+          events.every((e) => e.startsWith(`${c.self}:`)),
+          `unexpected events ${events.join(', ')}`,
+        )
 
         stopListening()
         const before = events.length
@@ -247,6 +283,7 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         await a!.dial(d.addresses()[0]!)
         await cluster.waitFor(() => a!.peers().includes(d.self), 'a and d connected', waitMs)
         assert.equal(events.length, before, 'a removed listener was called')
-      }))
+      }),
+    )
   })
 }

@@ -18,7 +18,12 @@ class ValidationError extends Error {
   readonly code = 'ERR_VALIDATION'
 }
 
-type Calc = Ask<{ type: 'add'; a: number; b: number }, number> | Ask<{ type: 'check'; n: number }, string> | Ask<{ type: 'never' }, number> | Ask<{ type: 'slow' }, number> | { type: 'note'; text: string }
+type Calc =
+  | Ask<{ type: 'add'; a: number; b: number }, number>
+  | Ask<{ type: 'check'; n: number }, string>
+  | Ask<{ type: 'never' }, number>
+  | Ask<{ type: 'slow' }, number>
+  | { type: 'note'; text: string }
 
 const notes: string[] = []
 const calc = defineActor<Calc>({
@@ -171,7 +176,11 @@ test('remote policies see the sender the network authenticated; a refused ask fa
   const impostor = settle(ref.ask({ type: 'fromN2' }, { timeoutMs: 1000 }))
   // A frame cannot claim another sender: the envelope has no such field, and a forged one is ignored.
   const { EnvelopeCodec } = await import('../../protocols/envelope/index.js')
-  n0.ctx.network.send('n1', ACTOR_PROTOCOL, new EnvelopeCodec().encode({ kind: 'tell', to: { node: 'n1', path: '/user/guarded' }, body: { type: 'fromN2', from: 'n2', sender: 'n2' } }))
+  n0.ctx.network.send(
+    'n1',
+    ACTOR_PROTOCOL,
+    new EnvelopeCodec().encode({ kind: 'tell', to: { node: 'n1', path: '/user/guarded' }, body: { type: 'fromN2', from: 'n2', sender: 'n2' } }),
+  )
   await runUntil(world, 100)
   assert.equal(who.value, 'n0')
   assert.equal(admin.error?.name, 'ForbiddenMessageError')

@@ -10,9 +10,13 @@ networkComplianceSuite('simulated network', async (size) => {
   for (const node of slots.slice(0, size)) world.start(node)
   let next = size
   const runFor = async (ms: number): Promise<void> => {
-    await world.kernel.run(world.kernel.now + ms * 1000, () => true, (error) => {
-      throw error
-    })
+    await world.kernel.run(
+      world.kernel.now + ms * 1000,
+      () => true,
+      (error) => {
+        throw error
+      },
+    )
   }
   await runFor(1)
   const cluster: NetworkCluster = {

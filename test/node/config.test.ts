@@ -21,7 +21,11 @@ test('flags beat environment, environment beats the config file', async (t) => {
   t.after(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'node.json')
   await writeFile(file, JSON.stringify({ listen: '/ip4/127.0.0.1/tcp/9000', http: '127.0.0.1:9001', dataDir: '/from/file', leaseMs: 2000 }))
-  const c = resolveConfig({ http: '127.0.0.1:8001' }, { DX_HTTP: '127.0.0.1:7001', DX_DATA_DIR: '/from/env', DX_BOOTSTRAP: '/ip4/10.0.0.1/tcp/7400/p2p/12D3KooWabc, /ip4/10.0.0.2/tcp/7400/p2p/12D3KooWdef' }, file)
+  const c = resolveConfig(
+    { http: '127.0.0.1:8001' },
+    { DX_HTTP: '127.0.0.1:7001', DX_DATA_DIR: '/from/env', DX_BOOTSTRAP: '/ip4/10.0.0.1/tcp/7400/p2p/12D3KooWabc, /ip4/10.0.0.2/tcp/7400/p2p/12D3KooWdef' },
+    file,
+  )
   assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/9000'])
   assert.deepEqual(c.http, { host: '127.0.0.1', port: 8001 })
   assert.equal(c.dataDir, '/from/env')

@@ -28,7 +28,12 @@ async function peerOn(dataDir: string, secretFile: string): Promise<Peer> {
 }
 
 async function exitCode(peer: Peer): Promise<number | null> {
-  await waitFor(async () => peer.running, (running) => !running, 60_000, `${peer.spec.name} to exit`)
+  await waitFor(
+    async () => peer.running,
+    (running) => !running,
+    60_000,
+    `${peer.spec.name} to exit`,
+  )
   return peer.stop()
 }
 

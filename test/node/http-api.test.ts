@@ -20,7 +20,14 @@ test('POST /jobs and /jobs/batch end their submissions when the client disconnec
   const node = world.node('n2')
   world.start(node)
   await runUntil(world, 1000)
-  const routes = nodeRoutes({ status: () => assert.fail('not used'), metrics: () => assert.fail('not used'), metricsContentType: 'text/plain', jobs: node.app!.jobs, timers: timers!, removeMember: () => assert.fail('not used') })
+  const routes = nodeRoutes({
+    status: () => assert.fail('not used'),
+    metrics: () => assert.fail('not used'),
+    metricsContentType: 'text/plain',
+    jobs: node.app!.jobs,
+    timers: timers!,
+    removeMember: () => assert.fail('not used'),
+  })
   const route = (pattern: string) => routes.find((r) => r.method === 'POST' && r.pattern === pattern)!
   const gone = new AbortController()
   const outcomes: Array<{ done: boolean; value?: unknown; error?: Error }> = []
@@ -36,7 +43,11 @@ test('POST /jobs and /jobs/batch end their submissions when the client disconnec
   track(route('/jobs').handle({ ...request, body: { type: 'add', input: { a: 1, b: 2 } } }))
   track(route('/jobs/batch').handle({ ...request, body: { jobs: [{ type: 'add', input: { a: 3, b: 4 } }] } }))
   await runUntil(world, world.nowMs + 2000)
-  assert.deepEqual(outcomes.map((o) => o.done), [false, false], 'still retrying while no leader takes the jobs')
+  assert.deepEqual(
+    outcomes.map((o) => o.done),
+    [false, false],
+    'still retrying while no leader takes the jobs',
+  )
   gone.abort(new Error('the client went away'))
   await runUntil(world, world.nowMs + 1000)
   assert.equal(outcomes[0]!.error?.name, 'AbortedError')

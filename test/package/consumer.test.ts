@@ -71,25 +71,36 @@ let cjs: Promise<string>
 let esm: Promise<string>
 let ts: Promise<string>
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dx-package-'))
-  const packed = JSON.parse(await ok('npm', ['pack', '--pack-destination', dir, '--json', '--loglevel=error'], ROOT, 300_000)) as Array<{ filename: string }>
-  tarball = join(dir, packed[0]!.filename)
-  // Installs run side by side; each test awaits its own project, so a failed install fails only its tests.
-  cjs = project('cjs', {}, {
-    'jobs.ts': JOBS_TS,
-    'more.js': `const { defineJob } = require('distributex')\nexports.shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
-    'use.js': `const { defineJob, startNode } = require('distributex')\nconst { runSimulation } = require('distributex/sim')\nconst { connect } = require('distributex/client')\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
-  })
-  esm = project('esm', { type: 'module' }, {
-    'jobs.js': `import { defineJob } from 'distributex'\nexport const shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
-    'more.ts': JOBS_TS,
-    'use.js': `import { defineJob, startNode } from 'distributex'\nimport { runSimulation } from 'distributex/sim'\nimport { connect } from 'distributex/client'\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
-  })
-  ts = project('ts', {}, {})
-  // Marked handled here; the test that awaits a project still sees its rejection.
-  for (const p of [cjs, esm, ts]) void p.catch(() => {})
-}, { timeout: 420_000 })
+before(
+  async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dx-package-'))
+    const packed = JSON.parse(await ok('npm', ['pack', '--pack-destination', dir, '--json', '--loglevel=error'], ROOT, 300_000)) as Array<{ filename: string }>
+    tarball = join(dir, packed[0]!.filename)
+    // Installs run side by side; each test awaits its own project, so a failed install fails only its tests.
+    cjs = project(
+      'cjs',
+      {},
+      {
+        'jobs.ts': JOBS_TS,
+        'more.js': `const { defineJob } = require('distributex')\nexports.shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
+        'use.js': `const { defineJob, startNode } = require('distributex')\nconst { runSimulation } = require('distributex/sim')\nconst { connect } = require('distributex/client')\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
+      },
+    )
+    esm = project(
+      'esm',
+      { type: 'module' },
+      {
+        'jobs.js': `import { defineJob } from 'distributex'\nexport const shout = defineJob('shout', async (input) => String(input).toUpperCase())\n`,
+        'more.ts': JOBS_TS,
+        'use.js': `import { defineJob, startNode } from 'distributex'\nimport { runSimulation } from 'distributex/sim'\nimport { connect } from 'distributex/client'\nconsole.log(JSON.stringify([typeof defineJob, typeof startNode, typeof runSimulation, typeof connect]))\n`,
+      },
+    )
+    ts = project('ts', {}, {})
+    // Marked handled here; the test that awaits a project still sees its rejection.
+    for (const p of [cjs, esm, ts]) void p.catch(() => {})
+  },
+  { timeout: 420_000 },
+)
 
 after(async () => {
   for (const child of peers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -100,7 +111,20 @@ test('the tarball holds the build, the README and package.json, and nothing else
   const entries = (await ok('tar', ['tzf', tarball], dir)).trim().split('\n')
   const outside = entries.filter((e) => !e.startsWith('package/dist/') && !['package/package.json', 'package/README.md', 'package/LICENSE'].includes(e))
   assert.deepEqual(outside, [])
-  for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cjs/index.cjs', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/cjs/client.cjs', 'dist/src/cli/bin.mjs', 'dist/src/cli/main.js', 'dist/src/dashboard/assets/app.js', 'dist/src/monitoring/rules.js']) {
+  for (const needed of [
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/cjs/index.cjs',
+    'dist/sim/index.js',
+    'dist/sim/index.d.ts',
+    'dist/src/client/index.js',
+    'dist/src/client/index.d.ts',
+    'dist/src/cjs/client.cjs',
+    'dist/src/cli/bin.mjs',
+    'dist/src/cli/main.js',
+    'dist/src/dashboard/assets/app.js',
+    'dist/src/monitoring/rules.js',
+  ]) {
     assert.ok(entries.includes(`package/${needed}`), `${needed} is missing from the tarball`)
   }
   assert.ok(!entries.some((e) => e.endsWith('.ts') && !e.endsWith('.d.ts')), 'TypeScript sources shipped')
@@ -110,7 +134,19 @@ test('the tarball holds the build, the README and package.json, and nothing else
 async function startPeer(cwd: string, actors: readonly string[]): Promise<{ http: string; child: ChildProcess; output: string[] }> {
   const [p2p, httpPort] = [await freePort(), await freePort()]
   const http = `127.0.0.1:${httpPort}`
-  const args = ['start', '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', http, '--data-dir', join(cwd, 'data'), '--job-log', `file:${join(cwd, 'joblog')}`, '--log-level', 'warn']
+  const args = [
+    'start',
+    '--listen',
+    `/ip4/127.0.0.1/tcp/${p2p}`,
+    '--http',
+    http,
+    '--data-dir',
+    join(cwd, 'data'),
+    '--job-log',
+    `file:${join(cwd, 'joblog')}`,
+    '--log-level',
+    'warn',
+  ]
   for (const module of actors) args.push('--actors', module)
   const child = spawn(join(cwd, 'node_modules', '.bin', 'distributex'), args, { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
   peers.push(child)
@@ -197,7 +233,11 @@ describe('projects using the installed package', { concurrency: true }, () => {
     assert.equal(await submit(path, peer.http, 'shout', '"hi"'), 'HI')
     assert.deepEqual(await submit(path, peer.http, 'double', '{"n":4}'), { doubled: 8 })
     // The installed package serves its dashboard: the page, its script and the uPlot it depends on.
-    for (const [route, text] of [['/', 'DistributeX dashboard'], ['/dashboard/app.js', '/dashboard/events'], ['/dashboard/uplot.js', 'uPlot']]) {
+    for (const [route, text] of [
+      ['/', 'DistributeX dashboard'],
+      ['/dashboard/app.js', '/dashboard/events'],
+      ['/dashboard/uplot.js', 'uPlot'],
+    ]) {
       const res = await fetch(`http://${peer.http}${route}`)
       assert.equal(res.status, 200, route)
       assert.ok((await res.text()).includes(text!), `${route} serves ${text}`)
@@ -211,8 +251,14 @@ describe('projects using the installed package', { concurrency: true }, () => {
     const base = { strict: true, skipLibCheck: true, target: 'ES2022', types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] }
     await writeFile(join(path, 'main.ts'), TS_MAIN)
     await writeFile(join(path, 'main.mts'), TS_MAIN)
-    await writeFile(join(path, 'tsconfig.nodenext.json'), JSON.stringify({ compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, files: ['main.ts', 'main.mts'] }))
-    await writeFile(join(path, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, files: ['main.ts'] }))
+    await writeFile(
+      join(path, 'tsconfig.nodenext.json'),
+      JSON.stringify({ compilerOptions: { ...base, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, files: ['main.ts', 'main.mts'] }),
+    )
+    await writeFile(
+      join(path, 'tsconfig.bundler.json'),
+      JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, files: ['main.ts'] }),
+    )
     await ok('node', [TSC, '-p', 'tsconfig.nodenext.json'], path)
     await ok('node', [TSC, '-p', 'tsconfig.bundler.json'], path)
     assert.match(await readFile(join(path, 'out', 'main.js'), 'utf8'), /require\("distributex"\)/)

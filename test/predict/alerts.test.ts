@@ -10,7 +10,14 @@ import { runRampStudy } from '../../sim/placement/ramps.js'
 import type { MemberView } from '../../src/cluster/types.js'
 import { emptyMetrics } from '../../src/cluster/types.js'
 
-const sample = (node: string, load: number, offered: number): NodeSample => ({ node, capacity: 10, running: Math.min(10, load * 10), queued: Math.max(0, load * 10 - 10), offered, meanDurationS: 1 })
+const sample = (node: string, load: number, offered: number): NodeSample => ({
+  node,
+  capacity: 10,
+  running: Math.min(10, load * 10),
+  queued: Math.max(0, load * 10 - 10),
+  offered,
+  meanDurationS: 1,
+})
 
 test('node-saturation fires ahead of a ramp, with a predicted time and a sentence, then resolves', () => {
   const e = new AlertEngine({ horizonMs: 60_000, stepMs: 1000 })
@@ -36,13 +43,18 @@ test('node-saturation fires ahead of a ramp, with a predicted time and a sentenc
 
 test('steady load below capacity never fires', () => {
   const e = new AlertEngine()
-  for (let t = 0; t < 600; t++) assert.deepEqual(e.sample(t * 1000, [sample('a', 0.6, 0.6 + 0.05 * Math.sin(t))]).filter((x) => x.alert.name === 'node-saturation'), [])
+  for (let t = 0; t < 600; t++)
+    assert.deepEqual(
+      e.sample(t * 1000, [sample('a', 0.6, 0.6 + 0.05 * Math.sin(t))]).filter((x) => x.alert.name === 'node-saturation'),
+      [],
+    )
 })
 
 test('queue instability, cluster demand and deadline risk', () => {
   const e = new AlertEngine({ confirm: 2, warmup: 3, clearConfirm: 2 })
   const names = new Set<string>()
-  for (let t = 0; t < 10; t++) for (const tr of e.sample(t * 1000, [sample('a', 0.9, 0.95), sample('b', 0.9, 0.95)])) names.add(`${tr.kind}:${tr.alert.name}:${tr.alert.node ?? ''}`)
+  for (let t = 0; t < 10; t++)
+    for (const tr of e.sample(t * 1000, [sample('a', 0.9, 0.95), sample('b', 0.9, 0.95)])) names.add(`${tr.kind}:${tr.alert.name}:${tr.alert.node ?? ''}`)
   assert.ok(names.has('fired:queue-instability:a'))
   assert.ok(names.has('fired:cluster-demand:'))
   const risk = e.deadlineRisk(0, 'job-1', 'a', 10_000, 5_000)
@@ -71,7 +83,9 @@ test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >
   }
   leads.sort((a, b) => a - b)
   const lead = leads[Math.floor(leads.length / 2)]!
-  console.log(`ramps: ${saturations} saturations, recall ${(announced / saturations).toFixed(2)}, median lead ${lead} s, ${(falseAlerts / nodeHours).toFixed(2)} false alerts per node-hour`)
+  console.log(
+    `ramps: ${saturations} saturations, recall ${(announced / saturations).toFixed(2)}, median lead ${lead} s, ${(falseAlerts / nodeHours).toFixed(2)} false alerts per node-hour`,
+  )
   assert.ok(announced / saturations >= 0.8, `recall ${announced / saturations}`)
   assert.ok(lead >= 10, `lead ${lead}`)
   assert.ok(falseAlerts / nodeHours <= 3, `false alerts per node-hour ${falseAlerts / nodeHours}`)
@@ -79,7 +93,17 @@ test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >
 
 test('analytics merges gossiped duration summaries and learns a slow node', () => {
   const a = new ClusterAnalytics()
-  const member = (node: string, count: number, p50Ms: number): MemberView => ({ nodeId: node, state: 'up', addresses: [], incarnation: 1, voter: true, role: 'voter', phi: 0, lastSeenMsAgo: 0, metrics: { ...emptyMetrics(), capacity: 2, durations: { work: { count, p50Ms, p90Ms: p50Ms * 1.5 } } } })
+  const member = (node: string, count: number, p50Ms: number): MemberView => ({
+    nodeId: node,
+    state: 'up',
+    addresses: [],
+    incarnation: 1,
+    voter: true,
+    role: 'voter',
+    phi: 0,
+    lastSeenMsAgo: 0,
+    metrics: { ...emptyMetrics(), capacity: 2, durations: { work: { count, p50Ms, p90Ms: p50Ms * 1.5 } } },
+  })
   for (let round = 1; round <= 30; round++) a.observe([member('fast', round * 4, 100), member('slow', round * 4, 200)], round * 1000, round * 1000)
   const ratio = a.speed('fast') / a.speed('slow')
   assert.ok(ratio > 1.7 && ratio < 2.3, `speed ratio ${ratio}`)

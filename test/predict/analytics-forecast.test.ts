@@ -10,7 +10,17 @@ import { ClusterAnalytics } from '../../src/predict/analytics.js'
 import type { MemberView } from '../../src/cluster/types.js'
 import { emptyMetrics } from '../../src/cluster/types.js'
 
-const member = (node: string, running: number, queued: number, count: number): MemberView => ({ nodeId: node, state: 'up', addresses: [], incarnation: 1, voter: true, role: 'voter', phi: 0, lastSeenMsAgo: 0, metrics: { ...emptyMetrics(), capacity: 10, running, queued, durations: { resize: { count, p50Ms: 200, p90Ms: 400 } } } })
+const member = (node: string, running: number, queued: number, count: number): MemberView => ({
+  nodeId: node,
+  state: 'up',
+  addresses: [],
+  incarnation: 1,
+  voter: true,
+  role: 'voter',
+  phi: 0,
+  lastSeenMsAgo: 0,
+  metrics: { ...emptyMetrics(), capacity: 10, running, queued, durations: { resize: { count, p50Ms: 200, p90Ms: 400 } } },
+})
 
 test('the forecast has a banded path per node, agrees with /status, and drops nodes no longer sampled', () => {
   const a = new ClusterAnalytics()
@@ -24,7 +34,10 @@ test('the forecast has a banded path per node, agrees with /status, and drops no
   assert.deepEqual(f.nodes.map((n) => n.node).sort(), ['flat', 'rising'])
   const status = a.status().forecasts
   for (const n of f.nodes) {
-    assert.deepEqual(n.points.map((p) => p.inS), [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60])
+    assert.deepEqual(
+      n.points.map((p) => p.inS),
+      [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60],
+    )
     for (const p of n.points) assert.ok(p.low >= 0 && p.low <= p.load && p.load <= p.high, `${n.node} at ${p.inS} s: ${JSON.stringify(p)}`)
     assert.equal(n.points[1]!.load, Math.max(0, status[n.node]!.in10s))
     assert.equal(n.points[11]!.load, Math.max(0, status[n.node]!.in60s))
@@ -35,9 +48,19 @@ test('the forecast has a banded path per node, agrees with /status, and drops no
   assert.ok(rising.points[11]!.load > rising.points[0]!.load, `a rising load is forecast to keep rising: ${rising.points.map((p) => p.load.toFixed(2)).join(' ')}`)
   const flat = f.nodes.find((n) => n.node === 'flat')!
   assert.ok(Math.abs(flat.points[11]!.load - 0.3) < 0.01, `a flat load stays flat: ${flat.points[11]!.load}`)
-  assert.deepEqual(f.durations.map((d) => d.type), ['resize'])
+  assert.deepEqual(
+    f.durations.map((d) => d.type),
+    ['resize'],
+  )
   assert.ok(f.durations[0]!.p50Ms > 150 && f.durations[0]!.p50Ms < 260 && f.durations[0]!.p90Ms > f.durations[0]!.p50Ms, JSON.stringify(f.durations))
-  assert.deepEqual(a.forecast(1).nodes.map((n) => n.node), ['rising'], 'a capped forecast keeps the highest peaks')
+  assert.deepEqual(
+    a.forecast(1).nodes.map((n) => n.node),
+    ['rising'],
+    'a capped forecast keeps the highest peaks',
+  )
   a.observe([member('flat', 3, 0, 41)], 41_000, wall + 41_000)
-  assert.deepEqual(a.forecast().nodes.map((n) => n.node), ['flat'])
+  assert.deepEqual(
+    a.forecast().nodes.map((n) => n.node),
+    ['flat'],
+  )
 })

@@ -17,7 +17,18 @@ const run = promisify(execFile)
 test('an unknown --placement is refused at start, naming the policies', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-place-'))
   try {
-    const failed = await run(process.execPath, [BIN, 'start', '--placement', 'fastest', '--data-dir', dir, '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--http', 'off']).then(
+    const failed = await run(process.execPath, [
+      BIN,
+      'start',
+      '--placement',
+      'fastest',
+      '--data-dir',
+      dir,
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      '--http',
+      'off',
+    ]).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     )
@@ -30,18 +41,40 @@ test('an unknown --placement is refused at start, naming the policies', async ()
 
 test('a peer started with --placement eect places jobs with hints and serves its analytics and alerts', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-place-'))
-  const peer = new Peer({ name: 'p0', dataDir: join(dir, 'p0'), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), extraArgs: ['--placement', 'eect'] })
+  const peer = new Peer({
+    name: 'p0',
+    dataDir: join(dir, 'p0'),
+    secretFile: join(dir, 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    extraArgs: ['--placement', 'eect'],
+  })
   try {
     await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
     peer.start()
     await peer.address()
-    await waitFor(() => agreedLeader([peer]), (l) => l !== undefined, 30_000, 'a leader')
-    const done = await Promise.all(Array.from({ length: 20 }, (_, i) => peer.call<{ ok: boolean }>('POST', '/jobs?wait=1', { type: 'sleep', input: { ms: 20 + i }, options: { durationHintMs: 20 + i } })))
-    assert.ok(done.every((d) => d.status === 200 && d.json.ok), JSON.stringify(done.find((d) => !d.json.ok)))
+    await waitFor(
+      () => agreedLeader([peer]),
+      (l) => l !== undefined,
+      30_000,
+      'a leader',
+    )
+    const done = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => peer.call<{ ok: boolean }>('POST', '/jobs?wait=1', { type: 'sleep', input: { ms: 20 + i }, options: { durationHintMs: 20 + i } })),
+    )
+    assert.ok(
+      done.every((d) => d.status === 200 && d.json.ok),
+      JSON.stringify(done.find((d) => !d.json.ok)),
+    )
     const bad = await peer.call<{ error: { code: string; message: string } }>('POST', '/jobs', { type: 'sleep', input: { ms: 1 }, options: { durationHintMs: -5 } })
     assert.equal(bad.status, 400)
     assert.match(bad.json.error.message, /durationHintMs/)
-    const status = await waitFor(() => peer.call<{ analytics?: { speeds: Record<string, number>; forecasts: Record<string, unknown>; alerts: unknown[] } }>('GET', '/status'), (s) => s.json.analytics !== undefined && Object.keys(s.json.analytics.forecasts).length > 0, 20_000, 'analytics in /status')
+    const status = await waitFor(
+      () => peer.call<{ analytics?: { speeds: Record<string, number>; forecasts: Record<string, unknown>; alerts: unknown[] } }>('GET', '/status'),
+      (s) => s.json.analytics !== undefined && Object.keys(s.json.analytics.forecasts).length > 0,
+      20_000,
+      'analytics in /status',
+    )
     assert.ok(Array.isArray(status.json.analytics!.alerts))
     const alerts = await peer.call<{ leader: string; alerts: unknown[]; history: unknown[] }>('GET', '/alerts')
     assert.equal(alerts.status, 200)

@@ -79,9 +79,12 @@ test('non-finite samples are ignored', () => {
   assert.equal(holt.forecast(3), 1)
 })
 
-test('the leader\'s load forecaster (selection by MASE) beats naive on the cycle series and on ramping queues', () => {
+test("the leader's load forecaster (selection by MASE) beats naive on the cycle series and on ramping queues", () => {
   const ramps = runRampStudy(1, { nodes: 1, hours: 2 }).timeline.load
-  for (const [name, xs] of [['cycle', series(1, 7200)], ['ramps', ramps]] as const) {
+  for (const [name, xs] of [
+    ['cycle', series(1, 7200)],
+    ['ramps', ramps],
+  ] as const) {
     const f = new TrackedForecaster(loadForecaster([10, 60]), [10, 60])
     const holt = new TrackedForecaster(new HoltDamped(), [10, 60])
     for (const x of xs) {

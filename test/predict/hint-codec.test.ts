@@ -22,5 +22,8 @@ test('bad hints are refused with typed errors', () => {
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
   const wire = packr.unpack(encodeJobRecord({ kind: 'submitted', spec: spec({ durationHintMs: 250 }) })) as unknown[]
   wire[13] = 'soon'
-  assert.throws(() => decodeJobRecord(packr.pack(wire)), (e: Error & { code?: string }) => typeof e.code === 'string' && /durationHintMs/.test(e.message))
+  assert.throws(
+    () => decodeJobRecord(packr.pack(wire)),
+    (e: Error & { code?: string }) => typeof e.code === 'string' && /durationHintMs/.test(e.message),
+  )
 })

@@ -20,7 +20,13 @@ const model: PlacementModel = {
     return { p50Ms: d, p90Ms: 2 * d }
   },
 }
-const job = (nowMs: number, extra: { durationHintMs?: number; deadline?: number } = {}) => ({ id: 'j', nowMs, wallMs: nowMs, durationHintMs: extra.durationHintMs ?? null, deadline: extra.deadline ?? null })
+const job = (nowMs: number, extra: { durationHintMs?: number; deadline?: number } = {}) => ({
+  id: 'j',
+  nowMs,
+  wallMs: nowMs,
+  durationHintMs: extra.durationHintMs ?? null,
+  deadline: extra.deadline ?? null,
+})
 
 test('every named policy is built, respects the overcommit limit, and returns undefined when all are full', () => {
   for (const name of PLACEMENT_NAMES) {
@@ -34,7 +40,10 @@ test('every named policy is built, respects the overcommit limit, and returns un
 
 test('round-robin cycles in id order; random spreads; weighted round robin follows capacity x speed', () => {
   const rr = createPlacement('round-robin', { random: new SeededRandom(1), model, overcommit: Infinity })
-  assert.deepEqual([0, 1, 2, 3].map(() => rr.choose('t', [peer('c', 0), peer('a', 0), peer('b', 0)])), ['a', 'b', 'c', 'a'])
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => rr.choose('t', [peer('c', 0), peer('a', 0), peer('b', 0)])),
+    ['a', 'b', 'c', 'a'],
+  )
   const wrr = createPlacement('weighted-round-robin', { random: new SeededRandom(1), model, overcommit: Infinity })
   const picks = Array.from({ length: 50 }, () => wrr.choose('t', [peer('fast', 0), peer('slow', 0)]))
   assert.equal(picks.filter((p) => p === 'fast').length, 40)
@@ -43,7 +52,7 @@ test('round-robin cycles in id order; random spreads; weighted round robin follo
   assert.equal(seen.size, 3)
 })
 
-test('least-loaded reads only gossip (and herds on it); wlc reads the leader\'s count and speed', () => {
+test("least-loaded reads only gossip (and herds on it); wlc reads the leader's count and speed", () => {
   const ll = createPlacement('least-loaded', { random: new SeededRandom(1), model, overcommit: Infinity })
   const stale = { atMs: 0, running: 0, queued: 0 }
   // Gossip says both are idle: every job goes to the same (lowest id) node, whatever was assigned since.

@@ -27,16 +27,22 @@ async function server(answer: (n: number) => number) {
     })
   })
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`, received, close: () => new Promise<void>((r) => {
-      s.closeAllConnections()
-      s.close(() => r())
-    }), count: () => n }
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`,
+    received,
+    close: () =>
+      new Promise<void>((r) => {
+        s.closeAllConnections()
+        s.close(() => r())
+      }),
+    count: () => n,
+  }
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
 const env = { timers: realTimers, random: new SeededRandom(1), logger: quiet }
 const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
-  for (const end = Date.now() + ms; !cond(); ) {
+  for (const end = Date.now() + ms; !cond();) {
     if (Date.now() > end) throw new Error('timed out')
     await new Promise((r) => setTimeout(r, 20))
   }
@@ -48,7 +54,10 @@ test('posts in order and retries a 503 until it is accepted', async () => {
   w.send({ event: 'fired', n: 1 })
   w.send({ event: 'resolved', n: 2 })
   await until(() => w.delivered === 2)
-  assert.deepEqual(srv.received, [{ event: 'fired', n: 1 }, { event: 'resolved', n: 2 }])
+  assert.deepEqual(srv.received, [
+    { event: 'fired', n: 1 },
+    { event: 'resolved', n: 2 },
+  ])
   assert.equal(srv.count(), 4)
   w.stop()
   await srv.close()

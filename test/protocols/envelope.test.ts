@@ -21,7 +21,11 @@ const plainValue = fc.letrec((tie) => ({
     fc.string(),
     fc.uint8Array({ maxLength: 32 }),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'),
+      tie('value'),
+      { maxKeys: 4 },
+    ),
   ),
 })).value
 const requestId = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
@@ -29,7 +33,11 @@ const envelope: fc.Arbitrary<Envelope> = fc.oneof(
   fc.record({ kind: fc.constant('tell' as const), to: address, body: plainValue }),
   fc.record({ kind: fc.constant('ask' as const), to: address, body: plainValue, id: requestId, timeoutMs: fc.integer({ min: 1, max: 1e9 }) }),
   fc.record({ kind: fc.constant('reply' as const), id: requestId, body: plainValue }),
-  fc.record({ kind: fc.constant('failure' as const), id: requestId, error: fc.record({ name: fc.string({ minLength: 1, maxLength: 40 }), code: fc.string({ maxLength: 40 }), message: fc.string({ maxLength: 200 }) }) }),
+  fc.record({
+    kind: fc.constant('failure' as const),
+    id: requestId,
+    error: fc.record({ name: fc.string({ minLength: 1, maxLength: 40 }), code: fc.string({ maxLength: 40 }), message: fc.string({ maxLength: 200 }) }),
+  }),
 )
 
 /** Decodes and checks the contract: a valid envelope back, or a ProtocolError thrown. */
@@ -58,7 +66,10 @@ test('every valid envelope round-trips', () => {
 })
 
 test('random bytes decode to a valid envelope or a ProtocolError, never anything else', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => void decodeOrProtocolError(bytes)), { numRuns: 20_000 })
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => void decodeOrProtocolError(bytes)),
+    { numRuns: 20_000 },
+  )
 })
 
 test('mutated encodings decode to a valid envelope or a ProtocolError', () => {

@@ -25,18 +25,32 @@ const append: fc.Arbitrary<ReplicationMessage> = fc
     entries: payloads.map((payload, i) => ({ index: prevIndex + 1 + i, epoch: i < 2 ? prevEpoch : epoch, payload })),
     ...(compactBelow === undefined ? {} : { compactBelow }),
   }))
-const reply: fc.Arbitrary<ReplicationMessage> = fc.record({ epoch: idx, ok: fc.boolean(), end: idx, hint: fc.option(idx, { nil: undefined }) }).map(({ hint, ...r }) => ({ kind: 'reply' as const, ...r, ...(hint === undefined ? {} : { hint }) }))
-const reset: fc.Arbitrary<ReplicationMessage> = fc.record({ epoch: fc.integer({ min: 3, max: 9 }), leaderCommit: idx, start: idx, prevEpoch: fc.integer({ min: 0, max: 3 }) }).map((r) => ({ kind: 'reset' as const, ...r }))
+const reply: fc.Arbitrary<ReplicationMessage> = fc
+  .record({ epoch: idx, ok: fc.boolean(), end: idx, hint: fc.option(idx, { nil: undefined }) })
+  .map(({ hint, ...r }) => ({ kind: 'reply' as const, ...r, ...(hint === undefined ? {} : { hint }) }))
+const reset: fc.Arbitrary<ReplicationMessage> = fc
+  .record({ epoch: fc.integer({ min: 3, max: 9 }), leaderCommit: idx, start: idx, prevEpoch: fc.integer({ min: 0, max: 3 }) })
+  .map((r) => ({ kind: 'reset' as const, ...r }))
 const message = fc.oneof(append, reply, reset)
 
 /** Byte arrays compare by content whatever their class (msgpackr decodes to Buffer). */
 function plain(m: ReplicationMessage): unknown {
-  const walk = (v: unknown): unknown => (v instanceof Uint8Array ? { bytes: [...v] } : Array.isArray(v) ? v.map(walk) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v)
+  const walk = (v: unknown): unknown =>
+    v instanceof Uint8Array
+      ? { bytes: [...v] }
+      : Array.isArray(v)
+        ? v.map(walk)
+        : typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+          : v
   return walk(m)
 }
 
 test('every valid message round-trips', () => {
-  fc.assert(fc.property(message, (m) => assert.deepEqual(plain(decodeReplication(encodeReplication(m))), plain(m))), { numRuns: 500 })
+  fc.assert(
+    fc.property(message, (m) => assert.deepEqual(plain(decodeReplication(encodeReplication(m))), plain(m))),
+    { numRuns: 500 },
+  )
 })
 
 test('random bytes and mutated frames decode to a message or a ProtocolError, nothing else', () => {

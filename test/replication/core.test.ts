@@ -29,7 +29,7 @@ test('an entry commits only once a majority of voters holds it durably', () => {
   assert.equal(h.node('n2').core.commitEnd, 3, 'and learns the commit')
 })
 
-test("entries of an older epoch are not committed by counting replicas (Raft §5.4.2)", () => {
+test('entries of an older epoch are not committed by counting replicas (Raft §5.4.2)', () => {
   const h = new Harness(['n0', 'n1', 'n2'], { batchMaxEntries: 1 })
   h.elect('n0', 1)
   h.settle()
@@ -124,7 +124,13 @@ test('flow control: at most `window` appends are in flight to a follower', () =>
   for (let i = 0; i < 10; i++) h.propose('n0', [`e${i}`])
   const toN1 = h.queue.filter((m) => m.to === 'n1' && m.message.kind === 'append')
   assert.equal(toN1.length, 2, 'two appends to the silent follower')
-  assert.deepEqual(h.node('n0').core.followers().find((f) => f.node === 'n1')?.inFlight, 2)
+  assert.deepEqual(
+    h
+      .node('n0')
+      .core.followers()
+      .find((f) => f.node === 'n1')?.inFlight,
+    2,
+  )
   h.advance(500)
   assert.equal(h.dropped.filter((m) => m.to === 'n1' && m.message.kind === 'append').length, 2, 'nothing more is sent while unanswered')
   h.cut.delete('n1')
@@ -155,7 +161,11 @@ test('appends of read-back entries keep to the byte budget, like buffered ones (
   h.cut.delete('n2')
   let largest = 0
   h.filter = (msg) => {
-    if (msg.to === 'n2' && msg.message.kind === 'append') largest = Math.max(largest, msg.message.entries.reduce((sum, e) => sum + e.payload.length, 0))
+    if (msg.to === 'n2' && msg.message.kind === 'append')
+      largest = Math.max(
+        largest,
+        msg.message.entries.reduce((sum, e) => sum + e.payload.length, 0),
+      )
     return true
   }
   h.advance(3000)
@@ -189,7 +199,7 @@ test('a follower behind a pipelined leader writes the queued appends as one writ
   h.propose('n0', ['c'])
   h.settle()
   const n1 = h.node('n1')
-  assert.deepEqual(n1.op?.kind === 'write' ? n1.op.entries.map((e) => e.index) : undefined, [1], "n1 writes the first append while the others queue")
+  assert.deepEqual(n1.op?.kind === 'write' ? n1.op.entries.map((e) => e.index) : undefined, [1], 'n1 writes the first append while the others queue')
   n1.completeOp()
   assert.deepEqual(n1.op?.kind === 'write' ? n1.op.entries.map((e) => e.index) : undefined, [2, 3], 'the two queued appends become one write')
   h.settle()

@@ -56,7 +56,15 @@ export class Node {
     this.core = this.build()
   }
   build(): ReplicationCore {
-    return new ReplicationCore({ self: this.id, state: { clusterId: undefined, start: this.log.start, end: this.log.end, lastEpoch: this.log.epochAt(this.log.end - 1) ?? 0 }, epochAt: (i) => this.log.epochAt(i), options: this.options }, this.h.now)
+    return new ReplicationCore(
+      {
+        self: this.id,
+        state: { clusterId: undefined, start: this.log.start, end: this.log.end, lastEpoch: this.log.epochAt(this.log.end - 1) ?? 0 },
+        epochAt: (i) => this.log.epochAt(i),
+        options: this.options,
+      },
+      this.h.now,
+    )
   }
   /** Crash and restart: the durable log stays, the core and an unfinished write are lost. */
   restart(): void {
@@ -122,7 +130,10 @@ export class Harness {
   }
   propose(leader: string, payloads: string[]): number {
     const l = this.node(leader)
-    const first = l.core.propose(payloads.map((p) => new TextEncoder().encode(p)), this.now)
+    const first = l.core.propose(
+      payloads.map((p) => new TextEncoder().encode(p)),
+      this.now,
+    )
     l.flush()
     return first
   }

@@ -13,7 +13,10 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 function cluster(seed: number): World<AssembledNode> {
   const world = new World<AssembledNode>(seed, 3, (ctx) =>
-    assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache }, { founder: ctx.id === 'n0', jobs: [] }),
+    assembleNode(
+      { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache },
+      { founder: ctx.id === 'n0', jobs: [] },
+    ),
   )
   for (const node of world.nodes) world.start(node)
   return world
@@ -65,7 +68,15 @@ test('fence, append, read and compact keep the JobLog promises; a new leader rea
   const end = await value(world, log.endOffset())
   assert.equal(end, c + 1, 'endOffset is the commit index')
   const records = await value(world, log.read(0, 100))
-  assert.deepEqual(records.map((r) => [r.offset, new TextDecoder().decode(r.payload)]), [[a, 'a'], [a + 1, 'b'], [c, 'c']], 'only committed records, no no-ops')
+  assert.deepEqual(
+    records.map((r) => [r.offset, new TextDecoder().decode(r.payload)]),
+    [
+      [a, 'a'],
+      [a + 1, 'b'],
+      [c, 'c'],
+    ],
+    'only committed records, no no-ops',
+  )
   for (const node of world.nodes) {
     const image = node.disk.replica.image()
     assert.ok(image.start + image.entries.length >= end || node.id === first.id, `${node.id} holds the committed entries`)
@@ -86,7 +97,11 @@ test('fence, append, read and compact keep the JobLog promises; a new leader rea
   await value(world, second.session.fence(second.epoch))
   const start = await value(world, second.session.startOffset())
   const after = await value(world, second.session.read(start, 100))
-  assert.deepEqual(after.map((r) => new TextDecoder().decode(r.payload)), ['c', 'd'], 'the new leader holds every committed record from its start')
+  assert.deepEqual(
+    after.map((r) => new TextDecoder().decode(r.payload)),
+    ['c', 'd'],
+    'the new leader holds every committed record from its start',
+  )
   const late = await settle(world, log.append(first.epoch, [text('late')]))
   assert.ok(!late.ok, 'the dead leader accepts nothing')
 })

@@ -40,8 +40,24 @@ test('a replicated 3-node cluster keeps acknowledged jobs across the loss of its
     await rm(dir, { recursive: true, force: true })
   })
   const settings = (i: number, bootstrap: string[]) =>
-    resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', http: 'off', dataDir: join(dir, `n${i}`), jobLog: 'replicated', logLevel: 'error', secretFile: join(dir, 'n0', 'cluster.key'), bootstrap, gossipIntervalMs: 100, leaseMs: 600 }, {})
-  const first = await startNode(resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', http: 'off', dataDir: join(dir, 'n0'), jobLog: 'replicated', logLevel: 'error', gossipIntervalMs: 100, leaseMs: 600 }, {}), [double])
+    resolveConfig(
+      {
+        listen: '/ip4/127.0.0.1/tcp/0',
+        http: 'off',
+        dataDir: join(dir, `n${i}`),
+        jobLog: 'replicated',
+        logLevel: 'error',
+        secretFile: join(dir, 'n0', 'cluster.key'),
+        bootstrap,
+        gossipIntervalMs: 100,
+        leaseMs: 600,
+      },
+      {},
+    )
+  const first = await startNode(
+    resolveConfig({ listen: '/ip4/127.0.0.1/tcp/0', http: 'off', dataDir: join(dir, 'n0'), jobLog: 'replicated', logLevel: 'error', gossipIntervalMs: 100, leaseMs: 600 }, {}),
+    [double],
+  )
   nodes.push(first)
   const boot = first.addresses.filter((a) => a.includes('/p2p/'))
   for (const i of [1, 2]) nodes.push(await startNode(settings(i, boot.length > 0 ? boot : first.addresses.map((a) => `${a}/p2p/${first.nodeId}`)), [double]))

@@ -26,7 +26,10 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   assert.equal(storage.jobLog, 'replicated')
   assert.ok(storage.replicaLog !== undefined)
   const log = await storage.replicaLog.open()
-  await log.write(0, [{ index: 0, epoch: 1, payload: new Uint8Array(0) }, { index: 1, epoch: 1, payload: new Uint8Array([7]) }])
+  await log.write(0, [
+    { index: 0, epoch: 1, payload: new Uint8Array(0) },
+    { index: 1, epoch: 1, payload: new Uint8Array([7]) },
+  ])
   await log.close()
   assert.ok((await stat(join(dir, 'replica'))).isDirectory())
   const again = await storage.replicaLog.open()

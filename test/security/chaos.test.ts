@@ -12,7 +12,9 @@ test('a short fault campaign loses no acknowledged job, duplicates none and inve
   const seed = Number(process.env.DX_CHAOS_SEED ?? 20261128)
   const result = await runCampaign({ seed, seconds: 15, peers: 3, clients: 2 })
   const summary = `seed ${seed}: faults ${result.faults}, acked ${result.acked}, recovery ${result.recoveryMs} ms; problems: ${result.problems.slice(0, 10).join(' | ')}; schedule: ${JSON.stringify(result.schedule)}`
-  t.diagnostic(`seed ${seed} (${result.setup}): faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`)
+  t.diagnostic(
+    `seed ${seed} (${result.setup}): faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`,
+  )
   assert.ok(result.faults > 0, summary)
   assert.ok(result.acked > 0, summary)
   assert.equal(result.lost, 0, summary)

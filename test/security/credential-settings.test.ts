@@ -15,13 +15,40 @@ test('Kafka SASL and TLS, Redis user, password and TLS resolve from files and th
   await writeFile(join(dir, 'redis.pw'), 'redis-secret\n')
   await writeFile(join(dir, 'ca.pem'), 'CA PEM')
   const config = resolveConfig(
-    { jobLog: 'kafka://k1:9092,k2:9092/jobs', kafkaSasl: 'scram-sha-512', kafkaUsername: 'dx', kafkaPasswordFile: join(dir, 'kafka.pw'), kafkaCaFile: join(dir, 'ca.pem'), cache: 'rediss://r:6380/p', redisUsername: 'app', redisPasswordFile: join(dir, 'redis.pw'), redisCaFile: join(dir, 'ca.pem') },
+    {
+      jobLog: 'kafka://k1:9092,k2:9092/jobs',
+      kafkaSasl: 'scram-sha-512',
+      kafkaUsername: 'dx',
+      kafkaPasswordFile: join(dir, 'kafka.pw'),
+      kafkaCaFile: join(dir, 'ca.pem'),
+      cache: 'rediss://r:6380/p',
+      redisUsername: 'app',
+      redisPasswordFile: join(dir, 'redis.pw'),
+      redisCaFile: join(dir, 'ca.pem'),
+    },
     {},
   )
-  assert.deepEqual(config.kafka, { tls: { ca: 'CA PEM' }, sasl: { mechanism: 'scram-sha-512', username: 'dx', password: 'kafka-secret' }, replicationFactor: 3, minInsyncReplicas: 2 })
+  assert.deepEqual(config.kafka, {
+    tls: { ca: 'CA PEM' },
+    sasl: { mechanism: 'scram-sha-512', username: 'dx', password: 'kafka-secret' },
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+  })
   assert.deepEqual(config.cache, { kind: 'redis', host: 'r', port: 6380, prefix: 'p', tls: true })
   assert.deepEqual(config.redis, { tls: { ca: 'CA PEM' }, username: 'app', password: 'redis-secret' })
-  const fromEnv = resolveConfig({}, { DX_JOB_LOG: 'kafka://k:9092/t', DX_KAFKA_SASL: 'plain', DX_KAFKA_USERNAME: 'u', DX_KAFKA_PASSWORD: 'env-secret', DX_KAFKA_TLS: 'on', DX_KAFKA_REPLICATION_FACTOR: '1', DX_CACHE: 'redis://r:6379', DX_REDIS_PASSWORD: 'env-redis' })
+  const fromEnv = resolveConfig(
+    {},
+    {
+      DX_JOB_LOG: 'kafka://k:9092/t',
+      DX_KAFKA_SASL: 'plain',
+      DX_KAFKA_USERNAME: 'u',
+      DX_KAFKA_PASSWORD: 'env-secret',
+      DX_KAFKA_TLS: 'on',
+      DX_KAFKA_REPLICATION_FACTOR: '1',
+      DX_CACHE: 'redis://r:6379',
+      DX_REDIS_PASSWORD: 'env-redis',
+    },
+  )
   assert.deepEqual(fromEnv.kafka, { tls: {}, sasl: { mechanism: 'plain', username: 'u', password: 'env-secret' }, replicationFactor: 1, minInsyncReplicas: 1 })
   assert.deepEqual(fromEnv.redis, { tls: undefined, username: undefined, password: 'env-redis' })
   assert.deepEqual(resolveConfig({}, {}).kafka, { tls: undefined, sasl: undefined, replicationFactor: 3, minInsyncReplicas: 2 })

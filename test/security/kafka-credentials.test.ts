@@ -60,7 +60,11 @@ async function createTopic(name: string, configEntries: Array<{ name: string; va
 }
 
 test('the job log authenticates with SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN; wrong or missing credentials are a typed error', { timeout: 180_000 }, async () => {
-  const mechanisms: SASLOptions[] = [SCRAM, { mechanism: 'scram-sha-512', username: 'dx', password: SCRAM_PASSWORD }, { mechanism: 'plain', username: 'dx-plain', password: 'dx-plain-secret' }]
+  const mechanisms: SASLOptions[] = [
+    SCRAM,
+    { mechanism: 'scram-sha-512', username: 'dx', password: SCRAM_PASSWORD },
+    { mechanism: 'plain', username: 'dx-plain', password: 'dx-plain-secret' },
+  ]
   for (const sasl of mechanisms) {
     const log = jobLog(sasl)
     try {
@@ -89,8 +93,20 @@ test('topics that could delete job records are refused; a new topic the cluster 
   const unsafe: Array<[Array<{ name: string; value: string }>, RegExp]> = [
     [[{ name: 'cleanup.policy', value: 'compact' }], /cleanup\.policy=compact/],
     [[{ name: 'retention.ms', value: '3600000' }], /retention\.ms=3600000/],
-    [[{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '1073741824' }], /retention\.bytes=1073741824/],
-    [[{ name: 'retention.ms', value: '-1' }, { name: 'unclean.leader.election.enable', value: 'true' }], /unclean\.leader\.election\.enable=true/],
+    [
+      [
+        { name: 'retention.ms', value: '-1' },
+        { name: 'retention.bytes', value: '1073741824' },
+      ],
+      /retention\.bytes=1073741824/,
+    ],
+    [
+      [
+        { name: 'retention.ms', value: '-1' },
+        { name: 'unclean.leader.election.enable', value: 'true' },
+      ],
+      /unclean\.leader\.election\.enable=true/,
+    ],
   ]
   for (const [configEntries, problem] of unsafe) {
     const topic = uniqueName('dx-unsafe')
@@ -108,24 +124,63 @@ test('topics that could delete job records are refused; a new topic the cluster 
   await tooFew.close()
 
   const weak = uniqueName('dx-weak')
-  await createTopic(weak, Object.entries(KEEP_FOREVER).map(([name, value]) => ({ name, value })))
+  await createTopic(
+    weak,
+    Object.entries(KEEP_FOREVER).map(([name, value]) => ({ name, value })),
+  )
   const logger = new MemoryLogger()
-  const warned = new KafkaJobLog({ brokers: [BOOTSTRAP], cluster: weak, topic: weak, env: { ...env, logger }, sasl: SCRAM, topicConfig: { ...KEEP_FOREVER, 'min.insync.replicas': '2' } })
+  const warned = new KafkaJobLog({
+    brokers: [BOOTSTRAP],
+    cluster: weak,
+    topic: weak,
+    env: { ...env, logger },
+    sasl: SCRAM,
+    topicConfig: { ...KEEP_FOREVER, 'min.insync.replicas': '2' },
+  })
   await warned.prepare()
   await warned.close()
-  assert.ok(logger.records.some((r) => r.level === 'warn' && r.message.includes('less redundancy')), JSON.stringify(logger.records))
+  assert.ok(
+    logger.records.some((r) => r.level === 'warn' && r.message.includes('less redundancy')),
+    JSON.stringify(logger.records),
+  )
 })
 
 test('a CLI peer with SASL credentials in a file runs jobs and never shows the password; an unsafe topic stops it at start', { timeout: 240_000 }, async () => {
   const passwordFile = join(dir, 'kafka.password')
   await writeFile(passwordFile, `${SCRAM_PASSWORD}\n`, { mode: 0o600 })
   await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
-  const sasl = ['--kafka-sasl', 'scram-sha-256', '--kafka-username', 'dx', '--kafka-password-file', passwordFile, '--kafka-replication-factor', '1', '--kafka-min-insync-replicas', '1', '--log-level', 'debug']
-  const peer = new Peer({ name: 'sasl', dataDir: join(dir, 'p0'), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `kafka://${BOOTSTRAP}/${uniqueName('dx-sasl-peer')}`, extraArgs: sasl })
+  const sasl = [
+    '--kafka-sasl',
+    'scram-sha-256',
+    '--kafka-username',
+    'dx',
+    '--kafka-password-file',
+    passwordFile,
+    '--kafka-replication-factor',
+    '1',
+    '--kafka-min-insync-replicas',
+    '1',
+    '--log-level',
+    'debug',
+  ]
+  const peer = new Peer({
+    name: 'sasl',
+    dataDir: join(dir, 'p0'),
+    secretFile: join(dir, 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    jobLog: `kafka://${BOOTSTRAP}/${uniqueName('dx-sasl-peer')}`,
+    extraArgs: sasl,
+  })
   peers.push(peer)
   peer.start()
   await peer.address()
-  const submitted = await waitFor(() => peer.call<{ id?: string }>('POST', '/jobs', { type: 'fib', input: { n: 10 } }), (r) => r.status === 202 || r.status === 200, 60_000, 'a submission')
+  const submitted = await waitFor(
+    () => peer.call<{ id?: string }>('POST', '/jobs', { type: 'fib', input: { n: 10 } }),
+    (r) => r.status === 202 || r.status === 200,
+    60_000,
+    'a submission',
+  )
   const result = await peer.call<{ ok: boolean; value: unknown }>('GET', `/jobs/${submitted.json.id}/result?timeoutMs=30000`)
   assert.equal(result.json.ok, true, JSON.stringify(result.json))
   const status = JSON.stringify(await peer.status())
@@ -136,10 +191,23 @@ test('a CLI peer with SASL credentials in a file runs jobs and never shows the p
 
   const compacted = uniqueName('dx-compacted')
   await createTopic(compacted, [{ name: 'cleanup.policy', value: 'compact' }])
-  const refused = new Peer({ name: 'unsafe', dataDir: join(dir, 'p1'), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), jobLog: `kafka://${BOOTSTRAP}/${compacted}`, extraArgs: sasl })
+  const refused = new Peer({
+    name: 'unsafe',
+    dataDir: join(dir, 'p1'),
+    secretFile: join(dir, 'cluster.key'),
+    p2pPort: await freePort(),
+    httpPort: await freePort(),
+    jobLog: `kafka://${BOOTSTRAP}/${compacted}`,
+    extraArgs: sasl,
+  })
   peers.push(refused)
   refused.start()
-  await waitFor(async () => refused.running, (running) => !running, 60_000, 'the peer on an unsafe topic to exit')
+  await waitFor(
+    async () => refused.running,
+    (running) => !running,
+    60_000,
+    'the peer on an unsafe topic to exit',
+  )
   assert.notEqual(await refused.stop(), 0)
   assert.match(refused.output.join('\n'), /KafkaTopicConfigError: kafka topic dx-compacted-\S+: cleanup\.policy=compact/)
 })

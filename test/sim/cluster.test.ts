@@ -11,7 +11,17 @@ import type { World } from '../../sim/world.js'
 
 const NODES = ['n0', 'n1', 'n2', 'n3', 'n4']
 const SERVICES = ['job-log', 'cache']
-const cut = (a: string[], b: string[], bothWays = true): Array<[string, string]> => a.flatMap((x) => b.flatMap((y): Array<[string, string]> => (bothWays ? [[x, y], [y, x]] : [[x, y]])))
+const cut = (a: string[], b: string[], bothWays = true): Array<[string, string]> =>
+  a.flatMap((x) =>
+    b.flatMap((y): Array<[string, string]> =>
+      bothWays
+        ? [
+            [x, y],
+            [y, x],
+          ]
+        : [[x, y]],
+    ),
+  )
 const others = (...xs: string[]): string[] => [...NODES, ...SERVICES].filter((n) => !xs.includes(n))
 
 interface Snapshot {
@@ -51,7 +61,13 @@ const holders = (s: Snapshot): string[] => s.leaseHolders.map((h) => h.split('@'
 const epochOf = (s: Snapshot): number => Number(s.leaseHolders[0]!.split('@')[1])
 
 test('isolating the leader: the majority elects a new one, the isolated node holds no lease, heal converges', async () => {
-  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'isolate', blocked: cut(['n0'], others('n0')) }, { atMs: 25_000, kind: 'heal' }], [9_000, 15_000, 35_000])
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'partition', shape: 'isolate', blocked: cut(['n0'], others('n0')) },
+      { atMs: 25_000, kind: 'heal' },
+    ],
+    [9_000, 15_000, 35_000],
+  )
   const [before, during, after] = snapshots as [Snapshot, Snapshot, Snapshot]
   assert.deepEqual(holders(before), ['n0'])
   assert.equal(during.leaseHolders.length, 1)
@@ -62,7 +78,13 @@ test('isolating the leader: the majority elects a new one, the isolated node hol
 
 test('halves with the leader in the minority: only the majority side leads', async () => {
   const minority = ['n0', 'n1']
-  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'halves', blocked: cut(minority, others(...minority)) }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'partition', shape: 'halves', blocked: cut(minority, others(...minority)) },
+      { atMs: 30_000, kind: 'heal' },
+    ],
+    [20_000, 40_000],
+  )
   const [during, after] = snapshots as [Snapshot, Snapshot]
   assert.equal(during.leaseHolders.length, 1)
   assert.ok(!minority.includes(holders(during)[0]!))
@@ -70,7 +92,13 @@ test('halves with the leader in the minority: only the majority side leads', asy
 })
 
 test('one-way cut, leader cannot send: followers elect another leader, the old one steps down', async () => {
-  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], others('n0'), false) }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], others('n0'), false) },
+      { atMs: 30_000, kind: 'heal' },
+    ],
+    [20_000, 40_000],
+  )
   const [during, after] = snapshots as [Snapshot, Snapshot]
   assert.equal(during.leaseHolders.length, 1)
   assert.notEqual(holders(during)[0], 'n0')
@@ -79,7 +107,13 @@ test('one-way cut, leader cannot send: followers elect another leader, the old o
 
 test('one-way cut, leader cannot hear: it loses its lease, stops announcing, and the majority elects another', async () => {
   const inbound = others('n0').map((x): [string, string] => [x, 'n0'])
-  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: inbound }, { atMs: 30_000, kind: 'heal' }], [20_000, 40_000])
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'partition', shape: 'one-way', blocked: inbound },
+      { atMs: 30_000, kind: 'heal' },
+    ],
+    [20_000, 40_000],
+  )
   const [during, after] = snapshots as [Snapshot, Snapshot]
   assert.equal(during.leaseHolders.length, 1, 'no livelock: someone leads')
   assert.notEqual(holders(during)[0], 'n0')
@@ -89,7 +123,13 @@ test('one-way cut, leader cannot hear: it loses its lease, stops announcing, and
 test('bridge: a node that sees both halves does not let both sides lead', async () => {
   const left = ['n0', 'n1']
   const right = ['n3', 'n4', ...SERVICES]
-  const { snapshots } = await scenarioRun([{ atMs: 10_000, kind: 'partition', shape: 'bridge', blocked: cut(left, right) }, { atMs: 30_000, kind: 'heal' }], [15_000, 20_000, 25_000, 40_000])
+  const { snapshots } = await scenarioRun(
+    [
+      { atMs: 10_000, kind: 'partition', shape: 'bridge', blocked: cut(left, right) },
+      { atMs: 30_000, kind: 'heal' },
+    ],
+    [15_000, 20_000, 25_000, 40_000],
+  )
   for (const s of snapshots.slice(0, 3)) assert.ok(s.leaseHolders.length <= 1, JSON.stringify(s))
   assert.equal(new Set(snapshots[3]!.leaders).size, 1)
 })
@@ -152,7 +192,10 @@ test('500 swarm seeds: every invariant holds and every liveness run converges wi
 test('admitting a member that cannot hear the leader yet does not interrupt the leader’s lease', async () => {
   // n0 hears the joiners but nothing it sends gets through for 4 s: it admits n1 before n1 can echo its lease.
   const times = Array.from({ length: 200 }, (_, i) => 50 + i * 50)
-  const schedule: FaultAction[] = [{ atMs: 0, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], ['n1', 'n2', ...SERVICES], false) }, { atMs: 4_000, kind: 'heal' }]
+  const schedule: FaultAction[] = [
+    { atMs: 0, kind: 'partition', shape: 'one-way', blocked: cut(['n0'], ['n1', 'n2', ...SERVICES], false) },
+    { atMs: 4_000, kind: 'heal' },
+  ]
   const { snapshots } = await scenarioRun(schedule, times, { nodes: 3, durationMs: 30_000 })
   const first = snapshots.findIndex((s) => s.leaseHolders.length > 0)
   assert.ok(first >= 0 && first < 10, 'the founder leads within 0.5 s')
@@ -179,7 +222,11 @@ async function leaveRun(leavers: string[]): Promise<{ settled: Map<string, { atM
         }
       })
       world.at(11_000, () => {
-        after = { atMs: 11_000, leaseHolders: world.nodes.filter((n) => !leavers.includes(n.id) && n.app?.handle.leaderEpoch() !== undefined).map((n) => `${n.id}@${n.app!.handle.leaderEpoch()}`), leaders: [] }
+        after = {
+          atMs: 11_000,
+          leaseHolders: world.nodes.filter((n) => !leavers.includes(n.id) && n.app?.handle.leaderEpoch() !== undefined).map((n) => `${n.id}@${n.app!.handle.leaderEpoch()}`),
+          leaders: [],
+        }
       })
     },
   }

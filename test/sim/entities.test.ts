@@ -14,7 +14,13 @@ const handled = (summary: string): number => Number(/handled=(\d+)/.exec(summary
 const activations = (summary: string): number => Number(/activations=(\d+)/.exec(summary)![1])
 
 test('killing owners and isolating the leader moves keys without a second activation or reordering', async () => {
-  const isolate = (node: string): Array<[string, string]> => ['n0', 'n1', 'n2', 'job-log', 'cache'].filter((n) => n !== node).flatMap((n): Array<[string, string]> => [[node, n], [n, node]])
+  const isolate = (node: string): Array<[string, string]> =>
+    ['n0', 'n1', 'n2', 'job-log', 'cache']
+      .filter((n) => n !== node)
+      .flatMap((n): Array<[string, string]> => [
+        [node, n],
+        [n, node],
+      ])
   const schedule: FaultAction[] = [
     { atMs: 4000, kind: 'crash', node: 'n1' },
     { atMs: 7000, kind: 'restart', node: 'n1' },
@@ -35,7 +41,15 @@ test('a pause of the leader shorter than an election keeps the shard table: no e
   // and reused epochs: an older epoch handled messages after a newer one (and the router looped).
   const sent = (summary: string): number => Number(/sent=(\d+)/.exec(summary)![1])
   for (const seed of [1, 2, 3]) {
-    const result = await runSimulation(entitiesScenario(), { seed, nodes: 3, durationMs: 12_000, faults: [], mode: 'liveness', swarm: false, schedule: [{ atMs: 6000, kind: 'pause', node: 'n0', forMs: 800 }] })
+    const result = await runSimulation(entitiesScenario(), {
+      seed,
+      nodes: 3,
+      durationMs: 12_000,
+      faults: [],
+      mode: 'liveness',
+      swarm: false,
+      schedule: [{ atMs: 6000, kind: 'pause', node: 'n0', forMs: 800 }],
+    })
     assert.deepEqual(result.violations, [], `seed ${seed}: ${result.summary}\n${result.logTail.slice(-10).join('\n')}`)
     assert.ok(result.liveness?.convergedAtMs !== undefined, `seed ${seed}: every key answers after the pause`)
     assert.ok(handled(result.summary) >= sent(result.summary) * 0.95, `seed ${seed}: ${result.summary}`)

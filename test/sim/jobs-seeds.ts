@@ -11,7 +11,14 @@ const FAULTS: FaultKind[] = ['partition', 'crash', 'ambiguous-ack', 'log-outage'
 export async function seeds(first: number, mode: 'safety' | 'liveness'): Promise<number> {
   let acked = 0
   for (let seed = first; seed <= 500; seed += 2) {
-    const result = await runSimulation(jobsScenario({ submitEveryMs: 300 }), { seed, nodes: 3, durationMs: mode === 'liveness' ? 60_000 : 40_000, faults: FAULTS, mode, swarm: true })
+    const result = await runSimulation(jobsScenario({ submitEveryMs: 300 }), {
+      seed,
+      nodes: 3,
+      durationMs: mode === 'liveness' ? 60_000 : 40_000,
+      faults: FAULTS,
+      mode,
+      swarm: true,
+    })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.summary}`)
     acked += Number(/acked=(\d+)/.exec(result.summary)![1])
   }

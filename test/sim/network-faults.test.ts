@@ -17,8 +17,14 @@ test('a blocked link drops messages one way only; heal restores it', async () =>
   world.network.heal()
   app(world, 'n0').ctx.network.send('n1', PROTOCOL, bytes('after heal'))
   await runUntil(world, 200)
-  assert.deepEqual(app(world, 'n1').received.map((r) => r.text), ['after heal'])
-  assert.deepEqual(app(world, 'n0').received.map((r) => r.text), ['arrives'])
+  assert.deepEqual(
+    app(world, 'n1').received.map((r) => r.text),
+    ['after heal'],
+  )
+  assert.deepEqual(
+    app(world, 'n0').received.map((r) => r.text),
+    ['arrives'],
+  )
 })
 
 test('a message in flight when its link is cut is lost', async () => {
@@ -51,7 +57,10 @@ test('partition shapes block the documented links', () => {
         assert.equal(positions.filter((x) => sees(x).length === 0).length, 1)
         break
       case 'one-way':
-        assert.ok(blocked.every(([f, t]) => reach(blocked, t, f)), 'every cut link still works the other way')
+        assert.ok(
+          blocked.every(([f, t]) => reach(blocked, t, f)),
+          'every cut link still works the other way',
+        )
         break
       case 'bridge': {
         const bridge = positions.filter((x) => sees(x).length === positions.length - 1)
@@ -79,8 +88,14 @@ test('gossip crosses a partition through a bridge node, direct messages do not',
   app(world, 'n0').ctx.network.publish(TOPIC, bytes('gossip'))
   assert.equal(app(world, 'n0').ctx.network.send('n2', PROTOCOL, bytes('direct')), false, 'no direct connection across the cut')
   await runUntil(world, 2000)
-  assert.deepEqual(app(world, 'n2').received.map((r) => `${r.from}:${r.text}`), ['n0:gossip'])
-  assert.deepEqual(app(world, 'n1').received.map((r) => r.text), ['gossip'])
+  assert.deepEqual(
+    app(world, 'n2').received.map((r) => `${r.from}:${r.text}`),
+    ['n0:gossip'],
+  )
+  assert.deepEqual(
+    app(world, 'n1').received.map((r) => r.text),
+    ['gossip'],
+  )
 })
 
 test('loss drops about the configured share; duplication delivers copies', async () => {
@@ -105,14 +120,20 @@ test('links are FIFO unless reordering is on', async () => {
   const order = (): number[] => app(world, 'n1').received.map((r) => Number(r.text))
   for (let i = 0; i < 500; i++) app(world, 'n0').ctx.network.send('n1', PROTOCOL, bytes(String(i)))
   await runUntil(world, 500)
-  assert.deepEqual(order(), Array.from({ length: 500 }, (_, i) => i))
+  assert.deepEqual(
+    order(),
+    Array.from({ length: 500 }, (_, i) => i),
+  )
   app(world, 'n1').received.length = 0
   world.network.faults = { ...world.network.faults, reorderRate: 0.3 }
   for (let i = 0; i < 500; i++) app(world, 'n0').ctx.network.send('n1', PROTOCOL, bytes(String(i)))
   await runUntil(world, 1000)
   const got = order()
   assert.equal(got.length, 500)
-  assert.ok(got.some((v, i) => i > 0 && v < got[i - 1]!), 'some messages overtake others')
+  assert.ok(
+    got.some((v, i) => i > 0 && v < got[i - 1]!),
+    'some messages overtake others',
+  )
 })
 
 test('a clog holds messages until it ends, then delivers them in order', async () => {
@@ -124,7 +145,10 @@ test('a clog holds messages until it ends, then delivers them in order', async (
   assert.equal(app(world, 'n1').received.length, 0)
   await runUntil(world, 600)
   const got = app(world, 'n1').received
-  assert.deepEqual(got.map((r) => r.text), ['0', '1', '2'])
+  assert.deepEqual(
+    got.map((r) => r.text),
+    ['0', '1', '2'],
+  )
   assert.ok(got.every((r) => r.atMs >= 510))
 })
 

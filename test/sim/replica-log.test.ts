@@ -100,7 +100,13 @@ test('a resolved write survives a crash; a write in flight at a process crash la
     await done(w, log.write(0, entries(0, 1, 'a', 'b')))
     const startUs = w.kernel.now
     const inFlight = settle(log.write(1, entries(1, 2, 'B', 'C')))
-    await w.kernel.run(startUs + delayUs, () => true, (e) => { throw e })
+    await w.kernel.run(
+      startUs + delayUs,
+      () => true,
+      (e) => {
+        throw e
+      },
+    )
     const node = w.node('n0')
     w.crash(node)
     const image = node.disk.replica.image()
@@ -127,7 +133,13 @@ test('a power loss loses the unsynced write or leaves a torn prefix of it, never
     await done(w, log.write(0, entries(0, 1, 'a', 'b', 'c')))
     const startUs = w.kernel.now
     const inFlight = settle(log.write(1, entries(1, 2, 'B', 'C', 'D')))
-    await w.kernel.run(startUs + (seed % 25) * 100, () => true, (e) => { throw e })
+    await w.kernel.run(
+      startUs + (seed % 25) * 100,
+      () => true,
+      (e) => {
+        throw e
+      },
+    )
     applyFault(w, { atMs: w.nowMs, kind: 'power-loss', node: 'n0' })
     assert.equal(w.node('n0').owner.status, 'crashed')
     const got = imageTexts(w.node('n0').disk.replica.image())
@@ -194,7 +206,11 @@ test('schedules with disk faults pair each with the restart that heals it', () =
   const random = new SeededRandom(11)
   const plan = planFaults(['power-loss', 'disk-broken', 'disk-full'], 5, false, random)
   const actions = drawSchedule(plan, ['n0', 'n1', 'n2', 'n3', 'n4'], [], 3_000_000, random)
-  for (const kind of ['power-loss', 'disk-broken', 'disk-full'] as const) assert.ok(actions.some((a) => a.kind === kind), `no ${kind} drawn`)
+  for (const kind of ['power-loss', 'disk-broken', 'disk-full'] as const)
+    assert.ok(
+      actions.some((a) => a.kind === kind),
+      `no ${kind} drawn`,
+    )
   for (const action of actions) {
     if (action.kind === 'power-loss') assert.ok(actions.some((a) => a.kind === 'restart' && a.node === action.node && a.atMs > action.atMs))
     if (action.kind === 'disk-broken') {

@@ -13,7 +13,12 @@ test('two members with empty logs are not made voters, so the voter that lacks c
   // n0..n2 vote; n2 is cut off from n0 and n1, which commit entries without it. n3 and n4 start
   // late with full disks (their logs stay empty) and join. Then the holders n0 and n1 die and n2
   // can reach only n3 and n4: were those voters, {n2,n3,n4} would be a majority of 5 electing n2.
-  const cut: Array<[string, string]> = [['n0', 'n2'], ['n2', 'n0'], ['n1', 'n2'], ['n2', 'n1']]
+  const cut: Array<[string, string]> = [
+    ['n0', 'n2'],
+    ['n2', 'n0'],
+    ['n1', 'n2'],
+    ['n2', 'n1'],
+  ]
   const schedule: FaultAction[] = [
     { atMs: 0, kind: 'crash', node: 'n3' },
     { atMs: 0, kind: 'crash', node: 'n4' },
@@ -41,7 +46,14 @@ const SEEDS = Number(process.env['DX_SIM_SEEDS'] ?? 60)
 test(`${SEEDS} swarm seeds of 5 nodes, two starting late with empty logs, hold every check`, async () => {
   let promoted = 0
   for (let seed = 1; seed <= SEEDS; seed++) {
-    const result = await runSimulation(replicatedScenario({ submitEveryMs: 300, killLeaderEveryMs: 3000, lateNodes: 2 }), { seed, nodes: 5, durationMs: 20_000, faults: FAULTS, mode: 'safety', swarm: true })
+    const result = await runSimulation(replicatedScenario({ submitEveryMs: 300, killLeaderEveryMs: 3000, lateNodes: 2 }), {
+      seed,
+      nodes: 5,
+      durationMs: 20_000,
+      faults: FAULTS,
+      mode: 'safety',
+      swarm: true,
+    })
     assert.deepEqual(result.violations, [], `seed ${seed}: ${result.summary}`)
     promoted += Number(/late-voters=(\d+)/.exec(result.summary)![1])
   }

@@ -32,7 +32,8 @@ for (const kind of ['crash', 'power-loss'] as const) {
 }
 
 test('a seed replays exactly: the replicated stack is deterministic under faults', async () => {
-  const run = (): ReturnType<typeof runSimulation> => runSimulation(replicatedScenario(), { seed: 5, nodes: 3, durationMs: 15_000, faults: ['crash', 'partition', 'power-loss'], mode: 'safety', swarm: false })
+  const run = (): ReturnType<typeof runSimulation> =>
+    runSimulation(replicatedScenario(), { seed: 5, nodes: 3, durationMs: 15_000, faults: ['crash', 'partition', 'power-loss'], mode: 'safety', swarm: false })
   const [a, b] = [await run(), await run()]
   assert.deepEqual(a.violations, [])
   assert.equal(a.traceHash, b.traceHash)

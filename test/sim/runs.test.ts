@@ -14,7 +14,14 @@ import { meshScenario } from '../../sim/scenarios/mesh/index.js'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
-const base: SimOptions = { seed: 1, nodes: 5, durationMs: 60_000, faults: ['partition', 'crash', 'loss', 'skew', 'pause', 'reorder', 'duplicate', 'clog'], mode: 'safety', swarm: false }
+const base: SimOptions = {
+  seed: 1,
+  nodes: 5,
+  durationMs: 60_000,
+  faults: ['partition', 'crash', 'loss', 'skew', 'pause', 'reorder', 'duplicate', 'clog'],
+  mode: 'safety',
+  swarm: false,
+}
 
 test('the same seed gives the same trace hash; different seeds differ', async () => {
   const a = await runSimulation(meshScenario(), base)
@@ -31,7 +38,19 @@ test('two processes running the same seeds print the same trace hashes (CLI)', a
   const hashes = async (): Promise<string[]> => {
     const out: string[] = []
     for (const seed of [3, 4, 5]) {
-      const { stdout } = await run(process.execPath, [BIN, 'sim', 'run', '--seed', String(seed), '--nodes', '5', '--duration', '30s', '--faults', 'partition,crash,loss,skew,reorder'])
+      const { stdout } = await run(process.execPath, [
+        BIN,
+        'sim',
+        'run',
+        '--seed',
+        String(seed),
+        '--nodes',
+        '5',
+        '--duration',
+        '30s',
+        '--faults',
+        'partition,crash,loss,skew,reorder',
+      ])
       out.push(/trace-hash: (\w+)/.exec(stdout)![1]!)
     }
     return out
@@ -95,7 +114,10 @@ test('a broken invariant is caught, saved, replayed exactly and shrunk', async (
 
   const shrunk = await shrink(loaded)
   assert.ok(shrunk.schedule.length < loaded.schedule.length, `${loaded.schedule.length} -> ${shrunk.schedule.length}`)
-  assert.ok(shrunk.schedule.some((a) => a.kind === 'crash' && a.node === 'n0'), 'the ledger node’s crash is what matters')
+  assert.ok(
+    shrunk.schedule.some((a) => a.kind === 'crash' && a.node === 'n0'),
+    'the ledger node’s crash is what matters',
+  )
   const shrunkPath = join(dir, 'failure.shrunk.json')
   await saveFailure(shrunkPath, shrunk)
   const { stdout } = await run(process.execPath, [BIN, 'sim', 'replay', shrunkPath]).catch((e: { stdout: string; code: number }) => {
@@ -116,7 +138,24 @@ test('liveness mode: the cluster converges after the final heal; a stuck client 
 test('swarm writes each failing seed to a file; exit code 1', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-swarm-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const failed = await run(process.execPath, [BIN, 'sim', 'swarm', '--seeds', '1..4', '--nodes', '3', '--duration', '60s', '--faults', 'crash,partition', '--bug', 'lazy-persist', '--out', dir, '--quiet']).then(
+  const failed = await run(process.execPath, [
+    BIN,
+    'sim',
+    'swarm',
+    '--seeds',
+    '1..4',
+    '--nodes',
+    '3',
+    '--duration',
+    '60s',
+    '--faults',
+    'crash,partition',
+    '--bug',
+    'lazy-persist',
+    '--out',
+    dir,
+    '--quiet',
+  ]).then(
     () => undefined,
     (e: { code: number; stdout: string }) => e,
   )

@@ -25,7 +25,7 @@ function settle<T>(promise: Promise<T>): { value?: T; error?: Error } {
 test('appends land in order with offsets; reads and the end offset see them', async () => {
   const world = servicesWorld()
   await runUntil(world, 1)
-  const log = (await world.node('n0').app!.jobLog.open())
+  const log = await world.node('n0').app!.jobLog.open()
   const first = settle(log.append(1, [bytes('a'), bytes('b')]))
   await runUntil(world, 100)
   const second = settle(log.append(1, [bytes('c')]))
@@ -35,18 +35,21 @@ test('appends land in order with offsets; reads and the end offset see them', as
   const read = settle(log.read(1, 10))
   const end = settle(log.endOffset())
   await runUntil(world, 300)
-  assert.deepEqual(read.value!.map((r) => [r.offset, r.epoch, new TextDecoder().decode(r.payload)]), [
-    [1, 1, 'b'],
-    [2, 1, 'c'],
-  ])
+  assert.deepEqual(
+    read.value!.map((r) => [r.offset, r.epoch, new TextDecoder().decode(r.payload)]),
+    [
+      [1, 1, 'b'],
+      [2, 1, 'c'],
+    ],
+  )
   assert.equal(end.value, 3)
 })
 
 test('a fence by a higher epoch rejects the deposed epoch’s appends with FencedError', async () => {
   const world = servicesWorld()
   await runUntil(world, 1)
-  const oldLeader = (await world.node('n0').app!.jobLog.open())
-  const newLeader = (await world.node('n1').app!.jobLog.open())
+  const oldLeader = await world.node('n0').app!.jobLog.open()
+  const newLeader = await world.node('n1').app!.jobLog.open()
   const fence = settle(newLeader.fence(2))
   await runUntil(world, 100)
   assert.equal(fence.error, undefined)
@@ -80,7 +83,10 @@ test('an ambiguous acknowledgement: the append took effect but the caller sees a
   assert.equal(result.error?.name, 'JobLogUnavailableError')
   assert.equal((result.error as { ambiguous?: boolean }).ambiguous, true)
   assert.equal(world.jobLog.records.length, 1, 'the record is in the log all the same')
-  assert.deepEqual(world.jobLog.accepted.map((a) => [a.node, a.epoch]), [['n0', 3]])
+  assert.deepEqual(
+    world.jobLog.accepted.map((a) => [a.node, a.epoch]),
+    [['n0', 3]],
+  )
 })
 
 test('a log outage refuses work until it ends', async () => {
@@ -112,7 +118,10 @@ test('the cache stores with TTL and setIfAbsent, and a failover loses its recent
   assert.equal(world.cache.loseRecentWrites(1000), 2)
   const reads = ['old', 'recent', 'short'].map((k) => settle(cache.get(k)))
   await runUntil(world, 5200)
-  assert.deepEqual(reads.map((r) => (r.value === undefined ? undefined : new TextDecoder().decode(r.value))), ['kept', undefined, undefined])
+  assert.deepEqual(
+    reads.map((r) => (r.value === undefined ? undefined : new TextDecoder().decode(r.value))),
+    ['kept', undefined, undefined],
+  )
 })
 
 test('a node cut off from the cache gets CacheUnavailableError', async () => {

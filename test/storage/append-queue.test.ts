@@ -24,7 +24,10 @@ test('full at the byte bound; an aborted item leaves and frees its bytes', () =>
   const gone = new AbortController()
   const a = item('a', 60)
   queue.add(a, gone.signal)
-  assert.throws(() => queue.add(item('b', 41), undefined), (e: unknown) => e instanceof JobLogUnavailableError && /test queue is full \(60 bytes\)/.test(e.message) && !e.ambiguous)
+  assert.throws(
+    () => queue.add(item('b', 41), undefined),
+    (e: unknown) => e instanceof JobLogUnavailableError && /test queue is full \(60 bytes\)/.test(e.message) && !e.ambiguous,
+  )
   gone.abort()
   assert.ok(a.rejected instanceof AbortedError)
   assert.equal(queue.length, 0)
@@ -37,10 +40,19 @@ test('take groups by the rule, always at least one; taken items no longer react 
   const late = new AbortController()
   for (const it of [item('a', 10), item('b', 10), item('f', 1, true), item('c', 10)]) queue.add(it, late.signal)
   const rule = (next: Item, first: Item, bytes: number): boolean => !first.fence && !next.fence && bytes + next.bytes <= 20
-  assert.deepEqual(queue.take(rule).map((i) => i.name), ['a', 'b'])
-  assert.deepEqual(queue.take(rule).map((i) => i.name), ['f'])
+  assert.deepEqual(
+    queue.take(rule).map((i) => i.name),
+    ['a', 'b'],
+  )
+  assert.deepEqual(
+    queue.take(rule).map((i) => i.name),
+    ['f'],
+  )
   const rest = queue.takeAll()
-  assert.deepEqual(rest.map((i) => i.name), ['c'])
+  assert.deepEqual(
+    rest.map((i) => i.name),
+    ['c'],
+  )
   late.abort()
   assert.equal(rest[0]!.rejected, undefined)
   assert.deepEqual(queue.take(rule), [])

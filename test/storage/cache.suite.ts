@@ -48,7 +48,7 @@ export function cacheSuite(name: string, setup: CacheSuiteSetup): void {
       assert.equal((await cache.get('empty'))?.byteLength, 0)
     })
 
-    withCache('set overwrites; the cache keeps no alias of the caller\'s buffer', async (cache) => {
+    withCache("set overwrites; the cache keeps no alias of the caller's buffer", async (cache) => {
       const value = bytes('first')
       await cache.set('k', value)
       value.fill(0)

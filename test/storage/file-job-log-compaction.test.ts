@@ -31,8 +31,15 @@ test('compaction drops the appends below the offset; offsets, payloads and the e
     const before = (await stat(join(dir, LOG_FILE))).size
     await log.compact(200)
     assert.equal(await log.startOffset(), 200)
-    assert.deepEqual((await readAll(log, 200)).map((r) => [r.offset, r.epoch, text(r.payload)]), [[200, 4, 'snapshot']])
-    assert.deepEqual((await log.read(0, 5)).map((r) => r.offset), [200], 'a read below the start begins at the start')
+    assert.deepEqual(
+      (await readAll(log, 200)).map((r) => [r.offset, r.epoch, text(r.payload)]),
+      [[200, 4, 'snapshot']],
+    )
+    assert.deepEqual(
+      (await log.read(0, 5)).map((r) => r.offset),
+      [200],
+      'a read below the start begins at the start',
+    )
     assert.ok((await stat(join(dir, LOG_FILE))).size < before / 50, 'the file shrank')
     assert.equal(await log.append(4, [bytes('after')]), 201)
     await log.close()
@@ -41,10 +48,13 @@ test('compaction drops the appends below the offset; offsets, payloads and the e
       assert.equal(again.epoch, 4)
       assert.equal(await again.startOffset(), 200)
       assert.equal(await again.endOffset(), 202)
-      assert.deepEqual((await readAll(again, 0)).map((r) => [r.offset, text(r.payload)]), [
-        [200, 'snapshot'],
-        [201, 'after'],
-      ])
+      assert.deepEqual(
+        (await readAll(again, 0)).map((r) => [r.offset, text(r.payload)]),
+        [
+          [200, 'snapshot'],
+          [201, 'after'],
+        ],
+      )
     } finally {
       await again.close()
     }
@@ -59,11 +69,17 @@ test('an offset inside an append keeps that whole append; compacting again moves
       await log.append(2, [bytes('f')])
       await log.compact(3)
       assert.equal(await log.startOffset(), 2)
-      assert.deepEqual((await readAll(log)).map((r) => text(r.payload)), ['c', 'd', 'e', 'f'])
+      assert.deepEqual(
+        (await readAll(log)).map((r) => text(r.payload)),
+        ['c', 'd', 'e', 'f'],
+      )
       await log.compact(1)
       assert.equal(await log.startOffset(), 2)
       await log.compact(5)
-      assert.deepEqual((await readAll(log)).map((r) => text(r.payload)), ['f'])
+      assert.deepEqual(
+        (await readAll(log)).map((r) => text(r.payload)),
+        ['f'],
+      )
       await assert.rejects(log.compact(7), { name: 'InvalidArgumentError' })
     } finally {
       await log.close()
@@ -77,13 +93,19 @@ test('appends made while compaction runs are all kept, in order', () =>
     const compaction = log.compact(49)
     const appends = Array.from({ length: 20 }, (_, i) => log.append(1, [bytes(`new${i}`)]))
     await compaction
-    assert.deepEqual(await Promise.all(appends), Array.from({ length: 20 }, (_, i) => 50 + i))
+    assert.deepEqual(
+      await Promise.all(appends),
+      Array.from({ length: 20 }, (_, i) => 50 + i),
+    )
     await log.close()
     const again = await FileJobLog.open({ dir })
     try {
       const records = await readAll(again)
       assert.equal(records[0]!.offset, 49)
-      assert.deepEqual(records.slice(1).map((r) => text(r.payload)), Array.from({ length: 20 }, (_, i) => `new${i}`))
+      assert.deepEqual(
+        records.slice(1).map((r) => text(r.payload)),
+        Array.from({ length: 20 }, (_, i) => `new${i}`),
+      )
     } finally {
       await again.close()
     }
@@ -99,9 +121,15 @@ test('a compaction file left by a crash before its rename does not change the lo
     const again = await FileJobLog.open({ dir })
     try {
       assert.equal(await again.startOffset(), 0)
-      assert.deepEqual((await readAll(again)).map((r) => text(r.payload)), ['a', 'b'])
+      assert.deepEqual(
+        (await readAll(again)).map((r) => text(r.payload)),
+        ['a', 'b'],
+      )
       await again.compact(1)
-      assert.deepEqual((await readAll(again)).map((r) => text(r.payload)), ['b'])
+      assert.deepEqual(
+        (await readAll(again)).map((r) => text(r.payload)),
+        ['b'],
+      )
     } finally {
       await again.close()
     }

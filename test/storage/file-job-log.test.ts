@@ -61,11 +61,14 @@ describe('FileJobLog on disk', () => {
       assert.equal(second.epoch, 7)
       await assert.rejects(second.append(6, [bytes('late')]), { name: 'FencedError' })
       assert.equal(await second.append(7, [bytes('c')]), 2)
-      assert.deepEqual((await readAll(second)).map((r) => [r.offset, r.epoch, text(r.payload)]), [
-        [0, 1, 'a'],
-        [1, 1, 'b'],
-        [2, 7, 'c'],
-      ])
+      assert.deepEqual(
+        (await readAll(second)).map((r) => [r.offset, r.epoch, text(r.payload)]),
+        [
+          [0, 1, 'a'],
+          [1, 1, 'b'],
+          [2, 7, 'c'],
+        ],
+      )
     } finally {
       await second.close()
     }
@@ -81,7 +84,10 @@ describe('FileJobLog on disk', () => {
     const logger = new MemoryLogger()
     const reopened = await FileJobLog.open({ dir, logger })
     try {
-      assert.deepEqual((await readAll(reopened)).map((r) => text(r.payload)), ['r0', 's0', 'r1', 's1', 'r2', 's2', 'r3', 's3', 'r4', 's4'])
+      assert.deepEqual(
+        (await readAll(reopened)).map((r) => text(r.payload)),
+        ['r0', 's0', 'r1', 's1', 'r2', 's2', 'r3', 's3', 'r4', 's4'],
+      )
       assert.equal(await reopened.endOffset(), 10)
       assert.equal((await stat(join(dir, LOG_FILE))).size, intact)
       assert.equal(logger.records.filter((r) => r.level === 'warn').length, 1)
@@ -251,7 +257,10 @@ describe('FileJobLog write faults and damage', () => {
     const logger = new MemoryLogger()
     const reopened = await FileJobLog.open({ dir, logger })
     try {
-      assert.deepEqual((await readAll(reopened)).map((r) => text(r.payload)), ['a'])
+      assert.deepEqual(
+        (await readAll(reopened)).map((r) => text(r.payload)),
+        ['a'],
+      )
       assert.equal(logger.records.filter((r) => r.level === 'warn').length, 1, 'the partial frame was reported as a torn tail')
     } finally {
       await reopened.close()

@@ -53,7 +53,7 @@ test('a lock held by another process keeps this one out, also while it is stoppe
   }
 })
 
-test('a pid in the lock file is not the lock: a live, reused pid does not keep a dead holder\'s lock', async () => {
+test("a pid in the lock file is not the lock: a live, reused pid does not keep a dead holder's lock", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-lock-'))
   const path = join(dir, 'lock')
   try {

@@ -26,7 +26,7 @@ const text = (payload: Uint8Array): string => decoder.decode(payload)
 export async function readAll(log: JobLog, from = 0, max = 1000): Promise<LogRecord[]> {
   const out: LogRecord[] = []
   const end = await log.endOffset()
-  for (let offset = from; offset < end; ) {
+  for (let offset = from; offset < end;) {
     const chunk = await log.read(offset, max)
     assert.ok(chunk.length <= max, `read returned ${chunk.length} records, more than max ${max}`)
     if (chunk.length === 0) break
@@ -82,7 +82,10 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
       assert.equal(records.length, 3)
       assert.equal(records[0]!.offset, first)
       assertIncreasing(records, true)
-      assert.deepEqual(records.map((r) => r.epoch), [1, 1, 1])
+      assert.deepEqual(
+        records.map((r) => r.epoch),
+        [1, 1, 1],
+      )
       assert.deepEqual([...records[1]!.payload], [...binary])
       assert.equal(text(records[0]!.payload), 'a')
       assert.equal(records[2]!.payload.byteLength, 0)
@@ -91,7 +94,13 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
 
     withLog('appends keep their order; offsets strictly increase; endOffset is past the last record', async (log) => {
       const firsts: number[] = []
-      for (let batch = 0; batch < 10; batch++) firsts.push(await log.append(1, Array.from({ length: batch + 1 }, (_, i) => bytes(`${batch}:${i}`))))
+      for (let batch = 0; batch < 10; batch++)
+        firsts.push(
+          await log.append(
+            1,
+            Array.from({ length: batch + 1 }, (_, i) => bytes(`${batch}:${i}`)),
+          ),
+        )
       for (let i = 1; i < firsts.length; i++) assert.ok(firsts[i]! > firsts[i - 1]!, 'first offsets increase')
       const records = await readAll(log, 0, 7)
       assert.deepEqual(
@@ -110,11 +119,20 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
     withLog('a read returns at most max records, from the offset asked', async (log) => {
       const first = await log.append(1, ['r0', 'r1', 'r2', 'r3', 'r4'].map(bytes))
       const two = await log.read(first, 2)
-      assert.deepEqual(two.map((r) => text(r.payload)), ['r0', 'r1'])
+      assert.deepEqual(
+        two.map((r) => text(r.payload)),
+        ['r0', 'r1'],
+      )
       const rest = await log.read(two[1]!.offset + 1, 100)
-      assert.deepEqual(rest.map((r) => text(r.payload)), ['r2', 'r3', 'r4'])
+      assert.deepEqual(
+        rest.map((r) => text(r.payload)),
+        ['r2', 'r3', 'r4'],
+      )
       const middle = await log.read(two[1]!.offset, 1)
-      assert.deepEqual(middle.map((r) => text(r.payload)), ['r1'])
+      assert.deepEqual(
+        middle.map((r) => text(r.payload)),
+        ['r1'],
+      )
     })
 
     withLog('concurrent appends are each atomic and ordered by their first offsets', async (log) => {
@@ -128,7 +146,10 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
         assert.equal(byOffset.get(first), batch[0], 'an append starts at the offset it returned')
         expected.push(...batch)
       }
-      assert.deepEqual(records.map((r) => text(r.payload)), expected)
+      assert.deepEqual(
+        records.map((r) => text(r.payload)),
+        expected,
+      )
       assertIncreasing(records, setup.contiguousOffsets)
     })
 
@@ -140,11 +161,17 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
       await log.fence(5)
       await log.append(5, [bytes('five again')])
       const records = await log.read(first, 10)
-      assert.deepEqual(records.map((r) => [r.epoch, text(r.payload)]), [
-        [5, 'five'],
-        [5, 'five again'],
-      ])
-      assert.equal((await readAll(log)).some((r) => text(r.payload) === 'stale'), false)
+      assert.deepEqual(
+        records.map((r) => [r.epoch, text(r.payload)]),
+        [
+          [5, 'five'],
+          [5, 'five again'],
+        ],
+      )
+      assert.equal(
+        (await readAll(log)).some((r) => text(r.payload) === 'stale'),
+        false,
+      )
     })
 
     withLog('an append with a higher epoch fences lower ones', async (log) => {
@@ -154,10 +181,13 @@ export function jobLogSuite(name: string, setup: JobLogSuiteSetup): void {
       await rejectsFenced(log.fence(2), 2)
       await log.fence(9)
       await rejectsFenced(log.append(7, [bytes('seven again')]), 7)
-      assert.deepEqual((await readAll(log)).map((r) => [r.epoch, text(r.payload)]), [
-        [2, 'two'],
-        [7, 'seven'],
-      ])
+      assert.deepEqual(
+        (await readAll(log)).map((r) => [r.epoch, text(r.payload)]),
+        [
+          [2, 'two'],
+          [7, 'seven'],
+        ],
+      )
     })
 
     withLog('a large batch of 5,000 records round-trips', async (log) => {

@@ -18,7 +18,7 @@ export const show = (es: readonly ReplicaEntry[]): string[] => es.map((e) => `${
 /** Every entry from `start` to the end. */
 export async function readAllEntries(log: ReplicaLog): Promise<ReplicaEntry[]> {
   const out: ReplicaEntry[] = []
-  for (let at = log.state().start; at < log.state().end; ) {
+  for (let at = log.state().start; at < log.state().end;) {
     const got = await log.read(at, 1000, 1 << 20)
     assert.ok(got.length > 0)
     out.push(...got)

@@ -3,10 +3,7 @@
 import { defineActor } from '../../src/actor/define.js'
 import type { ActorRef, Ask } from '../../src/actor/types.js'
 
-type Account =
-  | { type: 'deposit'; amount: number }
-  | Ask<{ type: 'balance' }, number>
-  | Ask<{ type: 'owner'; upper: boolean }, string>
+type Account = { type: 'deposit'; amount: number } | Ask<{ type: 'balance' }, number> | Ask<{ type: 'owner'; upper: boolean }, string>
 
 export const account = defineActor<Account>({
   setup() {

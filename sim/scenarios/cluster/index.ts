@@ -86,13 +86,19 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
       // 'forget-epoch': the node boots as if its disk were empty; 'unsafe-lease': n0 believes its lease lasts 3x longer than followers wait.
       const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
       const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
-      const cluster = system.spawnSystem(clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }), { name: 'cluster' })
+      const cluster = system.spawnSystem(
+        clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }),
+        { name: 'cluster' },
+      )
       if (init.logPositions === true) handle.setLogPosition(syntheticLogPosition(ctx.index))
       let duty: ActorRef<Message> | undefined
       handle.onLeadershipChange((leading, epoch) => {
         leaderChanges++
         if (duty !== undefined) void system.stop(duty)
-        duty = leading && epoch !== undefined ? (system.spawnSystem(leaderDuty({ epoch, jobLog: ctx.jobLog, handle, intervalMs: init.dutyIntervalMs ?? 500 })) as ActorRef<Message>) : undefined
+        duty =
+          leading && epoch !== undefined
+            ? (system.spawnSystem(leaderDuty({ epoch, jobLog: ctx.jobLog, handle, intervalMs: init.dutyIntervalMs ?? 500 })) as ActorRef<Message>)
+            : undefined
       })
       return { handle, leave: () => cluster.ask({ type: 'leave' }, { timeoutMs: 30_000 }) }
     },
@@ -118,7 +124,9 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
           if (index === undefined) return undefined
           const config = world.nodes[index]!.app?.handle.view()?.config
           const most = init.options?.voters ?? 5
-          return config !== null && config !== undefined && config.members.length > most ? `${world.nodes[index]!.id} holds ${config.members.length} voters (${config.members.join(' ')}), more than ${most}` : undefined
+          return config !== null && config !== undefined && config.members.length > most
+            ? `${world.nodes[index]!.id} holds ${config.members.length} voters (${config.members.join(' ')}), more than ${most}`
+            : undefined
         },
       },
       {
@@ -136,7 +144,9 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
           leadersChecked.add(`${node.id}@${epoch}`)
           const own = syntheticLogPosition(index)
           const ahead = config.members.filter((m) => compareLogs(syntheticLogPosition(world.node(m).index), own) > 0)
-          return ahead.length >= Math.floor(config.members.length / 2) + 1 ? `${node.id} leads epoch ${epoch} with log ${JSON.stringify(own)} behind a majority: ${ahead.join(' ')}` : undefined
+          return ahead.length >= Math.floor(config.members.length / 2) + 1
+            ? `${node.id} leads epoch ${epoch} with log ${JSON.stringify(own)} behind a majority: ${ahead.join(' ')}`
+            : undefined
         },
       },
       {

@@ -35,7 +35,13 @@ export function dashboardScenario(): Scenario<AssembledNode> {
     boot(ctx, world) {
       const node = jobs.boot(ctx, world)
       current.get(ctx.id)?.hub.stop()
-      const hub = new DashboardHub({ status: () => statusDocument(ctx.id, [], node.cluster.view()), jobs: node.jobs, forecasts: node.jobs, clock: ctx.env.clock, timers: ctx.env.timers })
+      const hub = new DashboardHub({
+        status: () => statusDocument(ctx.id, [], node.cluster.view()),
+        jobs: node.jobs,
+        forecasts: node.jobs,
+        clock: ctx.env.clock,
+        timers: ctx.env.timers,
+      })
       const page: Page = { hub, summaries: [], epochs: [] }
       hub.watch((event) => (event.kind === 'summary' ? page.summaries.push(event.summary) : page.epochs.push(event.change)))
       hub.start()
@@ -50,7 +56,8 @@ export function dashboardScenario(): Scenario<AssembledNode> {
         check() {
           const leaderOf = new Map<number, string>()
           for (const page of pages) {
-            for (let i = 1; i < page.epochs.length; i++) if (page.epochs[i]!.epoch <= page.epochs[i - 1]!.epoch) return `a page's leader history went from epoch ${page.epochs[i - 1]!.epoch} to ${page.epochs[i]!.epoch}`
+            for (let i = 1; i < page.epochs.length; i++)
+              if (page.epochs[i]!.epoch <= page.epochs[i - 1]!.epoch) return `a page's leader history went from epoch ${page.epochs[i - 1]!.epoch} to ${page.epochs[i]!.epoch}`
             for (const e of page.epochs) {
               const known = leaderOf.get(e.epoch)
               if (known !== undefined && known !== e.nodeId) return `two leaders shown for epoch ${e.epoch}: ${known} and ${e.nodeId}`

@@ -98,7 +98,10 @@ export function entitiesScenario(init: EntitiesScenarioInit = {}): Scenario<Asse
     name: 'entities',
     boot(ctx, w) {
       world = w
-      return assembleNode({ env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache }, { founder: ctx.id === FOUNDER, jobs: [], entities: [counter, account], entityOptions: { shards: 16 } })
+      return assembleNode(
+        { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: ctx.jobLog, cache: ctx.cache },
+        { founder: ctx.id === FOUNDER, jobs: [], entities: [counter, account], entityOptions: { shards: 16 } },
+      )
     },
     workload(w, endMs) {
       for (const node of w.nodes) {
@@ -219,7 +222,8 @@ export function entitiesScenario(init: EntitiesScenarioInit = {}): Scenario<Asse
               const before = deposits.filter((d) => d.answeredMs < later.askedMs).map((d) => d.count)
               if (before.length === 0) continue
               const max = Math.max(...before)
-              if (later.count < max || (later.kind === 'deposit' && later.count === max)) return `account ${key}: a ${later.kind} asked at ${later.askedMs} ms answered ${later.count}, after a deposit acknowledged ${max}`
+              if (later.count < max || (later.kind === 'deposit' && later.count === max))
+                return `account ${key}: a ${later.kind} asked at ${later.askedMs} ms answered ${later.count}, after a deposit acknowledged ${max}`
             }
           }
           return undefined

@@ -131,7 +131,8 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
             if (!key.startsWith('job:')) continue
             const id = key.slice(4)
             const cached = decodeOutcome(entry.value)
-            if (cached === undefined || !same(cached, outcomes.get(id))) return `job ${id}: the cache holds ${JSON.stringify(cached)}, the log recorded ${JSON.stringify(outcomes.get(id))}`
+            if (cached === undefined || !same(cached, outcomes.get(id)))
+              return `job ${id}: the cache holds ${JSON.stringify(cached)}, the log recorded ${JSON.stringify(outcomes.get(id))}`
           }
           return undefined
         },
@@ -155,7 +156,10 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
           // The replicated scenario checks its own compacted copies (every new leader holds every committed entry).
           if (logConfig.kind !== 'service') return undefined
           // The log's first record is a snapshot the leader checked, if the log was compacted.
-          const replayer = new Replayer(() => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0), { retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } }), world.jobLog.startOffset > 0 ? world.jobLog.startOffset : undefined)
+          const replayer = new Replayer(
+            () => new SchedulerCore(0, new LeastLoadedPlacement(), new SeededRandom(0), { retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } }),
+            world.jobLog.startOffset > 0 ? world.jobLog.startOffset : undefined,
+          )
           for (const r of world.jobLog.records) replayer.feed(r.payload, r.offset)
           const core = replayer.finish()
           const outcomes = recorded(records(world))
@@ -169,7 +173,8 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
             if (info === undefined && outcomes.has(id) && (core.isExpired(id) || outcomes.size - 1 - finishOrder.get(id)! >= remembered)) continue
             if (info === undefined) return `acknowledged job ${id} is missing from a replay of the compacted log (from offset ${world.jobLog.startOffset})`
             const first = outcomes.get(id)
-            if (first !== undefined && !same(info.outcome, first)) return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
+            if (first !== undefined && !same(info.outcome, first))
+              return `job ${id}: the compacted log gives ${JSON.stringify(info.outcome)}, the history recorded ${JSON.stringify(first)}`
           }
           return undefined
         },
@@ -190,7 +195,8 @@ function recorded(records: readonly LogRecord[]): Map<string, JobOutcome> {
   for (const r of records) {
     const record = decodeJobRecord(r.payload)
     if (record.kind === 'finished' && !out.has(record.id)) out.set(record.id, record.outcome)
-    if (record.kind === 'cancelled' && !out.has(record.id)) out.set(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: '' }, permanent: true })
+    if (record.kind === 'cancelled' && !out.has(record.id))
+      out.set(record.id, { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: '' }, permanent: true })
   }
   return out
 }

@@ -66,10 +66,23 @@ export function meshScenario(init: MeshInit = {}): Scenario<MeshApp> {
       new RemoteMessaging(system, ctx.network).start()
       const view = new Map<string, PeerView>()
       const changed: string[] = []
-      system.spawnSystem(heartbeat({ network: ctx.network, store: ctx.store, intervalMs: heartbeatMs, view, changed, acceptStale: bugs.has('stale-heartbeats') }), { name: 'heartbeat' })
+      system.spawnSystem(heartbeat({ network: ctx.network, store: ctx.store, intervalMs: heartbeatMs, view, changed, acceptStale: bugs.has('stale-heartbeats') }), {
+        name: 'heartbeat',
+      })
       const ledgerDef = ledger({ store: ctx.store, lazyPersist: bugs.has('lazy-persist') })
       if (ctx.id === LEDGER_NODE) system.spawn(ledgerDef, { name: 'ledger' })
-      system.spawn(client({ node: ctx.id, incarnation: ctx.incarnation, ledger: system.refFor(ledgerDef, `dx://${LEDGER_NODE}/user/ledger`), intervalMs: clientIntervalMs, history, active: () => active(), retry: !bugs.has('no-retry') }), { name: 'client' })
+      system.spawn(
+        client({
+          node: ctx.id,
+          incarnation: ctx.incarnation,
+          ledger: system.refFor(ledgerDef, `dx://${LEDGER_NODE}/user/ledger`),
+          intervalMs: clientIntervalMs,
+          history,
+          active: () => active(),
+          retry: !bugs.has('no-retry'),
+        }),
+        { name: 'client' },
+      )
       return { view, changed }
     },
     workload(world, endMs) {

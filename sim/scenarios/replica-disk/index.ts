@@ -109,7 +109,11 @@ export function replicaDiskScenario(init: { bugs?: readonly ReplicaDiskBug[] } =
           } else {
             const from = r < 0.3 ? env.random.int(start, end) : end
             const epoch = lastEpoch + (from < end || env.random.next() < 0.1 ? 1 : 0)
-            const batch: ReplicaEntry[] = Array.from({ length: env.random.int(1, 5) }, (_, i) => ({ index: from + i, epoch, payload: new TextEncoder().encode(`${ctx.id}.${ctx.incarnation}.${serial++}`) }))
+            const batch: ReplicaEntry[] = Array.from({ length: env.random.int(1, 5) }, (_, i) => ({
+              index: from + i,
+              epoch,
+              payload: new TextEncoder().encode(`${ctx.id}.${ctx.incarnation}.${serial++}`),
+            }))
             p.inFlight = { kind: 'write', from }
             const written = log.write(from, batch)
             if (ackEarly) {

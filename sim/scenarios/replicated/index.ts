@@ -166,13 +166,15 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
             const key = `${node.id}/${node.owner.incarnation}/${s.leaderEpoch}`
             if (checkedLeaders.has(key)) continue
             checkedLeaders.add(key)
-            if (s.position.index < committed.length) return `${node.id} leads epoch ${s.leaderEpoch} with a log ending at ${s.position.index}, below the ${committed.length} committed entries`
+            if (s.position.index < committed.length)
+              return `${node.id} leads epoch ${s.leaderEpoch} with a log ending at ${s.position.index}, below the ${committed.length} committed entries`
             const image = node.disk.replica.image()
             const upTo = Math.min(committed.length, image.start + image.entries.length)
             for (let index = image.start; index < upTo; index++) {
               const e = image.entries[index - image.start]!
               const c = committed[index]!
-              if (e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `${node.id} leads epoch ${s.leaderEpoch} but its entry ${index} (epoch ${e.epoch}) differs from the committed one (epoch ${c.epoch})`
+              if (e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0)
+                return `${node.id} leads epoch ${s.leaderEpoch} but its entry ${index} (epoch ${e.epoch}) differs from the committed one (epoch ${c.epoch})`
             }
           }
           return undefined
@@ -191,7 +193,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
           for (let index = 0; index < committed.length; index++) {
             const c = committed[index]!
             const e = majorityEntry(world, voters, index, c)
-            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0) return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority of the voters ${voters.join(',')}`
+            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0)
+              return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority of the voters ${voters.join(',')}`
           }
           return undefined
         },

@@ -41,7 +41,8 @@ export interface HttpAccess {
  * A handler's answer: JSON, raw text with its content type, or a stream of text chunks (server-sent
  * events) written as they come; the stream should end when the request's `signal` aborts.
  */
-export type Reply = { status: number; json: unknown } | { status: number; text: string; contentType: string } | { status: number; stream: AsyncIterable<string>; contentType: string }
+export type Reply =
+  { status: number; json: unknown } | { status: number; text: string; contentType: string } | { status: number; stream: AsyncIterable<string>; contentType: string }
 
 /** One route; `:name` segments of the pattern become params. */
 export interface Route {
@@ -111,7 +112,12 @@ export async function startHttpServer(host: string, port: number, routes: readon
 function answerClientError(error: NodeJS.ErrnoException, duplex: Duplex): void {
   const socket = duplex as Socket & { _httpMessage?: { _headerSent?: boolean } | null }
   if (socket.writable && socket._httpMessage?._headerSent !== true) {
-    const [status, reason, code] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'ERR_HTTP_TIMEOUT'] : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'ERR_HTTP_HEADERS_TOO_LARGE'] : [400, 'Bad Request', 'ERR_HTTP_MALFORMED']
+    const [status, reason, code] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'ERR_HTTP_TIMEOUT']
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'ERR_HTTP_HEADERS_TOO_LARGE']
+          : [400, 'Bad Request', 'ERR_HTTP_MALFORMED']
     const body = JSON.stringify({ error: { name: 'HttpError', code, message: `the request was refused before routing: ${reason.toLowerCase()}` } })
     socket.write(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   }
@@ -138,10 +144,20 @@ function authorized(req: IncomingMessage, token: Buffer): boolean {
   return given.length === token.length && timingSafeEqual(given, token)
 }
 
-async function handle(routes: Array<Route & { parts: string[] }>, req: IncomingMessage, res: ServerResponse, hostOk: (name: string) => boolean, token: Buffer | undefined): Promise<void> {
-  if (!hostOk(hostName(req.headers.host))) throw new HttpError(421, `this node does not answer to the host name ${JSON.stringify(req.headers.host ?? '')}; add it with --http-host-names`, 'ERR_HTTP_MISDIRECTED')
+async function handle(
+  routes: Array<Route & { parts: string[] }>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hostOk: (name: string) => boolean,
+  token: Buffer | undefined,
+): Promise<void> {
+  if (!hostOk(hostName(req.headers.host)))
+    throw new HttpError(421, `this node does not answer to the host name ${JSON.stringify(req.headers.host ?? '')}; add it with --http-host-names`, 'ERR_HTTP_MISDIRECTED')
   const url = new URL(req.url ?? '/', 'http://localhost')
-  const segments = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment)
+  const segments = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeSegment)
   let methodMismatch = false
   for (const route of routes) {
     const params = match(route.parts, segments)

@@ -293,7 +293,8 @@ export class KafkaJobLog implements JobLog {
         () => false,
       )
       if (checked) unsettled = this.dropFenced(group)
-      if (unsettled.length > 0) this.init.env.logger.warn('kafka job log: producer fenced by another instance without a higher epoch; will re-initialise', { topic: this.init.topic, epoch: this.logEpoch })
+      if (unsettled.length > 0)
+        this.init.env.logger.warn('kafka job log: producer fenced by another instance without a higher epoch; will re-initialise', { topic: this.init.topic, epoch: this.logEpoch })
     }
     const failure = new JobLogUnavailableError(`kafka job log ${describeStep(error)} failed: ${rootMessage(error)}`, ambiguous, { cause: error })
     for (const p of unsettled) p.reject(failure)

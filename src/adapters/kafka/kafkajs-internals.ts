@@ -83,8 +83,14 @@ function load<T>(path: string, check: (value: T) => boolean): T {
 }
 
 type ClusterConstructor = new (options: Record<string, unknown>) => InternalCluster
-const Cluster = load<ClusterConstructor>('kafkajs/src/cluster/index.js', (c) => typeof c === 'function' && typeof c.prototype.findLeaderForPartitions === 'function' && typeof c.prototype.findBroker === 'function')
-const loggers = load<{ createLogger: (options: { level: number; logCreator: (level: number) => KafkaLogFunction }) => unknown }>('kafkajs/src/loggers/index.js', (l) => typeof l.createLogger === 'function')
+const Cluster = load<ClusterConstructor>(
+  'kafkajs/src/cluster/index.js',
+  (c) => typeof c === 'function' && typeof c.prototype.findLeaderForPartitions === 'function' && typeof c.prototype.findBroker === 'function',
+)
+const loggers = load<{ createLogger: (options: { level: number; logCreator: (level: number) => KafkaLogFunction }) => unknown }>(
+  'kafkajs/src/loggers/index.js',
+  (l) => typeof l.createLogger === 'function',
+)
 const socketFactory = load<() => ISocketFactory>('kafkajs/src/network/socketFactory.js', (f) => typeof f === 'function')
 
 /** A kafkajs Cluster that reads with read_committed isolation and never creates topics. */

@@ -38,12 +38,21 @@ export async function ensureTopic(kafka: Kafka, init: ResolvedKafkaJobLogInit): 
     if ((await admin.listTopics()).includes(init.topic)) return await checkTopic(admin, init)
     const { brokers } = await admin.describeCluster()
     if (brokers.length < init.replicationFactor) {
-      throw new KafkaTopicConfigError(init.topic, [`cannot create it with replication factor ${init.replicationFactor}: the Kafka cluster has ${brokers.length} broker(s); set kafkaReplicationFactor (and kafkaMinInsyncReplicas) for a smaller cluster`])
+      throw new KafkaTopicConfigError(init.topic, [
+        `cannot create it with replication factor ${init.replicationFactor}: the Kafka cluster has ${brokers.length} broker(s); set kafkaReplicationFactor (and kafkaMinInsyncReplicas) for a smaller cluster`,
+      ])
     }
     await admin.createTopics({
       waitForLeaders: true,
       timeout: init.operationTimeoutMs,
-      topics: [{ topic: init.topic, numPartitions: 1, replicationFactor: init.replicationFactor, configEntries: Object.entries(init.topicConfig).map(([name, value]) => ({ name, value })) }],
+      topics: [
+        {
+          topic: init.topic,
+          numPartitions: 1,
+          replicationFactor: init.replicationFactor,
+          configEntries: Object.entries(init.topicConfig).map(([name, value]) => ({ name, value })),
+        },
+      ],
     })
   } finally {
     await admin.disconnect()
@@ -60,13 +69,20 @@ async function checkTopic(admin: Admin, init: ResolvedKafkaJobLogInit): Promise<
     const value = config.get(name)
     if (value !== undefined && value !== '-1') problems.push(`${name}=${value} lets Kafka delete job records a new leader must replay; set ${name}=-1`)
   }
-  if (config.get('unclean.leader.election.enable') === 'true') problems.push('unclean.leader.election.enable=true lets an out-of-sync replica lead and drop acknowledged records; set it to false')
+  if (config.get('unclean.leader.election.enable') === 'true')
+    problems.push('unclean.leader.election.enable=true lets an out-of-sync replica lead and drop acknowledged records; set it to false')
   if (problems.length > 0) throw new KafkaTopicConfigError(init.topic, problems)
   const metadata = await admin.fetchTopicMetadata({ topics: [init.topic] })
   const replicas = metadata.topics[0]?.partitions[0]?.replicas.length ?? 0
   const minInsync = Number(config.get('min.insync.replicas') ?? '1')
   const wantedMinInsync = Number(init.topicConfig['min.insync.replicas'] ?? '1')
   if (replicas < init.replicationFactor || minInsync < wantedMinInsync) {
-    init.env.logger.warn('kafka job log: the existing topic has less redundancy than configured', { topic: init.topic, replicationFactor: replicas, wanted: init.replicationFactor, minInsyncReplicas: minInsync, wantedMinInsyncReplicas: wantedMinInsync })
+    init.env.logger.warn('kafka job log: the existing topic has less redundancy than configured', {
+      topic: init.topic,
+      replicationFactor: replicas,
+      wanted: init.replicationFactor,
+      minInsyncReplicas: minInsync,
+      wantedMinInsyncReplicas: wantedMinInsync,
+    })
   }
 }

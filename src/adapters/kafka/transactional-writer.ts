@@ -74,7 +74,7 @@ export class TransactionalWriter {
     const transaction = await this.step('send', this.producer.transaction())
     const offsets: number[] = []
     try {
-      for (let start = 0; start < messages.length; ) {
+      for (let start = 0; start < messages.length;) {
         let end = start
         for (let bytes = 0; end < messages.length && (end === start || bytes + messageBytes(messages[end]!) <= this.init.sendBytesMax); end++) bytes += messageBytes(messages[end]!)
         const [sent] = await this.step('send', transaction.send({ topic: this.init.topic, acks: -1, messages: messages.slice(start, end) }))
@@ -96,8 +96,10 @@ export class TransactionalWriter {
   }
 
   private step<T>(step: WriteStep, work: Promise<T>): Promise<T> {
-    return withDeadline(this.init.env.timers, work, this.init.operationTimeoutMs, undefined, () => new Error(`no answer within ${this.init.operationTimeoutMs} ms`)).catch((error: unknown) => {
-      throw new WriteFailure(step, error)
-    })
+    return withDeadline(this.init.env.timers, work, this.init.operationTimeoutMs, undefined, () => new Error(`no answer within ${this.init.operationTimeoutMs} ms`)).catch(
+      (error: unknown) => {
+        throw new WriteFailure(step, error)
+      },
+    )
   }
 }

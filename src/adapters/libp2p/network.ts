@@ -419,7 +419,10 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   private warnIfSecretDiffers(address: string, error: unknown): void {
     if (this.secretWarned || !this.privateNetwork || !describe(error).includes('EncryptionFailedError')) return
     this.secretWarned = true
-    this.log.warn('could not complete the encrypted handshake with a peer: its cluster secret most likely differs from this node\'s (--secret-file); every peer needs the same key file', { address })
+    this.log.warn(
+      "could not complete the encrypted handshake with a peer: its cluster secret most likely differs from this node's (--secret-file); every peer needs the same key file",
+      { address },
+    )
   }
 
   private dialError(address: string, error: unknown, timedOut: boolean, callerSignal: AbortSignal | undefined): Error {

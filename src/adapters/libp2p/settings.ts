@@ -79,7 +79,10 @@ export function settingsOf(init: Libp2pNetworkInit): Settings {
   check(init.listen.length > 0, 'listen needs at least one multiaddr')
   check(Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 0 && frameBytesMax <= 0xffffffff, `maxPayloadBytes out of range: ${maxPayloadBytes}`)
   check(Number.isInteger(limits.outboundQueueMaxBytes) && limits.outboundQueueMaxBytes >= frameBytesMax * 2, 'outboundQueueMaxBytes must hold two maximal frames')
-  check(Number.isInteger(limits.receiveWindowBytes) && limits.receiveWindowBytes >= frameBytesMax * 2 && limits.receiveWindowBytes <= 0xffffffff, 'receiveWindowBytes must hold two maximal frames')
+  check(
+    Number.isInteger(limits.receiveWindowBytes) && limits.receiveWindowBytes >= frameBytesMax * 2 && limits.receiveWindowBytes <= 0xffffffff,
+    'receiveWindowBytes must hold two maximal frames',
+  )
   check(settings.dialTimeoutMs > 0, 'dialTimeoutMs must be positive')
   check(settings.keepaliveIntervalMs > 0 && settings.idleTimeoutMs >= 2 * settings.keepaliveIntervalMs, 'idleTimeoutMs must be at least twice keepaliveIntervalMs')
   check(validBackoff(settings.redial) && settings.redial.attemptsMax >= 1, 'redial backoff settings are invalid')

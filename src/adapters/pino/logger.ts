@@ -34,7 +34,10 @@ export const REDACTED = '[redacted]'
 export function pinoLogger(init: PinoLoggerInit): Logger {
   const debug = init.level === 'debug'
   const sink: DestinationStream = init.write === undefined ? pino.destination({ dest: 2, sync: true }) : lineStream(init.write)
-  const stream = init.format === 'pretty' ? pretty({ destination: sink, sync: true, colorize: init.colorize ?? process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : sink
+  const stream =
+    init.format === 'pretty'
+      ? pretty({ destination: sink, sync: true, colorize: init.colorize ?? process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : sink
   const base = pino(
     {
       level: init.level,

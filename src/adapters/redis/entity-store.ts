@@ -75,7 +75,9 @@ export class RedisEntityStore implements EntityStateStore {
 
   async save(type: string, key: string, state: StoredEntityState, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    const reply = Number(await this.run(() => this.client.callBuffer('EVAL', WRITE, '1', this.key(type, key), String(state.epoch), String(state.version), Buffer.from(state.value))))
+    const reply = Number(
+      await this.run(() => this.client.callBuffer('EVAL', WRITE, '1', this.key(type, key), String(state.epoch), String(state.version), Buffer.from(state.value))),
+    )
     if (reply < 0) throw new StaleEpochError(`${type}/${key}`, state.epoch)
   }
 

@@ -76,7 +76,8 @@ export class FileReplicaLog implements ReplicaLog {
       const scan = await scanReplicaDir(dir, openFile, constants.O_RDWR, init.groupBytesMax ?? GROUP_BYTES_MAX)
       segments = scan.segments
       if (scan.corruption !== undefined) throw new ReplicaLogCorruptedError(scan.corruption.path, scan.corruption.position, scan.corruption.reason)
-      if (init.clusterId !== undefined && scan.meta?.clusterId !== undefined && scan.meta.clusterId !== init.clusterId) throw new ClusterMismatchError(scan.meta.clusterId, init.clusterId, dir)
+      if (init.clusterId !== undefined && scan.meta?.clusterId !== undefined && scan.meta.clusterId !== init.clusterId)
+        throw new ClusterMismatchError(scan.meta.clusterId, init.clusterId, dir)
       for (const path of scan.leftovers) await unlink(path)
       if (scan.leftovers.length > 0) {
         await syncDirectory(dir)
@@ -96,7 +97,8 @@ export class FileReplicaLog implements ReplicaLog {
       }
       const segmentBytes = init.segmentBytes ?? SEGMENT_BYTES
       // A group starts below segmentBytes and may be one largest frame: every position must fit the index's u32.
-      if (!(segmentBytes >= 1) || segmentBytes + Math.max(meta.groupBytesMax, FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX) > POSITION_MAX) throw new InvalidArgumentError(`segmentBytes ${segmentBytes} with write groups of ${meta.groupBytesMax} bytes: positions would not fit the index (${POSITION_MAX})`)
+      if (!(segmentBytes >= 1) || segmentBytes + Math.max(meta.groupBytesMax, FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX) > POSITION_MAX)
+        throw new InvalidArgumentError(`segmentBytes ${segmentBytes} with write groups of ${meta.groupBytesMax} bytes: positions would not fit the index (${POSITION_MAX})`)
       return new FileReplicaLog(dir, openFile, lock, meta, segments, segmentBytes)
     } catch (error) {
       for (const s of segments) await s.file.close().catch(() => {})
@@ -151,7 +153,8 @@ export class FileReplicaLog implements ReplicaLog {
       entries.forEach((entry, i) => {
         if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
         if (!Number.isSafeInteger(entry.epoch) || entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
-        if (recordsFrameBytes([entry.payload]) > FRAME_BODY_BYTES_MAX) throw new InvalidArgumentError(`entry ${entry.index} of ${entry.payload.byteLength} bytes exceeds the frame limit`)
+        if (recordsFrameBytes([entry.payload]) > FRAME_BODY_BYTES_MAX)
+          throw new InvalidArgumentError(`entry ${entry.index} of ${entry.payload.byteLength} bytes exceeds the frame limit`)
         epoch = entry.epoch
       })
       await this.failing(async () => {
@@ -214,7 +217,8 @@ export class FileReplicaLog implements ReplicaLog {
 
   reset(start: number, prevEpoch: number): Promise<void> {
     return this.mutate(async () => {
-      if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0) throw new InvalidArgumentError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
+      if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(prevEpoch) || prevEpoch < 0)
+        throw new InvalidArgumentError(`reset(${start}, ${prevEpoch}): not non-negative integers`)
       await this.failing(async () => {
         await this.replaceMeta({ ...this.meta, generation: this.meta.generation + 1, start, prevEpoch })
         await this.exclusive(async () => {

@@ -57,7 +57,8 @@ export function decodeMeta(bytes: Buffer): ReplicaMeta | string {
   }
   const m = parsed as Record<string, unknown>
   const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
-  if (typeof m !== 'object' || m === null || !count(m.generation) || !count(m.start) || !count(m.prevEpoch) || !count(m.groupBytesMax) || m.groupBytesMax === 0) return 'meta fields are malformed'
+  if (typeof m !== 'object' || m === null || !count(m.generation) || !count(m.start) || !count(m.prevEpoch) || !count(m.groupBytesMax) || m.groupBytesMax === 0)
+    return 'meta fields are malformed'
   if (m.clusterId !== null && typeof m.clusterId !== 'string') return 'meta cluster id is malformed'
   return { generation: m.generation, start: m.start, prevEpoch: m.prevEpoch, clusterId: m.clusterId ?? undefined, groupBytesMax: m.groupBytesMax }
 }

@@ -18,7 +18,6 @@ import { ChunkReader, crashExplainsTail } from '../../storage/file-log-recovery.
 import type { LogFile, OpenFile } from '../../storage/file-sync.js'
 import { EntryIndex, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, decodeMeta, parseSegmentName, type ReplicaMeta } from './format.js'
 
-
 /** One segment as scanned: its entries' positions and epochs, and its valid size. */
 export interface ScannedSegment {
   readonly name: string
@@ -144,7 +143,8 @@ export async function scanReplicaDir(dir: string, openFile: OpenFile, flags: str
       }
       const tail = size - position
       if (!last) return fail(path, position, `${invalid} in a segment that is not the last`)
-      if (!crashExplainsTail(tail, groupBytesMax, announced)) return fail(path, position, `${invalid}, ${tail} bytes before the end: more than one write group (${groupBytesMax} bytes) could tear`)
+      if (!crashExplainsTail(tail, groupBytesMax, announced))
+        return fail(path, position, `${invalid}, ${tail} bytes before the end: more than one write group (${groupBytesMax} bytes) could tear`)
       torn = { path, position, bytes: tail, reason: invalid }
       break
     }
@@ -163,7 +163,8 @@ export async function scanReplicaDir(dir: string, openFile: OpenFile, flags: str
     if (first.firstIndex > start) return fail(first.path, SEGMENT_HEADER_BYTES, `first segment starts at index ${first.firstIndex}, above the start marker ${start} (a gap)`)
     if (start > first.firstIndex && meta !== undefined) {
       const below = first.index.epochOf(start - 1 - first.firstIndex)
-      if (below !== meta.prevEpoch) return fail(first.path, first.index.positionOf(start - 1 - first.firstIndex), `entry ${start - 1} has epoch ${below}, the start marker says ${meta.prevEpoch}`)
+      if (below !== meta.prevEpoch)
+        return fail(first.path, first.index.positionOf(start - 1 - first.firstIndex), `entry ${start - 1} has epoch ${below}, the start marker says ${meta.prevEpoch}`)
     }
     if (first.firstIndex + first.index.length > start && meta !== undefined && first.index.epochOf(start - first.firstIndex) < meta.prevEpoch) {
       return fail(first.path, first.index.positionOf(start - first.firstIndex), `entry ${start} has an epoch below the start marker's ${meta.prevEpoch}`)

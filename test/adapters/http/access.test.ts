@@ -21,13 +21,19 @@ const routes: Route[] = [
 ]
 
 /** A raw request with full control of the Host header (fetch does not allow setting it). */
-function raw(port: number, options: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  port: number,
+  options: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: { host: options.host ?? `127.0.0.1:${port}`, ...options.headers } }, (res) => {
-      let body = ''
-      res.on('data', (c: Buffer) => (body += c.toString()))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: { host: options.host ?? `127.0.0.1:${port}`, ...options.headers } },
+      (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c.toString()))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      },
+    )
     req.on('error', reject)
     req.end(options.body)
   })
@@ -105,7 +111,18 @@ test('connections beyond the cap are closed at once', async (t) => {
 test('waits are capped: timeoutMs above the maximum is a 400, not a timer that fires at once', async (t) => {
   const jobs = { inspect: async () => ({ id: 'j1', status: 'running', outcome: null }) } as unknown as JobClient
   const env = realEnvironment({ logLevel: 'error' })
-  const server = await startHttpServer('127.0.0.1', 0, nodeRoutes({ status: () => ({ nodeId: 'n', clusterId: null, addresses: [], leader: null, leading: false, members: [] }), metrics: async () => '', metricsContentType: 'text/plain', jobs, timers: env.timers, removeMember: async () => ({ ok: true }) }))
+  const server = await startHttpServer(
+    '127.0.0.1',
+    0,
+    nodeRoutes({
+      status: () => ({ nodeId: 'n', clusterId: null, addresses: [], leader: null, leading: false, members: [] }),
+      metrics: async () => '',
+      metricsContentType: 'text/plain',
+      jobs,
+      timers: env.timers,
+      removeMember: async () => ({ ok: true }),
+    }),
+  )
   t.after(() => server.close())
   for (const q of ['timeoutMs=2147483648', 'timeoutMs=-1', 'timeoutMs=abc']) {
     const res = await raw(server.port, { path: `/jobs/j1/result?${q}` })
@@ -118,7 +135,10 @@ test('waits are capped: timeoutMs above the maximum is a 400, not a timer that f
 })
 
 test('the API is not started beyond loopback without a token', () => {
-  assert.throws(() => resolveConfig({ http: '0.0.0.0:7401' }, {}), (e: unknown) => e instanceof ConfigError && /needs a token/.test(e.message))
+  assert.throws(
+    () => resolveConfig({ http: '0.0.0.0:7401' }, {}),
+    (e: unknown) => e instanceof ConfigError && /needs a token/.test(e.message),
+  )
   assert.throws(() => resolveConfig({ http: '10.0.0.5:7401' }, {}), ConfigError)
   assert.equal(resolveConfig({ http: '127.0.0.1:7401' }, {}).httpTokenFile, undefined)
   assert.equal(resolveConfig({ http: '0.0.0.0:7401', httpTokenFile: '/etc/dx/token' }, {}).httpTokenFile, '/etc/dx/token')

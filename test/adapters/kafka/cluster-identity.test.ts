@@ -43,5 +43,9 @@ test("a leader of another cluster refuses a log this cluster started; the starte
   await successor.fence(8)
   await successor.append(8, [new TextEncoder().encode('more')])
   const records = await readAll(successor)
-  assert.deepEqual(records.map((r) => new TextDecoder().decode(r.payload)), ['job', 'more'], "the stranger wrote nothing; the starter's successor appends")
+  assert.deepEqual(
+    records.map((r) => new TextDecoder().decode(r.payload)),
+    ['job', 'more'],
+    "the stranger wrote nothing; the starter's successor appends",
+  )
 })

@@ -85,7 +85,10 @@ describe('KafkaJobLog fencing across instances', { timeout: 120_000 }, () => {
       for (const other of group) if (other !== leader) await assert.rejects(other.append(round - 1, [bytes('stale')]), { name: 'FencedError' })
     }
     const records = await readAll(group[0]!)
-    assert.deepEqual(records.map((r) => text(r.payload)), ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'])
+    assert.deepEqual(
+      records.map((r) => text(r.payload)),
+      ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'],
+    )
     for (let i = 1; i < records.length; i++) assert.ok(records[i]!.epoch >= records[i - 1]!.epoch)
   })
 })
@@ -124,14 +127,20 @@ describe('KafkaJobLog reads', { timeout: 120_000 }, () => {
       return p
     }
     const appendStarted = performance.now()
-    for (let batch = 0; batch < 50; batch++) await log.append(1, Array.from({ length: 1000 }, (_, i) => payload(batch * 1000 + i)))
+    for (let batch = 0; batch < 50; batch++)
+      await log.append(
+        1,
+        Array.from({ length: 1000 }, (_, i) => payload(batch * 1000 + i)),
+      )
     const appendMs = performance.now() - appendStarted
     const replayStarted = performance.now()
     const records = await readAll(log, 0, 5000)
     const replayMs = performance.now() - replayStarted
     assert.equal(records.length, 50_000)
     records.forEach((r, i) => assert.equal(new DataView(r.payload.buffer, r.payload.byteOffset).getUint32(0), i))
-    t.diagnostic(`append: 50 x 1000 x 200 B in ${appendMs.toFixed(0)} ms (${Math.round(50_000 / (appendMs / 1000))} records/s); replay: ${replayMs.toFixed(0)} ms (${Math.round(50_000 / (replayMs / 1000))} records/s)`)
+    t.diagnostic(
+      `append: 50 x 1000 x 200 B in ${appendMs.toFixed(0)} ms (${Math.round(50_000 / (appendMs / 1000))} records/s); replay: ${replayMs.toFixed(0)} ms (${Math.round(50_000 / (replayMs / 1000))} records/s)`,
+    )
     assert.ok(replayMs < 20_000, `replay took ${replayMs} ms`)
   })
 })

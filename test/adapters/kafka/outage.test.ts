@@ -64,10 +64,13 @@ test('broker down: typed errors in bounded time; broker back: the same instance 
     }
   }
   t.diagnostic(`after restart: first append succeeded after ${attempts} attempt(s), ${(performance.now() - recovered).toFixed(0)} ms`)
-  assert.deepEqual((await readAll(log)).map((r) => [r.epoch, text(r.payload)]), [
-    [1, 'before'],
-    [1, 'after'],
-  ])
+  assert.deepEqual(
+    (await readAll(log)).map((r) => [r.epoch, text(r.payload)]),
+    [
+      [1, 'before'],
+      [1, 'after'],
+    ],
+  )
 })
 
 test('no broker at all: calls fail with JobLogUnavailableError quickly', { timeout: 60_000 }, async () => {

@@ -15,7 +15,14 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
 
 /** A source fed by hand: push() adds a chunk, end() and fail() finish it. */
-function manualSource(): { source: AsyncIterable<Uint8Array | Uint8ArrayList>; push: (c: Uint8Array | Uint8ArrayList) => void; end: () => void; fail: (e: Error) => void; pulled: () => number; finished: () => boolean } {
+function manualSource(): {
+  source: AsyncIterable<Uint8Array | Uint8ArrayList>
+  push: (c: Uint8Array | Uint8ArrayList) => void
+  end: () => void
+  fail: (e: Error) => void
+  pulled: () => number
+  finished: () => boolean
+} {
   const queue: Array<Uint8Array | Uint8ArrayList | Error | null> = []
   let wake: (() => void) | undefined
   let pulled = 0
@@ -63,7 +70,10 @@ test('chunks of one turn leave together, in order; later turns leave separately'
   await turn()
   s.end()
   await reading
-  assert.deepEqual(out.map((c) => [...c]), [[1, 2, 3, 4, 5, 6], [7]])
+  assert.deepEqual(
+    out.map((c) => [...c]),
+    [[1, 2, 3, 4, 5, 6], [7]],
+  )
 })
 
 test('a source error is passed on after the chunks before it', async () => {

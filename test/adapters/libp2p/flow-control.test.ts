@@ -106,7 +106,10 @@ test('the outbound queue hands out whole frames only, never more than the budget
   const queue = new OutboundQueue(64)
   const frames = [frameOf(10, 1), frameOf(30, 2), frameOf(100, 3), frameOf(5, 4)]
   for (const f of frames) enqueue(queue, f)
-  assert.equal(queue.bytes, frames.reduce((n, f) => n + f.length, 0))
+  assert.equal(
+    queue.bytes,
+    frames.reduce((n, f) => n + f.length, 0),
+  )
   assert.deepEqual(queue.take(16), [], 'the first frame does not fit')
   const first = queue.take(60)
   assert.deepEqual(Buffer.concat(first), Buffer.concat([frames[0]!, frames[1]!]))

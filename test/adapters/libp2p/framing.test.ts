@@ -19,11 +19,7 @@ import {
   type FrameVisitor,
 } from '../../../src/adapters/libp2p/framing.js'
 
-type Frame =
-  | { kind: 'data'; index: number; payload: Uint8Array }
-  | { kind: 'bind'; index: number; name: string }
-  | { kind: 'credit'; bytes: number }
-  | { kind: 'keepalive' }
+type Frame = { kind: 'data'; index: number; payload: Uint8Array } | { kind: 'bind'; index: number; name: string } | { kind: 'credit'; bytes: number } | { kind: 'keepalive' }
 
 const FRAME_MAX = 4096
 
@@ -96,12 +92,14 @@ function decodeAll(bytes: Uint8Array, cuts: number[] = []): Frame[] {
 }
 
 const protocolName = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).filter((s) => encodeProtocolName(s) !== undefined)
-const frame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ kind: fc.constant('data' as const), index: fc.integer({ min: 0, max: 0xffff }), payload: fc.uint8Array({ maxLength: 600 }) }),
-  fc.record({ kind: fc.constant('bind' as const), index: fc.integer({ min: 0, max: 0xffff }), name: protocolName }),
-  fc.record({ kind: fc.constant('credit' as const), bytes: fc.integer({ min: 1, max: 0xffffffff }) }),
-  fc.constant({ kind: 'keepalive' as const }),
-).map((f) => ({ ...f }) as Frame)
+const frame: fc.Arbitrary<Frame> = fc
+  .oneof(
+    fc.record({ kind: fc.constant('data' as const), index: fc.integer({ min: 0, max: 0xffff }), payload: fc.uint8Array({ maxLength: 600 }) }),
+    fc.record({ kind: fc.constant('bind' as const), index: fc.integer({ min: 0, max: 0xffff }), name: protocolName }),
+    fc.record({ kind: fc.constant('credit' as const), bytes: fc.integer({ min: 1, max: 0xffffffff }) }),
+    fc.constant({ kind: 'keepalive' as const }),
+  )
+  .map((f) => ({ ...f }) as Frame)
 
 test('frames round-trip however the stream is cut into chunks', () => {
   fc.assert(
@@ -121,7 +119,13 @@ test('byte-at-a-time input decodes the same frames', () => {
     { kind: 'keepalive' },
   ]
   const bytes = concat(frames.map(encode))
-  assert.deepEqual(decodeAll(bytes, Array.from({ length: bytes.length }, (_, i) => i)), frames)
+  assert.deepEqual(
+    decodeAll(
+      bytes,
+      Array.from({ length: bytes.length }, (_, i) => i),
+    ),
+    frames,
+  )
 })
 
 test('frame sizes are what credit accounting expects', () => {
@@ -194,16 +198,20 @@ test('random bytes either decode or throw MalformedFrameError, buffering at most
 
 test('mutated valid streams either decode or throw MalformedFrameError', () => {
   fc.assert(
-    fc.property(fc.array(frame, { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (frames, edits) => {
-      const bytes = concat(frames.map(encode))
-      for (const [at, value] of edits) bytes[at % bytes.length] = value
-      try {
-        decodeAll(bytes)
-      } catch (error) {
-        if (error instanceof assert.AssertionError) return
-        assert.ok(error instanceof MalformedFrameError, String(error))
-      }
-    }),
+    fc.property(
+      fc.array(frame, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+      (frames, edits) => {
+        const bytes = concat(frames.map(encode))
+        for (const [at, value] of edits) bytes[at % bytes.length] = value
+        try {
+          decodeAll(bytes)
+        } catch (error) {
+          if (error instanceof assert.AssertionError) return
+          assert.ok(error instanceof MalformedFrameError, String(error))
+        }
+      },
+    ),
     { numRuns: 2_000 },
   )
 })

@@ -102,7 +102,10 @@ test('bootstrap peers dial at once; stop cancels every timer and later events', 
   redialer.dialSoon('a')
   redialer.dialSoon('b')
   await env.flush()
-  assert.deepEqual(attempts.map((a) => a.peer), ['a', 'b'])
+  assert.deepEqual(
+    attempts.map((a) => a.peer),
+    ['a', 'b'],
+  )
   redialer.stop()
   assert.equal(env.pendingTimers, 0)
   redialer.closed('a')

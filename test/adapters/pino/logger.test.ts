@@ -75,7 +75,11 @@ test('distributex start logs JSON lines with --log-format json and refuses an un
   )
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /logFormat: xml is not one of json, pretty, auto/)
-  const child = spawn(process.execPath, [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--http', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'p'), '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--http', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'p'), '--log-format', 'json'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   t.after(() => child.kill('SIGKILL'))
   let err = ''
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))

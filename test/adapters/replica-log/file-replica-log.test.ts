@@ -77,7 +77,11 @@ describe('FileReplicaLog on disk', () => {
       const complete = 2 + Math.floor((cut - intact) / frame)
       assert.deepEqual(reopened.state(), { clusterId: undefined, start: 0, end: complete, lastEpoch: complete > 2 ? 2 : 1 }, `cut at ${cut}`)
       assert.equal(show(await readAllEntries(reopened)).length, complete)
-      assert.equal(logger.records.some((e) => e.message.includes('torn tail')), (cut - intact) % frame !== 0, `torn tail reported at ${cut}`)
+      assert.equal(
+        logger.records.some((e) => e.message.includes('torn tail')),
+        (cut - intact) % frame !== 0,
+        `torn tail reported at ${cut}`,
+      )
       await reopened.write(complete, entries(complete, 3, 'after'))
       await reopened.close()
       assert.equal((await stat(path)).size, intact + (complete - 2) * frame + recordsFrameBytes([bytes('after')]), `the torn bytes were cut at ${cut}`)
@@ -264,7 +268,8 @@ describe('FileReplicaLog on disk', () => {
     const readAll = async (): Promise<string[]> => show(await log.read(log.state().start, 1000, 1 << 20))
     for (let round = 0; round < 10; round++) {
       reads.push(readAll())
-      const mutation = round % 3 === 0 ? log.compact(log.state().start + 1) : log.write(log.state().end - 2, entries(log.state().end - 2, 2 + round, `a${round}`, `b${round}`, `c${round}`))
+      const mutation =
+        round % 3 === 0 ? log.compact(log.state().start + 1) : log.write(log.state().end - 2, entries(log.state().end - 2, 2 + round, `a${round}`, `b${round}`, `c${round}`))
       reads.push(readAll())
       await mutation
     }
@@ -294,7 +299,15 @@ test('the entry index holds about 4 bytes per entry: positions, and epochs as ru
   for (let i = 0; i < n; i++) index.add(16 + i * 120, i < 40_000 ? 1 : i < 70_000 ? 3 : 4)
   assert.equal(index.length, n)
   assert.ok(index.bytes <= 4 * 131_072 + 64, `${index.bytes} bytes for ${n} entries`)
-  for (const [i, epoch] of [[0, 1], [39_999, 1], [40_000, 3], [69_999, 3], [70_000, 4], [n - 1, 4]] as const) assert.equal(index.epochOf(i), epoch, `entry ${i}`)
+  for (const [i, epoch] of [
+    [0, 1],
+    [39_999, 1],
+    [40_000, 3],
+    [69_999, 3],
+    [70_000, 4],
+    [n - 1, 4],
+  ] as const)
+    assert.equal(index.epochOf(i), epoch, `entry ${i}`)
   assert.equal(index.positionOf(n - 1), 16 + (n - 1) * 120)
   // A cut inside the second run drops the third; entries written after it start a new run.
   index.cut(50_000)
