@@ -79,25 +79,8 @@ export function encodeJobRecord(record: JobRecord): Uint8Array {
   let wire: unknown[]
   switch (record.kind) {
     case 'submitted': {
-      const s = record.spec
-      const o = s.options
-      checkBody(s.input)
-      wire = [
-        JOB_RECORD_VERSION,
-        SUBMITTED,
-        s.id,
-        s.type,
-        s.input,
-        o.priority,
-        o.timeoutMs,
-        o.retries,
-        [o.backoff.minMs, o.backoff.maxMs, o.backoff.factor, o.backoff.jitter],
-        o.deadline,
-        o.idempotencyKey,
-        o.dependsOn,
-        s.submittedAt,
-      ]
-      if (o.durationHintMs !== undefined) wire.push(o.durationHintMs)
+      checkBody(record.spec.input)
+      wire = specToWire(record.spec, record.spec.options, record.spec.options.backoff)
       break
     }
     case 'finished': {
@@ -179,7 +162,19 @@ export function checkJobSpec(spec: unknown): JobSpec {
   const o = s.options
   const b = o.backoff as Record<string, unknown> | null
   if (typeof b !== 'object' || b === null) throw invalid('backoff')
-  return specFromWire([
+  return specFromWire(specToWire(s, o, b))
+}
+
+/**
+ * The fields of a submitted record, in wire order: the one layout both the encoder and
+ * checkJobSpec use (the latter on unchecked values, which specFromWire then checks).
+ */
+function specToWire(
+  s: { id?: unknown; type?: unknown; input?: unknown; submittedAt?: unknown },
+  o: { priority?: unknown; timeoutMs?: unknown; retries?: unknown; deadline?: unknown; idempotencyKey?: unknown; dependsOn?: unknown; durationHintMs?: unknown },
+  b: { minMs?: unknown; maxMs?: unknown; factor?: unknown; jitter?: unknown },
+): unknown[] {
+  const wire = [
     JOB_RECORD_VERSION,
     SUBMITTED,
     s.id,
@@ -193,8 +188,9 @@ export function checkJobSpec(spec: unknown): JobSpec {
     o.idempotencyKey,
     o.dependsOn,
     s.submittedAt,
-    ...(o.durationHintMs === undefined ? [] : [o.durationHintMs]),
-  ])
+  ]
+  if (o.durationHintMs !== undefined) wire.push(o.durationHintMs)
+  return wire
 }
 
 /** The spec of a submitted record's fields (the wire array), each checked. */
