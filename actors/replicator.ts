@@ -7,7 +7,8 @@
  * Duties and order:
  * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
  *   leads it, with voters = config().members), and whom it follows (appends from anyone else are
- *   refused); the learners (members that are not voters) are read on every tick;
+ *   refused); the learners (non-voters that get the log, src/replication/learners.ts) are read
+ *   by ticks, every 250 ms at most;
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
  *   commit index (on the leader, so that voters are made only of members holding it), starts it
@@ -23,14 +24,16 @@ import type { DeferredReply } from '../src/actor/types.js'
 import { InvalidArgumentError, toError } from '../src/errors.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import { ReplicationCore } from '../src/replication/core.js'
+import { chooseLearners } from '../src/replication/learners.js'
 import type { ReplicationHandle } from '../src/replication/handle.js'
 import type { ReplicatedLogRequest } from '../src/replication/protocol.js'
 import type { Following, LocalOp, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
 import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
-import { decodeReplication, encodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, type ReplicationMessage } from '../protocols/replication/codec.js'
+import { decodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, ReplicationEncoder, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
 import type { ClusterHandle } from '../src/cluster/handle.js'
+import type { ClusterConfig } from '../src/cluster/types.js'
 
 export type ReplicatorMsg =
   | ReplicatedLogRequest
@@ -47,13 +50,28 @@ export interface ReplicatorInit {
   /** Where the replicator publishes its status. */
   handle?: ReplicationHandle
   options?: Partial<ReplicationOptions>
-  /** Time between ticks (heartbeats, resends, timeouts). Default 25 ms. */
+  /** Time between ticks (heartbeats, resends, timeouts) while leading or answering waiters. Default 25 ms. */
   tickMs?: number
+  /** Time between ticks otherwise (a follower, or a node without a leader). Default 1000 ms. */
+  idleTickMs?: number
   /** How long fence and append wait for a majority before answering that the log is unavailable. */
   commitTimeoutMs?: number
   /** Delay before reopening a failed log. */
   reopenMs?: number
+  /** The cluster's `voters` option, when set: which members must get the log to be promotable (src/replication/learners.ts). */
+  voters?: number
 }
+
+/**
+ * A follower's ticks only look for work that leading brings (heartbeats, resends, waiters' timeouts)
+ * and for a change of leadership, which the cluster handle reports at once; so it ticks slowly, and
+ * the fast tick runs only while this node leads or has waiters. An idle follower woke up 40 times
+ * a second for nothing before.
+ */
+const IDLE_TICK_MS = 1000
+
+/** Least time between two refreshes of the learners (a leader ticks every 25 ms). */
+const LEARNERS_REFRESH_MS = 250
 
 /** Bytes per read of the local log. */
 const READ_MAX_BYTES = 4 * 1024 * 1024
@@ -62,6 +80,14 @@ interface FenceWaiter {
   readonly epoch: number
   readonly reply: DeferredReply<void>
   readonly sinceMs: number
+  /**
+   * The leader's log end when the fence was asked: the fence waits until that is committed too. A
+   * scheduler restarted within its epoch fences again, and its previous incarnation's appends may
+   * still be on their way to a majority; were the fence to answer at once, the replay would read
+   * below them, and a record committed just after (a job's result) would be missed and recorded
+   * again, differently.
+   */
+  readonly end: number
 }
 
 interface AppendWaiter {
@@ -100,7 +126,9 @@ export function replicatorActor(init: ReplicatorInit) {
       let deposedIn = 0
       /** The core that led `highestLed`. */
       let ledCore: ReplicationCore | undefined
-      let voterKey = ''
+      /** The configuration and learners the core was last given (both are replaced on change, never changed in place). */
+      let syncedConfig: ClusterConfig | null | undefined
+      let syncedLearners: readonly NodeId[] | undefined
       /** The commit index last told to the cluster handle (it keeps the highest). */
       let reportedCommit = -1
       const fences: FenceWaiter[] = []
@@ -109,9 +137,28 @@ export function replicatorActor(init: ReplicatorInit) {
       const compactions: Array<{ readonly offset: number; readonly reply: DeferredReply<void> }> = []
       let invalidFrames = 0
       let failures = 0
+      let framesSent = 0
+      let framesReceived = 0
+      let writes = 0
+      /** Packs each run of entries once for all the followers it is sent to. */
+      const encoder = new ReplicationEncoder()
+
+      const fastTickMs = init.tickMs ?? 25
+      const idleTickMs = Math.max(fastTickMs, init.idleTickMs ?? IDLE_TICK_MS)
+      let tickMs = 0
+      /** Ticks fast while there is time-driven work (leading, waiters), slowly otherwise. */
+      const pace = (): void => {
+        const want = ledEpoch !== undefined || fences.length > 0 || appends.length > 0 || compactions.length > 0 ? fastTickMs : idleTickMs
+        if (want === tickMs) return
+        tickMs = want
+        ctx.timers.every('tick', tickMs, { type: 'tick' })
+      }
 
       env.metrics.counter('dx_replication_invalid_frames_total', 'Replication frames from peers that failed to decode', [], (set) => set(invalidFrames))
       env.metrics.counter('dx_replication_log_failures_total', 'Failed writes of the local replica log (each followed by a reopen)', [], (set) => set(failures))
+      env.metrics.counter('dx_replication_frames_sent_total', 'Replication frames this node sent (appends, resets, replies)', [], (set) => set(framesSent))
+      env.metrics.counter('dx_replication_frames_received_total', 'Replication frames this node received', [], (set) => set(framesReceived))
+      env.metrics.counter('dx_replication_log_writes_total', 'Writes of entries to the local replica log, each ending with an fsync per write group', [], (set) => set(writes))
       env.metrics.gauge('dx_replication_commit_index', 'One past the last committed entry this node knows', [], (set) => set(core?.commitEnd ?? 0))
       env.metrics.gauge('dx_replication_log_end', 'One past the last durable entry of this node', [], (set) => set(core?.durable ?? 0))
 
@@ -124,6 +171,7 @@ export function replicatorActor(init: ReplicatorInit) {
               durableEnd: core.durable,
               start: core.startIndex,
               position: core.position(),
+              counts: { framesSent, framesReceived, writes },
             },
       )
 
@@ -158,21 +206,28 @@ export function replicatorActor(init: ReplicatorInit) {
       const fenced = (epoch: number): Error => {
         const known = cluster.leader()?.epoch
         if (known !== undefined && known > epoch) return new FencedError(epoch, known)
-        // A lapsed lease on the epoch this core led may come back (the core then leads it again):
-        // the caller retries instead of giving up the lead over a slow event loop.
-        if (epoch === highestLed && ledCore === core && epoch > deposedIn)
+        // A lapsed lease on an epoch this core led, or may yet lead (the lease lapsed before the first
+        // sync saw it held), may come back, and sync then leads it: the caller retries instead of
+        // giving up the lead over a slow event loop.
+        if ((epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn)
           return new JobLogUnavailableError(`this node's lease on epoch ${epoch} lapsed; appends resume if it comes back`, false)
         return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
       }
 
       /**
-       * Members that get the log without voting, refreshed on every tick: building the whole view
-       * (each member's failure detector) on every input cost more than the replication itself.
-       * Only liveness depends on them; the voters are read before every input.
+       * Members that get the log without voting (src/replication/learners.ts), refreshed by ticks
+       * at most every LEARNERS_REFRESH_MS: building the whole view (each member's failure detector)
+       * on every input cost more than the replication itself, and on every 25 ms tick of a leader
+       * it was a sixth of an idle peer's timer CPU. Only liveness depends on them; the voters are
+       * read before every input. Replaced only when they change, so `sync` compares identities.
        */
-      let learners: NodeId[] = []
+      let learners: readonly NodeId[] = []
+      let learnersAtMs = -Infinity
       const refreshLearners = (): void => {
-        learners = (cluster.view()?.members ?? []).filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up')).map((m) => m.nodeId)
+        learnersAtMs = clock.monotonicMs()
+        const view = cluster.view()
+        const next = chooseLearners(view?.members ?? [], view?.config, init.voters)
+        if (next.length !== learners.length || next.some((id, i) => id !== learners[i])) learners = next
       }
 
       /** Aligns the core with the cluster's view: leading, voters, stepping down. */
@@ -185,19 +240,24 @@ export function replicatorActor(init: ReplicatorInit) {
           const lost = ledEpoch
           core.stepDown()
           ledEpoch = undefined
-          failWaiters(new FencedError(lost, epoch), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
+          // As for a fence asked now: a lapsed lease (no newer epoch known) is retried, not final.
+          // A FencedError here made the scheduler of a leader whose lease lapsed for a moment under
+          // event-loop lag stop for good, and the node resign its lead (issue 9's election livelock).
+          failWaiters(fenced(lost), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
         }
-        const voters = cluster.config()?.members ?? []
-        const key = `${voters.join(',')}/${learners.join(',')}`
+        const config = cluster.config()
+        const voters = config?.members ?? []
         // Re-leading the epoch of this core (after a lease lapse) is safe: its log was never cut.
         if (ledEpoch === undefined && epoch !== undefined && (epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn) {
           core.lead(epoch, voters, now, learners)
           ledEpoch = epoch
           highestLed = epoch
           ledCore = core
-          voterKey = key
-        } else if (ledEpoch !== undefined && key !== voterKey) {
-          voterKey = key
+          syncedConfig = config
+          syncedLearners = learners
+        } else if (ledEpoch !== undefined && (config !== syncedConfig || learners !== syncedLearners)) {
+          syncedConfig = config
+          syncedLearners = learners
           core.setVoters(voters, now, learners)
         }
         const leader = cluster.leader()
@@ -221,7 +281,7 @@ export function replicatorActor(init: ReplicatorInit) {
         for (let i = 0; i < fences.length; i++) {
           const w = fences[i]!
           const noop = c.noopIndex
-          if (ledEpoch === w.epoch && noop !== undefined && c.commitEnd > noop) w.reply.resolve()
+          if (ledEpoch === w.epoch && noop !== undefined && c.commitEnd > noop && c.commitEnd >= w.end) w.reply.resolve()
           else if (now - w.sinceMs > commitTimeoutMs)
             w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged epoch ${w.epoch}'s first entry within ${commitTimeoutMs} ms`, false))
           else continue
@@ -243,8 +303,13 @@ export function replicatorActor(init: ReplicatorInit) {
       }
 
       let reportedMatches = ''
+      /** The core, epoch and matches version last looked at: the matches are rebuilt only when one changed. */
+      let matchesSeen: { readonly core: ReplicationCore; readonly epoch: number; readonly version: number } | undefined
       /** Tells the election who durably holds how much of the log this node leads, when that changed. */
       const reportMatches = (epoch: number, c: ReplicationCore): void => {
+        const seen = matchesSeen
+        if (seen !== undefined && seen.core === c && seen.epoch === epoch && seen.version === c.matchesVersion) return
+        matchesSeen = { core: c, epoch, version: c.matchesVersion }
         const noop = c.noopIndex ?? Infinity
         const followers = c.followers().filter((f) => f.match > noop)
         const key = `${epoch}:${followers.map((f) => `${f.node}=${f.match}`).join(',')}`
@@ -262,17 +327,21 @@ export function replicatorActor(init: ReplicatorInit) {
         // On every node, so that the election core knows from the start that the log is replicated.
         if (c.commitEnd !== reportedCommit) cluster.setCommitIndex((reportedCommit = c.commitEnd))
         if (ledEpoch !== undefined) reportMatches(ledEpoch, c)
-        if (ready.op !== undefined) startOp(ready.op)
+        if (ready.op !== undefined) {
+          if (ready.op.kind === 'write') writes++
+          startOp(ready.op)
+        }
         for (const { to, message } of ready.send) {
           let bytes: Uint8Array
           try {
-            bytes = encodeReplication(message)
+            bytes = encoder.encode(message)
           } catch (error) {
             ctx.log.error('replication message could not be encoded', { to, error })
             continue
           }
           // A full queue or a broken connection loses the message; the core resends on its timer.
           init.network.send(to, REPLICATION_PROTOCOL, bytes)
+          framesSent++
         }
         const gen = generation
         for (const request of ready.reads) {
@@ -283,6 +352,7 @@ export function replicatorActor(init: ReplicatorInit) {
           )
         }
         settle()
+        pace()
       }
 
       const fail = (error: Error): void => {
@@ -316,6 +386,7 @@ export function replicatorActor(init: ReplicatorInit) {
       }
 
       init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => {
+        framesReceived++
         let message: ReplicationMessage
         try {
           message = decodeReplication(bytes)
@@ -345,7 +416,10 @@ export function replicatorActor(init: ReplicatorInit) {
         }
       }
       await tryOpen()
-      ctx.timers.every('tick', init.tickMs ?? 25, { type: 'tick' })
+      // Gaining or losing the lead is acted on at once rather than at the next (slow) tick.
+      const unsubscribe = cluster.onLeadershipChange(() => self.tell({ type: 'tick' }))
+      ctx.onStop(unsubscribe)
+      pace()
 
       /**
        * A node that opened its log before it learned the cluster's identity (a joiner) records it
@@ -370,7 +444,7 @@ export function replicatorActor(init: ReplicatorInit) {
       return {
         tick() {
           claimCluster()
-          refreshLearners()
+          if (clock.monotonicMs() - learnersAtMs >= LEARNERS_REFRESH_MS) refreshLearners()
           sync()
           core?.tick(clock.monotonicMs())
           flush()
@@ -404,7 +478,7 @@ export function replicatorActor(init: ReplicatorInit) {
           if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
           else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
           else {
-            fences.push({ epoch: msg.epoch, reply, sinceMs: clock.monotonicMs() })
+            fences.push({ epoch: msg.epoch, reply, sinceMs: clock.monotonicMs(), end: core.position().index })
             flush()
           }
           return reply

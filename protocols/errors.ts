@@ -4,8 +4,9 @@
  * As in libp2p, malformed bytes (InvalidEnvelopeError) are kept apart from well-formed input
  * that breaks the protocol's rules (UnsupportedVersionError, EnvelopeTooLargeError).
  *
- * The base of every typed error, DistributeXError, lives here too: protocols/ is the bottom layer
- * and imports nothing from src/, which re-exports it (src/errors.ts).
+ * The base of every typed error, DistributeXError, lives here too, with the one mapping of any error
+ * to its wire form and back (`toWireError`, `fromWireError`): protocols/ is the bottom layer and
+ * imports nothing from src/, which re-exports them (src/errors.ts).
  */
 
 /** The base of every DistributeX error. */
@@ -23,6 +24,58 @@ export function showValue(value: unknown): string {
     text = typeof value
   }
   return text.length > 64 ? `${text.slice(0, 61)}...` : text
+}
+
+/** Longest error name, and longest error code, a wire error carries. */
+export const WIRE_ERROR_NAME_MAX_CHARS = 256
+/** Longest error message a wire error carries. */
+export const WIRE_ERROR_MESSAGE_MAX_CHARS = 4096
+
+/** An error as it crosses the wire (failure frames, job outcomes, HTTP answers): what survives of it on the other side. */
+export interface WireError {
+  readonly name: string
+  readonly code: string
+  readonly message: string
+}
+
+/**
+ * The wire form of any thrown value, or a copy of a wire error with nothing else on it. Name and code are cut to WIRE_ERROR_NAME_MAX_CHARS and the
+ * message to WIRE_ERROR_MESSAGE_MAX_CHARS, so the result always passes the codecs' checks; an error
+ * without a string `code` gets `fallbackCode`, which says where the failure was caught.
+ */
+export function toWireError(error: unknown, fallbackCode = 'ERR_INTERNAL'): WireError {
+  const e: { name: string; message: string; code?: unknown } = error instanceof Error || isWireError(error) ? error : new Error(String(error))
+  const code = e.code
+  return {
+    name: String(e.name).slice(0, WIRE_ERROR_NAME_MAX_CHARS) || 'Error',
+    code: (typeof code === 'string' ? code : fallbackCode).slice(0, WIRE_ERROR_NAME_MAX_CHARS),
+    message: String(e.message).slice(0, WIRE_ERROR_MESSAGE_MAX_CHARS),
+  }
+}
+
+/** True when `value` has the shape of a wire error (the limits are the codecs' business). */
+export function isWireError(value: unknown): value is WireError {
+  const e = value as Partial<WireError> | null
+  return typeof e === 'object' && e !== null && typeof e.name === 'string' && typeof e.code === 'string' && typeof e.message === 'string'
+}
+
+/**
+ * An error that happened on another node, rebuilt here from its name, code and message. Its `name`
+ * is the original one, so `err.name === 'ValidationError'` holds for local and remote failures alike.
+ */
+export class RemoteError extends DistributeXError {
+  override readonly name: string
+  override readonly code: string
+  constructor(name: string, code: string, message: string) {
+    super(message)
+    this.name = name
+    this.code = code
+  }
+}
+
+/** The error a wire error stands for on this side: a RemoteError keeping its name, code and message. */
+export function fromWireError(wire: WireError): RemoteError {
+  return new RemoteError(wire.name, wire.code, wire.message)
 }
 
 /** Numeric codes of wire errors; stable across versions. */

@@ -18,18 +18,22 @@ import { renderReport } from './placement/report.js'
 import { PLACEMENT_SCENARIOS } from './placement/scenarios.js'
 import { PLACEMENT_NAMES } from '../src/jobs/placement/index.js'
 import { writeFile } from 'node:fs/promises'
+import { ProgressBar, showProgress } from '../src/cli/progress.js'
 
 const USAGE = `usage:
   distributex sim run    --seed N [--nodes 7] [--duration 600s] [--faults partition,crash,loss,skew]
                          [--mode safety|liveness] [--swarm] [--scenario mesh] [--bug NAME] [--out FILE] [--verbose]
   distributex sim check  --seed N [same options]      run twice, compare trace hashes
-  distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2]
-  distributex sim compare --scenario S2 [--policies wlc,eect,eect-pull+rank,...] [--seeds 1..5] [--tasks 20000]
+  distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2] [--quiet] [--progress]
+                         --quiet prints failures only; --progress draws seeds done on stderr
+                         (shown on a terminal with --quiet; one process only, not with --jobs)
+  distributex sim compare --scenario S2 [--policies wlc,wlc+steal,eect,eect-pull+rank,...] [--seeds 1..5] [--tasks 20000]
                          [--overcommit N|inf] [--loads 0.5,0.8,0.9] [--report out.html]
                          placement policies on identical seeds (scenarios: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')})
   distributex sim replay FILE
   distributex sim shrink FILE [--out FILE]
 
+run, check and compare draw a progress bar on stderr on a terminal, or with --progress
 faults: ${FAULT_KINDS.join(', ')}
 exit codes: 0 pass, 1 invariant violated, 2 nondeterminism, 3 harness error
 `
@@ -53,6 +57,7 @@ const RUN_OPTIONS = {
   jobs: { type: 'string', default: '1' },
   verbose: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
+  progress: { type: 'boolean', default: false },
   policies: { type: 'string' },
   tasks: { type: 'string' },
   overcommit: { type: 'string' },
@@ -101,18 +106,26 @@ async function cmdCompare(values: Values): Promise<number> {
   const policies = values.policies === undefined ? COMPARE_POLICIES : values.policies.split(',').map((p) => p.trim())
   for (const p of policies) {
     const [policy, modifier] = p.split('+')
-    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank'))
-      throw new UsageError(`unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank)`)
+    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank' && modifier !== 'steal'))
+      throw new UsageError(
+        `unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank) or +steal (idle nodes steal queued attempts)`,
+      )
   }
   const seeds = values.seeds === undefined ? [1, 2, 3] : parseSeeds(values.seeds)
   const overcommit = values.overcommit === undefined ? base.overcommit : values.overcommit === 'inf' ? Infinity : positiveInt(values.overcommit, '--overcommit')
   const scenario = { ...base, overcommit, ...(values.tasks === undefined ? {} : { jobs: Math.max(100, positiveInt(values.tasks, '--tasks')) }) }
-  const rows = compare(scenario, policies, seeds)
+  const bar = progressBar(values, policies.length * seeds.length, 'runs')
+  let runs = 0
+  const rows = compare(scenario, policies, seeds, () => bar?.update(++runs))
+  bar?.finish()
   process.stdout.write(`${formatTable(scenario, rows)}\n`)
   if (values.report !== undefined) {
     const loads = values.loads === undefined ? [] : values.loads.split(',').map((x) => Number(x))
     if (loads.some((x) => !(x > 0 && x < 1))) throw new UsageError('--loads must be numbers between 0 and 1')
-    const byLoad = loads.map((rho) => ({ rho, rows: compare({ ...scenario, rho }, policies, seeds.slice(0, 1)) }))
+    const byLoadBar = progressBar(values, loads.length * policies.length, 'report runs')
+    let byLoadRuns = 0
+    const byLoad = loads.map((rho) => ({ rho, rows: compare({ ...scenario, rho }, policies, seeds.slice(0, 1), () => byLoadBar?.update(++byLoadRuns)) }))
+    byLoadBar?.finish()
     await writeFile(values.report, renderReport({ scenario, seeds, rows, byLoad, ramps: runRampStudy(seeds[0]!, { nodes: 8, hours: 1 }) }))
     process.stdout.write(`report written to ${values.report}\n`)
   }
@@ -171,10 +184,30 @@ function print(result: SimResult, scenario: string): void {
   process.stdout.write(formatResult(result, scenario).join('\n') + '\n')
 }
 
+/** A progress bar on stderr: on a terminal, or with --progress. */
+function progressBar(values: Values, total: number, label: string): ProgressBar | undefined {
+  return showProgress(process.stderr, values.progress) ? new ProgressBar(process.stderr, total, label, () => performance.now()) : undefined
+}
+
+/** Runs one simulation, moving `bar` (in simulated seconds) from `offsetS` on; the bar is left at the run's end. */
+function runWithBar(values: Values, options: SimOptions, bar: ProgressBar | undefined, offsetS = 0): Promise<SimResult> {
+  return runNamed(values.scenario, values.bug, options, bar === undefined ? undefined : (simMs) => bar.update(offsetS + Math.floor(simMs / 1000)))
+}
+
+/** Ends a run's bar: full when the run went the whole way, where it stopped when an invariant broke. */
+function finishBar(bar: ProgressBar | undefined, result: SimResult, endS: number): void {
+  if (bar === undefined) return
+  if (result.violations.length === 0) bar.update(endS)
+  bar.finish(result.violations.length === 0 ? '' : 'stopped: an invariant was violated')
+}
+
 async function cmdRun(values: Values): Promise<number> {
   if (values.seed === undefined) throw new UsageError('--seed is required')
   const options = simOptions(values, positiveInt(values.seed, '--seed'))
-  const result = await runNamed(values.scenario, values.bug, options)
+  const seconds = Math.ceil(options.durationMs / 1000)
+  const bar = progressBar(values, seconds, 'simulated s')
+  const result = await runWithBar(values, options, bar)
+  finishBar(bar, result, seconds)
   print(result, values.scenario)
   if (result.violations.length > 0 && values.out !== undefined) {
     await saveFailure(values.out, toFailure(result, values.scenario, values.bug, commit()))
@@ -186,8 +219,12 @@ async function cmdRun(values: Values): Promise<number> {
 async function cmdCheck(values: Values): Promise<number> {
   if (values.seed === undefined) throw new UsageError('--seed is required')
   const options = simOptions(values, positiveInt(values.seed, '--seed'))
-  const first = await runNamed(values.scenario, values.bug, options)
-  const second = await runNamed(values.scenario, values.bug, options)
+  const seconds = Math.ceil(options.durationMs / 1000)
+  const bar = progressBar(values, 2 * seconds, 'simulated s, two runs')
+  const first = await runWithBar(values, options, bar)
+  bar?.update(seconds)
+  const second = await runWithBar(values, options, bar, seconds)
+  finishBar(bar, second, 2 * seconds)
   print(second, values.scenario)
   if (first.traceHash === second.traceHash && first.events === second.events) {
     process.stdout.write(`deterministic: both runs ${first.traceHash} over ${first.events} events\n`)
@@ -221,21 +258,25 @@ async function cmdSwarm(values: Values): Promise<number> {
   let failed = 0
   let events = 0
   let simMs = 0
+  let done = 0
+  const bar = values.progress || (values.quiet && process.stderr.isTTY === true) ? new ProgressBar(process.stderr, seeds.length, 'seeds', () => performance.now()) : undefined
   for (const seed of seeds) {
     const result = await runNamed(values.scenario, values.bug, { ...simOptions(values, seed), swarm: true })
     events += result.events
     simMs += result.simMs
+    if (result.violations.length > 0) failed++
+    bar?.update(++done, failed === 0 ? '' : `${failed} failed`)
     if (result.violations.length === 0) {
       if (!values.quiet) process.stdout.write(`seed ${seed}: pass ${result.traceHash}\n`)
       continue
     }
-    failed++
     await mkdir(dir, { recursive: true })
     const path = join(dir, `${values.scenario}-seed-${seed}.json`)
     await saveFailure(path, toFailure(result, values.scenario, values.bug, commit()))
     const v = result.violations[0]!
     process.stdout.write(`seed ${seed}: FAIL ${v.invariant} at ${(v.atMs / 1000).toFixed(3)}s: ${v.message}\n  saved: ${path}\n`)
   }
+  bar?.finish(failed === 0 ? '' : `${failed} failed`)
   const wall = (performance.now() - started) / 1000
   process.stdout.write(
     `swarm: ${seeds.length} seeds, ${seeds.length - failed} passed, ${failed} failed; ${events} events, ${(simMs / 1000).toFixed(0)} simulated s in ${wall.toFixed(1)} s wall\n`,
@@ -249,6 +290,7 @@ async function swarmInChildren(seeds: number[], jobs: number): Promise<number> {
   const base: string[] = []
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seeds' || argv[i] === '--jobs') i++
+    else if (argv[i] === '--progress') continue
     else if (!argv[i]!.startsWith('--seeds=') && !argv[i]!.startsWith('--jobs=')) base.push(argv[i]!)
   }
   const codes = await Promise.all(

@@ -31,11 +31,11 @@ export class FailureFileError extends Error {
   readonly code = 'ERR_FAILURE_FILE'
 }
 
-/** Runs a scenario by name with fresh state. */
-export function runNamed(scenario: string, bugs: readonly string[], options: SimOptions): Promise<SimResult> {
+/** Runs a scenario by name with fresh state; `onProgress` as runSimulation's. */
+export function runNamed(scenario: string, bugs: readonly string[], options: SimOptions, onProgress?: (simMs: number) => void): Promise<SimResult> {
   const make = SCENARIOS[scenario]
   if (make === undefined) throw new FailureFileError(`unknown scenario ${JSON.stringify(scenario)}; known: ${Object.keys(SCENARIOS).join(', ')}`)
-  return runSimulation(make({ bugs }), options)
+  return runSimulation(make({ bugs }), options, onProgress)
 }
 
 /** Builds the failure record of a failing result. */

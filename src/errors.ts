@@ -1,12 +1,13 @@
 /**
  * Typed errors of the runtime. Each failure has its own class whose `name` is stable and whose
  * `code` is a machine-readable string; callers may compare either, which also works for errors that
- * crossed the network and were rebuilt on this side. The base class and `showValue` live in
- * protocols/errors.ts, the bottom layer, and are re-exported here.
+ * crossed the network and were rebuilt on this side. The base class, `showValue`, RemoteError and
+ * the wire mapping (`toWireError`, `fromWireError`) live in protocols/errors.ts, the bottom layer,
+ * and are re-exported here.
  */
 import { DistributeXError } from '../protocols/errors.js'
 
-export { DistributeXError, showValue } from '../protocols/errors.js'
+export { DistributeXError, fromWireError, isWireError, RemoteError, showValue, toWireError, type WireError } from '../protocols/errors.js'
 
 /** Thrown when an ask gets no reply within its timeout. */
 export class AskTimeoutError extends DistributeXError {
@@ -123,29 +124,20 @@ export class SystemShutdownError extends DistributeXError {
   }
 }
 
-/** Thrown when a message cannot reach another node (no route, or the node is down). */
+/**
+ * Thrown when a message cannot reach another node (no route, or the node is down). `unsent` says
+ * the message certainly never left this node, so sending it again elsewhere cannot duplicate it;
+ * otherwise (a connection closed under an ask) it may have arrived.
+ */
 export class NodeUnreachableError extends DistributeXError {
   override readonly name = 'NodeUnreachableError'
   override readonly code = 'ERR_NODE_UNREACHABLE'
   constructor(
     readonly node: string,
     reason?: string,
+    readonly unsent = false,
   ) {
     super(`node ${node} is unreachable${reason === undefined ? '' : `: ${reason}`}`)
-  }
-}
-
-/**
- * An error that happened on another node, rebuilt here from its name, code and message. Its `name`
- * is the original one, so `err.name === 'ValidationError'` holds for local and remote failures alike.
- */
-export class RemoteError extends DistributeXError {
-  override readonly name: string
-  override readonly code: string
-  constructor(name: string, code: string, message: string) {
-    super(message)
-    this.name = name
-    this.code = code
   }
 }
 

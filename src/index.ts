@@ -20,6 +20,7 @@
 export { defineActor } from './actor/define.js'
 export { createActorSystem, ActorSystem } from './actor/system.js'
 export type { ActorSystemInit, ActorSystemStats, ShutdownOptions, RemoteDelivery } from './actor/system.js'
+export type { WatchControl } from './actor/remote-watch.js'
 export type {
   ActorContext,
   ActorDef,
@@ -79,7 +80,7 @@ export {
 
 // Jobs: define handlers, then submit through a node's `jobs` client.
 export { defineJob } from './jobs/define.js'
-export type { JobContext, JobDef, JobError, JobInfo, JobOptions, JobOutcome, JobStatus } from './jobs/types.js'
+export type { JobContext, JobDef, JobError, JobInfo, JobOptions, JobOutcome, JobResources, JobStatus } from './jobs/types.js'
 export type { BatchItem, JobClient, JobHandle, SubmitOptions } from './jobs/client.js'
 export {
   ClusterSaturatedError,
@@ -113,10 +114,15 @@ export type {
 export type { MessageHandler, Network, NodeId, PeerListener } from './net/types.js'
 // Cluster entities: virtual actors by type and key, placed and moved by the cluster.
 export { defineEntity } from './entities/define.js'
+export { entityAddress } from './entities/address.js'
 export type { AnyEntityDef, EntityContext, EntityDef, EntityInfo, EntityRef, EntitySpec, EntityState, EntityStateStore, StoredEntityState } from './entities/types.js'
 export type { EntityClient } from './entities/client.js'
 export type { EntityOptions } from './entities/options.js'
 export { EntityUnavailableError, NotPersistentError, StaleEpochError, UnknownEntityTypeError } from './entities/errors.js'
+// The receptionist: a service registry of actors by typed key, kept across the cluster.
+export { serviceKey, ReceptionistFullError } from './receptionist/types.js'
+export type { Listing, ProtocolOf, ServiceKey } from './receptionist/types.js'
+export { receptionistOf, type ReceptionistClient } from './receptionist/client.js'
 export type { AssembledNode } from './node/assemble.js'
 
 // Running a peer from code: the same settings as `distributex start`, then a running node.

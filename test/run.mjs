@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs the whole suite with node:test under tsx: every *.test.ts below test/ (or those whose path
-// contains one of the arguments, e.g. `node test/run.mjs actor/`).
+// contains one of the arguments, e.g. `node test/run.mjs actor/`). Files named *.solo.test.ts load
+// the whole machine (dozens of peer processes), so they run after the others, one at a time, where
+// they can neither starve nor be starved by a timing-sensitive test.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -25,5 +27,10 @@ if (files.length === 0) {
   process.exit(1)
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2'
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: 'inherit' })
-process.exit(result.status ?? 1)
+const solo = files.filter((f) => f.endsWith('.solo.test.ts'))
+const shared = files.filter((f) => !solo.includes(f))
+const runFiles = (list, n) =>
+  list.length === 0 ? 0 : (spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...list], { stdio: 'inherit' }).status ?? 1)
+const sharedStatus = runFiles(shared, concurrency)
+const soloStatus = runFiles(solo, '1')
+process.exit(sharedStatus !== 0 ? sharedStatus : soloStatus)

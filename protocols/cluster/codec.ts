@@ -11,7 +11,10 @@
  */
 import { Packr } from 'msgpackr'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
+import { fieldChecks } from '../fields.js'
 import type { LogPosition, MemberRecord, NodeMetrics, PersistedClusterState, SelfStatus } from './types.js'
+
+const { invalid, fail, count, real, text, list, tuple } = fieldChecks('cluster record')
 
 /** The gossip topic of member records. */
 export const CLUSTER_TOPIC = 'dx/cluster/1'
@@ -79,23 +82,19 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
     epoch: count(w[7], 'epoch'),
     vote: w[8] === null ? null : id(w[8], 'vote'),
     preVote: w[9] === null ? null : count(w[9], 'preVote'),
-    grant: w[10] === null ? null : pair(w[10], (x) => ({ candidate: id(x[0], 'grant'), epoch: count(x[1], 'grant') }), 2),
+    grant: w[10] === null ? null : tuple(w[10], 2, (x) => ({ candidate: id(x[0], 'grant'), epoch: count(x[1], 'grant') })),
     leaderSeq: w[11] === null ? null : count(w[11], 'leaderSeq'),
-    support: w[12] === null ? null : pair(w[12], (x) => ({ leader: id(x[0], 'support'), epoch: count(x[1], 'support'), seq: count(x[2], 'support') }), 3),
+    support: w[12] === null ? null : tuple(w[12], 3, (x) => ({ leader: id(x[0], 'support'), epoch: count(x[1], 'support'), seq: count(x[2], 'support') })),
     config:
       w[13] === null
         ? null
-        : pair(
-            w[13],
-            (x) => ({
-              epoch: count(x[0], 'config'),
-              counter: count(x[1], 'config'),
-              ...(x[2] === null ? {} : { members: ids(x[2], 'members') }),
-              ...(x[2] === null || x[3] === undefined ? {} : { workers: ids(x[3], 'workers') }),
-            }),
-            w[0] === 1 ? 3 : 4,
-          ),
-    log: w[14] === undefined || w[14] === null ? null : pair(w[14], (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') }), 2),
+        : tuple(w[13], w[0] === 1 ? 3 : 4, (x) => ({
+            epoch: count(x[0], 'config'),
+            counter: count(x[1], 'config'),
+            ...(x[2] === null ? {} : { members: ids(x[2], 'members') }),
+            ...(x[2] === null || x[3] === undefined ? {} : { workers: ids(x[3], 'workers') }),
+          })),
+    log: w[14] === undefined || w[14] === null ? null : tuple(w[14], 2, (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') })),
     clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
   }
 }
@@ -122,11 +121,12 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
     config:
       w[4] === null
         ? null
-        : pair(
-            w[4],
-            (x) => ({ epoch: count(x[0], 'config'), counter: count(x[1], 'config'), members: ids(x[2], 'members'), workers: x[3] === undefined ? [] : ids(x[3], 'workers') }),
-            w[0] === 1 ? 3 : 4,
-          ),
+        : tuple(w[4], w[0] === 1 ? 3 : 4, (x) => ({
+            epoch: count(x[0], 'config'),
+            counter: count(x[1], 'config'),
+            members: ids(x[2], 'members'),
+            workers: x[3] === undefined ? [] : ids(x[3], 'workers'),
+          })),
     clusterId: w[5] === undefined || w[5] === null ? null : id(w[5], 'clusterId'),
   }
 }
@@ -134,13 +134,9 @@ export function decodeState(bytes: Uint8Array): PersistedClusterState {
 function decodeMetrics(m: unknown[]): NodeMetrics {
   const durations: NodeMetrics['durations'] = {}
   for (const entry of list(m[6], TASK_TYPES_MAX, 'durations')) {
-    pair(
-      entry,
-      (x) => {
-        durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
-      },
-      4,
-    )
+    tuple(entry, 4, (x) => {
+      durations[text(x[0], ID_MAX, 'task type')] = { count: count(x[1], 'duration count'), p50Ms: real(x[2], 'p50'), p90Ms: real(x[3], 'p90') }
+    })
   }
   const types = list(m[7], TASK_TYPES_MAX, 'types').map((t) => text(t, ID_MAX, 'task type'))
   return {
@@ -170,43 +166,10 @@ function unpackArray(bytes: Uint8Array, maxBytes: number, lengths: Record<number
   return value
 }
 
-function invalid(what: string): InvalidEnvelopeError {
-  return new InvalidEnvelopeError(`invalid cluster record: ${what}`)
-}
-
-function fail(what: string): never {
-  throw invalid(what)
-}
-
-function count(x: unknown, what: string): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw invalid(`${what} ${showValue(x)}`)
-  return x
-}
-
-function real(x: unknown, what: string): number {
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
-  return x
-}
-
-function text(x: unknown, max: number, what: string): string {
-  if (typeof x !== 'string' || x.length === 0 || x.length > max) throw invalid(`${what} ${showValue(x)}`)
-  return x
-}
-
 function id(x: unknown, what: string): string {
   return text(x, ID_MAX, what)
 }
 
 function ids(x: unknown, what: string): string[] {
   return list(x, MEMBERS_MAX, what).map((m) => id(m, what))
-}
-
-function list(x: unknown, max: number, what: string): unknown[] {
-  if (!Array.isArray(x) || x.length > max) throw invalid(what)
-  return x
-}
-
-function pair<T>(x: unknown, build: (x: unknown[]) => T, length: number): T {
-  if (!Array.isArray(x) || x.length !== length) throw invalid('tuple')
-  return build(x)
 }

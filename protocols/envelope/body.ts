@@ -1,11 +1,11 @@
 /**
  * What may travel as a message body or job payload: null, booleans, numbers, bigints, strings,
  * byte arrays, valid dates, arrays and plain (or null-prototype) objects, nested at most
- * BODY_DEPTH_MAX deep. Anything else (functions, class instances, maps) is refused with a typed
+ * BODY_MAX_DEPTH deep. Anything else (functions, class instances, maps) is refused with a typed
  * error at the sender, instead of arriving mangled at the receiver.
  */
 import { InvalidEnvelopeError } from '../errors.js'
-import { BODY_DEPTH_MAX } from './constants.js'
+import { BODY_MAX_DEPTH } from './constants.js'
 
 /** Checks that a body is plain data within the depth limit; throws InvalidEnvelopeError otherwise. */
 export function checkBody(value: unknown, depth = 0): void {
@@ -22,7 +22,7 @@ export function checkBody(value: unknown, depth = 0): void {
         if (Number.isNaN(value.getTime())) throw new InvalidEnvelopeError('invalid date in message body')
         return
       }
-      if (depth >= BODY_DEPTH_MAX) throw new InvalidEnvelopeError(`message body nests deeper than ${BODY_DEPTH_MAX}`)
+      if (depth >= BODY_MAX_DEPTH) throw new InvalidEnvelopeError(`message body nests deeper than ${BODY_MAX_DEPTH}`)
       if (Array.isArray(value)) {
         for (const item of value) checkBody(item, depth + 1)
         return

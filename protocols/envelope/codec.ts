@@ -6,24 +6,35 @@
  *   ask     [1, 1, toNode, toPath, body, requestId, timeoutMs]
  *   reply   [1, 2, requestId, body]
  *   failure [1, 3, requestId, errorName, errorCode, errorMessage]
+ *   watch      [1, 4, targetPath, watcherPath]
+ *   unwatch    [1, 5, targetPath, watcherPath]
+ *   terminated [1, 6, targetPath, watcherPath, reason, error | null]  (error: [name, code, message])
+ *
+ * Watch messages name paths only: the target lives on the receiver of a watch and on the sender of
+ * a terminated, the watcher on the other side, so the authenticated sender supplies the node and a
+ * peer cannot speak for actors on a third node.
  *
  * Decoding is total: it returns a well-formed Envelope or throws a ProtocolError subclass, whatever
  * the input bytes. Bodies are plain data (null, booleans, numbers, bigints, strings, byte arrays,
- * dates, arrays and plain or null-prototype objects) nested at most BODY_DEPTH_MAX deep; encode checks the same rules,
+ * dates, arrays and plain or null-prototype objects) nested at most BODY_MAX_DEPTH deep; encode checks the same rules,
  * so a bad message fails at its sender with a typed error instead of at the receiver.
  */
 import { Packr } from 'msgpackr'
 import { addressProblem, type ActorAddress } from '../address.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
+import {
+  EnvelopeTooLargeError,
+  InvalidEnvelopeError,
+  showValue,
+  UnsupportedVersionError,
+  WIRE_ERROR_MESSAGE_MAX_CHARS,
+  WIRE_ERROR_NAME_MAX_CHARS,
+  type WireError,
+} from '../errors.js'
 import { checkBody } from './body.js'
 import { ENVELOPE_MAX_BYTES, ENVELOPE_VERSION } from './constants.js'
 
 /** An error as it travels in a failure envelope. */
-export interface WireFailure {
-  readonly name: string
-  readonly code: string
-  readonly message: string
-}
+export type WireFailure = WireError
 
 /** One decoded envelope. */
 export type Envelope =
@@ -31,14 +42,20 @@ export type Envelope =
   | { readonly kind: 'ask'; readonly to: ActorAddress; readonly body: unknown; readonly id: number; readonly timeoutMs: number }
   | { readonly kind: 'reply'; readonly id: number; readonly body: unknown }
   | { readonly kind: 'failure'; readonly id: number; readonly error: WireFailure }
+  | { readonly kind: 'watch' | 'unwatch'; readonly target: string; readonly watcher: string }
+  | { readonly kind: 'terminated'; readonly target: string; readonly watcher: string; readonly reason: WatchEndReason; readonly error: WireFailure | null }
+
+/** Why a watched actor on another node ended, as the wire carries it. */
+export type WatchEndReason = 'stopped' | 'failed' | 'not-found'
+const WATCH_END_REASONS: readonly string[] = ['stopped', 'failed', 'not-found'] satisfies WatchEndReason[]
 
 const TELL = 0
 const ASK = 1
 const REPLY = 2
 const FAILURE = 3
-
-const NAME_MAX = 256
-const FAILURE_MESSAGE_MAX = 4096
+const WATCH = 4
+const UNWATCH = 5
+const TERMINATED = 6
 
 /** Options of the codec. */
 export interface EnvelopeCodecInit {
@@ -53,7 +70,7 @@ interface Header {
 }
 
 /** Headers kept per codec; a node talks to a few hundred actors at most at a time. */
-const HEADERS_MAX = 1024
+const MAX_HEADERS = 1024
 
 /**
  * Encodes and decodes envelopes; one instance per node is fine.
@@ -108,6 +125,26 @@ export class EnvelopeCodec {
         checkFailure(envelope.error)
         wire = [ENVELOPE_VERSION, FAILURE, envelope.id, envelope.error.name, envelope.error.code, envelope.error.message]
         break
+      case 'watch':
+      case 'unwatch':
+        checkPath(envelope.target)
+        checkPath(envelope.watcher)
+        wire = [ENVELOPE_VERSION, envelope.kind === 'watch' ? WATCH : UNWATCH, envelope.target, envelope.watcher]
+        break
+      case 'terminated':
+        checkPath(envelope.target)
+        checkPath(envelope.watcher)
+        checkReason(envelope.reason)
+        if (envelope.error !== null) checkFailure(envelope.error)
+        wire = [
+          ENVELOPE_VERSION,
+          TERMINATED,
+          envelope.target,
+          envelope.watcher,
+          envelope.reason,
+          envelope.error === null ? null : [envelope.error.name, envelope.error.code, envelope.error.message],
+        ]
+        break
       default:
         throw new InvalidEnvelopeError(`unknown envelope kind ${showValue((envelope as { kind?: unknown }).kind)}`)
     }
@@ -127,12 +164,12 @@ export class EnvelopeCodec {
     const known = byPath?.get(key)
     if (known !== undefined) return known
     checkAddress(to)
-    if (byPath === undefined || this.headersOut.size > HEADERS_MAX) {
-      if (this.headersOut.size > HEADERS_MAX) this.headersOut.clear()
+    if (byPath === undefined || this.headersOut.size > MAX_HEADERS) {
+      if (this.headersOut.size > MAX_HEADERS) this.headersOut.clear()
       byPath = new Map()
       this.headersOut.set(to.node, byPath)
     }
-    if (byPath.size > HEADERS_MAX) byPath.clear()
+    if (byPath.size > MAX_HEADERS) byPath.clear()
     const header = encodeHeader(this.packr, to, kind)
     byPath.set(key, header)
     return header
@@ -177,7 +214,7 @@ export class EnvelopeCodec {
         return undefined
       }
       header = { bytes: bytes.slice(0, end), address }
-      if (this.headersIn.length >= HEADERS_MAX / 8) this.headersIn.shift()
+      if (this.headersIn.length >= MAX_HEADERS / 8) this.headersIn.shift()
       this.headersIn.push(header)
     }
     let values: unknown[]
@@ -229,6 +266,26 @@ export class EnvelopeCodec {
         const error = { name: wire[3], code: wire[4], message: wire[5] }
         checkFailure(error)
         return { kind: 'failure', id: wire[2] as number, error }
+      }
+      case WATCH:
+      case UNWATCH:
+        expectLength(wire, 4)
+        checkPath(wire[2])
+        checkPath(wire[3])
+        return { kind: wire[1] === WATCH ? 'watch' : 'unwatch', target: wire[2], watcher: wire[3] }
+      case TERMINATED: {
+        expectLength(wire, 6)
+        checkPath(wire[2])
+        checkPath(wire[3])
+        checkReason(wire[4])
+        let error: WireFailure | null = null
+        if (wire[5] !== null) {
+          if (!Array.isArray(wire[5]) || wire[5].length !== 3) throw new InvalidEnvelopeError('invalid termination error')
+          const e = { name: wire[5][0] as unknown, code: wire[5][1] as unknown, message: wire[5][2] as unknown }
+          checkFailure(e)
+          error = e
+        }
+        return { kind: 'terminated', target: wire[2], watcher: wire[3], reason: wire[4], error }
       }
       default:
         throw new InvalidEnvelopeError(`unknown envelope kind ${showValue(wire[1])}`)
@@ -291,7 +348,7 @@ function expectLength(wire: unknown[], n: number): void {
 
 /** Addresses seen recently, already validated: a peer talks to the same few actors over and over. */
 const knownAddresses = new Map<string, ActorAddress>()
-const KNOWN_ADDRESSES_MAX = 4096
+const MAX_KNOWN_ADDRESSES = 4096
 
 function readAddress(node: unknown, path: unknown): ActorAddress {
   if (typeof node === 'string' && typeof path === 'string') {
@@ -300,7 +357,7 @@ function readAddress(node: unknown, path: unknown): ActorAddress {
     if (known !== undefined) return known
     const address = { node, path }
     checkAddress(address)
-    if (knownAddresses.size >= KNOWN_ADDRESSES_MAX) knownAddresses.clear()
+    if (knownAddresses.size >= MAX_KNOWN_ADDRESSES) knownAddresses.clear()
     knownAddresses.set(key, address)
     return address
   }
@@ -314,6 +371,16 @@ function checkAddress(address: unknown): asserts address is ActorAddress {
   if (problem !== undefined) throw new InvalidEnvelopeError(problem)
 }
 
+/** An actor path, checked with the address grammar (the node is the sender's or the receiver's). */
+function checkPath(path: unknown): asserts path is string {
+  const problem = addressProblem({ node: 'n', path })
+  if (problem !== undefined) throw new InvalidEnvelopeError(problem)
+}
+
+function checkReason(reason: unknown): asserts reason is WatchEndReason {
+  if (typeof reason !== 'string' || !WATCH_END_REASONS.includes(reason)) throw new InvalidEnvelopeError(`invalid termination reason ${showValue(reason)}`)
+}
+
 function checkRequestId(id: unknown): asserts id is number {
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw new InvalidEnvelopeError(`invalid request id ${showValue(id)}`)
 }
@@ -324,7 +391,7 @@ function checkTimeout(ms: unknown): asserts ms is number {
 
 function checkFailure(error: { name: unknown; code: unknown; message: unknown }): asserts error is WireFailure {
   if (typeof error !== 'object' || error === null) throw new InvalidEnvelopeError('failure must carry an error')
-  if (typeof error.name !== 'string' || error.name.length === 0 || error.name.length > NAME_MAX) throw new InvalidEnvelopeError('invalid error name')
-  if (typeof error.code !== 'string' || error.code.length > NAME_MAX) throw new InvalidEnvelopeError('invalid error code')
-  if (typeof error.message !== 'string' || error.message.length > FAILURE_MESSAGE_MAX) throw new InvalidEnvelopeError('invalid error message')
+  if (typeof error.name !== 'string' || error.name.length === 0 || error.name.length > WIRE_ERROR_NAME_MAX_CHARS) throw new InvalidEnvelopeError('invalid error name')
+  if (typeof error.code !== 'string' || error.code.length > WIRE_ERROR_NAME_MAX_CHARS) throw new InvalidEnvelopeError('invalid error code')
+  if (typeof error.message !== 'string' || error.message.length > WIRE_ERROR_MESSAGE_MAX_CHARS) throw new InvalidEnvelopeError('invalid error message')
 }

@@ -7,4 +7,4 @@ export const ENVELOPE_VERSION = 1
 export const ENVELOPE_MAX_BYTES = 1024 * 1024
 
 /** Deepest nesting of arrays and maps accepted in a message body. */
-export const BODY_DEPTH_MAX = 64
+export const BODY_MAX_DEPTH = 64

@@ -7,7 +7,7 @@
  * `at` is the leader's wall-clock time when it decided the outcome (ms since the epoch), which
  * retention counts the job's age from; records written before it existed lack it.
  * A snapshot is the scheduler's state (see SnapshotState) encoded as one blob of at most
- * SNAPSHOT_BYTES_MAX and cut into parts of at most SNAPSHOT_PART_BYTES, which are appended
+ * SNAPSHOT_MAX_BYTES and cut into parts of at most SNAPSHOT_PART_BYTES, which are appended
  * together in one append, so they sit in the log contiguously and all or none of them do. `after`
  * is the offset of the last record the state reflects (-1 for none): the snapshot stands for the
  * log before it only if that record is the one right before it (an append that failed without
@@ -17,8 +17,11 @@
  */
 import { Packr } from 'msgpackr'
 import { checkBody } from '../envelope/body.js'
-import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
+import { fieldChecks } from '../fields.js'
+import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError, WIRE_ERROR_MESSAGE_MAX_CHARS, WIRE_ERROR_NAME_MAX_CHARS } from '../errors.js'
 import type { JobError, JobOutcome, JobSpec } from './types.js'
+
+const { invalid, fail, text, count } = fieldChecks('job record')
 
 /** Current record format version. */
 export const JOB_RECORD_VERSION = 1
@@ -33,7 +36,7 @@ export const SNAPSHOT_PART_BYTES = 512 * 1024
  * Largest snapshot: it goes out in one append, which every log must take whole (the file log's
  * frame limit is 64 MiB). A state beyond it is not snapshotted; the log then grows until it fits.
  */
-export const SNAPSHOT_BYTES_MAX = 48 * 1024 * 1024
+export const SNAPSHOT_MAX_BYTES = 48 * 1024 * 1024
 
 /** Version of the snapshot state blob. */
 export const SNAPSHOT_STATE_VERSION = 1
@@ -67,10 +70,10 @@ const SUBMITTED = 0
 const FINISHED = 1
 const CANCELLED = 2
 const SNAPSHOT = 3
-const SNAPSHOT_PARTS_MAX = Math.ceil(SNAPSHOT_BYTES_MAX / SNAPSHOT_PART_BYTES)
-const ID_MAX = 128
-const DEPS_MAX = 1024
-const TEXT_MAX = 4096
+const SNAPSHOT_MAX_PARTS = Math.ceil(SNAPSHOT_MAX_BYTES / SNAPSHOT_PART_BYTES)
+const ID_MAX_CHARS = 128
+const MAX_DEPS = 1024
+const TEXT_MAX_CHARS = 4096
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
@@ -126,7 +129,7 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
       return { kind: 'submitted', spec: specFromWire(w) }
     case FINISHED: {
       if ((w.length !== 7 && w.length !== 8) || typeof w[4] !== 'boolean' || typeof w[6] !== 'boolean') throw invalid('finished fields')
-      const id = text(w[2], ID_MAX, 'id')
+      const id = text(w[2], ID_MAX_CHARS, 'id')
       const attempt = count(w[3], 'attempt')
       const at = w.length === 8 ? { at: finite(w[7], 'at') } : {}
       if (w[4]) {
@@ -137,14 +140,14 @@ export function decodeJobRecord(bytes: Uint8Array): JobRecord {
     }
     case CANCELLED:
       if (w.length !== 3 && w.length !== 4) throw invalid('cancelled fields')
-      return { kind: 'cancelled', id: text(w[2], ID_MAX, 'id'), ...(w.length === 4 ? { at: finite(w[3], 'at') } : {}) }
+      return { kind: 'cancelled', id: text(w[2], ID_MAX_CHARS, 'id'), ...(w.length === 4 ? { at: finite(w[3], 'at') } : {}) }
     case SNAPSHOT: {
       if (w.length !== 7 || !(w[6] instanceof Uint8Array) || w[6].length > SNAPSHOT_PART_BYTES) throw invalid('snapshot fields')
       const parts = count(w[4], 'parts')
       const part = count(w[3], 'part')
-      if (parts < 1 || parts > SNAPSHOT_PARTS_MAX || part >= parts) throw invalid(`snapshot part ${part} of ${parts}`)
+      if (parts < 1 || parts > SNAPSHOT_MAX_PARTS || part >= parts) throw invalid(`snapshot part ${part} of ${parts}`)
       const after = w[5] === -1 ? -1 : count(w[5], 'after')
-      return { kind: 'snapshot', id: text(w[2], ID_MAX, 'snapshot id'), part, parts, after, data: w[6] }
+      return { kind: 'snapshot', id: text(w[2], ID_MAX_CHARS, 'snapshot id'), part, parts, after, data: w[6] }
     }
     default:
       throw invalid(`kind ${showValue(w[1])}`)
@@ -201,10 +204,10 @@ function specFromWire(w: unknown[]): JobSpec {
   const backoff = w[8]
   if (!Array.isArray(backoff) || backoff.length !== 4) throw invalid('backoff')
   const deps = w[11]
-  if (!Array.isArray(deps) || deps.length > DEPS_MAX) throw invalid('dependsOn')
+  if (!Array.isArray(deps) || deps.length > MAX_DEPS) throw invalid('dependsOn')
   return {
-    id: text(w[2], ID_MAX, 'id'),
-    type: text(w[3], ID_MAX, 'type'),
+    id: text(w[2], ID_MAX_CHARS, 'id'),
+    type: text(w[3], ID_MAX_CHARS, 'type'),
     input: w[4],
     options: {
       priority: finite(w[5], 'priority'),
@@ -212,24 +215,24 @@ function specFromWire(w: unknown[]): JobSpec {
       retries: count(w[7], 'retries'),
       backoff: { minMs: finite(backoff[0], 'backoff'), maxMs: finite(backoff[1], 'backoff'), factor: finite(backoff[2], 'backoff'), jitter: finite(backoff[3], 'backoff') },
       deadline: w[9] === null ? null : finite(w[9], 'deadline'),
-      idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX, 'idempotencyKey'),
-      dependsOn: deps.map((d) => text(d, ID_MAX, 'dependsOn')),
+      idempotencyKey: w[10] === null ? null : text(w[10], TEXT_MAX_CHARS, 'idempotencyKey'),
+      dependsOn: deps.map((d) => text(d, ID_MAX_CHARS, 'dependsOn')),
       ...(hint === undefined ? {} : { durationHintMs: hint }),
     },
     submittedAt: finite(w[12], 'submittedAt'),
   }
 }
 
-/** Encodes a snapshot's state as one blob; throws EnvelopeTooLargeError beyond SNAPSHOT_BYTES_MAX. */
+/** Encodes a snapshot's state as one blob; throws EnvelopeTooLargeError beyond SNAPSHOT_MAX_BYTES. */
 export function encodeSnapshotState(state: SnapshotState): Uint8Array {
   const bytes = packr.pack([SNAPSHOT_STATE_VERSION, state.records.map(encodeJobRecord), state.expired.map((g) => [g.bits, g.count]), state.recentlyExpired])
-  if (bytes.length > SNAPSHOT_BYTES_MAX) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_BYTES_MAX)
+  if (bytes.length > SNAPSHOT_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_MAX_BYTES)
   return bytes
 }
 
 /** Decodes a snapshot blob, or throws a ProtocolError subclass. */
 export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
-  if (bytes.length > SNAPSHOT_BYTES_MAX) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_BYTES_MAX)
+  if (bytes.length > SNAPSHOT_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, SNAPSHOT_MAX_BYTES)
   let w: unknown
   try {
     w = packr.unpack(bytes)
@@ -250,7 +253,7 @@ export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
     if (!Array.isArray(g) || g.length !== 2 || !(g[0] instanceof Uint8Array)) throw invalid('snapshot filter')
     return { bits: g[0], count: count(g[1], 'filter count') }
   }
-  return { records: decoded, expired: [filter(expired[0]), filter(expired[1])], recentlyExpired: recent.map((id: unknown) => text(id, ID_MAX, 'expired id')) }
+  return { records: decoded, expired: [filter(expired[0]), filter(expired[1])], recentlyExpired: recent.map((id: unknown) => text(id, ID_MAX_CHARS, 'expired id')) }
 }
 
 /** Cuts a snapshot blob into its records, to be appended together in one append. */
@@ -269,23 +272,10 @@ export function snapshotRecords(id: string, after: number, blob: Uint8Array): Jo
 function jobError(x: unknown): JobError {
   if (!Array.isArray(x) || x.length !== 3) throw invalid('error')
   return {
-    name: text(x[0], 256, 'error name'),
-    code: typeof x[1] === 'string' && x[1].length <= 256 ? x[1] : fail('error code'),
-    message: typeof x[2] === 'string' && x[2].length <= TEXT_MAX ? x[2] : fail('error message'),
+    name: text(x[0], WIRE_ERROR_NAME_MAX_CHARS, 'error name'),
+    code: typeof x[1] === 'string' && x[1].length <= WIRE_ERROR_NAME_MAX_CHARS ? x[1] : fail('error code'),
+    message: typeof x[2] === 'string' && x[2].length <= WIRE_ERROR_MESSAGE_MAX_CHARS ? x[2] : fail('error message'),
   }
-}
-
-function invalid(what: string): InvalidEnvelopeError {
-  return new InvalidEnvelopeError(`invalid job record: ${what}`)
-}
-
-function fail(what: string): never {
-  throw invalid(what)
-}
-
-function text(x: unknown, max: number, what: string): string {
-  if (typeof x !== 'string' || x.length === 0 || x.length > max) throw invalid(`${what} ${showValue(x)}`)
-  return x
 }
 
 function finite(x: unknown, what: string): number {
@@ -305,9 +295,4 @@ function positive(x: unknown, what: string): number {
   const n = finite(x, what)
   if (n <= 0) throw invalid(`${what} ${n}`)
   return n
-}
-
-function count(x: unknown, what: string): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw invalid(`${what} ${showValue(x)}`)
-  return x
 }

@@ -1,4 +1,5 @@
 /** A job as the job log records it: the submitted spec with its resolved options, and an outcome. */
+import type { WireError } from '../errors.js'
 
 /** Submission options with every default applied, as stored in the job log. */
 export interface ResolvedJobOptions {
@@ -23,12 +24,8 @@ export interface JobSpec {
   readonly submittedAt: number
 }
 
-/** An error as jobs record it. */
-export interface JobError {
-  readonly name: string
-  readonly code: string
-  readonly message: string
-}
+/** An error as jobs record it: the wire form of the error (see toWireError). */
+export type JobError = WireError
 
 /** How one attempt or one job ended. */
 export type JobOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: JobError; readonly permanent: boolean }

@@ -88,27 +88,153 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 
 /** Encodes a message; throws EnvelopeTooLargeError above the frame limit. */
 export function encodeReplication(message: ReplicationMessage): Uint8Array {
-  let wire: unknown[]
   switch (message.kind) {
     case 'append':
-      wire = [
-        REPLICATION_VERSION,
-        APPEND,
-        message.epoch,
-        message.leaderCommit,
-        message.prevIndex,
-        message.prevEpoch,
-        message.entries.map((e) => [e.index, e.epoch, e.payload]),
-        message.compactBelow ?? null,
-      ]
-      break
+      return encodeAppend(message, packEntries(message.entries))
     case 'reply':
-      wire = [REPLICATION_VERSION, REPLY, message.epoch, message.ok, message.end, message.hint ?? null]
-      break
+      return checkedSize(packr.pack([REPLICATION_VERSION, REPLY, message.epoch, message.ok, message.end, message.hint ?? null]))
     case 'reset':
-      wire = [REPLICATION_VERSION, RESET, message.epoch, message.leaderCommit, message.start, message.prevEpoch]
+      return checkedSize(packr.pack([REPLICATION_VERSION, RESET, message.epoch, message.leaderCommit, message.start, message.prevEpoch]))
   }
-  const bytes = packr.pack(wire)
+}
+
+/** Most distinct entry runs an encoder keeps packed (a run is usually sent to every follower within a window). */
+const PACKED_RUNS_KEPT = 8
+
+/**
+ * Encodes messages like encodeReplication, byte for byte, but packs the entries of an append once
+ * for every follower sent the same run: the leader's appends to its followers differ only in their
+ * few header fields, and packing the entries per follower was a leader's largest encoding cost.
+ * A run is recognised by the identity of its entry objects (the leader's buffer hands every
+ * follower the same objects), so a cached encoding is never reused for other content.
+ */
+export class ReplicationEncoder {
+  /** Most recently used first. */
+  private readonly runs: Array<{ readonly entries: readonly WireEntry[]; readonly bytes: Uint8Array }> = []
+
+  encode(message: ReplicationMessage): Uint8Array {
+    if (message.kind !== 'append' || message.entries.length === 0) return encodeReplication(message)
+    const entries = message.entries
+    let at = this.runs.findIndex((r) => sameEntries(r.entries, entries))
+    if (at < 0) {
+      this.runs.unshift({ entries: [...entries], bytes: packEntries(entries) })
+      if (this.runs.length > PACKED_RUNS_KEPT) this.runs.pop()
+      at = 0
+    } else if (at > 0) this.runs.unshift(...this.runs.splice(at, 1))
+    return encodeAppend(message, this.runs[0]!.bytes)
+  }
+}
+
+function sameEntries(a: readonly WireEntry[], b: readonly WireEntry[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * The entries field of an append: one msgpack array of [index, epoch, payload], written in one pass
+ * into a buffer of the exact size. msgpackr's generic packing (a type dispatch and an extension
+ * lookup for every payload) was most of a leader's replication CPU; this writes the same bytes as
+ * msgpackr does for these values (smallest integer format, float64 beyond 32 bits, bin 8/16/32),
+ * which test/replication/codec.test.ts checks against msgpackr itself.
+ */
+function packEntries(entries: readonly WireEntry[]): Uint8Array {
+  let size = entries.length < 0x10 ? 1 : entries.length < 0x10000 ? 3 : 5
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!
+    const n = e.payload.length
+    size += 1 + uintBytes(e.index) + uintBytes(e.epoch) + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n
+  }
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  let at = 0
+  const count = entries.length
+  if (count < 0x10) out[at++] = 0x90 | count
+  else if (count < 0x10000) {
+    out[at++] = 0xdc
+    view.setUint16(at, count)
+    at += 2
+  } else {
+    out[at++] = 0xdd
+    view.setUint32(at, count)
+    at += 4
+  }
+  for (let i = 0; i < count; i++) {
+    const e = entries[i]!
+    out[at++] = 0x93
+    at = writeUint(out, view, at, e.index)
+    at = writeUint(out, view, at, e.epoch)
+    const n = e.payload.length
+    if (n < 0x100) {
+      out[at++] = 0xc4
+      out[at++] = n
+    } else if (n < 0x10000) {
+      out[at++] = 0xc5
+      view.setUint16(at, n)
+      at += 2
+    } else {
+      out[at++] = 0xc6
+      view.setUint32(at, n)
+      at += 4
+    }
+    out.set(e.payload, at)
+    at += n
+  }
+  return out
+}
+
+/** Bytes of a non-negative integer as msgpackr writes it (without records: fixint below 0x80). */
+function uintBytes(v: number): number {
+  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v <= 0xffff_ffff ? 5 : 9
+}
+
+function writeUint(out: Uint8Array, view: DataView, at: number, v: number): number {
+  if (v < 0x80) {
+    out[at] = v
+    return at + 1
+  }
+  if (v < 0x100) {
+    out[at] = 0xcc
+    out[at + 1] = v
+    return at + 2
+  }
+  if (v < 0x10000) {
+    out[at] = 0xcd
+    view.setUint16(at + 1, v)
+    return at + 3
+  }
+  if (v <= 0xffff_ffff) {
+    out[at] = 0xce
+    view.setUint32(at + 1, v)
+    return at + 5
+  }
+  out[at] = 0xcb
+  view.setFloat64(at + 1, v)
+  return at + 9
+}
+
+/**
+ * The append layout [version, kind, epoch, leaderCommit, prevIndex, prevEpoch, entries, compactBelow]
+ * around already packed entries: a msgpack array is its header followed by its elements, so the
+ * six leading fields are packed as a 6-array whose header is rewritten to announce eight.
+ */
+function encodeAppend(message: AppendMessage, entries: Uint8Array): Uint8Array {
+  const head = packr.pack([REPLICATION_VERSION, APPEND, message.epoch, message.leaderCommit, message.prevIndex, message.prevEpoch])
+  const tail = packr.pack(message.compactBelow ?? null)
+  const size = head.length + entries.length + tail.length
+  if (size > REPLICATION_FRAME_MAX_BYTES) throw new EnvelopeTooLargeError(size, REPLICATION_FRAME_MAX_BYTES)
+  const bytes = new Uint8Array(size)
+  bytes.set(head, 0)
+  bytes[0] = FIXARRAY_8
+  bytes.set(entries, head.length)
+  bytes.set(tail, head.length + entries.length)
+  return bytes
+}
+
+/** msgpack's header of an array of eight elements (fixarray 0x90 | length). */
+const FIXARRAY_8 = 0x98
+
+function checkedSize(bytes: Uint8Array): Uint8Array {
   if (bytes.length > REPLICATION_FRAME_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, REPLICATION_FRAME_MAX_BYTES)
   return bytes
 }

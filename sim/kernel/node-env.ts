@@ -6,7 +6,7 @@
  * true speed, so a node with positive drift sees its timers fire early in true time. Scheduling
  * itself always uses true time.
  */
-import { abortError } from '../../src/env/abort.js'
+import { sleepOn } from '../../src/env/abort.js'
 import { noopMetrics } from '../../src/env/metrics.js'
 import type { SeededRandom } from '../../src/env/prng.js'
 import type { AbortOptions, Clock, Environment, LogFields, Logger, TimerHandle, Timers } from '../../src/env/types.js'
@@ -112,23 +112,7 @@ export function simEnvironment(kernel: Kernel, owner: Owner, node: string, skew:
   const timers: Timers = {
     schedule: (delayMs, fn): TimerHandle => schedule(delayMs, fn),
     cancel: (handle) => kernel.cancel(handle as SimEvent),
-    sleep: (ms: number, options: AbortOptions = {}) =>
-      new Promise<void>((resolve, reject) => {
-        const { signal } = options
-        if (signal?.aborted === true) {
-          reject(abortError(signal))
-          return
-        }
-        const onAbort = (): void => {
-          kernel.cancel(event)
-          reject(abortError(signal!))
-        }
-        const event = schedule(ms, () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        })
-        signal?.addEventListener('abort', onAbort, { once: true })
-      }),
+    sleep: (ms: number, options: AbortOptions = {}) => sleepOn(timers, ms, options.signal),
   }
   return { clock, timers, random, logger: new RingLogger(ring, node), metrics: noopMetrics }
 }

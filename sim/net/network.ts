@@ -41,10 +41,12 @@ export interface NetworkStats {
   delivered: number
   dropped: number
   duplicated: number
+  /** Payload bytes of topic broadcasts, counted once per receiver they were sent to. */
+  topicBytes: number
 }
 
 export class SimNetwork {
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 }
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, topicBytes: 0 }
   faults: LinkFaults = { ...HEALTHY_LINKS }
   private readonly ids: string[] = []
   private readonly index = new Map<string, number>()
@@ -265,6 +267,7 @@ export class SimEndpoint implements Network {
       if (endpoint === undefined || !endpoint.topics.has(topic)) continue
       let extraUs = 0
       for (let h = 1; h < hops; h++) extraUs += this.net.latencyUs()
+      this.net.stats.topicBytes += copy.length
       this.net.transmit(via, node, extraUs, () => this.net.endpointAt(node)?.receive(this.self, key, copy))
     }
   }

@@ -29,11 +29,16 @@ export function summarise(policy: string, runs: PolicyRun[]): PolicySummary {
   return { policy, seeds: runs.length, meanJct, meanJctCi, p99Jct, p99JctCi, makespan: stat((r) => r.makespan)[0], utilisation: stat((r) => r.utilisation)[0], runs }
 }
 
-export function compare(scenario: PlacementScenario, policies: readonly string[], seeds: readonly number[]): PolicySummary[] {
+/** Runs every policy on every seed; `onRun` after each run (a progress bar counts them). */
+export function compare(scenario: PlacementScenario, policies: readonly string[], seeds: readonly number[], onRun: () => void = () => {}): PolicySummary[] {
   return policies.map((p) =>
     summarise(
       p,
-      seeds.map((s) => runPlacement(scenario, p, s)),
+      seeds.map((s) => {
+        const run = runPlacement(scenario, p, s)
+        onRun()
+        return run
+      }),
     ),
   )
 }

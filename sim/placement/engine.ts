@@ -10,7 +10,8 @@
  * With `dag`, each arrival is a workflow of 2..maxTasks tasks with dependencies (the scheduler
  * core releases a task when its dependencies finish) and the JCTs are per workflow (its makespan:
  * arrival to its last task's finish). A policy name may end in `+rank`: the submitter then gives
- * each task HEFT's upward rank (from the hints) as its priority, which orders the leader's queue.
+ * each task HEFT's upward rank (from the hints) as its priority, which orders the leader's queue;
+ * with `+steal`, idle nodes steal attempts waiting in overcommitted nodes' queues (answered at once).
  *
  * Deterministic: everything is drawn from one seeded Random; the same (scenario, policy, seed)
  * gives the same result. Time unit: ms, with the mean job taking WORK_MS on a node of speed 1.
@@ -69,7 +70,7 @@ export interface PolicyRun {
   readonly completed: number
 }
 
-/** A policy name, or `oracle` (eect with exact hints and known speeds), optionally with `+rank`. */
+/** A policy name, or `oracle` (eect with exact hints and known speeds), optionally with `+rank` or `+steal` (idle nodes steal queued attempts). */
 export type SimPolicy = string
 
 interface Node {
@@ -130,6 +131,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
 
   const [base, modifier] = policy.split('+') as [string, string | undefined]
   const ranked = modifier === 'rank'
+  const stealing = modifier === 'steal'
   const oracle = base === 'oracle'
   const predictor = new DurationPredictor()
   const trueSpeeds = new Map(nodes.map((n) => [n.id, n.speed]))
@@ -138,6 +140,8 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   const core = new SchedulerCore(1, placement, random.fork('core'), {
     maxQueued: scenario.jobs + (scenario.dag?.maxTasks ?? 1),
     retention: { maxFinished: 1000, maxAgeMs: Infinity },
+    steal: stealing,
+    speed: (node) => model.speed(node),
   })
   const types = new Set<string>()
 
@@ -174,8 +178,15 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   }
   const perform = (): void => {
     let effects = core.takeEffects()
-    while (effects.append.length > 0 || effects.assign.length > 0) {
+    while (effects.append.length > 0 || effects.assign.length > 0 || effects.steal.length > 0) {
       for (const r of effects.append) core.apply(r)
+      // A steal is answered at once: the attempt is given up if it still waits in the node's queue.
+      for (const s of effects.steal) {
+        const queue = nodes[byId.get(s.node)!]!.queue
+        const i = queue.findIndex((q) => q.key === s.attemptKey)
+        if (i !== -1) queue.splice(i, 1)
+        core.stealAnswered(s.attemptKey, i !== -1, now)
+      }
       for (const a of effects.assign) {
         const i = byId.get(a.node)!
         const w = works.get(a.spec.id)!

@@ -7,6 +7,8 @@ import { dashboardScenario } from './dashboard/index.js'
 import { meshScenario, type MeshBug } from './mesh/index.js'
 import { replicatedScenario } from './replicated/index.js'
 import { replicaDiskScenario, type ReplicaDiskBug } from './replica-disk/index.js'
+import { placementScenario } from './placement/index.js'
+import { receptionistScenario } from './receptionist/index.js'
 
 /** Scenario options the CLI can pass. */
 export interface ScenarioOptions {
@@ -21,6 +23,8 @@ export const SCENARIOS: Record<string, (options: ScenarioOptions) => Scenario<un
   cluster: (options) => clusterScenario({ bugs: (options.bugs ?? []) as ClusterBug[] }) as Scenario<unknown>,
   replicated: () => replicatedScenario() as Scenario<unknown>,
   entities: () => entitiesScenario() as Scenario<unknown>,
+  placement: () => placementScenario() as Scenario<unknown>,
+  receptionist: () => receptionistScenario() as Scenario<unknown>,
   'replica-disk': (options) => replicaDiskScenario({ bugs: (options.bugs ?? []) as ReplicaDiskBug[] }) as Scenario<unknown>,
 }
 

@@ -81,6 +81,11 @@ export interface CellRuntime {
   unregister(cell: ActorCell): void
   /** Called whenever work may have finished, to complete a draining shutdown. */
   checkQuiescent(): void
+  /** Starts watching an actor on another node; false when no transport can (the watcher hears `unreachable`). */
+  watchRemote(watcher: ActorCell, target: ActorAddress, toMessage: (terminated: Terminated) => Message): boolean
+  unwatchRemote(watcher: ActorCell, target: ActorAddress): void
+  /** `cell` terminated: its watchers on other nodes hear of it, and its own remote watches end. */
+  cellTerminated(cell: ActorCell, terminated: Terminated): void
 }
 
 const STARTING = 0
@@ -122,6 +127,10 @@ export class ActorCell implements ActorContext<Message, unknown> {
   scheduled = false
   busy = false
   private state = STARTING
+  /** True once the actor has terminated for good. */
+  get isStopped(): boolean {
+    return this.state === STOPPED
+  }
   private readonly mailbox: Mailbox
   private readonly overflow: OverflowPolicy
   private readonly supervision: Supervision
@@ -236,6 +245,10 @@ export class ActorCell implements ActorContext<Message, unknown> {
   }
 
   watch(ref: AnyActorRef, toMessage: (terminated: Terminated) => Message): void {
+    if (ref.address.node !== this.address.node) {
+      if (this.state !== STOPPED && !this.system.watchRemote(this, ref.address, toMessage)) this.deliverSignal(toMessage, { address: ref.address, reason: 'unreachable' })
+      return
+    }
     const target = this.system.localCell(ref)
     if (target === undefined || target.state === STOPPED) {
       const reason = ref.address.node === this.address.node ? 'not-found' : 'unreachable'
@@ -247,6 +260,10 @@ export class ActorCell implements ActorContext<Message, unknown> {
   }
 
   unwatch(ref: AnyActorRef): void {
+    if (ref.address.node !== this.address.node) {
+      this.system.unwatchRemote(this, ref.address)
+      return
+    }
     const target = this.system.localCell(ref)
     if (target === undefined) return
     target.watchers.delete(this)
@@ -425,7 +442,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
     reply.reject(reason === 'stopped' ? new ActorStoppedError(address) : new MailboxFullError(address, this.mailbox.capacity))
   }
 
-  private deliverSignal(toMessage: (t: Terminated) => Message, terminated: Terminated): void {
+  /** @internal Delivers a watch's Terminated as the watcher's own message. */
+  deliverSignal(toMessage: (t: Terminated) => Message, terminated: Terminated): void {
     let message: Message
     try {
       message = toMessage(terminated)
@@ -661,6 +679,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
       watcher.deliverSignal(toMessage, terminated)
     }
     this.watchers.clear()
+    this.system.cellTerminated(this, terminated)
     const waiters = this.waiters
     this.waiters = []
     for (const resolve of waiters) resolve(terminated)

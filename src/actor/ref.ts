@@ -53,6 +53,17 @@ export class ActorRefImpl<M extends Message> implements ActorRef<M> {
     return pending.promise as Promise<never>
   }
 
+  /**
+   * @internal Delivers `message` with a reply target the caller already holds, so an actor that
+   * relays an ask (the entities actor, to an activation) answers the original asker directly
+   * instead of opening a second ask with its own promise and deadline.
+   */
+  relay(message: M, reply: ReplyTarget | undefined): void {
+    const cell = this.cell
+    if (cell !== undefined && !cell.closed) cell.enqueue(message, reply)
+    else this.system.deliver(this, message, reply)
+  }
+
   equals(other: AnyActorRef): boolean {
     return sameAddress(this.address, other.address)
   }
@@ -64,4 +75,11 @@ export class ActorRefImpl<M extends Message> implements ActorRef<M> {
   toJSON(): string {
     return formatAddress(this.address)
   }
+}
+
+/** @internal See ActorRefImpl.relay; false when `ref` is not a runtime reference (the caller asks instead). */
+export function relay(ref: AnyActorRef, message: unknown, reply: ReplyTarget | undefined): boolean {
+  if (!(ref instanceof ActorRefImpl)) return false
+  ;(ref as ActorRefImpl<Message>).relay(message as Message, reply)
+  return true
 }

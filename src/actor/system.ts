@@ -19,12 +19,18 @@ import { Dispatcher, type DispatcherInit } from './dispatcher.js'
 import { ActorRefImpl, type RefRuntime } from './ref.js'
 import { AskRegistry, type PendingAsk, type ReplyTarget } from './reply.js'
 import type { Counter } from '../env/types.js'
-import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, SystemActorDef, Terminated } from './types.js'
+import { RemoteWatches, type WatchControl } from './remote-watch.js'
+import type { ActorDef, ActorRef, AnyActorRef, Message, SpawnOptions, SystemActorDef, Terminated, TerminationReason } from './types.js'
 
 /** Carries messages to actors on other nodes; the mesh layer implements it. */
 export interface RemoteDelivery {
   /** Sends `message` to `to`; a `reply` target expects the answer of an ask. */
   send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void
+  /**
+   * Sends a watch message to `node` (src/actor/remote-watch.ts); false when it could not leave.
+   * A transport without it cannot carry watches: remote watchers hear `unreachable` at once.
+   */
+  control?(node: string, message: WatchControl): boolean
 }
 
 /** Options of an actor system. */
@@ -56,6 +62,8 @@ export interface ActorSystemStats {
   deadLetters: number
   restarts: number
   failures: number
+  /** Watches that actors on other nodes hold on actors of this node. */
+  remoteWatchers: number
 }
 
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -82,6 +90,7 @@ class SystemRuntime implements CellRuntime, RefRuntime {
   private readonly topLevel = new Map<string, ActorCell>()
   private remote: RemoteDelivery | undefined = undefined
   private readonly virtualNodes = new Map<string, RemoteDelivery>()
+  private readonly watches = new RemoteWatches<ActorCell>()
   private phase = RUNNING
   private topSeq = 0
   private shutdownPromise: Promise<void> | undefined = undefined
@@ -141,6 +150,7 @@ class SystemRuntime implements CellRuntime, RefRuntime {
       deadLetters: this.deadLetters.count,
       restarts: this.restartCount,
       failures: this.failureCount,
+      remoteWatchers: this.watches.inboundTotal(),
     }
   }
 
@@ -175,9 +185,67 @@ class SystemRuntime implements CellRuntime, RefRuntime {
       cell.enqueue(message, reply)
       return
     }
-    const transport = this.virtualNodes.get(ref.address.node) ?? this.remote
+    const transport = this.transportTo(ref.address.node)
     if (transport !== undefined) transport.send(ref.address, message, reply)
     else this.undeliverable(ref.address, message, reply)
+  }
+
+  private transportTo(node: string): RemoteDelivery | undefined {
+    return this.virtualNodes.get(node) ?? this.remote
+  }
+
+  watchRemote(watcher: ActorCell, target: ActorAddress, toMessage: (terminated: Terminated) => Message): boolean {
+    const transport = this.transportTo(target.node)
+    if (transport?.control === undefined || this.phase === STOPPED) return false
+    if (!this.watches.addOutbound(watcher, target.node, target.path, toMessage)) return true
+    if (transport.control(target.node, { kind: 'watch', target: target.path, watcher: watcher.address.path })) return true
+    this.watches.removeOutbound(watcher, target.node, target.path)
+    return false
+  }
+
+  unwatchRemote(watcher: ActorCell, target: ActorAddress): void {
+    if (this.watches.removeOutbound(watcher, target.node, target.path) === undefined) return
+    this.transportTo(target.node)?.control?.(target.node, { kind: 'unwatch', target: target.path, watcher: watcher.address.path })
+  }
+
+  cellTerminated(cell: ActorCell, terminated: Terminated): void {
+    for (const target of this.watches.watchedBy(cell)) this.unwatchRemote(cell, target)
+    const reason = terminated.reason === 'failed' ? 'failed' : 'stopped'
+    for (const { node, watcherPath } of this.watches.takeInbound(cell.address.path))
+      this.transportTo(node)?.control?.(node, { kind: 'terminated', target: cell.address.path, watcher: watcherPath, reason, error: terminated.error })
+  }
+
+  /** See watchFromNode. */
+  watchControl(from: string, message: WatchControl): void {
+    switch (message.kind) {
+      case 'watch': {
+        const cell = this.cells.get(message.target)
+        const transport = this.transportTo(from)
+        if (cell === undefined || cell.isStopped || this.phase === STOPPED) {
+          transport?.control?.(from, { kind: 'terminated', target: message.target, watcher: message.watcher, reason: 'not-found', error: undefined })
+          return
+        }
+        if (!this.watches.addInbound(from, message.target, message.watcher)) this.log.warn('watch refused: the node holds too many watches here', { from, target: message.target })
+        return
+      }
+      case 'unwatch':
+        this.watches.removeInbound(from, message.target, message.watcher)
+        return
+      case 'terminated':
+        this.endWatch(from, message.target, message.watcher, message.reason, message.error)
+    }
+  }
+
+  /** The watch of `target` on `from` (a node, or a virtual node) by the local actor at `watcherPath` ended. */
+  endWatch(from: string, target: string, watcherPath: string, reason: TerminationReason, error: Error | undefined): void {
+    const ended = this.watches.endOutbound(from, target, watcherPath)
+    const address = { node: from, path: target }
+    if (ended !== undefined) ended.watcher.deliverSignal(ended.toMessage, error === undefined ? { address, reason } : { address, reason, error })
+  }
+
+  /** The connection to `node` closed: watches of its actors end with `unreachable`; its watches here are dropped. */
+  nodeDown(node: string): void {
+    for (const { watcher, path, toMessage } of this.watches.takeNode(node)) watcher.deliverSignal(toMessage, { address: { node, path }, reason: 'unreachable' })
   }
 
   createAsk(target: ActorAddress, timeoutMs: number, signal: AbortSignal | undefined): PendingAsk {
@@ -231,7 +299,7 @@ class SystemRuntime implements CellRuntime, RefRuntime {
       reply?.reject(new ActorNotFoundError(address))
     } else {
       this.deadLetters.publish(address, message, 'unreachable')
-      reply?.reject(new NodeUnreachableError(to.node, 'no remote transport'))
+      reply?.reject(new NodeUnreachableError(to.node, 'no remote transport', true))
     }
   }
 
@@ -381,6 +449,27 @@ export class ActorSystem {
  */
 export function deliverFromNode(system: ActorSystem, to: ActorAddress, message: unknown, reply: ReplyTarget | undefined, from: string): void {
   runtimeOf(system).deliverLocal(to, message, reply, from)
+}
+
+/**
+ * Applies a watch message from node `from` (as authenticated by the network) to `system`. For the
+ * node's remoting; not part of the public API.
+ */
+export function watchFromNode(system: ActorSystem, from: string, message: WatchControl): void {
+  runtimeOf(system).watchControl(from, message)
+}
+
+/**
+ * A watch of an actor behind the virtual node `node` (see attachVirtual) ended: for that node's
+ * router (entities), which tracks such watches itself; not part of the public API.
+ */
+export function virtualWatchEnded(system: ActorSystem, node: string, target: string, watcherPath: string, reason: TerminationReason, error: Error | undefined): void {
+  runtimeOf(system).endWatch(node, target, watcherPath, reason, error)
+}
+
+/** The connection to `node` closed: for the node's remoting; not part of the public API. */
+export function nodeDownFor(system: ActorSystem, node: string): void {
+  runtimeOf(system).nodeDown(node)
 }
 
 /** Creates the actor system of one node. */

@@ -77,8 +77,13 @@ export interface DeferredReply<R> {
   reject(error: Error): void
 }
 
-/** Why an actor terminated, as watchers see it. */
-export type TerminationReason = 'stopped' | 'failed' | 'not-found' | 'unreachable'
+/**
+ * Why an actor terminated, as watchers see it. Two reasons are for entities only (a watch of an
+ * entity ref ends with the activation it reached): `passivated` (idle, handed off to another peer,
+ * or its peer left; the next message activates the key again) and `failed-over` (its owner died or
+ * lost the key's shard; the next message activates the key on a live peer).
+ */
+export type TerminationReason = 'stopped' | 'failed' | 'not-found' | 'unreachable' | 'passivated' | 'failed-over'
 
 /** The notification a watcher receives when the watched actor terminates. */
 export interface Terminated {

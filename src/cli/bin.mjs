@@ -3,6 +3,27 @@
 // development needs no build step and never runs a stale build; in an installed package (built by
 // `npm run build`, sources not shipped) it runs the compiled JavaScript next to it.
 import { existsSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+
+// Garbage-collector settings for a long-running peer that shares its host, set before anything
+// allocates much. On a big host V8 sizes the heap for throughput: a young generation of 2 x 16 MB
+// and an old generation grown up to 4x what is live, so a leader with 50-70 MB live sat at 370-390
+// MB resident. This caps the old generation's growth at 2x what is live, at no measurable CPU cost;
+// capping the young generation too (--semi-space-growth-factor=1: 2 MB instead of 32) cost about
+// 10% more CPU per job, so it is left to DX_V8_FLAGS. Only flags V8 reads while running work here
+// (heap limits are fixed once the process runs); DX_V8_FLAGS replaces these (empty: V8's own).
+// Measured in test/bench/RESULTS.md (failover-history).
+const v8Flags = process.env.DX_V8_FLAGS ?? '--heap-growing-percent=100'
+if (v8Flags.trim() !== '') setFlagsFromString(v8Flags)
+
+// A reader that stops early (`distributex members | head`) closes the pipe: that ends the output,
+// quietly, as it would for any Unix tool, rather than with an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(process.exitCode ?? 0)
+  })
+}
 
 const sources = existsSync(new URL('./main.ts', import.meta.url))
 if (sources) (await import('tsx/esm/api')).register()

@@ -78,10 +78,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         (n) => n > 0,
       )
     }
+    // Every peer a voter before the show starts: killing the leader of a cluster whose third peer is
+    // still a worker (promotion follows admission) leaves one voter of two, and no leader ever again.
     const leader = await until(
       env,
       stop.signal,
-      () => leaderOf(peers),
+      () => leaderOf(peers, undefined, peers.length),
       (l) => l !== undefined,
     )
     out(`cluster up: leader ${short(leader!.nodeId)} (epoch ${leader!.epoch}); try: distributex status --http ${peers[0]!.http.slice(7)}\n\n`)
@@ -250,10 +252,13 @@ async function status(peer: DemoPeer, signal?: AbortSignal): Promise<StatusDocum
   }
 }
 
-async function leaderOf(peers: DemoPeer[], signal?: AbortSignal): Promise<{ nodeId: string; epoch: number } | undefined> {
+/** The leader, once one leads with at least `voters` voters up (itself included: its role shows as leader). */
+async function leaderOf(peers: DemoPeer[], signal?: AbortSignal, voters = 0): Promise<{ nodeId: string; epoch: number } | undefined> {
   const statuses = (await Promise.all(peers.map((p) => status(p, signal)))).filter((s) => s !== undefined)
   const leading = statuses.find((s) => s.leading)
-  return leading?.leader ?? undefined
+  const votersUp = leading?.members.filter((m) => (m.role === 'voter' || m.role === 'leader') && m.state === 'up').length ?? 0
+  if (leading === undefined || votersUp < voters) return undefined
+  return leading.leader ?? undefined
 }
 
 async function peerOf(peers: DemoPeer[], nodeId: string): Promise<DemoPeer | undefined> {

@@ -1,9 +1,11 @@
 /** `distributex submit` and `distributex jobs`: the job API over a node's HTTP endpoint. */
 import { readFileSync } from 'node:fs'
 import type { JobInfo, JobStatus } from '../jobs/types.js'
-import { NodeRequestError, nodeTarget, request, type NodeOptions, type NodeTarget } from './http-client.js'
-import { ProgressBar } from './progress.js'
+import { NodeRequestError, NodeUnavailableError, nodeTarget, request, type NodeOptions, type NodeTarget } from './http-client.js'
+import { readSse } from '../client/sse.js'
+import { ProgressBar, showProgress } from './progress.js'
 import { realEnvironment } from '../env/real.js'
+import { tableLines } from './table.js'
 
 /** Jobs per submission request of `submit --inputs`. */
 const SUBMIT_CHUNK = 500
@@ -32,10 +34,14 @@ export async function runSubmit(type: string, inputText: string | undefined, val
   if (values.inputs !== undefined) {
     if (inputText !== undefined) throw new NodeRequestError('give either <json input> or --inputs <file>, not both', undefined)
     const inputs = readInputs(values.inputs)
-    const progress = values.progress ?? process.stderr.isTTY === true
+    const progress = showProgress(process.stderr, values.progress)
     return submitMany(target, type, inputs, options, { wait, timeoutMs: values.timeoutMs, progress })
   }
   const input = parseJson(inputText ?? 'null', 'input')
+  if (wait && showProgress(process.stderr, values.progress)) {
+    const { id } = await request<{ id: string }>(target, 'POST', '/jobs', { type, input, options })
+    return awaitFollowing(target, id, type, values.timeoutMs)
+  }
   const query = wait ? `?wait=1${values.timeoutMs === undefined ? '' : `&timeoutMs=${values.timeoutMs}`}` : ''
   const reply = await request<{ id: string; ok?: boolean; value?: unknown; error?: { name: string; message: string } }>(target, 'POST', `/jobs${query}`, { type, input, options })
   process.stdout.write(JSON.stringify(reply) + '\n')
@@ -60,9 +66,18 @@ export async function inspectJob(id: string, values: NodeOptions): Promise<numbe
   return 0
 }
 
-/** `distributex jobs result <id>`: the outcome as JSON; exit 1 if the job failed. */
-export async function jobResult(id: string, values: NodeOptions): Promise<number> {
-  const reply = await request<{ ok: boolean }>(nodeTarget(values.http, values.httpTokenFile, process.env), 'GET', `/jobs/${encodeURIComponent(id)}/result`)
+export interface ResultOptions extends NodeOptions {
+  readonly progress?: boolean | undefined
+}
+
+/**
+ * `distributex jobs result <id> [--progress]`: waits for the outcome and prints it as JSON; exit 1
+ * if the job failed. On a terminal (or with --progress) the job's own progress shows on stderr.
+ */
+export async function jobResult(id: string, values: ResultOptions): Promise<number> {
+  const target = nodeTarget(values.http, values.httpTokenFile, process.env)
+  if (showProgress(process.stderr, values.progress)) return awaitFollowing(target, id, 'job', undefined)
+  const reply = await request<{ ok: boolean }>(target, 'GET', `/jobs/${encodeURIComponent(id)}/result`)
   process.stdout.write(JSON.stringify(reply) + '\n')
   return reply.ok ? 0 : 1
 }
@@ -78,13 +93,7 @@ function formatJobs(jobs: JobInfo[]): string {
   if (jobs.length === 0) return 'no jobs\n'
   const rows = jobs.map((j) => [j.id, j.type, j.status, String(j.attempts), j.assignedTo ?? '-', j.progress === null ? '-' : `${Math.round(j.progress.fraction * 100)}%`])
   const header = ['ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'NODE', 'PROGRESS']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()
-  return [line(header), ...rows.map(line), ''].join('\n')
+  return [...tableLines(header, rows), ''].join('\n')
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -159,4 +168,39 @@ async function submitMany(
   }
   process.stdout.write(outcomes.map((o) => JSON.stringify(o)).join('\n') + (outcomes.length > 0 ? '\n' : ''))
   return outcomes.some((o) => o.ok === false || o.error !== undefined) ? 1 : 0
+}
+
+/**
+ * `submit --wait` and `jobs result` with a progress bar labelled `label`: draws job `id`'s own
+ * progress (from its event stream) while waiting for the outcome the same way as without the bar
+ * (GET .../result), so the output and the timeout are those of a plain wait. The stream only feeds
+ * the bar: if it breaks, the wait goes on without it.
+ */
+async function awaitFollowing(target: NodeTarget, id: string, label: string, timeoutMs: number | undefined): Promise<number> {
+  const clock = realEnvironment({ logLevel: 'error' }).clock
+  const bar = new ProgressBar(process.stderr, 100, label, () => clock.monotonicMs())
+  const following = new AbortController()
+  const follow = drawProgress(target, id, bar, following.signal).catch(() => undefined)
+  try {
+    const reply = await request<Outcome>(target, 'GET', `/jobs/${encodeURIComponent(id)}/result${timeoutMs === undefined ? '' : `?timeoutMs=${timeoutMs}`}`)
+    if (reply.ok === true) bar.update(100)
+    bar.finish(reply.ok === true ? 'done' : (reply.error?.name ?? 'failed'))
+    process.stdout.write(JSON.stringify(reply) + '\n')
+    return reply.ok === false ? 1 : 0
+  } finally {
+    following.abort()
+    await follow
+  }
+}
+
+/** Moves `bar` with each progress event of job `id` until the stream ends or `signal` aborts. */
+async function drawProgress(target: NodeTarget, id: string, bar: ProgressBar, signal: AbortSignal): Promise<void> {
+  const headers: Record<string, string> = target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }
+  const res = await fetch(`${target.url}/jobs/${encodeURIComponent(id)}/events`, { headers, signal })
+  if (!res.ok || res.body === null) throw new NodeUnavailableError(`job events: HTTP ${res.status}`, res.status)
+  for await (const event of readSse(res.body)) {
+    if (event.event !== 'progress') continue
+    const { fraction, message } = JSON.parse(event.data) as { fraction: number; message?: string | null }
+    bar.update(Math.round(fraction * 100), message ?? '')
+  }
 }

@@ -22,11 +22,11 @@ import { basename, join } from 'node:path'
 import { GROUP_BYTES_MAX as REPLICA_GROUP_BYTES_MAX } from '../adapters/replica-log/file-replica-log.js'
 import { LOCK_FILE as REPLICA_LOCK_FILE, META_FILE, SEGMENT_HEADER_BYTES, parseSegmentName } from '../adapters/replica-log/format.js'
 import { scanReplicaDir, type ReplicaScan } from '../adapters/replica-log/scan.js'
-import { LOCK_FILE as JOB_LOCK_FILE, LOG_FILE } from '../storage/file-job-log.js'
-import { acquireFileLock, errorCode } from '../storage/file-lock.js'
-import { FILE_HEADER_BYTES } from '../storage/file-log-format.js'
-import { JobLogCorruptedError, scanLog, type LogScan } from '../storage/file-log-recovery.js'
-import { openLogFile, syncDirectory } from '../storage/file-sync.js'
+import { LOCK_FILE as JOB_LOCK_FILE, LOG_FILE } from '../adapters/file-log/file-job-log.js'
+import { acquireFileLock, errorCode } from '../files/file-lock.js'
+import { FILE_HEADER_BYTES } from '../files/file-log-format.js'
+import { JobLogCorruptedError, scanLog, type LogScan } from '../files/file-log-recovery.js'
+import { openLogFile, syncDirectory } from '../files/file-sync.js'
 
 type Found = { kind: 'job'; path: string } | { kind: 'replica'; dir: string }
 

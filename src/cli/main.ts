@@ -13,8 +13,8 @@ import { join } from 'node:path'
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander'
 import type { AskOptions, EntitiesOptions } from './entities.js'
 import type { NodeOptions } from './http-client.js'
-import type { ListOptions, SubmitOptions } from './jobs.js'
-import type { MembersOptions } from './members.js'
+import type { ListOptions, ResultOptions, SubmitOptions } from './jobs.js'
+import type { MembersOptions, RemoveOptions } from './members.js'
 import type { DemoOptions } from './demo.js'
 import type { PrometheusOptions } from './monitoring.js'
 import type { StartOptions } from './start.js'
@@ -117,7 +117,9 @@ function program(settle: (code: number) => void): Command {
     .option('--config <file.json>', 'a settings file (DX_CONFIG)')
     .option('--voters <n>', 'voters the leader keeps: 1, 3, 5 or 7 (DX_VOTERS; default 3 below 5 members, then 5)')
     .option('--voter-down-ms <ms>', 'a voter down this long is replaced by a live worker (DX_VOTER_DOWN_MS; default 30000)')
+    .option('--membership <mode>', 'gossip: every member gossips its record to all; swim: workers are probed instead, for large clusters (DX_MEMBERSHIP; default gossip)')
     .option('--placement <policy>', 'where the leader runs jobs: wlc, eect, eect-pull, ... (DX_PLACEMENT; default wlc)')
+    .option('--steal <on|off>', 'idle peers take jobs still queued on busier ones, through the leader (DX_STEAL; default on)')
     .option('--retain-jobs <n>', 'finished jobs the leader keeps readable (DX_RETAIN_JOBS; default 10000)')
     .option('--retain-ms <ms>', 'and for how long (DX_RETAIN_MS; default 86400000)')
     .option('--alert-webhook <url>', 'an http(s) URL the leader posts alerts to (DX_ALERT_WEBHOOK)')
@@ -190,7 +192,8 @@ function program(settle: (code: number) => void): Command {
     .command('remove')
     .description('remove a member that is down for good (its disk is gone, say), through the leader')
     .argument('<nodeId>', 'the member to remove')
-    .action((id: string, _: unknown, command: Command) => run(async () => (await import('./members.js')).removeMember(id, command.optsWithGlobals<NodeOptions>())))
+    .option('--progress', 'the time waited for the leader on stderr even when it is not a terminal (on a terminal it always shows)')
+    .action((id: string, _: unknown, command: Command) => run(async () => (await import('./members.js')).removeMember(id, command.optsWithGlobals<RemoveOptions>())))
 
   const entities = withNode(root.command('entities'))
     .summary('list entity activations per peer; ask an entity')
@@ -221,7 +224,10 @@ function program(settle: (code: number) => void): Command {
     .option('--timeout-ms <ms>', 'how long --wait waits', wholeNumber(1))
     .option('--options <json>', 'submit options, e.g. {"priority":5,"timeoutMs":10000,"retries":3,"idempotencyKey":"k"}')
     .option('--inputs <file>', "one job per input: a JSON array or JSON lines ('-': stdin); prints one JSON line per job in input order, exit 1 if any failed")
-    .option('--progress', 'a progress bar on stderr even when it is not a terminal (on a terminal it always shows)')
+    .option(
+      '--progress',
+      "a progress bar on stderr even when it is not a terminal (on a terminal it always shows): with --inputs, jobs submitted and finished; with one job and --wait, the job's own progress",
+    )
     .addHelpText(
       'after',
       `${examples(`distributex submit thumbnail '{"url":"https://example.com/a.png","width":640}' --wait`, 'distributex submit thumbnail --inputs inputs.jsonl --wait')}
@@ -258,9 +264,10 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
     .action((id: string, _: unknown, command: Command) => run(async () => (await import('./jobs.js')).inspectJob(id, command.optsWithGlobals<NodeOptions>())))
   jobs
     .command('result')
-    .description("one job's outcome as JSON (exit 1 if the job failed)")
+    .description("wait for one job's outcome and print it as JSON (exit 1 if the job failed)")
     .argument('<id>', 'the job id')
-    .action((id: string, _: unknown, command: Command) => run(async () => (await import('./jobs.js')).jobResult(id, command.optsWithGlobals<NodeOptions>())))
+    .option('--progress', "the job's own progress on stderr even when it is not a terminal (on a terminal it always shows)")
+    .action((id: string, _: unknown, command: Command) => run(async () => (await import('./jobs.js')).jobResult(id, command.optsWithGlobals<ResultOptions>())))
   jobs
     .command('cancel')
     .description('request cancellation (exit 1 if there is no such job)')
@@ -270,7 +277,7 @@ exit codes: 0 submitted (or completed), 1 the job failed, 2 usage error or the n
   withNode(root.command('top'))
     .summary('a live view of members, load, throughput, latency and alerts')
     .description(
-      'A live view of the cluster through one peer, redrawn in place every second (Ctrl-C to quit): members with role, state and load, throughput, latency P50/P99 and queue depth with a sparkline of the last minute, alerts and the recent leaders. Works over SSH; follows leader changes; reconnects.',
+      "A live view of the cluster through one peer, redrawn in place every second (Ctrl-C to quit): members with role, state and load, throughput, latency P50/P99 and queue depth with a sparkline of the last minute, the leader's load forecast per peer (peak and when it saturates), alerts (the leader's predicted ones with their time) and the recent leaders. Works over SSH; follows leader changes; reconnects.",
     )
     .option('--once', 'print one frame and exit (when stdout is not a terminal, top prints a frame a second instead of redrawing)')
     .addHelpText('after', examples('distributex top', 'distributex top --once --http 10.0.0.1:7401 --http-token-file http.token'))

@@ -5,6 +5,9 @@
  */
 import type { StatusDocument } from '../node/http-api.js'
 import { nodeTarget, request, type NodeOptions } from './http-client.js'
+import { tableLines } from './table.js'
+import { showProgress, Waiting } from './progress.js'
+import { realEnvironment } from '../env/real.js'
 
 export interface MembersOptions extends NodeOptions {
   readonly json?: boolean | undefined
@@ -17,9 +20,25 @@ export async function listMembers(options: MembersOptions): Promise<number> {
   return 0
 }
 
-/** `distributex members remove <nodeId>`, through the leader. */
-export async function removeMember(id: string, options: NodeOptions): Promise<number> {
-  await request<{ removed: string }>(nodeTarget(options.http, options.httpTokenFile, process.env), 'POST', `/members/${encodeURIComponent(id)}/remove`)
+export interface RemoveOptions extends NodeOptions {
+  readonly progress?: boolean | undefined
+}
+
+/**
+ * `distributex members remove <nodeId> [--progress]`, through the leader, which answers once a
+ * majority holds the new configuration (up to several seconds): on a terminal, or with
+ * --progress, the time waited so far shows on stderr.
+ */
+export async function removeMember(id: string, options: RemoveOptions): Promise<number> {
+  const target = nodeTarget(options.http, options.httpTokenFile, process.env)
+  const env = realEnvironment({ logLevel: 'error' })
+  const waiting = showProgress(process.stderr, options.progress) ? new Waiting(process.stderr, `removing ${id}`, env.clock, env.timers) : undefined
+  try {
+    await request<{ removed: string }>(target, 'POST', `/members/${encodeURIComponent(id)}/remove`)
+    waiting?.stop('done')
+  } finally {
+    waiting?.stop('failed')
+  }
   process.stdout.write(`removed ${id} from the cluster\n`)
   return 0
 }
@@ -36,19 +55,12 @@ export function formatMembers(status: StatusDocument): string {
     m.nodeId === status.nodeId ? '-' : m.lastSeenMsAgo === null || m.lastSeenMsAgo === undefined ? 'never' : `${m.lastSeenMsAgo} ms ago`,
     String((m.addresses as string[] | undefined)?.[0] ?? '-'),
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()
   const leader = status.leader === null ? 'none' : `${status.leader.nodeId} (epoch ${status.leader.epoch})`
   const voters = status.members.filter((m) => m.voter === true).length
   return [
     `cluster ${status.clusterId ?? 'unknown'}  leader ${leader}  ${voters} voters, ${status.members.length - voters} workers${status.resigned === undefined ? '' : `  (this node resigned: ${status.resigned})`}`,
     '',
-    line(header),
-    ...rows.map(line),
+    ...tableLines(header, rows),
     '',
   ].join('\n')
 }

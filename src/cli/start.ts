@@ -6,6 +6,8 @@ import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
 import { loadActorModule } from './load-jobs.js'
+import { Waiting } from './progress.js'
+import { realEnvironment } from '../env/real.js'
 import type { AnyEntityDef } from '../entities/types.js'
 import type { JobDef } from '../jobs/types.js'
 
@@ -38,7 +40,20 @@ export async function runStart(options: StartOptions): Promise<number> {
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
   })
-  process.stdout.write('leaving the cluster ...\n')
-  await node.stop({ leave: true })
+  // On a terminal the leave (handing over the lead, a majority taking the new configuration)
+  // shows the time it takes; piped, one line says it started, as a log reader expects.
+  if (process.stdout.isTTY !== true) {
+    process.stdout.write('leaving the cluster ...\n')
+    await node.stop({ leave: true })
+    return 0
+  }
+  const env = realEnvironment({ logLevel: 'error' })
+  const waiting = new Waiting(process.stdout, 'leaving the cluster', env.clock, env.timers)
+  try {
+    await node.stop({ leave: true })
+    waiting.stop('done')
+  } finally {
+    waiting.stop('failed')
+  }
   return 0
 }

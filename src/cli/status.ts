@@ -1,6 +1,7 @@
-/** `distributex status`: the cluster as one node sees it, as a table. */
+/** `distributex status`: the cluster as one node sees it, as a table; on the leader, with its active alerts. */
 import type { StatusDocument } from '../node/http-api.js'
 import { nodeTarget, request, type NodeOptions } from './http-client.js'
+import { tableLines } from './table.js'
 
 export interface StatusOptions extends NodeOptions {
   readonly json?: boolean | undefined
@@ -32,18 +33,22 @@ export function formatStatus(status: StatusDocument): string {
     String(m.memoryMb ?? '-'),
     m.lastSeenMsAgo === null || m.lastSeenMsAgo === undefined ? '-' : `${m.lastSeenMsAgo} ms ago`,
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()
   return [
     `node ${status.nodeId}  leader ${leader}${status.leading ? '  (this node leads)' : ''}`,
     ...status.addresses.map((a) => `  ${a}`),
+    ...(status.warning === undefined ? [] : [`warning: ${status.warning}`]),
+    ...(status.resigned === undefined ? [] : [`this node resigned the lead: ${status.resigned}`]),
     '',
-    line(header),
-    ...rows.map(line),
+    ...tableLines(header, rows),
+    ...alertLines(status),
     '',
   ].join('\n')
+}
+
+/** The leader's active alerts, which its /status carries (other nodes: `distributex top` or GET /alerts). */
+function alertLines(status: StatusDocument): string[] {
+  const alerts = status.analytics?.alerts
+  if (alerts === undefined) return []
+  if (alerts.length === 0) return ['', 'alerts: none']
+  return ['', `alerts: ${alerts.length}`, ...alerts.map((a) => `  ${a.severity === 'critical' ? '!!' : '! '} ${a.name}${a.node === null ? '' : ` (${a.node})`}: ${a.message}`)]
 }

@@ -1,21 +1,23 @@
 /**
  * `distributex top`: a live terminal view of the cluster from one peer's summary stream (the same
  * GET /dashboard/events the web dashboard reads): members with role, state and load, throughput
- * and latency with a sparkline of the last minute, queue depth, alerts and the leader history.
+ * and latency with a sparkline of the last minute, queue depth, the leader's load forecast per peer
+ * (when each saturates), the alerts (the leader's predicted ones with their time) and the leader history.
  * On a terminal it redraws in place once a second (plain ANSI, so it works over SSH); `--once`
  * prints a single frame and exits, for scripts. It reconnects when the peer goes away.
  */
-import type { DashboardSnapshot, DashboardSummary, EpochChange } from '../dashboard/hub.js'
+import type { DashboardAlert, DashboardSnapshot, DashboardSummary, EpochChange } from '../dashboard/hub.js'
 import { realTimers } from '../env/real.js'
 import { NodeRequestError, NodeUnavailableError, nodeTarget, type NodeOptions, type NodeTarget } from './http-client.js'
+import { tableLines } from './table.js'
 
 /** Points of the sparklines (one a second). */
 const SPARK_POINTS = 60
 const SPARK = '▁▂▃▄▅▆▇█'
 
-/** A sparkline of the values (nulls as spaces), scaled to their maximum. */
-export function sparkline(values: ReadonlyArray<number | null>): string {
-  const max = Math.max(0, ...values.map((v) => v ?? 0))
+/** A sparkline of the values (nulls as spaces), scaled to their maximum, or to `top` if that is higher. */
+export function sparkline(values: ReadonlyArray<number | null>, top = 0): string {
+  const max = Math.max(0, top, ...values.map((v) => v ?? 0))
   return values.map((v) => (v === null ? ' ' : max === 0 ? SPARK[0] : SPARK[Math.min(SPARK.length - 1, Math.floor((v / max) * (SPARK.length - 1)))])).join('')
 }
 
@@ -54,13 +56,7 @@ export function formatTop(history: readonly DashboardSummary[], epochs: readonly
         live && m.memoryMb !== null ? `${Math.round(m.memoryMb)} MB` : '-',
       ]
     })
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()
-  lines.push(line(header), ...rows.map(line), '')
+  lines.push(...tableLines(header, rows), '')
   const recent = history.slice(-SPARK_POINTS)
   const spark = Math.max(10, Math.min(SPARK_POINTS, width - 40))
   const t = s.throughput
@@ -76,8 +72,9 @@ export function formatTop(history: readonly DashboardSummary[], epochs: readonly
     `queue       ${s.queue.queued} queued, ${s.queue.running} running of ${s.queue.capacity} workers`.padEnd(52) +
       sparkline(recent.slice(-spark).map((x) => x.queue.queued + x.queue.running)),
   )
+  lines.push('', ...forecastLines(s, history))
   lines.push('', s.alerts.length === 0 ? 'alerts      none' : `alerts      ${s.alerts.length}`)
-  for (const a of s.alerts) lines.push(`  ${a.severity === 'critical' ? '!!' : '! '} ${a.name}: ${a.message}`)
+  for (const a of s.alerts) lines.push(`  ${a.severity === 'critical' ? '!!' : '! '} ${a.name}${predictedWhen(a)}: ${a.message}`)
   lines.push(
     '',
     `leaders     ${
@@ -91,6 +88,54 @@ export function formatTop(history: readonly DashboardSummary[], epochs: readonly
     }`,
   )
   return lines.map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l)).join('\n') + '\n'
+}
+
+/** Live summaries `--once` waits for at most before it prints one without a throughput. */
+const ONCE_SUMMARIES_MAX = 3
+
+/** A summary's forecast is drawn this long after it, as the web page does: a sample whose ask failed does not blank it. */
+const FORECAST_KEEP_MS = 5000
+/** Peers listed under the forecast, the highest peaks first. */
+const FORECAST_ROWS = 8
+
+/** ` (predicted in 12 s)` for an alert the leader predicts, `` for the others; as the web page words it. */
+function predictedWhen(a: DashboardAlert): string {
+  if (a.predictedInS === undefined) return ''
+  return ` (predicted ${a.predictedInS === null ? 'now' : a.predictedInS === 0 ? 'due now' : `in ${a.predictedInS} s`})`
+}
+
+function load(value: number): string {
+  return value >= 100 ? String(Math.round(value)) : value.toFixed(2)
+}
+
+/**
+ * The leader's forecast under the newest summary `s`: per peer its load now, the peak over the
+ * horizon, when it saturates and a sparkline of the path from now, on a scale whose top is the
+ * saturation load (a full bar: saturated); the newest forecast of the last FORECAST_KEEP_MS, else a note.
+ */
+export function forecastLines(s: DashboardSummary, history: readonly DashboardSummary[]): string[] {
+  const from = history.findLast((h) => h.forecast !== null && s.t - h.t <= FORECAST_KEEP_MS)
+  const f = from?.forecast ?? null
+  if (f === null) return ['forecast    none from the leader yet']
+  const mase = f.mase['10s'] === null ? '' : `; error so far (MASE) ${f.mase['10s'].toFixed(2)} at 10 s${f.mase['60s'] === null ? '' : `, ${f.mase['60s'].toFixed(2)} at 60 s`}`
+  const lines = [`forecast    the leader's, next ${f.horizonS} s, in jobs per slot; saturated at ${load(f.saturation)}${mase}`]
+  if (f.peers.length === 0) return [...lines, '  no peer forecast yet']
+  const rows = f.peers.slice(0, FORECAST_ROWS).map((p) => {
+    const when = p.saturatesInS === null ? `not within ${f.horizonS} s` : p.saturatesInS > 0 ? `in ${Math.round(p.saturatesInS)} s` : p.load >= f.saturation ? 'now' : 'due now'
+    return [
+      `  ${short(p.nodeId)}`,
+      load(p.load),
+      load(p.peak),
+      when,
+      sparkline(
+        [p.load, ...p.points.map((x) => x.load)].map((x) => Math.min(x, f.saturation)),
+        f.saturation,
+      ),
+    ]
+  })
+  lines.push(...tableLines(['  PEER', 'LOAD', 'PEAK', 'SATURATES', 'PATH'], rows))
+  if (f.peers.length > FORECAST_ROWS) lines.push(`  … and ${f.peers.length - FORECAST_ROWS} more`)
+  return lines
 }
 
 /** Reads the summary stream, calling `onEvent` for each event; resolves when the stream ends. */
@@ -152,6 +197,7 @@ export async function runTop(options: TopOptions): Promise<number> {
     if (tty) process.stdout.write('\x1b[?25l')
     while (!stop.signal.aborted) {
       let done = false
+      let live = 0
       await follow(target, stop.signal, (event, data) => {
         if (event === 'snapshot') {
           const snapshot = data as DashboardSnapshot
@@ -163,14 +209,15 @@ export async function runTop(options: TopOptions): Promise<number> {
           if (history.length > SPARK_POINTS) history.shift()
         } else return true
         if (event === 'epoch') return true
-        // --once waits for a summary with job figures (or the first one after a snapshot without any).
-        if (once && (event === 'summary' || history.length > 0)) {
+        // --once waits for live summaries, which carry the leader's forecast (the snapshot's newest
+        // lacks it when nobody watched before), until one has a throughput: the first sample a peer
+        // takes for a watcher is only the baseline of the count. A gap (leader away) ends it too.
+        if (once && event === 'summary' && (history.at(-1)!.throughput !== null || ++live >= ONCE_SUMMARIES_MAX)) {
           done = true
           draw()
           return false
         }
-        if (tty) draw()
-        else if (event === 'summary') draw()
+        if (tty || (!once && event === 'summary')) draw()
         return true
       }).catch((error: unknown) => {
         if (once || !tty) throw error

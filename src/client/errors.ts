@@ -1,20 +1,15 @@
 /**
  * Errors of the application client. A node's HTTP API answers failures with `{error: {name, code,
- * message}}`; `errorFromWire` turns that back into the class the in-process API throws for the same
+ * message}}` (toWireError); `errorFromWire` turns that back into the class the in-process API throws for the same
  * failure (so `instanceof InvalidJobError` works the same on both sides), and into RemoteJobError
  * for any name it does not know. Fields that the wire does not carry (an UnknownJobTypeError's
  * `jobType`, a PayloadTooLargeError's sizes) are read back from the message where it states them.
  */
-import { AbortedError, InvalidArgumentError, NodeUnreachableError, RemoteError, SystemShutdownError } from '../errors.js'
+import { AbortedError, InvalidArgumentError, isWireError, NodeUnreachableError, RemoteError, SystemShutdownError, toWireError, type WireError } from '../errors.js'
 import { ClusterSaturatedError, InvalidJobError, JobCancelledError, JobFailedError, NoLeaderError, PayloadTooLargeError, UnknownJobTypeError } from '../jobs/errors.js'
 import { JobLogUnavailableError } from '../storage/errors.js'
 
-/** An error as the HTTP API sends it. */
-export interface WireError {
-  readonly name: string
-  readonly code: string
-  readonly message: string
-}
+export { isWireError, type WireError } from '../errors.js'
 
 /**
  * A failure the node reported that has no class of its own here (an internal error, a route's own
@@ -30,12 +25,6 @@ export class RemoteJobError extends RemoteError {
   ) {
     super(name, code, message)
   }
-}
-
-/** True when `value` has the shape of a wire error. */
-export function isWireError(value: unknown): value is WireError {
-  const e = value as Partial<WireError> | null
-  return typeof e === 'object' && e !== null && typeof e.name === 'string' && typeof e.code === 'string' && typeof e.message === 'string'
 }
 
 /** The same message, on an error built by a constructor that writes its own. */
@@ -66,7 +55,7 @@ const REBUILD: Record<string, (w: WireError) => Error> = {
  */
 export function errorFromWire(wire: WireError, context: { status?: number; jobId?: string } = {}): Error {
   if (context.jobId !== undefined) {
-    return wire.name === 'JobCancelledError' ? new JobCancelledError(context.jobId) : new JobFailedError(context.jobId, { name: wire.name, code: wire.code, message: wire.message })
+    return wire.name === 'JobCancelledError' ? new JobCancelledError(context.jobId) : new JobFailedError(context.jobId, toWireError(wire))
   }
   const rebuild = REBUILD[wire.name]
   return rebuild === undefined ? new RemoteJobError(wire.name, wire.code, wire.message, context.status) : rebuild(wire)

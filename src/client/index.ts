@@ -47,7 +47,7 @@ export const CLIENT_REQUEST_TIMEOUT_MS = 10_000
 const RESULTS_CONCURRENCY = 4
 const BACKOFF = { minMs: 100, maxMs: 2000 }
 /** Event streams opened in a row that ended without an event before `events()` gives up (about 30 s of backoff). */
-const STREAM_REOPENS_MAX = 20
+const MAX_STREAM_REOPENS = 20
 /** Longest wait the HTTP API accepts for `submitTimeoutMs`. */
 const NODE_WAIT_MAX_MS = 600_000
 
@@ -304,7 +304,7 @@ export class DistributeXClient<Jobs extends object = AnyJobs> {
         lastError = error as Error
       }
       // Streams that open but break before any event: give up after a while rather than loop.
-      if (round >= STREAM_REOPENS_MAX) throw lastError ?? unreachable(this.peers, `the event stream of job ${id} kept breaking`)
+      if (round >= MAX_STREAM_REOPENS) throw lastError ?? unreachable(this.peers, `the event stream of job ${id} kept breaking`)
       this.preferred = (this.preferred + 1) % this.peers.length
       await sleep(backoffMs(round), signal).catch((error: unknown) => {
         throw aborted(error, signal, options, id) ?? error

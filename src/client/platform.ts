@@ -4,7 +4,7 @@
  * one file so the determinism check of src/ can allow exactly this binding. Uses only what browsers
  * and Node.js 20 both provide (setTimeout, AbortSignal.timeout, Date.now, crypto.getRandomValues).
  */
-import { AbortedError } from '../errors.js'
+import { abortable } from '../env/abort.js'
 
 /** Wall-clock milliseconds, for the client's own deadlines. */
 export function nowMs(): number {
@@ -13,20 +13,9 @@ export function nowMs(): number {
 
 /** Resolves after `ms`, or rejects with AbortedError when `signal` aborts first. */
 export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new AbortedError('operation aborted', { cause: signal.reason }))
-      return
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new AbortedError('operation aborted', { cause: signal!.reason }))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
+  return abortable<void>(signal, (resolve) => {
+    const timer = setTimeout(resolve, ms)
+    return () => clearTimeout(timer)
   })
 }
 

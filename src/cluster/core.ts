@@ -7,7 +7,9 @@
  * Every node publishes a MemberRecord about itself every `gossipIntervalMs`, and at once whenever
  * its election state changes. Records carry addresses, load metrics and the election state below;
  * a phi-accrual detector over their arrivals yields member states joining, up, suspect, down,
- * leaving.
+ * leaving. A record carries the configuration's member lists on the leader, for a few records
+ * after a node adopts a new configuration, and again whenever a peer's record shows it an older one
+ * (so a node that lost those records catches up even while nobody leads); else only its version.
  *
  * ## Membership: voters and workers
  * The configuration, versioned by (epoch, counter), lists the admitted members in two sets: the
@@ -39,6 +41,32 @@
  * lease may also be counted over the previous configuration (the majorities of the two intersect),
  * so a change does not interrupt it. A leave settles when the node is out of the configuration, or
  * when every other live voter is leaving too.
+ *
+ * ## Membership at scale (membership 'swim')
+ * With 'gossip' every node publishes its record to all every gossipIntervalMs, and every record
+ * costs each receiver a signature check: per node O(N) records a second, O(N²) for the cluster.
+ * With 'swim' only the nodes whose records the election and configuration need publish
+ * periodically: voters (pre-votes, votes, lease echoes, configurations held), joiners (admission)
+ * and the leader (its record carries the configuration to everyone). A worker (admitted, up, not
+ * a voter) publishes only when its own state changes (admission, a configuration, leave, a grant),
+ * at most once per workerRecordMinMs, plus a refresh every workerRefreshMs, stretched so that all
+ * workers' refreshes add up to at most workerRecordsPerS (its job types, durations and log position
+ * travel there). It does not echo lease sequences: only voters' echoes count. Its liveness comes
+ * from SWIM (src/cluster/swim/core.ts: one probe a period, k indirect probes, Lifeguard's suspicion;
+ * detection in about a period plus the suspicion timeout, an update reaches all in O(log N)
+ * periods) through `liveness`: alive → up, suspect → suspect, dead → down, left → leaving; and
+ * its numeric load from SWIM's piggybacked loads (swim/load.ts). Per node: records from at most
+ * `voters` (+1 joiners) at gossip rate plus workerRecordsPerS, SWIM's O(1) messages a period, so
+ * the cost no longer grows with N once past the refresh floor. For the same reason the leader's
+ * record carries the member lists only as everyone's does (CONFIG_REPEAT records after a change,
+ * and for peers heard behind, or without a configuration although members), never a worker's: a
+ * worker that sees a newer version says so in a record at once, to be served. Voters keep the phi detector: the
+ * election reads it, and voters publish at the same rate as before (a member that just became a
+ * voter starts a fresh detector, its sparse worker records being no lag). Safety is unchanged:
+ * SWIM decides only the states of workers, which count for no quorum and hold no lease; they
+ * enter the leader's choices only as "live worker" (steps 3, 4), which also needs the worker's
+ * record to say `up`, i.e. that it holds the configuration; a worker's records being fewer only
+ * removes grants and echoes that counted for nothing.
  *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
@@ -101,7 +129,10 @@
  * 2. Pre-vote. A node that has heard no live leader for `leaseMs·(1+drift)` and sees a majority of
  *    voters alive asks for pre-votes for epoch+1 without changing its own state; others grant only
  *    if they too have no live leader. Only with a majority of grants does it persist epoch+1 and a
- *    vote for itself. A node cut off one way or in a minority therefore never inflates epochs.
+ *    vote for itself. A node cut off one way or in a minority therefore never inflates epochs. A
+ *    record shows one grant, held for one candidate until that candidate is down or has not moved
+ *    on for a pre-vote round: a candidate that cannot hear the grants must not hold them for ever.
+ *    Grants bind nothing else (votes are what is persisted), so moving one is safe.
  * 3. Deterministic choice. Candidates wait an extra `rank·candidateStaggerMs`, where rank is their
  *    position among live voters in configuration order (oldest member first), so in the common case
  *    the oldest live member leads and candidates do not split the vote.
@@ -116,9 +147,9 @@
  *    for leaseMs·(1+drift); a restarted node waits that long after boot. With clock rates within
  *    `drift` of true time, a new leader is elected only after the old lease has ended in real time.
  *    A leader that steps down says so in its next record; followers that see it stop waiting.
- * 6. Check quorum. A leader that has held no lease for a full `leaseMs` stops announcing leadership,
- *    so followers that still hear it (a one-way cut) time out and elect a leader the majority can
- *    reach.
+ * 6. Check quorum. A leader that has held no lease for a full `leaseMs` (plus the observed lag,
+ *    below) stops announcing leadership, so followers that still hear it (a one-way cut) time out
+ *    and elect a leader the majority can reach.
  * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
  *    (epoch of its last entry, index one past it), set by the log's owner through `setLogPosition`.
  *    A node grants a pre-vote or a vote only to a candidate whose log is at least as up to date as
@@ -135,6 +166,30 @@
  *    voter to win. Stepping down and not campaigning only ever remove leaders, so this cannot
  *    weaken any safety property; the reason is kept for /status until the node leads again.
  *
+ * ## Lag
+ * On an overloaded host (issue 9: load average 30 on two cores) every event loop stalls for
+ * hundreds of ms again and again. With timeouts fixed at one lease, a leader stalled a little over
+ * a lease lost it (its followers timed out, or it stepped down by rule 6), a pre-vote or candidacy
+ * round could not finish within its 600 ms window, and the cluster made and lost a leader every few
+ * seconds for as long as the load lasted. So each node measures the lag it sees: the gap between
+ * two records of one voter, or between two of its own ticks, beyond the gossip interval (the
+ * sender's stall, ours, or the network's; a peer's gap past downAfterMs is a failure and not
+ * counted), keeping the largest recent sample, forgotten linearly (LAG_DECAY) and at most
+ * LAG_MAX_LEASES leases. The lag is added to the follower's election timeout (rules 2 and 5), to
+ * the leader's check quorum (rule 6), and twice (out and back) to the pre-vote and candidacy
+ * windows and the grant hold. And a follower echoes each new lease sequence of its leader at once
+ * instead of in its next periodic record (which it replaces, so the traffic stays the same), so the
+ * lease does not spend up to a gossip interval waiting for it. A node does not campaign on the
+ * first tick after a stall of its own: Node runs the timer before the records that queued
+ * meanwhile, so the leader's silence it would act on is its own.
+ * Why this is safe: the lag only ever lengthens how long a follower waits before it grants or votes
+ * (never below leaseMs·(1+drift), so rule 5's exclusivity holds as before), while the leader's
+ * lease still ends at t + leaseMs·(1-2·drift); votes stay one per persisted epoch, and the windows
+ * and the check quorum decide only when a node campaigns or stops announcing, never who may win
+ * (rules 1, 4 and 7 are unchanged). The cost is liveness: under lag a dead leader is replaced up to
+ * LAG_MAX_LEASES leases later; once the lag is gone the waits return to normal within
+ * LAG_MAX_LEASES·leaseMs/LAG_DECAY (60 s).
+ *
  * ## Properties
  * - Election safety: at most one leader per epoch (one persisted vote per node per epoch, majority
  *   quorums of intersecting configurations).
@@ -144,12 +199,16 @@
  *   stores fence lower epochs.
  * - A minority side (no majority of voters reachable) has no leader with a lease: no manager duties.
  * - Liveness: once a majority of voters can talk both ways for long enough, one leader is elected
- *   and known to all within about leaseMs·(1+drift) + (rank+3)·gossipIntervalMs (see liveness bound
- *   in actors/cluster.ts and the simulator scenarios).
+ *   and known to all within about leaseMs·(1+drift) + (rank+3)·gossipIntervalMs, plus the observed
+ *   lag (at most LAG_MAX_LEASES leases; see liveness bound in actors/cluster.ts and the simulator
+ *   scenarios; test/sim/replicated-lag.test.ts for a cluster under heavy lag).
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
+import { assert } from '../assert.js'
+import { InvalidArgumentError } from '../errors.js'
 import { PhiDetector } from './phi.js'
+import { withLoad } from './swim/load.js'
 import {
   emptyMetrics,
   type ClusterConfig,
@@ -188,6 +247,24 @@ export interface ClusterOptions {
    * fault tolerance within a minute.
    */
   voterDownMs: number
+  /**
+   * How workers' liveness and load travel ("Membership at scale" in the module doc). 'gossip' (the
+   * default): every member publishes its record to all every gossipIntervalMs and a phi detector
+   * watches each. 'swim': voters, joiners and the leader still do; workers publish only when their
+   * own state changes and for a slow refresh, their liveness comes from SWIM (ClusterCoreInit.liveness)
+   * and their load from SWIM's piggybacked loads.
+   */
+  membership: 'gossip' | 'swim'
+  /** With 'swim': least time between two records of a worker (state changes wait for it). */
+  workerRecordMinMs: number
+  /**
+   * With 'swim': a worker republishes its record at least this often, so a lost state change, its job
+   * types and durations still arrive; the period grows with the workers so that the records all
+   * workers publish together stay at most workerRecordsPerS.
+   */
+  workerRefreshMs: number
+  /** With 'swim': records per second that all workers' refreshes add up to, at most (past workerRefreshMs). */
+  workerRecordsPerS: number
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -200,20 +277,41 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   candidateStaggerMs: 150,
   voters: undefined,
   voterDownMs: 30_000,
+  membership: 'gossip',
+  workerRecordMinMs: 1000,
+  workerRefreshMs: 10_000,
+  workerRecordsPerS: 5,
 }
 
-/** What the driver must do after a step. */
+/**
+ * What the core reads of SWIM (src/cluster/swim/core.ts satisfies it) with membership 'swim': a
+ * member's status and its latest load figures (values laid out by swim/load.ts).
+ */
+export interface Liveness {
+  member(id: NodeId): { readonly status: 'alive' | 'suspect' | 'dead' | 'left'; readonly incarnation: number } | undefined
+  load(id: NodeId): { readonly version: number; readonly values: readonly number[] } | undefined
+}
+
+/** What the driver must do after a step: all of it, so carrying it out never calls back into the core. */
 export interface Ready {
   /** Write this state durably before publishing. */
   readonly persist: PersistedClusterState | undefined
-  /** Publish the node's record (after persisting). */
-  readonly publish: boolean
+  /** The node's record to publish (after persisting), or undefined. */
+  readonly publish: MemberRecord | undefined
+}
+
+/** What a record carries from outside the core, read only when a record is due. */
+export interface RecordInputs {
+  readonly metrics: NodeMetrics
+  readonly addresses: readonly string[]
 }
 
 interface Peer {
   record: MemberRecord
-  readonly detector: PhiDetector
+  detector: PhiDetector
   lastHeardMs: number
+  /** Whether the node was a voter when its last record arrived: a worker's records are sparse under SWIM, a voter's periodic. */
+  voterWhenHeard: boolean
 }
 
 interface Leading {
@@ -233,12 +331,21 @@ export interface ClusterCoreInit {
   options?: Partial<ClusterOptions>
   random: Random
   nowMs: number
+  /** Required with membership 'swim': workers' states and loads. */
+  liveness?: Liveness
 }
 
 export class ClusterCore {
   readonly self: NodeId
   readonly options: ClusterOptions
   private readonly random: Random
+  private readonly liveness: Liveness | undefined
+  /** The workers of `config` as a set, for the per-member checks of 'swim' (rebuilt when the configuration changes). */
+  private workerSet: { readonly of: ClusterConfig | null; readonly ids: ReadonlySet<NodeId> } = { of: null, ids: new Set() }
+  /** Per SWIM-governed worker: the load version last seen and when, for MemberView.lastSeenMsAgo. */
+  private readonly loadSeen = new Map<NodeId, { version: number; atMs: number }>()
+  /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
+  private lastPublishMs = -Infinity
   private addresses: readonly string[]
   private incarnation: number
   private seq = 0
@@ -260,9 +367,16 @@ export class ClusterCore {
    * without it, admitting a member that has not echoed yet would make the lease lapse.
    */
   private previousConfig: ClusterConfig | null = null
+  /** The pre-vote this node grants (a record shows one), and since when it grants it to that candidate. */
   private grant: { candidate: NodeId; epoch: number } | null = null
+  private grantAtMs = -Infinity
   private support: Support | null = null
   private leaderHeardMs: number
+  /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
+  private lagMs = 0
+  private lagAtMs = 0
+  /** When `tick` last ran: a longer gap than a gossip interval is a stall of this node's own event loop. */
+  private lastTickMs: number | undefined
   private leading: Leading | null = null
   private electionAtMs: number
   private nextPublishMs: number
@@ -287,16 +401,21 @@ export class ClusterCore {
   private foreign = 0
   private dirty = false
   private publishNow = false
+  /** The (epoch, vote) last handed out to persist: what this node has promised, across restarts. */
+  private promised: { epoch: number; vote: NodeId | null }
 
   constructor(init: ClusterCoreInit) {
     this.self = init.self
     this.options = { ...DEFAULT_CLUSTER_OPTIONS, ...init.options }
     this.random = init.random
+    this.liveness = init.liveness
+    if (this.options.membership === 'swim' && init.liveness === undefined) throw new InvalidArgumentError("membership 'swim' needs a liveness source (the SWIM core)")
     this.addresses = init.addresses
     const p = init.persisted
     this.incarnation = (p?.incarnation ?? 0) + 1
     this.epoch = p?.epoch ?? 0
     this.vote = p?.vote ?? null
+    this.promised = { epoch: this.epoch, vote: this.vote }
     this.config = p?.config ?? null
     this.cluster = p?.clusterId ?? null
     // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
@@ -317,9 +436,14 @@ export class ClusterCore {
 
   /** Advances time: periodic gossip, elections, lease upkeep, configuration changes. */
   tick(nowMs: number): void {
+    const stalled = this.lastTickMs !== undefined && nowMs - this.lastTickMs > this.options.gossipIntervalMs
+    if (stalled) this.noteGap(nowMs - this.lastTickMs!, nowMs, true)
+    this.lastTickMs = nowMs
     if (nowMs >= this.nextPublishMs) this.publishNow = true
     this.upkeepLeadership(nowMs)
-    this.campaign(nowMs)
+    // After a stall the timer runs before the records that queued meanwhile (Node runs timers
+    // before I/O): campaigning now would go by a leader's silence that is only ours.
+    if (!stalled) this.campaign(nowMs)
     this.changeConfig(nowMs)
     this.forget(nowMs)
   }
@@ -333,14 +457,24 @@ export class ClusterCore {
     }
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
+    const voter = this.isVoter(record.node)
     if (peer === undefined) {
-      peer = { record, detector: new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2), lastHeardMs: nowMs }
+      peer = { record, detector: this.newDetector(), lastHeardMs: nowMs, voterWhenHeard: voter }
       this.peers.set(record.node, peer)
     }
+    // Under SWIM a worker's records are sparse: a member that has just become a voter starts a fresh
+    // detector, and its last gap (a worker's, not a stall) is no lag sample.
+    if (this.options.membership === 'swim' && voter && !peer.voterWhenHeard) peer.detector = this.newDetector()
+    else if (peer.record.incarnation === record.incarnation && voter) this.noteGap(nowMs - peer.lastHeardMs, nowMs)
+    peer.voterWhenHeard = voter
     peer.record = record
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
     this.adoptConfig(record)
+    // A quiet worker that sees a newer configuration without the lists says so in a record, so
+    // that the voters repeat them (repeatConfigFor); else it would wait for its refresh.
+    if (this.quietWorker() && this.config !== null && record.config !== null && versionAfter(record.config, this.config)) this.publishNow = true
+    this.repeatConfigFor(record)
     this.adoptIdentity(record)
     this.followLeader(record, nowMs)
     this.answerCandidate(record, nowMs)
@@ -406,18 +540,39 @@ export class ClusterCore {
 
   // ---- outputs -----------------------------------------------------------------------------------
 
-  /** What to persist and whether to publish now; resets both. */
-  takeReady(nowMs: number): Ready {
-    const ready: Ready = {
-      persist: this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config, clusterId: this.cluster } : undefined,
-      publish: this.publishNow,
-    }
+  /**
+   * What to persist and the record to publish now; resets both. `inputs` is read only when a record
+   * is due, for the load and addresses it carries (else the last ones set). A record is built
+   * before the state is written and published after: its lease sequence counts from this earlier
+   * time, which only shortens the lease.
+   */
+  takeReady(nowMs: number, inputs?: () => RecordInputs): Ready {
+    // Rule 1 where the promise leaves the core: epochs never go back, and a vote once given in an
+    // epoch is never moved to another candidate in it.
+    assert(this.epoch >= this.promised.epoch, `epoch went back from ${this.promised.epoch} to ${this.epoch}`)
+    assert(
+      this.epoch > this.promised.epoch || this.promised.vote === null || this.vote === this.promised.vote,
+      `vote of epoch ${this.epoch} moved from ${this.promised.vote} to ${this.vote}`,
+    )
+    if (this.dirty) this.promised = { epoch: this.epoch, vote: this.vote }
+    const quiet = this.quietWorker()
+    // A worker under SWIM holds a state change back until workerRecordMinMs after its last record.
+    const publish = this.publishNow && (!quiet || nowMs - this.lastPublishMs >= this.options.workerRecordMinMs)
+    const persist = this.dirty ? { incarnation: this.incarnation, epoch: this.epoch, vote: this.vote, config: this.config, clusterId: this.cluster } : undefined
     this.dirty = false
-    if (this.publishNow) {
+    let record: MemberRecord | undefined
+    if (publish) {
       this.publishNow = false
-      this.nextPublishMs = nowMs + this.options.gossipIntervalMs
+      this.lastPublishMs = nowMs
+      this.nextPublishMs = nowMs + (quiet ? this.workerRefreshMs() : this.options.gossipIntervalMs)
+      if (inputs !== undefined) {
+        const { metrics, addresses } = inputs()
+        this.metrics = metrics
+        this.addresses = addresses
+      }
+      record = this.record(nowMs)
     }
-    return ready
+    return { persist, publish: record }
   }
 
   /** The record to publish now; each call is a new record (and a new lease sequence while leading). */
@@ -445,13 +600,20 @@ export class ClusterCore {
       support: this.support,
       log: this.log,
       clusterId: this.cluster,
-      config:
-        c === null
-          ? null
-          : this.leading !== null || this.seq - this.configSeq <= CONFIG_REPEAT
-            ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers }
-            : { epoch: c.epoch, counter: c.counter },
+      config: c === null ? null : this.carriesMembers() ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
     }
+  }
+
+  /**
+   * Whether the next record carries the member lists: for CONFIG_REPEAT records after a change (or a
+   * peer heard behind), and always on the leader under 'gossip'. Under 'swim' the leader's lists
+   * would cost every node O(N) bytes 4 times a second, so it repeats them like the others; a worker
+   * never carries them (its records are few, and voters serve the nodes behind).
+   */
+  private carriesMembers(): boolean {
+    if (this.quietWorker()) return false
+    if (this.leading !== null && this.options.membership === 'gossip') return true
+    return this.seq - this.configSeq <= CONFIG_REPEAT
   }
 
   /** True while this node leads and its lease holds: it may perform leader-only effects. */
@@ -503,6 +665,7 @@ export class ClusterCore {
     const members: MemberView[] = []
     const voters = new Set(this.config?.members ?? [])
     const leader = this.leader(nowMs)
+    const warning = this.quiet(nowMs)
     const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
     members.push({
       nodeId: this.self,
@@ -519,16 +682,30 @@ export class ClusterCore {
     ids.delete(this.self)
     for (const id of [...ids].sort()) {
       const peer = this.peers.get(id)
+      const swim = this.swimStatus(id)
+      const state = this.stateOf(id, nowMs)
+      let lastSeenMsAgo = peer === undefined ? null : nowMs - peer.lastHeardMs
+      let metrics = peer?.record.metrics ?? null
+      if (swim !== undefined) {
+        // A worker under SWIM: its load figures come by SWIM, as of when this node first saw their version.
+        const load = this.liveness!.load(id)
+        if (load !== undefined && metrics !== null) {
+          const seen = this.loadSeen.get(id)
+          if (seen === undefined || seen.version !== load.version) this.loadSeen.set(id, { version: load.version, atMs: nowMs })
+          metrics = withLoad(metrics, load.values)
+          lastSeenMsAgo = Math.min(lastSeenMsAgo ?? Infinity, nowMs - this.loadSeen.get(id)!.atMs)
+        }
+      }
       members.push({
         nodeId: id,
-        state: this.stateOf(id, nowMs),
+        state,
         addresses: peer?.record.addresses ?? [],
         incarnation: peer?.record.incarnation ?? 0,
         voter: voters.has(id),
         role: role(id),
-        phi: peer === undefined ? Infinity : peer.detector.phi(nowMs),
-        lastSeenMsAgo: peer === undefined ? null : nowMs - peer.lastHeardMs,
-        metrics: peer?.record.metrics ?? null,
+        phi: swim !== undefined ? (state === 'up' ? 0 : state === 'suspect' ? this.options.suspectPhi : Infinity) : peer === undefined ? Infinity : peer.detector.phi(nowMs),
+        lastSeenMsAgo,
+        metrics,
       })
     }
     return {
@@ -539,7 +716,26 @@ export class ClusterCore {
       config: this.config,
       members,
       ...(this.resigned === undefined ? {} : { resigned: this.resigned }),
+      ...(warning === undefined ? {} : { warning }),
     }
+  }
+
+  /**
+   * Why this node looks cut off, or undefined: it has heard no record from any other node for
+   * QUIET_WARNING_MS although it is joining (it needs the leader to admit it) or its configuration
+   * lists other members. A founder alone hears nothing and is not warned about.
+   */
+  quiet(nowMs: number): string | undefined {
+    let heardMs = this.bootMs
+    for (const peer of this.peers.values()) heardMs = Math.max(heardMs, peer.lastHeardMs)
+    const silentMs = nowMs - heardMs
+    if (silentMs < QUIET_WARNING_MS) return undefined
+    const others = (this.config?.members.length ?? 0) + (this.config?.workers.length ?? 0) - (this.isMember(this.self) ? 1 : 0)
+    if (this.status !== 'joining' && others === 0) return undefined
+    const seconds = Math.round(silentMs / 1000)
+    return this.status === 'joining'
+      ? `joining, but no gossip from any member for ${seconds} s: check that a bootstrap peer is reachable and holds the same cluster secret`
+      : `no gossip from any other member for ${seconds} s: this node may be cut off from the cluster`
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -558,8 +754,18 @@ export class ClusterCore {
 
   // ---- membership ------------------------------------------------------------------------------
 
+  /** What this node concludes about `id` now (this node itself: its own status). */
+  memberState(id: NodeId, nowMs: number): MemberState {
+    return id === this.self ? this.status : this.stateOf(id, nowMs)
+  }
+
   private stateOf(id: NodeId, nowMs: number): MemberState {
     const peer = this.peers.get(id)
+    const swim = this.swimStatus(id)
+    if (swim !== undefined) {
+      if (peer?.record.status === 'leaving' || swim === 'left') return 'leaving'
+      return swim === 'alive' ? 'up' : swim === 'suspect' ? 'suspect' : 'down'
+    }
     if (peer === undefined) return 'down'
     if (peer.record.status === 'leaving') return 'leaving'
     if (peer.detector.phi(nowMs) >= this.options.suspectPhi) return nowMs - peer.lastHeardMs > this.options.downAfterMs ? 'down' : 'suspect'
@@ -571,6 +777,38 @@ export class ClusterCore {
     for (const [id, peer] of this.peers) {
       if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
     }
+    for (const id of this.loadSeen.keys()) if (!this.workers().has(id)) this.loadSeen.delete(id)
+  }
+
+  /**
+   * The SWIM status of `id` when SWIM decides its state: membership 'swim', `id` a worker of this
+   * node's configuration, and known to SWIM. Voters and joiners keep the record detector.
+   */
+  private swimStatus(id: NodeId): 'alive' | 'suspect' | 'dead' | 'left' | undefined {
+    if (this.liveness === undefined || !this.workers().has(id)) return undefined
+    return this.liveness.member(id)?.status
+  }
+
+  private workers(): ReadonlySet<NodeId> {
+    if (this.workerSet.of !== this.config) this.workerSet = { of: this.config, ids: new Set(this.config?.workers ?? []) }
+    return this.workerSet.ids
+  }
+
+  /**
+   * True for a worker under SWIM: admitted, up, neither a voter nor leading. Its records count for
+   * no quorum and no lease, so it publishes only on changes of its own state and a slow refresh.
+   */
+  private quietWorker(): boolean {
+    return this.options.membership === 'swim' && this.status === 'up' && this.leading === null && this.workers().has(this.self)
+  }
+
+  /** A quiet worker's refresh period: workerRefreshMs, longer once all workers together would exceed workerRecordsPerS. */
+  private workerRefreshMs(): number {
+    return Math.max(this.options.workerRefreshMs, (this.workers().size / this.options.workerRecordsPerS) * 1000)
+  }
+
+  private newDetector(): PhiDetector {
+    return new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2)
   }
 
   /** True for admitted members: voters and workers. */
@@ -599,6 +837,21 @@ export class ClusterCore {
     if (this.status === 'joining' && this.isMember(this.self)) this.status = 'up'
     // Removed while away (by hand, or replaced and then removed): ask to be admitted again.
     else if (this.status === 'up' && !this.isMember(this.self)) this.status = 'joining'
+  }
+
+  /**
+   * A peer whose record shows an older configuration than ours missed the records that carried
+   * the members: send them again in our next CONFIG_REPEAT records. Without it, a voter that lost
+   * those records could never catch up while nobody leads (only a leader repeats them always), and
+   * with two voters left (one with the newer configuration, the other with the longer log) each
+   * refuses the other for ever. Spreading a configuration only adds holders, so safety is unchanged.
+   */
+  private repeatConfigFor(record: MemberRecord): void {
+    if (this.config === null || this.seq - this.configSeq <= CONFIG_REPEAT) return
+    // Under 'swim' the leader no longer carries the lists in every record, so a member that lost its
+    // configuration (a wiped data dir: it says it has none) is served like one that is behind.
+    const behind = record.config === null ? this.options.membership === 'swim' && this.isMember(record.node) : versionAfter(this.config, record.config)
+    if (behind) this.configSeq = this.seq
   }
 
   /**
@@ -767,8 +1020,45 @@ export class ClusterCore {
 
   /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
   private liveLeaderKnown(nowMs: number): boolean {
-    if (this.leading !== null) return nowMs - this.leading.lastLeaseMs <= this.options.leaseMs
-    return nowMs - this.leaderHeardMs <= this.options.leaseMs * (1 + this.options.drift)
+    if (this.leading !== null) return nowMs - this.leading.lastLeaseMs <= this.options.leaseMs + this.lag(nowMs)
+    return nowMs - this.leaderHeardMs <= this.electionTimeoutMs(nowMs)
+  }
+
+  /**
+   * How long a follower waits after the last new lease sequence of its leader before it grants,
+   * votes or campaigns: at least leaseMs·(1+drift) (rule 5), plus the observed lag.
+   */
+  private electionTimeoutMs(nowMs: number): number {
+    return this.options.leaseMs * (1 + this.options.drift) + this.lag(nowMs)
+  }
+
+  /**
+   * A round of pre-votes or votes: the candidate's record out, the voters' answers back. Each leg
+   * may wait out a lagging event loop, so the round grows by twice the observed lag.
+   */
+  private roundMs(nowMs: number): number {
+    return 2 * this.options.gossipIntervalMs + 100 + 2 * this.lag(nowMs)
+  }
+
+  /**
+   * Takes the gap between two records of one voter's incarnation, or between two ticks of this
+   * node. Records are due every gossipIntervalMs and ticks more often, so anything beyond a gossip
+   * interval was spent in a paused or overloaded event loop (the sender's or ours) or in the
+   * network. A peer's gap longer than downAfterMs is a failure, not lag; our own is lag whatever
+   * its length (lag() caps it).
+   */
+  private noteGap(gapMs: number, nowMs: number, own = false): void {
+    if (gapMs > this.options.downAfterMs && !own) return
+    const sample = gapMs - this.options.gossipIntervalMs
+    if (sample > this.lag(nowMs)) {
+      this.lagMs = sample
+      this.lagAtMs = nowMs
+    }
+  }
+
+  /** The observed lag now: the largest recent sample, forgotten at LAG_DECAY per ms, at most LAG_MAX_LEASES leases. */
+  lag(nowMs: number): number {
+    return Math.min(LAG_MAX_LEASES * this.options.leaseMs, Math.max(0, this.lagMs - (nowMs - this.lagAtMs) * LAG_DECAY))
   }
 
   private isVoter(id: NodeId): boolean {
@@ -785,10 +1075,10 @@ export class ClusterCore {
     }
     if (this.candidateEpoch === this.epoch && nowMs < this.candidacyUntilMs) return
     if (this.liveLeaderKnown(nowMs)) return
-    const earliest = this.leaderHeardMs + this.options.leaseMs * (1 + this.options.drift) + this.rank(nowMs) * this.options.candidateStaggerMs
+    const earliest = this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.rank(nowMs) * this.options.candidateStaggerMs
     if (nowMs < Math.max(this.electionAtMs, earliest)) return
     if (config.members.filter((m) => this.alive(m, nowMs)).length < this.quorum(config)) return
-    this.preVote = { epoch: this.epoch + 1, untilMs: nowMs + 2 * this.options.gossipIntervalMs + 100 }
+    this.preVote = { epoch: this.epoch + 1, untilMs: nowMs + this.roundMs(nowMs) }
     this.publishNow = true
     this.countVotes(nowMs)
   }
@@ -817,9 +1107,12 @@ export class ClusterCore {
       if (
         this.grant === null ||
         this.grant.epoch < record.preVote ||
-        (this.grant.epoch === record.preVote && this.grant.candidate !== candidate && !this.alive(this.grant.candidate, nowMs))
+        (this.grant.epoch === record.preVote &&
+          this.grant.candidate !== candidate &&
+          (!this.alive(this.grant.candidate, nowMs) || nowMs - this.grantAtMs > this.grantHoldMs(nowMs)))
       ) {
         this.grant = { candidate, epoch: record.preVote }
+        this.grantAtMs = nowMs
         this.publishNow = true
       }
     }
@@ -830,6 +1123,16 @@ export class ClusterCore {
       this.dirty = true
       this.publishNow = true
     }
+  }
+
+  /**
+   * How long a pre-vote grant binds this node to its candidate: the candidate's pre-vote round
+   * (which grows with the observed lag) and one gossip interval more. A candidate that does not move to its epoch in that time has not
+   * heard enough grants (it may hear nobody, over a one-way cut), so the grant may go to another;
+   * else the two voters that hear each other would refuse each other for ever in its favour.
+   */
+  private grantHoldMs(nowMs: number): number {
+    return this.roundMs(nowMs) + this.options.gossipIntervalMs
   }
 
   private countVotes(nowMs: number): void {
@@ -845,7 +1148,7 @@ export class ClusterCore {
         this.vote = this.self
         this.candidateEpoch = p
         this.support = null
-        this.candidacyUntilMs = nowMs + 2 * this.options.gossipIntervalMs + 100
+        this.candidacyUntilMs = nowMs + this.roundMs(nowMs)
         this.dirty = true
         this.publishNow = true
       }
@@ -855,6 +1158,8 @@ export class ClusterCore {
     if (this.candidateEpoch !== this.epoch || config.epoch >= this.epoch) return
     const votes = members.filter((m) => m === this.self || (this.peers.get(m)?.record.epoch === this.epoch && this.peers.get(m)?.record.vote === this.self)).length
     if (votes < this.quorum(config)) return
+    // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
+    assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
     this.commitAtConfig = 0
     this.resigned = undefined
@@ -881,14 +1186,18 @@ export class ClusterCore {
     this.support = { leader: record.node, epoch: record.epoch, seq: record.leaderSeq }
     this.leaderHeardMs = nowMs
     this.preVote = null
-    if (before === null || before.leader !== record.node || before.epoch !== record.epoch) this.publishNow = true
+    // Echo at once: the leader's lease runs from when it sent this sequence, and waiting for our next
+    // periodic record would spend up to a gossip interval of it. It replaces that record (takeReady
+    // restarts the interval), so a follower still publishes about once per leader record. A quiet
+    // worker's echo counts for no lease (only voters' do), so it does not answer at all.
+    if (!this.quietWorker()) this.publishNow = true
   }
 
   private upkeepLeadership(nowMs: number): void {
     const leading = this.leading
     if (leading === null) return
     if (this.holdsLease(nowMs)) leading.lastLeaseMs = nowMs
-    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs) this.stepDown()
+    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs + this.lag(nowMs)) this.stepDown()
   }
 
   private stepDown(): void {
@@ -934,11 +1243,20 @@ export class ClusterCore {
   }
 }
 
+/** Observed lag is forgotten at this many ms per ms: a 1 s stall counts for 20 s. */
+const LAG_DECAY = 0.05
+
+/** Most lag added to the election timeout and the leader's check quorum, in leases: bounds failover under load. */
+const LAG_MAX_LEASES = 3
+
 /** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */
 const RESIGN_HOLD_OFF_LEASES = 3
 
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
+
+/** Silence from every other node after which a node that should hear some says so (ClusterCore.quiet). */
+export const QUIET_WARNING_MS = 10_000
 
 /** Silence after which a node that is not a voter is forgotten. */
 const FORGET_AFTER_MS = 60_000

@@ -52,6 +52,8 @@ export interface ClusterView {
   readonly members: readonly MemberView[]
   /** Why this node gave up the lead (ClusterCore.resign), until it leads again. */
   readonly resigned?: string
+  /** Set while this node hears no other member although it should (see ClusterCore.quiet). */
+  readonly warning?: string
 }
 
 /** An empty metrics record. */

@@ -7,7 +7,9 @@
  *
  * Invariants: it reads the cluster through this peer's view and the jobs and forecasts through
  * JobClient, which follows the leader, so it keeps working on a peer that loses (or never had) the
- * lead; a failed ask leaves a gap (null figures), never an error for the page. A forecast names
+ * lead; a failed ask leaves a gap (null figures), never an error for the page. The leader's alerts
+ * come with its forecast, and on the leader also from its own /status (so they are in the history
+ * while nobody watches, and survive a failed forecast ask), listed once. A forecast names
  * only members of this peer's view, and its times are seconds after the summary's own time, so the
  * leader's clock never mixes with this peer's. Time comes from the environment. The epoch history
  * and the last HISTORY_POINTS summaries are kept for pages that open later; only the newest of them
@@ -24,7 +26,7 @@ export const TICK_MS = 1000
 /** Summaries kept for pages that open later (5 minutes). */
 export const HISTORY_POINTS = 300
 /** Finished jobs asked for per tick: throughput above this many per second shows as "at least". */
-export const FINISHED_PER_TICK_MAX = 2000
+export const MAX_FINISHED_PER_TICK = 2000
 /** Leader changes kept. */
 const EPOCHS_KEPT = 50
 /** Jobs shown in the recent list. */
@@ -33,6 +35,8 @@ const RECENT_JOBS = 15
 const LATENCY_WINDOW_MS = 10_000
 /** Event-loop lag above which a member gets an alert. */
 const LAG_ALERT_MS = 200
+/** Most of the leader's alerts a summary carries. */
+const MAX_PREDICTED_ALERTS = 50
 
 /** One member in a summary. */
 export interface MemberSample {
@@ -56,6 +60,8 @@ export interface DashboardAlert {
   readonly message: string
   /** Set on the leader's predicted alerts: seconds until the predicted condition, null when it holds now. */
   readonly predictedInS?: number | null
+  /** The leader's key of the alert (one per condition and node), on its alerts only. */
+  readonly key?: string
 }
 
 /** One peer's load forecast, in jobs per slot ((running + queued) / capacity). */
@@ -235,8 +241,8 @@ export class DashboardHub {
   private async askJobs(now: number): Promise<{ throughput: DashboardSummary['throughput']; recent: RecentJob[] | null }> {
     try {
       const [completed, failed, recent] = await Promise.all([
-        this.deps.jobs.list({ status: 'completed', limit: FINISHED_PER_TICK_MAX }),
-        this.deps.jobs.list({ status: 'failed', limit: FINISHED_PER_TICK_MAX }),
+        this.deps.jobs.list({ status: 'completed', limit: MAX_FINISHED_PER_TICK }),
+        this.deps.jobs.list({ status: 'failed', limit: MAX_FINISHED_PER_TICK }),
         this.deps.jobs.list({ limit: RECENT_JOBS }),
       ])
       const since = this.countedUntil
@@ -248,7 +254,7 @@ export class DashboardHub {
         const bad = fresh(failed.jobs)
         const seconds = Math.max(0.001, (now - since) / 1000)
         for (const j of [...done, ...bad]) this.finished.push({ at: j.finishedAt!, ms: Math.max(0, j.finishedAt! - j.submittedAt) })
-        const capped = done.length === completed.jobs.length && done.length === FINISHED_PER_TICK_MAX
+        const capped = done.length === completed.jobs.length && done.length === MAX_FINISHED_PER_TICK
         throughput = { completed: done.length / seconds, failed: bad.length / seconds, capped }
       }
       return { throughput, recent: recent.jobs.map(recentJob) }
@@ -261,7 +267,7 @@ export class DashboardHub {
   /** The leader's forecast, or null when it does not answer. */
   private async askForecast(): Promise<LoadForecast | null> {
     try {
-      return await this.deps.forecasts.forecast(FORECAST_PEERS_MAX)
+      return await this.deps.forecasts.forecast(FORECAST_MAX_PEERS)
     } catch {
       return null
     }
@@ -282,7 +288,7 @@ export class DashboardHub {
       latency: percentiles(this.finished.map((f) => f.ms)),
       queue: { queued: sum((m) => m.queued), running: sum((m) => m.running), capacity: sum((m) => m.capacity) },
       recent,
-      alerts: [...alertsOf(status, members), ...(leader === null ? [] : predictedAlerts(leader))],
+      alerts: mergeAlerts(alertsOf(status, members, now), leader === null ? [] : predictedAlerts(leader)),
       forecast: leader === null ? null : forecastSummary(leader, members),
     }
   }
@@ -321,34 +327,42 @@ export function percentiles(values: readonly number[]): DashboardSummary['latenc
 }
 
 /**
- * The alerts this peer can tell from its own view, plus those /status carries (the predictive
- * analytics add theirs there as `alerts: [{name, severity, message}]`).
+ * The alerts this peer can tell from its own view (no leader, members down or suspect, event-loop
+ * lag, no other member heard), then the leader's active alerts that /status carries under
+ * `analytics.alerts` on the leader only; their predicted times are seconds after `now`, which is
+ * the leader's own clock there.
  */
-export function alertsOf(status: StatusDocument, members: readonly MemberSample[]): DashboardAlert[] {
+export function alertsOf(status: StatusDocument, members: readonly MemberSample[], now: number): DashboardAlert[] {
   const alerts: DashboardAlert[] = []
   if (status.leader === null) alerts.push({ name: 'NoLeader', severity: 'critical', message: 'No leader is known: jobs are not scheduled until one is elected.' })
+  if (status.warning !== undefined) alerts.push({ name: 'Isolated', severity: 'warning', message: status.warning })
   for (const m of members) {
     if (m.state === 'down') alerts.push({ name: 'MemberDown', severity: 'warning', message: `${m.nodeId} is down.` })
     else if (m.state === 'suspect') alerts.push({ name: 'MemberSuspect', severity: 'warning', message: `${m.nodeId} has not been heard from lately.` })
     if (m.state === 'up' && m.lagMs !== null && m.lagMs > LAG_ALERT_MS)
       alerts.push({ name: 'EventLoopLag', severity: 'warning', message: `${m.nodeId}'s event loop lags ${Math.round(m.lagMs)} ms.` })
   }
-  const extra = (status as { alerts?: unknown }).alerts
-  if (Array.isArray(extra)) {
-    for (const a of extra.slice(0, 50) as Array<Record<string, unknown>>) {
-      if (a === null || typeof a !== 'object') continue
-      const name = typeof a.name === 'string' ? a.name : typeof a.kind === 'string' ? a.kind : 'Alert'
-      const message = typeof a.message === 'string' ? a.message : typeof a.summary === 'string' ? a.summary : JSON.stringify(a).slice(0, 300)
-      alerts.push({ name, severity: a.severity === 'critical' ? 'critical' : 'warning', message })
-    }
+  const leaders = [...(status.analytics?.alerts ?? [])].sort((a, b) => (a.predictedAt ?? -Infinity) - (b.predictedAt ?? -Infinity))
+  for (const a of leaders.slice(0, MAX_PREDICTED_ALERTS)) {
+    const predictedInS = a.predictedAt === null ? null : Math.max(0, Math.round((a.predictedAt - now) / 1000))
+    alerts.push({ name: a.name, severity: a.severity, message: a.message, predictedInS, key: a.key })
   }
   return alerts
 }
 
+/**
+ * One list from this peer's alerts and those of the leader's forecast: a leader alert that both
+ * carry (this peer leads, so its /status has them too) is listed once, as the forecast has it.
+ */
+export function mergeAlerts(own: readonly DashboardAlert[], predicted: readonly DashboardAlert[]): DashboardAlert[] {
+  const keys = new Set(predicted.map((a) => a.key))
+  const local = own.filter((a) => a.key === undefined)
+  const leaders = own.filter((a) => a.key !== undefined && !keys.has(a.key))
+  return [...local, ...predicted, ...leaders]
+}
+
 /** Most peers a summary carries a forecast for: the highest peaks (a page cannot show more lines anyway). */
-export const FORECAST_PEERS_MAX = 32
-/** Most predicted alerts a summary carries. */
-const PREDICTED_ALERTS_MAX = 50
+export const FORECAST_MAX_PEERS = 32
 
 /**
  * The leader's forecast for the page: only peers of this peer's view (the leader may know a peer
@@ -374,7 +388,7 @@ export function forecastSummary(leader: LoadForecast, members: readonly MemberSa
     peers.push({ nodeId: n.node, load, points, peak: Math.max(load, ...points.map((p) => p.load)), saturatesInS: crossing })
   }
   peers.sort((a, b) => b.peak - a.peak || (a.nodeId < b.nodeId ? -1 : 1))
-  return { horizonS: leader.horizonS, saturation: leader.saturation, peers: peers.slice(0, FORECAST_PEERS_MAX), durations: leader.durations, mase: leader.mase }
+  return { horizonS: leader.horizonS, saturation: leader.saturation, peers: peers.slice(0, FORECAST_MAX_PEERS), durations: leader.durations, mase: leader.mase }
 }
 
 /** A load to 1/1000 of a job per slot: finer than any chart shows, and a third of the bytes of a full double. */
@@ -385,9 +399,9 @@ function round(load: number): number {
 /** The leader's alerts (predicted bottlenecks, deadline risks) as the page lists them, soonest first. */
 export function predictedAlerts(leader: LoadForecast): DashboardAlert[] {
   return leader.alerts
-    .map((a) => ({ name: a.name, severity: a.severity, message: a.message, predictedInS: inSeconds(leader, a.predictedAt) }))
+    .map((a) => ({ name: a.name, severity: a.severity, message: a.message, predictedInS: inSeconds(leader, a.predictedAt), key: a.key }))
     .sort((a, b) => (a.predictedInS ?? -1) - (b.predictedInS ?? -1))
-    .slice(0, PREDICTED_ALERTS_MAX)
+    .slice(0, MAX_PREDICTED_ALERTS)
 }
 
 /** Whole seconds from the leader's latest sample to `predictedAt` (0 once it is past); null when the condition holds now. */

@@ -13,8 +13,19 @@
  *   owner reported it released (after stopping its activations).
  * - Epochs grow per shard across leaders: leaderEpoch·2^20 + a counter of this leadership.
  * - A new leader knows no table: it adopts the claims owners send in their renewals and allocates
- *   nothing else until leaseMs·(1+drift)+margin after it started, when every lease granted by a
- *   previous leader and not renewed with it has ended.
+ *   nothing else until max(leaseMs, leaderChangeGraceMs)·(1+drift)+margin after it started, when
+ *   every lease granted by a previous leader and not renewed with it has ended.
+ * - Leases across a leader change (owner-core.ts): an owner whose shards were last renewed by the
+ *   leader of epoch E and that sees a leader of a newer epoch while its lease holds keeps them until
+ *   leaderChangeGraceMs·(1-2·drift) after that renewal's send time. Safe because the newer leader
+ *   proves E's leadership ended (the cluster elects only after the old lease ended), before E could
+ *   give the shards away (not before receipt + hold, after the owner's lease); every later leader
+ *   started after E answered that renewal, so waits past the grace before allocating unclaimed shards.
+ *   Without it an election (up to ~2 s, more under CPU load) plus one late renewal outlasted the
+ *   1.92 s lease and live owners dropped every shard when the leader changed.
+ * - Lapsed claims: an owner whose lease ran out suspends the shard (owner-core.ts) and claims it as
+ *   `lapsed`; a leader adopts it like any claim, but a live claim of a newer epoch replaces it (the
+ *   suspended owner then finds it may not resume and reports it released).
  * - One table per leader epoch (see coordinatorFor): a leader whose cluster lease lapses and comes
  *   back under the same epoch keeps its table. A second table for the same epoch would restart the
  *   counter (reusing epochs, so a persistent key's store refuses the new activation) and would not
@@ -41,6 +52,8 @@ export function coordinatorFor(current: CoordinatorCore | undefined, leaderEpoch
 export interface Allocation {
   readonly owner: NodeId
   readonly epoch: number
+  /** Adopted from a suspended owner's claim: a live claim of a newer epoch replaces it. */
+  lapsed?: boolean
   /** The leader's monotonic time after which the owner's lease has surely ended. */
   expiresMs: number
   /** A handoff is under way: the owner was asked to stop the shard's activations. */
@@ -51,12 +64,18 @@ export interface Allocation {
 export interface ShardGrant {
   readonly shard: number
   readonly epoch: number
+  /** In a claim: the owner's lease ran out and the shard is suspended (it yields to a live claim). */
+  readonly lapsed?: boolean
 }
 
 /** The leader's answer to a renewal: every shard the peer owns now, and those it must release. */
 export interface RenewReply {
   readonly owned: readonly ShardGrant[]
   readonly release: readonly number[]
+  /** The leader epoch that answered: owners extend leases only after seeing a newer one. Absent from older peers. */
+  readonly leaderEpoch?: number
+  /** How long this coordinator has run (a lower bound of how long its leadership has): suspended owners resume by it. */
+  readonly leaderForMs?: number
 }
 
 /** Where a shard lives, or `wait` while it has no owner that may be used yet. */
@@ -70,12 +89,12 @@ export class CoordinatorCore {
 
   constructor(
     readonly leaderEpoch: number,
-    startedMs: number,
+    private readonly startedMs: number,
     private readonly options: EntityOptions,
     private readonly placement: Placement,
   ) {
     assert(Number.isSafeInteger(leaderEpoch) && leaderEpoch > 0 && leaderEpoch < 2 ** 32, 'leader epoch out of range')
-    this.readyAtMs = startedMs + this.holdMs()
+    this.readyAtMs = startedMs + Math.max(this.holdMs(), this.options.leaderChangeGraceMs * (1 + this.options.drift) + this.options.marginMs)
     this.nextRebalanceMs = this.readyAtMs
   }
 
@@ -86,14 +105,16 @@ export class CoordinatorCore {
 
   /** A renewal from `node` listing the shards it holds; extends, adopts or drops them. */
   renew(node: NodeId, held: readonly ShardGrant[], nowMs: number): RenewReply {
-    for (const { shard, epoch } of held) {
+    for (const { shard, epoch, lapsed } of held) {
       if (!this.validShard(shard)) continue
       const current = this.table.get(shard)
-      if (current === undefined && !this.ready(nowMs) && epoch < this.leaderEpoch * COUNTER_BITS) {
+      const replaces = current === undefined || (current.lapsed === true && epoch > current.epoch)
+      if (replaces && !this.ready(nowMs) && epoch < this.leaderEpoch * COUNTER_BITS) {
         // A claim from an earlier leadership, before this leader allocates anything: adopt it. A
-        // claim arriving later was sent under a lease that has ended by now (see module doc).
-        this.table.set(shard, { owner: node, epoch, expiresMs: 0, releasing: false })
-      }
+        // claim arriving later was sent under a lease that has ended by now (see module doc). A
+        // suspended owner resumes only if it can tell nobody held the shard since (owner-core.ts).
+        this.table.set(shard, { owner: node, epoch, expiresMs: 0, releasing: false, ...(lapsed === true ? { lapsed: true } : {}) })
+      } else if (current !== undefined && current.owner === node && current.epoch === epoch && lapsed !== true) current.lapsed = false
     }
     const owned: ShardGrant[] = []
     const release: number[] = []
@@ -103,7 +124,7 @@ export class CoordinatorCore {
       owned.push({ shard, epoch: alloc.epoch })
       if (alloc.releasing) release.push(shard)
     }
-    return { owned, release }
+    return { owned, release, leaderEpoch: this.leaderEpoch, leaderForMs: Math.max(0, nowMs - this.startedMs) }
   }
 
   /** The owner of `shard`, allocating it to the least loaded candidate when it has none. */

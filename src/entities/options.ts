@@ -17,6 +17,19 @@ export interface EntityOptions {
   maxHandoffs: number
   /** Messages that arrive for an epoch the peer has not been granted yet are held this long. */
   earlyHoldMs: number
+  /**
+   * How long, from its last renewal, an owner keeps its shards once it has seen a newer leader
+   * epoch than the one that renewed them (that leader can no longer give them away); every new
+   * leader waits this long (plus drift and margin) before it allocates unclaimed shards. It lets
+   * leases outlive an election plus a late renewal, at the price of the dead leader's own shards
+   * moving that much later.
+   */
+  leaderChangeGraceMs: number
+  /**
+   * How long an owner whose lease ran out keeps the shard suspended (activations and state kept,
+   * nothing handled) waiting for a renewal that may resume it; 0 drops it at once.
+   */
+  suspendMs: number
 }
 
 export const DEFAULT_ENTITY_OPTIONS: EntityOptions = {
@@ -28,4 +41,6 @@ export const DEFAULT_ENTITY_OPTIONS: EntityOptions = {
   rebalanceEveryMs: 1000,
   maxHandoffs: 2,
   earlyHoldMs: 2000,
+  leaderChangeGraceMs: 3000,
+  suspendMs: 10_000,
 }

@@ -7,15 +7,30 @@
  *   message of an epoch not granted yet is held (not bounced) until the grant or `earlyHoldMs`;
  *   once an epoch is dropped (released, expired, superseded, or its held messages timed out) it is
  *   dead for good and every later message of it bounces.
- * - A lease runs from the time the renewal that granted it was SENT, for leaseMs·(1-2·drift).
+ * - A lease that runs out without news suspends the shard rather than dropping it: its activations
+ *   stay (with their state) but handle nothing and its messages bounce, for up to suspendMs. A later
+ *   renewal answer naming the same epoch resumes it only when nobody can have held the shard in
+ *   between: the answer comes from the leadership that renewed it last (its table still holds the
+ *   allocation, so it never moved), or from a newer leadership that began before that renewal's
+ *   lease could have ended at the old leader (so the old one stopped before it could move it, and
+ *   the new one adopted this claim before allocating anything). Otherwise the epoch dies as before.
+ * - A lease runs from the time the renewal that granted it was SENT, for leaseMs·(1-2·drift); once a
+ *   newer leader epoch than the renewing leader's is seen while it holds, for leaderChangeGraceMs·
+ *   (1-2·drift) from that send time instead (see coordinator-core.ts for why that is safe).
  */
 import type { ShardGrant, RenewReply } from './coordinator-core.js'
 import type { EntityOptions } from './options.js'
 
 interface Owned {
+  readonly shard: number
   epoch: number
   validUntilMs: number
   releasing: boolean
+  /** The leader epoch of the last renewal that extended the lease, and when that renewal was sent. */
+  renewedBy: number | undefined
+  renewedAtMs: number
+  /** Set while the lease ran out and the shard waits for a renewal to resume it: until when it waits. */
+  suspendedUntilMs: number | undefined
 }
 
 interface Held<T> {
@@ -36,6 +51,8 @@ export interface RenewOutcome<T> {
   readonly bounced: Array<{ shard: number; epoch: number; items: T[] }>
   /** Grants of epochs this peer already gave up: report them released so the leader moves on. */
   readonly refused: ShardGrant[]
+  /** Suspended shards that serve again, activations and state intact. */
+  readonly resumed: number[]
 }
 
 export type Verdict = 'accept' | 'hold' | 'bounce'
@@ -60,8 +77,14 @@ export class OwnerCore<T> {
   offer(shard: number, epoch: number, item: T, nowMs: number): { verdict: Verdict; evicted?: { epoch: number; items: T[] } } {
     const own = this.owned.get(shard)
     if (own !== undefined && own.epoch === epoch && !own.releasing && nowMs < own.validUntilMs) return ACCEPT
-    if (epoch <= (this.dead.get(shard) ?? -1) || (own !== undefined && epoch <= own.epoch)) return BOUNCE
     const held = this.held.get(shard)
+    if (own !== undefined && own.suspendedUntilMs !== undefined && epoch === own.epoch && (held === undefined || held.epoch === epoch)) {
+      // Suspended: held in arrival order until a renewal resumes the epoch (accepted) or it dies (bounced).
+      if (held === undefined) this.held.set(shard, { epoch, untilMs: own.suspendedUntilMs, items: [item] })
+      else held.items.push(item)
+      return HOLD
+    }
+    if (epoch <= (this.dead.get(shard) ?? -1) || (own !== undefined && epoch <= own.epoch)) return BOUNCE
     if (held !== undefined && epoch < held.epoch) {
       this.kill(shard, epoch)
       return BOUNCE
@@ -90,22 +113,50 @@ export class OwnerCore<T> {
   /** The claims to send in a renewal: shards whose lease still holds. */
   claims(nowMs: number): ShardGrant[] {
     const out: ShardGrant[] = []
-    for (const [shard, own] of this.owned) if (nowMs < own.validUntilMs) out.push({ shard, epoch: own.epoch })
+    for (const [shard, own] of this.owned) {
+      if (nowMs < own.validUntilMs) out.push({ shard, epoch: own.epoch })
+      else if (own.suspendedUntilMs !== undefined) out.push({ shard, epoch: own.epoch, lapsed: true })
+    }
     return out
   }
 
+  /**
+   * A leader of `leaderEpoch` is known: leases last renewed by an older leadership, still holding,
+   * last until the grace after their renewal (that leadership ended before it could move them).
+   */
+  leaderSeen(leaderEpoch: number, nowMs: number): void {
+    for (const own of this.owned.values()) {
+      // Seen within the renewal's own lease: the old leadership ended before then (T_E <= now),
+      // so before it could hand the shard to another peer (receipt + hold, after that lease).
+      if (own.renewedBy === undefined || leaderEpoch <= own.renewedBy || nowMs >= own.renewedAtMs + this.options.leaseMs * (1 - 2 * this.options.drift)) continue
+      own.validUntilMs = Math.max(own.validUntilMs, own.renewedAtMs + this.options.leaderChangeGraceMs * (1 - 2 * this.options.drift))
+    }
+  }
+
   /** Applies the leader's answer to a renewal sent at `sentAtMs`. */
-  renewed(reply: RenewReply, sentAtMs: number): RenewOutcome<T> {
-    const validUntilMs = sentAtMs + this.options.leaseMs * (1 - 2 * this.options.drift)
+  renewed(reply: RenewReply, sentAtMs: number, nowMs: number = sentAtMs): RenewOutcome<T> {
+    const lease = this.options.leaseMs * (1 - 2 * this.options.drift)
+    const validUntilMs = sentAtMs + lease
+    const renewedBy = typeof reply.leaderEpoch === 'number' ? reply.leaderEpoch : undefined
     const dropped: number[] = []
     const accepted: RenewOutcome<T>['accepted'] = []
     const bounced: RenewOutcome<T>['bounced'] = []
+    const resumed: number[] = []
     const granted = new Map(reply.owned.map((g) => [g.shard, g.epoch]))
     for (const [shard, own] of [...this.owned]) {
       const epoch = granted.get(shard)
       if (epoch === undefined || epoch !== own.epoch) {
         this.drop(shard, own.epoch)
         dropped.push(shard)
+      } else if (own.suspendedUntilMs !== undefined) {
+        if (this.resumable(own, reply, renewedBy, nowMs)) {
+          own.suspendedUntilMs = undefined
+          own.validUntilMs = validUntilMs
+          resumed.push(shard)
+        } else {
+          this.drop(shard, own.epoch)
+          dropped.push(shard)
+        }
       }
     }
     const refused: ShardGrant[] = []
@@ -115,8 +166,11 @@ export class OwnerCore<T> {
         continue
       }
       const own = this.owned.get(shard)
-      if (own !== undefined) own.validUntilMs = Math.max(own.validUntilMs, validUntilMs)
-      else this.owned.set(shard, { epoch, validUntilMs, releasing: false })
+      if (own !== undefined) {
+        own.validUntilMs = Math.max(own.validUntilMs, validUntilMs)
+        own.renewedBy = renewedBy
+        own.renewedAtMs = sentAtMs
+      } else this.owned.set(shard, { shard, epoch, validUntilMs, releasing: false, renewedBy, renewedAtMs: sentAtMs, suspendedUntilMs: undefined })
       const held = this.held.get(shard)
       if (held !== undefined) {
         this.held.delete(shard)
@@ -135,19 +189,41 @@ export class OwnerCore<T> {
         release.push(shard)
       }
     }
-    return { dropped, release, accepted, bounced, refused }
+    this.bounceDeadHeld(bounced)
+    return { dropped, release, accepted, bounced, refused, resumed }
+  }
+
+  /**
+   * May a suspended shard that `reply` grants again under its epoch resume? Yes from the same
+   * leadership (its allocation outlived this peer's lease, so it never moved). From a newer one only
+   * if that leadership began before the last renewal's lease ran out here: it began after the old
+   * leadership ended, which is then before the old leader could move the shard (receipt + hold,
+   * later than that lease), and it adopted this claim before allocating anything. Its start is at
+   * most leaderForMs·(1-drift)-ish before its answer, so, with drift on both clocks, it is enough
+   * that now - renewedAt < (leaseMs + leaderForMs)·(1-2·drift).
+   */
+  private resumable(own: Owned, reply: RenewReply, renewedBy: number | undefined, nowMs: number): boolean {
+    if (renewedBy === undefined || own.renewedBy === undefined || own.epoch <= (this.dead.get(own.shard) ?? -1)) return false
+    if (renewedBy === own.renewedBy) return true
+    const leaderForMs = typeof reply.leaderForMs === 'number' && reply.leaderForMs >= 0 ? reply.leaderForMs : 0
+    return renewedBy > own.renewedBy && nowMs - own.renewedAtMs < (this.options.leaseMs + leaderForMs) * (1 - 2 * this.options.drift)
   }
 
   /** Ends leases that ran out and held messages that waited too long. */
   expire(nowMs: number): { dropped: number[]; bounced: Array<{ shard: number; epoch: number; items: T[] }> } {
     const dropped: number[] = []
     for (const [shard, own] of [...this.owned]) {
-      if (nowMs >= own.validUntilMs) {
-        this.drop(shard, own.epoch)
-        dropped.push(shard)
+      if (nowMs < own.validUntilMs) continue
+      if (own.suspendedUntilMs === undefined && !own.releasing && own.renewedBy !== undefined && this.options.suspendMs > 0) {
+        own.suspendedUntilMs = nowMs + this.options.suspendMs
+        continue
       }
+      if (own.suspendedUntilMs !== undefined && nowMs < own.suspendedUntilMs) continue
+      this.drop(shard, own.epoch)
+      dropped.push(shard)
     }
     const bounced: Array<{ shard: number; epoch: number; items: T[] }> = []
+    this.bounceDeadHeld(bounced)
     for (const [shard, held] of [...this.held]) {
       if (nowMs >= held.untilMs) {
         this.held.delete(shard)
@@ -156,6 +232,15 @@ export class OwnerCore<T> {
       }
     }
     return { dropped, bounced }
+  }
+
+  /** Held messages of an epoch that died (a suspended shard dropped) go back to their senders now. */
+  private bounceDeadHeld(bounced: Array<{ shard: number; epoch: number; items: T[] }>): void {
+    for (const [shard, held] of [...this.held]) {
+      if (held.epoch > (this.dead.get(shard) ?? -1)) continue
+      this.held.delete(shard)
+      bounced.push({ shard, epoch: held.epoch, items: held.items })
+    }
   }
 
   /** The shard's activations are all stopped after a handoff: it is no longer this peer's. */

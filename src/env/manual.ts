@@ -2,7 +2,7 @@
  * An environment whose time moves only when a test says so. Timers fire in (due time, order of
  * scheduling) order, and every promise job they start settles before the next timer runs.
  */
-import { abortError } from './abort.js'
+import { sleepOn } from './abort.js'
 import { MemoryLogger } from './logger.js'
 import { MemoryMetrics } from './metrics.js'
 import { SeededRandom } from './prng.js'
@@ -97,21 +97,6 @@ export class ManualEnvironment implements Environment {
   }
 
   private sleep(ms: number, options: AbortOptions = {}): Promise<void> {
-    const { signal } = options
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(abortError(signal))
-        return
-      }
-      const onAbort = (): void => {
-        this.timers.cancel(timer)
-        reject(abortError(signal!))
-      }
-      const timer = this.schedule(ms, () => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      })
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return sleepOn(this.timers, ms, options.signal)
   }
 }

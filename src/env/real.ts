@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { abortError } from './abort.js'
+import { abortable } from './abort.js'
 import { JsonLogger, type LogLevel } from './logger.js'
 import { noopMetrics } from './metrics.js'
 import { SeededRandom } from './prng.js'
@@ -36,21 +36,9 @@ export const realTimers: Timers = {
     else clearImmediate(handle as NodeJS.Immediate)
   },
   sleep(ms: number, options: AbortOptions = {}): Promise<void> {
-    const { signal } = options
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(abortError(signal))
-        return
-      }
-      const onAbort = (): void => {
-        clearTimeout(timer)
-        reject(abortError(signal!))
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }, ms)
-      signal?.addEventListener('abort', onAbort, { once: true })
+    return abortable<void>(options.signal, (resolve) => {
+      const timer = setTimeout(resolve, ms)
+      return () => clearTimeout(timer)
     })
   },
 }

@@ -20,16 +20,16 @@
 import type { ActorSystem } from '../actor/system.js'
 import type { ActorRef } from '../actor/types.js'
 import type { ClusterHandle } from '../cluster/handle.js'
-import { abortError } from '../env/abort.js'
+import { abortable, abortError } from '../env/abort.js'
 import type { AbortOptions, Environment } from '../env/types.js'
-import { RemoteError } from '../errors.js'
+import { fromWireError } from '../errors.js'
 import { backoffDelayMs } from '../util/backoff.js'
 import { encodeJobRecord } from '../../protocols/jobs/codec.js'
 import { checkBody } from '../../protocols/envelope/body.js'
 import { EnvelopeTooLargeError, ProtocolError } from '../../protocols/errors.js'
 import { InvalidJobError, JobCancelledError, JobExpiredError, JobFailedError, NoLeaderError, PayloadTooLargeError } from './errors.js'
 import { idempotentJobId, resolveJobOptions } from './options.js'
-import { BATCH_MAX, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
+import { BATCH_MAX_JOBS, SCHEDULER_PATH, type SchedulerMsg, type SubmitReply } from './protocol.js'
 import type { JobDef, JobInfo, JobOptions, JobOutcome, JobSpec, JobStatus } from './types.js'
 import type { ResultWaiters } from './waiters.js'
 import { decodeOutcome, resultKey } from './result-cache.js'
@@ -44,7 +44,7 @@ export const INPUT_MAX_BYTES = 256 * 1024
 
 const ASK_TIMEOUT_MS = 10_000
 /** Bytes of job specs per submit message: half the envelope limit, leaving room for framing. */
-const MESSAGE_BYTES_MAX = 512 * 1024
+const MESSAGE_MAX_BYTES = 512 * 1024
 const RETRY = { minMs: 25, maxMs: 250, factor: 2, jitter: 0.2 }
 /** Errors after which a submission is tried again: the leader moved or is not there yet. */
 // ForbiddenMessageError: the leader has not yet heard this node's first gossip record.
@@ -177,9 +177,9 @@ export class JobClient {
     )
   }
 
-  /** The leader's load forecasts of at most `nodes` nodes (highest peaks first), bottleneck alerts and learnt durations by type (null if it runs no analytics). */
-  forecast(nodes = 32, options: AbortOptions = {}): Promise<LoadForecast | null> {
-    return this.askLeader((s) => s.ask({ type: 'forecast', nodes }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
+  /** The leader's load forecasts of at most `nodes` nodes (highest peaks first), bottleneck alerts, learnt durations by type and its latest `history` alert transitions (null if it runs no analytics). */
+  forecast(nodes = 32, options: AbortOptions & { history?: number } = {}): Promise<LoadForecast | null> {
+    return this.askLeader((s) => s.ask({ type: 'forecast', nodes, history: options.history ?? 0 }, { timeoutMs: ASK_TIMEOUT_MS, ...signalOf(options) }), options)
   }
 
   /** Cancels a job; resolves false if the leader does not know it. */
@@ -189,29 +189,7 @@ export class JobClient {
 
   private result<O>(id: string, options: AbortOptions = {}): Promise<O> {
     if (this.init.waiters.known(id) === undefined) void this.fromCache(id)
-    return new Promise<O>((resolve, reject) => {
-      const { signal } = options
-      if (signal?.aborted === true) {
-        reject(abortError(signal))
-        return
-      }
-      const onAbort = (): void => {
-        cancelWait()
-        reject(abortError(signal!))
-      }
-      const cancelWait = this.init.waiters.wait(
-        id,
-        (outcome) => {
-          signal?.removeEventListener('abort', onAbort)
-          settleOutcome(id, outcome, resolve as (v: unknown) => void, reject)
-        },
-        (error) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(error)
-        },
-      )
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return abortable<O>(options.signal, (resolve, reject) => this.init.waiters.wait(id, (outcome) => settleOutcome(id, outcome, resolve as (v: unknown) => void, reject), reject))
   }
 
   /** Looks the outcome up in the result cache, which answers without the leader; a miss changes nothing. */
@@ -292,7 +270,8 @@ export class JobClient {
       for (let start = 0; start < queued.length;) {
         let end = start
         let size = 0
-        while (end < queued.length && end - start < BATCH_MAX && (end === start || size + queued[end]!.record.length <= MESSAGE_BYTES_MAX)) size += queued[end++]!.record.length
+        while (end < queued.length && end - start < BATCH_MAX_JOBS && (end === start || size + queued[end]!.record.length <= MESSAGE_MAX_BYTES))
+          size += queued[end++]!.record.length
         void this.send(queued.slice(start, end), 1)
         start = end
       }
@@ -331,7 +310,7 @@ export class JobClient {
       if (reply === undefined) q.reject(new InvalidJobError('the leader sent no answer for this job'))
       else if (reply.status === 'accepted') q.resolve(this.handle(q.spec.id))
       else if (reply.status === 'duplicate') q.resolve(this.handle(reply.of))
-      else q.reject(new RemoteError(reply.error.name, reply.error.code, reply.error.message))
+      else q.reject(fromWireError(reply.error))
     })
   }
 
@@ -354,27 +333,18 @@ export class JobClient {
 
   /** The wait before retry `attempt`; it ends early when the client closes, and rejects when `signal` aborts. */
   private pause(attempt: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(abortError(signal))
-        return
-      }
+    return abortable<void>(signal, (resolve) => {
       const end = (): void => {
         this.init.env.timers.cancel(timer)
         this.sleepers.delete(wake)
-        signal?.removeEventListener('abort', onAbort)
       }
       const wake = (): void => {
         end()
         resolve()
       }
-      const onAbort = (): void => {
-        end()
-        reject(abortError(signal!))
-      }
       const timer = this.init.env.timers.schedule(backoffDelayMs(RETRY, attempt, this.init.env.random), wake)
       this.sleepers.add(wake)
-      signal?.addEventListener('abort', onAbort, { once: true })
+      return end
     })
   }
 }

@@ -11,6 +11,8 @@ export class ExecutorStats {
   capacity = 0
   running = 0
   queued = 0
+  /** Attempts this node gave up, unstarted, for the leader to move to an idle peer. */
+  released = 0
   readonly types: string[] = []
   private readonly durations = new Map<string, number[]>()
   private readonly totals = new Map<string, number>()

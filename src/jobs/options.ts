@@ -9,9 +9,9 @@ export const JOB_TIMEOUT_MS = 60_000
 /** Default retries after the first attempt. */
 export const JOB_RETRIES = 3
 /** Most retries a job may ask for. */
-export const JOB_RETRIES_MAX = 100
+export const JOB_MAX_RETRIES = 100
 /** Most dependencies of one job. */
-export const JOB_DEPENDENCIES_MAX = 1024
+export const JOB_MAX_DEPENDENCIES = 1024
 /** The longest timer Node keeps: a longer one fires after 1 ms, which would abort the attempt at once. */
 export const TIMER_MAX_MS = 2 ** 31 - 1
 
@@ -40,15 +40,15 @@ export function resolveJobOptions(o: JobOptions = {}): ResolvedJobOptions {
   if (!Number.isFinite(resolved.priority)) throw new InvalidJobError(`priority must be a finite number, got ${String(o.priority)}`)
   if (!(resolved.timeoutMs > 0) || !(resolved.timeoutMs <= TIMER_MAX_MS))
     throw new InvalidJobError(`timeoutMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.timeoutMs)}`)
-  if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_RETRIES_MAX)
-    throw new InvalidJobError(`retries must be an integer in 0..${JOB_RETRIES_MAX}, got ${String(o.retries)}`)
+  if (!Number.isInteger(resolved.retries) || resolved.retries < 0 || resolved.retries > JOB_MAX_RETRIES)
+    throw new InvalidJobError(`retries must be an integer in 0..${JOB_MAX_RETRIES}, got ${String(o.retries)}`)
   if (!validBackoff(backoff) || !(backoff.maxMs <= TIMER_MAX_MS)) throw new InvalidJobError(`invalid backoff ${JSON.stringify(backoff)}`)
   if (resolved.deadline !== null && !Number.isFinite(resolved.deadline)) throw new InvalidJobError(`deadline must be a time in ms since the epoch, got ${String(o.deadline)}`)
   if (resolved.idempotencyKey !== null && (typeof resolved.idempotencyKey !== 'string' || resolved.idempotencyKey.length === 0 || resolved.idempotencyKey.length > 4096)) {
     throw new InvalidJobError('idempotencyKey must be a non-empty string of at most 4096 characters')
   }
-  if (resolved.dependsOn.length > JOB_DEPENDENCIES_MAX || resolved.dependsOn.some((d) => typeof d !== 'string' || d.length === 0 || d.length > 128)) {
-    throw new InvalidJobError(`dependsOn must list at most ${JOB_DEPENDENCIES_MAX} job ids`)
+  if (resolved.dependsOn.length > JOB_MAX_DEPENDENCIES || resolved.dependsOn.some((d) => typeof d !== 'string' || d.length === 0 || d.length > 128)) {
+    throw new InvalidJobError(`dependsOn must list at most ${JOB_MAX_DEPENDENCIES} job ids`)
   }
   if (resolved.durationHintMs !== undefined && !(resolved.durationHintMs > 0 && resolved.durationHintMs <= TIMER_MAX_MS)) {
     throw new InvalidJobError(`durationHintMs must be between 1 and ${TIMER_MAX_MS} ms, got ${String(o.durationHintMs)}`)

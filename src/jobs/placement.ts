@@ -70,10 +70,10 @@ export interface Placement {
 export const OVERCOMMIT = 2
 
 /** How much emptier (outstanding per capacity) the leader's own node looks than it is. */
-const LOCAL_PREFERENCE = 0.5
+export const LOCAL_PREFERENCE = 0.5
 
 /** Above this gossiped event-loop lag the leader's node gets no preference: scheduling comes first. */
-const LOCAL_LAG_MS = 20
+export const LOCAL_LAG_MS = 20
 
 /** True while the leader may assign one more attempt to the peer. */
 export function hasRoom(c: PeerLoad, overcommit: number = OVERCOMMIT): boolean {

@@ -7,6 +7,7 @@ import type { Ask } from '../actor/types.js'
 import type { LoadForecast } from '../predict/analytics.js'
 import { checkJobSpec, decodeJobRecord } from '../../protocols/jobs/codec.js'
 import { checkBody } from '../../protocols/envelope/body.js'
+import { toWireError, WIRE_ERROR_MESSAGE_MAX_CHARS, WIRE_ERROR_NAME_MAX_CHARS } from '../../protocols/errors.js'
 import { InvalidJobError } from './errors.js'
 import type { JobError, JobInfo, JobOutcome, JobSpec, JobStatus } from './types.js'
 
@@ -16,10 +17,18 @@ export const EXECUTOR_PATH = '/system/executor'
 export const JOBS_CLIENT_PATH = '/system/jobs-client'
 
 /** Most jobs in one submit or report message. */
-export const BATCH_MAX = 10_000
+export const BATCH_MAX_JOBS = 10_000
 
 /** The answer to one job of a submit. */
 export type SubmitReply = { readonly status: 'accepted' } | { readonly status: 'duplicate'; readonly of: string } | { readonly status: 'refused'; readonly error: JobError }
+
+/**
+ * The answer to one id of a watch: the outcome of a finished job (retained, or found in the
+ * leader's result cache after it expired), `true` for a job still under way (its outcome will be
+ * pushed), `'expired'` for one past the retention whose outcome the leader no longer has, `false`
+ * for one it does not know. A leader of before outcomes in replies answered only true or false.
+ */
+export type WatchReply = boolean | 'expired' | { readonly outcome: JobOutcome }
 
 /** What an executor reports about an attempt. */
 export type Report =
@@ -29,20 +38,22 @@ export type Report =
 export type SchedulerMsg =
   /** Each job travels as its encoded job-log record, which the leader checks by decoding and appends as is. */
   | Ask<{ type: 'submit'; records: Uint8Array[]; watcher: string | null }, SubmitReply[]>
-  | Ask<{ type: 'watch'; ids: string[]; watcher: string }, boolean[]>
+  | Ask<{ type: 'watch'; ids: string[]; watcher: string }, WatchReply[]>
   | Ask<{ type: 'cancel'; id: string }, boolean>
   /** `expired` for a job that left the leader's memory after its retention; null for one never seen. */
   | Ask<{ type: 'inspect'; id: string }, JobInfo | 'expired' | null>
   | Ask<{ type: 'list'; status: JobStatus | null; limit: number; cursor: string | null }, { jobs: JobInfo[]; next: string | null }>
   | Ask<{ type: 'reports'; reports: Report[] }, number>
-  /** The leader's load forecasts (of at most `nodes` nodes, highest peaks first), bottleneck alerts and learnt durations; null on a leader that runs no analytics. */
-  | Ask<{ type: 'forecast'; nodes: number }, LoadForecast | null>
+  /** The leader's load forecasts (of at most `nodes` nodes, highest peaks first), bottleneck alerts, learnt durations and (if `history` > 0) that many latest alert transitions; null on a leader that runs no analytics. */
+  | Ask<{ type: 'forecast'; nodes: number; history?: number }, LoadForecast | null>
   | { type: 'tick' }
   | { type: 'dispatch' }
   /** An append ended; `offset` is its first record's when ok. */
   | { type: 'appended'; batch: number; ok: boolean; offset: number }
   /** The snapshot append (reflecting the log up to `after`) ended: durable at `offset`, or failed (null). */
   | { type: 'snapshotted'; offset: number | null; after: number; parts: number }
+  /** The holder's answers to steal requests (false for each when it did not answer). */
+  | { type: 'stealAnswered'; keys: string[]; released: boolean[] }
 
 /** One attempt handed to an executor. */
 export interface Assignment {
@@ -51,12 +62,19 @@ export interface Assignment {
   readonly attemptKey: string
 }
 
-export type ExecutorMsg = { type: 'assign'; leader: string; assignments: Assignment[] } | { type: 'abort'; items: Array<{ id: string; attemptKey: string }> } | { type: 'flush' }
+export type ExecutorMsg =
+  | { type: 'assign'; leader: string; assignments: Assignment[] }
+  | { type: 'abort'; items: Array<{ id: string; attemptKey: string }> }
+  /** Work stealing: give up each attempt not started yet; the answer says, per item, whether it was given up. */
+  | Ask<{ type: 'release'; items: Array<{ id: string; attemptKey: string }> }, boolean[]>
+  | { type: 'flush' }
 
 export type JobsClientMsg =
   | { type: 'finished'; items: Array<{ id: string; outcome: JobOutcome }> }
   | { type: 'progress'; items: Array<{ id: string; fraction: number; message: string | null }> }
   | { type: 'rewatch' }
+  /** Rewatch at once if the leader changed since the last rewatch. */
+  | { type: 'leaderCheck' }
 
 /** Decodes a submitted job record that came from another node; the codec's validation is the check. */
 export function checkSubmission(bytes: unknown): JobSpec {
@@ -80,9 +98,16 @@ export function checkSpec(spec: unknown): JobSpec {
   }
 }
 
+/** Checks an assignment that came from the leader: its spec by the job-log codec's rules, its attempt key (an absent attempt number counts as the first). */
+export function checkAssignment(value: unknown): Assignment {
+  const a = value as { spec?: unknown; attempt?: unknown; attemptKey?: unknown } | null
+  if (typeof a !== 'object' || a === null) throw new InvalidJobError('an assignment must be {spec, attempt, attemptKey}')
+  return { spec: checkSpec(a.spec), attempt: typeof a.attempt === 'number' ? a.attempt : 1, attemptKey: checkText(a.attemptKey, 'attemptKey', 64) }
+}
+
 /** Checks a list that came from another node. */
 export function checkList<T>(items: unknown, what: string): T[] {
-  if (!Array.isArray(items) || items.length > BATCH_MAX) throw new InvalidJobError(`${what} must be a list of at most ${BATCH_MAX}`)
+  if (!Array.isArray(items) || items.length > BATCH_MAX_JOBS) throw new InvalidJobError(`${what} must be a list of at most ${BATCH_MAX_JOBS}`)
   return items as T[]
 }
 
@@ -112,11 +137,11 @@ export function checkOutcome(outcome: unknown): JobOutcome {
     typeof e.code !== 'string' ||
     typeof e.message !== 'string' ||
     typeof o.permanent !== 'boolean' ||
-    e.name.length > 256 ||
-    e.code.length > 256 ||
-    e.message.length > 4096
+    e.name.length > WIRE_ERROR_NAME_MAX_CHARS ||
+    e.code.length > WIRE_ERROR_NAME_MAX_CHARS ||
+    e.message.length > WIRE_ERROR_MESSAGE_MAX_CHARS
   ) {
     throw new InvalidJobError('malformed outcome error')
   }
-  return { ok: false, error: { name: e.name, code: e.code, message: e.message }, permanent: o.permanent }
+  return { ok: false, error: toWireError(e), permanent: o.permanent }
 }

@@ -17,7 +17,9 @@
  * exponential backoff and jitter, or failed; jobs with dependencies wait for them and fail if one
  * fails; a job not started by its deadline fails; cancellation aborts the running attempt.
  * Backpressure: beyond `maxQueued` unfinished jobs, submissions are refused with
- * ClusterSaturatedError.
+ * ClusterSaturatedError. Work stealing (`planSteals`, `stealAnswered`): an attempt queued on an
+ * overcommitted peer moves to an idle one only after its holder confirmed it removed it unstarted;
+ * the released attempt is neither a failure nor live any more, so nothing it could send counts.
  *
  * Idempotency: a key belongs to the first job that claimed it, from the moment that job's
  * submission is accepted (still pending) until the job leaves the leader's memory; a later
@@ -39,13 +41,21 @@
  *
  * Snapshots: `snapshot()` exports the durable state as records that rebuild it (and the expired
  * ids); `restore` loads one into a fresh core during replay (replay.ts decides which snapshot).
+ *
+ * The rules above are asserted where they could break (src/assert.ts: cheap, always on, constant
+ * messages so the hot path builds no strings): an attempt starts only for a durable, queued job
+ * with no open dependency and under a key never used before; an attempt is released once, from the
+ * node it started on; a key's owner is held; jobs are held in submission order; counts never go
+ * negative; retention holds after every retirement.
  */
 import type { Random } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
 import { backoffDelayMs } from '../util/backoff.js'
 import { MinHeap } from '../util/heap.js'
+import { assert } from '../assert.js'
+import { NodeUnreachableError, toWireError } from '../errors.js'
 import type { JobRecord, SnapshotState } from '../../protocols/jobs/codec.js'
-import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
+import { ClusterSaturatedError, DeadlineExceededError, DependencyFailedError, InvalidJobError, JobCancelledError, JobTimeoutError, UnknownJobTypeError } from './errors.js'
 import { ExpiredIds } from './expired-ids.js'
 import type { GossipedLoad, Placement } from './placement.js'
 import { isFinal, type JobError, type JobInfo, type JobOutcome, type JobSpec, type JobStatus } from './types.js'
@@ -56,8 +66,11 @@ export const TIMEOUT_GRACE_MS = 1000
 /** Default limit of unfinished jobs. */
 export const MAX_QUEUED = 100_000
 
+/** How long the leader waits for a holder's answer to a steal; after that the thief's slot is offered again (a lost "yes" is covered by the attempt's timeout). */
+export const STEAL_ANSWER_MS = 2000
+
 /** Jobs a dispatch round may set aside (no room for their type) before it stops scanning. */
-const SCAN_BLOCKED_MAX = 256
+const SCAN_MAX_BLOCKED = 256
 
 /** How long finished jobs stay in the leader's memory. */
 export interface Retention {
@@ -79,7 +92,7 @@ export const DEFAULT_RETENTION: Retention = { maxFinished: 10_000, maxAgeMs: 24 
 const TIMEOUTS_SWEEP_MIN = 1024
 
 /** Slots a listing page looks at, at most, before it answers with what it found and a cursor. */
-const LIST_SCAN_MAX = 50_000
+const LIST_MAX_SCANNED = 50_000
 
 /** Options of the core. */
 export interface SchedulerCoreOptions {
@@ -88,6 +101,12 @@ export interface SchedulerCoreOptions {
   readonly retention?: Retention
   /** The wall clock, for the time stamped on final records (retention counts age from it). */
   readonly wallMs?: () => number
+  /** Let idle peers take attempts still queued on overcommitted ones (see `planSteals`); off unless the driver answers `steal` effects. */
+  readonly steal?: boolean
+  /** Capacity slots one job of `type` takes (its declared resources; 1 when absent): its attempts count as that many outstanding on their peer. */
+  readonly slots?: (type: string) => number
+  /** A node's speed relative to the others (1 when unknown): a steal must let the job finish sooner. */
+  readonly speed?: (node: NodeId) => number
 }
 
 /** One page of a listing: `next` continues it, null at the end. */
@@ -127,6 +146,8 @@ export interface Effects {
   /** Late watchers of jobs that had already finished. */
   readonly notify: Array<{ id: string; outcome: JobOutcome; watchers: string[] }>
   readonly progress: Array<{ id: string; fraction: number; message: string | null; watchers: string[] }>
+  /** Ask `node` to give up attempt `attemptKey` if it has not started it; answer with `stealAnswered`. */
+  readonly steal: Array<{ node: NodeId; id: string; attemptKey: string }>
 }
 
 interface Job {
@@ -147,6 +168,8 @@ interface Job {
   readonly watchers: Set<string>
   /** Wall-clock time of the outcome (retention counts from it). */
   finishedAt: number
+  /** The attempt a steal last asked about: each attempt is asked about once. */
+  stealTried: string | null
   /** The job's place in submission order. */
   readonly slot: Slot
 }
@@ -186,6 +209,11 @@ export class SchedulerCore {
   /** The latest monotonic time an input carried, for telling the placement when an attempt ended. */
   private lastNowMs = 0
   private effects: Effects = emptyEffects()
+  private readonly stealing: boolean
+  private readonly slotsOf: (type: string) => number
+  private readonly speedOf: (node: NodeId) => number
+  /** Steals asked and not answered, by the attempt asked about: the thief it would go to, and when it was asked. */
+  private readonly steals = new Map<string, { job: Job; from: NodeId; to: Candidate; atMs: number }>()
 
   constructor(
     readonly epoch: number,
@@ -198,6 +226,9 @@ export class SchedulerCore {
     if (!Number.isSafeInteger(this.retention.maxFinished) || this.retention.maxFinished < 0 || !(this.retention.maxAgeMs >= 0))
       throw new RangeError(`invalid retention ${JSON.stringify(this.retention)}`)
     this.wallMs = options.wallMs ?? (() => 0)
+    this.stealing = options.steal === true
+    this.slotsOf = options.slots ?? (() => 1)
+    this.speedOf = options.speed ?? (() => 1)
     this.expired = new ExpiredIds(Math.max(1024, this.retention.maxFinished))
     placement.reset?.()
   }
@@ -253,7 +284,10 @@ export class SchedulerCore {
         if (this.expired.recentlyExpired(record.spec.id)) return
         const existing = this.jobs.get(record.spec.id)
         if (existing !== undefined && existing.status !== 'pending') return
-        if (existing !== undefined) this.pendingSubmissions--
+        if (existing !== undefined) {
+          this.pendingSubmissions--
+          assert(this.pendingSubmissions >= 0, 'more submissions became durable than were pending')
+        }
         const job = existing ?? this.create(record.spec)
         job.status = 'waiting'
         if (!this.replaying) this.effects.durable.push(job.spec.id)
@@ -264,12 +298,7 @@ export class SchedulerCore {
         this.finish(record.id, record.outcome, record.at)
         return
       case 'cancelled':
-        this.finish(
-          record.id,
-          { ok: false, error: { name: 'JobCancelledError', code: 'ERR_JOB_CANCELLED', message: `job ${record.id} was cancelled` }, permanent: true },
-          record.at,
-          'cancelled',
-        )
+        this.finish(record.id, failure(new JobCancelledError(record.id), true), record.at, 'cancelled')
         return
       case 'snapshot':
       // Snapshot parts are assembled by the replay (replay.ts) and loaded with `restore`.
@@ -312,7 +341,11 @@ export class SchedulerCore {
       // submission with the same key (whatever its id) joins the first job instead of making another.
       const key = spec.options.idempotencyKey
       const owner = key === null ? undefined : this.idempotency.get(key)
-      if (owner !== undefined) return { status: 'duplicate', of: owner, durable: this.jobs.get(owner)!.status !== 'pending' }
+      if (owner !== undefined) {
+        const ownerJob = this.jobs.get(owner)
+        assert(ownerJob !== undefined, 'an idempotency key outlived the job that owns it')
+        return { status: 'duplicate', of: owner, durable: ownerJob.status !== 'pending' }
+      }
       const existing = this.jobs.get(spec.id)
       if (existing !== undefined) return existing.status === 'pending' ? { status: 'pending' } : { status: 'durable' }
       // A resent submission of a job that finished and expired since: it is durable, and done.
@@ -334,7 +367,7 @@ export class SchedulerCore {
     this.expire(nowMs, wallMs)
     const blocked: Job[] = []
     const fullTypes = new Set<string>()
-    while (this.queue.size > 0 && blocked.length < SCAN_BLOCKED_MAX) {
+    while (this.queue.size > 0 && blocked.length < SCAN_MAX_BLOCKED) {
       const job = this.queue.pop()!
       if (job.status !== 'queued') continue
       if (job.spec.options.deadline !== null && wallMs > job.spec.options.deadline) {
@@ -367,6 +400,132 @@ export class SchedulerCore {
       this.start(job, node, nowMs)
     }
     for (const job of blocked) this.queue.push(job)
+    if (this.stealing) this.planSteals(nowMs, candidates)
+  }
+
+  /**
+   * Work stealing: when nothing waits at the leader, a peer with fewer attempts from this leader
+   * than its capacity (idle slots) may take attempts queued on a peer holding more than its
+   * capacity (so at least that many wait there for a worker). The leader only asks the holder to
+   * give up one of its newest attempts (the likeliest still queued, attempts start in arrival
+   * order) that has shown no progress, and only where the job would finish sooner on the thief
+   * (with node speeds: the thief's run against the wait and the run on the holder); the move happens in `stealAnswered`, once the holder has
+   * confirmed it removed the attempt before starting it. Each attempt is asked about once.
+   */
+  private planSteals(nowMs: number, candidates: readonly Candidate[]): void {
+    const inbound = new Map<NodeId, number>()
+    const outbound = new Map<NodeId, number>()
+    for (const [key, s] of this.steals) {
+      if (nowMs - s.atMs >= STEAL_ANSWER_MS) {
+        this.steals.delete(key)
+        continue
+      }
+      const slots = this.slotsOf(s.job.spec.type)
+      inbound.set(s.to.node, (inbound.get(s.to.node) ?? 0) + slots)
+      outbound.set(s.from, (outbound.get(s.from) ?? 0) + slots)
+    }
+    if (this.queue.size > 0) return
+    const free = (c: Candidate): number => c.capacity - (this.outstanding.get(c.node) ?? 0) - (inbound.get(c.node) ?? 0)
+    const thieves = candidates.filter((c) => free(c) > 0)
+    if (thieves.length === 0) return
+    const surplus = new Map<NodeId, number>()
+    const capacity = new Map<NodeId, number>()
+    for (const c of candidates) {
+      const s = (this.outstanding.get(c.node) ?? 0) - (outbound.get(c.node) ?? 0) - c.capacity
+      if (s > 0) surplus.set(c.node, s)
+      capacity.set(c.node, c.capacity)
+    }
+    if (surplus.size === 0) return
+    /** The victims' attempts that may be taken, oldest first (`live` is in assignment order). */
+    const held = new Map<NodeId, Array<{ key: string; job: Job }>>()
+    for (const [key, owner] of this.live) {
+      const job = owner.job
+      if (!surplus.has(owner.node) || job.attemptKey !== key || job.status !== 'running' || job.finishing || job.progress !== null || job.stealTried === key) continue
+      const list = held.get(owner.node)
+      if (list === undefined) held.set(owner.node, [{ key, job }])
+      else list.push({ key, job })
+    }
+    for (const thief of thieves) {
+      for (let room = free(thief); room > 0;) {
+        let victim: NodeId | undefined
+        let at = -1
+        for (const [node, list] of held) {
+          const s = surplus.get(node) ?? 0
+          if (s <= (victim === undefined ? 0 : surplus.get(victim)!)) continue
+          // The newest waits about s/capacity runs there before its own: the thief must beat that plus the run.
+          if (this.speedOf(thief.node) * (1 + s / capacity.get(node)!) <= this.speedOf(node)) continue
+          const i = list.findLastIndex((h) => thief.types.has(h.job.spec.type) && this.slotsOf(h.job.spec.type) <= room)
+          if (i === -1) continue
+          victim = node
+          at = i
+        }
+        if (victim === undefined) break
+        const { key, job } = held.get(victim)!.splice(at, 1)[0]!
+        const slots = this.slotsOf(job.spec.type)
+        room -= slots
+        surplus.set(victim, surplus.get(victim)! - slots)
+        job.stealTried = key
+        this.steals.set(key, { job, from: victim, to: thief, atMs: nowMs })
+        this.effects.steal.push({ node: victim, id: job.spec.id, attemptKey: key })
+      }
+    }
+  }
+
+  /**
+   * The holder answered a steal: `released` true means it removed attempt `attemptKey` before
+   * starting it, so the attempt can never run or report. The leader releases it (not a failure: no
+   * retry is spent, the next attempt has the same number) and assigns a new attempt to the thief,
+   * or queues the job if the thief is gone, the question timed out, or the policy will not place it
+   * there (the next dispatch places it). If the attempt already ended here (finished, timed out,
+   * its peer down), there is nothing to move.
+   */
+  stealAnswered(attemptKey: string, released: boolean, nowMs: number): void {
+    this.lastNowMs = nowMs
+    const asked = this.steals.get(attemptKey)
+    this.steals.delete(attemptKey)
+    if (!released) return
+    const owner = this.live.get(attemptKey)
+    if (owner === undefined) return
+    const job = owner.job
+    if (job.attemptKey !== attemptKey || job.status !== 'running' || job.finishing) return
+    this.release(attemptKey, owner.node)
+    job.attempts--
+    job.attemptKey = null
+    job.assignedTo = null
+    job.status = 'queued'
+    // The thief goes through the placement policy, alone, so that a policy keeping its own account of what it placed counts it there.
+    const thief = asked?.to
+    const node =
+      thief === undefined
+        ? undefined
+        : this.placement.choose(
+            job.spec.type,
+            [
+              {
+                node: thief.node,
+                capacity: thief.capacity,
+                outstanding: this.outstanding.get(thief.node) ?? 0,
+                eventLoopLagMs: thief.eventLoopLagMs,
+                leader: thief.leader === true,
+                ...(thief.gossip === undefined ? {} : { gossip: thief.gossip }),
+              },
+            ],
+            {
+              id: job.spec.id,
+              nowMs,
+              wallMs: this.wallMs(),
+              durationHintMs: job.spec.options.durationHintMs ?? null,
+              deadline: job.spec.options.deadline,
+              queued: this.queue.size + 1,
+            },
+          )
+    if (node !== undefined) this.start(job, node, nowMs)
+    else this.queue.push(job)
+  }
+
+  /** Steals asked and not yet answered. */
+  get stealsInFlight(): number {
+    return this.steals.size
   }
 
   /** The node running attempt `attemptKey`, while the attempt is live (assigned and not yet released). */
@@ -394,15 +553,12 @@ export class SchedulerCore {
   /** A peer left or went down: its attempts from this leader are failed and retried. */
   peerDown(node: NodeId, nowMs: number): void {
     this.lastNowMs = nowMs
+    for (const [key, s] of this.steals) if (s.to.node === node) this.steals.delete(key)
     for (const [key, owner] of [...this.live]) {
       if (owner.node !== node) continue
       this.release(key, node)
       if (owner.job.attemptKey === key && owner.job.status === 'running') {
-        this.attemptFailed(
-          owner.job,
-          { ok: false, error: { name: 'NodeUnreachableError', code: 'ERR_NODE_UNREACHABLE', message: `node ${node} left or went down` }, permanent: false },
-          nowMs,
-        )
+        this.attemptFailed(owner.job, failure(new NodeUnreachableError(node, 'it left or went down'), false), nowMs)
       }
     }
   }
@@ -448,7 +604,7 @@ export class SchedulerCore {
 
   /**
    * Jobs newest first, optionally of one status, from `cursor` (a page's `next`) on. A page looks
-   * at no more than LIST_SCAN_MAX jobs, so a rare status costs several pages rather than one long
+   * at no more than LIST_MAX_SCANNED jobs, so a rare status costs several pages rather than one long
    * turn of the scheduler; the cursor is a submission sequence number of this leader.
    */
   list(status: JobStatus | undefined, limit: number, cursor: string | null = null): JobPage {
@@ -459,7 +615,7 @@ export class SchedulerCore {
     }
     const jobs: JobInfo[] = []
     let i = end - 1
-    for (let scanned = 0; i >= 0 && jobs.length < limit && scanned < LIST_SCAN_MAX; i--, scanned++) {
+    for (let scanned = 0; i >= 0 && jobs.length < limit && scanned < LIST_MAX_SCANNED; i--, scanned++) {
       const job = this.order[i]!.job
       if (job !== undefined && job.status !== 'pending' && (status === undefined || job.status === status)) jobs.push(info(job))
     }
@@ -492,9 +648,11 @@ export class SchedulerCore {
       finishing: false,
       watchers: new Set(),
       finishedAt: 0,
+      stealTried: null,
       slot: { seq: this.seq - 1, job: undefined },
     }
     job.slot.job = job
+    assert(this.order.length === 0 || this.order[this.order.length - 1]!.seq < job.seq, 'jobs are held out of submission order')
     this.order.push(job.slot)
     this.jobs.set(spec.id, job)
     // Reserved at submission (pending) and at replay alike; the first job in log order keeps a key.
@@ -523,13 +681,16 @@ export class SchedulerCore {
   }
 
   private enqueue(job: Job): void {
+    assert((job.status === 'waiting' || job.status === 'retrying') && job.waitingOn === 0, 'queued a job that is not durable, or still waits on a dependency')
     job.status = 'queued'
     this.queue.push(job)
   }
 
   private start(job: Job, node: NodeId, nowMs: number): void {
+    assert(job.status === 'queued' && job.waitingOn === 0, 'started a job that is not durable and queued')
     job.attempts++
     const attemptKey = `${this.epoch}.${++this.attemptCounter}`
+    assert(!this.live.has(attemptKey), 'an attempt key was used twice')
     job.attemptKey = attemptKey
     job.assignedTo = node
     job.status = 'running'
@@ -541,15 +702,17 @@ export class SchedulerCore {
       this.timeoutsSweepAt = Math.max(TIMEOUTS_SWEEP_MIN, 2 * this.timeouts.size)
     }
     this.live.set(attemptKey, { job, node })
-    this.outstanding.set(node, (this.outstanding.get(node) ?? 0) + 1)
+    this.outstanding.set(node, (this.outstanding.get(node) ?? 0) + this.slotsOf(job.spec.type))
     this.effects.assign.push({ node, spec: job.spec, attempt: job.attempts, attemptKey })
   }
 
   private release(attemptKey: string, node: NodeId): void {
-    const type = this.live.get(attemptKey)?.job.spec.type
-    if (type !== undefined) this.placement.released?.(node, type, this.lastNowMs)
+    const owner = this.live.get(attemptKey)
+    // Paired with start: every release is of an attempt started on that node and not yet released.
+    assert(owner?.node === node && (this.outstanding.get(node) ?? 0) > 0, 'released an attempt that is not live on that node')
+    this.placement.released?.(node, owner.job.spec.type, this.lastNowMs)
     this.live.delete(attemptKey)
-    const n = (this.outstanding.get(node) ?? 1) - 1
+    const n = this.outstanding.get(node)! - this.slotsOf(owner.job.spec.type)
     if (n <= 0) this.outstanding.delete(node)
     else this.outstanding.set(node, n)
   }
@@ -587,6 +750,7 @@ export class SchedulerCore {
     job.finishedAt = at ?? job.spec.submittedAt
     this.finishedOrder.push(job)
     this.unfinished--
+    assert(this.unfinished >= 0, 'more jobs finished than were admitted')
     if (!this.replaying) this.effects.finished.push({ id, outcome, idempotencyKey: job.spec.options.idempotencyKey, watchers: [...job.watchers] })
     job.watchers.clear()
     for (const depId of job.dependents) {
@@ -610,6 +774,7 @@ export class SchedulerCore {
       this.finishedOrder[this.finishedHead++] = undefined
       this.forget(job)
     }
+    assert(this.retained <= this.retention.maxFinished, 'more finished jobs held than the retention allows')
     // Drop the consumed front once it is the larger part, so the queue stays proportional to what it holds.
     if (this.finishedHead > 1024 && this.finishedHead * 2 > this.finishedOrder.length) {
       this.finishedOrder = this.finishedOrder.slice(this.finishedHead)
@@ -677,15 +842,15 @@ function timeoutLive(t: { job: Job; key: string }): boolean {
 }
 
 function emptyEffects(): Effects {
-  return { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [] }
+  return { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [], steal: [] }
 }
 
 function refused(error: Error & { code: string }): SubmitResult {
-  return { status: 'refused', error: { name: error.name, code: error.code, message: error.message } }
+  return { status: 'refused', error: toWireError(error) }
 }
 
 function failure(error: Error & { code: string }, permanent: boolean): JobOutcome {
-  return { ok: false, error: { name: error.name, code: error.code, message: error.message }, permanent }
+  return { ok: false, error: toWireError(error), permanent }
 }
 
 function info(job: Job): JobInfo {

@@ -63,6 +63,12 @@ export interface JobContext {
 }
 
 /** A job type: its name and handler, registered on every peer. */
+/** What one job takes of a peer while it runs or waits there. */
+export interface JobResources {
+  /** Worker slots of its type's pool it holds while it runs (at most the type's concurrency); it counts as that many against the peer's capacity in placement. */
+  readonly slots: number
+}
+
 export interface JobDef<I = unknown, O = unknown> {
   readonly type: string
   run(input: I, ctx: JobContext): O | Promise<O>
@@ -70,6 +76,8 @@ export interface JobDef<I = unknown, O = unknown> {
   readonly concurrency: number
   /** Checks (and may convert) the input at submission; throw to refuse it. */
   readonly validate?: (input: unknown) => I
+  /** What one job of this type takes of a peer; absent: one slot. */
+  readonly resources?: JobResources
   /** Phantom: the result type, for typed `result()`. */
   readonly __output?: O
 }

@@ -5,7 +5,7 @@
 import type { JobOutcome } from './types.js'
 
 /** Finished outcomes kept for later `result()` calls. */
-const KEPT_MAX = 10_000
+const MAX_KEPT_OUTCOMES = 10_000
 
 type ProgressListener = (fraction: number, message: string | null) => void
 
@@ -30,6 +30,11 @@ export class ResultWaiters {
   /** Ids still waiting for an outcome, for re-watching after a leader change or a lost push. */
   pendingIds(): string[] {
     return [...this.waiting.keys()]
+  }
+
+  /** How many jobs are waited for. */
+  get pending(): number {
+    return this.waiting.size
   }
 
   /** The outcome of `id` if it is known here. */
@@ -63,8 +68,8 @@ export class ResultWaiters {
     if (!this.outcomes.has(id)) {
       this.outcomes.set(id, outcome)
       this.keptOrder.push(id)
-      if (this.outcomes.size > KEPT_MAX) this.outcomes.delete(this.keptOrder[this.oldest++]!)
-      if (this.oldest >= KEPT_MAX) {
+      if (this.outcomes.size > MAX_KEPT_OUTCOMES) this.outcomes.delete(this.keptOrder[this.oldest++]!)
+      if (this.oldest >= MAX_KEPT_OUTCOMES) {
         this.keptOrder = this.keptOrder.slice(this.oldest)
         this.oldest = 0
       }
@@ -73,6 +78,14 @@ export class ResultWaiters {
     this.waiting.delete(id)
     this.progress.delete(id)
     for (const waiter of list ?? []) waiter.resolve(outcome)
+  }
+
+  /** Rejects the waits for `id` with `error`: its outcome will never arrive (the job expired unseen). */
+  fail(id: string, error: Error): void {
+    const list = this.waiting.get(id)
+    this.waiting.delete(id)
+    this.progress.delete(id)
+    for (const waiter of list ?? []) waiter.reject(error)
   }
 
   /** Rejects every wait, now and later, with `error`: the node is stopping and no outcome will arrive. */

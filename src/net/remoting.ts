@@ -12,18 +12,22 @@
  * - input from peers is never trusted: undecodable frames and replies from the wrong node are
  *   dropped and counted, and a reply is not sent after the asker's deadline has passed;
  * - every tell and ask carries the sending node as the network port authenticated it (never a field
- *   of the envelope), and the target actor's remote policy decides whether it may enter the mailbox.
+ *   of the envelope), and the target actor's remote policy decides whether it may enter the mailbox;
+ * - watches cross nodes as watch, unwatch and terminated envelopes (src/actor/remote-watch.ts); a
+ *   closed connection ends every watch of that node's actors with `unreachable`. A watch reveals
+ *   only when an actor ends, so any peer may hold one, up to a bound per peer.
  */
 import { formatAddress, type ActorAddress } from '../actor/address.js'
 import { PendingAsk, type ReplyTarget } from '../actor/reply.js'
-import { deliverFromNode, type ActorSystem, type RemoteDelivery } from '../actor/system.js'
-import { NodeUnreachableError, RemoteError, toError } from '../errors.js'
+import { deliverFromNode, nodeDownFor, watchFromNode, type ActorSystem, type RemoteDelivery } from '../actor/system.js'
+import type { WatchControl } from '../actor/remote-watch.js'
+import { fromWireError, NodeUnreachableError, toError, toWireError } from '../errors.js'
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
-import { ProtocolError } from '../../protocols/errors.js'
+import { ProtocolError, WIRE_ERROR_MESSAGE_MAX_CHARS } from '../../protocols/errors.js'
 import type { Network, NodeId } from './types.js'
 
-/** The network protocol id of actor envelopes. */
-export const ACTOR_PROTOCOL = '/dx/actor/1'
+/** The network protocol id of actor envelopes, in the style of every protocol id: `/dx/<name>/<semver>`. */
+export const ACTOR_PROTOCOL = '/dx/actor/1.0.0'
 
 /** Options of remote messaging. */
 export interface RemoteMessagingInit {
@@ -61,7 +65,9 @@ export class RemoteMessaging implements RemoteDelivery {
   start(): void {
     this.network.handle(ACTOR_PROTOCOL, (from, payload) => this.receive(from, payload))
     this.unsubscribePeers = this.network.onPeerChange((peer, connected) => {
-      if (!connected) this.failOutstanding(peer, 'connection closed')
+      if (connected) return
+      this.failOutstanding(peer, 'connection closed')
+      nodeDownFor(this.system, peer)
     })
     this.system.attachRemote(this)
   }
@@ -75,7 +81,7 @@ export class RemoteMessaging implements RemoteDelivery {
 
   send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
     if (reply !== undefined && !(reply instanceof PendingAsk)) {
-      reply.reject(new NodeUnreachableError(to.node, 'only asks created on this node can travel'))
+      reply.reject(new NodeUnreachableError(to.node, 'only asks created on this node can travel', true))
       return
     }
     const id = reply === undefined ? 0 : this.nextId++
@@ -91,12 +97,28 @@ export class RemoteMessaging implements RemoteDelivery {
     }
     if (!this.network.send(to.node, ACTOR_PROTOCOL, bytes)) {
       this.system.deadLetters.publish(formatAddress(to), message, 'unreachable')
-      reply?.reject(new NodeUnreachableError(to.node, 'not connected, or its outbound queue is full'))
+      reply?.reject(new NodeUnreachableError(to.node, 'not connected, or its outbound queue is full', true))
       return
     }
     if (reply === undefined) return
     this.outstanding.set(id, { node: to.node, pending: reply })
     reply.onSettle = () => this.outstanding.delete(id)
+  }
+
+  /** Sends a watch message; false when it could not leave (see src/actor/remote-watch.ts). */
+  control(node: NodeId, message: WatchControl): boolean {
+    const envelope: Envelope =
+      message.kind === 'terminated'
+        ? { ...message, error: message.error === undefined ? null : toWireError(message.error, 'ERR_REMOTE') }
+        : { kind: message.kind, target: message.target, watcher: message.watcher }
+    let bytes: Uint8Array
+    try {
+      bytes = this.codec.encodeTransient(envelope)
+    } catch (error) {
+      this.system.log.warn('watch message not sent', { node, error })
+      return false
+    }
+    return this.network.send(node, ACTOR_PROTOCOL, bytes)
   }
 
   private receive(from: NodeId, payload: Uint8Array): void {
@@ -126,8 +148,15 @@ export class RemoteMessaging implements RemoteDelivery {
           return
         }
         if (envelope.kind === 'reply') entry.pending.resolve(envelope.body)
-        else entry.pending.reject(new RemoteError(envelope.error.name, envelope.error.code, envelope.error.message))
+        else entry.pending.reject(fromWireError(envelope.error))
+        return
       }
+      case 'watch':
+      case 'unwatch':
+        watchFromNode(this.system, from, envelope)
+        return
+      case 'terminated':
+        watchFromNode(this.system, from, { ...envelope, error: envelope.error === null ? undefined : fromWireError(envelope.error) })
     }
   }
 
@@ -142,8 +171,12 @@ export class RemoteMessaging implements RemoteDelivery {
       bytes = this.codec.encode(envelope)
     } catch (error) {
       if (envelope.kind !== 'reply') throw error
-      const e = toError(error)
-      bytes = this.codec.encode({ kind: 'failure', id: envelope.id, error: { name: e.name, code: codeOf(e), message: `reply could not be encoded: ${e.message}` } })
+      const wire = toWireError(error, 'ERR_REMOTE')
+      bytes = this.codec.encode({
+        kind: 'failure',
+        id: envelope.id,
+        error: { ...wire, message: `reply could not be encoded: ${wire.message}`.slice(0, WIRE_ERROR_MESSAGE_MAX_CHARS) },
+      })
     }
     if (!this.network.send(to, ACTOR_PROTOCOL, bytes)) this.system.log.debug('reply dropped: peer unreachable', { to })
   }
@@ -178,15 +211,6 @@ class RemoteReply implements ReplyTarget {
   reject(error: Error): void {
     if (this.answered) return
     this.answered = true
-    this.remoting.answer(
-      this.from,
-      { kind: 'failure', id: this.id, error: { name: error.name.slice(0, 256) || 'Error', code: codeOf(error), message: error.message.slice(0, 4096) } },
-      this.deadlineMs,
-    )
+    this.remoting.answer(this.from, { kind: 'failure', id: this.id, error: toWireError(error, 'ERR_REMOTE') }, this.deadlineMs)
   }
-}
-
-function codeOf(error: Error): string {
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? code.slice(0, 256) : 'ERR_REMOTE'
 }

@@ -14,11 +14,15 @@ import { EntityClient } from '../entities/client.js'
 import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../entities/options.js'
 import type { AnyEntityDef, EntityStateStore } from '../entities/types.js'
 import { executorActor } from '../../actors/executor.js'
+import { receptionistActor } from '../../actors/receptionist.js'
+import { ReceptionistClient } from '../receptionist/client.js'
+import type { ReceptionistMsg } from '../receptionist/protocol.js'
+import { ReceptionistStats } from '../receptionist/stats.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
 import { replicatorActor } from '../../actors/replicator.js'
 import { schedulerActor, type SnapshotPolicy } from '../../actors/scheduler.js'
 import { formatAddress } from '../actor/address.js'
-import { createActorSystem, type ActorSystem } from '../actor/system.js'
+import { createActorSystem, virtualWatchEnded, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
 import type { ClusterOptions } from '../cluster/core.js'
 import { ClusterHandle } from '../cluster/handle.js'
@@ -75,6 +79,8 @@ export interface NodeInit {
   analytics?: AnalyticsOptions
   /** Unfinished jobs beyond which the leader refuses submissions. */
   maxQueued?: number
+  /** Whether idle peers take attempts still queued on overcommitted ones (default true). */
+  steal?: boolean
   /** How long finished jobs stay in the leader's memory (by count and age). */
   retention?: Retention
   /** When the leader snapshots its state into the job log and lets the log compact. */
@@ -96,6 +102,8 @@ export interface AssembledNode {
   readonly jobs: JobClient
   /** Typed references to cluster entities, and this node's activations. */
   readonly entities: EntityClient
+  /** The service registry: register actors of this node under keys, subscribe to a key's refs across the cluster. */
+  readonly receptionist: ReceptionistClient
   readonly stats: ExecutorStats
   /** Predictions, forecasts and alerts; fed while this node leads. */
   readonly analytics: ClusterAnalytics
@@ -119,6 +127,8 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
   const analytics = new ClusterAnalytics(init.analytics)
+  /** The leader counts a job's declared slots against its peer (every peer registers the same job types). */
+  const slotsByType = new Map(init.jobs.map((def) => [def.type, def.resources?.slots ?? 1]))
   const chosen = init.placement ?? DEFAULT_PLACEMENT
   const placement = new ObservedPlacement(typeof chosen === 'string' ? createPlacement(chosen, { random: env.random.fork('placement'), model: analytics }) : chosen, analytics)
   env.metrics.gauge('dx_alerts', 'Alerts firing on this node (it evaluates them while it leads), by name and severity', ['name', 'severity'], (set) => {
@@ -153,7 +163,15 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     if (ports.replicaLog === undefined) throw new InvalidArgumentError('a replicated job log needs a replicaLog opener in the node ports')
     replication = new ReplicationHandle()
     const replicator = system.spawnSystem(
-      replicatorActor({ network, opener: ports.replicaLog, cluster, handle: replication, ...(init.replication === undefined ? {} : { options: init.replication }) }),
+      replicatorActor({
+        network,
+        opener: ports.replicaLog,
+        cluster,
+        handle: replication,
+        ...(init.replication === undefined ? {} : { options: init.replication }),
+        // With --voters above the default target, members that run no jobs must still get the log to be promotable.
+        ...(init.cluster?.voters === undefined ? {} : { voters: init.cluster.voters }),
+      }),
       { name: 'replicator' },
     )
     jobLog = replicatedJobLog(replicator)
@@ -162,6 +180,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   }
   const entitiesHandle = new EntitiesHandle(init.entityOptions?.shards ?? DEFAULT_ENTITY_OPTIONS.shards)
   system.attachVirtual(ENTITY_NODE, entitiesHandle)
+  entitiesHandle.bindWatchEnd((target, watcher, reason, error) => virtualWatchEnded(system, ENTITY_NODE, target, watcher, reason, error))
   system.spawnSystem(entityStoreActor(ports.store), { name: 'entity-store' })
   const entityStore = ports.entityStore ?? new QuorumEntityStore(() => cluster.view()?.config?.members ?? [], replicaTransport(system))
   system.spawnSystem(
@@ -177,6 +196,15 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     { name: 'entities' },
   )
   const entities = new EntityClient(system, () => entitiesHandle.list(), new Set((init.entities ?? []).map((d) => d.type)))
+  const receptionistStats = new ReceptionistStats()
+  env.metrics.counter('dx_receptionist_dropped_total', 'Receptionist announcements from peers dropped, by reason (malformed, forged, stale, bounds)', ['reason'], (set) => {
+    for (const reason of ['malformed', 'forged', 'stale', 'bounds'] as const) set(receptionistStats[reason], { reason })
+  })
+  const receptionistRef: ActorRef<ReceptionistMsg> = system.spawnSystem(receptionistActor({ network, stats: receptionistStats }), { name: 'receptionist' })
+  const receptionist = new ReceptionistClient(receptionistRef, {
+    spawn: (def) => system.spawn(def),
+    stop: (ref) => void system.stop(ref).catch((error: unknown) => system.log.warn('stopping a receptionist listener failed', { error })),
+  })
   system.spawnSystem(executorActor({ jobs: init.jobs, cluster, stats }), { name: nameOf(EXECUTOR_PATH) })
   const waiters = new ResultWaiters()
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
@@ -201,8 +229,11 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
         cache: ports.cache,
         cluster,
         placement,
-        forecast: (nodes) => analytics.forecast(nodes),
+        forecast: (nodes, history) => analytics.forecast(nodes, history),
         ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }),
+        ...(init.steal === undefined ? {} : { steal: init.steal }),
+        slots: (type) => slotsByType.get(type) ?? 1,
+        speed: (node) => analytics.speed(node),
         ...(init.retention === undefined ? {} : { retention: init.retention }),
         ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
       })
@@ -228,6 +259,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     cluster,
     jobs,
     entities,
+    receptionist,
     stats,
     analytics,
     replication,

@@ -46,6 +46,8 @@ export interface NodeConfig {
   voters: number | undefined
   /** A voter down this long is replaced by a live worker; undefined: the cluster default (30 s). */
   voterDownMs: number | undefined
+  /** How workers' liveness and load travel: gossip (every member publishes to all) or swim (probes; src/cluster/core.ts). */
+  membership: 'gossip' | 'swim'
   jobLog: JobLogSetting
   cache: CacheSetting
   /** Modules whose exported job definitions this node registers (besides the built-in ones). */
@@ -58,6 +60,8 @@ export interface NodeConfig {
   redis: RedisSettings
   /** The placement policy (src/jobs/placement/index.ts names them). */
   placement: PlacementName
+  /** Whether idle peers take attempts still queued on overcommitted ones (work stealing). */
+  steal: boolean
   /** Where alerts are posted as JSON, if anywhere. */
   alertWebhook: string | undefined
 }
@@ -114,6 +118,7 @@ export interface RawSettings {
   leaseMs?: string | number
   voters?: string | number
   voterDownMs?: string | number
+  membership?: string
   jobLog?: string
   cache?: string
   actors?: string | string[]
@@ -132,6 +137,7 @@ export interface RawSettings {
   redisPasswordFile?: string
   redisCaFile?: string
   placement?: string
+  steal?: string
   alertWebhook?: string
 }
 
@@ -149,6 +155,7 @@ const ENV: Record<keyof RawSettings, string> = {
   leaseMs: 'DX_LEASE_MS',
   voters: 'DX_VOTERS',
   voterDownMs: 'DX_VOTER_DOWN_MS',
+  membership: 'DX_MEMBERSHIP',
   jobLog: 'DX_JOB_LOG',
   cache: 'DX_CACHE',
   actors: 'DX_ACTORS',
@@ -167,6 +174,7 @@ const ENV: Record<keyof RawSettings, string> = {
   redisPasswordFile: 'DX_REDIS_PASSWORD_FILE',
   redisCaFile: 'DX_REDIS_CA_FILE',
   placement: 'DX_PLACEMENT',
+  steal: 'DX_STEAL',
   alertWebhook: 'DX_ALERT_WEBHOOK',
 }
 
@@ -211,6 +219,10 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
   const placement = pick('placement') ?? DEFAULT_PLACEMENT
   if (!isPlacementName(placement)) throw new ConfigError(`placement: ${placement} is not one of ${PLACEMENT_NAMES.join(', ')}`)
+  const membership = pick('membership') ?? 'gossip'
+  if (membership !== 'gossip' && membership !== 'swim') throw new ConfigError(`membership: ${membership} is not gossip or swim`)
+  const steal = pick('steal') ?? 'on'
+  if (steal !== 'on' && steal !== 'off') throw new ConfigError(`steal: ${steal} is not on or off`)
   const alertWebhook = pick('alertWebhook')
   if (alertWebhook !== undefined && !/^https?:\/\/[^\s]+$/.test(alertWebhook)) throw new ConfigError(`alertWebhook: ${alertWebhook} is not an http:// or https:// URL`)
   const logLevel = pick('logLevel') ?? 'info'
@@ -232,6 +244,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     leaseMs: optionalMs(pick('leaseMs'), 'leaseMs'),
     voters: voterCount(pick('voters')),
     voterDownMs: optionalMs(pick('voterDownMs'), 'voterDownMs'),
+    membership,
     jobLog: jobLogSetting(pick('jobLog') ?? DEFAULT_JOB_LOG),
     cache: cacheSetting(cacheText),
     actors: list(pick('actors') ?? []),
@@ -239,6 +252,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     kafka: kafkaSettings(pick, env),
     redis: redisSettings(pick, env, cacheText),
     placement,
+    steal: steal === 'on',
     alertWebhook,
   }
 }
@@ -380,9 +394,11 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   leaseMs: 'number',
   voters: 'number',
   voterDownMs: 'number',
+  membership: 'text',
   retainJobs: 'number',
   retainMs: 'number',
   placement: 'text',
+  steal: 'text',
   alertWebhook: 'text',
   jobLog: 'text',
   cache: 'text',

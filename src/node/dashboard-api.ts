@@ -49,7 +49,7 @@ export function dashboardRoutes(hub: DashboardHub): Route[] {
 }
 
 /** Most events buffered for a page that reads too slowly; beyond it the page is dropped (it reconnects). */
-const PENDING_MAX = 120
+const MAX_PENDING = 120
 
 /** `snapshot` (history and epochs) first, then `summary` every second and `epoch` on each leader change. */
 async function* events(hub: DashboardHub, gone: AbortSignal): AsyncGenerator<string> {
@@ -57,7 +57,7 @@ async function* events(hub: DashboardHub, gone: AbortSignal): AsyncGenerator<str
   let wake: (() => void) | undefined
   let overflow = false
   const { snapshot, unwatch } = hub.watch((event: HubEvent) => {
-    if (pending.length >= PENDING_MAX) overflow = true
+    if (pending.length >= MAX_PENDING) overflow = true
     else pending.push(event.kind === 'summary' ? sse('summary', event.summary) : sse('epoch', event.change))
     wake?.()
   })

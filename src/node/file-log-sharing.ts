@@ -11,8 +11,8 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClusterMismatchError, JobLogNotSharedError } from '../storage/errors.js'
-import { writeFileDurably } from '../storage/file-sync.js'
-import { ensurePrivateDir } from '../storage/private-dir.js'
+import { writeFileDurably } from '../files/file-sync.js'
+import { ensurePrivateDir } from '../files/private-dir.js'
 
 const MEMBERS_DIR = 'members'
 const CLUSTER_FILE = 'cluster'

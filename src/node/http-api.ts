@@ -3,18 +3,19 @@
  * (submit, list, inspect, wait for a result, follow as server-sent events, cancel) that the
  * `distributex` CLI and `distributex/client` use, and the alerts (GET /alerts, and
  * GET /alerts/events as server-sent events). Alerts are evaluated by the leader: another node
- * answers with its own (empty) list and names the leader to ask.
+ * asks the leader for them (cluster-alerts.ts), so every node shows the cluster's alerts.
  */
 import { HttpError, type Route } from '../adapters/http/server.js'
 import type { ClusterView, RemoveReply } from '../cluster/types.js'
 import type { JobClient } from '../jobs/client.js'
 import type { JobOptions, JobStatus } from '../jobs/types.js'
 import { isFinal, type JobInfo, type JobOutcome } from '../jobs/types.js'
-import { JobExpiredError, JobFailedError } from '../jobs/errors.js'
+import { JobCancelledError, JobExpiredError, JobFailedError } from '../jobs/errors.js'
+import { toWireError } from '../errors.js'
 import { timeoutSignal } from '../env/abort.js'
 import type { Timers } from '../env/types.js'
 import type { ClusterAnalytics } from '../predict/analytics.js'
-import type { AlertTransition } from '../predict/alerts.js'
+import { ClusterAlerts } from './cluster-alerts.js'
 
 /** The JSON document of GET /status. */
 export interface StatusDocument {
@@ -26,6 +27,8 @@ export interface StatusDocument {
   leading: boolean
   /** Why this node gave up the lead, if it did (until it leads again). */
   resigned?: string
+  /** Set while this node hears no other member although it should (joining, or a member of a cluster of several). */
+  warning?: string
   members: Array<Record<string, unknown> & { nodeId: string; state: string }>
   /** Predictions, forecasts and alerts, on the leader. */
   analytics?: ReturnType<ClusterAnalytics['status']>
@@ -40,6 +43,7 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
     leader: view?.leader ?? null,
     leading: view?.leading ?? false,
     ...(view?.resigned === undefined ? {} : { resigned: view.resigned }),
+    ...(view?.warning === undefined ? {} : { warning: view.warning }),
     members: (view?.members ?? []).map((m) => ({
       nodeId: m.nodeId,
       state: m.state,
@@ -65,10 +69,10 @@ export function statusDocument(nodeId: string, addresses: string[], view: Cluste
 }
 
 /** Most jobs in one batch request. */
-const BATCH_MAX = 10_000
+const BATCH_MAX_JOBS = 10_000
 
 /** Most jobs in one page of GET /jobs. */
-const LIST_MAX = 10_000
+const LIST_MAX_JOBS = 10_000
 
 /** Default wait of GET /jobs/:id/result. */
 const RESULT_WAIT_MS = 30_000
@@ -94,21 +98,29 @@ export function nodeRoutes(deps: {
   removeMember: (nodeId: string) => Promise<RemoveReply>
   analytics?: ClusterAnalytics
   leader?: () => string | null
+  /** True while this node leads. */
+  leading?: () => boolean
 }): Route[] {
   const { jobs, timers, analytics } = deps
+  const alerts =
+    analytics === undefined
+      ? undefined
+      : new ClusterAlerts({
+          analytics,
+          timers,
+          leader: () => deps.leader?.() ?? null,
+          leading: () => deps.leading?.() ?? true,
+          ask: (history, signal) => jobs.forecast(1, { history, signal }),
+        })
   return [
-    ...(analytics === undefined
+    ...(alerts === undefined
       ? []
       : [
-          {
-            method: 'GET',
-            pattern: '/alerts',
-            handle: () => ({ status: 200, json: { leader: deps.leader?.() ?? null, alerts: analytics.alerts(), history: analytics.history() } }),
-          } satisfies Route,
+          { method: 'GET', pattern: '/alerts', handle: async ({ signal }) => ({ status: 200, json: await alerts.snapshot(signal) }) } satisfies Route,
           {
             method: 'GET',
             pattern: '/alerts/events',
-            handle: ({ signal }) => ({ status: 200, contentType: 'text/event-stream', stream: alertEvents(analytics, timers, signal) }),
+            handle: ({ signal }) => ({ status: 200, contentType: 'text/event-stream', stream: alerts.events(signal) }),
           } satisfies Route,
         ]),
     { method: 'GET', pattern: '/status', handle: () => ({ status: 200, json: deps.status() }) },
@@ -141,8 +153,8 @@ export function nodeRoutes(deps: {
       pattern: '/jobs/batch',
       async handle({ body, query, signal: gone }) {
         const items = (body as { jobs?: unknown } | undefined)?.jobs
-        if (!Array.isArray(items) || items.length > BATCH_MAX)
-          throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX} jobs`)
+        if (!Array.isArray(items) || items.length > BATCH_MAX_JOBS)
+          throw new HttpError(400, `body must be {"jobs": [{"type", "input", "options"?}, ...]} with at most ${BATCH_MAX_JOBS} jobs`)
         const wait = query.get('wait') !== null
         const ms = waitMs(query)
         const results = await Promise.all(
@@ -160,8 +172,7 @@ export function nodeRoutes(deps: {
                 const handle = await submitted
                 return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
               } catch (error) {
-                const e = error as Error & { code?: string }
-                return { error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
+                return { error: toWireError(error, 'ERR') }
               }
             }),
         )
@@ -177,7 +188,7 @@ export function nodeRoutes(deps: {
         const cursor = query.get('cursor') ?? undefined
         if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) throw new HttpError(400, 'cursor must be the `next` of a previous page')
         const limit = Number(query.get('limit') ?? 100)
-        if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_MAX) throw new HttpError(400, `limit must be an integer in 1..${LIST_MAX}`)
+        if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_MAX_JOBS) throw new HttpError(400, `limit must be an integer in 1..${LIST_MAX_JOBS}`)
         // One page, newest first; `next` (null on the last page) is the cursor of the following one.
         return { status: 200, json: await jobs.list({ ...(status === undefined ? {} : { status: status as JobStatus }), limit, ...(cursor === undefined ? {} : { cursor }) }) }
       },
@@ -249,8 +260,7 @@ async function outcome(timers: Timers, ms: number, gone: AbortSignal, wait: (sig
   try {
     return { ok: true, value: await wait(AbortSignal.any([signal, gone])) }
   } catch (error) {
-    const e = error as Error & { code?: string }
-    return { ok: false, error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }
+    return { ok: false, error: toWireError(error, 'ERR') }
   } finally {
     clear()
   }
@@ -287,10 +297,9 @@ async function* jobEvents(jobs: JobClient, timers: Timers, info: JobInfo, gone: 
     .then(
       (value) => push(sseEvent('outcome', { id, ok: true, value })),
       (error: unknown) => {
-        const e = error as Error & { code?: string }
         if (error instanceof JobFailedError) push(sseEvent('outcome', { id, ok: false, error: error.reason }))
-        else if (e.name === 'JobCancelledError') push(sseEvent('outcome', { id, ok: false, error: { name: e.name, code: e.code ?? 'ERR', message: e.message } }))
-        else push(sseEvent('error', { name: e.name, code: e.code ?? 'ERR', message: e.message }))
+        else if (error instanceof JobCancelledError) push(sseEvent('outcome', { id, ok: false, error: toWireError(error) }))
+        else push(sseEvent('error', toWireError(error, 'ERR')))
       },
     )
     .finally(() => {
@@ -314,37 +323,9 @@ async function* jobEvents(jobs: JobClient, timers: Timers, info: JobInfo, gone: 
   }
 }
 
-/** Alert transitions as server-sent events (`fired`, `resolved`), after one `alerts` event with those firing now. */
-async function* alertEvents(analytics: ClusterAnalytics, timers: Timers, gone: AbortSignal): AsyncGenerator<string> {
-  const pending: string[] = [sseEvent('alerts', analytics.alerts())]
-  let wake: (() => void) | undefined
-  const unsubscribe = analytics.onAlert((t: AlertTransition) => {
-    pending.push(sseEvent(t.kind, { ...t.alert, at: t.at }))
-    wake?.()
-  })
-  const stop = (): void => wake?.()
-  gone.addEventListener('abort', stop)
-  let keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, function beat() {
-    pending.push(': keepalive\n\n')
-    wake?.()
-    keepalive = timers.schedule(EVENTS_KEEPALIVE_MS, beat)
-  })
-  try {
-    while (!gone.aborted) {
-      while (pending.length > 0) yield pending.shift()!
-      await new Promise<void>((resolve) => (wake = resolve))
-      wake = undefined
-    }
-  } finally {
-    unsubscribe()
-    gone.removeEventListener('abort', stop)
-    timers.cancel(keepalive)
-  }
-}
-
 /** A recorded outcome as the events stream sends it. */
 function outcomeEvent(id: string, outcome: JobOutcome): { id: string; ok: boolean; value?: unknown; error?: unknown } {
-  return outcome.ok ? { id, ok: true, value: outcome.value } : { id, ok: false, error: { name: outcome.error.name, code: outcome.error.code, message: outcome.error.message } }
+  return outcome.ok ? { id, ok: true, value: outcome.value } : { id, ok: false, error: toWireError(outcome.error) }
 }
 
 function sseEvent(event: string, data: unknown): string {

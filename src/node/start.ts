@@ -13,9 +13,9 @@ import { ProcessLoad } from '../adapters/process/load.js'
 import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
-import { acquireFileLock, FileLockedError, type FileLock } from '../storage/file-lock.js'
-import { writeFileDurably } from '../storage/file-sync.js'
-import { ensurePrivateDir } from '../storage/private-dir.js'
+import { acquireFileLock, FileLockedError, type FileLock } from '../files/file-lock.js'
+import { writeFileDurably } from '../files/file-sync.js'
+import { ensurePrivateDir } from '../files/private-dir.js'
 import type { JobDef } from '../jobs/types.js'
 import type { AnyEntityDef } from '../entities/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
@@ -109,10 +109,12 @@ async function startLocked(
         ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
         ...(config.voters === undefined ? {} : { voters: config.voters }),
         ...(config.voterDownMs === undefined ? {} : { voterDownMs: config.voterDownMs }),
+        ...(config.membership === 'gossip' ? {} : { membership: config.membership }),
       },
       load: () => load.sample(),
       retention: config.retention,
       placement: config.placement,
+      steal: config.steal,
     },
   )
   const webhook =
@@ -139,6 +141,7 @@ async function startLocked(
           status,
           analytics: node.analytics,
           leader: () => node.cluster.view()?.leader?.nodeId ?? null,
+          leading: () => node.cluster.view()?.leading ?? false,
           metrics: () => metrics.render(),
           metricsContentType: metrics.registry.contentType,
           jobs: node.jobs,

@@ -10,8 +10,16 @@
  *   projection at the horizon are both below `clearFraction` x saturation on `clearConfirm`
  *   consecutive samples (hysteresis: a node hovering near saturation otherwise cleared and fired
  *   again, each time a false alert). No alert fires before its forecaster has `warmup` samples: a
- *   trend from the first few is noise. The offered utilisation leads the queue: a queue grows only once the
- *   offered work exceeds capacity, and then fast, so watching the queue alone warns too late.
+ *   trend from the first few is noise; nor, short of saturation now, while the smoothed offered
+ *   utilisation is below `offeredGate` (a noise-made trend on a lightly offered node). The offered
+ *   utilisation leads the queue: a queue grows only once the offered work exceeds capacity, and
+ *   then fast, so watching the queue alone warns too late.
+ *   Overflow: the leader assigns a node up to twice its capacity, so once the cluster is offered
+ *   more than it can run and the other nodes' slots are all busy, the overflow lands on whichever
+ *   node still has room, a step that node's own offered load never shows before it comes (a slow
+ *   node among fast ones saturates that way). So a second projection, driven by the cluster's
+ *   offered utilisation (speed-weighted) wherever that is above 1, fires too, behind the same
+ *   gate applied to the cluster's offered utilisation.
  * - queue-instability: the forecast offered utilisation of a node (predicted work assigned per
  *   second / capacity) exceeds `instability` at the horizon, `confirm` samples running.
  * - cluster-demand: the forecast offered work of all nodes exceeds `demand` of their capacity
@@ -72,6 +80,13 @@ export interface AlertOptions {
   readonly clearConfirm?: number
   /** Samples a forecaster needs before its alert may fire (default WARMUP). */
   readonly warmup?: number
+  /** node-saturation fires only while the smoothed offered utilisation is at least this (default OFFERED_GATE). */
+  readonly offeredGate?: number
+  /**
+   * Whether a busy cluster's overflow reaches a node with room (default true: the leader places
+   * every job where there is room). False where each node's arrivals are its own (pinned work).
+   */
+  readonly overflow?: boolean
 }
 
 /** One node's load at a sample. */
@@ -84,6 +99,11 @@ export interface NodeSample {
   readonly offered: number
   /** Mean duration of its jobs, in seconds (how fast its queue drains per slot). */
   readonly meanDurationS: number
+  /**
+   * Its speed relative to the others (1 when unknown): a slot of a node at half speed runs half
+   * the work of another's, which the cluster's offered utilisation must weigh.
+   */
+  readonly speed?: number
 }
 
 /**
@@ -103,6 +123,13 @@ const CONFIRM = 3
 const CLEAR_CONFIRM = 30
 /** Samples before a forecaster's trend means anything (its first few differences are noise). */
 const WARMUP = 30
+/**
+ * Smoothed offered utilisation below which node-saturation does not fire (unless the node is already
+ * saturated). A node offered well under its capacity drains its queue, so a projection that still
+ * reaches saturation rides on a trend the noise made; on the ramp study (seeds 11-13) this gate
+ * halved the false alerts at the same recall (see test/bench/RESULTS.md).
+ */
+const OFFERED_GATE = 0.82
 
 interface Watch {
   readonly forecaster: HoltDamped
@@ -125,6 +152,8 @@ export class AlertEngine {
   private readonly confirm: number
   private readonly clearConfirm: number
   private readonly warmup: number
+  private readonly offeredGate: number
+  private readonly overflow: boolean
   private readonly watches = new Map<string, Watch>()
   private readonly active = new Map<string, Alert>()
 
@@ -140,6 +169,8 @@ export class AlertEngine {
     this.confirm = options.confirm ?? CONFIRM
     this.clearConfirm = options.clearConfirm ?? CLEAR_CONFIRM
     this.warmup = Math.max(3, options.warmup ?? WARMUP)
+    this.offeredGate = options.offeredGate ?? OFFERED_GATE
+    this.overflow = options.overflow ?? true
     assert(this.stepMs > 0 && this.saturation > 0 && this.instability > 0 && this.demand > 0 && this.clear > 0 && this.clear < 1, 'invalid alert options')
   }
 
@@ -151,17 +182,34 @@ export class AlertEngine {
   /** Takes one sample of every node; returns what fired and what resolved. */
   sample(wallMs: number, nodes: readonly NodeSample[]): AlertTransition[] {
     const out: AlertTransition[] = []
+    // The cluster's offered utilisation in common units: work and slots weighed by speed.
     let capacity = 0
     let offered = 0
-    const seen = new Set<string>()
     for (const n of nodes) {
       if (n.capacity <= 0) continue
-      capacity += n.capacity
-      offered += n.offered * n.capacity
+      const speed = n.speed ?? 1
+      capacity += n.capacity * speed
+      offered += n.offered * n.capacity * speed
+    }
+    const seen = new Set<string>()
+    const cluster = capacity > 0 ? this.watch('cluster-demand:', offered / capacity) : undefined
+    // Held jobs and slots of all nodes, for "are the others full?" (loads capped at saturation).
+    let held = 0
+    let slots = 0
+    for (const n of nodes) {
+      if (n.capacity <= 0) continue
+      held += Math.min(n.running + n.queued, this.saturation * n.capacity)
+      slots += n.capacity
+    }
+    for (const n of nodes) {
+      if (n.capacity <= 0) continue
       const load = (n.running + n.queued) / n.capacity
       seen.add(`node-saturation:${n.node}`)
       seen.add(`queue-instability:${n.node}`)
-      this.saturationCheck(out, wallMs, n, load)
+      // The overflow reaches this node only once the others run every slot and queue beyond.
+      const othersSlots = slots - n.capacity
+      const othersBusy = this.overflow && othersSlots > 0 && (held - Math.min(n.running + n.queued, this.saturation * n.capacity)) / othersSlots >= 1
+      this.saturationCheck(out, wallMs, n, load, othersBusy ? cluster : undefined)
       this.check(
         out,
         wallMs,
@@ -173,7 +221,7 @@ export class AlertEngine {
         false,
       )
     }
-    if (capacity > 0) {
+    if (cluster !== undefined) {
       seen.add('cluster-demand:')
       this.check(
         out,
@@ -185,6 +233,7 @@ export class AlertEngine {
         (at, value) =>
           `cluster demand is forecast at ${Math.round(value * 100)}% of capacity${at === null ? '' : ` in ${Math.round((at - wallMs) / 1000)} s`}: admit less or add nodes`,
         false,
+        cluster,
       )
     }
     // Nodes that left: their alerts resolve.
@@ -215,41 +264,69 @@ export class AlertEngine {
     return [{ kind: 'fired', alert, at: wallMs }]
   }
 
-  private saturationCheck(out: AlertTransition[], wallMs: number, n: NodeSample, load: number): void {
-    const key = `node-saturation:${n.node}`
+  /** The watch of `key`, created on first use, after pushing `value` to its forecaster. */
+  private watch(key: string, value: number, load?: number): Watch {
     let w = this.watches.get(key)
     if (w === undefined) {
-      w = { forecaster: new HoltDamped(this.holt), firing: 0, clearing: 0, load }
+      w = { forecaster: new HoltDamped(this.holt), firing: 0, clearing: 0, ...(load === undefined ? {} : { load }) }
       this.watches.set(key, w)
     }
-    w.forecaster.push(n.offered)
+    w.forecaster.push(value)
+    return w
+  }
+
+  private saturationCheck(out: AlertTransition[], wallMs: number, n: NodeSample, load: number, cluster: Watch | undefined): void {
+    const key = `node-saturation:${n.node}`
+    const w = this.watch(key, n.offered, load)
     w.load = w.load! + LOAD_SMOOTHING * (load - w.load!)
     if (w.forecaster.samples < this.warmup) return
     const stepS = this.stepMs / 1000
     const drain = stepS / Math.max(1e-3, n.meanDurationS)
-    const f = w.forecaster
-    // Fluid projection of the load, driven by the forecast (or its lower band) of the offered utilisation.
-    const project = (margin: number): { crossAt: number | undefined; end: number } => {
+    const own = w.forecaster
+    const overflowing = cluster !== undefined && cluster.forecaster.samples >= this.warmup ? cluster.forecaster : undefined
+    const lowered = (f: HoltDamped, h: number, margin: number): number => f.forecast(h) - (margin * f.band(1)) / 1.645
+    /**
+     * Fluid projection of the load, driven by the forecast (or its lower band) of the node's
+     * offered utilisation or, with `spill`, by the cluster's wherever that is above 1 and larger
+     * (only then is there an overflow to land on this node). `spilled`: the overflow drove it.
+     */
+    const project = (margin: number, spill: HoltDamped | undefined): { crossAt: number | undefined; end: number; spilled: boolean } => {
       let l = Math.max(load, w.load!)
-      if (l >= this.saturation) return { crossAt: 0, end: l }
+      if (l >= this.saturation) return { crossAt: 0, end: l, spilled: false }
+      let spilled = false
       for (let h = 1; h <= this.horizonSteps; h++) {
-        l = Math.max(0, l + (Math.max(0, f.forecast(h) - (margin * f.band(1)) / 1.645) - Math.min(l, 1)) * drain)
-        if (l >= this.saturation) return { crossAt: h, end: l }
+        const mine = lowered(own, h, margin)
+        const overflow = spill === undefined ? 0 : lowered(spill, h, margin)
+        if (overflow > 1 && overflow > mine) spilled = true
+        l = Math.max(0, l + (Math.max(0, mine, overflow > 1 ? overflow : 0) - Math.min(l, 1)) * drain)
+        if (l >= this.saturation) return { crossAt: h, end: l, spilled }
       }
-      return { crossAt: undefined, end: l }
+      return { crossAt: undefined, end: l, spilled }
     }
-    const central = project(0)
-    const lower = project(this.bandSigmas)
+    // Each driver fires only past its own gate: the node's offered utilisation for its own
+    // projection, the cluster's for the overflow's (a node offered little has no trend worth
+    // following, but the overflow of a busy cluster still reaches it).
+    const alone = project(0, undefined)
+    const withSpill = overflowing === undefined ? undefined : project(0, overflowing)
+    const byOwn = alone.crossAt !== undefined && (alone.crossAt === 0 || (lowered(own, 0, 0) >= this.offeredGate && project(this.bandSigmas, undefined).crossAt !== undefined))
+    const bySpill =
+      !byOwn &&
+      withSpill?.crossAt !== undefined &&
+      withSpill.spilled &&
+      lowered(overflowing!, 0, 0) >= this.offeredGate &&
+      project(this.bandSigmas, overflowing).crossAt !== undefined
+    const central = bySpill ? withSpill : alone
     const firing = this.active.has(key)
     if (!firing) {
-      w.firing = central.crossAt !== undefined && lower.crossAt !== undefined ? w.firing + 1 : 0
+      w.firing = byOwn || bySpill ? w.firing + 1 : 0
       if (w.firing >= this.confirm) {
         const crossAt = central.crossAt!
         const predictedAt = crossAt === 0 ? null : wallMs + crossAt * this.stepMs
+        const offered = Math.round((bySpill ? lowered(overflowing!, crossAt, 0) : lowered(own, crossAt, 0)) * 100)
         const message =
           crossAt === 0
             ? `node ${n.node} is saturated: ${load.toFixed(1)} jobs per slot`
-            : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: offered ${Math.round(f.forecast(crossAt) * 100)}% of its capacity, ${load.toFixed(1)} jobs per slot now`
+            : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: ${bySpill ? 'the cluster is' : 'it is'} offered ${offered}% of capacity, ${load.toFixed(1)} jobs per slot now`
         const alert: Alert = { key, name: 'node-saturation', severity: crossAt === 0 ? 'critical' : 'warning', node: n.node, predictedAt, firedAt: wallMs, message }
         this.active.set(key, alert)
         w.firing = 0
@@ -257,7 +334,7 @@ export class AlertEngine {
       }
       return
     }
-    const calm = load < this.clear * this.saturation && central.end < this.clear * this.saturation
+    const calm = load < this.clear * this.saturation && Math.max(alone.end, withSpill?.end ?? 0) < this.clear * this.saturation
     w.clearing = calm ? w.clearing + 1 : 0
     if (w.clearing >= this.clearConfirm) {
       w.clearing = 0
@@ -274,14 +351,11 @@ export class AlertEngine {
     threshold: number,
     say: (at: number | null, value: number) => string,
     band: boolean,
+    /** The watch, when the caller already pushed `value` to it. */
+    pushed?: Watch,
   ): void {
     const key = `${name}:${node ?? ''}`
-    let w = this.watches.get(key)
-    if (w === undefined) {
-      w = { forecaster: new HoltDamped(this.holt), firing: 0, clearing: 0 }
-      this.watches.set(key, w)
-    }
-    w.forecaster.push(value)
+    const w = pushed ?? this.watch(key, value)
     if (w.forecaster.samples < this.warmup) return
     // The first step at which the forecast (and, for saturation, its lower band) reaches the threshold.
     let crossAt: number | undefined

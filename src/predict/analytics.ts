@@ -5,7 +5,7 @@
  *
  * Feeding from gossip: each node gossips, per job type, how many attempts it has run and the P50 and
  * P90 of its recent ones. When a node's count for a type grows by k, the leader takes k observations
- * (at most MERGE_MAX) spread over the log-normal that those quantiles describe, so the merged
+ * (at most MAX_MERGED) spread over the log-normal that those quantiles describe, so the merged
  * histogram carries the node's spread, not just its median.
  *
  * Load forecasts: Holt (damped trend) at three smoothing levels and an EWMA, the one with the lowest
@@ -17,7 +17,7 @@
  */
 import type { MemberView } from '../cluster/types.js'
 import { AlertEngine, type Alert, type AlertOptions, type AlertTransition, type NodeSample } from './alerts.js'
-import { DurationPredictor, type DurationEstimate, type DurationPredictorOptions } from './duration.js'
+import { DurationPredictor, meanMs, type DurationEstimate, type DurationPredictorOptions } from './duration.js'
 import { loadForecaster, TrackedForecaster } from './forecast.js'
 
 export interface AnalyticsOptions {
@@ -70,26 +70,28 @@ export interface LoadForecast {
   /** The load (jobs per slot) at which node-saturation counts a node as saturated. */
   readonly saturation: number
   readonly nodes: readonly NodeLoadForecast[]
-  /** The alerts firing, soonest first (those that hold now first; at most FORECAST_ALERTS_MAX): predicted bottlenecks with their node and time. */
+  /** The alerts firing, soonest first (those that hold now first; at most FORECAST_MAX_ALERTS): predicted bottlenecks with their node and time. */
   readonly alerts: readonly Alert[]
-  /** The most observed types whose durations are learnt (at most DURATION_TYPES_MAX). */
+  /** The most observed types whose durations are learnt (at most MAX_DURATION_TYPES). */
   readonly durations: readonly TypeDuration[]
   readonly mase: { readonly '10s': number | null; readonly '60s': number | null }
+  /** The latest alert transitions, oldest first, when asked for (so any node can serve the cluster's alerts). */
+  readonly history?: readonly AlertTransition[]
 }
 
 /** Spacing of the points of a forecast path. */
 const PATH_STEP_MS = 5000
 /** Types listed in a forecast's durations. */
-const DURATION_TYPES_MAX = 20
+const MAX_DURATION_TYPES = 20
 /** Alerts a forecast lists (deadline risks are per job, so there can be many): the soonest. */
-const FORECAST_ALERTS_MAX = 100
+const FORECAST_MAX_ALERTS = 100
 
 /** Most pseudo-observations taken from one gossiped summary. */
-const MERGE_MAX = 16
+const MAX_MERGED = 16
 /** Log-normal sigma per unit of ln(P90 / P50). */
 const Z90 = 1.2816
 /** Alert transitions kept for late readers. */
-const HISTORY_MAX = 200
+export const MAX_HISTORY = 200
 
 export class ClusterAnalytics {
   readonly predictor: DurationPredictor
@@ -145,7 +147,7 @@ export class ClusterAnalytics {
   /** The placement put a job of `type` on `node`. */
   assigned(node: string, type: string, hintMs: number | null): void {
     const o = this.offered.get(node) ?? { workS: 0, jobs: 0 }
-    o.workS += this.predictor.predict(type, node, hintMs).p50Ms / 1000
+    o.workS += meanMs(this.predictor.predict(type, node, hintMs)) / 1000
     o.jobs++
     this.offered.set(node, o)
   }
@@ -179,6 +181,7 @@ export class ClusterAnalytics {
         queued: m.metrics.queued,
         offered: o.workS / elapsedS / capacity,
         meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId),
+        speed: this.predictor.speed(m.nodeId),
       })
       const f = this.loads.get(m.nodeId) ?? { capacity, tracked: new TrackedForecaster(loadForecaster(this.path), this.path), last: load }
       f.tracked.push(load)
@@ -215,9 +218,10 @@ export class ClusterAnalytics {
 
   /**
    * The forecast path of the `maxNodes` nodes sampled last with the highest forecast peak (a
-   * cluster's worth would not fit one message), the alerts firing, and the learnt durations by type.
+   * cluster's worth would not fit one message), the alerts firing, the learnt durations by type,
+   * and the latest `maxHistory` alert transitions if asked.
    */
-  forecast(maxNodes = Infinity): LoadForecast {
+  forecast(maxNodes = Infinity, maxHistory = 0): LoadForecast {
     const nodes: NodeLoadForecast[] = []
     for (const [node, f] of this.loads) {
       const points = this.path.map((h) => {
@@ -243,14 +247,15 @@ export class ClusterAnalytics {
       horizonS: (this.h60 * this.stepMs) / 1000,
       saturation: this.engine.saturation,
       nodes: nodes.slice(0, maxNodes),
-      alerts: alerts.slice(0, FORECAST_ALERTS_MAX),
-      durations: durations.slice(0, DURATION_TYPES_MAX),
+      alerts: alerts.slice(0, FORECAST_MAX_ALERTS),
+      durations: durations.slice(0, MAX_DURATION_TYPES),
       mase: this.mase(),
+      ...(maxHistory > 0 ? { history: this.recent.slice(-maxHistory) } : {}),
     }
   }
 
   private typicalS(node: string): number {
-    return this.predictor.predict('', node, null).p50Ms / 1000
+    return meanMs(this.predictor.predict('', node, null)) / 1000
   }
 
   private merge(node: string, type: string, d: { count: number; p50Ms: number; p90Ms: number }): void {
@@ -259,7 +264,7 @@ export class ClusterAnalytics {
     this.counts.set(key, d.count)
     const fresh = before === undefined ? d.count : d.count - before
     if (fresh <= 0 || !(d.p50Ms > 0)) return
-    const k = Math.min(MERGE_MAX, fresh)
+    const k = Math.min(MAX_MERGED, fresh)
     const sigma = d.p90Ms > d.p50Ms ? Math.log(d.p90Ms / d.p50Ms) / Z90 : 0
     for (let i = 0; i < k; i++) this.predictor.observe(type, d.p50Ms * Math.exp(sigma * probit((i + 0.5) / k)), node)
   }
@@ -267,7 +272,7 @@ export class ClusterAnalytics {
   private emit(transitions: readonly AlertTransition[]): void {
     for (const t of transitions) {
       this.recent.push(t)
-      if (this.recent.length > HISTORY_MAX) this.recent.shift()
+      if (this.recent.length > MAX_HISTORY) this.recent.shift()
       for (const l of this.listeners) l(t)
     }
   }

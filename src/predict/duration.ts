@@ -37,6 +37,23 @@ export interface DurationEstimate {
   readonly source: EstimateSource
 }
 
+/** z of the 0.9 quantile of a normal. */
+const Z90 = 1.2816
+/** Bound on p90 / p50 used for the mean: beyond it a summary says more about outliers than about work. */
+const SPREAD_MAX = 10
+
+/**
+ * The expected duration (ms) behind an estimate: durations are skewed, and work offered per second
+ * is the arrival rate times the mean, not the median. Fits a log-normal through p50 and p90
+ * (sigma = ln(p90 / p50) / z90, mean = p50 * exp(sigma^2 / 2)); with p90 = 4 x p50 the mean is
+ * about 1.9 x p50.
+ */
+export function meanMs(estimate: DurationEstimate): number {
+  const spread = Math.min(SPREAD_MAX, Math.max(1, estimate.p90Ms / Math.max(1e-9, estimate.p50Ms)))
+  const sigma = Math.log(spread) / Z90
+  return estimate.p50Ms * Math.exp((sigma * sigma) / 2)
+}
+
 export interface DurationPredictorOptions {
   /** Observations after which one counts half (default 500). */
   readonly halfLife?: number
@@ -63,8 +80,6 @@ const SPEED_MAX = 64
 const FIT_MIN = 30
 /** The fitted slope is kept in this range (a hint never counts negatively, nor much more than fully). */
 const SLOPE_MAX = 1.5
-/** z of the 0.9 quantile of a normal. */
-const Z90 = 1.2816
 
 interface KeyStats {
   readonly histogram: DecayingLogHistogram

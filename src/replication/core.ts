@@ -11,7 +11,8 @@
  * it follows it in (the driver passes that in from the cluster view on every message). A node that
  * voted for a newer epoch follows nobody until that epoch's leader is known, so it refuses the old
  * leader from the moment it votes. The leader also replicates to learners (members that are not
- * voters), so that a member promoted to voter already holds the log; only voters count for commit.
+ * voters and may be promoted, chosen by learners.ts), so that a member promoted to voter already
+ * holds the log; only voters count for commit.
  *
  * ## Rules
  * 1. The leader never cuts or rewrites its log; it appends entries of its own epoch, starting with a
@@ -86,6 +87,8 @@ interface FollowerState {
   match: number
   inFlight: InFlight[]
   lastSentMs: number
+  /** The commit index the last append to it carried. */
+  sentCommit: number
   /** No sends before this time (the follower refused, e.g. it does not follow us yet). */
   holdUntilMs: number
   reading: boolean
@@ -150,6 +153,8 @@ export class ReplicationCore {
   private positionChanged = true
   /** A newer epoch some follower told us about, while leading. */
   private deposedBy: number | undefined = undefined
+  /** Bumped whenever the followers or what they hold change (see `matchesVersion`). */
+  private matchesChanged = 0
   private nowMs: number
 
   constructor(init: ReplicationCoreInit, nowMs: number) {
@@ -224,6 +229,14 @@ export class ReplicationCore {
     return this.runs[lo]!.epoch
   }
 
+  /**
+   * Changes whenever `followers()` may show other members or other matches: a driver that reports
+   * the matches (to the election's catch-up rules) rebuilds them only then, not after every input.
+   */
+  get matchesVersion(): number {
+    return this.matchesChanged
+  }
+
   /** Replication progress of each follower (for /status and tests). */
   followers(): Array<{ node: NodeId; match: number; next: number; inFlight: number }> {
     return [...(this.leading?.followers ?? [])].map(([node, f]) => ({ node, match: f.match, next: f.next, inFlight: f.inFlight.length }))
@@ -243,6 +256,7 @@ export class ReplicationCore {
     // A follower's queued messages are of an older leadership now.
     this.queue.length = 0
     this.leading = { epoch, term: ++this.terms, followers: new Map(), voters: [], noop: this.end }
+    this.matchesChanged++
     this.setVoters(voters, nowMs, learners)
     this.appendLocal([new Uint8Array(0)])
     this.pumpAll()
@@ -275,9 +289,14 @@ export class ReplicationCore {
     const members = [...voters, ...learners]
     for (const node of members) {
       if (node === this.self || leading.followers.has(node)) continue
-      leading.followers.set(node, { next: this.end, match: 0, inFlight: [], lastSentMs: -Infinity, holdUntilMs: -Infinity, reading: false })
+      leading.followers.set(node, { next: this.end, match: 0, inFlight: [], lastSentMs: -Infinity, sentCommit: -1, holdUntilMs: -Infinity, reading: false })
+      this.matchesChanged++
     }
-    for (const node of [...leading.followers.keys()]) if (!members.includes(node)) leading.followers.delete(node)
+    for (const node of [...leading.followers.keys()]) {
+      if (members.includes(node)) continue
+      leading.followers.delete(node)
+      this.matchesChanged++
+    }
     this.advanceCommit()
     this.pumpAll()
   }
@@ -405,7 +424,7 @@ export class ReplicationCore {
         position = next
       }
     }
-    const send = this.outbox
+    const send = withoutSupersededAcks(this.outbox)
     const reads = this.reads
     this.outbox = []
     this.reads = []
@@ -455,7 +474,10 @@ export class ReplicationCore {
     if (reply.epoch < leading.epoch) return
     if (reply.ok) {
       if (reply.end > this.end) return
-      if (reply.end > f.match) f.match = reply.end
+      if (reply.end > f.match) {
+        f.match = reply.end
+        this.matchesChanged++
+      }
       if (f.next < f.match) f.next = f.match
       f.inFlight = f.inFlight.filter((a) => a.end > reply.end)
       this.advanceCommit()
@@ -504,7 +526,7 @@ export class ReplicationCore {
         return
       }
       if (f.next >= this.end) {
-        if (this.nowMs - f.lastSentMs >= this.options.heartbeatMs) this.sendAppend(node, f, [])
+        if (this.nowMs - f.lastSentMs >= this.heartbeatDueMs(f)) this.sendAppend(node, f, [])
         return
       }
       const bufferStart = this.end - this.buffer.length
@@ -528,6 +550,16 @@ export class ReplicationCore {
     }
   }
 
+  /**
+   * A follower that holds everything and knows the commit index hears from us every
+   * `idleHeartbeatMs`: at the usual pace, an idle cluster's heartbeats and their replies were a third
+   * of each peer's messages. One with news, or with an append unanswered, still gets `heartbeatMs`.
+   */
+  private heartbeatDueMs(f: FollowerState): number {
+    const settled = f.inFlight.length === 0 && f.match === this.end && f.sentCommit === this.commit
+    return settled ? Math.max(this.options.heartbeatMs, this.options.idleHeartbeatMs) : this.options.heartbeatMs
+  }
+
   private sendAppend(node: NodeId, f: FollowerState, entries: readonly ReplicaEntry[]): void {
     const leading = this.leading!
     const prevIndex = f.next - 1
@@ -546,6 +578,7 @@ export class ReplicationCore {
     f.next += entries.length
     f.inFlight.push({ end: f.next, sentAtMs: this.nowMs })
     f.lastSentMs = this.nowMs
+    f.sentCommit = this.commit
   }
 
   /** Drops buffered entries every follower has, and the oldest durable ones beyond the byte budget. */
@@ -760,6 +793,31 @@ export class ReplicationCore {
   private durablePosition(): LogPosition {
     return { epoch: this.epochAt(this.durableEnd - 1) ?? 0, index: this.durableEnd }
   }
+}
+
+/**
+ * The output without acknowledgements a later one in it supersedes: a follower's coalesced write
+ * answers every append it merged, all at once, and a leader needs only the last of them (an ok
+ * reply's `end` covers every append below it; what the leader knows of a follower only grows). A
+ * refusal in between keeps the earlier acknowledgement, so the leader sees the same order of events.
+ */
+function withoutSupersededAcks(out: Array<{ to: NodeId; message: ReplicationMessage }>): Array<{ to: NodeId; message: ReplicationMessage }> {
+  if (out.length < 2) return out
+  /** Per leader: the end of the next ok reply to it, going backwards, while no refusal lies between. */
+  const later = new Map<NodeId, { epoch: number; end: number }>()
+  const kept: Array<{ to: NodeId; message: ReplicationMessage }> = []
+  for (let i = out.length - 1; i >= 0; i--) {
+    const o = out[i]!
+    const m = o.message
+    if (m.kind === 'reply') {
+      const next = later.get(o.to)
+      if (m.ok && next !== undefined && next.epoch === m.epoch && next.end >= m.end) continue
+      if (m.ok) later.set(o.to, { epoch: m.epoch, end: m.end })
+      else later.delete(o.to)
+    }
+    kept.push(o)
+  }
+  return kept.reverse()
 }
 
 /** The lexicographically larger of two positions (Raft §5.4.1). */

@@ -16,6 +16,8 @@ export interface ReplicationStatus {
   readonly start: number
   /** The position as it stands, including a write under way. */
   readonly position: LogPosition
+  /** Replication frames sent and received, and writes of the local log (each fsynced), since start: the cost of a copy. */
+  readonly counts: { readonly framesSent: number; readonly framesReceived: number; readonly writes: number }
 }
 
 export class ReplicationHandle {

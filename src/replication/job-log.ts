@@ -4,7 +4,8 @@
  * replicates it to the voters.
  *
  * Semantics, as the JobLog port states them:
- * - fence(epoch) succeeds once this node leads `epoch` and the epoch's no-op entry is committed,
+ * - fence(epoch) succeeds once this node leads `epoch`, the epoch's no-op entry is committed, and so is
+ *   every entry this leader held when asked (a scheduler restarted within its epoch fences again),
  *   which commits every earlier entry: the new leader then reads the whole committed history. A
  *   lower epoch, or losing the lead, rejects with FencedError.
  * - append resolves with the first offset once a majority of voters holds the records durably; if

@@ -39,6 +39,8 @@ export interface Ready {
 export interface ReplicationOptions {
   /** A follower with nothing to receive gets an empty append this often (commit index, liveness). */
   heartbeatMs: number
+  /** The same for a follower that holds the whole log and knows the commit index: nothing to tell it. */
+  idleHeartbeatMs: number
   /** An append unanswered this long is considered lost: the leader resends from the last match. */
   retryMs: number
   /** Appends in flight per follower (flow control). */
@@ -58,6 +60,7 @@ export interface ReplicationOptions {
 
 export const DEFAULT_REPLICATION_OPTIONS: ReplicationOptions = {
   heartbeatMs: 100,
+  idleHeartbeatMs: 1000,
   retryMs: 500,
   window: 4,
   batchMaxEntries: 1000,

@@ -2,7 +2,9 @@
  * The storage ports. The job log is the durable record of the cluster's work; the result cache
  * speeds up reads of results and task state but is never the only record of anything; the
  * node-local store keeps what one node must remember across restarts (its identity, its epochs).
- * Each has a production adapter (Kafka, Redis, a file) and an embedded default.
+ * Each has a production adapter (Kafka, Redis, a file) and an embedded default; the implementations
+ * live under src/adapters/ (file-log/, memory/, kafka/, redis/, replica-log/), so this folder holds
+ * the ports alone.
  */
 import type { AbortOptions } from '../env/types.js'
 

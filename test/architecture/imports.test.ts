@@ -7,86 +7,11 @@
 // require()), resolve the relative ones, and flag each that points to a layer its file may not use.
 // Also: no module reaches itself through its imports (a cycle hides which module is the lower one).
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import ts from 'typescript'
-
-const ROOT = join(import.meta.dirname, '..', '..')
-const SCANNED = ['protocols', 'src', 'actors', 'sim']
-
-type Layer = 'protocols' | 'runtime' | 'adapters' | 'actors' | 'assembly' | 'entry' | 'sim' | 'outside'
-
-/** The layer of a repository-relative path (a file, or the target of an import). */
-export function layerOf(path: string): Layer {
-  if (path.startsWith('protocols/')) return 'protocols'
-  if (path.startsWith('actors/')) return 'actors'
-  if (path.startsWith('sim/')) return 'sim'
-  if (path.startsWith('src/adapters/')) return 'adapters'
-  if (path.startsWith('src/node/') || path.startsWith('src/cli/')) return 'assembly'
-  if (/^src\/index\.[cm]?[jt]s$/.test(path)) return 'entry'
-  if (path.startsWith('src/')) return 'runtime'
-  return 'outside'
-}
-
-/** What each layer may import; everything else is an import that goes up or sideways. */
-const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
-  protocols: ['protocols'],
-  runtime: ['protocols', 'runtime'],
-  // Each adapter binds a port on its own: an import into another adapter's folder is flagged below.
-  adapters: ['protocols', 'runtime', 'adapters'],
-  actors: ['protocols', 'runtime', 'actors'],
-  assembly: ['protocols', 'runtime', 'adapters', 'actors', 'assembly'],
-  // The package's public API is the runtime's and the assembly's: the actors and adapters it wires stay behind it.
-  entry: ['protocols', 'runtime', 'assembly'],
-  sim: ['protocols', 'runtime', 'adapters', 'actors', 'assembly', 'entry', 'sim'],
-  outside: [],
-}
-
-/** Known exceptions, each `from -> to` as repository-relative paths without extension, with why it may stay. */
-const ALLOWED: ReadonlyArray<{ readonly from: string; readonly to: string; readonly why: string }> = [
-  // The `distributex sim` command runs the simulator's own CLI; a dynamic import, so a node never loads sim/ otherwise.
-  { from: 'src/cli/main', to: 'sim/cli', why: 'the CLI hosts `distributex sim`' },
-  // Type-only: the hub summarises the /status document the node's HTTP API serves. The fix is to
-  // move StatusDocument below src/node/; left alone while src/dashboard/ is reworked elsewhere.
-  { from: 'src/dashboard/hub', to: 'src/node/http-api', why: 'type of the /status document' },
-]
-
-/** The repository-relative path of a module specifier's target, or undefined for a package. */
-function target(fromPath: string, specifier: string): string | undefined {
-  if (!specifier.startsWith('.')) return undefined
-  return relative(ROOT, resolve(ROOT, dirname(fromPath), specifier))
-    .split('\\')
-    .join('/')
-}
-
-function withoutExtension(path: string): string {
-  return path.replace(/\.[cm]?[jt]s$/, '')
-}
-
-/** Returns `file:line: layer -> layer (specifier)` for every import of `source` that its layer may not make. */
-export function findViolations(fromPath: string, source: string): string[] {
-  const from = layerOf(fromPath)
-  const found: string[] = []
-  for (const ref of ts.preProcessFile(source, true, true).importedFiles) {
-    const to = target(fromPath, ref.fileName)
-    if (to === undefined) continue
-    const toLayer = layerOf(to)
-    const sideways = from === 'adapters' && toLayer === 'adapters' && to.split('/')[2] !== fromPath.split('/')[2]
-    if (MAY_IMPORT[from].includes(toLayer) && !sideways) continue
-    if (ALLOWED.some((a) => a.from === withoutExtension(fromPath) && a.to === withoutExtension(to))) continue
-    const line = source.slice(0, ref.pos).split('\n').length
-    found.push(`${fromPath}:${line}: ${from} -> ${sideways ? 'another adapter' : toLayer} (${ref.fileName})`)
-  }
-  return found
-}
-
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry)
-    return statSync(path).isDirectory() ? sources(path) : /\.[cm]?[jt]s$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : []
-  })
-}
+import { ALLOWED, findViolations, ROOT, SCANNED, sources, target, withoutExtension } from './layers.js'
 
 test('every import in protocols/, src/, actors/ and sim/ goes down the layers', () => {
   const violations: string[] = []

@@ -1,12 +1,27 @@
 /**
- * Cluster entities on loopback, three peers in this process (startNode, libp2p, replicated job log):
+ * Cluster entities on loopback.
+ *
+ * Default (issue 14): asks/s with three peers in separate processes (test/bench/_entities-peer.ts,
+ * each a startNode with libp2p, the replicated job log and an echo entity), the asks made inside
+ * every peer (WINDOW in flight over all three, over KEYS keys, after a warm-up pass activating them),
+ * so requests and replies cross processes as in a real cluster. A B A B: A is BASE (a git revision,
+ * default HEAD~1, extracted with git archive to a temporary directory), B this checkout, ROUNDS
+ * rounds each, a fresh cluster per round; BASE=none measures only this checkout. cpu_us_per_ask sums
+ * the three peers' CPU over the measured pass. Prints one JSON object on the last line, with the
+ * load average before and after. PEER_PROF=DIR writes each peer's --cpu-prof profile to DIR.
+ *
+ * ONLY=inprocess runs the older suite with three peers in this process:
  * - asks/s: 10,000 keys of an echo entity, asks from all three peers with a window in flight;
  * - remote ask latency: sequential asks from peer A to an entity owned by another peer, against a
  *   plain remote actor ask from A to an echo actor on that same peer, alternating A B A B in rounds;
  * - activation time of a cold key (first ask of a key never used, owner elsewhere);
  * - recovery: the owner of some keys (not the leader) stops abruptly (its network stops, no leave);
  *   the time until each of its keys answers again from another peer, max over the keys.
- * Prints one JSON object on the last line.
+ * ONLY=leader-change instead stops the leader abruptly after the warm-up while the other two keep
+ * asking, and reports how many of the survivors' activations were kept (same key, same epoch) 6 s
+ * after a new leader is known: a leader change should move only the old leader's own keys.
+ * ONLY=throughput stops after the in-process asks/s pass; cpu_us_per_ask is this process's CPU time
+ * over the measured asks.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,6 +31,7 @@ import { defineActor, defineEntity, resolveConfig, startNode, type Ask, type Run
 import { freePort, waitFor } from '../helpers/peers.js'
 import { generateClusterSecret } from '../../src/adapters/libp2p/index.js'
 import { writeFile } from 'node:fs/promises'
+import { processes } from './_entities-processes.js'
 
 const KEYS = Number(process.env.KEYS ?? 10_000)
 const ASKS = Number(process.env.ASKS ?? 60_000)
@@ -34,6 +50,7 @@ const pct = (xs: number[], p: number): number => {
 }
 
 async function main(): Promise<void> {
+  if (process.env.ONLY === undefined || process.env.ONLY === 'processes') await processes()
   const dir = await mkdtemp(join(tmpdir(), 'dx-bench-entities-'))
   const secretFile = join(dir, 'cluster.key')
   await writeFile(secretFile, generateClusterSecret())
@@ -59,6 +76,7 @@ async function main(): Promise<void> {
 
   // Throughput: every key once to warm (activations), then ASKS asks spread over peers and keys.
   let retried = 0
+  const retryErrors: Record<string, number> = {}
   const throughput = async (count: number): Promise<number> => {
     let next = 0
     const t0 = performance.now()
@@ -75,6 +93,8 @@ async function main(): Promise<void> {
                 break
               } catch (error) {
                 retried++
+                const name = (error as Error).name ?? 'Error'
+                retryErrors[name] = (retryErrors[name] ?? 0) + 1
                 if (attempt >= 20) throw error
               }
             }
@@ -85,7 +105,25 @@ async function main(): Promise<void> {
     return count / ((performance.now() - t0) / 1000)
   }
   const warm = await throughput(KEYS * 2)
+  if (process.env.ONLY === 'leader-change') await leaderChange(nodes)
+  const cpu0 = process.cpuUsage()
   const asksPerS = await throughput(ASKS)
+  const cpu = process.cpuUsage(cpu0)
+  const cpuUsPerAsk = Math.round(((cpu.user + cpu.system) / ASKS) * 10) / 10
+  if (process.env.ONLY === 'throughput') {
+    console.log(
+      JSON.stringify({
+        bench: 'entities',
+        asks_per_s: Math.round(asksPerS),
+        cpu_us_per_ask: cpuUsPerAsk,
+        warmup_asks_per_s: Math.round(warm),
+        keys: KEYS,
+        retried_asks: retried,
+        retry_errors: retryErrors,
+      }),
+    )
+    process.exit(0)
+  }
 
   // Latency: an entity key owned by B, against an echo actor on B.
   const aOwns = new Set(a.entities.list().map((e) => e.key))
@@ -153,14 +191,67 @@ async function main(): Promise<void> {
     activation_ms_p50: Math.round(pct(activationMs, 0.5) * 10) / 10,
     recovery_ms_max: Math.round(Math.max(...recoveryMs)),
     warmup_asks_per_s: Math.round(warm),
+    cpu_us_per_ask: cpuUsPerAsk,
     keys: KEYS,
     recovered_keys: recoveryMs.length,
     retried_asks: retried,
+    retry_errors: retryErrors,
   }
   for (const n of nodes) if (n !== victim) await n.stop({ timeoutMs: 2000 }).catch(() => {})
   await victim.stop({ timeoutMs: 500 }).catch(() => {})
   await rm(dir, { recursive: true, force: true })
   console.log(JSON.stringify(result))
+  process.exit(0)
+}
+
+async function leaderChange(nodes: RunningNode[]): Promise<never> {
+  const leaderId = nodes[0]!.cluster.view()!.leader!.nodeId
+  const old = nodes.find((n) => n.nodeId === leaderId)!
+  const live = nodes.filter((n) => n !== old)
+  const before = new Map(live.flatMap((n) => n.entities.list().map((e) => [`${n.nodeId}|${e.key}`, e.epoch] as const)))
+  let stopping = false
+  let answered = 0
+  let failed = 0
+  const load = live.flatMap((node) =>
+    Array.from({ length: Math.max(1, Math.floor(WINDOW / 3)) }, async () => {
+      while (!stopping) {
+        try {
+          await node.entities.get(echoEntity, `k${Math.floor(Math.random() * KEYS)}`).ask({ type: 'echo', body: PAYLOAD }, { timeoutMs: 5000 })
+          answered++
+        } catch {
+          failed++
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      }
+    }),
+  )
+  await new Promise((r) => setTimeout(r, 1000))
+  const t0 = performance.now()
+  await (old.network as unknown as { stop(): Promise<void> }).stop()
+  await waitFor(
+    async () => live.map((n) => n.cluster.view()?.leader?.nodeId),
+    (ids) => ids.every((id) => id !== undefined && id !== leaderId),
+    60_000,
+    'a new leader',
+  )
+  const electedMs = performance.now() - t0
+  await new Promise((r) => setTimeout(r, 6000))
+  stopping = true
+  await Promise.all(load)
+  const after = new Map(live.flatMap((n) => n.entities.list().map((e) => [`${n.nodeId}|${e.key}`, e.epoch] as const)))
+  let kept = 0
+  for (const [id, epoch] of before) if (after.get(id) === epoch) kept++
+  console.log(
+    JSON.stringify({
+      bench: 'entities-leader-change',
+      survivor_activations: before.size,
+      kept,
+      kept_ratio: Math.round((kept / Math.max(1, before.size)) * 1000) / 1000,
+      elected_ms: Math.round(electedMs),
+      asks_answered: answered,
+      asks_failed: failed,
+    }),
+  )
   process.exit(0)
 }
 

@@ -4,14 +4,19 @@
  * in-process peer without job types; then the leader's resident memory is read and it is killed
  * with -9, and failover is the time from the kill until a survivor acknowledges a new job. With
  * snapshots and retention, neither should grow with the history (goals: failover under 2,000 ms,
- * leader RSS under 250 MB). Environment: HISTORY (jobs), IN_FLIGHT (batches of 1,000 in flight).
- * Prints one JSON object on the last line.
+ * leader RSS under 250 MB). Environment: HISTORY (jobs), IN_FLIGHT (batches of 1,000 in flight),
+ * PEER_ARGS (extra `distributex start` options, space-separated), NODE_ARGS (extra node options for the peers, space-separated, to compare V8 settings), POLL_S
+ * (every so many seconds, each peer's RSS and V8 heap from /proc and /metrics on stderr, to see where
+ * the memory goes during the run; 0 = off), PEER_BIN (the peers' executable: by default this checkout's
+ * src/cli/bin.mjs, which compiles the sources through tsx in each peer, about 70 MB of resident
+ * memory that an installed package does not have; `dist/src/cli/bin.mjs` after `npm run build` runs
+ * what a package ships). Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { promisify } from 'node:util'
 import { resolveConfig } from '../../src/node/config.js'
@@ -20,13 +25,39 @@ import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
 
 const HISTORY = Number(process.env.HISTORY ?? 1_000_000)
 const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 6)
+const PEER_ARGS = (process.env.PEER_ARGS ?? '').split(' ').filter((a) => a !== '')
+const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+const POLL_S = Number(process.env.POLL_S ?? 0)
 const BATCH = 1000
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+const PEER_BIN = process.env.PEER_BIN === undefined ? undefined : resolve(process.env.PEER_BIN)
 
 /** Resident set size of a process in MB, from /proc. */
 function rssMb(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
   return Math.round(kb / 1024)
+}
+
+/** One line per peer: RSS, and from its /metrics the V8 heap (used/committed), new and old space and external memory, in MB. */
+async function memoryLine(peers: Peer[]): Promise<string> {
+  const mb = (text: string, name: string): string => {
+    const v = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1]
+    return v === undefined ? '?' : String(Math.round(Number(v) / 1048576))
+  }
+  const parts = await Promise.all(
+    peers.map(async (p) => {
+      if (!p.running) return `${p.spec.name} down`
+      const text = await fetch(`${p.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+        .then((r) => r.text())
+        .catch(() => '')
+      return (
+        `${p.spec.name} rss ${rssMb(p.pid!)} heap ${mb(text, 'dx_nodejs_heap_size_used_bytes')}/${mb(text, 'dx_nodejs_heap_size_total_bytes')}` +
+        ` new ${mb(text, 'dx_nodejs_heap_space_size_total_bytes\\{space="new"\\}')} old ${mb(text, 'dx_nodejs_heap_space_size_used_bytes\\{space="old"\\}')}/${mb(text, 'dx_nodejs_heap_space_size_total_bytes\\{space="old"\\}')}` +
+        ` ext ${mb(text, 'dx_nodejs_external_memory_bytes')}`
+      )
+    }),
+  )
+  return parts.join(' | ')
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'dx-bench-history-'))
@@ -41,6 +72,9 @@ try {
       p2pPort: await freePort(),
       httpPort: await freePort(),
       bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+      nodeArgs: NODE_ARGS,
+      extraArgs: PEER_ARGS,
+      ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     peers.push(p)
     p.start()
@@ -75,6 +109,12 @@ try {
     let submitted = 0
     let finished = 0
     const started = performance.now()
+    const poll =
+      POLL_S > 0
+        ? setInterval(() => {
+            void memoryLine(peers).then((line) => console.error(`${Math.round((performance.now() - started) / 1000)} s, ${finished} jobs: ${line}`))
+          }, POLL_S * 1000)
+        : undefined
     const lane = async (): Promise<void> => {
       while (submitted < HISTORY) {
         submitted += BATCH
@@ -84,7 +124,8 @@ try {
         if (finished % 100_000 === 0) console.error(`${finished} jobs in ${Math.round((performance.now() - started) / 1000)} s`)
       }
     }
-    await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
+    await Promise.all(Array.from({ length: IN_FLIGHT }, lane)).finally(() => clearInterval(poll))
+    if (POLL_S > 0) console.error(`end: ${await memoryLine(peers)}`)
     // The submitter is a member too, so the peers' own view of the leader is what counts here.
     const leader = (await waitFor(
       async () => (await peers[0]!.status())?.leader,

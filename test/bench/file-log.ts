@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FileJobLog } from '../../src/storage/file-job-log.js'
+import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
 
 const RECORD_BYTES = 200
 const payloads = (n: number): Uint8Array[] => Array.from({ length: n }, () => new Uint8Array(RECORD_BYTES).fill(7))

@@ -10,9 +10,17 @@
  * - latency: one job at a time at an open-loop 1,000 jobs/s for 10 s (after 2 s of warm-up), on the
  *   embedded default, from each job's scheduled submission time to its result.
  * Prints one JSON object on the last line. Options (environment): JOBS, IN_FLIGHT, PAIRS, BREAKDOWN=1 (also
- * prints submit-to-acknowledgement latency and the leader's job-log append latency), PROFILE=<dir> (peers run under --cpu-prof).
+ * prints submit-to-acknowledgement latency and the leader's job-log append latency), PROFILE=<dir> (peers run under --cpu-prof),
+ * VARIANT_ENV=<JSON object> (pair B is the replicated default again, its peers started with these
+ * environment variables, e.g. '{"DX_V8_FLAGS":""}' for V8's own GC settings; no file log, no Kafka),
+ * PEER_ARGS (extra `distributex start` options, space-separated, e.g. `--lease-ms 5000` on a loaded machine),
+ * COSTS=1 (the replicated default only, PAIRS runs of the throughput part: per process, the leader,
+ * each follower and the submitter, CPU ms and replication frames sent and received and local log
+ * writes (each fsynced) per 1,000 jobs; throughput on a shared machine means little, these do not;
+ * run it from two checkouts in turn for A B A B).
  */
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +37,7 @@ const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 6)
 const RATE = 1000
 const LATENCY_SECONDS = 10
 const WARMUP_SECONDS = 2
+const PEER_ARGS = (process.env.PEER_ARGS ?? '').split(' ').filter((a) => a !== '')
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
 async function cluster(jobLog: (dir: string) => string | undefined, cache: string): Promise<{ peers: Peer[]; client: RunningNode; close: () => Promise<void> }> {
@@ -47,6 +56,7 @@ async function cluster(jobLog: (dir: string) => string | undefined, cache: strin
       ...(log === undefined ? {} : { jobLog: log }),
       cache,
       bootstrap: i === 0 ? [] : [await peers[0]!.address()],
+      extraArgs: PEER_ARGS,
     })
     peers.push(p)
     p.start()
@@ -173,16 +183,28 @@ async function latency(client: RunningNode): Promise<{ p50: number; p99: number 
   return { p50: samples[Math.floor(samples.length * 0.5)]!, p99: samples[Math.floor(samples.length * 0.99)]! }
 }
 
-/** Runs the throughput (and, if asked, the latency) measurement on a fresh cluster. */
-async function measure(jobLog: (dir: string) => string | undefined, cache: string, withLatency: boolean): Promise<{ jobsPerS: number; lat?: { p50: number; p99: number } }> {
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Runs the throughput (and, if asked, the latency) measurement on a fresh cluster; also the peers' CPU ms per 1,000 jobs of the throughput run. */
+async function measure(
+  jobLog: (dir: string) => string | undefined,
+  cache: string,
+  withLatency: boolean,
+): Promise<{ jobsPerS: number; cpuMsPer1000: number; lat?: { p50: number; p99: number } }> {
   const c = await cluster(jobLog, cache)
   try {
+    const cpuBefore = c.peers.reduce((sum, p) => sum + cpuMs(p.pid!), 0)
     const jobsPerS = await throughput(c.client)
-    if (!withLatency) return { jobsPerS }
+    const cpuMsPer1000 = ((c.peers.reduce((sum, p) => sum + cpuMs(p.pid!), 0) - cpuBefore) * 1000) / (JOBS + BATCH)
+    if (!withLatency) return { jobsPerS, cpuMsPer1000 }
     const before = process.env.BREAKDOWN === undefined ? undefined : await appendBuckets(c.peers)
     const lat = await latency(c.client)
     if (before !== undefined) console.error(describeAppends(before, await appendBuckets(c.peers)))
-    return { jobsPerS, lat }
+    return { jobsPerS, cpuMsPer1000, lat }
   } finally {
     await c.close()
   }
@@ -190,9 +212,105 @@ async function measure(jobLog: (dir: string) => string | undefined, cache: strin
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
+/** Replication counters of one peer, from its /metrics (zero where a metric is absent, as on older commits). */
+async function replicationCounts(p: Peer): Promise<{ framesSent: number; framesReceived: number; writes: number }> {
+  const text = await (await fetch(`${p.httpUrl}/metrics`)).text()
+  const get = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+  return { framesSent: get('dx_replication_frames_sent_total'), framesReceived: get('dx_replication_frames_received_total'), writes: get('dx_replication_log_writes_total') }
+}
+
+/**
+ * COSTS=1: the throughput run on the replicated default, with each process's CPU and replication
+ * operations per 1,000 jobs (the submitter's CPU is this process's, bench bookkeeping included).
+ */
+async function costs(): Promise<void> {
+  const rows: Array<Record<string, number | string>> = []
+  for (let run = 0; run < PAIRS; run++) {
+    const c = await cluster(() => undefined, 'memory')
+    try {
+      const leading = await Promise.all(c.peers.map(async (p) => (await p.status())?.leading === true))
+      const roles = c.peers.map((_, i) => (leading[i] ? 'leader' : 'follower'))
+      const counts = async (): Promise<Array<{ framesSent: number; framesReceived: number; writes: number }>> => [
+        ...(await Promise.all(c.peers.map(replicationCounts))),
+        c.client.replication?.status()?.counts ?? { framesSent: 0, framesReceived: 0, writes: 0 },
+      ]
+      const cpu = (): number[] => {
+        const self = process.cpuUsage()
+        return [...c.peers.map((p) => cpuMs(p.pid!)), (self.user + self.system) / 1000]
+      }
+      const cpuBefore = cpu()
+      const countsBefore = await counts()
+      const jobsPerS = await throughput(c.client)
+      const cpuAfter = cpu()
+      const countsAfter = await counts()
+      const per1000 = (x: number): number => Math.round((x * 1000 * 10) / (JOBS + BATCH)) / 10
+      ;[...roles, 'submitter'].forEach((role, i) => {
+        rows.push({
+          run: run + 1,
+          role,
+          jobs_per_s: Math.round(jobsPerS),
+          cpu_ms: per1000(cpuAfter[i]! - cpuBefore[i]!),
+          frames_sent: per1000(countsAfter[i]!.framesSent - countsBefore[i]!.framesSent),
+          frames_received: per1000(countsAfter[i]!.framesReceived - countsBefore[i]!.framesReceived),
+          log_writes: per1000(countsAfter[i]!.writes - countsBefore[i]!.writes),
+        })
+      })
+      for (const r of rows.filter((r) => r.run === run + 1)) console.error(JSON.stringify(r))
+    } finally {
+      await c.close()
+    }
+  }
+  console.log(JSON.stringify({ bench: 'jobs', mode: 'costs', per_1000_jobs: rows }))
+}
+
 // The replicated default (each peer its own directory, a majority fsync per append) against the
 // single-host file log the peers share, alternated A B A B in one run so the machine's speed cancels.
 const PAIRS = Number(process.env.PAIRS ?? 2)
+if (process.env.COSTS !== undefined) {
+  await costs()
+  process.exit(0)
+}
+const VARIANT_ENV = process.env.VARIANT_ENV === undefined ? undefined : (JSON.parse(process.env.VARIANT_ENV) as Record<string, string>)
+if (VARIANT_ENV !== undefined) {
+  const a: number[] = []
+  const b: number[] = []
+  const aCpu: number[] = []
+  const bCpu: number[] = []
+  for (let pair = 0; pair < PAIRS; pair++) {
+    const ma = await measure(() => undefined, 'memory', false)
+    a.push(ma.jobsPerS)
+    aCpu.push(ma.cpuMsPer1000)
+    const saved = Object.fromEntries(Object.keys(VARIANT_ENV).map((k) => [k, process.env[k]]))
+    Object.assign(process.env, VARIANT_ENV)
+    try {
+      const mb = await measure(() => undefined, 'memory', false)
+      b.push(mb.jobsPerS)
+      bCpu.push(mb.cpuMsPer1000)
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
+    console.error(
+      `pair ${pair + 1}: default ${Math.round(a.at(-1)!)} jobs/s, ${Math.round(aCpu.at(-1)!)} peer CPU ms/1k jobs; variant ${Math.round(b.at(-1)!)} jobs/s, ${Math.round(bCpu.at(-1)!)} CPU ms/1k`,
+    )
+  }
+  const ratio = (x: number, y: number): number => Math.round((x / y) * 100) / 100
+  console.log(
+    JSON.stringify({
+      bench: 'jobs',
+      variant_env: VARIANT_ENV,
+      default_jobs_per_s: Math.round(median(a)),
+      variant_jobs_per_s: Math.round(median(b)),
+      variant_vs_default: ratio(median(b), median(a)),
+      default_cpu_ms_per_1000: Math.round(median(aCpu)),
+      variant_cpu_ms_per_1000: Math.round(median(bCpu)),
+      variant_cpu_vs_default: ratio(median(bCpu), median(aCpu)),
+    }),
+  )
+  process.exit(0)
+}
 const replicated: Array<{ jobsPerS: number; lat?: { p50: number; p99: number } }> = []
 const shared: number[] = []
 for (let pair = 0; pair < PAIRS; pair++) {

@@ -53,6 +53,7 @@ const mase = { h10: [] as number[], h60: [] as number[] }
 let recallNum = 0
 let recallDen = 0
 let falseAlerts = 0
+let falseAlertsOnset = 0
 let nodeHours = 0
 const leads: number[] = []
 for (const seed of [1, 2, 3]) {
@@ -64,10 +65,11 @@ for (const seed of [1, 2, 3]) {
   recallNum += r.announced
   recallDen += r.saturations
   falseAlerts += r.falseAlerts
+  falseAlertsOnset += r.falseAlertsOnset
   nodeHours += r.nodeHours
   leads.push(...r.leadsS)
   console.error(
-    `ramps seed ${seed}: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, lead ${r.leadMedianS} s, false ${r.falsePerNodeHour.toFixed(2)}/node-hour; load MASE 10 s ${f.mase(10)!.toFixed(3)} 60 s ${f.mase(60)!.toFixed(3)}`,
+    `ramps seed ${seed}: ${r.saturations} saturations, recall ${r.recall.toFixed(2)}, lead ${r.leadMedianS} s, false ${r.falsePerNodeHour.toFixed(2)}/node-hour (${(r.falseAlertsOnset / r.nodeHours).toFixed(2)} not followed by a new episode); load MASE 10 s ${f.mase(10)!.toFixed(3)} 60 s ${f.mase(60)!.toFixed(3)}`,
   )
 }
 leads.sort((a, b) => a - b)
@@ -131,5 +133,6 @@ console.log(
     alert_recall: round(recallNum / recallDen),
     alert_lead_s_median: leads[Math.floor(leads.length / 2)] ?? 0,
     false_alerts_per_node_hour: round(falseAlerts / nodeHours),
+    false_alerts_onset_per_node_hour: round(falseAlertsOnset / nodeHours),
   }),
 )

@@ -11,8 +11,12 @@ import { waitFor } from '../helpers/peers.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
-/** Runs the demo in its own process group; resolves with its exit code and output. */
-function demo(args: string[], onOutput?: (text: string, group: number) => void): Promise<{ code: number | null; out: string }> {
+/**
+ * Runs the demo in its own process group; resolves with its exit code and output. Past `limitMs` the
+ * group is killed and the output so far comes back (code null), so a hang shows where it stopped
+ * instead of ending as a bare test timeout.
+ */
+function demo(args: string[], onOutput?: (text: string, group: number) => void, limitMs = 170_000): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [BIN, 'demo', ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const collect = (chunk: Buffer): void => {
@@ -21,7 +25,20 @@ function demo(args: string[], onOutput?: (text: string, group: number) => void):
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })))
+  const limit = setTimeout(() => {
+    out += `\n[test] no exit after ${limitMs} ms: killing the demo's process group\n`
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }, limitMs)
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(limit)
+      resolve({ code, out })
+    }),
+  )
 }
 
 /** Processes whose command line mentions `dir`, other than this test's own. */

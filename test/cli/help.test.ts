@@ -3,7 +3,7 @@
 // 2 for usage errors, 1 for a refused operation (`secret --out` onto an existing file), 3 when the
 // node cannot be reached.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -103,4 +103,15 @@ test('a node that cannot be reached is exit 3, in one line', { timeout: 30_000 }
     assertOneLine(result.stderr)
     assert.match(result.stderr, /cannot reach the node/)
   }
+})
+
+test('a reader that closes the pipe early (`distributex start --help | head -1`) ends the output quietly', async () => {
+  const child = spawn(process.execPath, [BIN, 'start', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // The read end closes before the help is written, so the write fails with EPIPE.
+  child.stdout.destroy()
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  assert.equal(code, 0, stderr)
+  assert.doesNotMatch(stderr, /EPIPE|^\s+at /m)
 })

@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { FileReplicaLog } from '../../src/adapters/replica-log/file-replica-log.js'
 import { SEGMENT_HEADER_BYTES } from '../../src/adapters/replica-log/format.js'
-import { FileJobLog, LOG_FILE } from '../../src/storage/file-job-log.js'
-import { FILE_HEADER_BYTES, GROUP_BYTES_MAX, recordsFrameBytes } from '../../src/storage/file-log-format.js'
+import { FileJobLog, LOG_FILE } from '../../src/adapters/file-log/file-job-log.js'
+import { FILE_HEADER_BYTES, GROUP_MAX_BYTES, recordsFrameBytes } from '../../src/files/file-log-format.js'
 import { entries, readAllEntries } from '../storage/replica-log.suite.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
@@ -49,7 +49,7 @@ test('log verify and repair on a file job log', { timeout: 60_000 }, async () =>
     const damaged = await readFile(path)
     damaged[second + 12] = damaged[second + 12]! ^ 0xff
     await writeFile(path, damaged)
-    await truncate(path, damaged.length + GROUP_BYTES_MAX + 1)
+    await truncate(path, damaged.length + GROUP_MAX_BYTES + 1)
     const before = await readFile(path)
     run = await cli('verify', dir)
     assert.equal(run.code, 1, run.out)

@@ -3,8 +3,8 @@
 // Method: ClusterCore instances with a shared configuration, a tiny in-memory gossip loop.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ClusterCore, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
-import type { LogPosition, MemberRecord, PersistedClusterState } from '../../src/cluster/types.js'
+import { ClusterCore, QUIET_WARNING_MS, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
+import { emptyMetrics, type LogPosition, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
 
 const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, downAfterMs: 1000, candidateStaggerMs: 100 }
@@ -23,6 +23,8 @@ function core(self: string, members: string[], nowMs = 0): ClusterCore {
 class Gossip {
   nowMs = 0
   readonly down = new Set<string>()
+  /** Links that lose every record, as `from>to`. */
+  readonly blocked = new Set<string>()
   readonly sent: MemberRecord[] = []
   constructor(readonly cores: ClusterCore[]) {}
 
@@ -39,11 +41,11 @@ class Gossip {
       for (let round = 0; round < 10; round++) {
         let published = false
         for (const c of live) {
-          if (!c.takeReady(this.nowMs).publish) continue
+          const record = c.takeReady(this.nowMs).publish
+          if (record === undefined) continue
           published = true
-          const record = c.record(this.nowMs)
           this.sent.push(record)
-          for (const other of live) if (other !== c) other.receive(record, this.nowMs)
+          for (const other of live) if (other !== c && !this.blocked.has(`${c.self}>${other.self}`)) other.receive(record, this.nowMs)
         }
         if (!published) break
       }
@@ -504,4 +506,114 @@ test('a candidate that learns of its epoch’s leader gives up: voters added lat
   n2.tick(t + 7)
   assert.equal(n2.leaderEpoch, null, 'n2 never leads the epoch n0 leads')
   assert.equal(n2.view(t + 7)?.leader?.nodeId, 'n0')
+})
+
+test('a voter that missed a configuration gets it again from a peer that sees it behind, so two voters never refuse each other for ever', () => {
+  // n0 (the leader that made configuration 1/2) is gone; n1 holds 1/2, n2 missed it (1/1) but has
+  // the longer log. n1 refuses n2 (older configuration) and n2 refuses n1 (shorter log); the members
+  // of 1/2 travel only in n1's first records after it adopted them, and those were lost. Unless n1
+  // sends them again on seeing n2 behind, neither can ever win.
+  const state = (counter: number, workers: string[]): PersistedClusterState => ({
+    incarnation: 1,
+    epoch: 1,
+    vote: null,
+    config: { epoch: 1, counter, members: MEMBERS, workers },
+    clusterId: 'c',
+  })
+  const make = (self: string, s: PersistedClusterState): ClusterCore =>
+    new ClusterCore({ self, addresses: [], persisted: s, founder: false, options: OPTIONS, random: new SeededRandom(self), nowMs: 0 })
+  const n1 = make('n1', state(2, ['n3']))
+  const n2 = make('n2', state(1, []))
+  n1.setLogPosition({ epoch: 1, index: 5 })
+  n2.setLogPosition({ epoch: 1, index: 9 })
+  const g = new Gossip([n1, n2])
+  g.blocked.add('n1>n2')
+  g.run(3000)
+  assert.deepEqual(g.leaders(), [], 'no leader while n2 cannot hear n1')
+  g.blocked.clear()
+  g.run(5000)
+  assert.deepEqual(n2.view(g.nowMs).config, n1.view(g.nowMs).config, 'n2 holds the newer configuration')
+  assert.deepEqual(g.leaders(), ['n2'], 'the voter with the longer log leads')
+})
+
+test('a candidate that cannot hear its grants (one-way cuts) does not hold them for ever: the two voters that hear each other elect', () => {
+  // Links n1->n0 and n0->n2 lose everything; n1 and n2 hear each other. n0 (log 9, first in
+  // configuration order) hears only n2, so it sees a majority alive and asks for pre-votes; n1
+  // (log 5) hears it and grants, but n0 never hears n1's grant. n2 (log 9) asks too, and n1 kept
+  // refusing it while its one grant was n0's and n0 was alive in its view: no leader for ever.
+  const g = new Gossip(MEMBERS.map((m) => core(m, MEMBERS)))
+  const logs: Record<string, number> = { n0: 9, n1: 5, n2: 9 }
+  for (const c of g.cores) c.setLogPosition({ epoch: 0, index: logs[c.self]! })
+  g.blocked.add('n1>n0')
+  g.blocked.add('n0>n2')
+  g.run(10_000)
+  assert.deepEqual(g.leaders(), ['n2'])
+  assert.equal(g.node('n1').view(g.nowMs).leader?.nodeId, 'n2')
+})
+
+test('a node that hears nobody although it should says so in its view; a founder alone does not', () => {
+  const joiner = new ClusterCore({ self: 'j', addresses: [], persisted: undefined, founder: false, options: OPTIONS, random: new SeededRandom('j'), nowMs: 0 })
+  assert.equal(joiner.view(QUIET_WARNING_MS - 1).warning, undefined)
+  assert.match(joiner.view(QUIET_WARNING_MS).warning ?? '', /joining, but no gossip from any member for 10 s/)
+  const founder = new ClusterCore({ self: 'f', addresses: [], persisted: undefined, founder: true, options: OPTIONS, random: new SeededRandom('f'), nowMs: 0 })
+  assert.equal(founder.view(5 * QUIET_WARNING_MS).warning, undefined)
+  // A member of three that hears the others is fine; once they fall silent it says so.
+  const g = new Gossip(['a', 'b', 'c'].map((id) => core(id, ['a', 'b', 'c'])))
+  g.run(2000)
+  assert.equal(g.node('a').view(g.nowMs).warning, undefined)
+  g.down.add('b')
+  g.down.add('c')
+  g.run(QUIET_WARNING_MS + 100)
+  assert.match(g.node('a').view(g.nowMs).warning ?? '', /no gossip from any other member/)
+})
+
+test('assertions: an epoch that goes back, or a vote moved within its epoch, stops the core at takeReady', () => {
+  const votedInEpoch7 = (): ClusterCore =>
+    new ClusterCore({
+      self: 'a',
+      addresses: [],
+      persisted: { ...persisted(['a', 'b', 'c']), epoch: 7, vote: 'b' },
+      founder: false,
+      options: OPTIONS,
+      random: new SeededRandom('a'),
+      nowMs: 0,
+    })
+  // Simulated corruption of the core's state (what a bug in a rule would do).
+  const back = votedInEpoch7()
+  back.takeReady(0)
+  ;(back as unknown as { epoch: number }).epoch = 6
+  assert.throws(() => back.takeReady(1), { name: 'AssertionFailure', message: /epoch went back from 7 to 6/ })
+  const moved = votedInEpoch7()
+  ;(moved as unknown as { vote: string }).vote = 'c'
+  assert.throws(() => moved.takeReady(1), { name: 'AssertionFailure', message: /vote of epoch 7 moved from b to c/ })
+})
+
+test('assertions: a node about to lead an epoch without its own vote in it stops', () => {
+  const solo = core('a', ['a'])
+  // Simulated corruption: a candidacy for epoch 1 whose vote went elsewhere.
+  Object.assign(solo as unknown as { epoch: number; vote: string; candidateEpoch: number }, { epoch: 1, vote: 'b', candidateEpoch: 1 })
+  const other = core('b', ['a'])
+  assert.throws(() => solo.receive(other.record(AFTER_LEASE), AFTER_LEASE), { name: 'AssertionFailure', message: /leading epoch 1 without its own vote/ })
+})
+
+test('Ready is self-contained: it carries the record to publish, built with inputs read only when a record is due', () => {
+  const c = core('n0', ['n0'])
+  let reads = 0
+  const inputs = () => {
+    reads++
+    return { metrics: { ...emptyMetrics(), capacity: 7 }, addresses: ['/ip4/10.0.0.1/tcp/7400'] }
+  }
+  const first = c.takeReady(0, inputs)
+  assert.ok(first.publish !== undefined, 'a new node publishes at once')
+  assert.equal(first.publish.metrics.capacity, 7)
+  assert.deepEqual(first.publish.addresses, ['/ip4/10.0.0.1/tcp/7400'])
+  assert.equal(reads, 1)
+  // Nothing is due right after: no record, and the inputs are not read.
+  assert.equal(c.takeReady(1, inputs).publish, undefined)
+  assert.equal(reads, 1)
+  // The next periodic record is a new one (a new sequence number), read afresh.
+  c.tick(1000)
+  const next = c.takeReady(1000, inputs).publish
+  assert.ok(next !== undefined && next.seq > first.publish.seq)
+  assert.equal(reads, 2)
 })

@@ -2,16 +2,18 @@
 // a job list under the test's control. Checked: leader changes become the epoch history (and events
 // to watchers); the leader is asked only while someone watches; throughput counts exactly the jobs
 // finished since the previous sample; latency percentiles; a failed ask leaves a gap, never a
-// wrong figure; the alerts a peer can tell from its view, plus those /status carries; the leader's
+// wrong figure; the alerts a peer can tell from its view, plus the leader's that its /status carries
+// (under analytics.alerts), once even when its forecast has them too; the leader's
 // forecast reaches the summary for known members only, relative to the summary's time, with its
 // saturation crossing and predicted alerts, and only the newest summary of the history keeps it.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { alertsOf, DashboardHub, FORECAST_PEERS_MAX, forecastSummary, percentiles, predictedAlerts, type HubEvent, type MemberSample } from '../../src/dashboard/hub.js'
+import { alertsOf, DashboardHub, FORECAST_MAX_PEERS, forecastSummary, percentiles, predictedAlerts, type HubEvent, type MemberSample } from '../../src/dashboard/hub.js'
 import { ManualEnvironment } from '../../src/env/manual.js'
 import type { JobInfo } from '../../src/jobs/types.js'
 import type { StatusDocument } from '../../src/node/http-api.js'
 import type { LoadForecast, NodeLoadForecast } from '../../src/predict/analytics.js'
+import type { Alert } from '../../src/predict/alerts.js'
 
 const member = (nodeId: string, state = 'up', extra: Record<string, unknown> = {}): StatusDocument['members'][number] => ({
   nodeId,
@@ -145,17 +147,27 @@ test('a failed ask leaves a gap and the next sample starts a new baseline', asyn
   assert.equal(summaries[2]!.throughput, null)
 })
 
-test('alerts come from the view and from /status', () => {
+/** An alert of the leader's analytics, as /status carries it under `analytics.alerts`. */
+function leaderAlert(name: Alert['name'], node: string | null, predictedAt: number | null, message: string): Alert {
+  return { key: `${name}:${node ?? ''}`, name, severity: 'warning', node, predictedAt, firedAt: 0, message }
+}
+
+function analyticsOf(alerts: Alert[]): NonNullable<StatusDocument['analytics']> {
+  return { alerts, speeds: {}, mase: { '10s': null, '60s': null }, forecasts: {} }
+}
+
+test("alerts come from the view and from the leader's analytics in /status", () => {
   const status: StatusDocument = {
     nodeId: 'a',
     clusterId: 'c',
     addresses: [],
     leader: null,
     leading: false,
+    warning: 'no other member heard for 10 s',
     members: [member('a', 'up', { eventLoopLagMs: 450 }), member('b', 'down'), member('c', 'suspect')],
+    analytics: analyticsOf([leaderAlert('cluster-demand', null, 70_000, 'demand at 90% in 60 s'), leaderAlert('node-saturation', 'a', null, 'node a is saturated')]),
   }
-  const withExtra = { ...status, alerts: [{ name: 'SaturationPredicted', severity: 'critical', message: 'full in 10 min' }, null, 'junk'] } as unknown as StatusDocument
-  const members = withExtra.members.map((m) => ({
+  const members = status.members.map((m) => ({
     nodeId: m.nodeId,
     role: 'voter',
     state: m.state,
@@ -168,15 +180,49 @@ test('alerts come from the view and from /status', () => {
     lagMs: Number(m.eventLoopLagMs),
     memoryMb: 1,
   }))
+  // The leader's alerts: the one that holds now first, then the predicted one, in seconds from now.
   assert.deepEqual(
-    alertsOf(withExtra, members).map((a) => [a.name, a.severity]),
+    alertsOf(status, members, 10_000).map((a) => [a.name, a.severity, a.predictedInS]),
     [
-      ['NoLeader', 'critical'],
-      ['EventLoopLag', 'warning'],
-      ['MemberDown', 'warning'],
-      ['MemberSuspect', 'warning'],
-      ['SaturationPredicted', 'critical'],
+      ['NoLeader', 'critical', undefined],
+      ['Isolated', 'warning', undefined],
+      ['EventLoopLag', 'warning', undefined],
+      ['MemberDown', 'warning', undefined],
+      ['MemberSuspect', 'warning', undefined],
+      ['node-saturation', 'warning', null],
+      ['cluster-demand', 'warning', 60],
     ],
+  )
+})
+
+test('on the leader its alerts are in every summary, watched or not, and listed once with the forecast', async () => {
+  const t = setup()
+  t.setStatus({ analytics: analyticsOf([leaderAlert('node-saturation', 'b', t.now() + 12_400, 'node b is predicted to saturate in 12 s')]) })
+  await t.hub.tick()
+  const summaries: Array<Extract<HubEvent, { kind: 'summary' }>['summary']> = []
+  const { snapshot } = t.hub.watch((e) => (e.kind === 'summary' ? summaries.push(e.summary) : undefined))
+  assert.deepEqual(
+    snapshot.history[0]!.alerts.map((a) => [a.name, a.predictedInS]),
+    [['node-saturation', 12]],
+    'a page that opens later sees the alert in the history',
+  )
+  t.setForecast(leaderForecast(t.now(), []))
+  await t.env.advance(1000)
+  await t.hub.tick()
+  assert.deepEqual(
+    summaries[0]!.alerts.map((a) => [a.name, a.predictedInS]),
+    [
+      ['node-saturation', 12],
+      ['cluster-demand', 40],
+    ],
+  )
+  t.failForecast(true)
+  await t.env.advance(1000)
+  await t.hub.tick()
+  assert.deepEqual(
+    summaries[1]!.alerts.map((a) => [a.name, a.predictedInS]),
+    [['node-saturation', 10]],
+    'a failed forecast ask keeps the alerts of this leader',
   )
 })
 
@@ -276,7 +322,7 @@ test('the forecast summary keeps known members, highest peak first, with when ea
     ),
     Array.from({ length: 50 }, (_, i) => sample(`n${i}`)),
   )
-  assert.equal(many.peers.length, FORECAST_PEERS_MAX)
+  assert.equal(many.peers.length, FORECAST_MAX_PEERS)
   assert.equal(many.peers[0]!.nodeId, 'n49')
 })
 

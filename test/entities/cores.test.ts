@@ -6,13 +6,15 @@ import { test } from 'node:test'
 import { CoordinatorCore, coordinatorFor } from '../../src/entities/coordinator-core.js'
 import { DEFAULT_ENTITY_OPTIONS } from '../../src/entities/options.js'
 import { OwnerCore } from '../../src/entities/owner-core.js'
-import { EntityRouter, type Delivery } from '../../src/entities/router.js'
+import { approxBytes, EntityRouter, type Delivery, type Forward } from '../../src/entities/router.js'
 import { shardOf, entityAddress, parseEntityAddress } from '../../src/entities/address.js'
 import { LeastLoadedPlacement, type PeerLoad } from '../../src/jobs/placement.js'
 
 const options = { ...DEFAULT_ENTITY_OPTIONS, shards: 8 }
 const peers = (...nodes: string[]): PeerLoad[] => nodes.map((node) => ({ node, capacity: 1, outstanding: 0, eventLoopLagMs: 0, leader: false }))
 const hold = options.leaseMs * (1 + options.drift) + options.marginMs
+/** When a new leader may allocate shards nobody claimed: after every earlier lease, extended ones included. */
+const ready = Math.max(hold, options.leaderChangeGraceMs * (1 + options.drift) + options.marginMs)
 
 test('a new leader allocates nothing until earlier leases have surely ended, but adopts claims', () => {
   const c = new CoordinatorCore(3, 0, options, new LeastLoadedPlacement())
@@ -20,15 +22,16 @@ test('a new leader allocates nothing until earlier leases have surely ended, but
   const reply = c.renew('a', [{ shard: 2, epoch: 2 * 2 ** 20 + 5 }], 20)
   assert.deepEqual(reply.owned, [{ shard: 2, epoch: 2 * 2 ** 20 + 5 }])
   assert.deepEqual(c.locate(2, 30, peers('a', 'b')), { owner: 'a', epoch: 2 * 2 ** 20 + 5 })
-  const placed = c.locate(1, hold + 1, peers('a', 'b'))
+  c.renew('a', [{ shard: 2, epoch: 2 * 2 ** 20 + 5 }], ready)
+  const placed = c.locate(1, ready + 1, peers('a', 'b'))
   assert.ok('owner' in placed && placed.owner === 'b' && placed.epoch > 3 * 2 ** 20, JSON.stringify(placed))
   // A late claim from an earlier leadership, after this leader started allocating, is ignored.
-  assert.deepEqual(c.renew('a', [{ shard: 6, epoch: 2 * 2 ** 20 + 9 }], hold + 2).owned, [{ shard: 2, epoch: 2 * 2 ** 20 + 5 }])
+  assert.deepEqual(c.renew('a', [{ shard: 6, epoch: 2 * 2 ** 20 + 9 }], ready + 2).owned, [{ shard: 2, epoch: 2 * 2 ** 20 + 5 }])
 })
 
 test('an allocation moves only after the owner lease ends, with a higher epoch', () => {
   const c = new CoordinatorCore(1, 0, options, new LeastLoadedPlacement())
-  const t0 = hold + 1
+  const t0 = ready + 1
   const first = c.locate(0, t0, peers('a'))
   assert.ok('owner' in first)
   c.renew('a', [], t0 + 100)
@@ -45,7 +48,7 @@ test('a leader whose lease lapses and returns under the same epoch keeps its tab
   // locate waited `hold`, and the restarted counter reused epochs (a persistent key's store refuses those).
   const placement = new LeastLoadedPlacement()
   const first = coordinatorFor(undefined, 4, 0, options, placement)
-  const t = hold + 1
+  const t = ready + 1
   const granted = first.locate(3, t, peers('a', 'b'))
   assert.ok('owner' in granted)
   first.renew(granted.owner, [{ shard: 3, epoch: granted.epoch }], t + 10)
@@ -57,7 +60,7 @@ test('a leader whose lease lapses and returns under the same epoch keeps its tab
   // What rebuilding for the same epoch would do: refuse its own grant and reuse an epoch.
   const rebuilt = new CoordinatorCore(4, t + 500, options, placement)
   assert.deepEqual(rebuilt.renew(granted.owner, [{ shard: 3, epoch: granted.epoch }], t + 510).owned, [])
-  const reused = rebuilt.locate(3, t + 500 + hold + 1, peers('a', 'b'))
+  const reused = rebuilt.locate(3, t + 500 + ready + 1, peers('a', 'b'))
   assert.ok('epoch' in reused && reused.epoch <= granted.epoch)
   const next = coordinatorFor(back, 5, t + 600, options, placement)
   assert.notEqual(next, back)
@@ -66,7 +69,7 @@ test('a leader whose lease lapses and returns under the same epoch keeps its tab
 
 test('rebalancing hands off a bounded number of shards per interval, and only after release', () => {
   const c = new CoordinatorCore(1, 0, options, new LeastLoadedPlacement())
-  const t = hold + 1
+  const t = ready + 1
   for (let s = 0; s < 8; s++) c.locate(s, t, peers('a'))
   c.renew('a', [], t)
   const notify = c.tick(t + 1, peers('a', 'b'))
@@ -101,11 +104,110 @@ test('the owner accepts one contiguous run per epoch: held until granted, dead o
   assert.equal(o.offer(2, 8, 'c', 2).verdict, 'bounce')
 })
 
+test('an owner that sees a newer leader keeps its shards for the grace after its last renewal, and only then', () => {
+  // An election plus one late renewal outlasted the plain lease: live owners dropped every shard when
+  // the leader changed. A newer leader epoch proves the renewing leadership ended before it could
+  // give the shards away, so the owner may keep them until the grace (new leaders wait past it).
+  const lease = options.leaseMs * (1 - 2 * options.drift)
+  const grace = options.leaderChangeGraceMs * (1 - 2 * options.drift)
+  assert.ok(grace > lease)
+  // Without suspension (tested below): a lease that runs out drops the shard.
+  const noSuspend = { ...options, suspendMs: 0 }
+  const o = new OwnerCore<string>(noSuspend)
+  o.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 3 }, 100)
+  o.leaderSeen(3, 200)
+  assert.deepEqual(o.expire(100 + lease).dropped, [1], 'the same leadership: the plain lease')
+  const p = new OwnerCore<string>(noSuspend)
+  p.renewed(
+    {
+      owned: [
+        { shard: 1, epoch: 7 },
+        { shard: 2, epoch: 8 },
+      ],
+      release: [],
+      leaderEpoch: 3,
+    },
+    100,
+  )
+  p.leaderSeen(4, 100 + lease - 1)
+  assert.deepEqual(p.expire(100 + lease).dropped, [], 'kept past the plain lease')
+  assert.ok(p.serving(1, 7, 100 + grace - 1))
+  const claimed = p.claims(100 + lease + 500)
+  assert.deepEqual(
+    claimed,
+    [
+      { shard: 1, epoch: 7 },
+      { shard: 2, epoch: 8 },
+    ],
+    'claimed to the new leader',
+  )
+  assert.deepEqual(p.expire(100 + grace).dropped, [1, 2], 'never past the grace')
+  // Seen only after the plain lease ended: no proof the old leader stopped in time.
+  const q = new OwnerCore<string>(noSuspend)
+  q.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 3 }, 100)
+  q.leaderSeen(4, 100 + lease)
+  assert.equal(q.serving(1, 7, 100 + lease), false)
+  // A peer of an older version sends no leader epoch: no extension.
+  const r = new OwnerCore<string>(noSuspend)
+  r.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [] }, 100)
+  r.leaderSeen(4, 200)
+  assert.equal(r.serving(1, 7, 100 + lease), false)
+  // The new leader adopts the extended claim until it may allocate, and waits past every grace.
+  const c = new CoordinatorCore(4, 100 + lease - 1, options, new LeastLoadedPlacement())
+  assert.deepEqual(c.renew('a', claimed, 100 + lease + 500).owned, [
+    { shard: 1, epoch: 7 },
+    { shard: 2, epoch: 8 },
+  ])
+  assert.ok(!c.ready(100 + grace), 'no unclaimed shard is allocated while an extended lease may hold')
+})
+
+test('a lease that runs out suspends the shard: messages are held, and a renewal resumes it only when nobody can have held it since', () => {
+  const lease = options.leaseMs * (1 - 2 * options.drift)
+  const setup = (): OwnerCore<string> => {
+    const o = new OwnerCore<string>(options)
+    o.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 3, leaderForMs: 10_000 }, 100)
+    assert.deepEqual(o.expire(100 + lease).dropped, [], 'suspended, not dropped')
+    assert.equal(o.serving(1, 7, 100 + lease), false, 'a suspended shard handles nothing')
+    assert.equal(o.offer(1, 7, 'm1', 100 + lease + 1).verdict, 'hold')
+    assert.deepEqual(o.claims(100 + lease + 2), [{ shard: 1, epoch: 7, lapsed: true }])
+    return o
+  }
+  // The same leadership still lists the epoch: its allocation outlived the lease, so it never moved.
+  const same = setup()
+  const late = same.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 3, leaderForMs: 20_000 }, 3000, 3010)
+  assert.deepEqual(late.resumed, [1])
+  assert.deepEqual(late.accepted, [{ shard: 1, epoch: 7, items: ['m1'] }], 'held messages go in, in order')
+  assert.ok(same.serving(1, 7, 3010))
+  // A newer leadership that began within the lease of the last renewal: the old one stopped in time.
+  const early = setup()
+  assert.deepEqual(early.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 4, leaderForMs: 1500 }, 3000, 3010).resumed, [1])
+  // One that began later: the old leader may have moved the shard; the epoch dies, held messages bounce.
+  const after = setup()
+  const refused = after.renewed({ owned: [{ shard: 1, epoch: 7 }], release: [], leaderEpoch: 4, leaderForMs: 200 }, 3000, 3010)
+  assert.deepEqual(refused.resumed, [])
+  assert.deepEqual(refused.dropped, [1])
+  assert.deepEqual(refused.bounced, [{ shard: 1, epoch: 7, items: ['m1'] }])
+  assert.deepEqual(refused.refused, [{ shard: 1, epoch: 7 }], 'reported released so the leader moves on')
+  // Not granted at all, or no answer within suspendMs: dropped.
+  const gone = setup()
+  assert.deepEqual(gone.renewed({ owned: [], release: [], leaderEpoch: 3 }, 3000, 3010).dropped, [1])
+  const silent = setup()
+  assert.deepEqual(silent.expire(100 + lease + options.suspendMs).dropped, [1])
+  // The leader adopts a lapsed claim only until a live claim of a newer epoch comes.
+  const c = new CoordinatorCore(5, 0, options, new LeastLoadedPlacement())
+  assert.deepEqual(c.renew('a', [{ shard: 1, epoch: 7, lapsed: true }], 10).owned, [{ shard: 1, epoch: 7 }])
+  c.renew('b', [{ shard: 1, epoch: 9 }], 20)
+  assert.equal(c.allocation(1)?.owner, 'b')
+})
+
 test('the router resends bounced messages in send order, after the old owner drained, before newer ones', () => {
   const log: string[] = []
   const router = new EntityRouter('me', {
     local: () => true,
-    forward: (owner, _shard, epoch, d) => log.push(`fwd ${owner}@${epoch} ${String(d.body)}`),
+    forward: (owner, batch) => {
+      for (const f of batch) log.push(`fwd ${owner}@${f.epoch} ${String(f.delivery.body)}`)
+    },
+    wake: () => {},
     marker: (owner, _shard, epoch, token) => log.push(`marker ${owner}@${epoch} #${token}`),
     locate: (shard) => log.push(`locate ${shard}`),
   })
@@ -120,7 +222,106 @@ test('the router resends bounced messages in send order, after the old owner dra
   router.bounced('x', 0, 1, d('m3'))
   assert.ok(!log.some((l) => l.startsWith('fwd y')), 'nothing goes to the new owner before the old one drained')
   router.drained(0, 1)
+  router.flush()
   assert.deepEqual(log, ['locate 0', 'fwd x@1 m1', 'fwd x@1 m2', 'fwd x@1 m3', 'marker x@1 #1', 'locate 0', 'fwd y@2 m2', 'fwd y@2 m3', 'fwd y@2 m4'])
+})
+
+test('batches: one per owner per flush, bounded; the owner splits one by shard, and a bounced run is resent in order after the drain', () => {
+  const log: string[] = []
+  const inFlight: Forward[][] = []
+  let wakes = 0
+  const router = new EntityRouter(
+    'me',
+    {
+      local: () => assert.fail('no shard is local here'),
+      forward: (owner, batch) => {
+        log.push(`fwd ${owner} ${batch.map((f) => `${String(f.delivery.body)}@${f.epoch}`).join(',')}`)
+        inFlight.push([...batch])
+      },
+      wake: () => wakes++,
+      marker: (owner, shard, epoch) => log.push(`marker ${owner} ${shard}@${epoch}`),
+      locate: () => {},
+    },
+    10_000,
+    { maxItems: 3, maxBytes: 1_000_000 },
+  )
+  // The owner side: each batch's messages offered in order; the bounced ones reported in order.
+  const owners = { x: new OwnerCore<string>(options), y: new OwnerCore<string>(options) }
+  const accepted: string[] = []
+  const answer = (owner: 'x' | 'y'): void => {
+    for (const f of inFlight.shift()!) {
+      if (owners[owner].offer(f.shard, f.epoch, String(f.delivery.body), 10).verdict === 'accept') accepted.push(`${owner} ${String(f.delivery.body)}`)
+      else router.bounced(owner, f.shard, f.epoch, f.delivery)
+    }
+  }
+  owners.x.renewed(
+    {
+      owned: [
+        { shard: 0, epoch: 1 },
+        { shard: 1, epoch: 1 },
+      ],
+      release: [],
+    },
+    0,
+  )
+  owners.y.renewed({ owned: [{ shard: 0, epoch: 2 }], release: [] }, 0)
+  const d = (body: string): Delivery => ({ entityType: 't', key: body, body, reply: undefined, deadlineMs: 1e9 })
+  router.located(0, { owner: 'x', epoch: 1 }, 0)
+  router.located(1, { owner: 'x', epoch: 1 }, 0)
+  for (const [shard, body] of [
+    [0, 'a'],
+    [1, 'b'],
+    [0, 'c'],
+    [1, 'd'],
+  ] as const)
+    router.send(shard, d(body))
+  assert.equal(wakes, 2, 'woken when the outbox filled again after a full batch left')
+  router.flush()
+  assert.deepEqual(log, ['fwd x a@1,b@1,c@1', 'fwd x d@1'], 'a full batch leaves at once, the rest on flush')
+  answer('x')
+  answer('x')
+  owners.x.released(0)
+  for (const [shard, body] of [
+    [0, 'e'],
+    [1, 'f'],
+    [0, 'g'],
+  ] as const)
+    router.send(shard, d(body))
+  // Sent before the bounces of e and g come back: h and i wait in the outbox.
+  router.send(1, d('h'))
+  router.send(0, d('i'))
+  answer('x')
+  assert.deepEqual(log.slice(2), ['fwd x e@1,f@1,g@1', 'fwd x h@1,i@1', 'marker x 0@1'], 'the outbox leaves before the marker')
+  router.send(0, d('j'))
+  router.send(1, d('k'))
+  router.located(0, { owner: 'y', epoch: 2 }, 0)
+  answer('x')
+  router.flush()
+  assert.deepEqual(log.slice(5), ['fwd x k@1'], 'shard 1 keeps flowing; shard 0 waits for the drain')
+  router.drained(0, 1)
+  router.flush()
+  assert.deepEqual(log.slice(6), ['fwd y e@2,g@2,i@2', 'fwd y j@2'], 'bounced in send order, then the queued')
+  answer('x')
+  answer('y')
+  answer('y')
+  assert.deepEqual(accepted, ['x a', 'x b', 'x c', 'x d', 'x f', 'x h', 'x k', 'y e', 'y g', 'y i', 'y j'])
+  assert.equal(router.waiting(), 0)
+})
+
+test('a batch stays under its byte estimate; one message larger than the bound goes alone', () => {
+  const batches: number[] = []
+  const router = new EntityRouter('me', { local: () => true, forward: (_o, batch) => batches.push(batch.length), wake: () => {}, marker: () => {}, locate: () => {} }, 10_000, {
+    maxItems: 100,
+    maxBytes: 1000,
+  })
+  router.located(0, { owner: 'x', epoch: 1 }, 0)
+  const d = (body: unknown): Delivery => ({ entityType: 't', key: 'k', body, reply: undefined, deadlineMs: 1e9 })
+  for (let i = 0; i < 10; i++) router.send(0, d({ text: 'x'.repeat(40) }))
+  router.send(0, d(['y'.repeat(2000)]))
+  router.send(0, d('z'))
+  router.flush()
+  assert.ok(batches.length >= 3 && batches.reduce((a, b) => a + b, 0) === 12, JSON.stringify(batches))
+  assert.ok(approxBytes({ text: 'x'.repeat(40) }, 1e6) >= 40 && approxBytes(['y'.repeat(2000)], 100) > 100)
 })
 
 test('a locate answer naming the route that just bounced waits for the retry instead of looping', () => {
@@ -136,6 +337,7 @@ test('a locate answer naming the route that just bounced waits for the retry ins
       return true
     },
     forward: () => assert.fail('nothing is remote here'),
+    wake: () => assert.fail('nothing is remote here'),
     marker: () => assert.fail('a local bounce needs no marker'),
     locate: () => locates++,
   })

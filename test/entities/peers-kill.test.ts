@@ -5,16 +5,12 @@
 // (GET /entities) is killed with SIGKILL. Afterwards every key's count, read through each live
 // peer, equals the number of distinct acknowledged increments of that key.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { promisify } from 'node:util'
-import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { Peer, startCluster, waitFor } from '../helpers/peers.js'
 
-const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const MODULE = join(import.meta.dirname, '..', 'fixtures', 'entities-module.ts')
 const KEYS = Number(process.env.DX_ENTITY_KEYS ?? 1000)
 const ROUNDS = 1
@@ -33,21 +29,7 @@ interface EntitiesDoc {
 test('1,000 persistent counters keep every acknowledged increment across kill -9 of the busiest owner', { timeout: 400_000 }, async () => {
   const started = Date.now()
   dir = await mkdtemp(join(tmpdir(), 'dx-entities-'))
-  await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
-  for (let i = 0; i < 3; i++) {
-    const home = join(dir, `p${i}`)
-    await mkdir(home)
-    const spec = { name: `p${i}`, dataDir: home, secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), actors: MODULE }
-    const peer = new Peer(i === 0 ? spec : { ...spec, bootstrap: [await peers[0]!.address()] })
-    peers.push(peer)
-    peer.start()
-  }
-  await waitFor(
-    () => agreedLeader(peers),
-    (l) => l !== undefined,
-    120_000,
-    'a leader',
-  )
+  await startCluster(dir, 3, peers, { actors: MODULE })
   await waitFor(
     () => Promise.all(peers.map((p) => p.status())),
     (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.voter === true).length === 3),

@@ -3,23 +3,42 @@
  * directory, listening on loopback (or inside a network namespace), watched through its HTTP API.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { StatusDocument } from '../../src/node/http-api.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
-/** A free TCP port on loopback (the usual bind-to-0-and-release trick). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The first port of the kernel's ephemeral range, which outgoing connections draw from. */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768
+  } catch {
+    return 32768
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
+}
+
+/**
+ * A free TCP port on loopback, drawn below the kernel's ephemeral range. The usual trick (listen on
+ * port 0 and release) returns an ephemeral port, which any running peer's outgoing connection may
+ * take before the peer it was meant for binds it: a 16-peer CI run lost a peer that way.
+ */
+export async function freePort(): Promise<number> {
+  const low = Math.min(ephemeralLow(), 65_536)
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000))
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port between 10000 and ${low}`)
 }
 
 /** How to start one peer. */
@@ -51,6 +70,9 @@ export interface PeerSpec {
   /** The executable to run (another checkout's, to compare versions; default: this checkout's src/cli/bin.mjs, which runs the sources through tsx). */
   bin?: string
 }
+
+/** How long a peer may take to serve /status; DX_PEER_START_MS raises it on a loaded machine (a start compiles the sources). */
+const PEER_START_MS = Number(process.env['DX_PEER_START_MS'] ?? 30_000)
 
 /** A running peer process. */
 export class Peer {
@@ -156,7 +178,7 @@ export class Peer {
     const status = await waitFor(
       () => this.status(),
       (s) => s !== undefined && s.addresses.length > 0,
-      30_000,
+      PEER_START_MS,
       `${this.spec.name} to serve /status`,
     )
     return status!.addresses.find((a) => a.includes(`/tcp/${this.spec.p2pPort}/`)) ?? status!.addresses[0]!
@@ -182,4 +204,39 @@ export async function agreedLeader(peers: Peer[]): Promise<{ nodeId: string; epo
   if (leaders.size !== 1) return undefined
   const up = statuses.every((s) => s!.members.filter((m) => m.state === 'up').length === statuses.length)
   return up ? statuses[0]!.leader! : undefined
+}
+
+/**
+ * Starts `count` CLI peers under `dir` (`p0`, `p1`, ... with a fresh cluster secret), the others
+ * bootstrapping from the first, and waits until they agree on a leader with every member `up`.
+ * The peers are pushed to `into` as they start, so the caller's cleanup sees them even on failure.
+ */
+export async function startCluster(dir: string, count: number, into: Peer[], extra: Partial<PeerSpec> = {}): Promise<Peer[]> {
+  const secretFile = join(dir, 'cluster.key')
+  await new Promise<void>((resolve, reject) =>
+    spawn(process.execPath, [BIN, 'secret', '--out', secretFile], { stdio: 'ignore' }).once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`secret exited ${code}`)),
+    ),
+  )
+  for (let i = 0; i < count; i++) {
+    const home = join(dir, `p${i}`)
+    mkdirSync(home)
+    const spec: PeerSpec = { name: `p${i}`, dataDir: home, secretFile, p2pPort: await freePort(), httpPort: await freePort(), ...extra }
+    const peer = new Peer(i === 0 ? spec : { ...spec, bootstrap: [await into[0]!.address()] })
+    into.push(peer)
+    peer.start()
+  }
+  await waitFor(
+    () => agreedLeader(into),
+    (l) => l !== undefined,
+    120_000,
+    'a leader',
+  )
+  await waitFor(
+    () => Promise.all(into.map((p) => p.status())),
+    (all) => all.every((s) => s !== undefined && s.members.filter((m) => m.state === 'up').length === count),
+    120_000,
+    `${count} members up`,
+  )
+  return into
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { FileJobLog } from '../../src/storage/file-job-log.js'
+import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { SeededRandom } from '../../src/env/prng.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
-import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
+import { SchedulerCore, STEAL_ANSWER_MS, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import type { JobRecord } from '../../protocols/jobs/codec.js'
 
@@ -212,7 +212,7 @@ test('a new leader replays the log: finished jobs stay finished, the rest are qu
   next.beginReplay()
   for (const r of log) next.apply(r)
   next.endReplay()
-  assert.deepEqual(next.takeEffects(), { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [] })
+  assert.deepEqual(next.takeEffects(), { append: [], assign: [], abort: [], durable: [], finished: [], notify: [], progress: [], steal: [] })
   assert.deepEqual(next.inspect('done')?.outcome, { ok: true, value: 'first' })
   next.dispatch(0, 0, peers())
   assert.deepEqual(
@@ -223,4 +223,149 @@ test('a new leader replays the log: finished jobs stay finished, the rest are qu
     ['child', 'inflight'],
   )
   assert.equal(next.backlog, 2)
+})
+
+/** A core that lets idle peers steal, with `n` jobs assigned to p0 (capacity 2, so 2n/2 wait there). */
+function overcommitted(n: number): { c: SchedulerCore; keys: Map<string, string> } {
+  const c = new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), { steal: true })
+  submitDurable(
+    c,
+    Array.from({ length: n }, (_, i) => spec(`j${i}`, { retries: 0 })),
+  )
+  c.dispatch(0, 0, [{ node: 'p0', capacity: 2, types, eventLoopLagMs: 0 }])
+  const e = c.takeEffects()
+  assert.deepEqual(e.steal, [], 'no thief: nothing to steal')
+  return { c, keys: new Map(e.assign.map((a) => [a.spec.id, a.attemptKey])) }
+}
+
+test('steal: an idle peer gets the newest attempts waiting on an overcommitted one, once the holder gives them up', () => {
+  const { c, keys } = overcommitted(4)
+  assert.equal(keys.size, 4, 'p0 holds twice its capacity')
+  c.dispatch(10, 0, peers(2, 2))
+  const asked = c.takeEffects().steal
+  assert.deepEqual(
+    asked.map((s) => [s.node, s.id]),
+    [
+      ['p0', 'j3'],
+      ['p0', 'j2'],
+    ],
+    'the two attempts beyond p0 capacity, newest first',
+  )
+  assert.equal(c.stealsInFlight, 2)
+  c.dispatch(20, 0, peers(2, 2))
+  assert.deepEqual(c.takeEffects().steal, [], 'an attempt asked about is not asked again')
+
+  c.stealAnswered(keys.get('j3')!, true, 30)
+  const moved = c.takeEffects().assign
+  assert.deepEqual(
+    moved.map((a) => [a.node, a.spec.id, a.attempt]),
+    [['p1', 'j3', 1]],
+    'a new attempt on the thief; the released one spent no retry',
+  )
+  assert.notEqual(moved[0]!.attemptKey, keys.get('j3'))
+  assert.equal(c.attemptNode(keys.get('j3')!), undefined, 'the released attempt is no longer live: its reports are refused')
+  assert.equal(c.inspect('j3')?.assignedTo, 'p1')
+
+  // The race: p0 started j2 just before the request arrived, and says no. j2 stays on p0.
+  c.stealAnswered(keys.get('j2')!, false, 30)
+  assert.deepEqual(c.takeEffects().assign, [])
+  assert.equal(c.attemptNode(keys.get('j2')!), 'p0')
+  assert.equal(c.stealsInFlight, 0)
+
+  // The released attempt's success, were it to arrive, is not the job's result; the new attempt's is.
+  c.attemptFinished('j3', moved[0]!.attemptKey, { ok: true, value: 'p1' }, 40)
+  const done = flush(c)
+  assert.deepEqual(
+    done.finished.map((f) => [f.id, f.outcome]),
+    [['j3', { ok: true, value: 'p1' }]],
+  )
+  c.attemptFinished('j2', keys.get('j2')!, { ok: true, value: 'p0' }, 50)
+  assert.deepEqual(
+    flush(c).finished.map((f) => [f.id, f.outcome]),
+    [['j2', { ok: true, value: 'p0' }]],
+  )
+})
+
+test('steal: a "yes" for an attempt that already ended changes nothing, and a thief that went down gets nothing', () => {
+  const { c, keys } = overcommitted(4)
+  c.dispatch(10, 0, peers(2, 2))
+  assert.equal(c.takeEffects().steal.length, 2)
+  // j3's attempt timed out at the leader meanwhile (no retries left): it failed, and a late yes cannot revive it.
+  c.dispatch(10 + 60_000 + 1001, 0, [{ node: 'p0', capacity: 2, types, eventLoopLagMs: 0 }])
+  flush(c)
+  assert.equal(c.inspect('j3')?.status, 'failed')
+  c.stealAnswered(keys.get('j3')!, true, 70_000)
+  assert.deepEqual(c.takeEffects().assign, [])
+
+  const second = overcommitted(4)
+  second.c.dispatch(10, 0, peers(2, 2))
+  second.c.takeEffects()
+  second.c.peerDown('p1', 15)
+  second.c.stealAnswered(second.keys.get('j3')!, true, 20)
+  assert.deepEqual(second.c.takeEffects().assign, [], 'the thief is gone: the job waits at the leader')
+  assert.equal(second.c.inspect('j3')?.status, 'queued')
+  assert.equal(second.c.inspect('j3')?.attempts, 0)
+  second.c.dispatch(30, 0, [
+    { node: 'p0', capacity: 2, types, eventLoopLagMs: 0 },
+    { node: 'p2', capacity: 2, types, eventLoopLagMs: 0 },
+  ])
+  assert.deepEqual(
+    second.c.takeEffects().assign.map((a) => [a.node, a.spec.id, a.attempt]),
+    [['p2', 'j3', 1]],
+  )
+})
+
+test('steal: an unanswered request lapses, so the thief slot is offered again; nothing is stolen while jobs wait at the leader', () => {
+  const { c } = overcommitted(5)
+  assert.equal(c.inspect('j4')?.status, 'queued', 'p0 is full, j4 waits at the leader')
+  c.dispatch(10, 0, [
+    { node: 'p0', capacity: 2, types, eventLoopLagMs: 0 },
+    { node: 'p1', capacity: 1, types, eventLoopLagMs: 0 },
+  ])
+  const e = c.takeEffects()
+  assert.deepEqual(e.steal, [], 'the waiting job takes the idle slot instead')
+  assert.deepEqual(
+    e.assign.map((a) => [a.node, a.spec.id]),
+    [['p1', 'j4']],
+  )
+
+  const { c: lapsed } = overcommitted(4)
+  const small = [
+    { node: 'p0', capacity: 2, types, eventLoopLagMs: 0 },
+    { node: 'p1', capacity: 1, types, eventLoopLagMs: 0 },
+  ]
+  lapsed.dispatch(10, 0, small)
+  assert.deepEqual(
+    lapsed.takeEffects().steal.map((s) => s.id),
+    ['j3'],
+    'one idle slot: one request',
+  )
+  lapsed.dispatch(500, 0, small)
+  assert.deepEqual(lapsed.takeEffects().steal, [], 'the slot is reserved while the request is open')
+  lapsed.dispatch(10 + STEAL_ANSWER_MS, 0, small)
+  assert.deepEqual(
+    lapsed.takeEffects().steal.map((s) => s.id),
+    ['j2'],
+    'after the request lapsed, the next newest attempt',
+  )
+})
+
+test('steal: only where the job would finish sooner, by node speed (the thief run against the wait and the run on the holder)', () => {
+  const at = (thiefSpeed: number): string[] => {
+    const speeds: Record<string, number> = { p0: 4, p1: thiefSpeed }
+    const c = new SchedulerCore(1, new LeastLoadedPlacement(), new SeededRandom(1), { steal: true, speed: (n) => speeds[n] ?? 1 })
+    submitDurable(
+      c,
+      Array.from({ length: 4 }, (_, i) => spec(`j${i}`)),
+    )
+    c.dispatch(0, 0, [{ node: 'p0', capacity: 2, types, eventLoopLagMs: 0 }])
+    c.takeEffects()
+    c.dispatch(10, 0, peers(2, 2))
+    return c.takeEffects().steal.map((s) => s.id)
+  }
+  // p0 (speed 4) holds 2 beyond its 2 slots: the newest waits one run there, so it finishes after 2 runs of speed 4.
+  assert.deepEqual(at(1), [], 'a thief of speed 1 would be slower')
+  assert.deepEqual(at(2), [], 'speed 2 only ties')
+  assert.deepEqual(at(2.5), ['j3'], 'speed 2.5 beats it for the newest; the next one waits only half a run there, and stays')
+  assert.deepEqual(at(3), ['j3', 'j2'], 'speed 3 beats both')
 })

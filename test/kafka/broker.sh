@@ -12,7 +12,10 @@
 # restart on the data of the previous run instead of a fresh directory, as after a crash),
 # DX_KAFKA_SASL (set to 1: clients must authenticate on the port with SASL, SCRAM-SHA-256/512 as
 # user dx with password dx-scram-secret, or PLAIN as dx-plain / dx-plain-secret; the broker's own
-# plaintext listener moves to port + 2).
+# plaintext listener moves to port + 2), DX_KAFKA_TLS (set to 1: the port speaks TLS with a
+# certificate for 127.0.0.1 signed by a CA made for the run, and requires a client certificate
+# signed by it; the PEM files are in .kafka/run-<port>/tls/: ca.pem, client.pem, client.key; the
+# broker's own plaintext listener moves to port + 2).
 #
 # Invariants: everything lives under .kafka/ (git-ignored); `start` and `fetch` hold a lock so that
 # concurrent test processes cannot start two brokers or interleave a download; `start` on a running
@@ -34,7 +37,9 @@ SASL="${DX_KAFKA_SASL:-0}"
 INTERNAL_PORT=$((PORT + 2))
 # Readiness is checked where no credentials are needed.
 READY_BOOTSTRAP="$BOOTSTRAP"
-[[ "$SASL" == 1 ]] && READY_BOOTSTRAP="127.0.0.1:$INTERNAL_PORT"
+TLS="${DX_KAFKA_TLS:-0}"
+[[ "$SASL" == 1 && "$TLS" == 1 ]] && { echo '[broker.sh] DX_KAFKA_SASL and DX_KAFKA_TLS are separate modes' >&2; exit 2; }
+[[ "$SASL" == 1 || "$TLS" == 1 ]] && READY_BOOTSTRAP="127.0.0.1:$INTERNAL_PORT"
 JVM_OPTS=(-Xms128m "-Xmx$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData
   -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$ROOT/test/kafka/log4j2.properties")
@@ -112,6 +117,38 @@ listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.com
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_dx-plain="dx-plain-secret";
 EOF
   fi
+  if [[ "$TLS" == 1 ]]; then
+    make_certificates
+    sed -i -e '/^listeners=/d' -e '/^advertised.listeners=/d' -e '/^inter.broker.listener.name=/d' -e '/^listener.security.protocol.map=/d' "$RUN/server.properties"
+    cat >>"$RUN/server.properties" <<EOF
+listeners=SSL://127.0.0.1:$PORT,INTERNAL://127.0.0.1:$INTERNAL_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=SSL://$BOOTSTRAP,INTERNAL://127.0.0.1:$INTERNAL_PORT
+inter.broker.listener.name=INTERNAL
+listener.security.protocol.map=SSL:SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$RUN/tls/server-keystore.pem
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$RUN/tls/ca.pem
+listener.name.ssl.ssl.client.auth=required
+EOF
+  fi
+}
+
+# A CA of the run's own, a server certificate for 127.0.0.1 and a client certificate, all signed by
+# it (PEM; the broker's keystore is its key and certificate in one file).
+make_certificates() {
+  local tls="$RUN/tls"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=dx-test-ca' -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+  for who in server client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=dx-test-$who" -keyout "$tls/$who.key" -out "$tls/$who.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/$who.ext"
+    openssl x509 -req -in "$tls/$who.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 -extfile "$tls/$who.ext" -out "$tls/$who.pem" 2>/dev/null
+  done
+  # Kafka reads an unencrypted PKCS#8 key followed by the certificate.
+  openssl pkcs8 -topk8 -nocrypt -in "$tls/server.key" >"$tls/server-keystore.pem"
+  cat "$tls/server.pem" >>"$tls/server-keystore.pem"
+  chmod 600 "$tls"/*.key "$tls/server-keystore.pem"
 }
 
 wait_ready() {

@@ -140,6 +140,7 @@ test('a connected non-member holding the secret cannot drive system actors over 
     { path: JOBS_CLIENT_PATH, body: { type: 'finished', items: [] }, ask: false },
     { path: JOBS_CLIENT_PATH, body: { type: 'progress', items: [] }, ask: false },
     { path: JOBS_CLIENT_PATH, body: { type: 'rewatch' }, ask: false },
+    { path: JOBS_CLIENT_PATH, body: { type: 'leaderCheck' }, ask: false },
   ]
   const asks: Array<Promise<void>> = []
   for (const target of [leader!.nodeId, follower]) {
@@ -235,6 +236,7 @@ test("a member that is not the leader cannot drive the other peers' system actor
     { path: JOBS_CLIENT_PATH, body: { type: 'finished', items: [] }, ask: false },
     { path: JOBS_CLIENT_PATH, body: { type: 'progress', items: [] }, ask: false },
     { path: JOBS_CLIENT_PATH, body: { type: 'rewatch' }, ask: false },
+    { path: JOBS_CLIENT_PATH, body: { type: 'leaderCheck' }, ask: false },
   ]
   const asks: Array<Promise<void>> = []
   for (const target of [leader!.nodeId, follower]) {

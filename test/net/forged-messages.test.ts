@@ -179,6 +179,7 @@ test('forged system messages from a member and from an outsider change nothing a
     { path: JOBS_CLIENT_PATH, type: 'finished', ask: false, memberMay: false, body: { items: [{ id: handle.id, outcome: { ok: true, value: 'forged' } }] } },
     { path: JOBS_CLIENT_PATH, type: 'progress', ask: false, memberMay: false, body: { items: [{ id: handle.id, fraction: 0.5, message: 'forged' }] } },
     { path: JOBS_CLIENT_PATH, type: 'rewatch', ask: false, memberMay: false, body: {} },
+    { path: JOBS_CLIENT_PATH, type: 'leaderCheck', ask: false, memberMay: false, body: {} },
   ]
 
   const senders = [

@@ -8,6 +8,7 @@ import { defineActor } from '../../src/actor/define.js'
 import { createActorSystem, type ActorSystem } from '../../src/actor/system.js'
 import type { Ask } from '../../src/actor/types.js'
 import { MemoryMetrics } from '../../src/env/metrics.js'
+import type { NodeUnreachableError } from '../../src/errors.js'
 import { ACTOR_PROTOCOL, RemoteMessaging } from '../../src/net/remoting.js'
 import { World, type NodeContext } from '../../sim/world.js'
 import { PEER_DETECT_MS } from '../../sim/net/network.js'
@@ -116,7 +117,7 @@ test('an unanswered remote ask times out; its late reply is never sent', async (
   assert.equal(world.node('n1').app!.metrics.read('dx_remote_late_replies_total'), 1)
 })
 
-test('sending to an unreachable node fails fast; a closed connection fails waiting asks', async () => {
+test('sending to an unreachable node fails fast, marked unsent; a closed connection fails waiting asks, not marked', async () => {
   const world = twoNodes()
   await runUntil(world, 1)
   const n0 = world.node('n0').app!
@@ -125,10 +126,12 @@ test('sending to an unreachable node fails fast; a closed connection fails waiti
   const waiting = settle(n0.system.refFor(calc, 'dx://n1/user/calc').ask({ type: 'never' }, { timeoutMs: 10_000 }))
   await runUntil(world, 10)
   assert.equal(unknown.error?.name, 'NodeUnreachableError')
+  assert.equal((unknown.error as NodeUnreachableError).unsent, true)
   world.crash(world.node('n1'))
   await runUntil(world, 10 + PEER_DETECT_MS + 10)
   assert.equal(waiting.error?.name, 'NodeUnreachableError')
   assert.match(waiting.error!.message, /connection closed/)
+  assert.equal((waiting.error as NodeUnreachableError).unsent, false)
 })
 
 test('hostile frames and spoofed replies are dropped and counted; the node keeps working', async () => {

@@ -1,7 +1,7 @@
 // Goal: alerts fire before a node saturates when its offered load ramps, not on noise alone, and
 // resolve with hysteresis; queue instability, cluster demand and deadline risk fire and resolve;
-// on the ramp study the alerts meet recall >= 0.8 and a median lead >= 10 s, with fewer false alerts
-// than before the warm-up and the slower clearing (RESULTS.md: still above the target of 1).
+// on the ramp study the alerts meet recall >= 0.8, a median lead >= 10 s and at most 1 false alert
+// per node-hour (an alert the node's load does not follow to saturation within two horizons).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AlertEngine, type NodeSample } from '../../src/predict/alerts.js'
@@ -41,6 +41,47 @@ test('node-saturation fires ahead of a ramp, with a predicted time and a sentenc
   assert.equal(e.alerts().length, 0)
 })
 
+test('node-saturation warns a node the cluster overflow is about to reach, while its own offered load is still low', () => {
+  // Two fast nodes (10 slots, 1 s jobs) and a slow one (10 slots, 2 s jobs) that the placement
+  // uses only once both fast ones hold twice their capacity (the leader's overcommit limit), as
+  // jobs arrive on a slow ramp. The slow node's own offered load is nothing until the overflow
+  // lands on it as a step; the cluster's offered load shows it coming.
+  const e = new AlertEngine()
+  const nodes = [
+    { node: 'a', durationS: 1, held: 0, work: 0 },
+    { node: 'b', durationS: 1, held: 0, work: 0 },
+    { node: 's', durationS: 2, held: 0, work: 0 },
+  ]
+  let backlog = 0
+  let fired: number | undefined
+  let saturated: number | undefined
+  for (let t = 0; t < 600 && saturated === undefined; t++) {
+    backlog += t < 60 ? 14 : 14 + 0.2 * (t - 60)
+    for (const n of nodes) n.held -= Math.min(n.held, 10) / n.durationS
+    for (; backlog >= 1; backlog--) {
+      const fast = nodes.filter((n) => n.durationS === 1 && n.held < 20).sort((x, y) => x.held - y.held)[0]
+      const to = fast ?? (nodes[2]!.held < 20 ? nodes[2] : undefined)
+      if (to === undefined) break
+      to.held++
+      to.work += to.durationS
+    }
+    const samples = nodes.map((n) => ({
+      node: n.node,
+      capacity: 10,
+      running: Math.min(n.held, 10),
+      queued: Math.max(0, n.held - 10),
+      offered: n.work / 10,
+      meanDurationS: n.durationS,
+      speed: 1 / n.durationS,
+    }))
+    for (const n of nodes) n.work = 0
+    for (const tr of e.sample(t * 1000, samples)) if (tr.kind === 'fired' && tr.alert.name === 'node-saturation' && tr.alert.node === 's') fired ??= t
+    if (nodes[2]!.held >= 19) saturated = t
+  }
+  assert.ok(saturated !== undefined, 'the ramp saturates the slow node')
+  assert.ok(fired !== undefined && fired <= saturated - 15, `fired at ${fired} s, saturated at ${saturated} s`)
+})
+
 test('steady load below capacity never fires', () => {
   const e = new AlertEngine()
   for (let t = 0; t < 600; t++)
@@ -67,7 +108,7 @@ test('queue instability, cluster demand and deadline risk', () => {
   assert.ok(later.some((t) => t.kind === 'resolved' && t.alert.node === 'b'))
 })
 
-test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >= 0.8, median lead >= 10 s, false alerts well below the old 6.3 per node-hour', () => {
+test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >= 0.8, median lead >= 10 s, at most 1 false alert per node-hour', () => {
   let saturations = 0
   let announced = 0
   let falseAlerts = 0
@@ -88,7 +129,7 @@ test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >
   )
   assert.ok(announced / saturations >= 0.8, `recall ${announced / saturations}`)
   assert.ok(lead >= 10, `lead ${lead}`)
-  assert.ok(falseAlerts / nodeHours <= 3, `false alerts per node-hour ${falseAlerts / nodeHours}`)
+  assert.ok(falseAlerts / nodeHours <= 1, `false alerts per node-hour ${falseAlerts / nodeHours}`)
 })
 
 test('analytics merges gossiped duration summaries and learns a slow node', () => {

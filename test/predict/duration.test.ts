@@ -4,7 +4,7 @@
 // global and default for unknown types, and follows a sudden change of a type's duration.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DurationPredictor, family } from '../../src/predict/duration.js'
+import { DurationPredictor, family, meanMs } from '../../src/predict/duration.js'
 import { SeededRandom } from '../../src/env/prng.js'
 import { googleSpeeds, SizeSampler } from '../../sim/placement/workload.js'
 
@@ -140,4 +140,19 @@ test('noisy hints are blended with the type by their variances, and do not bias 
   assert.ok(big.p90Ms / big.p50Ms > 2 && big.p90Ms / big.p50Ms < 3, `spread ${big.p90Ms / big.p50Ms}`)
   const ratio = p.speed('fast') / p.speed('slow')
   assert.ok(ratio > 1.7 && ratio < 2.3, `speed ratio ${ratio}`)
+})
+
+test('the expected duration behind an estimate: the log-normal mean through p50 and p90, bounded', () => {
+  assert.equal(meanMs({ p50Ms: 100, p90Ms: 100, source: 'type' }), 100)
+  // With p90 = 4 x p50 the mean is about 1.9 x p50; checked against samples of that log-normal.
+  const sigma = Math.log(4) / 1.2816
+  const random = new SeededRandom('lognormal')
+  let sum = 0
+  const n = 200_000
+  for (let i = 0; i < n; i++) sum += 100 * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next()))
+  const mean = meanMs({ p50Ms: 100, p90Ms: 400, source: 'type' })
+  assert.ok(Math.abs(mean - sum / n) / (sum / n) < 0.02, `fit ${mean}, sampled ${sum / n}`)
+  // A p90 below the p50 (noise) counts as no spread; an extreme spread is capped.
+  assert.equal(meanMs({ p50Ms: 100, p90Ms: 50, source: 'type' }), 100)
+  assert.equal(meanMs({ p50Ms: 100, p90Ms: 1e9, source: 'type' }), meanMs({ p50Ms: 100, p90Ms: 1000, source: 'type' }))
 })

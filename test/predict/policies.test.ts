@@ -84,6 +84,23 @@ test('eect: earliest expected completion, with accounting aged and released', ()
   assert.equal(e.choose('t', [peer('fast', 0), peer('m', 1)], job(0)), 'fast')
 })
 
+test("eect: the leader's own node looks half a typical job per slot emptier while its event loop keeps up", () => {
+  const e = new EectPlacement(model, new SeededRandom(1), { overcommit: Infinity, tie: 0, localPreference: 0.5 })
+  // Idle nodes of equal speed: the leader's own wins (a job there skips two network hops).
+  assert.equal(e.choose('t', [peer('a', 0), peer('b', 0, { leader: true })], job(0)), 'b')
+  // It holds a 1000 ms job: 1000 + 1000 - 500 = 1500 against a's 1000.
+  assert.equal(e.choose('t', [peer('a', 0), peer('b', 1, { leader: true })], job(0)), 'a')
+  // A lagging leader gets no preference: holding 400 ms it would win (400 + 1000 - 500 < 1000), but it loses.
+  const f = new EectPlacement(model, new SeededRandom(1), { overcommit: Infinity, tie: 0, localPreference: 0.5 })
+  const lagging = peer('b', 0, { leader: true, eventLoopLagMs: 200 })
+  assert.equal(f.choose('t', [lagging], job(0, { durationHintMs: 400 })), 'b')
+  assert.equal(f.choose('t', [peer('a', 0), lagging], job(0)), 'a')
+  assert.equal(f.choose('t', [peer('a', 1), { ...lagging, eventLoopLagMs: 0 }], job(0)), 'b')
+  // Built by name (as --placement eect does) it carries the preference; the simulator passes 0.
+  const byName = createPlacement('eect', { random: new SeededRandom(1), model, overcommit: Infinity })
+  assert.equal(byName.choose('t', [peer('a', 0), peer('b', 0, { leader: true })], job(0)), 'b')
+})
+
 test('eect-pull: free slots only; holds a job for a sooner busy peer only while few jobs wait', () => {
   const p = createPlacement('eect-pull', { random: new SeededRandom(1), model, overcommit: Infinity })
   const q = (queued: number) => ({ ...job(0), queued })

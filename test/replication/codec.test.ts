@@ -2,8 +2,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { pack } from 'msgpackr'
-import { decodeReplication, encodeReplication, REPLICATION_FRAME_MAX_BYTES, REPLICATION_VERSION, type ReplicationMessage } from '../../protocols/replication/codec.js'
+import { pack, Packr } from 'msgpackr'
+import {
+  decodeReplication,
+  encodeReplication,
+  REPLICATION_FRAME_MAX_BYTES,
+  REPLICATION_VERSION,
+  ReplicationEncoder,
+  type ReplicationMessage,
+  type WireEntry,
+} from '../../protocols/replication/codec.js'
 import { EnvelopeTooLargeError, ProtocolError, UnsupportedVersionError } from '../../protocols/errors.js'
 
 const idx = fc.integer({ min: 0, max: 1_000_000 })
@@ -53,6 +61,32 @@ test('every valid message round-trips', () => {
   )
 })
 
+test('the encoder writes what encodeReplication writes, also when it reuses a run packed for another follower', () => {
+  const encoder = new ReplicationEncoder()
+  fc.assert(
+    fc.property(message, (m) => assert.deepEqual(encoder.encode(m), encodeReplication(m))),
+    { numRuns: 500 },
+  )
+  // Two followers sent the same run with different headers, then an overlapping and a later run.
+  const entries: WireEntry[] = Array.from({ length: 40 }, (_, i) => ({ index: i + 10, epoch: 2, payload: new Uint8Array(i % 7).fill(i) }))
+  const sends: ReplicationMessage[] = [
+    { kind: 'append', epoch: 3, leaderCommit: 5, prevIndex: 9, prevEpoch: 1, entries: entries.slice(0, 20) },
+    { kind: 'append', epoch: 3, leaderCommit: 9, prevIndex: 9, prevEpoch: 1, entries: entries.slice(0, 20), compactBelow: 4 },
+    { kind: 'append', epoch: 3, leaderCommit: 9, prevIndex: 9, prevEpoch: 1, entries: entries.slice(0, 30) },
+    { kind: 'append', epoch: 3, leaderCommit: 30, prevIndex: 29, prevEpoch: 2, entries: entries.slice(20) },
+    { kind: 'append', epoch: 3, leaderCommit: 30, prevIndex: 29, prevEpoch: 2, entries: entries.slice(20, 40) },
+  ]
+  for (const m of sends) {
+    const bytes = encoder.encode(m)
+    assert.deepEqual(bytes, encodeReplication(m))
+    assert.deepEqual(plain(decodeReplication(bytes)), plain(m))
+  }
+  // Same positions, other content (new entry objects): never the cached bytes.
+  const other = entries.slice(0, 20).map((e) => ({ ...e, payload: new Uint8Array([255]) }))
+  const m: ReplicationMessage = { kind: 'append', epoch: 3, leaderCommit: 9, prevIndex: 9, prevEpoch: 1, entries: other }
+  assert.deepEqual(plain(decodeReplication(encoder.encode(m))), plain(m))
+})
+
 test('random bytes and mutated frames decode to a message or a ProtocolError, nothing else', () => {
   const mutated = fc.tuple(message, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat()).map(([m, flips, cut]) => {
     const bytes = encodeReplication(m).slice()
@@ -96,4 +130,30 @@ test('frames above the limit are refused on both sides', () => {
   const payload = new Uint8Array(1024 * 1024)
   const entries = Array.from({ length: 17 }, (_, i) => ({ index: i, epoch: 1, payload }))
   assert.throws(() => encodeReplication({ kind: 'append', epoch: 1, leaderCommit: 0, prevIndex: -1, prevEpoch: 0, entries }), EnvelopeTooLargeError)
+})
+
+test("an append's bytes are msgpackr's own encoding of the message, at every integer, binary and array size boundary", () => {
+  const reference = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+  const ints = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]
+  const sizes = [0, 1, 0xff, 0x100, 0xffff, 0x10000]
+  const entries: WireEntry[] = []
+  for (const [k, index] of ints.entries())
+    for (const epoch of [ints[k]!, ints[ints.length - 1 - k]!]) entries.push({ index, epoch, payload: new Uint8Array(sizes[entries.length % sizes.length]!).fill(entries.length) })
+  const lists = [entries, entries.slice(0, 15), entries.slice(0, 16), [], Array.from({ length: 0x10000 }, (_, i) => ({ index: i, epoch: 1, payload: new Uint8Array(0) }))]
+  for (const list of lists) {
+    for (const compactBelow of [undefined, 0x1_0000_0000]) {
+      const message: ReplicationMessage = {
+        kind: 'append',
+        epoch: 7,
+        leaderCommit: 0x10000,
+        prevIndex: -1,
+        prevEpoch: 0x80,
+        entries: list,
+        ...(compactBelow === undefined ? {} : { compactBelow }),
+      }
+      const expected = reference.pack([REPLICATION_VERSION, 0, 7, 0x10000, -1, 0x80, list.map((e) => [e.index, e.epoch, e.payload]), compactBelow ?? null])
+      assert.deepEqual(Buffer.from(encodeReplication(message)), Buffer.from(expected), `${list.length} entries, compactBelow ${compactBelow}`)
+      assert.deepEqual(Buffer.from(new ReplicationEncoder().encode(message)), Buffer.from(expected))
+    }
+  }
 })

@@ -209,3 +209,87 @@ test('a follower behind a pipelined leader writes the queued appends as one writ
   assert.equal(h.node('n0').core.commitEnd, 4, 'both queued entries are acknowledged after the merged write')
   assert.deepEqual(h.text('n1'), ['1:', '1:a', '1:b', '1:c'])
 })
+
+test('a settled follower gets a heartbeat every idleHeartbeatMs; one with news (a new commit index) or an unanswered append gets one every heartbeatMs', () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { heartbeatMs: 100, idleHeartbeatMs: 1000, retryMs: 10_000 })
+  h.elect('n0', 1)
+  h.settle()
+  h.advance(500)
+  let sent = 0
+  h.filter = (m) => {
+    if (m.from === 'n0' && m.message.kind === 'append') sent++
+    return true
+  }
+  h.advance(3000)
+  assert.ok(sent >= 4 && sent <= 8, `settled: ${sent} appends to two followers in 3 s, about 3 each`)
+  // A commit the followers do not know yet goes out at the fast pace, then the pace slows again.
+  h.propose('n0', ['a'])
+  h.settle()
+  sent = 0
+  h.advance(150)
+  assert.ok(sent >= 2, `the new commit index reached both followers within 150 ms (${sent} appends)`)
+  assert.equal(h.node('n1').core.commitEnd, 2)
+  assert.equal(h.node('n2').core.commitEnd, 2)
+  // A follower that stops answering is probed at the fast pace (until the window is full).
+  sent = 0
+  h.filter = (m) => {
+    if (m.to === 'n2' && m.message.kind === 'append') sent++
+    return m.to !== 'n2' && m.from !== 'n2'
+  }
+  h.advance(1500)
+  assert.ok(sent >= 3, `an unanswered follower got ${sent} appends in 1.5 s`)
+})
+
+test('a coalesced follower write is acknowledged with one reply, not one per merged append', () => {
+  const h = new Harness(['n0', 'n1', 'n2'])
+  h.elect('n0', 1)
+  h.settle()
+  h.cut.add('n2')
+  h.stalled.add('n1')
+  for (const p of ['a', 'b', 'c', 'd']) h.propose('n0', [p])
+  h.settle()
+  const n1 = h.node('n1')
+  n1.completeOp()
+  assert.deepEqual(n1.op?.kind === 'write' ? n1.op.entries.map((e) => e.index) : undefined, [2, 3, 4], 'three queued appends merged into one write')
+  h.queue = h.queue.filter((m) => m.from !== 'n1')
+  n1.completeOp()
+  const replies = h.queue.filter((m) => m.from === 'n1' && m.message.kind === 'reply')
+  assert.deepEqual(
+    replies.map((m) => (m.message.kind === 'reply' ? [m.message.ok, m.message.end] : undefined)),
+    [[true, 5]],
+    'one acknowledgement covers the merged appends',
+  )
+  h.stalled.delete('n1')
+  h.settle()
+  assert.equal(h.node('n0').core.commitEnd, 5, 'the leader commits everything the merged write made durable')
+  assert.deepEqual(
+    h
+      .node('n0')
+      .core.followers()
+      .find((f) => f.node === 'n1')?.inFlight,
+    0,
+    'and holds nothing in flight to n1',
+  )
+})
+
+test('matchesVersion changes exactly when a follower joins, leaves or acknowledges more', () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { heartbeatMs: 100, idleHeartbeatMs: 100 })
+  h.elect('n0', 1)
+  h.settle()
+  const core = h.node('n0').core
+  const matches = (): string => JSON.stringify(core.followers().map((f) => [f.node, f.match]))
+  let version = core.matchesVersion
+  let seen = matches()
+  h.advance(500)
+  assert.equal(matches(), seen, 'heartbeats acknowledge nothing new')
+  assert.equal(core.matchesVersion, version, 'so the version stays')
+  h.propose('n0', ['a'])
+  h.settle()
+  assert.notEqual(matches(), seen)
+  assert.notEqual(core.matchesVersion, version, 'an acknowledgement of more entries changes it')
+  version = core.matchesVersion
+  seen = matches()
+  core.setVoters(['n0', 'n1'], h.now)
+  assert.notEqual(matches(), seen)
+  assert.notEqual(core.matchesVersion, version, 'a follower removed changes it')
+})

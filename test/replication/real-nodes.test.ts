@@ -91,3 +91,53 @@ test('a replicated 3-node cluster keeps acknowledged jobs across the loss of its
     assert.equal(info?.status, 'completed', `job ${id} survived the leader's loss`)
   }
 })
+
+test('a member that runs no jobs gets no copy of the log while the voters are up, and catches up and is promoted when one is down for good', { timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-real-submitter-'))
+  const nodes: RunningNode[] = []
+  t.after(async () => {
+    for (const n of nodes) await n.stop({ timeoutMs: 2000 }).catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  })
+  const settings = (name: string, bootstrap: string[]) =>
+    resolveConfig(
+      {
+        listen: '/ip4/127.0.0.1/tcp/0',
+        http: 'off',
+        dataDir: join(dir, name),
+        jobLog: 'replicated',
+        logLevel: 'error',
+        ...(bootstrap.length === 0 ? {} : { secretFile: join(dir, 'n0', 'cluster.key'), bootstrap }),
+        gossipIntervalMs: 100,
+        leaseMs: 600,
+        voterDownMs: 2000,
+      },
+      {},
+    )
+  const first = await startNode(settings('n0', []), [double])
+  nodes.push(first)
+  const boot = first.addresses.filter((a) => a.includes('/p2p/'))
+  const bootstrap = boot.length > 0 ? boot : first.addresses.map((a) => `${a}/p2p/${first.nodeId}`)
+  for (const i of [1, 2]) nodes.push(await startNode(settings(`n${i}`, bootstrap), [double]))
+  await until('three voters', () => (first.cluster.view()?.config?.members.length === 3 ? true : undefined))
+  const submitter = await startNode(settings('submitter', bootstrap), [])
+  nodes.push(submitter)
+  await until('the submitter admitted as a worker', () => (first.cluster.view()?.config?.workers.includes(submitter.nodeId) === true ? true : undefined))
+
+  for (let i = 0; i < 20; i++) assert.equal(await (await submitter.jobs.submit(double, i, { timeoutMs: 5000 })).result(), i * 2)
+  const leader = await until('a leader', () => nodes.find((n) => n.cluster.leaderEpoch() !== undefined))
+  const committed = leader.replication!.status()!.commitEnd
+  assert.ok(committed >= 40, `submissions and results are committed (${committed})`)
+  const idle = submitter.replication!.status()!
+  assert.equal(idle.counts.writes, 0, 'the submitter wrote no entry')
+  assert.ok(idle.durableEnd < committed, `the submitter holds no copy (${idle.durableEnd} of ${committed})`)
+
+  // A voter other than the leader goes for good: the submitter is the only live worker, so it must
+  // learn the log to replace it (the core promotes only members holding every committed entry).
+  const gone = nodes.find((n) => n !== leader && n !== submitter)!
+  await gone.stop({ timeoutMs: 2000 })
+  nodes.splice(nodes.indexOf(gone), 1)
+  await until('the submitter promoted to voter', () => (leader.cluster.view()?.config?.members.includes(submitter.nodeId) === true ? true : undefined), 60_000)
+  assert.ok(submitter.replication!.status()!.durableEnd >= committed, 'the new voter holds every entry committed before')
+  assert.equal(await (await submitter.jobs.submit(double, 21, { timeoutMs: 5000 })).result(), 42, 'the cluster still commits')
+})

@@ -155,12 +155,14 @@ test('swarm writes each failing seed to a file; exit code 1', async (t) => {
     '--out',
     dir,
     '--quiet',
+    '--progress',
   ]).then(
     () => undefined,
-    (e: { code: number; stdout: string }) => e,
+    (e: { code: number; stdout: string; stderr: string }) => e,
   )
   assert.equal(failed?.code, 1)
   assert.match(failed!.stdout, /swarm: 4 seeds, \d passed, [1-4] failed/)
+  assert.match(failed!.stderr, /seeds \[#{30}\] 4\/4 100%  [1-4] failed/, 'the progress bar reaches the end and counts failures')
   const saved = /saved: (\S+)/.exec(failed!.stdout)![1]!
   assert.equal((await loadFailure(saved)).violation.invariant, 'no-lost-acks')
   const harness = await run(process.execPath, [BIN, 'sim', 'run', '--seed', 'x']).catch((e: { code: number }) => e)

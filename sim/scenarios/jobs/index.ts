@@ -28,6 +28,8 @@ import type { JobOutcome } from '../../../src/jobs/types.js'
 import type { LogRecord } from '../../../src/storage/types.js'
 import type { Scenario } from '../../run.js'
 import type { World } from '../../world.js'
+import type { PlacementName } from '../../../src/jobs/placement/index.js'
+import type { AnalyticsOptions } from '../../../src/predict/analytics.js'
 
 /** Options of the jobs scenario. */
 export interface JobsScenarioInit {
@@ -44,6 +46,20 @@ export interface JobsScenarioInit {
   snapshotEveryRecords?: number
   /** Finished jobs the leader keeps; small, so that jobs expire in every run. */
   retainJobs?: number
+  /** The placement policy (default: the cluster default). */
+  placement?: PlacementName
+  /** Tuning of the leader's analytics (predictions, forecasts, alerts). */
+  analytics?: AnalyticsOptions
+  /** Workers per node (default: the job type's default concurrency). */
+  concurrency?: number
+  /** Jobs each node submits at once, every `submitEveryMs` (default 1). */
+  burst?: number
+  /** Nodes whose jobs run this many times longer: their queues fill while the others drain, so idle peers steal from them. */
+  slow?: Readonly<Record<string, number>>
+  /** Whether idle peers steal queued attempts (default: the scheduler's default). */
+  steal?: boolean
+  /** Worker slots each job declares (`resources.slots`; default 1). */
+  slots?: number
 }
 
 const FOUNDER = 'n0'
@@ -59,39 +75,74 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
   const acked = new Map<string, number>()
   const seen = new Map<string, unknown>()
   const executions = new Map<string, number>()
+  /** Acknowledged jobs whose submitter still waits for the result, with the incarnation that waits. */
+  const waiting = new Map<string, { node: number; incarnation: number }>()
   let submitted = 0
-  const work = defineJob('work', async (input: { n: number; id?: string }, ctx) => {
-    executions.set(ctx.jobId, (executions.get(ctx.jobId) ?? 0) + 1)
-    await ctx.env.timers.sleep(ctx.env.random.int(1, jobMaxMs), { signal: ctx.signal })
-    return { double: input.n * 2, by: ctx.env.random.id().slice(0, 6) }
-  })
+  const burst = init.burst ?? 1
+  /** Simulated time from each submission to its result, for the summary. */
+  const latencies: number[] = []
+  /** Each node's job type: the same on every node but for its speed. */
+  const workOn = (node: string) =>
+    defineJob(
+      'work',
+      async (input: { n: number; id?: string }, ctx) => {
+        executions.set(ctx.jobId, (executions.get(ctx.jobId) ?? 0) + 1)
+        await ctx.env.timers.sleep(ctx.env.random.int(1, jobMaxMs) * (init.slow?.[node] ?? 1), { signal: ctx.signal })
+        return { double: input.n * 2, by: ctx.env.random.id().slice(0, 6) }
+      },
+      {
+        ...(init.concurrency === undefined ? {} : { concurrency: init.concurrency }),
+        ...(init.slots === undefined ? {} : { resources: { slots: init.slots } }),
+      },
+    )
+  const work = workOn(FOUNDER)
+  /** Attempts the running incarnations gave up to idle peers. */
+  const released = (world: World<AssembledNode>): number => world.nodes.reduce((sum, n) => sum + (n.app?.stats.released ?? 0), 0)
 
   return {
     name: 'jobs',
     boot(ctx) {
       return assembleNode(
         { env: ctx.env, network: ctx.network, store: ctx.store, jobLog: logConfig.kind === 'service' ? ctx.jobLog : 'replicated', replicaLog: ctx.replicaLog, cache: ctx.cache },
-        { founder: ctx.id === FOUNDER, jobs: [work], snapshot: { everyRecords: snapshotEveryRecords }, retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 } },
+        {
+          founder: ctx.id === FOUNDER,
+          jobs: [workOn(ctx.id)],
+          snapshot: { everyRecords: snapshotEveryRecords },
+          retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 },
+          ...(init.placement === undefined ? {} : { placement: init.placement }),
+          ...(init.analytics === undefined ? {} : { analytics: init.analytics }),
+          ...(init.steal === undefined ? {} : { steal: init.steal }),
+        },
       )
     },
     workload(world, endMs) {
+      const timeoutMs = 2000 * Math.max(1, ...Object.values(init.slow ?? {}))
+      const submitOne = (app: AssembledNode, node: (typeof world.nodes)[number]): void => {
+        const n = submitted++
+        const at = world.nowMs
+        app.jobs.submit(work, { n }, { retries: 10, timeoutMs, backoff: { minMs: 50, maxMs: 1000 } }).then(
+          (handle) => {
+            acked.set(handle.id, n)
+            waiting.set(handle.id, { node: node.index, incarnation: node.owner.incarnation })
+            handle.result().then(
+              (value) => {
+                latencies.push(world.nowMs - at)
+                seen.set(handle.id, value)
+                waiting.delete(handle.id)
+              },
+              () => waiting.delete(handle.id),
+            )
+          },
+          () => {},
+        )
+      }
       for (const node of world.nodes) {
         const tick = (): void => {
           if (world.nowMs >= endMs) return
           world.at(world.nowMs + submitEveryMs, tick)
           const app = node.app
           if (app === undefined || node.owner.status !== 'up') return
-          const n = submitted++
-          app.jobs.submit(work, { n }, { retries: 10, timeoutMs: 2000, backoff: { minMs: 50, maxMs: 1000 } }).then(
-            (handle) => {
-              acked.set(handle.id, n)
-              handle.result().then(
-                (value) => seen.set(handle.id, value),
-                () => {},
-              )
-            },
-            () => {},
-          )
+          for (let b = 0; b < burst; b++) submitOne(app, node)
         }
         world.at(1000 + node.index * 7, tick)
       }
@@ -101,6 +152,11 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       boundMs: 10_000,
       check(world) {
         const finished = recorded(records(world))
+        // A submitter that lives on must hear every result (a lost push is made up by its rewatch).
+        for (const [id, w] of waiting) {
+          const owner = world.nodes[w.node]!.owner
+          if (owner.incarnation === w.incarnation && owner.status === 'up') return `n${w.node} still waits for the result of job ${id}`
+        }
         for (const id of acked.keys()) if (!finished.has(id)) return `acknowledged job ${id} has no recorded outcome`
         const leaders = new Set(world.nodes.map((n) => JSON.stringify(n.app?.cluster.view()?.leader ?? null)))
         return leaders.size === 1 && !leaders.has('null') ? undefined : `leaders: ${[...leaders].join(' ')}`
@@ -184,7 +240,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       const outcomes = recorded(records(world))
       const ok = [...outcomes.values()].filter((o) => o.ok).length
       const runs = [...executions.values()].reduce((a, b) => a + b, 0)
-      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} log-records=${records(world).length}${logConfig.kind === 'service' ? ` live-from=${world.jobLog.startOffset}` : ''}`
+      return `jobs: submitted=${submitted} acked=${acked.size} recorded=${outcomes.size} ok=${ok} results-seen=${seen.size} executions=${runs} released=${released(world)} latency-mean=${mean(latencies)} latency-p99=${Math.round(percentile(latencies, 0.99))} log-records=${records(world).length}${logConfig.kind === 'service' ? ` live-from=${world.jobLog.startOffset}` : ''}`
     },
   }
 }
@@ -203,4 +259,13 @@ function recorded(records: readonly LogRecord[]): Map<string, JobOutcome> {
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : Math.round(values.reduce((a, b) => a + b, 0) / values.length)
+}
+
+function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!
 }

@@ -5,7 +5,9 @@
  * simulated disk, which crashes, power losses (unsynced writes lost or torn), broken and full disks
  * damage, and only a majority's durable copies make an entry committed. On request, on top of the
  * run's fault schedule, it kills whichever node leads every few seconds (half of the time as a power
- * loss) and restarts it, so that every run hands the log from leader to leader.
+ * loss) and restarts it, so that every run hands the log from leader to leader. Also on request,
+ * every node's event loop lags (`lag`): it stalls again and again for hundreds of ms, as on a host
+ * at a load average of 30 (issue 9's election livelock), and the summary counts leader changes.
  *
  * Online checks, after every event:
  * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
@@ -46,6 +48,14 @@ export interface ReplicatedScenarioInit {
   lateNodes?: number
   /** The window the late nodes start in (default 10 s). */
   lateStartWithinMs?: number
+  /** Finished jobs the leader keeps (the jobs scenario's default when absent). */
+  retainJobs?: number
+  /**
+   * Event-loop lag on every node from `fromMs` to `untilMs`: the node runs for a random time in
+   * `runMs`, then stalls for one in `pauseMs` (its events wait, as a busy process's would), and so
+   * on. None when absent.
+   */
+  lag?: { fromMs: number; untilMs: number; runMs: readonly [number, number]; pauseMs: readonly [number, number] }
 }
 
 interface Committed {
@@ -59,7 +69,11 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const leaders = new Map<number, string>()
   const checkedLeaders = new Set<string>()
   const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
-  const base = jobsScenario({ submitEveryMs: init.submitEveryMs ?? 200, jobLog: { kind: 'replicated', records: history } })
+  const base = jobsScenario({
+    submitEveryMs: init.submitEveryMs ?? 200,
+    jobLog: { kind: 'replicated', records: history },
+    ...(init.retainJobs === undefined ? {} : { retainJobs: init.retainJobs }),
+  })
 
   /**
    * The entry at `index` held identically by a majority of `voters`' durable copies, if any. With
@@ -105,6 +119,23 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     next()
   }
 
+  /** Stalls every node's event loop again and again while `init.lag` lasts. */
+  const lagNodes = (world: World<AssembledNode>): void => {
+    const lag = init.lag
+    if (lag === undefined) return
+    const random = world.workload.fork('lag')
+    const between = ([min, max]: readonly [number, number]): number => Math.round(min + random.next() * (max - min))
+    for (const node of world.nodes) {
+      const stall = (): void => {
+        const forMs = Math.min(between(lag.pauseMs), lag.untilMs - world.nowMs)
+        if (forMs <= 0) return
+        world.pause(node, forMs)
+        world.at(world.nowMs + forMs + between(lag.runMs), stall)
+      }
+      world.at(lag.fromMs + between(lag.runMs), stall)
+    }
+  }
+
   /** Holds the last `lateNodes` nodes down from the start and starts each at a random time. */
   const startLate = (world: World<AssembledNode>): void => {
     const random = world.workload.fork('late-nodes')
@@ -125,6 +156,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       base.workload?.(world, endMs)
       if (killEveryMs > 0) killLeaders(world, endMs)
       startLate(world)
+      lagNodes(world)
     },
     invariants: [
       {

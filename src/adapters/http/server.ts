@@ -19,6 +19,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isIP, type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { toWireError, type WireError } from '../../../protocols/errors.js'
 
 /** Largest request body accepted. */
 export const BODY_MAX_BYTES = 1024 * 1024
@@ -30,7 +31,7 @@ export interface HttpAccess {
   /** Host names (without port) accepted besides the bound address, e.g. a DNS name of the node. */
   hostNames?: readonly string[]
   /** Connections served at once; further ones are closed at once. Default 1024 (long polls hold one each). */
-  connectionsMax?: number
+  maxConnections?: number
   /** Time allowed to receive the request headers. Default 10 s. */
   headersTimeoutMs?: number
   /** Time allowed to receive the whole request, body included. Default 30 s. */
@@ -82,7 +83,7 @@ export async function startHttpServer(host: string, port: number, routes: readon
   const server = createServer(options, (req, res) => {
     handle(compiled, req, res, hostOk, token).catch((error: unknown) => send(res, statusOf(error), { error: errorBody(error) }))
   })
-  server.maxConnections = access.connectionsMax ?? 1024
+  server.maxConnections = access.maxConnections ?? 1024
   server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -251,8 +252,6 @@ function statusOf(error: unknown): number {
   return 500
 }
 
-function errorBody(error: unknown): { name: string; code: string; message: string } {
-  const e = error instanceof Error ? error : new Error(String(error))
-  const code = (e as { code?: unknown }).code
-  return { name: e.name, code: typeof code === 'string' ? code : 'ERR_INTERNAL', message: e.message }
+function errorBody(error: unknown): WireError {
+  return toWireError(error, 'ERR_INTERNAL')
 }

@@ -98,8 +98,8 @@ export class CommittedReader {
         isolationLevel: READ_COMMITTED,
         maxWaitTime: 0,
         minBytes: 1,
-        maxBytes: this.init.fetchBytesMax,
-        topics: [{ topic: this.init.topic, partitions: [{ partition: 0, fetchOffset: String(position), maxBytes: this.init.fetchBytesMax }] }],
+        maxBytes: this.init.fetchMaxBytes,
+        topics: [{ topic: this.init.topic, partitions: [{ partition: 0, fetchOffset: String(position), maxBytes: this.init.fetchMaxBytes }] }],
       })
     try {
       const response = await this.withLeader(request, signal)

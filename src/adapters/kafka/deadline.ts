@@ -3,37 +3,25 @@
  * a caller's deadline or AbortSignal can only stop the waiting. Whoever uses this must treat the
  * abandoned work as still running (the job log discards a producer whose step timed out).
  */
-import { abortError } from '../../env/abort.js'
+import { abortable } from '../../env/abort.js'
 import type { Timers } from '../../env/types.js'
 
 /** Settles like `work`, or rejects with `timeoutError()` after `ms`, or with AbortedError when `signal` aborts. */
 export function withDeadline<T>(timers: Timers, work: Promise<T>, ms: number, signal: AbortSignal | undefined, timeoutError: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted === true) {
-      work.catch(() => {})
-      reject(abortError(signal))
-      return
-    }
-    const onAbort = (): void => {
-      timers.cancel(timer)
-      reject(abortError(signal!))
-    }
-    const timer = timers.schedule(ms, () => {
-      signal?.removeEventListener('abort', onAbort)
-      reject(timeoutError())
-    })
-    signal?.addEventListener('abort', onAbort, { once: true })
+  // The work is abandoned, not stopped, when the signal has already aborted: its failure must not go unhandled.
+  if (signal?.aborted === true) work.catch(() => {})
+  return abortable<T>(signal, (resolve, reject) => {
+    const timer = timers.schedule(ms, () => reject(timeoutError()))
     work.then(
       (value) => {
         timers.cancel(timer)
-        signal?.removeEventListener('abort', onAbort)
         resolve(value)
       },
       (error: unknown) => {
         timers.cancel(timer)
-        signal?.removeEventListener('abort', onAbort)
         reject(error)
       },
     )
+    return () => timers.cancel(timer)
   })
 }

@@ -17,7 +17,7 @@
  * seen and refuses lower ones at once.
  *
  * Appends. Calls queue (bounded by bytes) and the queue drains one transaction at a time;
- * consecutive appends share one transaction (group commit) up to `transactionBytesMax`, each
+ * consecutive appends share one transaction (group commit) up to `transactionMaxBytes`, each
  * keeping its own records contiguous and in order. An append resolves after its transaction's
  * commit is acknowledged and its records are visible to read_committed readers. Failures: JobLogUnavailableError, with `ambiguous: true` only when the
  * commit itself was in doubt; before the commit request the transaction is certainly not in the
@@ -90,7 +90,7 @@ export class KafkaJobLog implements JobLog {
     this.init = resolveKafkaJobLogInit(init)
     this.kafka = createKafka(this.init, `distributex-${init.cluster}`)
     this.reader = new CommittedReader(this.init, `distributex-${init.cluster}-reader`)
-    this.queue = new AppendQueue(this.init.queueBytesMax, 'kafka job log queue')
+    this.queue = new AppendQueue(this.init.queueMaxBytes, 'kafka job log queue')
   }
 
   /** The highest epoch this instance has accepted or seen in the log. */
@@ -183,7 +183,7 @@ export class KafkaJobLog implements JobLog {
 
   /** A fence alone, or consecutive appends up to the transaction size bound (at least one). */
   private takeGroup(): Pending[] {
-    return this.queue.take((next, first, bytes) => !first.fence && !next.fence && bytes + next.bytes <= this.init.transactionBytesMax)
+    return this.queue.take((next, first, bytes) => !first.fence && !next.fence && bytes + next.bytes <= this.init.transactionMaxBytes)
   }
 
   private async process(group: Pending[]): Promise<void> {

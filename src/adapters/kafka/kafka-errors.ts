@@ -3,7 +3,7 @@
  * (`originalError`, `cause`), so every test here walks that chain, to a fixed depth.
  */
 
-const CHAIN_DEPTH_MAX = 8
+const CHAIN_MAX_DEPTH = 8
 
 /** Broker error codes: INVALID_PRODUCER_EPOCH (47, what kafkajs's request versions get) and PRODUCER_FENCED (90, newer versions). */
 const FENCED_CODES = new Set([47, 90])
@@ -22,7 +22,7 @@ interface ErrorLike {
 
 function* chain(error: unknown): Generator<ErrorLike> {
   let current = error
-  for (let depth = 0; depth < CHAIN_DEPTH_MAX && typeof current === 'object' && current !== null; depth++) {
+  for (let depth = 0; depth < CHAIN_MAX_DEPTH && typeof current === 'object' && current !== null; depth++) {
     const link = current as ErrorLike
     yield link
     current = link.originalError ?? link.cause

@@ -36,13 +36,13 @@ export interface KafkaJobLogInit {
   /** The broker aborts a transaction open this long; 30,000 ms by default. */
   transactionTimeoutMs?: number
   /** Appends combined into one transaction hold at most this many bytes; 8 MiB by default. */
-  transactionBytesMax?: number
+  transactionMaxBytes?: number
   /** One produce request (one record batch) holds at most this many bytes; 512 KiB by default (brokers refuse batches above 1 MiB). */
-  sendBytesMax?: number
+  sendMaxBytes?: number
   /** One fetch asks for at most this many bytes; 4 MiB by default. */
-  fetchBytesMax?: number
+  fetchMaxBytes?: number
   /** Queued, not yet sent bytes beyond which appends are refused; 64 MiB by default. */
-  queueBytesMax?: number
+  queueMaxBytes?: number
   /** The identity of the cluster using the log: fences record it, and a log another cluster fenced first is refused. */
   clusterId?: string
 }
@@ -69,9 +69,9 @@ export function resolveKafkaJobLogInit(init: KafkaJobLogInit): ResolvedKafkaJobL
     retries: init.retries ?? 2,
     operationTimeoutMs: init.operationTimeoutMs ?? 10_000,
     transactionTimeoutMs: init.transactionTimeoutMs ?? 30_000,
-    transactionBytesMax: init.transactionBytesMax ?? 8 * 1024 * 1024,
-    sendBytesMax: init.sendBytesMax ?? 512 * 1024,
-    fetchBytesMax: init.fetchBytesMax ?? 4 * 1024 * 1024,
-    queueBytesMax: init.queueBytesMax ?? 64 * 1024 * 1024,
+    transactionMaxBytes: init.transactionMaxBytes ?? 8 * 1024 * 1024,
+    sendMaxBytes: init.sendMaxBytes ?? 512 * 1024,
+    fetchMaxBytes: init.fetchMaxBytes ?? 4 * 1024 * 1024,
+    queueMaxBytes: init.queueMaxBytes ?? 64 * 1024 * 1024,
   }
 }

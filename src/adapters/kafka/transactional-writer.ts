@@ -18,7 +18,7 @@ import type { ResolvedKafkaJobLogInit } from './options.js'
 import { messageBytes } from './record-codec.js'
 
 /** With a 10 ms first back-off doubling, five retries wait about 300 ms in all. */
-const PRODUCER_RETRIES_MIN = 5
+const PRODUCER_MIN_RETRIES = 5
 
 /** The step of a transaction that failed. */
 export type WriteStep = 'init' | 'send' | 'commit'
@@ -46,7 +46,7 @@ export class TransactionalWriter {
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
       // CONCURRENT_TRANSACTIONS (the previous commit still completing) clears within milliseconds: retry soon.
-      retry: { retries: Math.max(init.retries, PRODUCER_RETRIES_MIN), initialRetryTime: 10, maxRetryTime: 1000 },
+      retry: { retries: Math.max(init.retries, PRODUCER_MIN_RETRIES), initialRetryTime: 10, maxRetryTime: 1000 },
     })
     const writer = new TransactionalWriter(producer, init)
     try {
@@ -67,7 +67,7 @@ export class TransactionalWriter {
   ) {}
 
   /**
-   * Writes `messages` in one transaction, in order, in produce requests of at most `sendBytesMax`,
+   * Writes `messages` in one transaction, in order, in produce requests of at most `sendMaxBytes`,
    * and commits. Resolves with each message's offset once the commit is acknowledged.
    */
   async commit(messages: readonly Message[]): Promise<number[]> {
@@ -76,7 +76,7 @@ export class TransactionalWriter {
     try {
       for (let start = 0; start < messages.length;) {
         let end = start
-        for (let bytes = 0; end < messages.length && (end === start || bytes + messageBytes(messages[end]!) <= this.init.sendBytesMax); end++) bytes += messageBytes(messages[end]!)
+        for (let bytes = 0; end < messages.length && (end === start || bytes + messageBytes(messages[end]!) <= this.init.sendMaxBytes); end++) bytes += messageBytes(messages[end]!)
         const [sent] = await this.step('send', transaction.send({ topic: this.init.topic, acks: -1, messages: messages.slice(start, end) }))
         if (sent === undefined || sent.baseOffset === undefined) throw new WriteFailure('send', new Error('the broker returned no offset'))
         const base = Number(sent.baseOffset)

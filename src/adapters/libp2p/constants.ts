@@ -38,16 +38,16 @@ export const DEFAULT_REDIAL_FACTOR = 2
 export const DEFAULT_REDIAL_JITTER = 0.2
 
 /** Failed redials after which a peer that is not a bootstrap peer is forgotten. */
-export const DEFAULT_REDIAL_ATTEMPTS_MAX = 10
+export const DEFAULT_REDIAL_MAX_ATTEMPTS = 10
 
 /** A channel that stayed open this long resets its peer's backoff, so old failures are forgiven. */
 export const CHANNEL_STABLE_MS = 10_000
 
 /** Peers remembered for redialing; bootstrap peers always fit, others are evicted oldest first. */
-export const KNOWN_PEERS_MAX = 1024
+export const MAX_KNOWN_PEERS = 1024
 
 /** Distinct logical protocols one side may bind on one mesh stream. */
-export const PROTOCOLS_PER_CHANNEL_MAX = 1024
+export const MAX_PROTOCOLS_PER_CHANNEL = 1024
 
 /** Size of the buffers outbound frames are written into (larger frames get their own buffer). */
 export const OUTBOUND_SLAB_BYTES = 64 * 1024
@@ -60,8 +60,12 @@ export const OUTBOUND_SLAB_BYTES = 64 * 1024
 export const GOSSIP_HEARTBEAT_MS = 500
 
 /**
- * Gossipsub mesh degree for small clusters (3-20 nodes): the defaults (6/4/12) exceed the peer
- * count of most of our clusters, so nodes would keep trying to graft peers that do not exist.
+ * Gossipsub mesh degree. Publishing floods to every connected peer and the mesh relays on from
+ * there, so a message reaches a node about once per mesh neighbour: the degree sets the duplicate
+ * cost, and 3 keeps it low. The relays matter while members are not yet connected to each other
+ * (joiners know only their bootstrap peer until the cluster actor has dialed the members it hears
+ * of). The defaults (6/4/12) also exceed the peer count of small clusters, so nodes would keep
+ * trying to graft peers that do not exist.
  */
 export const GOSSIP_D = 3
 export const GOSSIP_D_LOW = 2
@@ -69,3 +73,20 @@ export const GOSSIP_D_HIGH = 5
 export const GOSSIP_D_LAZY = 3
 export const GOSSIP_D_OUT = 1
 export const GOSSIP_D_SCORE = 2
+
+/**
+ * Score thresholds far below anything the neutral score weights (node.ts) can produce: in a private,
+ * authenticated cluster no admitted peer is ever cut off from gossip, publishing or the mesh. Peer
+ * exchange and opportunistic grafting keep gossipsub's thresholds (10, 20), which a zero score never
+ * reaches: the cluster actor chooses whom to dial, not prune messages.
+ */
+export const GOSSIP_SCORE_THRESHOLDS = { gossipThreshold: -1e9, publishThreshold: -2e9, graylistThreshold: -3e9, acceptPXThreshold: 10, opportunisticGraftThreshold: 20 }
+
+/** Messages below this size are not announced with IDONTWANT: our records are far smaller. */
+export const GOSSIP_IDONTWANT_MIN_BYTES = 64 * 1024
+
+/** Inbound connections accepted per second from one IP: every peer on one host shares one. */
+export const INBOUND_CONNECTIONS_PER_HOST_S = 1000
+
+/** Inbound connections allowed to be in their handshake at once. */
+export const MAX_INBOUND_PENDING = 256

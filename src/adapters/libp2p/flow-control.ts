@@ -14,7 +14,7 @@
  */
 import { assert } from '../../assert.js'
 import { ProtocolViolationError } from './errors.js'
-import { CREDIT_BYTES_MAX } from './framing.js'
+import { CREDIT_MAX_BYTES } from './framing.js'
 
 /** The sending side: how many bytes this side may still write. */
 export class SendCredit {
@@ -27,7 +27,7 @@ export class SendCredit {
 
   /** Adds credit granted by the peer; a grant that would exceed any sane window is a violation. */
   grant(bytes: number): void {
-    if (this.available + bytes > CREDIT_BYTES_MAX) throw new ProtocolViolationError(`credit grant of ${bytes} bytes overflows the window`)
+    if (this.available + bytes > CREDIT_MAX_BYTES) throw new ProtocolViolationError(`credit grant of ${bytes} bytes overflows the window`)
     this.available += bytes
   }
 
@@ -45,7 +45,7 @@ export class ReceiveWindow {
   private readonly thresholdBytes: number
 
   constructor(readonly windowBytes: number) {
-    assert(Number.isInteger(windowBytes) && windowBytes > 0 && windowBytes <= CREDIT_BYTES_MAX, `bad window ${windowBytes}`)
+    assert(Number.isInteger(windowBytes) && windowBytes > 0 && windowBytes <= CREDIT_MAX_BYTES, `bad window ${windowBytes}`)
     this.thresholdBytes = Math.max(1, Math.floor(windowBytes / 4))
   }
 

@@ -14,7 +14,7 @@
  *
  * Indexes are bound in order from 0 per stream and direction, so a message carries two bytes
  * instead of its protocol name. Invariants the decoder enforces: the length is at least 1 and the
- * whole frame at most `frameBytesMax`; each kind's body has its exact shape. Anything else throws
+ * whole frame at most `frameMaxBytes`; each kind's body has its exact shape. Anything else throws
  * MalformedFrameError; the decoder never allocates more than one frame's worth for a partial frame.
  */
 import { MalformedFrameError } from './errors.js'
@@ -35,22 +35,22 @@ export const CREDIT_FRAME_BYTES = 9
 export const KEEPALIVE_FRAME_BYTES = 5
 
 /** Longest protocol name a BIND frame carries, in UTF-8 bytes. */
-export const PROTOCOL_NAME_BYTES_MAX = 256
+export const PROTOCOL_NAME_MAX_BYTES = 256
 
 /** Largest protocol index the u16 field holds. */
-export const PROTOCOL_INDEX_MAX = 0xffff
+export const MAX_PROTOCOL_INDEX = 0xffff
 
 /** Largest credit one CREDIT frame grants. */
-export const CREDIT_BYTES_MAX = 0xffffffff
+export const CREDIT_MAX_BYTES = 0xffffffff
 
 const encoder = new TextEncoder()
 const strictDecoder = new TextDecoder('utf-8', { fatal: true })
 
 /** The UTF-8 bytes of a protocol name, or undefined when the name cannot be bound (empty or too long). */
 export function encodeProtocolName(name: string): Uint8Array | undefined {
-  if (name.length === 0 || name.length > PROTOCOL_NAME_BYTES_MAX) return undefined
+  if (name.length === 0 || name.length > PROTOCOL_NAME_MAX_BYTES) return undefined
   const bytes = encoder.encode(name)
-  return bytes.length <= PROTOCOL_NAME_BYTES_MAX ? bytes : undefined
+  return bytes.length <= PROTOCOL_NAME_MAX_BYTES ? bytes : undefined
 }
 
 /** Writes a DATA frame's header at `offset`; the payload goes right after it. */
@@ -74,7 +74,7 @@ export function writeBindFrame(target: Uint8Array, offset: number, index: number
 
 /** A CREDIT frame granting `bytes`. */
 export function encodeCreditFrame(bytes: number): Uint8Array {
-  if (!Number.isInteger(bytes) || bytes <= 0 || bytes > CREDIT_BYTES_MAX) throw new RangeError(`credit out of range: ${bytes}`)
+  if (!Number.isInteger(bytes) || bytes <= 0 || bytes > CREDIT_MAX_BYTES) throw new RangeError(`credit out of range: ${bytes}`)
   const frame = new Uint8Array(CREDIT_FRAME_BYTES)
   const view = new DataView(frame.buffer)
   view.setUint32(0, CREDIT_FRAME_BYTES - LENGTH_BYTES)
@@ -111,9 +111,9 @@ export class FrameDecoder {
   private partial: Uint8Array | undefined = undefined
   private partialFilled = 0
 
-  constructor(readonly frameBytesMax: number) {
-    if (!Number.isInteger(frameBytesMax) || frameBytesMax < DATA_HEADER_BYTES || frameBytesMax > CREDIT_BYTES_MAX) {
-      throw new RangeError(`frameBytesMax out of range: ${frameBytesMax}`)
+  constructor(readonly frameMaxBytes: number) {
+    if (!Number.isInteger(frameMaxBytes) || frameMaxBytes < DATA_HEADER_BYTES || frameMaxBytes > CREDIT_MAX_BYTES) {
+      throw new RangeError(`frameMaxBytes out of range: ${frameMaxBytes}`)
     }
   }
 
@@ -176,7 +176,7 @@ export class FrameDecoder {
   private checkedFrameBytes(bytes: Uint8Array, offset: number): number {
     const length = readU32(bytes, offset)
     if (length === 0) throw new MalformedFrameError('frame with zero length')
-    if (length > this.frameBytesMax - LENGTH_BYTES) throw new MalformedFrameError(`frame of ${length + LENGTH_BYTES} bytes exceeds the limit of ${this.frameBytesMax}`)
+    if (length > this.frameMaxBytes - LENGTH_BYTES) throw new MalformedFrameError(`frame of ${length + LENGTH_BYTES} bytes exceeds the limit of ${this.frameMaxBytes}`)
     return length + LENGTH_BYTES
   }
 }
@@ -194,7 +194,7 @@ function decodeFrame(bytes: Uint8Array, start: number, end: number, visitor: Fra
     }
     case FrameKind.Bind: {
       const nameBytes = bodyBytes - 2
-      if (nameBytes < 1 || nameBytes > PROTOCOL_NAME_BYTES_MAX) throw new MalformedFrameError(`BIND frame with a ${nameBytes}-byte protocol name`)
+      if (nameBytes < 1 || nameBytes > PROTOCOL_NAME_MAX_BYTES) throw new MalformedFrameError(`BIND frame with a ${nameBytes}-byte protocol name`)
       let name: string
       try {
         name = strictDecoder.decode(bytes.subarray(bodyStart + 2, end))

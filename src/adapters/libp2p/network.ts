@@ -56,24 +56,28 @@ export async function createLibp2pNetwork(init: Libp2pNetworkInit): Promise<Libp
   if (init.clusterSecret !== undefined) checkClusterSecret(init.clusterSecret)
   const bootstrap = (init.bootstrap ?? []).map(parseBootstrap)
   const privateKey = identityKey(init.identity ?? (await generateIdentity()))
+  const stats = new MeshStats()
   const node = await createMeshNode({
     privateKey,
     listen: init.listen,
     ...(init.clusterSecret === undefined ? {} : { clusterSecret: init.clusterSecret }),
     dialTimeoutMs: settings.dialTimeoutMs,
-    topicMessageBytesMax: settings.limits.maxPayloadBytes + TOPIC_RPC_OVERHEAD_BYTES,
+    topicMessageMaxBytes: settings.limits.maxPayloadBytes + TOPIC_RPC_OVERHEAD_BYTES,
+    gossipStats: stats.gossipRpc,
   })
-  return new MeshNetwork(init.env, node, settings, bootstrap, init.clusterSecret !== undefined)
+  return new MeshNetwork(init.env, node, settings, bootstrap, init.clusterSecret !== undefined, stats)
 }
 
 /** Room for gossipsub's envelope (signature, key, ids) around a maximal payload. */
 const TOPIC_RPC_OVERHEAD_BYTES = 64 * 1024
 
+/** How long our own multiaddrs are reused before being read again (a change libp2p reports clears them at once). */
+const ADDRESSES_TTL_MS = 5000
+
 class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   readonly self: NodeId
   private state: NetworkState = 'created'
   private readonly log: Logger
-  private readonly stats = new MeshStats()
   private readonly channels = new Map<NodeId, PeerChannel>()
   private readonly opening = new Map<NodeId, Promise<void>>()
   private readonly channelWaiters = new Map<NodeId, Set<() => void>>()
@@ -92,6 +96,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     private readonly settings: Settings,
     private readonly bootstrap: ReadonlyArray<{ peer: NodeId; address: Multiaddr }>,
     private readonly privateNetwork: boolean,
+    private readonly stats: MeshStats,
   ) {
     this.self = node.peerId.toString()
     this.log = env.logger.child({ component: 'libp2p-network', node: this.self })
@@ -111,6 +116,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     await this.node.handle(C.MESH_PROTOCOL, ({ stream, connection }) => this.accept(connection.remotePeer, stream), { maxInboundStreams: 2, maxOutboundStreams: 2 })
     this.node.addEventListener('peer:connect', this.onPeerConnect)
     this.node.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.node.addEventListener('self:peer:update', this.onSelfUpdate)
     this.node.services.pubsub.addEventListener('message', this.onTopicMessage)
     await this.node.start()
     this.state = 'running'
@@ -159,6 +165,9 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       return
     }
     this.stats.published++
+    const counts = this.stats.topic(topic)
+    counts.sent++
+    counts.sentBytes += payload.length
     // A copy (a Buffer's slice() would be a view): gossipsub keeps the message for gossip after
     // publish returns, and an encoder's output is a view of its shared buffer of up to several MB.
     void this.node.services.pubsub.publish(C.TOPIC_PREFIX + topic, new Uint8Array(payload)).catch((error: unknown) => {
@@ -169,6 +178,8 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
 
   subscribe(topic: string, handler: MessageHandler): void {
     this.topics.set(topic, handler)
+    // A subscribed topic's counters exist from the start, so its series show (at 0) before any traffic.
+    this.stats.topic(topic)
     if (this.state === 'running') this.node.services.pubsub.subscribe(C.TOPIC_PREFIX + topic)
   }
 
@@ -205,8 +216,21 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     }
   }
 
+  /**
+   * Our multiaddrs, kept for ADDRESSES_TTL_MS or until libp2p reports that they changed: every
+   * member record carries them (4 a second), and building them afresh each time was 4% of an idle
+   * peer's CPU.
+   */
   addresses(): string[] {
-    return this.node.getMultiaddrs().map((address) => address.toString())
+    const nowMs = this.env.clock.monotonicMs()
+    if (this.addressCache === undefined || nowMs - this.addressCache.atMs >= ADDRESSES_TTL_MS)
+      this.addressCache = { atMs: nowMs, addresses: this.node.getMultiaddrs().map((address) => address.toString()) }
+    return [...this.addressCache.addresses]
+  }
+
+  private addressCache: { readonly atMs: number; readonly addresses: readonly string[] } | undefined
+  private readonly onSelfUpdate = (): void => {
+    this.addressCache = undefined
   }
 
   deliver(from: NodeId, protocol: string, payload: Uint8Array): void {
@@ -257,6 +281,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       for (const channel of [...this.channels.values()]) channel.abort(new NetworkStateError('keep a channel open', 'stopping'))
       this.node.removeEventListener('peer:connect', this.onPeerConnect)
       this.node.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+      this.node.removeEventListener('self:peer:update', this.onSelfUpdate)
       this.node.services.pubsub.removeEventListener('message', this.onTopicMessage)
       this.state = 'stopped'
       if (wasRunning) this.log.info('network stopped')
@@ -316,6 +341,9 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     const handler = this.topics.get(topic)
     if (handler === undefined) return
     this.stats.topicMessagesReceived++
+    const counts = this.stats.topic(topic)
+    counts.received++
+    counts.receivedBytes += message.data.length
     const from = message.from.toString()
     try {
       handler(from, new Uint8Array(message.data))

@@ -3,13 +3,17 @@
  * gossipsub, optionally behind a private-network protector. The node is created stopped.
  *
  * Choices and why:
- * - Connection monitor: kept for RTT estimates, but it never aborts a connection. Its ping shares
- *   the connection with our data and can sit behind megabytes of it, so a busy connection could be
- *   judged dead; liveness is judged by the mesh channels instead, on any byte received.
+ * - No connection monitor. Its ping shares the connection with our data and can sit behind megabytes
+ *   of it, so a busy connection could be judged dead; liveness is judged by the mesh channels
+ *   instead, on any byte received. Nothing reads its RTT estimates, and each ping (a new stream,
+ *   protocol negotiation, close, both ways on every connection every 10 s) was 1% of an idle peer's
+ *   busy time.
  * - Gossipsub signs every message (StrictSign). Topics carry low-rate control traffic (membership,
  *   heartbeats, elections), where a verified origin matters more than the ~0.1 ms sign/verify cost:
  *   messages are relayed, so without signatures any member could claim to be any other. Signed
  *   messages also get unique ids (origin + sequence number), so equal payloads are not deduplicated.
+ *   Gossipsub verifies a message before looking it up among those seen, so every relayed copy was
+ *   verified again; `fastMsgIdFn` (signatureId) lets it drop copies of a verified message unverified.
  * - Publishing to a topic without peers is allowed (and lost), matching the port's at-most-once
  *   broadcast; the mesh degree suits small clusters (see constants.ts).
  * - Peer scoring is neutral. Gossipsub's defaults are for open networks: more than 10 connections
@@ -17,7 +21,15 @@
  *   peer squared, which drives them below the graylist threshold, and their messages are then
  *   ignored: clusters of 14 or more peers on one host never formed. Here every peer was admitted by
  *   the cluster secret and authenticated by noise, so colocation and behaviour are not evidence of
- *   an attack, and a score could only silence members the election needs to hear.
+ *   an attack, and a score could only silence members the election needs to hear. The weights are
+ *   zero and the thresholds far below any score a zero weight can produce, so no admitted peer is
+ *   ever kept from gossip, publishing or the mesh.
+ * - IDONTWANT only for large messages: our records are a few hundred bytes, so announcing "do not
+ *   send me this" to every mesh peer on each one would cost as much as the duplicate it saves.
+ * - The connection manager admits a burst of inbound connections from one host: its defaults (5 a
+ *   second per IP, 10 handshakes pending) are for open networks, and refused peers back off
+ *   exponentially, so 20 or 50 peers on one host (or behind one NAT) bootstrapping from one peer
+ *   took minutes to connect.
  */
 import './polyfill.js'
 import { gossipsub, type GossipsubEvents, type GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
@@ -30,7 +42,20 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { coalescingConnection } from './coalesce.js'
-import { GOSSIP_D, GOSSIP_D_HIGH, GOSSIP_D_LAZY, GOSSIP_D_LOW, GOSSIP_D_OUT, GOSSIP_D_SCORE, GOSSIP_HEARTBEAT_MS } from './constants.js'
+import { gossipMetricsRegister, type GossipRpcStats } from './gossip-metrics.js'
+import {
+  GOSSIP_D,
+  GOSSIP_D_HIGH,
+  GOSSIP_D_LAZY,
+  GOSSIP_D_LOW,
+  GOSSIP_D_OUT,
+  GOSSIP_D_SCORE,
+  GOSSIP_HEARTBEAT_MS,
+  GOSSIP_IDONTWANT_MIN_BYTES,
+  GOSSIP_SCORE_THRESHOLDS,
+  INBOUND_CONNECTIONS_PER_HOST_S,
+  MAX_INBOUND_PENDING,
+} from './constants.js'
 
 /** The services every mesh node runs. */
 export type MeshServices = {
@@ -50,7 +75,9 @@ export interface MeshNodeInit {
   clusterSecret?: Uint8Array
   dialTimeoutMs: number
   /** Largest message gossipsub accepts from peers. */
-  topicMessageBytesMax: number
+  topicMessageMaxBytes: number
+  /** Gossipsub's RPC traffic is added here, when given. */
+  gossipStats?: GossipRpcStats
 }
 
 /**
@@ -70,10 +97,24 @@ function coalescingProtector(clusterSecret: Uint8Array | undefined): (components
   }
 }
 
+/**
+ * Gossipsub's fast message id: the message's signature. A copy whose signature belongs to a message
+ * already verified and delivered is dropped as a duplicate without verifying it again (with flood
+ * publishing a member receives each record from several peers). Only verified messages enter that
+ * cache, and a copy carrying a seen signature with other content is dropped, never delivered, so a
+ * forged or altered message is refused as before and cannot keep the genuine one out.
+ */
+export function signatureId(message: { readonly signature?: Uint8Array }): string {
+  const s = message.signature
+  // Unsigned messages fail StrictSign validation, so they never enter the cache under this id.
+  return s === undefined ? '' : Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('base64')
+}
+
 /** Creates a stopped libp2p node. */
 export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
   const gossip: Partial<GossipsubOpts> = {
     globalSignaturePolicy: StrictSign,
+    fastMsgIdFn: signatureId,
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,
     floodPublish: true,
@@ -84,8 +125,11 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     Dlazy: GOSSIP_D_LAZY,
     Dout: GOSSIP_D_OUT,
     Dscore: GOSSIP_D_SCORE,
-    maxInboundDataLength: init.topicMessageBytesMax,
+    maxInboundDataLength: init.topicMessageMaxBytes,
     scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0, appSpecificWeight: 0 },
+    scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
+    idontwantMinDataSize: GOSSIP_IDONTWANT_MIN_BYTES,
+    ...(init.gossipStats === undefined ? {} : { metricsRegister: gossipMetricsRegister(init.gossipStats), metricsTopicStrToLabel: new Map() }),
   }
   return createLibp2p<MeshServices>({
     start: false,
@@ -95,8 +139,8 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: coalescingProtector(init.clusterSecret),
-    connectionManager: { dialTimeout: init.dialTimeoutMs },
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    connectionManager: { dialTimeout: init.dialTimeoutMs, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_S, maxIncomingPendingConnections: MAX_INBOUND_PENDING },
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),

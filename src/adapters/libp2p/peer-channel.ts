@@ -19,7 +19,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import type { AbortOptions, Environment, TimerHandle } from '../../env/types.js'
 import { toError } from '../../errors.js'
 import type { NodeId } from '../../net/types.js'
-import { PROTOCOLS_PER_CHANNEL_MAX } from './constants.js'
+import { MAX_PROTOCOLS_PER_CHANNEL } from './constants.js'
 import { ChannelIdleError, ProtocolViolationError } from './errors.js'
 import { ReceiveWindow, SendCredit } from './flow-control.js'
 import { DATA_HEADER_BYTES, encodeCreditFrame, encodeKeepaliveFrame, encodeProtocolName, FrameDecoder, writeBindFrame, writeDataHeader, type FrameVisitor } from './framing.js'
@@ -38,7 +38,7 @@ export interface ChannelStream {
 export interface ChannelLimits {
   readonly maxPayloadBytes: number
   /** Largest frame accepted from the peer, header included. */
-  readonly frameBytesMax: number
+  readonly frameMaxBytes: number
   readonly outboundQueueMaxBytes: number
   readonly receiveWindowBytes: number
   readonly slabBytes: number
@@ -83,7 +83,7 @@ export class PeerChannel implements FrameVisitor {
     this.out = pushable<Uint8Array | Uint8ArrayList>({ objectMode: true })
     this.queue = new OutboundQueue(limits.slabBytes)
     this.window = new ReceiveWindow(limits.receiveWindowBytes)
-    this.decoder = new FrameDecoder(limits.frameBytesMax)
+    this.decoder = new FrameDecoder(limits.frameMaxBytes)
   }
 
   /** Bytes queued and not yet written. */
@@ -181,7 +181,7 @@ export class PeerChannel implements FrameVisitor {
   bind(index: number, name: string, frameBytes: number): void {
     this.window.received(frameBytes)
     if (index !== this.inboundProtocols.length) throw new ProtocolViolationError(`BIND of protocol index ${index}, expected ${this.inboundProtocols.length}`)
-    if (index >= PROTOCOLS_PER_CHANNEL_MAX) throw new ProtocolViolationError(`more than ${PROTOCOLS_PER_CHANNEL_MAX} protocols bound`)
+    if (index >= MAX_PROTOCOLS_PER_CHANNEL) throw new ProtocolViolationError(`more than ${MAX_PROTOCOLS_PER_CHANNEL} protocols bound`)
     this.inboundProtocols.push(name)
     this.consumedBytes += frameBytes
   }
@@ -199,7 +199,7 @@ export class PeerChannel implements FrameVisitor {
 
   private bindAndSend(protocol: string, payload: Uint8Array): boolean {
     const name = encodeProtocolName(protocol)
-    if (name === undefined || this.outboundIndexes.size >= PROTOCOLS_PER_CHANNEL_MAX) {
+    if (name === undefined || this.outboundIndexes.size >= MAX_PROTOCOLS_PER_CHANNEL) {
       this.stats.refused.bad_protocol++
       return false
     }

@@ -4,7 +4,7 @@
  * under manual time.
  *
  * Bootstrap peers are pinned: redialed forever, never forgotten. Other peers are remembered once a
- * channel to them opened, and forgotten after `attemptsMax` failed redials in a row or when the
+ * channel to them opened, and forgotten after `maxAttempts` failed redials in a row or when the
  * table is full (oldest first). Invariants: at most one timer or attempt per peer; nothing runs
  * after `stop()`; a channel that stayed open for `stableMs` forgives earlier failures.
  */
@@ -14,11 +14,11 @@ import { backoffDelayMs, type Backoff } from '../../util/backoff.js'
 /** The redial schedule. */
 export interface RedialPolicy extends Backoff {
   /** Failed redials in a row after which an unpinned peer is forgotten. */
-  readonly attemptsMax: number
+  readonly maxAttempts: number
   /** Channel lifetime after which a peer's failure count resets. */
   readonly stableMs: number
   /** Peers remembered at most. */
-  readonly knownPeersMax: number
+  readonly maxKnownPeers: number
 }
 
 /** Connects to `peer` (through `target`) and resolves once its channel is open; rejects when this attempt failed. */
@@ -66,7 +66,7 @@ export class Redialer<T> {
       entry.pinned ||= pinned
       return true
     }
-    if (this.known.size >= this.policy.knownPeersMax && !this.evictOne()) return false
+    if (this.known.size >= this.policy.maxKnownPeers && !this.evictOne()) return false
     this.known.set(peer, { target, pinned, failures: 0, connected: false, lost: false, openedAtMs: 0, timer: undefined, attempting: false })
     return true
   }
@@ -130,7 +130,7 @@ export class Redialer<T> {
   private failed(peer: string, entry: KnownPeer<T>): void {
     if (entry.connected || this.controller.signal.aborted || this.known.get(peer) !== entry) return
     entry.failures++
-    if (!entry.pinned && entry.failures >= this.policy.attemptsMax) {
+    if (!entry.pinned && entry.failures >= this.policy.maxAttempts) {
       this.known.delete(peer)
       return
     }

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import type { NodeId } from '../../net/types.js'
 import { validBackoff } from '../../util/backoff.js'
 import * as C from './constants.js'
-import { DATA_HEADER_BYTES, PROTOCOL_NAME_BYTES_MAX } from './framing.js'
+import { DATA_HEADER_BYTES, PROTOCOL_NAME_MAX_BYTES } from './framing.js'
 import type { ChannelLimits } from './peer-channel.js'
 import type { RedialPolicy } from './reconnect.js'
 
@@ -37,7 +37,7 @@ export interface Libp2pNetworkInit {
   /** Silence after which a peer is judged dead and its channel closed; at least twice the keepalive interval. */
   idleTimeoutMs?: number
   /** Redial backoff of lost peers. */
-  redial?: Partial<Omit<RedialPolicy, 'knownPeersMax'>>
+  redial?: Partial<Omit<RedialPolicy, 'maxKnownPeers'>>
 }
 
 /** Every setting, defaults applied and checked. */
@@ -53,11 +53,11 @@ export interface Settings {
 export function settingsOf(init: Libp2pNetworkInit): Settings {
   const maxPayloadBytes = init.maxPayloadBytes ?? C.DEFAULT_MAX_PAYLOAD_BYTES
   // The largest frame is a DATA frame at the payload limit or a BIND frame with the longest name.
-  const frameBytesMax = DATA_HEADER_BYTES + Math.max(maxPayloadBytes, PROTOCOL_NAME_BYTES_MAX)
+  const frameMaxBytes = DATA_HEADER_BYTES + Math.max(maxPayloadBytes, PROTOCOL_NAME_MAX_BYTES)
   const settings: Settings = {
     limits: {
       maxPayloadBytes,
-      frameBytesMax,
+      frameMaxBytes,
       outboundQueueMaxBytes: init.outboundQueueMaxBytes ?? C.DEFAULT_OUTBOUND_QUEUE_MAX_BYTES,
       receiveWindowBytes: init.receiveWindowBytes ?? C.DEFAULT_RECEIVE_WINDOW_BYTES,
       slabBytes: C.OUTBOUND_SLAB_BYTES,
@@ -70,22 +70,22 @@ export function settingsOf(init: Libp2pNetworkInit): Settings {
       maxMs: init.redial?.maxMs ?? C.DEFAULT_REDIAL_MAX_MS,
       factor: init.redial?.factor ?? C.DEFAULT_REDIAL_FACTOR,
       jitter: init.redial?.jitter ?? C.DEFAULT_REDIAL_JITTER,
-      attemptsMax: init.redial?.attemptsMax ?? C.DEFAULT_REDIAL_ATTEMPTS_MAX,
+      maxAttempts: init.redial?.maxAttempts ?? C.DEFAULT_REDIAL_MAX_ATTEMPTS,
       stableMs: init.redial?.stableMs ?? C.CHANNEL_STABLE_MS,
-      knownPeersMax: C.KNOWN_PEERS_MAX,
+      maxKnownPeers: C.MAX_KNOWN_PEERS,
     },
   }
   const { limits } = settings
   check(init.listen.length > 0, 'listen needs at least one multiaddr')
-  check(Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 0 && frameBytesMax <= 0xffffffff, `maxPayloadBytes out of range: ${maxPayloadBytes}`)
-  check(Number.isInteger(limits.outboundQueueMaxBytes) && limits.outboundQueueMaxBytes >= frameBytesMax * 2, 'outboundQueueMaxBytes must hold two maximal frames')
+  check(Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 0 && frameMaxBytes <= 0xffffffff, `maxPayloadBytes out of range: ${maxPayloadBytes}`)
+  check(Number.isInteger(limits.outboundQueueMaxBytes) && limits.outboundQueueMaxBytes >= frameMaxBytes * 2, 'outboundQueueMaxBytes must hold two maximal frames')
   check(
-    Number.isInteger(limits.receiveWindowBytes) && limits.receiveWindowBytes >= frameBytesMax * 2 && limits.receiveWindowBytes <= 0xffffffff,
+    Number.isInteger(limits.receiveWindowBytes) && limits.receiveWindowBytes >= frameMaxBytes * 2 && limits.receiveWindowBytes <= 0xffffffff,
     'receiveWindowBytes must hold two maximal frames',
   )
   check(settings.dialTimeoutMs > 0, 'dialTimeoutMs must be positive')
   check(settings.keepaliveIntervalMs > 0 && settings.idleTimeoutMs >= 2 * settings.keepaliveIntervalMs, 'idleTimeoutMs must be at least twice keepaliveIntervalMs')
-  check(validBackoff(settings.redial) && settings.redial.attemptsMax >= 1, 'redial backoff settings are invalid')
+  check(validBackoff(settings.redial) && settings.redial.maxAttempts >= 1, 'redial backoff settings are invalid')
   return settings
 }
 

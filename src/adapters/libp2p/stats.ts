@@ -4,6 +4,7 @@
  * metrics call.
  */
 import type { Metrics } from '../../env/types.js'
+import type { GossipRpcStats } from './gossip-metrics.js'
 
 /** Why `send` refused a message. */
 export type RefusalReason = 'unreachable' | 'queue_full' | 'too_large' | 'bad_protocol'
@@ -28,6 +29,28 @@ export class MeshStats {
   published = 0
   publishFailures = 0
   topicMessagesReceived = 0
+  /** Per topic: broadcasts published and delivered, and their payload bytes. */
+  readonly topics = new Map<string, TopicStats>()
+  /** Gossipsub's own RPC traffic (envelopes, relayed copies and control included), filled by its metrics register. */
+  readonly gossipRpc: GossipRpcStats = { sentBytes: 0, sentRpcs: 0, receivedBytes: 0, receivedRpcs: 0 }
+
+  /** The counters of `topic`, created on first use. */
+  topic(topic: string): TopicStats {
+    let stats = this.topics.get(topic)
+    if (stats === undefined) {
+      stats = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 }
+      this.topics.set(topic, stats)
+    }
+    return stats
+  }
+}
+
+/** Gossip counters of one topic. */
+export interface TopicStats {
+  sent: number
+  sentBytes: number
+  received: number
+  receivedBytes: number
 }
 
 /** Live values read at scrape time. */
@@ -60,6 +83,44 @@ export function registerMeshMetrics(metrics: Metrics, stats: MeshStats, gauges: 
   counter('dx_net_published_total', 'Topic broadcasts published', () => stats.published)
   counter('dx_net_publish_failures_total', 'Topic broadcasts that failed or were refused', () => stats.publishFailures)
   counter('dx_net_topic_messages_received_total', 'Topic broadcasts delivered to a handler', () => stats.topicMessagesReceived)
+  /** Collects one figure of every topic's counters, labelled by topic. */
+  const perTopic =
+    (read: (t: TopicStats) => number) =>
+    (set: (value: number, labels?: { topic: string }) => void): void => {
+      for (const [topic, t] of stats.topics) set(read(t), { topic })
+    }
+  metrics.counter(
+    'dx_net_gossip_messages_sent_total',
+    'Topic broadcasts this node published, by topic',
+    ['topic'],
+    perTopic((t) => t.sent),
+  )
+  metrics.counter(
+    'dx_net_gossip_bytes_sent_total',
+    'Payload bytes of topic broadcasts this node published, by topic (see dx_net_gossip_rpc_bytes_sent_total for the wire)',
+    ['topic'],
+    perTopic((t) => t.sentBytes),
+  )
+  metrics.counter(
+    'dx_net_gossip_messages_received_total',
+    'Topic broadcasts delivered to this node, by topic (each once, however many peers relayed it)',
+    ['topic'],
+    perTopic((t) => t.received),
+  )
+  metrics.counter(
+    'dx_net_gossip_bytes_received_total',
+    'Payload bytes of topic broadcasts delivered to this node, by topic',
+    ['topic'],
+    perTopic((t) => t.receivedBytes),
+  )
+  counter(
+    'dx_net_gossip_rpc_bytes_sent_total',
+    'Bytes of gossipsub RPCs sent: messages with envelope and signature, relayed copies, subscriptions and mesh control',
+    () => stats.gossipRpc.sentBytes,
+  )
+  counter('dx_net_gossip_rpc_bytes_received_total', 'Bytes of gossipsub RPCs received, duplicates and control included', () => stats.gossipRpc.receivedBytes)
+  counter('dx_net_gossip_rpcs_sent_total', 'Gossipsub RPCs sent', () => stats.gossipRpc.sentRpcs)
+  counter('dx_net_gossip_rpcs_received_total', 'Gossipsub RPCs received', () => stats.gossipRpc.receivedRpcs)
   metrics.gauge('dx_net_outbound_queue_bytes', 'Bytes queued for all peers, waiting for credit or the next flush', [], (set) => set(gauges.queuedBytes()))
   metrics.gauge('dx_net_peers', 'Peers with an open mesh stream', [], (set) => set(gauges.peers()))
 }

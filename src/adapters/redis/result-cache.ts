@@ -3,9 +3,9 @@
  * under a key prefix per cluster.
  *
  * Bounds: every command fails after `commandTimeoutMs`, including one waiting for a reconnect, and
- * at most `pendingMax` commands are outstanding; beyond that calls fail at once. So with Redis
+ * at most `maxPending` commands are outstanding; beyond that calls fail at once. So with Redis
  * gone, callers get CacheUnavailableError quickly instead of piling up. The client reconnects by
- * itself, backing off up to `reconnectDelayMsMax`, and commands of one turn of the event loop go
+ * itself, backing off up to `reconnectDelayMaxMs`, and commands of one turn of the event loop go
  * out in one pipeline (enableAutoPipelining). A cache may lose anything: a timed-out write may
  * still be applied after a reconnect, which the port allows.
  *
@@ -39,20 +39,20 @@ export interface RedisResultCacheInit {
   /** 1,000 ms by default. */
   connectTimeoutMs?: number
   /** The longest wait between reconnect attempts; 2,000 ms by default. */
-  reconnectDelayMsMax?: number
+  reconnectDelayMaxMs?: number
   /** Outstanding commands beyond which calls fail at once; 10,000 by default. */
-  pendingMax?: number
+  maxPending?: number
 }
 
 export class RedisResultCache implements ResultCache {
   private readonly client: Redis
-  private readonly pendingMax: number
+  private readonly maxPending: number
   private pending = 0
 
   constructor(init: RedisResultCacheInit) {
     if (init.prefix.length === 0) throw new InvalidArgumentError('the Redis cache needs a key prefix')
-    const delayMax = init.reconnectDelayMsMax ?? 2000
-    this.pendingMax = init.pendingMax ?? 10_000
+    const delayMaxMs = init.reconnectDelayMaxMs ?? 2000
+    this.maxPending = init.maxPending ?? 10_000
     this.client = new Redis({
       host: init.host ?? '127.0.0.1',
       port: init.port ?? 6379,
@@ -65,7 +65,7 @@ export class RedisResultCache implements ResultCache {
       connectTimeout: init.connectTimeoutMs ?? 1000,
       maxRetriesPerRequest: 1,
       enableAutoPipelining: true,
-      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), delayMax),
+      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), delayMaxMs),
     })
     let reported = false
     // Without a listener ioredis prints every connection error itself; report the first of each outage.
@@ -107,7 +107,7 @@ export class RedisResultCache implements ResultCache {
 
   private async command<T>(name: string, options: AbortOptions, run: () => Promise<T>): Promise<T> {
     throwIfAborted(options.signal)
-    if (this.pending >= this.pendingMax) throw new CacheUnavailableError(`redis cache: ${this.pending} commands outstanding`)
+    if (this.pending >= this.maxPending) throw new CacheUnavailableError(`redis cache: ${this.pending} commands outstanding`)
     this.pending++
     try {
       return await run()

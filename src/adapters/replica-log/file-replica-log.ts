@@ -26,9 +26,9 @@ import { throwIfAborted } from '../../env/abort.js'
 import type { AbortOptions, Logger } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ClusterMismatchError, ReplicaLogCorruptedError, ReplicaLogFailedError } from '../../storage/errors.js'
-import { acquireFileLock, type FileLock } from '../../storage/file-lock.js'
-import { FRAME_BODY_BYTES_MAX, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../storage/file-log-format.js'
-import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../storage/file-sync.js'
+import { acquireFileLock, type FileLock } from '../../files/file-lock.js'
+import { FRAME_BODY_MAX_BYTES, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../files/file-log-format.js'
+import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../files/file-sync.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
 import { EntryIndex, LOCK_FILE, META_FILE, POSITION_MAX, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
 import { scanReplicaDir, type ScannedSegment } from './scan.js'
@@ -97,7 +97,7 @@ export class FileReplicaLog implements ReplicaLog {
       }
       const segmentBytes = init.segmentBytes ?? SEGMENT_BYTES
       // A group starts below segmentBytes and may be one largest frame: every position must fit the index's u32.
-      if (!(segmentBytes >= 1) || segmentBytes + Math.max(meta.groupBytesMax, FRAME_HEADER_BYTES + FRAME_BODY_BYTES_MAX) > POSITION_MAX)
+      if (!(segmentBytes >= 1) || segmentBytes + Math.max(meta.groupBytesMax, FRAME_HEADER_BYTES + FRAME_BODY_MAX_BYTES) > POSITION_MAX)
         throw new InvalidArgumentError(`segmentBytes ${segmentBytes} with write groups of ${meta.groupBytesMax} bytes: positions would not fit the index (${POSITION_MAX})`)
       return new FileReplicaLog(dir, openFile, lock, meta, segments, segmentBytes)
     } catch (error) {
@@ -153,7 +153,7 @@ export class FileReplicaLog implements ReplicaLog {
       entries.forEach((entry, i) => {
         if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
         if (!Number.isSafeInteger(entry.epoch) || entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
-        if (recordsFrameBytes([entry.payload]) > FRAME_BODY_BYTES_MAX)
+        if (recordsFrameBytes([entry.payload]) > FRAME_BODY_MAX_BYTES)
           throw new InvalidArgumentError(`entry ${entry.index} of ${entry.payload.byteLength} bytes exceeds the frame limit`)
         epoch = entry.epoch
       })

@@ -10,7 +10,7 @@
  * atomic step; compaction moves the start marker first and deletes whole segments after.
  */
 import { crc32 } from 'node:zlib'
-import { FILE_HEADER_BYTES } from '../../storage/file-log-format.js'
+import { FILE_HEADER_BYTES } from '../../files/file-log-format.js'
 
 export const META_FILE = 'replica.meta'
 export const LOCK_FILE = 'replica.lock'

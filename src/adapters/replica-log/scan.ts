@@ -12,10 +12,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { errorCode } from '../../storage/file-lock.js'
-import { FRAME_HEADER_BYTES, frameBodyBytes, isFileHeader, scanFrame } from '../../storage/file-log-format.js'
-import { ChunkReader, crashExplainsTail } from '../../storage/file-log-recovery.js'
-import type { LogFile, OpenFile } from '../../storage/file-sync.js'
+import { errorCode } from '../../files/file-lock.js'
+import { FRAME_HEADER_BYTES, frameBodyBytes, isFileHeader, scanFrame } from '../../files/file-log-format.js'
+import { ChunkReader, crashExplainsTail } from '../../files/file-log-recovery.js'
+import type { LogFile, OpenFile } from '../../files/file-sync.js'
 import { EntryIndex, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, decodeMeta, parseSegmentName, type ReplicaMeta } from './format.js'
 
 /** One segment as scanned: its entries' positions and epochs, and its valid size. */

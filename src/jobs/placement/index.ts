@@ -1,7 +1,7 @@
 /** The placement policies by name, as `--placement` and `startNode` select them. */
 import type { Random } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
-import { LeastLoadedPlacement, OVERCOMMIT, type Placement, type PlacementModel } from '../placement.js'
+import { LeastLoadedPlacement, LOCAL_PREFERENCE, OVERCOMMIT, type Placement, type PlacementModel } from '../placement.js'
 import { EectPlacement, GossipLeastLoadedPlacement, PowerOfTwoPlacement, RandomPlacement, RoundRobinPlacement, WeightedRoundRobinPlacement } from './policies.js'
 
 export const PLACEMENT_NAMES = ['wlc', 'eect', 'eect-pull', 'p2c', 'least-loaded', 'weighted-round-robin', 'round-robin', 'random'] as const
@@ -16,7 +16,7 @@ export interface PlacementDeps {
   readonly model: PlacementModel
   /** Attempts per unit of capacity a peer may hold (default OVERCOMMIT; Infinity: pure push). */
   readonly overcommit?: number
-  /** For eect: keep the leader's own node this much emptier (wlc's local preference); default 0. */
+  /** For wlc and eect: how much emptier the leader's own node looks (default LOCAL_PREFERENCE; the simulator passes 0). */
   readonly localPreference?: number
 }
 
@@ -31,7 +31,7 @@ export function createPlacement(name: string, deps: PlacementDeps): Placement {
     case 'wlc':
       return new LeastLoadedPlacement(deps.model, overcommit, deps.localPreference)
     case 'eect':
-      return new EectPlacement(deps.model, deps.random, { overcommit })
+      return new EectPlacement(deps.model, deps.random, { overcommit, localPreference: deps.localPreference ?? LOCAL_PREFERENCE })
     case 'eect-pull':
       return new EectPlacement(deps.model, deps.random, { overcommit, pull: true })
     case 'p2c':

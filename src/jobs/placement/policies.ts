@@ -25,7 +25,7 @@
  */
 import type { Random } from '../../env/types.js'
 import type { NodeId } from '../../net/types.js'
-import { hasRoom, OVERCOMMIT, type PeerLoad, type Placement, type PlacementJob, type PlacementModel } from '../placement.js'
+import { hasRoom, LOCAL_LAG_MS, OVERCOMMIT, type PeerLoad, type Placement, type PlacementJob, type PlacementModel } from '../placement.js'
 import { meanOf, WorkAccounting } from './accounting.js'
 
 const byId = (a: PeerLoad, b: PeerLoad): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
@@ -135,6 +135,12 @@ export interface EectOptions {
   readonly pull?: boolean
   /** Relative width of a near-tie (default 0.05). */
   readonly tie?: number
+  /**
+   * The leader's own node looks this many typical jobs per slot emptier while its event loop keeps
+   * up (wlc's local preference in time: a job there skips two network hops, which the simulator
+   * does not charge). Default 0.
+   */
+  readonly localPreference?: number
 }
 
 export class EectPlacement implements Placement {
@@ -142,6 +148,7 @@ export class EectPlacement implements Placement {
   private readonly overcommit: number
   private readonly pull: boolean
   private readonly tie: number
+  private readonly localPreference: number
 
   constructor(
     private readonly model: PlacementModel,
@@ -151,6 +158,7 @@ export class EectPlacement implements Placement {
     this.overcommit = options.overcommit ?? OVERCOMMIT
     this.pull = options.pull ?? false
     this.tie = options.tie ?? 0.05
+    this.localPreference = options.localPreference ?? 0
   }
 
   choose(type: string, candidates: readonly PeerLoad[], job?: PlacementJob): NodeId | undefined {
@@ -165,7 +173,8 @@ export class EectPlacement implements Placement {
       const sigma = sigmaOf(predicted)
       const own = useP90 ? predicted.p90Ms : meanOf(predicted.p50Ms, sigma)
       const wait = this.waitMs(c, predicted.p50Ms, nowMs)
-      const score = wait + own
+      const local = c.leader && c.eventLoopLagMs <= LOCAL_LAG_MS ? this.localPreference * predicted.p50Ms : 0
+      const score = wait + own - local
       scored.push({ c, wait, own, score, p50: predicted.p50Ms, sigma })
       if (score < best) best = score
     }

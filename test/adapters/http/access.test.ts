@@ -94,7 +94,7 @@ test('a client that trickles its headers is cut off within the headers timeout',
 })
 
 test('connections beyond the cap are closed at once', async (t) => {
-  const server = await startHttpServer('127.0.0.1', 0, routes, { connectionsMax: 2 })
+  const server = await startHttpServer('127.0.0.1', 0, routes, { maxConnections: 2 })
   t.after(() => server.close())
   const open = (): Promise<{ socket: ReturnType<typeof connect>; closed: Promise<void> }> =>
     new Promise((resolve) => {

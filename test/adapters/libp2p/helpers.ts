@@ -104,7 +104,7 @@ export async function startRawNode(init: { clusterSecret?: Uint8Array } = {}): P
     privateKey: identityKey(await generateIdentity()),
     listen: [LOOPBACK],
     dialTimeoutMs: 2_000,
-    topicMessageBytesMax: 1 << 20,
+    topicMessageMaxBytes: 1 << 20,
     ...init,
   })
   await node.start()

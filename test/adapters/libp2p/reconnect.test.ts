@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { Redialer, type RedialPolicy } from '../../../src/adapters/libp2p/reconnect.js'
 import { ManualEnvironment } from '../../../src/env/manual.js'
 
-const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, attemptsMax: 3, stableMs: 5_000, knownPeersMax: 3 }
+const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, maxAttempts: 3, stableMs: 5_000, maxKnownPeers: 3 }
 
 /** A Redialer whose attempts are recorded with their time and fail unless `succeed` says otherwise. */
 function harness(policy: RedialPolicy = POLICY) {
@@ -23,7 +23,7 @@ function harness(policy: RedialPolicy = POLICY) {
 }
 
 test('failed redials back off exponentially with jitter, up to the cap', async () => {
-  const { env, attempts, redialer } = harness({ ...POLICY, attemptsMax: 100 })
+  const { env, attempts, redialer } = harness({ ...POLICY, maxAttempts: 100 })
   redialer.remember('p', 'addr-p', false)
   redialer.opened('p')
   await env.advance(10_000)
@@ -39,7 +39,7 @@ test('failed redials back off exponentially with jitter, up to the cap', async (
   assert.ok(attempts.every((a) => a.peer === 'p' && a.target === 'addr-p'))
 })
 
-test('a peer that is not pinned is forgotten after attemptsMax failures; a pinned one never is', async () => {
+test('a peer that is not pinned is forgotten after maxAttempts failures; a pinned one never is', async () => {
   const { env, attempts, redialer } = harness()
   redialer.remember('guest', 'g', false)
   redialer.remember('seed', 's', true)
@@ -48,7 +48,7 @@ test('a peer that is not pinned is forgotten after attemptsMax failures; a pinne
   redialer.closed('guest')
   redialer.closed('seed')
   await env.advance(30_000)
-  assert.equal(attempts.filter((a) => a.peer === 'guest').length, POLICY.attemptsMax)
+  assert.equal(attempts.filter((a) => a.peer === 'guest').length, POLICY.maxAttempts)
   assert.equal(redialer.has('guest'), false)
   assert.ok(attempts.filter((a) => a.peer === 'seed').length > 20)
   assert.equal(redialer.has('seed'), true)
@@ -79,7 +79,7 @@ test('opened() reports a reconnect only after a loss', () => {
 })
 
 test('a channel that stayed up past stableMs forgives earlier failures', async () => {
-  const { env, attempts, redialer, setSucceed } = harness({ ...POLICY, attemptsMax: 100 })
+  const { env, attempts, redialer, setSucceed } = harness({ ...POLICY, maxAttempts: 100 })
   redialer.remember('p', 'x', false)
   redialer.opened('p')
   redialer.closed('p')

@@ -61,7 +61,7 @@ async function failsUnavailable(call: Promise<unknown>, boundMs: number): Promis
 }
 
 test('nothing listening: typed errors within the command timeout; the pending bound fails fast', async () => {
-  const cache = new RedisResultCache({ port: 1, prefix: 'dx-test:', logger, commandTimeoutMs: 300, pendingMax: 2 })
+  const cache = new RedisResultCache({ port: 1, prefix: 'dx-test:', logger, commandTimeoutMs: 300, maxPending: 2 })
   try {
     const slow = [cache.get('a'), cache.set('b', bytes('v'))]
     await failsUnavailable(cache.setIfAbsent('c', bytes('v')), 50)
@@ -76,7 +76,7 @@ test('Redis stops and comes back: errors while it is gone, then the same client 
   const port = 16300 + (process.pid % 500)
   let server = await startRedis(port)
   t.after(() => server.kill('SIGKILL'))
-  const cache = new RedisResultCache({ port, prefix: 'dx-test:', logger, commandTimeoutMs: 500, reconnectDelayMsMax: 200 })
+  const cache = new RedisResultCache({ port, prefix: 'dx-test:', logger, commandTimeoutMs: 500, reconnectDelayMaxMs: 200 })
   try {
     await cache.set('k', bytes('before'))
     server.kill('SIGTERM')

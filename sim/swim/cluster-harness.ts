@@ -1,0 +1,268 @@
+/**
+ * The cluster at scale in the simulator: N nodes each running the real cluster core
+ * (src/cluster/core.ts) and, with membership 'swim', the real SWIM core as its liveness source,
+ * on a lossy, delayed network in virtual time. n0 founds; the others join over a window; then a
+ * steady window measures the cost per node; then one worker crashes.
+ *
+ * What it models and what not. Records go to every other node (gossipsub delivers each to each
+ * subscriber once; its mesh forwarding is not modelled), encoded with the real codec so byte counts
+ * are payload bytes; each delivery is what costs a receiver a signature check in production. SWIM
+ * messages go point to point through the real codec. Persistence is instantaneous. Like
+ * sim/swim/harness.ts it runs its own synchronous event loop rather than sim/kernel/, which would
+ * cost a promise-queue drain per event over hundreds of nodes; the full node (actors/cluster.ts
+ * driving both cores) runs in the kernel scenarios (test/sim/cluster-swim.test.ts).
+ */
+import { encodeRecord } from '../../protocols/cluster/codec.js'
+import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
+import { ClusterCore, type ClusterOptions } from '../../src/cluster/core.js'
+import { SwimCore } from '../../src/cluster/swim/core.js'
+import { loadValues } from '../../src/cluster/swim/load.js'
+import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
+import { SeededRandom } from '../../src/env/prng.js'
+import { MinHeap } from '../../src/util/heap.js'
+import type { ScaleRunOptions } from './harness.js'
+
+/** joinWindowMs defaults to 5 s. */
+export interface ClusterScaleOptions extends ScaleRunOptions {
+  readonly membership: 'gossip' | 'swim'
+  /** Cluster core options besides membership. */
+  readonly options?: Partial<ClusterOptions>
+}
+
+export interface ClusterScaleResult {
+  readonly nodes: number
+  readonly membership: 'gossip' | 'swim'
+  /** Virtual ms until every node is up, all agree on one leader, and every node sees every other up; null if never. */
+  readonly formationMs: number | null
+  /** Virtual ms from the crash of a worker until every live node sees it down; null if never. */
+  readonly convergenceMs: number | null
+  /** Virtual ms from the crash until the first node saw it suspect or down. */
+  readonly detectionMs: number | null
+  /** Distinct (leader, epoch) pairs the nodes agreed on from formation to the end: 1 when the leader stayed. */
+  readonly leaders: number
+  /** Over the steady window: records each node took in per second (each costs a signature check in production). */
+  readonly recordsPerNodeS: number
+  /** Over the steady window, per node per second: record payload bytes received, SWIM bytes sent, and both. */
+  readonly recordBytesPerNodeS: number
+  readonly swimBytesPerNodeS: number
+  readonly bytesPerNodeS: number
+  /** Over the steady window: records plus SWIM messages the leader handled per second. */
+  readonly leaderInputsPerS: number
+  /** Times, after formation, that some node saw a live member other than up (false suspicions, as the cluster sees them). */
+  readonly falseNotUp: number
+  readonly virtualMs: number
+  readonly wallMs: number
+}
+
+interface SimNode {
+  readonly index: number
+  readonly id: string
+  readonly core: ClusterCore
+  readonly swim: SwimCore | undefined
+  crashed: boolean
+  started: boolean
+  recordsIn: number
+  recordBytesIn: number
+  swimBytesOut: number
+  inputs: number
+}
+
+interface Timed {
+  readonly at: number
+  readonly seq: number
+  readonly fn: () => void
+}
+
+const TICK_MS = 50
+
+export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
+  const wallStart = performance.now()
+  const rng = new SeededRandom(o.seed)
+  const net = rng.fork('net')
+  const loss = o.lossRate ?? 0.01
+  const [latMin, latMax] = o.latencyMs ?? [1, 10]
+  const waitMs = o.waitMs ?? 60_000
+  const heap = new MinHeap<Timed>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
+  let seq = 0
+  let now = 0
+  const at = (t: number, fn: () => void): void => heap.push({ at: Math.max(t, now), seq: seq++, fn })
+  const delay = (): number => latMin + net.next() * (latMax - latMin)
+
+  const nodes: SimNode[] = []
+  const byId = new Map<string, SimNode>()
+  for (let i = 0; i < o.nodes; i++) {
+    const id = `n${String(i).padStart(4, '0')}`
+    const swim = o.membership === 'swim' ? new SwimCore({ self: id, random: rng.fork(`swim/${id}`), incarnation: 1 }) : undefined
+    const core = new ClusterCore({
+      self: id,
+      addresses: [`/sim/${id}`],
+      persisted: undefined,
+      founder: i === 0,
+      options: { ...o.options, membership: o.membership },
+      random: rng.fork(`core/${id}`),
+      nowMs: 0,
+      ...(swim === undefined ? {} : { liveness: swim }),
+    })
+    const node: SimNode = { index: i, id, core, swim, crashed: false, started: false, recordsIn: 0, recordBytesIn: 0, swimBytesOut: 0, inputs: 0 }
+    nodes.push(node)
+    byId.set(id, node)
+  }
+
+  const publish = (n: SimNode): void => {
+    const record = n.core.takeReady(now).publish
+    if (record === undefined) return
+    const bytes = encodeRecord(record).length
+    for (const dst of nodes) {
+      if (dst === n || net.next() < loss) continue
+      at(now + delay(), () => deliverRecord(dst, record, bytes))
+    }
+  }
+  const deliverRecord = (dst: SimNode, record: MemberRecord, bytes: number): void => {
+    if (dst.crashed || !dst.started) return
+    dst.recordsIn++
+    dst.recordBytesIn += bytes
+    dst.inputs++
+    dst.core.receive(record, now)
+    publish(dst)
+  }
+  const flushSwim = (n: SimNode): void => {
+    for (const { to, message } of n.swim!.ready().messages) {
+      const bytes = encodeSwim(message)
+      n.swimBytesOut += bytes.length
+      const dst = byId.get(to)
+      if (dst === undefined || net.next() < loss) continue
+      at(now + delay(), () => {
+        if (dst.crashed || !dst.started) return
+        dst.inputs++
+        dst.swim!.receive(n.id, decodeSwim(bytes), now)
+        flushSwim(dst)
+      })
+    }
+  }
+  const loadRng = rng.fork('load')
+  const tick = (n: SimNode): void => {
+    if (n.crashed) return
+    if (n.swim !== undefined) {
+      if (Math.floor(now / 500) !== Math.floor((now - TICK_MS) / 500)) n.swim.setLoad(loadValues({ ...emptyMetrics(), capacity: 8, running: loadRng.int(0, 2) }))
+      n.swim.tick(now)
+      flushSwim(n)
+    }
+    n.core.tick(now)
+    publish(n)
+    at(now + TICK_MS, () => tick(n))
+  }
+
+  const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
+  const agreedLeader = (): string | null => {
+    let key: string | null = null
+    for (const n of live()) {
+      const l = n.core.leader(now)
+      if (l === null) return null
+      const k = `${l.nodeId}@${l.epoch}`
+      if (key !== null && k !== key) return null
+      key = k
+    }
+    return key
+  }
+  const formed = (): boolean => {
+    const l = live()
+    if (!l.every((n) => n.started && n.core.memberState(n.id, now) === 'up') || agreedLeader() === null) return false
+    return l.every((n) => l.every((m) => n.core.memberState(m.id, now) === 'up'))
+  }
+  const runUntil = (limit: number, done: () => boolean, everyMs = 250): number | null => {
+    let nextCheck = now
+    for (;;) {
+      if (now >= nextCheck) {
+        if (done()) return now
+        nextCheck = now + everyMs
+      }
+      const e = heap.peek()
+      if (Math.min(e?.at ?? Infinity, nextCheck) > limit) {
+        now = limit
+        return done() ? now : null
+      }
+      if (e !== undefined && e.at <= nextCheck) {
+        heap.pop()
+        now = e.at
+        e.fn()
+      } else now = nextCheck
+    }
+  }
+
+  const joinWindow = o.joinWindowMs ?? 5_000
+  for (const n of nodes) {
+    at(n.index === 0 ? 0 : rng.next() * joinWindow, () => {
+      n.started = true
+      if (n.swim !== undefined) {
+        const other = nodes[Math.floor(rng.next() * Math.max(1, n.index))]!
+        n.swim.join(n.index === 0 ? [] : [...new Set([nodes[0]!.id, other.id])], now)
+        flushSwim(n)
+      }
+      tick(n)
+    })
+  }
+
+  const formedAt = runUntil(joinWindow + waitMs, formed)
+  const leaders = new Set<string>()
+  let falseNotUp = 0
+  /** After formation: the agreed leader, and every live node seeing every other live node up. */
+  const watch = (): boolean => {
+    const l = agreedLeader()
+    if (l !== null) leaders.add(l)
+    const alive = live()
+    for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, now) !== 'up') falseNotUp++
+    return false
+  }
+  if (formedAt !== null) runUntil(now + (o.settleMs ?? 10_000), watch, 500)
+  const base = nodes.map((n) => ({ recordsIn: n.recordsIn, recordBytesIn: n.recordBytesIn, swimBytesOut: n.swimBytesOut, inputs: n.inputs }))
+  const steadyStart = now
+  if (formedAt !== null) runUntil(now + (o.steadyMs ?? 10_000), watch, 500)
+  const seconds = Math.max(1e-9, (now - steadyStart) / 1000)
+  const sum = (f: (n: SimNode) => number): number => nodes.reduce((a, n) => a + f(n), 0) / nodes.length / seconds
+  const recordsPerNodeS = sum((n) => n.recordsIn - base[n.index]!.recordsIn)
+  const recordBytesPerNodeS = sum((n) => n.recordBytesIn - base[n.index]!.recordBytesIn)
+  const swimBytesPerNodeS = sum((n) => n.swimBytesOut - base[n.index]!.swimBytesOut)
+  const leaderId = [...leaders][0]?.split('@')[0]
+  const leaderNode = leaderId === undefined ? undefined : byId.get(leaderId)
+  const leaderInputsPerS = leaderNode === undefined ? 0 : (leaderNode.inputs - base[leaderNode.index]!.inputs) / seconds
+
+  let convergenceMs: number | null = null
+  let detectionMs: number | null = null
+  if (formedAt !== null) {
+    const voters = new Set(nodes[0]!.core.currentConfig?.members ?? [])
+    const workers = nodes.filter((n) => !voters.has(n.id) && n.id !== leaderId)
+    const victim = workers[Math.floor(rng.next() * workers.length)]
+    if (victim !== undefined) {
+      victim.crashed = true
+      const crashAt = now
+      const seen = (state: (s: string) => boolean) => (): boolean => live().every((n) => state(n.core.memberState(victim.id, now)))
+      const first = (): boolean => live().some((n) => n.core.memberState(victim.id, now) !== 'up')
+      const detected = runUntil(now + waitMs, first, 50)
+      detectionMs = detected === null ? null : detected - crashAt
+      const converged = runUntil(
+        crashAt + waitMs,
+        seen((s) => s === 'down'),
+        100,
+      )
+      convergenceMs = converged === null ? null : converged - crashAt
+      const l = agreedLeader()
+      if (l !== null) leaders.add(l)
+    }
+  }
+  return {
+    nodes: o.nodes,
+    membership: o.membership,
+    formationMs: formedAt,
+    convergenceMs,
+    detectionMs,
+    leaders: leaders.size,
+    recordsPerNodeS,
+    recordBytesPerNodeS,
+    swimBytesPerNodeS,
+    bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,
+    leaderInputsPerS,
+    falseNotUp,
+    virtualMs: now,
+    wallMs: performance.now() - wallStart,
+  }
+}

@@ -1,0 +1,600 @@
+/**
+ * A sans-I/O SWIM membership core with the Lifeguard refinements (Das et al. 2002, "SWIM: Scalable
+ * Weakly-consistent Infection-style process group Membership"; Dadgar et al. 2018, "Lifeguard").
+ * It never reads a clock, draws randomness or touches a socket: the caller passes `nowMs` to `tick`,
+ * `receive` and `join`, injects the random source, and after each call collects `ready()` — the
+ * messages to send and the membership events — like a raft Ready. `nextDeadlineMs()` says when to
+ * tick next.
+ *
+ * Protocol. Every protocol period (probeIntervalMs) a node probes one member, walking a list
+ * shuffled with the injected random source (round-robin, so every member is probed within 2 walks
+ * of the list; new members are inserted at a random place). No ack within probeTimeoutMs: it asks
+ * k other members (ping-req) to probe the target for it; no ack, direct or forwarded, by the end of
+ * the period: it suspects the target. A suspect becomes dead when its suspicion times out; a member
+ * that hears itself suspected or declared dead refutes by raising its incarnation and announcing
+ * itself alive, which overrides any older state. Updates (join, alive, suspect, dead, left) are
+ * queued and piggybacked on pings and acks, each sent retransmitMult * log10(N+1) times at most, fewest
+ * sends first; load figures of members ride the same way, a few per message (maxLoadsPerMessage). A
+ * joiner exchanges full state (sync) with its seeds, and once more with a random member when the
+ * joins concurrent with its own have spread (it was unknown, so nobody told it); dead members are pinged now and then
+ * (reconnectIntervalMs) so that the two sides of a healed partition find each other again.
+ *
+ * Convergence. An update reaches every member in O(log N) periods with high probability: each
+ * node that has it passes it on about twice a period (on its own ping and on the ack of the ping it
+ * receives), so the informed set grows geometrically until it saturates, the epidemic bound of the
+ * SWIM paper; with λ·log N sends per node the chance that a member misses it falls as N^-(λ-c). A
+ * crash is first detected after about one period (each of N-1 members probes it with chance ~1/N a
+ * period, so someone does with chance 1-1/e per period), plus the suspicion timeout, plus
+ * dissemination of the dead update.
+ *
+ * Cost. Per node and period: one ping and one ack sent and, on average, one of each received;
+ * ping-reqs only on a missed ack (k more, plus their forwarded pings and acks). Every probe-path
+ * message carries at most maxPiggybackBytes of updates and maxLoadsPerMessage loads, so messages
+ * and bytes per node per second are O(1) in N (the retransmission count grows as log N, so the time
+ * an update stays in the queue does, not the size of a message). Only a join costs O(N) bytes, once.
+ *
+ * Why false suspicions stay rare. An unanswered direct ping alone suspects no one: k independent
+ * paths must fail too (a single bad link is routed around). A suspicion lasts long, from
+ * suspicionMaxMult times the minimum timeout, and shrinks to the minimum only as independent members
+ * report the same suspicion (Lifeguard's dynamic suspicion: a real crash gets confirmed fast, a
+ * single node's wrong opinion does not). The suspected member is told (the probe carries the
+ * suspicion, Lifeguard's "buddy system") and refutes in one round trip. And a node that is itself
+ * slow — it misses acks while its ping-req helpers answer with nacks, or it has to refute — raises
+ * its local health multiplier, which stretches its own probe interval and timeout, so an overloaded
+ * node stops accusing healthy ones (Lifeguard's LHM).
+ */
+import type { SwimLoad, SwimMemberState, SwimMessage, SwimUpdate } from '../../../protocols/swim/types.js'
+import { SWIM_PIGGYBACK_MAX } from '../../../protocols/swim/codec.js'
+import type { Random } from '../../env/types.js'
+import { TransmitQueue } from './queue.js'
+
+export interface SwimConfig {
+  /** This node's id. */
+  readonly self: string
+  /** The random source for the probe order and the choice of helpers (the simulator seeds it). */
+  readonly random: Pick<Random, 'next'>
+  /** Starting incarnation; a restart that remembers nothing starts at 0 and refutes its way up. */
+  readonly incarnation?: number
+  /** Length of a protocol period. Default 500. */
+  readonly probeIntervalMs?: number
+  /** Wait for a direct ack before indirect probes. Default 200. */
+  readonly probeTimeoutMs?: number
+  /** Members asked to probe indirectly (k). Default 3. */
+  readonly indirectProbes?: number
+  /** λ: each update is sent ceil(λ·log10(N+1)) times. Default 6: a member misses an update with chance about e^-(λ·log10 N). */
+  readonly retransmitMult?: number
+  /** Minimum suspicion timeout = suspicionMult · max(1, log10 N) · probeIntervalMs. Default 4. */
+  readonly suspicionMult?: number
+  /** Maximum suspicion timeout = suspicionMaxMult · minimum. Default 6. */
+  readonly suspicionMaxMult?: number
+  /** Highest local health multiplier score (Lifeguard LHM). Default 8. */
+  readonly healthMax?: number
+  /** Estimated bytes of updates per probe-path message; it bounds how fast a burst of joins drains. Default 1,200 (one datagram). */
+  readonly maxPiggybackBytes?: number
+  /** Load entries per probe-path message (bounded fanout). Default 4. */
+  readonly maxLoadsPerMessage?: number
+  /** How long a dead or left member is remembered (and pinged for reconnection). Default 60 s. */
+  readonly deadRetentionMs?: number
+  /** How often a node with dead members pings one of them. Default 2 s. */
+  readonly reconnectIntervalMs?: number
+  /** How often a joiner that heard from no seed asks again. Default 1 s. */
+  readonly joinRetryMs?: number
+}
+
+export type SwimStatus = 'alive' | 'suspect' | 'dead' | 'left'
+
+/** A membership change as this node sees it. */
+export interface SwimEvent {
+  readonly type: 'joined' | 'alive' | 'suspect' | 'dead' | 'left'
+  readonly member: string
+  readonly incarnation: number
+}
+
+export interface SwimOutgoing {
+  readonly to: string
+  readonly message: SwimMessage
+}
+
+/** What to do after a call: send `messages`, apply `events`. */
+export interface SwimReady {
+  readonly messages: SwimOutgoing[]
+  readonly events: SwimEvent[]
+}
+
+interface Suspicion {
+  readonly startMs: number
+  readonly minMs: number
+  readonly maxMs: number
+  /** Confirmations expected before the timeout reaches its minimum. */
+  readonly expected: number
+  /** Whose suspicion started it: its retransmissions confirm nothing. */
+  readonly accuser: string
+  /** Other members that suspected the same incarnation independently. */
+  readonly confirmers: Set<string>
+  deadlineMs: number
+}
+
+interface Member {
+  readonly id: string
+  incarnation: number
+  status: SwimStatus
+  sinceMs: number
+  suspicion: Suspicion | null
+}
+
+interface Probe {
+  readonly target: string
+  readonly seq: number
+  readonly timeoutAtMs: number
+  readonly endAtMs: number
+  indirect: boolean
+  helpers: number
+  nacks: number
+}
+
+interface Relay {
+  readonly origin: string
+  readonly originSeq: number
+  readonly nackAtMs: number
+}
+
+const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
+
+export class SwimCore {
+  readonly self: string
+  private readonly random: Pick<Random, 'next'>
+  private readonly intervalMs: number
+  private readonly timeoutMs: number
+  private readonly k: number
+  private readonly lambda: number
+  private readonly suspicionMult: number
+  private readonly suspicionMaxMult: number
+  private readonly healthMax: number
+  private readonly piggybackBytes: number
+  private readonly loadsPerMessage: number
+  private readonly retentionMs: number
+  private readonly reconnectMs: number
+  private readonly joinRetryMs: number
+
+  private readonly members = new Map<string, Member>()
+  private liveCount = 1
+  private readonly suspects = new Set<string>()
+  /** Dead and left members, until forgotten. */
+  private readonly gone = new Set<string>()
+  private order: string[] = []
+  private orderIndex = 0
+  private seq = 0
+  private probe: Probe | null = null
+  private readonly relays = new Map<number, Relay>()
+  private readonly updates = new TransmitQueue<SwimUpdate>()
+  private readonly loadQueue = new TransmitQueue<SwimLoad>()
+  private readonly loadTable = new Map<string, SwimLoad>()
+  private health = 0
+  private nextProbeAtMs = 0
+  private nextReconnectAtMs = 0
+  private joining: { seeds: string[]; nextAtMs: number } | null = null
+  /** When a joiner syncs once more, with a random member, to learn the members that joined while it did. */
+  private resyncAtMs: number | null = null
+  private leaving = false
+  private messages: SwimOutgoing[] = []
+  private events: SwimEvent[] = []
+
+  constructor(config: SwimConfig) {
+    this.self = config.self
+    this.random = config.random
+    this.intervalMs = config.probeIntervalMs ?? 500
+    this.timeoutMs = config.probeTimeoutMs ?? 200
+    this.k = config.indirectProbes ?? 3
+    this.lambda = config.retransmitMult ?? 6
+    this.suspicionMult = config.suspicionMult ?? 4
+    this.suspicionMaxMult = config.suspicionMaxMult ?? 6
+    this.healthMax = config.healthMax ?? 8
+    this.piggybackBytes = config.maxPiggybackBytes ?? 1_200
+    this.loadsPerMessage = config.maxLoadsPerMessage ?? 4
+    this.retentionMs = config.deadRetentionMs ?? 60_000
+    this.reconnectMs = config.reconnectIntervalMs ?? 2_000
+    this.joinRetryMs = config.joinRetryMs ?? 1_000
+    this.members.set(this.self, { id: this.self, incarnation: config.incarnation ?? 0, status: 'alive', sinceMs: 0, suspicion: null })
+  }
+
+  /** This node's incarnation. */
+  get incarnation(): number {
+    return this.members.get(this.self)!.incarnation
+  }
+
+  /** Lifeguard local health score, 0 (healthy) to healthMax; periods and timeouts are stretched by (1 + score). */
+  get healthScore(): number {
+    return this.health
+  }
+
+  /** Members alive or suspect, this node included. */
+  get size(): number {
+    return this.liveCount
+  }
+
+  /** The state of one member, or undefined when unknown or forgotten. */
+  member(id: string): SwimMemberState | undefined {
+    const m = this.members.get(id)
+    return m === undefined ? undefined : { member: m.id, incarnation: m.incarnation, status: m.status }
+  }
+
+  /** Every remembered member, this node included. */
+  view(): SwimMemberState[] {
+    return [...this.members.values()].map((m) => ({ member: m.id, incarnation: m.incarnation, status: m.status }))
+  }
+
+  /** The latest load figures heard of `id`. */
+  load(id: string): SwimLoad | undefined {
+    return this.loadTable.get(id)
+  }
+
+  /** Sets this node's load figures; a change is piggybacked to others (a delta: unchanged figures cost nothing). */
+  setLoad(values: readonly number[]): void {
+    const old = this.loadTable.get(this.self)
+    if (old !== undefined && old.values.length === values.length && old.values.every((v, i) => v === values[i])) return
+    const load: SwimLoad = { member: this.self, version: (old?.version ?? 0) + 1, values: [...values] }
+    this.loadTable.set(this.self, load)
+    this.loadQueue.put(this.self, load, loadBytes(load))
+  }
+
+  /** Joins through `seeds`: a full-state exchange with each, retried until one answers. */
+  join(seeds: readonly string[], nowMs: number): void {
+    const others = seeds.filter((s) => s !== this.self)
+    this.enqueue({ kind: 'join', member: this.self, incarnation: this.incarnation })
+    this.nextProbeAtMs = nowMs + this.intervalMs
+    if (others.length === 0) return
+    this.joining = { seeds: others, nextAtMs: nowMs + this.joinRetryMs }
+    for (const seed of others) this.send(seed, this.syncMessage(false))
+  }
+
+  /**
+   * Exchanges full state (push-pull) with `id`, a node the caller found by other means (a new
+   * connection) and this core does not know: two groups that formed apart, or a member that restarted
+   * as a founder, merge at once instead of waiting for a reconnection ping. No-op for a known member.
+   */
+  meet(id: string): void {
+    if (id === this.self || this.members.has(id) || this.leaving) return
+    this.send(id, this.syncMessage(false))
+  }
+
+  /** Announces a graceful departure; keep ticking a few periods so that it spreads. */
+  leave(): void {
+    const me = this.members.get(this.self)!
+    this.leaving = true
+    me.status = 'left'
+    this.enqueue({ kind: 'left', member: this.self, incarnation: me.incarnation })
+  }
+
+  /** Takes the messages and events produced since the last call. */
+  ready(): SwimReady {
+    const out = { messages: this.messages, events: this.events }
+    this.messages = []
+    this.events = []
+    return out
+  }
+
+  /** When `tick` has work next. */
+  nextDeadlineMs(): number {
+    let at = this.nextProbeAtMs
+    if (this.probe !== null) at = Math.min(at, this.probe.indirect ? this.probe.endAtMs : this.probe.timeoutAtMs)
+    for (const r of this.relays.values()) at = Math.min(at, r.nackAtMs)
+    for (const id of this.suspects) at = Math.min(at, this.members.get(id)!.suspicion!.deadlineMs)
+    for (const id of this.gone) at = Math.min(at, this.members.get(id)!.sinceMs + this.retentionMs)
+    if (this.gone.size > 0) at = Math.min(at, this.nextReconnectAtMs)
+    if (this.joining !== null) at = Math.min(at, this.joining.nextAtMs)
+    if (this.resyncAtMs !== null) at = Math.min(at, this.resyncAtMs)
+    return at
+  }
+
+  /** Advances timers: probe phases, relay nacks, suspicion timeouts, reconnection, join retries. */
+  tick(nowMs: number): void {
+    const p = this.probe
+    if (p !== null && !p.indirect && nowMs >= p.timeoutAtMs) this.probeIndirectly(p)
+    if (p !== null && nowMs >= p.endAtMs) this.probeFailed(p, nowMs)
+    if (nowMs >= this.nextProbeAtMs && this.probe === null) this.startProbe(nowMs)
+    for (const [seq, r] of this.relays) {
+      if (nowMs < r.nackAtMs) continue
+      this.relays.delete(seq)
+      this.send(r.origin, { type: 'nack', seq: r.originSeq })
+    }
+    for (const id of this.suspects) {
+      const m = this.members.get(id)!
+      if (nowMs >= m.suspicion!.deadlineMs) this.apply({ kind: 'dead', member: id, incarnation: m.incarnation, from: this.self }, nowMs, this.self)
+    }
+    for (const id of this.gone) {
+      const m = this.members.get(id)!
+      if (nowMs < m.sinceMs + this.retentionMs) continue
+      this.gone.delete(id)
+      this.members.delete(id)
+      this.loadTable.delete(id)
+      this.loadQueue.delete(id)
+    }
+    if (nowMs >= this.nextReconnectAtMs) {
+      this.nextReconnectAtMs = nowMs + this.reconnectMs
+      this.reconnect()
+    }
+    if (this.joining !== null && nowMs >= this.joining.nextAtMs) {
+      this.joining.nextAtMs = nowMs + this.joinRetryMs
+      for (const seed of this.joining.seeds) this.send(seed, this.syncMessage(false))
+    }
+    if (this.resyncAtMs !== null && nowMs >= this.resyncAtMs) {
+      this.resyncAtMs = null
+      const peers = [...this.members.values()].filter((m) => m.status === 'alive' && m.id !== this.self)
+      if (peers.length > 0) this.send(peers[Math.floor(this.random.next() * peers.length)]!.id, this.syncMessage(false))
+    }
+  }
+
+  /** Handles one decoded message from `from`. */
+  receive(from: string, message: SwimMessage, nowMs: number): void {
+    if (from === this.self) return
+    switch (message.type) {
+      case 'ping':
+        if (message.target !== this.self) return
+        this.absorb(from, message.updates, message.loads, nowMs, message.incarnation)
+        this.send(from, { type: 'ack', seq: message.seq, incarnation: this.incarnation, ...this.piggyback(from, null) })
+        return
+      case 'ping-req': {
+        this.absorb(from, message.updates, message.loads, nowMs, message.incarnation)
+        if (message.target === this.self) return
+        const seq = ++this.seq
+        this.relays.set(seq, { origin: from, originSeq: message.seq, nackAtMs: nowMs + Math.floor(this.timeoutMs * 0.8) })
+        this.send(message.target, { type: 'ping', seq, incarnation: this.incarnation, target: message.target, ...this.piggyback(message.target, message.target) })
+        return
+      }
+      case 'ack': {
+        this.absorb(from, message.updates, message.loads, nowMs, message.incarnation)
+        if (this.probe !== null && message.seq === this.probe.seq) {
+          this.probe = null
+          this.health = Math.max(0, this.health - 1)
+          return
+        }
+        const relay = this.relays.get(message.seq)
+        if (relay === undefined) return
+        this.relays.delete(message.seq)
+        this.send(relay.origin, { type: 'ack', seq: relay.originSeq, incarnation: this.incarnation, ...this.piggyback(relay.origin, null) })
+        return
+      }
+      case 'nack':
+        if (this.probe !== null && message.seq === this.probe.seq) this.probe.nacks++
+        return
+      case 'sync':
+        for (const s of message.members) {
+          const kind = s.status === 'alive' ? 'alive' : s.status === 'left' ? 'left' : 'suspect'
+          // A remote "dead" is only a suspicion here: this node times it out itself (or the member refutes).
+          // Of a sync only the joiner itself is news worth gossiping; the rest is old news to everyone but this node.
+          this.apply(
+            kind === 'suspect' ? { kind, member: s.member, incarnation: s.incarnation, from } : { kind, member: s.member, incarnation: s.incarnation },
+            nowMs,
+            from,
+            !message.reply && s.member === from,
+          )
+        }
+        this.absorbLoads(message.loads)
+        if (!message.reply) this.send(from, this.syncMessage(true))
+        else if (this.joining !== null) {
+          // Joins concurrent with this one were gossiped while nobody knew this node yet: ask again once they have spread.
+          this.joining = null
+          this.resyncAtMs = nowMs + this.retransmitLimit() * this.intervalMs
+        }
+        return
+    }
+  }
+
+  private startProbe(nowMs: number): void {
+    const scale = 1 + this.health
+    this.nextProbeAtMs = nowMs + this.intervalMs * scale
+    const target = this.nextTarget()
+    if (target === undefined) return
+    const seq = ++this.seq
+    this.probe = { target, seq, timeoutAtMs: nowMs + this.timeoutMs * scale, endAtMs: nowMs + this.intervalMs * scale, indirect: false, helpers: 0, nacks: 0 }
+    this.send(target, { type: 'ping', seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
+  }
+
+  private probeIndirectly(p: Probe): void {
+    p.indirect = true
+    const candidates: string[] = []
+    for (const m of this.members.values()) if (m.status === 'alive' && m.id !== this.self && m.id !== p.target) candidates.push(m.id)
+    for (let i = 0; i < Math.min(this.k, candidates.length); i++) {
+      const j = i + Math.floor(this.random.next() * (candidates.length - i))
+      ;[candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!]
+      this.send(candidates[i]!, { type: 'ping-req', seq: p.seq, incarnation: this.incarnation, target: p.target, ...this.piggyback(candidates[i]!, p.target) })
+      p.helpers++
+    }
+  }
+
+  private probeFailed(p: Probe, nowMs: number): void {
+    this.probe = null
+    // Lifeguard: helpers that answered with a nack prove this node's links work; missing nacks point at this node.
+    if (p.helpers === 0 || p.nacks < p.helpers) this.health = Math.min(this.healthMax, this.health + 1)
+    const m = this.members.get(p.target)
+    if (m !== undefined && LIVE(m.status)) this.apply({ kind: 'suspect', member: m.id, incarnation: m.incarnation, from: this.self }, nowMs, this.self)
+  }
+
+  /** The next live member in the shuffled round-robin list, reshuffled after each walk. */
+  private nextTarget(): string | undefined {
+    for (let tries = 0; tries <= this.members.size; tries++) {
+      if (this.orderIndex >= this.order.length) {
+        this.order = [...this.members.values()].filter((m) => m.id !== this.self && LIVE(m.status)).map((m) => m.id)
+        this.orderIndex = 0
+        for (let i = this.order.length - 1; i > 0; i--) {
+          const j = Math.floor(this.random.next() * (i + 1))
+          ;[this.order[i], this.order[j]] = [this.order[j]!, this.order[i]!]
+        }
+        if (this.order.length === 0) return undefined
+      }
+      const id = this.order[this.orderIndex++]!
+      const m = this.members.get(id)
+      if (m !== undefined && LIVE(m.status)) return id
+    }
+    return undefined
+  }
+
+  /** Inserts a member at a random place in the rest of the current walk, so it is probed within one walk. */
+  private addToOrder(id: string): void {
+    this.order.splice(this.orderIndex + Math.floor(this.random.next() * (this.order.length - this.orderIndex + 1)), 0, id)
+  }
+
+  /** Pings one remembered dead member, telling it it is dead, so a healed partition or a restart refutes. */
+  private reconnect(): void {
+    const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead')
+    if (dead.length === 0) return
+    const target = dead[Math.floor(this.random.next() * dead.length)]!
+    this.send(target, { type: 'ping', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
+  }
+
+  private absorb(from: string, updates: readonly SwimUpdate[], loads: readonly SwimLoad[], nowMs: number, incarnation: number): void {
+    this.apply({ kind: 'alive', member: from, incarnation }, nowMs, from)
+    for (const u of updates) this.apply(u, nowMs, from)
+    this.absorbLoads(loads)
+  }
+
+  private absorbLoads(loads: readonly SwimLoad[]): void {
+    for (const l of loads) {
+      if (l.member === this.self || !this.members.has(l.member)) continue
+      const old = this.loadTable.get(l.member)
+      if (old !== undefined && old.version >= l.version) continue
+      this.loadTable.set(l.member, l)
+      this.loadQueue.put(l.member, l, loadBytes(l))
+    }
+  }
+
+  /** Applies one update by the SWIM ordering rules: higher incarnation wins; at equal incarnation dead/left > suspect > alive. */
+  private apply(u: SwimUpdate, nowMs: number, via: string, gossip = true): void {
+    if (u.member === this.self) {
+      this.applySelf(u)
+      return
+    }
+    const m = this.members.get(u.member)
+    switch (u.kind) {
+      case 'join':
+      case 'alive':
+        if (m === undefined) {
+          this.members.set(u.member, { id: u.member, incarnation: u.incarnation, status: 'alive', sinceMs: nowMs, suspicion: null })
+          this.liveCount++
+          this.addToOrder(u.member)
+          this.emit('joined', u.member, u.incarnation)
+          if (gossip) this.enqueue(u)
+        } else if (u.incarnation > m.incarnation) {
+          const was = m.status
+          m.incarnation = u.incarnation
+          this.setStatus(m, 'alive', nowMs)
+          if (!LIVE(was)) this.addToOrder(m.id)
+          if (was !== 'alive') this.emit(was === 'suspect' ? 'alive' : 'joined', m.id, m.incarnation)
+          if (gossip) this.enqueue(u)
+        }
+        return
+      case 'suspect': {
+        if (m === undefined || !LIVE(m.status) || u.incarnation < m.incarnation) return
+        const from = u.from ?? via
+        if (m.status === 'suspect' && u.incarnation === m.incarnation) {
+          const s = m.suspicion!
+          if (from === s.accuser || s.confirmers.has(from)) return
+          s.confirmers.add(from)
+          s.deadlineMs = s.startMs + suspicionTimeout(s)
+          if (gossip) this.enqueue({ kind: 'suspect', member: m.id, incarnation: m.incarnation, from })
+          return
+        }
+        m.incarnation = u.incarnation
+        this.setStatus(m, 'suspect', nowMs)
+        const n = this.liveCount
+        const minMs = this.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * this.intervalMs
+        const expected = Math.max(0, Math.min(this.suspicionMult - 2, n - 2))
+        const s: Suspicion = { startMs: nowMs, minMs, maxMs: this.suspicionMaxMult * minMs, expected, accuser: from, confirmers: new Set(), deadlineMs: 0 }
+        s.deadlineMs = nowMs + suspicionTimeout(s)
+        m.suspicion = s
+        this.suspects.add(m.id)
+        this.emit('suspect', m.id, m.incarnation)
+        if (gossip) this.enqueue({ kind: 'suspect', member: m.id, incarnation: m.incarnation, from })
+        return
+      }
+      case 'dead':
+      case 'left':
+        if (m === undefined || !LIVE(m.status) || u.incarnation < m.incarnation) return
+        m.incarnation = u.incarnation
+        this.setStatus(m, u.kind, nowMs)
+        this.emit(u.kind, m.id, m.incarnation)
+        if (gossip) this.enqueue(u.kind === 'dead' ? { kind: 'dead', member: m.id, incarnation: m.incarnation, from: u.from ?? via } : u)
+        return
+    }
+  }
+
+  /** Something about this node: refute a suspicion or death (unless leaving), adopt a forgotten higher incarnation. */
+  private applySelf(u: SwimUpdate): void {
+    const me = this.members.get(this.self)!
+    if (this.leaving || u.incarnation < me.incarnation) return
+    if (u.kind === 'suspect' || u.kind === 'dead' || u.kind === 'left') this.health = Math.min(this.healthMax, this.health + 1)
+    else if (u.incarnation === me.incarnation) return
+    me.incarnation = u.incarnation + 1
+    this.enqueue({ kind: 'alive', member: this.self, incarnation: me.incarnation })
+  }
+
+  private setStatus(m: Member, status: SwimStatus, nowMs: number): void {
+    const wasLive = LIVE(m.status)
+    m.status = status
+    m.sinceMs = nowMs
+    if (status !== 'suspect') {
+      m.suspicion = null
+      this.suspects.delete(m.id)
+    }
+    if (LIVE(status)) this.gone.delete(m.id)
+    else this.gone.add(m.id)
+    this.liveCount += (LIVE(status) ? 1 : 0) - (wasLive ? 1 : 0)
+  }
+
+  private enqueue(u: SwimUpdate): void {
+    this.updates.put(u.member, u, updateBytes(u))
+  }
+
+  private emit(type: SwimEvent['type'], member: string, incarnation: number): void {
+    this.events.push({ type, member, incarnation })
+  }
+
+  private send(to: string, message: SwimMessage): void {
+    this.messages.push({ to, message })
+  }
+
+  /** Updates and loads for one probe-path message to `to`; `about` is the probed member, told first what is said of it. */
+  private piggyback(to: string, about: string | null): { updates: SwimUpdate[]; loads: SwimLoad[] } {
+    const limit = this.retransmitLimit()
+    const updates: SwimUpdate[] = []
+    let budget = this.piggybackBytes
+    const m = about === null ? undefined : this.members.get(about)
+    if (m !== undefined && m.status !== 'alive') {
+      const buddy: SwimUpdate = { kind: m.status, member: m.id, incarnation: m.incarnation, ...(m.status === 'suspect' || m.status === 'dead' ? { from: this.self } : {}) }
+      updates.push(buddy)
+      budget -= updateBytes(buddy)
+    }
+    updates.push(...this.updates.take(limit, budget, SWIM_PIGGYBACK_MAX - updates.length, m !== undefined && m.status !== 'alive' ? m.id : undefined))
+    const loads: SwimLoad[] = []
+    const own = this.loadsPerMessage > 0 ? this.loadQueue.takeKey(this.self, limit) : undefined
+    if (own !== undefined) loads.push(own)
+    loads.push(...this.loadQueue.take(limit, Infinity, this.loadsPerMessage - loads.length, to))
+    return { updates, loads }
+  }
+
+  /** Sends of each update: λ·log10(N+1), rounded up. */
+  private retransmitLimit(): number {
+    return Math.ceil(this.lambda * Math.log10(this.liveCount + 1))
+  }
+
+  private syncMessage(reply: boolean): SwimMessage {
+    const members: SwimMemberState[] = []
+    for (const m of this.members.values()) members.push({ member: m.id, incarnation: m.incarnation, status: m.status })
+    return { type: 'sync', reply, members, loads: [...this.loadTable.values()] }
+  }
+}
+
+/** Lifeguard's dynamic suspicion timeout: max at no confirmations, falling logarithmically to min at `expected`. */
+function suspicionTimeout(s: Suspicion): number {
+  if (s.expected <= 0) return s.minMs
+  const frac = Math.log(s.confirmers.size + 1) / Math.log(s.expected + 1)
+  return Math.max(s.minMs, Math.floor(s.maxMs - (s.maxMs - s.minMs) * frac))
+}
+
+function updateBytes(u: SwimUpdate): number {
+  return u.member.length + (u.from?.length ?? 0) + 12
+}
+
+function loadBytes(l: SwimLoad): number {
+  return l.member.length + 8 + 9 * l.values.length
+}

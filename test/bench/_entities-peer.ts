@@ -1,0 +1,84 @@
+/**
+ * One peer of the entities bench in its own process: starts a node from the checkout at DX_ROOT
+ * (so the same program runs the code under test and the code it is compared with), registers an
+ * echo entity and, on the parent's command over IPC, asks it from this peer with a window in flight.
+ * Its CPU time over a pass is reported with the pass, so the parent can sum all peers'.
+ */
+import { pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+
+interface PeerInit {
+  listen: string
+  http: string
+  dataDir: string
+  secretFile: string
+  bootstrap?: string
+}
+export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window: number; keys: number; offset: number } | { cmd: 'stop' }
+export type PeerEvent =
+  | { ev: 'ready'; address: string }
+  | { ev: 'view'; up: number; leader: boolean }
+  | { ev: 'loaded'; asks: number; ms: number; cpuUs: number; retried: number; errors: Record<string, number> }
+
+type Runtime = typeof import('../../src/index.js')
+type Echo = import('../../src/index.js').Ask<{ type: 'echo'; body: string }, string>
+
+const PAYLOAD = 'x'.repeat(80)
+const send = (event: PeerEvent): void => {
+  process.send!(event)
+}
+
+const root = process.env.DX_ROOT!
+const init = JSON.parse(process.env.DX_PEER!) as PeerInit
+const dx = (await import(pathToFileURL(join(root, 'src', 'index.ts')).href)) as Runtime
+const echo = dx.defineEntity<Echo>('echo', { setup: () => ({ echo: (m) => m.body }) })
+const node = await dx.startNode(dx.resolveConfig({ ...init, logLevel: 'error' }, {}), [], [echo])
+send({ ev: 'ready', address: node.addresses[0]! })
+
+async function load(count: number, window: number, keys: number, offset: number): Promise<void> {
+  let next = 0
+  let retried = 0
+  const errors: Record<string, number> = {}
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < count) {
+        const i = next++
+        const ref = node.entities.get(echo, `k${(i * 7 + offset) % keys}`)
+        // A key whose shard moves under the ask (EntityUnavailableError) is asked again.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await ref.ask({ type: 'echo', body: PAYLOAD }, { timeoutMs: 30_000 })
+            break
+          } catch (error) {
+            retried++
+            const name = (error as Error).name ?? 'Error'
+            errors[name] = (errors[name] ?? 0) + 1
+            if (attempt >= 20) throw error
+          }
+        }
+      }
+    }),
+  )
+  const cpu = process.cpuUsage(cpu0)
+  send({ ev: 'loaded', asks: count, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system, retried, errors })
+}
+
+process.on('message', (m: PeerCommand) => {
+  if (m.cmd === 'view') {
+    const view = node.cluster.view()
+    send({ ev: 'view', up: view?.members.filter((x) => x.state === 'up').length ?? 0, leader: view?.leader !== null && view?.leader !== undefined })
+  } else if (m.cmd === 'load') {
+    load(m.count, m.window, m.keys, m.offset).catch((error: unknown) => {
+      console.error('load failed', error)
+      process.exit(1)
+    })
+  } else {
+    node.stop({ timeoutMs: 2000 }).then(
+      () => process.exit(0),
+      () => process.exit(0),
+    )
+  }
+})

@@ -1,0 +1,288 @@
+/**
+ * A cluster that scales (issue 16). Two parts, both on by default:
+ * - Real peers: `--peers N` (default 50) CLI peers on loopback, each with its own data directory, all
+ *   bootstrapping from the first. Measures formation (from the first start until every peer agrees
+ *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc),
+ *   gossip bytes per peer per second on the wire (dx_net_gossip_rpc_bytes_{sent,received}_total), and failover
+ *   (kill -9 of the leader until the survivors agree on another one).
+ * - Simulator (_scale-sim.ts): the real cluster actor on `--sim-nodes` (default 10,50) simulated
+ *   nodes: formation, then the leader is crashed; failover, detection (every survivor sees it
+ *   suspect or down) and gossip payload bytes and messages per node per second. Every node still
+ *   publishes 4 records a second to all others, so a run costs O(N²) deliveries: 50 nodes took
+ *   372 s of wall time at load average 25, 200 would take 16 times that, and 1,000 are out of reach
+ *   until the cost per node stops growing with N (README, "Growing a cluster").
+ * - Cluster cores at scale (sim/swim/cluster-harness.ts): `--swim-sim-nodes` (default 50,200) nodes
+ *   running the real cluster core with membership 'swim' (and the SWIM core): formation, a worker's
+ *   crash seen down by all, records and bytes per node per second.
+ * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
+ * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`. Prints one JSON object on the last line.
+ */
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs, promisify } from 'node:util'
+import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
+import { simScale, type SimScaleResult } from './_scale-sim.js'
+
+const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+const { values } = parseArgs({
+  options: {
+    peers: { type: 'string', default: '50' },
+    'idle-s': { type: 'string', default: '15' },
+    'formation-timeout-s': { type: 'string', default: '180' },
+    'sim-nodes': { type: 'string', default: '10,50' },
+    'swim-sim-nodes': { type: 'string', default: '50,200' },
+    membership: { type: 'string', default: 'gossip' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-sim': { type: 'boolean', default: false },
+    /** Runs the peers from a fresh build (`npm run build`, dist/), as an installed package does: no TypeScript compiled at start. */
+    built: { type: 'boolean', default: false },
+    /** Runs the peers with this CLI entry point instead (another build, to compare versions A B A B). */
+    bin: { type: 'string' },
+  },
+})
+const N = Number(values.peers)
+const IDLE_S = Number(values['idle-s'])
+const FORMATION_TIMEOUT_MS = Number(values['formation-timeout-s']) * 1000
+const SIM_NODES = values['sim-nodes']
+  .split(',')
+  .filter((s) => s !== '')
+  .map(Number)
+const MEMBERSHIP = values.membership
+if (MEMBERSHIP !== 'gossip' && MEMBERSHIP !== 'swim') throw new Error(`--membership ${MEMBERSHIP}: gossip or swim`)
+const SWIM_SIM_NODES = values['swim-sim-nodes']
+  .split(',')
+  .filter((s) => s !== '')
+  .map(Number)
+const TICKS = 100 // clock ticks per second (USER_HZ)
+const ROOT = join(import.meta.dirname, '..', '..')
+if (values.built && values.bin === undefined && !values['no-peers']) await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
+const PEER_BIN = values.bin ?? (values.built ? join(ROOT, 'dist', 'src', 'cli', 'bin.mjs') : undefined)
+
+function rssMb(pid: number): number {
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+  return kb / 1024
+}
+
+/** utime + stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+/** Sum of a Prometheus counter over all label sets, or undefined if the peer does not export it. */
+async function counter(peer: Peer, name: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${peer.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+    const text = await res.text()
+    let sum: number | undefined
+    for (const line of text.split('\n')) {
+      if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1))
+    }
+    return sum
+  } catch {
+    return undefined
+  }
+}
+
+/** The leader all `peers` agree on while each sees `expectUp` members up, else undefined. */
+async function formed(peers: Peer[], expectUp: number): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const statuses = await Promise.all(peers.map((p) => p.status()))
+  if (statuses.some((s) => s === undefined || s.leader === null)) return undefined
+  if (new Set(statuses.map((s) => `${s!.leader!.nodeId}@${s!.leader!.epoch}`)).size !== 1) return undefined
+  return statuses.every((s) => s!.members.filter((m) => m.state === 'up').length >= expectUp) ? statuses[0]!.leader! : undefined
+}
+
+/** A one-line summary of who sees what, for a run that does not form. */
+async function census(peers: Peer[]): Promise<string> {
+  const statuses = await Promise.all(peers.map((p) => p.status()))
+  for (const [i, p] of peers.entries()) if (statuses[i] === undefined) console.error(`p${i} ${p.running ? 'running' : 'exited'}: ${p.output.slice(-5).join(' | ')}`)
+  return statuses
+    .map((s, i) =>
+      s === undefined
+        ? `p${i}:?`
+        : `p${i}:${s.members.find((m) => m.nodeId === s.nodeId)?.state}/${s.members.filter((m) => m.state === 'up').length}up/${s.leader?.nodeId.slice(-4) ?? '-'}`,
+    )
+    .join(' ')
+}
+
+interface PeersResult {
+  formation_s: number | null
+  idle_cpu_pct_per_peer: number | null
+  rss_mb_per_peer: number | null
+  failover_ms: number | null
+  gossip_bytes_per_peer_s: number | null
+  records_per_peer_s: number | null
+  swim_messages_per_peer_s: number | null
+}
+
+async function realPeers(n: number): Promise<PeersResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-bench-scale-'))
+  await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
+  const peers: Peer[] = []
+  const result: PeersResult = {
+    formation_s: null,
+    idle_cpu_pct_per_peer: null,
+    rss_mb_per_peer: null,
+    failover_ms: null,
+    gossip_bytes_per_peer_s: null,
+    records_per_peer_s: null,
+    swim_messages_per_peer_s: null,
+  }
+  try {
+    const spec = async (i: number, bootstrap: string[]) => ({
+      name: `p${i}`,
+      dataDir: join(dir, `p${i}`),
+      secretFile: join(dir, 'cluster.key'),
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      bootstrap,
+      extraArgs: ['--membership', MEMBERSHIP],
+      ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
+    })
+    const started = performance.now()
+    const first = new Peer(await spec(0, []))
+    peers.push(first)
+    first.start()
+    const seed = await first.address()
+    for (let i = 1; i < n; i++) {
+      const p = new Peer(await spec(i, [seed]))
+      peers.push(p)
+      p.start()
+    }
+    let leader: { nodeId: string; epoch: number } | undefined
+    const progress = setInterval(() => void census(peers).then((c) => console.error(`${Math.round((performance.now() - started) / 1000)} s: ${c}`)), 10_000)
+    try {
+      leader = await waitFor(
+        () => formed(peers, n),
+        (l) => l !== undefined,
+        FORMATION_TIMEOUT_MS,
+        `${n} peers to form`,
+      )
+    } catch {
+      console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
+    }
+    clearInterval(progress)
+    if (leader !== undefined) result.formation_s = round((performance.now() - started) / 1000, 1)
+    console.error(`formation: ${result.formation_s ?? 'never'} s`)
+    // Idle: let the join traffic settle, then measure CPU, RSS and gossip over a window.
+    await new Promise((r) => setTimeout(r, 5000))
+    for (const [i, p] of peers.entries()) if (!p.running) console.error(`p${i} exited: ${p.output.slice(-8).join(' | ')}`)
+    const pids = peers.filter((p) => p.running).map((p) => p.pid!)
+    const gossipBytes = (p: Peer): Promise<number> =>
+      Promise.all([counter(p, 'dx_net_gossip_rpc_bytes_sent_total'), counter(p, 'dx_net_gossip_rpc_bytes_received_total')]).then(([a, b]) => (a ?? NaN) + (b ?? NaN))
+    const records = (p: Peer): Promise<number> => counter(p, 'dx_cluster_records_total').then((r) => r ?? NaN)
+    const probes = (p: Peer): Promise<number> => counter(p, 'dx_swim_messages_total').then((r) => r ?? 0)
+    const records0 = await Promise.all(peers.map(records))
+    const probes0 = await Promise.all(peers.map(probes))
+    const gossip0 = await Promise.all(peers.map(gossipBytes))
+    const cpu0 = pids.map(cpuTicks)
+    const t0 = performance.now()
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000))
+    const cpu1 = pids.map(cpuTicks)
+    const seconds = (performance.now() - t0) / 1000
+    const gossip1 = await Promise.all(peers.map(gossipBytes))
+    const records1 = await Promise.all(peers.map(records))
+    const probes1 = await Promise.all(peers.map(probes))
+    const perS = (a: number[], b: number[]): number | null => {
+      const xs = b.map((x, i) => (x - a[i]!) / seconds).filter(Number.isFinite)
+      return xs.length === 0 ? null : round(mean(xs), 1)
+    }
+    // Records sent and received; SWIM messages sent and received.
+    result.records_per_peer_s = perS(records0, records1)
+    result.swim_messages_per_peer_s = perS(probes0, probes1)
+    const cpuPct = cpu1.map((c, i) => ((c - cpu0[i]!) / TICKS / seconds) * 100)
+    result.idle_cpu_pct_per_peer = round(mean(cpuPct), 2)
+    result.rss_mb_per_peer = round(mean(pids.map(rssMb)), 0)
+    // Peers whose /metrics did not answer in time (a loaded machine) are left out of the mean.
+    const gossip = gossip1.map((g, i) => (g - gossip0[i]!) / seconds).filter(Number.isFinite)
+    result.gossip_bytes_per_peer_s = gossip.length === 0 ? null : round(mean(gossip), 0)
+    console.error(
+      `idle: cpu ${result.idle_cpu_pct_per_peer}% of a core per peer (max ${round(Math.max(...cpuPct), 1)}%), rss ${result.rss_mb_per_peer} MB per peer, gossip ${result.gossip_bytes_per_peer_s} B/s per peer, records ${result.records_per_peer_s}/s and SWIM messages ${result.swim_messages_per_peer_s}/s per peer (in and out)`,
+    )
+    if (leader !== undefined) {
+      const statuses = await Promise.all(peers.map((p) => p.status()))
+      const victim = peers[statuses.findIndex((s) => s?.nodeId === leader!.nodeId)]!
+      const survivors = peers.filter((p) => p !== victim)
+      const killedAt = performance.now()
+      await victim.kill()
+      try {
+        await waitFor(
+          () => formed(survivors, n - 1),
+          (l) => l !== undefined && l.nodeId !== leader!.nodeId,
+          60_000,
+          'a new leader',
+        )
+        result.failover_ms = Math.round(performance.now() - killedAt)
+      } catch {
+        console.error(`no failover within 60 s: ${await census(survivors)}`)
+      }
+      console.error(`failover: ${result.failover_ms ?? 'none'} ms`)
+    }
+  } finally {
+    await Promise.all(peers.map((p) => p.kill()))
+    await rm(dir, { recursive: true, force: true })
+  }
+  return result
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+const peersResult = values['no-peers'] ? undefined : await realPeers(N)
+const sims: SimScaleResult[] = []
+if (!values['no-sim']) {
+  for (const nodes of SIM_NODES) {
+    const r = await simScale(nodes)
+    console.error(JSON.stringify(r))
+    sims.push(r)
+  }
+}
+const swimSims: ClusterScaleResult[] = []
+if (!values['no-sim']) {
+  for (const nodes of SWIM_SIM_NODES) {
+    const r = runClusterScale({ nodes, seed: 1, membership: 'swim' })
+    console.error(JSON.stringify(r))
+    swimSims.push(r)
+  }
+}
+const biggest = sims.at(-1)
+console.log(
+  JSON.stringify({
+    bench: 'scale',
+    peers: values['no-peers'] ? null : N,
+    membership: MEMBERSHIP,
+    ...(peersResult ?? {
+      formation_s: null,
+      idle_cpu_pct_per_peer: null,
+      rss_mb_per_peer: null,
+      failover_ms: null,
+      gossip_bytes_per_peer_s: null,
+      records_per_peer_s: null,
+      swim_messages_per_peer_s: null,
+    }),
+    sim_nodes: biggest?.nodes ?? null,
+    sim_convergence_s: biggest?.convergence_s ?? null,
+    sim: sims,
+    swim_sim: swimSims.map((r) => ({
+      nodes: r.nodes,
+      formation_s: r.formationMs === null ? null : round(r.formationMs / 1000, 1),
+      convergence_s: r.convergenceMs === null ? null : round(r.convergenceMs / 1000, 1),
+      leaders: r.leaders,
+      records_per_node_s: round(r.recordsPerNodeS, 1),
+      bytes_per_node_s: round(r.bytesPerNodeS, 0),
+      leader_inputs_per_s: round(r.leaderInputsPerS, 0),
+    })),
+  }),
+)

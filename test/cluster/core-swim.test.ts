@@ -1,0 +1,138 @@
+// Goal: the core's membership 'swim' mode: workers publish only on changes and a slow refresh and do
+// not echo the leader; their states and loads come from the liveness source (SWIM); voters keep the
+// record detector and the election elects and holds its lease as before; 'gossip' is unchanged.
+// Method: ClusterCore instances with a shared configuration (3 voters, 3 workers), a fake liveness
+// table, records handed from node to node at once, a manual clock.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ClusterCore, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
+import { loadValues } from '../../src/cluster/swim/load.js'
+import { emptyMetrics, type PersistedClusterState } from '../../src/cluster/types.js'
+import { SeededRandom } from '../../src/env/prng.js'
+
+const VOTERS = ['n0', 'n1', 'n2']
+const WORKERS = ['w0', 'w1', 'w2']
+const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, downAfterMs: 1000, candidateStaggerMs: 100, voters: 3 }
+
+/** A liveness table the test sets by hand, standing in for the SWIM core. */
+class FakeLiveness implements Liveness {
+  readonly states = new Map<string, 'alive' | 'suspect' | 'dead' | 'left'>()
+  readonly loads = new Map<string, { version: number; values: number[] }>()
+  member(id: string) {
+    const status = this.states.get(id)
+    return status === undefined ? undefined : { status, incarnation: 1 }
+  }
+  load(id: string) {
+    return this.loads.get(id)
+  }
+}
+
+function persisted(): PersistedClusterState {
+  return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: VOTERS, workers: WORKERS }, clusterId: 'c' }
+}
+
+function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): ClusterCore[] {
+  return [...VOTERS, ...WORKERS].map(
+    (self) =>
+      new ClusterCore({
+        self,
+        addresses: [],
+        persisted: persisted(),
+        founder: false,
+        options: { ...OPTIONS, membership },
+        random: new SeededRandom(self),
+        nowMs: 0,
+        ...(membership === 'swim' ? { liveness } : {}),
+      }),
+  )
+}
+
+/** Ticks every 10 ms, delivering every record to every other live core at once; returns records sent by node. */
+function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<string>()): Map<string, number> {
+  const sent = new Map<string, number>()
+  for (let now = fromMs + 10; now <= fromMs + ms; now += 10) {
+    const live = cores.filter((c) => !down.has(c.self))
+    for (const c of live) c.tick(now)
+    for (let round = 0; round < 10; round++) {
+      let published = false
+      for (const c of live) {
+        const record = c.takeReady(now).publish
+        if (record === undefined) continue
+        published = true
+        sent.set(c.self, (sent.get(c.self) ?? 0) + 1)
+        for (const other of live) if (other !== c) other.receive(record, now)
+      }
+      if (!published) break
+    }
+  }
+  return sent
+}
+
+test("membership 'swim' needs a liveness source", () => {
+  assert.throws(
+    () => new ClusterCore({ self: 'n0', addresses: [], persisted: persisted(), founder: false, options: { membership: 'swim' }, random: new SeededRandom(1), nowMs: 0 }),
+    /liveness/,
+  )
+})
+
+test("with 'swim', workers stop publishing periodically (and do not echo the leader) while the voters elect and hold a lease", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leaders = cores.filter((c) => c.holdsLease(3000))
+  assert.equal(leaders.length, 1, 'one leader')
+  assert.ok(VOTERS.includes(leaders[0]!.self))
+  const sent = run(cores, 3000, 5000)
+  for (const v of VOTERS) assert.ok((sent.get(v) ?? 0) >= 40, `voter ${v} published ${sent.get(v)} records in 5 s`)
+  // Refresh every 10 s: at most one record each in 5 s (none while nothing changes).
+  for (const w of WORKERS) assert.ok((sent.get(w) ?? 0) <= 1, `worker ${w} published ${sent.get(w)} records in 5 s`)
+  assert.equal(cores.filter((c) => c.holdsLease(8000)).length, 1, 'the lease holds without workers echoing it')
+  // Each node sees every member up: voters by their records, workers by the liveness source.
+  for (const c of cores) for (const m of c.view(8000).members) assert.equal(m.state, 'up', `${c.self} sees ${m.nodeId} ${m.state}`)
+})
+
+test("with 'gossip', the same workers publish at the gossip rate (the cost 'swim' removes)", () => {
+  const cores = cluster('gossip', new FakeLiveness())
+  run(cores, 0, 3000)
+  const sent = run(cores, 3000, 5000)
+  for (const w of WORKERS) assert.ok((sent.get(w) ?? 0) >= 40, `worker ${w} published ${sent.get(w)} records in 5 s`)
+})
+
+test("with 'swim', a worker's state follows SWIM (alive, suspect, dead, left) and its load figures come from SWIM", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const n0 = cores[0]!
+  // w0 has sent no record for seconds: the record detector alone would call it down.
+  assert.equal(n0.memberState('w0', 3000), 'up')
+  liveness.states.set('w0', 'suspect')
+  assert.equal(n0.memberState('w0', 3000), 'suspect')
+  liveness.states.set('w0', 'dead')
+  assert.equal(n0.memberState('w0', 3000), 'down')
+  liveness.states.set('w0', 'left')
+  assert.equal(n0.memberState('w0', 3000), 'leaving')
+  // Voters ignore the liveness source: a voter silent past downAfterMs is down whatever it says.
+  liveness.states.set('n1', 'alive')
+  run(cores, 3000, 3000, new Set(['n1']))
+  assert.equal(n0.memberState('n1', 6000), 'down')
+  liveness.loads.set('w1', { version: 3, values: loadValues({ ...emptyMetrics(), capacity: 8, running: 5, queued: 2 }) })
+  const w1 = n0.view(6000).members.find((m) => m.nodeId === 'w1')!
+  assert.equal(w1.metrics?.running, 5)
+  assert.equal(w1.metrics?.capacity, 8)
+  assert.equal(w1.metrics?.queued, 2)
+  assert.equal(w1.lastSeenMsAgo, 0)
+})
+
+test("with 'swim', a worker's state change (a leave) still goes out, rate limited", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const w2 = cores.find((c) => c.self === 'w2')!
+  w2.leave()
+  run(cores, 3000, 1500)
+  const n0 = cores[0]!
+  assert.equal(n0.memberState('w2', 4500), 'leaving')
+})

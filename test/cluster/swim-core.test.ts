@@ -1,0 +1,259 @@
+// Goal: the SWIM core's protocol rules hold on small clusters: probes are acked, one bad link is
+// routed around by indirect probes, a silent member goes suspect then dead within the Lifeguard
+// timeout bounds, refutation by incarnation wins, confirmations shorten a suspicion, each update is
+// piggybacked exactly ceil(λ·log10(N+1)) times, a node with bad links raises its health score, and
+// load figures travel. Method: cores wired by a synchronous in-test network with per-link drops and
+// a manual clock; messages go through the codec so every one of them is also a valid wire message.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
+import type { SwimMessage } from '../../protocols/swim/types.js'
+import { SwimCore, type SwimConfig, type SwimEvent } from '../../src/cluster/swim/core.js'
+import { SeededRandom } from '../../src/env/prng.js'
+
+interface Sent {
+  readonly at: number
+  readonly from: string
+  readonly to: string
+  readonly message: SwimMessage
+}
+
+/** Cores on a network that delivers at once unless a link is blocked; `down` nodes neither send nor receive. */
+class Net {
+  readonly cores = new Map<string, SwimCore>()
+  readonly events = new Map<string, (SwimEvent & { at: number })[]>()
+  readonly sent: Sent[] = []
+  readonly blocked = new Set<string>()
+  readonly down = new Set<string>()
+  now = 0
+
+  constructor(ids: string[], config: Partial<Omit<SwimConfig, 'self' | 'random'>> = {}, seed = 1) {
+    const rng = new SeededRandom(seed)
+    for (const id of ids) {
+      this.cores.set(id, new SwimCore({ ...config, self: id, random: rng.fork(id) }))
+      this.events.set(id, [])
+    }
+  }
+
+  core(id: string): SwimCore {
+    return this.cores.get(id)!
+  }
+
+  block(a: string, b: string): void {
+    this.blocked.add(`${a}>${b}`)
+    this.blocked.add(`${b}>${a}`)
+  }
+
+  /** Everyone joins through the first node, then the network settles. */
+  form(): void {
+    const [first, ...rest] = [...this.cores.keys()]
+    this.core(first!).join([], this.now)
+    for (const id of rest) this.core(id).join([first!], this.now)
+    this.flush()
+  }
+
+  flush(): void {
+    for (let rounds = 0; rounds < 100; rounds++) {
+      let moved = false
+      for (const [id, core] of this.cores) {
+        const ready = core.ready()
+        for (const e of ready.events) this.events.get(id)!.push({ ...e, at: this.now })
+        for (const { to, message } of ready.messages) {
+          moved = true
+          const bytes = encodeSwim(message)
+          this.sent.push({ at: this.now, from: id, to, message })
+          if (this.down.has(id) || this.down.has(to) || this.blocked.has(`${id}>${to}`)) continue
+          this.cores.get(to)?.receive(id, decodeSwim(bytes), this.now)
+        }
+      }
+      if (!moved) return
+    }
+    throw new Error('the network did not settle')
+  }
+
+  /** Runs the clock in 10 ms steps until `untilMs`. */
+  run(untilMs: number): void {
+    while (this.now < untilMs) {
+      this.now += 10
+      for (const [id, core] of this.cores) if (!this.down.has(id) && core.nextDeadlineMs() <= this.now) core.tick(this.now)
+      this.flush()
+    }
+  }
+
+  eventsAbout(observer: string, member: string, type: SwimEvent['type']): (SwimEvent & { at: number })[] {
+    return this.events.get(observer)!.filter((e) => e.member === member && e.type === type)
+  }
+}
+
+test('probes are acked and nobody is suspected on a healthy network', () => {
+  const net = new Net(['a', 'b', 'c'])
+  net.form()
+  net.run(10_000)
+  for (const id of ['a', 'b', 'c']) {
+    assert.equal(net.core(id).size, 3)
+    assert.equal(net.core(id).healthScore, 0)
+    assert.deepEqual(
+      net.events.get(id)!.filter((e) => e.type !== 'joined'),
+      [],
+    )
+  }
+  const pings = net.sent.filter((s) => s.message.type === 'ping')
+  const acks = net.sent.filter((s) => s.message.type === 'ack')
+  // About one probe per node per 500 ms period, each acked.
+  assert.ok(pings.length >= 50 && pings.length <= 70, `pings ${pings.length}`)
+  assert.equal(acks.length, pings.length)
+  assert.equal(net.sent.filter((s) => s.message.type === 'ping-req').length, 0)
+})
+
+test('an indirect probe saves a member behind one bad link', () => {
+  const net = new Net(['a', 'b', 'c', 'd'])
+  net.form()
+  net.run(3_000)
+  net.block('a', 'b')
+  net.run(30_000)
+  for (const id of ['a', 'b', 'c', 'd']) {
+    assert.deepEqual(
+      net.events.get(id)!.filter((e) => e.type === 'suspect' || e.type === 'dead'),
+      [],
+      `${id} suspected someone`,
+    )
+  }
+  const pingReqs = net.sent.filter((s) => s.message.type === 'ping-req')
+  assert.ok(pingReqs.some((s) => s.from === 'a' && s.message.type === 'ping-req' && s.message.target === 'b'))
+  assert.ok(pingReqs.some((s) => s.from === 'b' && s.message.type === 'ping-req' && s.message.target === 'a'))
+  assert.equal(net.core('a').member('b')?.status, 'alive')
+})
+
+test('a silent member goes suspect, then dead within the Lifeguard bounds', () => {
+  const config = { probeIntervalMs: 500, suspicionMult: 4, suspicionMaxMult: 6 }
+  const net = new Net(['a', 'b', 'c'], config)
+  net.form()
+  net.run(2_000)
+  net.down.add('c')
+  const crashAt = net.now
+  net.run(60_000)
+  const suspect = net.eventsAbout('a', 'c', 'suspect')[0]
+  const dead = net.eventsAbout('a', 'c', 'dead')[0]
+  assert.ok(suspect !== undefined && dead !== undefined, 'a never declared c dead')
+  assert.ok(suspect.at - crashAt <= 3 * 500 + 10, `detected after ${suspect.at - crashAt} ms`)
+  // N = 3: min = 4 · max(1, log10 3) · 500 = 2 s, max = 6 · min = 12 s; one possible confirmation (b).
+  assert.ok(dead.at - suspect.at >= 2_000 - 10, `dead ${dead.at - suspect.at} ms after suspect`)
+  assert.ok(dead.at - suspect.at <= 12_000 + 10, `dead ${dead.at - suspect.at} ms after suspect`)
+  assert.equal(net.core('b').member('c')?.status, 'dead')
+  assert.equal(net.core('a').size, 2)
+})
+
+test('a suspected member refutes with a higher incarnation, and the refutation wins', () => {
+  const net = new Net(['a', 'b', 'c'])
+  net.form()
+  // c tells a (only) that b is suspect at incarnation 0.
+  net.core('a').receive('c', { type: 'ping', seq: 99, incarnation: 0, target: 'a', updates: [{ kind: 'suspect', member: 'b', incarnation: 0, from: 'c' }], loads: [] }, net.now)
+  assert.equal(net.core('a').member('b')?.status, 'suspect')
+  net.run(10_000)
+  assert.equal(net.core('b').incarnation, 1)
+  assert.deepEqual(net.core('a').member('b'), { member: 'b', incarnation: 1, status: 'alive' })
+  assert.deepEqual(
+    net.eventsAbout('a', 'b', 'alive').map((e) => e.incarnation),
+    [1],
+  )
+  assert.equal(net.eventsAbout('a', 'b', 'dead').length, 0)
+  // A stale suspicion of the old incarnation changes nothing any more.
+  net.core('a').receive('c', { type: 'ack', seq: 1, incarnation: 0, updates: [{ kind: 'suspect', member: 'b', incarnation: 0, from: 'c' }], loads: [] }, net.now)
+  assert.equal(net.core('a').member('b')?.status, 'alive')
+  // Refuting cost b some local health (Lifeguard: being suspected hints at a slow node).
+  assert.ok(net.core('b').healthScore <= 1)
+})
+
+test('independent confirmations shorten a suspicion to its minimum', () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `n${i}`)
+  const timeouts: number[] = []
+  for (const confirmers of [0, 2]) {
+    const core = new SwimCore({ self: 'x', random: new SeededRandom(7), probeIntervalMs: 1_000, suspicionMult: 4, suspicionMaxMult: 6 })
+    core.receive('n0', { type: 'sync', reply: true, members: ids.map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+    core.receive('n1', { type: 'ack', seq: 1, incarnation: 0, updates: [{ kind: 'suspect', member: 'n9', incarnation: 0, from: 'n1' }], loads: [] }, 0)
+    for (let i = 0; i < confirmers; i++) {
+      core.receive(`n${2 + i}`, { type: 'ack', seq: 1, incarnation: 0, updates: [{ kind: 'suspect', member: 'n9', incarnation: 0, from: `n${2 + i}` }], loads: [] }, 0)
+      // A repeated confirmation from the same member counts once.
+      core.receive(`n${2 + i}`, { type: 'ack', seq: 1, incarnation: 0, updates: [{ kind: 'suspect', member: 'n9', incarnation: 0, from: `n${2 + i}` }], loads: [] }, 0)
+    }
+    let t = 0
+    while (core.member('n9')?.status === 'suspect' && t < 100_000) {
+      t += 50
+      core.tick(t)
+      // Every probe is answered (n9 too, though it never refutes), so x adds no suspicion of its own.
+      for (const { to, message } of core.ready().messages)
+        if (message.type === 'ping') core.receive(to, { type: 'ack', seq: message.seq, incarnation: 0, updates: [], loads: [] }, t)
+    }
+    timeouts.push(t)
+  }
+  // N = 11: min = 4 · log10(11) · 1 s ≈ 4.17 s, max ≈ 25 s, 2 confirmations expected.
+  assert.ok(timeouts[0]! >= 24_000 && timeouts[0]! <= 25_500, `unconfirmed ${timeouts[0]}`)
+  assert.ok(timeouts[1]! >= 4_100 && timeouts[1]! <= 4_300, `confirmed ${timeouts[1]}`)
+})
+
+test('each update is piggybacked exactly ceil(λ·log10(N+1)) times, then no more', () => {
+  for (const [n, lambda] of [
+    [10, 4],
+    [99, 6],
+  ] as const) {
+    const ids = Array.from({ length: n }, (_, i) => `m${i}`)
+    const core = new SwimCore({ self: 'x', random: new SeededRandom(3), retransmitMult: lambda })
+    core.receive('m0', { type: 'sync', reply: true, members: ids.map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+    core.ready()
+    core.receive('m1', { type: 'ack', seq: 5, incarnation: 0, updates: [{ kind: 'left', member: 'm2', incarnation: 0 }], loads: [] }, 0)
+    let carried = 0
+    for (let i = 0; i < 100; i++) {
+      core.receive(`m${3 + (i % 5)}`, { type: 'ping', seq: i, incarnation: 0, target: 'x', updates: [], loads: [] }, 0)
+      for (const { message } of core.ready().messages) if (message.type === 'ack' && message.updates.some((u) => u.member === 'm2')) carried++
+    }
+    // N counts live members: n - 1 (m2 left) + x.
+    assert.equal(carried, Math.ceil(lambda * Math.log10(n + 1)), `N=${n} λ=${lambda}`)
+  }
+})
+
+test('a node whose links fail raises its health score and slows its probing', () => {
+  const net = new Net(['a', 'b', 'c', 'd'], { suspicionMaxMult: 30 })
+  net.form()
+  for (const peer of ['b', 'c', 'd']) net.blocked.add(`a>${peer}`)
+  net.run(6_000)
+  assert.ok(net.core('a').healthScore >= 3, `health ${net.core('a').healthScore}`)
+  const probes = (from: number, to: number): number => net.sent.filter((s) => s.from === 'a' && s.message.type === 'ping' && s.at > from && s.at <= to).length
+  const early = probes(0, 2_000)
+  net.run(16_000)
+  // Stretched periods: fewer probes per second now than at the start.
+  assert.ok(probes(12_000, 16_000) / 2 < early, `early ${early}/2 s, late ${probes(12_000, 16_000)}/4 s`)
+  for (const peer of ['b', 'c', 'd']) net.blocked.delete(`a>${peer}`)
+  net.run(60_000)
+  assert.equal(net.core('a').healthScore, 0)
+})
+
+test('load figures travel on probes, a bounded few per message, newest version wins', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+  const net = new Net(ids, { maxLoadsPerMessage: 2 })
+  net.form()
+  for (const [i, id] of ids.entries()) net.core(id).setLoad([i, 10 * i])
+  net.run(10_000)
+  for (const id of ids) for (const [i, other] of ids.entries()) if (other !== id) assert.deepEqual(net.core(id).load(other)?.values, [i, 10 * i], `${id} on ${other}`)
+  assert.ok(net.sent.every((s) => s.message.type === 'sync' || s.message.type === 'nack' || s.message.loads.length <= 2))
+  net.core('c').setLoad([99, 1])
+  net.core('c').setLoad([99, 1])
+  net.run(20_000)
+  assert.deepEqual(net.core('a').load('c'), { member: 'c', version: 2, values: [99, 1] })
+})
+
+test('a member that leaves is seen as left, not dead, and is no longer probed', () => {
+  const net = new Net(['a', 'b', 'c', 'd'])
+  net.form()
+  net.run(3_000)
+  net.core('d').leave()
+  net.run(6_000)
+  net.down.add('d')
+  const leftAt = net.now
+  net.run(20_000)
+  for (const id of ['a', 'b', 'c']) {
+    assert.equal(net.core(id).member('d')?.status, 'left', id)
+    assert.equal(net.eventsAbout(id, 'd', 'dead').length, 0, id)
+    assert.equal(net.core(id).size, 3)
+  }
+  assert.equal(net.sent.filter((s) => s.to === 'd' && s.at > leftAt && s.message.type === 'ping').length, 0)
+})

@@ -1,0 +1,120 @@
+// Goal: membership 'swim' (workers probed by SWIM instead of gossiping to all) keeps every property
+// of the cluster scenario, detects a crashed worker, and makes a member's cost flat in N.
+// Method: (1) the real cluster actor driving both cores in the kernel simulator: swarm seeds with
+// every fault (the scenario's invariants and liveness), and a worker crashed on purpose, seen down
+// by every node with the leader unchanged; (2) the real cores at 50 and 200 nodes in the scale
+// harness (sim/swim/cluster-harness.ts): formation, a worker's crash seen by all, one leader
+// throughout, and records and bytes per node per second flat between 50 and 200, unlike 'gossip'.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { runSimulation, type SimOptions } from '../../sim/run.js'
+import { clusterScenario, type ClusterApp } from '../../sim/scenarios/cluster/index.js'
+import { runClusterScale } from '../../sim/swim/cluster-harness.js'
+import type { World } from '../../sim/world.js'
+
+const SEEDS = Math.max(4, Math.round((Number(process.env['DX_SIM_SEEDS'] ?? 500) * 40) / 500))
+
+test(`${SEEDS} swarm seeds with membership 'swim' (3 voters, 4 workers): every invariant holds and every liveness run converges`, async () => {
+  const faults: SimOptions['faults'] = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog']
+  let converged = 0
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const mode = seed % 2 === 0 ? 'liveness' : 'safety'
+    const scenario = clusterScenario({ options: { membership: 'swim', voters: 3 }, convergeBoundMs: 20_000 })
+    const result = await runSimulation(scenario, { seed, nodes: 7, durationMs: 60_000, faults, mode, swarm: true })
+    assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.logTail.slice(-10).join('\n')}`)
+    if (result.liveness !== undefined) converged++
+  }
+  assert.equal(converged, Math.floor(SEEDS / 2))
+})
+
+test("membership 'swim': a crashed worker is seen down by every node within 10 s, the leader stays, and workers stop gossiping", async () => {
+  let victim: string | undefined
+  let leaderBefore: string | undefined
+  let seenDownAt: number | undefined
+  let crashedAt = 0
+  let leaderAfter: string | undefined
+  let topicBefore = 0
+  let topicAfter = 0
+  const base = clusterScenario({ options: { membership: 'swim', voters: 3 } })
+  const leaderOf = (world: World<ClusterApp>): string | undefined => {
+    const l = world.nodes.find((n) => n.app?.handle.leaderEpoch() !== undefined)
+    return l === undefined ? undefined : `${l.id}@${l.app!.handle.leaderEpoch()}`
+  }
+  const scenario = {
+    ...base,
+    liveness: undefined,
+    workload(world: World<ClusterApp>) {
+      world.at(15_000, () => {
+        topicBefore = world.network.stats.topicBytes
+      })
+      world.at(25_000, () => {
+        topicAfter = world.network.stats.topicBytes
+        leaderBefore = leaderOf(world)
+        const config = world.nodes[0]!.app!.handle.view()!.config!
+        victim = config.workers[0]
+        crashedAt = world.nowMs
+        world.crash(world.node(victim!))
+      })
+      for (let t = 25_100; t <= 45_000; t += 100)
+        world.at(t, () => {
+          if (seenDownAt !== undefined || victim === undefined) return
+          const all = world.nodes
+            .filter((n) => n.id !== victim && n.app !== undefined)
+            .every((n) => n.app!.handle.view()!.members.find((m) => m.nodeId === victim)?.state === 'down')
+          if (all) seenDownAt = world.nowMs
+        })
+      world.at(45_000, () => {
+        leaderAfter = leaderOf(world)
+      })
+    },
+  }
+  const result = await runSimulation(scenario, { seed: 5, nodes: 9, durationMs: 46_000, faults: [], mode: 'safety', swarm: false, schedule: [] })
+  assert.deepEqual(result.violations, [], result.logTail.slice(-10).join('\n'))
+  assert.ok(victim !== undefined, 'the leader has workers')
+  assert.ok(seenDownAt !== undefined, `${victim} was never seen down by every node`)
+  assert.ok(seenDownAt - crashedAt <= 10_000, `seen down after ${seenDownAt - crashedAt} ms`)
+  assert.ok(leaderBefore !== undefined && leaderBefore === leaderAfter, `leader ${leaderBefore} -> ${leaderAfter}`)
+  // 3 voters gossip 4 records a second; 6 workers only refresh (every 10 s). With 'gossip' all 9 would.
+  const topicPerS = (topicAfter - topicBefore) / 10
+  assert.ok(topicPerS > 0, 'voters still gossip')
+  const gossip = await gossipTopicBytesPerS()
+  assert.ok(topicPerS < gossip / 2, `topic bytes per second: swim ${topicPerS.toFixed(0)}, gossip ${gossip.toFixed(0)}`)
+})
+
+/** Topic bytes per second of the same 9-node cluster with membership 'gossip', over the same window. */
+async function gossipTopicBytesPerS(): Promise<number> {
+  let before = 0
+  let after = 0
+  const base = clusterScenario({ options: { voters: 3 } })
+  const scenario = {
+    ...base,
+    liveness: undefined,
+    workload(world: World<ClusterApp>) {
+      world.at(15_000, () => (before = world.network.stats.topicBytes))
+      world.at(25_000, () => (after = world.network.stats.topicBytes))
+    },
+  }
+  await runSimulation(scenario, { seed: 5, nodes: 9, durationMs: 25_500, faults: [], mode: 'safety', swarm: false, schedule: [] })
+  return (after - before) / 10
+}
+
+test("scale: the real cores at 50 and 200 nodes with membership 'swim' form, see a crashed worker down within 10 s, keep one leader, and cost the same per node", () => {
+  const small = runClusterScale({ nodes: 50, seed: 1, membership: 'swim' })
+  const large = runClusterScale({ nodes: 200, seed: 1, membership: 'swim' })
+  const show = JSON.stringify({ small, large })
+  for (const r of [small, large]) {
+    assert.ok(r.formationMs !== null, `${r.nodes} nodes never formed: ${show}`)
+    assert.ok(r.convergenceMs !== null && r.convergenceMs <= 10_000, `${r.nodes} nodes: crash seen by all after ${r.convergenceMs} ms: ${show}`)
+    assert.equal(r.leaders, 1, `${r.nodes} nodes: the leader changed: ${show}`)
+    assert.equal(r.falseNotUp, 0, `${r.nodes} nodes: live members seen not up: ${show}`)
+  }
+  assert.ok(large.recordsPerNodeS <= small.recordsPerNodeS * 1.3, `records per node per second grew: ${small.recordsPerNodeS} -> ${large.recordsPerNodeS}`)
+  assert.ok(large.bytesPerNodeS <= small.bytesPerNodeS * 1.3, `bytes per node per second grew: ${small.bytesPerNodeS} -> ${large.bytesPerNodeS}`)
+})
+
+test("scale: with membership 'gossip' the records each node takes in grow with N (the cost 'swim' removes)", () => {
+  const small = runClusterScale({ nodes: 20, seed: 1, membership: 'gossip' })
+  const large = runClusterScale({ nodes: 50, seed: 1, membership: 'gossip' })
+  assert.ok(small.formationMs !== null && large.formationMs !== null, JSON.stringify({ small, large }))
+  assert.ok(large.recordsPerNodeS > small.recordsPerNodeS * 2, `records per node per second: ${small.recordsPerNodeS} -> ${large.recordsPerNodeS}`)
+})
