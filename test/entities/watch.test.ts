@@ -5,7 +5,7 @@
 // 'forget' messages from peers are checked. Method: whole nodes (assembleNode) on the simulator.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { validEnded, validWatchIds } from '../../actors/entities.js'
+import { validEnded, validWatchIds } from '../../src/entities/wire.js'
 import { defineActor } from '../../src/actor/define.js'
 import type { ActorRef, Ask, Terminated } from '../../src/actor/types.js'
 import { entityAddress } from '../../src/entities/address.js'

@@ -4,7 +4,7 @@
 // trusted).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { validDeliver, validDeliverReply, validLate } from '../../actors/entities.js'
+import { validDeliver, validDeliverReply, validLate } from '../../src/entities/wire.js'
 import { DEFAULT_BATCH_LIMITS } from '../../src/entities/router.js'
 import { toWireError } from '../../src/errors.js'
 

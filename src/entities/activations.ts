@@ -1,0 +1,100 @@
+/**
+ * The activations an owner runs (sans-I/O bookkeeping; actors/entities.ts spawns and stops them):
+ * one per key, which ones are idle, and which shards being handed off wait for their last
+ * activation to stop before they are reported released.
+ *
+ * Invariants (asserted): at most one live activation per key in the table (a replaced one is
+ * ignored when it ends); a stopping activation never starts again; a shard is reported released
+ * once, only when no activation of it remains.
+ */
+import { assert } from '../assert.js'
+import type { ActorRef, Message } from '../actor/types.js'
+import type { NodeId } from '../net/types.js'
+import type { Inbound } from './inbound-batches.js'
+import type { Watched } from './owner-watches.js'
+import type { EndReason } from './wire.js'
+
+export interface Activation extends Watched {
+  readonly id: string
+  readonly ref: ActorRef<Message>
+  readonly type: string
+  readonly key: string
+  readonly shard: number
+  readonly epoch: number
+  lastMs: number
+  stopping: boolean
+  /** Why it is stopping, when this node stopped it (idle, handed off: passivated; lease lost: failed-over). */
+  endReason: EndReason | undefined
+  /** Deliveries that arrived while it stopped; offered again once it has. */
+  readonly waiting: Inbound[]
+  /** Watches of this activation: per watcher node, the watch ids that node chose. */
+  readonly watchers: Map<NodeId, Set<number>>
+}
+
+/** The id of the activation of `key` of type `type`. */
+export const activationId = (type: string, key: string): string => `${type}/${key}`
+
+export class Activations {
+  private readonly byId = new Map<string, Activation>()
+  /** Shards being handed off: reported released once their last activation stopped. */
+  private readonly releasing = new Set<number>()
+
+  get(id: string): Activation | undefined {
+    return this.byId.get(id)
+  }
+
+  values(): IterableIterator<Activation> {
+    return this.byId.values()
+  }
+
+  /** Records a new activation of a key (the one it replaces, of an older epoch, is ending). */
+  add(activation: Activation): void {
+    assert(!activation.stopping, 'a stopping activation started')
+    this.byId.set(activation.id, activation)
+  }
+
+  /** `activation` ended: false when a newer activation of its key had taken its place. */
+  remove(activation: Activation): boolean {
+    if (this.byId.get(activation.id) !== activation) return false
+    this.byId.delete(activation.id)
+    return true
+  }
+
+  /** Marks `activation` stopping, for `reason`: false when it already was. */
+  stop(activation: Activation, reason: EndReason): boolean {
+    if (activation.stopping) return false
+    activation.stopping = true
+    activation.endReason = reason
+    return true
+  }
+
+  /** The activations not stopping yet whose last message is older than their type's idle time. */
+  idle(nowMs: number, idleMs: (type: string) => number): Activation[] {
+    const found: Activation[] = []
+    for (const a of this.byId.values()) if (!a.stopping && nowMs - a.lastMs > idleMs(a.type)) found.push(a)
+    return found
+  }
+
+  /** The activations of the shards `shards`. */
+  ofShards(shards: ReadonlySet<number>): Activation[] {
+    return [...this.byId.values()].filter((a) => shards.has(a.shard))
+  }
+
+  /** `shard` is handed off: released once its last activation stopped (see `releasable`). */
+  release(shard: number): void {
+    this.releasing.add(shard)
+  }
+
+  /** The shards no longer handed off (their lease was dropped). */
+  cancelRelease(shards: readonly number[]): void {
+    for (const shard of shards) this.releasing.delete(shard)
+  }
+
+  /** True, once, when `shard` was being handed off and its last activation stopped: report it released now. */
+  releasable(shard: number): boolean {
+    if (!this.releasing.has(shard)) return false
+    for (const a of this.byId.values()) if (a.shard === shard) return false
+    this.releasing.delete(shard)
+    return true
+  }
+}

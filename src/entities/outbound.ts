@@ -1,0 +1,88 @@
+/**
+ * The sender side of a 'deliver' batch (no I/O: actors/entities.ts sends it): the batch's items and
+ * timeout, what each result of its reply means for its message, and the order in which outcomes of
+ * one owner are applied.
+ *
+ * Invariants (asserted): a batch carries one item per message, each with an id of its own (an
+ * ask's or a watch's, 0 for a tell); outcomes towards one owner are applied in the order they were
+ * sent, whatever order their replies come in (see router.ts for why the router needs that).
+ */
+import { assert } from '../assert.js'
+import { fromWireError } from '../errors.js'
+import type { NodeId } from '../net/types.js'
+import type { Delivery, Forward } from './router.js'
+import type { DeliverItem, ItemResult } from './wire.js'
+
+/** A batch ready to send: its items, the ids of its asks and watches (0 for a tell), and how long it may take. */
+export interface OutboundBatch {
+  readonly items: DeliverItem[]
+  readonly ids: number[]
+  readonly timeoutMs: number
+}
+
+/**
+ * The items of `batch`: an ask takes the next id from `nextId`, a watch keeps its own (drawn from the
+ * same counter, the owner names it in 'ended'). The batch may take as long as its longest ask, or
+ * `tellTimeoutMs` for a tell; at least 1 ms.
+ */
+export function outboundBatch(batch: readonly Forward[], nowMs: number, tellTimeoutMs: number, nextId: () => number): OutboundBatch {
+  let timeoutMs = 1
+  for (const f of batch) timeoutMs = Math.max(timeoutMs, f.delivery.reply === undefined ? tellTimeoutMs : Math.max(1, f.delivery.deadlineMs - nowMs))
+  const ids = batch.map((f) => f.delivery.watch?.id ?? (f.delivery.reply === undefined ? 0 : nextId()))
+  const items = batch.map((f, i): DeliverItem => [
+    f.shard,
+    f.epoch,
+    f.delivery.entityType,
+    f.delivery.key,
+    f.delivery.watch === undefined ? f.delivery.body : null,
+    f.delivery.watch !== undefined ? 2 : f.delivery.reply === undefined ? 1 : 0,
+    ids[i]!,
+  ])
+  assert(items.length === batch.length, 'an entity batch lost a message')
+  return { items, ids, timeoutMs }
+}
+
+/** Hands an answer to its asker: a value or an error (an accepted tell has nobody to tell). */
+export function settleDelivery(delivery: Delivery, r: ItemResult): void {
+  if (r[0] === 0) delivery.reply?.resolve(r[1])
+  else if (r[0] === 1) delivery.reply?.reject(fromWireError(r[1]))
+}
+
+/** The distinct (shard, epoch) routes of `batch`, in order of first appearance. */
+export function routesOf(batch: readonly Forward[]): Array<{ shard: number; epoch: number }> {
+  const seen = new Set<string>()
+  const routes: Array<{ shard: number; epoch: number }> = []
+  for (const f of batch) {
+    const id = `${f.shard}/${f.epoch}`
+    if (seen.has(id)) continue
+    seen.add(id)
+    routes.push({ shard: f.shard, epoch: f.epoch })
+  }
+  return routes
+}
+
+/** Per owner, a chain that applies outcomes in the order they were handed over. */
+export class OrderedOutcomes {
+  /** Per owner, the end of the chain. */
+  private readonly chains = new Map<NodeId, Promise<void>>()
+
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  /** Owners with outcomes still to apply. */
+  get pending(): number {
+    return this.chains.size
+  }
+
+  /** Applies `outcome`'s result once every earlier outcome towards `owner` was applied. */
+  add(owner: NodeId, outcome: Promise<() => void>): void {
+    // Never rejects: a failed link would skip every later outcome of this owner.
+    const next = (this.chains.get(owner) ?? Promise.resolve())
+      .then(() => outcome)
+      .then((apply) => apply())
+      .catch(this.onError)
+    this.chains.set(owner, next)
+    void next.then(() => {
+      if (this.chains.get(owner) === next) this.chains.delete(owner)
+    })
+  }
+}
