@@ -6,6 +6,8 @@
  */
 import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 
 interface PeerInit {
@@ -15,7 +17,7 @@ interface PeerInit {
   secretFile: string
   bootstrap?: string
 }
-export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window: number; keys: number; offset: number } | { cmd: 'stop' }
+export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window: number; keys: number; offset: number; profile: boolean } | { cmd: 'stop' }
 export type PeerEvent =
   | { ev: 'ready'; address: string }
   | { ev: 'view'; up: number; leader: boolean }
@@ -35,6 +37,24 @@ const dx = (await import(pathToFileURL(join(root, 'src', 'index.ts')).href)) as 
 const echo = dx.defineEntity<Echo>('echo', { setup: () => ({ echo: (m) => m.body }) })
 const node = await dx.startNode(dx.resolveConfig({ ...init, logLevel: 'error' }, {}), [], [echo])
 send({ ev: 'ready', address: node.addresses[0]! })
+
+/**
+ * Profiles only the pass it wraps (PEER_PROF=DIR), not the start, the warm-up and the stop, which
+ * otherwise outweigh the steady state the bench measures.
+ */
+async function profiled<T>(run: () => Promise<T>): Promise<T> {
+  const dir = process.env.PEER_PROF
+  if (dir === undefined) return run()
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  const result = await run()
+  const { profile } = await session.post('Profiler.stop')
+  await writeFile(join(dir, `peer-${process.pid}.cpuprofile`), JSON.stringify(profile))
+  session.disconnect()
+  return result
+}
 
 async function load(count: number, window: number, keys: number, offset: number): Promise<void> {
   let next = 0
@@ -71,7 +91,8 @@ process.on('message', (m: PeerCommand) => {
     const view = node.cluster.view()
     send({ ev: 'view', up: view?.members.filter((x) => x.state === 'up').length ?? 0, leader: view?.leader !== null && view?.leader !== undefined })
   } else if (m.cmd === 'load') {
-    load(m.count, m.window, m.keys, m.offset).catch((error: unknown) => {
+    const pass = (): Promise<void> => load(m.count, m.window, m.keys, m.offset)
+    ;(m.profile ? profiled(pass) : pass()).catch((error: unknown) => {
       console.error('load failed', error)
       process.exit(1)
     })

@@ -78,7 +78,7 @@ async function round(side: 'A' | 'B', root: string): Promise<Round> {
         ...(bootstrap === undefined ? {} : { bootstrap }),
       }
       const child = fork(join(import.meta.dirname, '_entities-peer.ts'), [], {
-        execArgv: ['--import', 'tsx', ...(process.env.PEER_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir=' + process.env.PEER_PROF])],
+        execArgv: ['--import', 'tsx'],
         env: { ...process.env, DX_ROOT: root, DX_PEER: JSON.stringify(init) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
@@ -93,18 +93,18 @@ async function round(side: 'A' | 'B', root: string): Promise<Round> {
       120_000,
       'a formed cluster',
     )
-    const pass = async (count: number): Promise<{ perS: number; cpuUs: number; retried: number }> => {
+    const pass = async (count: number, profile: boolean): Promise<{ perS: number; cpuUs: number; retried: number }> => {
       const t0 = performance.now()
       const done = peers.map((p) => p.next('loaded', 600_000))
-      peers.forEach((p, n) => p.command({ cmd: 'load', count: Math.ceil(count / PEERS), window: Math.ceil(WINDOW / PEERS), keys: KEYS, offset: n }))
+      peers.forEach((p, n) => p.command({ cmd: 'load', count: Math.ceil(count / PEERS), window: Math.ceil(WINDOW / PEERS), keys: KEYS, offset: n, profile }))
       const loaded = await Promise.all(done)
       const ms = performance.now() - t0
       const asks = loaded.reduce((a, l) => a + l.asks, 0)
       return { perS: asks / (ms / 1000), cpuUs: loaded.reduce((a, l) => a + l.cpuUs, 0) / asks, retried: loaded.reduce((a, l) => a + l.retried, 0) }
     }
-    const warm = await pass(KEYS * 2)
+    const warm = await pass(KEYS * 2, false)
     const load = loadavg()[0]!
-    const measured = await pass(ASKS)
+    const measured = await pass(ASKS, side === 'B')
     return {
       side,
       asksPerS: Math.round(measured.perS),
