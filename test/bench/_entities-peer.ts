@@ -21,7 +21,7 @@ export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window
 export type PeerEvent =
   | { ev: 'ready'; address: string }
   | { ev: 'view'; up: number; leader: boolean }
-  | { ev: 'loaded'; asks: number; ms: number; cpuUs: number; retried: number; errors: Record<string, number> }
+  | { ev: 'loaded'; asks: number; ms: number; cpuUs: number; retried: number; errors: Record<string, number>; frames: number; writes: number }
 
 type Runtime = typeof import('../../src/index.js')
 type Echo = import('../../src/index.js').Ask<{ type: 'echo'; body: string }, string>
@@ -56,7 +56,19 @@ async function profiled<T>(run: () => Promise<T>): Promise<T> {
   return result
 }
 
+/**
+ * The mesh's frame and write counters from this peer's /metrics: frames sent per ask say how many
+ * asks share a batch envelope (each batch and each reply is one frame), writes how many frames
+ * share a socket write.
+ */
+async function meshCounters(): Promise<{ frames: number; writes: number }> {
+  const text = await (await fetch(`http://${init.http}/metrics`)).text()
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+  return { frames: read('dx_net_frames_sent_total'), writes: read('dx_net_writes_total') }
+}
+
 async function load(count: number, window: number, keys: number, offset: number): Promise<void> {
+  const mesh0 = await meshCounters()
   let next = 0
   let retried = 0
   const errors: Record<string, number> = {}
@@ -83,7 +95,9 @@ async function load(count: number, window: number, keys: number, offset: number)
     }),
   )
   const cpu = process.cpuUsage(cpu0)
-  send({ ev: 'loaded', asks: count, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system, retried, errors })
+  const ms = performance.now() - t0
+  const mesh = await meshCounters()
+  send({ ev: 'loaded', asks: count, ms, cpuUs: cpu.user + cpu.system, retried, errors, frames: mesh.frames - mesh0.frames, writes: mesh.writes - mesh0.writes })
 }
 
 process.on('message', (m: PeerCommand) => {
