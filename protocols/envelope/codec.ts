@@ -78,7 +78,9 @@ const MAX_HEADERS = 1024
  * Fast path: tells and asks to the same actor share their `[version, kind, node, path]` prefix, so
  * the codec keeps the encoded prefixes it has seen and reuses them in both directions: encoding
  * packs only the body, and decoding recognises a known prefix byte for byte instead of decoding
- * and validating the address again. Anything unusual falls back to the general path.
+ * and validating the address again. Replies are written and read the same way around their fixed
+ * `[1, 2, id]` prefix. The fast paths write the bytes msgpack writes for the wire array, so either
+ * side may use the general path. Anything unusual falls back to the general path.
  */
 export class EnvelopeCodec {
   readonly maxBytes: number
