@@ -24,7 +24,7 @@ export function checkBody(value: unknown, depth = 0): void {
       }
       if (depth >= BODY_MAX_DEPTH) throw new InvalidEnvelopeError(`message body nests deeper than ${BODY_MAX_DEPTH}`)
       if (Array.isArray(value)) {
-        for (const item of value) checkBody(item, depth + 1)
+        for (let i = 0; i < value.length; i++) checkBody(value[i], depth + 1)
         return
       }
       const proto: unknown = Object.getPrototypeOf(value)

@@ -78,7 +78,9 @@ const MAX_HEADERS = 1024
  * Fast path: tells and asks to the same actor share their `[version, kind, node, path]` prefix, so
  * the codec keeps the encoded prefixes it has seen and reuses them in both directions: encoding
  * packs only the body, and decoding recognises a known prefix byte for byte instead of decoding
- * and validating the address again. Anything unusual falls back to the general path.
+ * and validating the address again. Replies are written and read the same way around their fixed
+ * `[1, 2, id]` prefix. The fast paths write the bytes msgpack writes for the wire array, so either
+ * side may use the general path. Anything unusual falls back to the general path.
  */
 export class EnvelopeCodec {
   readonly maxBytes: number
@@ -109,7 +111,7 @@ export class EnvelopeCodec {
     switch (envelope.kind) {
       case 'tell':
         checkBody(envelope.body)
-        return this.withHeader(this.headerOut(envelope.to, TELL), envelope.body, undefined, 0, transient)
+        return this.withHeader(this.headerOut(envelope.to, TELL), envelope.body, undefined, undefined, transient)
       case 'ask':
         checkBody(envelope.body)
         checkRequestId(envelope.id)
@@ -118,8 +120,7 @@ export class EnvelopeCodec {
       case 'reply':
         checkRequestId(envelope.id)
         checkBody(envelope.body)
-        wire = [ENVELOPE_VERSION, REPLY, envelope.id, envelope.body]
-        break
+        return this.withHeader(REPLY_HEADER, envelope.body, envelope.id, undefined, transient)
       case 'failure':
         checkRequestId(envelope.id)
         checkFailure(envelope.error)
@@ -175,25 +176,44 @@ export class EnvelopeCodec {
     return header
   }
 
-  private withHeader(header: Uint8Array, body: unknown, id: number | undefined, timeoutMs: number, transient: boolean): Uint8Array {
+  /**
+   * `header`, then `id` for a reply (`timeoutMs` undefined); `header`, the body, then `id` and
+   * `timeoutMs` for an ask; `header` and the body for a tell. The numbers are written in place, so
+   * an envelope costs the packed body and the output, nothing per field.
+   */
+  private withHeader(header: Uint8Array, body: unknown, id: number | undefined, timeoutMs: number | undefined, transient: boolean): Uint8Array {
     let packed: Uint8Array
     try {
       packed = this.packr.pack(body)
     } catch (error) {
       throw new InvalidEnvelopeError(`message body cannot be encoded: ${(error as Error).message}`)
     }
-    const tail = id === undefined ? undefined : [packNumber(id), packNumber(timeoutMs)]
-    const length = header.length + packed.length + (tail === undefined ? 0 : tail[0]!.length + tail[1]!.length)
+    const numbers = (id === undefined ? 0 : numberSize(id)) + (id === undefined || timeoutMs === undefined ? 0 : numberSize(timeoutMs))
+    const length = header.length + packed.length + numbers
     if (length > this.maxBytes) throw new EnvelopeTooLargeError(length, this.maxBytes)
     if (transient && length > this.scratch.length) this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2))
     const out = transient ? this.scratch.subarray(0, length) : new Uint8Array(length)
     out.set(header, 0)
-    out.set(packed, header.length)
-    if (tail !== undefined) {
-      out.set(tail[0]!, header.length + packed.length)
-      out.set(tail[1]!, header.length + packed.length + tail[0]!.length)
-    }
+    let at = header.length
+    if (timeoutMs === undefined && id !== undefined) at = writeNumber(out, at, id)
+    out.set(packed, at)
+    at += packed.length
+    if (timeoutMs !== undefined && id !== undefined) writeNumber(out, writeNumber(out, at, id), timeoutMs)
     return out
+  }
+
+  /** The fast path of decode for a reply: `[1, 2, id, body]` with an unsigned integer id, else undefined. */
+  private decodeReply(bytes: Uint8Array): Envelope | undefined {
+    const id = uintAt(bytes, REPLY_HEADER.length)
+    if (id === undefined) return undefined
+    let body: unknown
+    try {
+      body = this.packr.unpack(bytes.subarray(id.end))
+    } catch (error) {
+      throw new InvalidEnvelopeError(`not a msgpack value: ${(error as Error).message}`)
+    }
+    checkBody(body)
+    return { kind: 'reply', id: id.value, body }
   }
 
   /** The fast path of decode: a tell or ask whose prefix this codec has seen before, else undefined. */
@@ -234,7 +254,7 @@ export class EnvelopeCodec {
   /** Decodes one envelope; throws a ProtocolError subclass for anything that is not a valid one. */
   decode(bytes: Uint8Array): Envelope {
     if (bytes.length > this.maxBytes) throw new EnvelopeTooLargeError(bytes.length, this.maxBytes)
-    const fast = this.decodeKnownHeader(bytes)
+    const fast = bytes[0] === REPLY_HEADER[0] && bytes[1] === REPLY_HEADER[1] && bytes[2] === REPLY_HEADER[2] ? this.decodeReply(bytes) : this.decodeKnownHeader(bytes)
     if (fast !== undefined) return fast
     let wire: unknown
     try {
@@ -305,18 +325,58 @@ function encodeHeader(packr: Packr, to: ActorAddress, kind: number): Uint8Array 
   return out
 }
 
-/** msgpack encoding of a non-negative safe integer or a positive float. */
-function packNumber(n: number): Uint8Array {
-  if (Number.isInteger(n) && n < 0x80) return Uint8Array.of(n)
-  const view = new DataView(new ArrayBuffer(9))
-  if (Number.isInteger(n) && n <= 0xffffffff) {
-    view.setUint8(0, 0xce)
-    view.setUint32(1, n)
-    return new Uint8Array(view.buffer, 0, 5)
+/** The `[version, kind]` prefix of a reply, a 4-element array: the id and the body follow. */
+const REPLY_HEADER = Uint8Array.of(0x94, ENVELOPE_VERSION, REPLY)
+
+/**
+ * Bytes of `n` as writeNumber writes it: a non-negative integer below 2^32 as msgpack's smallest
+ * unsigned form, anything else (a larger id, a fractional timeout) as a float64, which msgpack
+ * decoders read back as the same number.
+ */
+function numberSize(n: number): number {
+  if (!Number.isInteger(n) || n > 0xffffffff) return 9
+  return n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5
+}
+
+/** Writes `n` at `at` (see numberSize) and returns the offset after it. */
+function writeNumber(out: Uint8Array, at: number, n: number): number {
+  switch (numberSize(n)) {
+    case 1:
+      out[at] = n
+      return at + 1
+    case 2:
+      out[at] = 0xcc
+      out[at + 1] = n
+      return at + 2
+    case 3:
+      out[at] = 0xcd
+      out[at + 1] = n >>> 8
+      out[at + 2] = n & 0xff
+      return at + 3
+    case 5:
+      out[at] = 0xce
+      out[at + 1] = n >>> 24
+      out[at + 2] = (n >>> 16) & 0xff
+      out[at + 3] = (n >>> 8) & 0xff
+      out[at + 4] = n & 0xff
+      return at + 5
+    default:
+      out[at] = 0xcb
+      new DataView(out.buffer, out.byteOffset + at + 1, 8).setFloat64(0, n)
+      return at + 9
   }
-  view.setUint8(0, 0xcb)
-  view.setFloat64(1, n)
-  return new Uint8Array(view.buffer)
+}
+
+/** The msgpack unsigned integer at `at` (fixint, uint8/16/32), and where it ends; undefined for anything else. */
+function uintAt(bytes: Uint8Array, at: number): { value: number; end: number } | undefined {
+  const h = bytes[at]
+  if (h === undefined) return undefined
+  if (h < 0x80) return { value: h, end: at + 1 }
+  const width = h === 0xcc ? 1 : h === 0xcd ? 2 : h === 0xce ? 4 : 0
+  if (width === 0 || at + 1 + width > bytes.length) return undefined
+  let value = 0
+  for (let i = 1; i <= width; i++) value = value * 256 + bytes[at + i]!
+  return { value, end: at + 1 + width }
 }
 
 /** Length and start of the msgpack string at `at`, for fixstr and str8 only. */

@@ -91,15 +91,17 @@ export class Dispatcher {
     else this.onIdle()
   }
 
+  // The run queue's length is a power of two (64, doubled when full), so positions wrap with a mask:
+  // every message to a cell that was idle (one per entity activation) passes here.
   private push(cell: Runnable): void {
     let queue = this.queue
     if (this.count === queue.length) {
       const next: Runnable[] = new Array(queue.length * 2)
-      for (let k = 0; k < this.count; k++) next[k] = queue[(this.head + k) % queue.length]!
+      for (let k = 0; k < this.count; k++) next[k] = queue[(this.head + k) & (queue.length - 1)]!
       this.queue = queue = next
       this.head = 0
     }
-    queue[(this.head + this.count) % queue.length] = cell
+    queue[(this.head + this.count) & (queue.length - 1)] = cell
     this.count++
   }
 
@@ -107,7 +109,7 @@ export class Dispatcher {
     const queue = this.queue
     const cell = queue[this.head]!
     queue[this.head] = undefined as unknown as Runnable
-    this.head = (this.head + 1) % queue.length
+    this.head = (this.head + 1) & (queue.length - 1)
     this.count--
     return cell
   }

@@ -23,6 +23,7 @@
  * message lost with a peer leaves a gap, never a reordering: tells are at most once, asks fail or
  * time out.
  */
+import { BODY_MAX_DEPTH } from '../../protocols/envelope/index.js'
 import type { ReplyTarget } from '../actor/reply.js'
 import type { NodeId } from '../net/types.js'
 
@@ -285,26 +286,23 @@ function live(delivery: Delivery): boolean {
 /**
  * A cheap estimate of a message's encoded size (msgpack is close to this for strings and bytes and
  * smaller for numbers), walked no further than `limit`: enough to keep batches under the envelope
- * limit without encoding them twice.
+ * limit without encoding them twice. Recursive rather than with a stack array (it runs for every
+ * message sent to another peer), and no deeper than the codec accepts: a deeper body is refused
+ * when its batch is encoded, so what lies below does not matter here.
  */
-export function approxBytes(value: unknown, limit: number): number {
-  let total = 0
-  const stack: unknown[] = [value]
-  while (stack.length > 0 && total <= limit) {
-    const v = stack.pop()
-    if (typeof v === 'string') total += v.length * 3 + 5
-    else if (v instanceof Uint8Array) total += v.byteLength + 5
-    else if (Array.isArray(v)) {
-      total += 5
-      for (const x of v) stack.push(x)
-    } else if (v !== null && typeof v === 'object') {
-      total += 5
-      // for-in, not Object.entries: no array per object on the path of every message.
-      for (const k in v) {
-        total += k.length + 2
-        stack.push((v as Record<string, unknown>)[k])
-      }
-    } else total += 9
+export function approxBytes(value: unknown, limit: number, depth = 0): number {
+  if (typeof value === 'string') return value.length * 3 + 5
+  if (value === null || typeof value !== 'object' || depth > BODY_MAX_DEPTH) return 9
+  if (value instanceof Uint8Array) return value.byteLength + 5
+  let total = 5
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && total <= limit; i++) total += approxBytes(value[i], limit - total, depth + 1)
+    return total
+  }
+  // for-in, not Object.entries: no array per object on the path of every message.
+  for (const k in value) {
+    if (total > limit) break
+    total += k.length + 2 + approxBytes((value as Record<string, unknown>)[k], limit - total, depth + 1)
   }
   return total
 }

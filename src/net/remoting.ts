@@ -168,11 +168,12 @@ export class RemoteMessaging implements RemoteDelivery {
     }
     let bytes: Uint8Array
     try {
-      bytes = this.codec.encode(envelope)
+      // Network.send copies the bytes, as for a send.
+      bytes = this.codec.encodeTransient(envelope)
     } catch (error) {
       if (envelope.kind !== 'reply') throw error
       const wire = toWireError(error, 'ERR_REMOTE')
-      bytes = this.codec.encode({
+      bytes = this.codec.encodeTransient({
         kind: 'failure',
         id: envelope.id,
         error: { ...wire, message: `reply could not be encoded: ${wire.message}`.slice(0, WIRE_ERROR_MESSAGE_MAX_CHARS) },

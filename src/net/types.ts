@@ -28,6 +28,7 @@ export interface Network {
    * Queues one message for `to` on `protocol`. While a connection lasts, messages to one peer on one
    * protocol arrive in order; when it breaks, messages in flight are lost. Returns false, sending
    * nothing, when the peer's outbound queue is full (flow control) or the peer cannot be reached.
+   * The payload is copied before this returns: callers may reuse its buffer (remoting does).
    */
   send(to: NodeId, protocol: string, payload: Uint8Array): boolean
 

@@ -6,6 +6,8 @@
  */
 import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
 
 interface PeerInit {
@@ -15,11 +17,11 @@ interface PeerInit {
   secretFile: string
   bootstrap?: string
 }
-export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window: number; keys: number; offset: number } | { cmd: 'stop' }
+export type PeerCommand = { cmd: 'view' } | { cmd: 'load'; count: number; window: number; keys: number; offset: number; profile: boolean } | { cmd: 'stop' }
 export type PeerEvent =
   | { ev: 'ready'; address: string }
   | { ev: 'view'; up: number; leader: boolean }
-  | { ev: 'loaded'; asks: number; ms: number; cpuUs: number; retried: number; errors: Record<string, number> }
+  | { ev: 'loaded'; asks: number; ms: number; cpuUs: number; retried: number; errors: Record<string, number>; frames: number; writes: number }
 
 type Runtime = typeof import('../../src/index.js')
 type Echo = import('../../src/index.js').Ask<{ type: 'echo'; body: string }, string>
@@ -36,7 +38,37 @@ const echo = dx.defineEntity<Echo>('echo', { setup: () => ({ echo: (m) => m.body
 const node = await dx.startNode(dx.resolveConfig({ ...init, logLevel: 'error' }, {}), [], [echo])
 send({ ev: 'ready', address: node.addresses[0]! })
 
+/**
+ * Profiles only the pass it wraps (PEER_PROF=DIR), not the start, the warm-up and the stop, which
+ * otherwise outweigh the steady state the bench measures.
+ */
+async function profiled<T>(run: () => Promise<T>): Promise<T> {
+  const dir = process.env.PEER_PROF
+  if (dir === undefined) return run()
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  const result = await run()
+  const { profile } = await session.post('Profiler.stop')
+  await writeFile(join(dir, `peer-${process.pid}.cpuprofile`), JSON.stringify(profile))
+  session.disconnect()
+  return result
+}
+
+/**
+ * The mesh's frame and write counters from this peer's /metrics: frames sent per ask say how many
+ * asks share a batch envelope (each batch and each reply is one frame), writes how many frames
+ * share a socket write.
+ */
+async function meshCounters(): Promise<{ frames: number; writes: number }> {
+  const text = await (await fetch(`http://${init.http}/metrics`)).text()
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+  return { frames: read('dx_net_frames_sent_total'), writes: read('dx_net_writes_total') }
+}
+
 async function load(count: number, window: number, keys: number, offset: number): Promise<void> {
+  const mesh0 = await meshCounters()
   let next = 0
   let retried = 0
   const errors: Record<string, number> = {}
@@ -63,7 +95,9 @@ async function load(count: number, window: number, keys: number, offset: number)
     }),
   )
   const cpu = process.cpuUsage(cpu0)
-  send({ ev: 'loaded', asks: count, ms: performance.now() - t0, cpuUs: cpu.user + cpu.system, retried, errors })
+  const ms = performance.now() - t0
+  const mesh = await meshCounters()
+  send({ ev: 'loaded', asks: count, ms, cpuUs: cpu.user + cpu.system, retried, errors, frames: mesh.frames - mesh0.frames, writes: mesh.writes - mesh0.writes })
 }
 
 process.on('message', (m: PeerCommand) => {
@@ -71,7 +105,8 @@ process.on('message', (m: PeerCommand) => {
     const view = node.cluster.view()
     send({ ev: 'view', up: view?.members.filter((x) => x.state === 'up').length ?? 0, leader: view?.leader !== null && view?.leader !== undefined })
   } else if (m.cmd === 'load') {
-    load(m.count, m.window, m.keys, m.offset).catch((error: unknown) => {
+    const pass = (): Promise<void> => load(m.count, m.window, m.keys, m.offset)
+    ;(m.profile ? profiled(pass) : pass()).catch((error: unknown) => {
       console.error('load failed', error)
       process.exit(1)
     })

@@ -59,6 +59,9 @@ interface Round {
   cpuUsPerAsk: number
   warmAsksPerS: number
   retried: number
+  /** Mesh frames (envelopes) and socket writes sent by all peers per measured ask. */
+  framesPerAsk: number
+  writesPerAsk: number
   load: number
 }
 
@@ -78,7 +81,7 @@ async function round(side: 'A' | 'B', root: string): Promise<Round> {
         ...(bootstrap === undefined ? {} : { bootstrap }),
       }
       const child = fork(join(import.meta.dirname, '_entities-peer.ts'), [], {
-        execArgv: ['--import', 'tsx', ...(process.env.PEER_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir=' + process.env.PEER_PROF])],
+        execArgv: ['--import', 'tsx'],
         env: { ...process.env, DX_ROOT: root, DX_PEER: JSON.stringify(init) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
@@ -93,24 +96,33 @@ async function round(side: 'A' | 'B', root: string): Promise<Round> {
       120_000,
       'a formed cluster',
     )
-    const pass = async (count: number): Promise<{ perS: number; cpuUs: number; retried: number }> => {
+    const pass = async (count: number, profile: boolean): Promise<{ perS: number; cpuUs: number; retried: number; frames: number; writes: number }> => {
       const t0 = performance.now()
       const done = peers.map((p) => p.next('loaded', 600_000))
-      peers.forEach((p, n) => p.command({ cmd: 'load', count: Math.ceil(count / PEERS), window: Math.ceil(WINDOW / PEERS), keys: KEYS, offset: n }))
+      peers.forEach((p, n) => p.command({ cmd: 'load', count: Math.ceil(count / PEERS), window: Math.ceil(WINDOW / PEERS), keys: KEYS, offset: n, profile }))
       const loaded = await Promise.all(done)
       const ms = performance.now() - t0
       const asks = loaded.reduce((a, l) => a + l.asks, 0)
-      return { perS: asks / (ms / 1000), cpuUs: loaded.reduce((a, l) => a + l.cpuUs, 0) / asks, retried: loaded.reduce((a, l) => a + l.retried, 0) }
+      const sum = (f: (l: (typeof loaded)[number]) => number): number => loaded.reduce((a, l) => a + f(l), 0)
+      return {
+        perS: asks / (ms / 1000),
+        cpuUs: sum((l) => l.cpuUs) / asks,
+        retried: sum((l) => l.retried),
+        frames: sum((l) => l.frames) / asks,
+        writes: sum((l) => l.writes) / asks,
+      }
     }
-    const warm = await pass(KEYS * 2)
+    const warm = await pass(KEYS * 2, false)
     const load = loadavg()[0]!
-    const measured = await pass(ASKS)
+    const measured = await pass(ASKS, side === 'B')
     return {
       side,
       asksPerS: Math.round(measured.perS),
       cpuUsPerAsk: Math.round(measured.cpuUs * 10) / 10,
       warmAsksPerS: Math.round(warm.perS),
       retried: warm.retried + measured.retried,
+      framesPerAsk: Math.round(measured.frames * 1000) / 1000,
+      writesPerAsk: Math.round(measured.writes * 1000) / 1000,
       load: Math.round(load * 10) / 10,
     }
   } finally {

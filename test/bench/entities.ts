@@ -7,8 +7,11 @@
  * so requests and replies cross processes as in a real cluster. A B A B: A is BASE (a git revision,
  * default HEAD~1, extracted with git archive to a temporary directory), B this checkout, ROUNDS
  * rounds each, a fresh cluster per round; BASE=none measures only this checkout. cpu_us_per_ask sums
- * the three peers' CPU over the measured pass. Prints one JSON object on the last line, with the
- * load average before and after. PEER_PROF=DIR writes each peer's --cpu-prof profile to DIR.
+ * the three peers' CPU over the measured pass; framesPerAsk and writesPerAsk (per round) count the
+ * mesh frames and socket writes of all peers per ask, from their /metrics: how many asks share an
+ * envelope and how many envelopes a write. Prints one JSON object on the last line, with the
+ * load average before and after. PEER_PROF=DIR writes a CPU profile of each B peer's measured pass
+ * (only that pass: start, warm-up and stop would outweigh it) to DIR, peer-<pid>.cpuprofile.
  *
  * ONLY=inprocess runs the older suite with three peers in this process:
  * - asks/s: 10,000 keys of an echo entity, asks from all three peers with a window in flight;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { pack } from 'msgpackr'
+import { pack, Packr } from 'msgpackr'
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
 import { ProtocolError } from '../../protocols/errors.js'
 
@@ -138,3 +138,27 @@ function normalize(value: unknown): unknown {
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]))
   return value
 }
+
+test('the fast paths write exactly what msgpack writes for the wire array, and read what any msgpack encoder wrote', () => {
+  // The codec writes request ids, timeouts and the reply prefix itself instead of packing an array;
+  // a peer that packs the whole array (or an older codec) must read the same envelope, and vice versa.
+  const general = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+  const numbers = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER]
+  const to = { node: 'n1', path: '/user/echo' }
+  for (const id of numbers) {
+    for (const timeoutMs of [...numbers.slice(1), 0.5, 1234.75]) {
+      const ask: Envelope = { kind: 'ask', to, body: { type: 'x' }, id, timeoutMs }
+      const wire = general.pack([1, 1, to.node, to.path, ask.body, id, timeoutMs])
+      assert.deepEqual(Buffer.from(codec.encode(ask)), Buffer.from(wire), `ask id ${id} timeout ${timeoutMs}`)
+      assert.deepEqual(codec.decode(wire), ask)
+    }
+    const reply: Envelope = { kind: 'reply', id, body: ['ok', id] }
+    const wire = general.pack([1, 2, id, reply.body])
+    assert.deepEqual(Buffer.from(codec.encode(reply)), Buffer.from(wire), `reply id ${id}`)
+    assert.deepEqual(codec.decode(wire), reply)
+    assert.deepEqual(codec.decode(codec.encodeTransient(reply)), reply)
+  }
+  for (const id of [-1, 1.5]) assert.throws(() => codec.decode(general.pack([1, 2, id, null])), ProtocolError)
+  assert.throws(() => codec.decode(Uint8Array.of(0x94, 1, 2, 0xcd, 0x01)), ProtocolError, 'a truncated id')
+  assert.throws(() => codec.decode(Uint8Array.of(0x94, 1, 2, 0x05, 0xc0, 0xc0)), ProtocolError, 'bytes after the body')
+})
