@@ -87,6 +87,12 @@ export function replicatorActor(init: ReplicatorInit) {
   const commitTimeoutMs = init.commitTimeoutMs ?? 5000
   /** Created here, not in setup, so that the highest epoch led outlives actor restarts (leadership.ts). */
   const leadership = new Leadership()
+  /**
+   * Bumped with every new core, so completions of a previous log are ignored. Kept out of setup: a
+   * restarted actor gets its previous incarnation's completions too (same mailbox), and a count
+   * starting again at 0 took them for its own ("opDone without an operation under way").
+   */
+  let generation = 0
   return defineActor<ReplicatorMsg>({
     // Replication traffic arrives on its own network protocol, whose sender the network port
     // authenticates; the leader's job-log session and the actor's own timers and I/O completions are
@@ -100,8 +106,6 @@ export function replicatorActor(init: ReplicatorInit) {
       leadership.restart()
       let log: ReplicaLog | undefined
       let core: ReplicationCore | undefined
-      /** Bumped with every new core, so completions of a previous log are ignored. */
-      let generation = 0
       /** The commit index last told to the cluster handle (it keeps the highest). */
       let reportedCommit = -1
       const waiters = new ReplicationWaiters(commitTimeoutMs)

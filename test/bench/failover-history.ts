@@ -134,6 +134,8 @@ try {
           } catch (error) {
             retried++
             console.error(`${Math.round((performance.now() - started) / 1000)} s: batch retried after ${String(error).slice(0, 200)}`)
+            // What the peers logged (warnings and errors) before the first few of these, to tell a slow election from a stall.
+            if (retried <= 3) for (const p of peers) console.error(`  ${p.spec.name}: ${p.output.slice(-15).join(`\n  ${p.spec.name}: `)}`)
           }
         }
         const now = performance.now()
