@@ -4,7 +4,8 @@
  * in-process peer without job types; then the leader's resident memory is read and it is killed
  * with -9, and failover is the time from the kill until a survivor acknowledges a new job. With
  * snapshots and retention, neither should grow with the history (goals: failover under 2,000 ms,
- * leader RSS under 250 MB). Environment: HISTORY (jobs), IN_FLIGHT (batches of 1,000 in flight),
+ * leader RSS under 250 MB). Environment: HISTORY (jobs), SUBMIT_S (stop submitting after so many seconds
+ * and measure with the history reached, for a loaded machine), IN_FLIGHT (batches of 1,000 in flight),
  * PEER_ARGS (extra `distributex start` options, space-separated), NODE_ARGS (extra node options for the peers, space-separated, to compare V8 settings), POLL_S
  * (every so many seconds, each peer's RSS and V8 heap from /proc and /metrics on stderr, to see where
  * the memory goes during the run; 0 = off), PEER_BIN (the peers' executable: by default this checkout's
@@ -30,6 +31,7 @@ const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 6)
 const PEER_ARGS = (process.env.PEER_ARGS ?? '').split(' ').filter((a) => a !== '')
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
 const POLL_S = Number(process.env.POLL_S ?? 0)
+const SUBMIT_S = Number(process.env.SUBMIT_S ?? Infinity)
 const BATCH = 1000
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const PEER_BIN = process.env.PEER_BIN === undefined ? undefined : resolve(process.env.PEER_BIN)
@@ -122,7 +124,7 @@ try {
     let lastProgress = performance.now()
     let longestStallMs = 0
     const lane = async (): Promise<void> => {
-      while (submitted < HISTORY) {
+      while (submitted < HISTORY && performance.now() - started < SUBMIT_S * 1000) {
         submitted += BATCH
         // A leader change under load can outlast the client's wait: the batch is sent again (as new
         // jobs: the history only grows), and the wait is reported rather than ending the run.
