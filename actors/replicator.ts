@@ -4,11 +4,18 @@
  * node: on the leader it replicates the log to the voters and serves the job-log session of the
  * scheduler (src/replication/job-log.ts) by asks; on the others it takes the leader's appends.
  *
+ * A thin driver: it carries out what sans-I/O modules of src/replication/ decide.
+ * - core.ts: the log's replication (appends, matches, commit, catch-up, compaction);
+ * - leadership.ts: which epoch the core leads, from the cluster's view, and why a request for
+ *   another epoch is refused (retry, or fenced for good);
+ * - waiters.ts: the session's fences, appends and compactions until committed or timed out;
+ * - matches.ts: the followers' durable matches the election is told; learners.ts: who else gets
+ *   the log; requests.ts: append checks and reads of committed records.
+ *
  * Duties and order:
  * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
  *   leads it, with voters = config().members), and whom it follows (appends from anyone else are
- *   refused); the learners (non-voters that get the log, src/replication/learners.ts) are read
- *   by ticks, every 250 ms at most;
+ *   refused); the learners are read by ticks, every 250 ms at most;
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
  *   commit index (on the leader, so that voters are made only of members holding it), starts it
@@ -20,20 +27,23 @@
  *   it, and only then reports its position again.
  */
 import { defineActor } from '../src/actor/define.js'
-import type { DeferredReply } from '../src/actor/types.js'
-import { InvalidArgumentError, toError } from '../src/errors.js'
+import { toError } from '../src/errors.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import { ReplicationCore } from '../src/replication/core.js'
+import { Leadership } from '../src/replication/leadership.js'
 import { chooseLearners } from '../src/replication/learners.js'
+import { MatchesReport } from '../src/replication/matches.js'
 import type { ReplicationHandle } from '../src/replication/handle.js'
 import type { ReplicatedLogRequest } from '../src/replication/protocol.js'
-import type { Following, LocalOp, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
-import { FencedError, JobLogUnavailableError } from '../src/storage/errors.js'
-import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
-import { decodeReplication, REPLICATION_PAYLOAD_MAX_BYTES, REPLICATION_PROTOCOL, ReplicationEncoder, type ReplicationMessage } from '../protocols/replication/codec.js'
+import { checkAppend, readCommitted } from '../src/replication/requests.js'
+import type { Following, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
+import { ReplicationWaiters } from '../src/replication/waiters.js'
+import { JobLogUnavailableError } from '../src/storage/errors.js'
+import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
+import { decodeReplication, REPLICATION_PROTOCOL, ReplicationEncoder, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
 import type { ClusterHandle } from '../src/cluster/handle.js'
-import type { ClusterConfig } from '../src/cluster/types.js'
+import { InvalidArgumentError } from '../src/errors.js'
 
 export type ReplicatorMsg =
   | ReplicatedLogRequest
@@ -73,39 +83,16 @@ const IDLE_TICK_MS = 1000
 /** Least time between two refreshes of the learners (a leader ticks every 25 ms). */
 const LEARNERS_REFRESH_MS = 250
 
-/** Bytes per read of the local log. */
-const READ_MAX_BYTES = 4 * 1024 * 1024
-
-interface FenceWaiter {
-  readonly epoch: number
-  readonly reply: DeferredReply<void>
-  readonly sinceMs: number
-  /**
-   * The leader's log end when the fence was asked: the fence waits until that is committed too. A
-   * scheduler restarted within its epoch fences again, and its previous incarnation's appends may
-   * still be on their way to a majority; were the fence to answer at once, the replay would read
-   * below them, and a record committed just after (a job's result) would be missed and recorded
-   * again, differently.
-   */
-  readonly end: number
-}
-
-interface AppendWaiter {
-  readonly first: number
-  readonly end: number
-  readonly reply: DeferredReply<number>
-  readonly sinceMs: number
-}
-
 export function replicatorActor(init: ReplicatorInit) {
   const commitTimeoutMs = init.commitTimeoutMs ?? 5000
+  /** Created here, not in setup, so that the highest epoch led outlives actor restarts (leadership.ts). */
+  const leadership = new Leadership()
   /**
-   * The highest epoch a core of this incarnation led. A log reopened after a failure (or by a
-   * restarted actor) may have lost entries this node sent in that epoch, so leading the same epoch
-   * again could give one (index, epoch) two different entries: only newer epochs are led. Kept out
-   * of setup so that it outlives actor restarts.
+   * Bumped with every new core, so completions of a previous log are ignored. Kept out of setup: a
+   * restarted actor gets its previous incarnation's completions too (same mailbox), and a count
+   * starting again at 0 took them for its own ("opDone without an operation under way").
    */
-  let highestLed = 0
+  let generation = 0
   return defineActor<ReplicatorMsg>({
     // Replication traffic arrives on its own network protocol, whose sender the network port
     // authenticates; the leader's job-log session and the actor's own timers and I/O completions are
@@ -116,25 +103,13 @@ export function replicatorActor(init: ReplicatorInit) {
       const { env, self } = ctx
       const clock = env.clock
       const cluster = init.cluster
+      leadership.restart()
       let log: ReplicaLog | undefined
       let core: ReplicationCore | undefined
-      /** Bumped with every new core, so completions of a previous log are ignored. */
-      let generation = 0
-      /** The epoch the core leads, as told by the cluster handle. */
-      let ledEpoch: number | undefined
-      /** An epoch in which a voter told us of a newer one: not led again. */
-      let deposedIn = 0
-      /** The core that led `highestLed`. */
-      let ledCore: ReplicationCore | undefined
-      /** The configuration and learners the core was last given (both are replaced on change, never changed in place). */
-      let syncedConfig: ClusterConfig | null | undefined
-      let syncedLearners: readonly NodeId[] | undefined
       /** The commit index last told to the cluster handle (it keeps the highest). */
       let reportedCommit = -1
-      const fences: FenceWaiter[] = []
-      const appends: AppendWaiter[] = []
-      /** Compactions waiting to be durable here (followers follow with later appends). */
-      const compactions: Array<{ readonly offset: number; readonly reply: DeferredReply<void> }> = []
+      const waiters = new ReplicationWaiters(commitTimeoutMs)
+      const matches = new MatchesReport()
       let invalidFrames = 0
       let failures = 0
       let framesSent = 0
@@ -148,7 +123,7 @@ export function replicatorActor(init: ReplicatorInit) {
       let tickMs = 0
       /** Ticks fast while there is time-driven work (leading, waiters), slowly otherwise. */
       const pace = (): void => {
-        const want = ledEpoch !== undefined || fences.length > 0 || appends.length > 0 || compactions.length > 0 ? fastTickMs : idleTickMs
+        const want = leadership.ledEpoch !== undefined || waiters.pending ? fastTickMs : idleTickMs
         if (want === tickMs) return
         tickMs = want
         ctx.timers.every('tick', tickMs, { type: 'tick' })
@@ -166,7 +141,7 @@ export function replicatorActor(init: ReplicatorInit) {
         core === undefined
           ? undefined
           : {
-              leaderEpoch: ledEpoch === undefined ? undefined : core.leaderEpoch,
+              leaderEpoch: leadership.ledEpoch === undefined ? undefined : core.leaderEpoch,
               commitEnd: core.commitEnd,
               durableEnd: core.durable,
               start: core.startIndex,
@@ -186,7 +161,7 @@ export function replicatorActor(init: ReplicatorInit) {
         }
         log = opened
         generation++
-        ledEpoch = undefined
+        leadership.forgetCore()
         core = new ReplicationCore(
           { self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) },
           clock.monotonicMs(),
@@ -196,30 +171,15 @@ export function replicatorActor(init: ReplicatorInit) {
         flush()
       }
 
-      const failWaiters = (fenceError: Error, appendError: Error): void => {
-        for (const w of fences.splice(0)) w.reply.reject(fenceError)
-        for (const w of appends.splice(0)) w.reply.reject(appendError)
-        for (const w of compactions.splice(0)) w.reply.reject(fenceError)
-      }
-
-      /** Why a fence or append for `epoch` cannot be served by this node's log. */
-      const fenced = (epoch: number): Error => {
-        const known = cluster.leader()?.epoch
-        if (known !== undefined && known > epoch) return new FencedError(epoch, known)
-        // A lapsed lease on an epoch this core led, or may yet lead (the lease lapsed before the first
-        // sync saw it held), may come back, and sync then leads it: the caller retries instead of
-        // giving up the lead over a slow event loop.
-        if ((epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn)
-          return new JobLogUnavailableError(`this node's lease on epoch ${epoch} lapsed; appends resume if it comes back`, false)
-        return new FencedError(epoch, undefined, `this node's replica log does not lead epoch ${epoch} (it lost the lead, or reopened its log and waits for a newer epoch)`)
-      }
+      /** Why a request for `epoch` cannot be served by this node's log (the core exists, and does not lead it). */
+      const refusal = (epoch: number, c: ReplicationCore): Error => leadership.unavailable(epoch, cluster.leader()?.epoch, c)
 
       /**
        * Members that get the log without voting (src/replication/learners.ts), refreshed by ticks
        * at most every LEARNERS_REFRESH_MS: building the whole view (each member's failure detector)
        * on every input cost more than the replication itself, and on every 25 ms tick of a leader
        * it was a sixth of an idle peer's timer CPU. Only liveness depends on them; the voters are
-       * read before every input. Replaced only when they change, so `sync` compares identities.
+       * read before every input. Replaced only when they change, so leadership compares identities.
        */
       let learners: readonly NodeId[] = []
       let learnersAtMs = -Infinity
@@ -230,92 +190,19 @@ export function replicatorActor(init: ReplicatorInit) {
         if (next.length !== learners.length || next.some((id, i) => id !== learners[i])) learners = next
       }
 
-      /** Aligns the core with the cluster's view: leading, voters, stepping down. */
+      /** Aligns the core with the cluster's view (leadership.ts); returns whom this node follows. */
       const sync = (): Following | undefined => {
-        if (core === undefined) return undefined
-        const epoch = cluster.leaderEpoch()
-        const now = clock.monotonicMs()
-        if (ledEpoch !== undefined && (epoch !== ledEpoch || core.deposedByEpoch !== undefined)) {
-          if (core.deposedByEpoch !== undefined) deposedIn = ledEpoch
-          const lost = ledEpoch
-          core.stepDown()
-          ledEpoch = undefined
+        const c = core
+        if (c === undefined) return undefined
+        const config = cluster.config()
+        leadership.sync(c, { epoch: cluster.leaderEpoch(), config, voters: config?.members ?? [], learners }, clock.monotonicMs(), (lost) =>
           // As for a fence asked now: a lapsed lease (no newer epoch known) is retried, not final.
           // A FencedError here made the scheduler of a leader whose lease lapsed for a moment under
           // event-loop lag stop for good, and the node resign its lead (issue 9's election livelock).
-          failWaiters(fenced(lost), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true))
-        }
-        const config = cluster.config()
-        const voters = config?.members ?? []
-        // Re-leading the epoch of this core (after a lease lapse) is safe: its log was never cut.
-        if (ledEpoch === undefined && epoch !== undefined && (epoch > highestLed || (epoch === highestLed && ledCore === core)) && epoch > deposedIn) {
-          core.lead(epoch, voters, now, learners)
-          ledEpoch = epoch
-          highestLed = epoch
-          ledCore = core
-          syncedConfig = config
-          syncedLearners = learners
-        } else if (ledEpoch !== undefined && (config !== syncedConfig || learners !== syncedLearners)) {
-          syncedConfig = config
-          syncedLearners = learners
-          core.setVoters(voters, now, learners)
-        }
+          waiters.failAll(refusal(lost, c), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true)),
+        )
         const leader = cluster.leader()
         return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }
-      }
-
-      const startOp = (op: LocalOp): void => {
-        const l = log!
-        const gen = generation
-        const done = op.kind === 'write' ? l.write(op.from, op.entries) : op.kind === 'compact' ? l.compact(op.index) : l.reset(op.start, op.prevEpoch)
-        done.then(
-          () => self.tell({ type: 'opDone', generation: gen, error: undefined }),
-          (error: unknown) => self.tell({ type: 'opDone', generation: gen, error: toError(error) }),
-        )
-      }
-
-      const settle = (): void => {
-        const c = core
-        if (c === undefined) return
-        const now = clock.monotonicMs()
-        for (let i = 0; i < fences.length; i++) {
-          const w = fences[i]!
-          const noop = c.noopIndex
-          if (ledEpoch === w.epoch && noop !== undefined && c.commitEnd > noop && c.commitEnd >= w.end) w.reply.resolve()
-          else if (now - w.sinceMs > commitTimeoutMs)
-            w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged epoch ${w.epoch}'s first entry within ${commitTimeoutMs} ms`, false))
-          else continue
-          fences.splice(i--, 1)
-        }
-        for (let i = 0; i < appends.length; i++) {
-          const w = appends[i]!
-          if (c.commitEnd >= w.end) w.reply.resolve(w.first)
-          else if (now - w.sinceMs > commitTimeoutMs)
-            w.reply.reject(new JobLogUnavailableError(`no majority of voters acknowledged the records within ${commitTimeoutMs} ms; they may still be committed`, true))
-          else continue
-          appends.splice(i--, 1)
-        }
-        for (let i = 0; i < compactions.length; i++) {
-          if (c.startIndex < compactions[i]!.offset) continue
-          compactions[i]!.reply.resolve()
-          compactions.splice(i--, 1)
-        }
-      }
-
-      let reportedMatches = ''
-      /** The core, epoch and matches version last looked at: the matches are rebuilt only when one changed. */
-      let matchesSeen: { readonly core: ReplicationCore; readonly epoch: number; readonly version: number } | undefined
-      /** Tells the election who durably holds how much of the log this node leads, when that changed. */
-      const reportMatches = (epoch: number, c: ReplicationCore): void => {
-        const seen = matchesSeen
-        if (seen !== undefined && seen.core === c && seen.epoch === epoch && seen.version === c.matchesVersion) return
-        matchesSeen = { core: c, epoch, version: c.matchesVersion }
-        const noop = c.noopIndex ?? Infinity
-        const followers = c.followers().filter((f) => f.match > noop)
-        const key = `${epoch}:${followers.map((f) => `${f.node}=${f.match}`).join(',')}`
-        if (key === reportedMatches) return
-        reportedMatches = key
-        cluster.setLogMatches(epoch, new Map(followers.map((f) => [f.node, f.match])))
       }
 
       /** Carries out what the core asks: position first, then the mutation, the sends and the reads. */
@@ -326,10 +213,21 @@ export function replicatorActor(init: ReplicatorInit) {
         if (ready.position !== undefined) cluster.setLogPosition(ready.position)
         // On every node, so that the election core knows from the start that the log is replicated.
         if (c.commitEnd !== reportedCommit) cluster.setCommitIndex((reportedCommit = c.commitEnd))
-        if (ledEpoch !== undefined) reportMatches(ledEpoch, c)
+        const ledEpoch = leadership.ledEpoch
+        if (ledEpoch !== undefined) {
+          const report = matches.next(ledEpoch, c)
+          if (report !== undefined) cluster.setLogMatches(ledEpoch, report)
+        }
+        const gen = generation
+        const l = log!
         if (ready.op !== undefined) {
-          if (ready.op.kind === 'write') writes++
-          startOp(ready.op)
+          const op = ready.op
+          if (op.kind === 'write') writes++
+          const done = op.kind === 'write' ? l.write(op.from, op.entries) : op.kind === 'compact' ? l.compact(op.index) : l.reset(op.start, op.prevEpoch)
+          done.then(
+            () => self.tell({ type: 'opDone', generation: gen, error: undefined }),
+            (error: unknown) => self.tell({ type: 'opDone', generation: gen, error: toError(error) }),
+          )
         }
         for (const { to, message } of ready.send) {
           let bytes: Uint8Array
@@ -343,15 +241,14 @@ export function replicatorActor(init: ReplicatorInit) {
           init.network.send(to, REPLICATION_PROTOCOL, bytes)
           framesSent++
         }
-        const gen = generation
         for (const request of ready.reads) {
           // An append's worth: a read-back batch obeys the byte budget that keeps appends within a frame.
-          log!.read(request.from, request.to - request.from, c.options.batchMaxBytes).then(
+          l.read(request.from, request.to - request.from, c.options.batchMaxBytes).then(
             (entries) => self.tell({ type: 'readDone', generation: gen, request, entries }),
             () => self.tell({ type: 'readDone', generation: gen, request, entries: undefined }),
           )
         }
-        settle()
+        waiters.settle({ ledEpoch, noopIndex: c.noopIndex, commitEnd: c.commitEnd, startIndex: c.startIndex }, clock.monotonicMs())
         pace()
       }
 
@@ -362,8 +259,8 @@ export function replicatorActor(init: ReplicatorInit) {
         generation++
         core?.stepDown()
         core = undefined
-        ledEpoch = undefined
-        failWaiters(
+        leadership.forgetCore()
+        waiters.failAll(
           new JobLogUnavailableError(`the local replica log failed: ${error.message}`, false),
           new JobLogUnavailableError(`the local replica log failed: ${error.message}; the records may or may not be committed`, true),
         )
@@ -371,18 +268,6 @@ export function replicatorActor(init: ReplicatorInit) {
         log = undefined
         broken?.close().catch((e: unknown) => ctx.log.debug('closing the failed replica log failed', { error: e }))
         ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
-      }
-
-      /** Committed records from `from`, skipping the no-op entries, up to `max`. */
-      const readCommitted = async (l: ReplicaLog, from: number, to: number, max: number): Promise<LogRecord[]> => {
-        const out: LogRecord[] = []
-        for (let at = from; at < to && out.length === 0;) {
-          const entries = await l.read(at, Math.min(max, to - at), READ_MAX_BYTES)
-          if (entries.length === 0) break
-          for (const e of entries) if (e.index < to && e.payload.length > 0) out.push({ offset: e.index, epoch: e.epoch, payload: e.payload })
-          at = entries[entries.length - 1]!.index + 1
-        }
-        return out
       }
 
       init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => {
@@ -399,7 +284,7 @@ export function replicatorActor(init: ReplicatorInit) {
       })
       ctx.onStop(() => {
         init.network.unhandle(REPLICATION_PROTOCOL)
-        failWaiters(
+        waiters.failAll(
           new JobLogUnavailableError('the replicator stopped', false),
           new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true),
         )
@@ -441,6 +326,15 @@ export function replicatorActor(init: ReplicatorInit) {
         )
       }
 
+      /** The core, if it leads `epoch`; otherwise `reply` is rejected with the reason. */
+      const leading = (epoch: number, reply: { reject(error: Error): void }): ReplicationCore | undefined => {
+        sync()
+        if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
+        else if (leadership.ledEpoch !== epoch) reply.reject(refusal(epoch, core))
+        else return core
+        return undefined
+      }
+
       return {
         tick() {
           claimCluster()
@@ -474,26 +368,21 @@ export function replicatorActor(init: ReplicatorInit) {
         },
         fence(msg, c) {
           const reply = c.defer()
-          sync()
-          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
-          else {
-            fences.push({ epoch: msg.epoch, reply, sinceMs: clock.monotonicMs(), end: core.position().index })
+          const led = leading(msg.epoch, reply)
+          if (led !== undefined) {
+            waiters.fence(msg.epoch, led.position().index, reply, clock.monotonicMs())
             flush()
           }
           return reply
         },
         append(msg, c) {
           const reply = c.defer()
-          sync()
-          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
-          else if (msg.payloads.length === 0 || msg.payloads.some((p) => p.length === 0)) reply.reject(new InvalidArgumentError('empty records are reserved for the log itself'))
-          else if (msg.payloads.some((p) => p.length > REPLICATION_PAYLOAD_MAX_BYTES))
-            reply.reject(new InvalidArgumentError(`a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`))
-          else {
-            const first = core.propose(msg.payloads, clock.monotonicMs())
-            appends.push({ first, end: first + msg.payloads.length, reply, sinceMs: clock.monotonicMs() })
+          const led = leading(msg.epoch, reply)
+          const invalid = led === undefined ? undefined : checkAppend(msg.payloads)
+          if (invalid !== undefined) reply.reject(invalid)
+          else if (led !== undefined) {
+            const first = led.propose(msg.payloads, clock.monotonicMs())
+            waiters.append(first, msg.payloads.length, reply, clock.monotonicMs())
             flush()
           }
           return reply
@@ -525,13 +414,12 @@ export function replicatorActor(init: ReplicatorInit) {
         },
         compact(msg, c) {
           const reply = c.defer()
-          sync()
-          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else if (ledEpoch !== msg.epoch) reply.reject(fenced(msg.epoch))
-          else if (msg.offset > core.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${core.commitEnd} entries are committed`))
+          const led = leading(msg.epoch, reply)
+          if (led === undefined) return reply
+          if (msg.offset > led.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${led.commitEnd} entries are committed`))
           else {
-            core.compact(msg.offset)
-            compactions.push({ offset: msg.offset, reply })
+            led.compact(msg.offset)
+            waiters.compaction(msg.offset, reply)
             flush()
           }
           return reply

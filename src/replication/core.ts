@@ -531,9 +531,12 @@ export class ReplicationCore {
       }
       const bufferStart = this.end - this.buffer.length
       if (f.next < bufferStart) {
-        // Only durable entries can be read back; the rest is always buffered.
-        const to = Math.min(bufferStart, f.next + this.options.batchMaxEntries)
-        assert(to <= this.durableEnd, `read of ${to} beyond the durable end ${this.durableEnd}`)
+        // Only durable entries can be read back. Those of this leadership are always buffered until
+        // durable, but a node that leads again (a lapsed lease that came back, or the next epoch)
+        // while its previous leadership's write is under way holds entries that are neither: the
+        // follower waits for that write, whose completion pumps again.
+        const to = Math.min(bufferStart, this.durableEnd, f.next + this.options.batchMaxEntries)
+        if (to <= f.next) return
         f.reading = true
         this.reads.push({ peer: node, from: f.next, to, term: leading.term })
         return

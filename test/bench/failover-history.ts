@@ -4,13 +4,16 @@
  * in-process peer without job types; then the leader's resident memory is read and it is killed
  * with -9, and failover is the time from the kill until a survivor acknowledges a new job. With
  * snapshots and retention, neither should grow with the history (goals: failover under 2,000 ms,
- * leader RSS under 250 MB). Environment: HISTORY (jobs), IN_FLIGHT (batches of 1,000 in flight),
+ * leader RSS under 250 MB). Environment: HISTORY (jobs), SUBMIT_S (stop submitting after so many seconds
+ * and measure with the history reached, for a loaded machine), IN_FLIGHT (batches of 1,000 in flight),
  * PEER_ARGS (extra `distributex start` options, space-separated), NODE_ARGS (extra node options for the peers, space-separated, to compare V8 settings), POLL_S
  * (every so many seconds, each peer's RSS and V8 heap from /proc and /metrics on stderr, to see where
  * the memory goes during the run; 0 = off), PEER_BIN (the peers' executable: by default this checkout's
  * src/cli/bin.mjs, which compiles the sources through tsx in each peer, about 70 MB of resident
  * memory that an installed package does not have; `dist/src/cli/bin.mjs` after `npm run build` runs
- * what a package ships). Prints one JSON object on the last line.
+ * what a package ships). A batch the client gives up on (a leader change under load) is sent again,
+ * and the number of such retries and the longest wait for a batch are printed. Prints one JSON
+ * object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -28,6 +31,7 @@ const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 6)
 const PEER_ARGS = (process.env.PEER_ARGS ?? '').split(' ').filter((a) => a !== '')
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
 const POLL_S = Number(process.env.POLL_S ?? 0)
+const SUBMIT_S = Number(process.env.SUBMIT_S ?? Infinity)
 const BATCH = 1000
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const PEER_BIN = process.env.PEER_BIN === undefined ? undefined : resolve(process.env.PEER_BIN)
@@ -115,11 +119,30 @@ try {
             void memoryLine(peers).then((line) => console.error(`${Math.round((performance.now() - started) / 1000)} s, ${finished} jobs: ${line}`))
           }, POLL_S * 1000)
         : undefined
+    /** Batches given up on (no leader within the client's timeout, a result lost to a failover) and resubmitted, and the longest time without a finished batch. */
+    let retried = 0
+    let lastProgress = performance.now()
+    let longestStallMs = 0
     const lane = async (): Promise<void> => {
-      while (submitted < HISTORY) {
+      while (submitted < HISTORY && performance.now() - started < SUBMIT_S * 1000) {
         submitted += BATCH
-        const handles = await Promise.all(client.jobs.submitBatch(batch))
-        await Promise.all(handles.map((h) => h.result()))
+        // A leader change under load can outlast the client's wait: the batch is sent again (as new
+        // jobs: the history only grows), and the wait is reported rather than ending the run.
+        for (;;) {
+          try {
+            const handles = await Promise.all(client.jobs.submitBatch(batch))
+            await Promise.all(handles.map((h) => h.result()))
+            break
+          } catch (error) {
+            retried++
+            console.error(`${Math.round((performance.now() - started) / 1000)} s: batch retried after ${String(error).slice(0, 200)}`)
+            // What the peers logged (warnings and errors) before the first few of these, to tell a slow election from a stall.
+            if (retried <= 3) for (const p of peers) console.error(`  ${p.spec.name}: ${p.output.slice(-15).join(`\n  ${p.spec.name}: `)}`)
+          }
+        }
+        const now = performance.now()
+        longestStallMs = Math.max(longestStallMs, now - lastProgress)
+        lastProgress = now
         finished += BATCH
         if (finished % 100_000 === 0) console.error(`${finished} jobs in ${Math.round((performance.now() - started) / 1000)} s`)
       }
@@ -144,7 +167,10 @@ try {
       if (reply.status === 202) break
     }
     const failoverMs = Math.round(performance.now() - killedAt)
-    console.error(`history ${finished} jobs (${Math.round(finished / ((killedAt - started) / 1000))} jobs/s); leader RSS ${leaderRss} MB; failover ${failoverMs} ms`)
+    console.error(
+      `history ${finished} jobs (${Math.round(finished / ((killedAt - started) / 1000))} jobs/s); leader RSS ${leaderRss} MB; failover ${failoverMs} ms; ` +
+        `${retried} batches retried; longest time without a finished batch ${Math.round(longestStallMs)} ms`,
+    )
     console.log(JSON.stringify({ bench: 'failover-history', jobs_in_history: finished, failover_ms: failoverMs, leader_rss_mb: leaderRss }))
   } finally {
     await client.stop()

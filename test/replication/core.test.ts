@@ -293,3 +293,29 @@ test('matchesVersion changes exactly when a follower joins, leaves or acknowledg
   assert.notEqual(matches(), seen)
   assert.notEqual(core.matchesVersion, version, 'a follower removed changes it')
 })
+
+test('a node that leads again while its previous leadership is still writing reads back only durable entries (no assertion), and catches followers up once the write lands', () => {
+  // Seen in the failover-history bench under load: a lease lapsed mid-write and came back; stepping
+  // down had emptied the buffer, so entries neither buffered nor durable were asked of the log
+  // ("read of N beyond the durable end M"), and the replicator actor failed.
+  const h = new Harness(['n0', 'n1', 'n2'])
+  h.elect('n0', 1)
+  h.settle()
+  h.cut.add('n1')
+  h.stalled.add('n0')
+  h.propose('n0', ['a', 'b'])
+  h.advance(200)
+  assert.deepEqual(h.text('n0'), ['1:'], 'the leader write of a, b is under way')
+  const n0 = h.node('n0')
+  n0.core.stepDown()
+  n0.core.lead(1, h.ids, h.now)
+  n0.flush()
+  h.cut.delete('n1')
+  h.advance(1000)
+  assert.deepEqual(h.text('n1'), ['1:'], 'n1 waits: what it lacks is not durable on n0 yet and no longer buffered')
+  h.stalled.delete('n0')
+  h.advance(1000)
+  assert.deepEqual(h.text('n0'), ['1:', '1:a', '1:b', '1:'])
+  assert.deepEqual(h.text('n1'), h.text('n0'), 'n1 catches up by read-back once the write is durable')
+  assert.equal(n0.core.commitEnd, 4)
+})
