@@ -113,6 +113,8 @@ async function census(peers: Peer[]): Promise<string> {
 
 interface PeersResult {
   formation_s: number | null
+  /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
+  formation_cpu_s_per_peer: number | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
   failover_ms: number | null
@@ -127,6 +129,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const peers: Peer[] = []
   const result: PeersResult = {
     formation_s: null,
+    formation_cpu_s_per_peer: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
     failover_ms: null,
@@ -168,8 +171,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
-    if (leader !== undefined) result.formation_s = round((performance.now() - started) / 1000, 1)
-    console.error(`formation: ${result.formation_s ?? 'never'} s`)
+    if (leader !== undefined) {
+      result.formation_s = round((performance.now() - started) / 1000, 1)
+      result.formation_cpu_s_per_peer = round(mean(peers.filter((p) => p.running).map((p) => cpuTicks(p.pid!) / TICKS)), 2)
+    }
+    console.error(`formation: ${result.formation_s ?? 'never'} s, ${result.formation_cpu_s_per_peer ?? '-'} CPU s per peer`)
     // Idle: let the join traffic settle, then measure CPU, RSS and gossip over a window.
     await new Promise((r) => setTimeout(r, 5000))
     for (const [i, p] of peers.entries()) if (!p.running) console.error(`p${i} exited: ${p.output.slice(-8).join(' | ')}`)
@@ -265,6 +271,7 @@ console.log(
     membership: MEMBERSHIP,
     ...(peersResult ?? {
       formation_s: null,
+      formation_cpu_s_per_peer: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
       failover_ms: null,
