@@ -15,7 +15,8 @@
  *   running the real cluster core with membership 'swim' (and the SWIM core): formation, a worker's
  *   crash seen down by all, records and bytes per node per second.
  * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
- * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`. Prints one JSON object on the last line.
+ * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
+ * `--peer-args="..."` passes more options to every peer. Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     built: { type: 'boolean', default: false },
     /** Runs the peers with this CLI entry point instead (another build, to compare versions A B A B). */
     bin: { type: 'string' },
+    /** More `distributex start` arguments for every peer, space-separated (`--peer-args="--lease-ms 3000"`). */
+    'peer-args': { type: 'string', default: '' },
   },
 })
 const N = Number(values.peers)
@@ -145,7 +148,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       p2pPort: await freePort(),
       httpPort: await freePort(),
       bootstrap,
-      extraArgs: ['--membership', MEMBERSHIP],
+      extraArgs: ['--membership', MEMBERSHIP, ...values['peer-args'].split(' ').filter((a) => a !== '')],
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     const started = performance.now()
