@@ -3,14 +3,14 @@
  * log (a directory shared by the peers of one host, or Kafka, opened afresh by each leader for as
  * long as it leads; or replicated among the voters, each node keeping its copy in
  * <dataDir>/replica); and the result cache (this process's memory, or Redis).
+ * The Kafka and Redis adapters are imported only when configured: with their clients they are
+ * about 250 modules, a large part of a peer's start-up CPU, which bounds how fast many peers
+ * start on one host.
  */
 import { join } from 'node:path'
-import { KafkaJobLog } from '../adapters/kafka/job-log.js'
-import { KEEP_FOREVER, type KafkaJobLogInit } from '../adapters/kafka/options.js'
-import { KafkaTopicConfigError } from '../adapters/kafka/topic.js'
+import type { KafkaJobLogInit } from '../adapters/kafka/options.js'
 import type { RedisResultCacheInit } from '../adapters/redis/result-cache.js'
 import { fileReplicaLogOpener, REPLICA_DIR } from '../adapters/replica-log/file-replica-log.js'
-import { RedisResultCache } from '../adapters/redis/result-cache.js'
 import type { Environment } from '../env/types.js'
 import { FileJobLog } from '../adapters/file-log/file-job-log.js'
 import { FileDurableStore } from '../adapters/file-log/file-store.js'
@@ -55,36 +55,41 @@ export async function openStorage(
         ? {
             open: async () => {
               const clusterId = cluster.clusterId()
-              return new KafkaJobLog({ ...kafkaInit(config, logConfig, env), ...(clusterId === undefined ? {} : { clusterId }) })
+              const { KafkaJobLog } = await import('../adapters/kafka/job-log.js')
+              return new KafkaJobLog({ ...(await kafkaInit(config, logConfig, env)), ...(clusterId === undefined ? {} : { clusterId }) })
             },
           }
         : 'replicated'
-  if (logConfig.kind === 'kafka') await checkKafkaTopic(kafkaInit(config, logConfig, env), env)
+  if (logConfig.kind === 'kafka') await checkKafkaTopic(await kafkaInit(config, logConfig, env), env)
   const replicaLog = logConfig.kind === 'replicated' ? fileReplicaLogOpener({ dir: join(config.dataDir, REPLICA_DIR), logger: env.logger }) : undefined
   const cacheConfig = config.cache
-  const cache =
-    cacheConfig.kind === 'memory'
-      ? new MemoryResultCache({ clock: env.clock })
-      : new RedisResultCache({
-          host: cacheConfig.host,
-          port: cacheConfig.port,
-          prefix: `${cacheConfig.prefix}:`,
-          logger: env.logger.child({ node: nodeId }),
-          ...redisAuth(config.redis),
-        })
+  let closeCache = async (): Promise<void> => {}
+  let cache: ResultCache
+  if (cacheConfig.kind === 'memory') cache = new MemoryResultCache({ clock: env.clock })
+  else {
+    const { RedisResultCache } = await import('../adapters/redis/result-cache.js')
+    const redis = new RedisResultCache({
+      host: cacheConfig.host,
+      port: cacheConfig.port,
+      prefix: `${cacheConfig.prefix}:`,
+      logger: env.logger.child({ node: nodeId }),
+      ...redisAuth(config.redis),
+    })
+    cache = redis
+    closeCache = () => redis.close()
+  }
   return {
     store,
     jobLog,
     replicaLog,
     cache,
-    async close() {
-      if (cache instanceof RedisResultCache) await cache.close()
-    },
+    close: closeCache,
   }
 }
 
 /** The Kafka job log's options from the configuration: brokers, TLS, SASL and the topic's redundancy. */
-function kafkaInit(config: NodeConfig, log: Extract<JobLogSetting, { kind: 'kafka' }>, env: Environment): KafkaJobLogInit {
+async function kafkaInit(config: NodeConfig, log: Extract<JobLogSetting, { kind: 'kafka' }>, env: Environment): Promise<KafkaJobLogInit> {
+  const { KEEP_FOREVER } = await import('../adapters/kafka/options.js')
   const { tls, sasl, replicationFactor, minInsyncReplicas } = config.kafka
   return {
     brokers: log.brokers,
@@ -111,6 +116,7 @@ function kafkaInit(config: NodeConfig, log: Extract<JobLogSetting, { kind: 'kafk
  * checks again whenever it opens the log.
  */
 async function checkKafkaTopic(init: KafkaJobLogInit, env: Environment): Promise<void> {
+  const [{ KafkaJobLog }, { KafkaTopicConfigError }] = await Promise.all([import('../adapters/kafka/job-log.js'), import('../adapters/kafka/topic.js')])
   const log = new KafkaJobLog(init)
   try {
     await log.prepare()

@@ -15,7 +15,8 @@
  *   running the real cluster core with membership 'swim' (and the SWIM core): formation, a worker's
  *   crash seen down by all, records and bytes per node per second.
  * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
- * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`. Prints one JSON object on the last line.
+ * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
+ * `--peer-args="..."` passes more options to every peer. Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     built: { type: 'boolean', default: false },
     /** Runs the peers with this CLI entry point instead (another build, to compare versions A B A B). */
     bin: { type: 'string' },
+    /** More `distributex start` arguments for every peer, space-separated (`--peer-args="--lease-ms 3000"`). */
+    'peer-args': { type: 'string', default: '' },
   },
 })
 const N = Number(values.peers)
@@ -113,6 +116,8 @@ async function census(peers: Peer[]): Promise<string> {
 
 interface PeersResult {
   formation_s: number | null
+  /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
+  formation_cpu_s_per_peer: number | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
   failover_ms: number | null
@@ -127,6 +132,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const peers: Peer[] = []
   const result: PeersResult = {
     formation_s: null,
+    formation_cpu_s_per_peer: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
     failover_ms: null,
@@ -142,7 +148,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       p2pPort: await freePort(),
       httpPort: await freePort(),
       bootstrap,
-      extraArgs: ['--membership', MEMBERSHIP],
+      extraArgs: ['--membership', MEMBERSHIP, ...values['peer-args'].split(' ').filter((a) => a !== '')],
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     const started = performance.now()
@@ -168,8 +174,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
-    if (leader !== undefined) result.formation_s = round((performance.now() - started) / 1000, 1)
-    console.error(`formation: ${result.formation_s ?? 'never'} s`)
+    if (leader !== undefined) {
+      result.formation_s = round((performance.now() - started) / 1000, 1)
+      result.formation_cpu_s_per_peer = round(mean(peers.filter((p) => p.running).map((p) => cpuTicks(p.pid!) / TICKS)), 2)
+    }
+    console.error(`formation: ${result.formation_s ?? 'never'} s, ${result.formation_cpu_s_per_peer ?? '-'} CPU s per peer`)
     // Idle: let the join traffic settle, then measure CPU, RSS and gossip over a window.
     await new Promise((r) => setTimeout(r, 5000))
     for (const [i, p] of peers.entries()) if (!p.running) console.error(`p${i} exited: ${p.output.slice(-8).join(' | ')}`)
@@ -265,6 +274,7 @@ console.log(
     membership: MEMBERSHIP,
     ...(peersResult ?? {
       formation_s: null,
+      formation_cpu_s_per_peer: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
       failover_ms: null,

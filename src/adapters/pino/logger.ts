@@ -7,9 +7,9 @@
  * `[redacted]`, whatever code logged them. Errors keep their name, code and message (and the
  * stack at debug level), as the JSON logger of the simulator does.
  */
+import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import { pino, type DestinationStream, type Logger as Pino } from 'pino'
-import pretty from 'pino-pretty'
 import type { LogLevel } from '../../env/logger.js'
 import type { LogFields, Logger } from '../../env/types.js'
 
@@ -34,9 +34,16 @@ export const REDACTED = '[redacted]'
 export function pinoLogger(init: PinoLoggerInit): Logger {
   const debug = init.level === 'debug'
   const sink: DestinationStream = init.write === undefined ? pino.destination({ dest: 2, sync: true }) : lineStream(init.write)
+  // pino-pretty (30 modules) is loaded only for pretty output: peers log JSON, and start-up CPU is what limits how fast many of them start on one host.
   const stream =
     init.format === 'pretty'
-      ? pretty({ destination: sink, sync: true, colorize: init.colorize ?? process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+          destination: sink,
+          sync: true,
+          colorize: init.colorize ?? process.stderr.isTTY === true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
       : sink
   const base = pino(
     {
