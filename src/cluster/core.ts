@@ -208,6 +208,7 @@ import type { NodeId } from '../net/types.js'
 import { assert } from '../assert.js'
 import { InvalidArgumentError } from '../errors.js'
 import { PhiDetector } from './phi.js'
+import { voterTarget } from './voters.js'
 import { withLoad } from './swim/load.js'
 import {
   emptyMetrics,
@@ -967,10 +968,9 @@ export class ClusterCore {
     return undefined
   }
 
-  /** The voters the leader aims for: the configured number, else 3 below 5 members and 5 from then on. */
+  /** The voters the leader aims for (src/cluster/voters.ts, shared with the replicator's learners). */
   private targetVoters(config: ClusterConfig): number {
-    if (this.options.voters !== undefined) return this.options.voters
-    return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
+    return voterTarget(config, this.options.voters)
   }
 
   /**
