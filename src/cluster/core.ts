@@ -681,7 +681,11 @@ export class ClusterCore {
    * the end of every step; cheap unless a member changed since the last one.
    */
   snapshot(nowMs: number): ClusterSnapshot {
-    this.publishedPeers ??= new Map([...this.peers].map(([id, p]) => [id, p.basis]))
+    if (this.publishedPeers === undefined) {
+      const peers = new Map<NodeId, PeerBasis>()
+      for (const [id, p] of this.peers) peers.set(id, p.basis)
+      this.publishedPeers = peers
+    }
     return {
       self: this.self,
       status: this.status,
