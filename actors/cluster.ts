@@ -10,21 +10,31 @@
  * gives it this node's load figures every probe period, and hands it to the cluster core as the
  * liveness source of workers.
  *
+ * After every step (a tick, a record, a SWIM message, a removal, a leave) it publishes the core's
+ * snapshot to the ClusterHandle, through which the rest of the node reads coordination
+ * (src/cluster/handle.ts, snapshot.ts); the handle passes the replicated log's inputs to the core.
+ * The decisions live in src/cluster/: the core, the dial plan (dials.ts), the SWIM pump
+ * (swim-pump.ts), the quiet watch and leave waits (upkeep.ts), the metrics (metrics.ts); this
+ * driver carries out what they return.
+ *
  * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
  * node.
  */
 import { defineActor } from '../src/actor/define.js'
 import type { Ask, DeferredReply } from '../src/actor/types.js'
 import { ClusterCore, type ClusterOptions, type RecordInputs } from '../src/cluster/core.js'
+import { DialPlan } from '../src/cluster/dials.js'
 import type { ClusterHandle } from '../src/cluster/handle.js'
+import { RecordStats, registerClusterMetrics } from '../src/cluster/metrics.js'
+import { SwimPump, SwimStats, type SwimOut } from '../src/cluster/swim-pump.js'
+import { SwimCore, type SwimConfig } from '../src/cluster/swim/core.js'
 import type { ClusterView, MemberRecord, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
+import { LeaveWait, QuietWatch } from '../src/cluster/upkeep.js'
 import type { Network, NodeId } from '../src/net/types.js'
 import type { DurableStore } from '../src/storage/types.js'
-import { SwimCore, type SwimConfig } from '../src/cluster/swim/core.js'
-import { loadValues } from '../src/cluster/swim/load.js'
 import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
-import { SWIM_PROTOCOL, decodeSwim, encodeSwim } from '../protocols/swim/codec.js'
+import { SWIM_PROTOCOL } from '../protocols/swim/codec.js'
 import type { SwimMessage } from '../protocols/swim/types.js'
 
 /** Where every node runs its cluster actor: a removal by hand is forwarded to the leader's. */
@@ -33,26 +43,8 @@ export const CLUSTER_PATH = '/system/cluster'
 /** The durable-store key of the election state. */
 export const CLUSTER_STATE_KEY = 'cluster/state'
 
-/** Member states, so that the members gauge reports zeros too. */
-const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
-
-/** How long a graceful leave waits to be removed from the configuration. */
-const LEAVE_TIMEOUT_MS = 5000
-
 /** Distinct foreign peers logged (each once); the metric counts them all. */
 const FOREIGN_LOGGED_MAX = 1000
-
-/** Minimum time between dials of the same member. */
-const REDIAL_MS = 5000
-
-/**
- * Dials this node keeps in flight. When a joiner learns the addresses of every member at once, or
- * all of them bootstrap together, unpaced dialing starts N² noise handshakes across the cluster at
- * the same moment: on one host that stalls every event loop for seconds, leases lapse and the
- * cluster never forms. Voters and the leader go first: elections and leases need them. Clusters of
- * up to 9 members dial exactly as before (everyone at once).
- */
-const DIALS_IN_FLIGHT_MAX = 8
 
 export type ClusterMsg =
   | { type: 'tick' }
@@ -83,16 +75,28 @@ export interface ClusterActorInit {
   swim?: Omit<SwimConfig, 'self' | 'random' | 'incarnation'>
 }
 
-/** SWIM message types, so that the message counters report zeros too. */
-const SWIM_TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync'] as const
-
-/** SWIM membership events, counted by type. */
-const SWIM_EVENTS = ['joined', 'alive', 'suspect', 'dead', 'left'] as const
-
 /** True for a voter or worker of the configuration this node holds. */
 function admitted(handle: ClusterHandle, node: NodeId): boolean {
-  const config = handle.view()?.config
+  const config = handle.config()
   return config !== null && config !== undefined && (config.members.includes(node) || config.workers.includes(node))
+}
+
+/** Decodes a gossiped record; undefined (and counted) if malformed or not about its sender. */
+function intake(from: NodeId, payload: Uint8Array, stats: RecordStats): MemberRecord | undefined {
+  let record: MemberRecord
+  try {
+    record = decodeRecord(payload)
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error
+    stats.invalid++
+    return undefined
+  }
+  if (record.node !== from) {
+    stats.invalid++
+    return undefined
+  }
+  stats.received++
+  return record
 }
 
 export function clusterActor(init: ClusterActorInit) {
@@ -103,17 +107,18 @@ export function clusterActor(init: ClusterActorInit) {
     // it may come from an admitted member (voter or worker), and from nobody else.
     remote: { tick: 'never', record: 'never', swim: 'never', met: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
     async setup(ctx) {
+      const { network, handle } = init
       const clock = ctx.env.clock
       const stored = await init.store.read(CLUSTER_STATE_KEY)
       const persisted = stored === undefined ? undefined : decodeState(stored)
       // SWIM starts at the record incarnation, so a restart outranks what others remember of the last run.
       const swim =
         init.options?.membership === 'swim'
-          ? new SwimCore({ ...init.swim, self: init.network.self, random: ctx.env.random.fork('swim'), incarnation: (persisted?.incarnation ?? 0) + 1 })
+          ? new SwimCore({ ...init.swim, self: network.self, random: ctx.env.random.fork('swim'), incarnation: (persisted?.incarnation ?? 0) + 1 })
           : undefined
       const core = new ClusterCore({
-        self: init.network.self,
-        addresses: init.network.addresses(),
+        self: network.self,
+        addresses: network.addresses(),
         persisted,
         founder: init.founder,
         ...(init.options === undefined ? {} : { options: init.options }),
@@ -121,231 +126,111 @@ export function clusterActor(init: ClusterActorInit) {
         nowMs: clock.monotonicMs(),
         ...(swim === undefined ? {} : { liveness: swim }),
       })
-      init.handle.attach(core, clock, () => ctx.self.tell({ type: 'tick' }))
-      let invalidRecords = 0
-      let recordsSent = 0
-      let recordsReceived = 0
-      ctx.env.metrics.counter('dx_cluster_records_total', 'Member records this node published (sent) and took in from others (received)', ['direction'], (set) => {
-        set(recordsSent, { direction: 'sent' })
-        set(recordsReceived, { direction: 'received' })
-      })
-      ctx.env.metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(invalidRecords))
-      ctx.env.metrics.counter('dx_cluster_foreign_records_total', 'Member records ignored because they belong to another cluster', [], (set) => set(core.foreignRecords))
+      const publish = (): void => handle.publish(core.snapshot(clock.monotonicMs()))
+      handle.attach(
+        {
+          setLogPosition: (position) => core.setLogPosition(position),
+          setCommitIndex: (index) => core.setCommitIndex(index),
+          setLogMatches: (epoch, byNode) => core.setLogMatches(epoch, byNode),
+          resign: (reason) => {
+            core.resign(reason, clock.monotonicMs())
+            return core.snapshot(clock.monotonicMs())
+          },
+        },
+        clock,
+        () => ctx.self.tell({ type: 'tick' }),
+        () => core.snapshot(clock.monotonicMs()),
+      )
+      const records = new RecordStats()
+      const swimStats = new SwimStats()
+      registerClusterMetrics(ctx.env.metrics, { handle, records, swimStats, swim })
       const foreignSeen = new Set<string>()
-      ctx.env.metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {
-        const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
-        for (const m of core.view(clock.monotonicMs()).members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
-        for (const [state, n] of counts) set(n, { state })
-      })
-      ctx.env.metrics.gauge('dx_cluster_leader_epoch', 'Epoch of the leader this node knows (0: none)', [], (set) => set(core.view(clock.monotonicMs()).leader?.epoch ?? 0))
-      ctx.env.metrics.gauge('dx_cluster_leading', '1 while this node leads with a valid lease', [], (set) => set(core.view(clock.monotonicMs()).leading ? 1 : 0))
-      init.network.subscribe(CLUSTER_TOPIC, (from, payload) => {
-        let record: MemberRecord
-        try {
-          record = decodeRecord(payload)
-        } catch (error) {
-          if (!(error instanceof ProtocolError)) throw error
-          invalidRecords++
-          return
-        }
-        if (record.node !== from) {
-          invalidRecords++
-          return
-        }
-        recordsReceived++
-        ctx.self.tell({ type: 'record', record })
-      })
-      ctx.onStop(() => init.network.unsubscribe(CLUSTER_TOPIC))
-      // SWIM's metrics exist in every mode (zeros with 'gossip'), so dashboards and the catalogue see one set.
-      const swimStats = {
-        sent: new Map<string, number>(SWIM_TYPES.map((t) => [t, 0])),
-        received: new Map<string, number>(SWIM_TYPES.map((t) => [t, 0])),
-        events: new Map<string, number>(SWIM_EVENTS.map((t) => [t, 0])),
-        bytes: { sent: 0, received: 0 },
-        invalid: 0,
-        refused: 0,
-      }
-      ctx.env.metrics.counter('dx_swim_messages_total', 'SWIM messages sent and received, by type (probes: ping; indirect probes: ping-req)', ['direction', 'type'], (set) => {
-        for (const [type, n] of swimStats.sent) set(n, { direction: 'sent', type })
-        for (const [type, n] of swimStats.received) set(n, { direction: 'received', type })
-      })
-      ctx.env.metrics.counter('dx_swim_bytes_total', 'Wire bytes of SWIM messages sent and received', ['direction'], (set) => {
-        set(swimStats.bytes.sent, { direction: 'sent' })
-        set(swimStats.bytes.received, { direction: 'received' })
-      })
-      ctx.env.metrics.counter('dx_swim_events_total', 'SWIM membership changes this node saw, by type (suspect: suspicions; alive: refutations heard)', ['type'], (set) => {
-        for (const [type, n] of swimStats.events) set(n, { type })
-      })
-      ctx.env.metrics.counter('dx_swim_invalid_messages_total', 'SWIM messages that failed to decode', [], (set) => set(swimStats.invalid))
-      ctx.env.metrics.counter('dx_swim_send_refused_total', 'SWIM messages the network refused (peer not connected, or its queue full): lost like a dropped datagram', [], (set) =>
-        set(swimStats.refused),
-      )
-      ctx.env.metrics.gauge('dx_swim_members', 'Members SWIM knows, by status (all zero with membership gossip)', ['status'], (set) => {
-        const counts = new Map<string, number>([
-          ['alive', 0],
-          ['suspect', 0],
-          ['dead', 0],
-          ['left', 0],
-        ])
-        for (const m of swim?.view() ?? []) counts.set(m.status, (counts.get(m.status) ?? 0) + 1)
-        for (const [status, n] of counts) set(n, { status })
-      })
-      ctx.env.metrics.gauge('dx_swim_health', 'Lifeguard local health score of this node (0: healthy; it stretches the probe period)', [], (set) => set(swim?.healthScore ?? 0))
-      const lastDial = new Map<NodeId, number>()
-      const dialing = new Set<NodeId>()
-      let quietWarned = false
-      ctx.env.metrics.gauge('dx_cluster_quiet', '1 while this node hears no other member although it should (joining, or one of several members)', [], (set) =>
-        set(core.quiet(clock.monotonicMs()) === undefined ? 0 : 1),
-      )
-      const leaving: Array<DeferredReply<boolean>> = []
-      let leaveDeadline = Infinity
+      const dials = new DialPlan()
+      const quiet = new QuietWatch()
+      const leaving = new LeaveWait<DeferredReply<boolean>>()
 
-      /**
-       * The SWIM side: its protocol handler, joining, peers met, load figures, metrics. Messages come
-       * in through the mailbox like records, so SWIM and the cluster core run one step at a time.
-       */
-      function driveSwim(s: SwimCore) {
-        const { sent, received, events, bytes } = swimStats
-        let joined = false
-        let loadAtMs = -Infinity
-        const loadEveryMs = init.swim?.probeIntervalMs ?? 500
-        init.network.handle(SWIM_PROTOCOL, (from, payload) => {
-          let message: SwimMessage
-          try {
-            message = decodeSwim(payload)
-          } catch (error) {
-            if (!(error instanceof ProtocolError)) throw error
-            swimStats.invalid++
-            return
-          }
-          bytes.received += payload.length
-          received.set(message.type, (received.get(message.type) ?? 0) + 1)
-          ctx.self.tell({ type: 'swim', from, message })
+      network.subscribe(CLUSTER_TOPIC, (from, payload) => {
+        const record = intake(from, payload, records)
+        if (record !== undefined) ctx.self.tell({ type: 'record', record })
+      })
+      ctx.onStop(() => network.unsubscribe(CLUSTER_TOPIC))
+
+      // SWIM's messages come in through the mailbox like records, so SWIM and the cluster core run one step at a time.
+      const pump = swim === undefined ? undefined : new SwimPump({ swim, founder: init.founder, loadEveryMs: init.swim?.probeIntervalMs ?? 500, stats: swimStats })
+      if (pump !== undefined) {
+        network.handle(SWIM_PROTOCOL, (from, payload) => {
+          const message = pump.decode(payload)
+          if (message !== undefined) ctx.self.tell({ type: 'swim', from, message })
         })
-        const offPeers = init.network.onPeerChange((peer, connected) => {
+        const offPeers = network.onPeerChange((peer, connected) => {
           if (connected) ctx.self.tell({ type: 'met', peer })
         })
-        /** Sends what SWIM produced and counts its events. */
-        const flushSwim = (): void => {
-          const ready = s.ready()
-          for (const { to, message } of ready.messages) {
-            let payload: Uint8Array
-            try {
-              payload = encodeSwim(message)
-            } catch (error) {
-              if (!(error instanceof ProtocolError)) throw error
-              ctx.log.warn('a SWIM message exceeds its size limit', { type: message.type, error })
-              continue
-            }
-            sent.set(message.type, (sent.get(message.type) ?? 0) + 1)
-            bytes.sent += payload.length
-            if (!init.network.send(to, SWIM_PROTOCOL, payload)) swimStats.refused++
-          }
-          for (const e of ready.events) {
-            events.set(e.type, (events.get(e.type) ?? 0) + 1)
-            if (e.type === 'dead' || e.type === 'left') ctx.log.info(`SWIM: member ${e.type}`, { member: e.member, incarnation: e.incarnation })
-          }
-        }
-        return {
-          tick(nowMs: number): void {
-            if (!joined) {
-              // A founder starts alone; any other node once it has a peer to exchange state with.
-              const seeds = init.network.peers()
-              if (!init.founder && seeds.length === 0) return
-              s.join(seeds, nowMs)
-              joined = true
-            }
-            if (nowMs - loadAtMs >= loadEveryMs) {
-              loadAtMs = nowMs
-              s.setLoad(loadValues(init.metrics()))
-            }
-            s.tick(nowMs)
-            flushSwim()
-          },
-          receive(from: NodeId, message: SwimMessage, nowMs: number): void {
-            if (!joined) return
-            s.receive(from, message, nowMs)
-            flushSwim()
-          },
-          /** A new connection: if SWIM does not know that peer, the two exchange full state. */
-          met(peer: NodeId): void {
-            if (!joined) return
-            s.meet(peer)
-            flushSwim()
-          },
-          leave(): void {
-            if (joined) s.leave()
-          },
-          stop(): void {
-            offPeers()
-            init.network.unhandle(SWIM_PROTOCOL)
-          },
-        }
+        ctx.onStop(() => {
+          offPeers()
+          network.unhandle(SWIM_PROTOCOL)
+        })
+      }
+      /** Sends what SWIM produced; SWIM's state changed, so the snapshot reads it again. */
+      const sendSwim = (out: SwimOut): void => {
+        for (const { type, error } of out.oversize) ctx.log.warn('a SWIM message exceeds its size limit', { type, error })
+        for (const { to, payload } of out.send) if (!network.send(to, SWIM_PROTOCOL, payload)) pump!.refused()
+        for (const e of out.departures) ctx.log.info(`SWIM: member ${e.type}`, { member: e.member, incarnation: e.incarnation })
+        core.livenessChanged()
       }
 
-      const swimDriver = swim === undefined ? undefined : driveSwim(swim)
-      if (swimDriver !== undefined) ctx.onStop(swimDriver.stop)
+      const recordInputs = (): RecordInputs => ({ metrics: init.metrics(), addresses: network.addresses() })
 
-      const recordInputs = (): RecordInputs => ({ metrics: init.metrics(), addresses: init.network.addresses() })
-
-      /** Persists, then publishes, whatever the last step produced; then updates listeners. */
+      /**
+       * Ends a step: publishes the snapshot (before anything else can run), persists, then gossips
+       * whatever the step produced, and updates the leadership listeners.
+       */
       const flush = async (): Promise<void> => {
         const ready = core.takeReady(clock.monotonicMs(), recordInputs)
+        publish()
         if (ready.persist !== undefined) await init.store.write(CLUSTER_STATE_KEY, encodeState(ready.persist))
         if (ready.publish !== undefined) {
-          init.network.publish(CLUSTER_TOPIC, encodeRecord(ready.publish))
-          recordsSent++
+          network.publish(CLUSTER_TOPIC, encodeRecord(ready.publish))
+          records.sent++
         }
-        init.handle.notify()
+        handle.notify()
       }
 
       /** Connects to every member heard of, a few dials at a time, voters and the leader first. */
       const dialMembers = (): void => {
-        const connected = new Set(init.network.peers())
-        const now = clock.monotonicMs()
-        const voters = new Set(core.currentConfig?.members ?? [])
-        const leader = core.leader(now)?.nodeId
-        const known = core.knownAddresses()
-        const due: Array<{ node: NodeId; address: string; urgent: boolean }> = []
-        for (const { node, addresses } of known) {
-          if (connected.has(node) || dialing.has(node) || addresses.length === 0 || now - (lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
-          due.push({ node, address: addresses[0]!, urgent: voters.has(node) || node === leader })
-        }
-        if (lastDial.size > known.length) {
-          const ids = new Set(known.map((k) => k.node))
-          for (const node of lastDial.keys()) if (!ids.has(node)) lastDial.delete(node)
-        }
-        due.sort((a, b) => Number(b.urgent) - Number(a.urgent))
+        const nowMs = clock.monotonicMs()
+        const due = dials.due({
+          nowMs,
+          connected: new Set(network.peers()),
+          voters: new Set(core.currentConfig?.members ?? []),
+          leader: core.leader(nowMs)?.nodeId,
+          known: core.knownAddresses(),
+        })
         for (const { node, address } of due) {
-          if (dialing.size >= DIALS_IN_FLIGHT_MAX) break
-          dialing.add(node)
-          lastDial.set(node, now)
-          init.network
+          network
             .dial(address)
             .catch((error: unknown) => ctx.log.debug('dial failed', { node, error }))
-            .finally(() => dialing.delete(node))
+            .finally(() => dials.ended(node))
         }
       }
 
       /** Says once, in the log, when this node starts and stops hearing nothing from the others. */
       const watchQuiet = (): void => {
         const warning = core.quiet(clock.monotonicMs())
-        if ((warning !== undefined) === quietWarned) return
-        quietWarned = warning !== undefined
-        if (warning !== undefined) ctx.log.warn(warning, { peers: init.network.peers().length })
-        else ctx.log.info('hearing other members again')
+        const change = quiet.update(warning)
+        if (change === 'warn') ctx.log.warn(warning!, { peers: network.peers().length })
+        else if (change === 'clear') ctx.log.info('hearing other members again')
       }
 
       const settleLeave = (): void => {
-        if (leaving.length === 0 || (!core.departed(clock.monotonicMs()) && clock.monotonicMs() < leaveDeadline)) return
-        for (const reply of leaving.splice(0)) reply.resolve(core.departed(clock.monotonicMs()))
+        const nowMs = clock.monotonicMs()
+        for (const reply of leaving.settle(core.departed(nowMs), nowMs)) reply.resolve(core.departed(nowMs))
       }
 
       ctx.timers.every('tick', init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), { type: 'tick' })
       await flush()
       return {
         async tick() {
-          swimDriver?.tick(clock.monotonicMs())
+          if (pump !== undefined) sendSwim(pump.tick(clock.monotonicMs(), () => network.peers(), init.metrics))
           core.tick(clock.monotonicMs())
           await flush()
           dialMembers()
@@ -355,8 +240,9 @@ export function clusterActor(init: ClusterActorInit) {
         async record(msg) {
           const foreignBefore = core.foreignRecords
           core.receive(msg.record, clock.monotonicMs())
-          if (core.foreignRecords > foreignBefore && !foreignSeen.has(`${msg.record.node}/${msg.record.clusterId}`) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
-            foreignSeen.add(`${msg.record.node}/${msg.record.clusterId}`)
+          const key = `${msg.record.node}/${msg.record.clusterId}`
+          if (core.foreignRecords > foreignBefore && !foreignSeen.has(key) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
+            foreignSeen.add(key)
             ctx.log.warn('ignoring a peer of another cluster: it was founded or admitted elsewhere (a wiped data dir, or a bootstrap address of the wrong cluster)', {
               peer: msg.record.node,
               theirCluster: msg.record.clusterId,
@@ -366,10 +252,14 @@ export function clusterActor(init: ClusterActorInit) {
           await flush()
         },
         swim(msg) {
-          swimDriver?.receive(msg.from, msg.message, clock.monotonicMs())
+          if (pump === undefined) return
+          sendSwim(pump.receive(msg.from, msg.message, clock.monotonicMs()))
+          publish()
         },
         met(msg) {
-          swimDriver?.met(msg.peer)
+          if (pump === undefined) return
+          sendSwim(pump.met(msg.peer))
+          publish()
         },
         view: () => core.view(clock.monotonicMs()),
         async remove(msg, c) {
@@ -382,9 +272,9 @@ export function clusterActor(init: ClusterActorInit) {
             await flush()
             return { ok: true }
           }
-          const leader = core.view(now).leader?.nodeId ?? null
+          const leader = core.leader(now)?.nodeId ?? null
           if (refusal !== 'not-leader') return { ok: false, reason: refusal, leader }
-          if (msg.forwarded === true || leader === null || leader === init.network.self) return { ok: false, reason: 'no-leader', leader }
+          if (msg.forwarded === true || leader === null || leader === network.self) return { ok: false, reason: 'no-leader', leader }
           // Answered later: gossip and leases must not wait for the leader's answer.
           const reply = c.defer()
           ctx
@@ -398,10 +288,9 @@ export function clusterActor(init: ClusterActorInit) {
         },
         async leave(_msg, c) {
           const reply = c.defer()
-          leaving.push(reply)
-          leaveDeadline = Math.min(leaveDeadline, clock.monotonicMs() + LEAVE_TIMEOUT_MS)
+          leaving.add(reply, clock.monotonicMs())
           core.leave()
-          swimDriver?.leave()
+          pump?.leave()
           await flush()
           return reply
         },

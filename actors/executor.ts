@@ -16,6 +16,11 @@
  *   (work stealing); the answer says whether it was still waiting here, and one that was never runs here.
  * - Outcome reports are kept until the leader acknowledges them and re-sent to the current leader
  *   otherwise, so a leader change loses no result. Progress reports are best effort and throttled.
+ * - The leader to report to is learned, not asked for: from each `assign` (it names its leader) and
+ *   from the cluster handle's leader subscription (a new leader may assign nothing before it needs
+ *   the old attempts' outcomes). Only the check that an assignment, abort or release comes from the
+ *   leader reads the cluster's published state, at delivery: that is the sender's authentication,
+ *   which cannot come from the message it authenticates.
  */
 import type { ClusterHandle } from '../src/cluster/handle.js'
 import type { ExecutorStats } from '../src/jobs/executor-stats.js'
@@ -139,6 +144,9 @@ export function executorActor(init: ExecutorInit) {
         )
       ctx.onStop(() => core.close())
       let flushQueued = false
+      /** Where reports go: the last leader an assignment named or the cluster announced. */
+      let leader: string | undefined = undefined
+      ctx.onStop(init.cluster.onLeaderChange((known) => (leader = known?.nodeId)))
 
       const requestFlush = (): void => {
         if (flushQueued || core.waitingReports === 0) return
@@ -171,13 +179,12 @@ export function executorActor(init: ExecutorInit) {
       const send = (): void => {
         flushQueued = false
         if (!core.readyToSend) return
-        const leader = init.cluster.leader()
-        if (leader === null || leader === undefined) {
+        if (leader === undefined) {
           ctx.timers.once('retry', REPORT_RETRY_MS, { type: 'flush' })
           return
         }
         const batch = core.takeBatch()
-        const scheduler = ctx.ref<SchedulerMsg>({ node: leader.nodeId, path: SCHEDULER_PATH })
+        const scheduler = ctx.ref<SchedulerMsg>({ node: leader, path: SCHEDULER_PATH })
         void scheduler.ask({ type: 'reports', reports: batch }, { timeoutMs: REPORT_TIMEOUT_MS }).then(
           () => {
             core.delivered()
@@ -193,6 +200,7 @@ export function executorActor(init: ExecutorInit) {
 
       return {
         assign(msg) {
+          leader = checkText(msg.leader, 'leader')
           for (const a of checkList<unknown>(msg.assignments, 'assignments')) {
             let checked: Assignment
             try {

@@ -18,9 +18,7 @@ import { ClusterCore, type ClusterOptions } from '../../src/cluster/core.js'
 import { SwimCore } from '../../src/cluster/swim/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
-import { SeededRandom } from '../../src/env/prng.js'
-import { MinHeap } from '../../src/util/heap.js'
-import type { ScaleRunOptions } from './harness.js'
+import { ScaleLoop, type ScaleRunOptions } from './loop.js'
 
 /** joinWindowMs defaults to 5 s. */
 export interface ClusterScaleOptions extends ScaleRunOptions {
@@ -67,26 +65,14 @@ interface SimNode {
   inputs: number
 }
 
-interface Timed {
-  readonly at: number
-  readonly seq: number
-  readonly fn: () => void
-}
-
 const TICK_MS = 50
 
 export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const wallStart = performance.now()
-  const rng = new SeededRandom(o.seed)
-  const net = rng.fork('net')
-  const loss = o.lossRate ?? 0.01
-  const [latMin, latMax] = o.latencyMs ?? [1, 10]
-  const waitMs = o.waitMs ?? 60_000
-  const heap = new MinHeap<Timed>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
-  let seq = 0
-  let now = 0
-  const at = (t: number, fn: () => void): void => heap.push({ at: Math.max(t, now), seq: seq++, fn })
-  const delay = (): number => latMin + net.next() * (latMax - latMin)
+  const loop = new ScaleLoop(o)
+  const { rng, net, loss, waitMs } = loop
+  const at = (t: number, fn: () => void): void => loop.at(t, fn)
+  const delay = (): number => loop.delay()
 
   const nodes: SimNode[] = []
   const byId = new Map<string, SimNode>()
@@ -109,12 +95,12 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   }
 
   const publish = (n: SimNode): void => {
-    const record = n.core.takeReady(now).publish
+    const record = n.core.takeReady(loop.now).publish
     if (record === undefined) return
     const bytes = encodeRecord(record).length
     for (const dst of nodes) {
       if (dst === n || net.next() < loss) continue
-      at(now + delay(), () => deliverRecord(dst, record, bytes))
+      at(loop.now + delay(), () => deliverRecord(dst, record, bytes))
     }
   }
   const deliverRecord = (dst: SimNode, record: MemberRecord, bytes: number): void => {
@@ -122,7 +108,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     dst.recordsIn++
     dst.recordBytesIn += bytes
     dst.inputs++
-    dst.core.receive(record, now)
+    dst.core.receive(record, loop.now)
     publish(dst)
   }
   const flushSwim = (n: SimNode): void => {
@@ -131,10 +117,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       n.swimBytesOut += bytes.length
       const dst = byId.get(to)
       if (dst === undefined || net.next() < loss) continue
-      at(now + delay(), () => {
+      at(loop.now + delay(), () => {
         if (dst.crashed || !dst.started) return
         dst.inputs++
-        dst.swim!.receive(n.id, decodeSwim(bytes), now)
+        dst.swim!.receive(n.id, decodeSwim(bytes), loop.now)
         flushSwim(dst)
       })
     }
@@ -143,20 +129,20 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const tick = (n: SimNode): void => {
     if (n.crashed) return
     if (n.swim !== undefined) {
-      if (Math.floor(now / 500) !== Math.floor((now - TICK_MS) / 500)) n.swim.setLoad(loadValues({ ...emptyMetrics(), capacity: 8, running: loadRng.int(0, 2) }))
-      n.swim.tick(now)
+      if (Math.floor(loop.now / 500) !== Math.floor((loop.now - TICK_MS) / 500)) n.swim.setLoad(loadValues({ ...emptyMetrics(), capacity: 8, running: loadRng.int(0, 2) }))
+      n.swim.tick(loop.now)
       flushSwim(n)
     }
-    n.core.tick(now)
+    n.core.tick(loop.now)
     publish(n)
-    at(now + TICK_MS, () => tick(n))
+    at(loop.now + TICK_MS, () => tick(n))
   }
 
   const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
   const agreedLeader = (): string | null => {
     let key: string | null = null
     for (const n of live()) {
-      const l = n.core.leader(now)
+      const l = n.core.leader(loop.now)
       if (l === null) return null
       const k = `${l.nodeId}@${l.epoch}`
       if (key !== null && k !== key) return null
@@ -166,28 +152,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   }
   const formed = (): boolean => {
     const l = live()
-    if (!l.every((n) => n.started && n.core.memberState(n.id, now) === 'up') || agreedLeader() === null) return false
-    return l.every((n) => l.every((m) => n.core.memberState(m.id, now) === 'up'))
+    if (!l.every((n) => n.started && n.core.memberState(n.id, loop.now) === 'up') || agreedLeader() === null) return false
+    return l.every((n) => l.every((m) => n.core.memberState(m.id, loop.now) === 'up'))
   }
-  const runUntil = (limit: number, done: () => boolean, everyMs = 250): number | null => {
-    let nextCheck = now
-    for (;;) {
-      if (now >= nextCheck) {
-        if (done()) return now
-        nextCheck = now + everyMs
-      }
-      const e = heap.peek()
-      if (Math.min(e?.at ?? Infinity, nextCheck) > limit) {
-        now = limit
-        return done() ? now : null
-      }
-      if (e !== undefined && e.at <= nextCheck) {
-        heap.pop()
-        now = e.at
-        e.fn()
-      } else now = nextCheck
-    }
-  }
+  const runUntil = (limit: number, done: () => boolean, everyMs = 250): number | null => loop.runUntil(limit, done, everyMs)
 
   const joinWindow = o.joinWindowMs ?? 5_000
   for (const n of nodes) {
@@ -195,7 +163,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       n.started = true
       if (n.swim !== undefined) {
         const other = nodes[Math.floor(rng.next() * Math.max(1, n.index))]!
-        n.swim.join(n.index === 0 ? [] : [...new Set([nodes[0]!.id, other.id])], now)
+        n.swim.join(n.index === 0 ? [] : [...new Set([nodes[0]!.id, other.id])], loop.now)
         flushSwim(n)
       }
       tick(n)
@@ -210,14 +178,14 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const l = agreedLeader()
     if (l !== null) leaders.add(l)
     const alive = live()
-    for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, now) !== 'up') falseNotUp++
+    for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, loop.now) !== 'up') falseNotUp++
     return false
   }
-  if (formedAt !== null) runUntil(now + (o.settleMs ?? 10_000), watch, 500)
+  if (formedAt !== null) runUntil(loop.now + (o.settleMs ?? 10_000), watch, 500)
   const base = nodes.map((n) => ({ recordsIn: n.recordsIn, recordBytesIn: n.recordBytesIn, swimBytesOut: n.swimBytesOut, inputs: n.inputs }))
-  const steadyStart = now
-  if (formedAt !== null) runUntil(now + (o.steadyMs ?? 10_000), watch, 500)
-  const seconds = Math.max(1e-9, (now - steadyStart) / 1000)
+  const steadyStart = loop.now
+  if (formedAt !== null) runUntil(loop.now + (o.steadyMs ?? 10_000), watch, 500)
+  const seconds = Math.max(1e-9, (loop.now - steadyStart) / 1000)
   const sum = (f: (n: SimNode) => number): number => nodes.reduce((a, n) => a + f(n), 0) / nodes.length / seconds
   const recordsPerNodeS = sum((n) => n.recordsIn - base[n.index]!.recordsIn)
   const recordBytesPerNodeS = sum((n) => n.recordBytesIn - base[n.index]!.recordBytesIn)
@@ -234,10 +202,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const victim = workers[Math.floor(rng.next() * workers.length)]
     if (victim !== undefined) {
       victim.crashed = true
-      const crashAt = now
-      const seen = (state: (s: string) => boolean) => (): boolean => live().every((n) => state(n.core.memberState(victim.id, now)))
-      const first = (): boolean => live().some((n) => n.core.memberState(victim.id, now) !== 'up')
-      const detected = runUntil(now + waitMs, first, 50)
+      const crashAt = loop.now
+      const seen = (state: (s: string) => boolean) => (): boolean => live().every((n) => state(n.core.memberState(victim.id, loop.now)))
+      const first = (): boolean => live().some((n) => n.core.memberState(victim.id, loop.now) !== 'up')
+      const detected = runUntil(loop.now + waitMs, first, 50)
       detectionMs = detected === null ? null : detected - crashAt
       const converged = runUntil(
         crashAt + waitMs,
@@ -262,7 +230,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,
     leaderInputsPerS,
     falseNotUp,
-    virtualMs: now,
+    virtualMs: loop.now,
     wallMs: performance.now() - wallStart,
   }
 }

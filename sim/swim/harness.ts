@@ -9,26 +9,9 @@
  */
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import { SwimCore, type SwimConfig } from '../../src/cluster/swim/core.js'
-import { SeededRandom } from '../../src/env/prng.js'
-import { MinHeap } from '../../src/util/heap.js'
+import { ScaleLoop, type ScaleRunOptions } from './loop.js'
 
-/** What both scale harnesses (this one and cluster-harness.ts) take: the network, the phases, the patience. */
-export interface ScaleRunOptions {
-  readonly nodes: number
-  readonly seed: number | string
-  /** Chance that one message is lost. Default 0.01. */
-  readonly lossRate?: number
-  /** One-way latency, uniform in [min, max] ms. Default [1, 10]. */
-  readonly latencyMs?: readonly [number, number]
-  /** Joins are spread uniformly over this window (default: each harness's own). */
-  readonly joinWindowMs?: number
-  /** Time after formation before the steady window, for the join updates to finish their sends. Default 10 s. */
-  readonly settleMs?: number
-  /** Quiet time after settling over which the steady cost is measured, before the crash. Default 10 s. */
-  readonly steadyMs?: number
-  /** Give up waiting for formation, convergence or healing after this long. Default 60 s. */
-  readonly waitMs?: number
-}
+export type { ScaleRunOptions } from './loop.js'
 
 /** joinWindowMs defaults to 10 ms per node, at least 5 s. */
 export interface SwimSimOptions extends ScaleRunOptions {
@@ -80,23 +63,12 @@ interface SimNode {
   bytes: number
 }
 
-interface Timed {
-  readonly at: number
-  readonly seq: number
-  readonly fn: () => void
-}
-
 export function runSwimSim(o: SwimSimOptions): SwimSimResult {
   const wallStart = performance.now()
-  const rng = new SeededRandom(o.seed)
-  const net = rng.fork('net')
-  const loss = o.lossRate ?? 0.01
-  const [latMin, latMax] = o.latencyMs ?? [1, 10]
-  const waitMs = o.waitMs ?? 60_000
-  const heap = new MinHeap<Timed>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq))
-  let seq = 0
-  let now = 0
-  const at = (t: number, fn: () => void): void => heap.push({ at: Math.max(t, now), seq: seq++, fn })
+  const loop = new ScaleLoop(o)
+  const { rng, net, loss, waitMs } = loop
+  const [latMin, latMax] = loop.latencyMs
+  const at = (t: number, fn: () => void): void => loop.at(t, fn)
 
   const nodes: SimNode[] = []
   const byId = new Map<string, SimNode>()
@@ -143,9 +115,9 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
       const dst = byId.get(to)
       if (dst === undefined || net.next() < loss) continue
       if (partitioned && side(dst) !== side(n)) continue
-      at(now + latMin + net.next() * (latMax - latMin), () => {
+      at(loop.now + latMin + net.next() * (latMax - latMin), () => {
         if (dst.crashed || !dst.joined) return
-        dst.core.receive(n.id, decodeSwim(bytes), now)
+        dst.core.receive(n.id, decodeSwim(bytes), loop.now)
         flush(dst)
       })
     }
@@ -157,11 +129,11 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
         falseSuspicions.add(`${e.member}@${e.incarnation}`)
         falseSuspicionEvents++
       }
-      if (e.type === 'suspect' && genuine && detectionAt === null) detectionAt = now
+      if (e.type === 'suspect' && genuine && detectionAt === null) detectionAt = loop.now
       if (e.type === 'dead') {
         if (genuine) {
           deadSeenBy.add(n.id)
-          if (convergedAt === null && deadSeenBy.size >= knowers) convergedAt = now
+          if (convergedAt === null && deadSeenBy.size >= knowers) convergedAt = loop.now
         } else if (inPartitionPhase) partitionDeaths++
         else falseDeaths++
       }
@@ -173,7 +145,7 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
       at(due, () => {
         if (n.crashed || token !== n.token) return
         n.tickAt = Infinity
-        n.core.tick(now)
+        n.core.tick(loop.now)
         flush(n)
       })
     }
@@ -187,26 +159,7 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
     return l.every((n) => l.every((m) => n.core.member(m.id)?.status === 'alive'))
   }
   /** Runs events until `done` holds (checked every 100 virtual ms) or `limit`; returns the time it held, or null. */
-  const runUntil = (limit: number, done: () => boolean): number | null => {
-    let nextCheck = now
-    for (;;) {
-      if (now >= nextCheck) {
-        if (done()) return now
-        nextCheck = now + 100
-      }
-      const e = heap.peek()
-      const t = Math.min(e?.at ?? Infinity, nextCheck)
-      if (t > limit) {
-        now = limit
-        return done() ? now : null
-      }
-      if (e !== undefined && e.at <= nextCheck) {
-        heap.pop()
-        now = e.at
-        e.fn()
-      } else now = nextCheck
-    }
-  }
+  const runUntil = (limit: number, done: () => boolean): number | null => loop.runUntil(limit, done, 100)
 
   const joinWindow = o.joinWindowMs ?? Math.max(5_000, 10 * o.nodes)
   for (const n of nodes) {
@@ -214,13 +167,13 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
     at(t, () => {
       n.joined = true
       const other = nodes[Math.floor(rng.next() * Math.max(1, n.index))]!
-      n.core.join(n.index === 0 ? [] : [nodes[0]!.id, other.id], now)
+      n.core.join(n.index === 0 ? [] : [nodes[0]!.id, other.id], loop.now)
       flush(n)
     })
   }
   const loadRng = rng.fork('load')
   const changeLoad = (n: SimNode): void => {
-    at(now + 1_000 + loadRng.next() * 2_000, () => {
+    at(loop.now + 1_000 + loadRng.next() * 2_000, () => {
       if (n.crashed) return
       n.core.setLoad([8, loadRng.int(0, 8), loadRng.int(0, 20), loadRng.int(0, 50)])
       flush(n)
@@ -232,18 +185,18 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
   const formedAt = runUntil(joinWindow + waitMs, allSeeAll)
   let missingPairs = 0
   if (formedAt === null) for (const n of nodes) for (const m of nodes) if (n.core.member(m.id)?.status !== 'alive') missingPairs++
-  runUntil(now + (o.settleMs ?? 10_000), () => false)
+  runUntil(loop.now + (o.settleMs ?? 10_000), () => false)
   const steadyMs = o.steadyMs ?? 10_000
   const base = nodes.map((n) => [n.messages, n.bytes] as const)
-  const steadyStart = now
-  runUntil(now + steadyMs, () => false)
+  const steadyStart = loop.now
+  runUntil(loop.now + steadyMs, () => false)
   let msgs = 0
   let bytes = 0
   for (const n of nodes) {
     msgs += n.messages - base[n.index]![0]
     bytes += n.bytes - base[n.index]![1]
   }
-  const seconds = (now - steadyStart) / 1000
+  const seconds = (loop.now - steadyStart) / 1000
   const messagesPerNodeS = msgs / nodes.length / seconds
   const bytesPerNodeS = bytes / nodes.length / seconds
 
@@ -251,18 +204,18 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
   victim.crashed = true
   knowers = live().filter((n) => n.core.member(victim.id)?.status === 'alive' || n.core.member(victim.id)?.status === 'suspect').length
   crashedId = victim.id
-  crashAt = now
-  runUntil(now + waitMs, () => convergedAt !== null)
-  runUntil(now + 5_000, () => false)
+  crashAt = loop.now
+  runUntil(loop.now + waitMs, () => convergedAt !== null)
+  runUntil(loop.now + 5_000, () => false)
 
   let healMs: number | null = null
   if ((o.partitionMs ?? 0) > 0) {
     inPartitionPhase = true
     partitioned = true
-    runUntil(now + o.partitionMs!, () => false)
+    runUntil(loop.now + o.partitionMs!, () => false)
     partitioned = false
-    const healAt = now
-    const healed = runUntil(now + waitMs, allSeeAll)
+    const healAt = loop.now
+    const healed = runUntil(loop.now + waitMs, allSeeAll)
     healMs = healed === null ? null : healed - healAt
   }
   return {
@@ -279,7 +232,7 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
     messagesPerNodeS,
     bytesPerNodeS,
     maxProbeBytes,
-    virtualMs: now,
+    virtualMs: loop.now,
     wallMs: performance.now() - wallStart,
   }
 }

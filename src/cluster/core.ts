@@ -208,16 +208,15 @@ import type { NodeId } from '../net/types.js'
 import { assert } from '../assert.js'
 import { InvalidArgumentError } from '../errors.js'
 import { PhiDetector } from './phi.js'
-import { withLoad } from './swim/load.js'
+import { electionTimeoutMs, lagAt, LAG_MAX_LEASES, quietWarning, type ClusterSnapshot, type PeerBasis, type WorkerLiveness, viewAt } from './snapshot.js'
+import { voterTarget } from './voters.js'
 import {
   emptyMetrics,
   type ClusterConfig,
   type ClusterView,
   type LogPosition,
   type MemberRecord,
-  type MemberRole,
   type MemberState,
-  type MemberView,
   type NodeMetrics,
   type PersistedClusterState,
   type RemovalRefusal,
@@ -310,6 +309,8 @@ interface Peer {
   record: MemberRecord
   detector: PhiDetector
   lastHeardMs: number
+  /** What snapshots publish of this member, replaced with each record (snapshot.ts). */
+  basis: PeerBasis
   /** Whether the node was a voter when its last record arrived: a worker's records are sparse under SWIM, a voter's periodic. */
   voterWhenHeard: boolean
 }
@@ -344,6 +345,10 @@ export class ClusterCore {
   private workerSet: { readonly of: ClusterConfig | null; readonly ids: ReadonlySet<NodeId> } = { of: null, ids: new Set() }
   /** Per SWIM-governed worker: the load version last seen and when, for MemberView.lastSeenMsAgo. */
   private readonly loadSeen = new Map<NodeId, { version: number; atMs: number }>()
+  /** The member map of the last snapshot; undefined once a member changed since (snapshot.ts: copied only then). */
+  private publishedPeers: ReadonlyMap<NodeId, PeerBasis> | undefined = undefined
+  /** The SWIM-governed workers of the last snapshot; undefined once SWIM took a step or the configuration changed. */
+  private publishedLiveness: { readonly of: ClusterConfig | null; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
   /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
   private lastPublishMs = -Infinity
   private addresses: readonly string[]
@@ -459,7 +464,8 @@ export class ClusterCore {
     if (peer !== undefined && !newer(record, peer.record)) return
     const voter = this.isVoter(record.node)
     if (peer === undefined) {
-      peer = { record, detector: this.newDetector(), lastHeardMs: nowMs, voterWhenHeard: voter }
+      const detector = this.newDetector()
+      peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voter, basis: { record, lastHeardMs: nowMs, phi: detector.summary() } }
       this.peers.set(record.node, peer)
     }
     // Under SWIM a worker's records are sparse: a member that has just become a voter starts a fresh
@@ -470,6 +476,8 @@ export class ClusterCore {
     peer.record = record
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
+    peer.basis = { record, lastHeardMs: nowMs, phi: peer.detector.summary() }
+    this.publishedPeers = undefined
     this.adoptConfig(record)
     // A quiet worker that sees a newer configuration without the lists says so in a record, so
     // that the voters repeat them (repeatConfigFor); else it would wait for its refresh.
@@ -660,64 +668,70 @@ export class ClusterCore {
     return id === this.self || this.peers.has(id) || this.isMember(id)
   }
 
-  /** This node's view of the cluster. */
+  /** This node's view of the cluster (what a snapshot taken now shows at `nowMs`). */
   view(nowMs: number): ClusterView {
-    const members: MemberView[] = []
-    const voters = new Set(this.config?.members ?? [])
-    const leader = this.leader(nowMs)
-    const warning = this.quiet(nowMs)
-    const role = (id: NodeId): MemberRole => (id === leader?.nodeId ? 'leader' : voters.has(id) ? 'voter' : 'worker')
-    members.push({
-      nodeId: this.self,
-      state: this.status,
-      addresses: this.addresses,
-      incarnation: this.incarnation,
-      voter: voters.has(this.self),
-      role: role(this.self),
-      phi: 0,
-      lastSeenMsAgo: 0,
-      metrics: this.metrics,
-    })
-    const ids = new Set([...voters, ...(this.config?.workers ?? []), ...this.peers.keys()])
-    ids.delete(this.self)
-    for (const id of [...ids].sort()) {
-      const peer = this.peers.get(id)
-      const swim = this.swimStatus(id)
-      const state = this.stateOf(id, nowMs)
-      let lastSeenMsAgo = peer === undefined ? null : nowMs - peer.lastHeardMs
-      let metrics = peer?.record.metrics ?? null
-      if (swim !== undefined) {
-        // A worker under SWIM: its load figures come by SWIM, as of when this node first saw their version.
-        const load = this.liveness!.load(id)
-        if (load !== undefined && metrics !== null) {
-          const seen = this.loadSeen.get(id)
-          if (seen === undefined || seen.version !== load.version) this.loadSeen.set(id, { version: load.version, atMs: nowMs })
-          metrics = withLoad(metrics, load.values)
-          lastSeenMsAgo = Math.min(lastSeenMsAgo ?? Infinity, nowMs - this.loadSeen.get(id)!.atMs)
-        }
-      }
-      members.push({
-        nodeId: id,
-        state,
-        addresses: peer?.record.addresses ?? [],
-        incarnation: peer?.record.incarnation ?? 0,
-        voter: voters.has(id),
-        role: role(id),
-        phi: swim !== undefined ? (state === 'up' ? 0 : state === 'suspect' ? this.options.suspectPhi : Infinity) : peer === undefined ? Infinity : peer.detector.phi(nowMs),
-        lastSeenMsAgo,
-        metrics,
-      })
+    // Read SWIM afresh: a caller of the core itself may have driven SWIM without saying so.
+    this.livenessChanged()
+    return viewAt(this.snapshot(nowMs), nowMs)
+  }
+
+  /**
+   * An immutable snapshot of the state the node's other components read (snapshot.ts), taken at
+   * `nowMs` (the time a SWIM worker's new load version is first seen). The driver publishes one at
+   * the end of every step; cheap unless a member changed since the last one.
+   */
+  snapshot(nowMs: number): ClusterSnapshot {
+    if (this.publishedPeers === undefined) {
+      const peers = new Map<NodeId, PeerBasis>()
+      for (const [id, p] of this.peers) peers.set(id, p.basis)
+      this.publishedPeers = peers
     }
     return {
       self: this.self,
+      status: this.status,
+      incarnation: this.incarnation,
+      addresses: this.addresses,
+      metrics: this.metrics,
       clusterId: this.cluster,
-      leader,
-      leading: this.holdsLease(nowMs),
       config: this.config,
-      members,
-      ...(this.resigned === undefined ? {} : { resigned: this.resigned }),
-      ...(warning === undefined ? {} : { warning }),
+      resigned: this.resigned,
+      leadingEpoch: this.leading?.epoch ?? null,
+      leaseUntilMs: this.leaseUntil(),
+      follows: this.support === null ? null : { leader: this.support.leader, epoch: this.support.epoch },
+      leaderHeardMs: this.leaderHeardMs,
+      lag: { ms: this.lagMs, atMs: this.lagAtMs },
+      timing: this.options,
+      peers: this.publishedPeers,
+      liveness: this.livenessSnapshot(nowMs),
+      bootMs: this.bootMs,
+      foreignRecords: this.foreign,
     }
+  }
+
+  /** SWIM changed (a step of it ran): the next snapshot reads the workers' liveness again. */
+  livenessChanged(): void {
+    this.publishedLiveness = undefined
+  }
+
+  private livenessSnapshot(nowMs: number): ReadonlyMap<NodeId, WorkerLiveness> | undefined {
+    const liveness = this.liveness
+    if (liveness === undefined) return undefined
+    if (this.publishedLiveness !== undefined && this.publishedLiveness.of === this.config) return this.publishedLiveness.map
+    const map = new Map<NodeId, WorkerLiveness>()
+    for (const id of this.workers()) {
+      const member = id === this.self ? undefined : liveness.member(id)
+      if (member === undefined) continue
+      const load = liveness.load(id)
+      let loadSeenMs = nowMs
+      if (load !== undefined) {
+        const seen = this.loadSeen.get(id)
+        if (seen === undefined || seen.version !== load.version) this.loadSeen.set(id, { version: load.version, atMs: nowMs })
+        loadSeenMs = this.loadSeen.get(id)!.atMs
+      }
+      map.set(id, { status: member.status, load, loadSeenMs })
+    }
+    this.publishedLiveness = { of: this.config, map }
+    return map
   }
 
   /**
@@ -728,14 +742,8 @@ export class ClusterCore {
   quiet(nowMs: number): string | undefined {
     let heardMs = this.bootMs
     for (const peer of this.peers.values()) heardMs = Math.max(heardMs, peer.lastHeardMs)
-    const silentMs = nowMs - heardMs
-    if (silentMs < QUIET_WARNING_MS) return undefined
     const others = (this.config?.members.length ?? 0) + (this.config?.workers.length ?? 0) - (this.isMember(this.self) ? 1 : 0)
-    if (this.status !== 'joining' && others === 0) return undefined
-    const seconds = Math.round(silentMs / 1000)
-    return this.status === 'joining'
-      ? `joining, but no gossip from any member for ${seconds} s: check that a bootstrap peer is reachable and holds the same cluster secret`
-      : `no gossip from any other member for ${seconds} s: this node may be cut off from the cluster`
+    return quietWarning(nowMs - heardMs, this.status === 'joining', others)
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -775,7 +783,10 @@ export class ClusterCore {
   /** Drops long-silent nodes that are not members (departed members, joiners that gave up). */
   private forget(nowMs: number): void {
     for (const [id, peer] of this.peers) {
-      if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) this.peers.delete(id)
+      if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) {
+        this.peers.delete(id)
+        this.publishedPeers = undefined
+      }
     }
     for (const id of this.loadSeen.keys()) if (!this.workers().has(id)) this.loadSeen.delete(id)
   }
@@ -967,10 +978,9 @@ export class ClusterCore {
     return undefined
   }
 
-  /** The voters the leader aims for: the configured number, else 3 below 5 members and 5 from then on. */
+  /** The voters the leader aims for (src/cluster/voters.ts, shared with the replicator's learners). */
   private targetVoters(config: ClusterConfig): number {
-    if (this.options.voters !== undefined) return this.options.voters
-    return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
+    return voterTarget(config, this.options.voters)
   }
 
   /**
@@ -1029,7 +1039,7 @@ export class ClusterCore {
    * votes or campaigns: at least leaseMs·(1+drift) (rule 5), plus the observed lag.
    */
   private electionTimeoutMs(nowMs: number): number {
-    return this.options.leaseMs * (1 + this.options.drift) + this.lag(nowMs)
+    return electionTimeoutMs(this.options, this.lag(nowMs))
   }
 
   /**
@@ -1058,7 +1068,7 @@ export class ClusterCore {
 
   /** The observed lag now: the largest recent sample, forgotten at LAG_DECAY per ms, at most LAG_MAX_LEASES leases. */
   lag(nowMs: number): number {
-    return Math.min(LAG_MAX_LEASES * this.options.leaseMs, Math.max(0, this.lagMs - (nowMs - this.lagAtMs) * LAG_DECAY))
+    return lagAt(this.lagMs, this.lagAtMs, this.options.leaseMs, nowMs)
   }
 
   private isVoter(id: NodeId): boolean {
@@ -1243,20 +1253,13 @@ export class ClusterCore {
   }
 }
 
-/** Observed lag is forgotten at this many ms per ms: a 1 s stall counts for 20 s. */
-const LAG_DECAY = 0.05
-
-/** Most lag added to the election timeout and the leader's check quorum, in leases: bounds failover under load. */
-const LAG_MAX_LEASES = 3
-
 /** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */
 const RESIGN_HOLD_OFF_LEASES = 3
 
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
 
-/** Silence from every other node after which a node that should hear some says so (ClusterCore.quiet). */
-export const QUIET_WARNING_MS = 10_000
+export { QUIET_WARNING_MS } from './snapshot.js'
 
 /** Silence after which a node that is not a voter is forgotten. */
 const FORGET_AFTER_MS = 60_000

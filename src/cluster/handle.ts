@@ -1,23 +1,56 @@
 /**
  * ClusterHandle: a node's synchronous view of coordination for components outside the cluster
- * actor (manager duties, the job client, the executor, entities, the running node). It lives in
- * src/ so that those components never import actors/; the cluster actor (actors/cluster.ts)
- * attaches its core when it starts. Until then setters are kept and applied on attach, and
- * readers see nothing.
+ * actor (manager duties, the job client, the executor, entities, the replicator, the running node).
+ * It lives in src/ so that those components never import actors/.
+ *
+ * Reads never touch the cluster core: the cluster actor (actors/cluster.ts) publishes an immutable
+ * ClusterSnapshot (snapshot.ts) at the end of every step it takes, and each reader computes what
+ * depends on time (the lease, the followed leader's liveness, phi) from it at the moment of the
+ * call. `leaderEpoch()` is therefore exactly the lease check the core would make then: the core
+ * changes its lease only in steps, and every step publishes before any other code can run.
+ * Before the actor has started, readers see nothing.
+ *
+ * Writes are the core's inputs from the replicated log (ClusterInputs): they go to the core
+ * synchronously, between two of its steps, and are not mailbox messages on purpose:
+ * - `setLogPosition` must be in effect before the write that extends the log starts: a message
+ *   could let the core grant a vote, in a step between the write and the message, to a candidate
+ *   behind this node's log (election rule 7 in core.ts), and an entry committed through this
+ *   node could be lost.
+ * - `setCommitIndex` and `setLogMatches` feed the catch-up rules, whose proof uses the commit
+ *   index as of the replicator's last input ("Log catch-up" in core.ts); a message would let a
+ *   configuration change run on an older one.
+ * - `resign` must end leader-only effects at once; the handle publishes the core's snapshot after
+ *   it before returning, so `leaderEpoch()` is undefined from then on.
+ * None of the first three changes anything a snapshot holds. Until the actor attaches, the inputs
+ * are kept and applied on attach.
  */
-import { checkLogPosition, type ClusterCore } from './core.js'
-import type { ClusterView, LogPosition } from './types.js'
+import { checkLogPosition } from './core.js'
+import { knowsIn, leaderAt, leaseEpochAt, viewAt, type ClusterSnapshot } from './snapshot.js'
+import type { ClusterView, LeaderView, LogPosition } from './types.js'
 import type { Clock } from '../env/types.js'
 
 /** Called when this node gains or loses the right to run manager duties. */
 export type LeadershipListener = (leading: boolean, epoch: number | undefined) => void
+
+/** Called when the leader this node knows changes (null: none known). */
+export type LeaderListener = (leader: LeaderView | null) => void
+
+/** The core's inputs, as the cluster actor passes them on (see the module doc for why synchronously). */
+export interface ClusterInputs {
+  setLogPosition(position: LogPosition): void
+  setCommitIndex(index: number): void
+  setLogMatches(epoch: number, byNode: ReadonlyMap<string, number>): void
+  /** Resigns now and returns the snapshot after it. */
+  resign(reason: string): ClusterSnapshot
+}
 
 /**
  * A node's synchronous view of coordination, for components outside the actor: manager duties ask
  * it before every leader-only effect.
  */
 export class ClusterHandle {
-  private core: ClusterCore | undefined = undefined
+  private published: ClusterSnapshot | undefined = undefined
+  private inputs: ClusterInputs | undefined = undefined
   private clock: Clock | undefined = undefined
   /** Makes the actor run a step soon (publish what changed). */
   private poke: () => void = () => {}
@@ -26,34 +59,49 @@ export class ClusterHandle {
   private pendingCommit: number | undefined = undefined
   private pendingResign: string | undefined = undefined
   private readonly listeners = new Set<LeadershipListener>()
+  private readonly leaderListeners = new Set<LeaderListener>()
+  /** The leader last told to leaderListeners. */
+  private told: LeaderView | null = null
   private leading = false
   private epoch: number | undefined = undefined
 
   /** The epoch this node leads while its lease holds, else undefined. */
   leaderEpoch(): number | undefined {
-    const core = this.core
-    if (core === undefined || !core.holdsLease(this.clock!.monotonicMs())) return undefined
-    return core.leaderEpoch ?? undefined
+    const s = this.published
+    return s === undefined ? undefined : leaseEpochAt(s, this.clock!.monotonicMs())
   }
 
   /** The current view, or undefined before the cluster actor has started. */
   view(): ClusterView | undefined {
-    return this.core?.view(this.clock!.monotonicMs())
+    const s = this.published
+    return s === undefined ? undefined : viewAt(s, this.clock!.monotonicMs())
   }
 
   /** `view()?.config` without building the view. */
   config(): ClusterView['config'] | undefined {
-    return this.core?.currentConfig
+    return this.published?.config
   }
 
   /** `view()?.leader` without building the view: for checks on every message. */
   leader(): ClusterView['leader'] | undefined {
-    return this.core?.leader(this.clock!.monotonicMs())
+    const s = this.published
+    return s === undefined ? undefined : leaderAt(s, this.clock!.monotonicMs())
   }
 
   /** True when `nodeId` is among `view()?.members`, without building the view. */
   knows(nodeId: string): boolean {
-    return this.core?.knows(nodeId) === true
+    const s = this.published
+    return s !== undefined && knowsIn(s, nodeId)
+  }
+
+  /** Records ignored because they came from another cluster (for the metrics). */
+  foreignRecords(): number {
+    return this.published?.foreignRecords ?? 0
+  }
+
+  /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
+  clusterId(): string | undefined {
+    return this.published?.clusterId ?? undefined
   }
 
   /**
@@ -63,11 +111,11 @@ export class ClusterHandle {
    * non-integer position.
    */
   setLogPosition(position: { epoch: number; index: number }): void {
-    if (this.core === undefined) {
+    if (this.inputs === undefined) {
       this.pendingLog = checkLogPosition(position)
       return
     }
-    this.core.setLogPosition(position)
+    this.inputs.setLogPosition(position)
   }
 
   /**
@@ -76,12 +124,12 @@ export class ClusterHandle {
    * entry. Throws RangeError for a negative or non-integer index.
    */
   setCommitIndex(index: number): void {
-    if (this.core === undefined) {
+    if (this.inputs === undefined) {
       if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`invalid commit index ${index}`)
       this.pendingCommit = Math.max(this.pendingCommit ?? 0, index)
       return
     }
-    this.core.setCommitIndex(index)
+    this.inputs.setCommitIndex(index)
   }
 
   /**
@@ -89,7 +137,7 @@ export class ClusterHandle {
    * matching (the replicator's view), which decides who holds the log for voter changes.
    */
   setLogMatches(epoch: number, byNode: ReadonlyMap<string, number>): void {
-    this.core?.setLogMatches(epoch, byNode)
+    this.inputs?.setLogMatches(epoch, byNode)
   }
 
   /**
@@ -97,19 +145,24 @@ export class ClusterHandle {
    * voter takes over; the reason shows on /status until this node leads again.
    */
   resign(reason: string): void {
-    const core = this.core
-    if (core === undefined) {
+    if (this.inputs === undefined) {
       this.pendingResign = reason
       return
     }
-    core.resign(reason, this.clock!.monotonicMs())
+    this.publish(this.inputs.resign(reason))
     this.notify()
     this.poke()
   }
 
-  /** The cluster's identity (created by the founder, adopted by members on admission); undefined until known. */
-  clusterId(): string | undefined {
-    return this.core?.clusterId ?? undefined
+  /**
+   * Subscribes to changes of the leader this node knows, as of each published step (a leader that
+   * lapses between two steps is reported at the next one, within a tick), starting with the one
+   * known now if the actor has started; returns an unsubscribe function. For components that learn the leader rather than ask for it (the executor).
+   */
+  onLeaderChange(listener: LeaderListener): () => void {
+    this.leaderListeners.add(listener)
+    if (this.published !== undefined) listener(this.told)
+    return () => this.leaderListeners.delete(listener)
   }
 
   /** Subscribes to leadership changes; returns an unsubscribe function. */
@@ -118,17 +171,29 @@ export class ClusterHandle {
     return () => this.listeners.delete(listener)
   }
 
-  /** @internal */
-  attach(core: ClusterCore, clock: Clock, poke: () => void): void {
-    this.core = core
+  /**
+   * @internal The cluster actor attaches when it starts: its inputs, its clock, a way to make it
+   * take a step, and its first snapshot (taken after the inputs set before are applied).
+   */
+  attach(inputs: ClusterInputs, clock: Clock, poke: () => void, first: () => ClusterSnapshot): void {
+    this.inputs = inputs
     this.clock = clock
     this.poke = poke
-    if (this.pendingLog !== undefined) core.setLogPosition(this.pendingLog)
-    if (this.pendingCommit !== undefined) core.setCommitIndex(this.pendingCommit)
-    if (this.pendingResign !== undefined) core.resign(this.pendingResign, clock.monotonicMs())
+    if (this.pendingLog !== undefined) inputs.setLogPosition(this.pendingLog)
+    if (this.pendingCommit !== undefined) inputs.setCommitIndex(this.pendingCommit)
+    this.publish(this.pendingResign !== undefined ? inputs.resign(this.pendingResign) : first())
     this.pendingLog = undefined
     this.pendingCommit = undefined
     this.pendingResign = undefined
+  }
+
+  /** @internal The cluster actor's snapshot at the end of a step. */
+  publish(snapshot: ClusterSnapshot): void {
+    this.published = snapshot
+    const leader = leaderAt(snapshot, this.clock!.monotonicMs())
+    if (leader?.nodeId === this.told?.nodeId && leader?.epoch === this.told?.epoch) return
+    this.told = leader
+    for (const listener of [...this.leaderListeners]) listener(leader)
   }
 
   /** @internal re-evaluates leadership and tells listeners about a change. */

@@ -18,14 +18,7 @@
  */
 import type { NodeId } from '../net/types.js'
 import type { ClusterConfig, MemberView } from '../cluster/types.js'
-
-/**
- * The voters the cluster core aims for by default (ClusterCore's target without a `voters`
- * option): 3 below 5 members, 5 from then on.
- */
-export function defaultVoterTarget(config: ClusterConfig): number {
-  return config.members.length + config.workers.length >= 5 || config.members.length >= 5 ? 5 : 3
-}
+import { mayWantVoter } from '../cluster/voters.js'
 
 /** True when `m` runs jobs, or when it is not known yet whether it does. */
 function runsJobs(m: MemberView): boolean {
@@ -35,13 +28,11 @@ function runsJobs(m: MemberView): boolean {
 /**
  * The learners among `members`: live (joining or up) non-voters that run jobs, and, while the
  * leader may want a new voter, every live non-voter. `votersTarget` is the cluster's `voters`
- * option when set (the default rule otherwise).
+ * option when set (the cluster's default rule otherwise, src/cluster/voters.ts).
  */
 export function chooseLearners(members: readonly MemberView[], config: ClusterConfig | null | undefined, votersTarget?: number): NodeId[] {
   const live = members.filter((m) => !m.voter && (m.state === 'joining' || m.state === 'up'))
   if (config === null || config === undefined) return live.map((m) => m.nodeId)
-  const target = votersTarget ?? defaultVoterTarget(config)
-  const voterGone = members.some((m) => m.voter && (m.state === 'down' || m.state === 'leaving'))
-  const wanted = config.members.length < target || voterGone
+  const wanted = mayWantVoter(members, config, votersTarget)
   return live.filter((m) => wanted || runsJobs(m)).map((m) => m.nodeId)
 }
