@@ -20,18 +20,23 @@
  * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
  * node.
  */
-import { defineActor } from '../src/actor/define.js'
-import type { Ask, DeferredReply } from '../src/actor/types.js'
-import { ClusterCore, type ClusterOptions, type RecordInputs } from '../src/cluster/core.js'
-import { DialPlan } from '../src/cluster/dials.js'
-import type { ClusterHandle } from '../src/cluster/handle.js'
-import { RecordStats, registerClusterMetrics } from '../src/cluster/metrics.js'
-import { SwimPump, SwimStats, type SwimOut } from '../src/cluster/swim-pump.js'
-import { SwimCore, type SwimConfig } from '../src/cluster/swim/core.js'
-import type { ClusterView, MemberRecord, NodeMetrics, RemoveReply } from '../src/cluster/types.js'
-import { LeaveWait, QuietWatch } from '../src/cluster/upkeep.js'
-import type { Network, NodeId } from '../src/net/types.js'
-import type { DurableStore } from '../src/storage/types.js'
+import { ClusterCore, defineActor, DialPlan, LeaveWait, QuietWatch, RecordStats, registerClusterMetrics, SwimCore, SwimPump, SwimStats } from '../src/internal.js'
+import type {
+  Ask,
+  ClusterHandle,
+  ClusterOptions,
+  ClusterView,
+  DeferredReply,
+  DurableStore,
+  MemberRecord,
+  Network,
+  NodeId,
+  NodeMetrics,
+  RecordInputs,
+  RemoveReply,
+  SwimConfig,
+  SwimOut,
+} from '../src/internal.js'
 import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
 import { SWIM_PROTOCOL } from '../protocols/swim/codec.js'

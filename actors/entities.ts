@@ -24,30 +24,39 @@
  * needs (see router.ts). Callbacks of asks hand their results back to this actor as messages,
  * never touching its state from outside.
  */
-import { defineActor } from '../src/actor/define.js'
-import type { ReplyTarget } from '../src/actor/reply.js'
-import { relay } from '../src/actor/ref.js'
-import type { RemoteDelivery } from '../src/actor/system.js'
-import type { ActorAddress } from '../src/actor/address.js'
-import type { WatchControl } from '../src/actor/remote-watch.js'
-import type { ActorContext, ActorRef, Ask, DeferredReply, Handlers, Message, MessageOfType, TerminationReason } from '../src/actor/types.js'
-import { activationId, Activations, type Activation } from '../src/entities/activations.js'
-import { ENTITY_NODE, parseEntityAddress, shardOf } from '../src/entities/address.js'
-import { coordinatorFor, type CoordinatorCore, type LocateReply, type RenewReply, type ShardGrant } from '../src/entities/coordinator-core.js'
-import { PASSIVATE_AFTER_MS } from '../src/entities/define.js'
-import { EntityUnavailableError, NotPersistentError, UnknownEntityTypeError } from '../src/entities/errors.js'
-import { BatchItem, InboundBatches, type Inbound } from '../src/entities/inbound-batches.js'
-import { DEFAULT_ENTITY_OPTIONS, type EntityOptions } from '../src/entities/options.js'
-import { OrderedOutcomes, outboundBatch, routesOf, settleDelivery } from '../src/entities/outbound.js'
-import { OwnerCore } from '../src/entities/owner-core.js'
-import { OwnerWatches } from '../src/entities/owner-watches.js'
-import { Renewals } from '../src/entities/renewals.js'
-import { EntityRouter, type Delivery, type Forward } from '../src/entities/router.js'
-import type { AnyEntityDef, EntityContext, EntityDef, EntityInfo, EntityState, EntityStateStore } from '../src/entities/types.js'
-import { WatcherWatches, type WatchRecord } from '../src/entities/watcher-watches.js'
 import {
+  activationId,
+  Activations,
+  AskTimeoutError,
+  BatchItem,
+  coordinatorFor,
+  DEFAULT_ENTITY_OPTIONS,
+  defineActor,
   DELIVER_VERSION,
+  ENTITY_NODE,
+  EntityRouter,
+  EntityUnavailableError,
+  fromWireError,
+  InboundBatches,
   isInt,
+  LeastLoadedPlacement,
+  MailboxFullError,
+  NodeUnreachableError,
+  NotPersistentError,
+  OrderedOutcomes,
+  outboundBatch,
+  OwnerCore,
+  OwnerWatches,
+  parseEntityAddress,
+  PASSIVATE_AFTER_MS,
+  relay,
+  Renewals,
+  routesOf,
+  settleDelivery,
+  shardOf,
+  toError,
+  toWireError,
+  UnknownEntityTypeError,
   validDeliver,
   validDeliverReply,
   validEnded,
@@ -56,16 +65,49 @@ import {
   validShard,
   validWatchIds,
   WATCH_IDS_MAX,
-  type DeliverItem,
-  type DeliverReply,
-  type EndReason,
-  type ItemResult,
-} from '../src/entities/wire.js'
-import { MailboxFullError, NodeUnreachableError, AskTimeoutError, toError, toWireError, fromWireError, type WireError } from '../src/errors.js'
-import { LeastLoadedPlacement, type Placement, type PeerLoad } from '../src/jobs/placement.js'
-import type { Network, NodeId } from '../src/net/types.js'
+  WatcherWatches,
+} from '../src/internal.js'
+import type {
+  Activation,
+  ActorAddress,
+  ActorContext,
+  ActorRef,
+  AnyEntityDef,
+  Ask,
+  ClusterHandle,
+  CoordinatorCore,
+  DeferredReply,
+  DeliverItem,
+  DeliverReply,
+  Delivery,
+  EndReason,
+  EntityContext,
+  EntityDef,
+  EntityInfo,
+  EntityOptions,
+  EntityState,
+  EntityStateStore,
+  Forward,
+  Handlers,
+  Inbound,
+  ItemResult,
+  LocateReply,
+  Message,
+  MessageOfType,
+  Network,
+  NodeId,
+  PeerLoad,
+  Placement,
+  RemoteDelivery,
+  RenewReply,
+  ReplyTarget,
+  ShardGrant,
+  TerminationReason,
+  WatchControl,
+  WatchRecord,
+  WireError,
+} from '../src/internal.js'
 import { Packr } from 'msgpackr'
-import type { ClusterHandle } from '../src/cluster/handle.js'
 
 /** Where every node runs its entities actor. */
 export const ENTITIES_PATH = '/system/entities'

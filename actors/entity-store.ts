@@ -4,13 +4,8 @@
  * DurableStore. Operations run concurrently across keys and one at a time per key (replica.ts);
  * the actor answers each when its write is durable.
  */
-import { defineActor } from '../src/actor/define.js'
-import type { ActorSystem } from '../src/actor/system.js'
-import type { Ask } from '../src/actor/types.js'
-import type { ReplicaTransport } from '../src/entities/quorum-store.js'
-import { EntityReplica, type ReplicaAnswer } from '../src/entities/replica.js'
-import type { StoredEntityState } from '../src/entities/types.js'
-import type { DurableStore } from '../src/storage/types.js'
+import { defineActor, EntityReplica } from '../src/internal.js'
+import type { ActorSystem, Ask, DurableStore, ReplicaAnswer, ReplicaTransport, StoredEntityState } from '../src/internal.js'
 
 export const ENTITY_STORE_PATH = '/system/entity-store'
 

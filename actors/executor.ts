@@ -22,16 +22,22 @@
  *   leader reads the cluster's published state, at delivery: that is the sender's authentication,
  *   which cannot come from the message it authenticates.
  */
-import type { ClusterHandle } from '../src/cluster/handle.js'
-import type { ExecutorStats } from '../src/jobs/executor-stats.js'
-import { defineActor } from '../src/actor/define.js'
-import type { ActorRef, Ask } from '../src/actor/types.js'
-import { toWireError } from '../src/errors.js'
-import { JobTimeoutError } from '../src/jobs/errors.js'
-import { ExecutorCore, failureOutcome, type ExecutorRun, type Start } from '../src/jobs/executor-core.js'
-import { checkAssignment, checkList, checkText, SCHEDULER_PATH, type Assignment, type ExecutorMsg, type SchedulerMsg } from '../src/jobs/protocol.js'
-import type { JobContext, JobDef, JobOutcome } from '../src/jobs/types.js'
-import type { Environment } from '../src/env/types.js'
+import { checkAssignment, checkList, checkText, defineActor, ExecutorCore, failureOutcome, JobTimeoutError, SCHEDULER_PATH, toWireError } from '../src/internal.js'
+import type {
+  ActorRef,
+  Ask,
+  Assignment,
+  ClusterHandle,
+  Environment,
+  ExecutorMsg,
+  ExecutorRun,
+  ExecutorStats,
+  JobContext,
+  JobDef,
+  JobOutcome,
+  SchedulerMsg,
+  Start,
+} from '../src/internal.js'
 
 /** Time before unacknowledged reports are sent again. */
 const REPORT_RETRY_MS = 500

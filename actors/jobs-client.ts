@@ -8,12 +8,8 @@
  * expired with its outcome nowhere fails its waiters with JobExpiredError instead of leaving them
  * waiting for ever.
  */
-import type { ClusterHandle } from '../src/cluster/handle.js'
-import { defineActor } from '../src/actor/define.js'
-import { formatAddress } from '../src/actor/address.js'
-import { JobExpiredError } from '../src/jobs/errors.js'
-import { checkList, checkOutcome, checkText, SCHEDULER_PATH, type JobsClientMsg, type SchedulerMsg, type WatchReply } from '../src/jobs/protocol.js'
-import type { ResultWaiters } from '../src/jobs/waiters.js'
+import { checkList, checkOutcome, checkText, defineActor, formatAddress, JobExpiredError, SCHEDULER_PATH } from '../src/internal.js'
+import type { ClusterHandle, JobsClientMsg, ResultWaiters, SchedulerMsg, WatchReply } from '../src/internal.js'
 
 /** How often pending jobs are watched again. */
 export const REWATCH_MS = 2000

@@ -11,23 +11,22 @@
  * Subscribers (local actors) get a Listing of a key at once and after every change of its refs;
  * find answers the current refs.
  */
-import { defineActor } from '../src/actor/define.js'
-import { formatAddress } from '../src/actor/address.js'
-import type { ActorRef, AnyActorRef, DeferredReply, Handlers, Message } from '../src/actor/types.js'
-import { InvalidArgumentError } from '../src/errors.js'
-import type { Network, NodeId } from '../src/net/types.js'
-import { digestProblem, RECEPTIONIST_PATH, updateProblem, type DropReason, type ReceptionistMsg } from '../src/receptionist/protocol.js'
-import type { ReceptionistStats } from '../src/receptionist/stats.js'
 import {
   ADDRESS_MAX_CHARS,
+  defineActor,
+  digestProblem,
+  formatAddress,
+  InvalidArgumentError,
   isServiceKeyName,
   MAX_KEYS_PER_NODE,
   MAX_REFS_PER_KEY,
   MAX_REGISTRATIONS_PER_NODE,
+  PeerView,
+  RECEPTIONIST_PATH,
   ReceptionistFullError,
-  type Listing,
-} from '../src/receptionist/types.js'
-import { PeerView } from '../src/receptionist/view.js'
+  updateProblem,
+} from '../src/internal.js'
+import type { ActorRef, AnyActorRef, DeferredReply, DropReason, Handlers, Listing, Message, Network, NodeId, ReceptionistMsg, ReceptionistStats } from '../src/internal.js'
 
 /** Time between digests to every peer. */
 const DIGEST_EVERY_MS = 2000

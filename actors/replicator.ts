@@ -26,24 +26,34 @@
  *   as ambiguous, reopens the log (recovery finds what is really durable), builds a new core from
  *   it, and only then reports its position again.
  */
-import { defineActor } from '../src/actor/define.js'
-import { toError } from '../src/errors.js'
-import type { Network, NodeId } from '../src/net/types.js'
-import { ReplicationCore } from '../src/replication/core.js'
-import { Leadership } from '../src/replication/leadership.js'
-import { chooseLearners } from '../src/replication/learners.js'
-import { MatchesReport } from '../src/replication/matches.js'
-import type { ReplicationHandle } from '../src/replication/handle.js'
-import type { ReplicatedLogRequest } from '../src/replication/protocol.js'
-import { checkAppend, readCommitted } from '../src/replication/requests.js'
-import type { Following, ReadRequest, ReplicationOptions } from '../src/replication/types.js'
-import { ReplicationWaiters } from '../src/replication/waiters.js'
-import { JobLogUnavailableError } from '../src/storage/errors.js'
-import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../src/storage/types.js'
+import {
+  checkAppend,
+  chooseLearners,
+  defineActor,
+  InvalidArgumentError,
+  JobLogUnavailableError,
+  Leadership,
+  MatchesReport,
+  readCommitted,
+  ReplicationCore,
+  ReplicationWaiters,
+  toError,
+} from '../src/internal.js'
+import type {
+  ClusterHandle,
+  Following,
+  Network,
+  NodeId,
+  ReadRequest,
+  ReplicaEntry,
+  ReplicaLog,
+  ReplicaLogOpener,
+  ReplicatedLogRequest,
+  ReplicationHandle,
+  ReplicationOptions,
+} from '../src/internal.js'
 import { decodeReplication, REPLICATION_PROTOCOL, ReplicationEncoder, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
-import type { ClusterHandle } from '../src/cluster/handle.js'
-import { InvalidArgumentError } from '../src/errors.js'
 
 export type ReplicatorMsg =
   | ReplicatedLogRequest

@@ -22,43 +22,71 @@
  * once it is durable, and if it landed right after the last record it reflects, the log compacts
  * below it. A new leader replays from the latest snapshot (src/jobs/replay.ts).
  */
-import type { ClusterHandle } from '../src/cluster/handle.js'
-import { defineActor } from '../src/actor/define.js'
-import type { ActorContext, ActorRef, DeferredReply, Handlers, MessageOfType } from '../src/actor/types.js'
-import type { Counter, Histogram } from '../src/env/types.js'
-import { toError } from '../src/errors.js'
-import { InvalidJobError, NoLeaderError } from '../src/jobs/errors.js'
-import { LeastLoadedPlacement, type Placement } from '../src/jobs/placement.js'
-import { decodeOutcome, encodeOutcome, idempotencyCacheKey, RESULT_TTL_MS, resultKey } from '../src/jobs/result-cache.js'
 import {
+  AppendHealth,
+  AppendPipeline,
   checkList,
   checkOutcome,
   checkSubmission,
   checkText,
+  ClusterMismatchError,
+  decodeOutcome,
+  DEFAULT_SNAPSHOT_POLICY,
+  defineActor,
+  encodeOutcome,
   EXECUTOR_PATH,
-  type ExecutorMsg,
-  type JobsClientMsg,
-  type Report,
-  type SchedulerMsg,
-  type SubmitReply,
-  type WatchReply,
-} from '../src/jobs/protocol.js'
-import { SchedulerCore, STEAL_ANSWER_MS, type Effects, type Retention } from '../src/jobs/scheduler-core.js'
-import { isFinal, type JobStatus } from '../src/jobs/types.js'
-import type { NodeId } from '../src/net/types.js'
-import { ClusterMismatchError, FencedError, JobLogNotSharedError, JobLogUnavailableError } from '../src/storage/errors.js'
-import type { JobLog, JobLogFactory, ResultCache } from '../src/storage/types.js'
-import type { LoadForecast } from '../src/predict/analytics.js'
+  FencedError,
+  idempotencyCacheKey,
+  InvalidJobError,
+  isFinal,
+  JobLogNotSharedError,
+  JobLogUnavailableError,
+  LeastLoadedPlacement,
+  NoLeaderError,
+  outboxOf,
+  PeerCache,
+  readPeers,
+  replayJobLog,
+  RESULT_TTL_MS,
+  resultKey,
+  SchedulerCore,
+  SnapshotSchedule,
+  STEAL_ANSWER_MS,
+  Submitters,
+  toError,
+  WatchBudget,
+} from '../src/internal.js'
+import type {
+  ActorContext,
+  ActorRef,
+  AppendStep,
+  AttemptItem,
+  ClusterHandle,
+  Counter,
+  DeferredReply,
+  Effects,
+  ExecutorMsg,
+  Handlers,
+  Histogram,
+  JobLog,
+  JobLogFactory,
+  JobsClientMsg,
+  JobStatus,
+  LoadForecast,
+  MessageOfType,
+  NodeId,
+  Peers,
+  Placement,
+  Report,
+  ResultCache,
+  Retention,
+  SchedulerMsg,
+  SnapshotPolicy,
+  SubmitReply,
+  WatchReply,
+} from '../src/internal.js'
 import { encodeJobRecord, encodeSnapshotState, snapshotRecords } from '../protocols/jobs/codec.js'
 import { EnvelopeTooLargeError } from '../protocols/errors.js'
-import { replayJobLog } from '../src/jobs/replay.js'
-import { AppendHealth } from '../src/jobs/append-health.js'
-import { AppendPipeline, type AppendStep } from '../src/jobs/append-pipeline.js'
-import { DEFAULT_SNAPSHOT_POLICY, SnapshotSchedule, type SnapshotPolicy } from '../src/jobs/snapshot-schedule.js'
-import { Submitters } from '../src/jobs/submitters.js'
-import { outboxOf, type AttemptItem } from '../src/jobs/outbox.js'
-import { PeerCache, readPeers, type Peers } from '../src/jobs/peers.js'
-import { WatchBudget } from '../src/jobs/watch-budget.js'
 
 export type { SnapshotPolicy }
 

@@ -14,6 +14,7 @@ import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
 import { acquireFileLock, FileLockedError, type FileLock } from '../files/file-lock.js'
+import { NodeParts } from './parts.js'
 import { writeFileDurably } from '../files/file-sync.js'
 import { ensurePrivateDir } from '../files/private-dir.js'
 import type { JobDef } from '../jobs/types.js'
@@ -50,13 +51,12 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[], ent
   const logger = pinoLogger({ level: config.logLevel, format: config.logFormat === 'auto' ? (process.stderr.isTTY === true ? 'pretty' : 'json') : config.logFormat })
   const env = realEnvironment({ logger, metrics })
   await ensurePrivateDir(config.dataDir, env.logger)
-  const lock = await lockDataDir(config.dataDir)
-  try {
-    return await startLocked(config, jobs, entities, env, metrics, lock)
-  } catch (error) {
-    await lock.release()
-    throw error
-  }
+  const parts = new NodeParts()
+  return parts.starting(async () => {
+    const lock = await lockDataDir(config.dataDir)
+    parts.add('data-dir lock', () => lock.release())
+    return startParts(config, jobs, entities, env, metrics, parts)
+  })
 }
 
 /** Takes the data directory's lock, held until the node stops or its process dies. */
@@ -73,13 +73,14 @@ async function lockDataDir(dataDir: string): Promise<FileLock> {
   }
 }
 
-async function startLocked(
+/** Starts the node's parts in order, each added to `parts` once it runs (see parts.ts for the stop order). */
+async function startParts(
   config: NodeConfig,
   jobs: readonly JobDef[],
   entities: readonly AnyEntityDef[],
   env: ReturnType<typeof realEnvironment>,
   metrics: PrometheusMetrics,
-  lock: FileLock,
+  parts: NodeParts,
 ): Promise<RunningNode> {
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
   const secret = await readSecret(config)
@@ -90,14 +91,14 @@ async function startLocked(
   await network.start().catch((error: unknown) => {
     throw listenFailure(error, config.listen.join(', '))
   })
+  parts.add('network', () => network.stop())
   // The voters are known once the node runs; a file: log is opened to lead only after that.
   let voters = (): readonly string[] => []
   let clusterId = (): string | undefined => undefined
-  const storage = await openStorage(config, env, network.self, { voters: () => voters(), clusterId: () => clusterId() }).catch(async (error: unknown) => {
-    await network.stop()
-    throw error
-  })
+  const storage = await openStorage(config, env, network.self, { voters: () => voters(), clusterId: () => clusterId() })
+  parts.add('storage', () => storage.close())
   const load = new ProcessLoad(env.clock)
+  parts.add('load', () => load.stop())
   const node = assembleNode(
     { env, network, store: storage.store, jobLog: storage.jobLog, ...(storage.replicaLog === undefined ? {} : { replicaLog: storage.replicaLog }), cache: storage.cache },
     {
@@ -117,22 +118,25 @@ async function startLocked(
       steal: config.steal,
     },
   )
-  const webhook =
-    config.alertWebhook === undefined ? undefined : new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
-  if (webhook !== undefined) node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
+  parts.add('runtime', (options) => node.stop(options))
+  if (config.alertWebhook !== undefined) {
+    const webhook = new WebhookSender({ url: config.alertWebhook, timers: env.timers, random: env.random.fork('webhook'), logger: env.logger })
+    parts.add('alert webhook', () => webhook.stop())
+    node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
+  }
   voters = () => node.cluster.view()?.config?.members ?? []
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
-  let hub: DashboardHub | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http
     const status = () => ({
       ...statusDocument(network.self, network.addresses(), node.cluster.view()),
       ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}),
     })
-    hub = new DashboardHub({ status, jobs: node.jobs, forecasts: node.jobs, clock: env.clock, timers: env.timers })
+    const hub = new DashboardHub({ status, jobs: node.jobs, forecasts: node.jobs, clock: env.clock, timers: env.timers })
     hub.start()
-    http = await startHttpServer(
+    parts.add('dashboard hub', () => hub.stop())
+    const server = await startHttpServer(
       host,
       port,
       [
@@ -151,14 +155,11 @@ async function startLocked(
         ...entityRoutes({ system: node.system, entities: node.entities, view: () => node.cluster.view() }),
       ],
       { ...(httpToken === undefined ? {} : { token: httpToken }), hostNames: config.httpHostNames },
-    ).catch(async (error: unknown) => {
-      hub?.stop()
-      await node.stop({ timeoutMs: 1000 })
-      await network.stop()
-      await storage.close()
-      load.stop()
+    ).catch((error: unknown) => {
       throw listenFailure(error, `${host}:${port} (http)`)
     })
+    parts.add('http', () => server.close())
+    http = server
   }
   env.logger.info('node started', {
     node: network.self,
@@ -173,16 +174,7 @@ async function startLocked(
     addresses: network.addresses(),
     http: http === undefined ? undefined : `${http.host}:${http.port}`,
     network,
-    async stop(options = {}) {
-      hub?.stop()
-      webhook?.stop()
-      await node.stop(options)
-      await http?.close()
-      await network.stop()
-      await storage.close()
-      load.stop()
-      await lock.release()
-    },
+    stop: (options = {}) => parts.stop(options),
   }
 }
 

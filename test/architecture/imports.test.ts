@@ -1,6 +1,6 @@
 // Goal: imports go down. protocols/ (wire types, codecs, their errors) imports nothing of ours;
 // the runtime in src/ imports only protocols/ and itself; the system actors in actors/ build on
-// those two; the adapters under src/adapters/ are bound only by the assembly (src/node/, src/cli/);
+// protocols/ and on the runtime through its one internal entry (src/internal.ts); the adapters under src/adapters/ are bound only by the assembly (src/node/, src/cli/);
 // src/index.ts (the package entry) exports the runtime and the assembly but no actor or adapter;
 // sim/ may use everything. Method: list every module specifier of every file in protocols/, src/,
 // actors/ and sim/ with the TypeScript scanner (static, type-only, re-exports, dynamic import(),
@@ -105,6 +105,8 @@ test('the checker flags imports that go up or sideways, in every form, and passe
     ['src/index.ts', "export type { ExecutorStats } from '../actors/executor.js'"],
     ['src/index.ts', "export { createRedisCache } from './adapters/redis/result-cache.js'"],
     ['actors/scheduler.ts', "import { startNode } from '../src/node/start.js'"],
+    ['actors/scheduler.ts', "import { SchedulerCore } from '../src/jobs/scheduler-core.js'"],
+    ['src/jobs/scheduler-core.ts', "import type { ClusterHandle } from '../internal.js'"],
     ['actors/scheduler.ts', "import { KafkaJobLog } from '../src/adapters/kafka/job-log.js'"],
     ['src/adapters/redis/result-cache.ts', "import { server } from '../http/server.js'"],
     ['src/adapters/redis/result-cache.ts', "import { assemble } from '../../node/assemble.js'"],
@@ -115,7 +117,7 @@ test('the checker flags imports that go up or sideways, in every form, and passe
   const fine: Array<[string, string]> = [
     ['protocols/jobs/codec.ts', "import { Packr } from 'msgpackr'\nimport { showValue } from '../errors.js'"],
     ['src/jobs/client.ts', "import type { ClusterHandle } from '../cluster/handle.js'\nimport { x } from '../../protocols/jobs/codec.js'"],
-    ['actors/cluster.ts', "import { ClusterCore } from '../src/cluster/core.js'\nimport type { Ask } from '../src/actor/types.js'\nimport { y } from './scheduler.js'"],
+    ['actors/cluster.ts', "import { ClusterCore, type Ask } from '../src/internal.js'\nimport { y } from './scheduler.js'\nimport { z } from '../protocols/cluster/codec.js'"],
     ['src/node/assemble.ts', "import { clusterActor } from '../../actors/cluster.js'\nimport { s } from '../adapters/http/server.js'"],
     ['src/cli/start.ts', "import { startNode } from '../node/start.js'\nimport { generateClusterSecret } from '../adapters/libp2p/index.js'"],
     ['src/adapters/libp2p/network.ts', "import { t } from './errors.js'\nimport type { Network } from '../../net/types.js'"],

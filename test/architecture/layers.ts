@@ -8,7 +8,7 @@ import ts from 'typescript'
 export const ROOT = join(import.meta.dirname, '..', '..')
 export const SCANNED = ['protocols', 'src', 'actors', 'sim']
 
-export type Layer = 'protocols' | 'runtime' | 'adapters' | 'actors' | 'assembly' | 'entry' | 'sim' | 'outside'
+export type Layer = 'protocols' | 'runtime' | 'internal' | 'adapters' | 'actors' | 'assembly' | 'entry' | 'sim' | 'outside'
 
 /** The layer of a repository-relative path (a file, or the target of an import). */
 export function layerOf(path: string): Layer {
@@ -18,6 +18,7 @@ export function layerOf(path: string): Layer {
   if (path.startsWith('src/adapters/')) return 'adapters'
   if (path.startsWith('src/node/') || path.startsWith('src/cli/')) return 'assembly'
   if (/^src\/index\.[cm]?[jt]s$/.test(path)) return 'entry'
+  if (/^src\/internal\.[cm]?[jt]s$/.test(path)) return 'internal'
   if (path.startsWith('src/')) return 'runtime'
   return 'outside'
 }
@@ -26,13 +27,15 @@ export function layerOf(path: string): Layer {
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   protocols: ['protocols'],
   runtime: ['protocols', 'runtime'],
+  // src/internal.ts: the one entry through which the system actors reach the runtime.
+  internal: ['protocols', 'runtime'],
   // Each adapter binds a port on its own: an import into another adapter's folder is flagged below.
   adapters: ['protocols', 'runtime', 'adapters'],
-  actors: ['protocols', 'runtime', 'actors'],
-  assembly: ['protocols', 'runtime', 'adapters', 'actors', 'assembly'],
+  actors: ['protocols', 'internal', 'actors'],
+  assembly: ['protocols', 'runtime', 'internal', 'adapters', 'actors', 'assembly'],
   // The package's public API is the runtime's and the assembly's: the actors and adapters it wires stay behind it.
   entry: ['protocols', 'runtime', 'assembly'],
-  sim: ['protocols', 'runtime', 'adapters', 'actors', 'assembly', 'entry', 'sim'],
+  sim: ['protocols', 'runtime', 'internal', 'adapters', 'actors', 'assembly', 'entry', 'sim'],
   outside: [],
 }
 
