@@ -30,7 +30,8 @@ export function fieldChecks(datum: string): FieldChecks {
     },
     count(x, what) {
       if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw invalid(`${what} ${showValue(x)}`)
-      return x
+      // -0 passes as 0: msgpack writes it as the integer 0, so a direct check gives what a decode would.
+      return x === 0 ? 0 : x
     },
     real(x, what) {
       if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what} ${showValue(x)}`)
