@@ -3,6 +3,10 @@
 // contains one of the arguments, e.g. `node test/run.mjs actor/`). Files named *.solo.test.ts load
 // the whole machine (dozens of peer processes), so they run after the others, one at a time, where
 // they can neither starve nor be starved by a timing-sensitive test.
+//
+// First it type-checks the whole tree and compiles it into test/artifacts/build (one tsc run does
+// both); the tests start peers and CLI runs from that build, as users run the installed package
+// (test/helpers/bin.ts).
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -26,6 +30,12 @@ if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
 }
+const build = join(root, 'artifacts', 'build')
+const tsc = join(root, '..', 'node_modules', 'typescript', 'bin', 'tsc')
+const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+if (compiled.status !== 0) process.exit(compiled.status ?? 1)
+process.env.DX_TEST_BUILD = build
+
 const concurrency = process.env.TEST_CONCURRENCY ?? '2'
 const solo = files.filter((f) => f.endsWith('.solo.test.ts'))
 const shared = files.filter((f) => !solo.includes(f))

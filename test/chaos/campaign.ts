@@ -35,9 +35,9 @@ import { Peer, agreedLeader, freePort, waitFor, type PeerSpec } from '../helpers
 import { canUseNetns, setDataLink, setupHosts, teardownHosts, type Host, type HostNet } from '../helpers/netns.js'
 import { kafkaBroker } from '../helpers/services.js'
 import { canUseNft, clearRules, dropFrom, emptyDisk, fillDisk, loseAt, mountDisk, unmountDisk } from './faults.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 
 export interface CampaignOptions {
   seed: number

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { waitFor } from '../helpers/peers.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from '../helpers/bin.js'
 
 /**
  * Runs the demo in its own process group; resolves with its exit code and output. Past `limitMs` the

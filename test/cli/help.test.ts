@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 let dir: string
 
 before(async () => {

@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
+import { BIN, fixture } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 let dir: string
 let peer: Peer
 
@@ -23,7 +23,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     jobLog: `file:${join(dir, 'joblog')}`,
-    actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts'),
+    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

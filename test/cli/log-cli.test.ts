@@ -14,8 +14,8 @@ import { SEGMENT_HEADER_BYTES } from '../../src/adapters/replica-log/format.js'
 import { FileJobLog, LOG_FILE } from '../../src/adapters/file-log/file-job-log.js'
 import { FILE_HEADER_BYTES, GROUP_MAX_BYTES, recordsFrameBytes } from '../../src/files/file-log-format.js'
 import { entries, readAllEntries } from '../storage/replica-log.suite.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 
 function cli(...args: string[]): Promise<{ code: number; out: string }> {

@@ -19,8 +19,8 @@ import { formatTop, sparkline } from '../../src/cli/top.js'
 import type { DashboardSummary } from '../../src/dashboard/hub.js'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { inTerminal } from './terminal.js'
+import { BIN, fixture } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 let dir: string
 let peer: Peer
 
@@ -33,7 +33,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     jobLog: `file:${join(dir, 'joblog')}`,
-    actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts'),
+    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

@@ -18,8 +18,7 @@ import { runSimulation, type SimOptions } from '../../sim/run.js'
 import { meshScenario } from '../../sim/scenarios/mesh/index.js'
 import { inTerminal, quote } from './terminal.js'
 import { freePort } from '../helpers/peers.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from '../helpers/bin.js'
 
 /** A sink that records what is written, as a terminal or as a pipe. */
 function sink(isTTY: boolean): { isTTY: boolean; text: string; write(s: string): void } {

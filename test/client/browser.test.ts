@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test'
 import { build } from 'esbuild'
 import { chromium, type Browser } from 'playwright-core'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
+import { fixture } from '../helpers/bin.js'
 
 const ENTRY = join(import.meta.dirname, '..', '..', 'src', 'client', 'index.ts')
 const TOKEN = 'browser-client-test-token-0123456789'
@@ -29,7 +30,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     httpTokenFile: tokenFile,
-    actors: join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts'),
+    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

@@ -11,9 +11,9 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { canUseNetns, setDataLink, setupHosts, teardownHosts, type Host } from '../helpers/netns.js'
 import { Peer, agreedLeader, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const HOSTS = 3
 const available = canUseNetns()
 let dir: string

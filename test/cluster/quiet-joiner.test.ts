@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 /** A well-formed peer id that no process here has. */
 const NOBODY = '12D3KooWQRHJUE7BUGcd3Xed4evWDoMryFsB6iX8YzcDBzzJhUx9'
 

@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const N = 12
 let dir: string
 const peers: Peer[] = []

@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const N = Number(process.env['DX_SWIM_PEERS'] ?? 16)
 let dir: string
 const peers: Peer[] = []

@@ -12,9 +12,9 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import type { StatusDocument } from '../../src/node/http-api.js'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const VOTER_DOWN_MS = 3000
 let dir: string
 const peers: Peer[] = []

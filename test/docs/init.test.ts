@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { ROOT, typeCheck } from './typecheck.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(ROOT, 'src', 'cli', 'bin.mjs')
 let dir: string
 
 before(async () => {

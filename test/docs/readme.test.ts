@@ -9,9 +9,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { codeBlocks, ROOT, typeCheck } from './typecheck.js'
+import { BIN } from '../helpers/bin.js'
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const BIN = join(ROOT, 'src', 'cli', 'bin.mjs')
 
 test('every ts block of the README type-checks', { timeout: 120_000 }, () => {
   const blocks = codeBlocks(README).filter((b) => b.lang === 'ts')

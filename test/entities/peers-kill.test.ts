@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
+import { fixture } from '../helpers/bin.js'
 
-const MODULE = join(import.meta.dirname, '..', 'fixtures', 'entities-module.ts')
+const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'entities-module.ts'))
 const KEYS = Number(process.env.DX_ENTITY_KEYS ?? 1000)
 const ROUNDS = 1
 const CONCURRENCY = 64

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
+import { fixture } from '../helpers/bin.js'
 
-const MODULE = join(import.meta.dirname, '..', 'fixtures', 'entity-watch-module.ts')
+const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'entity-watch-module.ts'))
 /** The cluster's failure detection: suspicion (phi over ~1 s heartbeats) plus downAfterMs (3 s), with slack for a loaded machine. */
 const DETECTION_BOUND_MS = 6000
 const peers: Peer[] = []

@@ -7,8 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { StatusDocument } from '../../src/node/http-api.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from './bin.js'
 
 /** The first port of the kernel's ephemeral range, which outgoing connections draw from. */
 function ephemeralLow(): number {

@@ -16,9 +16,9 @@ import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
 import { ensureKafka, ensureRedis } from '../helpers/services.js'
 import { checkLog, checkResults, submitAndKillLeader, WORKLOAD_JOBS as JOBS } from '../helpers/job-workload.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const cleanups: Array<() => Promise<void>> = []
 after(async () => {
   for (const c of cleanups.reverse()) await c()

@@ -13,9 +13,9 @@ import { promisify } from 'node:util'
 import { canUseNetns, setupHosts, teardownHosts, type HostNet } from '../helpers/netns.js'
 import { checkLog, checkResults, openReplicaCopy, submitAndKillLeader, WORKLOAD_JOBS } from '../helpers/job-workload.js'
 import { Peer, agreedLeader, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const NET: HostNet = { prefix: 'dxr', octet: 87 }
 const available = canUseNetns()
 const skip = available ? false : 'needs root and iproute2 to create network namespaces'

@@ -11,9 +11,9 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { kafkaBroker } from '../helpers/services.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const OUTAGE_KAFKA_PORT = Number(process.env.DX_KAFKA_OUTAGE_PORT ?? 19192)
 const cleanups: Array<() => Promise<void>> = []
 after(async () => {

@@ -11,8 +11,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from '../helpers/bin.js'
 
 test('a record that cannot be decoded is skipped on replay and counted; the node carries on', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-replay-skip-'))

@@ -18,10 +18,10 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN, fixture } from '../helpers/bin.js'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
-const BIN = join(ROOT, 'src', 'cli', 'bin.mjs')
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
 let dir: string
 let browser: Browser | undefined
@@ -32,7 +32,7 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
   await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
   await run(process.execPath, [BIN, 'token', '--out', join(dir, 'api.token')])
-  const actors = join(ROOT, 'test', 'fixtures', 'jobs-module.ts')
+  const actors = fixture(join(ROOT, 'test', 'fixtures', 'jobs-module.ts'))
   const make = async (name: string, bootstrap: string[]): Promise<Peer> => {
     const p = new Peer({
       name,

@@ -11,6 +11,7 @@ import { dashboardQueries, grafanaDashboard, renderDashboard } from '../../src/m
 import { ALERT_RULES, RECORDING_RULES } from '../../src/monitoring/rules.js'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { scanMetrics } from '../docs/metric-catalogue.js'
+import { fixture } from '../helpers/bin.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 let dir: string
@@ -24,7 +25,7 @@ before(async () => {
     secretFile: join(dir, 'p0', 'cluster.key'),
     p2pPort: await freePort(),
     httpPort: await freePort(),
-    actors: join(ROOT, 'test', 'fixtures', 'jobs-module.ts'),
+    actors: fixture(join(ROOT, 'test', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

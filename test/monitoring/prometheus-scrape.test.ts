@@ -12,10 +12,10 @@ import { promisify } from 'node:util'
 import { prometheusConfig } from '../../src/monitoring/prometheus-config.js'
 import { renderRules } from '../../src/monitoring/rules.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN, fixture } from '../helpers/bin.js'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
-const BIN = join(ROOT, 'src', 'cli', 'bin.mjs')
 let dir: string
 let prometheus: ChildProcess | undefined
 let promUrl: string
@@ -25,7 +25,7 @@ const promLog: string[] = []
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-prom-'))
   await run(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
-  const actors = join(ROOT, 'test', 'fixtures', 'jobs-module.ts')
+  const actors = fixture(join(ROOT, 'test', 'fixtures', 'jobs-module.ts'))
   const make = async (name: string, bootstrap: string[]): Promise<Peer> => {
     const p = new Peer({ name, dataDir: join(dir, name), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap, actors })
     peers.push(p)

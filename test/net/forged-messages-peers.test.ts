@@ -20,9 +20,9 @@ import { RemoteMessaging } from '../../src/net/remoting.js'
 import { resolveConfig } from '../../src/node/config.js'
 import { startNode, type RunningNode } from '../../src/node/start.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 let dir: string
 const peers: Peer[] = []
 let network: Libp2pNetwork | undefined

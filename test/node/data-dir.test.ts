@@ -11,9 +11,9 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { promisify } from 'node:util'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const peers: Peer[] = []
 let dir: string | undefined
 after(async () => {

@@ -12,8 +12,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { ConfigError, resolveConfig, startNode } from '../../src/index.js'
 import { freePort } from '../helpers/peers.js'
-
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from '../helpers/bin.js'
 
 test('a taken HTTP port fails the start with ConfigError and leaves the lock and the p2p port free', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-start-failure-'))

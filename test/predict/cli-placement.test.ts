@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { agreedLeader, freePort, Peer, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const run = promisify(execFile)
 
 test('an unknown --placement is refused at start, naming the policies', async () => {

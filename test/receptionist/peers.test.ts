@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
+import { fixture } from '../helpers/bin.js'
 
-const MODULE = join(import.meta.dirname, '..', 'fixtures', 'receptionist-module.ts')
+const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'receptionist-module.ts'))
 const MEMBERS = 12
 const peers: Peer[] = []
 let dir: string | undefined

@@ -15,11 +15,11 @@ import { KafkaJobLog } from '../../src/adapters/kafka/job-log.js'
 import { realEnvironment } from '../../src/env/real.js'
 import { uniqueName } from '../adapters/kafka/kafka-test-env.js'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
 const ROOT = join(import.meta.dirname, '..', '..')
 const BROKER_SH = join(ROOT, 'test', 'kafka', 'broker.sh')
-const BIN = join(ROOT, 'src', 'cli', 'bin.mjs')
 const PORT = Number(process.env.DX_KAFKA_TLS_PORT ?? 19392)
 const BOOTSTRAP = `127.0.0.1:${PORT}`
 const TLS_DIR = join(ROOT, '.kafka', `run-${PORT}`, 'tls')

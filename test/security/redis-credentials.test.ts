@@ -15,9 +15,9 @@ import { Redis } from 'ioredis'
 import { RedisResultCache } from '../../src/adapters/redis/result-cache.js'
 import { MemoryLogger } from '../../src/env/logger.js'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const ADMIN_PASSWORD = 'admin-pw-6b1d'
 const USER_PASSWORD = 'dx-redis-secret-93fe'
 let dir = ''

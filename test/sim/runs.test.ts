@@ -11,9 +11,9 @@ import { promisify } from 'node:util'
 import { loadFailure, replay, saveFailure, shrink, toFailure } from '../../sim/failures.js'
 import { runSimulation, type Scenario, type SimOptions } from '../../sim/run.js'
 import { meshScenario } from '../../sim/scenarios/mesh/index.js'
+import { BIN } from '../helpers/bin.js'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const base: SimOptions = {
   seed: 1,
   nodes: 5,

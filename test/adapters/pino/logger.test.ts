@@ -11,8 +11,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { REDACTED, pinoLogger } from '../../../src/adapters/pino/logger.js'
 import { freePort } from '../../helpers/peers.js'
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'bin.mjs')
+import { BIN } from '../../helpers/bin.js'
 
 function capture(format: 'json' | 'pretty', level: 'debug' | 'info' = 'info') {
   const lines: string[] = []
