@@ -77,5 +77,8 @@ test('the audit fails on an assertion no test trips, on a message no test can na
     'src/z.ts:1: the message is not a string or template literal, so no test can name it',
     'src/z.ts:2: the message\'s longest static piece "short" is shorter than 8 characters',
     'src/z.ts:3: its key "the count" is also in the message of src/z.ts:4; make the messages distinct',
+    "test/z.test.ts:1: the message expected names src/z.ts:2 and src/z.ts:3 and src/z.ts:4; expect one assertion's",
   ])
+  const both = { path: 'test/w.test.ts', text: "assert.throws(f, { name: 'AssertionFailure', message: /f needs a positive count, index 1 beyond the count 0/ })" }
+  assert.deepEqual(audit([code], [both]).problems, ["test/w.test.ts:1: the message expected names src/x.ts:3 and src/x.ts:4; expect one assertion's"])
 })
