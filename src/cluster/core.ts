@@ -930,7 +930,7 @@ export class ClusterCore {
     const counter = config.epoch === epoch ? config.counter + 1 : 1
     // The single-server rule: the quorum sets of consecutive configurations differ by one voter at most.
     const changed = members.filter((m) => !config.members.includes(m)).length + config.members.filter((m) => !members.includes(m)).length
-    if (changed > 1) throw new Error(`configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
+    assert(changed <= 1, `configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
     this.previousConfig = config
     this.commitAtConfig = this.commit ?? 0
     this.config = { epoch, counter, members: [...members], workers: [...workers] }

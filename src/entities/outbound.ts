@@ -3,11 +3,11 @@
  * timeout, what each result of its reply means for its message, and the order in which outcomes of
  * one owner are applied.
  *
- * Invariants (asserted): a batch carries one item per message, each with an id of its own (an
- * ask's or a watch's, 0 for a tell); outcomes towards one owner are applied in the order they were
- * sent, whatever order their replies come in (see router.ts for why the router needs that).
+ * Invariants: a batch carries one item per message (a map of its messages), each with an id of
+ * its own (an ask's or a watch's, 0 for a tell); outcomes towards one owner are applied in the
+ * order they were sent, whatever order their replies come in (see router.ts for why the router
+ * needs that).
  */
-import { assert } from '../assert.js'
 import { fromWireError } from '../errors.js'
 import type { NodeId } from '../net/types.js'
 import type { Delivery, Forward } from './router.js'
@@ -38,7 +38,6 @@ export function outboundBatch(batch: readonly Forward[], nowMs: number, tellTime
     f.delivery.watch !== undefined ? 2 : f.delivery.reply === undefined ? 1 : 0,
     ids[i]!,
   ])
-  assert(items.length === batch.length, 'an entity batch lost a message')
   return { items, ids, timeoutMs }
 }
 

@@ -53,7 +53,6 @@ export class OwnerWatches<A extends Watched> {
     const watches = this.byNode.get(node)
     if (watches === undefined) return
     for (const id of [...watches.keys()]) this.remove(node, id)
-    assert(!this.byNode.has(node), 'entity watches of a gone node were left')
   }
 
   /** `activation` ended: removes its watches and returns, per watcher node in the order they came, the ids to tell. */

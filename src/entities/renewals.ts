@@ -10,10 +10,10 @@
  * generation order, so a late answer never overrides a newer one.
  *
  * Invariants: at most one renewal in flight (a new one replaces an abandoned one); generations only
- * grow (asserted); an answer is applied at most once and never after a newer one. An answer sent to a
- * previous incarnation of the actor (its self-message outlives a restart) is compared like any other.
+ * grow (one counter, only ever incremented); an answer is applied at most once and never after a
+ * newer one. An answer sent to a previous incarnation of the actor (its self-message outlives a
+ * restart) is compared like any other.
  */
-import { assert } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 
 /** The leader a renewal goes to. */
@@ -38,7 +38,6 @@ export class Renewals {
     if (pending !== undefined && pending.to === leader.nodeId && pending.epoch === leader.epoch) return undefined
     if (pending === undefined && nowMs < this.nextMs) return undefined
     const generation = ++this.generation
-    assert(pending === undefined || pending.generation < generation, 'renewal generations went back')
     this.inFlight = { to: leader.nodeId, epoch: leader.epoch, generation }
     this.nextMs = nowMs + this.everyMs
     return generation

@@ -72,7 +72,7 @@ export class SnapshotSchedule {
 
   /** Begins the next snapshot: the count starts again, whether or not it can be appended. */
   begin(): SnapshotTicket {
-    assert(!this.taking, 'snapshot: one at a time')
+    assert(!this.taking, 'snapshot: begun while another is being appended')
     this.sinceRecords = 0
     this.sinceBytes = 0
     return { id: `${this.epoch}.${++this.count}`, after: this.landedOffset }
@@ -80,7 +80,7 @@ export class SnapshotSchedule {
 
   /** The snapshot begun last is being appended, in `bytes` bytes. */
   appending(bytes: number): void {
-    assert(!this.taking, 'snapshot: one at a time')
+    assert(!this.taking, 'snapshot: a second append while one is under way')
     this.taking = true
     this.lastSnapshotBytes = bytes
   }

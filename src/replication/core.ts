@@ -501,7 +501,6 @@ export class ReplicationCore {
     const ends = leading.voters.map((v) => (v === this.self ? this.durableEnd : (leading.followers.get(v)?.match ?? 0))).sort((a, b) => b - a)
     const candidate = ends[Math.floor(leading.voters.length / 2)]!
     if (candidate <= this.commit || this.epochAt(candidate - 1) !== leading.epoch) return
-    assert(candidate <= this.end, `commit ${candidate} beyond the log's end ${this.end}`)
     this.raiseCommit(candidate)
   }
 
@@ -665,6 +664,8 @@ export class ReplicationCore {
     const cut = entries[i]!.index
     assert(cut >= this.commit, `append would cut committed entries at ${cut} (commit ${this.commit})`)
     const tail = entries.slice(i)
+    // Epochs never decrease along a batch (extendRuns asserts it), so its last entry is its newest.
+    assert(tail[tail.length - 1]!.epoch <= m.epoch, `an append of epoch ${m.epoch} carries an entry of epoch ${tail[tail.length - 1]!.epoch}`)
     this.truncateTarget(cut)
     for (const e of tail) {
       this.extendRuns(e.index, e.epoch)
@@ -765,7 +766,7 @@ export class ReplicationCore {
 
   private applyCompact(index: number): void {
     if (index <= this.start) return
-    assert(index <= this.commit, `compaction at ${index} above the commit end ${this.commit}`)
+    assert(index <= this.commit, `applying compaction at ${index} beyond the commit end ${this.commit}`)
     const below = this.epochAt(index - 1)!
     this.runs = this.runs.filter((r) => r.from >= index)
     if (this.runs[0]?.from !== index - 1) this.runs.unshift({ from: index - 1, epoch: below })

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ClusterCore, QUIET_WARNING_MS, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
-import { emptyMetrics, type LogPosition, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
+import { emptyMetrics, type ClusterConfig, type LogPosition, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
 
 const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, downAfterMs: 1000, candidateStaggerMs: 100 }
@@ -593,7 +593,7 @@ test('assertions: a node about to lead an epoch without its own vote in it stops
   // Simulated corruption: a candidacy for epoch 1 whose vote went elsewhere.
   Object.assign(solo as unknown as { epoch: number; vote: string; candidateEpoch: number }, { epoch: 1, vote: 'b', candidateEpoch: 1 })
   const other = core('b', ['a'])
-  assert.throws(() => solo.receive(other.record(AFTER_LEASE), AFTER_LEASE), { name: 'AssertionFailure', message: /leading epoch 1 without its own vote/ })
+  assert.throws(() => solo.receive(other.record(AFTER_LEASE), AFTER_LEASE), { name: 'AssertionFailure', message: /leading epoch 1 without its own vote \(vote: / })
 })
 
 test('Ready is self-contained: it carries the record to publish, built with inputs read only when a record is due', () => {
@@ -616,4 +616,14 @@ test('Ready is self-contained: it carries the record to publish, built with inpu
   const next = c.takeReady(1000, inputs).publish
   assert.ok(next !== undefined && next.seq > first.publish.seq)
   assert.equal(reads, 2)
+})
+
+test('assertions: a configuration change of two voters at once (the private apply called on purpose) stops the leader', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(3000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  const leader = g.node('n0') as unknown as { config: ClusterConfig; applyConfig(config: ClusterConfig, members: readonly string[], workers: readonly string[]): void }
+  const config = leader.config
+  assert.throws(() => leader.applyConfig(config, ['n0', 'x', 'y'], []), { name: 'AssertionFailure', message: /configuration change of 4 voters at once: n0,n1,n2 -> n0,x,y/ })
+  assert.equal(leader.config, config, 'the configuration stays')
 })

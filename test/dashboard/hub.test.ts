@@ -386,3 +386,13 @@ test('summaries carry the forecast and its alerts; a failed ask leaves a gap; th
     [false, false, false, true],
   )
 })
+
+test('the hub starts once, and not again after it stopped', () => {
+  const { hub } = setup()
+  hub.start()
+  assert.throws(() => hub.start(), { name: 'AssertionFailure', message: /the dashboard hub starts once/ })
+  hub.stop()
+  const fresh = setup().hub
+  fresh.stop()
+  assert.throws(() => fresh.start(), { name: 'AssertionFailure', message: /the dashboard hub starts once/ })
+})

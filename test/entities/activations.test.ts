@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ActorRef, Message } from '../../src/actor/types.js'
-import { AssertionFailure } from '../../src/assert.js'
 import { activationId, Activations, type Activation } from '../../src/entities/activations.js'
 
 const make = (key: string, shard: number, lastMs = 0, epoch = 1): Activation => ({
@@ -76,5 +75,5 @@ test('a handed-off shard is released once, after its last activation', () => {
 test('adding a stopping activation trips an assertion', () => {
   const a = make('a', 1)
   a.stopping = true
-  assert.throws(() => new Activations().add(a), AssertionFailure)
+  assert.throws(() => new Activations().add(a), { name: 'AssertionFailure', message: /a stopping activation started/ })
 })

@@ -366,3 +366,15 @@ test('entity addresses round-trip, reject bad keys, and shards are stable', () =
   const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('account', `k${i}`, 64)))
   assert.equal(spread.size, 64)
 })
+
+test('a coordinator takes a leader epoch that fits its shard epochs', () => {
+  for (const bad of [0, 1.5, 2 ** 32])
+    assert.throws(() => new CoordinatorCore(bad, 0, options, new LeastLoadedPlacement()), { name: 'AssertionFailure', message: /leader epoch out of range/ })
+})
+
+test('an exhausted shard epoch counter (private counter set near its end on purpose) stops allocation', () => {
+  const c = new CoordinatorCore(1, 0, options, new LeastLoadedPlacement())
+  ;(c as unknown as { counter: number }).counter = 2 ** 20 - 2
+  assert.ok('owner' in c.locate(0, ready + 1, peers('a')), 'the last epoch of the leadership is still given')
+  assert.throws(() => c.locate(1, ready + 1, peers('a')), { name: 'AssertionFailure', message: /shard epoch counter exhausted for this leadership/ })
+})

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ReplyTarget } from '../../src/actor/reply.js'
-import { AssertionFailure } from '../../src/assert.js'
 import { BatchItem, InboundBatches } from '../../src/entities/inbound-batches.js'
 import type { DeliverReply, ItemResult } from '../../src/entities/wire.js'
 
@@ -80,5 +79,21 @@ test('past its timeout a batch fails every message still open with a timeout', (
 
 test('an empty batch trips an assertion', () => {
   const { batches, reply } = setup()
-  assert.throws(() => batches.open('n1', [], 0, 100, reply), AssertionFailure)
+  assert.throws(() => batches.open('n1', [], 0, 100, reply), { name: 'AssertionFailure', message: /an empty entity batch/ })
+})
+
+test('deciding a message the batch does not have trips an assertion', () => {
+  const { batches, reply } = setup()
+  const batch = batches.open('n1', [3], 0, 100, reply)
+  batches.decide(batch, 0)
+  assert.throws(() => batches.decide(batch, 1), { name: 'AssertionFailure', message: /entity batch: more decided messages than messages/ })
+})
+
+test('a batch is answered once (the private reply called again on purpose)', () => {
+  const { batches, replies, reply } = setup()
+  const batch = batches.open('n1', [0], 0, 100, reply)
+  batches.settle(batch, 0, [0])
+  assert.equal(replies.length, 1)
+  assert.throws(() => (batches as unknown as { reply(b: typeof batch): void }).reply(batch), { name: 'AssertionFailure', message: /entity batch answered twice/ })
+  assert.equal(replies.length, 1)
 })

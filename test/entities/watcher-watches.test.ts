@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TerminationReason } from '../../src/actor/types.js'
-import { AssertionFailure } from '../../src/assert.js'
 import { NodeUnreachableError } from '../../src/errors.js'
 import { WATCH_CHECK_MS, WatcherWatches, type WatchRecord } from '../../src/entities/watcher-watches.js'
 
@@ -91,5 +90,30 @@ test('owners are asked about their watches every WATCH_CHECK_MS, this node never
 test('a second watch of one target by one watcher trips an assertion', () => {
   const { w, reply } = setup()
   w.start(1, 'e/1', 'w', 100, reply())
-  assert.throws(() => w.start(2, 'e/1', 'w', 100, reply()), AssertionFailure)
+  assert.throws(() => w.start(2, 'e/1', 'w', 100, reply()), { name: 'AssertionFailure', message: /a second watch of one entity by one watcher/ })
+})
+
+/** The private parts of the table the assertions guard, as a bug would reach them. */
+interface WatcherInternals {
+  byId: Map<number, WatchRecord>
+  perOwner: Map<string, number>
+  end(record: WatchRecord, reason: TerminationReason, error: Error | undefined): void
+}
+
+test('a watch ends once (the private end called again on purpose)', () => {
+  const { w, reply } = setup()
+  w.start(1, 'e/1', 'w', 100, reply())
+  const inner = w as unknown as WatcherInternals
+  const record = inner.byId.get(1)!
+  w.answered(1, undefined, undefined, up)
+  assert.equal(inner.byId.has(1), false, 'not-found ended it')
+  assert.throws(() => inner.end(record, 'stopped', undefined), { name: 'AssertionFailure', message: /an entity watch ended twice/ })
+})
+
+test('a lost count of watches per owner (private count cleared on purpose) trips an assertion', () => {
+  const { w, reply } = setup()
+  w.start(1, 'e/1', 'w', 100, reply())
+  w.answered(1, 'n1', undefined, up)
+  ;(w as unknown as WatcherInternals).perOwner.clear()
+  assert.throws(() => w.lost('n1', [1]), { name: 'AssertionFailure', message: /entity watches per owner went negative/ })
 })

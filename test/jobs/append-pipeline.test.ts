@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { JobRecord } from '../../protocols/jobs/codec.js'
-import { AssertionFailure } from '../../src/assert.js'
 import type { Random } from '../../src/env/types.js'
 import { AppendHealth } from '../../src/jobs/append-health.js'
 import { AppendPipeline, type AppendStep } from '../../src/jobs/append-pipeline.js'
@@ -119,6 +118,6 @@ test('a due snapshot waits for the appends under way and the doubtful records, a
 
 test('limits that make no sense are refused', () => {
   const { health, snapshots } = pipeline()
-  assert.throws(() => new AppendPipeline(encode, health, snapshots, 0, 1), AssertionFailure)
-  assert.throws(() => new AppendPipeline(encode, health, snapshots, 1, 0), AssertionFailure)
+  assert.throws(() => new AppendPipeline(encode, health, snapshots, 0, 1), { name: 'AssertionFailure', message: /append pipeline: invalid limits/ })
+  assert.throws(() => new AppendPipeline(encode, health, snapshots, 1, 0), { name: 'AssertionFailure', message: /append pipeline: invalid limits/ })
 })

@@ -4,7 +4,6 @@
 // progress reports do not, and the gossiped stats match the pools at every step.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AssertionFailure } from '../../src/assert.js'
 import { ExecutorCore, PROGRESS_INTERVAL_MS } from '../../src/jobs/executor-core.js'
 import { ExecutorStats } from '../../src/jobs/executor-stats.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
@@ -107,7 +106,7 @@ test('one batch in flight; a failed send keeps the finished reports, first, and 
   core.finished(b!.run, b!.worker, ok, 2, false)
   assert.equal(core.waitingReports, 1)
   assert.equal(core.readyToSend, false, 'not while a batch is in flight')
-  assert.throws(() => core.takeBatch(), AssertionFailure)
+  assert.throws(() => core.takeBatch(), { name: 'AssertionFailure', message: /a second batch while one is in flight, or an empty one/ })
   core.undelivered(batch)
   assert.deepEqual(
     core.takeBatch().map((r) => `${r.kind}:${r.id}`),
@@ -153,4 +152,14 @@ test('release (work stealing): only an attempt still queued under that key is gi
   core.accept(assignment('e', 't', '2.e'))
   assert.equal(core.release('e', '1.e'), false)
   assert.equal(core.release('e', '2.e'), true)
+})
+
+test('a pool per type, no bigger per attempt than its workers, and no attempt finished twice', () => {
+  const { core } = executor()
+  assert.throws(() => core.addPool('t', ['w3']), { name: 'AssertionFailure', message: /two pools for one job type/ })
+  for (const slots of [0, 1.5, 3])
+    assert.throws(() => core.addPool('u', ['w3', 'w4'], slots), { name: 'AssertionFailure', message: /a job type takes more slots than it has workers/ })
+  const [start] = core.accept(assignment('a'))
+  core.finished(start!.run, start!.worker, ok, 1, false)
+  assert.throws(() => core.finished(start!.run, start!.worker, ok, 1, false), { name: 'AssertionFailure', message: /more attempts finished than started/ })
 })

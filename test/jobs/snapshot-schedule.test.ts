@@ -4,7 +4,6 @@
 // record known durable, which only grows; one at a time, each with its own id.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AssertionFailure } from '../../src/assert.js'
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotSchedule } from '../../src/jobs/snapshot-schedule.js'
 
 test('due after enough records, counting those a new leader replayed', () => {
@@ -36,7 +35,8 @@ test('one snapshot at a time; it reflects the last record known durable, which o
   const first = s.begin()
   s.appending(100)
   assert.equal(s.underWay, true)
-  assert.throws(() => s.begin(), AssertionFailure)
+  assert.throws(() => s.begin(), { name: 'AssertionFailure', message: /snapshot: begun while another is being appended/ })
+  assert.throws(() => s.appending(100), { name: 'AssertionFailure', message: /snapshot: a second append while one is under way/ })
   s.ended(null, 2)
   assert.deepEqual([s.underWay, s.lastLanded], [false, 20])
   const second = s.begin()

@@ -3,7 +3,6 @@
 // submit is never answered from here, and releasing hands back every waiting submit exactly once.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AssertionFailure } from '../../src/assert.js'
 import { answerTo, Submitters } from '../../src/jobs/submitters.js'
 import type { SubmitResult } from '../../src/jobs/scheduler-core.js'
 
@@ -75,7 +74,30 @@ test('release hands back every waiting submit once, by the first job each waits 
 
 test('a submit must give one result per job and use its own handle', () => {
   const s = new Submitters<string>()
-  assert.throws(() => s.submit('h', ['a'], []), AssertionFailure)
+  assert.throws(() => s.submit('h', ['a'], []), { name: 'AssertionFailure', message: /submitters: one result per job, one submit per handle/ })
   s.submit('h', ['a'], [pending])
-  assert.throws(() => s.submit('h', ['b'], [pending]), AssertionFailure)
+  assert.throws(() => s.submit('h', ['b'], [pending]), { name: 'AssertionFailure', message: /submitters: one result per job, one submit per handle/ })
+})
+
+/** The private maps the bookkeeping assertions guard, as a bug would leave them. */
+interface SubmittersInternals {
+  byJob: Map<string, string[]>
+  bySubmit: Map<string, { remaining: number }>
+}
+
+test('corrupted bookkeeping (private state broken on purpose) trips the assertions instead of answering wrongly', () => {
+  const lost = new Submitters<string>()
+  lost.submit('h', ['a'], [pending])
+  ;(lost as unknown as SubmittersInternals).bySubmit.delete('h')
+  assert.throws(() => lost.durable('a'), { name: 'AssertionFailure', message: /submitters: a job waited on by a submit not held/ })
+
+  const miscounted = new Submitters<string>()
+  miscounted.submit('h', ['a'], [pending])
+  ;(miscounted as unknown as SubmittersInternals).bySubmit.get('h')!.remaining = 0
+  assert.throws(() => miscounted.durable('a'), { name: 'AssertionFailure', message: /submitters: negative count/ })
+
+  const orphan = new Submitters<string>()
+  orphan.submit('h', ['a'], [pending])
+  ;(orphan as unknown as SubmittersInternals).byJob.clear()
+  assert.throws(() => orphan.release(), { name: 'AssertionFailure', message: /submitters: every held submit waits for a job/ })
 })
