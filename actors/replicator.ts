@@ -156,8 +156,7 @@ class ReplicatorDriver {
     this.leadership = shared.leadership
     this.leadership.restart()
     this.waiters = new ReplicationWaiters(init.commitTimeoutMs ?? 5000)
-    const fastTickMs = init.tickMs ?? 25
-    this.pace = new TickPace(fastTickMs, init.idleTickMs ?? IDLE_TICK_MS)
+    this.pace = new TickPace(init.tickMs ?? 25, init.idleTickMs ?? IDLE_TICK_MS)
     registerReplicationMetrics(ctx.env.metrics, this.counts, () => this.core)
     init.handle?.attach(() => this.status())
     init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => this.received(from, bytes))
