@@ -9,8 +9,11 @@
  * - leadership.ts: which epoch the core leads, from the cluster's view, and why a request for
  *   another epoch is refused (retry, or fenced for good);
  * - waiters.ts: the session's fences, appends and compactions until committed or timed out;
- * - matches.ts: the followers' durable matches the election is told; learners.ts: who else gets
- *   the log; requests.ts: append checks and reads of committed records.
+ * - reports.ts: what the election is told after every input (position, commit index, and the
+ *   followers' durable matches, matches.ts); learners.ts: who else gets the log;
+ * - requests.ts, asks.ts: append checks, reads and bounds of committed records, compaction checks,
+ *   and the errors that answer requests the replicator cannot serve;
+ * - cadence.ts: how fast it ticks, how often it recomputes the learners; metrics.ts: its metrics.
  *
  * Duties and order:
  * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
@@ -29,19 +32,31 @@
 import {
   checkAppend,
   chooseLearners,
+  ClusterReports,
+  compactionProblem,
   defineActor,
-  InvalidArgumentError,
   JobLogUnavailableError,
   Leadership,
-  MatchesReport,
+  LearnersCache,
+  logBounds,
   readCommitted,
+  readFailed,
+  readRange,
+  registerReplicationMetrics,
+  reopening,
   ReplicationCore,
+  ReplicationCounts,
   ReplicationWaiters,
+  TickPace,
   toError,
+  unavailable,
 } from '../src/internal.js'
 import type {
+  ActorContext,
   ClusterHandle,
   Following,
+  Handlers,
+  LocalOp,
   Network,
   NodeId,
   ReadRequest,
@@ -51,6 +66,7 @@ import type {
   ReplicatedLogRequest,
   ReplicationHandle,
   ReplicationOptions,
+  ReplicationStatus,
 } from '../src/internal.js'
 import { decodeReplication, REPLICATION_PROTOCOL, ReplicationEncoder, type ReplicationMessage } from '../protocols/replication/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
@@ -82,27 +98,23 @@ export interface ReplicatorInit {
   voters?: number
 }
 
-/**
- * A follower's ticks only look for work that leading brings (heartbeats, resends, waiters' timeouts)
- * and for a change of leadership, which the cluster handle reports at once; so it ticks slowly, and
- * the fast tick runs only while this node leads or has waiters. An idle follower woke up 40 times
- * a second for nothing before.
- */
+/** Ticks of a follower or a node without a leader, by default (cadence.ts says why they are slow). */
 const IDLE_TICK_MS = 1000
 
-/** Least time between two refreshes of the learners (a leader ticks every 25 ms). */
-const LEARNERS_REFRESH_MS = 250
-
-export function replicatorActor(init: ReplicatorInit) {
-  const commitTimeoutMs = init.commitTimeoutMs ?? 5000
-  /** Created here, not in setup, so that the highest epoch led outlives actor restarts (leadership.ts). */
-  const leadership = new Leadership()
+/** What outlives a restart of the actor. */
+interface Shared {
+  /** Created once, so that the highest epoch led outlives actor restarts (leadership.ts). */
+  readonly leadership: Leadership
   /**
    * Bumped with every new core, so completions of a previous log are ignored. Kept out of setup: a
    * restarted actor gets its previous incarnation's completions too (same mailbox), and a count
    * starting again at 0 took them for its own ("opDone without an operation under way").
    */
-  let generation = 0
+  generation: number
+}
+
+export function replicatorActor(init: ReplicatorInit) {
+  const shared: Shared = { leadership: new Leadership(), generation: 0 }
   return defineActor<ReplicatorMsg>({
     // Replication traffic arrives on its own network protocol, whose sender the network port
     // authenticates; the leader's job-log session and the actor's own timers and I/O completions are
@@ -110,331 +122,334 @@ export function replicatorActor(init: ReplicatorInit) {
     remote: { fence: 'never', append: 'never', read: 'never', bounds: 'never', compact: 'never', tick: 'never', net: 'never', opDone: 'never', readDone: 'never', reopen: 'never' },
     mailbox: { capacity: 100_000 },
     async setup(ctx) {
-      const { env, self } = ctx
-      const clock = env.clock
-      const cluster = init.cluster
-      leadership.restart()
-      let log: ReplicaLog | undefined
-      let core: ReplicationCore | undefined
-      /** The commit index last told to the cluster handle (it keeps the highest). */
-      let reportedCommit = -1
-      const waiters = new ReplicationWaiters(commitTimeoutMs)
-      const matches = new MatchesReport()
-      let invalidFrames = 0
-      let failures = 0
-      let framesSent = 0
-      let framesReceived = 0
-      let writes = 0
-      /** Packs each run of entries once for all the followers it is sent to. */
-      const encoder = new ReplicationEncoder()
-
-      const fastTickMs = init.tickMs ?? 25
-      const idleTickMs = Math.max(fastTickMs, init.idleTickMs ?? IDLE_TICK_MS)
-      let tickMs = 0
-      /** Ticks fast while there is time-driven work (leading, waiters), slowly otherwise. */
-      const pace = (): void => {
-        const want = leadership.ledEpoch !== undefined || waiters.pending ? fastTickMs : idleTickMs
-        if (want === tickMs) return
-        tickMs = want
-        ctx.timers.every('tick', tickMs, { type: 'tick' })
-      }
-
-      env.metrics.counter('dx_replication_invalid_frames_total', 'Replication frames from peers that failed to decode', [], (set) => set(invalidFrames))
-      env.metrics.counter('dx_replication_log_failures_total', 'Failed writes of the local replica log (each followed by a reopen)', [], (set) => set(failures))
-      env.metrics.counter('dx_replication_frames_sent_total', 'Replication frames this node sent (appends, resets, replies)', [], (set) => set(framesSent))
-      env.metrics.counter('dx_replication_frames_received_total', 'Replication frames this node received', [], (set) => set(framesReceived))
-      env.metrics.counter('dx_replication_log_writes_total', 'Writes of entries to the local replica log, each ending with an fsync per write group', [], (set) => set(writes))
-      env.metrics.gauge('dx_replication_commit_index', 'One past the last committed entry this node knows', [], (set) => set(core?.commitEnd ?? 0))
-      env.metrics.gauge('dx_replication_log_end', 'One past the last durable entry of this node', [], (set) => set(core?.durable ?? 0))
-
-      init.handle?.attach(() =>
-        core === undefined
-          ? undefined
-          : {
-              leaderEpoch: leadership.ledEpoch === undefined ? undefined : core.leaderEpoch,
-              commitEnd: core.commitEnd,
-              durableEnd: core.durable,
-              start: core.startIndex,
-              position: core.position(),
-              counts: { framesSent, framesReceived, writes },
-            },
-      )
-
-      const open = async (): Promise<void> => {
-        const opened = await init.opener.open({ signal: ctx.signal })
-        const id = cluster.clusterId()
-        if (id !== undefined && opened.state().clusterId !== id) {
-          await opened.setClusterId(id).catch(async (error: unknown) => {
-            await opened.close().catch(() => {})
-            throw error
-          })
-        }
-        log = opened
-        generation++
-        leadership.forgetCore()
-        core = new ReplicationCore(
-          { self: init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(init.options === undefined ? {} : { options: init.options }) },
-          clock.monotonicMs(),
-        )
-        refreshLearners()
-        sync()
-        flush()
-      }
-
-      /** Why a request for `epoch` cannot be served by this node's log (the core exists, and does not lead it). */
-      const refusal = (epoch: number, c: ReplicationCore): Error => leadership.unavailable(epoch, cluster.leader()?.epoch, c)
-
-      /**
-       * Members that get the log without voting (src/replication/learners.ts), refreshed by ticks
-       * at most every LEARNERS_REFRESH_MS: building the whole view (each member's failure detector)
-       * on every input cost more than the replication itself, and on every 25 ms tick of a leader
-       * it was a sixth of an idle peer's timer CPU. Only liveness depends on them; the voters are
-       * read before every input. Replaced only when they change, so leadership compares identities.
-       */
-      let learners: readonly NodeId[] = []
-      let learnersAtMs = -Infinity
-      const refreshLearners = (): void => {
-        learnersAtMs = clock.monotonicMs()
-        const view = cluster.view()
-        const next = chooseLearners(view?.members ?? [], view?.config, init.voters)
-        if (next.length !== learners.length || next.some((id, i) => id !== learners[i])) learners = next
-      }
-
-      /** Aligns the core with the cluster's view (leadership.ts); returns whom this node follows. */
-      const sync = (): Following | undefined => {
-        const c = core
-        if (c === undefined) return undefined
-        const config = cluster.config()
-        leadership.sync(c, { epoch: cluster.leaderEpoch(), config, voters: config?.members ?? [], learners }, clock.monotonicMs(), (lost) =>
-          // As for a fence asked now: a lapsed lease (no newer epoch known) is retried, not final.
-          // A FencedError here made the scheduler of a leader whose lease lapsed for a moment under
-          // event-loop lag stop for good, and the node resign its lead (issue 9's election livelock).
-          waiters.failAll(refusal(lost, c), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true)),
-        )
-        const leader = cluster.leader()
-        return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }
-      }
-
-      /** Carries out what the core asks: position first, then the mutation, the sends and the reads. */
-      const flush = (): void => {
-        const c = core
-        if (c === undefined) return
-        const ready = c.takeReady()
-        if (ready.position !== undefined) cluster.setLogPosition(ready.position)
-        // On every node, so that the election core knows from the start that the log is replicated.
-        if (c.commitEnd !== reportedCommit) cluster.setCommitIndex((reportedCommit = c.commitEnd))
-        const ledEpoch = leadership.ledEpoch
-        if (ledEpoch !== undefined) {
-          const report = matches.next(ledEpoch, c)
-          if (report !== undefined) cluster.setLogMatches(ledEpoch, report)
-        }
-        const gen = generation
-        const l = log!
-        if (ready.op !== undefined) {
-          const op = ready.op
-          if (op.kind === 'write') writes++
-          const done = op.kind === 'write' ? l.write(op.from, op.entries) : op.kind === 'compact' ? l.compact(op.index) : l.reset(op.start, op.prevEpoch)
-          done.then(
-            () => self.tell({ type: 'opDone', generation: gen, error: undefined }),
-            (error: unknown) => self.tell({ type: 'opDone', generation: gen, error: toError(error) }),
-          )
-        }
-        for (const { to, message } of ready.send) {
-          let bytes: Uint8Array
-          try {
-            bytes = encoder.encode(message)
-          } catch (error) {
-            ctx.log.error('replication message could not be encoded', { to, error })
-            continue
-          }
-          // A full queue or a broken connection loses the message; the core resends on its timer.
-          init.network.send(to, REPLICATION_PROTOCOL, bytes)
-          framesSent++
-        }
-        for (const request of ready.reads) {
-          // An append's worth: a read-back batch obeys the byte budget that keeps appends within a frame.
-          l.read(request.from, request.to - request.from, c.options.batchMaxBytes).then(
-            (entries) => self.tell({ type: 'readDone', generation: gen, request, entries }),
-            () => self.tell({ type: 'readDone', generation: gen, request, entries: undefined }),
-          )
-        }
-        waiters.settle({ ledEpoch, noopIndex: c.noopIndex, commitEnd: c.commitEnd, startIndex: c.startIndex }, clock.monotonicMs())
-        pace()
-      }
-
-      const fail = (error: Error): void => {
-        failures++
-        ctx.log.error('replica log write failed; resigning and reopening it', { error })
-        cluster.resign(`replica log failed: ${error.message}`)
-        generation++
-        core?.stepDown()
-        core = undefined
-        leadership.forgetCore()
-        waiters.failAll(
-          new JobLogUnavailableError(`the local replica log failed: ${error.message}`, false),
-          new JobLogUnavailableError(`the local replica log failed: ${error.message}; the records may or may not be committed`, true),
-        )
-        const broken = log
-        log = undefined
-        broken?.close().catch((e: unknown) => ctx.log.debug('closing the failed replica log failed', { error: e }))
-        ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
-      }
-
-      init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => {
-        framesReceived++
-        let message: ReplicationMessage
-        try {
-          message = decodeReplication(bytes)
-        } catch (error) {
-          if (!(error instanceof ProtocolError)) throw error
-          invalidFrames++
-          return
-        }
-        self.tell({ type: 'net', from, message })
-      })
-      ctx.onStop(() => {
-        init.network.unhandle(REPLICATION_PROTOCOL)
-        waiters.failAll(
-          new JobLogUnavailableError('the replicator stopped', false),
-          new JobLogUnavailableError('the replicator stopped; the records may or may not be committed', true),
-        )
-        return log?.close()
-      })
-      /** Opens the log; until that works this node keeps resigning, as it has no log to lead with. */
-      const tryOpen = async (): Promise<void> => {
-        try {
-          await open()
-        } catch (error) {
-          ctx.log.warn('opening the replica log failed; retrying', { error })
-          cluster.resign(`replica log cannot be opened: ${toError(error).message}`)
-          ctx.timers.once('reopen', init.reopenMs ?? 1000, { type: 'reopen' })
-        }
-      }
-      await tryOpen()
-      // Gaining or losing the lead is acted on at once rather than at the next (slow) tick.
-      const unsubscribe = cluster.onLeadershipChange(() => self.tell({ type: 'tick' }))
-      ctx.onStop(unsubscribe)
-      pace()
-
-      /**
-       * A node that opened its log before it learned the cluster's identity (a joiner) records it
-       * once known, so that its copy, like the founder's, refuses another cluster from then on.
-       */
-      let claiming = false
-      const claimCluster = (): void => {
-        const l = log
-        const id = cluster.clusterId()
-        if (claiming || l === undefined || id === undefined || l.state().clusterId !== undefined) return
-        claiming = true
-        const gen = generation
-        l.setClusterId(id).then(
-          () => (claiming = false),
-          (error: unknown) => {
-            claiming = false
-            if (gen === generation) self.tell({ type: 'opDone', generation: gen, error: toError(error) })
-          },
-        )
-      }
-
-      /** The core, if it leads `epoch`; otherwise `reply` is rejected with the reason. */
-      const leading = (epoch: number, reply: { reject(error: Error): void }): ReplicationCore | undefined => {
-        sync()
-        if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-        else if (leadership.ledEpoch !== epoch) reply.reject(refusal(epoch, core))
-        else return core
-        return undefined
-      }
-
-      return {
-        tick() {
-          claimCluster()
-          if (clock.monotonicMs() - learnersAtMs >= LEARNERS_REFRESH_MS) refreshLearners()
-          sync()
-          core?.tick(clock.monotonicMs())
-          flush()
-        },
-        net(msg) {
-          const following = sync()
-          core?.receive(msg.from, msg.message, following, clock.monotonicMs())
-          flush()
-        },
-        opDone(msg) {
-          if (msg.generation !== generation || core === undefined) return
-          if (msg.error !== undefined) {
-            fail(msg.error)
-            return
-          }
-          sync()
-          core.opDone(true, clock.monotonicMs())
-          flush()
-        },
-        readDone(msg) {
-          if (msg.generation !== generation || core === undefined) return
-          core.readDone(msg.request, msg.entries, clock.monotonicMs())
-          flush()
-        },
-        async reopen() {
-          if (core === undefined) await tryOpen()
-        },
-        fence(msg, c) {
-          const reply = c.defer()
-          const led = leading(msg.epoch, reply)
-          if (led !== undefined) {
-            waiters.fence(msg.epoch, led.position().index, reply, clock.monotonicMs())
-            flush()
-          }
-          return reply
-        },
-        append(msg, c) {
-          const reply = c.defer()
-          const led = leading(msg.epoch, reply)
-          const invalid = led === undefined ? undefined : checkAppend(msg.payloads)
-          if (invalid !== undefined) reply.reject(invalid)
-          else if (led !== undefined) {
-            const first = led.propose(msg.payloads, clock.monotonicMs())
-            waiters.append(first, msg.payloads.length, reply, clock.monotonicMs())
-            flush()
-          }
-          return reply
-        },
-        read(msg, c) {
-          const reply = c.defer()
-          const l = log
-          if (core === undefined || l === undefined) {
-            reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-            return reply
-          }
-          if (msg.from < core.startIndex) {
-            reply.reject(new JobLogUnavailableError(`offset ${msg.from} was compacted away; the log starts at ${core.startIndex}`, false))
-            return reply
-          }
-          const to = Math.min(core.commitEnd, core.durable)
-          if (msg.from >= to || msg.max <= 0) reply.resolve([])
-          else
-            readCommitted(l, msg.from, to, msg.max).then(reply.resolve.bind(reply), (error: unknown) =>
-              reply.reject(new JobLogUnavailableError(`reading the local replica log failed: ${toError(error).message}`, false, { cause: error })),
-            )
-          return reply
-        },
-        bounds(_msg, c) {
-          const reply = c.defer()
-          if (core === undefined) reply.reject(new JobLogUnavailableError('the local replica log is being reopened', false))
-          else reply.resolve({ start: core.startIndex, end: Math.min(core.commitEnd, core.durable) })
-          return reply
-        },
-        compact(msg, c) {
-          const reply = c.defer()
-          const led = leading(msg.epoch, reply)
-          if (led === undefined) return reply
-          if (msg.offset > led.commitEnd) reply.reject(new InvalidArgumentError(`cannot compact below ${msg.offset}: only ${led.commitEnd} entries are committed`))
-          else {
-            led.compact(msg.offset)
-            waiters.compaction(msg.offset, reply)
-            flush()
-          }
-          return reply
-        },
-      }
+      const driver = new ReplicatorDriver(ctx, init, shared)
+      await driver.start()
+      return driver.handlers()
     },
   })
+}
+
+type Ctx = ActorContext<ReplicatorMsg>
+
+class ReplicatorDriver {
+  private readonly cluster: ClusterHandle
+  private readonly leadership: Leadership
+  private log: ReplicaLog | undefined = undefined
+  private core: ReplicationCore | undefined = undefined
+  private readonly waiters: ReplicationWaiters
+  private readonly reports = new ClusterReports()
+  private readonly counts = new ReplicationCounts()
+  /** Packs each run of entries once for all the followers it is sent to. */
+  private readonly encoder = new ReplicationEncoder()
+  private readonly pace: TickPace
+  /** Members that get the log without voting (learners.ts); the voters are read before every input. */
+  private readonly learners = new LearnersCache()
+  /** A cluster identity being recorded in the log. */
+  private claiming = false
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly init: ReplicatorInit,
+    private readonly shared: Shared,
+  ) {
+    this.cluster = init.cluster
+    this.leadership = shared.leadership
+    this.leadership.restart()
+    this.waiters = new ReplicationWaiters(init.commitTimeoutMs ?? 5000)
+    this.pace = new TickPace(init.tickMs ?? 25, init.idleTickMs ?? IDLE_TICK_MS)
+    registerReplicationMetrics(ctx.env.metrics, this.counts, () => this.core)
+    init.handle?.attach(() => this.status())
+    init.network.handle(REPLICATION_PROTOCOL, (from, bytes) => this.received(from, bytes))
+    ctx.onStop(() => {
+      init.network.unhandle(REPLICATION_PROTOCOL)
+      this.waiters.failAll(...unavailable('the replicator stopped'))
+      return this.log?.close()
+    })
+  }
+
+  /** Opens the log, then follows the cluster's leadership changes and sets the tick. */
+  async start(): Promise<void> {
+    await this.tryOpen()
+    // Gaining or losing the lead is acted on at once rather than at the next (slow) tick.
+    const unsubscribe = this.cluster.onLeadershipChange(() => this.ctx.self.tell({ type: 'tick' }))
+    this.ctx.onStop(unsubscribe)
+    this.repace()
+  }
+
+  handlers(): Handlers<ReplicatorMsg> {
+    const now = (): number => this.ctx.env.clock.monotonicMs()
+    return {
+      tick: () => {
+        this.claimCluster()
+        if (this.learners.due(now())) this.refreshLearners()
+        this.sync()
+        this.core?.tick(now())
+        this.flush()
+      },
+      net: (msg) => {
+        const following = this.sync()
+        this.core?.receive(msg.from, msg.message, following, now())
+        this.flush()
+      },
+      opDone: (msg) => {
+        if (msg.generation !== this.shared.generation || this.core === undefined) return
+        if (msg.error !== undefined) return this.fail(msg.error)
+        this.sync()
+        this.core.opDone(true, now())
+        this.flush()
+      },
+      readDone: (msg) => {
+        if (msg.generation !== this.shared.generation || this.core === undefined) return
+        this.core.readDone(msg.request, msg.entries, now())
+        this.flush()
+      },
+      reopen: async () => {
+        if (this.core === undefined) await this.tryOpen()
+      },
+      fence: (msg, c) => {
+        const reply = c.defer()
+        const led = this.leading(msg.epoch, reply)
+        if (led !== undefined) {
+          this.waiters.fence(msg.epoch, led.position().index, reply, now())
+          this.flush()
+        }
+        return reply
+      },
+      append: (msg, c) => {
+        const reply = c.defer()
+        const led = this.leading(msg.epoch, reply)
+        const invalid = led === undefined ? undefined : checkAppend(msg.payloads)
+        if (invalid !== undefined) reply.reject(invalid)
+        else if (led !== undefined) {
+          const first = led.propose(msg.payloads, now())
+          this.waiters.append(first, msg.payloads.length, reply, now())
+          this.flush()
+        }
+        return reply
+      },
+      read: (msg, c) => {
+        const reply = c.defer()
+        const log = this.log
+        const range = readRange(log === undefined ? undefined : this.core, msg.from, msg.max)
+        if ('error' in range) reply.reject(range.error)
+        else if ('empty' in range) reply.resolve([])
+        else readCommitted(log!, range.from, range.to, range.max).then(reply.resolve.bind(reply), (error: unknown) => reply.reject(readFailed(error)))
+        return reply
+      },
+      bounds: (_msg, c) => {
+        const reply = c.defer()
+        const bounds = logBounds(this.core)
+        if ('error' in bounds) reply.reject(bounds.error)
+        else reply.resolve(bounds)
+        return reply
+      },
+      compact: (msg, c) => {
+        const reply = c.defer()
+        const led = this.leading(msg.epoch, reply)
+        if (led === undefined) return reply
+        const problem = compactionProblem(msg.offset, led.commitEnd)
+        if (problem !== undefined) reply.reject(problem)
+        else {
+          led.compact(msg.offset)
+          this.waiters.compaction(msg.offset, reply)
+          this.flush()
+        }
+        return reply
+      },
+    }
+  }
+
+  private status(): ReplicationStatus | undefined {
+    const core = this.core
+    if (core === undefined) return undefined
+    const { framesSent, framesReceived, writes } = this.counts
+    return {
+      leaderEpoch: this.leadership.ledEpoch === undefined ? undefined : core.leaderEpoch,
+      commitEnd: core.commitEnd,
+      durableEnd: core.durable,
+      start: core.startIndex,
+      position: core.position(),
+      counts: { framesSent, framesReceived, writes },
+    }
+  }
+
+  /** A frame of the replication protocol: decoded here, handled in the mailbox. */
+  private received(from: NodeId, bytes: Uint8Array): void {
+    this.counts.framesReceived++
+    let message: ReplicationMessage
+    try {
+      message = decodeReplication(bytes)
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      this.counts.invalidFrames++
+      return
+    }
+    this.ctx.self.tell({ type: 'net', from, message })
+  }
+
+  /** Ticks fast while there is time-driven work (leading, waiters), slowly otherwise (cadence.ts). */
+  private repace(): void {
+    const tickMs = this.pace.next(this.leadership.ledEpoch !== undefined || this.waiters.pending)
+    if (tickMs !== undefined) this.ctx.timers.every('tick', tickMs, { type: 'tick' })
+  }
+
+  /** Opens the log and builds a core over it; an opened log of no cluster yet records this one's. */
+  private async open(): Promise<void> {
+    const opened = await this.init.opener.open({ signal: this.ctx.signal })
+    const id = this.cluster.clusterId()
+    if (id !== undefined && opened.state().clusterId !== id) {
+      await opened.setClusterId(id).catch(async (error: unknown) => {
+        await opened.close().catch(() => {})
+        throw error
+      })
+    }
+    this.log = opened
+    this.shared.generation++
+    this.leadership.forgetCore()
+    const options = this.init.options
+    this.core = new ReplicationCore(
+      { self: this.init.network.self, state: opened.state(), epochAt: (i) => opened.epochAt(i), ...(options === undefined ? {} : { options }) },
+      this.ctx.env.clock.monotonicMs(),
+    )
+    this.refreshLearners()
+    this.sync()
+    this.flush()
+  }
+
+  /** Opens the log; until that works this node keeps resigning, as it has no log to lead with. */
+  private async tryOpen(): Promise<void> {
+    try {
+      await this.open()
+    } catch (error) {
+      this.ctx.log.warn('opening the replica log failed; retrying', { error })
+      this.cluster.resign(`replica log cannot be opened: ${toError(error).message}`)
+      this.ctx.timers.once('reopen', this.init.reopenMs ?? 1000, { type: 'reopen' })
+    }
+  }
+
+  private refreshLearners(): void {
+    const nowMs = this.ctx.env.clock.monotonicMs()
+    const view = this.cluster.view()
+    this.learners.refresh(chooseLearners(view?.members ?? [], view?.config, this.init.voters), nowMs)
+  }
+
+  /** Why a request for `epoch` cannot be served by this node's log (the core exists, and does not lead it). */
+  private refusal(epoch: number, core: ReplicationCore): Error {
+    return this.leadership.unavailable(epoch, this.cluster.leader()?.epoch, core)
+  }
+
+  /** Aligns the core with the cluster's view (leadership.ts); returns whom this node follows. */
+  private sync(): Following | undefined {
+    const core = this.core
+    if (core === undefined) return undefined
+    const config = this.cluster.config()
+    const view = { epoch: this.cluster.leaderEpoch(), config, voters: config?.members ?? [], learners: this.learners.current }
+    this.leadership.sync(core, view, this.ctx.env.clock.monotonicMs(), (lost) =>
+      // As for a fence asked now: a lapsed lease (no newer epoch known) is retried, not final.
+      // A FencedError here made the scheduler of a leader whose lease lapsed for a moment under
+      // event-loop lag stop for good, and the node resign its lead (issue 9's election livelock).
+      this.waiters.failAll(this.refusal(lost, core), new JobLogUnavailableError(`this node no longer leads epoch ${lost}; the records may or may not be committed`, true)),
+    )
+    const leader = this.cluster.leader()
+    return leader === null || leader === undefined ? undefined : { leader: leader.nodeId, epoch: leader.epoch }
+  }
+
+  /** Carries out what the core asks: reports first (reports.ts), then the mutation, the sends and the reads. */
+  private flush(): void {
+    const core = this.core
+    if (core === undefined) return
+    const ready = core.takeReady()
+    const ledEpoch = this.leadership.ledEpoch
+    const report = this.reports.next(ready.position, core, ledEpoch)
+    if (report.position !== undefined) this.cluster.setLogPosition(report.position)
+    if (report.commitIndex !== undefined) this.cluster.setCommitIndex(report.commitIndex)
+    if (report.matches !== undefined) this.cluster.setLogMatches(report.matches.epoch, report.matches.byNode)
+    if (ready.op !== undefined) this.startOp(ready.op)
+    for (const { to, message } of ready.send) this.send(to, message)
+    for (const request of ready.reads) this.startRead(request, core.options.batchMaxBytes)
+    this.waiters.settle({ ledEpoch, noopIndex: core.noopIndex, commitEnd: core.commitEnd, startIndex: core.startIndex }, this.ctx.env.clock.monotonicMs())
+    this.repace()
+  }
+
+  /** Starts a mutation of the local log; its completion comes back as `opDone`. */
+  private startOp(op: LocalOp): void {
+    const log = this.log!
+    const generation = this.shared.generation
+    const self = this.ctx.self
+    if (op.kind === 'write') this.counts.writes++
+    const done = op.kind === 'write' ? log.write(op.from, op.entries) : op.kind === 'compact' ? log.compact(op.index) : log.reset(op.start, op.prevEpoch)
+    done.then(
+      () => self.tell({ type: 'opDone', generation, error: undefined }),
+      (error: unknown) => self.tell({ type: 'opDone', generation, error: toError(error) }),
+    )
+  }
+
+  private send(to: NodeId, message: ReplicationMessage): void {
+    let bytes: Uint8Array
+    try {
+      bytes = this.encoder.encode(message)
+    } catch (error) {
+      this.ctx.log.error('replication message could not be encoded', { to, error })
+      return
+    }
+    // A full queue or a broken connection loses the message; the core resends on its timer.
+    this.init.network.send(to, REPLICATION_PROTOCOL, bytes)
+    this.counts.framesSent++
+  }
+
+  /** Reads entries back for a follower behind; they come back as `readDone`. */
+  private startRead(request: ReadRequest, batchMaxBytes: number): void {
+    const generation = this.shared.generation
+    const self = this.ctx.self
+    // An append's worth: a read-back batch obeys the byte budget that keeps appends within a frame.
+    this.log!.read(request.from, request.to - request.from, batchMaxBytes).then(
+      (entries) => self.tell({ type: 'readDone', generation, request, entries }),
+      () => self.tell({ type: 'readDone', generation, request, entries: undefined }),
+    )
+  }
+
+  /** A failed mutation poisons the log: resign, answer the waiting requests, reopen the log later. */
+  private fail(error: Error): void {
+    this.counts.failures++
+    this.ctx.log.error('replica log write failed; resigning and reopening it', { error })
+    this.cluster.resign(`replica log failed: ${error.message}`)
+    this.shared.generation++
+    this.core?.stepDown()
+    this.core = undefined
+    this.leadership.forgetCore()
+    this.waiters.failAll(...unavailable(`the local replica log failed: ${error.message}`))
+    const broken = this.log
+    this.log = undefined
+    broken?.close().catch((e: unknown) => this.ctx.log.debug('closing the failed replica log failed', { error: e }))
+    this.ctx.timers.once('reopen', this.init.reopenMs ?? 1000, { type: 'reopen' })
+  }
+
+  /**
+   * A node that opened its log before it learned the cluster's identity (a joiner) records it
+   * once known, so that its copy, like the founder's, refuses another cluster from then on.
+   */
+  private claimCluster(): void {
+    const log = this.log
+    const id = this.cluster.clusterId()
+    if (this.claiming || log === undefined || id === undefined || log.state().clusterId !== undefined) return
+    this.claiming = true
+    const generation = this.shared.generation
+    log.setClusterId(id).then(
+      () => (this.claiming = false),
+      (error: unknown) => {
+        this.claiming = false
+        if (generation === this.shared.generation) this.ctx.self.tell({ type: 'opDone', generation, error: toError(error) })
+      },
+    )
+  }
+
+  /** The core, if it leads `epoch`; otherwise `reply` is rejected with the reason. */
+  private leading(epoch: number, reply: { reject(error: Error): void }): ReplicationCore | undefined {
+    this.sync()
+    const core = this.core
+    if (core === undefined) reply.reject(reopening())
+    else if (this.leadership.ledEpoch !== epoch) reply.reject(this.refusal(epoch, core))
+    else return core
+    return undefined
+  }
 }
