@@ -48,8 +48,8 @@
  * With 'swim' only the nodes whose records the election and configuration need publish
  * periodically: voters (pre-votes, votes, lease echoes, configurations held), joiners (admission)
  * and the leader (its record carries the configuration to everyone). A worker (admitted, up, not
- * a voter) publishes only when its own state changes (admission, a configuration, leave, a grant),
- * at most once per workerRecordMinMs, plus a refresh every workerRefreshMs, stretched so that all
+ * a voter) publishes only when its own state changes (admission, a configuration that makes it a
+ * voter or not a member, leave, a grant), at most once per workerRecordMinMs, plus a refresh every workerRefreshMs, stretched so that all
  * workers' refreshes add up to at most workerRecordsPerS (its job types, durations and log position
  * travel there). It does not echo lease sequences: only voters' echoes count. Its liveness comes
  * from SWIM (src/cluster/swim/core.ts: one probe a period, k indirect probes, Lifeguard's suspicion;
@@ -60,7 +60,12 @@
  * the cost no longer grows with N once past the refresh floor. For the same reason the leader's
  * record carries the member lists only as everyone's does (CONFIG_REPEAT records after a change,
  * and for peers heard behind, or without a configuration although members), never a worker's: a
- * worker that sees a newer version says so in a record at once, to be served. Voters keep the phi detector: the
+ * worker that sees a newer version says so in a record, to be served, if the lists have not
+ * followed within workerRecordMinMs. (While members join, the configuration changes every leader
+ * tick; if each change made every worker publish, every node would take in O(N) records a second.)
+ * A node that adopts a configuration hands the workers it newly lists to SWIM (`Liveness.admit`),
+ * so that SWIM knows every admitted worker even when the join update, crowded out of full
+ * piggybacks by a burst of joins, did not reach it. Voters keep the phi detector: the
  * election reads it, and voters publish at the same rate as before (a member that just became a
  * voter starts a fresh detector, its sparse worker records being no lag). Safety is unchanged:
  * SWIM decides only the states of workers, which count for no quorum and hold no lease; they
@@ -289,6 +294,8 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
 export interface Liveness {
   member(id: NodeId): { readonly status: 'alive' | 'suspect' | 'dead' | 'left'; readonly incarnation: number } | undefined
   load(id: NodeId): { readonly version: number; readonly values: readonly number[] } | undefined
+  /** A worker the configuration has just admitted: the source adds it if it has not heard of it. */
+  admit?(id: NodeId, nowMs: number): void
 }
 
 /** What the driver must do after a step: all of it, so carrying it out never calls back into the core. */
@@ -309,8 +316,8 @@ interface Peer {
   record: MemberRecord
   detector: PhiDetector
   lastHeardMs: number
-  /** What snapshots publish of this member, replaced with each record (snapshot.ts). */
-  basis: PeerBasis
+  /** What snapshots publish of this member (snapshot.ts); dropped with each record, built by the next snapshot that reads it. */
+  basis: PeerBasis | undefined
   /** Whether the node was a voter when its last record arrived: a worker's records are sparse under SWIM, a voter's periodic. */
   voterWhenHeard: boolean
 }
@@ -341,14 +348,21 @@ export class ClusterCore {
   readonly options: ClusterOptions
   private readonly random: Random
   private readonly liveness: Liveness | undefined
-  /** The workers of `config` as a set, for the per-member checks of 'swim' (rebuilt when the configuration changes). */
+  /** The workers of `config` as a set, for the per-member checks (rebuilt when the configuration changes). */
   private workerSet: { readonly of: ClusterConfig | null; readonly ids: ReadonlySet<NodeId> } = { of: null, ids: new Set() }
   /** Per SWIM-governed worker: the load version last seen and when, for MemberView.lastSeenMsAgo. */
   private readonly loadSeen = new Map<NodeId, { version: number; atMs: number }>()
+  /**
+   * The configuration `forget` last scanned the peers under, and a lower bound on when a non-member
+   * peer was last heard (the earliest it kept, lowered for each new peer): no scan is due before it is silent long enough.
+   */
+  private forgetScan: { of: ClusterConfig | null; earliestHeardMs: number } = { of: null, earliestHeardMs: Infinity }
   /** The member map of the last snapshot; undefined once a member changed since (snapshot.ts: copied only then). */
   private publishedPeers: ReadonlyMap<NodeId, PeerBasis> | undefined = undefined
   /** The SWIM-governed workers of the last snapshot; undefined once SWIM took a step or the configuration changed. */
   private publishedLiveness: { readonly of: ClusterConfig | null; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
+  /** A quiet worker: the first configuration version it saw without holding it, and when (see `receive`). */
+  private behind: { readonly epoch: number; readonly counter: number; readonly sinceMs: number } | undefined = undefined
   /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
   private lastPublishMs = -Infinity
   private addresses: readonly string[]
@@ -445,6 +459,10 @@ export class ClusterCore {
     if (stalled) this.noteGap(nowMs - this.lastTickMs!, nowMs, true)
     this.lastTickMs = nowMs
     if (nowMs >= this.nextPublishMs) this.publishNow = true
+    if (this.behind !== undefined && nowMs - this.behind.sinceMs >= this.options.workerRecordMinMs) {
+      this.behind = undefined
+      this.publishNow = true
+    }
     this.upkeepLeadership(nowMs)
     // After a stall the timer runs before the records that queued meanwhile (Node runs timers
     // before I/O): campaigning now would go by a leader's silence that is only ours.
@@ -465,8 +483,9 @@ export class ClusterCore {
     const voter = this.isVoter(record.node)
     if (peer === undefined) {
       const detector = this.newDetector()
-      peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voter, basis: { record, lastHeardMs: nowMs, phi: detector.summary() } }
+      peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voter, basis: undefined }
       this.peers.set(record.node, peer)
+      this.forgetScan.earliestHeardMs = Math.min(this.forgetScan.earliestHeardMs, nowMs)
     }
     // Under SWIM a worker's records are sparse: a member that has just become a voter starts a fresh
     // detector, and its last gap (a worker's, not a stall) is no lag sample.
@@ -476,12 +495,16 @@ export class ClusterCore {
     peer.record = record
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
-    peer.basis = { record, lastHeardMs: nowMs, phi: peer.detector.summary() }
+    peer.basis = undefined
     this.publishedPeers = undefined
-    this.adoptConfig(record)
+    this.adoptConfig(record, nowMs)
     // A quiet worker that sees a newer configuration without the lists says so in a record, so
-    // that the voters repeat them (repeatConfigFor); else it would wait for its refresh.
-    if (this.quietWorker() && this.config !== null && record.config !== null && versionAfter(record.config, this.config)) this.publishNow = true
+    // that the voters repeat them (repeatConfigFor); else it would wait for its refresh. It waits
+    // workerRecordMinMs for the lists first (tick): while members join, the configuration changes
+    // every leader tick and its lists follow within a record or two, and saying so at each change
+    // would make every worker publish to all, O(N) records a second on every node.
+    if (this.behind === undefined && this.quietWorker() && this.config !== null && record.config !== null && versionAfter(record.config, this.config))
+      this.behind = { epoch: record.config.epoch, counter: record.config.counter, sinceMs: nowMs }
     this.repeatConfigFor(record)
     this.adoptIdentity(record)
     this.followLeader(record, nowMs)
@@ -683,7 +706,7 @@ export class ClusterCore {
   snapshot(nowMs: number): ClusterSnapshot {
     if (this.publishedPeers === undefined) {
       const peers = new Map<NodeId, PeerBasis>()
-      for (const [id, p] of this.peers) peers.set(id, p.basis)
+      for (const [id, p] of this.peers) peers.set(id, (p.basis ??= { record: p.record, lastHeardMs: p.lastHeardMs, phi: p.detector.summary() }))
       this.publishedPeers = peers
     }
     return {
@@ -780,15 +803,25 @@ export class ClusterCore {
     return this.isMember(id) ? 'up' : 'joining'
   }
 
-  /** Drops long-silent nodes that are not members (departed members, joiners that gave up). */
+  /**
+   * Drops long-silent nodes that are not members (departed members, joiners that gave up). Runs
+   * every tick, so it scans the peers only when something can be due: the configuration changed
+   * (members may have become non-members), or the earliest non-member's silence has run out (a
+   * record only moves a peer's time later; a new peer lowers the bound in `receive`).
+   */
   private forget(nowMs: number): void {
+    if (this.forgetScan.of === this.config && nowMs - this.forgetScan.earliestHeardMs <= FORGET_AFTER_MS) return
+    let earliestHeardMs = Infinity
     for (const [id, peer] of this.peers) {
-      if (!this.isMember(id) && nowMs - peer.lastHeardMs > FORGET_AFTER_MS) {
+      if (this.isMember(id)) continue
+      if (nowMs - peer.lastHeardMs > FORGET_AFTER_MS) {
         this.peers.delete(id)
         this.publishedPeers = undefined
-      }
+      } else earliestHeardMs = Math.min(earliestHeardMs, peer.lastHeardMs)
     }
-    for (const id of this.loadSeen.keys()) if (!this.workers().has(id)) this.loadSeen.delete(id)
+    // Loads are noted only for workers of the configuration at the time, so only a change leaves stale ones.
+    if (this.forgetScan.of !== this.config) for (const id of this.loadSeen.keys()) if (!this.workers().has(id)) this.loadSeen.delete(id)
+    this.forgetScan = { of: this.config, earliestHeardMs }
   }
 
   /**
@@ -822,9 +855,9 @@ export class ClusterCore {
     return new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2)
   }
 
-  /** True for admitted members: voters and workers. */
+  /** True for admitted members: voters and workers (the workers through their set: called per peer, per tick). */
   private isMember(id: NodeId): boolean {
-    return this.config !== null && (this.config.members.includes(id) || this.config.workers.includes(id))
+    return this.config !== null && (this.config.members.includes(id) || this.workers().has(id))
   }
 
   private alive(id: NodeId, nowMs: number): boolean {
@@ -837,17 +870,38 @@ export class ClusterCore {
     return Math.floor(config.members.length / 2) + 1
   }
 
-  private adoptConfig(record: MemberRecord): void {
+  private adoptConfig(record: MemberRecord, nowMs: number): void {
     const offered = record.config
     if (offered?.members === undefined) return
-    if (this.config !== null && !versionAfter(offered, this.config)) return
-    this.config = { epoch: offered.epoch, counter: offered.counter, members: [...offered.members], workers: [...(offered.workers ?? [])] }
+    const previous = this.config
+    if (previous !== null && !versionAfter(offered, previous)) return
+    const wasQuiet = this.quietWorker()
+    const workersBefore = this.workers()
+    // Records are never changed once made, so the lists are shared, not copied (O(N) per node per change).
+    this.config = { epoch: offered.epoch, counter: offered.counter, members: offered.members, workers: offered.workers ?? [] }
+    this.admitToLiveness(previous, workersBefore, nowMs)
+    if (this.behind !== undefined && versionAtLeast(this.config, this.behind)) this.behind = undefined
     this.configSeq = this.seq
     this.dirty = true
-    this.publishNow = true
     if (this.status === 'joining' && this.isMember(this.self)) this.status = 'up'
     // Removed while away (by hand, or replaced and then removed): ask to be admitted again.
     else if (this.status === 'up' && !this.isMember(this.self)) this.status = 'joining'
+    // A worker under 'swim' that stays one has nothing new to say: its record counts for no quorum
+    // and its version for no change (voters serve the lists to whoever shows an older one). While
+    // members join, the configuration changes every leader tick, and announcing each would make
+    // every worker publish to all: O(N) records a second on every node.
+    if (!(wasQuiet && this.quietWorker())) this.publishNow = true
+  }
+
+  /**
+   * Under 'swim', tells the liveness source of the workers the configuration now lists that it did
+   * not (`before`: the workers of `previous`), so that SWIM knows every admitted worker even when a
+   * join update did not reach this node. Not on a first configuration: a node that just got one
+   * learned SWIM's members from its join, and a listed worker SWIM has already forgotten is dead.
+   */
+  private admitToLiveness(previous: ClusterConfig | null, before: ReadonlySet<NodeId>, nowMs: number): void {
+    if (this.liveness?.admit === undefined || previous === null) return
+    for (const id of this.config!.workers) if (!before.has(id) && !previous.members.includes(id)) this.liveness.admit(id, nowMs)
   }
 
   /**
@@ -894,7 +948,7 @@ export class ClusterCore {
     }
     this.previousConfig = null
     const next = this.nextConfig(config, nowMs)
-    if (next !== undefined) this.applyConfig(config, next.members, next.workers)
+    if (next !== undefined) this.applyConfig(config, next.members, next.workers, nowMs)
   }
 
   /**
@@ -925,7 +979,7 @@ export class ClusterCore {
     return this.commit === null || this.holdsLog(id, this.matches?.commit ?? Infinity)
   }
 
-  private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[]): void {
+  private applyConfig(config: ClusterConfig, members: readonly NodeId[], workers: readonly NodeId[], nowMs: number): void {
     const epoch = this.leading!.epoch
     const counter = config.epoch === epoch ? config.counter + 1 : 1
     // The single-server rule: the quorum sets of consecutive configurations differ by one voter at most.
@@ -933,7 +987,9 @@ export class ClusterCore {
     assert(changed <= 1, `configuration change of ${changed} voters at once: ${config.members.join(',')} -> ${members.join(',')}`)
     this.previousConfig = config
     this.commitAtConfig = this.commit ?? 0
+    const workersBefore = this.workers()
     this.config = { epoch, counter, members: [...members], workers: [...workers] }
+    this.admitToLiveness(config, workersBefore, nowMs)
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
@@ -1022,6 +1078,7 @@ export class ClusterCore {
       config,
       config.members.filter((m) => m !== id),
       config.workers.filter((w) => w !== id),
+      nowMs,
     )
     return undefined
   }

@@ -23,17 +23,18 @@ export class PhiDetector {
   private readonly intervals: number[] = []
   private next = 0
   private lastMs: number | undefined = undefined
-  /** Kept from the last heartbeat: phi is read far more often than heartbeats arrive. */
-  private current: PhiSummary
+  /**
+   * Computed at the first read after a heartbeat and kept until the next: phi is read far more
+   * often than heartbeats arrive, except for members whose state another source decides.
+   */
+  private current: PhiSummary | undefined = undefined
 
   constructor(
     /** The interval assumed before any has been measured (the gossip interval). */
     private readonly expectedMs: number,
     /** Floor of the standard deviation, so a very regular sender is not suspected on first jitter. */
     private readonly minStdMs: number,
-  ) {
-    this.current = this.summarize()
-  }
+  ) {}
 
   /** Records a heartbeat arrival. */
   heartbeat(nowMs: number): void {
@@ -44,7 +45,7 @@ export class PhiDetector {
       this.next = (this.next + 1) % WINDOW
     }
     this.lastMs = nowMs
-    this.current = this.summarize()
+    this.current = undefined
   }
 
   /** Milliseconds since the last heartbeat (Infinity if none yet). */
@@ -54,12 +55,12 @@ export class PhiDetector {
 
   /** The state phi depends on, as of the last heartbeat. */
   summary(): PhiSummary {
-    return this.current
+    return (this.current ??= this.summarize())
   }
 
   /** The current suspicion level; 0 right after a heartbeat, growing with silence. */
   phi(nowMs: number): number {
-    return phiAt(this.current, nowMs)
+    return phiAt(this.summary(), nowMs)
   }
 
   private summarize(): PhiSummary {

@@ -11,9 +11,10 @@
  *   publishes 4 records a second to all others, so a run costs O(N²) deliveries: 50 nodes took
  *   372 s of wall time at load average 25, 200 would take 16 times that, and 1,000 are out of reach
  *   until the cost per node stops growing with N (README, "Growing a cluster").
- * - Cluster cores at scale (sim/swim/cluster-harness.ts): `--swim-sim-nodes` (default 50,200) nodes
- *   running the real cluster core with membership 'swim' (and the SWIM core): formation, a worker's
- *   crash seen down by all, records and bytes per node per second.
+ * - Cluster cores at scale (sim/swim/cluster-harness.ts): `--swim-sim-nodes` (default 50,200,1000)
+ *   nodes running the real cluster core with membership 'swim' (and the SWIM core): formation, a
+ *   worker's crash seen down by all, records and bytes per node per second, and CPU seconds per
+ *   virtual second. `sim_nodes` and `sim_convergence_s` come from its largest run.
  * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
  * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
  * `--peer-args="..."` passes more options to every peer. Prints one JSON object on the last line.
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     'idle-s': { type: 'string', default: '15' },
     'formation-timeout-s': { type: 'string', default: '180' },
     'sim-nodes': { type: 'string', default: '10,50' },
-    'swim-sim-nodes': { type: 'string', default: '50,200' },
+    'swim-sim-nodes': { type: 'string', default: '50,200,1000' },
     membership: { type: 'string', default: 'gossip' },
     'no-peers': { type: 'boolean', default: false },
     'no-sim': { type: 'boolean', default: false },
@@ -266,7 +267,7 @@ if (!values['no-sim']) {
     swimSims.push(r)
   }
 }
-const biggest = sims.at(-1)
+const biggest = swimSims.at(-1)
 console.log(
   JSON.stringify({
     bench: 'scale',
@@ -283,7 +284,7 @@ console.log(
       swim_messages_per_peer_s: null,
     }),
     sim_nodes: biggest?.nodes ?? null,
-    sim_convergence_s: biggest?.convergence_s ?? null,
+    sim_convergence_s: biggest?.convergenceMs === null || biggest === undefined ? null : round(biggest.convergenceMs / 1000, 2),
     sim: sims,
     swim_sim: swimSims.map((r) => ({
       nodes: r.nodes,
@@ -293,6 +294,8 @@ console.log(
       records_per_node_s: round(r.recordsPerNodeS, 1),
       bytes_per_node_s: round(r.bytesPerNodeS, 0),
       leader_inputs_per_s: round(r.leaderInputsPerS, 0),
+      false_not_up: r.falseNotUp,
+      cpu_s_per_virtual_s: round(r.cpuMs / r.virtualMs, 2),
     })),
   }),
 )

@@ -257,3 +257,25 @@ test('a member that leaves is seen as left, not dead, and is no longer probed', 
   }
   assert.equal(net.sent.filter((s) => s.to === 'd' && s.at > leftAt && s.message.type === 'ping').length, 0)
 })
+
+test('a member admitted by the configuration is probed and corrected; a known one, even dead, is left as it is', () => {
+  const net = new Net(['a', 'b', 'c'], { incarnation: 3 })
+  net.core('a').join([], net.now)
+  net.core('b').join(['a'], net.now)
+  // c runs alone: a and b have not heard of it.
+  net.core('c').join([], net.now)
+  net.flush()
+  assert.equal(net.core('a').member('c'), undefined)
+  net.core('a').admit('c', net.now)
+  assert.deepEqual(net.core('a').member('c'), { member: 'c', incarnation: 0, status: 'alive' })
+  net.core('a').admit('c', net.now)
+  net.run(2_000)
+  // Probed within a walk (two members): the ack carries c's own incarnation.
+  assert.deepEqual(net.core('a').member('c'), { member: 'c', incarnation: 3, status: 'alive' })
+  assert.equal(net.eventsAbout('a', 'c', 'joined').length, 1)
+  net.down.add('c')
+  net.run(30_000)
+  assert.equal(net.core('a').member('c')?.status, 'dead')
+  net.core('a').admit('c', net.now)
+  assert.equal(net.core('a').member('c')?.status, 'dead')
+})

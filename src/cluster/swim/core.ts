@@ -257,6 +257,21 @@ export class SwimCore {
     this.send(id, this.syncMessage(false))
   }
 
+  /**
+   * Adds `id` as alive at incarnation 0 (below any it announces) unless this core knows it: the
+   * cluster's configuration has just admitted it. Not gossiped, as every member learns the
+   * configuration itself. When many join at once, join updates crowded out of full piggybacks leave
+   * members unknown to some nodes until the joiner's walk reaches them (N periods); this closes that
+   * gap. The member is probed within one walk, which corrects its incarnation or finds it dead.
+   */
+  admit(id: string, nowMs: number): void {
+    if (id === this.self || this.members.has(id) || this.leaving) return
+    this.members.set(id, { id, incarnation: 0, status: 'alive', sinceMs: nowMs, suspicion: null })
+    this.liveCount++
+    this.addToOrder(id)
+    this.emit('joined', id, 0)
+  }
+
   /** Announces a graceful departure; keep ticking a few periods so that it spreads. */
   leave(): void {
     const me = this.members.get(this.self)!
