@@ -5,9 +5,8 @@
  * libp2p private-network key in the swarm.key v1 text format; only nodes holding the same secret
  * can connect to each other.
  */
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { generateKey } from '@libp2p/pnet'
+import { generateKey, generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from './vendor.js'
 import { InvalidArgumentError } from '../../errors.js'
 import type { NodeId } from '../../net/types.js'
 

@@ -168,6 +168,10 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     const counts = this.stats.topic(topic)
     counts.sent++
     counts.sentBytes += payload.length
+    // No peer subscribes (a founder alone, a topic no other member reads): gossipsub would sign and
+    // cache a message it sends to nobody, about a tenth of a lone founder's idle CPU. Skipping
+    // it loses nothing the port promises: a broadcast is at most once, to the peers there now.
+    if (this.node.services.pubsub.getSubscribers(C.TOPIC_PREFIX + topic).length === 0) return
     // A copy (a Buffer's slice() would be a view): gossipsub keeps the message for gossip after
     // publish returns, and an encoder's output is a view of its shared buffer of up to several MB.
     void this.node.services.pubsub.publish(C.TOPIC_PREFIX + topic, new Uint8Array(payload)).catch((error: unknown) => {

@@ -1,13 +1,15 @@
 /**
- * Builds the libp2p node under the network binding: TCP, noise, yamux, identify, ping and
- * gossipsub, optionally behind a private-network protector. The node is created stopped.
+ * Builds the libp2p node under the network binding: TCP, noise, yamux, identify and gossipsub,
+ * optionally behind a private-network protector. The node is created stopped.
  *
  * Choices and why:
  * - No connection monitor. Its ping shares the connection with our data and can sit behind megabytes
  *   of it, so a busy connection could be judged dead; liveness is judged by the mesh channels
  *   instead, on any byte received. Nothing reads its RTT estimates, and each ping (a new stream,
  *   protocol negotiation, close, both ways on every connection every 10 s) was 1% of an idle peer's
- *   busy time.
+ *   busy time. Nor a ping service: nothing here pings, and loading it cost start-up CPU. A peer of
+ *   an older version whose connection monitor pings this one takes "protocol not supported" as
+ *   alive (libp2p's monitor does), so mixed versions keep their connections.
  * - Gossipsub signs every message (StrictSign). Topics carry low-rate control traffic (membership,
  *   heartbeats, elections), where a verified origin matters more than the ~0.1 ms sign/verify cost:
  *   messages are relayed, so without signatures any member could claim to be any other. Signed
@@ -32,15 +34,9 @@
  *   took minutes to connect.
  */
 import './polyfill.js'
-import { gossipsub, type GossipsubEvents, type GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { StrictSign, type ConnectionProtector, type Libp2p, type PrivateKey, type PubSub } from '@libp2p/interface'
-import { ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
+import type { GossipsubEvents, GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
+import type { ConnectionProtector, Libp2p, PrivateKey, PubSub } from '@libp2p/interface'
+import { createLibp2p, gossipsub, identify, noise, preSharedKey, StrictSign, tcp, yamux } from './vendor.js'
 import { coalescingConnection } from './coalesce.js'
 import { gossipMetricsRegister, type GossipRpcStats } from './gossip-metrics.js'
 import {
@@ -61,7 +57,6 @@ import {
 export type MeshServices = {
   pubsub: PubSub<GossipsubEvents>
   identify: unknown
-  ping: unknown
 }
 
 /** A libp2p node of the mesh. */
@@ -143,7 +138,6 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
-      ping: ping(),
       pubsub: gossipsub(gossip),
     },
   })

@@ -14,8 +14,7 @@
  * window plus one partial frame on the way in; the channel closes exactly once and reports the
  * reason to its owner (undefined for an orderly close by either side).
  */
-import { pushable, type Pushable } from 'it-pushable'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Pushable } from 'it-pushable'
 import type { AbortOptions, Environment, TimerHandle } from '../../env/types.js'
 import { toError } from '../../errors.js'
 import type { NodeId } from '../../net/types.js'
@@ -25,6 +24,7 @@ import { ReceiveWindow, SendCredit } from './flow-control.js'
 import { DATA_HEADER_BYTES, encodeCreditFrame, encodeKeepaliveFrame, encodeProtocolName, FrameDecoder, writeBindFrame, writeDataHeader, type FrameVisitor } from './framing.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { MeshStats } from './stats.js'
+import { pushable, Uint8ArrayList } from './vendor.js'
 
 /** The duplex stream a channel runs on (a libp2p 2.x stream satisfies it). */
 export interface ChannelStream {

@@ -3,7 +3,7 @@
  * bad setting fail at creation (InvalidArgumentError naming it) rather than as a stalled or
  * deadlocked channel later.
  */
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Environment } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import type { NodeId } from '../../net/types.js'
@@ -12,6 +12,7 @@ import * as C from './constants.js'
 import { DATA_HEADER_BYTES, PROTOCOL_NAME_MAX_BYTES } from './framing.js'
 import type { ChannelLimits } from './peer-channel.js'
 import type { RedialPolicy } from './reconnect.js'
+import { multiaddr } from './vendor.js'
 
 /** Options of the libp2p network; every limit defaults to a constant in constants.ts. */
 export interface Libp2pNetworkInit {
