@@ -5,8 +5,8 @@
 // they can neither starve nor be starved by a timing-sensitive test.
 //
 // First it type-checks the whole tree and compiles it into test/artifacts/build (one tsc run does
-// both); the tests start peers and CLI runs from that build, as users run the installed package
-// (test/helpers/bin.ts).
+// both), libp2p bundled as `npm run build` bundles it; the tests start peers and CLI runs from that
+// build, as users run the installed package (test/helpers/bin.ts).
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -34,6 +34,8 @@ const build = join(root, 'artifacts', 'build')
 const tsc = join(root, '..', 'node_modules', 'typescript', 'bin', 'tsc')
 const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (compiled.status !== 0) process.exit(compiled.status ?? 1)
+const bundled = spawnSync(process.execPath, [join(root, '..', 'src', 'build-vendor.mjs'), build], { stdio: 'inherit' })
+if (bundled.status !== 0) process.exit(bundled.status ?? 1)
 process.env.DX_TEST_BUILD = build
 
 const concurrency = process.env.TEST_CONCURRENCY ?? '2'
