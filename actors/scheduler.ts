@@ -2,7 +2,9 @@
  * The scheduler actor: the leader's manager duty for jobs. Spawned on the node that wins the
  * leadership for an epoch, it fences the job log with that epoch, replays the log into the
  * scheduler core, and then serves submissions, executor reports and queries until leadership is
- * lost (the node stops it) or the log fences it (it stops itself).
+ * lost (the node stops it) or the log fences it (it stops itself). While the node's lease of its
+ * epoch has lapsed but may come back, it is paused (scheduler-lease.ts): it keeps its state and
+ * makes no leader-only effect, and submissions get a retryable JobLogUnavailableError.
  *
  * A thin driver: it persists, sends and applies what sans-I/O modules of src/jobs/ decide.
  * - scheduler-core.ts: jobs, placement, retries, retention; its effects become messages (outbox.ts);
@@ -10,7 +12,8 @@
  *   combines concurrent appends), around the snapshot barrier (snapshot-schedule.ts), with the
  *   backoff after failures and the stall detection (append-health.ts);
  * - submitters.ts: which submitter hears what once which job is durable;
- * - peers.ts, watch-budget.ts: the candidates placement sees, the outcomes a watch reply carries.
+ * - peers.ts, watch-budget.ts: the candidates placement sees, the outcomes a watch reply carries;
+ * - scheduler-lease.ts: whether the lease holds, and the executor messages held while it lapsed.
  *
  * I/O discipline: a record's effects (acknowledging a submission, recording a result, telling
  * watchers) happen only after its append is durable. A failed append is retried as is; an
@@ -50,6 +53,7 @@ import {
   RESULT_TTL_MS,
   resultKey,
   SchedulerCore,
+  SchedulerLease,
   SnapshotSchedule,
   STEAL_ANSWER_MS,
   Submitters,
@@ -81,6 +85,7 @@ import type {
   ResultCache,
   Retention,
   SchedulerMsg,
+  SchedulerStats,
   SnapshotPolicy,
   SubmitReply,
   WatchReply,
@@ -121,6 +126,8 @@ export interface SchedulerInit {
   slots?: (type: string) => number
   /** A node's learnt speed relative to the others, for stealing only where it pays (1 for all when absent). */
   speed?: (node: NodeId) => number
+  /** Where the node counts its schedulers' replays and pauses (kept across incarnations). */
+  stats: SchedulerStats
 }
 
 type Ctx = ActorContext<SchedulerMsg>
@@ -181,6 +188,7 @@ export function schedulerActor(init: SchedulerInit) {
         .counter('dx_jobs_replay_skipped_records_total', 'Job-log records (and snapshots) this node skipped on replay because they could not be decoded')
         .inc({}, replay.skipped)
       if (replay.skipped > 0) ctx.log.warn('replay skipped job-log records that could not be decoded', { epoch: init.epoch, skipped: replay.skipped })
+      init.stats.replays++
       const driver = new SchedulerDriver(ctx, init, jobLog, replay.core, new SnapshotSchedule(init.epoch, { ...DEFAULT_SNAPSHOT_POLICY, ...init.snapshot }, replay))
       driver.start()
       return driver.handlers()
@@ -196,6 +204,8 @@ class SchedulerDriver {
   private readonly peers = new PeerCache()
   private readonly executors = new Map<NodeId, ActorRef<ExecutorMsg>>()
   private readonly watchers = new Map<string, ActorRef<JobsClientMsg>>()
+  /** Executor messages (assign, abort, steal) wait here while the lease has lapsed. */
+  private readonly lease: SchedulerLease<() => void>
   private dispatchQueued = false
   private running = true
   private cacheErrors = 0
@@ -213,6 +223,7 @@ class SchedulerDriver {
     private readonly snapshots: SnapshotSchedule,
   ) {
     this.health = new AppendHealth(ctx.env.random)
+    this.lease = new SchedulerLease(init.epoch, init.stats)
     this.pipeline = new AppendPipeline(encodeJobRecord, this.health, snapshots)
     const metrics = ctx.env.metrics
     metrics.counter('dx_jobs_cache_errors_total', 'Result cache writes that failed (the job log still holds the results)', [], (set) => set(this.cacheErrors))
@@ -238,6 +249,8 @@ class SchedulerDriver {
       for (const reply of this.submitters.release()) reply.reject(stopped)
     })
     this.ctx.timers.every('tick', TICK_MS, { type: 'tick' })
+    // A lease that lapses or comes back is acted on at once rather than at the next tick.
+    this.ctx.onStop(this.init.cluster.onLeadershipChange(() => this.ctx.self.tell({ type: 'tick' })))
     this.perform(this.core.takeEffects())
     this.requestDispatch()
   }
@@ -271,12 +284,13 @@ class SchedulerDriver {
       tick: () => {
         const trouble = this.submitters.jobs > 0 ? this.pipeline.trouble(this.now()) : undefined
         if (trouble !== undefined) this.releaseSubmitters(trouble)
+        if (!this.leads()) return
         this.appendNext()
         this.requestDispatch()
       },
       dispatch: () => {
         this.dispatchQueued = false
-        if (this.init.cluster.leaderEpoch() !== this.init.epoch) return
+        if (!this.leads()) return
         core.dispatch(this.now(), this.ctx.env.clock.wallMs(), this.peersNow().candidates)
         this.perform(core.takeEffects())
       },
@@ -299,6 +313,13 @@ class SchedulerDriver {
   }
 
   private submit(msg: Msg<'submit'>, c: { defer(): DeferredReply<SubmitReply[]> }): DeferredReply<SubmitReply[]> {
+    if (!this.leads()) {
+      // Refused before anything is queued: the client retries (with backoff, within its submit
+      // timeout), reaching this scheduler again once the lease is back or the next leader otherwise.
+      const refused = c.defer()
+      refused.reject(new JobLogUnavailableError(`the leader's lease on epoch ${this.init.epoch} lapsed; submit again`, false))
+      return refused
+    }
     const records = checkList<unknown>(msg.records, 'records')
     const jobs = records.map(checkSubmission)
     jobs.forEach((job, i) => this.pipeline.keepSubmitted(job.id, records[i] as Uint8Array))
@@ -390,7 +411,8 @@ class SchedulerDriver {
   private snapshotted(msg: Msg<'snapshotted'>): void {
     this.snapshots.ended(msg.offset, msg.parts)
     this.snapshotsTaken.inc({ result: msg.offset === null ? 'failed' : 'durable' })
-    if (msg.offset !== null) this.compactAt(msg.offset, msg.after)
+    // Compacting is the leader's to do; a paused one leaves it to its next snapshot.
+    if (msg.offset !== null && this.leads()) this.compactAt(msg.offset, msg.after)
     this.appendNext()
   }
 
@@ -416,9 +438,10 @@ class SchedulerDriver {
     this.pipeline.enqueue(effects.append)
     const out = outboxOf(effects)
     const leader = this.ctx.self.address.node
-    for (const [node, assignments] of out.assign) this.executorAt(node).tell({ type: 'assign', leader, assignments })
-    for (const [node, items] of out.abort) this.executorAt(node).tell({ type: 'abort', items })
-    for (const [node, items] of out.steal) this.askSteal(node, items)
+    const send = this.leads() ? (message: () => void) => message() : (message: () => void) => this.lease.hold(message)
+    for (const [node, assignments] of out.assign) send(() => this.executorAt(node).tell({ type: 'assign', leader, assignments }))
+    for (const [node, items] of out.abort) send(() => this.executorAt(node).tell({ type: 'abort', items }))
+    for (const [node, items] of out.steal) send(() => this.askSteal(node, items))
     for (const id of effects.durable) for (const { handle, replies } of this.submitters.durable(id)) handle.resolve(replies)
     if (effects.durable.length > 0) this.accepted.inc(undefined, effects.durable.length)
     for (const f of effects.finished) this.recordFinished(f)
@@ -453,6 +476,7 @@ class SchedulerDriver {
 
   /** Starts what the pipeline allows now: appends, or a snapshot (a snapshot too large to take lets appends go on). */
   private appendNext(): void {
+    if (!this.leads()) return
     let snapshot = true
     for (;;) {
       const step = this.pipeline.next(this.now(), snapshot)
@@ -515,6 +539,24 @@ class SchedulerDriver {
     this.ctx.log.warn('job log fenced this scheduler; stopping', { epoch: this.init.epoch, error })
     this.ctx.stop()
     return true
+  }
+
+  /**
+   * True while this node holds the lease of the scheduler's epoch (scheduler-lease.ts). On a lapse
+   * it pauses; when the lease comes back it sends what was held and carries on where it stopped.
+   */
+  private leads(): boolean {
+    const change = this.lease.observe(this.init.cluster.leaderEpoch())
+    if (change === 'paused') {
+      this.ctx.log.info('the lease lapsed; the scheduler pauses until it comes back', { epoch: this.init.epoch })
+    } else if (change === 'resumed') {
+      const held = this.lease.release()
+      this.health.retryNow()
+      this.ctx.log.info('the lease is back; the scheduler resumes', { epoch: this.init.epoch, held: held.length })
+      for (const message of held) message()
+      this.requestDispatch()
+    }
+    return this.lease.open
   }
 
   /** Answers every submitter still waiting with JobLogUnavailableError; their records stay queued (see submitters.ts). */

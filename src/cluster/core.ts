@@ -171,6 +171,20 @@
  *    voter to win. Stepping down and not campaigning only ever remove leaders, so this cannot
  *    weaken any safety property; the reason is kept for /status until the node leads again.
  *
+ * ## Lapses
+ * A leader's lease can end while it still leads: its lease has lapsed (rule 5) but it has not
+ * stepped down yet, which it does when the lapse outlasts the check quorum (rule 6), on a voter's
+ * record of a newer epoch, on resigning (rule 8) or on leaving the configuration. Until then
+ * `leaderEpoch` stays set, and the lease comes back in the same epoch once a majority echoes a new
+ * sequence (under load, an event loop that stalled past the lease: issue 9). A lapsed leader has
+ * promised nothing to another candidate: a vote in a newer epoch is given only to a voter's record
+ * asking for it, and that record steps the leader down first (`followLeader` runs before
+ * `answerCandidate`); pre-vote grants bind nothing. So `leaderEpoch` names exactly the epoch this
+ * node may still lead, asserted in `takeReady` (a leader's epoch is its current epoch and holds its
+ * own vote), and once it is null that epoch is over for this node. Components that keep state per
+ * epoch (the scheduler, src/node/assemble.ts) keep it through a lapse and act only while the lease
+ * holds; epoch fencing still covers pauses that outlast the lease unnoticed.
+ *
  * ## Lag
  * On an overloaded host (issue 9: load average 30 on two cores) every event loop stalls for
  * hundreds of ms again and again. With timeouts fixed at one lease, a leader stalled a little over
@@ -585,6 +599,8 @@ export class ClusterCore {
       this.epoch > this.promised.epoch || this.promised.vote === null || this.vote === this.promised.vote,
       `vote of epoch ${this.epoch} moved from ${this.promised.vote} to ${this.vote}`,
     )
+    // "Lapses": a leader leads its current epoch, with its own vote, until it steps down.
+    assert(this.leading === null || (this.leading.epoch === this.epoch && this.vote === this.self), `leading epoch ${this.leading?.epoch} in epoch ${this.epoch}`)
     if (this.dirty) this.promised = { epoch: this.epoch, vote: this.vote }
     const quiet = this.quietWorker()
     // A worker under SWIM holds a state change back until workerRecordMinMs after its last record.
@@ -652,7 +668,7 @@ export class ClusterCore {
     return this.leaseUntil() > nowMs
   }
 
-  /** The epoch this node leads, if it leads. */
+  /** The epoch this node leads, if it leads, with or without its lease ("Lapses"). */
   get leaderEpoch(): number | null {
     return this.leading?.epoch ?? null
   }

@@ -71,6 +71,16 @@ export class ClusterHandle {
     return s === undefined ? undefined : leaseEpochAt(s, this.clock!.monotonicMs())
   }
 
+  /**
+   * The epoch this node leads whether or not its lease holds now: set from winning the epoch until
+   * this node steps down (core.ts, "Lapses"), after which it can never lead that epoch again. While
+   * it is set and `leaderEpoch()` is not, the lease lapsed and may come back in the same epoch: state
+   * kept for the epoch stays valid, but no leader-only effect may be made.
+   */
+  leadingEpoch(): number | undefined {
+    return this.published?.leadingEpoch ?? undefined
+  }
+
   /** The current view, or undefined before the cluster actor has started. */
   view(): ClusterView | undefined {
     const s = this.published

@@ -57,6 +57,16 @@ export class AppendHealth {
     this.failures = 0
   }
 
+  /**
+   * Forgets the failures so far and lets the next append start at once: for when their cause is
+   * known to be gone (the scheduler's lease came back, and the appends it lost were refused for the
+   * lapse, not failed by the log; a log that still fails starts the backoff again).
+   */
+  retryNow(): void {
+    this.failures = 0
+    this.retryAtMs = 0
+  }
+
   /** Why submitters should not wait for the log at `nowMs`, given when the oldest append under way started (Infinity for none); undefined while it keeps up. */
   trouble(oldestStartedMs: number, nowMs: number): string | undefined {
     if (this.failures > 0) return `the job log is failing: ${this.lastError?.message ?? 'unknown error'}`

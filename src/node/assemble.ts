@@ -39,6 +39,7 @@ import { createPlacement, DEFAULT_PLACEMENT, type PlacementName } from '../jobs/
 import { ObservedPlacement } from '../jobs/placement/observed.js'
 import { ClusterAnalytics, type AnalyticsOptions } from '../predict/analytics.js'
 import type { Retention } from '../jobs/scheduler-core.js'
+import { SchedulerStats } from '../jobs/scheduler-lease.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
 import { ReplicationHandle } from '../replication/handle.js'
@@ -105,6 +106,8 @@ export interface AssembledNode {
   /** The service registry: register actors of this node under keys, subscribe to a key's refs across the cluster. */
   readonly receptionist: ReceptionistClient
   readonly stats: ExecutorStats
+  /** How often this node's scheduler replayed the log, and paused through lapses of the lease. */
+  readonly schedulerStats: SchedulerStats
   /** Predictions, forecasts and alerts; fed while this node leads. */
   readonly analytics: ClusterAnalytics
   /** The replicated job log's status on this node, when the node runs one. */
@@ -126,6 +129,22 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   remoting.start()
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
+  const schedulerStats = new SchedulerStats()
+  env.metrics.counter(
+    'dx_jobs_scheduler_replays_total',
+    "Times this node's scheduler fenced and replayed the job log: once per epoch it led, plus restarts after failures",
+    [],
+    (set) => set(schedulerStats.replays),
+  )
+  env.metrics.counter(
+    'dx_jobs_scheduler_lease_lapses_total',
+    "Lapses of this node's lease that its scheduler waited through instead of stopping: paused, and resumed when the lease came back in the same epoch",
+    ['event'],
+    (set) => {
+      set(schedulerStats.pauses, { event: 'paused' })
+      set(schedulerStats.resumes, { event: 'resumed' })
+    },
+  )
   const analytics = new ClusterAnalytics(init.analytics)
   /** The leader counts a job's declared slots against its peer (every peer registers the same job types). */
   const slotsByType = new Map(init.jobs.map((def) => [def.type, def.resources?.slots ?? 1]))
@@ -210,18 +229,22 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
   const jobs = new JobClient({ system, env, cluster, waiters, watcher: formatAddress(clientRef.address), cache: ports.cache, jobs: init.jobs })
 
-  // The scheduler runs exactly while this node holds the lease of one epoch; changes are applied one
-  // at a time, so an old scheduler has always stopped before the next one starts.
+  // The scheduler of an epoch starts when this node holds that epoch's lease and runs until this
+  // node can no longer lead the epoch (it stepped down, resigned, or leads a newer one). Through a
+  // lapse of the lease it stays, paused (src/jobs/scheduler-lease.ts), so that a lease that comes
+  // back in the same epoch costs no fence and no replay of the log: under load each replay was the
+  // CPU that made the next lapse (issue 9). Changes are applied one at a time, so an old scheduler
+  // has always stopped before the next one starts.
   let scheduler: { ref: ActorRef<Message>; epoch: number; stopping: boolean } | undefined
   let transitions = Promise.resolve()
   let shuttingDown = false
   const reconcile = async (): Promise<void> => {
-    const epoch = cluster.leaderEpoch()
-    if (scheduler !== undefined && scheduler.epoch !== epoch) {
+    if (scheduler !== undefined && scheduler.epoch !== cluster.leadingEpoch()) {
       scheduler.stopping = true
       await system.stop(scheduler.ref)
       scheduler = undefined
     }
+    const epoch = cluster.leaderEpoch()
     if (scheduler === undefined && epoch !== undefined) {
       const def = schedulerActor({
         epoch,
@@ -236,6 +259,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
         speed: (node) => analytics.speed(node),
         ...(init.retention === undefined ? {} : { retention: init.retention }),
         ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
+        stats: schedulerStats,
       })
       const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
       scheduler = running
@@ -250,9 +274,13 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       })
     }
   }
-  cluster.onLeadershipChange(() => {
+  const scheduleReconcile = (): void => {
     transitions = transitions.then(reconcile).catch((error: unknown) => system.log.error('scheduler transition failed', { error }))
-  })
+  }
+  cluster.onLeadershipChange(scheduleReconcile)
+  // A lapse that ends in a step-down changes no lease (none is held before or after), but it does
+  // change the leader this node knows: itself until then.
+  cluster.onLeaderChange(scheduleReconcile)
 
   return {
     system,
@@ -261,6 +289,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     entities,
     receptionist,
     stats,
+    schedulerStats,
     analytics,
     replication,
     removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),

@@ -132,3 +132,62 @@ test('the handle reads only what was published, and a resignation is published b
   assert.equal(told, false)
   assert.equal(handle.view()?.resigned, 'log failed')
 })
+
+test('a lapsed lease keeps the epoch led until the leader steps down, and comes back in that epoch', () => {
+  const g = new Gossip(MEMBERS.map(core))
+  for (let i = 0; i < 200; i++) g.step()
+  const leader = g.cores.find((c) => c.holdsLease(g.nowMs))!
+  const epoch = leader.leaderEpoch!
+  const clock: Clock = { wallMs: () => g.nowMs, monotonicMs: () => g.nowMs }
+  const handle = new ClusterHandle()
+  const noInputs = { setLogPosition: () => {}, setCommitIndex: () => {}, setLogMatches: () => {}, resign: () => g.published.get(leader.self)! }
+  handle.attach(
+    noInputs,
+    clock,
+    () => {},
+    () => g.published.get(leader.self)!,
+  )
+  handle.notify()
+  const changes: Array<number | undefined> = []
+  handle.onLeadershipChange((_, e) => changes.push(e))
+  const step = (): { lease: number | undefined; leading: number | undefined } => {
+    g.step()
+    handle.publish(g.published.get(leader.self)!)
+    handle.notify()
+    return { lease: handle.leaderEpoch(), leading: handle.leadingEpoch() }
+  }
+  const followers = g.cores.filter((c) => c !== leader).map((c) => c.self)
+  // 1. The followers stall for 600 ms (one lease and a bit): no echo, the lease lapses, and it comes
+  // back once they answer again, before the check quorum (a lease more) steps the leader down.
+  for (const f of followers) g.down.add(f)
+  const cut: Array<ReturnType<typeof step>> = []
+  for (let i = 0; i < 60; i++) cut.push(step())
+  for (const f of followers) g.down.delete(f)
+  const after: Array<ReturnType<typeof step>> = []
+  for (let i = 0; i < 30; i++) after.push(step())
+  assert.ok(
+    cut.some((s) => s.lease === undefined && s.leading === epoch),
+    'the lease lapsed while the epoch was still led',
+  )
+  assert.ok(
+    [...cut, ...after].every((s) => s.leading === epoch),
+    'the leader never stepped down',
+  )
+  assert.equal(after.at(-1)!.lease, epoch, 'the lease came back in the same epoch')
+  assert.deepEqual(changes, [undefined, epoch], 'listeners heard the lapse and the return')
+  // 2. A longer stall: the leader steps down (rule 6); the epoch is over for it, and the next
+  // leader, whoever it is, leads a newer one.
+  for (const f of followers) g.down.add(f)
+  const long: Array<ReturnType<typeof step>> = []
+  for (let i = 0; i < 150; i++) long.push(step())
+  for (const f of followers) g.down.delete(f)
+  for (let i = 0; i < 300; i++) long.push(step())
+  const over = long.findIndex((s) => s.leading === undefined)
+  assert.ok(over > 0, 'the leader stepped down')
+  assert.ok(
+    long.slice(over).every((s) => s.leading !== epoch && s.lease !== epoch),
+    'and never led that epoch again',
+  )
+  const next = g.cores.find((c) => c.holdsLease(g.nowMs))
+  assert.ok(next !== undefined && next.leaderEpoch! > epoch, `a newer epoch is led (${next?.leaderEpoch})`)
+})

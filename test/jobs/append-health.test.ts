@@ -46,3 +46,14 @@ test('settings that make no sense are refused', () => {
   assert.throws(() => new AppendHealth(still, 100, { minMs: 100, maxMs: 10, factor: 2, jitter: 0 }), { name: 'AssertionFailure', message: /append health: invalid settings/ })
   assert.throws(() => new AppendHealth(still, -1), { name: 'AssertionFailure', message: /append health: invalid settings/ })
 })
+
+test('retryNow ends the backoff and the trouble at once, and a later failure starts the backoff afresh', () => {
+  const health = new AppendHealth(still)
+  health.noteError(new Error("this node's lease on epoch 3 lapsed"))
+  for (let i = 0; i < 5; i++) health.failed(1000)
+  assert.equal(health.mayAppend(1100), false)
+  health.retryNow()
+  assert.deepEqual([health.mayAppend(1100), health.consecutiveFailures, health.trouble(Infinity, 1100)], [true, 0, undefined])
+  health.failed(1200)
+  assert.deepEqual([health.mayAppend(1249), health.mayAppend(1250)], [false, true])
+})

@@ -7,7 +7,9 @@
  * run's fault schedule, it kills whichever node leads every few seconds (half of the time as a power
  * loss) and restarts it, so that every run hands the log from leader to leader. Also on request,
  * every node's event loop lags (`lag`): it stalls again and again for hundreds of ms, as on a host
- * at a load average of 30 (issue 9's election livelock), and the summary counts leader changes.
+ * at a load average of 30 (issue 9's election livelock), and the summary counts leader changes,
+ * and how often schedulers replayed the log and paused through a lapse of their lease (all
+ * incarnations of every node).
  *
  * Online checks, after every event:
  * - one-leader-per-epoch: no two nodes replicate as leader of the same epoch;
@@ -68,6 +70,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const committed: Committed[] = []
   const leaders = new Map<number, string>()
   const checkedLeaders = new Set<string>()
+  /** Every incarnation's scheduler counts. */
+  const schedulerStats: Array<AssembledNode['schedulerStats']> = []
   const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
   const base = jobsScenario({
     submitEveryMs: init.submitEveryMs ?? 200,
@@ -152,6 +156,11 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   return {
     ...base,
     name: 'replicated',
+    boot(ctx, world) {
+      const app = base.boot(ctx, world)
+      schedulerStats.push(app.schedulerStats)
+      return app
+    },
     workload(world, endMs) {
       base.workload?.(world, endMs)
       if (killEveryMs > 0) killLeaders(world, endMs)
@@ -237,7 +246,9 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       const late = world.nodes.slice(world.nodes.length - (init.lateNodes ?? 0)).map((n) => n.id)
       const config = world.nodes.map((n) => n.app?.cluster.view()?.config).find((c) => c !== null && c !== undefined)
       const lateVoters = late.filter((id) => config?.members.includes(id) === true).length
-      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}`
+      const sum = (key: 'replays' | 'pauses' | 'resumes'): number => schedulerStats.reduce((n, s) => n + s[key], 0)
+      const schedulers = `scheduler-replays=${sum('replays')} scheduler-pauses=${sum('pauses')} scheduler-resumes=${sum('resumes')}`
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs} ${schedulers}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}`
     },
   }
 }
