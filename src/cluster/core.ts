@@ -600,7 +600,10 @@ export class ClusterCore {
       `vote of epoch ${this.epoch} moved from ${this.promised.vote} to ${this.vote}`,
     )
     // "Lapses": a leader leads its current epoch, with its own vote, until it steps down.
-    assert(this.leading === null || (this.leading.epoch === this.epoch && this.vote === this.self), `leading epoch ${this.leading?.epoch} in epoch ${this.epoch}`)
+    assert(
+      this.leading === null || (this.leading.epoch === this.epoch && this.vote === this.self),
+      `a leader's epoch ${this.leading?.epoch} is not its current epoch, or its vote is not its own, in epoch ${this.epoch}`,
+    )
     if (this.dirty) this.promised = { epoch: this.epoch, vote: this.vote }
     const quiet = this.quietWorker()
     // A worker under SWIM holds a state change back until workerRecordMinMs after its last record.

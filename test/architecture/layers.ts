@@ -77,10 +77,11 @@ export function findViolations(fromPath: string, source: string): string[] {
   return found
 }
 
-/** Every source file below `dir`, declarations excluded. */
+/** Every source file below `dir`, declarations and build output (test/artifacts) excluded. */
 export function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry)
-    return statSync(path).isDirectory() ? sources(path) : /\.[cm]?[jt]s$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : []
+    if (statSync(path).isDirectory()) return entry === 'artifacts' ? [] : sources(path)
+    return /\.[cm]?[jt]s$/.test(entry) && !entry.endsWith('.d.ts') ? [path] : []
   })
 }

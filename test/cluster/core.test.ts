@@ -588,6 +588,17 @@ test('assertions: an epoch that goes back, or a vote moved within its epoch, sto
   assert.throws(() => moved.takeReady(1), { name: 'AssertionFailure', message: /vote of epoch 7 moved from b to c/ })
 })
 
+test('assertions: a leader whose epoch moved on without stepping down stops at takeReady', () => {
+  const solo = core('a', ['a'])
+  const g = new Gossip([solo])
+  g.run(1000)
+  assert.deepEqual(g.leaders(), ['a'])
+  // Simulated corruption: a rule that moved the epoch on without stepping down. (A vote moved
+  // within the epoch is caught first, by the check that a vote never moves.)
+  ;(solo as unknown as { epoch: number }).epoch = 2
+  assert.throws(() => solo.takeReady(g.nowMs), { name: 'AssertionFailure', message: /is not its current epoch, or its vote is not its own, in epoch 2/ })
+})
+
 test('assertions: a node about to lead an epoch without its own vote in it stops', () => {
   const solo = core('a', ['a'])
   // Simulated corruption: a candidacy for epoch 1 whose vote went elsewhere.

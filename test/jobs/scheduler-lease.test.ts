@@ -36,7 +36,7 @@ test('messages held during a lapse come back in order, once', () => {
 
 test('holding while the lease holds, or releasing while it has lapsed, is a bug', () => {
   const lease = new SchedulerLease<string>(1, new SchedulerStats())
-  assert.throws(() => lease.hold('assign'), AssertionFailure)
+  assert.throws(() => lease.hold('assign'), { name: 'AssertionFailure', message: /held a message while the lease holds/ })
   lease.observe(undefined)
-  assert.throws(() => lease.release(), AssertionFailure)
+  assert.throws(() => lease.release(), { name: 'AssertionFailure', message: /released held messages while the lease has lapsed/ })
 })

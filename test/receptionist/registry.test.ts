@@ -117,3 +117,15 @@ test('a full announcement is every key then the digest; a pull within PULL_GAP_M
 test('it announces nothing before its first restart', () => {
   assert.throws(() => new LocalRegistry('n0').digest(), { name: 'AssertionFailure' })
 })
+
+test('announcing before the first restart(), or a registration count below zero, is a bug', () => {
+  assert.throws(() => new LocalRegistry('n0').register('k', 'n0', A), {
+    name: 'AssertionFailure',
+    message: /the local registry announces nothing before its first restart\(\)/,
+  })
+  // No call sequence reaches a negative count; the test breaks the private counter on purpose.
+  const registry = started()
+  updateOf(registry.register('k', 'n0', A))
+  ;(registry as unknown as { registrations: number }).registrations = 0
+  assert.throws(() => registry.remove('k', A), { name: 'AssertionFailure', message: /registrations counted below zero removing/ })
+})
