@@ -134,6 +134,7 @@ export type { LogPosition } from './replication/types.js'
 // The handles a running node exposes; the actors that fill them in are wired by the node assembly.
 export type { ClusterHandle, LeaderListener, LeadershipListener } from './cluster/handle.js'
 export type { ExecutorStats } from './jobs/executor-stats.js'
+export type { SchedulerStats } from './jobs/scheduler-lease.js'
 export type { KafkaSettings, RedisSettings, TlsFiles } from './node/config.js'
 export type { AnalyticsStatus, ClusterAnalytics, ForecastPoint, LoadForecast, NodeLoadForecast, TypeDuration } from './predict/analytics.js'
 export type { Alert, AlertName, AlertTransition } from './predict/alerts.js'
