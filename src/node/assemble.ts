@@ -39,13 +39,14 @@ import { createPlacement, DEFAULT_PLACEMENT, type PlacementName } from '../jobs/
 import { ObservedPlacement } from '../jobs/placement/observed.js'
 import { ClusterAnalytics, type AnalyticsOptions } from '../predict/analytics.js'
 import type { Retention } from '../jobs/scheduler-core.js'
-import { SchedulerStats } from '../jobs/scheduler-lease.js'
+import type { SchedulerStats } from '../jobs/scheduler-lease.js'
 import { RemoteMessaging } from '../net/remoting.js'
 import type { Network } from '../net/types.js'
 import { ReplicationHandle } from '../replication/handle.js'
 import { replicatedJobLog } from '../replication/job-log.js'
 import type { ReplicationOptions } from '../replication/types.js'
 import type { DurableStore, JobLogFactory, ReplicaLogOpener, ResultCache } from '../storage/types.js'
+import { superviseScheduler } from './scheduler-duty.js'
 
 /** The ports a node runs on. */
 export interface NodePorts {
@@ -129,22 +130,6 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   remoting.start()
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
-  const schedulerStats = new SchedulerStats()
-  env.metrics.counter(
-    'dx_jobs_scheduler_replays_total',
-    "Times this node's scheduler fenced and replayed the job log: once per epoch it led, plus restarts after failures",
-    [],
-    (set) => set(schedulerStats.replays),
-  )
-  env.metrics.counter(
-    'dx_jobs_scheduler_lease_lapses_total',
-    "Lapses of this node's lease that its scheduler waited through instead of stopping: paused, and resumed when the lease came back in the same epoch",
-    ['event'],
-    (set) => {
-      set(schedulerStats.pauses, { event: 'paused' })
-      set(schedulerStats.resumes, { event: 'resumed' })
-    },
-  )
   const analytics = new ClusterAnalytics(init.analytics)
   /** The leader counts a job's declared slots against its peer (every peer registers the same job types). */
   const slotsByType = new Map(init.jobs.map((def) => [def.type, def.resources?.slots ?? 1]))
@@ -229,58 +214,30 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const clientRef = system.spawnSystem(jobsClientActor({ waiters, cluster }), { name: nameOf(JOBS_CLIENT_PATH) })
   const jobs = new JobClient({ system, env, cluster, waiters, watcher: formatAddress(clientRef.address), cache: ports.cache, jobs: init.jobs })
 
-  // The scheduler of an epoch starts when this node holds that epoch's lease and runs until this
-  // node can no longer lead the epoch (it stepped down, resigned, or leads a newer one). Through a
-  // lapse of the lease it stays, paused (src/jobs/scheduler-lease.ts), so that a lease that comes
-  // back in the same epoch costs no fence and no replay of the log: under load each replay was the
-  // CPU that made the next lapse (issue 9). Changes are applied one at a time, so an old scheduler
-  // has always stopped before the next one starts.
-  let scheduler: { ref: ActorRef<Message>; epoch: number; stopping: boolean } | undefined
-  let transitions = Promise.resolve()
-  let shuttingDown = false
-  const reconcile = async (): Promise<void> => {
-    if (scheduler !== undefined && scheduler.epoch !== cluster.leadingEpoch()) {
-      scheduler.stopping = true
-      await system.stop(scheduler.ref)
-      scheduler = undefined
-    }
-    const epoch = cluster.leaderEpoch()
-    if (scheduler === undefined && epoch !== undefined) {
-      const def = schedulerActor({
-        epoch,
-        jobLog,
-        cache: ports.cache,
-        cluster,
-        placement,
-        forecast: (nodes, history) => analytics.forecast(nodes, history),
-        ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }),
-        ...(init.steal === undefined ? {} : { steal: init.steal }),
-        slots: (type) => slotsByType.get(type) ?? 1,
-        speed: (node) => analytics.speed(node),
-        ...(init.retention === undefined ? {} : { retention: init.retention }),
-        ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
-        stats: schedulerStats,
-      })
-      const running = { ref: system.spawnSystem(def, { name: nameOf(SCHEDULER_PATH) }) as unknown as ActorRef<Message>, epoch, stopping: false }
-      scheduler = running
-      // A scheduler that stops by itself (fenced by a newer leader, or failing past its restarts)
-      // leaves this node leading without doing a leader's work: give up the lead and say why.
-      void system.whenTerminated(running.ref).then((terminated) => {
-        if (running.stopping || shuttingDown) return
-        if (scheduler === running) scheduler = undefined
-        const why = terminated.error === undefined ? terminated.reason : `${terminated.reason}: ${terminated.error.message}`
-        system.log.warn('the scheduler stopped while this node leads; resigning the lead', { epoch, reason: why })
-        cluster.resign(`scheduler of epoch ${epoch} stopped (${why})`)
-      })
-    }
-  }
-  const scheduleReconcile = (): void => {
-    transitions = transitions.then(reconcile).catch((error: unknown) => system.log.error('scheduler transition failed', { error }))
-  }
-  cluster.onLeadershipChange(scheduleReconcile)
-  // A lapse that ends in a step-down changes no lease (none is held before or after), but it does
-  // change the leader this node knows: itself until then.
-  cluster.onLeaderChange(scheduleReconcile)
+  const schedulers = superviseScheduler({
+    system,
+    cluster,
+    metrics: env.metrics,
+    spawn: (epoch, stats) =>
+      system.spawnSystem(
+        schedulerActor({
+          epoch,
+          jobLog,
+          cache: ports.cache,
+          cluster,
+          placement,
+          forecast: (nodes, history) => analytics.forecast(nodes, history),
+          ...(init.maxQueued === undefined ? {} : { maxQueued: init.maxQueued }),
+          ...(init.steal === undefined ? {} : { steal: init.steal }),
+          slots: (type) => slotsByType.get(type) ?? 1,
+          speed: (node) => analytics.speed(node),
+          ...(init.retention === undefined ? {} : { retention: init.retention }),
+          ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
+          stats,
+        }),
+        { name: nameOf(SCHEDULER_PATH) },
+      ) as unknown as ActorRef<Message>,
+  })
 
   return {
     system,
@@ -289,7 +246,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     entities,
     receptionist,
     stats,
-    schedulerStats,
+    schedulerStats: schedulers.stats,
     analytics,
     replication,
     removeMember: (nodeId) => clusterRef.ask({ type: 'remove', node: nodeId }, { timeoutMs: REMOVE_TIMEOUT_MS }),
@@ -297,7 +254,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
       if (options.leave === true) {
         await clusterRef.ask({ type: 'leave' }, { timeoutMs: LEAVE_TIMEOUT_MS }).catch((error: unknown) => system.log.warn('leave did not complete', { error }))
       }
-      shuttingDown = true
+      schedulers.shutDown()
       jobs.close(new SystemShutdownError('the node stopped before the leader acknowledged the job; it may still run: look it up by id or resubmit with the same idempotency key'))
       await system.shutdown({ timeoutMs: options.timeoutMs ?? 5000 })
       waiters.close(new SystemShutdownError('the node stopped before the job finished; ask another node for its result'))
