@@ -18,6 +18,8 @@ function ephemeralLow(): number {
   }
 }
 
+const handedOut = new Set<number>()
+
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer()
@@ -29,13 +31,19 @@ function canListen(port: number): Promise<boolean> {
 /**
  * A free TCP port on loopback, drawn below the kernel's ephemeral range. The usual trick (listen on
  * port 0 and release) returns an ephemeral port, which any running peer's outgoing connection may
- * take before the peer it was meant for binds it: a 16-peer CI run lost a peer that way.
+ * take before the peer it was meant for binds it: a 16-peer CI run lost a peer that way. A port is
+ * handed out once per process: a port drawn but not yet bound by its peer still listens freely, and
+ * 100 draws for 50 peers collide about one run in five by the birthday bound.
  */
 export async function freePort(): Promise<number> {
   const low = Math.min(ephemeralLow(), 65_536)
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * (low - 10_000))
-    if (await canListen(port)) return port
+    if (handedOut.has(port)) continue
+    if (await canListen(port)) {
+      handedOut.add(port)
+      return port
+    }
   }
   throw new Error(`no free port between 10000 and ${low}`)
 }
