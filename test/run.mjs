@@ -5,8 +5,9 @@
 // they can neither starve nor be starved by a timing-sensitive test.
 //
 // First it type-checks the whole tree and compiles it into test/artifacts/build (one tsc run does
-// both), libp2p bundled as `npm run build` bundles it; the tests start peers and CLI runs from that
-// build, as users run the installed package (test/helpers/bin.ts).
+// both), libp2p bundled as `npm run build` bundles it; the test files run from that build, and so
+// do the peers and CLI runs they start, as users run the installed package (test/helpers/bin.ts).
+// A file run through tsx pays its loader in every test process (0.3 CPU s for a small one).
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -44,8 +45,9 @@ const solo = files.filter((f) => f.endsWith('.solo.test.ts'))
 // many short files fill in behind them, instead of the run ending on one long file with a core idle.
 const simFirst = (f) => (relative(root, f).startsWith('sim/') ? 0 : 1)
 const shared = files.filter((f) => !solo.includes(f)).sort((a, b) => simFirst(a) - simFirst(b) || a.localeCompare(b))
+const built = (f) => join(build, relative(join(root, '..'), f)).replace(/\.ts$/, '.js')
 const runFiles = (list, n) =>
-  list.length === 0 ? 0 : (spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...list], { stdio: 'inherit' }).status ?? 1)
+  list.length === 0 ? 0 : (spawnSync(process.execPath, ['--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...list.map(built)], { stdio: 'inherit' }).status ?? 1)
 const sharedStatus = runFiles(shared, concurrency)
 const soloStatus = runFiles(solo, '1')
 process.exit(sharedStatus !== 0 ? sharedStatus : soloStatus)

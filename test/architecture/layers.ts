@@ -4,8 +4,9 @@
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import ts from 'typescript'
+import { sourceDir } from '../helpers/paths.js'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
+export const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 export const SCANNED = ['protocols', 'src', 'actors', 'sim']
 
 export type Layer = 'protocols' | 'runtime' | 'internal' | 'adapters' | 'actors' | 'assembly' | 'entry' | 'sim' | 'outside'

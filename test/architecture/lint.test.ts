@@ -6,8 +6,9 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const GLOBS = ['src/**/*.ts', 'actors/**/*.ts', 'protocols/**/*.ts', 'sim/**/*.ts', 'test/**/*.ts']
 
 function run(bin: string, args: string[]): { status: number | null; output: string } {

@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
-const BATCH = join(import.meta.dirname, 'run-batch.ts')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
+const BATCH = join(sourceDir(import.meta.dirname), 'run-batch.ts')
 
 interface Result {
   code: number

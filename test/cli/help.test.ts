@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort } from '../helpers/peers.js'
 import { BIN } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 let dir: string
 
@@ -39,7 +40,7 @@ function assertOneLine(stderr: string): void {
 }
 
 test('--version prints the package version', { timeout: 30_000 }, async () => {
-  const { version } = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+  const { version } = JSON.parse(await readFile(join(sourceDir(import.meta.dirname), '..', '..', 'package.json'), 'utf8')) as { version: string }
   const result = await cli('--version')
   assert.equal(result.code, 0)
   assert.equal(result.stdout, `distributex ${version} (node ${process.version})\n`)

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { BIN, fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 let dir: string
 let peer: Peer
@@ -23,7 +24,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     jobLog: `file:${join(dir, 'joblog')}`,
-    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
+    actors: fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

@@ -20,6 +20,7 @@ import type { DashboardSummary } from '../../src/dashboard/hub.js'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { inTerminal } from './terminal.js'
 import { BIN, fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 let dir: string
 let peer: Peer
@@ -33,7 +34,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     jobLog: `file:${join(dir, 'joblog')}`,
-    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
+    actors: fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

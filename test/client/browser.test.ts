@@ -12,8 +12,9 @@ import { build } from 'esbuild'
 import { chromium, type Browser } from 'playwright-core'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const ENTRY = join(import.meta.dirname, '..', '..', 'src', 'client', 'index.ts')
+const ENTRY = join(sourceDir(import.meta.dirname), '..', '..', 'src', 'client', 'index.ts')
 const TOKEN = 'browser-client-test-token-0123456789'
 let dir: string
 let peer: Peer
@@ -30,7 +31,7 @@ before(async () => {
     p2pPort: await freePort(),
     httpPort: await freePort(),
     httpTokenFile: tokenFile,
-    actors: fixture(join(import.meta.dirname, '..', 'fixtures', 'jobs-module.ts')),
+    actors: fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'jobs-module.ts')),
   })
   peer.start()
   await waitFor(

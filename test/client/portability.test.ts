@@ -7,8 +7,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { test } from 'node:test'
 import ts from 'typescript'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 
 /** Every module specifier `source` imports or re-exports (static and dynamic). */
 export function specifiers(source: string): string[] {

@@ -6,8 +6,9 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 
 test('TypeDoc builds the API reference of ., ./client and ./sim with no warning', { timeout: 180_000 }, async () => {
   const typedoc = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc')

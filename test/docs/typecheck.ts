@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
+import { sourceDir } from '../helpers/paths.js'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
+export const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 
 /** One code block of a markdown file; `line` is the 1-based line of its first code line. */
 export interface CodeBlock {

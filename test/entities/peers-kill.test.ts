@@ -11,8 +11,9 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
 import { fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'entities-module.ts'))
+const MODULE = fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'entities-module.ts'))
 const KEYS = Number(process.env.DX_ENTITY_KEYS ?? 1000)
 const ROUNDS = 1
 const CONCURRENCY = 64

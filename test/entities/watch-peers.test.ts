@@ -11,8 +11,9 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
 import { fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'entity-watch-module.ts'))
+const MODULE = fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'entity-watch-module.ts'))
 /** The cluster's failure detection: suspicion (phi over ~1 s heartbeats) plus downAfterMs (3 s), with slack for a loaded machine. */
 const DETECTION_BOUND_MS = 6000
 const peers: Peer[] = []

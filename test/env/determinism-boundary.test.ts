@@ -6,8 +6,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import ts from 'typescript'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const SCANNED = ['src', 'actors', 'protocols']
 // src/client/platform.ts: the application-side client's binding of real time (it runs outside the runtime).
 const ALLOWED = [/^src\/env\/real\.ts$/, /^src\/adapters\//, /^src\/client\/platform\.ts$/]

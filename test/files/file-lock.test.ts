@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { acquireFileLock } from '../../src/files/file-lock.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const HOLDER = join(import.meta.dirname, 'fixtures', 'lock-holder.ts')
+const HOLDER = join(sourceDir(import.meta.dirname), 'fixtures', 'lock-holder.ts')
 
 async function startHolder(path: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, path], { stdio: ['ignore', 'pipe', 'inherit'] })

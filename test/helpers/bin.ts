@@ -9,8 +9,9 @@
  */
 import { existsSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { sourceDir } from './paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const BUILD = process.env['DX_TEST_BUILD']
 
 /** The executable the tests run. */

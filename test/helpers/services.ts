@@ -11,9 +11,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { Kafka, logLevel } from 'kafkajs'
+import { sourceDir } from './paths.js'
 
 const run = promisify(execFile)
-const BROKER_SH = join(import.meta.dirname, '..', 'kafka', 'broker.sh')
+const BROKER_SH = join(sourceDir(import.meta.dirname), '..', 'kafka', 'broker.sh')
 /** A cold start fetches about 45 MB of jars with Maven first. */
 const BROKER_START_TIMEOUT_MS = 600_000
 

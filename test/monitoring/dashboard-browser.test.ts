@@ -19,9 +19,10 @@ import { promisify } from 'node:util'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
 import { BIN, fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
 let dir: string
 let browser: Browser | undefined

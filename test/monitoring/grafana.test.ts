@@ -12,8 +12,9 @@ import { ALERT_RULES, RECORDING_RULES } from '../../src/monitoring/rules.js'
 import { freePort, Peer, waitFor } from '../helpers/peers.js'
 import { scanMetrics } from '../docs/metric-catalogue.js'
 import { fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 let dir: string
 let peer: Peer
 

@@ -13,9 +13,10 @@ import { prometheusConfig } from '../../src/monitoring/prometheus-config.js'
 import { renderRules } from '../../src/monitoring/rules.js'
 import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
 import { BIN, fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 let dir: string
 let prometheus: ChildProcess | undefined
 let promUrl: string

@@ -7,11 +7,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { ALERT_RULES, RECORDING_RULES, renderRules } from '../../src/monitoring/rules.js'
+import { sourceDir } from '../helpers/paths.js'
 
 const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const RULES = join(ROOT, 'src', 'monitoring', 'distributex.rules.yml')
-const TESTS = join(import.meta.dirname, 'alerts.promtest.yml')
+const TESTS = join(sourceDir(import.meta.dirname), 'alerts.promtest.yml')
 
 test('the committed rules file is the one src/monitoring/rules.ts renders', () => {
   assert.equal(readFileSync(RULES, 'utf8'), renderRules(), 'regenerate with: node src/cli/bin.mjs monitoring rules > src/monitoring/distributex.rules.yml')

@@ -14,8 +14,9 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort, waitFor } from '../helpers/peers.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
 /** The children get a clean environment: no loader from this test process, no npm settings from an enclosing `npm test`. */
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_OPTIONS' && !/^npm_/i.test(key)))

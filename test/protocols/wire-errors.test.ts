@@ -20,8 +20,9 @@ import {
 } from '../../protocols/errors.js'
 import { decodeJobRecord, encodeJobRecord } from '../../protocols/jobs/codec.js'
 import { errorFromWire } from '../../src/client/errors.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 
 type Factory = (C: new (...args: never[]) => Error) => Error
 const make =
@@ -149,7 +150,8 @@ test('every error class with a code goes to the wire and back with its name, cod
   const missing = classes.filter(([, name]) => FACTORIES[name] === undefined).map(([file, name]) => `${file}: ${name}`)
   assert.deepEqual(missing, [], 'add a factory for each new error class')
   for (const [file, name] of classes) {
-    const module = (await import(join(ROOT, file))) as Record<string, unknown>
+    // This module's own copy of the tree: the build's .js under `npm test`, the sources under tsx.
+    const module = (await import(join(import.meta.dirname, '..', '..', file.replace(/\.ts$/, '.js')))) as Record<string, unknown>
     const C = module[name] as new (...args: never[]) => Error
     assert.equal(typeof C, 'function', `${file} exports ${name}`)
     const error = FACTORIES[name]!(C)

@@ -10,8 +10,9 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Peer, startCluster, waitFor } from '../helpers/peers.js'
 import { fixture } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
-const MODULE = fixture(join(import.meta.dirname, '..', 'fixtures', 'receptionist-module.ts'))
+const MODULE = fixture(join(sourceDir(import.meta.dirname), '..', 'fixtures', 'receptionist-module.ts'))
 const MEMBERS = 12
 const peers: Peer[] = []
 let dir: string | undefined

@@ -20,9 +20,10 @@ import { realEnvironment } from '../../src/env/real.js'
 import { uniqueName } from '../adapters/kafka/kafka-test-env.js'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
 import { BIN } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 const run = promisify(execFile)
-const BROKER_SH = join(import.meta.dirname, '..', 'kafka', 'broker.sh')
+const BROKER_SH = join(sourceDir(import.meta.dirname), '..', 'kafka', 'broker.sh')
 const PORT = Number(process.env.DX_KAFKA_SASL_PORT ?? 19292)
 const BOOTSTRAP = `127.0.0.1:${PORT}`
 const SCRAM_PASSWORD = 'dx-scram-secret'

@@ -16,9 +16,10 @@ import { realEnvironment } from '../../src/env/real.js'
 import { uniqueName } from '../adapters/kafka/kafka-test-env.js'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
 import { BIN } from '../helpers/bin.js'
+import { sourceDir } from '../helpers/paths.js'
 
 const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..', '..')
+const ROOT = join(sourceDir(import.meta.dirname), '..', '..')
 const BROKER_SH = join(ROOT, 'test', 'kafka', 'broker.sh')
 const PORT = Number(process.env.DX_KAFKA_TLS_PORT ?? 19392)
 const BOOTSTRAP = `127.0.0.1:${PORT}`

@@ -16,6 +16,7 @@ import { JobLogCorruptedError } from '../../../src/files/file-log-recovery.js'
 import type { LogFile, OpenFile } from '../../../src/files/file-sync.js'
 import type { JobLog } from '../../../src/storage/types.js'
 import { jobLogSuite, readAll } from '../../storage/job-log.suite.js'
+import { sourceDir } from '../../helpers/paths.js'
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 const text = (payload: Uint8Array): string => new TextDecoder().decode(payload)
@@ -176,7 +177,7 @@ describe('FileJobLog on disk', () => {
   })
 
   withDir('kill -9 during appends loses no acknowledged record', async (dir) => {
-    const fixture = join(import.meta.dirname, 'fixtures', 'file-log-writer.ts')
+    const fixture = join(sourceDir(import.meta.dirname), 'fixtures', 'file-log-writer.ts')
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     const acks: Array<{ first: number; count: number; tag: string }> = []
