@@ -56,6 +56,11 @@ export interface SimOptions {
   schedule?: readonly FaultAction[]
   /** Log at debug/info level into the ring too. */
   verbose?: boolean
+  /**
+   * Ends a liveness run once it converged instead of at `durationMs`: for seed swarms, whose runs
+   * check convergence, while the safety runs check invariants through a quiet tail.
+   */
+  stopWhenConverged?: boolean
 }
 
 /** What a run produced. */
@@ -137,6 +142,7 @@ export async function runSimulation<App>(scenario: Scenario<App>, options: SimOp
           onProgress(world.nowMs)
         }
         if (world.violations.length > 0) return false
+        if (convergedAtMs !== undefined && options.stopWhenConverged === true) return false
         for (const invariant of scenario.invariants) {
           const message = invariant.check(world, owner?.index)
           if (message !== undefined) {

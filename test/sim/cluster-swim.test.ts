@@ -20,7 +20,7 @@ test(`${SEEDS} swarm seeds with membership 'swim' (3 voters, 4 workers): every i
   for (let seed = 1; seed <= SEEDS; seed++) {
     const mode = seed % 2 === 0 ? 'liveness' : 'safety'
     const scenario = clusterScenario({ options: { membership: 'swim', voters: 3 }, convergeBoundMs: 20_000 })
-    const result = await runSimulation(scenario, { seed, nodes: 7, durationMs: 60_000, faults, mode, swarm: true })
+    const result = await runSimulation(scenario, { seed, nodes: 7, durationMs: 60_000, faults, mode, swarm: true, stopWhenConverged: true })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.logTail.slice(-10).join('\n')}`)
     if (result.liveness !== undefined) converged++
   }

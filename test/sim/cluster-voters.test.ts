@@ -110,7 +110,15 @@ test('7 nodes under swarm faults: never more than 5 voters, and liveness converg
   let converged = 0
   for (let seed = 1; seed <= 20; seed++) {
     const mode = seed % 2 === 0 ? 'liveness' : 'safety'
-    const result = await runSimulation(clusterScenario({ options: { voterDownMs: VOTER_DOWN_MS } }), { seed, nodes: 7, durationMs: 60_000, faults, mode, swarm: true })
+    const result = await runSimulation(clusterScenario({ options: { voterDownMs: VOTER_DOWN_MS } }), {
+      seed,
+      nodes: 7,
+      durationMs: 60_000,
+      faults,
+      mode,
+      swarm: true,
+      stopWhenConverged: true,
+    })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.logTail.slice(-5).join('\n')}`)
     if (result.liveness?.convergedAtMs !== undefined) converged++
   }
@@ -122,7 +130,7 @@ test('the up-to-date rule under swarm faults: no leader is elected behind a majo
   let converged = 0
   for (let seed = 1; seed <= 20; seed++) {
     const mode = seed % 2 === 0 ? 'liveness' : 'safety'
-    const result = await runSimulation(clusterScenario({ logPositions: true }), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true })
+    const result = await runSimulation(clusterScenario({ logPositions: true }), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true, stopWhenConverged: true })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.logTail.slice(-5).join('\n')}`)
     if (result.liveness?.convergedAtMs !== undefined) converged++
   }

@@ -178,7 +178,7 @@ test('500 swarm seeds: every invariant holds and every liveness run converges wi
   let slowest = 0
   for (let seed = 1; seed <= 500; seed++) {
     const mode = seed % 2 === 0 ? 'liveness' : 'safety'
-    const result = await runSimulation(clusterScenario(), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true })
+    const result = await runSimulation(clusterScenario(), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true, stopWhenConverged: true })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode})`)
     if (result.liveness !== undefined) {
       converged++

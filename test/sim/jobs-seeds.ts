@@ -18,6 +18,7 @@ export async function seeds(first: number, mode: 'safety' | 'liveness'): Promise
       faults: FAULTS,
       mode,
       swarm: true,
+      stopWhenConverged: true,
     })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.summary}`)
     acked += Number(/acked=(\d+)/.exec(result.summary)![1])

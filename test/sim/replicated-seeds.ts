@@ -23,7 +23,7 @@ export async function seeds(mode: 'safety' | 'liveness', first: number, count: n
       killUntilMs: mode === 'liveness' ? 9000 : Infinity,
       ...(retainJobs === undefined ? {} : { retainJobs }),
     })
-    const result = await runSimulation(scenario, { seed, nodes: 3, durationMs: mode === 'liveness' ? 30_000 : 20_000, faults: FAULTS, mode, swarm: true })
+    const result = await runSimulation(scenario, { seed, nodes: 3, durationMs: mode === 'liveness' ? 30_000 : 20_000, faults: FAULTS, mode, swarm: true, stopWhenConverged: true })
     assert.deepEqual(result.violations, [], `seed ${seed} (${mode}): ${result.summary}`)
     acked += Number(/acked=(\d+)/.exec(result.summary)![1])
     epochs += Number(/leader-epochs=(\d+)/.exec(result.summary)![1])
