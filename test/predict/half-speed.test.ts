@@ -116,7 +116,11 @@ test('three real peers, one at half speed: the leader learns it, places less on 
       if (l !== undefined && Number.isFinite(l.held)) {
         peakHeld = Math.max(peakHeld, l.held)
         // Within one job of twice its capacity: the leader gives a peer at most twice its capacity.
-        if (saturatedAt === undefined && l.held >= 2 * l.capacity - 1) saturatedAt = Date.now()
+        if (saturatedAt === undefined && l.held >= 2 * l.capacity - 1) {
+          saturatedAt = Date.now()
+          // The light phase is about a fifth of the cluster's capacity: filling a peer then is a stalled host, not a ramp to forecast.
+          assert.ok(elapsedS() >= WARM_S, `the slow peer held twice its capacity ${elapsedS().toFixed(1)} s into the light phase: the machine is too loaded for this test`)
+        }
       }
       alertOnFollower ??= alerts?.json.alerts?.find((a) => a.name === 'node-saturation')
       if (warmSpeeds === undefined && elapsedS() > WARM_S)
