@@ -7,8 +7,8 @@ import { EectPlacement, GossipLeastLoadedPlacement, PowerOfTwoPlacement, RandomP
 export const PLACEMENT_NAMES = ['wlc', 'eect', 'eect-pull', 'p2c', 'least-loaded', 'weighted-round-robin', 'round-robin', 'random'] as const
 export type PlacementName = (typeof PLACEMENT_NAMES)[number]
 
-/** The policy a cluster uses when none is named: the simulator's winner (README "Placement, predictions and alerts"). */
-export const DEFAULT_PLACEMENT: PlacementName = 'eect'
+/** The policy a cluster uses when none is named (the simulator's winner; see README "Placement"). */
+export const DEFAULT_PLACEMENT: PlacementName = 'wlc'
 
 /** What a policy may use besides the candidates. */
 export interface PlacementDeps {
