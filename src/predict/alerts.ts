@@ -14,12 +14,15 @@
  *   utilisation is below `offeredGate` (a noise-made trend on a lightly offered node). The offered
  *   utilisation leads the queue: a queue grows only once the offered work exceeds capacity, and
  *   then fast, so watching the queue alone warns too late.
- *   Overflow: the leader assigns a node up to twice its capacity, so once the cluster is offered
- *   more than it can run and the other nodes' slots are all busy, the overflow lands on whichever
- *   node still has room, a step that node's own offered load never shows before it comes (a slow
- *   node among fast ones saturates that way). So a second projection, driven by the cluster's
- *   offered utilisation (speed-weighted) wherever that is above 1, fires too, behind the same
- *   gate applied to the cluster's offered utilisation.
+ *   Overflow: the leader assigns a node at most twice its capacity, so once the cluster is offered
+ *   more than it can run, the overflow lands on whichever node still has room, a step that node's
+ *   own offered load never shows before it comes (a slow node among fast ones saturates that way,
+ *   last). But under that limit every node holds twice its capacity exactly when the cluster as a
+ *   whole does, so the cluster's fill time bounds each node's: a second projection runs the same
+ *   fluid queue on the whole cluster (its held jobs, capped per node at the limit, its offered
+ *   utilisation and its drain rate, all weighed by speed) and, where it reaches saturation, warns
+ *   every node, behind the same band, confirmation and gate applied to the cluster's offered
+ *   utilisation.
  * - queue-instability: the forecast offered utilisation of a node (predicted work assigned per
  *   second / capacity) exceeds `instability` at the horizon, `confirm` samples running.
  * - cluster-demand: the forecast offered work of all nodes exceeds `demand` of their capacity
@@ -139,6 +142,26 @@ interface Watch {
   load?: number
 }
 
+/** Where a fluid projection of a load reaches saturation (steps ahead; 0 = now), and where it ends. */
+interface Projection {
+  readonly crossAt: number | undefined
+  readonly end: number
+}
+
+/** The cluster's fill projection, as each node's saturation check reads it. */
+interface Fill {
+  readonly central: Projection
+  readonly fires: boolean
+  readonly forecaster: HoltDamped
+  /** Held jobs per slot now, by speed. */
+  readonly load: number
+}
+
+/** `f`'s forecast `h` steps ahead, lowered by `margin` sigmas of its one-step band. */
+function lowered(f: HoltDamped, h: number, margin: number): number {
+  return f.forecast(h) - (margin * f.band(1)) / 1.645
+}
+
 export class AlertEngine {
   private readonly horizonSteps: number
   private readonly stepMs: number
@@ -182,34 +205,28 @@ export class AlertEngine {
   /** Takes one sample of every node; returns what fired and what resolved. */
   sample(wallMs: number, nodes: readonly NodeSample[]): AlertTransition[] {
     const out: AlertTransition[] = []
-    // The cluster's offered utilisation in common units: work and slots weighed by speed.
+    // The cluster in common units: work, held jobs (capped at the limit) and slots weighed by speed.
     let capacity = 0
     let offered = 0
+    let held = 0
+    let drain = 0
     for (const n of nodes) {
       if (n.capacity <= 0) continue
       const speed = n.speed ?? 1
       capacity += n.capacity * speed
       offered += n.offered * n.capacity * speed
+      held += Math.min(n.running + n.queued, this.saturation * n.capacity) * speed
+      drain += (n.capacity * speed) / Math.max(1e-3, n.meanDurationS)
     }
     const seen = new Set<string>()
-    const cluster = capacity > 0 ? this.watch('cluster-demand:', offered / capacity) : undefined
-    // Held jobs and slots of all nodes, for "are the others full?" (loads capped at saturation).
-    let held = 0
-    let slots = 0
-    for (const n of nodes) {
-      if (n.capacity <= 0) continue
-      held += Math.min(n.running + n.queued, this.saturation * n.capacity)
-      slots += n.capacity
-    }
+    const cluster = capacity > 0 ? this.watch('cluster-demand:', offered / capacity, held / capacity) : undefined
+    const fill = cluster !== undefined && this.overflow ? this.clusterFill(cluster, held / capacity, drain / capacity) : undefined
     for (const n of nodes) {
       if (n.capacity <= 0) continue
       const load = (n.running + n.queued) / n.capacity
       seen.add(`node-saturation:${n.node}`)
       seen.add(`queue-instability:${n.node}`)
-      // The overflow reaches this node only once the others run every slot and queue beyond.
-      const othersSlots = slots - n.capacity
-      const othersBusy = this.overflow && othersSlots > 0 && (held - Math.min(n.running + n.queued, this.saturation * n.capacity)) / othersSlots >= 1
-      this.saturationCheck(out, wallMs, n, load, othersBusy ? cluster : undefined)
+      this.saturationCheck(out, wallMs, n, load, fill)
       this.check(
         out,
         wallMs,
@@ -275,58 +292,66 @@ export class AlertEngine {
     return w
   }
 
-  private saturationCheck(out: AlertTransition[], wallMs: number, n: NodeSample, load: number, cluster: Watch | undefined): void {
+  /**
+   * The cluster's fill projection: its smoothed load (held jobs per slot, by speed) driven by its
+   * offered utilisation and drained at its mean rate; undefined while its forecaster warms up.
+   */
+  private clusterFill(w: Watch, load: number, drainPerS: number): Fill | undefined {
+    w.load = w.load! + LOAD_SMOOTHING * (load - w.load!)
+    if (w.forecaster.samples < this.warmup) return undefined
+    return { ...this.assess(Math.max(load, w.load), (drainPerS * this.stepMs) / 1000, w.forecaster), forecaster: w.forecaster, load }
+  }
+
+  /**
+   * Projects a load from `start` (see project) and says whether that fires: it holds now, or the
+   * projection crosses within the horizon, the offered utilisation is past the gate, and the
+   * projection driven by the lower band crosses too.
+   */
+  private assess(start: number, drain: number, f: HoltDamped): { central: Projection; fires: boolean } {
+    const central = this.project(start, drain, f, 0)
+    const fires =
+      central.crossAt === 0 || (central.crossAt !== undefined && lowered(f, 0, 0) >= this.offeredGate && this.project(start, drain, f, this.bandSigmas).crossAt !== undefined)
+    return { central, fires }
+  }
+
+  /**
+   * Fluid projection of a load (jobs per slot) from `start`: each step it gains the forecast
+   * offered utilisation (lowered by `margin` band sigmas) and loses what its busy slots finish,
+   * `drain` per slot. The step it reaches saturation (0 if it is there now) and where it ends.
+   */
+  private project(start: number, drain: number, f: HoltDamped, margin: number): Projection {
+    let l = start
+    if (l >= this.saturation) return { crossAt: 0, end: l }
+    for (let h = 1; h <= this.horizonSteps; h++) {
+      l = Math.max(0, l + (Math.max(0, lowered(f, h, margin)) - Math.min(l, 1)) * drain)
+      if (l >= this.saturation) return { crossAt: h, end: l }
+    }
+    return { crossAt: undefined, end: l }
+  }
+
+  private saturationCheck(out: AlertTransition[], wallMs: number, n: NodeSample, load: number, fill: Fill | undefined): void {
     const key = `node-saturation:${n.node}`
     const w = this.watch(key, n.offered, load)
     w.load = w.load! + LOAD_SMOOTHING * (load - w.load!)
     if (w.forecaster.samples < this.warmup) return
-    const stepS = this.stepMs / 1000
-    const drain = stepS / Math.max(1e-3, n.meanDurationS)
-    const own = w.forecaster
-    const overflowing = cluster !== undefined && cluster.forecaster.samples >= this.warmup ? cluster.forecaster : undefined
-    const lowered = (f: HoltDamped, h: number, margin: number): number => f.forecast(h) - (margin * f.band(1)) / 1.645
-    /**
-     * Fluid projection of the load, driven by the forecast (or its lower band) of the node's
-     * offered utilisation or, with `spill`, by the cluster's wherever that is above 1 and larger
-     * (only then is there an overflow to land on this node). `spilled`: the overflow drove it.
-     */
-    const project = (margin: number, spill: HoltDamped | undefined): { crossAt: number | undefined; end: number; spilled: boolean } => {
-      let l = Math.max(load, w.load!)
-      if (l >= this.saturation) return { crossAt: 0, end: l, spilled: false }
-      let spilled = false
-      for (let h = 1; h <= this.horizonSteps; h++) {
-        const mine = lowered(own, h, margin)
-        const overflow = spill === undefined ? 0 : lowered(spill, h, margin)
-        if (overflow > 1 && overflow > mine) spilled = true
-        l = Math.max(0, l + (Math.max(0, mine, overflow > 1 ? overflow : 0) - Math.min(l, 1)) * drain)
-        if (l >= this.saturation) return { crossAt: h, end: l, spilled }
-      }
-      return { crossAt: undefined, end: l, spilled }
-    }
-    // Each driver fires only past its own gate: the node's offered utilisation for its own
-    // projection, the cluster's for the overflow's (a node offered little has no trend worth
-    // following, but the overflow of a busy cluster still reaches it).
-    const alone = project(0, undefined)
-    const withSpill = overflowing === undefined ? undefined : project(0, overflowing)
-    const byOwn = alone.crossAt !== undefined && (alone.crossAt === 0 || (lowered(own, 0, 0) >= this.offeredGate && project(this.bandSigmas, undefined).crossAt !== undefined))
-    const bySpill =
-      !byOwn &&
-      withSpill?.crossAt !== undefined &&
-      withSpill.spilled &&
-      lowered(overflowing!, 0, 0) >= this.offeredGate &&
-      project(this.bandSigmas, overflowing).crossAt !== undefined
-    const central = bySpill ? withSpill : alone
+    const drain = this.stepMs / 1000 / Math.max(1e-3, n.meanDurationS)
+    const alone = this.assess(Math.max(load, w.load), drain, w.forecaster)
+    // The node's own projection first; failing that, the cluster filling up fills this node too.
+    const byCluster = !alone.fires && fill?.fires === true
+    const central = byCluster ? fill!.central : alone.central
     const firing = this.active.has(key)
     if (!firing) {
-      w.firing = byOwn || bySpill ? w.firing + 1 : 0
+      w.firing = alone.fires || byCluster ? w.firing + 1 : 0
       if (w.firing >= this.confirm) {
         const crossAt = central.crossAt!
         const predictedAt = crossAt === 0 ? null : wallMs + crossAt * this.stepMs
-        const offered = Math.round((bySpill ? lowered(overflowing!, crossAt, 0) : lowered(own, crossAt, 0)) * 100)
+        const inS = Math.round((crossAt * this.stepMs) / 1000)
         const message =
           crossAt === 0
             ? `node ${n.node} is saturated: ${load.toFixed(1)} jobs per slot`
-            : `node ${n.node} is predicted to saturate in ${Math.round((crossAt * this.stepMs) / 1000)} s: ${bySpill ? 'the cluster is' : 'it is'} offered ${offered}% of capacity, ${load.toFixed(1)} jobs per slot now`
+            : byCluster
+              ? `node ${n.node} is predicted to saturate within ${inS} s: the cluster is offered ${Math.round(lowered(fill!.forecaster, crossAt, 0) * 100)}% of its capacity and holds ${fill!.load.toFixed(1)} jobs per slot, and each node takes at most ${this.saturation} per slot, so the overflow fills every node; ${load.toFixed(1)} jobs per slot here now`
+              : `node ${n.node} is predicted to saturate in ${inS} s: it is offered ${Math.round(lowered(w.forecaster, crossAt, 0) * 100)}% of capacity, ${load.toFixed(1)} jobs per slot now`
         const alert: Alert = { key, name: 'node-saturation', severity: crossAt === 0 ? 'critical' : 'warning', node: n.node, predictedAt, firedAt: wallMs, message }
         this.active.set(key, alert)
         w.firing = 0
@@ -334,7 +359,7 @@ export class AlertEngine {
       }
       return
     }
-    const calm = load < this.clear * this.saturation && Math.max(alone.end, withSpill?.end ?? 0) < this.clear * this.saturation
+    const calm = load < this.clear * this.saturation && Math.max(alone.central.end, fill?.central.end ?? 0) < this.clear * this.saturation
     w.clearing = calm ? w.clearing + 1 : 0
     if (w.clearing >= this.clearConfirm) {
       w.clearing = 0

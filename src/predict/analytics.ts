@@ -13,6 +13,12 @@
  * Every 5 s of the next minute is a tracked horizon, so each point of the forecast path the
  * dashboards draw (`forecast()`) comes from the model that has scored best at that distance.
  *
+ * Effective durations: on a loaded host a node's slots are not independent workers, and its jobs
+ * stretch as more run at once, faster than the predictor's decaying summaries follow. So the alerts
+ * read each node's duration by Little's law, busy slot-seconds over attempts finished (both
+ * smoothed over a few samples, from the gossiped running count and attempt totals), and scale the
+ * predicted work offered to it by how much longer that is than predicted.
+ *
  * Pure: time comes in with every call; alert transitions go to listeners synchronously.
  */
 import type { MemberView } from '../cluster/types.js'
@@ -90,6 +96,10 @@ const FORECAST_MAX_ALERTS = 100
 const MAX_MERGED = 16
 /** Log-normal sigma per unit of ln(P90 / P50). */
 const Z90 = 1.2816
+/** Weight of a sample in the smoothed busy slot-seconds and attempts finished of a node. */
+const LITTLE_ALPHA = 0.2
+/** Smoothed attempts finished per sample below which a node's effective duration is not trusted. */
+const LITTLE_MIN_DONE = 1
 /** Alert transitions kept for late readers. */
 export const MAX_HISTORY = 200
 
@@ -104,6 +114,8 @@ export class ClusterAnalytics {
   private readonly counts = new Map<string, number>()
   private readonly loads = new Map<string, { tracked: TrackedForecaster; last: number; capacity: number }>()
   private readonly offered = new Map<string, { workS: number; jobs: number }>()
+  /** Per node: attempts finished (gossiped total) at the last sample, and the smoothed busy slot-seconds and attempts finished per sample. */
+  private readonly little = new Map<string, { total: number; busyS: number; done: number }>()
   private readonly listeners = new Set<(t: AlertTransition) => void>()
   private readonly recent: AlertTransition[] = []
   private lastSampleMs = -Infinity
@@ -174,13 +186,16 @@ export class ClusterAnalytics {
       const o = this.offered.get(m.nodeId) ?? { workS: 0, jobs: 0 }
       this.offered.delete(m.nodeId)
       const load = (m.metrics.running + m.metrics.queued) / capacity
+      const predictedS = o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId)
+      const effectiveS = this.effectiveS(m.nodeId, m.metrics.running, m.metrics.durations, elapsedS)
+      const stretch = effectiveS === undefined ? 1 : effectiveS / predictedS
       samples.push({
         node: m.nodeId,
         capacity,
         running: m.metrics.running,
         queued: m.metrics.queued,
-        offered: o.workS / elapsedS / capacity,
-        meanDurationS: o.jobs > 0 ? o.workS / o.jobs : this.typicalS(m.nodeId),
+        offered: (o.workS * stretch) / elapsedS / capacity,
+        meanDurationS: predictedS * stretch,
         speed: this.predictor.speed(m.nodeId),
       })
       const f = this.loads.get(m.nodeId) ?? { capacity, tracked: new TrackedForecaster(loadForecaster(this.path), this.path), last: load }
@@ -189,7 +204,11 @@ export class ClusterAnalytics {
       f.capacity = capacity
       this.loads.set(m.nodeId, f)
     }
-    for (const node of [...this.loads.keys()]) if (!samples.some((s) => s.node === node)) this.loads.delete(node)
+    for (const node of [...this.loads.keys()])
+      if (!samples.some((s) => s.node === node)) {
+        this.loads.delete(node)
+        this.little.delete(node)
+      }
     this.emit(this.engine.sample(wallMs, samples))
   }
 
@@ -252,6 +271,25 @@ export class ClusterAnalytics {
       mase: this.mase(),
       ...(maxHistory > 0 ? { history: this.recent.slice(-maxHistory) } : {}),
     }
+  }
+
+  /**
+   * A node's mean attempt duration by Little's law (seconds): smoothed busy slot-seconds over
+   * smoothed attempts finished; undefined until it finishes about one attempt per sample.
+   */
+  private effectiveS(node: string, running: number, durations: Record<string, { count: number }>, elapsedS: number): number | undefined {
+    let total = 0
+    for (const d of Object.values(durations)) total += d.count
+    const l = this.little.get(node)
+    if (l === undefined) {
+      this.little.set(node, { total, busyS: running * elapsedS, done: 0 })
+      return undefined
+    }
+    const done = Math.max(0, total - l.total)
+    l.total = total
+    l.busyS += LITTLE_ALPHA * (running * elapsedS - l.busyS)
+    l.done += LITTLE_ALPHA * (done - l.done)
+    return l.done >= LITTLE_MIN_DONE ? l.busyS / l.done : undefined
   }
 
   private typicalS(node: string): number {

@@ -151,3 +151,23 @@ test('analytics merges gossiped duration summaries and learns a slow node', () =
   assert.ok(a.predict('work', 'slow', null).p50Ms > a.predict('work', 'fast', null).p50Ms * 1.7)
   assert.ok(a.status().forecasts.fast !== undefined)
 })
+
+test("analytics reads a node's duration under load by Little's law: jobs that stretch as more run at once make it unstable", () => {
+  // Both nodes gossip the same P50 of 100 ms and are offered 60 jobs/s on 10 slots (predicted 60%
+  // of capacity); `stretched` finishes its 60 a second with all 10 slots busy (by Little's law
+  // 167 ms each: 100% of capacity), `steady` with 6 busy (100 ms each, as predicted).
+  const fires = (running: number): boolean => {
+    const a = new ClusterAnalytics()
+    const fired: string[] = []
+    a.onAlert((t) => fired.push(`${t.kind}:${t.alert.name}`))
+    for (let s = 1; s <= 60; s++) {
+      // From the second sample on, when the leader has learnt the type from the first gossip.
+      for (let j = 0; j < (s > 1 ? 60 : 0); j++) a.assigned('n', 'work', null)
+      const metrics = { ...emptyMetrics(), capacity: 10, running, durations: { work: { count: s * 60, p50Ms: 100, p90Ms: 150 } } }
+      a.observe([{ nodeId: 'n', state: 'up', addresses: [], incarnation: 1, voter: true, role: 'voter', phi: 0, lastSeenMsAgo: 0, metrics }], s * 1000, s * 1000)
+    }
+    return fired.includes('fired:queue-instability')
+  }
+  assert.equal(fires(6), false)
+  assert.equal(fires(10), true)
+})

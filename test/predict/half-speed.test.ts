@@ -3,8 +3,7 @@
 // the arrival rate is light the leader's predictor learns that peer's speed from the gossiped
 // durations and the placement sends it less work; when the arrival rate ramps past the cluster's
 // capacity the leader's node-saturation alert fires and every peer's GET /alerts and /alerts/events
-// shows it. That the alert for the slow peer comes before it holds twice its capacity is a todo
-// subtest: not yet met here (see there). Asserted from /status (learnt speeds),
+// shows it, before the slow peer holds twice its capacity. Asserted from /status (learnt speeds),
 // /alerts (on a follower too), the peer's own /metrics (its load) and the job timings (who ran
 // what, how long).
 import assert from 'node:assert/strict'
@@ -43,7 +42,7 @@ async function load(peer: Peer): Promise<{ held: number; capacity: number } | un
   }
 }
 
-test('three real peers, one at half speed: the leader learns it, places less on it, and every peer shows its saturation alert', { timeout: 420_000 }, async (t) => {
+test('three real peers, one at half speed: the leader learns it, places less on it, and every peer shows its saturation alert', { timeout: 420_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-half-'))
   const peers: Peer[] = []
   try {
@@ -117,7 +116,11 @@ test('three real peers, one at half speed: the leader learns it, places less on 
       if (l !== undefined && Number.isFinite(l.held)) {
         peakHeld = Math.max(peakHeld, l.held)
         // Within one job of twice its capacity: the leader gives a peer at most twice its capacity.
-        if (saturatedAt === undefined && l.held >= 2 * l.capacity - 1) saturatedAt = Date.now()
+        if (saturatedAt === undefined && l.held >= 2 * l.capacity - 1) {
+          saturatedAt = Date.now()
+          // The light phase is about a fifth of the cluster's capacity: filling a peer then is a stalled host, not a ramp to forecast.
+          assert.ok(elapsedS() >= WARM_S, `the slow peer held twice its capacity ${elapsedS().toFixed(1)} s into the light phase: the machine is too loaded for this test`)
+        }
       }
       alertOnFollower ??= alerts?.json.alerts?.find((a) => a.name === 'node-saturation')
       if (warmSpeeds === undefined && elapsedS() > WARM_S)
@@ -180,6 +183,7 @@ test('three real peers, one at half speed: the leader learns it, places less on 
       saturatedAtS: saturatedAt === undefined ? null : (saturatedAt - start) / 1000,
       peakHeld,
       alertAtS: fired === undefined ? null : (fired.alert.firedAt - start) / 1000,
+      alertMessage: fired?.alert.message ?? null,
       leadS: fired === undefined || saturatedAt === undefined ? null : (saturatedAt - fired.alert.firedAt) / 1000,
       phaseStartS: (start - begin) / 1000,
       followerSaw: alertOnFollower?.key ?? null,
@@ -211,18 +215,13 @@ test('three real peers, one at half speed: the leader learns it, places less on 
       streamedFired.some((a) => a.name === 'node-saturation'),
       `a follower's /alerts/events should stream the alert as it fires: ${JSON.stringify(summary)}`,
     )
-    // Issue 11 asks for the alert before the slow peer holds twice its capacity. Not met yet on this
-    // machine: with the leader's overcommit limit a peer never holds more than twice its capacity,
-    // so it saturates when the cluster's demand spills over (a step its own offered load does not
-    // foresee), and on an overloaded host 16 slots are not 16 independent workers (durations grow
-    // with concurrency), so the projection sees headroom that is not there. Kept as a todo so the
-    // gap shows in every run.
-    await t.test(
-      'node-saturation for the slow peer fires before it holds twice its capacity',
-      { todo: 'fires at or after saturation on the loaded test machine; see the comment above' },
-      () => {
-        assert.ok(fired !== undefined && fired.alert.firedAt < saturatedAt!, `fired ${JSON.stringify(summary.alertAtS)} s, saturated ${JSON.stringify(summary.saturatedAtS)} s`)
-      },
+    // Issue 11: the alert comes before the slow peer holds twice its capacity. Its own offered load
+    // does not foresee that (the overflow lands on it as a step once the fast peers are full), but
+    // the cluster's fill projection does: under the leader's limit every peer is full when the
+    // cluster is.
+    assert.ok(
+      fired !== undefined && saturatedAt !== undefined && fired.alert.firedAt < saturatedAt,
+      `node-saturation for the slow peer should fire before it holds twice its capacity: ${JSON.stringify(summary)}`,
     )
   } finally {
     await Promise.all(peers.map((p) => p.kill()))
