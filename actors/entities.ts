@@ -25,7 +25,6 @@
  * never touching its state from outside.
  */
 import {
-  activationId,
   Activations,
   AskTimeoutError,
   BatchItem,
@@ -613,7 +612,7 @@ class EntitiesDriver {
     }
     const delivery = inbound.delivery!
     inbound.accepted?.()
-    let activation = this.activations.get(activationId(delivery.entityType, delivery.key))
+    let activation = this.activations.get(delivery.entityType, delivery.key)
     if (delivery.watch !== undefined) {
       this.addWatch(activation !== undefined && (activation.stopping || activation.epoch === epoch) ? activation : undefined, delivery)
       return
@@ -654,8 +653,7 @@ class EntitiesDriver {
         ...(def.spec.supervision === undefined ? {} : { supervision: def.spec.supervision }),
       },
     )
-    const id = activationId(def.type, key)
-    const activation: Activation = { id, ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: new Map() }
+    const activation: Activation = { ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: new Map() }
     this.activations.add(activation)
     this.ctx.watch(ref, (t) => ({ type: 'terminated', activation, reason: t.reason, error: t.error }))
     return activation
