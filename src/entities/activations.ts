@@ -75,8 +75,12 @@ export class Activations {
 
   /** The activations not stopping yet whose last message is older than their type's idle time. */
   idle(nowMs: number, idleMs: (type: string) => number): Activation[] {
+    // Runs every tick over every activation: plain loops, and one idle time per type.
     const found: Activation[] = []
-    for (const a of this.values()) if (!a.stopping && nowMs - a.lastMs > idleMs(a.type)) found.push(a)
+    for (const [type, ofType] of this.byType) {
+      const limitMs = idleMs(type)
+      for (const a of ofType.values()) if (!a.stopping && nowMs - a.lastMs > limitMs) found.push(a)
+    }
     return found
   }
 
@@ -98,7 +102,7 @@ export class Activations {
   /** True, once, when `shard` was being handed off and its last activation stopped: report it released now. */
   releasable(shard: number): boolean {
     if (!this.releasing.has(shard)) return false
-    for (const a of this.values()) if (a.shard === shard) return false
+    for (const ofType of this.byType.values()) for (const a of ofType.values()) if (a.shard === shard) return false
     this.releasing.delete(shard)
     return true
   }
