@@ -25,7 +25,6 @@
  * never touching its state from outside.
  */
 import {
-  activationId,
   Activations,
   AskTimeoutError,
   BatchItem,
@@ -128,6 +127,8 @@ const ROUTES_MAX = 100_000
  */
 const MAILBOX_CAPACITY = 1_000_000
 const PASSIVATE = '$dx.passivate'
+/** The timer that flushes the router's outboxes at the end of an I/O turn. */
+const FLUSH_TIMER = 'flush'
 /** How long an owner waits for a batch's slow asks before it replies without them (they follow as 'late'). */
 const LINGER_MS = 20
 type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false }
@@ -329,6 +330,8 @@ class EntitiesDriver {
   private readonly renewals: Renewals
   private readonly regions = new Map<NodeId, ActorRef<EntitiesMsg>>()
   private readonly outcomes: OrderedOutcomes
+  /** 'deliver' batches sent and not yet answered (or failed); decides when the outboxes flush. */
+  private batchesInFlight = 0
   /** Asks a batch reply marked "later": their answers come in 'late' messages from that owner. */
   private readonly late = new Map<number, { from: NodeId; delivery: Delivery }>()
   /** Ids of asks and watches this node sends (a 'late' or 'ended' message names either). */
@@ -351,7 +354,14 @@ class EntitiesDriver {
     this.router = new EntityRouter(this.self, {
       local: (shard, epoch, delivery) => this.offer(shard, epoch, { delivery, bounce: () => this.router.bounced(this.self, shard, epoch, delivery) }) !== 'bounce',
       forward: (to, batch) => this.forward(to, batch),
-      wake: () => ctx.self.tell({ type: 'flush' }),
+      // Like Nagle's algorithm, for one turn: with no batch in flight the messages leave once those
+      // already queued are routed (a lone ask waits for nothing); with batches in flight, at the
+      // end of the I/O turn, so every ask that the replies read in one turn set off leaves in one
+      // batch per owner (5x fewer frames per ask under load).
+      wake: () => {
+        if (this.batchesInFlight === 0) ctx.self.tell({ type: 'flush' })
+        else if (!ctx.timers.has(FLUSH_TIMER)) ctx.timers.once(FLUSH_TIMER, 0, { type: 'flush' })
+      },
       marker: (to, shard, epoch, token) => {
         const done = (): void => ctx.self.tell({ type: 'drained', shard, token })
         const answer = this.regionOf(to).ask({ type: 'marker', shard, epoch }, { timeoutMs: CONTROL_TIMEOUT_MS })
@@ -498,11 +508,19 @@ class EntitiesDriver {
   private forward(to: NodeId, batch: readonly Forward[]): void {
     const out = outboundBatch(batch, this.now(), CONTROL_TIMEOUT_MS, () => this.nextAskId++)
     const answer = this.regionOf(to).ask({ type: 'deliver', v: DELIVER_VERSION, items: out.items, timeoutMs: Math.ceil(out.timeoutMs) }, { timeoutMs: out.timeoutMs })
+    this.batchesInFlight++
+    // Counted down before any asker hears its answer, so the asks an answer sets off see it landed.
     this.outcomes.add(
       to,
       answer.then(
-        (reply) => this.batchAnswered(to, batch, out.ids, reply),
-        (error: unknown) => this.batchFailed(to, batch, error),
+        (reply) => {
+          this.batchesInFlight--
+          return this.batchAnswered(to, batch, out.ids, reply)
+        },
+        (error: unknown) => {
+          this.batchesInFlight--
+          return this.batchFailed(to, batch, error)
+        },
       ),
     )
   }
@@ -594,7 +612,7 @@ class EntitiesDriver {
     }
     const delivery = inbound.delivery!
     inbound.accepted?.()
-    let activation = this.activations.get(activationId(delivery.entityType, delivery.key))
+    let activation = this.activations.get(delivery.entityType, delivery.key)
     if (delivery.watch !== undefined) {
       this.addWatch(activation !== undefined && (activation.stopping || activation.epoch === epoch) ? activation : undefined, delivery)
       return
@@ -635,8 +653,7 @@ class EntitiesDriver {
         ...(def.spec.supervision === undefined ? {} : { supervision: def.spec.supervision }),
       },
     )
-    const id = activationId(def.type, key)
-    const activation: Activation = { id, ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: new Map() }
+    const activation: Activation = { ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: new Map() }
     this.activations.add(activation)
     this.ctx.watch(ref, (t) => ({ type: 'terminated', activation, reason: t.reason, error: t.error }))
     return activation

@@ -15,7 +15,6 @@ import type { Watched } from './owner-watches.js'
 import type { EndReason } from './wire.js'
 
 export interface Activation extends Watched {
-  readonly id: string
   readonly ref: ActorRef<Message>
   readonly type: string
   readonly key: string
@@ -31,32 +30,38 @@ export interface Activation extends Watched {
   readonly watchers: Map<NodeId, Set<number>>
 }
 
-/** The id of the activation of `key` of type `type`. */
-export const activationId = (type: string, key: string): string => `${type}/${key}`
-
 export class Activations {
-  private readonly byId = new Map<string, Activation>()
+  /**
+   * Per type, per key: every message an owner accepts looks its activation up, and a `type/key`
+   * string per message (built, flattened, hashed) cost more than two lookups of the strings the
+   * message already carries.
+   */
+  private readonly byType = new Map<string, Map<string, Activation>>()
   /** Shards being handed off: reported released once their last activation stopped. */
   private readonly releasing = new Set<number>()
 
-  get(id: string): Activation | undefined {
-    return this.byId.get(id)
+  get(type: string, key: string): Activation | undefined {
+    return this.byType.get(type)?.get(key)
   }
 
-  values(): IterableIterator<Activation> {
-    return this.byId.values()
+  *values(): IterableIterator<Activation> {
+    for (const ofType of this.byType.values()) yield* ofType.values()
   }
 
   /** Records a new activation of a key (the one it replaces, of an older epoch, is ending). */
   add(activation: Activation): void {
     assert(!activation.stopping, 'a stopping activation started')
-    this.byId.set(activation.id, activation)
+    let ofType = this.byType.get(activation.type)
+    if (ofType === undefined) this.byType.set(activation.type, (ofType = new Map()))
+    ofType.set(activation.key, activation)
   }
 
   /** `activation` ended: false when a newer activation of its key had taken its place. */
   remove(activation: Activation): boolean {
-    if (this.byId.get(activation.id) !== activation) return false
-    this.byId.delete(activation.id)
+    const ofType = this.byType.get(activation.type)
+    if (ofType?.get(activation.key) !== activation) return false
+    ofType.delete(activation.key)
+    if (ofType.size === 0) this.byType.delete(activation.type)
     return true
   }
 
@@ -70,14 +75,18 @@ export class Activations {
 
   /** The activations not stopping yet whose last message is older than their type's idle time. */
   idle(nowMs: number, idleMs: (type: string) => number): Activation[] {
+    // Runs every tick over every activation: plain loops, and one idle time per type.
     const found: Activation[] = []
-    for (const a of this.byId.values()) if (!a.stopping && nowMs - a.lastMs > idleMs(a.type)) found.push(a)
+    for (const [type, ofType] of this.byType) {
+      const limitMs = idleMs(type)
+      for (const a of ofType.values()) if (!a.stopping && nowMs - a.lastMs > limitMs) found.push(a)
+    }
     return found
   }
 
   /** The activations of the shards `shards`. */
   ofShards(shards: ReadonlySet<number>): Activation[] {
-    return [...this.byId.values()].filter((a) => shards.has(a.shard))
+    return [...this.values()].filter((a) => shards.has(a.shard))
   }
 
   /** `shard` is handed off: released once its last activation stopped (see `releasable`). */
@@ -93,7 +102,7 @@ export class Activations {
   /** True, once, when `shard` was being handed off and its last activation stopped: report it released now. */
   releasable(shard: number): boolean {
     if (!this.releasing.has(shard)) return false
-    for (const a of this.byId.values()) if (a.shard === shard) return false
+    for (const ofType of this.byType.values()) for (const a of ofType.values()) if (a.shard === shard) return false
     this.releasing.delete(shard)
     return true
   }

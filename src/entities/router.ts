@@ -4,8 +4,8 @@
  * it holds that epoch, and bounces it otherwise.
  *
  * Batches: messages for one remote owner wait in an outbox and go as one batch (`forward`), in
- * send order, when the driver calls `flush` (it does once the messages already waiting for it are
- * routed, `wake` tells it when), when the batch is full (count or estimated bytes), or before a
+ * send order, when the driver calls `flush` (it does at the end of the I/O turn in which `wake`
+ * told it there is something to send), when the batch is full (count or estimated bytes), or before a
  * marker to that owner. The owner offers a batch's messages one by one in order, so a batch is just
  * a run of consecutive messages and everything below holds message by message.
  *
@@ -64,7 +64,7 @@ export interface RouterEffects {
   local(shard: number, epoch: number, delivery: Delivery): boolean
   /** Sends a batch to the owner, in order; refusals come back through `bounced`, in order. */
   forward(owner: NodeId, batch: readonly Forward[]): void
-  /** The outbox went from empty to not empty: call `flush` soon, after the messages already waiting. */
+  /** The outbox went from empty to not empty: call `flush` soon (the driver chooses when; the batch grows until then). */
   wake(): void
   /** Sends a marker behind everything sent to `owner`; its answer (or failure) comes back through `drained`. */
   marker(owner: NodeId, shard: number, epoch: number, token: number): void

@@ -3,10 +3,13 @@
  * of both ends): one-way throughput of ~100-byte messages, counted at the receiving handler, and the
  * round trip send -> handler -> reply send -> handler, measured one request at a time.
  * Throughput keeps at most WINDOW messages in flight and retries when `send` refuses, so flow
- * control is exercised rather than bypassed. Prints one JSON object on the last line.
+ * control is exercised rather than bypassed; cpu_us_per_msg and cpu_ms_per_mb are the process's CPU
+ * over the throughput runs (both ends), which a loaded machine disturbs far less than msgs/s.
+ * SECRET=1 gives both peers one cluster secret, as every real cluster runs; PAYLOAD_BYTES sets the
+ * message size. Prints one JSON object on the last line.
  */
 import { performance } from 'node:perf_hooks'
-import { createLibp2pNetwork, type Libp2pNetwork } from '../../src/adapters/libp2p/index.js'
+import { createLibp2pNetwork, generateClusterSecret, type Libp2pNetwork } from '../../src/adapters/libp2p/index.js'
 import { realEnvironment } from '../../src/env/real.js'
 
 const MESSAGES = Number(process.env.MESSAGES ?? 1_000_000)
@@ -14,7 +17,8 @@ const WARMUP_MESSAGES = Number(process.env.WARMUP_MESSAGES ?? 100_000)
 const ROUND_TRIPS = Number(process.env.ROUND_TRIPS ?? 20_000)
 const WARMUP_ROUND_TRIPS = Number(process.env.WARMUP_ROUND_TRIPS ?? 2_000)
 const RUNS = Number(process.env.RUNS ?? 3)
-const PAYLOAD_BYTES = 100
+const PAYLOAD_BYTES = Number(process.env.PAYLOAD_BYTES ?? 100)
+const SECRET = process.env.SECRET === '1' ? generateClusterSecret() : undefined
 const WINDOW = 20_000
 const SEND_BATCH = 2_000
 
@@ -23,7 +27,8 @@ const PING = '/bench/ping'
 const PONG = '/bench/pong'
 
 async function startPair(): Promise<[Libp2pNetwork, Libp2pNetwork]> {
-  const make = () => createLibp2pNetwork({ env: realEnvironment({ logLevel: 'warn' }), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const make = () =>
+    createLibp2pNetwork({ env: realEnvironment({ logLevel: 'warn' }), listen: ['/ip4/127.0.0.1/tcp/0'], ...(SECRET === undefined ? {} : { clusterSecret: SECRET }) })
   const [a, b] = await Promise.all([make(), make()])
   await Promise.all([a.start(), b.start()])
   await a.dial(b.addresses()[0]!)
@@ -87,8 +92,12 @@ const p50s: number[] = []
 const p99s: number[] = []
 await throughput(a, b, WARMUP_MESSAGES)
 await roundTrips(a, b, WARMUP_ROUND_TRIPS)
+const cpuPerMsg: number[] = []
 for (let run = 0; run < RUNS; run++) {
+  const cpu0 = process.cpuUsage()
   const seconds = await throughput(a, b, MESSAGES)
+  const cpu = process.cpuUsage(cpu0)
+  cpuPerMsg.push((cpu.user + cpu.system) / MESSAGES)
   rates.push(MESSAGES / seconds)
   const samples = (await roundTrips(a, b, ROUND_TRIPS)).sort((x, y) => x - y)
   p50s.push(percentile(samples, 0.5))
@@ -102,7 +111,10 @@ console.log(
     msgs_per_s: Math.round(median(rates)),
     rtt_p50_us: Math.round(median(p50s)),
     rtt_p99_us: Math.round(median(p99s)),
+    cpu_us_per_msg: Number(median(cpuPerMsg).toFixed(2)),
+    cpu_ms_per_mb: Number(((median(cpuPerMsg) * 1e6) / PAYLOAD_BYTES / 1000).toFixed(1)),
     payload_bytes: PAYLOAD_BYTES,
+    secret: SECRET !== undefined,
     runs: RUNS,
   }),
 )

@@ -3,10 +3,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ActorRef, Message } from '../../src/actor/types.js'
-import { activationId, Activations, type Activation } from '../../src/entities/activations.js'
+import { Activations, type Activation } from '../../src/entities/activations.js'
 
 const make = (key: string, shard: number, lastMs = 0, epoch = 1): Activation => ({
-  id: activationId('t', key),
   ref: {} as ActorRef<Message>,
   type: 't',
   key,
@@ -46,7 +45,7 @@ test('the end of a replaced activation leaves its successor in place', () => {
   table.add(old)
   table.add(next)
   assert.equal(table.remove(old), false)
-  assert.equal(table.get(old.id), next)
+  assert.equal(table.get(old.type, old.key), next)
   assert.ok(table.remove(next))
 })
 
@@ -76,4 +75,17 @@ test('adding a stopping activation trips an assertion', () => {
   const a = make('a', 1)
   a.stopping = true
   assert.throws(() => new Activations().add(a), { name: 'AssertionFailure', message: /a stopping activation started/ })
+})
+
+test('activations are found by type and key: one key of two types is two activations', () => {
+  const table = new Activations()
+  const a = { ...make('k', 1), type: 'x' }
+  const b = { ...make('k', 1), type: 'y' }
+  table.add(a)
+  table.add(b)
+  assert.equal(table.get('x', 'k'), a)
+  assert.equal(table.get('y', 'k'), b)
+  assert.ok(table.remove(a))
+  assert.equal(table.get('x', 'k'), undefined)
+  assert.deepEqual([...table.values()], [b])
 })

@@ -1,13 +1,13 @@
 /**
- * Write coalescing for a raw connection: the chunks the layers above (pnet, noise, yamux) hand to
+ * Write coalescing for a raw connection: the chunks the layers above (noise, yamux) hand to
  * the socket within one event-loop turn leave in one socket write.
  *
  * Why: every yamux data frame a peer reads makes it send a window-update frame, and each frame
  * is encrypted and written on its own, so a request and its reply cost four socket writes and
  * four wake-ups of the other process (two of them for window updates alone). Gathering chunks
  * until the turn's check phase (setImmediate) merges a window update with the reply written in
- * the same turn, and a burst of messages into one write. The bytes on the wire are unchanged (pnet
- * is a stream cipher, noise frames are whole), only how they are split into writes.
+ * the same turn, and a burst of messages into one write. The bytes on the wire are unchanged (noise
+ * frames are whole), only how they are split into writes.
  *
  * Invariants: chunks leave in the order they came, none is dropped or split; at most
  * HIGH_WATER_BYTES wait here before the source is paused (the socket's own backpressure still

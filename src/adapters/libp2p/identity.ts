@@ -2,9 +2,11 @@
  * Node identities and cluster secrets as plain bytes, so the rest of the runtime can store them
  * without knowing libp2p. An identity is a serialized libp2p private key (Ed25519); the node id is
  * its peer id string, so the same identity always yields the same id. A cluster secret is a
- * libp2p private-network key in the swarm.key v1 text format; only nodes holding the same secret
- * can connect to each other.
+ * 256-bit key in the swarm.key v1 text format (the file format of libp2p private networks, kept so
+ * existing key files stay valid); only nodes holding the same secret can connect to each other,
+ * because the secret is bound into the noise handshake (see clusterPrologue).
  */
+import { createHash } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { generateKey, generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from './vendor.js'
 import { InvalidArgumentError } from '../../errors.js'
@@ -32,6 +34,21 @@ export function checkClusterSecret(secret: Uint8Array): void {
     throw new InvalidArgumentError('cluster secret is not UTF-8 text')
   }
   if (!SWARM_KEY_PATTERN.test(text)) throw new InvalidArgumentError(`cluster secret is not a swarm.key v1 key (expected ${JSON.stringify(SWARM_KEY_HEADER)} and 64 hex digits)`)
+}
+
+/** Domain label hashed with the key, so the handshake value is used for nothing else. */
+const PROLOGUE_LABEL = 'dx/cluster-prologue/1\0'
+
+/**
+ * The noise prologue of a cluster: a hash of the secret's key. Noise mixes the prologue into the
+ * handshake transcript that authenticates the second and third handshake messages, so two peers
+ * whose prologues differ fail the handshake before any application byte is exchanged, and the
+ * prologue itself never goes on the wire. Only the 64 hex digits count (case and line endings do
+ * not), so every spelling of one key file gives one cluster. Expects a checked secret.
+ */
+export function clusterPrologue(secret: Uint8Array): Uint8Array {
+  const hex = new TextDecoder().decode(secret).split(/\r?\n/)[2]!.trim().toLowerCase()
+  return new Uint8Array(createHash('sha256').update(PROLOGUE_LABEL).update(Buffer.from(hex, 'hex')).digest())
 }
 
 /** A new random node identity (a serialized Ed25519 private key). */

@@ -444,9 +444,10 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   }
 
   /**
-   * With a private network, a peer holding another cluster secret fails the handshake as an
-   * encryption error (the pnet stream decrypts to garbage, so noise sees a broken message); a
-   * joiner started with the wrong --secret-file would otherwise retry quietly for ever. Said once.
+   * With a cluster secret, a peer holding another one (or none, or of the pnet era) fails the
+   * handshake as an encryption error (a noise message does not authenticate, or the pnet era's
+   * ciphertext is not a negotiation); a joiner started with the wrong --secret-file would otherwise
+   * retry quietly for ever. Said once.
    */
   private warnIfSecretDiffers(address: string, error: unknown): void {
     if (this.secretWarned || !this.privateNetwork || !describe(error).includes('EncryptionFailedError')) return

@@ -1,8 +1,18 @@
 /**
  * Builds the libp2p node under the network binding: TCP, noise, yamux, identify and gossipsub,
- * optionally behind a private-network protector. The node is created stopped.
+ * with the cluster secret bound into noise. The node is created stopped.
  *
  * Choices and why:
+ * - The cluster secret is noise's prologue (identity.ts: clusterPrologue), not a private-network
+ *   (pnet) protector under noise. pnet encrypted every byte a second time (xsalsa20 under noise's
+ *   chacha20-poly1305) for a guarantee the prologue gives alone: a peer without the secret fails the
+ *   handshake (its second or third message does not authenticate), so it never gets a connection,
+ *   a stream or a byte to our protocols. What an active stranger still sees is what any noise peer
+ *   sees before authentication: the multistream-select exchange and, when it dials us, our public
+ *   key (peer id) in the second handshake message; pnet hid those too. Peers of the pnet era and
+ *   peers of this version cannot connect to each other (each reads the other's first bytes as
+ *   garbage; DialFailedError, and the network warns once about the secret): a cluster moves to this
+ *   version all at once, like a change of secret.
  * - No connection monitor. Its ping shares the connection with our data and can sit behind megabytes
  *   of it, so a busy connection could be judged dead; liveness is judged by the mesh channels
  *   instead, on any byte received. Nothing reads its RTT estimates, and each ping (a new stream,
@@ -36,7 +46,8 @@
 import './polyfill.js'
 import type { GossipsubEvents, GossipsubOpts } from '@chainsafe/libp2p-gossipsub'
 import type { ConnectionProtector, Libp2p, PrivateKey, PubSub } from '@libp2p/interface'
-import { createLibp2p, gossipsub, identify, noise, preSharedKey, StrictSign, tcp, yamux } from './vendor.js'
+import { createLibp2p, gossipsub, identify, noise, StrictSign, tcp, yamux } from './vendor.js'
+import { clusterPrologue } from './identity.js'
 import { coalescingConnection } from './coalesce.js'
 import { gossipMetricsRegister, type GossipRpcStats } from './gossip-metrics.js'
 import {
@@ -66,7 +77,7 @@ export type MeshNode = Libp2p<MeshServices>
 export interface MeshNodeInit {
   privateKey: PrivateKey
   listen: string[]
-  /** swarm.key v1 bytes; without it the node is not in a private network. */
+  /** swarm.key v1 bytes (checked); without it the node connects only to peers without one. */
   clusterSecret?: Uint8Array
   dialTimeoutMs: number
   /** Largest message gossipsub accepts from peers. */
@@ -76,20 +87,11 @@ export interface MeshNodeInit {
 }
 
 /**
- * The hook every raw connection passes through before encryption: the private-network protector
- * when there is a cluster secret, and in any case write coalescing beneath it (coalesce.ts), so
- * that what pnet, noise and yamux write in one event-loop turn leaves in one socket write.
+ * The hook every raw connection passes through before encryption: write coalescing (coalesce.ts), so
+ * that what noise and yamux write in one event-loop turn leaves in one socket write.
  */
-function coalescingProtector(clusterSecret: Uint8Array | undefined): (components: Parameters<ReturnType<typeof preSharedKey>>[0]) => ConnectionProtector {
-  return (components) => {
-    const pnet = clusterSecret === undefined ? undefined : preSharedKey({ psk: clusterSecret })(components)
-    return {
-      protect: async (connection, options) => {
-        const coalesced = coalescingConnection(connection)
-        return pnet === undefined ? coalesced : pnet.protect(coalesced, options)
-      },
-    }
-  }
+function coalescingProtector(): ConnectionProtector {
+  return { protect: async (connection) => coalescingConnection(connection) }
 }
 
 /**
@@ -131,9 +133,9 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise(init.clusterSecret === undefined ? {} : { prologueBytes: clusterPrologue(init.clusterSecret) })],
     streamMuxers: [yamux()],
-    connectionProtector: coalescingProtector(init.clusterSecret),
+    connectionProtector: () => coalescingProtector(),
     connectionManager: { dialTimeout: init.dialTimeoutMs, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_S, maxIncomingPendingConnections: MAX_INBOUND_PENDING },
     connectionMonitor: { enabled: false },
     services: {

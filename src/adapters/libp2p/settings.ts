@@ -21,7 +21,7 @@ export interface Libp2pNetworkInit {
   listen: string[]
   /** Multiaddrs with `/p2p/<id>` dialed at start and redialed forever while disconnected. */
   bootstrap?: string[]
-  /** Private-network key (swarm.key v1 bytes, see generateClusterSecret); peers without it cannot connect. */
+  /** Cluster secret (swarm.key v1 bytes, see generateClusterSecret), bound into noise; peers without it cannot connect. */
   clusterSecret?: Uint8Array
   /** Serialized private key (see generateIdentity) so the node id survives restarts; random when absent. */
   identity?: Uint8Array

@@ -129,8 +129,8 @@ test('a node whose cluster secret differs is told so once, not left retrying in 
   const joiner = await startNode({ clusterSecret: generateClusterSecret(), dialTimeoutMs: 1_000 })
   const warnings = (): string[] => joiner.logger.records.filter((r) => r.level === 'warn' && r.message.includes('cluster secret')).map((r) => r.message)
   try {
-    // The handshake fails as an encryption error or, when the garbage announces a long message, as a
-    // timeout; retries (as the redialer makes them) soon meet the former.
+    // The handshake fails as an encryption error (a noise message does not authenticate under the
+    // other prologue); the loop retries as the redialer would, should one attempt time out instead.
     for (let i = 0; i < 20 && warnings().length === 0; i++) await joiner.net.dial(member.net.addresses()[0]!).catch(() => undefined)
     for (let i = 0; i < 3; i++) await joiner.net.dial(member.net.addresses()[0]!).catch(() => undefined)
     assert.equal(warnings().length, 1, 'one warning that the secrets differ')
