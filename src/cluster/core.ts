@@ -76,11 +76,12 @@
  *
  * ## Election traffic (membership 'swim')
  * Pre-votes, votes, grants and lease echoes matter only to voters, yet on the topic every node
- * took in every voter's 4 records a second, each a signature check: 20 of a worker's 22 records a
- * second at 50 peers. So a voter that does not lead sends its records point to point (Ready.to,
- * CLUSTER_RECORD_PROTOCOL over the peer channel SWIM uses, whose handshake authenticates the
- * sender, so no signature) to the other voters of its configuration and to the leader it follows
- * (a leader removing itself is no longer listed). Everyone else publishes to all as before: the
+ * took in every voter's 4 records a second, each a signature check: 20 of a worker's 24 records a
+ * second at 50 nodes (simulator). So a voter that does not lead sends its records point to point
+ * (Ready.to, CLUSTER_RECORD_PROTOCOL over the peer channel SWIM uses, whose handshake authenticates
+ * the sender, so no signature) to the other voters of its configuration and to the leader it
+ * follows (named apart: a leader that removed itself is no longer a voter). Everyone else
+ * publishes to all as before: the
  * leader (its records carry the leader, epoch, lease, configuration and identity to every node,
  * at gossip rate, and at once on a change: a new configuration, stepping down), joiners (they know
  * no voters yet) and workers (their sparse records carry their addresses and job types). A voter
