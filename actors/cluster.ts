@@ -8,7 +8,8 @@
  * on the direct protocol SWIM_PROTOCOL: it joins once it has a peer (a founder at once), exchanges
  * full state with every newly connected peer SWIM does not know, ticks it with the cluster's timer,
  * gives it this node's load figures every probe period, and hands it to the cluster core as the
- * liveness source of workers.
+ * liveness source of workers. A voter's records then go point to point to the other voters on
+ * CLUSTER_RECORD_PROTOCOL, where the core says so ("Election traffic" in src/cluster/core.ts).
  *
  * After every step (a tick, a record, a SWIM message, a removal, a leave) it publishes the core's
  * snapshot to the ClusterHandle, through which the rest of the node reads coordination
@@ -37,7 +38,7 @@ import type {
   SwimConfig,
   SwimOut,
 } from '../src/internal.js'
-import { CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
+import { CLUSTER_RECORD_PROTOCOL, CLUSTER_TOPIC, decodeRecord, decodeState, encodeRecord, encodeState } from '../protocols/cluster/codec.js'
 import { ProtocolError } from '../protocols/errors.js'
 import { SWIM_PROTOCOL } from '../protocols/swim/codec.js'
 import type { SwimMessage } from '../protocols/swim/types.js'
@@ -154,11 +155,16 @@ export function clusterActor(init: ClusterActorInit) {
       const quiet = new QuietWatch()
       const leaving = new LeaveWait<DeferredReply<boolean>>()
 
-      network.subscribe(CLUSTER_TOPIC, (from, payload) => {
+      const take = (from: NodeId, payload: Uint8Array): void => {
         const record = intake(from, payload, records)
         if (record !== undefined) ctx.self.tell({ type: 'record', record })
+      }
+      network.subscribe(CLUSTER_TOPIC, take)
+      network.handle(CLUSTER_RECORD_PROTOCOL, take)
+      ctx.onStop(() => {
+        network.unsubscribe(CLUSTER_TOPIC)
+        network.unhandle(CLUSTER_RECORD_PROTOCOL)
       })
-      ctx.onStop(() => network.unsubscribe(CLUSTER_TOPIC))
 
       // SWIM's messages come in through the mailbox like records, so SWIM and the cluster core run one step at a time.
       const pump = swim === undefined ? undefined : new SwimPump({ swim, founder: init.founder, loadEveryMs: init.swim?.probeIntervalMs ?? 500, stats: swimStats })
@@ -193,11 +199,31 @@ export function clusterActor(init: ClusterActorInit) {
         const ready = core.takeReady(clock.monotonicMs(), recordInputs)
         publish()
         if (ready.persist !== undefined) await init.store.write(CLUSTER_STATE_KEY, encodeState(ready.persist))
-        if (ready.publish !== undefined) {
-          network.publish(CLUSTER_TOPIC, encodeRecord(ready.publish))
-          records.sent++
-        }
+        if (ready.publish !== undefined) send(ready.publish, ready.to)
         handle.notify()
+      }
+
+      /**
+       * Sends a record where the core says: point to point to `to` (the voters' path), or to all.
+       * A voter this node sees up but cannot reach (no connection yet) would miss it, so the record
+       * goes to all as well. With no peer at all (a founder alone) it is not even encoded.
+       */
+      const send = (record: MemberRecord, to: readonly NodeId[] | undefined): void => {
+        if (to === undefined && network.peers().length === 0) {
+          records.paths.nobody++
+          return
+        }
+        const payload = encodeRecord(record)
+        records.sent++
+        if (to !== undefined) {
+          const nowMs = clock.monotonicMs()
+          let missed = false
+          for (const id of to) if (!network.send(id, CLUSTER_RECORD_PROTOCOL, payload) && core.memberState(id, nowMs) === 'up') missed = true
+          records.paths.voters++
+          if (!missed) return
+          records.paths.fallback++
+        } else records.paths.topic++
+        network.publish(CLUSTER_TOPIC, payload)
       }
 
       /** Connects to every member heard of, a few dials at a time, voters and the leader first. */

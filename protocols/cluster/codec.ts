@@ -19,6 +19,13 @@ const { invalid, fail, count, real, text, list, tuple } = fieldChecks('cluster r
 /** The gossip topic of member records. */
 export const CLUSTER_TOPIC = 'dx/cluster/1'
 
+/**
+ * The direct-message protocol a voter sends its records to the other voters on (Network.send/handle;
+ * "Election traffic" in src/cluster/core.ts). Same encoding as the topic; the network authenticates
+ * the sender, so `from` is the node that sent it.
+ */
+export const CLUSTER_RECORD_PROTOCOL = '/dx/cluster/record/1.0.0'
+
 /** Current record and state format version. */
 export const CLUSTER_CODEC_VERSION = 2
 

@@ -5,9 +5,10 @@
  * steady window measures the cost per node; then one worker crashes.
  *
  * What it models and what not. Records go to every other node (gossipsub delivers each to each
- * subscriber once; its mesh forwarding is not modelled), encoded with the real codec so byte counts
- * are payload bytes; each delivery is what costs a receiver a signature check in production. SWIM
- * messages go point to point through the real codec. Persistence is instantaneous. Like
+ * subscriber once; its mesh forwarding is not modelled), or, when the core names who needs them
+ * (Ready.to: a voter's records under 'swim'), to those alone; encoded with the real codec so byte
+ * counts are payload bytes; each delivery to all is what costs a receiver a signature check in
+ * production. SWIM messages go point to point through the real codec. Persistence is instantaneous. Like
  * sim/swim/harness.ts it runs its own synchronous event loop rather than sim/kernel/, which would
  * cost a promise-queue drain per event over hundreds of nodes; the full node (actors/cluster.ts
  * driving both cores) runs in the kernel scenarios (test/sim/cluster-swim.test.ts).
@@ -40,6 +41,9 @@ export interface ClusterScaleResult {
   readonly leaders: number
   /** Over the steady window: records each node took in per second (each costs a signature check in production). */
   readonly recordsPerNodeS: number
+  /** The same for the workers alone (neither voters nor the leader at the end of the window), and for the voters. */
+  readonly recordsPerWorkerS: number
+  readonly recordsPerVoterS: number
   /** Over the steady window, per node per second: record payload bytes received, SWIM bytes sent, and both. */
   readonly recordBytesPerNodeS: number
   readonly swimBytesPerNodeS: number
@@ -98,10 +102,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   }
 
   const publish = (n: SimNode): void => {
-    const record = n.core.takeReady(loop.now).publish
+    const { publish: record, to } = n.core.takeReady(loop.now)
     if (record === undefined) return
     const bytes = encodeRecord(record).length
-    for (const dst of nodes) {
+    for (const dst of to === undefined ? nodes : to.map((id) => byId.get(id)!)) {
       if (dst === n || net.next() < loss) continue
       at(loop.now + delay(), () => deliverRecord(dst, record, bytes))
     }
@@ -201,6 +205,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const seconds = Math.max(1e-9, (loop.now - steadyStart) / 1000)
   const sum = (f: (n: SimNode) => number): number => nodes.reduce((a, n) => a + f(n), 0) / nodes.length / seconds
   const recordsPerNodeS = sum((n) => n.recordsIn - base[n.index]!.recordsIn)
+  const voterIds = new Set(nodes[0]!.core.currentConfig?.members ?? [])
+  const perS = (group: SimNode[]): number => group.reduce((a, n) => a + n.recordsIn - base[n.index]!.recordsIn, 0) / Math.max(1, group.length) / seconds
+  const recordsPerWorkerS = perS(nodes.filter((n) => !voterIds.has(n.id) && n.core.leaderEpoch === null))
+  const recordsPerVoterS = perS(nodes.filter((n) => voterIds.has(n.id)))
   const recordBytesPerNodeS = sum((n) => n.recordBytesIn - base[n.index]!.recordBytesIn)
   const swimBytesPerNodeS = sum((n) => n.swimBytesOut - base[n.index]!.swimBytesOut)
   const leaderId = [...leaders][0]?.split('@')[0]
@@ -238,6 +246,8 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     detectionMs,
     leaders: leaders.size,
     recordsPerNodeS,
+    recordsPerWorkerS,
+    recordsPerVoterS,
     recordBytesPerNodeS,
     swimBytesPerNodeS,
     bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,

@@ -55,9 +55,10 @@
  * from SWIM (src/cluster/swim/core.ts: one probe a period, k indirect probes, Lifeguard's suspicion;
  * detection in about a period plus the suspicion timeout, an update reaches all in O(log N)
  * periods) through `liveness`: alive → up, suspect → suspect, dead → down, left → leaving; and
- * its numeric load from SWIM's piggybacked loads (swim/load.ts). Per node: records from at most
- * `voters` (+1 joiners) at gossip rate plus workerRecordsPerS, SWIM's O(1) messages a period, so
- * the cost no longer grows with N once past the refresh floor. For the same reason the leader's
+ * its numeric load from SWIM's piggybacked loads (swim/load.ts). Per voter: records from the other
+ * voters (+1 joiners) at gossip rate plus workerRecordsPerS; per worker, the leader's alone instead
+ * of all voters' (see "Election traffic"); SWIM's O(1) messages a period, so the cost no longer
+ * grows with N once past the refresh floor. For the same reason the leader's
  * record carries the member lists only as everyone's does (CONFIG_REPEAT records after a change,
  * and for peers heard behind, or without a configuration although members), never a worker's: a
  * worker that sees a newer version says so in a record, to be served, if the lists have not
@@ -72,6 +73,29 @@
  * enter the leader's choices only as "live worker" (steps 3, 4), which also needs the worker's
  * record to say `up`, i.e. that it holds the configuration; a worker's records being fewer only
  * removes grants and echoes that counted for nothing.
+ *
+ * ## Election traffic (membership 'swim')
+ * Pre-votes, votes, grants and lease echoes matter only to voters, yet on the topic every node
+ * took in every voter's 4 records a second, each a signature check: 20 of a worker's 24 records a
+ * second at 50 nodes (simulator). So a voter that does not lead sends its records point to point
+ * (Ready.to, CLUSTER_RECORD_PROTOCOL over the peer channel SWIM uses, whose handshake authenticates
+ * the sender, so no signature) to the other voters of its configuration and to the leader it
+ * follows (named apart: a leader that removed itself is no longer a voter). Everyone else
+ * publishes to all as before: the
+ * leader (its records carry the leader, epoch, lease, configuration and identity to every node,
+ * at gossip rate, and at once on a change: a new configuration, stepping down), joiners (they know
+ * no voters yet) and workers (their sparse records carry their addresses and job types). A voter
+ * that has seen a newer configuration than it holds publishes to all until it holds it, so that
+ * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
+ * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
+ * does workers' (`swimDecides`); voters keep the record detector among themselves, and the first
+ * record after either side became a voter starts a fresh one. What a worker takes in per second:
+ * the leader's records (1/gossipIntervalMs), workerRecordsPerS of workers' refreshes, and joiners
+ * while they join, whatever N and the number of voters. Safety is unchanged: records and their
+ * handling are the same, only who receives which one changes, and losing records never breaks
+ * the election's rules (they hold under any loss); the leader, the only node whose records decide
+ * something for non-voters, still reaches all. Liveness: voters are dialled first (dials.ts); a
+ * record a voter that looks up cannot be sent to (no connection) goes to all instead (the driver).
  *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
@@ -318,6 +342,11 @@ export interface Ready {
   readonly persist: PersistedClusterState | undefined
   /** The node's record to publish (after persisting), or undefined. */
   readonly publish: MemberRecord | undefined
+  /**
+   * Who needs `publish`: undefined for everyone (the gossip topic); else these nodes only, sent
+   * point to point ("Election traffic" in the module doc). Never empty while there is a record.
+   */
+  readonly to?: readonly NodeId[]
 }
 
 /** What a record carries from outside the core, read only when a record is due. */
@@ -332,7 +361,10 @@ interface Peer {
   lastHeardMs: number
   /** What snapshots publish of this member (snapshot.ts); dropped with each record, built by the next snapshot that reads it. */
   basis: PeerBasis | undefined
-  /** Whether the node was a voter when its last record arrived: a worker's records are sparse under SWIM, a voter's periodic. */
+  /**
+   * Whether its last record arrived while both it and this node were voters (under SWIM a worker's
+   * records are sparse, and a voter's reach only voters): the next one that does starts a fresh detector.
+   */
   voterWhenHeard: boolean
 }
 
@@ -377,6 +409,8 @@ export class ClusterCore {
   private publishedLiveness: { readonly of: ClusterConfig | null; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
   /** A quiet worker: the first configuration version it saw without holding it, and when (see `receive`). */
   private behind: { readonly epoch: number; readonly counter: number; readonly sinceMs: number } | undefined = undefined
+  /** The newest configuration version a record showed while this node held an older one; cleared once it holds it (see `audience`). */
+  private newerSeen: { readonly epoch: number; readonly counter: number } | undefined = undefined
   /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
   private lastPublishMs = -Infinity
   private addresses: readonly string[]
@@ -495,17 +529,22 @@ export class ClusterCore {
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     const voter = this.isVoter(record.node)
+    // Under SWIM a voter's records reach only voters (and everyone while it leads).
+    const voterPath = voter && (this.options.membership === 'gossip' || this.isVoter(this.self))
     if (peer === undefined) {
       const detector = this.newDetector()
-      peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voter, basis: undefined }
+      peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voterPath, basis: undefined }
       this.peers.set(record.node, peer)
       this.forgetScan.earliestHeardMs = Math.min(this.forgetScan.earliestHeardMs, nowMs)
     }
-    // Under SWIM a worker's records are sparse: a member that has just become a voter starts a fresh
-    // detector, and its last gap (a worker's, not a stall) is no lag sample.
-    if (this.options.membership === 'swim' && voter && !peer.voterWhenHeard) peer.detector = this.newDetector()
-    else if (peer.record.incarnation === record.incarnation && voter) this.noteGap(nowMs - peer.lastHeardMs, nowMs)
-    peer.voterWhenHeard = voter
+    // Under SWIM a worker's records are sparse, and a voter's reach a node only while both are
+    // voters or it leads: the first record on the voters' path (the sender or this node has just
+    // become a voter) starts a fresh detector, and its last gap is no lag sample. A node that is not
+    // a voter samples lag from the leader's records, which reach everyone.
+    if (this.options.membership === 'swim' && voterPath && !peer.voterWhenHeard) peer.detector = this.newDetector()
+    else if (peer.record.incarnation === record.incarnation && (voterPath || (voter && record.leaderSeq !== null && peer.record.leaderSeq !== null)))
+      this.noteGap(nowMs - peer.lastHeardMs, nowMs)
+    peer.voterWhenHeard = voterPath
     peer.record = record
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
@@ -519,6 +558,8 @@ export class ClusterCore {
     // would make every worker publish to all, O(N) records a second on every node.
     if (this.behind === undefined && this.quietWorker() && this.config !== null && record.config !== null && versionAfter(record.config, this.config))
       this.behind = { epoch: record.config.epoch, counter: record.config.counter, sinceMs: nowMs }
+    if (this.config !== null && record.config !== null && versionAfter(record.config, this.newerSeen ?? this.config))
+      this.newerSeen = { epoch: record.config.epoch, counter: record.config.counter }
     this.repeatConfigFor(record)
     this.adoptIdentity(record)
     this.followLeader(record, nowMs)
@@ -622,7 +663,22 @@ export class ClusterCore {
       }
       record = this.record(nowMs)
     }
-    return { persist, publish: record }
+    const to = record === undefined ? undefined : this.audience()
+    return to === undefined ? { persist, publish: record } : { persist, publish: record, to }
+  }
+
+  /**
+   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', a voter
+   * that does not lead and holds the newest configuration it has seen sends them only to the
+   * other voters and the leader it follows; everyone else, to all.
+   */
+  private audience(): readonly NodeId[] | undefined {
+    const config = this.config
+    if (this.options.membership !== 'swim' || config === null || this.leading !== null || this.newerSeen !== undefined || !this.isVoter(this.self)) return undefined
+    const to = config.members.filter((m) => m !== this.self)
+    const leader = this.support?.leader
+    if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)
+    return to.length === 0 ? undefined : to
   }
 
   /** The record to publish now; each call is a new record (and a new lease sequence while leading). */
@@ -760,7 +816,8 @@ export class ClusterCore {
     if (liveness === undefined) return undefined
     if (this.publishedLiveness !== undefined && this.publishedLiveness.of === this.config) return this.publishedLiveness.map
     const map = new Map<NodeId, WorkerLiveness>()
-    for (const id of this.workers()) {
+    const voters = this.isVoter(this.self) ? [] : (this.config?.members ?? [])
+    for (const id of [...this.workers(), ...voters]) {
       const member = id === this.self ? undefined : liveness.member(id)
       if (member === undefined) continue
       const load = liveness.load(id)
@@ -839,17 +896,25 @@ export class ClusterCore {
       } else earliestHeardMs = Math.min(earliestHeardMs, peer.lastHeardMs)
     }
     // Loads are noted only for workers of the configuration at the time, so only a change leaves stale ones.
-    if (this.forgetScan.of !== this.config) for (const id of this.loadSeen.keys()) if (!this.workers().has(id)) this.loadSeen.delete(id)
+    if (this.forgetScan.of !== this.config) for (const id of this.loadSeen.keys()) if (!this.swimDecides(id)) this.loadSeen.delete(id)
     this.forgetScan = { of: this.config, earliestHeardMs }
   }
 
   /**
-   * The SWIM status of `id` when SWIM decides its state: membership 'swim', `id` a worker of this
-   * node's configuration, and known to SWIM. Voters and joiners keep the record detector.
+   * The SWIM status of `id` when SWIM decides its state: membership 'swim', `swimDecides(id)`, and
+   * `id` known to SWIM. Joiners, and voters on a voter, keep the record detector.
    */
   private swimStatus(id: NodeId): 'alive' | 'suspect' | 'dead' | 'left' | undefined {
-    if (this.liveness === undefined || !this.workers().has(id)) return undefined
+    if (this.liveness === undefined || !this.swimDecides(id)) return undefined
     return this.liveness.member(id)?.status
+  }
+
+  /**
+   * Under 'swim', the members whose state SWIM decides on this node: the workers, and on a node
+   * that is not a voter the voters too, whose records go only to voters ("Election traffic").
+   */
+  private swimDecides(id: NodeId): boolean {
+    return this.workers().has(id) || (this.isVoter(id) && !this.isVoter(this.self))
   }
 
   private workers(): ReadonlySet<NodeId> {
@@ -895,11 +960,15 @@ export class ClusterCore {
     const previous = this.config
     if (previous !== null && !versionAfter(offered, previous)) return
     const wasQuiet = this.quietWorker()
+    const wasVoter = this.isVoter(this.self)
     const workersBefore = this.workers()
     // Records are never changed once made, so the lists are shared, not copied (O(N) per node per change).
     this.config = { epoch: offered.epoch, counter: offered.counter, members: offered.members, workers: offered.workers ?? [] }
     this.admitToLiveness(previous, workersBefore, nowMs)
     if (this.behind !== undefined && versionAtLeast(this.config, this.behind)) this.behind = undefined
+    if (this.newerSeen !== undefined && versionAtLeast(this.config, this.newerSeen)) this.newerSeen = undefined
+    // No longer on the voters' path: voters' next records here, if this node is made a voter again, start afresh.
+    if (this.options.membership === 'swim' && wasVoter && !this.isVoter(this.self)) for (const p of this.peers.values()) p.voterWhenHeard = false
     this.configSeq = this.seq
     this.dirty = true
     if (this.status === 'joining' && this.isMember(this.self)) this.status = 'up'
@@ -914,12 +983,16 @@ export class ClusterCore {
 
   /**
    * Under 'swim', tells the liveness source of the workers the configuration now lists that it did
-   * not (`before`: the workers of `previous`), so that SWIM knows every admitted worker even when a
-   * join update did not reach this node. Not on a first configuration: a node that just got one
+   * not (`before`: the workers of `previous`), and on a non-voter of the voters, so that SWIM knows
+   * every member whose state it decides here even when a join update did not reach this node. Not on a first configuration: a node that just got one
    * learned SWIM's members from its join, and a listed worker SWIM has already forgotten is dead.
    */
   private admitToLiveness(previous: ClusterConfig | null, before: ReadonlySet<NodeId>, nowMs: number): void {
-    if (this.liveness?.admit === undefined || previous === null) return
+    if (this.liveness?.admit === undefined) return
+    // On a node that is not a voter SWIM decides the voters' states too, and their records do not
+    // come to correct a join update it missed: hand it the few voters, on every configuration.
+    if (!this.isVoter(this.self)) for (const id of this.config!.members) this.liveness.admit(id, nowMs)
+    if (previous === null) return
     for (const id of this.config!.workers) if (!before.has(id) && !previous.members.includes(id)) this.liveness.admit(id, nowMs)
   }
 

@@ -16,6 +16,8 @@ export class RecordStats {
   sent = 0
   received = 0
   invalid = 0
+  /** How the records made went out: `sent` is topic + voters (voters' path, fallback included). */
+  readonly paths = { topic: 0, voters: 0, fallback: 0, nobody: 0 }
 }
 
 export interface ClusterMetricsSources {
@@ -32,6 +34,14 @@ export function registerClusterMetrics(metrics: Metrics, src: ClusterMetricsSour
     set(records.sent, { direction: 'sent' })
     set(records.received, { direction: 'received' })
   })
+  metrics.counter(
+    'dx_cluster_record_paths_total',
+    "This node's records by path: topic (to all), voters (point to point to the voters), fallback (a voter unreachable, so to all as well), nobody (no peer: not encoded)",
+    ['path'],
+    (set) => {
+      for (const [path, n] of Object.entries(records.paths)) set(n, { path })
+    },
+  )
   metrics.counter('dx_cluster_invalid_records_total', 'Gossiped member records that failed to decode or were spoofed', [], (set) => set(records.invalid))
   metrics.counter('dx_cluster_foreign_records_total', 'Member records ignored because they belong to another cluster', [], (set) => set(handle.foreignRecords()))
   metrics.gauge('dx_cluster_members', 'Members this node knows, by state', ['state'], (set) => {

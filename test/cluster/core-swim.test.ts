@@ -1,8 +1,9 @@
 // Goal: the core's membership 'swim' mode: workers publish only on changes and a slow refresh and do
 // not echo the leader; their states and loads come from the liveness source (SWIM); voters keep the
 // record detector and the election elects and holds its lease as before; 'gossip' is unchanged.
+// Voters' records go only to voters and the leader's to all, so a worker sees the voters through SWIM.
 // Method: ClusterCore instances with a shared configuration (3 voters, 3 workers), a fake liveness
-// table, records handed from node to node at once, a manual clock.
+// table, records handed at once to the nodes the core names (Ready.to) or to all, a manual clock.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ClusterCore, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
@@ -47,8 +48,11 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
   )
 }
 
-/** Ticks every 10 ms, delivering every record to every other live core at once; returns records sent by node. */
-function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<string>()): Map<string, number> {
+/**
+ * Ticks every 10 ms, delivering every record at once to the live cores it is for (Ready.to, else all
+ * others); returns records sent by node, and records received by node in `received` if given.
+ */
+function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<string>(), received?: Map<string, number>): Map<string, number> {
   const sent = new Map<string, number>()
   for (let now = fromMs + 10; now <= fromMs + ms; now += 10) {
     const live = cores.filter((c) => !down.has(c.self))
@@ -56,11 +60,15 @@ function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<st
     for (let round = 0; round < 10; round++) {
       let published = false
       for (const c of live) {
-        const record = c.takeReady(now).publish
+        const { publish: record, to } = c.takeReady(now)
         if (record === undefined) continue
         published = true
         sent.set(c.self, (sent.get(c.self) ?? 0) + 1)
-        for (const other of live) if (other !== c) other.receive(record, now)
+        for (const other of live) {
+          if (other === c || (to !== undefined && !to.includes(other.self))) continue
+          received?.set(other.self, (received.get(other.self) ?? 0) + 1)
+          other.receive(record, now)
+        }
       }
       if (!published) break
     }
@@ -77,7 +85,7 @@ test("membership 'swim' needs a liveness source", () => {
 
 test("with 'swim', workers stop publishing periodically (and do not echo the leader) while the voters elect and hold a lease", () => {
   const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
   const cores = cluster('swim', liveness)
   run(cores, 0, 3000)
   const leaders = cores.filter((c) => c.holdsLease(3000))
@@ -88,8 +96,57 @@ test("with 'swim', workers stop publishing periodically (and do not echo the lea
   // Refresh every 10 s: at most one record each in 5 s (none while nothing changes).
   for (const w of WORKERS) assert.ok((sent.get(w) ?? 0) <= 1, `worker ${w} published ${sent.get(w)} records in 5 s`)
   assert.equal(cores.filter((c) => c.holdsLease(8000)).length, 1, 'the lease holds without workers echoing it')
-  // Each node sees every member up: voters by their records, workers by the liveness source.
+  // Each node sees every member up: voters by their records on voters, else by the liveness source.
   for (const c of cores) for (const m of c.view(8000).members) assert.equal(m.state, 'up', `${c.self} sees ${m.nodeId} ${m.state}`)
+})
+
+test("with 'swim', voters send their records to the voters alone and the leader to all: a worker takes in the leader's records only", () => {
+  const liveness = new FakeLiveness()
+  for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const received = new Map<string, number>()
+  const sent = run(cores, 3000, 5000, new Set(), received)
+  for (const w of WORKERS) {
+    // The leader's records (one per 100 ms, a few more for echoes) and no other voter's.
+    const got = received.get(w) ?? 0
+    assert.ok(got <= (sent.get(leader.self) ?? 0) + 2 && got >= 40, `worker ${w} took in ${got} records in 5 s; the leader sent ${sent.get(leader.self)}`)
+    const view = cores.find((c) => c.self === w)!.view(8000)
+    assert.equal(view.leader?.nodeId, leader.self, `${w} follows the leader`)
+  }
+  for (const v of VOTERS) if (v !== leader.self) assert.ok((received.get(v) ?? 0) >= 80, `voter ${v} took in ${received.get(v)} records in 5 s`)
+  assert.equal(cores.filter((c) => c.holdsLease(8000)).length, 1, 'the lease holds with echoes sent to the voters alone')
+  // A worker sees a silent voter by SWIM: alive is up, dead is down; a voter still goes by records.
+  const other = VOTERS.find((v) => v !== leader.self)!
+  const w0 = cores.find((c) => c.self === 'w0')!
+  assert.equal(w0.memberState(other, 8000), 'up')
+  liveness.states.set(other, 'dead')
+  assert.equal(w0.memberState(other, 8000), 'down')
+  assert.equal(w0.view(8000).members.find((m) => m.nodeId === other)?.state, 'down', 'the view agrees')
+  assert.equal(leader.memberState(other, 8000), 'up', 'the leader hears it')
+})
+
+test("with 'swim', a voter that saw a newer configuration than it holds publishes to all until it holds it; 'gossip' always to all", () => {
+  const liveness = new FakeLiveness()
+  const n1 = cluster('swim', liveness)[1]!
+  n1.tick(10)
+  assert.deepEqual(n1.takeReady(10).to, ['n0', 'n2'], 'a voter: to the other voters')
+  const newer = cluster('swim', liveness)[0]!.record(20)
+  n1.receive({ ...newer, config: { epoch: 0, counter: 5 } }, 20)
+  n1.tick(400)
+  const ready = n1.takeReady(400)
+  assert.notEqual(ready.publish, undefined)
+  assert.equal(ready.to, undefined, 'behind: to all')
+  n1.receive({ ...newer, seq: newer.seq + 1, config: { epoch: 0, counter: 5, members: VOTERS, workers: WORKERS } }, 500)
+  n1.tick(800)
+  assert.deepEqual(n1.takeReady(800).to, ['n0', 'n2'], 'caught up: to the voters again')
+  const worker = cluster('swim', liveness)[3]!
+  worker.tick(10)
+  assert.equal(worker.takeReady(10).to, undefined, 'a worker: to all')
+  const gossip = cluster('gossip', liveness)[1]!
+  gossip.tick(10)
+  assert.equal(gossip.takeReady(10).to, undefined)
 })
 
 test("with 'gossip', the same workers publish at the gossip rate (the cost 'swim' removes)", () => {
