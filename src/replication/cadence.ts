@@ -5,7 +5,7 @@
  * - Ticks come when there is time-driven work, at most every `fastMs` (25 ms by default): waiting
  *   requests (their timeouts), and a leader's followers: every `fastMs` while one has appends under
  *   way or is behind, else when the next idle heartbeat is due (ReplicationCore.nextTickMs). With
- *   none, every `idleMs` (never below `fastMs`): a follower's ticks only look for work that leading
+ *   none, every `idleMs` (never below `fastMs`; never later either): a follower's ticks only look for work that leading
  *   brings and for a change of leadership, which the cluster handle reports at once. An idle
  *   follower woke up 40 times a second for nothing before, and so did an idle leader.
  * - Learners are recomputed at most every LEARNERS_REFRESH_MS: building the whole view (each
@@ -15,7 +15,7 @@
  */
 import type { NodeId } from '../net/types.js'
 
-/** Least time between two refreshes of the learners (a leader ticks every 25 ms). */
+/** Least time between two refreshes of the learners (a busy leader ticks every 25 ms, an idle one within a second: a new learner is taken on by then). */
 export const LEARNERS_REFRESH_MS = 250
 
 export class TickPace {
