@@ -1,7 +1,8 @@
 /**
  * The jobs-client actor, on every node: receives the leader's pushes (finished outcomes, progress)
  * for the jobs this node submitted or watches, and re-registers its interest with the leader every
- * REWATCH_MS and as soon as it sees a new leader, which covers both a lost push and a leader
+ * REWATCH_MS and as soon as the cluster handle reports a new leader (no polling: an idle node polled
+ * ten times a second), which covers both a lost push and a leader
  * change. Watchers live only in the leader's memory, so a new leader finishes replayed jobs with
  * nobody to tell until the rewatch reaches it; the rewatch's reply carries the outcomes of finished
  * jobs (also those that already left the leader's memory, from its result cache), and a job that
@@ -13,8 +14,6 @@ import type { ClusterHandle, JobsClientMsg, ResultWaiters, SchedulerMsg, WatchRe
 
 /** How often pending jobs are watched again. */
 export const REWATCH_MS = 2000
-/** How often the actor looks for a new leader to rewatch at once. */
-const LEADER_CHECK_MS = 100
 /** Ids per watch ask. */
 const WATCH_MAX_IDS = 10_000
 
@@ -31,7 +30,7 @@ export function jobsClientActor(init: JobsClientInit) {
     supervision: { decide: () => 'resume' },
     setup(ctx) {
       ctx.timers.every('rewatch', REWATCH_MS, { type: 'rewatch' })
-      ctx.timers.every('leader-check', LEADER_CHECK_MS, { type: 'leaderCheck' })
+      ctx.onStop(init.cluster.onLeaderChange(() => ctx.self.tell({ type: 'leaderCheck' })))
       const self = formatAddress(ctx.self.address)
       /** The leader (node and epoch) last watched with. */
       let watchedLeader = ''

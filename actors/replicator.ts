@@ -86,9 +86,9 @@ export interface ReplicatorInit {
   /** Where the replicator publishes its status. */
   handle?: ReplicationHandle
   options?: Partial<ReplicationOptions>
-  /** Time between ticks (heartbeats, resends, timeouts) while leading or answering waiters. Default 25 ms. */
+  /** Least time between ticks (heartbeats, resends, timeouts) while followers or waiters need them. Default 25 ms. */
   tickMs?: number
-  /** Time between ticks otherwise (a follower, or a node without a leader). Default 1000 ms. */
+  /** Time between ticks otherwise (a follower, an idle leader between heartbeats, no leader). Default 1000 ms. */
   idleTickMs?: number
   /** How long fence and append wait for a majority before answering that the log is unavailable. */
   commitTimeoutMs?: number
@@ -180,11 +180,13 @@ class ReplicatorDriver {
     const now = (): number => this.ctx.env.clock.monotonicMs()
     return {
       tick: () => {
+        this.pace.fired()
         this.claimCluster()
         if (this.learners.due(now())) this.refreshLearners()
         this.sync()
         this.core?.tick(now())
         this.flush()
+        this.repace()
       },
       net: (msg) => {
         const following = this.sync()
@@ -287,10 +289,11 @@ class ReplicatorDriver {
     this.ctx.self.tell({ type: 'net', from, message })
   }
 
-  /** Ticks fast while there is time-driven work (leading, waiters), slowly otherwise (cadence.ts). */
+  /** Ticks when time-driven work is due (waiters, a leader's followers), slowly otherwise (cadence.ts). */
   private repace(): void {
-    const tickMs = this.pace.next(this.leadership.ledEpoch !== undefined || this.waiters.pending)
-    if (tickMs !== undefined) this.ctx.timers.every('tick', tickMs, { type: 'tick' })
+    const nowMs = this.ctx.env.clock.monotonicMs()
+    const delayMs = this.pace.next(nowMs, this.waiters.pending ? nowMs : this.core?.nextTickMs(nowMs))
+    if (delayMs !== undefined) this.ctx.timers.once('tick', delayMs, { type: 'tick' })
   }
 
   /** Opens the log and builds a core over it; an opened log of no cluster yet records this one's. */

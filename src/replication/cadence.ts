@@ -2,11 +2,12 @@
  * How often the replicator (actors/replicator.ts) ticks, and how often it recomputes its learners.
  * Sans-I/O: the driver sets its timer and reads the cluster's view when these say so.
  *
- * - Ticks are fast (`fastMs`, 25 ms by default) while there is time-driven work: leading
- *   (heartbeats, resends) or waiting requests (their timeouts); slow (`idleMs`, never below
- *   `fastMs`) otherwise. A follower's ticks only look for work that leading brings and for a change
- *   of leadership, which the cluster handle reports at once; an idle follower woke up 40 times a
- *   second for nothing before.
+ * - Ticks come when there is time-driven work, at most every `fastMs` (25 ms by default): waiting
+ *   requests (their timeouts), and a leader's followers: every `fastMs` while one has appends under
+ *   way or is behind, else when the next idle heartbeat is due (ReplicationCore.nextTickMs). With
+ *   none, every `idleMs` (never below `fastMs`; never later either): a follower's ticks only look for work that leading
+ *   brings and for a change of leadership, which the cluster handle reports at once. An idle
+ *   follower woke up 40 times a second for nothing before, and so did an idle leader.
  * - Learners are recomputed at most every LEARNERS_REFRESH_MS: building the whole view (each
  *   member's failure detector) on every input cost more than the replication itself, and on every
  *   25 ms tick of a leader it was a sixth of an idle peer's timer CPU. Only liveness depends on
@@ -14,12 +15,13 @@
  */
 import type { NodeId } from '../net/types.js'
 
-/** Least time between two refreshes of the learners (a leader ticks every 25 ms). */
+/** Least time between two refreshes of the learners (a busy leader ticks every 25 ms, an idle one within a second: a new learner is taken on by then). */
 export const LEARNERS_REFRESH_MS = 250
 
 export class TickPace {
   private readonly idleMs: number
-  private current = 0
+  /** When the armed timer fires, or undefined when none is armed. */
+  private armedAtMs: number | undefined = undefined
 
   constructor(
     private readonly fastMs: number,
@@ -28,12 +30,21 @@ export class TickPace {
     this.idleMs = Math.max(fastMs, idleMs)
   }
 
-  /** The interval to tick at from now on, or undefined when it stays as it is. */
-  next(busy: boolean): number | undefined {
-    const want = busy ? this.fastMs : this.idleMs
-    if (want === this.current) return undefined
-    this.current = want
-    return want
+  /**
+   * The delay to arm the one-shot tick timer with at `nowMs`, for work due at `dueMs` (undefined for
+   * none), or undefined when the armed timer comes soon enough. Re-arms only for an earlier tick, so
+   * a busy driver that calls this after every input does not reset its timer each time.
+   */
+  next(nowMs: number, dueMs: number | undefined): number | undefined {
+    const at = Math.min(Math.max(dueMs ?? Infinity, nowMs + this.fastMs), nowMs + this.idleMs)
+    if (this.armedAtMs !== undefined && this.armedAtMs <= at) return undefined
+    this.armedAtMs = at
+    return at - nowMs
+  }
+
+  /** The armed timer fired (or a tick came otherwise): the next call arms one again. */
+  fired(): void {
+    this.armedAtMs = undefined
   }
 }
 

@@ -347,6 +347,24 @@ export class ReplicationCore {
     this.pumpAll()
   }
 
+  /**
+   * When `tick` next has work, or undefined when nothing here is time-driven (not leading, no
+   * followers). A follower that holds everything only needs its idle heartbeat; any other (appends
+   * under way, behind, held, being read for) gets ticks as soon as the driver's fastest pace allows.
+   * Lets an idle leader sleep between heartbeats instead of ticking 40 times a second.
+   */
+  nextTickMs(nowMs: number): number | undefined {
+    const leading = this.leading
+    if (leading === undefined || this.deposedBy !== undefined) return undefined
+    let due: number | undefined = undefined
+    for (const f of leading.followers.values()) {
+      const settled = !f.reading && f.holdUntilMs <= nowMs && f.next >= this.end && f.inFlight.length === 0 && f.match === this.end && f.sentCommit === this.commit
+      const at = settled ? f.lastSentMs + this.heartbeatDueMs(f) : nowMs
+      due = due === undefined ? at : Math.min(due, at)
+    }
+    return due
+  }
+
   /** Entries read back from the local log for a follower (or undefined when the read failed). */
   readDone(request: ReadRequest, entries: readonly ReplicaEntry[] | undefined, nowMs: number): void {
     this.nowMs = nowMs

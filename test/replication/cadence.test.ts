@@ -1,19 +1,23 @@
-// Goal: the replicator ticks fast only while it has time-driven work, never slower than the fast
-// tick when idle, and sets its timer only when the pace changes; learners are recomputed at most
-// every LEARNERS_REFRESH_MS and keep their identity while unchanged. Method: TickPace and
-// LearnersCache driven directly.
+// Goal: the replicator ticks when time-driven work is due, never more often than the fast tick nor
+// less often than the idle one, and re-arms its timer only for an earlier tick; learners are
+// recomputed at most every LEARNERS_REFRESH_MS and keep their identity while unchanged. Method:
+// TickPace and LearnersCache driven directly.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { LEARNERS_REFRESH_MS, LearnersCache, TickPace } from '../../src/replication/cadence.js'
 
-test('the tick is fast while busy, slow otherwise, and changes only when the pace does', () => {
+test('the tick comes when work is due, within the fast and idle bounds, and is re-armed only earlier', () => {
   const pace = new TickPace(25, 1000)
-  assert.equal(pace.next(false), 1000)
-  assert.equal(pace.next(false), undefined, 'unchanged: the timer stays')
-  assert.equal(pace.next(true), 25)
-  assert.equal(pace.next(true), undefined)
-  assert.equal(pace.next(false), 1000)
-  assert.equal(new TickPace(50, 10).next(false), 50, 'idle never ticks faster than busy')
+  assert.equal(pace.next(0, undefined), 1000, 'nothing due: the idle tick')
+  assert.equal(pace.next(10, undefined), undefined, 'the armed timer comes soon enough')
+  assert.equal(pace.next(20, 500), 480, 'a heartbeat due sooner: re-armed for it')
+  assert.equal(pace.next(30, 900), undefined, 'due later than armed: the timer stays')
+  assert.equal(pace.next(40, 40), 25, 'due now: no sooner than the fast tick')
+  pace.fired()
+  assert.equal(pace.next(65, 5000), 1000, 'due late: no later than the idle tick')
+  pace.fired()
+  assert.equal(pace.next(1065, 1070), 25)
+  assert.equal(new TickPace(50, 10).next(0, undefined), 50, 'idle never ticks faster than busy')
 })
 
 test('learners are due every LEARNERS_REFRESH_MS and keep their identity while the same', () => {

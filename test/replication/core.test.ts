@@ -240,6 +240,22 @@ test('a settled follower gets a heartbeat every idleHeartbeatMs; one with news (
   assert.ok(sent >= 3, `an unanswered follower got ${sent} appends in 1.5 s`)
 })
 
+test('nextTickMs: nothing for a lone leader or a follower, the idle heartbeat for settled followers, now for one with news', () => {
+  const lone = new Harness(['n0'], { heartbeatMs: 100, idleHeartbeatMs: 1000 })
+  lone.elect('n0', 1)
+  lone.settle()
+  assert.equal(lone.node('n0').core.nextTickMs(lone.now), undefined, 'a leader without followers has nothing time-driven')
+  const h = new Harness(['n0', 'n1', 'n2'], { heartbeatMs: 100, idleHeartbeatMs: 1000, retryMs: 10_000 })
+  h.elect('n0', 1)
+  h.settle()
+  h.advance(2000)
+  assert.equal(h.node('n1').core.nextTickMs(h.now), undefined, 'a follower: nothing')
+  const due = h.node('n0').core.nextTickMs(h.now)
+  assert.ok(due !== undefined && due > h.now && due <= h.now + 1000, `settled: the next idle heartbeat (${due} at ${h.now})`)
+  h.propose('n0', ['a'])
+  assert.equal(h.node('n0').core.nextTickMs(h.now), h.now, 'an entry not yet on the followers: due now')
+})
+
 test('a coalesced follower write is acknowledged with one reply, not one per merged append', () => {
   const h = new Harness(['n0', 'n1', 'n2'])
   h.elect('n0', 1)
