@@ -44,7 +44,7 @@ const NEVER = 2 ** (8 * DEADLINE_BYTES) - 1
 
 /** An entry as held: its deadline then its value, as one flat latin1 string. */
 function packEntry(value: Uint8Array, expiresAtMs: number): string {
-  const out = Buffer.allocUnsafeSlow(DEADLINE_BYTES + value.byteLength)
+  const out = Buffer.allocUnsafe(DEADLINE_BYTES + value.byteLength)
   out.writeUIntBE(Math.min(Math.ceil(expiresAtMs), NEVER), 0, DEADLINE_BYTES)
   out.set(value, DEADLINE_BYTES)
   return out.toString('latin1')
