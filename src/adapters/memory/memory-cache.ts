@@ -15,7 +15,7 @@
  * keep alive for the entry's TTL). Not an entry object with a number: 54 bytes more per entry. Keys
  * are copied flat because callers build them as `job:` + an id that msgpackr decoded as a slice of
  * a longer string: kept as given, a key held a concatenation, a slice and the slice's parent (117
- * bytes for a 40-character key instead of 56). A job's result entry costs about 120 bytes in all
+ * bytes for a 40-character key instead of 56). A job's result entry costs about 133 bytes in all
  * (heap snapshot of a leader at 100,000 entries: 25 MB before, see test/bench/RESULTS.md rss).
  */
 import { InvalidArgumentError } from '../../errors.js'
