@@ -8,12 +8,15 @@
  * reach the eviction end; until then they count toward the bounds. Values are copied in and out,
  * so callers never share memory with the cache.
  *
- * Memory: a value is held as a one-byte string (its bytes as latin1), not a Uint8Array: a small
- * typed array costs about 200 bytes of objects beside its bytes, a string 16, and a string is a
- * copy by nature (an encoder's output is usually a view of its shared buffer of several MB, which
- * a kept view would keep alive for the entry's TTL). A job's result entry then costs about 160
- * bytes in all instead of 350 (16 and 35 MB at the default 100,000 entries, on a leader that runs
- * without Redis), close to what the byte bound counts for it.
+ * Memory: an entry is one map slot from a flat key string to one flat one-byte string holding its
+ * deadline (6 bytes) then its value's bytes as latin1. Not a Uint8Array: a small typed array costs
+ * about 200 bytes of objects beside its bytes, a string 16, and a string is a copy by nature (an
+ * encoder's output is usually a view of its shared buffer of several MB, which a kept view would
+ * keep alive for the entry's TTL). Not an entry object with a number: 54 bytes more per entry. Keys
+ * are copied flat because callers build them as `job:` + an id that msgpackr decoded as a slice of
+ * a longer string: kept as given, a key held a concatenation, a slice and the slice's parent (117
+ * bytes for a 40-character key instead of 56). A job's result entry costs about 133 bytes in all
+ * (heap snapshot of a leader at 100,000 entries: 25 MB before, see test/bench/RESULTS.md rss).
  */
 import { InvalidArgumentError } from '../../errors.js'
 import { throwIfAborted } from '../../env/abort.js'
@@ -34,11 +37,29 @@ export interface MemoryResultCacheInit {
   maxBytes?: number
 }
 
-interface Entry {
-  /** The value's bytes as a latin1 string. */
-  readonly value: string
-  /** Monotonic deadline; Infinity when the entry does not expire. */
-  readonly expiresAtMs: number
+/** Bytes of an entry's deadline before its value: whole monotonic milliseconds, big-endian. */
+const DEADLINE_BYTES = 6
+/** The deadline that never comes (a TTL-less entry), the largest the deadline bytes hold. */
+const NEVER = 2 ** (8 * DEADLINE_BYTES) - 1
+
+/** An entry as held: its deadline then its value, as one flat latin1 string. */
+function packEntry(value: Uint8Array, expiresAtMs: number): string {
+  const out = Buffer.allocUnsafe(DEADLINE_BYTES + value.byteLength)
+  out.writeUIntBE(Math.min(Math.ceil(expiresAtMs), NEVER), 0, DEADLINE_BYTES)
+  out.set(value, DEADLINE_BYTES)
+  return out.toString('latin1')
+}
+
+/** An entry's deadline: monotonic milliseconds, Infinity if it does not expire. */
+function deadlineOf(entry: string): number {
+  let ms = 0
+  for (let i = 0; i < DEADLINE_BYTES; i++) ms = ms * 256 + entry.charCodeAt(i)
+  return ms === NEVER ? Infinity : ms
+}
+
+/** A copy of `key` as one flat string, sharing no memory with the caller's (see the module doc). */
+function flatKey(key: string): string {
+  return JSON.parse(JSON.stringify(key)) as string
 }
 
 /** What an entry counts toward the byte bound (keys at two bytes a character). */
@@ -47,7 +68,7 @@ function entryBytes(key: string, valueBytes: number): number {
 }
 
 export class MemoryResultCache implements ResultCache {
-  private readonly entries = new Map<string, Entry>()
+  private readonly entries = new Map<string, string>()
   private readonly clock: Clock
   private readonly maxEntries: number
   private readonly maxBytes: number
@@ -76,8 +97,8 @@ export class MemoryResultCache implements ResultCache {
     if (entry === undefined) return undefined
     // Re-inserting moves the key to the most recently used end of the map's order.
     this.entries.delete(key)
-    this.entries.set(key, entry)
-    return new Uint8Array(Buffer.from(entry.value, 'latin1'))
+    this.entries.set(flatKey(key), entry)
+    return new Uint8Array(Buffer.from(entry.slice(DEADLINE_BYTES), 'latin1'))
   }
 
   async set(key: string, value: Uint8Array, options: CacheWriteOptions = {}): Promise<void> {
@@ -93,10 +114,10 @@ export class MemoryResultCache implements ResultCache {
   }
 
   /** The entry under `key` unless absent or expired; an expired one is dropped. */
-  private live(key: string): Entry | undefined {
+  private live(key: string): string | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined) return undefined
-    if (entry.expiresAtMs > this.clock.monotonicMs()) return entry
+    if (deadlineOf(entry) > this.clock.monotonicMs()) return entry
     this.remove(key, entry)
     return undefined
   }
@@ -108,10 +129,7 @@ export class MemoryResultCache implements ResultCache {
     const previous = this.entries.get(key)
     if (previous !== undefined) this.remove(key, previous)
     while (this.entries.size >= this.maxEntries || this.bytes + bytes > this.maxBytes) this.evictOldest()
-    this.entries.set(key, {
-      value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1'),
-      expiresAtMs: ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs,
-    })
+    this.entries.set(flatKey(key), packEntry(value, ttlMs === undefined ? Infinity : this.clock.monotonicMs() + ttlMs))
     this.bytes += bytes
   }
 
@@ -121,8 +139,8 @@ export class MemoryResultCache implements ResultCache {
     this.remove(oldest.value[0], oldest.value[1])
   }
 
-  private remove(key: string, entry: Entry): void {
+  private remove(key: string, entry: string): void {
     this.entries.delete(key)
-    this.bytes -= entryBytes(key, entry.value.length)
+    this.bytes -= entryBytes(key, entry.length - DEADLINE_BYTES)
   }
 }

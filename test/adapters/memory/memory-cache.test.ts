@@ -63,3 +63,15 @@ test('a stored value is a copy of its own, even when it is a Buffer view into a 
   shared.fill(9)
   assert.deepEqual([...((await cache.get('k')) ?? [])], [1, 2, 3, 4])
 })
+
+test('every byte value round-trips beside the deadline, and an entry without a TTL never expires', async () => {
+  const local = new ManualEnvironment()
+  const cache = new MemoryResultCache({ clock: local.clock })
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+  await cache.set('forever', all)
+  await cache.set('brief', all, { ttlMs: 1.5 })
+  await local.advance(2)
+  assert.equal(await cache.get('brief'), undefined)
+  await local.advance(10 * 365 * 24 * 3600_000)
+  assert.deepEqual(await cache.get('forever'), all)
+})
