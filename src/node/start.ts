@@ -10,6 +10,7 @@ import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '..
 import type { Network } from '../net/types.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
+import { LoopDelayMonitor } from '../adapters/process/loop-delay.js'
 import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
@@ -47,7 +48,9 @@ export const DATA_DIR_LOCK_FILE = 'lock'
  * peer uses the data directory.
  */
 export async function startNode(config: NodeConfig, jobs: readonly JobDef[], entities: readonly AnyEntityDef[] = []): Promise<RunningNode> {
-  const metrics = new PrometheusMetrics()
+  // One delay monitor serves the gossiped load and the Prometheus lag gauges.
+  const loopDelay = new LoopDelayMonitor()
+  const metrics = new PrometheusMetrics({}, loopDelay.reader())
   const logger = pinoLogger({ level: config.logLevel, format: config.logFormat === 'auto' ? (process.stderr.isTTY === true ? 'pretty' : 'json') : config.logFormat })
   const env = realEnvironment({ logger, metrics })
   await ensurePrivateDir(config.dataDir, env.logger)
@@ -55,7 +58,8 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[], ent
   return parts.starting(async () => {
     const lock = await lockDataDir(config.dataDir)
     parts.add('data-dir lock', () => lock.release())
-    return startParts(config, jobs, entities, env, metrics, parts)
+    parts.add('loop delay monitor', () => loopDelay.stop())
+    return startParts(config, jobs, entities, env, metrics, loopDelay, parts)
   })
 }
 
@@ -80,6 +84,7 @@ async function startParts(
   entities: readonly AnyEntityDef[],
   env: ReturnType<typeof realEnvironment>,
   metrics: PrometheusMetrics,
+  loopDelay: LoopDelayMonitor,
   parts: NodeParts,
 ): Promise<RunningNode> {
   const identity = await readOrCreate(join(config.dataDir, 'identity'), generateIdentity)
@@ -97,8 +102,7 @@ async function startParts(
   let clusterId = (): string | undefined => undefined
   const storage = await openStorage(config, env, network.self, { voters: () => voters(), clusterId: () => clusterId() })
   parts.add('storage', () => storage.close())
-  const load = new ProcessLoad(env.clock)
-  parts.add('load', () => load.stop())
+  const load = new ProcessLoad(env.clock, loopDelay.reader())
   const node = assembleNode(
     { env, network, store: storage.store, jobLog: storage.jobLog, ...(storage.replicaLog === undefined ? {} : { replicaLog: storage.replicaLog }), cache: storage.cache },
     {

@@ -76,7 +76,11 @@ export function renderCatalogue(metrics: readonly MetricInfo[] = scanMetrics()):
       lines.push(`| ${name} | ${m.type} | ${unitOf(m.name)} | ${m.labels.length === 0 ? '-' : m.labels.map((l) => `\`${l}\``).join(', ')} | ${m.help.replace(/\|/g, '\\|')} |`)
     }
   }
-  lines.push('| `dx_process_*`, `dx_nodejs_*` | various | various | - | Node.js process metrics of prom-client (CPU, memory, event-loop lag, GC, handles) |', '', END)
+  lines.push(
+    "| `dx_process_*`, `dx_nodejs_*` | various | various | - | Node.js process metrics of prom-client (CPU, memory, GC, handles); the event-loop lag gauges (`dx_nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`, lag beyond the schedule since the last scrape) come from the node's one delay monitor |",
+    '',
+    END,
+  )
   return lines.join('\n')
 }
 

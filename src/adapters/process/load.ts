@@ -1,9 +1,9 @@
 /**
- * Samples this process's load for the gossiped node metrics: event-loop delay (p99 over the last
- * interval), CPU use since the previous sample, and resident memory.
+ * Samples this process's load for the gossiped node metrics: event-loop lag (p99 over the last
+ * interval, from the process's one delay monitor), CPU use since the previous sample, and resident memory.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { Clock } from '../../env/types.js'
+import type { LoopDelayReader } from './loop-delay.js'
 
 /** One load sample. */
 export interface LoadSample {
@@ -13,17 +13,15 @@ export interface LoadSample {
   memoryMb: number
 }
 
-/** The delay monitor's sampling period; each sample it records includes this period. */
-const RESOLUTION_MS = 10
-
 export class ProcessLoad {
-  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   private lastCpu = process.cpuUsage()
   private lastAt: number
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly delay: LoopDelayReader,
+  ) {
     this.lastAt = clock.monotonicMs()
-    this.delay.enable()
   }
 
   /** Load since the previous call. */
@@ -35,12 +33,7 @@ export class ProcessLoad {
     const elapsedMs = Math.max(1, now - this.lastAt)
     this.lastCpu = total
     this.lastAt = now
-    const lagMs = this.delay.count > 0 ? Math.max(0, this.delay.percentile(99) / 1e6 - RESOLUTION_MS) : 0
-    this.delay.reset()
+    const lagMs = this.delay.take().p99Ms
     return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round((usedUs / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage.rss() / 1048576) }
-  }
-
-  stop(): void {
-    this.delay.disable()
   }
 }

@@ -6,8 +6,9 @@
  * One PrometheusMetrics serves one node. Declaring a name again (a component restarted in the same
  * process) returns the same metric and makes the newest `collect` callback the one that is read.
  */
-import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry } from 'prom-client'
 import type { Counter, Gauge, Histogram, MetricLabels, Metrics } from '../../env/types.js'
+import { collectProcessMetrics, type LoopLagSource } from './event-loop.js'
 
 type Collect = (set: (value: number, labels?: MetricLabels) => void) => void
 
@@ -26,9 +27,10 @@ export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry()
   private readonly declared = new Map<string, Declared>()
 
-  constructor(defaultLabels: Record<string, string> = {}) {
+  /** `loopLag` feeds the event-loop lag gauges (the node's one delay monitor); without it they are left out. */
+  constructor(defaultLabels: Record<string, string> = {}, loopLag?: LoopLagSource) {
     this.registry.setDefaultLabels(defaultLabels)
-    collectDefaultMetrics({ register: this.registry, prefix: 'dx_' })
+    collectProcessMetrics(this.registry, 'dx_', loopLag)
   }
 
   counter(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Counter {

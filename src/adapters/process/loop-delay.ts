@@ -1,0 +1,115 @@
+/**
+ * One event-loop delay monitor for the process, serving both the gossiped load sample and the
+ * Prometheus lag gauges, that is awake only while the loop is busy.
+ *
+ * Time is cut into windows, each closed by a reader's `take()` (the node reads its load at every
+ * gossip or probe, and Prometheus at every scrape); no timer of its own runs for that. A window's
+ * busy time comes from `performance.eventLoopUtilization()`, which costs no wake-up. While the loop
+ * is quiet (the previous window had less than BUSY_MS of busy time) no 10 ms timer runs, and the
+ * window's busy time stands in for its delay: no block can be longer than the time the loop was busy,
+ * and a read runs in its own callback, so it never splits one. Once a window was busy, a 10 ms timer
+ * measures each tick's delay until a window is quiet again, so many short tasks are not mistaken for
+ * one long block. Delays are lag beyond the tick's period (an idle loop reads near zero).
+ */
+import { createHistogram, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks'
+
+/** Delay statistics of the windows since a reader's previous `take()`, in milliseconds. */
+export interface LoopDelaySummary {
+  /** Delays recorded: one per tick of the fine monitor, one per quiet window. */
+  readonly count: number
+  readonly minMs: number
+  readonly maxMs: number
+  readonly meanMs: number
+  readonly stddevMs: number
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly p99Ms: number
+}
+
+/** One consumer's view: each `take()` returns the delays since its previous one. */
+export interface LoopDelayReader {
+  take(): LoopDelaySummary
+}
+
+/** The fine monitor's period: the shortest block it can tell from a busy loop. */
+const RESOLUTION_MS = 10
+/** Busy time in one window above which the fine monitor runs in the next (it keeps an idle loop's bound below this). */
+const BUSY_MS = 10
+const NS_PER_MS = 1e6
+
+export class LoopDelayMonitor {
+  private readonly readers: RecordableHistogram[] = []
+  private lastElu: EventLoopUtilization = performance.eventLoopUtilization()
+  private fine: NodeJS.Timeout | undefined
+  private lastTickMs = 0
+  private stopped = false
+
+  /** Whether the 10 ms timer runs now (for tests and benches). */
+  get fineActive(): boolean {
+    return this.fine !== undefined
+  }
+
+  reader(): LoopDelayReader {
+    const histogram = createHistogram()
+    this.readers.push(histogram)
+    return {
+      take: () => {
+        this.closeWindow()
+        const summary = summarise(histogram)
+        histogram.reset()
+        return summary
+      },
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.setFine(false)
+  }
+
+  /** Ends the current window: a quiet one records its busy time as its delay; the next runs fine if this one was busy. */
+  private closeWindow(): void {
+    const now = performance.eventLoopUtilization()
+    const busyMs = performance.eventLoopUtilization(now, this.lastElu).active
+    this.lastElu = now
+    if (this.fine === undefined) this.record(busyMs)
+    this.setFine(busyMs >= BUSY_MS && !this.stopped)
+  }
+
+  private setFine(on: boolean): void {
+    if (on && this.fine === undefined) {
+      this.lastTickMs = performance.now()
+      this.fine = setInterval(() => this.tick(), RESOLUTION_MS).unref()
+    } else if (!on && this.fine !== undefined) {
+      clearInterval(this.fine)
+      this.fine = undefined
+    }
+  }
+
+  private tick(): void {
+    const now = performance.now()
+    this.record(now - this.lastTickMs - RESOLUTION_MS)
+    this.lastTickMs = now
+  }
+
+  private record(delayMs: number): void {
+    // A histogram records integers of at least 1: nanoseconds, with 1 ns for no delay.
+    const ns = Math.max(1, Math.round(delayMs * NS_PER_MS))
+    for (const r of this.readers) r.record(ns)
+  }
+}
+
+function summarise(h: RecordableHistogram): LoopDelaySummary {
+  if (h.count === 0) return { count: 0, minMs: 0, maxMs: 0, meanMs: 0, stddevMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0 }
+  const ms = (ns: number): number => ns / NS_PER_MS
+  return {
+    count: h.count,
+    minMs: ms(h.min),
+    maxMs: ms(h.max),
+    meanMs: ms(h.mean),
+    stddevMs: ms(h.stddev),
+    p50Ms: ms(h.percentile(50)),
+    p90Ms: ms(h.percentile(90)),
+    p99Ms: ms(h.percentile(99)),
+  }
+}
