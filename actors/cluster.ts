@@ -11,6 +11,10 @@
  * liveness source of workers. A voter's records then go point to point to the other voters on
  * CLUSTER_RECORD_PROTOCOL, where the core says so ("Election traffic" in src/cluster/core.ts).
  *
+ * Its timer ticks the core every 50 ms, except where the core says nothing is due sooner (a lone
+ * leader, a quiet worker: "Tick pace" in src/cluster/core.ts): then at the core's or SWIM's next
+ * deadline, at least once a second, re-armed after every step that may bring it closer.
+ *
  * After every step (a tick, a record, a SWIM message, a removal, a leave) it publishes the core's
  * snapshot to the ClusterHandle, through which the rest of the node reads coordination
  * (src/cluster/handle.ts, snapshot.ts); the handle passes the replicated log's inputs to the core.
