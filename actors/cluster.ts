@@ -11,6 +11,10 @@
  * liveness source of workers. A voter's records then go point to point to the other voters on
  * CLUSTER_RECORD_PROTOCOL, where the core says so ("Election traffic" in src/cluster/core.ts).
  *
+ * Its timer ticks the core every 50 ms, except where the core says nothing is due sooner (a lone
+ * leader, a quiet worker: "Tick pace" in src/cluster/core.ts): then at the core's or SWIM's next
+ * deadline, at least once a second, re-armed after every step that may bring it closer.
+ *
  * After every step (a tick, a record, a SWIM message, a removal, a leave) it publishes the core's
  * snapshot to the ClusterHandle, through which the rest of the node reads coordination
  * (src/cluster/handle.ts, snapshot.ts); the handle passes the replicated log's inputs to the core.
@@ -21,7 +25,7 @@
  * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
  * node.
  */
-import { ClusterCore, defineActor, DialPlan, LeaveWait, QuietWatch, RecordStats, registerClusterMetrics, SwimCore, SwimPump, SwimStats } from '../src/internal.js'
+import { ClusterCore, defineActor, DialPlan, LeaveWait, QuietWatch, RecordStats, registerClusterMetrics, SwimCore, SwimPump, SwimStats, TickPace } from '../src/internal.js'
 import type {
   Ask,
   ClusterHandle,
@@ -65,6 +69,9 @@ export type ClusterMsg =
 /** How long a forwarded removal waits for the leader. */
 const FORWARD_TIMEOUT_MS = 5000
 
+/** The longest pause between ticks in a calm role ("Tick pace" in src/cluster/core.ts): dials and the quiet watch run on ticks. */
+const CALM_TICK_MS = 1000
+
 /** Options of the cluster actor. */
 export interface ClusterActorInit {
   network: Network
@@ -75,7 +82,7 @@ export interface ClusterActorInit {
   /** Current load figures to gossip. */
   metrics: () => NodeMetrics
   options?: Partial<ClusterOptions>
-  /** Time between evaluations of timeouts and leases. Default 50 ms. */
+  /** Time between evaluations of timeouts and leases, where the core does not say it can wait ("Tick pace"). Default 50 ms. */
   tickMs?: number
   /** SWIM settings with membership 'swim' (the core's defaults otherwise). */
   swim?: Omit<SwimConfig, 'self' | 'random' | 'incarnation'>
@@ -257,16 +264,31 @@ export function clusterActor(init: ClusterActorInit) {
         for (const reply of leaving.settle(core.departed(nowMs), nowMs)) reply.resolve(core.departed(nowMs))
       }
 
-      ctx.timers.every('tick', init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), { type: 'tick' })
+      const pace = new TickPace(init.tickMs ?? Math.min(50, core.options.gossipIntervalMs / 5), CALM_TICK_MS)
+      /** Arms the tick for the earliest work due (the core's, SWIM's), after any step that may have brought it closer. */
+      const rearm = (): void => {
+        const nowMs = clock.monotonicMs()
+        const calm = core.nextTickMs(nowMs)
+        const swimAt = pump?.nextTickMs()
+        const dueMs = calm === undefined || (pump !== undefined && swimAt === undefined) ? nowMs : Math.min(calm, swimAt ?? Infinity)
+        const delayMs = pace.next(nowMs, dueMs)
+        if (delayMs !== undefined) ctx.timers.once('tick', Math.ceil(delayMs), { type: 'tick' })
+      }
       await flush()
+      rearm()
       return {
         async tick() {
-          if (pump !== undefined) sendSwim(pump.tick(clock.monotonicMs(), () => network.peers(), init.metrics))
-          core.tick(clock.monotonicMs())
-          await flush()
-          dialMembers()
-          watchQuiet()
-          settleLeave()
+          pace.fired()
+          try {
+            if (pump !== undefined) sendSwim(pump.tick(clock.monotonicMs(), () => network.peers(), init.metrics))
+            core.tick(clock.monotonicMs())
+            await flush()
+            dialMembers()
+            watchQuiet()
+            settleLeave()
+          } finally {
+            rearm()
+          }
         },
         async record(msg) {
           const foreignBefore = core.foreignRecords
@@ -281,16 +303,19 @@ export function clusterActor(init: ClusterActorInit) {
             })
           }
           await flush()
+          rearm()
         },
         swim(msg) {
           if (pump === undefined) return
           sendSwim(pump.receive(msg.from, msg.message, clock.monotonicMs()))
           publish()
+          rearm()
         },
         met(msg) {
           if (pump === undefined) return
           sendSwim(pump.met(msg.peer))
           publish()
+          rearm()
         },
         view: () => core.view(clock.monotonicMs()),
         async remove(msg, c) {
@@ -301,6 +326,7 @@ export function clusterActor(init: ClusterActorInit) {
           if (refusal === undefined) {
             ctx.log.info('removed a down member by hand', { node: msg.node })
             await flush()
+            rearm()
             return { ok: true }
           }
           const leader = core.leader(now)?.nodeId ?? null
@@ -323,6 +349,7 @@ export function clusterActor(init: ClusterActorInit) {
           core.leave()
           pump?.leave()
           await flush()
+          rearm()
           return reply
         },
       }

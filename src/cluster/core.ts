@@ -233,6 +233,21 @@
  * LAG_MAX_LEASES leases later; once the lag is gone the waits return to normal within
  * LAG_MAX_LEASES·leaseMs/LAG_DECAY (60 s).
  *
+ * ## Tick pace
+ * `tick` evaluates timeouts, leases and the phi detectors, which need a fine grain while elections
+ * or configuration changes may be under way, so the driver ticks fast (50 ms). Two roles have only
+ * known deadlines, and `nextTickMs` names the next (the driver still ticks at least once a second):
+ * - a lone leader (the only voter, no workers, no other node heard): its next record, which renews
+ *   its lease (rule 5) as before; a record from anyone ends the role before it is taken in;
+ * - a quiet worker under 'swim' (it takes part in no election: `campaign` and the leader's steps
+ *   skip it, and SWIM decides the states it reads): its next refresh, a held-back state change,
+ *   a configuration it is behind on, the time its leader's silence would become a timeout, the
+ *   forgetting of silent non-members.
+ * Every other node, and these as soon as an input ends the role (a record, a configuration, a
+ * lost lease, a leave), ticks fast again; no timeout, lease or phi reading changes, only how often
+ * nodes that have none to evaluate wake up. A planned pause is no stall (see "Lag"): a tick is late
+ * only by the time past when it was planned, or past when the fast pace resumed.
+ *
  * ## Properties
  * - Election safety: at most one leader per epoch (one persisted vote per node per epoch, majority
  *   quorums of intersecting configurations).
@@ -444,6 +459,13 @@ export class ClusterCore {
   private lagAtMs = 0
   /** When `tick` last ran: a longer gap than a gossip interval is a stall of this node's own event loop. */
   private lastTickMs: number | undefined
+  /**
+   * Since when the next tick is expected, if later than `lastTickMs`: the time `nextTickMs` planned
+   * it for, or when a planned pace ended; a tick is late (a stall) only by the gap past it.
+   */
+  private tickFromMs: number | undefined
+  /** Whether `tickFromMs` is a planned tick (a calm role) rather than the end of one. */
+  private tickPlanned = false
   private leading: Leading | null = null
   private electionAtMs: number
   private nextPublishMs: number
@@ -503,9 +525,12 @@ export class ClusterCore {
 
   /** Advances time: periodic gossip, elections, lease upkeep, configuration changes. */
   tick(nowMs: number): void {
-    const stalled = this.lastTickMs !== undefined && nowMs - this.lastTickMs > this.options.gossipIntervalMs
-    if (stalled) this.noteGap(nowMs - this.lastTickMs!, nowMs, true)
+    const fromMs = Math.max(this.lastTickMs ?? -Infinity, this.tickFromMs ?? -Infinity)
+    const stalled = this.lastTickMs !== undefined && nowMs - fromMs > this.options.gossipIntervalMs
+    if (stalled) this.noteGap(nowMs - fromMs, nowMs, true)
     this.lastTickMs = nowMs
+    this.tickFromMs = undefined
+    this.tickPlanned = false
     if (nowMs >= this.nextPublishMs) this.publishNow = true
     if (this.behind !== undefined && nowMs - this.behind.sinceMs >= this.options.workerRecordMinMs) {
       this.behind = undefined
@@ -665,6 +690,42 @@ export class ClusterCore {
     }
     const to = record === undefined ? undefined : this.audience()
     return to === undefined ? { persist, publish: record } : { persist, publish: record, to }
+  }
+
+  /**
+   * When `tick` next has work ("Tick pace" in the module doc), or undefined while it must run at the
+   * driver's fast pace. Call it at the end of every step: it also tells `tick` when the next one is
+   * due, so that a planned pause is not taken for a stall of this node's event loop.
+   */
+  nextTickMs(nowMs: number): number | undefined {
+    const at = this.calmUntil(nowMs)
+    if (at !== undefined) {
+      this.tickFromMs = at
+      this.tickPlanned = true
+    } else if (this.tickPlanned) {
+      this.tickFromMs = nowMs
+      this.tickPlanned = false
+    }
+    return at
+  }
+
+  /** The next tick with work for the two calm roles (a lone leader, a quiet worker); undefined for the others. */
+  private calmUntil(nowMs: number): number | undefined {
+    const config = this.config
+    if (config === null || this.status !== 'up') return undefined
+    if (this.leading !== null) {
+      const alone = config.members.length === 1 && config.workers.length === 0 && this.peers.size === 0 && this.cluster !== null
+      // Its lease rests on its own records alone, renewed by each (rule 5): nothing is due before the next.
+      return alone && !this.publishNow && this.previousConfig === null && this.holdsLease(nowMs) ? this.nextPublishMs : undefined
+    }
+    if (!this.quietWorker()) return undefined
+    let at = this.nextPublishMs
+    if (this.publishNow) at = Math.min(at, this.lastPublishMs + this.options.workerRecordMinMs)
+    if (this.behind !== undefined) at = Math.min(at, this.behind.sinceMs + this.options.workerRecordMinMs)
+    // When the leader it follows would time out, so that the node hears of it (ClusterHandle.notify).
+    if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderHeardMs + this.electionTimeoutMs(nowMs) + 1)
+    if (this.forgetScan.of !== this.config) return nowMs
+    return Math.min(at, this.forgetScan.earliestHeardMs + FORGET_AFTER_MS + 1)
   }
 
   /**

@@ -85,6 +85,11 @@ export class SwimPump {
     return this.flush()
   }
 
+  /** When `tick` next has work (SWIM's next deadline, or fresh load figures); undefined before joining: it waits for a peer. */
+  nextTickMs(): number | undefined {
+    return this.joined ? Math.min(this.init.swim.nextDeadlineMs(), this.loadAtMs + this.init.loadEveryMs) : undefined
+  }
+
   receive(from: NodeId, message: SwimMessage, nowMs: number): SwimOut {
     if (!this.joined) return NOTHING
     this.init.swim.receive(from, message, nowMs)
