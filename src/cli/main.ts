@@ -118,7 +118,7 @@ function program(settle: (code: number) => void): Command {
     .option('--voters <n>', 'voters the leader keeps: 1, 3, 5 or 7 (DX_VOTERS; default 3 below 5 members, then 5)')
     .option('--voter-down-ms <ms>', 'a voter down this long is replaced by a live worker (DX_VOTER_DOWN_MS; default 30000)')
     .option('--membership <mode>', 'gossip: every member gossips its record to all; swim: workers are probed instead, for large clusters (DX_MEMBERSHIP; default gossip)')
-    .option('--placement <policy>', 'where the leader runs jobs: wlc, eect, eect-pull, ... (DX_PLACEMENT; default wlc)')
+    .option('--placement <policy>', 'where the leader runs jobs: eect, wlc, eect-pull, ... (DX_PLACEMENT; default eect)')
     .option('--steal <on|off>', 'idle peers take jobs still queued on busier ones, through the leader (DX_STEAL; default on)')
     .option('--retain-jobs <n>', 'finished jobs the leader keeps readable (DX_RETAIN_JOBS; default 10000)')
     .option('--retain-ms <ms>', 'and for how long (DX_RETAIN_MS; default 86400000)')

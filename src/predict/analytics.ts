@@ -304,7 +304,13 @@ export class ClusterAnalytics {
     if (fresh <= 0 || !(d.p50Ms > 0)) return
     const k = Math.min(MAX_MERGED, fresh)
     const sigma = d.p90Ms > d.p50Ms ? Math.log(d.p90Ms / d.p50Ms) / Z90 : 0
-    for (let i = 0; i < k; i++) this.predictor.observe(type, d.p50Ms * Math.exp(sigma * probit((i + 0.5) / k)), node)
+    // From the median outward: the first observations of a node set its speed the most, and an
+    // ascending sweep would start it on the summary's fastest runs.
+    const mid = Math.floor((k - 1) / 2)
+    for (let j = 0; j < k; j++) {
+      const i = j % 2 === 0 ? mid - j / 2 : mid + (j + 1) / 2
+      this.predictor.observe(type, d.p50Ms * Math.exp(sigma * probit((i + 0.5) / k)), node)
+    }
   }
 
   private emit(transitions: readonly AlertTransition[]): void {

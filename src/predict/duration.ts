@@ -5,7 +5,12 @@
  * so what one node teaches applies to every other. Node speeds are themselves estimated from the
  * same observations: a run that took less than the type's predicted work says its node is fast
  * (an EWMA of log(predicted work / duration) per node). Speeds are reported relative to their
- * geometric mean over the nodes seen, so the scale of "work" cannot drift.
+ * geometric mean over the nodes seen, so the scale of "work" cannot drift. A node's learnt speed
+ * is shrunk toward that mean by its evidence (n / (n + SPEED_PRIOR_OBS), empirical Bayes with the
+ * mean as prior), and the evidence of a node without news while the others run decays: a placement
+ * that believes a node slow sends it nothing, so a speed mislearnt on a few noisy early runs would
+ * otherwise never be corrected (the node is starved for good). Forgotten, it looks average again,
+ * gets work, and relearns quickly.
  *
  * Duration hints are noisy estimates in whatever unit the submitter thinks in. Per type (backed off
  * to all types) a decaying least-squares fit of log work on log hint learns what a hint means: its
@@ -76,10 +81,26 @@ const DEFAULT_SPREAD = Math.exp(1.2816)
 const SPEED_MIN = 1 / 64
 const SPEED_MAX = 64
 
+/** Observations a node's speed needs to count half against the prior (the mean speed). */
+const SPEED_PRIOR_OBS = 16
+/** Per node seen: observations of the others a node's evidence stays whole without news of it. */
+const SPEED_FRESH_PER_NODE = 50
+/** Per node seen: observations of the others in which its evidence then halves. */
+const SPEED_STALE_HALF_LIFE_PER_NODE = 25
+
 /** Observations of hinted jobs a fit of log work on log hint needs before it is used. */
 const FIT_MIN = 30
 /** The fitted slope is kept in this range (a hint never counts negatively, nor much more than fully). */
 const SLOPE_MAX = 1.5
+
+interface NodeSpeed {
+  /** EWMA of the node's log speed (on the scale of the others'). */
+  value: number
+  /** Its evidence, in observations (decayed by evidence()). */
+  count: number
+  /** speedObservations at its last observation. */
+  lastAt: number
+}
 
 interface KeyStats {
   readonly histogram: DecayingLogHistogram
@@ -135,8 +156,11 @@ export class DurationPredictor {
   private readonly maxKeys: number
   private readonly keys = new Map<string, KeyStats>()
   private readonly global: KeyStats
-  private readonly logSpeed = new Map<string, { value: number; count: number }>()
-  private logSpeedSum = 0
+  private readonly logSpeed = new Map<string, NodeSpeed>()
+  /** The log speeds' centre, by trust, and the observation count it was computed at. */
+  private centreCache = { value: 0, at: -1 }
+  /** Observations with a node so far: the clock of the speeds' staleness. */
+  private speedObservations = 0
   /** Per node, and over all nodes: EWMA of log(duration / hint). */
   private readonly hintLog = new Map<string, { value: number; count: number }>()
   private globalHintLog: { value: number; count: number } | undefined
@@ -156,8 +180,33 @@ export class DurationPredictor {
   speed(node: string): number {
     const s = this.logSpeed.get(node)
     if (s === undefined) return 1
-    const mean = this.logSpeedSum / this.logSpeed.size
-    return Math.min(SPEED_MAX, Math.max(SPEED_MIN, Math.exp(s.value - mean)))
+    return Math.min(SPEED_MAX, Math.max(SPEED_MIN, Math.exp(this.trust(s) * (s.value - this.centre()))))
+  }
+
+  /** Weight of a node's learnt speed against the prior. */
+  private trust(s: NodeSpeed): number {
+    const evidence = this.evidence(s)
+    return evidence / (evidence + SPEED_PRIOR_OBS)
+  }
+
+  /** The mean log speed, each node weighed by its trust: a node barely known does not move the others. */
+  private centre(): number {
+    if (this.centreCache.at === this.speedObservations) return this.centreCache.value
+    let sum = 0
+    let weight = 0
+    for (const s of this.logSpeed.values()) {
+      const t = this.trust(s)
+      sum += t * s.value
+      weight += t
+    }
+    this.centreCache = { value: weight > 0 ? sum / weight : 0, at: this.speedObservations }
+    return this.centreCache.value
+  }
+
+  /** A node's observations, decayed once the others have run long without news of it. */
+  private evidence(s: NodeSpeed): number {
+    const gap = this.speedObservations - s.lastAt - SPEED_FRESH_PER_NODE * this.logSpeed.size
+    return gap > 0 ? s.count * 2 ** (-gap / (SPEED_STALE_HALF_LIFE_PER_NODE * this.logSpeed.size)) : s.count
   }
 
   /** Nodes with a speed estimate, and their speeds. */
@@ -242,21 +291,18 @@ export class DurationPredictor {
     const expected = hintMs === undefined ? this.read(own!, 'type').p50Ms : (this.hintWork(type, hintMs)?.p50Ms ?? hintMs)
     const sample = Math.log(expected / durationMs)
     const s = this.logSpeed.get(node)
+    // The sample is relative to the centre: the prediction used the mean speed of 1.
+    const target = this.centre() + sample
+    this.speedObservations++
     if (s === undefined) {
-      // Start from the mean, so a new node moves the others' relative speeds as little as possible.
-      const mean = this.logSpeed.size === 0 ? 0 : this.logSpeedSum / this.logSpeed.size
-      const value = mean + sample
-      this.logSpeed.set(node, { value, count: 1 })
-      this.logSpeedSum += value
+      this.logSpeed.set(node, { value: target, count: 1, lastAt: this.speedObservations })
       return
     }
-    // Faster at first, then the steady rate, so a node's speed is learnt within a few runs.
+    // Faster at first (and after a long silence), then the steady rate, so a node's speed is learnt within a few runs.
+    s.count = this.evidence(s)
+    s.lastAt = this.speedObservations
     const alpha = Math.max(this.speedAlpha, 1 / (s.count + 1))
-    // The sample is relative to the node's current speed: the prediction used the mean speed of 1.
-    const target = this.logSpeedSum / this.logSpeed.size + sample
-    const next = s.value + alpha * (target - s.value)
-    this.logSpeedSum += next - s.value
-    s.value = next
+    s.value += alpha * (target - s.value)
     s.count++
   }
 

@@ -156,3 +156,38 @@ test('the expected duration behind an estimate: the log-normal mean through p50 
   assert.equal(meanMs({ p50Ms: 100, p90Ms: 50, source: 'type' }), 100)
   assert.equal(meanMs({ p50Ms: 100, p90Ms: 1e9, source: 'type' }), meanMs({ p50Ms: 100, p90Ms: 1000, source: 'type' }))
 })
+
+test('a speed learnt from a few runs is shrunk toward the mean: one noisy summary cannot set it', () => {
+  const p = new DurationPredictor()
+  for (let i = 0; i < 200; i++) p.observe('t', 100, i % 2 === 0 ? 'a' : 'b')
+  // Four runs at 3.4x the others' duration (a stalled process, a cold start) on a node of the same speed.
+  for (let i = 0; i < 4; i++) p.observe('t', 340, 'c')
+  const learnt = p.speed('c') / p.speed('a')
+  assert.ok(learnt > 0.6 && learnt < 0.95, `a speed from 4 runs should sit between the runs (0.29) and the prior (1): ${learnt}`)
+})
+
+test('a node mislearnt slow and starved is tried again, and relearnt at its true speed', () => {
+  const p = new DurationPredictor()
+  for (let i = 0; i < 200; i++) p.observe('t', 100, i % 2 === 0 ? 'a' : 'b')
+  for (let i = 0; i < 40; i++) p.observe('t', 340, 'c')
+  const mislearnt = p.speed('c') / p.speed('a')
+  assert.ok(mislearnt < 0.7, `40 slow runs are believed: ${mislearnt}`)
+  // A placement that believes it sends it nothing while the others run.
+  for (let i = 0; i < 600; i++) p.observe('t', 100, i % 2 === 0 ? 'a' : 'b')
+  const forgotten = p.speed('c') / p.speed('a')
+  assert.ok(forgotten > 0.8, `without news its speed returns toward the mean, so it gets work again: ${forgotten}`)
+  // Its next runs, at the others' speed, are learnt at once instead of at the steady rate of 2%.
+  for (let i = 0; i < 16; i++) p.observe('t', 100, 'c')
+  const relearnt = p.speed('c') / p.speed('a')
+  assert.ok(relearnt > 0.85 && relearnt < 1.15, `relearnt within one summary's worth of runs: ${relearnt}`)
+})
+
+test('a node slow all along keeps its speed while it runs: the prior fades with evidence', () => {
+  const p = new DurationPredictor()
+  for (let i = 0; i < 3000; i++) {
+    const node = i % 5 === 0 ? 'slow' : i % 2 === 0 ? 'a' : 'b'
+    p.observe('t', node === 'slow' ? 200 : 100, node)
+  }
+  const ratio = p.speed('slow') / p.speed('a')
+  assert.ok(ratio > 0.47 && ratio < 0.53, `speed ratio ${ratio}`)
+})

@@ -10,6 +10,7 @@ import { LeastLoadedPlacement, OVERCOMMIT, type PeerLoad, type PlacementModel } 
 import { createPlacement, PLACEMENT_NAMES } from '../../src/jobs/placement/index.js'
 import { EectPlacement } from '../../src/jobs/placement/policies.js'
 import { residualMs, upperTail, WorkAccounting } from '../../src/jobs/placement/accounting.js'
+import { DurationPredictor } from '../../src/predict/duration.js'
 
 const peer = (node: string, outstanding: number, extra: Partial<PeerLoad> = {}): PeerLoad => ({ node, capacity: 1, outstanding, eventLoopLagMs: 0, leader: false, ...extra })
 const speeds: Record<string, number> = { fast: 2, slow: 0.5 }
@@ -137,4 +138,31 @@ test('work accounting: an attempt past its median still counts its expected resi
   assert.ok(a.backlogMs('n', 1e6) > a.backlogMs('n', 1e5))
   assert.ok(Math.abs(residualMs(1000, 0, 400) - 600) < 1e-9)
   assert.ok(Math.abs(upperTail(0) - 0.5) < 1e-7 && Math.abs(upperTail(1.2816) - 0.1) < 1e-4)
+})
+
+test('eect on learnt speeds does not starve a fast node whose first runs were slow (the half-speed failure, issue 11)', () => {
+  // Three nodes of 16 slots, a job every 25 ms (~1/20 of capacity), 100 ms jobs on a and b and on
+  // c, whose first 16 runs took 340 ms (a stalled host). Each completion feeds the predictor.
+  const predictor = new DurationPredictor()
+  const eect = new EectPlacement(predictor, new SeededRandom(5))
+  const running: Array<{ node: string; endsAt: number }> = []
+  const placed: Record<string, number> = { a: 0, b: 0, c: 0 }
+  for (let i = 0; i < 40; i++) predictor.observe('t', 100, i % 2 === 0 ? 'a' : 'b')
+  for (let i = 0; i < 16; i++) predictor.observe('t', 340, 'c')
+  assert.ok(predictor.speed('c') / predictor.speed('a') < 0.75, 'c starts mislearnt')
+  for (let now = 0; now < 60_000; now += 25) {
+    for (let j = running.length - 1; j >= 0; j--) {
+      if (running[j]!.endsAt > now) continue
+      eect.released(running[j]!.node, 't', now)
+      predictor.observe('t', 100, running[j]!.node)
+      running.splice(j, 1)
+    }
+    const candidates = ['a', 'b', 'c'].map((node) => peer(node, running.filter((r) => r.node === node).length, { capacity: 16 }))
+    const node = eect.choose('t', candidates, { id: `j${now}`, nowMs: now, wallMs: now, durationHintMs: null, deadline: null })!
+    if (now >= 30_000) placed[node]!++
+    running.push({ node, endsAt: now + 100 })
+  }
+  const ratio = predictor.speed('c') / predictor.speed('a')
+  assert.ok(ratio > 0.85 && ratio < 1.15, `c relearnt at its true speed: ${ratio}`)
+  assert.ok(placed.c! > 0.2 * (placed.a! + placed.b! + placed.c!), `c gets its share in the second half: ${JSON.stringify(placed)}`)
 })

@@ -8,7 +8,7 @@ export const PLACEMENT_NAMES = ['wlc', 'eect', 'eect-pull', 'p2c', 'least-loaded
 export type PlacementName = (typeof PLACEMENT_NAMES)[number]
 
 /** The policy a cluster uses when none is named (the simulator's winner; see README "Placement"). */
-export const DEFAULT_PLACEMENT: PlacementName = 'wlc'
+export const DEFAULT_PLACEMENT: PlacementName = 'eect'
 
 /** What a policy may use besides the candidates. */
 export interface PlacementDeps {
