@@ -219,6 +219,13 @@ test("a member that is not the leader cannot drive the other peers' system actor
     'the in-process node to be an up member',
   )
   assert.notEqual((await running[0]!.status())!.leader?.nodeId, self, 'the newcomer does not lead')
+  // Being an up member in the others' view does not mean the newcomer has dialled each of them yet.
+  await waitFor(
+    () => member!.network.peers(),
+    (connected) => ids.every((id) => connected.includes(id)),
+    30_000,
+    'the in-process node to be connected to both peers',
+  )
   const before = await Promise.all(running.map(shape))
   const counted = await Promise.all(running.map(refusals))
 
