@@ -211,9 +211,10 @@ export function clusterActor(init: ClusterActorInit) {
       }
 
       /**
-       * Sends a record where the core says: point to point to `to` (the voters' path), or to all.
-       * A voter this node sees up but cannot reach (no connection yet) would miss it, so the record
-       * goes to all as well. With no peer at all (a founder alone) it is not even encoded.
+       * Sends a record where the core says: point to point to `to` (the voters' and the leader's
+       * path), or to all. A target this node sees up or joining but cannot reach (no connection
+       * yet) would miss it, so the record goes to all as well. With no peer at all (a founder
+       * alone) it is not even encoded.
        */
       const send = (record: MemberRecord, to: readonly NodeId[] | undefined): void => {
         if (to === undefined && network.peers().length === 0) {
@@ -225,8 +226,12 @@ export function clusterActor(init: ClusterActorInit) {
         if (to !== undefined) {
           const nowMs = clock.monotonicMs()
           let missed = false
-          for (const id of to) if (!network.send(id, CLUSTER_RECORD_PROTOCOL, payload) && core.memberState(id, nowMs) === 'up') missed = true
-          records.paths.voters++
+          for (const id of to) {
+            if (network.send(id, CLUSTER_RECORD_PROTOCOL, payload)) continue
+            const state = core.memberState(id, nowMs)
+            if (state === 'up' || state === 'joining') missed = true
+          }
+          records.paths.direct++
           if (!missed) return
           records.paths.fallback++
         } else records.paths.topic++

@@ -80,11 +80,14 @@
  * second at 50 nodes (simulator). So a voter that does not lead sends its records point to point
  * (Ready.to, CLUSTER_RECORD_PROTOCOL over the peer channel SWIM uses, whose handshake authenticates
  * the sender, so no signature) to the other voters of its configuration and to the leader it
- * follows (named apart: a leader that removed itself is no longer a voter). Everyone else
- * publishes to all as before: the
- * leader (its records carry the leader, epoch, lease, configuration and identity to every node,
- * at gossip rate, and at once on a change: a new configuration, stepping down), joiners (they know
- * no voters yet) and workers (their sparse records carry their addresses and job types). A voter
+ * follows (named apart: a leader that removed itself is no longer a voter). The leader's records
+ * carry the leader, epoch, lease, configuration and identity to every node, at gossip rate and at
+ * once on a change (a new configuration, stepping down), so it sends them point to point to every
+ * node it knows of: on the topic each one cost a signature and was relayed by every mesh member to
+ * its mesh neighbours, about D + 1 frames a record on every node instead of one. A target that is
+ * up or joining but not connected (a joiner that knows only its bootstrap peer) makes the driver
+ * publish to all as well. Everyone else publishes to all as before: joiners (they know no voters
+ * yet) and workers (their sparse records carry their addresses and job types). A voter
  * that has seen a newer configuration than it holds publishes to all until it holds it, so that
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
  * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
@@ -729,13 +732,20 @@ export class ClusterCore {
   }
 
   /**
-   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', a voter
-   * that does not lead and holds the newest configuration it has seen sends them only to the
-   * other voters and the leader it follows; everyone else, to all.
+   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', the leader
+   * sends them to every node it knows of, and a voter that does not lead, to the other voters and
+   * the leader it follows, each while it holds the newest configuration it has seen; everyone
+   * else, to all.
    */
   private audience(): readonly NodeId[] | undefined {
     const config = this.config
-    if (this.options.membership !== 'swim' || config === null || this.leading !== null || this.newerSeen !== undefined || !this.isVoter(this.self)) return undefined
+    if (this.options.membership !== 'swim' || config === null || this.newerSeen !== undefined) return undefined
+    if (this.leading !== null) {
+      const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
+      to.delete(this.self)
+      return to.size === 0 ? undefined : [...to]
+    }
+    if (!this.isVoter(this.self)) return undefined
     const to = config.members.filter((m) => m !== this.self)
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)

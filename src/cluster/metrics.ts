@@ -16,8 +16,8 @@ export class RecordStats {
   sent = 0
   received = 0
   invalid = 0
-  /** How the records made went out: `sent` is topic + voters (voters' path, fallback included). */
-  readonly paths = { topic: 0, voters: 0, fallback: 0, nobody: 0 }
+  /** How the records made went out: `sent` is topic + direct (fallback included in direct). */
+  readonly paths = { topic: 0, direct: 0, fallback: 0, nobody: 0 }
 }
 
 export interface ClusterMetricsSources {
@@ -36,7 +36,7 @@ export function registerClusterMetrics(metrics: Metrics, src: ClusterMetricsSour
   })
   metrics.counter(
     'dx_cluster_record_paths_total',
-    "This node's records by path: topic (to all), voters (point to point to the voters), fallback (a voter unreachable, so to all as well), nobody (no peer: not encoded)",
+    "This node's records by path: topic (to all), direct (point to point: a voter's to the voters, the leader's to every node), fallback (a target unreachable, so to all as well), nobody (no peer: not encoded)",
     ['path'],
     (set) => {
       for (const [path, n] of Object.entries(records.paths)) set(n, { path })

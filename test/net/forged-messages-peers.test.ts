@@ -221,7 +221,7 @@ test("a member that is not the leader cannot drive the other peers' system actor
   assert.notEqual((await running[0]!.status())!.leader?.nodeId, self, 'the newcomer does not lead')
   // Being an up member in the others' view does not mean the newcomer has dialled each of them yet.
   await waitFor(
-    () => member!.network.peers(),
+    async () => member!.network.peers(),
     (connected) => ids.every((id) => connected.includes(id)),
     30_000,
     'the in-process node to be connected to both peers',

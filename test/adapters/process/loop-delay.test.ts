@@ -86,3 +86,24 @@ test('many short tasks keep the timer on and read far below their total busy tim
     monitor.stop()
   }
 })
+
+test('the p99 alone shows a block as the full summary does', async () => {
+  const monitor = new LoopDelayMonitor()
+  const full = monitor.reader()
+  const p99 = monitor.reader()
+  try {
+    for (const blockMs of [30, 70]) {
+      full.take()
+      p99.takeP99Ms()
+      spin(blockMs)
+      await sleep(5)
+      // The p99 reader closes the window with the block; the full one sees it plus its own near-empty close.
+      const alone = p99.takeP99Ms()
+      const summary = full.take()
+      assert.ok(alone >= blockMs * 0.9 && alone <= summary.maxMs, `a ${blockMs} ms block: p99 alone ${alone}, full ${JSON.stringify(summary)}`)
+      assert.ok(summary.p99Ms >= blockMs * 0.9, `a ${blockMs} ms block in the full summary: ${summary.p99Ms}`)
+    }
+  } finally {
+    monitor.stop()
+  }
+})
