@@ -11,7 +11,8 @@
  * - attempts are not logged: a new leader re-queues every job without a final record, so execution
  *   is at least once, while the recorded result stays exactly once.
  *
- * Scheduling: ready jobs wait in a priority queue (higher priority first, then submission order);
+ * Scheduling: ready jobs wait in a priority queue (higher priority first, then submission order,
+ * or with `order: 'critical-path'` latest start time, so workflows run along their critical paths);
  * placement picks a peer among those that registered the type, by the attempts this leader has
  * outstanding there; each attempt has a timeout, after which it is aborted and retried with
  * exponential backoff and jitter, or failed; jobs with dependencies wait for them and fail if one
