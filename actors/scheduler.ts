@@ -132,6 +132,10 @@ export interface SchedulerInit {
   slots?: (type: string) => number
   /** A node's learnt speed relative to the others, for stealing only where it pays (1 for all when absent). */
   speed?: (node: NodeId) => number
+  /** How ready jobs of equal priority are ordered (fifo when absent; SchedulerCoreOptions.order). */
+  order?: 'fifo' | 'critical-path'
+  /** Predicted duration of a job of a type, for critical-path order. */
+  duration?: (type: string, hintMs: number | null) => number
   /** Where the node counts its schedulers' replays and pauses (kept across incarnations). */
   stats: SchedulerStats
 }
@@ -183,6 +187,8 @@ export function schedulerActor(init: SchedulerInit) {
           steal: init.steal ?? true,
           ...(init.slots === undefined ? {} : { slots: init.slots }),
           ...(init.speed === undefined ? {} : { speed: init.speed }),
+          ...(init.order === undefined ? {} : { order: init.order }),
+          ...(init.duration === undefined ? {} : { duration: init.duration }),
         })
       const jobLog = await init.jobLog.open({ signal: ctx.signal })
       ctx.onStop(() => jobLog.close())

@@ -27,7 +27,7 @@ const USAGE = `usage:
   distributex sim swarm  --seeds 1..500 [same options] [--out DIR] [--jobs 2] [--quiet] [--progress]
                          --quiet prints failures only; --progress draws seeds done on stderr
                          (shown on a terminal with --quiet; one process only, not with --jobs)
-  distributex sim compare --scenario S2 [--policies wlc,wlc+steal,eect,eect-pull+rank,...] [--seeds 1..5] [--tasks 20000]
+  distributex sim compare --scenario S2 [--policies wlc,wlc+steal,eect,eect-pull+rank,eect-pull+cp,...] [--seeds 1..5] [--tasks 20000]
                          [--overcommit N|inf] [--loads 0.5,0.8,0.9] [--report out.html]
                          placement policies on identical seeds (scenarios: ${Object.keys(PLACEMENT_SCENARIOS).join(', ')})
   distributex sim replay FILE
@@ -106,9 +106,12 @@ async function cmdCompare(values: Values): Promise<number> {
   const policies = values.policies === undefined ? COMPARE_POLICIES : values.policies.split(',').map((p) => p.trim())
   for (const p of policies) {
     const [policy, modifier] = p.split('+')
-    if ((policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) || (modifier !== undefined && modifier !== 'rank' && modifier !== 'steal'))
+    if (
+      (policy !== 'oracle' && !(PLACEMENT_NAMES as readonly string[]).includes(policy!)) ||
+      (modifier !== undefined && modifier !== 'rank' && modifier !== 'steal' && modifier !== 'cp')
+    )
       throw new UsageError(
-        `unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank) or +steal (idle nodes steal queued attempts)`,
+        `unknown policy ${JSON.stringify(p)}; known: ${PLACEMENT_NAMES.join(', ')}, oracle, each optionally with +rank (priority = HEFT upward rank) +steal (idle nodes steal queued attempts) or +cp (the leader's queue in critical-path order)`,
       )
   }
   const seeds = values.seeds === undefined ? [1, 2, 3] : parseSeeds(values.seeds)

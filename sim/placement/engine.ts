@@ -11,7 +11,8 @@
  * core releases a task when its dependencies finish) and the JCTs are per workflow (its makespan:
  * arrival to its last task's finish). A policy name may end in `+rank`: the submitter then gives
  * each task HEFT's upward rank (from the hints) as its priority, which orders the leader's queue;
- * with `+steal`, idle nodes steal attempts waiting in overcommitted nodes' queues (answered at once).
+ * with `+steal`, idle nodes steal attempts waiting in overcommitted nodes' queues (answered at once);
+ * with `+cp`, the leader's queue runs ready tasks in critical-path order (SchedulerCoreOptions.order).
  *
  * Deterministic: everything is drawn from one seeded Random; the same (scenario, policy, seed)
  * gives the same result. Time unit: ms, with the mean job taking WORK_MS on a node of speed 1.
@@ -24,6 +25,7 @@ import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobSpec } from '../../src/jobs/types.js'
 import { DurationPredictor } from '../../src/predict/duration.js'
 import { MinHeap } from '../../src/util/heap.js'
+import type { Random } from '../../src/env/types.js'
 import { exponential, googleSpeeds, normal, randomDag, SizeSampler, upwardRanks, type SizeDist } from './workload.js'
 
 /** Mean work of a job, ms at speed 1. */
@@ -70,7 +72,7 @@ export interface PolicyRun {
   readonly completed: number
 }
 
-/** A policy name, or `oracle` (eect with exact hints and known speeds), optionally with `+rank` or `+steal` (idle nodes steal queued attempts). */
+/** A policy name, or `oracle` (eect with exact hints and known speeds), optionally with `+rank`, `+steal` (idle nodes steal queued attempts) or `+cp` (critical-path order). */
 export type SimPolicy = string
 
 interface Node {
@@ -115,22 +117,64 @@ class OracleModel implements PlacementModel {
   }
 }
 
+/**
+ * The arrivals of a scenario and seed: node speeds, then each arrival's tasks (dependencies and
+ * drawn sizes) and the gap to the next. Its streams do not depend on the policy, so every policy
+ * (and the offline HEFT reference, heft.ts) sees the same jobs.
+ */
+export class ArrivalStream {
+  readonly speeds: number[]
+  private readonly sizes: SizeSampler
+  private readonly arrivalsRandom: Random
+  private readonly dagRandom: Random
+  private readonly meanGap: number
+  private mmppHigh = false
+  private mmppSwitchAt = 0
+
+  constructor(
+    private readonly scenario: PlacementScenario,
+    random: Random,
+  ) {
+    this.speeds = scenario.speeds === 'google' ? googleSpeeds(scenario.nodes, random.fork('speeds')) : new Array<number>(scenario.nodes).fill(1)
+    this.sizes = new SizeSampler(scenario.sizes, random.fork('sizes'))
+    this.arrivalsRandom = random.fork('arrivals')
+    this.dagRandom = random.fork('dag')
+    const totalSpeed = this.speeds.reduce((a, b) => a + b, 0) * scenario.capacity
+    const tasksPerArrival = scenario.dag === undefined ? 1 : (2 + scenario.dag.maxTasks) / 2
+    this.meanGap = (WORK_MS * tasksPerArrival) / (scenario.rho * totalSpeed)
+  }
+
+  /** The next arrival's tasks in topological order, at most `left` of them. */
+  tasks(left: number): { deps: number[][]; drawn: Array<{ type: string; size: number }> } {
+    const dag = this.scenario.dag
+    const deps = dag === undefined ? [[]] : randomDag(this.dagRandom, Math.min(left, this.dagRandom.int(2, dag.maxTasks)))
+    return { deps, drawn: deps.map(() => this.sizes.draw()) }
+  }
+
+  /** The time from an arrival at `now` to the next. */
+  gap(now: number): number {
+    if (this.scenario.arrivals !== 'mmpp') return exponential(this.arrivalsRandom, this.meanGap)
+    // Two states, mean sojourn 100 jobs' time; the high state arrives 9x faster, chosen so the mean rate matches rho.
+    if (now >= this.mmppSwitchAt) {
+      this.mmppHigh = !this.mmppHigh
+      this.mmppSwitchAt = now + exponential(this.arrivalsRandom, 100 * WORK_MS)
+    }
+    const low = this.meanGap * 5
+    return exponential(this.arrivalsRandom, this.mmppHigh ? low / 9 : low)
+  }
+}
+
 export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, seed: number): PolicyRun {
   const random = new SeededRandom(`placement:${scenario.name}:${seed}`)
-  // The workload streams do not depend on the policy, so every policy sees the same jobs.
-  const speeds = scenario.speeds === 'google' ? googleSpeeds(scenario.nodes, random.fork('speeds')) : new Array<number>(scenario.nodes).fill(1)
-  const sizes = new SizeSampler(scenario.sizes, random.fork('sizes'))
-  const arrivalsRandom = random.fork('arrivals')
+  const stream = new ArrivalStream(scenario, random)
+  const speeds = stream.speeds
   const noise = random.fork('noise')
   const phases = random.fork('phases')
   const nodes: Node[] = speeds.map((speed, i) => ({ id: `n${String(i).padStart(3, '0')}`, speed, queue: [], running: 0, busyMs: 0, gossip: { atMs: 0, running: 0, queued: 0 } }))
-  const totalSpeed = speeds.reduce((a, b) => a + b, 0) * scenario.capacity
-  const dagRandom = random.fork('dag')
-  const tasksPerArrival = scenario.dag === undefined ? 1 : (2 + scenario.dag.maxTasks) / 2
-  const meanGap = (WORK_MS * tasksPerArrival) / (scenario.rho * totalSpeed)
 
   const [base, modifier] = policy.split('+') as [string, string | undefined]
   const ranked = modifier === 'rank'
+  const criticalPath = modifier === 'cp'
   const stealing = modifier === 'steal'
   const oracle = base === 'oracle'
   const predictor = new DurationPredictor()
@@ -142,6 +186,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
     retention: { maxFinished: 1000, maxAgeMs: Infinity },
     steal: stealing,
     speed: (node) => model.speed(node),
+    ...(criticalPath ? { order: 'critical-path' as const, duration: (type: string, hintMs: number | null) => model.predict(type, null, hintMs).p50Ms } : {}),
   })
   const types = new Set<string>()
 
@@ -163,8 +208,6 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
   let submitted = 0
   let now = 0
   let lastFinish = 0
-  let mmppHigh = false
-  let mmppSwitchAt = 0
   const byId = new Map(nodes.map((n, i) => [n.id, i]))
   const candidates = (): Candidate[] => nodes.map((n) => ({ node: n.id, capacity: scenario.capacity, types, eventLoopLagMs: 0, gossip: n.gossip }))
 
@@ -206,9 +249,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
     now = e.at
     switch (e.kind) {
       case 'arrival': {
-        const tasks = scenario.dag === undefined ? 1 : Math.min(scenario.jobs - submitted, dagRandom.int(2, scenario.dag.maxTasks))
-        const deps = scenario.dag === undefined ? [[]] : randomDag(dagRandom, tasks)
-        const drawn = deps.map(() => sizes.draw())
+        const { deps, drawn } = stream.tasks(scenario.jobs - submitted)
         const hints = drawn.map((d) => (scenario.hintNoise === null ? undefined : Math.max(1, d.size * WORK_MS * Math.exp(oracle ? 0 : normal(noise) * scenario.hintNoise))))
         const ranks = ranked
           ? upwardRanks(
@@ -217,7 +258,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
             )
           : undefined
         const wf = `w${arrivals++}`
-        if (scenario.dag !== undefined) workflows.set(wf, { arrival: now, left: tasks })
+        if (scenario.dag !== undefined) workflows.set(wf, { arrival: now, left: deps.length })
         const ids = deps.map(() => `j${submitted++}`)
         const specs: JobSpec[] = deps.map((ds, i) => {
           const { type, size } = drawn[i]!
@@ -239,19 +280,7 @@ export function runPlacement(scenario: PlacementScenario, policy: SimPolicy, see
         core.submit(specs, types)
         perform()
         dispatch()
-        if (submitted < scenario.jobs) {
-          let gap: number
-          if (scenario.arrivals === 'mmpp') {
-            // Two states, mean sojourn 100 jobs' time; the high state arrives 9x faster, chosen so the mean rate matches rho.
-            if (now >= mmppSwitchAt) {
-              mmppHigh = !mmppHigh
-              mmppSwitchAt = now + exponential(arrivalsRandom, 100 * WORK_MS)
-            }
-            const low = meanGap * 5
-            gap = exponential(arrivalsRandom, mmppHigh ? low / 9 : low)
-          } else gap = exponential(arrivalsRandom, meanGap)
-          at({ at: now + gap, kind: 'arrival' })
-        }
+        if (submitted < scenario.jobs) at({ at: now + stream.gap(now), kind: 'arrival' })
         break
       }
       case 'done': {

@@ -120,6 +120,7 @@ function program(settle: (code: number) => void): Command {
     .option('--membership <mode>', 'gossip: every member gossips its record to all; swim: workers are probed instead, for large clusters (DX_MEMBERSHIP; default gossip)')
     .option('--placement <policy>', 'where the leader runs jobs: eect, wlc, eect-pull, ... (DX_PLACEMENT; default eect)')
     .option('--steal <on|off>', 'idle peers take jobs still queued on busier ones, through the leader (DX_STEAL; default on)')
+    .option('--job-order <order>', 'fifo, or critical-path: workflows of dependent jobs by latest start time (DX_JOB_ORDER; default fifo)')
     .option('--retain-jobs <n>', 'finished jobs the leader keeps readable (DX_RETAIN_JOBS; default 10000)')
     .option('--retain-ms <ms>', 'and for how long (DX_RETAIN_MS; default 86400000)')
     .option('--alert-webhook <url>', 'an http(s) URL the leader posts alerts to (DX_ALERT_WEBHOOK)')

@@ -11,7 +11,8 @@
  * - attempts are not logged: a new leader re-queues every job without a final record, so execution
  *   is at least once, while the recorded result stays exactly once.
  *
- * Scheduling: ready jobs wait in a priority queue (higher priority first, then submission order);
+ * Scheduling: ready jobs wait in a priority queue (higher priority first, then submission order,
+ * or with `order: 'critical-path'` latest start time, so workflows run along their critical paths);
  * placement picks a peer among those that registered the type, by the attempts this leader has
  * outstanding there; each attempt has a timeout, after which it is aborted and retried with
  * exponential backoff and jitter, or failed; jobs with dependencies wait for them and fail if one
@@ -69,6 +70,12 @@ export const MAX_QUEUED = 100_000
 /** How long the leader waits for a holder's answer to a steal; after that the thief's slot is offered again (a lost "yes" is covered by the attempt's timeout). */
 export const STEAL_ANSWER_MS = 2000
 
+/** Ancestors an admitted job raises the upward rank of, at most, along one path (a long chain would otherwise cost its length per job). */
+const RANK_DEPTH_MAX = 64
+
+/** A job's duration for critical-path order when neither a hint nor a `duration` estimate is given (the predictor's default). */
+const DEFAULT_DURATION_MS = 500
+
 /** Jobs a dispatch round may set aside (no room for their type) before it stops scanning. */
 const SCAN_MAX_BLOCKED = 256
 
@@ -107,6 +114,18 @@ export interface SchedulerCoreOptions {
   readonly slots?: (type: string) => number
   /** A node's speed relative to the others (1 when unknown): a steal must let the job finish sooner. */
   readonly speed?: (node: NodeId) => number
+  /**
+   * How ready jobs of equal priority are ordered. 'fifo' (default): by submission. 'critical-path':
+   * by latest start time, as in HEFT's upward rank applied to a stream of workflows: a job's
+   * workflow should finish by its root's ready time plus the root's upward rank (its duration plus
+   * the longest path of durations through its dependents), and the job should start its own rank
+   * before that. Older workflows and jobs on a critical path go first, so a workflow's long chain is
+   * not queued behind newer workflows' side branches (the simulator's S7-DAG, T9). A job without
+   * dependencies or dependents is keyed by the time it became ready, so independent jobs stay FIFO.
+   */
+  readonly order?: 'fifo' | 'critical-path'
+  /** Predicted duration (ms) of a job of `type` for critical-path order; default: the hint, else 500 ms. */
+  readonly duration?: (type: string, hintMs: number | null) => number
 }
 
 /** One page of a listing: `next` continues it, null at the end. */
@@ -173,6 +192,22 @@ interface Job {
   stealTried: string | null
   /** The job's place in submission order. */
   readonly slot: Slot
+  /** Its place in critical-path order; null under FIFO order. */
+  readonly path: PathOrder | null
+}
+
+/** A job's critical-path order (`SchedulerCoreOptions.order`). */
+interface PathOrder {
+  /** Predicted duration (ms). */
+  readonly ownMs: number
+  /** Upward rank: own duration plus the longest path through the dependents admitted so far. */
+  rank: number
+  /** Monotonic time it first became ready; NaN before. */
+  readyAt: number
+  /** When its workflow should finish if nothing on its critical path waited; NaN until asked. */
+  finishBy: number
+  /** Latest start time (finishBy - rank), fixed when it first queues: the smallest runs first. */
+  key: number
 }
 
 /** A place in submission order; `job` is cleared when the job leaves memory. */
@@ -184,7 +219,7 @@ interface Slot {
 export class SchedulerCore {
   private readonly jobs = new Map<string, Job>()
   private readonly idempotency = new Map<string, string>()
-  private readonly queue = new MinHeap<Job>((a, b) => a.spec.options.priority > b.spec.options.priority || (a.spec.options.priority === b.spec.options.priority && a.seq < b.seq))
+  private readonly queue: MinHeap<Job>
   private readonly retries = new MinHeap<Job>((a, b) => a.retryAt < b.retryAt)
   private readonly timeouts = new MinHeap<{ job: Job; key: string; at: number }>((a, b) => a.at < b.at)
   /** The timeout queue's size at which stale entries are swept out: twice what the last sweep kept. */
@@ -213,6 +248,7 @@ export class SchedulerCore {
   private readonly stealing: boolean
   private readonly slotsOf: (type: string) => number
   private readonly speedOf: (node: NodeId) => number
+  private readonly durationOf: ((type: string, hintMs: number | null) => number) | null
   /** Steals asked and not answered, by the attempt asked about: the thief it would go to, and when it was asked. */
   private readonly steals = new Map<string, { job: Job; from: NodeId; to: Candidate; atMs: number }>()
 
@@ -230,6 +266,15 @@ export class SchedulerCore {
     this.stealing = options.steal === true
     this.slotsOf = options.slots ?? (() => 1)
     this.speedOf = options.speed ?? (() => 1)
+    this.durationOf = options.order === 'critical-path' ? (options.duration ?? ((_type, hintMs) => hintMs ?? DEFAULT_DURATION_MS)) : null
+    this.queue =
+      this.durationOf === null
+        ? new MinHeap<Job>((a, b) => a.spec.options.priority > b.spec.options.priority || (a.spec.options.priority === b.spec.options.priority && a.seq < b.seq))
+        : new MinHeap<Job>(
+            (a, b) =>
+              a.spec.options.priority > b.spec.options.priority ||
+              (a.spec.options.priority === b.spec.options.priority && (a.path!.key < b.path!.key || (a.path!.key === b.path!.key && a.seq < b.seq))),
+          )
     this.expired = new ExpiredIds(Math.max(1024, this.retention.maxFinished))
     placement.reset?.()
   }
@@ -651,6 +696,11 @@ export class SchedulerCore {
       finishedAt: 0,
       stealTried: null,
       slot: { seq: this.seq - 1, job: undefined },
+      path: null,
+    }
+    if (this.durationOf !== null) {
+      const ownMs = this.durationOf(spec.type, spec.options.durationHintMs ?? null)
+      ;(job as { path: PathOrder | null }).path = { ownMs, rank: ownMs, readyAt: NaN, finishBy: NaN, key: NaN }
     }
     job.slot.job = job
     assert(this.order.length === 0 || this.order[this.order.length - 1]!.seq < job.seq, 'jobs are held out of submission order')
@@ -678,12 +728,47 @@ export class SchedulerCore {
         dep.dependents.push(job.spec.id)
       }
     }
+    if (job.path !== null) this.raiseRanks(job)
     if (job.waitingOn === 0) this.enqueue(job)
+  }
+
+  /** Critical-path order: a newly admitted job lengthens the paths through its ancestors (up to RANK_DEPTH_MAX levels). */
+  private raiseRanks(job: Job): void {
+    const stack: Array<{ job: Job; depth: number }> = [{ job, depth: 0 }]
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      if (next.depth >= RANK_DEPTH_MAX) continue
+      for (const depId of next.job.spec.options.dependsOn) {
+        const dep = this.jobs.get(depId)
+        if (dep?.path == null) continue
+        const rank = dep.path.ownMs + next.job.path!.rank
+        if (rank <= dep.path.rank) continue
+        dep.path.rank = rank
+        stack.push({ job: dep, depth: next.depth + 1 })
+      }
+    }
+  }
+
+  /** Critical-path order: when the job's workflow should finish, asked first when a dependent queues (its rank has grown by then). */
+  private finishBy(path: PathOrder): number {
+    if (Number.isNaN(path.finishBy)) path.finishBy = path.readyAt + path.rank
+    return path.finishBy
   }
 
   private enqueue(job: Job): void {
     assert((job.status === 'waiting' || job.status === 'retrying') && job.waitingOn === 0, 'queued a job that is not durable, or still waits on a dependency')
     job.status = 'queued'
+    const path = job.path
+    if (path !== null && Number.isNaN(path.readyAt)) {
+      path.readyAt = this.lastNowMs
+      // A dependent inherits its workflow's finish time (the latest of its dependencies'); a root's is settled later, see finishBy.
+      let finishBy = -Infinity
+      for (const depId of job.spec.options.dependsOn) {
+        const dep = this.jobs.get(depId)
+        if (dep?.path != null && !Number.isNaN(dep.path.readyAt)) finishBy = Math.max(finishBy, this.finishBy(dep.path))
+      }
+      if (finishBy !== -Infinity) path.finishBy = finishBy
+      path.key = finishBy === -Infinity ? path.readyAt : finishBy - path.rank
+    }
     this.queue.push(job)
   }
 

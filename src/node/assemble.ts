@@ -83,6 +83,8 @@ export interface NodeInit {
   maxQueued?: number
   /** Whether idle peers take attempts still queued on overcommitted ones (default true). */
   steal?: boolean
+  /** How the leader orders ready jobs of equal priority (default fifo; SchedulerCoreOptions.order). */
+  jobOrder?: 'fifo' | 'critical-path'
   /** How long finished jobs stay in the leader's memory (by count and age). */
   retention?: Retention
   /** When the leader snapshots its state into the job log and lets the log compact. */
@@ -231,6 +233,9 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
           ...(init.steal === undefined ? {} : { steal: init.steal }),
           slots: (type) => slotsByType.get(type) ?? 1,
           speed: (node) => analytics.speed(node),
+          ...(init.jobOrder === 'critical-path'
+            ? { order: 'critical-path' as const, duration: (type: string, hintMs: number | null) => analytics.predict(type, null, hintMs).p50Ms }
+            : {}),
           ...(init.retention === undefined ? {} : { retention: init.retention }),
           ...(init.snapshot === undefined ? {} : { snapshot: init.snapshot }),
           stats,

@@ -62,6 +62,8 @@ export interface NodeConfig {
   placement: PlacementName
   /** Whether idle peers take attempts still queued on overcommitted ones (work stealing). */
   steal: boolean
+  /** How the leader orders ready jobs of equal priority (SchedulerCoreOptions.order). */
+  jobOrder: 'fifo' | 'critical-path'
   /** Where alerts are posted as JSON, if anywhere. */
   alertWebhook: string | undefined
 }
@@ -138,6 +140,7 @@ export interface RawSettings {
   redisCaFile?: string
   placement?: string
   steal?: string
+  jobOrder?: string
   alertWebhook?: string
 }
 
@@ -175,6 +178,7 @@ const ENV: Record<keyof RawSettings, string> = {
   redisCaFile: 'DX_REDIS_CA_FILE',
   placement: 'DX_PLACEMENT',
   steal: 'DX_STEAL',
+  jobOrder: 'DX_JOB_ORDER',
   alertWebhook: 'DX_ALERT_WEBHOOK',
 }
 
@@ -223,6 +227,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   if (membership !== 'gossip' && membership !== 'swim') throw new ConfigError(`membership: ${membership} is not gossip or swim`)
   const steal = pick('steal') ?? 'on'
   if (steal !== 'on' && steal !== 'off') throw new ConfigError(`steal: ${steal} is not on or off`)
+  const jobOrder = pick('jobOrder') ?? 'fifo'
+  if (jobOrder !== 'fifo' && jobOrder !== 'critical-path') throw new ConfigError(`jobOrder: ${jobOrder} is not fifo or critical-path`)
   const alertWebhook = pick('alertWebhook')
   if (alertWebhook !== undefined && !/^https?:\/\/[^\s]+$/.test(alertWebhook)) throw new ConfigError(`alertWebhook: ${alertWebhook} is not an http:// or https:// URL`)
   const logLevel = pick('logLevel') ?? 'info'
@@ -253,6 +259,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     redis: redisSettings(pick, env, cacheText),
     placement,
     steal: steal === 'on',
+    jobOrder,
     alertWebhook,
   }
 }
@@ -399,6 +406,7 @@ const KINDS: Record<keyof RawSettings, 'text' | 'number' | 'list'> = {
   retainMs: 'number',
   placement: 'text',
   steal: 'text',
+  jobOrder: 'text',
   alertWebhook: 'text',
   jobLog: 'text',
   cache: 'text',

@@ -120,6 +120,7 @@ async function startParts(
       retention: config.retention,
       placement: config.placement,
       steal: config.steal,
+      jobOrder: config.jobOrder,
     },
   )
   parts.add('runtime', (options) => node.stop(options))

@@ -5,12 +5,13 @@
  * (gossip), wlc (speed-weighted least connections with accounting) and the oracle; then the other
  * targets' scenarios (T4 staleness, T5 rho 0.9, T6 noise, T7 homogeneous stale vs central FIFO,
  * which is wlc with overcommit 1: a node gets a job only when idle; T9 workflows of dependent
- * tasks); then the load forecast's MASE and the alerts' recall, lead and false-alert rate on the
+ * tasks, with critical-path order, and offline HEFT with exact sizes as the reference); then the load forecast's MASE and the alerts' recall, lead and false-alert rate on the
  * ramp study. Policies alternate per seed (A B A B). Prints one JSON line last; each R is eect's P99
  * divided by that policy's.
  */
 import { runPlacement, type PlacementScenario } from '../../sim/placement/engine.js'
 import { PLACEMENT_SCENARIOS } from '../../sim/placement/scenarios.js'
+import { heftOffline } from '../../sim/placement/heft.js'
 import { runRampStudy } from '../../sim/placement/ramps.js'
 import { loadForecaster, TrackedForecaster } from '../../src/predict/forecast.js'
 
@@ -46,7 +47,19 @@ const s7 = matrix(S['S7-homog-stale']!, ['eect', 'eect-pull'], 3)
 const s7fifo = matrix({ ...S['S7-homog-stale']!, name: 'S7-central-fifo', overcommit: 1 }, ['wlc'], 3)
 const types = matrix(S['S2-types']!, ['wlc', 'eect'], 3)
 const bounded = matrix(S['S2-bounded']!, ['least-loaded', 'wlc', 'eect', 'eect-pull'], 3)
-const dag = matrix(S['S7-DAG']!, ['wlc', 'eect', 'eect-pull', 'eect-pull+rank', 'oracle'], 3)
+const dag = matrix(S['S7-DAG']!, ['wlc', 'eect', 'eect-pull', 'eect-pull+rank', 'eect-pull+cp', 'oracle'], 3)
+// The offline reference of T9: HEFT with exact sizes and speeds, every workflow known in advance.
+const heft = Object.fromEntries(
+  (['arrival', 'latest-start'] as const).map((order) => {
+    const runs = seeds.slice(0, 3).map((seed) => heftOffline({ ...S['S7-DAG']!, jobs: JOBS }, seed, order))
+    return [order, { mean: runs.reduce((a, r) => a + r.meanJct, 0) / runs.length, p99: runs.reduce((a, r) => a + r.p99Jct, 0) / runs.length }]
+  }),
+)
+console.error(
+  `S7-DAG offline HEFT: ${Object.entries(heft)
+    .map(([o, r]) => `${o} mean ${r.mean.toFixed(2)} P99 ${r.p99.toFixed(2)}`)
+    .join('; ')}`,
+)
 
 // Forecast accuracy on the ramp study's per-node load (sampled every second, as gossip would be).
 const mase = { h10: [] as number[], h60: [] as number[] }
@@ -110,7 +123,12 @@ console.error(
         eect_mean: round(dag.eect!.mean / dag.wlc!.mean),
         eect_p99: round(dag.eect!.p99 / dag.wlc!.p99),
         eect_pull_rank_mean: round(dag['eect-pull+rank']!.mean / dag.wlc!.mean),
+        eect_pull_cp_mean: round(dag['eect-pull+cp']!.mean / dag.wlc!.mean),
+        eect_pull_cp_p99: round(dag['eect-pull+cp']!.p99 / dag.wlc!.p99),
         oracle_mean: round(dag.oracle!.mean / dag.wlc!.mean),
+        heft_offline_mean: round(heft['latest-start']!.mean / dag.wlc!.mean),
+        heft_offline_arrival_order_mean: round(heft.arrival!.mean / dag.wlc!.mean),
+        eect_pull_cp_over_heft_mean: round(dag['eect-pull+cp']!.mean / heft['latest-start']!.mean),
       },
       learnt_types_vs_wlc: round(types.eect!.p99 / types.wlc!.p99),
       overcommit2: {

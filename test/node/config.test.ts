@@ -69,3 +69,10 @@ test('bad settings are refused with ConfigError', async (t) => {
   ]
   for (const c of cases) assert.throws(c, { name: 'ConfigError', code: 'ERR_CONFIG' })
 })
+
+test('the leader orders ready jobs fifo unless told critical-path; anything else is refused', () => {
+  assert.equal(resolveConfig({}, {}).jobOrder, 'fifo')
+  assert.equal(resolveConfig({}, { DX_JOB_ORDER: 'critical-path' }).jobOrder, 'critical-path')
+  assert.equal(resolveConfig({ jobOrder: 'fifo' }, { DX_JOB_ORDER: 'critical-path' }).jobOrder, 'fifo')
+  assert.throws(() => resolveConfig({ jobOrder: 'lifo' }, {}), { name: 'ConfigError', message: /jobOrder: lifo/ })
+})
