@@ -86,7 +86,11 @@ export class Activations {
 
   /** The activations of the shards `shards`. */
   ofShards(shards: ReadonlySet<number>): Activation[] {
-    return [...this.values()].filter((a) => shards.has(a.shard))
+    // Called at every tick with the shards whose lease lapsed, nearly always none: no walk then.
+    const found: Activation[] = []
+    if (shards.size === 0) return found
+    for (const ofType of this.byType.values()) for (const a of ofType.values()) if (shards.has(a.shard)) found.push(a)
+    return found
   }
 
   /** `shard` is handed off: released once its last activation stopped (see `releasable`). */

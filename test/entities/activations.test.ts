@@ -61,6 +61,7 @@ test('a handed-off shard is released once, after its last activation', () => {
     table.ofShards(new Set([3])).map((x) => x.key),
     ['a', 'b'],
   )
+  assert.deepEqual(table.ofShards(new Set()), [], 'no shard, no activation')
   assert.equal(table.releasable(3), false)
   table.remove(a)
   table.remove(b)
