@@ -28,6 +28,7 @@ import {
   Activations,
   AskTimeoutError,
   BatchItem,
+  carriedEntity,
   coordinatorFor,
   DEFAULT_ENTITY_OPTIONS,
   defineActor,
@@ -161,7 +162,7 @@ export type EntitiesMsg =
 /** What this node's actors hand the entities actor, in order: a message to route, or a watch of an entity ref. */
 export type Routed = { readonly shard: number; readonly delivery: Delivery } | { readonly control: Exclude<WatchControl, { kind: 'terminated' }> }
 
-/** Parsed entity addresses a handle remembers (type, key, shard); past this it starts over. */
+/** Parsed entity addresses a handle remembers (type and key); past this it starts over. */
 const PARSED_MAX = 65_536
 
 /**
@@ -173,7 +174,7 @@ const PARSED_MAX = 65_536
 export class EntitiesHandle implements RemoteDelivery {
   private wake: (() => void) | undefined = undefined
   private queue: Routed[] = []
-  private readonly parsed = new Map<string, { readonly type: string; readonly key: string; readonly shard: number }>()
+  private readonly parsedPaths = new Map<string, { readonly type: string; readonly key: string }>()
   private watchEnd: ((target: string, watcher: string, reason: TerminationReason, error: Error | undefined) => void) | undefined = undefined
   private listing: () => EntityInfo[] = () => []
   private clock: { monotonicMs(): number } | undefined = undefined
@@ -185,17 +186,10 @@ export class EntitiesHandle implements RemoteDelivery {
   ) {}
 
   send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
-    let entity = to.node === ENTITY_NODE ? this.parsed.get(to.path) : undefined
-    if (entity === undefined) {
-      try {
-        const { type, key } = parseEntityAddress(to)
-        entity = { type, key, shard: shardOf(type, key, this.shards) }
-      } catch (error) {
-        reply?.reject(toError(error))
-        return
-      }
-      if (this.parsed.size >= PARSED_MAX) this.parsed.clear()
-      this.parsed.set(to.path, entity)
+    const entity = carriedEntity(to) ?? this.parsed(to)
+    if (entity instanceof Error) {
+      reply?.reject(entity)
+      return
     }
     if (this.wake === undefined || this.clock === undefined) {
       reply?.reject(new EntityUnavailableError('entities are not running on this node'))
@@ -206,7 +200,21 @@ export class EntitiesHandle implements RemoteDelivery {
       return
     }
     const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
-    this.push({ shard: entity.shard, delivery: { entityType: entity.type, key: entity.key, body: message, reply, deadlineMs: this.clock.monotonicMs() + timeoutMs } })
+    this.push({ shard: shardOf(entity.type, entity.key, this.shards), delivery: { entityType: entity.type, key: entity.key, body: message, reply, deadlineMs: this.clock.monotonicMs() + timeoutMs } })
+  }
+
+  /** The type and key of an address that carries none (one parsed from text, say), remembered by path. */
+  private parsed(to: ActorAddress): { readonly type: string; readonly key: string } | Error {
+    let entity = to.node === ENTITY_NODE ? this.parsedPaths.get(to.path) : undefined
+    if (entity !== undefined) return entity
+    try {
+      entity = parseEntityAddress(to)
+    } catch (error) {
+      return toError(error)
+    }
+    if (this.parsedPaths.size >= PARSED_MAX) this.parsedPaths.clear()
+    this.parsedPaths.set(to.path, entity)
+    return entity
   }
 
   /** Watches of entity refs by this node's actors go to the entities actor; false while it is not running. */

@@ -25,7 +25,7 @@ export type { ClusterView, MemberRecord, NodeMetrics, RemoveReply } from './clus
 export { LeaveWait, QuietWatch } from './cluster/upkeep.js'
 export { Activations } from './entities/activations.js'
 export type { Activation } from './entities/activations.js'
-export { ENTITY_NODE, parseEntityAddress, shardOf } from './entities/address.js'
+export { carriedEntity, ENTITY_NODE, parseEntityAddress, shardOf } from './entities/address.js'
 export { coordinatorFor } from './entities/coordinator-core.js'
 export type { CoordinatorCore, LocateReply, RenewReply, ShardGrant } from './entities/coordinator-core.js'
 export { PASSIVATE_AFTER_MS } from './entities/define.js'

@@ -33,7 +33,8 @@ const send = (event: PeerEvent): void => {
 
 const root = process.env.DX_ROOT!
 const init = JSON.parse(process.env.DX_PEER!) as PeerInit
-const dx = (await import(pathToFileURL(join(root, 'src', 'index.ts')).href)) as Runtime
+// DX_DIST=1 runs the built dist/ (npm run build) instead of the sources: profiles then name lines.
+const dx = (await import(pathToFileURL(process.env.DX_DIST === '1' ? join(root, 'dist', 'src', 'index.js') : join(root, 'src', 'index.ts')).href)) as Runtime
 const echo = dx.defineEntity<Echo>('echo', { setup: () => ({ echo: (m) => m.body }) })
 const node = await dx.startNode(dx.resolveConfig({ ...init, logLevel: 'error' }, {}), [], [echo])
 send({ ev: 'ready', address: node.addresses[0]! })
