@@ -33,7 +33,7 @@ export class ProcessLoad {
     const elapsedMs = Math.max(1, now - this.lastAt)
     this.lastCpu = total
     this.lastAt = now
-    const lagMs = this.delay.take().p99Ms
+    const lagMs = this.delay.takeP99Ms()
     return { eventLoopLagMs: Math.round(lagMs * 100) / 100, cpu: Math.round((usedUs / 1000 / elapsedMs) * 1000) / 1000, memoryMb: Math.round(process.memoryUsage.rss() / 1048576) }
   }
 }

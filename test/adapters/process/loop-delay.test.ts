@@ -86,3 +86,27 @@ test('many short tasks keep the timer on and read far below their total busy tim
     monitor.stop()
   }
 })
+
+test('the p99 alone sees a block like the full summary, and starts a new window too', async () => {
+  const monitor = new LoopDelayMonitor()
+  const full = monitor.reader()
+  const p99 = monitor.reader()
+  try {
+    for (let i = 0; i < 40 && monitor.fineActive; i++) {
+      await sleep(50)
+      full.take()
+      p99.takeP99Ms()
+    }
+    full.take()
+    p99.takeP99Ms()
+    spin(60)
+    await sleep(5)
+    const blocked = p99.takeP99Ms()
+    const summary = full.take()
+    assert.ok(blocked >= 55 && blocked < 250, `block: p99 ${blocked} ms`)
+    assert.ok(summary.p99Ms >= 55 && summary.p99Ms < 250, `the other reader saw the block too: ${summary.p99Ms} ms`)
+    assert.ok(p99.takeP99Ms() < blocked, 'the block is gone from the next window')
+  } finally {
+    monitor.stop()
+  }
+})
