@@ -37,6 +37,7 @@ import {
   EntityRouter,
   EntityUnavailableError,
   fromWireError,
+  idleScanEveryMs,
   InboundBatches,
   isInt,
   LeastLoadedPlacement,
@@ -349,6 +350,9 @@ class EntitiesDriver {
   private readonly watches: WatcherWatches
   private readonly watchedHere = new OwnerWatches<Activation>()
   private ticking = false
+  /** Every this often a tick looks for idle activations (idleScanEveryMs), next at `nextIdleScanMs`. */
+  private readonly idleScanMs: number
+  private nextIdleScanMs = 0
 
   constructor(
     private readonly ctx: Ctx,
@@ -358,6 +362,10 @@ class EntitiesDriver {
     this.self = init.network.self
     this.owner = new OwnerCore<Inbound>(shared.options)
     this.renewals = new Renewals(shared.options.renewEveryMs)
+    this.idleScanMs = idleScanEveryMs(
+      [...shared.defs.values()].map((d) => d.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS),
+      TICK_MS,
+    )
     this.outcomes = new OrderedOutcomes((error: unknown) => ctx.log.error('entities: an outcome failed to apply', { error }))
     this.router = new EntityRouter(this.self, {
       local: (shard, epoch, delivery) => this.offer(shard, epoch, { delivery, bounce: () => this.router.bounced(this.self, shard, epoch, delivery) }) !== 'bounce',
@@ -491,7 +499,10 @@ class EntitiesDriver {
     const expired = this.owner.expire(t)
     this.dropShards(expired.dropped)
     for (const batch of expired.bounced) for (const item of batch.items) settleBounced(item)
-    for (const a of this.activations.idle(t, (type) => this.shared.defs.get(type)?.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS)) this.passivate(a, false)
+    if (t >= this.nextIdleScanMs) {
+      this.nextIdleScanMs = t + this.idleScanMs
+      for (const a of this.activations.idle(t, (type) => this.shared.defs.get(type)?.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS)) this.passivate(a, false)
+    }
     const known = this.init.cluster.leader()
     if (known !== null && known !== undefined) this.owner.leaderSeen(known.epoch, t)
     this.renew(t)
