@@ -48,6 +48,15 @@ async function profiled<T>(run: () => Promise<T>): Promise<T> {
   if (dir === undefined) return run()
   const session = new Session()
   session.connect()
+  if (process.env.PEER_HEAP === '1') {
+    await session.post('HeapProfiler.enable')
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+    const result = await run()
+    const { profile } = await session.post('HeapProfiler.stopSampling')
+    await writeFile(join(dir, `peer-${process.pid}.heapprofile`), JSON.stringify(profile))
+    session.disconnect()
+    return result
+  }
   await session.post('Profiler.enable')
   await session.post('Profiler.start')
   const result = await run()
