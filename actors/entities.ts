@@ -161,7 +161,9 @@ export type EntitiesMsg =
   | Ask<{ type: 'list' }, EntityInfo[]>
 
 /** What this node's actors hand the entities actor, in order: a message to route, or a watch of an entity ref. */
-export type Routed = { readonly shard: number; readonly delivery: Delivery } | { readonly control: Exclude<WatchControl, { kind: 'terminated' }> }
+export type Routed = RoutedDelivery | { readonly control: Exclude<WatchControl, { kind: 'terminated' }> }
+/** A message to route: the delivery itself, with its shard (no wrapper object per message). */
+type RoutedDelivery = Delivery & { readonly shard: number }
 
 /** Parsed entity addresses a handle remembers (type and key); past this it starts over. */
 const PARSED_MAX = 65_536
@@ -201,7 +203,14 @@ export class EntitiesHandle implements RemoteDelivery {
       return
     }
     const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
-    this.push({ shard: shardOf(entity.type, entity.key, this.shards), delivery: { entityType: entity.type, key: entity.key, body: message, reply, deadlineMs: this.clock.monotonicMs() + timeoutMs } })
+    this.push({
+      shard: shardOf(entity.type, entity.key, this.shards),
+      entityType: entity.type,
+      key: entity.key,
+      body: message,
+      reply,
+      deadlineMs: this.clock.monotonicMs() + timeoutMs,
+    })
   }
 
   /** The type and key of an address that carries none (one parsed from text, say), remembered by path. */
@@ -368,7 +377,7 @@ class EntitiesDriver {
     )
     this.outcomes = new OrderedOutcomes((error: unknown) => ctx.log.error('entities: an outcome failed to apply', { error }))
     this.router = new EntityRouter(this.self, {
-      local: (shard, epoch, delivery) => this.offer(shard, epoch, { delivery, bounce: () => this.router.bounced(this.self, shard, epoch, delivery) }) !== 'bounce',
+      local: (shard, epoch, delivery) => this.offer(shard, epoch, new LocalInbound(this.router, shard, epoch, delivery)) !== 'bounce',
       forward: (to, batch) => this.forward(to, batch),
       // Like Nagle's algorithm, for one turn: with no batch in flight the messages leave once those
       // already queued are routed (a lone ask waits for nothing); with batches in flight, at the
@@ -516,8 +525,8 @@ class EntitiesDriver {
       if ('control' in entry) {
         if (entry.control.kind === 'watch') this.startWatch(entry.control.target, entry.control.watcher)
         else this.watches.stop(entry.control.target, entry.control.watcher)
-      } else if (!this.router.send(entry.shard, entry.delivery)) {
-        entry.delivery.reply?.reject(new MailboxFullError(`entity ${entry.delivery.entityType}/${entry.delivery.key}`, 10_000))
+      } else if (!this.router.send(entry.shard, entry)) {
+        entry.reply?.reject(new MailboxFullError(`entity ${entry.entityType}/${entry.key}`, 10_000))
       }
     }
   }
@@ -852,6 +861,19 @@ class EntitiesDriver {
             error: error === undefined ? null : toWireError(error, 'ERR_REMOTE'),
           })
     }
+  }
+}
+
+/** A message of this node to its own activation: bounced back to this node's router (a class: no closure per message). */
+class LocalInbound implements Inbound {
+  constructor(
+    private readonly router: EntityRouter,
+    private readonly shard: number,
+    private readonly epoch: number,
+    readonly delivery: Delivery,
+  ) {}
+  bounce(): void {
+    this.router.bounced(this.router.self, this.shard, this.epoch, this.delivery)
   }
 }
 
