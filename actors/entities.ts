@@ -28,6 +28,7 @@ import {
   Activations,
   AskTimeoutError,
   BatchItem,
+  carriedEntity,
   coordinatorFor,
   DEFAULT_ENTITY_OPTIONS,
   defineActor,
@@ -36,6 +37,7 @@ import {
   EntityRouter,
   EntityUnavailableError,
   fromWireError,
+  idleScanEveryMs,
   InboundBatches,
   isInt,
   LeastLoadedPlacement,
@@ -159,9 +161,11 @@ export type EntitiesMsg =
   | Ask<{ type: 'list' }, EntityInfo[]>
 
 /** What this node's actors hand the entities actor, in order: a message to route, or a watch of an entity ref. */
-export type Routed = { readonly shard: number; readonly delivery: Delivery } | { readonly control: Exclude<WatchControl, { kind: 'terminated' }> }
+export type Routed = RoutedDelivery | { readonly control: Exclude<WatchControl, { kind: 'terminated' }> }
+/** A message to route: the delivery itself, with its shard (no wrapper object per message). */
+type RoutedDelivery = Delivery & { readonly shard: number }
 
-/** Parsed entity addresses a handle remembers (type, key, shard); past this it starts over. */
+/** Parsed entity addresses a handle remembers (type and key); past this it starts over. */
 const PARSED_MAX = 65_536
 
 /**
@@ -173,7 +177,7 @@ const PARSED_MAX = 65_536
 export class EntitiesHandle implements RemoteDelivery {
   private wake: (() => void) | undefined = undefined
   private queue: Routed[] = []
-  private readonly parsed = new Map<string, { readonly type: string; readonly key: string; readonly shard: number }>()
+  private readonly parsedPaths = new Map<string, { readonly type: string; readonly key: string }>()
   private watchEnd: ((target: string, watcher: string, reason: TerminationReason, error: Error | undefined) => void) | undefined = undefined
   private listing: () => EntityInfo[] = () => []
   private clock: { monotonicMs(): number } | undefined = undefined
@@ -185,17 +189,10 @@ export class EntitiesHandle implements RemoteDelivery {
   ) {}
 
   send(to: ActorAddress, message: unknown, reply: ReplyTarget | undefined): void {
-    let entity = to.node === ENTITY_NODE ? this.parsed.get(to.path) : undefined
-    if (entity === undefined) {
-      try {
-        const { type, key } = parseEntityAddress(to)
-        entity = { type, key, shard: shardOf(type, key, this.shards) }
-      } catch (error) {
-        reply?.reject(toError(error))
-        return
-      }
-      if (this.parsed.size >= PARSED_MAX) this.parsed.clear()
-      this.parsed.set(to.path, entity)
+    const entity = carriedEntity(to) ?? this.parsed(to)
+    if (entity instanceof Error) {
+      reply?.reject(entity)
+      return
     }
     if (this.wake === undefined || this.clock === undefined) {
       reply?.reject(new EntityUnavailableError('entities are not running on this node'))
@@ -206,7 +203,28 @@ export class EntitiesHandle implements RemoteDelivery {
       return
     }
     const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
-    this.push({ shard: entity.shard, delivery: { entityType: entity.type, key: entity.key, body: message, reply, deadlineMs: this.clock.monotonicMs() + timeoutMs } })
+    this.push({
+      shard: shardOf(entity.type, entity.key, this.shards),
+      entityType: entity.type,
+      key: entity.key,
+      body: message,
+      reply,
+      deadlineMs: this.clock.monotonicMs() + timeoutMs,
+    })
+  }
+
+  /** The type and key of an address that carries none (one parsed from text, say), remembered by path. */
+  private parsed(to: ActorAddress): { readonly type: string; readonly key: string } | Error {
+    let entity = to.node === ENTITY_NODE ? this.parsedPaths.get(to.path) : undefined
+    if (entity !== undefined) return entity
+    try {
+      entity = parseEntityAddress(to)
+    } catch (error) {
+      return toError(error)
+    }
+    if (this.parsedPaths.size >= PARSED_MAX) this.parsedPaths.clear()
+    this.parsedPaths.set(to.path, entity)
+    return entity
   }
 
   /** Watches of entity refs by this node's actors go to the entities actor; false while it is not running. */
@@ -341,6 +359,9 @@ class EntitiesDriver {
   private readonly watches: WatcherWatches
   private readonly watchedHere = new OwnerWatches<Activation>()
   private ticking = false
+  /** Every this often a tick looks for idle activations (idleScanEveryMs), next at `nextIdleScanMs`. */
+  private readonly idleScanMs: number
+  private nextIdleScanMs = 0
 
   constructor(
     private readonly ctx: Ctx,
@@ -350,9 +371,13 @@ class EntitiesDriver {
     this.self = init.network.self
     this.owner = new OwnerCore<Inbound>(shared.options)
     this.renewals = new Renewals(shared.options.renewEveryMs)
+    this.idleScanMs = idleScanEveryMs(
+      [...shared.defs.values()].map((d) => d.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS),
+      TICK_MS,
+    )
     this.outcomes = new OrderedOutcomes((error: unknown) => ctx.log.error('entities: an outcome failed to apply', { error }))
     this.router = new EntityRouter(this.self, {
-      local: (shard, epoch, delivery) => this.offer(shard, epoch, { delivery, bounce: () => this.router.bounced(this.self, shard, epoch, delivery) }) !== 'bounce',
+      local: (shard, epoch, delivery) => this.offer(shard, epoch, new LocalInbound(this.router, shard, epoch, delivery)) !== 'bounce',
       forward: (to, batch) => this.forward(to, batch),
       // Like Nagle's algorithm, for one turn: with no batch in flight the messages leave once those
       // already queued are routed (a lone ask waits for nothing); with batches in flight, at the
@@ -483,7 +508,10 @@ class EntitiesDriver {
     const expired = this.owner.expire(t)
     this.dropShards(expired.dropped)
     for (const batch of expired.bounced) for (const item of batch.items) settleBounced(item)
-    for (const a of this.activations.idle(t, (type) => this.shared.defs.get(type)?.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS)) this.passivate(a, false)
+    if (t >= this.nextIdleScanMs) {
+      this.nextIdleScanMs = t + this.idleScanMs
+      for (const a of this.activations.idle(t, (type) => this.shared.defs.get(type)?.spec.passivateAfterMs ?? PASSIVATE_AFTER_MS)) this.passivate(a, false)
+    }
     const known = this.init.cluster.leader()
     if (known !== null && known !== undefined) this.owner.leaderSeen(known.epoch, t)
     this.renew(t)
@@ -497,8 +525,8 @@ class EntitiesDriver {
       if ('control' in entry) {
         if (entry.control.kind === 'watch') this.startWatch(entry.control.target, entry.control.watcher)
         else this.watches.stop(entry.control.target, entry.control.watcher)
-      } else if (!this.router.send(entry.shard, entry.delivery)) {
-        entry.delivery.reply?.reject(new MailboxFullError(`entity ${entry.delivery.entityType}/${entry.delivery.key}`, 10_000))
+      } else if (!this.router.send(entry.shard, entry)) {
+        entry.reply?.reject(new MailboxFullError(`entity ${entry.entityType}/${entry.key}`, 10_000))
       }
     }
   }
@@ -833,6 +861,19 @@ class EntitiesDriver {
             error: error === undefined ? null : toWireError(error, 'ERR_REMOTE'),
           })
     }
+  }
+}
+
+/** A message of this node to its own activation: bounced back to this node's router (a class: no closure per message). */
+class LocalInbound implements Inbound {
+  constructor(
+    private readonly router: EntityRouter,
+    private readonly shard: number,
+    private readonly epoch: number,
+    readonly delivery: Delivery,
+  ) {}
+  bounce(): void {
+    this.router.bounced(this.router.self, this.shard, this.epoch, this.delivery)
   }
 }
 

@@ -632,8 +632,9 @@ export class ActorCell implements ActorContext<Message, unknown> {
 
   /** Ends the current incarnation: aborts its signal, cancels timers, stops children, runs stop hooks. */
   private async endIncarnation(cause: StopCause): Promise<void> {
-    const reason = cause.kind === 'restart' ? cause.error : new ActorStoppedError(formatAddress(this.address))
-    this.abortController?.abort(reason)
+    // The stop error (and its stack) only for a signal someone took: an entity passivated by the
+    // thousand built one each for nothing.
+    this.abortController?.abort(cause.kind === 'restart' ? cause.error : new ActorStoppedError(formatAddress(this.address)))
     this.abortController = undefined
     this.cancelAllTimers()
     const children = [...this.children.values()]

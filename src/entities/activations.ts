@@ -30,6 +30,18 @@ export interface Activation extends Watched {
   readonly watchers: Map<NodeId, Set<number>>
 }
 
+/** Longest time between two idle scans, whatever the idle times. */
+const IDLE_SCAN_MAX_MS = 1000
+
+/**
+ * How often an owner looks for idle activations: a tenth of the shortest idle time, between one
+ * tick and a second. A scan reads every activation (1.4% of a loaded peer's CPU at one per 50 ms
+ * tick over 3,300 activations), and with the default 120 s idle time a second late is nothing.
+ */
+export function idleScanEveryMs(idleTimesMs: readonly number[], tickMs: number): number {
+  return Math.max(tickMs, Math.min(IDLE_SCAN_MAX_MS, ...idleTimesMs.map((ms) => ms / 10)))
+}
+
 export class Activations {
   /**
    * Per type, per key: every message an owner accepts looks its activation up, and a `type/key`
@@ -86,7 +98,11 @@ export class Activations {
 
   /** The activations of the shards `shards`. */
   ofShards(shards: ReadonlySet<number>): Activation[] {
-    return [...this.values()].filter((a) => shards.has(a.shard))
+    // Called at every tick with the shards whose lease lapsed, nearly always none: no walk then.
+    const found: Activation[] = []
+    if (shards.size === 0) return found
+    for (const ofType of this.byType.values()) for (const a of ofType.values()) if (shards.has(a.shard)) found.push(a)
+    return found
   }
 
   /** `shard` is handed off: released once its last activation stopped (see `releasable`). */

@@ -179,8 +179,9 @@ export class EntityRouter {
   /** Retries due locates and drops settled asks from the queues. */
   tick(nowMs: number): void {
     for (const [shard, st] of this.shards) {
-      st.queued = st.queued.filter(live)
-      st.bounced = st.bounced.filter(live)
+      // Nearly every shard's queues are empty: no two new arrays per shard per tick for them.
+      if (st.queued.length > 0) st.queued = st.queued.filter(live)
+      if (st.bounced.length > 0) st.bounced = st.bounced.filter(live)
       if (st.retryAtMs !== undefined && nowMs >= st.retryAtMs) {
         st.retryAtMs = undefined
         this.ensureLocating(shard, st)

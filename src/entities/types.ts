@@ -31,7 +31,11 @@ export interface EntitySpec<M extends Message, S = unknown> {
   setup(ctx: EntityContext<M, S>): Handlers<M> | Promise<Handlers<M>>
   /** Keep `ctx.state` in the cluster's entity state store; without it state is lost with the peer. */
   persistent?: boolean
-  /** Stop an activation after this long without messages (it comes back on the next one). Default 120,000. */
+  /**
+   * Stop an activation after this long without messages (it comes back on the next one). Default
+   * 120,000. Idle activations are looked for every tenth of this (at most every second), so one may
+   * live up to that much longer.
+   */
   passivateAfterMs?: number
   mailbox?: MailboxInit
   supervision?: SupervisionInit

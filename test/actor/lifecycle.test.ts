@@ -47,7 +47,7 @@ test('ctx.stop() aborts the incarnation signal at once, finishes the current mes
   const ref = system.spawn(
     defineActor<Q>({
       setup(ctx) {
-        ctx.signal.addEventListener('abort', () => events.push('aborted'))
+        ctx.signal.addEventListener('abort', () => events.push(`aborted ${(ctx.signal.reason as { code?: string }).code}`))
         ctx.onStop(() => void events.push('hook'))
         return {
           quit() {
@@ -64,7 +64,7 @@ test('ctx.stop() aborts the incarnation signal at once, finishes the current mes
   ref.tell({ type: 'after' })
   await env.flush()
   assert.equal(reply.value, 'bye')
-  assert.deepEqual(events, ['aborted', 'handler-end', 'hook'])
+  assert.deepEqual(events, ['aborted ERR_ACTOR_STOPPED', 'handler-end', 'hook'])
   assert.equal(system.deadLetters.countOf('stopped'), 1)
 })
 

@@ -188,7 +188,7 @@ test('restart stops children first and aborts the incarnation’s signal', async
       supervision: { backoff: { minMs: 5, jitter: 0 } },
       setup(ctx) {
         const incarnation = ctx.restarts
-        ctx.signal.addEventListener('abort', () => events.push(`abort#${incarnation}`))
+        ctx.signal.addEventListener('abort', () => events.push(`abort#${incarnation} ${(ctx.signal.reason as Error).message}`))
         ctx.spawn(
           defineActor<{ type: 'noop' }>({
             setup(c) {
@@ -209,6 +209,6 @@ test('restart stops children first and aborts the incarnation’s signal', async
   )
   parent.tell({ type: 'fail' })
   await env.advance(10)
-  assert.deepEqual(events, ['abort#0', 'child-stop#0', 'parent-restart#0'])
+  assert.deepEqual(events, ['abort#0 restart me', 'child-stop#0', 'parent-restart#0'])
   assert.equal(system.stats().actors, 2, 'parent and its new child')
 })

@@ -33,7 +33,8 @@ const send = (event: PeerEvent): void => {
 
 const root = process.env.DX_ROOT!
 const init = JSON.parse(process.env.DX_PEER!) as PeerInit
-const dx = (await import(pathToFileURL(join(root, 'src', 'index.ts')).href)) as Runtime
+// DX_DIST=1 runs the built dist/ (npm run build) instead of the sources: profiles then name lines.
+const dx = (await import(pathToFileURL(process.env.DX_DIST === '1' ? join(root, 'dist', 'src', 'index.js') : join(root, 'src', 'index.ts')).href)) as Runtime
 const echo = dx.defineEntity<Echo>('echo', { setup: () => ({ echo: (m) => m.body }) })
 const node = await dx.startNode(dx.resolveConfig({ ...init, logLevel: 'error' }, {}), [], [echo])
 send({ ev: 'ready', address: node.addresses[0]! })
@@ -47,6 +48,15 @@ async function profiled<T>(run: () => Promise<T>): Promise<T> {
   if (dir === undefined) return run()
   const session = new Session()
   session.connect()
+  if (process.env.PEER_HEAP === '1') {
+    await session.post('HeapProfiler.enable')
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+    const result = await run()
+    const { profile } = await session.post('HeapProfiler.stopSampling')
+    await writeFile(join(dir, `peer-${process.pid}.heapprofile`), JSON.stringify(profile))
+    session.disconnect()
+    return result
+  }
   await session.post('Profiler.enable')
   await session.post('Profiler.start')
   const result = await run()

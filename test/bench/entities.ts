@@ -11,7 +11,9 @@
  * mesh frames and socket writes of all peers per ask, from their /metrics: how many asks share an
  * envelope and how many envelopes a write. Prints one JSON object on the last line, with the
  * load average before and after. PEER_PROF=DIR writes a CPU profile of each B peer's measured pass
- * (only that pass: start, warm-up and stop would outweigh it) to DIR, peer-<pid>.cpuprofile.
+ * (only that pass: start, warm-up and stop would outweigh it) to DIR, peer-<pid>.cpuprofile; with
+ * PEER_HEAP=1 an allocation profile of that pass instead (peer-<pid>.heapprofile, collected objects
+ * included). DX_DIST=1 runs the peers from dist/ (`npm run build` first), so profiles name lines.
  *
  * ONLY=inprocess runs the older suite with three peers in this process:
  * - asks/s: 10,000 keys of an echo entity, asks from all three peers with a window in flight;

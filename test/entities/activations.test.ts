@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ActorRef, Message } from '../../src/actor/types.js'
-import { Activations, type Activation } from '../../src/entities/activations.js'
+import { Activations, idleScanEveryMs, type Activation } from '../../src/entities/activations.js'
 
 const make = (key: string, shard: number, lastMs = 0, epoch = 1): Activation => ({
   ref: {} as ActorRef<Message>,
@@ -61,6 +61,7 @@ test('a handed-off shard is released once, after its last activation', () => {
     table.ofShards(new Set([3])).map((x) => x.key),
     ['a', 'b'],
   )
+  assert.deepEqual(table.ofShards(new Set()), [], 'no shard, no activation')
   assert.equal(table.releasable(3), false)
   table.remove(a)
   table.remove(b)
@@ -88,4 +89,11 @@ test('activations are found by type and key: one key of two types is two activat
   assert.ok(table.remove(a))
   assert.equal(table.get('x', 'k'), undefined)
   assert.deepEqual([...table.values()], [b])
+})
+
+test('idle scans run a tenth of the shortest idle time apart, between one tick and a second', () => {
+  assert.equal(idleScanEveryMs([120_000], 50), 1000)
+  assert.equal(idleScanEveryMs([120_000, 3000], 50), 300)
+  assert.equal(idleScanEveryMs([100], 50), 50)
+  assert.equal(idleScanEveryMs([], 50), 1000, 'no type: the longest wait')
 })

@@ -7,7 +7,7 @@ import { CoordinatorCore, coordinatorFor } from '../../src/entities/coordinator-
 import { DEFAULT_ENTITY_OPTIONS } from '../../src/entities/options.js'
 import { OwnerCore } from '../../src/entities/owner-core.js'
 import { approxBytes, EntityRouter, type Delivery, type Forward } from '../../src/entities/router.js'
-import { shardOf, entityAddress, parseEntityAddress } from '../../src/entities/address.js'
+import { carriedEntity, ENTITY_NODE, shardOf, entityAddress, parseEntityAddress } from '../../src/entities/address.js'
 import { LeastLoadedPlacement, type PeerLoad } from '../../src/jobs/placement.js'
 
 const options = { ...DEFAULT_ENTITY_OPTIONS, shards: 8 }
@@ -365,6 +365,18 @@ test('entity addresses round-trip, reject bad keys, and shards are stable', () =
   assert.equal(shardOf('account', 'alice', 64), shardOf('account', 'alice', 64))
   const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('account', `k${i}`, 64)))
   assert.equal(spread.size, 64)
+  // FNV-1a of `type/key` as every released version computed it: peers of two versions agree on shards.
+  assert.equal(shardOf('account', 'alice', 2 ** 32 - 1), 1632831987)
+  assert.equal(shardOf('echo', 'k42', 2 ** 32 - 1), 4227219156)
+  assert.equal(shardOf('account', 'alice', 256), 243)
+})
+
+test('an entity address carries its type and key past encoding, formatting and comparison', () => {
+  const address = entityAddress('account', 'alice')
+  assert.deepEqual(carriedEntity(address), { type: 'account', key: 'alice' })
+  assert.deepEqual(Object.keys(address), ['node', 'path'])
+  assert.equal(JSON.stringify(address), JSON.stringify({ node: ENTITY_NODE, path: '/entity/account/alice' }))
+  assert.equal(carriedEntity({ node: ENTITY_NODE, path: '/entity/account/alice' }), undefined, 'an address parsed from text carries nothing')
 })
 
 test('a coordinator takes a leader epoch that fits its shard epochs', () => {

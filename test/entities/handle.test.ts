@@ -25,14 +25,14 @@ test('routed messages past the bound are refused with MailboxFullError, and room
   assert.equal(wakes, 1, 'one wake for the burst')
   const taken = handle.take()
   assert.deepEqual(
-    taken.map((e) => ('delivery' in e ? e.delivery.key : 'control')),
+    taken.map((e) => ('control' in e ? 'control' : e.key)),
     ['k0', 'k1', 'k2'],
   )
   handle.send(entityAddress('echo', 'k4'), { type: 'echo' }, reply())
   assert.ok(handle.control('@entities', { kind: 'watch', target: entityAddress('echo', 'k4').path, watcher: '/user/w' }))
   assert.equal(wakes, 2)
   assert.deepEqual(
-    handle.take().map((e) => ('delivery' in e ? e.delivery.key : e.control.kind)),
+    handle.take().map((e) => ('control' in e ? e.control.kind : e.key)),
     ['k4', 'watch'],
   )
   assert.equal(errors.length, 1)
