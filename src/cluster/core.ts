@@ -81,13 +81,14 @@
  * (Ready.to, CLUSTER_RECORD_PROTOCOL over the peer channel SWIM uses, whose handshake authenticates
  * the sender, so no signature) to the other voters of its configuration and to the leader it
  * follows (named apart: a leader that removed itself is no longer a voter). The leader's records
- * carry the leader, epoch, lease, configuration and identity to every node, at gossip rate and at
- * once on a change (a new configuration, stepping down), so it sends them point to point to every
- * node it knows of: on the topic each one cost a signature and was relayed by every mesh member to
- * its mesh neighbours, about D + 1 frames a record on every node instead of one. A target that is
- * up or joining but not connected (a joiner that knows only its bootstrap peer) makes the driver
- * publish to all as well. Everyone else publishes to all as before: joiners (they know no voters
- * yet) and workers (their sparse records carry their addresses and job types). A voter
+ * (the leader, epoch, lease, configuration and identity, at gossip rate and at once on a change)
+ * and workers' sparse records (their addresses and job types) are for every node, so these go
+ * point to point to every node known: on the topic each one cost a signature and was relayed by
+ * every mesh member to its mesh neighbours, with announcements (IHAVE) besides, about ten frames
+ * on every node for each record instead of one. A target that is up or joining but not connected
+ * (a joiner that knows only its bootstrap peer) makes the driver publish to all as well, and
+ * joiners (no configuration yet) publish to all, so the topic carries formation and is silent
+ * once the cluster is formed. A voter
  * that has seen a newer configuration than it holds publishes to all until it holds it, so that
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
  * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
@@ -732,20 +733,19 @@ export class ClusterCore {
   }
 
   /**
-   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', the leader
-   * sends them to every node it knows of, and a voter that does not lead, to the other voters and
-   * the leader it follows, each while it holds the newest configuration it has seen; everyone
-   * else, to all.
+   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', while this
+   * node holds a configuration and the newest one it has seen, a voter that does not lead sends
+   * them to the other voters and the leader it follows, and everyone else (the leader, workers)
+   * to every node it knows of. Otherwise (joiners, 'gossip'), to all through the topic.
    */
   private audience(): readonly NodeId[] | undefined {
     const config = this.config
     if (this.options.membership !== 'swim' || config === null || this.newerSeen !== undefined) return undefined
-    if (this.leading !== null) {
+    if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
       return to.size === 0 ? undefined : [...to]
     }
-    if (!this.isVoter(this.self)) return undefined
     const to = config.members.filter((m) => m !== this.self)
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)

@@ -127,7 +127,7 @@ test("with 'swim', voters send their records to the voters alone and the leader 
   assert.equal(leader.memberState(other, 8000), 'up', 'the leader hears it')
 })
 
-test("with 'swim', a voter that saw a newer configuration than it holds publishes to all until it holds it; 'gossip' always to all", () => {
+test("with 'swim', a voter that saw a newer configuration than it holds publishes to all until it holds it; workers to every node; 'gossip' always to all", () => {
   const liveness = new FakeLiveness()
   const n1 = cluster('swim', liveness)[1]!
   n1.tick(10)
@@ -143,10 +143,40 @@ test("with 'swim', a voter that saw a newer configuration than it holds publishe
   assert.deepEqual(n1.takeReady(800).to, ['n0', 'n2'], 'caught up: to the voters again')
   const worker = cluster('swim', liveness)[3]!
   worker.tick(10)
-  assert.equal(worker.takeReady(10).to, undefined, 'a worker: to all')
+  assert.deepEqual([...worker.takeReady(10).to!].sort(), ['n0', 'n1', 'n2', 'w1', 'w2'], 'a worker: to every node it knows, point to point')
   const gossip = cluster('gossip', liveness)[1]!
   gossip.tick(10)
   assert.equal(gossip.takeReady(10).to, undefined)
+})
+
+test("with 'swim', the leader sends its records to every node it knows of, a joiner to all", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  let ready = leader.takeReady(3000)
+  for (let now = 3010; ready.publish === undefined && now <= 3000 + 2 * OPTIONS.gossipIntervalMs!; now += 10) {
+    leader.tick(now)
+    ready = leader.takeReady(now)
+  }
+  const { publish, to } = ready
+  assert.notEqual(publish, undefined, 'the leader publishes at its gossip interval')
+  assert.deepEqual([...to!].sort(), [...VOTERS, ...WORKERS].filter((n) => n !== leader.self).sort())
+  const joiner = new ClusterCore({
+    self: 'j',
+    addresses: [],
+    persisted: undefined,
+    founder: false,
+    options: { ...OPTIONS, membership: 'swim' },
+    random: new SeededRandom('j'),
+    nowMs: 0,
+    liveness,
+  })
+  joiner.tick(10)
+  const joining = joiner.takeReady(10)
+  assert.notEqual(joining.publish, undefined)
+  assert.equal(joining.to, undefined, 'no configuration yet: to all')
 })
 
 test("with 'gossip', the same workers publish at the gossip rate (the cost 'swim' removes)", () => {

@@ -38,8 +38,14 @@ export interface LoopDelayReader {
 
 /** The fine monitor's period: the shortest block it can tell from a busy loop. */
 const RESOLUTION_MS = 10
-/** Busy time in one window above which the fine monitor runs in the next (it keeps an idle loop's bound below this). */
-const BUSY_MS = 10
+/**
+ * Busy time in one window above which the fine monitor runs in the next (it keeps an idle loop's
+ * bound below this). An idle member's own work (records, probes, ticks) comes to 10-15 ms in the
+ * 250-500 ms between two reads on a loaded host: at 10 the timer ran most of the time, 100
+ * wake-ups a second and 60% of an idle worker's wake-ups. 20 is also where the placement stops
+ * preferring the leader (LOCAL_LAG_MS), so a quiet window's bound never changes a decision.
+ */
+const BUSY_MS = 20
 const NS_PER_MS = 1e6
 
 export class LoopDelayMonitor {
