@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '../adapters/libp2p/index.js'
 import type { Network } from '../net/types.js'
+import { MemoryResultCache } from '../adapters/memory/memory-cache.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { LoopDelayMonitor } from '../adapters/process/loop-delay.js'
@@ -129,6 +130,13 @@ async function startParts(
     node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   }
   voters = () => node.cluster.view()?.config?.members ?? []
+  // Only a leader writes the memory cache, for late readers of its own results: a node that stopped
+  // leading lets them go instead of holding them for their TTL (every former leader did, issue 9).
+  const memoryCache = storage.cache
+  if (memoryCache instanceof MemoryResultCache)
+    node.cluster.onLeaderChange(() => {
+      if (node.cluster.leadingEpoch() === undefined && memoryCache.size > 0) memoryCache.clear()
+    })
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
   if (config.http !== undefined) {

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, resolveConfig } from '../../src/node/config.js'
 import { ClusterMismatchError, JobLogNotSharedError } from '../../src/storage/errors.js'
-import { openStorage } from '../../src/node/storage.js'
+import { memoryCacheEntries, openStorage } from '../../src/node/storage.js'
+import { MemoryResultCache } from '../../src/adapters/memory/memory-cache.js'
 import { realEnvironment } from '../../src/env/real.js'
 
 test('jobLog: replicated is the default; file: and kafka:// parse as before', () => {
@@ -58,4 +59,15 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   clusterId = 'cluster-1'
   await (await factory.open()).close()
   await file.close()
+})
+
+test("the memory cache holds twice the leader's retention of results (at least 1024), not a fixed 100,000", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-cache-bound-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const storage = await openStorage(resolveConfig({ dataDir: dir, retainJobs: 600 }, {}), realEnvironment(), 'node-a', { voters: () => [], clusterId: () => undefined })
+  t.after(() => storage.close())
+  for (let i = 0; i < 1500; i++) await storage.cache.set(`job:${i}`, new Uint8Array([1]))
+  assert.ok(storage.cache instanceof MemoryResultCache)
+  assert.equal(storage.cache.size, 1200)
+  assert.deepEqual([memoryCacheEntries(10_000), memoryCacheEntries(100)], [20_000, 1024])
 })
