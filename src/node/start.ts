@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js'
 import { createLibp2pNetwork, generateClusterSecret, generateIdentity } from '../adapters/libp2p/index.js'
 import type { Network } from '../net/types.js'
-import { MemoryResultCache } from '../adapters/memory/memory-cache.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { LoopDelayMonitor } from '../adapters/process/loop-delay.js'
@@ -27,7 +26,7 @@ import { nodeRoutes, statusDocument } from './http-api.js'
 import { dashboardRoutes } from './dashboard-api.js'
 import { DashboardHub } from '../dashboard/hub.js'
 import { entityRoutes } from './entity-routes.js'
-import { openStorage } from './storage.js'
+import { dropMemoryCacheUnlessLeading, openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
 /** A running production node. */
@@ -130,13 +129,7 @@ async function startParts(
     node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   }
   voters = () => node.cluster.view()?.config?.members ?? []
-  // Only a leader writes the memory cache, for late readers of its own results: a node that stopped
-  // leading lets them go instead of holding them for their TTL (every former leader did, issue 9).
-  const memoryCache = storage.cache
-  if (memoryCache instanceof MemoryResultCache)
-    node.cluster.onLeaderChange(() => {
-      if (node.cluster.leadingEpoch() === undefined && memoryCache.size > 0) memoryCache.clear()
-    })
+  dropMemoryCacheUnlessLeading(storage.cache, node.cluster)
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
   if (config.http !== undefined) {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { KafkaJobLogInit } from '../adapters/kafka/options.js'
 import type { RedisResultCacheInit } from '../adapters/redis/result-cache.js'
 import { fileReplicaLogOpener, REPLICA_DIR } from '../adapters/replica-log/file-replica-log.js'
+import type { ClusterHandle } from '../cluster/handle.js'
 import type { Environment } from '../env/types.js'
 import { FileJobLog } from '../adapters/file-log/file-job-log.js'
 import { FileDurableStore } from '../adapters/file-log/file-store.js'
@@ -147,4 +148,16 @@ function redisAuth(redis: RedisSettings): Pick<RedisResultCacheInit, 'username' 
  */
 export function memoryCacheEntries(retainJobs: number): number {
   return Math.max(1024, 2 * retainJobs)
+}
+
+/**
+ * Only a leader writes the memory cache, for late readers of its own results: a node that stops
+ * leading lets them go instead of holding them for their TTL (every former leader did: all three
+ * peers ended a history run at 278-285 MB, test/bench/RESULTS.md rss). Other caches are left alone.
+ */
+export function dropMemoryCacheUnlessLeading(cache: ResultCache, cluster: Pick<ClusterHandle, 'onLeaderChange' | 'leadingEpoch'>): void {
+  if (!(cache instanceof MemoryResultCache)) return
+  cluster.onLeaderChange(() => {
+    if (cluster.leadingEpoch() === undefined && cache.size > 0) cache.clear()
+  })
 }
