@@ -25,7 +25,7 @@
  * are kept and applied on attach.
  */
 import { checkLogPosition } from './core.js'
-import { knowsIn, leaderAt, leaseEpochAt, viewAt, type ClusterSnapshot } from './snapshot.js'
+import { knowsIn, lagAt, leaderAt, leaseEpochAt, viewAt, type ClusterSnapshot } from './snapshot.js'
 import type { ClusterView, LeaderView, LogPosition } from './types.js'
 import type { Clock } from '../env/types.js'
 
@@ -102,6 +102,12 @@ export class ClusterHandle {
   knows(nodeId: string): boolean {
     const s = this.published
     return s !== undefined && knowsIn(s, nodeId)
+  }
+
+  /** The lag this node observed now (core.ts, "Lag"), which it adds to its election timeout: 0 before the actor starts. */
+  lagMs(): number {
+    const s = this.published
+    return s === undefined ? 0 : lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, this.clock!.monotonicMs())
   }
 
   /** Records ignored because they came from another cluster (for the metrics). */

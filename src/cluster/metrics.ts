@@ -51,6 +51,12 @@ export function registerClusterMetrics(metrics: Metrics, src: ClusterMetricsSour
   })
   metrics.gauge('dx_cluster_leader_epoch', 'Epoch of the leader this node knows (0: none)', [], (set) => set(handle.leader()?.epoch ?? 0))
   metrics.gauge('dx_cluster_leading', '1 while this node leads with a valid lease', [], (set) => set(handle.leaderEpoch() !== undefined ? 1 : 0))
+  metrics.gauge(
+    'dx_cluster_lag_seconds',
+    "Largest recent gap this node saw in its own ticks or a voter's records beyond the gossip interval (decaying): it waits this much longer before it elects a new leader",
+    [],
+    (set) => set(handle.lagMs() / 1000),
+  )
   metrics.gauge('dx_cluster_quiet', '1 while this node hears no other member although it should (joining, or one of several members)', [], (set) =>
     set(handle.view()?.warning === undefined ? 0 : 1),
   )

@@ -19,7 +19,7 @@
  * since the leader takes a snapshot only once every record it appended before is applied. A record
  * that cannot be decoded is skipped and counted, and so is a snapshot that cannot be.
  */
-import { decodeJobRecord, decodeSnapshotState, type JobRecord } from '../../protocols/jobs/codec.js'
+import { decodeJobRecord, decodeSnapshotState, maybeSnapshotRecord, type JobRecord } from '../../protocols/jobs/codec.js'
 import { ProtocolError } from '../../protocols/errors.js'
 import type { AbortOptions } from '../env/types.js'
 import type { JobLog } from '../storage/types.js'
@@ -187,6 +187,7 @@ export async function replayJobLog(log: JobLog, makeCore: () => SchedulerCore, o
 
 /** The `after` of a snapshot's first part, or undefined for any other record. */
 function firstSnapshotPart(payload: Uint8Array): number | undefined {
+  if (!maybeSnapshotRecord(payload)) return undefined
   try {
     const record = decodeJobRecord(payload)
     return record.kind === 'snapshot' && record.part === 0 ? record.after : undefined

@@ -285,8 +285,19 @@ export class SchedulerCore {
   }
 
   /** Sizes of every structure that grows with the jobs held: each is bounded by the retention and maxQueued. */
-  footprint(): { jobs: number; retained: number; keys: number; slots: number; finishedQueue: number; expiredBytes: number; recentlyExpired: number; timeouts: number } {
+  footprint(): {
+    jobs: number
+    retained: number
+    keys: number
+    slots: number
+    finishedQueue: number
+    expiredBytes: number
+    recentlyExpired: number
+    timeouts: number
+    queue: number
+  } {
     return {
+      queue: this.queue.size,
       jobs: this.jobs.size,
       retained: this.retained,
       keys: this.idempotency.size,
@@ -308,10 +319,16 @@ export class SchedulerCore {
     this.replaying = true
   }
 
-  /** Ends replay: jobs whose dependencies failed during it are failed now. */
+  /**
+   * Ends replay: jobs whose dependencies failed during it are failed now, and the jobs left queued
+   * enter the queue. Not before: nearly every replayed job finishes later in the replay (a snapshot
+   * of 10,000 retained jobs, then the records after it), and each would have been pushed and left
+   * behind as a stale entry for the first dispatch to pop one by one (~100 ms of a failover).
+   */
   endReplay(): void {
     this.replaying = false
     for (const job of this.jobs.values()) {
+      if (job.status === 'queued') this.queue.push(job)
       if (job.status !== 'waiting') continue
       const failed = job.spec.options.dependsOn.find((d) => {
         const dep = this.jobs.get(d)
@@ -757,6 +774,7 @@ export class SchedulerCore {
   private enqueue(job: Job): void {
     assert((job.status === 'waiting' || job.status === 'retrying') && job.waitingOn === 0, 'queued a job that is not durable, or still waits on a dependency')
     job.status = 'queued'
+<<<<<<< HEAD
     const path = job.path
     if (path !== null && Number.isNaN(path.readyAt)) {
       path.readyAt = this.lastNowMs
@@ -770,6 +788,10 @@ export class SchedulerCore {
       path.key = finishBy === -Infinity ? path.readyAt : finishBy - path.rank
     }
     this.queue.push(job)
+=======
+    // A replay queues its jobs all at once when it ends (endReplay).
+    if (!this.replaying) this.queue.push(job)
+>>>>>>> wp-failover
   }
 
   private start(job: Job, node: NodeId, nowMs: number): void {

@@ -9,6 +9,12 @@
  * - A snapshot reflects the log up to the last record of this leader known durable (or replayed):
  *   `lastLanded` only grows.
  * - One snapshot is under way at a time; each has an id unique in the epoch.
+ * - A new leader takes no snapshot before its first append has landed, even if the records it
+ *   replayed since the latest snapshot already make one due: a snapshot is a barrier (the state
+ *   encoded on the event loop, then its append replicated) that the first submissions after a
+ *   failover would wait behind. With 10,000 retained jobs that was ~100-200 ms of encode plus the
+ *   append of a few MB, inside the failover time (test/bench/RESULTS.md, failover, 2026-11-29). The
+ *   records replayed still count, so the snapshot follows the first append that lands.
  */
 import { assert } from '../assert.js'
 
@@ -36,6 +42,8 @@ export class SnapshotSchedule {
   private count = 0
   private taking = false
   private landedOffset: number
+  /** True once an append of this leader has landed: no snapshot before (see the module doc). */
+  private appended = false
 
   /** `replayed`: the records a new leader replayed after the latest snapshot, and the offset of the last record it replayed. */
   constructor(
@@ -60,12 +68,13 @@ export class SnapshotSchedule {
   /** True when the next snapshot should be taken. */
   due(): boolean {
     const { everyRecords, everyBytes } = this.policy
-    return (this.sinceRecords >= everyRecords || this.sinceBytes >= everyBytes) && this.sinceBytes >= this.lastSnapshotBytes
+    return this.appended && (this.sinceRecords >= everyRecords || this.sinceBytes >= everyBytes) && this.sinceBytes >= this.lastSnapshotBytes
   }
 
   /** `records` records of `bytes` bytes landed, the last at `lastOffset`. */
   landed(lastOffset: number, records: number, bytes: number): void {
     this.landedOffset = Math.max(this.landedOffset, lastOffset)
+    this.appended = true
     this.sinceRecords += records
     this.sinceBytes += bytes
   }

@@ -26,7 +26,7 @@ import { nodeRoutes, statusDocument } from './http-api.js'
 import { dashboardRoutes } from './dashboard-api.js'
 import { DashboardHub } from '../dashboard/hub.js'
 import { entityRoutes } from './entity-routes.js'
-import { openStorage } from './storage.js'
+import { dropMemoryCacheUnlessLeading, openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
 /** A running production node. */
@@ -130,6 +130,7 @@ async function startParts(
     node.analytics.onAlert((t) => webhook.send({ event: t.kind, at: t.at, node: network.self, alert: t.alert }))
   }
   voters = () => node.cluster.view()?.config?.members ?? []
+  dropMemoryCacheUnlessLeading(storage.cache, node.cluster)
   clusterId = () => node.cluster.clusterId()
   let http: HttpServer | undefined
   if (config.http !== undefined) {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { KafkaJobLogInit } from '../adapters/kafka/options.js'
 import type { RedisResultCacheInit } from '../adapters/redis/result-cache.js'
 import { fileReplicaLogOpener, REPLICA_DIR } from '../adapters/replica-log/file-replica-log.js'
+import type { ClusterHandle } from '../cluster/handle.js'
 import type { Environment } from '../env/types.js'
 import { FileJobLog } from '../adapters/file-log/file-job-log.js'
 import { FileDurableStore } from '../adapters/file-log/file-store.js'
@@ -65,7 +66,7 @@ export async function openStorage(
   const cacheConfig = config.cache
   let closeCache = async (): Promise<void> => {}
   let cache: ResultCache
-  if (cacheConfig.kind === 'memory') cache = new MemoryResultCache({ clock: env.clock })
+  if (cacheConfig.kind === 'memory') cache = new MemoryResultCache({ clock: env.clock, maxEntries: memoryCacheEntries(config.retention.maxFinished) })
   else {
     const { RedisResultCache } = await import('../adapters/redis/result-cache.js')
     const redis = new RedisResultCache({
@@ -135,4 +136,28 @@ function redisAuth(redis: RedisSettings): Pick<RedisResultCacheInit, 'username' 
     ...(redis.password === undefined ? {} : { password: redis.password }),
     ...(redis.tls === undefined ? {} : { tls: { ...redis.tls } }),
   }
+}
+
+/**
+ * Entries of the in-process result cache for a retention of `retainJobs` finished jobs: twice as
+ * many (a result and an idempotency key per job), at least 1024. Only the leader writes the cache,
+ * and within the retention the leader holds every outcome itself: the cache serves results shortly
+ * after they expire (a late watcher), which this bound keeps for about as many jobs again. Fixed at
+ * 100,000 entries it held ~13 MB of heap (~25 MB resident) on a leader with the default retention
+ * of 10,000 (test/bench/RESULTS.md, failover, 2026-11-29).
+ */
+export function memoryCacheEntries(retainJobs: number): number {
+  return Math.max(1024, 2 * retainJobs)
+}
+
+/**
+ * Only a leader writes the memory cache, for late readers of its own results: a node that stops
+ * leading lets them go instead of holding them for their TTL (every former leader did: all three
+ * peers ended a history run at 278-285 MB, test/bench/RESULTS.md rss). Other caches are left alone.
+ */
+export function dropMemoryCacheUnlessLeading(cache: ResultCache, cluster: Pick<ClusterHandle, 'onLeaderChange' | 'leadingEpoch'>): void {
+  if (!(cache instanceof MemoryResultCache)) return
+  cluster.onLeaderChange(() => {
+    if (cluster.leadingEpoch() === undefined && cache.size > 0) cache.clear()
+  })
 }

@@ -6,7 +6,8 @@
  * snapshots and retention, neither should grow with the history (goals: failover under 2,000 ms,
  * leader RSS under 250 MB). Environment: HISTORY (jobs), SUBMIT_S (stop submitting after so many seconds
  * and measure with the history reached, for a loaded machine), IN_FLIGHT (batches of 1,000 in flight),
- * PEER_ARGS (extra `distributex start` options, space-separated), NODE_ARGS (extra node options for the peers, space-separated, to compare V8 settings), POLL_S
+ * PEER_ARGS (extra `distributex start` options, space-separated; `--log-level info` with TIMELINE), TIMELINE=1 (after the kill, when
+ * each survivor names the new leader and leads, from its /status every 25 ms, and the survivors' log lines since the kill), NODE_ARGS (extra node options for the peers, space-separated, to compare V8 settings), POLL_S
  * (every so many seconds, each peer's RSS and V8 heap from /proc and /metrics on stderr, to see where
  * the memory goes during the run; 0 = off), PEER_BIN (the peers' executable: by default this checkout's
  * src/cli/bin.mjs, which compiles the sources through tsx in each peer, about 70 MB of resident
@@ -32,6 +33,7 @@ const PEER_ARGS = (process.env.PEER_ARGS ?? '').split(' ').filter((a) => a !== '
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
 const POLL_S = Number(process.env.POLL_S ?? 0)
 const SUBMIT_S = Number(process.env.SUBMIT_S ?? Infinity)
+const TIMELINE = process.env.TIMELINE === '1'
 const BATCH = 1000
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const PEER_BIN = process.env.PEER_BIN === undefined ? undefined : resolve(process.env.PEER_BIN)
@@ -62,6 +64,48 @@ async function memoryLine(peers: Peer[]): Promise<string> {
     }),
   )
   return parts.join(' | ')
+}
+
+/** One unlabelled metric of a peer, as its /metrics shows it ('?' if absent). */
+async function metric(p: Peer, name: string): Promise<string> {
+  const text = await fetch(`${p.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+    .then((r) => r.text())
+    .catch(() => '')
+  return new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? '?'
+}
+
+/**
+ * Polls the survivors' /status every 25 ms from the kill on and notes, relative to the kill, when
+ * each first names a leader of a newer epoch than `epoch` and when one reports leading it.
+ */
+function watchFailover(survivors: Peer[], killedAt: number, epoch: number): { stop(): Promise<string[]> } {
+  const marks: string[] = []
+  const seen = new Set<string>()
+  let running = true
+  const mark = (key: string, text: string): void => {
+    if (seen.has(key)) return
+    seen.add(key)
+    marks.push(`${text} ${Math.round(performance.now() - killedAt)}`)
+  }
+  const loop = (async (): Promise<void> => {
+    while (running) {
+      await Promise.all(
+        survivors.map(async (p) => {
+          const s = await p.status().catch(() => undefined)
+          if (s?.leader !== null && s?.leader !== undefined && s.leader.epoch > epoch) mark(`${p.spec.name} leader`, `${p.spec.name} knows leader of epoch ${s.leader.epoch}`)
+          if (s?.leading === true) mark(`${p.spec.name} leading`, `${p.spec.name} leading`)
+        }),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      return marks
+    },
+  }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'dx-bench-history-'))
@@ -160,13 +204,30 @@ try {
     const victim = peers[ids.indexOf(leader.nodeId)]!
     const leaderRss = rssMb(victim.pid!)
     const survivor = peers.find((p) => p !== victim)!
+    const survivors = peers.filter((p) => p !== victim)
+    // The lag each survivor observed lengthens its election timeout (src/cluster/core.ts, "Lag").
+    const lags = TIMELINE ? await Promise.all(survivors.map(async (p) => `${p.spec.name} ${await metric(p, 'dx_cluster_lag_seconds')} s`)) : []
     const killedAt = performance.now()
+    const killedWall = Date.now()
     await victim.kill()
+    const timeline = TIMELINE ? watchFailover(survivors, killedAt, leader.epoch) : undefined
     for (;;) {
       const reply = await survivor.call<{ id?: string }>('POST', '/jobs', { type: 'noop', input: null }).catch(() => ({ status: 0, json: {} }))
       if (reply.status === 202) break
     }
     const failoverMs = Math.round(performance.now() - killedAt)
+    if (timeline !== undefined) {
+      const marks = await timeline.stop()
+      console.error(`survivors' observed lag at the kill: ${lags.join(', ')}`)
+      console.error(
+        `failover timeline (ms after the kill): ${marks.join('; ')}; first job acknowledged ${failoverMs}; survivors stopped at about ${Math.round(performance.now() - killedAt)}`,
+      )
+      for (const p of survivors)
+        for (const line of p.output) {
+          const time = Number(/"time":(\d+)/.exec(line)?.[1])
+          if (time >= killedWall) console.error(`  ${p.spec.name} +${time - killedWall} ms: ${line.slice(0, 400)}`)
+        }
+    }
     console.error(
       `history ${finished} jobs (${Math.round(finished / ((killedAt - started) / 1000))} jobs/s); leader RSS ${leaderRss} MB; failover ${failoverMs} ms; ` +
         `${retried} batches retried; longest time without a finished batch ${Math.round(longestStallMs)} ms`,
@@ -176,6 +237,8 @@ try {
     await client.stop()
   }
 } finally {
+  // With TIMELINE the peers end by SIGTERM, so that a `--cpu-prof` in NODE_ARGS writes their profiles.
+  if (TIMELINE) await Promise.all(peers.map(async (p) => p.running && (await Promise.race([p.stop(), new Promise((resolve) => setTimeout(resolve, 10_000))]))))
   await Promise.all(peers.map((p) => p.kill()))
   await rm(dir, { recursive: true, force: true })
 }

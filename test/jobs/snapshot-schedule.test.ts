@@ -15,6 +15,14 @@ test('due after enough records, counting those a new leader replayed', () => {
   assert.equal(s.due(), false)
 })
 
+test('a new leader takes no snapshot before its first append lands, however much it replayed', () => {
+  const s = new SnapshotSchedule(4, { everyRecords: 3, everyBytes: 1_000_000 }, { sinceSnapshot: 10, lastOffset: 40 })
+  assert.equal(s.due(), false, 'the replayed records alone would make one due: the first submissions must not wait behind it')
+  s.landed(42, 1, 20)
+  assert.equal(s.due(), true, 'the replayed records still count once an append landed')
+  assert.deepEqual(s.begin(), { id: '4.1', after: 42 })
+})
+
 test('due after enough bytes; never before as many bytes as the last snapshot took', () => {
   const s = new SnapshotSchedule(1, { everyRecords: 2, everyBytes: 300 }, { sinceSnapshot: 0, lastOffset: -1 })
   s.landed(0, 1, 300)

@@ -17,7 +17,7 @@ import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
 import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
-import { decodeSnapshotState, encodeJobRecord, encodeSnapshotState, snapshotRecords, SNAPSHOT_PART_BYTES, type JobRecord } from '../../protocols/jobs/codec.js'
+import { decodeSnapshotState, encodeJobRecord, encodeSnapshotState, maybeSnapshotRecord, snapshotRecords, SNAPSHOT_PART_BYTES, type JobRecord } from '../../protocols/jobs/codec.js'
 import { World } from '../../sim/world.js'
 import { runUntil } from '../sim/helpers.js'
 
@@ -103,6 +103,36 @@ test('on the core: replay from a snapshot equals replay from the whole log', () 
   const b = fromSnapshot.finish()
   assert.ok(a.footprint().retained === 30 && a.isExpired('h0-0'), 'the history expired some jobs')
   assert.deepEqual(observe(b, allIds(log)), observe(a, allIds(log)))
+  // The queue holds exactly the queued jobs: none of the many a replay saw queued and then finished.
+  for (const core of [a, b]) assert.equal(core.footprint().queue, core.list('queued', 10_000).jobs.length)
+})
+
+test('the snapshot search tells records from snapshot parts by their first bytes, without decoding them', () => {
+  const outcome = { ok: false as const, error: { name: 'E', code: 'C', message: 'm' }, permanent: true }
+  const others: JobRecord[] = [
+    { kind: 'submitted', spec: spec('a', { idempotencyKey: 'k', dependsOn: ['b'] }, { x: [1, 2] }) },
+    { kind: 'finished', id: 'a', attempt: 3, outcome: { ok: true, value: 'v' }, at: 5 },
+    { kind: 'finished', id: 'a', attempt: 1, outcome },
+    { kind: 'cancelled', id: 'a', at: 7 },
+    { kind: 'cancelled', id: 'a' },
+  ]
+  for (const record of others) assert.equal(maybeSnapshotRecord(encodeJobRecord(record)), false, record.kind)
+  for (const part of snapshotRecords(
+    '1.1',
+    4,
+    encodeSnapshotState({
+      records: others.slice(0, 2),
+      expired: [
+        { bits: new Uint8Array(0), count: 0 },
+        { bits: new Uint8Array(0), count: 0 },
+      ],
+      recentlyExpired: [],
+    }),
+  ))
+    assert.equal(maybeSnapshotRecord(encodeJobRecord(part)), true)
+  // Bytes not as this encoder writes them are left to the decoder.
+  for (const bytes of [new Uint8Array([]), new Uint8Array([0x93, 0x02, 0x00]), new Uint8Array([0xdc, 0x00, 0x07, 0x01, 0x03]), new Uint8Array([0x97, 0x01, 0xcc])])
+    assert.equal(maybeSnapshotRecord(bytes), true)
 })
 
 test('a snapshot larger than one part spans several records, all restored together', () => {

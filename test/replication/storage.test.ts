@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, resolveConfig } from '../../src/node/config.js'
 import { ClusterMismatchError, JobLogNotSharedError } from '../../src/storage/errors.js'
-import { openStorage } from '../../src/node/storage.js'
+import { dropMemoryCacheUnlessLeading, memoryCacheEntries, openStorage } from '../../src/node/storage.js'
+import { ManualEnvironment } from '../../src/env/manual.js'
+import { MemoryResultCache } from '../../src/adapters/memory/memory-cache.js'
 import { realEnvironment } from '../../src/env/real.js'
 
 test('jobLog: replicated is the default; file: and kafka:// parse as before', () => {
@@ -58,4 +60,37 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   clusterId = 'cluster-1'
   await (await factory.open()).close()
   await file.close()
+})
+
+test("the memory cache holds twice the leader's retention of results (at least 1024), not a fixed 100,000", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dx-cache-bound-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const storage = await openStorage(resolveConfig({ dataDir: dir, retainJobs: 600 }, {}), realEnvironment(), 'node-a', { voters: () => [], clusterId: () => undefined })
+  t.after(() => storage.close())
+  for (let i = 0; i < 1500; i++) await storage.cache.set(`job:${i}`, new Uint8Array([1]))
+  assert.ok(storage.cache instanceof MemoryResultCache)
+  assert.equal(storage.cache.size, 1200)
+  assert.deepEqual([memoryCacheEntries(10_000), memoryCacheEntries(100)], [20_000, 1024])
+})
+
+test('a node that stops leading drops its memory cache; while it leads, or under another leader it never was, the cache stays', async () => {
+  const env = new ManualEnvironment()
+  const cache = new MemoryResultCache({ clock: env.clock })
+  let leading: number | undefined = 3
+  let listener: () => void = () => {}
+  dropMemoryCacheUnlessLeading(cache, {
+    leadingEpoch: () => leading,
+    onLeaderChange: (l) => {
+      listener = () => l(null)
+      return () => {}
+    },
+  })
+  await cache.set('job:a', new Uint8Array([1]))
+  listener()
+  assert.equal(cache.size, 1, 'still leading (a lapse that may come back)')
+  leading = undefined
+  listener()
+  assert.equal(cache.size, 0)
+  const redisLike = { get: async () => undefined, set: async () => {}, setIfAbsent: async () => true }
+  dropMemoryCacheUnlessLeading(redisLike, { leadingEpoch: () => undefined, onLeaderChange: () => assert.fail('a shared cache is not watched') })
 })

@@ -113,6 +113,12 @@ export class MemoryResultCache implements ResultCache {
     return true
   }
 
+  /** Drops every entry (a node that stops leading: only a leader writes results, see src/node/storage.ts). */
+  clear(): void {
+    this.entries.clear()
+    this.bytes = 0
+  }
+
   /** The entry under `key` unless absent or expired; an expired one is dropped. */
   private live(key: string): string | undefined {
     const entry = this.entries.get(key)

@@ -75,3 +75,13 @@ test('every byte value round-trips beside the deadline, and an entry without a T
   await local.advance(10 * 365 * 24 * 3600_000)
   assert.deepEqual(await cache.get('forever'), all)
 })
+
+test('clear drops every entry and its bytes', async () => {
+  const cache = new MemoryResultCache({ clock: env.clock, maxEntries: 3 })
+  await cache.set('a', bytes('1'))
+  await cache.set('b', bytes('22'))
+  cache.clear()
+  assert.deepEqual([cache.size, cache.sizeBytes, await cache.get('a')], [0, 0, undefined])
+  await cache.set('c', bytes('3'))
+  assert.equal(cache.size, 1)
+})
