@@ -16,8 +16,9 @@
  * - cadence.ts: how fast it ticks, how often it recomputes the learners; metrics.ts: its metrics.
  *
  * Duties and order:
- * - before every input it reads the cluster handle: whether this node leads an epoch (then the core
- *   leads it, with voters = config().members), and whom it follows (appends from anyone else are
+ * - before every input it reads the cluster handle: whether this node leads an epoch, with or
+ *   without its lease (then the core leads it, with voters = config().members; a lapsed lease does
+ *   not interrupt replication, see leadership.ts), and whom it follows (appends from anyone else are
  *   refused); the learners are read by ticks, every 250 ms at most;
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
@@ -346,7 +347,9 @@ class ReplicatorDriver {
     const core = this.core
     if (core === undefined) return undefined
     const config = this.cluster.config()
-    const view = { epoch: this.cluster.leaderEpoch(), config, voters: config?.members ?? [], learners: this.learners.current }
+    // The epoch led with or without its lease: a lapse that comes back in the same epoch keeps the
+    // core leading, its appends under way and its followers' progress (leadership.ts says why that is safe).
+    const view = { epoch: this.cluster.leadingEpoch(), config, voters: config?.members ?? [], learners: this.learners.current }
     this.leadership.sync(core, view, this.ctx.env.clock.monotonicMs(), (lost) =>
       // As for a fence asked now: a lapsed lease (no newer epoch known) is retried, not final.
       // A FencedError here made the scheduler of a leader whose lease lapsed for a moment under
@@ -451,7 +454,9 @@ class ReplicatorDriver {
     this.sync()
     const core = this.core
     if (core === undefined) reply.reject(reopening())
-    else if (this.leadership.ledEpoch !== epoch) reply.reject(this.refusal(epoch, core))
+    // A new request also needs the lease, as the scheduler's own do: through a lapse the core goes
+    // on with what is under way, but takes nothing new (the caller is told to retry).
+    else if (this.leadership.ledEpoch !== epoch || this.cluster.leaderEpoch() !== epoch) reply.reject(this.refusal(epoch, core))
     else return core
     return undefined
   }

@@ -67,6 +67,9 @@ import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosi
 /** Most entries one coalesced follower write carries (a few leader batches). */
 const COALESCED_WRITE_MAX_ENTRIES = 4 * REPLICATION_ENTRIES_MAX
 
+/** The longest an unanswered append waits for a slow follower before it is resent, in units of `retryMs`. */
+const RETRY_MAX_FACTOR = 8
+
 /** A run of entries of one epoch, from index `from` up to the next run. */
 interface Run {
   from: number
@@ -87,6 +90,11 @@ interface FollowerState {
   match: number
   inFlight: InFlight[]
   lastSentMs: number
+  /** When it last answered us (any reply of our epoch): a follower that answers is not losing our appends. */
+  lastReplyMs: number
+  /** Smoothed time from sending an append to its acknowledgement, and its mean deviation (TCP's SRTT and RTTVAR). */
+  srttMs: number | undefined
+  rttVarMs: number
   /** The commit index the last append to it carried. */
   sentCommit: number
   /** No sends before this time (the follower refused, e.g. it does not follow us yet). */
@@ -289,7 +297,18 @@ export class ReplicationCore {
     const members = [...voters, ...learners]
     for (const node of members) {
       if (node === this.self || leading.followers.has(node)) continue
-      leading.followers.set(node, { next: this.end, match: 0, inFlight: [], lastSentMs: -Infinity, sentCommit: -1, holdUntilMs: -Infinity, reading: false })
+      leading.followers.set(node, {
+        next: this.end,
+        match: 0,
+        inFlight: [],
+        lastSentMs: -Infinity,
+        lastReplyMs: -Infinity,
+        srttMs: undefined,
+        rttVarMs: 0,
+        sentCommit: -1,
+        holdUntilMs: -Infinity,
+        reading: false,
+      })
       this.matchesChanged++
     }
     for (const node of [...leading.followers.keys()]) {
@@ -337,9 +356,16 @@ export class ReplicationCore {
     if (leading === undefined) return
     for (const f of leading.followers.values()) {
       const oldest = f.inFlight[0]
-      if (oldest !== undefined && nowMs - oldest.sentAtMs >= this.options.retryMs) {
+      const retryMs = this.retryMs(f)
+      if (oldest !== undefined && nowMs - oldest.sentAtMs >= retryMs && nowMs - f.lastReplyMs >= retryMs) {
         // The append or its reply is lost (a broken connection drops what was in flight): go back to
         // what we know the follower holds; the log-matching check makes any duplicate harmless.
+        // Only once the follower has been silent for as long too: one that keeps answering is slow,
+        // not losing messages (a connection delivers in order, and an append lost before a later
+        // one is refused by the follower, which resets `next` at once). Under load (issue 9) the
+        // appends waiting in a busy follower's queue outlived retryMs, and resending them all made
+        // the leader send about 1.5 times each entry to each follower and fill its window with copies.
+        // For the same reason the bound grows with the follower's measured round trip (`retryMs`).
         f.inFlight = []
         if (f.match > 0) f.next = f.match
       }
@@ -490,6 +516,7 @@ export class ReplicationCore {
       return
     }
     if (reply.epoch < leading.epoch) return
+    f.lastReplyMs = this.nowMs
     if (reply.ok) {
       if (reply.end > this.end) return
       if (reply.end > f.match) {
@@ -497,6 +524,9 @@ export class ReplicationCore {
         this.matchesChanged++
       }
       if (f.next < f.match) f.next = f.match
+      let acked: InFlight | undefined
+      for (const a of f.inFlight) if (a.end <= reply.end) acked = a
+      if (acked !== undefined) this.sampleRoundTrip(f, this.nowMs - acked.sentAtMs)
       f.inFlight = f.inFlight.filter((a) => a.end > reply.end)
       this.advanceCommit()
       this.trimBuffer()
@@ -511,6 +541,28 @@ export class ReplicationCore {
       f.holdUntilMs = this.nowMs + this.options.heartbeatMs
     }
     this.pump(from, f)
+  }
+
+  /** One round trip measured to `f` (the newest append a reply acknowledged), as TCP does (RFC 6298). */
+  private sampleRoundTrip(f: FollowerState, sampleMs: number): void {
+    if (f.srttMs === undefined) {
+      f.srttMs = sampleMs
+      f.rttVarMs = sampleMs / 2
+      return
+    }
+    f.rttVarMs = 0.75 * f.rttVarMs + 0.25 * Math.abs(f.srttMs - sampleMs)
+    f.srttMs = 0.875 * f.srttMs + 0.125 * sampleMs
+  }
+
+  /**
+   * How long an append to `f` may go unanswered before it counts as lost: `retryMs`, or the
+   * follower's round trip plus four deviations when that is longer (a loaded host, issue 9: round
+   * trips of 0.5-3 s), at most RETRY_MAX_FACTOR times `retryMs` so that a lost append is still resent.
+   */
+  private retryMs(f: FollowerState): number {
+    const base = this.options.retryMs
+    const rto = f.srttMs === undefined ? base : f.srttMs + 4 * f.rttVarMs
+    return Math.min(RETRY_MAX_FACTOR * base, Math.max(base, rto))
   }
 
   private advanceCommit(): void {

@@ -3,7 +3,7 @@
  * replicator (actors/replicator.ts), and why a request for an epoch cannot be served. Sans-I/O.
  *
  * Rules:
- * - the core leads epoch E when the cluster says this node leads E (its lease holds), E is newer
+ * - the core leads epoch E when the cluster says this node leads E (with or without its lease), E is newer
  *   than any epoch an earlier core led (`highestLed`: a reopened log may have lost entries this node
  *   sent in that epoch, so leading it again could give one (index, epoch) two different entries),
  *   or E is that epoch and the core is the one that led it (a lease that lapsed and came back: its
@@ -13,6 +13,16 @@
  * - while leading, a new configuration or new learners are handed to the core (both are replaced,
  *   never changed in place, so identity tells a change).
  * `highestLed` outlives the actor's restarts (`restart` keeps it); the rest does not.
+ *
+ * Why a lapsed lease does not stop the core (the driver passes the epoch led with or without it):
+ * replication's safety rests on epochs, votes and log positions (core.ts), never on the lease. A
+ * lapsed leader has promised nothing to a candidate (src/cluster/core.ts, "Lapses"): a voter that
+ * votes for a newer epoch follows nobody in the old one from then on and refuses its appends, so
+ * what the core commits in the lapse is committed by Raft's rules, as it would be by a leader that
+ * merely paused; and the scheduler makes no new request before its lease is back. Stepping down at
+ * every lapse instead failed every append under way (ambiguous, retried after a backoff) and opened a
+ * new term with its no-op entry and its followers' progress forgotten: under load (issue 9, load
+ * average 30 on two cores) a leader did so 17 times in 25 s of the jobs bench (test/bench/RESULTS.md).
  */
 import type { NodeId } from '../net/types.js'
 import { FencedError, JobLogUnavailableError } from '../storage/errors.js'
@@ -20,7 +30,7 @@ import type { ReplicationCore } from './core.js'
 
 /** The cluster's view that leadership follows. */
 export interface LeadershipView {
-  /** The epoch this node leads with a held lease, if any. */
+  /** The epoch this node leads (the replicator passes it with or without a held lease), if any. */
   readonly epoch: number | undefined
   /** The configuration (compared by identity) and its voters. */
   readonly config: unknown

@@ -41,7 +41,11 @@ export interface ReplicationOptions {
   heartbeatMs: number
   /** The same for a follower that holds the whole log and knows the commit index: nothing to tell it. */
   idleHeartbeatMs: number
-  /** An append unanswered this long is considered lost: the leader resends from the last match. */
+  /**
+   * An append unanswered this long, by a follower silent this long, is considered lost: the leader
+   * resends from the last match. The core waits longer for a follower whose measured round trip
+   * (plus four deviations) is longer, up to 8 times this (core.ts, `retryMs`).
+   */
   retryMs: number
   /** Appends in flight per follower (flow control). */
   window: number

@@ -17,7 +17,7 @@
  * COSTS=1 (the replicated default only, PAIRS runs of the throughput part: per process, the leader,
  * each follower and the submitter, CPU ms and replication frames sent and received and local log
  * writes (each fsynced) per 1,000 jobs; throughput on a shared machine means little, these do not;
- * run it from two checkouts in turn for A B A B).
+ * run it from two checkouts in turn for A B A B), KAFKA=0 (no Kafka + Redis run), LATENCY=0 (no latency run).
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -266,6 +266,9 @@ async function costs(): Promise<void> {
 // The replicated default (each peer its own directory, a majority fsync per append) against the
 // single-host file log the peers share, alternated A B A B in one run so the machine's speed cancels.
 const PAIRS = Number(process.env.PAIRS ?? 2)
+/** KAFKA=0 skips the Kafka + Redis run, LATENCY=0 the latency run (throughput pairs only). */
+const KAFKA = process.env.KAFKA !== '0'
+const LATENCY = process.env.LATENCY !== '0'
 if (process.env.COSTS !== undefined) {
   await costs()
   process.exit(0)
@@ -311,33 +314,41 @@ if (VARIANT_ENV !== undefined) {
   )
   process.exit(0)
 }
-const replicated: Array<{ jobsPerS: number; lat?: { p50: number; p99: number } }> = []
-const shared: number[] = []
+const replicated: Array<{ jobsPerS: number; cpuMsPer1000: number; lat?: { p50: number; p99: number } }> = []
+const shared: Array<{ jobsPerS: number; cpuMsPer1000: number }> = []
+const loadAvg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 2).join(' ')
 for (let pair = 0; pair < PAIRS; pair++) {
-  const r = await measure(() => undefined, 'memory', pair === 0)
+  const r = await measure(() => undefined, 'memory', pair === 0 && LATENCY)
   replicated.push(r)
   console.error(
-    `pair ${pair + 1}: replicated default ${Math.round(r.jobsPerS)} jobs/s${r.lat === undefined ? '' : `; latency at ${RATE}/s p50 ${r.lat.p50.toFixed(2)} ms, p99 ${r.lat.p99.toFixed(2)} ms`}`,
+    `pair ${pair + 1}: replicated default ${Math.round(r.jobsPerS)} jobs/s, peers' CPU ${Math.round(r.cpuMsPer1000)} ms/1k jobs (load ${loadAvg()})${r.lat === undefined ? '' : `; latency at ${RATE}/s p50 ${r.lat.p50.toFixed(2)} ms, p99 ${r.lat.p99.toFixed(2)} ms`}`,
   )
   const f = await measure((dir) => `file:${join(dir, 'joblog')}`, 'memory', false)
-  shared.push(f.jobsPerS)
-  console.error(`pair ${pair + 1}: shared file log ${Math.round(f.jobsPerS)} jobs/s`)
+  shared.push(f)
+  console.error(
+    `pair ${pair + 1}: shared file log ${Math.round(f.jobsPerS)} jobs/s, peers' CPU ${Math.round(f.cpuMsPer1000)} ms/1k jobs (load ${loadAvg()}); pair ratio ${(r.jobsPerS / f.jobsPerS).toFixed(2)}`,
+  )
 }
-const lat = replicated[0]!.lat!
-const brokers = await ensureKafka()
-await ensureRedis()
-const kafka = await measure(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `redis://127.0.0.1:6379/dxbench${Date.now()}`, false)
-console.error(`kafka+redis: ${Math.round(kafka.jobsPerS)} jobs/s`)
+const lat = replicated[0]!.lat
+let kafkaJobsPerS: number | undefined = undefined
+if (KAFKA) {
+  const brokers = await ensureKafka()
+  await ensureRedis()
+  kafkaJobsPerS = (await measure(() => `kafka://${brokers}/dx-bench-${Date.now()}`, `redis://127.0.0.1:6379/dxbench${Date.now()}`, false)).jobsPerS
+  console.error(`kafka+redis: ${Math.round(kafkaJobsPerS)} jobs/s`)
+}
 const embeddedJobs = median(replicated.map((r) => r.jobsPerS))
-const fileJobs = median(shared)
+const fileJobs = median(shared.map((f) => f.jobsPerS))
 console.log(
   JSON.stringify({
     bench: 'jobs',
     embedded_jobs_per_s: Math.round(embeddedJobs),
     file_jobs_per_s: Math.round(fileJobs),
     replicated_vs_file: Math.round((embeddedJobs / fileJobs) * 100) / 100,
-    kafka_jobs_per_s: Math.round(kafka.jobsPerS),
-    p50_ms: Math.round(lat.p50 * 100) / 100,
-    p99_ms: Math.round(lat.p99 * 100) / 100,
+    pair_ratios: replicated.map((r, i) => Math.round((r.jobsPerS / shared[i]!.jobsPerS) * 100) / 100),
+    replicated_cpu_ms_per_1000: Math.round(median(replicated.map((r) => r.cpuMsPer1000))),
+    file_cpu_ms_per_1000: Math.round(median(shared.map((f) => f.cpuMsPer1000))),
+    ...(kafkaJobsPerS === undefined ? {} : { kafka_jobs_per_s: Math.round(kafkaJobsPerS) }),
+    ...(lat === undefined ? {} : { p50_ms: Math.round(lat.p50 * 100) / 100, p99_ms: Math.round(lat.p99 * 100) / 100 }),
   }),
 )

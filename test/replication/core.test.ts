@@ -138,6 +138,77 @@ test('flow control: at most `window` appends are in flight to a follower', () =>
   assert.deepEqual(h.text('n1'), h.text('n0'), 'the follower catches up once answers flow')
 })
 
+test('an append in flight is resent only once its follower has been silent for retryMs too: a slow follower that answers gets no copies, a silent one does', () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { window: 2, batchMaxEntries: 1, retryMs: 500, heartbeatMs: 100 })
+  h.elect('n0', 1)
+  h.settle()
+  h.cut.add('n2')
+  // Appends to n1 are held back (they wait in `dropped`) until let through one by one.
+  h.filter = (m) => !(m.to === 'n1' && m.message.kind === 'append')
+  h.propose('n0', ['e0'])
+  h.propose('n0', ['e1'])
+  h.settle()
+  const toN1 = (): Array<(typeof h.dropped)[number]> => h.dropped.filter((m) => m.to === 'n1' && m.message.kind === 'append')
+  const copiesOfIndex = (index: number): number => toN1().filter((m) => m.message.kind === 'append' && m.message.entries.some((e) => e.index === index)).length
+  assert.equal(toN1().length, 2, 'the window is full: e0 and e1 are in flight')
+  h.advance(450)
+  // n1 answers the first append late (a busy follower): the leader hears from it.
+  const first = toN1()[0]!
+  h.dropped.splice(h.dropped.indexOf(first), 1)
+  h.filter = (m) => m === first || !(m.to === 'n1' && m.message.kind === 'append')
+  h.queue.push(first)
+  h.settle()
+  assert.equal(
+    h
+      .node('n0')
+      .core.followers()
+      .find((f) => f.node === 'n1')?.match,
+    2,
+    'n1 acknowledged e0',
+  )
+  h.advance(400)
+  assert.equal(copiesOfIndex(2), 1, 'e1 is older than retryMs, but n1 answered 400 ms ago: not sent again')
+  h.advance(200)
+  assert.equal(copiesOfIndex(2), 2, 'n1 silent for retryMs as well: e1 is sent again')
+  h.filter = () => true
+  h.advance(2000)
+  assert.deepEqual(h.text('n1'), h.text('n0'), 'n1 catches up once its appends get through')
+})
+
+test("an append's resend waits for the follower's measured round trip (plus four deviations) when that exceeds retryMs, and no longer", () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { window: 4, batchMaxEntries: 1, retryMs: 500, heartbeatMs: 10_000, idleHeartbeatMs: 10_000 })
+  h.elect('n0', 1)
+  h.settle()
+  h.cut.add('n2')
+  const toN1 = (m: (typeof h.dropped)[number]): boolean => m.to === 'n1' && m.message.kind === 'append'
+  h.filter = (m) => !toN1(m)
+  const release = (): void => {
+    const held = h.dropped.filter(toN1)
+    h.dropped = h.dropped.filter((m) => !toN1(m))
+    h.filter = () => true
+    h.queue.push(...held)
+    h.settle()
+    h.filter = (m) => !toN1(m)
+  }
+  // Six appends, each answered 450 ms after it was sent: within retryMs, so never resent.
+  for (let k = 0; k < 6; k++) {
+    h.propose('n0', [`e${k}`])
+    h.advance(450, 10)
+    release()
+  }
+  assert.equal(h.node('n0').core.commitEnd, 7, 'n1 acknowledged all six')
+  const index = h.propose('n0', ['slow'])
+  const copies = (): number => h.dropped.filter((m) => toN1(m) && m.message.kind === 'append' && m.message.entries.some((e) => e.index === index)).length
+  // The first ack (the no-op's) came at once, then six at 450 ms: SRTT 248 ms, RTTVAR 244 ms, so
+  // the bound is 248 + 4 * 244 = 1,223 ms.
+  h.advance(1200, 10)
+  assert.equal(copies(), 1, 'unanswered for 1,200 ms (over retryMs) but within the round trip plus four deviations: not resent')
+  h.advance(100, 10)
+  assert.equal(copies(), 2, 'unanswered beyond it: resent')
+  release()
+  assert.equal(h.node('n0').core.commitEnd, 8)
+})
+
 test('a leader reads back entries it no longer buffers', () => {
   const h = new Harness(['n0', 'n1', 'n2'], { bufferMaxBytes: 4, batchMaxEntries: 2 })
   h.elect('n0', 1)

@@ -36,7 +36,8 @@ test('completions of a previous incarnation are ignored after a restart', async 
   const cluster = {
     clusterId: () => 'c',
     config: () => config,
-    leaderEpoch: () => {
+    leaderEpoch: () => 1,
+    leadingEpoch: () => {
       if (explode) {
         explode = false
         throw new Error('boom')
