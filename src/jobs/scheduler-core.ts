@@ -774,7 +774,6 @@ export class SchedulerCore {
   private enqueue(job: Job): void {
     assert((job.status === 'waiting' || job.status === 'retrying') && job.waitingOn === 0, 'queued a job that is not durable, or still waits on a dependency')
     job.status = 'queued'
-<<<<<<< HEAD
     const path = job.path
     if (path !== null && Number.isNaN(path.readyAt)) {
       path.readyAt = this.lastNowMs
@@ -787,11 +786,8 @@ export class SchedulerCore {
       if (finishBy !== -Infinity) path.finishBy = finishBy
       path.key = finishBy === -Infinity ? path.readyAt : finishBy - path.rank
     }
-    this.queue.push(job)
-=======
     // A replay queues its jobs all at once when it ends (endReplay).
     if (!this.replaying) this.queue.push(job)
->>>>>>> wp-failover
   }
 
   private start(job: Job, node: NodeId, nowMs: number): void {
