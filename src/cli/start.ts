@@ -2,6 +2,7 @@
  * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
  * gracefully and exits 0 (a second SIGINT exits at once with 130).
  */
+import { capYoungGeneration } from '../adapters/process/young-generation.js'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
@@ -16,7 +17,12 @@ export interface StartOptions extends RawSettings {
   readonly config?: string | undefined
 }
 
+/** The young generation a peer grows to at most (two semi-spaces; V8's default on 64 bits is 32 MB). */
+const YOUNG_GENERATION_CAP_MB = 16
+
 export async function runStart(options: StartOptions): Promise<number> {
+  // The peer's process is ours, as the old generation's setting in bin.mjs; DX_V8_FLAGS hands both to the operator.
+  if (process.env['DX_V8_FLAGS'] === undefined) capYoungGeneration(YOUNG_GENERATION_CAP_MB)
   const { config: configFile, ...flags } = options
   const config = resolveConfig(flags, process.env, configFile ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]

@@ -11,7 +11,6 @@ import type { Network } from '../net/types.js'
 import { pinoLogger } from '../adapters/pino/logger.js'
 import { ProcessLoad } from '../adapters/process/load.js'
 import { LoopDelayMonitor } from '../adapters/process/loop-delay.js'
-import { capYoungGeneration } from '../adapters/process/young-generation.js'
 import { WebhookSender } from '../adapters/webhook/sender.js'
 import { PrometheusMetrics } from '../adapters/prometheus/metrics.js'
 import { realEnvironment } from '../env/real.js'
@@ -40,9 +39,6 @@ export interface RunningNode extends AssembledNode {
   readonly network: Network
 }
 
-/** The young generation a peer's grows to at most (two semi-spaces): V8's default on 64 bits is 32. */
-const YOUNG_GENERATION_CAP_MB = 16
-
 /** The data directory's lock file: one peer per data directory. */
 export const DATA_DIR_LOCK_FILE = 'lock'
 
@@ -63,8 +59,6 @@ export async function startNode(config: NodeConfig, jobs: readonly JobDef[], ent
     const lock = await lockDataDir(config.dataDir)
     parts.add('data-dir lock', () => lock.release())
     parts.add('loop delay monitor', () => loopDelay.stop())
-    // DX_V8_FLAGS hands the garbage collector's settings to the operator (src/cli/bin.mjs).
-    if (process.env['DX_V8_FLAGS'] === undefined) parts.add('young generation cap', capYoungGeneration(YOUNG_GENERATION_CAP_MB))
     return startParts(config, jobs, entities, env, metrics, loopDelay, parts)
   })
 }
