@@ -4,9 +4,9 @@
  * process starts, so a peer started as `distributex start` could not have it (a `#!/usr/bin/env -S
  * node ...` line fails where `env` has no `-S`). The growth factor, though, is read at every
  * scavenge: once the young generation has reached `capMb` this sets it to 1, so it grows no
- * further. Measured (test/bench/RESULTS.md, failover-history): a leader with a million jobs behind
- * it at 218 MB with a 16 MB young generation, against 241-272 MB with 32, at the same jobs/s; kept
- * at 2 MB from the start instead, about 10% more CPU per job.
+ * further. Measured (test/bench/RESULTS.md, "the young generation capped in-process"): a leader
+ * with a million jobs behind it at 222-238 MB with this cap at 16 MB, against 241-272 MB without,
+ * at the same jobs/s; kept at 2 MB from the start instead, about 10% more CPU per job.
  *
  * A growth can slip past the check when several scavenges run within one long task (the check runs
  * after each, as a task): the young generation then stays at V8's own size, as without this.
