@@ -4,50 +4,23 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { replicatorActor } from '../../actors/replicator.js'
-import type { ClusterHandle } from '../../src/cluster/handle.js'
-import type { Network } from '../../src/net/types.js'
 import type { ReplicatedLogRequest } from '../../src/replication/protocol.js'
 import { FencedError, JobLogUnavailableError } from '../../src/storage/errors.js'
-import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener } from '../../src/storage/types.js'
+import { fakeCluster, fakeNetwork, fakeReplicaOpener } from '../helpers/replicator.js'
 import { gate, manualSystem, outcome } from '../helpers/system.js'
 
 test('a lapsed lease that comes back in the same epoch: the append under way commits, no new no-op, a new request is told to retry', async () => {
   const { env, system } = manualSystem()
   const written: number[][] = []
   let hold: ReturnType<typeof gate> | undefined
-  const opener: ReplicaLogOpener = {
-    open: async () =>
-      ({
-        state: () => ({ clusterId: 'c', start: 0, end: 0, lastEpoch: 0 }),
-        epochAt: () => undefined,
-        setClusterId: async () => {},
-        write: async (_from: number, entries: readonly ReplicaEntry[]) => {
-          written.push(entries.map((e) => e.index))
-          if (hold !== undefined) await hold.promise
-        },
-        read: async () => [],
-        compact: async () => {},
-        reset: async () => {},
-        close: async () => {},
-      }) satisfies ReplicaLog,
-  }
-  const network = { self: 'node-a', handle: () => {}, unhandle: () => {}, send: () => true } as unknown as Network
-  // A single voter: its own durable write commits.
-  const config = { epoch: 1, counter: 1, members: ['node-a'], workers: [] }
+  const opener = fakeReplicaOpener(async (entries) => {
+    written.push(entries.map((e) => e.index))
+    if (hold !== undefined) await hold.promise
+  })
+  const network = fakeNetwork()
   let lease = true
-  const cluster = {
-    clusterId: () => 'c',
-    config: () => config,
-    leaderEpoch: () => (lease ? 1 : undefined),
-    leadingEpoch: () => 1,
-    leader: () => ({ nodeId: 'node-a', epoch: 1 }),
-    view: () => undefined,
-    setLogPosition: () => {},
-    setCommitIndex: () => {},
-    setLogMatches: () => {},
-    resign: () => {},
-    onLeadershipChange: () => () => {},
-  } as unknown as ClusterHandle
+  // A single voter: its own durable write commits.
+  const cluster = fakeCluster(['node-a'], { leaderEpoch: () => (lease ? 1 : undefined) })
   const ref = system.spawn<ReplicatedLogRequest>(replicatorActor({ network, opener, cluster, tickMs: 25, idleTickMs: 25 }), { name: 'replicator' })
   await env.advance(10)
   assert.deepEqual(written, [[0]], 'epoch 1 opens with its no-op')
