@@ -8,7 +8,7 @@
 // both), libp2p bundled as `npm run build` bundles it; the test files run from that build, and so
 // do the peers and CLI runs they start, as users run the installed package (test/helpers/bin.ts).
 // A file run through tsx pays its loader in every test process (0.3 CPU s for a small one).
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,8 +46,29 @@ const solo = files.filter((f) => f.endsWith('.solo.test.ts'))
 const simFirst = (f) => (relative(root, f).startsWith('sim/') ? 0 : 1)
 const shared = files.filter((f) => !solo.includes(f)).sort((a, b) => simFirst(a) - simFirst(b) || a.localeCompare(b))
 const built = (f) => join(build, relative(join(root, '..'), f)).replace(/\.ts$/, '.js')
-const runFiles = (list, n) =>
-  list.length === 0 ? 0 : (spawnSync(process.execPath, ['--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...list.map(built)], { stdio: 'inherit' }).status ?? 1)
-const sharedStatus = runFiles(shared, concurrency)
-const soloStatus = runFiles(solo, '1')
+// A test without its own timeout fails after 10 minutes, and each run has a budget: a file that
+// cannot exit (a child process or handle left behind) ends the run with a message saying so,
+// instead of holding CI until its own limit (90 minutes) with nothing to show. The run is its own
+// process group, so the budget's kill takes the test files and the peers they started with it.
+const runFiles = (list, n, budgetMin) => {
+  if (list.length === 0) return Promise.resolve(0)
+  const args = ['--test', `--test-concurrency=${n}`, '--test-timeout=600000', '--test-reporter=spec', ...list.map(built)]
+  const run = spawn(process.execPath, args, { stdio: 'inherit', detached: true })
+  // Out of the terminal's group, the run would miss a Ctrl-C: pass it on.
+  const stop = (signal) => process.kill(-run.pid, signal)
+  process.on('SIGINT', stop).on('SIGTERM', stop)
+  const budget = setTimeout(() => {
+    console.error(`test run stopped after its budget of ${budgetMin} minutes: a test file did not exit (a child process or handle left open?)`)
+    process.kill(-run.pid, 'SIGKILL')
+  }, budgetMin * 60_000)
+  return new Promise((resolve) =>
+    run.on('exit', (code) => {
+      clearTimeout(budget)
+      process.off('SIGINT', stop).off('SIGTERM', stop)
+      resolve(code ?? 1)
+    }),
+  )
+}
+const sharedStatus = await runFiles(shared, concurrency, 45)
+const soloStatus = await runFiles(solo, '1', 20)
 process.exit(sharedStatus !== 0 ? sharedStatus : soloStatus)

@@ -64,9 +64,12 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
 
 test("the memory cache holds twice the leader's retention of results (at least 1024), not a fixed 100,000", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-cache-bound-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
   const storage = await openStorage(resolveConfig({ dataDir: dir, retainJobs: 600 }, {}), realEnvironment(), 'node-a', { voters: () => [], clusterId: () => undefined })
-  t.after(() => storage.close())
+  // One hook, in order: a hook that throws skips the hooks after it.
+  t.after(async () => {
+    await storage.close()
+    await rm(dir, { recursive: true, force: true })
+  })
   for (let i = 0; i < 1500; i++) await storage.cache.set(`job:${i}`, new Uint8Array([1]))
   assert.ok(storage.cache instanceof MemoryResultCache)
   assert.equal(storage.cache.size, 1200)

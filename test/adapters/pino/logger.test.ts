@@ -3,7 +3,8 @@
 // the CLI takes --log-format and refuses a bad one as a usage error. Method: the logger into a
 // buffer, and a real `distributex start` process.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -67,21 +68,32 @@ test('pretty mode prints a readable line, not JSON, still redacted', () => {
 
 test('distributex start logs JSON lines with --log-format json and refuses an unknown format (exit 2)', { timeout: 60_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dx-log-format-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  let child: ChildProcess | undefined
+  // One hook, in order: the peer must be gone before its data directory is removed (it writes
+  // there while it runs), and a hook that throws would skip the hooks after it, leaving the peer
+  // alive and this test file unable to exit.
+  t.after(async () => {
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+    await rm(dir, { recursive: true, force: true })
+  })
   const bad = await promisify(execFile)(process.execPath, [BIN, 'start', '--data-dir', join(dir, 'bad'), '--log-format', 'xml']).then(
     () => ({ code: 0, stderr: '' }),
     (e: { code: number; stderr: string }) => e,
   )
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /logFormat: xml is not one of json, pretty, auto/)
-  const child = spawn(
+  const peer = spawn(
     process.execPath,
     [BIN, 'start', '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--http', `127.0.0.1:${await freePort()}`, '--data-dir', join(dir, 'p'), '--log-format', 'json'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
-  t.after(() => child.kill('SIGKILL'))
+  child = peer
   let err = ''
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  peer.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const deadline = Date.now() + 45_000
   while (!err.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   const first = JSON.parse(err.split('\n')[0]!) as { level: string; msg: string }
