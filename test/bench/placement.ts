@@ -6,7 +6,7 @@
  * targets' scenarios (T4 staleness, T5 rho 0.9, T6 noise, T7 homogeneous stale vs central FIFO,
  * which is wlc with overcommit 1: a node gets a job only when idle; T9 workflows of dependent
  * tasks, with critical-path order, and offline HEFT with exact sizes as the reference); then the load forecast's MASE and the alerts' recall, lead and false-alert rate on the
- * ramp study. Policies alternate per seed (A B A B). Prints one JSON line last; each R is eect's P99
+ * ramp study (seeds ALERT_SEEDS, 1-3 by default). Policies alternate per seed (A B A B). Prints one JSON line last; each R is eect's P99
  * divided by that policy's.
  */
 import { runPlacement, type PlacementScenario } from '../../sim/placement/engine.js'
@@ -18,6 +18,11 @@ import { loadForecaster, TrackedForecaster } from '../../src/predict/forecast.js
 const SEEDS = Number(process.env.SEEDS ?? 5)
 const JOBS = Number(process.env.JOBS ?? 20_000)
 const seeds = Array.from({ length: SEEDS }, (_, i) => i + 1)
+/** The ramp study's seeds for the alert figures: ALERT_SEEDS=7-9 (a range) or 1,5,9; 1-3 by default. */
+const ALERT_SEEDS = ((spec: string): number[] => {
+  const range = /^(\d+)-(\d+)$/.exec(spec)
+  return range === null ? spec.split(',').map(Number) : Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i)
+})(process.env.ALERT_SEEDS ?? '1-3')
 
 function matrix(scenario: PlacementScenario, policies: string[], n = seeds.length): Record<string, { mean: number; p99: number }> {
   const acc: Record<string, { mean: number[]; p99: number[] }> = Object.fromEntries(policies.map((p) => [p, { mean: [], p99: [] }]))
@@ -69,7 +74,7 @@ let falseAlerts = 0
 let falseAlertsOnset = 0
 let nodeHours = 0
 const leads: number[] = []
-for (const seed of [1, 2, 3]) {
+for (const seed of ALERT_SEEDS) {
   const r = runRampStudy(seed, { nodes: 8, hours: 2 })
   const f = new TrackedForecaster(loadForecaster([10, 60]), [10, 60])
   for (const x of r.timeline.load) f.push(x)

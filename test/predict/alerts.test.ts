@@ -1,5 +1,6 @@
 // Goal: alerts fire before a node saturates when its offered load ramps, not on noise alone, and
-// resolve with hysteresis; queue instability, cluster demand and deadline risk fire and resolve;
+// resolve with hysteresis or once their prediction failed; confirmation counts 3 of the last 8
+// samples; queue instability, cluster demand and deadline risk fire and resolve;
 // on the ramp study the alerts meet recall >= 0.8, a median lead >= 10 s and at most 1 false alert
 // per node-hour (an alert the node's load does not follow to saturation within two horizons).
 import { test } from 'node:test'
@@ -91,6 +92,54 @@ test('steady load below capacity never fires', () => {
     )
 })
 
+test('a condition that flickers fires once it holds on 3 of the last 8 samples; a lone sample never does', () => {
+  // A one-step horizon, so queue-instability holds exactly on the samples offered past 0.9.
+  const run = (above: (t: number) => boolean): number | undefined => {
+    const e = new AlertEngine({ horizonMs: 1000, warmup: 3 })
+    for (let t = 0; t < 40; t++)
+      for (const tr of e.sample(t * 1000, [sample('a', 0.5, above(t) ? 0.95 : 0.5)])) if (tr.kind === 'fired' && tr.alert.name === 'queue-instability') return t
+    return undefined
+  }
+  assert.equal(
+    run((t) => t === 10),
+    undefined,
+  )
+  assert.equal(
+    run((t) => t === 10 || t === 25),
+    undefined,
+  )
+  // Every other sample from t = 10: never three in a row, but the third such sample fires.
+  assert.equal(
+    run((t) => t >= 10 && t % 2 === 0),
+    14,
+  )
+})
+
+test('a saturation alert whose horizon passes without the node saturating resolves, though the load stays high', () => {
+  const e = new AlertEngine()
+  let load = 0.5
+  let offered = 0.5
+  let fired: number | undefined
+  let resolved: number | undefined
+  for (let t = 0; t < 400 && resolved === undefined; t++) {
+    if (fired === undefined) offered = t < 100 ? 0.5 : 0.5 + (t - 100) * 0.01
+    load = Math.max(0, load + offered - Math.min(load, 1))
+    for (const tr of e.sample(t * 1000, [sample('a', load, offered)])) {
+      if (tr.alert.name !== 'node-saturation') continue
+      if (tr.kind === 'fired') {
+        fired = t
+        // The ramp stops short: offered exactly its capacity, the node holds 1.5 jobs per slot.
+        load = 1.5
+        offered = 1
+      } else resolved = t
+    }
+    assert.ok(load < 2)
+  }
+  assert.ok(fired !== undefined, 'fired on the ramp')
+  // 1.5 jobs per slot is above the calm level (0.6 x 2), so only the failed prediction resolves it.
+  assert.equal(resolved, fired + 60)
+})
+
 test('queue instability, cluster demand and deadline risk', () => {
   const e = new AlertEngine({ confirm: 2, warmup: 3, clearConfirm: 2 })
   const names = new Set<string>()
@@ -108,29 +157,34 @@ test('queue instability, cluster demand and deadline risk', () => {
   assert.ok(later.some((t) => t.kind === 'resolved' && t.alert.node === 'b'))
 })
 
-test('ramp study (seeds 1-3, not the seeds the defaults were tuned on): recall >= 0.8, median lead >= 10 s, at most 1 false alert per node-hour', () => {
-  let saturations = 0
-  let announced = 0
-  let falseAlerts = 0
-  let nodeHours = 0
-  const leads: number[] = []
-  for (const seed of [1, 2, 3]) {
-    const r = runRampStudy(seed, { nodes: 8, hours: 2 })
-    saturations += r.saturations
-    announced += r.announced
-    falseAlerts += r.falseAlerts
-    nodeHours += r.nodeHours
-    leads.push(...r.leadsS)
-  }
-  leads.sort((a, b) => a - b)
-  const lead = leads[Math.floor(leads.length / 2)]!
-  console.log(
-    `ramps: ${saturations} saturations, recall ${(announced / saturations).toFixed(2)}, median lead ${lead} s, ${(falseAlerts / nodeHours).toFixed(2)} false alerts per node-hour`,
-  )
-  assert.ok(announced / saturations >= 0.8, `recall ${announced / saturations}`)
-  assert.ok(lead >= 10, `lead ${lead}`)
-  assert.ok(falseAlerts / nodeHours <= 1, `false alerts per node-hour ${falseAlerts / nodeHours}`)
-})
+for (const seeds of [
+  [1, 2, 3],
+  [7, 8, 9],
+])
+  test(`ramp study (seeds ${seeds.join(', ')}): recall >= 0.8, median lead >= 10 s, at most 1 false alert per node-hour`, () => {
+    // Seeds 1-3 are the bench's; on 7-9 recall fell to 0.77 while alerts had to hold 3 samples in a row.
+    let saturations = 0
+    let announced = 0
+    let falseAlerts = 0
+    let nodeHours = 0
+    const leads: number[] = []
+    for (const seed of seeds) {
+      const r = runRampStudy(seed, { nodes: 8, hours: 2 })
+      saturations += r.saturations
+      announced += r.announced
+      falseAlerts += r.falseAlerts
+      nodeHours += r.nodeHours
+      leads.push(...r.leadsS)
+    }
+    leads.sort((a, b) => a - b)
+    const lead = leads[Math.floor(leads.length / 2)]!
+    console.log(
+      `ramps ${seeds.join(',')}: ${saturations} saturations, recall ${(announced / saturations).toFixed(2)}, median lead ${lead} s, ${(falseAlerts / nodeHours).toFixed(2)} false alerts per node-hour`,
+    )
+    assert.ok(announced / saturations >= 0.8, `recall ${announced / saturations}`)
+    assert.ok(lead >= 10, `lead ${lead}`)
+    assert.ok(falseAlerts / nodeHours <= 1, `false alerts per node-hour ${falseAlerts / nodeHours}`)
+  })
 
 test('analytics merges gossiped duration summaries and learns a slow node', () => {
   const a = new ClusterAnalytics()
