@@ -202,14 +202,16 @@ export class EntitiesHandle implements RemoteDelivery {
       reply?.reject(new MailboxFullError(ENTITIES_PATH, this.routesMax))
       return
     }
-    const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
+    // A local ask's own deadline when it has one (no second clock read per message).
+    const deadlineMs =
+      (reply as { deadlineMs?: number } | undefined)?.deadlineMs ?? this.clock.monotonicMs() + ((reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS)
     this.push({
       shard: shardOf(entity.type, entity.key, this.shards),
       entityType: entity.type,
       key: entity.key,
       body: message,
       reply,
-      deadlineMs: this.clock.monotonicMs() + timeoutMs,
+      deadlineMs,
     })
   }
 
