@@ -202,14 +202,16 @@ export class EntitiesHandle implements RemoteDelivery {
       reply?.reject(new MailboxFullError(ENTITIES_PATH, this.routesMax))
       return
     }
-    const timeoutMs = (reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS
+    // A local ask's own deadline when it has one (no second clock read per message).
+    const deadlineMs =
+      (reply as { deadlineMs?: number } | undefined)?.deadlineMs ?? this.clock.monotonicMs() + ((reply as { timeoutMs?: number } | undefined)?.timeoutMs ?? CONTROL_TIMEOUT_MS)
     this.push({
       shard: shardOf(entity.type, entity.key, this.shards),
       entityType: entity.type,
       key: entity.key,
       body: message,
       reply,
-      deadlineMs: this.clock.monotonicMs() + timeoutMs,
+      deadlineMs,
     })
   }
 
@@ -620,20 +622,24 @@ class EntitiesDriver {
       const [shard, epoch, entityType, key, body, kind, id] = msg.items[i]!
       const item = new BatchItem(this.batches, batch, i, kind === 1)
       item.delivery = { entityType, key, body, reply: kind === 1 ? undefined : item, deadlineMs: t + CONTROL_TIMEOUT_MS, watch: kind === 2 ? { node: from, id } : undefined }
-      if (this.offer(shard, epoch, item) === 'bounce') item.bounce()
+      if (this.offer(shard, epoch, item, t) === 'bounce') item.bounce()
     }
     return reply
   }
 
-  /** Offers a message to the owner core, delivering it if accepted; the caller handles a bounce. */
-  private offer(shard: number, epoch: number, inbound: Inbound): 'accept' | 'hold' | 'bounce' {
-    const { verdict, evicted } = this.owner.offer(shard, epoch, inbound, this.now())
+  /**
+   * Offers a message to the owner core, delivering it if accepted; the caller handles a bounce. A
+   * batch passes the time it arrived (one clock read per batch, not two per message): the lease
+   * is checked again against a fresh clock when the activation handles the message (entityActor).
+   */
+  private offer(shard: number, epoch: number, inbound: Inbound, nowMs = this.now()): 'accept' | 'hold' | 'bounce' {
+    const { verdict, evicted } = this.owner.offer(shard, epoch, inbound, nowMs)
     if (evicted !== undefined) for (const item of evicted.items) settleBounced(item)
-    if (verdict === 'accept') this.accept(shard, epoch, inbound)
+    if (verdict === 'accept') this.accept(shard, epoch, inbound, nowMs)
     return verdict
   }
 
-  private accept(shard: number, epoch: number, inbound: Inbound): void {
+  private accept(shard: number, epoch: number, inbound: Inbound, nowMs = this.now()): void {
     if (inbound.done !== undefined) {
       inbound.done()
       return
@@ -657,7 +663,7 @@ class EntitiesDriver {
       }
       activation = this.activate(def, delivery.key, shard, epoch)
     }
-    activation.lastMs = this.now()
+    activation.lastMs = nowMs
     this.hand(activation, delivery)
   }
 

@@ -30,6 +30,8 @@ export class PendingAsk implements ReplyTarget {
   signal: AbortSignal | undefined = undefined
   /** Called once when the ask settles; remote messaging uses it to forget the request id. */
   onSettle: (() => void) | undefined = undefined
+  /** Monotonic time the ask times out at (what a relay that stamps deadlines reads, instead of the clock again). */
+  deadlineMs = 0
   private resolveFn!: (value: unknown) => void
   private rejectFn!: (error: Error) => void
 
@@ -97,7 +99,8 @@ export class AskRegistry {
   /** Registers a new ask whose deadline is `timeoutMs` from now. */
   create(target: ActorAddress, timeoutMs: number, signal: AbortSignal | undefined): PendingAsk {
     const pending = new PendingAsk(this, target, timeoutMs)
-    const deadline = Math.ceil(this.clock.monotonicMs() + timeoutMs)
+    pending.deadlineMs = this.clock.monotonicMs() + timeoutMs
+    const deadline = Math.ceil(pending.deadlineMs)
     let bucket = this.buckets.get(deadline)
     if (bucket === undefined) {
       bucket = []

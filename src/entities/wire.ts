@@ -59,11 +59,15 @@ export const validDeliver = (_from: string, m: unknown): boolean => {
     Array.isArray(d.items) &&
     d.items.length > 0 &&
     d.items.length <= DEFAULT_BATCH_LIMITS.maxItems &&
-    // Array.from: every() skips holes.
-    Array.from(d.items as unknown[]).every(
-      (i: unknown) => Array.isArray(i) && i.length === 7 && isInt(i[0]) && isInt(i[1]) && isName(i[2]) && isName(i[3]) && (i[5] === 0 || i[5] === 1 || i[5] === 2) && isInt(i[6]),
-    )
+    everyIndex(d.items as unknown[], validItem)
   )
+}
+const validItem = (i: unknown): boolean =>
+  Array.isArray(i) && i.length === 7 && isInt(i[0]) && isInt(i[1]) && isName(i[2]) && isName(i[3]) && (i[5] === 0 || i[5] === 1 || i[5] === 2) && isInt(i[6])
+/** Like every(), but a hole counts as undefined (every() skips holes), and no copy of the array (Array.from) per batch. */
+function everyIndex(values: readonly unknown[], ok: (v: unknown) => boolean): boolean {
+  for (let k = 0; k < values.length; k++) if (!ok(values[k])) return false
+  return true
 }
 const validResult = (x: unknown): x is ItemResult => Array.isArray(x) && (x[0] === 0 || x[0] === 2 || x[0] === 3 || (x[0] === 1 && isWireError(x[1])))
 /** @internal The remote check of a 'late' answer. */
@@ -75,7 +79,7 @@ export const validLate = (_from: string, m: unknown): boolean => {
 export const validDeliverReply = (a: unknown, n: number): a is DeliverReply => {
   const reply = a as { v?: unknown; r?: unknown } | null | undefined
   const r = reply?.r
-  return reply?.v === DELIVER_VERSION && Array.isArray(r) && r.length === n && Array.from(r as unknown[]).every(validResult)
+  return reply?.v === DELIVER_VERSION && Array.isArray(r) && r.length === n && everyIndex(r as unknown[], validResult)
 }
 const validIds = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.length <= WATCH_IDS_MAX && Array.from(v as unknown[]).every(isInt)
 /** @internal The remote check of an 'ended' message: the owner's report that watched activations ended. */

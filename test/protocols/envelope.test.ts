@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { pack, Packr } from 'msgpackr'
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
+import { BODY_MAX_DEPTH } from '../../protocols/envelope/constants.js'
 import { ProtocolError } from '../../protocols/errors.js'
 
 const codec = new EnvelopeCodec({ maxBytes: 64 * 1024 })
@@ -128,6 +129,32 @@ test('a body that is not plain data is refused at the sender', () => {
     assert.throws(() => codec.encode({ kind: 'tell', to, body }), { name: 'InvalidEnvelopeError' })
   }
   assert.throws(() => codec.encode({ kind: 'tell', to: { node: 'n', path: 'bad' }, body: 1 }), { name: 'InvalidEnvelopeError' })
+})
+
+test('bodies nest at most BODY_MAX_DEPTH arrays and maps deep, on encode and on decode, and bad values are found inside arrays and maps', () => {
+  const to = { node: 'n', path: '/a' }
+  const nest = (levels: number, leaf: unknown, map: boolean): unknown => {
+    let v = leaf
+    for (let i = 0; i < levels; i++) v = map ? { k: v } : [v]
+    return v
+  }
+  for (const map of [false, true]) {
+    for (const leaf of ['s', 1, null, new Uint8Array(2), new Date(0)]) {
+      const deepest: Envelope = { kind: 'tell', to, body: nest(BODY_MAX_DEPTH, leaf, map) }
+      assert.doesNotThrow(() => codec.decode(codec.encode(deepest)), `${BODY_MAX_DEPTH} levels of ${map ? 'maps' : 'arrays'} around ${String(leaf)}`)
+    }
+    const tooDeep = nest(BODY_MAX_DEPTH + 1, 1, map)
+    assert.throws(() => codec.encode({ kind: 'tell', to, body: tooDeep }), { name: 'InvalidEnvelopeError', message: /deeper than 64/ })
+    assert.throws(() => codec.decode(new Packr({ useRecords: false }).pack([1, 0, 'n', '/a', tooDeep])), { name: 'InvalidEnvelopeError', message: /deeper than 64/ })
+  }
+  const bad = [() => 1, Symbol('s'), new (class Point {})(), new Date(Number.NaN), new Set([1])]
+  for (const value of bad) {
+    for (const body of [[1, 'a', value], { a: 'x', b: 2, c: value }, [{ a: [true, 1n, undefined, value] }]]) {
+      assert.throws(() => codec.encode({ kind: 'tell', to, body }), { name: 'InvalidEnvelopeError' }, typeof value)
+    }
+  }
+  const fine = [true, false, 1n, undefined, -0, 'x', Object.create(null) as object]
+  assert.doesNotThrow(() => codec.encode({ kind: 'tell', to, body: [fine, { ...fine }] }))
 })
 
 /** Rebuilds a value with plain prototypes (msgpackr yields Buffers and Object-prototype maps); -0 travels as 0. */

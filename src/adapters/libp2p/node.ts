@@ -13,6 +13,9 @@
  *   peers of this version cannot connect to each other (each reads the other's first bytes as
  *   garbage; DialFailedError, and the network warns once about the secret): a cluster moves to this
  *   version all at once, like a change of secret.
+ * - Yamux grants its receive window in halves (yamux-window.ts), as Go's yamux does, instead of
+ *   after every read: each data frame received cost a window-update frame back, half of all noise
+ *   messages under load.
  * - No connection monitor. Its ping shares the connection with our data and can sit behind megabytes
  *   of it, so a busy connection could be judged dead; liveness is judged by the mesh channels
  *   instead, on any byte received. Nothing reads its RTT estimates, and each ping (a new stream,
@@ -49,6 +52,7 @@ import type { ConnectionProtector, Libp2p, PrivateKey, PubSub } from '@libp2p/in
 import { createLibp2p, gossipsub, identify, noise, StrictSign, tcp, yamux } from './vendor.js'
 import { clusterPrologue } from './identity.js'
 import { coalescingConnection } from './coalesce.js'
+import { lazyWindowMuxer } from './yamux-window.js'
 import { gossipMetricsRegister, type GossipRpcStats } from './gossip-metrics.js'
 import {
   GOSSIP_D,
@@ -134,7 +138,7 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise(init.clusterSecret === undefined ? {} : { prologueBytes: clusterPrologue(init.clusterSecret) })],
-    streamMuxers: [yamux()],
+    streamMuxers: [lazyWindowMuxer(yamux())],
     connectionProtector: () => coalescingProtector(),
     connectionManager: { dialTimeout: init.dialTimeoutMs, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_S, maxIncomingPendingConnections: MAX_INBOUND_PENDING },
     connectionMonitor: { enabled: false },
