@@ -1,7 +1,8 @@
 // Goal: each placement policy decides as documented, never exceeds the overcommit limit, and is
 // selectable by name (an unknown name is a typed error); eect accounts the predicted work it
 // placed, ages it (a running attempt counts its expected residual), releases it, and binds late
-// (eect-pull: free slots only; a job waits for a busy peer that finishes it sooner only while few wait).
+// (eect-pull: free slots only; a job waits for a busy peer that finishes it sooner only while few wait);
+// wlc-gossip adds to a gossiped queue the assignments since that gossip, and a new gossip restarts the count.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -64,6 +65,32 @@ test("least-loaded reads only gossip (and herds on it); wlc reads the leader's c
   assert.equal(wlc.choose('t', [peer('m', 1), peer('fast', 1)]), 'fast')
   // Without a model it is the historic policy: outstanding per capacity.
   assert.equal(new LeastLoadedPlacement().choose('t', [peer('m', 1), peer('fast', 2)]), 'm')
+})
+
+test('wlc-gossip: (gossiped queue + assignments since that gossip + 1) / speed; a new gossip restarts the count', () => {
+  const p = createPlacement('wlc-gossip', { random: new SeededRandom(1), model, overcommit: Infinity })
+  const heard = (atMs: number, queued: number) => ({ atMs, running: 1, queued: queued - 1 })
+  // a (speed 1) gossiped 2: (2 + 0 + 1) / 1 = 3; fast (speed 2) gossiped 4: (4 + 0 + 1) / 2 = 2.5. The
+  // leader's outstanding counts (9 on fast) are not read: finishes since the gossip do not lower a score.
+  const view = (fastGossip: { atMs: number; running: number; queued: number }) => [peer('a', 0, { gossip: heard(100, 2) }), peer('fast', 9, { gossip: fastGossip })]
+  assert.equal(p.choose('t', view(heard(100, 4))), 'fast')
+  // fast 1 since: (4 + 1 + 1) / 2 = 3 ties a's 3, the lower id wins; then a's 4 loses to fast's 3 and 3.5; 4 ties: a.
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => p.choose('t', view(heard(100, 4)))),
+    ['a', 'fast', 'fast', 'a'],
+  )
+  // a holds 2 since its gossip: (2 + 2 + 1) / 1 = 5. fast's new gossip (heard at 200, the same queue)
+  // drops its 3 since, so it scores 2.5 again and takes 5 jobs (2.5 .. 4.5 < 5) before it ties a's 5.
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map(() => p.choose('t', view(heard(200, 4)))),
+    ['fast', 'fast', 'fast', 'fast', 'fast', 'a'],
+  )
+  // A peer that has not gossiped is read by the leader's outstanding count; reset() forgets the counts.
+  assert.equal(p.choose('t', [peer('a', 3), peer('b', 1)]), 'b')
+  // a holds 3 since its gossip (6 against b's 5); after reset() it is back at 3.
+  const ab = [peer('a', 0, { gossip: heard(100, 2) }), peer('b', 0, { gossip: heard(100, 4) })]
+  p.reset?.()
+  assert.equal(p.choose('t', ab), 'a')
 })
 
 test('p2c picks the lower expected delay of two sampled peers', () => {

@@ -2,9 +2,17 @@
 import type { Random } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { LeastLoadedPlacement, LOCAL_PREFERENCE, OVERCOMMIT, type Placement, type PlacementModel } from '../placement.js'
-import { EectPlacement, GossipLeastLoadedPlacement, PowerOfTwoPlacement, RandomPlacement, RoundRobinPlacement, WeightedRoundRobinPlacement } from './policies.js'
+import {
+  EectPlacement,
+  GossipAccountedPlacement,
+  GossipLeastLoadedPlacement,
+  PowerOfTwoPlacement,
+  RandomPlacement,
+  RoundRobinPlacement,
+  WeightedRoundRobinPlacement,
+} from './policies.js'
 
-export const PLACEMENT_NAMES = ['wlc', 'eect', 'eect-pull', 'p2c', 'least-loaded', 'weighted-round-robin', 'round-robin', 'random'] as const
+export const PLACEMENT_NAMES = ['wlc', 'eect', 'eect-pull', 'p2c', 'least-loaded', 'wlc-gossip', 'weighted-round-robin', 'round-robin', 'random'] as const
 export type PlacementName = (typeof PLACEMENT_NAMES)[number]
 
 /** The policy a cluster uses when none is named (the simulator's winner; see README "Placement"). */
@@ -38,6 +46,8 @@ export function createPlacement(name: string, deps: PlacementDeps): Placement {
       return new PowerOfTwoPlacement(deps.model, deps.random, overcommit)
     case 'least-loaded':
       return new GossipLeastLoadedPlacement(overcommit)
+    case 'wlc-gossip':
+      return new GossipAccountedPlacement(deps.model, overcommit)
     case 'weighted-round-robin':
       return new WeightedRoundRobinPlacement(deps.model, overcommit)
     case 'round-robin':

@@ -9,6 +9,10 @@
  * - weighted-round-robin: smooth weighted round robin (nginx), weight = capacity x speed.
  * - least-loaded: least gossiped (running + queued) per capacity; no accounting, so it herds on
  *   stale gossip. A baseline.
+ * - wlc-gossip: the research note's WLC+acct: gossiped queue plus assignments since that gossip,
+ *   + 1, per speed (and capacity). It exists as the baseline the targets T2, T5 and T6 of
+ *   scheduling-anchors §4.5 are calibrated on; `wlc` is stronger (its count drops the moment a
+ *   finish is reported), so the targets are read against both.
  * - p2c: two random peers with room, the one with the lower expected delay
  *   (outstanding + 1) / (capacity x speed).
  * - eect: earliest expected completion time: the leader's predicted backlog on the peer (a running
@@ -90,22 +94,63 @@ export class WeightedRoundRobinPlacement implements Placement {
   }
 }
 
+/** The peer with room and the lowest score, ties to the lower id. */
+function lowest(candidates: readonly PeerLoad[], overcommit: number, score: (c: PeerLoad) => number): PeerLoad | undefined {
+  let best: PeerLoad | undefined
+  let bestScore = Infinity
+  for (const c of candidates) {
+    if (!hasRoom(c, overcommit)) continue
+    const s = score(c)
+    if (s < bestScore || (s === bestScore && best !== undefined && c.node < best.node)) {
+      best = c
+      bestScore = s
+    }
+  }
+  return best
+}
+
 /** Least gossiped load per capacity, ties to the lower id: what a dispatcher without accounting does. */
 export class GossipLeastLoadedPlacement implements Placement {
   constructor(private readonly overcommit: number = OVERCOMMIT) {}
 
   choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
-    let best: PeerLoad | undefined
-    let bestScore = Infinity
-    for (const c of candidates) {
-      if (!hasRoom(c, this.overcommit)) continue
-      const score = c.gossip === undefined ? 0 : (c.gossip.running + c.gossip.queued) / c.capacity
-      if (score < bestScore || (score === bestScore && best !== undefined && c.node < best.node)) {
-        best = c
-        bestScore = score
-      }
+    return lowest(candidates, this.overcommit, (c) => (c.gossip === undefined ? 0 : (c.gossip.running + c.gossip.queued) / c.capacity))?.node
+  }
+}
+
+/**
+ * The research note's WLC+acct: gossiped queue plus assignments since that gossip, + 1, per speed
+ * (scheduling-anchors §4.1 item 2), ties to the lower id. The baseline the targets T2, T5 and T6 are
+ * calibrated on. A gossip the leader heard at a new time restarts the count of assignments; a peer
+ * that has not gossiped yet is read by the leader's outstanding count instead.
+ */
+export class GossipAccountedPlacement implements Placement {
+  /** Per peer: when the gossip the count starts from was heard, and the assignments since. */
+  private readonly since = new Map<NodeId, { atMs: number; count: number }>()
+
+  constructor(
+    private readonly model: PlacementModel,
+    private readonly overcommit: number = OVERCOMMIT,
+  ) {}
+
+  choose(_type: string, candidates: readonly PeerLoad[]): NodeId | undefined {
+    const pick = lowest(candidates, this.overcommit, (c) => (this.load(c) + 1) / (c.capacity * this.model.speed(c.node)))
+    if (pick?.gossip !== undefined) {
+      const s = this.since.get(pick.node)
+      this.since.set(pick.node, { atMs: pick.gossip.atMs, count: s !== undefined && s.atMs === pick.gossip.atMs ? s.count + 1 : 1 })
     }
-    return best?.node
+    return pick?.node
+  }
+
+  reset(): void {
+    this.since.clear()
+  }
+
+  /** Gossiped running + queued plus this leader's assignments since that gossip. */
+  private load(c: PeerLoad): number {
+    if (c.gossip === undefined) return c.outstanding
+    const s = this.since.get(c.node)
+    return c.gossip.running + c.gossip.queued + (s !== undefined && s.atMs === c.gossip.atMs ? s.count : 0)
   }
 }
 
