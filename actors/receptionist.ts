@@ -5,8 +5,9 @@
  * terminates, and announces every change to the receptionists of its connected peers, per key,
  * numbered by one version counter per node (src/receptionist/view.ts says how late and reordered
  * announcements are ignored). A peer that comes up gets everything at once; a peer that goes down
- * takes its registrations with it. Every few seconds each node sends its peers a digest of its
- * keys and versions, so announcements lost on the way are pulled again.
+ * takes its registrations with it. Every few seconds each node sends a digest of its keys and
+ * versions, so announcements lost on the way are pulled again: to every peer while listings
+ * change, else to one peer in turn (digests.ts), so an idle node's digests cost O(1), not O(N).
  *
  * Subscribers (local actors) get a Listing of a key at once and after every change of its refs;
  * find answers the current refs.
@@ -15,9 +16,10 @@
  * - registry.ts: this node's registrations, their bounds and versions, and the announcements of
  *   them (updates, digests, everything for a peer that comes up or pulls);
  * - view.ts: what the peers announced; protocol.ts: the checks of what they send;
- * - subscriptions.ts: the local subscribers, and which listings are due to them.
+ * - subscriptions.ts: the local subscribers, and which listings are due to them;
+ * - digests.ts: which peers get the digest at a tick.
  */
-import { defineActor, digestProblem, formatAddress, LocalRegistry, PeerView, RECEPTIONIST_PATH, Subscriptions, updateProblem } from '../src/internal.js'
+import { defineActor, DigestSchedule, digestProblem, formatAddress, LocalRegistry, PeerView, RECEPTIONIST_PATH, Subscriptions, updateProblem } from '../src/internal.js'
 import type {
   ActorContext,
   ActorRef,
@@ -34,8 +36,10 @@ import type {
   ReceptionistUpdate,
 } from '../src/internal.js'
 
-/** Time between digests to every peer. */
+/** Time between digest ticks (to every peer while registrations change, else to one: src/receptionist/digests.ts). */
 const DIGEST_EVERY_MS = 2000
+/** How long after a change digests keep going to every peer: five ticks, so a lost one is repaired. */
+const DIGEST_HOT_MS = 10_000
 /** Room for a burst of registrations and peer announcements. */
 const MAILBOX_CAPACITY = 100_000
 
@@ -77,6 +81,7 @@ class ReceptionistDriver {
   private readonly subscriptions: Subscriptions<ActorRef<Listing<Message>>>
   /** Watched actors (registered or subscribed), by address. */
   private readonly watched = new Set<string>()
+  private readonly digests = new DigestSchedule(DIGEST_HOT_MS)
 
   constructor(
     private readonly ctx: ActorContext<ReceptionistMsg>,
@@ -132,6 +137,7 @@ class ReceptionistDriver {
         subscriptions.terminated(m.address)
       },
       peer: (m) => {
+        this.changed()
         if (m.up) this.sendAll(m.node)
         else {
           registry.peerDown(m.node)
@@ -139,14 +145,17 @@ class ReceptionistDriver {
         }
       },
       tick: () => {
+        const due = this.digests.due(this.init.network.peers(), this.ctx.env.clock.monotonicMs())
+        if (due.length === 0) return
         const digest = registry.digest()
-        for (const node of this.init.network.peers()) this.peerRef(node).tell(digest)
+        for (const node of due) this.peerRef(node).tell(digest)
       },
       update: (m, c) => {
         const from = c.sender
         if (from === undefined) return
         const applied = view.update(from, m.inc, m.version, m.key, m.refs)
         if (applied.ignored !== undefined) this.init.stats[applied.ignored]++
+        if (applied.changed.length > 0) this.changed()
         this.notify(applied.changed)
       },
       digest: (m, c) => {
@@ -154,12 +163,17 @@ class ReceptionistDriver {
         if (from === undefined) return
         const applied = view.digest(from, m.inc, m.version, m.keys)
         if (applied.ignored !== undefined) this.init.stats[applied.ignored]++
+        if (applied.changed.length > 0) this.changed()
         this.notify(applied.changed)
-        if (applied.pull === true) this.peerRef(from).tell({ type: 'pull' })
+        if (applied.pull === true) {
+          this.changed()
+          this.peerRef(from).tell({ type: 'pull' })
+        }
       },
       pull: (_m, c) => {
         const from = c.sender
         if (from === undefined) return
+        this.changed()
         const messages = registry.pulled(from, this.ctx.env.clock.monotonicMs())
         if (messages.length > 0) this.tellAll(from, messages)
       },
@@ -188,6 +202,7 @@ class ReceptionistDriver {
 
   /** Sends a change of this node's registrations to every connected peer, and the listings it makes due. */
   private announce(update: ReceptionistUpdate): void {
+    this.changed()
     for (const node of this.init.network.peers()) this.peerRef(node).tell(update)
     this.notify([update.key])
   }
@@ -200,6 +215,11 @@ class ReceptionistDriver {
   private tellAll(node: NodeId, messages: readonly ReceptionistMsg[]): void {
     const to = this.peerRef(node)
     for (const message of messages) to.tell(message)
+  }
+
+  /** A sign that listings are moving: digests go to every peer for a while (DigestSchedule). */
+  private changed(): void {
+    this.digests.changed(this.ctx.env.clock.monotonicMs())
   }
 
   private notify(keys: Iterable<string>): void {

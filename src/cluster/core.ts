@@ -93,9 +93,16 @@
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
  * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
  * does workers' (`swimDecides`); voters keep the record detector among themselves, and the first
- * record after either side became a voter starts a fresh one. What a worker takes in per second:
- * the leader's records (1/gossipIntervalMs), workerRecordsPerS of workers' refreshes, and joiners
- * while they join, whatever N and the number of voters. Safety is unchanged: records and their
+ * record after either side became a voter starts a fresh one. Workers do not hear every record of
+ * the leader either: they echo no lease, so the leader sends them one only when something they
+ * read changed (epoch, configuration, status, addresses, identity; or it carries the member lists)
+ * and else every leaderToWorkersMs (1 s, against 4 a second to the voters); a worker waits that
+ * much longer before it takes its leader for gone (leaderSlackMs; only its view of the leader and
+ * its own grants, which count for nothing, wait), and takes a lag sample only beyond that period.
+ * A new leader's first record is news (a new epoch) and reaches workers at once, so they see a
+ * failover as fast as before. What a worker takes in per second: the leader's records
+ * (1/leaderToWorkersMs), workerRecordsPerS of workers' refreshes, and joiners while they join,
+ * whatever N and the number of voters. Safety is unchanged: records and their
  * handling are the same, only who receives which one changes, and losing records never breaks
  * the election's rules (they hold under any loss); the leader, the only node whose records decide
  * something for non-voters, still reaches all. Liveness: voters are dialled first (dials.ts); a
@@ -326,6 +333,11 @@ export interface ClusterOptions {
   workerRefreshMs: number
   /** With 'swim': records per second that all workers' refreshes add up to, at most (past workerRefreshMs). */
   workerRecordsPerS: number
+  /**
+   * With 'swim': how often the leader's records reach workers when nothing in them that workers
+   * read has changed (every record goes to voters and joiners; "Election traffic" in the module doc).
+   */
+  leaderToWorkersMs: number
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -342,6 +354,7 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   workerRecordMinMs: 1000,
   workerRefreshMs: 10_000,
   workerRecordsPerS: 5,
+  leaderToWorkersMs: 1000,
 }
 
 /**
@@ -458,6 +471,8 @@ export class ClusterCore {
   private grantAtMs = -Infinity
   private support: Support | null = null
   private leaderHeardMs: number
+  /** What the workers last got of this leader's records, and when (newsForWorkers). */
+  private toWorkers: { key: string; atMs: number } | undefined
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
   private lagMs = 0
   private lagAtMs = 0
@@ -572,7 +587,7 @@ export class ClusterCore {
     // a voter samples lag from the leader's records, which reach everyone.
     if (this.options.membership === 'swim' && voterPath && !peer.voterWhenHeard) peer.detector = this.newDetector()
     else if (peer.record.incarnation === record.incarnation && (voterPath || (voter && record.leaderSeq !== null && peer.record.leaderSeq !== null)))
-      this.noteGap(nowMs - peer.lastHeardMs, nowMs)
+      this.noteGap(nowMs - peer.lastHeardMs - (voterPath ? 0 : this.leaderSlackMs()), nowMs)
     peer.voterWhenHeard = voterPath
     peer.record = record
     peer.lastHeardMs = nowMs
@@ -692,7 +707,7 @@ export class ClusterCore {
       }
       record = this.record(nowMs)
     }
-    const to = record === undefined ? undefined : this.audience()
+    const to = record === undefined ? undefined : this.audience(record, nowMs)
     return to === undefined ? { persist, publish: record } : { persist, publish: record, to }
   }
 
@@ -727,7 +742,7 @@ export class ClusterCore {
     if (this.publishNow) at = Math.min(at, this.lastPublishMs + this.options.workerRecordMinMs)
     if (this.behind !== undefined) at = Math.min(at, this.behind.sinceMs + this.options.workerRecordMinMs)
     // When the leader it follows would time out, so that the node hears of it (ClusterHandle.notify).
-    if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderHeardMs + this.electionTimeoutMs(nowMs) + 1)
+    if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.leaderSlackMs() + 1)
     if (this.forgetScan.of !== this.config) return nowMs
     return Math.min(at, this.forgetScan.earliestHeardMs + FORGET_AFTER_MS + 1)
   }
@@ -738,18 +753,48 @@ export class ClusterCore {
    * them to the other voters and the leader it follows, and everyone else (the leader, workers)
    * to every node it knows of. Otherwise (joiners, 'gossip'), to all through the topic.
    */
-  private audience(): readonly NodeId[] | undefined {
+  private audience(record: MemberRecord, nowMs: number): readonly NodeId[] | undefined {
     const config = this.config
     if (this.options.membership !== 'swim' || config === null || this.newerSeen !== undefined) return undefined
     if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
+      if (this.leading !== null && !this.newsForWorkers(record, nowMs)) {
+        for (const w of config.workers) to.delete(w)
+        return [...to]
+      }
       return to.size === 0 ? undefined : [...to]
     }
     const to = config.members.filter((m) => m !== this.self)
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)
     return to.length === 0 ? undefined : to
+  }
+
+  /**
+   * Whether the leader's `record` goes to the workers too: when it carries the member lists, or
+   * differs from the last one they got in what they read of it (epoch, configuration version,
+   * status, addresses, cluster id), or leaderToWorkersMs after that one. Workers echo no lease and
+   * vote in nothing, so the lease sequences and load in between are not theirs to hear; they wait
+   * that much longer for their leader (leaderSlackMs).
+   */
+  private newsForWorkers(record: MemberRecord, nowMs: number): boolean {
+    const c = record.config
+    const key = `${record.epoch}/${c?.epoch}/${c?.counter}/${record.status}/${record.clusterId}/${record.addresses.join(',')}`
+    const last = this.toWorkers
+    if (c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
+    this.toWorkers = { key, atMs: nowMs }
+    return true
+  }
+
+  /**
+   * How much longer than the election timeout this node waits for a new lease sequence of its
+   * leader before it takes it for gone: under 'swim' a worker hears the leader only every
+   * leaderToWorkersMs while nothing changes (newsForWorkers), not every gossip interval.
+   */
+  private leaderSlackMs(): number {
+    const paced = this.options.membership === 'swim' && this.leading === null && this.workers().has(this.self)
+    return paced ? Math.max(0, this.options.leaderToWorkersMs - this.options.gossipIntervalMs) : 0
   }
 
   /** The record to publish now; each call is a new record (and a new lease sequence while leading). */
@@ -868,6 +913,7 @@ export class ClusterCore {
       leaseUntilMs: this.leaseUntil(),
       follows: this.support === null ? null : { leader: this.support.leader, epoch: this.support.epoch },
       leaderHeardMs: this.leaderHeardMs,
+      leaderSlackMs: this.leaderSlackMs(),
       lag: { ms: this.lagMs, atMs: this.lagAtMs },
       timing: this.options,
       peers: this.publishedPeers,
@@ -1251,7 +1297,7 @@ export class ClusterCore {
   /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
   private liveLeaderKnown(nowMs: number): boolean {
     if (this.leading !== null) return nowMs - this.leading.lastLeaseMs <= this.options.leaseMs + this.lag(nowMs)
-    return nowMs - this.leaderHeardMs <= this.electionTimeoutMs(nowMs)
+    return nowMs - this.leaderHeardMs <= this.electionTimeoutMs(nowMs) + this.leaderSlackMs()
   }
 
   /**

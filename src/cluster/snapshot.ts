@@ -64,6 +64,8 @@ export interface ClusterSnapshot {
   /** The leader this node follows, and when it last heard a new lease sequence from it. */
   readonly follows: { readonly leader: NodeId; readonly epoch: number } | null
   readonly leaderHeardMs: number
+  /** How much longer than the election timeout this node waits for its leader (a worker under 'swim' hears it less often). */
+  readonly leaderSlackMs: number
   /** The observed lag's last sample and when it was taken (ClusterCore "Lag"). */
   readonly lag: { readonly ms: number; readonly atMs: number }
   readonly timing: SnapshotTiming
@@ -101,7 +103,7 @@ export function leaderAt(s: ClusterSnapshot, nowMs: number): LeaderView | null {
   if (s.leadingEpoch !== null) return { nodeId: s.self, epoch: s.leadingEpoch }
   if (s.follows === null) return null
   const lag = lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, nowMs)
-  return nowMs - s.leaderHeardMs <= electionTimeoutMs(s.timing, lag) ? { nodeId: s.follows.leader, epoch: s.follows.epoch } : null
+  return nowMs - s.leaderHeardMs <= electionTimeoutMs(s.timing, lag) + s.leaderSlackMs ? { nodeId: s.follows.leader, epoch: s.follows.epoch } : null
 }
 
 /** The epoch this node leads if its lease holds at `nowMs`, else undefined. */

@@ -52,7 +52,14 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
  * Ticks every 10 ms, delivering every record at once to the live cores it is for (Ready.to, else all
  * others); returns records sent by node, and records received by node in `received` if given.
  */
-function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<string>(), received?: Map<string, number>): Map<string, number> {
+function run(
+  cores: ClusterCore[],
+  fromMs: number,
+  ms: number,
+  down = new Set<string>(),
+  received?: Map<string, number>,
+  onSend?: (self: string, to: readonly string[] | undefined, nowMs: number) => void,
+): Map<string, number> {
   const sent = new Map<string, number>()
   for (let now = fromMs + 10; now <= fromMs + ms; now += 10) {
     const live = cores.filter((c) => !down.has(c.self))
@@ -64,6 +71,7 @@ function run(cores: ClusterCore[], fromMs: number, ms: number, down = new Set<st
         if (record === undefined) continue
         published = true
         sent.set(c.self, (sent.get(c.self) ?? 0) + 1)
+        onSend?.(c.self, to, now)
         for (const other of live) {
           if (other === c || (to !== undefined && !to.includes(other.self))) continue
           received?.set(other.self, (received.get(other.self) ?? 0) + 1)
@@ -100,7 +108,7 @@ test("with 'swim', workers stop publishing periodically (and do not echo the lea
   for (const c of cores) for (const m of c.view(8000).members) assert.equal(m.state, 'up', `${c.self} sees ${m.nodeId} ${m.state}`)
 })
 
-test("with 'swim', voters send their records to the voters alone and the leader to all: a worker takes in the leader's records only", () => {
+test("with 'swim', voters send their records to the voters alone and the leader to all, to workers once a second: a worker takes in the leader's records only", () => {
   const liveness = new FakeLiveness()
   for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
   const cores = cluster('swim', liveness)
@@ -109,9 +117,9 @@ test("with 'swim', voters send their records to the voters alone and the leader 
   const received = new Map<string, number>()
   const sent = run(cores, 3000, 5000, new Set(), received)
   for (const w of WORKERS) {
-    // The leader's records (one per 100 ms, a few more for echoes) and no other voter's.
+    // The leader's records (one per 100 ms to the voters), one a second of them, and no other voter's.
     const got = received.get(w) ?? 0
-    assert.ok(got <= (sent.get(leader.self) ?? 0) + 2 && got >= 40, `worker ${w} took in ${got} records in 5 s; the leader sent ${sent.get(leader.self)}`)
+    assert.ok(got >= 4 && got <= 6 && (sent.get(leader.self) ?? 0) >= 40, `worker ${w} took in ${got} records in 5 s; the leader sent ${sent.get(leader.self)}`)
     const view = cores.find((c) => c.self === w)!.view(8000)
     assert.equal(view.leader?.nodeId, leader.self, `${w} follows the leader`)
   }
@@ -149,20 +157,38 @@ test("with 'swim', a voter that saw a newer configuration than it holds publishe
   assert.equal(gossip.takeReady(10).to, undefined)
 })
 
-test("with 'swim', the leader sends its records to every node it knows of, a joiner to all", () => {
+test("with 'swim', the leader sends its records to every node it knows of (to workers once a second, or at once on news), a joiner to all", () => {
   const liveness = new FakeLiveness()
   for (const w of WORKERS) liveness.states.set(w, 'alive')
   const cores = cluster('swim', liveness)
   run(cores, 0, 3000)
   const leader = cores.find((c) => c.holdsLease(3000))!
-  let ready = leader.takeReady(3000)
-  for (let now = 3010; ready.publish === undefined && now <= 3000 + 2 * OPTIONS.gossipIntervalMs!; now += 10) {
+  const everyone = [...VOTERS, ...WORKERS].filter((n) => n !== leader.self).sort()
+  const voters = VOTERS.filter((n) => n !== leader.self).sort()
+  const toAll: number[] = []
+  let records = 0
+  run(cores, 3000, 3000, new Set(), undefined, (self, to, now) => {
+    if (self !== leader.self) return
+    records++
+    const sorted = [...to!].sort()
+    if (sorted.length === everyone.length) {
+      assert.deepEqual(sorted, everyone)
+      toAll.push(now)
+    } else assert.deepEqual(sorted, voters, 'between those: to the voters')
+  })
+  assert.ok(records >= 29, `the leader publishes at its gossip interval: ${records} in 3 s`)
+  assert.ok(toAll.length >= 2 && toAll.length <= 4, `to the workers too once a second: at ${toAll.join(', ')}`)
+  for (let i = 1; i < toAll.length; i++) assert.ok(toAll[i]! - toAll[i - 1]! >= 1000, `a second apart: ${toAll.join(', ')}`)
+  // News for workers (here its addresses) reaches them at once, within the second after one to all.
+  let news: readonly string[] | undefined
+  let now = 6000
+  while (news === undefined) {
+    now += 10
     leader.tick(now)
-    ready = leader.takeReady(now)
+    news = leader.takeReady(now, () => ({ metrics: emptyMetrics(), addresses: ['/ip4/10.0.0.9/tcp/4001'] })).to
   }
-  const { publish, to } = ready
-  assert.notEqual(publish, undefined, 'the leader publishes at its gossip interval')
-  assert.deepEqual([...to!].sort(), [...VOTERS, ...WORKERS].filter((n) => n !== leader.self).sort())
+  assert.ok(now - toAll.at(-1)! < 1000, `news at ${now}, the last to all at ${toAll.at(-1)}`)
+  assert.deepEqual([...news].sort(), everyone, 'new addresses: to the workers at once')
   const joiner = new ClusterCore({
     self: 'j',
     addresses: [],
