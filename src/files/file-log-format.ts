@@ -66,6 +66,11 @@ export function recordsFrameBytes(payloads: readonly Uint8Array[]): number {
   return bytes
 }
 
+/** The size on disk of a records frame holding one payload of `payloadBytes` (without building the array). */
+export function recordFrameBytes(payloadBytes: number): number {
+  return FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES + 4 + payloadBytes
+}
+
 /** The size on disk of a fence frame. */
 export const FENCE_FRAME_BYTES = FRAME_HEADER_BYTES + FENCE_BODY_BYTES
 
@@ -73,9 +78,9 @@ export const FENCE_FRAME_BYTES = FRAME_HEADER_BYTES + FENCE_BODY_BYTES
 export function encodeRecordsFrame(target: Buffer, at: number, epoch: number, firstOffset: number, payloads: readonly Uint8Array[]): number {
   const body = at + FRAME_HEADER_BYTES
   let p = body
-  p = target.writeUInt8(KIND_RECORDS, p)
-  p = target.writeBigUInt64LE(BigInt(epoch), p)
-  p = target.writeBigUInt64LE(BigInt(firstOffset), p)
+  target[p++] = KIND_RECORDS
+  p = writeUint64(target, p, epoch)
+  p = writeUint64(target, p, firstOffset)
   p = target.writeUInt32LE(payloads.length, p)
   for (const payload of payloads) {
     p = target.writeUInt32LE(payload.byteLength, p)
@@ -91,9 +96,9 @@ export const START_FRAME_BYTES = FRAME_HEADER_BYTES + START_BODY_BYTES
 /** Writes the start frame of a compacted file at `at`; returns the bytes written. */
 export function encodeStartFrame(target: Buffer, at: number, epoch: number, startOffset: number): number {
   const body = at + FRAME_HEADER_BYTES
-  target.writeUInt8(KIND_START, body)
-  target.writeBigUInt64LE(BigInt(epoch), body + 1)
-  target.writeBigUInt64LE(BigInt(startOffset), body + 9)
+  target[body] = KIND_START
+  writeUint64(target, body + 1, epoch)
+  writeUint64(target, body + 9, startOffset)
   return sealFrame(target, at, START_BODY_BYTES)
 }
 
@@ -105,9 +110,19 @@ export function frameEpoch(source: Buffer, at: number): number {
 /** Writes a fence frame at `at`; returns the bytes written. */
 export function encodeFenceFrame(target: Buffer, at: number, epoch: number): number {
   const body = at + FRAME_HEADER_BYTES
-  target.writeUInt8(KIND_FENCE, body)
-  target.writeBigUInt64LE(BigInt(epoch), body + 1)
+  target[body] = KIND_FENCE
+  writeUint64(target, body + 1, epoch)
   return sealFrame(target, at, FENCE_BODY_BYTES)
+}
+
+/**
+ * Writes a u64 (little-endian) from a non-negative safe integer as two u32 words: a BigInt per field
+ * was the largest cost of the replica log's writes, which encode one frame per entry (issue 9).
+ */
+function writeUint64(target: Buffer, at: number, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${value} is not a non-negative safe integer`)
+  target.writeUInt32LE(value >>> 0, at)
+  return target.writeUInt32LE(Math.floor(value / 0x1_0000_0000), at + 4)
 }
 
 function sealFrame(target: Buffer, at: number, bodyBytes: number): number {

@@ -51,7 +51,7 @@
  * - entries' epochs never decrease along the log, and no entry is newer than its writer's epoch;
  * - at most one local mutation is under way.
  */
-import { assert } from '../assert.js'
+import { assert, AssertionFailure } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 import type { ReplicaEntry, ReplicaLogState } from '../storage/types.js'
 import {
@@ -852,8 +852,9 @@ export class ReplicationCore {
 
   private extendRuns(index: number, epoch: number): void {
     const last = this.runs[this.runs.length - 1]
-    assert(index === this.end && last !== undefined, `entry ${index} is not at the log's end ${this.end}`)
-    assert(epoch >= last.epoch, `entry ${index} of epoch ${epoch} after an entry of epoch ${last.epoch}`)
+    // Tested before a message is built: this runs for every entry on every copy of the log.
+    if (index !== this.end || last === undefined) throw new AssertionFailure(`entry ${index} is not at the log's end ${this.end}`)
+    if (epoch < last.epoch) throw new AssertionFailure(`entry ${index} of epoch ${epoch} after an entry of epoch ${last.epoch}`)
     if (epoch !== last.epoch) this.runs.push({ from: index, epoch })
   }
 

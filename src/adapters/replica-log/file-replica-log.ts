@@ -27,7 +27,7 @@ import type { AbortOptions, Logger } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ClusterMismatchError, ReplicaLogCorruptedError, ReplicaLogFailedError } from '../../storage/errors.js'
 import { acquireFileLock, type FileLock } from '../../files/file-lock.js'
-import { FRAME_BODY_MAX_BYTES, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, scanFrame } from '../../files/file-log-format.js'
+import { FRAME_BODY_MAX_BYTES, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordFrameBytes, scanFrame } from '../../files/file-log-format.js'
 import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../files/file-sync.js'
 import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
 import { EntryIndex, LOCK_FILE, META_FILE, POSITION_MAX, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
@@ -153,7 +153,7 @@ export class FileReplicaLog implements ReplicaLog {
       entries.forEach((entry, i) => {
         if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
         if (!Number.isSafeInteger(entry.epoch) || entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
-        if (recordsFrameBytes([entry.payload]) > FRAME_BODY_MAX_BYTES)
+        if (recordFrameBytes(entry.payload.byteLength) > FRAME_BODY_MAX_BYTES)
           throw new InvalidArgumentError(`entry ${entry.index} of ${entry.payload.byteLength} bytes exceeds the frame limit`)
         epoch = entry.epoch
       })
@@ -326,25 +326,30 @@ export class FileReplicaLog implements ReplicaLog {
     let i = 0
     while (i < entries.length) {
       const segment = await this.segmentForAppend()
+      const first = i
       let bytes = 0
-      const group: ReplicaEntry[] = []
       while (i < entries.length) {
-        const frame = recordsFrameBytes([entries[i]!.payload])
-        if (group.length > 0 && bytes + frame > groupBytesMax) break
-        group.push(entries[i]!)
+        const frame = recordFrameBytes(entries[i]!.payload.byteLength)
+        if (i > first && bytes + frame > groupBytesMax) break
         bytes += frame
         i++
       }
       const buffer = Buffer.allocUnsafe(bytes)
-      const positions: number[] = []
+      const single: Uint8Array[] = []
       let at = 0
-      for (const entry of group) {
-        positions.push(segment.size + at)
-        at += encodeRecordsFrame(buffer, at, entry.epoch, entry.index, [entry.payload])
+      for (let k = first; k < i; k++) {
+        const entry = entries[k]!
+        single[0] = entry.payload
+        at += encodeRecordsFrame(buffer, at, entry.epoch, entry.index, single)
       }
       await writeFully(segment.file, buffer, at, segment.size, segment.path)
       await segment.file.datasync()
-      group.forEach((entry, k) => segment.index.add(positions[k]!, entry.epoch))
+      // Positions follow from the frame sizes: entry k's frame starts where the previous one ended.
+      let position = segment.size
+      for (let k = first; k < i; k++) {
+        segment.index.add(position, entries[k]!.epoch)
+        position += recordFrameBytes(entries[k]!.payload.byteLength)
+      }
       segment.size += at
     }
   }
