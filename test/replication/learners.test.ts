@@ -1,6 +1,7 @@
 // Goal: the leader replicates to a member that runs no jobs (a submitter) only while it may want a
-// new voter, and to every member that runs jobs (or may: metrics unknown) always, so that a member
-// the cluster core may promote holds the log, and a submitter pays for no copy it does not need.
+// new voter, and otherwise to at most two members that run jobs (or may: metrics unknown), the
+// standbys a dead voter's replacement comes from, so that a member the cluster core may promote
+// holds the log while the leader's cost does not grow with the cluster.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ClusterConfig, MemberState, MemberView } from '../../src/cluster/types.js'
@@ -55,4 +56,16 @@ test('members that are down, suspect or voters are never learners; without a con
   const members = [member('a', true, 'up', 'runs'), member('d', false, 'down', 'runs'), member('x', false, 'suspect', 'runs'), member('s', false, 'up', 'none')]
   assert.deepEqual(chooseLearners(members, config(['a'], ['d', 'x', 's'])), ['s'], 'one voter, target 3: the live submitter only')
   assert.deepEqual(chooseLearners(members, null), ['s'])
+})
+
+test('in a large cluster only the standbys learn: two workers (up first, then by id), one more per voter wanted', () => {
+  const voters = ['a', 'b', 'c'].map((id) => member(id, true, 'up', 'runs'))
+  const workers = ['w9', 'w3', 'w7', 'w1', 'w5'].map((id) => member(id, false, id === 'w1' ? 'joining' : 'up', 'runs'))
+  const all = [...voters, ...workers, member('s', false, 'up', 'none')]
+  const cfg = config(['a', 'b', 'c'], ['w9', 'w3', 'w7', 'w1', 'w5', 's'])
+  assert.deepEqual(chooseLearners(all, cfg, 3), ['w3', 'w5'], 'w1 is joining: it comes after the workers that are up')
+  assert.deepEqual(chooseLearners(all, cfg, 3), chooseLearners([...all].reverse(), cfg, 3), 'the same standbys whatever the order of the view')
+  const down = all.map((m) => (m.nodeId === 'c' ? member('c', true, 'down', 'runs') : m))
+  assert.deepEqual(chooseLearners(down, cfg, 3), ['w3', 'w5', 'w7'], 'a voter down: one more learner')
+  assert.deepEqual(chooseLearners(all, cfg, 5), ['w3', 'w5', 'w7', 'w9'], 'two voters short of a target of 5: two more')
 })
