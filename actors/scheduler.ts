@@ -58,6 +58,7 @@ import {
   STEAL_ANSWER_MS,
   Submitters,
   toError,
+  withoutStack,
   WatchBudget,
 } from '../src/internal.js'
 import type {
@@ -352,7 +353,7 @@ class SchedulerDriver {
       // Refused before anything is queued: the client retries (with backoff, within its submit
       // timeout), reaching this scheduler again once the lease is back or the next leader otherwise.
       const refused = c.defer()
-      refused.reject(new JobLogUnavailableError(`the leader's lease on epoch ${this.init.epoch} lapsed; submit again`, false))
+      refused.reject(withoutStack(() => new JobLogUnavailableError(`the leader's lease on epoch ${this.init.epoch} lapsed; submit again`, false)))
       return refused
     }
     const records = checkList<unknown>(msg.records, 'records')
@@ -379,7 +380,7 @@ class SchedulerDriver {
       const trouble = this.pipeline.trouble(this.now())
       if (trouble !== undefined) {
         this.submitters.withdraw(reply)
-        reply.reject(new JobLogUnavailableError(trouble, true))
+        reply.reject(withoutStack(() => new JobLogUnavailableError(trouble, true)))
       }
     }
     return reply
@@ -615,7 +616,7 @@ class SchedulerDriver {
 
   /** Answers every submitter still waiting with JobLogUnavailableError; their records stay queued (see submitters.ts). */
   private releaseSubmitters(why: string): void {
-    for (const reply of this.submitters.release()) reply.reject(new JobLogUnavailableError(why, true))
+    for (const reply of this.submitters.release()) reply.reject(withoutStack(() => new JobLogUnavailableError(why, true)))
   }
 
   /** The peers placement sees, read again at most every PEERS_REFRESH_MS; members gone are given up. */

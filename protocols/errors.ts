@@ -15,6 +15,22 @@ export class DistributeXError extends Error {
   readonly code: string = 'ERR_DISTRIBUTEX'
 }
 
+/**
+ * Makes an error without capturing a stack trace, for errors whose local stack nobody reads: a
+ * failure rebuilt from the wire (its throw site was on the other node) and an error made only to go
+ * to a peer. Capturing a stack is the costliest part of an error: in the simulator's fault swarms,
+ * refused submits and failure frames made it 9% of all CPU time.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** A short, never-throwing rendering of an untrusted value for error messages. */
 export function showValue(value: unknown): string {
   let text: string
@@ -73,9 +89,9 @@ export class RemoteError extends DistributeXError {
   }
 }
 
-/** The error a wire error stands for on this side: a RemoteError keeping its name, code and message. */
+/** The error a wire error stands for on this side: a RemoteError keeping its name, code and message, and no local stack. */
 export function fromWireError(wire: WireError): RemoteError {
-  return new RemoteError(wire.name, wire.code, wire.message)
+  return withoutStack(() => new RemoteError(wire.name, wire.code, wire.message))
 }
 
 /** Numeric codes of wire errors; stable across versions. */

@@ -7,7 +7,7 @@
  */
 import { DistributeXError } from '../protocols/errors.js'
 
-export { DistributeXError, fromWireError, isWireError, RemoteError, showValue, toWireError, type WireError } from '../protocols/errors.js'
+export { DistributeXError, fromWireError, isWireError, RemoteError, showValue, toWireError, type WireError, withoutStack } from '../protocols/errors.js'
 
 /** Thrown when an ask gets no reply within its timeout. */
 export class AskTimeoutError extends DistributeXError {

@@ -17,6 +17,7 @@ import {
   WIRE_ERROR_MESSAGE_MAX_CHARS,
   WIRE_ERROR_NAME_MAX_CHARS,
   type WireError,
+  withoutStack,
 } from '../../protocols/errors.js'
 import { decodeJobRecord, encodeJobRecord } from '../../protocols/jobs/codec.js'
 import { errorFromWire } from '../../src/client/errors.js'
@@ -198,4 +199,18 @@ test('toWireError always yields what the codecs accept, and nothing more', () =>
   assert.deepEqual(copy, { name: 'E', code: 'C', message: 'm' }, 'a wire error is copied without its other fields')
   assert.ok(isWireError(copy))
   assert.ok(!isWireError({ name: 'E', code: 1, message: 'm' }))
+})
+
+test('an error rebuilt from the wire has no local stack frames; withoutStack restores the limit even when the maker throws', () => {
+  const remote = fromWireError({ name: 'ValidationError', code: 'ERR_VALIDATION', message: 'bad input' })
+  assert.doesNotMatch(remote.stack ?? '', /\n\s+at /)
+  assert.ok(remote instanceof RemoteError && remote.message === 'bad input')
+  const limit = Error.stackTraceLimit
+  assert.throws(() =>
+    withoutStack(() => {
+      throw new Error('maker failed')
+    }),
+  )
+  assert.equal(Error.stackTraceLimit, limit)
+  assert.match(new Error('local').stack ?? '', /\n\s+at /, 'errors made elsewhere keep their stack')
 })
