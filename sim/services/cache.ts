@@ -4,6 +4,7 @@
  * (`loseRecentWrites`), which is why the cache must never be the only record of anything.
  */
 import type { AbortOptions } from '../../src/env/types.js'
+import { withoutStack } from '../../src/errors.js'
 import { CacheUnavailableError } from '../../src/storage/errors.js'
 import type { CacheWriteOptions, ResultCache } from '../../src/storage/types.js'
 import type { Owner } from '../kernel/loop.js'
@@ -61,7 +62,7 @@ export class SimCacheService {
         owner,
         service,
         timeoutMs: CACHE_TIMEOUT_MS,
-        execute: () => (this.down ? { ok: false, error: new CacheUnavailableError('cache is down') } : execute()),
+        execute: () => (this.down ? { ok: false, error: withoutStack(() => new CacheUnavailableError('cache is down')) } : execute()),
         loseResponse: () => this.down,
         timeoutError: () => new CacheUnavailableError(`cache did not answer within ${CACHE_TIMEOUT_MS} ms`),
         ...(options.signal === undefined ? {} : { signal: options.signal }),

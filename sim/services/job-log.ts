@@ -10,7 +10,7 @@
  * while `history` keeps every record ever appended for the checkers.
  */
 import type { AbortOptions } from '../../src/env/types.js'
-import { InvalidArgumentError } from '../../src/errors.js'
+import { InvalidArgumentError, withoutStack } from '../../src/errors.js'
 import { FencedError, JobLogUnavailableError } from '../../src/storage/errors.js'
 import type { JobLog, JobLogFactory, LogRecord } from '../../src/storage/types.js'
 import type { SeededRandom } from '../../src/env/prng.js'
@@ -74,7 +74,7 @@ export class SimJobLogService {
         owner,
         service,
         timeoutMs: JOB_LOG_TIMEOUT_MS,
-        execute: () => (this.down ? { ok: false, error: new JobLogUnavailableError('job log is down', false) } : execute()),
+        execute: () => (this.down ? { ok: false, error: withoutStack(() => new JobLogUnavailableError('job log is down', false)) } : execute()),
         loseResponse: () => this.down || (loseResponse?.() ?? false),
         timeoutError: () => new JobLogUnavailableError(`job log did not answer within ${JOB_LOG_TIMEOUT_MS} ms`, true),
         ...(options.signal === undefined ? {} : { signal: options.signal }),

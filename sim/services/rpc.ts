@@ -4,6 +4,7 @@
  * after its timeout without knowing whether the service acted, exactly like a real client.
  */
 import { abortError } from '../../src/env/abort.js'
+import { withoutStack } from '../../src/errors.js'
 import type { SimNetwork } from '../net/network.js'
 import { EventKind, type Owner } from '../kernel/loop.js'
 
@@ -22,7 +23,7 @@ export interface CallInit<T> {
   execute: () => ServiceOutcome<T>
   /** Decides, at the service, whether the response is lost after the request took effect. */
   loseResponse?: () => boolean
-  /** The error for a call that got no answer in time. */
+  /** The error for a call that got no answer in time (made without a stack: it would show only the kernel's loop). */
   timeoutError: () => Error
   signal?: AbortSignal
 }
@@ -41,7 +42,7 @@ export function call<T>(init: CallInit<T>): Promise<T> {
       else reject(outcome.error)
     }
     const onAbort = (): void => settle({ ok: false, error: abortError(init.signal!) })
-    const timer = net.kernel.schedule(net.kernel.now + init.timeoutMs * 1000, EventKind.Service, () => settle({ ok: false, error: init.timeoutError() }), init.owner)
+    const timer = net.kernel.schedule(net.kernel.now + init.timeoutMs * 1000, EventKind.Service, () => settle({ ok: false, error: withoutStack(init.timeoutError) }), init.owner)
     init.signal?.addEventListener('abort', onAbort, { once: true })
     net.transmit(init.from, init.service, 0, () => {
       const outcome = init.execute()
