@@ -145,8 +145,9 @@
  * acknowledge from joining the quorum (4 voters with one empty need 3 of the other 3 to commit) and
  * keeps rule 2 from holding the next change up. The A..E example: D is admitted only once it holds
  * X (or, under rule 2 alone, E waits until a majority of {A,B,C,D} does). Liveness: the leader
- * replicates to learners (a few members and joiners that are not voters, src/replication/learners.ts), so a joiner below the target
- * that has not caught up is admitted as a worker at once and promoted as soon as it has; commits
+ * replicates to learners (a few members and joiners that are not voters, chosen by
+ * src/replication/learners.ts), so a joiner below the target that has not caught up is admitted
+ * as a worker at once and promoted as soon as it has; commits
  * themselves need a majority's positions, so rule 2 is met one gossip round after a change.
  * Caveat: a position is reported before the write that reaches it is durable (rule 5 of
  * src/replication/core.ts), so a member that loses power mid-write may have counted as holding
