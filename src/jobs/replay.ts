@@ -8,8 +8,15 @@
  * them. A snapshot at the start of a compacted log counts: the leader compacts only at one it
  * checked.
  *
+ * A snapshot counts only if all its parts are in the log. One append is not all or nothing on
+ * every log: the replicated log sends an append to the followers in batches of at most
+ * `batchMaxBytes`, so a leader that stops mid-way can leave only the first parts of a snapshot
+ * committed (a snapshot of a few MB is several parts and several batches). Such a prefix restores
+ * nothing; taken for the latest snapshot, it made a new leader forget every job before it, while
+ * their submitters waited for ever (issue 9's stall after leader changes under load).
+ *
  * Finding it: the search reads back from the end of the log in windows that grow eightfold, and
- * stops at the newest snapshot that counts. The search
+ * stops at the newest snapshot that counts; an incomplete one sends it on below. The search
  * reads about as many records as were appended since that snapshot; after a compaction the log
  * starts at it anyway (file and simulated logs), while Kafka keeps its records and relies on the
  * search alone.
@@ -120,10 +127,24 @@ export class Replayer {
 
 /**
  * The offset of the first part of the newest snapshot that counts in [start, end), or `start` if
- * there is none. A window's first record has no known predecessor, so the next window ends just
- * past it and looks at it again.
+ * there is none: one that reflects the record right before it, and whose parts are all there.
  */
 export async function findLatestSnapshot(log: JobLog, start: number, end: number, options: AbortOptions = {}): Promise<number> {
+  for (let hi = end; hi > start;) {
+    const found = await newestPlacedSnapshot(log, start, hi, options)
+    if (found === undefined) return start
+    if (await hasAllParts(log, found, end, options)) return found
+    hi = found
+  }
+  return start
+}
+
+/**
+ * The offset of the first part of the newest snapshot in [start, hi) that reflects the record
+ * right before it (or starts a compacted log), whatever follows it. A window's first record has no
+ * known predecessor, so the next window ends just past it and looks at it again.
+ */
+async function newestPlacedSnapshot(log: JobLog, start: number, end: number, options: AbortOptions): Promise<number | undefined> {
   let window = SEARCH_WINDOW
   for (let hi = end; hi > start; window *= 8) {
     const lo = Math.max(start, hi - window)
@@ -150,7 +171,26 @@ export async function findLatestSnapshot(log: JobLog, start: number, end: number
     if (first === undefined || lo === start) hi = lo
     else hi = first + 1
   }
-  return start
+  return undefined
+}
+
+/** True if the snapshot whose first part is at `at` has all its parts, in order, before `end`. */
+async function hasAllParts(log: JobLog, at: number, end: number, options: AbortOptions): Promise<boolean> {
+  let expected: { id: string; parts: number } | undefined
+  let seen = 0
+  for (let offset = at; offset < end && (expected === undefined || seen < expected.parts);) {
+    const chunk = await log.read(offset, expected === undefined ? 1 : expected.parts - seen, options)
+    if (chunk.length === 0) break
+    for (const entry of chunk) {
+      if (entry.offset >= end || (expected !== undefined && seen >= expected.parts)) break
+      const part = snapshotPart(entry.payload)
+      if (part === undefined || part.part !== seen || (expected !== undefined && (part.id !== expected.id || part.parts !== expected.parts))) return false
+      expected ??= { id: part.id, parts: part.parts }
+      seen++
+      offset = entry.offset + 1
+    }
+  }
+  return expected !== undefined && seen === expected.parts
 }
 
 /** What a replay found. */
@@ -187,10 +227,16 @@ export async function replayJobLog(log: JobLog, makeCore: () => SchedulerCore, o
 
 /** The `after` of a snapshot's first part, or undefined for any other record. */
 function firstSnapshotPart(payload: Uint8Array): number | undefined {
+  const part = snapshotPart(payload)
+  return part?.part === 0 ? part.after : undefined
+}
+
+/** The snapshot part `payload` holds, or undefined for any other record (or bytes no decoder reads). */
+function snapshotPart(payload: Uint8Array): Extract<JobRecord, { kind: 'snapshot' }> | undefined {
   if (!maybeSnapshotRecord(payload)) return undefined
   try {
     const record = decodeJobRecord(payload)
-    return record.kind === 'snapshot' && record.part === 0 ? record.after : undefined
+    return record.kind === 'snapshot' ? record : undefined
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error
     return undefined

@@ -281,3 +281,39 @@ test('whole nodes with a small snapshot interval: the log is compacted, and a ne
   while (again === undefined) await runUntil(world, world.nowMs + 20)
   assert.equal(again.id, handles[8]!.id, 'the key survived the snapshot and the leader change')
 })
+
+// Issue 9's stall: a snapshot's parts go out in one append, but the replicated log sends an append
+// to the followers in batches of batchMaxBytes, so a leader that stops mid-way can leave only the
+// first parts committed. The search took that prefix for the latest snapshot, the replay restored
+// nothing from it, and the new leader forgot every job before it while their submitters waited.
+test('a snapshot of which only the first parts reached the log is passed over: the replay keeps the jobs before it', async () => {
+  const core = makeCore()
+  const big = 'x'.repeat(200_000)
+  const log: Uint8Array[] = []
+  core.submit(
+    Array.from({ length: 8 }, (_, i) => spec(`big${i}`, {}, { big })),
+    types,
+  )
+  for (const r of core.takeEffects().append) {
+    log.push(encodeJobRecord(r))
+    core.apply(r)
+  }
+  const complete = log.length
+  log.push(...snapshotRecords('1.1', complete - 1, encodeSnapshotState(core.snapshot())).map(encodeJobRecord))
+  core.submit([spec('late')], types)
+  for (const r of core.takeEffects().append) {
+    log.push(encodeJobRecord(r))
+    core.apply(r)
+  }
+  const parts = snapshotRecords('1.2', log.length - 1, encodeSnapshotState(core.snapshot()))
+  assert.ok(parts.length >= 3, `${parts.length} parts`)
+  log.push(...parts.slice(0, 2).map(encodeJobRecord))
+  assert.equal(await findLatestSnapshot(arrayLog(log), 0, log.length), complete, 'the search falls back to the last complete snapshot')
+  const replay = await replayJobLog(arrayLog(log), makeCore)
+  assert.equal(replay.core.backlog, 9)
+  assert.equal(replay.core.inspect('late')?.status, 'queued')
+  // With no complete snapshot at all, the replay starts from the log's start.
+  const noComplete = [...log.slice(0, complete), ...parts.slice(0, 2).map(encodeJobRecord)]
+  assert.equal(await findLatestSnapshot(arrayLog(noComplete), 0, noComplete.length), 0)
+  assert.equal((await replayJobLog(arrayLog(noComplete), makeCore)).core.backlog, 8)
+})
