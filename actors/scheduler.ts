@@ -568,7 +568,7 @@ class SchedulerDriver {
     const { id, after } = this.snapshots.begin()
     let payloads: Uint8Array[]
     try {
-      payloads = snapshotRecords(id, after, encodeSnapshotState(this.core.snapshot())).map(encodeJobRecord)
+      payloads = snapshotRecords(id, after, encodeSnapshotState(this.core.snapshot()), this.init.snapshot?.partBytes).map(encodeJobRecord)
     } catch (error) {
       if (!(error instanceof EnvelopeTooLargeError)) throw error
       this.snapshotsTaken.inc({ result: 'too-large' })

@@ -8,7 +8,9 @@
  * retention counts the job's age from; records written before it existed lack it.
  * A snapshot is the scheduler's state (see SnapshotState) encoded as one blob of at most
  * SNAPSHOT_MAX_BYTES and cut into parts of at most SNAPSHOT_PART_BYTES, which are appended
- * together in one append, so they sit in the log contiguously and all or none of them do. `after`
+ * together in one append, so they sit in the log contiguously; a leader that stops mid-append may
+ * leave only the first ones (the replicated log sends an append in batches), and a reader counts a
+ * snapshot only with all its parts (src/jobs/replay.ts). `after`
  * is the offset of the last record the state reflects (-1 for none): the snapshot stands for the
  * log before it only if that record is the one right before it (an append that failed without
  * saying so may land later, anywhere; a snapshot that landed late does not count).
@@ -278,16 +280,23 @@ export function decodeSnapshotState(bytes: Uint8Array): SnapshotState {
   return { records: decoded, expired: [filter(expired[0]), filter(expired[1])], recentlyExpired: recent.map((id: unknown) => text(id, ID_MAX_CHARS, 'expired id')) }
 }
 
-/** Cuts a snapshot blob into its records, to be appended together in one append. */
-export function snapshotRecords(id: string, after: number, blob: Uint8Array): JobRecord[] {
-  const parts = Math.max(1, Math.ceil(blob.length / SNAPSHOT_PART_BYTES))
+/**
+ * Cuts a snapshot blob into its records, to be appended together in one append: parts of
+ * `partBytes` (at most SNAPSHOT_PART_BYTES; smaller ones let the simulator split snapshots as
+ * large states are split), larger if needed to stay within the parts a reader accepts.
+ */
+export function snapshotRecords(id: string, after: number, blob: Uint8Array, partBytes = SNAPSHOT_PART_BYTES): JobRecord[] {
+  if (!Number.isSafeInteger(partBytes) || partBytes < 1 || partBytes > SNAPSHOT_PART_BYTES)
+    throw new RangeError(`snapshot part size ${partBytes} outside 1..${SNAPSHOT_PART_BYTES}`)
+  const size = Math.max(partBytes, Math.ceil(blob.length / SNAPSHOT_MAX_PARTS))
+  const parts = Math.max(1, Math.ceil(blob.length / size))
   return Array.from({ length: parts }, (_, part) => ({
     kind: 'snapshot',
     id,
     part,
     parts,
     after,
-    data: blob.subarray(part * SNAPSHOT_PART_BYTES, (part + 1) * SNAPSHOT_PART_BYTES),
+    data: blob.subarray(part * size, (part + 1) * size),
   }))
 }
 

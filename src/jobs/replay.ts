@@ -1,15 +1,14 @@
 /**
  * How a new leader rebuilds the scheduler from the job log: from the latest snapshot on.
  *
- * Which snapshots count: a snapshot goes out in one append (codec.ts), so its parts are all in the
- * log or none is. It stands for the log before it only if the record right before it is the last
- * one its state reflects (`after`): an append whose failure was reported may still land later,
- * anywhere, and a snapshot that landed late, after records it does not reflect, must not replace
- * them. A snapshot at the start of a compacted log counts: the leader compacts only at one it
- * checked.
+ * Which snapshots count: a snapshot goes out in one append (codec.ts), its parts contiguous. It
+ * stands for the log before it only if the record right before it is the last one its state
+ * reflects (`after`): an append whose failure was reported may still land later, anywhere, and a
+ * snapshot that landed late, after records it does not reflect, must not replace them. A snapshot
+ * at the start of a compacted log counts: the leader compacts only at one it checked.
  *
- * A snapshot counts only if all its parts are in the log. One append is not all or nothing on
- * every log: the replicated log sends an append to the followers in batches of at most
+ * And it counts only if all its parts are in the log. One append is not all or nothing on every
+ * log: the replicated log sends an append to the followers in batches of at most
  * `batchMaxBytes`, so a leader that stops mid-way can leave only the first parts of a snapshot
  * committed (a snapshot of a few MB is several parts and several batches). Such a prefix restores
  * nothing; taken for the latest snapshot, it made a new leader forget every job before it, while

@@ -24,6 +24,8 @@ export interface SnapshotPolicy {
   everyRecords: number
   /** Bytes appended since the last snapshot that trigger the next one. */
   everyBytes: number
+  /** Bytes of state per snapshot record (SNAPSHOT_PART_BYTES when absent); the simulator makes it small so that snapshots span several records and replication batches. */
+  partBytes?: number
 }
 
 /** Default snapshot policy: every 10,000 records or 64 MiB. */

@@ -17,7 +17,16 @@ import { SchedulerCore, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
 import { FileJobLog } from '../../src/adapters/file-log/file-job-log.js'
-import { decodeSnapshotState, encodeJobRecord, encodeSnapshotState, maybeSnapshotRecord, snapshotRecords, SNAPSHOT_PART_BYTES, type JobRecord } from '../../protocols/jobs/codec.js'
+import {
+  decodeJobRecord,
+  decodeSnapshotState,
+  encodeJobRecord,
+  encodeSnapshotState,
+  maybeSnapshotRecord,
+  snapshotRecords,
+  SNAPSHOT_PART_BYTES,
+  type JobRecord,
+} from '../../protocols/jobs/codec.js'
 import { World } from '../../sim/world.js'
 import { runUntil } from '../sim/helpers.js'
 
@@ -316,4 +325,26 @@ test('a snapshot of which only the first parts reached the log is passed over: t
   const noComplete = [...log.slice(0, complete), ...parts.slice(0, 2).map(encodeJobRecord)]
   assert.equal(await findLatestSnapshot(arrayLog(noComplete), 0, noComplete.length), 0)
   assert.equal((await replayJobLog(arrayLog(noComplete), makeCore)).core.backlog, 8)
+})
+
+test('snapshot parts of a chosen size: more records for a small size, never more parts than a reader takes, whole again on replay', () => {
+  const core = makeCore()
+  core.submit(
+    Array.from({ length: 50 }, (_, i) => spec(`j${i}`, {}, { n: i })),
+    types,
+  )
+  for (const r of core.takeEffects().append) core.apply(r)
+  const blob = encodeSnapshotState(core.snapshot())
+  const small = snapshotRecords('1.1', -1, blob, 256)
+  assert.equal(small.length, Math.ceil(blob.length / 256))
+  assert.ok(small.every((p) => p.kind === 'snapshot' && p.data.length <= 256))
+  const replay = new Replayer(makeCore)
+  small.forEach((p, i) => replay.feed(encodeJobRecord(p), i))
+  assert.equal(replay.finish().backlog, 50)
+  // One byte per part would be thousands of parts: the size grows so that a reader still takes them.
+  const tiny = snapshotRecords('1.2', -1, blob, 1)
+  assert.ok(tiny.length <= 96 && tiny.length > 1, `${tiny.length} parts`)
+  tiny.forEach((p) => assert.doesNotThrow(() => decodeJobRecord(encodeJobRecord(p))))
+  assert.throws(() => snapshotRecords('1.3', -1, blob, 0), RangeError)
+  assert.throws(() => snapshotRecords('1.3', -1, blob, SNAPSHOT_PART_BYTES + 1), RangeError)
 })

@@ -46,6 +46,10 @@ export interface JobsScenarioInit {
   snapshotEveryRecords?: number
   /** Finished jobs the leader keeps; small, so that jobs expire in every run. */
   retainJobs?: number
+  /** Bytes of state per snapshot record (default: the production size, so a snapshot here is one record). */
+  snapshotPartBytes?: number
+  /** The replicated log's largest batch to a follower (default: the production size). */
+  replicationBatchMaxBytes?: number
   /** The placement policy (default: the cluster default). */
   placement?: PlacementName
   /** Tuning of the leader's analytics (predictions, forecasts, alerts). */
@@ -107,7 +111,8 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
         {
           founder: ctx.id === FOUNDER,
           jobs: [workOn(ctx.id)],
-          snapshot: { everyRecords: snapshotEveryRecords },
+          snapshot: { everyRecords: snapshotEveryRecords, ...(init.snapshotPartBytes === undefined ? {} : { partBytes: init.snapshotPartBytes }) },
+          ...(init.replicationBatchMaxBytes === undefined ? {} : { replication: { batchMaxBytes: init.replicationBatchMaxBytes } }),
           retention: { maxFinished: retainJobs, maxAgeMs: 24 * 3600_000 },
           ...(init.placement === undefined ? {} : { placement: init.placement }),
           ...(init.analytics === undefined ? {} : { analytics: init.analytics }),

@@ -28,11 +28,14 @@ import type { LogRecord } from '../../../src/storage/types.js'
 import type { Scenario } from '../../run.js'
 import type { World } from '../../world.js'
 import { jobsScenario } from '../jobs/index.js'
+import { decodeJobRecord, maybeSnapshotRecord } from '../../../protocols/jobs/codec.js'
 
 /** Options of the replicated scenario. */
 export interface ReplicatedScenarioInit {
   /** Time between submissions of one node. */
   submitEveryMs?: number
+  /** Longest run of one job (the jobs scenario's default when absent): longer runs keep more jobs unfinished in every snapshot. */
+  jobMaxMs?: number
   /**
    * Mean time between kills of whichever node leads (half of them power losses), on top of the
    * run's fault schedule, so that every run changes leaders; 0 (the default) for none. Liveness
@@ -41,6 +44,15 @@ export interface ReplicatedScenarioInit {
   killLeaderEveryMs?: number
   /** No kills from this time on (before a liveness run's final heal, say). */
   killUntilMs?: number
+  /**
+   * Pauses the leader (as SIGSTOP would, for 1.5-3 s: past its lease) the moment a follower holds
+   * only the first parts of a snapshot of several parts, up to this many times before
+   * `killUntilMs`; 0 (the default) for never. With `splitBytes` this hands the next leader a log
+   * ending in an incomplete snapshot, which a random kill rarely does (issue 9's stall).
+   */
+  pauseMidSnapshot?: number
+  /** No new submissions from this time on (default: to the run's quiet end), so that a liveness run with long jobs has a quiet moment to converge in. */
+  submitUntilMs?: number
   /**
    * How many nodes (the last ones) start late, with empty logs, at random times within
    * `lateStartWithinMs`: they join a cluster with committed entries and are admitted and promoted
@@ -52,6 +64,13 @@ export interface ReplicatedScenarioInit {
   lateStartWithinMs?: number
   /** Finished jobs the leader keeps (the jobs scenario's default when absent). */
   retainJobs?: number
+  /**
+   * Snapshot parts and replication batches of this many bytes (production sizes when absent):
+   * small ones make a snapshot several records sent to the followers in several batches, so a
+   * leader killed mid-way leaves only its first parts committed, as with a leader's multi-MB
+   * snapshot under load (issue 9's stall).
+   */
+  splitBytes?: number
   /**
    * Event-loop lag on every node from `fromMs` to `untilMs`: the node runs for a random time in
    * `runMs`, then stalls for one in `pauseMs` (its events wait, as a busy process's would), and so
@@ -75,8 +94,10 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
   const base = jobsScenario({
     submitEveryMs: init.submitEveryMs ?? 200,
+    ...(init.jobMaxMs === undefined ? {} : { jobMaxMs: init.jobMaxMs }),
     jobLog: { kind: 'replicated', records: history },
     ...(init.retainJobs === undefined ? {} : { retainJobs: init.retainJobs }),
+    ...(init.splitBytes === undefined ? {} : { snapshotPartBytes: init.splitBytes, replicationBatchMaxBytes: init.splitBytes }),
   })
 
   /**
@@ -100,6 +121,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   }
 
   const killEveryMs = init.killLeaderEveryMs ?? 0
+  /** Leaders paused while a follower held part of a snapshot. */
+  let midSnapshotPauses = 0
   const killUntilMs = init.killUntilMs ?? Infinity
 
   /** Kills the leader now and then and restarts it a little later; stops before the quiet end. */
@@ -140,6 +163,39 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
     }
   }
 
+  /**
+   * Watches the followers' durable copies every millisecond and pauses the leader once one ends
+   * inside a snapshot of several parts (each snapshot at most once).
+   */
+  const pauseMidSnapshot = (world: World<AssembledNode>, endMs: number): void => {
+    let left = init.pauseMidSnapshot ?? 0
+    if (left <= 0) return
+    const random = world.workload.fork('mid-snapshot')
+    const tried = new Set<string>()
+    midSnapshotPauses = 0
+    const poll = (): void => {
+      if (left <= 0 || world.nowMs >= Math.min(endMs, killUntilMs)) return
+      world.at(world.nowMs + 1, poll)
+      const leader = world.nodes.find((n) => n.app?.cluster.leaderEpoch() !== undefined && n.owner.status === 'up')
+      if (leader === undefined) return
+      for (const node of world.nodes) {
+        if (node === leader) continue
+        const entries = node.disk.replica.image().entries
+        const last = entries[entries.length - 1]
+        if (last === undefined || last.payload.length === 0 || !maybeSnapshotRecord(last.payload)) continue
+        const record = decodeJobRecord(last.payload)
+        if (record.kind !== 'snapshot' || record.part >= record.parts - 1 || tried.has(record.id)) continue
+        tried.add(record.id)
+        left--
+        midSnapshotPauses++
+        world.log('nemesis', `pausing the leader ${leader.id}: ${node.id} holds part ${record.part} of ${record.parts} of snapshot ${record.id}`)
+        world.pause(leader, 1500 + Math.round(random.next() * 1500))
+        return
+      }
+    }
+    world.at(1000, poll)
+  }
+
   /** Holds the last `lateNodes` nodes down from the start and starts each at a random time. */
   const startLate = (world: World<AssembledNode>): void => {
     const random = world.workload.fork('late-nodes')
@@ -162,8 +218,9 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       return app
     },
     workload(world, endMs) {
-      base.workload?.(world, endMs)
+      base.workload?.(world, Math.min(endMs, init.submitUntilMs ?? Infinity))
       if (killEveryMs > 0) killLeaders(world, endMs)
+      pauseMidSnapshot(world, endMs)
       startLate(world)
       lagNodes(world)
     },
@@ -248,7 +305,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       const lateVoters = late.filter((id) => config?.members.includes(id) === true).length
       const sum = (key: 'replays' | 'pauses' | 'resumes'): number => schedulerStats.reduce((n, s) => n + s[key], 0)
       const schedulers = `scheduler-replays=${sum('replays')} scheduler-pauses=${sum('pauses')} scheduler-resumes=${sum('resumes')}`
-      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs} ${schedulers}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}`
+      const pauses = (init.pauseMidSnapshot ?? 0) > 0 ? ` mid-snapshot-pauses=${midSnapshotPauses}` : ''
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs} ${schedulers}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}${pauses}`
     },
   }
 }
