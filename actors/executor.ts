@@ -217,6 +217,7 @@ export function executorActor(init: ExecutorInit) {
             }
             start(core.accept(checked))
           }
+          return null
         },
         abort(msg) {
           for (const { id, attemptKey } of checkList<{ id: string; attemptKey: string }>(msg.items, 'items')) {

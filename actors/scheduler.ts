@@ -65,6 +65,7 @@ import type {
   ActorContext,
   ActorRef,
   AppendStep,
+  Assignment,
   AttemptItem,
   ClusterHandle,
   Counter,
@@ -97,6 +98,8 @@ import { EnvelopeTooLargeError } from '../protocols/errors.js'
 export type { SnapshotPolicy }
 
 /** Buckets of the append latency histogram, in seconds: fsync on a laptop up to a struggling Kafka. */
+/** Bound of an assignment's answer; past it the attempt's own timeout decides (see assign). */
+const ASSIGN_ANSWER_MS = 5000
 const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 /** Most nodes in one forecast reply: its points stay well inside a message. */
 const FORECAST_MAX_NODES = 200
@@ -164,6 +167,7 @@ export function schedulerActor(init: SchedulerInit) {
       appended: 'never',
       snapshotted: 'never',
       stealAnswered: 'never',
+      assignRefused: 'never',
     },
     // Bad input from a peer costs one message; a fence means another leader took over, and a log
     // not shared with every voter or of another cluster cannot be led on (the node resigns); anything
@@ -244,6 +248,7 @@ class SchedulerDriver {
   private readonly appendSeconds: Histogram
   private readonly snapshotsTaken: Counter
   private readonly steals: Counter
+  private readonly assignsRefused: Counter
 
   constructor(
     private readonly ctx: Ctx,
@@ -269,6 +274,7 @@ class SchedulerDriver {
     this.appendSeconds = metrics.histogram('dx_job_log_append_seconds', 'Job-log append latency, submit to durable', APPEND_BUCKETS)
     this.snapshotsTaken = metrics.counter('dx_jobs_snapshots_total', 'Scheduler snapshots appended to the job log', ['result'])
     this.steals = metrics.counter('dx_jobs_steals_total', 'Attempts the leader asked a peer to give up for an idle one, by answer', ['result'])
+    this.assignsRefused = metrics.counter('dx_jobs_assignments_refused_total', 'Attempts a peer refused because it did not take this node for its leader yet; queued again')
   }
 
   /** Starts serving: the replayed core's first effects, the tick, a dispatch. */
@@ -338,6 +344,12 @@ class SchedulerDriver {
         })
         this.perform(core.takeEffects())
         this.requestDispatch()
+      },
+      assignRefused: (msg) => {
+        const now = this.now()
+        this.assignsRefused.inc(undefined, msg.keys.length)
+        for (const key of msg.keys) core.assignRefused(key, now)
+        this.perform(core.takeEffects())
       },
       snapshotted: (msg) => this.snapshotted(msg),
       appended: (msg) => this.appended(msg),
@@ -475,7 +487,7 @@ class SchedulerDriver {
     const out = outboxOf(effects)
     const leader = this.ctx.self.address.node
     const send = this.leads() ? (message: () => void) => message() : (message: () => void) => this.lease.hold(message)
-    for (const [node, assignments] of out.assign) send(() => this.executorAt(node).tell({ type: 'assign', leader, assignments }))
+    for (const [node, assignments] of out.assign) send(() => this.assign(node, leader, assignments))
     for (const [node, items] of out.abort) send(() => this.executorAt(node).tell({ type: 'abort', items }))
     for (const [node, items] of out.steal) send(() => this.askSteal(node, items))
     for (const id of effects.durable) for (const { handle, replies } of this.submitters.durable(id)) handle.resolve(replies)
@@ -508,6 +520,20 @@ class SchedulerDriver {
   private readonly cacheFailed = (error: unknown): void => {
     // The log holds every result; a failing cache only costs lookups, so say so once per burst.
     if (this.cacheErrors++ % 1000 === 0) this.ctx.log.warn('result cache unavailable; results stay in the job log', { error, failures: this.cacheErrors })
+  }
+
+  /**
+   * Hands `assignments` to `node`'s executor. A refusal (its remote policy does not take this node
+   * for its leader yet) goes back to the core, which queues the jobs again; any other failure is
+   * ambiguous (the assignments may have arrived), so the attempts' timeouts or the peer's going
+   * down settle them, as before.
+   */
+  private assign(node: NodeId, leader: NodeId, assignments: Assignment[]): void {
+    void this.executorAt(node)
+      .ask({ type: 'assign', leader, assignments }, { timeoutMs: ASSIGN_ANSWER_MS })
+      .then(undefined, (error: unknown) => {
+        if ((error as { code?: unknown } | null)?.code === 'ERR_FORBIDDEN_MESSAGE') this.ctx.self.tell({ type: 'assignRefused', keys: assignments.map((a) => a.attemptKey) })
+      })
   }
 
   /** Asks `node` to give up attempts it has not started; the answers (all "no" if it does not answer) go to the core in order. */

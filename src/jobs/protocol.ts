@@ -54,6 +54,8 @@ export type SchedulerMsg =
   | { type: 'snapshotted'; offset: number | null; after: number; parts: number }
   /** The holder's answers to steal requests (false for each when it did not answer). */
   | { type: 'stealAnswered'; keys: string[]; released: boolean[] }
+  /** Assignments a node refused (it did not take this node for its leader); they never entered it. */
+  | { type: 'assignRefused'; keys: string[] }
 
 /** One attempt handed to an executor. */
 export interface Assignment {
@@ -63,7 +65,8 @@ export interface Assignment {
 }
 
 export type ExecutorMsg =
-  | { type: 'assign'; leader: string; assignments: Assignment[] }
+  /** Answered (null) once the assignments are taken in, so that the leader learns of a refusal at once. */
+  | Ask<{ type: 'assign'; leader: string; assignments: Assignment[] }, null>
   | { type: 'abort'; items: Array<{ id: string; attemptKey: string }> }
   /** Work stealing: give up each attempt not started yet; the answer says, per item, whether it was given up. */
   | Ask<{ type: 'release'; items: Array<{ id: string; attemptKey: string }> }, boolean[]>

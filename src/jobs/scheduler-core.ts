@@ -17,6 +17,8 @@
  * outstanding there; each attempt has a timeout, after which it is aborted and retried with
  * exponential backoff and jitter, or failed; jobs with dependencies wait for them and fail if one
  * fails; a job not started by its deadline fails; cancellation aborts the running attempt.
+ * An assignment the peer refuses (it does not take this node for its leader yet) is queued again
+ * without spending a retry (`assignRefused`).
  * Backpressure: beyond `maxQueued` unfinished jobs, submissions are refused with
  * ClusterSaturatedError. Work stealing (`planSteals`, `stealAnswered`): an attempt queued on an
  * overcommitted peer moves to an idle one only after its holder confirmed it removed it unstarted;
@@ -69,6 +71,8 @@ export const MAX_QUEUED = 100_000
 
 /** How long the leader waits for a holder's answer to a steal; after that the thief's slot is offered again (a lost "yes" is covered by the attempt's timeout). */
 export const STEAL_ANSWER_MS = 2000
+/** The least wait before a job whose assignment was refused is placed again (see assignRefused). */
+export const ASSIGN_REFUSED_RETRY_MS = 250
 
 /** Ancestors an admitted job raises the upward rank of, at most, along one path (a long chain would otherwise cost its length per job). */
 const RANK_DEPTH_MAX = 64
@@ -586,6 +590,26 @@ export class SchedulerCore {
     else this.queue.push(job)
   }
 
+  /**
+   * The node refused the assignment of attempt `attemptKey`: its executor's remote policy did not
+   * take this node for its leader (it had not yet heard of this leadership, as a peer that was
+   * paused or partitioned through the election has not). The attempt never entered it, so it can
+   * never run or report; without this it would hold the job until its timeout (a minute by
+   * default). Released without spending a retry, and queued again after at least
+   * ASSIGN_REFUSED_RETRY_MS, so that a node that keeps lagging gets no assignment in a loop. A stale
+   * key (the attempt already ended: timed out, peer down, finished) changes nothing.
+   */
+  assignRefused(attemptKey: string, nowMs: number): void {
+    this.lastNowMs = nowMs
+    const owner = this.live.get(attemptKey)
+    if (owner === undefined) return
+    this.release(attemptKey, owner.node)
+    const job = owner.job
+    if (job.attemptKey !== attemptKey || job.status !== 'running' || job.finishing) return
+    job.attempts--
+    this.retryLater(job, nowMs, ASSIGN_REFUSED_RETRY_MS)
+  }
+
   /** Steals asked and not yet answered. */
   get stealsInFlight(): number {
     return this.steals.size
@@ -821,11 +845,11 @@ export class SchedulerCore {
     else this.outstanding.set(node, n)
   }
 
-  private retryLater(job: Job, nowMs: number): void {
+  private retryLater(job: Job, nowMs: number, minDelayMs = 0): void {
     job.status = 'retrying'
     job.attemptKey = null
     job.assignedTo = null
-    job.retryAt = nowMs + backoffDelayMs(job.spec.options.backoff, job.attempts, this.random)
+    job.retryAt = nowMs + Math.max(minDelayMs, backoffDelayMs(job.spec.options.backoff, job.attempts, this.random))
     this.retries.push(job)
   }
 

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { SeededRandom } from '../../src/env/prng.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
-import { SchedulerCore, STEAL_ANSWER_MS, type Candidate } from '../../src/jobs/scheduler-core.js'
+import { ASSIGN_REFUSED_RETRY_MS, SchedulerCore, STEAL_ANSWER_MS, type Candidate } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import type { JobRecord } from '../../protocols/jobs/codec.js'
 
@@ -368,4 +368,36 @@ test('steal: only where the job would finish sooner, by node speed (the thief ru
   assert.deepEqual(at(2), [], 'speed 2 only ties')
   assert.deepEqual(at(2.5), ['j3'], 'speed 2.5 beats it for the newest; the next one waits only half a run there, and stays')
   assert.deepEqual(at(3), ['j3', 'j2'], 'speed 3 beats both')
+})
+
+test('a refused assignment is queued again without spending a retry, after ASSIGN_REFUSED_RETRY_MS, and a stale refusal changes nothing', () => {
+  const c = core()
+  submitDurable(c, [spec('a', { retries: 0 }), spec('b')])
+  c.dispatch(0, 0, peers(1, 2))
+  const assigned = c.takeEffects().assign
+  const a = assigned.find((x) => x.spec.id === 'a')!
+  const b = assigned.find((x) => x.spec.id === 'b')!
+
+  // p-a's executor did not take this leader for its leader: the attempt never entered it.
+  c.assignRefused(a.attemptKey, 10)
+  assert.equal(c.attemptNode(a.attemptKey), undefined, 'the refused attempt is no longer live')
+  assert.equal(c.inspect('a')?.status, 'retrying')
+  c.dispatch(10 + ASSIGN_REFUSED_RETRY_MS - 1, 0, peers(1, 2))
+  assert.deepEqual(c.takeEffects().assign, [], 'not placed again at once')
+  c.dispatch(10 + ASSIGN_REFUSED_RETRY_MS, 0, peers(1, 2))
+  const again = c.takeEffects().assign
+  assert.deepEqual(
+    again.map((x) => [x.spec.id, x.attempt]),
+    [['a', 1]],
+    'the same attempt number: with retries 0 the job still runs',
+  )
+  assert.notEqual(again[0]!.attemptKey, a.attemptKey)
+
+  // A refusal that arrives after the attempt ended (b finished) changes nothing.
+  c.attemptFinished('b', b.attemptKey, { ok: true, value: 1 }, 20)
+  flush(c)
+  c.assignRefused(b.attemptKey, 30)
+  assert.equal(c.inspect('b')?.status, 'completed')
+  c.assignRefused(a.attemptKey, 30)
+  assert.equal(c.attemptNode(again[0]!.attemptKey), again[0]!.node, 'a stale key does not touch the current attempt')
 })
