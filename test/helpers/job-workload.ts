@@ -101,8 +101,9 @@ export async function checkLog(log: JobLog, acked: Map<string, number>, results:
 }
 
 /**
- * A stopped peer's own copy of the replicated log (<dataDir>/replica), read as a JobLog: entries are
- * records at their index, without the leaders' empty no-op entries. Only the reading half works.
+ * A stopped peer's own copy of the replicated log (<dataDir>/replica), read as a JobLog: the
+ * entries' records at their offsets (protocols/replication/offsets.ts), without the leaders' empty
+ * no-op records. Only the reading half works.
  */
 export async function openReplicaCopy(dataDir: string): Promise<{ log: JobLog; close(): Promise<void> }> {
   const replica = await FileReplicaLog.open({ dir: join(dataDir, 'replica') })
