@@ -4,6 +4,11 @@
  * the completion of local writes, and carries out what `takeReady` returns: report the log position
  * to the election, start at most one mutation of the local ReplicaLog, send messages, read entries.
  *
+ * An entry is a batch of records: one scheduler append, or part of one too large for an entry's
+ * byte budget (issue 9: per-entry work on every copy is then paid per append, not per record). The
+ * records' offsets are the session's business (protocols/replication/offsets.ts); everything here
+ * counts entries.
+ *
  * ## Roles
  * Election is not ours: the cluster core (src/cluster/core.ts) elects at most one leader per epoch
  * with a majority of the voters (view().config.members). The node that leads epoch E (with a lease)
@@ -333,7 +338,7 @@ export class ReplicationCore {
     assert(payloads.length > 0 && payloads.length <= OFFSET_STRIDE, `propose of ${payloads.length} records, outside [1, ${OFFSET_STRIDE}]`)
     assert(
       payloads.every((p) => p.length <= REPLICATION_PAYLOAD_MAX_BYTES),
-      `an entry exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`,
+      `a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`,
     )
     const offset = appendOffset(this.end)
     this.appendLocal(payloads)

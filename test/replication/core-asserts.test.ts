@@ -74,7 +74,7 @@ test('only a leader proposes, something, in entries that fit a frame; and never 
   const c = core()
   c.lead(1, ['n0'], 0)
   assert.throws(() => c.propose([], 0), { name: 'AssertionFailure', message: /propose of 0 records, outside \[1, \d+\]/ })
-  assert.throws(() => c.propose([new Uint8Array(REPLICATION_PAYLOAD_MAX_BYTES + 1)], 0), { name: 'AssertionFailure', message: /an entry exceeds \d+ bytes/ })
+  assert.throws(() => c.propose([new Uint8Array(REPLICATION_PAYLOAD_MAX_BYTES + 1)], 0), { name: 'AssertionFailure', message: /a record exceeds \d+ bytes/ })
   const h = new Harness(['n0', 'n1', 'n2'])
   h.elect('n0', 2)
   h.settle()
