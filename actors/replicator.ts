@@ -34,6 +34,7 @@ import {
   checkAppend,
   chooseLearners,
   ClusterReports,
+  compactionIndex,
   compactionProblem,
   defineActor,
   JobLogUnavailableError,
@@ -224,8 +225,8 @@ class ReplicatorDriver {
         const invalid = led === undefined ? undefined : checkAppend(msg.payloads)
         if (invalid !== undefined) reply.reject(invalid)
         else if (led !== undefined) {
-          const first = led.propose(msg.payloads, now())
-          this.waiters.append(first, msg.payloads.length, reply, now())
+          const { offset, end } = led.propose(msg.payloads, now())
+          this.waiters.append(offset, end, reply, now())
           this.flush()
         }
         return reply
@@ -236,7 +237,7 @@ class ReplicatorDriver {
         const range = readRange(log === undefined ? undefined : this.core, msg.from, msg.max)
         if ('error' in range) reply.reject(range.error)
         else if ('empty' in range) reply.resolve([])
-        else readCommitted(log!, range.from, range.to, range.max).then(reply.resolve.bind(reply), (error: unknown) => reply.reject(readFailed(error)))
+        else readCommitted(log!, range.offset, range.from, range.to, range.max).then(reply.resolve.bind(reply), (error: unknown) => reply.reject(readFailed(error)))
         return reply
       },
       bounds: (_msg, c) => {
@@ -250,11 +251,12 @@ class ReplicatorDriver {
         const reply = c.defer()
         const led = this.leading(msg.epoch, reply)
         if (led === undefined) return reply
-        const problem = compactionProblem(msg.offset, led.commitEnd)
+        const index = compactionIndex(msg.offset)
+        const problem = compactionProblem(index, led.commitEnd)
         if (problem !== undefined) reply.reject(problem)
         else {
-          led.compact(msg.offset)
-          this.waiters.compaction(msg.offset, reply)
+          led.compact(index)
+          this.waiters.compaction(index, reply)
           this.flush()
         }
         return reply

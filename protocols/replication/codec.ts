@@ -1,9 +1,12 @@
 /**
  * Wire format of job-log replication (src/replication), sent point to point on
  * REPLICATION_PROTOCOL. Each message is one msgpack array, format version first:
- *   append [1, 0, epoch, leaderCommit, prevIndex, prevEpoch, [[index, epoch, payload]...], compactBelow | null]
- *   reply  [1, 1, epoch, ok, end, hint | null]
- *   reset  [1, 2, epoch, leaderCommit, start, prevEpoch]
+ *   append [2, 0, epoch, leaderCommit, prevIndex, prevEpoch, [[index, epoch, offset, [payload...]]...], compactBelow | null]
+ *   reply  [2, 1, epoch, ok, end, hint | null]
+ *   reset  [2, 2, epoch, leaderCommit, start, prevEpoch]
+ * Version 2 (issue 9): an entry carries a batch of records (one scheduler append, or part of a large
+ * one) and the offset of its first record (offsets.ts); version 1 carried one record
+ * per entry and is refused (UnsupportedVersionError), as its entries would be misread.
  * Input from peers is never trusted: decoding checks every field, bound and the contiguity of the
  * entries, and throws a ProtocolError subclass for anything else, so a bad peer costs one dropped
  * frame. Frames are limited to REPLICATION_FRAME_MAX_BYTES on both sides; senders keep batches far
@@ -11,13 +14,14 @@
  * core splits them by its batchMaxBytes option.
  */
 import { Packr } from 'msgpackr'
+import { entryOffsetProblem, OFFSET_STRIDE } from './offsets.js'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
 
 /** The network protocol id of replication messages. */
 export const REPLICATION_PROTOCOL = '/dx/replication/1.0.0'
 
 /** Current message format version. */
-export const REPLICATION_VERSION = 1
+export const REPLICATION_VERSION = 2
 
 /** Largest frame accepted or produced. */
 export const REPLICATION_FRAME_MAX_BYTES = 16 * 1024 * 1024
@@ -25,7 +29,13 @@ export const REPLICATION_FRAME_MAX_BYTES = 16 * 1024 * 1024
 /** Most entries in one append. */
 export const REPLICATION_ENTRIES_MAX = 10_000
 
-/** Largest payload of one entry: a job record's limit (protocols/jobs), so one entry always fits a frame. */
+/** Most records in one entry: an append's offsets (offsets.ts). */
+export const REPLICATION_ENTRY_RECORDS_MAX = OFFSET_STRIDE
+
+/**
+ * Largest record, and largest sum of an entry's records: a job record's limit (protocols/jobs), so
+ * one entry always fits a frame.
+ */
 export const REPLICATION_PAYLOAD_MAX_BYTES = 1024 * 1024
 
 /**
@@ -35,11 +45,12 @@ export const REPLICATION_PAYLOAD_MAX_BYTES = 1024 * 1024
  */
 export const REPLICATION_NETWORK_PAYLOAD_BYTES = REPLICATION_PAYLOAD_MAX_BYTES + 512 * 1024
 
-/** One log entry on the wire. */
+/** One log entry on the wire: a batch of records, the first at `offset`. */
 export interface WireEntry {
   readonly index: number
   readonly epoch: number
-  readonly payload: Uint8Array
+  readonly offset: number
+  readonly payloads: readonly Uint8Array[]
 }
 
 /** Leader to follower: entries following (prevIndex, prevEpoch), or a heartbeat when empty. */
@@ -132,55 +143,67 @@ function sameEntries(a: readonly WireEntry[], b: readonly WireEntry[]): boolean 
 }
 
 /**
- * The entries field of an append: one msgpack array of [index, epoch, payload], written in one pass
+ * The entries field of an append: one msgpack array of [index, epoch, offset, [payload...]], written in one pass
  * into a buffer of the exact size. msgpackr's generic packing (a type dispatch and an extension
  * lookup for every payload) was most of a leader's replication CPU; this writes the same bytes as
  * msgpackr does for these values (smallest integer format, float64 beyond 32 bits, bin 8/16/32),
  * which test/replication/codec.test.ts checks against msgpackr itself.
  */
 function packEntries(entries: readonly WireEntry[]): Uint8Array {
-  let size = entries.length < 0x10 ? 1 : entries.length < 0x10000 ? 3 : 5
+  let size = arrayHeaderBytes(entries.length)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
-    const n = e.payload.length
-    size += 1 + uintBytes(e.index) + uintBytes(e.epoch) + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n
+    size += 1 + uintBytes(e.index) + uintBytes(e.epoch) + uintBytes(e.offset) + arrayHeaderBytes(e.payloads.length)
+    for (const p of e.payloads) size += (p.length < 0x100 ? 2 : p.length < 0x10000 ? 3 : 5) + p.length
   }
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-  let at = 0
-  const count = entries.length
-  if (count < 0x10) out[at++] = 0x90 | count
-  else if (count < 0x10000) {
-    out[at++] = 0xdc
-    view.setUint16(at, count)
-    at += 2
-  } else {
-    out[at++] = 0xdd
-    view.setUint32(at, count)
-    at += 4
-  }
-  for (let i = 0; i < count; i++) {
+  let at = writeArrayHeader(out, view, 0, entries.length)
+  for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
-    out[at++] = 0x93
+    out[at++] = 0x94
     at = writeUint(out, view, at, e.index)
     at = writeUint(out, view, at, e.epoch)
-    const n = e.payload.length
-    if (n < 0x100) {
-      out[at++] = 0xc4
-      out[at++] = n
-    } else if (n < 0x10000) {
-      out[at++] = 0xc5
-      view.setUint16(at, n)
-      at += 2
-    } else {
-      out[at++] = 0xc6
-      view.setUint32(at, n)
-      at += 4
+    at = writeUint(out, view, at, e.offset)
+    at = writeArrayHeader(out, view, at, e.payloads.length)
+    for (const p of e.payloads) {
+      const n = p.length
+      if (n < 0x100) {
+        out[at++] = 0xc4
+        out[at++] = n
+      } else if (n < 0x10000) {
+        out[at++] = 0xc5
+        view.setUint16(at, n)
+        at += 2
+      } else {
+        out[at++] = 0xc6
+        view.setUint32(at, n)
+        at += 4
+      }
+      out.set(p, at)
+      at += n
     }
-    out.set(e.payload, at)
-    at += n
   }
   return out
+}
+
+function arrayHeaderBytes(count: number): number {
+  return count < 0x10 ? 1 : count < 0x10000 ? 3 : 5
+}
+
+function writeArrayHeader(out: Uint8Array, view: DataView, at: number, count: number): number {
+  if (count < 0x10) {
+    out[at] = 0x90 | count
+    return at + 1
+  }
+  if (count < 0x10000) {
+    out[at] = 0xdc
+    view.setUint16(at + 1, count)
+    return at + 3
+  }
+  out[at] = 0xdd
+  view.setUint32(at + 1, count)
+  return at + 5
 }
 
 /** Bytes of a non-negative integer as msgpackr writes it (without records: fixint below 0x80). */
@@ -260,13 +283,17 @@ export function decodeReplication(bytes: Uint8Array): ReplicationMessage {
       const prevEpoch = index(w[5], 'prevEpoch')
       const entries: WireEntry[] = []
       let last = prevEpoch
+      let recordsEnd: number | undefined
       for (let i = 0; i < raw.length; i++) {
         const e: unknown = raw[i]
-        if (!Array.isArray(e) || e.length !== 3 || !(e[2] instanceof Uint8Array) || e[2].length > REPLICATION_PAYLOAD_MAX_BYTES) throw invalid('entry')
-        const entry = { index: index(e[0], 'entry index'), epoch: index(e[1], 'entry epoch'), payload: e[2] }
+        if (!Array.isArray(e) || e.length !== 4) throw invalid('entry')
+        const entry = { index: index(e[0], 'entry index'), epoch: index(e[1], 'entry epoch'), offset: index(e[2], 'entry offset'), payloads: payloadsOf(e[3]) }
         // Entries are contiguous after prevIndex, their epochs never decrease, and none is newer than the sender.
         if (entry.index !== prevIndex + 1 + i || entry.epoch < last || entry.epoch > epoch) throw invalid(`entry ${entry.index} out of order`)
+        const problem = entryOffsetProblem(entry.index, entry.offset, entry.payloads.length, recordsEnd)
+        if (problem !== undefined) throw invalid(`entry ${entry.index}: ${problem}`)
         last = entry.epoch
+        recordsEnd = entry.offset + entry.payloads.length
         entries.push(entry)
       }
       if (prevEpoch > epoch) throw invalid('prevEpoch above epoch')
@@ -288,6 +315,18 @@ export function decodeReplication(bytes: Uint8Array): ReplicationMessage {
     default:
       throw invalid(`kind ${showValue(w[1])}`)
   }
+}
+
+/** An entry's records: at least one, at most REPLICATION_ENTRY_RECORDS_MAX, byte arrays of at most REPLICATION_PAYLOAD_MAX_BYTES together. */
+function payloadsOf(x: unknown): Uint8Array[] {
+  if (!Array.isArray(x) || x.length === 0 || x.length > REPLICATION_ENTRY_RECORDS_MAX) throw invalid('entry records')
+  let bytes = 0
+  for (const p of x) {
+    if (!(p instanceof Uint8Array)) throw invalid('entry record')
+    bytes += p.length
+  }
+  if (bytes > REPLICATION_PAYLOAD_MAX_BYTES) throw invalid(`entry of ${bytes} record bytes`)
+  return x as Uint8Array[]
 }
 
 function invalid(what: string): InvalidEnvelopeError {

@@ -25,6 +25,7 @@ import type { SeededRandom } from '../../src/env/prng.js'
 import { InvalidArgumentError } from '../../src/errors.js'
 import { ClusterMismatchError, ReplicaLogFailedError } from '../../src/storage/errors.js'
 import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../src/storage/types.js'
+import { entryBytes, entryOffsetProblem } from '../../protocols/replication/offsets.js'
 import { EventKind, type Kernel, type Owner } from '../kernel/loop.js'
 
 /** The durable content of a replica log. */
@@ -195,8 +196,13 @@ function epochAt(image: ReplicaImage, index: number): number | undefined {
 /** The image after cutting at `from` and appending the first `count` of `entries`. */
 function written(image: ReplicaImage, from: number, entries: readonly ReplicaEntry[], count: number): ReplicaImage {
   const kept = image.entries.slice(0, from - image.start)
-  for (const entry of entries.slice(0, count)) kept.push({ index: entry.index, epoch: entry.epoch, payload: entry.payload.slice() })
+  for (const entry of entries.slice(0, count)) kept.push(copyEntry(entry))
   return { ...image, entries: kept }
+}
+
+/** An entry with its own copies of the records, as a disk would hold them. */
+function copyEntry(entry: ReplicaEntry): ReplicaEntry {
+  return { index: entry.index, epoch: entry.epoch, offset: entry.offset, payloads: entry.payloads.map((p) => p.slice()) }
 }
 
 /** One open instance of a node's replica log. */
@@ -233,10 +239,15 @@ class SimReplicaLog implements ReplicaLog {
     const image = this.disk.current()
     if (from < image.start || from > end(image)) throw new InvalidArgumentError(`write from ${from} outside [${image.start}, ${end(image)}]`)
     let epoch = epochAt(image, from - 1) ?? 0
+    // As the file log: offsets are checked within the write (the entry before it is not read back).
+    let recordsEnd: number | undefined
     entries.forEach((entry, i) => {
       if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
       if (entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
+      const problem = entryOffsetProblem(entry.index, entry.offset, entry.payloads.length, recordsEnd)
+      if (problem !== undefined) throw new InvalidArgumentError(`entry ${entry.index}: ${problem}`)
       epoch = entry.epoch
+      recordsEnd = entry.offset + entry.payloads.length
     })
     await this.mutation(
       true,
@@ -257,9 +268,10 @@ class SimReplicaLog implements ReplicaLog {
     let bytes = 0
     for (let i = from - image.start; i < image.entries.length && out.length < max; i++) {
       const entry = image.entries[i]!
-      if (out.length > 0 && bytes + entry.payload.byteLength > maxBytes) break
-      bytes += entry.payload.byteLength
-      out.push({ index: entry.index, epoch: entry.epoch, payload: entry.payload.slice() })
+      const size = entryBytes(entry)
+      if (out.length > 0 && bytes + size > maxBytes) break
+      bytes += size
+      out.push(copyEntry(entry))
     }
     return out
   }

@@ -185,3 +185,15 @@ export function decodeRecords(source: Buffer, at: number, scan: Extract<FrameSca
     p += 4 + length
   }
 }
+
+/** The payloads of a scanned records frame at `at`, as views into `source` (the replica log's entries). */
+export function recordsOf(source: Buffer, at: number, scan: Extract<FrameScan, { kind: 'records' }>): Uint8Array[] {
+  const out: Uint8Array[] = new Array<Uint8Array>(scan.count)
+  let p = at + FRAME_HEADER_BYTES + RECORDS_PREFIX_BYTES
+  for (let i = 0; i < scan.count; i++) {
+    const length = source.readUInt32LE(p)
+    out[i] = new Uint8Array(source.buffer, source.byteOffset + p + 4, length)
+    p += 4 + length
+  }
+  return out
+}

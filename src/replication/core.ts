@@ -4,6 +4,11 @@
  * the completion of local writes, and carries out what `takeReady` returns: report the log position
  * to the election, start at most one mutation of the local ReplicaLog, send messages, read entries.
  *
+ * An entry is a batch of records: one scheduler append, or part of one too large for an entry's
+ * byte budget (issue 9: per-entry work on every copy is then paid per append, not per record). The
+ * records' offsets are the session's business (protocols/replication/offsets.ts); everything here
+ * counts entries.
+ *
  * ## Roles
  * Election is not ours: the cluster core (src/cluster/core.ts) elects at most one leader per epoch
  * with a majority of the voters (view().config.members). The node that leads epoch E (with a lease)
@@ -62,6 +67,7 @@ import {
   type ReplyMessage,
   type ResetMessage,
 } from '../../protocols/replication/codec.js'
+import { appendOffset, entryBytes, OFFSET_STRIDE, RECORD_OVERHEAD_BYTES } from '../../protocols/replication/offsets.js'
 import { DEFAULT_REPLICATION_OPTIONS, type Following, type LocalOp, type LogPosition, type Ready, type ReadRequest, type ReplicationOptions } from './types.js'
 
 /** Most entries one coalesced follower write carries (a few leader batches). */
@@ -321,22 +327,23 @@ export class ReplicationCore {
   }
 
   /**
-   * Appends payloads as entries of the leader's epoch; returns the index of the first one. The
-   * caller waits until `commitEnd` passes the last one.
+   * Appends payloads as records of the leader's epoch, in as few entries as the byte budget allows
+   * (offsets.ts); returns the first record's offset and one past the last entry: the caller waits
+   * until `commitEnd` reaches that.
    */
-  propose(payloads: readonly Uint8Array[], nowMs: number): number {
+  propose(payloads: readonly Uint8Array[], nowMs: number): { readonly offset: number; readonly end: number } {
     this.nowMs = nowMs
     const leading = this.leading
     assert(leading !== undefined && this.deposedBy === undefined, 'propose while not leading')
-    assert(payloads.length > 0, 'propose of nothing')
+    assert(payloads.length > 0 && payloads.length <= OFFSET_STRIDE, `propose of ${payloads.length} records, outside [1, ${OFFSET_STRIDE}]`)
     assert(
       payloads.every((p) => p.length <= REPLICATION_PAYLOAD_MAX_BYTES),
-      `an entry exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`,
+      `a record exceeds ${REPLICATION_PAYLOAD_MAX_BYTES} bytes`,
     )
-    const first = this.end
+    const offset = appendOffset(this.end)
     this.appendLocal(payloads)
     this.pumpAll()
-    return first
+    return { offset, end: this.end }
   }
 
   /**
@@ -406,7 +413,7 @@ export class ReplicationCore {
     // append could outgrow the network's frame and be refused on every resend; the rest is read again.
     let bytes = 0
     let n = 0
-    while (n < entries.length && (n === 0 || bytes + entries[n]!.payload.length <= this.options.batchMaxBytes)) bytes += entries[n++]!.payload.length
+    while (n < entries.length && (n === 0 || bytes + entryBytes(entries[n]!) <= this.options.batchMaxBytes)) bytes += entryBytes(entries[n++]!)
     this.sendAppend(request.peer, f, n === entries.length ? entries : entries.slice(0, n))
     this.pump(request.peer, f)
   }
@@ -477,15 +484,26 @@ export class ReplicationCore {
 
   // ---- internals: leader ----------------------------------------------------------------------
 
+  /**
+   * Appends one append's records as entries of at most `batchMaxBytes` (one larger record alone),
+   * so that an append batch still fits the network's frames; the first entry's index fixes the
+   * records' offsets (offsets.ts).
+   */
   private appendLocal(payloads: readonly Uint8Array[]): void {
     const epoch = this.leading!.epoch
-    for (const payload of payloads) {
-      const entry = { index: this.end, epoch, payload }
+    const budget = this.options.batchMaxBytes
+    let offset = appendOffset(this.end)
+    for (let i = 0; i < payloads.length;) {
+      const first = i
+      let bytes = payloads[i++]!.length + RECORD_OVERHEAD_BYTES
+      while (i < payloads.length && bytes + payloads[i]!.length + RECORD_OVERHEAD_BYTES <= budget) bytes += payloads[i++]!.length + RECORD_OVERHEAD_BYTES
+      const entry: ReplicaEntry = { index: this.end, epoch, offset, payloads: first === 0 && i === payloads.length ? payloads : payloads.slice(first, i) }
+      offset += i - first
       this.extendRuns(entry.index, epoch)
       this.end++
       this.unwritten.push(entry)
       this.buffer.push(entry)
-      this.bufferBytes += payload.length
+      this.bufferBytes += bytes
     }
     this.trimBuffer()
   }
@@ -614,9 +632,10 @@ export class ReplicationCore {
       let bytes = 0
       for (let i = f.next - bufferStart; i < this.buffer.length && batch.length < this.options.batchMaxEntries; i++) {
         const entry = this.buffer[i]!
-        if (batch.length > 0 && bytes + entry.payload.length > this.options.batchMaxBytes) break
+        const size = entryBytes(entry)
+        if (batch.length > 0 && bytes + size > this.options.batchMaxBytes) break
         batch.push(entry)
-        bytes += entry.payload.length
+        bytes += size
       }
       this.sendAppend(node, f, batch)
     }
@@ -665,7 +684,7 @@ export class ReplicationCore {
       const index = bufferStart + drop
       // Entries not yet durable here cannot be read back, so they stay whatever the budget.
       if (index >= this.durableEnd || (index >= keepFrom && this.bufferBytes <= this.options.bufferMaxBytes)) break
-      this.bufferBytes -= this.buffer[drop]!.payload.length
+      this.bufferBytes -= entryBytes(this.buffer[drop]!)
       drop++
     }
     if (drop > 0) {

@@ -11,10 +11,16 @@
  * - append resolves with the first offset once a majority of voters holds the records durably; if
  *   the lead is lost or no majority answers in time, it rejects with JobLogUnavailableError
  *   (ambiguous: the records may still be committed by a later leader).
- * - Offsets are entry indexes. The leader's no-op entries are never returned by read, so offsets
- *   have gaps; readers advance by the last record's offset + 1.
- * - endOffset is the commit index (one past the last committed entry).
- * - compact(offset) resolves once this node's copy starts at `offset`; followers compact with the
+ * - One append becomes one replicated entry (or a few, when its records outgrow the byte budget of
+ *   an entry), not one per record (issue 9). Its records get consecutive offsets from
+ *   `index * OFFSET_STRIDE`, where `index` is its first entry's (protocols/replication/offsets.ts),
+ *   so offsets have gaps between appends (and the no-op entries' empty records are never returned
+ *   by read); readers advance by the last record's offset + 1, and a read maps an offset to the
+ *   entry where its append starts by division.
+ * - endOffset is the offset of an append at the commit index (above every committed record);
+ *   startOffset that of the log's first entry.
+ * - compact(offset) resolves once this node's copy starts at the append holding `offset` (exactly
+ *   `offset` for a snapshot, which is always the whole of one append); followers compact with the
  *   leader's next append, each only below its own commit index.
  */
 import type { ActorRef } from '../actor/types.js'

@@ -6,7 +6,7 @@
  * Rules (each reply is answered exactly once, then dropped):
  * - a fence of epoch E resolves once this node leads E, E's no-op entry is committed, and so is
  *   everything the log held when the fence was asked (`end`);
- * - an append resolves with its first index once its last entry is committed;
+ * - an append resolves with its first record's offset once its last entry is committed;
  * - a compaction resolves once the log starts at or above its offset (it never times out: the
  *   core compacts on its own schedule, and only failure of the log rejects it);
  * - fences and appends not served within `commitTimeoutMs` are rejected as unavailable, appends as
@@ -67,8 +67,9 @@ export class ReplicationWaiters {
     this.fences.push({ epoch, reply, sinceMs: nowMs, end })
   }
 
-  append(first: number, count: number, reply: Reply<number>, nowMs: number): void {
-    this.appends.push({ first, end: first + count, reply, sinceMs: nowMs })
+  /** An append whose records start at offset `first` and whose entries end before index `end`. */
+  append(first: number, end: number, reply: Reply<number>, nowMs: number): void {
+    this.appends.push({ first, end, reply, sinceMs: nowMs })
   }
 
   compaction(offset: number, reply: Reply<void>): void {

@@ -75,13 +75,20 @@ export interface JobLogFactory {
   open(options?: AbortOptions): Promise<JobLogSession>
 }
 
-/** One entry of a node's copy of the replicated job log. */
+/**
+ * One entry of a node's copy of the replicated job log: a batch of records (all or part of one
+ * append), so that per-entry costs (frames, checksums, index slots, wire headers) are paid once
+ * per batch on every copy, not once per record (issue 9).
+ */
 export interface ReplicaEntry {
   /** Position in the log, contiguous. */
   readonly index: number
   /** Epoch of the leader that created the entry. */
   readonly epoch: number
-  readonly payload: Uint8Array
+  /** Offset of the first record; the others follow consecutively (protocols/replication/offsets.ts). */
+  readonly offset: number
+  /** The records, at least one (a leader's no-op entry holds one empty record). */
+  readonly payloads: readonly Uint8Array[]
 }
 
 /** Where a node's copy of the replicated log begins and ends. */

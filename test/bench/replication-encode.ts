@@ -8,6 +8,7 @@
  * 220: a no-op job record), FOLLOWERS (2), ROUNDS (5).
  */
 import { encodeReplication, ReplicationEncoder, type AppendMessage, type WireEntry } from '../../protocols/replication/codec.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 
 const SIZES = (process.env.SIZES ?? '10,100,1000').split(',').map(Number)
 const PAYLOAD = Number(process.env.PAYLOAD ?? 220)
@@ -15,7 +16,7 @@ const FOLLOWERS = Number(process.env.FOLLOWERS ?? 2)
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 
 function run(n: number): WireEntry[] {
-  return Array.from({ length: n }, (_, i) => ({ index: 1000 + i, epoch: 3, payload: new Uint8Array(PAYLOAD).fill(i & 255) }))
+  return Array.from({ length: n }, (_, i) => ({ index: 1000 + i, epoch: 3, offset: appendOffset(1000 + i), payloads: [new Uint8Array(PAYLOAD).fill(i & 255)] }))
 }
 
 function append(entries: WireEntry[], follower: number): AppendMessage {

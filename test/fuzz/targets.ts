@@ -26,6 +26,7 @@ import { decodeRecord, decodeState, encodeRecord, encodeState } from '../../prot
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
 import { decodeJobRecord, decodeSnapshotState, encodeJobRecord, encodeSnapshotState, type JobRecord } from '../../protocols/jobs/codec.js'
 import { decodeReplication, encodeReplication, type ReplicationMessage } from '../../protocols/replication/codec.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
 import { DistributeXError } from '../../src/errors.js'
 import { resolveJobOptions } from '../../src/jobs/options.js'
@@ -192,8 +193,8 @@ const REPLICATION: ReplicationMessage[] = [
     prevIndex: 9,
     prevEpoch: 6,
     entries: [
-      { index: 10, epoch: 6, payload: Uint8Array.from([1]) },
-      { index: 11, epoch: 7, payload: Uint8Array.from([2, 3]) },
+      { index: 10, epoch: 6, offset: appendOffset(10), payloads: [Uint8Array.from([1])] },
+      { index: 11, epoch: 7, offset: appendOffset(11), payloads: [Uint8Array.from([2]), Uint8Array.from([3])] },
     ],
     compactBelow: 4,
   },

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { FileReplicaLog } from '../../src/adapters/replica-log/file-replica-log.js'
 import type { JobLog, LogRecord } from '../../src/storage/types.js'
+import { appendIndexOf, appendOffset } from '../../protocols/replication/offsets.js'
 import { replayJobLog } from '../../src/jobs/replay.js'
 import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
@@ -100,8 +101,9 @@ export async function checkLog(log: JobLog, acked: Map<string, number>, results:
 }
 
 /**
- * A stopped peer's own copy of the replicated log (<dataDir>/replica), read as a JobLog: entries are
- * records at their index, without the leaders' empty no-op entries. Only the reading half works.
+ * A stopped peer's own copy of the replicated log (<dataDir>/replica), read as a JobLog: the
+ * entries' records at their offsets (protocols/replication/offsets.ts), without the leaders' empty
+ * no-op records. Only the reading half works.
  */
 export async function openReplicaCopy(dataDir: string): Promise<{ log: JobLog; close(): Promise<void> }> {
   const replica = await FileReplicaLog.open({ dir: join(dataDir, 'replica') })
@@ -112,14 +114,17 @@ export async function openReplicaCopy(dataDir: string): Promise<{ log: JobLog; c
     fence: async () => refuse(),
     append: async () => refuse(),
     compact: async () => refuse(),
-    startOffset: async () => replica.state().start,
-    endOffset: async () => replica.state().end,
+    startOffset: async () => appendOffset(replica.state().start),
+    endOffset: async () => appendOffset(replica.state().end),
     async read(offset: number, max: number): Promise<LogRecord[]> {
       const { start, end } = replica.state()
-      const from = Math.max(offset, start)
+      const from = Math.max(appendIndexOf(offset), start)
       if (from >= end) return []
       const entries = await replica.read(from, max, 4 * 1024 * 1024)
-      return entries.filter((e) => e.payload.length > 0).map((e) => ({ offset: e.index, epoch: e.epoch, payload: e.payload }))
+      return entries
+        .flatMap((e) => e.payloads.map((payload, i) => ({ offset: e.offset + i, epoch: e.epoch, payload })))
+        .filter((r) => r.payload.length > 0 && r.offset >= offset)
+        .slice(0, max)
     },
   }
   return { log, close: () => replica.close() }

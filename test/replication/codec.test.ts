@@ -13,6 +13,7 @@ import {
   type WireEntry,
 } from '../../protocols/replication/codec.js'
 import { EnvelopeTooLargeError, ProtocolError, UnsupportedVersionError } from '../../protocols/errors.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 
 const idx = fc.integer({ min: 0, max: 1_000_000 })
 const append: fc.Arbitrary<ReplicationMessage> = fc
@@ -21,16 +22,22 @@ const append: fc.Arbitrary<ReplicationMessage> = fc
     leaderCommit: idx,
     prevIndex: fc.integer({ min: -1, max: 1_000_000 }),
     prevEpoch: fc.integer({ min: 0, max: 4 }),
-    payloads: fc.array(fc.uint8Array({ maxLength: 16 }), { maxLength: 5 }),
+    // Each entry's records, and whether it continues the append of the entry before it.
+    batches: fc.array(fc.tuple(fc.array(fc.uint8Array({ maxLength: 16 }), { minLength: 1, maxLength: 3 }), fc.boolean()), { maxLength: 5 }),
     compactBelow: fc.option(idx, { nil: undefined }),
   })
-  .map(({ epoch, leaderCommit, prevIndex, prevEpoch, payloads, compactBelow }) => ({
+  .map(({ epoch, leaderCommit, prevIndex, prevEpoch, batches, compactBelow }) => ({
     kind: 'append' as const,
     epoch,
     leaderCommit,
     prevIndex,
     prevEpoch,
-    entries: payloads.map((payload, i) => ({ index: prevIndex + 1 + i, epoch: i < 2 ? prevEpoch : epoch, payload })),
+    entries: batches.reduce<WireEntry[]>((out, [payloads, continues], i) => {
+      const before = out[i - 1]
+      const offset = continues && before !== undefined && before.epoch === (i < 2 ? prevEpoch : epoch) ? before.offset + before.payloads.length : appendOffset(prevIndex + 1 + i)
+      out.push({ index: prevIndex + 1 + i, epoch: i < 2 ? prevEpoch : epoch, offset, payloads })
+      return out
+    }, []),
     ...(compactBelow === undefined ? {} : { compactBelow }),
   }))
 const reply: fc.Arbitrary<ReplicationMessage> = fc
@@ -68,7 +75,7 @@ test('the encoder writes what encodeReplication writes, also when it reuses a ru
     { numRuns: 500 },
   )
   // Two followers sent the same run with different headers, then an overlapping and a later run.
-  const entries: WireEntry[] = Array.from({ length: 40 }, (_, i) => ({ index: i + 10, epoch: 2, payload: new Uint8Array(i % 7).fill(i) }))
+  const entries: WireEntry[] = Array.from({ length: 40 }, (_, i) => ({ index: i + 10, epoch: 2, offset: appendOffset(i + 10), payloads: [new Uint8Array(i % 7).fill(i)] }))
   const sends: ReplicationMessage[] = [
     { kind: 'append', epoch: 3, leaderCommit: 5, prevIndex: 9, prevEpoch: 1, entries: entries.slice(0, 20) },
     { kind: 'append', epoch: 3, leaderCommit: 9, prevIndex: 9, prevEpoch: 1, entries: entries.slice(0, 20), compactBelow: 4 },
@@ -82,7 +89,7 @@ test('the encoder writes what encodeReplication writes, also when it reuses a ru
     assert.deepEqual(plain(decodeReplication(bytes)), plain(m))
   }
   // Same positions, other content (new entry objects): never the cached bytes.
-  const other = entries.slice(0, 20).map((e) => ({ ...e, payload: new Uint8Array([255]) }))
+  const other = entries.slice(0, 20).map((e) => ({ ...e, payloads: [new Uint8Array([255])] }))
   const m: ReplicationMessage = { kind: 'append', epoch: 3, leaderCommit: 9, prevIndex: 9, prevEpoch: 1, entries: other }
   assert.deepEqual(plain(decodeReplication(encoder.encode(m))), plain(m))
 })
@@ -109,11 +116,30 @@ test('random bytes and mutated frames decode to a message or a ProtocolError, no
 
 test('well-formed msgpack that breaks the rules is refused', () => {
   const bad: unknown[] = [
-    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[6, 1, new Uint8Array(1)]], null], // gap after prevIndex
-    [REPLICATION_VERSION, 0, 3, 0, 4, 2, [[5, 1, new Uint8Array(1)]], null], // epoch goes back
-    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 4, new Uint8Array(1)]], null], // entry newer than its leader
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[6, 1, appendOffset(6), [new Uint8Array(1)]]], null], // gap after prevIndex
+    [REPLICATION_VERSION, 0, 3, 0, 4, 2, [[5, 1, appendOffset(5), [new Uint8Array(1)]]], null], // epoch goes back
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 4, appendOffset(5), [new Uint8Array(1)]]], null], // entry newer than its leader
     [REPLICATION_VERSION, 0, 3, 0, -2, 0, [], null], // prevIndex below -1
-    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, 'text']], null], // payload not bytes
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(5), ['text']]], null], // payload not bytes
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(5), new Uint8Array(1)]], null], // records not a list
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(5), []]], null], // an entry without records
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, new Uint8Array(1)]], null], // a version 1 entry (one record, no offset)
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(5) + 1, [new Uint8Array(1)]]], null], // neither an append's start nor a continuation
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(6), [new Uint8Array(1)]]], null], // offset of a later append
+    [
+      REPLICATION_VERSION,
+      0,
+      3,
+      0,
+      4,
+      1,
+      [
+        [5, 1, appendOffset(5), [new Uint8Array(1)]],
+        [6, 1, appendOffset(5) + 2, [new Uint8Array(1)]],
+      ],
+      null,
+    ], // continuation with a gap
+    [REPLICATION_VERSION, 0, 3, 0, 4, 1, [[5, 1, appendOffset(5) - 1, [new Uint8Array(1), new Uint8Array(1)]]], null], // records past their append's offsets
     [REPLICATION_VERSION, 1, 3, 'yes', 4, null], // ok not boolean
     [REPLICATION_VERSION, 2, 3, 0, 1.5, 0], // fractional index
     [REPLICATION_VERSION, 2, 3, 0, 10, 4], // prevEpoch above epoch
@@ -121,14 +147,16 @@ test('well-formed msgpack that breaks the rules is refused', () => {
     { kind: 'append' },
   ]
   for (const w of bad) assert.throws(() => decodeReplication(pack(w)), ProtocolError, JSON.stringify(w))
-  assert.throws(() => decodeReplication(pack([2, 1, 0, true, 0, null])), UnsupportedVersionError)
+  assert.throws(() => decodeReplication(pack([3, 1, 0, true, 0, null])), UnsupportedVersionError)
+  // Version 1 (one record per entry) is refused, not misread.
+  assert.throws(() => decodeReplication(pack([1, 0, 3, 0, 4, 1, [[5, 1, new Uint8Array(1)]], null])), UnsupportedVersionError)
 })
 
 test('frames above the limit are refused on both sides', () => {
   const big = new Uint8Array(REPLICATION_FRAME_MAX_BYTES + 1)
   assert.throws(() => decodeReplication(big), EnvelopeTooLargeError)
   const payload = new Uint8Array(1024 * 1024)
-  const entries = Array.from({ length: 17 }, (_, i) => ({ index: i, epoch: 1, payload }))
+  const entries = Array.from({ length: 17 }, (_, i) => ({ index: i, epoch: 1, offset: appendOffset(i), payloads: [payload] }))
   assert.throws(() => encodeReplication({ kind: 'append', epoch: 1, leaderCommit: 0, prevIndex: -1, prevEpoch: 0, entries }), EnvelopeTooLargeError)
 })
 
@@ -137,9 +165,21 @@ test("an append's bytes are msgpackr's own encoding of the message, at every int
   const ints = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]
   const sizes = [0, 1, 0xff, 0x100, 0xffff, 0x10000]
   const entries: WireEntry[] = []
+  const counts = [1, 2, 15, 16]
   for (const [k, index] of ints.entries())
-    for (const epoch of [ints[k]!, ints[ints.length - 1 - k]!]) entries.push({ index, epoch, payload: new Uint8Array(sizes[entries.length % sizes.length]!).fill(entries.length) })
-  const lists = [entries, entries.slice(0, 15), entries.slice(0, 16), [], Array.from({ length: 0x10000 }, (_, i) => ({ index: i, epoch: 1, payload: new Uint8Array(0) }))]
+    for (const epoch of [ints[k]!, ints[ints.length - 1 - k]!]) {
+      const n = entries.length
+      const payloads = Array.from({ length: counts[n % counts.length]! }, (_, r) => new Uint8Array(sizes[(n + r) % sizes.length]!).fill(n))
+      entries.push({ index, epoch, offset: ints[(k + 3) % ints.length]!, payloads })
+    }
+  const lists = [
+    entries,
+    entries.slice(0, 15),
+    entries.slice(0, 16),
+    [],
+    Array.from({ length: 0x10000 }, (_, i) => ({ index: i, epoch: 1, offset: i, payloads: [new Uint8Array(0)] })),
+    [{ index: 1, epoch: 1, offset: 1, payloads: Array.from({ length: 0x10000 }, () => new Uint8Array(1)) }],
+  ]
   for (const list of lists) {
     for (const compactBelow of [undefined, 0x1_0000_0000]) {
       const message: ReplicationMessage = {
@@ -151,7 +191,7 @@ test("an append's bytes are msgpackr's own encoding of the message, at every int
         entries: list,
         ...(compactBelow === undefined ? {} : { compactBelow }),
       }
-      const expected = reference.pack([REPLICATION_VERSION, 0, 7, 0x10000, -1, 0x80, list.map((e) => [e.index, e.epoch, e.payload]), compactBelow ?? null])
+      const expected = reference.pack([REPLICATION_VERSION, 0, 7, 0x10000, -1, 0x80, list.map((e) => [e.index, e.epoch, e.offset, e.payloads]), compactBelow ?? null])
       assert.deepEqual(Buffer.from(encodeReplication(message)), Buffer.from(expected), `${list.length} entries, compactBelow ${compactBelow}`)
       assert.deepEqual(Buffer.from(new ReplicationEncoder().encode(message)), Buffer.from(expected))
     }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { REPLICATION_PAYLOAD_MAX_BYTES, type ReplicationMessage } from '../../protocols/replication/codec.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 import { ReplicationCore } from '../../src/replication/core.js'
 import type { ReplicationOptions } from '../../src/replication/types.js'
 import type { ReplicaLogState } from '../../src/storage/types.js'
@@ -27,20 +28,21 @@ function core(options: Partial<ReplicationOptions> = {}, state = EMPTY, epochAt:
   return new ReplicationCore({ self: 'n0', state, epochAt, options }, 0)
 }
 
-/** A single-voter leader of epoch 1 whose log holds the no-op and `payloads`, all committed. */
+/** A single-voter leader of epoch 1 whose log holds the no-op and `payloads` (an append each), all committed. */
 function soloLeader(payloads: string[]): ReplicationCore {
   const c = core()
   c.lead(1, ['n0'], 0)
-  c.propose(payloads.map(bytes), 0)
+  for (const payload of payloads) c.propose([bytes(payload)], 0)
   for (let ready = c.takeReady(); ready.op !== undefined; ready = c.takeReady()) c.opDone(true, 0)
   return c
 }
 
-/** Three nodes after n0 led epoch 1 and committed 'a' and 'b' everywhere: n1 holds [0, 3), all committed. */
+/** Three nodes after n0 led epoch 1 and committed appends 'a' and 'b' everywhere: n1 holds [0, 3), all committed. */
 function committedFollower(): Harness {
   const h = new Harness(['n0', 'n1', 'n2'])
   h.elect('n0', 1)
-  h.propose('n0', ['a', 'b'])
+  h.propose('n0', ['a'])
+  h.propose('n0', ['b'])
   h.settle()
   h.advance(1000)
   assert.equal(h.node('n1').core.commitEnd, 3)
@@ -71,8 +73,8 @@ test('only a leader proposes, something, in entries that fit a frame; and never 
   assert.throws(() => core().propose([bytes('x')], 0), { name: 'AssertionFailure', message: /propose while not leading/ })
   const c = core()
   c.lead(1, ['n0'], 0)
-  assert.throws(() => c.propose([], 0), { name: 'AssertionFailure', message: /propose of nothing/ })
-  assert.throws(() => c.propose([new Uint8Array(REPLICATION_PAYLOAD_MAX_BYTES + 1)], 0), { name: 'AssertionFailure', message: /an entry exceeds \d+ bytes/ })
+  assert.throws(() => c.propose([], 0), { name: 'AssertionFailure', message: /propose of 0 records, outside \[1, \d+\]/ })
+  assert.throws(() => c.propose([new Uint8Array(REPLICATION_PAYLOAD_MAX_BYTES + 1)], 0), { name: 'AssertionFailure', message: /a record exceeds \d+ bytes/ })
   const h = new Harness(['n0', 'n1', 'n2'])
   h.elect('n0', 2)
   h.settle()
@@ -124,7 +126,7 @@ test('a follower position beyond the leader log (private next moved on purpose) 
 
 test('a forged append that contradicts a committed entry, or would cut one, is refused', () => {
   const h = committedFollower()
-  const entry = (index: number, epoch: number) => ({ index, epoch, payload: bytes('x') })
+  const entry = (index: number, epoch: number) => ({ index, epoch, offset: appendOffset(index), payloads: [bytes('x')] })
   assert.throws(() => forge(h, 'n0', 1, { kind: 'append', epoch: 1, leaderCommit: 3, prevIndex: 1, prevEpoch: 9, entries: [] }), {
     name: 'AssertionFailure',
     message: /leader's entry 1 \(epoch 9\) differs from our committed one \(epoch 1\)/,
@@ -145,7 +147,7 @@ test('a forged reset that would drop committed entries is refused', () => {
 })
 
 test('a forged append with a gap or with epochs going back is refused', () => {
-  const entry = (index: number, epoch: number) => ({ index, epoch, payload: bytes('x') })
+  const entry = (index: number, epoch: number) => ({ index, epoch, offset: appendOffset(index), payloads: [bytes('x')] })
   const gap = committedFollower()
   assert.throws(() => forge(gap, 'n2', 2, { kind: 'append', epoch: 2, leaderCommit: 3, prevIndex: 2, prevEpoch: 1, entries: [entry(3, 2), entry(5, 2)] }), {
     name: 'AssertionFailure',
@@ -160,9 +162,20 @@ test('a forged append with a gap or with epochs going back is refused', () => {
 
 test('a forged append carrying an entry newer than its own epoch is refused', () => {
   const h = committedFollower()
-  assert.throws(() => forge(h, 'n2', 2, { kind: 'append', epoch: 2, leaderCommit: 3, prevIndex: 2, prevEpoch: 1, entries: [{ index: 3, epoch: 5, payload: bytes('x') }] }), {
-    name: 'AssertionFailure',
-    message: /an append of epoch 2 carries an entry of epoch 5/,
-  })
+  assert.throws(
+    () =>
+      forge(h, 'n2', 2, {
+        kind: 'append',
+        epoch: 2,
+        leaderCommit: 3,
+        prevIndex: 2,
+        prevEpoch: 1,
+        entries: [{ index: 3, epoch: 5, offset: appendOffset(3), payloads: [bytes('x')] }],
+      }),
+    {
+      name: 'AssertionFailure',
+      message: /an append of epoch 2 carries an entry of epoch 5/,
+    },
+  )
   assert.equal(h.node('n1').core.position().index, 3, 'nothing was taken')
 })

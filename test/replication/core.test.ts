@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Harness } from './harness.js'
+import { appendOffset, entryBytes } from '../../protocols/replication/offsets.js'
 
 test('an entry commits only once a majority of voters holds it durably', () => {
   const h = new Harness(['n0', 'n1', 'n2'])
@@ -20,13 +21,13 @@ test('an entry commits only once a majority of voters holds it durably', () => {
   assert.equal(h.node('n0').core.commitEnd, 1, 'received but not durable on n1: not acknowledged, not committed')
   h.stalled.delete('n1')
   h.advance(1000)
-  assert.equal(h.node('n0').core.commitEnd, 3, 'durable on n0 and n1: committed')
-  assert.deepEqual(h.text('n1'), ['1:', '1:a', '1:b'])
+  assert.equal(h.node('n0').core.commitEnd, 2, 'durable on n0 and n1: committed')
+  assert.deepEqual(h.text('n1'), ['1:', '1:a,b'], 'one append, one entry')
   assert.deepEqual(h.text('n2'), ['1:'], 'n2 was cut off')
   h.cut.delete('n2')
   h.advance(1000)
   assert.deepEqual(h.text('n2'), h.text('n0'), 'n2 catches up')
-  assert.equal(h.node('n2').core.commitEnd, 3, 'and learns the commit')
+  assert.equal(h.node('n2').core.commitEnd, 2, 'and learns the commit')
 })
 
 test('entries of an older epoch are not committed by counting replicas (Raft §5.4.2)', () => {
@@ -61,7 +62,7 @@ test('a conflicting suffix is cut and replaced; the matching prefix stays', () =
   h.propose('n0', ['x', 'y'])
   h.settle()
   h.cut.delete('n0')
-  assert.deepEqual(h.text('n0'), ['1:', '1:a', '1:x', '1:y'])
+  assert.deepEqual(h.text('n0'), ['1:', '1:a', '1:x,y'])
   h.elect('n2', 2)
   h.propose('n2', ['b'])
   h.settle()
@@ -235,7 +236,7 @@ test('appends of read-back entries keep to the byte budget, like buffered ones (
     if (msg.to === 'n2' && msg.message.kind === 'append')
       largest = Math.max(
         largest,
-        msg.message.entries.reduce((sum, e) => sum + e.payload.length, 0),
+        msg.message.entries.reduce((sum, e) => sum + entryBytes(e), 0),
       )
     return true
   }
@@ -402,7 +403,32 @@ test('a node that leads again while its previous leadership is still writing rea
   assert.deepEqual(h.text('n1'), ['1:'], 'n1 waits: what it lacks is not durable on n0 yet and no longer buffered')
   h.stalled.delete('n0')
   h.advance(1000)
-  assert.deepEqual(h.text('n0'), ['1:', '1:a', '1:b', '1:'])
+  assert.deepEqual(h.text('n0'), ['1:', '1:a,b', '1:'])
   assert.deepEqual(h.text('n1'), h.text('n0'), 'n1 catches up by read-back once the write is durable')
-  assert.equal(n0.core.commitEnd, 4)
+  assert.equal(n0.core.commitEnd, 3)
+})
+
+test('an append beyond the byte budget of an entry is split into entries whose records keep consecutive offsets', () => {
+  const h = new Harness(['n0', 'n1', 'n2'], { batchMaxBytes: 40 })
+  h.elect('n0', 1)
+  h.settle()
+  // Records of 10 bytes weigh 14 with their framing: two per entry, and one record alone above the budget.
+  const records = ['r0', 'r1', 'r2', 'r3', 'r4'].map((r) => r.padEnd(10, '.'))
+  const first = h.propose('n0', [...records, 'big'.padEnd(60, '.'), 'r6'.padEnd(10, '.')])
+  h.advance(500)
+  const entries = h.node('n2').log.entries.slice(1)
+  assert.deepEqual(
+    entries.map((e) => [e.index, e.offset - appendOffset(first), e.payloads.length]),
+    [
+      [1, 0, 2],
+      [2, 2, 2],
+      [3, 4, 1],
+      [4, 5, 1],
+      [5, 6, 1],
+    ],
+  )
+  assert.equal(first, 1)
+  assert.equal(h.node('n0').core.commitEnd, 6, 'all of it committed')
+  const next = h.propose('n0', ['n'])
+  assert.equal(next, 6, 'the next append starts at its own entry, at that entry index times the stride')
 })

@@ -4,6 +4,7 @@ import type { Following, LocalOp, LogPosition, ReplicationOptions } from '../../
 import type { ReplicaEntry } from '../../src/storage/types.js'
 import type { ReplicationMessage } from '../../protocols/replication/codec.js'
 import { decodeReplication, encodeReplication } from '../../protocols/replication/codec.js'
+import { appendIndexOf } from '../../protocols/replication/offsets.js'
 
 /** A durable in-memory log. */
 export class MemLog {
@@ -128,14 +129,15 @@ export class Harness {
     l.core.lead(epoch, this.ids, this.now)
     l.flush()
   }
+  /** Proposes one append; returns the index of its (first) entry. */
   propose(leader: string, payloads: string[]): number {
     const l = this.node(leader)
-    const first = l.core.propose(
+    const { offset } = l.core.propose(
       payloads.map((p) => new TextEncoder().encode(p)),
       this.now,
     )
     l.flush()
-    return first
+    return appendIndexOf(offset)
   }
   /** Delivers messages and finishes writes until nothing moves. */
   settle(maxSteps = 10_000): void {
@@ -169,6 +171,6 @@ export class Harness {
     }
   }
   text(id: string): string[] {
-    return this.node(id).log.entries.map((e) => `${e.epoch}:${new TextDecoder().decode(e.payload)}`)
+    return this.node(id).log.entries.map((e) => `${e.epoch}:${e.payloads.map((p) => new TextDecoder().decode(p)).join(',')}`)
   }
 }

@@ -8,6 +8,7 @@ import type { ReplicatedLogRequest } from '../../src/replication/protocol.js'
 import { InvalidArgumentError } from '../../src/errors.js'
 import { FencedError } from '../../src/storage/errors.js'
 import { runUntil } from '../sim/helpers.js'
+import { appendIndexOf, OFFSET_STRIDE } from '../../protocols/replication/offsets.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
@@ -64,9 +65,10 @@ test('fence, append, read and compact keep the JobLog promises; a new leader rea
 
   const a = await value(world, log.append(first.epoch, [text('a'), text('b')]))
   const c = await value(world, log.append(first.epoch, [text('c')]))
-  assert.equal(c, a + 2, 'offsets are contiguous within the leader epoch')
+  assert.equal(a % OFFSET_STRIDE, 0, 'an append starts at its entry index times the stride')
+  assert.equal(c, a + OFFSET_STRIDE, 'one entry per append: the next append starts at the next entry')
   const end = await value(world, log.endOffset())
-  assert.equal(end, c + 1, 'endOffset is the commit index')
+  assert.equal(end, c + OFFSET_STRIDE, 'endOffset is the offset of an append at the commit index')
   const records = await value(world, log.read(0, 100))
   assert.deepEqual(
     records.map((r) => [r.offset, new TextDecoder().decode(r.payload)]),
@@ -75,11 +77,21 @@ test('fence, append, read and compact keep the JobLog promises; a new leader rea
       [a + 1, 'b'],
       [c, 'c'],
     ],
-    'only committed records, no no-ops',
+    'only committed records, no no-ops; records of one append have consecutive offsets',
+  )
+  assert.deepEqual(
+    (await value(world, log.read(a + 1, 100))).map((r) => r.offset),
+    [a + 1, c],
+    'a read from within an append starts at that record',
+  )
+  assert.deepEqual(
+    (await value(world, log.read(a + 2, 1))).map((r) => r.offset),
+    [c],
+    "a read past an append's last record (a reader's last offset + 1) goes on to the next append",
   )
   for (const node of world.nodes) {
     const image = node.disk.replica.image()
-    assert.ok(image.start + image.entries.length >= end || node.id === first.id, `${node.id} holds the committed entries`)
+    assert.ok(image.start + image.entries.length >= appendIndexOf(end) || node.id === first.id, `${node.id} holds the committed entries`)
   }
 
   await value(world, log.compact(c))
@@ -87,7 +99,7 @@ test('fence, append, read and compact keep the JobLog promises; a new leader rea
   await value(world, log.append(first.epoch, [text('d')]))
   await runUntil(world, world.nowMs + 500)
   const starts = world.nodes.map((n) => n.disk.replica.image().start)
-  assert.ok(starts.filter((s) => s === c).length >= 2, `a majority compacted to ${c}: ${starts.join(',')}`)
+  assert.ok(starts.filter((s) => s === appendIndexOf(c)).length >= 2, `a majority compacted to entry ${appendIndexOf(c)}: ${starts.join(',')}`)
 
   world.crash(world.node(first.id))
   await runUntil(world, world.nowMs + 6000)

@@ -10,6 +10,7 @@ import { dropMemoryCacheUnlessLeading, memoryCacheEntries, openStorage } from '.
 import { ManualEnvironment } from '../../src/env/manual.js'
 import { MemoryResultCache } from '../../src/adapters/memory/memory-cache.js'
 import { realEnvironment } from '../../src/env/real.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 
 test('jobLog: replicated is the default; file: and kafka:// parse as before', () => {
   assert.deepEqual(resolveConfig({ jobLog: 'replicated' }, {}).jobLog, { kind: 'replicated' })
@@ -29,8 +30,8 @@ test('a replicated node opens its copy under <dataDir>/replica, durable across r
   assert.ok(storage.replicaLog !== undefined)
   const log = await storage.replicaLog.open()
   await log.write(0, [
-    { index: 0, epoch: 1, payload: new Uint8Array(0) },
-    { index: 1, epoch: 1, payload: new Uint8Array([7]) },
+    { index: 0, epoch: 1, offset: appendOffset(0), payloads: [new Uint8Array(0)] },
+    { index: 1, epoch: 1, offset: appendOffset(1), payloads: [new Uint8Array([7])] },
   ])
   await log.close()
   assert.ok((await stat(join(dir, 'replica'))).isDirectory())

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { JobLogUnavailableError } from '../../src/storage/errors.js'
 import { ReplicationWaiters, type CommitState, type Reply } from '../../src/replication/waiters.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 
 function recorder<T>(): Reply<T> & { outcomes: Array<{ value?: T; error?: Error }> } {
   const outcomes: Array<{ value?: T; error?: Error }> = []
@@ -28,16 +29,16 @@ test('a fence waits for its epoch, the no-op and the log end it saw', () => {
   assert.equal(r.outcomes.length, 1, 'answered once')
 })
 
-test('an append resolves with its first index once its last entry commits; compactions once the log starts at their offset', () => {
+test('an append resolves with its first offset once its last entry commits; compactions once the log starts at their offset', () => {
   const w = new ReplicationWaiters(5000)
   const a = recorder<number>()
   const c = recorder<void>()
-  w.append(11, 3, a, 0)
+  w.append(appendOffset(11), 14, a, 0)
   w.compaction(12, c)
   w.settle(state({ commitEnd: 13, startIndex: 11 }), 1)
   assert.deepEqual([a.outcomes, c.outcomes], [[], []])
   w.settle(state({ commitEnd: 14, startIndex: 12 }), 2)
-  assert.deepEqual([a.outcomes, c.outcomes], [[{ value: 11 }], [{ value: undefined }]])
+  assert.deepEqual([a.outcomes, c.outcomes], [[{ value: appendOffset(11) }], [{ value: undefined }]])
 })
 
 test('fences and appends time out as unavailable, appends as ambiguous; compactions do not time out', () => {
@@ -46,7 +47,7 @@ test('fences and appends time out as unavailable, appends as ambiguous; compacti
   const a = recorder<number>()
   const c = recorder<void>()
   w.fence(2, 11, f, 0)
-  w.append(11, 1, a, 50)
+  w.append(appendOffset(11), 12, a, 50)
   w.compaction(5, c)
   w.settle(state({}), 100)
   assert.equal(f.outcomes.length + a.outcomes.length, 0, 'not after exactly the timeout')

@@ -11,6 +11,7 @@ import { World, type NodeContext } from '../../sim/world.js'
 import { SeededRandom } from '../../src/env/prng.js'
 import { ClusterMismatchError, ReplicaLogFailedError } from '../../src/storage/errors.js'
 import type { ReplicaEntry, ReplicaLog } from '../../src/storage/types.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 import { replicaLogSuite } from '../storage/replica-log.suite.js'
 import { bytes, runUntil } from './helpers.js'
 
@@ -29,8 +30,9 @@ function settle<T>(promise: Promise<T>): { done: boolean; value?: T; error?: Err
   return out
 }
 
-const entries = (from: number, epoch: number, ...texts: string[]): ReplicaEntry[] => texts.map((t, i) => ({ index: from + i, epoch, payload: bytes(t) }))
-const texts = (es: readonly ReplicaEntry[]): string[] => es.map((e) => `${e.index}@${e.epoch}:${new TextDecoder().decode(e.payload)}`)
+const entries = (from: number, epoch: number, ...texts: string[]): ReplicaEntry[] =>
+  texts.map((t, i) => ({ index: from + i, epoch, offset: appendOffset(from + i), payloads: [bytes(t)] }))
+const texts = (es: readonly ReplicaEntry[]): string[] => es.map((e) => `${e.index}@${e.epoch}:${e.payloads.map((p) => new TextDecoder().decode(p)).join(',')}`)
 const imageTexts = (image: ReplicaImage): string[] => texts(image.entries)
 
 /** Opens n0's log at the current time and runs `ms` of virtual time. */

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { ReplicaEntry, ReplicaLog } from '../../src/storage/types.js'
+import { appendOffset } from '../../protocols/replication/offsets.js'
 
 export interface ReplicaLogHarness {
   /** A fresh, empty log. */
@@ -12,8 +13,10 @@ export interface ReplicaLogHarness {
   teardown(log: ReplicaLog): Promise<void>
 }
 
-export const entries = (from: number, epoch: number, ...texts: string[]): ReplicaEntry[] => texts.map((t, i) => ({ index: from + i, epoch, payload: new TextEncoder().encode(t) }))
-export const show = (es: readonly ReplicaEntry[]): string[] => es.map((e) => `${e.index}@${e.epoch}:${new TextDecoder().decode(e.payload)}`)
+/** Entries of one record each, every one an append of its own; a text with commas is one entry of several records. */
+export const entries = (from: number, epoch: number, ...texts: string[]): ReplicaEntry[] =>
+  texts.map((t, i) => ({ index: from + i, epoch, offset: appendOffset(from + i), payloads: t.split(',').map((r) => new TextEncoder().encode(r)) }))
+export const show = (es: readonly ReplicaEntry[]): string[] => es.map((e) => `${e.index}@${e.epoch}:${e.payloads.map((p) => new TextDecoder().decode(p)).join(',')}`)
 
 /** Every entry from `start` to the end. */
 export async function readAllEntries(log: ReplicaLog): Promise<ReplicaEntry[]> {
@@ -131,6 +134,30 @@ export function replicaLogSuite(name: string, harness: ReplicaLogHarness): void 
       assert.deepEqual(show(await readAllEntries(reopened)), ['0@1:a', '1@1:b', '2@2:C'])
       await reopened.write(3, entries(3, 2, 'D'))
       assert.equal(reopened.state().end, 4)
+    })
+
+    withLog('an entry holds a batch of records with its offsets, across a reopen; offsets that break the rules are refused', async (log, swap) => {
+      const e = new TextEncoder()
+      // One append of five records over entries 1 and 2, then an append of one record at entry 3.
+      const batch: ReplicaEntry[] = [
+        { index: 0, epoch: 1, offset: appendOffset(0), payloads: [new Uint8Array(0)] },
+        { index: 1, epoch: 1, offset: appendOffset(1), payloads: ['a', 'b', 'c'].map((t) => e.encode(t)) },
+        { index: 2, epoch: 1, offset: appendOffset(1) + 3, payloads: ['d', 'e'].map((t) => e.encode(t)) },
+        { index: 3, epoch: 1, offset: appendOffset(3), payloads: [e.encode('f')] },
+      ]
+      await log.write(0, batch)
+      const bad = (index: number, offset: number, count = 1): ReplicaEntry[] => [{ index, epoch: 1, offset, payloads: Array.from({ length: count }, () => e.encode('x')) }]
+      await assert.rejects(log.write(4, bad(4, appendOffset(4) + 1)), { name: 'InvalidArgumentError' }, 'neither an append start nor a continuation')
+      await assert.rejects(log.write(4, bad(4, appendOffset(5))), { name: 'InvalidArgumentError' }, 'the offset of a later append')
+      await assert.rejects(log.write(4, [{ index: 4, epoch: 1, offset: appendOffset(4), payloads: [] }]), { name: 'InvalidArgumentError' }, 'no records')
+      await assert.rejects(log.write(4, [...bad(4, appendOffset(4)), ...bad(5, appendOffset(4) + 2)]), { name: 'InvalidArgumentError' }, 'a continuation with a gap')
+      const reopened = await harness.reopen(log)
+      swap(reopened)
+      const read = await readAllEntries(reopened)
+      assert.deepEqual(
+        read.map((x) => [x.index, x.offset, x.payloads.map((p) => new TextDecoder().decode(p)).join(',')]),
+        batch.map((x) => [x.index, x.offset, x.payloads.map((p) => new TextDecoder().decode(p)).join(',')]),
+      )
     })
 
     withLog('a closed log rejects every call with ReplicaLogFailedError', async (log, swap) => {

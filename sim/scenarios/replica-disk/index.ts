@@ -12,6 +12,7 @@
  * when it resolves, which a power loss exposes.
  */
 import type { ReplicaEntry, ReplicaLog } from '../../../src/storage/types.js'
+import { appendOffset } from '../../../protocols/replication/offsets.js'
 import type { Scenario } from '../../run.js'
 import type { ReplicaImage } from '../../services/replica-log.js'
 import type { NodeContext, World } from '../../world.js'
@@ -33,7 +34,7 @@ interface Promised {
   failures: number
 }
 
-const text = (e: ReplicaEntry): string => `${e.epoch}:${new TextDecoder().decode(e.payload)}`
+const text = (e: ReplicaEntry): string => `${e.epoch}:${e.offset}:${e.payloads.map((p) => new TextDecoder().decode(p)).join(',')}`
 
 /** What `image` lacks of `promised`, or undefined when it holds everything it must. */
 export function checkImage(promised: Promised, image: ReplicaImage): string | undefined {
@@ -109,10 +110,12 @@ export function replicaDiskScenario(init: { bugs?: readonly ReplicaDiskBug[] } =
           } else {
             const from = r < 0.3 ? env.random.int(start, end) : end
             const epoch = lastEpoch + (from < end || env.random.next() < 0.1 ? 1 : 0)
+            // Each entry one append of one to three records (offsets.ts).
             const batch: ReplicaEntry[] = Array.from({ length: env.random.int(1, 5) }, (_, i) => ({
               index: from + i,
               epoch,
-              payload: new TextEncoder().encode(`${ctx.id}.${ctx.incarnation}.${serial++}`),
+              offset: appendOffset(from + i),
+              payloads: Array.from({ length: env.random.int(1, 3) }, () => new TextEncoder().encode(`${ctx.id}.${ctx.incarnation}.${serial++}`)),
             }))
             p.inFlight = { kind: 'write', from }
             const written = log.write(from, batch)

@@ -81,7 +81,13 @@ export interface ReplicatedScenarioInit {
 
 interface Committed {
   readonly epoch: number
-  readonly payload: Uint8Array
+  readonly offset: number
+  readonly payloads: readonly Uint8Array[]
+}
+
+/** The identity of an entry's content: epoch, offset and records. */
+function entryKey(e: Committed): string {
+  return `${e.epoch}/${e.offset}/${e.payloads.map((p) => Buffer.from(p).toString('base64')).join(',')}`
 }
 
 export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<AssembledNode> {
@@ -91,7 +97,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
   const checkedLeaders = new Set<string>()
   /** Every incarnation's scheduler counts. */
   const schedulerStats: Array<AssembledNode['schedulerStats']> = []
-  const history = (): LogRecord[] => committed.flatMap((c, index) => (c.payload.length === 0 ? [] : [{ offset: index, epoch: c.epoch, payload: c.payload }]))
+  const history = (): LogRecord[] => committed.flatMap((c) => c.payloads.flatMap((payload, i) => (payload.length === 0 ? [] : [{ offset: c.offset + i, epoch: c.epoch, payload }])))
   const base = jobsScenario({
     submitEveryMs: init.submitEveryMs ?? 200,
     ...(init.jobMaxMs === undefined ? {} : { jobMaxMs: init.jobMaxMs }),
@@ -111,8 +117,8 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       const image = node.disk.replica.image()
       const e = compacted !== undefined && index < image.start ? compacted : image.entries[index - image.start]
       if (e === undefined) continue
-      const key = `${e.epoch}/${Buffer.from(e.payload).toString('base64')}`
-      const c = counts.get(key) ?? { entry: { epoch: e.epoch, payload: e.payload }, n: 0 }
+      const key = entryKey(e)
+      const c = counts.get(key) ?? { entry: { epoch: e.epoch, offset: e.offset, payloads: e.payloads }, n: 0 }
       c.n++
       counts.set(key, c)
     }
@@ -271,7 +277,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
             for (let index = image.start; index < upTo; index++) {
               const e = image.entries[index - image.start]!
               const c = committed[index]!
-              if (e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0)
+              if (entryKey(e) !== entryKey(c))
                 return `${node.id} leads epoch ${s.leaderEpoch} but its entry ${index} (epoch ${e.epoch}) differs from the committed one (epoch ${c.epoch})`
             }
           }
@@ -291,7 +297,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
           for (let index = 0; index < committed.length; index++) {
             const c = committed[index]!
             const e = majorityEntry(world, voters, index, c)
-            if (e === undefined || e.epoch !== c.epoch || Buffer.compare(e.payload, c.payload) !== 0)
+            if (e === undefined || entryKey(e) !== entryKey(c))
               return `committed entry ${index} (epoch ${c.epoch}) is no longer held by a majority of the voters ${voters.join(',')}`
           }
           return undefined

@@ -16,7 +16,7 @@
  * call rejects with ReplicaLogFailedError and the owner reopens (recovery finds the true state).
  * Mutations run one at a time in call order. Reads run alongside appends (they see only durable
  * entries) but wait for cuts, compactions, resets and close, which wait for reads in flight.
- * Memory: an index of about 4 bytes per entry (position; epochs as runs, format.ts), never payloads.
+ * Memory: an index of about 4 bytes per entry (one entry per append) (position; epochs as runs, format.ts), never payloads.
  * Files are created 0600 in a 0700 directory; one process at a time holds the directory's lock.
  */
 import { constants } from 'node:fs'
@@ -27,9 +27,10 @@ import type { AbortOptions, Logger } from '../../env/types.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ClusterMismatchError, ReplicaLogCorruptedError, ReplicaLogFailedError } from '../../storage/errors.js'
 import { acquireFileLock, type FileLock } from '../../files/file-lock.js'
-import { FRAME_BODY_MAX_BYTES, FRAME_HEADER_BYTES, decodeRecords, encodeFileHeader, encodeRecordsFrame, recordFrameBytes, scanFrame } from '../../files/file-log-format.js'
+import { FRAME_BODY_MAX_BYTES, FRAME_HEADER_BYTES, encodeFileHeader, encodeRecordsFrame, recordsFrameBytes, recordsOf, scanFrame } from '../../files/file-log-format.js'
 import { openLogFile, syncDirectory, writeFully, type LogFile, type OpenFile } from '../../files/file-sync.js'
-import type { LogRecord, ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
+import type { ReplicaEntry, ReplicaLog, ReplicaLogOpener, ReplicaLogState } from '../../storage/types.js'
+import { entryOffsetProblem } from '../../../protocols/replication/offsets.js'
 import { EntryIndex, LOCK_FILE, META_FILE, POSITION_MAX, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, encodeMeta, segmentName, type ReplicaMeta } from './format.js'
 import { scanReplicaDir, type ScannedSegment } from './scan.js'
 
@@ -150,12 +151,15 @@ export class FileReplicaLog implements ReplicaLog {
     return this.mutate(async () => {
       this.checkRange('write from', from)
       let epoch = this.epochAt(from - 1) ?? 0
+      let recordsEnd: number | undefined
       entries.forEach((entry, i) => {
         if (entry.index !== from + i) throw new InvalidArgumentError(`entry ${i} has index ${entry.index}, expected ${from + i}`)
         if (!Number.isSafeInteger(entry.epoch) || entry.epoch < epoch) throw new InvalidArgumentError(`entry ${entry.index} has epoch ${entry.epoch} after epoch ${epoch}`)
-        if (recordFrameBytes(entry.payload.byteLength) > FRAME_BODY_MAX_BYTES)
-          throw new InvalidArgumentError(`entry ${entry.index} of ${entry.payload.byteLength} bytes exceeds the frame limit`)
+        const problem = entryOffsetProblem(entry.index, entry.offset, entry.payloads.length, recordsEnd)
+        if (problem !== undefined) throw new InvalidArgumentError(`entry ${entry.index}: ${problem}`)
+        if (recordsFrameBytes(entry.payloads) - FRAME_HEADER_BYTES > FRAME_BODY_MAX_BYTES) throw new InvalidArgumentError(`entry ${entry.index} exceeds the frame limit`)
         epoch = entry.epoch
+        recordsEnd = entry.offset + entry.payloads.length
       })
       await this.failing(async () => {
         if (from < this.end) await this.exclusive(() => this.cut(from))
@@ -328,19 +332,19 @@ export class FileReplicaLog implements ReplicaLog {
       const segment = await this.segmentForAppend()
       const first = i
       let bytes = 0
+      const frames: number[] = []
       while (i < entries.length) {
-        const frame = recordFrameBytes(entries[i]!.payload.byteLength)
+        const frame = recordsFrameBytes(entries[i]!.payloads)
         if (i > first && bytes + frame > groupBytesMax) break
+        frames.push(frame)
         bytes += frame
         i++
       }
       const buffer = Buffer.allocUnsafe(bytes)
-      const single: Uint8Array[] = []
       let at = 0
       for (let k = first; k < i; k++) {
         const entry = entries[k]!
-        single[0] = entry.payload
-        at += encodeRecordsFrame(buffer, at, entry.epoch, entry.index, single)
+        at += encodeRecordsFrame(buffer, at, entry.epoch, entry.offset, entry.payloads)
       }
       await writeFully(segment.file, buffer, at, segment.size, segment.path)
       await segment.file.datasync()
@@ -348,7 +352,7 @@ export class FileReplicaLog implements ReplicaLog {
       let position = segment.size
       for (let k = first; k < i; k++) {
         segment.index.add(position, entries[k]!.epoch)
-        position += recordFrameBytes(entries[k]!.payload.byteLength)
+        position += frames[k - first]!
       }
       segment.size += at
     }
@@ -386,18 +390,22 @@ export class FileReplicaLog implements ReplicaLog {
     } catch (error) {
       throw new ReplicaLogFailedError(`replica log read of ${segment.path} failed`, { cause: error })
     }
-    const records: LogRecord[] = []
+    const entries: ReplicaEntry[] = []
     let at = 0
     for (let i = first; i <= last; i++) {
       const expected = segment.firstIndex + i
       const scan = at < bytesRead ? scanFrame(source.subarray(0, bytesRead), at) : ({ kind: 'invalid', reason: 'short read' } as const)
-      if (scan.kind !== 'records' || scan.firstOffset !== expected || scan.epoch !== segment.index.epochOf(i)) {
-        throw new ReplicaLogCorruptedError(segment.path, position + at, `on read of entry ${expected}: ${scan.kind === 'invalid' ? scan.reason : 'frame does not match the index'}`)
-      }
-      decodeRecords(source, at, scan, expected, Number.MAX_SAFE_INTEGER, records)
+      const problem =
+        scan.kind === 'invalid'
+          ? scan.reason
+          : scan.kind !== 'records' || scan.epoch !== segment.index.epochOf(i)
+            ? 'frame does not match the index'
+            : entryOffsetProblem(expected, scan.firstOffset, scan.count, entries.at(-1) === undefined ? undefined : entries.at(-1)!.offset + entries.at(-1)!.payloads.length)
+      if (problem !== undefined || scan.kind !== 'records') throw new ReplicaLogCorruptedError(segment.path, position + at, `on read of entry ${expected}: ${problem}`)
+      entries.push({ index: expected, epoch: scan.epoch, offset: scan.firstOffset, payloads: recordsOf(source, at, scan) })
       at += scan.frameBytes
     }
-    return records.map((r) => ({ index: r.offset, epoch: r.epoch, payload: r.payload }))
+    return entries
   }
 
   private async replaceMeta(meta: ReplicaMeta): Promise<void> {

@@ -3,9 +3,14 @@
  *  - `replica.meta`: the log's header, replaced atomically (temp file, fsync, rename, directory
  *    fsync): cluster id, the start marker (`start`, `prevEpoch`), the segment generation, and the
  *    largest write group the writer makes (`groupBytesMax`, which bounds the tail a crash can tear).
- *  - `seg-<generation>-<firstIndex>.log`: segments, each a 16-byte file header (magic DXREPSEG) then
- *    records frames of the job log's format (file-log-format.ts) holding one entry each
- *    (`firstOffset` = the entry's index). Segments of one generation are contiguous.
+ *  - `seg-<generation>-<firstIndex>.log`: segments, each a 16-byte file header (magic DXREPSG2) then
+ *    records frames of the job log's format (file-log-format.ts), one per entry, in index order from
+ *    the segment's first index; a frame holds the entry's records (one scheduler append, or part of
+ *    a large one) and `firstOffset` is its first record's offset (protocols/replication/offsets.ts).
+ *    Segments of one generation are contiguous.
+ * Format 2 (meta version 2, segment magic DXREPSG2; issue 9). Format 1 held one record per entry
+ * with `firstOffset` = the entry's index: it is refused at open (ReplicaLogCorruptedError naming
+ * the format), never read as format 2.
  * A reset bumps the generation in the meta file, which makes every older segment garbage in one
  * atomic step; compaction moves the start marker first and deletes whole segments after.
  */
@@ -16,11 +21,13 @@ export const META_FILE = 'replica.meta'
 export const LOCK_FILE = 'replica.lock'
 /** Suffix of a meta file being written; removed at open when a crash left it. */
 export const TEMP_SUFFIX = '.tmp'
-export const SEGMENT_MAGIC = Buffer.from('DXREPSEG', 'latin1')
+export const SEGMENT_MAGIC = Buffer.from('DXREPSG2', 'latin1')
 export const SEGMENT_HEADER_BYTES = FILE_HEADER_BYTES
 
 const META_MAGIC = Buffer.from('DXREPMET', 'latin1')
-const META_VERSION = 1
+const META_VERSION = 2
+/** The format of one record per entry, before issue 9's batched entries. */
+const META_VERSION_ONE_RECORD_PER_ENTRY = 1
 const META_HEADER_BYTES = 16
 
 /** The content of the meta file. */
@@ -46,7 +53,10 @@ export function encodeMeta(meta: ReplicaMeta): Buffer {
 /** The meta in `bytes`, or a reason it is not a valid one. */
 export function decodeMeta(bytes: Buffer): ReplicaMeta | string {
   if (bytes.length < META_HEADER_BYTES || !bytes.subarray(0, 8).equals(META_MAGIC)) return 'not a DistributeX replica log meta file'
-  if (bytes.readUInt32LE(8) !== META_VERSION) return `meta version ${bytes.readUInt32LE(8)} is unknown`
+  const version = bytes.readUInt32LE(8)
+  if (version === META_VERSION_ONE_RECORD_PER_ENTRY)
+    return `replica log format ${version} (one record per entry) is not readable by this version (format ${META_VERSION}); move the directory away and let the node catch up from the leader`
+  if (version !== META_VERSION) return `meta version ${version} is unknown`
   const body = bytes.subarray(META_HEADER_BYTES)
   if (crc32(body) !== bytes.readUInt32LE(12)) return 'meta checksum mismatch'
   let parsed: unknown

@@ -16,6 +16,7 @@ import { errorCode } from '../../files/file-lock.js'
 import { FRAME_HEADER_BYTES, frameBodyBytes, isFileHeader, scanFrame } from '../../files/file-log-format.js'
 import { ChunkReader, crashExplainsTail } from '../../files/file-log-recovery.js'
 import type { LogFile, OpenFile } from '../../files/file-sync.js'
+import { entryOffsetProblem } from '../../../protocols/replication/offsets.js'
 import { EntryIndex, META_FILE, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, TEMP_SUFFIX, decodeMeta, parseSegmentName, type ReplicaMeta } from './format.js'
 
 /** One segment as scanned: its entries' positions and epochs, and its valid size. */
@@ -94,6 +95,8 @@ export async function scanReplicaDir(dir: string, openFile: OpenFile, flags: str
 
   let epoch = 0
   let expected: number | undefined
+  /** One past the previous entry's last record offset. */
+  let recordsEnd: number | undefined
   for (const [k, { name, firstIndex }] of found.entries()) {
     const path = join(dir, name)
     const last = k === found.length - 1
@@ -130,12 +133,14 @@ export async function scanReplicaDir(dir: string, openFile: OpenFile, flags: str
         const frame = await reader.bytes(position, FRAME_HEADER_BYTES + announced!)
         const scan = scanFrame(frame.source, frame.at)
         if (scan.kind === 'invalid') invalid = scan.reason
-        else if (scan.kind !== 'records' || scan.count !== 1) return fail(path, position, 'frame is not a single-entry records frame')
+        else if (scan.kind !== 'records') return fail(path, position, 'frame is not a records frame')
         else {
-          if (scan.firstOffset !== next) return fail(path, position, `entry has index ${scan.firstOffset}, expected ${next}`)
+          const problem = entryOffsetProblem(next, scan.firstOffset, scan.count, recordsEnd)
+          if (problem !== undefined) return fail(path, position, `entry ${next}: ${problem}`)
           if (scan.epoch < epoch) return fail(path, position, `entry ${next} has epoch ${scan.epoch} after epoch ${epoch}`)
           segment.index.add(position, scan.epoch)
           epoch = scan.epoch
+          recordsEnd = scan.firstOffset + scan.count
           next++
           position += scan.frameBytes
           continue

@@ -57,6 +57,29 @@ describe('FileReplicaLog on disk', () => {
     })
   }
 
+  withDir('a log of format 1 (one record per entry, before issue 9) is refused with a typed error naming the format, never misread', async (dir) => {
+    const log = await openAt(dir)
+    await log.write(0, entries(0, 1, 'a', 'b'))
+    await log.close()
+    // Format 1's meta file: the same layout with version 1.
+    const meta = await readFile(join(dir, META_FILE))
+    meta.writeUInt32LE(1, 8)
+    await writeFile(join(dir, META_FILE), meta)
+    await assert.rejects(openAt(dir), (error: unknown) => error instanceof ReplicaLogCorruptedError && /replica log format 1 \(one record per entry\)/.test(error.message))
+  })
+
+  withDir('a segment of another format version is refused', async (dir) => {
+    const log = await openAt(dir)
+    await log.write(0, entries(0, 1, 'a', 'b'))
+    await log.close()
+    const [name] = await segments(dir)
+    const file = await readFile(join(dir, name!))
+    // Format 1's segment magic.
+    file.write('DXREPSEG', 0, 'latin1')
+    await writeFile(join(dir, name!), file)
+    await assert.rejects(openAt(dir), (error: unknown) => error instanceof ReplicaLogCorruptedError && /not a replica log segment of a known version/.test(error.message))
+  })
+
   withDir('a tail cut at any byte of the last write loses only entries of the unfinished group', async (dir) => {
     // Groups of at most 64 bytes: each 'entry-N' frame is 40 bytes, so every group holds one entry.
     let log = await openAt(dir, { groupBytesMax: 64 })
