@@ -620,8 +620,7 @@ class EntitiesDriver {
     )
     for (let i = 0; i < msg.items.length; i++) {
       const [shard, epoch, entityType, key, body, kind, id] = msg.items[i]!
-      const item = new BatchItem(this.batches, batch, i, kind === 1)
-      item.delivery = { entityType, key, body, reply: kind === 1 ? undefined : item, deadlineMs: t + CONTROL_TIMEOUT_MS, watch: kind === 2 ? { node: from, id } : undefined }
+      const item = new BatchItem(this.batches, batch, i, entityType, key, body, kind, from, id, t + CONTROL_TIMEOUT_MS)
       if (this.offer(shard, epoch, item, t) === 'bounce') item.bounce()
     }
     return reply
