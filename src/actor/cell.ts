@@ -163,8 +163,9 @@ export class ActorCell implements ActorContext<Message, unknown> {
   private watching: Set<ActorCell> | undefined = undefined
   private logger: Logger | undefined = undefined
   private timerApi: ActorTimers<Message> | undefined = undefined
-  private readonly onAsyncResolved = (value: unknown): void => this.asyncDone(value)
-  private readonly onAsyncRejected = (error: unknown): void => this.asyncFailed(error)
+  /** The continuations of an async handler: made once, on the first one (most actors never run any). */
+  private onAsyncResolved: ((value: unknown) => void) | undefined = undefined
+  private onAsyncRejected: ((error: unknown) => void) | undefined = undefined
 
   constructor(
     readonly system: CellRuntime,
@@ -402,6 +403,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
     if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
       this.busy = true
       this.system.busyCells++
+      this.onAsyncResolved ??= (value: unknown): void => this.asyncDone(value)
+      this.onAsyncRejected ??= (error: unknown): void => this.asyncFailed(error)
       ;(result as Promise<unknown>).then(this.onAsyncResolved, this.onAsyncRejected)
       return
     }
