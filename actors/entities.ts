@@ -418,7 +418,7 @@ class EntitiesDriver {
     if (shared.defs.size > 0) this.startTicking()
     // A node that stops (shutdown, leaving) takes its activations with it: their remote watchers hear passivated.
     ctx.onStop(() => {
-      for (const a of this.activations.values()) if (a.watchers.size > 0) this.endWatches(a, a.endReason ?? 'passivated', undefined)
+      for (const a of this.activations.values()) if (a.watchers !== undefined && a.watchers.size > 0) this.endWatches(a, a.endReason ?? 'passivated', undefined)
     })
   }
 
@@ -620,8 +620,7 @@ class EntitiesDriver {
     )
     for (let i = 0; i < msg.items.length; i++) {
       const [shard, epoch, entityType, key, body, kind, id] = msg.items[i]!
-      const item = new BatchItem(this.batches, batch, i, kind === 1)
-      item.delivery = { entityType, key, body, reply: kind === 1 ? undefined : item, deadlineMs: t + CONTROL_TIMEOUT_MS, watch: kind === 2 ? { node: from, id } : undefined }
+      const item = new BatchItem(this.batches, batch, i, entityType, key, body, kind, from, id, t + CONTROL_TIMEOUT_MS)
       if (this.offer(shard, epoch, item, t) === 'bounce') item.bounce()
     }
     return reply
@@ -687,7 +686,7 @@ class EntitiesDriver {
         ...(def.spec.supervision === undefined ? {} : { supervision: def.spec.supervision }),
       },
     )
-    const activation: Activation = { ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: new Map() }
+    const activation: Activation = { ref, type: def.type, key, shard, epoch, lastMs: this.now(), stopping: false, endReason: undefined, waiting: [], watchers: undefined }
     this.activations.add(activation)
     this.ctx.watch(ref, (t) => ({ type: 'terminated', activation, reason: t.reason, error: t.error }))
     return activation
@@ -890,31 +889,39 @@ function settleBounced(item: Inbound): void {
 
 type Handler = (message: Message, ctx: ActorContext<Message, unknown>) => unknown
 
+/** The state store of one activation (`ctx.state`): loads and saves under its epoch, with a version per save. */
+function entityState(def: EntityDef, key: string, epoch: number, store: EntityStateStore | undefined, packr: Packr, actx: ActorContext<Message>): EntityState<unknown> {
+  let version = 0
+  const name = `${def.type}/${key}`
+  return {
+    async load() {
+      if (def.spec.persistent !== true) throw new NotPersistentError(def.type)
+      if (store === undefined) throw new EntityUnavailableError(`no entity state store on this node for ${name}`)
+      const stored = await store.load(def.type, key, epoch, { signal: actx.signal })
+      if (stored === undefined) return undefined
+      version = stored.version
+      return packr.unpack(stored.value) as unknown
+    },
+    async save(value) {
+      if (def.spec.persistent !== true) throw new NotPersistentError(def.type)
+      if (store === undefined) throw new EntityUnavailableError(`no entity state store on this node for ${name}`)
+      version++
+      await store.save(def.type, key, { epoch, version, value: packr.pack(value) }, { signal: actx.signal })
+    },
+  }
+}
+
 /** The child actor of one activation: the user's handlers, its entity context, and passivation. */
 function entityActor(def: EntityDef, key: string, epoch: number, store: EntityStateStore | undefined, packr: Packr, serving: () => boolean) {
   return defineActor<Message>({
     async setup(actx) {
-      let version = 0
       const name = `${def.type}/${key}`
-      const state: EntityState<unknown> = {
-        async load() {
-          if (def.spec.persistent !== true) throw new NotPersistentError(def.type)
-          if (store === undefined) throw new EntityUnavailableError(`no entity state store on this node for ${name}`)
-          const stored = await store.load(def.type, key, epoch, { signal: actx.signal })
-          if (stored === undefined) return undefined
-          version = stored.version
-          return packr.unpack(stored.value) as unknown
-        },
-        async save(value) {
-          if (def.spec.persistent !== true) throw new NotPersistentError(def.type)
-          if (store === undefined) throw new EntityUnavailableError(`no entity state store on this node for ${name}`)
-          version++
-          await store.save(def.type, key, { epoch, version, value: packr.pack(value) }, { signal: actx.signal })
-        },
-      }
-      const extra: Record<string | symbol, unknown> = { entityType: def.type, key, epoch, state }
+      // `state` is made on first use: most activations never touch it, and every activation paid for its two functions.
+      let state: EntityState<unknown> | undefined
+      const extra: Record<string | symbol, unknown> = { entityType: def.type, key, epoch }
       const ectx = new Proxy(actx, {
         get(target, property) {
+          if (property === 'state') return (state ??= entityState(def, key, epoch, store, packr, actx))
           if (property in extra) return extra[property]
           const value: unknown = Reflect.get(target, property, target)
           return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value

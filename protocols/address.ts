@@ -18,9 +18,21 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}$/
 const GENERATED_NAME = /^\$[A-Za-z0-9_]{1,64}$/
 const NODE_ID = /^[A-Za-z0-9_.:@-]{1,128}$/
 
-/** True for a user-chosen actor name (generated names start with `$` and are reserved). */
+/**
+ * True for a user-chosen actor name (generated names start with `$` and are reserved). The same
+ * grammar as NAME, by character codes: every entity reference checks its type and key with it, and
+ * the loop costs a fraction of the regular expression's call.
+ */
 export function isValidName(name: string): boolean {
-  return NAME.test(name)
+  const n = name.length
+  if (n === 0 || n > 128) return false
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i)
+    const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95
+    // After the first character also . : @ and -.
+    if (!word && (i === 0 || !(c === 46 || c === 58 || c === 64 || c === 45))) return false
+  }
+  return true
 }
 
 /** True for a well-formed node id. */

@@ -123,7 +123,11 @@ function remotePolicies(def: ActorDef<Message>, system: boolean): Map<string, Re
 export class ActorCell implements ActorContext<Message, unknown> {
   readonly address: ActorAddress
   readonly self: ActorRefImpl<Message>
-  readonly children = new Map<string, ActorCell>()
+  /**
+   * The children, watchers, watched cells and timers are created on first use: most actors (every
+   * entity activation) never have any, and four empty collections were a third of a cell's memory.
+   */
+  children: Map<string, ActorCell> | undefined = undefined
   scheduled = false
   busy = false
   private state = STARTING
@@ -144,7 +148,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
   /** True while a handler or setup runs synchronously, so a stop it requests waits for it to return. */
   private inHandler = false
   private stopHooks: StopHook[] = []
-  private timerHandles = new Map<string, TimerHandle>()
+  private timerHandles: Map<string, TimerHandle> | undefined = undefined
   private abortController: AbortController | undefined = undefined
   private restartTimes: number[] = []
   private restartCount = 0
@@ -155,12 +159,13 @@ export class ActorCell implements ActorContext<Message, unknown> {
   private stopping: Promise<Terminated> | undefined = undefined
   private terminated: Terminated | undefined = undefined
   private waiters: Array<(t: Terminated) => void> = []
-  private readonly watchers = new Map<ActorCell, (t: Terminated) => Message>()
-  private readonly watching = new Set<ActorCell>()
+  private watchers: Map<ActorCell, (t: Terminated) => Message> | undefined = undefined
+  private watching: Set<ActorCell> | undefined = undefined
   private logger: Logger | undefined = undefined
   private timerApi: ActorTimers<Message> | undefined = undefined
-  private readonly onAsyncResolved = (value: unknown): void => this.asyncDone(value)
-  private readonly onAsyncRejected = (error: unknown): void => this.asyncFailed(error)
+  /** The continuations of an async handler: made once, on the first one (most actors never run any). */
+  private onAsyncResolved: ((value: unknown) => void) | undefined = undefined
+  private onAsyncRejected: ((error: unknown) => void) | undefined = undefined
 
   constructor(
     readonly system: CellRuntime,
@@ -210,7 +215,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
       once: (key, delayMs, message) => this.startTimer(key, delayMs, message, false),
       every: (key, intervalMs, message) => this.startTimer(key, intervalMs, message, true),
       cancel: (key) => this.cancelTimer(key),
-      has: (key) => this.timerHandles.has(key),
+      has: (key) => this.timerHandles?.has(key) === true,
     }
     return this.timerApi
   }
@@ -225,9 +230,9 @@ export class ActorCell implements ActorContext<Message, unknown> {
     if (name === undefined) name = `$${(this.childSeq++).toString(36)}`
     else assertValidName(name)
     const path = `${this.address.path}/${name}`
-    if (this.children.has(name)) throw new ActorNameTakenError(formatAddress({ node: this.address.node, path }))
+    if (this.children?.has(name) === true) throw new ActorNameTakenError(formatAddress({ node: this.address.node, path }))
     const child = new ActorCell(this.system, this, name, path, def as unknown as ActorDef<Message>, options)
-    this.children.set(name, child)
+    ;(this.children ??= new Map()).set(name, child)
     this.system.register(child)
     child.start()
     return child.self as unknown as ActorRef<C>
@@ -255,8 +260,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
       this.deliverSignal(toMessage, { address: ref.address, reason })
       return
     }
-    target.watchers.set(this, toMessage)
-    this.watching.add(target)
+    ;(target.watchers ??= new Map()).set(this, toMessage)
+    ;(this.watching ??= new Set()).add(target)
   }
 
   unwatch(ref: AnyActorRef): void {
@@ -266,8 +271,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
     }
     const target = this.system.localCell(ref)
     if (target === undefined) return
-    target.watchers.delete(this)
-    this.watching.delete(target)
+    target.watchers?.delete(this)
+    this.watching?.delete(target)
   }
 
   defer(): DeferredReply<unknown> {
@@ -398,6 +403,8 @@ export class ActorCell implements ActorContext<Message, unknown> {
     if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
       this.busy = true
       this.system.busyCells++
+      this.onAsyncResolved ??= (value: unknown): void => this.asyncDone(value)
+      this.onAsyncRejected ??= (error: unknown): void => this.asyncFailed(error)
       ;(result as Promise<unknown>).then(this.onAsyncResolved, this.onAsyncRejected)
       return
     }
@@ -460,21 +467,22 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.cancelTimer(key)
     if (this.state >= STOPPING) return
     const fire = (): void => {
-      if (periodic) this.timerHandles.set(key, this.system.env.timers.schedule(delayMs, fire))
-      else this.timerHandles.delete(key)
+      if (periodic) this.timerHandles!.set(key, this.system.env.timers.schedule(delayMs, fire))
+      else this.timerHandles!.delete(key)
       this.enqueue(message, undefined)
     }
-    this.timerHandles.set(key, this.system.env.timers.schedule(delayMs, fire))
+    ;(this.timerHandles ??= new Map()).set(key, this.system.env.timers.schedule(delayMs, fire))
   }
 
   private cancelTimer(key: string): void {
-    const handle = this.timerHandles.get(key)
+    const handle = this.timerHandles?.get(key)
     if (handle === undefined) return
     this.system.env.timers.cancel(handle)
-    this.timerHandles.delete(key)
+    this.timerHandles!.delete(key)
   }
 
   private cancelAllTimers(): void {
+    if (this.timerHandles === undefined) return
     for (const handle of this.timerHandles.values()) this.system.env.timers.cancel(handle)
     this.timerHandles.clear()
   }
@@ -637,7 +645,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.abortController?.abort(cause.kind === 'restart' ? cause.error : new ActorStoppedError(formatAddress(this.address)))
     this.abortController = undefined
     this.cancelAllTimers()
-    const children = [...this.children.values()]
+    const children = this.children === undefined ? [] : [...this.children.values()]
     if (children.length > 0) await Promise.all(children.map((child) => child.requestStop(undefined)))
     const hooks = this.stopHooks
     this.stopHooks = []
@@ -657,9 +665,9 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.cancelAllTimers()
     if (this.restartTimer !== undefined) this.system.env.timers.cancel(this.restartTimer)
     this.system.unregister(this)
-    if (this.parent !== undefined && this.parent.children.get(this.name) === this) this.parent.children.delete(this.name)
-    for (const target of this.watching) target.watchers.delete(this)
-    this.watching.clear()
+    if (this.parent?.children?.get(this.name) === this) this.parent.children.delete(this.name)
+    if (this.watching !== undefined) for (const target of this.watching) target.watchers?.delete(this)
+    this.watching = undefined
     const address = formatAddress(this.address)
     while (this.mailbox.size > 0) {
       const message = this.mailbox.shift()
@@ -675,11 +683,13 @@ export class ActorCell implements ActorContext<Message, unknown> {
     this.failures.length = 0
     const terminated: Terminated = this.stopError === undefined ? { address: this.address, reason: 'stopped' } : { address: this.address, reason: 'failed', error: this.stopError }
     this.terminated = terminated
-    for (const [watcher, toMessage] of this.watchers) {
-      watcher.watching.delete(this)
-      watcher.deliverSignal(toMessage, terminated)
-    }
-    this.watchers.clear()
+    const watchers = this.watchers
+    this.watchers = undefined
+    if (watchers !== undefined)
+      for (const [watcher, toMessage] of watchers) {
+        watcher.watching?.delete(this)
+        watcher.deliverSignal(toMessage, terminated)
+      }
     this.system.cellTerminated(this, terminated)
     const waiters = this.waiters
     this.waiters = []
@@ -694,7 +704,7 @@ export class ActorCell implements ActorContext<Message, unknown> {
       this.busy = false
       this.system.busyCells--
     }
-    for (const child of this.children.values()) child.forceStop()
+    if (this.children !== undefined) for (const child of this.children.values()) child.forceStop()
     this.finishStop()
   }
 }

@@ -5,7 +5,8 @@
  */
 import type { ReplyTarget } from './reply.js'
 
-const INITIAL_ENTRIES = 16
+/** Small: most actors (an entity activation, say) hold a message or two at a time; the buffer doubles as needed. */
+const INITIAL_ENTRIES = 4
 const STRIDE = 3
 
 export class Mailbox {

@@ -19,6 +19,17 @@ export interface ReplyTarget {
   reject(error: Error): void
 }
 
+/**
+ * The resolving functions of the promise being built (see PendingAsk's constructor): one shared
+ * executor instead of a closure (and its context) per ask.
+ */
+let capturedResolve: ((value: unknown) => void) | undefined
+let capturedReject: ((error: Error) => void) | undefined
+function capture(resolve: (value: unknown) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve
+  capturedReject = reject
+}
+
 /** One ask waiting for its reply. */
 export class PendingAsk implements ReplyTarget {
   readonly promise: Promise<unknown>
@@ -32,18 +43,19 @@ export class PendingAsk implements ReplyTarget {
   onSettle: (() => void) | undefined = undefined
   /** Monotonic time the ask times out at (what a relay that stamps deadlines reads, instead of the clock again). */
   deadlineMs = 0
-  private resolveFn!: (value: unknown) => void
-  private rejectFn!: (error: Error) => void
+  private readonly resolveFn: (value: unknown) => void
+  private readonly rejectFn: (error: Error) => void
 
   constructor(
     private readonly registry: AskRegistry,
     readonly target: ActorAddress,
     readonly timeoutMs: number,
   ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolveFn = resolve
-      this.rejectFn = reject
-    })
+    // The executor runs synchronously, so the captured functions are this promise's.
+    this.promise = new Promise(capture)
+    this.resolveFn = capturedResolve!
+    this.rejectFn = capturedReject!
+    capturedResolve = capturedReject = undefined
   }
 
   resolve(value: unknown): void {

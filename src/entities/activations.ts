@@ -26,8 +26,8 @@ export interface Activation extends Watched {
   endReason: EndReason | undefined
   /** Deliveries that arrived while it stopped; offered again once it has. */
   readonly waiting: Inbound[]
-  /** Watches of this activation: per watcher node, the watch ids that node chose. */
-  readonly watchers: Map<NodeId, Set<number>>
+  /** Watches of this activation: per watcher node, the watch ids that node chose (created with the first). */
+  watchers: Map<NodeId, Set<number>> | undefined
 }
 
 /** Longest time between two idle scans, whatever the idle times. */

@@ -136,18 +136,30 @@ export class InboundBatches {
 }
 
 /**
- * One message of a received batch: its reply target (an ask's) and its inbound verdicts, as
- * methods rather than a closure each (three closures per message were a visible share of the
- * owner's allocations).
+ * One message of a received batch: the delivery itself, its reply target (an ask's) and its
+ * inbound verdicts, as one object with methods rather than a delivery and closures (separate
+ * objects per message were a visible share of the owner's allocations).
  */
-export class BatchItem implements ReplyTarget, Inbound {
-  delivery: Delivery | undefined = undefined
+export class BatchItem implements ReplyTarget, Inbound, Delivery {
+  readonly delivery: Delivery = this
+  readonly reply: ReplyTarget | undefined
+  readonly watch: { readonly node: NodeId; readonly id: number } | undefined
   constructor(
     private readonly batches: InboundBatches,
     readonly batch: OpenBatch,
     readonly i: number,
-    readonly tell: boolean,
-  ) {}
+    readonly entityType: string,
+    readonly key: string,
+    readonly body: unknown,
+    /** 0 an ask, 1 a tell, 2 a watch by `from` under `id` (the wire's item kinds). */
+    kind: number,
+    from: NodeId,
+    id: number,
+    readonly deadlineMs: number,
+  ) {
+    this.reply = kind === 1 ? undefined : this
+    this.watch = kind === 2 ? { node: from, id } : undefined
+  }
   resolve(value: unknown): void {
     this.batches.settle(this.batch, this.i, [0, value])
   }
@@ -158,7 +170,7 @@ export class BatchItem implements ReplyTarget, Inbound {
     this.batches.settle(this.batch, this.i, BOUNCED)
   }
   accepted(): void {
-    if (this.tell) this.batches.settle(this.batch, this.i, ACCEPTED)
+    if (this.reply === undefined) this.batches.settle(this.batch, this.i, ACCEPTED)
     else this.batches.decide(this.batch, this.i)
   }
 }

@@ -26,18 +26,20 @@ export interface OutboundBatch {
  * `tellTimeoutMs` for a tell; at least 1 ms.
  */
 export function outboundBatch(batch: readonly Forward[], nowMs: number, tellTimeoutMs: number, nextId: () => number): OutboundBatch {
+  // One pass, no closures: it runs for every message sent to another peer.
   let timeoutMs = 1
-  for (const f of batch) timeoutMs = Math.max(timeoutMs, f.delivery.reply === undefined ? tellTimeoutMs : Math.max(1, f.delivery.deadlineMs - nowMs))
-  const ids = batch.map((f) => f.delivery.watch?.id ?? (f.delivery.reply === undefined ? 0 : nextId()))
-  const items = batch.map((f, i): DeliverItem => [
-    f.shard,
-    f.epoch,
-    f.delivery.entityType,
-    f.delivery.key,
-    f.delivery.watch === undefined ? f.delivery.body : null,
-    f.delivery.watch !== undefined ? 2 : f.delivery.reply === undefined ? 1 : 0,
-    ids[i]!,
-  ])
+  const n = batch.length
+  const ids = new Array<number>(n)
+  const items = new Array<DeliverItem>(n)
+  for (let i = 0; i < n; i++) {
+    const f = batch[i]!
+    const d = f.delivery
+    const tell = d.reply === undefined
+    timeoutMs = Math.max(timeoutMs, tell ? tellTimeoutMs : Math.max(1, d.deadlineMs - nowMs))
+    const id = d.watch !== undefined ? d.watch.id : tell ? 0 : nextId()
+    ids[i] = id
+    items[i] = [f.shard, f.epoch, d.entityType, d.key, d.watch === undefined ? d.body : null, d.watch !== undefined ? 2 : tell ? 1 : 0, id]
+  }
   return { items, ids, timeoutMs }
 }
 

@@ -11,9 +11,9 @@
 import { assert } from '../assert.js'
 import type { NodeId } from '../net/types.js'
 
-/** An activation as watches see it: per watcher node, the watch ids that node chose. */
+/** An activation as watches see it: per watcher node, the watch ids that node chose (no map until a first watch: most activations have none). */
 export interface Watched {
-  readonly watchers: Map<NodeId, Set<number>>
+  watchers: Map<NodeId, Set<number>> | undefined
 }
 
 /** Watches one peer may hold on this node's activations; more are refused (its memory stays bounded). */
@@ -36,8 +36,9 @@ export class OwnerWatches<A extends Watched> {
     if (watches?.has(id) === true) return true
     if ((watches?.size ?? 0) >= this.perNodeMax) return false
     if (watches === undefined) this.byNode.set(node, (watches = new Map()))
-    let ids = activation.watchers.get(node)
-    if (ids === undefined) activation.watchers.set(node, (ids = new Set()))
+    const watchers = (activation.watchers ??= new Map())
+    let ids = watchers.get(node)
+    if (ids === undefined) watchers.set(node, (ids = new Set()))
     ids.add(id)
     watches.set(id, activation)
     return true
@@ -58,6 +59,7 @@ export class OwnerWatches<A extends Watched> {
   /** `activation` ended: removes its watches and returns, per watcher node in the order they came, the ids to tell. */
   end(activation: A): Array<[NodeId, number[]]> {
     const ends: Array<[NodeId, number[]]> = []
+    if (activation.watchers === undefined) return ends
     for (const [node, set] of [...activation.watchers]) {
       const ids = [...set]
       for (const id of ids) this.remove(node, id)
@@ -72,8 +74,8 @@ export class OwnerWatches<A extends Watched> {
     if (watches === undefined || activation === undefined) return
     watches.delete(id)
     if (watches.size === 0) this.byNode.delete(node)
-    const ids = activation.watchers.get(node)
+    const ids = activation.watchers?.get(node)
     assert(ids?.delete(id) === true, 'an entity watch missing from its activation')
-    if (ids.size === 0) activation.watchers.delete(node)
+    if (ids.size === 0) activation.watchers!.delete(node)
   }
 }

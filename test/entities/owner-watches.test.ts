@@ -18,7 +18,7 @@ test('watches by node, ended per node in arrival order', () => {
     ['n1', [1, 2]],
     ['n2', [5]],
   ])
-  assert.equal(a.watchers.size, 0)
+  assert.equal(a.watchers?.size ?? 0, 0)
   assert.equal(w.holds('n1', 1), false)
 })
 
@@ -48,6 +48,6 @@ test('a watch missing from its activation trips an assertion', () => {
   const w = new OwnerWatches()
   const a = activation()
   w.add(a, 'n1', 1)
-  a.watchers.clear()
+  a.watchers?.clear()
   assert.throws(() => w.forget('n1', [1]), { name: 'AssertionFailure', message: /an entity watch missing from its activation/ })
 })
