@@ -2,7 +2,7 @@
  * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
  * gracefully and exits 0 (a second SIGINT exits at once with 130).
  */
-import { governYoungGeneration, type YoungGenerationPolicy } from '../adapters/process/young-generation.js'
+import { capYoungGeneration } from '../adapters/process/young-generation.js'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
@@ -17,15 +17,12 @@ export interface StartOptions extends RawSettings {
   readonly config?: string | undefined
 }
 
-/**
- * A peer's young generation: at most 16 MB (two semi-spaces; V8's default on 64 bits is 32 MB), and
- * trimmed after 30 s with the loop under 5% busy, if it holds over 4 MB and the heap under 64 MB.
- */
-const YOUNG_GENERATION: YoungGenerationPolicy = { capMb: 16, trimAboveMb: 4, checkEveryMs: 30_000, idleUtilization: 0.05, maxHeapMb: 64 }
+/** The young generation a peer grows to at most (two semi-spaces; V8's default on 64 bits is 32 MB). */
+const YOUNG_GENERATION_CAP_MB = 16
 
 export async function runStart(options: StartOptions): Promise<number> {
   // The peer's process is ours, as the old generation's setting in bin.mjs; DX_V8_FLAGS hands both to the operator.
-  if (process.env['DX_V8_FLAGS'] === undefined) governYoungGeneration(YOUNG_GENERATION)
+  if (process.env['DX_V8_FLAGS'] === undefined) capYoungGeneration(YOUNG_GENERATION_CAP_MB)
   const { config: configFile, ...flags } = options
   const config = resolveConfig(flags, process.env, configFile ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]

@@ -10,17 +10,9 @@
  *
  * A growth can slip past the check when several scavenges run within one long task (the check runs
  * after each, as a task): the young generation then stays at V8's own size, as without this.
- *
- * Trimming when idle (governYoungGeneration): V8 shrinks the young generation only at a full
- * collection that finds little being allocated, and an idle peer runs only scavenges, so the 16 MB a
- * peer grew to while it formed or worked stayed resident for good (half of an idle 16-peer worker's
- * anonymous memory). Once the event loop has been idle for a whole check period, one full collection
- * lets V8 shrink it (to 2 MB), and the growth factor goes back to V8's own so that work grows it
- * again up to the cap. Only for a small heap, so the collection's pause stays a few milliseconds.
  */
-import { performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
-import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { PerformanceObserver } from 'node:perf_hooks'
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 
 /** Size of the young generation (both semi-spaces) in MB. */
 export function youngGenerationMb(): number {
@@ -37,63 +29,4 @@ export function capYoungGeneration(capMb: number): () => void {
   })
   observer.observe({ entryTypes: ['gc'] })
   return () => observer.disconnect()
-}
-
-/** V8's own growth factor of the young generation, restored when a trim lets it grow again. */
-const V8_GROWTH_FACTOR = 2
-
-/** Check periods to wait after a trim that did not shrink the young generation (V8 saw too much allocation). */
-const FUTILE_TRIM_BACKOFF = 4
-
-/** When a peer's young generation is capped and trimmed. */
-export interface YoungGenerationPolicy {
-  /** Size it grows to at most, MB. */
-  readonly capMb: number
-  /** A young generation larger than this (MB) is trimmed once the process has been idle. */
-  readonly trimAboveMb: number
-  /** Length of the idleness check period, ms. */
-  readonly checkEveryMs: number
-  /** Share of a period the event loop may have been busy for the process to count as idle. */
-  readonly idleUtilization: number
-  /** Heap in use (MB) above which no trim is tried: a full collection of it would pause the loop too long. */
-  readonly maxHeapMb: number
-}
-
-/** Caps the young generation and trims it when idle; returns a function that stops both. */
-export function governYoungGeneration(policy: YoungGenerationPolicy): () => void {
-  let stopCap = capYoungGeneration(policy.capMb)
-  let previous: EventLoopUtilization = performance.eventLoopUtilization()
-  let skip = 0
-  const check = (): void => {
-    const now = performance.eventLoopUtilization()
-    const busy = performance.eventLoopUtilization(now, previous).utilization
-    previous = now
-    if (skip > 0) {
-      skip--
-      return
-    }
-    if (busy > policy.idleUtilization || youngGenerationMb() <= policy.trimAboveMb) return
-    if (getHeapStatistics().used_heap_size / 1048576 > policy.maxHeapMb) return
-    stopCap()
-    setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`)
-    fullCollection()
-    stopCap = capYoungGeneration(policy.capMb)
-    if (youngGenerationMb() > policy.trimAboveMb) skip = FUTILE_TRIM_BACKOFF
-  }
-  const timer = setInterval(check, policy.checkEveryMs).unref()
-  return () => {
-    clearInterval(timer)
-    stopCap()
-  }
-}
-
-let collector: ((options: { type: 'major' }) => void) | undefined
-
-/** One full garbage collection, through V8's gc extension (enabled on first use; only new contexts see it). */
-function fullCollection(): void {
-  if (collector === undefined) {
-    setFlagsFromString('--expose-gc')
-    collector = runInNewContext('gc') as (options: { type: 'major' }) => void
-  }
-  collector({ type: 'major' })
 }

@@ -1,10 +1,10 @@
 // Goal: a peer's young generation stops growing at the cap, which V8 cannot be given once the
 // process runs (--max-semi-space-size is read at start): the same churn grows it past the cap
-// in a process without it. Once the process is idle, the governor shrinks it, and work grows it again.
+// in a process without it.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { test } from 'node:test'
-import { capYoungGeneration, governYoungGeneration, youngGenerationMb } from '../../../src/adapters/process/young-generation.js'
+import { capYoungGeneration, youngGenerationMb } from '../../../src/adapters/process/young-generation.js'
 
 /** Short-lived objects with a few survivors, as a busy peer makes; returns the young generation's size. */
 const CHURN = `
@@ -36,36 +36,6 @@ test('the young generation grows no further than the cap', async () => {
       await new Promise((resolve) => setImmediate(resolve))
     }
     assert.ok(youngGenerationMb() <= 8, `with a cap of 8 MB: ${youngGenerationMb()} MB`)
-  } finally {
-    stop()
-  }
-})
-
-/** Churn in short tasks, as a busy peer's work comes. */
-async function churn(tasks: number): Promise<void> {
-  let keep: object[] = []
-  for (let task = 0; task < tasks; task++) {
-    for (let i = 0; i < 10_000; i++) {
-      const o = { a: i, b: 'x' + i, c: [i, i + 1] }
-      if (i % 100 === 0) keep.push(o)
-      if (keep.length > 5000) keep = []
-    }
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
-
-test('an idle process has its young generation trimmed, and work grows it again up to the cap', async () => {
-  const stop = governYoungGeneration({ capMb: 16, trimAboveMb: 4, checkEveryMs: 500, idleUtilization: 0.05, maxHeapMb: 512 })
-  try {
-    await churn(300)
-    const grown = youngGenerationMb()
-    assert.ok(grown > 4, `grown to ${grown} MB`)
-    const deadline = Date.now() + 20_000
-    while (youngGenerationMb() > 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250))
-    assert.ok(youngGenerationMb() <= 4, `idle for ${20} s: still ${youngGenerationMb()} MB`)
-    await churn(300)
-    const regrown = youngGenerationMb()
-    assert.ok(regrown > 4 && regrown <= 16, `work grows it again, within the cap: ${regrown} MB`)
   } finally {
     stop()
   }
