@@ -87,7 +87,7 @@ export class SwimPump {
 
   /** When `tick` next has work (SWIM's next deadline, or fresh load figures); undefined before joining: it waits for a peer. */
   nextTickMs(): number | undefined {
-    return this.joined ? Math.min(this.init.swim.nextDeadlineMs(), this.loadAtMs + this.init.loadEveryMs) : undefined
+    return this.joined ? pumpTickAt(this.init.swim.nextDeadlineMs(), this.loadAtMs + this.init.loadEveryMs, this.init.loadEveryMs) : undefined
   }
 
   receive(from: NodeId, message: SwimMessage, nowMs: number): SwimOut {
@@ -135,4 +135,15 @@ export class SwimPump {
     }
     return out
   }
+}
+
+/**
+ * The next tick for SWIM due at `swimDueMs` and load figures due at `loadDueMs`. Load figures wait
+ * for a SWIM tick due within one load period after them rather than get a tick of their own: taken
+ * at a probe's timeout tick, they fell due at the next one, and kept a tick 200 ms after every probe
+ * although the probe had long been answered (two wake-ups a second of an idle worker). They are
+ * late at most once by under a period; from then on they are taken at the probe ticks.
+ */
+export function pumpTickAt(swimDueMs: number, loadDueMs: number, loadEveryMs: number): number {
+  return swimDueMs <= loadDueMs + loadEveryMs ? swimDueMs : loadDueMs
 }

@@ -32,12 +32,19 @@ export class TickPace {
 
   /**
    * The delay to arm the one-shot tick timer with at `nowMs`, for work due at `dueMs` (undefined for
-   * none), or undefined when the armed timer comes soon enough. Re-arms only for an earlier tick, so
-   * a busy driver that calls this after every input does not reset its timer each time.
+   * none), or undefined when the armed timer comes soon enough. Re-arms for an earlier tick, so a busy
+   * driver that calls this after every input does not reset its timer each time; and for a later one
+   * when the work it was armed for went away (an answered probe, a settled append) and the armed
+   * timer would fire more than `fastMs` before the next work due: that tick only woke the process.
+   * Only an absolute due time moves it later, never the idle bound, which inputs would push on forever.
    */
   next(nowMs: number, dueMs: number | undefined): number | undefined {
     const at = Math.min(Math.max(dueMs ?? Infinity, nowMs + this.fastMs), nowMs + this.idleMs)
-    if (this.armedAtMs !== undefined && this.armedAtMs <= at) return undefined
+    const armed = this.armedAtMs
+    if (armed !== undefined && armed <= at) {
+      const early = dueMs !== undefined && dueMs < nowMs + this.idleMs && armed < at - this.fastMs
+      if (!early) return undefined
+    }
     this.armedAtMs = at
     return at - nowMs
   }

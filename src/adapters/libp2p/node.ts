@@ -23,6 +23,10 @@
  *   busy time. Nor a ping service: nothing here pings, and loading it cost start-up CPU. A peer of
  *   an older version whose connection monitor pings this one takes "protocol not supported" as
  *   alive (libp2p's monitor does), so mixed versions keep their connections.
+ * - No yamux keep-alive, for the same reason: its ping every 30 s on every connection (a frame each
+ *   way, and a timer re-armed per connection) woke idle peers for nothing the mesh channels'
+ *   keepalives do not already do, and it never closed a connection (yamux pings have no timeout).
+ *   An older peer's pings are still answered.
  * - Gossipsub signs every message (StrictSign). Topics carry low-rate control traffic (membership,
  *   heartbeats, elections), where a verified origin matters more than the ~0.1 ms sign/verify cost:
  *   messages are relayed, so without signatures any member could claim to be any other. Signed
@@ -138,7 +142,7 @@ export async function createMeshNode(init: MeshNodeInit): Promise<MeshNode> {
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise(init.clusterSecret === undefined ? {} : { prologueBytes: clusterPrologue(init.clusterSecret) })],
-    streamMuxers: [lazyWindowMuxer(yamux())],
+    streamMuxers: [lazyWindowMuxer(yamux({ enableKeepAlive: false }))],
     connectionProtector: () => coalescingProtector(),
     connectionManager: { dialTimeout: init.dialTimeoutMs, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_S, maxIncomingPendingConnections: MAX_INBOUND_PENDING },
     connectionMonitor: { enabled: false },
