@@ -232,7 +232,9 @@ export function executorActor(init: ExecutorInit) {
             attemptKey: checkText(item.attemptKey, 'attemptKey', 64),
           }))
           // One actor turn: no worker can start an attempt between the check and its removal.
-          return items.map(({ id, attemptKey }) => core.release(id, attemptKey))
+          const released = items.map(({ id, attemptKey }) => core.release(id, attemptKey))
+          requestFlush()
+          return released
         },
         flush: send,
       }

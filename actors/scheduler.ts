@@ -435,6 +435,8 @@ class SchedulerDriver {
       const key = checkText(r.attemptKey, 'attemptKey')
       if (sender !== undefined && this.core.attemptNode(key) !== sender) continue
       if (r.kind === 'finished') this.core.attemptFinished(id, key, checkOutcome(r.outcome), now)
+      // The holder gave the attempt up; its answer to the steal request may not have reached us (a second one changes nothing).
+      else if (r.kind === 'released') this.core.stealAnswered(key, true, now)
       else if (r.kind === 'progress' && typeof r.fraction === 'number')
         this.core.progressed(id, key, Math.min(1, Math.max(0, r.fraction)), typeof r.message === 'string' ? r.message.slice(0, 1024) : null)
     }

@@ -13,7 +13,8 @@
  *   leader change loses no result; progress reports are best effort and dropped on failure. One
  *   batch is in flight at a time.
  * - The leader may take back an attempt that is still queued (work stealing): it is removed only
- *   if no worker has started it, and the answer says which happened.
+ *   if no worker has started it, and the answer says which happened; a removal is also reported
+ *   like a result (kept until acknowledged), since the answer is lost if the leader stopped waiting.
  * - An attempt of a type that declares `resources.slots` k holds k of its pool's workers while it
  *   runs, and counts as k in the running and queued figures (capacity counts workers).
  * - The stats the node gossips (running, queued, capacity, durations) always match the pools.
@@ -140,6 +141,7 @@ export class ExecutorCore<W> {
     this.runs.delete(id)
     this.stats.queued -= pool.slots
     this.stats.released++
+    this.report({ kind: 'released', id, attemptKey })
     return true
   }
 
@@ -191,10 +193,10 @@ export class ExecutorCore<W> {
     this.sending = false
   }
 
-  /** The batch in flight was not acknowledged: its finished reports go out again, first. */
+  /** The batch in flight was not acknowledged: its finished and released reports go out again, first. */
   undelivered(batch: readonly Report[]): void {
     this.sending = false
-    this.outbox = [...batch.filter((r) => r.kind === 'finished'), ...this.outbox]
+    this.outbox = [...batch.filter((r) => r.kind !== 'progress'), ...this.outbox]
   }
 
   private report(r: Report): void {

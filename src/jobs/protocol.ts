@@ -34,6 +34,12 @@ export type WatchReply = boolean | 'expired' | { readonly outcome: JobOutcome }
 export type Report =
   | { readonly kind: 'finished'; readonly id: string; readonly attemptKey: string; readonly outcome: JobOutcome; readonly durationMs: number }
   | { readonly kind: 'progress'; readonly id: string; readonly attemptKey: string; readonly fraction: number; readonly message: string | null }
+  /**
+   * An attempt given up to the leader's steal request, told again the way results travel: the ask's
+   * answer is lost when the leader stopped waiting first (this peer was paused past the ask's
+   * timeout), and the attempt, removed here, would otherwise hold its job until its timeout.
+   */
+  | { readonly kind: 'released'; readonly id: string; readonly attemptKey: string }
 
 export type SchedulerMsg =
   /** Each job travels as its encoded job-log record, which the leader checks by decoding and appends as is. */

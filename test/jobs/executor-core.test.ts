@@ -141,9 +141,9 @@ test('release (work stealing): only an attempt still queued under that key is gi
   assert.deepEqual(core.abort('b', '1.b'), undefined, 'nothing of b is left to abort')
   core.finished(next[0]!.run, 'w1', ok, 5, false)
   assert.deepEqual(
-    core.takeBatch().map((r) => r.kind === 'finished' && r.id),
-    ['a', 'c'],
-    'the given-up attempt reports nothing',
+    core.takeBatch().map((r) => `${r.kind}:${r.id}`),
+    ['released:b', 'finished:a', 'finished:c'],
+    'the given-up attempt reports its release only, and no outcome',
   )
   // A newer attempt of a job here replaces the key: a request about the older one is refused.
   core.delivered()
@@ -162,4 +162,22 @@ test('a pool per type, no bigger per attempt than its workers, and no attempt fi
   const [start] = core.accept(assignment('a'))
   core.finished(start!.run, start!.worker, ok, 1, false)
   assert.throws(() => core.finished(start!.run, start!.worker, ok, 1, false), { name: 'AssertionFailure', message: /more attempts finished than started/ })
+})
+
+test('a release is reported like a result: sent again until acknowledged, so a steal answer the leader stopped waiting for is not lost', () => {
+  const { core } = executor(['w1'])
+  core.accept(assignment('a'))
+  core.accept(assignment('b'))
+  assert.equal(core.release('b', '1.b'), true)
+  const batch = core.takeBatch()
+  assert.deepEqual(
+    batch.map((r) => `${r.kind}:${r.id}:${r.attemptKey}`),
+    ['released:b:1.b'],
+  )
+  core.undelivered(batch)
+  assert.deepEqual(
+    core.takeBatch().map((r) => `${r.kind}:${r.id}`),
+    ['released:b'],
+    'kept after a failed delivery',
+  )
 })

@@ -401,3 +401,19 @@ test('a refused assignment is queued again without spending a retry, after ASSIG
   c.assignRefused(a.attemptKey, 30)
   assert.equal(c.attemptNode(again[0]!.attemptKey), again[0]!.node, 'a stale key does not touch the current attempt')
 })
+
+test('steal: a release the holder reports after its answer was lost (taken for a "no") still moves the job, at once', () => {
+  const { c, keys } = overcommitted(4)
+  c.dispatch(10, 0, peers(2, 2))
+  assert.equal(c.takeEffects().steal.length, 2)
+  // The holder was paused past the question's timeout: no answer counts as "no", the job stays on p0...
+  c.stealAnswered(keys.get('j3')!, false, 10 + STEAL_ANSWER_MS)
+  assert.equal(c.attemptNode(keys.get('j3')!), 'p0')
+  // ...but it had removed the attempt, and its release report (sent like a result) arrives later.
+  c.stealAnswered(keys.get('j3')!, true, 10 + STEAL_ANSWER_MS + 500)
+  assert.equal(c.attemptNode(keys.get('j3')!), undefined, 'the given-up attempt no longer holds the job')
+  c.dispatch(10 + STEAL_ANSWER_MS + 500, 0, peers(2, 2))
+  const placed = c.takeEffects().assign.filter((a) => a.spec.id === 'j3')
+  assert.equal(placed.length, 1, 'placed again without waiting for its timeout')
+  assert.equal(placed[0]!.attempt, 1, 'no retry spent')
+})

@@ -187,9 +187,10 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       for (const node of world.nodes) {
         if (node === leader) continue
         const entries = node.disk.replica.image().entries
-        const last = entries[entries.length - 1]
-        if (last === undefined || last.payload.length === 0 || !maybeSnapshotRecord(last.payload)) continue
-        const record = decodeJobRecord(last.payload)
+        // An entry holds one append, or a piece of a large one: its last record is where the copy ends.
+        const last = entries[entries.length - 1]?.payloads.at(-1)
+        if (last === undefined || last.length === 0 || !maybeSnapshotRecord(last)) continue
+        const record = decodeJobRecord(last)
         if (record.kind !== 'snapshot' || record.part >= record.parts - 1 || tried.has(record.id)) continue
         tried.add(record.id)
         left--
