@@ -223,6 +223,12 @@ async function realPeers(n: number): Promise<PeersResult> {
       const statuses = await Promise.all(peers.map((p) => p.status()))
       const victim = peers[statuses.findIndex((s) => s?.nodeId === leader!.nodeId)]!
       const survivors = peers.filter((p) => p !== victim)
+      if (values.timeline) {
+        // The lag each voter adds to its election timeout (core.ts, "Lag"), just before the kill.
+        const voters = statuses.find((s) => s?.nodeId === leader.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== leader.nodeId) ?? []
+        const lags = await Promise.all(voters.map((v) => counter(peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!, 'dx_cluster_lag_seconds')))
+        console.error(`voters' observed lag before the kill: ${lags.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')}`)
+      }
       const killedAt = performance.now()
       await victim.kill()
       const timeline = values.timeline ? watchFailover(survivors, leader.nodeId, killedAt) : undefined
