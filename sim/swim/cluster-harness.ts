@@ -31,7 +31,7 @@ export interface ClusterScaleOptions extends ScaleRunOptions {
   readonly crash?: 'worker' | 'leader'
   /**
    * Whether the crash closes the victim's connections, as a killed process does on a live host:
-   * every live node's SWIM hears it lost (SwimCore.lost) after one network delay. Default false: a
+   * every live node hears it lost (ClusterCore.lost, SwimCore.lost) after one network delay. Default false: a
    * silent host, found by probes alone.
    */
   readonly crashCloses?: boolean
@@ -174,7 +174,9 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     if (o.crashCloses !== true) return
     for (const n of live()) {
       at(loop.now + delay(), () => {
-        if (n.crashed || n.swim === undefined) return
+        if (n.crashed) return
+        n.core.lost(victim.id)
+        if (n.swim === undefined) return
         n.swim.lost(victim.id, loop.now)
         flushSwim(n)
       })

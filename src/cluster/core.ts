@@ -409,6 +409,8 @@ interface Leading {
   readonly sentAt: Map<number, number>
   /** Last time the lease was valid (or when leadership began). */
   lastLeaseMs: number
+  /** When leadership began. */
+  readonly sinceMs: number
 }
 
 export interface ClusterCoreInit {
@@ -779,7 +781,8 @@ export class ClusterCore {
   /**
    * Whether the leader's `record` goes to the workers too: when it carries the member lists, or
    * differs from the last one they got in what they read of it (epoch, configuration version,
-   * status, addresses, cluster id), or leaderToWorkersMs after that one. Workers echo no lease and
+   * status, addresses, cluster id), or leaderToWorkersMs after that one, or while this node has
+   * led for less than leaderToWorkersMs. Workers echo no lease and
    * vote in nothing, so the lease sequences and load in between are not theirs to hear; they wait
    * that much longer for their leader (leaderSlackMs).
    */
@@ -787,7 +790,11 @@ export class ClusterCore {
     const c = record.config
     const key = `${record.epoch}/${c?.epoch}/${c?.counter}/${record.status}/${record.clusterId}/${record.addresses.join(',')}`
     const last = this.toWorkers
-    if (c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
+    // A new leader's records all go to the workers for its first leaderToWorkersMs: one lost first
+    // record must not leave a worker on the old leader for a whole period (a failover is rare, so
+    // this costs a few records each time).
+    const young = this.leading !== null && nowMs - this.leading.sinceMs < this.options.leaderToWorkersMs
+    if (!young && c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
     this.toWorkers = { key, atMs: nowMs }
     return true
   }
@@ -1454,7 +1461,7 @@ export class ClusterCore {
     if (votes < this.quorum(config)) return
     // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
     assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
-    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs, sinceMs: nowMs }
     this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
