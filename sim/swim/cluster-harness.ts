@@ -271,7 +271,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       if (newLeaderMs === null && moved) newLeaderMs = loop.now - crashAt
       if (failoverMs === null) {
         let allUp = true
-        for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, loop.now) !== 'up') (allUp = false), falseNotUpAfter++
+        for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, loop.now) !== 'up') ((allUp = false), falseNotUpAfter++)
         if (moved && allUp) failoverMs = loop.now - crashAt
       }
       return failoverMs !== null && deadNotUpMs !== null

@@ -285,7 +285,9 @@ function watchFailover(survivors: Peer[], dead: string, killedAt: number): { sto
         }
       }
       const seen = [...notUp].map(([k, v]) => `${k} ${v}`).join(', ')
-      samples.push(`${Math.round(t)} ms: new leader ${count('leader')}/${n}, dead not up ${count('deadNotUp')}/${n}, all up ${count('allUp')}/${n}${seen === '' ? '' : ` (not up: ${seen})`}`)
+      samples.push(
+        `${Math.round(t)} ms: new leader ${count('leader')}/${n}, dead not up ${count('deadNotUp')}/${n}, all up ${count('allUp')}/${n}${seen === '' ? '' : ` (not up: ${seen})`}`,
+      )
       await new Promise((r) => setTimeout(r, 100))
     }
   })()

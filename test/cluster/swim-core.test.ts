@@ -331,5 +331,8 @@ test('a live member whose channel closed is not suspected: the helpers reach it'
   assert.ok(!(probed.has('c') && probed.has('d')), 'a probed c and d at once')
   assert.ok(probed.has('c') || probed.has('d') || net.sent.some((s) => s.from === 'a' && s.at === net.now && s.message.type === 'ping'), 'a probed nobody out of turn')
   net.run(net.now + 1_500)
-  assert.ok(net.sent.some((s) => s.from === 'a' && s.message.type === 'ping' && s.message.target === 'd'), 'a never probed d')
+  assert.ok(
+    net.sent.some((s) => s.from === 'a' && s.message.type === 'ping' && s.message.target === 'd'),
+    'a never probed d',
+  )
 })

@@ -126,7 +126,7 @@ test("scale: with membership 'gossip' the records each node takes in grow with N
   assert.ok(large.recordsPerNodeS > small.recordsPerNodeS * 2, `records per node per second: ${small.recordsPerNodeS} -> ${large.recordsPerNodeS}`)
 })
 
-test("scale: the leader of 50 and 200 nodes crashes (kill -9: its connections close): a new leader known to all and every other member up within 2 s, the dead one seen not up within 1.2 s", () => {
+test('scale: the leader of 50 and 200 nodes crashes (kill -9: its connections close): a new leader known to all and every other member up within 2 s, the dead one seen not up within 1.2 s', () => {
   for (const nodes of [50, 200]) {
     for (const seed of [1, 2]) {
       const closed = runClusterScale({ nodes, seed, membership: 'swim', crash: 'leader', crashCloses: true })
