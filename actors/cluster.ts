@@ -8,8 +8,8 @@
  * on the direct protocol SWIM_PROTOCOL: it joins once it has a peer (a founder at once), exchanges
  * full state with every newly connected peer SWIM does not know, has SWIM probe at once a peer
  * whose connection closed (a crashed process closes its connections; the core then stops adding
- * the lag to its wait for that peer if it is the leader, ClusterCore.lost), ticks it with the cluster's timer,
- * gives it this node's load figures every probe period, and hands it to the cluster core as the
+ * the lag to its wait for that peer if it is the leader, ClusterCore.lost), ticks it with the
+ * cluster's timer, gives it this node's load figures every probe period, and hands it to the cluster core as the
  * liveness source of workers. A voter's records then go point to point to the other voters on
  * CLUSTER_RECORD_PROTOCOL, where the core says so ("Election traffic" in src/cluster/core.ts).
  *

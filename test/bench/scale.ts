@@ -284,9 +284,17 @@ function watchFailover(survivors: Peer[], dead: string, killedAt: number): { sto
           notUp.set(key, (notUp.get(key) ?? 0) + 1)
         }
       }
-      const seen = [...notUp].map(([k, v]) => `${k} ${v}`).join(', ')
+      // Whom each survivor names as leader, by its own role there.
+      const named = new Map<string, number>()
+      for (const s of statuses) {
+        if (s === undefined) continue
+        const role = s.members.find((m) => m.nodeId === s.nodeId)?.role
+        const key = `${String(role)}->${s.leader === null ? 'none' : s.leader.nodeId === dead ? 'dead' : `${s.leader.nodeId.slice(-4)}@${s.leader.epoch}`}`
+        named.set(key, (named.get(key) ?? 0) + 1)
+      }
+      const seen = [...notUp, ...[...named].map(([k, v]) => [`leader ${k}`, v] as const)].map(([k, v]) => `${k} ${v}`).join(', ')
       samples.push(
-        `${Math.round(t)} ms: new leader ${count('leader')}/${n}, dead not up ${count('deadNotUp')}/${n}, all up ${count('allUp')}/${n}${seen === '' ? '' : ` (not up: ${seen})`}`,
+        `${Math.round(t)} ms: new leader ${count('leader')}/${n}, dead not up ${count('deadNotUp')}/${n}, all up ${count('allUp')}/${n}${seen === '' ? '' : ` (${seen})`}`,
       )
       await new Promise((r) => setTimeout(r, 100))
     }

@@ -268,10 +268,10 @@ export class SwimCore {
   /**
    * The transport lost its channel to `id` (the connection closed): evidence that it may have
    * crashed, not proof. A live member is probed at once if no probe is under way, else next,
-   * through the k helpers without waiting for the direct ack, so a crash is suspected within one period instead of whenever the
-   * walk reaches it. One probe at a time as always, so a burst of closed channels (this node's own
-   * network failing) costs no more messages than the walk, and Lifeguard's health score still
-   * stretches the periods of a node whose probes keep failing.
+   * through the k helpers without waiting for the direct ack, so a crash is suspected within one
+   * period instead of whenever the walk reaches it. One probe at a time as always, so a burst of
+   * closed channels (this node's own network failing) costs no more messages than the walk, and
+   * Lifeguard's health score still stretches the periods of a node whose probes keep failing.
    */
   lost(id: string, nowMs: number): void {
     const m = this.members.get(id)
