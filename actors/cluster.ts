@@ -6,8 +6,10 @@
  *
  * With membership 'swim' (ClusterOptions.membership) it also runs a SWIM core (src/cluster/swim/)
  * on the direct protocol SWIM_PROTOCOL: it joins once it has a peer (a founder at once), exchanges
- * full state with every newly connected peer SWIM does not know, ticks it with the cluster's timer,
- * gives it this node's load figures every probe period, and hands it to the cluster core as the
+ * full state with every newly connected peer SWIM does not know, has SWIM probe at once a peer
+ * whose connection closed (a crashed process closes its connections; the core then stops adding
+ * the lag to its wait for that peer if it is the leader, ClusterCore.lost), ticks it with the
+ * cluster's timer, gives it this node's load figures every probe period, and hands it to the cluster core as the
  * liveness source of workers. A voter's records then go point to point to the other voters on
  * CLUSTER_RECORD_PROTOCOL, where the core says so ("Election traffic" in src/cluster/core.ts).
  *
@@ -61,6 +63,7 @@ export type ClusterMsg =
   | { type: 'record'; record: MemberRecord }
   | { type: 'swim'; from: NodeId; message: SwimMessage }
   | { type: 'met'; peer: NodeId }
+  | { type: 'lost'; peer: NodeId }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
   /** Removes a down member; a node that does not lead forwards it once (`forwarded`) to the leader it knows. */
@@ -118,7 +121,7 @@ export function clusterActor(init: ClusterActorInit) {
     // (which checks that a record comes from the node it describes), views and leave from its own
     // assembly. A removal by hand is forwarded to the leader by the member whose API was asked, so
     // it may come from an admitted member (voter or worker), and from nobody else.
-    remote: { tick: 'never', record: 'never', swim: 'never', met: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
+    remote: { tick: 'never', record: 'never', swim: 'never', met: 'never', lost: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
     async setup(ctx) {
       const { network, handle } = init
       const clock = ctx.env.clock
@@ -180,14 +183,11 @@ export function clusterActor(init: ClusterActorInit) {
           const message = pump.decode(payload)
           if (message !== undefined) ctx.self.tell({ type: 'swim', from, message })
         })
-        const offPeers = network.onPeerChange((peer, connected) => {
-          if (connected) ctx.self.tell({ type: 'met', peer })
-        })
-        ctx.onStop(() => {
-          offPeers()
-          network.unhandle(SWIM_PROTOCOL)
-        })
+        ctx.onStop(() => network.unhandle(SWIM_PROTOCOL))
       }
+      // New peers meet SWIM; closed connections speed up both SWIM's probe and the wait for a leader (lost).
+      const offPeers = network.onPeerChange((peer, connected) => ctx.self.tell(connected ? { type: 'met', peer } : { type: 'lost', peer }))
+      ctx.onStop(offPeers)
       /** Sends what SWIM produced; SWIM's state changed, so the snapshot reads it again. */
       const sendSwim = (out: SwimOut): void => {
         for (const { type, error } of out.oversize) ctx.log.warn('a SWIM message exceeds its size limit', { type, error })
@@ -320,6 +320,12 @@ export function clusterActor(init: ClusterActorInit) {
           if (pump === undefined) return
           sendSwim(pump.met(msg.peer))
           publish()
+          rearm()
+        },
+        async lost(msg) {
+          core.lost(msg.peer)
+          if (pump !== undefined) sendSwim(pump.lost(msg.peer, clock.monotonicMs()))
+          await flush()
           rearm()
         },
         view: () => core.view(clock.monotonicMs()),

@@ -2,7 +2,8 @@
  * The cluster at scale in the simulator: N nodes each running the real cluster core
  * (src/cluster/core.ts) and, with membership 'swim', the real SWIM core as its liveness source,
  * on a lossy, delayed network in virtual time. n0 founds; the others join over a window; then a
- * steady window measures the cost per node; then one worker crashes.
+ * steady window measures the cost per node; then one worker crashes (or, with crash 'leader', the
+ * leader: the failover as the real-peer bench counts it, and its phases).
  *
  * What it models and what not. Records go to every other node (gossipsub delivers each to each
  * subscriber once; its mesh forwarding is not modelled), or, when the core names who needs them
@@ -26,6 +27,26 @@ export interface ClusterScaleOptions extends ScaleRunOptions {
   readonly membership: 'gossip' | 'swim'
   /** Cluster core options besides membership. */
   readonly options?: Partial<ClusterOptions>
+  /** Who crashes after the steady window: a worker (default), or the leader (then `failover` is measured). */
+  readonly crash?: 'worker' | 'leader'
+  /**
+   * Whether the crash closes the victim's connections, as a killed process does on a live host:
+   * every live node hears it lost (ClusterCore.lost, SwimCore.lost) after one network delay. Default false: a
+   * silent host, found by probes alone.
+   */
+  readonly crashCloses?: boolean
+}
+
+/** After the leader's crash, virtual ms until: */
+export interface FailoverTimes {
+  /** every live node saw it other than up; */
+  readonly deadNotUpMs: number | null
+  /** every live node named one and the same new leader; */
+  readonly newLeaderMs: number | null
+  /** that, and every live node saw every other up (what `npm run bench -- scale` counts as failover). */
+  readonly failoverMs: number | null
+  /** Times some live node saw another live one other than up, sampled every 50 ms until failoverMs. */
+  readonly falseNotUp: number
 }
 
 export interface ClusterScaleResult {
@@ -33,8 +54,10 @@ export interface ClusterScaleResult {
   readonly membership: 'gossip' | 'swim'
   /** Virtual ms until every node is up, all agree on one leader, and every node sees every other up; null if never. */
   readonly formationMs: number | null
-  /** Virtual ms from the crash of a worker until every live node sees it down; null if never. */
+  /** Virtual ms from the crash of a worker until every live node sees it down; null if never (or the leader crashed). */
   readonly convergenceMs: number | null
+  /** With crash 'leader', after formation. */
+  readonly failover?: FailoverTimes
   /** Virtual ms from the crash until the first node saw it suspect or down. */
   readonly detectionMs: number | null
   /** Distinct (leader, epoch) pairs the nodes agreed on from formation to the end: 1 when the leader stayed. */
@@ -146,6 +169,19 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   }
 
   const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
+  const crash = (victim: SimNode): void => {
+    victim.crashed = true
+    if (o.crashCloses !== true) return
+    for (const n of live()) {
+      at(loop.now + delay(), () => {
+        if (n.crashed) return
+        n.core.lost(victim.id)
+        if (n.swim === undefined) return
+        n.swim.lost(victim.id, loop.now)
+        flushSwim(n)
+      })
+    }
+  }
   const agreedLeader = (): string | null => {
     let key: string | null = null
     for (const n of live()) {
@@ -217,12 +253,39 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
 
   let convergenceMs: number | null = null
   let detectionMs: number | null = null
-  if (formedAt !== null) {
+  let failover: FailoverTimes | undefined
+  const current = formedAt === null ? undefined : byId.get(agreedLeader()?.split('@')[0] ?? '')
+  if (o.crash === 'leader' && current !== undefined) {
+    const leaderNode = current
+    crash(leaderNode)
+    const crashAt = loop.now
+    let deadNotUpMs: number | null = null
+    let newLeaderMs: number | null = null
+    let failoverMs: number | null = null
+    let falseNotUpAfter = 0
+    const done = (): boolean => {
+      const alive = live()
+      if (deadNotUpMs === null && alive.every((n) => n.core.memberState(leaderNode.id, loop.now) !== 'up')) deadNotUpMs = loop.now - crashAt
+      const l = agreedLeader()
+      const moved = l !== null && !l.startsWith(`${leaderNode.id}@`)
+      if (newLeaderMs === null && moved) newLeaderMs = loop.now - crashAt
+      if (failoverMs === null) {
+        let allUp = true
+        for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, loop.now) !== 'up') ((allUp = false), falseNotUpAfter++)
+        if (moved && allUp) failoverMs = loop.now - crashAt
+      }
+      return failoverMs !== null && deadNotUpMs !== null
+    }
+    runUntil(crashAt + waitMs, done, 50)
+    failover = { deadNotUpMs, newLeaderMs, failoverMs, falseNotUp: falseNotUpAfter }
+    const l = agreedLeader()
+    if (l !== null) leaders.add(l)
+  } else if (formedAt !== null) {
     const voters = new Set(nodes[0]!.core.currentConfig?.members ?? [])
     const workers = nodes.filter((n) => !voters.has(n.id) && n.id !== leaderId)
     const victim = workers[Math.floor(rng.next() * workers.length)]
     if (victim !== undefined) {
-      victim.crashed = true
+      crash(victim)
       const crashAt = loop.now
       const seen = (state: (s: string) => boolean) => (): boolean => live().every((n) => state(n.core.memberState(victim.id, loop.now)))
       const first = (): boolean => live().some((n) => n.core.memberState(victim.id, loop.now) !== 'up')
@@ -244,6 +307,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     formationMs: formedAt,
     convergenceMs,
     detectionMs,
+    ...(failover === undefined ? {} : { failover }),
     leaders: leaders.size,
     recordsPerNodeS,
     recordsPerWorkerS,

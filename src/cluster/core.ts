@@ -243,7 +243,9 @@
  * and the check quorum decide only when a node campaigns or stops announcing, never who may win
  * (rules 1, 4 and 7 are unchanged). The cost is liveness: under lag a dead leader is replaced up to
  * LAG_MAX_LEASES leases later; once the lag is gone the waits return to normal within
- * LAG_MAX_LEASES·leaseMs/LAG_DECAY (60 s).
+ * LAG_MAX_LEASES·leaseMs/LAG_DECAY (60 s). A follower whose connection to its leader closed after
+ * the leader's last lease sequence (`lost`: a killed process closes its connections, a stalled one
+ * keeps them) waits leaseMs·(1+drift) without the lag, as rule 5 alone requires.
  *
  * ## Tick pace
  * `tick` evaluates timeouts, leases and the phi detectors, which need a fine grain while elections
@@ -407,6 +409,8 @@ interface Leading {
   readonly sentAt: Map<number, number>
   /** Last time the lease was valid (or when leadership began). */
   lastLeaseMs: number
+  /** When leadership began. */
+  readonly sinceMs: number
 }
 
 export interface ClusterCoreInit {
@@ -477,6 +481,8 @@ export class ClusterCore {
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
   private lagMs = 0
   private lagAtMs = 0
+  /** The connection to the leader this node follows closed after its last new lease sequence ("Lag": no stall to wait out). */
+  private leaderLost = false
   /** When `tick` last ran: a longer gap than a gossip interval is a stall of this node's own event loop. */
   private lastTickMs: number | undefined
   /**
@@ -775,7 +781,8 @@ export class ClusterCore {
   /**
    * Whether the leader's `record` goes to the workers too: when it carries the member lists, or
    * differs from the last one they got in what they read of it (epoch, configuration version,
-   * status, addresses, cluster id), or leaderToWorkersMs after that one. Workers echo no lease and
+   * status, addresses, cluster id), or leaderToWorkersMs after that one, or while this node has
+   * led for less than leaderToWorkersMs. Workers echo no lease and
    * vote in nothing, so the lease sequences and load in between are not theirs to hear; they wait
    * that much longer for their leader (leaderSlackMs).
    */
@@ -783,7 +790,11 @@ export class ClusterCore {
     const c = record.config
     const key = `${record.epoch}/${c?.epoch}/${c?.counter}/${record.status}/${record.clusterId}/${record.addresses.join(',')}`
     const last = this.toWorkers
-    if (c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
+    // A new leader's records all go to the workers for its first leaderToWorkersMs: one lost first
+    // record must not leave a worker on the old leader for a whole period (a failover is rare, so
+    // this costs a few records each time).
+    const young = this.leading !== null && nowMs - this.leading.sinceMs < this.options.leaderToWorkersMs
+    if (!young && c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
     this.toWorkers = { key, atMs: nowMs }
     return true
   }
@@ -915,6 +926,7 @@ export class ClusterCore {
       follows: this.support === null ? null : { leader: this.support.leader, epoch: this.support.epoch },
       leaderHeardMs: this.leaderHeardMs,
       leaderSlackMs: this.leaderSlackMs(),
+      leaderLost: this.leaderLost,
       lag: { ms: this.lagMs, atMs: this.lagAtMs },
       timing: this.options,
       peers: this.publishedPeers,
@@ -1306,7 +1318,19 @@ export class ClusterCore {
    * votes or campaigns: at least leaseMs·(1+drift) (rule 5), plus the observed lag.
    */
   private electionTimeoutMs(nowMs: number): number {
-    return electionTimeoutMs(this.options, this.lag(nowMs))
+    return electionTimeoutMs(this.options, this.leaderLost ? 0 : this.lag(nowMs))
+  }
+
+  /**
+   * The network closed its connection to `id`. If that is the leader this node follows, silent
+   * since its last lease sequence, it is not lagging: a process that stalls keeps its connections
+   * (peers close a silent one only after the transport's idle timeout, 20 s, far beyond the lag's
+   * cap), a killed one closes them at once. So the wait for it drops the lag ("Lag") and stays
+   * leaseMs·(1+drift) from its last sequence: rule 5 holds whatever the connection says, and a
+   * record with a new sequence (a reconnection) restores the lag.
+   */
+  lost(id: NodeId): void {
+    if (id !== this.self && this.leading === null && this.support?.leader === id) this.leaderLost = true
   }
 
   /**
@@ -1437,7 +1461,7 @@ export class ClusterCore {
     if (votes < this.quorum(config)) return
     // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
     assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
-    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs }
+    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs, sinceMs: nowMs }
     this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
@@ -1462,6 +1486,7 @@ export class ClusterCore {
     if (before !== null && before.leader === record.node && before.epoch === record.epoch && record.leaderSeq <= before.seq) return
     this.support = { leader: record.node, epoch: record.epoch, seq: record.leaderSeq }
     this.leaderHeardMs = nowMs
+    this.leaderLost = false
     this.preVote = null
     // Echo at once: the leader's lease runs from when it sent this sequence, and waiting for our next
     // periodic record would spend up to a gossip interval of it. It replaces that record (takeReady

@@ -64,6 +64,8 @@ export interface ClusterSnapshot {
   /** The leader this node follows, and when it last heard a new lease sequence from it. */
   readonly follows: { readonly leader: NodeId; readonly epoch: number } | null
   readonly leaderHeardMs: number
+  /** The connection to that leader closed since: its wait drops the lag (ClusterCore.lost). */
+  readonly leaderLost: boolean
   /** How much longer than the election timeout this node waits for its leader (a worker under 'swim' hears it less often). */
   readonly leaderSlackMs: number
   /** The observed lag's last sample and when it was taken (ClusterCore "Lag"). */
@@ -102,7 +104,7 @@ export function electionTimeoutMs(timing: SnapshotTiming, lagMs: number): number
 export function leaderAt(s: ClusterSnapshot, nowMs: number): LeaderView | null {
   if (s.leadingEpoch !== null) return { nodeId: s.self, epoch: s.leadingEpoch }
   if (s.follows === null) return null
-  const lag = lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, nowMs)
+  const lag = s.leaderLost ? 0 : lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, nowMs)
   return nowMs - s.leaderHeardMs <= electionTimeoutMs(s.timing, lag) + s.leaderSlackMs ? { nodeId: s.follows.leader, epoch: s.follows.epoch } : null
 }
 

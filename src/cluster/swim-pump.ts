@@ -103,6 +103,13 @@ export class SwimPump {
     return this.flush()
   }
 
+  /** A connection closed: SWIM probes that peer out of turn (SwimCore.lost). */
+  lost(peer: NodeId, nowMs: number): SwimOut {
+    if (!this.joined) return NOTHING
+    this.init.swim.lost(peer, nowMs)
+    return this.flush()
+  }
+
   leave(): void {
     if (this.joined) this.init.swim.leave()
   }

@@ -17,7 +17,9 @@
  *   virtual second. `sim_nodes` and `sim_convergence_s` come from its largest run.
  * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
  * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
- * `--peer-args="..."` passes more options to every peer. Prints one JSON object on the last line.
+ * `--peer-args="..."` passes more options to every peer; `--timeline` prints where the failover's time
+ * went (per survivor: when it named the new leader, saw the dead one not up, saw all others up).
+ * Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -47,6 +49,8 @@ const { values } = parseArgs({
     bin: { type: 'string' },
     /** More `distributex start` arguments for every peer, space-separated (`--peer-args="--lease-ms 3000"`). */
     'peer-args': { type: 'string', default: '' },
+    /** After the kill, polls every survivor's /status each 100 ms and prints when each phase of the failover ended. */
+    timeline: { type: 'boolean', default: false },
   },
 })
 const N = Number(values.peers)
@@ -219,8 +223,15 @@ async function realPeers(n: number): Promise<PeersResult> {
       const statuses = await Promise.all(peers.map((p) => p.status()))
       const victim = peers[statuses.findIndex((s) => s?.nodeId === leader!.nodeId)]!
       const survivors = peers.filter((p) => p !== victim)
+      if (values.timeline) {
+        // The lag each voter adds to its election timeout (core.ts, "Lag"), just before the kill.
+        const voters = statuses.find((s) => s?.nodeId === leader.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== leader.nodeId) ?? []
+        const lags = await Promise.all(voters.map((v) => counter(peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!, 'dx_cluster_lag_seconds')))
+        console.error(`voters' observed lag before the kill: ${lags.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')}`)
+      }
       const killedAt = performance.now()
       await victim.kill()
+      const timeline = values.timeline ? watchFailover(survivors, leader.nodeId, killedAt) : undefined
       try {
         await waitFor(
           () => formed(survivors, n - 1),
@@ -233,12 +244,76 @@ async function realPeers(n: number): Promise<PeersResult> {
         console.error(`no failover within 60 s: ${await census(survivors)}`)
       }
       console.error(`failover: ${result.failover_ms ?? 'none'} ms`)
+      if (timeline !== undefined) console.error(await timeline.stop())
     }
   } finally {
     await Promise.all(peers.map((p) => p.kill()))
     await rm(dir, { recursive: true, force: true })
   }
   return result
+}
+
+/** When each survivor first (and for good) named a leader other than `dead`, saw `dead` not up, and saw every survivor up. */
+function watchFailover(survivors: Peer[], dead: string, killedAt: number): { stop: () => Promise<string> } {
+  const n = survivors.length
+  const phases = ['leader', 'deadNotUp', 'allUp'] as const
+  const at = survivors.map(() => ({ leader: null, deadNotUp: null, allUp: null }) as Record<(typeof phases)[number], number | null>)
+  const samples: string[] = []
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now() - killedAt
+      const statuses = await Promise.all(survivors.map((p) => p.status()))
+      for (const [i, s] of statuses.entries()) {
+        if (s === undefined) continue
+        const states = new Map(s.members.map((m) => [m.nodeId, m.state]))
+        const now = {
+          leader: s.leader !== null && s.leader.nodeId !== dead,
+          deadNotUp: states.get(dead) !== 'up',
+          allUp: statuses.every((o) => o === undefined || states.get(o.nodeId) === 'up'),
+        }
+        for (const phase of phases) at[i]![phase] = now[phase] ? (at[i]![phase] ?? Math.round(t)) : null
+      }
+      const count = (phase: (typeof phases)[number]): number => at.filter((a) => a[phase] !== null).length
+      // Survivors seen not up, by the role the observer gives them and their state there.
+      const notUp = new Map<string, number>()
+      for (const s of statuses) {
+        for (const m of s?.members ?? []) {
+          if (m.nodeId === dead || m.state === 'up') continue
+          const key = `${m.nodeId === s!.nodeId ? 'self' : String(m.role)}:${m.state}`
+          notUp.set(key, (notUp.get(key) ?? 0) + 1)
+        }
+      }
+      // Whom each survivor names as leader, by its own role there.
+      const named = new Map<string, number>()
+      for (const s of statuses) {
+        if (s === undefined) continue
+        const role = s.members.find((m) => m.nodeId === s.nodeId)?.role
+        const key = `${String(role)}->${s.leader === null ? 'none' : s.leader.nodeId === dead ? 'dead' : `${s.leader.nodeId.slice(-4)}@${s.leader.epoch}`}`
+        named.set(key, (named.get(key) ?? 0) + 1)
+      }
+      const seen = [...notUp, ...[...named].map(([k, v]) => [`leader ${k}`, v] as const)].map(([k, v]) => `${k} ${v}`).join(', ')
+      samples.push(
+        `${Math.round(t)} ms: new leader ${count('leader')}/${n}, dead not up ${count('deadNotUp')}/${n}, all up ${count('allUp')}/${n}${seen === '' ? '' : ` (${seen})`}`,
+      )
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })()
+  const summary = (phase: (typeof phases)[number]): string => {
+    const xs = at.map((a) => a[phase]).filter((x): x is number => x !== null)
+    xs.sort((a, b) => a - b)
+    return xs.length === 0 ? `${phase}: none` : `${phase}: first ${xs[0]} ms, median ${xs[xs.length >> 1]} ms, last ${xs.at(-1)} ms (${xs.length}/${n})`
+  }
+  return {
+    /** Keeps watching, for at most 10 s, until every survivor reached every phase. */
+    async stop() {
+      const until = performance.now() + 10_000
+      while (performance.now() < until && at.some((a) => phases.some((p) => a[p] === null))) await new Promise((r) => setTimeout(r, 100))
+      running = false
+      await loop
+      return [...samples, ...phases.map(summary)].join('\n')
+    },
+  }
 }
 
 function mean(xs: number[]): number {

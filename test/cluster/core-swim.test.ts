@@ -249,3 +249,28 @@ test("with 'swim', a worker's state change (a leave) still goes out, rate limite
   const n0 = cores[0]!
   assert.equal(n0.memberState('w2', 4500), 'leaving')
 })
+
+test("with 'swim', a new leader sends all its records to the workers for its first leaderToWorkersMs, so one lost record does not hold a worker on the dead leader", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const old = cores.find((c) => c.holdsLease(3000))!
+  let since: number | undefined
+  let successor: string | undefined
+  const toWorkers: number[] = []
+  run(cores, 3000, 4000, new Set([old.self]), undefined, (self, to, now) => {
+    if (self === old.self || !VOTERS.includes(self)) return
+    const heir = cores.find((c) => c.self === self)!
+    if (heir.leaderEpoch === null) return
+    successor ??= self
+    since ??= now
+    if (self === successor && to!.includes(WORKERS[0]!)) toWorkers.push(now - since)
+  })
+  assert.ok(since !== undefined, 'nobody took over')
+  const early = toWorkers.filter((t) => t < 1000)
+  const late = toWorkers.filter((t) => t >= 1000)
+  // Gossip interval 100 ms: about ten records in the first second, all to the workers too; then once a second.
+  assert.ok(early.length >= 8, `to the workers in the first second: at ${early.join(', ')}`)
+  assert.ok(late.length >= 1 && late.length <= 3, `then once a second: at ${late.join(', ')}`)
+})

@@ -638,3 +638,51 @@ test('assertions: a configuration change of two voters at once (the private appl
   assert.throws(() => leader.applyConfig(config, ['n0', 'x', 'y'], []), { name: 'AssertionFailure', message: /configuration change of 4 voters at once: n0,n1,n2 -> n0,x,y/ })
   assert.equal(leader.config, config, 'the configuration stays')
 })
+
+/** Three voters with n0 leading, then n0's records delayed once by `stallMs` so that the followers observe lag. */
+function lagged(stallMs: number): Gossip {
+  const g = new Gossip(MEMBERS.map((m) => core(m, MEMBERS)))
+  g.run(2_000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  g.blocked.add('n0>n1').add('n0>n2')
+  g.run(stallMs)
+  g.blocked.clear()
+  g.run(300)
+  assert.deepEqual(g.leaders(), ['n0'])
+  return g
+}
+
+test('a follower whose connection to its leader closed waits out the lease without the observed lag, not less', () => {
+  const elected: number[] = []
+  for (const closes of [false, true]) {
+    const g = lagged(400)
+    assert.ok(g.node('n1').lag(g.nowMs) > 200, `lag ${g.node('n1').lag(g.nowMs)}`)
+    g.down.add('n0')
+    const lastHeard = g.nowMs // the crash
+    if (closes) for (const id of ['n1', 'n2']) g.node(id).lost('n0')
+    while (g.leaders().length === 0 && g.nowMs < lastHeard + 5_000) g.run(10)
+    elected.push(g.nowMs - lastHeard)
+    // Rule 5 still holds: nobody leads before leaseMs·(1+drift) from the last record (at most a gossip interval before the crash).
+    assert.ok(g.nowMs - lastHeard >= OPTIONS.leaseMs! * 1.02 - OPTIONS.gossipIntervalMs!, `elected ${g.nowMs - lastHeard} ms after the crash`)
+  }
+  assert.ok(elected[1]! < elected[0]! - 150, `with the closed connection ${elected[1]} ms, without ${elected[0]} ms`)
+})
+
+test('a closed connection to a leader that still reaches its followers changes nothing', () => {
+  const g = lagged(400)
+  const epoch = g.node('n1').leader(g.nowMs)?.epoch
+  for (const id of ['n1', 'n2']) g.node(id).lost('n0')
+  // Its next record restores the wait with the lag; it keeps leading.
+  g.run(3_000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  assert.equal(g.node('n1').leader(g.nowMs)?.epoch, epoch)
+  // A node that is not the followed leader is no reason to hurry.
+  g.node('n1').lost('n2')
+  g.node('n2').lost('n1')
+  g.down.add('n0')
+  const at = g.nowMs
+  const lag = Math.min(g.node('n1').lag(at), g.node('n2').lag(at))
+  assert.ok(lag > 150, `lag ${lag}`)
+  while (g.leaders().length === 0 && g.nowMs < at + 5_000) g.run(10)
+  assert.ok(g.nowMs - at >= OPTIONS.leaseMs! * 1.02 - OPTIONS.gossipIntervalMs! + lag - 50, `elected ${g.nowMs - at} ms after, lag ${lag}`)
+})

@@ -279,3 +279,60 @@ test('a member admitted by the configuration is probed and corrected; a known on
   net.core('a').admit('c', net.now)
   assert.equal(net.core('a').member('c')?.status, 'dead')
 })
+
+test('a crashed member whose channels closed is suspected by each of its peers within one period, and confirmed', () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `n${String(i).padStart(2, '0')}`)
+  const net = new Net(ids, { probeIntervalMs: 500, probeTimeoutMs: 200 })
+  net.form()
+  net.run(3_000)
+  const victim = 'n05'
+  net.down.add(victim)
+  const crashAt = net.now
+  for (const id of ids) if (id !== victim) net.core(id).lost(victim, net.now)
+  net.flush()
+  net.run(crashAt + 600)
+  for (const id of ids) {
+    if (id === victim) continue
+    const suspect = net.eventsAbout(id, victim, 'suspect')[0]
+    assert.ok(suspect !== undefined && suspect.at - crashAt <= 510, `${id} suspected ${victim} ${suspect === undefined ? 'never' : `after ${suspect.at - crashAt} ms`}`)
+  }
+  // Every peer's own suspicion confirms the others': dead at the minimum timeout, 4 · log10(12) · 500 ≈ 2.16 s after.
+  net.run(crashAt + 3_200)
+  for (const id of ids) if (id !== victim) assert.equal(net.core(id).member(victim)?.status, 'dead', `${id} sees ${victim} ${net.core(id).member(victim)?.status}`)
+  // Without the closed channels (a silent host), the walk alone is slower.
+  const silent = new Net(ids, { probeIntervalMs: 500, probeTimeoutMs: 200 })
+  silent.form()
+  silent.run(3_000)
+  silent.down.add(victim)
+  silent.run(3_000 + 600)
+  assert.ok(ids.filter((id) => id !== victim && silent.core(id).member(victim)?.status === 'suspect').length < ids.length - 1)
+})
+
+test('a live member whose channel closed is not suspected: the helpers reach it', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e']
+  const net = new Net(ids)
+  net.form()
+  net.run(3_000)
+  // a's link to b is gone (its connection closed), b itself is fine.
+  net.block('a', 'b')
+  net.core('a').lost('b', net.now)
+  net.flush()
+  const pingReqs = net.sent.filter((s) => s.from === 'a' && s.message.type === 'ping-req' && s.message.target === 'b' && s.at === net.now)
+  assert.ok(pingReqs.length >= 1, 'a asked no helper at once')
+  net.run(10_000)
+  for (const id of ids) assert.deepEqual(net.eventsAbout(id, 'b', 'suspect'), [], `${id} suspected b`)
+  assert.equal(net.core('a').healthScore, 0)
+  // Only members alive are probed out of turn; a second closed channel while a probe runs waits for it.
+  net.core('a').lost('zz', net.now)
+  net.core('a').lost('c', net.now)
+  net.core('a').lost('d', net.now)
+  net.flush()
+  const probed = new Set(net.sent.filter((s) => s.from === 'a' && s.at === net.now && s.message.type === 'ping').map((s) => (s.message.type === 'ping' ? s.message.target : '')))
+  assert.ok(!(probed.has('c') && probed.has('d')), 'a probed c and d at once')
+  assert.ok(probed.has('c') || probed.has('d') || net.sent.some((s) => s.from === 'a' && s.at === net.now && s.message.type === 'ping'), 'a probed nobody out of turn')
+  net.run(net.now + 1_500)
+  assert.ok(
+    net.sent.some((s) => s.from === 'a' && s.message.type === 'ping' && s.message.target === 'd'),
+    'a never probed d',
+  )
+})

@@ -6,7 +6,8 @@
 // harness (sim/swim/cluster-harness.ts): formation, a worker's crash seen by all, one leader
 // throughout, records and bytes per node per second flat between 50 and 200, unlike 'gossip', and
 // workers spared the voters' election traffic (at most 10 records a second; 24 when every voter's
-// 4 a second reached them).
+// 4 a second reached them); and the leader's crash at 50 and 200 nodes, with its connections
+// closing (kill -9) and without (a silent host).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runSimulation, type SimOptions } from '../../sim/run.js'
@@ -123,4 +124,22 @@ test("scale: with membership 'gossip' the records each node takes in grow with N
   const large = runClusterScale({ nodes: 50, seed: 1, membership: 'gossip' })
   assert.ok(small.formationMs !== null && large.formationMs !== null, JSON.stringify({ small, large }))
   assert.ok(large.recordsPerNodeS > small.recordsPerNodeS * 2, `records per node per second: ${small.recordsPerNodeS} -> ${large.recordsPerNodeS}`)
+})
+
+test('scale: the leader of 50 and 200 nodes crashes (kill -9: its connections close): a new leader known to all and every other member up within 2 s, the dead one seen not up within 1.2 s', () => {
+  for (const nodes of [50, 200]) {
+    for (const seed of [1, 2]) {
+      const closed = runClusterScale({ nodes, seed, membership: 'swim', crash: 'leader', crashCloses: true })
+      const show = JSON.stringify(closed.failover)
+      assert.ok(closed.failover !== undefined, `${nodes} nodes, seed ${seed}: never formed`)
+      const { failoverMs, deadNotUpMs, falseNotUp } = closed.failover
+      assert.ok(failoverMs !== null && failoverMs <= 2_000, `${nodes} nodes, seed ${seed}: ${show}`)
+      assert.ok(deadNotUpMs !== null && deadNotUpMs <= 1_200, `${nodes} nodes, seed ${seed}: ${show}`)
+      assert.equal(falseNotUp, 0, `${nodes} nodes, seed ${seed}: live members seen not up: ${show}`)
+    }
+  }
+  // A silent host closes nothing: found by the walk, later (how much later is the price of a silent crash).
+  const silent = runClusterScale({ nodes: 50, seed: 1, membership: 'swim', crash: 'leader' }).failover
+  assert.ok(silent !== undefined && silent.deadNotUpMs !== null && silent.deadNotUpMs > 1_200, JSON.stringify(silent))
+  assert.ok(silent.failoverMs !== null && silent.failoverMs <= 2_500, JSON.stringify(silent))
 })

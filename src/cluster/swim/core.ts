@@ -25,7 +25,13 @@
  * SWIM paper; with λ·log N sends per node the chance that a member misses it falls as N^-(λ-c). A
  * crash is first detected after about one period (each of N-1 members probes it with chance ~1/N a
  * period, so someone does with chance 1-1/e per period), plus the suspicion timeout, plus
- * dissemination of the dead update.
+ * dissemination of the dead update. A crashed process (kill -9, not a silent host) also closes its
+ * connections, and every member that loses its channel to it says so (`lost`): that member is
+ * probed out of turn, through the k helpers at once (the direct path has just closed), so each of
+ * its peers suspects it within one period by itself, and the suspicions they spread confirm one
+ * another (Lifeguard), taking the timeout to its minimum. A closed channel suspects no one by
+ * itself: a live member answers the helpers, as after any missed ack. A silent host closes nothing
+ * and is found by the walk as before.
  *
  * Cost. Per node and period: one ping and one ack sent and, on average, one of each received;
  * ping-reqs only on a missed ack (k more, plus their forwarded pings and acks). Every probe-path
@@ -165,6 +171,8 @@ export class SwimCore {
   private orderIndex = 0
   private seq = 0
   private probe: Probe | null = null
+  /** Members whose channel closed (`lost`), probed before the walk goes on. */
+  private readonly urgent = new Set<string>()
   private readonly relays = new Map<number, Relay>()
   private readonly updates = new TransmitQueue<SwimUpdate>()
   private readonly loadQueue = new TransmitQueue<SwimLoad>()
@@ -258,6 +266,21 @@ export class SwimCore {
   }
 
   /**
+   * The transport lost its channel to `id` (the connection closed): evidence that it may have
+   * crashed, not proof. A live member is probed at once if no probe is under way, else next,
+   * through the k helpers without waiting for the direct ack, so a crash is suspected within one
+   * period instead of whenever the walk reaches it. One probe at a time as always, so a burst of
+   * closed channels (this node's own network failing) costs no more messages than the walk, and
+   * Lifeguard's health score still stretches the periods of a node whose probes keep failing.
+   */
+  lost(id: string, nowMs: number): void {
+    const m = this.members.get(id)
+    if (id === this.self || m?.status !== 'alive' || this.leaving || this.probe?.target === id) return
+    this.urgent.add(id)
+    if (this.probe === null) this.startProbe(nowMs)
+  }
+
+  /**
    * Adds `id` as alive at incarnation 0 (below any it announces) unless this core knows it: the
    * cluster's configuration has just admitted it. Not gossiped, as every member learns the
    * configuration itself. When many join at once, join updates crowded out of full piggybacks leave
@@ -290,7 +313,7 @@ export class SwimCore {
 
   /** When `tick` has work next. */
   nextDeadlineMs(): number {
-    let at = this.nextProbeAtMs
+    let at = this.probe === null && this.urgent.size > 0 ? -Infinity : this.nextProbeAtMs
     if (this.probe !== null) at = Math.min(at, this.probe.indirect ? this.probe.endAtMs : this.probe.timeoutAtMs)
     for (const r of this.relays.values()) at = Math.min(at, r.nackAtMs)
     for (const id of this.suspects) at = Math.min(at, this.members.get(id)!.suspicion!.deadlineMs)
@@ -306,7 +329,7 @@ export class SwimCore {
     const p = this.probe
     if (p !== null && !p.indirect && nowMs >= p.timeoutAtMs) this.probeIndirectly(p)
     if (p !== null && nowMs >= p.endAtMs) this.probeFailed(p, nowMs)
-    if (nowMs >= this.nextProbeAtMs && this.probe === null) this.startProbe(nowMs)
+    if (this.probe === null && (nowMs >= this.nextProbeAtMs || this.urgent.size > 0)) this.startProbe(nowMs)
     for (const [seq, r] of this.relays) {
       if (nowMs < r.nackAtMs) continue
       this.relays.delete(seq)
@@ -395,14 +418,28 @@ export class SwimCore {
     }
   }
 
+  /** Probes the next member: a lost one out of turn (the walk's schedule unchanged), else the walk's next when its period has come. */
   private startProbe(nowMs: number): void {
     const scale = 1 + this.health
-    this.nextProbeAtMs = nowMs + this.intervalMs * scale
-    const target = this.nextTarget()
+    const lost = this.nextLost()
+    if (lost === undefined && nowMs < this.nextProbeAtMs) return
+    if (lost === undefined) this.nextProbeAtMs = nowMs + this.intervalMs * scale
+    const target = lost ?? this.nextTarget()
     if (target === undefined) return
     const seq = ++this.seq
     this.probe = { target, seq, timeoutAtMs: nowMs + this.timeoutMs * scale, endAtMs: nowMs + this.intervalMs * scale, indirect: false, helpers: 0, nacks: 0 }
     this.send(target, { type: 'ping', seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
+    // A lost member's channel has closed (the ping goes anyway, should it have reopened): ask the helpers at once.
+    if (lost !== undefined) this.probeIndirectly(this.probe)
+  }
+
+  /** The first member still alive whose channel closed, taken off the list. */
+  private nextLost(): string | undefined {
+    for (const id of this.urgent) {
+      this.urgent.delete(id)
+      if (this.members.get(id)?.status === 'alive') return id
+    }
+    return undefined
   }
 
   private probeIndirectly(p: Probe): void {
