@@ -245,7 +245,10 @@ test("with 'swim', a joiner that heard a leader sends its records to it alone, t
   liveness.states.set('j', 'alive')
   run([...cores, joiner], 6000, 3000)
   assert.equal(joiner.memberState('j', 9000), 'up')
-  assert.ok(leader.view(9000).members.some((m) => m.nodeId === 'j' && m.state === 'up'), 'the leader sees it up')
+  assert.ok(
+    leader.view(9000).members.some((m) => m.nodeId === 'j' && m.state === 'up'),
+    'the leader sees it up',
+  )
 })
 
 test("with 'swim', a record that no connection delivers goes to all only for the leader and voters, unless the leader sends it; 'gossip' for every live member", () => {
