@@ -205,6 +205,70 @@ test("with 'swim', the leader sends its records to every node it knows of (to wo
   assert.equal(joining.to, undefined, 'no configuration yet: to all')
 })
 
+test("with 'swim', a joiner that heard a leader sends its records to it alone, to all every joinerTopicMs, echoes nothing, and is admitted", () => {
+  const liveness = new FakeLiveness()
+  for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const joiner = new ClusterCore({
+    self: 'j',
+    addresses: [],
+    persisted: undefined,
+    founder: false,
+    options: { ...OPTIONS, membership: 'swim', joinerTopicMs: 1000 },
+    random: new SeededRandom('j'),
+    nowMs: 3000,
+    liveness,
+  })
+  // The leader's records reach the joiner (every 50 ms, twice its gossip rate); the joiner's reach nobody.
+  const toAll: number[] = []
+  let toLeader = 0
+  for (let now = 3010; now <= 6000; now += 10) {
+    if (now % 50 === 0) joiner.receive(leader.record(now), now)
+    joiner.tick(now)
+    const { publish, to } = joiner.takeReady(now)
+    if (publish === undefined) continue
+    if (to === undefined) toAll.push(now)
+    else {
+      assert.deepEqual(to, [leader.self], 'to the leader alone')
+      toLeader++
+    }
+  }
+  assert.equal(toAll[0], 3010, 'before it hears a leader: to all')
+  assert.ok(toAll.length >= 3 && toAll.length <= 4, `to all once every joinerTopicMs: at ${toAll.join(', ')}`)
+  for (let i = 1; i < toAll.length; i++) assert.ok(toAll[i]! - toAll[i - 1]! >= 1000, `a joinerTopicMs apart: ${toAll.join(', ')}`)
+  // At its gossip interval (100 ms): 30 in 3 s; an echo of each of the leader's 60 records would double that.
+  assert.ok(toAll.length + toLeader <= 31, `${toAll.length + toLeader} records in 3 s: no echoes`)
+  assert.ok(toLeader >= 25, `${toLeader} records to the leader in 3 s`)
+  // Delivered as the core says, the leader admits it and it comes up.
+  liveness.states.set('j', 'alive')
+  run([...cores, joiner], 6000, 3000)
+  assert.equal(joiner.memberState('j', 9000), 'up')
+  assert.ok(
+    leader.view(9000).members.some((m) => m.nodeId === 'j' && m.state === 'up'),
+    'the leader sees it up',
+  )
+})
+
+test("with 'swim', a record that no connection delivers goes to all only for the leader and voters, unless the leader sends it; 'gossip' for every live member", () => {
+  const liveness = new FakeLiveness()
+  for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const w0 = cores.find((c) => c.self === 'w0')!
+  assert.equal(w0.needsRecord('w1', 3000), false, 'a worker: not for another worker')
+  for (const v of VOTERS) assert.equal(w0.needsRecord(v, 3000), true, `a worker: for voter ${v}`)
+  assert.equal(leader.needsRecord('w1', 3000), true, 'the leader: for a worker')
+  const other = VOTERS.find((v) => v !== leader.self)!
+  liveness.states.set(other, 'dead')
+  assert.equal(w0.needsRecord(other, 3000), false, 'not for a voter that is down')
+  const gossip = cluster('gossip', liveness)
+  run(gossip, 0, 3000)
+  assert.equal(gossip[3]!.needsRecord('w1', 3000), true, "'gossip': for every live member")
+})
+
 test("with 'gossip', the same workers publish at the gossip rate (the cost 'swim' removes)", () => {
   const cores = cluster('gossip', new FakeLiveness())
   run(cores, 0, 3000)
