@@ -66,8 +66,9 @@
  * tick; if each change made every worker publish, every node would take in O(N) records a second.)
  * A node that adopts a configuration hands the workers it newly lists to SWIM (`Liveness.admit`),
  * so that SWIM knows every admitted worker even when the join update, crowded out of full
- * piggybacks by a burst of joins, did not reach it. Voters keep the phi detector: the
- * election reads it, and voters publish at the same rate as before (a member that just became a
+ * piggybacks by a burst of joins, did not reach it; and, on its first configuration too, a listed
+ * worker SWIM does not know whose record it has heard. Voters keep the phi detector: the election
+ * reads it, and voters publish at the same rate as before (a member that just became a
  * voter starts a fresh detector, its sparse worker records being no lag). Safety is unchanged:
  * SWIM decides only the states of workers, which count for no quorum and hold no lease; they
  * enter the leader's choices only as "live worker" (steps 3, 4), which also needs the worker's
@@ -387,7 +388,7 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
 export interface Liveness {
   member(id: NodeId): { readonly status: 'alive' | 'suspect' | 'dead' | 'left'; readonly incarnation: number } | undefined
   load(id: NodeId): { readonly version: number; readonly values: readonly number[] } | undefined
-  /** A worker the configuration has just admitted: the source adds it if it has not heard of it. */
+  /** A member the configuration has just admitted, or one listed and heard: the source adds it if it has not heard of it. */
   admit?(id: NodeId, nowMs: number): void
 }
 
@@ -624,6 +625,7 @@ export class ClusterCore {
     peer.basis = undefined
     this.publishedPeers = undefined
     this.adoptConfig(record, nowMs)
+    this.admitHeard(record.node, nowMs)
     // A quiet worker that sees a newer configuration without the lists says so in a record, so
     // that the voters repeat them (repeatConfigFor); else it would wait for its refresh. It waits
     // workerRecordMinMs for the lists first (tick): while members join, the configuration changes
@@ -1172,8 +1174,29 @@ export class ClusterCore {
     // On a node that is not a voter SWIM decides the voters' states too, and their records do not
     // come to correct a join update it missed: hand it the few voters, on every configuration.
     if (!this.isVoter(this.self)) for (const id of this.config!.members) this.liveness.admit(id, nowMs)
-    if (previous === null) return
+    if (previous === null) {
+      // A first configuration's workers are not new to it, but some joined SWIM after this node's
+      // join and their updates were crowded out: hand SWIM those whose records it has heard.
+      for (const id of this.config!.workers) this.admitHeard(id, nowMs)
+      return
+    }
     for (const id of this.config!.workers) if (!before.has(id) && !previous.members.includes(id)) this.liveness.admit(id, nowMs)
+  }
+
+  /**
+   * Hands SWIM a member whose state it decides here and whose record this node has heard but SWIM
+   * does not know. At 1,000 nodes joining within seconds, join updates are crowded out of full
+   * piggybacks and a member may stay unknown (so 'down') until its probe walk reaches this node,
+   * up to N protocol periods; its own record is evidence that it lives, which SWIM then checks
+   * with a probe within one walk. Only a record heard within FORGET_AFTER_MS counts: a dead member
+   * SWIM has forgotten sends none, so it is not revived.
+   */
+  private admitHeard(id: NodeId, nowMs: number): void {
+    const liveness = this.liveness
+    const peer = this.peers.get(id)
+    if (liveness?.admit === undefined || peer === undefined || nowMs - peer.lastHeardMs > FORGET_AFTER_MS) return
+    if (!this.swimDecides(id) || liveness.member(id) !== undefined) return
+    liveness.admit(id, nowMs)
   }
 
   /**

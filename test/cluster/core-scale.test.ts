@@ -2,7 +2,8 @@
 // concludes: silent non-members are forgotten exactly FORGET_AFTER_MS after they were last heard
 // (the scan is skipped until one can be due); under 'swim' a worker does not publish for
 // configuration changes that leave it a worker, says it is behind only when the lists do not
-// follow within workerRecordMinMs, and workers newly admitted are handed to the liveness source.
+// follow within workerRecordMinMs, and workers newly admitted (or listed and heard, unknown to it)
+// are handed to the liveness source.
 // Method: ClusterCore instances driven directly with a manual clock, records handed over at once,
 // and a liveness table standing in for SWIM that records what it was told.
 import assert from 'node:assert/strict'
@@ -32,8 +33,10 @@ class FakeLiveness implements Liveness {
     Object.assign(view, { states: this.states, admitted: this.admitted })
     return view
   }
+  /** As SwimCore's: an unknown member becomes alive. */
   admit(id: string): void {
     this.admitted.push({ by: this.self, id })
+    if (!this.states.has(id)) this.states.set(id, 'alive')
   }
 }
 
@@ -97,7 +100,7 @@ test('a silent joiner is forgotten exactly 60 s after it was last heard; a silen
 
 test("with 'swim', admitting a joiner makes no other worker publish, and every node but the joiner hands it to SWIM", () => {
   const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  for (const w of [...VOTERS, ...WORKERS]) liveness.states.set(w, 'alive')
   const cores = [...VOTERS, ...WORKERS].map((id) => node(id, liveness))
   run(cores, 0, 3000)
   assert.equal(cores.filter((c) => c.holdsLease(3000)).length, 1, 'one leader')
@@ -116,6 +119,33 @@ test("with 'swim', admitting a joiner makes no other worker publish, and every n
   const voters = liveness.admitted.filter((a) => a.id !== 'w3')
   assert.ok(voters.every((a) => VOTERS.includes(a.id) && !VOTERS.includes(a.by)))
   assert.deepEqual([...new Set(voters.map((a) => a.by))].sort(), ['w0', 'w1', 'w2', 'w3'])
+})
+
+test("with 'swim', a listed worker SWIM does not know is handed to it once this node has heard its record, also on a first configuration", () => {
+  // At 1,000 nodes a join update crowded out of piggybacks left a worker unknown to another's SWIM
+  // (so 'down' there) until its probe walk came round: the cluster did not form in 65 s.
+  const liveness = new FakeLiveness()
+  for (const id of [...VOTERS, 'w0', 'w1']) liveness.states.set(id, 'alive')
+  const joiner = node('w9', liveness, false)
+  // Without the lists, as a worker's records are.
+  const record = (id: string): MemberRecord => ({ ...node(id, undefined).record(0), config: { epoch: 0, counter: 1 } })
+  joiner.receive(record('w6'), 100)
+  joiner.receive(record('w2'), 60_150)
+  assert.equal(liveness.admitted.length, 0, 'not listed yet: SWIM does not decide it')
+  const lists = { epoch: 0, counter: 2, members: VOTERS, workers: [...WORKERS, 'w5', 'w6', 'w9'] }
+  joiner.receive({ ...record('n0'), config: lists }, 60_200)
+  assert.equal(joiner.memberState('w9', 60_200), 'up', 'admitted')
+  const workers = liveness.admitted.filter((a) => !VOTERS.includes(a.id))
+  assert.deepEqual(workers, [{ by: 'w9', id: 'w2' }], 'w2 (heard) only: w0, w1 known, w5 never heard, w6 heard over 60 s ago')
+  assert.equal(joiner.memberState('w2', 60_200), 'up')
+  assert.equal(joiner.memberState('w5', 60_200), 'down', 'unknown to SWIM, never heard')
+  joiner.receive(record('w5'), 60_300)
+  assert.deepEqual(
+    liveness.admitted.filter((a) => a.id === 'w5'),
+    [{ by: 'w9', id: 'w5' }],
+    'its record, once heard, hands it to SWIM',
+  )
+  assert.equal(joiner.memberState('w5', 60_300), 'up')
 })
 
 test("with 'swim', a worker that sees a newer configuration says so only if its lists do not follow within workerRecordMinMs", () => {
