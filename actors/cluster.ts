@@ -212,9 +212,9 @@ export function clusterActor(init: ClusterActorInit) {
 
       /**
        * Sends a record where the core says: point to point to `to` (the voters' and the leader's
-       * path), or to all. A target that needs it (`needsRecord`: up or joining, and under 'swim' the
-       * leader or a voter unless this node leads) but that no connection reaches yet would miss it,
-       * so the record goes to all as well. With no peer at all (a founder alone) it is not even encoded.
+       * path), or to all. A target this node sees up or joining but cannot reach (no connection
+       * yet) would miss it, so the record goes to all as well. With no peer at all (a founder
+       * alone) it is not even encoded.
        */
       const send = (record: MemberRecord, to: readonly NodeId[] | undefined): void => {
         if (to === undefined && network.peers().length === 0) {
@@ -228,7 +228,8 @@ export function clusterActor(init: ClusterActorInit) {
           let missed = false
           for (const id of to) {
             if (network.send(id, CLUSTER_RECORD_PROTOCOL, payload)) continue
-            if (core.needsRecord(id, nowMs)) missed = true
+            const state = core.memberState(id, nowMs)
+            if (state === 'up' || state === 'joining') missed = true
           }
           records.paths.direct++
           if (!missed) return

@@ -109,20 +109,6 @@
  * something for non-voters, still reaches all. Liveness: voters are dialled first (dials.ts); a
  * record a voter that looks up cannot be sent to (no connection) goes to all instead (the driver).
  *
- * ## Joining (membership 'swim')
- * Every joiner published its record to all every gossip interval, and again for every record of
- * the leader it heard (an echo), until admitted: with N nodes starting together that is O(N)
- * records a second through the topic, each delivered, checked and relayed on every node, O(N²) for
- * the cluster, and on one host it starved the very handshakes and admissions that end it (50 peers
- * never formed). Now a joiner publishes to all until it hears a leader, then sends its records to
- * that leader alone, point to point, and to all only every joinerTopicMs: its addresses (others
- * dial it from them) and its liveness for another leader, should the leadership change meanwhile.
- * It does not echo the leader's records (only voters' echoes count for a lease). If no connection
- * reaches its leader, the driver publishes to all instead (`needsRecord`). Likewise, a record of a
- * node that does not lead, whose target no connection reaches, goes to all only when that target is
- * the leader or a voter: workers and joiners decide its state by SWIM and learn its addresses from
- * its records while it joined. The leader admits joiners from what it hears, which is unchanged.
- *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
  * a majority of each new configuration holds the log (its configuration entry is committed by that
@@ -356,11 +342,6 @@ export interface ClusterOptions {
    * read has changed (every record goes to voters and joiners; "Election traffic" in the module doc).
    */
   leaderToWorkersMs: number
-  /**
-   * With 'swim': how often a joiner that has heard a leader publishes to all; its other records go
-   * to that leader alone ("Joining" in the module doc).
-   */
-  joinerTopicMs: number
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
@@ -378,7 +359,6 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   workerRefreshMs: 10_000,
   workerRecordsPerS: 5,
   leaderToWorkersMs: 1000,
-  joinerTopicMs: 2000,
 }
 
 /**
@@ -499,8 +479,6 @@ export class ClusterCore {
   private leaderHeardMs: number
   /** What the workers last got of this leader's records, and when (newsForWorkers). */
   private toWorkers: { key: string; atMs: number } | undefined
-  /** When this joiner last published to all under 'swim' (joinerAudience). */
-  private joinerTopicMs = -Infinity
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
   private lagMs = 0
   private lagAtMs = 0
@@ -786,8 +764,7 @@ export class ClusterCore {
    */
   private audience(record: MemberRecord, nowMs: number): readonly NodeId[] | undefined {
     const config = this.config
-    if (this.options.membership !== 'swim' || this.newerSeen !== undefined) return undefined
-    if (config === null) return this.joinerAudience(nowMs)
+    if (this.options.membership !== 'swim' || config === null || this.newerSeen !== undefined) return undefined
     if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
@@ -801,33 +778,6 @@ export class ClusterCore {
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)
     return to.length === 0 ? undefined : to
-  }
-
-  /**
-   * Who needs a joiner's records under 'swim' ("Joining" in the module doc): the leader it heard,
-   * which admits it; everyone else only every joinerTopicMs, for its addresses (they dial it) and in
-   * case another node leads by then. Before it has heard a leader, everyone, each time.
-   */
-  private joinerAudience(nowMs: number): readonly NodeId[] | undefined {
-    const leader = this.leader(nowMs)?.nodeId
-    if (leader === undefined || leader === this.self || nowMs - this.joinerTopicMs >= this.options.joinerTopicMs) {
-      this.joinerTopicMs = nowMs
-      return undefined
-    }
-    return [leader]
-  }
-
-  /**
-   * Whether `id`, a target of this node's record that no connection reaches, must get it through
-   * the topic instead (the driver's fallback): a member that looks up or joining. Under 'swim' a
-   * node that does not lead needs only the leader and the voters to hear it there: workers and
-   * joiners decide its state by SWIM, learned its addresses from its records while it joined, and
-   * get its records directly once either side dialled the other.
-   */
-  needsRecord(id: NodeId, nowMs: number): boolean {
-    const state = this.memberState(id, nowMs)
-    if (state !== 'up' && state !== 'joining') return false
-    return this.options.membership !== 'swim' || this.leading !== null || this.isVoter(id) || id === this.leader(nowMs)?.nodeId
   }
 
   /**
@@ -1565,9 +1515,7 @@ export class ClusterCore {
     // periodic record would spend up to a gossip interval of it. It replaces that record (takeReady
     // restarts the interval), so a follower still publishes about once per leader record. A quiet
     // worker's echo counts for no lease (only voters' do), so it does not answer at all.
-    // A joiner's echo counts for nothing either; under 'swim' it would go to all, once per leader
-    // record (and while members join, the configuration changes every leader tick).
-    if (!this.quietWorker() && !(this.options.membership === 'swim' && this.config === null)) this.publishNow = true
+    if (!this.quietWorker()) this.publishNow = true
   }
 
   private upkeepLeadership(nowMs: number): void {
