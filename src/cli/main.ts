@@ -117,7 +117,10 @@ function program(settle: (code: number) => void): Command {
     .option('--config <file.json>', 'a settings file (DX_CONFIG)')
     .option('--voters <n>', 'voters the leader keeps: 1, 3, 5 or 7 (DX_VOTERS; default 3 below 5 members, then 5)')
     .option('--voter-down-ms <ms>', 'a voter down this long is replaced by a live worker (DX_VOTER_DOWN_MS; default 30000)')
-    .option('--membership <mode>', 'gossip: every member gossips its record to all; swim: workers are probed instead, for large clusters (DX_MEMBERSHIP; default gossip)')
+    .option(
+      '--membership <mode>',
+      'swim: workers are probed by SWIM and send records only on changes; gossip: every member gossips its record to all, for a handful of peers; the same on every peer (DX_MEMBERSHIP; default swim)',
+    )
     .option('--placement <policy>', 'where the leader runs jobs: eect, wlc, eect-pull, ... (DX_PLACEMENT; default eect)')
     .option('--steal <on|off>', 'idle peers take jobs still queued on busier ones, through the leader (DX_STEAL; default on)')
     .option('--job-order <order>', 'fifo, or critical-path: workflows of dependent jobs by latest start time (DX_JOB_ORDER; default fifo)')

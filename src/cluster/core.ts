@@ -345,6 +345,12 @@ export interface ClusterOptions {
 }
 
 /** Defaults: a new leader acts well within 2 s of the old one's death. */
+/**
+ * The membership a node runs unless configured otherwise (the assembly and the CLI). The core's own
+ * default below stays 'gossip', the mode that needs no liveness source, for a core built by hand.
+ */
+export const DEFAULT_MEMBERSHIP: ClusterOptions['membership'] = 'swim'
+
 export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   gossipIntervalMs: 250,
   leaseMs: 1000,

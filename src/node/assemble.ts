@@ -24,7 +24,7 @@ import { schedulerActor, type SnapshotPolicy } from '../../actors/scheduler.js'
 import { formatAddress } from '../actor/address.js'
 import { createActorSystem, virtualWatchEnded, type ActorSystem } from '../actor/system.js'
 import type { ActorRef, Message } from '../actor/types.js'
-import type { ClusterOptions } from '../cluster/core.js'
+import { DEFAULT_MEMBERSHIP, type ClusterOptions } from '../cluster/core.js'
 import { ClusterHandle } from '../cluster/handle.js'
 import type { NodeMetrics, RemoveReply } from '../cluster/types.js'
 import type { Environment } from '../env/types.js'
@@ -160,7 +160,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     durations: stats.summary(),
   })
   const clusterRef = system.spawnSystem(
-    clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, ...(init.cluster === undefined ? {} : { options: init.cluster }) }),
+    clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, options: { membership: DEFAULT_MEMBERSHIP, ...init.cluster } }),
     { name: 'cluster' },
   )
   let jobLog: JobLogFactory

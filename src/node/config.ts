@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_MEMBERSHIP } from '../cluster/core.js'
 import { DistributeXError } from '../errors.js'
 import { DEFAULT_RETENTION } from '../jobs/scheduler-core.js'
 import { DEFAULT_PLACEMENT, isPlacementName, PLACEMENT_NAMES, type PlacementName } from '../jobs/placement/index.js'
@@ -223,7 +224,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
   const placement = pick('placement') ?? DEFAULT_PLACEMENT
   if (!isPlacementName(placement)) throw new ConfigError(`placement: ${placement} is not one of ${PLACEMENT_NAMES.join(', ')}`)
-  const membership = pick('membership') ?? 'gossip'
+  const membership = pick('membership') ?? DEFAULT_MEMBERSHIP
   if (membership !== 'gossip' && membership !== 'swim') throw new ConfigError(`membership: ${membership} is not gossip or swim`)
   const steal = pick('steal') ?? 'on'
   if (steal !== 'on' && steal !== 'off') throw new ConfigError(`steal: ${steal} is not on or off`)

@@ -114,7 +114,7 @@ async function startParts(
         ...(config.leaseMs === undefined ? {} : { leaseMs: config.leaseMs }),
         ...(config.voters === undefined ? {} : { voters: config.voters }),
         ...(config.voterDownMs === undefined ? {} : { voterDownMs: config.voterDownMs }),
-        ...(config.membership === 'gossip' ? {} : { membership: config.membership }),
+        membership: config.membership,
       },
       load: () => load.sample(),
       retention: config.retention,

@@ -73,6 +73,9 @@ const TOPIC_RPC_OVERHEAD_BYTES = 64 * 1024
 
 /** How long our own multiaddrs are reused before being read again (a change libp2p reports clears them at once). */
 const ADDRESSES_TTL_MS = 5000
+/** Unhandled messages of one protocol before the warning, and protocols counted (see warnUnhandled). */
+const UNHANDLED_WARN_AFTER = 20
+const MAX_UNHANDLED_NAMED = 16
 
 class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   readonly self: NodeId
@@ -241,6 +244,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     const handler = this.handlers.get(protocol)
     if (handler === undefined) {
       this.stats.unhandled++
+      this.warnUnhandled(from, protocol)
       return
     }
     try {
@@ -250,6 +254,23 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
       this.log.error('message handler threw', { peer: from, protocol, error: toError(error) })
     }
   }
+
+  /**
+   * Says once per protocol that peers speak one this node does not serve: the sign of peers of
+   * another version or started with another `--membership` (SWIM's probes to a `gossip` peer), which
+   * otherwise only shows as members seen down. Only after UNHANDLED_WARN_AFTER messages, so the few
+   * that arrive before an actor registers its protocol at start say nothing; bounded, because the
+   * protocol names come from peers.
+   */
+  private warnUnhandled(from: NodeId, protocol: string): void {
+    const count = this.unhandledCounts.get(protocol)
+    if (count === undefined && this.unhandledCounts.size >= MAX_UNHANDLED_NAMED) return
+    this.unhandledCounts.set(protocol, (count ?? 0) + 1)
+    if (count === UNHANDLED_WARN_AFTER - 1 && this.state === 'running')
+      this.log.warn('peers send messages of a protocol this node does not serve (peers of another version, or another --membership?)', { peer: from, protocol })
+  }
+
+  private readonly unhandledCounts = new Map<string, number>()
 
   closed(channel: PeerChannel, reason: Error | undefined): void {
     if (this.channels.get(channel.peer) !== channel) return

@@ -166,6 +166,26 @@ test('hundreds of protocols share one stream, each reaching its own handler', as
   }
 })
 
+test('messages of a protocol nobody serves are warned about once, after a few, and only for a bounded set of names', async () => {
+  const [a, b] = await pair()
+  try {
+    const warnings = (): string[] =>
+      b.logger.records.filter((r) => r.level === 'warn' && r.message.startsWith('peers send messages of a protocol')).map((r) => String(r.fields?.protocol))
+    const send = (protocol: string, count: number): void => {
+      for (let i = 0; i < count; i++) assert.equal(a.net.send(b.net.self, protocol, new Uint8Array(1)), true)
+    }
+    send('/t/unserved', 19)
+    await waitFor(() => metric(b, 'dx_net_unhandled_total') === 19, 'the first 19')
+    assert.deepEqual(warnings(), [], 'a few messages before a handler is registered say nothing')
+    send('/t/unserved', 21)
+    for (let i = 0; i < 40; i++) send(`/t/name/${i}`, 20)
+    await waitFor(() => metric(b, 'dx_net_unhandled_total') === 40 + 40 * 20, 'every message')
+    assert.deepEqual(warnings(), ['/t/unserved', ...Array.from({ length: 15 }, (_, i) => `/t/name/${i}`)])
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
 test('a throwing handler or peer listener is logged and counted, and delivery goes on', async () => {
   const [a, b] = await pair()
   try {
