@@ -15,8 +15,8 @@
  *   nodes running the real cluster core with membership 'swim' (and the SWIM core): formation, a
  *   worker's crash seen down by all, records and bytes per node per second, and CPU seconds per
  *   virtual second. `sim_nodes` and `sim_convergence_s` come from its largest run.
- * `--membership swim` starts the real peers with SWIM membership (records and probes per peer per
- * second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
+ * `--membership gossip|swim` starts the real peers with that membership (default: the nodes' default,
+ * 'swim'; records and probes per peer per second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
  * `--peer-args="..."` passes more options to every peer; `--timeline` prints where the failover's time
  * went (per survivor: when it named the new leader, saw the dead one not up, saw all others up).
  * Prints one JSON object on the last line.
@@ -31,6 +31,7 @@ import { parseArgs, promisify } from 'node:util'
 import { Peer, freePort, waitFor } from '../helpers/peers.js'
 import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
 import { simScale, type SimScaleResult } from './_scale-sim.js'
+import { DEFAULT_MEMBERSHIP } from '../../src/cluster/core.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.mjs')
 const { values } = parseArgs({
@@ -40,7 +41,7 @@ const { values } = parseArgs({
     'formation-timeout-s': { type: 'string', default: '180' },
     'sim-nodes': { type: 'string', default: '10,50' },
     'swim-sim-nodes': { type: 'string', default: '50,200,1000' },
-    membership: { type: 'string', default: 'gossip' },
+    membership: { type: 'string', default: DEFAULT_MEMBERSHIP },
     'no-peers': { type: 'boolean', default: false },
     'no-sim': { type: 'boolean', default: false },
     /** Runs the peers from a fresh build (`npm run build`, dist/), as an installed package does: no TypeScript compiled at start. */
