@@ -313,7 +313,7 @@ export function replicatedScenario(init: ReplicatedScenarioInit = {}): Scenario<
       const sum = (key: 'replays' | 'pauses' | 'resumes'): number => schedulerStats.reduce((n, s) => n + s[key], 0)
       const schedulers = `scheduler-replays=${sum('replays')} scheduler-pauses=${sum('pauses')} scheduler-resumes=${sum('resumes')}`
       const pauses = (init.pauseMidSnapshot ?? 0) > 0 ? ` mid-snapshot-pauses=${midSnapshotPauses}` : ''
-      return `${base.summary?.(world) ?? ''} committed=${committed.length} leader-epochs=${epochs} ${schedulers}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}${pauses}`
+      return `${base.summary?.(world) ?? ''} committed=${committed.length} committed-records=${history().length} leader-epochs=${epochs} ${schedulers}${late.length > 0 ? ` late-voters=${lateVoters}` : ''}${pauses}`
     },
   }
 }
