@@ -9,6 +9,21 @@ import { resolve } from 'node:path'
 import { build } from 'esbuild'
 
 const BANNER = "import { createRequire as vendorRequire } from 'node:module'; const require = vendorRequire(import.meta.url);"
+// libp2p's peer store sorts addresses, protocols and keys with localeCompare, whose first call
+// loads ICU's collator: 2.4 MB of the node binary's pages (collation data and code) in each peer's
+// RSS. The order only has to be the same at every call (the lists are deduplicated and compared),
+// which comparing UTF-16 code units gives. A file that changed so that a call is left is an error.
+const codeUnitOrder = {
+  name: 'code-unit-order',
+  setup(bundle) {
+    bundle.onLoad({ filter: /(peer-store\/dist\/src\/utils\/(dedupe-addresses|to-peer-pb)|utils\/dist\/src\/array-equals)\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, 'utf8')
+      const contents = source.replace(/([\w.]+(?:\(\))?)\.localeCompare\(([\w.]+(?:\(\))?)\)/g, 'compareCodeUnits($1, $2)')
+      if (contents === source || contents.includes('localeCompare')) throw new Error(`${path}: a localeCompare call the build does not rewrite`)
+      return { contents: `${contents}\nfunction compareCodeUnits(a, b) { return a < b ? -1 : a > b ? 1 : 0 }\n`, loader: 'js' }
+    })
+  },
+}
 const file = resolve(process.argv[2] ?? new URL('../dist', import.meta.url).pathname, 'src', 'adapters', 'libp2p', 'vendor.js')
 if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
   const { outputFiles } = await build({
@@ -24,6 +39,7 @@ if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
     legalComments: 'inline',
     logLevel: 'warning',
     write: false,
+    plugins: [codeUnitOrder],
   })
   // esbuild escapes non-ASCII characters in strings and identifiers but not in comments, and a
   // few in @noble/curves' comments (mathematical italic letters) made V8 hold the whole source as
