@@ -7,9 +7,10 @@
  * starts, so a peer started as `distributex start` could not have it (a `#!/usr/bin/env -S node ...`
  * line fails where `env` has no `-S`). The growth factor, though, is read at every scavenge: this
  * holds it at 1 (no growth) while garbage collection takes little of the time, lets it grow (V8's
- * factor 2) through windows where GC takes GROW_GC_SHARE or more, and holds it for good once the
- * young generation reaches `capMb`. A busy peer (jobs) grows it within a window or two, as before;
- * an idle one keeps V8's initial 2 MB. Measured (test/bench/RESULTS.md, "the young generation
+ * factor 2) through windows where GC takes GROW_GC_SHARE or more of a busy process's time (one
+ * using GROW_CPU_SHARE of a core or more), and holds it for good once the young generation reaches
+ * `capMb`. A busy peer (jobs) grows it within a window or two, as before; an idle one keeps V8's
+ * initial 2 MB. Measured (test/bench/RESULTS.md, "the young generation
  * capped in-process"): a leader with a million jobs behind it at 222-238 MB with the cap at 16 MB,
  * against 241-272 MB without, at the same jobs/s; kept at 2 MB under load instead, about 10% more
  * CPU per job, which is what the busy windows avoid ("rss80 (issue 16)").
@@ -27,6 +28,12 @@ const WINDOW_MS = 1000
  * of a 2 MB young generation take well under 1% of its time; under jobs, 10% or more.
  */
 const GROW_GC_SHARE = 0.05
+/**
+ * And the process's CPU time, as a share of the window, from which it grows: GC times are wall
+ * times, which a crowded host stretches (a scavenge preempted for 100 ms), while an idle peer uses
+ * a few percent of a core however crowded the host is, and a busy one most of a core.
+ */
+const GROW_CPU_SHARE = 0.25
 
 /** Size of the young generation (both semi-spaces) in MB. */
 export function youngGenerationMb(): number {
@@ -46,6 +53,7 @@ export function capYoungGeneration(capMb: number): () => void {
   }
   setFlagsFromString('--semi-space-growth-factor=1')
   let windowStart = performance.now()
+  let windowCpu = process.cpuUsage()
   let gcMs = 0
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration
@@ -56,8 +64,11 @@ export function capYoungGeneration(capMb: number): () => void {
     }
     const now = performance.now()
     if (now - windowStart < WINDOW_MS) return
-    setGrowing(gcMs >= GROW_GC_SHARE * (now - windowStart))
+    const cpu = process.cpuUsage(windowCpu)
+    const cpuMs = (cpu.user + cpu.system) / 1000
+    setGrowing(gcMs >= GROW_GC_SHARE * (now - windowStart) && cpuMs >= GROW_CPU_SHARE * (now - windowStart))
     windowStart = now
+    windowCpu = process.cpuUsage()
     gcMs = 0
   })
   observer.observe({ entryTypes: ['gc'] })
