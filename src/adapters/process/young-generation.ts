@@ -7,10 +7,10 @@
  * starts, so a peer started as `distributex start` could not have it (a `#!/usr/bin/env -S node ...`
  * line fails where `env` has no `-S`). The growth factor, though, is read at every scavenge: this
  * holds it at 1 (no growth) while garbage collection takes little of the time, lets it grow (V8's
- * factor 2) through windows where GC takes GROW_GC_SHARE or more of a busy process's time (one
- * using GROW_CPU_SHARE of a core or more), and holds it for good once the young generation reaches
- * `capMb`. A busy peer (jobs) grows it within a window or two, as before; an idle one keeps V8's
- * initial 2 MB. Measured (test/bench/RESULTS.md, "the young generation
+ * factor 2) once GROW_AFTER_WINDOWS windows in a row had GC take GROW_GC_SHARE or more of a busy
+ * process's time (one using GROW_CPU_SHARE of a core or more), holds it again after a window that
+ * did not, and holds it for good once the young generation reaches `capMb`. A busy peer (jobs)
+ * grows it within a few seconds, as before; an idle one keeps V8's initial 2 MB. Measured (test/bench/RESULTS.md, "the young generation
  * capped in-process"): a leader with a million jobs behind it at 222-238 MB with the cap at 16 MB,
  * against 241-272 MB without, at the same jobs/s; kept at 2 MB under load instead, about 10% more
  * CPU per job, which is what the busy windows avoid ("rss80 (issue 16)").
@@ -34,6 +34,12 @@ const GROW_GC_SHARE = 0.05
  * a few percent of a core however crowded the host is, and a busy one most of a core.
  */
 const GROW_CPU_SHARE = 0.25
+/**
+ * Busy windows in a row before it grows: a peer joining a cluster is busy in bursts of a second or
+ * two (handshakes, the snapshot), after which V8 would keep the grown young generation while idle
+ * (13 of 16 peers at 16 MB after a 16-peer formation with a one-window rule); jobs keep it busy.
+ */
+const GROW_AFTER_WINDOWS = 3
 
 /** Size of the young generation (both semi-spaces) in MB. */
 export function youngGenerationMb(): number {
@@ -55,6 +61,7 @@ export function capYoungGeneration(capMb: number): () => void {
   let windowStart = performance.now()
   let windowCpu = process.cpuUsage()
   let gcMs = 0
+  let busyWindows = 0
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration
     if (youngGenerationMb() >= capMb) {
@@ -66,7 +73,9 @@ export function capYoungGeneration(capMb: number): () => void {
     if (now - windowStart < WINDOW_MS) return
     const cpu = process.cpuUsage(windowCpu)
     const cpuMs = (cpu.user + cpu.system) / 1000
-    setGrowing(gcMs >= GROW_GC_SHARE * (now - windowStart) && cpuMs >= GROW_CPU_SHARE * (now - windowStart))
+    const busy = gcMs >= GROW_GC_SHARE * (now - windowStart) && cpuMs >= GROW_CPU_SHARE * (now - windowStart)
+    busyWindows = busy ? busyWindows + 1 : 0
+    setGrowing(busyWindows >= GROW_AFTER_WINDOWS)
     windowStart = now
     windowCpu = process.cpuUsage()
     gcMs = 0

@@ -36,6 +36,26 @@ test('an idle peer keeps its young generation as it is, though objects survive',
   }
 })
 
+test('a burst of a second or two (a peer joining) does not grow it', async () => {
+  const atStart = youngGenerationMb()
+  const stop = capYoungGeneration(16)
+  try {
+    let keep: object[] = []
+    const end = performance.now() + 1800
+    while (performance.now() < end) {
+      for (let i = 0; i < 10_000; i++) {
+        const o = { a: i, b: 'x' + i, c: [i, i + 1] }
+        if (i % 100 === 0) keep.push(o)
+        if (keep.length > 5000) keep = []
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    assert.ok(youngGenerationMb() <= atStart, `after a burst: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
+  } finally {
+    stop()
+  }
+})
+
 test('the young generation grows no further than the cap', async () => {
   const uncapped = Number(
     execFileSync(
@@ -50,10 +70,10 @@ test('the young generation grows no further than the cap', async () => {
   const atStart = youngGenerationMb()
   const stop = capYoungGeneration(8)
   try {
-    // A peer's work comes in many short tasks; the check runs between them. Busy for 3 s: the
-    // young generation grows only once a 1 s window shows what GC costs.
+    // A peer's work comes in many short tasks; the check runs between them. Busy for 6 s: the
+    // young generation grows only after three busy windows of 1 s in a row.
     let keep: object[] = []
-    const end = performance.now() + 3000
+    const end = performance.now() + 6000
     while (performance.now() < end) {
       for (let i = 0; i < 10_000; i++) {
         const o = { a: i, b: 'x' + i, c: [i, i + 1] }
