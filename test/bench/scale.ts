@@ -77,6 +77,24 @@ function rssMb(pid: number): number {
   return kb / 1024
 }
 
+/**
+ * A peer's memory beyond RSS, in MB. RSS counts every page a process maps, so the node binary's
+ * pages (about 45 MB, read-only and shared by every node process on the host) are counted once per
+ * peer; PSS divides each shared page among the processes that map it, so the PSS of all peers sums
+ * to what they cost the host together; USS is what the peer alone holds (what its exit would free).
+ */
+function memoryMb(pid: number): { pss: number; uss: number; anon: number; file: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (text: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1]) / 1024
+  return {
+    pss: kb(rollup, 'Pss'),
+    uss: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'),
+    anon: kb(status, 'RssAnon'),
+    file: kb(status, 'RssFile'),
+  }
+}
+
 /** utime + stime of a process, in clock ticks. */
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -126,6 +144,15 @@ interface PeersResult {
   formation_cpu_s_per_peer: number | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
+  /** Mean proportional set size: shared pages divided among the processes that map them (see memoryMb). */
+  pss_mb_per_peer: number | null
+  /** Mean unique set size: the pages no other process maps. */
+  uss_mb_per_peer: number | null
+  /** RSS split into anonymous memory (heaps, stacks) and file-backed pages (mostly the node binary). */
+  rss_anon_mb_per_peer: number | null
+  rss_file_mb_per_peer: number | null
+  /** Mean RSS of the leader, its voters and the workers (the leader and voters carry the replication traffic). */
+  rss_mb_by_role: { leader: number | null; voters: number | null; workers: number | null } | null
   failover_ms: number | null
   gossip_bytes_per_peer_s: number | null
   records_per_peer_s: number | null
@@ -141,6 +168,11 @@ async function realPeers(n: number): Promise<PeersResult> {
     formation_cpu_s_per_peer: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
+    pss_mb_per_peer: null,
+    uss_mb_per_peer: null,
+    rss_anon_mb_per_peer: null,
+    rss_file_mb_per_peer: null,
+    rss_mb_by_role: null,
     failover_ms: null,
     gossip_bytes_per_peer_s: null,
     records_per_peer_s: null,
@@ -213,12 +245,37 @@ async function realPeers(n: number): Promise<PeersResult> {
     result.swim_messages_per_peer_s = perS(probes0, probes1)
     const cpuPct = cpu1.map((c, i) => ((c - cpu0[i]!) / TICKS / seconds) * 100)
     result.idle_cpu_pct_per_peer = round(mean(cpuPct), 2)
-    result.rss_mb_per_peer = round(mean(pids.map(rssMb)), 0)
+    const rss = pids.map(rssMb)
+    result.rss_mb_per_peer = round(mean(rss), 0)
+    const memory = pids.map(memoryMb)
+    result.pss_mb_per_peer = round(mean(memory.map((m) => m.pss)), 1)
+    result.uss_mb_per_peer = round(mean(memory.map((m) => m.uss)), 1)
+    result.rss_anon_mb_per_peer = round(mean(memory.map((m) => m.anon)), 1)
+    result.rss_file_mb_per_peer = round(mean(memory.map((m) => m.file)), 1)
+    if (leader !== undefined) {
+      const running = peers.filter((p) => p.running)
+      const statuses = await Promise.all(running.map((p) => p.status()))
+      const voterIds = new Set(
+        statuses
+          .find((s) => s?.nodeId === leader!.nodeId)
+          ?.members.filter((m) => m.voter === true)
+          .map((m) => m.nodeId),
+      )
+      const roleOf = (i: number): 'leader' | 'voters' | 'workers' => {
+        const id = statuses[i]?.nodeId
+        return id === leader!.nodeId ? 'leader' : id !== undefined && voterIds.has(id) ? 'voters' : 'workers'
+      }
+      const byRole = (role: string): number | null => {
+        const xs = rss.filter((_, i) => roleOf(i) === role)
+        return xs.length === 0 ? null : round(mean(xs), 0)
+      }
+      result.rss_mb_by_role = { leader: byRole('leader'), voters: byRole('voters'), workers: byRole('workers') }
+    }
     // Peers whose /metrics did not answer in time (a loaded machine) are left out of the mean.
     const gossip = gossip1.map((g, i) => (g - gossip0[i]!) / seconds).filter(Number.isFinite)
     result.gossip_bytes_per_peer_s = gossip.length === 0 ? null : round(mean(gossip), 0)
     console.error(
-      `idle: cpu ${result.idle_cpu_pct_per_peer}% of a core per peer (max ${round(Math.max(...cpuPct), 1)}%), rss ${result.rss_mb_per_peer} MB per peer, gossip ${result.gossip_bytes_per_peer_s} B/s per peer, records ${result.records_per_peer_s}/s and SWIM messages ${result.swim_messages_per_peer_s}/s per peer (in and out)`,
+      `idle: cpu ${result.idle_cpu_pct_per_peer}% of a core per peer (max ${round(Math.max(...cpuPct), 1)}%), rss ${result.rss_mb_per_peer} MB per peer (anon ${result.rss_anon_mb_per_peer}, file ${result.rss_file_mb_per_peer}; leader ${result.rss_mb_by_role?.leader ?? '-'}, voters ${result.rss_mb_by_role?.voters ?? '-'}, workers ${result.rss_mb_by_role?.workers ?? '-'}), pss ${result.pss_mb_per_peer} MB, uss ${result.uss_mb_per_peer} MB, gossip ${result.gossip_bytes_per_peer_s} B/s per peer, records ${result.records_per_peer_s}/s and SWIM messages ${result.swim_messages_per_peer_s}/s per peer (in and out)`,
     )
     if (leader !== undefined) {
       const statuses = await Promise.all(peers.map((p) => p.status()))
@@ -354,6 +411,11 @@ console.log(
       formation_cpu_s_per_peer: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
+      pss_mb_per_peer: null,
+      uss_mb_per_peer: null,
+      rss_anon_mb_per_peer: null,
+      rss_file_mb_per_peer: null,
+      rss_mb_by_role: null,
       failover_ms: null,
       gossip_bytes_per_peer_s: null,
       records_per_peer_s: null,
