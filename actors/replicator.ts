@@ -19,7 +19,8 @@
  * - before every input it reads the cluster handle: whether this node leads an epoch, with or
  *   without its lease (then the core leads it, with voters = config().members; a lapsed lease does
  *   not interrupt replication, see leadership.ts), and whom it follows (appends from anyone else are
- *   refused); the learners are read by ticks, every 250 ms at most;
+ *   refused); the learners are read by a leader's ticks, every 250 ms at most (a node that gains the
+ *   lead ticks at once, so it reads them then);
  * - after every input it reports the core's log position to the cluster handle BEFORE starting the
  *   next local mutation (so the election's up-to-date rule covers a write under way), and its
  *   commit index (on the leader, so that voters are made only of members holding it), starts it
@@ -184,7 +185,8 @@ class ReplicatorDriver {
       tick: () => {
         this.pace.fired()
         this.claimCluster()
-        if (this.learners.due(now())) this.refreshLearners()
+        // Only a leader sends to learners; building the view for them cost every follower a tick's worth each second.
+        if (this.cluster.leadingEpoch() !== undefined && this.learners.due(now())) this.refreshLearners()
         this.sync()
         this.core?.tick(now())
         this.flush()

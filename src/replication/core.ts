@@ -106,6 +106,8 @@ interface FollowerState {
   /** No sends before this time (the follower refused, e.g. it does not follow us yet). */
   holdUntilMs: number
   reading: boolean
+  /** Not a voter: counts for no commit, so an idle one hears from us every `learnerIdleHeartbeatMs`. */
+  learner: boolean
 }
 
 interface Leading {
@@ -314,10 +316,12 @@ export class ReplicationCore {
         sentCommit: -1,
         holdUntilMs: -Infinity,
         reading: false,
+        learner: true,
       })
       this.matchesChanged++
     }
-    for (const node of [...leading.followers.keys()]) {
+    for (const [node, f] of [...leading.followers]) {
+      f.learner = !voters.includes(node)
       if (members.includes(node)) continue
       leading.followers.delete(node)
       this.matchesChanged++
@@ -645,10 +649,14 @@ export class ReplicationCore {
    * A follower that holds everything and knows the commit index hears from us every
    * `idleHeartbeatMs`: at the usual pace, an idle cluster's heartbeats and their replies were a third
    * of each peer's messages. One with news, or with an append unanswered, still gets `heartbeatMs`.
+   * A settled learner waits `learnerIdleHeartbeatMs`: its acknowledgements count for no commit, new
+   * entries and commit indexes still go out at once, and the heartbeat only finds a learner that
+   * lost its log (issue 16: the leader's idle frames grow with voters plus learners).
    */
   private heartbeatDueMs(f: FollowerState): number {
     const settled = f.inFlight.length === 0 && f.match === this.end && f.sentCommit === this.commit
-    return settled ? Math.max(this.options.heartbeatMs, this.options.idleHeartbeatMs) : this.options.heartbeatMs
+    if (!settled) return this.options.heartbeatMs
+    return Math.max(this.options.heartbeatMs, f.learner ? this.options.learnerIdleHeartbeatMs : this.options.idleHeartbeatMs)
   }
 
   private sendAppend(node: NodeId, f: FollowerState, entries: readonly ReplicaEntry[]): void {

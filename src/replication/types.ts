@@ -41,6 +41,8 @@ export interface ReplicationOptions {
   heartbeatMs: number
   /** The same for a follower that holds the whole log and knows the commit index: nothing to tell it. */
   idleHeartbeatMs: number
+  /** The same for a learner (a follower that does not vote): its idle heartbeat only finds a lost log. */
+  learnerIdleHeartbeatMs: number
   /**
    * An append unanswered this long, by a follower silent this long, is considered lost: the leader
    * resends from the last match. The core waits longer for a follower whose measured round trip
@@ -65,6 +67,7 @@ export interface ReplicationOptions {
 export const DEFAULT_REPLICATION_OPTIONS: ReplicationOptions = {
   heartbeatMs: 100,
   idleHeartbeatMs: 1000,
+  learnerIdleHeartbeatMs: 5000,
   retryMs: 500,
   window: 4,
   batchMaxEntries: 1000,

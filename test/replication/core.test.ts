@@ -312,6 +312,37 @@ test('a settled follower gets a heartbeat every idleHeartbeatMs; one with news (
   assert.ok(sent >= 3, `an unanswered follower got ${sent} appends in 1.5 s`)
 })
 
+test('a settled learner gets its idle heartbeat every learnerIdleHeartbeatMs, entries and commits at once, and the voter pace once promoted', () => {
+  const h = new Harness(['n0', 'n1', 'n2', 'n3'], { heartbeatMs: 100, idleHeartbeatMs: 1000, learnerIdleHeartbeatMs: 5000, retryMs: 10_000 })
+  h.elect('n0', 1)
+  h.node('n0').core.setVoters(['n0', 'n1', 'n2'], h.now, ['n3'])
+  h.node('n0').flush()
+  h.settle()
+  h.advance(500)
+  const sent = new Map<string, number>()
+  h.filter = (m) => {
+    if (m.from === 'n0' && m.message.kind === 'append') sent.set(m.to, (sent.get(m.to) ?? 0) + 1)
+    return true
+  }
+  h.advance(10_000)
+  assert.ok((sent.get('n1') ?? 0) >= 9 && (sent.get('n1') ?? 0) <= 11, `a voter: ${sent.get('n1')} idle heartbeats in 10 s`)
+  assert.ok((sent.get('n3') ?? 0) >= 1 && (sent.get('n3') ?? 0) <= 3, `the learner: ${sent.get('n3')} idle heartbeats in 10 s`)
+  const due = h.node('n0').core.nextTickMs(h.now)
+  assert.ok(due !== undefined && due <= h.now + 1000, "the voters' heartbeats keep the leader ticking every second")
+  h.propose('n0', ['a'])
+  h.settle()
+  h.advance(150)
+  assert.deepEqual(h.text('n3'), ['1:', '1:a'], 'a new entry reaches the learner at once')
+  assert.equal(h.node('n3').core.commitEnd, 2, 'and so does its commit')
+  h.node('n0').core.setVoters(['n0', 'n1', 'n2', 'n3'], h.now)
+  h.node('n0').flush()
+  h.settle()
+  h.advance(500)
+  sent.clear()
+  h.advance(10_000)
+  assert.ok((sent.get('n3') ?? 0) >= 9, `promoted to voter: ${sent.get('n3')} idle heartbeats in 10 s`)
+})
+
 test('nextTickMs: nothing for a lone leader or a follower, the idle heartbeat for settled followers, now for one with news', () => {
   const lone = new Harness(['n0'], { heartbeatMs: 100, idleHeartbeatMs: 1000 })
   lone.elect('n0', 1)
