@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import type { SwimMessage } from '../../protocols/swim/types.js'
-import { SwimCore, type SwimConfig, type SwimEvent } from '../../src/cluster/swim/core.js'
+import { SwimCore, swimPeriodMs, type SwimConfig, type SwimEvent } from '../../src/cluster/swim/core.js'
 import { SeededRandom } from '../../src/env/prng.js'
 
 interface Sent {
@@ -86,7 +86,7 @@ class Net {
 }
 
 test('probes are acked and nobody is suspected on a healthy network', () => {
-  const net = new Net(['a', 'b', 'c'])
+  const net = new Net(['a', 'b', 'c'], { probeIntervalMs: 500 })
   net.form()
   net.run(10_000)
   for (const id of ['a', 'b', 'c']) {
@@ -335,4 +335,116 @@ test('a live member whose channel closed is not suspected: the helpers reach it'
     net.sent.some((s) => s.from === 'a' && s.message.type === 'ping' && s.message.target === 'd'),
     'a never probed d',
   )
+})
+
+test('the period is the longest under which the convergence bound at the cluster size stays under its target', () => {
+  const bounds = { targetMs: 10_000, minMs: 400, maxMs: 1_000, suspicionMult: 4 }
+  const bound = (n: number, periodMs: number): number => periodMs * (4 + 4 * Math.max(1, Math.log10(n)) + Math.log(n) / Math.log(3))
+  let previous = Infinity
+  for (const n of [2, 5, 16, 30, 50, 200, 1_000, 5_000]) {
+    const periodMs = swimPeriodMs(n, bounds)
+    assert.ok(periodMs <= previous, `n=${n}: ${periodMs} ms after ${previous} ms`)
+    previous = periodMs
+    assert.ok(periodMs >= 400 && periodMs <= 1_000, `n=${n}: ${periodMs} ms`)
+    // Under the target (unless at the shortest period), and no longer period would be (unless at the longest).
+    if (periodMs > 400) assert.ok(bound(n, periodMs) <= 10_000 + periodMs / 2, `n=${n}: bound ${bound(n, periodMs)} ms at ${periodMs} ms`)
+    if (periodMs < 1_000) assert.ok(bound(n, periodMs + 10) > 10_000, `n=${n}: ${periodMs} ms is not the longest`)
+  }
+  // Small clusters probe less often than the old fixed 500 ms, 1,000 members more often.
+  assert.ok(swimPeriodMs(16, bounds) > 800)
+  assert.ok(swimPeriodMs(1_000, bounds) < 500)
+})
+
+test('a core without a fixed period probes at the period of its cluster size', () => {
+  const net = new Net(['a', 'b', 'c'])
+  net.form()
+  net.run(10_000)
+  // Three members: one probe a second per node (the cap), half the pings of the old 500 ms.
+  const pings = net.sent.filter((s) => s.message.type === 'ping').length
+  assert.ok(pings >= 25 && pings <= 35, `pings ${pings}`)
+  const big = new SwimCore({ self: 'x', random: new SeededRandom(5) })
+  const ids = Array.from({ length: 999 }, (_, i) => `m${i}`)
+  big.receive('m0', { type: 'sync', reply: true, members: ids.map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+  assert.equal(big.periodMs, swimPeriodMs(1_000, { targetMs: 10_000, minMs: 400, maxMs: 1_000, suspicionMult: 4 }))
+  big.tick(0)
+  const first = big.ready().messages.find((m) => m.message.type === 'ping')
+  assert.ok(first !== undefined)
+  big.tick(big.periodMs - 1)
+  assert.equal(big.ready().messages.filter((m) => m.message.type === 'ping').length, 0)
+  big.tick(big.periodMs)
+  assert.equal(big.ready().messages.filter((m) => m.message.type === 'ping' && m.to !== first.to).length, 1, 'the next probe comes one period after the first')
+})
+
+test('a crashed member whose channels closed is suspected within lostProbeMs, also when the period is longer', () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `n${String(i).padStart(2, '0')}`)
+  const net = new Net(ids)
+  net.form()
+  net.run(10_000)
+  assert.ok(net.core('n00').periodMs > 800, `period ${net.core('n00').periodMs}`)
+  const victim = 'n05'
+  for (const id of ids) assert.equal(net.core(id).member(victim)?.status, 'alive', `${id} on ${victim}`)
+  net.down.add(victim)
+  const crashAt = net.now
+  for (const id of ids) if (id !== victim) net.core(id).lost(victim, net.now)
+  net.flush()
+  net.run(crashAt + 600)
+  for (const id of ids) {
+    if (id === victim) continue
+    const suspect = net.eventsAbout(id, victim, 'suspect')[0]
+    assert.ok(suspect !== undefined && suspect.at - crashAt <= 510, `${id} suspected ${victim} ${suspect === undefined ? 'never' : `after ${suspect.at - crashAt} ms`}`)
+  }
+})
+
+/** A core that knows a and b, with its first probe sent at 0: the probe's target and seq. */
+function probing(): { core: SwimCore; target: string; seq: number } {
+  const core = new SwimCore({ self: 'x', random: new SeededRandom(11), probeIntervalMs: 500, probeTimeoutMs: 200 })
+  core.receive('a', { type: 'sync', reply: true, members: ['a', 'b'].map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+  core.tick(0)
+  const ping = core.ready().messages.find((m) => m.message.type === 'ping')
+  assert.ok(ping !== undefined && ping.message.type === 'ping')
+  return { core, target: ping.to, seq: ping.message.seq }
+}
+
+const suspects = (core: SwimCore): string[] =>
+  core
+    .ready()
+    .events.filter((e) => e.type === 'suspect')
+    .map((e) => e.member)
+
+test('a node whose own loop ran late reads the acks waiting behind its late tick before it suspects, and raises its health score', () => {
+  // On time (the tick 20 ms after the probe's end): no ack, a suspicion.
+  const onTime = probing()
+  onTime.core.tick(200)
+  onTime.core.tick(520)
+  assert.deepEqual(suspects(onTime.core), [onTime.target])
+  // 400 ms late (a starved process): the ack that came in meanwhile is read first.
+  const late = probing()
+  late.core.tick(900)
+  assert.deepEqual(suspects(late.core), [])
+  assert.equal(late.core.healthScore, 1)
+  late.core.receive(late.target, { type: 'ack', seq: late.seq, incarnation: 0, updates: [], loads: [] }, 900)
+  late.core.tick(1_200)
+  assert.deepEqual(suspects(late.core), [])
+  assert.equal(late.core.healthScore, 0)
+  // Judged once more a probe timeout later, and only once put off: a member that does not answer is still suspected.
+  const silent = probing()
+  silent.core.tick(900)
+  silent.core.tick(1_500)
+  assert.deepEqual(suspects(silent.core), [silent.target])
+})
+
+test('a helper whose loop ran late forwards the ack waiting behind its late tick instead of a nack', () => {
+  const helper = new SwimCore({ self: 'h', random: new SeededRandom(2), probeIntervalMs: 500, probeTimeoutMs: 200 })
+  helper.receive('a', { type: 'sync', reply: true, members: ['a', 'b'].map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+  helper.receive('a', { type: 'ping-req', seq: 7, incarnation: 0, target: 'b', updates: [], loads: [] }, 0)
+  const relayed = helper.ready().messages.find((m) => m.to === 'b' && m.message.type === 'ping')
+  assert.ok(relayed !== undefined && relayed.message.type === 'ping')
+  helper.tick(600)
+  helper.receive('b', { type: 'ack', seq: relayed.message.seq, incarnation: 0, updates: [], loads: [] }, 600)
+  const toA = helper.ready().messages.filter((m) => m.to === 'a' && (m.message.type === 'ack' || m.message.type === 'nack'))
+  assert.deepEqual(
+    toA.map((m) => m.message.type),
+    ['ack'],
+  )
+  assert.equal(toA[0]!.message.type === 'ack' && toA[0]!.message.seq, 7)
 })

@@ -6,7 +6,7 @@
  * messages to send and the membership events — like a raft Ready. `nextDeadlineMs()` says when to
  * tick next.
  *
- * Protocol. Every protocol period (probeIntervalMs) a node probes one member, walking a list
+ * Protocol. Every protocol period (chosen from the cluster size, below) a node probes one member, walking a list
  * shuffled with the injected random source (round-robin, so every member is probed within 2 walks
  * of the list; new members are inserted at a random place). No ack within probeTimeoutMs: it asks
  * k other members (ping-req) to probe the target for it; no ack, direct or forwarded, by the end of
@@ -25,11 +25,17 @@
  * SWIM paper; with λ·log N sends per node the chance that a member misses it falls as N^-(λ-c). A
  * crash is first detected after about one period (each of N-1 members probes it with chance ~1/N a
  * period, so someone does with chance 1-1/e per period), plus the suspicion timeout, plus
- * dissemination of the dead update. A crashed process (kill -9, not a silent host) also closes its
+ * dissemination of the dead update: convergence ≈ T·(4 + α·max(1, log10 N) + log3 N) for a period T
+ * (`swimPeriodMs` details each term). Unless fixed (probeIntervalMs), T is the longest period for
+ * which that bound at the current N stays under convergenceTargetMs (10 s), capped at 1 s: 880 ms at
+ * 16 members, 700 ms at 50, 450 ms at 1,000. A small cluster sends fewer probes than the bound
+ * needs of a large one; the cost per node stays O(1) in N (the period shortens as log N grows,
+ * from 1 s to 400 ms at most). A crashed process (kill -9, not a silent host) also closes its
  * connections, and every member that loses its channel to it says so (`lost`): that member is
  * probed out of turn, through the k helpers at once (the direct path has just closed), so each of
  * its peers suspects it within one period by itself, and the suspicions they spread confirm one
- * another (Lifeguard), taking the timeout to its minimum. A closed channel suspects no one by
+ * another (Lifeguard), taking the timeout to its minimum; that probe waits lostProbeMs (500 ms) for
+ * the helpers whatever the period, so a longer period does not slow a failover. A closed channel suspects no one by
  * itself: a live member answers the helpers, as after any missed ack. A silent host closes nothing
  * and is found by the walk as before.
  *
@@ -47,7 +53,10 @@
  * suspicion, Lifeguard's "buddy system") and refutes in one round trip. And a node that is itself
  * slow — it misses acks while its ping-req helpers answer with nacks, or it has to refute — raises
  * its local health multiplier, which stretches its own probe interval and timeout, so an overloaded
- * node stops accusing healthy ones (Lifeguard's LHM).
+ * node stops accusing healthy ones (Lifeguard's LHM). A node whose own event loop was held up (a
+ * tick more than half a probe timeout late) does not judge a probe, or nack a relayed one, at that
+ * tick: the acks may be waiting to be read behind it. It judges a probe timeout later, once, and
+ * its health score rises, as for a missed nack.
  */
 import type { SwimLoad, SwimMemberState, SwimMessage, SwimUpdate } from '../../../protocols/swim/types.js'
 import { SWIM_PIGGYBACK_MAX } from '../../../protocols/swim/codec.js'
@@ -61,8 +70,14 @@ export interface SwimConfig {
   readonly random: Pick<Random, 'next'>
   /** Starting incarnation; a restart that remembers nothing starts at 0 and refutes its way up. */
   readonly incarnation?: number
-  /** Length of a protocol period. Default 500. */
+  /** Length of a protocol period, fixed. Default: chosen from the cluster size (`swimPeriodMs`). */
   readonly probeIntervalMs?: number
+  /** With the period chosen from the cluster size: the crash convergence it is chosen to stay under. Default 10,000. */
+  readonly convergenceTargetMs?: number
+  /** With the period chosen from the cluster size: its longest. Default 1,000. */
+  readonly maxProbeIntervalMs?: number
+  /** How long a probe of a member whose channel closed (`lost`) waits for the helpers, whatever the period. Default 500. */
+  readonly lostProbeMs?: number
   /** Wait for a direct ack before indirect probes. Default 200. */
   readonly probeTimeoutMs?: number
   /** Members asked to probe indirectly (k). Default 3. */
@@ -132,16 +147,20 @@ interface Probe {
   readonly target: string
   readonly seq: number
   readonly timeoutAtMs: number
-  readonly endAtMs: number
+  endAtMs: number
   indirect: boolean
   helpers: number
   nacks: number
+  /** The probe's end was already put off once because this node ran late. */
+  late: boolean
 }
 
 interface Relay {
   readonly origin: string
   readonly originSeq: number
-  readonly nackAtMs: number
+  nackAtMs: number
+  /** The nack was already put off once because this node ran late. */
+  late: boolean
 }
 
 const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
@@ -149,7 +168,10 @@ const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
 export class SwimCore {
   readonly self: string
   private readonly random: Pick<Random, 'next'>
-  private readonly intervalMs: number
+  private readonly fixedIntervalMs: number | undefined
+  private readonly targetMs: number
+  private readonly maxIntervalMs: number
+  private readonly lostProbeMs: number
   private readonly timeoutMs: number
   private readonly k: number
   private readonly lambda: number
@@ -190,7 +212,10 @@ export class SwimCore {
   constructor(config: SwimConfig) {
     this.self = config.self
     this.random = config.random
-    this.intervalMs = config.probeIntervalMs ?? 500
+    this.fixedIntervalMs = config.probeIntervalMs
+    this.targetMs = config.convergenceTargetMs ?? 10_000
+    this.maxIntervalMs = config.maxProbeIntervalMs ?? 1_000
+    this.lostProbeMs = config.lostProbeMs ?? 500
     this.timeoutMs = config.probeTimeoutMs ?? 200
     this.k = config.indirectProbes ?? 3
     this.lambda = config.retransmitMult ?? 6
@@ -213,6 +238,13 @@ export class SwimCore {
   /** Lifeguard local health score, 0 (healthy) to healthMax; periods and timeouts are stretched by (1 + score). */
   get healthScore(): number {
     return this.health
+  }
+
+  /** The protocol period at the current cluster size (before the health multiplier stretches it). */
+  get periodMs(): number {
+    return (
+      this.fixedIntervalMs ?? swimPeriodMs(this.liveCount, { targetMs: this.targetMs, maxMs: this.maxIntervalMs, minMs: 2 * this.timeoutMs, suspicionMult: this.suspicionMult })
+    )
   }
 
   /** Members alive or suspect, this node included. */
@@ -249,7 +281,7 @@ export class SwimCore {
   join(seeds: readonly string[], nowMs: number): void {
     const others = seeds.filter((s) => s !== this.self)
     this.enqueue({ kind: 'join', member: this.self, incarnation: this.incarnation })
-    this.nextProbeAtMs = nowMs + this.intervalMs
+    this.nextProbeAtMs = nowMs + this.periodMs
     if (others.length === 0) return
     this.joining = { seeds: others, nextAtMs: nowMs + this.joinRetryMs }
     for (const seed of others) this.send(seed, this.syncMessage(false))
@@ -328,10 +360,20 @@ export class SwimCore {
   tick(nowMs: number): void {
     const p = this.probe
     if (p !== null && !p.indirect && nowMs >= p.timeoutAtMs) this.probeIndirectly(p)
-    if (p !== null && nowMs >= p.endAtMs) this.probeFailed(p, nowMs)
+    if (p !== null && nowMs >= p.endAtMs) {
+      if (!p.late && this.ranLate(p.endAtMs, nowMs)) {
+        p.late = true
+        p.endAtMs = nowMs + this.timeoutMs
+      } else this.probeFailed(p, nowMs)
+    }
     if (this.probe === null && (nowMs >= this.nextProbeAtMs || this.urgent.size > 0)) this.startProbe(nowMs)
     for (const [seq, r] of this.relays) {
       if (nowMs < r.nackAtMs) continue
+      if (!r.late && this.ranLate(r.nackAtMs, nowMs)) {
+        r.late = true
+        r.nackAtMs = nowMs + this.timeoutMs
+        continue
+      }
       this.relays.delete(seq)
       this.send(r.origin, { type: 'nack', seq: r.originSeq })
     }
@@ -375,7 +417,7 @@ export class SwimCore {
         this.absorb(from, message.updates, message.loads, nowMs, message.incarnation)
         if (message.target === this.self) return
         const seq = ++this.seq
-        this.relays.set(seq, { origin: from, originSeq: message.seq, nackAtMs: nowMs + Math.floor(this.timeoutMs * 0.8) })
+        this.relays.set(seq, { origin: from, originSeq: message.seq, nackAtMs: nowMs + Math.floor(this.timeoutMs * 0.8), late: false })
         this.send(message.target, { type: 'ping', seq, incarnation: this.incarnation, target: message.target, ...this.piggyback(message.target, message.target) })
         return
       }
@@ -412,7 +454,7 @@ export class SwimCore {
         else if (this.joining !== null) {
           // Joins concurrent with this one were gossiped while nobody knew this node yet: ask again once they have spread.
           this.joining = null
-          this.resyncAtMs = nowMs + this.retransmitLimit() * this.intervalMs
+          this.resyncAtMs = nowMs + this.retransmitLimit() * this.periodMs
         }
         return
     }
@@ -423,14 +465,29 @@ export class SwimCore {
     const scale = 1 + this.health
     const lost = this.nextLost()
     if (lost === undefined && nowMs < this.nextProbeAtMs) return
-    if (lost === undefined) this.nextProbeAtMs = nowMs + this.intervalMs * scale
+    const periodMs = this.periodMs
+    if (lost === undefined) this.nextProbeAtMs = nowMs + periodMs * scale
     const target = lost ?? this.nextTarget()
     if (target === undefined) return
     const seq = ++this.seq
-    this.probe = { target, seq, timeoutAtMs: nowMs + this.timeoutMs * scale, endAtMs: nowMs + this.intervalMs * scale, indirect: false, helpers: 0, nacks: 0 }
+    const windowMs = lost === undefined ? periodMs : Math.min(periodMs, this.lostProbeMs)
+    this.probe = { target, seq, timeoutAtMs: nowMs + this.timeoutMs * scale, endAtMs: nowMs + windowMs * scale, indirect: false, helpers: 0, nacks: 0, late: false }
     this.send(target, { type: 'ping', seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
     // A lost member's channel has closed (the ping goes anyway, should it have reopened): ask the helpers at once.
     if (lost !== undefined) this.probeIndirectly(this.probe)
+  }
+
+  /**
+   * Whether this tick, due at `dueMs`, comes more than half a probe timeout late: this node's own
+   * event loop was held up (a starved process), and the acks that would have answered in time may be
+   * waiting to be read behind this very tick (a late timer fires before the pending input is read).
+   * The caller then judges once more after a probe timeout instead of now, and the local health
+   * score rises (Lifeguard: a slow node stretches its own periods and timeouts).
+   */
+  private ranLate(dueMs: number, nowMs: number): boolean {
+    if (nowMs - dueMs <= this.timeoutMs / 2) return false
+    this.health = Math.min(this.healthMax, this.health + 1)
+    return true
   }
 
   /** The first member still alive whose channel closed, taken off the list. */
@@ -549,7 +606,7 @@ export class SwimCore {
         m.incarnation = u.incarnation
         this.setStatus(m, 'suspect', nowMs)
         const n = this.liveCount
-        const minMs = this.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * this.intervalMs
+        const minMs = this.suspicionMult * Math.max(1, Math.log10(Math.max(1, n))) * this.periodMs
         const expected = Math.max(0, Math.min(this.suspicionMult - 2, n - 2))
         const s: Suspicion = { startMs: nowMs, minMs, maxMs: this.suspicionMaxMult * minMs, expected, accuser: from, confirmers: new Set(), deadlineMs: 0 }
         s.deadlineMs = nowMs + suspicionTimeout(s)
@@ -649,4 +706,39 @@ function updateBytes(u: SwimUpdate): number {
 
 function loadBytes(l: SwimLoad): number {
   return l.member.length + 8 + 9 * l.values.length
+}
+
+/** What the period is chosen from: `swimPeriodMs`. */
+export interface SwimPeriodBounds {
+  /** The crash convergence to stay under, ms. */
+  readonly targetMs: number
+  /** Shortest and longest period, ms. */
+  readonly minMs: number
+  readonly maxMs: number
+  /** α of the minimum suspicion timeout, α·max(1, log10 n) periods (SwimConfig.suspicionMult). */
+  readonly suspicionMult: number
+}
+
+/**
+ * The protocol period T for `n` members: the longest, within [minMs, maxMs], for which the
+ * convergence bound of a silent crash (every member sees it dead) stays under targetMs:
+ *
+ *   convergence ≈ T · (4 + α·max(1, log10 n) + log3 n)
+ *
+ * - detection, 4 periods: each of the n-1 walks probes the member with chance ~1/n a period, so
+ *   some walk does with chance 1-1/e (expected e/(e-1) ≈ 1.6 periods; none in 3 periods with chance
+ *   e^-3 ≈ 5%, the allowance taken), then that probe's own period runs out;
+ * - the minimum suspicion timeout, α·max(1, log10 n) periods, reached once the suspicion is
+ *   confirmed by independent members (Lifeguard);
+ * - dissemination of the death, log3 n periods: each member that has it passes it on about twice
+ *   a period (its ping, the ack of the ping it receives), so the informed set triples.
+ * At α = 4: n = 16 → 880 ms, 50 → 700 ms, 200 → 560 ms, 1,000 → 450 ms; 1,000 ms below 10 members
+ * (the cap). A small cluster probes less often, as its bound allows; a large one more often, so that
+ * its longer suspicion and dissemination still fit. A crash whose connections close is suspected
+ * through `lost` within lostProbeMs, whatever the period.
+ */
+export function swimPeriodMs(n: number, b: SwimPeriodBounds): number {
+  const members = Math.max(1, n)
+  const periods = 4 + b.suspicionMult * Math.max(1, Math.log10(members)) + Math.log(members) / Math.log(3)
+  return Math.round(Math.min(b.maxMs, Math.max(b.minMs, b.targetMs / periods)))
 }
