@@ -212,11 +212,9 @@ export function clusterActor(init: ClusterActorInit) {
 
       /**
        * Sends a record where the core says: point to point to `to` (the voters' and the leader's
-       * path), or to all. A target this node sees up or joining but cannot reach (no connection
-       * yet) would miss it, so the record goes to all as well; so does one to a voter it cannot
-       * reach in any state: a node learns another's addresses only from its records, so two voters
-       * restarted without a connection between them would otherwise each see the other down for
-       * ever. With no peer at all (a founder alone) it is not even encoded.
+       * path), or to all. A target it cannot reach (no connection yet) would miss it, so the record
+       * goes to all as well where the core says so (`recordFallsBack`). With no peer at all (a
+       * founder alone) it is not even encoded.
        */
       const send = (record: MemberRecord, to: readonly NodeId[] | undefined): void => {
         if (to === undefined && network.peers().length === 0) {
@@ -227,13 +225,8 @@ export function clusterActor(init: ClusterActorInit) {
         records.sent++
         if (to !== undefined) {
           const nowMs = clock.monotonicMs()
-          const voters = core.currentConfig?.members ?? []
           let missed = false
-          for (const id of to) {
-            if (network.send(id, CLUSTER_RECORD_PROTOCOL, payload)) continue
-            const state = core.memberState(id, nowMs)
-            if (state === 'up' || state === 'joining' || voters.includes(id)) missed = true
-          }
+          for (const id of to) if (!network.send(id, CLUSTER_RECORD_PROTOCOL, payload) && core.recordFallsBack(id, nowMs)) missed = true
           records.paths.direct++
           if (!missed) return
           records.paths.fallback++

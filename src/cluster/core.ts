@@ -983,6 +983,18 @@ export class ClusterCore {
     return quietWarning(nowMs - heardMs, this.status === 'joining', others)
   }
 
+  /**
+   * Whether a record this node could not send point to point to `id` (no connection) should go to
+   * all instead: when it sees `id` up or joining, and when `id` is a voter it has never heard of. A
+   * node learns another's addresses only from its records, so two voters restarted without a
+   * connection between them would otherwise each see the other down for ever; a voter seen down
+   * whose addresses are known is dialled instead, so a dead one costs no topic traffic.
+   */
+  recordFallsBack(id: NodeId, nowMs: number): boolean {
+    const state = this.memberState(id, nowMs)
+    return state === 'up' || state === 'joining' || (this.isVoter(id) && !this.peers.has(id))
+  }
+
   /** Addresses of members this node has heard of, for the driver to dial. */
   knownAddresses(): Array<{ node: NodeId; addresses: readonly string[] }> {
     return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
