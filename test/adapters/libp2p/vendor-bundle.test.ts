@@ -9,8 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { transformSync } from 'esbuild'
-
-const ROOT = join(import.meta.dirname, '..', '..', '..')
+import { ROOT } from '../../helpers/paths.js'
 
 test('the vendor bundle is ASCII and calls no localeCompare', { timeout: 120_000 }, async () => {
   // A build directory inside the checkout (the packages resolve from its node_modules) holding
