@@ -30,7 +30,8 @@ test('an idle peer keeps its young generation as it is, though objects survive',
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     assert.ok(atStart < 16, `the test starts below the cap: ${atStart} MB`)
-    assert.ok(youngGenerationMb() <= atStart, `idle: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
+    // V8 itself may take its young generation from 1 MB to its initial 2 MB; the hold stops it there.
+    assert.ok(youngGenerationMb() <= Math.max(atStart, 2), `idle: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
   } finally {
     stop()
   }
@@ -50,7 +51,7 @@ test('a burst of a second or two (a peer joining) does not grow it', async () =>
       }
       await new Promise((resolve) => setImmediate(resolve))
     }
-    assert.ok(youngGenerationMb() <= atStart, `after a burst: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
+    assert.ok(youngGenerationMb() <= Math.max(atStart, 2), `after a burst: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
   } finally {
     stop()
   }
