@@ -280,12 +280,8 @@ test('a member admitted by the configuration is probed and corrected; a known on
   assert.equal(net.core('a').member('c')?.status, 'dead')
 })
 
-test('a crashed member whose channels closed is suspected by each of its peers within one period, and confirmed', () => {
-  const ids = Array.from({ length: 12 }, (_, i) => `n${String(i).padStart(2, '0')}`)
-  const net = new Net(ids, { probeIntervalMs: 500, probeTimeoutMs: 200 })
-  net.form()
-  net.run(3_000)
-  const victim = 'n05'
+/** Crashes `victim` as kill -9 does (every peer's channel to it closes); asserts each peer suspects it within 510 ms; returns the crash time. */
+function crashWithClosedChannels(net: Net, ids: readonly string[], victim: string): number {
   net.down.add(victim)
   const crashAt = net.now
   for (const id of ids) if (id !== victim) net.core(id).lost(victim, net.now)
@@ -296,6 +292,16 @@ test('a crashed member whose channels closed is suspected by each of its peers w
     const suspect = net.eventsAbout(id, victim, 'suspect')[0]
     assert.ok(suspect !== undefined && suspect.at - crashAt <= 510, `${id} suspected ${victim} ${suspect === undefined ? 'never' : `after ${suspect.at - crashAt} ms`}`)
   }
+  return crashAt
+}
+
+test('a crashed member whose channels closed is suspected by each of its peers within one period, and confirmed', () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `n${String(i).padStart(2, '0')}`)
+  const net = new Net(ids, { probeIntervalMs: 500, probeTimeoutMs: 200 })
+  net.form()
+  net.run(3_000)
+  const victim = 'n05'
+  const crashAt = crashWithClosedChannels(net, ids, victim)
   // Every peer's own suspicion confirms the others': dead at the minimum timeout, 4 · log10(12) · 500 ≈ 2.16 s after.
   net.run(crashAt + 3_200)
   for (const id of ids) if (id !== victim) assert.equal(net.core(id).member(victim)?.status, 'dead', `${id} sees ${victim} ${net.core(id).member(victim)?.status}`)
@@ -383,16 +389,7 @@ test('a crashed member whose channels closed is suspected within lostProbeMs, al
   assert.ok(net.core('n00').periodMs > 800, `period ${net.core('n00').periodMs}`)
   const victim = 'n05'
   for (const id of ids) assert.equal(net.core(id).member(victim)?.status, 'alive', `${id} on ${victim}`)
-  net.down.add(victim)
-  const crashAt = net.now
-  for (const id of ids) if (id !== victim) net.core(id).lost(victim, net.now)
-  net.flush()
-  net.run(crashAt + 600)
-  for (const id of ids) {
-    if (id === victim) continue
-    const suspect = net.eventsAbout(id, victim, 'suspect')[0]
-    assert.ok(suspect !== undefined && suspect.at - crashAt <= 510, `${id} suspected ${victim} ${suspect === undefined ? 'never' : `after ${suspect.at - crashAt} ms`}`)
-  }
+  crashWithClosedChannels(net, ids, victim)
 })
 
 /** A core that knows a and b, with its first probe sent at 0: the probe's target and seq. */

@@ -13,6 +13,20 @@ let keep = []
 for (let i = 0; i < 3e6; i++) { const o = { a: i, b: 'x' + i, c: [i, i + 1] }; if (i % 100 === 0) keep.push(o); if (keep.length > 5000) keep = [] }
 `
 
+/** CHURN's work in many short tasks for `ms`, as a busy peer does it: the checks run between them. */
+async function churnFor(ms: number): Promise<void> {
+  let keep: object[] = []
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    for (let i = 0; i < 10_000; i++) {
+      const o = { a: i, b: 'x' + i, c: [i, i + 1] }
+      if (i % 100 === 0) keep.push(o)
+      if (keep.length > 5000) keep = []
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
 // First: the busy test below grows this process's young generation, and V8 does not shrink it.
 test('an idle peer keeps its young generation as it is, though objects survive', async () => {
   const atStart = youngGenerationMb()
@@ -41,16 +55,7 @@ test('a burst of a second or two (a peer joining) does not grow it', async () =>
   const atStart = youngGenerationMb()
   const stop = capYoungGeneration(16)
   try {
-    let keep: object[] = []
-    const end = performance.now() + 1800
-    while (performance.now() < end) {
-      for (let i = 0; i < 10_000; i++) {
-        const o = { a: i, b: 'x' + i, c: [i, i + 1] }
-        if (i % 100 === 0) keep.push(o)
-        if (keep.length > 5000) keep = []
-      }
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    await churnFor(1800)
     assert.ok(youngGenerationMb() <= Math.max(atStart, 2), `after a burst: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
   } finally {
     stop()
@@ -73,16 +78,7 @@ test('the young generation grows no further than the cap', async () => {
   try {
     // A peer's work comes in many short tasks; the check runs between them. Busy for 6 s: the
     // young generation grows only after three busy windows of 1 s in a row.
-    let keep: object[] = []
-    const end = performance.now() + 6000
-    while (performance.now() < end) {
-      for (let i = 0; i < 10_000; i++) {
-        const o = { a: i, b: 'x' + i, c: [i, i + 1] }
-        if (i % 100 === 0) keep.push(o)
-        if (keep.length > 5000) keep = []
-      }
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    await churnFor(6000)
     assert.ok(youngGenerationMb() <= 8, `with a cap of 8 MB: ${youngGenerationMb()} MB`)
     // Busy work (GC well above GROW_GC_SHARE of the time) still gets a larger young generation.
     assert.ok(youngGenerationMb() > atStart, `busy: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
