@@ -27,7 +27,21 @@
  * It is an ordinary actor built with the public actor API; the node assembly spawns it on every
  * node.
  */
-import { ClusterCore, defineActor, DialPlan, LeaveWait, QuietWatch, RecordStats, registerClusterMetrics, SwimCore, SwimPump, SwimStats, TickPace } from '../src/internal.js'
+import {
+  ClusterCore,
+  defineActor,
+  DialPlan,
+  LeaveWait,
+  MESH_LAG_MAX_MS,
+  QuietWatch,
+  RecordStats,
+  registerClusterMetrics,
+  SwimCore,
+  SwimPump,
+  SwimStats,
+  TickPace,
+  urgentDials,
+} from '../src/internal.js'
 import type {
   Ask,
   ClusterHandle,
@@ -127,10 +141,18 @@ export function clusterActor(init: ClusterActorInit) {
       const clock = ctx.env.clock
       const stored = await init.store.read(CLUSTER_STATE_KEY)
       const persisted = stored === undefined ? undefined : decodeState(stored)
+      // The peers connected now, kept in step with the network (not through the mailbox): SWIM probes only these.
+      const connected = new Set(network.peers())
       // SWIM starts at the record incarnation, so a restart outranks what others remember of the last run.
       const swim =
         init.options?.membership === 'swim'
-          ? new SwimCore({ ...init.swim, self: network.self, random: ctx.env.random.fork('swim'), incarnation: (persisted?.incarnation ?? 0) + 1 })
+          ? new SwimCore({
+              ...init.swim,
+              self: network.self,
+              random: ctx.env.random.fork('swim'),
+              incarnation: (persisted?.incarnation ?? 0) + 1,
+              reachable: (id) => connected.has(id),
+            })
           : undefined
       const core = new ClusterCore({
         self: network.self,
@@ -186,8 +208,13 @@ export function clusterActor(init: ClusterActorInit) {
         ctx.onStop(() => network.unhandle(SWIM_PROTOCOL))
       }
       // New peers meet SWIM; closed connections speed up both SWIM's probe and the wait for a leader (lost).
-      const offPeers = network.onPeerChange((peer, connected) => ctx.self.tell(connected ? { type: 'met', peer } : { type: 'lost', peer }))
+      const offPeers = network.onPeerChange((peer, up) => {
+        if (up) connected.add(peer)
+        else connected.delete(peer)
+        ctx.self.tell(up ? { type: 'met', peer } : { type: 'lost', peer })
+      })
       ctx.onStop(offPeers)
+      for (const peer of connected) core.met(peer)
       /** Sends what SWIM produced; SWIM's state changed, so the snapshot reads it again. */
       const sendSwim = (out: SwimOut): void => {
         for (const { type, error } of out.oversize) ctx.log.warn('a SWIM message exceeds its size limit', { type, error })
@@ -225,25 +252,20 @@ export function clusterActor(init: ClusterActorInit) {
         records.sent++
         if (to !== undefined) {
           const nowMs = clock.monotonicMs()
-          let missed = false
-          for (const id of to) if (!network.send(id, CLUSTER_RECORD_PROTOCOL, payload) && core.recordFallsBack(id, nowMs)) missed = true
+          const unreached = to.filter((id) => !network.send(id, CLUSTER_RECORD_PROTOCOL, payload))
           records.paths.direct++
-          if (!missed) return
+          if (unreached.length === 0 || !core.recordFallsBack(unreached, nowMs)) return
           records.paths.fallback++
         } else records.paths.topic++
         network.publish(CLUSTER_TOPIC, payload)
       }
 
-      /** Connects to every member heard of, a few dials at a time, voters and the leader first. */
+      /** Connects to the members heard of, a few dials at a time (dials.ts): the voters, the leader and, on the leader, the joiners first. */
       const dialMembers = (): void => {
         const nowMs = clock.monotonicMs()
-        const due = dials.due({
-          nowMs,
-          connected: new Set(network.peers()),
-          voters: new Set(core.currentConfig?.members ?? []),
-          leader: core.leader(nowMs)?.nodeId,
-          known: core.knownAddresses(),
-        })
+        const known = core.knownAddresses()
+        const urgent = urgentDials({ config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known })
+        const due = dials.due({ nowMs, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
         for (const { node, address } of due) {
           network
             .dial(address)
@@ -313,6 +335,7 @@ export function clusterActor(init: ClusterActorInit) {
           rearm()
         },
         met(msg) {
+          core.met(msg.peer)
           if (pump === undefined) return
           sendSwim(pump.met(msg.peer))
           publish()

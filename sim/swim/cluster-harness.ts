@@ -214,6 +214,8 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   for (const n of nodes) {
     at(n.index === 0 ? 0 : rng.next() * joinWindow, () => {
       n.started = true
+      // Every joiner bootstraps from n0: its one connection at the start (ClusterCore.met).
+      if (n.index !== 0) n.core.met(nodes[0]!.id)
       if (n.swim !== undefined) {
         const other = nodes[Math.floor(rng.next() * Math.max(1, n.index))]!
         n.swim.join(n.index === 0 ? [] : [...new Set([nodes[0]!.id, other.id])], loop.now)

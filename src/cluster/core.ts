@@ -86,10 +86,11 @@
  * and workers' sparse records (their addresses and job types) are for every node, so these go
  * point to point to every node known: on the topic each one cost a signature and was relayed by
  * every mesh member to its mesh neighbours, with announcements (IHAVE) besides, about ten frames
- * on every node for each record instead of one. A target that is up or joining but not connected
- * (a joiner that knows only its bootstrap peer) makes the driver publish to all as well, and
- * joiners (no configuration yet) publish to all, so the topic carries formation and is silent
- * once the cluster is formed. A voter
+ * on every node for each record instead of one. A voter or leader that is up but not connected, a
+ * joiner the leader cannot reach yet, and (at a bounded rate) workers not connected yet make the
+ * driver publish to all as well (`recordFallsBack`);
+ * joiners reach the topic only as "Joining" below says, so the topic is nearly silent once the
+ * first connections are up. A voter
  * that has seen a newer configuration than it holds publishes to all until it holds it, so that
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
  * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
@@ -108,6 +109,21 @@
  * the election's rules (they hold under any loss); the leader, the only node whose records decide
  * something for non-voters, still reaches all. Liveness: voters are dialled first (dials.ts); a
  * record a voter that looks up cannot be sent to (no connection) goes to all instead (the driver).
+ *
+ * ## Joining (membership 'swim')
+ * A joiner used to publish to all every gossip interval until admitted: with N nodes starting at
+ * once that is O(N) records a second, each signed, checked and relayed by every node, O(N²) for
+ * the host, and on one machine it starved the handshakes and admissions that would end it (50
+ * peers never formed). Now a joiner sends its records point to point to the live leader it
+ * follows, and before it knows one to the peers it is connected to (`met`: its bootstrap peers,
+ * and any that dialled it); the leader sends its own to every joiner it has heard of, so admission
+ * takes one record each way when the bootstrap peer leads. It publishes to all only while it knows
+ * no live leader: at once if it has no connection, else every joinerTopicMs, for a bootstrap peer
+ * that does not lead and passes nothing on (a voter's records go to voters only); the leader,
+ * hearing it there, falls back to the topic for it until its dial connects. Other nodes never fall
+ * back for a joiner: it is the leader's to admit. A joiner does not echo the leader's records (an
+ * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
+ * second for nothing. Safety is unchanged: who hears a record is all that changed.
  *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
@@ -338,6 +354,11 @@ export interface ClusterOptions {
   /** With 'swim': records per second that all workers' refreshes add up to, at most (past workerRefreshMs). */
   workerRecordsPerS: number
   /**
+   * With 'swim': how often a joiner that knows no live leader also publishes to all ("Joining" in the
+   * module doc); its other records go to the peers it is connected to.
+   */
+  joinerTopicMs: number
+  /**
    * With 'swim': how often the leader's records reach workers when nothing in them that workers
    * read has changed (every record goes to voters and joiners; "Election traffic" in the module doc).
    */
@@ -364,6 +385,7 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   workerRecordMinMs: 1000,
   workerRefreshMs: 10_000,
   workerRecordsPerS: 5,
+  joinerTopicMs: 2000,
   leaderToWorkersMs: 1000,
 }
 
@@ -455,6 +477,12 @@ export class ClusterCore {
   private behind: { readonly epoch: number; readonly counter: number; readonly sinceMs: number } | undefined = undefined
   /** The newest configuration version a record showed while this node held an older one; cleared once it holds it (see `audience`). */
   private newerSeen: { readonly epoch: number; readonly counter: number } | undefined = undefined
+  /** Peers this joiner is connected to (met, not lost), at most DOORS_MAX; read only while it has no configuration. */
+  private readonly doors = new Set<NodeId>()
+  /** When this joiner last published to all (joinerAudience). */
+  private joinerTopicAtMs = -Infinity
+  /** When a record last fell back to the topic for workers it could not reach (recordFallsBack). */
+  private workersFallbackAtMs = -Infinity
   /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
   private lastPublishMs = -Infinity
   private addresses: readonly string[]
@@ -770,7 +798,8 @@ export class ClusterCore {
    */
   private audience(record: MemberRecord, nowMs: number): readonly NodeId[] | undefined {
     const config = this.config
-    if (this.options.membership !== 'swim' || config === null || this.newerSeen !== undefined) return undefined
+    if (this.options.membership !== 'swim' || this.newerSeen !== undefined) return undefined
+    if (config === null) return this.joinerAudience(nowMs)
     if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
@@ -784,6 +813,19 @@ export class ClusterCore {
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)
     return to.length === 0 ? undefined : to
+  }
+
+  /**
+   * A joiner's audience under 'swim' ("Joining" in the module doc): the live leader it follows;
+   * without one, the peers it is connected to, and all (undefined) when it has none and every
+   * joinerTopicMs, for a door that passes nothing on.
+   */
+  private joinerAudience(nowMs: number): readonly NodeId[] | undefined {
+    const leader = this.liveLeaderKnown(nowMs) ? this.support?.leader : undefined
+    if (leader !== undefined) return [leader]
+    if (this.doors.size > 0 && nowMs - this.joinerTopicAtMs < this.options.joinerTopicMs) return [...this.doors]
+    this.joinerTopicAtMs = nowMs
+    return undefined
   }
 
   /**
@@ -984,15 +1026,34 @@ export class ClusterCore {
   }
 
   /**
-   * Whether a record this node could not send point to point to `id` (no connection) should go to
-   * all instead: when it sees `id` up or joining, and when `id` is a voter it has never heard of. A
-   * node learns another's addresses only from its records, so two voters restarted without a
-   * connection between them would otherwise each see the other down for ever; a voter seen down
-   * whose addresses are known is dialled instead, so a dead one costs no topic traffic.
+   * Whether a record this node could not send point to point to `unreached` (no connection yet)
+   * should go to all instead. Always for the leader seen up (but from a joiner, which the leader
+   * dials); and when this node votes or leads (elections and leases), for a voter seen up and for a
+   * voter it has never heard of: a node learns another's addresses only from its records, so
+   * two voters restarted without a connection between them would otherwise each see the other down
+   * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
+   * topic traffic). For a joiner only on the leader, which must admit it. For other members seen
+   * up or never heard of (a worker's records to the voters, whose records it does not hear under
+   * 'swim'; anyone's to the workers), at most once per
+   * FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
+   * types, and while a cluster of many forms, the members not yet connected are most of them and
+   * every node would check and relay each record on the topic.
    */
-  recordFallsBack(id: NodeId, nowMs: number): boolean {
-    const state = this.memberState(id, nowMs)
-    return state === 'up' || state === 'joining' || (this.isVoter(id) && !this.peers.has(id))
+  recordFallsBack(unreached: readonly NodeId[], nowMs: number): boolean {
+    let toWorkers = false
+    const electing = this.isVoter(this.self) || this.leading !== null
+    for (const id of unreached) {
+      const state = this.memberState(id, nowMs)
+      if (state === 'joining') {
+        if (this.leading !== null) return true
+      } else if (electing && this.isVoter(id) && !this.peers.has(id)) return true
+      else if (state !== 'up' && (this.peers.has(id) || !this.isMember(id))) continue
+      else if ((id === this.support?.leader && this.config !== null) || (electing && this.isVoter(id))) return true
+      else toWorkers = true
+    }
+    if (!toWorkers || nowMs - this.workersFallbackAtMs < FALLBACK_TO_WORKERS_MS) return false
+    this.workersFallbackAtMs = nowMs
+    return true
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */
@@ -1372,6 +1433,12 @@ export class ClusterCore {
    */
   lost(id: NodeId): void {
     if (id !== this.self && this.leading === null && this.support?.leader === id) this.leaderLost = true
+    this.doors.delete(id)
+  }
+
+  /** A connection to `id` opened: while this node joins, its records go there ("Joining"). */
+  met(id: NodeId): void {
+    if (id !== this.self && this.config === null && this.doors.size < DOORS_MAX) this.doors.add(id)
   }
 
   /**
@@ -1533,7 +1600,12 @@ export class ClusterCore {
     // periodic record would spend up to a gossip interval of it. It replaces that record (takeReady
     // restarts the interval), so a follower still publishes about once per leader record. A quiet
     // worker's echo counts for no lease (only voters' do), so it does not answer at all.
-    if (!this.quietWorker()) this.publishNow = true
+    if (!this.quietWorker() && !this.quietJoiner()) this.publishNow = true
+  }
+
+  /** A joiner under 'swim': its echoes count for no lease, and its periodic records reach the leader ("Joining"). */
+  private quietJoiner(): boolean {
+    return this.options.membership === 'swim' && this.config === null
   }
 
   private upkeepLeadership(nowMs: number): void {
@@ -1596,6 +1668,12 @@ export { QUIET_WARNING_MS } from './snapshot.js'
 
 /** Silence after which a node that is not a voter is forgotten. */
 const FORGET_AFTER_MS = 60_000
+
+/** Least time between two records that fall back to the topic for unreached members that elect nothing with this node (recordFallsBack). */
+const FALLBACK_TO_WORKERS_MS = 2000
+
+/** Connections a joiner sends its records over ("Joining"): its bootstrap peers, and who dialled it. */
+const DOORS_MAX = 8
 
 function newer(a: MemberRecord, b: MemberRecord): boolean {
   return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.seq > b.seq)

@@ -1,13 +1,19 @@
 /**
- * Which members the cluster actor dials, and when: every member it has heard of that is not
- * connected, at most once per REDIAL_MS each, at most DIALS_IN_FLIGHT_MAX at a time, voters and
- * the leader first. Sans-I/O: the actor starts the dials this returns and reports each one's end.
+ * Which members the cluster actor dials, and when. Sans-I/O: the actor starts the dials this
+ * returns and reports each one's end.
  *
- * Why paced: when a joiner learns the addresses of every member at once, or all of them bootstrap
- * together, unpaced dialing starts N² noise handshakes across the cluster at the same moment: on one
- * host that stalls every event loop for seconds, leases lapse and the cluster never forms. Voters
- * and the leader go first: elections and leases need them. Clusters of up to 9 members dial exactly
- * as if unpaced (everyone at once).
+ * Urgent ones first, up to DIALS_IN_FLIGHT_MAX at a time: the voters and the leader (elections and
+ * leases need them) and, on the leader, the joiners it must admit. The rest of the mesh (every
+ * other member heard of) only once this node is an admitted member whose event loop keeps up
+ * (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time. Each member at most once per REDIAL_MS.
+ *
+ * Why paced: when N nodes bootstrap together, unpaced dialing starts N² handshakes across the
+ * cluster at once (noise, identify, gossipsub and the mesh stream on both sides), and on one host
+ * that starves the admissions and leases that formation needs (30 peers: both cores busy with them
+ * for tens of seconds, leaders lost; 50 never formed). The full mesh is for later traffic (actor
+ * messages go to connected peers only); formation needs only every node's link to the leader and
+ * the voters, and SWIM probes only the members it is connected to (src/cluster/swim/core.ts,
+ * "Reachability"), so a mesh still being built raises no suspicion.
  */
 import type { NodeId } from '../net/types.js'
 
@@ -17,36 +23,69 @@ export const REDIAL_MS = 5000
 /** Dials kept in flight. */
 export const DIALS_IN_FLIGHT_MAX = 8
 
+/** Of those, dials of members that are not urgent. */
+export const MESH_DIALS_IN_FLIGHT = 1
+
+/**
+ * The rest of the mesh is dialled only while this node's observed lag (ClusterCore.lag) is at most
+ * this: a host busy with formation (or anything else) shows it in every node's lag, and each dial
+ * costs both sides a handshake.
+ */
+export const MESH_LAG_MAX_MS = 50
+
 /** What the plan needs to know at one moment. */
 export interface DialInputs {
   readonly nowMs: number
   readonly connected: ReadonlySet<NodeId>
-  readonly voters: ReadonlySet<NodeId>
-  readonly leader: NodeId | undefined
+  /** Dialled first: the voters, the leader, and on the leader the joiners. */
+  readonly urgent: ReadonlySet<NodeId>
+  /** Whether the other members are dialled too: this node is an admitted member, its lag at most MESH_LAG_MAX_MS. */
+  readonly mesh: boolean
   /** Members heard of, with their addresses (ClusterCore.knownAddresses). */
   readonly known: ReadonlyArray<{ readonly node: NodeId; readonly addresses: readonly string[] }>
 }
 
+/** The members to dial first: the voters, the leader, and on the leader every node heard of that is no member (the joiners it must admit). */
+export function urgentDials(i: {
+  readonly config: { readonly members: readonly NodeId[]; readonly workers: readonly NodeId[] } | null
+  readonly leader: NodeId | undefined
+  readonly leading: boolean
+  readonly known: ReadonlyArray<{ readonly node: NodeId }>
+}): Set<NodeId> {
+  const urgent = new Set(i.config?.members ?? [])
+  if (i.leader !== undefined) urgent.add(i.leader)
+  if (!i.leading) return urgent
+  const workers = new Set(i.config?.workers ?? [])
+  for (const { node } of i.known) if (!workers.has(node)) urgent.add(node)
+  return urgent
+}
+
 export class DialPlan {
   private readonly lastDial = new Map<NodeId, number>()
-  private readonly dialing = new Set<NodeId>()
+  /** Dials in flight, each marked urgent or not. */
+  private readonly dialing = new Map<NodeId, boolean>()
 
   /** The dials to start now; each is counted in flight until `ended`. */
   due(i: DialInputs): Array<{ node: NodeId; address: string }> {
     const due: Array<{ node: NodeId; address: string; urgent: boolean }> = []
     for (const { node, addresses } of i.known) {
-      if (i.connected.has(node) || this.dialing.has(node) || addresses.length === 0 || i.nowMs - (this.lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
-      due.push({ node, address: addresses[0]!, urgent: i.voters.has(node) || node === i.leader })
+      const urgent = i.urgent.has(node)
+      if ((!urgent && !i.mesh) || i.connected.has(node) || this.dialing.has(node) || addresses.length === 0) continue
+      if (i.nowMs - (this.lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
+      due.push({ node, address: addresses[0]!, urgent })
     }
     if (this.lastDial.size > i.known.length) {
       const ids = new Set(i.known.map((k) => k.node))
       for (const node of this.lastDial.keys()) if (!ids.has(node)) this.lastDial.delete(node)
     }
     due.sort((a, b) => Number(b.urgent) - Number(a.urgent))
+    let meshInFlight = [...this.dialing.values()].filter((urgent) => !urgent).length
     const start: Array<{ node: NodeId; address: string }> = []
-    for (const { node, address } of due) {
+    for (const { node, address, urgent } of due) {
       if (this.dialing.size >= DIALS_IN_FLIGHT_MAX) break
-      this.dialing.add(node)
+      if (!urgent && meshInFlight >= MESH_DIALS_IN_FLIGHT) break
+      if (!urgent) meshInFlight++
+      this.dialing.set(node, urgent)
       this.lastDial.set(node, i.nowMs)
       start.push({ node, address })
     }

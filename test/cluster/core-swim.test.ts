@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ClusterCore, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
-import { emptyMetrics, type PersistedClusterState } from '../../src/cluster/types.js'
+import { emptyMetrics, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
 
 const VOTERS = ['n0', 'n1', 'n2']
@@ -58,7 +58,7 @@ function run(
   ms: number,
   down = new Set<string>(),
   received?: Map<string, number>,
-  onSend?: (self: string, to: readonly string[] | undefined, nowMs: number) => void,
+  onSend?: (self: string, to: readonly string[] | undefined, nowMs: number, record: MemberRecord) => void,
 ): Map<string, number> {
   const sent = new Map<string, number>()
   for (let now = fromMs + 10; now <= fromMs + ms; now += 10) {
@@ -71,7 +71,7 @@ function run(
         if (record === undefined) continue
         published = true
         sent.set(c.self, (sent.get(c.self) ?? 0) + 1)
-        onSend?.(c.self, to, now)
+        onSend?.(c.self, to, now, record)
         for (const other of live) {
           if (other === c || (to !== undefined && !to.includes(other.self))) continue
           received?.set(other.self, (received.get(other.self) ?? 0) + 1)
@@ -273,4 +273,94 @@ test("with 'swim', a new leader sends all its records to the workers for its fir
   // Gossip interval 100 ms: about ten records in the first second, all to the workers too; then once a second.
   assert.ok(early.length >= 8, `to the workers in the first second: at ${early.join(', ')}`)
   assert.ok(late.length >= 1 && late.length <= 3, `then once a second: at ${late.join(', ')}`)
+})
+
+test("with 'swim', a joiner sends to the peer it is connected to, to all once per joinerTopicMs until it hears a leader, then to the leader alone, echoing nothing", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const joiner = new ClusterCore({
+    self: 'j',
+    addresses: ['/j'],
+    persisted: undefined,
+    founder: false,
+    options: { ...OPTIONS, membership: 'swim' },
+    random: new SeededRandom('j'),
+    nowMs: 3000,
+    liveness,
+  })
+  /** The joiner's records from `from` to `to` ms, and where each went. */
+  const sends: Array<{ to: readonly string[] | undefined; at: number }> = []
+  const step = (from: number, to: number, hear?: () => void): void => {
+    for (let now = from; now < to; now += 10) {
+      hear?.()
+      joiner.tick(now)
+      const { publish: record, to: audience } = joiner.takeReady(now)
+      if (record !== undefined) sends.push({ to: audience, at: now })
+    }
+  }
+  // Not connected yet: to all. Then its one connection, a worker, which passes nothing on.
+  step(3000, 3010)
+  joiner.met('w0')
+  step(3010, 6000)
+  assert.equal(sends[0]!.to, undefined, 'no connection: to all')
+  const toAll = sends.filter((s) => s.to === undefined).map((s) => s.at)
+  assert.deepEqual(toAll, [3000, 5000], 'then to all once per joinerTopicMs (2 s)')
+  assert.ok(
+    sends.filter((s) => s.to !== undefined).every((s) => s.to!.length === 1 && s.to![0] === 'w0'),
+    'else to its door',
+  )
+  assert.ok(sends.length >= 25, `at its gossip interval: ${sends.length} records in 3 s`)
+  // It hears the leader: to the leader alone, at its gossip interval, no echo of each leader record.
+  sends.length = 0
+  run(cores, 3000, 3000)
+  let now = 6000
+  step(6000, 7000, () => {
+    run(cores, now, 10, new Set(), undefined, (self, _to, at, record) => {
+      // Of the cluster's records the joiner hears the leader's alone (nobody has heard the joiner).
+      if (self === leader.self) joiner.receive(record, at)
+    })
+    now += 10
+  })
+  // The first went out in the same step as the leader's first record came in.
+  assert.ok(sends.length > 1 && sends.slice(1).every((s) => s.to!.length === 1 && s.to![0] === leader.self), JSON.stringify(sends.slice(0, 3)))
+  assert.ok(sends.length <= 11, `${sends.length} records in 1 s: no echoes on top of the 10 periodic ones`)
+})
+
+test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, for a joiner only from the leader, for workers at most every 2 s", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const voter = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
+  const otherVoter = VOTERS.find((v) => v !== leader.self && v !== voter.self)!
+  const worker = cores.find((c) => c.self === 'w0')!
+  const t = 3000
+  assert.equal(worker.recordFallsBack([leader.self], t), true, 'a worker to its leader')
+  assert.equal(voter.recordFallsBack([otherVoter], t), true, 'a voter to a voter')
+  assert.equal(worker.recordFallsBack([otherVoter], t), true, 'a worker to a voter: the first time')
+  assert.equal(worker.recordFallsBack(['w1', otherVoter], t + 500), false, 'then not again within 2 s')
+  assert.equal(worker.recordFallsBack(['w1'], t + 2000), true, 'and again 2 s later')
+  assert.equal(leader.recordFallsBack(['w1'], t), true)
+  assert.equal(leader.recordFallsBack(['w2'], t + 10), false, 'the leader to workers alone: rate limited too')
+  // A joiner heard of: the leader falls back for it, nobody else does.
+  const joiner = new ClusterCore({
+    self: 'j',
+    addresses: ['/j'],
+    persisted: undefined,
+    founder: false,
+    options: { ...OPTIONS, membership: 'swim' },
+    random: new SeededRandom('j'),
+    nowMs: t,
+    liveness,
+  })
+  joiner.tick(t)
+  const { publish: record } = joiner.takeReady(t)
+  for (const c of cores) c.receive(record!, t)
+  assert.equal(worker.memberState('j', t), 'joining')
+  assert.equal(worker.recordFallsBack(['j'], t + 4000), false, 'a worker: the joiner is the leader’s to admit')
+  assert.equal(leader.recordFallsBack(['j'], t + 20), true, 'the leader must reach it')
 })

@@ -4,36 +4,40 @@
 // Method: each part driven directly with hand-made inputs.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DIALS_IN_FLIGHT_MAX, DialPlan, REDIAL_MS } from '../../src/cluster/dials.js'
+import { DIALS_IN_FLIGHT_MAX, DialPlan, MESH_DIALS_IN_FLIGHT, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
 import { LEAVE_TIMEOUT_MS, LeaveWait, QuietWatch } from '../../src/cluster/upkeep.js'
 import { mayWantVoter, voterTarget } from '../../src/cluster/voters.js'
 
 const known = (n: number) => Array.from({ length: n }, (_, i) => ({ node: `m${String(i).padStart(2, '0')}`, addresses: [`/addr/${i}`] }))
 
-test('dials: at most DIALS_IN_FLIGHT_MAX at once, voters and the leader first, each member once per REDIAL_MS', () => {
+test('dials: urgent members first (at most DIALS_IN_FLIGHT_MAX at once), the rest of the mesh only once up and MESH_DIALS_IN_FLIGHT at a time, each member once per REDIAL_MS', () => {
   const plan = new DialPlan()
   const members = known(20)
-  const inputs = { nowMs: 0, connected: new Set<string>(), voters: new Set(['m15', 'm16']), leader: 'm19', known: members }
-  const first = plan.due(inputs)
-  assert.equal(first.length, DIALS_IN_FLIGHT_MAX)
-  assert.deepEqual(
-    first
-      .slice(0, 3)
-      .map((d) => d.node)
-      .sort(),
-    ['m15', 'm16', 'm19'],
-  )
-  assert.deepEqual(plan.due(inputs), [], 'nothing more while all slots are busy')
+  const urgent = new Set(['m15', 'm16', 'm19'])
+  const joining = { nowMs: 0, connected: new Set<string>(), urgent, mesh: false, known: members }
+  const first = plan.due(joining)
+  assert.deepEqual(first.map((d) => d.node).sort(), ['m15', 'm16', 'm19'], 'a node not yet up dials only the urgent ones')
   for (const d of first) plan.ended(d.node)
-  const second = plan.due({ ...inputs, nowMs: 1 })
-  assert.equal(second.length, DIALS_IN_FLIGHT_MAX)
-  assert.ok(
-    second.every((d) => !first.some((f) => f.node === d.node)),
-    'members just dialled wait REDIAL_MS',
-  )
-  for (const d of second) plan.ended(d.node)
+  const inputs = { ...joining, nowMs: 1, mesh: true }
+  const second = plan.due(inputs)
+  assert.equal(second.length, MESH_DIALS_IN_FLIGHT, 'the urgent ones wait REDIAL_MS; of the rest, MESH_DIALS_IN_FLIGHT')
+  assert.ok(second.every((d) => !urgent.has(d.node)))
+  assert.deepEqual(plan.due(inputs), [], 'nothing more while the mesh slots are busy')
+  const many = new Set(members.slice(0, 12).map((m) => m.node))
+  const busy = plan.due({ ...inputs, nowMs: 2, urgent: many })
+  assert.equal(plan.inFlight, DIALS_IN_FLIGHT_MAX, 'urgent dials fill the slots the mesh leaves')
+  assert.ok(busy.every((d) => many.has(d.node)))
+  for (const d of [...second, ...busy]) plan.ended(d.node)
   const connected = new Set(members.map((m) => m.node))
-  assert.deepEqual(plan.due({ ...inputs, nowMs: REDIAL_MS, connected }), [], 'connected members are not dialled')
+  assert.deepEqual(plan.due({ ...inputs, nowMs: REDIAL_MS * 2, connected }), [], 'connected members are not dialled')
+})
+
+test('dials: the urgent ones are the voters and the leader, and on the leader the joiners', () => {
+  const config = { members: ['v1', 'v2'], workers: ['w1'] }
+  const known = ['v1', 'v2', 'w1', 'j1'].map((node) => ({ node }))
+  assert.deepEqual([...urgentDials({ config, leader: 'l', leading: false, known })].sort(), ['l', 'v1', 'v2'])
+  assert.deepEqual([...urgentDials({ config, leader: 'v1', leading: true, known })].sort(), ['j1', 'v1', 'v2'])
+  assert.deepEqual([...urgentDials({ config: null, leader: 'l', leading: false, known })], ['l'], 'a joiner: the leader it follows')
 })
 
 test('quiet: a warning is said once when it starts and once when it ends', () => {

@@ -445,3 +445,55 @@ test('a helper whose loop ran late forwards the ack waiting behind its late tick
   )
   assert.equal(toA[0]!.message.type === 'ack' && toA[0]!.message.seq, 7)
 })
+
+test('on a mesh still being dialled, members probe only those they are connected to: no suspicion, no ping to an unconnected member', () => {
+  // A star: the hub is connected to everyone, the others only to the hub (and l1 to l2).
+  const leaves = Array.from({ length: 11 }, (_, i) => `l${i}`)
+  const ids = ['hub', ...leaves]
+  const links = new Set([...leaves.map((l) => `hub-${l}`), 'l1-l2'])
+  const linked = (x: string, y: string): boolean => links.has(`${x}-${y}`) || links.has(`${y}-${x}`)
+  const probe = (reachableKnown: boolean): Net => {
+    const net = new Net(ids, { probeIntervalMs: 300 })
+    const rng = new SeededRandom(3)
+    for (const id of ids)
+      net.cores.set(id, new SwimCore({ probeIntervalMs: 300, self: id, random: rng.fork(id), ...(reachableKnown ? { reachable: (other) => linked(id, other) } : {}) }))
+    for (const x of ids) for (const y of ids) if (x < y && !linked(x, y)) net.block(x, y)
+    net.form()
+    net.run(20_000)
+    return net
+  }
+  const net = probe(true)
+  for (const id of ids) {
+    assert.deepEqual(
+      net.events.get(id)!.filter((e) => e.type === 'suspect' || e.type === 'dead'),
+      [],
+      `${id} suspected someone`,
+    )
+    for (const other of ids) assert.equal(net.core(id).member(other)?.status, 'alive', `${id} sees ${other}`)
+  }
+  const unlinked = net.sent.filter((s) => (s.message.type === 'ping' || s.message.type === 'ping-req') && !linked(s.from, s.to))
+  assert.deepEqual(unlinked, [], 'nothing was sent over a missing link')
+  assert.ok(net.sent.filter((s) => s.message.type === 'ping' && s.to === 'l5').length >= 5, 'a leaf is still probed, by the hub')
+  // The same star without `reachable`: the leaves probe each other through nothing and suspect one another.
+  const blind = probe(false)
+  assert.ok(
+    ids.some((id) => blind.events.get(id)!.some((e) => e.type === 'suspect')),
+    'without reachability the missing links raise suspicions',
+  )
+})
+
+test('a new connection to a member held dead exchanges full state: it hears so and refutes at once', () => {
+  const net = new Net(['a', 'b', 'c'], { probeIntervalMs: 300 })
+  net.form()
+  net.run(2_000)
+  net.block('a', 'b')
+  net.block('c', 'b')
+  net.run(30_000)
+  assert.equal(net.core('a').member('b')?.status, 'dead')
+  net.blocked.clear()
+  // The connection opens (the mesh dialled it): no time passes, no reconnection ping is due.
+  net.core('a').meet('b')
+  net.flush()
+  assert.equal(net.core('a').member('b')?.status, 'alive')
+  assert.ok(net.core('a').member('b')!.incarnation > 0, 'refuted with a higher incarnation')
+})

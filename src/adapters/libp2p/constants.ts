@@ -37,6 +37,9 @@ export const DEFAULT_REDIAL_MAX_MS = 30_000
 export const DEFAULT_REDIAL_FACTOR = 2
 export const DEFAULT_REDIAL_JITTER = 0.2
 
+/** Longest wait between redials of a bootstrap peer while no peer is connected (RedialPolicy.aloneMaxMs). */
+export const REDIAL_ALONE_MAX_MS = 5_000
+
 /** Failed redials after which a peer that is not a bootstrap peer is forgotten. */
 export const DEFAULT_REDIAL_MAX_ATTEMPTS = 10
 

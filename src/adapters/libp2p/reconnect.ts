@@ -19,6 +19,12 @@ export interface RedialPolicy extends Backoff {
   readonly stableMs: number
   /** Peers remembered at most. */
   readonly maxKnownPeers: number
+  /**
+   * Longest wait between redials of a bootstrap peer while no remembered peer is connected: a node
+   * alone has no other way in, and a bootstrap peer swamped by a crowd of joiners times their dials
+   * out at first; backing off to `maxMs` would then leave them alone for most of it.
+   */
+  readonly aloneMaxMs: number
 }
 
 /** Connects to `peer` (through `target`) and resolves once its channel is open; rejects when this attempt failed. */
@@ -96,7 +102,7 @@ export class Redialer<T> {
     entry.connected = false
     entry.lost = true
     if (this.env.clock.monotonicMs() - entry.openedAtMs >= this.policy.stableMs) entry.failures = 0
-    this.schedule(peer, entry, backoffDelayMs(this.policy, entry.failures + 1, this.env.random))
+    this.schedule(peer, entry, this.delayMs(entry))
   }
 
   /** Cancels every timer and aborts attempts in progress. */
@@ -134,7 +140,14 @@ export class Redialer<T> {
       this.known.delete(peer)
       return
     }
-    this.schedule(peer, entry, backoffDelayMs(this.policy, entry.failures + 1, this.env.random))
+    this.schedule(peer, entry, this.delayMs(entry))
+  }
+
+  /** The backoff before the next redial; for a bootstrap peer of a node alone, at most about aloneMaxMs. */
+  private delayMs(entry: KnownPeer<T>): number {
+    const delayMs = backoffDelayMs(this.policy, entry.failures + 1, this.env.random)
+    if (!entry.pinned || delayMs <= this.policy.aloneMaxMs || [...this.known.values()].some((e) => e.connected)) return delayMs
+    return backoffDelayMs({ ...this.policy, minMs: this.policy.aloneMaxMs, maxMs: this.policy.aloneMaxMs }, 1, this.env.random)
   }
 
   private evictOne(): boolean {

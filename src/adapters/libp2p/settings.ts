@@ -38,7 +38,7 @@ export interface Libp2pNetworkInit {
   /** Silence after which a peer is judged dead and its channel closed; at least twice the keepalive interval. */
   idleTimeoutMs?: number
   /** Redial backoff of lost peers. */
-  redial?: Partial<Omit<RedialPolicy, 'maxKnownPeers'>>
+  redial?: Partial<Omit<RedialPolicy, 'maxKnownPeers' | 'aloneMaxMs'>>
 }
 
 /** Every setting, defaults applied and checked. */
@@ -74,6 +74,7 @@ export function settingsOf(init: Libp2pNetworkInit): Settings {
       maxAttempts: init.redial?.maxAttempts ?? C.DEFAULT_REDIAL_MAX_ATTEMPTS,
       stableMs: init.redial?.stableMs ?? C.CHANNEL_STABLE_MS,
       maxKnownPeers: C.MAX_KNOWN_PEERS,
+      aloneMaxMs: C.REDIAL_ALONE_MAX_MS,
     },
   }
   const { limits } = settings

@@ -45,6 +45,15 @@
  * and bytes per node per second are O(1) in N (the retransmission count grows as log N, so the time
  * an update stays in the queue does, not the size of a message). Only a join costs O(N) bytes, once.
  *
+ * Reachability. Messages travel over connections the node dials (src/cluster/dials.ts), and while
+ * a cluster forms most members are not connected to most others yet: a ping that cannot leave would
+ * count as a failed probe, and every node would suspect most others. So the walk skips members not
+ * `reachable` now (they come round in a later walk), and ping-req helpers, a joiner's second
+ * sync partner and the dead members pinged for reconnection are chosen among reachable members; a
+ * connection that opens to a member held dead exchanges full state (`meet`), so it refutes then. Until the mesh is complete a member is probed only by the members connected to it (the
+ * leader and the voters at least, which every node dials first), so the detection bound above
+ * holds once it is; a crash still closes every connection to the dead member at once (`lost`).
+ *
  * Why false suspicions stay rare. An unanswered direct ping alone suspects no one: k independent
  * paths must fail too (a single bad link is routed around). A suspicion lasts long, from
  * suspicionMaxMult times the minimum timeout, and shrinks to the minimum only as independent members
@@ -100,6 +109,11 @@ export interface SwimConfig {
   readonly reconnectIntervalMs?: number
   /** How often a joiner that heard from no seed asks again. Default 1 s. */
   readonly joinRetryMs?: number
+  /**
+   * Whether a message to a member can leave now (its connection is open). Absent: every member.
+   * Probes and ping-req helpers are chosen among these ("Reachability" in the module doc).
+   */
+  readonly reachable?: (id: string) => boolean
 }
 
 export type SwimStatus = 'alive' | 'suspect' | 'dead' | 'left'
@@ -168,6 +182,7 @@ const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
 export class SwimCore {
   readonly self: string
   private readonly random: Pick<Random, 'next'>
+  private readonly reachable: (id: string) => boolean
   private readonly fixedIntervalMs: number | undefined
   private readonly targetMs: number
   private readonly maxIntervalMs: number
@@ -212,6 +227,7 @@ export class SwimCore {
   constructor(config: SwimConfig) {
     this.self = config.self
     this.random = config.random
+    this.reachable = config.reachable ?? (() => true)
     this.fixedIntervalMs = config.probeIntervalMs
     this.targetMs = config.convergenceTargetMs ?? 10_000
     this.maxIntervalMs = config.maxProbeIntervalMs ?? 1_000
@@ -289,11 +305,14 @@ export class SwimCore {
 
   /**
    * Exchanges full state (push-pull) with `id`, a node the caller found by other means (a new
-   * connection) and this core does not know: two groups that formed apart, or a member that restarted
-   * as a founder, merge at once instead of waiting for a reconnection ping. No-op for a known member.
+   * connection) and this core does not know, or holds suspect or dead: two groups that formed apart,
+   * or a member that restarted as a founder, merge at once instead of waiting for a reconnection
+   * ping; a member held dead while no connection reached it (a mesh still being dialled) hears so
+   * and refutes in the reply. No-op for a member held alive.
    */
   meet(id: string): void {
-    if (id === this.self || this.members.has(id) || this.leaving) return
+    const status = this.members.get(id)?.status
+    if (id === this.self || status === 'alive' || status === 'left' || this.leaving) return
     this.send(id, this.syncMessage(false))
   }
 
@@ -399,7 +418,7 @@ export class SwimCore {
     }
     if (this.resyncAtMs !== null && nowMs >= this.resyncAtMs) {
       this.resyncAtMs = null
-      const peers = [...this.members.values()].filter((m) => m.status === 'alive' && m.id !== this.self)
+      const peers = [...this.members.values()].filter((m) => m.status === 'alive' && m.id !== this.self && this.reachable(m.id))
       if (peers.length > 0) this.send(peers[Math.floor(this.random.next() * peers.length)]!.id, this.syncMessage(false))
     }
   }
@@ -502,7 +521,7 @@ export class SwimCore {
   private probeIndirectly(p: Probe): void {
     p.indirect = true
     const candidates: string[] = []
-    for (const m of this.members.values()) if (m.status === 'alive' && m.id !== this.self && m.id !== p.target) candidates.push(m.id)
+    for (const m of this.members.values()) if (m.status === 'alive' && m.id !== this.self && m.id !== p.target && this.reachable(m.id)) candidates.push(m.id)
     for (let i = 0; i < Math.min(this.k, candidates.length); i++) {
       const j = i + Math.floor(this.random.next() * (candidates.length - i))
       ;[candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!]
@@ -533,7 +552,7 @@ export class SwimCore {
       }
       const id = this.order[this.orderIndex++]!
       const m = this.members.get(id)
-      if (m !== undefined && LIVE(m.status)) return id
+      if (m !== undefined && LIVE(m.status) && this.reachable(id)) return id
     }
     return undefined
   }
@@ -545,7 +564,7 @@ export class SwimCore {
 
   /** Pings one remembered dead member, telling it it is dead, so a healed partition or a restart refutes. */
   private reconnect(): void {
-    const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead')
+    const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead' && this.reachable(id))
     if (dead.length === 0) return
     const target = dead[Math.floor(this.random.next() * dead.length)]!
     this.send(target, { type: 'ping', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })

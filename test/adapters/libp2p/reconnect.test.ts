@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { Redialer, type RedialPolicy } from '../../../src/adapters/libp2p/reconnect.js'
 import { ManualEnvironment } from '../../../src/env/manual.js'
 
-const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, maxAttempts: 3, stableMs: 5_000, maxKnownPeers: 3 }
+const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, maxAttempts: 3, stableMs: 5_000, maxKnownPeers: 3, aloneMaxMs: 1_000 }
 
 /** A Redialer whose attempts are recorded with their time and fail unless `succeed` says otherwise. */
 function harness(policy: RedialPolicy = POLICY) {
@@ -52,6 +52,29 @@ test('a peer that is not pinned is forgotten after maxAttempts failures; a pinne
   assert.equal(redialer.has('guest'), false)
   assert.ok(attempts.filter((a) => a.peer === 'seed').length > 20)
   assert.equal(redialer.has('seed'), true)
+})
+
+test('a bootstrap peer of a node alone is redialed at most about aloneMaxMs apart; once another peer is connected, the full backoff applies', async () => {
+  const policy = { ...POLICY, maxMs: 30_000, aloneMaxMs: 5_000, maxAttempts: 100 }
+  const gapsOf = (attempts: Array<{ peer: string; atMs: number }>): number[] =>
+    attempts.filter((a) => a.peer === 'seed').map((a, i, all) => a.atMs - (i === 0 ? 0 : all[i - 1]!.atMs))
+  const alone = harness(policy)
+  alone.redialer.remember('seed', 's', true)
+  alone.redialer.dialSoon('seed')
+  await alone.env.advance(120_000)
+  const aloneGaps = gapsOf(alone.attempts).slice(1)
+  assert.ok(aloneGaps.length >= 20, `${aloneGaps.length} redials in 120 s`)
+  assert.ok(Math.max(...aloneGaps) <= 5_000 * 1.2 + 1, `gaps up to ${Math.max(...aloneGaps)} ms`)
+
+  const accompanied = harness(policy)
+  accompanied.redialer.remember('other', 'o', false)
+  accompanied.redialer.opened('other')
+  accompanied.redialer.remember('seed', 's', true)
+  accompanied.redialer.dialSoon('seed')
+  await accompanied.env.advance(120_000)
+  assert.ok(Math.max(...gapsOf(accompanied.attempts)) >= 30_000 * 0.8, 'backs off to maxMs while another peer is connected')
+  alone.redialer.stop()
+  accompanied.redialer.stop()
 })
 
 test('a successful redial stops the schedule and counts as a reconnect', async () => {
