@@ -123,7 +123,8 @@
  * hearing it there, falls back to the topic for it until its dial connects. Other nodes never fall
  * back for a joiner: it is the leader's to admit. A joiner does not echo the leader's records (an
  * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
- * second for nothing. Safety is unchanged: who hears a record is all that changed.
+ * second for nothing. And like a worker it hears the leader at once on news (the configuration
+ * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is unchanged: who hears a record is all that changed.
  *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
@@ -803,10 +804,8 @@ export class ClusterCore {
     if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
-      if (this.leading !== null && !this.newsForWorkers(record, nowMs)) {
-        for (const w of config.workers) to.delete(w)
-        return [...to]
-      }
+      // Workers and joiners echo nothing: between news they hear the leader once per leaderToWorkersMs.
+      if (this.leading !== null && !this.newsForWorkers(record, nowMs)) return config.members.filter((m) => m !== this.self)
       return to.size === 0 ? undefined : [...to]
     }
     const to = config.members.filter((m) => m !== this.self)
@@ -851,11 +850,11 @@ export class ClusterCore {
 
   /**
    * How much longer than the election timeout this node waits for a new lease sequence of its
-   * leader before it takes it for gone: under 'swim' a worker hears the leader only every
-   * leaderToWorkersMs while nothing changes (newsForWorkers), not every gossip interval.
+   * leader before it takes it for gone: under 'swim' a worker or a joiner hears the leader only
+   * every leaderToWorkersMs while nothing changes (newsForWorkers), not every gossip interval.
    */
   private leaderSlackMs(): number {
-    const paced = this.options.membership === 'swim' && this.leading === null && this.workers().has(this.self)
+    const paced = this.options.membership === 'swim' && this.leading === null && (this.workers().has(this.self) || this.config === null)
     return paced ? Math.max(0, this.options.leaderToWorkersMs - this.options.gossipIntervalMs) : 0
   }
 

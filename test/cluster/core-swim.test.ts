@@ -48,6 +48,20 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
   )
 }
 
+/** A node 'j' that has just started under 'swim', with no configuration: a joiner. */
+function joinerCore(nowMs: number, liveness: FakeLiveness): ClusterCore {
+  return new ClusterCore({
+    self: 'j',
+    addresses: ['/j'],
+    persisted: undefined,
+    founder: false,
+    options: { ...OPTIONS, membership: 'swim' },
+    random: new SeededRandom('j'),
+    nowMs,
+    liveness,
+  })
+}
+
 /**
  * Ticks every 10 ms, delivering every record at once to the live cores it is for (Ready.to, else all
  * others); returns records sent by node, and records received by node in `received` if given.
@@ -189,16 +203,7 @@ test("with 'swim', the leader sends its records to every node it knows of (to wo
   }
   assert.ok(now - toAll.at(-1)! < 1000, `news at ${now}, the last to all at ${toAll.at(-1)}`)
   assert.deepEqual([...news].sort(), everyone, 'new addresses: to the workers at once')
-  const joiner = new ClusterCore({
-    self: 'j',
-    addresses: [],
-    persisted: undefined,
-    founder: false,
-    options: { ...OPTIONS, membership: 'swim' },
-    random: new SeededRandom('j'),
-    nowMs: 0,
-    liveness,
-  })
+  const joiner = joinerCore(0, liveness)
   joiner.tick(10)
   const joining = joiner.takeReady(10)
   assert.notEqual(joining.publish, undefined)
@@ -281,16 +286,7 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all once pe
   const cores = cluster('swim', liveness)
   run(cores, 0, 3000)
   const leader = cores.find((c) => c.holdsLease(3000))!
-  const joiner = new ClusterCore({
-    self: 'j',
-    addresses: ['/j'],
-    persisted: undefined,
-    founder: false,
-    options: { ...OPTIONS, membership: 'swim' },
-    random: new SeededRandom('j'),
-    nowMs: 3000,
-    liveness,
-  })
+  const joiner = joinerCore(3000, liveness)
   /** The joiner's records from `from` to `to` ms, and where each went. */
   const sends: Array<{ to: readonly string[] | undefined; at: number }> = []
   const step = (from: number, to: number, hear?: () => void): void => {
@@ -347,16 +343,7 @@ test("with 'swim', an unsent record falls back to the topic for the leader and (
   assert.equal(leader.recordFallsBack(['w1'], t), true)
   assert.equal(leader.recordFallsBack(['w2'], t + 10), false, 'the leader to workers alone: rate limited too')
   // A joiner heard of: the leader falls back for it, nobody else does.
-  const joiner = new ClusterCore({
-    self: 'j',
-    addresses: ['/j'],
-    persisted: undefined,
-    founder: false,
-    options: { ...OPTIONS, membership: 'swim' },
-    random: new SeededRandom('j'),
-    nowMs: t,
-    liveness,
-  })
+  const joiner = joinerCore(t, liveness)
   joiner.tick(t)
   const { publish: record } = joiner.takeReady(t)
   for (const c of cores) c.receive(record!, t)

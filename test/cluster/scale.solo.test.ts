@@ -1,6 +1,7 @@
 // Goal: a dozen real peers on one host, all bootstrapping from the first, form one cluster (before
 // the connection and gossip settings for clusters on one host, 14 or more never did); every peer
-// gets connected to others besides its bootstrap peer and reports its gossip traffic.
+// gets connected to others besides its bootstrap peer and reports its gossip traffic (the topic
+// carries little: joiners and most records go point to point).
 // Method: `distributex start` child processes on loopback, observed through /status and /metrics.
 // The 50-peer run is the bench (`npm run bench -- scale`); a solo test, as it loads the machine.
 import assert from 'node:assert/strict'
@@ -57,11 +58,15 @@ test(`${N} peers bootstrapping from one form a cluster, connect among themselves
     return statuses.every((s) => s !== undefined && s.members.length === N && s.members.every((m) => m.state === 'up') && s.warning === undefined)
   }
   await waitFor(formed, (ok) => ok, 150_000, `${N} peers to agree on a leader, each listing all ${N} members up`)
+  const sum = async (name: string): Promise<number> => (await Promise.all(all.map((p) => metric(p, name)))).reduce((a, b) => a + b, 0)
   for (const p of all) {
     // Everyone bootstrapped from p0 alone: more peers than that means members dialed each other.
     assert.ok((await metric(p, 'dx_net_peers')) >= 3, `${p.spec.name} connected to at least 3 peers`)
-    assert.ok((await metric(p, 'dx_net_gossip_messages_sent_total')) > 0)
-    assert.ok((await metric(p, 'dx_net_gossip_bytes_received_total')) > 0)
-    assert.ok((await metric(p, 'dx_net_gossip_rpc_bytes_sent_total')) > (await metric(p, 'dx_net_gossip_bytes_sent_total')), 'wire bytes include envelopes and relays')
+    assert.ok((await metric(p, 'dx_net_gossip_rpc_bytes_sent_total')) > 0, `${p.spec.name} counts its gossip envelopes`)
   }
+  // Joiners and most records go point to point, so not every peer publishes to the topic; some do
+  // (the first joiner heard no leader yet, records to members not yet connected fall back).
+  assert.ok((await sum('dx_net_gossip_messages_sent_total')) > 0)
+  assert.ok((await sum('dx_net_gossip_bytes_received_total')) > 0)
+  assert.ok((await sum('dx_net_gossip_rpc_bytes_sent_total')) > (await sum('dx_net_gossip_bytes_sent_total')), 'wire bytes include envelopes and relays')
 })
