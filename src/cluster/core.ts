@@ -124,7 +124,8 @@
  * back for a joiner: it is the leader's to admit. A joiner does not echo the leader's records (an
  * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
  * second for nothing. And like a worker it hears the leader at once on news (the configuration
- * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is unchanged: who hears a record is all that changed.
+ * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is
+ * unchanged: who hears a record is all that changed.
  *
  * ## Log catch-up (with the replicated job log)
  * Configuration changes are gossiped, not entries of the replicated log, so Raft's guarantee that
