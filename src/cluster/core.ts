@@ -855,7 +855,7 @@ export class ClusterCore {
    * every leaderToWorkersMs while nothing changes (newsForWorkers), not every gossip interval.
    */
   private leaderSlackMs(): number {
-    const paced = this.options.membership === 'swim' && this.leading === null && (this.workers().has(this.self) || this.config === null)
+    const paced = this.quietJoiner() || (this.options.membership === 'swim' && this.leading === null && this.workers().has(this.self))
     return paced ? Math.max(0, this.options.leaderToWorkersMs - this.options.gossipIntervalMs) : 0
   }
 

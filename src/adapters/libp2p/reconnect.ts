@@ -146,8 +146,13 @@ export class Redialer<T> {
   /** The backoff before the next redial; for a bootstrap peer of a node alone, at most about aloneMaxMs. */
   private delayMs(entry: KnownPeer<T>): number {
     const delayMs = backoffDelayMs(this.policy, entry.failures + 1, this.env.random)
-    if (!entry.pinned || delayMs <= this.policy.aloneMaxMs || [...this.known.values()].some((e) => e.connected)) return delayMs
+    if (!entry.pinned || delayMs <= this.policy.aloneMaxMs || this.anyConnected()) return delayMs
     return backoffDelayMs({ ...this.policy, minMs: this.policy.aloneMaxMs, maxMs: this.policy.aloneMaxMs }, 1, this.env.random)
+  }
+
+  private anyConnected(): boolean {
+    for (const entry of this.known.values()) if (entry.connected) return true
+    return false
   }
 
   private evictOne(): boolean {
