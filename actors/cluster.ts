@@ -235,6 +235,23 @@ export function clusterActor(init: ClusterActorInit) {
         if (ready.persist !== undefined) await init.store.write(CLUSTER_STATE_KEY, encodeState(ready.persist))
         if (ready.publish !== undefined) send(ready.publish, ready.to)
         handle.notify()
+        logLeader()
+      }
+
+      /** Says in the log when the leader this node knows changes: operators read failovers there. */
+      let knownLeader: { nodeId: NodeId; epoch: number } | null = null
+      const logLeader = (): void => {
+        const nowMs = clock.monotonicMs()
+        const leader = core.leader(nowMs)
+        if (leader?.nodeId === knownLeader?.nodeId && leader?.epoch === knownLeader?.epoch) return
+        const was = knownLeader
+        knownLeader = leader
+        const lagMs = Math.round(core.lag(nowMs))
+        if (was?.nodeId === network.self)
+          ctx.log.info('stopped leading', { epoch: was.epoch, reason: core.stepDownReason, lagMs, ...(core.stepDownReason === 'no-quorum' ? { voters: core.lastEchoes } : {}) })
+        if (leader === null) ctx.log.info('no live leader known', { lastEpoch: was?.epoch, lagMs })
+        else if (leader.nodeId === network.self) ctx.log.info('leading', { epoch: leader.epoch, voters: core.currentConfig?.members.length, lagMs })
+        else ctx.log.info('following a leader', { leader: leader.nodeId, epoch: leader.epoch })
       }
 
       /**
@@ -260,11 +277,11 @@ export function clusterActor(init: ClusterActorInit) {
         network.publish(CLUSTER_TOPIC, payload)
       }
 
-      /** Connects to the members heard of, a few dials at a time (dials.ts): the voters, the leader and, on the leader, the joiners first. */
+      /** Connects to the members heard of, a few dials at a time (dials.ts): the leader, the voters (on a voter) and the joiners (on the leader) first. */
       const dialMembers = (): void => {
         const nowMs = clock.monotonicMs()
         const known = core.knownAddresses()
-        const urgent = urgentDials({ config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known })
+        const urgent = urgentDials({ self: network.self, config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known })
         const due = dials.due({ nowMs, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
         for (const { node, address } of due) {
           network

@@ -49,9 +49,10 @@
  * periodically: voters (pre-votes, votes, lease echoes, configurations held), joiners (admission)
  * and the leader (its record carries the configuration to everyone). A worker (admitted, up, not
  * a voter) publishes only when its own state changes (admission, a configuration that makes it a
- * voter or not a member, leave, a grant), at most once per workerRecordMinMs, plus a refresh every workerRefreshMs, stretched so that all
- * workers' refreshes add up to at most workerRecordsPerS (its job types, durations and log position
- * travel there). It does not echo lease sequences: only voters' echoes count. Its liveness comes
+ * voter or not a member, leave, a grant), at most once per workerRecordMinMs, plus a refresh every
+ * workerRefreshMs on average (±REFRESH_JITTER, so that workers admitted together do not refresh
+ * together), stretched so that all workers' refreshes add up to workerRecordsPerS on average (its
+ * job types, durations and log position travel there). It does not echo lease sequences: only voters' echoes count. Its liveness comes
  * from SWIM (src/cluster/swim/core.ts: one probe a period, k indirect probes, Lifeguard's suspicion;
  * detection in about a period plus the suspicion timeout, an update reaches all in O(log N)
  * periods) through `liveness`: alive → up, suspect → suspect, dead → down, left → leaving; and
@@ -121,7 +122,10 @@
  * no live leader: at once if it has no connection, else every joinerTopicMs, for a bootstrap peer
  * that does not lead and passes nothing on (a voter's records go to voters only); the leader,
  * hearing it there, falls back to the topic for it until its dial connects. Other nodes never fall
- * back for a joiner: it is the leader's to admit. A joiner does not echo the leader's records (an
+ * back for a joiner: it is the leader's to admit. Its periodic records come once per
+ * joinerRecordMs (1 s), not per gossip interval: admission needs one record, and 49 joiners at 4
+ * a second were 200 records a second into the leader while it admitted them; the leader's detector
+ * expects that interval of a joiner's records. Between them it ticks at the calm pace ("Tick pace"). A joiner does not echo the leader's records (an
  * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
  * second for nothing. And like a worker it hears the leader at once on news (the configuration
  * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is
@@ -209,7 +213,9 @@
  *    A leader that steps down says so in its next record; followers that see it stop waiting.
  * 6. Check quorum. A leader that has held no lease for a full `leaseMs` (plus the observed lag,
  *    below) stops announcing leadership, so followers that still hear it (a one-way cut) time out
- *    and elect a leader the majority can reach.
+ *    and elect a leader the majority can reach. Not a sole voter: nobody else can be elected, and
+ *    its lease lapses only when its own records were late (a founder swamped by 49 joiners stepped
+ *    down and spent seconds electing itself again while they waited).
  * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
  *    (epoch of its last entry, index one past it), set by the log's owner through `setLogPosition`.
  *    A node grants a pre-vote or a vote only to a candidate whose log is at least as up to date as
@@ -268,14 +274,16 @@
  *
  * ## Tick pace
  * `tick` evaluates timeouts, leases and the phi detectors, which need a fine grain while elections
- * or configuration changes may be under way, so the driver ticks fast (50 ms). Two roles have only
+ * or configuration changes may be under way, so the driver ticks fast (50 ms). Three roles have only
  * known deadlines, and `nextTickMs` names the next (the driver still ticks at least once a second):
  * - a lone leader (the only voter, no workers, no other node heard): its next record, which renews
  *   its lease (rule 5) as before; a record from anyone ends the role before it is taken in;
  * - a quiet worker under 'swim' (it takes part in no election: `campaign` and the leader's steps
  *   skip it, and SWIM decides the states it reads): its next refresh, a held-back state change,
  *   a configuration it is behind on, the time its leader's silence would become a timeout, the
- *   forgetting of silent non-members.
+ *   forgetting of silent non-members;
+ * - a joiner under 'swim': its next record, and at most a gossip interval (the driver dials the
+ *   leader it hears of on ticks), the forgetting of silent nodes.
  * Every other node, and these as soon as an input ends the role (a record, a configuration, a
  * lost lease, a leave), ticks fast again; no timeout, lease or phi reading changes, only how often
  * nodes that have none to evaluate wake up. A planned pause is no stall (see "Lag"): a tick is late
@@ -361,6 +369,11 @@ export interface ClusterOptions {
    */
   joinerTopicMs: number
   /**
+   * With 'swim': how often a joiner publishes its record, and the interval the leader's detector
+   * expects of it ("Joining" in the module doc). Its first record and any change go out at once.
+   */
+  joinerRecordMs: number
+  /**
    * With 'swim': how often the leader's records reach workers when nothing in them that workers
    * read has changed (every record goes to voters and joiners; "Election traffic" in the module doc).
    */
@@ -388,6 +401,7 @@ export const DEFAULT_CLUSTER_OPTIONS: ClusterOptions = {
   workerRefreshMs: 10_000,
   workerRecordsPerS: 5,
   joinerTopicMs: 2000,
+  joinerRecordMs: 1000,
   leaderToWorkersMs: 1000,
 }
 
@@ -530,6 +544,9 @@ export class ClusterCore {
   /** Whether `tickFromMs` is a planned tick (a calm role) rather than the end of one. */
   private tickPlanned = false
   private leading: Leading | null = null
+  /** Why this node last stopped leading, for the driver's log. */
+  private steppedDown: StepDownReason | undefined = undefined
+  private echoesAtStepDown: VoterEcho[] | undefined = undefined
   private electionAtMs: number
   private nextPublishMs: number
   /** When this node started: a member never heard from has been silent since then, as far as it knows. */
@@ -620,7 +637,7 @@ export class ClusterCore {
     // Under SWIM a voter's records reach only voters (and everyone while it leads).
     const voterPath = voter && (this.options.membership === 'gossip' || this.isVoter(this.self))
     if (peer === undefined) {
-      const detector = this.newDetector()
+      const detector = this.newDetector(record)
       peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voterPath, basis: undefined }
       this.peers.set(record.node, peer)
       this.forgetScan.earliestHeardMs = Math.min(this.forgetScan.earliestHeardMs, nowMs)
@@ -629,7 +646,7 @@ export class ClusterCore {
     // voters or it leads: the first record on the voters' path (the sender or this node has just
     // become a voter) starts a fresh detector, and its last gap is no lag sample. A node that is not
     // a voter samples lag from the leader's records, which reach everyone.
-    if (this.options.membership === 'swim' && voterPath && !peer.voterWhenHeard) peer.detector = this.newDetector()
+    if (this.options.membership === 'swim' && voterPath && !peer.voterWhenHeard) peer.detector = this.newDetector(record)
     else if (peer.record.incarnation === record.incarnation && (voterPath || (voter && record.leaderSeq !== null && peer.record.leaderSeq !== null)))
       this.noteGap(nowMs - peer.lastHeardMs - (voterPath ? 0 : this.leaderSlackMs()), nowMs)
     peer.voterWhenHeard = voterPath
@@ -708,7 +725,7 @@ export class ClusterCore {
     this.resigned = reason
     this.holdOffUntilMs = nowMs + RESIGN_HOLD_OFF_LEASES * this.options.leaseMs
     this.preVote = null
-    if (this.leading !== null) this.stepDown()
+    if (this.leading !== null) this.stepDown('resigned')
     this.candidateEpoch = null
     this.publishNow = true
   }
@@ -744,7 +761,13 @@ export class ClusterCore {
     if (publish) {
       this.publishNow = false
       this.lastPublishMs = nowMs
-      this.nextPublishMs = nowMs + (quiet ? this.workerRefreshMs() : this.options.gossipIntervalMs)
+      this.nextPublishMs =
+        nowMs +
+        (quiet
+          ? this.workerRefreshMs() * (1 - REFRESH_JITTER + 2 * REFRESH_JITTER * this.random.next())
+          : this.quietJoiner()
+            ? this.options.joinerRecordMs
+            : this.options.gossipIntervalMs)
       if (inputs !== undefined) {
         const { metrics, addresses } = inputs()
         this.metrics = metrics
@@ -773,9 +796,11 @@ export class ClusterCore {
     return at
   }
 
-  /** The next tick with work for the two calm roles (a lone leader, a quiet worker); undefined for the others. */
+  /** The next tick with work for the three calm roles (a lone leader, a quiet worker, a joiner under swim); undefined for the others. */
   private calmUntil(nowMs: number): number | undefined {
     const config = this.config
+    // A joiner under 'swim' takes part in nothing timed but its records; a gossip interval at most, for the dials the driver makes on ticks.
+    if (this.quietJoiner()) return this.scanDue(Math.min(this.nextPublishMs, nowMs + this.options.gossipIntervalMs), nowMs)
     if (config === null || this.status !== 'up') return undefined
     if (this.leading !== null) {
       const alone = config.members.length === 1 && config.workers.length === 0 && this.peers.size === 0 && this.cluster !== null
@@ -788,6 +813,11 @@ export class ClusterCore {
     if (this.behind !== undefined) at = Math.min(at, this.behind.sinceMs + this.options.workerRecordMinMs)
     // When the leader it follows would time out, so that the node hears of it (ClusterHandle.notify).
     if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.leaderSlackMs() + 1)
+    return this.scanDue(at, nowMs)
+  }
+
+  /** `at`, or earlier when `forget` has a scan due. */
+  private scanDue(at: number, nowMs: number): number {
     if (this.forgetScan.of !== this.config) return nowMs
     return Math.min(at, this.forgetScan.earliestHeardMs + FORGET_AFTER_MS + 1)
   }
@@ -903,6 +933,11 @@ export class ClusterCore {
   /** True while this node leads and its lease holds: it may perform leader-only effects. */
   holdsLease(nowMs: number): boolean {
     return this.leaseUntil() > nowMs
+  }
+
+  /** Why this node last stopped leading, if it ever led. */
+  get stepDownReason(): StepDownReason | undefined {
+    return this.steppedDown
   }
 
   /** The epoch this node leads, if it leads, with or without its lease ("Lapses"). */
@@ -1146,8 +1181,11 @@ export class ClusterCore {
     return Math.max(this.options.workerRefreshMs, (this.workers().size / this.options.workerRecordsPerS) * 1000)
   }
 
-  private newDetector(): PhiDetector {
-    return new PhiDetector(this.options.gossipIntervalMs, this.options.gossipIntervalMs / 2)
+  /** A detector for the sender of `record`: a joiner under 'swim' publishes every joinerRecordMs, everyone else every gossip interval. */
+  private newDetector(record: MemberRecord): PhiDetector {
+    const joiner = this.options.membership === 'swim' && record.config === null && record.status === 'joining'
+    const intervalMs = joiner ? this.options.joinerRecordMs : this.options.gossipIntervalMs
+    return new PhiDetector(intervalMs, intervalMs / 2)
   }
 
   /** True for admitted members: voters and workers (the workers through their set: called per peer, per tick). */
@@ -1317,7 +1355,7 @@ export class ClusterCore {
     this.configSeq = this.seq
     this.dirty = true
     this.publishNow = true
-    if (!members.includes(this.self)) this.stepDown()
+    if (!members.includes(this.self)) this.stepDown('removed')
   }
 
   /** The next configuration the leader moves to, if any; at most one voter added or removed. */
@@ -1578,7 +1616,7 @@ export class ClusterCore {
   }
 
   private followLeader(record: MemberRecord, nowMs: number): void {
-    if (this.leading !== null && record.epoch > this.leading.epoch && this.isVoter(record.node)) this.stepDown()
+    if (this.leading !== null && record.epoch > this.leading.epoch && this.isVoter(record.node)) this.stepDown('newer-epoch')
     // Our leader says it no longer leads (it stepped down or restarted): it holds no lease, so there
     // is nothing to wait out before electing another. Records are ordered, so this is not stale.
     if (record.leaderSeq === null && this.support?.leader === record.node && this.leading === null) this.leaderHeardMs = -Infinity
@@ -1612,10 +1650,39 @@ export class ClusterCore {
     const leading = this.leading
     if (leading === null) return
     if (this.holdsLease(nowMs)) leading.lastLeaseMs = nowMs
-    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs + this.lag(nowMs)) this.stepDown()
+    // Rule 6 lets the others elect a leader they can reach; a lone voter has nobody to make room
+    // for, and its lease lapses only when its own records were late (an overloaded host).
+    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs + this.lag(nowMs) && !this.soleVoter()) {
+      this.echoesAtStepDown = this.echoes(leading, nowMs)
+      this.stepDown('no-quorum')
+    }
   }
 
-  private stepDown(): void {
+  /** Per voter of the configuration: how long ago its last record came, and how old the lease sequence it last echoed was. */
+  private echoes(leading: Leading, nowMs: number): VoterEcho[] {
+    return (this.config?.members ?? [])
+      .filter((m) => m !== this.self)
+      .map((node) => {
+        const peer = this.peers.get(node)
+        const s = peer?.record.support
+        const sentAt = s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch ? leading.sentAt.get(s.seq) : undefined
+        return { node, heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs), echoedMsAgo: sentAt === undefined ? null : Math.round(nowMs - sentAt) }
+      })
+  }
+
+  /** What the voters had echoed when this node last stepped down for want of a quorum (for the log). */
+  get lastEchoes(): readonly VoterEcho[] | undefined {
+    return this.echoesAtStepDown
+  }
+
+  /** True when this node is the only voter of its configuration. */
+  private soleVoter(): boolean {
+    const members = this.config?.members
+    return members !== undefined && members.length === 1 && members[0] === this.self
+  }
+
+  private stepDown(reason: StepDownReason): void {
+    this.steppedDown = reason
     this.leading = null
     this.previousConfig = null
     this.candidateEpoch = null
@@ -1658,6 +1725,19 @@ export class ClusterCore {
   }
 }
 
+/**
+ * Why a leader stops leading: no majority echoed its lease for a lease and the lag (rule 6), a voter's
+ * record of a newer epoch, `resign` (rule 8), or a configuration without it.
+ */
+export type StepDownReason = 'no-quorum' | 'newer-epoch' | 'resigned' | 'removed'
+
+/** A voter's part in a lease that lapsed: its last record, and the age of the sequence it echoed (null: none of this epoch). */
+export interface VoterEcho {
+  readonly node: NodeId
+  readonly heardMsAgo: number | null
+  readonly echoedMsAgo: number | null
+}
+
 /** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */
 const RESIGN_HOLD_OFF_LEASES = 3
 
@@ -1668,6 +1748,13 @@ export { QUIET_WARNING_MS } from './snapshot.js'
 
 /** Silence after which a node that is not a voter is forgotten. */
 const FORGET_AFTER_MS = 60_000
+
+/**
+ * Spread of a quiet worker's refresh period, as a fraction either way. Workers admitted in one
+ * configuration would refresh in the same instant, period after period: at 50 peers every node took
+ * in a burst of 49 records every 10 s, and the leader's lease lapsed in one. The mean stays the period.
+ */
+const REFRESH_JITTER = 0.25
 
 /** Least time between two records that fall back to the topic for unreached members that elect nothing with this node (recordFallsBack). */
 const FALLBACK_TO_WORKERS_MS = 2000

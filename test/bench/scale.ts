@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs, promisify } from 'node:util'
-import { Peer, freePort, waitFor } from '../helpers/peers.js'
+import { Peer, freePort } from '../helpers/peers.js'
 import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
 import { simScale, type SimScaleResult } from './_scale-sim.js'
 import { DEFAULT_MEMBERSHIP } from '../../src/cluster/core.js'
@@ -117,6 +117,27 @@ async function counter(peer: Peer, name: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * How often formation and failover are checked. Each check reads every peer's /status (50 members
+ * each at 50 peers): checking every 100 ms, as the bench did until 2026-11-29, kept a core busy
+ * serving and parsing status documents while the peers formed. Formation is read to the second,
+ * failover to a fifth of one.
+ */
+const FORMATION_POLL_MS = 1000
+const FAILOVER_POLL_MS = 200
+
+/** Calls `probe` every `everyMs` (from the start of one call to the next) until `done`; throws after `timeoutMs`. */
+async function poll<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, everyMs: number, what: string): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const at = performance.now()
+    const value = await probe()
+    if (done(value)) return value
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, Math.max(0, at + everyMs - performance.now())))
+  }
+}
+
 /** The leader all `peers` agree on while each sees `expectUp` members up, else undefined. */
 async function formed(peers: Peer[], expectUp: number): Promise<{ nodeId: string; epoch: number } | undefined> {
   const statuses = await Promise.all(peers.map((p) => p.status()))
@@ -202,10 +223,11 @@ async function realPeers(n: number): Promise<PeersResult> {
     let leader: { nodeId: string; epoch: number } | undefined
     const progress = setInterval(() => void census(peers).then((c) => console.error(`${Math.round((performance.now() - started) / 1000)} s: ${c}`)), 10_000)
     try {
-      leader = await waitFor(
+      leader = await poll(
         () => formed(peers, n),
         (l) => l !== undefined,
         FORMATION_TIMEOUT_MS,
+        FORMATION_POLL_MS,
         `${n} peers to form`,
       )
     } catch {
@@ -291,10 +313,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       await victim.kill()
       const timeline = values.timeline ? watchFailover(survivors, leader.nodeId, killedAt) : undefined
       try {
-        await waitFor(
+        await poll(
           () => formed(survivors, n - 1),
           (l) => l !== undefined && l.nodeId !== leader!.nodeId,
           60_000,
+          FAILOVER_POLL_MS,
           'a new leader',
         )
         result.failover_ms = Math.round(performance.now() - killedAt)

@@ -165,6 +165,39 @@ test('a resigned node campaigns again after the hold-off when nobody else can le
   assert.equal(solo.view(g.nowMs).resigned, undefined, 'leading again clears the reason')
 })
 
+test('a lone voter whose own records were late keeps leading its epoch; a leader of three steps down and says what the voters echoed', () => {
+  const solo = core('n0', ['n0'])
+  const alone = new Gossip([solo])
+  alone.run(1000)
+  const epoch = solo.leaderEpoch
+  assert.notEqual(epoch, null)
+  // A stall of its own event loop far beyond the lease and the largest lag the core adds.
+  alone.nowMs += 20 * OPTIONS.leaseMs!
+  alone.run(50)
+  assert.equal(solo.leaderEpoch, epoch, 'nobody else could lead: stepping down would only cost a new epoch')
+  assert.equal(solo.stepDownReason, undefined)
+  assert.deepEqual(alone.leaders(), ['n0'], 'its next record renews the lease')
+
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(2000)
+  const n0 = g.node('n0')
+  assert.deepEqual(g.leaders(), ['n0'])
+  // n0 goes on ticking, but its records reach nobody: no echo comes back.
+  for (const to of ['n1', 'n2']) g.blocked.add(`n0>${to}`)
+  g.run(OPTIONS.leaseMs! / 2)
+  g.down.add('n1')
+  g.down.add('n2')
+  g.run(4 * OPTIONS.leaseMs!)
+  assert.equal(n0.leaderEpoch, null)
+  assert.equal(n0.stepDownReason, 'no-quorum')
+  const echoes = n0.lastEchoes!
+  assert.deepEqual(echoes.map((e) => e.node).sort(), ['n1', 'n2'])
+  assert.ok(
+    echoes.every((e) => e.heardMsAgo !== null && e.heardMsAgo > OPTIONS.leaseMs! && e.echoedMsAgo !== null && e.echoedMsAgo > e.heardMsAgo),
+    JSON.stringify(echoes),
+  )
+})
+
 /** A founder and fresh joiners (nothing persisted). */
 function fresh(ids: string[], persistedOf: (id: string) => PersistedClusterState | undefined = () => undefined): Gossip {
   return new Gossip(

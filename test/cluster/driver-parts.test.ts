@@ -32,12 +32,18 @@ test('dials: urgent members first (at most DIALS_IN_FLIGHT_MAX at once), the res
   assert.deepEqual(plan.due({ ...inputs, nowMs: REDIAL_MS * 2, connected }), [], 'connected members are not dialled')
 })
 
-test('dials: the urgent ones are the voters and the leader, and on the leader the joiners', () => {
-  const config = { members: ['v1', 'v2'], workers: ['w1'] }
-  const known = ['v1', 'v2', 'w1', 'j1'].map((node) => ({ node }))
-  assert.deepEqual([...urgentDials({ config, leader: 'l', leading: false, known })].sort(), ['l', 'v1', 'v2'])
-  assert.deepEqual([...urgentDials({ config, leader: 'v1', leading: true, known })].sort(), ['j1', 'v1', 'v2'])
-  assert.deepEqual([...urgentDials({ config: null, leader: 'l', leading: false, known })], ['l'], 'a joiner: the leader it follows')
+test('dials: the urgent ones are the leader, on a voter the voters, and on the leader the joiners', () => {
+  const config = { members: ['v1', 'v2', 'v3'], workers: ['w1'] }
+  const known = ['v1', 'v2', 'v3', 'w1', 'j1'].map((node) => ({ node }))
+  assert.deepEqual([...urgentDials({ self: 'v2', config, leader: 'v1', leading: false, known })].sort(), ['v1', 'v3'], 'a voter: the other voters')
+  assert.deepEqual([...urgentDials({ self: 'v1', config, leader: 'v1', leading: true, known })].sort(), ['j1', 'v2', 'v3'], 'the leader: the voters and the joiners')
+  const worker = urgentDials({ self: 'w1', config, leader: 'v1', leading: false, known })
+  assert.ok(worker.has('v1') && worker.size <= 2 && [...worker].every((v) => config.members.includes(v)), `a worker: the leader and one voter, ${[...worker]}`)
+  const picks = new Set(
+    Array.from({ length: 30 }, (_, k) => [...urgentDials({ self: `w${k}`, config: { ...config, workers: [`w${k}`] }, leader: undefined, leading: false, known })]).flat(),
+  )
+  assert.deepEqual([...picks].sort(), config.members, 'workers spread over the voters')
+  assert.deepEqual([...urgentDials({ self: 'j1', config: null, leader: 'v1', leading: false, known })], ['v1'], 'a joiner: the leader it follows')
 })
 
 test('quiet: a warning is said once when it starts and once when it ends', () => {
