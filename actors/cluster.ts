@@ -78,6 +78,8 @@ export type ClusterMsg =
   | { type: 'swim'; from: NodeId; message: SwimMessage }
   | { type: 'met'; peer: NodeId }
   | { type: 'lost'; peer: NodeId }
+  /** Traffic for `node` found no connection (remoting): dial it, though it is not one of this node's links. */
+  | { type: 'want'; node: NodeId }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
   /** Removes a down member; a node that does not lead forwards it once (`forwarded`) to the leader it knows. */
@@ -88,6 +90,12 @@ const FORWARD_TIMEOUT_MS = 5000
 
 /** The longest pause between ticks in a calm role ("Tick pace" in src/cluster/core.ts): dials and the quiet watch run on ticks. */
 const CALM_TICK_MS = 1000
+
+/** How long a member traffic asked for (`want`) stays among the urgent dials. */
+const WANT_MS = 30_000
+
+/** Members wanted at once, at most: each costs a dial and a connection. */
+const WANTED_MAX = 256
 
 /** Options of the cluster actor. */
 export interface ClusterActorInit {
@@ -135,7 +143,17 @@ export function clusterActor(init: ClusterActorInit) {
     // (which checks that a record comes from the node it describes), views and leave from its own
     // assembly. A removal by hand is forwarded to the leader by the member whose API was asked, so
     // it may come from an admitted member (voter or worker), and from nobody else.
-    remote: { tick: 'never', record: 'never', swim: 'never', met: 'never', lost: 'never', view: 'never', leave: 'never', remove: (from) => admitted(init.handle, from) },
+    remote: {
+      tick: 'never',
+      record: 'never',
+      swim: 'never',
+      met: 'never',
+      lost: 'never',
+      want: 'never',
+      view: 'never',
+      leave: 'never',
+      remove: (from) => admitted(init.handle, from),
+    },
     async setup(ctx) {
       const { network, handle } = init
       const clock = ctx.env.clock
@@ -184,6 +202,8 @@ export function clusterActor(init: ClusterActorInit) {
       registerClusterMetrics(ctx.env.metrics, { handle, records, swimStats, swim })
       const foreignSeen = new Set<string>()
       const dials = new DialPlan()
+      /** Members traffic asked for (`want`), with when: dialled like the urgent ones for WANT_MS. */
+      const wanted = new Map<NodeId, number>()
       const quiet = new QuietWatch()
       const leaving = new LeaveWait<DeferredReply<boolean>>()
 
@@ -282,7 +302,11 @@ export function clusterActor(init: ClusterActorInit) {
         const nowMs = clock.monotonicMs()
         const known = core.knownAddresses()
         const urgent = urgentDials({ self: network.self, config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known })
-        const due = dials.due({ nowMs, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
+        for (const [node, atMs] of wanted) {
+          if (connected.has(node) || nowMs - atMs > WANT_MS) wanted.delete(node)
+          else urgent.add(node)
+        }
+        const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
         for (const { node, address } of due) {
           network
             .dial(address)
@@ -357,6 +381,11 @@ export function clusterActor(init: ClusterActorInit) {
           sendSwim(pump.met(msg.peer))
           publish()
           rearm()
+        },
+        want(msg) {
+          if (msg.node === network.self || connected.has(msg.node) || (!wanted.has(msg.node) && wanted.size >= WANTED_MAX)) return
+          wanted.set(msg.node, clock.monotonicMs())
+          dialMembers()
         },
         async lost(msg) {
           core.lost(msg.peer)

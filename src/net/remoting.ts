@@ -32,6 +32,12 @@ export const ACTOR_PROTOCOL = '/dx/actor/1.0.0'
 /** Options of remote messaging. */
 export interface RemoteMessagingInit {
   codec?: EnvelopeCodec
+  /**
+   * Called when a message found no connection to `node`: nodes are not all connected to each
+   * other (src/cluster/dials.ts), so the node's cluster actor dials it, and a retry of the message
+   * (an unsent NodeUnreachableError is retriable) goes through once it is up.
+   */
+  connect?: (node: NodeId) => void
 }
 
 interface Outstanding {
@@ -41,6 +47,7 @@ interface Outstanding {
 
 export class RemoteMessaging implements RemoteDelivery {
   private readonly codec: EnvelopeCodec
+  private readonly connect: ((node: NodeId) => void) | undefined
   private readonly outstanding = new Map<number, Outstanding>()
   private nextId = 1
   private invalidFrames = 0
@@ -54,6 +61,7 @@ export class RemoteMessaging implements RemoteDelivery {
     init: RemoteMessagingInit = {},
   ) {
     this.codec = init.codec ?? new EnvelopeCodec()
+    this.connect = init.connect
     const metrics = system.env.metrics
     metrics.counter('dx_remote_invalid_frames_total', 'Actor frames from peers that failed to decode', [], (set) => set(this.invalidFrames))
     metrics.counter('dx_remote_misrouted_total', 'Actor frames for another node or an unknown request', [], (set) => set(this.misrouted))
@@ -96,6 +104,7 @@ export class RemoteMessaging implements RemoteDelivery {
       return
     }
     if (!this.network.send(to.node, ACTOR_PROTOCOL, bytes)) {
+      if (this.connect !== undefined && !this.network.peers().includes(to.node)) this.connect(to.node)
       this.system.deadLetters.publish(formatAddress(to), message, 'unreachable')
       reply?.reject(new NodeUnreachableError(to.node, 'not connected, or its outbound queue is full', true))
       return

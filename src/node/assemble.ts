@@ -41,7 +41,7 @@ import { ClusterAnalytics, type AnalyticsOptions } from '../predict/analytics.js
 import type { Retention } from '../jobs/scheduler-core.js'
 import type { SchedulerStats } from '../jobs/scheduler-lease.js'
 import { RemoteMessaging } from '../net/remoting.js'
-import type { Network } from '../net/types.js'
+import type { Network, NodeId } from '../net/types.js'
 import { ReplicationHandle } from '../replication/handle.js'
 import { replicatedJobLog } from '../replication/job-log.js'
 import type { ReplicationOptions } from '../replication/types.js'
@@ -128,7 +128,9 @@ const REMOVE_TIMEOUT_MS = 8000
 export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const { env, network } = ports
   const system = createActorSystem({ env, nodeId: network.self })
-  const remoting = new RemoteMessaging(system, network)
+  // A message to a node not connected asks the cluster actor to dial it (spawned below, before any actor can send).
+  let want: (node: NodeId) => void = () => {}
+  const remoting = new RemoteMessaging(system, network, { connect: (node) => want(node) })
   remoting.start()
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
@@ -163,6 +165,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, options: { membership: DEFAULT_MEMBERSHIP, ...init.cluster } }),
     { name: 'cluster' },
   )
+  want = (node) => clusterRef.tell({ type: 'want', node })
   let jobLog: JobLogFactory
   let replication: ReplicationHandle | undefined
   if (ports.jobLog === 'replicated') {

@@ -134,6 +134,26 @@ test('sending to an unreachable node fails fast, marked unsent; a closed connect
   assert.equal((waiting.error as NodeUnreachableError).unsent, false)
 })
 
+test('a message that finds no connection asks for one (connect), so that its retry goes through; a connected node is not asked for', async () => {
+  const asked: string[] = []
+  const world = new World<Node>(3, 2, (ctx) => {
+    const metrics = new MemoryMetrics()
+    const system = createActorSystem({ env: { ...ctx.env, metrics }, nodeId: ctx.id })
+    new RemoteMessaging(system, ctx.network, ctx.id === 'n0' ? { connect: (node) => asked.push(node) } : {}).start()
+    if (ctx.id === 'n1') system.spawn(calc, { name: 'calc' })
+    return { ctx, system, metrics }
+  })
+  for (const node of world.nodes) world.start(node)
+  await runUntil(world, 1)
+  const n0 = world.node('n0').app!
+  const ghost = settle(n0.system.refFor(calc, 'dx://n9/user/calc').ask({ type: 'add', a: 1, b: 1 }, { timeoutMs: 1000 }))
+  const sum = settle(n0.system.refFor(calc, 'dx://n1/user/calc').ask({ type: 'add', a: 1, b: 1 }, { timeoutMs: 1000 }))
+  await runUntil(world, 10)
+  assert.equal((ghost.error as NodeUnreachableError).unsent, true)
+  assert.equal(sum.value, 2)
+  assert.deepEqual(asked, ['n9'])
+})
+
 test('hostile frames and spoofed replies are dropped and counted; the node keeps working', async () => {
   const world = twoNodes()
   await runUntil(world, 1)
