@@ -52,7 +52,8 @@
  * voter or not a member, leave, a grant), at most once per workerRecordMinMs, plus a refresh every
  * workerRefreshMs on average (±REFRESH_JITTER, so that workers admitted together do not refresh
  * together), stretched so that all workers' refreshes add up to workerRecordsPerS on average (its
- * job types, durations and log position travel there). It does not echo lease sequences: only voters' echoes count. Its liveness comes
+ * job types, durations and log position travel there, to the voters and the leader alone:
+ * `newsFromWorker`). It does not echo lease sequences: only voters' echoes count. Its liveness comes
  * from SWIM (src/cluster/swim/core.ts: one probe a period, k indirect probes, Lifeguard's suspicion;
  * detection in about a period plus the suspicion timeout, an update reaches all in O(log N)
  * periods) through `liveness`: alive → up, suspect → suspect, dead → down, left → leaving; and
@@ -527,6 +528,8 @@ export class ClusterCore {
   private grantAtMs = -Infinity
   private support: Support | null = null
   private leaderHeardMs: number
+  /** What every member last got of this worker's records (newsFromWorker). */
+  private toMembers: string | undefined
   /** What the workers last got of this leader's records, and when (newsForWorkers). */
   private toWorkers: { key: string; atMs: number } | undefined
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
@@ -837,12 +840,32 @@ export class ClusterCore {
       to.delete(this.self)
       // Workers and joiners echo nothing: between news they hear the leader once per leaderToWorkersMs.
       if (this.leading !== null && !this.newsForWorkers(record, nowMs)) return config.members.filter((m) => m !== this.self)
+      // A worker's refresh (nothing the others read of it changed) is for whoever may lead.
+      if (this.quietWorker() && !this.newsFromWorker(record)) return this.electorate(config)
       return to.size === 0 ? undefined : [...to]
     }
+    return this.electorate(config)
+  }
+
+  /** The voters of `config` and the leader this node follows, but this node. */
+  private electorate(config: ClusterConfig): readonly NodeId[] | undefined {
     const to = config.members.filter((m) => m !== this.self)
     const leader = this.support?.leader
     if (leader !== undefined && leader !== this.self && !to.includes(leader)) to.push(leader)
     return to.length === 0 ? undefined : to
+  }
+
+  /**
+   * Whether a quiet worker's `record` says something other members read: its status, addresses,
+   * cluster or incarnation changed since the last one they got. Otherwise it is a refresh (job
+   * types, durations, log position), which only the leader reads, and the voters that may become it;
+   * at 50 peers every node took in all workers' refreshes, 5 records a second, for nothing.
+   */
+  private newsFromWorker(record: MemberRecord): boolean {
+    const key = `${record.incarnation}/${record.status}/${record.clusterId}/${record.addresses.join(',')}`
+    if (this.toMembers === key) return false
+    this.toMembers = key
+    return true
   }
 
   /**
@@ -1464,7 +1487,7 @@ export class ClusterCore {
   /**
    * The network closed its connection to `id`. If that is the leader this node follows, silent
    * since its last lease sequence, it is not lagging: a process that stalls keeps its connections
-   * (peers close a silent one only after the transport's idle timeout, 20 s, far beyond the lag's
+   * (peers close a silent one only after the transport's idle timeout, 45 s, far beyond the lag's
    * cap), a killed one closes them at once. So the wait for it drops the lag ("Lag") and stays
    * leaseMs·(1+drift) from its last sequence: rule 5 holds whatever the connection says, and a
    * record with a new sequence (a reconnection) restores the lag.

@@ -379,3 +379,23 @@ test("with 'swim', the leader expects a joiner's record once per joinerRecordMs:
   while (leader.memberState('j', now) === 'joining' && now < 12_000) now += 50
   assert.ok(now > 6500 && now < 9000, `taken for gone ${now - 5000} ms after its last record`)
 })
+
+test("with 'swim', a worker's refresh goes to the voters and the leader alone; a change of its state goes to every member", () => {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  const sends: Array<{ to: readonly string[] | undefined; at: number; status: string }> = []
+  const onSend = (self: string, to: readonly string[] | undefined, at: number, record: MemberRecord): void => {
+    if (self === 'w0') sends.push({ to, at, status: record.status })
+  }
+  run(cores, 0, 30_000, new Set(), undefined, onSend)
+  const refreshes = sends.filter((s) => s.at > 2000)
+  assert.ok(refreshes.length >= 2, `refreshes every 10 s or so: at ${refreshes.map((s) => s.at).join(', ')}`)
+  for (const s of refreshes) assert.deepEqual([...(s.to ?? [])].sort(), VOTERS, `a refresh at ${s.at} goes to the voters (the leader among them)`)
+  sends.length = 0
+  cores.find((c) => c.self === 'w0')!.leave()
+  run(cores, 30_000, 2000, new Set(), undefined, onSend)
+  const leaving = sends.find((s) => s.status === 'leaving')
+  assert.ok(leaving !== undefined)
+  assert.deepEqual([...leaving.to!].sort(), [...VOTERS, 'w1', 'w2'].sort(), 'the leave goes to every member')
+})

@@ -25,11 +25,16 @@ export const DEFAULT_RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024
 /** How long `dial`, a redial attempt, or opening the mesh stream may take. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 
-/** A channel that has written nothing for this long sends a keepalive frame. */
-export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000
+/**
+ * A channel that has written nothing for this long sends a keepalive frame. Members' liveness is
+ * SWIM's and the election's to judge; this only finds connections that died without a close (a
+ * host gone, a cut), so it can be slow: at 5 s the keepalives of its 49 channels woke each of 50
+ * peers 10 times a second.
+ */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000
 
 /** A channel that has read nothing (not even a keepalive) for this long is considered dead and closed. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 20_000
+export const DEFAULT_IDLE_TIMEOUT_MS = 45_000
 
 /** Redial backoff: first retry delay, cap, growth factor and jitter fraction. */
 export const DEFAULT_REDIAL_MIN_MS = 200
