@@ -78,7 +78,7 @@ export type ClusterMsg =
   | { type: 'swim'; from: NodeId; message: SwimMessage }
   | { type: 'met'; peer: NodeId }
   | { type: 'lost'; peer: NodeId }
-  /** Traffic for `node` found no connection (remoting): dial it, though it is not one of this node's links. */
+  /** Traffic for `node` found no connection (remoting): dial it now, ahead of the paced mesh. */
   | { type: 'want'; node: NodeId }
   | Ask<{ type: 'view' }, ClusterView>
   | Ask<{ type: 'leave' }, boolean>
@@ -306,7 +306,7 @@ export function clusterActor(init: ClusterActorInit) {
           if (connected.has(node) || nowMs - atMs > WANT_MS) wanted.delete(node)
           else urgent.add(node)
         }
-        const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
+        const due = dials.due({ nowMs, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
         for (const { node, address } of due) {
           network
             .dial(address)

@@ -5,9 +5,14 @@
  * Urgent ones first, up to DIALS_IN_FLIGHT_MAX at a time: the leader, on a voter the other voters
  * (elections and leases need them), on a worker one voter, on the leader the joiners it must admit,
  * and any member traffic needs (the cluster actor's `want`: an actor message to a node not
- * connected). Then MESH_LINKS links to other members, only once this node is an admitted member
- * whose event loop keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time: not a full mesh.
+ * connected yet). The rest of the mesh (every other member heard of) only once this node is an
+ * admitted member whose event loop keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time.
  * Each member at most once per REDIAL_MS.
+ *
+ * The mesh stays full: SWIM probes only connected members, and a member held dead by a node that
+ * never connects to it would stay dead in that node's view (a partial mesh of 6 links per node,
+ * tried on 2026-11-30, left one peer of 30 seeing a live member down for a minute after a
+ * failover). A partial mesh needs SWIM to probe unconnected members through connected ones first.
  *
  * Why paced: when N nodes bootstrap together, unpaced dialing starts N² handshakes across the
  * cluster at once (noise, identify, gossipsub and the mesh stream on both sides), and on one host
@@ -15,20 +20,10 @@
  * for tens of seconds, leaders lost; 50 never formed). Formation needs only every node's link to
  * the leader (and the voters' among themselves), and SWIM probes only the members a node is
  * connected to (src/cluster/swim/core.ts, "Reachability"), so links not yet made raise no
- * suspicion; actor messages open the links they need.
+ * suspicion; actor messages open the links they need at once.
  */
 import { hash32 } from '../env/prng.js'
 import type { NodeId } from '../net/types.js'
-
-/**
- * Links to the rest of the cluster each node dials beyond the urgent ones: the members whose hash
- * with its own id is least, so links differ from node to node and each node is also dialled by
- * about as many. A full mesh costs every node N-1 connections (at 50 peers, 1,225 handshakes for
- * the cluster, and a keepalive and buffers on each of 49 links per node), where hearing the topic,
- * SWIM's probes and their piggybacked news need only a connected graph: the leader links to all,
- * each worker to the leader, a voter and these. Other links open when traffic needs them (`want`).
- */
-export const MESH_LINKS = 6
 
 /** Minimum time between dials of the same member. */
 export const REDIAL_MS = 5000
@@ -52,8 +47,7 @@ export interface DialInputs {
   readonly connected: ReadonlySet<NodeId>
   /** Dialled first (urgentDials). */
   readonly urgent: ReadonlySet<NodeId>
-  readonly self: NodeId
-  /** Whether its MESH_LINKS links are dialled too: this node is an admitted member, its lag at most MESH_LAG_MAX_MS. */
+  /** Whether the other members are dialled too: this node is an admitted member, its lag at most MESH_LAG_MAX_MS. */
   readonly mesh: boolean
   /** Members heard of, with their addresses (ClusterCore.knownAddresses). */
   readonly known: ReadonlyArray<{ readonly node: NodeId; readonly addresses: readonly string[] }>
@@ -98,28 +92,17 @@ function rendezvous(self: NodeId, candidates: readonly NodeId[]): NodeId {
   return best
 }
 
-/** The MESH_LINKS members (other than `self`) whose hash with `self` is least. */
-function meshLinks(self: NodeId, known: ReadonlyArray<{ readonly node: NodeId }>): Set<NodeId> {
-  const ranked = known.filter((k) => k.node !== self).map((k) => ({ node: k.node, h: hash32(`${self}/${k.node}`) }))
-  ranked.sort((a, b) => a.h - b.h)
-  return new Set(ranked.slice(0, MESH_LINKS).map((r) => r.node))
-}
-
 export class DialPlan {
   private readonly lastDial = new Map<NodeId, number>()
   /** Dials in flight, each marked urgent or not. */
   private readonly dialing = new Map<NodeId, boolean>()
 
-  /** This node's MESH_LINKS links among the members it knows, recomputed when it knows others. */
-  private links: { readonly known: number; readonly ids: ReadonlySet<NodeId> } = { known: -1, ids: new Set() }
-
   /** The dials to start now; each is counted in flight until `ended`. */
   due(i: DialInputs): Array<{ node: NodeId; address: string }> {
     const due: Array<{ node: NodeId; address: string; urgent: boolean }> = []
-    if (i.mesh && this.links.known !== i.known.length) this.links = { known: i.known.length, ids: meshLinks(i.self, i.known) }
     for (const { node, addresses } of i.known) {
       const urgent = i.urgent.has(node)
-      if ((!urgent && !(i.mesh && this.links.ids.has(node))) || i.connected.has(node) || this.dialing.has(node) || addresses.length === 0) continue
+      if ((!urgent && !i.mesh) || i.connected.has(node) || this.dialing.has(node) || addresses.length === 0) continue
       if (i.nowMs - (this.lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
       due.push({ node, address: addresses[0]!, urgent })
     }

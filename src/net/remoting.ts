@@ -33,9 +33,9 @@ export const ACTOR_PROTOCOL = '/dx/actor/1.0.0'
 export interface RemoteMessagingInit {
   codec?: EnvelopeCodec
   /**
-   * Called when a message found no connection to `node`: nodes are not all connected to each
-   * other (src/cluster/dials.ts), so the node's cluster actor dials it, and a retry of the message
-   * (an unsent NodeUnreachableError is retriable) goes through once it is up.
+   * Called when a message found no connection to `node`: while a cluster forms, its members dial
+   * the rest of the mesh slowly (src/cluster/dials.ts), so the node's cluster actor dials it now,
+   * and a retry of the message (an unsent NodeUnreachableError is retriable) goes through once it is up.
    */
   connect?: (node: NodeId) => void
 }
