@@ -66,6 +66,15 @@ function joinerCore(nowMs: number, liveness: FakeLiveness): ClusterCore {
  * Ticks every 10 ms, delivering every record at once to the live cores it is for (Ready.to, else all
  * others); returns records sent by node, and records received by node in `received` if given.
  */
+/** A cluster under 'swim' that has elected its leader by 3 s, and a joiner starting then. */
+function leaderAndJoiner(): { cores: ClusterCore[]; leader: ClusterCore; joiner: ClusterCore } {
+  const liveness = new FakeLiveness()
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  return { cores, leader: cores.find((c) => c.holdsLease(3000))!, joiner: joinerCore(3000, liveness) }
+}
+
 function run(
   cores: ClusterCore[],
   fromMs: number,
@@ -281,12 +290,7 @@ test("with 'swim', a new leader sends all its records to the workers for its fir
 })
 
 test("with 'swim', a joiner sends to the peer it is connected to, to all once per joinerTopicMs until it hears a leader, then to the leader alone, echoing nothing", () => {
-  const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
-  const cores = cluster('swim', liveness)
-  run(cores, 0, 3000)
-  const leader = cores.find((c) => c.holdsLease(3000))!
-  const joiner = joinerCore(3000, liveness)
+  const { cores, leader, joiner } = leaderAndJoiner()
   /** The joiner's records from `from` to `to` ms, and where each went. */
   const sends: Array<{ to: readonly string[] | undefined; at: number }> = []
   const step = (from: number, to: number, hear?: () => void): void => {
@@ -353,12 +357,7 @@ test("with 'swim', an unsent record falls back to the topic for the leader and (
 })
 
 test("with 'swim', the leader expects a joiner's record once per joinerRecordMs: a joiner that keeps that pace stays live, one that stops goes down", () => {
-  const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
-  const cores = cluster('swim', liveness)
-  run(cores, 0, 3000)
-  const leader = cores.find((c) => c.holdsLease(3000))!
-  const joiner = joinerCore(3000, liveness)
+  const { leader, joiner } = leaderAndJoiner()
   const states: string[] = []
   for (let now = 3000; now < 8000; now += 10) {
     joiner.tick(now)
