@@ -126,7 +126,8 @@
  * back for a joiner: it is the leader's to admit. Its periodic records come once per
  * joinerRecordMs (1 s), not per gossip interval: admission needs one record, and 49 joiners at 4
  * a second were 200 records a second into the leader while it admitted them; the leader's detector
- * expects that interval of a joiner's records. Between them it ticks at the calm pace ("Tick pace"). A joiner does not echo the leader's records (an
+ * expects that interval of a joiner's records. Between them it ticks at the calm pace ("Tick
+ * pace"). A joiner does not echo the leader's records (an
  * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
  * second for nothing. And like a worker it hears the leader at once on news (the configuration
  * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is
@@ -802,7 +803,8 @@ export class ClusterCore {
   /** The next tick with work for the three calm roles (a lone leader, a quiet worker, a joiner under swim); undefined for the others. */
   private calmUntil(nowMs: number): number | undefined {
     const config = this.config
-    // A joiner under 'swim' takes part in nothing timed but its records; a gossip interval at most, for the dials the driver makes on ticks.
+    // A joiner under 'swim' takes part in nothing timed but its records; a gossip interval at
+    // most, for the dials the driver makes on ticks.
     if (this.quietJoiner()) return this.scanDue(Math.min(this.nextPublishMs, nowMs + this.options.gossipIntervalMs), nowMs)
     if (config === null || this.status !== 'up') return undefined
     if (this.leading !== null) {

@@ -55,9 +55,9 @@ export interface DialInputs {
 
 /**
  * The members to dial first: the leader; on a voter (or the leader) the other voters; on an
- * admitted worker one voter, picked by hashing both ids (so that the workers spread over the
- * voters), through which it hears the topic if the leader dies; and on the leader every node
- * heard of that is no member (the joiners it must admit). A joiner needs the leader alone to be
+ * admitted worker one voter other than the leader, picked by hashing both ids (so that the workers
+ * spread over the voters), through which it hears the topic if the leader dies; and on the leader
+ * every node heard of that is no member (the joiners it must admit). A joiner needs the leader alone to be
  * admitted: when 49 joiners dialled every voter, each voter took 49 handshakes in the seconds its
  * echoes kept the leader's lease, and at 50 peers the lease lapsed. The other links come later,
  * with the rest of the mesh.
@@ -71,7 +71,9 @@ export function urgentDials(i: {
 }): Set<NodeId> {
   const voters = i.config?.members ?? []
   const urgent = new Set(i.leading || voters.includes(i.self) ? voters : [])
-  if (i.config?.workers.includes(i.self) === true && voters.length > 0) urgent.add(rendezvous(i.self, voters))
+  // Not the leader: a worker whose one voter was the leader had no link left when it died.
+  const others = voters.filter((v) => v !== i.leader)
+  if (i.config?.workers.includes(i.self) === true && others.length > 0) urgent.add(rendezvous(i.self, others))
   if (i.leader !== undefined) urgent.add(i.leader)
   if (i.leading) {
     const workers = new Set(i.config?.workers ?? [])
