@@ -66,13 +66,19 @@ function joinerCore(nowMs: number, liveness: FakeLiveness): ClusterCore {
  * Ticks every 10 ms, delivering every record at once to the live cores it is for (Ready.to, else all
  * others); returns records sent by node, and records received by node in `received` if given.
  */
-/** A cluster under 'swim' that has elected its leader by 3 s, and a joiner starting then. */
-function leaderAndJoiner(): { cores: ClusterCore[]; leader: ClusterCore; joiner: ClusterCore } {
+/** A cluster under 'swim', its workers alive, that has elected its leader by 3 s. */
+function electedSwim(): { liveness: FakeLiveness; cores: ClusterCore[]; leader: ClusterCore } {
   const liveness = new FakeLiveness()
   for (const w of WORKERS) liveness.states.set(w, 'alive')
   const cores = cluster('swim', liveness)
   run(cores, 0, 3000)
-  return { cores, leader: cores.find((c) => c.holdsLease(3000))!, joiner: joinerCore(3000, liveness) }
+  return { liveness, cores, leader: cores.find((c) => c.holdsLease(3000))! }
+}
+
+/** electedSwim, and a joiner starting at 3 s. */
+function leaderAndJoiner(): { cores: ClusterCore[]; leader: ClusterCore; joiner: ClusterCore } {
+  const { liveness, cores, leader } = electedSwim()
+  return { cores, leader, joiner: joinerCore(3000, liveness) }
 }
 
 function run(
@@ -181,11 +187,7 @@ test("with 'swim', a voter that saw a newer configuration than it holds publishe
 })
 
 test("with 'swim', the leader sends its records to every node it knows of (to workers once a second, or at once on news), a joiner to all", () => {
-  const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
-  const cores = cluster('swim', liveness)
-  run(cores, 0, 3000)
-  const leader = cores.find((c) => c.holdsLease(3000))!
+  const { liveness, cores, leader } = electedSwim()
   const everyone = [...VOTERS, ...WORKERS].filter((n) => n !== leader.self).sort()
   const voters = VOTERS.filter((n) => n !== leader.self).sort()
   const toAll: number[] = []
@@ -330,11 +332,7 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all once pe
 })
 
 test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, for a joiner only from the leader, for workers at most every 2 s", () => {
-  const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
-  const cores = cluster('swim', liveness)
-  run(cores, 0, 3000)
-  const leader = cores.find((c) => c.holdsLease(3000))!
+  const { liveness, cores, leader } = electedSwim()
   const voter = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
   const otherVoter = VOTERS.find((v) => v !== leader.self && v !== voter.self)!
   const worker = cores.find((c) => c.self === 'w0')!
