@@ -32,7 +32,9 @@ import {
   defineActor,
   DialPlan,
   LeaveWait,
+  likelyLinked,
   MESH_LAG_MAX_MS,
+  meshDials,
   QuietWatch,
   RecordStats,
   registerClusterMetrics,
@@ -96,6 +98,9 @@ const WANT_MS = 30_000
 
 /** Members wanted at once, at most: each costs a dial and a connection. */
 const WANTED_MAX = 256
+
+/** No member in doubt (membership 'gossip', which has no SWIM). */
+const NOBODY: ReadonlySet<NodeId> = new Set()
 
 /** Options of the cluster actor. */
 export interface ClusterActorInit {
@@ -170,6 +175,7 @@ export function clusterActor(init: ClusterActorInit) {
               random: ctx.env.random.fork('swim'),
               incarnation: (persisted?.incarnation ?? 0) + 1,
               reachable: (id) => connected.has(id),
+              relays: (target): ReadonlySet<NodeId> => likelyLinked(target, core.currentConfig, core.leader(clock.monotonicMs())?.nodeId, core.knownAddresses()),
             })
           : undefined
       const core = new ClusterCore({
@@ -297,7 +303,7 @@ export function clusterActor(init: ClusterActorInit) {
         network.publish(CLUSTER_TOPIC, payload)
       }
 
-      /** Connects to the members heard of, a few dials at a time (dials.ts): the leader, the voters (on a voter) and the joiners (on the leader) first. */
+      /** Connects to the members it needs, a few dials at a time (dials.ts): the leader, the voters (on a voter) and the joiners (on the leader) first, then its part of the mesh. */
       const dialMembers = (): void => {
         const nowMs = clock.monotonicMs()
         const known = core.knownAddresses()
@@ -306,7 +312,9 @@ export function clusterActor(init: ClusterActorInit) {
           if (connected.has(node) || nowMs - atMs > WANT_MS) wanted.delete(node)
           else urgent.add(node)
         }
-        const due = dials.due({ nowMs, connected, urgent, mesh: core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS, known })
+        const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, notLive: swim?.doubted() ?? NOBODY })
+        const mesh = core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS
+        const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh, known, meshAlso })
         for (const { node, address } of due) {
           network
             .dial(address)

@@ -5,11 +5,17 @@
  * steady window measures the cost per node; then one worker crashes (or, with crash 'leader', the
  * leader: the failover as the real-peer bench counts it, and its phases).
  *
- * What it models and what not. Records go to every other node (gossipsub delivers each to each
- * subscriber once; its mesh forwarding is not modelled), or, when the core names who needs them
- * (Ready.to: a voter's records under 'swim'), to those alone; encoded with the real codec so byte
- * counts are payload bytes; each delivery to all is what costs a receiver a signature check in
- * production. SWIM messages go point to point through the real codec. Persistence is instantaneous. Like
+ * What it models and what not. Connections (mesh 'partial', the default, as the peers run): a
+ * joiner starts linked to n0 and its SWIM seeds; every node then dials what the real dial plan
+ * (src/cluster/dials.ts) says, on every tick, each dial linking both ends after one network
+ * delay (if the target runs) and meeting both cores as the cluster actor does on a new connection;
+ * a message, SWIM's or a record sent point to point, leaves only over a link, and a crash that
+ * closes connections is heard by the crashed node's linked peers alone. Mesh 'full' links every
+ * pair from the start. Records go to every other node (gossipsub delivers each to each subscriber
+ * once; its mesh forwarding is not modelled), or, when the core names who needs them (Ready.to), to
+ * those it is linked to, and to all if the core says so for the rest (recordFallsBack); encoded with
+ * the real codec so byte counts are payload bytes; each delivery to all is what costs a receiver a
+ * signature check in production. SWIM messages go point to point through the real codec. Persistence is instantaneous. Like
  * sim/swim/harness.ts it runs its own synchronous event loop rather than sim/kernel/, which would
  * cost a promise-queue drain per event over hundreds of nodes; the full node (actors/cluster.ts
  * driving both cores) runs in the kernel scenarios (test/sim/cluster-swim.test.ts).
@@ -17,6 +23,7 @@
 import { encodeRecord } from '../../protocols/cluster/codec.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import { ClusterCore, type ClusterOptions } from '../../src/cluster/core.js'
+import { DialPlan, likelyLinked, meshDials, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
 import { SwimCore } from '../../src/cluster/swim/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
@@ -35,6 +42,8 @@ export interface ClusterScaleOptions extends ScaleRunOptions {
    * silent host, found by probes alone.
    */
   readonly crashCloses?: boolean
+  /** Which pairs are connected: those the dial plan links (default, as the peers run), or all. */
+  readonly mesh?: 'partial' | 'full'
 }
 
 /** After the leader's crash, virtual ms until: */
@@ -92,6 +101,10 @@ interface SimNode {
   recordBytesIn: number
   swimBytesOut: number
   inputs: number
+  readonly links: Set<string>
+  readonly dials: DialPlan
+  /** The inputs of a dial plan call that started nothing, and until when they stay idle. */
+  idleDials: { inputs: string; untilMs: number }
 }
 
 const TICK_MS = 50
@@ -106,9 +119,21 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
 
   const nodes: SimNode[] = []
   const byId = new Map<string, SimNode>()
+  const partial = (o.mesh ?? 'partial') === 'partial'
+  const linked = (a: SimNode, b: string): boolean => !partial || a.links.has(b)
+  const relays = (n: SimNode, target: string): Set<string> => likelyLinked(target, n.core.currentConfig, n.core.leader(loop.now)?.nodeId, n.core.knownAddresses())
   for (let i = 0; i < o.nodes; i++) {
     const id = `n${String(i).padStart(4, '0')}`
-    const swim = o.membership === 'swim' ? new SwimCore({ self: id, random: rng.fork(`swim/${id}`), incarnation: 1 }) : undefined
+    const links = new Set<string>()
+    const swim =
+      o.membership === 'swim'
+        ? new SwimCore({
+            self: id,
+            random: rng.fork(`swim/${id}`),
+            incarnation: 1,
+            ...(partial ? { reachable: (other: string) => links.has(other), relays: (target: string) => relays(byId.get(id)!, target) } : {}),
+          })
+        : undefined
     const core = new ClusterCore({
       self: id,
       addresses: [`/sim/${id}`],
@@ -119,7 +144,21 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       nowMs: 0,
       ...(swim === undefined ? {} : { liveness: swim }),
     })
-    const node: SimNode = { index: i, id, core, swim, crashed: false, started: false, recordsIn: 0, recordBytesIn: 0, swimBytesOut: 0, inputs: 0 }
+    const node: SimNode = {
+      index: i,
+      id,
+      core,
+      swim,
+      crashed: false,
+      started: false,
+      recordsIn: 0,
+      recordBytesIn: 0,
+      swimBytesOut: 0,
+      inputs: 0,
+      links,
+      dials: new DialPlan(),
+      idleDials: { inputs: '', untilMs: 0 },
+    }
     nodes.push(node)
     byId.set(id, node)
   }
@@ -128,7 +167,13 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const { publish: record, to } = n.core.takeReady(loop.now)
     if (record === undefined) return
     const bytes = encodeRecord(record).length
-    for (const dst of to === undefined ? nodes : to.map((id) => byId.get(id)!)) {
+    let targets = to === undefined ? nodes : to.map((id) => byId.get(id)!)
+    if (to !== undefined && partial) {
+      const unreached = to.filter((id) => !n.links.has(id))
+      if (unreached.length > 0 && n.core.recordFallsBack(unreached, loop.now)) targets = nodes
+      else targets = targets.filter((dst) => n.links.has(dst.id))
+    }
+    for (const dst of targets) {
       if (dst === n || net.next() < loss) continue
       at(loop.now + delay(), () => deliverRecord(dst, record, bytes))
     }
@@ -146,7 +191,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       const bytes = encodeSwim(message)
       n.swimBytesOut += bytes.length
       const dst = byId.get(to)
-      if (dst === undefined || net.next() < loss) continue
+      if (dst === undefined || !linked(n, to) || net.next() < loss) continue
       at(loop.now + delay(), () => {
         if (dst.crashed || !dst.started) return
         dst.inputs++
@@ -165,16 +210,61 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     }
     n.core.tick(loop.now)
     publish(n)
+    if (partial) dialMembers(n)
     at(loop.now + TICK_MS, () => tick(n))
+  }
+  /** What the cluster actor does on a new connection: both cores meet the other side. */
+  const link = (a: SimNode, b: SimNode): void => {
+    if (a.links.has(b.id)) return
+    a.links.add(b.id)
+    b.links.add(a.id)
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      x.core.met(y.id)
+      if (x.swim === undefined) continue
+      x.swim.meet(y.id)
+      flushSwim(x)
+    }
+  }
+  /**
+   * The cluster actor's dialMembers, with the real plan; a dial of a node that does not run fails.
+   * The actor runs it on every tick; here a node whose inputs have not changed since a call that
+   * started nothing skips it until REDIAL_MS has passed (at 1,000 nodes each call walks 1,000 members).
+   */
+  const dialMembers = (n: SimNode): void => {
+    const leader = n.core.leader(loop.now)?.nodeId
+    const leading = n.core.leaderEpoch !== null
+    const notLive = n.swim?.doubted() ?? new Set<string>()
+    const mesh = n.core.memberState(n.id, loop.now) === 'up'
+    const config = n.core.currentConfig
+    const inputs = `${n.core.knownCount}/${n.links.size}/${leader}/${leading}/${config?.epoch}.${config?.counter}/${[...notLive].join()}/${mesh}`
+    if (inputs === n.idleDials.inputs && loop.now < n.idleDials.untilMs) return
+    const known = n.core.knownAddresses()
+    const urgent = urgentDials({ self: n.id, config, leader, leading, known })
+    const meshAlso = meshDials({ self: n.id, config, leading, notLive })
+    const due = n.dials.due({ nowMs: loop.now, self: n.id, connected: n.links, urgent, mesh, known, meshAlso })
+    n.idleDials = due.length === 0 && n.dials.inFlight === 0 ? { inputs, untilMs: loop.now + REDIAL_MS } : { inputs: '', untilMs: 0 }
+    for (const { node } of due) {
+      at(loop.now + 2 * delay(), () => {
+        n.dials.ended(node)
+        const dst = byId.get(node)
+        if (!n.crashed && dst !== undefined && !dst.crashed && dst.started) link(n, dst)
+      })
+    }
   }
 
   const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
   const crash = (victim: SimNode): void => {
     victim.crashed = true
+    // A silent host's links stay open on the other side until probes find it; closed ones are heard of by the linked peers alone.
     if (o.crashCloses !== true) return
-    for (const n of live()) {
+    for (const n of partial ? [...victim.links].map((id) => byId.get(id)!) : live()) {
       at(loop.now + delay(), () => {
         if (n.crashed) return
+        n.links.delete(victim.id)
+        victim.links.delete(n.id)
         n.core.lost(victim.id)
         if (n.swim === undefined) return
         n.swim.lost(victim.id, loop.now)
@@ -218,6 +308,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       if (n.index !== 0) n.core.met(nodes[0]!.id)
       if (n.swim !== undefined) {
         const other = nodes[Math.floor(rng.next() * Math.max(1, n.index))]!
+        if (partial && n.index !== 0) for (const seed of new Set([nodes[0]!, other])) if (seed.started && !seed.crashed) link(n, seed)
         n.swim.join(n.index === 0 ? [] : [...new Set([nodes[0]!.id, other.id])], loop.now)
         flushSwim(n)
       }

@@ -100,9 +100,11 @@
  * record after either side became a voter starts a fresh one. Workers do not hear every record of
  * the leader either: they echo no lease, so the leader sends them one only when something they
  * read changed (epoch, configuration, status, addresses, identity; or it carries the member lists)
- * and else every leaderToWorkersMs (1 s, against 4 a second to the voters); a worker waits that
- * much longer before it takes its leader for gone (leaderSlackMs; only its view of the leader and
- * its own grants, which count for nothing, wait), and takes a lag sample only beyond that period.
+ * and else every leaderToWorkersMs (1 s, against 4 a second to the voters); a worker waits one
+ * more such period before it takes its leader for gone (leaderSlackMs: 2·leaderToWorkersMs beyond
+ * the election timeout, less a gossip interval, so that one record lost or late does not leave it
+ * without a leader; only its view of the leader and its own grants, which count for nothing, wait),
+ * and takes a lag sample only beyond that.
  * A new leader's first record is news (a new epoch) and reaches workers at once, so they see a
  * failover as fast as before. What a worker takes in per second: the leader's records
  * (1/leaderToWorkersMs), workerRecordsPerS of workers' refreshes, and joiners while they join,
@@ -911,7 +913,7 @@ export class ClusterCore {
    */
   private leaderSlackMs(): number {
     const paced = this.quietJoiner() || (this.options.membership === 'swim' && this.leading === null && this.workers().has(this.self))
-    return paced ? Math.max(0, this.options.leaderToWorkersMs - this.options.gossipIntervalMs) : 0
+    return paced ? Math.max(0, 2 * this.options.leaderToWorkersMs - this.options.gossipIntervalMs) : 0
   }
 
   /** The record to publish now; each call is a new record (and a new lease sequence while leading). */
@@ -1092,10 +1094,11 @@ export class ClusterCore {
    * voter it has never heard of: a node learns another's addresses only from its records, so
    * two voters restarted without a connection between them would otherwise each see the other down
    * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
-   * topic traffic). For a joiner only on the leader, which must admit it. For other members seen
-   * up or never heard of (a worker's records to the voters, whose records it does not hear under
-   * 'swim'; anyone's to the workers), at most once per
-   * FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
+   * topic traffic). For a joiner only on the leader, which must admit it. Never for a voter that
+   * does not lead, from a worker: every voter dials every worker (src/cluster/dials.ts) and gets its
+   * records then, where otherwise each worker's refreshes would go to all every
+   * FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at 1,000 nodes). For other members seen up or never
+   * heard of (anyone's to the workers), at most once per FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
    * types, and while a cluster of many forms, the members not yet connected are most of them and
    * every node would check and relay each record on the topic.
    */
@@ -1109,11 +1112,18 @@ export class ClusterCore {
       } else if (electing && this.isVoter(id) && !this.peers.has(id)) return true
       else if (state !== 'up' && (this.peers.has(id) || !this.isMember(id))) continue
       else if ((id === this.support?.leader && this.config !== null) || (electing && this.isVoter(id))) return true
+      // A voter gets a worker's records once it dials the worker (every voter links to every worker, src/cluster/dials.ts).
+      else if (!electing && this.isVoter(id)) continue
       else toWorkers = true
     }
     if (!toWorkers || nowMs - this.workersFallbackAtMs < FALLBACK_TO_WORKERS_MS) return false
     this.workersFallbackAtMs = nowMs
     return true
+  }
+
+  /** How many members this node has heard of (knownAddresses, without building it). */
+  get knownCount(): number {
+    return this.peers.size
   }
 
   /** Addresses of members this node has heard of, for the driver to dial. */

@@ -5,14 +5,25 @@
  * Urgent ones first, up to DIALS_IN_FLIGHT_MAX at a time: the leader, on a voter the other voters
  * (elections and leases need them), on a worker one voter, on the leader the joiners it must admit,
  * and any member traffic needs (the cluster actor's `want`: an actor message to a node not
- * connected yet). The rest of the mesh (every other member heard of) only once this node is an
- * admitted member whose event loop keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time.
- * Each member at most once per REDIAL_MS.
+ * connected yet). The rest of the mesh only once this node is an admitted member whose event loop
+ * keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time. Each member at most once per REDIAL_MS.
  *
- * The mesh stays full: SWIM probes only connected members, and a member held dead by a node that
- * never connects to it would stay dead in that node's view (a partial mesh of 6 links per node,
- * tried on 2026-11-30, left one peer of 30 seeing a live member down for a minute after a
- * failover). A partial mesh needs SWIM to probe unconnected members through connected ones first.
+ * The mesh is partial: a node links to MESH_LINKS neighbours of its own, picked by hashing both ids
+ * among the members it holds live (so each node's picks are uniform and independent, a random
+ * k-out graph, which is connected with high probability for k >= 2, with a diameter of O(log N)),
+ * and every voter links to every worker (a worker's records are for whoever may lead, "Election
+ * traffic" in src/cluster/core.ts). Others pick it as well, so a worker ends with about
+ * 2·MESH_LINKS links plus the voters: at 30 peers a full mesh cost each idle worker 29 connections, 86 MB and a handshake
+ * for every pair while the mesh filled. The leader alone links to every member: its records go to
+ * each point to point.
+ *
+ * SWIM probes only the members a node is connected to (src/cluster/swim/core.ts, "Reachability"),
+ * an update it gossips reaches the others hop by hop, and it asks members likely linked to the one
+ * it probes to help (`likelyLinked`): a helper without a link cannot forward the ping. A member that a node holds suspect or dead
+ * is dialled too, when not connected: if it is alive, the new connection exchanges full state
+ * (SwimCore.meet) and it refutes at once. Without that, a node that held a live member dead and had
+ * no link to it kept it dead until it forgot it (a first partial mesh, tried 2026-11-30, left one
+ * peer of 30 seeing a live member down for a minute after a failover).
  *
  * Why paced: when N nodes bootstrap together, unpaced dialing starts N² handshakes across the
  * cluster at once (noise, identify, gossipsub and the mesh stream on both sides), and on one host
@@ -34,6 +45,9 @@ export const DIALS_IN_FLIGHT_MAX = 8
 /** Of those, dials of members that are not urgent. */
 export const MESH_DIALS_IN_FLIGHT = 1
 
+/** Neighbours each node picks for the mesh (k of the random k-out graph). */
+export const MESH_LINKS = 4
+
 /**
  * The rest of the mesh is dialled only while this node's observed lag (ClusterCore.lag) is at most
  * this: a host busy with formation (or anything else) shows it in every node's lag, and each dial
@@ -47,10 +61,37 @@ export interface DialInputs {
   readonly connected: ReadonlySet<NodeId>
   /** Dialled first (urgentDials). */
   readonly urgent: ReadonlySet<NodeId>
-  /** Whether the other members are dialled too: this node is an admitted member, its lag at most MESH_LAG_MAX_MS. */
+  /** This node: its hash with each member picks its neighbours. */
+  readonly self: NodeId
+  /** Whether the mesh is dialled too: this node is an admitted member, its lag at most MESH_LAG_MAX_MS. */
   readonly mesh: boolean
   /** Members heard of, with their addresses (ClusterCore.knownAddresses). */
   readonly known: ReadonlyArray<{ readonly node: NodeId; readonly addresses: readonly string[] }>
+  /** The mesh beyond the neighbours (meshDials). */
+  readonly meshAlso: MeshAlso
+}
+
+/** Who a node links to besides the neighbours it picks: every member, or these (and which it must not pick). */
+export type MeshAlso = { readonly all: true } | { readonly all: false; readonly members: ReadonlySet<NodeId>; readonly notLive: ReadonlySet<NodeId> }
+
+/**
+ * The mesh beyond a node's own neighbours: on the leader every member; between voters and workers
+ * every pair (a worker's records are for whoever may lead, and a worker learns a voter's addresses
+ * only when the voter dials it, as voters send their records to each other); on anyone the members
+ * SWIM holds suspect or dead (`notLive`), which are never picked as neighbours.
+ */
+export function meshDials(i: {
+  readonly self: NodeId
+  readonly config: { readonly members: readonly NodeId[]; readonly workers: readonly NodeId[] } | null
+  readonly leading: boolean
+  readonly notLive: ReadonlySet<NodeId>
+}): MeshAlso {
+  if (i.leading) return { all: true }
+  const members = new Set(i.notLive)
+  if (i.config?.workers.includes(i.self) === true) for (const v of i.config.members) members.add(v)
+  if (i.config?.members.includes(i.self) === true) for (const w of i.config.workers) members.add(w)
+  members.delete(i.self)
+  return { all: false, members, notLive: i.notLive }
 }
 
 /**
@@ -83,6 +124,33 @@ export function urgentDials(i: {
   return urgent
 }
 
+/** The MESH_LINKS members (not `self`, none in `exclude`) whose hash with `self` is least. */
+export function pickNeighbours(self: NodeId, known: ReadonlyArray<{ readonly node: NodeId }>, exclude: ReadonlySet<NodeId>): Set<NodeId> {
+  const ranked: Array<[NodeId, number]> = []
+  for (const { node } of known) if (node !== self && !exclude.has(node)) ranked.push([node, hash32(`${self}/${node}`)])
+  ranked.sort((a, b) => a[1] - b[1])
+  return new Set(ranked.slice(0, MESH_LINKS).map(([node]) => node))
+}
+
+/**
+ * Members likely linked to `target` under this plan, the ones SWIM asks first to probe it for a node
+ * (SwimConfig.relays): for a voter or the leader every member; for others the voters and the leader
+ * (linked to every worker) and the neighbours `target` picks (as far as this node's `known` is its).
+ */
+export function likelyLinked(
+  target: NodeId,
+  config: { readonly members: readonly NodeId[] } | null,
+  leader: NodeId | undefined,
+  known: ReadonlyArray<{ readonly node: NodeId }>,
+): Set<NodeId> {
+  const voters = config?.members ?? []
+  if (target === leader || voters.includes(target)) return new Set(known.map((k) => k.node))
+  const linked = pickNeighbours(target, known, new Set())
+  for (const v of voters) linked.add(v)
+  if (leader !== undefined) linked.add(leader)
+  return linked
+}
+
 /** The candidate whose hash with `self` is least: stable for one node, spread over many. */
 function rendezvous(self: NodeId, candidates: readonly NodeId[]): NodeId {
   let best = candidates[0]!
@@ -102,10 +170,16 @@ export class DialPlan {
   /** The dials to start now; each is counted in flight until `ended`. */
   due(i: DialInputs): Array<{ node: NodeId; address: string }> {
     const due: Array<{ node: NodeId; address: string; urgent: boolean }> = []
+    let neighbours: ReadonlySet<NodeId> | undefined
     for (const { node, addresses } of i.known) {
       const urgent = i.urgent.has(node)
       if ((!urgent && !i.mesh) || i.connected.has(node) || this.dialing.has(node) || addresses.length === 0) continue
       if (i.nowMs - (this.lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
+      if (!urgent && !i.meshAlso.all && !i.meshAlso.members.has(node)) {
+        // Picked only when a link is missing: where every pair is linked (the kernel simulator) never.
+        neighbours ??= pickNeighbours(i.self, i.known, i.meshAlso.notLive)
+        if (!neighbours.has(node)) continue
+      }
       due.push({ node, address: addresses[0]!, urgent })
     }
     if (this.lastDial.size > i.known.length) {

@@ -331,7 +331,7 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all once pe
   assert.ok(sends.length <= 4, `${sends.length} records in 3 s: no echoes of the leader's 30 on top of the periodic ones`)
 })
 
-test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, for a joiner only from the leader, for workers at most every 2 s", () => {
+test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, from a worker never for a voter, for a joiner only from the leader, for workers at most every 2 s", () => {
   const { liveness, cores, leader } = electedSwim()
   const voter = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
   const otherVoter = VOTERS.find((v) => v !== leader.self && v !== voter.self)!
@@ -339,7 +339,8 @@ test("with 'swim', an unsent record falls back to the topic for the leader and (
   const t = 3000
   assert.equal(worker.recordFallsBack([leader.self], t), true, 'a worker to its leader')
   assert.equal(voter.recordFallsBack([otherVoter], t), true, 'a voter to a voter')
-  assert.equal(worker.recordFallsBack([otherVoter], t), true, 'a worker to a voter: the first time')
+  assert.equal(worker.recordFallsBack([otherVoter], t), false, 'a worker to a voter: the voter dials it and gets its records then')
+  assert.equal(worker.recordFallsBack(['w1', otherVoter], t), true, 'a worker to a worker: the first time')
   assert.equal(worker.recordFallsBack(['w1', otherVoter], t + 500), false, 'then not again within 2 s')
   assert.equal(worker.recordFallsBack(['w1'], t + 2000), true, 'and again 2 s later')
   assert.equal(leader.recordFallsBack(['w1'], t), true)

@@ -4,7 +4,7 @@
 // Method: each part driven directly with hand-made inputs.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DIALS_IN_FLIGHT_MAX, DialPlan, MESH_DIALS_IN_FLIGHT, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
+import { DIALS_IN_FLIGHT_MAX, DialPlan, MESH_DIALS_IN_FLIGHT, MESH_LINKS, meshDials, pickNeighbours, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
 import { LEAVE_TIMEOUT_MS, LeaveWait, QuietWatch } from '../../src/cluster/upkeep.js'
 import { mayWantVoter, voterTarget } from '../../src/cluster/voters.js'
 
@@ -14,7 +14,7 @@ test('dials: urgent members first (at most DIALS_IN_FLIGHT_MAX at once), the res
   const plan = new DialPlan()
   const members = known(20)
   const urgent = new Set(['m15', 'm16', 'm19'])
-  const joining = { nowMs: 0, connected: new Set<string>(), urgent, mesh: false, known: members }
+  const joining = { nowMs: 0, self: 'me', connected: new Set<string>(), urgent, mesh: false, known: members, meshAlso: { all: true } as const }
   const first = plan.due(joining)
   assert.deepEqual(first.map((d) => d.node).sort(), ['m15', 'm16', 'm19'], 'a node not yet up dials only the urgent ones')
   for (const d of first) plan.ended(d.node)
@@ -30,6 +30,61 @@ test('dials: urgent members first (at most DIALS_IN_FLIGHT_MAX at once), the res
   for (const d of [...second, ...busy]) plan.ended(d.node)
   const connected = new Set(members.map((m) => m.node))
   assert.deepEqual(plan.due({ ...inputs, nowMs: REDIAL_MS * 2, connected }), [], 'connected members are not dialled')
+})
+
+/** Every dial `plan` starts for `self` until nothing more is due, each one connecting at once. */
+function dialAll(plan: DialPlan, self: string, members: ReturnType<typeof known>, meshAlso: ReturnType<typeof meshDials>, urgent = new Set<string>()): Set<string> {
+  const connected = new Set<string>()
+  const others = members.filter((m) => m.node !== self)
+  for (let step = 0; step < 1000; step++) {
+    const due = plan.due({ nowMs: step, self, connected, urgent, mesh: true, known: others, meshAlso })
+    if (due.length === 0) return connected
+    for (const d of due) {
+      connected.add(d.node)
+      plan.ended(d.node)
+    }
+  }
+  throw new Error('dials never stop')
+}
+
+test('dials: the mesh is partial, a worker links to the voters and MESH_LINKS neighbours of its own, voters and the leader to all, and a member in doubt is dialled but never picked', () => {
+  const members = known(50)
+  const config = { members: ['m00', 'm01', 'm02', 'm03', 'm04'], workers: members.slice(5).map((m) => m.node) }
+  const worker = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, notLive: new Set() }))
+  const own = pickNeighbours('m20', members, new Set())
+  assert.equal(own.size, MESH_LINKS)
+  assert.deepEqual([...worker].sort(), [...new Set([...config.members, ...own])].sort(), 'a worker: the voters and its neighbours')
+  const doubted = [...own][0]!
+  const doubting = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, notLive: new Set([doubted]) }))
+  const replaced = pickNeighbours('m20', members, new Set([doubted]))
+  assert.ok(!replaced.has(doubted) && replaced.size === MESH_LINKS, 'a member in doubt is no neighbour; the next one in rank takes its place')
+  assert.ok(doubting.has(doubted), 'but it is dialled, to hear it refute')
+  const leader = dialAll(new DialPlan(), 'm00', members, meshDials({ self: 'm00', config, leading: true, notLive: new Set() }))
+  assert.equal(leader.size, 49, 'the leader links to every member')
+  const voter = dialAll(new DialPlan(), 'm01', members, meshDials({ self: 'm01', config, leading: false, notLive: new Set() }), new Set(['m00', 'm02', 'm03', 'm04']))
+  assert.equal(voter.size, 49, 'a voter: the voters (urgent) and every worker')
+})
+
+test('dials: the neighbours picked by all nodes connect the cluster with a bounded degree, at any size', () => {
+  for (const n of [6, 10, 30, 50, 200, 1000]) {
+    const members = known(n)
+    const links = new Map(members.map((m) => [m.node, new Set<string>()]))
+    for (const { node } of members)
+      for (const other of pickNeighbours(node, members, new Set())) {
+        links.get(node)!.add(other)
+        links.get(other)!.add(node)
+      }
+    const reached = new Set([members[0]!.node])
+    const frontier = [members[0]!.node]
+    while (frontier.length > 0) for (const next of links.get(frontier.pop()!)!) if (!reached.has(next) && reached.add(next)) frontier.push(next)
+    assert.equal(reached.size, n, `${n} nodes: one connected mesh`)
+    const degrees = [...links.values()].map((l) => l.size)
+    const mean = degrees.reduce((a, b) => a + b, 0) / n
+    assert.ok(Math.min(...degrees) >= Math.min(MESH_LINKS, n - 1), `${n} nodes: every node has its own picks at least`)
+    assert.ok(mean <= 2 * MESH_LINKS, `${n} nodes: mean degree ${mean} at most 2·MESH_LINKS`)
+    // In-degrees are about Poisson(MESH_LINKS): their maximum grows like log N / log log N.
+    assert.ok(Math.max(...degrees) <= 6 * MESH_LINKS, `${n} nodes: no node picked by many (max degree ${Math.max(...degrees)})`)
+  }
 })
 
 test('dials: the urgent ones are the leader, on a voter the voters, and on the leader the joiners', () => {

@@ -114,6 +114,12 @@ export interface SwimConfig {
    * Probes and ping-req helpers are chosen among these ("Reachability" in the module doc).
    */
   readonly reachable?: (id: string) => boolean
+  /**
+   * Members likely linked to `target`, drawn first as its ping-req helpers: over a partial mesh
+   * (src/cluster/dials.ts) a helper without a link to the target cannot forward the ping, and a
+   * single lost ping would then suspect a live member. Absent: every helper is as good.
+   */
+  readonly relays?: (target: string) => ReadonlySet<string>
 }
 
 export type SwimStatus = 'alive' | 'suspect' | 'dead' | 'left'
@@ -179,10 +185,22 @@ interface Relay {
 
 const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
 
+/** Moves the items that pass `first` to the front (in place, keeping no order); returns how many passed. */
+function partition<T>(items: T[], first: (item: T) => boolean): number {
+  let n = 0
+  for (let i = 0; i < items.length; i++) {
+    if (!first(items[i]!)) continue
+    ;[items[n], items[i]] = [items[i]!, items[n]!]
+    n++
+  }
+  return n
+}
+
 export class SwimCore {
   readonly self: string
   private readonly random: Pick<Random, 'next'>
   private readonly reachable: (id: string) => boolean
+  private readonly relaysOf: ((target: string) => ReadonlySet<string>) | undefined
   private readonly fixedIntervalMs: number | undefined
   private readonly targetMs: number
   private readonly maxIntervalMs: number
@@ -228,6 +246,7 @@ export class SwimCore {
     this.self = config.self
     this.random = config.random
     this.reachable = config.reachable ?? (() => true)
+    this.relaysOf = config.relays
     this.fixedIntervalMs = config.probeIntervalMs
     this.targetMs = config.convergenceTargetMs ?? 10_000
     this.maxIntervalMs = config.maxProbeIntervalMs ?? 1_000
@@ -277,6 +296,13 @@ export class SwimCore {
   /** Every remembered member, this node included. */
   view(): SwimMemberState[] {
     return [...this.members.values()].map((m) => ({ member: m.id, incarnation: m.incarnation, status: m.status }))
+  }
+
+  /** Members held suspect or dead (not left): a node dials those it has no link to, to hear them refute (src/cluster/dials.ts). */
+  doubted(): Set<string> {
+    const out = new Set(this.suspects)
+    for (const id of this.gone) if (this.members.get(id)!.status === 'dead') out.add(id)
+    return out
   }
 
   /** The latest load figures heard of `id`. */
@@ -522,8 +548,12 @@ export class SwimCore {
     p.indirect = true
     const candidates: string[] = []
     for (const m of this.members.values()) if (m.status === 'alive' && m.id !== this.self && m.id !== p.target && this.reachable(m.id)) candidates.push(m.id)
+    // Members likely linked to the target first (`relays`), each group in random order.
+    const relays = this.relaysOf?.(p.target)
+    const preferred = relays === undefined ? candidates.length : partition(candidates, (id) => relays.has(id))
     for (let i = 0; i < Math.min(this.k, candidates.length); i++) {
-      const j = i + Math.floor(this.random.next() * (candidates.length - i))
+      const end = i < preferred ? preferred : candidates.length
+      const j = i + Math.floor(this.random.next() * (end - i))
       ;[candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!]
       this.send(candidates[i]!, { type: 'ping-req', seq: p.seq, incarnation: this.incarnation, target: p.target, ...this.piggyback(candidates[i]!, p.target) })
       p.helpers++
