@@ -100,7 +100,7 @@ const WANT_MS = 30_000
 const WANTED_MAX = 256
 
 /** No member in doubt (membership 'gossip', which has no SWIM). */
-const NOBODY: ReadonlySet<NodeId> = new Set()
+const NOBODY = { suspect: new Set<NodeId>(), dead: new Set<NodeId>() }
 
 /** Options of the cluster actor. */
 export interface ClusterActorInit {
@@ -312,7 +312,7 @@ export function clusterActor(init: ClusterActorInit) {
           if (connected.has(node) || nowMs - atMs > WANT_MS) wanted.delete(node)
           else urgent.add(node)
         }
-        const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, notLive: swim?.doubted() ?? NOBODY })
+        const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, doubted: swim?.doubted() ?? NOBODY })
         const mesh = core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS
         const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh, known, meshAlso })
         for (const { node, address } of due) {

@@ -236,14 +236,14 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const dialMembers = (n: SimNode): void => {
     const leader = n.core.leader(loop.now)?.nodeId
     const leading = n.core.leaderEpoch !== null
-    const notLive = n.swim?.doubted() ?? new Set<string>()
+    const doubted = n.swim?.doubted() ?? { suspect: new Set<string>(), dead: new Set<string>() }
     const mesh = n.core.memberState(n.id, loop.now) === 'up'
     const config = n.core.currentConfig
-    const inputs = `${n.core.knownCount}/${n.links.size}/${leader}/${leading}/${config?.epoch}.${config?.counter}/${[...notLive].join()}/${mesh}`
+    const inputs = `${n.core.knownCount}/${n.links.size}/${leader}/${leading}/${config?.epoch}.${config?.counter}/${[...doubted.suspect].join()}/${[...doubted.dead].join()}/${mesh}`
     if (inputs === n.idleDials.inputs && loop.now < n.idleDials.untilMs) return
     const known = n.core.knownAddresses()
     const urgent = urgentDials({ self: n.id, config, leader, leading, known })
-    const meshAlso = meshDials({ self: n.id, config, leading, notLive })
+    const meshAlso = meshDials({ self: n.id, config, leading, doubted })
     const due = n.dials.due({ nowMs: loop.now, self: n.id, connected: n.links, urgent, mesh, known, meshAlso })
     n.idleDials = due.length === 0 && n.dials.inFlight === 0 ? { inputs, untilMs: loop.now + REDIAL_MS } : { inputs: '', untilMs: 0 }
     for (const { node } of due) {

@@ -19,9 +19,10 @@
  *
  * SWIM probes only the members a node is connected to (src/cluster/swim/core.ts, "Reachability"),
  * an update it gossips reaches the others hop by hop, and it asks members likely linked to the one
- * it probes to help (`likelyLinked`): a helper without a link cannot forward the ping. A member that a node holds suspect or dead
- * is dialled too, when not connected: if it is alive, the new connection exchanges full state
- * (SwimCore.meet) and it refutes at once. Without that, a node that held a live member dead and had
+ * it probes to help (`likelyLinked`): a helper without a link cannot forward the ping. A member that
+ * a node holds dead is dialled too, when not connected: if it is alive, the new connection exchanges
+ * full state (SwimCore.meet) and it refutes at once. A suspect is not (it refutes when the suspicion
+ * reaches it, and on a busy host suspicions come by the dozen): it is only never picked. Without that, a node that held a live member dead and had
  * no link to it kept it dead until it forgot it (a first partial mesh, tried 2026-11-30, left one
  * peer of 30 seeing a live member down for a minute after a failover).
  *
@@ -75,27 +76,27 @@ export interface DialInputs {
   readonly meshAlso: MeshAlso
 }
 
-/** Who a node links to besides the neighbours it picks: every member, or these (and which it must not pick). */
+/** Who a node links to besides the neighbours it picks: every member, or these (and which it must not pick: those in doubt). */
 export type MeshAlso = { readonly all: true } | { readonly all: false; readonly members: ReadonlySet<NodeId>; readonly notLive: ReadonlySet<NodeId> }
 
 /**
  * The mesh beyond a node's own neighbours: on the leader every member; between voters and workers
  * every pair (a worker's records are for whoever may lead, and a worker learns a voter's addresses
  * only when the voter dials it, as voters send their records to each other); on anyone the members
- * SWIM holds suspect or dead (`notLive`), which are never picked as neighbours.
+ * SWIM holds dead. Those it holds suspect or dead (`notLive`) are never picked as neighbours.
  */
 export function meshDials(i: {
   readonly self: NodeId
   readonly config: { readonly members: readonly NodeId[]; readonly workers: readonly NodeId[] } | null
   readonly leading: boolean
-  readonly notLive: ReadonlySet<NodeId>
+  readonly doubted: { readonly suspect: ReadonlySet<NodeId>; readonly dead: ReadonlySet<NodeId> }
 }): MeshAlso {
   if (i.leading) return { all: true }
-  const members = new Set(i.notLive)
+  const members = new Set(i.doubted.dead)
   if (i.config?.workers.includes(i.self) === true) for (const v of i.config.members) members.add(v)
   if (i.config?.members.includes(i.self) === true) for (const w of i.config.workers) members.add(w)
   members.delete(i.self)
-  return { all: false, members, notLive: i.notLive }
+  return { all: false, members, notLive: new Set([...i.doubted.suspect, ...i.doubted.dead]) }
 }
 
 /**

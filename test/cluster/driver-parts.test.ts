@@ -47,21 +47,26 @@ function dialAll(plan: DialPlan, self: string, members: ReturnType<typeof known>
   throw new Error('dials never stop')
 }
 
-test('dials: the mesh is partial, a worker links to the voters and MESH_LINKS neighbours of its own, voters and the leader to all, and a member in doubt is dialled but never picked', () => {
+const NONE = { suspect: new Set<string>(), dead: new Set<string>() }
+
+test('dials: the mesh is partial, a worker links to the voters and MESH_LINKS neighbours of its own, voters and the leader to all, a member held dead is dialled, and none in doubt is picked', () => {
   const members = known(50)
   const config = { members: ['m00', 'm01', 'm02', 'm03', 'm04'], workers: members.slice(5).map((m) => m.node) }
-  const worker = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, notLive: new Set() }))
+  const worker = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, doubted: NONE }))
   const own = pickNeighbours('m20', members, new Set())
   assert.equal(own.size, MESH_LINKS)
   assert.deepEqual([...worker].sort(), [...new Set([...config.members, ...own])].sort(), 'a worker: the voters and its neighbours')
-  const doubted = [...own][0]!
-  const doubting = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, notLive: new Set([doubted]) }))
-  const replaced = pickNeighbours('m20', members, new Set([doubted]))
-  assert.ok(!replaced.has(doubted) && replaced.size === MESH_LINKS, 'a member in doubt is no neighbour; the next one in rank takes its place')
-  assert.ok(doubting.has(doubted), 'but it is dialled, to hear it refute')
-  const leader = dialAll(new DialPlan(), 'm00', members, meshDials({ self: 'm00', config, leading: true, notLive: new Set() }))
+  const [suspect, dead] = [...own] as [string, string]
+  const others = members.filter((m) => !own.has(m.node) && !config.members.includes(m.node)).map((m) => m.node)
+  const doubted = { suspect: new Set([suspect]), dead: new Set([dead, others[0]!]) }
+  const doubting = dialAll(new DialPlan(), 'm20', members, meshDials({ self: 'm20', config, leading: false, doubted }))
+  const replaced = pickNeighbours('m20', members, new Set([suspect, dead, others[0]!]))
+  assert.ok(!replaced.has(suspect) && !replaced.has(dead) && replaced.size === MESH_LINKS, 'a member in doubt is no neighbour; the next ones in rank take its place')
+  assert.ok(doubting.has(dead) && doubting.has(others[0]!), 'a member held dead is dialled, to hear it refute')
+  assert.ok(!doubting.has(suspect), 'a suspect is not')
+  const leader = dialAll(new DialPlan(), 'm00', members, meshDials({ self: 'm00', config, leading: true, doubted: NONE }))
   assert.equal(leader.size, 49, 'the leader links to every member')
-  const voter = dialAll(new DialPlan(), 'm01', members, meshDials({ self: 'm01', config, leading: false, notLive: new Set() }), new Set(['m00', 'm02', 'm03', 'm04']))
+  const voter = dialAll(new DialPlan(), 'm01', members, meshDials({ self: 'm01', config, leading: false, doubted: NONE }), new Set(['m00', 'm02', 'm03', 'm04']))
   assert.equal(voter.size, 49, 'a voter: the voters (urgent) and every worker')
 })
 

@@ -298,11 +298,11 @@ export class SwimCore {
     return [...this.members.values()].map((m) => ({ member: m.id, incarnation: m.incarnation, status: m.status }))
   }
 
-  /** Members held suspect or dead (not left): a node dials those it has no link to, to hear them refute (src/cluster/dials.ts). */
-  doubted(): Set<string> {
-    const out = new Set(this.suspects)
-    for (const id of this.gone) if (this.members.get(id)!.status === 'dead') out.add(id)
-    return out
+  /** Members held suspect, and members held dead (not left): the driver dials the dead it has no link to, to hear them refute (src/cluster/dials.ts). */
+  doubted(): { suspect: Set<string>; dead: Set<string> } {
+    const dead = new Set<string>()
+    for (const id of this.gone) if (this.members.get(id)!.status === 'dead') dead.add(id)
+    return { suspect: new Set(this.suspects), dead }
   }
 
   /** The latest load figures heard of `id`. */
