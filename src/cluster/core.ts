@@ -1098,9 +1098,12 @@ export class ClusterCore {
    * does not lead, from a worker: every voter dials every worker (src/cluster/dials.ts) and gets its
    * records then, where otherwise each worker's refreshes would go to all every
    * FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at 1,000 nodes). For other members seen up or never
-   * heard of (anyone's to the workers), at most once per FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
-   * types, and while a cluster of many forms, the members not yet connected are most of them and
-   * every node would check and relay each record on the topic.
+   * heard of (anyone's to the workers), at most once per FALLBACK_TO_WORKERS_MS: they read those
+   * records for addresses (the mesh dials them) and job types, and while a cluster of many forms, the
+   * members not yet connected are most of them and every node would check and relay each record on
+   * the topic. A worker's news held back by that limit goes again as its next record: over a partial
+   * mesh most members hear a worker's addresses only that way (a 40-peer cluster left a member
+   * seeing 3 others not up for 90 s).
    */
   recordFallsBack(unreached: readonly NodeId[], nowMs: number): boolean {
     let toWorkers = false
@@ -1116,7 +1119,13 @@ export class ClusterCore {
       else if (!electing && this.isVoter(id)) continue
       else toWorkers = true
     }
-    if (!toWorkers || nowMs - this.workersFallbackAtMs < FALLBACK_TO_WORKERS_MS) return false
+    if (!toWorkers) return false
+    if (nowMs - this.workersFallbackAtMs < FALLBACK_TO_WORKERS_MS) {
+      // Not to all this time: a worker's news goes again with its next record, so that every member
+      // hears it (its addresses are how a voter dials it, and how a node dials a member it holds dead).
+      this.toMembers = undefined
+      return false
+    }
     this.workersFallbackAtMs = nowMs
     return true
   }

@@ -355,6 +355,30 @@ test("with 'swim', an unsent record falls back to the topic for the leader and (
   assert.equal(leader.recordFallsBack(['j'], t + 20), true, 'the leader must reach it')
 })
 
+test("with 'swim', a worker's news that its rate-limited fallback kept from the others goes to every node again with its next record", () => {
+  const { cores } = electedSwim()
+  const worker = cores.find((c) => c.self === 'w0')!
+  const everyone = [...VOTERS, ...WORKERS].filter((n) => n !== worker.self).sort()
+  const records: Array<{ now: number; to: string[] }> = []
+  run(cores, 3000, 30_000, new Set(), undefined, (self, to, now) => {
+    if (self === worker.self) records.push({ now, to: [...(to ?? [])].sort() })
+  })
+  const refresh = records.find((r) => r.to.length < everyone.length)
+  assert.ok(refresh !== undefined && refresh.to.every((n) => VOTERS.includes(n)), `a quiet worker's refresh goes to the voters alone: ${JSON.stringify(records)}`)
+  const t = 33_000
+  assert.equal(worker.recordFallsBack(['w1'], t), true, 'its news to a worker it cannot reach: to all')
+  assert.equal(worker.recordFallsBack(['w1'], t + 10), false, 'the next within 2 s: not')
+  const after: Array<string[]> = []
+  run(cores, t, 30_000, new Set(), undefined, (self, to) => {
+    if (self === worker.self) after.push([...(to ?? [])].sort())
+  })
+  assert.deepEqual(after[0], everyone, 'so its next record is news again, to every node')
+  assert.ok(
+    after.slice(1).some((to) => to.length < everyone.length),
+    'and the one after is a refresh again',
+  )
+})
+
 test("with 'swim', the leader expects a joiner's record once per joinerRecordMs: a joiner that keeps that pace stays live, one that stops goes down", () => {
   const { leader, joiner } = leaderAndJoiner()
   const states: string[] = []
