@@ -15,10 +15,11 @@
  * once; its mesh forwarding is not modelled), or, when the core names who needs them (Ready.to), to
  * those it is linked to, and to all if the core says so for the rest (recordFallsBack); encoded with
  * the real codec so byte counts are payload bytes; each delivery to all is what costs a receiver a
- * signature check in production. SWIM messages go point to point through the real codec. Persistence is instantaneous. Like
- * sim/swim/harness.ts it runs its own synchronous event loop rather than sim/kernel/, which would
- * cost a promise-queue drain per event over hundreds of nodes; the full node (actors/cluster.ts
- * driving both cores) runs in the kernel scenarios (test/sim/cluster-swim.test.ts).
+ * signature check in production. SWIM messages go point to point through the real codec.
+ * Persistence is instantaneous. Like sim/swim/harness.ts it runs its own synchronous event loop
+ * rather than sim/kernel/, which would cost a promise-queue drain per event over hundreds of nodes;
+ * the full node (actors/cluster.ts driving both cores) runs in the kernel scenarios
+ * (test/sim/cluster-swim.test.ts).
  */
 import { encodeRecord } from '../../protocols/cluster/codec.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'

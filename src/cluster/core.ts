@@ -1097,13 +1097,13 @@ export class ClusterCore {
    * topic traffic). For a joiner only on the leader, which must admit it. Never for a voter that
    * does not lead, from a worker: every voter dials every worker (src/cluster/dials.ts) and gets its
    * records then, where otherwise each worker's refreshes would go to all every
-   * FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at 1,000 nodes). For other members seen up or never
-   * heard of (anyone's to the workers), at most once per FALLBACK_TO_WORKERS_MS: they read those
-   * records for addresses (the mesh dials them) and job types, and while a cluster of many forms, the
-   * members not yet connected are most of them and every node would check and relay each record on
-   * the topic. A worker's news held back by that limit goes again as its next record: over a partial
-   * mesh most members hear a worker's addresses only that way (a 40-peer cluster left a member
-   * seeing 3 others not up for 90 s).
+   * FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at 1,000 nodes). For
+   * other members seen up or never heard of (anyone's to the workers), at most once per
+   * FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
+   * types, and while a cluster of many forms, the members not yet connected are most of them and
+   * every node would check and relay each record on the topic. A worker's news held back by that
+   * limit goes again as its next record: over a partial mesh most members hear a worker's addresses
+   * only that way (a 40-peer cluster left a member seeing 3 others not up for 90 s).
    */
   recordFallsBack(unreached: readonly NodeId[], nowMs: number): boolean {
     let toWorkers = false

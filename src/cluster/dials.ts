@@ -13,18 +13,19 @@
  * k-out graph, which is connected with high probability for k >= 2, with a diameter of O(log N)),
  * and every voter links to every worker (a worker's records are for whoever may lead, "Election
  * traffic" in src/cluster/core.ts). Others pick it as well, so a worker ends with about
- * 2·MESH_LINKS links plus the voters: at 30 peers a full mesh cost each idle worker 29 connections, 86 MB and a handshake
- * for every pair while the mesh filled. The leader alone links to every member: its records go to
- * each point to point.
+ * 2·MESH_LINKS links plus the voters: at 30 peers a full mesh cost each idle worker 29
+ * connections, 86 MB and a handshake for every pair while the mesh filled. The leader alone links
+ * to every member: its records go to each point to point.
  *
  * SWIM probes only the members a node is connected to (src/cluster/swim/core.ts, "Reachability"),
  * an update it gossips reaches the others hop by hop, and it asks members likely linked to the one
  * it probes to help (`likelyLinked`): a helper without a link cannot forward the ping. A member that
  * a node holds dead is dialled too, when not connected: if it is alive, the new connection exchanges
- * full state (SwimCore.meet) and it refutes at once. A suspect is not (it refutes when the suspicion
- * reaches it, and on a busy host suspicions come by the dozen): it is only never picked. Without that, a node that held a live member dead and had
- * no link to it kept it dead until it forgot it (a first partial mesh, tried 2026-11-30, left one
- * peer of 30 seeing a live member down for a minute after a failover).
+ * full state (SwimCore.meet) and it refutes at once. Without that, a node that held a live member
+ * dead and had no link to it kept it dead until it forgot it (a first partial mesh, tried
+ * 2026-11-30, left one peer of 30 seeing a live member down for a minute after a failover). A
+ * suspect is not dialled (it refutes when the suspicion reaches it, and on a busy host suspicions
+ * come by the dozen), only never picked.
  *
  * Why paced: when N nodes bootstrap together, unpaced dialing starts N² handshakes across the
  * cluster at once (noise, identify, gossipsub and the mesh stream on both sides), and on one host

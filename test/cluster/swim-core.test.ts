@@ -482,6 +482,43 @@ test('on a mesh still being dialled, members probe only those they are connected
   )
 })
 
+test('over a partial mesh, a probe whose direct path fails asks helpers linked to the target (`relays`) first, and suspects no one', () => {
+  // a links to t and to ten helpers; t links to a and h0 alone; the direct path a-t drops everything.
+  const helpers = Array.from({ length: 10 }, (_, i) => `h${i}`)
+  const ids = ['a', 't', ...helpers]
+  const links = new Set([...helpers.map((h) => `a-${h}`), 'a-t', 't-h0'])
+  const linked = (x: string, y: string): boolean => links.has(`${x}-${y}`) || links.has(`${y}-${x}`)
+  const probe = (withRelays: boolean): Net => {
+    const net = new Net(ids, { probeIntervalMs: 300 })
+    const rng = new SeededRandom(5)
+    for (const id of ids)
+      net.cores.set(
+        id,
+        new SwimCore({
+          probeIntervalMs: 300,
+          self: id,
+          random: rng.fork(id),
+          reachable: (other) => linked(id, other),
+          ...(withRelays ? { relays: (target: string) => new Set(ids.filter((x) => linked(x, target))) } : {}),
+        }),
+      )
+    for (const x of ids) for (const y of ids) if (x < y && !linked(x, y)) net.block(x, y)
+    net.form()
+    net.run(2_000)
+    net.block('a', 't')
+    net.run(20_000)
+    return net
+  }
+  const suspicions = (net: Net): number => net.events.get('a')!.filter((e) => e.member === 't' && (e.type === 'suspect' || e.type === 'dead')).length
+  const net = probe(true)
+  assert.equal(suspicions(net), 0, 'a never suspected t: h0 probed it for a')
+  assert.ok(
+    net.sent.some((s) => s.from === 'a' && s.to === 'h0' && s.message.type === 'ping-req'),
+    'through h0',
+  )
+  assert.ok(suspicions(probe(false)) > 0, 'without relays, helpers with no link to t let a suspect it')
+})
+
 test('a new connection to a member held dead exchanges full state: it hears so and refutes at once', () => {
   const net = new Net(['a', 'b', 'c'], { probeIntervalMs: 300 })
   net.form()
