@@ -215,9 +215,13 @@
  *    for leaseMs·(1+drift); a restarted node waits that long after boot. With clock rates within
  *    `drift` of true time, a new leader is elected only after the old lease has ended in real time.
  *    A leader that steps down says so in its next record; followers that see it stop waiting.
- * 6. Check quorum. A leader that has held no lease for a full `leaseMs` (plus the observed lag,
- *    below) stops announcing leadership, so followers that still hear it (a one-way cut) time out
- *    and elect a leader the majority can reach. Not a sole voter: nobody else can be elected, and
+ * 6. Check quorum. A leader that for a full `leaseMs` (plus the observed lag, below) has neither
+ *    held its lease nor heard a majority of voters echo a newer sequence than they echoed before
+ *    stops announcing leadership, so followers that still hear it (a one-way cut: no echo comes
+ *    back) time out and elect a leader the majority can reach. Echoes that advance but come back
+ *    later than the lease (49 peers joining on two cores: round trips of 2-8 s) show that both
+ *    ways work: the lease lapses and the leader acts on nothing until it is back, but stepping
+ *    down only started elections that the same delays made fail, again and again. Not a sole voter: nobody else can be elected, and
  *    its lease lapses only when its own records were late (a founder swamped by 49 joiners stepped
  *    down and spent seconds electing itself again while they waited).
  * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
@@ -458,6 +462,8 @@ interface Leading {
   readonly sentAt: Map<number, number>
   /** Last time the lease was valid (or when leadership began). */
   lastLeaseMs: number
+  /** Per voter, when its record last echoed a newer lease sequence than its previous one ("Lag", rule 6). */
+  readonly echoAdvancedMs: Map<NodeId, number>
   /** When leadership began. */
   readonly sinceMs: number
 }
@@ -656,6 +662,7 @@ export class ClusterCore {
     else if (peer.record.incarnation === record.incarnation && (voterPath || (voter && record.leaderSeq !== null && peer.record.leaderSeq !== null)))
       this.noteGap(nowMs - peer.lastHeardMs - (voterPath ? 0 : this.leaderSlackMs()), nowMs)
     peer.voterWhenHeard = voterPath
+    this.noteEcho(peer.record === record ? undefined : peer.record, record, nowMs)
     peer.record = record
     peer.lastHeardMs = nowMs
     peer.detector.heartbeat(nowMs)
@@ -1493,7 +1500,7 @@ export class ClusterCore {
 
   /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
   private liveLeaderKnown(nowMs: number): boolean {
-    if (this.leading !== null) return nowMs - this.leading.lastLeaseMs <= this.options.leaseMs + this.lag(nowMs)
+    if (this.leading !== null) return nowMs - this.quorumHeardMs(this.leading, nowMs) <= this.options.leaseMs + this.lag(nowMs)
     return nowMs - this.leaderHeardMs <= this.electionTimeoutMs(nowMs) + this.leaderSlackMs()
   }
 
@@ -1651,7 +1658,7 @@ export class ClusterCore {
     if (votes < this.quorum(config)) return
     // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
     assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
-    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs, sinceMs: nowMs }
+    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs, echoAdvancedMs: new Map(), sinceMs: nowMs }
     this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
@@ -1696,10 +1703,32 @@ export class ClusterCore {
     if (this.holdsLease(nowMs)) leading.lastLeaseMs = nowMs
     // Rule 6 lets the others elect a leader they can reach; a lone voter has nobody to make room
     // for, and its lease lapses only when its own records were late (an overloaded host).
-    else if (nowMs - leading.lastLeaseMs > this.options.leaseMs + this.lag(nowMs) && !this.soleVoter()) {
+    else if (nowMs - this.quorumHeardMs(leading, nowMs) > this.options.leaseMs + this.lag(nowMs) && !this.soleVoter()) {
       this.echoesAtStepDown = this.echoes(leading, nowMs)
       this.stepDown('no-quorum')
     }
+  }
+
+  /**
+   * The last time this leader was held valid or heard from a majority of voters echoing new lease
+   * sequences (rule 6): echoes that advance show that the voters hear it and it hears them, however
+   * late each sequence comes back.
+   */
+  private quorumHeardMs(leading: Leading, nowMs: number): number {
+    const config = this.config
+    if (config === null) return leading.lastLeaseMs
+    const heard = config.members.map((m) => (m === this.self ? nowMs : (leading.echoAdvancedMs.get(m) ?? -Infinity))).sort((a, b) => b - a)
+    return Math.max(leading.lastLeaseMs, heard[this.quorum(config) - 1]!)
+  }
+
+  /** Notes when a voter's record echoes a newer sequence of this leader than its previous record did. */
+  private noteEcho(before: MemberRecord | undefined, record: MemberRecord, nowMs: number): void {
+    const leading = this.leading
+    const s = record.support
+    if (leading === null || s === null || s.leader !== this.self || s.epoch !== leading.epoch) return
+    const was = before?.support
+    if (was !== null && was !== undefined && was.leader === this.self && was.epoch === leading.epoch && was.seq >= s.seq) return
+    leading.echoAdvancedMs.set(record.node, nowMs)
   }
 
   /** Per voter of the configuration: how long ago its last record came, and how old the lease sequence it last echoed was. */

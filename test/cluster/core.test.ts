@@ -26,6 +26,9 @@ class Gossip {
   /** Links that lose every record, as `from>to`. */
   readonly blocked = new Set<string>()
   readonly sent: MemberRecord[] = []
+  /** Delay of every delivery (an overloaded host: records arrive late, in order). */
+  latencyMs = 0
+  private readonly inFlight: { atMs: number; record: MemberRecord; to: ClusterCore }[] = []
   constructor(readonly cores: ClusterCore[]) {}
 
   node(id: string): ClusterCore {
@@ -37,6 +40,10 @@ class Gossip {
     for (const end = this.nowMs + ms; this.nowMs < end;) {
       this.nowMs += 10
       const live = this.cores.filter((c) => !this.down.has(c.self))
+      while (this.inFlight.length > 0 && this.inFlight[0]!.atMs <= this.nowMs) {
+        const { record, to } = this.inFlight.shift()!
+        if (!this.down.has(to.self)) to.receive(record, this.nowMs)
+      }
       for (const c of live) c.tick(this.nowMs)
       for (let round = 0; round < 10; round++) {
         let published = false
@@ -45,7 +52,11 @@ class Gossip {
           if (record === undefined) continue
           published = true
           this.sent.push(record)
-          for (const other of live) if (other !== c && !this.blocked.has(`${c.self}>${other.self}`)) other.receive(record, this.nowMs)
+          for (const other of live) {
+            if (other === c || this.blocked.has(`${c.self}>${other.self}`)) continue
+            if (this.latencyMs > 0) this.inFlight.push({ atMs: this.nowMs + this.latencyMs, record, to: other })
+            else other.receive(record, this.nowMs)
+          }
         }
         if (!published) break
       }
@@ -163,6 +174,26 @@ test('a resigned node campaigns again after the hold-off when nobody else can le
   g.run(1000)
   assert.deepEqual(g.leaders(), ['n0'])
   assert.equal(solo.view(g.nowMs).resigned, undefined, 'leading again clears the reason')
+})
+
+test('a leader whose voters echo its sequences later than the lease, but echo new ones, keeps its epoch through the lapse', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(2000)
+  const n0 = g.node('n0')
+  const epoch = n0.leaderEpoch
+  assert.deepEqual(g.leaders(), ['n0'])
+  // Every record arrives 1.2 leases late, so no sequence comes back within the lease (an
+  // overloaded host); the voters still echo each new one, and hear n0 without gaps.
+  g.latencyMs = 1.2 * OPTIONS.leaseMs!
+  g.run(10 * OPTIONS.leaseMs!)
+  assert.deepEqual(g.leaders(), [], 'the lease lapses: nobody acts')
+  assert.equal(n0.leaderEpoch, epoch, 'n0 still leads its epoch (rule 6 counts echoes that advance)')
+  assert.equal(n0.stepDownReason, undefined)
+  for (const id of ['n1', 'n2']) assert.equal(g.node(id).view(g.nowMs).leader?.nodeId, 'n0', `${id} follows n0`)
+  g.latencyMs = 0
+  g.run(3 * OPTIONS.leaseMs!)
+  assert.deepEqual(g.leaders(), ['n0'], 'the lease comes back in the same epoch')
+  assert.equal(n0.leaderEpoch, epoch)
 })
 
 test('a lone voter whose own records were late keeps leading its epoch; a leader of three steps down and says what the voters echoed', () => {

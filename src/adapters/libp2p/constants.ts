@@ -22,8 +22,14 @@ export const DEFAULT_OUTBOUND_QUEUE_MAX_BYTES = 4 * 1024 * 1024
  */
 export const DEFAULT_RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024
 
-/** How long `dial`, a redial attempt, or opening the mesh stream may take. */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/**
+ * How long `dial`, a redial attempt, or opening the mesh stream may take. A dial abandoned in its
+ * handshake is redone from the start, so on a slow host a short timeout multiplies the load that
+ * made it slow: 49 peers joining one founder on two cores took 174 handshakes from it at 5 s (and
+ * the founder lost its lead), 49 at 30. Longer than libp2p's inbound upgrade timeout (10 s), after
+ * which the answering side gives up anyway; an unreachable host costs a dial this long.
+ */
+export const DEFAULT_DIAL_TIMEOUT_MS = 15_000
 
 /**
  * A channel that has written nothing for this long sends a keepalive frame. Members' liveness is
