@@ -5,9 +5,12 @@
  * dropped record, never a crash.
  *
  * Versions: 2 adds the replicated log position and the cluster identity to records, the identity
- * to the state, and the non-voting members (workers) to both configurations. Version 1 records and states (from
- * nodes and disks of the previous release) still decode, with the new fields empty, so a rolling
- * upgrade keeps electing.
+ * to the state, and the non-voting members (workers) to both configurations; 3 adds the lease a
+ * record's sequence carries (leases that stretch with the round trip, src/cluster/core.ts rule 5).
+ * Records and states of earlier versions (from nodes and disks of previous releases) still decode,
+ * with the new fields empty, so a rolling upgrade keeps electing; and a record without a lease (the
+ * configured one: every record of a cluster whose round trips are short) is written in version 2,
+ * which nodes of the previous release read.
  */
 import { Packr } from 'msgpackr'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
@@ -26,17 +29,19 @@ export const CLUSTER_TOPIC = 'dx/cluster/1'
  */
 export const CLUSTER_RECORD_PROTOCOL = '/dx/cluster/record/1.0.0'
 
-/** Current record and state format version. */
-export const CLUSTER_CODEC_VERSION = 2
+/** Current record and state format version (a record without a lease is written in version 2). */
+export const CLUSTER_CODEC_VERSION = 3
 
 /** Field counts of a record, by format version. */
-const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16 }
+const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16, 3: 17 }
 /** Field counts of the persisted state, by format version. */
-const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 6 }
+const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 6, 3: 6 }
 
 /** Largest encoded record accepted. */
 export const RECORD_MAX_BYTES = 64 * 1024
 
+/** Longest lease a record may carry (an hour): far beyond any a node grants, which the receiver caps again. */
+const LEASE_MAX_MS = 3_600_000
 const ID_MAX = 128
 const ADDRESSES_MAX = 16
 const ADDRESS_MAX = 512
@@ -52,8 +57,8 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
   const durations = Object.entries(m.durations)
     .slice(0, TASK_TYPES_MAX)
     .map(([type, d]) => [type, d.count, d.p50Ms, d.p90Ms])
-  const bytes = packr.pack([
-    CLUSTER_CODEC_VERSION,
+  const fields: unknown[] = [
+    r.leaseMs === undefined ? 2 : CLUSTER_CODEC_VERSION,
     r.node,
     r.incarnation,
     r.seq,
@@ -69,7 +74,9 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.config === null ? null : [r.config.epoch, r.config.counter, r.config.members ?? null, r.config.members === undefined ? null : (r.config.workers ?? [])],
     r.log === null ? null : [r.log.epoch, r.log.index],
     r.clusterId,
-  ])
+  ]
+  if (r.leaseMs !== undefined) fields.push(r.leaseMs)
+  const bytes = packr.pack(fields)
   if (bytes.length > RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, RECORD_MAX_BYTES)
   return bytes
 }
@@ -103,7 +110,13 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
           })),
     log: w[14] === undefined || w[14] === null ? null : tuple(w[14], 2, (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') })),
     clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
+    ...(w[16] === undefined ? {} : { leaseMs: lease(w[16]) }),
   }
+}
+
+function lease(x: unknown): number {
+  const ms = count(x, 'leaseMs')
+  return ms >= 1 && ms <= LEASE_MAX_MS ? ms : fail('leaseMs')
 }
 
 /** Encodes the persisted election state. */

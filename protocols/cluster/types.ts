@@ -68,6 +68,12 @@ export interface MemberRecord {
   /** Set while it leads `epoch`: the lease sequence number of this record. */
   readonly leaderSeq: number | null
   readonly support: Support | null
+  /**
+   * The lease of the sequence this record names, in ms: granted with `leaderSeq` by a leader, and
+   * by a follower the one it waits out for `support.seq`. Absent: the receiver's configured lease
+   * (records of format version 2 and older).
+   */
+  readonly leaseMs?: number
   /** The end of its replicated log, or null if it keeps none (its job log lives outside the node). */
   readonly log: LogPosition | null
   /** The cluster it belongs to, or null while it has not been admitted to one. */

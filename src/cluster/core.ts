@@ -209,11 +209,14 @@
  *    highest epoch they see (persisting that epoch) and echo its newest sequence number. A candidate
  *    that hears of its epoch's leader, or holds a configuration made in its epoch, stops counting:
  *    votes of non-voters are harmless only until that leader makes them voters in the same epoch.
- * 5. Leases. The leader may act only while its lease holds: a majority (itself included) has echoed
- *    a sequence number sent at time t, and now < t + leaseMs·(1-2·drift) on its monotonic clock.
- *    A follower does not grant or vote until it has not heard a new sequence number from its leader
- *    for leaseMs·(1+drift); a restarted node waits that long after boot. With clock rates within
- *    `drift` of true time, a new leader is elected only after the old lease has ended in real time.
+ * 5. Leases. Each sequence number carries the lease L the leader grants with it (leaseMs, or more:
+ *    "Stretched leases"). The leader may act only while its lease holds: a majority (itself
+ *    included) has echoed sequence numbers, each sent at a time t with a lease L, such that
+ *    now < t + L·(1-2·drift) on its monotonic clock. A follower that takes in a new sequence with
+ *    lease L does not grant or vote for L·(1+drift) from then, and echoes the L it waits out (the
+ *    leader counts the shorter of the two); a restarted node waits the longest lease any leader
+ *    grants after boot. With clock rates within `drift` of true time, a new leader is elected only
+ *    after the old lease has ended in real time.
  *    A leader that steps down says so in its next record; followers that see it stop waiting.
  * 6. Check quorum. A leader that for a full `leaseMs` (plus the observed lag, below) has neither
  *    held its lease nor heard a majority of voters echo a newer sequence than they echoed before
@@ -279,6 +282,21 @@
  * LAG_MAX_LEASES·leaseMs/LAG_DECAY (60 s). A follower whose connection to its leader closed after
  * the leader's last lease sequence (`lost`: a killed process closes its connections, a stalled one
  * keeps them) waits leaseMs·(1+drift) without the lag, as rule 5 alone requires.
+ *
+ * ## Stretched leases
+ * With a fixed lease, a leader whose sequences came back later than the lease (49 peers joining on
+ * two cores: round trips of 2-8 s) held no lease although every voter heard it: it admitted nobody
+ * (configuration changes need the lease) and the joiners kept the host as busy as before. So the
+ * leader measures the round trip of its sequences to each voter (the largest recent sample,
+ * forgotten at RTT_DECAY per ms: 2 s in 10 s) and grants each new sequence LEASE_RTT_FACTOR times
+ * the round trip within which a majority echoes (one slow voter does not stretch it), never less
+ * than leaseMs nor more than LEASE_STRETCH_MAX leases. The record carries the lease
+ * (MemberRecord.leaseMs); a follower waits out the longest lease it has echoed that has not ended
+ * (a later sequence with a shorter lease does not shorten an earlier promise) and says in its echo
+ * which lease it waits out, so a follower of an older version, which waits leaseMs, counts for
+ * leaseMs. Safety is rule 5's for each sequence on its own; the cost is liveness: a leader that
+ * dies while its lease is stretched is replaced up to LEASE_STRETCH_MAX leases later, and a
+ * restarted node waits that long before it votes.
  *
  * ## Tick pace
  * `tick` evaluates timeouts, leases and the phi detectors, which need a fine grain while elections
@@ -459,7 +477,10 @@ interface Peer {
 interface Leading {
   readonly epoch: number
   seq: number
-  readonly sentAt: Map<number, number>
+  /** Per lease sequence still able to matter: when it was sent and the lease granted with it. */
+  readonly sentAt: Map<number, { readonly atMs: number; readonly leaseMs: number }>
+  /** Per voter, the round trip of lease sequences ("Stretched leases"): its largest recent sample, decayed. */
+  readonly rtt: Map<NodeId, { readonly ms: number; readonly atMs: number }>
   /** Last time the lease was valid (or when leadership began). */
   lastLeaseMs: number
   /** Per voter, when its record last echoed a newer lease sequence than its previous one ("Lag", rule 6). */
@@ -537,6 +558,10 @@ export class ClusterCore {
   private grantAtMs = -Infinity
   private support: Support | null = null
   private leaderHeardMs: number
+  /** The lease of the last new sequence of the leader this node follows, as it waits it out ("Stretched leases"). */
+  private leaderLeaseMs: number
+  /** Until when this node has promised, by echoes, not to grant or vote (rule 5; a restart assumes the longest promise). */
+  private promiseEndMs: number
   /** What every member last got of this worker's records (newsFromWorker). */
   private toMembers: string | undefined
   /** What the workers last got of this leader's records, and when (newsForWorkers). */
@@ -599,8 +624,11 @@ export class ClusterCore {
     this.promised = { epoch: this.epoch, vote: this.vote }
     this.config = p?.config ?? null
     this.cluster = p?.clusterId ?? null
-    // A restarted member may have promised support to a leader it no longer remembers: wait a lease.
+    // A restarted member may have promised support to a leader it no longer remembers: wait a lease,
+    // as long as any leader may have granted ("Stretched leases").
     this.leaderHeardMs = p === undefined ? -Infinity : init.nowMs
+    this.leaderLeaseMs = this.options.leaseMs
+    this.promiseEndMs = p === undefined ? -Infinity : init.nowMs + LEASE_STRETCH_MAX * this.options.leaseMs * (1 + this.options.drift)
     if (this.config === null && init.founder) {
       this.config = { epoch: 0, counter: 1, members: [this.self], workers: [] }
       this.cluster = init.random.id()
@@ -826,7 +854,7 @@ export class ClusterCore {
     if (this.publishNow) at = Math.min(at, this.lastPublishMs + this.options.workerRecordMinMs)
     if (this.behind !== undefined) at = Math.min(at, this.behind.sinceMs + this.options.workerRecordMinMs)
     // When the leader it follows would time out, so that the node hears of it (ClusterHandle.notify).
-    if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.leaderSlackMs() + 1)
+    if (this.support !== null && this.liveLeaderKnown(nowMs)) at = Math.min(at, this.leaderTimeoutAtMs(nowMs) + 1)
     return this.scanDue(at, nowMs)
   }
 
@@ -927,11 +955,13 @@ export class ClusterCore {
   record(nowMs: number): MemberRecord {
     this.seq++
     let leaderSeq: number | null = null
+    let leaseMs: number | undefined
     if (this.leading !== null) {
       leaderSeq = ++this.leading.seq
-      this.leading.sentAt.set(leaderSeq, nowMs)
+      leaseMs = this.grantMs(this.leading, nowMs)
+      this.leading.sentAt.set(leaderSeq, { atMs: nowMs, leaseMs })
       this.pruneSentAt(nowMs)
-    }
+    } else if (this.support !== null) leaseMs = this.leaderLeaseMs
     const c = this.config
     return {
       node: this.self,
@@ -946,6 +976,8 @@ export class ClusterCore {
       grant: this.grant,
       leaderSeq,
       support: this.support,
+      // The configured lease goes unsaid: such records stay in the format the previous release reads.
+      ...(leaseMs === undefined || leaseMs === this.options.leaseMs ? {} : { leaseMs }),
       log: this.log,
       clusterId: this.cluster,
       config: c === null ? null : this.carriesMembers() ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
@@ -1044,6 +1076,8 @@ export class ClusterCore {
       leaseUntilMs: this.leaseUntil(),
       follows: this.support === null ? null : { leader: this.support.leader, epoch: this.support.epoch },
       leaderHeardMs: this.leaderHeardMs,
+      leaderLeaseMs: this.leaderLeaseMs,
+      promiseEndMs: this.promiseEndMs,
       leaderSlackMs: this.leaderSlackMs(),
       leaderLost: this.leaderLost,
       lag: { ms: this.lagMs, atMs: this.lagAtMs },
@@ -1501,15 +1535,20 @@ export class ClusterCore {
   /** True while a leader is known to be alive: ours holds its lease, or we heard our leader recently. */
   private liveLeaderKnown(nowMs: number): boolean {
     if (this.leading !== null) return nowMs - this.quorumHeardMs(this.leading, nowMs) <= this.options.leaseMs + this.lag(nowMs)
-    return nowMs - this.leaderHeardMs <= this.electionTimeoutMs(nowMs) + this.leaderSlackMs()
+    return nowMs <= this.leaderTimeoutAtMs(nowMs)
+  }
+
+  /** When this follower stops waiting for its leader: its election timeout after the last new sequence, and never before its promises end. */
+  private leaderTimeoutAtMs(nowMs: number): number {
+    return Math.max(this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.leaderSlackMs(), this.promiseEndMs)
   }
 
   /**
    * How long a follower waits after the last new lease sequence of its leader before it grants,
-   * votes or campaigns: at least leaseMs·(1+drift) (rule 5), plus the observed lag.
+   * votes or campaigns: at least that sequence's lease·(1+drift) (rule 5), plus the observed lag.
    */
   private electionTimeoutMs(nowMs: number): number {
-    return electionTimeoutMs(this.options, this.leaderLost ? 0 : this.lag(nowMs))
+    return electionTimeoutMs(this.leaderLeaseMs, this.options.drift, this.leaderLost ? 0 : this.lag(nowMs))
   }
 
   /**
@@ -1573,7 +1612,7 @@ export class ClusterCore {
     }
     if (this.candidateEpoch === this.epoch && nowMs < this.candidacyUntilMs) return
     if (this.liveLeaderKnown(nowMs)) return
-    const earliest = this.leaderHeardMs + this.electionTimeoutMs(nowMs) + this.rank(nowMs) * this.options.candidateStaggerMs
+    const earliest = Math.max(this.leaderHeardMs + this.electionTimeoutMs(nowMs), this.promiseEndMs) + this.rank(nowMs) * this.options.candidateStaggerMs
     if (nowMs < Math.max(this.electionAtMs, earliest)) return
     if (config.members.filter((m) => this.alive(m, nowMs)).length < this.quorum(config)) return
     this.preVote = { epoch: this.epoch + 1, untilMs: nowMs + this.roundMs(nowMs) }
@@ -1658,7 +1697,7 @@ export class ClusterCore {
     if (votes < this.quorum(config)) return
     // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
     assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
-    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), lastLeaseMs: nowMs, echoAdvancedMs: new Map(), sinceMs: nowMs }
+    this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), rtt: new Map(), lastLeaseMs: nowMs, echoAdvancedMs: new Map(), sinceMs: nowMs }
     this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
@@ -1670,7 +1709,10 @@ export class ClusterCore {
     if (this.leading !== null && record.epoch > this.leading.epoch && this.isVoter(record.node)) this.stepDown('newer-epoch')
     // Our leader says it no longer leads (it stepped down or restarted): it holds no lease, so there
     // is nothing to wait out before electing another. Records are ordered, so this is not stale.
-    if (record.leaderSeq === null && this.support?.leader === record.node && this.leading === null) this.leaderHeardMs = -Infinity
+    if (record.leaderSeq === null && this.support?.leader === record.node && this.leading === null) {
+      this.leaderHeardMs = -Infinity
+      this.promiseEndMs = -Infinity
+    }
     if (record.leaderSeq === null || record.epoch < this.epoch || this.leading !== null) return
     if (record.epoch > this.epoch) {
       this.epoch = record.epoch
@@ -1683,6 +1725,8 @@ export class ClusterCore {
     if (before !== null && before.leader === record.node && before.epoch === record.epoch && record.leaderSeq <= before.seq) return
     this.support = { leader: record.node, epoch: record.epoch, seq: record.leaderSeq }
     this.leaderHeardMs = nowMs
+    this.leaderLeaseMs = clamp(record.leaseMs ?? this.options.leaseMs, this.options.leaseMs, LEASE_STRETCH_MAX * this.options.leaseMs)
+    this.promiseEndMs = Math.max(this.promiseEndMs, nowMs + this.leaderLeaseMs * (1 + this.options.drift))
     this.leaderLost = false
     this.preVote = null
     // Echo at once: the leader's lease runs from when it sent this sequence, and waiting for our next
@@ -1729,6 +1773,23 @@ export class ClusterCore {
     const was = before?.support
     if (was !== null && was !== undefined && was.leader === this.self && was.epoch === leading.epoch && was.seq >= s.seq) return
     leading.echoAdvancedMs.set(record.node, nowMs)
+    if (s.seq > leading.seq) return
+    // A sequence no longer kept was sent longer ago than any lease lasts: the round trip is at least that.
+    const sent = leading.sentAt.get(s.seq)
+    const sample = sent === undefined ? LEASE_STRETCH_MAX * this.options.leaseMs : nowMs - sent.atMs
+    if (sample > rttAt(leading.rtt.get(record.node), nowMs)) leading.rtt.set(record.node, { ms: sample, atMs: nowMs })
+  }
+
+  /**
+   * The lease granted with a sequence sent now ("Stretched leases"): for the round trip within
+   * which a majority echoes (its own is none), so that one slow voter does not stretch it.
+   */
+  private grantMs(leading: Leading, nowMs: number): number {
+    const { leaseMs } = this.options
+    const config = this.config
+    if (config === null) return leaseMs
+    const rtts = config.members.map((m) => (m === this.self ? 0 : rttAt(leading.rtt.get(m), nowMs))).sort((a, b) => a - b)
+    return Math.round(clamp(LEASE_RTT_FACTOR * rtts[this.quorum(config) - 1]!, leaseMs, LEASE_STRETCH_MAX * leaseMs))
   }
 
   /** Per voter of the configuration: how long ago its last record came, and how old the lease sequence it last echoed was. */
@@ -1738,8 +1799,8 @@ export class ClusterCore {
       .map((node) => {
         const peer = this.peers.get(node)
         const s = peer?.record.support
-        const sentAt = s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch ? leading.sentAt.get(s.seq) : undefined
-        return { node, heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs), echoedMsAgo: sentAt === undefined ? null : Math.round(nowMs - sentAt) }
+        const sent = s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch ? leading.sentAt.get(s.seq) : undefined
+        return { node, heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs), echoedMsAgo: sent === undefined ? null : Math.round(nowMs - sent.atMs) }
       })
   }
 
@@ -1770,29 +1831,37 @@ export class ClusterCore {
     return this.previousConfig === null ? current : Math.max(current, this.leaseUnder(leading, this.previousConfig))
   }
 
-  /** When the lease echoed by a majority of `config` ends. */
+  /**
+   * When the lease echoed by a majority of `config` ends: each voter's promise runs from when the
+   * sequence it echoed was sent, for the shorter of the lease granted with it and the one it says
+   * it waits out (a voter of an older version waits the configured lease).
+   */
   private leaseUnder(leading: Leading, config: ClusterConfig): number {
-    const echoes: number[] = []
+    const ends: number[] = []
     for (const m of config.members) {
-      if (m === this.self) {
-        echoes.push(leading.seq)
-        continue
+      let seq = leading.seq
+      let waitsMs = Infinity
+      if (m !== this.self) {
+        const record = this.peers.get(m)?.record
+        const s = record?.support
+        if (s === null || s === undefined || s.leader !== this.self || s.epoch !== leading.epoch) continue
+        seq = s.seq
+        waitsMs = record!.leaseMs ?? this.options.leaseMs
       }
-      const s = this.peers.get(m)?.record.support
-      if (s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch) echoes.push(s.seq)
+      const sent = leading.sentAt.get(seq)
+      if (sent !== undefined) ends.push(sent.atMs + Math.min(sent.leaseMs, waitsMs) * (1 - 2 * this.options.drift))
     }
     const q = this.quorum(config)
-    if (echoes.length < q) return -Infinity
-    echoes.sort((a, b) => b - a)
-    const sentAt = leading.sentAt.get(echoes[q - 1]!)
-    if (sentAt === undefined) return -Infinity
-    return sentAt + this.options.leaseMs * (1 - 2 * this.options.drift)
+    if (ends.length < q) return -Infinity
+    ends.sort((a, b) => b - a)
+    return ends[q - 1]!
   }
 
+  /** Forgets sequences sent longer ago than any lease lasts: their echoes hold nothing. */
   private pruneSentAt(nowMs: number): void {
     const leading = this.leading!
-    for (const [seq, at] of leading.sentAt) {
-      if (nowMs - at <= this.options.leaseMs * 2) break
+    for (const [seq, sent] of leading.sentAt) {
+      if (nowMs - sent.atMs <= LEASE_STRETCH_MAX * this.options.leaseMs) break
       leading.sentAt.delete(seq)
     }
   }
@@ -1828,6 +1897,21 @@ const FORGET_AFTER_MS = 60_000
  * in a burst of 49 records every 10 s, and the leader's lease lapsed in one. The mean stays the period.
  */
 const REFRESH_JITTER = 0.25
+
+/** Longest lease a leader grants, in configured leases ("Stretched leases"); also what a restarted node waits out. */
+export const LEASE_STRETCH_MAX = 3
+/** A stretched lease lasts this many measured round trips. */
+const LEASE_RTT_FACTOR = 2
+/** The measured round trip is forgotten at this many ms per ms: a 2 s sample counts for 10 s. */
+const RTT_DECAY = 0.2
+
+function rttAt(rtt: { readonly ms: number; readonly atMs: number } | undefined, nowMs: number): number {
+  return rtt === undefined ? 0 : Math.max(0, rtt.ms - (nowMs - rtt.atMs) * RTT_DECAY)
+}
+
+function clamp(x: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, x))
+}
 
 /** Least time between two records that fall back to the topic for unreached members that elect nothing with this node (recordFallsBack). */
 const FALLBACK_TO_WORKERS_MS = 2000

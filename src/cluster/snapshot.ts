@@ -64,6 +64,10 @@ export interface ClusterSnapshot {
   /** The leader this node follows, and when it last heard a new lease sequence from it. */
   readonly follows: { readonly leader: NodeId; readonly epoch: number } | null
   readonly leaderHeardMs: number
+  /** The lease of that sequence, as this node waits it out. */
+  readonly leaderLeaseMs: number
+  /** Until when this node's echoes promise not to grant or vote (ClusterCore "Stretched leases"). */
+  readonly promiseEndMs: number
   /** The connection to that leader closed since: its wait drops the lag (ClusterCore.lost). */
   readonly leaderLost: boolean
   /** How much longer than the election timeout this node waits for its leader (a worker under 'swim' hears it less often). */
@@ -95,9 +99,9 @@ export function lagAt(lagMs: number, lagAtMs: number, leaseMs: number, nowMs: nu
   return Math.min(LAG_MAX_LEASES * leaseMs, Math.max(0, lagMs - (nowMs - lagAtMs) * LAG_DECAY))
 }
 
-/** How long a follower waits after its leader's last new lease sequence (rule 5 plus the lag). */
-export function electionTimeoutMs(timing: SnapshotTiming, lagMs: number): number {
-  return timing.leaseMs * (1 + timing.drift) + lagMs
+/** How long a follower waits after its leader's last new lease sequence, whose lease is `leaseMs` (rule 5 plus the lag). */
+export function electionTimeoutMs(leaseMs: number, drift: number, lagMs: number): number {
+  return leaseMs * (1 + drift) + lagMs
 }
 
 /** The leader this node knows at `nowMs` (itself while it leads), as ClusterCore.leader. */
@@ -105,7 +109,8 @@ export function leaderAt(s: ClusterSnapshot, nowMs: number): LeaderView | null {
   if (s.leadingEpoch !== null) return { nodeId: s.self, epoch: s.leadingEpoch }
   if (s.follows === null) return null
   const lag = s.leaderLost ? 0 : lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, nowMs)
-  return nowMs - s.leaderHeardMs <= electionTimeoutMs(s.timing, lag) + s.leaderSlackMs ? { nodeId: s.follows.leader, epoch: s.follows.epoch } : null
+  const timeoutAtMs = Math.max(s.leaderHeardMs + electionTimeoutMs(s.leaderLeaseMs, s.timing.drift, lag) + s.leaderSlackMs, s.promiseEndMs)
+  return nowMs <= timeoutAtMs ? { nodeId: s.follows.leader, epoch: s.follows.epoch } : null
 }
 
 /** The epoch this node leads if its lease holds at `nowMs`, else undefined. */

@@ -1,5 +1,5 @@
 // Goal: member records and the persisted election state round-trip with every field, records and
-// states of the previous format version still decode (rolling upgrades, old disks), and bad input
+// states of the previous format versions still decode (rolling upgrades, old disks), and bad input
 // is a typed ProtocolError. Method: encode/decode pairs and hand-built msgpack arrays.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -34,6 +34,16 @@ test('a record round-trips with its log position, cluster and workers, and witho
   assert.deepEqual(decodeRecord(encodeRecord(versionOnly)), versionOnly)
   const none = { ...RECORD, log: null, clusterId: null }
   assert.deepEqual(decodeRecord(encodeRecord(none)), none)
+  const leased = { ...RECORD, leaseMs: 2400 }
+  assert.deepEqual(decodeRecord(encodeRecord(leased)), leased)
+})
+
+test('a record without a lease is written in version 2, which the previous release reads; one with a lease in version 3', () => {
+  const v2 = packr.unpack(encodeRecord(RECORD)) as unknown[]
+  assert.deepEqual([v2[0], v2.length], [2, 16])
+  const v3 = packr.unpack(encodeRecord({ ...RECORD, leaseMs: 2400 })) as unknown[]
+  assert.deepEqual([v3[0], v3.length], [3, 17])
+  assert.deepEqual(decodeRecord(packr.pack([2, ...v3.slice(1, 16)])), RECORD)
 })
 
 test('a version 1 record (no log position, no cluster) decodes with both null', () => {
@@ -42,14 +52,16 @@ test('a version 1 record (no log position, no cluster) decodes with both null', 
   assert.deepEqual(decodeRecord(packr.pack(v1)), { ...RECORD, log: null, clusterId: null, config: { epoch: 5, counter: 2, members: ['n0', 'n1', 'n2'] } })
 })
 
-test('bad log positions and unknown versions are typed errors', () => {
-  const v2 = packr.unpack(encodeRecord(RECORD)) as unknown[]
+test('bad log positions, leases and unknown versions are typed errors', () => {
+  const v3 = packr.unpack(encodeRecord({ ...RECORD, leaseMs: 2400 })) as unknown[]
+  assert.doesNotThrow(() => decodeRecord(packr.pack(v3)))
   for (const log of [[-1, 3], [1], [1, 2.5], 'x']) {
-    assert.throws(() => decodeRecord(packr.pack([...v2.slice(0, 14), log, null])), InvalidEnvelopeError, JSON.stringify(log))
+    assert.throws(() => decodeRecord(packr.pack([...v3.slice(0, 14), log, ...v3.slice(15)])), InvalidEnvelopeError, JSON.stringify(log))
   }
-  for (const clusterId of ['', 7, 'x'.repeat(200)]) assert.throws(() => decodeRecord(packr.pack([...v2.slice(0, 15), clusterId])), InvalidEnvelopeError)
-  assert.throws(() => decodeRecord(packr.pack([99, ...v2.slice(1)])), UnsupportedVersionError)
-  assert.throws(() => decodeRecord(packr.pack(v2.slice(0, 13))), InvalidEnvelopeError)
+  for (const clusterId of ['', 7, 'x'.repeat(200)]) assert.throws(() => decodeRecord(packr.pack([...v3.slice(0, 15), clusterId, 2400])), InvalidEnvelopeError)
+  for (const leaseMs of [0, -1, 1.5, 'x', null, 3_600_001]) assert.throws(() => decodeRecord(packr.pack([...v3.slice(0, 16), leaseMs])), InvalidEnvelopeError, String(leaseMs))
+  assert.throws(() => decodeRecord(packr.pack([99, ...v3.slice(1)])), UnsupportedVersionError)
+  assert.throws(() => decodeRecord(packr.pack(v3.slice(0, 13))), InvalidEnvelopeError)
 })
 
 test('the persisted state round-trips, and a version 1 state still decodes', () => {

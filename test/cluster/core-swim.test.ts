@@ -6,7 +6,7 @@
 // table, records handed at once to the nodes the core names (Ready.to) or to all, a manual clock.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ClusterCore, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
+import { ClusterCore, LEASE_STRETCH_MAX, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -32,6 +32,12 @@ function persisted(): PersistedClusterState {
   return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: VOTERS, workers: WORKERS }, clusterId: 'c' }
 }
 
+/**
+ * When the cluster's nodes booted: a restarted node waits the longest lease a leader grants before
+ * it votes, and the timelines below were laid out for a one-lease wait from 0.
+ */
+const BOOT_MS = -(LEASE_STRETCH_MAX - 1) * 500 * (1 + 0.02)
+
 function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): ClusterCore[] {
   return [...VOTERS, ...WORKERS].map(
     (self) =>
@@ -42,7 +48,7 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
         founder: false,
         options: { ...OPTIONS, membership },
         random: new SeededRandom(self),
-        nowMs: 0,
+        nowMs: BOOT_MS,
         ...(membership === 'swim' ? { liveness } : {}),
       }),
   )

@@ -3,13 +3,13 @@
 // Method: ClusterCore instances with a shared configuration, a tiny in-memory gossip loop.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ClusterCore, QUIET_WARNING_MS, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
+import { ClusterCore, LEASE_STRETCH_MAX, QUIET_WARNING_MS, compareLogs, type ClusterOptions } from '../../src/cluster/core.js'
 import { emptyMetrics, type ClusterConfig, type LogPosition, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
 
 const OPTIONS: Partial<ClusterOptions> = { gossipIntervalMs: 100, leaseMs: 500, downAfterMs: 1000, candidateStaggerMs: 100 }
-/** Beyond every wait a restarted member makes before it grants or campaigns. */
-const AFTER_LEASE = 600
+/** Beyond every wait a restarted member makes before it grants or campaigns (the longest lease a leader grants). */
+const AFTER_LEASE = LEASE_STRETCH_MAX * 500 * 1.02 + 100
 
 function persisted(members: string[]): PersistedClusterState {
   return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members, workers: [] }, clusterId: 'c' }
@@ -166,7 +166,7 @@ test('a leader that resigns steps down at once, says why, and does not campaign 
 test('a resigned node campaigns again after the hold-off when nobody else can lead', () => {
   const solo = core('n0', ['n0'])
   const g = new Gossip([solo])
-  g.run(1000)
+  g.run(AFTER_LEASE + 500)
   assert.deepEqual(g.leaders(), ['n0'])
   solo.resign('scheduler failed', g.nowMs)
   g.run(3 * OPTIONS.leaseMs! - 100)
@@ -182,9 +182,9 @@ test('a leader whose voters echo its sequences later than the lease, but echo ne
   const n0 = g.node('n0')
   const epoch = n0.leaderEpoch
   assert.deepEqual(g.leaders(), ['n0'])
-  // Every record arrives 1.2 leases late, so no sequence comes back within the lease (an
-  // overloaded host); the voters still echo each new one, and hear n0 without gaps.
-  g.latencyMs = 1.2 * OPTIONS.leaseMs!
+  // Every record arrives 1.6 leases late, so no sequence comes back within even the longest lease
+  // (an overloaded host); the voters still echo each new one, and hear n0 without gaps.
+  g.latencyMs = 1.6 * OPTIONS.leaseMs!
   g.run(10 * OPTIONS.leaseMs!)
   assert.deepEqual(g.leaders(), [], 'the lease lapses: nobody acts')
   assert.equal(n0.leaderEpoch, epoch, 'n0 still leads its epoch (rule 6 counts echoes that advance)')
@@ -196,10 +196,48 @@ test('a leader whose voters echo its sequences later than the lease, but echo ne
   assert.equal(n0.leaderEpoch, epoch)
 })
 
+test('a leader whose sequences come back later than the lease stretches it and holds it, and grants the configured lease again once they are prompt', () => {
+  const leaseMs = OPTIONS.leaseMs!
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(3000)
+  assert.deepEqual(g.leaders(), ['n0'])
+  const last = (id: string): MemberRecord => g.sent.filter((r) => r.node === id).at(-1)!
+  assert.equal(last('n0').leaseMs, undefined, 'prompt echoes: the configured lease, which goes unsaid')
+  // Each sequence comes back 1.4 leases after it was sent.
+  g.latencyMs = 0.7 * leaseMs
+  g.run(10 * leaseMs)
+  assert.deepEqual(g.leaders(), ['n0'], 'the lease holds')
+  const granted = last('n0').leaseMs!
+  assert.ok(granted >= 2 * 1.4 * leaseMs - 10 && granted <= LEASE_STRETCH_MAX * leaseMs, `granted ${granted}`)
+  for (const id of ['n1', 'n2']) assert.ok(last(id).leaseMs! > 1.4 * leaseMs, `${id} echoes the lease it waits out: ${last(id).leaseMs}`)
+  g.latencyMs = 0
+  g.run(20 * leaseMs)
+  assert.equal(last('n0').leaseMs, undefined, 'the round trip is forgotten')
+  assert.deepEqual(g.leaders(), ['n0'])
+})
+
+test('a follower grants nothing before the longest lease it echoed has ended, though a later sequence carries a shorter one', () => {
+  const leaseMs = OPTIONS.leaseMs!
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  g.run(3000)
+  const n0 = g.node('n0')
+  assert.deepEqual(g.leaders(), ['n0'])
+  g.down.add('n0')
+  // n1 alone hears two more sequences of n0: the first granted with the longest lease, the next with the configured one.
+  const t = g.nowMs
+  g.node('n1').receive({ ...n0.record(t), leaseMs: LEASE_STRETCH_MAX * leaseMs }, t)
+  g.node('n1').receive(n0.record(t), t)
+  // n2 campaigns a lease after its last sequence; it needs n1's grant, which waits for the first lease.
+  g.run(LEASE_STRETCH_MAX * leaseMs * (1 + 0.02) - 50)
+  assert.deepEqual(g.leaders(), [], 'no leader while n1 may still count for n0')
+  g.run(3 * leaseMs)
+  assert.equal(g.leaders().length, 1)
+})
+
 test('a lone voter whose own records were late keeps leading its epoch; a leader of three steps down and says what the voters echoed', () => {
   const solo = core('n0', ['n0'])
   const alone = new Gossip([solo])
-  alone.run(1000)
+  alone.run(AFTER_LEASE + 500)
   const epoch = solo.leaderEpoch
   assert.notEqual(epoch, null)
   // A stall of its own event loop far beyond the lease and the largest lag the core adds.
@@ -655,7 +693,7 @@ test('assertions: an epoch that goes back, or a vote moved within its epoch, sto
 test('assertions: a leader whose epoch moved on without stepping down stops at takeReady', () => {
   const solo = core('a', ['a'])
   const g = new Gossip([solo])
-  g.run(1000)
+  g.run(AFTER_LEASE + 500)
   assert.deepEqual(g.leaders(), ['a'])
   // Simulated corruption: a rule that moved the epoch on without stepping down. (A vote moved
   // within the epoch is caught first, by the check that a vote never moves.)
