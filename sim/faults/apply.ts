@@ -33,6 +33,9 @@ export function applyFault<App>(world: World<App>, action: FaultAction): void {
     case 'clog':
       network.clog(action.a, action.b, kernel.now + action.forMs * 1000)
       return
+    case 'slow':
+      network.faults = { ...network.faults, latencyMinMs: action.latencyMinMs, latencyMeanMs: action.latencyMeanMs }
+      return
     case 'log-outage':
       world.jobLog.down = true
       world.at(world.nowMs + action.forMs, () => (world.jobLog.down = false), EventKind.Fault)

@@ -8,6 +8,7 @@
  * how often they strike, so different seeds explore different mixes.
  */
 import type { SeededRandom } from '../../src/env/prng.js'
+import { HEALTHY_LINKS } from '../net/network.js'
 
 /** The fault kinds a run can request. */
 export const FAULT_KINDS = [
@@ -19,6 +20,7 @@ export const FAULT_KINDS = [
   'duplicate',
   'reorder',
   'clog',
+  'slow',
   'log-outage',
   'ambiguous-ack',
   'cache-loss',
@@ -42,6 +44,8 @@ export type FaultAction =
   | { atMs: number; kind: 'skew'; node: string; offsetMs: number; drift: number }
   | { atMs: number; kind: 'links'; lossRate: number; duplicateRate: number; reorderRate: number }
   | { atMs: number; kind: 'clog'; a: string; b: string; forMs: number }
+  /** Every link's latency (a minimum plus an exponential mean) until the next 'slow': an overloaded host. */
+  | { atMs: number; kind: 'slow'; latencyMinMs: number; latencyMeanMs: number }
   | { atMs: number; kind: 'log-outage'; forMs: number }
   | { atMs: number; kind: 'ambiguous-ack'; rate: number; forMs: number }
   | { atMs: number; kind: 'cache-loss'; windowMs: number }
@@ -71,6 +75,7 @@ const MEAN_INTERVAL_MS: Record<FaultKind, number> = {
   duplicate: 50_000,
   reorder: 50_000,
   clog: 30_000,
+  slow: 60_000,
   'log-outage': 90_000,
   'ambiguous-ack': 60_000,
   'cache-loss': 90_000,
@@ -148,6 +153,14 @@ export function drawSchedule(plan: FaultPlan, nodeIds: readonly string[], servic
           const a = pick(nodeIds)
           const b = pick([...nodeIds, ...services].filter((x) => x !== a))
           actions.push({ atMs, kind: 'clog', a, b, forMs: Math.round(200 + random.next() * 5000) })
+          break
+        }
+        case 'slow': {
+          // Round trips from under a lease to past the longest stretched one (src/cluster/core.ts).
+          const meanMs = 100 + random.next() * 1900
+          const forMs = Math.round(2000 + random.next() * 20_000)
+          actions.push({ atMs, kind: 'slow', latencyMinMs: Math.round(meanMs / 2), latencyMeanMs: Math.round(meanMs / 2) })
+          actions.push({ atMs: atMs + forMs, kind: 'slow', latencyMinMs: HEALTHY_LINKS.latencyMinMs, latencyMeanMs: HEALTHY_LINKS.latencyMeanMs })
           break
         }
         case 'log-outage':

@@ -75,15 +75,17 @@ test('a lease that lapses and comes back keeps the scheduler; a lapse past the c
   assert.deepEqual({ ...app.schedulerStats }, { replays: 1, pauses: 1, resumes: 1 }, 'paused and resumed, with no second replay')
   assert.equal(await settle(world, submitted!), 42, 'the job submitted during the lapse ran once the lease was back')
 
-  // 2. Followers stall for 4 s: the leader steps down; its scheduler stops, and whichever node
-  // leads next does so in a newer epoch, with a scheduler that replays the log.
+  // 2. Followers stall for 8 s: the leader steps down; its scheduler stops, and whichever node
+  // leads next does so in a newer epoch, with a scheduler that replays the log. (The first stall
+  // stretched its lease to about two of its round trips, src/cluster/core.ts "Stretched leases": it
+  // may hold it up to 3 leases, then waits the check quorum, a lease and the lag.)
   const longAt = world.nowMs
-  for (const f of followers) world.pause(f, 4000)
-  await runUntil(world, longAt + 3500)
+  for (const f of followers) world.pause(f, 8000)
+  await runUntil(world, longAt + 7500)
   assert.equal(app.cluster.leadingEpoch(), undefined, 'the leader stepped down')
   assert.equal(app.schedulerStats.resumes, 1, 'that lapse did not resume')
   let next: SimNode<AssembledNode> | undefined
-  for (let t = longAt + 4000; t <= longAt + 20_000 && next === undefined; t += 250) {
+  for (let t = longAt + 8000; t <= longAt + 24_000 && next === undefined; t += 250) {
     await runUntil(world, t)
     next = world.nodes.find((n) => (n.app?.cluster.leaderEpoch() ?? 0) > epoch && n.app!.schedulerStats.replays > (n === leader ? 1 : 0))
   }

@@ -172,6 +172,27 @@ test('clock skew and drift within the bound keep leases exclusive through failov
   assert.match(result.summary, /epochs with effects \(max [2-9]/)
 })
 
+test('slow links (round trips of 1-2 s, past the lease): the leader stretches its lease and keeps it, and no two nodes ever hold one', async () => {
+  const times = Array.from({ length: 250 }, (_, i) => 15_000 + i * 100)
+  const schedule: FaultAction[] = [
+    { atMs: 10_000, kind: 'slow', latencyMinMs: 400, latencyMeanMs: 200 },
+    { atMs: 40_000, kind: 'slow', latencyMinMs: 0.2, latencyMeanMs: 0.8 },
+  ]
+  const { snapshots } = await scenarioRun(schedule, times)
+  const held = snapshots.filter((s) => s.leaseHolders.length === 1)
+  assert.ok(held.length >= 0.9 * snapshots.length, `a lease held at ${held.length} of ${snapshots.length} instants`)
+  assert.equal(new Set(held.map((s) => s.leaseHolders[0])).size, 1, 'one leader and epoch throughout')
+})
+
+test('slow links among crashes, pauses, skew and partitions: 60 swarm seeds keep every invariant and converge', async () => {
+  const faults: SimOptions['faults'] = ['slow', 'partition', 'crash', 'pause', 'skew']
+  for (let seed = 1; seed <= 60; seed++) {
+    const mode = seed % 2 === 0 ? 'liveness' : 'safety'
+    const result = await runSimulation(clusterScenario(), { seed, nodes: 5, durationMs: 60_000, faults, mode, swarm: true, stopWhenConverged: true })
+    assert.deepEqual(result.violations, [], `seed ${seed} (${mode})`)
+  }
+})
+
 test('500 swarm seeds: every invariant holds and every liveness run converges within its bound', async () => {
   const faults: SimOptions['faults'] = ['partition', 'crash', 'pause', 'skew', 'loss', 'duplicate', 'reorder', 'clog']
   let converged = 0
