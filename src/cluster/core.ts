@@ -121,9 +121,13 @@
  * peers never formed). Now a joiner sends its records point to point to the live leader it
  * follows, and before it knows one to the peers it is connected to (`met`: its bootstrap peers,
  * and any that dialled it); the leader sends its own to every joiner it has heard of, so admission
- * takes one record each way when the bootstrap peer leads. It publishes to all only while it knows
- * no live leader: at once if it has no connection, else every joinerTopicMs, for a bootstrap peer
- * that does not lead and passes nothing on (a voter's records go to voters only); the leader,
+ * takes one record each way when the bootstrap peer leads. While it knows no live leader its
+ * records also go to the leader it last heard of (a leader too slow to look live still admits),
+ * and to all: at once if it has no connection, else after joinerTopicMs, then twice as long each
+ * time up to JOINER_TOPIC_MAX_GAPS of it, for a bootstrap peer that does not lead and passes nothing
+ * on (a voter's records go to voters only). One reaching the leader is all it takes, and at a fixed
+ * 2 s, 32 joiners waiting on a leader starved of CPU were 16 signed records a second that every
+ * node checked, a fifth of a 50-peer host's CPU, which kept the leader starved. The leader,
  * hearing it there, falls back to the topic for it until its dial connects. Other nodes never fall
  * back for a joiner: it is the leader's to admit. Its periodic records come once per
  * joinerRecordMs (1 s), not per gossip interval: admission needs one record, and 49 joiners at 4
@@ -390,8 +394,9 @@ export interface ClusterOptions {
   /** With 'swim': records per second that all workers' refreshes add up to, at most (past workerRefreshMs). */
   workerRecordsPerS: number
   /**
-   * With 'swim': how often a joiner that knows no live leader also publishes to all ("Joining" in the
-   * module doc); its other records go to the peers it is connected to.
+   * With 'swim': how soon a connected joiner that knows no live leader publishes to all again
+   * ("Joining" in the module doc), doubling each time; its other records go to the peers it is
+   * connected to and the leader it last heard of.
    */
   joinerTopicMs: number
   /**
@@ -526,8 +531,9 @@ export class ClusterCore {
   private newerSeen: { readonly epoch: number; readonly counter: number } | undefined = undefined
   /** Peers this joiner is connected to (met, not lost), at most DOORS_MAX; read only while it has no configuration. */
   private readonly doors = new Set<NodeId>()
-  /** When this joiner last published to all (joinerAudience). */
+  /** When this joiner last published to all, and the gap before the next time (joinerAudience). */
   private joinerTopicAtMs = -Infinity
+  private joinerTopicGapMs = 0
   /** When a record last fell back to the topic for workers it could not reach (recordFallsBack). */
   private workersFallbackAtMs = -Infinity
   /** When this node last published a record (a worker under 'swim' waits workerRecordMinMs between two). */
@@ -909,13 +915,18 @@ export class ClusterCore {
 
   /**
    * A joiner's audience under 'swim' ("Joining" in the module doc): the live leader it follows;
-   * without one, the peers it is connected to, and all (undefined) when it has none and every
-   * joinerTopicMs, for a door that passes nothing on.
+   * without one, the peers it is connected to and the leader it last heard of, and all (undefined)
+   * when it has none, or after joinerTopicMs, doubling each time up to JOINER_TOPIC_MAX_GAPS of it,
+   * for a door that passes nothing on.
    */
   private joinerAudience(nowMs: number): readonly NodeId[] | undefined {
-    const leader = this.liveLeaderKnown(nowMs) ? this.support?.leader : undefined
-    if (leader !== undefined) return [leader]
-    if (this.doors.size > 0 && nowMs - this.joinerTopicAtMs < this.options.joinerTopicMs) return [...this.doors]
+    const leader = this.support?.leader
+    if (leader !== undefined && this.liveLeaderKnown(nowMs)) return [leader]
+    const direct = new Set(this.doors)
+    if (leader !== undefined && leader !== this.self) direct.add(leader)
+    if (direct.size > 0 && nowMs - this.joinerTopicAtMs < this.joinerTopicGapMs) return [...direct]
+    const first = this.options.joinerTopicMs
+    this.joinerTopicGapMs = this.doors.size === 0 ? first : Math.min(Math.max(this.joinerTopicGapMs * 2, first), JOINER_TOPIC_MAX_GAPS * first)
     this.joinerTopicAtMs = nowMs
     return undefined
   }
@@ -1915,6 +1926,13 @@ function clamp(x: number, low: number, high: number): number {
 
 /** Least time between two records that fall back to the topic for unreached members that elect nothing with this node (recordFallsBack). */
 const FALLBACK_TO_WORKERS_MS = 2000
+
+/**
+ * The longest gap between a connected joiner's records to all, in joinerTopicMs ("Joining"): one
+ * reaching the leader is enough, and while a saturated host keeps the leader from admitting, every
+ * node checking 49 joiners' records every 2 s was a fifth of the host's CPU.
+ */
+const JOINER_TOPIC_MAX_GAPS = 8
 
 /** Connections a joiner sends its records over ("Joining"): its bootstrap peers, and who dialled it. */
 const DOORS_MAX = 8

@@ -297,7 +297,7 @@ test("with 'swim', a new leader sends all its records to the workers for its fir
   assert.ok(late.length >= 1 && late.length <= 3, `then once a second: at ${late.join(', ')}`)
 })
 
-test("with 'swim', a joiner sends to the peer it is connected to, to all once per joinerTopicMs until it hears a leader, then to the leader alone, echoing nothing", () => {
+test("with 'swim', a joiner sends to the peer it is connected to, to all after joinerTopicMs and then ever less often until it hears a leader, then to the leader alone, echoing nothing", () => {
   const { cores, leader, joiner } = leaderAndJoiner()
   /** The joiner's records from `from` to `to` ms, and where each went. */
   const sends: Array<{ to: readonly string[] | undefined; at: number }> = []
@@ -312,20 +312,20 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all once pe
   // Not connected yet: to all. Then its one connection, a worker, which passes nothing on.
   step(3000, 3010)
   joiner.met('w0')
-  step(3010, 6000)
+  step(3010, 40_000)
   assert.equal(sends[0]!.to, undefined, 'no connection: to all')
   const toAll = sends.filter((s) => s.to === undefined).map((s) => s.at)
-  assert.deepEqual(toAll, [3000, 5000], 'then to all once per joinerTopicMs (2 s)')
+  assert.deepEqual(toAll, [3000, 5000, 9000, 17_000, 33_000], 'then to all after joinerTopicMs (2 s), doubling up to 16 s')
   assert.ok(
     sends.filter((s) => s.to !== undefined).every((s) => s.to!.length === 1 && s.to![0] === 'w0'),
     'else to its door',
   )
-  assert.ok(sends.length >= 3 && sends.length <= 4, `one every joinerRecordMs (1 s): ${sends.length} records in 3 s`)
+  assert.ok(sends.length >= 36 && sends.length <= 38, `one every joinerRecordMs (1 s): ${sends.length} records in 37 s`)
   // It hears the leader: to the leader alone, once a second, no echo of each leader record.
   sends.length = 0
-  run(cores, 3000, 3000)
-  let now = 6000
-  step(6000, 9000, () => {
+  run(cores, 3000, 37_000)
+  let now = 40_000
+  step(40_000, 43_000, () => {
     run(cores, now, 10, new Set(), undefined, (self, _to, at, record) => {
       // Of the cluster's records the joiner hears the leader's alone (nobody has heard the joiner).
       if (self === leader.self) joiner.receive(record, at)
@@ -335,6 +335,15 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all once pe
   // The first went out in the same step as the leader's first record came in.
   assert.ok(sends.length > 1 && sends.slice(1).every((s) => s.to!.length === 1 && s.to![0] === leader.self), JSON.stringify(sends.slice(0, 3)))
   assert.ok(sends.length <= 4, `${sends.length} records in 3 s: no echoes of the leader's 30 on top of the periodic ones`)
+  // The leader falls silent: the joiner's records go to its door and to that leader as well.
+  sends.length = 0
+  step(43_000, 50_000)
+  const late = sends.filter((s) => s.at >= 47_000)
+  assert.ok(late.length >= 2, `${late.length} records in 3 s`)
+  assert.ok(
+    late.every((s) => s.to === undefined || (s.to.length === 2 && s.to.includes('w0') && s.to.includes(leader.self))),
+    JSON.stringify(late),
+  )
 })
 
 test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, from a worker never for a voter, for a joiner only from the leader, for workers at most every 2 s", () => {

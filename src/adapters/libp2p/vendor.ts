@@ -9,6 +9,8 @@
 import './polyfill.js'
 export { gossipsub } from '@chainsafe/libp2p-gossipsub'
 export { noise } from '@chainsafe/libp2p-noise'
+export { defaultCrypto as defaultNoiseCrypto } from '@chainsafe/libp2p-noise/crypto'
+export type { ICryptoInterface as NoiseCrypto } from '@chainsafe/libp2p-noise'
 export { yamux } from '@chainsafe/libp2p-yamux'
 export { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 export { identify } from '@libp2p/identify'
