@@ -534,3 +534,52 @@ test('a new connection to a member held dead exchanges full state: it hears so a
   assert.equal(net.core('a').member('b')?.status, 'alive')
   assert.ok(net.core('a').member('b')!.incarnation > 0, 'refuted with a higher incarnation')
 })
+
+test('a node that missed a refutation and has no link to the member asks one of its relays, and hears it alive', () => {
+  // a and b share no link; r links to both. b drops out and comes back while a cannot hear r.
+  const links = new Set(['a-r', 'b-r'])
+  const linked = (x: string, y: string): boolean => links.has(`${x}-${y}`) || links.has(`${y}-${x}`)
+  const run = (relaysOn: boolean): { before: string | undefined; after: string | undefined; asked: boolean; asks: number } => {
+    // r first: the others join through it.
+    const ids = ['r', 'a', 'b']
+    const net = new Net(ids, { probeIntervalMs: 300 })
+    const rng = new SeededRandom(3)
+    for (const id of ids)
+      net.cores.set(
+        id,
+        new SwimCore({
+          probeIntervalMs: 300,
+          self: id,
+          random: rng.fork(id),
+          reachable: (other) => linked(id, other),
+          ...(relaysOn ? { relays: (target: string) => new Set(ids.filter((x) => x !== target && linked(x, target))) } : {}),
+        }),
+      )
+    net.block('a', 'b')
+    net.form()
+    net.run(2_000)
+    net.block('r', 'b')
+    net.run(30_000)
+    // b comes back to r while a hears nothing from r; r's news of it runs out before a hears r again.
+    net.block('a', 'r')
+    net.blocked.delete('r>b')
+    net.blocked.delete('b>r')
+    net.run(31_500)
+    net.blocked.delete('a>r')
+    net.blocked.delete('r>a')
+    const before = net.core('a').member('b')?.status
+    // Asks come 2, 6, 14 and 30 s after the death, so one falls after this.
+    net.run(48_000)
+    const after = net.core('a').member('b')?.status
+    const asks = net.sent.filter((s) => s.from === 'a' && s.message.type === 'ping-req' && s.message.target === 'b')
+    return { before, after, asked: asks.some((s) => s.at > 31_500), asks: asks.length }
+  }
+  const withRelays = run(true)
+  assert.ok(withRelays.asks <= 5, `${withRelays.asks} asks about one death: at most 5`)
+  assert.equal(withRelays.before, 'dead', 'a still holds b dead when it hears r again')
+  assert.equal(withRelays.after, 'alive', `a hears b alive through r: ${JSON.stringify(withRelays)}`)
+  assert.ok(withRelays.asked, 'by asking r to ping it')
+  const without = run(false)
+  assert.equal(without.before, 'dead')
+  assert.equal(without.after, 'dead', 'without relays to ask, a keeps b dead')
+})

@@ -5,11 +5,12 @@
  * Time is cut into windows, each closed by a reader's `take()` (the node reads its load at every
  * gossip or probe, and Prometheus at every scrape); no timer of its own runs for that. A window's
  * busy time comes from `performance.eventLoopUtilization()`, which costs no wake-up. While the loop
- * is quiet (the previous window had less than BUSY_MS of busy time) no 10 ms timer runs, and the
- * window's busy time stands in for its delay: no block can be longer than the time the loop was busy,
- * and a read runs in its own callback, so it never splits one. Once a window was busy, a 10 ms timer
- * measures each tick's delay until a window is quiet again, so many short tasks are not mistaken for
- * one long block. Delays are lag beyond the tick's period (an idle loop reads near zero).
+ * is quiet (the previous window had less than BUSY_MS of busy time, or of CPU time) no 10 ms timer
+ * runs, and the window's busy time stands in for its delay: no block can be longer than the time the
+ * loop was busy, and a read runs in its own callback, so it never splits one. Once a window was busy,
+ * with as much CPU time of the process's own, a 10 ms timer measures each tick's delay until a window
+ * is quiet again, so many short tasks are not mistaken for one long block. Delays are lag beyond the
+ * tick's period (an idle loop reads near zero).
  */
 import { createHistogram, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks'
 
@@ -58,6 +59,7 @@ const HISTOGRAM = { lowest: 1, highest: 2 ** 42, figures: 2 } as const
 export class LoopDelayMonitor {
   private readonly readers: RecordableHistogram[] = []
   private lastElu: EventLoopUtilization = performance.eventLoopUtilization()
+  private lastCpu = process.cpuUsage()
   private fine: NodeJS.Timeout | undefined
   private lastTickMs = 0
   private stopped = false
@@ -91,13 +93,22 @@ export class LoopDelayMonitor {
     this.setFine(false)
   }
 
-  /** Ends the current window: a quiet one records its busy time as its delay; the next runs fine if this one was busy. */
+  /**
+   * Ends the current window: a quiet one records its busy time as its delay; the next runs fine if
+   * this one was busy, and by its own CPU: time the loop spent off the CPU (a starved process on a
+   * saturated host) still counts as busy, and so as delay, but a 10 ms timer would only add 100
+   * wake-ups a second to every process of that host. With 50 peers on two cores every peer's windows
+   * were busy that way, and the fine timers were most of their 80-180 wake-ups a second.
+   */
   private closeWindow(): void {
     const now = performance.eventLoopUtilization()
     const busyMs = performance.eventLoopUtilization(now, this.lastElu).active
+    const cpu = process.cpuUsage()
+    const cpuMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000
     this.lastElu = now
+    this.lastCpu = cpu
     if (this.fine === undefined) this.record(busyMs)
-    this.setFine(busyMs >= BUSY_MS && !this.stopped)
+    this.setFine(busyMs >= BUSY_MS && cpuMs >= BUSY_MS && !this.stopped)
   }
 
   private setFine(on: boolean): void {

@@ -17,7 +17,8 @@
  * sends first; load figures of members ride the same way, a few per message (maxLoadsPerMessage). A
  * joiner exchanges full state (sync) with its seeds, and once more with a random member when the
  * joins concurrent with its own have spread (it was unknown, so nobody told it); dead members are pinged now and then
- * (reconnectIntervalMs) so that the two sides of a healed partition find each other again.
+ * (reconnectIntervalMs) so that the two sides of a healed partition find each other again, through a
+ * relay when there is no link (the relay answers news older than its own with its own: `staleNews`).
  *
  * Convergence. An update reaches every member in O(log N) periods with high probability: each
  * node that has it passes it on about twice a period (on its own ping and on the ack of the ping it
@@ -50,7 +51,8 @@
  * count as a failed probe, and every node would suspect most others. So the walk skips members not
  * `reachable` now (they come round in a later walk), and ping-req helpers (those likely linked to
  * the target first, `relays`: the mesh stays partial, src/cluster/dials.ts), a joiner's second
- * sync partner and the dead members pinged for reconnection are chosen among reachable members; a
+ * sync partner and the dead members pinged for reconnection are chosen among reachable members (an
+ * unreachable dead member is pinged through a reachable relay instead); a
  * connection that opens to a member held dead exchanges full state (`meet`), so it refutes then. A
  * member is probed only by the members linked to it (its mesh neighbours, the voters and the
  * leader), each of which walks its own few links: per period it is probed with about the chance a
@@ -225,6 +227,8 @@ export class SwimCore {
   private readonly suspects = new Set<string>()
   /** Dead and left members, until forgotten. */
   private readonly gone = new Set<string>()
+  /** Dead members asked about through a relay (`reconnect`), with how often: RELAY_ASKS_MAX each. */
+  private readonly asked = new Map<string, number>()
   private order: string[] = []
   private orderIndex = 0
   private seq = 0
@@ -433,13 +437,14 @@ export class SwimCore {
       const m = this.members.get(id)!
       if (nowMs < m.sinceMs + this.retentionMs) continue
       this.gone.delete(id)
+      this.asked.delete(id)
       this.members.delete(id)
       this.loadTable.delete(id)
       this.loadQueue.delete(id)
     }
     if (nowMs >= this.nextReconnectAtMs) {
       this.nextReconnectAtMs = nowMs + this.reconnectMs
-      this.reconnect()
+      this.reconnect(nowMs)
     }
     if (this.joining !== null && nowMs >= this.joining.nextAtMs) {
       this.joining.nextAtMs = nowMs + this.joinRetryMs
@@ -595,12 +600,35 @@ export class SwimCore {
     this.order.splice(this.orderIndex + Math.floor(this.random.next() * (this.order.length - this.orderIndex + 1)), 0, id)
   }
 
-  /** Pings one remembered dead member, telling it it is dead, so a healed partition or a restart refutes. */
-  private reconnect(): void {
-    const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead' && this.reachable(id))
-    if (dead.length === 0) return
-    const target = dead[Math.floor(this.random.next() * dead.length)]!
-    this.send(target, { type: 'ping', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
+  /**
+   * Pings one remembered dead member, telling it it is dead, so a healed partition or a restart
+   * refutes. With none reachable, asks a member likely linked to one (`relays`) to ping it: the
+   * request says it is held dead, and a relay that holds it alive at a newer incarnation sends that
+   * back (stale news, `apply`), so a node that missed the refutation while it had no link of its own
+   * hears it (30 peers on one host: a worker held another dead for a minute, never having heard its
+   * address to dial it). RELAY_ASKS_MAX times per death, reconnectIntervalMs apart and twice as far
+   * each time (0, 2, 6, 14, 30 s after it): after a real crash every node asks, and its relays (the
+   * voters among them) take N of each ask.
+   */
+  private reconnect(nowMs: number): void {
+    const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead')
+    const direct = dead.filter((id) => this.reachable(id))
+    if (direct.length > 0) {
+      const target = direct[Math.floor(this.random.next() * direct.length)]!
+      this.send(target, { type: 'ping', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
+      return
+    }
+    const unasked = dead.filter((id) => {
+      const n = this.asked.get(id) ?? 0
+      return n < RELAY_ASKS_MAX && nowMs >= this.members.get(id)!.sinceMs + this.reconnectMs * (2 ** n - 1)
+    })
+    if (unasked.length === 0 || this.relaysOf === undefined) return
+    const target = unasked[Math.floor(this.random.next() * unasked.length)]!
+    this.asked.set(target, (this.asked.get(target) ?? 0) + 1)
+    const relays = [...this.relaysOf(target)].filter((id) => id !== this.self && id !== target && this.members.get(id)?.status === 'alive' && this.reachable(id))
+    if (relays.length === 0) return
+    const relay = relays[Math.floor(this.random.next() * relays.length)]!
+    this.send(relay, { type: 'ping-req', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(relay, target) })
   }
 
   private absorb(from: string, updates: readonly SwimUpdate[], loads: readonly SwimLoad[], nowMs: number, incarnation: number): void {
@@ -645,6 +673,7 @@ export class SwimCore {
         }
         return
       case 'suspect': {
+        if (m !== undefined && u.incarnation < m.incarnation) this.staleNews(m)
         if (m === undefined || !LIVE(m.status) || u.incarnation < m.incarnation) return
         const from = u.from ?? via
         if (m.status === 'suspect' && u.incarnation === m.incarnation) {
@@ -670,6 +699,7 @@ export class SwimCore {
       }
       case 'dead':
       case 'left':
+        if (m !== undefined && u.incarnation < m.incarnation) this.staleNews(m)
         if (m === undefined || !LIVE(m.status) || u.incarnation < m.incarnation) return
         m.incarnation = u.incarnation
         this.setStatus(m, u.kind, nowMs)
@@ -699,7 +729,17 @@ export class SwimCore {
     }
     if (LIVE(status)) this.gone.delete(m.id)
     else this.gone.add(m.id)
+    this.asked.delete(m.id)
     this.liveCount += (LIVE(status) ? 1 : 0) - (wasLive ? 1 : 0)
+  }
+
+  /**
+   * Someone sent a suspicion or death of `m` older than the incarnation held here: it missed the
+   * refutation, which is gossiped a bounded number of times. An alive member's state goes out again,
+   * first in the next messages (fewest sends first), the reply to that sender among them.
+   */
+  private staleNews(m: Member): void {
+    if (m.status === 'alive') this.enqueue({ kind: 'alive', member: m.id, incarnation: m.incarnation })
   }
 
   private enqueue(u: SwimUpdate): void {
@@ -744,6 +784,9 @@ export class SwimCore {
     return { type: 'sync', reply, members, loads: [...this.loadTable.values()] }
   }
 }
+
+/** How often a node asks relays about one death of a member it has no link to (`reconnect`). */
+const RELAY_ASKS_MAX = 5
 
 /** Lifeguard's dynamic suspicion timeout: max at no confirmations, falling logarithmically to min at `expected`. */
 function suspicionTimeout(s: Suspicion): number {

@@ -1,7 +1,8 @@
 // Goal: one delay monitor serves every reader and wakes the loop only while it is busy: a quiet loop
 // runs no 10 ms timer and reads near zero, a 60 ms block shows as at least 60 ms whether or not the
-// timer runs, and many short tasks (busy, but no long block) turn the timer on and read far below
-// their total busy time. Each reader sees every window once, and costs little memory.
+// timer runs, a block off the CPU (a starved process) shows too but starts no timer, and many short
+// tasks (busy, but no long block) turn the timer on and read far below their total busy time. Each
+// reader sees every window once, and costs little memory.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { LoopDelayMonitor } from '../../../src/adapters/process/loop-delay.js'
@@ -58,6 +59,31 @@ test('a quiet loop runs no timer; a block is bounded by busy time, then the 10 m
     monitor.stop()
   }
   assert.equal(monitor.fineActive, false, 'stop clears the timer')
+})
+
+test('a loop held up off the CPU (a starved process) reads the delay but runs no timer', async () => {
+  const monitor = new LoopDelayMonitor()
+  const load = monitor.reader()
+  const blocked = new Int32Array(new SharedArrayBuffer(4))
+  try {
+    for (let i = 0; i < 40 && monitor.fineActive; i++) {
+      await sleep(50)
+      load.take()
+    }
+    assert.equal(monitor.fineActive, false, 'quiet to begin with')
+    // Blocks the loop for 60 ms without using the CPU, as the scheduler does to a process it starves.
+    Atomics.wait(blocked, 0, 0, 60)
+    await sleep(5)
+    const read = load.take()
+    assert.ok(read.maxMs >= 60 && read.maxMs < 250, `held up off the CPU: ${read.maxMs} ms`)
+    assert.equal(monitor.fineActive, false, 'no 10 ms timer for a window busy off the CPU')
+    spin(60)
+    await sleep(5)
+    load.take()
+    assert.ok(monitor.fineActive, 'a window busy on the CPU turns the timer on')
+  } finally {
+    monitor.stop()
+  }
 })
 
 test('many short tasks keep the timer on and read far below their total busy time', async () => {
