@@ -482,6 +482,25 @@ test('on a mesh still being dialled, members probe only those they are connected
   )
 })
 
+/** Cores that reach linked members only (the others' links blocked); with relays, a target's linked members are asked about it first. */
+function linkedNet(ids: string[], linked: (x: string, y: string) => boolean, withRelays: boolean, seed: number): Net {
+  const net = new Net(ids, { probeIntervalMs: 300 })
+  const rng = new SeededRandom(seed)
+  for (const id of ids)
+    net.cores.set(
+      id,
+      new SwimCore({
+        probeIntervalMs: 300,
+        self: id,
+        random: rng.fork(id),
+        reachable: (other) => linked(id, other),
+        ...(withRelays ? { relays: (target: string) => new Set(ids.filter((x) => linked(x, target))) } : {}),
+      }),
+    )
+  for (const x of ids) for (const y of ids) if (x < y && !linked(x, y)) net.block(x, y)
+  return net
+}
+
 test('over a partial mesh, a probe whose direct path fails asks helpers linked to the target (`relays`) first, and suspects no one', () => {
   // a links to t and to ten helpers; t links to a and h0 alone; the direct path a-t drops everything.
   const helpers = Array.from({ length: 10 }, (_, i) => `h${i}`)
@@ -489,20 +508,7 @@ test('over a partial mesh, a probe whose direct path fails asks helpers linked t
   const links = new Set([...helpers.map((h) => `a-${h}`), 'a-t', 't-h0'])
   const linked = (x: string, y: string): boolean => links.has(`${x}-${y}`) || links.has(`${y}-${x}`)
   const probe = (withRelays: boolean): Net => {
-    const net = new Net(ids, { probeIntervalMs: 300 })
-    const rng = new SeededRandom(5)
-    for (const id of ids)
-      net.cores.set(
-        id,
-        new SwimCore({
-          probeIntervalMs: 300,
-          self: id,
-          random: rng.fork(id),
-          reachable: (other) => linked(id, other),
-          ...(withRelays ? { relays: (target: string) => new Set(ids.filter((x) => linked(x, target))) } : {}),
-        }),
-      )
-    for (const x of ids) for (const y of ids) if (x < y && !linked(x, y)) net.block(x, y)
+    const net = linkedNet(ids, linked, withRelays, 5)
     net.form()
     net.run(2_000)
     net.block('a', 't')
@@ -541,21 +547,7 @@ test('a node that missed a refutation and has no link to the member asks one of 
   const linked = (x: string, y: string): boolean => links.has(`${x}-${y}`) || links.has(`${y}-${x}`)
   const run = (relaysOn: boolean): { before: string | undefined; after: string | undefined; asked: boolean; asks: number } => {
     // r first: the others join through it.
-    const ids = ['r', 'a', 'b']
-    const net = new Net(ids, { probeIntervalMs: 300 })
-    const rng = new SeededRandom(3)
-    for (const id of ids)
-      net.cores.set(
-        id,
-        new SwimCore({
-          probeIntervalMs: 300,
-          self: id,
-          random: rng.fork(id),
-          reachable: (other) => linked(id, other),
-          ...(relaysOn ? { relays: (target: string) => new Set(ids.filter((x) => x !== target && linked(x, target))) } : {}),
-        }),
-      )
-    net.block('a', 'b')
+    const net = linkedNet(['r', 'a', 'b'], linked, relaysOn, 3)
     net.form()
     net.run(2_000)
     net.block('r', 'b')

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { generateClusterSecret, generateIdentity, identityKey } from '../../../src/adapters/libp2p/identity.js'
 import { createMeshNode, type MeshNode } from '../../../src/adapters/libp2p/node.js'
 import { fastNoiseCrypto } from '../../../src/adapters/libp2p/noise-crypto.js'
-import { defaultNoiseCrypto, Uint8ArrayList } from '../../../src/adapters/libp2p/vendor.js'
+import { defaultNoiseCrypto, Uint8ArrayList, type NoiseCrypto } from '../../../src/adapters/libp2p/vendor.js'
 import { LOOPBACK } from './helpers.js'
 
 const hex = (b: Uint8Array | Uint8ArrayList): string => Buffer.from(b.subarray()).toString('hex')
@@ -68,25 +68,15 @@ test('a node with this crypto and a node with the package’s complete handshake
   const secret = generateClusterSecret()
   const nodes: MeshNode[] = []
   t.after(() => Promise.all(nodes.map(async (n) => n.stop())))
-  const ours = await createMeshNode({
-    privateKey: identityKey(await generateIdentity()),
-    listen: [LOOPBACK],
-    dialTimeoutMs: 5000,
-    topicMessageMaxBytes: 1 << 20,
-    clusterSecret: secret,
-  })
-  await ours.start()
-  nodes.push(ours)
-  const theirs = await createMeshNode({
-    privateKey: identityKey(await generateIdentity()),
-    listen: [LOOPBACK],
-    dialTimeoutMs: 5000,
-    topicMessageMaxBytes: 1 << 20,
-    clusterSecret: secret,
-    noiseCrypto: defaultNoiseCrypto,
-  })
-  await theirs.start()
-  nodes.push(theirs)
+  const start = async (noiseCrypto?: NoiseCrypto): Promise<MeshNode> => {
+    const init = { privateKey: identityKey(await generateIdentity()), listen: [LOOPBACK], dialTimeoutMs: 5000, topicMessageMaxBytes: 1 << 20, clusterSecret: secret }
+    const node = await createMeshNode(noiseCrypto === undefined ? init : { ...init, noiseCrypto })
+    await node.start()
+    nodes.push(node)
+    return node
+  }
+  const ours = await start()
+  const theirs = await start(defaultNoiseCrypto)
   const inbound = await theirs.dial(ours.getMultiaddrs()[0]!)
   assert.equal(inbound.status, 'open')
   await theirs.hangUp(ours.peerId)
