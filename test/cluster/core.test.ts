@@ -803,3 +803,23 @@ test('an unsent record goes to all for a voter seen up and for a voter never hea
   assert.equal(n0.memberState('n1', g.nowMs), 'down')
   assert.equal(n0.recordFallsBack(['n1'], g.nowMs), false, 'a dead voter whose addresses are known: dialled, not flooded')
 })
+
+test('joiners come in as workers with the changes that grow the voters, without waiting behind them', () => {
+  const g = fresh(['n0', 'n1', 'n2', 'n3', 'n4', 'n5'])
+  // Until the first worker batch: 3 voters (the target below 5 members), then the promotions to 5 begin.
+  for (let i = 0; i < 1000 && (g.leaders().length === 0 || leaderConfig(g).workers.length === 0); i++) g.run(10)
+  assert.ok(leaderConfig(g).members.length < 5, `${leaderConfig(g).members.length} voters`)
+  const late = ['n6', 'n7', 'n8', 'n9']
+  for (const id of late)
+    g.cores.push(new ClusterCore({ self: id, addresses: [], persisted: undefined, founder: false, options: OPTIONS, random: new SeededRandom(id), nowMs: g.nowMs }))
+  g.run(8000)
+  const configs = g.sent.filter((r) => r.config?.members !== undefined).map((r) => r.config!)
+  configs.sort((a, b) => a.epoch - b.epoch || a.counter - b.counter)
+  const summary = configs.map((c) => `${c.members!.length}+${c.workers!.length}`).join(' ')
+  const admitted = configs.find((c) => late.every((j) => c.workers!.includes(j) || c.members!.includes(j)))
+  assert.ok(admitted !== undefined, `the late joiners admitted: ${summary}`)
+  const five = configs.find((c) => c.members!.length === 5)!
+  const order = (c: { epoch: number; counter: number }): number => c.epoch * 1e6 + c.counter
+  assert.ok(order(admitted) <= order(five), `with a promotion, by the one that takes the voters to 5: ${summary}`)
+  assert.equal(leaderConfig(g).members.length, 5)
+})
