@@ -453,7 +453,7 @@ export class SwimCore {
     if (this.resyncAtMs !== null && nowMs >= this.resyncAtMs) {
       this.resyncAtMs = null
       const peers = [...this.members.values()].filter((m) => m.status === 'alive' && m.id !== this.self && this.reachable(m.id))
-      if (peers.length > 0) this.send(peers[Math.floor(this.random.next() * peers.length)]!.id, this.syncMessage(false))
+      if (peers.length > 0) this.send(this.pick(peers).id, this.syncMessage(false))
     }
   }
 
@@ -614,7 +614,7 @@ export class SwimCore {
     const dead = [...this.gone].filter((id) => this.members.get(id)!.status === 'dead')
     const direct = dead.filter((id) => this.reachable(id))
     if (direct.length > 0) {
-      const target = direct[Math.floor(this.random.next() * direct.length)]!
+      const target = this.pick(direct)
       this.send(target, { type: 'ping', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
       return
     }
@@ -623,11 +623,11 @@ export class SwimCore {
       return n < RELAY_ASKS_MAX && nowMs >= this.members.get(id)!.sinceMs + this.reconnectMs * (2 ** n - 1)
     })
     if (unasked.length === 0 || this.relaysOf === undefined) return
-    const target = unasked[Math.floor(this.random.next() * unasked.length)]!
+    const target = this.pick(unasked)
     this.asked.set(target, (this.asked.get(target) ?? 0) + 1)
     const relays = [...this.relaysOf(target)].filter((id) => id !== this.self && id !== target && this.members.get(id)?.status === 'alive' && this.reachable(id))
     if (relays.length === 0) return
-    const relay = relays[Math.floor(this.random.next() * relays.length)]!
+    const relay = this.pick(relays)
     this.send(relay, { type: 'ping-req', seq: ++this.seq, incarnation: this.incarnation, target, ...this.piggyback(relay, target) })
   }
 
@@ -731,6 +731,11 @@ export class SwimCore {
     else this.gone.add(m.id)
     this.asked.delete(m.id)
     this.liveCount += (LIVE(status) ? 1 : 0) - (wasLive ? 1 : 0)
+  }
+
+  /** One of `xs` (not empty), drawn from the injected random source. */
+  private pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.random.next() * xs.length)]!
   }
 
   /**
