@@ -35,7 +35,7 @@ const build = join(root, 'artifacts', 'build')
 const tsc = join(root, '..', 'node_modules', 'typescript', 'bin', 'tsc')
 const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (compiled.status !== 0) process.exit(compiled.status ?? 1)
-const bundled = spawnSync(process.execPath, [join(root, '..', 'src', 'build-vendor.mjs'), build], { stdio: 'inherit' })
+const bundled = spawnSync(process.execPath, [join(root, '..', 'src', 'build-bundle.mjs'), build], { stdio: 'inherit' })
 if (bundled.status !== 0) process.exit(bundled.status ?? 1)
 process.env.DX_TEST_BUILD = build
 

@@ -8,11 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { realEnvironment } from '../env/real.js'
 import type { Environment } from '../env/types.js'
 import type { StatusDocument } from '../node/http-api.js'
 
-const BIN = resolve(import.meta.dirname, 'bin.mjs')
+// From src/cli/ in a checkout and from the build's chunks in src/bundle/ (src/build-bundle.mjs).
+const BIN = fileURLToPath(new URL('../cli/bin.mjs', import.meta.url))
 const BATCH = 100
 const LANES = 4
 

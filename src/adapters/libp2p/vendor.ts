@@ -1,7 +1,7 @@
 /**
  * Every libp2p value the binding uses, from one module. In a checkout this only re-exports the
  * packages. The build (`npm run build`) replaces its compiled output with one bundled file of these
- * packages and everything they import (src/build-vendor.mjs), because loading
+ * packages and everything they import (src/build-bundle.mjs, which also bundles the package itself), because loading
  * them as separate ES modules (about 450 files: resolution, file reads and compilation of each) was
  * over half of a peer's start-up CPU, which bounds how fast many peers start on one host. Types are
  * imported from the packages directly: they are erased and cost nothing at run time.
