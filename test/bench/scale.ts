@@ -2,7 +2,8 @@
  * A cluster that scales (issue 16). Two parts, both on by default:
  * - Real peers: `--peers N` (default 50) CLI peers on loopback, each with its own data directory, all
  *   bootstrapping from the first. Measures formation (from the first start until every peer agrees
- *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc),
+ *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc)
+ *   5 s after formation and again once the mesh is complete (`settled_*`, by role too),
  *   gossip bytes per peer per second on the wire (dx_net_gossip_rpc_bytes_{sent,received}_total), and failover
  *   (kill -9 of the leader until the survivors agree on another one).
  * - Simulator (_scale-sim.ts): the real cluster actor on `--sim-nodes` (default 10,50) simulated
@@ -68,6 +69,9 @@ const SWIM_SIM_NODES = values['swim-sim-nodes']
   .filter((s) => s !== '')
   .map(Number)
 const TICKS = 100 // clock ticks per second (USER_HZ)
+/** No connection opened by any peer for this long: the mesh is complete (PeersResult.settle_s). */
+const SETTLED_QUIET_MS = 10_000
+const SETTLE_MAX_MS = 90_000
 const ROOT = join(import.meta.dirname, '..', '..')
 if (values.built && values.bin === undefined && !values['no-peers']) await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
 const PEER_BIN = values.bin ?? (values.built ? join(ROOT, 'dist', 'src', 'cli', 'bin.mjs') : undefined)
@@ -165,6 +169,15 @@ interface PeersResult {
   formation_cpu_s_per_peer: number | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
+  /**
+   * Seconds after the first idle window until no peer opened a connection for SETTLED_QUIET_MS (the
+   * mesh beyond the links formation needs is dialled after it, src/cluster/dials.ts), at most
+   * SETTLE_MAX_MS; then CPU and RSS over another idle window: the cost of a peer in steady state.
+   */
+  settle_s: number | null
+  settled_idle_cpu_pct_per_peer: number | null
+  settled_idle_cpu_pct_by_role: { leader: number | null; voters: number | null; workers: number | null } | null
+  settled_rss_mb_per_peer: number | null
   /** Mean proportional set size: shared pages divided among the processes that map them (see memoryMb). */
   pss_mb_per_peer: number | null
   /** Mean unique set size: the pages no other process maps. */
@@ -189,6 +202,10 @@ async function realPeers(n: number): Promise<PeersResult> {
     formation_cpu_s_per_peer: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
+    settle_s: null,
+    settled_idle_cpu_pct_per_peer: null,
+    settled_idle_cpu_pct_by_role: null,
+    settled_rss_mb_per_peer: null,
     pss_mb_per_peer: null,
     uss_mb_per_peer: null,
     rss_anon_mb_per_peer: null,
@@ -274,8 +291,9 @@ async function realPeers(n: number): Promise<PeersResult> {
     result.uss_mb_per_peer = round(mean(memory.map((m) => m.uss)), 1)
     result.rss_anon_mb_per_peer = round(mean(memory.map((m) => m.anon)), 1)
     result.rss_file_mb_per_peer = round(mean(memory.map((m) => m.file)), 1)
+    let roleOf: ((i: number) => 'leader' | 'voters' | 'workers') | undefined
+    const running = peers.filter((p) => p.running)
     if (leader !== undefined) {
-      const running = peers.filter((p) => p.running)
       const statuses = await Promise.all(running.map((p) => p.status()))
       const voterIds = new Set(
         statuses
@@ -283,12 +301,12 @@ async function realPeers(n: number): Promise<PeersResult> {
           ?.members.filter((m) => m.voter === true)
           .map((m) => m.nodeId),
       )
-      const roleOf = (i: number): 'leader' | 'voters' | 'workers' => {
+      roleOf = (i: number): 'leader' | 'voters' | 'workers' => {
         const id = statuses[i]?.nodeId
         return id === leader!.nodeId ? 'leader' : id !== undefined && voterIds.has(id) ? 'voters' : 'workers'
       }
       const byRole = (role: string): number | null => {
-        const xs = rss.filter((_, i) => roleOf(i) === role)
+        const xs = rss.filter((_, i) => roleOf!(i) === role)
         return xs.length === 0 ? null : round(mean(xs), 0)
       }
       result.rss_mb_by_role = { leader: byRole('leader'), voters: byRole('voters'), workers: byRole('workers') }
@@ -299,6 +317,33 @@ async function realPeers(n: number): Promise<PeersResult> {
     console.error(
       `idle: cpu ${result.idle_cpu_pct_per_peer}% of a core per peer (max ${round(Math.max(...cpuPct), 1)}%), rss ${result.rss_mb_per_peer} MB per peer (anon ${result.rss_anon_mb_per_peer}, file ${result.rss_file_mb_per_peer}; leader ${result.rss_mb_by_role?.leader ?? '-'}, voters ${result.rss_mb_by_role?.voters ?? '-'}, workers ${result.rss_mb_by_role?.workers ?? '-'}), pss ${result.pss_mb_per_peer} MB, uss ${result.uss_mb_per_peer} MB, gossip ${result.gossip_bytes_per_peer_s} B/s per peer, records ${result.records_per_peer_s}/s and SWIM messages ${result.swim_messages_per_peer_s}/s per peer (in and out)`,
     )
+    if (roleOf !== undefined) {
+      const settleStart = performance.now()
+      let opened = -1
+      let quietSince = settleStart
+      while (performance.now() - quietSince < SETTLED_QUIET_MS && performance.now() - settleStart < SETTLE_MAX_MS) {
+        const now = (await Promise.all(running.map((p) => counter(p, 'dx_net_channels_opened_total')))).reduce<number>((a, c) => a + (c ?? NaN), 0)
+        if (now !== opened || !Number.isFinite(now)) [opened, quietSince] = [now, performance.now()]
+        await new Promise((r) => setTimeout(r, 2000))
+      }
+      result.settle_s = round((performance.now() - settleStart) / 1000, 1)
+      const settledPids = running.map((p) => p.pid!)
+      const before = settledPids.map(cpuTicks)
+      const settledT0 = performance.now()
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000))
+      const settledSeconds = (performance.now() - settledT0) / 1000
+      const settledPct = settledPids.map((pid, i) => ((cpuTicks(pid) - before[i]!) / TICKS / settledSeconds) * 100)
+      const cpuByRole = (role: string): number | null => {
+        const xs = settledPct.filter((_, i) => roleOf!(i) === role)
+        return xs.length === 0 ? null : round(mean(xs), 2)
+      }
+      result.settled_idle_cpu_pct_per_peer = round(mean(settledPct), 2)
+      result.settled_idle_cpu_pct_by_role = { leader: cpuByRole('leader'), voters: cpuByRole('voters'), workers: cpuByRole('workers') }
+      result.settled_rss_mb_per_peer = round(mean(settledPids.map(rssMb)), 0)
+      console.error(
+        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuByRole('leader')}, voters ${cpuByRole('voters')}, workers ${cpuByRole('workers')}), rss ${result.settled_rss_mb_per_peer} MB`,
+      )
+    }
     if (leader !== undefined) {
       const statuses = await Promise.all(peers.map((p) => p.status()))
       const victim = peers[statuses.findIndex((s) => s?.nodeId === leader!.nodeId)]!
@@ -434,6 +479,10 @@ console.log(
       formation_cpu_s_per_peer: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
+      settle_s: null,
+      settled_idle_cpu_pct_per_peer: null,
+      settled_idle_cpu_pct_by_role: null,
+      settled_rss_mb_per_peer: null,
       pss_mb_per_peer: null,
       uss_mb_per_peer: null,
       rss_anon_mb_per_peer: null,
