@@ -12,8 +12,11 @@ import { setFlagsFromString } from 'node:v8'
 // capping the young generation too (--semi-space-growth-factor=1: 2 MB instead of 32) cost about
 // 10% more CPU per job, so it is left to DX_V8_FLAGS. Only flags V8 reads while running work here
 // (heap limits are fixed once the process runs); DX_V8_FLAGS replaces these (empty: V8's own).
-// Measured in test/bench/RESULTS.md (failover-history).
-const v8Flags = process.env.DX_V8_FLAGS ?? '--heap-growing-percent=100'
+// Measured in test/bench/RESULTS.md (failover-history). V8 also flushes the bytecode of functions
+// not run across a few major collections, and an idle peer runs most of its functions only every
+// few seconds (a probe, a refresh, a scrape), so it compiled them again and again: keeping it cost
+// no resident memory seen and took 7% off an idle worker's CPU ("boot" in RESULTS.md).
+const v8Flags = process.env.DX_V8_FLAGS ?? '--heap-growing-percent=100 --no-flush-bytecode'
 if (v8Flags.trim() !== '') setFlagsFromString(v8Flags)
 
 // A reader that stops early (`distributex members | head`) closes the pipe: that ends the output,
