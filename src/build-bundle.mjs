@@ -1,5 +1,5 @@
-// The last step of `npm run build` (and of test/run.mjs's test build), in two passes over what tsc
-// emitted. Usage: node src/build-bundle.mjs [build directory, default dist].
+// The last step of `npm run build` (and of test/run.mjs's test build), in two passes. Usage:
+// node src/build-bundle.mjs [build directory, default dist].
 //
 // 1. The libp2p vendor module (<build>/src/adapters/libp2p/vendor.js, re-exports of the packages)
 //    becomes one bundled file holding those packages and what they import, so a peer loads one
