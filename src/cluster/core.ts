@@ -1143,7 +1143,7 @@ export class ClusterCore {
   /**
    * Whether a record this node could not send point to point to `unreached` (no connection yet)
    * should go to all instead. Always for the leader seen up (but from a joiner, which the leader
-   * dials); and when this node votes or leads (elections and leases), for a voter seen up and for a
+   * dials, and not while its connection is lost: below); and when this node votes or leads (elections and leases), for a voter seen up and for a
    * voter it has never heard of: a node learns another's addresses only from its records, so
    * two voters restarted without a connection between them would otherwise each see the other down
    * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
@@ -1162,6 +1162,11 @@ export class ClusterCore {
     let toWorkers = false
     const electing = this.isVoter(this.self) || this.leading !== null
     for (const id of unreached) {
+      // A leader whose connection just closed (`lost`) is no reason to flood: a killed one stays up
+      // in every view for about a second, and when a leader of 50 died, its voters' and workers'
+      // records to it were 12 topic messages every node checked and relayed while the host was
+      // saturated. A live one is redialled at once, and its next record (new sequence) ends this.
+      if (this.leaderLost && id === this.support?.leader) continue
       const state = this.memberState(id, nowMs)
       if (state === 'joining') {
         if (this.leading !== null) return true

@@ -360,6 +360,12 @@ test("with 'swim', an unsent record falls back to the topic for the leader and (
   assert.equal(worker.recordFallsBack(['w1'], t + 2000), true, 'and again 2 s later')
   assert.equal(leader.recordFallsBack(['w1'], t), true)
   assert.equal(leader.recordFallsBack(['w2'], t + 10), false, 'the leader to workers alone: rate limited too')
+  // The connection to the leader closed (a killed process): neither a worker nor a voter floods for it.
+  worker.lost(leader.self)
+  voter.lost(leader.self)
+  assert.equal(worker.recordFallsBack([leader.self], t + 20), false, 'a worker to a leader whose connection closed')
+  assert.equal(voter.recordFallsBack([leader.self], t + 20), false, 'a voter to a leader whose connection closed')
+  assert.equal(voter.recordFallsBack([leader.self, otherVoter], t + 20), true, 'the other voters still count')
   // A joiner heard of: the leader falls back for it, nobody else does.
   const joiner = joinerCore(t, liveness)
   joiner.tick(t)
