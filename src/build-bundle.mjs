@@ -44,21 +44,26 @@ const codeUnitOrder = {
 // write anywhere else, and in a comment it changes nothing.
 const ascii = (text) => text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)
 
+// What both passes share. A bundled CommonJS module may require() a Node built-in; an ES module has
+// no require of its own, hence the banner.
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20.15',
+  banner: { js: BANNER },
+  legalComments: 'inline',
+  logLevel: 'warning',
+  write: false,
+}
+
 const file = resolve(OUT, 'src', 'adapters', 'libp2p', 'vendor.js')
 if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
   const { outputFiles } = await build({
+    ...COMMON,
     entryPoints: [file],
     outfile: file,
     allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20.15',
-    // A bundled CommonJS module may require() a Node built-in; an ES module has no require of its own.
-    banner: { js: BANNER },
-    legalComments: 'inline',
-    logLevel: 'warning',
-    write: false,
     plugins: [codeUnitOrder],
   })
   writeFileSync(file, ascii(outputFiles[0].text))
@@ -78,18 +83,13 @@ const ownPackagesExternal = {
 }
 rmSync(resolve(OUT, CHUNKS), { recursive: true, force: true })
 const { outputFiles } = await build({
+  ...COMMON,
   absWorkingDir: ROOT,
   entryPoints: ENTRIES,
   outdir: OUT,
   outbase: '.',
   chunkNames: `${CHUNKS}/[name]-[hash]`,
-  bundle: true,
   splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.15',
-  banner: { js: BANNER },
-  legalComments: 'inline',
   // V8 keeps every module's source in the heap: without the whitespace, 0.5-1.2 MB less RSS per
   // peer. Names stay (stack traces keep them), and `node --enable-source-maps` maps positions back
   // to the TypeScript sources.
@@ -97,8 +97,6 @@ const { outputFiles } = await build({
   minifySyntax: true,
   sourcemap: 'linked',
   sourcesContent: false,
-  logLevel: 'warning',
-  write: false,
   plugins: [ownPackagesExternal, codeUnitOrder],
 })
 for (const { path, text } of outputFiles) {

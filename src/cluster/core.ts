@@ -1143,7 +1143,8 @@ export class ClusterCore {
   /**
    * Whether a record this node could not send point to point to `unreached` (no connection yet)
    * should go to all instead. Always for the leader seen up (but from a joiner, which the leader
-   * dials, and not while its connection is lost: below); and when this node votes or leads (elections and leases), for a voter seen up and for a
+   * dials, and not while its connection is lost: below); and when this node votes or leads
+   * (elections and leases), for a voter seen up and for a
    * voter it has never heard of: a node learns another's addresses only from its records, so
    * two voters restarted without a connection between them would otherwise each see the other down
    * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
