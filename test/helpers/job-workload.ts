@@ -13,7 +13,7 @@ import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
 import { LeastLoadedPlacement } from '../../src/jobs/placement.js'
 import { SeededRandom } from '../../src/env/prng.js'
 import { decodeJobRecord } from '../../protocols/jobs/codec.js'
-import { Peer, agreedLeader, waitFor } from './peers.js'
+import { Peer, agreedLeader, quorumBeyondLeader, waitFor } from './peers.js'
 
 export const WORKLOAD_JOBS = 10_000
 const BATCH = 500
@@ -24,7 +24,17 @@ const BATCH = 500
  */
 export async function submitAndKillLeader(peers: Peer[], options: { jobs?: number; kill?: boolean; midway?: () => Promise<void> } = {}): Promise<Map<string, number>> {
   const total = options.jobs ?? WORKLOAD_JOBS
-  const leader = (await agreedLeader(peers))!
+  // Killing the leader before the others are voters that know each other would test nothing but
+  // the loss of a quorum: wait, as an operator reads `distributex members`, until it can be lost.
+  const leader =
+    options.kill === false
+      ? (await agreedLeader(peers))!
+      : (await waitFor(
+          () => quorumBeyondLeader(peers, 3),
+          (l) => l !== undefined,
+          30_000,
+          'three voters that know each other',
+        ))!
   const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
   const victim = peers[ids.indexOf(leader.nodeId)]!
   const submitter = peers.find((p) => p !== victim)!

@@ -214,6 +214,22 @@ export async function agreedLeader(peers: Peer[]): Promise<{ nodeId: string; epo
 }
 
 /**
+ * The agreed leader once the cluster survives losing it: in every running peer's view, `voters`
+ * voters are up and each has its addresses known (so the others can still reach one another).
+ * A peer becomes a voter a second or two after it joins, and the voters learn each other's
+ * addresses a record later; a leader killed before that leaves a minority, which cannot elect.
+ */
+export async function quorumBeyondLeader(peers: Peer[], voters: number): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const leader = await agreedLeader(peers)
+  if (leader === undefined) return undefined
+  const statuses = await Promise.all(peers.filter((p) => p.running).map((p) => p.status()))
+  const ready = statuses.every(
+    (s) => s !== undefined && s.members.filter((m) => m.voter === true && m.state === 'up' && Array.isArray(m.addresses) && m.addresses.length > 0).length >= voters,
+  )
+  return ready ? leader : undefined
+}
+
+/**
  * Starts `count` CLI peers under `dir` (`p0`, `p1`, ... with a fresh cluster secret), the others
  * bootstrapping from the first, and waits until they agree on a leader with every member `up`.
  * The peers are pushed to `into` as they start, so the caller's cleanup sees them even on failure.
