@@ -139,8 +139,11 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[mid]! : Math.round(((s[mid - 1]! + s[mid]!) / 2) * 10) / 10
 }
 
-/** Runs the rounds, prints the JSON line and exits. */
-export async function processes(): Promise<never> {
+/** The rounds' summary: B's median asks/s and CPU per ask, A's when there is a base. */
+export type ProcessesResult = Awaited<ReturnType<typeof processes>>
+
+/** Runs the rounds (each round's line on stderr) and returns their summary. */
+export async function processes() {
   const loadBefore = loadavg()[0]!
   let baseRoot: string | undefined
   let baseRev: string | undefined
@@ -165,24 +168,21 @@ export async function processes(): Promise<never> {
   const of = (side: 'A' | 'B'): Round[] => rounds.filter((r) => r.side === side)
   const a = median(of('A').map((r) => r.asksPerS))
   const b = median(of('B').map((r) => r.asksPerS))
-  console.log(
-    JSON.stringify({
-      bench: 'entities',
-      mode: 'processes',
-      peers: PEERS,
-      keys: KEYS,
-      asks: ASKS,
-      window: WINDOW,
-      base: baseRev ?? null,
-      asks_per_s: b,
-      cpu_us_per_ask: median(of('B').map((r) => r.cpuUsPerAsk)),
-      base_asks_per_s: baseRev === undefined ? null : a,
-      base_cpu_us_per_ask: baseRev === undefined ? null : median(of('A').map((r) => r.cpuUsPerAsk)),
-      ratio: baseRev === undefined || a === 0 ? null : Math.round((b / a) * 100) / 100,
-      rounds,
-      load_before: Math.round(loadBefore * 10) / 10,
-      load_after: Math.round(loadavg()[0]! * 10) / 10,
-    }),
-  )
-  process.exit(0)
+  return {
+    bench: 'entities',
+    mode: 'processes',
+    peers: PEERS,
+    keys: KEYS,
+    asks: ASKS,
+    window: WINDOW,
+    base: baseRev ?? null,
+    asks_per_s: b,
+    cpu_us_per_ask: median(of('B').map((r) => r.cpuUsPerAsk)),
+    base_asks_per_s: baseRev === undefined ? null : a,
+    base_cpu_us_per_ask: baseRev === undefined ? null : median(of('A').map((r) => r.cpuUsPerAsk)),
+    ratio: baseRev === undefined || a === 0 ? null : Math.round((b / a) * 100) / 100,
+    rounds,
+    load_before: Math.round(loadBefore * 10) / 10,
+    load_after: Math.round(loadavg()[0]! * 10) / 10,
+  }
 }
