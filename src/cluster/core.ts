@@ -207,8 +207,9 @@
  *    on for a pre-vote round: a candidate that cannot hear the grants must not hold them for ever.
  *    Grants bind nothing else (votes are what is persisted), so moving one is safe.
  * 3. Deterministic choice. Candidates wait an extra `rank·candidateStaggerMs`, where rank is their
- *    position among live voters in configuration order (oldest member first), so in the common case
- *    the oldest live member leads and candidates do not split the vote.
+ *    position among live voters in configuration order (oldest member first; not the leader whose
+ *    connection closed), so in the common case the oldest live member leads and candidates do not
+ *    split the vote.
  * 4. Winning. A candidate with votes from a majority of its configuration leads the epoch and says
  *    so with an increasing lease sequence number in each record; others follow the leader of the
  *    highest epoch they see (persisting that epoch) and echo its newest sequence number. A candidate
@@ -1668,11 +1669,14 @@ export class ClusterCore {
   /**
    * Position among live voters, the most up-to-date log first and then configuration order: with
    * equal logs the oldest live member has rank 0. A candidate whose log is behind would be refused
-   * anyway, so it goes after those that can win.
+   * anyway, so it goes after those that can win. The leader whose connection closed and whose lease
+   * this node has waited out is not counted: killed, it stays up in the views for a while (SWIM or
+   * the record detector), and its log, the longest, put every candidate one stagger later.
    */
   private rank(nowMs: number): number {
     const logOf = (m: NodeId): LogPosition | null => (m === this.self ? this.log : (this.peers.get(m)?.record.log ?? null))
-    const live = (this.config?.members ?? []).filter((m) => this.alive(m, nowMs))
+    const gone = this.leaderLost ? this.support?.leader : undefined
+    const live = (this.config?.members ?? []).filter((m) => m !== gone && this.alive(m, nowMs))
     live.sort((a, b) => compareLogs(logOf(b), logOf(a)))
     const i = live.indexOf(this.self)
     return i === -1 ? live.length : i

@@ -19,17 +19,20 @@
  * `--membership gossip|swim` starts the real peers with that membership (default: the nodes' default,
  * 'swim'; records and probes per peer per second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
  * `--peer-args="..."` passes more options to every peer; `--timeline` prints where the failover's time
- * went (per survivor: when it named the new leader, saw the dead one not up, saw all others up).
+ * went (per survivor: when it named the new leader, saw the dead one not up, saw all others up);
+ * `--logs DIR` keeps each peer's last lines of output there; `--profile-peers 1,2` CPU-profiles those
+ * peers (`--profile-dir`), with the kill's time to slice the profiles by.
  * Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs, promisify } from 'node:util'
 import { Peer, freePort } from '../helpers/peers.js'
+import type { StatusDocument } from '../../src/node/http-api.js'
 import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
 import { simScale, type SimScaleResult } from './_scale-sim.js'
 import { DEFAULT_MEMBERSHIP } from '../../src/cluster/core.js'
@@ -53,9 +56,20 @@ const { values } = parseArgs({
     'peer-args': { type: 'string', default: '' },
     /** After the kill, polls every survivor's /status each 100 ms and prints when each phase of the failover ended. */
     timeline: { type: 'boolean', default: false },
+    /** Writes each peer's last 500 lines of output to DIR/p<i>.log at the end (with `--peer-args="--log-level info"`, its view of the failover). */
+    logs: { type: 'string' },
+    /** Peers (indices, comma-separated) run with --cpu-prof into DIR (`--profile-dir`) and stop with SIGTERM so that it is written; the kill's monotonic time is printed to slice it. */
+    'profile-peers': { type: 'string', default: '' },
+    'profile-dir': { type: 'string', default: 'cpu-profiles' },
   },
 })
 const N = Number(values.peers)
+const PROFILED = new Set(
+  values['profile-peers']
+    .split(',')
+    .filter((x) => x !== '')
+    .map(Number),
+)
 const IDLE_S = Number(values['idle-s'])
 const FORMATION_TIMEOUT_MS = Number(values['formation-timeout-s']) * 1000
 const SIM_NODES = values['sim-nodes']
@@ -158,9 +172,21 @@ async function census(peers: Peer[]): Promise<string> {
     .map((s, i) =>
       s === undefined
         ? `p${i}:?`
-        : `p${i}:${s.members.find((m) => m.nodeId === s.nodeId)?.state}/${s.members.filter((m) => m.state === 'up').length}up/${s.leader?.nodeId.slice(-4) ?? '-'}`,
+        : `p${i}:${s.members.find((m) => m.nodeId === s.nodeId)?.state}/${s.members.filter((m) => m.state === 'up').length}up/${s.leader?.nodeId.slice(-4) ?? '-'}${notUp(s, statuses)}`,
     )
     .join(' ')
+}
+
+/** Who a peer that sees fewer than all up holds in which state (`[p7 suspect worker, no address]`), when few: what a run that does not form waits on. */
+function notUp(s: StatusDocument, all: Array<StatusDocument | undefined>): string {
+  const others = s.members.filter((m) => m.state !== 'up')
+  if (others.length === 0 || others.length > 3) return ''
+  const name = (id: string): string => {
+    const i = all.findIndex((x) => x?.nodeId === id)
+    return i === -1 ? id.slice(-4) : `p${i}`
+  }
+  const addresses = (m: (typeof others)[number]): string => (Array.isArray(m.addresses) && m.addresses.length > 0 ? '' : ', no address')
+  return `[${others.map((m) => `${name(m.nodeId)} ${m.state} ${String(m.role)}${addresses(m)}, seen ${String(m.lastSeenMsAgo)} ms ago`).join('; ')}]`
 }
 
 interface PeersResult {
@@ -225,6 +251,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       httpPort: await freePort(),
       bootstrap,
       extraArgs: ['--membership', MEMBERSHIP, ...values['peer-args'].split(' ').filter((a) => a !== '')],
+      ...(PROFILED.has(i) ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['profile-dir']] } : {}),
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     const started = performance.now()
@@ -355,6 +382,8 @@ async function realPeers(n: number): Promise<PeersResult> {
         console.error(`voters' observed lag before the kill: ${lags.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')}`)
       }
       const killedAt = performance.now()
+      if (values.logs !== undefined) console.error(`killing the leader at ${Date.now()} (wall ms, as in the peers' logs)`)
+      if (PROFILED.size > 0) console.error(`killing the leader at ${process.hrtime.bigint() / 1000n} (monotonic µs, as in CPU profiles)`)
       await victim.kill()
       const timeline = values.timeline ? watchFailover(survivors, leader.nodeId, killedAt) : undefined
       try {
@@ -373,7 +402,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       if (timeline !== undefined) console.error(await timeline.stop())
     }
   } finally {
-    await Promise.all(peers.map((p) => p.kill()))
+    await Promise.all(peers.map((p, i) => (PROFILED.has(i) ? p.stop() : p.kill())))
+    if (values.logs !== undefined) {
+      await mkdir(values.logs, { recursive: true })
+      await Promise.all(peers.map((p, i) => writeFile(join(values.logs!, `p${i}.log`), p.output.join('\n') + '\n')))
+    }
     await rm(dir, { recursive: true, force: true })
   }
   return result
