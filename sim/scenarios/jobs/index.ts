@@ -163,8 +163,8 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       check(world) {
         const finished = recorded(records(world))
         // The workload goes on after the heal, so an instant with no job in flight is chance (seed 7
-        // of jobs-steal without stealing found none in 10 s once SWIM's timing moved): jobs
-        // acknowledged in the last IN_FLIGHT_MS may still run; every older one must be done.
+        // of jobs-steal without stealing found none in 10 s once a change to SWIM moved the timing):
+        // jobs acknowledged in the last IN_FLIGHT_MS may still run; every older one must be done.
         const due = (id: string): boolean => world.nowMs - ackedAt.get(id)! >= IN_FLIGHT_MS
         // A submitter that lives on must hear every result (a lost push is made up by its rewatch).
         for (const [id, w] of waiting) {
