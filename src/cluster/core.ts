@@ -1145,9 +1145,9 @@ export class ClusterCore {
    * Whether a record this node could not send point to point to `unreached` (no connection yet)
    * should go to all instead. Always for the leader seen up (but from a joiner, which the leader
    * dials, and not while its connection is lost: below); and when this node votes or leads
-   * (elections and leases), for a voter seen up and for a
-   * voter it has never heard of: a node learns another's addresses only from its records, so
-   * two voters restarted without a connection between them would otherwise each see the other down
+   * (elections and leases), for a voter seen up and for a voter it has never heard of: a node
+   * learns another's addresses only from its records, so two voters restarted without a
+   * connection between them would otherwise each see the other down
    * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
    * topic traffic). For a joiner only on the leader, which must admit it. Never for a voter that
    * does not lead, from a worker: every voter dials every worker (src/cluster/dials.ts) and gets its
@@ -1168,7 +1168,7 @@ export class ClusterCore {
       // in every view for about a second, and when a leader of 50 died, its voters' and workers'
       // records to it were 12 topic messages every node checked and relayed while the host was
       // saturated. A live one is redialled at once, and its next record (new sequence) ends this.
-      if (this.leaderLost && id === this.support?.leader) continue
+      if (id === this.lostLeader) continue
       const state = this.memberState(id, nowMs)
       if (state === 'joining') {
         if (this.leading !== null) return true
@@ -1610,6 +1610,11 @@ export class ClusterCore {
     this.doors.delete(id)
   }
 
+  /** The leader this node follows, while its connection is closed (`lost`) and no newer sequence came. */
+  private get lostLeader(): NodeId | undefined {
+    return this.leaderLost ? this.support?.leader : undefined
+  }
+
   /** A connection to `id` opened: while this node joins, its records go there ("Joining"). */
   met(id: NodeId): void {
     if (id !== this.self && this.config === null && this.doors.size < DOORS_MAX) this.doors.add(id)
@@ -1675,7 +1680,7 @@ export class ClusterCore {
    */
   private rank(nowMs: number): number {
     const logOf = (m: NodeId): LogPosition | null => (m === this.self ? this.log : (this.peers.get(m)?.record.log ?? null))
-    const gone = this.leaderLost ? this.support?.leader : undefined
+    const gone = this.lostLeader
     const live = (this.config?.members ?? []).filter((m) => m !== gone && this.alive(m, nowMs))
     live.sort((a, b) => compareLogs(logOf(b), logOf(a)))
     const i = live.indexOf(this.self)
