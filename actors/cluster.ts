@@ -307,12 +307,13 @@ export function clusterActor(init: ClusterActorInit) {
       const dialMembers = (): void => {
         const nowMs = clock.monotonicMs()
         const known = core.knownAddresses()
-        const urgent = urgentDials({ self: network.self, config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known })
+        const doubted = swim?.doubted() ?? NOBODY
+        const urgent = urgentDials({ self: network.self, config: core.currentConfig, leader: core.leader(nowMs)?.nodeId, leading: core.leaderEpoch !== null, known, doubted })
         for (const [node, atMs] of wanted) {
           if (connected.has(node) || nowMs - atMs > WANT_MS) wanted.delete(node)
           else urgent.add(node)
         }
-        const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, doubted: swim?.doubted() ?? NOBODY })
+        const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, doubted })
         const mesh = core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS
         const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh, known, meshAlso })
         for (const { node, address } of due) {

@@ -6,11 +6,15 @@
  *
  * Versions: 2 adds the replicated log position and the cluster identity to records, the identity
  * to the state, and the non-voting members (workers) to both configurations; 3 adds the lease a
- * record's sequence carries (leases that stretch with the round trip, src/cluster/core.ts rule 5).
- * Records and states of earlier versions (from nodes and disks of previous releases) still decode,
- * with the new fields empty, so a rolling upgrade keeps electing; and a record without a lease (the
- * configured one: every record of a cluster whose round trips are short) is written in version 2,
- * which nodes of the previous release read.
+ * record's sequence carries (leases that stretch with the round trip, src/cluster/core.ts rule 5);
+ * 4 adds to records the voters' addresses, which the leader sends with the member lists (a last
+ * field of [node, addresses] pairs; the lease before it may then be null: none). Records and states
+ * of earlier versions (from nodes and disks of previous releases) still decode, with the new fields
+ * empty, so a rolling upgrade keeps electing; and a record is written in the oldest version that
+ * holds it: without a lease and without voters (every record of a cluster whose round trips are
+ * short, but the leader's few after a configuration change under 'swim') in version 2, which
+ * nodes of the releases before read, with a lease alone in version 3. The state is unchanged by
+ * version 4 and stays in version 3, so a previous release still reads the disk.
  */
 import { Packr } from 'msgpackr'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
@@ -29,11 +33,14 @@ export const CLUSTER_TOPIC = 'dx/cluster/1'
  */
 export const CLUSTER_RECORD_PROTOCOL = '/dx/cluster/record/1.0.0'
 
-/** Current record and state format version (a record without a lease is written in version 2). */
-export const CLUSTER_CODEC_VERSION = 3
+/** Current record format version (a record without voters is written in version 3, without a lease either in 2). */
+export const CLUSTER_CODEC_VERSION = 4
+
+/** The persisted state's format version: version 4 changed records alone. */
+const STATE_VERSION = 3
 
 /** Field counts of a record, by format version. */
-const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16, 3: 17 }
+const RECORD_FIELDS: Record<number, number> = { 1: 14, 2: 16, 3: 17, 4: 18 }
 /** Field counts of the persisted state, by format version. */
 const STATE_FIELDS: Record<number, number> = { 1: 5, 2: 6, 3: 6 }
 
@@ -57,8 +64,9 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
   const durations = Object.entries(m.durations)
     .slice(0, TASK_TYPES_MAX)
     .map(([type, d]) => [type, d.count, d.p50Ms, d.p90Ms])
+  const version = r.voters !== undefined ? CLUSTER_CODEC_VERSION : r.leaseMs !== undefined ? 3 : 2
   const fields: unknown[] = [
-    r.leaseMs === undefined ? 2 : CLUSTER_CODEC_VERSION,
+    version,
     r.node,
     r.incarnation,
     r.seq,
@@ -75,7 +83,8 @@ export function encodeRecord(r: MemberRecord): Uint8Array {
     r.log === null ? null : [r.log.epoch, r.log.index],
     r.clusterId,
   ]
-  if (r.leaseMs !== undefined) fields.push(r.leaseMs)
+  if (version >= 3) fields.push(r.leaseMs ?? null)
+  if (r.voters !== undefined) fields.push(r.voters.map((v) => [v.node, v.addresses]))
   const bytes = packr.pack(fields)
   if (bytes.length > RECORD_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, RECORD_MAX_BYTES)
   return bytes
@@ -91,7 +100,7 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
     incarnation: count(w[2], 'incarnation'),
     seq: count(w[3], 'seq'),
     status: STATUSES[count(w[4], 'status')] ?? fail('status'),
-    addresses: list(w[5], ADDRESSES_MAX, 'addresses').map((a) => text(a, ADDRESS_MAX, 'address')),
+    addresses: addresses(w[5]),
     metrics: decodeMetrics(metrics),
     epoch: count(w[7], 'epoch'),
     vote: w[8] === null ? null : id(w[8], 'vote'),
@@ -110,8 +119,18 @@ export function decodeRecord(bytes: Uint8Array): MemberRecord {
           })),
     log: w[14] === undefined || w[14] === null ? null : tuple(w[14], 2, (x): LogPosition => ({ epoch: count(x[0], 'log epoch'), index: count(x[1], 'log index') })),
     clusterId: w[15] === undefined || w[15] === null ? null : id(w[15], 'clusterId'),
-    ...(w[16] === undefined ? {} : { leaseMs: lease(w[16]) }),
+    // Version 4 writes its lease slot even without a lease (null); version 3 only with one.
+    ...(w[16] === undefined || (w[0] === 4 && w[16] === null) ? {} : { leaseMs: lease(w[16]) }),
+    ...(w[17] === undefined ? {} : { voters: voters(w[17]) }),
   }
+}
+
+function addresses(x: unknown): string[] {
+  return list(x, ADDRESSES_MAX, 'addresses').map((a) => text(a, ADDRESS_MAX, 'address'))
+}
+
+function voters(x: unknown): Array<{ node: string; addresses: string[] }> {
+  return list(x, MEMBERS_MAX, 'voters').map((v) => tuple(v, 2, (t) => ({ node: id(t[0], 'voter'), addresses: addresses(t[1]) })))
 }
 
 function lease(x: unknown): number {
@@ -121,14 +140,7 @@ function lease(x: unknown): number {
 
 /** Encodes the persisted election state. */
 export function encodeState(s: PersistedClusterState): Uint8Array {
-  return packr.pack([
-    CLUSTER_CODEC_VERSION,
-    s.incarnation,
-    s.epoch,
-    s.vote,
-    s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members, s.config.workers],
-    s.clusterId,
-  ])
+  return packr.pack([STATE_VERSION, s.incarnation, s.epoch, s.vote, s.config === null ? null : [s.config.epoch, s.config.counter, s.config.members, s.config.workers], s.clusterId])
 }
 
 /** Decodes the persisted election state. */

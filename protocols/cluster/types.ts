@@ -80,6 +80,12 @@ export interface MemberRecord {
   readonly clusterId: string | null
   /** Its configuration version; the leader (and, for a while after a change, everyone) also sends the members. */
   readonly config: { readonly epoch: number; readonly counter: number; readonly members?: readonly NodeId[]; readonly workers?: readonly NodeId[] } | null
+  /**
+   * The addresses of the configuration's voters other than the sender, sent by the leader with the
+   * member lists: a worker hears no voter's own records, and without them it cannot dial one (as
+   * Raft's configuration carries the servers' addresses). Absent: none sent (format version 3 and older).
+   */
+  readonly voters?: ReadonlyArray<{ readonly node: NodeId; readonly addresses: readonly string[] }>
 }
 
 /** What a node keeps on disk so that restarts never move its epoch or vote backwards. */

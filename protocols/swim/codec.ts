@@ -6,7 +6,11 @@
  *
  * Limits: a probe-path message (ping, ping-req, ack, nack) is at most SWIM_PROBE_MAX_BYTES (the core
  * keeps them far below, see SwimConfig.maxPiggybackBytes); a sync, which carries the whole member
- * list once per join, at most SWIM_SYNC_MAX_BYTES.
+ * list once per join, and a `live` (the alive members) at most SWIM_SYNC_MAX_BYTES.
+ *
+ * Type codes 5 (digest) and 6 (live) were added within version 1 (2026-11-30): a node of the previous
+ * release drops them as invalid (counted in dx_swim_invalid_total) and misses only the repair they
+ * bring, where a new version would have cut the two releases off from each other.
  */
 import { Packr } from 'msgpackr'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
@@ -37,9 +41,9 @@ export const SWIM_MEMBERS_MAX = 4096
 /** Most values in one load. */
 export const SWIM_LOAD_VALUES_MAX = 8
 
-const TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync'] as const
+const TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync', 'digest', 'live'] as const
 /** Field counts by type code (version and type included). */
-const FIELDS = [7, 7, 6, 3, 5]
+const FIELDS = [7, 7, 6, 3, 5, 5, 4]
 const KINDS: readonly SwimUpdateKind[] = ['join', 'alive', 'suspect', 'dead', 'left']
 const STATUSES: readonly SwimMemberState['status'][] = ['alive', 'suspect', 'dead', 'left']
 
@@ -62,9 +66,15 @@ export function encodeSwim(m: SwimMessage): Uint8Array {
     case 'sync':
       fields = [m.reply, m.members.map((s) => [s.member, s.incarnation, STATUSES.indexOf(s.status)]), m.loads.map(packLoad)]
       break
+    case 'digest':
+      fields = [m.incarnation, m.digest, m.count]
+      break
+    case 'live':
+      fields = [m.incarnation, m.members.map((s) => [s.member, s.incarnation])]
+      break
   }
   const bytes = packr.pack([SWIM_CODEC_VERSION, TYPES.indexOf(m.type), ...fields])
-  const max = m.type === 'sync' ? SWIM_SYNC_MAX_BYTES : SWIM_PROBE_MAX_BYTES
+  const max = m.type === 'sync' || m.type === 'live' ? SWIM_SYNC_MAX_BYTES : SWIM_PROBE_MAX_BYTES
   if (bytes.length > max) throw new EnvelopeTooLargeError(bytes.length, max)
   return bytes
 }
@@ -82,7 +92,7 @@ export function decodeSwim(bytes: Uint8Array): SwimMessage {
   if (w[0] !== SWIM_CODEC_VERSION) throw new UnsupportedVersionError(w[0])
   const type = TYPES[count(w[1], 'type')] ?? fail('type')
   if (w.length !== FIELDS[TYPES.indexOf(type)]) throw invalid(`field count ${w.length}`)
-  if (type !== 'sync' && bytes.length > SWIM_PROBE_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, SWIM_PROBE_MAX_BYTES)
+  if (type !== 'sync' && type !== 'live' && bytes.length > SWIM_PROBE_MAX_BYTES) throw new EnvelopeTooLargeError(bytes.length, SWIM_PROBE_MAX_BYTES)
   switch (type) {
     case 'ping':
     case 'ping-req':
@@ -98,6 +108,17 @@ export function decodeSwim(bytes: Uint8Array): SwimMessage {
       )
       return { type, reply: w[2], members, loads: list(w[4], SWIM_MEMBERS_MAX, 'loads').map(unpackLoad) }
     }
+    case 'digest': {
+      const digest = count(w[3], 'digest')
+      if (digest > 0xffffffff) throw invalid(`digest ${showValue(w[3])}`)
+      return { type, incarnation: count(w[2], 'incarnation'), digest, count: count(w[4], 'count') }
+    }
+    case 'live':
+      return {
+        type,
+        incarnation: count(w[2], 'incarnation'),
+        members: list(w[3], SWIM_MEMBERS_MAX, 'members').map((x) => tuple(x, 2, (t) => ({ member: id(t[0], 'member'), incarnation: count(t[1], 'incarnation') }))),
+      }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Messages of the SWIM membership protocol (src/cluster/swim/): probes, their acknowledgements,
- * and the full-state exchange used on join. Membership updates and load figures ride on probes and
+ * the full-state exchange used on join, and the anti-entropy of alive members. Membership updates and load figures ride on probes and
  * acks (piggybacking), so dissemination costs no messages of its own.
  */
 
@@ -77,4 +77,30 @@ export interface SwimSync {
   readonly loads: readonly SwimLoad[]
 }
 
-export type SwimMessage = SwimPing | SwimPingReq | SwimAck | SwimNack | SwimSync
+/**
+ * Anti-entropy, asked now and then of one member: a digest of the sender's alive members
+ * (`swimDigest`). A receiver whose digest differs answers with its alive members (`live`).
+ */
+export interface SwimDigest {
+  readonly type: 'digest'
+  /** The sender's incarnation: any message proves its sender alive. */
+  readonly incarnation: number
+  readonly digest: number
+  readonly count: number
+}
+
+/** One member held alive, at an incarnation. */
+export interface SwimAliveState {
+  readonly member: string
+  readonly incarnation: number
+}
+
+/** The answer to a digest that differs: the members the sender holds alive. Only refutes, never accuses. */
+export interface SwimLive {
+  readonly type: 'live'
+  /** The sender's incarnation: any message proves its sender alive. */
+  readonly incarnation: number
+  readonly members: readonly SwimAliveState[]
+}
+
+export type SwimMessage = SwimPing | SwimPingReq | SwimAck | SwimNack | SwimSync | SwimDigest | SwimLive

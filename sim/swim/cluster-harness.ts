@@ -85,6 +85,8 @@ export interface ClusterScaleResult {
   readonly leaderInputsPerS: number
   /** Times, after formation, that some node saw a live member other than up (false suspicions, as the cluster sees them). */
   readonly falseNotUp: number
+  /** Of those, times it saw it down (a false death). */
+  readonly falseDown: number
   readonly virtualMs: number
   readonly wallMs: number
   /** CPU time (user + system) of this process over the run: unlike wall time, it does not grow with the host's load. */
@@ -243,7 +245,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const inputs = `${n.core.knownCount}/${n.links.size}/${leader}/${leading}/${config?.epoch}.${config?.counter}/${[...doubted.suspect].join()}/${[...doubted.dead].join()}/${mesh}`
     if (inputs === n.idleDials.inputs && loop.now < n.idleDials.untilMs) return
     const known = n.core.knownAddresses()
-    const urgent = urgentDials({ self: n.id, config, leader, leading, known })
+    const urgent = urgentDials({ self: n.id, config, leader, leading, known, doubted })
     const meshAlso = meshDials({ self: n.id, config, leading, doubted })
     const due = n.dials.due({ nowMs: loop.now, self: n.id, connected: n.links, urgent, mesh, known, meshAlso })
     n.idleDials = due.length === 0 && n.dials.inFlight === 0 ? { inputs, untilMs: loop.now + REDIAL_MS } : { inputs: '', untilMs: 0 }
@@ -320,12 +322,18 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const formedAt = runUntil(joinWindow + waitMs, formed)
   const leaders = new Set<string>()
   let falseNotUp = 0
+  let falseDown = 0
   /** After formation: the agreed leader, and every live node seeing every other live node up. */
   const watch = (): boolean => {
     const l = agreedLeader()
     if (l !== null) leaders.add(l)
     const alive = live()
-    for (const n of alive) for (const m of alive) if (n.core.memberState(m.id, loop.now) !== 'up') falseNotUp++
+    for (const n of alive)
+      for (const m of alive) {
+        const state = n.core.memberState(m.id, loop.now)
+        if (state !== 'up') falseNotUp++
+        if (state === 'down') falseDown++
+      }
     return false
   }
   if (formedAt !== null) runUntil(loop.now + (o.settleMs ?? 10_000), watch, 500)
@@ -411,6 +419,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,
     leaderInputsPerS,
     falseNotUp,
+    falseDown,
     virtualMs: loop.now,
     wallMs: performance.now() - wallStart,
     cpuMs: cpuMs(process.cpuUsage(cpuStart)),

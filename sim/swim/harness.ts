@@ -111,7 +111,7 @@ export function runSwimSim(o: SwimSimOptions): SwimSimResult {
       const bytes = encodeSwim(message)
       n.messages++
       n.bytes += bytes.length
-      if (message.type !== 'sync') maxProbeBytes = Math.max(maxProbeBytes, bytes.length)
+      if (message.type !== 'sync' && message.type !== 'live') maxProbeBytes = Math.max(maxProbeBytes, bytes.length)
       const dst = byId.get(to)
       if (dst === undefined || net.next() < loss) continue
       if (partitioned && side(dst) !== side(n)) continue

@@ -98,14 +98,20 @@
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
  * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
  * does workers' (`swimDecides`); voters keep the record detector among themselves, and the first
- * record after either side became a voter starts a fresh one. Workers do not hear every record of
- * the leader either: they echo no lease, so the leader sends them one only when something they
- * read changed (epoch, configuration, status, addresses, identity; or it carries the member lists)
- * and else every leaderToWorkersMs (1 s, against 4 a second to the voters); a worker waits one
- * more such period before it takes its leader for gone (leaderSlackMs: 2·leaderToWorkersMs beyond
- * the election timeout, less a gossip interval, so that one record lost or late does not leave it
- * without a leader; only its view of the leader and its own grants, which count for nothing, wait),
- * and takes a lag sample only beyond that.
+ * record after either side became a voter starts a fresh one. Nor does it learn their addresses
+ * from their records, so the leader's records that carry the member lists (the one that admits a
+ * worker among them) carry the addresses of the voters it has heard as well (MemberRecord.voters,
+ * as Raft's configuration carries its servers'), and a node keeps those of the leader it follows
+ * (`learnVoters`): a worker links to the voters as the voters link to it (src/cluster/dials.ts),
+ * where at 50 real peers one whose only link was the leader was left with none for good when the
+ * leader died.
+ * Workers do not hear every record of the leader either: they echo no lease, so the leader sends
+ * them one only when something they read changed (epoch, configuration, status, addresses,
+ * identity; or it carries the member lists) and else every leaderToWorkersMs (1 s, against 4 a
+ * second to the voters); a worker waits one more such period before it takes its leader for gone
+ * (leaderSlackMs: 2·leaderToWorkersMs beyond the election timeout, less a gossip interval, so that
+ * one record lost or late does not leave it without a leader; only its view of the leader and its
+ * own grants, which count for nothing, wait), and takes a lag sample only beyond that.
  * A new leader's first record is news (a new epoch) and reaches workers at once, so they see a
  * failover as fast as before. What a worker takes in per second: the leader's records
  * (1/leaderToWorkersMs), workerRecordsPerS of workers' refreshes, and joiners while they join,
@@ -205,7 +211,10 @@
  *    vote for itself. A node cut off one way or in a minority therefore never inflates epochs. A
  *    record shows one grant, held for one candidate until that candidate is down or has not moved
  *    on for a pre-vote round: a candidate that cannot hear the grants must not hold them for ever.
- *    Grants bind nothing else (votes are what is persisted), so moving one is safe.
+ *    Grants bind nothing else (votes are what is persisted), so moving one is safe. A node that
+ *    has just voted neither asks nor grants another candidate a pre-vote for the next epoch for a
+ *    round and a gossip interval (`votedRecently`; Raft restarts the election timer on a vote): its
+ *    candidate may have won, and its first lease sequence be on the way.
  * 3. Deterministic choice. Candidates wait an extra `rank·candidateStaggerMs`, where rank is their
  *    position among live voters in configuration order (oldest member first; not the leader whose
  *    connection closed), so in the common case the oldest live member leads and candidates do not
@@ -548,6 +557,11 @@ export class ClusterCore {
   private vote: NodeId | null
   private config: ClusterConfig | null
   private readonly peers = new Map<NodeId, Peer>()
+  /**
+   * Voters' addresses from the records of the leader this node follows (`learnVoters`), for voters
+   * whose own records it may never hear ("Election traffic"); only voters of `config`.
+   */
+  private readonly voterAddresses = new Map<NodeId, readonly string[]>()
   private metrics: NodeMetrics = emptyMetrics()
   private preVote: { epoch: number; untilMs: number } | null = null
   /** The epoch this node is a candidate in; a leader that stepped down never wins its old epoch again. */
@@ -564,6 +578,8 @@ export class ClusterCore {
   /** The pre-vote this node grants (a record shows one), and since when it grants it to that candidate. */
   private grant: { candidate: NodeId; epoch: number } | null = null
   private grantAtMs = -Infinity
+  /** When this node last cast its vote of an epoch (for itself or another): rule 3's hold after a vote. */
+  private votedAtMs = -Infinity
   private support: Support | null = null
   private leaderHeardMs: number
   /** The lease of the last new sequence of the leader this node follows, as it waits it out ("Stretched leases"). */
@@ -718,6 +734,7 @@ export class ClusterCore {
     this.repeatConfigFor(record)
     this.adoptIdentity(record)
     this.followLeader(record, nowMs)
+    this.learnVoters(record)
     this.answerCandidate(record, nowMs)
     this.countVotes(nowMs)
   }
@@ -976,6 +993,10 @@ export class ClusterCore {
       this.pruneSentAt(nowMs)
     } else if (this.support !== null) leaseMs = this.leaderLeaseMs
     const c = this.config
+    const lists = c !== null && this.carriesMembers()
+    // Under 'gossip' every node hears the voters' own records, and the leader's every record carries
+    // the lists: each would be in a format version the previous release cannot read.
+    const voters = lists && this.leading !== null && this.options.membership === 'swim' ? this.votersHeard(c) : []
     return {
       node: this.self,
       incarnation: this.incarnation,
@@ -993,8 +1014,22 @@ export class ClusterCore {
       ...(leaseMs === undefined || leaseMs === this.options.leaseMs ? {} : { leaseMs }),
       log: this.log,
       clusterId: this.cluster,
-      config: c === null ? null : this.carriesMembers() ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
+      config: c === null ? null : lists ? { epoch: c.epoch, counter: c.counter, members: c.members, workers: c.workers } : { epoch: c.epoch, counter: c.counter },
+      ...(voters.length === 0 ? {} : { voters }),
     }
+  }
+
+  /**
+   * The voters of `config` but this node, with the addresses of their latest records here, for the
+   * leader's records that carry the member lists ("Election traffic"); voters not heard are left out.
+   */
+  private votersHeard(config: ClusterConfig): Array<{ node: NodeId; addresses: readonly string[] }> {
+    const voters: Array<{ node: NodeId; addresses: readonly string[] }> = []
+    for (const node of config.members) {
+      const addresses = node === this.self ? undefined : this.peers.get(node)?.record.addresses
+      if (addresses !== undefined && addresses.length > 0) voters.push({ node, addresses })
+    }
+    return voters
   }
 
   /**
@@ -1146,19 +1181,19 @@ export class ClusterCore {
    * should go to all instead. Always for the leader seen up (but from a joiner, which the leader
    * dials, and not while its connection is lost: below); and when this node votes or leads
    * (elections and leases), for a voter seen up and for a voter it has never heard of: a node
-   * learns another's addresses only from its records, so two voters restarted without a
-   * connection between them would otherwise each see the other down
-   * for ever (a voter seen down whose addresses are known is dialled instead, so a dead one costs no
-   * topic traffic). For a joiner only on the leader, which must admit it. Never for a voter that
-   * does not lead, from a worker: every voter dials every worker (src/cluster/dials.ts) and gets its
-   * records then, where otherwise each worker's refreshes would go to all every
-   * FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at 1,000 nodes). For
-   * other members seen up or never heard of (anyone's to the workers), at most once per
-   * FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them) and job
-   * types, and while a cluster of many forms, the members not yet connected are most of them and
-   * every node would check and relay each record on the topic. A worker's news held back by that
-   * limit goes again as its next record: over a partial mesh most members hear a worker's addresses
-   * only that way (a 40-peer cluster left a member seeing 3 others not up for 90 s).
+   * learns another's addresses from its records (a voter's also from the leader's: learnVoters), so
+   * two voters restarted without a connection between them, and no leader, would otherwise each see
+   * the other down for ever (a voter seen down whose addresses are known is dialled instead, so a
+   * dead one costs no topic traffic). For a joiner only on the leader, which must admit it. Never
+   * for a voter that does not lead, from a worker: every voter dials every worker
+   * (src/cluster/dials.ts) and gets its records then, where otherwise each worker's refreshes would
+   * go to all every FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at
+   * 1,000 nodes). For other members seen up or never heard of (anyone's to the workers), at most
+   * once per FALLBACK_TO_WORKERS_MS: they read those records for addresses (the mesh dials them)
+   * and job types, and while a cluster of many forms, the members not yet connected are most of
+   * them and every node would check and relay each record on the topic. A worker's news held back
+   * by that limit goes again as its next record: over a partial mesh most members hear a worker's
+   * addresses only that way (a 40-peer cluster left a member seeing 3 others not up for 90 s).
    */
   recordFallsBack(unreached: readonly NodeId[], nowMs: number): boolean {
     let toWorkers = false
@@ -1190,14 +1225,21 @@ export class ClusterCore {
     return true
   }
 
-  /** How many members this node has heard of (knownAddresses, without building it). */
+  /** How many members knownAddresses lists, without building it. */
   get knownCount(): number {
-    return this.peers.size
+    let learned = 0
+    for (const id of this.voterAddresses.keys()) if (!this.peers.has(id)) learned++
+    return this.peers.size + learned
   }
 
-  /** Addresses of members this node has heard of, for the driver to dial. */
+  /**
+   * Addresses of members this node has heard of, for the driver to dial, and of voters it has not
+   * heard but its leader has (`learnVoters`): a voter's own record, when there is one, wins.
+   */
   knownAddresses(): Array<{ node: NodeId; addresses: readonly string[] }> {
-    return [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
+    const known = [...this.peers.values()].map((p) => ({ node: p.record.node, addresses: p.record.addresses }))
+    for (const [node, addresses] of this.voterAddresses) if (!this.peers.has(node)) known.push({ node, addresses })
+    return known
   }
 
   /** True once a leaving node is no longer a member, so it may stop. */
@@ -1317,6 +1359,7 @@ export class ClusterCore {
     const workersBefore = this.workers()
     // Records are never changed once made, so the lists are shared, not copied (O(N) per node per change).
     this.config = { epoch: offered.epoch, counter: offered.counter, members: offered.members, workers: offered.workers ?? [] }
+    this.dropFormerVoters()
     this.admitToLiveness(previous, workersBefore, nowMs)
     if (this.behind !== undefined && versionAtLeast(this.config, this.behind)) this.behind = undefined
     if (this.newerSeen !== undefined && versionAtLeast(this.config, this.newerSeen)) this.newerSeen = undefined
@@ -1455,6 +1498,7 @@ export class ClusterCore {
     this.commitAtConfig = this.commit ?? 0
     const workersBefore = this.workers()
     this.config = { epoch, counter, members: [...members], workers: [...workers] }
+    this.dropFormerVoters()
     this.admitToLiveness(config, workersBefore, nowMs)
     this.configSeq = this.seq
     this.dirty = true
@@ -1663,6 +1707,7 @@ export class ClusterCore {
     }
     if (this.candidateEpoch === this.epoch && nowMs < this.candidacyUntilMs) return
     if (this.liveLeaderKnown(nowMs)) return
+    if (this.votedRecently(nowMs)) return
     const earliest = Math.max(this.leaderHeardMs + this.electionTimeoutMs(nowMs), this.promiseEndMs) + this.rank(nowMs) * this.options.candidateStaggerMs
     if (nowMs < Math.max(this.electionAtMs, earliest)) return
     if (config.members.filter((m) => this.alive(m, nowMs)).length < this.quorum(config)) return
@@ -1694,7 +1739,7 @@ export class ClusterCore {
     // Raft's up-to-date rule: a leader must hold every entry a majority holds, so a voter supports
     // only candidates whose log is at least as long (by epoch, then index) as its own.
     if (compareLogs(record.log, this.log) < 0) return
-    if (record.preVote !== null && record.preVote > this.epoch) {
+    if (record.preVote !== null && record.preVote > this.epoch && (this.vote === candidate || !this.votedRecently(nowMs))) {
       if (
         this.grant === null ||
         this.grant.epoch < record.preVote ||
@@ -1710,10 +1755,25 @@ export class ClusterCore {
     if (record.vote === candidate && record.leaderSeq === null && record.epoch > this.epoch) {
       this.epoch = record.epoch
       this.vote = candidate
+      this.votedAtMs = nowMs
       this.support = null
       this.dirty = true
       this.publishNow = true
     }
+  }
+
+  /**
+   * Whether this node cast its vote of the current epoch less than grantHoldMs ago: the candidate
+   * it voted for may have won, and its first lease sequence may not have arrived yet. Until then the
+   * node neither campaigns for the next epoch nor grants another candidate a pre-vote for it (Raft
+   * restarts the election timer on a vote). Without it, a voter that voted and had heard no leader
+   * since the dead one (its election timeout long run out) asked for the next epoch at once, the
+   * others granted it for the same reason, and the winner, elected 100 ms before, stepped down
+   * (50 peers on one host, 2026-11-30: 8 of 13 failovers split so, some more than once; none of 16
+   * with this rule). Liveness only: pre-votes bind nothing.
+   */
+  private votedRecently(nowMs: number): boolean {
+    return this.vote !== null && nowMs - this.votedAtMs < this.grantHoldMs(nowMs)
   }
 
   /**
@@ -1737,6 +1797,7 @@ export class ClusterCore {
         this.preVote = null
         this.epoch = p
         this.vote = this.self
+        this.votedAtMs = nowMs
         this.candidateEpoch = p
         this.support = null
         this.candidacyUntilMs = nowMs + this.roundMs(nowMs)
@@ -1788,6 +1849,25 @@ export class ClusterCore {
     // restarts the interval), so a follower still publishes about once per leader record. A quiet
     // worker's echo counts for no lease (only voters' do), so it does not answer at all.
     if (!this.quietWorker() && !this.quietJoiner()) this.publishNow = true
+  }
+
+  /**
+   * Keeps the voters' addresses that `record` carries ("Election traffic") if it comes from the
+   * leader this node follows (followLeader has run), whose configuration it takes. Not from any
+   * node that says it leads: one deposed in a partition announces until its check quorum, and the
+   * addresses it lists would stay until the leader's lists next come. Only for voters of this
+   * node's configuration (adopted from the same record, which carries the lists with them), so at
+   * most one entry per voter; a voter's own record wins over them (knownAddresses).
+   */
+  private learnVoters(record: MemberRecord): void {
+    const support = this.support
+    if (record.voters === undefined || record.leaderSeq === null || support?.leader !== record.node || support.epoch !== record.epoch) return
+    for (const { node, addresses } of record.voters) if (node !== this.self && addresses.length > 0 && this.isVoter(node)) this.voterAddresses.set(node, addresses)
+  }
+
+  /** Forgets the learned addresses of nodes the configuration no longer lists as voters. */
+  private dropFormerVoters(): void {
+    for (const id of this.voterAddresses.keys()) if (!this.isVoter(id)) this.voterAddresses.delete(id)
   }
 
   /** A joiner under 'swim': its echoes count for no lease, and its periodic records reach the leader ("Joining"). */

@@ -14,7 +14,7 @@ import { loadValues } from './swim/load.js'
 import type { NodeMetrics } from './types.js'
 
 /** SWIM message types, so that the message counters report zeros too. */
-export const SWIM_TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync'] as const
+export const SWIM_TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync', 'digest', 'live'] as const
 
 /** SWIM membership events, counted by type. */
 export const SWIM_EVENTS = ['joined', 'alive', 'suspect', 'dead', 'left'] as const

@@ -538,6 +538,7 @@ console.log(
       bytes_per_node_s: round(r.bytesPerNodeS, 0),
       leader_inputs_per_s: round(r.leaderInputsPerS, 0),
       false_not_up: r.falseNotUp,
+      false_down: r.falseDown,
       cpu_s_per_virtual_s: round(r.cpuMs / r.virtualMs, 2),
     })),
   }),

@@ -1,12 +1,14 @@
 // Goal: the core's membership 'swim' mode: workers publish only on changes and a slow refresh and do
 // not echo the leader; their states and loads come from the liveness source (SWIM); voters keep the
 // record detector and the election elects and holds its lease as before; 'gossip' is unchanged.
-// Voters' records go only to voters and the leader's to all, so a worker sees the voters through SWIM.
+// Voters' records go only to voters and the leader's to all, so a worker sees the voters through SWIM,
+// and learns their addresses from the leader's records.
 // Method: ClusterCore instances with a shared configuration (3 voters, 3 workers), a fake liveness
 // table, records handed at once to the nodes the core names (Ready.to) or to all, a manual clock.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ClusterCore, LEASE_STRETCH_MAX, type ClusterOptions, type Liveness } from '../../src/cluster/core.js'
+import { DialPlan, meshDials, urgentDials } from '../../src/cluster/dials.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord, type PersistedClusterState } from '../../src/cluster/types.js'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -28,6 +30,10 @@ class FakeLiveness implements Liveness {
   }
 }
 
+function address(node: string): string {
+  return `/dns4/${node}/tcp/7400`
+}
+
 function persisted(): PersistedClusterState {
   return { incarnation: 1, epoch: 0, vote: null, config: { epoch: 0, counter: 1, members: VOTERS, workers: WORKERS }, clusterId: 'c' }
 }
@@ -43,7 +49,7 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
     (self) =>
       new ClusterCore({
         self,
-        addresses: [],
+        addresses: [address(self)],
         persisted: persisted(),
         founder: false,
         options: { ...OPTIONS, membership },
@@ -441,4 +447,67 @@ test("with 'swim', a worker's refresh goes to the voters and the leader alone; a
   const leaving = sends.find((s) => s.status === 'leaving')
   assert.ok(leaving !== undefined)
   assert.deepEqual([...leaving.to!].sort(), [...VOTERS, 'w1', 'w2'].sort(), 'the leave goes to every member')
+})
+
+test("with 'swim', a worker that only ever heard the leader's records knows the other voters' addresses from them: its mesh dials them, and one at once when it knows no leader", () => {
+  const { cores, leader, joiner } = leaderAndJoiner()
+  // The joiner's one link is the leader: it hears the leader's records alone, and only the leader hears its records.
+  let last: MemberRecord | undefined
+  let now = 3000
+  for (; now < 8000; now += 10) {
+    joiner.tick(now)
+    const { publish } = joiner.takeReady(now)
+    if (publish !== undefined) leader.receive(publish, now)
+    run(cores, now - 10, 10, new Set(), undefined, (self, to, at, record) => {
+      if (self !== leader.self || (to !== undefined && !to.includes('j'))) return
+      joiner.receive(record, at)
+      last = record
+    })
+  }
+  const config = joiner.currentConfig
+  assert.ok(config?.workers.includes('j') === true, `admitted as a worker: ${JSON.stringify(config)}`)
+  const others = VOTERS.filter((v) => v !== leader.self)
+  const known = joiner.knownAddresses()
+  assert.deepEqual(
+    [...known].sort((a, b) => a.node.localeCompare(b.node)),
+    VOTERS.map((node) => ({ node, addresses: [address(node)] })),
+    'the leader from its record, the other voters from the leader’s',
+  )
+  assert.equal(joiner.knownCount, known.length)
+  // With a leader, the voters are its mesh: dialled while its lag allows, a few at a time.
+  assert.deepEqual([...urgentDials({ self: 'j', config, leader: leader.self, leading: false, known })], [leader.self])
+  const meshAlso = meshDials({ self: 'j', config, leading: false, doubted: { suspect: new Set(), dead: new Set() } })
+  const meshDue = new DialPlan().due({ nowMs: now, connected: new Set([leader.self]), urgent: new Set([leader.self]), self: 'j', mesh: true, known, meshAlso })
+  assert.deepEqual(meshDue.map((d) => d.node).sort(), [...others].sort())
+  // The leader killed and no other known yet: one voter, not the dead one SWIM doubts, is dialled at once.
+  const doubted = { suspect: new Set([leader.self]), dead: new Set<string>() }
+  const urgent = urgentDials({ self: 'j', config, leader: undefined, leading: false, known, doubted })
+  const voter = others.find((v) => urgent.has(v))
+  assert.ok(voter !== undefined && !urgent.has(leader.self), `a live voter is urgent: ${[...urgent].join(',')}`)
+  const due = new DialPlan().due({ nowMs: now, connected: new Set(), urgent, self: 'j', mesh: false, known, meshAlso })
+  assert.deepEqual(due, [{ node: voter, address: address(voter) }])
+  // A voter's own record wins; a record of one that does not lead changes nothing of the others.
+  const other = others.find((v) => v !== voter)!
+  const own = cores.find((c) => c.self === voter)!.record(now)
+  joiner.receive({ ...own, addresses: ['/dns4/moved/tcp/7400'], voters: [{ node: other, addresses: ['/dns4/forged/tcp/7400'] }] }, now)
+  const after = new Map(joiner.knownAddresses().map((k) => [k.node, k.addresses]))
+  assert.deepEqual([after.get(voter), after.get(other)], [['/dns4/moved/tcp/7400'], [address(other)]])
+  // A configuration that makes `other` a worker drops what was learned of it.
+  const demoted = { epoch: config.epoch, counter: config.counter + 1, members: config.members.filter((m) => m !== other), workers: [...config.workers, other] }
+  joiner.receive({ ...last!, seq: last!.seq + 1, config: demoted }, now)
+  assert.equal(joiner.currentConfig?.counter, demoted.counter)
+  assert.equal(
+    joiner.knownAddresses().some((k) => k.node === other),
+    false,
+  )
+})
+
+test("with 'gossip', the leader's records, which all carry the member lists, carry no voters' addresses: every node hears the voters, and the previous release reads them", () => {
+  const cores = cluster('gossip', new FakeLiveness())
+  const carried: string[] = []
+  run(cores, 0, 3000, new Set(), undefined, (self, _to, at, record) => {
+    if (record.voters !== undefined) carried.push(`${self} at ${at}`)
+  })
+  assert.ok(cores.some((c) => c.holdsLease(3000)))
+  assert.deepEqual(carried, [])
 })

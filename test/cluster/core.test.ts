@@ -112,6 +112,41 @@ test('a candidate at least as up to date gets the pre-vote and the vote', () => 
   }
 })
 
+test('a voter that has just voted neither grants another candidate a pre-vote for the next epoch nor asks for one, until a round has passed', () => {
+  const { voter, ask } = voterAndCandidate(null)
+  const other = core('n2', MEMBERS)
+  // Ticks every 50 ms, as a driver does: a gap would count as observed lag and stretch the rounds.
+  const tickTo = (c: ClusterCore, from: number, to: number): void => {
+    for (let t = from; t <= to; t += 50) c.tick(t)
+  }
+  const at = AFTER_LEASE + 1_000
+  tickTo(voter, AFTER_LEASE, at)
+  voter.receive(ask({ epoch: 1, vote: 'n0' }), at)
+  assert.equal(voter.record(at).vote, 'n0')
+  // n2 lost epoch 1 (or never heard n0 win) and asks for epoch 2 before n0's first lease sequence arrives.
+  const asking = (t: number): MemberRecord => ({ ...other.record(t), epoch: 1, vote: 'n0', preVote: 2 })
+  voter.receive(asking(at + 50), at + 50)
+  voter.tick(at + 50)
+  const early = voter.record(at + 50)
+  assert.equal(early.grant, null, 'no pre-vote for n2 right after the vote for n0')
+  assert.equal(early.preVote, null, 'nor a pre-vote of its own')
+  // n0 never leads: after the hold (a pre-vote round and a gossip interval, 400 ms here, more with
+  // the lag this core observed) n2 gets the pre-vote for epoch 2.
+  let grantedAt: number | undefined
+  for (let t = at + 100; t <= at + 20_000 && grantedAt === undefined; t += 50) {
+    voter.tick(t)
+    voter.receive(asking(t), t)
+    if (voter.record(t).grant?.candidate === 'n2') grantedAt = t
+  }
+  assert.ok(grantedAt !== undefined && grantedAt - at >= 400, `granted ${grantedAt === undefined ? 'never' : `${grantedAt - at} ms after the vote`}`)
+  assert.deepEqual(voter.record(grantedAt).grant, { candidate: 'n2', epoch: 2 })
+  // The candidate it voted for may ask again at once (it lost its epoch and knows it).
+  const again = voterAndCandidate(null)
+  again.voter.receive(again.ask({ epoch: 1, vote: 'n0' }), at)
+  again.voter.receive(again.ask({ epoch: 1, vote: 'n0', preVote: 2 }), at + 50)
+  assert.deepEqual(again.voter.record(at + 50).grant, { candidate: 'n0', epoch: 2 })
+})
+
 test('a voter that keeps no log (position never set) supports any candidate, as before the rule', () => {
   const { voter, ask } = voterAndCandidate(null)
   voter.receive(ask({ preVote: 1, log: { epoch: 0, index: 0 } }), AFTER_LEASE)

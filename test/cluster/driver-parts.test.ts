@@ -92,15 +92,19 @@ test('dials: the neighbours picked by all nodes connect the cluster with a bound
   }
 })
 
-test('dials: the urgent ones are the leader, on a voter the voters, and on the leader the joiners', () => {
+test('dials: the urgent ones are the leader, on a voter the voters, on the leader the joiners, and on a worker without a leader one voter', () => {
   const config = { members: ['v1', 'v2', 'v3'], workers: ['w1'] }
   const known = ['v1', 'v2', 'v3', 'w1', 'j1'].map((node) => ({ node }))
   assert.deepEqual([...urgentDials({ self: 'v2', config, leader: 'v1', leading: false, known })].sort(), ['v1', 'v3'], 'a voter: the other voters')
   assert.deepEqual([...urgentDials({ self: 'v1', config, leader: 'v1', leading: true, known })].sort(), ['j1', 'v2', 'v3'], 'the leader: the voters and the joiners')
-  const workerLinks = Array.from({ length: 30 }, (_, k) => urgentDials({ self: `w${k}`, config: { ...config, workers: [`w${k}`] }, leader: 'v1', leading: false, known }))
+  assert.deepEqual([...urgentDials({ self: 'w1', config, leader: 'v1', leading: false, known })], ['v1'], 'a worker with a leader: the leader (the voters are its mesh)')
+  const doubted = { suspect: new Set(['v1']), dead: new Set<string>() }
+  const workerLinks = Array.from({ length: 30 }, (_, k) =>
+    urgentDials({ self: `w${k}`, config: { ...config, workers: [`w${k}`] }, leader: undefined, leading: false, known, doubted }),
+  )
   for (const links of workerLinks)
-    assert.ok(links.has('v1') && links.size === 2 && [...links].every((v) => config.members.includes(v)), `a worker: the leader and one other voter, ${[...links]}`)
-  assert.deepEqual([...new Set(workerLinks.flatMap((links) => [...links]))].sort(), config.members, 'workers spread over the voters that do not lead')
+    assert.ok(links.size === 1 && [...links].every((v) => v === 'v2' || v === 'v3'), `a worker without a leader: one voter not in doubt, ${[...links]}`)
+  assert.deepEqual([...new Set(workerLinks.flatMap((links) => [...links]))].sort(), ['v2', 'v3'], 'workers spread over the voters')
   assert.deepEqual([...urgentDials({ self: 'j1', config: null, leader: 'v1', leading: false, known })], ['v1'], 'a joiner: the leader it follows')
 })
 

@@ -37,6 +37,15 @@ const MESSAGES: SwimMessage[] = [
     ],
     loads: [{ member: 'n1', version: 9, values: [1, 2, 3] }],
   },
+  { type: 'digest', incarnation: 3, digest: 0xffffffff, count: 50 },
+  {
+    type: 'live',
+    incarnation: 1,
+    members: [
+      { member: 'n1', incarnation: 1 },
+      { member: 'n2', incarnation: 0 },
+    ],
+  },
 ]
 
 test('every message type round-trips', () => {
@@ -84,6 +93,11 @@ test('invalid input is a typed ProtocolError', () => {
     ['too many load values', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [], [['n1', 1, [1, 2, 3, 4, 5, 6, 7, 8, 9]]]]), InvalidEnvelopeError],
     ['sync reply not boolean', packr.pack([SWIM_CODEC_VERSION, 4, 1, [], []]), InvalidEnvelopeError],
     ['sync unknown status', packr.pack([SWIM_CODEC_VERSION, 4, true, [['n1', 0, 9]], []]), InvalidEnvelopeError],
+    ['digest past 32 bits', packr.pack([SWIM_CODEC_VERSION, 5, 0, 2 ** 32, 3]), InvalidEnvelopeError],
+    ['digest count negative', packr.pack([SWIM_CODEC_VERSION, 5, 0, 7, -1]), InvalidEnvelopeError],
+    ['live member with a status', packr.pack([SWIM_CODEC_VERSION, 6, 0, [['n1', 0, 0]]]), InvalidEnvelopeError],
+    ['live member without an id', packr.pack([SWIM_CODEC_VERSION, 6, 0, [['', 0]]]), InvalidEnvelopeError],
+    ['live members not a list', packr.pack([SWIM_CODEC_VERSION, 6, 0, 'n1']), InvalidEnvelopeError],
   ]
   for (const [what, bytes, type] of cases) {
     assert.throws(

@@ -381,6 +381,7 @@ export function codecTargets(): FuzzTarget[] {
     decoderTarget('cluster gossip record', 15, decodeRecord, encodeRecord, [
       MEMBER,
       { ...MEMBER, log: null, clusterId: null, config: { epoch: 5, counter: 2 } as MemberRecord['config'] },
+      { ...MEMBER, leaderSeq: 40, leaseMs: 2400, voters: [{ node: 'n0', addresses: ['/ip4/127.0.0.1/tcp/7401'] }] },
     ]),
     decoderTarget('cluster persisted state', 10, decodeState, encodeState, [
       { incarnation: 2, epoch: 7, vote: 'n2', config: { epoch: 7, counter: 1, members: ['n0', 'n2'], workers: ['n1'] }, clusterId: 'c1' },

@@ -19,6 +19,9 @@
  * joins concurrent with its own have spread (it was unknown, so nobody told it); dead members are pinged now and then
  * (reconnectIntervalMs) so that the two sides of a healed partition find each other again, through a
  * relay when there is no link (the relay answers news older than its own with its own: `staleNews`).
+ * And every antiEntropyMs each node sends one member a digest of the members it holds alive; a
+ * member whose view differs answers with its alive members (`pull`), which repairs what bounded
+ * gossip missed: a join, a refutation. It carries no suspicion and no death.
  *
  * Convergence. An update reaches every member in O(log N) periods with high probability: each
  * node that has it passes it on about twice a period (on its own ping and on the ack of the ping it
@@ -44,7 +47,8 @@
  * ping-reqs only on a missed ack (k more, plus their forwarded pings and acks). Every probe-path
  * message carries at most maxPiggybackBytes of updates and maxLoadsPerMessage loads, so messages
  * and bytes per node per second are O(1) in N (the retransmission count grows as log N, so the time
- * an update stays in the queue does, not the size of a message). Only a join costs O(N) bytes, once.
+ * an update stays in the queue does, not the size of a message). Only a join costs O(N) bytes, once,
+ * and an anti-entropy answer, sent only while two views differ; its digest is a few dozen bytes.
  *
  * Reachability. Messages travel over connections the node dials (src/cluster/dials.ts), and while
  * a cluster forms most members are not connected to most others yet: a ping that cannot leave would
@@ -72,8 +76,9 @@
  * tick: the acks may be waiting to be read behind it. It judges a probe timeout later, once, and
  * its health score rises, as for a missed nack.
  */
-import type { SwimLoad, SwimMemberState, SwimMessage, SwimUpdate } from '../../../protocols/swim/types.js'
+import type { SwimAliveState, SwimLoad, SwimMemberState, SwimMessage, SwimUpdate } from '../../../protocols/swim/types.js'
 import { SWIM_PIGGYBACK_MAX } from '../../../protocols/swim/codec.js'
+import { hash32 } from '../../env/prng.js'
 import type { Random } from '../../env/types.js'
 import { TransmitQueue } from './queue.js'
 
@@ -114,6 +119,8 @@ export interface SwimConfig {
   readonly reconnectIntervalMs?: number
   /** How often a joiner that heard from no seed asks again. Default 1 s. */
   readonly joinRetryMs?: number
+  /** How often a node compares its alive members with one other member's (anti-entropy); 0: never. Default 15 s. */
+  readonly antiEntropyMs?: number
   /**
    * Whether a message to a member can leave now (its connection is open). Absent: every member.
    * Probes and ping-req helpers are chosen among these ("Reachability" in the module doc).
@@ -221,6 +228,7 @@ export class SwimCore {
   private readonly retentionMs: number
   private readonly reconnectMs: number
   private readonly joinRetryMs: number
+  private readonly antiEntropyMs: number
 
   private readonly members = new Map<string, Member>()
   private liveCount = 1
@@ -245,6 +253,9 @@ export class SwimCore {
   private joining: { seeds: string[]; nextAtMs: number } | null = null
   /** When a joiner syncs once more, with a random member, to learn the members that joined while it did. */
   private resyncAtMs: number | null = null
+  /** When the next anti-entropy digest is due (`pull`), and how many went before (which partner is next). */
+  private pullAtMs: number | null = null
+  private pulls = 0
   private leaving = false
   private messages: SwimOutgoing[] = []
   private events: SwimEvent[] = []
@@ -269,6 +280,7 @@ export class SwimCore {
     this.retentionMs = config.deadRetentionMs ?? 60_000
     this.reconnectMs = config.reconnectIntervalMs ?? 2_000
     this.joinRetryMs = config.joinRetryMs ?? 1_000
+    this.antiEntropyMs = config.antiEntropyMs ?? 15_000
     this.members.set(this.self, { id: this.self, incarnation: config.incarnation ?? 0, status: 'alive', sinceMs: 0, suspicion: null })
   }
 
@@ -331,6 +343,8 @@ export class SwimCore {
     const others = seeds.filter((s) => s !== this.self)
     this.enqueue({ kind: 'join', member: this.self, incarnation: this.incarnation })
     this.nextProbeAtMs = nowMs + this.periodMs
+    // The first digest at a point of the interval set by this node's id: nodes started together spread out.
+    if (this.antiEntropyMs > 0) this.pullAtMs = nowMs + (hash32(this.self) % this.antiEntropyMs)
     if (others.length === 0) return
     this.joining = { seeds: others, nextAtMs: nowMs + this.joinRetryMs }
     for (const seed of others) this.send(seed, this.syncMessage(false))
@@ -455,6 +469,10 @@ export class SwimCore {
       const peers = [...this.members.values()].filter((m) => m.status === 'alive' && m.id !== this.self && this.reachable(m.id))
       if (peers.length > 0) this.send(this.pick(peers).id, this.syncMessage(false))
     }
+    if (this.pullAtMs !== null && nowMs >= this.pullAtMs && !this.leaving) {
+      this.pullAtMs = nowMs + this.antiEntropyMs
+      this.pull()
+    }
   }
 
   /** Handles one decoded message from `from`. */
@@ -510,7 +528,57 @@ export class SwimCore {
           this.resyncAtMs = nowMs + this.retransmitLimit() * this.periodMs
         }
         return
+      case 'digest': {
+        this.apply({ kind: 'alive', member: from, incarnation: message.incarnation }, nowMs, from)
+        const mine = this.aliveDigest()
+        if (mine.digest !== message.digest || mine.count !== message.count) this.send(from, { type: 'live', incarnation: this.incarnation, members: this.aliveMembers() })
+        return
+      }
+      case 'live':
+        this.apply({ kind: 'alive', member: from, incarnation: message.incarnation }, nowMs, from)
+        for (const s of message.members) this.apply({ kind: 'alive', member: s.member, incarnation: s.incarnation }, nowMs, from)
+        return
     }
+  }
+
+  /**
+   * Anti-entropy, every antiEntropyMs (at the first tick after it falls due: probes tick every
+   * period): sends one reachable member a digest of the members this node holds alive; one that
+   * holds others, or other incarnations, answers with its alive members, and each is applied as an
+   * `alive` update. So a member this node missed (its join crowded out of full piggybacks) is
+   * added, and a refutation it missed (gossiped a bounded number of times) overrides the suspicion
+   * or death it holds, at a higher incarnation only, as any refutation does. It carries no
+   * suspicion and no death: a full-state exchange that did (tried 2026-11-30) spread a saturated
+   * host's false suspicions after a failover faster than members refuted them. Cost per node: one
+   * digest sent and one received per interval, a few dozen bytes when views agree; O(N) bytes when
+   * they differ. The partner is drawn by hashing (not the random source), one after another.
+   */
+  private pull(): void {
+    const peers: string[] = []
+    for (const m of this.members.values()) if (m.status === 'alive' && m.id !== this.self && this.reachable(m.id)) peers.push(m.id)
+    if (peers.length === 0) return
+    peers.sort()
+    const partner = peers[hash32(`${this.self}/${this.pulls++}`) % peers.length]!
+    this.send(partner, { type: 'digest', incarnation: this.incarnation, ...this.aliveDigest() })
+  }
+
+  /** The members held alive, this node included. */
+  private aliveMembers(): SwimAliveState[] {
+    const alive: SwimAliveState[] = []
+    for (const m of this.members.values()) if (m.status === 'alive') alive.push({ member: m.id, incarnation: m.incarnation })
+    return alive
+  }
+
+  /** An order-free digest of the members held alive with their incarnations (a sum of hashes), and their count. */
+  private aliveDigest(): { digest: number; count: number } {
+    let digest = 0
+    let count = 0
+    for (const m of this.members.values()) {
+      if (m.status !== 'alive') continue
+      digest = (digest + hash32(`${m.id}/${m.incarnation}`)) >>> 0
+      count++
+    }
+    return { digest, count }
   }
 
   /** Probes the next member: a lost one out of turn (the walk's schedule unchanged), else the walk's next when its period has come. */
