@@ -44,6 +44,11 @@ class Net {
     this.blocked.add(`${b}>${a}`)
   }
 
+  unblock(a: string, b: string): void {
+    this.blocked.delete(`${a}>${b}`)
+    this.blocked.delete(`${b}>${a}`)
+  }
+
   /** Everyone joins through the first node, then the network settles. */
   form(): void {
     const [first, ...rest] = [...this.cores.keys()]
@@ -555,11 +560,9 @@ test('a node that missed a refutation and has no link to the member asks one of 
     net.run(30_000)
     // b comes back to r while a hears nothing from r; r's news of it runs out before a hears r again.
     net.block('a', 'r')
-    net.blocked.delete('r>b')
-    net.blocked.delete('b>r')
+    net.unblock('r', 'b')
     net.run(31_500)
-    net.blocked.delete('a>r')
-    net.blocked.delete('r>a')
+    net.unblock('a', 'r')
     const before = net.core('a').member('b')?.status
     // Asks come 2, 6, 14 and 30 s after the death, so one falls after this.
     net.run(48_000)
@@ -589,13 +592,11 @@ test('anti-entropy: a node that missed a join and a refutation, with no relay to
     net.block('r', 'b')
     net.run(30_000)
     net.block('a', 'r')
-    net.blocked.delete('r>b')
-    net.blocked.delete('b>r')
+    net.unblock('r', 'b')
     net.down.delete('x')
     net.core('x').join(['r'], net.now)
     net.run(40_000)
-    net.blocked.delete('a>r')
-    net.blocked.delete('r>a')
+    net.unblock('a', 'r')
     net.run(60_000)
     return { b: net.core('a').member('b')?.status, x: net.core('a').member('x')?.status, live: net.sent.filter((s) => s.to === 'a' && s.message.type === 'live').length }
   }
