@@ -8,9 +8,9 @@ import { setFlagsFromString } from 'node:v8'
 // Garbage-collector settings for a long-running peer that shares its host, set before anything
 // allocates much. On a big host V8 sizes the heap for throughput: a young generation of 2 x 16 MB
 // and an old generation grown up to 4x what is live, so a leader with 50-70 MB live sat at 370-390
-// MB resident. This caps the old generation's growth at 2x what is live, at no measurable CPU cost;
-// capping the young generation too (--semi-space-growth-factor=1: 2 MB instead of 32) cost about
-// 10% more CPU per job, so it is left to DX_V8_FLAGS. Only flags V8 reads while running work here
+// MB resident. This caps the old generation's growth at 2x what is live, at no measurable CPU cost
+// (`distributex start` lowers it while the peer is idle and holds the young generation at 2 MB
+// until it is busy: src/adapters/process/heap-sizing.ts). Only flags V8 reads while running work here
 // (heap limits are fixed once the process runs); DX_V8_FLAGS replaces these (empty: V8's own).
 // Measured in test/bench/RESULTS.md (failover-history). V8 also flushes the bytecode of functions
 // not run across a few major collections, and an idle peer runs most of its functions only every

@@ -2,7 +2,7 @@
  * `distributex start`: runs one peer until SIGTERM or SIGINT, on which it leaves the cluster
  * gracefully and exits 0 (a second SIGINT exits at once with 130).
  */
-import { capYoungGeneration } from '../adapters/process/young-generation.js'
+import { sizeHeapByLoad } from '../adapters/process/heap-sizing.js'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
@@ -21,8 +21,8 @@ export interface StartOptions extends RawSettings {
 const YOUNG_GENERATION_CAP_MB = 16
 
 export async function runStart(options: StartOptions): Promise<number> {
-  // The peer's process is ours, as the old generation's setting in bin.mjs; DX_V8_FLAGS hands both to the operator.
-  if (process.env['DX_V8_FLAGS'] === undefined) capYoungGeneration(YOUNG_GENERATION_CAP_MB)
+  // The peer's process is ours, as bin.mjs's V8 flags; DX_V8_FLAGS hands the heap's sizing to the operator.
+  if (process.env['DX_V8_FLAGS'] === undefined) sizeHeapByLoad(YOUNG_GENERATION_CAP_MB)
   const { config: configFile, ...flags } = options
   const config = resolveConfig(flags, process.env, configFile ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]

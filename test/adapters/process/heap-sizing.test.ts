@@ -1,11 +1,12 @@
 // Goal: a peer's young generation stops growing at the cap, which V8 cannot be given once the
 // process runs (--max-semi-space-size is read at start): the same churn grows it past the cap
 // in a process without it. And an idle peer's young generation does not grow at all (issue 16:
-// an idle leader sat at 16.8 MB of it), while a busy one's still does.
+// an idle leader sat at 16.8 MB of it), while a busy one's still does; an idle peer's old
+// generation grows less past what is live than the executable's default lets it.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { test } from 'node:test'
-import { capYoungGeneration, youngGenerationMb } from '../../../src/adapters/process/young-generation.js'
+import { BUSY_OLD_GROWTH_PERCENT, IDLE_OLD_GROWTH_PERCENT, sizeHeapByLoad, youngGenerationMb } from '../../../src/adapters/process/heap-sizing.js'
 
 /** Short-lived objects with a few survivors, as a busy peer makes; returns the young generation's size. */
 const CHURN = `
@@ -30,7 +31,7 @@ async function churnFor(ms: number): Promise<void> {
 // First: the busy test below grows this process's young generation, and V8 does not shrink it.
 test('an idle peer keeps its young generation as it is, though objects survive', async () => {
   const atStart = youngGenerationMb()
-  const stop = capYoungGeneration(16)
+  const stop = sizeHeapByLoad(16)
   try {
     // An idle peer's work: a few hundred objects every 10 ms, a quarter kept for a while. Without
     // the hold, V8 grows the young generation to the cap within these 3 s (survivors are what it grows on).
@@ -53,7 +54,7 @@ test('an idle peer keeps its young generation as it is, though objects survive',
 
 test('a burst of a second or two (a peer joining) does not grow it', async () => {
   const atStart = youngGenerationMb()
-  const stop = capYoungGeneration(16)
+  const stop = sizeHeapByLoad(16)
   try {
     await churnFor(1800)
     assert.ok(youngGenerationMb() <= Math.max(atStart, 2), `after a burst: ${youngGenerationMb()} MB, ${atStart} MB at the start`)
@@ -74,7 +75,7 @@ test('the young generation grows no further than the cap', async () => {
   )
   assert.ok(uncapped > 8, `without the cap V8 grows it to ${uncapped} MB`)
   const atStart = youngGenerationMb()
-  const stop = capYoungGeneration(8)
+  const stop = sizeHeapByLoad(8)
   try {
     // A peer's work comes in many short tasks; the check runs between them. Busy for 6 s: the
     // young generation grows only after three busy windows of 1 s in a row.
@@ -85,4 +86,67 @@ test('the young generation grows no further than the cap', async () => {
   } finally {
     stop()
   }
+})
+
+/** A few hundred objects every 10 ms for `ms`, as an idle peer allocates (its scavenges run the checks). */
+async function trickleFor(ms: number): Promise<void> {
+  let keep: object[] = []
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    for (let i = 0; i < 500; i++) keep.push({ a: i, b: 'x' + i })
+    if (keep.length > 20_000) keep = []
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+test('the old generation keeps its idle growth until three loaded seconds in a row, and again from the next quiet one', async () => {
+  const seen: boolean[] = []
+  const stop = sizeHeapByLoad(16, (idle) => seen.push(idle))
+  try {
+    await trickleFor(2500)
+    assert.deepEqual(seen, [], 'idle from the start')
+    await churnFor(4000)
+    assert.deepEqual(seen, [false], 'loaded')
+    await trickleFor(2500)
+    assert.deepEqual(seen, [false, true], 'idle again')
+  } finally {
+    stop()
+  }
+})
+
+/**
+ * A fresh process with 22 MB live and a trickle of promoted garbage (objects held across a few
+ * scavenges, then dropped) for 6 s; returns the old generation's largest size past the live set, in
+ * MB, at the growth `percent` (V8 reads the flag at each full collection).
+ */
+function oldGrowthMb(percent: number): number {
+  const script = `
+import v8 from 'node:v8'
+v8.setFlagsFromString('--heap-growing-percent=${percent}')
+const old = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size / 1048576
+const live = []
+for (let i = 0; i < 60000; i++) live.push({ i, s: 'live'.padEnd(40, String(i)) + i, a: [i] })
+globalThis.gc()
+const base = old()
+let max = base
+let held = []
+for (let tick = 0; tick < 600; tick++) {
+  for (let i = 0; i < 1000; i++) held.push({ i, s: 'x' + i })
+  if (held.length > 100000) held = []
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  max = Math.max(max, old())
+}
+console.log(max - base, live.length)
+`
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })
+  return Number(out.split(' ')[0])
+}
+
+test('at the idle growth V8 holds the old generation closer to what is live', () => {
+  // Set in a running process, as the sizing does: 2x what is live (+24 MB measured) against 1.3x or
+  // V8's least step of 8 MB (+13).
+  const busy = oldGrowthMb(BUSY_OLD_GROWTH_PERCENT)
+  const idle = oldGrowthMb(IDLE_OLD_GROWTH_PERCENT)
+  assert.ok(busy > 16, `busy it grows ${busy} MB past 22 MB live`)
+  assert.ok(idle < busy * 0.75, `idle: ${idle} MB, busy: ${busy} MB`)
 })
