@@ -60,8 +60,20 @@ test(
     )
     const restartMs: number[] = []
     for (let round = 0; round < ROUNDS; round++) {
-      const leader = (await agreedLeader(peers))!
-      const ids = await Promise.all(peers.map(async (p) => (await p.status())!.nodeId))
+      // On a crowded host (the suite in parallel) a peer's /status can time out for a moment.
+      const leader = (await waitFor(
+        () => agreedLeader(peers),
+        (l) => l !== undefined,
+        15_000,
+        `round ${round}: an agreed leader before the kill`,
+      ))!
+      const statuses = await waitFor(
+        () => Promise.all(peers.map((p) => p.status())),
+        (all) => all.every((s) => s !== undefined),
+        15_000,
+        `round ${round}: every peer's status`,
+      )
+      const ids = statuses.map((s) => s!.nodeId)
       await peers[ids.indexOf(leader.nodeId)]!.kill()
       await Promise.all(peers.map((p) => p.stop()))
       const started = Date.now()
