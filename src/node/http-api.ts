@@ -168,11 +168,14 @@ export function nodeRoutes(deps: {
               { ...submitTimeout(query), signal: gone },
             )
             .map(async (submitted) => {
+              let id: string | undefined
               try {
                 const handle = await submitted
-                return wait ? { id: handle.id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id: handle.id }
+                id = handle.id
+                return wait ? { id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id }
               } catch (error) {
-                return { error: toWireError(error, 'ERR') }
+                // Submitted, but the wait ended first: the id and why, with no `ok` (no outcome yet).
+                return { ...(id === undefined ? {} : { id }), error: toWireError(error, 'ERR') }
               }
             }),
         )
@@ -254,13 +257,19 @@ function boundedMs(query: URLSearchParams, name: string): number | undefined {
   return ms
 }
 
-/** Waits up to `ms` for a result and renders it, or its error, as JSON. */
+/**
+ * Waits up to `ms` for a job's outcome and renders it as JSON: its value, or the error it failed or
+ * was cancelled with. A wait that ends first (the time is up, the client went away, this node stops)
+ * is no outcome: it rejects (AbortedError and the like), and the job is unaffected. Rendered as
+ * `ok: false` it read as a failure of a job that was still queued (test/security/chaos.test.ts).
+ */
 async function outcome(timers: Timers, ms: number, gone: AbortSignal, wait: (signal: AbortSignal) => Promise<unknown>): Promise<{ ok: boolean; value?: unknown; error?: unknown }> {
   const { signal, clear } = timeoutSignal(timers, ms)
   try {
     return { ok: true, value: await wait(AbortSignal.any([signal, gone])) }
   } catch (error) {
-    return { ok: false, error: toWireError(error, 'ERR') }
+    if (error instanceof JobFailedError || error instanceof JobCancelledError) return { ok: false, error: toWireError(error, 'ERR') }
+    throw error
   } finally {
     clear()
   }

@@ -249,6 +249,8 @@ function statusOf(error: unknown): number {
   if (name === 'InvalidJobError' || name === 'UnknownJobTypeError' || name === 'InvalidArgumentError') return 400
   if (name === 'PayloadTooLargeError') return 413
   if (name === 'ClusterSaturatedError' || name === 'NoLeaderError' || name === 'JobLogUnavailableError') return 503
+  // A wait that ended before its answer (`?timeoutMs=`): the work goes on; ask again.
+  if (name === 'AbortedError') return 504
   return 500
 }
 
