@@ -4,14 +4,11 @@
 // with AbortedError, which read as the failure of a job still queued (test/security/chaos.test.ts).
 // One real CLI peer on loopback.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { promisify } from 'node:util'
-import { Peer, agreedLeader, freePort, waitFor } from '../helpers/peers.js'
-import { BIN } from '../helpers/bin.js'
+import { startCluster, type Peer } from '../helpers/peers.js'
 
 const peers: Peer[] = []
 let dir: string | undefined
@@ -24,38 +21,28 @@ type Reply = { id?: string; ok?: boolean; value?: unknown; error?: { name: strin
 
 test('a wait that ends before the job is a 504, not the job failing; the result comes later', { timeout: 120_000 }, async () => {
   dir = await mkdtemp(join(tmpdir(), 'dx-result-wait-'))
-  await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
-  const p2pPort = await freePort()
-  const peer = new Peer({ name: 'p0', cwd: dir, dataDir: join(dir, 'data'), secretFile: join(dir, 'cluster.key'), p2pPort, httpPort: await freePort() })
-  peers.push(peer)
-  peer.start()
-  await waitFor(
-    () => agreedLeader(peers),
-    (l) => l !== undefined,
-    30_000,
-    'a leader',
-  )
-  const submitted = await peer.call<Reply>('POST', '/jobs', { type: 'sleep', input: { ms: 3000 } })
+  const [peer] = await startCluster(dir, 1, peers)
+  const submitted = await peer!.call<Reply>('POST', '/jobs', { type: 'sleep', input: { ms: 3000 } })
   assert.equal(submitted.status, 202)
   const id = submitted.json.id!
 
-  const early = await peer.call<Reply>('GET', `/jobs/${id}/result?timeoutMs=200`)
+  const early = await peer!.call<Reply>('GET', `/jobs/${id}/result?timeoutMs=200`)
   assert.equal(early.status, 504, JSON.stringify(early.json))
   assert.equal(early.json.error?.name, 'AbortedError')
   assert.equal(early.json.ok, undefined)
 
-  const waited = await peer.call<Reply>('POST', '/jobs?wait=1&timeoutMs=200', { type: 'sleep', input: { ms: 3000 } })
+  const waited = await peer!.call<Reply>('POST', '/jobs?wait=1&timeoutMs=200', { type: 'sleep', input: { ms: 3000 } })
   assert.equal(waited.status, 504, JSON.stringify(waited.json))
   assert.equal(waited.json.error?.name, 'AbortedError')
 
-  const batch = await peer.call<Reply>('POST', '/jobs/batch?wait=1&timeoutMs=200', { jobs: [{ type: 'sleep', input: { ms: 3000 } }] })
+  const batch = await peer!.call<Reply>('POST', '/jobs/batch?wait=1&timeoutMs=200', { jobs: [{ type: 'sleep', input: { ms: 3000 } }] })
   assert.equal(batch.status, 200)
   const entry = batch.json.results![0]!
   assert.ok(entry.id !== undefined, `the batch entry keeps its id: ${JSON.stringify(entry)}`)
   assert.equal(entry.ok, undefined)
   assert.equal(entry.error?.name, 'AbortedError')
 
-  const later = await peer.call<Reply>('GET', `/jobs/${id}/result?timeoutMs=30000`)
+  const later = await peer!.call<Reply>('GET', `/jobs/${id}/result?timeoutMs=30000`)
   assert.equal(later.status, 200, JSON.stringify(later.json))
   assert.equal(later.json.ok, true)
 })
