@@ -174,7 +174,7 @@ export function nodeRoutes(deps: {
                 id = handle.id
                 return wait ? { id, ...(await outcome(timers, ms, gone, (signal) => handle.result({ signal }))) } : { id }
               } catch (error) {
-                // Submitted, but the wait ended first: the id and why, with no `ok` (no outcome yet).
+                // Not submitted: {error}. Submitted, but the wait ended first: {id, error}, no `ok` (no outcome yet).
                 return { ...(id === undefined ? {} : { id }), error: toWireError(error, 'ERR') }
               }
             }),

@@ -23,8 +23,8 @@
  * messages held for a round trip), so it sits at the top of that range: a worker of 50 idle peers
  * with 12 MB live held 19.5 MB of old generation. Here the multiple is 1 +
  * IDLE_OLD_GROWTH_PERCENT/100 unless the process is loaded (LOADED_AFTER_WINDOWS windows in a row at
- * LOADED_CPU_SHARE of a core or more), the default's then; V8 reads it at each full GC. 50 idle peers held 1.8 MB less each, time-averaged
- * (test/bench/RESULTS.md, "heap by load").
+ * LOADED_CPU_SHARE of a core or more), the default's then; V8 reads it at each full GC. 50 idle
+ * peers held 1.8 MB less each, time-averaged (test/bench/RESULTS.md, "heap by load").
  *
  * The checks run on GC events, as tasks, with no timer of their own: a growth can slip past the
  * cap when several scavenges run within one long task.
@@ -76,8 +76,8 @@ export function youngGenerationMb(): number {
 /**
  * Holds the young generation at V8's initial size until GC takes a noticeable share of a busy
  * process's time, stops its growth at `youngCapMb`, and holds the old generation closer to what is
- * live while the process is idle; `onIdle` hears when it turns loaded (false) or idle again (true) for the old generation.
- * Returns a function that stops watching (the sizes stay as they are).
+ * live while the process is idle; `onIdle` hears when it turns loaded (false) or idle again (true)
+ * for the old generation. Returns a function that stops watching (the sizes stay as they are).
  */
 export function sizeHeapByLoad(youngCapMb: number, onIdle?: (idle: boolean) => void): () => void {
   let youngGrowing = false
@@ -102,12 +102,12 @@ export function sizeHeapByLoad(youngCapMb: number, onIdle?: (idle: boolean) => v
     for (const entry of list.getEntries()) gcMs += entry.duration
     if (youngGrowing && youngGenerationMb() >= youngCapMb) setYoungGrowing(false)
     const now = performance.now()
-    if (now - windowStart < WINDOW_MS) return
+    const elapsedMs = now - windowStart
+    if (elapsedMs < WINDOW_MS) return
     const cpu = process.cpuUsage(windowCpu)
     const cpuMs = (cpu.user + cpu.system) / 1000
-    const busyWindow = gcMs >= GROW_GC_SHARE * (now - windowStart) && cpuMs >= GROW_CPU_SHARE * (now - windowStart)
-    busyWindows = busyWindow ? busyWindows + 1 : 0
-    loadedWindows = cpuMs >= LOADED_CPU_SHARE * (now - windowStart) ? loadedWindows + 1 : 0
+    busyWindows = gcMs >= GROW_GC_SHARE * elapsedMs && cpuMs >= GROW_CPU_SHARE * elapsedMs ? busyWindows + 1 : 0
+    loadedWindows = cpuMs >= LOADED_CPU_SHARE * elapsedMs ? loadedWindows + 1 : 0
     setIdle(loadedWindows < LOADED_AFTER_WINDOWS)
     setYoungGrowing(busyWindows >= GROW_AFTER_WINDOWS && youngGenerationMb() < youngCapMb)
     windowStart = now
