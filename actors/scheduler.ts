@@ -50,6 +50,7 @@ import {
   PeerCache,
   readPeers,
   replayJobLog,
+  Restarts,
   RESULT_TTL_MS,
   resultKey,
   SchedulerCore,
@@ -232,6 +233,7 @@ class SchedulerDriver {
   private readonly pipeline: AppendPipeline
   private readonly submitters = new Submitters<DeferredReply<SubmitReply[]>>()
   private readonly peers = new PeerCache()
+  private readonly restarts = new Restarts()
   private readonly executors = new Map<NodeId, ActorRef<ExecutorMsg>>()
   private readonly watchers = new Map<string, ActorRef<JobsClientMsg>>()
   /** Executor messages (assign, abort, steal) wait here while the lease has lapsed. */
@@ -647,13 +649,13 @@ class SchedulerDriver {
     for (const reply of this.submitters.release()) reply.reject(withoutStack(() => new JobLogUnavailableError(why, true)))
   }
 
-  /** The peers placement sees, read again at most every PEERS_REFRESH_MS; members gone are given up. */
+  /** The peers placement sees, read again at most every PEERS_REFRESH_MS; the attempts of members gone or restarted are given up. */
   private peersNow(): Peers {
     return this.peers.get(this.now(), () => {
       const now = this.now()
       const members = this.init.cluster.view()?.members ?? []
       const peers = readPeers(members, now, this.ctx.self.address.node)
-      for (const node of peers.gone) this.core.peerDown(node, now)
+      for (const node of [...peers.gone, ...this.restarts.read(members)]) this.core.peerDown(node, now)
       this.init.placement?.observe?.(members, now, this.ctx.env.clock.wallMs())
       return peers
     })

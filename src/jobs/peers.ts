@@ -5,6 +5,10 @@
  * - A candidate is a member that is up, gossips metrics and has capacity; a member going down or
  *   leaving is named so that its attempts are given up; every type any member gossips is known,
  *   so that a submission of it is accepted even while no peer of it can take work.
+ * - A member seen at a higher incarnation than before restarted (incarnations count boots, and
+ *   attempts are not logged): it holds none of the attempts sent to it before, so they are given
+ *   up too. Else a peer killed and back before the failure detector called it down would hold
+ *   them until their timeouts (a minute by default).
  * - The view changes at gossip pace while dispatches and submissions come far more often, so a
  *   reading is reused for `refreshMs`.
  */
@@ -56,5 +60,23 @@ export class PeerCache {
     this.readAtMs = nowMs
     this.last = read()
     return this.last
+  }
+}
+
+/** Each member's incarnation as last read, to tell which members restarted since. */
+export class Restarts {
+  private seen = new Map<NodeId, number>()
+
+  /** Members of `members` at a higher incarnation than at the last reading; 0 (no record heard yet) is no reading. */
+  read(members: readonly MemberView[]): NodeId[] {
+    const restarted: NodeId[] = []
+    const seen = new Map<NodeId, number>()
+    for (const m of members) {
+      const before = this.seen.get(m.nodeId) ?? 0
+      if (before > 0 && m.incarnation > before) restarted.push(m.nodeId)
+      seen.set(m.nodeId, Math.max(before, m.incarnation))
+    }
+    this.seen = seen
+    return restarted
   }
 }

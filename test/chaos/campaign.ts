@@ -118,6 +118,8 @@ export interface CampaignResult {
   problems: string[]
   history: HistoryEntry[]
   schedule: NemesisEvent[]
+  /** Each peer's last log lines, kept only when the run found problems. */
+  logs: string[]
 }
 
 /** The bound on recovery after the last fault heals: every peer up under one leader. */
@@ -154,6 +156,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     acked: history.filter((h) => h.outcome === 'ok').length,
     history,
     schedule,
+    logs: fields.problems.length === 0 ? [] : peers.map((p) => `${p.spec.name}:\n${p.output.slice(-40).join('\n')}`),
     ...fields,
   })
   try {
@@ -472,15 +475,23 @@ async function check(peers: Peer[], history: HistoryEntry[]): Promise<{ lost: nu
       acked.slice(i, i + 100).map(async (h, j) => {
         const seen: string[] = []
         for (const peer of [peers[(i + j) % peers.length]!, peers[(i + j + 1) % peers.length]!]) {
-          const reply = await waitFor(
-            () =>
-              peer
-                .call<{ ok?: boolean; value?: { n: number } }>('GET', `/jobs/${h.id}/result?timeoutMs=30000`)
-                .catch(() => ({ status: 0, json: {} as { ok?: boolean; value?: { n: number } } })),
+          // A job with no answer in time is lost; the problem names its record, as the peer holds it.
+          type Answer = { ok?: boolean; value?: { n: number }; waited?: string; record?: unknown }
+          const reply: { status: number; json: Answer } = await waitFor(
+            () => peer.call<Answer>('GET', `/jobs/${h.id}/result?timeoutMs=30000`).catch(() => ({ status: 0, json: {} as Answer })),
             (r) => r.status === 200 || r.status === 404,
             120_000,
             `job ${h.id}`,
-          )
+          ).catch(async (error: Error) => ({
+            status: -1,
+            json: {
+              waited: error.message,
+              record: await peer.call('GET', `/jobs/${h.id}`).then(
+                (r) => r.json,
+                (e: Error) => e.message,
+              ),
+            },
+          }))
           if (reply.status !== 200 || reply.json.ok !== true || reply.json.value?.n !== h.n) {
             lost++
             problems.push(`lost: ${h.key} (${h.id}) -> ${reply.status} ${JSON.stringify(reply.json).slice(0, 200)}`)

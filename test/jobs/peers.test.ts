@@ -1,16 +1,17 @@
 // Goal: the leader places jobs only on members that are up, gossip metrics and have capacity; it
-// gives up the attempts of members going down or leaving; it knows every type any member gossips;
-// and it reads the cluster view again only when its reading is older than the refresh interval.
+// gives up the attempts of members going down, leaving or restarted; it knows every type any member
+// gossips; and it reads the cluster view again only when its reading is older than the refresh
+// interval.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { emptyMetrics, type MemberState, type MemberView, type NodeMetrics } from '../../src/cluster/types.js'
-import { PEERS_REFRESH_MS, PeerCache, readPeers } from '../../src/jobs/peers.js'
+import { PEERS_REFRESH_MS, PeerCache, readPeers, Restarts } from '../../src/jobs/peers.js'
 
-const member = (nodeId: string, state: MemberState, metrics: Partial<NodeMetrics> | null, lastSeenMsAgo: number | null = 0): MemberView => ({
+const member = (nodeId: string, state: MemberState, metrics: Partial<NodeMetrics> | null, lastSeenMsAgo: number | null = 0, incarnation = 1): MemberView => ({
   nodeId,
   state,
   addresses: [],
-  incarnation: 1,
+  incarnation,
   voter: true,
   role: 'voter',
   phi: 0,
@@ -55,4 +56,16 @@ test('a reading is reused for the refresh interval, then read again', () => {
   assert.equal(reads, 1)
   assert.notEqual(cache.get(100 + PEERS_REFRESH_MS, read), first)
   assert.equal(reads, 2)
+})
+
+test('a member seen at a higher incarnation restarted, once; a first record heard is no restart, nor is a member forgotten and seen again', () => {
+  const restarts = new Restarts()
+  const at = (a: number, b: number) => [member('a', 'up', null, 0, a), member('b', 'up', null, 0, b)]
+  assert.deepEqual(restarts.read(at(3, 0)), [])
+  assert.deepEqual(restarts.read(at(3, 2)), [], 'b: its first record')
+  assert.deepEqual(restarts.read(at(4, 2)), ['a'])
+  assert.deepEqual(restarts.read(at(4, 2)), [], 'told once')
+  assert.deepEqual(restarts.read(at(3, 5)), ['b'], 'a lower incarnation (an old record) is no restart')
+  assert.deepEqual(restarts.read([member('a', 'up', null, 0, 4)]), [])
+  assert.deepEqual(restarts.read(at(4, 9)), [], 'b left the view, so its reading went with it')
 })

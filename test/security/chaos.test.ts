@@ -15,6 +15,7 @@ test('a short fault campaign loses no acknowledged job, duplicates none and inve
   t.diagnostic(
     `seed ${seed} (${result.setup}): faults ${result.faults}, acked ${result.acked}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected}, recovery ${result.recoveryMs} ms`,
   )
+  for (const log of result.logs) t.diagnostic(log)
   assert.ok(result.faults > 0, summary)
   assert.ok(result.acked > 0, summary)
   assert.equal(result.lost, 0, summary)

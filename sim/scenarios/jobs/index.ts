@@ -64,6 +64,8 @@ export interface JobsScenarioInit {
   steal?: boolean
   /** Worker slots each job declares (`resources.slots`; default 1). */
   slots?: number
+  /** Each attempt's timeout (default 2 s, times the slowest node's factor). */
+  timeoutMs?: number
 }
 
 const FOUNDER = 'n0'
@@ -125,7 +127,7 @@ export function jobsScenario(init: JobsScenarioInit = {}): Scenario<AssembledNod
       )
     },
     workload(world, endMs) {
-      const timeoutMs = 2000 * Math.max(1, ...Object.values(init.slow ?? {}))
+      const timeoutMs = init.timeoutMs ?? 2000 * Math.max(1, ...Object.values(init.slow ?? {}))
       const submitOne = (app: AssembledNode, node: (typeof world.nodes)[number]): void => {
         const n = submitted++
         const at = world.nowMs
