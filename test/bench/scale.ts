@@ -5,7 +5,8 @@
  *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc)
  *   5 s after formation and again once the mesh is complete (`settled_*`, by role too),
  *   gossip bytes per peer per second on the wire (dx_net_gossip_rpc_bytes_{sent,received}_total), and failover
- *   (kill -9 of the leader until the survivors agree on another one).
+ *   (kill -9 of the leader until the survivors agree on another one). `--steady-after-s` (default
+ *   180) measures CPU and RSS once more that long after formation, by role (`steady`).
  * - Simulator (_scale-sim.ts): the real cluster actor on `--sim-nodes` (default 10,50) simulated
  *   nodes: formation, then the leader is crashed; failover, detection (every survivor sees it
  *   suspect or down) and gossip payload bytes and messages per node per second. Every node still
@@ -58,6 +59,8 @@ const { values } = parseArgs({
     timeline: { type: 'boolean', default: false },
     /** Writes each peer's last 500 lines of output to DIR/p<i>.log at the end (with `--peer-args="--log-level info"`, its view of the failover). */
     logs: { type: 'string' },
+    /** Seconds after formation at which CPU and RSS are measured once more (`steady_*`): an idle peer's cost once its code is warm (0: skip). */
+    'steady-after-s': { type: 'string', default: '180' },
     /** Peers (indices, comma-separated) run with --cpu-prof into DIR (`--profile-dir`) and stop with SIGTERM so that it is written; the kill's monotonic time is printed to slice it. */
     'profile-peers': { type: 'string', default: '' },
     'profile-dir': { type: 'string', default: 'cpu-profiles' },
@@ -71,6 +74,7 @@ const PROFILED = new Set(
     .map(Number),
 )
 const IDLE_S = Number(values['idle-s'])
+const STEADY_AFTER_MS = Number(values['steady-after-s']) * 1000
 const FORMATION_TIMEOUT_MS = Number(values['formation-timeout-s']) * 1000
 const SIM_NODES = values['sim-nodes']
   .split(',')
@@ -189,6 +193,8 @@ function notUp(s: StatusDocument, all: Array<StatusDocument | undefined>): strin
   return `[${others.map((m) => `${name(m.nodeId)} ${m.state} ${String(m.role)}${addresses(m)}, seen ${String(m.lastSeenMsAgo)} ms ago`).join('; ')}]`
 }
 
+type ByRole = { leader: number | null; voters: number | null; workers: number | null }
+
 interface PeersResult {
   formation_s: number | null
   /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
@@ -204,6 +210,12 @@ interface PeersResult {
   settled_idle_cpu_pct_per_peer: number | null
   settled_idle_cpu_pct_by_role: { leader: number | null; voters: number | null; workers: number | null } | null
   settled_rss_mb_per_peer: number | null
+  /**
+   * CPU and RSS over another idle window that starts `--steady-after-s` after formation, by role:
+   * a peer's cost once lazy compilation and tier-up are done (an idle worker's CPU falls for about
+   * two minutes after it starts) and its heap has grown to its idle size (its RSS rises meanwhile).
+   */
+  steady: { after_s: number; idle_cpu_pct_per_peer: number; rss_mb_per_peer: number; idle_cpu_pct_by_role: ByRole; rss_mb_by_role: ByRole } | null
   /** Mean proportional set size: shared pages divided among the processes that map them (see memoryMb). */
   pss_mb_per_peer: number | null
   /** Mean unique set size: the pages no other process maps. */
@@ -232,6 +244,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     settled_idle_cpu_pct_per_peer: null,
     settled_idle_cpu_pct_by_role: null,
     settled_rss_mb_per_peer: null,
+    steady: null,
     pss_mb_per_peer: null,
     uss_mb_per_peer: null,
     rss_anon_mb_per_peer: null,
@@ -265,6 +278,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       p.start()
     }
     let leader: { nodeId: string; epoch: number } | undefined
+    let formedAt = NaN
     const progress = setInterval(() => void census(peers).then((c) => console.error(`${Math.round((performance.now() - started) / 1000)} s: ${c}`)), 10_000)
     try {
       leader = await poll(
@@ -279,7 +293,8 @@ async function realPeers(n: number): Promise<PeersResult> {
     }
     clearInterval(progress)
     if (leader !== undefined) {
-      result.formation_s = round((performance.now() - started) / 1000, 1)
+      formedAt = performance.now()
+      result.formation_s = round((formedAt - started) / 1000, 1)
       result.formation_cpu_s_per_peer = round(mean(peers.filter((p) => p.running).map((p) => cpuTicks(p.pid!) / TICKS)), 2)
     }
     console.error(`formation: ${result.formation_s ?? 'never'} s, ${result.formation_cpu_s_per_peer ?? '-'} CPU s per peer`)
@@ -354,22 +369,43 @@ async function realPeers(n: number): Promise<PeersResult> {
         await new Promise((r) => setTimeout(r, 2000))
       }
       result.settle_s = round((performance.now() - settleStart) / 1000, 1)
-      const settledPids = running.map((p) => p.pid!)
-      const before = settledPids.map(cpuTicks)
-      const settledT0 = performance.now()
-      await new Promise((r) => setTimeout(r, IDLE_S * 1000))
-      const settledSeconds = (performance.now() - settledT0) / 1000
-      const settledPct = settledPids.map((pid, i) => ((cpuTicks(pid) - before[i]!) / TICKS / settledSeconds) * 100)
-      const cpuByRole = (role: string): number | null => {
-        const xs = settledPct.filter((_, i) => roleOf!(i) === role)
-        return xs.length === 0 ? null : round(mean(xs), 2)
+      const idlePids = running.map((p) => p.pid!)
+      /** CPU (% of a core) and RSS (MB) of every running peer over one idle window. */
+      const idleWindow = async (): Promise<{ cpu: number[]; rss: number[] }> => {
+        const before = idlePids.map(cpuTicks)
+        const t0 = performance.now()
+        await new Promise((r) => setTimeout(r, IDLE_S * 1000))
+        const seconds = (performance.now() - t0) / 1000
+        return { cpu: idlePids.map((pid, i) => ((cpuTicks(pid) - before[i]!) / TICKS / seconds) * 100), rss: idlePids.map(rssMb) }
       }
-      result.settled_idle_cpu_pct_per_peer = round(mean(settledPct), 2)
-      result.settled_idle_cpu_pct_by_role = { leader: cpuByRole('leader'), voters: cpuByRole('voters'), workers: cpuByRole('workers') }
-      result.settled_rss_mb_per_peer = round(mean(settledPids.map(rssMb)), 0)
+      const byRole = (xs: number[], digits: number): ByRole => {
+        const of = (role: string): number | null => {
+          const ys = xs.filter((_, i) => roleOf!(i) === role)
+          return ys.length === 0 ? null : round(mean(ys), digits)
+        }
+        return { leader: of('leader'), voters: of('voters'), workers: of('workers') }
+      }
+      const settled = await idleWindow()
+      result.settled_idle_cpu_pct_per_peer = round(mean(settled.cpu), 2)
+      result.settled_idle_cpu_pct_by_role = byRole(settled.cpu, 2)
+      result.settled_rss_mb_per_peer = round(mean(settled.rss), 0)
+      const cpuRoles = result.settled_idle_cpu_pct_by_role
       console.error(
-        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuByRole('leader')}, voters ${cpuByRole('voters')}, workers ${cpuByRole('workers')}), rss ${result.settled_rss_mb_per_peer} MB`,
+        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuRoles.leader}, voters ${cpuRoles.voters}, workers ${cpuRoles.workers}), rss ${result.settled_rss_mb_per_peer} MB`,
       )
+      if (STEADY_AFTER_MS > 0) {
+        const wait = formedAt + STEADY_AFTER_MS - performance.now()
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+        const steady = await idleWindow()
+        result.steady = {
+          after_s: round((performance.now() - formedAt) / 1000 - IDLE_S, 0),
+          idle_cpu_pct_per_peer: round(mean(steady.cpu), 2),
+          rss_mb_per_peer: round(mean(steady.rss), 1),
+          idle_cpu_pct_by_role: byRole(steady.cpu, 2),
+          rss_mb_by_role: byRole(steady.rss, 1),
+        }
+        console.error(`steady, ${result.steady.after_s} s after formation: ${JSON.stringify(result.steady)}`)
+      }
     }
     if (leader !== undefined) {
       const statuses = await Promise.all(peers.map((p) => p.status()))

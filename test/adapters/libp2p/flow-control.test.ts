@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { ProtocolViolationError } from '../../../src/adapters/libp2p/errors.js'
 import { ReceiveWindow, SendCredit } from '../../../src/adapters/libp2p/flow-control.js'
 import { DATA_HEADER_BYTES, writeDataHeader } from '../../../src/adapters/libp2p/framing.js'
-import { OutboundQueue } from '../../../src/adapters/libp2p/outbound-queue.js'
+import { OutboundQueue, SLAB_MIN_BYTES } from '../../../src/adapters/libp2p/outbound-queue.js'
 
 test('the receive window opens with its full size and grants back in quarter-window steps', () => {
   const window = new ReceiveWindow(1000)
@@ -126,6 +126,25 @@ test('bytes handed out are never overwritten by later frames', () => {
   const snapshot = Buffer.from(handed!)
   for (let i = 0; i < 20; i++) enqueue(queue, frameOf(3, 9))
   assert.deepEqual(Buffer.from(handed!), snapshot)
+})
+
+test('slabs grow while frames pile up and shrink back once the queue drains', () => {
+  const queue = new OutboundQueue(64 * 1024)
+  const sizes: number[] = []
+  const frame = frameOf(1000, 1)
+  for (let i = 0; i < 100; i++) {
+    enqueue(queue, frame)
+    if (sizes.at(-1) !== queue.buffer.length) sizes.push(queue.buffer.length)
+  }
+  assert.deepEqual(sizes, [SLAB_MIN_BYTES, 2 * SLAB_MIN_BYTES, 4 * SLAB_MIN_BYTES, 8 * SLAB_MIN_BYTES, 16 * SLAB_MIN_BYTES])
+  const handed = Buffer.concat(queue.take(1 << 20))
+  assert.equal(handed.length, 100 * frame.length)
+  assert.equal(queue.bytes, 0)
+  enqueue(queue, frameOf(10, 2))
+  assert.equal(queue.buffer.length, SLAB_MIN_BYTES, 'a drained queue starts again from the least slab')
+  enqueue(queue, frameOf(SLAB_MIN_BYTES * 3, 3))
+  assert.equal(queue.buffer.length, SLAB_MIN_BYTES * 3 + DATA_HEADER_BYTES, 'a frame larger than the next slab gets a slab of its own size')
+  assert.deepEqual(Buffer.concat(queue.take(1 << 20)), Buffer.concat([frameOf(10, 2), frameOf(SLAB_MIN_BYTES * 3, 3)]))
 })
 
 test('clear drops everything queued and reports the bytes', () => {
