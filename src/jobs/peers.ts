@@ -8,7 +8,8 @@
  * - A member seen at a higher incarnation than before restarted (incarnations count boots, and
  *   attempts are not logged): it holds none of the attempts sent to it before, so they are given
  *   up too. Else a peer killed and back before the failure detector called it down would hold
- *   them until their timeouts (a minute by default).
+ *   them until their timeouts (a minute by default). An attempt that reached the new process
+ *   before the leader heard of it runs twice: execution is at least once.
  * - The view changes at gossip pace while dispatches and submissions come far more often, so a
  *   reading is reused for `refreshMs`.
  */
