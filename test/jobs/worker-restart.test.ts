@@ -21,7 +21,7 @@ const TIMEOUT_MS = 60_000
 
 type Info = { id: string; status: string; attempts: number; assignedTo: string | null }
 
-test('the attempts of a worker killed and back before it is found down run again within seconds, not after their timeout', { timeout: 180_000 }, async () => {
+test('the attempts of a worker killed and back before it is found down run again within seconds, not after their timeout', { timeout: 180_000 }, async (t) => {
   dir = await mkdtemp(join(tmpdir(), 'dx-worker-restart-'))
   await startCluster(dir, 3, peers)
   const leader = (await agreedLeader(peers))!
@@ -53,6 +53,7 @@ test('the attempts of a worker killed and back before it is found down run again
     `the ${held.length} jobs ${victimId} held`,
   )
   const elapsedMs = Date.now() - killedAt
+  t.diagnostic(`${held.length} attempts on the killed worker, all done ${elapsedMs} ms after the kill`)
   assert.ok(
     done.every((i) => i.attempts >= 2),
     JSON.stringify(done.slice(0, 5)),
