@@ -193,7 +193,8 @@ function notUp(s: StatusDocument, all: Array<StatusDocument | undefined>): strin
   return `[${others.map((m) => `${name(m.nodeId)} ${m.state} ${String(m.role)}${addresses(m)}, seen ${String(m.lastSeenMsAgo)} ms ago`).join('; ')}]`
 }
 
-type ByRole = { leader: number | null; voters: number | null; workers: number | null }
+type Role = 'leader' | 'voters' | 'workers'
+type ByRole = Record<Role, number | null>
 
 interface PeersResult {
   formation_s: number | null
@@ -208,7 +209,7 @@ interface PeersResult {
    */
   settle_s: number | null
   settled_idle_cpu_pct_per_peer: number | null
-  settled_idle_cpu_pct_by_role: { leader: number | null; voters: number | null; workers: number | null } | null
+  settled_idle_cpu_pct_by_role: ByRole | null
   settled_rss_mb_per_peer: number | null
   /**
    * CPU and RSS over another idle window that starts `--steady-after-s` after formation, by role:
@@ -224,7 +225,7 @@ interface PeersResult {
   rss_anon_mb_per_peer: number | null
   rss_file_mb_per_peer: number | null
   /** Mean RSS of the leader, its voters and the workers (the leader and voters carry the replication traffic). */
-  rss_mb_by_role: { leader: number | null; voters: number | null; workers: number | null } | null
+  rss_mb_by_role: ByRole | null
   failover_ms: number | null
   gossip_bytes_per_peer_s: number | null
   records_per_peer_s: number | null
@@ -333,7 +334,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     result.uss_mb_per_peer = round(mean(memory.map((m) => m.uss)), 1)
     result.rss_anon_mb_per_peer = round(mean(memory.map((m) => m.anon)), 1)
     result.rss_file_mb_per_peer = round(mean(memory.map((m) => m.file)), 1)
-    let roleOf: ((i: number) => 'leader' | 'voters' | 'workers') | undefined
+    let roleOf: ((i: number) => Role) | undefined
     const running = peers.filter((p) => p.running)
     if (leader !== undefined) {
       const statuses = await Promise.all(running.map((p) => p.status()))
@@ -343,15 +344,11 @@ async function realPeers(n: number): Promise<PeersResult> {
           ?.members.filter((m) => m.voter === true)
           .map((m) => m.nodeId),
       )
-      roleOf = (i: number): 'leader' | 'voters' | 'workers' => {
+      roleOf = (i: number): Role => {
         const id = statuses[i]?.nodeId
         return id === leader!.nodeId ? 'leader' : id !== undefined && voterIds.has(id) ? 'voters' : 'workers'
       }
-      const byRole = (role: string): number | null => {
-        const xs = rss.filter((_, i) => roleOf!(i) === role)
-        return xs.length === 0 ? null : round(mean(xs), 0)
-      }
-      result.rss_mb_by_role = { leader: byRole('leader'), voters: byRole('voters'), workers: byRole('workers') }
+      result.rss_mb_by_role = meanByRole(rss, roleOf, 0)
     }
     // Peers whose /metrics did not answer in time (a loaded machine) are left out of the mean.
     const gossip = gossip1.map((g, i) => (g - gossip0[i]!) / seconds).filter(Number.isFinite)
@@ -378,16 +375,9 @@ async function realPeers(n: number): Promise<PeersResult> {
         const seconds = (performance.now() - t0) / 1000
         return { cpu: idlePids.map((pid, i) => ((cpuTicks(pid) - before[i]!) / TICKS / seconds) * 100), rss: idlePids.map(rssMb) }
       }
-      const byRole = (xs: number[], digits: number): ByRole => {
-        const of = (role: string): number | null => {
-          const ys = xs.filter((_, i) => roleOf!(i) === role)
-          return ys.length === 0 ? null : round(mean(ys), digits)
-        }
-        return { leader: of('leader'), voters: of('voters'), workers: of('workers') }
-      }
       const settled = await idleWindow()
       result.settled_idle_cpu_pct_per_peer = round(mean(settled.cpu), 2)
-      result.settled_idle_cpu_pct_by_role = byRole(settled.cpu, 2)
+      result.settled_idle_cpu_pct_by_role = meanByRole(settled.cpu, roleOf, 2)
       result.settled_rss_mb_per_peer = round(mean(settled.rss), 0)
       const cpuRoles = result.settled_idle_cpu_pct_by_role
       console.error(
@@ -401,8 +391,8 @@ async function realPeers(n: number): Promise<PeersResult> {
           after_s: round((performance.now() - formedAt) / 1000 - IDLE_S, 0),
           idle_cpu_pct_per_peer: round(mean(steady.cpu), 2),
           rss_mb_per_peer: round(mean(steady.rss), 1),
-          idle_cpu_pct_by_role: byRole(steady.cpu, 2),
-          rss_mb_by_role: byRole(steady.rss, 1),
+          idle_cpu_pct_by_role: meanByRole(steady.cpu, roleOf, 2),
+          rss_mb_by_role: meanByRole(steady.rss, roleOf, 1),
         }
         console.error(`steady, ${result.steady.after_s} s after formation: ${JSON.stringify(result.steady)}`)
       }
@@ -509,6 +499,15 @@ function watchFailover(survivors: Peer[], dead: string, killedAt: number): { sto
       return [...samples, ...phases.map(summary)].join('\n')
     },
   }
+}
+
+/** The mean of `xs` (one figure per peer, in the order `roleOf` indexes) for each role; null for a role with no peer. */
+function meanByRole(xs: number[], roleOf: (i: number) => Role, digits: number): ByRole {
+  const of = (role: Role): number | null => {
+    const ys = xs.filter((_, i) => roleOf(i) === role)
+    return ys.length === 0 ? null : round(mean(ys), digits)
+  }
+  return { leader: of('leader'), voters: of('voters'), workers: of('workers') }
 }
 
 function mean(xs: number[]): number {
