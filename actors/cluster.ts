@@ -366,6 +366,7 @@ export function clusterActor(init: ClusterActorInit) {
         async record(msg) {
           const foreignBefore = core.foreignRecords
           core.receive(msg.record, clock.monotonicMs())
+          pump?.heard(msg.record.node, clock.monotonicMs())
           const key = `${msg.record.node}/${msg.record.clusterId}`
           if (core.foreignRecords > foreignBefore && !foreignSeen.has(key) && foreignSeen.size < FOREIGN_LOGGED_MAX) {
             foreignSeen.add(key)

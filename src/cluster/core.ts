@@ -107,7 +107,7 @@
  * leader died.
  * Workers do not hear every record of the leader either: they echo no lease, so the leader sends
  * them one only when something they read changed (epoch, configuration, status, addresses,
- * identity; or it carries the member lists) and else every leaderToWorkersMs (1 s, against 4 a
+ * identity; the member lists ride on those) and else every leaderToWorkersMs (1 s, against 4 a
  * second to the voters); a worker waits one more such period before it takes its leader for gone
  * (leaderSlackMs: 2·leaderToWorkersMs beyond the election timeout, less a gossip interval, so that
  * one record lost or late does not leave it without a leader; only its view of the leader and its
@@ -569,6 +569,8 @@ export class ClusterCore {
   private candidacyUntilMs = 0
   /** The record sequence number at the last configuration change; members travel in records for a while after it. */
   private configSeq = 0
+  /** When this node, leading, last changed the configuration (admitJoiners paces admissions by it). */
+  private configChangedMs = -Infinity
   /**
    * The configuration the leader changed from, until a majority of the new one holds it. Any
    * majority of it intersects any majority of the new one, so a lease echoed by it is as exclusive;
@@ -951,12 +953,15 @@ export class ClusterCore {
   }
 
   /**
-   * Whether the leader's `record` goes to the workers too: when it carries the member lists, or
-   * differs from the last one they got in what they read of it (epoch, configuration version,
-   * status, addresses, cluster id), or leaderToWorkersMs after that one, or while this node has
-   * led for less than leaderToWorkersMs. Workers echo no lease and
-   * vote in nothing, so the lease sequences and load in between are not theirs to hear; they wait
-   * that much longer for their leader (leaderSlackMs).
+   * Whether the leader's `record` goes to the workers too: when it differs from the last one they
+   * got in what they read of it (epoch, configuration version, status, addresses, cluster id), or
+   * leaderToWorkersMs after that one, or while this node has led for less than leaderToWorkersMs.
+   * Workers echo no lease and vote in nothing, so the lease sequences and load in between are not
+   * theirs to hear; they wait that much longer for their leader (leaderSlackMs). The member lists
+   * are no news by themselves: the first record of a version carries them, and so do the repeats
+   * the workers get each leaderToWorkersMs (CONFIG_REPEAT records last 5 s). Sending every repeat,
+   * as before, cost the leader of 50 forming peers 4 records of 2 KB a second to each of them for
+   * as long as members joined (the configuration changes with each admission).
    */
   private newsForWorkers(record: MemberRecord, nowMs: number): boolean {
     const c = record.config
@@ -966,7 +971,7 @@ export class ClusterCore {
     // record must not leave a worker on the old leader for a whole period (a failover is rare, so
     // this costs a few records each time).
     const young = this.leading !== null && nowMs - this.leading.sinceMs < this.options.leaderToWorkersMs
-    if (!young && c?.members === undefined && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
+    if (!young && last !== undefined && last.key === key && nowMs - last.atMs < this.options.leaderToWorkersMs) return false
     this.toWorkers = { key, atMs: nowMs }
     return true
   }
@@ -1501,6 +1506,7 @@ export class ClusterCore {
     this.dropFormerVoters()
     this.admitToLiveness(config, workersBefore, nowMs)
     this.configSeq = this.seq
+    this.configChangedMs = nowMs
     this.dirty = true
     this.publishNow = true
     if (!members.includes(this.self)) this.stepDown('removed')
@@ -1559,7 +1565,8 @@ export class ClusterCore {
    * takes to admit; the others wait for it, as workers they would need step 4 to promote them, and
    * 3 peers formed with 2 voters, which the loss of one left without a quorum), else all as workers.
    * A joiner whose log has not caught up comes in as a worker, gets the log as a learner, and is
-   * promoted by step 4 once it holds every committed entry.
+   * promoted by step 4 once it holds every committed entry. Workers come in at most once per
+   * ADMISSION_GAP_MS after the previous change, all joiners heard by then together.
    */
   private admitJoiners(config: ClusterConfig, nowMs: number): { members: NodeId[]; workers: NodeId[] } | undefined {
     const { members, workers } = config
@@ -1567,7 +1574,7 @@ export class ClusterCore {
     const joiners = this.liveJoiners(nowMs)
     const ready = joiners.find((j) => this.caughtUp(j))
     if (ready !== undefined && members.length < target) return { members: [...members, ready], workers: [...workers] }
-    if (joiners.length > 0) return { members: [...members], workers: [...workers, ...joiners] }
+    if (joiners.length > 0 && nowMs - this.configChangedMs >= ADMISSION_GAP_MS) return { members: [...members], workers: [...workers, ...joiners] }
     return undefined
   }
 
@@ -2019,6 +2026,16 @@ const RESIGN_HOLD_OFF_LEASES = 3
 
 /** Records that still carry the member list after a configuration change, so non-leaders spread it too. */
 const CONFIG_REPEAT = 20
+
+/**
+ * Least time between a configuration change and one that only admits joiners as workers. Each
+ * change sends every member a record with the member lists and makes each one adopt them; a
+ * leader admitting 49 joiners as each was heard made one change per lease round trip while they
+ * arrived, and the faster it ran (given more CPU), the more changes it made and the more every
+ * member had to take in. Joiners heard meanwhile come in together; a lone joiner waits at most
+ * this long after an earlier change, and not at all otherwise.
+ */
+const ADMISSION_GAP_MS = 1000
 
 export { QUIET_WARNING_MS } from './snapshot.js'
 

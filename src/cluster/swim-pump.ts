@@ -96,6 +96,11 @@ export class SwimPump {
     return this.flush()
   }
 
+  /** A record of `from` arrived: liveness evidence for SWIM's probes of it (SwimCore.heard). */
+  heard(from: NodeId, nowMs: number): void {
+    if (this.joined) this.init.swim.heard(from, nowMs)
+  }
+
   /** A new connection: if SWIM does not know that peer, the two exchange full state. */
   met(peer: NodeId): SwimOut {
     if (!this.joined) return NOTHING

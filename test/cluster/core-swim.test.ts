@@ -60,15 +60,15 @@ function cluster(membership: 'gossip' | 'swim', liveness: FakeLiveness): Cluster
   )
 }
 
-/** A node 'j' that has just started under 'swim', with no configuration: a joiner. */
-function joinerCore(nowMs: number, liveness: FakeLiveness): ClusterCore {
+/** A node (`self`, default 'j') that has just started under 'swim', with no configuration: a joiner. */
+function joinerCore(nowMs: number, liveness: FakeLiveness, self = 'j'): ClusterCore {
   return new ClusterCore({
-    self: 'j',
-    addresses: ['/j'],
+    self,
+    addresses: [`/${self}`],
     persisted: undefined,
     founder: false,
     options: { ...OPTIONS, membership: 'swim' },
-    random: new SeededRandom('j'),
+    random: new SeededRandom(self),
     nowMs,
     liveness,
   })
@@ -427,6 +427,38 @@ test("with 'swim', the leader expects a joiner's record once per joinerRecordMs:
   let now = 6000
   while (leader.memberState('j', now) === 'joining' && now < 12_000) now += 50
   assert.ok(now > 6500 && now < 9000, `taken for gone ${now - 5000} ms after its last record`)
+})
+
+test("with 'swim', workers are admitted at most once a second, the joiners heard meanwhile together, and the repeated member lists reach workers only at their pace", () => {
+  const { liveness, cores, leader } = electedSwim()
+  const joiners = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6']
+  for (const j of joiners) liveness.states.set(j, 'alive')
+  const changes: Array<{ atMs: number; workers: number }> = []
+  let counter = leader.currentConfig!.counter
+  const toWorker: number[] = []
+  const all = [...cores]
+  // A joiner every 700 ms from 3 s: each starts and sends its records, the cluster runs on.
+  for (let now = 3000; now < 9000; now += 10) {
+    const i = (now - 3000) / 700
+    if (Number.isInteger(i) && i < joiners.length) all.push(joinerCore(now, liveness, joiners[i]))
+    run(all, now - 10, 10, new Set(), undefined, (self, to, at, record) => {
+      if (self === leader.self && (to === undefined || to.includes('w0'))) toWorker.push(at)
+      if (self === leader.self && record.config !== null && record.config.counter !== counter) {
+        counter = record.config.counter
+        changes.push({ atMs: at, workers: record.config.workers?.length ?? -1 })
+      }
+    })
+  }
+  const admitted = leader.currentConfig!.workers
+  assert.deepEqual(
+    joiners.filter((j) => !admitted.includes(j)),
+    [],
+    `all admitted by 9 s: ${admitted.join(',')}`,
+  )
+  assert.ok(changes.length >= 2 && changes.length <= 5, `changes: ${JSON.stringify(changes)}`)
+  for (let k = 1; k < changes.length; k++) assert.ok(changes[k]!.atMs - changes[k - 1]!.atMs >= 1000, `a second apart: ${JSON.stringify(changes)}`)
+  // Each change reaches the workers at once, the lists' repeats once a second: not every record (10 a second here).
+  assert.ok(toWorker.length <= changes.length + 4, `to w0 at ${toWorker.join(', ')}`)
 })
 
 test("with 'swim', a worker's refresh goes to the voters and the leader alone; a change of its state goes to every member", () => {

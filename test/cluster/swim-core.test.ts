@@ -2,7 +2,7 @@
 // routed around by indirect probes, a silent member goes suspect then dead within the Lifeguard
 // timeout bounds, refutation by incarnation wins, confirmations shorten a suspicion, each update is
 // piggybacked exactly ceil(λ·log10(N+1)) times, a node with bad links raises its health score, and
-// load figures travel. Method: cores wired by a synchronous in-test network with per-link drops and
+// load figures travel, and a member heard on another path is not accused by those that hear it. Method: cores wired by a synchronous in-test network with per-link drops and
 // a manual clock; messages go through the codec so every one of them is also a valid wire message.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -167,6 +167,27 @@ test('a suspected member refutes with a higher incarnation, and the refutation w
   assert.equal(net.core('a').member('b')?.status, 'alive')
   // Refuting cost b some local health (Lifeguard: being suspected hints at a slow node).
   assert.ok(net.core('b').healthScore <= 1)
+})
+
+test('a refutation goes at once to every member the suspect can reach, at most once a period; gossip alone would take periods', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f']
+  const net = new Net(ids, { probeIntervalMs: 500 })
+  net.form()
+  net.run(2_000)
+  // Everyone but f holds b suspect (the suspicion has spread), then b hears it.
+  const suspicion = { kind: 'suspect' as const, member: 'b', incarnation: 0, from: 'c' }
+  for (const id of ['a', 'c', 'd', 'e']) net.core(id).receive('c', { type: 'ack', seq: 0, incarnation: 0, updates: [suspicion], loads: [] }, net.now)
+  const heardAt = net.now
+  net.core('b').receive('c', { type: 'ping', seq: 98, incarnation: 0, target: 'b', updates: [suspicion], loads: [] }, net.now)
+  net.flush()
+  const lives = net.sent.filter((s) => s.from === 'b' && s.at === heardAt && s.message.type === 'live')
+  assert.deepEqual(lives.map((s) => s.to).sort(), ['a', 'c', 'd', 'e', 'f'])
+  for (const id of ['a', 'c', 'd', 'e', 'f']) assert.deepEqual(net.core(id).member('b'), { member: 'b', incarnation: 1, status: 'alive' }, id)
+  // A second accusation within the period is refuted by gossip only.
+  net.core('b').receive('c', { type: 'ping', seq: 97, incarnation: 0, target: 'b', updates: [{ ...suspicion, incarnation: 1 }], loads: [] }, net.now + 100)
+  net.flush()
+  assert.equal(net.core('b').incarnation, 2)
+  assert.equal(net.sent.filter((s) => s.from === 'b' && s.message.type === 'live').length, 5)
 })
 
 test('independent confirmations shorten a suspicion to its minimum', () => {
@@ -413,6 +434,29 @@ const suspects = (core: SwimCore): string[] =>
     .events.filter((e) => e.type === 'suspect')
     .map((e) => e.member)
 
+test('a probe no helper could take (the target is the only member connected) suspects no one while other members live; with none, it does', () => {
+  /** A core that knows `members` alive but can reach only `linked`, after its first probe went unanswered to the end of its period. */
+  const unanswered = (members: string[], linked: string[]): string[] => {
+    const core = new SwimCore({ self: 'x', random: new SeededRandom(11), probeIntervalMs: 500, probeTimeoutMs: 200, reachable: (id) => linked.includes(id) })
+    core.receive(members[0]!, { type: 'sync', reply: true, members: members.map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+    core.tick(0)
+    const sent = core.ready().messages
+    assert.deepEqual(
+      sent.filter((m) => m.message.type === 'ping').map((m) => m.to),
+      linked,
+    )
+    core.tick(200)
+    core.tick(520)
+    const after = core.ready()
+    assert.equal(after.messages.filter((m) => m.message.type === 'ping-req').length, 0)
+    return after.events.filter((e) => e.type === 'suspect').map((e) => e.member)
+  }
+  // A joiner linked to its bootstrap peer alone, which answers late: one path's word.
+  assert.deepEqual(unanswered(['a', 'b', 'c', 'd'], ['a']), [])
+  // Two nodes: the one path is all there is.
+  assert.deepEqual(unanswered(['a'], ['a']), ['a'])
+})
+
 test('a node whose own loop ran late reads the acks waiting behind its late tick before it suspects, and raises its health score', () => {
   // On time (the tick 20 ms after the probe's end): no ack, a suspicion.
   const onTime = probing()
@@ -433,6 +477,33 @@ test('a node whose own loop ran late reads the acks waiting behind its late tick
   silent.core.tick(900)
   silent.core.tick(1_500)
   assert.deepEqual(suspects(silent.core), [silent.target])
+})
+
+test('a member whose acks are lost but that is heard on another path (its records) is not suspected by those that hear it; a closed channel still suspects it', () => {
+  /** a, b, c; nothing reaches c (so it acks no probe), c's own messages go out; a and b hear c every 250 ms if `heard`. */
+  const run = (heard: boolean): Net => {
+    const net = new Net(['a', 'b', 'c'], { probeIntervalMs: 500 })
+    net.form()
+    net.run(2_000)
+    net.blocked.add('a>c')
+    net.blocked.add('b>c')
+    while (net.now < 12_000) {
+      if (heard) for (const id of ['a', 'b']) net.core(id).heard('c', net.now)
+      net.run(net.now + 250)
+    }
+    return net
+  }
+  const suspicionsOfC = (net: Net): string[] => ['a', 'b'].filter((id) => net.eventsAbout(id, 'c', 'suspect').length > 0)
+  assert.deepEqual(suspicionsOfC(run(false)), ['a', 'b'], 'without the records both suspect c')
+  const net = run(true)
+  assert.deepEqual(suspicionsOfC(net), [])
+  assert.equal(net.core('a').member('c')?.status, 'alive')
+  // c's channel to a closes: that probe judges as before, whatever a heard.
+  net.core('a').heard('c', net.now)
+  net.core('a').lost('c', net.now)
+  net.flush()
+  net.run(net.now + 1_000)
+  assert.ok(net.eventsAbout('a', 'c', 'suspect').length > 0, 'a did not suspect c after its channel closed')
 })
 
 test('a helper whose loop ran late forwards the ack waiting behind its late tick instead of a nack', () => {

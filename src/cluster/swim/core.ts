@@ -64,7 +64,11 @@
  * in 7.6 s); a crash still closes every connection to the dead member at once (`lost`).
  *
  * Why false suspicions stay rare. An unanswered direct ping alone suspects no one: k independent
- * paths must fail too (a single bad link is routed around). A suspicion lasts long, from
+ * paths must fail too (a single bad link is routed around), and a node with no other path to ask
+ * (linked to the target alone, as a joiner is to its bootstrap peer) leaves the judgement to members
+ * linked to more. A member heard from on another authenticated path (the cluster's records) within
+ * two periods is slow, not dead (`heard`), and a member that refutes tells every member it reaches
+ * at once. A suspicion lasts long, from
  * suspicionMaxMult times the minimum timeout, and shrinks to the minimum only as independent members
  * report the same suspicion (Lifeguard's dynamic suspicion: a real crash gets confirmed fast, a
  * single node's wrong opinion does not). The suspected member is told (the probe carries the
@@ -173,11 +177,16 @@ interface Member {
   status: SwimStatus
   sinceMs: number
   suspicion: Suspicion | null
+  /** When this node last heard the member on another authenticated path (`heard`). */
+  heardMs: number
 }
 
 interface Probe {
   readonly target: string
   readonly seq: number
+  readonly startMs: number
+  /** Out of turn, because the target's channel closed (`lost`). */
+  readonly lost: boolean
   readonly timeoutAtMs: number
   endAtMs: number
   indirect: boolean
@@ -256,6 +265,8 @@ export class SwimCore {
   /** When the next anti-entropy digest is due (`pull`), and how many went before (which partner is next). */
   private pullAtMs: number | null = null
   private pulls = 0
+  /** When a refutation last went to every reachable member (`applySelf`). */
+  private refutedAtMs = -Infinity
   private leaving = false
   private messages: SwimOutgoing[] = []
   private events: SwimEvent[] = []
@@ -281,7 +292,7 @@ export class SwimCore {
     this.reconnectMs = config.reconnectIntervalMs ?? 2_000
     this.joinRetryMs = config.joinRetryMs ?? 1_000
     this.antiEntropyMs = config.antiEntropyMs ?? 15_000
-    this.members.set(this.self, { id: this.self, incarnation: config.incarnation ?? 0, status: 'alive', sinceMs: 0, suspicion: null })
+    this.members.set(this.self, { id: this.self, incarnation: config.incarnation ?? 0, status: 'alive', sinceMs: 0, suspicion: null, heardMs: -Infinity })
   }
 
   /** This node's incarnation. */
@@ -379,6 +390,23 @@ export class SwimCore {
   }
 
   /**
+   * `id` was heard on another path whose sender is authenticated (a cluster record): evidence that
+   * it runs. A probe of it that goes unanswered suspects it only if it was not heard since two
+   * periods before the probe began. On one host that 50 peers saturate while they form, the
+   * leader and the voters, which work most, answered probes late: a few of their probers suspected
+   * them, the suspicion reached most members before the member could refute it, and formation
+   * waited for every member to see every other up again. Every prober of the leader
+   * hears its records at least once a second (later when it lags), so its own probes no longer
+   * accuse it. The cost: a member that stops answering probes and keeps sending records (a one-way
+   * partition) is not suspected by those that hear it, and a silent crash of a member that sent
+   * records is suspected up to two periods later. A closed channel (`lost`) ignores this: its probe judges as before.
+   */
+  heard(id: string, nowMs: number): void {
+    const m = this.members.get(id)
+    if (m !== undefined && id !== this.self) m.heardMs = nowMs
+  }
+
+  /**
    * Adds `id` as alive at incarnation 0 (below any it announces) unless this core knows it: the
    * cluster's configuration has just admitted it. Not gossiped, as every member learns the
    * configuration itself. When many join at once, join updates crowded out of full piggybacks leave
@@ -387,7 +415,7 @@ export class SwimCore {
    */
   admit(id: string, nowMs: number): void {
     if (id === this.self || this.members.has(id) || this.leaving) return
-    this.members.set(id, { id, incarnation: 0, status: 'alive', sinceMs: nowMs, suspicion: null })
+    this.members.set(id, { id, incarnation: 0, status: 'alive', sinceMs: nowMs, suspicion: null, heardMs: -Infinity })
     this.liveCount++
     this.addToOrder(id)
     this.emit('joined', id, 0)
@@ -592,7 +620,18 @@ export class SwimCore {
     if (target === undefined) return
     const seq = ++this.seq
     const windowMs = lost === undefined ? periodMs : Math.min(periodMs, this.lostProbeMs)
-    this.probe = { target, seq, timeoutAtMs: nowMs + this.timeoutMs * scale, endAtMs: nowMs + windowMs * scale, indirect: false, helpers: 0, nacks: 0, late: false }
+    this.probe = {
+      target,
+      seq,
+      startMs: nowMs,
+      lost: lost !== undefined,
+      timeoutAtMs: nowMs + this.timeoutMs * scale,
+      endAtMs: nowMs + windowMs * scale,
+      indirect: false,
+      helpers: 0,
+      nacks: 0,
+      late: false,
+    }
     this.send(target, { type: 'ping', seq, incarnation: this.incarnation, target, ...this.piggyback(target, target) })
     // A lost member's channel has closed (the ping goes anyway, should it have reopened): ask the helpers at once.
     if (lost !== undefined) this.probeIndirectly(this.probe)
@@ -641,7 +680,22 @@ export class SwimCore {
     // Lifeguard: helpers that answered with a nack prove this node's links work; missing nacks point at this node.
     if (p.helpers === 0 || p.nacks < p.helpers) this.health = Math.min(this.healthMax, this.health + 1)
     const m = this.members.get(p.target)
-    if (m !== undefined && LIVE(m.status)) this.apply({ kind: 'suspect', member: m.id, incarnation: m.incarnation, from: this.self }, nowMs, this.self)
+    if (m === undefined || !LIVE(m.status)) return
+    if (!p.lost && (this.unconfirmed(p) || m.heardMs >= p.startMs - 2 * this.periodMs)) return
+    this.apply({ kind: 'suspect', member: m.id, incarnation: m.incarnation, from: this.self }, nowMs, this.self)
+  }
+
+  /**
+   * Whether a probe's failure is one path's word alone: no helper could be asked (none connected
+   * but the target) while other members live. SWIM suspects on a missed direct ack only when k
+   * other paths fail too; a joiner linked to its bootstrap peer alone suspected it on its first
+   * probe whenever that peer answered late, and at 50 peers forming on one host the founder, which
+   * admits them all, answered 1-4 s late: 118 of 210 false suspicions in one formation, each spread
+   * to most members before the founder refuted it. Members linked to more judge instead. With no
+   * other member (two nodes) the one path is all there is, and it judges as before.
+   */
+  private unconfirmed(p: Probe): boolean {
+    return p.helpers === 0 && this.k > 0 && this.liveCount > 2
   }
 
   /** The next live member in the shuffled round-robin list, reshuffled after each walk. */
@@ -718,7 +772,7 @@ export class SwimCore {
   /** Applies one update by the SWIM ordering rules: higher incarnation wins; at equal incarnation dead/left > suspect > alive. */
   private apply(u: SwimUpdate, nowMs: number, via: string, gossip = true): void {
     if (u.member === this.self) {
-      this.applySelf(u)
+      this.applySelf(u, nowMs)
       return
     }
     const m = this.members.get(u.member)
@@ -726,7 +780,7 @@ export class SwimCore {
       case 'join':
       case 'alive':
         if (m === undefined) {
-          this.members.set(u.member, { id: u.member, incarnation: u.incarnation, status: 'alive', sinceMs: nowMs, suspicion: null })
+          this.members.set(u.member, { id: u.member, incarnation: u.incarnation, status: 'alive', sinceMs: nowMs, suspicion: null, heardMs: -Infinity })
           this.liveCount++
           this.addToOrder(u.member)
           this.emit('joined', u.member, u.incarnation)
@@ -777,14 +831,27 @@ export class SwimCore {
     }
   }
 
-  /** Something about this node: refute a suspicion or death (unless leaving), adopt a forgotten higher incarnation. */
-  private applySelf(u: SwimUpdate): void {
+  /**
+   * Something about this node: refute a suspicion or death (unless leaving), adopt a forgotten
+   * higher incarnation. A refutation is gossiped as any update, and also sent at once, as a `live`
+   * of this node alone, to every member it can reach, at most once a period: gossip takes O(log N)
+   * periods to undo a suspicion that has already spread as far, and until then every member holds
+   * this one not up. The leader and the voters, whom a host saturated by 50 forming peers made
+   * answer late, are linked to most members, so their refutation ends the suspicion in one hop.
+   */
+  private applySelf(u: SwimUpdate, nowMs: number): void {
     const me = this.members.get(this.self)!
     if (this.leaving || u.incarnation < me.incarnation) return
-    if (u.kind === 'suspect' || u.kind === 'dead' || u.kind === 'left') this.health = Math.min(this.healthMax, this.health + 1)
+    const accused = u.kind === 'suspect' || u.kind === 'dead' || u.kind === 'left'
+    if (accused) this.health = Math.min(this.healthMax, this.health + 1)
     else if (u.incarnation === me.incarnation) return
     me.incarnation = u.incarnation + 1
     this.enqueue({ kind: 'alive', member: this.self, incarnation: me.incarnation })
+    if (!accused || nowMs - this.refutedAtMs < this.periodMs) return
+    this.refutedAtMs = nowMs
+    for (const m of this.members.values()) {
+      if (m.id !== this.self && LIVE(m.status) && this.reachable(m.id)) this.send(m.id, { type: 'live', incarnation: me.incarnation, members: [] })
+    }
   }
 
   private setStatus(m: Member, status: SwimStatus, nowMs: number): void {
