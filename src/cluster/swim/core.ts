@@ -48,7 +48,8 @@
  * message carries at most maxPiggybackBytes of updates and maxLoadsPerMessage loads, so messages
  * and bytes per node per second are O(1) in N (the retransmission count grows as log N, so the time
  * an update stays in the queue does, not the size of a message). Only a join costs O(N) bytes, once,
- * and an anti-entropy answer, sent only while two views differ; its digest is a few dozen bytes.
+ * and an anti-entropy answer, sent only while two views differ; its digest is a few dozen bytes. A
+ * refutation also costs one small message per member the node reaches, at most once a period.
  *
  * Reachability. Messages travel over connections the node dials (src/cluster/dials.ts), and while
  * a cluster forms most members are not connected to most others yet: a ping that cannot leave would
@@ -395,11 +396,12 @@ export class SwimCore {
    * periods before the probe began. On one host that 50 peers saturate while they form, the
    * leader and the voters, which work most, answered probes late: a few of their probers suspected
    * them, the suspicion reached most members before the member could refute it, and formation
-   * waited for every member to see every other up again. Every prober of the leader
-   * hears its records at least once a second (later when it lags), so its own probes no longer
-   * accuse it. The cost: a member that stops answering probes and keeps sending records (a one-way
+   * waited for every member to see every other up again. Every prober of the leader hears its
+   * records at least once a second (later when it lags), so its own probes no longer accuse it.
+   * The cost: a member that stops answering probes and keeps sending records (a one-way
    * partition) is not suspected by those that hear it, and a silent crash of a member that sent
-   * records is suspected up to two periods later. A closed channel (`lost`) ignores this: its probe judges as before.
+   * records is suspected up to two periods later. A probe of a member whose channel closed
+   * (`lost`) ignores this and judges as before, so a killed process is suspected as fast.
    */
   heard(id: string, nowMs: number): void {
     const m = this.members.get(id)
