@@ -124,14 +124,15 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12])
 }
 
-/** Sum of a Prometheus counter over all label sets, or undefined if the peer does not export it. */
-async function counter(peer: Peer, name: string): Promise<number | undefined> {
+/** Sum of a Prometheus counter over its label sets (those that contain `label` when given), or undefined if the peer does not export it. */
+async function counter(peer: Peer, name: string, label?: string): Promise<number | undefined> {
   try {
     const res = await fetch(`${peer.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
     const text = await res.text()
     let sum: number | undefined
     for (const line of text.split('\n')) {
-      if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1))
+      if ((line.startsWith(name + ' ') || line.startsWith(name + '{')) && (label === undefined || line.includes(label)))
+        sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1))
     }
     return sum
   } catch {
@@ -200,6 +201,8 @@ interface PeersResult {
   formation_s: number | null
   /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
   formation_cpu_s_per_peer: number | null
+  /** SWIM suspicions all peers saw until formation (dx_swim_events_total{type="suspect"}, summed): a member held suspect is not up, so each one can hold formation up. */
+  suspicions_at_formation: number | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
   /**
@@ -239,6 +242,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const result: PeersResult = {
     formation_s: null,
     formation_cpu_s_per_peer: null,
+    suspicions_at_formation: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
     settle_s: null,
@@ -297,8 +301,9 @@ async function realPeers(n: number): Promise<PeersResult> {
       formedAt = performance.now()
       result.formation_s = round((formedAt - started) / 1000, 1)
       result.formation_cpu_s_per_peer = round(mean(peers.filter((p) => p.running).map((p) => cpuTicks(p.pid!) / TICKS)), 2)
+      result.suspicions_at_formation = (await Promise.all(peers.map((p) => counter(p, 'dx_swim_events_total', 'type="suspect"')))).reduce<number>((a, c) => a + (c ?? 0), 0)
     }
-    console.error(`formation: ${result.formation_s ?? 'never'} s, ${result.formation_cpu_s_per_peer ?? '-'} CPU s per peer`)
+    console.error(`formation: ${result.formation_s ?? 'never'} s, ${result.formation_cpu_s_per_peer ?? '-'} CPU s per peer, ${result.suspicions_at_formation ?? '-'} suspicions`)
     // Idle: let the join traffic settle, then measure CPU, RSS and gossip over a window.
     await new Promise((r) => setTimeout(r, 5000))
     for (const [i, p] of peers.entries()) if (!p.running) console.error(`p${i} exited: ${p.output.slice(-8).join(' | ')}`)

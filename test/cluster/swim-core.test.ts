@@ -1,9 +1,11 @@
 // Goal: the SWIM core's protocol rules hold on small clusters: probes are acked, one bad link is
 // routed around by indirect probes, a silent member goes suspect then dead within the Lifeguard
 // timeout bounds, refutation by incarnation wins, confirmations shorten a suspicion, each update is
-// piggybacked exactly ceil(λ·log10(N+1)) times, a node with bad links raises its health score, and
-// load figures travel, and a member heard on another path is not accused by those that hear it. Method: cores wired by a synchronous in-test network with per-link drops and
-// a manual clock; messages go through the codec so every one of them is also a valid wire message.
+// piggybacked exactly ceil(λ·log10(N+1)) times, a node with bad links raises its health score,
+// load figures travel, a member heard on another path is not accused by those that hear it, and a
+// probe waits as long as this node's recent probes took to be answered. Method: cores wired by a
+// synchronous in-test network with per-link drops and a manual clock; messages go through the codec
+// so every one of them is also a valid wire message.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
@@ -477,6 +479,49 @@ test('a node whose own loop ran late reads the acks waiting behind its late tick
   silent.core.tick(900)
   silent.core.tick(1_500)
   assert.deepEqual(suspects(silent.core), [silent.target])
+})
+
+/**
+ * A core x among a and b whose n-th ping is acked `delays[n]` ms after it left (null: never; a
+ * ping-req is never answered), run in 10 ms steps to `untilMs`, `lostAt` calling `lost('a')` then:
+ * when x suspected whom.
+ */
+function slowAcks(delays: Array<number | null>, untilMs: number, lostAt?: number): Array<{ member: string; at: number }> {
+  const core = new SwimCore({ self: 'x', random: new SeededRandom(11), probeIntervalMs: 500, probeTimeoutMs: 200 })
+  core.receive('a', { type: 'sync', reply: true, members: ['a', 'b'].map((member) => ({ member, incarnation: 0, status: 'alive' as const })), loads: [] }, 0)
+  const acks: Array<{ at: number; from: string; seq: number }> = []
+  const suspected: Array<{ member: string; at: number }> = []
+  let pings = 0
+  for (let now = 0; now <= untilMs; now += 10) {
+    for (const a of acks.filter((a) => a.at === now)) core.receive(a.from, { type: 'ack', seq: a.seq, incarnation: 0, updates: [], loads: [] }, now)
+    if (now === lostAt) core.lost('a', now)
+    if (core.nextDeadlineMs() <= now) {
+      core.tick(now)
+      // A driver ticks again at once when the next deadline has passed: it must lie ahead, even while a probe outlasts its period.
+      assert.ok(core.nextDeadlineMs() > now, `a tick at ${now} left the next deadline at ${core.nextDeadlineMs()}`)
+    }
+    const ready = core.ready()
+    for (const e of ready.events) if (e.type === 'suspect') suspected.push({ member: e.member, at: now })
+    for (const { to, message } of ready.messages) {
+      if (message.type !== 'ping') continue
+      const delay = delays[pings++]
+      if (delay !== undefined && delay !== null) acks.push({ at: now + delay, from: to, seq: message.seq })
+    }
+  }
+  return suspected
+}
+
+test('a probe waits longer for acks after this node timed slow round trips, forgets them, and a closed channel is judged in its fixed window', () => {
+  // Probes at 0 and 500 ms; the second is acked 800 ms after it left, past its 500 ms window.
+  assert.equal(slowAcks([10, 800], 2_000).length, 1, 'fast round trips before: the late ack comes after the suspicion')
+  // The first ack took 450 ms: the second probe waits that much longer (less what is forgotten meanwhile).
+  assert.deepEqual(slowAcks([450, 800], 2_000), [])
+  // Forgotten at RTT_DECAY (450 ms after 1.8 s): the probe at 2,500 ms has its fixed window again.
+  assert.equal(slowAcks([450, 10, 10, 10, 10, 800], 4_000).length, 1, 'the slow round trip was not forgotten')
+  // A member whose channel closed is probed through the helpers with lostProbeMs (500), however slow acks were.
+  const lost = slowAcks([450], 2_000, 460)
+  assert.equal(lost[0]?.member, 'a')
+  assert.ok(lost[0]!.at <= 460 + 500 + 10, `suspected at ${lost[0]!.at}`)
 })
 
 test('a member whose acks are lost but that is heard on another path (its records) is not suspected by those that hear it; a closed channel still suspects it', () => {

@@ -30,7 +30,9 @@
  * crash is first detected after about one period (each of N-1 members probes it with chance ~1/N a
  * period, so someone does with chance 1-1/e per period), plus the suspicion timeout, plus
  * dissemination of the dead update: convergence ≈ T·(4 + α·max(1, log10 N) + log3 N) for a period T
- * (`swimPeriodMs` details each term). Unless fixed (probeIntervalMs), T is the longest period for
+ * (`swimPeriodMs` details each term), plus the ack wait of nodes that timed slow round trips within
+ * the last seconds (`ackWaitMs`: 0 where acks come in milliseconds, at most maxAckWaitMs). Unless
+ * fixed (probeIntervalMs), T is the longest period for
  * which that bound at the current N stays under convergenceTargetMs (10 s), capped at 1 s: 880 ms at
  * 16 members, 700 ms at 50, 450 ms at 1,000. A small cluster sends fewer probes than the bound
  * needs of a large one; the cost per node stays O(1) in N (the period shortens as log N grows,
@@ -72,7 +74,9 @@
  * at once. A suspicion lasts long, from
  * suspicionMaxMult times the minimum timeout, and shrinks to the minimum only as independent members
  * report the same suspicion (Lifeguard's dynamic suspicion: a real crash gets confirmed fast, a
- * single node's wrong opinion does not). The suspected member is told (the probe carries the
+ * single node's wrong opinion does not). A probe waits for acks as much longer as this node's
+ * recent probes took to be answered, late or not (`ackWaitMs`, an adaptive timeout): a host that
+ * answers slowly now is not taken for a dead one. The suspected member is told (the probe carries the
  * suspicion, Lifeguard's "buddy system") and refutes in one round trip. And a node that is itself
  * slow — it misses acks while its ping-req helpers answer with nacks, or it has to refute — raises
  * its local health multiplier, which stretches its own probe interval and timeout, so an overloaded
@@ -104,6 +108,8 @@ export interface SwimConfig {
   readonly lostProbeMs?: number
   /** Wait for a direct ack before indirect probes. Default 200. */
   readonly probeTimeoutMs?: number
+  /** The most a probe's waits grow by the round trips this node measured (`ackWaitMs`). Default 5,000. */
+  readonly maxAckWaitMs?: number
   /** Members asked to probe indirectly (k). Default 3. */
   readonly indirectProbes?: number
   /** λ: each update is sent ceil(λ·log10(N+1)) times. Default 6: a member misses an update with chance about e^-(λ·log10 N). */
@@ -228,6 +234,7 @@ export class SwimCore {
   private readonly maxIntervalMs: number
   private readonly lostProbeMs: number
   private readonly timeoutMs: number
+  private readonly maxAckWaitMs: number
   private readonly k: number
   private readonly lambda: number
   private readonly suspicionMult: number
@@ -251,6 +258,11 @@ export class SwimCore {
   private orderIndex = 0
   private seq = 0
   private probe: Probe | null = null
+  /** This node's recent probes by seq (the last PROBES_TIMED), their target and start: an ack after its probe ended still times its round trip. */
+  private readonly probeStarts = new Map<number, { readonly target: string; readonly startMs: number }>()
+  /** The longest recent probe round trip and when it was timed, forgotten at RTT_DECAY (`ackWaitMs`). */
+  private rttMs = 0
+  private rttAtMs = -Infinity
   /** Members whose channel closed (`lost`), probed before the walk goes on. */
   private readonly urgent = new Set<string>()
   private readonly relays = new Map<number, Relay>()
@@ -282,6 +294,7 @@ export class SwimCore {
     this.maxIntervalMs = config.maxProbeIntervalMs ?? 1_000
     this.lostProbeMs = config.lostProbeMs ?? 500
     this.timeoutMs = config.probeTimeoutMs ?? 200
+    this.maxAckWaitMs = config.maxAckWaitMs ?? 5_000
     this.k = config.indirectProbes ?? 3
     this.lambda = config.retransmitMult ?? 6
     this.suspicionMult = config.suspicionMult ?? 4
@@ -441,8 +454,8 @@ export class SwimCore {
 
   /** When `tick` has work next. */
   nextDeadlineMs(): number {
-    let at = this.probe === null && this.urgent.size > 0 ? -Infinity : this.nextProbeAtMs
-    if (this.probe !== null) at = Math.min(at, this.probe.indirect ? this.probe.endAtMs : this.probe.timeoutAtMs)
+    // A probe that waits for acks past its period (`ackWaitMs`) holds the next one back: its own deadline is the next.
+    let at = this.probe !== null ? (this.probe.indirect ? this.probe.endAtMs : this.probe.timeoutAtMs) : this.urgent.size > 0 ? -Infinity : this.nextProbeAtMs
     for (const r of this.relays.values()) at = Math.min(at, r.nackAtMs)
     for (const id of this.suspects) at = Math.min(at, this.members.get(id)!.suspicion!.deadlineMs)
     for (const id of this.gone) at = Math.min(at, this.members.get(id)!.sinceMs + this.retentionMs)
@@ -524,6 +537,7 @@ export class SwimCore {
       }
       case 'ack': {
         this.absorb(from, message.updates, message.loads, nowMs, message.incarnation)
+        this.timeRoundTrip(from, message.seq, nowMs)
         if (this.probe !== null && message.seq === this.probe.seq) {
           this.probe = null
           this.health = Math.max(0, this.health - 1)
@@ -621,14 +635,17 @@ export class SwimCore {
     const target = lost ?? this.nextTarget()
     if (target === undefined) return
     const seq = ++this.seq
+    this.probeStarts.set(seq, { target, startMs: nowMs })
+    if (this.probeStarts.size > PROBES_TIMED) this.probeStarts.delete(this.probeStarts.keys().next().value!)
     const windowMs = lost === undefined ? periodMs : Math.min(periodMs, this.lostProbeMs)
+    const waitMs = lost === undefined ? this.ackWaitMs(nowMs) : 0
     this.probe = {
       target,
       seq,
       startMs: nowMs,
       lost: lost !== undefined,
-      timeoutAtMs: nowMs + this.timeoutMs * scale,
-      endAtMs: nowMs + windowMs * scale,
+      timeoutAtMs: nowMs + this.timeoutMs * scale + waitMs,
+      endAtMs: nowMs + windowMs * scale + waitMs,
       indirect: false,
       helpers: 0,
       nacks: 0,
@@ -650,6 +667,29 @@ export class SwimCore {
     if (nowMs - dueMs <= this.timeoutMs / 2) return false
     this.health = Math.min(this.healthMax, this.health + 1)
     return true
+  }
+
+  /**
+   * How much longer than its fixed timeouts a probe waits for acks now: the longest round trip of
+   * this node's recent probes, ack late or not, forgotten at RTT_DECAY, at most maxAckWaitMs (an
+   * adaptive timeout, as TCP's retransmission timeout follows measured round trips). On a host that
+   * 50 forming peers saturate, every failed probe in one formation was answered 0.9-3.9 s after it
+   * began: the target was slow, not dead, and the windows of 200 and 700 ms made a suspicion of
+   * each. A node's own round trips measure how slow the members it probes answer now; Lifeguard's
+   * health score stretches the windows only for a node that is slow itself. Probes of a member
+   * whose channel closed (`lost`) keep their fixed window, so a killed process is suspected as fast.
+   */
+  private ackWaitMs(nowMs: number): number {
+    return Math.max(0, this.rttMs - (nowMs - this.rttAtMs) * RTT_DECAY)
+  }
+
+  /** Times the round trip of a direct ack only: one forwarded by a helper also took the probe timeout and two more hops. */
+  private timeRoundTrip(from: string, seq: number, nowMs: number): void {
+    const probe = this.probeStarts.get(seq)
+    if (probe === undefined || probe.target !== from) return
+    this.probeStarts.delete(seq)
+    const rttMs = Math.min(this.maxAckWaitMs, nowMs - probe.startMs)
+    if (rttMs > this.ackWaitMs(nowMs)) [this.rttMs, this.rttAtMs] = [rttMs, nowMs]
   }
 
   /** The first member still alive whose channel closed, taken off the list. */
@@ -926,6 +966,11 @@ export class SwimCore {
     return { type: 'sync', reply, members, loads: [...this.loadTable.values()] }
   }
 }
+
+/** Probes whose start this node keeps to time their acks, however late (`timeRoundTrip`). */
+const PROBES_TIMED = 16
+/** How fast a measured round trip is forgotten, ms per ms: a 2 s round trip no longer counts 8 s later. */
+const RTT_DECAY = 0.25
 
 /** How often a node asks relays about one death of a member it has no link to (`reconnect`). */
 const RELAY_ASKS_MAX = 5
