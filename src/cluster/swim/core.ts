@@ -32,9 +32,9 @@
  * dissemination of the dead update: convergence ≈ T·(4 + α·max(1, log10 N) + log3 N) for a period T
  * (`swimPeriodMs` details each term), plus the ack wait of nodes that timed slow round trips within
  * the last seconds (`ackWaitMs`: 0 where acks come in milliseconds, at most maxAckWaitMs). Unless
- * fixed (probeIntervalMs), T is the longest period for
- * which that bound at the current N stays under convergenceTargetMs (10 s), capped at 1 s: 880 ms at
- * 16 members, 700 ms at 50, 450 ms at 1,000. A small cluster sends fewer probes than the bound
+ * fixed (probeIntervalMs), T is the longest period for which that bound at the current N stays
+ * under convergenceTargetMs (10 s), capped at 1 s: 880 ms at 16 members, 700 ms at 50, 450 ms at
+ * 1,000. A small cluster sends fewer probes than the bound
  * needs of a large one; the cost per node stays O(1) in N (the period shortens as log N grows,
  * from 1 s to 400 ms at most). A crashed process (kill -9, not a silent host) also closes its
  * connections, and every member that loses its channel to it says so (`lost`): that member is
@@ -670,9 +670,10 @@ export class SwimCore {
   }
 
   /**
-   * How much longer than its fixed timeouts a probe waits for acks now: the longest round trip of
-   * this node's recent probes, ack late or not, forgotten at RTT_DECAY, at most maxAckWaitMs (an
-   * adaptive timeout, as TCP's retransmission timeout follows measured round trips). On a host that
+   * How much longer than its fixed timeouts a probe waits for acks now: the longest round trip of a
+   * direct ack to this node's recent probes, late or not, forgotten at RTT_DECAY, at most
+   * maxAckWaitMs (an adaptive timeout, as TCP's retransmission timeout follows measured round
+   * trips). On a host that
    * 50 forming peers saturate, every failed probe in one formation was answered 0.9-3.9 s after it
    * began: the target was slow, not dead, and the windows of 200 and 700 ms made a suspicion of
    * each. A node's own round trips measure how slow the members it probes answer now; Lifeguard's
