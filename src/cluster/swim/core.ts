@@ -213,6 +213,9 @@ interface Relay {
 
 const LIVE = (s: SwimStatus): boolean => s === 'alive' || s === 'suspect'
 
+/** A member newly known alive, not yet heard on another path. */
+const aliveMember = (id: string, incarnation: number, nowMs: number): Member => ({ id, incarnation, status: 'alive', sinceMs: nowMs, suspicion: null, heardMs: -Infinity })
+
 /** Moves the items that pass `first` to the front (in place, keeping no order); returns how many passed. */
 function partition<T>(items: T[], first: (item: T) => boolean): number {
   let n = 0
@@ -306,7 +309,7 @@ export class SwimCore {
     this.reconnectMs = config.reconnectIntervalMs ?? 2_000
     this.joinRetryMs = config.joinRetryMs ?? 1_000
     this.antiEntropyMs = config.antiEntropyMs ?? 15_000
-    this.members.set(this.self, { id: this.self, incarnation: config.incarnation ?? 0, status: 'alive', sinceMs: 0, suspicion: null, heardMs: -Infinity })
+    this.members.set(this.self, aliveMember(this.self, config.incarnation ?? 0, 0))
   }
 
   /** This node's incarnation. */
@@ -430,7 +433,7 @@ export class SwimCore {
    */
   admit(id: string, nowMs: number): void {
     if (id === this.self || this.members.has(id) || this.leaving) return
-    this.members.set(id, { id, incarnation: 0, status: 'alive', sinceMs: nowMs, suspicion: null, heardMs: -Infinity })
+    this.members.set(id, aliveMember(id, 0, nowMs))
     this.liveCount++
     this.addToOrder(id)
     this.emit('joined', id, 0)
@@ -454,8 +457,7 @@ export class SwimCore {
 
   /** When `tick` has work next. */
   nextDeadlineMs(): number {
-    // A probe that waits for acks past its period (`ackWaitMs`) holds the next one back: its own deadline is the next.
-    let at = this.probe !== null ? (this.probe.indirect ? this.probe.endAtMs : this.probe.timeoutAtMs) : this.urgent.size > 0 ? -Infinity : this.nextProbeAtMs
+    let at = this.probeDueMs()
     for (const r of this.relays.values()) at = Math.min(at, r.nackAtMs)
     for (const id of this.suspects) at = Math.min(at, this.members.get(id)!.suspicion!.deadlineMs)
     for (const id of this.gone) at = Math.min(at, this.members.get(id)!.sinceMs + this.retentionMs)
@@ -463,6 +465,16 @@ export class SwimCore {
     if (this.joining !== null) at = Math.min(at, this.joining.nextAtMs)
     if (this.resyncAtMs !== null) at = Math.min(at, this.resyncAtMs)
     return at
+  }
+
+  /**
+   * The probe's next phase, or when the next probe starts. A probe that waits for acks past its
+   * period (`ackWaitMs`) holds the next one back, so its own deadline comes first.
+   */
+  private probeDueMs(): number {
+    const p = this.probe
+    if (p !== null) return p.indirect ? p.endAtMs : p.timeoutAtMs
+    return this.urgent.size > 0 ? -Infinity : this.nextProbeAtMs
   }
 
   /** Advances timers: probe phases, relay nacks, suspicion timeouts, reconnection, join retries. */
@@ -673,10 +685,9 @@ export class SwimCore {
    * How much longer than its fixed timeouts a probe waits for acks now: the longest round trip of a
    * direct ack to this node's recent probes, late or not, forgotten at RTT_DECAY, at most
    * maxAckWaitMs (an adaptive timeout, as TCP's retransmission timeout follows measured round
-   * trips). On a host that
-   * 50 forming peers saturate, every failed probe in one formation was answered 0.9-3.9 s after it
-   * began: the target was slow, not dead, and the windows of 200 and 700 ms made a suspicion of
-   * each. A node's own round trips measure how slow the members it probes answer now; Lifeguard's
+   * trips). On a host that 50 forming peers saturate, every failed probe in one formation was
+   * answered 0.9-3.9 s after it began: the target was slow, not dead, and the windows of 200 and
+   * 700 ms made a suspicion of each. A node's own round trips measure how slow the members it probes answer now; Lifeguard's
    * health score stretches the windows only for a node that is slow itself. Probes of a member
    * whose channel closed (`lost`) keep their fixed window, so a killed process is suspected as fast.
    */
@@ -823,7 +834,7 @@ export class SwimCore {
       case 'join':
       case 'alive':
         if (m === undefined) {
-          this.members.set(u.member, { id: u.member, incarnation: u.incarnation, status: 'alive', sinceMs: nowMs, suspicion: null, heardMs: -Infinity })
+          this.members.set(u.member, aliveMember(u.member, u.incarnation, nowMs))
           this.liveCount++
           this.addToOrder(u.member)
           this.emit('joined', u.member, u.incarnation)
