@@ -65,8 +65,12 @@
  * record carries the member lists only as everyone's does (CONFIG_REPEAT records after a change,
  * and for peers heard behind, or without a configuration although members), never a worker's: a
  * worker that sees a newer version says so in a record, to be served, if the lists have not
- * followed within workerRecordMinMs. (While members join, the configuration changes every leader
- * tick; if each change made every worker publish, every node would take in O(N) records a second.)
+ * followed within workerRecordMinMs and it knows a live leader, to the voters and the leader.
+ * (It used to publish to all while behind, each record a signature check on every node, one a
+ * second for as long as it kept hearing newer versions, leader or not; without a leader nobody
+ * serves a worker, as no other node's records reach it.) While members join, the configuration
+ * changes every leader tick; if each change made every worker publish, every node would take in
+ * O(N) records a second.
  * A node that adopts a configuration hands the workers it newly lists to SWIM (`Liveness.admit`),
  * so that SWIM knows every admitted worker even when the join update, crowded out of full
  * piggybacks by a burst of joins, did not reach it; and, on its first configuration too, a listed
@@ -143,7 +147,9 @@
  * pace"). A joiner does not echo the leader's records (an
  * echo counts for a lease only from a voter): with N joiners the leader took in N more records a
  * second for nothing. And like a worker it hears the leader at once on news (the configuration
- * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. Safety is
+ * that admits it) and else once per leaderToWorkersMs, waiting that much longer for it. All of
+ * this holds until a configuration admits it, not only while it holds none: a joiner takes the
+ * member lists from the leader's records before it is admitted (`quietJoiner`). Safety is
  * unchanged: who hears a record is all that changed.
  *
  * ## Log catch-up (with the replicated job log)
@@ -680,7 +686,7 @@ export class ClusterCore {
     if (nowMs >= this.nextPublishMs) this.publishNow = true
     if (this.behind !== undefined && nowMs - this.behind.sinceMs >= this.options.workerRecordMinMs) {
       this.behind = undefined
-      this.publishNow = true
+      if (this.liveLeaderKnown(nowMs)) this.publishNow = true
     }
     this.upkeepLeadership(nowMs)
     // After a stall the timer runs before the records that queued meanwhile (Node runs timers
@@ -725,10 +731,11 @@ export class ClusterCore {
     this.adoptConfig(record, nowMs)
     this.admitHeard(record.node, nowMs)
     // A quiet worker that sees a newer configuration without the lists says so in a record, so
-    // that the voters repeat them (repeatConfigFor); else it would wait for its refresh. It waits
+    // that the leader repeats them (repeatConfigFor); else it would wait for its refresh. It waits
     // workerRecordMinMs for the lists first (tick): while members join, the configuration changes
     // every leader tick and its lists follow within a record or two, and saying so at each change
-    // would make every worker publish to all, O(N) records a second on every node.
+    // would make every worker publish, O(N) records a second on every node. It says so only while
+    // it knows a live leader (tick): no other node's records reach a worker, so nobody else serves it.
     if (this.behind === undefined && this.quietWorker() && this.config !== null && record.config !== null && versionAfter(record.config, this.config))
       this.behind = { epoch: record.config.epoch, counter: record.config.counter, sinceMs: nowMs }
     if (this.config !== null && record.config !== null && versionAfter(record.config, this.newerSeen ?? this.config))
@@ -892,15 +899,15 @@ export class ClusterCore {
   }
 
   /**
-   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', while this
-   * node holds a configuration and the newest one it has seen, a voter that does not lead sends
-   * them to the other voters and the leader it follows, and everyone else (the leader, workers)
-   * to every node it knows of. Otherwise (joiners, 'gossip'), to all through the topic.
+   * Who needs this node's records ("Election traffic" in the module doc): under 'swim', a voter
+   * that does not lead sends them to the other voters and the leader it follows, and everyone else
+   * (the leader, workers) to every node it knows of. Otherwise (joiners, 'gossip', a voter that has
+   * seen a newer configuration than it holds), to all through the topic.
    */
   private audience(record: MemberRecord, nowMs: number): readonly NodeId[] | undefined {
     const config = this.config
-    if (this.options.membership !== 'swim' || this.newerSeen !== undefined) return undefined
-    if (config === null) return this.joinerAudience(nowMs)
+    if (this.options.membership !== 'swim' || (this.newerSeen !== undefined && this.isVoter(this.self))) return undefined
+    if (config === null || this.quietJoiner()) return this.joinerAudience(nowMs)
     if (this.leading !== null || !this.isVoter(this.self)) {
       const to = new Set([...config.members, ...config.workers, ...this.peers.keys()])
       to.delete(this.self)
@@ -945,11 +952,20 @@ export class ClusterCore {
     if (leader !== undefined && this.liveLeaderKnown(nowMs)) return [leader]
     const direct = new Set(this.doors)
     if (leader !== undefined && leader !== this.self) direct.add(leader)
-    if (direct.size > 0 && nowMs - this.joinerTopicAtMs < this.joinerTopicGapMs) return [...direct]
+    return this.joinerTopicDue(nowMs, direct.size > 0) ? undefined : [...direct]
+  }
+
+  /**
+   * Whether a joiner's record goes to all now: always when it has nobody to send it to, else
+   * joinerTopicMs after the last time, then twice as long each time up to JOINER_TOPIC_MAX_GAPS of
+   * it. The one schedule for a joiner's records on the topic, whatever sent them there.
+   */
+  private joinerTopicDue(nowMs: number, hasTargets: boolean): boolean {
+    if (hasTargets && nowMs - this.joinerTopicAtMs < this.joinerTopicGapMs) return false
     const first = this.options.joinerTopicMs
     this.joinerTopicGapMs = this.doors.size === 0 ? first : Math.min(Math.max(this.joinerTopicGapMs * 2, first), JOINER_TOPIC_MAX_GAPS * first)
     this.joinerTopicAtMs = nowMs
-    return undefined
+    return true
   }
 
   /**
@@ -1189,7 +1205,10 @@ export class ClusterCore {
    * learns another's addresses from its records (a voter's also from the leader's: learnVoters), so
    * two voters restarted without a connection between them, and no leader, would otherwise each see
    * the other down for ever (a voter seen down whose addresses are known is dialled instead, so a
-   * dead one costs no topic traffic). For a joiner only on the leader, which must admit it. Never
+   * dead one costs no topic traffic). For a joiner only on the leader, which must admit it. From a
+   * joiner, on its own schedule of records to all (`joinerTopicDue`): the fallback to workers,
+   * once per FALLBACK_TO_WORKERS_MS, sent each of 21 joiners waiting on a cluster that had lost its
+   * leader to all every 2 s, 15 signed records a second that every node checked. Never
    * for a voter that does not lead, from a worker: every voter dials every worker
    * (src/cluster/dials.ts) and gets its records then, where otherwise each worker's refreshes would
    * go to all every FALLBACK_TO_WORKERS_MS until its voters have dialled it (tens of seconds at
@@ -1201,6 +1220,7 @@ export class ClusterCore {
    * addresses only that way (a 40-peer cluster left a member seeing 3 others not up for 90 s).
    */
   recordFallsBack(unreached: readonly NodeId[], nowMs: number): boolean {
+    if (this.quietJoiner()) return this.joinerTopicDue(nowMs, true)
     let toWorkers = false
     const electing = this.isVoter(this.self) || this.leading !== null
     for (const id of unreached) {
@@ -1334,7 +1354,7 @@ export class ClusterCore {
 
   /** A detector for the sender of `record`: a joiner under 'swim' publishes every joinerRecordMs, everyone else every gossip interval. */
   private newDetector(record: MemberRecord): PhiDetector {
-    const joiner = this.options.membership === 'swim' && record.config === null && record.status === 'joining'
+    const joiner = this.options.membership === 'swim' && record.status === 'joining'
     const intervalMs = joiner ? this.options.joinerRecordMs : this.options.gossipIntervalMs
     return new PhiDetector(intervalMs, intervalMs / 2)
   }
@@ -1877,9 +1897,17 @@ export class ClusterCore {
     for (const id of this.voterAddresses.keys()) if (!this.isVoter(id)) this.voterAddresses.delete(id)
   }
 
-  /** A joiner under 'swim': its echoes count for no lease, and its periodic records reach the leader ("Joining"). */
+  /**
+   * A joiner under 'swim', admitted by no configuration it holds: its echoes count for no lease, and
+   * its periodic records reach the leader ("Joining"). Not only one without a configuration: a
+   * joiner takes the member lists from the leader's records before it is admitted, and taken for a
+   * member from then on it published every gossip interval to every node it knew, echoed every
+   * leader record, and fell back to the topic every 2 s; 21 of them, waiting in a cluster of 50
+   * that lost its leader while it formed, sent every node 15 signed records a second, and no
+   * leader was elected for 78 s.
+   */
   private quietJoiner(): boolean {
-    return this.options.membership === 'swim' && this.config === null
+    return this.options.membership === 'swim' && !this.isMember(this.self)
   }
 
   private upkeepLeadership(nowMs: number): void {

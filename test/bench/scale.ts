@@ -5,7 +5,9 @@
  *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc)
  *   5 s after formation and again once the mesh is complete (`settled_*`, by role too),
  *   gossip bytes per peer per second on the wire (dx_net_gossip_rpc_bytes_{sent,received}_total), and failover
- *   (kill -9 of the leader until the survivors agree on another one). `--steady-after-s` (default
+ *   (kill -9 of the leader until the survivors agree on another one); at formation (or the timeout),
+ *   the records each peer sent by path and took in, by its role (`records_at_formation`: where a
+ *   record storm comes from). `--steady-after-s` (default
  *   180) measures CPU and RSS once more that long after formation, by role (`steady`).
  * - Simulator (_scale-sim.ts): the real cluster actor on `--sim-nodes` (default 10,50) simulated
  *   nodes: formation, then the leader is crashed; failover, detection (every survivor sees it
@@ -126,18 +128,57 @@ function cpuTicks(pid: number): number {
 
 /** Sum of a Prometheus counter over its label sets (those that contain `label` when given), or undefined if the peer does not export it. */
 async function counter(peer: Peer, name: string, label?: string): Promise<number | undefined> {
+  const text = await scrape(peer)
+  return text === undefined ? undefined : sumOf(text, name, label)
+}
+
+/** The peer's /metrics, or undefined if it did not answer in time. */
+async function scrape(peer: Peer): Promise<string | undefined> {
   try {
     const res = await fetch(`${peer.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
-    const text = await res.text()
-    let sum: number | undefined
-    for (const line of text.split('\n')) {
-      if ((line.startsWith(name + ' ') || line.startsWith(name + '{')) && (label === undefined || line.includes(label)))
-        sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1))
-    }
-    return sum
+    return await res.text()
   } catch {
     return undefined
   }
+}
+
+function sumOf(text: string, name: string, label?: string): number | undefined {
+  let sum: number | undefined
+  for (const line of text.split('\n')) {
+    if ((line.startsWith(name + ' ') || line.startsWith(name + '{')) && (label === undefined || line.includes(label)))
+      sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sum
+}
+
+/** Per role a peer has in its own view (joining, worker, voter, leader): how many, and their mean records. */
+type RecordCensus = Record<string, { peers: number; topic: number; direct: number; fallback: number; received: number }>
+
+/**
+ * Records each peer sent, by path (dx_cluster_record_paths_total), and took in, by the role it has
+ * in its own view: which peers make a record storm, and over which path.
+ */
+async function recordCensus(peers: Peer[]): Promise<RecordCensus> {
+  const running = peers.filter((p) => p.running)
+  const [texts, statuses] = await Promise.all([Promise.all(running.map(scrape)), Promise.all(running.map((p) => p.status()))])
+  const sums = new Map<string, { peers: number; topic: number; direct: number; fallback: number; received: number }>()
+  for (const [i, text] of texts.entries()) {
+    const s = statuses[i]
+    if (text === undefined || s === undefined) continue
+    const me = s.members.find((m) => m.nodeId === s.nodeId)
+    const role = s.leading ? 'leader' : me?.state === 'joining' || me === undefined ? 'joining' : me.voter === true ? 'voter' : 'worker'
+    const sum = sums.get(role) ?? { peers: 0, topic: 0, direct: 0, fallback: 0, received: 0 }
+    sum.peers++
+    sum.topic += sumOf(text, 'dx_cluster_record_paths_total', 'path="topic"') ?? 0
+    sum.direct += sumOf(text, 'dx_cluster_record_paths_total', 'path="direct"') ?? 0
+    sum.fallback += sumOf(text, 'dx_cluster_record_paths_total', 'path="fallback"') ?? 0
+    sum.received += sumOf(text, 'dx_cluster_records_total', 'direction="received"') ?? 0
+    sums.set(role, sum)
+  }
+  const census: RecordCensus = {}
+  for (const [role, { peers: n, ...paths }] of sums)
+    census[role] = { peers: n, ...(Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, round(v / n, 0)])) as Omit<RecordCensus[string], 'peers'>) }
+  return census
 }
 
 /**
@@ -203,6 +244,8 @@ interface PeersResult {
   formation_cpu_s_per_peer: number | null
   /** SWIM suspicions all peers saw until formation (dx_swim_events_total{type="suspect"}, summed): a member held suspect is not up, so each one can hold formation up. */
   suspicions_at_formation: number | null
+  /** Records each peer sent (by path) and took in until formation, or until the timeout: where a record storm comes from. */
+  records_at_formation: RecordCensus | null
   idle_cpu_pct_per_peer: number | null
   rss_mb_per_peer: number | null
   /**
@@ -243,6 +286,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     formation_s: null,
     formation_cpu_s_per_peer: null,
     suspicions_at_formation: null,
+    records_at_formation: null,
     idle_cpu_pct_per_peer: null,
     rss_mb_per_peer: null,
     settle_s: null,
@@ -297,6 +341,8 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
+    result.records_at_formation = await recordCensus(peers)
+    console.error(`records sent and taken in until formation, mean per peer by its own role: ${JSON.stringify(result.records_at_formation)}`)
     if (leader !== undefined) {
       formedAt = performance.now()
       result.formation_s = round((formedAt - started) / 1000, 1)
@@ -550,6 +596,7 @@ console.log(
     ...(peersResult ?? {
       formation_s: null,
       formation_cpu_s_per_peer: null,
+      records_at_formation: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
       settle_s: null,

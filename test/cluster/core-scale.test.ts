@@ -2,7 +2,7 @@
 // concludes: silent non-members are forgotten exactly FORGET_AFTER_MS after they were last heard
 // (the scan is skipped until one can be due); under 'swim' a worker does not publish for
 // configuration changes that leave it a worker, says it is behind only when the lists do not
-// follow within workerRecordMinMs, and workers newly admitted (or listed and heard, unknown to it)
+// follow within workerRecordMinMs and it knows a live leader (never to all), and workers newly admitted (or listed and heard, unknown to it)
 // are handed to the liveness source.
 // Method: ClusterCore instances driven directly with a manual clock, records handed over at once,
 // and a liveness table standing in for SWIM that records what it was told.
@@ -148,17 +148,18 @@ test("with 'swim', a listed worker SWIM does not know is handed to it once this 
   assert.equal(joiner.memberState('w5', 60_300), 'up')
 })
 
-test("with 'swim', a worker that sees a newer configuration says so only if its lists do not follow within workerRecordMinMs", () => {
+test("with 'swim', a worker that sees a newer configuration says so only if its lists do not follow within workerRecordMinMs, and only to a live leader", () => {
   const liveness = new FakeLiveness()
   for (const w of WORKERS) liveness.states.set(w, 'alive')
   const w0 = node('w0', liveness)
   const n0 = node('n0', liveness)
   w0.tick(0)
   w0.takeReady(0)
+  // n0 leads: a worker is served by the leader alone, so it says it is behind only while it knows one.
   const newer = (counter: number, lists: boolean): MemberRecord => {
     const r = n0.record(0)
     const config = lists ? { epoch: 0, counter, members: VOTERS, workers: WORKERS } : { epoch: 0, counter }
-    return { ...r, seq: r.seq + counter, config }
+    return { ...r, epoch: 1, leaderSeq: counter, seq: r.seq + counter, config }
   }
   const published = (now: number): boolean => {
     w0.tick(now)
@@ -179,4 +180,24 @@ test("with 'swim', a worker that sees a newer configuration says so only if its 
   assert.ok(record !== undefined, 'behind for 1 s: says so')
   assert.equal(record.config?.counter, 2)
   assert.equal(published(6500), false, 'once')
+  // The leader is gone (its last sequence came at 5 s). A voter's records show ever newer versions:
+  // nobody but a leader would serve the lists, so the worker says nothing, and nothing to all.
+  const n1 = node('n1', liveness)
+  const sent: Array<readonly string[] | undefined> = []
+  for (let now = 9000, counter = 4; now <= 20_000; now += 100, counter++) {
+    const r = n1.record(now)
+    w0.receive({ ...r, config: { epoch: 0, counter } }, now)
+    w0.tick(now)
+    const ready = w0.takeReady(now)
+    if (ready.publish !== undefined) sent.push(ready.to)
+  }
+  assert.ok(sent.length <= 1, `at most its periodic refresh in 11 s, not one a second: ${sent.length} records`)
+  assert.ok(
+    sent.every((to) => to !== undefined),
+    'none to all',
+  )
+  w0.leave()
+  w0.tick(21_000)
+  const leave = w0.takeReady(21_000)
+  assert.ok(leave.publish !== undefined && leave.to !== undefined, 'its news goes point to point to the nodes it knows, not to the topic')
 })

@@ -352,6 +352,31 @@ test("with 'swim', a joiner sends to the peer it is connected to, to all after j
   )
 })
 
+test("with 'swim', a joiner that holds a configuration not listing it stays a joiner: a record a second, to its door, and to all on its own schedule alone", () => {
+  const liveness = new FakeLiveness()
+  for (const id of [...VOTERS, ...WORKERS]) liveness.states.set(id, 'alive')
+  const { cores } = electedSwim()
+  const joiner = joinerCore(0, liveness)
+  joiner.met('n0')
+  // It takes the member lists from a record before it is admitted (the leader sends its own to the
+  // joiners it has heard of), and then n0's connection is gone: every record the core addresses to
+  // n0 comes back to recordFallsBack.
+  joiner.receive({ ...cores[0]!.record(0), config: { epoch: 0, counter: 1, members: VOTERS, workers: WORKERS } }, 0)
+  assert.deepEqual(joiner.currentConfig?.members, VOTERS)
+  const records: number[] = []
+  const toAll: number[] = []
+  for (let now = 10; now < 40_000; now += 10) {
+    joiner.tick(now)
+    const { publish: record, to } = joiner.takeReady(now)
+    if (record === undefined) continue
+    records.push(now)
+    assert.equal(record.status, 'joining')
+    if (to === undefined || joiner.recordFallsBack(to, now)) toAll.push(now)
+  }
+  assert.ok(records.length >= 39 && records.length <= 41, `one record a second (joinerRecordMs), not one per gossip interval: ${records.length} in 40 s`)
+  assert.deepEqual(toAll, [10, 2010, 6010, 14_010, 30_010], 'to all after 2 s, doubling up to 16 s: not every 2 s, as the fallback to workers goes')
+})
+
 test("with 'swim', an unsent record falls back to the topic for the leader and (from a voter) the voters at once, from a worker never for a voter, for a joiner only from the leader, for workers at most every 2 s", () => {
   const { liveness, cores, leader } = electedSwim()
   const voter = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
