@@ -1961,15 +1961,29 @@ export class ClusterCore {
     return Math.round(clamp(LEASE_RTT_FACTOR * rtts[this.quorum(config) - 1]!, leaseMs, LEASE_STRETCH_MAX * leaseMs))
   }
 
-  /** Per voter of the configuration: how long ago its last record came, and how old the lease sequence it last echoed was. */
+  /**
+   * Per voter of the configuration: how long ago its last record came, how old the lease sequence
+   * it last echoed was, and what that record said of it (the configuration it held, its status, the
+   * leader it followed): a voter that echoes nothing may not yet hold the configuration that made
+   * it one (a worker echoes nothing), or follow another leader.
+   */
   private echoes(leading: Leading, nowMs: number): VoterEcho[] {
     return (this.config?.members ?? [])
       .filter((m) => m !== this.self)
       .map((node) => {
         const peer = this.peers.get(node)
-        const s = peer?.record.support
+        const record = peer?.record
+        const s = record?.support
         const sent = s !== null && s !== undefined && s.leader === this.self && s.epoch === leading.epoch ? leading.sentAt.get(s.seq) : undefined
-        return { node, heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs), echoedMsAgo: sent === undefined ? null : Math.round(nowMs - sent.atMs) }
+        return {
+          node,
+          heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs),
+          echoedMsAgo: sent === undefined ? null : Math.round(nowMs - sent.atMs),
+          said:
+            record === undefined
+              ? null
+              : `${record.status}, configuration ${record.config === null ? 'none' : `${record.config.epoch}.${record.config.counter}`}, follows ${s === null || s === undefined ? 'none' : `${s.leader === this.self ? 'this node' : s.leader.slice(-6)} in epoch ${s.epoch} (sequence ${s.seq} of ${leading.seq})`}`,
+        }
       })
   }
 
@@ -2047,6 +2061,8 @@ export interface VoterEcho {
   readonly node: NodeId
   readonly heardMsAgo: number | null
   readonly echoedMsAgo: number | null
+  /** What its last record said: status, configuration version held, the leader it followed. */
+  readonly said: string | null
 }
 
 /** Leases a resigned node waits before it campaigns again: long enough for another voter to win. */

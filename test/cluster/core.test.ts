@@ -300,6 +300,11 @@ test('a lone voter whose own records were late keeps leading its epoch; a leader
     echoes.every((e) => e.heardMsAgo !== null && e.heardMsAgo > OPTIONS.leaseMs! && e.echoedMsAgo !== null && e.echoedMsAgo > e.heardMsAgo),
     JSON.stringify(echoes),
   )
+  // What each voter's last record said, so that a log line shows why it echoed nothing newer.
+  assert.ok(
+    echoes.every((e) => /^up, configuration 0\.1, follows this node in epoch 1 \(sequence \d+ of \d+\)$/.test(e.said ?? '')),
+    JSON.stringify(echoes),
+  )
 })
 
 /** A founder and fresh joiners (nothing persisted). */
