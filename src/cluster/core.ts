@@ -1979,12 +1979,17 @@ export class ClusterCore {
           node,
           heardMsAgo: peer === undefined ? null : Math.round(nowMs - peer.lastHeardMs),
           echoedMsAgo: sent === undefined ? null : Math.round(nowMs - sent.atMs),
-          said:
-            record === undefined
-              ? null
-              : `${record.status}, configuration ${record.config === null ? 'none' : `${record.config.epoch}.${record.config.counter}`}, follows ${s === null || s === undefined ? 'none' : `${s.leader === this.self ? 'this node' : s.leader.slice(-6)} in epoch ${s.epoch} (sequence ${s.seq} of ${leading.seq})`}`,
+          said: record === undefined ? null : this.describe(record, leading),
         }
       })
+  }
+
+  /** What a voter's `record` says of it, for the no-quorum log: its status, the configuration it holds, the leader it follows. */
+  private describe(record: MemberRecord, leading: Leading): string {
+    const c = record.config
+    const s = record.support
+    const follows = s === null ? 'none' : `${s.leader === this.self ? 'this node' : s.leader.slice(-6)} in epoch ${s.epoch} (sequence ${s.seq} of ${leading.seq})`
+    return `${record.status}, configuration ${c === null ? 'none' : `${c.epoch}.${c.counter}`}, follows ${follows}`
   }
 
   /** What the voters had echoed when this node last stepped down for want of a quorum (for the log). */

@@ -152,7 +152,14 @@ function sumOf(text: string, name: string, label?: string): number | undefined {
 }
 
 /** Per role a peer has in its own view (joining, worker, voter, leader): how many, and their mean records. */
-type RecordCensus = Record<string, { peers: number; topic: number; direct: number; fallback: number; received: number }>
+interface RoleRecords {
+  peers: number
+  topic: number
+  direct: number
+  fallback: number
+  received: number
+}
+type RecordCensus = Record<string, RoleRecords>
 
 /**
  * Records each peer sent, by path (dx_cluster_record_paths_total), and took in, by the role it has
@@ -161,23 +168,18 @@ type RecordCensus = Record<string, { peers: number; topic: number; direct: numbe
 async function recordCensus(peers: Peer[]): Promise<RecordCensus> {
   const running = peers.filter((p) => p.running)
   const [texts, statuses] = await Promise.all([Promise.all(running.map(scrape)), Promise.all(running.map((p) => p.status()))])
-  const sums = new Map<string, { peers: number; topic: number; direct: number; fallback: number; received: number }>()
+  const census: RecordCensus = {}
   for (const [i, text] of texts.entries()) {
     const s = statuses[i]
     if (text === undefined || s === undefined) continue
     const me = s.members.find((m) => m.nodeId === s.nodeId)
     const role = s.leading ? 'leader' : me?.state === 'joining' || me === undefined ? 'joining' : me.voter === true ? 'voter' : 'worker'
-    const sum = sums.get(role) ?? { peers: 0, topic: 0, direct: 0, fallback: 0, received: 0 }
+    const sum = (census[role] ??= { peers: 0, topic: 0, direct: 0, fallback: 0, received: 0 })
     sum.peers++
-    sum.topic += sumOf(text, 'dx_cluster_record_paths_total', 'path="topic"') ?? 0
-    sum.direct += sumOf(text, 'dx_cluster_record_paths_total', 'path="direct"') ?? 0
-    sum.fallback += sumOf(text, 'dx_cluster_record_paths_total', 'path="fallback"') ?? 0
+    for (const path of ['topic', 'direct', 'fallback'] as const) sum[path] += sumOf(text, 'dx_cluster_record_paths_total', `path="${path}"`) ?? 0
     sum.received += sumOf(text, 'dx_cluster_records_total', 'direction="received"') ?? 0
-    sums.set(role, sum)
   }
-  const census: RecordCensus = {}
-  for (const [role, { peers: n, ...paths }] of sums)
-    census[role] = { peers: n, ...(Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, round(v / n, 0)])) as Omit<RecordCensus[string], 'peers'>) }
+  for (const sum of Object.values(census)) for (const k of ['topic', 'direct', 'fallback', 'received'] as const) sum[k] = round(sum[k] / sum.peers, 0)
   return census
 }
 

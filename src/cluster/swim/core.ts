@@ -687,8 +687,9 @@ export class SwimCore {
    * maxAckWaitMs (an adaptive timeout, as TCP's retransmission timeout follows measured round
    * trips). On a host that 50 forming peers saturate, every failed probe in one formation was
    * answered 0.9-3.9 s after it began: the target was slow, not dead, and the windows of 200 and
-   * 700 ms made a suspicion of each. A node's own round trips measure how slow the members it probes answer now; Lifeguard's
-   * health score stretches the windows only for a node that is slow itself. Probes of a member
+   * 700 ms made a suspicion of each. A node's own round trips measure how slow the members it
+   * probes answer now; Lifeguard's health score stretches the windows only for a node that is slow
+   * itself. Probes of a member
    * whose channel closed (`lost`) keep their fixed window, so a killed process is suspected as fast.
    */
   private ackWaitMs(nowMs: number): number {
