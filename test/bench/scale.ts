@@ -28,7 +28,7 @@
  * Prints one JSON object on the last line.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -121,7 +121,28 @@ function memoryMb(pid: number): { pss: number; uss: number; anon: number; file: 
 
 /** utime + stime of a process, in clock ticks. */
 function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return statTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+}
+
+/**
+ * utime + stime of a process's threads but the main one, in clock ticks: V8's helpers (parallel
+ * scavenges, concurrent marking and sweeping, compilation) and libuv's pool. A thread that ends
+ * between the listing and the read is left out.
+ */
+function helperTicks(pid: number): number {
+  let ticks = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue
+    try {
+      ticks += statTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))
+    } catch {
+      continue
+    }
+  }
+  return ticks
+}
+
+function statTicks(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(fields[11]) + Number(fields[12])
 }
@@ -260,6 +281,14 @@ interface PeersResult {
   settled_idle_cpu_pct_by_role: ByRole | null
   settled_rss_mb_per_peer: number | null
   /**
+   * Over the same window, by role: the CPU (% of a core) of threads other than the main one, and
+   * V8's scavenges (young-generation collections) per second with the wall time they took (ms/s;
+   * a scavenge waits for its helper threads, so on a crowded host its time is mostly waiting).
+   */
+  settled_helper_threads_cpu_pct_by_role: ByRole | null
+  settled_scavenges_per_s_by_role: ByRole | null
+  settled_scavenge_ms_per_s_by_role: ByRole | null
+  /**
    * CPU and RSS over another idle window that starts `--steady-after-s` after formation, by role:
    * a peer's cost once lazy compilation and tier-up are done (an idle worker's CPU falls for about
    * two minutes after it starts) and its heap has grown to its idle size (its RSS rises meanwhile).
@@ -295,6 +324,9 @@ async function realPeers(n: number): Promise<PeersResult> {
     settled_idle_cpu_pct_per_peer: null,
     settled_idle_cpu_pct_by_role: null,
     settled_rss_mb_per_peer: null,
+    settled_helper_threads_cpu_pct_by_role: null,
+    settled_scavenges_per_s_by_role: null,
+    settled_scavenge_ms_per_s_by_role: null,
     steady: null,
     pss_mb_per_peer: null,
     uss_mb_per_peer: null,
@@ -420,21 +452,47 @@ async function realPeers(n: number): Promise<PeersResult> {
       }
       result.settle_s = round((performance.now() - settleStart) / 1000, 1)
       const idlePids = running.map((p) => p.pid!)
-      /** CPU (% of a core) and RSS (MB) of every running peer over one idle window. */
-      const idleWindow = async (): Promise<{ cpu: number[]; rss: number[] }> => {
+      /** The minor collections a peer's /metrics counts: how many, and their wall time in ms (NaN when it did not answer). */
+      const scavenges = async (p: Peer): Promise<{ count: number; ms: number }> => {
+        const text = await scrape(p)
+        const of = (name: string): number => (text === undefined ? NaN : (sumOf(text, name, 'kind="minor"') ?? NaN))
+        return { count: of('dx_nodejs_gc_duration_seconds_count'), ms: of('dx_nodejs_gc_duration_seconds_sum') * 1000 }
+      }
+      /**
+       * Of every running peer over one idle window: CPU (% of a core), that of its helper threads,
+       * RSS (MB), and its scavenges per second with their ms per second. The scrapes of /metrics fall
+       * outside the CPU samples.
+       */
+      const idleWindow = async (): Promise<{ cpu: number[]; helpers: number[]; rss: number[]; scavenges: number[]; scavengeMs: number[] }> => {
+        const gc0 = await Promise.all(running.map(scavenges))
         const before = idlePids.map(cpuTicks)
+        const helpersBefore = idlePids.map(helperTicks)
         const t0 = performance.now()
         await new Promise((r) => setTimeout(r, IDLE_S * 1000))
         const seconds = (performance.now() - t0) / 1000
-        return { cpu: idlePids.map((pid, i) => ((cpuTicks(pid) - before[i]!) / TICKS / seconds) * 100), rss: idlePids.map(rssMb) }
+        const pct = (ticks: number): number => (ticks / TICKS / seconds) * 100
+        const cpu = idlePids.map((pid, i) => pct(cpuTicks(pid) - before[i]!))
+        const helpers = idlePids.map((pid, i) => pct(helperTicks(pid) - helpersBefore[i]!))
+        const rss = idlePids.map(rssMb)
+        const gc1 = await Promise.all(running.map(scavenges))
+        return {
+          cpu,
+          helpers,
+          rss,
+          scavenges: gc1.map((g, i) => (g.count - gc0[i]!.count) / seconds),
+          scavengeMs: gc1.map((g, i) => (g.ms - gc0[i]!.ms) / seconds),
+        }
       }
       const settled = await idleWindow()
       result.settled_idle_cpu_pct_per_peer = round(mean(settled.cpu), 2)
       result.settled_idle_cpu_pct_by_role = meanByRole(settled.cpu, roleOf, 2)
       result.settled_rss_mb_per_peer = round(mean(settled.rss), 0)
+      result.settled_helper_threads_cpu_pct_by_role = meanByRole(settled.helpers, roleOf, 2)
+      result.settled_scavenges_per_s_by_role = meanByRole(settled.scavenges, roleOf, 2)
+      result.settled_scavenge_ms_per_s_by_role = meanByRole(settled.scavengeMs, roleOf, 1)
       const cpuRoles = result.settled_idle_cpu_pct_by_role
       console.error(
-        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuRoles.leader}, voters ${cpuRoles.voters}, workers ${cpuRoles.workers}), rss ${result.settled_rss_mb_per_peer} MB`,
+        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuRoles.leader}, voters ${cpuRoles.voters}, workers ${cpuRoles.workers}; helper threads ${JSON.stringify(result.settled_helper_threads_cpu_pct_by_role)}), scavenges/s ${JSON.stringify(result.settled_scavenges_per_s_by_role)} taking ms/s ${JSON.stringify(result.settled_scavenge_ms_per_s_by_role)}, rss ${result.settled_rss_mb_per_peer} MB`,
       )
       if (STEADY_AFTER_MS > 0) {
         const wait = formedAt + STEADY_AFTER_MS - performance.now()
@@ -555,9 +613,10 @@ function watchFailover(survivors: Peer[], dead: string, killedAt: number): { sto
 }
 
 /** The mean of `xs` (one figure per peer, in the order `roleOf` indexes) for each role; null for a role with no peer. */
+/** Mean by role of the figures that are finite (a peer whose /metrics did not answer is left out). */
 function meanByRole(xs: number[], roleOf: (i: number) => Role, digits: number): ByRole {
   const of = (role: Role): number | null => {
-    const ys = xs.filter((_, i) => roleOf(i) === role)
+    const ys = xs.filter((x, i) => roleOf(i) === role && Number.isFinite(x))
     return ys.length === 0 ? null : round(mean(ys), digits)
   }
   return { leader: of('leader'), voters: of('voters'), workers: of('workers') }
