@@ -283,7 +283,7 @@ interface PeersResult {
   /**
    * Over the same window, by role: the CPU (% of a core) of threads other than the main one, and
    * V8's scavenges (young-generation collections) per second with the wall time they took (ms/s;
-   * a scavenge waits for its helper threads, so on a crowded host its time is mostly waiting).
+   * a crowded host stretches it by preempting the collector, so it shows the host as much as the work).
    */
   settled_helper_threads_cpu_pct_by_role: ByRole | null
   settled_scavenges_per_s_by_role: ByRole | null
@@ -612,8 +612,10 @@ function watchFailover(survivors: Peer[], dead: string, killedAt: number): { sto
   }
 }
 
-/** The mean of `xs` (one figure per peer, in the order `roleOf` indexes) for each role; null for a role with no peer. */
-/** Mean by role of the figures that are finite (a peer whose /metrics did not answer is left out). */
+/**
+ * The mean of `xs` (one figure per peer, in the order `roleOf` indexes) for each role, of the finite
+ * figures only (a peer whose /metrics did not answer has NaN); null for a role with none.
+ */
 function meanByRole(xs: number[], roleOf: (i: number) => Role, digits: number): ByRole {
   const of = (role: Role): number | null => {
     const ys = xs.filter((x, i) => roleOf(i) === role && Number.isFinite(x))
