@@ -66,6 +66,8 @@ const { values } = parseArgs({
     /** Peers (indices, comma-separated) run with --cpu-prof into DIR (`--profile-dir`) and stop with SIGTERM so that it is written; the kill's monotonic time is printed to slice it. */
     'profile-peers': { type: 'string', default: '' },
     'profile-dir': { type: 'string', default: 'cpu-profiles' },
+    /** The profiled peers' sampling interval in µs (node's --cpu-prof-interval): longer costs them less, so that all 50 can be profiled. */
+    'profile-interval-us': { type: 'string', default: '1000' },
   },
 })
 const N = Number(values.peers)
@@ -347,7 +349,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       httpPort: await freePort(),
       bootstrap,
       extraArgs: ['--membership', MEMBERSHIP, ...values['peer-args'].split(' ').filter((a) => a !== '')],
-      ...(PROFILED.has(i) ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['profile-dir']] } : {}),
+      ...(PROFILED.has(i) ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['profile-dir'], '--cpu-prof-interval', values['profile-interval-us']] } : {}),
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     const started = performance.now()
