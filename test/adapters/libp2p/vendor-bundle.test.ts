@@ -3,7 +3,8 @@
 // - its source is ASCII, so V8 holds it as a one-byte string (a few non-Latin-1 letters in comments
 //   made the 1.1 MB bundle a 2.3 MB two-byte string in every peer's heap);
 // - it calls no localeCompare, whose first call loads ICU's collator (2.4 MB of the node binary's
-//   pages in every peer's RSS), and sorts as before where it sorted: by UTF-16 code units.
+//   pages in every peer's RSS), and sorts as before where it sorted: by UTF-16 code units;
+// - prom-client and commander are in the package's bundles, not loaded file by file.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -40,6 +41,15 @@ test('the vendor bundle and the package bundles are ASCII and call no localeComp
       assert.deepEqual(wide, [], `characters beyond ASCII in ${file}`)
     }
     for (const file of libp2p) assert.equal(readFileSync(file, 'utf8').match(/\.localeCompare\(/g), null, `localeCompare calls in ${file}`)
+    // prom-client and commander are bundled in (each is dozens of small files a peer would load one by one).
+    const packageImports = files.flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/(?:from|import|require\()\s*["'](prom-client|commander|@opentelemetry\/api)["'/]/g)].map((m) => `${m[1]!} in ${f}`),
+    )
+    assert.deepEqual(packageImports, [])
+    assert.ok(
+      files.some((f) => readFileSync(f, 'utf8').includes('process_cpu_user_seconds_total')),
+      'prom-client is in a chunk',
+    )
     const bundle = readFileSync(join(dir, 'vendor.js'), 'utf8')
     assert.ok(bundle.length > 500_000, `bundled: ${bundle.length} characters`)
     // The rewritten comparison orders as the code units do (as Array.prototype.sort's default).
