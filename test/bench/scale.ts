@@ -5,7 +5,8 @@
  *   on one leader and sees all N up), idle CPU and RSS per peer over `--idle-s` seconds (from /proc)
  *   5 s after formation and again once the mesh is complete (`settled_*`, by role too),
  *   gossip bytes per peer per second on the wire (dx_net_gossip_rpc_bytes_{sent,received}_total), and failover
- *   (kill -9 of the leader until the survivors agree on another one); at formation (or the timeout),
+ *   (kill -9 of the leader all agree on then, with all up, until the survivors agree on another one;
+ *   `leader_changed_before_kill` says whether it was another than at formation); at formation (or the timeout),
  *   the records each peer sent by path and took in, by its role (`records_at_formation`: where a
  *   record storm comes from). `--steady-after-s` (default
  *   180) measures CPU and RSS once more that long after formation, by role (`steady`).
@@ -213,6 +214,8 @@ async function recordCensus(peers: Peer[]): Promise<RecordCensus> {
  * failover to a fifth of one.
  */
 const FORMATION_POLL_MS = 1000
+/** How long the kill waits for the peers to agree on one leader with all up (the leader may have changed since formation). */
+const REFORM_TIMEOUT_MS = 60_000
 const FAILOVER_POLL_MS = 200
 
 /** Calls `probe` every `everyMs` (from the start of one call to the next) until `done`; throws after `timeoutMs`. */
@@ -305,6 +308,8 @@ interface PeersResult {
   rss_file_mb_per_peer: number | null
   /** Mean RSS of the leader, its voters and the workers (the leader and voters carry the replication traffic). */
   rss_mb_by_role: ByRole | null
+  /** Whether the leader the cluster agreed on just before the kill was another (or in another epoch) than at formation; null when it agreed on none within REFORM_TIMEOUT_MS, and no failover was measured. */
+  leader_changed_before_kill: boolean | null
   failover_ms: number | null
   gossip_bytes_per_peer_s: number | null
   records_per_peer_s: number | null
@@ -335,6 +340,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     rss_anon_mb_per_peer: null,
     rss_file_mb_per_peer: null,
     rss_mb_by_role: null,
+    leader_changed_before_kill: null,
     failover_ms: null,
     gossip_bytes_per_peer_s: null,
     records_per_peer_s: null,
@@ -510,13 +516,31 @@ async function realPeers(n: number): Promise<PeersResult> {
         console.error(`steady, ${result.steady.after_s} s after formation: ${JSON.stringify(result.steady)}`)
       }
     }
+    // The leader now, which is not always the one at formation: an overloaded host can make it step
+    // down while idle (killing the one found at formation killed a voter, and timed the election
+    // that followed as a failover). The cluster must agree on it with all up, as at formation.
+    const current =
+      leader === undefined
+        ? undefined
+        : await poll(
+            () => formed(peers, n),
+            (l) => l !== undefined,
+            REFORM_TIMEOUT_MS,
+            FORMATION_POLL_MS,
+            'one leader and all up again',
+          ).catch(() => undefined)
     if (leader !== undefined) {
+      result.leader_changed_before_kill = current === undefined ? null : current.nodeId !== leader.nodeId || current.epoch !== leader.epoch
+      if (current === undefined) console.error(`not formed at the kill (${REFORM_TIMEOUT_MS / 1000} s): ${await census(peers)}`)
+      else if (result.leader_changed_before_kill) console.error(`the leader changed after formation: epoch ${leader.epoch} -> ${current.epoch}`)
+    }
+    if (current !== undefined) {
       const statuses = await Promise.all(peers.map((p) => p.status()))
-      const victim = peers[statuses.findIndex((s) => s?.nodeId === leader!.nodeId)]!
+      const victim = peers[statuses.findIndex((s) => s?.nodeId === current.nodeId)]!
       const survivors = peers.filter((p) => p !== victim)
       if (values.timeline) {
         // The lag each voter adds to its election timeout (core.ts, "Lag"), just before the kill.
-        const voters = statuses.find((s) => s?.nodeId === leader.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== leader.nodeId) ?? []
+        const voters = statuses.find((s) => s?.nodeId === current.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== current.nodeId) ?? []
         const lags = await Promise.all(voters.map((v) => counter(peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!, 'dx_cluster_lag_seconds')))
         console.error(`voters' observed lag before the kill: ${lags.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')}`)
       }
@@ -524,11 +548,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       if (values.logs !== undefined) console.error(`killing the leader at ${Date.now()} (wall ms, as in the peers' logs)`)
       if (PROFILED.size > 0) console.error(`killing the leader at ${process.hrtime.bigint() / 1000n} (monotonic µs, as in CPU profiles)`)
       await victim.kill()
-      const timeline = values.timeline ? watchFailover(survivors, leader.nodeId, killedAt) : undefined
+      const timeline = values.timeline ? watchFailover(survivors, current.nodeId, killedAt) : undefined
       try {
         await poll(
           () => formed(survivors, n - 1),
-          (l) => l !== undefined && l.nodeId !== leader!.nodeId,
+          (l) => l !== undefined && l.nodeId !== current.nodeId,
           60_000,
           FAILOVER_POLL_MS,
           'a new leader',
@@ -673,6 +697,7 @@ console.log(
       rss_anon_mb_per_peer: null,
       rss_file_mb_per_peer: null,
       rss_mb_by_role: null,
+      leader_changed_before_kill: null,
       failover_ms: null,
       gossip_bytes_per_peer_s: null,
       records_per_peer_s: null,
