@@ -145,6 +145,15 @@ function helperTicks(pid: number): number {
   return ticks
 }
 
+/**
+ * Milliseconds a process's main thread has spent runnable but waiting for a CPU since it started
+ * (the second field of /proc/PID/schedstat): what a host with more runnable threads than cores
+ * costs it, besides its own work.
+ */
+function runqueueWaitMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6
+}
+
 function statTicks(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(fields[11]) + Number(fields[12])
@@ -270,6 +279,12 @@ interface PeersResult {
   formation_s: number | null
   /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
   formation_cpu_s_per_peer: number | null
+  /**
+   * The share of wall time (%) a peer's main thread spent waiting for a CPU from its start until
+   * formation (or the timeout), mean over the peers: how oversubscribed the host was. On 2 cores,
+   * runs near 90% of this never formed (2026-12-01): every peer, the leader first, was starved.
+   */
+  formation_runqueue_wait_pct: number | null
   /** SWIM suspicions all peers saw until formation (dx_swim_events_total{type="suspect"}, summed): a member held suspect is not up, so each one can hold formation up. */
   suspicions_at_formation: number | null
   /** Records each peer sent (by path) and took in until formation, or until the timeout: where a record storm comes from. */
@@ -323,6 +338,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const result: PeersResult = {
     formation_s: null,
     formation_cpu_s_per_peer: null,
+    formation_runqueue_wait_pct: null,
     suspicions_at_formation: null,
     records_at_formation: null,
     idle_cpu_pct_per_peer: null,
@@ -359,14 +375,17 @@ async function realPeers(n: number): Promise<PeersResult> {
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),
     })
     const started = performance.now()
+    const startedAt: number[] = []
     const first = new Peer(await spec(0, []))
     peers.push(first)
     first.start()
+    startedAt.push(started)
     const seed = await first.address()
     for (let i = 1; i < n; i++) {
       const p = new Peer(await spec(i, [seed]))
       peers.push(p)
       p.start()
+      startedAt.push(performance.now())
     }
     let leader: { nodeId: string; epoch: number } | undefined
     let formedAt = NaN
@@ -383,6 +402,9 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
+    const waited = peers.flatMap((p, i) => (p.running ? [(100 * runqueueWaitMs(p.pid!)) / (performance.now() - startedAt[i]!)] : []))
+    result.formation_runqueue_wait_pct = round(mean(waited), 1)
+    console.error(`until then each peer's main thread waited for a CPU ${result.formation_runqueue_wait_pct}% of the time (mean)`)
     result.records_at_formation = await recordCensus(peers)
     console.error(`records sent and taken in until formation, mean per peer by its own role: ${JSON.stringify(result.records_at_formation)}`)
     if (leader !== undefined) {
@@ -685,6 +707,7 @@ console.log(
     ...(peersResult ?? {
       formation_s: null,
       formation_cpu_s_per_peer: null,
+      formation_runqueue_wait_pct: null,
       records_at_formation: null,
       idle_cpu_pct_per_peer: null,
       rss_mb_per_peer: null,
