@@ -73,7 +73,7 @@ if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
 // that an incremental test build, where tsc re-emits only what changed, never bundles stale output.
 // Packages stay external, but for libp2p and what it imports, bundled in as in pass 1, and the
 // packages every peer loads as many small CommonJS files: prom-client (with @opentelemetry/api, 44
-// files resolved, read and compiled one by one) and commander. Both in, a founder's start took 9%
+// files resolved, read and compiled one by one) and commander. Both in, a founder's start took 7-14%
 // less CPU (test/bench/RESULTS.md, "bundled metrics"). The runtime's metrics live in a registry of
 // its own, so a job module's own prom-client instance never shared them anyway.
 const ENTRIES = ['src/index.ts', 'src/client/index.ts', 'sim/index.ts', 'src/cli/main.ts']

@@ -151,7 +151,11 @@ function helperTicks(pid: number): number {
  * costs it, besides its own work.
  */
 function runqueueWaitMs(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6
+  } catch {
+    return NaN // exited since
+  }
 }
 
 function statTicks(stat: string): number {
@@ -281,8 +285,9 @@ interface PeersResult {
   formation_cpu_s_per_peer: number | null
   /**
    * The share of wall time (%) a peer's main thread spent waiting for a CPU from its start until
-   * formation (or the timeout), mean over the peers: how oversubscribed the host was. On 2 cores,
-   * runs near 90% of this never formed (2026-12-01): every peer, the leader first, was starved.
+   * formation (or the timeout), mean over the peers: how oversubscribed the host was (2026-12-01, 2
+   * cores: 61.7% in a run that formed in 149 s; the founder's own 89-106% of each window in one that
+   * never formed).
    */
   formation_runqueue_wait_pct: number | null
   /** SWIM suspicions all peers saw until formation (dx_swim_events_total{type="suspect"}, summed): a member held suspect is not up, so each one can hold formation up. */
@@ -402,7 +407,7 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
-    const waited = peers.flatMap((p, i) => (p.running ? [(100 * runqueueWaitMs(p.pid!)) / (performance.now() - startedAt[i]!)] : []))
+    const waited = peers.flatMap((p, i) => (p.running ? [(100 * runqueueWaitMs(p.pid!)) / (performance.now() - startedAt[i]!)] : [])).filter(Number.isFinite)
     result.formation_runqueue_wait_pct = round(mean(waited), 1)
     console.error(`until then each peer's main thread waited for a CPU ${result.formation_runqueue_wait_pct}% of the time (mean)`)
     result.records_at_formation = await recordCensus(peers)

@@ -13,7 +13,7 @@ import { test } from 'node:test'
 import { transformSync } from 'esbuild'
 import { ROOT } from '../../helpers/paths.js'
 
-test('the vendor bundle and the package bundles are ASCII and call no localeCompare', { timeout: 120_000 }, async () => {
+test('the vendor bundle and the package bundles are ASCII, call no localeCompare, and hold prom-client and commander', { timeout: 120_000 }, async () => {
   // A build directory inside the checkout (the packages resolve from its node_modules) holding
   // what tsc emits for the vendor module, which build-bundle.mjs then bundles in place.
   const build = join(ROOT, 'test', 'artifacts', `vendor-bundle-${process.pid}`)
