@@ -241,12 +241,11 @@ export function clusterActor(init: ClusterActorInit) {
       })
       ctx.onStop(offPeers)
       for (const peer of connected) core.met(peer)
-      /** Sends what SWIM produced; SWIM's state changed, so the snapshot reads it again. */
+      /** Sends what SWIM produced. */
       const sendSwim = (out: SwimOut): void => {
         for (const { type, error } of out.oversize) ctx.log.warn('a SWIM message exceeds its size limit', { type, error })
         for (const { to, payload } of out.send) if (!network.send(to, SWIM_PROTOCOL, payload)) pump!.refused()
         for (const e of out.departures) ctx.log.info(`SWIM: member ${e.type}`, { member: e.member, incarnation: e.incarnation })
-        core.livenessChanged()
       }
 
       const recordInputs = (): RecordInputs => ({ metrics: init.metrics(), addresses: network.addresses() })

@@ -1,16 +1,17 @@
 /**
  * The cluster actor's SWIM side, sans-I/O: when to join (a founder at once, any other node once it
- * has a peer), this node's load figures every probe period, decoding what arrives and encoding what
- * SWIM wants sent, and the counts behind the dx_swim_* metrics. The actor feeds it the mailbox's
- * SWIM messages, ticks and peers met, sends the payloads each call returns, and logs what it flags.
- * Before joining, everything but ticks is ignored.
+ * has a peer), this node's load figures every probe period (a new version only when one moved past
+ * its deadband, `loadMoved`), decoding what arrives and encoding what SWIM wants sent, and the
+ * counts behind the dx_swim_* metrics. The actor feeds it the mailbox's SWIM messages, ticks and
+ * peers met, sends the payloads each call returns, and logs what it flags. Before joining,
+ * everything but ticks is ignored.
  */
 import { ProtocolError } from '../../protocols/errors.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import type { SwimMessage } from '../../protocols/swim/types.js'
 import type { NodeId } from '../net/types.js'
 import type { SwimCore, SwimEvent } from './swim/core.js'
-import { loadValues } from './swim/load.js'
+import { loadMoved, loadValues } from './swim/load.js'
 import type { NodeMetrics } from './types.js'
 
 /** SWIM message types, so that the message counters report zeros too. */
@@ -79,7 +80,9 @@ export class SwimPump {
     }
     if (nowMs - this.loadAtMs >= this.init.loadEveryMs) {
       this.loadAtMs = nowMs
-      s.setLoad(loadValues(metrics()))
+      const values = loadValues(metrics())
+      const held = s.load(s.self)
+      if (held === undefined || loadMoved(held.values, values)) s.setLoad(values)
     }
     s.tick(nowMs)
     return this.flush()

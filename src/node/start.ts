@@ -22,7 +22,7 @@ import type { JobDef } from '../jobs/types.js'
 import type { AnyEntityDef } from '../entities/types.js'
 import { assembleNode, type AssembledNode } from './assemble.js'
 import { ConfigError, readToken, type NodeConfig } from './config.js'
-import { nodeRoutes, statusDocument } from './http-api.js'
+import { nodeRoutes, statusDocument, type StatusDocument } from './http-api.js'
 import { dashboardRoutes } from './dashboard-api.js'
 import { DashboardHub } from '../dashboard/hub.js'
 import { entityRoutes } from './entity-routes.js'
@@ -135,10 +135,10 @@ async function startParts(
   let http: HttpServer | undefined
   if (config.http !== undefined) {
     const { host, port } = config.http
-    const status = () => ({
-      ...statusDocument(network.self, network.addresses(), node.cluster.view()),
-      ...(node.cluster.view()?.leading === true ? { analytics: node.analytics.status() } : {}),
-    })
+    const status = (): StatusDocument => {
+      const view = node.cluster.view()
+      return { ...statusDocument(network.self, network.addresses(), view), ...(view?.leading === true ? { analytics: node.analytics.status() } : {}) }
+    }
     const hub = new DashboardHub({ status, jobs: node.jobs, forecasts: node.jobs, clock: env.clock, timers: env.timers })
     hub.start()
     parts.add('dashboard hub', () => hub.stop())

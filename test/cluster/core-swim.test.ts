@@ -568,3 +568,20 @@ test("with 'gossip', the leader's records, which all carry the member lists, car
   assert.ok(cores.some((c) => c.holdsLease(3000)))
   assert.deepEqual(carried, [])
 })
+
+test('a snapshot reads the liveness source again only when its `changes` or the configuration moved', () => {
+  const liveness = Object.assign(new FakeLiveness(), { changes: 0 })
+  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  const cores = cluster('swim', liveness)
+  run(cores, 0, 3000)
+  const leader = cores.find((c) => c.holdsLease(3000))!
+  const first = leader.snapshot(3000).liveness!
+  assert.equal(first.get('w1')?.status, 'alive')
+  liveness.states.set('w1', 'suspect')
+  assert.equal(leader.snapshot(3010).liveness, first, 'the same map while the source says nothing moved')
+  liveness.changes++
+  const second = leader.snapshot(3020).liveness!
+  assert.notEqual(second, first)
+  assert.equal(second.get('w1')?.status, 'suspect')
+  assert.equal(leader.view(3020).members.find((m) => m.nodeId === 'w1')?.state, 'suspect')
+})

@@ -269,6 +269,37 @@ test('load figures travel on probes, a bounded few per message, newest version w
   assert.deepEqual(net.core('a').load('c'), { member: 'c', version: 2, values: [99, 1] })
 })
 
+test('`changes` moves whenever what `member` and `load` answer about another member moves, and stays still on a settled cluster', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e']
+  const net = new Net(ids)
+  const seen = (id: string): string => JSON.stringify(ids.filter((o) => o !== id).map((o) => [net.core(id).member(o)?.status, net.core(id).load(o)]))
+  let last = ids.map((id) => ({ answers: seen(id), changes: net.core(id).changes }))
+  let moves = 0
+  const step = (untilMs: number): void => {
+    while (net.now < untilMs) {
+      net.run(net.now + 10)
+      const now = ids.map((id) => ({ answers: seen(id), changes: net.core(id).changes }))
+      now.forEach((n, i) => {
+        if (n.answers !== last[i]!.answers) assert.notEqual(n.changes, last[i]!.changes, `${ids[i]} at ${net.now}: its answers moved, its changes did not`)
+        if (n.changes !== last[i]!.changes) moves++
+      })
+      last = now
+    }
+  }
+  net.form()
+  step(5_000)
+  const settled = net.core('a').changes
+  step(15_000)
+  assert.equal(net.core('a').changes, settled, 'probes and acks that bring nothing new move nothing')
+  net.core('c').setLoad([3, 1])
+  step(20_000)
+  assert.deepEqual(net.core('a').load('c')?.values, [3, 1])
+  net.down.add('d')
+  step(60_000)
+  assert.equal(net.core('a').member('d')?.status, 'dead')
+  assert.ok(moves > 0)
+})
+
 test('a member that leaves is seen as left, not dead, and is no longer probed', () => {
   const net = new Net(['a', 'b', 'c', 'd'])
   net.form()

@@ -8,7 +8,18 @@
 // saturation crossing and predicted alerts, and only the newest summary of the history keeps it.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { alertsOf, DashboardHub, FORECAST_MAX_PEERS, forecastSummary, percentiles, predictedAlerts, type HubEvent, type MemberSample } from '../../src/dashboard/hub.js'
+import {
+  alertsOf,
+  DashboardHub,
+  IDLE_TICK_MS,
+  TICK_MS,
+  FORECAST_MAX_PEERS,
+  forecastSummary,
+  percentiles,
+  predictedAlerts,
+  type HubEvent,
+  type MemberSample,
+} from '../../src/dashboard/hub.js'
 import { ManualEnvironment } from '../../src/env/manual.js'
 import type { JobInfo } from '../../src/jobs/types.js'
 import type { StatusDocument } from '../../src/node/http-api.js'
@@ -395,4 +406,22 @@ test('the hub starts once, and not again after it stopped', () => {
   const fresh = setup().hub
   fresh.stop()
   assert.throws(() => fresh.start(), { name: 'AssertionFailure', message: /the dashboard hub starts once/ })
+})
+
+test('started, it samples every IDLE_TICK_MS while no page watches, every TICK_MS while one does, and the first page gets a summary within TICK_MS', async () => {
+  const t = setup()
+  t.hub.start()
+  await t.env.advance(20_000 + IDLE_TICK_MS - 1)
+  const summaries: number[] = []
+  const { snapshot, unwatch } = t.hub.watch((e) => (e.kind === 'summary' ? summaries.push(e.summary.t) : undefined))
+  assert.equal(snapshot.history.length, 4, 'one sample per IDLE_TICK_MS')
+  const from = t.now()
+  await t.env.advance(3 * TICK_MS)
+  assert.deepEqual(summaries, [from + TICK_MS, from + 2 * TICK_MS, from + 3 * TICK_MS], 'live from the next second, not after the idle wait')
+  unwatch()
+  await t.env.advance(4 * IDLE_TICK_MS)
+  const after = t.hub.watch(() => undefined)
+  after.unwatch()
+  assert.deepEqual(after.snapshot.history.length, 4 + 3 + 4, 'back to the idle pace')
+  t.hub.stop()
 })

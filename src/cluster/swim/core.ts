@@ -272,6 +272,8 @@ export class SwimCore {
   private readonly updates = new TransmitQueue<SwimUpdate>()
   private readonly loadQueue = new TransmitQueue<SwimLoad>()
   private readonly loadTable = new Map<string, SwimLoad>()
+  /** Counts changes to any other member's presence, status or load: `changes`. */
+  private changed = 0
   private health = 0
   private nextProbeAtMs = 0
   private nextReconnectAtMs = 0
@@ -350,6 +352,15 @@ export class SwimCore {
     const dead = new Set<string>()
     for (const id of this.gone) if (this.members.get(id)!.status === 'dead') dead.add(id)
     return { suspect: new Set(this.suspects), dead }
+  }
+
+  /**
+   * A count that moves whenever another member is added, forgotten, changes status or brings news
+   * of its load: a reader that derives state from `member` and `load` (the cluster core's
+   * liveness map) derives it again only when this moved, not after every message.
+   */
+  get changes(): number {
+    return this.changed
   }
 
   /** The latest load figures heard of `id`. */
@@ -434,6 +445,7 @@ export class SwimCore {
   admit(id: string, nowMs: number): void {
     if (id === this.self || this.members.has(id) || this.leaving) return
     this.members.set(id, aliveMember(id, 0, nowMs))
+    this.changed++
     this.liveCount++
     this.addToOrder(id)
     this.emit('joined', id, 0)
@@ -508,6 +520,7 @@ export class SwimCore {
       this.gone.delete(id)
       this.asked.delete(id)
       this.members.delete(id)
+      this.changed++
       this.loadTable.delete(id)
       this.loadQueue.delete(id)
     }
@@ -820,6 +833,7 @@ export class SwimCore {
       const old = this.loadTable.get(l.member)
       if (old !== undefined && old.version >= l.version) continue
       this.loadTable.set(l.member, l)
+      this.changed++
       this.loadQueue.put(l.member, l, loadBytes(l))
     }
   }
@@ -836,6 +850,7 @@ export class SwimCore {
       case 'alive':
         if (m === undefined) {
           this.members.set(u.member, aliveMember(u.member, u.incarnation, nowMs))
+          this.changed++
           this.liveCount++
           this.addToOrder(u.member)
           this.emit('joined', u.member, u.incarnation)
@@ -911,6 +926,7 @@ export class SwimCore {
 
   private setStatus(m: Member, status: SwimStatus, nowMs: number): void {
     const wasLive = LIVE(m.status)
+    if (m.status !== status) this.changed++
     m.status = status
     m.sinceMs = nowMs
     if (status !== 'suspect') {
