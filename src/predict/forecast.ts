@@ -49,6 +49,7 @@ export class HoltDamped implements Forecaster {
   private readonly alpha: number
   private readonly beta: number
   private readonly phi: number
+  private readonly damps = new Map<number, number>()
 
   constructor(options: HoltOptions = {}) {
     this.alpha = options.alpha ?? HOLT_DEFAULTS.alpha
@@ -73,9 +74,17 @@ export class HoltDamped implements Forecaster {
   }
 
   forecast(h: number): number {
-    // phi + phi^2 + ... + phi^h
-    const damp = this.phi === 1 ? h : (this.phi * (1 - this.phi ** h)) / (1 - this.phi)
-    return this.level + damp * this.trend
+    return this.level + this.damp(h) * this.trend
+  }
+
+  /** phi + phi^2 + ... + phi^h, kept per h (the same few horizons are asked at every step). */
+  private damp(h: number): number {
+    let d = this.damps.get(h)
+    if (d === undefined) {
+      d = this.phi === 1 ? h : (this.phi * (1 - this.phi ** h)) / (1 - this.phi)
+      this.damps.set(h, d)
+    }
+    return d
   }
 
   /** The current trend per step. */
@@ -123,9 +132,22 @@ export class Ewma implements Forecaster {
  * scores each against the sample that arrives h steps later, next to the naive forecast.
  */
 export class TrackedForecaster implements Forecaster {
-  /** Per horizon: pending forecasts (model, naive), oldest first. */
-  private readonly pending: Map<number, Array<{ model: number; naive: number }>>
-  private readonly errors: Map<number, { model: number; naive: number; n: number }>
+  /** The horizons, each once. */
+  private readonly hs: readonly number[]
+  /** The longest horizon: forecasts are kept for that many steps. */
+  private readonly span: number
+  /**
+   * The forecasts made at each of the last `span` steps, by horizon (slot · hs.length + index), and
+   * the sample of each step (the naive forecast): step t lives in slot t mod span, read back at t + h.
+   * Typed rings rather than a queue per horizon: a leader tracks 5 forecasters at 12 horizons for
+   * every member each second, and the queues' shifts and objects were most of its forecasting time.
+   */
+  private readonly made: Float64Array
+  private readonly naive: Float64Array
+  private readonly errModel: Float64Array
+  private readonly errNaive: Float64Array
+  private readonly errCount: Uint32Array
+  private steps = 0
 
   constructor(
     readonly model: Forecaster,
@@ -135,8 +157,13 @@ export class TrackedForecaster implements Forecaster {
       horizons.every((h) => Number.isInteger(h) && h >= 1),
       'horizons are whole steps',
     )
-    this.pending = new Map(horizons.map((h) => [h, []]))
-    this.errors = new Map(horizons.map((h) => [h, { model: 0, naive: 0, n: 0 }]))
+    this.hs = [...new Set(horizons)]
+    this.span = Math.max(1, ...this.hs)
+    this.made = new Float64Array(this.span * this.hs.length)
+    this.naive = new Float64Array(this.span)
+    this.errModel = new Float64Array(this.hs.length)
+    this.errNaive = new Float64Array(this.hs.length)
+    this.errCount = new Uint32Array(this.hs.length)
   }
 
   get samples(): number {
@@ -145,18 +172,22 @@ export class TrackedForecaster implements Forecaster {
 
   push(x: number): void {
     if (!Number.isFinite(x)) return
-    for (const h of this.horizons) {
-      const queue = this.pending.get(h)!
-      if (queue.length === h) {
-        const made = queue.shift()!
-        const e = this.errors.get(h)!
-        e.model += Math.abs(x - made.model)
-        e.naive += Math.abs(x - made.naive)
-        e.n++
-      }
+    const t = this.steps
+    const n = this.hs.length
+    for (let j = 0; j < n; j++) {
+      const h = this.hs[j]!
+      if (t < h) continue
+      const slot = (t - h) % this.span
+      this.errModel[j]! += Math.abs(x - this.made[slot * n + j]!)
+      this.errNaive[j]! += Math.abs(x - this.naive[slot]!)
+      this.errCount[j]!++
     }
     this.model.push(x)
-    for (const h of this.horizons) this.pending.get(h)!.push({ model: this.model.forecast(h), naive: x })
+    // Overwrites step t - span, read above for the longest horizon and by no other.
+    const slot = t % this.span
+    for (let j = 0; j < n; j++) this.made[slot * n + j] = this.model.forecast(this.hs[j]!)
+    this.naive[slot] = x
+    this.steps++
   }
 
   forecast(h: number): number {
@@ -169,15 +200,16 @@ export class TrackedForecaster implements Forecaster {
 
   /** MASE at horizon h so far; undefined until scored, Infinity if the naive forecast was perfect but the model was not. */
   mase(h: number): number | undefined {
-    const e = this.errors.get(h)
-    if (e === undefined || e.n === 0) return undefined
-    if (e.naive === 0) return e.model === 0 ? 1 : Infinity
-    return e.model / e.naive
+    const j = this.hs.indexOf(h)
+    if (j < 0 || this.errCount[j] === 0) return undefined
+    if (this.errNaive[j] === 0) return this.errModel[j] === 0 ? 1 : Infinity
+    return this.errModel[j]! / this.errNaive[j]!
   }
 
   /** Forecasts scored at horizon h. */
   scored(h: number): number {
-    return this.errors.get(h)?.n ?? 0
+    const j = this.hs.indexOf(h)
+    return j < 0 ? 0 : this.errCount[j]!
   }
 }
 
@@ -220,8 +252,9 @@ export class SelectingForecaster implements Forecaster {
    * keeps one model across the horizons it cannot judge yet instead of jumping back to the first.
    */
   private best(h: number): TrackedForecaster {
-    const scored = this.horizons.filter((k) => k <= h && this.candidates[0]!.scored(k) > 0)
-    const at = scored.length === 0 ? h : Math.max(...scored)
+    let at = -Infinity
+    for (const k of this.horizons) if (k <= h && k > at && this.candidates[0]!.scored(k) > 0) at = k
+    if (at === -Infinity) at = h
     let best = this.candidates[0]!
     let bestMase = best.mase(at) ?? Infinity
     for (const c of this.candidates) {
