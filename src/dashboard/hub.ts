@@ -175,8 +175,6 @@ export class DashboardHub {
   /** Finish time up to which jobs were counted, or null before the first successful ask. */
   private countedUntil: number | null = null
   private timer: TimerHandle | undefined
-  /** Schedules the next tick, once started. */
-  private loop: (() => void) | undefined
   private ticking = false
   private stopped = false
 
@@ -185,15 +183,15 @@ export class DashboardHub {
   /** Starts sampling; the view part runs always, the job asks only while someone watches. */
   start(): void {
     assert(this.timer === undefined && !this.stopped, 'the dashboard hub starts once')
-    // A sample that fails is skipped: the page shows a gap, and sampling goes on a tick later.
+    this.schedule()
+  }
+
+  /** The next tick, at the pace of whether a page watches; a sample that fails is skipped (a gap), and sampling goes on. */
+  private schedule(): void {
     const next = (): void => {
-      if (!this.stopped) loop()
+      if (!this.stopped) this.schedule()
     }
-    const loop = (): void => {
-      this.timer = this.deps.timers.schedule(this.watchers.size > 0 ? TICK_MS : IDLE_TICK_MS, () => void this.tick().then(next, next))
-    }
-    this.loop = loop
-    loop()
+    this.timer = this.deps.timers.schedule(this.watchers.size > 0 ? TICK_MS : IDLE_TICK_MS, () => void this.tick().then(next, next))
   }
 
   stop(): void {
@@ -208,7 +206,7 @@ export class DashboardHub {
     // The first page: live summaries from the next second, not after what is left of an idle wait.
     if (this.watchers.size === 1 && this.timer !== undefined && !this.ticking && !this.stopped) {
       this.deps.timers.cancel(this.timer)
-      this.loop?.()
+      this.schedule()
     }
     return { snapshot: { history: [...this.history], epochs: [...this.epochs] }, unwatch: () => this.watchers.delete(listener) }
   }
