@@ -5,7 +5,8 @@
  * the job will run (at least once) and have exactly one recorded outcome, whatever happens to the
  * leader. Submissions made in the same tick travel to the leader together. While there is no leader
  * (an election, the job log unreachable), submission retries until `submitTimeoutMs` and then
- * rejects with NoLeaderError; a refused job (unknown type, bad input, cluster saturated) rejects at
+ * rejects with NoLeaderError, or with an ambiguous JobLogUnavailableError if the leader said its log
+ * was failing (the job may still become durable); a refused job (unknown type, bad input, cluster saturated) rejects at
  * once with a typed error; a submission still unacknowledged when the node stops rejects with
  * SystemShutdownError. Re-submitting after such an ambiguous failure is safe when the job carries an
  * idempotency key, or when the same handle id is resubmitted.
@@ -278,12 +279,16 @@ export class JobClient {
     })
   }
 
-  /** Sends a batch to the leader, retrying transient failures until each item's deadline. */
-  private async send(batch: Queued[], attempt: number, lastError?: Error): Promise<void> {
+  /**
+   * Sends a batch to the leader, retrying transient failures until each item's deadline. `failed`
+   * remembers the last error and the leader's last word on its log, which a later ask that merely
+   * timed out must not hide: the records the leader queued may still become durable.
+   */
+  private async send(batch: Queued[], attempt: number, failed: Failures = {}): Promise<void> {
     const live = batch.filter((q) => {
       if (this.closedWith !== undefined) q.reject(this.closedWith)
       else if (q.signal?.aborted === true) q.reject(abortError(q.signal))
-      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(givingUp(q, lastError))
+      else if (this.init.env.clock.monotonicMs() > q.deadlineMs) q.reject(givingUp(q, failed))
       else return true
       return false
     })
@@ -303,7 +308,8 @@ export class JobClient {
         return
       }
       await this.pause(attempt)
-      return this.send(live, attempt + 1, error as Error)
+      const last = error as Error
+      return this.send(live, attempt + 1, { last, logError: last.name === 'JobLogUnavailableError' ? last : failed.logError })
     }
     live.forEach((q, i) => {
       const reply = replies[i]
@@ -349,18 +355,29 @@ export class JobClient {
   }
 }
 
+/** What the attempts of a submission met so far. */
+interface Failures {
+  readonly last?: Error
+  /** The leader's last JobLogUnavailableError, kept even if later attempts failed otherwise. */
+  readonly logError?: Error
+}
+
+const MAY_STILL_RUN = 'it may still run: look it up by id or resubmit with the same idempotency key'
+
 /**
- * The error for a submission whose time ran out. If the leader last said the job log was failing,
- * the records it queued may still become durable, so the error says the outcome is unknown.
+ * The error for a submission whose time ran out. If the leader ever said the job log was failing,
+ * the records it queued may still become durable, so the error says the outcome is unknown; so
+ * does a last ask that timed out, which the leader may have received.
  */
-function givingUp(q: Queued, lastError: Error | undefined): Error {
-  const last = lastError === undefined ? '' : `; last error: ${lastError.name}: ${lastError.message}`
-  if (lastError?.name === 'JobLogUnavailableError')
+function givingUp(q: Queued, failed: Failures): Error {
+  if (failed.logError !== undefined)
     return new JobLogUnavailableError(
-      `the job log did not acknowledge job ${q.spec.id} within ${q.timeoutMs} ms${last}; it may still run: look it up by id or resubmit with the same idempotency key`,
+      `the job log did not acknowledge job ${q.spec.id} within ${q.timeoutMs} ms; the leader last said: ${failed.logError.name}: ${failed.logError.message}; ${MAY_STILL_RUN}`,
       true,
     )
-  return new NoLeaderError(`no leader accepted the job within ${q.timeoutMs} ms${last}`)
+  const last = failed.last === undefined ? '' : `; last error: ${failed.last.name}: ${failed.last.message}`
+  const unknown = failed.last?.name === 'AskTimeoutError' ? `; ${MAY_STILL_RUN}` : ''
+  return new NoLeaderError(`no leader accepted job ${q.spec.id} within ${q.timeoutMs} ms${last}${unknown}`)
 }
 
 function settleOutcome(id: string, outcome: JobOutcome, resolve: (value: unknown) => void, reject: (error: Error) => void): void {

@@ -2,7 +2,8 @@
 // reserved from submission, so a concurrent second submission joins the first job; a refused
 // submission leaves its key free; replay rebuilds the key index. On whole simulated nodes: two
 // nodes submitting one key at once get one job and one run; a resubmission after the first
-// submitter's node stopped unacknowledged gets the same job.
+// submitter's node stopped unacknowledged gets the same job; a submission that times out while the
+// log is down says its outcome is unknown, even when its last try only timed out.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SeededRandom } from '../../src/env/prng.js'
@@ -13,6 +14,7 @@ import { SchedulerCore } from '../../src/jobs/scheduler-core.js'
 import type { JobOptions, JobSpec } from '../../src/jobs/types.js'
 import { assembleNode, type AssembledNode } from '../../src/node/assemble.js'
 import type { JobRecord } from '../../protocols/jobs/codec.js'
+import type { JobLogUnavailableError } from '../../src/storage/errors.js'
 import { World } from '../../sim/world.js'
 import { runUntil } from '../sim/helpers.js'
 
@@ -132,4 +134,27 @@ test('a keyed submission left unacknowledged by a stopping node, resubmitted els
   assert.equal(again.id, idempotentJobId('lost'))
   await settle(world, again.result())
   assert.equal((runs.get('lost-1') ?? 0) + (runs.get('lost-2') ?? 0), 1, 'one job ran, once')
+})
+
+test('a submission timing out while the log is down says its outcome is unknown, whatever its last attempt met', async () => {
+  const world = cluster()
+  await runUntil(world, 3000)
+  world.jobLog.down = true
+  // The leader answers after its 2 s append timeout: a 1 s submission only ever sees its ask time
+  // out. The longer ones hear the leader's word on its log, and some of the sweep (4,350 ms at this
+  // seed) end on a last ask cut short by their deadline, which must not hide that word.
+  const outcomes = []
+  for (const submitTimeoutMs of [1000, ...Array.from({ length: 60 }, (_, i) => 2500 + i * 37)])
+    outcomes.push({ submitTimeoutMs, ...(await settle(world, world.node('n2').app!.jobs.submit(slow, { ms: 1, tag: 'down' }, { submitTimeoutMs }))) })
+  const [short, ...rest] = outcomes
+  assert.equal(short!.error?.name, 'NoLeaderError')
+  assert.match(short!.error!.message, /last error: AskTimeoutError: .*; it may still run/)
+  for (const o of rest) {
+    assert.equal(o.error?.name, 'JobLogUnavailableError', `${o.submitTimeoutMs} ms: ${o.error?.message}`)
+    assert.equal((o.error as JobLogUnavailableError).ambiguous, true)
+    assert.match(o.error!.message, new RegExp(`within ${o.submitTimeoutMs} ms; the leader last said: JobLogUnavailableError: the job log is failing.*; it may still run`))
+  }
+  world.jobLog.down = false
+  const after = await settle(world, world.node('n2').app!.jobs.submit(slow, { ms: 1, tag: 'up' }))
+  assert.ok(after.value !== undefined, 'the cluster accepts work once the log is back')
 })
