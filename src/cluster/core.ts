@@ -100,9 +100,22 @@
  * first connections are up. A voter
  * that has seen a newer configuration than it holds publishes to all until it holds it, so that
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
- * A node that is not a voter no longer hears the voters, so SWIM decides their states there as it
- * does workers' (`swimDecides`); voters keep the record detector among themselves, and the first
- * record after either side became a voter starts a fresh one. Nor does it learn their addresses
+ * Of what a follower sends, only the leader reads the echoes (a lease sequence, a log position,
+ * load), 4 a second: at 50 peers each follower took in 12 a second of the others' for nothing, a
+ * quarter of an idle voter's CPU. So a follower that knows a live leader sends its echoes to that
+ * leader alone, and its news (`newsForVoters`: pre-vote, grant, vote, epoch, configuration,
+ * status, addresses, and at most once per leaderToWorkersMs its log position) to the other voters as well; without a live leader, all of its records go to
+ * them all, so a pre-vote round and an election run as before. A follower takes in the leader's 4
+ * records a second and the others' news, whatever the number of voters. Safety is unchanged: who
+ * hears a record changes, never what a record says, and every record that grants, votes or asks
+ * (or carries the member lists) still goes to every voter. Liveness: a candidate ranks the others
+ * by the log positions of their last news, up to leaderToWorkersMs old under load; that orders
+ * candidates, never who may win (rule 7 reads the asking record itself).
+ * A node that is not a voter no longer hears the voters, nor a follower the other followers
+ * (`hearsPeriodically`), so SWIM decides their states there as it does workers' (`swimDecides`),
+ * and every node hands SWIM the voters with each configuration; the record detector and the lag
+ * samples run between the leader and each voter, and the first record after either side became
+ * a voter, or the leader changed, starts a fresh one. Nor does a non-voter learn their addresses
  * from their records, so the leader's records that carry the member lists (the one that admits a
  * worker among them) carry the addresses of the voters it has heard as well (MemberRecord.voters,
  * as Raft's configuration carries its servers'), and a node keeps those of the leader it follows
@@ -492,8 +505,9 @@ interface Peer {
   /** What snapshots publish of this member (snapshot.ts); dropped with each record, built by the next snapshot that reads it. */
   basis: PeerBasis | undefined
   /**
-   * Whether its last record arrived while both it and this node were voters (under SWIM a worker's
-   * records are sparse, and a voter's reach only voters): the next one that does starts a fresh detector.
+   * Whether its last record arrived on the voters' path (`hearsPeriodically`: under SWIM a worker's
+   * records are sparse, and a follower's echoes reach only its leader): the next one that does
+   * after one that did not starts a fresh detector.
    */
   voterWhenHeard: boolean
 }
@@ -543,7 +557,8 @@ export class ClusterCore {
   /** The member map of the last snapshot; undefined once a member changed since (snapshot.ts: copied only then). */
   private publishedPeers: ReadonlyMap<NodeId, PeerBasis> | undefined = undefined
   /** The SWIM-governed workers of the last snapshot, with the configuration and the liveness source's `changes` it was read at. */
-  private publishedLiveness: { readonly of: ClusterConfig | null; readonly changes: number; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
+  private publishedLiveness:
+    { readonly of: ClusterConfig | null; readonly changes: number; readonly path: NodeId | null; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
   /** A quiet worker: the first configuration version it saw without holding it, and when (see `receive`). */
   private behind: { readonly epoch: number; readonly counter: number; readonly sinceMs: number } | undefined = undefined
   /** The newest configuration version a record showed while this node held an older one; cleared once it holds it (see `audience`). */
@@ -598,6 +613,8 @@ export class ClusterCore {
   private promiseEndMs: number
   /** What every member last got of this worker's records (newsFromWorker). */
   private toMembers: string | undefined
+  /** What the other voters last heard of this follower (newsForVoters). */
+  private toVoters: { readonly key: string; readonly log: string; readonly atMs: number } | undefined
   /** What the workers last got of this leader's records, and when (newsForWorkers). */
   private toWorkers: { key: string; atMs: number } | undefined
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
@@ -708,18 +725,20 @@ export class ClusterCore {
     let peer = this.peers.get(record.node)
     if (peer !== undefined && !newer(record, peer.record)) return
     const voter = this.isVoter(record.node)
-    // Under SWIM a voter's records reach only voters (and everyone while it leads).
-    const voterPath = voter && (this.options.membership === 'gossip' || this.isVoter(this.self))
+    // Under SWIM a voter's records come every gossip interval only between the leader and the
+    // voters that follow it; between followers only their news ("Election traffic").
+    const voterPath = voter && (this.options.membership === 'gossip' || this.hearsPeriodically(record.node))
     if (peer === undefined) {
       const detector = this.newDetector(record)
       peer = { record, detector, lastHeardMs: nowMs, voterWhenHeard: voterPath, basis: undefined }
       this.peers.set(record.node, peer)
       this.forgetScan.earliestHeardMs = Math.min(this.forgetScan.earliestHeardMs, nowMs)
     }
-    // Under SWIM a worker's records are sparse, and a voter's reach a node only while both are
-    // voters or it leads: the first record on the voters' path (the sender or this node has just
-    // become a voter) starts a fresh detector, and its last gap is no lag sample. A node that is not
-    // a voter samples lag from the leader's records, which reach everyone.
+    // Under SWIM a worker's records are sparse, and a voter's come every gossip interval only
+    // between a leader and its followers: the first record on that path (the sender or this node
+    // has just become a voter or the leader, or a follower follows a new one) starts a fresh
+    // detector, and its last gap is no lag sample. A node that is not a voter samples lag from the
+    // leader's records, which reach everyone.
     if (this.options.membership === 'swim' && voterPath && !peer.voterWhenHeard) peer.detector = this.newDetector(record)
     else if (peer.record.incarnation === record.incarnation && (voterPath || (voter && record.leaderSeq !== null && peer.record.leaderSeq !== null)))
       this.noteGap(nowMs - peer.lastHeardMs - (voterPath ? 0 : this.leaderSlackMs()), nowMs)
@@ -902,9 +921,10 @@ export class ClusterCore {
 
   /**
    * Who needs this node's records ("Election traffic" in the module doc): under 'swim', a voter
-   * that does not lead sends them to the other voters and the leader it follows, and everyone else
-   * (the leader, workers) to every node it knows of. Otherwise (joiners, 'gossip', a voter that has
-   * seen a newer configuration than it holds), to all through the topic.
+   * that does not lead sends its echoes to the live leader it follows alone and its news (or all
+   * of them while it knows no live leader) to the other voters and that leader too, and everyone
+   * else (the leader, workers) to every node it knows of. Otherwise (joiners, 'gossip', a voter
+   * that has seen a newer configuration than it holds), to all through the topic.
    */
   private audience(record: MemberRecord, nowMs: number): readonly NodeId[] | undefined {
     const config = this.config
@@ -919,7 +939,29 @@ export class ClusterCore {
       if (this.quietWorker() && !this.newsFromWorker(record)) return this.electorate(config)
       return to.size === 0 ? undefined : [...to]
     }
+    const leader = this.support?.leader
+    if (leader !== undefined && leader !== this.self && this.liveLeaderKnown(nowMs) && !this.newsForVoters(record, nowMs)) return [leader]
     return this.electorate(config)
+  }
+
+  /**
+   * Whether a follower's `record` says something the other voters read: its election state (epoch,
+   * vote, pre-vote, grant), configuration, status, addresses, cluster or incarnation changed since
+   * the last record they got, or it carries the member lists, or its log position moved and they
+   * last got one leaderToWorkersMs ago or more (candidates rank each other by position, and a stale
+   * one can put two followers first at once, to split the vote).
+   * Otherwise it is an echo (a lease sequence, load), which only the leader reads: at 50 peers each
+   * voter took in the others' echoes, 4 a second from each, for nothing while a leader held its lease.
+   */
+  private newsForVoters(record: MemberRecord, nowMs: number): boolean {
+    const c = record.config
+    const g = record.grant
+    const key = `${record.incarnation}/${record.status}/${record.clusterId}/${record.addresses.join(',')}/${record.epoch}/${record.vote}/${record.preVote}/${g?.candidate}@${g?.epoch}/${c?.epoch}.${c?.counter}`
+    const log = `${record.log?.epoch}.${record.log?.index}`
+    const last = this.toVoters
+    if (last !== undefined && last.key === key && c?.members === undefined && (last.log === log || nowMs - last.atMs < this.options.leaderToWorkersMs)) return false
+    this.toVoters = { key, log, atMs: nowMs }
+    return true
   }
 
   /** The voters of `config` and the leader this node follows, but this node. */
@@ -1168,9 +1210,11 @@ export class ClusterCore {
     if (liveness === undefined) return undefined
     const changes = liveness.changes
     const kept = this.publishedLiveness
-    if (kept !== undefined && changes !== undefined && kept.changes === changes && kept.of === this.config) return kept.map
+    // Which voters SWIM decides moves with this node's leadership and the leader it follows.
+    const path = this.leading !== null ? this.self : (this.support?.leader ?? null)
+    if (kept !== undefined && changes !== undefined && kept.changes === changes && kept.of === this.config && kept.path === path) return kept.map
     const map = new Map<NodeId, WorkerLiveness>()
-    const voters = this.isVoter(this.self) ? [] : (this.config?.members ?? [])
+    const voters = (this.config?.members ?? []).filter((id) => this.swimDecides(id))
     for (const id of [...this.workers(), ...voters]) {
       const member = id === this.self ? undefined : liveness.member(id)
       if (member === undefined) continue
@@ -1183,7 +1227,7 @@ export class ClusterCore {
       }
       map.set(id, { status: member.status, load, loadSeenMs })
     }
-    this.publishedLiveness = { of: this.config, changes: changes ?? NaN, map }
+    this.publishedLiveness = { of: this.config, changes: changes ?? NaN, path, map }
     return map
   }
 
@@ -1329,11 +1373,20 @@ export class ClusterCore {
   }
 
   /**
-   * Under 'swim', the members whose state SWIM decides on this node: the workers, and on a node
-   * that is not a voter the voters too, whose records go only to voters ("Election traffic").
+   * Under 'swim', the members whose state SWIM decides on this node: the workers, and the voters
+   * whose records do not come here every gossip interval ("Election traffic"): on a node that is not
+   * a voter all of them, on a follower all but its leader.
    */
   private swimDecides(id: NodeId): boolean {
-    return this.workers().has(id) || (this.isVoter(id) && !this.isVoter(this.self))
+    return this.workers().has(id) || (this.isVoter(id) && !this.hearsPeriodically(id))
+  }
+
+  /**
+   * Under 'swim', whether voter `id`'s records come to this node every gossip interval: this node is
+   * a voter and leads (every voter echoes to it), or `id` is the leader it follows.
+   */
+  private hearsPeriodically(id: NodeId): boolean {
+    return this.isVoter(this.self) && (this.leading !== null || id === this.support?.leader)
   }
 
   private workers(): ReadonlySet<NodeId> {
@@ -1406,15 +1459,17 @@ export class ClusterCore {
 
   /**
    * Under 'swim', tells the liveness source of the workers the configuration now lists that it did
-   * not (`before`: the workers of `previous`), and on a non-voter of the voters, so that SWIM knows
-   * every member whose state it decides here even when a join update did not reach this node. Not on a first configuration: a node that just got one
-   * learned SWIM's members from its join, and a listed worker SWIM has already forgotten is dead.
+   * not (`before`: the workers of `previous`), and of the other voters, so that SWIM knows every
+   * member whose state it decides here even when a join update did not reach this node. Not the
+   * workers of a first configuration: a node that just got one learned SWIM's members from its
+   * join, and a listed worker SWIM has already forgotten is dead.
    */
   private admitToLiveness(previous: ClusterConfig | null, before: ReadonlySet<NodeId>, nowMs: number): void {
     if (this.liveness?.admit === undefined) return
-    // On a node that is not a voter SWIM decides the voters' states too, and their records do not
-    // come to correct a join update it missed: hand it the few voters, on every configuration.
-    if (!this.isVoter(this.self)) for (const id of this.config!.members) this.liveness.admit(id, nowMs)
+    // SWIM decides the states of the voters this node does not hear every gossip interval (all of
+    // them on a non-voter, all but the leader on a follower), and their records do not come to
+    // correct a join update it missed: hand it the few voters, on every configuration.
+    for (const id of this.config!.members) if (id !== this.self) this.liveness.admit(id, nowMs)
     if (previous === null) {
       // A first configuration's workers are not new to it, but some joined SWIM after this node's
       // join and their updates were crowded out: hand SWIM those whose records it has heard.

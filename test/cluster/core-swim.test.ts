@@ -81,7 +81,7 @@ function joinerCore(nowMs: number, liveness: FakeLiveness, self = 'j'): ClusterC
 /** A cluster under 'swim', its workers alive, that has elected its leader by 3 s. */
 function electedSwim(): { liveness: FakeLiveness; cores: ClusterCore[]; leader: ClusterCore } {
   const liveness = new FakeLiveness()
-  for (const w of WORKERS) liveness.states.set(w, 'alive')
+  for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
   const cores = cluster('swim', liveness)
   run(cores, 0, 3000)
   return { liveness, cores, leader: cores.find((c) => c.holdsLease(3000))! }
@@ -149,7 +149,7 @@ test("with 'swim', workers stop publishing periodically (and do not echo the lea
   for (const c of cores) for (const m of c.view(8000).members) assert.equal(m.state, 'up', `${c.self} sees ${m.nodeId} ${m.state}`)
 })
 
-test("with 'swim', voters send their records to the voters alone and the leader to all, to workers once a second: a worker takes in the leader's records only", () => {
+test("with 'swim', followers echo to the leader alone and the leader sends to all, to workers once a second: a worker takes in the leader's records only, a follower the leader's and the others' news", () => {
   const liveness = new FakeLiveness()
   for (const m of [...VOTERS, ...WORKERS]) liveness.states.set(m, 'alive')
   const cores = cluster('swim', liveness)
@@ -164,8 +164,11 @@ test("with 'swim', voters send their records to the voters alone and the leader 
     const view = cores.find((c) => c.self === w)!.view(8000)
     assert.equal(view.leader?.nodeId, leader.self, `${w} follows the leader`)
   }
-  for (const v of VOTERS) if (v !== leader.self) assert.ok((received.get(v) ?? 0) >= 80, `voter ${v} took in ${received.get(v)} records in 5 s`)
-  assert.equal(cores.filter((c) => c.holdsLease(8000)).length, 1, 'the lease holds with echoes sent to the voters alone')
+  // A follower: the leader's records (one per 100 ms), and none of the other follower's echoes.
+  for (const v of VOTERS) if (v !== leader.self) assert.ok((received.get(v) ?? 0) >= 45 && (received.get(v) ?? 0) <= 55, `voter ${v} took in ${received.get(v)} records in 5 s`)
+  // The leader: every follower's echo of its records.
+  assert.ok((received.get(leader.self) ?? 0) >= 2 * 45, `the leader took in ${received.get(leader.self)} records in 5 s`)
+  assert.equal(cores.filter((c) => c.holdsLease(8000)).length, 1, 'the lease holds with echoes sent to the leader alone')
   // A worker sees a silent voter by SWIM: alive is up, dead is down; a voter still goes by records.
   const other = VOTERS.find((v) => v !== leader.self)!
   const w0 = cores.find((c) => c.self === 'w0')!
@@ -174,6 +177,70 @@ test("with 'swim', voters send their records to the voters alone and the leader 
   assert.equal(w0.memberState(other, 8000), 'down')
   assert.equal(w0.view(8000).members.find((m) => m.nodeId === other)?.state, 'down', 'the view agrees')
   assert.equal(leader.memberState(other, 8000), 'up', 'the leader hears it')
+  // So does the other follower, whose records it no longer hears.
+  const third = cores.find((c) => VOTERS.includes(c.self) && c !== leader && c.self !== other)!
+  assert.equal(third.memberState(other, 8000), 'down', 'a follower sees another follower by SWIM')
+  assert.equal(third.memberState(leader.self, 8000), 'up', 'and its leader by its records')
+})
+
+test("with 'swim', a follower's news goes to every voter, its echoes to the leader alone; once the leader is gone all its records go to the voters, and a new leader is elected", () => {
+  const { cores, leader } = electedSwim()
+  const followers = VOTERS.filter((v) => v !== leader.self)
+  const sends: Array<{ self: string; to: string[]; now: number; record: MemberRecord }> = []
+  const log = (self: string, to: readonly string[] | undefined, now: number, record: MemberRecord) => {
+    if (followers.includes(self)) sends.push({ self, to: [...(to ?? ['(all)'])].sort(), now, record })
+  }
+  run(cores, 3000, 2000, new Set(), undefined, log)
+  assert.ok(sends.length >= 2 * 15)
+  for (const s of sends) assert.deepEqual(s.to, [leader.self], `${s.self} echoes to the leader alone at ${s.now}`)
+  // News (here a leave) goes to every voter and the leader.
+  const other = electedSwim()
+  const f = other.cores.find((c) => VOTERS.includes(c.self) && c !== other.leader)!
+  f.leave()
+  f.tick(3010)
+  assert.deepEqual([...(f.takeReady(3010).to ?? [])].sort(), VOTERS.filter((v) => v !== f.self).sort(), 'news: to the voters')
+  // The leader dies: after the election timeout the followers publish to each other and elect one of them.
+  sends.length = 0
+  const down = new Set([leader.self])
+  run(cores, 5000, 4000, down, undefined, log)
+  // The pre-vote, the grant and the votes: news, to every voter.
+  const from = sends.findIndex((s) => s.record.preVote !== null)
+  const between = sends.slice(
+    from,
+    sends.findIndex((s) => s.record.leaderSeq !== null),
+  )
+  assert.ok(from >= 0 && between.length >= 3, `${between.length} records from the first pre-vote to the first of the new leader`)
+  for (const s of between) assert.deepEqual(s.to, VOTERS.filter((v) => v !== s.self).sort(), `${s.self} to the voters at ${s.now}`)
+  const next = cores.filter((c) => !down.has(c.self) && c.holdsLease(9000))
+  assert.equal(next.length, 1, 'a new leader holds the lease')
+  assert.ok(followers.includes(next[0]!.self))
+  // Its follower echoes to it alone again.
+  sends.length = 0
+  run(cores, 9000, 1000, down, undefined, log)
+  const last = sends.filter((s) => s.self !== next[0]!.self)
+  assert.ok(last.length >= 5 && last.every((s) => s.to.join() === next[0]!.self), `echoes to the new leader: ${JSON.stringify(last.map((s) => s.to))}`)
+})
+
+test("with 'swim', a follower's log position reaches the other voters at most once a second; echoes in between go to the leader alone", () => {
+  const { cores, leader } = electedSwim()
+  const f = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
+  const voters = VOTERS.filter((v) => v !== f.self).sort()
+  const sends: Array<{ now: number; to: string[]; index: number | undefined }> = []
+  const log = (self: string, to: readonly string[] | undefined, now: number, record: MemberRecord) => {
+    if (self === f.self) sends.push({ now, to: [...(to ?? [])].sort(), index: record.log?.index })
+  }
+  run(cores, 3000, 1000, new Set(), undefined, log)
+  // The log grows every 100 ms from 4 s on.
+  for (let t = 4000; t < 7000; t += 100) {
+    f.setLogPosition({ epoch: 1, index: t / 100 })
+    run(cores, t, 100, new Set(), undefined, log)
+  }
+  const toAll = sends.filter((s) => s.now > 4000 && s.to.join() === voters.join())
+  const toLeader = sends.filter((s) => s.now > 4000 && s.to.join() === leader.self)
+  assert.equal(toAll.length + toLeader.length, sends.filter((s) => s.now > 4000).length)
+  assert.ok(toAll.length >= 3 && toAll.length <= 4, `positions to the voters at ${toAll.map((s) => s.now)}`)
+  for (let i = 1; i < toAll.length; i++) assert.ok(toAll[i]!.now - toAll[i - 1]!.now >= 1000)
+  assert.ok(toLeader.length >= 20, `${toLeader.length} echoes to the leader alone`)
 })
 
 test("with 'swim', a voter that saw a newer configuration than it holds publishes to all until it holds it; workers to every node; 'gossip' always to all", () => {
