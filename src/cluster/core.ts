@@ -100,17 +100,19 @@
  * first connections are up. A voter
  * that has seen a newer configuration than it holds publishes to all until it holds it, so that
  * whoever holds it serves it the lists (repeatConfigFor) even if its stale voter list misses them.
- * Of what a follower sends, only the leader reads the echoes (a lease sequence, a log position,
- * load), 4 a second: at 50 peers each follower took in 12 a second of the others' for nothing, a
- * quarter of an idle voter's CPU. So a follower that knows a live leader sends its echoes to that
- * leader alone, and its news (`newsForVoters`: pre-vote, grant, vote, epoch, configuration,
- * status, addresses, and at most once per leaderToWorkersMs its log position) to the other voters as well; without a live leader, all of its records go to
- * them all, so a pre-vote round and an election run as before. A follower takes in the leader's 4
- * records a second and the others' news, whatever the number of voters. Safety is unchanged: who
- * hears a record changes, never what a record says, and every record that grants, votes or asks
- * (or carries the member lists) still goes to every voter. Liveness: a candidate ranks the others
- * by the log positions of their last news, up to leaderToWorkersMs old under load; that orders
- * candidates, never who may win (rule 7 reads the asking record itself).
+ * Of what a follower sends, only the leader reads the echoes (a lease sequence, load), 4 a second:
+ * at 50 peers each follower took in 12 a second of the others' for nothing, and at 10 the traffic
+ * grew every voter's young generation while the cluster formed (7-9 MB each; test/bench/RESULTS.md,
+ * "election traffic"). So a follower that knows a live leader sends its echoes to that leader
+ * alone, and its news (`newsForVoters`: pre-vote, grant, vote, epoch, configuration, status,
+ * addresses, and at most once per leaderToWorkersMs its log position) to the other voters as well;
+ * without a live leader, all of its records go to them all, so a pre-vote round and an election run
+ * as before. A follower takes in the leader's 4 records a second and the others' news, whatever
+ * the number of voters. Safety is unchanged: who hears a record changes, never what a record says,
+ * and every record that grants, votes or asks (or carries the member lists) still goes to every
+ * voter. Liveness: a candidate ranks the others by the log positions of their last news, up to
+ * leaderToWorkersMs old under load; that orders candidates, never who may win (rule 7 reads the
+ * asking record itself).
  * A node that is not a voter no longer hears the voters, nor a follower the other followers
  * (`hearsPeriodically`), so SWIM decides their states there as it does workers' (`swimDecides`),
  * and every node hands SWIM the voters with each configuration; the record detector and the lag
@@ -556,7 +558,7 @@ export class ClusterCore {
   private forgetScan: { of: ClusterConfig | null; earliestHeardMs: number } = { of: null, earliestHeardMs: Infinity }
   /** The member map of the last snapshot; undefined once a member changed since (snapshot.ts: copied only then). */
   private publishedPeers: ReadonlyMap<NodeId, PeerBasis> | undefined = undefined
-  /** The SWIM-governed workers of the last snapshot, with the configuration and the liveness source's `changes` it was read at. */
+  /** The members SWIM decides of the last snapshot, with the configuration, the liveness source's `changes` and the leader followed (or this node, leading) it was read at. */
   private publishedLiveness:
     { readonly of: ClusterConfig | null; readonly changes: number; readonly path: NodeId | null; readonly map: ReadonlyMap<NodeId, WorkerLiveness> } | undefined = undefined
   /** A quiet worker: the first configuration version it saw without holding it, and when (see `receive`). */
