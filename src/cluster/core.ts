@@ -1421,10 +1421,16 @@ export class ClusterCore {
     return this.config !== null && (this.config.members.includes(id) || this.workers().has(id))
   }
 
+  /**
+   * Whether `id` counts as live for campaigns, rankings, grants and demotions. A voter whose state
+   * SWIM decides here (another follower, on a follower) counts while merely suspect: a suspicion is
+   * a question SWIM is still asking, and in the seconds after a leader's death a saturated host
+   * suspects busy members, which must not stop the followers from electing one of themselves.
+   */
   private alive(id: NodeId, nowMs: number): boolean {
     if (id === this.self) return true
     const state = this.stateOf(id, nowMs)
-    return state === 'up' || state === 'joining'
+    return state === 'up' || state === 'joining' || (state === 'suspect' && this.isVoter(id) && this.swimStatus(id) !== undefined)
   }
 
   private quorum(config: ClusterConfig): number {

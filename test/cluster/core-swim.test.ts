@@ -221,6 +221,19 @@ test("with 'swim', a follower's news goes to every voter, its echoes to the lead
   assert.ok(last.length >= 5 && last.every((s) => s.to.join() === next[0]!.self), `echoes to the new leader: ${JSON.stringify(last.map((s) => s.to))}`)
 })
 
+test("with 'swim', followers that SWIM holds suspect of each other still elect one of them when the leader dies", () => {
+  const { liveness, cores, leader } = electedSwim()
+  const followers = VOTERS.filter((v) => v !== leader.self)
+  // A saturated host after a kill: each follower's SWIM suspects the other.
+  for (const f of followers) liveness.states.set(f, 'suspect')
+  liveness.states.set(leader.self, 'dead')
+  const down = new Set([leader.self])
+  run(cores, 3000, 4000, down)
+  const next = cores.filter((c) => !down.has(c.self) && c.holdsLease(7000))
+  assert.equal(next.length, 1, 'a new leader holds the lease')
+  assert.ok(followers.includes(next[0]!.self))
+})
+
 test("with 'swim', a follower's log position reaches the other voters at most once a second; echoes in between go to the leader alone", () => {
   const { cores, leader } = electedSwim()
   const f = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
