@@ -238,9 +238,9 @@ test("with 'swim', a follower's log position reaches the other voters at most on
   const { cores, leader } = electedSwim()
   const f = cores.find((c) => VOTERS.includes(c.self) && c !== leader)!
   const voters = VOTERS.filter((v) => v !== f.self).sort()
-  const sends: Array<{ now: number; to: string[]; index: number | undefined }> = []
-  const log = (self: string, to: readonly string[] | undefined, now: number, record: MemberRecord) => {
-    if (self === f.self) sends.push({ now, to: [...(to ?? [])].sort(), index: record.log?.index })
+  const sends: Array<{ now: number; to: string[] }> = []
+  const log = (self: string, to: readonly string[] | undefined, now: number) => {
+    if (self === f.self) sends.push({ now, to: [...(to ?? [])].sort() })
   }
   run(cores, 3000, 1000, new Set(), undefined, log)
   // The log grows every 100 ms from 4 s on.
