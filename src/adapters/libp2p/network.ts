@@ -71,8 +71,13 @@ export async function createLibp2pNetwork(init: Libp2pNetworkInit): Promise<Libp
 /** Room for gossipsub's envelope (signature, key, ids) around a maximal payload. */
 const TOPIC_RPC_OVERHEAD_BYTES = 64 * 1024
 
-/** How long our own multiaddrs are reused before being read again (a change libp2p reports clears them at once). */
-const ADDRESSES_TTL_MS = 5000
+/**
+ * How long our own multiaddrs are reused before being read again: only a backstop, since libp2p
+ * reports every change of them ('self:peer:update', within its 1 s debounce), which clears them at
+ * once. At 5 s every sample of the dashboard hub (one each 5 s on every peer, src/dashboard/hub.ts)
+ * found them expired and built them afresh.
+ */
+const ADDRESSES_TTL_MS = 60_000
 /** Unhandled messages of one protocol before the warning, and protocols counted (see warnUnhandled). */
 const UNHANDLED_WARN_AFTER = 20
 const MAX_UNHANDLED_NAMED = 16
@@ -224,7 +229,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   }
 
   /**
-   * Our multiaddrs, kept for ADDRESSES_TTL_MS or until libp2p reports that they changed: every
+   * Our multiaddrs, kept until libp2p reports that they changed (or ADDRESSES_TTL_MS): every
    * member record carries them (4 a second), and building them afresh each time was 4% of an idle
    * peer's CPU.
    */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createLibp2pNetwork, generateIdentity, nodeIdOf } from '../../../src/adapters/libp2p/index.js'
+import { multiaddr } from '../../../src/adapters/libp2p/vendor.js'
 import { LOOPBACK, metric, startNode, stopAll, testEnvironment, waitFor, type TestNode } from './helpers.js'
 
 const FAST_REDIAL = { redial: { minMs: 30, maxMs: 300 } }
@@ -169,4 +170,18 @@ test('bad settings fail at creation with InvalidArgumentError', async () => {
     { listen: [LOOPBACK], redial: { minMs: 100, maxMs: 10 } },
   ]
   for (const init of bad) await assert.rejects(createLibp2pNetwork({ env, ...init }), { name: 'InvalidArgumentError' }, JSON.stringify(init))
+})
+
+test("the node's own addresses follow a listener it opens while it runs, long before the cache's backstop expires", async () => {
+  const a = await startNode()
+  try {
+    assert.equal(a.net.addresses().length, 1)
+    // What a transport that starts listening later does; libp2p reports it through 'self:peer:update'.
+    const node = (a.net as unknown as { node: { components: { transportManager: { listen(addresses: unknown[]): Promise<void> } } } }).node
+    await node.components.transportManager.listen([multiaddr(LOOPBACK)])
+    await waitFor(() => a.net.addresses().length === 2, 'the second listener among addresses()', 5_000)
+    assert.equal(new Set(a.net.addresses().map(portOf)).size, 2)
+  } finally {
+    await stopAll([a])
+  }
 })
