@@ -281,6 +281,12 @@ type ByRole = Record<Role, number | null>
 
 interface PeersResult {
   formation_s: number | null
+  /**
+   * CPU seconds the founder spent from its start until its /status answered, before any other peer
+   * starts: the host's speed on the day, since this machine's varies twice over between days (0.32
+   * on a fast evening, 0.46-0.59 on the night of 2026-12-01), so that runs of different days compare.
+   */
+  founder_start_cpu_s: number | null
   /** CPU seconds a peer spent from its start until formation (boot, handshakes, joining): N of them share the host's cores. */
   formation_cpu_s_per_peer: number | null
   /**
@@ -342,6 +348,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   const peers: Peer[] = []
   const result: PeersResult = {
     formation_s: null,
+    founder_start_cpu_s: null,
     formation_cpu_s_per_peer: null,
     formation_runqueue_wait_pct: null,
     suspicions_at_formation: null,
@@ -386,6 +393,8 @@ async function realPeers(n: number): Promise<PeersResult> {
     first.start()
     startedAt.push(started)
     const seed = await first.address()
+    result.founder_start_cpu_s = round(cpuTicks(first.pid!) / TICKS, 2)
+    console.error(`the founder took ${result.founder_start_cpu_s} CPU s to serve /status (the host's speed today)`)
     for (let i = 1; i < n; i++) {
       const p = new Peer(await spec(i, [seed]))
       peers.push(p)
@@ -711,6 +720,7 @@ console.log(
     membership: MEMBERSHIP,
     ...(peersResult ?? {
       formation_s: null,
+      founder_start_cpu_s: null,
       formation_cpu_s_per_peer: null,
       formation_runqueue_wait_pct: null,
       records_at_formation: null,

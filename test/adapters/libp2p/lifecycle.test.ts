@@ -1,6 +1,7 @@
 // Goal: the libp2p binding's lifecycle: bootstrap peers are dialed at start and redialed after
 // they restart on the same identity and port, as are peers seen before; node ids are stable for a
-// given identity; stop closes everything and refuses later use; bad settings fail at creation.
+// given identity; stop closes everything and refuses later use; bad settings fail at creation; the
+// node's own addresses (cached) follow a listener opened while it runs.
 // Method: real libp2p nodes on 127.0.0.1 that are stopped and started again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
