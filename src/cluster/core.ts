@@ -1190,6 +1190,7 @@ export class ClusterCore {
       follows: this.support === null ? null : { leader: this.support.leader, epoch: this.support.epoch },
       leaderHeardMs: this.leaderHeardMs,
       leaderLeaseMs: this.leaderLeaseMs,
+      grantedLeaseMs: this.leading === null ? null : (this.leading.sentAt.get(this.leading.seq)?.leaseMs ?? null),
       promiseEndMs: this.promiseEndMs,
       leaderSlackMs: this.leaderSlackMs(),
       leaderLost: this.leaderLost,

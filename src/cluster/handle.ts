@@ -110,6 +110,17 @@ export class ClusterHandle {
     return s === undefined ? 0 : lagAt(s.lag.ms, s.lag.atMs, s.timing.leaseMs, this.clock!.monotonicMs())
   }
 
+  /**
+   * The lease of the leader's newest sequence: on the leader, the one it granted; on a follower, the
+   * one it waits out after it (core.ts, "Stretched leases"); null while this node knows no leader.
+   */
+  leaseMs(): number | null {
+    const s = this.published
+    if (s === undefined) return null
+    if (s.leadingEpoch !== null) return s.grantedLeaseMs
+    return s.follows === null ? null : s.leaderLeaseMs
+  }
+
   /** Records ignored because they came from another cluster (for the metrics). */
   foreignRecords(): number {
     return this.published?.foreignRecords ?? 0

@@ -57,6 +57,12 @@ export function registerClusterMetrics(metrics: Metrics, src: ClusterMetricsSour
     [],
     (set) => set(handle.lagMs() / 1000),
   )
+  metrics.gauge(
+    'dx_cluster_lease_seconds',
+    "Lease of the leader's newest sequence (granted, on the leader; waited out, on a follower): the lease, stretched while round trips to the voters are slow; after the leader dies no new one is elected sooner (0: no leader known)",
+    [],
+    (set) => set((handle.leaseMs() ?? 0) / 1000),
+  )
   metrics.gauge('dx_cluster_quiet', '1 while this node hears no other member although it should (joining, or one of several members)', [], (set) =>
     set(handle.view()?.warning === undefined ? 0 : 1),
   )

@@ -66,6 +66,8 @@ export interface ClusterSnapshot {
   readonly leaderHeardMs: number
   /** The lease of that sequence, as this node waits it out. */
   readonly leaderLeaseMs: number
+  /** While leading: the lease its newest sequence granted (ClusterCore "Stretched leases"), else null. */
+  readonly grantedLeaseMs: number | null
   /** Until when this node's echoes promise not to grant or vote (ClusterCore "Stretched leases"). */
   readonly promiseEndMs: number
   /** The connection to that leader closed since: its wait drops the lag (ClusterCore.lost). */

@@ -575,10 +575,14 @@ async function realPeers(n: number): Promise<PeersResult> {
       const victim = peers[statuses.findIndex((s) => s?.nodeId === current.nodeId)]!
       const survivors = peers.filter((p) => p !== victim)
       if (values.timeline) {
-        // The lag each voter adds to its election timeout (core.ts, "Lag"), just before the kill.
+        // The lag each voter adds to its election timeout (core.ts, "Lag"), and the lease it waits out
+        // after the leader's last sequence ("Stretched leases"), just before the kill.
         const voters = statuses.find((s) => s?.nodeId === current.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== current.nodeId) ?? []
-        const lags = await Promise.all(voters.map((v) => counter(peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!, 'dx_cluster_lag_seconds')))
-        console.error(`voters' observed lag before the kill: ${lags.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')}`)
+        const voterPeers = voters.map((v) => peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!)
+        const ms = (values: Array<number | undefined>): string => values.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')
+        const lags = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lag_seconds')))
+        const leases = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lease_seconds')))
+        console.error(`voters' observed lag before the kill: ${ms(lags)}; the lease each waits out: ${ms(leases)}`)
       }
       const killedAt = performance.now()
       if (values.logs !== undefined) console.error(`killing the leader at ${Date.now()} (wall ms, as in the peers' logs)`)

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { FaultAction } from '../../sim/faults/schedule.js'
+import { DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/core.js'
 import { runSimulation, type SimOptions, type SimResult } from '../../sim/run.js'
 import { clusterScenario, type ClusterApp } from '../../sim/scenarios/cluster/index.js'
 import type { World } from '../../sim/world.js'
@@ -28,6 +29,8 @@ interface Snapshot {
   atMs: number
   leaseHolders: string[]
   leaders: Array<string | null>
+  /** Each node's `dx_cluster_lease_seconds` source: the lease of its leader's newest sequence, in ms. */
+  leases: Array<number | null>
 }
 
 /** Runs the cluster scenario with `schedule`, snapshotting lease holders at the given times. */
@@ -46,6 +49,7 @@ async function scenarioRun(schedule: FaultAction[], snapshotsAtMs: number[], ext
               const l = n.app?.handle.view()?.leader
               return l === undefined || l === null ? null : `${l.nodeId}@${l.epoch}`
             }),
+            leases: world.nodes.map((n) => n.app?.handle.leaseMs() ?? null),
           }),
         )
       }
@@ -172,8 +176,8 @@ test('clock skew and drift within the bound keep leases exclusive through failov
   assert.match(result.summary, /epochs with effects \(max [2-9]/)
 })
 
-test('slow links (round trips of 1-2 s, past the lease): the leader stretches its lease and keeps it, and no two nodes ever hold one', async () => {
-  const times = Array.from({ length: 250 }, (_, i) => 15_000 + i * 100)
+test('slow links (round trips of 1-2 s, past the lease): the leader stretches its lease and keeps it, every node reports the lease it grants or waits out, and no two nodes ever hold one', async () => {
+  const times = Array.from({ length: 450 }, (_, i) => 15_000 + i * 100)
   const schedule: FaultAction[] = [
     { atMs: 10_000, kind: 'slow', latencyMinMs: 400, latencyMeanMs: 200 },
     { atMs: 40_000, kind: 'slow', latencyMinMs: 0.2, latencyMeanMs: 0.8 },
@@ -182,6 +186,19 @@ test('slow links (round trips of 1-2 s, past the lease): the leader stretches it
   const held = snapshots.filter((s) => s.leaseHolders.length === 1)
   assert.ok(held.length >= 0.9 * snapshots.length, `a lease held at ${held.length} of ${snapshots.length} instants`)
   assert.equal(new Set(held.map((s) => s.leaseHolders[0])).size, 1, 'one leader and epoch throughout')
+  // What every node reports as its lease (dx_cluster_lease_seconds): stretched while the links are
+  // slow, on the leader and on the followers that wait it out, and the configured one once prompt.
+  const slow = snapshots.filter((s) => s.atMs >= 25_000 && s.atMs < 40_000)
+  const prompt = snapshots.filter((s) => s.atMs >= 50_000)
+  const leaseMs = DEFAULT_CLUSTER_OPTIONS.leaseMs
+  assert.ok(
+    slow.every((s) => s.leases.every((l) => l !== null && l > leaseMs)),
+    `leases while slow: ${JSON.stringify(slow.at(-1)!.leases)}`,
+  )
+  assert.ok(
+    prompt.every((s) => s.leases.every((l) => l === leaseMs)),
+    `leases once prompt: ${JSON.stringify(prompt.at(-1)!.leases)}`,
+  )
 })
 
 test('slow links among crashes, pauses, skew and partitions: 60 swarm seeds keep every invariant and converge', async () => {
@@ -247,6 +264,7 @@ async function leaveRun(leavers: string[]): Promise<{ settled: Map<string, { atM
           atMs: 11_000,
           leaseHolders: world.nodes.filter((n) => !leavers.includes(n.id) && n.app?.handle.leaderEpoch() !== undefined).map((n) => `${n.id}@${n.app!.handle.leaderEpoch()}`),
           leaders: [],
+          leases: [],
         }
       })
     },
