@@ -579,7 +579,7 @@ async function realPeers(n: number): Promise<PeersResult> {
         // after the leader's last sequence ("Stretched leases"), just before the kill.
         const voters = statuses.find((s) => s?.nodeId === current.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== current.nodeId) ?? []
         const voterPeers = voters.map((v) => peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!)
-        const ms = (values: Array<number | undefined>): string => values.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')
+        const ms = (seconds: Array<number | undefined>): string => seconds.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')
         const lags = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lag_seconds')))
         const leases = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lease_seconds')))
         console.error(`voters' observed lag before the kill: ${ms(lags)}; the lease each waits out: ${ms(leases)}`)
