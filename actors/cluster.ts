@@ -35,6 +35,7 @@ import {
   likelyLinked,
   MESH_LAG_MAX_MS,
   meshDials,
+  PRUNE_CHECK_MS,
   QuietWatch,
   RecordStats,
   registerClusterMetrics,
@@ -50,6 +51,7 @@ import type {
   ClusterOptions,
   ClusterView,
   DeferredReply,
+  DialInputs,
   DurableStore,
   MemberRecord,
   Network,
@@ -116,6 +118,12 @@ export interface ClusterActorInit {
   tickMs?: number
   /** SWIM settings with membership 'swim' (the core's defaults otherwise). */
   swim?: Omit<SwimConfig, 'self' | 'random' | 'incarnation'>
+  /**
+   * Called every PRUNE_CHECK_MS: which nodes' links actor traffic used since the last call or needs
+   * now (asks waiting, watches); those are not hung up (src/cluster/dials.ts, `prune`). Without it
+   * no link is.
+   */
+  linksInUse?: () => (node: NodeId) => boolean
 }
 
 /** True for a voter or worker of the configuration this node holds. */
@@ -208,6 +216,13 @@ export function clusterActor(init: ClusterActorInit) {
       registerClusterMetrics(ctx.env.metrics, { handle, records, swimStats, swim })
       const foreignSeen = new Set<string>()
       const dials = new DialPlan()
+      /** Links this node hung up itself (`pruneLinks`), until it hears them closed. */
+      const hungUp = new Set<NodeId>()
+      let pruned = 0
+      let pruneAtMs = clock.monotonicMs() + PRUNE_CHECK_MS
+      ctx.env.metrics.counter('dx_cluster_links_pruned_total', 'Connections this node hung up because its dial plan no longer wanted them and nothing used them', [], (set) =>
+        set(pruned),
+      )
       /** Members traffic asked for (`want`), with when: dialled like the urgent ones for WANT_MS. */
       const wanted = new Map<NodeId, number>()
       const quiet = new QuietWatch()
@@ -302,8 +317,8 @@ export function clusterActor(init: ClusterActorInit) {
         network.publish(CLUSTER_TOPIC, payload)
       }
 
-      /** Connects to the members it needs, a few dials at a time (dials.ts): the leader, the voters (on a voter) and the joiners (on the leader) first, then its part of the mesh. */
-      const dialMembers = (): void => {
+      /** What the dial plan decides on now. */
+      const planInputs = (): DialInputs => {
         const nowMs = clock.monotonicMs()
         const known = core.knownAddresses()
         const doubted = swim?.doubted() ?? NOBODY
@@ -314,12 +329,34 @@ export function clusterActor(init: ClusterActorInit) {
         }
         const meshAlso = meshDials({ self: network.self, config: core.currentConfig, leading: core.leaderEpoch !== null, doubted })
         const mesh = core.memberState(network.self, nowMs) === 'up' && core.lag(nowMs) <= MESH_LAG_MAX_MS
-        const due = dials.due({ nowMs, self: network.self, connected, urgent, mesh, known, meshAlso })
-        for (const { node, address } of due) {
+        return { nowMs, self: network.self, connected, urgent, mesh, known, meshAlso }
+      }
+
+      /** Connects to the members it needs, a few dials at a time (dials.ts): the leader, the voters (on a voter) and the joiners (on the leader) first, then its part of the mesh. */
+      const dialMembers = (inputs = planInputs()): void => {
+        for (const { node, address } of dials.due(inputs)) {
           network
             .dial(address)
+            .then((id) => dials.opened(id))
             .catch((error: unknown) => ctx.log.debug('dial failed', { node, error }))
             .finally(() => dials.ended(node))
+        }
+      }
+
+      /** Every PRUNE_CHECK_MS, hangs up the links it dialled that its plan no longer wants and nothing uses (dials.ts, `prune`). */
+      const pruneLinks = (inputs: DialInputs): void => {
+        if (inputs.nowMs < pruneAtMs) return
+        pruneAtMs = inputs.nowMs + PRUNE_CHECK_MS
+        const inUse = init.linksInUse?.()
+        if (inUse === undefined) return
+        for (const node of dials.prune({ ...inputs, inUse })) {
+          hungUp.add(node)
+          pruned++
+          ctx.log.debug('hanging up a link the mesh no longer needs', { node })
+          network.hangUp(node).catch((error: unknown) => {
+            hungUp.delete(node)
+            ctx.log.debug('hang-up failed', { node, error })
+          })
         }
       }
 
@@ -355,7 +392,9 @@ export function clusterActor(init: ClusterActorInit) {
             if (pump !== undefined) sendSwim(pump.tick(clock.monotonicMs(), () => network.peers(), init.metrics))
             core.tick(clock.monotonicMs())
             await flush()
-            dialMembers()
+            const inputs = planInputs()
+            dialMembers(inputs)
+            pruneLinks(inputs)
             watchQuiet()
             settleLeave()
           } finally {
@@ -385,6 +424,7 @@ export function clusterActor(init: ClusterActorInit) {
           rearm()
         },
         met(msg) {
+          hungUp.delete(msg.peer)
           core.met(msg.peer)
           if (pump === undefined) return
           sendSwim(pump.met(msg.peer))
@@ -397,8 +437,10 @@ export function clusterActor(init: ClusterActorInit) {
           dialMembers()
         },
         async lost(msg) {
+          dials.closed(msg.peer)
           core.lost(msg.peer)
-          if (pump !== undefined) sendSwim(pump.lost(msg.peer, clock.monotonicMs()))
+          // A link this node hung up is no sign of a crash: no probe out of turn.
+          if (pump !== undefined && !hungUp.delete(msg.peer)) sendSwim(pump.lost(msg.peer, clock.monotonicMs()))
           await flush()
           rearm()
         },

@@ -57,6 +57,8 @@ export class SimNetwork {
   private lastArrival = new Float64Array(0)
   private reach: Array<Array<{ node: number; hops: number; via: number }>> | undefined = undefined
   private detectEvent: import('../kernel/loop.js').SimEvent | undefined = undefined
+  /** Pairs of positions whose connection a node hung up, until one dials the other. */
+  private readonly hungUp = new Set<number>()
 
   constructor(
     readonly kernel: Kernel,
@@ -213,10 +215,28 @@ export class SimNetwork {
     const peers = new Set<string>()
     if (this.endpoints[i] === undefined) return peers
     for (let j = 0; j < n; j++) {
-      if (j === i || this.endpoints[j] === undefined) continue
+      if (j === i || this.endpoints[j] === undefined || this.hungUp.has(pairKey(i, j))) continue
       if (this.blocked[i * n + j] === 0 && this.blocked[j * n + i] === 0) peers.add(this.ids[j]!)
     }
     return peers
+  }
+
+  /**
+   * Closes the connection between positions `i` and `j` (Network.hangUp): both ends hear it at once,
+   * as a closed TCP connection is, and it stays closed until either dials the other.
+   */
+  hangUp(i: number, j: number): void {
+    if (i === j) return
+    this.hungUp.add(pairKey(i, j))
+    this.endpoints[i]?.retainPeers(this.connectedPeers(i))
+    this.endpoints[j]?.retainPeers(this.connectedPeers(j))
+  }
+
+  /** A dial from `i` to `j` reopens a connection one of them hung up, if the link allows it. */
+  redial(i: number, j: number): void {
+    if (!this.hungUp.delete(pairKey(i, j))) return
+    this.endpoints[i]?.addPeers(this.connectedPeers(i))
+    this.endpoints[j]?.addPeers(this.connectedPeers(j))
   }
 
   private topologyChanged(): void {
@@ -228,6 +248,11 @@ export class SimNetwork {
       for (let i = 0; i < this.ids.length; i++) this.endpoints[i]?.retainPeers(this.connectedPeers(i))
     })
   }
+}
+
+/** One key per unordered pair of positions. */
+function pairKey(i: number, j: number): number {
+  return i < j ? i * 1_000_003 + j : j * 1_000_003 + i
 }
 
 /** One node incarnation's view of the simulated network. */
@@ -291,8 +316,12 @@ export class SimEndpoint implements Network {
 
   async dial(address: string, _options?: AbortOptions): Promise<NodeId> {
     const id = address.startsWith('sim://') ? address.slice(6) : address
-    this.net.position(id)
+    this.net.redial(this.at, this.net.position(id))
     return id
+  }
+
+  async hangUp(peer: NodeId): Promise<void> {
+    this.net.hangUp(this.at, this.net.position(peer))
   }
 
   addresses(): string[] {

@@ -24,7 +24,7 @@
 import { encodeRecord } from '../../protocols/cluster/codec.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import { ClusterCore, type ClusterOptions } from '../../src/cluster/core.js'
-import { DialPlan, likelyLinked, meshDials, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
+import { DialPlan, likelyLinked, meshDials, pickNeighbours, PRUNE_CHECK_MS, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
 import { SwimCore } from '../../src/cluster/swim/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
@@ -45,6 +45,8 @@ export interface ClusterScaleOptions extends ScaleRunOptions {
   readonly crashCloses?: boolean
   /** Which pairs are connected: those the dial plan links (default, as the peers run), or all. */
   readonly mesh?: 'partial' | 'full'
+  /** Whether nodes hang up the links their plan no longer wants (DialPlan.prune), as the peers do; default true. */
+  readonly prune?: boolean
 }
 
 /** After the leader's crash, virtual ms until: */
@@ -83,6 +85,9 @@ export interface ClusterScaleResult {
   readonly bytesPerNodeS: number
   /** Over the steady window: records plus SWIM messages the leader handled per second. */
   readonly leaderInputsPerS: number
+  /** At the end of the steady window, mean links of a worker: all of them, and those its dial plan would not make now (neither its neighbours, nor a voter, nor a member that picks it). */
+  readonly linksPerWorker: number
+  readonly unplannedLinksPerWorker: number
   /** Times, after formation, that some node saw a live member other than up (false suspicions, as the cluster sees them). */
   readonly falseNotUp: number
   /** Of those, times it saw it down (a false death). */
@@ -108,6 +113,8 @@ interface SimNode {
   readonly dials: DialPlan
   /** The inputs of a dial plan call that started nothing, and until when they stay idle. */
   idleDials: { inputs: string; untilMs: number }
+  /** When this node next asks its plan which links to hang up. */
+  pruneAtMs: number
 }
 
 const TICK_MS = 50
@@ -161,6 +168,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       links,
       dials: new DialPlan(),
       idleDials: { inputs: '', untilMs: 0 },
+      pruneAtMs: 0,
     }
     nodes.push(node)
     byId.set(id, node)
@@ -243,19 +251,42 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const mesh = n.core.memberState(n.id, loop.now) === 'up'
     const config = n.core.currentConfig
     const inputs = `${n.core.knownCount}/${n.links.size}/${leader}/${leading}/${config?.epoch}.${config?.counter}/${[...doubted.suspect].join()}/${[...doubted.dead].join()}/${mesh}`
-    if (inputs === n.idleDials.inputs && loop.now < n.idleDials.untilMs) return
+    const pruneDue = o.prune !== false && loop.now >= n.pruneAtMs
+    if (inputs === n.idleDials.inputs && loop.now < n.idleDials.untilMs && !pruneDue) return
     const known = n.core.knownAddresses()
     const urgent = urgentDials({ self: n.id, config, leader, leading, known, doubted })
     const meshAlso = meshDials({ self: n.id, config, leading, doubted })
+    if (pruneDue) {
+      n.pruneAtMs = loop.now + PRUNE_CHECK_MS
+      for (const node of n.dials.prune({ nowMs: loop.now, self: n.id, connected: n.links, urgent, mesh, known, meshAlso, inUse: () => false })) hangUp(n, byId.get(node)!)
+    }
     const due = n.dials.due({ nowMs: loop.now, self: n.id, connected: n.links, urgent, mesh, known, meshAlso })
     n.idleDials = due.length === 0 && n.dials.inFlight === 0 ? { inputs, untilMs: loop.now + REDIAL_MS } : { inputs: '', untilMs: 0 }
     for (const { node } of due) {
       at(loop.now + 2 * delay(), () => {
         n.dials.ended(node)
         const dst = byId.get(node)
-        if (!n.crashed && dst !== undefined && !dst.crashed && dst.started) link(n, dst)
+        if (!n.crashed && dst !== undefined && !dst.crashed && dst.started) {
+          link(n, dst)
+          n.dials.opened(node)
+        }
       })
     }
+  }
+
+  /** What the cluster actor does when its plan prunes a link: it closes it, and the other side hears it lost after one network delay (its own side knows why). */
+  const hangUp = (n: SimNode, dst: SimNode): void => {
+    if (process.env.DBG) console.log('hangup', loop.now, n.id, dst.id)
+    n.links.delete(dst.id)
+    dst.links.delete(n.id)
+    at(loop.now + delay(), () => {
+      if (dst.crashed || n.links.has(dst.id)) return
+      dst.dials.closed(n.id)
+      dst.core.lost(n.id)
+      if (dst.swim === undefined) return
+      dst.swim.lost(n.id, loop.now)
+      flushSwim(dst)
+    })
   }
 
   const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
@@ -268,6 +299,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
         if (n.crashed) return
         n.links.delete(victim.id)
         victim.links.delete(n.id)
+        n.dials.closed(victim.id)
         n.core.lost(victim.id)
         if (n.swim === undefined) return
         n.swim.lost(victim.id, loop.now)
@@ -331,7 +363,11 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     for (const n of alive)
       for (const m of alive) {
         const state = n.core.memberState(m.id, loop.now)
-        if (state !== 'up') falseNotUp++
+        if (state !== 'up') {
+          falseNotUp++
+          if (process.env.DBG && falseNotUp < 5)
+            console.log('notup', loop.now, n.id, 'sees', m.id, state, 'links of it', [...m.links].join(' '), 'status', m.core.memberState(m.id, loop.now))
+        }
         if (state === 'down') falseDown++
       }
     return false
@@ -352,6 +388,13 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const leaderId = [...leaders][0]?.split('@')[0]
   const leaderNode = leaderId === undefined ? undefined : byId.get(leaderId)
   const leaderInputsPerS = leaderNode === undefined ? 0 : (leaderNode.inputs - base[leaderNode.index]!.inputs) / seconds
+  const workerNodes = nodes.filter((n) => !n.crashed && !voterIds.has(n.id) && n.core.leaderEpoch === null)
+  const known = nodes[0]!.core.knownAddresses()
+  const picks = new Map(nodes.map((n) => [n.id, pickNeighbours(n.id, known, voterIds)]))
+  const linksPerWorker = workerNodes.reduce((a, n) => a + n.links.size, 0) / Math.max(1, workerNodes.length)
+  const unplannedLinksPerWorker =
+    workerNodes.reduce((a, n) => a + [...n.links].filter((m) => !voterIds.has(m) && !picks.get(n.id)!.has(m) && !picks.get(m)?.has(n.id)).length, 0) /
+    Math.max(1, workerNodes.length)
 
   let convergenceMs: number | null = null
   let detectionMs: number | null = null
@@ -418,6 +461,8 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     swimBytesPerNodeS,
     bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,
     leaderInputsPerS,
+    linksPerWorker,
+    unplannedLinksPerWorker,
     falseNotUp,
     falseDown,
     virtualMs: loop.now,

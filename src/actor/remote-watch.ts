@@ -97,6 +97,11 @@ export class RemoteWatches<W extends RemoteWatcher> {
     return undefined
   }
 
+  /** Whether a watch crosses to `node` either way: closing the connection would end it. */
+  involves(node: NodeId): boolean {
+    return this.outbound.has(node) || (this.inboundCount.get(node) ?? 0) > 0
+  }
+
   /** Every local watch of actors on `node`, removed: their watchers hear `unreachable`. */
   takeNode(node: NodeId): Array<{ watcher: W; path: string; toMessage: WatchMapper }> {
     const byPath = this.outbound.get(node)

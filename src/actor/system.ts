@@ -243,6 +243,11 @@ class SystemRuntime implements CellRuntime, RefRuntime {
     if (ended !== undefined) ended.watcher.deliverSignal(ended.toMessage, error === undefined ? { address, reason } : { address, reason, error })
   }
 
+  /** Whether a watch crosses to `node` either way. */
+  watchesWith(node: string): boolean {
+    return this.watches.involves(node)
+  }
+
   /** The connection to `node` closed: watches of its actors end with `unreachable`; its watches here are dropped. */
   nodeDown(node: string): void {
     for (const { watcher, path, toMessage } of this.watches.takeNode(node)) watcher.deliverSignal(toMessage, { address: { node, path }, reason: 'unreachable' })
@@ -465,6 +470,11 @@ export function watchFromNode(system: ActorSystem, from: string, message: WatchC
  */
 export function virtualWatchEnded(system: ActorSystem, node: string, target: string, watcherPath: string, reason: TerminationReason, error: Error | undefined): void {
   runtimeOf(system).endWatch(node, target, watcherPath, reason, error)
+}
+
+/** Whether a watch crosses between this node and `node` (either way): for the node's remoting; not part of the public API. */
+export function watchesWithNode(system: ActorSystem, node: string): boolean {
+  return runtimeOf(system).watchesWith(node)
 }
 
 /** The connection to `node` closed: for the node's remoting; not part of the public API. */

@@ -27,6 +27,21 @@
  * suspect is not dialled (it refutes when the suspicion reaches it, and on a busy host suspicions
  * come by the dozen), only never picked.
  *
+ * Why links are closed too (`DialPlan.prune`): a node's picks are the lowest hashes among the
+ * members it knows, so while a cluster grows (and as a worker hears of more members, and members
+ * come and go) newer members displace older picks, each displacement a new link; and a member
+ * held dead for a while is dialled. Nothing closed those links: a worker of 50 real peers held 16
+ * (200 simulated nodes: 24), and each costs about 0.5 MB of a peer's memory and its share of the
+ * probes. So a node hangs up a link it dialled itself once its plan has not wanted it for
+ * PRUNE_AFTER_MS in a row, while it is an admitted member whose event loop keeps up, and nothing
+ * else uses the link (`inUse`: actor messages, asks or watches across it; closing a connection
+ * ends a watch); at most PRUNES_PER_CALL at a time, since each makes the other side probe it
+ * through the voters once (SWIM `lost`, answered by a live member; `likelyLinked`). The transport
+ * says BYE first, so neither side's transport redials it (src/adapters/libp2p/framing.ts). Only the
+ * dialling side prunes: it knows its own plan exactly, and if the other side wants the link it
+ * dials it again and owns it from then on, so two plans that disagree settle after one redial
+ * instead of taking turns. Voters and the leader keep every link.
+ *
  * Why paced: when N nodes bootstrap together, unpaced dialing starts N² handshakes across the
  * cluster at once (noise, identify, gossipsub and the mesh stream on both sides), and on one host
  * that starves the admissions and leases that formation needs (30 peers: both cores busy with them
@@ -60,6 +75,18 @@ export const MESH_LINKS = 4
  * costs both sides a handshake.
  */
 export const MESH_LAG_MAX_MS = 50
+
+/** How long a link stays unwanted by the plan, and unused, before this node hangs it up. */
+export const PRUNE_AFTER_MS = 30_000
+
+/** How often the cluster actor asks `prune`. */
+export const PRUNE_CHECK_MS = 5000
+
+/** Links hung up per call of `prune` at most. */
+export const PRUNES_PER_CALL = 2
+
+/** Helpers a probe asks (SwimConfig.k, 3): as many members surely linked to a worker make its relays enough. */
+export const SURE_RELAYS_MIN = 3
 
 /** What the plan needs to know at one moment. */
 export interface DialInputs {
@@ -149,9 +176,14 @@ export function pickNeighbours(self: NodeId, known: ReadonlyArray<{ readonly nod
 
 /**
  * Members likely linked to `target` under this plan, the ones SWIM asks first to probe it for a node
- * (SwimConfig.relays): for a voter or the leader every member; for others the voters and the leader
- * (linked to every worker) and the neighbours `target` picks among the others (as far as this
- * node's `known` is its).
+ * (SwimConfig.relays): for a voter or the leader every member; for others the voters and the leader,
+ * linked to every worker, and only when there are fewer than SURE_RELAYS_MIN of them also the
+ * neighbours `target` picks among the others as far as this node's `known` is its. A worker's
+ * actual links are its own picks and whoever picks it, each among the members that node knows; a
+ * guess at them missed often enough, once stale links were pruned, that a closed link's probe
+ * through three such helpers found no path and suspected a live worker (sim/swim/cluster-harness.ts,
+ * 50 and 200 nodes pruning for a minute: live members seen suspect in 51 and 314 samples; none
+ * through the voters).
  */
 export function likelyLinked(
   target: NodeId,
@@ -161,10 +193,12 @@ export function likelyLinked(
 ): Set<NodeId> {
   const voters = config?.members ?? []
   if (target === leader || voters.includes(target)) return new Set(known.map((k) => k.node))
-  const linked = pickNeighbours(target, known, new Set(voters))
-  for (const v of voters) linked.add(v)
-  if (leader !== undefined) linked.add(leader)
-  return linked
+  const sure = new Set(voters)
+  if (leader !== undefined) sure.add(leader)
+  sure.delete(target)
+  if (sure.size >= SURE_RELAYS_MIN) return sure
+  for (const m of pickNeighbours(target, known, new Set(voters))) sure.add(m)
+  return sure
 }
 
 /** The candidate whose hash with `self` is least: stable for one node, spread over many. */
@@ -178,8 +212,18 @@ function rendezvous(self: NodeId, candidates: readonly NodeId[]): NodeId {
   return best
 }
 
+/** What `prune` needs besides the dial inputs. */
+export interface PruneInputs extends DialInputs {
+  /** Whether anything besides the cluster's own protocols uses the link to `node` now (asks, watches, recent actor messages). */
+  readonly inUse: (node: NodeId) => boolean
+}
+
 export class DialPlan {
   private readonly lastDial = new Map<NodeId, number>()
+  /** Connected members the plan does not want, since when (`prune`). */
+  private readonly unwantedSince = new Map<NodeId, number>()
+  /** Members connected by a dial of this plan, until their connection closes: the links `prune` may hang up. */
+  private readonly ours = new Set<NodeId>()
   /** Dials in flight, each marked urgent or not. */
   private readonly dialing = new Map<NodeId, boolean>()
   private picked: { key: string; neighbours: ReadonlySet<NodeId> } | undefined
@@ -229,6 +273,47 @@ export class DialPlan {
     const key = `${known.length}/${also.members.size}/${[...also.notLive].join()}`
     if (this.picked?.key !== key) this.picked = { key, neighbours: pickNeighbours(self, known, new Set([...also.notLive, ...also.members])) }
     return this.picked.neighbours
+  }
+
+  /**
+   * The links to hang up now: members this plan dialled (`opened`) that `due` would not dial now
+   * (neither urgent, nor in the mesh beyond the neighbours, nor this node's neighbours) and that
+   * nothing uses, unwanted for PRUNE_AFTER_MS; only while `mesh` (an admitted member keeping up),
+   * and never where every member is linked (the leader).
+   */
+  prune(i: PruneInputs): NodeId[] {
+    if (!i.mesh || i.meshAlso.all) {
+      this.unwantedSince.clear()
+      return []
+    }
+    const also = i.meshAlso
+    const unwanted = new Set<NodeId>()
+    let neighbours: ReadonlySet<NodeId> | undefined
+    for (const node of this.ours) {
+      if (!i.connected.has(node) || i.urgent.has(node) || also.members.has(node) || i.inUse(node)) continue
+      neighbours ??= this.neighbours(i.self, i.known, also)
+      if (!neighbours.has(node)) unwanted.add(node)
+    }
+    for (const node of this.unwantedSince.keys()) if (!unwanted.has(node)) this.unwantedSince.delete(node)
+    const due: NodeId[] = []
+    for (const node of unwanted) {
+      const since = this.unwantedSince.get(node)
+      if (since === undefined) this.unwantedSince.set(node, i.nowMs)
+      else if (i.nowMs - since >= PRUNE_AFTER_MS && due.length < PRUNES_PER_CALL) due.push(node)
+    }
+    for (const node of due) this.closed(node)
+    return due
+  }
+
+  /** A dial of `node` this plan started connected it. */
+  opened(node: NodeId): void {
+    this.ours.add(node)
+  }
+
+  /** The connection to `node` closed (or this node hangs it up). */
+  closed(node: NodeId): void {
+    this.ours.delete(node)
+    this.unwantedSince.delete(node)
   }
 
   /** A dial returned by `due` ended (connected or failed). */

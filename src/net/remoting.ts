@@ -19,7 +19,7 @@
  */
 import { formatAddress, type ActorAddress } from '../actor/address.js'
 import { PendingAsk, type ReplyTarget } from '../actor/reply.js'
-import { deliverFromNode, nodeDownFor, watchFromNode, type ActorSystem, type RemoteDelivery } from '../actor/system.js'
+import { deliverFromNode, nodeDownFor, watchesWithNode, watchFromNode, type ActorSystem, type RemoteDelivery } from '../actor/system.js'
 import type { WatchControl } from '../actor/remote-watch.js'
 import { fromWireError, NodeUnreachableError, toError, toWireError } from '../errors.js'
 import { EnvelopeCodec, type Envelope } from '../../protocols/envelope/index.js'
@@ -38,6 +38,11 @@ export interface RemoteMessagingInit {
    * and a retry of the message (an unsent NodeUnreachableError is retriable) goes through once it is up.
    */
   connect?: (node: NodeId) => void
+  /**
+   * Paths of actors whose messages go to whichever peers are connected (the receptionist's
+   * digests): they follow the links rather than need them, so they do not count as use (`takeActive`).
+   */
+  ambientPaths?: readonly string[]
 }
 
 interface Outstanding {
@@ -54,6 +59,9 @@ export class RemoteMessaging implements RemoteDelivery {
   private misrouted = 0
   private lateReplies = 0
   private unsubscribePeers: (() => void) | undefined = undefined
+  /** Nodes an envelope went to or came from since the last `takeActive` (ambientPaths aside). */
+  private active = new Set<NodeId>()
+  private readonly ambient: ReadonlySet<string>
 
   constructor(
     readonly system: ActorSystem,
@@ -62,6 +70,7 @@ export class RemoteMessaging implements RemoteDelivery {
   ) {
     this.codec = init.codec ?? new EnvelopeCodec()
     this.connect = init.connect
+    this.ambient = new Set(init.ambientPaths)
     const metrics = system.env.metrics
     metrics.counter('dx_remote_invalid_frames_total', 'Actor frames from peers that failed to decode', [], (set) => set(this.invalidFrames))
     metrics.counter('dx_remote_misrouted_total', 'Actor frames for another node or an unknown request', [], (set) => set(this.misrouted))
@@ -109,9 +118,27 @@ export class RemoteMessaging implements RemoteDelivery {
       reply?.reject(new NodeUnreachableError(to.node, 'not connected, or its outbound queue is full', true))
       return
     }
+    if (!this.ambient.has(to.path)) this.active.add(to.node)
     if (reply === undefined) return
     this.outstanding.set(id, { node: to.node, pending: reply })
     reply.onSettle = () => this.outstanding.delete(id)
+  }
+
+  /**
+   * The nodes whose connection actor traffic needs: an envelope went to or came from them since
+   * the last call, an ask waits for their reply, or a watch crosses to them (a closed connection
+   * ends it). The cluster actor keeps their links open (src/cluster/dials.ts, `prune`).
+   */
+  takeActive(): Set<NodeId> {
+    const active = this.active
+    this.active = new Set()
+    for (const { node } of this.outstanding.values()) active.add(node)
+    return active
+  }
+
+  /** Whether a watch crosses between this node and `node`. */
+  watches(node: NodeId): boolean {
+    return watchesWithNode(this.system, node)
   }
 
   /** Sends a watch message; false when it could not leave (see src/actor/remote-watch.ts). */
@@ -140,6 +167,7 @@ export class RemoteMessaging implements RemoteDelivery {
       this.system.log.warn('dropped an invalid actor frame', { from, error })
       return
     }
+    if (!((envelope.kind === 'tell' || envelope.kind === 'ask') && this.ambient.has(envelope.to.path))) this.active.add(from)
     switch (envelope.kind) {
       case 'tell':
       case 'ask':

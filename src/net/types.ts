@@ -50,6 +50,12 @@ export interface Network {
   /** Connects to a node by address (a libp2p multiaddr in production) and resolves with its id. */
   dial(address: string, options?: AbortOptions): Promise<NodeId>
 
+  /**
+   * Closes every connection to `peer`, as a crash of either side would: both sides hear it lost
+   * (onPeerChange) and either may dial again. Resolves once closed; nothing happens if none is open.
+   */
+  hangUp(peer: NodeId): Promise<void>
+
   /** Addresses other nodes can dial to reach this one. */
   addresses(): string[]
 }

@@ -16,7 +16,7 @@ import type { AnyEntityDef, EntityStateStore } from '../entities/types.js'
 import { executorActor } from '../../actors/executor.js'
 import { receptionistActor } from '../../actors/receptionist.js'
 import { ReceptionistClient } from '../receptionist/client.js'
-import type { ReceptionistMsg } from '../receptionist/protocol.js'
+import { RECEPTIONIST_PATH, type ReceptionistMsg } from '../receptionist/protocol.js'
 import { ReceptionistStats } from '../receptionist/stats.js'
 import { jobsClientActor } from '../../actors/jobs-client.js'
 import { replicatorActor } from '../../actors/replicator.js'
@@ -130,7 +130,7 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
   const system = createActorSystem({ env, nodeId: network.self })
   // A message to a node not connected asks the cluster actor to dial it (spawned below, before any actor can send).
   let want: (node: NodeId) => void = () => {}
-  const remoting = new RemoteMessaging(system, network, { connect: (node) => want(node) })
+  const remoting = new RemoteMessaging(system, network, { connect: (node) => want(node), ambientPaths: [RECEPTIONIST_PATH] })
   remoting.start()
   const cluster = new ClusterHandle()
   const stats = new ExecutorStats()
@@ -162,7 +162,18 @@ export function assembleNode(ports: NodePorts, init: NodeInit): AssembledNode {
     durations: stats.summary(),
   })
   const clusterRef = system.spawnSystem(
-    clusterActor({ network, store: ports.store, founder: init.founder, handle: cluster, metrics, options: { membership: DEFAULT_MEMBERSHIP, ...init.cluster } }),
+    clusterActor({
+      network,
+      store: ports.store,
+      founder: init.founder,
+      handle: cluster,
+      metrics,
+      options: { membership: DEFAULT_MEMBERSHIP, ...init.cluster },
+      linksInUse: () => {
+        const active = remoting.takeActive()
+        return (node) => active.has(node) || remoting.watches(node)
+      },
+    }),
     { name: 'cluster' },
   )
   want = (node) => clusterRef.tell({ type: 'want', node })

@@ -9,7 +9,7 @@
  *   `leader_changed_before_kill` says whether it was another than at formation); at formation (or the timeout),
  *   the records each peer sent by path and took in, by its role (`records_at_formation`: where a
  *   record storm comes from). `--steady-after-s` (default
- *   180) measures CPU and RSS once more that long after formation, by role (`steady`).
+ *   180) measures CPU, RSS and connections once more that long after formation, by role (`steady`).
  * - Simulator (_scale-sim.ts): the real cluster actor on `--sim-nodes` (default 10,50) simulated
  *   nodes: formation, then the leader is crashed; failover, detection (every survivor sees it
  *   suspect or down) and gossip payload bytes and messages per node per second. Every node still
@@ -324,7 +324,7 @@ interface PeersResult {
    * a peer's cost once lazy compilation and tier-up are done (an idle worker's CPU falls for about
    * two minutes after it starts) and its heap has grown to its idle size (its RSS rises meanwhile).
    */
-  steady: { after_s: number; idle_cpu_pct_per_peer: number; rss_mb_per_peer: number; idle_cpu_pct_by_role: ByRole; rss_mb_by_role: ByRole } | null
+  steady: { after_s: number; idle_cpu_pct_per_peer: number; rss_mb_per_peer: number; idle_cpu_pct_by_role: ByRole; rss_mb_by_role: ByRole; links_by_role: ByRole } | null
   /** Mean proportional set size: shared pages divided among the processes that map them (see memoryMb). */
   pss_mb_per_peer: number | null
   /** Mean unique set size: the pages no other process maps. */
@@ -542,12 +542,14 @@ async function realPeers(n: number): Promise<PeersResult> {
         const wait = formedAt + STEADY_AFTER_MS - performance.now()
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
         const steady = await idleWindow()
+        const links = await Promise.all(running.map((p) => counter(p, 'dx_net_peers').then((c) => c ?? NaN)))
         result.steady = {
           after_s: round((performance.now() - formedAt) / 1000 - IDLE_S, 0),
           idle_cpu_pct_per_peer: round(mean(steady.cpu), 2),
           rss_mb_per_peer: round(mean(steady.rss), 1),
           idle_cpu_pct_by_role: meanByRole(steady.cpu, roleOf, 2),
           rss_mb_by_role: meanByRole(steady.rss, roleOf, 1),
+          links_by_role: meanByRole(links, roleOf, 1),
         }
         console.error(`steady, ${result.steady.after_s} s after formation: ${JSON.stringify(result.steady)}`)
       }

@@ -4,7 +4,19 @@
 // Method: each part driven directly with hand-made inputs.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DIALS_IN_FLIGHT_MAX, DialPlan, MESH_DIALS_IN_FLIGHT, MESH_LINKS, meshDials, pickNeighbours, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
+import {
+  DIALS_IN_FLIGHT_MAX,
+  DialPlan,
+  likelyLinked,
+  MESH_DIALS_IN_FLIGHT,
+  MESH_LINKS,
+  meshDials,
+  pickNeighbours,
+  PRUNE_AFTER_MS,
+  PRUNES_PER_CALL,
+  REDIAL_MS,
+  urgentDials,
+} from '../../src/cluster/dials.js'
 import { LEAVE_TIMEOUT_MS, LeaveWait, QuietWatch } from '../../src/cluster/upkeep.js'
 import { mayWantVoter, voterTarget } from '../../src/cluster/voters.js'
 
@@ -106,6 +118,63 @@ test('dials: the urgent ones are the leader, on a voter the voters, on the leade
     assert.ok(links.size === 1 && [...links].every((v) => v === 'v2' || v === 'v3'), `a worker without a leader: one voter not in doubt, ${[...links]}`)
   assert.deepEqual([...new Set(workerLinks.flatMap((links) => [...links]))].sort(), ['v2', 'v3'], 'workers spread over the voters')
   assert.deepEqual([...urgentDials({ self: 'j1', config: null, leader: 'v1', leading: false, known })], ['v1'], 'a joiner: the leader it follows')
+})
+
+test('prune: a worker hangs up the links it dialled that its plan no longer wants, once unwanted and unused for PRUNE_AFTER_MS, a few at a time; never one another side dialled, a used one, or while busy', () => {
+  const members = known(50)
+  const config = { members: ['m00', 'm01', 'm02', 'm03', 'm04'], workers: members.slice(5).map((m) => m.node) }
+  const self = 'm20'
+  const meshAlso = meshDials({ self, config, leading: false, doubted: NONE })
+  const plan = new DialPlan()
+  const others = members.filter((m) => m.node !== self)
+  // While it knew 20 members it picked (and dialled) neighbours among them; now it knows all 50.
+  const early = pickNeighbours(self, others.slice(0, 20), new Set(config.members))
+  const now = pickNeighbours(self, others, new Set(config.members))
+  const stale = [...early].filter((m) => !now.has(m))
+  assert.ok(stale.length >= 2, `the picks moved as members became known: ${stale}`)
+  const inbound = others.map((m) => m.node).find((m) => !now.has(m) && !early.has(m) && !config.members.includes(m))!
+  const connected = new Set([...config.members, ...early, ...now, inbound])
+  for (const node of [...config.members, ...early, ...now]) plan.opened(node)
+  const inputs = { nowMs: 0, self, connected, urgent: new Set(['m00']), mesh: true, known: others, meshAlso, inUse: () => false }
+  assert.deepEqual(plan.prune(inputs), [], 'nothing at first sight')
+  assert.deepEqual(plan.prune({ ...inputs, nowMs: PRUNE_AFTER_MS - 1 }), [], 'nor before PRUNE_AFTER_MS')
+  const hung: string[] = []
+  for (let t = PRUNE_AFTER_MS; t < 3 * PRUNE_AFTER_MS; t += 1000) {
+    const due = plan.prune({ ...inputs, nowMs: t, connected: new Set([...connected].filter((m) => !hung.includes(m))) })
+    assert.ok(due.length <= PRUNES_PER_CALL, `at most ${PRUNES_PER_CALL} a call`)
+    hung.push(...due)
+  }
+  assert.deepEqual(hung.sort(), [...stale].sort(), 'exactly the stale picks: not the voters, its neighbours now, nor the link another member dialled')
+
+  const busy = new DialPlan()
+  for (const node of stale) busy.opened(node)
+  busy.prune({ ...inputs, nowMs: 0 })
+  assert.deepEqual(busy.prune({ ...inputs, nowMs: PRUNE_AFTER_MS, mesh: false }), [], 'not while its event loop lags (or it is not yet admitted)')
+  assert.deepEqual(busy.prune({ ...inputs, nowMs: 2 * PRUNE_AFTER_MS }), [], 'and the wait starts again after it')
+  busy.prune({ ...inputs, nowMs: 3 * PRUNE_AFTER_MS - 1, inUse: (node) => node === stale[0] })
+  assert.deepEqual(
+    busy.prune({ ...inputs, nowMs: 3 * PRUNE_AFTER_MS, inUse: (node) => node === stale[0] }),
+    stale.slice(1, 1 + PRUNES_PER_CALL),
+    'a link actor traffic uses is kept',
+  )
+  busy.closed(stale[0]!)
+  assert.ok(!busy.prune({ ...inputs, nowMs: 5 * PRUNE_AFTER_MS }).includes(stale[0]!), 'a link closed (and perhaps dialled again by the other side) is no longer its own')
+
+  const leader = new DialPlan()
+  for (const node of stale) leader.opened(node)
+  const leading = { ...inputs, meshAlso: meshDials({ self, config, leading: true, doubted: NONE }) }
+  leader.prune(leading)
+  assert.deepEqual(leader.prune({ ...leading, nowMs: 2 * PRUNE_AFTER_MS }), [], 'the leader links to every member')
+})
+
+test('relays: a worker is probed through the voters and the leader (linked to every worker) when there are enough of them, else through its likely neighbours too', () => {
+  const members = known(50)
+  const config = { members: ['m00', 'm01', 'm02', 'm03', 'm04'], workers: members.slice(5).map((m) => m.node) }
+  assert.deepEqual([...likelyLinked('m20', config, 'm00', members)].sort(), config.members, 'the voters, the leader among them')
+  const small = { members: ['m00', 'm01'], workers: members.slice(2).map((m) => m.node) }
+  const relays = likelyLinked('m20', small, 'm00', members)
+  for (const m of [...small.members, ...pickNeighbours('m20', members, new Set(small.members))]) assert.ok(relays.has(m), `${m} among ${[...relays]}`)
+  assert.equal([...likelyLinked('m01', config, 'm00', members)].length, 50, 'a voter: anyone')
 })
 
 test('quiet: a warning is said once when it starts and once when it ends', () => {

@@ -285,5 +285,25 @@ export function networkComplianceSuite(name: string, factory: NetworkClusterFact
         assert.equal(events.length, before, 'a removed listener was called')
       }),
     )
+
+    test('hangUp closes a connection on both sides until one dials again', testOptions, () =>
+      withCluster(2, async (cluster, [a, b]) => {
+        const c = await cluster.addNode()
+        assert.equal(await a!.dial(c.addresses()[0]!), c.self)
+        await cluster.waitFor(() => a!.peers().includes(c.self) && c.peers().includes(a!.self), 'a and c connected', waitMs)
+        const events: string[] = []
+        a!.onPeerChange((peer, connected) => void events.push(`a:${peer === c.self ? 'c' : peer}:${connected ? 'up' : 'down'}`))
+        c.onPeerChange((peer, connected) => void events.push(`c:${peer === a!.self ? 'a' : peer}:${connected ? 'up' : 'down'}`))
+        await c.hangUp(a!.self)
+        await cluster.waitFor(() => !a!.peers().includes(c.self) && !c.peers().includes(a!.self), 'both to see the connection closed', waitMs)
+        assert.equal(c.send(a!.self, '/test/bye', bytes('after')), false)
+        await cluster.idle(quietMs)
+        assert.deepEqual(events.sort(), ['a:c:down', 'c:a:down'])
+        assert.ok(b!.peers().includes(a!.self), 'the other peers stay connected')
+        await c.hangUp(a!.self)
+        assert.equal(await a!.dial(c.addresses()[0]!), c.self)
+        await cluster.waitFor(() => a!.peers().includes(c.self) && c.peers().includes(a!.self), 'a and c connected again', waitMs)
+      }),
+    )
   })
 }

@@ -215,3 +215,42 @@ test('remote policies see the sender the network authenticated; a refused ask fa
   assert.equal(await local.ask({ type: 'admin' }, { timeoutMs: 100 }), 'done', 'local senders are not checked')
   assert.equal(await local.ask({ type: 'whoami' }, { timeoutMs: 100 }), null)
 })
+
+test('takeActive: the nodes actor traffic used since the last call, ambient paths aside, and those an ask waits on or a watch crosses to', async () => {
+  let remoting: RemoteMessaging | undefined
+  type Watcher = { type: 'watch'; path: string } | { type: 'ended' }
+  const watcher = defineActor<Watcher>({ setup: (ctx) => ({ watch: (m) => ctx.watch(ctx.ref(`dx://${m.path}`), () => ({ type: 'ended' })), ended: () => undefined }) })
+  const world = new World<Node>(3, 2, (ctx) => {
+    const metrics = new MemoryMetrics()
+    const system = createActorSystem({ env: { ...ctx.env, metrics }, nodeId: ctx.id })
+    const r = new RemoteMessaging(system, ctx.network, { ambientPaths: ['/user/ambient'] })
+    r.start()
+    if (ctx.id === 'n0') remoting = r
+    else {
+      system.spawn(calc, { name: 'calc' })
+      system.spawn(calc, { name: 'ambient' })
+    }
+    return { ctx, system, metrics }
+  })
+  for (const node of world.nodes) world.start(node)
+  await runUntil(world, 100)
+  const n0 = world.node('n0').app!
+  assert.deepEqual([...remoting!.takeActive()], [], 'nothing yet')
+  n0.system.refFor(calc, 'dx://n1/user/ambient').tell({ type: 'note', text: 'digest' })
+  await runUntil(world, 200)
+  assert.deepEqual([...remoting!.takeActive()], [], 'an ambient path does not count')
+  const sum = settle(n0.system.refFor(calc, 'dx://n1/user/calc').ask({ type: 'add', a: 1, b: 2 }, { timeoutMs: 1000 }))
+  await runUntil(world, 300)
+  assert.equal(sum.value, 3)
+  assert.deepEqual([...remoting!.takeActive()], ['n1'], 'an ask and its reply')
+  assert.deepEqual([...remoting!.takeActive()], [], 'reset by the call')
+  const waiting = settle(n0.system.refFor(calc, 'dx://n1/user/calc').ask({ type: 'never' }, { timeoutMs: 60_000 }))
+  await runUntil(world, 400)
+  remoting!.takeActive()
+  assert.deepEqual([...remoting!.takeActive()], ['n1'], 'an ask still waiting keeps its node in use')
+  assert.equal(waiting.error, undefined)
+  assert.equal(remoting!.watches('n1'), false)
+  n0.system.spawn(watcher, { name: 'w' }).tell({ type: 'watch', path: 'n1/user/calc' })
+  await runUntil(world, 500)
+  assert.equal(remoting!.watches('n1'), true, 'a watch crosses to n1')
+})

@@ -7,7 +7,8 @@
 // throughout, records and bytes per node per second flat between 50 and 200, unlike 'gossip', and
 // workers spared the voters' election traffic (at most 10 records a second; 24 when every voter's
 // 4 a second reached them); and the leader's crash at 50 and 200 nodes, with its connections
-// closing (kill -9) and without (a silent host).
+// closing (kill -9) and without (a silent host); and links a worker no longer needs hung up, with no
+// false suspicion.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runSimulation, type SimOptions } from '../../sim/run.js'
@@ -147,4 +148,19 @@ test('scale: the leader of 50 and 200 nodes crashes (kill -9: its connections cl
   const silent = runClusterScale({ nodes: 50, seed: 1, membership: 'swim', crash: 'leader' }).failover
   assert.ok(silent !== undefined && silent.deadNotUpMs !== null && silent.deadNotUpMs > 1_200, JSON.stringify(silent))
   assert.ok(silent.failoverMs !== null && silent.failoverMs <= 2_500, JSON.stringify(silent))
+})
+
+test('scale: links a worker no longer needs are hung up (DialPlan.prune): at 200 nodes a worker keeps about its plan, with no false suspicion, and a crash is still seen by all within 10 s', () => {
+  // A minute settled: pruning starts PRUNE_AFTER_MS (30 s) after a link stops being wanted.
+  const run = (prune: boolean) => runClusterScale({ nodes: 200, seed: 2, membership: 'swim', prune, settleMs: 60_000, crashCloses: true })
+  const kept = run(false)
+  const pruned = run(true)
+  const show = JSON.stringify({ kept, pruned })
+  // The plan: the 5 voters, MESH_LINKS (4) picks of its own and about as many picking it, and its
+  // join links (the harness links each joiner to n0 and a random SWIM seed); 24 links without pruning.
+  assert.ok(kept.linksPerWorker > 20, `without pruning, stale picks pile up: ${show}`)
+  assert.ok(pruned.linksPerWorker <= 15, `links per worker: ${pruned.linksPerWorker}: ${show}`)
+  assert.equal(pruned.falseNotUp, 0, `live members seen not up: ${show}`)
+  assert.equal(pruned.leaders, 1, show)
+  assert.ok(pruned.convergenceMs !== null && pruned.convergenceMs <= 10_000, show)
 })

@@ -42,6 +42,9 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000
 /** A channel that has read nothing (not even a keepalive) for this long is considered dead and closed. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 45_000
 
+/** How long a hang-up waits for the peer to close its mesh stream after BYE before it closes the connection anyway. */
+export const HANG_UP_WAIT_MS = 2_000
+
 /** Redial backoff: first retry delay, cap, growth factor and jitter fraction. */
 export const DEFAULT_REDIAL_MIN_MS = 200
 export const DEFAULT_REDIAL_MAX_MS = 30_000

@@ -11,6 +11,7 @@
  * | 2 BIND | u16 protocol index, protocol name (UTF-8, 1-256 bytes) | binds the next index to a protocol name |
  * | 3 CREDIT | u32 bytes (> 0) | the sender of this frame may receive that many more bytes |
  * | 4 KEEPALIVE | (empty) | liveness only |
+ * | 5 BYE | (empty) | the sender hangs up by choice (Network.hangUp): no redial, either side |
  *
  * Indexes are bound in order from 0 per stream and direction, so a message carries two bytes
  * instead of its protocol name. Invariants the decoder enforces: the length is at least 1 and the
@@ -20,7 +21,7 @@
 import { MalformedFrameError } from './errors.js'
 
 /** Frame kinds. */
-export const FrameKind = { Data: 1, Bind: 2, Credit: 3, Keepalive: 4 } as const
+export const FrameKind = { Data: 1, Bind: 2, Credit: 3, Keepalive: 4, Bye: 5 } as const
 
 /** Bytes of the length prefix. */
 export const LENGTH_BYTES = 4
@@ -83,6 +84,11 @@ export function encodeCreditFrame(bytes: number): Uint8Array {
   return frame
 }
 
+/** A BYE frame. */
+export function encodeByeFrame(): Uint8Array {
+  return Uint8Array.of(0, 0, 0, 1, FrameKind.Bye)
+}
+
 /** A KEEPALIVE frame. */
 export function encodeKeepaliveFrame(): Uint8Array {
   return Uint8Array.of(0, 0, 0, 1, FrameKind.Keepalive)
@@ -103,6 +109,7 @@ export interface FrameVisitor {
   bind(index: number, name: string, frameBytes: number): void
   credit(bytes: number): void
   keepalive(): void
+  bye(): void
 }
 
 /** Decodes a byte stream into frames, keeping the tail of a frame split across chunks. */
@@ -214,6 +221,11 @@ function decodeFrame(bytes: Uint8Array, start: number, end: number, visitor: Fra
     case FrameKind.Keepalive: {
       if (bodyBytes !== 0) throw new MalformedFrameError(`KEEPALIVE frame with a ${bodyBytes}-byte body`)
       visitor.keepalive()
+      return
+    }
+    case FrameKind.Bye: {
+      if (bodyBytes !== 0) throw new MalformedFrameError(`BYE frame with a ${bodyBytes}-byte body`)
+      visitor.bye()
       return
     }
     default:

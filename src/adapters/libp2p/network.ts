@@ -28,6 +28,7 @@ import './polyfill.js'
 import type { Message, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { AbortedError, NodeUnreachableError, describe, toError } from '../../errors.js'
+import { abortable, timeoutSignal } from '../../env/abort.js'
 import type { AbortOptions, Environment, Logger, TimerHandle } from '../../env/types.js'
 import type { MessageHandler, Network, NodeId, PeerListener } from '../../net/types.js'
 import * as C from './constants.js'
@@ -229,6 +230,28 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   }
 
   /**
+   * Says BYE on the mesh stream (the peer closes its side, and neither redials: a node hangs up
+   * the links its cluster no longer wants), waits up to HANG_UP_WAIT_MS for the stream to close,
+   * then closes the connection, gossipsub's and identify's streams with it.
+   */
+  async hangUp(peer: NodeId): Promise<void> {
+    if (this.state !== 'running') return
+    const channel = this.channels.get(peer)
+    if (channel !== undefined) {
+      channel.hangUp()
+      const wait = timeoutSignal(this.env.timers, C.HANG_UP_WAIT_MS)
+      await abortable<void>(wait.signal, (resolve) => {
+        void channel.ended.then(resolve)
+        return () => undefined
+      })
+        .catch(() => this.log.debug('a peer did not close its mesh stream after BYE', { peer }))
+        .finally(wait.clear)
+    }
+    const connections = this.node.getConnections().filter((connection) => connection.remotePeer.toString() === peer)
+    await Promise.all(connections.map((connection) => connection.close().catch((error: unknown) => connection.abort(toError(error)))))
+  }
+
+  /**
    * Our multiaddrs, kept until libp2p reports that they changed (or ADDRESSES_TTL_MS): every
    * member record carries them (4 a second), and building them afresh each time was 4% of an idle
    * peer's CPU.
@@ -282,7 +305,9 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
     this.channels.delete(channel.peer)
     if (this.state === 'running') this.recordClose(channel.peer, reason)
     this.emit(channel.peer, false)
-    if (this.state === 'running') this.redialer.closed(channel.peer)
+    if (this.state !== 'running') return
+    if (channel.parted) this.redialer.parted(channel.peer)
+    else this.redialer.closed(channel.peer)
   }
 
   private recordClose(peer: NodeId, reason: Error | undefined): void {

@@ -21,7 +21,17 @@ import type { NodeId } from '../../net/types.js'
 import { MAX_PROTOCOLS_PER_CHANNEL } from './constants.js'
 import { ChannelIdleError, ProtocolViolationError } from './errors.js'
 import { ReceiveWindow, SendCredit } from './flow-control.js'
-import { DATA_HEADER_BYTES, encodeCreditFrame, encodeKeepaliveFrame, encodeProtocolName, FrameDecoder, writeBindFrame, writeDataHeader, type FrameVisitor } from './framing.js'
+import {
+  DATA_HEADER_BYTES,
+  encodeByeFrame,
+  encodeCreditFrame,
+  encodeKeepaliveFrame,
+  encodeProtocolName,
+  FrameDecoder,
+  writeBindFrame,
+  writeDataHeader,
+  type FrameVisitor,
+} from './framing.js'
 import { OutboundQueue } from './outbound-queue.js'
 import type { MeshStats } from './stats.js'
 import { pushable, Uint8ArrayList } from './vendor.js'
@@ -59,6 +69,11 @@ export class PeerChannel implements FrameVisitor {
   private lastWriteMs: number
   private state: ChannelState = 'open'
   private readonly out: Pushable<Uint8Array | Uint8ArrayList>
+  /** Whether a BYE ended this channel, sent (`hangUp`) or received: neither side redials. */
+  parted = false
+  /** Settles once the channel is closed. */
+  readonly ended: Promise<void>
+  private markEnded!: () => void
   private readonly queue: OutboundQueue
   private readonly sendCredit = new SendCredit()
   private readonly window: ReceiveWindow
@@ -84,6 +99,7 @@ export class PeerChannel implements FrameVisitor {
     this.queue = new OutboundQueue(limits.slabBytes)
     this.window = new ReceiveWindow(limits.receiveWindowBytes)
     this.decoder = new FrameDecoder(limits.frameMaxBytes)
+    this.ended = new Promise((resolve) => (this.markEnded = resolve))
   }
 
   /** Bytes queued and not yet written. */
@@ -149,6 +165,16 @@ export class PeerChannel implements FrameVisitor {
     }
   }
 
+  /** Writes what credit allows, then BYE, and closes in order (`close`): the peer closes its side, and neither redials. */
+  hangUp(): void {
+    if (this.state !== 'open') return
+    this.parted = true
+    this.cancelFlush()
+    this.flush()
+    this.out.push(encodeByeFrame())
+    this.close()
+  }
+
   /** Writes what credit allows now, then ends the stream in order; the rest of the queue is dropped. */
   close(): void {
     if (this.state !== 'open') return
@@ -190,6 +216,12 @@ export class PeerChannel implements FrameVisitor {
   credit(bytes: number): void {
     this.sendCredit.grant(bytes)
     if (this.queue.bytes > 0) this.scheduleFlush()
+  }
+
+  /** Decoder callback: the peer hangs up; this side closes in order. */
+  bye(): void {
+    this.parted = true
+    this.close()
   }
 
   /** Decoder callback: a keepalive. */
@@ -278,6 +310,7 @@ export class PeerChannel implements FrameVisitor {
     this.cancelFlush()
     this.stats.discardedBytes += this.queue.clear()
     this.out.end()
+    this.markEnded()
     if (wasOpen && reason === undefined) {
       void this.stream.close().catch((error: unknown) => this.stream.abort(toError(error)))
     }

@@ -105,6 +105,18 @@ export class Redialer<T> {
     this.schedule(peer, entry, this.delayMs(entry))
   }
 
+  /** The channel to `peer` closed by choice (a BYE, either way): a bootstrap peer is redialed as after `closed`, any other forgotten. */
+  parted(peer: string): void {
+    const entry = this.known.get(peer)
+    if (entry === undefined) return
+    if (entry.pinned) {
+      this.closed(peer)
+      return
+    }
+    this.cancelTimer(entry)
+    this.known.delete(peer)
+  }
+
   /** Cancels every timer and aborts attempts in progress. */
   stop(): void {
     this.controller.abort()

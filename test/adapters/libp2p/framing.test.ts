@@ -12,6 +12,7 @@ import {
   FrameDecoder,
   KEEPALIVE_FRAME_BYTES,
   encodeCreditFrame,
+  encodeByeFrame,
   encodeKeepaliveFrame,
   encodeProtocolName,
   writeBindFrame,
@@ -19,7 +20,8 @@ import {
   type FrameVisitor,
 } from '../../../src/adapters/libp2p/framing.js'
 
-type Frame = { kind: 'data'; index: number; payload: Uint8Array } | { kind: 'bind'; index: number; name: string } | { kind: 'credit'; bytes: number } | { kind: 'keepalive' }
+type Frame =
+  { kind: 'data'; index: number; payload: Uint8Array } | { kind: 'bind'; index: number; name: string } | { kind: 'credit'; bytes: number } | { kind: 'keepalive' } | { kind: 'bye' }
 
 const FRAME_MAX = 4096
 
@@ -41,6 +43,8 @@ function encode(frame: Frame): Uint8Array {
       return encodeCreditFrame(frame.bytes)
     case 'keepalive':
       return encodeKeepaliveFrame()
+    case 'bye':
+      return encodeByeFrame()
   }
 }
 
@@ -76,6 +80,9 @@ function recorder(): FrameVisitor & { frames: Frame[]; dataBytes: number[] } {
     keepalive() {
       frames.push({ kind: 'keepalive' })
     },
+    bye() {
+      frames.push({ kind: 'bye' })
+    },
   }
 }
 
@@ -98,6 +105,7 @@ const frame: fc.Arbitrary<Frame> = fc
     fc.record({ kind: fc.constant('bind' as const), index: fc.integer({ min: 0, max: 0xffff }), name: protocolName }),
     fc.record({ kind: fc.constant('credit' as const), bytes: fc.integer({ min: 1, max: 0xffffffff }) }),
     fc.constant({ kind: 'keepalive' as const }),
+    fc.constant({ kind: 'bye' as const }),
   )
   .map((f) => ({ ...f }) as Frame)
 
@@ -117,6 +125,7 @@ test('byte-at-a-time input decodes the same frames', () => {
     { kind: 'data', index: 0, payload: new Uint8Array(0) },
     { kind: 'credit', bytes: 65_536 },
     { kind: 'keepalive' },
+    { kind: 'bye' },
   ]
   const bytes = concat(frames.map(encode))
   assert.deepEqual(
@@ -166,6 +175,7 @@ test('each malformed frame is rejected with MalformedFrameError', () => {
     ['CREDIT of zero', [...header(5, 3), 0, 0, 0, 0]],
     ['CREDIT with a short body', [...header(4, 3), 0, 0, 1]],
     ['KEEPALIVE with a body', [...header(2, 4), 0]],
+    ['BYE with a body', [...header(2, 5), 0]],
   ]
   for (const [what, bytes] of cases) {
     assert.throws(() => new FrameDecoder(FRAME_MAX).push(Uint8Array.from(bytes), recorder()), MalformedFrameError, what)

@@ -1,5 +1,6 @@
 // Goal: the libp2p binding's lifecycle: bootstrap peers are dialed at start and redialed after
-// they restart on the same identity and port, as are peers seen before; node ids are stable for a
+// they restart on the same identity and port, as are peers seen before; a hang-up closes a
+// connection for good on both sides (a bootstrap peer is still redialed); node ids are stable for a
 // given identity; stop closes everything and refuses later use; bad settings fail at creation; the
 // node's own addresses (cached) follow a listener opened while it runs.
 // Method: real libp2p nodes on 127.0.0.1 that are stopped and started again.
@@ -78,6 +79,34 @@ test('a peer seen before (not a bootstrap peer) is redialed when it comes back',
     await waitFor(() => a.net.peers().includes(b.net.self) && b.net.peers().includes(a.net.self), 'a to redial the restarted b', 8_000)
   } finally {
     await stopAll([a, b])
+  }
+})
+
+test('a hang-up closes the connection on both sides and neither redials it, while a bootstrap peer still is; either may dial again', async () => {
+  const a = await startNode(FAST_REDIAL)
+  const b = await startNode(FAST_REDIAL)
+  const c = await startNode(FAST_REDIAL)
+  const d = await startNode({ bootstrap: [c.net.addresses()[0]!], ...FAST_REDIAL })
+  try {
+    assert.equal(await a.net.dial(b.net.addresses()[0]!), b.net.self)
+    await waitFor(() => b.net.peers().includes(a.net.self), 'b to see a')
+    const events: string[] = []
+    a.net.onPeerChange((peer, up) => void events.push(`a:${peer === b.net.self ? 'b' : peer}:${up ? 'up' : 'down'}`))
+    b.net.onPeerChange((peer, up) => void events.push(`b:${peer === a.net.self ? 'a' : peer}:${up ? 'up' : 'down'}`))
+    await b.net.hangUp(a.net.self)
+    await waitFor(() => !a.net.peers().includes(b.net.self) && !b.net.peers().includes(a.net.self), 'both to see the link gone')
+    // Either side would redial a lost peer within 30-300 ms (FAST_REDIAL) without the BYE.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    assert.deepEqual(events.sort(), ['a:b:down', 'b:a:down'], 'down once on each side, and not back')
+    assert.equal((a.net as unknown as { node: { getConnections(): unknown[] } }).node.getConnections().length, 0, 'the connection itself is closed, not only the mesh stream')
+    assert.equal(await a.net.dial(b.net.addresses()[0]!), b.net.self, 'a may dial b again')
+    await waitFor(() => b.net.peers().includes(a.net.self), 'b to see a again')
+
+    await waitFor(() => d.net.peers().includes(c.net.self), 'd to reach its bootstrap peer c')
+    await c.net.hangUp(d.net.self)
+    await waitFor(() => d.net.peers().includes(c.net.self), 'd to redial c, its bootstrap peer, after c hung up', 8_000)
+  } finally {
+    await stopAll([a, b, c, d])
   }
 })
 
