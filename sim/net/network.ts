@@ -43,10 +43,12 @@ export interface NetworkStats {
   duplicated: number
   /** Payload bytes of topic broadcasts, counted once per receiver they were sent to. */
   topicBytes: number
+  /** Connections a node hung up (Network.hangUp). */
+  hangUps: number
 }
 
 export class SimNetwork {
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, topicBytes: 0 }
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, topicBytes: 0, hangUps: 0 }
   faults: LinkFaults = { ...HEALTHY_LINKS }
   private readonly ids: string[] = []
   private readonly index = new Map<string, number>()
@@ -226,8 +228,9 @@ export class SimNetwork {
    * as a closed TCP connection is, and it stays closed until either dials the other.
    */
   hangUp(i: number, j: number): void {
-    if (i === j) return
+    if (i === j || this.hungUp.has(pairKey(i, j))) return
     this.hungUp.add(pairKey(i, j))
+    this.stats.hangUps++
     this.endpoints[i]?.retainPeers(this.connectedPeers(i))
     this.endpoints[j]?.retainPeers(this.connectedPeers(j))
   }

@@ -8,7 +8,8 @@
 // workers spared the voters' election traffic (at most 10 records a second; 24 when every voter's
 // 4 a second reached them); and the leader's crash at 50 and 200 nodes, with its connections
 // closing (kill -9) and without (a silent host); and links a worker no longer needs hung up, with no
-// false suspicion.
+// false suspicion, both by the cores in the harness and by the whole node in the kernel simulator
+// (a worker cut off until held dead, then back: the links dialled to it meanwhile are hung up).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runSimulation, type SimOptions } from '../../sim/run.js'
@@ -163,4 +164,38 @@ test('scale: links a worker no longer needs are hung up (DialPlan.prune): at 200
   assert.equal(pruned.falseNotUp, 0, `live members seen not up: ${show}`)
   assert.equal(pruned.leaders, 1, show)
   assert.ok(pruned.convergenceMs !== null && pruned.convergenceMs <= 10_000, show)
+})
+
+test("membership 'swim', the whole node: links dialled to a worker held dead are hung up once it is back and no plan wants them, and every member stays up", async () => {
+  const base = clusterScenario({ options: { membership: 'swim', voters: 3 } })
+  let victim: string | undefined
+  let allUpFrom: number | undefined
+  let hangUpsAtHeal = 0
+  const scenario = {
+    ...base,
+    liveness: undefined,
+    workload(world: World<ClusterApp>) {
+      // Cut off one worker long enough to be held dead: the others dial it (meshDials), and once it
+      // is back those links are nobody's plan.
+      world.at(15_000, () => {
+        victim = world.nodes[0]!.app!.handle.view()!.config!.workers[0]!
+        world.network.block(world.nodes.filter((n) => n.id !== victim).flatMap((n) => [[n.id, victim!] as const, [victim!, n.id] as const]))
+      })
+      world.at(35_000, () => {
+        hangUpsAtHeal = world.network.stats.hangUps
+        world.network.heal()
+      })
+      for (let t = 90_000; t <= 110_000; t += 500)
+        world.at(t, () => {
+          const up = world.nodes.every((n) => n.app!.handle.view()!.members.every((m) => m.state === 'up'))
+          if (!up) allUpFrom = undefined
+          else allUpFrom ??= world.nowMs
+        })
+    },
+  }
+  const result = await runSimulation(scenario, { seed: 3, nodes: 12, durationMs: 110_500, faults: [], mode: 'safety', swarm: false, schedule: [] })
+  assert.deepEqual(result.violations, [], result.logTail.slice(-10).join('\n'))
+  assert.ok(victim !== undefined)
+  assert.ok(result.network.hangUps > hangUpsAtHeal, `links hung up after the heal: ${result.network.hangUps - hangUpsAtHeal}`)
+  assert.ok(allUpFrom !== undefined && allUpFrom <= 90_000, 'every node sees every member up, from 90 s to the end')
 })

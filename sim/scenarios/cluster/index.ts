@@ -87,7 +87,16 @@ export function clusterScenario(init: ClusterScenarioInit = {}): Scenario<Cluste
       const store = bugs.has('forget-epoch') ? { read: async () => undefined, write: ctx.store.write } : ctx.store
       const options = bugs.has('unsafe-lease') && ctx.id === FOUNDER ? { ...init.options, leaseMs: 3 * (init.options?.leaseMs ?? 1000) } : init.options
       const cluster = system.spawnSystem(
-        clusterActor({ network: ctx.network, store, founder: ctx.id === FOUNDER, handle, metrics: emptyMetrics, ...(options === undefined ? {} : { options }) }),
+        // No actor traffic here: every link the plan no longer wants may be hung up, as on a peer.
+        clusterActor({
+          network: ctx.network,
+          store,
+          founder: ctx.id === FOUNDER,
+          handle,
+          metrics: emptyMetrics,
+          linksInUse: () => () => false,
+          ...(options === undefined ? {} : { options }),
+        }),
         { name: 'cluster' },
       )
       if (init.logPositions === true) handle.setLogPosition(syntheticLogPosition(ctx.index))
