@@ -125,9 +125,9 @@ export class RemoteMessaging implements RemoteDelivery {
   }
 
   /**
-   * The nodes whose connection actor traffic needs: an envelope went to or came from them since
-   * the last call, an ask waits for their reply, or a watch crosses to them (a closed connection
-   * ends it). The cluster actor keeps their links open (src/cluster/dials.ts, `prune`).
+   * The nodes whose connection actor traffic needs now: an envelope went to or came from them since
+   * the last call, or an ask waits for their reply (with `watches`, what the cluster actor keeps
+   * open: src/cluster/dials.ts, `prune`).
    */
   takeActive(): Set<NodeId> {
     const active = this.active
@@ -136,7 +136,7 @@ export class RemoteMessaging implements RemoteDelivery {
     return active
   }
 
-  /** Whether a watch crosses between this node and `node`. */
+  /** Whether a watch crosses between this node and `node`: closing the connection would end it. */
   watches(node: NodeId): boolean {
     return watchesWithNode(this.system, node)
   }

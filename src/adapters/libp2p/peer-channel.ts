@@ -69,8 +69,7 @@ export class PeerChannel implements FrameVisitor {
   private lastWriteMs: number
   private state: ChannelState = 'open'
   private readonly out: Pushable<Uint8Array | Uint8ArrayList>
-  /** Whether a BYE ended this channel, sent (`hangUp`) or received: neither side redials. */
-  parted = false
+  private byeSeen = false
   /** Settles once the channel is closed. */
   readonly ended: Promise<void>
   private markEnded!: () => void
@@ -100,6 +99,11 @@ export class PeerChannel implements FrameVisitor {
     this.window = new ReceiveWindow(limits.receiveWindowBytes)
     this.decoder = new FrameDecoder(limits.frameMaxBytes)
     this.ended = new Promise((resolve) => (this.markEnded = resolve))
+  }
+
+  /** Whether a BYE ended this channel, sent (`hangUp`) or received: neither side redials. */
+  get parted(): boolean {
+    return this.byeSeen
   }
 
   /** Bytes queued and not yet written. */
@@ -168,7 +172,7 @@ export class PeerChannel implements FrameVisitor {
   /** Writes what credit allows, then BYE, and closes in order (`close`): the peer closes its side, and neither redials. */
   hangUp(): void {
     if (this.state !== 'open') return
-    this.parted = true
+    this.byeSeen = true
     this.cancelFlush()
     this.flush()
     this.out.push(encodeByeFrame())
@@ -220,7 +224,7 @@ export class PeerChannel implements FrameVisitor {
 
   /** Decoder callback: the peer hangs up; this side closes in order. */
   bye(): void {
-    this.parted = true
+    this.byeSeen = true
     this.close()
   }
 
