@@ -276,17 +276,21 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
 
   /** What the cluster actor does when its plan prunes a link: it closes it, and the other side hears it lost after one network delay (its own side knows why). */
   const hangUp = (n: SimNode, dst: SimNode): void => {
-    if (process.env.DBG) console.log('hangup', loop.now, n.id, dst.id)
     n.links.delete(dst.id)
     dst.links.delete(n.id)
     at(loop.now + delay(), () => {
-      if (dst.crashed || n.links.has(dst.id)) return
-      dst.dials.closed(n.id)
-      dst.core.lost(n.id)
-      if (dst.swim === undefined) return
-      dst.swim.lost(n.id, loop.now)
-      flushSwim(dst)
+      if (!dst.crashed && !n.links.has(dst.id)) hearLost(dst, n)
     })
+  }
+  /** What the cluster actor does when a connection closes under it (`lost`). */
+  const hearLost = (n: SimNode, peer: SimNode): void => {
+    n.links.delete(peer.id)
+    peer.links.delete(n.id)
+    n.dials.closed(peer.id)
+    n.core.lost(peer.id)
+    if (n.swim === undefined) return
+    n.swim.lost(peer.id, loop.now)
+    flushSwim(n)
   }
 
   const live = (): SimNode[] => nodes.filter((n) => !n.crashed)
@@ -296,14 +300,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     if (o.crashCloses !== true) return
     for (const n of partial ? [...victim.links].map((id) => byId.get(id)!) : live()) {
       at(loop.now + delay(), () => {
-        if (n.crashed) return
-        n.links.delete(victim.id)
-        victim.links.delete(n.id)
-        n.dials.closed(victim.id)
-        n.core.lost(victim.id)
-        if (n.swim === undefined) return
-        n.swim.lost(victim.id, loop.now)
-        flushSwim(n)
+        if (!n.crashed) hearLost(n, victim)
       })
     }
   }
@@ -363,11 +360,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     for (const n of alive)
       for (const m of alive) {
         const state = n.core.memberState(m.id, loop.now)
-        if (state !== 'up') {
-          falseNotUp++
-          if (process.env.DBG && falseNotUp < 5)
-            console.log('notup', loop.now, n.id, 'sees', m.id, state, 'links of it', [...m.links].join(' '), 'status', m.core.memberState(m.id, loop.now))
-        }
+        if (state !== 'up') falseNotUp++
         if (state === 'down') falseDown++
       }
     return false
