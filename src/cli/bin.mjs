@@ -15,8 +15,11 @@ import { setFlagsFromString } from 'node:v8'
 // Measured in test/bench/RESULTS.md (failover-history). V8 also flushes the bytecode of functions
 // not run across a few major collections, and an idle peer runs most of its functions only every
 // few seconds (a probe, a refresh, a scrape), so it compiled them again and again: keeping it cost
-// no resident memory seen and took 7% off an idle worker's CPU ("boot" in RESULTS.md).
-const v8Flags = process.env.DX_V8_FLAGS ?? '--heap-growing-percent=100 --no-flush-bytecode'
+// no resident memory seen and took 7% off an idle worker's CPU ("boot" in RESULTS.md). And V8's
+// optimizing compiler waits four times its ticks until a process is busy, as from its start: a
+// command or a peer's boot and formation run most code briefly (src/adapters/process/tiering.ts;
+// `distributex start` returns to V8's own while a peer is busy with jobs).
+const v8Flags = process.env.DX_V8_FLAGS ?? '--heap-growing-percent=100 --no-flush-bytecode --ticks-before-optimization=12'
 if (v8Flags.trim() !== '') setFlagsFromString(v8Flags)
 
 // A reader that stops early (`distributex members | head`) closes the pipe: that ends the output,

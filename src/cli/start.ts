@@ -3,6 +3,7 @@
  * gracefully and exits 0 (a second SIGINT exits at once with 130).
  */
 import { sizeHeapByLoad } from '../adapters/process/heap-sizing.js'
+import { tierByLoad } from '../adapters/process/tiering.js'
 import { resolveConfig, type RawSettings } from '../node/config.js'
 import { startNode } from '../node/start.js'
 import { BUILTIN_JOBS } from './demo-jobs.js'
@@ -21,8 +22,8 @@ export interface StartOptions extends RawSettings {
 const YOUNG_GENERATION_CAP_MB = 16
 
 export async function runStart(options: StartOptions): Promise<number> {
-  // The peer's process is ours, as bin.mjs's V8 flags; DX_V8_FLAGS hands the heap's sizing to the operator.
-  if (process.env['DX_V8_FLAGS'] === undefined) sizeHeapByLoad(YOUNG_GENERATION_CAP_MB)
+  // The peer's process is ours, as bin.mjs's V8 flags; DX_V8_FLAGS hands the heap's sizing and the tiering to the operator.
+  if (process.env['DX_V8_FLAGS'] === undefined) sizeHeapByLoad(YOUNG_GENERATION_CAP_MB, { onBusy: tierByLoad })
   const { config: configFile, ...flags } = options
   const config = resolveConfig(flags, process.env, configFile ?? process.env.DX_CONFIG)
   const jobs: JobDef[] = [...BUILTIN_JOBS]

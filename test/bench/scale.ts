@@ -36,6 +36,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs, promisify } from 'node:util'
 import { Peer, freePort } from '../helpers/peers.js'
+import { rssMb } from '../helpers/proc.js'
 import type { StatusDocument } from '../../src/node/http-api.js'
 import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
 import { simScale, type SimScaleResult } from './_scale-sim.js'
@@ -98,11 +99,6 @@ const SETTLE_MAX_MS = 90_000
 const ROOT = join(import.meta.dirname, '..', '..')
 if (values.built && values.bin === undefined && !values['no-peers']) await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
 const PEER_BIN = values.bin ?? (values.built ? join(ROOT, 'dist', 'src', 'cli', 'bin.mjs') : undefined)
-
-function rssMb(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
-  return kb / 1024
-}
 
 /**
  * A peer's memory beyond RSS, in MB. RSS counts every page a process maps, so the node binary's

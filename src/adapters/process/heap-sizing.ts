@@ -73,13 +73,21 @@ export function youngGenerationMb(): number {
   return space === undefined ? 0 : space.space_size / 1048576
 }
 
+/** What else hears the load windows' verdicts, each on a change. */
+export interface LoadHooks {
+  /** The process turned loaded (false) or idle again (true), as the old generation's growth does. */
+  readonly onIdle?: (idle: boolean) => void
+  /** The process turned busy (true: GROW_AFTER_WINDOWS windows in a row of GC and CPU, as jobs make) or not (false). */
+  readonly onBusy?: (busy: boolean) => void
+}
+
 /**
  * Holds the young generation at V8's initial size until GC takes a noticeable share of a busy
  * process's time, stops its growth at `youngCapMb`, and holds the old generation closer to what is
- * live while the process is idle; `onIdle` hears when it turns loaded (false) or idle again (true)
- * for the old generation. Returns a function that stops watching (the sizes stay as they are).
+ * live while the process is idle; `hooks` hear the same verdicts. Returns a function that stops
+ * watching (the sizes stay as they are).
  */
-export function sizeHeapByLoad(youngCapMb: number, onIdle?: (idle: boolean) => void): () => void {
+export function sizeHeapByLoad(youngCapMb: number, hooks: LoadHooks = {}): () => void {
   let youngGrowing = false
   let idle = true
   const setYoungGrowing = (grow: boolean): void => {
@@ -90,7 +98,13 @@ export function sizeHeapByLoad(youngCapMb: number, onIdle?: (idle: boolean) => v
     if (now === idle) return
     setFlagsFromString(`--heap-growing-percent=${now ? IDLE_OLD_GROWTH_PERCENT : BUSY_OLD_GROWTH_PERCENT}`)
     idle = now
-    onIdle?.(now)
+    hooks.onIdle?.(now)
+  }
+  let busy = false
+  const setBusy = (now: boolean): void => {
+    if (now === busy) return
+    busy = now
+    hooks.onBusy?.(now)
   }
   setFlagsFromString(`--semi-space-growth-factor=1 --heap-growing-percent=${IDLE_OLD_GROWTH_PERCENT}`)
   let windowStart = performance.now()
@@ -109,7 +123,8 @@ export function sizeHeapByLoad(youngCapMb: number, onIdle?: (idle: boolean) => v
     busyWindows = gcMs >= GROW_GC_SHARE * elapsedMs && cpuMs >= GROW_CPU_SHARE * elapsedMs ? busyWindows + 1 : 0
     loadedWindows = cpuMs >= LOADED_CPU_SHARE * elapsedMs ? loadedWindows + 1 : 0
     setIdle(loadedWindows < LOADED_AFTER_WINDOWS)
-    setYoungGrowing(busyWindows >= GROW_AFTER_WINDOWS && youngGenerationMb() < youngCapMb)
+    setBusy(busyWindows >= GROW_AFTER_WINDOWS)
+    setYoungGrowing(busy && youngGenerationMb() < youngCapMb)
     windowStart = now
     windowCpu = process.cpuUsage()
     gcMs = 0
