@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { Peer, freePort } from '../helpers/peers.js'
+import { Peer, clusterPeerSpec } from '../helpers/peers.js'
 import { cpuSeconds, rssMb } from '../helpers/proc.js'
 
 const { values } = parseArgs({
@@ -50,15 +50,7 @@ const dir = await mkdtemp(join(tmpdir(), 'dx-mixed-'))
 const peers: Peer[] = []
 try {
   execFileSync(process.execPath, [binA, 'secret', '--out', join(dir, 'cluster.key')])
-  const spec = async (i: number, bootstrap: string[]) => ({
-    name: `p${i}`,
-    dataDir: join(dir, `p${i}`),
-    secretFile: join(dir, 'cluster.key'),
-    p2pPort: await freePort(),
-    httpPort: await freePort(),
-    bootstrap,
-    bin: isB(i) ? binB : binA,
-  })
+  const spec = async (i: number, bootstrap: string[]) => ({ ...(await clusterPeerSpec(dir, i, bootstrap)), bin: isB(i) ? binB : binA })
   const started = performance.now()
   const founder = new Peer(await spec(0, []))
   peers.push(founder)

@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs, promisify } from 'node:util'
-import { Peer, freePort } from '../helpers/peers.js'
+import { Peer, clusterPeerSpec } from '../helpers/peers.js'
 import { rssMb } from '../helpers/proc.js'
 import type { StatusDocument } from '../../src/node/http-api.js'
 import { runClusterScale, type ClusterScaleResult } from '../../sim/swim/cluster-harness.js'
@@ -372,12 +372,7 @@ async function realPeers(n: number): Promise<PeersResult> {
   }
   try {
     const spec = async (i: number, bootstrap: string[]) => ({
-      name: `p${i}`,
-      dataDir: join(dir, `p${i}`),
-      secretFile: join(dir, 'cluster.key'),
-      p2pPort: await freePort(),
-      httpPort: await freePort(),
-      bootstrap,
+      ...(await clusterPeerSpec(dir, i, bootstrap)),
       extraArgs: ['--membership', MEMBERSHIP, ...values['peer-args'].split(' ').filter((a) => a !== '')],
       ...(PROFILED.has(i) ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', values['profile-dir'], '--cpu-prof-interval', values['profile-interval-us']] } : {}),
       ...(PEER_BIN === undefined ? {} : { bin: PEER_BIN }),

@@ -230,6 +230,14 @@ export async function quorumBeyondLeader(peers: Peer[], voters: number): Promise
 }
 
 /**
+ * The spec of peer `i` of a cluster under `dir`, as the benches and startCluster lay it out: its
+ * data in `dir`/p<i>, the secret in `dir`/cluster.key, free ports.
+ */
+export async function clusterPeerSpec(dir: string, i: number, bootstrap: string[] = []): Promise<PeerSpec> {
+  return { name: `p${i}`, dataDir: join(dir, `p${i}`), secretFile: join(dir, 'cluster.key'), p2pPort: await freePort(), httpPort: await freePort(), bootstrap }
+}
+
+/**
  * Starts `count` CLI peers under `dir` (`p0`, `p1`, ... with a fresh cluster secret), the others
  * bootstrapping from the first, and waits until they agree on a leader with every member `up`.
  * The peers are pushed to `into` as they start, so the caller's cleanup sees them even on failure.
@@ -242,10 +250,8 @@ export async function startCluster(dir: string, count: number, into: Peer[], ext
     ),
   )
   for (let i = 0; i < count; i++) {
-    const home = join(dir, `p${i}`)
-    mkdirSync(home)
-    const spec: PeerSpec = { name: `p${i}`, dataDir: home, secretFile, p2pPort: await freePort(), httpPort: await freePort(), ...extra }
-    const peer = new Peer(i === 0 ? spec : { ...spec, bootstrap: [await into[0]!.address()] })
+    mkdirSync(join(dir, `p${i}`))
+    const peer = new Peer({ ...(await clusterPeerSpec(dir, i, i === 0 ? [] : [await into[0]!.address()])), ...extra })
     into.push(peer)
     peer.start()
   }
