@@ -33,6 +33,7 @@ import {
   DialPlan,
   LeaveWait,
   likelyLinked,
+  linkedByAll,
   MESH_LAG_MAX_MS,
   meshDials,
   PRUNE_CHECK_MS,
@@ -184,6 +185,7 @@ export function clusterActor(init: ClusterActorInit) {
               incarnation: (persisted?.incarnation ?? 0) + 1,
               reachable: (id) => connected.has(id),
               relays: (target): ReadonlySet<NodeId> => likelyLinked(target, core.currentConfig, core.leader(clock.monotonicMs())?.nodeId, core.knownAddresses()),
+              hub: (id): boolean => linkedByAll(id, core.currentConfig, core.leader(clock.monotonicMs())?.nodeId),
             })
           : undefined
       const core = new ClusterCore({

@@ -24,7 +24,7 @@
 import { encodeRecord } from '../../protocols/cluster/codec.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import { ClusterCore, type ClusterOptions } from '../../src/cluster/core.js'
-import { DialPlan, likelyLinked, meshDials, pickNeighbours, PRUNE_CHECK_MS, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
+import { DialPlan, likelyLinked, linkedByAll, meshDials, pickNeighbours, PRUNE_CHECK_MS, REDIAL_MS, urgentDials } from '../../src/cluster/dials.js'
 import { SwimCore } from '../../src/cluster/swim/core.js'
 import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
@@ -79,6 +79,9 @@ export interface ClusterScaleResult {
   /** The same for the workers alone (neither voters nor the leader at the end of the window), and for the voters. */
   readonly recordsPerWorkerS: number
   readonly recordsPerVoterS: number
+  /** Over the steady window: pings a worker and a voter (the leader among the voters) took in per second. */
+  readonly pingsPerWorkerS: number
+  readonly pingsPerVoterS: number
   /** Over the steady window, per node per second: record payload bytes received, SWIM bytes sent, and both. */
   readonly recordBytesPerNodeS: number
   readonly swimBytesPerNodeS: number
@@ -108,6 +111,8 @@ interface SimNode {
   recordsIn: number
   recordBytesIn: number
   swimBytesOut: number
+  /** Pings taken in: a voter's or the leader's against a worker's shows whether probes spread evenly ("Hubs" in src/cluster/swim/core.ts). */
+  pingsIn: number
   inputs: number
   readonly links: Set<string>
   readonly dials: DialPlan
@@ -132,6 +137,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
   const partial = (o.mesh ?? 'partial') === 'partial'
   const linked = (a: SimNode, b: string): boolean => !partial || a.links.has(b)
   const relays = (n: SimNode, target: string): Set<string> => likelyLinked(target, n.core.currentConfig, n.core.leader(loop.now)?.nodeId, n.core.knownAddresses())
+  const hub = (n: SimNode, id: string): boolean => linkedByAll(id, n.core.currentConfig, n.core.leader(loop.now)?.nodeId)
   for (let i = 0; i < o.nodes; i++) {
     const id = `n${String(i).padStart(4, '0')}`
     const links = new Set<string>()
@@ -141,7 +147,13 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
             self: id,
             random: rng.fork(`swim/${id}`),
             incarnation: 1,
-            ...(partial ? { reachable: (other: string) => links.has(other), relays: (target: string) => relays(byId.get(id)!, target) } : {}),
+            ...(partial
+              ? {
+                  reachable: (other: string) => links.has(other),
+                  relays: (target: string) => relays(byId.get(id)!, target),
+                  hub: (other: string) => hub(byId.get(id)!, other),
+                }
+              : {}),
           })
         : undefined
     const core = new ClusterCore({
@@ -164,6 +176,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       recordsIn: 0,
       recordBytesIn: 0,
       swimBytesOut: 0,
+      pingsIn: 0,
       inputs: 0,
       links,
       dials: new DialPlan(),
@@ -206,7 +219,9 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       at(loop.now + delay(), () => {
         if (dst.crashed || !dst.started) return
         dst.inputs++
-        dst.swim!.receive(n.id, decodeSwim(bytes), loop.now)
+        const received = decodeSwim(bytes)
+        if (received.type === 'ping') dst.pingsIn++
+        dst.swim!.receive(n.id, received, loop.now)
         flushSwim(dst)
       })
     }
@@ -366,16 +381,20 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     return false
   }
   if (formedAt !== null) runUntil(loop.now + (o.settleMs ?? 10_000), watch, 500)
-  const base = nodes.map((n) => ({ recordsIn: n.recordsIn, recordBytesIn: n.recordBytesIn, swimBytesOut: n.swimBytesOut, inputs: n.inputs }))
+  const base = nodes.map((n) => ({ recordsIn: n.recordsIn, recordBytesIn: n.recordBytesIn, swimBytesOut: n.swimBytesOut, pingsIn: n.pingsIn, inputs: n.inputs }))
   const steadyStart = loop.now
   if (formedAt !== null) runUntil(loop.now + (o.steadyMs ?? 10_000), watch, 500)
   const seconds = Math.max(1e-9, (loop.now - steadyStart) / 1000)
   const sum = (f: (n: SimNode) => number): number => nodes.reduce((a, n) => a + f(n), 0) / nodes.length / seconds
   const recordsPerNodeS = sum((n) => n.recordsIn - base[n.index]!.recordsIn)
   const voterIds = new Set(nodes[0]!.core.currentConfig?.members ?? [])
-  const perS = (group: SimNode[]): number => group.reduce((a, n) => a + n.recordsIn - base[n.index]!.recordsIn, 0) / Math.max(1, group.length) / seconds
-  const recordsPerWorkerS = perS(nodes.filter((n) => !voterIds.has(n.id) && n.core.leaderEpoch === null))
-  const recordsPerVoterS = perS(nodes.filter((n) => voterIds.has(n.id)))
+  const perS = (group: SimNode[], count: 'recordsIn' | 'pingsIn'): number => group.reduce((a, n) => a + n[count] - base[n.index]![count], 0) / Math.max(1, group.length) / seconds
+  const workersAtEnd = nodes.filter((n) => !voterIds.has(n.id) && n.core.leaderEpoch === null)
+  const votersAtEnd = nodes.filter((n) => voterIds.has(n.id))
+  const recordsPerWorkerS = perS(workersAtEnd, 'recordsIn')
+  const recordsPerVoterS = perS(votersAtEnd, 'recordsIn')
+  const pingsPerWorkerS = perS(workersAtEnd, 'pingsIn')
+  const pingsPerVoterS = perS(votersAtEnd, 'pingsIn')
   const recordBytesPerNodeS = sum((n) => n.recordBytesIn - base[n.index]!.recordBytesIn)
   const swimBytesPerNodeS = sum((n) => n.swimBytesOut - base[n.index]!.swimBytesOut)
   const leaderId = [...leaders][0]?.split('@')[0]
@@ -450,6 +469,8 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     recordsPerNodeS,
     recordsPerWorkerS,
     recordsPerVoterS,
+    pingsPerWorkerS,
+    pingsPerVoterS,
     recordBytesPerNodeS,
     swimBytesPerNodeS,
     bytesPerNodeS: recordBytesPerNodeS + swimBytesPerNodeS,

@@ -174,6 +174,11 @@ export function pickNeighbours(self: NodeId, known: ReadonlyArray<{ readonly nod
   return new Set(ranked.slice(0, MESH_LINKS).map(([node]) => node))
 }
 
+/** Whether every member links to `id` under this plan: it is a voter or the leader (SwimConfig.hub). */
+export function linkedByAll(id: NodeId, config: { readonly members: readonly NodeId[] } | null, leader: NodeId | undefined): boolean {
+  return id === leader || (config?.members.includes(id) ?? false)
+}
+
 /**
  * Members likely linked to `target` under this plan, the ones SWIM asks first to probe it for a node
  * (SwimConfig.relays): for a voter or the leader every member; for others the voters and the leader,
@@ -191,8 +196,8 @@ export function likelyLinked(
   leader: NodeId | undefined,
   known: ReadonlyArray<{ readonly node: NodeId }>,
 ): Set<NodeId> {
+  if (linkedByAll(target, config, leader)) return new Set(known.map((k) => k.node))
   const voters = config?.members ?? []
-  if (target === leader || voters.includes(target)) return new Set(known.map((k) => k.node))
   const sure = new Set(voters)
   if (leader !== undefined) sure.add(leader)
   sure.delete(target)

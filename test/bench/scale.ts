@@ -239,12 +239,18 @@ async function poll<T>(probe: () => Promise<T>, done: (value: T) => boolean, tim
   }
 }
 
-/** The leader all `peers` agree on while each sees `expectUp` members up, else undefined. */
+/**
+ * The leader all `peers` agree on while each sees `expectUp` members up, else undefined. Until the
+ * first peer sees that many up, only it is asked: the answer cannot be yes before, and 50 status
+ * documents a second (the bench's CPU and the peers') took 6-7% of a slow host's CPU while it
+ * formed (perf, RESULTS.md "hubs").
+ */
 async function formed(peers: Peer[], expectUp: number): Promise<{ nodeId: string; epoch: number } | undefined> {
+  const sees = (s: StatusDocument | undefined): boolean => s !== undefined && s.leader !== null && s.members.filter((m) => m.state === 'up').length >= expectUp
+  if (!sees(await peers[0]!.status())) return undefined
   const statuses = await Promise.all(peers.map((p) => p.status()))
-  if (statuses.some((s) => s === undefined || s.leader === null)) return undefined
-  if (new Set(statuses.map((s) => `${s!.leader!.nodeId}@${s!.leader!.epoch}`)).size !== 1) return undefined
-  return statuses.every((s) => s!.members.filter((m) => m.state === 'up').length >= expectUp) ? statuses[0]!.leader! : undefined
+  if (!statuses.every(sees)) return undefined
+  return new Set(statuses.map((s) => `${s!.leader!.nodeId}@${s!.leader!.epoch}`)).size === 1 ? statuses[0]!.leader! : undefined
 }
 
 /** A one-line summary of who sees what, for a run that does not form. */
@@ -315,6 +321,7 @@ interface PeersResult {
   settled_helper_threads_cpu_pct_by_role: ByRole | null
   settled_scavenges_per_s_by_role: ByRole | null
   settled_scavenge_ms_per_s_by_role: ByRole | null
+  settled_pings_per_s_by_role: { in: ByRole; out: ByRole; indirect_out: ByRole } | null
   /**
    * CPU and RSS over another idle window that starts `--steady-after-s` after formation, by role:
    * a peer's cost once lazy compilation and tier-up are done (an idle worker's CPU falls for about
@@ -358,6 +365,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     settled_helper_threads_cpu_pct_by_role: null,
     settled_scavenges_per_s_by_role: null,
     settled_scavenge_ms_per_s_by_role: null,
+    settled_pings_per_s_by_role: null,
     steady: null,
     pss_mb_per_peer: null,
     uss_mb_per_peer: null,
@@ -394,6 +402,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     }
     let leader: { nodeId: string; epoch: number } | undefined
     let formedAt = NaN
+    const benchCpu = process.cpuUsage()
     const progress = setInterval(() => void census(peers).then((c) => console.error(`${Math.round((performance.now() - started) / 1000)} s: ${c}`)), 10_000)
     try {
       leader = await poll(
@@ -407,6 +416,8 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`not formed after ${FORMATION_TIMEOUT_MS / 1000} s: ${await census(peers)}`)
     }
     clearInterval(progress)
+    const { user, system } = process.cpuUsage(benchCpu)
+    console.error(`the bench itself took ${round((user + system) / 1e6, 2)} CPU s while the peers formed`)
     const waited = peers.flatMap((p, i) => (p.running ? [(100 * runqueueWaitMs(p.pid!)) / (performance.now() - startedAt[i]!)] : [])).filter(Number.isFinite)
     result.formation_runqueue_wait_pct = round(mean(waited), 1)
     console.error(`until then each peer's main thread waited for a CPU ${result.formation_runqueue_wait_pct}% of the time (mean)`)
@@ -487,18 +498,38 @@ async function realPeers(n: number): Promise<PeersResult> {
       }
       result.settle_s = round((performance.now() - settleStart) / 1000, 1)
       const idlePids = running.map((p) => p.pid!)
-      /** The minor collections a peer's /metrics counts: how many, and their wall time in ms (NaN when it did not answer). */
-      const scavenges = async (p: Peer): Promise<{ count: number; ms: number }> => {
+      /**
+       * What a peer's /metrics counts (NaN when it did not answer): its minor collections and their
+       * wall time in ms, the SWIM pings it sent and took in (the voters and the leader are linked to
+       * every member; "Hubs" in src/cluster/swim/core.ts) and the indirect probes it asked for (each
+       * a missed ack, and up to 3 pings more to the target).
+       */
+      const scavenges = async (p: Peer): Promise<{ count: number; ms: number; pingsIn: number; pingsOut: number; pingReqsOut: number }> => {
         const text = await scrape(p)
-        const of = (name: string): number => (text === undefined ? NaN : (sumOf(text, name, 'kind="minor"') ?? NaN))
-        return { count: of('dx_nodejs_gc_duration_seconds_count'), ms: of('dx_nodejs_gc_duration_seconds_sum') * 1000 }
+        const of = (name: string, label: string): number => (text === undefined ? NaN : (sumOf(text, name, label) ?? NaN))
+        return {
+          count: of('dx_nodejs_gc_duration_seconds_count', 'kind="minor"'),
+          ms: of('dx_nodejs_gc_duration_seconds_sum', 'kind="minor"') * 1000,
+          pingsIn: of('dx_swim_messages_total', 'direction="received",type="ping"'),
+          pingsOut: of('dx_swim_messages_total', 'direction="sent",type="ping"'),
+          pingReqsOut: of('dx_swim_messages_total', 'direction="sent",type="ping-req"'),
+        }
       }
       /**
        * Of every running peer over one idle window: CPU (% of a core), that of its helper threads,
        * RSS (MB), and its scavenges per second with their ms per second. The scrapes of /metrics fall
        * outside the CPU samples.
        */
-      const idleWindow = async (): Promise<{ cpu: number[]; helpers: number[]; rss: number[]; scavenges: number[]; scavengeMs: number[] }> => {
+      const idleWindow = async (): Promise<{
+        cpu: number[]
+        helpers: number[]
+        rss: number[]
+        scavenges: number[]
+        scavengeMs: number[]
+        pingsIn: number[]
+        pingsOut: number[]
+        pingReqsOut: number[]
+      }> => {
         const gc0 = await Promise.all(running.map(scavenges))
         const before = idlePids.map(cpuTicks)
         const helpersBefore = idlePids.map(helperTicks)
@@ -516,6 +547,9 @@ async function realPeers(n: number): Promise<PeersResult> {
           rss,
           scavenges: gc1.map((g, i) => (g.count - gc0[i]!.count) / seconds),
           scavengeMs: gc1.map((g, i) => (g.ms - gc0[i]!.ms) / seconds),
+          pingsIn: gc1.map((g, i) => (g.pingsIn - gc0[i]!.pingsIn) / seconds),
+          pingsOut: gc1.map((g, i) => (g.pingsOut - gc0[i]!.pingsOut) / seconds),
+          pingReqsOut: gc1.map((g, i) => (g.pingReqsOut - gc0[i]!.pingReqsOut) / seconds),
         }
       }
       const settled = await idleWindow()
@@ -525,9 +559,14 @@ async function realPeers(n: number): Promise<PeersResult> {
       result.settled_helper_threads_cpu_pct_by_role = meanByRole(settled.helpers, roleOf, 2)
       result.settled_scavenges_per_s_by_role = meanByRole(settled.scavenges, roleOf, 2)
       result.settled_scavenge_ms_per_s_by_role = meanByRole(settled.scavengeMs, roleOf, 1)
+      result.settled_pings_per_s_by_role = {
+        in: meanByRole(settled.pingsIn, roleOf, 2),
+        out: meanByRole(settled.pingsOut, roleOf, 2),
+        indirect_out: meanByRole(settled.pingReqsOut, roleOf, 2),
+      }
       const cpuRoles = result.settled_idle_cpu_pct_by_role
       console.error(
-        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuRoles.leader}, voters ${cpuRoles.voters}, workers ${cpuRoles.workers}; helper threads ${JSON.stringify(result.settled_helper_threads_cpu_pct_by_role)}), scavenges/s ${JSON.stringify(result.settled_scavenges_per_s_by_role)} taking ms/s ${JSON.stringify(result.settled_scavenge_ms_per_s_by_role)}, rss ${result.settled_rss_mb_per_peer} MB`,
+        `settled after ${result.settle_s} s more: cpu ${result.settled_idle_cpu_pct_per_peer}% per peer (leader ${cpuRoles.leader}, voters ${cpuRoles.voters}, workers ${cpuRoles.workers}; helper threads ${JSON.stringify(result.settled_helper_threads_cpu_pct_by_role)}), scavenges/s ${JSON.stringify(result.settled_scavenges_per_s_by_role)} taking ms/s ${JSON.stringify(result.settled_scavenge_ms_per_s_by_role)}, SWIM pings/s ${JSON.stringify(result.settled_pings_per_s_by_role)}, rss ${result.settled_rss_mb_per_peer} MB`,
       )
       if (STEADY_AFTER_MS > 0) {
         const wait = formedAt + STEADY_AFTER_MS - performance.now()
@@ -749,6 +788,8 @@ console.log(
       records_per_node_s: round(r.recordsPerNodeS, 1),
       bytes_per_node_s: round(r.bytesPerNodeS, 0),
       leader_inputs_per_s: round(r.leaderInputsPerS, 0),
+      pings_per_worker_s: round(r.pingsPerWorkerS, 2),
+      pings_per_voter_s: round(r.pingsPerVoterS, 2),
       false_not_up: r.falseNotUp,
       false_down: r.falseDown,
       cpu_s_per_virtual_s: round(r.cpuMs / r.virtualMs, 2),

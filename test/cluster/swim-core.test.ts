@@ -678,6 +678,72 @@ test('over a partial mesh, a probe whose direct path fails asks helpers linked t
   assert.ok(suspicions(probe(false)) > 0, 'without relays, helpers with no link to t let a suspect it')
 })
 
+test('a hub every member links to is probed about once a period, as in a full mesh, not once per walk of each; the others as before; its silent crash is still found', () => {
+  // 40 leaves on a ring, each linked to its 4 nearest and to the hub v (5 links), as workers are to
+  // their neighbours and the voters; v is linked to all 40.
+  const leaves = Array.from({ length: 40 }, (_, i) => `l${i}`)
+  const ids = ['v', ...leaves]
+  const ring = (x: string, y: string): boolean => {
+    const d = Math.abs(Number(x.slice(1)) - Number(y.slice(1)))
+    return Math.min(d, 40 - d) <= 2
+  }
+  const linked = (x: string, y: string): boolean => x !== y && (x === 'v' || y === 'v' || ring(x, y))
+  const periodMs = 300
+  const run = (hubs: boolean): { net: Net; periods: number } => {
+    const net = linkedNet(ids, linked, true, 5)
+    if (hubs) {
+      const rng = new SeededRandom(5)
+      for (const id of ids) net.cores.set(id, new SwimCore({ probeIntervalMs: periodMs, self: id, random: rng.fork(id), reachable: (o) => linked(id, o), hub: (o) => o === 'v' }))
+    }
+    net.form()
+    net.run(10_000)
+    net.sent.length = 0
+    net.run(70_000)
+    return { net, periods: 60_000 / periodMs }
+  }
+  const pingsTo = (net: Net, to: string): number => net.sent.filter((x) => x.message.type === 'ping' && x.to === to).length
+  const leafPings = (net: Net): number => leaves.reduce((n, l) => n + pingsTo(net, l), 0) / leaves.length
+  const before = run(false)
+  const after = run(true)
+  const hub = { before: pingsTo(before.net, 'v') / before.periods, after: pingsTo(after.net, 'v') / after.periods }
+  const leaf = { before: leafPings(before.net) / before.periods, after: leafPings(after.net) / after.periods }
+  const show = JSON.stringify({ hub, leaf })
+  // Each leaf probes v once per walk of its 5 links: 8 pings a period; with hubs, 40 · 1/5 · 5/40 = 1.
+  assert.ok(hub.before >= 6, show)
+  assert.ok(hub.after >= 0.6 && hub.after <= 1.5, show)
+  // A leaf is probed by its 4 neighbours (one turn in 5 each) and by v (one turn in 40): unchanged.
+  assert.ok(Math.abs(leaf.after - leaf.before) <= 0.15 * leaf.before, show)
+  for (const id of ids)
+    assert.deepEqual(
+      after.net.events.get(id)!.filter((e) => e.type === 'suspect' || e.type === 'dead'),
+      [],
+      `${id} suspected someone`,
+    )
+  // v's host goes silent (no connection closes): every leaf holds it suspect or dead soon, as a full mesh would.
+  const net = after.net
+  net.down.add('v')
+  const crashAt = net.now
+  net.run(crashAt + 15_000)
+  const firstSeen = leaves.map((l) => net.events.get(l)!.find((e) => e.member === 'v' && (e.type === 'suspect' || e.type === 'dead'))?.at ?? Infinity)
+  assert.ok(Math.max(...firstSeen) - crashAt <= 10 * periodMs, `v seen not alive by all after ${Math.max(...firstSeen) - crashAt} ms`)
+})
+
+test('a node that reaches hubs alone (a joiner linked to its bootstrap peer) still probes one every period: the acks are how it hears', () => {
+  const ids = ['v', 'j1', 'j2', 'j3']
+  const linked = (x: string, y: string): boolean => x !== y && (x === 'v' || y === 'v')
+  const net = linkedNet(ids, linked, true, 7)
+  const rng = new SeededRandom(7)
+  for (const id of ids) net.cores.set(id, new SwimCore({ probeIntervalMs: 300, self: id, random: rng.fork(id), reachable: (o) => linked(id, o), hub: (o) => o === 'v' }))
+  net.form()
+  net.run(3_000)
+  net.sent.length = 0
+  net.run(33_000)
+  for (const j of ['j1', 'j2', 'j3']) {
+    const pings = net.sent.filter((x) => x.message.type === 'ping' && x.from === j).length
+    assert.ok(pings >= 95, `${j} sent ${pings} pings in 100 periods`)
+  }
+})
+
 test('a new connection to a member held dead exchanges full state: it hears so and refutes at once', () => {
   const net = new Net(['a', 'b', 'c'], { probeIntervalMs: 300 })
   net.form()

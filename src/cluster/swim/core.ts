@@ -45,7 +45,8 @@
  * itself: a live member answers the helpers, as after any missed ack. A silent host closes nothing
  * and is found by the walk as before.
  *
- * Cost. Per node and period: one ping and one ack sent and, on average, one of each received;
+ * Cost. Per node and period: at most one ping and one ack sent and, on average, one of each
+ * received, the voters and the leader included ("Hubs");
  * ping-reqs only on a missed ack (k more, plus their forwarded pings and acks). Every probe-path
  * message carries at most maxPiggybackBytes of updates and maxLoadsPerMessage loads, so messages
  * and bytes per node per second are O(1) in N (the retransmission count grows as log N, so the time
@@ -65,6 +66,17 @@
  * leader), each of which walks its own few links: per period it is probed with about the chance a
  * full mesh gives, so the detection bound above holds (1,000 simulated nodes: a crash seen by all
  * in 7.6 s); a crash still closes every connection to the dead member at once (`lost`).
+ *
+ * Hubs. The voters and the leader are linked to every member (`hub`), so every walk holds them:
+ * probed by all n-1 members once per walk of their L links, a hub took n/L times a member's
+ * share (50 real peers: a voter 5.4 pings a second, a worker 1), and O(N) in all (1,000 nodes:
+ * about 75 a period). So a walk's turn of a hub probes it only with chance L/(n-1), and a turn that
+ * does not leaves its period unprobed (unless membership news is waiting to spread): a hub is
+ * probed about once a period, as any member of a full mesh is, the other members as often as
+ * before, and a worker of an idle cluster sends fewer pings. A node that reaches hubs alone (a
+ * joiner linked to its bootstrap peer) probes them every period still: the acks are how it hears.
+ * A hub's silent failure is found within the detection bound like any member's; a killed one
+ * closes its connections (`lost`).
  *
  * Why false suspicions stay rare. An unanswered direct ping alone suspects no one: k independent
  * paths must fail too (a single bad link is routed around), and a node with no other path to ask
@@ -143,6 +155,12 @@ export interface SwimConfig {
    * single lost ping would then suspect a live member. Absent: every helper is as good.
    */
   readonly relays?: (target: string) => ReadonlySet<string>
+  /**
+   * Whether every member links to `id` (the voters and the leader, src/cluster/dials.ts): a walk
+   * that reaches one probes it only with the chance that keeps it probed about once a period
+   * ("Hubs" in the module doc). Absent: no member is.
+   */
+  readonly hub?: (id: string) => boolean
 }
 
 export type SwimStatus = 'alive' | 'suspect' | 'dead' | 'left'
@@ -232,6 +250,7 @@ export class SwimCore {
   private readonly random: Pick<Random, 'next'>
   private readonly reachable: (id: string) => boolean
   private readonly relaysOf: ((target: string) => ReadonlySet<string>) | undefined
+  private readonly hub: ((id: string) => boolean) | undefined
   private readonly fixedIntervalMs: number | undefined
   private readonly targetMs: number
   private readonly maxIntervalMs: number
@@ -294,6 +313,7 @@ export class SwimCore {
     this.random = config.random
     this.reachable = config.reachable ?? (() => true)
     this.relaysOf = config.relays
+    this.hub = config.hub
     this.fixedIntervalMs = config.probeIntervalMs
     this.targetMs = config.convergenceTargetMs ?? 10_000
     this.maxIntervalMs = config.maxProbeIntervalMs ?? 1_000
@@ -657,7 +677,7 @@ export class SwimCore {
     if (lost === undefined && nowMs < this.nextProbeAtMs) return
     const periodMs = this.periodMs
     if (lost === undefined) this.nextProbeAtMs = nowMs + periodMs * scale
-    const target = lost ?? this.nextTarget()
+    const target = lost ?? this.nextWalkTarget()
     if (target === undefined) return
     const seq = ++this.seq
     this.probeStarts.set(seq, { target, startMs: nowMs })
@@ -764,6 +784,44 @@ export class SwimCore {
    */
   private unconfirmed(p: Probe): boolean {
     return p.helpers === 0 && this.k > 0 && this.liveCount > 2
+  }
+
+  /**
+   * The member the walk probes this period ("Hubs"): a hub's turn probes it with chance L/(n-1), L
+   * the live members this node reaches now and n-1 all other live ones, so the n-1 members that
+   * walk their own L links each probe it 1/(n-1) of their periods, once a period in all (a node
+   * that reaches everyone, a voter or a full mesh, always probes). A turn that does not probe its
+   * hub leaves the period unprobed, unless membership news waits to ride on probes: then the walk
+   * goes on, so that news spreads at a ping a period as before. A node that reaches hubs alone
+   * probes one every period, as before: its pings' acks are how it hears.
+   */
+  private nextWalkTarget(): string | undefined {
+    const hub = this.hub
+    let reach: { links: number; hubs: number } | undefined
+    let passed: string | undefined
+    for (let turns = 0; turns <= this.members.size; turns++) {
+      const target = this.nextTarget()
+      if (target === undefined || hub === undefined || !hub(target)) return target
+      // Counted now, not at the walk's start: a joiner's first walk began before it had a link, and lasts minutes.
+      reach ??= this.reach(hub)
+      if (this.random.next() * (this.liveCount - 1) < reach.links) return target
+      if (passed === target || reach.hubs === reach.links) return target
+      passed ??= target
+      if (this.updates.size === 0) return undefined
+    }
+    return passed
+  }
+
+  /** Live members this node reaches now, and how many of them are hubs. */
+  private reach(hub: (id: string) => boolean): { links: number; hubs: number } {
+    let links = 0
+    let hubs = 0
+    for (const m of this.members.values())
+      if (m.id !== this.self && LIVE(m.status) && this.reachable(m.id)) {
+        links++
+        if (hub(m.id)) hubs++
+      }
+    return { links, hubs }
   }
 
   /** The next live member in the shuffled round-robin list, reshuffled after each walk. */
