@@ -345,6 +345,15 @@ interface PeersResult {
   swim_messages_per_peer_s: number | null
 }
 
+/** Counters read from a peer's /metrics around an idle window (`counters` in realPeers). */
+interface Counted {
+  scavenges: number
+  scavengeMs: number
+  pingsIn: number
+  pingsOut: number
+  pingReqsOut: number
+}
+
 async function realPeers(n: number): Promise<PeersResult> {
   const dir = await mkdtemp(join(tmpdir(), 'dx-bench-scale-'))
   await promisify(execFile)(process.execPath, [BIN, 'secret', '--out', join(dir, 'cluster.key')])
@@ -504,12 +513,12 @@ async function realPeers(n: number): Promise<PeersResult> {
        * every member; "Hubs" in src/cluster/swim/core.ts) and the indirect probes it asked for (each
        * a missed ack, and up to 3 pings more to the target).
        */
-      const scavenges = async (p: Peer): Promise<{ count: number; ms: number; pingsIn: number; pingsOut: number; pingReqsOut: number }> => {
+      const counters = async (p: Peer): Promise<Counted> => {
         const text = await scrape(p)
         const of = (name: string, label: string): number => (text === undefined ? NaN : (sumOf(text, name, label) ?? NaN))
         return {
-          count: of('dx_nodejs_gc_duration_seconds_count', 'kind="minor"'),
-          ms: of('dx_nodejs_gc_duration_seconds_sum', 'kind="minor"') * 1000,
+          scavenges: of('dx_nodejs_gc_duration_seconds_count', 'kind="minor"'),
+          scavengeMs: of('dx_nodejs_gc_duration_seconds_sum', 'kind="minor"') * 1000,
           pingsIn: of('dx_swim_messages_total', 'direction="received",type="ping"'),
           pingsOut: of('dx_swim_messages_total', 'direction="sent",type="ping"'),
           pingReqsOut: of('dx_swim_messages_total', 'direction="sent",type="ping-req"'),
@@ -517,20 +526,11 @@ async function realPeers(n: number): Promise<PeersResult> {
       }
       /**
        * Of every running peer over one idle window: CPU (% of a core), that of its helper threads,
-       * RSS (MB), and its scavenges per second with their ms per second. The scrapes of /metrics fall
-       * outside the CPU samples.
+       * RSS (MB), and per second what `counters` counts. The scrapes of /metrics fall outside the
+       * CPU samples.
        */
-      const idleWindow = async (): Promise<{
-        cpu: number[]
-        helpers: number[]
-        rss: number[]
-        scavenges: number[]
-        scavengeMs: number[]
-        pingsIn: number[]
-        pingsOut: number[]
-        pingReqsOut: number[]
-      }> => {
-        const gc0 = await Promise.all(running.map(scavenges))
+      const idleWindow = async (): Promise<{ cpu: number[]; helpers: number[]; rss: number[] } & { [K in keyof Counted]: number[] }> => {
+        const c0 = await Promise.all(running.map(counters))
         const before = idlePids.map(cpuTicks)
         const helpersBefore = idlePids.map(helperTicks)
         const t0 = performance.now()
@@ -540,16 +540,17 @@ async function realPeers(n: number): Promise<PeersResult> {
         const cpu = idlePids.map((pid, i) => pct(cpuTicks(pid) - before[i]!))
         const helpers = idlePids.map((pid, i) => pct(helperTicks(pid) - helpersBefore[i]!))
         const rss = idlePids.map(rssMb)
-        const gc1 = await Promise.all(running.map(scavenges))
+        const c1 = await Promise.all(running.map(counters))
+        const rate = (key: keyof Counted): number[] => c1.map((c, i) => (c[key] - c0[i]![key]) / seconds)
         return {
           cpu,
           helpers,
           rss,
-          scavenges: gc1.map((g, i) => (g.count - gc0[i]!.count) / seconds),
-          scavengeMs: gc1.map((g, i) => (g.ms - gc0[i]!.ms) / seconds),
-          pingsIn: gc1.map((g, i) => (g.pingsIn - gc0[i]!.pingsIn) / seconds),
-          pingsOut: gc1.map((g, i) => (g.pingsOut - gc0[i]!.pingsOut) / seconds),
-          pingReqsOut: gc1.map((g, i) => (g.pingReqsOut - gc0[i]!.pingReqsOut) / seconds),
+          scavenges: rate('scavenges'),
+          scavengeMs: rate('scavengeMs'),
+          pingsIn: rate('pingsIn'),
+          pingsOut: rate('pingsOut'),
+          pingReqsOut: rate('pingReqsOut'),
         }
       }
       const settled = await idleWindow()
