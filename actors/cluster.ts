@@ -340,7 +340,10 @@ export function clusterActor(init: ClusterActorInit) {
           network
             .dial(address)
             .then((id) => dials.opened(id))
-            .catch((error: unknown) => ctx.log.debug('dial failed', { node, error }))
+            .catch((error: unknown) => {
+              dials.failed(node)
+              ctx.log.debug('dial failed', { node, error })
+            })
             .finally(() => dials.ended(node))
         }
       }

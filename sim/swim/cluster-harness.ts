@@ -284,7 +284,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
         if (!n.crashed && dst !== undefined && !dst.crashed && dst.started) {
           link(n, dst)
           n.dials.opened(node)
-        }
+        } else n.dials.failed(node)
       })
     }
   }

@@ -6,7 +6,10 @@
  * (elections and leases need them), on a worker one voter, on the leader the joiners it must admit,
  * and any member traffic needs (the cluster actor's `want`: an actor message to a node not
  * connected yet). The rest of the mesh only once this node is an admitted member whose event loop
- * keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time. Each member at most once per REDIAL_MS.
+ * keeps up (MESH_LAG_MAX_MS), MESH_DIALS_IN_FLIGHT at a time. Each member at most once per REDIAL_MS,
+ * and one that is not urgent and whose dials keep failing half as often after each failure, down to
+ * once per REDIAL_MAX_MS (`failed`): a killed member is held dead for a minute, and every node
+ * dialled it every REDIAL_MS all that time, each failed dial 2-3 ms of CPU on a slow host.
  *
  * The mesh is partial: a node links to MESH_LINKS neighbours of its own, picked by hashing both ids
  * among the members it holds live (so each node's picks are uniform and independent, a random
@@ -55,6 +58,12 @@ import type { NodeId } from '../net/types.js'
 
 /** Minimum time between dials of the same member. */
 export const REDIAL_MS = 5000
+
+/** Longest wait between dials of a member that is not urgent and whose dials keep failing. */
+export const REDIAL_MAX_MS = 40_000
+
+/** Failures counted at most: enough for the wait to reach REDIAL_MAX_MS. */
+const REDIAL_BACKOFF_STEPS = Math.ceil(Math.log2(REDIAL_MAX_MS / REDIAL_MS)) + 1
 
 /** Dials kept in flight. */
 export const DIALS_IN_FLIGHT_MAX = 8
@@ -225,6 +234,8 @@ export interface PruneInputs extends DialInputs {
 
 export class DialPlan {
   private readonly lastDial = new Map<NodeId, number>()
+  /** Failed dials of a member in a row, since it was last connected (`failed`). */
+  private readonly failures = new Map<NodeId, number>()
   /** Connected members the plan does not want, since when (`prune`). */
   private readonly unwantedSince = new Map<NodeId, number>()
   /** Members connected by a dial of this plan, until their connection closes: the links `prune` may hang up. */
@@ -239,8 +250,13 @@ export class DialPlan {
     let neighbours: ReadonlySet<NodeId> | undefined
     for (const { node, addresses } of i.known) {
       const urgent = i.urgent.has(node)
-      if ((!urgent && !i.mesh) || i.connected.has(node) || this.dialing.has(node) || addresses.length === 0) continue
-      if (i.nowMs - (this.lastDial.get(node) ?? -Infinity) < REDIAL_MS) continue
+      if (i.connected.has(node)) {
+        // Connected, by either side's dial: its failures are over.
+        if (this.failures.size > 0) this.failures.delete(node)
+        continue
+      }
+      if ((!urgent && !i.mesh) || this.dialing.has(node) || addresses.length === 0) continue
+      if (i.nowMs - (this.lastDial.get(node) ?? -Infinity) < (urgent ? REDIAL_MS : this.redialMs(node))) continue
       if (!urgent && !i.meshAlso.all && !i.meshAlso.members.has(node)) {
         // Picked only when a link is missing: where every pair is linked (the kernel simulator) never.
         neighbours ??= this.neighbours(i.self, i.known, i.meshAlso)
@@ -251,6 +267,7 @@ export class DialPlan {
     if (this.lastDial.size > i.known.length) {
       const ids = new Set(i.known.map((k) => k.node))
       for (const node of this.lastDial.keys()) if (!ids.has(node)) this.lastDial.delete(node)
+      for (const node of this.failures.keys()) if (!ids.has(node)) this.failures.delete(node)
     }
     due.sort((a, b) => Number(b.urgent) - Number(a.urgent))
     let meshInFlight = [...this.dialing.values()].filter((urgent) => !urgent).length
@@ -310,9 +327,20 @@ export class DialPlan {
     return due
   }
 
+  /** The wait after a dial of `node` (not urgent) before the next: REDIAL_MS, doubled per failure in a row after the first, at most REDIAL_MAX_MS. */
+  private redialMs(node: NodeId): number {
+    return Math.min(REDIAL_MS * 2 ** Math.max(0, (this.failures.get(node) ?? 0) - 1), REDIAL_MAX_MS)
+  }
+
   /** A dial of `node` this plan started connected it. */
   opened(node: NodeId): void {
     this.ours.add(node)
+    this.failures.delete(node)
+  }
+
+  /** A dial of `node` this plan started failed. */
+  failed(node: NodeId): void {
+    this.failures.set(node, Math.min((this.failures.get(node) ?? 0) + 1, REDIAL_BACKOFF_STEPS))
   }
 
   /** The connection to `node` closed (or this node hangs it up). */

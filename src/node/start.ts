@@ -29,6 +29,16 @@ import { entityRoutes } from './entity-routes.js'
 import { dropMemoryCacheUnlessLeading, openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
+/**
+ * Refused redials after which the transport forgets a member (not a bootstrap peer). The cluster's
+ * dial plan dials the members a node needs, and the ones it holds dead so that a live one can
+ * refute (src/cluster/dials.ts); a refusal says the process is gone. Left at the transport's 10,
+ * every survivor of a killed peer redialed it 5 times in the first 6 s, when the host is busiest
+ * (50 peers: dials of a killed leader, these and the plan's, took 11% of a core for the 8 s after
+ * its death; test/bench/RESULTS.md "dead peers").
+ */
+const REDIAL_MAX_REFUSED = 2
+
 /** A running production node. */
 export interface RunningNode extends AssembledNode {
   readonly nodeId: string
@@ -92,7 +102,15 @@ async function startParts(
   const httpToken = config.httpTokenFile === undefined ? undefined : readToken(config.httpTokenFile)
   // Replication sends whole job records in one message, beyond the default message limit.
   const maxPayloadBytes = config.jobLog.kind === 'replicated' ? { maxPayloadBytes: REPLICATION_NETWORK_PAYLOAD_BYTES } : {}
-  const network = await createLibp2pNetwork({ env, listen: config.listen, bootstrap: config.bootstrap, clusterSecret: secret, identity, ...maxPayloadBytes })
+  const network = await createLibp2pNetwork({
+    env,
+    listen: config.listen,
+    bootstrap: config.bootstrap,
+    clusterSecret: secret,
+    identity,
+    redial: { maxRefused: REDIAL_MAX_REFUSED },
+    ...maxPayloadBytes,
+  })
   await network.start().catch((error: unknown) => {
     throw listenFailure(error, config.listen.join(', '))
   })

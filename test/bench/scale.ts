@@ -226,6 +226,8 @@ const FORMATION_POLL_MS = 1000
 /** How long the kill waits for the peers to agree on one leader with all up (the leader may have changed since formation). */
 const REFORM_TIMEOUT_MS = 60_000
 const FAILOVER_POLL_MS = 200
+/** Seconds after the kill over which the survivors' CPU is counted (`after_kill_cpu_s_per_peer`). */
+const AFTER_KILL_S = 10
 
 /** Calls `probe` every `everyMs` (from the start of one call to the next) until `done`; throws after `timeoutMs`. */
 async function poll<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, everyMs: number, what: string): Promise<T> {
@@ -340,6 +342,8 @@ interface PeersResult {
   /** Whether the leader the cluster agreed on just before the kill was another (or in another epoch) than at formation; null when it agreed on none within REFORM_TIMEOUT_MS, and no failover was measured. */
   leader_changed_before_kill: boolean | null
   failover_ms: number | null
+  /** CPU seconds per survivor in the AFTER_KILL_S seconds after the kill (or until the failover was measured, if later): what a death costs every other peer. */
+  after_kill_cpu_s_per_peer: number | null
   gossip_bytes_per_peer_s: number | null
   records_per_peer_s: number | null
   swim_messages_per_peer_s: number | null
@@ -383,6 +387,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     rss_mb_by_role: null,
     leader_changed_before_kill: null,
     failover_ms: null,
+    after_kill_cpu_s_per_peer: null,
     gossip_bytes_per_peer_s: null,
     records_per_peer_s: null,
     swim_messages_per_peer_s: null,
@@ -617,6 +622,7 @@ async function realPeers(n: number): Promise<PeersResult> {
         const leases = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lease_seconds')))
         console.error(`voters' observed lag before the kill: ${ms(lags)}; the lease each waits out: ${ms(leases)}`)
       }
+      const survivorsCpu = survivors.map((p) => cpuTicks(p.pid!))
       const killedAt = performance.now()
       if (values.logs !== undefined) console.error(`killing the leader at ${Date.now()} (wall ms, as in the peers' logs)`)
       if (PROFILED.size > 0) console.error(`killing the leader at ${process.hrtime.bigint() / 1000n} (monotonic µs, as in CPU profiles)`)
@@ -635,6 +641,10 @@ async function realPeers(n: number): Promise<PeersResult> {
         console.error(`no failover within 60 s: ${await census(survivors)}`)
       }
       console.error(`failover: ${result.failover_ms ?? 'none'} ms`)
+      await new Promise((r) => setTimeout(r, Math.max(0, killedAt + AFTER_KILL_S * 1000 - performance.now())))
+      const windowS = (performance.now() - killedAt) / 1000
+      result.after_kill_cpu_s_per_peer = round(mean(survivors.map((p, i) => (cpuTicks(p.pid!) - survivorsCpu[i]!) / TICKS)), 3)
+      console.error(`the survivors' CPU in the ${round(windowS, 1)} s after the kill: ${result.after_kill_cpu_s_per_peer} s per peer`)
       if (timeline !== undefined) console.error(await timeline.stop())
     }
   } finally {
@@ -774,6 +784,7 @@ console.log(
       rss_mb_by_role: null,
       leader_changed_before_kill: null,
       failover_ms: null,
+      after_kill_cpu_s_per_peer: null,
       gossip_bytes_per_peer_s: null,
       records_per_peer_s: null,
       swim_messages_per_peer_s: null,

@@ -14,6 +14,7 @@ import {
   pickNeighbours,
   PRUNE_AFTER_MS,
   PRUNES_PER_CALL,
+  REDIAL_MAX_MS,
   REDIAL_MS,
   urgentDials,
 } from '../../src/cluster/dials.js'
@@ -42,6 +43,45 @@ test('dials: urgent members first (at most DIALS_IN_FLIGHT_MAX at once), the res
   for (const d of [...second, ...busy]) plan.ended(d.node)
   const connected = new Set(members.map((m) => m.node))
   assert.deepEqual(plan.due({ ...inputs, nowMs: REDIAL_MS * 2, connected }), [], 'connected members are not dialled')
+})
+
+test('dials: a member that is not urgent and whose dials fail is dialled half as often after each failure, down to once per REDIAL_MAX_MS; an urgent one every REDIAL_MS; a connection resets the wait', () => {
+  const plan = new DialPlan()
+  const members = known(3)
+  // m00: held dead (the mesh beyond the neighbours, not urgent); m01: the leader (urgent); m02: neither.
+  const meshAlso = { all: false, members: new Set(['m00']), notLive: new Set(['m00']) } as const
+  const at: Record<string, number[]> = { m00: [], m01: [] }
+  const inputs = (nowMs: number) => ({ nowMs, self: 'me', connected: new Set(['m02']), urgent: new Set(['m01']), mesh: true, known: members, meshAlso })
+  for (let nowMs = 0; nowMs <= 120_000; nowMs += 1000) {
+    for (const d of plan.due(inputs(nowMs))) {
+      at[d.node]!.push(nowMs)
+      plan.failed(d.node)
+      plan.ended(d.node)
+    }
+  }
+  assert.deepEqual(at['m00'], [0, 5000, 15_000, 35_000, 75_000, 115_000], 'waits of 5, 10, 20, 40 and 40 s')
+  assert.equal(REDIAL_MAX_MS, 40_000)
+  assert.equal(at['m01']!.length, 120_000 / REDIAL_MS + 1, 'the leader: every REDIAL_MS, however often it failed')
+  // Once a dial of it connects, the next loss is redialled after REDIAL_MS again.
+  const due = plan.due(inputs(200_000)).map((x) => x.node)
+  assert.ok(due.includes('m00'))
+  plan.opened('m00')
+  for (const node of due) plan.ended(node)
+  const again = plan.due(inputs(200_000 + REDIAL_MS)).map((x) => x.node)
+  assert.ok(again.includes('m00'), 'dialled REDIAL_MS after the connection that reset its failures')
+  // So is one seen connected (its own dial of this node) 26 s after the last failed dial of it.
+  const other = new DialPlan()
+  for (let nowMs = 0; nowMs <= 60_000; nowMs += 1000) {
+    for (const d of other.due(inputs(nowMs))) {
+      other.failed(d.node)
+      other.ended(d.node)
+    }
+  }
+  other.due({ ...inputs(61_000), connected: new Set(['m00', 'm01', 'm02']) })
+  assert.ok(
+    other.due(inputs(61_000 + REDIAL_MS)).some((x) => x.node === 'm00'),
+    'seen connected (it dialled this node): dialled REDIAL_MS after its link closed',
+  )
 })
 
 /** Every dial `plan` starts for `self` until nothing more is due, each one connecting at once. */

@@ -70,3 +70,16 @@ export class ChannelReplacedError extends DistributeXError {
     super('a newer mesh stream from the same peer replaced this one')
   }
 }
+
+/**
+ * Whether a dial failed because nothing listened at the address (ECONNREFUSED, however deep
+ * libp2p wrapped it: `cause`, or one of an AggregateError's `errors`): the peer's process is gone
+ * from there, which a timeout (a cut or a busy host) does not show.
+ */
+export function refusedDial(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 6) return false
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown }
+  if (e.code === 'ECONNREFUSED') return true
+  if (refusedDial(e.cause, depth + 1)) return true
+  return Array.isArray(e.errors) && e.errors.some((x) => refusedDial(x, depth + 1))
+}

@@ -21,8 +21,9 @@
  * past `idleTimeoutMs` is closed too. Handler exceptions are caught, logged and counted.
  *
  * Reconnection: bootstrap peers and peers a channel was open to are redialed with exponential
- * backoff and jitter when their channel closes (reconnect.ts). Topic broadcasts map onto gossipsub
- * topics (node.ts has the settings and why).
+ * backoff and jitter when their channel closes (reconnect.ts); a peer that is not a bootstrap peer
+ * is forgotten after redial.maxAttempts failures, or redial.maxRefused refusals, in a row. Topic
+ * broadcasts map onto gossipsub topics (node.ts has the settings and why).
  */
 import './polyfill.js'
 import type { Message, PeerId, Stream } from '@libp2p/interface'
@@ -32,7 +33,7 @@ import { abortable, timeoutSignal } from '../../env/abort.js'
 import type { AbortOptions, Environment, Logger, TimerHandle } from '../../env/types.js'
 import type { MessageHandler, Network, NodeId, PeerListener } from '../../net/types.js'
 import * as C from './constants.js'
-import { ChannelIdleError, ChannelReplacedError, DialFailedError, DialTimeoutError, MalformedFrameError, NetworkStateError, ProtocolViolationError } from './errors.js'
+import { ChannelIdleError, ChannelReplacedError, DialFailedError, DialTimeoutError, MalformedFrameError, NetworkStateError, ProtocolViolationError, refusedDial } from './errors.js'
 import { checkClusterSecret, generateIdentity, identityKey } from './identity.js'
 import { createMeshNode, type MeshNode } from './node.js'
 import { PeerChannel, type ChannelOwner } from './peer-channel.js'
@@ -109,7 +110,7 @@ class MeshNetwork implements Libp2pNetwork, ChannelOwner {
   ) {
     this.self = node.peerId.toString()
     this.log = env.logger.child({ component: 'libp2p-network', node: this.self })
-    this.redialer = new Redialer(env, settings.redial, (peer, target, signal) => this.redial(peer, target, signal))
+    this.redialer = new Redialer(env, settings.redial, (peer, target, signal) => this.redial(peer, target, signal), refusedDial)
     registerMeshMetrics(env.metrics, this.stats, {
       queuedBytes: () => {
         let bytes = 0

@@ -4,9 +4,11 @@
  * under manual time.
  *
  * Bootstrap peers are pinned: redialed forever, never forgotten. Other peers are remembered once a
- * channel to them opened, and forgotten after `maxAttempts` failed redials in a row or when the
- * table is full (oldest first). Invariants: at most one timer or attempt per peer; nothing runs
- * after `stop()`; a channel that stayed open for `stableMs` forgives earlier failures.
+ * channel to them opened, and forgotten after `maxAttempts` failed redials in a row, after
+ * `maxRefused` in a row that were refused (nothing listens at the address: the process is gone,
+ * not cut off), or when the table is full (oldest first). Invariants: at most one timer or attempt
+ * per peer; nothing runs after `stop()`; a channel that stayed open for `stableMs` forgives earlier
+ * failures.
  */
 import type { Environment, TimerHandle } from '../../env/types.js'
 import { backoffDelayMs, type Backoff } from '../../util/backoff.js'
@@ -15,6 +17,13 @@ import { backoffDelayMs, type Backoff } from '../../util/backoff.js'
 export interface RedialPolicy extends Backoff {
   /** Failed redials in a row after which an unpinned peer is forgotten. */
   readonly maxAttempts: number
+  /**
+   * Refused redials in a row after which an unpinned peer is forgotten (above maxAttempts it changes
+   * nothing). A node whose membership layer dials the members it needs sets it low: when a peer is
+   * killed, every other node's transport redialed it 10 times over two minutes, each failed dial
+   * 2-3 ms of CPU on a slow host (src/node/start.ts).
+   */
+  readonly maxRefused: number
   /** Channel lifetime after which a peer's failure count resets. */
   readonly stableMs: number
   /** Peers remembered at most. */
@@ -30,10 +39,15 @@ export interface RedialPolicy extends Backoff {
 /** Connects to `peer` (through `target`) and resolves once its channel is open; rejects when this attempt failed. */
 export type RedialAttempt<T> = (peer: string, target: T, signal: AbortSignal) => Promise<void>
 
+/** Whether a failed attempt was refused: nothing listened at the address. */
+export type Refused = (error: unknown) => boolean
+
 interface KnownPeer<T> {
   target: T
   pinned: boolean
   failures: number
+  /** Of those, refused in a row. */
+  refusals: number
   connected: boolean
   /** Set once a channel has been lost, so the next open counts as a reconnect. */
   lost: boolean
@@ -51,6 +65,7 @@ export class Redialer<T> {
     private readonly env: Environment,
     private readonly policy: RedialPolicy,
     private readonly attempt: RedialAttempt<T>,
+    private readonly refused: Refused = () => false,
   ) {}
 
   /** Number of remembered peers. */
@@ -73,7 +88,7 @@ export class Redialer<T> {
       return true
     }
     if (this.known.size >= this.policy.maxKnownPeers && !this.evictOne()) return false
-    this.known.set(peer, { target, pinned, failures: 0, connected: false, lost: false, openedAtMs: 0, timer: undefined, attempting: false })
+    this.known.set(peer, { target, pinned, failures: 0, refusals: 0, connected: false, lost: false, openedAtMs: 0, timer: undefined, attempting: false })
     return true
   }
 
@@ -102,6 +117,7 @@ export class Redialer<T> {
     entry.connected = false
     entry.lost = true
     if (this.env.clock.monotonicMs() - entry.openedAtMs >= this.policy.stableMs) entry.failures = 0
+    entry.refusals = 0
     this.schedule(peer, entry, this.delayMs(entry))
   }
 
@@ -138,17 +154,18 @@ export class Redialer<T> {
       () => {
         entry.attempting = false
       },
-      () => {
+      (error: unknown) => {
         entry.attempting = false
-        this.failed(peer, entry)
+        this.failed(peer, entry, this.refused(error))
       },
     )
   }
 
-  private failed(peer: string, entry: KnownPeer<T>): void {
+  private failed(peer: string, entry: KnownPeer<T>, refused: boolean): void {
     if (entry.connected || this.controller.signal.aborted || this.known.get(peer) !== entry) return
     entry.failures++
-    if (!entry.pinned && entry.failures >= this.policy.maxAttempts) {
+    entry.refusals = refused ? entry.refusals + 1 : 0
+    if (!entry.pinned && (entry.failures >= this.policy.maxAttempts || entry.refusals >= this.policy.maxRefused)) {
       this.known.delete(peer)
       return
     }

@@ -72,6 +72,7 @@ export function settingsOf(init: Libp2pNetworkInit): Settings {
       factor: init.redial?.factor ?? C.DEFAULT_REDIAL_FACTOR,
       jitter: init.redial?.jitter ?? C.DEFAULT_REDIAL_JITTER,
       maxAttempts: init.redial?.maxAttempts ?? C.DEFAULT_REDIAL_MAX_ATTEMPTS,
+      maxRefused: init.redial?.maxRefused ?? C.DEFAULT_REDIAL_MAX_ATTEMPTS,
       stableMs: init.redial?.stableMs ?? C.CHANNEL_STABLE_MS,
       maxKnownPeers: C.MAX_KNOWN_PEERS,
       aloneMaxMs: C.REDIAL_ALONE_MAX_MS,
@@ -87,7 +88,7 @@ export function settingsOf(init: Libp2pNetworkInit): Settings {
   )
   check(settings.dialTimeoutMs > 0, 'dialTimeoutMs must be positive')
   check(settings.keepaliveIntervalMs > 0 && settings.idleTimeoutMs >= 2 * settings.keepaliveIntervalMs, 'idleTimeoutMs must be at least twice keepaliveIntervalMs')
-  check(validBackoff(settings.redial) && settings.redial.maxAttempts >= 1, 'redial backoff settings are invalid')
+  check(validBackoff(settings.redial) && settings.redial.maxAttempts >= 1 && settings.redial.maxRefused >= 1, 'redial backoff settings are invalid')
   return settings
 }
 

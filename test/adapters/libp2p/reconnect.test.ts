@@ -3,22 +3,28 @@
 // timer behind. Method: the Redialer on manual time with a scripted attempt function.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { refusedDial } from '../../../src/adapters/libp2p/errors.js'
 import { Redialer, type RedialPolicy } from '../../../src/adapters/libp2p/reconnect.js'
 import { ManualEnvironment } from '../../../src/env/manual.js'
 
-const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, maxAttempts: 3, stableMs: 5_000, maxKnownPeers: 3, aloneMaxMs: 1_000 }
+const POLICY: RedialPolicy = { minMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2, maxAttempts: 3, maxRefused: 3, stableMs: 5_000, maxKnownPeers: 3, aloneMaxMs: 1_000 }
 
 /** A Redialer whose attempts are recorded with their time and fail unless `succeed` says otherwise. */
-function harness(policy: RedialPolicy = POLICY) {
+function harness(policy: RedialPolicy = POLICY, failure: (attempt: number) => Error = () => new Error('unreachable')) {
   const env = new ManualEnvironment({ seed: 7 })
   const attempts: Array<{ peer: string; target: string; atMs: number }> = []
   let succeed = (_peer: string): boolean => false
-  const redialer: Redialer<string> = new Redialer<string>(env, policy, async (peer, target, signal) => {
-    attempts.push({ peer, target, atMs: env.now })
-    assert.equal(signal.aborted, false)
-    if (!succeed(peer)) throw new Error('refused')
-    redialer.opened(peer)
-  })
+  const redialer: Redialer<string> = new Redialer<string>(
+    env,
+    policy,
+    async (peer, target, signal) => {
+      attempts.push({ peer, target, atMs: env.now })
+      assert.equal(signal.aborted, false)
+      if (!succeed(peer)) throw failure(attempts.filter((a) => a.peer === peer).length)
+      redialer.opened(peer)
+    },
+    refusedDial,
+  )
   return { env, attempts, redialer, setSucceed: (f: (peer: string) => boolean) => (succeed = f) }
 }
 
@@ -52,6 +58,38 @@ test('a peer that is not pinned is forgotten after maxAttempts failures; a pinne
   assert.equal(redialer.has('guest'), false)
   assert.ok(attempts.filter((a) => a.peer === 'seed').length > 20)
   assert.equal(redialer.has('seed'), true)
+})
+
+/** libp2p's failure of a dial nobody answered: ECONNREFUSED inside an AggregateError inside the dial error. */
+const refusedError = (): Error => new Error('dial failed', { cause: new AggregateError([Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })]) })
+
+test('a peer that is not pinned is forgotten after maxRefused refusals in a row (its process is gone); a failure of another kind resets the count; a pinned one is redialed still', async () => {
+  const policy = { ...POLICY, maxAttempts: 10, maxRefused: 2 }
+  const gone = harness(policy, refusedError)
+  gone.redialer.remember('gone', 'g', false)
+  gone.redialer.remember('seed', 's', true)
+  for (const peer of ['gone', 'seed']) gone.redialer.opened(peer)
+  for (const peer of ['gone', 'seed']) gone.redialer.closed(peer)
+  await gone.env.advance(30_000)
+  assert.equal(gone.attempts.filter((a) => a.peer === 'gone').length, 2, 'two refusals, then forgotten')
+  assert.equal(gone.redialer.has('gone'), false)
+  assert.ok(gone.attempts.filter((a) => a.peer === 'seed').length > 10, 'a bootstrap peer is redialed whatever the refusals')
+  // Refused, timed out, refused, ...: never two refusals in a row, so only maxAttempts ends it.
+  const cut = harness(policy, (n) => (n % 2 === 1 ? refusedError() : new Error('timed out')))
+  cut.redialer.remember('flaky', 'f', false)
+  cut.redialer.opened('flaky')
+  cut.redialer.closed('flaky')
+  await cut.env.advance(60_000)
+  assert.equal(cut.attempts.length, policy.maxAttempts)
+})
+
+test('refusedDial finds ECONNREFUSED however deep the dial error wraps it, and nothing else', () => {
+  assert.equal(refusedDial(refusedError()), true)
+  assert.equal(refusedDial(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), true)
+  assert.equal(refusedDial(new Error('dial failed', { cause: Object.assign(new Error('t'), { code: 'ETIMEDOUT' }) })), false)
+  assert.equal(refusedDial(new AggregateError([new Error('a'), new Error('b')])), false)
+  assert.equal(refusedDial(undefined), false)
+  assert.equal(refusedDial('ECONNREFUSED'), false)
 })
 
 test('a bootstrap peer of a node alone is redialed at most about aloneMaxMs apart; once another peer is connected, the full backoff applies', async () => {
