@@ -30,7 +30,8 @@ import { dropMemoryCacheUnlessLeading, openStorage } from './storage.js'
 import { REPLICATION_NETWORK_PAYLOAD_BYTES } from '../../protocols/replication/codec.js'
 
 /**
- * Refused redials after which the transport forgets a member (not a bootstrap peer). The cluster's
+ * Refused redials after which the transport forgets a member (a bootstrap peer it redials every 30 s
+ * from then on, while other peers are connected: Redialer.delayMs). The cluster's
  * dial plan dials the members a node needs, and the ones it holds dead so that a live one can
  * refute (src/cluster/dials.ts); a refusal says the process is gone. Left at the transport's 10,
  * every survivor of a killed peer redialed it 5 times in the first 6 s, when the host is busiest

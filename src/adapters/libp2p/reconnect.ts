@@ -3,7 +3,8 @@
  * when their channel is lost. Time and jitter come from the environment, so the schedule is exact
  * under manual time.
  *
- * Bootstrap peers are pinned: redialed forever, never forgotten. Other peers are remembered once a
+ * Bootstrap peers are pinned: redialed forever, never forgotten (one refused `maxRefused` times in a
+ * row while another peer is connected, only every `maxMs`). Other peers are remembered once a
  * channel to them opened, and forgotten after `maxAttempts` failed redials in a row, after
  * `maxRefused` in a row that were refused (nothing listens at the address: the process is gone,
  * not cut off), or when the table is full (oldest first). Invariants: at most one timer or attempt
@@ -172,8 +173,14 @@ export class Redialer<T> {
     this.schedule(peer, entry, this.delayMs(entry))
   }
 
-  /** The backoff before the next redial; for a bootstrap peer of a node alone, at most about aloneMaxMs. */
+  /**
+   * The backoff before the next redial; for a bootstrap peer of a node alone, at most about
+   * aloneMaxMs; for one whose process is gone (refused maxRefused times in a row) while this node
+   * has another peer, about maxMs: the survivors of a killed founder, which all had it as their
+   * bootstrap peer, redialed it 5 times in its first 6 s.
+   */
   private delayMs(entry: KnownPeer<T>): number {
+    if (entry.pinned && entry.refusals >= this.policy.maxRefused && this.anyConnected()) return backoffDelayMs({ ...this.policy, minMs: this.policy.maxMs }, 1, this.env.random)
     const delayMs = backoffDelayMs(this.policy, entry.failures + 1, this.env.random)
     if (!entry.pinned || delayMs <= this.policy.aloneMaxMs || this.anyConnected()) return delayMs
     return backoffDelayMs({ ...this.policy, minMs: this.policy.aloneMaxMs, maxMs: this.policy.aloneMaxMs }, 1, this.env.random)

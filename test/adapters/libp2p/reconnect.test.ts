@@ -83,6 +83,22 @@ test('a peer that is not pinned is forgotten after maxRefused refusals in a row 
   assert.equal(cut.attempts.length, policy.maxAttempts)
 })
 
+test('a bootstrap peer refused maxRefused times in a row is redialed only about maxMs apart while another peer is connected', async () => {
+  const policy = { ...POLICY, maxAttempts: 10, maxRefused: 2 }
+  const { env, attempts, redialer } = harness(policy, refusedError)
+  redialer.remember('seed', 's', true)
+  redialer.remember('other', 'o', false)
+  redialer.opened('seed')
+  redialer.opened('other')
+  redialer.closed('seed')
+  await env.advance(10_000)
+  const at = attempts.filter((a) => a.peer === 'seed').map((a) => a.atMs)
+  const gaps = at.slice(1).map((t, i) => t - at[i]!)
+  assert.ok(gaps[0]! < 400, `the second attempt follows the first within the backoff (${gaps[0]} ms)`)
+  assert.ok(gaps.length >= 5 && gaps.slice(1).every((g) => g >= policy.maxMs * (1 - policy.jitter)), `after two refusals, about maxMs apart: ${gaps.join(', ')}`)
+  assert.equal(redialer.has('seed'), true, 'never forgotten')
+})
+
 test('refusedDial finds ECONNREFUSED however deep the dial error wraps it, and nothing else', () => {
   assert.equal(refusedDial(refusedError()), true)
   assert.equal(refusedDial(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), true)
