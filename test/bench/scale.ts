@@ -643,7 +643,9 @@ async function realPeers(n: number): Promise<PeersResult> {
       console.error(`failover: ${result.failover_ms ?? 'none'} ms`)
       await new Promise((r) => setTimeout(r, Math.max(0, killedAt + AFTER_KILL_S * 1000 - performance.now())))
       const windowS = (performance.now() - killedAt) / 1000
-      result.after_kill_cpu_s_per_peer = round(mean(survivors.map((p, i) => (cpuTicks(p.pid!) - survivorsCpu[i]!) / TICKS)), 3)
+      // A survivor that exited meanwhile has no /proc entry left: the mean is of those still running.
+      const spent = survivors.flatMap((p, i) => (p.running ? [(cpuTicks(p.pid!) - survivorsCpu[i]!) / TICKS] : []))
+      result.after_kill_cpu_s_per_peer = round(mean(spent), 3)
       console.error(`the survivors' CPU in the ${round(windowS, 1)} s after the kill: ${result.after_kill_cpu_s_per_peer} s per peer`)
       if (timeline !== undefined) console.error(await timeline.stop())
     }
