@@ -231,6 +231,20 @@ test('a leader whose voters echo its sequences later than the lease, but echo ne
   assert.equal(n0.leaderEpoch, epoch)
 })
 
+test('a new leader whose first echoes come back later than a lease keeps its epoch and gets its lease: its votes came over the same paths', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  // Every record arrives 0.8 leases late from the start (an overloaded host): each round trip,
+  // the votes' and then the first echoes', takes 1.6 leases.
+  g.latencyMs = 0.8 * OPTIONS.leaseMs!
+  g.run(AFTER_LEASE + 12 * OPTIONS.leaseMs!)
+  const leaders = g.cores.filter((c) => c.leaderEpoch !== null)
+  assert.equal(leaders.length, 1)
+  const [leader] = leaders
+  assert.deepEqual(g.leaders(), [leader!.self], 'its lease holds')
+  assert.equal(leader!.leaderEpoch, 1, 'the first epoch: no leader stepped down for want of echoes (they came one round trip after its first record, as its votes did)')
+  assert.ok(g.cores.every((c) => c.stepDownReason === undefined))
+})
+
 test('a leader whose sequences come back later than the lease stretches it and holds it, and grants the configured lease again once they are prompt', () => {
   const leaseMs = OPTIONS.leaseMs!
   const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
