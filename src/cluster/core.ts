@@ -260,7 +260,9 @@
  *    back) time out and elect a leader the majority can reach. Echoes that advance but come back
  *    later than the lease (49 peers joining on two cores: round trips of 2-8 s) show that both
  *    ways work: the lease lapses and the leader acts on nothing until it is back, but stepping
- *    down only started elections that the same delays made fail, again and again. Not a sole voter: nobody else can be elected, and
+ *    down only started elections that the same delays made fail, again and again. A new leader,
+ *    whose votes crossed the same paths a moment before, waits LEASE_STRETCH_MAX leases for a
+ *    majority's first echoes (`quorumPatienceMs`). Not a sole voter: nobody else can be elected, and
  *    its lease lapses only when its own records were late (a founder swamped by 49 joiners stepped
  *    down and spent seconds electing itself again while they waited).
  * 7. Up-to-date logs (Raft §5.4.1). Each record carries the end of the node's replicated log
