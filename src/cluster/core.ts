@@ -310,7 +310,8 @@
  * instead of in its next periodic record (which it replaces, so the traffic stays the same), so the
  * lease does not spend up to a gossip interval waiting for it. A node does not campaign on the
  * first tick after a stall of its own: Node runs the timer before the records that queued
- * meanwhile, so the leader's silence it would act on is its own.
+ * meanwhile, so the leader's silence it would act on is its own; unless the leader's connection
+ * closed after its last sequence (`lost`), which no queued record can follow.
  * Why this is safe: the lag only ever lengthens how long a follower waits before it grants or votes
  * (never below leaseMs·(1+drift), so rule 5's exclusivity holds as before), while the leader's
  * lease still ends at t + leaseMs·(1-2·drift); votes stay one per persisted epoch, and the windows
@@ -713,8 +714,11 @@ export class ClusterCore {
     }
     this.upkeepLeadership(nowMs)
     // After a stall the timer runs before the records that queued meanwhile (Node runs timers
-    // before I/O): campaigning now would go by a leader's silence that is only ours.
-    if (!stalled) this.campaign(nowMs)
+    // before I/O): campaigning now would go by a leader's silence that is only ours. Not once the
+    // leader's connection closed after its last sequence (`lost`): nothing of it can be queued, and
+    // after a leader's death on a saturated host every tick was late (50 peers on two cores: each
+    // voter's ticks 300-1,200 ms apart for 2-3 s, and its first pre-vote 1.9 s after its timeout).
+    if (!stalled || this.leaderLost) this.campaign(nowMs)
     this.changeConfig(nowMs)
     this.forget(nowMs)
   }
