@@ -341,6 +341,8 @@ interface PeersResult {
   rss_mb_by_role: ByRole | null
   /** Whether the leader the cluster agreed on just before the kill was another (or in another epoch) than at formation; null when it agreed on none within REFORM_TIMEOUT_MS, and no failover was measured. */
   leader_changed_before_kill: boolean | null
+  /** The lease each voter waited out after the leader's last sequence, read just before the kill (null where unread). */
+  voters_lease_ms_before_kill: Array<number | null> | null
   failover_ms: number | null
   /** CPU seconds per survivor in the AFTER_KILL_S seconds after the kill (or until the failover was measured, if later): what a death costs every other peer. */
   after_kill_cpu_s_per_peer: number | null
@@ -386,6 +388,7 @@ async function realPeers(n: number): Promise<PeersResult> {
     rss_file_mb_per_peer: null,
     rss_mb_by_role: null,
     leader_changed_before_kill: null,
+    voters_lease_ms_before_kill: null,
     failover_ms: null,
     after_kill_cpu_s_per_peer: null,
     gossip_bytes_per_peer_s: null,
@@ -612,16 +615,15 @@ async function realPeers(n: number): Promise<PeersResult> {
       const statuses = await Promise.all(peers.map((p) => p.status()))
       const victim = peers[statuses.findIndex((s) => s?.nodeId === current.nodeId)]!
       const survivors = peers.filter((p) => p !== victim)
-      if (values.timeline) {
-        // The lag each voter adds to its election timeout (core.ts, "Lag"), and the lease it waits out
-        // after the leader's last sequence ("Stretched leases"), just before the kill.
-        const voters = statuses.find((s) => s?.nodeId === current.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== current.nodeId) ?? []
-        const voterPeers = voters.map((v) => peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!)
-        const ms = (seconds: Array<number | undefined>): string => seconds.map((l) => (l === undefined ? '?' : `${Math.round(l * 1000)} ms`)).join(', ')
-        const lags = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lag_seconds')))
-        const leases = await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lease_seconds')))
-        console.error(`voters' observed lag before the kill: ${ms(lags)}; the lease each waits out: ${ms(leases)}`)
-      }
+      // The lag each voter adds to its election timeout (core.ts, "Lag"), and the lease it waits out
+      // after the leader's last sequence ("Stretched leases"), just before the kill: no voter may
+      // vote before that lease has ended, so it bounds the failover from below.
+      const voters = statuses.find((s) => s?.nodeId === current.nodeId)?.members.filter((m) => m.voter === true && m.nodeId !== current.nodeId) ?? []
+      const voterPeers = voters.map((v) => peers[statuses.findIndex((s) => s?.nodeId === v.nodeId)]!)
+      const toMs = (seconds: Array<number | undefined>): Array<number | null> => seconds.map((l) => (l === undefined ? null : Math.round(l * 1000)))
+      const lags = toMs(await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lag_seconds'))))
+      result.voters_lease_ms_before_kill = toMs(await Promise.all(voterPeers.map((p) => counter(p, 'dx_cluster_lease_seconds'))))
+      console.error(`voters' observed lag before the kill: ${lags.join(', ')} ms; the lease each waits out: ${result.voters_lease_ms_before_kill.join(', ')} ms`)
       const survivorsCpu = survivors.map((p) => cpuTicks(p.pid!))
       const killedAt = performance.now()
       if (values.logs !== undefined) console.error(`killing the leader at ${Date.now()} (wall ms, as in the peers' logs)`)
@@ -785,6 +787,7 @@ console.log(
       rss_file_mb_per_peer: null,
       rss_mb_by_role: null,
       leader_changed_before_kill: null,
+      voters_lease_ms_before_kill: null,
       failover_ms: null,
       after_kill_cpu_s_per_peer: null,
       gossip_bytes_per_peer_s: null,
