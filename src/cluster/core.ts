@@ -717,7 +717,7 @@ export class ClusterCore {
     // before I/O): campaigning now would go by a leader's silence that is only ours. Not once the
     // leader's connection closed after its last sequence (`lost`): nothing of it can be queued, and
     // after a leader's death on a saturated host every tick was late (50 peers on two cores: each
-    // voter's ticks 300-1,200 ms apart for 2-3 s, and its first pre-vote 1.9 s after its timeout).
+    // voter's ticks 276-1,483 ms apart for 2-3 s, and the first pre-vote 1.8-1.9 s after the timeouts).
     if (!stalled || this.leaderLost) this.campaign(nowMs)
     this.changeConfig(nowMs)
     this.forget(nowMs)
@@ -2001,7 +2001,7 @@ export class ClusterCore {
    * echoes make one round trip, as the votes that elected it did a moment ago, so both ways worked
    * then: on a saturated host (50 peers on two cores after the leader's death) the first echoes
    * came back 2-3 s after a new leader's first record, it stepped down a lease and its lag after
-   * winning, and the next election took the cluster another 4.6 s.
+   * winning, and the cluster agreed on the next leader, all up, 4.6 s later.
    */
   private quorumPatienceMs(leading: Leading, nowMs: number): number {
     const config = this.config
