@@ -62,9 +62,6 @@ export const REDIAL_MS = 5000
 /** Longest wait between dials of a member that is not urgent and whose dials keep failing. */
 export const REDIAL_MAX_MS = 40_000
 
-/** Failures counted at most: enough for the wait to reach REDIAL_MAX_MS. */
-const REDIAL_BACKOFF_STEPS = Math.ceil(Math.log2(REDIAL_MAX_MS / REDIAL_MS)) + 1
-
 /** Dials kept in flight. */
 export const DIALS_IN_FLIGHT_MAX = 8
 
@@ -340,7 +337,7 @@ export class DialPlan {
 
   /** A dial of `node` this plan started failed. */
   failed(node: NodeId): void {
-    this.failures.set(node, Math.min((this.failures.get(node) ?? 0) + 1, REDIAL_BACKOFF_STEPS))
+    this.failures.set(node, (this.failures.get(node) ?? 0) + 1)
   }
 
   /** The connection to `node` closed (or this node hangs it up). */
