@@ -225,7 +225,12 @@
  * add them, so this cannot weaken the election's safety.
  *
  * ## Election (Raft's rules, carried by gossip)
- * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch.
+ * 1. Epochs and votes. Each node persists (epoch, vote) and votes at most once per epoch. Only a
+ *    voter of its own configuration grants pre-votes or votes: a candidate counts its voters'
+ *    answers alone, and a worker's cost it a durable write and a record to every voter at the
+ *    height of an election (50 peers: 45 of each within 100 ms, on a saturated host). A voter
+ *    that does not hold the configuration that made it one yet answers once it does (from a record
+ *    that carries the lists: the leader's, or a voter's repeat of them, `repeatConfigFor`).
  * 2. Pre-vote. A node that has heard no live leader for `leaseMs·(1+drift)` and sees a majority of
  *    voters alive asks for pre-votes for epoch+1 without changing its own state; others grant only
  *    if they too have no live leader. Only with a majority of grants does it persist epoch+1 and a
@@ -625,8 +630,12 @@ export class ClusterCore {
   /** Observed lag ("Lag" in the module doc): its last sample, decayed linearly since `lagAtMs`. */
   private lagMs = 0
   private lagAtMs = 0
-  /** The connection to the leader this node follows closed after its last new lease sequence ("Lag": no stall to wait out). */
-  private leaderLost = false
+  /**
+   * The leader this node followed, whose connection closed after its last new lease sequence ("Lag":
+   * no stall to wait out); kept through this node's own pre-vote and candidacy, which forget whom it
+   * followed, until a new sequence comes.
+   */
+  private lostLeaderId: NodeId | undefined
   /** When `tick` last ran: a longer gap than a gossip interval is a stall of this node's own event loop. */
   private lastTickMs: number | undefined
   /**
@@ -718,7 +727,7 @@ export class ClusterCore {
     // leader's connection closed after its last sequence (`lost`): nothing of it can be queued, and
     // after a leader's death on a saturated host every tick was late (50 peers on two cores: each
     // voter's ticks 276-1,483 ms apart for 2-3 s, and the first pre-vote 1.8-1.9 s after the timeouts).
-    if (!stalled || this.leaderLost) this.campaign(nowMs)
+    if (!stalled || this.lostLeaderId !== undefined) this.campaign(nowMs)
     this.changeConfig(nowMs)
     this.forget(nowMs)
   }
@@ -1199,7 +1208,7 @@ export class ClusterCore {
       grantedLeaseMs: this.leading === null ? null : (this.leading.sentAt.get(this.leading.seq)?.leaseMs ?? null),
       promiseEndMs: this.promiseEndMs,
       leaderSlackMs: this.leaderSlackMs(),
-      leaderLost: this.leaderLost,
+      leaderLost: this.lostLeaderId !== undefined,
       lag: { ms: this.lagMs, atMs: this.lagAtMs },
       timing: this.options,
       peers: this.publishedPeers,
@@ -1282,8 +1291,11 @@ export class ClusterCore {
       // A leader whose connection just closed (`lost`) is no reason to flood: a killed one stays up
       // in every view for about a second, and when a leader of 50 died, its voters' and workers'
       // records to it were 12 topic messages every node checked and relayed while the host was
-      // saturated. A live one is redialled at once, and its next record (new sequence) ends this.
-      if (id === this.lostLeader) continue
+      // saturated. Nor once this voter asks for pre-votes or votes, which forgets whom it followed:
+      // a candidate's records to all made every worker vote (50 peers: 45 persisted votes and 225
+      // records to the voters, 1.1 s into the election). A live one is redialled at once, and its
+      // next record (new sequence) ends this.
+      if (id === this.lostLeaderId) continue
       const state = this.memberState(id, nowMs)
       if (state === 'joining') {
         if (this.leading !== null) return true
@@ -1737,7 +1749,7 @@ export class ClusterCore {
    * votes or campaigns: at least that sequence's lease·(1+drift) (rule 5), plus the observed lag.
    */
   private electionTimeoutMs(nowMs: number): number {
-    return electionTimeoutMs(this.leaderLeaseMs, this.options.drift, this.leaderLost ? 0 : this.lag(nowMs))
+    return electionTimeoutMs(this.leaderLeaseMs, this.options.drift, this.lostLeaderId !== undefined ? 0 : this.lag(nowMs))
   }
 
   /**
@@ -1749,13 +1761,8 @@ export class ClusterCore {
    * record with a new sequence (a reconnection) restores the lag.
    */
   lost(id: NodeId): void {
-    if (id !== this.self && this.leading === null && this.support?.leader === id) this.leaderLost = true
+    if (id !== this.self && this.leading === null && this.support?.leader === id) this.lostLeaderId = id
     this.doors.delete(id)
-  }
-
-  /** The leader this node follows, while its connection is closed (`lost`) and no newer sequence came. */
-  private get lostLeader(): NodeId | undefined {
-    return this.leaderLost ? this.support?.leader : undefined
   }
 
   /** A connection to `id` opened: while this node joins, its records go there ("Joining"). */
@@ -1824,7 +1831,7 @@ export class ClusterCore {
    */
   private rank(nowMs: number): number {
     const logOf = (m: NodeId): LogPosition | null => (m === this.self ? this.log : (this.peers.get(m)?.record.log ?? null))
-    const gone = this.lostLeader
+    const gone = this.lostLeaderId
     const live = (this.config?.members ?? []).filter((m) => m !== gone && this.alive(m, nowMs))
     live.sort((a, b) => compareLogs(logOf(b), logOf(a)))
     const i = live.indexOf(this.self)
@@ -1833,7 +1840,7 @@ export class ClusterCore {
 
   private answerCandidate(record: MemberRecord, nowMs: number): void {
     const candidate = record.node
-    if (!this.isVoter(candidate) || this.liveLeaderKnown(nowMs)) return
+    if (!this.isVoter(this.self) || !this.isVoter(candidate) || this.liveLeaderKnown(nowMs)) return
     if (this.config !== null && record.config !== null && versionAfter(this.config, record.config)) return
     // Raft's up-to-date rule: a leader must hold every entry a majority holds, so a voter supports
     // only candidates whose log is at least as long (by epoch, then index) as its own.
@@ -1912,6 +1919,10 @@ export class ClusterCore {
     // Rule 4: a leader holds its own vote of the epoch it leads (persisted by the takeReady that follows).
     assert(this.vote === this.self, `leading epoch ${this.epoch} without its own vote (vote: ${this.vote})`)
     this.leading = { epoch: this.epoch, seq: 0, sentAt: new Map(), rtt: new Map(), lastLeaseMs: nowMs, echoAdvancedMs: new Map(), sinceMs: nowMs }
+    // A pre-vote for the next epoch, asked after the candidacy's window ran out while these votes
+    // were on the way, is over: kept, every record of this leader asked for it for as long as it
+    // led (50 peers on a saturated host: a leader of epoch 4 asking for epoch 5 until it died).
+    this.preVote = null
     this.commitAtConfig = 0
     this.resigned = undefined
     this.candidateEpoch = null
@@ -1941,7 +1952,7 @@ export class ClusterCore {
     this.leaderHeardMs = nowMs
     this.leaderLeaseMs = clamp(record.leaseMs ?? this.options.leaseMs, this.options.leaseMs, LEASE_STRETCH_MAX * this.options.leaseMs)
     this.promiseEndMs = Math.max(this.promiseEndMs, nowMs + this.leaderLeaseMs * (1 + this.options.drift))
-    this.leaderLost = false
+    this.lostLeaderId = undefined
     this.preVote = null
     // Echo at once: the leader's lease runs from when it sent this sequence, and waiting for our next
     // periodic record would spend up to a gossip interval of it. It replaces that record (takeReady

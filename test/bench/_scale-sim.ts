@@ -16,6 +16,10 @@ export interface SimScaleResult {
   failover_ms: number | null
   /** Crash until every survivor sees the leader as suspect or down. */
   convergence_s: number | null
+  /** Messages delivered (point to point and topic) per survivor from the crash until failover: what an election costs every node. */
+  failover_messages_per_node: number | null
+  /** Topic payload bytes per survivor over the same stretch (each receiver counted). */
+  failover_topic_bytes_per_node: number | null
   gossip_bytes_per_node_s: number | null
   messages_per_node_s: number | null
   violations: number
@@ -33,6 +37,7 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
     detectedAt: undefined as number | undefined,
   }
   const idle = { bytes: 0, delivered: 0, seconds: 0 }
+  const election = { atCrash: { bytes: 0, delivered: 0 }, atFailover: { bytes: 0, delivered: 0 } }
   const durationMs = 40_000
   const scenario = {
     ...base,
@@ -43,7 +48,10 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
       const afterCrash = (): void => {
         const now = world.nowMs
         const next = formed(world, victim)
-        if (r.failoverAt === undefined && next !== undefined && next.epoch > oldEpoch) r.failoverAt = now
+        if (r.failoverAt === undefined && next !== undefined && next.epoch > oldEpoch) {
+          r.failoverAt = now
+          election.atFailover = { bytes: stats.topicBytes, delivered: stats.delivered }
+        }
         if (r.detectedAt === undefined && detected(world, victim)) r.detectedAt = now
         if ((r.failoverAt === undefined || r.detectedAt === undefined) && now + POLL_MS < durationMs) world.at(now + POLL_MS, afterCrash)
       }
@@ -63,6 +71,7 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
             victim = leader.nodeId
             oldEpoch = leader.epoch
             r.crashAt = world.nowMs
+            election.atCrash = { bytes: stats.topicBytes, delivered: stats.delivered }
             world.crash(world.node(victim))
             world.at(world.nowMs + POLL_MS, afterCrash)
           })
@@ -80,6 +89,8 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
     formation_s: r.formedAt === undefined ? null : r.formedAt / 1000,
     failover_ms: r.failoverAt === undefined || r.crashAt === undefined ? null : r.failoverAt - r.crashAt,
     convergence_s: r.detectedAt === undefined || r.crashAt === undefined ? null : (r.detectedAt - r.crashAt) / 1000,
+    failover_messages_per_node: r.failoverAt === undefined ? null : Math.round((election.atFailover.delivered - election.atCrash.delivered) / (nodes - 1)),
+    failover_topic_bytes_per_node: r.failoverAt === undefined ? null : Math.round((election.atFailover.bytes - election.atCrash.bytes) / (nodes - 1)),
     gossip_bytes_per_node_s: measured ? Math.round(idle.bytes / nodes / idleS) : null,
     messages_per_node_s: measured ? Math.round(idle.delivered / nodes / idleS) : null,
     violations: result.violations.length,

@@ -221,6 +221,34 @@ test("with 'swim', a follower's news goes to every voter, its echoes to the lead
   assert.ok(last.length >= 5 && last.every((s) => s.to.join() === next[0]!.self), `echoes to the new leader: ${JSON.stringify(last.map((s) => s.to))}`)
 })
 
+test("with 'swim', a killed leader's election stays among the voters: a candidate does not flood for the leader whose connection closed, and workers neither grant nor vote", () => {
+  const { cores, leader } = electedSwim()
+  const worker = cores.find((c) => c.self === 'w0')!
+  // Killed: its connections close at once, while every view still holds it up for a while. The
+  // worker hears nothing more but what this test hands it.
+  const down = new Set([leader.self, worker.self])
+  for (const c of cores) if (c !== leader) c.lost(leader.self)
+  const asks: MemberRecord[] = []
+  const floods: string[] = []
+  run(cores, 3000, 3000, down, undefined, (self, _to, now, record) => {
+    if (!VOTERS.includes(self) || record.leaderSeq !== null || (record.preVote === null && record.vote !== self)) return
+    asks.push(record)
+    // The driver asks when a record could not go point to point: here, to the killed leader.
+    if (cores.find((c) => c.self === self)!.recordFallsBack([leader.self], now)) floods.push(`${self} at ${now}`)
+  })
+  assert.ok(asks.some((r) => r.preVote !== null) && asks.some((r) => r.vote === r.node), 'pre-votes and a candidacy happened')
+  assert.deepEqual(floods, [], 'no pre-vote or candidacy record goes to all for the killed leader')
+  assert.equal(cores.filter((c) => !down.has(c.self) && c.holdsLease(6000)).length, 1, 'a new leader holds the lease')
+  // Had they gone to all (the topic), a worker that knows no live leader would have taken them in.
+  worker.tick(6000)
+  worker.takeReady(6000)
+  for (const record of asks) worker.receive(record, 6000)
+  const ready = worker.takeReady(6000)
+  assert.equal(ready.persist, undefined, 'a worker persists no vote')
+  assert.equal(ready.publish, undefined, 'and publishes nothing for a candidate')
+  assert.deepEqual([worker.record(6000).grant, worker.record(6000).vote], [null, null], 'its record carries no grant and no vote')
+})
+
 test("with 'swim', followers that SWIM holds suspect of each other still elect one of them when the leader dies", () => {
   const { liveness, cores, leader } = electedSwim()
   const followers = VOTERS.filter((v) => v !== leader.self)

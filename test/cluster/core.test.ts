@@ -247,6 +247,22 @@ test('a new leader whose first echoes come back later than a lease keeps its epo
   assert.ok(g.cores.every((c) => c.stepDownReason === undefined))
 })
 
+test('a leader asks for no pre-vote: one it asked for the next epoch while its votes were on the way ends when it wins', () => {
+  const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
+  // Records 0.8 leases late: the candidacy's window runs out before the votes come back, and the
+  // candidate asks for pre-votes for the next epoch meanwhile.
+  g.latencyMs = 0.8 * OPTIONS.leaseMs!
+  g.run(AFTER_LEASE + 12 * OPTIONS.leaseMs!)
+  const leads = g.sent.filter((r) => r.leaderSeq !== null)
+  assert.ok(leads.length > 10, `${leads.length} records of a leader`)
+  const asking = leads.filter((r) => r.preVote !== null)
+  assert.deepEqual(
+    asking.map((r) => `${r.node} leads ${r.epoch}, asks for ${r.preVote}`),
+    [],
+    'the leader’s records ask for no pre-vote',
+  )
+})
+
 test('a leader whose sequences come back later than the lease stretches it and holds it, and grants the configured lease again once they are prompt', () => {
   const leaseMs = OPTIONS.leaseMs!
   const g = new Gossip(MEMBERS.map((id) => core(id, MEMBERS)))
