@@ -28,6 +28,12 @@ export interface SimScaleResult {
 
 const POLL_MS = 50
 
+/** What the network carried: topic payload bytes (each receiver counted) and messages delivered. */
+interface Traffic {
+  bytes: number
+  delivered: number
+}
+
 export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult> {
   const base = clusterScenario()
   const r = {
@@ -37,12 +43,15 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
     detectedAt: undefined as number | undefined,
   }
   const idle = { bytes: 0, delivered: 0, seconds: 0 }
-  const election = { atCrash: { bytes: 0, delivered: 0 }, atFailover: { bytes: 0, delivered: 0 } }
+  /** Traffic from the crash until failover. */
+  const election: Traffic = { bytes: 0, delivered: 0 }
   const durationMs = 40_000
   const scenario = {
     ...base,
     workload(world: World<ClusterApp>) {
       const stats = world.network.stats
+      const traffic = (since: Traffic = { bytes: 0, delivered: 0 }): Traffic => ({ bytes: stats.topicBytes - since.bytes, delivered: stats.delivered - since.delivered })
+      let atCrash = traffic()
       let victim = ''
       let oldEpoch = 0
       const afterCrash = (): void => {
@@ -50,7 +59,7 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
         const next = formed(world, victim)
         if (r.failoverAt === undefined && next !== undefined && next.epoch > oldEpoch) {
           r.failoverAt = now
-          election.atFailover = { bytes: stats.topicBytes, delivered: stats.delivered }
+          Object.assign(election, traffic(atCrash))
         }
         if (r.detectedAt === undefined && detected(world, victim)) r.detectedAt = now
         if ((r.failoverAt === undefined || r.detectedAt === undefined) && now + POLL_MS < durationMs) world.at(now + POLL_MS, afterCrash)
@@ -64,14 +73,14 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
         r.formedAt = now
         // Idle cost over 5 s, after 2 s for the last admissions' records to settle; then the crash.
         world.at(now + 2000, () => {
-          const [bytes, delivered, from] = [stats.topicBytes, stats.delivered, world.nowMs]
+          const [before, from] = [traffic(), world.nowMs]
           world.at(from + 5000, () => {
-            Object.assign(idle, { bytes: stats.topicBytes - bytes, delivered: stats.delivered - delivered, seconds: (world.nowMs - from) / 1000 })
+            Object.assign(idle, { ...traffic(before), seconds: (world.nowMs - from) / 1000 })
             const leader = formed(world, undefined) ?? world.nodes[0]!.app!.handle.view()!.leader!
             victim = leader.nodeId
             oldEpoch = leader.epoch
             r.crashAt = world.nowMs
-            election.atCrash = { bytes: stats.topicBytes, delivered: stats.delivered }
+            atCrash = traffic()
             world.crash(world.node(victim))
             world.at(world.nowMs + POLL_MS, afterCrash)
           })
@@ -89,8 +98,8 @@ export async function simScale(nodes: number, seed = 1): Promise<SimScaleResult>
     formation_s: r.formedAt === undefined ? null : r.formedAt / 1000,
     failover_ms: r.failoverAt === undefined || r.crashAt === undefined ? null : r.failoverAt - r.crashAt,
     convergence_s: r.detectedAt === undefined || r.crashAt === undefined ? null : (r.detectedAt - r.crashAt) / 1000,
-    failover_messages_per_node: r.failoverAt === undefined ? null : Math.round((election.atFailover.delivered - election.atCrash.delivered) / (nodes - 1)),
-    failover_topic_bytes_per_node: r.failoverAt === undefined ? null : Math.round((election.atFailover.bytes - election.atCrash.bytes) / (nodes - 1)),
+    failover_messages_per_node: r.failoverAt === undefined ? null : Math.round(election.delivered / (nodes - 1)),
+    failover_topic_bytes_per_node: r.failoverAt === undefined ? null : Math.round(election.bytes / (nodes - 1)),
     gossip_bytes_per_node_s: measured ? Math.round(idle.bytes / nodes / idleS) : null,
     messages_per_node_s: measured ? Math.round(idle.delivered / nodes / idleS) : null,
     violations: result.violations.length,
