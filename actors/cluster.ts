@@ -477,9 +477,10 @@ export function clusterActor(init: ClusterActorInit) {
         },
         async leave(_msg, c) {
           const reply = c.defer()
-          leaving.add(reply, clock.monotonicMs())
+          const nowMs = clock.monotonicMs()
+          leaving.add(reply, nowMs)
           core.leave()
-          pump?.leave()
+          pump?.leave(nowMs)
           await flush()
           rearm()
           return reply

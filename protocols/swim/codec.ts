@@ -10,7 +10,9 @@
  *
  * Type codes 5 (digest) and 6 (live) were added within version 1 (2026-11-30): a node of the previous
  * release drops them as invalid (counted in dx_swim_invalid_total) and misses only the repair they
- * bring, where a new version would have cut the two releases off from each other.
+ * bring. Version 2 (2026-12-03) gives every update its age (`SwimUpdate.ageMs`), which changes the
+ * probes themselves: nodes of versions 1 and 2 drop each other's messages (UnsupportedVersionError),
+ * so a cluster is upgraded all at once, as for the replica log's format 2.
  */
 import { Packr } from 'msgpackr'
 import { EnvelopeTooLargeError, InvalidEnvelopeError, showValue, UnsupportedVersionError } from '../errors.js'
@@ -26,7 +28,7 @@ const { invalid, fail, count, real, list, tuple } = fieldChecks('swim message')
 export const SWIM_PROTOCOL = '/dx/swim/1.0.0'
 
 /** Current message format version. */
-export const SWIM_CODEC_VERSION = 1
+export const SWIM_CODEC_VERSION = 2
 
 /** Largest encoded ping, ping-req, ack or nack accepted. */
 export const SWIM_PROBE_MAX_BYTES = 16 * 1024
@@ -40,6 +42,8 @@ export const SWIM_PIGGYBACK_MAX = 64
 export const SWIM_MEMBERS_MAX = 4096
 /** Most values in one load. */
 export const SWIM_LOAD_VALUES_MAX = 8
+/** Largest age an update carries (a day): older news is no older for the metric, and a peer cannot send a huge number. */
+export const SWIM_AGE_MAX_MS = 86_400_000
 
 const TYPES = ['ping', 'ping-req', 'ack', 'nack', 'sync', 'digest', 'live'] as const
 /** Field counts by type code (version and type included). */
@@ -122,16 +126,20 @@ export function decodeSwim(bytes: Uint8Array): SwimMessage {
   }
 }
 
+/** An update on the wire: [kind, member, incarnation, age in ms] or, with an originator, [kind, member, incarnation, age, from]. */
 function packUpdate(u: SwimUpdate): unknown[] {
   const kind = KINDS.indexOf(u.kind)
-  return u.from === undefined ? [kind, u.member, u.incarnation] : [kind, u.member, u.incarnation, u.from]
+  const ageMs = Math.min(SWIM_AGE_MAX_MS, Math.round(u.ageMs ?? 0))
+  return u.from === undefined ? [kind, u.member, u.incarnation, ageMs] : [kind, u.member, u.incarnation, ageMs, u.from]
 }
 
 function unpackUpdate(x: unknown): SwimUpdate {
-  if (!Array.isArray(x) || (x.length !== 3 && x.length !== 4)) throw invalid('update')
+  if (!Array.isArray(x) || (x.length !== 4 && x.length !== 5)) throw invalid('update')
   const kind = KINDS[count(x[0], 'update kind')] ?? fail('update kind')
-  const base = { kind, member: id(x[1], 'member'), incarnation: count(x[2], 'incarnation') }
-  return x.length === 4 ? { ...base, from: id(x[3], 'from') } : base
+  const ageMs = count(x[3], 'update age')
+  if (ageMs > SWIM_AGE_MAX_MS) throw invalid(`update age ${showValue(x[3])}`)
+  const base = { kind, member: id(x[1], 'member'), incarnation: count(x[2], 'incarnation'), ageMs }
+  return x.length === 5 ? { ...base, from: id(x[4], 'from') } : base
 }
 
 function updates(x: unknown): SwimUpdate[] {

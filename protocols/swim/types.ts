@@ -14,6 +14,12 @@ export interface SwimUpdate {
   readonly incarnation: number
   /** Set for `suspect` and `dead`: the originator, whose independent confirmations shorten the suspicion (Lifeguard). */
   readonly from?: string
+  /**
+   * How long ago the change was made where it was made, as far as the sender knows: each node on the
+   * way adds the time it held the update (its own clock), so no two clocks are compared; transit is
+   * not counted. Always set on the wire; absent on an update a node makes from a full-state exchange.
+   */
+  readonly ageMs?: number
 }
 
 /** The latest load figures of one node: `version` grows with every change, so only newer figures replace older ones. */

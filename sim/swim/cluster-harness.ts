@@ -30,6 +30,9 @@ import { loadValues } from '../../src/cluster/swim/load.js'
 import { emptyMetrics, type MemberRecord } from '../../src/cluster/types.js'
 import { ScaleLoop, type ScaleRunOptions } from './loop.js'
 
+/** The longest the settling waits for every node's queue of membership updates to drain. */
+const DRAIN_MAX_MS = 300_000
+
 /** joinWindowMs defaults to 5 s. */
 export interface ClusterScaleOptions extends ScaleRunOptions {
   readonly membership: 'gossip' | 'swim'
@@ -66,12 +69,21 @@ export interface ClusterScaleResult {
   readonly membership: 'gossip' | 'swim'
   /** Virtual ms until every node is up, all agree on one leader, and every node sees every other up; null if never. */
   readonly formationMs: number | null
+  /** Virtual ms from formation to the steady window: settleMs, and longer until no node had membership updates queued. */
+  readonly settledMs: number | null
   /** Virtual ms from the crash of a worker until every live node sees it down; null if never (or the leader crashed). */
   readonly convergenceMs: number | null
   /** With crash 'leader', after formation. */
   readonly failover?: FailoverTimes
   /** Virtual ms from the crash until the first node saw it suspect or down. */
   readonly detectionMs: number | null
+  /**
+   * The crashed worker's death as the metric sees it: `spreadMs`, virtual ms from the first node that
+   * declared it dead until the last live node took the death in (the truth); `largestAgeMs`, the
+   * largest age a node took it in with (dx_swim_convergence_seconds: hops' holding times, transit not
+   * counted), which is at most the spread. Null if not every live node took it in.
+   */
+  readonly death: { readonly spreadMs: number; readonly largestAgeMs: number } | null
   /** Distinct (leader, epoch) pairs the nodes agreed on from formation to the end: 1 when the leader stayed. */
   readonly leaders: number
   /** Over the steady window: records each node took in per second (each costs a signature check in production). */
@@ -210,8 +222,13 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     dst.core.receive(record, loop.now)
     publish(dst)
   }
+  /** Each node's first death event about the crashed worker: when, and the age it came with. */
+  let deathsOf: { readonly victim: string; readonly seen: Map<string, { at: number; ageMs: number | undefined }> } | undefined
   const flushSwim = (n: SimNode): void => {
-    for (const { to, message } of n.swim!.ready().messages) {
+    const ready = n.swim!.ready()
+    if (deathsOf !== undefined)
+      for (const e of ready.events) if (e.type === 'dead' && e.member === deathsOf.victim && !deathsOf.seen.has(n.id)) deathsOf.seen.set(n.id, { at: loop.now, ageMs: e.ageMs })
+    for (const { to, message } of ready.messages) {
       const bytes = encodeSwim(message)
       n.swimBytesOut += bytes.length
       const dst = byId.get(to)
@@ -380,7 +397,11 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
       }
     return false
   }
-  if (formedAt !== null) runUntil(loop.now + (o.settleMs ?? 10_000), watch, 500)
+  if (formedAt !== null) {
+    runUntil(loop.now + (o.settleMs ?? 10_000), watch, 500)
+    runUntil(loop.now + DRAIN_MAX_MS, () => (watch(), live().every((n) => (n.swim?.queuedUpdates ?? 0) === 0)), 1_000)
+  }
+  const settledMs = formedAt === null ? null : loop.now - formedAt
   const base = nodes.map((n) => ({ recordsIn: n.recordsIn, recordBytesIn: n.recordBytesIn, swimBytesOut: n.swimBytesOut, pingsIn: n.pingsIn, inputs: n.inputs }))
   const steadyStart = loop.now
   if (formedAt !== null) runUntil(loop.now + (o.steadyMs ?? 10_000), watch, 500)
@@ -410,6 +431,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
 
   let convergenceMs: number | null = null
   let detectionMs: number | null = null
+  let death: ClusterScaleResult['death'] = null
   let failover: FailoverTimes | undefined
   const current = formedAt === null ? undefined : byId.get(agreedLeader()?.split('@')[0] ?? '')
   if (o.crash === 'leader' && current !== undefined) {
@@ -442,6 +464,7 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     const workers = nodes.filter((n) => !voters.has(n.id) && n.id !== leaderId)
     const victim = workers[Math.floor(rng.next() * workers.length)]
     if (victim !== undefined) {
+      deathsOf = { victim: victim.id, seen: new Map() }
       crash(victim)
       const crashAt = loop.now
       const seen = (state: (s: string) => boolean) => (): boolean => live().every((n) => state(n.core.memberState(victim.id, loop.now)))
@@ -454,6 +477,11 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
         100,
       )
       convergenceMs = converged === null ? null : converged - crashAt
+      const deaths = live().map((n) => deathsOf!.seen.get(n.id))
+      if (o.membership === 'swim' && deaths.every((d) => d?.ageMs !== undefined)) {
+        const declared = Math.min(...deaths.map((d) => d!.at - d!.ageMs!))
+        death = { spreadMs: Math.max(...deaths.map((d) => d!.at)) - declared, largestAgeMs: Math.max(...deaths.map((d) => d!.ageMs!)) }
+      }
       const l = agreedLeader()
       if (l !== null) leaders.add(l)
     }
@@ -462,8 +490,10 @@ export function runClusterScale(o: ClusterScaleOptions): ClusterScaleResult {
     nodes: o.nodes,
     membership: o.membership,
     formationMs: formedAt,
+    settledMs,
     convergenceMs,
     detectionMs,
+    death,
     ...(failover === undefined ? {} : { failover }),
     leaders: leaders.size,
     recordsPerNodeS,

@@ -18,7 +18,11 @@ export interface ScaleRunOptions {
   readonly latencyMs?: readonly [number, number]
   /** Joins are spread uniformly over this window (default: each harness's own). */
   readonly joinWindowMs?: number
-  /** Time after formation before the steady window, for the join updates to finish their sends. Default 10 s. */
+  /**
+   * Time after formation before the steady window, for the join updates to finish their sends.
+   * Default 10 s; the cluster harness also waits (up to 5 virtual minutes) until no node has
+   * membership updates queued: 1,000 joins keep every probe full of them for about a minute.
+   */
   readonly settleMs?: number
   /** Quiet time after settling over which the steady cost is measured, before the crash. Default 10 s. */
   readonly steadyMs?: number

@@ -1,12 +1,16 @@
 /**
  * The cluster actor's metrics: members by state, the leader's epoch, leading, quiet, records in and
  * out, and SWIM's counts. Every figure is read at scrape time from what the actor published (its
- * snapshot, its counters, its SWIM core's view), never from the cluster core.
+ * snapshot, its counters, its SWIM core's view), never from the cluster core; the one histogram,
+ * how old the changes gossip brings are, is observed as SWIM's events are taken (SwimPump).
  */
 import type { Metrics } from '../env/types.js'
 import type { ClusterHandle } from './handle.js'
 import type { SwimStats } from './swim-pump.js'
 import type { SwimCore } from './swim/core.js'
+
+/** Seconds: SWIM spreads a change within a few periods (0.45-1 s each), a crash's death within 10 s (src/cluster/swim/core.ts). */
+const CONVERGENCE_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32]
 
 /** Member states, so that the members gauge reports zeros too. */
 const MEMBER_STATES = ['joining', 'up', 'suspect', 'down', 'leaving'] as const
@@ -78,6 +82,12 @@ export function registerClusterMetrics(metrics: Metrics, src: ClusterMetricsSour
   metrics.counter('dx_swim_events_total', 'SWIM membership changes this node saw, by type (suspect: suspicions; alive: refutations heard)', ['type'], (set) => {
     for (const [type, n] of swimStats.events) set(n, { type })
   })
+  swimStats.convergence = metrics.histogram(
+    'dx_swim_convergence_seconds',
+    "How long after a membership change was made (a join, suspicion, death, refutation or leave, where it was made) it changed this node's view: the times each node on the way held it, added up (no clocks compared). 0 where it was made; the largest across nodes is how long the cluster took to converge on it. Changes a full-state exchange brings are not timed",
+    CONVERGENCE_BUCKETS,
+    ['type'],
+  )
   metrics.counter('dx_swim_invalid_messages_total', 'SWIM messages that failed to decode', [], (set) => set(swimStats.invalid))
   metrics.counter('dx_swim_send_refused_total', 'SWIM messages the network refused (peer not connected, or its queue full): lost like a dropped datagram', [], (set) =>
     set(swimStats.refused),

@@ -9,6 +9,7 @@
 import { ProtocolError } from '../../protocols/errors.js'
 import { decodeSwim, encodeSwim } from '../../protocols/swim/codec.js'
 import type { SwimMessage } from '../../protocols/swim/types.js'
+import type { Histogram } from '../env/types.js'
 import type { NodeId } from '../net/types.js'
 import type { SwimCore, SwimEvent } from './swim/core.js'
 import { loadMoved, loadValues } from './swim/load.js'
@@ -28,6 +29,8 @@ export class SwimStats {
   readonly bytes = { sent: 0, received: 0 }
   invalid = 0
   refused = 0
+  /** dx_swim_convergence_seconds: how old each change gossip brought was when it changed this node's view (SwimEvent.ageMs). */
+  convergence: Histogram | undefined
 }
 
 /** What one call produced: payloads to send, messages too large to send, events worth a log line. */
@@ -118,8 +121,8 @@ export class SwimPump {
     return this.flush()
   }
 
-  leave(): void {
-    if (this.joined) this.init.swim.leave()
+  leave(nowMs: number): void {
+    if (this.joined) this.init.swim.leave(nowMs)
   }
 
   /** The network refused a payload `flush` returned (peer not connected, or its queue full). */
@@ -146,6 +149,7 @@ export class SwimPump {
     }
     for (const e of ready.events) {
       events.set(e.type, (events.get(e.type) ?? 0) + 1)
+      if (e.ageMs !== undefined) this.init.stats.convergence?.observe(e.ageMs / 1000, { type: e.type })
       if (e.type === 'dead' || e.type === 'left') out.departures.push(e)
     }
     return out

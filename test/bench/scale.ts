@@ -18,8 +18,10 @@
  *   until the cost per node stops growing with N (README, "Growing a cluster").
  * - Cluster cores at scale (sim/swim/cluster-harness.ts): `--swim-sim-nodes` (default 50,200,1000)
  *   nodes running the real cluster core with membership 'swim' (and the SWIM core): formation, a
- *   worker's crash seen down by all, records and bytes per node per second, and CPU seconds per
- *   virtual second. `sim_nodes` and `sim_convergence_s` come from its largest run.
+ *   worker's crash seen down by all (and its death's spread against the largest age the nodes took
+ *   it in with: what dx_swim_convergence_seconds reports), records and bytes per node per second,
+ *   and CPU seconds per virtual second, measured once no node has membership updates queued
+ *   (`settled_s` after formation: 1,000 joins fill every probe for about a minute). `sim_nodes` and `sim_convergence_s` come from its largest run.
  * `--membership gossip|swim` starts the real peers with that membership (default: the nodes' default,
  * 'swim'; records and probes per peer per second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
  * `--peer-args="..."` passes more options to every peer; `--timeline` prints where the failover's time
@@ -800,7 +802,10 @@ console.log(
     swim_sim: swimSims.map((r) => ({
       nodes: r.nodes,
       formation_s: r.formationMs === null ? null : round(r.formationMs / 1000, 1),
+      settled_s: r.settledMs === null ? null : round(r.settledMs / 1000, 1),
       convergence_s: r.convergenceMs === null ? null : round(r.convergenceMs / 1000, 1),
+      death_spread_s: r.death === null ? null : round(r.death.spreadMs / 1000, 2),
+      death_largest_age_s: r.death === null ? null : round(r.death.largestAgeMs / 1000, 2),
       leaders: r.leaders,
       records_per_node_s: round(r.recordsPerNodeS, 1),
       bytes_per_node_s: round(r.bytesPerNodeS, 0),

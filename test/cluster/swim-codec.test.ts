@@ -17,14 +17,14 @@ const MESSAGES: SwimMessage[] = [
     incarnation: 2,
     target: 'n2',
     updates: [
-      { kind: 'join', member: 'n9', incarnation: 0 },
-      { kind: 'suspect', member: 'n3', incarnation: 4, from: 'n1' },
-      { kind: 'dead', member: 'n4', incarnation: 1, from: 'n5' },
+      { kind: 'join', member: 'n9', incarnation: 0, ageMs: 0 },
+      { kind: 'suspect', member: 'n3', incarnation: 4, ageMs: 1_250, from: 'n1' },
+      { kind: 'dead', member: 'n4', incarnation: 1, ageMs: 86_400_000, from: 'n5' },
     ],
     loads: [{ member: 'n1', version: 3, values: [8, 2, 0, 1.5] }],
   },
-  { type: 'ping-req', seq: 8, incarnation: 0, target: 'n3', updates: [{ kind: 'left', member: 'n6', incarnation: 2 }], loads: [] },
-  { type: 'ack', seq: 9, incarnation: 5, updates: [{ kind: 'alive', member: 'n3', incarnation: 5 }], loads: [{ member: 'n3', version: 1, values: [] }] },
+  { type: 'ping-req', seq: 8, incarnation: 0, target: 'n3', updates: [{ kind: 'left', member: 'n6', incarnation: 2, ageMs: 7 }], loads: [] },
+  { type: 'ack', seq: 9, incarnation: 5, updates: [{ kind: 'alive', member: 'n3', incarnation: 5, ageMs: 40 }], loads: [{ member: 'n3', version: 1, values: [] }] },
   { type: 'nack', seq: 10 },
   {
     type: 'sync',
@@ -63,7 +63,7 @@ test('oversize messages are refused with EnvelopeTooLargeError on both sides', (
   const big: SwimMessage = { type: 'ping', seq: 1, incarnation: 0, target: 'n1', updates, loads: [] }
   assert.throws(() => encodeSwim(big), EnvelopeTooLargeError)
   // The same bytes built by hand are refused before any field is looked at.
-  const bytes = packr.pack([SWIM_CODEC_VERSION, 0, 1, 0, 'n1', updates.map((u) => [2, u.member, u.incarnation, u.from]), []])
+  const bytes = packr.pack([SWIM_CODEC_VERSION, 0, 1, 0, 'n1', updates.map((u) => [2, u.member, u.incarnation, 0, u.from]), []])
   assert.ok(bytes.length > SWIM_PROBE_MAX_BYTES)
   assert.throws(() => decodeSwim(bytes), EnvelopeTooLargeError)
   assert.throws(
@@ -86,9 +86,14 @@ test('invalid input is a typed ProtocolError', () => {
     ['fractional incarnation', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0.5, [], []]), InvalidEnvelopeError],
     ['empty target', packr.pack([SWIM_CODEC_VERSION, 0, 1, 0, '', [], []]), InvalidEnvelopeError],
     ['long id', packr.pack([SWIM_CODEC_VERSION, 0, 1, 0, 'x'.repeat(129), [], []]), InvalidEnvelopeError],
-    ['unknown update kind', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[7, 'n1', 0]], []]), InvalidEnvelopeError],
+    ['unknown update kind', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[7, 'n1', 0, 0]], []]), InvalidEnvelopeError],
+    ['a message of version 1', packr.pack([1, 2, 1, 0, [[0, 'n1', 0]], []]), UnsupportedVersionError],
+    ['update without an age', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[0, 'n1', 0]], []]), InvalidEnvelopeError],
+    ['negative age', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[0, 'n1', 0, -1]], []]), InvalidEnvelopeError],
+    ['fractional age', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[0, 'n1', 0, 1.5]], []]), InvalidEnvelopeError],
+    ['age past a day', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[0, 'n1', 0, 86_400_001]], []]), InvalidEnvelopeError],
     ['short update', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [[0, 'n1']], []]), InvalidEnvelopeError],
-    ['too many updates', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, Array.from({ length: SWIM_PIGGYBACK_MAX + 1 }, () => [0, 'n1', 0]), []]), InvalidEnvelopeError],
+    ['too many updates', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, Array.from({ length: SWIM_PIGGYBACK_MAX + 1 }, () => [0, 'n1', 0, 0]), []]), InvalidEnvelopeError],
     ['non-finite load', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [], [['n1', 1, [Infinity]]]]), InvalidEnvelopeError],
     ['too many load values', packr.pack([SWIM_CODEC_VERSION, 2, 1, 0, [], [['n1', 1, [1, 2, 3, 4, 5, 6, 7, 8, 9]]]]), InvalidEnvelopeError],
     ['sync reply not boolean', packr.pack([SWIM_CODEC_VERSION, 4, 1, [], []]), InvalidEnvelopeError],

@@ -2,8 +2,9 @@
 // routed around by indirect probes, a silent member goes suspect then dead within the Lifeguard
 // timeout bounds, refutation by incarnation wins, confirmations shorten a suspicion, each update is
 // piggybacked exactly ceil(λ·log10(N+1)) times, a node with bad links raises its health score,
-// load figures travel, a member heard on another path is not accused by those that hear it, and a
-// probe waits as long as this node's recent probes took to be answered. Method: cores wired by a
+// load figures travel, a member heard on another path is not accused by those that hear it, a
+// probe waits as long as this node's recent probes took to be answered, and an update's age is the
+// time since it was made. Method: cores wired by a
 // synchronous in-test network with per-link drops and a manual clock; messages go through the codec
 // so every one of them is also a valid wire message.
 import assert from 'node:assert/strict'
@@ -304,7 +305,7 @@ test('a member that leaves is seen as left, not dead, and is no longer probed', 
   const net = new Net(['a', 'b', 'c', 'd'])
   net.form()
   net.run(3_000)
-  net.core('d').leave()
+  net.core('d').leave(net.now)
   net.run(6_000)
   net.down.add('d')
   const leftAt = net.now
@@ -838,4 +839,26 @@ test('anti-entropy on a settled cluster: one digest per node per interval, no an
   net.down.add('c')
   net.run(100_000)
   for (const id of ids) if (id !== 'c') assert.equal(net.core(id).member('c')?.status, 'dead', `${id} on c`)
+})
+
+test('a change gossip brings carries its age: the time since the member that made it made it, exact over any number of hops', () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `n${i}`)
+  const net = new Net(ids, { probeIntervalMs: 300 })
+  net.form()
+  net.run(5_000)
+  net.down.add('n5')
+  net.run(40_000)
+  const about = ids.filter((id) => id !== 'n5').flatMap((id) => net.events.get(id)!.filter((e) => e.member === 'n5' && (e.type === 'suspect' || e.type === 'dead')))
+  // Where a change was made (its age 0 there), by type: a suspicion and a death are each made by several members on their own.
+  const made = (type: string): number[] => about.filter((e) => e.type === type && e.ageMs === 0).map((e) => e.at)
+  const relayed = about.filter((e) => e.ageMs !== undefined && e.ageMs > 0)
+  assert.ok(relayed.length >= 3, `changes taken in from gossip: ${relayed.length}`)
+  // The network delivers at once, so every age is exactly the time since one of the changes was made.
+  for (const e of relayed) assert.ok(made(e.type).includes(e.at - e.ageMs!), `${e.type} at ${e.at}, age ${e.ageMs}: made at ${made(e.type).join(', ')}`)
+  for (const id of ids) {
+    if (id === 'n5') continue
+    const dead = net.eventsAbout(id, 'n5', 'dead')
+    assert.equal(dead.length, 1, id)
+    assert.ok(dead[0]!.ageMs !== undefined, `${id} knows how old the death it took in was`)
+  }
 })
