@@ -129,7 +129,7 @@ export function decodeSwim(bytes: Uint8Array): SwimMessage {
 /** An update on the wire: [kind, member, incarnation, age in ms] or, with an originator, [kind, member, incarnation, age, from]. */
 function packUpdate(u: SwimUpdate): unknown[] {
   const kind = KINDS.indexOf(u.kind)
-  const ageMs = Math.min(SWIM_AGE_MAX_MS, Math.round(u.ageMs ?? 0))
+  const ageMs = Math.min(SWIM_AGE_MAX_MS, Math.max(0, Math.round(u.ageMs ?? 0)))
   return u.from === undefined ? [kind, u.member, u.incarnation, ageMs] : [kind, u.member, u.incarnation, ageMs, u.from]
 }
 

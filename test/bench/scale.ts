@@ -21,7 +21,8 @@
  *   worker's crash seen down by all (and its death's spread against the largest age the nodes took
  *   it in with: what dx_swim_convergence_seconds reports), records and bytes per node per second,
  *   and CPU seconds per virtual second, measured once no node has membership updates queued
- *   (`settled_s` after formation: 1,000 joins fill every probe for about a minute). `sim_nodes` and `sim_convergence_s` come from its largest run.
+ *   (`settled_s` after formation: 1,000 joins fill every probe for about a minute). `sim_nodes`
+ *   and `sim_convergence_s` come from its largest run.
  * `--membership gossip|swim` starts the real peers with that membership (default: the nodes' default,
  * 'swim'; records and probes per peer per second are reported either way). `--no-peers` / `--no-sim` skip a part; `--built` runs the peers from a fresh `npm run build`;
  * `--peer-args="..."` passes more options to every peer; `--timeline` prints where the failover's time

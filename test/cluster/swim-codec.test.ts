@@ -52,6 +52,15 @@ test('every message type round-trips', () => {
   for (const m of MESSAGES) assert.deepEqual(decodeSwim(encodeSwim(m)), m)
 })
 
+test('an age is sent as whole milliseconds from 0 to a day, so a receiver never refuses what a sender wrote', () => {
+  const ages = (ageMs: number | undefined): number | undefined => {
+    const update = ageMs === undefined ? { kind: 'join' as const, member: 'n1', incarnation: 0 } : { kind: 'join' as const, member: 'n1', incarnation: 0, ageMs }
+    const decoded = decodeSwim(encodeSwim({ type: 'ack', seq: 1, incarnation: 0, updates: [update], loads: [] }))
+    return decoded.type === 'ack' ? decoded.updates[0]!.ageMs : undefined
+  }
+  assert.deepEqual([ages(undefined), ages(-3), ages(12.6), ages(2 * 86_400_000)], [0, 0, 13, 86_400_000])
+})
+
 test('oversize messages are refused with EnvelopeTooLargeError on both sides', () => {
   const long = 'x'.repeat(128)
   const updates = Array.from({ length: SWIM_PIGGYBACK_MAX }, (_, i) => ({

@@ -124,7 +124,7 @@ test("scale: the real cores at 50 and 200 nodes with membership 'swim' form, see
     assert.ok(r.recordsPerWorkerS <= 10, `${r.nodes} nodes: a worker takes in ${r.recordsPerWorkerS} records a second: ${show}`)
     // What dx_swim_convergence_seconds reports of the death: the ages the nodes took it in with. The
     // largest is the spread from the first declaration to the last node, less the transit on the way
-    // (1-5 ms a hop here): never more, and not far less (seed 1: 1,246 of 1,264 ms at 50 nodes).
+    // (1-10 ms a hop here): never more, and not far less (seed 1: 1,246 of 1,264 ms at 50 nodes).
     assert.ok(r.death !== null, `${r.nodes} nodes: a node took the death in without its age: ${show}`)
     assert.ok(r.death.largestAgeMs <= r.death.spreadMs + 1, `${r.nodes} nodes: ${JSON.stringify(r.death)}`)
     assert.ok(r.death.largestAgeMs >= r.death.spreadMs / 2, `${r.nodes} nodes: ${JSON.stringify(r.death)}`)
